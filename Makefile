@@ -1,0 +1,39 @@
+# tandem — see README.md. Quick start: `make demo`, then `make test`.
+GO      ?= go
+BIN     := bin/tandem
+COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+VERSION ?= 0.1.0-dev
+LDFLAGS := -X github.com/tandem-io/tandem/internal/cli.version=$(VERSION) -X github.com/tandem-io/tandem/internal/cli.commit=$(COMMIT)
+
+.PHONY: all build deps demo test unit e2e bench lint clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tandem
+
+# HAProxy is the lab's load balancer (Debian package); everything else comes from the Go module proxy.
+deps:
+	@command -v haproxy >/dev/null 2>&1 || { echo "installing haproxy (apt)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq haproxy >/dev/null; }
+
+demo: deps build
+	./hack/demo.sh
+
+# Unit tests, then the e2e suite against a lab it starts once and stops at the end.
+test: deps build
+	$(GO) test -count=1 -timeout 45m ./... ; rc=$$?; ./$(BIN) lab down --dir "$${TANDEM_E2E_DIR:-$${XDG_STATE_HOME:-$$HOME/.local/state}/tandem/e2e-lab}" >/dev/null 2>&1; exit $$rc
+
+unit:
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+
+bench: deps build
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...
+
+lint:
+	gofmt -l . | tee /dev/stderr | (! read)
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The tandem story on the local lab, as far as it exists: every step is a
+# tandem command a user would type. Run through `make demo`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+T=./bin/tandem
+step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "${*:2}"; "${@:2}"; }
+
+step "Bring up two real clusters (blue older, green newer) and HAProxy; the first run builds Kubernetes from source" \
+  $T lab up
+eval "$($T lab env)"
+
+step "Seed blue with a realistic platform (namespaces, apps, StatefulSet, CRDs, RBAC, removed APIs)" \
+  $T lab seed
+
+step "Both clusters, as tandem sees them" \
+  $T clusters --source blue --target green
+
+step "What a sync would do (dry run, the shop stack only)" \
+  $T sync --source blue --target green --stack shop --dry-run
+
+step "Copy everything from blue to green" \
+  $T sync --source blue --target green
+
+step "Again: nothing changed in blue, so nothing is written" \
+  $T sync --source blue --target green
+
+step "Traffic: HAProxy sends app.example to blue (weight 100) while green waits at 0" \
+  curl -s -H 'Host: app.example' "http://$TANDEM_LAB_HAPROXY/"
+
+printf '\nThe lab keeps running: eval "$(%s lab env)" to use kubectl on it; %s lab down to stop it.\n' "$T" "$T"

@@ -1,0 +1,45 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+)
+
+// Exit codes scripts can rely on.
+const (
+	ExitOK       = 0
+	ExitFailed   = 1 // some objects or steps failed; the rest was done
+	ExitBadInput = 2 // the command was not run as asked
+)
+
+// badInput is an error the user can fix by changing the command.
+func badInput(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", cluster.ErrBadInput, fmt.Sprintf(format, args...))
+}
+
+// errPartial marks a run that finished with some failed items, already reported.
+var errPartial = errors.New("some items failed")
+
+// exitCode maps an error to the process exit code.
+func exitCode(err error) int {
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, cluster.ErrBadInput):
+		return ExitBadInput
+	default:
+		return ExitFailed
+	}
+}
+
+// message strips the sentinel's prefix: the user sees one line about their input.
+func message(err error) string {
+	msg := err.Error()
+	prefix := cluster.ErrBadInput.Error() + ": "
+	for len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
+		msg = msg[len(prefix):]
+	}
+	return msg
+}

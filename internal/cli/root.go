@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+)
+
+// Set at build time with -ldflags -X.
+var (
+	version = "dev"
+	commit  = "unknown"
+)
+
+// Global holds the flags every command shares.
+type Global struct {
+	Kubeconfig string
+	Source     string
+	Target     string
+	Output     string
+	Verbose    int
+	Out        io.Writer
+	Err        io.Writer
+	Log        *slog.Logger
+}
+
+// Main runs tandem with args (args[0] is the program name) and returns the exit code.
+func Main(args []string) int {
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	g := &Global{Out: os.Stdout, Err: os.Stderr}
+	root := NewRoot(g, filepath.Base(args[0]))
+	root.SetArgs(args[1:])
+	err := root.ExecuteContext(ctx)
+	if err != nil && !errors.Is(err, errPartial) {
+		fmt.Fprintln(g.Err, "error: "+firstLine(message(err)))
+	}
+	return exitCode(err)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		// Multi-line details (a build log, a process log) follow on stderr, after the one line.
+		return s[:i] + "\n" + strings.TrimRight(s[i+1:], "\n")
+	}
+	return s
+}
+
+// NewRoot builds the command tree; prog is how tandem was invoked
+// ("kubectl-tandem" makes it a kubectl plugin).
+func NewRoot(g *Global, prog string) *cobra.Command {
+	use := "tandem"
+	if strings.HasPrefix(prog, "kubectl-") {
+		use = "kubectl tandem"
+	}
+	root := &cobra.Command{
+		Use:   use,
+		Short: "Move a live Kubernetes cluster to a new one, blue/green",
+		Long: `tandem moves a live Kubernetes cluster (the source, "blue") to a new one (the
+target, "green") without downtime: plan → sync → shift → handoff → drain; or
+keeps the second cluster as a standby and switches between them.
+
+Contexts come from --kubeconfig (default $KUBECONFIG, then ~/.kube/config);
+--source and --target default to $TANDEM_SOURCE and $TANDEM_TARGET.
+
+Exit codes: 0 done, 1 some items failed (reported per item), 2 bad input.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			level := slog.LevelWarn
+			switch {
+			case g.Verbose >= 2:
+				level = slog.LevelDebug
+			case g.Verbose == 1:
+				level = slog.LevelInfo
+			}
+			g.Log = slog.New(slog.NewTextHandler(g.Err, &slog.HandlerOptions{Level: level}))
+			switch g.Output {
+			case "table", "json", "yaml":
+			default:
+				return badInput("-o %q: want table, json or yaml", g.Output)
+			}
+			return nil
+		},
+	}
+	root.SetOut(g.Out)
+	root.SetErr(g.Err)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput("%v (see --help)", err) })
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.Kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG, then ~/.kube/config)")
+	pf.StringVar(&g.Source, "source", os.Getenv("TANDEM_SOURCE"), "context of the source cluster (default $TANDEM_SOURCE)")
+	pf.StringVar(&g.Target, "target", os.Getenv("TANDEM_TARGET"), "context of the target cluster (default $TANDEM_TARGET)")
+	pf.StringVarP(&g.Output, "output", "o", "table", "output format: table, json or yaml")
+	pf.CountVarP(&g.Verbose, "verbose", "v", "more logging (-v info, -vv debug)")
+
+	root.AddCommand(newVersionCmd(g), newClustersCmd(g), newLabCmd(g))
+	return root
+}
+
+// connect opens a context of the kubeconfig.
+func (g *Global) connect(contextName, flag string) (*cluster.Conn, error) {
+	if contextName == "" {
+		return nil, badInput("no %s cluster: pass --%s CONTEXT (or set $TANDEM_%s)", flag, flag, strings.ToUpper(flag))
+	}
+	return cluster.Connect(cluster.KubeconfigPath(g.Kubeconfig), contextName)
+}
+
+// connectPair opens, checks and tells apart the source and target clusters.
+func (g *Global) connectPair(ctx context.Context) (*cluster.Conn, *cluster.Conn, error) {
+	src, err := g.connect(g.Source, "source")
+	if err != nil {
+		return nil, nil, err
+	}
+	dst, err := g.connect(g.Target, "target")
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, c := range []*cluster.Conn{src, dst} {
+		if _, err := c.Check(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := cluster.Distinct(ctx, src, dst); err != nil {
+		return nil, nil, err
+	}
+	return src, dst, nil
+}

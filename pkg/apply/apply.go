@@ -1,0 +1,369 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/journal"
+	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/sanitize"
+)
+
+// Options tune a run.
+type Options struct {
+	Workers  int
+	Force    bool // take over fields another manager owns
+	Recreate bool // delete and create objects whose immutable fields changed
+	// WaitTimeout bounds each wait between waves (CRDs Established, webhook backends ready).
+	WaitTimeout time.Duration
+	Journal     *journal.Journal // nil: no journal
+	RunID       string
+	Events      Events
+	Log         *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.Workers <= 0 {
+		o.Workers = 16
+	}
+	if o.WaitTimeout <= 0 {
+		o.WaitTimeout = 60 * time.Second
+	}
+	if o.Events == nil {
+		o.Events = NoEvents{}
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// runner carries one run's state.
+type runner struct {
+	target *cluster.Conn
+	o      Options
+	owners *ownerIndex
+}
+
+// Run applies the plan's waves in order and returns one result per step.
+// Errors of single objects are results; the error return is for a run that
+// could not go on (context cancelled, journal unwritable).
+func Run(ctx context.Context, target *cluster.Conn, p plan.Plan, o Options) ([]Result, error) {
+	o.defaults()
+	r := &runner{target: target, o: o, owners: newOwnerIndex(p)}
+	var all []Result
+	for _, w := range p.Waves {
+		o.Events.WaveStarted(w)
+		var blocked map[int]string
+		if w.Index == plan.WaveAdmission {
+			blocked = r.waitWebhookBackends(ctx, w)
+		}
+		// Objects with owners go after the rest of their wave, so their owners' target UIDs are known.
+		first, second := splitByOwners(w.Steps)
+		for _, batch := range [][]int{first, second} {
+			res, err := r.applyBatch(ctx, w, batch, blocked)
+			all = append(all, res...)
+			if err != nil {
+				return all, err
+			}
+		}
+		if w.Index == plan.WaveCRDs {
+			r.waitEstablished(ctx, w, all)
+			target.Refresh()
+		}
+		o.Events.WaveDone(w)
+	}
+	return all, nil
+}
+
+func splitByOwners(steps []plan.Step) (first, second []int) {
+	for i, s := range steps {
+		if len(s.Desired.GetOwnerReferences()) > 0 {
+			second = append(second, i)
+		} else {
+			first = append(first, i)
+		}
+	}
+	return first, second
+}
+
+func (r *runner) applyBatch(ctx context.Context, w plan.Wave, idx []int, blocked map[int]string) ([]Result, error) {
+	results := make([]Result, len(idx))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	var fatalMu sync.Mutex
+	var fatal error
+	for i := 0; i < r.o.Workers && i < len(idx); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				s := w.Steps[idx[j]]
+				var res Result
+				if reason, ok := blocked[idx[j]]; ok {
+					res = resultOf(w, s)
+					res.Status, res.Reason = Failed, reason
+				} else {
+					var err error
+					res, err = r.applyStep(ctx, w, s)
+					if err != nil {
+						fatalMu.Lock()
+						fatal = errors.Join(fatal, err)
+						fatalMu.Unlock()
+					}
+				}
+				results[j] = res
+				r.o.Events.ObjectDone(res)
+			}
+		}()
+	}
+	for j := range idx {
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- j
+	}
+	close(jobs)
+	wg.Wait()
+	if ctx.Err() != nil {
+		return results, ctx.Err()
+	}
+	return results, fatal
+}
+
+// applyStep carries out one step; the error is only for journal failures.
+func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Result, error) {
+	res := resultOf(w, s)
+	switch s.Action {
+	case plan.Skip:
+		res.Status = Skipped
+		return res, nil
+	case plan.Unchanged:
+		res.Status = Unchanged
+		if len(s.Foreign) > 0 {
+			// Same as last applied, but another manager touched it: would our apply conflict?
+			if _, err := r.ssa(ctx, s, r.prepare(s, &res), true); err != nil && apierrors.IsConflict(err) {
+				res.Status, res.Reason = Conflict, conflictReason(s, err)
+			}
+		}
+		r.owners.remember(s.Current)
+		return res, nil
+	}
+	obj := r.prepare(s, &res)
+	key := journalKey(s)
+	if err := r.journal("intent", key, map[string]string{"action": string(s.Action), "hash": s.Hash}); err != nil {
+		return res, err
+	}
+	applied, err := r.ssaWithRetry(ctx, s, obj)
+	if err != nil && isImmutable(err) && r.o.Recreate {
+		applied, err = r.recreate(ctx, s, obj)
+		if err == nil {
+			res.Notes = append(res.Notes, "deleted and created again: an immutable field changed (--recreate)")
+		}
+	}
+	switch {
+	case err == nil:
+		res.Status = Updated
+		if s.Current == nil {
+			res.Status = Created
+		}
+		r.owners.remember(applied)
+	case apierrors.IsConflict(err):
+		res.Status, res.Reason = Conflict, conflictReason(s, err)
+	case isImmutable(err):
+		res.Status, res.Reason = Failed, "immutable field changed: "+shortErr(err)+"; re-run with --recreate to delete and create it"
+	default:
+		res.Status, res.Reason = Failed, shortErr(err)
+	}
+	op := "done"
+	if res.Bad() {
+		op = "failed"
+	}
+	return res, r.journal(op, key, map[string]string{"status": string(res.Status)})
+}
+
+// prepare copies the desired object, stamps the hash and points owner
+// references at the target's UIDs.
+func (r *runner) prepare(s plan.Step, res *Result) *unstructured.Unstructured {
+	obj := s.Desired.DeepCopy()
+	ann := obj.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[plan.HashAnnotation] = s.Hash
+	obj.SetAnnotations(ann)
+	if len(obj.GetOwnerReferences()) > 0 {
+		res.Notes = append(res.Notes, sanitize.RemapOwners(obj, r.owners.lookup)...)
+	}
+	return obj
+}
+
+func (r *runner) resource(s plan.Step) dynamic.ResourceInterface {
+	ri := r.target.Dynamic.Resource(s.Resource)
+	if s.Namespaced {
+		return ri.Namespace(s.Desired.GetNamespace())
+	}
+	return ri
+}
+
+func (r *runner) ssa(ctx context.Context, s plan.Step, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
+	opts := metav1.ApplyOptions{FieldManager: plan.FieldManager, Force: r.o.Force}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	return r.resource(s).Apply(ctx, obj.GetName(), obj, opts)
+}
+
+// ssaWithRetry retries what a busy or restarting apiserver answers (429,
+// 5xx, timeouts) with exponential backoff; everything else is final.
+func (r *runner) ssaWithRetry(ctx context.Context, s plan.Step, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	delay := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		out, err := r.ssa(ctx, s, obj, false)
+		if err == nil || !retryable(err) || attempt == 6 {
+			return out, err
+		}
+		if d, ok := apierrors.SuggestsClientDelay(err); ok && time.Duration(d)*time.Second > delay {
+			delay = time.Duration(d) * time.Second
+		}
+		r.o.Log.Info("retrying apply", "object", journalKey(s), "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
+}
+
+func (r *runner) recreate(ctx context.Context, s plan.Step, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	prop := metav1.DeletePropagationForeground
+	if err := r.resource(s).Delete(ctx, obj.GetName(), metav1.DeleteOptions{PropagationPolicy: &prop}); err != nil && !apierrors.IsNotFound(err) {
+		return nil, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, r.o.WaitTimeout)
+	defer cancel()
+	for {
+		_, err := r.resource(s).Get(wctx, obj.GetName(), metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			break
+		}
+		select {
+		case <-wctx.Done():
+			return nil, fmt.Errorf("waiting for the old object to be deleted: %w", wctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return r.ssaWithRetry(ctx, s, obj)
+}
+
+func (r *runner) journal(op, key string, detail map[string]string) error {
+	if r.o.Journal == nil {
+		return nil
+	}
+	return r.o.Journal.Append(journal.Record{Time: time.Now().UTC(), Run: r.o.RunID, Op: op, Key: key, Detail: detail})
+}
+
+func journalKey(s plan.Step) string {
+	gvk := s.Desired.GroupVersionKind()
+	return strings.Join([]string{gvk.Group, gvk.Kind, s.Desired.GetNamespace(), s.Desired.GetName()}, "/")
+}
+
+func retryable(err error) bool {
+	return apierrors.IsTooManyRequests(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
+		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsUnexpectedServerError(err) ||
+		strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "connection reset")
+}
+
+func isImmutable(err error) bool {
+	return apierrors.IsInvalid(err) && strings.Contains(err.Error(), "immutable")
+}
+
+func conflictReason(s plan.Step, err error) string {
+	msg := shortErr(err)
+	if len(s.Foreign) > 0 {
+		return fmt.Sprintf("fields owned by %s in the target (%s); --force takes them over", strings.Join(s.Foreign, ", "), msg)
+	}
+	return msg + "; --force takes them over"
+}
+
+func shortErr(err error) string {
+	msg := err.Error()
+	if len(msg) > 400 {
+		msg = msg[:400] + "…"
+	}
+	return msg
+}
+
+// ownerIndex maps owners to their UIDs in the target, filled from the
+// target's current objects and from what this run applies.
+type ownerIndex struct {
+	mu   sync.RWMutex
+	uids map[string]types.UID
+}
+
+func ownerKey(group, kind, namespace, name string) string {
+	return group + "/" + kind + "/" + namespace + "/" + name
+}
+
+func newOwnerIndex(p plan.Plan) *ownerIndex {
+	ix := &ownerIndex{uids: map[string]types.UID{}}
+	for _, w := range p.Waves {
+		for _, s := range w.Steps {
+			if s.Current != nil {
+				ix.remember(s.Current)
+			}
+		}
+	}
+	return ix
+}
+
+func (ix *ownerIndex) remember(obj *unstructured.Unstructured) {
+	if obj == nil || obj.GetUID() == "" {
+		return
+	}
+	gvk := obj.GroupVersionKind()
+	ix.mu.Lock()
+	ix.uids[ownerKey(gvk.Group, gvk.Kind, obj.GetNamespace(), obj.GetName())] = obj.GetUID()
+	// Cluster-scoped owners are looked up with the dependent's namespace too.
+	ix.uids[ownerKey(gvk.Group, gvk.Kind, "", obj.GetName())] = obj.GetUID()
+	ix.mu.Unlock()
+}
+
+func (ix *ownerIndex) lookup(apiVersion, kind, namespace, name string) (types.UID, bool) {
+	gv, _ := schema.ParseGroupVersion(apiVersion)
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if uid, ok := ix.uids[ownerKey(gv.Group, kind, namespace, name)]; ok {
+		return uid, true
+	}
+	uid, ok := ix.uids[ownerKey(gv.Group, kind, "", name)]
+	return uid, ok
+}
+
+// sortResults orders results by wave as applied, then kind, namespace, name.
+func sortResults(rs []Result) {
+	sort.SliceStable(rs, func(i, j int) bool {
+		a, b := rs[i], rs[j]
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
+}

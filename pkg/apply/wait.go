@@ -1,0 +1,105 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/plan"
+)
+
+var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// waitEstablished waits until the CRDs this wave wrote are Established, so
+// their custom resources can be written in later waves.
+func (r *runner) waitEstablished(ctx context.Context, w plan.Wave, results []Result) {
+	ctx, cancel := context.WithTimeout(ctx, r.o.WaitTimeout)
+	defer cancel()
+	for _, s := range w.Steps {
+		if s.Action == plan.Skip {
+			continue
+		}
+		name := s.Desired.GetName()
+		for ctx.Err() == nil {
+			crd, err := r.target.Dynamic.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{})
+			if err == nil && conditionTrue(crd, "Established") {
+				break
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		if ctx.Err() != nil {
+			r.o.Log.Warn("CRD not Established in time", "crd", name)
+		}
+	}
+}
+
+func conditionTrue(obj *unstructured.Unstructured, typ string) bool {
+	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	for _, c := range conds {
+		m, ok := c.(map[string]any)
+		if ok && m["type"] == typ && m["status"] == "True" {
+			return true
+		}
+	}
+	return false
+}
+
+// waitWebhookBackends waits until each webhook's Service has a ready endpoint
+// in the target; a webhook whose backend never becomes ready is not written,
+// since it would reject every request it matches. It returns the steps to
+// fail, with why.
+func (r *runner) waitWebhookBackends(ctx context.Context, w plan.Wave) map[int]string {
+	blocked := map[int]string{}
+	ctx, cancel := context.WithTimeout(ctx, r.o.WaitTimeout)
+	defer cancel()
+	for i, s := range w.Steps {
+		if s.Action != plan.Create && s.Action != plan.Update {
+			continue
+		}
+		kind := s.Desired.GetKind()
+		if kind != "ValidatingWebhookConfiguration" && kind != "MutatingWebhookConfiguration" {
+			continue
+		}
+		hooks, _, _ := unstructured.NestedSlice(s.Desired.Object, "webhooks")
+		for _, h := range hooks {
+			hm, _ := h.(map[string]any)
+			ns, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "namespace")
+			name, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "name")
+			if name == "" {
+				continue
+			}
+			if !r.serviceReady(ctx, ns, name) {
+				blocked[i] = fmt.Sprintf("webhook backend Service %s/%s has no ready endpoints in the target after %s: not written, it would reject every request it matches", ns, name, r.o.WaitTimeout)
+				break
+			}
+		}
+	}
+	return blocked
+}
+
+func (r *runner) serviceReady(ctx context.Context, ns, name string) bool {
+	for {
+		slices, err := r.target.Typed.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + name})
+		if err == nil {
+			for _, sl := range slices.Items {
+				for _, ep := range sl.Endpoints {
+					if ep.Conditions.Ready == nil || *ep.Conditions.Ready {
+						return true
+					}
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,177 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+)
+
+// Resource is one listable resource of the source and how it is exchanged.
+type Resource struct {
+	Group      string   `json:"group"`
+	Resource   string   `json:"resource"`
+	Kind       string   `json:"kind"`
+	Namespaced bool     `json:"namespaced"`
+	Version    string   `json:"version"`        // version read from the source and written to the target
+	Source     []string `json:"sourceVersions"` // versions the source serves, preferred first
+	Target     []string `json:"targetVersions"` // versions the target serves, preferred first
+	// Pending: the target does not serve the resource yet, but a CRD the
+	// sync creates will; the version is checked again after the CRD wave.
+	Pending bool `json:"pending,omitempty"`
+	// Unshared: no version is served by both clusters; the objects cannot be copied as they are.
+	Unshared bool `json:"unshared,omitempty"`
+}
+
+// GVR is the resource at its exchange version.
+func (r Resource) GVR() schema.GroupVersionResource {
+	return schema.GroupVersionResource{Group: r.Group, Version: r.Version, Resource: r.Resource}
+}
+
+// GroupKind is the resource's group and kind.
+func (r Resource) GroupKind() schema.GroupKind { return schema.GroupKind{Group: r.Group, Kind: r.Kind} }
+
+// GroupResource is the resource's group and plural name.
+func (r Resource) GroupResource() schema.GroupResource {
+	return schema.GroupResource{Group: r.Group, Resource: r.Resource}
+}
+
+// String is kind.group, the form users type.
+func (r Resource) String() string {
+	if r.Group == "" {
+		return r.Kind
+	}
+	return r.Kind + "." + r.Group
+}
+
+// served is one cluster's discovery: group/resource → versions (preferred first).
+type served struct {
+	versions   map[schema.GroupResource][]string
+	kinds      map[schema.GroupResource]string
+	namespaced map[schema.GroupResource]bool
+	order      []schema.GroupResource
+}
+
+// servedResources reads a cluster's discovery. Groups that fail to answer
+// (e.g. an aggregated API whose backend is down) are left out, not fatal.
+func servedResources(conn *cluster.Conn) (*served, error) {
+	groups, lists, err := conn.Discovery.ServerGroupsAndResources()
+	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
+		return nil, fmt.Errorf("discovery of %s: %w", conn.Context, err)
+	}
+	preferred := map[string]string{}
+	groupOrder := map[string][]string{}
+	for _, g := range groups {
+		preferred[g.Name] = g.PreferredVersion.Version
+		for _, v := range g.Versions {
+			groupOrder[g.Name] = append(groupOrder[g.Name], v.Version)
+		}
+	}
+	s := &served{versions: map[schema.GroupResource][]string{}, kinds: map[schema.GroupResource]string{}, namespaced: map[schema.GroupResource]bool{}}
+	for _, l := range lists {
+		gv, err := schema.ParseGroupVersion(l.GroupVersion)
+		if err != nil {
+			continue
+		}
+		for _, r := range l.APIResources {
+			if strings.Contains(r.Name, "/") || !hasVerb(r, "list") {
+				continue
+			}
+			gr := schema.GroupResource{Group: gv.Group, Resource: r.Name}
+			if _, seen := s.versions[gr]; !seen {
+				s.order = append(s.order, gr)
+			}
+			s.versions[gr] = append(s.versions[gr], gv.Version)
+			if gv.Version == preferred[gv.Group] || s.kinds[gr] == "" {
+				s.kinds[gr] = r.Kind
+				s.namespaced[gr] = r.Namespaced
+			}
+		}
+	}
+	// Order each resource's versions the way the group lists them (preferred first).
+	for gr, vs := range s.versions {
+		order := groupOrder[gr.Group]
+		rank := func(v string) int {
+			if v == preferred[gr.Group] {
+				return -1
+			}
+			for i, o := range order {
+				if o == v {
+					return i
+				}
+			}
+			return len(order)
+		}
+		sort.SliceStable(vs, func(i, j int) bool { return rank(vs[i]) < rank(vs[j]) })
+	}
+	return s, nil
+}
+
+func hasVerb(r metav1.APIResource, verb string) bool {
+	for _, v := range r.Verbs {
+		if v == verb {
+			return true
+		}
+	}
+	return false
+}
+
+// Discover lists every resource the source serves with list, and for each
+// picks the version to exchange: the target's preferred version if the source
+// serves it, else the first target version the source serves. pendingGroups
+// are API groups that CRDs in the source define: a resource of such a group
+// that the target lacks is Pending (its CRD comes over first).
+func Discover(ctx context.Context, source, target *cluster.Conn, pendingGroups map[schema.GroupKind]bool) ([]Resource, error) {
+	src, err := servedResources(source)
+	if err != nil {
+		return nil, err
+	}
+	dst, err := servedResources(target)
+	if err != nil {
+		return nil, err
+	}
+	var out []Resource
+	for _, gr := range src.order {
+		r := Resource{Group: gr.Group, Resource: gr.Resource, Kind: src.kinds[gr], Namespaced: src.namespaced[gr],
+			Source: src.versions[gr], Target: dst.versions[gr]}
+		r.Version = pickVersion(r.Source, r.Target)
+		if r.Version == "" {
+			if len(r.Target) == 0 && pendingGroups[r.GroupKind()] {
+				r.Pending = true
+				r.Version = r.Source[0]
+			} else {
+				r.Unshared = true
+				r.Version = r.Source[0]
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// pickVersion returns the first version in the target's order that the source serves.
+func pickVersion(source, target []string) string {
+	for _, t := range target {
+		for _, s := range source {
+			if s == t {
+				return t
+			}
+		}
+	}
+	return ""
+}
+
+// Fix says what to do about a resource without a shared version.
+func (r Resource) Fix() string {
+	if len(r.Target) == 0 {
+		return fmt.Sprintf("the target does not serve %s at all: install the CRD/add-on that provides it in the target, or exclude it with --exclude-kinds %s", r, r)
+	}
+	return fmt.Sprintf("the source serves %s only at %s and the target only at %s: upgrade the objects in the source to a version the target serves, or exclude it with --exclude-kinds %s",
+		r, strings.Join(r.Source, ","), strings.Join(r.Target, ","), r)
+}

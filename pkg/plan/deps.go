@@ -1,0 +1,227 @@
+package plan
+
+import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+const (
+	rbacGroup = "rbac.authorization.k8s.io"
+	crdGroup  = "apiextensions.k8s.io"
+)
+
+// dep is one object another object needs in the target, and why.
+type dep struct {
+	key ObjectKey
+	why string
+}
+
+// index is what dependency lookups need from the source objects.
+type index struct {
+	byKey    map[ObjectKey]*unstructured.Unstructured
+	crds     map[schema.GroupKind]ObjectKey             // served kind → its CRD
+	bindings map[[2]string][]*unstructured.Unstructured // ServiceAccount namespace/name → bindings naming it
+}
+
+func newIndex(objs []*unstructured.Unstructured) index {
+	idx := index{
+		byKey:    map[ObjectKey]*unstructured.Unstructured{},
+		crds:     map[schema.GroupKind]ObjectKey{},
+		bindings: map[[2]string][]*unstructured.Unstructured{},
+	}
+	for _, obj := range objs {
+		k := KeyOf(obj)
+		if _, dup := idx.byKey[k]; dup {
+			continue
+		}
+		idx.byKey[k] = obj
+		switch {
+		case k.Group == crdGroup && k.Kind == "CustomResourceDefinition":
+			gk := schema.GroupKind{Group: str(obj.Object, "spec", "group"), Kind: str(obj.Object, "spec", "names", "kind")}
+			idx.crds[gk] = k
+		case k.Group == rbacGroup && (k.Kind == "RoleBinding" || k.Kind == "ClusterRoleBinding"):
+			for _, sub := range list(obj.Object, "subjects") {
+				if str(sub, "kind") != "ServiceAccount" {
+					continue
+				}
+				// A RoleBinding's subject without a namespace is in the binding's.
+				ns := str(sub, "namespace")
+				if ns == "" {
+					ns = k.Namespace
+				}
+				sa := [2]string{ns, str(sub, "name")}
+				idx.bindings[sa] = append(idx.bindings[sa], obj)
+			}
+		}
+	}
+	return idx
+}
+
+// deps lists what obj needs in the target. A Service's selector is not
+// followed: the Pods it selects are not dependencies but dependents.
+func (idx index) deps(obj *unstructured.Unstructured) []dep {
+	k := KeyOf(obj)
+	self := describe(k)
+	var out []dep
+	need := func(group, kind, ns, name, why string) {
+		if name != "" {
+			out = append(out, dep{ObjectKey{group, kind, ns, name}, why})
+		}
+	}
+	if k.Namespace != "" {
+		need("", "Namespace", "", k.Namespace, "namespace of "+k.Namespace+"/"+k.Kind+" "+k.Name)
+	}
+	if crd, ok := idx.crds[schema.GroupKind{Group: k.Group, Kind: k.Kind}]; ok {
+		out = append(out, dep{crd, "CRD of " + self})
+	}
+	if spec := podSpec(k, obj.Object); spec != nil {
+		out = append(out, podDeps(spec, k.Namespace, self)...)
+	}
+	switch (schema.GroupKind{Group: k.Group, Kind: k.Kind}) {
+	case schema.GroupKind{Group: "apps", Kind: "StatefulSet"}:
+		for _, t := range list(obj.Object, "spec", "volumeClaimTemplates") {
+			need("storage.k8s.io", "StorageClass", "", str(t, "spec", "storageClassName"), "StorageClass of "+self)
+		}
+	case schema.GroupKind{Kind: "PersistentVolumeClaim"}:
+		need("storage.k8s.io", "StorageClass", "", str(obj.Object, "spec", "storageClassName"),
+			"StorageClass of PVC "+k.Namespace+"/"+k.Name)
+	case schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"}:
+		class := str(obj.Object, "spec", "ingressClassName")
+		if class == "" {
+			class = obj.GetAnnotations()["kubernetes.io/ingress.class"]
+		}
+		need("networking.k8s.io", "IngressClass", "", class, "IngressClass of "+self)
+		need("", "Service", k.Namespace, str(obj.Object, "spec", "defaultBackend", "service", "name"), "Service behind "+self)
+		for _, r := range list(obj.Object, "spec", "rules") {
+			for _, p := range list(r, "http", "paths") {
+				need("", "Service", k.Namespace, str(p, "backend", "service", "name"), "Service behind "+self)
+			}
+		}
+		for _, t := range list(obj.Object, "spec", "tls") {
+			need("", "Secret", k.Namespace, str(t, "secretName"), "TLS Secret of "+self)
+		}
+	case schema.GroupKind{Kind: "ServiceAccount"}:
+		for _, b := range idx.bindings[[2]string{k.Namespace, k.Name}] {
+			bk := KeyOf(b)
+			out = append(out, dep{bk, bk.Kind + " of " + self})
+			if rk, ok := roleRef(b); ok {
+				out = append(out, dep{rk, rk.Kind + " bound to " + self + " by " + describe(bk)})
+			}
+		}
+	case schema.GroupKind{Group: rbacGroup, Kind: "RoleBinding"}, schema.GroupKind{Group: rbacGroup, Kind: "ClusterRoleBinding"}:
+		if rk, ok := roleRef(obj); ok {
+			out = append(out, dep{rk, rk.Kind + " referenced by " + self})
+		}
+	}
+	return out
+}
+
+// podSpec returns the pod spec of a Pod or of a workload's pod template, or nil.
+func podSpec(k ObjectKey, obj map[string]any) map[string]any {
+	var path []string
+	switch (schema.GroupKind{Group: k.Group, Kind: k.Kind}) {
+	case schema.GroupKind{Kind: "Pod"}:
+		path = []string{"spec"}
+	case schema.GroupKind{Group: "apps", Kind: "Deployment"}, schema.GroupKind{Group: "apps", Kind: "StatefulSet"},
+		schema.GroupKind{Group: "apps", Kind: "DaemonSet"}, schema.GroupKind{Group: "apps", Kind: "ReplicaSet"},
+		schema.GroupKind{Group: "batch", Kind: "Job"}, schema.GroupKind{Kind: "ReplicationController"}:
+		path = []string{"spec", "template", "spec"}
+	case schema.GroupKind{Group: "batch", Kind: "CronJob"}:
+		path = []string{"spec", "jobTemplate", "spec", "template", "spec"}
+	default:
+		return nil
+	}
+	m, _, _ := unstructured.NestedMap(obj, path...)
+	return m
+}
+
+// podDeps lists what a pod spec in namespace ns refers to; self describes its owner.
+func podDeps(spec map[string]any, ns, self string) []dep {
+	var out []dep
+	need := func(group, kind, name, why string) {
+		if name != "" {
+			out = append(out, dep{ObjectKey{group, kind, ns, name}, why})
+		}
+	}
+	cm := func(name string) { need("", "ConfigMap", name, "ConfigMap referenced by "+self) }
+	secret := func(name string) { need("", "Secret", name, "Secret referenced by "+self) }
+
+	for _, v := range list(spec, "volumes") {
+		cm(str(v, "configMap", "name"))
+		secret(str(v, "secret", "secretName"))
+		need("", "PersistentVolumeClaim", str(v, "persistentVolumeClaim", "claimName"), "PVC mounted by "+self)
+		for _, src := range list(v, "projected", "sources") {
+			cm(str(src, "configMap", "name"))
+			secret(str(src, "secret", "name"))
+		}
+	}
+	for _, field := range []string{"initContainers", "containers", "ephemeralContainers"} {
+		for _, c := range list(spec, field) {
+			for _, e := range list(c, "env") {
+				cm(str(e, "valueFrom", "configMapKeyRef", "name"))
+				secret(str(e, "valueFrom", "secretKeyRef", "name"))
+			}
+			for _, e := range list(c, "envFrom") {
+				cm(str(e, "configMapRef", "name"))
+				secret(str(e, "secretRef", "name"))
+			}
+		}
+	}
+	for _, s := range list(spec, "imagePullSecrets") {
+		secret(str(s, "name"))
+	}
+	sa := str(spec, "serviceAccountName")
+	if sa == "" {
+		sa = str(spec, "serviceAccount") // deprecated alias, still honoured by the apiserver
+	}
+	if sa == "" {
+		sa = "default"
+	}
+	need("", "ServiceAccount", sa, "ServiceAccount of "+self)
+	if pc := str(spec, "priorityClassName"); pc != "" {
+		out = append(out, dep{ObjectKey{"scheduling.k8s.io", "PriorityClass", "", pc}, "PriorityClass of " + self})
+	}
+	if rc := str(spec, "runtimeClassName"); rc != "" {
+		out = append(out, dep{ObjectKey{"node.k8s.io", "RuntimeClass", "", rc}, "RuntimeClass of " + self})
+	}
+	return out
+}
+
+// roleRef returns the key of the Role or ClusterRole a binding refers to.
+func roleRef(binding *unstructured.Unstructured) (ObjectKey, bool) {
+	name := str(binding.Object, "roleRef", "name")
+	switch str(binding.Object, "roleRef", "kind") {
+	case "Role":
+		return ObjectKey{rbacGroup, "Role", binding.GetNamespace(), name}, name != ""
+	case "ClusterRole":
+		return ObjectKey{rbacGroup, "ClusterRole", "", name}, name != ""
+	}
+	return ObjectKey{}, false
+}
+
+// describe names an object for a user: "Deployment shop/web", "ClusterRole view".
+func describe(k ObjectKey) string {
+	if k.Namespace == "" {
+		return k.Kind + " " + k.Name
+	}
+	return k.Kind + " " + k.Namespace + "/" + k.Name
+}
+
+// str reads a string field, "" when absent or not a string.
+func str(m map[string]any, fields ...string) string {
+	s, _, _ := unstructured.NestedString(m, fields...)
+	return s
+}
+
+// list reads a list of objects, skipping entries that are not objects.
+func list(m map[string]any, fields ...string) []map[string]any {
+	v, _, _ := unstructured.NestedFieldNoCopy(m, fields...)
+	items, _ := v.([]any)
+	out := make([]map[string]any, 0, len(items))
+	for _, it := range items {
+		if im, ok := it.(map[string]any); ok {
+			out = append(out, im)
+		}
+	}
+	return out
+}

@@ -1,0 +1,76 @@
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// serverMeta are metadata fields the apiserver writes; they are not content, so
+// a sanitized object and the same object as read back hash alike.
+var serverMeta = []string{"uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink"}
+
+// Hash returns a stable hash (hex sha256, first 16 bytes fine) of an object's content, ignoring the HashAnnotation itself and ownerReferences' uid fields.
+//
+// Owner UIDs differ per cluster (sanitize remaps them), so they are not content
+// either. Server-written metadata (uid, resourceVersion, generation,
+// creationTimestamp, managedFields, selfLink) is ignored too. obj is not changed.
+func Hash(obj *unstructured.Unstructured) string {
+	if obj == nil {
+		return ""
+	}
+	// Copy only the maps we edit: DeepCopy would panic on non-JSON values and
+	// copy the whole object for nothing.
+	top := make(map[string]any, len(obj.Object))
+	for k, v := range obj.Object {
+		top[k] = v
+	}
+	if meta, ok := obj.Object["metadata"].(map[string]any); ok {
+		m := make(map[string]any, len(meta))
+		for k, v := range meta {
+			m[k] = v
+		}
+		for _, f := range serverMeta {
+			delete(m, f)
+		}
+		if ann, ok := meta["annotations"].(map[string]any); ok {
+			a := make(map[string]any, len(ann))
+			for k, v := range ann {
+				if k != HashAnnotation {
+					a[k] = v
+				}
+			}
+			if len(a) == 0 {
+				delete(m, "annotations")
+			} else {
+				m["annotations"] = a
+			}
+		}
+		if refs, ok := meta["ownerReferences"].([]any); ok {
+			rs := make([]any, len(refs))
+			for i, r := range refs {
+				rs[i] = r
+				if rm, ok := r.(map[string]any); ok {
+					c := make(map[string]any, len(rm))
+					for k, v := range rm {
+						if k != "uid" {
+							c[k] = v
+						}
+					}
+					rs[i] = c
+				}
+			}
+			m["ownerReferences"] = rs
+		}
+		top["metadata"] = m
+	}
+	// encoding/json writes map keys sorted, so equal content gives equal bytes.
+	b, err := json.Marshal(top)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}

@@ -1,0 +1,131 @@
+package plan
+
+import (
+	"slices"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// PartOfLabel is the label a Stack selects on.
+const PartOfLabel = "app.kubernetes.io/part-of"
+
+// Selector is what the user asked to copy.
+type Selector struct {
+	Namespaces    []string           // empty: every namespace except system ones (unless IncludeSystem)
+	IncludeSystem bool               // include kube-system, kube-public, kube-node-lease
+	Labels        labels.Selector    // nil or Everything: no label filter; applies to namespaced objects only
+	Stack         string             // app.kubernetes.io/part-of=Stack in any namespace, plus dependencies
+	IncludeKinds  []schema.GroupKind // empty: all
+	ExcludeKinds  []schema.GroupKind
+}
+
+// ObjectKey identifies an object across clusters.
+type ObjectKey struct{ Group, Kind, Namespace, Name string }
+
+// KeyOf returns an object's key.
+func KeyOf(obj *unstructured.Unstructured) ObjectKey {
+	gk := obj.GroupVersionKind().GroupKind()
+	return ObjectKey{Group: gk.Group, Kind: gk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
+}
+
+// SystemNamespace reports whether ns is one of the cluster's own namespaces.
+func SystemNamespace(ns string) bool {
+	switch ns {
+	case "kube-system", "kube-public", "kube-node-lease":
+		return true
+	}
+	return false
+}
+
+// Select returns the objects to copy, keyed by ObjectKey, with why each came along ("" for direct matches, e.g. "namespace of shop/Deployment web", "ConfigMap referenced by Deployment shop/web", "Role bound to ServiceAccount shop/web by RoleBinding shop/web-read", "CRD of Backup payments/nightly", "StorageClass of PVC ...").
+//
+// Without Namespaces, Labels or Stack every object outside the system
+// namespaces is selected. With Namespaces or Labels the matching namespaced
+// objects (and the Namespace objects of the named namespaces) are the roots;
+// with Stack the objects labelled part-of=Stack are. Roots bring their
+// dependencies (deps.go) until nothing new comes; only objects in objs are
+// ever added, and kind filters and the system-namespace rule apply to
+// dependencies as well.
+func Select(objs []*unstructured.Unstructured, s Selector) map[ObjectKey]string {
+	idx := newIndex(objs)
+	sel := map[ObjectKey]string{}
+	var queue []*unstructured.Unstructured
+	add := func(obj *unstructured.Unstructured, why string) {
+		k := KeyOf(obj)
+		if _, ok := sel[k]; ok || !s.allowed(obj) {
+			return
+		}
+		sel[k] = why
+		queue = append(queue, obj)
+	}
+	for _, obj := range objs {
+		if s.root(obj) {
+			add(obj, "")
+		}
+	}
+	for len(queue) > 0 {
+		obj := queue[0]
+		queue = queue[1:]
+		for _, d := range idx.deps(obj) {
+			if dep := idx.byKey[d.key]; dep != nil {
+				add(dep, d.why)
+			}
+		}
+	}
+	return sel
+}
+
+// allowed applies the rules that hold for roots and dependencies alike: kind
+// filters and the system namespaces.
+func (s Selector) allowed(obj *unstructured.Unstructured) bool {
+	gk := obj.GroupVersionKind().GroupKind()
+	if len(s.IncludeKinds) > 0 && !slices.Contains(s.IncludeKinds, gk) {
+		return false
+	}
+	if slices.Contains(s.ExcludeKinds, gk) {
+		return false
+	}
+	if s.IncludeSystem {
+		return true
+	}
+	if isNamespace(gk) {
+		return !SystemNamespace(obj.GetName())
+	}
+	return !SystemNamespace(obj.GetNamespace())
+}
+
+// root reports whether obj matches the selection itself.
+func (s Selector) root(obj *unstructured.Unstructured) bool {
+	ns := obj.GetNamespace()
+	namespaced := ns != ""
+	byLabels := s.Labels != nil && !s.Labels.Empty()
+	inNamespaces := func(n string) bool { return len(s.Namespaces) == 0 || slices.Contains(s.Namespaces, n) }
+	matches := func() bool { return !byLabels || s.Labels.Matches(labels.Set(obj.GetLabels())) }
+
+	switch {
+	case s.Stack != "":
+		if obj.GetLabels()[PartOfLabel] != s.Stack {
+			return false
+		}
+		if namespaced {
+			return inNamespaces(ns) && matches()
+		}
+		return !isNamespace(obj.GroupVersionKind().GroupKind()) || inNamespaces(obj.GetName())
+	case len(s.Namespaces) == 0 && !byLabels:
+		return true
+	case namespaced:
+		return inNamespaces(ns) && matches()
+	default:
+		// Cluster-scoped objects come only as dependencies, except the
+		// namespaces the user named.
+		return len(s.Namespaces) > 0 && isNamespace(obj.GroupVersionKind().GroupKind()) &&
+			slices.Contains(s.Namespaces, obj.GetName())
+	}
+}
+
+// isNamespace reports whether gk is the core Namespace kind.
+func isNamespace(gk schema.GroupKind) bool {
+	return gk == schema.GroupKind{Kind: "Namespace"}
+}

@@ -1,0 +1,30 @@
+package sanitize
+
+import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// generatedKinds are kinds a cluster writes for itself: copying them would
+// describe the source's nodes, allocations or history, not the target's.
+var generatedKinds = map[schema.GroupKind]string{
+	{Group: "", Kind: "Event"}:                                        "events are the source's history; the target records its own",
+	{Group: "events.k8s.io", Kind: "Event"}:                           "events are the source's history; the target records its own",
+	{Group: "", Kind: "Node"}:                                         "nodes register themselves with the target",
+	{Group: "", Kind: "ComponentStatus"}:                              "component status is computed by the target's apiserver",
+	{Group: "coordination.k8s.io", Kind: "Lease"}:                     "leases are held by the source's components; the target's take their own",
+	{Group: "coordination.k8s.io", Kind: "LeaseCandidate"}:            "lease candidates are written by the target's own components",
+	{Group: "certificates.k8s.io", Kind: "CertificateSigningRequest"}: "a CSR is signed by the cluster it was sent to",
+	{Group: "storage.k8s.io", Kind: "VolumeAttachment"}:               "volume attachments are made by the target's attach/detach controller",
+	{Group: "storage.k8s.io", Kind: "CSINode"}:                        "CSINode is written by each node's kubelet",
+	{Group: "storage.k8s.io", Kind: "CSIStorageCapacity"}:             "storage capacity is published by the target's CSI drivers",
+	{Group: "networking.k8s.io", Kind: "IPAddress"}:                   "Service IPs are allocated by the target's apiserver",
+	{Group: "networking.k8s.io", Kind: "ServiceCIDR"}:                 "Service CIDRs belong to the target's apiserver configuration",
+	{Group: "resource.k8s.io", Kind: "ResourceSlice"}:                 "resource slices are published by the target's DRA drivers",
+	{Group: "internal.apiserver.k8s.io", Kind: "StorageVersion"}:      "storage versions are recorded by the target's apiservers",
+}
+
+// alwaysSkip is the rule for a kind that is never copied.
+func alwaysSkip(reason string) rule {
+	return func(*unstructured.Unstructured, Context) Decision { return skip(reason) }
+}

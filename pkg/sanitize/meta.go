@@ -1,0 +1,81 @@
+package sanitize
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// serverMetadata are the metadata fields the source apiserver wrote; the target
+// writes its own. generateName goes too: the object already has its real name,
+// and applying by that name is what makes a re-run idempotent.
+var serverMetadata = []string{
+	"uid",
+	"resourceVersion",
+	"generation",
+	"creationTimestamp",
+	"deletionGracePeriodSeconds",
+	"managedFields",
+	"selfLink",
+	"generateName",
+}
+
+// metaSkip applies the skips that hold for every kind.
+func metaSkip(obj *unstructured.Unstructured) Decision {
+	if ts, _, _ := unstructured.NestedFieldNoCopy(obj.Object, "metadata", "deletionTimestamp"); ts != nil {
+		return skip("being deleted in the source")
+	}
+	for _, ref := range obj.GetOwnerReferences() {
+		if ref.Controller != nil && *ref.Controller {
+			// Non-controller references are kept; RemapOwners fixes their UIDs later.
+			return skip(fmt.Sprintf("owned by %s/%s: its controller recreates it in the target", ref.Kind, ref.Name))
+		}
+	}
+	return Decision{}
+}
+
+// stripMeta removes what the source cluster generated for every object. Labels,
+// annotations (last-applied-configuration included) and finalizers stay: users own them.
+func stripMeta(obj *unstructured.Unstructured) {
+	for _, f := range serverMetadata {
+		unstructured.RemoveNestedField(obj.Object, "metadata", f)
+	}
+	unstructured.RemoveNestedField(obj.Object, "status")
+}
+
+// deleteKeys removes keys from the string map at path, and the map itself once
+// it is empty, so applying leaves no empty field behind.
+func deleteKeys(obj map[string]any, path []string, keys ...string) {
+	m, ok, _ := unstructured.NestedFieldNoCopy(obj, path...)
+	mm, isMap := m.(map[string]any)
+	if !ok || !isMap {
+		return
+	}
+	for _, k := range keys {
+		delete(mm, k)
+	}
+	if len(mm) == 0 {
+		unstructured.RemoveNestedField(obj, path...)
+	}
+}
+
+// removeAnnotations removes annotations the source cluster's controllers wrote.
+func removeAnnotations(obj *unstructured.Unstructured, keys ...string) {
+	deleteKeys(obj.Object, []string{"metadata", "annotations"}, keys...)
+}
+
+// int64Of reads a JSON number whichever way it was decoded (int64 from the
+// apiserver's decoder, float64 from encoding/json, int from Go literals).
+func int64Of(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return n, true
+	case int:
+		return int64(n), true
+	case int32:
+		return int64(n), true
+	case float64:
+		return int64(n), n == float64(int64(n))
+	}
+	return 0, false
+}

@@ -1,0 +1,91 @@
+package sanitize
+
+import "testing"
+
+func TestObjectGeneric(t *testing.T) {
+	runObjectCases(t, []objectCase{
+		{
+			name: "server metadata and status are stripped, user metadata kept",
+			in: `
+apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: w
+  namespace: app
+  generateName: w-
+  uid: 0b8f6b0e-1111-2222-3333-444455556666
+  resourceVersion: "4711"
+  generation: 3
+  creationTimestamp: "2024-05-01T10:00:00Z"
+  deletionGracePeriodSeconds: 30
+  selfLink: /apis/example.com/v1/namespaces/app/widgets/w
+  labels: {app: w}
+  annotations:
+    note: keep
+    kubectl.kubernetes.io/last-applied-configuration: '{"kind":"Widget"}'
+  finalizers: [example.com/cleanup]
+  managedFields:
+  - manager: kubectl
+    operation: Apply
+    fieldsType: FieldsV1
+    fieldsV1: {f:spec: {f:size: {}}}
+  ownerReferences:
+  - {apiVersion: example.com/v1, kind: Gadget, name: g, uid: 9d0f0000-0000-0000-0000-000000000001}
+spec: {size: 3}
+status: {ready: true}
+`,
+			want: `
+apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: w
+  namespace: app
+  labels: {app: w}
+  annotations:
+    note: keep
+    kubectl.kubernetes.io/last-applied-configuration: '{"kind":"Widget"}'
+  finalizers: [example.com/cleanup]
+  ownerReferences:
+  - {apiVersion: example.com/v1, kind: Gadget, name: g, uid: 9d0f0000-0000-0000-0000-000000000001}
+spec: {size: 3}
+`,
+		},
+		{
+			name: "being deleted",
+			in: `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c, namespace: app, uid: u1, deletionTimestamp: "2024-05-01T10:00:00Z"}
+`,
+			dec: Decision{Skip: true, Reason: "being deleted in the source"},
+		},
+		{
+			name: "controller-owned ReplicaSet",
+			in: `
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-7d4b9c
+  namespace: app
+  ownerReferences:
+  - {apiVersion: apps/v1, kind: Deployment, name: web, uid: u-dep, controller: true, blockOwnerDeletion: true}
+spec: {replicas: 2}
+`,
+			dec: Decision{Skip: true, Reason: "owned by Deployment/web: its controller recreates it in the target"},
+		},
+		{
+			name: "controller-owned custom resource child",
+			in: `
+apiVersion: example.com/v1
+kind: Shard
+metadata:
+  name: db-0
+  namespace: app
+  ownerReferences:
+  - {apiVersion: example.com/v1, kind: Gadget, name: g, uid: u1, controller: false}
+  - {apiVersion: example.com/v1, kind: Database, name: db, uid: u2, controller: true}
+`,
+			dec: Decision{Skip: true, Reason: "owned by Database/db: its controller recreates it in the target"},
+		},
+	})
+}

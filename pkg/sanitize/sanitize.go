@@ -1,0 +1,57 @@
+package sanitize
+
+import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Decision says whether an object is copied and what sanitizing changed that a user should know.
+type Decision struct {
+	Skip   bool     // true: do not copy
+	Reason string   // why it is skipped (set when Skip), one short line, e.g. "service-account token: the target issues its own"
+	Notes  []string // changes a user should know, e.g. "nodePort 30080 dropped: assigned by the source cluster"
+}
+
+// Context is what a sanitizer may know beyond the object itself. Nil funcs mean "unknown" and must be handled (treat as false).
+type Context struct {
+	// ServiceHasSelector reports whether namespace/name is a Service with a selector in the source.
+	ServiceHasSelector func(namespace, name string) bool
+	// NodePortTaken reports whether a nodePort is already allocated in the target by another Service (not the same namespace/name).
+	NodePortTaken func(port int64, namespace, name string) bool
+}
+
+func (c Context) serviceHasSelector(namespace, name string) bool {
+	return c.ServiceHasSelector != nil && c.ServiceHasSelector(namespace, name)
+}
+
+func (c Context) nodePortTaken(port int64, namespace, name string) bool {
+	return c.NodePortTaken != nil && c.NodePortTaken(port, namespace, name)
+}
+
+// rule sanitizes one kind in place. It runs before the generic metadata strip,
+// so it can still read managedFields and status (Service node ports, Job completion).
+type rule func(obj *unstructured.Unstructured, c Context) Decision
+
+// skip is the Decision for an object that is not copied.
+func skip(reason string) Decision {
+	return Decision{Skip: true, Reason: reason}
+}
+
+// Object sanitizes obj in place and returns the decision. It first applies the generic metadata rules, then the kind's own rule (registry keyed by schema.GroupKind).
+//
+// Order: the generic skips (being deleted, controller-owned), then the kind's
+// rule, then the generic strip of server-written metadata and status; the strip
+// comes last because kind rules read managedFields and status as evidence.
+// A skipped object is returned as read: nobody applies it.
+func Object(obj *unstructured.Unstructured, c Context) Decision {
+	if d := metaSkip(obj); d.Skip {
+		return d
+	}
+	var d Decision
+	if r := ruleFor(obj.GroupVersionKind().GroupKind()); r != nil {
+		if d = r(obj, c); d.Skip {
+			return d
+		}
+	}
+	stripMeta(obj)
+	return d
+}

@@ -1,0 +1,16 @@
+package sanitize
+
+import "k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+// sanitizeDeployment drops the revision counter: it numbers the source's
+// ReplicaSets, which are not copied; the target's controller counts afresh.
+func sanitizeDeployment(obj *unstructured.Unstructured, _ Context) Decision {
+	removeAnnotations(obj, "deployment.kubernetes.io/revision")
+	return Decision{}
+}
+
+// sanitizeDaemonSet drops the template generation the source's controller wrote.
+func sanitizeDaemonSet(obj *unstructured.Unstructured, _ Context) Decision {
+	removeAnnotations(obj, "deprecated.daemonset.template.generation")
+	return Decision{}
+}

@@ -1,0 +1,233 @@
+package syncer
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/inventory"
+	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/sanitize"
+)
+
+// Request is what to copy from where to where.
+type Request struct {
+	Source   *cluster.Conn
+	Target   *cluster.Conn // nil for export: versions are the source's preferred ones, nothing is compared
+	Selector plan.Selector
+	// IncludePVCs copies PersistentVolumeClaims (off by default: volumes move with `tandem handoff`).
+	IncludePVCs bool
+	Force       bool
+}
+
+// Prepared is the pipeline's output before anything is written.
+type Prepared struct {
+	Resources []inventory.Resource
+	Items     []plan.Item
+	Plan      plan.Plan
+	// Unshared are selected objects of resources with no version served by both clusters.
+	Unshared []Unshared
+}
+
+// Unshared is one object that cannot be copied as it is.
+type Unshared struct {
+	Object *unstructured.Unstructured
+	Fix    string
+}
+
+var crdResource = inventory.Resource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions", Kind: "CustomResourceDefinition"}
+
+// Discover finds the resources to exchange between source and target.
+func Discover(ctx context.Context, source, target *cluster.Conn) ([]inventory.Resource, error) {
+	// Custom resources whose CRD comes over in the first wave are served by the target later.
+	crdKinds := map[schema.GroupKind]bool{}
+	if err := inventory.List(ctx, source.Dynamic, crdResource, "", func(o *unstructured.Unstructured) error {
+		g, _, _ := unstructured.NestedString(o.Object, "spec", "group")
+		k, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
+		crdKinds[schema.GroupKind{Group: g, Kind: k}] = true
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if target == nil {
+		target = source
+	}
+	return inventory.Discover(ctx, source, target, crdKinds)
+}
+
+// ResolveKinds turns user-typed kinds ("Deployment", "deployments.apps",
+// "ingress.networking.k8s.io") into GroupKinds of resources the source serves.
+func ResolveKinds(resources []inventory.Resource, names []string, flag string) ([]schema.GroupKind, error) {
+	var out []schema.GroupKind
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		name, group, hasGroup := strings.Cut(n, ".")
+		var found []schema.GroupKind
+		for _, r := range resources {
+			if hasGroup && !strings.EqualFold(r.Group, group) {
+				continue
+			}
+			if strings.EqualFold(r.Kind, name) || strings.EqualFold(r.Resource, name) {
+				found = append(found, r.GroupKind())
+			}
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("%w: unknown kind %q in %s: the source serves no such resource (kind or kind.group, e.g. Deployment or ingresses.networking.k8s.io)", cluster.ErrBadInput, n, flag)
+		}
+		if !hasGroup && len(found) > 1 {
+			// An unqualified name prefers the core group, as kubectl does.
+			for _, gk := range found {
+				if gk.Group == "" {
+					found = []schema.GroupKind{gk}
+					break
+				}
+			}
+		}
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
+// CheckNamespaces refuses namespaces the source does not have.
+func CheckNamespaces(ctx context.Context, source *cluster.Conn, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	list, err := source.Typed.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	var all []string
+	for _, ns := range list.Items {
+		have[ns.Name] = true
+		all = append(all, ns.Name)
+	}
+	sort.Strings(all)
+	for _, n := range names {
+		if !have[n] {
+			return fmt.Errorf("%w: namespace %q not found in the source %s; it has: %s", cluster.ErrBadInput, n, source.Context, strings.Join(all, ", "))
+		}
+	}
+	return nil
+}
+
+// Prepare reads the source, selects, sanitizes, reads the target's current
+// copies and builds the plan.
+func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (*Prepared, error) {
+	p := &Prepared{Resources: resources}
+	byGK := map[schema.GroupKind]inventory.Resource{}
+	var raw []*unstructured.Unstructured
+	for _, r := range resources {
+		if _, dup := byGK[r.GroupKind()]; dup {
+			continue // the same kind served under two resources (rare aliases): read once
+		}
+		byGK[r.GroupKind()] = r
+		if alwaysGenerated(r.GroupKind()) {
+			continue
+		}
+		if err := inventory.List(ctx, req.Source.Dynamic, r, "", func(o *unstructured.Unstructured) error {
+			raw = append(raw, o)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	picked := plan.Select(raw, req.Selector)
+
+	sctx, err := sanitizeContext(ctx, req, raw)
+	if err != nil {
+		return nil, err
+	}
+	current := map[plan.ObjectKey]*unstructured.Unstructured{}
+	listedTarget := map[schema.GroupKind]bool{}
+	for _, o := range raw {
+		key := plan.KeyOf(o)
+		why, ok := picked[key]
+		if !ok {
+			continue
+		}
+		r := byGK[o.GroupVersionKind().GroupKind()]
+		if r.Unshared {
+			p.Unshared = append(p.Unshared, Unshared{Object: o, Fix: r.Fix()})
+			continue
+		}
+		if req.Target != nil && !r.Pending && !listedTarget[r.GroupKind()] {
+			listedTarget[r.GroupKind()] = true
+			if err := inventory.List(ctx, req.Target.Dynamic, r, "", func(t *unstructured.Unstructured) error {
+				current[plan.KeyOf(t)] = t
+				return nil
+			}); err != nil {
+				return nil, err
+			}
+		}
+		desired := o.DeepCopy()
+		decision := sanitize.Object(desired, sctx)
+		if r.GroupKind() == (schema.GroupKind{Kind: "PersistentVolumeClaim"}) && !req.IncludePVCs && !decision.Skip {
+			decision = sanitize.Decision{Skip: true, Reason: "PersistentVolumeClaims move with `tandem handoff` (or pass --include-pvcs)"}
+		}
+		p.Items = append(p.Items, plan.Item{
+			Resource: r.GVR(), Namespaced: r.Namespaced, Desired: desired, Decision: decision,
+			Current: current[key], Why: why,
+		})
+	}
+	p.Plan = plan.Build(p.Items, plan.Options{Force: req.Force})
+	return p, nil
+}
+
+// alwaysGenerated are kinds not worth even listing: every object is made by the cluster.
+func alwaysGenerated(gk schema.GroupKind) bool {
+	switch gk {
+	case schema.GroupKind{Kind: "Event"}, schema.GroupKind{Group: "events.k8s.io", Kind: "Event"},
+		schema.GroupKind{Group: "coordination.k8s.io", Kind: "Lease"}, schema.GroupKind{Kind: "Node"},
+		schema.GroupKind{Kind: "ComponentStatus"}:
+		return true
+	}
+	return false
+}
+
+// sanitizeContext gives sanitizers what they need to know about both clusters.
+func sanitizeContext(ctx context.Context, req Request, raw []*unstructured.Unstructured) (sanitize.Context, error) {
+	selector := map[string]bool{}
+	for _, o := range raw {
+		if o.GetKind() == "Service" && o.GroupVersionKind().Group == "" {
+			sel, _, _ := unstructured.NestedMap(o.Object, "spec", "selector")
+			if len(sel) > 0 {
+				selector[o.GetNamespace()+"/"+o.GetName()] = true
+			}
+		}
+	}
+	taken := map[int64]string{}
+	if req.Target != nil {
+		svcs, err := req.Target.Typed.CoreV1().Services("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return sanitize.Context{}, fmt.Errorf("list Services in the target: %w", err)
+		}
+		for _, s := range svcs.Items {
+			for _, port := range s.Spec.Ports {
+				if port.NodePort != 0 {
+					taken[int64(port.NodePort)] = s.Namespace + "/" + s.Name
+				}
+			}
+			if s.Spec.HealthCheckNodePort != 0 {
+				taken[int64(s.Spec.HealthCheckNodePort)] = s.Namespace + "/" + s.Name
+			}
+		}
+	}
+	return sanitize.Context{
+		ServiceHasSelector: func(ns, name string) bool { return selector[ns+"/"+name] },
+		NodePortTaken: func(port int64, ns, name string) bool {
+			owner, ok := taken[port]
+			return ok && owner != ns+"/"+name
+		},
+	}, nil
+}

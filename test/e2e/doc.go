@@ -1,0 +1,4 @@
+// Package e2e runs tandem's scenarios against the real two-cluster lab: the
+// suite builds bin/tandem, starts one lab in its own directory (TestMain),
+// drives everything through the tandem CLI, and stops the lab at the end.
+package e2e
