@@ -14,6 +14,7 @@ const (
 type dep struct {
 	key ObjectKey
 	why string
+	via *ObjectKey // when set, needed only if this object is selected (a filter may reject it)
 }
 
 // index is what dependency lookups need from the source objects.
@@ -65,14 +66,14 @@ func (idx index) deps(obj *unstructured.Unstructured) []dep {
 	var out []dep
 	need := func(group, kind, ns, name, why string) {
 		if name != "" {
-			out = append(out, dep{ObjectKey{group, kind, ns, name}, why})
+			out = append(out, dep{key: ObjectKey{group, kind, ns, name}, why: why})
 		}
 	}
 	if k.Namespace != "" {
 		need("", "Namespace", "", k.Namespace, "namespace of "+k.Namespace+"/"+k.Kind+" "+k.Name)
 	}
 	if crd, ok := idx.crds[schema.GroupKind{Group: k.Group, Kind: k.Kind}]; ok {
-		out = append(out, dep{crd, "CRD of " + self})
+		out = append(out, dep{key: crd, why: "CRD of " + self})
 	}
 	if spec := podSpec(k, obj.Object); spec != nil {
 		out = append(out, podDeps(spec, k.Namespace, self)...)
@@ -103,14 +104,14 @@ func (idx index) deps(obj *unstructured.Unstructured) []dep {
 	case schema.GroupKind{Kind: "ServiceAccount"}:
 		for _, b := range idx.bindings[[2]string{k.Namespace, k.Name}] {
 			bk := KeyOf(b)
-			out = append(out, dep{bk, bk.Kind + " of " + self})
+			out = append(out, dep{key: bk, why: bk.Kind + " of " + self})
 			if rk, ok := roleRef(b); ok {
-				out = append(out, dep{rk, rk.Kind + " bound to " + self + " by " + describe(bk)})
+				out = append(out, dep{key: rk, why: rk.Kind + " bound to " + self + " by " + describe(bk), via: &bk})
 			}
 		}
 	case schema.GroupKind{Group: rbacGroup, Kind: "RoleBinding"}, schema.GroupKind{Group: rbacGroup, Kind: "ClusterRoleBinding"}:
 		if rk, ok := roleRef(obj); ok {
-			out = append(out, dep{rk, rk.Kind + " referenced by " + self})
+			out = append(out, dep{key: rk, why: rk.Kind + " referenced by " + self})
 		}
 	}
 	return out
@@ -140,7 +141,7 @@ func podDeps(spec map[string]any, ns, self string) []dep {
 	var out []dep
 	need := func(group, kind, name, why string) {
 		if name != "" {
-			out = append(out, dep{ObjectKey{group, kind, ns, name}, why})
+			out = append(out, dep{key: ObjectKey{group, kind, ns, name}, why: why})
 		}
 	}
 	cm := func(name string) { need("", "ConfigMap", name, "ConfigMap referenced by "+self) }
@@ -179,10 +180,10 @@ func podDeps(spec map[string]any, ns, self string) []dep {
 	}
 	need("", "ServiceAccount", sa, "ServiceAccount of "+self)
 	if pc := str(spec, "priorityClassName"); pc != "" {
-		out = append(out, dep{ObjectKey{"scheduling.k8s.io", "PriorityClass", "", pc}, "PriorityClass of " + self})
+		out = append(out, dep{key: ObjectKey{"scheduling.k8s.io", "PriorityClass", "", pc}, why: "PriorityClass of " + self})
 	}
 	if rc := str(spec, "runtimeClassName"); rc != "" {
-		out = append(out, dep{ObjectKey{"node.k8s.io", "RuntimeClass", "", rc}, "RuntimeClass of " + self})
+		out = append(out, dep{key: ObjectKey{"node.k8s.io", "RuntimeClass", "", rc}, why: "RuntimeClass of " + self})
 	}
 	return out
 }

@@ -69,6 +69,11 @@ func Select(objs []*unstructured.Unstructured, s Selector) map[ObjectKey]string 
 		obj := queue[0]
 		queue = queue[1:]
 		for _, d := range idx.deps(obj) {
+			if d.via != nil {
+				if _, ok := sel[*d.via]; !ok {
+					continue
+				}
+			}
 			if dep := idx.byKey[d.key]; dep != nil {
 				add(dep, d.why)
 			}

@@ -1,0 +1,282 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/tandem-io/tandem/pkg/apply"
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/journal"
+	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/syncer"
+)
+
+// SyncOptions are the flags of `tandem sync`.
+type SyncOptions struct {
+	g             *Global
+	Namespaces    []string
+	AllNamespaces bool
+	Selector      string
+	Stack         string
+	IncludeKinds  []string
+	ExcludeKinds  []string
+	IncludeSystem bool
+	IncludePVCs   bool
+	DryRun        bool
+	Diff          bool
+	Force         bool
+	Recreate      bool
+	Workers       int
+	JournalDir    string
+
+	labels labels.Selector
+}
+
+func newSyncCmd(g *Global) *cobra.Command {
+	o := &SyncOptions{g: g}
+	cmd := &cobra.Command{
+		Use:   "sync",
+		Short: "Copy every object of the source into the target, minus what the cluster generates itself",
+		Long: `Reads every listable resource of the source (CRDs and their custom resources
+included) at a version both clusters serve, removes what a cluster generates
+itself (uids, status, clusterIPs, token Secrets, controller-owned children…),
+and server-side-applies the rest into the target in waves: CRDs → namespaces →
+classes → RBAC → config → services → workloads → policies → routes → custom
+resources → admission webhooks → API services.
+
+An object in the target whose fields another field manager owns is reported
+as a conflict and left alone unless --force. A second run with no change in
+the source writes nothing. An interrupted run (even kill -9) resumes when run
+again. PersistentVolumeClaims and PersistentVolumes move with 'tandem handoff'.
+
+Exit codes: 0 all copied, 1 some objects failed or conflicted (see the table),
+2 bad input.`,
+		Example: `  tandem sync --source blue --target green --dry-run
+  tandem sync --source blue --target green --namespace shop,shop-data
+  tandem sync --source blue --target green --stack shop --dry-run -o json
+  tandem sync --source blue --target green --exclude-kinds Secret,CronJob.batch`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.AddSelectionFlags(cmd)
+	f := cmd.Flags()
+	f.BoolVar(&o.DryRun, "dry-run", false, "print the plan (create/update/unchanged/skip per object, with reasons) and write nothing")
+	f.BoolVar(&o.Diff, "diff", false, "with --dry-run: print a unified diff per object against the target")
+	f.BoolVar(&o.Force, "force", false, "take over fields that another field manager owns in the target")
+	f.BoolVar(&o.Recreate, "recreate", false, "delete and create objects whose immutable fields changed (Job template, PVC spec, …)")
+	f.IntVar(&o.Workers, "workers", 16, "parallel writes to the target")
+	f.StringVar(&o.JournalDir, "journal-dir", filepath.Join(stateDir(), "journal"), "where the journal of each run is kept")
+	return cmd
+}
+
+// AddSelectionFlags adds the flags that choose objects (shared with export).
+func (o *SyncOptions) AddSelectionFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "only these namespaces (comma-separated); default: every non-system namespace")
+	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "every non-system namespace (the default)")
+	f.StringVarP(&o.Selector, "selector", "l", "", "label selector for namespaced objects, e.g. app=web,tier!=cache")
+	f.StringVar(&o.Stack, "stack", "", "an app stack: objects labelled app.kubernetes.io/part-of=NAME in any namespace, plus what they depend on")
+	f.StringSliceVar(&o.IncludeKinds, "include-kinds", nil, "only these kinds (Kind or Kind.group, comma-separated)")
+	f.StringSliceVar(&o.ExcludeKinds, "exclude-kinds", nil, "leave out these kinds (Kind or Kind.group)")
+	f.BoolVar(&o.IncludeSystem, "include-system", false, "also copy kube-system, kube-public and kube-node-lease")
+	f.BoolVar(&o.IncludePVCs, "include-pvcs", false, "also create PersistentVolumeClaims (empty: data moves with 'tandem handoff')")
+}
+
+// Complete parses what needs parsing.
+func (o *SyncOptions) Complete() error {
+	o.labels = labels.Everything()
+	if o.Selector != "" {
+		sel, err := labels.Parse(o.Selector)
+		if err != nil {
+			return badInput("--selector %q: %v", o.Selector, err)
+		}
+		o.labels = sel
+	}
+	return nil
+}
+
+// Validate refuses contradictory flags.
+func (o *SyncOptions) Validate() error {
+	if o.AllNamespaces && len(o.Namespaces) > 0 {
+		return badInput("--namespace and --all-namespaces exclude each other")
+	}
+	if o.Workers < 1 || o.Workers > 256 {
+		return badInput("--workers %d: want 1..256", o.Workers)
+	}
+	if o.Diff && !o.DryRun {
+		return badInput("--diff needs --dry-run")
+	}
+	return nil
+}
+
+// prepare connects and runs the pipeline up to the plan.
+func (o *SyncOptions) prepare(ctx context.Context, source, target *cluster.Conn) (*syncer.Prepared, error) {
+	resources, err := syncer.Discover(ctx, source, target)
+	if err != nil {
+		return nil, err
+	}
+	include, err := syncer.ResolveKinds(resources, o.IncludeKinds, "--include-kinds")
+	if err != nil {
+		return nil, err
+	}
+	exclude, err := syncer.ResolveKinds(resources, o.ExcludeKinds, "--exclude-kinds")
+	if err != nil {
+		return nil, err
+	}
+	if err := syncer.CheckNamespaces(ctx, source, o.Namespaces); err != nil {
+		return nil, err
+	}
+	return syncer.Prepare(ctx, syncer.Request{
+		Source: source, Target: target, IncludePVCs: o.IncludePVCs, Force: o.Force,
+		Selector: plan.Selector{Namespaces: o.Namespaces, IncludeSystem: o.IncludeSystem, Labels: o.labels, Stack: o.Stack, IncludeKinds: include, ExcludeKinds: exclude},
+	}, resources)
+}
+
+// Run syncs.
+func (o *SyncOptions) Run(ctx context.Context) error {
+	started := time.Now()
+	source, target, err := o.g.connectPair(ctx)
+	if err != nil {
+		return err
+	}
+	prep, err := o.prepare(ctx, source, target)
+	if err != nil {
+		return err
+	}
+	unshared := unsharedResults(prep)
+	if o.DryRun {
+		return o.printPlan(prep, unshared)
+	}
+
+	srcID, _ := source.Identity(ctx)
+	dstID, _ := target.Identity(ctx)
+	jpath := filepath.Join(o.JournalDir, fmt.Sprintf("sync-%s-%s.jsonl", short(srcID), short(dstID)))
+	j, recs, err := journal.Open(jpath)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	defer j.Close()
+	if last, ended := journal.LastRun(recs); len(last) > 0 && !ended {
+		fmt.Fprintf(o.g.Err, "resuming interrupted sync %s (%d objects written before it stopped)\n", last[0].Run, len(journal.Done(last)))
+	}
+	run := journal.NewRunID()
+	if err := j.Append(journal.Record{Time: time.Now().UTC(), Run: run, Op: "start", Detail: map[string]string{"source": source.Context, "target": target.Context}}); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	results, err := apply.Run(ctx, target, prep.Plan, apply.Options{
+		Workers: o.Workers, Force: o.Force, Recreate: o.Recreate, Journal: j, RunID: run,
+		Events: newProgress(o.g.Err), Log: o.g.Log,
+	})
+	results = append(results, unshared...)
+	if err != nil {
+		return err
+	}
+	summary, total := apply.Summarize(results)
+	if err := j.Append(journal.Record{Time: time.Now().UTC(), Run: run, Op: "end", Detail: countsDetail(total)}); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	if err := o.g.printResults(results, summary, total, time.Since(started)); err != nil {
+		return err
+	}
+	if total[apply.Failed]+total[apply.Conflict] > 0 {
+		return errPartial
+	}
+	return nil
+}
+
+func unsharedResults(p *syncer.Prepared) []apply.Result {
+	var out []apply.Result
+	for _, u := range p.Unshared {
+		o := u.Object
+		out = append(out, apply.Result{Wave: "-", Group: o.GroupVersionKind().Group, Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName(),
+			Status: apply.Failed, Reason: "no API version served by both clusters: " + u.Fix})
+	}
+	return out
+}
+
+func countsDetail(total map[apply.Status]int) map[string]string {
+	d := map[string]string{}
+	for k, v := range total {
+		d[string(k)] = fmt.Sprint(v)
+	}
+	return d
+}
+
+func short(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+func stateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "tandem")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".local", "state", "tandem")
+}
+
+// printResults prints per-object results (unchanged ones only with -v) and a summary per kind.
+func (g *Global) printResults(results []apply.Result, summary []apply.Summary, total map[apply.Status]int, took time.Duration) error {
+	out := struct {
+		Results []apply.Result       `json:"results"`
+		Summary []apply.Summary      `json:"summary"`
+		Total   map[apply.Status]int `json:"total"`
+		Seconds float64              `json:"seconds"`
+	}{results, summary, total, took.Seconds()}
+	return g.printObject(out, func(w io.Writer) {
+		tw := newTable(w, "STATUS", "KIND", "NAMESPACE", "NAME", "REASON / NOTES")
+		for _, r := range results {
+			if (r.Status == apply.Unchanged || r.Status == apply.Skipped) && g.Verbose == 0 {
+				continue
+			}
+			row(tw, r.Status, kindOf(r), dash(r.Namespace), r.Name, reasonText(r))
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+		tw = newTable(w, "KIND", "CREATED", "UPDATED", "UNCHANGED", "SKIPPED", "CONFLICT", "FAILED")
+		for _, s := range summary {
+			c := s.Counts
+			row(tw, s.Kind, c[apply.Created], c[apply.Updated], c[apply.Unchanged], c[apply.Skipped], c[apply.Conflict], c[apply.Failed])
+		}
+		row(tw, "TOTAL", total[apply.Created], total[apply.Updated], total[apply.Unchanged], total[apply.Skipped], total[apply.Conflict], total[apply.Failed])
+		tw.Flush()
+		fmt.Fprintf(w, "\n%d objects in %s (unchanged and skipped objects are listed with -v)\n", len(results), took.Round(time.Millisecond))
+	})
+}
+
+func kindOf(r apply.Result) string {
+	if r.Group == "" {
+		return r.Kind
+	}
+	return r.Kind + "." + r.Group
+}
+
+func reasonText(r apply.Result) string {
+	parts := []string{}
+	if r.Reason != "" {
+		parts = append(parts, r.Reason)
+	}
+	if r.Why != "" {
+		parts = append(parts, "selected: "+r.Why)
+	}
+	parts = append(parts, r.Notes...)
+	return strings.Join(parts, "; ")
+}

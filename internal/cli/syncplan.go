@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/pmezard/go-difflib/difflib"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"github.com/tandem-io/tandem/pkg/apply"
+	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/syncer"
+)
+
+type plannedStep struct {
+	Wave      string      `json:"wave"`
+	Group     string      `json:"group,omitempty"`
+	Kind      string      `json:"kind"`
+	Namespace string      `json:"namespace,omitempty"`
+	Name      string      `json:"name"`
+	Action    plan.Action `json:"action"`
+	Reason    string      `json:"reason,omitempty"`
+	Why       string      `json:"why,omitempty"`
+	Notes     []string    `json:"notes,omitempty"`
+	Foreign   []string    `json:"foreignManagers,omitempty"`
+	Diff      string      `json:"diff,omitempty"`
+}
+
+// printPlan prints what sync would do, without writing.
+func (o *SyncOptions) printPlan(prep *syncer.Prepared, unshared []apply.Result) error {
+	var steps []plannedStep
+	for _, w := range prep.Plan.Waves {
+		for _, s := range w.Steps {
+			d := s.Desired
+			ps := plannedStep{Wave: w.Name, Group: d.GroupVersionKind().Group, Kind: d.GetKind(), Namespace: d.GetNamespace(), Name: d.GetName(),
+				Action: s.Action, Reason: s.Reason, Why: s.Why, Notes: s.Decision.Notes, Foreign: s.Foreign}
+			if o.Diff && s.Action != plan.Skip {
+				ps.Diff = unifiedDiff(s)
+			}
+			steps = append(steps, ps)
+		}
+	}
+	for _, u := range unshared {
+		steps = append(steps, plannedStep{Wave: "-", Group: u.Group, Kind: u.Kind, Namespace: u.Namespace, Name: u.Name, Action: "fail", Reason: u.Reason})
+	}
+	counts := prep.Plan.Counts()
+	return o.g.printObject(map[string]any{"steps": steps, "counts": counts, "unshared": len(unshared)}, func(w io.Writer) {
+		tw := newTable(w, "WAVE", "ACTION", "KIND", "NAMESPACE", "NAME", "REASON / WHY")
+		for _, s := range steps {
+			if s.Action == plan.Skip && o.g.Verbose == 0 {
+				continue
+			}
+			k := s.Kind
+			if s.Group != "" {
+				k += "." + s.Group
+			}
+			detail := []string{}
+			if s.Reason != "" {
+				detail = append(detail, s.Reason)
+			}
+			if s.Why != "" {
+				detail = append(detail, "selected: "+s.Why)
+			}
+			detail = append(detail, s.Notes...)
+			row(tw, s.Wave, s.Action, k, dash(s.Namespace), s.Name, strings.Join(detail, "; "))
+		}
+		tw.Flush()
+		fmt.Fprintf(w, "\nplan: %d create, %d update, %d unchanged, %d skip, %d cannot be copied (dry run: nothing written; skipped objects are listed with -v)\n",
+			counts[plan.Create], counts[plan.Update], counts[plan.Unchanged], counts[plan.Skip], len(unshared))
+		for _, s := range steps {
+			if s.Diff != "" {
+				fmt.Fprintln(w, s.Diff)
+			}
+		}
+	})
+}
+
+// comparable strips what the server adds so a diff shows only real changes.
+func comparable(obj *unstructured.Unstructured) string {
+	if obj == nil {
+		return ""
+	}
+	c := obj.DeepCopy()
+	for _, f := range []string{"uid", "resourceVersion", "generation", "creationTimestamp", "managedFields"} {
+		unstructured.RemoveNestedField(c.Object, "metadata", f)
+	}
+	unstructured.RemoveNestedField(c.Object, "status")
+	unstructured.RemoveNestedField(c.Object, "metadata", "annotations", plan.HashAnnotation)
+	if len(c.GetAnnotations()) == 0 {
+		unstructured.RemoveNestedField(c.Object, "metadata", "annotations")
+	}
+	data, _ := yaml.Marshal(c.Object)
+	return string(data)
+}
+
+func unifiedDiff(s plan.Step) string {
+	name := s.Desired.GetKind() + " " + s.Desired.GetNamespace() + "/" + s.Desired.GetName()
+	text, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A: difflib.SplitLines(comparable(s.Current)), B: difflib.SplitLines(comparable(s.Desired)),
+		FromFile: "target/" + name, ToFile: "source/" + name, Context: 3,
+	})
+	return text
+}

@@ -1,0 +1,207 @@
+package journal
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Record is one line of a journal.
+type Record struct {
+	Time   time.Time         `json:"time"`
+	Run    string            `json:"run"`              // run id
+	Op     string            `json:"op"`               // "start", "intent", "done", "failed", "end", or a verb's own step names
+	Key    string            `json:"key,omitempty"`    // the object or step the record is about
+	Detail map[string]string `json:"detail,omitempty"` // anything else the verb needs to resume or report
+}
+
+// The ops every verb shares.
+const (
+	OpStart  = "start"  // a run begins
+	OpIntent = "intent" // a step is about to change something
+	OpDone   = "done"   // a step finished
+	OpFailed = "failed" // a step failed
+	OpEnd    = "end"    // the run finished; nothing to resume
+)
+
+// Journal is an open journal file.
+type Journal struct {
+	mu   sync.Mutex
+	f    *os.File
+	path string
+}
+
+// Open opens (creating) the journal at path, with its directory, and reads the existing records.
+func Open(path string) (*Journal, []Record, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, nil, fmt.Errorf("journal directory: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open journal: %w", err)
+	}
+	recs, end, err := read(f, path)
+	if err == nil {
+		err = cutTail(f, end)
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return &Journal{f: f, path: path}, recs, nil
+}
+
+// read parses every record and returns the offset just past the last good one.
+// Only the last line may be bad: that is a write the crash cut short. A bad
+// line with good records after it is corruption, and an error.
+func read(f *os.File, path string) ([]Record, int64, error) {
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read journal %s: %w", path, err)
+	}
+	var (
+		recs []Record
+		end  int64
+		bad  int // 1-based line number of a bad line, 0 if none
+	)
+	for off, n := 0, 1; off < len(data); n++ {
+		line := data[off:]
+		next := len(data)
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line, next = line[:i], off+i+1
+		}
+		off = next
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		if bad != 0 {
+			return nil, 0, fmt.Errorf("journal %s: line %d is corrupt", path, bad)
+		}
+		var r Record
+		// A torn line may still parse if it lacks only its newline; it is
+		// complete JSON, so it is kept.
+		if err := json.Unmarshal(line, &r); err != nil {
+			bad = n
+			continue
+		}
+		recs = append(recs, r)
+		end = int64(off)
+	}
+	return recs, end, nil
+}
+
+// cutTail truncates the file after the last good record and makes sure it ends
+// in a newline, so the next Append starts a line of its own.
+func cutTail(f *os.File, end int64) error {
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	changed := false
+	if end < st.Size() {
+		if err := f.Truncate(end); err != nil {
+			return fmt.Errorf("journal: drop torn last line: %w", err)
+		}
+		changed = true
+	}
+	if end > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, end-1); err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+		if last[0] != '\n' {
+			// O_APPEND: the write lands at the (new) end of the file.
+			if _, err := f.Write([]byte{'\n'}); err != nil {
+				return fmt.Errorf("journal: %w", err)
+			}
+			changed = true
+		}
+	}
+	if changed {
+		return f.Sync()
+	}
+	return nil
+}
+
+// Append writes one record and fsyncs before returning (safe for concurrent use).
+// A zero Time is set to now.
+func (j *Journal) Append(r Record) error {
+	if r.Time.IsZero() {
+		r.Time = time.Now().UTC()
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("journal record: %w", err)
+	}
+	b = append(b, '\n')
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return fmt.Errorf("journal %s: closed", j.path)
+	}
+	// One write per record: concurrent records never interleave within a line.
+	if _, err := j.f.Write(b); err != nil {
+		return fmt.Errorf("journal %s: write: %w", j.path, err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("journal %s: sync: %w", j.path, err)
+	}
+	return nil
+}
+
+// Close closes the file.
+func (j *Journal) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return nil
+	}
+	err := j.f.Close()
+	j.f = nil
+	return err
+}
+
+// LastRun returns the records of the most recent run in recs and whether it ended (has an "end" record).
+// The most recent run is the run of the last record.
+func LastRun(recs []Record) (run []Record, ended bool) {
+	if len(recs) == 0 {
+		return nil, false
+	}
+	id := recs[len(recs)-1].Run
+	for _, r := range recs {
+		if r.Run != id {
+			continue
+		}
+		run = append(run, r)
+		if r.Op == OpEnd {
+			ended = true
+		}
+	}
+	return run, ended
+}
+
+// Done returns the keys with a "done" record in run.
+func Done(run []Record) map[string]bool {
+	done := map[string]bool{}
+	for _, r := range run {
+		if r.Op == OpDone {
+			done[r.Key] = true
+		}
+	}
+	return done
+}
+
+// NewRunID returns a sortable unique run id (time-based + random suffix).
+// The fixed-width UTC time sorts as text; e.g. "20260721T101500.123Z-3f9a2c1d".
+func NewRunID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return time.Now().UTC().Format("20060102T150405.000Z") + "-" + hex.EncodeToString(b[:])
+}

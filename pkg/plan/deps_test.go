@@ -1,0 +1,155 @@
+package plan
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+func TestDeps(t *testing.T) {
+	bindings := []string{
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: RoleBinding, metadata: {name: web-read, namespace: shop},
+		  subjects: [{kind: ServiceAccount, name: web}], roleRef: {kind: Role, name: reader}}`,
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRoleBinding, metadata: {name: web-view},
+		  subjects: [{kind: User, name: web}, {kind: ServiceAccount, name: web, namespace: shop}], roleRef: {kind: ClusterRole, name: view}}`,
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: RoleBinding, metadata: {name: other, namespace: blog},
+		  subjects: [{kind: ServiceAccount, name: web}], roleRef: {kind: Role, name: reader}}`,
+		`{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, metadata: {name: backups.velero.io},
+		  spec: {group: velero.io, names: {kind: Backup, plural: backups}}}`,
+	}
+	cases := []struct {
+		name string
+		obj  string
+		want map[ObjectKey]string
+	}{
+		{"deployment pod template", `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    spec:
+      serviceAccountName: web
+      priorityClassName: high
+      runtimeClassName: gvisor
+      imagePullSecrets: [{name: regcred}]
+      volumes:
+      - {name: a, configMap: {name: vol-cm}}
+      - {name: b, secret: {secretName: vol-secret}}
+      - {name: c, persistentVolumeClaim: {claimName: data}}
+      - {name: d, projected: {sources: [{configMap: {name: proj-cm}}, {secret: {name: proj-secret}}, {serviceAccountToken: {path: t}}]}}
+      - {name: e, emptyDir: {}}
+      initContainers:
+      - name: init
+        envFrom: [{configMapRef: {name: from-cm}}, {secretRef: {name: from-secret}}]
+      containers:
+      - name: app
+        env:
+        - {name: A, valueFrom: {configMapKeyRef: {name: env-cm, key: a}}}
+        - {name: B, valueFrom: {secretKeyRef: {name: env-secret, key: b}}}
+        - {name: C, value: plain}
+`, map[ObjectKey]string{
+			{"", "Namespace", "", "shop"}:                      "namespace of shop/Deployment web",
+			{"", "ServiceAccount", "shop", "web"}:              "ServiceAccount of Deployment shop/web",
+			{"scheduling.k8s.io", "PriorityClass", "", "high"}: "PriorityClass of Deployment shop/web",
+			{"node.k8s.io", "RuntimeClass", "", "gvisor"}:      "RuntimeClass of Deployment shop/web",
+			{"", "Secret", "shop", "regcred"}:                  "Secret referenced by Deployment shop/web",
+			{"", "ConfigMap", "shop", "vol-cm"}:                "ConfigMap referenced by Deployment shop/web",
+			{"", "Secret", "shop", "vol-secret"}:               "Secret referenced by Deployment shop/web",
+			{"", "PersistentVolumeClaim", "shop", "data"}:      "PVC mounted by Deployment shop/web",
+			{"", "ConfigMap", "shop", "proj-cm"}:               "ConfigMap referenced by Deployment shop/web",
+			{"", "Secret", "shop", "proj-secret"}:              "Secret referenced by Deployment shop/web",
+			{"", "ConfigMap", "shop", "from-cm"}:               "ConfigMap referenced by Deployment shop/web",
+			{"", "Secret", "shop", "from-secret"}:              "Secret referenced by Deployment shop/web",
+			{"", "ConfigMap", "shop", "env-cm"}:                "ConfigMap referenced by Deployment shop/web",
+			{"", "Secret", "shop", "env-secret"}:               "Secret referenced by Deployment shop/web",
+		}},
+		{"cronjob default service account", `
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: report, namespace: blog}
+spec: {jobTemplate: {spec: {template: {spec: {volumes: [{name: a, configMap: {name: cron-cm}}]}}}}}
+`, map[ObjectKey]string{
+			{"", "Namespace", "", "blog"}:             "namespace of blog/CronJob report",
+			{"", "ServiceAccount", "blog", "default"}: "ServiceAccount of CronJob blog/report",
+			{"", "ConfigMap", "blog", "cron-cm"}:      "ConfigMap referenced by CronJob blog/report",
+		}},
+		{"pod", `{apiVersion: v1, kind: Pod, metadata: {name: p, namespace: shop}, spec: {serviceAccount: legacy}}`,
+			map[ObjectKey]string{
+				{"", "Namespace", "", "shop"}:            "namespace of shop/Pod p",
+				{"", "ServiceAccount", "shop", "legacy"}: "ServiceAccount of Pod shop/p",
+			}},
+		{"statefulset claim templates", `
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: shop}
+spec:
+  template: {spec: {serviceAccountName: db}}
+  volumeClaimTemplates: [{metadata: {name: data}, spec: {storageClassName: fast}}, {metadata: {name: logs}, spec: {}}]
+`, map[ObjectKey]string{
+			{"", "Namespace", "", "shop"}:                  "namespace of shop/StatefulSet db",
+			{"", "ServiceAccount", "shop", "db"}:           "ServiceAccount of StatefulSet shop/db",
+			{"storage.k8s.io", "StorageClass", "", "fast"}: "StorageClass of StatefulSet shop/db",
+		}},
+		{"pvc", `{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data, namespace: shop}, spec: {storageClassName: fast}}`,
+			map[ObjectKey]string{
+				{"", "Namespace", "", "shop"}:                  "namespace of shop/PersistentVolumeClaim data",
+				{"storage.k8s.io", "StorageClass", "", "fast"}: "StorageClass of PVC shop/data",
+			}},
+		{"ingress", `
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: shop}
+spec:
+  ingressClassName: nginx
+  defaultBackend: {service: {name: fallback}}
+  tls: [{secretName: web-cert}]
+  rules: [{http: {paths: [{backend: {service: {name: web}}}, {backend: {resource: {kind: Bucket, name: b}}}]}}]
+`, map[ObjectKey]string{
+			{"", "Namespace", "", "shop"}:                      "namespace of shop/Ingress web",
+			{"networking.k8s.io", "IngressClass", "", "nginx"}: "IngressClass of Ingress shop/web",
+			{"", "Service", "shop", "fallback"}:                "Service behind Ingress shop/web",
+			{"", "Service", "shop", "web"}:                     "Service behind Ingress shop/web",
+			{"", "Secret", "shop", "web-cert"}:                 "TLS Secret of Ingress shop/web",
+		}},
+		{"ingress class annotation", `{apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {name: old, namespace: shop, annotations: {kubernetes.io/ingress.class: traefik}}}`,
+			map[ObjectKey]string{
+				{"", "Namespace", "", "shop"}:                        "namespace of shop/Ingress old",
+				{"networking.k8s.io", "IngressClass", "", "traefik"}: "IngressClass of Ingress shop/old",
+			}},
+		{"service account bindings", `{apiVersion: v1, kind: ServiceAccount, metadata: {name: web, namespace: shop}}`,
+			map[ObjectKey]string{
+				{"", "Namespace", "", "shop"}:                     "namespace of shop/ServiceAccount web",
+				{rbacGroup, "RoleBinding", "shop", "web-read"}:    "RoleBinding of ServiceAccount shop/web",
+				{rbacGroup, "Role", "shop", "reader"}:             "Role bound to ServiceAccount shop/web by RoleBinding shop/web-read",
+				{rbacGroup, "ClusterRoleBinding", "", "web-view"}: "ClusterRoleBinding of ServiceAccount shop/web",
+				{rbacGroup, "ClusterRole", "", "view"}:            "ClusterRole bound to ServiceAccount shop/web by ClusterRoleBinding web-view",
+			}},
+		{"binding role ref", bindings[1], map[ObjectKey]string{
+			{rbacGroup, "ClusterRole", "", "view"}: "ClusterRole referenced by ClusterRoleBinding web-view",
+		}},
+		{"custom resource", `{apiVersion: velero.io/v1, kind: Backup, metadata: {name: nightly, namespace: payments}}`,
+			map[ObjectKey]string{
+				{"", "Namespace", "", "payments"}:                               "namespace of payments/Backup nightly",
+				{crdGroup, "CustomResourceDefinition", "", "backups.velero.io"}: "CRD of Backup payments/nightly",
+			}},
+		{"service selector not followed", `{apiVersion: v1, kind: Service, metadata: {name: web, namespace: shop}, spec: {selector: {app: web}}}`,
+			map[ObjectKey]string{{"", "Namespace", "", "shop"}: "namespace of shop/Service web"}},
+		{"cluster-scoped", `{apiVersion: storage.k8s.io/v1, kind: StorageClass, metadata: {name: fast}}`, map[ObjectKey]string{}},
+	}
+	idx := newIndex(parseAll(t, bindings...))
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := map[ObjectKey]string{}
+			for _, d := range idx.deps(parse(t, tc.obj)) {
+				if _, dup := got[d.key]; !dup {
+					got[d.key] = d.why
+				}
+			}
+			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("deps (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -1,0 +1,185 @@
+package plan
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/sanitize"
+)
+
+const desiredCM = `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: app, namespace: shop}
+data: {k: v}
+`
+
+// current builds the target's copy of desiredCM with the given hash annotation,
+// labels/annotations and field managers ("manager" or "manager/subresource").
+func current(t *testing.T, hash string, labels, annotations map[string]string, managers ...string) *unstructured.Unstructured {
+	t.Helper()
+	u := parse(t, desiredCM)
+	ann := map[string]string{}
+	for k, v := range annotations {
+		ann[k] = v
+	}
+	if hash != "" {
+		ann[HashAnnotation] = hash
+	}
+	if len(ann) > 0 {
+		u.SetAnnotations(ann)
+	}
+	if len(labels) > 0 {
+		u.SetLabels(labels)
+	}
+	var mf []any
+	for _, m := range managers {
+		e := map[string]any{"manager": m, "operation": "Update"}
+		for i := range m {
+			if m[i] == '/' {
+				e["manager"], e["subresource"] = m[:i], m[i+1:]
+				break
+			}
+		}
+		mf = append(mf, e)
+	}
+	if mf != nil {
+		if err := unstructured.SetNestedSlice(u.Object, mf, "metadata", "managedFields"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return u
+}
+
+func TestBuildDecisions(t *testing.T) {
+	h := Hash(parse(t, desiredCM))
+	// decision is the part of a Step Build decides.
+	type decision struct {
+		Action  Action
+		Reason  string
+		Hashed  bool
+		Foreign []string
+		GitOps  string
+	}
+	helm := map[string]string{"app.kubernetes.io/managed-by": "Helm"}
+	helmRelease := map[string]string{"meta.helm.sh/release-name": "shop"}
+	cases := []struct {
+		name    string
+		skip    *sanitize.Decision
+		current *unstructured.Unstructured
+		force   bool
+		want    decision
+	}{
+		{"sanitize skips", &sanitize.Decision{Skip: true, Reason: "token Secret"}, nil, false,
+			decision{Action: Skip, Reason: "token Secret"}},
+		{"absent", nil, nil, false, decision{Action: Create, Hashed: true}},
+		{"same hash", nil, current(t, h, nil, nil, "tandem", "kube-controller-manager"), false,
+			decision{Action: Unchanged, Hashed: true}},
+		{"same hash, foreign kept", nil, current(t, h, nil, nil, "tandem", "kubectl-edit", "kubectl-edit", "hpa"), false,
+			decision{Action: Unchanged, Hashed: true, Foreign: []string{"hpa", "kubectl-edit"}}},
+		{"same hash, foreign taken with force", nil, current(t, h, nil, nil, "tandem", "kubectl-edit"), true,
+			decision{Action: Update, Reason: "taking over fields from kubectl-edit (--force)", Hashed: true, Foreign: []string{"kubectl-edit"}}},
+		{"same hash, force without foreign", nil, current(t, h, nil, nil, "tandem"), true,
+			decision{Action: Unchanged, Hashed: true}},
+		{"cluster managers are not foreign", nil, current(t, h, nil, nil, "tandem", "kube-scheduler", "kube-apiserver",
+			"kubelet", "system:serviceaccount:x:y", "before-first-apply", "editor/status", "editor/scale"), false,
+			decision{Action: Unchanged, Hashed: true}},
+		{"changed", nil, current(t, "old", nil, nil, "tandem"), false,
+			decision{Action: Update, Reason: "changed in the source", Hashed: true}},
+		{"never written", nil, current(t, "", nil, nil, "kubectl-create"), false,
+			decision{Action: Update, Reason: "not yet written by tandem", Hashed: true, Foreign: []string{"kubectl-create"}}},
+		{"helm", nil, current(t, "", helm, helmRelease, "helm"), false,
+			decision{Action: Skip, Reason: "managed by Helm release shop in the target: let that pipeline deploy it (--force copies anyway)",
+				Hashed: true, Foreign: []string{"helm"}, GitOps: "Helm release shop"}},
+		{"helm with force", nil, current(t, "", helm, helmRelease, "helm"), true,
+			decision{Action: Update, Reason: "managed by Helm release shop in the target, copied anyway (--force)",
+				Hashed: true, Foreign: []string{"helm"}, GitOps: "Helm release shop"}},
+		{"argo tracking id", nil, current(t, "", helm, map[string]string{"argocd.argoproj.io/tracking-id": "shop:/ConfigMap:shop/app"}, "argocd-controller"), false,
+			decision{Action: Skip, Reason: "managed by Argo CD in the target: let that pipeline deploy it (--force copies anyway)",
+				Hashed: true, Foreign: []string{"argocd-controller"}, GitOps: "Argo CD"}},
+		{"argo instance label", nil, current(t, "", map[string]string{"argocd.argoproj.io/instance": "shop"}, nil), false,
+			decision{Action: Skip, Reason: "managed by Argo CD in the target: let that pipeline deploy it (--force copies anyway)",
+				Hashed: true, GitOps: "Argo CD"}},
+		{"flux", nil, current(t, "", map[string]string{"kustomize.toolkit.fluxcd.io/name": "apps"}, nil, "kustomize-controller"), false,
+			decision{Action: Skip, Reason: "managed by Flux in the target: let that pipeline deploy it (--force copies anyway)",
+				Hashed: true, Foreign: []string{"kustomize-controller"}, GitOps: "Flux"}},
+		{"gitops labels on a tandem object", nil, current(t, h, helm, helmRelease, "tandem"), false,
+			decision{Action: Unchanged, Hashed: true}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			it := Item{
+				Resource: schema.GroupVersionResource{Version: "v1", Resource: "configmaps"},
+				Desired:  parse(t, desiredCM),
+				Current:  tc.current,
+			}
+			if tc.skip != nil {
+				it.Decision = *tc.skip
+			}
+			p := Build([]Item{it}, Options{Force: tc.force})
+			if len(p.Waves) != 1 || len(p.Waves[0].Steps) != 1 {
+				t.Fatalf("Build gave %+v, want one step", p)
+			}
+			s := p.Waves[0].Steps[0]
+			got := decision{Action: s.Action, Reason: s.Reason, Hashed: s.Hash == h, Foreign: s.Foreign, GitOps: s.GitOps}
+			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("step (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestBuildWaves(t *testing.T) {
+	item := func(y, resource string) Item {
+		u := parse(t, y)
+		gv := u.GroupVersionKind().GroupVersion()
+		return Item{Resource: gv.WithResource(resource), Namespaced: u.GetNamespace() != "", Desired: u}
+	}
+	items := []Item{
+		item("{apiVersion: apps/v1, kind: Deployment, metadata: {name: web, namespace: shop}}", "deployments"),
+		item("{apiVersion: v1, kind: ConfigMap, metadata: {name: b, namespace: shop}}", "configmaps"),
+		item("{apiVersion: v1, kind: Secret, metadata: {name: a, namespace: shop}}", "secrets"),
+		item("{apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: shop}}", "configmaps"),
+		item("{apiVersion: v1, kind: ConfigMap, metadata: {name: z, namespace: blog}}", "configmaps"),
+		item("{apiVersion: admissionregistration.k8s.io/v1, kind: ValidatingWebhookConfiguration, metadata: {name: hook}}", "validatingwebhookconfigurations"),
+		item("{apiVersion: v1, kind: Namespace, metadata: {name: shop}}", "namespaces"),
+		item("{apiVersion: velero.io/v1, kind: Backup, metadata: {name: nightly, namespace: shop}}", "backups"),
+	}
+	items[2].Decision = sanitize.Decision{Skip: true, Reason: "token"}
+	p := Build(items, Options{})
+
+	type step struct{ Resource, Namespace, Name string }
+	type wave struct {
+		Index int
+		Name  string
+		Steps []step
+	}
+	var got []wave
+	for _, w := range p.Waves {
+		gw := wave{Index: w.Index, Name: w.Name}
+		for _, s := range w.Steps {
+			gw.Steps = append(gw.Steps, step{s.Resource.Resource, s.Desired.GetNamespace(), s.Desired.GetName()})
+		}
+		got = append(got, gw)
+	}
+	want := []wave{
+		{WaveNamespaces, "namespaces", []step{{"namespaces", "", "shop"}}},
+		{WaveConfig, "config", []step{{"configmaps", "blog", "z"}, {"configmaps", "shop", "a"}, {"configmaps", "shop", "b"}, {"secrets", "shop", "a"}}},
+		{WaveWorkloads, "workloads", []step{{"deployments", "shop", "web"}}},
+		{WaveCustomResources, "custom resources", []step{{"backups", "shop", "nightly"}}},
+		{WaveAdmission, "admission", []step{{"validatingwebhookconfigurations", "", "hook"}}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("waves (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[Action]int{Create: 7, Skip: 1}, p.Counts()); diff != "" {
+		t.Errorf("Counts (-want +got):\n%s", diff)
+	}
+	if n := len(Build(nil, Options{}).Waves); n != 0 {
+		t.Errorf("empty plan has %d waves", n)
+	}
+}

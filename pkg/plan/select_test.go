@@ -1,0 +1,192 @@
+package plan
+
+import (
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// source is a small source cluster: a "store" stack in shop, a blog, and kube-system.
+const source = `
+{apiVersion: v1, kind: Namespace, metadata: {name: shop}}
+---
+{apiVersion: v1, kind: Namespace, metadata: {name: blog}}
+---
+{apiVersion: v1, kind: Namespace, metadata: {name: kube-system}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, labels: {app.kubernetes.io/part-of: store, app: web}}
+spec: {template: {spec: {serviceAccountName: web, priorityClassName: high, volumes: [{name: c, configMap: {name: web-config}}, {name: d, persistentVolumeClaim: {claimName: data}}]}}}
+---
+{apiVersion: v1, kind: ConfigMap, metadata: {name: web-config, namespace: shop}}
+---
+{apiVersion: v1, kind: ConfigMap, metadata: {name: unused, namespace: shop}}
+---
+{apiVersion: v1, kind: Secret, metadata: {name: web-cert, namespace: shop}}
+---
+{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data, namespace: shop}, spec: {storageClassName: fast}}
+---
+{apiVersion: storage.k8s.io/v1, kind: StorageClass, metadata: {name: fast}}
+---
+{apiVersion: scheduling.k8s.io/v1, kind: PriorityClass, metadata: {name: high}}
+---
+{apiVersion: v1, kind: ServiceAccount, metadata: {name: web, namespace: shop}}
+---
+{apiVersion: rbac.authorization.k8s.io/v1, kind: RoleBinding, metadata: {name: web-read, namespace: shop}, subjects: [{kind: ServiceAccount, name: web}], roleRef: {kind: Role, name: reader}}
+---
+{apiVersion: rbac.authorization.k8s.io/v1, kind: Role, metadata: {name: reader, namespace: shop}}
+---
+{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRoleBinding, metadata: {name: web-view}, subjects: [{kind: ServiceAccount, name: web, namespace: shop}], roleRef: {kind: ClusterRole, name: view}}
+---
+{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: view}}
+---
+{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: unused}}
+---
+{apiVersion: v1, kind: Service, metadata: {name: web, namespace: shop, labels: {app: web}}, spec: {selector: {app: web}}}
+---
+{apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {name: web, namespace: shop, labels: {app.kubernetes.io/part-of: store}}, spec: {ingressClassName: nginx, tls: [{secretName: web-cert}], defaultBackend: {service: {name: web}}}}
+---
+{apiVersion: networking.k8s.io/v1, kind: IngressClass, metadata: {name: nginx, labels: {app.kubernetes.io/part-of: store}}}
+---
+{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, metadata: {name: backups.velero.io}, spec: {group: velero.io, names: {kind: Backup}}}
+---
+{apiVersion: velero.io/v1, kind: Backup, metadata: {name: nightly, namespace: blog, labels: {app.kubernetes.io/part-of: store}}}
+---
+{apiVersion: apps/v1, kind: Deployment, metadata: {name: site, namespace: blog}, spec: {template: {spec: {}}}}
+---
+{apiVersion: v1, kind: ConfigMap, metadata: {name: coredns, namespace: kube-system}}
+---
+{apiVersion: rbac.authorization.k8s.io/v1, kind: RoleBinding, metadata: {name: web-kube, namespace: kube-system}, subjects: [{kind: ServiceAccount, name: web, namespace: shop}], roleRef: {kind: Role, name: leader}}
+`
+
+// names lists selected keys as "Kind ns/name", sorted.
+func names(sel map[ObjectKey]string) []string {
+	var out []string
+	for k := range sel {
+		out = append(out, describe(k))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestSelect(t *testing.T) {
+	objs := parseAll(t, strings.Split(source, "\n---\n")...)
+	all := func(except ...string) []string {
+		var out []string
+		for _, o := range objs {
+			if d := describe(KeyOf(o)); !contains(except, d) {
+				out = append(out, d)
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	system := []string{"Namespace kube-system", "ConfigMap kube-system/coredns", "RoleBinding kube-system/web-kube"}
+	shopDeps := []string{"Namespace shop", "StorageClass fast", "PriorityClass high", "ClusterRoleBinding web-view",
+		"ClusterRole view", "IngressClass nginx"}
+	shop := []string{"Deployment shop/web", "ConfigMap shop/web-config", "ConfigMap shop/unused", "Secret shop/web-cert",
+		"PersistentVolumeClaim shop/data", "ServiceAccount shop/web", "RoleBinding shop/web-read", "Role shop/reader",
+		"Service shop/web", "Ingress shop/web"}
+	cases := []struct {
+		name string
+		s    Selector
+		want []string
+	}{
+		{"default", Selector{}, all(system...)},
+		{"default with system", Selector{IncludeSystem: true}, all()},
+		{"everything label selector is no filter", Selector{Labels: labels.Everything()}, all(system...)},
+		{"namespace", Selector{Namespaces: []string{"shop"}}, sorted(shop, shopDeps)},
+		{"system namespace needs IncludeSystem", Selector{Namespaces: []string{"kube-system"}}, nil},
+		{"system namespace with IncludeSystem", Selector{Namespaces: []string{"kube-system"}, IncludeSystem: true},
+			sorted(system)},
+		{"labels", Selector{Labels: labels.SelectorFromSet(labels.Set{"app": "web"})}, sorted(
+			[]string{"Deployment shop/web", "Service shop/web", "ConfigMap shop/web-config", "PersistentVolumeClaim shop/data",
+				"ServiceAccount shop/web", "RoleBinding shop/web-read", "Role shop/reader"},
+			[]string{"Namespace shop", "StorageClass fast", "PriorityClass high", "ClusterRoleBinding web-view", "ClusterRole view"})},
+		{"exclude kinds", Selector{Namespaces: []string{"shop"}, ExcludeKinds: []schema.GroupKind{{Kind: "Secret"}, {Group: rbacGroup, Kind: "ClusterRoleBinding"}}},
+			sorted(without(shop, "Secret shop/web-cert"), without(shopDeps, "ClusterRoleBinding web-view", "ClusterRole view"))},
+		{"include kinds", Selector{IncludeKinds: []schema.GroupKind{{Group: "apps", Kind: "Deployment"}}},
+			[]string{"Deployment blog/site", "Deployment shop/web"}},
+		{"stack in a namespace", Selector{Stack: "store", Namespaces: []string{"blog"}}, []string{
+			"CustomResourceDefinition backups.velero.io", "Backup blog/nightly", "IngressClass nginx", "Namespace blog"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, names(Select(objs, tc.s)), cmpopts.EquateEmpty(), cmpopts.SortSlices(strLess)); diff != "" {
+				t.Errorf("Select (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	t.Run("stack reasons", func(t *testing.T) {
+		want := map[ObjectKey]string{
+			{"apps", "Deployment", "shop", "web"}:                           "",
+			{"networking.k8s.io", "Ingress", "shop", "web"}:                 "",
+			{"networking.k8s.io", "IngressClass", "", "nginx"}:              "",
+			{"velero.io", "Backup", "blog", "nightly"}:                      "",
+			{"", "Namespace", "", "shop"}:                                   "namespace of shop/Deployment web",
+			{"", "Namespace", "", "blog"}:                                   "namespace of blog/Backup nightly",
+			{crdGroup, "CustomResourceDefinition", "", "backups.velero.io"}: "CRD of Backup blog/nightly",
+			{"", "ConfigMap", "shop", "web-config"}:                         "ConfigMap referenced by Deployment shop/web",
+			{"", "PersistentVolumeClaim", "shop", "data"}:                   "PVC mounted by Deployment shop/web",
+			{"storage.k8s.io", "StorageClass", "", "fast"}:                  "StorageClass of PVC shop/data",
+			{"scheduling.k8s.io", "PriorityClass", "", "high"}:              "PriorityClass of Deployment shop/web",
+			{"", "ServiceAccount", "shop", "web"}:                           "ServiceAccount of Deployment shop/web",
+			{rbacGroup, "RoleBinding", "shop", "web-read"}:                  "RoleBinding of ServiceAccount shop/web",
+			{rbacGroup, "Role", "shop", "reader"}:                           "Role bound to ServiceAccount shop/web by RoleBinding shop/web-read",
+			{rbacGroup, "ClusterRoleBinding", "", "web-view"}:               "ClusterRoleBinding of ServiceAccount shop/web",
+			{rbacGroup, "ClusterRole", "", "view"}:                          "ClusterRole bound to ServiceAccount shop/web by ClusterRoleBinding web-view",
+			{"", "Service", "shop", "web"}:                                  "Service behind Ingress shop/web",
+			{"", "Secret", "shop", "web-cert"}:                              "TLS Secret of Ingress shop/web",
+		}
+		if diff := cmp.Diff(want, Select(objs, Selector{Stack: "store"})); diff != "" {
+			t.Errorf("Select (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestSystemNamespace(t *testing.T) {
+	for ns, want := range map[string]bool{"kube-system": true, "kube-public": true, "kube-node-lease": true, "default": false, "shop": false} {
+		t.Run(ns, func(t *testing.T) {
+			if got := SystemNamespace(ns); got != want {
+				t.Errorf("SystemNamespace(%q) = %v, want %v", ns, got, want)
+			}
+		})
+	}
+}
+
+func strLess(a, b string) bool { return a < b }
+
+func contains(list []string, s string) bool {
+	for _, l := range list {
+		if l == s {
+			return true
+		}
+	}
+	return false
+}
+
+func sorted(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func without(list []string, drop ...string) []string {
+	var out []string
+	for _, l := range list {
+		if !contains(drop, l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
