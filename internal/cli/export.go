@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/syncer"
+)
+
+// ExportOptions are the flags of `tandem export`.
+type ExportOptions struct {
+	SyncOptions
+	File string
+}
+
+func newExportCmd(g *Global) *cobra.Command {
+	o := &ExportOptions{SyncOptions: SyncOptions{g: g, Workers: 1}}
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Write exactly what sync would apply to a tar.gz (a backup before anything moves)",
+		Long: `Runs sync's pipeline on the source (same selection flags, same sanitizing)
+and writes the result as a tar.gz: one YAML file per object, grouped by wave,
+and index.json. With --target, objects are read at versions the target serves
+and the archive can be imported there as is. 'tandem import' applies it.`,
+		Example: "  tandem export --source blue -f backup.tar.gz\n  tandem export --source blue --target green --stack shop -f shop.tar.gz",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.File == "" {
+				return badInput("-f FILE is required")
+			}
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.AddSelectionFlags(cmd)
+	cmd.Flags().StringVarP(&o.File, "file", "f", "", "archive to write (tar.gz)")
+	return cmd
+}
+
+// Run exports.
+func (o *ExportOptions) Run(ctx context.Context) error {
+	var source, target *cluster.Conn
+	var err error
+	if o.g.Target != "" {
+		source, target, err = o.g.connectPair(ctx)
+	} else {
+		source, err = o.g.connect(o.g.Source, "source")
+		if err == nil {
+			_, err = source.Check(ctx)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	prep, err := o.prepare(ctx, source, target)
+	if err != nil {
+		return err
+	}
+	// Written through a temporary file: an interrupted export never leaves a truncated archive behind.
+	tmp, err := os.CreateTemp(filepath.Dir(o.File), ".tandem-export-*")
+	if err != nil {
+		return badInput("-f %s: %v", o.File, err)
+	}
+	defer os.Remove(tmp.Name())
+	n, err := syncer.WriteArchive(tmp, source.Context, prep)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), o.File); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.g.Err, "exported %d objects from %s to %s (%d cannot be copied to the target as they are)\n", n, source.Context, o.File, len(prep.Unshared))
+	return nil
+}

@@ -1,0 +1,84 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tandem-io/tandem/pkg/apply"
+	"github.com/tandem-io/tandem/pkg/syncer"
+)
+
+// ImportOptions are the flags of `tandem import`.
+type ImportOptions struct {
+	g        *Global
+	File     string
+	Force    bool
+	Recreate bool
+	Workers  int
+}
+
+func newImportCmd(g *Global) *cobra.Command {
+	o := &ImportOptions{g: g}
+	cmd := &cobra.Command{
+		Use:     "import",
+		Short:   "Apply an archive written by 'tandem export' to the target, through sync's pipeline",
+		Example: "  tandem import --target green -f backup.tar.gz",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.File == "" {
+				return badInput("-f FILE is required")
+			}
+			if o.Workers < 1 || o.Workers > 256 {
+				return badInput("--workers %d: want 1..256", o.Workers)
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.File, "file", "f", "", "archive written by tandem export")
+	f.BoolVar(&o.Force, "force", false, "take over fields that another field manager owns in the target")
+	f.BoolVar(&o.Recreate, "recreate", false, "delete and create objects whose immutable fields changed")
+	f.IntVar(&o.Workers, "workers", 16, "parallel writes to the target")
+	return cmd
+}
+
+// Run imports.
+func (o *ImportOptions) Run(ctx context.Context) error {
+	started := time.Now()
+	fh, err := os.Open(o.File)
+	if err != nil {
+		return badInput("-f %s: %v", o.File, err)
+	}
+	defer fh.Close()
+	objs, err := syncer.ReadArchive(fh)
+	if err != nil {
+		return err
+	}
+	target, err := o.g.connect(o.g.Target, "target")
+	if err != nil {
+		return err
+	}
+	if _, err := target.Check(ctx); err != nil {
+		return err
+	}
+	prep, err := syncer.ImportPlan(ctx, target, objs, o.Force)
+	if err != nil {
+		return err
+	}
+	results, err := apply.Run(ctx, target, prep.Plan, apply.Options{Workers: o.Workers, Force: o.Force, Recreate: o.Recreate, Events: newProgress(o.g.Err), Log: o.g.Log})
+	results = append(results, unsharedResults(prep)...)
+	if err != nil {
+		return err
+	}
+	summary, total := apply.Summarize(results)
+	if err := o.g.printResults(results, summary, total, time.Since(started)); err != nil {
+		return err
+	}
+	if total[apply.Failed]+total[apply.Conflict] > 0 {
+		return errPartial
+	}
+	return nil
+}
