@@ -60,12 +60,8 @@ func firstLine(s string) string {
 // NewRoot builds the command tree; prog is how tandem was invoked
 // ("kubectl-tandem" makes it a kubectl plugin).
 func NewRoot(g *Global, prog string) *cobra.Command {
-	use := "tandem"
-	if strings.HasPrefix(prog, "kubectl-") {
-		use = "kubectl tandem"
-	}
 	root := &cobra.Command{
-		Use:   use,
+		Use:   "tandem",
 		Short: "Move a live Kubernetes cluster to a new one, blue/green",
 		Long: `tandem moves a live Kubernetes cluster (the source, "blue") to a new one (the
 target, "green") without downtime: plan → sync → shift → handoff → drain; or
@@ -93,6 +89,10 @@ Exit codes: 0 done, 1 some items failed (reported per item), 2 bad input.`,
 			}
 			return nil
 		},
+	}
+	if strings.HasPrefix(prog, "kubectl-") {
+		// Installed as a kubectl plugin: help and usage say `kubectl tandem`.
+		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl tandem"}
 	}
 	root.SetOut(g.Out)
 	root.SetErr(g.Err)

@@ -108,6 +108,12 @@ func (o *SyncOptions) Complete() error {
 		}
 		o.labels = sel
 	}
+	for _, ns := range o.Namespaces {
+		// Naming a system namespace is asking for it.
+		if plan.SystemNamespace(ns) {
+			o.IncludeSystem = true
+		}
+	}
 	return nil
 }
 

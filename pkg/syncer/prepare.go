@@ -180,6 +180,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 			Current: current[key], Why: why,
 		})
 	}
+	noteLiteralClusterIPs(raw, p.Items)
 	p.Plan = plan.Build(p.Items, plan.Options{Force: req.Force})
 	return p, nil
 }

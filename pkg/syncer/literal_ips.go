@@ -1,0 +1,55 @@
+package syncer
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tandem-io/tandem/pkg/plan"
+)
+
+var ipv4 = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
+
+// noteLiteralClusterIPs adds a note to every object that names a source
+// Service's clusterIP literally (an env var, a config file, a proxy rule):
+// the Service gets a new address in the target, so that reference breaks.
+// Only the address and the Service are named, never the value around it.
+func noteLiteralClusterIPs(raw []*unstructured.Unstructured, items []plan.Item) {
+	ips := map[string]string{}
+	for _, o := range raw {
+		if o.GetKind() != "Service" || o.GroupVersionKind().Group != "" {
+			continue
+		}
+		ip, _, _ := unstructured.NestedString(o.Object, "spec", "clusterIP")
+		if ip != "" && ip != "None" {
+			ips[ip] = o.GetNamespace() + "/" + o.GetName()
+		}
+	}
+	if len(ips) == 0 {
+		return
+	}
+	for i := range items {
+		it := &items[i]
+		if it.Decision.Skip {
+			continue
+		}
+		switch it.Desired.GetKind() {
+		case "Service", "Endpoints", "EndpointSlice":
+			continue
+		}
+		data, err := json.Marshal(it.Desired.Object)
+		if err != nil {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, m := range ipv4.FindAll(data, -1) {
+			ip := string(m)
+			if svc, ok := ips[ip]; ok && !seen[ip] {
+				seen[ip] = true
+				it.Decision.Notes = append(it.Decision.Notes, fmt.Sprintf("names the source clusterIP %s of Service %s literally: the Service gets a new address in the target, use its DNS name", ip, svc))
+			}
+		}
+	}
+}

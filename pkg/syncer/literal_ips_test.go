@@ -1,0 +1,50 @@
+package syncer
+
+import (
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tandem-io/tandem/pkg/plan"
+)
+
+func obj(kind, ns, name string, extra map[string]any) *unstructured.Unstructured {
+	o := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": kind, "metadata": map[string]any{"namespace": ns, "name": name}}}
+	for k, v := range extra {
+		o.Object[k] = v
+	}
+	return o
+}
+
+func TestNoteLiteralClusterIPs(t *testing.T) {
+	raw := []*unstructured.Unstructured{
+		obj("Service", "shop", "db", map[string]any{"spec": map[string]any{"clusterIP": "10.96.0.42"}}),
+		obj("Service", "shop", "headless", map[string]any{"spec": map[string]any{"clusterIP": "None"}}),
+	}
+	cases := []struct {
+		name  string
+		item  *unstructured.Unstructured
+		skip  bool
+		notes int
+	}{
+		{"configmap naming the IP", obj("ConfigMap", "shop", "cfg", map[string]any{"data": map[string]any{"DB": "postgres://10.96.0.42:5432, again 10.96.0.42"}}), false, 1},
+		{"configmap with another IP", obj("ConfigMap", "shop", "other", map[string]any{"data": map[string]any{"DB": "10.96.0.43"}}), false, 0},
+		{"the service itself", obj("Service", "shop", "db", map[string]any{"spec": map[string]any{"clusterIP": "10.96.0.42"}}), false, 0},
+		{"skipped object", obj("ConfigMap", "shop", "skipped", map[string]any{"data": map[string]any{"DB": "10.96.0.42"}}), true, 0},
+		{"IP as part of a longer number", obj("ConfigMap", "shop", "longer", map[string]any{"data": map[string]any{"v": "110.96.0.421"}}), false, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			items := []plan.Item{{Desired: c.item}}
+			items[0].Decision.Skip = c.skip
+			noteLiteralClusterIPs(raw, items)
+			if got := len(items[0].Decision.Notes); got != c.notes {
+				t.Fatalf("notes %q, want %d", items[0].Decision.Notes, c.notes)
+			}
+			if c.notes > 0 && (!strings.Contains(items[0].Decision.Notes[0], "10.96.0.42") || !strings.Contains(items[0].Decision.Notes[0], "shop/db")) {
+				t.Errorf("note %q does not name the IP and the Service", items[0].Decision.Notes[0])
+			}
+		})
+	}
+}
