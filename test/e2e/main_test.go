@@ -55,6 +55,18 @@ func run(m *testing.M) int {
 		return 1
 	}
 	lab.dir = e2eDir()
+	// One suite per lab directory: a second suite running at the same time
+	// gets a directory of its own instead of tearing down the first one's lab.
+	lock, err := lockDir(lab.dir)
+	if err != nil {
+		lab.dir = fmt.Sprintf("%s-%d", lab.dir, os.Getpid())
+		fmt.Fprintf(os.Stderr, "another e2e suite holds the lab; using %s\n", lab.dir)
+		if lock, err = lockDir(lab.dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	defer lock.Close()
 	// A previous run that was killed may have left its lab behind.
 	_, _ = tandemRaw("lab", "down", "--dir", lab.dir)
 
@@ -105,6 +117,23 @@ func run(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
+}
+
+// lockDir takes an exclusive, non-blocking lock beside dir; the kernel drops
+// it when the process dies, so a killed suite never leaves it held.
+func lockDir(dir string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(dir+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return f, nil
 }
 
 func repoRoot() (string, error) {
