@@ -166,6 +166,9 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		return err
 	}
 	unshared := unsharedResults(prep)
+	for _, w := range prep.Warnings {
+		fmt.Fprintln(o.g.Err, "warning: "+w)
+	}
 	if o.DryRun {
 		return o.printPlan(prep, unshared)
 	}

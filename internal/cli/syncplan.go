@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"strings"
@@ -36,7 +37,7 @@ func (o *SyncOptions) printPlan(prep *syncer.Prepared, unshared []apply.Result) 
 			d := s.Desired
 			ps := plannedStep{Wave: w.Name, Group: d.GroupVersionKind().Group, Kind: d.GetKind(), Namespace: d.GetNamespace(), Name: d.GetName(),
 				Action: s.Action, Reason: s.Reason, Why: s.Why, Notes: s.Decision.Notes, Foreign: s.Foreign}
-			if o.Diff && s.Action != plan.Skip {
+			if o.Diff && (s.Action == plan.Create || s.Action == plan.Update) {
 				ps.Diff = unifiedDiff(s)
 			}
 			steps = append(steps, ps)
@@ -91,8 +92,50 @@ func comparable(obj *unstructured.Unstructured) string {
 	if len(c.GetAnnotations()) == 0 {
 		unstructured.RemoveNestedField(c.Object, "metadata", "annotations")
 	}
+	dropNullTimestamps(c.Object)
+	if c.GetKind() == "Secret" && c.GroupVersionKind().Group == "" {
+		redactSecret(c)
+	}
 	data, _ := yaml.Marshal(c.Object)
 	return string(data)
+}
+
+// redactSecret replaces Secret values by a short hash, so a diff shows which
+// keys changed without ever printing a secret.
+func redactSecret(c *unstructured.Unstructured) {
+	for _, field := range []string{"data", "stringData"} {
+		m, ok := c.Object[field].(map[string]any)
+		if !ok {
+			continue
+		}
+		for k, v := range m {
+			sum := sha256.Sum256([]byte(fmt.Sprint(v)))
+			m[k] = fmt.Sprintf("<redacted sha256:%x>", sum[:6])
+		}
+	}
+	if _, ok := c.GetAnnotations()[lastApplied]; ok {
+		unstructured.SetNestedField(c.Object, "<redacted>", "metadata", "annotations", lastApplied)
+	}
+}
+
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+// dropNullTimestamps removes the `creationTimestamp: null` that older
+// apiservers put into embedded templates: noise, not a difference.
+func dropNullTimestamps(v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		if ts, ok := t["creationTimestamp"]; ok && ts == nil {
+			delete(t, "creationTimestamp")
+		}
+		for _, child := range t {
+			dropNullTimestamps(child)
+		}
+	case []any:
+		for _, child := range t {
+			dropNullTimestamps(child)
+		}
+	}
 }
 
 func unifiedDiff(s plan.Step) string {

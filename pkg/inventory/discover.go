@@ -27,6 +27,8 @@ type Resource struct {
 	Pending bool `json:"pending,omitempty"`
 	// Unshared: no version is served by both clusters; the objects cannot be copied as they are.
 	Unshared bool `json:"unshared,omitempty"`
+	// ReadOnly: the source serves it without create or patch (metrics, reviews…): nothing to copy.
+	ReadOnly bool `json:"readOnly,omitempty"`
 }
 
 // GVR is the resource at its exchange version.
@@ -55,6 +57,7 @@ type served struct {
 	versions   map[schema.GroupResource][]string
 	kinds      map[schema.GroupResource]string
 	namespaced map[schema.GroupResource]bool
+	readOnly   map[schema.GroupResource]bool
 	order      []schema.GroupResource
 }
 
@@ -73,7 +76,7 @@ func servedResources(conn *cluster.Conn) (*served, error) {
 			groupOrder[g.Name] = append(groupOrder[g.Name], v.Version)
 		}
 	}
-	s := &served{versions: map[schema.GroupResource][]string{}, kinds: map[schema.GroupResource]string{}, namespaced: map[schema.GroupResource]bool{}}
+	s := &served{versions: map[schema.GroupResource][]string{}, kinds: map[schema.GroupResource]string{}, namespaced: map[schema.GroupResource]bool{}, readOnly: map[schema.GroupResource]bool{}}
 	for _, l := range lists {
 		gv, err := schema.ParseGroupVersion(l.GroupVersion)
 		if err != nil {
@@ -91,6 +94,7 @@ func servedResources(conn *cluster.Conn) (*served, error) {
 			if gv.Version == preferred[gv.Group] || s.kinds[gr] == "" {
 				s.kinds[gr] = r.Kind
 				s.namespaced[gr] = r.Namespaced
+				s.readOnly[gr] = !hasVerb(r, "create") || !hasVerb(r, "patch")
 			}
 		}
 	}
@@ -139,7 +143,7 @@ func Discover(ctx context.Context, source, target *cluster.Conn, pendingGroups m
 	var out []Resource
 	for _, gr := range src.order {
 		r := Resource{Group: gr.Group, Resource: gr.Resource, Kind: src.kinds[gr], Namespaced: src.namespaced[gr],
-			Source: src.versions[gr], Target: dst.versions[gr]}
+			Source: src.versions[gr], Target: dst.versions[gr], ReadOnly: src.readOnly[gr]}
 		r.Version = pickVersion(r.Source, r.Target)
 		if r.Version == "" {
 			if len(r.Target) == 0 && pendingGroups[r.GroupKind()] {

@@ -33,6 +33,8 @@ type Prepared struct {
 	Plan      plan.Plan
 	// Unshared are selected objects of resources with no version served by both clusters.
 	Unshared []Unshared
+	// Warnings are resources that could not be read; the rest went on.
+	Warnings []string
 }
 
 // Unshared is one object that cannot be copied as it is.
@@ -132,14 +134,18 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 			continue // the same kind served under two resources (rare aliases): read once
 		}
 		byGK[r.GroupKind()] = r
-		if alwaysGenerated(r.GroupKind()) {
+		if alwaysGenerated(r.GroupKind()) || r.ReadOnly {
 			continue
 		}
 		if err := inventory.List(ctx, req.Source.Dynamic, r, "", func(o *unstructured.Unstructured) error {
 			raw = append(raw, o)
 			return nil
 		}); err != nil {
-			return nil, err
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			// One resource that cannot be listed (an aggregated API whose backend is down…) must not stop the rest.
+			p.Warnings = append(p.Warnings, fmt.Sprintf("source: %v: its objects are not copied", err))
 		}
 	}
 	picked := plan.Select(raw, req.Selector)
@@ -167,7 +173,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 				current[plan.KeyOf(t)] = t
 				return nil
 			}); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("target: %w", err)
 			}
 		}
 		desired := o.DeepCopy()

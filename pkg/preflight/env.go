@@ -1,0 +1,165 @@
+package preflight
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/inventory"
+	"github.com/tandem-io/tandem/pkg/syncer"
+)
+
+// Env is what every check reads: both connections, the source's resources
+// and objects (listed once, shared by all checks) and the target's discovery.
+type Env struct {
+	Source, Target *cluster.Conn
+	Resources      []inventory.Resource
+	Objects        []*unstructured.Unstructured
+	// TargetServed is the target's live discovery.
+	TargetServed *Served
+
+	byGK map[schema.GroupKind][]*unstructured.Unstructured
+}
+
+// Served is one cluster's discovery, by group/version and by kind.
+type Served struct {
+	GroupVersions map[string]bool                  // "group/version" ("v1" for core)
+	Kinds         map[string][]schema.GroupVersion // kind → group/versions serving it, preferred version of each group first
+	gvk           map[schema.GroupVersionKind]bool
+}
+
+// Serves reports whether the cluster serves kind at gv ("" kind: any kind).
+func (s *Served) Serves(gv schema.GroupVersion, kind string) bool {
+	if kind == "" {
+		return s.GroupVersions[gv.String()]
+	}
+	return s.gvk[gv.WithKind(kind)]
+}
+
+// notListed are kinds whose objects no check needs and that can be many.
+func notListed(gk schema.GroupKind) bool {
+	switch gk {
+	case schema.GroupKind{Kind: "Event"}, schema.GroupKind{Group: "events.k8s.io", Kind: "Event"},
+		schema.GroupKind{Group: "coordination.k8s.io", Kind: "Lease"}, schema.GroupKind{Kind: "ComponentStatus"}:
+		return true
+	}
+	return false
+}
+
+// Load discovers both clusters and lists every source object once. progress,
+// if not nil, is called after each resource with the objects read so far.
+func Load(ctx context.Context, source, target *cluster.Conn, progress func(resource string, objects int)) (*Env, error) {
+	resources, err := syncer.Discover(ctx, source, target)
+	if err != nil {
+		return nil, err
+	}
+	served, err := ReadServed(target)
+	if err != nil {
+		return nil, err
+	}
+	env := &Env{Source: source, Target: target, Resources: resources, TargetServed: served}
+	seen := map[schema.GroupKind]bool{}
+	for _, r := range resources {
+		if seen[r.GroupKind()] || notListed(r.GroupKind()) {
+			continue
+		}
+		seen[r.GroupKind()] = true
+		if err := inventory.List(ctx, source.Dynamic, r, "", func(o *unstructured.Unstructured) error {
+			env.Objects = append(env.Objects, o)
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("source %s: %w", source.Context, err)
+		}
+		if progress != nil {
+			progress(r.String(), len(env.Objects))
+		}
+	}
+	env.index()
+	return env, nil
+}
+
+// NewEnv builds an Env from objects already read (tests, benchmarks).
+func NewEnv(source, target *cluster.Conn, resources []inventory.Resource, objects []*unstructured.Unstructured, served *Served) *Env {
+	env := &Env{Source: source, Target: target, Resources: resources, Objects: objects, TargetServed: served}
+	env.index()
+	return env
+}
+
+func (e *Env) index() {
+	e.byGK = map[schema.GroupKind][]*unstructured.Unstructured{}
+	for _, o := range e.Objects {
+		gk := o.GroupVersionKind().GroupKind()
+		e.byGK[gk] = append(e.byGK[gk], o)
+	}
+}
+
+// Of returns the source objects of a kind.
+func (e *Env) Of(group, kind string) []*unstructured.Unstructured {
+	return e.byGK[schema.GroupKind{Group: group, Kind: kind}]
+}
+
+// ReadServed reads a cluster's discovery. Groups that fail to answer are left out.
+func ReadServed(conn *cluster.Conn) (*Served, error) {
+	groups, lists, err := conn.Discovery.ServerGroupsAndResources()
+	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
+		return nil, fmt.Errorf("discovery of %s: %w", conn.Context, err)
+	}
+	preferred := map[string]string{}
+	for _, g := range groups {
+		preferred[g.Name] = g.PreferredVersion.Version
+	}
+	s := NewServed()
+	for _, l := range lists {
+		gv, err := schema.ParseGroupVersion(l.GroupVersion)
+		if err != nil {
+			continue
+		}
+		for _, r := range l.APIResources {
+			if strings.Contains(r.Name, "/") {
+				continue
+			}
+			s.Add(gv, r.Kind, gv.Version == preferred[gv.Group])
+		}
+	}
+	return s, nil
+}
+
+// NewServed returns an empty Served; fill it with Add.
+func NewServed() *Served {
+	return &Served{GroupVersions: map[string]bool{}, Kinds: map[string][]schema.GroupVersion{}, gvk: map[schema.GroupVersionKind]bool{}}
+}
+
+// Add records that gv serves kind; preferred versions go first in Kinds.
+func (s *Served) Add(gv schema.GroupVersion, kind string, preferred bool) {
+	s.GroupVersions[gv.String()] = true
+	if s.gvk[gv.WithKind(kind)] {
+		return
+	}
+	s.gvk[gv.WithKind(kind)] = true
+	if preferred {
+		s.Kinds[kind] = append([]schema.GroupVersion{gv}, s.Kinds[kind]...)
+	} else {
+		s.Kinds[kind] = append(s.Kinds[kind], gv)
+	}
+}
+
+// Ref names an object the way findings do: Kind[.group] [namespace/]name.
+func Ref(o *unstructured.Unstructured) string {
+	return ref(o.GroupVersionKind().GroupKind(), o.GetNamespace(), o.GetName())
+}
+
+func ref(gk schema.GroupKind, namespace, name string) string {
+	k := gk.Kind
+	if gk.Group != "" {
+		k += "." + gk.Group
+	}
+	if namespace != "" {
+		return k + " " + namespace + "/" + name
+	}
+	return k + " " + name
+}
