@@ -23,10 +23,10 @@ demo: deps build
 
 # Unit tests, then the e2e suite against a lab it starts once and stops at the end.
 test: deps build
-	$(GO) test -count=1 -timeout 45m ./... ; rc=$$?; ./$(BIN) lab down --dir "$${TANDEM_E2E_DIR:-$${XDG_STATE_HOME:-$$HOME/.local/state}/tandem/e2e-lab}" >/dev/null 2>&1; exit $$rc
+	$(GO) test -count=1 -timeout 45m $$($(GO) list ./... | grep -v /bench) ; rc=$$?; ./$(BIN) lab down --dir "$${TANDEM_E2E_DIR:-$${XDG_STATE_HOME:-$$HOME/.local/state}/tandem/e2e-lab}" >/dev/null 2>&1; exit $$rc
 
 unit:
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /test/e2e -e /bench)
 
 bench: deps build
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...
