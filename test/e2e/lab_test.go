@@ -164,7 +164,7 @@ func TestBadInputExitsTwo(t *testing.T) {
 kind: Config
 clusters: [{name: x, cluster: {server: "https://127.0.0.1:1"}}]
 users: [{name: x, user: {token: t}}]
-contexts: [{name: x, context: {cluster: x, user: x}}, {name: y, context: {cluster: x, user: x}}]
+contexts: [{name: ctxa, context: {cluster: x, user: x}}, {name: ctxb, context: {cluster: x, user: x}}]
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ contexts: [{name: x, context: {cluster: x, user: x}}, {name: y, context: {cluste
 	}{
 		{"missing kubeconfig", []string{"clusters", "--kubeconfig", filepath.Join(dir, "nope"), "--source", "blue", "--target", "green"}, "not found"},
 		{"unknown context", []string{"clusters", "--source", "purple", "--target", "green"}, "known contexts: blue, green"},
-		{"unreachable", []string{"clusters", "--kubeconfig", unreachable, "--source", "x", "--target", "y"}, "https://127.0.0.1:1 unreachable"},
+		{"unreachable", []string{"clusters", "--kubeconfig", unreachable, "--source", "ctxa", "--target", "ctxb"}, "https://127.0.0.1:1 unreachable"},
 		{"same cluster", []string{"clusters", "--source", "blue", "--target", "blue"}, "same cluster"},
 		{"bad output", []string{"clusters", "-o", "xml"}, "want table, json or yaml"},
 		{"unknown flag", []string{"clusters", "--frobnicate"}, "unknown flag"},

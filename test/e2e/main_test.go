@@ -50,7 +50,9 @@ func run(m *testing.M) int {
 		return 1
 	}
 	lab.bin = filepath.Join(root, "bin", "tandem")
-	if out, err := exec.Command("go", "build", "-o", lab.bin, "./cmd/tandem").CombinedOutput(); err != nil {
+	build := exec.Command("go", "build", "-o", lab.bin, "./cmd/tandem")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build tandem: %v\n%s", err, out)
 		return 1
 	}

@@ -1,0 +1,135 @@
+package e2e
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Export writes exactly what sync would apply; import applies it to green.
+func TestExportImportRoundTrip(t *testing.T) {
+	ns := "e2e-export"
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	t.Cleanup(func() {
+		kubectl(t, "--context", "blue", "delete", "namespace", ns, "--wait=false")
+		kubectl(t, "--context", "green", "delete", "namespace", ns, "--wait=false")
+	})
+	mustKubectl(t, "--context", "blue", "-n", ns, "create", "configmap", "settings", "--from-literal=color=blue")
+	mustKubectl(t, "--context", "blue", "-n", ns, "create", "secret", "generic", "creds", "--from-literal=password=hunter2")
+	mustKubectl(t, "--context", "blue", "-n", ns, "create", "deployment", "web", "--image=registry.k8s.io/pause:3.10", "--replicas=2")
+
+	archive := filepath.Join(t.TempDir(), "backup.tar.gz")
+	r := tandem(t, "export", "--source", "blue", "--target", "green", "--namespace", ns, "-f", archive)
+	if r.code != 0 {
+		t.Fatalf("export: exit %d\n%s", r.code, r.stderr)
+	}
+	files := readTarGz(t, archive)
+	var idx struct {
+		Objects []struct{ File, Kind, Namespace, Name string }
+	}
+	if err := json.Unmarshal(files["index.json"], &idx); err != nil {
+		t.Fatalf("index.json: %v", err)
+	}
+	got := map[string]bool{}
+	for _, o := range idx.Objects {
+		got[o.Kind+"/"+o.Name] = true
+		if _, ok := files[o.File]; !ok {
+			t.Errorf("index names %s, not in the archive", o.File)
+		}
+	}
+	for _, want := range []string{"Namespace/" + ns, "ConfigMap/settings", "Secret/creds", "Deployment/web", "ServiceAccount/default"} {
+		if !got[want] {
+			t.Errorf("archive lacks %s; has %v", want, got)
+		}
+	}
+	for _, generated := range []string{"ConfigMap/kube-root-ca.crt", "Pod/", "ReplicaSet/"} {
+		for k := range got {
+			if strings.HasPrefix(k, generated) {
+				t.Errorf("archive holds generated object %s", k)
+			}
+		}
+	}
+	for name, data := range files {
+		if strings.Contains(string(data), "resourceVersion") || strings.Contains(string(data), "managedFields") {
+			t.Errorf("%s keeps server fields", name)
+		}
+	}
+
+	r = tandem(t, "import", "--target", "green", "-f", archive, "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("import: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	var res struct {
+		Total map[string]int `json:"total"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("import -o json: %v", err)
+	}
+	if res.Total["created"] < 4 || res.Total["failed"] != 0 {
+		t.Errorf("import totals %v, want ≥ 4 created and none failed", res.Total)
+	}
+	if v := mustKubectl(t, "--context", "green", "-n", ns, "get", "configmap", "settings", "-o", "jsonpath={.data.color}"); v != "blue" {
+		t.Errorf("imported ConfigMap data %q, want blue", v)
+	}
+	// Importing the same archive again writes nothing.
+	res.Total = nil
+	r = tandem(t, "import", "--target", "green", "-f", archive, "-o", "json")
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || r.code != 0 {
+		t.Fatalf("second import: exit %d %v\n%s", r.code, err, r.stderr)
+	}
+	if res.Total["created"]+res.Total["updated"] != 0 || res.Total["unchanged"] < 5 {
+		t.Errorf("second import wrote: %v", res.Total)
+	}
+}
+
+func TestImportRejectsWhatIsNotAnArchive(t *testing.T) {
+	bogus := filepath.Join(t.TempDir(), "x.tar.gz")
+	if err := os.WriteFile(bogus, []byte("not an archive"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"import", "--target", "green", "-f", bogus},
+		{"import", "--target", "green", "-f", filepath.Join(t.TempDir(), "missing.tar.gz")},
+		{"export", "--source", "blue"},
+	} {
+		r := tandem(t, args...)
+		if r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Errorf("tandem %v: exit %d stderr %q, want exit 2 and one line", args, r.code, r.stderr)
+		}
+	}
+}
+
+func readTarGz(t *testing.T, path string) map[string][]byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	files := map[string][]byte{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return files
+		}
+		if err != nil {
+			t.Fatal(fmt.Errorf("tar: %w", err))
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[h.Name] = data
+	}
+}
