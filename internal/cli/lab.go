@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -30,6 +29,18 @@ func (o *LabOptions) lab() *lab.Lab {
 	return &lab.Lab{Dir: o.Dir, CacheDir: o.CacheDir, Executable: exe, Progress: func(format string, args ...any) {
 		fmt.Fprintf(o.g.Err, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}}
+}
+
+// connect opens one of the lab's clusters by name.
+func (o *LabOptions) connect(name string) (*cluster.Conn, error) {
+	st, err := o.lab().Load()
+	if err != nil {
+		return nil, badInput("%v", err)
+	}
+	if _, ok := st.Cluster(name); !ok {
+		return nil, badInput("--cluster %q: the lab has blue and green", name)
+	}
+	return cluster.Connect(st.Kubeconfig, name)
 }
 
 func newLabCmd(g *Global) *cobra.Command {
@@ -194,14 +205,7 @@ func newLabSeedCmd(o *LabOptions) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			st, err := o.lab().Load()
-			if err != nil {
-				return badInput("%v", err)
-			}
-			if _, ok := st.Cluster(clusterName); !ok {
-				return badInput("--cluster %q: the lab has blue and green", clusterName)
-			}
-			conn, err := cluster.Connect(st.Kubeconfig, clusterName)
+			conn, err := o.connect(clusterName)
 			if err != nil {
 				return err
 			}
@@ -245,14 +249,7 @@ func newLabNodesCmd(o *LabOptions) *cobra.Command {
 			if pool == "" || strings.ContainsAny(pool, " /") {
 				return badInput("--pool %q: want a name like 'new'", pool)
 			}
-			st, err := o.lab().Load()
-			if err != nil {
-				return badInput("%v", err)
-			}
-			if _, ok := st.Cluster(clusterName); !ok {
-				return badInput("--cluster %q: the lab has blue and green", clusterName)
-			}
-			conn, err := cluster.Connect(st.Kubeconfig, clusterName)
+			conn, err := o.connect(clusterName)
 			if err != nil {
 				return err
 			}
@@ -297,4 +294,3 @@ func newLabIngressCmd(o *LabOptions) *cobra.Command {
 	return cmd
 }
 
-var _ = filepath.Join

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/pmezard/go-difflib/difflib"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -15,18 +14,11 @@ import (
 	"github.com/tandem-io/tandem/pkg/syncer"
 )
 
+// plannedStep is one row of a dry run: the result a step would have, plus what only a plan knows.
 type plannedStep struct {
-	Wave      string      `json:"wave"`
-	Group     string      `json:"group,omitempty"`
-	Kind      string      `json:"kind"`
-	Namespace string      `json:"namespace,omitempty"`
-	Name      string      `json:"name"`
-	Action    plan.Action `json:"action"`
-	Reason    string      `json:"reason,omitempty"`
-	Why       string      `json:"why,omitempty"`
-	Notes     []string    `json:"notes,omitempty"`
-	Foreign   []string    `json:"foreignManagers,omitempty"`
-	Diff      string      `json:"diff,omitempty"`
+	apply.Result
+	Foreign []string `json:"foreignManagers,omitempty"`
+	Diff    string   `json:"diff,omitempty"`
 }
 
 // printPlan prints what sync would do, without writing.
@@ -35,8 +27,8 @@ func (o *SyncOptions) printPlan(prep *syncer.Prepared, unshared []apply.Result) 
 	for _, w := range prep.Plan.Waves {
 		for _, s := range w.Steps {
 			d := s.Desired
-			ps := plannedStep{Wave: w.Name, Group: d.GroupVersionKind().Group, Kind: d.GetKind(), Namespace: d.GetNamespace(), Name: d.GetName(),
-				Action: s.Action, Reason: s.Reason, Why: s.Why, Notes: s.Decision.Notes, Foreign: s.Foreign}
+			ps := plannedStep{Result: apply.Result{Wave: w.Name, Group: d.GroupVersionKind().Group, Kind: d.GetKind(), Namespace: d.GetNamespace(), Name: d.GetName(),
+				Action: s.Action, Status: apply.Planned, Reason: s.Reason, Why: s.Why, Notes: s.Decision.Notes}, Foreign: s.Foreign}
 			if o.Diff && (s.Action == plan.Create || s.Action == plan.Update) {
 				ps.Diff = unifiedDiff(s)
 			}
@@ -44,7 +36,8 @@ func (o *SyncOptions) printPlan(prep *syncer.Prepared, unshared []apply.Result) 
 		}
 	}
 	for _, u := range unshared {
-		steps = append(steps, plannedStep{Wave: "-", Group: u.Group, Kind: u.Kind, Namespace: u.Namespace, Name: u.Name, Action: "fail", Reason: u.Reason})
+		u.Action = "fail"
+		steps = append(steps, plannedStep{Result: u})
 	}
 	counts := prep.Plan.Counts()
 	return o.g.printObject(map[string]any{"steps": steps, "counts": counts, "unshared": len(unshared)}, func(w io.Writer) {
@@ -53,19 +46,7 @@ func (o *SyncOptions) printPlan(prep *syncer.Prepared, unshared []apply.Result) 
 			if s.Action == plan.Skip && o.g.Verbose == 0 {
 				continue
 			}
-			k := s.Kind
-			if s.Group != "" {
-				k += "." + s.Group
-			}
-			detail := []string{}
-			if s.Reason != "" {
-				detail = append(detail, s.Reason)
-			}
-			if s.Why != "" {
-				detail = append(detail, "selected: "+s.Why)
-			}
-			detail = append(detail, s.Notes...)
-			row(tw, s.Wave, s.Action, k, dash(s.Namespace), s.Name, strings.Join(detail, "; "))
+			row(tw, s.Wave, s.Action, kindOf(s.Result), dash(s.Namespace), s.Name, reasonText(s.Result))
 		}
 		tw.Flush()
 		fmt.Fprintf(w, "\nplan: %d create, %d update, %d unchanged, %d skip, %d cannot be copied (dry run: nothing written; skipped objects are listed with -v)\n",
