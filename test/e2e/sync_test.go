@@ -1,0 +1,487 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// A full sync copies every seeded object: each one it reports as written or
+// unchanged is, after normalization, the same in green as in blue; the
+// workloads become available there, Services get green's own IPs, and RBAC
+// answers the same.
+func TestSyncCopiesSeededWorkload(t *testing.T) {
+	waitNoTerminating(t)
+	out, _ := syncJSON(t, t.TempDir(), 0)
+	synced := out.with("created", "updated", "unchanged")
+	if len(synced) < 50 {
+		t.Fatalf("only %d objects synced: %+v", len(synced), out.Total)
+	}
+	t.Logf("sync: %v; comparing %d objects", out.Total, len(synced))
+	blue, green := getObjects(t, "blue", synced), getObjects(t, "green", synced)
+	for _, r := range synced {
+		b, g := blue[r.key()], green[r.key()]
+		switch {
+		case b == nil:
+			t.Errorf("%s (%s): not found in blue", r.key(), r.Status)
+		case g == nil:
+			t.Errorf("%s (%s): not found in green", r.key(), r.Status)
+		default:
+			if d := cmp.Diff(normalize(b), normalize(g)); d != "" {
+				t.Errorf("%s (%s) differs (-blue +green):\n%s", r.key(), r.Status, d)
+			}
+		}
+	}
+
+	// Services: green allocates its own IPs; headless stays headless; a user-set node port is kept.
+	_, greenCIDR, _ := net.ParseCIDR("10.112.0.0/16")
+	svcs := 0
+	for _, r := range synced {
+		b, g := blue[r.key()], green[r.key()]
+		if r.Kind != "Service" || r.Group != "" || b == nil || g == nil {
+			continue
+		}
+		svcs++
+		bip, gip := jsonStr(b, "spec", "clusterIP"), jsonStr(g, "spec", "clusterIP")
+		if bip == "None" || gip == "None" {
+			if bip != gip {
+				t.Errorf("Service %s/%s: clusterIP %q in blue, %q in green", r.Namespace, r.Name, bip, gip)
+			}
+			continue
+		}
+		if ip := net.ParseIP(gip); bip == gip || ip == nil || !greenCIDR.Contains(ip) {
+			t.Errorf("Service %s/%s: clusterIP %q in green (blue %q), want a new one in %s", r.Namespace, r.Name, gip, bip, greenCIDR)
+		}
+	}
+	if svcs < 4 {
+		t.Errorf("only %d Services synced", svcs)
+	}
+	if g := green[objKey("", "Service", "shop-data", "db")]; g == nil || jsonStr(g, "spec", "clusterIP") != "None" {
+		t.Errorf("headless Service shop-data/db in green: %v", g["spec"])
+	}
+	for _, c := range []string{"blue", "green"} {
+		np := mustKubectl(t, "--context", c, "-n", "ingress-nginx", "get", "service", "ingress-nginx-controller",
+			"-o", `jsonpath={.spec.ports[?(@.name=="http")].nodePort}`)
+		if np != "30080" {
+			t.Errorf("%s: ingress-nginx-controller http nodePort %q, want 30080", c, np)
+		}
+	}
+
+	// Custom resources came along, nothing a controller makes was created by tandem.
+	backups := mustKubectl(t, "--context", "green", "get", "backups.platform.example.com", "-A",
+		"-o", `jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {end}`)
+	for _, want := range []string{"payments/payments-ledger", "shop-data/db-nightly"} {
+		if !strings.Contains(backups, want) {
+			t.Errorf("Backup %s not in green; has %q", want, backups)
+		}
+	}
+	for _, r := range out.with("created") {
+		switch r.Kind {
+		case "Pod", "ReplicaSet", "EndpointSlice", "Event", "Endpoints", "ControllerRevision":
+			t.Errorf("tandem created generated object %s", r.key())
+		}
+	}
+
+	// Workloads become available in green.
+	var workloads []syncRow
+	for _, r := range synced {
+		if r.Group == "apps" && (r.Kind == "Deployment" || r.Kind == "StatefulSet") {
+			workloads = append(workloads, r)
+		}
+	}
+	if len(workloads) < 4 {
+		t.Errorf("only %d Deployments/StatefulSets synced", len(workloads))
+	}
+	eventually(t, 3*time.Minute, func() error {
+		var notReady []string
+		for key, o := range getObjects(t, "green", workloads) {
+			spec, _ := o["spec"].(map[string]any)
+			st, _ := o["status"].(map[string]any)
+			if fmt.Sprint(spec["replicas"]) != fmt.Sprint(st["readyReplicas"]) {
+				notReady = append(notReady, fmt.Sprintf("%s %v/%v", key, st["readyReplicas"], spec["replicas"]))
+			}
+		}
+		if len(notReady) > 0 {
+			return fmt.Errorf("not ready in green: %v", notReady)
+		}
+		return nil
+	})
+
+	// RBAC gives the shop's ServiceAccount the same rights in both clusters.
+	for _, c := range []struct{ verb, resource, want string }{
+		{"get", "configmaps", "yes"}, {"list", "configmaps", "yes"},
+		{"delete", "secrets", "no"}, {"get", "secrets", "no"}, {"create", "deployments.apps", "no"},
+	} {
+		for _, ctx := range []string{"blue", "green"} {
+			got := strings.TrimSpace(kubectl(t, "--context", ctx, "auth", "can-i", c.verb, c.resource, "-n", "shop",
+				"--as", "system:serviceaccount:shop:web").stdout)
+			if got != c.want {
+				t.Errorf("%s: can shop:web %s %s? %q, want %q", ctx, c.verb, c.resource, got, c.want)
+			}
+		}
+	}
+}
+
+// A second sync with nothing changed in blue writes nothing: no created or
+// updated rows, and no object in green is written by tandem again.
+func TestSyncSecondRunWritesNothing(t *testing.T) {
+	waitNoTerminating(t)
+	jd := t.TempDir()
+	first, _ := syncJSON(t, jd, 0)
+	synced := first.with("created", "updated", "unchanged")
+	before := getObjects(t, "green", synced)
+	second, _ := syncJSON(t, jd, 0)
+	for _, r := range second.wrote() {
+		t.Errorf("second run wrote %s: %s (%s)", r.key(), r.Status, r.Reason)
+	}
+	if n := second.Total["created"] + second.Total["updated"]; n != 0 {
+		t.Errorf("second run total: %v, want 0 created and updated", second.Total)
+	}
+	status := map[string]string{}
+	for _, r := range second.Results {
+		status[r.key()] = r.Status
+	}
+	for _, r := range synced {
+		if s := status[r.key()]; s != "unchanged" {
+			t.Errorf("%s: %q in the second run, want unchanged", r.key(), s)
+		}
+	}
+	after := getObjects(t, "green", synced)
+	for k, b := range before {
+		a := after[k]
+		if a == nil {
+			t.Errorf("%s: gone from green after the second run", k)
+			continue
+		}
+		if jsonStr(b, "metadata", "resourceVersion") == jsonStr(a, "metadata", "resourceVersion") {
+			continue
+		}
+		// Controllers keep writing status; only a change outside status, or a new tandem entry, is a write by sync.
+		if d := cmp.Diff(withoutStatus(b), withoutStatus(a)); d != "" {
+			t.Errorf("%s: changed in green by the second run (-before +after):\n%s", k, d)
+		}
+		if managerEntry(b, "tandem") != managerEntry(a, "tandem") {
+			t.Errorf("%s: tandem's managedFields entry changed:\nbefore %s\nafter  %s", k, managerEntry(b, "tandem"), managerEntry(a, "tandem"))
+		}
+	}
+}
+
+// sync -9'd halfway resumes: the re-run writes only what is missing, every
+// ConfigMap exists once in green, and a third run writes nothing.
+func TestSyncResumesAfterKill(t *testing.T) {
+	const n = 300
+	ns := fmt.Sprintf("e2e-resume-%d", time.Now().Unix()%100000)
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "namespace", ns, "--ignore-not-found", "--timeout=120s")
+		}
+	})
+	items := make([]map[string]any, n)
+	for i := range items {
+		items[i] = map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+			"metadata": map[string]any{"name": fmt.Sprintf("cm-%03d", i), "namespace": ns, "labels": map[string]string{"e2e": "resume"}},
+			"data":     map[string]string{"index": fmt.Sprint(i), "payload": strings.Repeat(fmt.Sprintf("%03d-", i), 512)}}
+	}
+	list, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
+	applyJSON(t, "blue", string(list))
+	cms := func(ctx string) []string {
+		var out []string
+		for _, name := range kubeNames(t, ctx, ns, "configmaps") {
+			if strings.HasPrefix(name, "configmap/cm-") {
+				out = append(out, name)
+			}
+		}
+		return out
+	}
+	if got := len(cms("blue")); got != n {
+		t.Fatalf("blue has %d ConfigMaps, want %d", got, n)
+	}
+
+	jd := t.TempDir()
+	args := syncArgs(jd, "--namespace", ns, "--workers", "2", "-o", "json")
+	cmd := exec.Command(lab.bin, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+lab.kubeconfig, "TANDEM_SOURCE=", "TANDEM_TARGET=")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	started := time.Now()
+	for len(kubectl(t, "--context", "green", "-n", ns, "get", "configmaps", "-l", "e2e=resume", "-o", "name").stdout) == 0 {
+		select {
+		case err := <-done:
+			t.Fatalf("sync ended (%v) before any ConfigMap was seen in green\n%s", err, stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Since(started) > 2*time.Minute {
+			_ = cmd.Process.Kill()
+			t.Fatalf("no ConfigMap in green after 2 minutes\n%s", stderr.String())
+		}
+	}
+	delay := time.Duration(100+rand.IntN(500)) * time.Millisecond
+	select {
+	case err := <-done:
+		t.Fatalf("sync ended (%v) within %s of its first write: nothing left to interrupt\n%s", err, time.Since(started), stderr.String())
+	case <-time.After(delay):
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatalf("kill: %v", err)
+	}
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("sync was not killed (%v): it had finished\n%s", err, stderr.String())
+	}
+	time.Sleep(time.Second) // requests already sent may still land
+	present := len(cms("green"))
+	t.Logf("killed %s after the first write seen, %s after start: %d of %d ConfigMaps in green", delay, time.Since(started).Round(time.Millisecond), present, n)
+
+	second, r := syncJSON(t, jd, 0, "--namespace", ns, "--workers", "2")
+	if !strings.Contains(r.stderr, "resuming interrupted sync") {
+		t.Errorf("re-run does not say it resumes; stderr:\n%s", r.stderr)
+	}
+	count := map[string]int{}
+	for _, row := range second.Results {
+		if row.Kind == "ConfigMap" && strings.HasPrefix(row.Name, "cm-") {
+			count[row.Status]++
+		}
+	}
+	if count["created"] != n-present || count["unchanged"] != present || count["created"]+count["unchanged"] != n {
+		t.Errorf("re-run ConfigMaps: %v; want %d created, %d unchanged", count, n-present, present)
+	}
+	if d := cmp.Diff(cms("blue"), cms("green")); d != "" {
+		t.Errorf("ConfigMaps (-blue +green):\n%s", d)
+	}
+	third, _ := syncJSON(t, jd, 0, "--namespace", ns, "--workers", "2")
+	for _, row := range third.wrote() {
+		t.Errorf("third run wrote %s: %s (%s)", row.key(), row.Status, row.Reason)
+	}
+}
+
+// A target admission webhook that denies some objects makes sync exit 1,
+// reports each with the webhook's message, and still copies the rest.
+func TestSyncWebhookRejectionIsReported(t *testing.T) {
+	const msg = "e2e-reject: no ConfigMaps here"
+	url, ca, calls := startWebhook(t, msg)
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "namespace", "e2e-reject", "e2e-accept", "--ignore-not-found", "--timeout=120s")
+		}
+	})
+	hook, _ := json.Marshal(map[string]any{
+		"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+		"metadata": map[string]any{"name": "e2e-sync-reject"},
+		"webhooks": []any{map[string]any{
+			"name": "reject.sync.e2e.example.com", "sideEffects": "None", "admissionReviewVersions": []string{"v1"},
+			"failurePolicy": "Fail", "clientConfig": map[string]any{"url": url, "caBundle": ca},
+			"rules": []any{map[string]any{"apiGroups": []string{""}, "apiVersions": []string{"v1"},
+				"resources": []string{"configmaps"}, "operations": []string{"CREATE", "UPDATE"}}},
+			"namespaceSelector": map[string]any{"matchLabels": map[string]string{"kubernetes.io/metadata.name": "e2e-reject"}},
+		}},
+	})
+	t.Cleanup(func() {
+		kubectl(t, "--context", "green", "delete", "validatingwebhookconfiguration", "e2e-sync-reject", "--ignore-not-found")
+	})
+	kubectlCreate(t, "green", string(hook))
+	// The namespace exists in green already so the webhook can be seen to work before sync runs.
+	mustKubectl(t, "--context", "green", "create", "namespace", "e2e-reject")
+	eventually(t, 30*time.Second, func() error {
+		r := kubectl(t, "--context", "green", "-n", "e2e-reject", "create", "configmap", "probe", "--dry-run=server")
+		if r.code == 0 || !strings.Contains(r.stderr, msg) {
+			return fmt.Errorf("webhook not active yet: exit %d %s", r.code, r.stderr)
+		}
+		return nil
+	})
+	for ns, count := range map[string]int{"e2e-reject": 3, "e2e-accept": 2} {
+		mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+		for i := 0; i < count; i++ {
+			mustKubectl(t, "--context", "blue", "-n", ns, "create", "configmap", fmt.Sprintf("cm-%d", i), "--from-literal=i="+fmt.Sprint(i))
+		}
+	}
+	before := calls.Load()
+	out, _ := syncJSON(t, t.TempDir(), 1, "--namespace", "e2e-reject,e2e-accept")
+	for i := 0; i < 3; i++ {
+		r, ok := out.find("ConfigMap", "e2e-reject", fmt.Sprintf("cm-%d", i))
+		if !ok || r.Status != "failed" || !strings.Contains(r.Reason, msg) {
+			t.Errorf("e2e-reject/cm-%d: %+v (found %v); want failed with %q", i, r, ok, msg)
+		}
+	}
+	if calls.Load()-before < 3 {
+		t.Errorf("webhook saw %d reviews during sync, want ≥ 3", calls.Load()-before)
+	}
+	for i := 0; i < 2; i++ {
+		name := fmt.Sprintf("cm-%d", i)
+		if r, ok := out.find("ConfigMap", "e2e-accept", name); !ok || r.Status != "created" {
+			t.Errorf("e2e-accept/%s: %+v (found %v); want created", name, r, ok)
+		}
+		if got := kubectl(t, "--context", "green", "-n", "e2e-accept", "get", "configmap", name, "-o", "jsonpath={.data.i}").stdout; got != fmt.Sprint(i) {
+			t.Errorf("green e2e-accept/%s data.i = %q, want %d", name, got, i)
+		}
+	}
+	if bad := out.with("failed", "conflict"); len(bad) != 3 {
+		t.Errorf("%d failed or conflicting rows, want the 3 rejected ConfigMaps: %+v", len(bad), bad)
+	}
+}
+
+// A field another manager changed in green is reported as a conflict and
+// kept; --force takes it back.
+func TestSyncDoesNotOverwriteOtherManagers(t *testing.T) {
+	jd := t.TempDir()
+	syncJSON(t, jd, 0, "--namespace", "shop")
+	if got := mustKubectl(t, "--context", "blue", "-n", "shop", "get", "configmap", "web-config", "-o", "jsonpath={.data.SHOP_CURRENCY}"); got != "EUR" {
+		t.Fatalf("blue web-config SHOP_CURRENCY = %q, want EUR", got)
+	}
+	t.Cleanup(func() {
+		// Back to a copy only tandem manages.
+		kubectl(t, "--context", "green", "-n", "shop", "delete", "configmap", "web-config", "--ignore-not-found")
+		tandem(t, syncArgs(t.TempDir(), "--namespace", "shop", "--include-kinds", "ConfigMap")...)
+	})
+	cm := getObjects(t, "green", []syncRow{{Kind: "ConfigMap", Namespace: "shop", Name: "web-config"}})[objKey("", "ConfigMap", "shop", "web-config")]
+	if cm == nil {
+		t.Fatal("shop/web-config not in green after sync")
+	}
+	md := cm["metadata"].(map[string]any)
+	for _, f := range []string{"uid", "resourceVersion", "creationTimestamp", "managedFields"} {
+		delete(md, f)
+	}
+	cm["data"].(map[string]any)["SHOP_CURRENCY"] = "USD"
+	doc, _ := json.Marshal(cm)
+	applyJSON(t, "green", string(doc)) // kubectl's client-side apply
+	currency := func() string {
+		return mustKubectl(t, "--context", "green", "-n", "shop", "get", "configmap", "web-config", "-o", "jsonpath={.data.SHOP_CURRENCY}")
+	}
+
+	out, _ := syncJSON(t, jd, 1, "--namespace", "shop")
+	r, ok := out.find("ConfigMap", "shop", "web-config")
+	if !ok || r.Status != "conflict" || !strings.Contains(r.Reason, "kubectl") {
+		t.Errorf("web-config: %+v (found %v); want conflict naming kubectl's field manager", r, ok)
+	}
+	if got := currency(); got != "USD" {
+		t.Errorf("after sync, green SHOP_CURRENCY = %q, want kubectl's USD kept", got)
+	}
+	if bad := out.with("failed", "conflict"); len(bad) != 1 {
+		t.Errorf("failed or conflicting rows: %+v; want only web-config", bad)
+	}
+
+	out, _ = syncJSON(t, jd, 0, "--namespace", "shop", "--force")
+	if r, ok := out.find("ConfigMap", "shop", "web-config"); !ok || r.Status != "updated" {
+		t.Errorf("web-config with --force: %+v (found %v); want updated", r, ok)
+	}
+	if got := currency(); got != "EUR" {
+		t.Errorf("after sync --force, green SHOP_CURRENCY = %q, want blue's EUR", got)
+	}
+}
+
+// Bad input exits 2 with exactly one line on stderr naming the problem.
+func TestSyncBadInput(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"same cluster", []string{"sync", "--source", "blue", "--target", "blue"}, "same cluster"},
+		{"unknown kind", []string{"sync", "--source", "blue", "--target", "green", "--include-kinds", "Frobnicator"}, `unknown kind "Frobnicator"`},
+		{"unknown namespace", []string{"sync", "--source", "blue", "--target", "green", "--namespace", "nope"}, `namespace "nope" not found`},
+		{"no workers", []string{"sync", "--source", "blue", "--target", "green", "--workers", "0"}, "--workers 0"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := tandem(t, append(c.args, "--journal-dir", t.TempDir())...)
+			lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+			if r.code != 2 || len(lines) != 1 || !strings.Contains(lines[0], c.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and one line with %q", r.code, r.stderr, c.want)
+			}
+		})
+	}
+}
+
+// --stack shop --dry-run lists the shop's objects in both its namespaces and
+// what they depend on, says why each dependency came, leaves payments out,
+// and writes nothing.
+func TestSyncStackDryRun(t *testing.T) {
+	// A fresh workload of the stack whose dependencies carry no stack label.
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "-n", "shop", "delete", "deployment/e2e-stack", "configmap/e2e-stack", "secret/e2e-stack",
+				"serviceaccount/e2e-stack", "--ignore-not-found")
+		}
+	})
+	mustKubectl(t, "--context", "blue", "-n", "shop", "create", "configmap", "e2e-stack", "--from-literal=a=b")
+	mustKubectl(t, "--context", "blue", "-n", "shop", "create", "secret", "generic", "e2e-stack", "--from-literal=a=b")
+	mustKubectl(t, "--context", "blue", "-n", "shop", "create", "serviceaccount", "e2e-stack")
+	kubectlCreate(t, "blue", `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"e2e-stack","namespace":"shop","labels":{"app.kubernetes.io/part-of":"shop"}},
+"spec":{"replicas":0,"selector":{"matchLabels":{"app":"e2e-stack"}},"template":{"metadata":{"labels":{"app":"e2e-stack"}},
+"spec":{"serviceAccountName":"e2e-stack","priorityClassName":"shop-critical","containers":[{"name":"c","image":"registry.k8s.io/pause:3.10",
+"envFrom":[{"configMapRef":{"name":"e2e-stack"}},{"secretRef":{"name":"e2e-stack"}}]}]}}}}`)
+	rvBefore := kubectl(t, "--context", "green", "-n", "shop", "get", "configmap", "web-config", "-o", "jsonpath={.metadata.resourceVersion}").stdout
+
+	r := tandem(t, syncArgs(t.TempDir(), "--stack", "shop", "--dry-run", "-o", "json")...)
+	if r.code != 0 {
+		t.Fatalf("sync --stack shop --dry-run: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	var out syncOut
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || len(out.Steps) == 0 {
+		t.Fatalf("dry run -o json (%v): no steps\n%s", err, r.stdout)
+	}
+	for _, s := range out.Steps {
+		if s.Namespace == "payments" || (s.Kind == "Namespace" && s.Name == "payments") {
+			t.Errorf("payments object in the shop stack: %+v", s)
+		}
+		if s.Status != "planned" {
+			t.Errorf("%s: status %q in a dry run, want planned", s.key(), s.Status)
+		}
+	}
+	cases := []struct{ kind, ns, name, why string }{
+		// The stack's own objects, in both namespaces.
+		{"Namespace", "", "shop", ""}, {"Namespace", "", "shop-data", ""},
+		{"Deployment", "shop", "web", ""}, {"Deployment", "shop", "api", ""}, {"CronJob", "shop", "report", ""},
+		{"StatefulSet", "shop-data", "db", ""}, {"Service", "shop-data", "db", ""}, {"Backup", "shop-data", "db-nightly", ""},
+		// What the pod templates reference (labelled as part of the shop themselves).
+		{"ConfigMap", "shop", "web-config", ""}, {"ConfigMap", "shop", "api-config", ""}, {"Secret", "shop", "web-secrets", ""},
+		{"ServiceAccount", "shop", "web", ""}, {"ServiceAccount", "shop", "report", ""},
+		{"ConfigMap", "shop-data", "db-config", ""}, {"Secret", "shop-data", "db-credentials", ""},
+		{"PriorityClass", "", "shop-critical", ""},
+		// Dependencies without the label, each with its reason.
+		{"ServiceAccount", "shop-data", "default", "ServiceAccount of StatefulSet shop-data/db"},
+		{"IngressClass", "", "nginx", "IngressClass of Ingress shop/"},
+		{"CustomResourceDefinition", "", "backups.platform.example.com", "CRD of Backup shop-data/db-nightly"},
+		{"ConfigMap", "shop", "e2e-stack", "ConfigMap referenced by Deployment shop/e2e-stack"},
+		{"Secret", "shop", "e2e-stack", "Secret referenced by Deployment shop/e2e-stack"},
+		{"ServiceAccount", "shop", "e2e-stack", "ServiceAccount of Deployment shop/e2e-stack"},
+	}
+	for _, c := range cases {
+		s, ok := out.find(c.kind, c.ns, c.name)
+		switch {
+		case !ok:
+			t.Errorf("%s %s/%s not in the stack's plan", c.kind, c.ns, c.name)
+		case c.why != "" && !strings.HasPrefix(s.Why, c.why):
+			t.Errorf("%s %s/%s: why %q, want %q…", c.kind, c.ns, c.name, s.Why, c.why)
+		case c.why == "" && s.Why != "":
+			t.Logf("%s %s/%s: why %q", c.kind, c.ns, c.name, s.Why)
+		}
+	}
+	if s, _ := out.find("Deployment", "shop", "e2e-stack"); s.Action != "create" {
+		t.Errorf("Deployment shop/e2e-stack: action %q, want create", s.Action)
+	}
+
+	// Nothing was written.
+	for _, ref := range []string{"deployment/e2e-stack", "configmap/e2e-stack", "secret/e2e-stack", "serviceaccount/e2e-stack"} {
+		if g := kubectl(t, "--context", "green", "-n", "shop", "get", ref, "--ignore-not-found", "-o", "name").stdout; g != "" {
+			t.Errorf("dry run created %s in green", ref)
+		}
+	}
+	if rv := kubectl(t, "--context", "green", "-n", "shop", "get", "configmap", "web-config", "-o", "jsonpath={.metadata.resourceVersion}").stdout; rv != rvBefore {
+		t.Errorf("green shop/web-config resourceVersion %q → %q across a dry run", rvBefore, rv)
+	}
+}
