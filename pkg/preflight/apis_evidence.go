@@ -1,0 +1,226 @@
+package preflight
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+)
+
+// LastAppliedAnnotation is where `kubectl apply` keeps what it applied.
+const LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// HelmReleaseType is the Secret type of Helm v3 releases.
+const HelmReleaseType = "helm.sh/release.v1"
+
+// ManagedFieldsUsages returns the group/version each field manager wrote the object with.
+func ManagedFieldsUsages(o *unstructured.Unstructured) []Usage {
+	var out []Usage
+	kind := o.GetKind()
+	for _, mf := range o.GetManagedFields() {
+		gv, err := schema.ParseGroupVersion(mf.APIVersion)
+		if err != nil || mf.APIVersion == "" {
+			continue
+		}
+		manager := mf.Manager
+		if mf.Subresource != "" {
+			manager += " (" + mf.Subresource + ")"
+		}
+		out = append(out, Usage{GroupVersion: gv, Kind: kind, Object: Ref(o), Evidence: EvidenceManagedFields, Detail: manager})
+	}
+	return out
+}
+
+// LastAppliedUsage returns the group/version of the object's last `kubectl apply`.
+func LastAppliedUsage(o *unstructured.Unstructured) (Usage, bool) {
+	raw, ok := o.GetAnnotations()[LastAppliedAnnotation]
+	if !ok {
+		return Usage{}, false
+	}
+	var head struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+	}
+	if err := json.Unmarshal([]byte(raw), &head); err != nil || head.APIVersion == "" {
+		return Usage{}, false
+	}
+	gv, err := schema.ParseGroupVersion(head.APIVersion)
+	if err != nil {
+		return Usage{}, false
+	}
+	kind := head.Kind
+	if kind == "" {
+		kind = o.GetKind()
+	}
+	return Usage{GroupVersion: gv, Kind: kind, Object: Ref(o), Evidence: EvidenceLastApplied}, true
+}
+
+// helmSecrets are the source's Helm v3 release Secrets of deployed releases.
+func helmSecrets(env *Env) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, s := range env.Of("", "Secret") {
+		t, _, _ := unstructured.NestedString(s.Object, "type")
+		if t != HelmReleaseType {
+			continue
+		}
+		// Superseded revisions are history; the deployed one is what the next upgrade starts from.
+		if st := s.GetLabels()["status"]; st != "" && st != "deployed" {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// HelmSecretUsages decodes a Helm v3 release Secret and returns the
+// group/versions its rendered manifest uses. namespaced says whether a kind
+// is namespaced (documents without a namespace land in the release's); nil
+// treats every kind as namespaced.
+func HelmSecretUsages(s *unstructured.Unstructured, namespaced func(schema.GroupKind) bool) ([]Usage, error) {
+	data, _, _ := unstructured.NestedString(s.Object, "data", "release")
+	if data == "" {
+		return nil, fmt.Errorf("no data.release")
+	}
+	// The API base64-encodes Secret data; Helm's value is itself base64 text.
+	helmText, err := base64.StdEncoding.DecodeString(data)
+	if err != nil {
+		return nil, fmt.Errorf("data.release: %w", err)
+	}
+	rel, err := DecodeHelmRelease(string(helmText))
+	if err != nil {
+		return nil, err
+	}
+	release := s.GetNamespace() + "/" + rel.Name
+	var out []Usage
+	for _, d := range ManifestDocs(rel.Manifest) {
+		gv, err := schema.ParseGroupVersion(d.APIVersion)
+		if err != nil {
+			continue
+		}
+		gk := schema.GroupKind{Group: gv.Group, Kind: d.Kind}
+		ns := d.Metadata.Namespace
+		if ns == "" && (namespaced == nil || namespaced(gk)) {
+			ns = rel.Namespace
+		}
+		obj := ref(gk, ns, d.Metadata.Name) + " (in " + Ref(s) + ")"
+		out = append(out, Usage{GroupVersion: gv, Kind: d.Kind, Object: obj, Evidence: EvidenceHelm, Detail: release})
+	}
+	return out, nil
+}
+
+// HelmRelease is the part of a Helm v3 release this check reads.
+type HelmRelease struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	Version   int    `json:"version"`
+	Manifest  string `json:"manifest"`
+}
+
+var gzipMagic = []byte{0x1f, 0x8b, 0x08}
+
+// DecodeHelmRelease decodes Helm v3's storage format: base64 of gzipped
+// JSON (very old releases are not gzipped).
+func DecodeHelmRelease(text string) (*HelmRelease, error) {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(text))
+	if err != nil {
+		return nil, fmt.Errorf("helm release: base64: %w", err)
+	}
+	if bytes.HasPrefix(b, gzipMagic) {
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil, fmt.Errorf("helm release: gzip: %w", err)
+		}
+		if b, err = io.ReadAll(zr); err != nil {
+			return nil, fmt.Errorf("helm release: gzip: %w", err)
+		}
+	}
+	var rel HelmRelease
+	if err := json.Unmarshal(b, &rel); err != nil {
+		return nil, fmt.Errorf("helm release: json: %w", err)
+	}
+	return &rel, nil
+}
+
+// ManifestDoc is the head of one YAML document of a manifest.
+type ManifestDoc struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+	} `json:"metadata"`
+}
+
+var docSeparator = regexp.MustCompile(`(?m)^---\s*$`)
+
+// ManifestDocs splits a multi-document YAML manifest and returns the head of
+// each document that has an apiVersion and kind.
+func ManifestDocs(manifest string) []ManifestDoc {
+	var out []ManifestDoc
+	for _, part := range docSeparator.Split(manifest, -1) {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		var d ManifestDoc
+		if err := yaml.Unmarshal([]byte(part), &d); err != nil || d.APIVersion == "" || d.Kind == "" {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// MetricUsage is one series of apiserver_requested_deprecated_apis.
+type MetricUsage struct {
+	Group, Version, Resource, Subresource, RemovedRelease string
+}
+
+var labelPair = regexp.MustCompile(`(\w+)="((?:[^"\\]|\\.)*)"`)
+
+// ParseDeprecatedMetrics reads the apiserver_requested_deprecated_apis series
+// from Prometheus text exposition.
+func ParseDeprecatedMetrics(text string) []MetricUsage {
+	var out []MetricUsage
+	sc := bufio.NewScanner(strings.NewReader(text))
+	sc.Buffer(make([]byte, 1024*1024), 1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "apiserver_requested_deprecated_apis{") {
+			continue
+		}
+		end := strings.LastIndexByte(line, '}')
+		if end < 0 {
+			continue
+		}
+		// A value of 0 would mean "not requested"; the gauge is only ever set to 1.
+		if v := strings.Fields(line[end+1:]); len(v) > 0 && v[0] == "0" {
+			continue
+		}
+		m := MetricUsage{}
+		for _, kv := range labelPair.FindAllStringSubmatch(line[:end], -1) {
+			switch kv[1] {
+			case "group":
+				m.Group = kv[2]
+			case "version":
+				m.Version = kv[2]
+			case "resource":
+				m.Resource = kv[2]
+			case "subresource":
+				m.Subresource = kv[2]
+			case "removed_release":
+				m.RemovedRelease = kv[2]
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}

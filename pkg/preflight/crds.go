@@ -1,0 +1,117 @@
+package preflight
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// CRDs compares the source's CustomResourceDefinitions with the target's.
+type CRDs struct{}
+
+// Name is the check's name.
+func (CRDs) Name() string { return "crds" }
+
+// Scope says what was read.
+func (CRDs) Scope(env *Env) string {
+	return fmt.Sprintf("%d CRDs in the source", len(env.Of("apiextensions.k8s.io", "CustomResourceDefinition")))
+}
+
+var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// CRDVersions is what a CRD serves and stores.
+type CRDVersions struct {
+	Served  []string
+	Storage string
+	// Webhook is the conversion webhook's service ("namespace/name") or URL; empty for None.
+	Webhook string
+}
+
+// ReadCRDVersions reads a CRD's served and storage versions and conversion.
+func ReadCRDVersions(crd *unstructured.Unstructured) CRDVersions {
+	var v CRDVersions
+	vs, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	for _, x := range vs {
+		m, _ := x.(map[string]any)
+		name, _ := m["name"].(string)
+		if served, _ := m["served"].(bool); served {
+			v.Served = append(v.Served, name)
+		}
+		if storage, _ := m["storage"].(bool); storage {
+			v.Storage = name
+		}
+	}
+	sort.Strings(v.Served)
+	if s, _, _ := unstructured.NestedString(crd.Object, "spec", "conversion", "strategy"); s == "Webhook" {
+		ns, _, _ := unstructured.NestedString(crd.Object, "spec", "conversion", "webhook", "clientConfig", "service", "namespace")
+		name, _, _ := unstructured.NestedString(crd.Object, "spec", "conversion", "webhook", "clientConfig", "service", "name")
+		url, _, _ := unstructured.NestedString(crd.Object, "spec", "conversion", "webhook", "clientConfig", "url")
+		v.Webhook = url
+		if name != "" {
+			v.Webhook = ns + "/" + name
+		}
+	}
+	return v
+}
+
+// Run compares each source CRD with the target's.
+func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
+	list, err := env.Target.Dynamic.Resource(crdGVR).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list CRDs in the target: %w", err)
+	}
+	target := map[string]*unstructured.Unstructured{}
+	for i := range list.Items {
+		target[list.Items[i].GetName()] = &list.Items[i]
+	}
+	var out []Finding
+	for _, crd := range env.Of("apiextensions.k8s.io", "CustomResourceDefinition") {
+		group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+		kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
+		crs := len(env.Of(group, kind))
+		src := ReadCRDVersions(crd)
+		obj := Ref(crd)
+		if src.Webhook != "" {
+			out = append(out, Finding{Severity: Info, Object: obj,
+				Message: fmt.Sprintf("converts versions through the webhook %s", src.Webhook),
+				Fix:     "run the conversion webhook's backend in the target before its custom resources come across"})
+		}
+		t, ok := target[crd.GetName()]
+		if !ok {
+			if crs > 0 {
+				out = append(out, Finding{Severity: Error, Object: obj,
+					Message: fmt.Sprintf("missing in the target while the source has %d %s objects", crs, kind),
+					Fix:     "install the operator or chart that owns this CRD in the target (sync copies the CRD, not the controller that acts on it)"})
+			} else {
+				out = append(out, Finding{Severity: Info, Object: obj, Message: "missing in the target; the source has no objects of it",
+					Fix: "sync copies it; or leave it out with --exclude-kinds CustomResourceDefinition.apiextensions.k8s.io"})
+			}
+			continue
+		}
+		dst := ReadCRDVersions(t)
+		if strings.Join(src.Served, ",") != strings.Join(dst.Served, ",") || src.Storage != dst.Storage {
+			out = append(out, Finding{Severity: Warning, Object: obj,
+				Message: fmt.Sprintf("versions differ: source serves %s (stores %s), target serves %s (stores %s)",
+					strings.Join(src.Served, ","), src.Storage, strings.Join(dst.Served, ","), dst.Storage),
+				Fix: "install the same version of the CRD's operator in both clusters, or check that the target's versions convert the source's objects"})
+		}
+		if dst.Webhook != "" && !strings.Contains(dst.Webhook, "://") {
+			ns, name, _ := strings.Cut(dst.Webhook, "/")
+			ready, err := readyEndpoints(ctx, env, ns, name)
+			if err != nil {
+				return out, err
+			}
+			if ready == 0 {
+				out = append(out, Finding{Severity: Warning, Object: obj,
+					Message: fmt.Sprintf("the target converts it through the webhook service %s, which has no ready endpoints", dst.Webhook),
+					Fix:     "start the conversion webhook's backend in the target before syncing"})
+			}
+		}
+	}
+	return out, nil
+}

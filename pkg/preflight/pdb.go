@@ -1,0 +1,103 @@
+package preflight
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// PDB finds PodDisruptionBudgets that will block draining the source.
+type PDB struct{}
+
+// Name is the check's name.
+func (PDB) Name() string { return "pdb" }
+
+// Scope says what was read.
+func (PDB) Scope(env *Env) string {
+	return fmt.Sprintf("%d PodDisruptionBudgets against Deployments and StatefulSets", len(env.Of("policy", "PodDisruptionBudget")))
+}
+
+// Workload is a controller's pod template labels and replicas.
+type Workload struct {
+	Ref      string
+	Labels   map[string]string
+	Replicas int32
+}
+
+// workloads indexes the source's Deployments and StatefulSets by namespace.
+func workloads(env *Env) map[string][]Workload {
+	out := map[string][]Workload{}
+	for _, kind := range []string{"Deployment", "StatefulSet"} {
+		for _, o := range env.Of("apps", kind) {
+			lbls, _, _ := unstructured.NestedStringMap(o.Object, "spec", "template", "metadata", "labels")
+			replicas := int64(1)
+			if r, found, _ := unstructured.NestedInt64(o.Object, "spec", "replicas"); found {
+				replicas = r
+			}
+			out[o.GetNamespace()] = append(out[o.GetNamespace()], Workload{Ref: kind + " " + o.GetNamespace() + "/" + o.GetName(), Labels: lbls, Replicas: int32(replicas)})
+		}
+	}
+	return out
+}
+
+// DrainBlock says whether pdb blocks a drain of the workloads it selects,
+// and why; the reasons name the workloads.
+func DrainBlock(pdb *policyv1.PodDisruptionBudget, candidates []Workload) (bool, string) {
+	sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
+	if err != nil || pdb.Spec.Selector == nil {
+		return false, ""
+	}
+	var matched []Workload
+	for _, w := range candidates {
+		if !sel.Empty() && sel.Matches(labels.Set(w.Labels)) {
+			matched = append(matched, w)
+		}
+	}
+	if len(matched) == 0 {
+		return false, ""
+	}
+	var reasons []string
+	for _, w := range matched {
+		if mu := pdb.Spec.MaxUnavailable; mu != nil {
+			v, err := intstr.GetScaledValueFromIntOrPercent(mu, int(w.Replicas), true)
+			if err == nil && v == 0 {
+				reasons = append(reasons, fmt.Sprintf("%s (maxUnavailable %s: no pod may be evicted)", w.Ref, mu.String()))
+			}
+		}
+		if ma := pdb.Spec.MinAvailable; ma != nil {
+			v, err := intstr.GetScaledValueFromIntOrPercent(ma, int(w.Replicas), true)
+			if err == nil && int32(v) >= w.Replicas {
+				reasons = append(reasons, fmt.Sprintf("%s (minAvailable %s ≥ %d replicas)", w.Ref, ma.String(), w.Replicas))
+			}
+		}
+	}
+	if len(reasons) == 0 {
+		return false, ""
+	}
+	return true, strings.Join(reasons, ", ")
+}
+
+// Run checks every PDB of the source.
+func (PDB) Run(_ context.Context, env *Env) ([]Finding, error) {
+	byNS := workloads(env)
+	var out []Finding
+	for _, o := range env.Of("policy", "PodDisruptionBudget") {
+		var pdb policyv1.PodDisruptionBudget
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &pdb); err != nil {
+			return out, fmt.Errorf("%s: %w", Ref(o), err)
+		}
+		if blocks, why := DrainBlock(&pdb, byNS[o.GetNamespace()]); blocks {
+			out = append(out, Finding{Severity: Warning, Object: Ref(o),
+				Message: "blocks draining the source: " + why,
+				Fix:     "before the drain, scale the workload up or relax the budget (e.g. maxUnavailable 1) for the move, or drain its nodes last by hand"})
+		}
+	}
+	return out, nil
+}

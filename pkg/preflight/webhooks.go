@@ -1,0 +1,109 @@
+package preflight
+
+import (
+	"context"
+	"fmt"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Webhooks finds admission webhooks in the target that would reject the sync
+// because nothing answers them, and source webhooks that will come across.
+type Webhooks struct{}
+
+// Name is the check's name.
+func (Webhooks) Name() string { return "webhooks" }
+
+// Scope says what was read.
+func (Webhooks) Scope(env *Env) string {
+	n := len(env.Of("admissionregistration.k8s.io", "ValidatingWebhookConfiguration")) + len(env.Of("admissionregistration.k8s.io", "MutatingWebhookConfiguration"))
+	return fmt.Sprintf("admission webhooks of the target, %d webhook configurations of the source", n)
+}
+
+// hook is one webhook of a configuration, reduced to what the check needs.
+type hook struct {
+	config, kind, name string
+	service            *admissionv1.ServiceReference
+	url                *string
+	failurePolicy      *admissionv1.FailurePolicyType
+}
+
+// Run checks the target's webhooks' backends and lists the source's.
+func (Webhooks) Run(ctx context.Context, env *Env) ([]Finding, error) {
+	ar := env.Target.Typed.AdmissionregistrationV1()
+	var hooks []hook
+	vs, err := ar.ValidatingWebhookConfigurations().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list validating webhooks in the target: %w", err)
+	}
+	for _, c := range vs.Items {
+		for _, w := range c.Webhooks {
+			hooks = append(hooks, hook{config: c.Name, kind: "ValidatingWebhookConfiguration", name: w.Name, service: w.ClientConfig.Service, url: w.ClientConfig.URL, failurePolicy: w.FailurePolicy})
+		}
+	}
+	ms, err := ar.MutatingWebhookConfigurations().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list mutating webhooks in the target: %w", err)
+	}
+	for _, c := range ms.Items {
+		for _, w := range c.Webhooks {
+			hooks = append(hooks, hook{config: c.Name, kind: "MutatingWebhookConfiguration", name: w.Name, service: w.ClientConfig.Service, url: w.ClientConfig.URL, failurePolicy: w.FailurePolicy})
+		}
+	}
+	var out []Finding
+	for _, h := range hooks {
+		obj := "target " + h.kind + ".admissionregistration.k8s.io " + h.config
+		if h.service == nil {
+			continue // a URL webhook lives outside the cluster; nothing to look at here
+		}
+		ready, err := readyEndpoints(ctx, env, h.service.Namespace, h.service.Name)
+		if err != nil {
+			return out, err
+		}
+		if ready > 0 {
+			continue
+		}
+		svc := h.service.Namespace + "/" + h.service.Name
+		f := Finding{Severity: Error, Object: obj,
+			Message: fmt.Sprintf("webhook %s calls service %s, which has no ready endpoints: every request it matches is rejected, the sync's included", h.name, svc),
+			Fix:     fmt.Sprintf("start the webhook's backend (service %s) in the target, or delete the webhook configuration %s", svc, h.config)}
+		if h.failurePolicy != nil && *h.failurePolicy == admissionv1.Ignore {
+			f.Severity = Warning
+			f.Message = fmt.Sprintf("webhook %s calls service %s, which has no ready endpoints: failurePolicy Ignore lets requests through after the timeout, slowing the sync", h.name, svc)
+		}
+		out = append(out, f)
+	}
+	for _, kind := range []string{"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"} {
+		for _, c := range env.Of("admissionregistration.k8s.io", kind) {
+			out = append(out, Finding{Severity: Info, Object: Ref(c),
+				Message: "comes across in the last wave of the sync",
+				Fix:     "make sure its backend runs in the target by then, or leave it out with --exclude-kinds " + kind + ".admissionregistration.k8s.io"})
+		}
+	}
+	return out, nil
+}
+
+// readyEndpoints counts the ready endpoints of a target Service; a missing
+// Service has none.
+func readyEndpoints(ctx context.Context, env *Env, namespace, name string) (int, error) {
+	if _, err := env.Target.Typed.CoreV1().Services(namespace).Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("get service %s/%s in the target: %w", namespace, name, err)
+	}
+	slices, err := env.Target.Typed.DiscoveryV1().EndpointSlices(namespace).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + name})
+	if err != nil {
+		return 0, fmt.Errorf("list endpoint slices of %s/%s in the target: %w", namespace, name, err)
+	}
+	n := 0
+	for _, s := range slices.Items {
+		for _, e := range s.Endpoints {
+			if e.Conditions.Ready == nil || *e.Conditions.Ready {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
