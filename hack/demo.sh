@@ -16,6 +16,9 @@ step "Seed blue with a realistic platform (namespaces, apps, StatefulSet, CRDs, 
 step "Both clusters, as tandem sees them" \
   $T clusters --source blue --target green
 
+step "Preflight: what will break, what will block, what must be done by hand (exit 1 means blockers found)" \
+  $T plan --source blue --target green || true
+
 step "What a sync would do (dry run, the shop stack only)" \
   $T sync --source blue --target green --stack shop --dry-run
 
