@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"time"
 )
@@ -57,6 +58,7 @@ type ServerState struct {
 	Weight        int
 	InitialWeight int
 	OperState     int // 2 = UP
+	Port          int // srv_port; 0 when HAProxy does not say
 }
 
 // Servers reads the current state of a backend's servers.
@@ -93,7 +95,87 @@ func parseServersState(out string) ([]ServerState, error) {
 		if _, err := fmt.Sscan(f[8], &s.InitialWeight); err != nil {
 			return nil, fmt.Errorf("haproxy: state line %q: %w", line, err)
 		}
+		if len(f) > 18 {
+			// srv_port, the 19th field; a parse failure leaves 0.
+			_, _ = fmt.Sscan(f[18], &s.Port)
+		}
 		states = append(states, s)
 	}
 	return states, nil
+}
+
+// State returns the whole `show servers state` answer, in the format of
+// HAProxy's server-state-file (version line, header, one line per server).
+func (r Runtime) State(ctx context.Context) (string, error) {
+	out, err := r.Command(ctx, "show servers state")
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(out, "1\n") && out != "1" {
+		return "", fmt.Errorf("haproxy: show servers state: unexpected answer %q", firstLine(out))
+	}
+	return out + "\n", nil
+}
+
+// SaveState writes the current server state to path (HAProxy's
+// server-state-file), atomically, so a reload keeps the runtime weights.
+func (r Runtime) SaveState(ctx context.Context, path string) error {
+	state, err := r.State(ctx)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(state), 0o644); err != nil {
+		return fmt.Errorf("haproxy: save server state: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("haproxy: save server state: %w", err)
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// ServedTotals returns, per server of backend, how many sessions HAProxy
+// has sent it since it started (the stot column of `show stat`).
+func (r Runtime) ServedTotals(ctx context.Context, backend string) (map[string]int64, error) {
+	out, err := r.Command(ctx, "show stat")
+	if err != nil {
+		return nil, err
+	}
+	return parseServed(out, backend)
+}
+
+// parseServed reads the CSV of `show stat`: a "# pxname,svname,…" header, then one line per proxy or server.
+func parseServed(out, backend string) (map[string]int64, error) {
+	lines := strings.Split(out, "\n")
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "# ") {
+		return nil, fmt.Errorf("haproxy: show stat: unexpected answer %q", firstLine(out))
+	}
+	col := map[string]int{}
+	for i, name := range strings.Split(strings.TrimPrefix(lines[0], "# "), ",") {
+		col[name] = i
+	}
+	px, sv, stot := col["pxname"], col["svname"], col["stot"]
+	if _, ok := col["stot"]; !ok {
+		return nil, fmt.Errorf("haproxy: show stat has no stot column")
+	}
+	served := map[string]int64{}
+	for _, line := range lines[1:] {
+		f := strings.Split(line, ",")
+		if len(f) <= stot || f[px] != backend || f[sv] == "FRONTEND" || f[sv] == "BACKEND" {
+			continue
+		}
+		var n int64
+		if _, err := fmt.Sscan(f[stot], &n); err != nil {
+			return nil, fmt.Errorf("haproxy: show stat %s/%s stot %q: %w", f[px], f[sv], f[stot], err)
+		}
+		served[f[sv]] = n
+	}
+	return served, nil
 }

@@ -1,0 +1,480 @@
+package cli
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tandem-io/tandem/pkg/journal"
+	"github.com/tandem-io/tandem/pkg/traffic"
+	"github.com/tandem-io/tandem/pkg/traffic/providers/haproxy"
+)
+
+// ShiftOptions are the flags of `tandem shift`.
+type ShiftOptions struct {
+	g             *Global
+	Router        string
+	From, To      string
+	Steps         string
+	Pause         string
+	VerifyTimeout time.Duration
+	GateInterval  time.Duration
+	DryRun        bool
+	Rollback      bool
+	JournalDir    string
+
+	Smoke     string
+	SmokeHost string
+
+	GateHTTP        string
+	GateHost        string
+	GateStatus      int
+	GateRequests    int
+	GateMaxFailures float64
+	GateMaxP99      time.Duration
+	GateCommand     string
+	GatePrometheus  string
+	GateQuery       string
+	GateOp          string
+	GateMax         float64
+
+	router traffic.Router
+	steps  []int
+	pauses []time.Duration
+	gates  []traffic.Gate
+}
+
+func newShiftCmd(g *Global) *cobra.Command {
+	o := &ShiftOptions{g: g}
+	cmd := &cobra.Command{
+		Use:   "shift",
+		Short: "Move traffic from one cluster to the other in gated, weighted steps, with automatic rollback",
+		Long: `Moves each route of the router from --from to --to in steps (the target's share
+in percent). Each step: set the weights, wait until the router reports them,
+then pause (plus the record TTL for DNS routers) while the gates run again and
+again. A failed gate or a step that does not take effect sends the starting
+weights (--from 100, --to 0) at once, verifies them, and exits 1 with a report.
+
+Routers: haproxy:///path/to/admin.sock?backend=NAME[,NAME2][&state=FILE][&CLUSTER=SERVER]
+(a route is a backend, a cluster is a server; state= rewrites HAProxy's
+server-state-file so a reload keeps the weights).
+
+Before any weight, --smoke sends one request straight to the target's own
+endpoint (with --smoke-host, default --gate-host); a failure changes nothing.
+
+Every step is journaled: re-running the same command after a crash (kill -9)
+resumes after the last finished step. An interrupt (Ctrl-C) rolls back.
+
+Exit codes: 0 shifted, 1 a gate or step failed (rolled back), 2 bad input.`,
+		Example: `  tandem shift --router haproxy:///run/haproxy.sock?backend=clusters --from blue --to green \
+    --steps 10,25,50,100 --pause 30s --gate-http http://127.0.0.1:8080/ --gate-host app.example
+  tandem shift --router haproxy:///run/haproxy.sock?backend=clusters --from blue --to green --dry-run
+  tandem shift --router haproxy:///run/haproxy.sock?backend=clusters --from blue --to green --rollback
+  tandem shift status --router haproxy:///run/haproxy.sock?backend=clusters -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Complete(cmd); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Router, "router", "", "router URL, e.g. haproxy:///run/haproxy.sock?backend=clusters")
+	f.StringVar(&o.From, "from", "blue", "the cluster traffic leaves")
+	f.StringVar(&o.To, "to", "green", "the cluster traffic moves to")
+	f.StringVar(&o.Steps, "steps", "0,5,25,50,100", "the target's share at each step, in percent, increasing")
+	f.StringVar(&o.Pause, "pause", "30s", "how long each step is held (and gated) before the next; one, or one per step (10s,30s,1m)")
+	f.DurationVar(&o.VerifyTimeout, "verify-timeout", 30*time.Second, "how long a step may take to show in the router")
+	f.DurationVar(&o.GateInterval, "gate-interval", 250*time.Millisecond, "how often the gates run during a pause")
+	f.BoolVar(&o.DryRun, "dry-run", false, "print the current weights and the steps; change nothing")
+	f.BoolVar(&o.Rollback, "rollback", false, "send all traffic back to --from (100/0) now and verify it")
+	f.StringVar(&o.JournalDir, "journal-dir", filepath.Join(stateDir(), "journal"), "where the journal of each shift is kept")
+	f.StringVar(&o.Smoke, "smoke", "", "smoke test before any weight: URL of the target's own endpoint (expects --gate-status)")
+	f.StringVar(&o.SmokeHost, "smoke-host", "", "Host header of the smoke test (default --gate-host)")
+	f.StringVar(&o.GateHTTP, "gate-http", "", "HTTP gate: URL through the load balancer")
+	f.StringVar(&o.GateHost, "gate-host", "", "HTTP gate: Host header (the route's host)")
+	f.IntVar(&o.GateStatus, "gate-status", 200, "HTTP gate: expected status")
+	f.IntVar(&o.GateRequests, "gate-requests", 10, "HTTP gate: requests per check")
+	f.Float64Var(&o.GateMaxFailures, "gate-max-failures", 0, "HTTP gate: highest failure ratio that passes (0–1)")
+	f.DurationVar(&o.GateMaxP99, "gate-max-p99", 0, "HTTP gate: highest p99 latency that passes (0: no bound)")
+	f.StringVar(&o.GateCommand, "gate-command", "", "command gate: shell command, exit 0 passes")
+	f.StringVar(&o.GatePrometheus, "gate-prometheus", "", "Prometheus gate: base URL of the Prometheus HTTP API")
+	f.StringVar(&o.GateQuery, "gate-query", "", "Prometheus gate: PromQL instant query")
+	f.StringVar(&o.GateOp, "gate-op", "<=", "Prometheus gate: comparator of each value with --gate-max (<, <=, >, >=, ==)")
+	f.Float64Var(&o.GateMax, "gate-max", 0, "Prometheus gate: threshold")
+	cmd.AddCommand(newShiftStatusCmd(g))
+	return cmd
+}
+
+// Complete parses the router URL, the steps and the gates.
+func (o *ShiftOptions) Complete(cmd *cobra.Command) error {
+	r, err := newRouter(o.Router)
+	if err != nil {
+		return err
+	}
+	o.router = r
+	if o.steps, err = traffic.ParseSteps(o.Steps); err != nil {
+		return inputErr("--steps", err)
+	}
+	if o.pauses, err = traffic.ParsePauses(o.Pause, len(o.steps)); err != nil {
+		return inputErr("--pause", err)
+	}
+	if o.GateHTTP != "" {
+		o.gates = append(o.gates, traffic.HTTPGate{URL: o.GateHTTP, Host: o.GateHost, Status: o.GateStatus, Requests: o.GateRequests, MaxFailureRatio: o.GateMaxFailures, MaxP99: o.GateMaxP99})
+	}
+	if o.GateCommand != "" {
+		o.gates = append(o.gates, traffic.CommandGate{Command: o.GateCommand})
+	}
+	if o.GatePrometheus != "" {
+		if o.GateQuery == "" || !cmd.Flags().Changed("gate-max") {
+			return badInput("--gate-prometheus needs --gate-query and --gate-max")
+		}
+		o.gates = append(o.gates, traffic.PromGate{URL: o.GatePrometheus, Query: o.GateQuery, Op: o.GateOp, Threshold: o.GateMax})
+	}
+	return nil
+}
+
+// Validate refuses contradictory or out-of-range flags.
+func (o *ShiftOptions) Validate() error {
+	switch {
+	case o.From == "" || o.To == "" || o.From == o.To:
+		return badInput("--from %q and --to %q must name two different clusters", o.From, o.To)
+	case o.VerifyTimeout <= 0:
+		return badInput("--verify-timeout %s: want a duration > 0", o.VerifyTimeout)
+	case o.GateMaxFailures < 0 || o.GateMaxFailures > 1:
+		return badInput("--gate-max-failures %g: want a ratio 0–1", o.GateMaxFailures)
+	case o.GateMaxP99 < 0:
+		return badInput("--gate-max-p99 %s: want a duration ≥ 0", o.GateMaxP99)
+	case o.GateRequests <= 0:
+		return badInput("--gate-requests %d: want > 0", o.GateRequests)
+	case !traffic.ValidOp(o.GateOp):
+		return badInput("--gate-op %q: want <, <=, >, >= or ==", o.GateOp)
+	case o.GateHTTP != "" && !isHTTPURL(o.GateHTTP):
+		return badInput("--gate-http %q: want an http:// or https:// URL", o.GateHTTP)
+	case o.Smoke != "" && !isHTTPURL(o.Smoke):
+		return badInput("--smoke %q: want an http:// or https:// URL", o.Smoke)
+	case o.GatePrometheus != "" && !isHTTPURL(o.GatePrometheus):
+		return badInput("--gate-prometheus %q: want an http:// or https:// URL", o.GatePrometheus)
+	case o.DryRun && o.Rollback:
+		return badInput("--dry-run and --rollback: choose one")
+	}
+	return nil
+}
+
+// Run shifts, rolls back, or prints the plan.
+func (o *ShiftOptions) Run(ctx context.Context) error {
+	current, err := observe(ctx, o.router, o.Router)
+	if err != nil {
+		return err
+	}
+	for _, route := range current.Routes() {
+		for _, c := range []string{o.From, o.To} {
+			if _, ok := current[route][c]; !ok {
+				return badInput("route %q has no cluster %q (it has %s); check --from/--to", route, c, current.String())
+			}
+		}
+	}
+	plan, err := traffic.NewPlan(current.Routes(), o.From, o.To, o.steps)
+	if err != nil {
+		return inputErr("plan", err)
+	}
+	fmt.Fprintf(o.g.Err, "router %s now: %s\n", o.Router, current)
+	if o.DryRun {
+		return o.printPlan(plan, current)
+	}
+	j, recs, err := journal.Open(filepath.Join(o.JournalDir, "shift-"+routerKey(o.Router)+".jsonl"))
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	defer j.Close()
+	if o.Rollback {
+		return o.rollback(ctx, j, recs, plan)
+	}
+	run, done := traffic.ResumeFrom(recs, plan)
+	if run == "" {
+		run = journal.NewRunID()
+	} else {
+		fmt.Fprintf(o.g.Err, "resuming interrupted shift %s: %d of %d steps already done\n", run, len(done), len(plan.Steps))
+	}
+	s := &traffic.Shifter{
+		Router: o.router, Plan: plan, Pauses: o.pauses, VerifyTimeout: o.VerifyTimeout, GateEvery: o.GateInterval,
+		Gates: o.gates, Smoke: o.smokeGates(), Observer: &shiftProgress{w: o.g.Err, n: len(plan.Steps), gates: len(o.gates), ttl: o.router.TTL()},
+		Journal: j, Run: run, Done: done,
+	}
+	rep, shiftErr := s.Shift(ctx)
+	if err := o.printReport(rep); err != nil {
+		return err
+	}
+	if shiftErr != nil {
+		fmt.Fprintln(o.g.Err, "error: "+shiftErr.Error())
+		return errPartial
+	}
+	return nil
+}
+
+func (o *ShiftOptions) smokeGates() []traffic.Gate {
+	if o.Smoke == "" {
+		return nil
+	}
+	host := o.SmokeHost
+	if host == "" {
+		host = o.GateHost
+	}
+	return []traffic.Gate{traffic.HTTPGate{URL: o.Smoke, Host: host, Status: o.GateStatus, Requests: 1}}
+}
+
+func (o *ShiftOptions) rollback(ctx context.Context, j *journal.Journal, recs []journal.Record, plan traffic.Plan) error {
+	s := &traffic.Shifter{Router: o.router, Plan: plan, VerifyTimeout: o.VerifyTimeout,
+		Observer: &shiftProgress{w: o.g.Err, n: len(plan.Steps), gates: len(o.gates), ttl: o.router.TTL()}}
+	if rb := s.Rollback(ctx, "asked for with --rollback"); !rb.VerifiedOK {
+		return fmt.Errorf("rollback to %s: %s", plan.Start, rb.Err)
+	}
+	if last, ended := journal.LastRun(recs); len(last) > 0 && !ended {
+		// The interrupted shift is over: a re-run starts from the first step.
+		if err := j.Append(journal.Record{Run: last[0].Run, Op: journal.OpEnd, Detail: map[string]string{traffic.DetailReason: "rollback"}}); err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+	}
+	return o.printWeights(plan.Start)
+}
+
+func (o *ShiftOptions) printPlan(plan traffic.Plan, current traffic.Weights) error {
+	out := struct {
+		Current traffic.Weights `json:"current"`
+		Plan    traffic.Plan    `json:"plan"`
+		Pause   string          `json:"pause"`
+		Gates   []string        `json:"gates"`
+	}{current, plan, o.Pause, gateNames(o.gates)}
+	return o.g.printObject(out, func(w io.Writer) {
+		tw := newTable(w, "STEP", "SHARE", "WEIGHTS", "PAUSE", "GATES")
+		for _, s := range plan.Steps {
+			row(tw, s.Index+1, fmt.Sprintf("%d%%", s.Percent), s.Weights, o.pauses[s.Index]+o.router.TTL(), dash(strings.Join(gateNames(o.gates), ", ")))
+		}
+		tw.Flush()
+		fmt.Fprintf(w, "dry run: nothing changed; on a failed gate traffic goes back to %s\n", plan.Start)
+	})
+}
+
+func (o *ShiftOptions) printReport(rep traffic.Report) error {
+	return o.g.printObject(rep, func(w io.Writer) {
+		tw := newTable(w, "STEP", "SHARE", "WEIGHTS", "OBSERVED", "VERIFIED IN", "HELD", "GATE CHECKS", "RESULT")
+		for _, s := range rep.Steps {
+			result := "passed"
+			switch {
+			case s.Skipped:
+				result = "done earlier"
+			case s.Failed != "":
+				result = "FAILED: " + s.Failed
+			}
+			held := "-"
+			if !s.PauseStart.IsZero() {
+				held = s.PauseEnd.Sub(s.PauseStart).Round(time.Millisecond).String()
+			}
+			row(tw, s.Index+1, fmt.Sprintf("%d%%", s.Percent), s.Weights, dash(observedText(s.Observed, "", "")), s.VerifyTook.Round(time.Millisecond), held, s.GateChecks, result)
+		}
+		tw.Flush()
+		for _, sm := range rep.Smoke {
+			if sm.Err != "" {
+				fmt.Fprintf(w, "smoke test %s FAILED: %s; no weight changed\n", sm.Gate, sm.Err)
+			}
+		}
+		if rb := rep.Rollback; rb != nil {
+			if rb.VerifiedOK {
+				fmt.Fprintf(w, "rolled back to %s: set in %s, verified in %s\n", rep.Plan.Start, rb.Set.Round(time.Millisecond), rb.Verified.Round(time.Millisecond))
+			} else {
+				fmt.Fprintf(w, "ROLLBACK NOT VERIFIED (%s): check the router now\n", rb.Err)
+			}
+		} else if rep.Completed {
+			last := rep.Plan.Steps[len(rep.Plan.Steps)-1]
+			fmt.Fprintf(w, "shifted to %s (%d%% to %s) in %s\n", last.Weights, last.Percent, rep.Plan.To, rep.Finished.Sub(rep.Started).Round(time.Millisecond))
+		}
+	})
+}
+
+func (o *ShiftOptions) printWeights(w traffic.Weights) error {
+	return printWeights(o.g, o.Router, w)
+}
+
+func newShiftStatusCmd(g *Global) *cobra.Command {
+	var routerURL string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show each route's weights as the router reports them",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := newRouter(routerURL)
+			if err != nil {
+				return err
+			}
+			w, err := observe(cmd.Context(), r, routerURL)
+			if err != nil {
+				return err
+			}
+			return printWeights(g, routerURL, w)
+		},
+	}
+	cmd.Flags().StringVar(&routerURL, "router", "", "router URL, e.g. haproxy:///run/haproxy.sock?backend=clusters")
+	return cmd
+}
+
+func printWeights(g *Global, routerURL string, w traffic.Weights) error {
+	out := struct {
+		Router  string          `json:"router"`
+		Weights traffic.Weights `json:"weights"`
+	}{routerURL, w}
+	return g.printObject(out, func(wr io.Writer) {
+		tw := newTable(wr, "ROUTE", "CLUSTER", "WEIGHT", "SHARE")
+		for _, route := range w.Routes() {
+			sum := 0
+			for _, v := range w[route] {
+				sum += v
+			}
+			for _, c := range sortedClusters(w[route]) {
+				share := "-"
+				if sum > 0 {
+					share = fmt.Sprintf("%.0f%%", 100*float64(w[route][c])/float64(sum))
+				}
+				row(tw, route, c, w[route][c], share)
+			}
+		}
+		tw.Flush()
+	})
+}
+
+// newRouter builds the Router a URL names. Providers are chosen here, in one
+// switch, not registered from init().
+func newRouter(raw string) (traffic.Router, error) {
+	if raw == "" {
+		return nil, badInput("no router: pass --router URL, e.g. haproxy:///run/haproxy.sock?backend=clusters")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, badInput("--router %q: %v", raw, err)
+	}
+	switch u.Scheme {
+	case "haproxy":
+		cfg, err := haproxy.ParseURL(raw)
+		if err != nil {
+			return nil, inputErr("--router", err)
+		}
+		return haproxy.New(cfg), nil
+	default:
+		return nil, badInput("--router %q: unknown router scheme %q; known: haproxy", raw, u.Scheme)
+	}
+}
+
+// observe reads the router's weights; a router that cannot be reached is a
+// --router the user must fix.
+func observe(ctx context.Context, r traffic.Router, raw string) (traffic.Weights, error) {
+	w, err := r.Observe(ctx)
+	if err != nil {
+		return nil, badInput("--router %s: %v", raw, err)
+	}
+	return w, nil
+}
+
+// inputErr turns traffic's validation errors into one line and exit 2.
+func inputErr(what string, err error) error {
+	if errors.Is(err, traffic.ErrInvalid) {
+		return badInput("%s: %s", what, strings.TrimPrefix(err.Error(), traffic.ErrInvalid.Error()+": "))
+	}
+	return err
+}
+
+// routerKey names a router's journal: one shift at a time per router.
+func routerKey(raw string) string {
+	sum := sha256.Sum256([]byte(raw))
+	return hex.EncodeToString(sum[:6])
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+func gateNames(gates []traffic.Gate) []string {
+	names := []string{}
+	for _, g := range gates {
+		names = append(names, g.Name())
+	}
+	return names
+}
+
+func sortedClusters(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// observedText wraps the observed share in prefix and suffix; "" when nothing was counted.
+func observedText(obs map[string]map[string]float64, prefix, suffix string) string {
+	if len(obs) == 0 {
+		return ""
+	}
+	return prefix + traffic.ShareString(obs) + suffix
+}
+
+// shiftProgress prints one line per shift event on stderr.
+type shiftProgress struct {
+	w     io.Writer
+	n     int
+	gates int
+	ttl   time.Duration
+}
+
+// Event implements traffic.Observer.
+func (p *shiftProgress) Event(e traffic.Event) {
+	at := e.Time.Format("15:04:05.000")
+	step := fmt.Sprintf("step %d/%d %d%%", e.Step+1, p.n, e.Percent)
+	switch e.Type {
+	case traffic.EventResumed:
+		fmt.Fprintf(p.w, "%s resuming after the steps already done\n", at)
+	case traffic.EventSmoke:
+		if e.Err != "" {
+			fmt.Fprintf(p.w, "%s smoke test %s FAILED: %s\n", at, e.Gate, e.Err)
+		} else {
+			fmt.Fprintf(p.w, "%s smoke test %s passed\n", at, e.Gate)
+		}
+	case traffic.EventStepStart:
+		fmt.Fprintf(p.w, "%s %s: setting %s\n", at, step, e.Weights)
+	case traffic.EventVerified:
+		fmt.Fprintf(p.w, "%s %s: verified in %s\n", at, step, e.Wait.Round(time.Millisecond))
+	case traffic.EventPause:
+		extra := ""
+		if p.ttl > 0 {
+			extra = fmt.Sprintf(" (includes the record TTL %s: clients follow late)", p.ttl)
+		}
+		fmt.Fprintf(p.w, "%s %s: pause %s%s, %d gate(s) checked throughout\n", at, step, e.Wait, extra, p.gates)
+	case traffic.EventWaiting:
+		fmt.Fprintf(p.w, "%s %s: %s left in the pause, %d gate round(s) passed\n", at, step, e.Wait.Round(time.Second), e.Checks)
+	case traffic.EventGate:
+		if e.Err != "" {
+			fmt.Fprintf(p.w, "%s %s: gate %s FAILED: %s\n", at, step, e.Gate, e.Err)
+		} else {
+			fmt.Fprintf(p.w, "%s %s: gate %s passed\n", at, step, e.Gate)
+		}
+	case traffic.EventStepDone:
+		fmt.Fprintf(p.w, "%s %s: done%s\n", at, step, observedText(e.Observed, " (observed share: ", ")"))
+	case traffic.EventRollback:
+		fmt.Fprintf(p.w, "%s ROLLBACK to %s\n", at, e.Weights)
+	case traffic.EventRolledBack:
+		fmt.Fprintf(p.w, "%s rolled back to %s, verified in %s\n", at, e.Weights, e.Wait.Round(time.Millisecond))
+	}
+}

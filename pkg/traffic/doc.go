@@ -1,0 +1,5 @@
+// Package traffic moves traffic between clusters in weighted, gated steps:
+// the Router interface every provider implements, the step plan and its
+// validation (pure), the Gates that judge each step, and the Shifter state
+// machine that rolls back to the last safe weights when a gate fails.
+package traffic

@@ -1,0 +1,162 @@
+package traffic
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestHTTPGate(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(30 * time.Millisecond)
+		}
+		if r.Host != "app.example" {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		// Every 4th request fails: a 25 % failure ratio.
+		if n.Add(1)%4 == 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	cases := []struct {
+		name     string
+		gate     HTTPGate
+		wantFail bool
+	}{
+		{"no failure allowed", HTTPGate{URL: srv.URL, Host: "app.example", Requests: 8}, true},
+		{"30 percent allowed", HTTPGate{URL: srv.URL, Host: "app.example", Requests: 8, MaxFailureRatio: 0.3}, false},
+		{"wrong host", HTTPGate{URL: srv.URL, Host: "other.example", Requests: 2, MaxFailureRatio: 0.3}, true},
+		{"expects 404", HTTPGate{URL: srv.URL, Host: "other.example", Status: 404, Requests: 2}, false},
+		{"fast enough", HTTPGate{URL: srv.URL, Host: "app.example", Requests: 4, MaxFailureRatio: 0.3, MaxP99: time.Second}, false},
+		{"p99 too slow", HTTPGate{URL: srv.URL + "/slow", Host: "app.example", Requests: 3, MaxFailureRatio: 0.5, MaxP99: 10 * time.Millisecond}, true},
+		{"unreachable", HTTPGate{URL: "http://127.0.0.1:1/", Requests: 2, MaxFailureRatio: 0.5}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			n.Store(0)
+			err := c.gate.Check(context.Background())
+			if (err != nil) != c.wantFail {
+				t.Errorf("Check = %v, want failure %v", err, c.wantFail)
+			}
+		})
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	ms := func(n ...int) []time.Duration {
+		var out []time.Duration
+		for _, v := range n {
+			out = append(out, time.Duration(v)*time.Millisecond)
+		}
+		return out
+	}
+	cases := []struct {
+		name string
+		in   []time.Duration
+		p    float64
+		want time.Duration
+	}{
+		{"none", nil, 0.99, 0},
+		{"one", ms(7), 0.99, 7 * time.Millisecond},
+		{"p99 of 100 is the 99th", ms(append(make([]int, 98), 50, 900)...), 0.99, 50 * time.Millisecond},
+		{"p50 unsorted", ms(30, 10, 20), 0.5, 20 * time.Millisecond},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := percentile(c.in, c.p); got != c.want {
+				t.Errorf("percentile = %s, want %s", got, c.want)
+			}
+		})
+	}
+}
+
+func TestCommandGate(t *testing.T) {
+	cases := []struct {
+		cmd      string
+		wantFail bool
+		wantMsg  string
+	}{
+		{"true", false, ""},
+		{"exit 3", true, "exit status 3"},
+		{"echo broken >&2; false", true, "broken"},
+	}
+	for _, c := range cases {
+		t.Run(c.cmd, func(t *testing.T) {
+			err := CommandGate{Command: c.cmd}.Check(context.Background())
+			if (err != nil) != c.wantFail {
+				t.Fatalf("Check = %v, want failure %v", err, c.wantFail)
+			}
+			if err != nil && !strings.Contains(err.Error(), c.wantMsg) {
+				t.Errorf("error %q does not say %q", err, c.wantMsg)
+			}
+		})
+	}
+}
+
+// A local endpoint that speaks the Prometheus HTTP API's /api/v1/query.
+func promServer(t *testing.T, answers map[string]string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/query" {
+			http.NotFound(w, r)
+			return
+		}
+		body, ok := answers[r.URL.Query().Get("query")]
+		if !ok {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"status":"error","errorType":"bad_data","error":"parse error"}`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestPromGate(t *testing.T) {
+	srv := promServer(t, map[string]string{
+		"errors":  `{"status":"success","data":{"resultType":"scalar","result":[1700000000.1,"0.02"]}}`,
+		"by_pod":  `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"pod":"a"},"value":[1700000000,"0.01"]},{"metric":{"pod":"b"},"value":[1700000000,"0.2"]}]}}`,
+		"empty":   `{"status":"success","data":{"resultType":"vector","result":[]}}`,
+		"nan":     `{"status":"success","data":{"resultType":"scalar","result":[1700000000,"NaN"]}}`,
+		"matrix":  `{"status":"success","data":{"resultType":"matrix","result":[]}}`,
+		"latency": `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"120"]}]}}`,
+	})
+	cases := []struct {
+		name     string
+		query    string
+		op       string
+		max      float64
+		wantFail bool
+	}{
+		{"scalar under", "errors", "", 0.05, false},
+		{"scalar over", "errors", "", 0.01, true},
+		{"vector one over", "by_pod", "<=", 0.1, true},
+		{"vector all under", "by_pod", "<", 0.5, false},
+		{"greater than", "latency", ">=", 100, false},
+		{"no data fails", "empty", "", 1, true},
+		{"NaN fails", "nan", "", 1, true},
+		{"matrix refused", "matrix", "", 1, true},
+		{"query error", "syntax(", "", 1, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := PromGate{URL: srv.URL, Query: c.query, Op: c.op, Threshold: c.max}.Check(context.Background())
+			if (err != nil) != c.wantFail {
+				t.Errorf("Check = %v, want failure %v", err, c.wantFail)
+			}
+		})
+	}
+}

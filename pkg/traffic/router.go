@@ -1,0 +1,76 @@
+package traffic
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Router is one way of splitting traffic between clusters (HAProxy, DNS, a
+// cloud load balancer). Telling the router is not the same as the router
+// being there, hence SetWeights apart from Verify.
+type Router interface {
+	// Observe reads the weights the router really has now.
+	Observe(ctx context.Context) (Weights, error)
+	// SetWeights asks the router for w; routes and clusters not in w are left alone.
+	SetWeights(ctx context.Context, w Weights) error
+	// Verify reports whether w is in effect.
+	Verify(ctx context.Context, w Weights) (bool, error)
+	// TTL is how long clients may keep following the old weights after a
+	// change (a DNS record's TTL); 0 for proxies.
+	TTL() time.Duration
+}
+
+// AllZeroRefuser is implemented by routers that never accept all-zero weights
+// on a route (Route53 would then split equally, the opposite of what is meant).
+type AllZeroRefuser interface {
+	RefusesAllZero() bool
+}
+
+// ServedCounter is implemented by routers that count what each cluster
+// served (HAProxy's stats), so a shift can report the observed share next
+// to the configured weight.
+type ServedCounter interface {
+	// Served returns running totals per route, per cluster.
+	Served(ctx context.Context) (map[string]map[string]int64, error)
+}
+
+// Share turns two Served snapshots into the percent each cluster served in
+// between, per route; a route that served nothing is left out.
+func Share(before, after map[string]map[string]int64) map[string]map[string]float64 {
+	out := map[string]map[string]float64{}
+	for route, cl := range after {
+		var total int64
+		delta := map[string]int64{}
+		for c, n := range cl {
+			d := n - before[route][c]
+			if d < 0 { // counters reset (a reload): count from zero
+				d = n
+			}
+			delta[c] = d
+			total += d
+		}
+		if total == 0 {
+			continue
+		}
+		out[route] = map[string]float64{}
+		for c, d := range delta {
+			out[route][c] = 100 * float64(d) / float64(total)
+		}
+	}
+	return out
+}
+
+// ShareString is "route: a=74.8% b=25.2%; route2: …", sorted.
+func ShareString(obs map[string]map[string]float64) string {
+	var parts []string
+	for _, r := range sortedKeys(obs) {
+		var cs []string
+		for _, c := range sortedKeys(obs[r]) {
+			cs = append(cs, fmt.Sprintf("%s=%.1f%%", c, obs[r][c]))
+		}
+		parts = append(parts, r+": "+strings.Join(cs, " "))
+	}
+	return strings.Join(parts, "; ")
+}

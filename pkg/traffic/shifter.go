@@ -1,0 +1,339 @@
+package traffic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tandem-io/tandem/pkg/journal"
+)
+
+// Journal ops of a shift, beside journal's own.
+const (
+	OpRollback   = "rollback" // a failed step sent traffic back to the safe weights
+	DetailPlan   = "plan"     // Plan.Key of the run
+	DetailReason = "reason"   // why a step failed
+	defaultEvery = 250 * time.Millisecond
+)
+
+// ErrGateFailed is wrapped by Shift's error when a gate failed and the shift rolled back.
+var ErrGateFailed = errors.New("gate failed")
+
+// ErrSmokeFailed is wrapped by Shift's error when the smoke test of the
+// target failed; no weight was changed.
+var ErrSmokeFailed = errors.New("smoke test failed")
+
+// Shifter walks a Plan: for each step SetWeights → Verify (bounded) → pause
+// (plus the router's TTL) with the gates checked throughout; a failure sends
+// the plan's start weights at once and verifies them.
+type Shifter struct {
+	Router        Router
+	Plan          Plan
+	Pause         time.Duration
+	Pauses        []time.Duration // per step index, overriding Pause when set
+	VerifyTimeout time.Duration   // default 30 s
+	GateEvery     time.Duration   // how often gates run during a pause; default 250 ms
+	ProgressEvery time.Duration   // how often EventWaiting tells the time left in a pause; default 10 s
+	Gates         []Gate
+	Smoke         []Gate           // run once before any weight changes (straight to the target)
+	Observer      Observer         // may be nil
+	Journal       *journal.Journal // may be nil
+	Run           string           // journal run id
+	Done          map[string]bool  // step keys finished by an interrupted run of the same plan
+}
+
+// StepReport is what happened to one step.
+type StepReport struct {
+	Index      int           `json:"index"`
+	Percent    int           `json:"percent"`
+	Weights    Weights       `json:"weights"`
+	Skipped    bool          `json:"skipped,omitempty"` // done by an earlier run
+	Started    time.Time     `json:"started"`
+	Verified   time.Time     `json:"verified,omitzero"`
+	VerifyTook time.Duration `json:"verifyTook"`
+	PauseStart time.Time     `json:"pauseStart,omitzero"`
+	PauseEnd   time.Time     `json:"pauseEnd,omitzero"`
+	GateChecks int           `json:"gateChecks"`
+	// Observed is the share each cluster really served during the pause, in
+	// percent, when the router counts it (ServedCounter).
+	Observed   map[string]map[string]float64 `json:"observed,omitempty"`
+	Failed     string                        `json:"failed,omitempty"`
+	FailedAt   time.Time                     `json:"failedAt,omitzero"`
+	FailedGate string                        `json:"failedGate,omitempty"`
+	Passed     bool                          `json:"passed"`
+}
+
+// Report is the outcome of a shift.
+type Report struct {
+	Plan       Plan          `json:"plan"`
+	Steps      []StepReport  `json:"steps"`
+	Smoke      []GateResult  `json:"smoke,omitempty"`
+	Completed  bool          `json:"completed"`
+	RolledBack bool          `json:"rolledBack"`
+	Rollback   *RollbackInfo `json:"rollback,omitempty"`
+	Started    time.Time     `json:"started"`
+	Finished   time.Time     `json:"finished"`
+}
+
+// GateResult is one gate's verdict.
+type GateResult struct {
+	Gate string `json:"gate"`
+	Err  string `json:"error,omitempty"`
+}
+
+// RollbackInfo times a rollback.
+type RollbackInfo struct {
+	Reason     string        `json:"reason"`
+	Started    time.Time     `json:"started"`
+	Set        time.Duration `json:"set"`      // SetWeights took
+	Verified   time.Duration `json:"verified"` // from Started until Verify said yes
+	VerifiedOK bool          `json:"verifiedOK"`
+	Err        string        `json:"error,omitempty"`
+}
+
+// Shift runs the plan. A failed gate or step returns an error wrapping
+// ErrGateFailed (or the router's error) after the rollback; the report says
+// what happened either way.
+func (s *Shifter) Shift(ctx context.Context) (rep Report, err error) {
+	rep = Report{Plan: s.Plan, Started: time.Now()}
+	// Named results: the deferred time lands in what the caller gets.
+	defer func() { rep.Finished = time.Now() }()
+	if err := s.note(journal.Record{Op: journal.OpStart, Detail: map[string]string{DetailPlan: s.Plan.Key()}}); err != nil {
+		return rep, err
+	}
+	if len(s.Done) > 0 {
+		s.emit(Event{Type: EventResumed, Step: -1})
+	} else if err := s.smoke(ctx, &rep); err != nil {
+		_ = s.note(journal.Record{Op: journal.OpEnd, Detail: map[string]string{DetailReason: err.Error()}})
+		return rep, err
+	}
+	for _, step := range s.Plan.Steps {
+		if s.Done[step.Key()] {
+			rep.Steps = append(rep.Steps, StepReport{Index: step.Index, Percent: step.Percent, Weights: step.Weights, Skipped: true, Passed: true})
+			continue
+		}
+		sr, err := s.step(ctx, step)
+		rep.Steps = append(rep.Steps, sr)
+		if err != nil {
+			rb := s.Rollback(ctx, err.Error())
+			rep.RolledBack, rep.Rollback = true, &rb
+			_ = s.note(journal.Record{Op: OpRollback, Key: step.Key(), Detail: map[string]string{DetailReason: err.Error()}})
+			if rb.Err != "" {
+				return rep, fmt.Errorf("step %d%%: %w; rollback: %s", step.Percent, err, rb.Err)
+			}
+			// The safe weights are in place: nothing to resume.
+			_ = s.note(journal.Record{Op: journal.OpEnd, Detail: map[string]string{DetailReason: err.Error()}})
+			return rep, fmt.Errorf("step %d%%: %w", step.Percent, err)
+		}
+	}
+	rep.Completed = true
+	return rep, s.note(journal.Record{Op: journal.OpEnd})
+}
+
+// smoke runs the smoke gates once; the target must answer before it gets any weight.
+func (s *Shifter) smoke(ctx context.Context, rep *Report) error {
+	for _, g := range s.Smoke {
+		err := g.Check(ctx)
+		res := GateResult{Gate: g.Name()}
+		if err != nil {
+			res.Err = err.Error()
+		}
+		rep.Smoke = append(rep.Smoke, res)
+		s.emit(Event{Type: EventSmoke, Step: -1, Gate: g.Name(), Err: res.Err})
+		if err != nil {
+			return fmt.Errorf("%w: %s: %v (no weight changed)", ErrSmokeFailed, g.Name(), err)
+		}
+	}
+	return nil
+}
+
+func (s *Shifter) step(ctx context.Context, step Step) (StepReport, error) {
+	sr := StepReport{Index: step.Index, Percent: step.Percent, Weights: step.Weights, Started: time.Now()}
+	fail := func(gate string, err error) (StepReport, error) {
+		sr.Failed, sr.FailedAt, sr.FailedGate = err.Error(), time.Now(), gate
+		_ = s.note(journal.Record{Op: journal.OpFailed, Key: step.Key(), Detail: map[string]string{DetailReason: err.Error()}})
+		return sr, err
+	}
+	if err := s.note(journal.Record{Op: journal.OpIntent, Key: step.Key(), Detail: map[string]string{"weights": step.Weights.String()}}); err != nil {
+		return sr, err
+	}
+	s.emit(Event{Type: EventStepStart, Step: step.Index, Percent: step.Percent, Weights: step.Weights})
+	if err := s.Router.SetWeights(ctx, step.Weights); err != nil {
+		return fail("", fmt.Errorf("set weights: %w", err))
+	}
+	if err := s.verify(ctx, step.Weights); err != nil {
+		return fail("", err)
+	}
+	sr.Verified = time.Now()
+	sr.VerifyTook = sr.Verified.Sub(sr.Started)
+	s.emit(Event{Type: EventVerified, Step: step.Index, Percent: step.Percent, Weights: step.Weights, Wait: sr.VerifyTook})
+
+	pause := s.Pause
+	if step.Index < len(s.Pauses) {
+		pause = s.Pauses[step.Index]
+	}
+	wait := pause + s.Router.TTL()
+	sr.PauseStart = time.Now()
+	s.emit(Event{Type: EventPause, Step: step.Index, Percent: step.Percent, Weights: step.Weights, Wait: wait})
+	counter, counts := s.Router.(ServedCounter)
+	var before map[string]map[string]int64
+	if counts {
+		// Only for the report: a router that cannot count still shifts.
+		before, _ = counter.Served(ctx)
+	}
+	gate, err := s.judge(ctx, step, wait, &sr.GateChecks)
+	sr.PauseEnd = time.Now()
+	if counts && before != nil {
+		if after, cerr := counter.Served(ctx); cerr == nil {
+			sr.Observed = Share(before, after)
+		}
+	}
+	if err != nil {
+		return fail(gate, err)
+	}
+	sr.Passed = true
+	if err := s.note(journal.Record{Op: journal.OpDone, Key: step.Key()}); err != nil {
+		return sr, err
+	}
+	s.emit(Event{Type: EventStepDone, Step: step.Index, Percent: step.Percent, Weights: step.Weights, Observed: sr.Observed})
+	return sr, nil
+}
+
+// judge waits for wait, running every gate each GateEvery, and once more at the end.
+// A DNS router's clients follow only after the TTL: gates are judged after it.
+func (s *Shifter) judge(ctx context.Context, step Step, wait time.Duration, checks *int) (string, error) {
+	every := s.GateEvery
+	if every <= 0 {
+		every = defaultEvery
+	}
+	progressEvery := s.ProgressEvery
+	if progressEvery <= 0 {
+		progressEvery = 10 * time.Second
+	}
+	ttlEnd := time.Now().Add(s.Router.TTL())
+	end := time.Now().Add(wait)
+	reported := time.Now()
+	for {
+		last := !time.Now().Before(end)
+		if !last && time.Since(reported) >= progressEvery {
+			reported = time.Now()
+			s.emit(Event{Type: EventWaiting, Step: step.Index, Percent: step.Percent, Wait: time.Until(end), Checks: *checks})
+		}
+		if len(s.Gates) > 0 && !time.Now().Before(ttlEnd) {
+			*checks++
+			for _, g := range s.Gates {
+				err := g.Check(ctx)
+				if ctx.Err() != nil {
+					return "", ctx.Err()
+				}
+				if err != nil {
+					s.emit(Event{Type: EventGate, Step: step.Index, Percent: step.Percent, Gate: g.Name(), Err: err.Error()})
+					return g.Name(), fmt.Errorf("%w: %s: %v", ErrGateFailed, g.Name(), err)
+				}
+				if last {
+					s.emit(Event{Type: EventGate, Step: step.Index, Percent: step.Percent, Gate: g.Name()})
+				}
+			}
+		}
+		if last {
+			return "", nil
+		}
+		d := min(every, time.Until(end))
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(max(d, 0)):
+		}
+	}
+}
+
+// verify polls the router until it reports w, within VerifyTimeout.
+func (s *Shifter) verify(ctx context.Context, w Weights) error {
+	timeout := s.VerifyTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	return VerifyWithin(ctx, s.Router, w, timeout)
+}
+
+// VerifyWithin polls r.Verify(w) until it says yes or timeout passes.
+func VerifyWithin(ctx context.Context, r Router, w Weights, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var lastErr error
+	for {
+		ok, err := r.Verify(ctx, w)
+		if err == nil && ok {
+			return nil
+		}
+		if err != nil {
+			lastErr = err
+		}
+		select {
+		case <-ctx.Done():
+			if lastErr != nil {
+				return fmt.Errorf("verify %s: not in effect after %s: %w", w, timeout, lastErr)
+			}
+			return fmt.Errorf("verify %s: not in effect after %s", w, timeout)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Rollback sends the plan's start weights (the last safe ones) and verifies
+// them, from whatever weights the router has. It ignores a cancelled ctx: the
+// way back must stay open after a Ctrl-C.
+func (s *Shifter) Rollback(ctx context.Context, reason string) RollbackInfo {
+	ctx = context.WithoutCancel(ctx)
+	rb := RollbackInfo{Reason: reason, Started: time.Now()}
+	s.emit(Event{Type: EventRollback, Step: -1, Weights: s.Plan.Start, Err: reason})
+	if err := s.Router.SetWeights(ctx, s.Plan.Start); err != nil {
+		rb.Err = err.Error()
+		return rb
+	}
+	rb.Set = time.Since(rb.Started)
+	if err := s.verify(ctx, s.Plan.Start); err != nil {
+		rb.Err = err.Error()
+		return rb
+	}
+	rb.Verified, rb.VerifiedOK = time.Since(rb.Started), true
+	s.emit(Event{Type: EventRolledBack, Step: -1, Weights: s.Plan.Start, Wait: rb.Verified})
+	return rb
+}
+
+func (s *Shifter) emit(e Event) {
+	if s.Observer == nil {
+		return
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	s.Observer.Event(e)
+}
+
+func (s *Shifter) note(r journal.Record) error {
+	if s.Journal == nil {
+		return nil
+	}
+	r.Run = s.Run
+	if err := s.Journal.Append(r); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return nil
+}
+
+// ResumeFrom returns the step keys done by the last run in recs when that run
+// did not end and ran the same plan; nil otherwise.
+func ResumeFrom(recs []journal.Record, p Plan) (run string, done map[string]bool) {
+	last, ended := journal.LastRun(recs)
+	if len(last) == 0 || ended {
+		return "", nil
+	}
+	for _, r := range last {
+		if r.Op == journal.OpStart && r.Detail[DetailPlan] != p.Key() {
+			return "", nil
+		}
+	}
+	return last[0].Run, journal.Done(last)
+}
