@@ -31,4 +31,17 @@ step "Again: nothing changed in blue, so nothing is written" \
 step "Traffic: HAProxy sends app.example to blue (weight 100) while green waits at 0" \
   curl -s -H 'Host: app.example' "http://$TANDEM_LAB_HAPROXY/"
 
+step "Shift app.example from blue to green in gated steps (HTTP gate through HAProxy; a failure rolls back)" \
+  $T shift --router "$TANDEM_LAB_ROUTER" --from blue --to green --steps 25,50,100 --pause 2s \
+    --gate-http "http://$TANDEM_LAB_HAPROXY/" --gate-host app.example
+
+step "The router's real weights" \
+  $T shift status --router "$TANDEM_LAB_ROUTER"
+
+step "Now green answers" \
+  curl -s -H 'Host: app.example' "http://$TANDEM_LAB_HAPROXY/"
+
+step "Hand traffic back to blue, so the demo can run again" \
+  $T shift --router "$TANDEM_LAB_ROUTER" --from blue --to green --rollback
+
 printf '\nThe lab keeps running: eval "$(%s lab env)" to use kubectl on it; %s lab down to stop it.\n' "$T" "$T"

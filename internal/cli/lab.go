@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -191,6 +192,7 @@ func newLabEnvCmd(o *LabOptions) *cobra.Command {
 			fmt.Fprintf(o.g.Out, "export TANDEM_SOURCE=blue\nexport TANDEM_TARGET=green\n")
 			fmt.Fprintf(o.g.Out, "export TANDEM_LAB_HAPROXY=127.0.0.1:%d\n", st.HAProxyPort)
 			fmt.Fprintf(o.g.Out, "export TANDEM_LAB_HAPROXY_SOCKET=%s\n", st.HAProxySock)
+			fmt.Fprintf(o.g.Out, "export TANDEM_LAB_ROUTER='haproxy://%s?backend=%s&state=%s'\n", st.HAProxySock, lab.HAProxyBackend, filepath.Join(st.Dir, "haproxy.state"))
 			return nil
 		},
 	}
