@@ -295,4 +295,3 @@ func newLabIngressCmd(o *LabOptions) *cobra.Command {
 	cmd.Flags().StringVar(&contextName, "context", "", "kubeconfig context of the cluster")
 	return cmd
 }
-
