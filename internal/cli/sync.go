@@ -36,6 +36,7 @@ type SyncOptions struct {
 	Recreate      bool
 	Workers       int
 	JournalDir    string
+	Standby       bool
 
 	labels labels.Selector
 }
@@ -80,6 +81,7 @@ Exit codes: 0 all copied, 1 some objects failed or conflicted (see the table),
 	f.BoolVar(&o.Diff, "diff", false, "with --dry-run: print a unified diff per object against the target")
 	f.BoolVar(&o.Force, "force", false, "take over fields that another field manager owns in the target")
 	f.BoolVar(&o.Recreate, "recreate", false, "delete and create objects whose immutable fields changed (Job template, PVC spec, …)")
+	f.BoolVar(&o.Standby, "standby", false, "make the target a standby: workloads at 0 replicas (count kept in tandem.io/replicas), CronJobs suspended, DaemonSets parked, Jobs not copied; installs the standby admission policy")
 	f.IntVar(&o.Workers, "workers", 16, "parallel writes to the target")
 	f.StringVar(&o.JournalDir, "journal-dir", filepath.Join(stateDir(), "journal"), "where the journal of each run is kept")
 	return cmd
@@ -149,7 +151,7 @@ func (o *SyncOptions) prepare(ctx context.Context, source, target *cluster.Conn)
 		return nil, err
 	}
 	return syncer.Prepare(ctx, syncer.Request{
-		Source: source, Target: target, IncludePVCs: o.IncludePVCs, Force: o.Force,
+		Source: source, Target: target, IncludePVCs: o.IncludePVCs, Force: o.Force, Standby: o.Standby,
 		Selector: plan.Selector{Namespaces: o.Namespaces, IncludeSystem: o.IncludeSystem, Labels: o.labels, Stack: o.Stack, IncludeKinds: include, ExcludeKinds: exclude},
 	}, resources)
 }
@@ -202,6 +204,11 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	}
 	if err := o.g.printResults(results, summary, total, time.Since(started)); err != nil {
 		return err
+	}
+	if o.Standby {
+		if err := installStandby(ctx, o.g, target); err != nil {
+			return err
+		}
 	}
 	if total[apply.Failed]+total[apply.Conflict] > 0 {
 		return errPartial

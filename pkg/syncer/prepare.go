@@ -14,6 +14,7 @@ import (
 	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/sanitize"
+	"github.com/tandem-io/tandem/pkg/standby"
 )
 
 // Request is what to copy from where to where.
@@ -24,6 +25,8 @@ type Request struct {
 	// IncludePVCs copies PersistentVolumeClaims (off by default: volumes move with `tandem handoff`).
 	IncludePVCs bool
 	Force       bool
+	// Standby writes the standby form (replicas 0, CronJobs suspended, DaemonSets parked; see pkg/standby).
+	Standby bool
 }
 
 // Prepared is the pipeline's output before anything is written.
@@ -180,6 +183,9 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		decision := sanitize.Object(desired, sctx)
 		if r.GroupKind() == (schema.GroupKind{Kind: "PersistentVolumeClaim"}) && !req.IncludePVCs && !decision.Skip {
 			decision = sanitize.Decision{Skip: true, Reason: "PersistentVolumeClaims move with `tandem handoff` (or pass --include-pvcs)"}
+		}
+		if req.Standby {
+			decision = standby.Decide(desired, decision) // before plan.Build: the hash covers the standby form
 		}
 		p.Items = append(p.Items, plan.Item{
 			Resource: r.GVR(), Namespaced: r.Namespaced, Desired: desired, Decision: decision,

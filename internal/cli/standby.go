@@ -1,0 +1,180 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/journal"
+	"github.com/tandem-io/tandem/pkg/standby"
+)
+
+// StandbyOptions are the flags of `tandem activate` and `tandem deactivate`.
+type StandbyOptions struct {
+	g          *Global
+	verb       string // "activate" or "deactivate"
+	Cluster    string
+	Namespaces []string
+	Timeout    time.Duration
+	JournalDir string
+}
+
+func newActivateCmd(g *Global) *cobra.Command {
+	return newStandbyCmd(g, "activate", "Make a standby cluster active: remove the standby policy, restore replicas, CronJobs and DaemonSets exactly",
+		`Removes tandem's standby admission policy, restores every parked workload
+from its annotations (replicas from tandem.io/replicas, CronJob suspend from
+tandem.io/suspend, DaemonSet nodeSelector from tandem.io/node-selector), then
+waits until the workloads are available. Each object is journaled: a re-run
+after an interruption resumes.
+
+Exit codes: 0 active, 1 failed or timed out, 2 bad input (the cluster is not standby).`,
+		`  tandem activate --cluster green --timeout 10m`)
+}
+
+func newDeactivateCmd(g *Global) *cobra.Command {
+	return newStandbyCmd(g, "deactivate", "Make a cluster a standby: park its workloads at 0 and install the standby policy",
+		`Records each workload's active form in annotations, scales Deployments,
+StatefulSets and ReplicaSets to 0, suspends CronJobs, parks DaemonSets on a
+nodeSelector no node matches, labels the namespaces tandem.io/standby=true and
+installs the standby admission policy (a MutatingAdmissionPolicy that keeps
+replicas at 0 where the cluster serves it, else a ValidatingAdmissionPolicy
+that refuses replicas > 0). Namespaces or objects labelled
+tandem.io/standby-exempt=true are left alone.
+
+Exit codes: 0 standby, 1 failed, 2 bad input.`,
+		`  tandem deactivate --cluster green
+  tandem deactivate --cluster green --namespace shop,payments`)
+}
+
+func newStandbyCmd(g *Global, verb, short, long, example string) *cobra.Command {
+	o := &StandbyOptions{g: g, verb: verb}
+	cmd := &cobra.Command{
+		Use: verb, Short: short, Long: long, Example: example, Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Cluster, "cluster", "", "context of the cluster to "+verb)
+	f.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait for workloads to be available and the policy to be enforced")
+	f.StringVar(&o.JournalDir, "journal-dir", filepath.Join(stateDir(), "journal"), "where the journal of each run is kept")
+	if verb == "deactivate" {
+		f.StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "only these namespaces (comma-separated); default: every non-system namespace")
+	}
+	return cmd
+}
+
+// Validate refuses missing or contradictory flags.
+func (o *StandbyOptions) Validate() error {
+	if o.Cluster == "" {
+		return badInput("%s needs --cluster CONTEXT", o.verb)
+	}
+	if o.Timeout <= 0 {
+		return badInput("--timeout %s: want a positive duration", o.Timeout)
+	}
+	return nil
+}
+
+// Run switches the cluster, journaled.
+func (o *StandbyOptions) Run(ctx context.Context) error {
+	started := time.Now()
+	c, err := o.g.connect(o.Cluster, "cluster")
+	if err != nil {
+		return err
+	}
+	if _, err := c.Check(ctx); err != nil {
+		return err
+	}
+	id, _ := c.Identity(ctx)
+	j, recs, err := journal.Open(filepath.Join(o.JournalDir, fmt.Sprintf("%s-%s.jsonl", o.verb, short(id))))
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	defer j.Close()
+	var done map[string]bool
+	if last, ended := journal.LastRun(recs); len(last) > 0 && !ended {
+		done = journal.Done(last)
+		fmt.Fprintf(o.g.Err, "resuming interrupted %s %s (%d objects done before it stopped)\n", o.verb, last[0].Run, len(done))
+	}
+	run := journal.NewRunID()
+	if err := j.Append(journal.Record{Time: time.Now().UTC(), Run: run, Op: journal.OpStart, Detail: map[string]string{"cluster": c.Context}}); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	opts := standby.Options{
+		Done: done, Timeout: o.Timeout,
+		Step: func(op, key string) error {
+			return j.Append(journal.Record{Time: time.Now().UTC(), Run: run, Op: op, Key: key})
+		},
+		Progress: func(available, total int) {
+			fmt.Fprintf(o.g.Err, "available %d/%d workloads\n", available, total)
+		},
+	}
+	var changes []standby.Change
+	var policy string
+	if o.verb == "activate" {
+		changes, err = standby.Activate(ctx, c, opts)
+		if errors.Is(err, standby.ErrNotStandby) {
+			return badInput("%s", trimSentinel(err, standby.ErrNotStandby))
+		}
+	} else {
+		changes, policy, err = standby.Deactivate(ctx, c, o.Namespaces, opts)
+	}
+	if err != nil {
+		return err
+	}
+	if err := j.Append(journal.Record{Time: time.Now().UTC(), Run: run, Op: journal.OpEnd}); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return o.print(c, changes, policy, time.Since(started))
+}
+
+func (o *StandbyOptions) print(c *cluster.Conn, changes []standby.Change, policy string, took time.Duration) error {
+	out := struct {
+		Cluster string           `json:"cluster"`
+		Verb    string           `json:"verb"`
+		Policy  string           `json:"policy,omitempty"`
+		Changes []standby.Change `json:"changes"`
+		Seconds float64          `json:"seconds"`
+	}{c.Context, o.verb, policy, changes, took.Seconds()}
+	return o.g.printObject(out, func(w io.Writer) {
+		tw := newTable(w, "KIND", "NAMESPACE", "NAME", "CHANGE")
+		for _, ch := range changes {
+			row(tw, ch.Kind, dash(ch.Namespace), ch.Name, ch.What)
+		}
+		tw.Flush()
+		state := "active"
+		if o.verb == "deactivate" {
+			state = "standby (enforced by a " + policy + ")"
+		}
+		fmt.Fprintf(w, "\n%s is %s: %d objects changed in %s\n", c.Context, state, len(changes), took.Round(time.Millisecond))
+	})
+}
+
+// trimSentinel drops "not standby: " from the front: the line already says it.
+func trimSentinel(err, sentinel error) string {
+	msg := err.Error()
+	prefix := sentinel.Error() + ": "
+	if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
+		return msg[len(prefix):]
+	}
+	return msg
+}
+
+// installStandby installs the standby policy after `sync --standby`.
+func installStandby(ctx context.Context, g *Global, target *cluster.Conn) error {
+	kind, err := standby.Install(ctx, target, time.Minute)
+	if err != nil {
+		return fmt.Errorf("standby policy: %w", err)
+	}
+	fmt.Fprintf(g.Err, "%s is standby: workloads kept at 0 by a %s (tandem activate --cluster %s to activate)\n", target.Context, kind, target.Context)
+	return nil
+}

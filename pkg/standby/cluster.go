@@ -1,0 +1,190 @@
+package standby
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/plan"
+)
+
+// Marker is the ConfigMap that says a cluster is standby.
+const (
+	MarkerNamespace = "tandem-system"
+	MarkerName      = "standby"
+)
+
+// ErrNotStandby is returned by Activate on a cluster without the marker.
+var ErrNotStandby = errors.New("not standby")
+
+// ChoosePolicy picks the admission policy the cluster can run: a
+// MutatingAdmissionPolicy where served (it keeps pipelines that apply
+// replicas 3 working, at 0), else a ValidatingAdmissionPolicy that refuses.
+func ChoosePolicy(c *cluster.Conn) (kind, version string, err error) {
+	var vap string
+	for _, v := range []string{"v1", "v1beta1"} {
+		list, err := c.Discovery.ServerResourcesForGroupVersion("admissionregistration.k8s.io/" + v)
+		if err != nil {
+			continue
+		}
+		for _, r := range list.APIResources {
+			switch r.Name {
+			case "mutatingadmissionpolicies":
+				return Mutating, v, nil
+			case "validatingadmissionpolicies":
+				if vap == "" {
+					vap = v
+				}
+			}
+		}
+	}
+	if vap == "" {
+		return "", "", fmt.Errorf("%w: %s serves neither MutatingAdmissionPolicy nor ValidatingAdmissionPolicy: standby cannot be enforced there", cluster.ErrBadInput, c.Context)
+	}
+	return Validating, vap, nil
+}
+
+func policyGVR(kind, version string) schema.GroupVersionResource {
+	res := map[string]string{
+		Mutating: "mutatingadmissionpolicies", Mutating + "Binding": "mutatingadmissionpolicybindings",
+		Validating: "validatingadmissionpolicies", Validating + "Binding": "validatingadmissionpolicybindings",
+	}[kind]
+	return schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: version, Resource: res}
+}
+
+// Install writes the standby policy and marker, then waits until the
+// apiserver enforces it (a server-side dry-run create in a covered namespace
+// comes back at 0 replicas, or is refused).
+func Install(ctx context.Context, c *cluster.Conn, timeout time.Duration) (kind string, err error) {
+	kind, version, err := ChoosePolicy(c)
+	if err != nil {
+		return "", err
+	}
+	if err := Mark(ctx, c, kind); err != nil {
+		return "", err
+	}
+	for _, o := range Policy(kind, version) {
+		b, _ := json.Marshal(o.Object)
+		force := true
+		if _, err := c.Dynamic.Resource(policyGVR(o.GetKind(), version)).Patch(ctx, o.GetName(), types.ApplyPatchType, b,
+			metav1.PatchOptions{FieldManager: plan.FieldManager, Force: &force}); err != nil {
+			return "", fmt.Errorf("install %s %s: %w", o.GetKind(), o.GetName(), err)
+		}
+	}
+	return kind, waitEnforced(ctx, c, timeout)
+}
+
+// waitEnforced probes the policy with a dry-run Deployment of 1 replica.
+func waitEnforced(ctx context.Context, c *cluster.Conn, timeout time.Duration) error {
+	nss, err := c.Typed.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: NamespaceLabel + "=true," + ExemptLabel + "!=true"})
+	if err != nil || len(nss.Items) == 0 {
+		return err // nothing covered yet: nothing to probe
+	}
+	ns := ""
+	for _, n := range nss.Items {
+		if !plan.SystemNamespace(n.Name) && n.Name != MarkerNamespace {
+			ns = n.Name
+			break
+		}
+	}
+	if ns == "" {
+		return nil
+	}
+	probe := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": "tandem-standby-probe", "namespace": ns},
+		"spec": map[string]any{
+			"replicas": int64(1),
+			"selector": map[string]any{"matchLabels": map[string]any{"app": "tandem-standby-probe"}},
+			"template": map[string]any{
+				"metadata": map[string]any{"labels": map[string]any{"app": "tandem-standby-probe"}},
+				"spec":     map[string]any{"containers": []any{map[string]any{"name": "p", "image": "probe"}}},
+			},
+		},
+	}}
+	deadline := time.Now().Add(timeout)
+	for {
+		got, err := c.Dynamic.Resource(gvrDeployments).Namespace(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil && (apierrors.IsForbidden(err) || apierrors.IsInvalid(err)) {
+			return nil // refused by the validating policy
+		}
+		if err == nil {
+			if n, _, _ := unstructured.NestedInt64(got.Object, "spec", "replicas"); n == 0 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the standby policy is installed in %s but not enforced after %s (probe in namespace %s: %v)", c.Context, timeout, ns, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Remove deletes tandem's standby policies and bindings, of either kind and any version.
+func Remove(ctx context.Context, c *cluster.Conn) error {
+	for _, kind := range []string{Mutating, Validating} {
+		for _, version := range []string{"v1", "v1beta1"} {
+			for _, k := range []string{kind + "Binding", kind} {
+				for _, name := range PolicyNames() {
+					err := c.Dynamic.Resource(policyGVR(k, version)).Delete(ctx, name, metav1.DeleteOptions{})
+					if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsMethodNotSupported(err) {
+						return fmt.Errorf("remove %s %s: %w", k, name, err)
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Mark writes the marker ConfigMap (and its namespace).
+func Mark(ctx context.Context, c *cluster.Conn, policy string) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: MarkerNamespace}}
+	if _, err := c.Typed.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: plan.FieldManager}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create namespace %s: %w", MarkerNamespace, err)
+	}
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: MarkerName, Namespace: MarkerNamespace},
+		Data:       map[string]string{"policy": policy, "since": time.Now().UTC().Format(time.RFC3339)},
+	}
+	_, err := c.Typed.CoreV1().ConfigMaps(MarkerNamespace).Create(ctx, cm, metav1.CreateOptions{FieldManager: plan.FieldManager})
+	if apierrors.IsAlreadyExists(err) {
+		return nil // keep "since" of the first time
+	}
+	if err != nil {
+		return fmt.Errorf("mark %s standby: %w", c.Context, err)
+	}
+	return nil
+}
+
+// IsStandby reports whether the cluster carries the marker.
+func IsStandby(ctx context.Context, c *cluster.Conn) (bool, error) {
+	_, err := c.Typed.CoreV1().ConfigMaps(MarkerNamespace).Get(ctx, MarkerName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Unmark removes the marker.
+func Unmark(ctx context.Context, c *cluster.Conn) error {
+	err := c.Typed.CoreV1().ConfigMaps(MarkerNamespace).Delete(ctx, MarkerName, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("unmark %s: %w", c.Context, err)
+	}
+	return nil
+}

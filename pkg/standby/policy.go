@@ -1,0 +1,111 @@
+package standby
+
+import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Message is what the validating policy answers when it refuses a write.
+const Message = "cluster is standby (tandem): workloads stay at 0; run tandem activate"
+
+// Policy kinds: which admission policy a cluster gets.
+const (
+	Mutating   = "MutatingAdmissionPolicy"
+	Validating = "ValidatingAdmissionPolicy"
+)
+
+// policyNames are the two policies (and their bindings, of the same name)
+// tandem installs: one for replicas, one for CronJobs, so that each CEL
+// expression is type-checked against one kind's schema.
+const (
+	workloadsPolicy = "tandem-standby-workloads"
+	cronJobsPolicy  = "tandem-standby-cronjobs"
+)
+
+// PolicyNames lists the names of tandem's policies and bindings.
+func PolicyNames() []string { return []string{workloadsPolicy, cronJobsPolicy} }
+
+// systemNamespaces are never covered, even if someone labels them.
+var systemNamespaces = []any{"kube-system", "kube-public", "kube-node-lease", "tandem-system"}
+
+// Policy returns the admission policies and bindings that keep workloads at
+// 0 while a cluster is standby. kind is Mutating or Validating; apiVersion is
+// the admissionregistration.k8s.io version to write them with.
+//
+// Bindings match only namespaces labelled NamespaceLabel=true (the standby
+// transform labels the namespaces it copies), minus system namespaces and
+// namespaces or objects labelled ExemptLabel=true: other namespaces of the
+// cluster are never affected.
+func Policy(kind, apiVersion string) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, p := range []struct {
+		name, group string
+		resources   []any
+		condition   string // when the object needs standby treatment
+		mutate      string // ApplyConfiguration (mutating)
+		valid       string // what must hold (validating)
+	}{
+		{
+			name: workloadsPolicy, group: "apps", resources: []any{"deployments", "statefulsets", "replicasets"},
+			condition: "!has(object.spec.replicas) || object.spec.replicas > 0",
+			mutate: `Object{metadata: Object.metadata{annotations: {"` + ReplicasAnnotation + `": string(has(object.spec.replicas) ? object.spec.replicas : 1)}}, ` +
+				`spec: Object.spec{replicas: 0}}`,
+			valid: "has(object.spec.replicas) && object.spec.replicas == 0",
+		},
+		{
+			name: cronJobsPolicy, group: "batch", resources: []any{"cronjobs"},
+			condition: "!has(object.spec.suspend) || object.spec.suspend != true",
+			mutate:    `Object{metadata: Object.metadata{annotations: {"` + SuspendAnnotation + `": "false"}}, spec: Object.spec{suspend: true}}`,
+			valid:     "has(object.spec.suspend) && object.spec.suspend == true",
+		},
+	} {
+		spec := map[string]any{
+			"failurePolicy": "Fail",
+			"matchConstraints": map[string]any{"resourceRules": []any{map[string]any{
+				"apiGroups": []any{p.group}, "apiVersions": []any{"*"},
+				"operations": []any{"CREATE", "UPDATE"}, "resources": p.resources,
+			}}},
+		}
+		if kind == Mutating {
+			spec["matchConditions"] = []any{map[string]any{"name": "not-at-standby-yet", "expression": p.condition}}
+			spec["reinvocationPolicy"] = "IfNeeded"
+			spec["mutations"] = []any{map[string]any{
+				"patchType":          "ApplyConfiguration",
+				"applyConfiguration": map[string]any{"expression": p.mutate},
+			}}
+		} else {
+			spec["validations"] = []any{map[string]any{"expression": p.valid, "message": Message, "reason": "Forbidden"}}
+		}
+		out = append(out, object(apiVersion, kind, p.name, spec))
+		binding := map[string]any{
+			"policyName": p.name,
+			"matchResources": map[string]any{
+				"namespaceSelector": map[string]any{
+					"matchLabels": map[string]any{NamespaceLabel: "true"},
+					"matchExpressions": []any{
+						map[string]any{"key": ExemptLabel, "operator": "NotIn", "values": []any{"true"}},
+						map[string]any{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": systemNamespaces},
+					},
+				},
+				"objectSelector": map[string]any{"matchExpressions": []any{
+					map[string]any{"key": ExemptLabel, "operator": "NotIn", "values": []any{"true"}},
+				}},
+			},
+		}
+		if kind == Validating {
+			binding["validationActions"] = []any{"Deny"}
+		}
+		out = append(out, object(apiVersion, kind+"Binding", p.name, binding))
+	}
+	return out
+}
+
+func object(apiVersion, kind, name string, spec map[string]any) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "admissionregistration.k8s.io/" + apiVersion,
+		"kind":       kind,
+		"metadata": map[string]any{"name": name, "labels": map[string]any{
+			"app.kubernetes.io/managed-by": "tandem",
+		}},
+		"spec": spec,
+	}}
+}

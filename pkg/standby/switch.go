@@ -1,0 +1,302 @@
+package standby
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/plan"
+)
+
+var (
+	gvrDeployments  = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	gvrStatefulSets = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}
+	gvrReplicaSets  = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}
+	gvrDaemonSets   = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "daemonsets"}
+	gvrCronJobs     = schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "cronjobs"}
+	workloadGVRs    = []schema.GroupVersionResource{gvrDeployments, gvrStatefulSets, gvrReplicaSets, gvrDaemonSets, gvrCronJobs}
+)
+
+// Options are the callbacks a switch reports through; nil ones are skipped.
+type Options struct {
+	// Done are object keys an interrupted run already switched (from the journal).
+	Done map[string]bool
+	// Step records "intent" before and "done" after each object (the journal).
+	Step func(op, key string) error
+	// Progress is called while waiting: workloads available so far of total.
+	Progress func(available, total int)
+	// Timeout bounds the wait for workloads to be available (Activate) and for the policy to be enforced.
+	Timeout time.Duration
+}
+
+// Change is one object a switch wrote.
+type Change struct {
+	Kind, Namespace, Name, What string
+}
+
+// Key names an object in the journal.
+func Key(kind, ns, name string) string { return kind + " " + ns + "/" + name }
+
+// Deactivate parks every workload of the namespaces (all non-system ones when
+// empty): records the active form in annotations, scales to 0, suspends,
+// parks; labels the namespaces and installs the policy. It returns the policy kind.
+func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Options) ([]Change, string, error) {
+	kind, _, err := ChoosePolicy(c)
+	if err != nil {
+		return nil, "", err
+	}
+	// The marker first: an interrupted deactivate can still be undone by activate.
+	if err := Mark(ctx, c, kind); err != nil {
+		return nil, "", err
+	}
+	if len(namespaces) == 0 {
+		list, err := c.Typed.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, "", err
+		}
+		for _, n := range list.Items {
+			if !plan.SystemNamespace(n.Name) && n.Name != MarkerNamespace && n.Labels[ExemptLabel] != "true" {
+				namespaces = append(namespaces, n.Name)
+			}
+		}
+	}
+	var changes []Change
+	for _, ns := range namespaces {
+		patch := fmt.Sprintf(`{"metadata":{"labels":{%q:"true"}}}`, NamespaceLabel)
+		if _, err := c.Typed.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: plan.FieldManager}); err != nil {
+			return changes, kind, fmt.Errorf("label namespace %s: %w", ns, err)
+		}
+		for _, gvr := range workloadGVRs {
+			list, err := c.Dynamic.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return changes, kind, fmt.Errorf("list %s in %s: %w", gvr.Resource, ns, err)
+			}
+			for i := range list.Items {
+				obj := &list.Items[i]
+				if controlled(obj) || obj.GetLabels()[ExemptLabel] == "true" {
+					continue
+				}
+				patch, what := parkPatch(obj)
+				if patch == nil {
+					continue
+				}
+				ch, err := write(ctx, c, gvr, obj, patch, what, o, nil)
+				if err != nil {
+					return changes, kind, err
+				}
+				if ch != nil {
+					changes = append(changes, *ch)
+				}
+			}
+		}
+	}
+	if _, err := Install(ctx, c, o.Timeout); err != nil {
+		return changes, kind, err
+	}
+	return changes, kind, nil
+}
+
+// Activate removes the policy and restores every parked workload of the
+// cluster exactly from its annotations, then waits until they are available.
+func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error) {
+	ok, err := IsStandby(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: %s is not standby (no ConfigMap %s/%s): nothing to activate", ErrNotStandby, c.Context, MarkerNamespace, MarkerName)
+	}
+	// The policy goes first, or it would put the restored replicas back to 0.
+	if err := Remove(ctx, c); err != nil {
+		return nil, err
+	}
+	var changes []Change
+	var restored []restoredRef
+	for _, gvr := range workloadGVRs {
+		list, err := c.Dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return changes, fmt.Errorf("list %s: %w", gvr.Resource, err)
+		}
+		for i := range list.Items {
+			obj := &list.Items[i]
+			patch, what, check := restorePatch(obj)
+			if patch == nil {
+				continue
+			}
+			ch, err := write(ctx, c, gvr, obj, patch, what, o, check)
+			if err != nil {
+				return changes, err
+			}
+			if ch != nil {
+				changes = append(changes, *ch)
+			}
+			if gvr != gvrCronJobs {
+				restored = append(restored, restoredRef{gvr, obj.GetNamespace(), obj.GetName()})
+			}
+		}
+	}
+	nss, err := c.Typed.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: NamespaceLabel})
+	if err != nil {
+		return changes, err
+	}
+	for _, n := range nss.Items {
+		patch := fmt.Sprintf(`{"metadata":{"labels":{%q:null}}}`, NamespaceLabel)
+		if _, err := c.Typed.CoreV1().Namespaces().Patch(ctx, n.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: plan.FieldManager}); err != nil {
+			return changes, fmt.Errorf("unlabel namespace %s: %w", n.Name, err)
+		}
+	}
+	if err := waitAvailable(ctx, c, restored, o); err != nil {
+		return changes, err
+	}
+	return changes, Unmark(ctx, c)
+}
+
+// write patches one object, journaled; check (may be nil) verifies the result
+// and the write is retried while it fails (an admission policy just removed
+// can still be cached by the apiserver for a moment).
+func write(ctx context.Context, c *cluster.Conn, gvr schema.GroupVersionResource, obj *unstructured.Unstructured, patch map[string]any, what string, o Options, check func(*unstructured.Unstructured) bool) (*Change, error) {
+	key := Key(obj.GetKind(), obj.GetNamespace(), obj.GetName())
+	if o.Done[key] {
+		return nil, nil
+	}
+	if o.Step != nil {
+		if err := o.Step("intent", key); err != nil {
+			return nil, err
+		}
+	}
+	b, _ := json.Marshal(patch)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, err := c.Dynamic.Resource(gvr).Namespace(obj.GetNamespace()).Patch(ctx, obj.GetName(), types.MergePatchType, b, metav1.PatchOptions{FieldManager: plan.FieldManager})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+		if check == nil || check(got) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%s: written but changed back by admission (is another standby policy installed?)", key)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if o.Step != nil {
+		if err := o.Step("done", key); err != nil {
+			return nil, err
+		}
+	}
+	return &Change{Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), What: what}, nil
+}
+
+// controlled reports whether a controller owns obj (a Deployment's ReplicaSet): its owner is parked instead.
+func controlled(obj *unstructured.Unstructured) bool {
+	for _, r := range obj.GetOwnerReferences() {
+		if r.Controller != nil && *r.Controller {
+			return true
+		}
+	}
+	return false
+}
+
+// annotations is a merge patch of annotations that also drops the sync hash,
+// so the next sync sees the object changed.
+func annotations(kv map[string]any) map[string]any {
+	kv[plan.HashAnnotation] = nil
+	return map[string]any{"annotations": kv}
+}
+
+// parkPatch is the merge patch that puts obj in standby form, or nil when it already is.
+func parkPatch(obj *unstructured.Unstructured) (map[string]any, string) {
+	d := obj.DeepCopy()
+	t := Transform(d)
+	gk := obj.GroupVersionKind().GroupKind()
+	a := d.GetAnnotations()
+	switch {
+	case Scaled(gk):
+		if n, _, _ := unstructured.NestedInt64(obj.Object, "spec", "replicas"); n == 0 {
+			return nil, ""
+		}
+		return map[string]any{"metadata": annotations(map[string]any{ReplicasAnnotation: a[ReplicasAnnotation]}),
+			"spec": map[string]any{"replicas": 0}}, t.Notes[0]
+	case gk == CronJob:
+		if s, _, _ := unstructured.NestedBool(obj.Object, "spec", "suspend"); s {
+			return nil, ""
+		}
+		return map[string]any{"metadata": annotations(map[string]any{SuspendAnnotation: a[SuspendAnnotation]}),
+			"spec": map[string]any{"suspend": true}}, t.Notes[0]
+	case gk == DaemonSet:
+		if _, ok := a[NodeSelectorAnnotation]; !ok {
+			return nil, ""
+		}
+		if _, ok := obj.GetAnnotations()[NodeSelectorAnnotation]; ok {
+			return nil, "" // already parked
+		}
+		sel := map[string]any{ParkedKey: ParkedValue}
+		old, _, _ := unstructured.NestedStringMap(obj.Object, "spec", "template", "spec", "nodeSelector")
+		for k := range old {
+			if k != ParkedKey {
+				sel[k] = nil // a merge patch merges maps: drop each old key
+			}
+		}
+		return map[string]any{"metadata": annotations(map[string]any{NodeSelectorAnnotation: a[NodeSelectorAnnotation]}),
+			"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"nodeSelector": sel}}}}, t.Notes[0]
+	}
+	return nil, ""
+}
+
+// restorePatch is the merge patch back to the recorded active form, with a check of the result; nil when obj is not parked.
+func restorePatch(obj *unstructured.Unstructured) (map[string]any, string, func(*unstructured.Unstructured) bool) {
+	gk := obj.GroupVersionKind().GroupKind()
+	a := obj.GetAnnotations()
+	switch {
+	case Scaled(gk):
+		v, ok := a[ReplicasAnnotation]
+		n, err := strconv.ParseInt(v, 10, 32)
+		if !ok || err != nil {
+			return nil, "", nil
+		}
+		return map[string]any{"metadata": annotations(map[string]any{ReplicasAnnotation: nil}), "spec": map[string]any{"replicas": n}},
+			fmt.Sprintf("replicas 0 → %d", n), func(got *unstructured.Unstructured) bool {
+				m, _, _ := unstructured.NestedInt64(got.Object, "spec", "replicas")
+				return m == n
+			}
+	case gk == CronJob:
+		v, ok := a[SuspendAnnotation]
+		if !ok {
+			return nil, "", nil
+		}
+		s := v == "true"
+		return map[string]any{"metadata": annotations(map[string]any{SuspendAnnotation: nil}), "spec": map[string]any{"suspend": s}},
+			fmt.Sprintf("suspend → %t", s), func(got *unstructured.Unstructured) bool {
+				m, _, _ := unstructured.NestedBool(got.Object, "spec", "suspend")
+				return m == s
+			}
+	case gk == DaemonSet:
+		v, ok := a[NodeSelectorAnnotation]
+		if !ok {
+			return nil, "", nil
+		}
+		var orig map[string]string
+		if err := json.Unmarshal([]byte(v), &orig); err != nil {
+			return nil, "", nil
+		}
+		sel := map[string]any{ParkedKey: nil}
+		for k, val := range orig {
+			sel[k] = val
+		}
+		var selField any = sel
+		if orig == nil {
+			selField = nil
+		}
+		return map[string]any{"metadata": annotations(map[string]any{NodeSelectorAnnotation: nil}),
+			"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"nodeSelector": selField}}}}, "nodeSelector restored " + v, nil
+	}
+	return nil, "", nil
+}

@@ -1,0 +1,129 @@
+package standby
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/sanitize"
+)
+
+// Annotations and labels that carry the active form of a parked object.
+const (
+	ReplicasAnnotation     = "tandem.io/replicas"      // source spec.replicas of a Deployment/StatefulSet/ReplicaSet
+	SuspendAnnotation      = "tandem.io/suspend"       // source spec.suspend of a CronJob ("true"/"false")
+	NodeSelectorAnnotation = "tandem.io/node-selector" // source nodeSelector of a DaemonSet, as JSON ("null" when none)
+	MinReplicasAnnotation  = "tandem.io/min-replicas"  // source minReplicas of an HPA (kept as it is; recorded)
+	// NamespaceLabel marks namespaces the standby policy covers.
+	NamespaceLabel = "tandem.io/standby"
+	// ExemptLabel on a namespace or an object keeps the policy away from it.
+	ExemptLabel = "tandem.io/standby-exempt"
+	// ParkedKey is the nodeSelector key no node carries: a parked DaemonSet schedules nowhere.
+	ParkedKey   = "tandem.io/standby"
+	ParkedValue = "parked"
+)
+
+// Workload kinds the transform changes.
+var (
+	Deployment  = schema.GroupKind{Group: "apps", Kind: "Deployment"}
+	StatefulSet = schema.GroupKind{Group: "apps", Kind: "StatefulSet"}
+	ReplicaSet  = schema.GroupKind{Group: "apps", Kind: "ReplicaSet"}
+	DaemonSet   = schema.GroupKind{Group: "apps", Kind: "DaemonSet"}
+	CronJob     = schema.GroupKind{Group: "batch", Kind: "CronJob"}
+	Job         = schema.GroupKind{Group: "batch", Kind: "Job"}
+	HPA         = schema.GroupKind{Group: "autoscaling", Kind: "HorizontalPodAutoscaler"}
+	Namespace   = schema.GroupKind{Kind: "Namespace"}
+)
+
+// Scaled reports whether gk is a kind with spec.replicas that standby sets to 0.
+func Scaled(gk schema.GroupKind) bool {
+	return gk == Deployment || gk == StatefulSet || gk == ReplicaSet
+}
+
+// Transform rewrites a sanitized desired object into its standby form, in
+// place, and returns what it did: Notes for the sync report, or Skip for kinds
+// that are not copied to a standby (Jobs would run). Other kinds are untouched.
+//
+// An object already in standby form (the source is itself a standby) keeps
+// its recorded originals, so a standby of a standby activates like the first.
+func Transform(obj *unstructured.Unstructured) sanitize.Decision {
+	switch gk := obj.GroupVersionKind().GroupKind(); {
+	case Scaled(gk):
+		n, _, _ := unstructured.NestedInt64(obj.Object, "spec", "replicas")
+		if _, found, _ := unstructured.NestedFieldNoCopy(obj.Object, "spec", "replicas"); !found {
+			n = 1 // the apiserver's default
+		}
+		if rec, ok := obj.GetAnnotations()[ReplicasAnnotation]; ok && n == 0 {
+			return note(fmt.Sprintf("standby: already at 0 replicas (%s=%s kept)", ReplicasAnnotation, rec))
+		}
+		setAnnotation(obj, ReplicasAnnotation, strconv.FormatInt(n, 10))
+		_ = unstructured.SetNestedField(obj.Object, int64(0), "spec", "replicas")
+		return note(fmt.Sprintf("standby: replicas %d → 0 (kept in %s)", n, ReplicasAnnotation))
+	case gk == CronJob:
+		suspended, _, _ := unstructured.NestedBool(obj.Object, "spec", "suspend")
+		if _, ok := obj.GetAnnotations()[SuspendAnnotation]; !ok || !suspended {
+			setAnnotation(obj, SuspendAnnotation, strconv.FormatBool(suspended))
+		}
+		_ = unstructured.SetNestedField(obj.Object, true, "spec", "suspend")
+		return note("standby: suspended (original kept in " + SuspendAnnotation + ")")
+	case gk == DaemonSet:
+		sel, found, _ := unstructured.NestedStringMap(obj.Object, "spec", "template", "spec", "nodeSelector")
+		if found && len(sel) == 1 && sel[ParkedKey] == ParkedValue {
+			return note("standby: already parked")
+		}
+		var orig []byte
+		if found {
+			orig, _ = json.Marshal(sel)
+		} else {
+			orig = []byte("null")
+		}
+		setAnnotation(obj, NodeSelectorAnnotation, string(orig))
+		_ = unstructured.SetNestedStringMap(obj.Object, map[string]string{ParkedKey: ParkedValue}, "spec", "template", "spec", "nodeSelector")
+		return note("standby: parked with nodeSelector " + ParkedKey + "=" + ParkedValue + " (original kept in " + NodeSelectorAnnotation + ")")
+	case gk == HPA:
+		minR, found, _ := unstructured.NestedInt64(obj.Object, "spec", "minReplicas")
+		if !found {
+			minR = 1
+		}
+		setAnnotation(obj, MinReplicasAnnotation, strconv.FormatInt(minR, 10))
+		return note("standby: kept; an HPA does not scale a workload up from 0 replicas")
+	case gk == Job:
+		return sanitize.Decision{Skip: true, Reason: "standby: Jobs are not copied to a standby (they would run)"}
+	case gk == Namespace:
+		labels := obj.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[NamespaceLabel] = "true"
+		obj.SetLabels(labels)
+		return note("standby: labelled " + NamespaceLabel + "=true (the standby policy covers it)")
+	}
+	return sanitize.Decision{}
+}
+
+// Decide applies Transform to an object sanitize kept and merges both decisions.
+func Decide(obj *unstructured.Unstructured, d sanitize.Decision) sanitize.Decision {
+	if d.Skip {
+		return d
+	}
+	t := Transform(obj)
+	if t.Skip {
+		return t
+	}
+	d.Notes = append(d.Notes, t.Notes...)
+	return d
+}
+
+func note(s string) sanitize.Decision { return sanitize.Decision{Notes: []string{s}} }
+
+func setAnnotation(obj *unstructured.Unstructured, k, v string) {
+	a := obj.GetAnnotations()
+	if a == nil {
+		a = map[string]string{}
+	}
+	a[k] = v
+	obj.SetAnnotations(a)
+}

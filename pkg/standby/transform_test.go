@@ -1,0 +1,153 @@
+package standby
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tandem-io/tandem/pkg/sanitize"
+)
+
+func obj(apiVersion, kind string, spec map[string]any, annotations map[string]any) *unstructured.Unstructured {
+	md := map[string]any{"name": "x", "namespace": "ns"}
+	if annotations != nil {
+		md["annotations"] = annotations
+	}
+	o := map[string]any{"apiVersion": apiVersion, "kind": kind, "metadata": md}
+	if spec != nil {
+		o["spec"] = spec
+	}
+	return &unstructured.Unstructured{Object: o}
+}
+
+func TestTransform(t *testing.T) {
+	tests := []struct {
+		name     string
+		in       *unstructured.Unstructured
+		wantSpec map[string]any
+		wantAnn  map[string]string
+		skip     bool
+		note     string
+	}{
+		{"deployment", obj("apps/v1", "Deployment", map[string]any{"replicas": int64(3)}, nil),
+			map[string]any{"replicas": int64(0)}, map[string]string{ReplicasAnnotation: "3"}, false, "replicas 3 → 0"},
+		{"statefulset without replicas defaults to 1", obj("apps/v1", "StatefulSet", map[string]any{}, nil),
+			map[string]any{"replicas": int64(0)}, map[string]string{ReplicasAnnotation: "1"}, false, "replicas 1 → 0"},
+		{"replicaset at 0 stays, recorded 0", obj("apps/v1", "ReplicaSet", map[string]any{"replicas": int64(0)}, nil),
+			map[string]any{"replicas": int64(0)}, map[string]string{ReplicasAnnotation: "0"}, false, "replicas 0 → 0"},
+		{"already standby keeps its record", obj("apps/v1", "Deployment", map[string]any{"replicas": int64(0)}, map[string]any{ReplicasAnnotation: "5"}),
+			map[string]any{"replicas": int64(0)}, map[string]string{ReplicasAnnotation: "5"}, false, "already at 0"},
+		{"cronjob", obj("batch/v1", "CronJob", map[string]any{"schedule": "* * * * *"}, nil),
+			map[string]any{"schedule": "* * * * *", "suspend": true}, map[string]string{SuspendAnnotation: "false"}, false, "suspended"},
+		{"suspended cronjob", obj("batch/v1", "CronJob", map[string]any{"suspend": true}, nil),
+			map[string]any{"suspend": true}, map[string]string{SuspendAnnotation: "true"}, false, "suspended"},
+		{"daemonset", obj("apps/v1", "DaemonSet", map[string]any{"template": map[string]any{"spec": map[string]any{"nodeSelector": map[string]any{"os": "linux"}}}}, nil),
+			map[string]any{"template": map[string]any{"spec": map[string]any{"nodeSelector": map[string]any{ParkedKey: ParkedValue}}}},
+			map[string]string{NodeSelectorAnnotation: `{"os":"linux"}`}, false, "parked"},
+		{"daemonset without selector", obj("apps/v1", "DaemonSet", map[string]any{"template": map[string]any{"spec": map[string]any{}}}, nil),
+			map[string]any{"template": map[string]any{"spec": map[string]any{"nodeSelector": map[string]any{ParkedKey: ParkedValue}}}},
+			map[string]string{NodeSelectorAnnotation: "null"}, false, "parked"},
+		{"hpa kept, recorded", obj("autoscaling/v2", "HorizontalPodAutoscaler", map[string]any{"minReplicas": int64(2)}, nil),
+			map[string]any{"minReplicas": int64(2)}, map[string]string{MinReplicasAnnotation: "2"}, false, "does not scale"},
+		{"job skipped", obj("batch/v1", "Job", map[string]any{}, nil), map[string]any{}, nil, true, ""},
+		{"configmap untouched", obj("v1", "ConfigMap", nil, nil), nil, nil, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Transform(tt.in)
+			if d.Skip != tt.skip {
+				t.Fatalf("skip %v, want %v", d.Skip, tt.skip)
+			}
+			if tt.skip {
+				return
+			}
+			spec, _, _ := unstructured.NestedMap(tt.in.Object, "spec")
+			if tt.wantSpec == nil {
+				tt.wantSpec = nil
+				if spec != nil {
+					t.Errorf("spec changed: %v", spec)
+				}
+			} else if diff := cmp.Diff(tt.wantSpec, spec); diff != "" {
+				t.Errorf("spec (-want +got):\n%s", diff)
+			}
+			got := tt.in.GetAnnotations()
+			if len(tt.wantAnn) == 0 && len(got) == 0 {
+				got = nil
+			}
+			if diff := cmp.Diff(tt.wantAnn, got); diff != "" {
+				t.Errorf("annotations (-want +got):\n%s", diff)
+			}
+			if note := strings.Join(d.Notes, ";"); !strings.Contains(note, tt.note) {
+				t.Errorf("notes %q, want one containing %q", note, tt.note)
+			}
+		})
+	}
+}
+
+func TestTransformLabelsNamespace(t *testing.T) {
+	ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "shop"}}}
+	Transform(ns)
+	if ns.GetLabels()[NamespaceLabel] != "true" {
+		t.Fatalf("labels %v, want %s=true", ns.GetLabels(), NamespaceLabel)
+	}
+}
+
+func TestDecideKeepsSanitizeSkip(t *testing.T) {
+	o := obj("apps/v1", "Deployment", map[string]any{"replicas": int64(3)}, nil)
+	d := Decide(o, sanitize.Decision{Skip: true, Reason: "owned"})
+	if !d.Skip || d.Reason != "owned" {
+		t.Fatalf("got %+v, want sanitize's skip", d)
+	}
+	if n, _, _ := unstructured.NestedInt64(o.Object, "spec", "replicas"); n != 3 {
+		t.Fatalf("skipped object transformed: replicas %d", n)
+	}
+	d = Decide(o, sanitize.Decision{Notes: []string{"a"}})
+	if len(d.Notes) != 2 || d.Notes[0] != "a" {
+		t.Fatalf("notes %v, want sanitize's then standby's", d.Notes)
+	}
+}
+
+func TestParkRestoreRoundTrip(t *testing.T) {
+	ds := obj("apps/v1", "DaemonSet", map[string]any{"template": map[string]any{"spec": map[string]any{"nodeSelector": map[string]any{"os": "linux"}}}}, nil)
+	patch, _ := parkPatch(ds)
+	sel := patch["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["nodeSelector"]
+	if diff := cmp.Diff(map[string]any{ParkedKey: ParkedValue, "os": nil}, sel); diff != "" {
+		t.Errorf("park nodeSelector patch (-want +got):\n%s", diff)
+	}
+	parked := obj("apps/v1", "DaemonSet", nil, map[string]any{NodeSelectorAnnotation: `{"os":"linux"}`})
+	patch, _, _ = restorePatch(parked)
+	sel = patch["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["nodeSelector"]
+	if diff := cmp.Diff(map[string]any{ParkedKey: nil, "os": "linux"}, sel); diff != "" {
+		t.Errorf("restore nodeSelector patch (-want +got):\n%s", diff)
+	}
+	dep := obj("apps/v1", "Deployment", map[string]any{"replicas": int64(0)}, map[string]any{ReplicasAnnotation: "4"})
+	patch, _, check := restorePatch(dep)
+	if r := patch["spec"].(map[string]any)["replicas"]; r != int64(4) {
+		t.Errorf("restore replicas %v, want 4", r)
+	}
+	if check(dep) {
+		t.Errorf("check passes on an object still at 0")
+	}
+}
+
+func TestPolicy(t *testing.T) {
+	for _, kind := range []string{Mutating, Validating} {
+		objs := Policy(kind, "v1")
+		if len(objs) != 4 {
+			t.Fatalf("%s: %d objects, want 2 policies + 2 bindings", kind, len(objs))
+		}
+		b := objs[1]
+		labels, _, _ := unstructured.NestedStringMap(b.Object, "spec", "matchResources", "namespaceSelector", "matchLabels")
+		if labels[NamespaceLabel] != "true" {
+			t.Errorf("%s binding: namespaceSelector %v, want only namespaces labelled %s=true", kind, labels, NamespaceLabel)
+		}
+		if kind == Validating {
+			msg, _, _ := unstructured.NestedSlice(objs[0].Object, "spec", "validations")
+			if !strings.Contains(msg[0].(map[string]any)["message"].(string), "run tandem activate") {
+				t.Errorf("validating policy message: %v", msg)
+			}
+		}
+	}
+}

@@ -1,0 +1,228 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const standbyNS = "e2e-standby"
+
+const standbyManifests = `apiVersion: v1
+kind: Namespace
+metadata: {name: e2e-standby}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: e2e-standby}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: e2e-standby}
+spec: {clusterIP: None, selector: {app: db}, ports: [{port: 5432}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: e2e-standby}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: db, image: postgres}]}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: report, namespace: e2e-standby}
+spec:
+  schedule: "*/5 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec: {restartPolicy: Never, containers: [{name: r, image: busybox}]}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: e2e-standby}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      nodeSelector: {kubernetes.io/os: linux}
+      tolerations: [{operator: Exists}]
+      containers: [{name: agent, image: agent}]
+`
+
+const extraDeployment = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: pipeline, namespace: e2e-standby}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: pipeline}}
+  template:
+    metadata: {labels: {app: pipeline}}
+    spec: {containers: [{name: p, image: nginx}]}
+`
+
+func writeManifest(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// getJSON reads one object of ns from a cluster.
+func getJSON(t *testing.T, ctxName, ref string) map[string]any {
+	t.Helper()
+	var o map[string]any
+	if err := json.Unmarshal([]byte(mustKubectl(t, "--context", ctxName, "-n", standbyNS, "get", ref, "-o", "json")), &o); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func field(o map[string]any, path ...string) any {
+	var cur any = o
+	for _, p := range path {
+		m, _ := cur.(map[string]any)
+		cur = m[p]
+	}
+	return cur
+}
+
+func annotation(o map[string]any, k string) string {
+	a, _ := field(o, "metadata", "annotations").(map[string]any)
+	s, _ := a[k].(string)
+	return s
+}
+
+// assertParked checks green's copies are at 0 with the originals recorded.
+func assertParked(t *testing.T) {
+	t.Helper()
+	for _, w := range []struct{ ref, replicas string }{{"deployment/web", "3"}, {"statefulset/db", "2"}} {
+		o := getJSON(t, "green", w.ref)
+		if r := field(o, "spec", "replicas"); r != float64(0) {
+			t.Errorf("green %s: replicas %v, want 0", w.ref, r)
+		}
+		if a := annotation(o, "tandem.io/replicas"); a != w.replicas {
+			t.Errorf("green %s: tandem.io/replicas %q, want %q", w.ref, a, w.replicas)
+		}
+	}
+	cj := getJSON(t, "green", "cronjob/report")
+	if field(cj, "spec", "suspend") != true || annotation(cj, "tandem.io/suspend") != "false" {
+		t.Errorf("green cronjob/report: suspend %v, tandem.io/suspend %q; want true, \"false\"", field(cj, "spec", "suspend"), annotation(cj, "tandem.io/suspend"))
+	}
+	ds := getJSON(t, "green", "daemonset/agent")
+	sel, _ := json.Marshal(field(ds, "spec", "template", "spec", "nodeSelector"))
+	if string(sel) != `{"tandem.io/standby":"parked"}` || annotation(ds, "tandem.io/node-selector") != `{"kubernetes.io/os":"linux"}` {
+		t.Errorf("green daemonset/agent: nodeSelector %s, tandem.io/node-selector %q", sel, annotation(ds, "tandem.io/node-selector"))
+	}
+	eventually(t, 60*time.Second, func() error {
+		if pods := strings.TrimSpace(mustKubectl(t, "--context", "green", "-n", standbyNS, "get", "pods", "-o", "name")); pods != "" {
+			return fmt.Errorf("pods still in green %s: %s", standbyNS, pods)
+		}
+		return nil
+	})
+}
+
+func TestStandbySyncActivateDeactivate(t *testing.T) {
+	journal := t.TempDir()
+	t.Cleanup(func() {
+		tandem(t, "activate", "--cluster", "green", "--timeout", "30s", "--journal-dir", journal)
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "namespace", standbyNS, "--ignore-not-found", "--wait=true", "--timeout=120s")
+		}
+	})
+	mustKubectl(t, "--context", "blue", "apply", "-f", writeManifest(t, "standby.yaml", standbyManifests))
+
+	// Given a standby copy of the namespace in green.
+	out, r := syncJSON(t, journal, 0, "--standby", "--namespace", standbyNS)
+	if row, ok := out.find("Deployment", standbyNS, "web"); !ok || !strings.Contains(strings.Join(row.Notes, ";"), "replicas 3 → 0") {
+		t.Errorf("sync row of deployment web: %+v, want a standby note", row)
+	}
+	if !strings.Contains(r.stderr, "green is standby") {
+		t.Errorf("sync --standby stderr does not say green is standby:\n%s", r.stderr)
+	}
+	assertParked(t)
+	if ns := getJSON(t, "green", "namespace/"+standbyNS); field(ns, "metadata", "labels", "tandem.io/standby") != "true" {
+		t.Errorf("green namespace not labelled tandem.io/standby=true: %v", field(ns, "metadata", "labels"))
+	}
+
+	// When a pipeline applies replicas 3 in green, it stays at 0 (or is refused).
+	pr := kubectl(t, "--context", "green", "apply", "-f", writeManifest(t, "pipeline.yaml", extraDeployment))
+	if pr.code != 0 {
+		if !strings.Contains(pr.stderr, "cluster is standby (tandem)") {
+			t.Fatalf("apply refused without the policy message: %s", pr.stderr)
+		}
+		t.Logf("apply of replicas 3 refused by the validating policy: %s", strings.TrimSpace(pr.stderr))
+	} else if o := getJSON(t, "green", "deployment/pipeline"); field(o, "spec", "replicas") != float64(0) || annotation(o, "tandem.io/replicas") != "3" {
+		t.Fatalf("pipeline deployment in standby green: replicas %v, tandem.io/replicas %q; want 0, \"3\"", field(o, "spec", "replicas"), annotation(o, "tandem.io/replicas"))
+	} else {
+		t.Logf("apply of replicas 3 kept at 0 by the mutating policy (tandem.io/replicas=3 recorded)")
+	}
+
+	// Then activate restores exactly what blue runs.
+	act := mustTandem(t, "activate", "--cluster", "green", "--timeout", "3m", "--journal-dir", journal)
+	if !strings.Contains(act, "green is active") {
+		t.Errorf("activate output:\n%s", act)
+	}
+	for _, w := range []struct {
+		ref  string
+		want float64
+	}{{"deployment/web", 3}, {"statefulset/db", 2}} {
+		if r := field(getJSON(t, "green", w.ref), "spec", "replicas"); r != w.want {
+			t.Errorf("green %s after activate: replicas %v, want %v", w.ref, r, w.want)
+		}
+	}
+	if s := field(getJSON(t, "green", "cronjob/report"), "spec", "suspend"); s != false {
+		t.Errorf("green cronjob/report after activate: suspend %v, want false", s)
+	}
+	sel, _ := json.Marshal(field(getJSON(t, "green", "daemonset/agent"), "spec", "template", "spec", "nodeSelector"))
+	if string(sel) != `{"kubernetes.io/os":"linux"}` {
+		t.Errorf("green daemonset/agent after activate: nodeSelector %s", sel)
+	}
+	eventually(t, 2*time.Minute, func() error {
+		for app, n := range map[string]int{"web": 3, "db": 2} {
+			phases := strings.Fields(mustKubectl(t, "--context", "green", "-n", standbyNS, "get", "pods", "-l", "app="+app, "-o", "jsonpath={.items[*].status.phase}"))
+			running := 0
+			for _, p := range phases {
+				if p == "Running" {
+					running++
+				}
+			}
+			if running != n {
+				return fmt.Errorf("%s: %d pods Running (%v), want %d", app, running, phases, n)
+			}
+		}
+		return nil
+	})
+	if st := kubectl(t, "--context", "green", "-n", "tandem-system", "get", "configmap", "standby"); st.code == 0 {
+		t.Errorf("standby marker still in green after activate")
+	}
+
+	// And deactivate parks it all again.
+	mustTandem(t, "deactivate", "--cluster", "green", "--namespace", standbyNS, "--journal-dir", journal)
+	assertParked(t)
+}
+
+func TestStandbyActivateNotStandby(t *testing.T) {
+	r := tandem(t, "activate", "--cluster", "blue", "--journal-dir", t.TempDir())
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if r.code != 2 || len(lines) != 1 || !strings.Contains(lines[0], "not standby") {
+		t.Fatalf("activate on blue: exit %d, stderr %q; want exit 2 and one line saying not standby", r.code, r.stderr)
+	}
+}
