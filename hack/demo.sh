@@ -22,7 +22,16 @@ step "Preflight: what will break, what will block, what must be done by hand (ex
 step "What a sync would do (dry run, the shop stack only)" \
   $T sync --source blue --target green --stack shop --dry-run
 
-step "Copy everything from blue to green" \
+step "Copy everything from blue to green as a standby: every object, no app pods" \
+  $T sync --source blue --target green --standby
+
+step "Green runs no app pods while it is standby" \
+  kubectl --context green get deployments,statefulsets -A
+
+step "Activate green: replicas restored exactly, wait until available" \
+  $T activate --cluster green
+
+step "Sync once more, now as an active copy" \
   $T sync --source blue --target green
 
 step "Again: nothing changed in blue, so nothing is written" \

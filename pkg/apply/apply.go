@@ -224,7 +224,34 @@ func (r *runner) ssa(ctx context.Context, s plan.Step, obj *unstructured.Unstruc
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	return r.resource(s).Apply(ctx, obj.GetName(), obj, opts)
+	out, err := r.resource(s).Apply(ctx, obj.GetName(), obj, opts)
+	if err != nil && !opts.Force && conflictsOnlyWithTandem(err) {
+		// tandem's own non-apply writes (activate, deactivate) are no one else's: take them back.
+		opts.Force = true
+		out, err = r.resource(s).Apply(ctx, obj.GetName(), obj, opts)
+	}
+	return out, err
+}
+
+// conflictsOnlyWithTandem reports whether every field conflict of an apply
+// is with a manager named tandem (an Update by tandem itself, which server-side
+// apply counts as another manager).
+func conflictsOnlyWithTandem(err error) bool {
+	var status apierrors.APIStatus
+	if !apierrors.IsConflict(err) || !errors.As(err, &status) || status.Status().Details == nil {
+		return false
+	}
+	causes := status.Status().Details.Causes
+	if len(causes) == 0 {
+		return false
+	}
+	own := fmt.Sprintf("conflict with %q", plan.FieldManager)
+	for _, c := range causes {
+		if !strings.HasPrefix(c.Message, own+" ") && c.Message != own {
+			return false
+		}
+	}
+	return true
 }
 
 // ssaWithRetry retries what a busy or restarting apiserver answers (429,
