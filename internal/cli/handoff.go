@@ -1,0 +1,316 @@
+package cli
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/journal"
+	"github.com/tandem-io/tandem/pkg/volume"
+)
+
+// crashAfterEnv names a step after which the process exits 137 as if killed
+// (kill -9): the e2e crash tests use it to stop a handoff between two steps
+// ("retain": after its done record) or inside one ("retain:acted": after it
+// acted, before its done record). A test hook; nothing else sets it.
+const crashAfterEnv = "TANDEM_HANDOFF_CRASH_AFTER"
+
+// HandoffOptions are the flags of `tandem handoff`.
+type HandoffOptions struct {
+	g           *Global
+	Namespace   string
+	StatefulSet string
+	PVC         string
+	Selector    string
+	Snapshot    string
+	DryRun      bool
+	Rollback    bool
+	Parallel    int
+	Timeout     time.Duration
+	JournalDir  string
+
+	sel         volume.Selection
+	snapshotter volume.Snapshotter
+}
+
+func newHandoffCmd(g *Global) *cobra.Command {
+	o := &HandoffOptions{g: g}
+	cmd := &cobra.Command{
+		Use:   "handoff",
+		Short: "Move persistent volumes to the target cluster without copying data",
+		Long: `Hands the selected claims' volumes from the source to the target: the disk
+stays where it is, the PV and PVC objects move. Per volume, journaled:
+
+  scale-source    owners (StatefulSet/Deployment) to 0 in the source, replicas recorded
+  unmounted       no pod in the source mounts the claim
+  detached        no VolumeAttachment for the PV in the source
+  retain          the source PV's reclaim policy set to Retain
+  snapshot        --snapshot (none: skipped)
+  save            PV and PVC definitions written to the journal
+  scale-target    owners exist in the target (run 'tandem sync' first) at 0 replicas
+  clear-target    the empty claim the target made under the same name deleted
+  create-pvc      the claim created in the target, naming the PV
+  create-pv       the PV created pre-bound to the new claim's uid (never Available)
+  release-source  the source claim and PV deleted (Retain keeps the disk)
+  verify          the claim Bound to the PV and the PV's claimRef.uid the claim's
+  scale-up        owners in the target back to the source's recorded replicas
+
+A PV is never bindable by name alone: another claim that names it with
+spec.volumeName does not get it. Every blocker (missing StorageClass or owner,
+PV name taken, node affinity, access modes, capacity) is reported before the
+first change. Re-running the same command after a crash (kill -9) resumes at
+the first step not done; --rollback hands the volumes back the same way and
+restores the source's replicas.
+
+Exit codes: 0 handed over, 1 blockers or some volumes failed (see the table;
+re-run to resume), 2 bad input.`,
+		Example: `  tandem handoff --source blue --target green --namespace shop-data --statefulset db --dry-run
+  tandem handoff --source blue --target green --namespace shop-data --statefulset db
+  tandem handoff --source blue --target green --namespace shop-data --statefulset db --rollback
+  tandem handoff --source blue --target green -l app.kubernetes.io/part-of=shop -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.Namespace, "namespace", "n", "", "namespace of the claims")
+	f.StringVar(&o.StatefulSet, "statefulset", "", "the claims of this StatefulSet's volumeClaimTemplates (needs --namespace)")
+	f.StringVar(&o.PVC, "pvc", "", "one claim (needs --namespace)")
+	f.StringVarP(&o.Selector, "selector", "l", "", "claims with these labels (all namespaces unless --namespace)")
+	f.StringVar(&o.Snapshot, "snapshot", "none", "snapshot before the move: none (csi and ebs are not built yet)")
+	f.BoolVar(&o.DryRun, "dry-run", false, "check, print every step per volume, change nothing")
+	f.BoolVar(&o.Rollback, "rollback", false, "hand the volumes back from the target to the source")
+	f.IntVar(&o.Parallel, "parallel", 4, "volumes handed over at once")
+	f.DurationVar(&o.Timeout, "timeout", 3*time.Minute, "how long each wait (pods gone, detached, bound, ready) may take")
+	f.StringVar(&o.JournalDir, "journal-dir", filepath.Join(stateDir(), "journal"), "where the journal of each handoff is kept")
+	return cmd
+}
+
+// Complete builds the selection and the snapshotter.
+func (o *HandoffOptions) Complete() error {
+	o.sel = volume.Selection{Namespace: o.Namespace, StatefulSet: o.StatefulSet, PVC: o.PVC}
+	if o.Selector != "" {
+		s, err := labels.Parse(o.Selector)
+		if err != nil {
+			return badInput("-l %q: %v", o.Selector, err)
+		}
+		o.sel.Selector = s
+	}
+	switch o.Snapshot {
+	case "none":
+		o.snapshotter = volume.None{}
+	case "csi", "ebs":
+		return badInput("--snapshot %s: not built yet; use --snapshot none (the PV is set to Retain before anything else)", o.Snapshot)
+	default:
+		return badInput("--snapshot %q: want none", o.Snapshot)
+	}
+	return nil
+}
+
+// Validate refuses a selection that picks nothing or contradicts itself.
+func (o *HandoffOptions) Validate() error {
+	switch {
+	case o.Namespace == "" && o.Selector == "":
+		return badInput("nothing selected: pass --namespace NS [--statefulset NAME | --pvc NAME] or -l SELECTOR")
+	case (o.StatefulSet != "" || o.PVC != "") && o.Namespace == "":
+		return badInput("--statefulset and --pvc need --namespace")
+	case o.StatefulSet != "" && o.PVC != "":
+		return badInput("--statefulset and --pvc: choose one")
+	case o.Parallel < 1:
+		return badInput("--parallel %d: want ≥ 1", o.Parallel)
+	case o.Timeout <= 0:
+		return badInput("--timeout %s: want > 0", o.Timeout)
+	case o.DryRun && o.Rollback:
+		return badInput("--dry-run and --rollback: choose one")
+	}
+	return nil
+}
+
+// journalPath is one journal per source, target and selection; a rollback
+// shares its handoff's journal.
+func (o *HandoffOptions) journalPath() string {
+	sum := sha256.Sum256([]byte(o.g.Source + "\x00" + o.g.Target + "\x00" + o.sel.String()))
+	return filepath.Join(o.JournalDir, "handoff-"+hex.EncodeToString(sum[:8])+".jsonl")
+}
+
+// Run checks, then hands the volumes over (or back), resuming an interrupted run.
+func (o *HandoffOptions) Run(ctx context.Context) error {
+	source, target, err := o.g.connectPair(ctx)
+	if err != nil {
+		return err
+	}
+	direction := volume.DirectionHandoff
+	if o.Rollback {
+		direction = volume.DirectionRollback
+		source, target = target, source
+	}
+	j, recs, err := journal.Open(o.journalPath())
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	defer j.Close()
+	resume, err := volume.LastRun(recs)
+	if err != nil {
+		return err
+	}
+	h := &volume.Handoff{Source: source, Target: target, Snapshotter: o.snapshotter, Journal: j, Direction: direction,
+		Selection: o.sel.String(), Parallel: o.Parallel, Timeout: o.Timeout, Observer: &handoffProgress{w: o.g.Err}}
+	var vols []volume.Volume
+	if resume != nil {
+		if resume.Direction != direction {
+			other := "without --rollback"
+			if resume.Direction == volume.DirectionRollback {
+				other = "with --rollback"
+			}
+			return badInput("an interrupted %s of this selection is in the journal %s: run the command %s to finish it first", resume.Direction, o.journalPath(), other)
+		}
+		h.Run, h.State, h.Intents, vols = resume.Run, resume.State, resume.Intents, resume.Volumes
+		fmt.Fprintf(o.g.Err, "resuming interrupted %s %s: %d steps already done\n", direction, h.Run, len(h.State))
+	} else {
+		if vols, err = volume.Discover(ctx, source, o.sel); err != nil {
+			return err
+		}
+		if len(vols) == 0 {
+			return badInput("no bound claims in %s match %s", source.Context, o.sel)
+		}
+		h.Run = journal.NewRunID()
+	}
+	blockers, err := volume.Check(ctx, source, target, vols, h.State)
+	if err != nil {
+		return err
+	}
+	if o.DryRun || len(blockers) > 0 {
+		if err := o.printPlan(source, target, vols, blockers); err != nil {
+			return err
+		}
+		if len(blockers) > 0 {
+			fmt.Fprintf(o.g.Err, "error: %d blockers; nothing was changed\n", len(blockers))
+			return errPartial
+		}
+		return nil
+	}
+	if o.snapshotter.Name() == "none" {
+		fmt.Fprintln(o.g.Err, "warning: no snapshot is taken (--snapshot none); the PVs are set to Retain first")
+	}
+	if env := os.Getenv(crashAfterEnv); env != "" {
+		step, acted := strings.CutSuffix(env, ":acted")
+		crash := func(_, s string) {
+			if s == step {
+				fmt.Fprintf(o.g.Err, "%s=%s: exiting 137\n", crashAfterEnv, env)
+				os.Exit(137)
+			}
+		}
+		if acted {
+			h.BeforeDone = crash
+		} else {
+			h.AfterStep = crash
+		}
+	}
+	rep, runErr := h.Execute(ctx, vols)
+	if err := o.printReport(rep); err != nil {
+		return err
+	}
+	if runErr != nil {
+		if errors.Is(runErr, volume.ErrFailed) {
+			fmt.Fprintf(o.g.Err, "error: %s; re-run the same command to resume\n", runErr)
+			return errPartial
+		}
+		return runErr
+	}
+	return nil
+}
+
+func (o *HandoffOptions) printPlan(source, target *cluster.Conn, vols []volume.Volume, blockers []volume.Blocker) error {
+	out := struct {
+		Source   string           `json:"source"`
+		Target   string           `json:"target"`
+		Volumes  []volume.Volume  `json:"volumes"`
+		Steps    []string         `json:"steps"`
+		Blockers []volume.Blocker `json:"blockers"`
+	}{source.Context, target.Context, vols, volume.Steps, blockers}
+	return o.g.printObject(out, func(w io.Writer) {
+		fmt.Fprintf(w, "handoff %s → %s\n", source.Context, target.Context)
+		tw := newTable(w, "VOLUME", "PV", "OWNERS", "STEPS")
+		for _, v := range vols {
+			var owners []string
+			for _, ow := range v.Owners {
+				owners = append(owners, ow.String())
+			}
+			row(tw, v.String(), v.PV, dash(strings.Join(owners, ", ")), strings.Join(volume.Steps, " → "))
+		}
+		tw.Flush()
+		for _, b := range blockers {
+			fmt.Fprintf(w, "BLOCKER %s: %s\n", b.Volume, b.Message)
+			if b.Fix != "" {
+				fmt.Fprintf(w, "        fix: %s\n", b.Fix)
+			}
+		}
+		if o.DryRun {
+			fmt.Fprintln(w, "dry run: nothing changed")
+		}
+	})
+}
+
+func (o *HandoffOptions) printReport(rep *volume.Report) error {
+	return o.g.printObject(rep, func(w io.Writer) {
+		tw := newTable(w, "VOLUME/OWNER", "PV", "STEPS DONE", "SECONDS", "RESULT")
+		for _, r := range append(append([]*volume.Result{}, rep.Volumes...), rep.Owners...) {
+			done := 0
+			for _, s := range r.Steps {
+				if s.Status == volume.StatusDone || s.Status == volume.StatusSkipped {
+					done++
+				}
+			}
+			result := "ok"
+			if r.Error != "" {
+				result = "FAILED: " + r.Error
+			}
+			row(tw, r.Name, dash(r.PV), done, fmt.Sprintf("%.2f", r.Seconds), result)
+		}
+		tw.Flush()
+		if rep.Completed {
+			fmt.Fprintf(w, "%s of %d volumes %s → %s done in %.1fs\n", rep.Direction, len(rep.Volumes), rep.Source, rep.Target, rep.Seconds)
+		}
+	})
+}
+
+// handoffProgress prints one line per finished step to stderr.
+type handoffProgress struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (p *handoffProgress) Event(e volume.Event) {
+	if e.Status == volume.StatusStarted {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch e.Status {
+	case volume.StatusFailed:
+		fmt.Fprintf(p.w, "%-40s %-15s FAILED after %s: %s\n", e.Name, e.Step, e.Took.Round(time.Millisecond), e.Err)
+	case volume.StatusSkipped:
+		fmt.Fprintf(p.w, "%-40s %-15s done earlier\n", e.Name, e.Step)
+	default:
+		fmt.Fprintf(p.w, "%-40s %-15s done in %s\n", e.Name, e.Step, e.Took.Round(time.Millisecond))
+	}
+}

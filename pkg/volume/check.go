@@ -1,0 +1,186 @@
+package volume
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+)
+
+// Blocker is a reason a volume cannot be handed over; nothing was changed.
+type Blocker struct {
+	Volume  string `json:"volume"`
+	Message string `json:"message"`
+	Fix     string `json:"fix,omitempty"`
+}
+
+// Check looks for every reason the handoff of vols from source to target
+// would fail, before anything changes. Volumes already under way (per state)
+// are not checked again: their source objects may be gone by design.
+func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, state State) ([]Blocker, error) {
+	var out []Blocker
+	add := func(v Volume, fix, format string, args ...any) {
+		out = append(out, Blocker{Volume: v.String(), Message: fmt.Sprintf(format, args...), Fix: fix})
+	}
+	nodes, err := target.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("%s: list nodes: %w", target.Context, err)
+	}
+	checkedOwners := map[Owner]bool{}
+	for _, v := range vols {
+		for _, o := range v.Owners {
+			if checkedOwners[o] || state.Done(o.Key(), StepScaleTarget) {
+				continue
+			}
+			checkedOwners[o] = true
+			if _, err := getReplicas(ctx, target, o); apierrors.IsNotFound(err) {
+				add(v, "run `tandem sync` first (it creates the owner in the target)", "%s does not exist in the target %s", o, target.Context)
+			} else if err != nil {
+				return nil, err
+			}
+		}
+		if state.Started(v) {
+			continue
+		}
+		pvc, err := source.Typed.CoreV1().PersistentVolumeClaims(v.Namespace).Get(ctx, v.Claim, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("%s: claim %s: %w", source.Context, v, err)
+		}
+		pv, err := source.Typed.CoreV1().PersistentVolumes().Get(ctx, v.PV, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("%s: PV %s: %w", source.Context, v.PV, err)
+		}
+		if cr := pv.Spec.ClaimRef; cr == nil || cr.Namespace != v.Namespace || cr.Name != v.Claim || cr.UID != pvc.UID {
+			add(v, "", "PV %s in the source is not bound to this claim", pv.Name)
+		}
+		if sc := pv.Spec.StorageClassName; sc != "" {
+			if _, err := target.Typed.StorageV1().StorageClasses().Get(ctx, sc, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+				add(v, "create the StorageClass in the target (tandem sync copies it)", "StorageClass %q missing in the target", sc)
+			} else if err != nil {
+				return nil, err
+			}
+		}
+		if tpv, err := target.Typed.CoreV1().PersistentVolumes().Get(ctx, v.PV, metav1.GetOptions{}); err == nil {
+			if cr := tpv.Spec.ClaimRef; cr == nil || cr.Namespace != v.Namespace || cr.Name != v.Claim {
+				add(v, "delete or rename the target's PV if it is not in use", "PV name %s is already taken in the target (claim %s)", v.PV, claimRefString(tpv.Spec.ClaimRef))
+			}
+		} else if !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+		if err := checkTargetClaim(ctx, target, v, add); err != nil {
+			return nil, err
+		}
+		if err := checkBarePods(ctx, source, v, add); err != nil {
+			return nil, err
+		}
+		if na := pv.Spec.NodeAffinity; na != nil && na.Required != nil {
+			if !slices.ContainsFunc(nodes.Items, func(n corev1.Node) bool { return matchesSelector(n.Labels, na.Required) }) {
+				add(v, "add a node with matching labels (zone, hostname) to the target", "no target node matches the PV's node affinity")
+			}
+		}
+		for _, m := range pvc.Spec.AccessModes {
+			if !slices.Contains(pv.Spec.AccessModes, m) {
+				add(v, "", "claim asks for access mode %s that PV %s does not offer", m, pv.Name)
+			}
+		}
+		if req, ok := pvc.Spec.Resources.Requests[corev1.ResourceStorage]; ok {
+			if capa, ok := pv.Spec.Capacity[corev1.ResourceStorage]; !ok || capa.Cmp(req) < 0 {
+				add(v, "", "PV %s capacity %s is less than the claim's request %s", pv.Name, capa.String(), req.String())
+			}
+		}
+		if pvc.Spec.VolumeMode != nil && pv.Spec.VolumeMode != nil && *pvc.Spec.VolumeMode != *pv.Spec.VolumeMode {
+			add(v, "", "claim volumeMode %s differs from PV %s", *pvc.Spec.VolumeMode, *pv.Spec.VolumeMode)
+		}
+	}
+	return out, nil
+}
+
+// checkTargetClaim blocks when the target already has a claim of the same
+// name that clear-target would refuse to delete.
+func checkTargetClaim(ctx context.Context, target *cluster.Conn, v Volume, add func(Volume, string, string, ...any)) error {
+	pvc, err := target.Typed.CoreV1().PersistentVolumeClaims(v.Namespace).Get(ctx, v.Claim, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: claim %s: %w", target.Context, v, err)
+	}
+	name := pvc.Spec.VolumeName
+	switch {
+	case name == "":
+		return nil
+	case name == v.PV:
+		add(v, "delete the target's claim if it is not yours", "claim %s in the target already names PV %s (spec.volumeName)", v, name)
+		return nil
+	}
+	pv, err := target.Typed.CoreV1().PersistentVolumes().Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: PV %s: %w", target.Context, name, err)
+	}
+	if pv.Spec.PersistentVolumeReclaimPolicy != corev1.PersistentVolumeReclaimDelete {
+		add(v, "delete the target's claim yourself if it is empty", "claim %s in the target is bound to PV %s with reclaim policy %s: it may hold data", v, name, pv.Spec.PersistentVolumeReclaimPolicy)
+	}
+	return nil
+}
+
+// checkBarePods blocks when a pod without a controller mounts the claim:
+// scaling the owners down would not stop it.
+func checkBarePods(ctx context.Context, source *cluster.Conn, v Volume, add func(Volume, string, string, ...any)) error {
+	pods, err := source.Typed.CoreV1().Pods(v.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("%s: list pods: %w", source.Context, err)
+	}
+	for _, p := range pods.Items {
+		if metav1.GetControllerOf(&p) != nil {
+			continue
+		}
+		for _, vol := range p.Spec.Volumes {
+			if vol.PersistentVolumeClaim != nil && vol.PersistentVolumeClaim.ClaimName == v.Claim {
+				add(v, "delete the pod (or give the claim to a Deployment or StatefulSet)", "pod %s mounts the claim and has no controller to scale down", p.Name)
+			}
+		}
+	}
+	return nil
+}
+
+func claimRefString(cr *corev1.ObjectReference) string {
+	if cr == nil {
+		return "none"
+	}
+	return cr.Namespace + "/" + cr.Name
+}
+
+// matchesSelector says whether a node with labels satisfies a required node
+// selector (terms are ORed, expressions ANDed).
+func matchesSelector(lbls map[string]string, sel *corev1.NodeSelector) bool {
+	for _, term := range sel.NodeSelectorTerms {
+		ok := len(term.MatchExpressions) > 0
+		for _, e := range term.MatchExpressions {
+			val, has := lbls[e.Key]
+			switch e.Operator {
+			case corev1.NodeSelectorOpIn:
+				ok = ok && has && slices.Contains(e.Values, val)
+			case corev1.NodeSelectorOpNotIn:
+				ok = ok && !(has && slices.Contains(e.Values, val))
+			case corev1.NodeSelectorOpExists:
+				ok = ok && has
+			case corev1.NodeSelectorOpDoesNotExist:
+				ok = ok && !has
+			default: // Gt, Lt: rare on PVs; do not claim a match we did not check
+				ok = false
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,148 @@
+package volume
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+)
+
+// pollEvery is how often waits look again.
+const pollEvery = 250 * time.Millisecond
+
+// getReplicas reads the owner's spec.replicas through the scale subresource.
+func getReplicas(ctx context.Context, c *cluster.Conn, o Owner) (int32, error) {
+	s, err := getScale(ctx, c, o)
+	if err != nil {
+		return 0, err
+	}
+	return s.Spec.Replicas, nil
+}
+
+func getScale(ctx context.Context, c *cluster.Conn, o Owner) (*autoscalingv1.Scale, error) {
+	apps := c.Typed.AppsV1()
+	switch o.Kind {
+	case "StatefulSet":
+		return apps.StatefulSets(o.Namespace).GetScale(ctx, o.Name, metav1.GetOptions{})
+	case "Deployment":
+		return apps.Deployments(o.Namespace).GetScale(ctx, o.Name, metav1.GetOptions{})
+	}
+	return nil, fmt.Errorf("owner %s: kind not supported", o)
+}
+
+// setReplicas scales the owner to n (a no-op when it is there already).
+func setReplicas(ctx context.Context, c *cluster.Conn, o Owner, n int32) error {
+	s, err := getScale(ctx, c, o)
+	if err != nil {
+		return fmt.Errorf("%s: %s: %w", c.Context, o, err)
+	}
+	if s.Spec.Replicas == n {
+		return nil
+	}
+	s.Spec.Replicas = n
+	apps := c.Typed.AppsV1()
+	switch o.Kind {
+	case "StatefulSet":
+		_, err = apps.StatefulSets(o.Namespace).UpdateScale(ctx, o.Name, s, metav1.UpdateOptions{})
+	case "Deployment":
+		_, err = apps.Deployments(o.Namespace).UpdateScale(ctx, o.Name, s, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("%s: scale %s to %d: %w", c.Context, o, n, err)
+	}
+	return nil
+}
+
+// waitUnmounted waits until no pod in c mounts the claim ns/claim.
+func waitUnmounted(ctx context.Context, c *cluster.Conn, ns, claim string, timeout time.Duration) error {
+	return poll(ctx, timeout, func() (bool, string, error) {
+		pods, err := c.Typed.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		for _, p := range pods.Items {
+			for _, v := range p.Spec.Volumes {
+				if v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == claim {
+					return false, fmt.Sprintf("pod %s/%s still mounts claim %s in %s", ns, p.Name, claim, c.Context), nil
+				}
+			}
+		}
+		return true, "", nil
+	})
+}
+
+// ownerStatus is an owner's status, and whether its controller has seen the
+// latest spec (a status older than the last scale says nothing).
+type ownerStatus struct {
+	current       bool
+	replicas      int32
+	readyReplicas int32
+}
+
+func getStatus(ctx context.Context, c *cluster.Conn, o Owner) (ownerStatus, error) {
+	switch o.Kind {
+	case "StatefulSet":
+		s, err := c.Typed.AppsV1().StatefulSets(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
+		if err != nil {
+			return ownerStatus{}, err
+		}
+		return ownerStatus{current: s.Status.ObservedGeneration >= s.Generation, replicas: s.Status.Replicas, readyReplicas: s.Status.ReadyReplicas}, nil
+	case "Deployment":
+		d, err := c.Typed.AppsV1().Deployments(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
+		if err != nil {
+			return ownerStatus{}, err
+		}
+		return ownerStatus{current: d.Status.ObservedGeneration >= d.Generation, replicas: d.Status.Replicas, readyReplicas: d.Status.ReadyReplicas}, nil
+	}
+	return ownerStatus{}, fmt.Errorf("owner %s: kind not supported", o)
+}
+
+// waitOwnerPodsGone waits until the owner's controller has seen the scale to
+// 0 and reports no pods.
+func waitOwnerPodsGone(ctx context.Context, c *cluster.Conn, o Owner, timeout time.Duration) error {
+	return poll(ctx, timeout, func() (bool, string, error) {
+		s, err := getStatus(ctx, c, o)
+		if err != nil {
+			return false, "", err
+		}
+		return s.current && s.replicas == 0, fmt.Sprintf("%s in %s still has %d pods", o, c.Context, s.replicas), nil
+	})
+}
+
+// waitReady waits until the owner's controller has seen the scale and n replicas are ready.
+func waitReady(ctx context.Context, c *cluster.Conn, o Owner, n int32, timeout time.Duration) error {
+	return poll(ctx, timeout, func() (bool, string, error) {
+		s, err := getStatus(ctx, c, o)
+		if err != nil {
+			return false, "", err
+		}
+		return s.current && s.readyReplicas >= n, fmt.Sprintf("%s in %s: %d of %d replicas ready", o, c.Context, s.readyReplicas, n), nil
+	})
+}
+
+// poll calls f until it says done, fails, or timeout passes; the timeout
+// error carries f's last explanation.
+func poll(ctx context.Context, timeout time.Duration, f func() (bool, string, error)) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, why, err := f()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after %s: %s", timeout, why)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pollEvery):
+		}
+	}
+}

@@ -1,0 +1,31 @@
+package volume
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+)
+
+// Snapshotter takes a point-in-time copy of a volume before it moves, in
+// case something goes wrong.
+type Snapshotter interface {
+	// Name is what --snapshot calls it.
+	Name() string
+	// Snapshot copies the volume of pvc/pv in c and returns an id to find it by
+	// ("" when there is nothing to find). It must be safe to call again for the
+	// same volume after a crash.
+	Snapshot(ctx context.Context, c *cluster.Conn, pvc *corev1.PersistentVolumeClaim, pv *corev1.PersistentVolume) (string, error)
+}
+
+// None takes no snapshot.
+type None struct{}
+
+// Name implements Snapshotter.
+func (None) Name() string { return "none" }
+
+// Snapshot implements Snapshotter: nothing to do.
+func (None) Snapshot(context.Context, *cluster.Conn, *corev1.PersistentVolumeClaim, *corev1.PersistentVolume) (string, error) {
+	return "", nil
+}

@@ -1,0 +1,205 @@
+package volume
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// AnnotationRun marks a PVC that a handoff created in the target, with the run id.
+const AnnotationRun = "tandem.io/handoff-run"
+
+// AnnotationPVCreated is set on the new claim once its PV exists (it nudges the PV controller).
+const AnnotationPVCreated = "tandem.io/handoff-pv-created"
+
+// Annotations the binding controllers own: never carried to the new objects,
+// or the PV controller would take them as bound already.
+var bindAnnotations = []string{
+	"pv.kubernetes.io/bind-completed",
+	"pv.kubernetes.io/bound-by-controller",
+	"volume.beta.kubernetes.io/storage-provisioner",
+	"volume.kubernetes.io/storage-provisioner",
+	"volume.kubernetes.io/selected-node",
+}
+
+// ownerPrepare records the owner's replica count in the intent before it is scaled.
+func (h *Handoff) ownerPrepare(ctx context.Context, o Owner, step string, intent map[string]string) error {
+	if _, ok := intent[DetailReplicas]; ok || step == StepScaleUp {
+		return nil
+	}
+	c := h.Source
+	if step == StepScaleTarget {
+		c = h.Target
+	}
+	n, err := getReplicas(ctx, c, o)
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("%s does not exist in %s: run `tandem sync` first", o, c.Context)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %s: %w", c.Context, o, err)
+	}
+	intent[DetailReplicas] = strconv.Itoa(int(n))
+	return nil
+}
+
+func (h *Handoff) ownerStep(ctx context.Context, o Owner, step string, intent map[string]string) (map[string]string, error) {
+	switch step {
+	case StepScaleSource, StepScaleTarget:
+		c := h.Source
+		if step == StepScaleTarget {
+			c = h.Target
+		}
+		if err := setReplicas(ctx, c, o, 0); err != nil {
+			return nil, err
+		}
+		if err := waitOwnerPodsGone(ctx, c, o, h.Timeout); err != nil {
+			return nil, err
+		}
+		return map[string]string{DetailReplicas: intent[DetailReplicas]}, nil
+	case StepScaleUp:
+		rec := h.detail(o.Key(), StepScaleSource)[DetailReplicas]
+		n, err := strconv.Atoi(rec)
+		if err != nil {
+			return nil, fmt.Errorf("journal: recorded replicas of %s: %q", o, rec)
+		}
+		if err := setReplicas(ctx, h.Target, o, int32(n)); err != nil {
+			return nil, err
+		}
+		if err := waitReady(ctx, h.Target, o, int32(n), h.Timeout); err != nil {
+			return nil, err
+		}
+		return map[string]string{DetailReplicas: rec}, nil
+	}
+	return nil, fmt.Errorf("unknown owner step %q", step)
+}
+
+func (h *Handoff) volumeStep(ctx context.Context, v Volume, step string) (map[string]string, error) {
+	src, dst := h.Source.Typed.CoreV1(), h.Target.Typed.CoreV1()
+	switch step {
+	case StepUnmounted:
+		return nil, waitUnmounted(ctx, h.Source, v.Namespace, v.Claim, h.Timeout)
+	case StepDetached:
+		return nil, h.waitDetached(ctx, v)
+	case StepRetain:
+		pv, err := src.PersistentVolumes().Get(ctx, v.PV, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("%s: PV %s: %w", h.Source.Context, v.PV, err)
+		}
+		if pv.Spec.PersistentVolumeReclaimPolicy == corev1.PersistentVolumeReclaimRetain {
+			return nil, nil
+		}
+		patch := []byte(`{"spec":{"persistentVolumeReclaimPolicy":"Retain"}}`)
+		if _, err := src.PersistentVolumes().Patch(ctx, v.PV, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			return nil, fmt.Errorf("%s: PV %s: set Retain: %w", h.Source.Context, v.PV, err)
+		}
+		return map[string]string{"was": string(pv.Spec.PersistentVolumeReclaimPolicy)}, nil
+	case StepSnapshot:
+		pvc, pv, err := h.sourceObjects(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		id, err := h.Snapshotter.Snapshot(ctx, h.Source, pvc, pv)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot (%s): %w", h.Snapshotter.Name(), err)
+		}
+		return map[string]string{DetailSnapshot: id, "snapshotter": h.Snapshotter.Name()}, nil
+	case StepSave:
+		pvc, pv, err := h.sourceObjects(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		if pv.Spec.PersistentVolumeReclaimPolicy != corev1.PersistentVolumeReclaimRetain {
+			return nil, fmt.Errorf("PV %s in %s is not Retain any more (%s): someone changed it", v.PV, h.Source.Context, pv.Spec.PersistentVolumeReclaimPolicy)
+		}
+		pb, _ := json.Marshal(pv)
+		cb, _ := json.Marshal(pvc)
+		return map[string]string{DetailPV: string(pb), DetailPVC: string(cb)}, nil
+	case StepClearTarget:
+		return nil, h.clearTarget(ctx, v)
+	case StepCreatePVC:
+		return h.createPVC(ctx, v)
+	case StepCreatePV:
+		return nil, h.createPV(ctx, v)
+	case StepReleaseSource:
+		return nil, h.releaseSource(ctx, v)
+	case StepVerify:
+		uid := types.UID(h.detail(v.Key(), StepCreatePVC)[DetailUID])
+		nudged := time.Now()
+		return nil, poll(ctx, h.Timeout, func() (bool, string, error) {
+			if time.Since(nudged) > time.Second {
+				// The claim sync may have run before the PV controller's cache had the PV.
+				if err := h.nudge(ctx, v); err != nil {
+					return false, "", err
+				}
+				nudged = time.Now()
+			}
+			pvc, err := dst.PersistentVolumeClaims(v.Namespace).Get(ctx, v.Claim, metav1.GetOptions{})
+			if err != nil {
+				return false, "", err
+			}
+			pv, err := dst.PersistentVolumes().Get(ctx, v.PV, metav1.GetOptions{})
+			if err != nil {
+				return false, "", err
+			}
+			switch {
+			case pvc.UID != uid:
+				return false, "", fmt.Errorf("claim %s in %s has uid %s, not the one created (%s)", v, h.Target.Context, pvc.UID, uid)
+			case pv.Spec.ClaimRef == nil || pv.Spec.ClaimRef.UID != uid:
+				return false, "", fmt.Errorf("PV %s in %s is claimed by %s, not by %s", v.PV, h.Target.Context, claimRefString(pv.Spec.ClaimRef), v)
+			}
+			ok := pvc.Status.Phase == corev1.ClaimBound && pvc.Spec.VolumeName == v.PV && pv.Status.Phase == corev1.VolumeBound
+			return ok, fmt.Sprintf("claim %s is %s, PV %s is %s", v, pvc.Status.Phase, v.PV, pv.Status.Phase), nil
+		})
+	}
+	return nil, fmt.Errorf("unknown volume step %q", step)
+}
+
+func (h *Handoff) sourceObjects(ctx context.Context, v Volume) (*corev1.PersistentVolumeClaim, *corev1.PersistentVolume, error) {
+	pvc, err := h.Source.Typed.CoreV1().PersistentVolumeClaims(v.Namespace).Get(ctx, v.Claim, metav1.GetOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: claim %s: %w", h.Source.Context, v, err)
+	}
+	pv, err := h.Source.Typed.CoreV1().PersistentVolumes().Get(ctx, v.PV, metav1.GetOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: PV %s: %w", h.Source.Context, v.PV, err)
+	}
+	return pvc, pv, nil
+}
+
+// saved returns the definitions the save step put in the journal.
+func (h *Handoff) saved(v Volume) (*corev1.PersistentVolumeClaim, *corev1.PersistentVolume, error) {
+	d := h.detail(v.Key(), StepSave)
+	var pvc corev1.PersistentVolumeClaim
+	var pv corev1.PersistentVolume
+	if err := json.Unmarshal([]byte(d[DetailPVC]), &pvc); err != nil {
+		return nil, nil, fmt.Errorf("journal: saved claim %s: %w", v, err)
+	}
+	if err := json.Unmarshal([]byte(d[DetailPV]), &pv); err != nil {
+		return nil, nil, fmt.Errorf("journal: saved PV %s: %w", v.PV, err)
+	}
+	return &pvc, &pv, nil
+}
+
+// waitDetached refuses (after waiting Timeout) while a VolumeAttachment for
+// the PV exists in the source: a node may still write to the disk.
+func (h *Handoff) waitDetached(ctx context.Context, v Volume) error {
+	return poll(ctx, h.Timeout, func() (bool, string, error) {
+		vas, err := h.Source.Typed.StorageV1().VolumeAttachments().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, "", fmt.Errorf("%s: list VolumeAttachments: %w", h.Source.Context, err)
+		}
+		for _, va := range vas.Items {
+			if pv := va.Spec.Source.PersistentVolumeName; pv != nil && *pv == v.PV {
+				return false, fmt.Sprintf("VolumeAttachment %s still attaches PV %s to node %s in %s", va.Name, v.PV, va.Spec.NodeName, h.Source.Context), nil
+			}
+		}
+		return true, "", nil
+	})
+}

@@ -1,0 +1,194 @@
+package volume
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+)
+
+// clearTarget deletes the claim of the same name that the target's owner made
+// for itself (an empty, dynamically provisioned volume), so the saved claim
+// can take its place. A claim that may hold data is never deleted.
+func (h *Handoff) clearTarget(ctx context.Context, v Volume) error {
+	dst := h.Target.Typed.CoreV1()
+	pvc, err := dst.PersistentVolumeClaims(v.Namespace).Get(ctx, v.Claim, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: claim %s: %w", h.Target.Context, v, err)
+	}
+	if pvc.Annotations[AnnotationRun] == h.Run {
+		return nil // made by this run before a crash: the next step takes it
+	}
+	if name := pvc.Spec.VolumeName; name != "" {
+		if name == v.PV {
+			return fmt.Errorf("claim %s in %s (not made by this handoff) names PV %s: delete it if it is not yours", v, h.Target.Context, name)
+		}
+		pv, err := dst.PersistentVolumes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("%s: PV %s: %w", h.Target.Context, name, err)
+		}
+		if err == nil && pv.Spec.PersistentVolumeReclaimPolicy != corev1.PersistentVolumeReclaimDelete {
+			return fmt.Errorf("claim %s in %s is bound to PV %s with reclaim policy %s: it may hold data; delete the claim yourself if it is empty",
+				v, h.Target.Context, name, pv.Spec.PersistentVolumeReclaimPolicy)
+		}
+	}
+	uid := pvc.UID
+	err = dst.PersistentVolumeClaims(v.Namespace).Delete(ctx, v.Claim, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("%s: delete empty claim %s: %w", h.Target.Context, v, err)
+	}
+	return waitClaimGone(ctx, h.Target, v, uid, h.Timeout)
+}
+
+// createPVC creates the saved claim in the target, naming the PV so that only
+// that PV can bind it, and returns its uid.
+func (h *Handoff) createPVC(ctx context.Context, v Volume) (map[string]string, error) {
+	saved, _, err := h.saved(v)
+	if err != nil {
+		return nil, err
+	}
+	pvc := &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: v.Claim, Namespace: v.Namespace, Labels: saved.Labels, Annotations: cleanAnnotations(saved.Annotations)},
+		Spec:       saved.Spec,
+	}
+	pvc.Annotations[AnnotationRun] = h.Run
+	pvc.Spec.VolumeName = v.PV
+	claims := h.Target.Typed.CoreV1().PersistentVolumeClaims(v.Namespace)
+	got, err := claims.Create(ctx, pvc, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		got, err = claims.Get(ctx, v.Claim, metav1.GetOptions{})
+		if err == nil && (got.Annotations[AnnotationRun] != h.Run || got.Spec.VolumeName != v.PV) {
+			return nil, fmt.Errorf("claim %s appeared in %s while the handoff ran (not made by it): remove it and re-run", v, h.Target.Context)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: create claim %s: %w", h.Target.Context, v, err)
+	}
+	return map[string]string{DetailUID: string(got.UID)}, nil
+}
+
+// createPV creates the saved PV in the target already bound to the new
+// claim's uid: it is never Available, and no other claim can take it.
+func (h *Handoff) createPV(ctx context.Context, v Volume) error {
+	uid := types.UID(h.detail(v.Key(), StepCreatePVC)[DetailUID])
+	if uid == "" {
+		return fmt.Errorf("journal: no uid recorded for claim %s", v)
+	}
+	_, saved, err := h.saved(v)
+	if err != nil {
+		return err
+	}
+	pv := &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: v.PV, Labels: saved.Labels, Annotations: cleanAnnotations(saved.Annotations)},
+		Spec:       saved.Spec,
+	}
+	pv.Spec.ClaimRef = &corev1.ObjectReference{Kind: "PersistentVolumeClaim", APIVersion: "v1", Namespace: v.Namespace, Name: v.Claim, UID: uid}
+	pv.Spec.PersistentVolumeReclaimPolicy = corev1.PersistentVolumeReclaimRetain
+	pvs := h.Target.Typed.CoreV1().PersistentVolumes()
+	if _, err = pvs.Create(ctx, pv, metav1.CreateOptions{}); apierrors.IsAlreadyExists(err) {
+		got, gerr := pvs.Get(ctx, v.PV, metav1.GetOptions{})
+		if gerr != nil {
+			return fmt.Errorf("%s: PV %s: %w", h.Target.Context, v.PV, gerr)
+		}
+		if got.Spec.ClaimRef == nil || got.Spec.ClaimRef.UID != uid {
+			return fmt.Errorf("PV %s already exists in %s claimed by %s: not ours", v.PV, h.Target.Context, claimRefString(got.Spec.ClaimRef))
+		}
+	} else if err != nil {
+		return fmt.Errorf("%s: create PV %s: %w", h.Target.Context, v.PV, err)
+	}
+	return h.nudge(ctx, v)
+}
+
+// nudge updates the new claim's AnnotationPVCreated. Older PV controllers
+// (v1.30) bind a pre-bound pair only when the claim is synced again, which
+// their periodic resync does after up to 15 s; an update makes it happen now.
+func (h *Handoff) nudge(ctx context.Context, v Volume) error {
+	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, AnnotationPVCreated, time.Now().UTC().Format(time.RFC3339Nano))
+	if _, err := h.Target.Typed.CoreV1().PersistentVolumeClaims(v.Namespace).Patch(ctx, v.Claim, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("%s: claim %s: %w", h.Target.Context, v, err)
+	}
+	return nil
+}
+
+// releaseSource deletes the saved claim and PV from the source. The PV is
+// Retain, so the disk stays; only objects with the saved uids are deleted.
+func (h *Handoff) releaseSource(ctx context.Context, v Volume) error {
+	savedPVC, savedPV, err := h.saved(v)
+	if err != nil {
+		return err
+	}
+	src := h.Source.Typed.CoreV1()
+	pvc, err := src.PersistentVolumeClaims(v.Namespace).Get(ctx, v.Claim, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("%s: claim %s: %w", h.Source.Context, v, err)
+	case pvc.UID != savedPVC.UID:
+		return fmt.Errorf("claim %s in %s is a new one (uid %s, saved %s): scale the owner in the source to 0 and delete it", v, h.Source.Context, pvc.UID, savedPVC.UID)
+	default:
+		uid := pvc.UID
+		err := src.PersistentVolumeClaims(v.Namespace).Delete(ctx, v.Claim, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("%s: delete claim %s: %w", h.Source.Context, v, err)
+		}
+		if err := waitClaimGone(ctx, h.Source, v, uid, h.Timeout); err != nil {
+			return err
+		}
+	}
+	pv, err := src.PersistentVolumes().Get(ctx, v.PV, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("%s: PV %s: %w", h.Source.Context, v.PV, err)
+	case pv.UID != savedPV.UID:
+		return fmt.Errorf("PV %s in %s is a new one (uid %s, saved %s): left alone", v.PV, h.Source.Context, pv.UID, savedPV.UID)
+	case pv.Spec.PersistentVolumeReclaimPolicy != corev1.PersistentVolumeReclaimRetain:
+		return fmt.Errorf("PV %s in %s is not Retain (%s): not deleted", v.PV, h.Source.Context, pv.Spec.PersistentVolumeReclaimPolicy)
+	}
+	uid := pv.UID
+	err = src.PersistentVolumes().Delete(ctx, v.PV, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("%s: delete PV %s: %w", h.Source.Context, v.PV, err)
+	}
+	return poll(ctx, h.Timeout, func() (bool, string, error) {
+		got, err := src.PersistentVolumes().Get(ctx, v.PV, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) || (err == nil && got.UID != uid) {
+			return true, "", nil
+		}
+		return false, fmt.Sprintf("PV %s still exists in %s", v.PV, h.Source.Context), err
+	})
+}
+
+// waitClaimGone waits until the claim with uid is gone from c.
+func waitClaimGone(ctx context.Context, c *cluster.Conn, v Volume, uid types.UID, timeout time.Duration) error {
+	return poll(ctx, timeout, func() (bool, string, error) {
+		got, err := c.Typed.CoreV1().PersistentVolumeClaims(v.Namespace).Get(ctx, v.Claim, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) || (err == nil && got.UID != uid) {
+			return true, "", nil
+		}
+		return false, fmt.Sprintf("claim %s still exists in %s", v, c.Context), err
+	})
+}
+
+// cleanAnnotations copies a without the binding controllers' annotations.
+func cleanAnnotations(a map[string]string) map[string]string {
+	out := maps.Clone(a)
+	if out == nil {
+		out = map[string]string{}
+	}
+	for _, k := range bindAnnotations {
+		delete(out, k)
+	}
+	return out
+}

@@ -1,0 +1,391 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// vaultFile is the data file the tests write into each volume.
+const vaultFile = "tandem-e2e-token"
+
+// handoffVol is one claim of the test StatefulSet and what was written into it.
+type handoffVol struct {
+	claim, pv, dir, token string
+}
+
+// setupVault creates, in blue, namespace ns with a StatefulSet vault of
+// replicas pods whose claims are provisioned on `standard`, writes a token
+// into each PV's hostPath directory, and syncs the namespace to green.
+func setupVault(t *testing.T, ns string, replicas int) []handoffVol {
+	t.Helper()
+	vols := createVault(t, ns, replicas)
+	mustTandem(t, "sync", "--source", "blue", "--target", "green", "--namespace", ns, "--journal-dir", t.TempDir())
+	// sync creates vault running in green: its own empty claims are what clear-target removes.
+	waitStsReady(t, "green", ns, replicas)
+	return vols
+}
+
+// createVault is setupVault without the sync.
+func createVault(t *testing.T, ns string, replicas int) []handoffVol {
+	t.Helper()
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	t.Cleanup(func() { cleanupVault(t, ns) })
+	sts := map[string]any{
+		"apiVersion": "apps/v1", "kind": "StatefulSet",
+		"metadata": map[string]any{"name": "vault", "namespace": ns},
+		"spec": map[string]any{
+			"serviceName": "vault", "replicas": replicas, "podManagementPolicy": "Parallel",
+			"selector": map[string]any{"matchLabels": map[string]string{"app": "vault"}},
+			"template": map[string]any{
+				"metadata": map[string]any{"labels": map[string]string{"app": "vault"}},
+				"spec": map[string]any{
+					"tolerations": []any{map[string]any{"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"}},
+					"containers": []any{map[string]any{"name": "vault", "image": "registry.example/vault:1",
+						"volumeMounts": []any{map[string]any{"name": "data", "mountPath": "/data"}}}},
+				},
+			},
+			"volumeClaimTemplates": []any{map[string]any{
+				"metadata": map[string]any{"name": "data", "labels": map[string]string{"app": "vault"}},
+				"spec": map[string]any{"accessModes": []string{"ReadWriteOnce"}, "storageClassName": "standard",
+					"resources": map[string]any{"requests": map[string]string{"storage": "1Gi"}}},
+			}},
+		},
+	}
+	b, _ := json.Marshal(sts)
+	kubectlCreate(t, "blue", string(b))
+	var vols []handoffVol
+	for i := 0; i < replicas; i++ {
+		claim := fmt.Sprintf("data-vault-%d", i)
+		eventually(t, 2*time.Minute, func() error {
+			if ph := kubectl(t, "--context", "blue", "-n", ns, "get", "pvc", claim, "-o", "jsonpath={.status.phase}").stdout; ph != "Bound" {
+				return fmt.Errorf("claim %s: %q", claim, ph)
+			}
+			return nil
+		})
+		pv := mustKubectl(t, "--context", "blue", "-n", ns, "get", "pvc", claim, "-o", "jsonpath={.spec.volumeName}")
+		dir := mustKubectl(t, "--context", "blue", "get", "pv", pv, "-o", "jsonpath={.spec.hostPath.path}")
+		if dir == "" {
+			t.Fatalf("PV %s has no hostPath", pv)
+		}
+		token := fmt.Sprintf("%s %s %d", ns, claim, time.Now().UnixNano())
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, vaultFile), []byte(token), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		removeDirLater(t, dir)
+		vols = append(vols, handoffVol{claim: claim, pv: pv, dir: dir, token: token})
+	}
+	waitStsReady(t, "blue", ns, replicas)
+	return vols
+}
+
+// cleanupVault deletes ns in both clusters and the Retain PVs its claims left.
+func cleanupVault(t *testing.T, ns string) {
+	for _, c := range []string{"blue", "green"} {
+		pvs := kubectl(t, "--context", c, "get", "pv", "-o", `jsonpath={range .items[?(@.spec.claimRef.namespace=="`+ns+`")]}{.metadata.name} {end}`).stdout
+		kubectl(t, "--context", c, "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
+		if names := strings.Fields(pvs); len(names) > 0 {
+			kubectl(t, append([]string{"--context", c, "delete", "pv", "--ignore-not-found", "--wait=false"}, names...)...)
+		}
+	}
+}
+
+func waitStsReady(t *testing.T, ctxName, ns string, n int) {
+	t.Helper()
+	eventually(t, 3*time.Minute, func() error {
+		ready := kubectl(t, "--context", ctxName, "-n", ns, "get", "statefulset", "vault", "-o", "jsonpath={.spec.replicas}/{.status.readyReplicas}").stdout
+		if ready != fmt.Sprintf("%d/%d", n, n) {
+			return fmt.Errorf("%s: vault replicas/ready %q, want %d/%d", ctxName, ready, n, n)
+		}
+		running := kubectl(t, "--context", ctxName, "-n", ns, "get", "pods", "-l", "app=vault", "-o", `jsonpath={range .items[?(@.status.phase=="Running")]}{.metadata.name} {end}`).stdout
+		if got := len(strings.Fields(running)); got != n {
+			return fmt.Errorf("%s: %d vault pods Running, want %d", ctxName, got, n)
+		}
+		return nil
+	})
+}
+
+// assertHandedTo checks that every volume is Bound in `to` to the claim whose
+// uid its claimRef names, Retain, with its data, and gone from `from`.
+func assertHandedTo(t *testing.T, ns, from, to string, vols []handoffVol, replicas int) {
+	t.Helper()
+	assertVolumesHandedTo(t, ns, from, to, vols)
+	waitStsReady(t, to, ns, replicas)
+	if got := mustKubectl(t, "--context", from, "-n", ns, "get", "statefulset", "vault", "-o", "jsonpath={.spec.replicas}"); got != "0" {
+		t.Errorf("%s: vault at %s replicas, want 0", from, got)
+	}
+}
+
+// assertVolumesHandedTo is assertHandedTo without the owner.
+func assertVolumesHandedTo(t *testing.T, ns, from, to string, vols []handoffVol) {
+	t.Helper()
+	for _, v := range vols {
+		pvc := mustKubectl(t, "--context", to, "-n", ns, "get", "pvc", v.claim, "-o", "jsonpath={.status.phase} {.spec.volumeName} {.metadata.uid}")
+		f := strings.Fields(pvc)
+		if len(f) != 3 || f[0] != "Bound" || f[1] != v.pv {
+			t.Errorf("%s: claim %s: phase/volume/uid %q, want Bound to %s", to, v.claim, pvc, v.pv)
+			continue
+		}
+		pv := mustKubectl(t, "--context", to, "get", "pv", v.pv, "-o", "jsonpath={.status.phase} {.spec.claimRef.uid} {.spec.persistentVolumeReclaimPolicy} {.spec.hostPath.path}")
+		if want := fmt.Sprintf("Bound %s Retain %s", f[2], v.dir); pv != want {
+			t.Errorf("%s: PV %s: %q, want %q", to, v.pv, pv, want)
+		}
+		if ann := kubectl(t, "--context", to, "get", "pv", v.pv, "-o", `jsonpath={.metadata.annotations.pv\.kubernetes\.io/bound-by-controller}`).stdout; ann == "yes" {
+			t.Errorf("%s: PV %s: bound-by-controller %q: it was bound by name, not pre-bound", to, v.pv, ann)
+		}
+		data, err := os.ReadFile(filepath.Join(v.dir, vaultFile))
+		if err != nil || string(data) != v.token {
+			t.Errorf("PV %s: data file %q (%v), want %q", v.pv, data, err, v.token)
+		}
+		if r := kubectl(t, "--context", from, "-n", ns, "get", "pvc", v.claim); r.code == 0 || !strings.Contains(r.stderr, "NotFound") {
+			t.Errorf("%s: claim %s still there: %s%s", from, v.claim, r.stdout, r.stderr)
+		}
+		if r := kubectl(t, "--context", from, "get", "pv", v.pv); r.code == 0 || !strings.Contains(r.stderr, "NotFound") {
+			t.Errorf("%s: PV %s still there: %s%s", from, v.pv, r.stdout, r.stderr)
+		}
+	}
+}
+
+// handoffReport is `tandem handoff -o json`.
+type handoffReport struct {
+	Run       string `json:"run"`
+	Completed bool   `json:"completed"`
+	Seconds   float64
+	Volumes   []struct {
+		Name    string  `json:"name"`
+		Seconds float64 `json:"seconds"`
+	} `json:"volumes"`
+}
+
+func handoffArgs(ns string, extra ...string) []string {
+	return append([]string{"handoff", "--source", "blue", "--target", "green", "--namespace", ns, "--statefulset", "vault", "-o", "json"}, extra...)
+}
+
+func runHandoff(t *testing.T, args []string) handoffReport {
+	t.Helper()
+	r := tandem(t, args...)
+	if r.code != 0 {
+		t.Fatalf("tandem %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	t.Logf("tandem %s:\n%s", strings.Join(args, " "), r.stderr)
+	out := r.stdout
+	var rep handoffReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("handoff -o json: %v\n%s", err, out)
+	}
+	if !rep.Completed {
+		t.Fatalf("handoff not completed: %s", out)
+	}
+	for _, v := range rep.Volumes {
+		t.Logf("%s: %.2fs", v.Name, v.Seconds)
+	}
+	t.Logf("run %s: %d volumes in %.2fs", rep.Run, len(rep.Volumes), rep.Seconds)
+	return rep
+}
+
+// The volumes of a StatefulSet move to green with their data, pre-bound so
+// that a claim naming the PV cannot take it, and move back with --rollback.
+func TestHandoffMovesVolumesAndRollsBack(t *testing.T) {
+	const ns = "e2e-handoff"
+	vols := setupVault(t, ns, 2)
+	journal := t.TempDir()
+
+	// A thief in green names the first PV before the handoff.
+	thief := fmt.Sprintf(`{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"thief","namespace":%q},
+		"spec":{"accessModes":["ReadWriteOnce"],"storageClassName":"standard","volumeName":%q,"resources":{"requests":{"storage":"1Gi"}}}}`, ns, vols[0].pv)
+	kubectlCreate(t, "green", thief)
+
+	dry := mustTandem(t, handoffArgs(ns, "--journal-dir", journal, "--dry-run", "-o", "table")...)
+	if !strings.Contains(dry, "dry run: nothing changed") || !strings.Contains(dry, vols[1].pv) {
+		t.Errorf("dry run output:\n%s", dry)
+	}
+	runHandoff(t, handoffArgs(ns, "--journal-dir", journal))
+	assertHandedTo(t, ns, "blue", "green", vols, 2)
+	got := mustKubectl(t, "--context", "green", "-n", ns, "get", "pvc", "thief", "-o", "jsonpath={.status.phase}/{.spec.volumeName}")
+	if got != "Pending/"+vols[0].pv {
+		t.Errorf("thief claim: phase/volumeName %q, want Pending/%s", got, vols[0].pv)
+	}
+	if ref := mustKubectl(t, "--context", "green", "get", "pv", vols[0].pv, "-o", "jsonpath={.spec.claimRef.name}"); ref != vols[0].claim {
+		t.Errorf("PV %s claimed by %q, want %s", vols[0].pv, ref, vols[0].claim)
+	}
+
+	// A second run has nothing to do and changes nothing.
+	again := tandem(t, handoffArgs(ns, "--journal-dir", journal)...)
+	if again.code != 2 && again.code != 1 {
+		t.Errorf("second handoff: exit %d, want a refusal (claims gone from blue)\n%s%s", again.code, again.stdout, again.stderr)
+	}
+
+	runHandoff(t, handoffArgs(ns, "--journal-dir", journal, "--rollback"))
+	assertHandedTo(t, ns, "green", "blue", vols, 2)
+}
+
+// A crash (exit 137, as kill -9) inside each step in turn (it acted, its done
+// record is not written) and then after it: every re-run resumes where the
+// last one stopped, acts again where needed, and the handoff completes with
+// nothing lost and the replicas recorded before the first crash.
+func TestHandoffResumesAfterCrashAtEachStep(t *testing.T) {
+	const ns = "e2e-handoff-crash"
+	vols := setupVault(t, ns, 2)
+	journal := t.TempDir()
+	// One volume at a time, so each step name is the next step to run.
+	args := handoffArgs(ns, "--journal-dir", journal, "--parallel", "1")
+	for _, step := range []string{"scale-source", "unmounted", "detached", "retain", "snapshot", "save", "scale-target",
+		"clear-target", "create-pvc", "create-pv", "release-source", "verify", "scale-up"} {
+		for _, at := range []string{step + ":acted", step} {
+			r := runCmdEnv(t, []string{"TANDEM_HANDOFF_CRASH_AFTER=" + at}, lab.bin, args...)
+			if r.code != 137 || !strings.Contains(r.stderr, "TANDEM_HANDOFF_CRASH_AFTER="+at+": exiting 137") {
+				t.Fatalf("crash at %s: exit %d, want 137\n%s%s", at, r.code, r.stdout, r.stderr)
+			}
+		}
+		if step == "scale-source" {
+			// An interrupted handoff must be finished before it can be rolled back.
+			r := tandem(t, handoffArgs(ns, "--journal-dir", journal, "--rollback")...)
+			if r.code != 2 || !strings.Contains(r.stderr, "an interrupted handoff of this selection") {
+				t.Fatalf("rollback of an interrupted handoff: exit %d, want 2\n%s%s", r.code, r.stdout, r.stderr)
+			}
+		}
+		if step == "create-pvc" {
+			// A thief in the middle of the handoff: the claim exists, its PV not yet.
+			kubectlCreate(t, "green", fmt.Sprintf(`{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"thief","namespace":%q},
+				"spec":{"accessModes":["ReadWriteOnce"],"storageClassName":"standard","volumeName":%q,"resources":{"requests":{"storage":"1Gi"}}}}`, ns, vols[1].pv))
+		}
+	}
+	runHandoff(t, args)
+	assertHandedTo(t, ns, "blue", "green", vols, 2)
+	if got := mustKubectl(t, "--context", "green", "-n", ns, "get", "pvc", "thief", "-o", "jsonpath={.status.phase}/{.spec.volumeName}"); got != "Pending/"+vols[1].pv {
+		t.Errorf("thief claim: phase/volumeName %q, want Pending/%s", got, vols[1].pv)
+	}
+}
+
+// Every blocker is reported before anything changes: here the owner is
+// missing in green (no sync), the PV's name is taken there, and a pod no
+// controller owns mounts the claim in blue.
+func TestHandoffReportsAllBlockersFirst(t *testing.T) {
+	const ns = "e2e-handoff-block"
+	vols := createVault(t, ns, 1)
+	squatter := fmt.Sprintf(`{"apiVersion":"v1","kind":"PersistentVolume","metadata":{"name":%q},"spec":{"capacity":{"storage":"1Gi"},
+		"accessModes":["ReadWriteOnce"],"persistentVolumeReclaimPolicy":"Retain","storageClassName":"standard",
+		"hostPath":{"path":"/tmp/tandem-e2e-squatter"},"claimRef":{"namespace":"other","name":"other"}}}`, vols[0].pv)
+	kubectlCreate(t, "green", squatter)
+	t.Cleanup(func() {
+		kubectl(t, "--context", "green", "delete", "pv", vols[0].pv, "--ignore-not-found", "--wait=false")
+	})
+	kubectlCreate(t, "blue", fmt.Sprintf(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"bare","namespace":%q},"spec":{
+		"tolerations":[{"key":"kwok.x-k8s.io/node","operator":"Exists","effect":"NoSchedule"}],
+		"containers":[{"name":"c","image":"registry.example/c:1","volumeMounts":[{"name":"d","mountPath":"/d"}]}],
+		"volumes":[{"name":"d","persistentVolumeClaim":{"claimName":%q}}]}}`, ns, vols[0].claim))
+	r := tandem(t, handoffArgs(ns, "--journal-dir", t.TempDir(), "-o", "table")...)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"StatefulSet " + ns + "/vault does not exist in the target", "PV name " + vols[0].pv + " is already taken in the target",
+		"pod bare mounts the claim and has no controller", "nothing was changed"} {
+		if !strings.Contains(r.stdout+r.stderr, want) {
+			t.Errorf("output lacks %q:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+	if got := mustKubectl(t, "--context", "blue", "get", "pv", vols[0].pv, "-o", "jsonpath={.spec.persistentVolumeReclaimPolicy}"); got != "Delete" {
+		t.Errorf("blue PV %s reclaim policy %q: a blocked handoff changed it", vols[0].pv, got)
+	}
+	waitStsReady(t, "blue", ns, 1)
+}
+
+// Twenty volumes at once, selected by label: the time per volume, for the record.
+func TestHandoffTwentyVolumes(t *testing.T) {
+	const ns = "e2e-handoff-20"
+	vols := setupVault(t, ns, 20)
+	rep := runHandoff(t, []string{"handoff", "--source", "blue", "--target", "green", "--namespace", ns, "-l", "app=vault",
+		"--parallel", "20", "-o", "json", "--journal-dir", t.TempDir()})
+	assertHandedTo(t, ns, "blue", "green", vols, 20)
+	t.Logf("20 volumes handed over in %.2fs (%.3fs per volume)", rep.Seconds, rep.Seconds/20)
+}
+
+// runCmdEnv is runCmd with extra environment variables.
+func runCmdEnv(t *testing.T, env []string, bin string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(append(os.Environ(), "KUBECONFIG="+lab.kubeconfig, "TANDEM_SOURCE=", "TANDEM_TARGET="), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s %s: %v", bin, strings.Join(args, " "), err)
+	}
+	return r
+}
+
+// A standalone claim of a Deployment (--pvc) moves the same way; the
+// Deployment is scaled down in blue and back up in green.
+func TestHandoffStandalonePVCOfDeployment(t *testing.T) {
+	const ns = "e2e-handoff-deploy"
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	t.Cleanup(func() { cleanupVault(t, ns) })
+	kubectlCreate(t, "blue", fmt.Sprintf(`{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"files","namespace":%q},
+		"spec":{"accessModes":["ReadWriteOnce"],"storageClassName":"standard","resources":{"requests":{"storage":"1Gi"}}}}`, ns))
+	kubectlCreate(t, "blue", fmt.Sprintf(`{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":%q},"spec":{
+		"replicas":1,"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},"spec":{
+		"tolerations":[{"key":"kwok.x-k8s.io/node","operator":"Exists","effect":"NoSchedule"}],
+		"containers":[{"name":"web","image":"registry.example/web:1","volumeMounts":[{"name":"files","mountPath":"/files"}]}],
+		"volumes":[{"name":"files","persistentVolumeClaim":{"claimName":"files"}}]}}}}`, ns))
+	eventually(t, 2*time.Minute, func() error {
+		if ph := kubectl(t, "--context", "blue", "-n", ns, "get", "pvc", "files", "-o", "jsonpath={.status.phase}").stdout; ph != "Bound" {
+			return fmt.Errorf("claim files: %q", ph)
+		}
+		return nil
+	})
+	pv := mustKubectl(t, "--context", "blue", "-n", ns, "get", "pvc", "files", "-o", "jsonpath={.spec.volumeName}")
+	dir := mustKubectl(t, "--context", "blue", "get", "pv", pv, "-o", "jsonpath={.spec.hostPath.path}")
+	v := handoffVol{claim: "files", pv: pv, dir: dir, token: fmt.Sprintf("%s files %d", ns, time.Now().UnixNano())}
+	removeDirLater(t, dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, vaultFile), []byte(v.token), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitDeployReady(t, "blue", ns, 1)
+	mustTandem(t, "sync", "--source", "blue", "--target", "green", "--namespace", ns, "--journal-dir", t.TempDir())
+
+	runHandoff(t, []string{"handoff", "--source", "blue", "--target", "green", "--namespace", ns, "--pvc", "files", "-o", "json", "--journal-dir", t.TempDir()})
+	assertVolumesHandedTo(t, ns, "blue", "green", []handoffVol{v})
+	waitDeployReady(t, "green", ns, 1)
+	if got := mustKubectl(t, "--context", "blue", "-n", ns, "get", "deployment", "web", "-o", "jsonpath={.spec.replicas}"); got != "0" {
+		t.Errorf("blue: web at %s replicas, want 0", got)
+	}
+}
+
+func waitDeployReady(t *testing.T, ctxName, ns string, n int) {
+	t.Helper()
+	eventually(t, 3*time.Minute, func() error {
+		got := kubectl(t, "--context", ctxName, "-n", ns, "get", "deployment", "web", "-o", "jsonpath={.spec.replicas}/{.status.readyReplicas}").stdout
+		if got != fmt.Sprintf("%d/%d", n, n) {
+			return fmt.Errorf("%s: web replicas/ready %q, want %d/%d", ctxName, got, n, n)
+		}
+		return nil
+	})
+}
+
+// removeDirLater removes a test volume's hostPath directory (the PVs are
+// Retain, so nothing else does) when it is under /tmp, as the lab's are.
+func removeDirLater(t *testing.T, dir string) {
+	t.Cleanup(func() {
+		if strings.HasPrefix(filepath.Clean(dir), "/tmp/") {
+			_ = os.RemoveAll(dir)
+		}
+	})
+}
