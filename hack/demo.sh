@@ -50,7 +50,19 @@ step "The router's real weights" \
 step "Now green answers" \
   curl -s -H 'Host: app.example' "http://$TANDEM_LAB_HAPROXY/"
 
-step "Hand traffic back to blue, so the demo can run again" \
-  $T shift --router "$TANDEM_LAB_ROUTER" --from blue --to green --rollback
+# The lab's volumes are hostPath directories: put a file into each, to see it arrive.
+for pv in $(kubectl --context blue get pv -o jsonpath='{.items[?(@.spec.claimRef.namespace=="shop-data")].spec.hostPath.path}'); do
+  echo "ledger written in blue at $(date -u +%FT%TZ)" > "$pv/ledger.txt"
+done
+
+step "Hand the database's volumes over to green: no data copied, each PV pre-bound to its new claim's UID" \
+  $T handoff --source blue --target green --namespace shop-data --statefulset db
+
+step "The data is in green now" \
+  sh -c 'for pv in $(kubectl --context green get pv -o jsonpath="{.items[?(@.spec.claimRef.namespace==\"shop-data\")].spec.hostPath.path}"); do echo "$pv: $(cat $pv/ledger.txt)"; done'
+
+step "Hand the volumes and the traffic back to blue, so the demo can run again" \
+  $T handoff --source blue --target green --namespace shop-data --statefulset db --rollback
+$T shift --router "$TANDEM_LAB_ROUTER" --from blue --to green --rollback
 
 printf '\nThe lab keeps running: eval "$(%s lab env)" to use kubectl on it; %s lab down to stop it.\n' "$T" "$T"
