@@ -12,11 +12,8 @@ import (
 
 var ipv4 = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
 
-// noteLiteralClusterIPs adds a note to every object that names a source
-// Service's clusterIP literally (an env var, a config file, a proxy rule):
-// the Service gets a new address in the target, so that reference breaks.
-// Only the address and the Service are named, never the value around it.
-func noteLiteralClusterIPs(raw []*unstructured.Unstructured, items []plan.Item) {
+// sourceClusterIPs maps each source Service's clusterIP to namespace/name.
+func sourceClusterIPs(raw []*unstructured.Unstructured) map[string]string {
 	ips := map[string]string{}
 	for _, o := range raw {
 		if o.GetKind() != "Service" || o.GroupVersionKind().Group != "" {
@@ -27,6 +24,14 @@ func noteLiteralClusterIPs(raw []*unstructured.Unstructured, items []plan.Item) 
 			ips[ip] = o.GetNamespace() + "/" + o.GetName()
 		}
 	}
+	return ips
+}
+
+// noteLiteralClusterIPs adds a note to every object that names a source
+// Service's clusterIP literally (an env var, a config file, a proxy rule):
+// the Service gets a new address in the target, so that reference breaks.
+// Only the address and the Service are named, never the value around it.
+func noteLiteralClusterIPs(ips map[string]string, items []plan.Item) {
 	if len(ips) == 0 {
 		return
 	}

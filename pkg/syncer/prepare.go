@@ -141,6 +141,10 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 			continue
 		}
 		if err := inventory.List(ctx, req.Source.Dynamic, r, "", func(o *unstructured.Unstructured) error {
+			// managedFields are most of an object's bytes; only the Service rule reads them (node port evidence).
+			if r.GroupKind() != (schema.GroupKind{Kind: "Service"}) {
+				unstructured.RemoveNestedField(o.Object, "metadata", "managedFields")
+			}
 			raw = append(raw, o)
 			return nil
 		}); err != nil {
@@ -157,6 +161,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	if err != nil {
 		return nil, err
 	}
+	clusterIPs := sourceClusterIPs(raw) // read before sanitizing clears them
 	current := map[plan.ObjectKey]*unstructured.Unstructured{}
 	listedTarget := map[schema.GroupKind]bool{}
 	for _, o := range raw {
@@ -173,13 +178,15 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		if req.Target != nil && !r.Pending && !listedTarget[r.GroupKind()] {
 			listedTarget[r.GroupKind()] = true
 			if err := inventory.List(ctx, req.Target.Dynamic, r, "", func(t *unstructured.Unstructured) error {
+				slimManagedFields(t)
 				current[plan.KeyOf(t)] = t
 				return nil
 			}); err != nil {
 				return nil, fmt.Errorf("target: %w", err)
 			}
 		}
-		desired := o.DeepCopy()
+		// Sanitized in place: the raw object is not needed afterwards, and a copy would double the memory.
+		desired := o
 		decision := sanitize.Object(desired, sctx)
 		if r.GroupKind() == (schema.GroupKind{Kind: "PersistentVolumeClaim"}) && !req.IncludePVCs && !decision.Skip {
 			decision = sanitize.Decision{Skip: true, Reason: "PersistentVolumeClaims move with `tandem handoff` (or pass --include-pvcs)"}
@@ -187,14 +194,42 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		if req.Standby {
 			decision = standby.Decide(desired, decision) // before plan.Build: the hash covers the standby form
 		}
+		if decision.Skip {
+			desired = identityOnly(desired) // a skipped object is only ever named in the report
+		}
 		p.Items = append(p.Items, plan.Item{
 			Resource: r.GVR(), Namespaced: r.Namespaced, Desired: desired, Decision: decision,
 			Current: current[key], Why: why,
 		})
 	}
-	noteLiteralClusterIPs(raw, p.Items)
+	noteLiteralClusterIPs(clusterIPs, p.Items)
 	p.Plan = plan.Build(p.Items, plan.Options{Force: req.Force})
 	return p, nil
+}
+
+// identityOnly keeps what names an object: apiVersion, kind, namespace, name.
+func identityOnly(o *unstructured.Unstructured) *unstructured.Unstructured {
+	out := &unstructured.Unstructured{Object: map[string]any{}}
+	out.SetAPIVersion(o.GetAPIVersion())
+	out.SetKind(o.GetKind())
+	out.SetNamespace(o.GetNamespace())
+	out.SetName(o.GetName())
+	return out
+}
+
+// slimManagedFields keeps who manages an object (manager, operation,
+// subresource), which plan needs, and drops the field sets, which it does not.
+func slimManagedFields(o *unstructured.Unstructured) {
+	md, _ := o.Object["metadata"].(map[string]any)
+	entries, ok := md["managedFields"].([]any)
+	if !ok {
+		return
+	}
+	for _, e := range entries {
+		if m, ok := e.(map[string]any); ok {
+			delete(m, "fieldsV1")
+		}
+	}
 }
 
 // alwaysGenerated are kinds not worth even listing: every object is made by the cluster.
