@@ -68,6 +68,11 @@ func Select(objs []*unstructured.Unstructured, s Selector) map[ObjectKey]string 
 	for len(queue) > 0 {
 		obj := queue[0]
 		queue = queue[1:]
+		if controllerOwned(obj) {
+			// A Pod of a StatefulSet is not copied (its controller makes it anew):
+			// what it needs comes along through the controller, with the controller as the reason.
+			continue
+		}
 		for _, d := range idx.deps(obj) {
 			if d.via != nil {
 				if _, ok := sel[*d.via]; !ok {
@@ -80,6 +85,16 @@ func Select(objs []*unstructured.Unstructured, s Selector) map[ObjectKey]string 
 		}
 	}
 	return sel
+}
+
+// controllerOwned reports whether a controller owns obj.
+func controllerOwned(obj *unstructured.Unstructured) bool {
+	for _, ref := range obj.GetOwnerReferences() {
+		if ref.Controller != nil && *ref.Controller {
+			return true
+		}
+	}
+	return false
 }
 
 // allowed applies the rules that hold for roots and dependencies alike: kind

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -189,4 +190,29 @@ func without(list []string, drop ...string) []string {
 		}
 	}
 	return out
+}
+
+func TestSelectReasonComesFromTheControllerNotItsPods(t *testing.T) {
+	yes := true
+	pod := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "Pod",
+		"metadata": map[string]any{"name": "db-0", "namespace": "data", "labels": map[string]any{PartOfLabel: "shop"},
+			"ownerReferences": []any{map[string]any{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db", "uid": "u", "controller": yes}}},
+		"spec": map[string]any{"serviceAccountName": "db-sa", "containers": []any{map[string]any{"name": "c", "image": "i"}}},
+	}}
+	sts := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps/v1", "kind": "StatefulSet",
+		"metadata": map[string]any{"name": "db", "namespace": "data", "labels": map[string]any{PartOfLabel: "shop"}},
+		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"serviceAccountName": "db-sa", "containers": []any{map[string]any{"name": "c", "image": "i"}}}}},
+	}}
+	sa := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": map[string]any{"name": "db-sa", "namespace": "data"}}}
+	// The pod comes first, as discovery may list it first.
+	got := Select([]*unstructured.Unstructured{pod, sts, sa}, Selector{Stack: "shop"})
+	why, ok := got[KeyOf(sa)]
+	if !ok {
+		t.Fatalf("ServiceAccount not selected: %v", got)
+	}
+	if !strings.Contains(why, "StatefulSet data/db") {
+		t.Errorf("why %q, want it to name the StatefulSet", why)
+	}
 }
