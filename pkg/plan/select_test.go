@@ -203,7 +203,7 @@ func TestSelectReasonComesFromTheControllerNotItsPods(t *testing.T) {
 	sts := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "apps/v1", "kind": "StatefulSet",
 		"metadata": map[string]any{"name": "db", "namespace": "data", "labels": map[string]any{PartOfLabel: "shop"}},
-		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"serviceAccountName": "db-sa", "containers": []any{map[string]any{"name": "c", "image": "i"}}}}},
+		"spec":     map[string]any{"template": map[string]any{"spec": map[string]any{"serviceAccountName": "db-sa", "containers": []any{map[string]any{"name": "c", "image": "i"}}}}},
 	}}
 	sa := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": map[string]any{"name": "db-sa", "namespace": "data"}}}
 	// The pod comes first, as discovery may list it first.
