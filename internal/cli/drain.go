@@ -1,0 +1,248 @@
+package cli
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/tandem-io/tandem/pkg/drain"
+	"github.com/tandem-io/tandem/pkg/journal"
+)
+
+// DrainOptions are the flags of `tandem drain`.
+type DrainOptions struct {
+	g          *Global
+	Cluster    string
+	Nodes      string
+	Taint      string
+	First      string
+	Parallel   int
+	Timeout    time.Duration
+	DryRun     bool
+	Undo       bool
+	JournalDir string
+
+	nodes labels.Selector
+	first labels.Selector
+	taint corev1.Taint
+}
+
+func newDrainCmd(g *Global) *cobra.Command {
+	o := &DrainOptions{g: g}
+	cmd := &cobra.Command{
+		Use:   "drain",
+		Short: "Retire a node pool: taint it, evict the ingress controllers first, then drain respecting PodDisruptionBudgets",
+		Long: `Taints and cordons every selected node first (so nothing lands back on
+them), evicts the --first pods (default: the ingress-nginx controllers)
+through the Eviction API, then drains the nodes --parallel at a time with
+kubectl's drain logic, respecting PodDisruptionBudgets. DaemonSet pods stay;
+pods without a controller block the node. Progress (nodes done, pods evicted,
+ETA) goes to stderr.
+
+When pods are still there at --timeout, the PodDisruptionBudgets that allow no
+disruption are named with their pods. Each node is journaled: a re-run skips
+nodes already drained. --undo removes the taint and uncordons.
+
+Exit codes: 0 drained, 1 stuck or timed out (blockers named), 2 bad input.`,
+		Example: `  tandem drain --cluster blue --nodes tandem.io/pool=default --dry-run
+  tandem drain --cluster blue --nodes tandem.io/pool=default --parallel 5 --timeout 4h
+  tandem drain --cluster blue --nodes tandem.io/pool=default --undo`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Cluster, "cluster", "", "context of the cluster to drain")
+	f.StringVar(&o.Nodes, "nodes", "", "label selector of the nodes to drain (required)")
+	f.StringVar(&o.Taint, "taint", drain.DefaultTaint, "taint put on every selected node first (key=value:Effect)")
+	f.StringVar(&o.First, "first", drain.DefaultFirst, "label selector of the pods evicted before any node is drained (\"\" for none)")
+	f.IntVar(&o.Parallel, "parallel", 1, "nodes drained at once")
+	f.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "how long the whole drain may take before it stops and names the blockers")
+	f.BoolVar(&o.DryRun, "dry-run", false, "list the nodes and the pods that would be evicted, change nothing")
+	f.BoolVar(&o.Undo, "undo", false, "remove the taint and uncordon the selected nodes")
+	f.StringVar(&o.JournalDir, "journal-dir", filepath.Join(stateDir(), "journal"), "where the journal of each drain is kept")
+	return cmd
+}
+
+// Complete parses the selectors and the taint.
+func (o *DrainOptions) Complete() error {
+	var err error
+	if o.Nodes != "" {
+		if o.nodes, err = labels.Parse(o.Nodes); err != nil {
+			return badInput("--nodes %q: %v", o.Nodes, err)
+		}
+	}
+	if o.first, err = labels.Parse(o.First); err != nil {
+		return badInput("--first %q: %v", o.First, err)
+	}
+	if o.taint, err = drain.ParseTaint(o.Taint); err != nil {
+		return badInput("--taint: %v", err)
+	}
+	return nil
+}
+
+// Validate refuses missing or contradictory flags.
+func (o *DrainOptions) Validate() error {
+	switch {
+	case o.Cluster == "":
+		return badInput("drain needs --cluster CONTEXT")
+	case o.Nodes == "" || o.nodes.Empty():
+		return badInput("drain needs --nodes SELECTOR (draining every node is never what you want)")
+	case o.Parallel < 1:
+		return badInput("--parallel %d: want ≥ 1", o.Parallel)
+	case o.Timeout <= 0:
+		return badInput("--timeout %s: want > 0", o.Timeout)
+	case o.DryRun && o.Undo:
+		return badInput("--dry-run and --undo: choose one")
+	}
+	return nil
+}
+
+// journalPath is one journal per cluster and node selector; --undo ends its run.
+func (o *DrainOptions) journalPath(id string) string {
+	sum := sha256.Sum256([]byte(id + "\x00" + o.nodes.String()))
+	return filepath.Join(o.JournalDir, "drain-"+hex.EncodeToString(sum[:8])+".jsonl")
+}
+
+// Run drains (or undoes), resuming an interrupted drain.
+func (o *DrainOptions) Run(ctx context.Context) error {
+	c, err := o.g.connect(o.Cluster, "cluster")
+	if err != nil {
+		return err
+	}
+	if _, err := c.Check(ctx); err != nil {
+		return err
+	}
+	id, _ := c.Identity(ctx)
+	if id == "" {
+		id = c.Context
+	}
+	if o.Undo {
+		return o.undo(ctx, c.Typed, id)
+	}
+	opts := drain.Options{Nodes: o.nodes, Taint: o.taint, First: o.first, Parallel: o.Parallel, Timeout: o.Timeout, DryRun: o.DryRun}
+	var j *journal.Journal
+	if !o.DryRun {
+		var recs []journal.Record
+		if j, recs, err = journal.Open(o.journalPath(id)); err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+		defer j.Close()
+		if last, ended := journal.LastRun(recs); len(last) > 0 && !ended {
+			opts.Done = journal.Done(last)
+			fmt.Fprintf(o.g.Err, "resuming interrupted drain %s: %d nodes drained before it stopped\n", last[0].Run, len(opts.Done))
+		}
+		run := journal.NewRunID()
+		if err := j.Append(journal.Record{Run: run, Op: journal.OpStart, Detail: map[string]string{"cluster": c.Context, "nodes": o.nodes.String()}}); err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+		opts.Step = func(op, node string) error { return j.Append(journal.Record{Run: run, Op: op, Key: node}) }
+		rep, runErr := drain.Run(ctx, c.Typed, opts, &drainProgress{w: o.g.Err})
+		if runErr == nil {
+			if err := j.Append(journal.Record{Run: run, Op: journal.OpEnd}); err != nil {
+				return fmt.Errorf("journal: %w", err)
+			}
+		}
+		return o.finish(rep, runErr)
+	}
+	rep, runErr := drain.Run(ctx, c.Typed, opts, nil)
+	return o.finish(rep, runErr)
+}
+
+func (o *DrainOptions) finish(rep *drain.Report, runErr error) error {
+	if err := o.print(rep); err != nil {
+		return err
+	}
+	if runErr != nil {
+		if errors.Is(runErr, drain.ErrStuck) {
+			for _, b := range rep.Blockers {
+				fmt.Fprintf(o.g.Err, "BLOCKER PodDisruptionBudget %s: %s; pods: %s\n", b.PDB, b.Message, strings.Join(b.Pods, ", "))
+			}
+			fmt.Fprintf(o.g.Err, "error: %s; fix the blocker and re-run the same command to resume\n", strings.TrimPrefix(runErr.Error(), drain.ErrStuck.Error()+": "))
+			return errPartial
+		}
+		return runErr
+	}
+	return nil
+}
+
+func (o *DrainOptions) undo(ctx context.Context, cs kubernetes.Interface, id string) error {
+	names, err := drain.Undo(ctx, cs, o.nodes, o.taint)
+	if err != nil {
+		return err
+	}
+	// A drain after an undo starts over.
+	if j, _, err := journal.Open(o.journalPath(id)); err == nil {
+		_ = j.Append(journal.Record{Run: journal.NewRunID(), Op: journal.OpEnd, Detail: map[string]string{"undo": "true"}})
+		j.Close()
+	}
+	out := struct {
+		Undone []string `json:"undone"`
+		Taint  string   `json:"taint"`
+	}{names, o.Taint}
+	return o.g.printObject(out, func(w io.Writer) {
+		fmt.Fprintf(w, "removed taint %s and uncordoned %d nodes: %s\n", o.Taint, len(names), strings.Join(names, ", "))
+	})
+}
+
+func (o *DrainOptions) print(rep *drain.Report) error {
+	return o.g.printObject(rep, func(w io.Writer) {
+		if rep.DryRun {
+			fmt.Fprintf(w, "would taint %s and cordon %d nodes: %s\n", o.Taint, len(rep.Nodes), strings.Join(rep.Nodes, ", "))
+			fmt.Fprintf(w, "would evict %d pods, in order:\n", len(rep.Planned))
+			for _, p := range rep.Planned {
+				fmt.Fprintf(w, "  %s\n", p)
+			}
+			for _, e := range rep.Errors {
+				fmt.Fprintf(w, "BLOCKER %s\n", e)
+			}
+			fmt.Fprintln(w, "dry run: nothing changed")
+			return
+		}
+		fmt.Fprintf(w, "drained %d of %d nodes (%d skipped, done earlier), %d pods evicted in %.1fs\n",
+			len(rep.Drained)+len(rep.Skipped), len(rep.Nodes), len(rep.Skipped), rep.PodsEvicted, rep.Seconds)
+	})
+}
+
+// drainProgress prints one line per event to stderr.
+type drainProgress struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (p *drainProgress) Event(e drain.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	what := e.Node
+	if e.Pod != "" {
+		what = e.Pod
+	}
+	line := fmt.Sprintf("[%d/%d nodes, %d pods evicted", e.NodesDone, e.NodesTotal, e.PodsEvicted)
+	if e.ETA > 0 {
+		line += ", ETA " + e.ETA.Round(time.Second).String()
+	}
+	line += "] " + e.Phase + " " + e.Kind + " " + what
+	if e.Error != "" {
+		line += ": " + e.Error
+	}
+	fmt.Fprintln(p.w, line)
+}

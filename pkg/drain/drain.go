@@ -1,0 +1,444 @@
+package drain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+	kdrain "k8s.io/kubectl/pkg/drain"
+)
+
+// DefaultTaint keeps new pods off the nodes being retired.
+const DefaultTaint = "migration=migration:NoSchedule"
+
+// DefaultFirst selects the ingress-nginx controller pods, evicted before any node is drained.
+const DefaultFirst = "app.kubernetes.io/component=controller,app.kubernetes.io/name=ingress-nginx"
+
+// ErrStuck means a drain did not finish before its timeout; Report.Blockers say why.
+var ErrStuck = errors.New("drain stuck")
+
+// Options say which nodes to drain and how.
+type Options struct {
+	Nodes    labels.Selector
+	Taint    corev1.Taint
+	First    labels.Selector // nil: no pods go first
+	Parallel int
+	Timeout  time.Duration // for the whole drain
+	DryRun   bool
+	// Done are nodes a previous run drained (from the journal): skipped.
+	Done map[string]bool
+	// Step journals a node's intent/done; nil journals nothing.
+	Step func(op, node string) error
+}
+
+// Event kinds.
+const (
+	EventTainted = "tainted" // a node was tainted and cordoned
+	EventEvicted = "evicted" // a pod was evicted and is gone
+	EventFailed  = "failed"  // a pod's eviction failed
+	EventNode    = "drained" // a node has no evictable pods left
+	EventSkipped = "skipped" // a node drained by an earlier run
+)
+
+// Event is one step of progress.
+type Event struct {
+	Kind        string        `json:"kind"`
+	Phase       string        `json:"phase"` // "first" or "drain"
+	Node        string        `json:"node,omitempty"`
+	Pod         string        `json:"pod,omitempty"` // namespace/name
+	Error       string        `json:"error,omitempty"`
+	NodesDone   int           `json:"nodesDone"`
+	NodesTotal  int           `json:"nodesTotal"`
+	PodsEvicted int           `json:"podsEvicted"`
+	ETA         time.Duration `json:"eta"`
+	Time        time.Time     `json:"time"`
+}
+
+// Observer receives progress events (safe for concurrent calls is the caller's job: Run serialises them).
+type Observer interface {
+	Event(Event)
+}
+
+// Blocker is a PodDisruptionBudget that allows no disruption while pods it covers wait to be evicted.
+type Blocker struct {
+	PDB     string   `json:"pdb"` // namespace/name
+	Allowed int32    `json:"disruptionsAllowed"`
+	Pods    []string `json:"pods"` // namespace/name on the selected nodes
+	Message string   `json:"message"`
+}
+
+// Report is what a drain did.
+type Report struct {
+	Nodes       []string  `json:"nodes"`
+	Drained     []string  `json:"drained"`
+	Skipped     []string  `json:"skipped,omitempty"`
+	PodsEvicted int       `json:"podsEvicted"`
+	Events      []Event   `json:"events"`
+	Blockers    []Blocker `json:"blockers,omitempty"`
+	Errors      []string  `json:"errors,omitempty"`
+	Seconds     float64   `json:"seconds"`
+	Completed   bool      `json:"completed"`
+	DryRun      bool      `json:"dryRun,omitempty"`
+	Planned     []string  `json:"planned,omitempty"` // dry run: pods that would be evicted, first ones first
+}
+
+// ParseTaint parses key=value:Effect (value may be empty: key:Effect).
+func ParseTaint(s string) (corev1.Taint, error) {
+	kv, effect, ok := strings.Cut(s, ":")
+	if !ok {
+		return corev1.Taint{}, fmt.Errorf("taint %q: want key=value:Effect", s)
+	}
+	k, v, _ := strings.Cut(kv, "=")
+	switch e := corev1.TaintEffect(effect); e {
+	case corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule, corev1.TaintEffectNoExecute:
+	default:
+		return corev1.Taint{}, fmt.Errorf("taint %q: effect %q: want NoSchedule, PreferNoSchedule or NoExecute", s, effect)
+	}
+	if k == "" {
+		return corev1.Taint{}, fmt.Errorf("taint %q: empty key", s)
+	}
+	return corev1.Taint{Key: k, Value: v, Effect: corev1.TaintEffect(effect)}, nil
+}
+
+// run is the state of one drain.
+type run struct {
+	cs    kubernetes.Interface
+	opts  Options
+	obs   Observer
+	start time.Time
+	mu    sync.Mutex
+	rep   *Report
+}
+
+func (r *run) emit(e Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e.Kind == EventEvicted {
+		r.rep.PodsEvicted++
+	}
+	if e.Kind == EventNode {
+		r.rep.Drained = append(r.rep.Drained, e.Node)
+	}
+	e.Time = time.Now().UTC()
+	e.NodesTotal = len(r.rep.Nodes)
+	e.NodesDone = len(r.rep.Drained) + len(r.rep.Skipped)
+	e.PodsEvicted = r.rep.PodsEvicted
+	if done := len(r.rep.Drained); done > 0 && e.NodesDone < e.NodesTotal {
+		per := time.Since(r.start) / time.Duration(done)
+		e.ETA = per * time.Duration(e.NodesTotal-e.NodesDone)
+	}
+	r.rep.Events = append(r.rep.Events, e)
+	if r.obs != nil {
+		r.obs.Event(e)
+	}
+}
+
+// SelectNodes lists the nodes matching sel, sorted by name.
+func SelectNodes(ctx context.Context, cs kubernetes.Interface, sel labels.Selector) ([]string, error) {
+	list, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	var names []string
+	for _, n := range list.Items {
+		names = append(names, n.Name)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// Run taints and cordons every selected node, evicts the first pods, then
+// drains the nodes opts.Parallel at a time. It returns ErrStuck (with the
+// report's Blockers) when pods are still there at opts.Timeout.
+func Run(ctx context.Context, cs kubernetes.Interface, opts Options, obs Observer) (*Report, error) {
+	r := &run{cs: cs, opts: opts, obs: obs, start: time.Now(), rep: &Report{DryRun: opts.DryRun}}
+	defer func() { r.rep.Seconds = time.Since(r.start).Seconds() }()
+	nodes, err := SelectNodes(ctx, cs, opts.Nodes)
+	if err != nil {
+		return r.rep, err
+	}
+	r.rep.Nodes = nodes
+	if opts.DryRun {
+		return r.rep, r.plan(ctx, nodes)
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	// Taint everything first: a pod evicted from one node must not land on the next one to go.
+	for _, n := range nodes {
+		if err := setTaint(ctx, cs, n, opts.Taint, true); err != nil {
+			return r.rep, err
+		}
+		r.emit(Event{Kind: EventTainted, Phase: "taint", Node: n})
+	}
+	onNode := map[string]bool{}
+	for _, n := range nodes {
+		onNode[n] = true
+	}
+	if opts.First != nil && !opts.First.Empty() {
+		first, err := r.firstPods(ctx, onNode)
+		if err != nil {
+			return r.rep, err
+		}
+		if len(first) > 0 {
+			if err := r.helper(ctx, "first", "").DeleteOrEvictPods(first); err != nil {
+				r.rep.Errors = append(r.rep.Errors, "first: "+err.Error())
+				return r.stuck(ctx, onNode)
+			}
+		}
+	}
+	var todo []string
+	for _, n := range nodes {
+		if opts.Done[n] {
+			r.rep.Skipped = append(r.rep.Skipped, n)
+			r.emit(Event{Kind: EventSkipped, Phase: "drain", Node: n})
+			continue
+		}
+		todo = append(todo, n)
+	}
+	parallel := max(opts.Parallel, 1)
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	var errMu sync.Mutex
+	failed := false
+	for _, n := range todo {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := r.drainNode(ctx, n); err != nil {
+				errMu.Lock()
+				failed = true
+				r.rep.Errors = append(r.rep.Errors, n+": "+err.Error())
+				errMu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if failed {
+		return r.stuck(ctx, onNode)
+	}
+	r.rep.Completed = true
+	return r.rep, nil
+}
+
+func (r *run) step(op, node string) error {
+	if r.opts.Step == nil {
+		return nil
+	}
+	return r.opts.Step(op, node)
+}
+
+func (r *run) drainNode(ctx context.Context, node string) error {
+	if err := r.step("intent", node); err != nil {
+		return err
+	}
+	h := r.helper(ctx, "drain", node)
+	list, errs := h.GetPodsForDeletion(node)
+	if len(errs) > 0 {
+		return fmt.Errorf("%v", errors.Join(errs...))
+	}
+	if err := h.DeleteOrEvictPods(list.Pods()); err != nil {
+		return err
+	}
+	if err := r.step("done", node); err != nil {
+		return err
+	}
+	r.emit(Event{Kind: EventNode, Phase: "drain", Node: node})
+	return nil
+}
+
+func (r *run) helper(ctx context.Context, phase, node string) *kdrain.Helper {
+	remaining := time.Until(r.start.Add(r.opts.Timeout))
+	if d, ok := ctx.Deadline(); ok {
+		remaining = time.Until(d)
+	}
+	return &kdrain.Helper{
+		Ctx: ctx, Client: r.cs, Force: false, IgnoreAllDaemonSets: true, DeleteEmptyDirData: true,
+		GracePeriodSeconds: -1, Timeout: max(remaining, time.Second), Out: io.Discard, ErrOut: io.Discard,
+		OnPodDeletionOrEvictionFinished: func(pod *corev1.Pod, _ bool, err error) {
+			e := Event{Kind: EventEvicted, Phase: phase, Node: pod.Spec.NodeName, Pod: pod.Namespace + "/" + pod.Name}
+			if err != nil {
+				e.Kind, e.Error = EventFailed, err.Error()
+			}
+			r.emit(e)
+		},
+	}
+}
+
+// firstPods are the pods matching opts.First on the selected nodes.
+func (r *run) firstPods(ctx context.Context, onNode map[string]bool) ([]corev1.Pod, error) {
+	list, err := r.cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{LabelSelector: r.opts.First.String()})
+	if err != nil {
+		return nil, fmt.Errorf("list first pods: %w", err)
+	}
+	var pods []corev1.Pod
+	for _, p := range list.Items {
+		if onNode[p.Spec.NodeName] && p.DeletionTimestamp == nil && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+			pods = append(pods, p)
+		}
+	}
+	return pods, nil
+}
+
+// plan lists what would be evicted, first pods first, changing nothing.
+func (r *run) plan(ctx context.Context, nodes []string) error {
+	onNode := map[string]bool{}
+	for _, n := range nodes {
+		onNode[n] = true
+	}
+	first := map[string]bool{}
+	if r.opts.First != nil && !r.opts.First.Empty() {
+		pods, err := r.firstPods(ctx, onNode)
+		if err != nil {
+			return err
+		}
+		for _, p := range pods {
+			k := p.Namespace + "/" + p.Name
+			first[k] = true
+			r.rep.Planned = append(r.rep.Planned, k)
+		}
+	}
+	h := r.helper(ctx, "plan", "")
+	for _, n := range nodes {
+		list, errs := h.GetPodsForDeletion(n)
+		for _, e := range errs {
+			r.rep.Errors = append(r.rep.Errors, n+": "+e.Error())
+		}
+		if list == nil {
+			continue
+		}
+		for _, p := range list.Pods() {
+			if k := p.Namespace + "/" + p.Name; !first[k] {
+				r.rep.Planned = append(r.rep.Planned, k)
+			}
+		}
+	}
+	return nil
+}
+
+// stuck finds the budgets that allow no disruption over pods still on the nodes.
+func (r *run) stuck(ctx context.Context, onNode map[string]bool) (*Report, error) {
+	// The drain's context may be spent: look with a fresh one.
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	blockers, err := Blockers(lctx, r.cs, onNode)
+	if err != nil {
+		return r.rep, err
+	}
+	r.rep.Blockers = blockers
+	msg := strings.Join(r.rep.Errors, "; ")
+	if len(blockers) > 0 {
+		var names []string
+		for _, b := range blockers {
+			names = append(names, b.PDB)
+		}
+		msg = "blocked by PodDisruptionBudget " + strings.Join(names, ", ")
+	}
+	return r.rep, fmt.Errorf("%w: %s", ErrStuck, msg)
+}
+
+// Blockers are the PDBs allowing no disruption that cover pods on the given nodes.
+func Blockers(ctx context.Context, cs kubernetes.Interface, onNode map[string]bool) ([]Blocker, error) {
+	pdbs, err := cs.PolicyV1().PodDisruptionBudgets("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list PodDisruptionBudgets: %w", err)
+	}
+	var out []Blocker
+	for _, pdb := range pdbs.Items {
+		if pdb.Status.DisruptionsAllowed > 0 || pdb.Spec.Selector == nil {
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
+		if err != nil || sel.Empty() {
+			continue
+		}
+		pods, err := cs.CoreV1().Pods(pdb.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+		if err != nil {
+			return nil, fmt.Errorf("list pods of PodDisruptionBudget %s/%s: %w", pdb.Namespace, pdb.Name, err)
+		}
+		var names []string
+		for _, p := range pods.Items {
+			if onNode[p.Spec.NodeName] {
+				names = append(names, p.Namespace+"/"+p.Name)
+			}
+		}
+		if len(names) == 0 {
+			continue
+		}
+		sort.Strings(names)
+		out = append(out, Blocker{PDB: pdb.Namespace + "/" + pdb.Name, Allowed: pdb.Status.DisruptionsAllowed, Pods: names, Message: budgetMessage(&pdb)})
+	}
+	return out, nil
+}
+
+func budgetMessage(pdb *policyv1.PodDisruptionBudget) string {
+	rule := ""
+	switch {
+	case pdb.Spec.MaxUnavailable != nil:
+		rule = "maxUnavailable " + pdb.Spec.MaxUnavailable.String()
+	case pdb.Spec.MinAvailable != nil:
+		rule = "minAvailable " + pdb.Spec.MinAvailable.String()
+	}
+	return fmt.Sprintf("%s allows %d disruptions (%s; %d healthy of %d expected)", pdb.Name, pdb.Status.DisruptionsAllowed, rule, pdb.Status.CurrentHealthy, pdb.Status.ExpectedPods)
+}
+
+// Undo removes the taint from the selected nodes and uncordons them.
+func Undo(ctx context.Context, cs kubernetes.Interface, nodes labels.Selector, taint corev1.Taint) ([]string, error) {
+	names, err := SelectNodes(ctx, cs, nodes)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if err := setTaint(ctx, cs, n, taint, false); err != nil {
+			return nil, err
+		}
+	}
+	return names, nil
+}
+
+// setTaint adds the taint and cordons (on) or removes it and uncordons (off).
+func setTaint(ctx context.Context, cs kubernetes.Interface, name string, taint corev1.Taint, on bool) error {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		var taints []corev1.Taint
+		has := false
+		for _, t := range n.Spec.Taints {
+			if t.Key == taint.Key && t.Effect == taint.Effect {
+				if !on || t.Value != taint.Value {
+					continue
+				}
+				has = true
+			}
+			taints = append(taints, t)
+		}
+		if on && !has {
+			taints = append(taints, taint)
+		}
+		if has == on && n.Spec.Unschedulable == on && len(taints) == len(n.Spec.Taints) {
+			return nil
+		}
+		n.Spec.Taints = taints
+		n.Spec.Unschedulable = on
+		_, err = cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("node %s: %w", name, err)
+	}
+	return nil
+}

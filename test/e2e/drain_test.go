@@ -1,0 +1,247 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const drainNS = "e2e-drain"
+
+const drainManifests = `apiVersion: v1
+kind: Namespace
+metadata: {name: e2e-drain}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: e2e-drain}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: e2e-drain}
+spec:
+  maxUnavailable: 1
+  selector: {matchLabels: {app: web}}
+`
+
+// drainReport is `tandem drain -o json`.
+type drainReport struct {
+	Nodes, Drained []string
+	PodsEvicted    int `json:"podsEvicted"`
+	Events         []struct {
+		Kind, Phase, Node, Pod string
+	}
+	Blockers []struct {
+		PDB  string `json:"pdb"`
+		Pods []string
+	}
+	Skipped   []string
+	Completed bool
+	Planned   []string
+}
+
+func parseDrain(t *testing.T, r result) drainReport {
+	t.Helper()
+	var rep drainReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("drain -o json: %v\nstdout:\n%s\nstderr:\n%s", err, r.stdout, r.stderr)
+	}
+	return rep
+}
+
+// The old pool is drained onto a new one: the ingress controllers go first,
+// our budget (1 disruption) is never broken, our pods end Running on the new
+// pool, and the seeded payments-api budget (0 disruptions) is named as the
+// blocker when --timeout passes, exit 1.
+func TestDrainOldPoolNamesBlockerAndMovesPods(t *testing.T) {
+	journalDir := t.TempDir()
+	mustTandem(t, "lab", "nodes", "add", "--dir", lab.dir, "--cluster", "blue", "--pool", "new", "--count", "3")
+	t.Cleanup(func() {
+		mustTandem(t, "drain", "--cluster", "blue", "--nodes", "tandem.io/pool=default", "--undo", "--journal-dir", journalDir)
+		kubectl(t, "--context", "blue", "delete", "namespace", drainNS, "--wait=false")
+	})
+	f := filepath.Join(t.TempDir(), "drain.yaml")
+	if err := os.WriteFile(f, []byte(drainManifests), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustKubectl(t, "--context", "blue", "apply", "-f", f)
+	waitDeployReady(t, "blue", drainNS, 3)
+	eventually(t, time.Minute, func() error {
+		got := kubectl(t, "--context", "blue", "-n", drainNS, "get", "pdb", "web", "-o", "jsonpath={.status.disruptionsAllowed}").stdout
+		if got != "1" {
+			return fmt.Errorf("pdb web disruptionsAllowed %q, want 1", got)
+		}
+		return nil
+	})
+
+	args := []string{"drain", "--cluster", "blue", "--nodes", "tandem.io/pool=default", "--journal-dir", journalDir, "-o", "json"}
+	dry := tandem(t, append(args, "--dry-run")...)
+	if dry.code != 0 {
+		t.Fatalf("drain --dry-run: exit %d\n%s%s", dry.code, dry.stdout, dry.stderr)
+	}
+	plan := parseDrain(t, dry)
+	if len(plan.Planned) == 0 || !strings.HasPrefix(plan.Planned[0], "ingress-nginx/") {
+		t.Errorf("dry run: planned %v, want ingress-nginx pods first", plan.Planned)
+	}
+	if out := mustKubectl(t, "--context", "blue", "get", "nodes", "-l", "tandem.io/pool=default", "-o", "jsonpath={.items[*].spec.unschedulable}"); strings.Contains(out, "true") {
+		t.Fatalf("dry run cordoned nodes: %q", out)
+	}
+
+	// Watch our budget while the drain runs: healthy pods never below desired.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var broken []string
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			got := kubectl(t, "--context", "blue", "-n", drainNS, "get", "pdb", "web", "-o", "jsonpath={.status.currentHealthy}/{.status.desiredHealthy}").stdout
+			var cur, want int
+			if _, err := fmt.Sscanf(got, "%d/%d", &cur, &want); err == nil && cur < want {
+				broken = append(broken, got)
+			}
+		}
+	}()
+	start := time.Now()
+	r := tandem(t, append(args, "--parallel", "10", "--timeout", "20s")...)
+	close(stop)
+	wg.Wait()
+	took := time.Since(start)
+	if r.code != 1 {
+		t.Fatalf("drain: exit %d, want 1 (payments-api blocks)\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	t.Logf("drain stopped after %s", took.Round(time.Millisecond))
+	if took > 60*time.Second {
+		t.Errorf("drain took %s with --timeout 20s", took)
+	}
+	if len(broken) > 0 {
+		t.Errorf("PDB e2e-drain/web broken during the drain (currentHealthy/desiredHealthy): %v", broken)
+	}
+	rep := parseDrain(t, r)
+	if !strings.Contains(r.stderr, "payments-api") {
+		t.Errorf("stderr does not name payments-api:\n%s", r.stderr)
+	}
+	found := false
+	for _, b := range rep.Blockers {
+		if b.PDB == "payments/payments-api" && len(b.Pods) > 0 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("blockers %+v: want payments/payments-api with its pods", rep.Blockers)
+	}
+	// Ingress controllers first: every "first" eviction comes before any other.
+	firsts, lastFirst, firstOther := 0, -1, len(rep.Events)
+	for i, e := range rep.Events {
+		if e.Kind != "evicted" {
+			continue
+		}
+		if e.Phase == "first" {
+			firsts++
+			lastFirst = i
+			if !strings.HasPrefix(e.Pod, "ingress-nginx/") {
+				t.Errorf("first eviction of %s, want only ingress-nginx pods", e.Pod)
+			}
+		} else if i < firstOther {
+			firstOther = i
+		}
+	}
+	if firsts == 0 || lastFirst > firstOther {
+		t.Errorf("ingress-nginx controllers not evicted first: %d first evictions, last at %d, first other at %d", firsts, lastFirst, firstOther)
+	}
+	if rep.PodsEvicted < 4 {
+		t.Errorf("%d pods evicted, want at least the 3 of e2e-drain and an ingress controller", rep.PodsEvicted)
+	}
+	t.Logf("%d nodes, %d pods evicted, %d first", len(rep.Nodes), rep.PodsEvicted, firsts)
+
+	// Every node of the old pool is tainted and cordoned.
+	taints := mustKubectl(t, "--context", "blue", "get", "nodes", "-l", "tandem.io/pool=default", "-o", `jsonpath={range .items[*]}{.spec.unschedulable} {.spec.taints[*].key}{"\n"}{end}`)
+	for _, line := range strings.Split(strings.TrimSpace(taints), "\n") {
+		if !strings.HasPrefix(line, "true") || !strings.Contains(line, "migration") {
+			t.Errorf("old node not cordoned and tainted: %q", line)
+		}
+	}
+	// Our pods all Running on the new pool.
+	newNodes := map[string]bool{}
+	for _, n := range strings.Fields(mustKubectl(t, "--context", "blue", "get", "nodes", "-l", "tandem.io/pool=new", "-o", "jsonpath={.items[*].metadata.name}")) {
+		newNodes[n] = true
+	}
+	eventually(t, time.Minute, func() error {
+		out := mustKubectl(t, "--context", "blue", "-n", drainNS, "get", "pods", "-o", `jsonpath={range .items[*]}{.metadata.name} {.status.phase} {.spec.nodeName} {.metadata.deletionTimestamp}{"\n"}{end}`)
+		n := 0
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			f := strings.Fields(line)
+			if len(f) != 3 || f[1] != "Running" || !newNodes[f[2]] {
+				return fmt.Errorf("pod not Running on the new pool: %q", line)
+			}
+			n++
+		}
+		if n != 3 {
+			return fmt.Errorf("%d pods, want 3:\n%s", n, out)
+		}
+		return nil
+	})
+	// A re-run resumes: nodes drained the first time are skipped (journal).
+	again := tandem(t, append(args, "--parallel", "10", "--timeout", "5s")...)
+	if again.code != 1 {
+		t.Fatalf("re-run: exit %d, want 1\n%s%s", again.code, again.stdout, again.stderr)
+	}
+	rep2 := parseDrain(t, again)
+	if len(rep.Drained) == 0 || strings.Join(rep2.Skipped, ",") != strings.Join(sorted(rep.Drained), ",") {
+		t.Errorf("re-run skipped %v, want the nodes drained the first time %v", rep2.Skipped, rep.Drained)
+	}
+	if !strings.Contains(again.stderr, "resuming interrupted drain") {
+		t.Errorf("re-run does not say it resumes:\n%s", again.stderr)
+	}
+	// Ingress controllers too.
+	out := mustKubectl(t, "--context", "blue", "-n", "ingress-nginx", "get", "pods", "-l", "app.kubernetes.io/component=controller", "-o", `jsonpath={range .items[*]}{.spec.nodeName}{"\n"}{end}`)
+	for _, n := range strings.Fields(out) {
+		if !newNodes[n] {
+			t.Errorf("ingress controller on %s, want the new pool", n)
+		}
+	}
+	// --undo removes the taint and uncordons.
+	mustTandem(t, "drain", "--cluster", "blue", "--nodes", "tandem.io/pool=default", "--undo", "--journal-dir", journalDir)
+	taints = mustKubectl(t, "--context", "blue", "get", "nodes", "-l", "tandem.io/pool=default", "-o", `jsonpath={range .items[*]}{.spec.unschedulable} {.spec.taints[*].key}{"\n"}{end}`)
+	if strings.Contains(taints, "true") || strings.Contains(taints, "migration") {
+		t.Errorf("after --undo:\n%s", taints)
+	}
+}
+
+func sorted(s []string) []string {
+	s = append([]string(nil), s...)
+	sort.Strings(s)
+	return s
+}
+
+// Bad flags exit 2 before touching the cluster.
+func TestDrainBadInputExitsTwo(t *testing.T) {
+	for _, args := range [][]string{
+		{"drain", "--nodes", "tandem.io/pool=default"},
+		{"drain", "--cluster", "blue"},
+		{"drain", "--cluster", "blue", "--nodes", "tandem.io/pool=default", "--taint", "migration"},
+		{"drain", "--cluster", "blue", "--nodes", "tandem.io/pool=default", "--parallel", "0"},
+		{"drain", "--cluster", "blue", "--nodes", "tandem.io/pool=default", "--dry-run", "--undo"},
+	} {
+		if r := tandem(t, args...); r.code != 2 {
+			t.Errorf("tandem %s: exit %d, want 2\n%s", strings.Join(args, " "), r.code, r.stderr)
+		}
+	}
+}
