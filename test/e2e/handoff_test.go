@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -308,25 +305,6 @@ func TestHandoffTwentyVolumes(t *testing.T) {
 		"--parallel", "20", "-o", "json", "--journal-dir", t.TempDir()})
 	assertHandedTo(t, ns, "blue", "green", vols, 20)
 	t.Logf("20 volumes handed over in %.2fs (%.3fs per volume)", rep.Seconds, rep.Seconds/20)
-}
-
-// runCmdEnv is runCmd with extra environment variables.
-func runCmdEnv(t *testing.T, env []string, bin string, args ...string) result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(append(os.Environ(), "KUBECONFIG="+lab.kubeconfig, "TANDEM_SOURCE=", "TANDEM_TARGET="), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("%s %s: %v", bin, strings.Join(args, " "), err)
-	}
-	return r
 }
 
 // A standalone claim of a Deployment (--pvc) moves the same way; the

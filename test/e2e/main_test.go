@@ -165,10 +165,16 @@ func kubectl(t *testing.T, args ...string) result {
 
 func runCmd(t *testing.T, bin string, args ...string) result {
 	t.Helper()
+	return runCmdEnv(t, nil, bin, args...)
+}
+
+// runCmdEnv is runCmd with extra environment variables (e.g. a test hook).
+func runCmdEnv(t *testing.T, env []string, bin string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+lab.kubeconfig, "TANDEM_SOURCE=", "TANDEM_TARGET=")
+	cmd.Env = append(append(os.Environ(), "KUBECONFIG="+lab.kubeconfig, "TANDEM_SOURCE=", "TANDEM_TARGET="), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
