@@ -1,0 +1,123 @@
+package switchover
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// DrillReport is a rehearsal: a switchover to the standby and back, with a
+// load probe running throughout.
+type DrillReport struct {
+	Active   string       `json:"active"`  // active at the start (and again at the end)
+	Standby  string       `json:"standby"` // the one rehearsed
+	Router   string       `json:"router"`
+	Started  time.Time    `json:"started"`
+	Finished time.Time    `json:"finished"`
+	Took     Duration     `json:"took"`
+	Legs     []Report     `json:"legs"`
+	Probe    *ProbeResult `json:"probe,omitempty"`
+	Passed   bool         `json:"passed"`
+	Result   string       `json:"result"`
+}
+
+// Duration marshals as seconds with a text twin, for humans and scripts.
+type Duration time.Duration
+
+// MarshalJSON writes seconds.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return []byte(fmt.Sprintf("%.3f", time.Duration(d).Seconds())), nil
+}
+
+// Judge sets Passed and Result from the legs and the probe.
+func (r *DrillReport) Judge() {
+	r.Took = Duration(r.Finished.Sub(r.Started))
+	var why []string
+	for _, l := range r.Legs {
+		if !l.Completed {
+			why = append(why, fmt.Sprintf("switchover to %s failed (%s)", l.To, l.Err))
+		}
+	}
+	if len(r.Legs) < 2 && len(why) == 0 {
+		why = append(why, "did not switch back")
+	}
+	if r.Probe != nil && r.Probe.Failed > 0 {
+		why = append(why, fmt.Sprintf("%d of %d requests failed", r.Probe.Failed, r.Probe.Sent))
+	}
+	r.Passed = len(why) == 0
+	if r.Passed {
+		r.Result = "passed"
+	} else {
+		r.Result = "failed: " + strings.Join(why, "; ")
+	}
+}
+
+// Markdown renders the report for people (a runbook appendix, a ticket).
+func (r *DrillReport) Markdown() string {
+	var b strings.Builder
+	verdict := "PASSED"
+	if !r.Passed {
+		verdict = "FAILED"
+	}
+	fmt.Fprintf(&b, "# Drill %s → %s → %s: %s\n\n", r.Active, r.Standby, r.Active, verdict)
+	fmt.Fprintf(&b, "- Started: %s\n- Finished: %s\n- Took: %s\n", r.Started.UTC().Format(time.RFC3339), r.Finished.UTC().Format(time.RFC3339), time.Duration(r.Took).Round(time.Millisecond))
+	if r.Router != "" {
+		fmt.Fprintf(&b, "- Router: `%s`\n", r.Router)
+	}
+	fmt.Fprintf(&b, "- Result: %s\n\n", r.Result)
+	if r.Probe != nil {
+		p := r.Probe
+		fmt.Fprintf(&b, "## Requests during the drill\n\n%d sent, %d answered, **%d failed**", p.Sent, p.OK, p.Failed)
+		if len(p.ByCluster) > 0 {
+			var parts []string
+			for _, c := range sortedKeys(p.ByCluster) {
+				parts = append(parts, fmt.Sprintf("%s %d", c, p.ByCluster[c]))
+			}
+			fmt.Fprintf(&b, " (answered by: %s)", strings.Join(parts, ", "))
+		}
+		b.WriteString(".\n\n")
+		for _, f := range p.Failures {
+			fmt.Fprintf(&b, "- %s %s\n", f.Time.UTC().Format("15:04:05.000"), f.Error)
+		}
+		if len(p.Failures) > 0 {
+			b.WriteString("\n")
+		}
+	}
+	for i, l := range r.Legs {
+		fmt.Fprintf(&b, "## Leg %d: %s → %s (epoch %d)\n\n", i+1, l.From, l.To, l.Epoch)
+		b.WriteString("| phase | took | result |\n|---|---:|---|\n")
+		for _, p := range append(append([]PhaseReport(nil), l.Phases...), l.Undo...) {
+			res := "ok"
+			switch {
+			case p.Err != "":
+				res = "failed: " + p.Err
+			case p.Skipped != "":
+				res = "skipped: " + p.Skipped
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", p.Phase, p.Took.Round(time.Millisecond), strings.ReplaceAll(res, "|", "\\|"))
+		}
+		fmt.Fprintf(&b, "| **total** | %s | %s |\n\n", l.Took.Round(time.Millisecond), legResult(l))
+	}
+	return b.String()
+}
+
+func legResult(l Report) string {
+	switch {
+	case l.Completed:
+		return "completed"
+	case l.RolledBack:
+		return "rolled back: " + l.Err
+	default:
+		return "failed: " + l.Err
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,197 @@
+package switchover
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Probe sends a steady, bounded stream of requests at an endpoint and counts
+// the answers, per cluster when the answer names it (a header): what users
+// would have seen during a switchover.
+type Probe struct {
+	URL     string
+	Host    string        // Host header (the route's host); "" keeps the URL's
+	Rate    int           // requests per second; default 50
+	Max     time.Duration // the probe stops by itself after this; default 30 min
+	Timeout time.Duration // per request; default 2 s
+	// ClusterHeader names the response header that says which cluster
+	// answered (the lab ingress sets X-Tandem-Cluster); "" counts no clusters.
+	ClusterHeader string
+	Client        *http.Client
+
+	mu     sync.Mutex
+	res    ProbeResult
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// ProbeResult counts what the probe saw.
+type ProbeResult struct {
+	Sent      int64            `json:"sent"`
+	OK        int64            `json:"ok"`
+	Failed    int64            `json:"failed"`
+	ByCluster map[string]int64 `json:"byCluster,omitempty"`
+	// Failures are the first failures, with when and why.
+	Failures []ProbeFailure `json:"failures,omitempty"`
+	Started  time.Time      `json:"started"`
+	Stopped  time.Time      `json:"stopped,omitzero"`
+}
+
+// ProbeFailure is one failed request.
+type ProbeFailure struct {
+	Time  time.Time `json:"time"`
+	Error string    `json:"error"`
+}
+
+const maxFailures = 20
+
+// Start begins sending; Stop ends it and returns the counts.
+func (p *Probe) Start(ctx context.Context) {
+	if p.Rate <= 0 {
+		p.Rate = 50
+	}
+	if p.Max <= 0 {
+		p.Max = 30 * time.Minute
+	}
+	if p.Timeout <= 0 {
+		p.Timeout = 2 * time.Second
+	}
+	if p.Client == nil {
+		p.Client = &http.Client{Timeout: p.Timeout, Transport: &http.Transport{MaxIdleConnsPerHost: 16, DisableCompression: true}}
+	}
+	ctx, p.cancel = context.WithTimeout(ctx, p.Max)
+	p.done = make(chan struct{})
+	p.res = ProbeResult{Started: time.Now(), ByCluster: map[string]int64{}}
+	go p.loop(ctx)
+}
+
+func (p *Probe) loop(ctx context.Context) {
+	defer close(p.done)
+	t := time.NewTicker(time.Second / time.Duration(p.Rate))
+	defer t.Stop()
+	// At most a second's worth of requests in flight: a stalled endpoint
+	// slows the probe down instead of piling up goroutines.
+	slots := make(chan struct{}, p.Rate)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		select {
+		case slots <- struct{}{}:
+		default:
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			p.one(ctx)
+		}()
+	}
+}
+
+func (p *Probe) one(ctx context.Context) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL, nil)
+	if err != nil {
+		p.count("", err)
+		return
+	}
+	if p.Host != "" {
+		req.Host = p.Host
+	}
+	resp, err := p.Client.Do(req)
+	if ctx.Err() != nil {
+		return // stopped: a request cut short by Stop is not a user's failure
+	}
+	if err != nil {
+		p.count("", err)
+		return
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	cl := ""
+	if p.ClusterHeader != "" {
+		cl = resp.Header.Get(p.ClusterHeader)
+	}
+	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusNotFound {
+		p.count(cl, fmt.Errorf("HTTP %d from %s", resp.StatusCode, orUnknown(cl)))
+		return
+	}
+	p.count(cl, nil)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unnamed backend"
+	}
+	return s
+}
+
+func (p *Probe) count(cl string, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.res.Sent++
+	if err != nil {
+		p.res.Failed++
+		if len(p.res.Failures) < maxFailures {
+			p.res.Failures = append(p.res.Failures, ProbeFailure{Time: time.Now(), Error: err.Error()})
+		}
+		return
+	}
+	p.res.OK++
+	if cl != "" {
+		p.res.ByCluster[cl]++
+	}
+}
+
+// Snapshot returns the counts so far.
+func (p *Probe) Snapshot() ProbeResult {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.res
+	r.ByCluster = map[string]int64{}
+	for k, v := range p.res.ByCluster {
+		r.ByCluster[k] = v
+	}
+	r.Failures = append([]ProbeFailure(nil), p.res.Failures...)
+	return r
+}
+
+// Stop ends the probe, waits for requests in flight, and returns the counts.
+func (p *Probe) Stop() ProbeResult {
+	if p.cancel == nil {
+		return ProbeResult{}
+	}
+	p.cancel()
+	<-p.done
+	r := p.Snapshot()
+	r.Stopped = time.Now()
+	return r
+}
+
+// String is "1200 sent, 0 failed; blue 600, green 600".
+func (r ProbeResult) String() string {
+	s := fmt.Sprintf("%d sent, %d failed", r.Sent, r.Failed)
+	var cs []string
+	for c := range r.ByCluster {
+		cs = append(cs, c)
+	}
+	sort.Strings(cs)
+	for i, c := range cs {
+		sep := ", "
+		if i == 0 {
+			sep = "; "
+		}
+		s += fmt.Sprintf("%s%s %d", sep, c, r.ByCluster[c])
+	}
+	return s
+}

@@ -1,0 +1,253 @@
+package switchover
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/user"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/standby"
+)
+
+// Roles a record can hold.
+const (
+	RoleActive  = "active"
+	RoleStandby = "standby"
+)
+
+// RecordName is the ConfigMap, in standby.MarkerNamespace, that holds a
+// cluster's record.
+const RecordName = "tandem-role"
+
+// Record is what one cluster says about itself. Each cluster carries its own;
+// when they disagree the higher epoch is authoritative.
+type Record struct {
+	Role        string    `json:"role"`
+	Epoch       int64     `json:"epoch"`
+	Peer        string    `json:"peer,omitempty"`        // the other cluster's identity (kube-system UID)
+	PeerContext string    `json:"peerContext,omitempty"` // the other cluster's context name when it was written
+	Time        time.Time `json:"time"`
+	Who         string    `json:"who,omitempty"`    // user@host of the tandem that wrote it
+	Reason      string    `json:"reason,omitempty"` // e.g. "switchover", "emergency failover: source unreachable"
+	Router      string    `json:"router,omitempty"` // the router URL the last switchover used
+	LastDrill   *Drilled  `json:"lastDrill,omitempty"`
+}
+
+// Drilled is the summary of the last drill, kept in the record.
+type Drilled struct {
+	Time    time.Time `json:"time"`
+	Result  string    `json:"result"` // "passed" or "failed: …"
+	Seconds float64   `json:"seconds"`
+	Failed  int64     `json:"failedRequests"`
+	Report  string    `json:"report,omitempty"` // where the report was written
+}
+
+// Who names the person and machine running tandem, for records and locks.
+func Who() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	return name + "@" + host
+}
+
+// ReadRecord returns the cluster's record, or nil when it has none.
+func ReadRecord(ctx context.Context, c *cluster.Conn) (*Record, error) {
+	cm, err := c.Typed.CoreV1().ConfigMaps(standby.MarkerNamespace).Get(ctx, RecordName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the record of %s: %w", c.Context, err)
+	}
+	return decodeRecord(cm.Data)
+}
+
+func decodeRecord(data map[string]string) (*Record, error) {
+	r := &Record{Role: data["role"], Peer: data["peer"], PeerContext: data["peerContext"], Who: data["who"], Reason: data["reason"], Router: data["router"]}
+	var err error
+	if r.Epoch, err = strconv.ParseInt(data["epoch"], 10, 64); err != nil {
+		return nil, fmt.Errorf("record: epoch %q: %v", data["epoch"], err)
+	}
+	if r.Role != RoleActive && r.Role != RoleStandby {
+		return nil, fmt.Errorf("record: role %q: want active or standby", r.Role)
+	}
+	if t := data["time"]; t != "" {
+		if r.Time, err = time.Parse(time.RFC3339, t); err != nil {
+			return nil, fmt.Errorf("record: time %q: %v", t, err)
+		}
+	}
+	if d := data["lastDrill"]; d != "" {
+		r.LastDrill = &Drilled{}
+		if err := json.Unmarshal([]byte(d), r.LastDrill); err != nil {
+			return nil, fmt.Errorf("record: lastDrill: %v", err)
+		}
+	}
+	return r, nil
+}
+
+func encodeRecord(r *Record) map[string]string {
+	data := map[string]string{
+		"role": r.Role, "epoch": strconv.FormatInt(r.Epoch, 10), "time": r.Time.UTC().Format(time.RFC3339),
+	}
+	for k, v := range map[string]string{"peer": r.Peer, "peerContext": r.PeerContext, "who": r.Who, "reason": r.Reason, "router": r.Router} {
+		if v != "" {
+			data[k] = v
+		}
+	}
+	if r.LastDrill != nil {
+		b, _ := json.Marshal(r.LastDrill)
+		data["lastDrill"] = string(b)
+	}
+	return data
+}
+
+// WriteRecord creates or replaces the cluster's record.
+func WriteRecord(ctx context.Context, c *cluster.Conn, r *Record) error {
+	if r.Time.IsZero() {
+		r.Time = time.Now().UTC()
+	}
+	if err := ensureNamespace(ctx, c); err != nil {
+		return err
+	}
+	cms := c.Typed.CoreV1().ConfigMaps(standby.MarkerNamespace)
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: RecordName, Namespace: standby.MarkerNamespace, Labels: map[string]string{"app.kubernetes.io/managed-by": "tandem"}},
+		Data:       encodeRecord(r),
+	}
+	_, err := cms.Create(ctx, cm, metav1.CreateOptions{FieldManager: plan.FieldManager})
+	if apierrors.IsAlreadyExists(err) {
+		_, err = cms.Update(ctx, cm, metav1.UpdateOptions{FieldManager: plan.FieldManager})
+	}
+	if err != nil {
+		return fmt.Errorf("write the record of %s: %w", c.Context, err)
+	}
+	return nil
+}
+
+func ensureNamespace(ctx context.Context, c *cluster.Conn) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: standby.MarkerNamespace}}
+	if _, err := c.Typed.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: plan.FieldManager}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create namespace %s in %s: %w", standby.MarkerNamespace, c.Context, err)
+	}
+	return nil
+}
+
+// Side is one cluster as the records see it.
+type Side struct {
+	Context string
+	Record  *Record // nil: no record
+	Standby bool    // carries the standby marker (pkg/standby)
+	Err     error   // unreachable or unreadable
+}
+
+// Verdict is which cluster is active according to the records, and what
+// does not add up.
+type Verdict struct {
+	Active   string   `json:"active,omitempty"` // context of the authoritative active cluster; "" when unknown
+	Epoch    int64    `json:"epoch"`            // the authoritative epoch
+	Problems []string `json:"problems,omitempty"`
+}
+
+// Decide reads two sides: the higher epoch is authoritative. Without records,
+// the standby markers decide (the cluster without a marker is active).
+// Pure: no I/O.
+func Decide(a, b Side) Verdict {
+	var v Verdict
+	sides := []Side{a, b}
+	for _, s := range sides {
+		if s.Err != nil {
+			v.Problems = append(v.Problems, fmt.Sprintf("%s: %v", s.Context, s.Err))
+		}
+	}
+	ra, rb := a.Record, b.Record
+	switch {
+	case ra == nil && rb == nil:
+		var actives []string
+		for _, s := range sides {
+			if s.Err == nil && !s.Standby {
+				actives = append(actives, s.Context)
+			}
+		}
+		switch len(actives) {
+		case 1:
+			v.Active = actives[0]
+			v.Problems = append(v.Problems, "no records yet: the cluster without the standby marker is taken as active (the first switchover writes them)")
+		case 2:
+			v.Problems = append(v.Problems, "no records and neither cluster is standby: both would take traffic")
+		default:
+			v.Problems = append(v.Problems, "no records and no active cluster")
+		}
+		return v
+	case ra == nil || rb == nil:
+		s, other := a, b
+		if ra == nil {
+			s, other = b, a
+		}
+		if other.Err == nil {
+			v.Problems = append(v.Problems, fmt.Sprintf("%s has no record", other.Context))
+		}
+		v.Epoch = s.Record.Epoch
+		if s.Record.Role == RoleActive {
+			v.Active = s.Context
+		} else {
+			v.Active = other.Context
+		}
+	case ra.Epoch == rb.Epoch:
+		v.Epoch = ra.Epoch
+		switch {
+		case ra.Role == RoleActive && rb.Role == RoleStandby:
+			v.Active = a.Context
+		case rb.Role == RoleActive && ra.Role == RoleStandby:
+			v.Active = b.Context
+		default:
+			v.Problems = append(v.Problems, fmt.Sprintf("records disagree: both say %s at epoch %d", ra.Role, ra.Epoch))
+		}
+	default:
+		hi, lo := a, b
+		if rb.Epoch > ra.Epoch {
+			hi, lo = b, a
+		}
+		v.Epoch = hi.Record.Epoch
+		if hi.Record.Role == RoleActive {
+			v.Active = hi.Context
+		} else {
+			v.Active = lo.Context
+		}
+		if hi.Record.Role == lo.Record.Role {
+			v.Problems = append(v.Problems, fmt.Sprintf("%s still says %s at epoch %d; %s (epoch %d) is authoritative", lo.Context, lo.Record.Role, lo.Record.Epoch, hi.Context, hi.Record.Epoch))
+		} else {
+			v.Problems = append(v.Problems, fmt.Sprintf("%s's record is older (epoch %d < %d)", lo.Context, lo.Record.Epoch, hi.Record.Epoch))
+		}
+	}
+	for _, s := range sides {
+		if s.Record == nil || s.Err != nil {
+			continue
+		}
+		if s.Record.Role == RoleActive && s.Standby && s.Context == v.Active {
+			v.Problems = append(v.Problems, fmt.Sprintf("%s is recorded active but carries the standby marker (run tandem activate --cluster %s)", s.Context, s.Context))
+		}
+		if s.Context != v.Active && v.Active != "" && !s.Standby {
+			v.Problems = append(v.Problems, fmt.Sprintf("%s is not active but has no standby marker: its workloads may run", s.Context))
+		}
+	}
+	return v
+}
+
+func deleteRecord(ctx context.Context, c *cluster.Conn) error {
+	err := c.Typed.CoreV1().ConfigMaps(standby.MarkerNamespace).Delete(ctx, RecordName, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete the record of %s: %w", c.Context, err)
+	}
+	return nil
+}
