@@ -25,6 +25,9 @@ func metaSkip(obj *unstructured.Unstructured) Decision {
 	if ts, _, _ := unstructured.NestedFieldNoCopy(obj.Object, "metadata", "deletionTimestamp"); ts != nil {
 		return skip("being deleted in the source")
 	}
+	if OwnState(obj) {
+		return skip("tandem's own state (role record, standby marker, locks, standby policy): each cluster keeps its own")
+	}
 	for _, ref := range obj.GetOwnerReferences() {
 		if ref.Controller != nil && *ref.Controller {
 			// Non-controller references are kept; RemapOwners fixes their UIDs later.
@@ -32,6 +35,20 @@ func metaSkip(obj *unstructured.Unstructured) Decision {
 		}
 	}
 	return Decision{}
+}
+
+// StateNamespace is where tandem keeps each cluster's own state.
+const StateNamespace = "tandem-system"
+
+// OwnState reports whether obj is tandem's per-cluster state: anything in
+// StateNamespace (the namespace itself included) and objects tandem installs
+// for itself (labelled app.kubernetes.io/managed-by=tandem, e.g. the standby
+// policy). Copying them would overwrite the target's own role and locks.
+func OwnState(obj *unstructured.Unstructured) bool {
+	if obj.GetNamespace() == StateNamespace || (obj.GetKind() == "Namespace" && obj.GetName() == StateNamespace) {
+		return true
+	}
+	return obj.GetLabels()["app.kubernetes.io/managed-by"] == "tandem"
 }
 
 // stripMeta removes what the source cluster generated for every object. Labels,

@@ -1,6 +1,10 @@
 package sanitize
 
-import "testing"
+import (
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
 
 func TestObjectGeneric(t *testing.T) {
 	runObjectCases(t, []objectCase{
@@ -88,4 +92,31 @@ metadata:
 			dec: Decision{Skip: true, Reason: "owned by Database/db: its controller recreates it in the target"},
 		},
 	})
+}
+
+func TestOwnStateIsNeverCopied(t *testing.T) {
+	cases := []struct {
+		obj  *unstructured.Unstructured
+		skip bool
+	}{
+		{&unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "tandem-role", "namespace": "tandem-system"}}}, true},
+		{&unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "tandem-system"}}}, true},
+		{&unstructured.Unstructured{Object: map[string]any{"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy", "metadata": map[string]any{"name": "p", "labels": map[string]any{"app.kubernetes.io/managed-by": "tandem"}}}}, true},
+		{&unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "app", "namespace": "shop"}}}, false},
+		{&unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "app", "namespace": "shop", "labels": map[string]any{"app.kubernetes.io/managed-by": "Helm"}}}}, false},
+	}
+	for _, c := range cases {
+		d := Object(c.obj, Context{})
+		if d.Skip != c.skip {
+			t.Errorf("%s %s/%s: skip=%v, want %v (%s)", c.obj.GetKind(), c.obj.GetNamespace(), c.obj.GetName(), d.Skip, c.skip, d.Reason)
+		}
+	}
+}
+
+func TestNamespaceLosesSourceStandbyLabel(t *testing.T) {
+	ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "shop", "labels": map[string]any{"tandem.io/standby": "true", "team": "a"}}}}
+	Object(ns, Context{})
+	if _, ok := ns.GetLabels()["tandem.io/standby"]; ok || ns.GetLabels()["team"] != "a" {
+		t.Fatalf("labels after sanitize: %v", ns.GetLabels())
+	}
 }
