@@ -1,9 +1,502 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
-// newSwitchoverCmd is `tandem switchover` (being built).
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tandem-io/tandem/pkg/apply"
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/journal"
+	"github.com/tandem-io/tandem/pkg/standby"
+	"github.com/tandem-io/tandem/pkg/switchover"
+	"github.com/tandem-io/tandem/pkg/traffic"
+)
+
+// SwitchoverOptions are the flags of `tandem switchover`.
+type SwitchoverOptions struct {
+	g                 *Global
+	To, From          string
+	Sync              bool
+	SourceUnreachable bool
+	BreakLock         bool
+	Rollback          bool
+	Timeout           time.Duration
+	JournalDir        string
+
+	shift ShiftOptions // router, steps, pauses, gates: the same flags as `tandem shift`
+	sync  SyncOptions  // the selection of the last sync pass
+}
+
 func newSwitchoverCmd(g *Global) *cobra.Command {
-	_ = g
-	return &cobra.Command{Use: "switchover", Short: "(being built)", Hidden: true}
+	o := &SwitchoverOptions{g: g}
+	o.shift.g, o.sync.g = g, g
+	cmd := &cobra.Command{
+		Use:   "switchover",
+		Short: "Make the standby cluster active and the active one standby, under a lock, with a way back",
+		Long: `Moves the active role from one cluster of the pair to the other, in the order
+storage DR tools use:
+
+  lock → pause the mirror → last sync pass (standby form) → activate the standby
+  → shift traffic (gated steps, automatic rollback) → deactivate the old active
+  → write both records at epoch+1 → unlock
+
+The lock is a Lease in both clusters: a second switchover is refused with the
+holder's name; a stale lock (its holder stopped renewing) is reported with its
+holder and age and taken only with --break-lock; a lock left by a crashed run on
+this machine is taken over. Every phase is journaled: re-running the same
+command after a crash (kill -9) resumes; --rollback undoes an interrupted one.
+Any failure undoes the phases already done, last first, and says so.
+
+--source-unreachable is an emergency failover: the old active cluster cannot be
+reached, so pausing the mirror, the last sync and deactivating it are skipped
+(and recorded); only the new active's record is written, at a higher epoch, so
+the old one loses when it comes back.
+
+The router URL defaults to the one the records remember. Router cluster names
+are the context names.
+
+Exit codes: 0 switched (or resumed to the end), 1 failed and rolled back, or
+locked by another run, 2 bad input.`,
+		Example: `  tandem switchover --source blue --target green --to green --router "$TANDEM_LAB_ROUTER" \
+    --steps 0,25,50,100 --pause 10s --gate-http http://127.0.0.1:8080/ --gate-host app.example
+  tandem switchover --source blue --target green --to green --rollback
+  tandem switchover --source blue --target green --to green --source-unreachable --steps 100`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Complete(cmd); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context(), cmd)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.To, "to", "", "context of the cluster to make active (the standby)")
+	f.StringVar(&o.From, "from", "", "context of the active cluster (default: the other of --source/--target)")
+	f.BoolVar(&o.Sync, "sync", true, "run a last sync pass from the active cluster into the standby before activating it")
+	f.BoolVar(&o.SourceUnreachable, "source-unreachable", false, "emergency failover: the active cluster cannot be reached; skip every step that needs it")
+	f.BoolVar(&o.BreakLock, "break-lock", false, "take a stale switchover lock (its holder stopped renewing it)")
+	f.BoolVar(&o.Rollback, "rollback", false, "undo an interrupted switchover into --to (from its journal)")
+	f.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long activation may wait for workloads, and the mirror for its in-flight pass")
+	f.StringVar(&o.JournalDir, "journal-dir", filepath.Join(stateDir(), "journal"), "where the journal of each run is kept")
+	addShiftStepFlags(cmd, &o.shift)
+	o.sync.AddSelectionFlags(cmd)
+	return cmd
+}
+
+// addShiftStepFlags adds the flags a traffic shift is made of: router,
+// steps, pauses, gates, smoke test (shared by shift, switchover and drill).
+func addShiftStepFlags(cmd *cobra.Command, o *ShiftOptions) {
+	f := cmd.Flags()
+	f.StringVar(&o.Router, "router", "", "router URL (default: the one the records remember)")
+	f.StringVar(&o.Steps, "steps", "0,5,25,50,100", "the target's share at each step, in percent, increasing")
+	f.StringVar(&o.Pause, "pause", "30s", "how long each step is held (and gated) before the next; one, or one per step")
+	f.DurationVar(&o.VerifyTimeout, "verify-timeout", 30*time.Second, "how long a step may take to show in the router")
+	f.DurationVar(&o.GateInterval, "gate-interval", 250*time.Millisecond, "how often the gates run during a pause")
+	f.StringVar(&o.Smoke, "smoke", "", "smoke test before any weight: URL of the target's own endpoint")
+	f.StringVar(&o.SmokeHost, "smoke-host", "", "Host header of the smoke test (default --gate-host)")
+	f.StringVar(&o.GateHTTP, "gate-http", "", "HTTP gate: URL through the load balancer")
+	f.StringVar(&o.GateHost, "gate-host", "", "HTTP gate: Host header (the route's host)")
+	f.IntVar(&o.GateStatus, "gate-status", 200, "HTTP gate: expected status")
+	f.IntVar(&o.GateRequests, "gate-requests", 10, "HTTP gate: requests per check")
+	f.Float64Var(&o.GateMaxFailures, "gate-max-failures", 0, "HTTP gate: highest failure ratio that passes (0–1)")
+	f.DurationVar(&o.GateMaxP99, "gate-max-p99", 0, "HTTP gate: highest p99 latency that passes (0: no bound)")
+	f.StringVar(&o.GateCommand, "gate-command", "", "command gate: shell command, exit 0 passes")
+	f.StringVar(&o.GatePrometheus, "gate-prometheus", "", "Prometheus gate: base URL of the Prometheus HTTP API")
+	f.StringVar(&o.GateQuery, "gate-query", "", "Prometheus gate: PromQL instant query")
+	f.StringVar(&o.GateOp, "gate-op", "<=", "Prometheus gate: comparator (<, <=, >, >=, ==)")
+	f.Float64Var(&o.GateMax, "gate-max", 0, "Prometheus gate: threshold")
+}
+
+// Complete checks the flags that need no cluster.
+func (o *SwitchoverOptions) Complete(cmd *cobra.Command) error {
+	if o.To == "" {
+		return badInput("switchover needs --to CONTEXT (the standby to make active)")
+	}
+	if o.From == "" {
+		o.From = otherOf(o.g, o.To)
+	}
+	if o.From == "" {
+		return badInput("which cluster is active now? pass --from CONTEXT (or --source/--target with --to one of them)")
+	}
+	if o.From == o.To {
+		return badInput("--from and --to are both %q: a switchover needs two clusters", o.To)
+	}
+	if o.Timeout <= 0 {
+		return badInput("--timeout %s: want a positive duration", o.Timeout)
+	}
+	o.shift.From, o.shift.To = o.From, o.To
+	if err := o.sync.Complete(); err != nil {
+		return err
+	}
+	o.sync.Standby, o.sync.Workers = true, 16
+	return nil
+}
+
+// otherOf returns the context of --source/--target that is not ctx.
+func otherOf(g *Global, ctx string) string {
+	switch ctx {
+	case g.Source:
+		return g.Target
+	case g.Target:
+		return g.Source
+	}
+	return ""
+}
+
+// pairConns connects to both clusters of a switchover; from is nil when
+// unreachable is set (and must then really be unreachable).
+func (o *SwitchoverOptions) pairConns(ctx context.Context) (from, to *cluster.Conn, err error) {
+	if to, err = o.g.connect(o.To, "to"); err != nil {
+		return nil, nil, err
+	}
+	if _, err := to.Check(ctx); err != nil {
+		return nil, nil, fmt.Errorf("%s cannot be reached, so it cannot become active: %w", o.To, err)
+	}
+	from, err = o.g.connect(o.From, "from")
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, checkErr := from.Check(ctx); checkErr != nil {
+		if o.SourceUnreachable {
+			fmt.Fprintf(o.g.Err, "emergency failover: %s is unreachable (%v)\n", o.From, checkErr)
+			return nil, to, nil
+		}
+		return nil, nil, fmt.Errorf("%w; if it is down for good, pass --source-unreachable for an emergency failover", checkErr)
+	}
+	if o.SourceUnreachable {
+		return nil, nil, badInput("--source-unreachable, but %s answers: run a normal switchover (it deactivates %s, so both never take traffic)", o.From, o.From)
+	}
+	if err := cluster.Distinct(ctx, from, to); err != nil {
+		return nil, nil, err
+	}
+	return from, to, nil
+}
+
+// Run switches over, resumes an interrupted switchover, or rolls it back.
+func (o *SwitchoverOptions) Run(ctx context.Context, cmd *cobra.Command) error {
+	from, to, err := o.pairConns(ctx)
+	if err != nil {
+		return err
+	}
+	rep, err := runSwitchover(ctx, o, cmd, from, to, "switchover")
+	if perr := o.print(rep); perr != nil {
+		return perr
+	}
+	return err
+}
+
+// runSwitchover is one switchover from o.From to o.To, shared with drill.
+func runSwitchover(ctx context.Context, o *SwitchoverOptions, cmd *cobra.Command, from, to *cluster.Conn, reason string) (switchover.Report, error) {
+	toID, err := to.Identity(ctx)
+	if err != nil {
+		return switchover.Report{}, err
+	}
+	if o.shift.Router == "" {
+		o.shift.Router = rememberedRouter(ctx, from, to)
+	}
+	if o.shift.Router == "" {
+		return switchover.Report{}, badInput("no router: pass --router URL (no record remembers one yet)")
+	}
+	if err := o.shift.Complete(cmd); err != nil {
+		return switchover.Report{}, err
+	}
+	if err := o.shift.Validate(); err != nil {
+		return switchover.Report{}, err
+	}
+
+	j, recs, err := journal.Open(filepath.Join(o.JournalDir, "switchover-"+short(toID)+".jsonl"))
+	if err != nil {
+		return switchover.Report{}, fmt.Errorf("journal: %w", err)
+	}
+	defer j.Close()
+	pending := switchover.FindPending(recs)
+	if pending != nil && (pending.From != o.From || pending.To != o.To) {
+		return switchover.Report{}, badInput("an interrupted switchover %s → %s into this cluster is pending: re-run it, or undo it with --rollback --from %s --to %s", pending.From, pending.To, pending.From, pending.To)
+	}
+	if o.Rollback && pending == nil {
+		return switchover.Report{}, badInput("no interrupted switchover into %s to roll back; after a completed one, switch back with --to %s", o.To, o.From)
+	}
+
+	conns := []*cluster.Conn{to}
+	if from != nil {
+		conns = append(conns, from)
+	}
+	lock, err := switchover.Acquire(ctx, conns, switchover.Holder{Who: switchover.Who(), PID: os.Getpid(), Run: "-", What: reason + " to " + o.To}, o.BreakLock)
+	if err != nil {
+		if errors.Is(err, switchover.ErrLocked) {
+			fmt.Fprintln(o.g.Err, "error: "+strings.TrimPrefix(err.Error(), switchover.ErrLocked.Error()+": "))
+			return switchover.Report{}, errPartial
+		}
+		return switchover.Report{}, err
+	}
+	defer lock.Release(context.WithoutCancel(ctx))
+	for _, t := range lock.TookOver {
+		fmt.Fprintf(o.g.Err, "took over the lock of a crashed run: %s\n", t)
+	}
+
+	s := &switchover.Switchover{
+		From: from, FromName: o.From, To: to, SourceUnreachable: o.SourceUnreachable,
+		Router: o.shift.Router, Timeout: o.Timeout, Journal: j, Reason: switchoverReason(reason, o),
+		Progress: func(phase, msg string) { fmt.Fprintf(o.g.Err, "[%s] %s\n", phase, msg) },
+	}
+	s.Shift = func(ctx context.Context) error { return o.shiftTraffic(ctx) }
+	s.ShiftBack = func(ctx context.Context) error { return o.shiftBack(ctx) }
+	if o.Sync && from != nil {
+		s.Sync = func(ctx context.Context) error { return o.lastSync(ctx, from, to) }
+	}
+	// TODO(lead): s.Mirror = the mirror control of pkg/mirror once it lands
+
+	if pending != nil {
+		s.Resume(pending)
+		if o.Rollback {
+			fmt.Fprintf(o.g.Err, "undoing interrupted switchover %s (%s → %s)\n", pending.Run, pending.From, pending.To)
+			rep := switchover.Report{From: o.From, To: o.To, Run: pending.Run, Epoch: pending.Epoch, Started: time.Now(), RolledBack: true}
+			rep.Undo = s.Undo(ctx)
+			rep.Took = time.Since(rep.Started)
+			for _, u := range rep.Undo {
+				if u.Err != "" {
+					rep.Err = "undo " + u.Phase + ": " + u.Err
+				}
+			}
+			if rep.Err != "" {
+				return rep, fmt.Errorf("rollback incomplete: %s (re-run --rollback)", rep.Err)
+			}
+			return rep, s.Finish("rolled back by hand")
+		}
+		fmt.Fprintf(o.g.Err, "resuming interrupted switchover %s (%s → %s, epoch %d): %d of %d phases done\n", pending.Run, pending.From, pending.To, pending.Epoch, len(pending.Done), len(switchover.Phases))
+	} else {
+		if err := o.validate(ctx, from, to); err != nil {
+			return switchover.Report{}, err
+		}
+		if err := s.Begin(ctx); err != nil {
+			return switchover.Report{}, err
+		}
+	}
+	rep, err := s.Run(ctx)
+	if err != nil {
+		fmt.Fprintln(o.g.Err, "error: "+err.Error()+"; undone: "+undoneText(rep))
+		return rep, errPartial
+	}
+	if l := lock.Lost(); l != nil {
+		fmt.Fprintln(o.g.Err, "warning: the lock was lost during the run: "+l.Error())
+	}
+	return rep, nil
+}
+
+func switchoverReason(reason string, o *SwitchoverOptions) string {
+	if o.SourceUnreachable {
+		return "emergency failover: " + o.From + " unreachable"
+	}
+	return reason
+}
+
+func undoneText(rep switchover.Report) string {
+	var parts []string
+	for _, u := range rep.Undo {
+		s := strings.TrimPrefix(u.Phase, "undo ")
+		if u.Err != "" {
+			s += " (FAILED: " + u.Err + ")"
+		}
+		parts = append(parts, s)
+	}
+	if len(parts) == 0 {
+		return "nothing had changed"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// rememberedRouter is the router URL of the newest record, "" if none.
+func rememberedRouter(ctx context.Context, conns ...*cluster.Conn) string {
+	var best *switchover.Record
+	for _, c := range conns {
+		if c == nil {
+			continue
+		}
+		if r, err := switchover.ReadRecord(ctx, c); err == nil && r != nil && r.Router != "" && (best == nil || r.Epoch > best.Epoch) {
+			best = r
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return best.Router
+}
+
+// validate checks, before anything changes, that the switchover makes sense.
+func (o *SwitchoverOptions) validate(ctx context.Context, from, to *cluster.Conn) error {
+	sb, err := standby.IsStandby(ctx, to)
+	if err != nil {
+		return err
+	}
+	if !sb {
+		return badInput("%s is not standby (no %s/%s marker): nothing to switch over to; make it one with tandem sync --standby or tandem deactivate", o.To, standby.MarkerNamespace, standby.MarkerName)
+	}
+	if from != nil {
+		if sb, err := standby.IsStandby(ctx, from); err != nil {
+			return err
+		} else if sb {
+			return badInput("%s is standby too: no active cluster to switch over from", o.From)
+		}
+	}
+	if n, err := readyNodes(ctx, to); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("%s has no Ready node: its workloads could not start", o.To)
+	}
+	w, err := observe(ctx, o.shift.router, o.shift.Router)
+	if err != nil {
+		return err
+	}
+	for _, route := range w.Routes() {
+		for _, c := range []string{o.From, o.To} {
+			if _, ok := w[route][c]; !ok {
+				return badInput("route %q of the router has no cluster %q (it has %s): router cluster names must be the context names", route, c, w.String())
+			}
+		}
+	}
+	fmt.Fprintf(o.g.Err, "router %s now: %s\n", o.shift.Router, w)
+	return nil
+}
+
+func readyNodes(ctx context.Context, c *cluster.Conn) (int, error) {
+	nodes, err := c.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return 0, fmt.Errorf("list nodes of %s: %w", c.Context, err)
+	}
+	n := 0
+	for _, node := range nodes.Items {
+		for _, cond := range node.Status.Conditions {
+			if cond.Type == "Ready" && cond.Status == "True" {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// shiftTraffic is the shift phase: the same Shifter and journal as `tandem
+// shift`, so an interrupted one resumes at its step, never jumping ahead.
+func (o *SwitchoverOptions) shiftTraffic(ctx context.Context) error {
+	so := &o.shift
+	current, err := so.router.Observe(ctx)
+	if err != nil {
+		return fmt.Errorf("router: %w", err)
+	}
+	plan, err := traffic.NewPlan(current.Routes(), so.From, so.To, so.steps)
+	if err != nil {
+		return err
+	}
+	if final := plan.Steps[len(plan.Steps)-1].Weights; final.Covers(current) {
+		fmt.Fprintf(o.g.Err, "[shift] the router already sends %s: nothing to shift\n", final)
+		return nil
+	}
+	j, recs, err := journal.Open(filepath.Join(so.JournalDir, "shift-"+routerKey(so.Router)+".jsonl"))
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	defer j.Close()
+	run, done := traffic.ResumeFrom(recs, plan)
+	if run == "" {
+		run = journal.NewRunID()
+	}
+	s := &traffic.Shifter{
+		Router: so.router, Plan: plan, Pauses: so.pauses, VerifyTimeout: so.VerifyTimeout, GateEvery: so.GateInterval,
+		Gates: so.gates, Smoke: so.smokeGates(), Observer: &shiftProgress{w: o.g.Err, n: len(plan.Steps), gates: len(so.gates), ttl: so.router.TTL()},
+		Journal: j, Run: run, Done: done,
+	}
+	rep, err := s.Shift(ctx)
+	if rep.RolledBack && rep.Rollback != nil {
+		fmt.Fprintf(o.g.Err, "[shift] traffic back on %s in %s\n", so.From, rep.Rollback.Verified.Round(time.Millisecond))
+	}
+	return err
+}
+
+// shiftBack sends all traffic to From and verifies it (the undo of shift).
+func (o *SwitchoverOptions) shiftBack(ctx context.Context) error {
+	so := &o.shift
+	current, err := so.router.Observe(ctx)
+	if err != nil {
+		return fmt.Errorf("router: %w", err)
+	}
+	plan, err := traffic.NewPlan(current.Routes(), so.From, so.To, so.steps)
+	if err != nil {
+		return err
+	}
+	s := &traffic.Shifter{Router: so.router, Plan: plan, VerifyTimeout: so.VerifyTimeout}
+	if rb := s.Rollback(ctx, "switchover undone"); !rb.VerifiedOK {
+		return fmt.Errorf("traffic back to %s: %s", so.From, rb.Err)
+	}
+	// The shift's own journal: the interrupted shift is over.
+	j, recs, err := journal.Open(filepath.Join(so.JournalDir, "shift-"+routerKey(so.Router)+".jsonl"))
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	defer j.Close()
+	if last, ended := journal.LastRun(recs); len(last) > 0 && !ended {
+		return j.Append(journal.Record{Run: last[0].Run, Op: journal.OpEnd, Detail: map[string]string{traffic.DetailReason: "switchover undone"}})
+	}
+	return nil
+}
+
+// lastSync is the sync phase: sync's own pipeline, standby form.
+func (o *SwitchoverOptions) lastSync(ctx context.Context, from, to *cluster.Conn) error {
+	prep, err := o.sync.prepare(ctx, from, to)
+	if err != nil {
+		return err
+	}
+	results, err := apply.Run(ctx, to, prep.Plan, apply.Options{Workers: o.sync.Workers, Log: o.g.Log})
+	if err != nil {
+		return err
+	}
+	_, total := apply.Summarize(results)
+	fmt.Fprintf(o.g.Err, "[sync] %d created, %d updated, %d unchanged, %d conflicts, %d failed\n",
+		total[apply.Created], total[apply.Updated], total[apply.Unchanged], total[apply.Conflict], total[apply.Failed])
+	if total[apply.Failed] > 0 {
+		for _, r := range results {
+			if r.Status == apply.Failed {
+				return fmt.Errorf("%d objects failed to copy, e.g. %s %s/%s: %s", total[apply.Failed], r.Kind, r.Namespace, r.Name, r.Reason)
+			}
+		}
+	}
+	if total[apply.Conflict] > 0 {
+		fmt.Fprintf(o.g.Err, "[sync] warning: %d objects in %s are owned by another field manager and were left as they are (see tandem sync --dry-run)\n", total[apply.Conflict], to.Context)
+	}
+	return nil
+}
+
+func (o *SwitchoverOptions) print(rep switchover.Report) error {
+	if rep.Run == "" {
+		return nil
+	}
+	return o.g.printObject(rep, func(w io.Writer) { printLegTable(w, rep) })
+}
+
+func printLegTable(w io.Writer, rep switchover.Report) {
+	tw := newTable(w, "PHASE", "TOOK", "RESULT")
+	for _, p := range append(append([]switchover.PhaseReport(nil), rep.Phases...), rep.Undo...) {
+		res := "ok"
+		switch {
+		case p.Err != "":
+			res = "failed: " + p.Err
+		case p.Skipped != "":
+			res = "skipped: " + p.Skipped
+		}
+		row(tw, p.Phase, p.Took.Round(time.Millisecond), res)
+	}
+	tw.Flush()
+	switch {
+	case rep.Completed:
+		fmt.Fprintf(w, "\n%s is active (epoch %d), %s is standby; took %s\n", rep.To, rep.Epoch, rep.From, rep.Took.Round(time.Millisecond))
+	case rep.RolledBack:
+		fmt.Fprintf(w, "\nswitchover %s → %s undone; %s stays active\n", rep.From, rep.To, rep.From)
+	}
 }
