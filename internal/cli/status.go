@@ -272,6 +272,9 @@ func printStatus(w io.Writer, st *PairStatus) {
 			fmt.Fprintf(w, "mirror into %s: %v\n", c.Context, c.Mirror)
 		}
 	}
+	for _, n := range st.Verdict.Notes {
+		fmt.Fprintln(w, "note: "+n)
+	}
 	for _, warn := range st.Warnings {
 		fmt.Fprintln(w, "warning: "+strings.TrimSpace(warn))
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -176,6 +178,11 @@ func write(ctx context.Context, c *cluster.Conn, gvr schema.GroupVersionResource
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		got, err := c.Dynamic.Resource(gvr).Namespace(obj.GetNamespace()).Patch(ctx, obj.GetName(), types.MergePatchType, b, metav1.PatchOptions{FieldManager: plan.FieldManager})
+		if apierrors.IsForbidden(err) && strings.Contains(err.Error(), Message) && time.Now().Before(deadline) {
+			// Our own validating policy, just removed, still cached by the apiserver.
+			time.Sleep(250 * time.Millisecond)
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", key, err)
 		}

@@ -157,6 +157,7 @@ type Verdict struct {
 	Active   string   `json:"active,omitempty"` // context of the authoritative active cluster; "" when unknown
 	Epoch    int64    `json:"epoch"`            // the authoritative epoch
 	Problems []string `json:"problems,omitempty"`
+	Notes    []string `json:"notes,omitempty"` // worth knowing, not wrong
 }
 
 // Decide reads two sides: the higher epoch is authoritative. Without records,
@@ -182,7 +183,7 @@ func Decide(a, b Side) Verdict {
 		switch len(actives) {
 		case 1:
 			v.Active = actives[0]
-			v.Problems = append(v.Problems, "no records yet: the cluster without the standby marker is taken as active (the first switchover writes them)")
+			v.Notes = append(v.Notes, "no records yet: the cluster without the standby marker is taken as active (the first switchover writes them)")
 		case 2:
 			v.Problems = append(v.Problems, "no records and neither cluster is standby: both would take traffic")
 		default:

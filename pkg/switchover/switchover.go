@@ -180,8 +180,8 @@ func (s *Switchover) Begin(ctx context.Context) error {
 
 // Run walks the phases; a failure undoes what was done, in reverse, and
 // returns the error. The report says what happened either way.
-func (s *Switchover) Run(ctx context.Context) (Report, error) {
-	rep := Report{From: s.FromName, To: s.To.Context, Run: s.run, Epoch: s.epoch, Started: time.Now(), Resumed: len(s.begun) > 0}
+func (s *Switchover) Run(ctx context.Context) (rep Report, err error) {
+	rep = Report{From: s.FromName, To: s.To.Context, Run: s.run, Epoch: s.epoch, Started: time.Now(), Resumed: len(s.begun) > 0}
 	defer func() { rep.Took = time.Since(rep.Started) }()
 	for _, phase := range Phases {
 		pr := PhaseReport{Phase: phase}

@@ -25,7 +25,7 @@ func TestDecide(t *testing.T) {
 		{"equal epochs, opposite roles", Side{Context: "blue", Record: rec(RoleActive, 3)}, Side{Context: "green", Record: rec(RoleStandby, 3), Standby: true}, "blue", 3, ""},
 		{"higher epoch wins", Side{Context: "blue", Record: rec(RoleActive, 3)}, Side{Context: "green", Record: rec(RoleActive, 4)}, "green", 4, "blue still says active at epoch 3"},
 		{"both active same epoch", Side{Context: "blue", Record: rec(RoleActive, 2)}, Side{Context: "green", Record: rec(RoleActive, 2)}, "", 2, "records disagree"},
-		{"no records: the marker decides", Side{Context: "blue"}, Side{Context: "green", Standby: true}, "blue", 0, "no records yet"},
+		{"no records: the marker decides", Side{Context: "blue"}, Side{Context: "green", Standby: true}, "blue", 0, ""},
 		{"no records, no marker", Side{Context: "blue"}, Side{Context: "green"}, "", 0, "both would take traffic"},
 		{"one record only", Side{Context: "blue"}, Side{Context: "green", Record: rec(RoleActive, 1)}, "green", 1, "blue has no record"},
 		{"standby record but no marker", Side{Context: "blue", Record: rec(RoleActive, 5)}, Side{Context: "green", Record: rec(RoleStandby, 5)}, "blue", 5, "no standby marker"},
