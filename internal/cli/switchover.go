@@ -125,6 +125,9 @@ func (o *SwitchoverOptions) Complete(cmd *cobra.Command) error {
 		o.From = otherOf(o.g, o.To)
 	}
 	if o.From == "" {
+		if o.g.Source != "" || o.g.Target != "" {
+			return badInput("--to %q is neither --source (%s) nor --target (%s): pass --from CONTEXT for the active cluster", o.To, dash(o.g.Source), dash(o.g.Target))
+		}
 		return badInput("which cluster is active now? pass --from CONTEXT (or --source/--target with --to one of them)")
 	}
 	if o.From == o.To {
