@@ -217,6 +217,40 @@ func TestDrainOldPoolNamesBlockerAndMovesPods(t *testing.T) {
 			t.Errorf("ingress controller on %s, want the new pool", n)
 		}
 	}
+	// Once the blocker allows a disruption, the same drain finishes: exit 0, every old node drained.
+	mustKubectl(t, "--context", "blue", "-n", "payments", "patch", "pdb", "payments-api", "--type=merge", "-p", `{"spec":{"maxUnavailable":1}}`)
+	restored := false
+	restore := func() {
+		if !restored {
+			restored = true
+			kubectl(t, "--context", "blue", "-n", "payments", "patch", "pdb", "payments-api", "--type=merge", "-p", `{"spec":{"maxUnavailable":0}}`)
+		}
+	}
+	defer restore()
+	eventually(t, time.Minute, func() error {
+		if got := kubectl(t, "--context", "blue", "-n", "payments", "get", "pdb", "payments-api", "-o", "jsonpath={.status.disruptionsAllowed}").stdout; got == "0" || got == "" {
+			return fmt.Errorf("payments-api disruptionsAllowed %q", got)
+		}
+		return nil
+	})
+	done := tandem(t, append(args, "--parallel", "10", "--timeout", "2m")...)
+	if done.code != 0 {
+		t.Fatalf("drain with no blocker left: exit %d, want 0\n%s%s", done.code, done.stdout, done.stderr)
+	}
+	rep3 := parseDrain(t, done)
+	if !rep3.Completed || len(rep3.Blockers) != 0 || len(rep3.Drained)+len(rep3.Skipped) != len(rep3.Nodes) {
+		t.Errorf("completed drain: completed %v, blockers %v, %d drained + %d skipped of %d nodes", rep3.Completed, rep3.Blockers, len(rep3.Drained), len(rep3.Skipped), len(rep3.Nodes))
+	}
+	left := mustKubectl(t, "--context", "blue", "get", "pods", "-A", "--field-selector", "status.phase=Running", "-o", `jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {.spec.nodeName} {.metadata.ownerReferences[0].kind}{"\n"}{end}`)
+	for _, line := range strings.Split(strings.TrimSpace(left), "\n") {
+		f := strings.Fields(line)
+		// DaemonSet pods stay: drains leave them, as kubectl drain does.
+		if len(f) >= 2 && !newNodes[f[1]] && (len(f) < 3 || f[2] != "DaemonSet") {
+			t.Errorf("pod %s still Running on the old pool's node %s after a completed drain", f[0], f[1])
+		}
+	}
+	restore()
+
 	// --undo removes the taint and uncordons.
 	mustTandem(t, "drain", "--cluster", "blue", "--nodes", "tandem.io/pool=default", "--undo", "--journal-dir", journalDir)
 	taints = mustKubectl(t, "--context", "blue", "get", "nodes", "-l", "tandem.io/pool=default", "-o", `jsonpath={range .items[*]}{.spec.unschedulable} {.spec.taints[*].key}{"\n"}{end}`)
