@@ -209,6 +209,7 @@ func runSwitchover(ctx context.Context, o *SwitchoverOptions, cmd *cobra.Command
 	if o.shift.Router == "" {
 		return switchover.Report{}, badInput("no router: pass --router URL (no record remembers one yet)")
 	}
+	o.shift.JournalDir = o.JournalDir // the shift phase journals beside the switchover, as `tandem shift` would
 	if err := o.shift.Complete(cmd); err != nil {
 		return switchover.Report{}, err
 	}
