@@ -13,6 +13,7 @@ import (
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/journal"
 	"github.com/tandem-io/tandem/pkg/standby"
+	"github.com/tandem-io/tandem/pkg/switchover"
 )
 
 // StandbyOptions are the flags of `tandem activate` and `tandem deactivate`.
@@ -134,6 +135,11 @@ func (o *StandbyOptions) Run(ctx context.Context) error {
 	if err := j.Append(journal.Record{Time: time.Now().UTC(), Run: run, Op: journal.OpEnd}); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
+	role := switchover.RoleActive
+	if o.verb == "deactivate" {
+		role = switchover.RoleStandby
+	}
+	recordRole(ctx, o.g, c, role, o.verb)
 	return o.print(c, changes, policy, time.Since(started))
 }
 
@@ -176,5 +182,36 @@ func installStandby(ctx context.Context, g *Global, target *cluster.Conn) error 
 		return fmt.Errorf("standby policy: %w", err)
 	}
 	fmt.Fprintf(g.Err, "%s is standby: workloads kept at 0 by a %s (tandem activate --cluster %s to activate)\n", target.Context, kind, target.Context)
+	recordRole(ctx, g, target, switchover.RoleStandby, "sync --standby")
 	return nil
+}
+
+// recordRole keeps the cluster's record in step after a role change by hand
+// (activate, deactivate, sync --standby), so `tandem status` and switchovers
+// see it. The peer (for the epoch) is the other of --source/--target, else the
+// one the record names; an unknown or unreachable peer only lowers the epoch's
+// reach, and is said.
+func recordRole(ctx context.Context, g *Global, c *cluster.Conn, role, reason string) {
+	peerName := otherOf(g, c.Context)
+	if peerName == "" {
+		if r, err := switchover.ReadRecord(ctx, c); err == nil && r != nil {
+			peerName = r.PeerContext
+		}
+	}
+	var peer *cluster.Conn
+	if peerName != "" && peerName != c.Context {
+		if p, err := g.connect(peerName, "peer"); err == nil {
+			if _, err := p.Check(ctx); err == nil {
+				peer = p
+			} else {
+				fmt.Fprintf(g.Err, "note: peer %s unreachable; %s's record epoch is counted from its own\n", peerName, c.Context)
+			}
+		}
+	}
+	rec, err := switchover.SetRole(ctx, c, peer, role, reason)
+	if err != nil {
+		fmt.Fprintf(g.Err, "warning: %s's record not updated: %v\n", c.Context, err)
+		return
+	}
+	fmt.Fprintf(g.Err, "%s recorded %s at epoch %d\n", c.Context, role, rec.Epoch)
 }

@@ -196,7 +196,7 @@ func Decide(a, b Side) Verdict {
 			s, other = b, a
 		}
 		if other.Err == nil {
-			v.Problems = append(v.Problems, fmt.Sprintf("%s has no record", other.Context))
+			v.Notes = append(v.Notes, fmt.Sprintf("%s has no record yet: its role follows from %s's", other.Context, s.Context))
 		}
 		v.Epoch = s.Record.Epoch
 		if s.Record.Role == RoleActive {
@@ -225,10 +225,10 @@ func Decide(a, b Side) Verdict {
 		} else {
 			v.Active = lo.Context
 		}
+		// Opposite roles at different epochs agree on who is active (one
+		// cluster changed role by activate/deactivate); the same role does not.
 		if hi.Record.Role == lo.Record.Role {
 			v.Problems = append(v.Problems, fmt.Sprintf("%s still says %s at epoch %d; %s (epoch %d) is authoritative", lo.Context, lo.Record.Role, lo.Record.Epoch, hi.Context, hi.Record.Epoch))
-		} else {
-			v.Problems = append(v.Problems, fmt.Sprintf("%s's record is older (epoch %d < %d)", lo.Context, lo.Record.Epoch, hi.Record.Epoch))
 		}
 	}
 	for _, s := range sides {
@@ -251,4 +251,36 @@ func deleteRecord(ctx context.Context, c *cluster.Conn) error {
 		return fmt.Errorf("delete the record of %s: %w", c.Context, err)
 	}
 	return nil
+}
+
+// SetRole records that c now has role (after `tandem activate`, `deactivate`
+// or `sync --standby`): its record moves to an epoch above both clusters'
+// so it is the newest word. peer may be nil when it is unknown or
+// unreachable; the epoch is then above c's own only.
+func SetRole(ctx context.Context, c, peer *cluster.Conn, role, reason string) (*Record, error) {
+	own, err := ReadRecord(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	rec := &Record{Role: role, Who: Who(), Reason: reason}
+	if own != nil {
+		rec.Epoch, rec.Peer, rec.PeerContext, rec.Router, rec.LastDrill = own.Epoch, own.Peer, own.PeerContext, own.Router, own.LastDrill
+	}
+	if peer != nil {
+		pr, err := ReadRecord(ctx, peer)
+		if err != nil {
+			return nil, err
+		}
+		if pr != nil {
+			rec.Epoch = max(rec.Epoch, pr.Epoch)
+			if rec.Router == "" {
+				rec.Router = pr.Router
+			}
+		}
+		if id, err := peer.Identity(ctx); err == nil {
+			rec.Peer, rec.PeerContext = id, peer.Context
+		}
+	}
+	rec.Epoch++
+	return rec, WriteRecord(ctx, c, rec)
 }

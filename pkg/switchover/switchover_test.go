@@ -27,7 +27,8 @@ func TestDecide(t *testing.T) {
 		{"both active same epoch", Side{Context: "blue", Record: rec(RoleActive, 2)}, Side{Context: "green", Record: rec(RoleActive, 2)}, "", 2, "records disagree"},
 		{"no records: the marker decides", Side{Context: "blue"}, Side{Context: "green", Standby: true}, "blue", 0, ""},
 		{"no records, no marker", Side{Context: "blue"}, Side{Context: "green"}, "", 0, "both would take traffic"},
-		{"one record only", Side{Context: "blue"}, Side{Context: "green", Record: rec(RoleActive, 1)}, "green", 1, "blue has no record"},
+		{"a later deactivate agrees", Side{Context: "blue", Record: rec(RoleStandby, 7), Standby: true}, Side{Context: "green", Record: rec(RoleActive, 6)}, "green", 7, ""},
+		{"one record only", Side{Context: "blue"}, Side{Context: "green", Record: rec(RoleActive, 1)}, "green", 1, ""},
 		{"standby record but no marker", Side{Context: "blue", Record: rec(RoleActive, 5)}, Side{Context: "green", Record: rec(RoleStandby, 5)}, "blue", 5, "no standby marker"},
 		{"active record but marker", Side{Context: "blue", Record: rec(RoleActive, 5), Standby: true}, Side{Context: "green", Record: rec(RoleStandby, 5), Standby: true}, "blue", 5, "carries the standby marker"},
 	}
