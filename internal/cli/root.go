@@ -118,7 +118,7 @@ Exit codes: 0 done, 1 some items failed (reported per item), 2 bad input.`,
 	pf.StringVarP(&g.Output, "output", "o", "table", "output format: table, json or yaml (markdown for runbook and drill)")
 	pf.CountVarP(&g.Verbose, "verbose", "v", "more logging (-v info, -vv debug)")
 
-	root.AddCommand(newVersionCmd(g), newClustersCmd(g), newSyncCmd(g), newExportCmd(g), newImportCmd(g), newLabCmd(g), newPlanCmd(g), newShiftCmd(g), newActivateCmd(g), newDeactivateCmd(g), newHandoffCmd(g), newDrainCmd(g), newMirrorCmd(g), newStatusCmd(g), newSwitchoverCmd(g), newDrillCmd(g), newRunbookCmd(g))
+	root.AddCommand(newVersionCmd(g), newClustersCmd(g), newSyncCmd(g), newExportCmd(g), newImportCmd(g), newLabCmd(g), newPlanCmd(g), newShiftCmd(g), newActivateCmd(g), newDeactivateCmd(g), newHandoffCmd(g), newDrainCmd(g), newMirrorCmd(g), newStatusCmd(g), newSwitchoverCmd(g), newDrillCmd(g), newRunbookCmd(g), newProbeCmd(g))
 	return root
 }
 
