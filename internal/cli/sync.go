@@ -16,6 +16,8 @@ import (
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/journal"
 	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/standby"
+	"github.com/tandem-io/tandem/pkg/switchover"
 	"github.com/tandem-io/tandem/pkg/syncer"
 )
 
@@ -163,6 +165,9 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := o.guardRoles(ctx, source, target); err != nil {
+		return err
+	}
 	prep, err := o.prepare(ctx, source, target)
 	if err != nil {
 		return err
@@ -295,4 +300,37 @@ func reasonText(r apply.Result) string {
 	}
 	parts = append(parts, r.Notes...)
 	return strings.Join(parts, "; ")
+}
+
+// guardRoles refuses the two syncs that would park production: --standby into
+// the cluster the records say is active, and a plain sync out of a standby
+// (its workloads are parked at 0). --force writes anyway.
+func (o *SyncOptions) guardRoles(ctx context.Context, source, target *cluster.Conn) error {
+	if o.Force || o.DryRun {
+		return nil
+	}
+	if o.Standby {
+		rec, err := switchover.ReadRecord(ctx, target)
+		if err != nil {
+			return err
+		}
+		if rec != nil && rec.Role == switchover.RoleActive {
+			if src, err := switchover.ReadRecord(ctx, source); err == nil && (src == nil || src.Epoch <= rec.Epoch || src.Role != switchover.RoleActive) {
+				return badInput("%s is the active cluster (its record, epoch %d): --standby would park its workloads; switch over first (tandem switchover --to %s), or pass --force", target.Context, rec.Epoch, source.Context)
+			}
+		}
+		return nil
+	}
+	srcStandby, err := standby.IsStandby(ctx, source)
+	if err != nil {
+		return err
+	}
+	tgtStandby, err := standby.IsStandby(ctx, target)
+	if err != nil {
+		return err
+	}
+	if srcStandby && !tgtStandby {
+		return badInput("%s is standby: its workloads are parked at 0, and copying them would park %s's; sync from the active cluster, or pass --standby or --force", source.Context, target.Context)
+	}
+	return nil
 }

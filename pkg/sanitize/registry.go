@@ -37,6 +37,8 @@ var rules = map[schema.GroupKind]rule{
 
 	{Group: "scheduling.k8s.io", Kind: "PriorityClass"}: sanitizePriorityClass,
 	{Group: "storage.k8s.io", Kind: "StorageClass"}:     sanitizeStorageClass,
+
+	{Group: "certificates.k8s.io", Kind: "ClusterTrustBundle"}: sanitizeClusterTrustBundle,
 }
 
 // ruleFor returns the rule for gk, or nil when only the generic rules apply.

@@ -172,7 +172,11 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		}
 		r := byGK[o.GroupVersionKind().GroupKind()]
 		if r.Unshared {
-			p.Unshared = append(p.Unshared, Unshared{Object: o, Fix: r.Fix()})
+			// Only what would be copied is a problem: a generated object or
+			// tandem's own state is skipped whatever versions are served.
+			if !sanitize.Object(o.DeepCopy(), sctx).Skip {
+				p.Unshared = append(p.Unshared, Unshared{Object: o, Fix: r.Fix()})
+			}
 			continue
 		}
 		if req.Target != nil && !r.Pending && !listedTarget[r.GroupKind()] {

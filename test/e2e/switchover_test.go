@@ -162,6 +162,10 @@ func TestSwitchover(t *testing.T) {
 
 	// Given green as blue's standby, and the router on blue.
 	wasStandby := strings.Contains(tandem(t, "status", "--source", "blue", "--target", "green", "-o", "json").stdout, `"standbyMarker": true`)
+	if !wasStandby {
+		// An active green (an earlier test activated it) is made standby the way a user would.
+		mustTandem(t, "deactivate", "--cluster", "green", "--journal-dir", jdir)
+	}
 	if r := tandem(t, "sync", "--source", "blue", "--target", "green", "--standby", "--journal-dir", jdir); r.code > 1 {
 		t.Fatalf("sync --standby: exit %d\n%s", r.code, r.stderr)
 	}
