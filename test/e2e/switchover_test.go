@@ -312,6 +312,22 @@ func TestSwitchover(t *testing.T) {
 		assertActive(t, "green")
 	})
 
+	t.Run("sync never parks the active cluster", func(t *testing.T) {
+		// green is active, blue standby (after the drill).
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"sync", "--source", "blue", "--target", "green", "--standby", "--journal-dir", jdir}, "green is the active cluster"},
+			{[]string{"sync", "--source", "blue", "--target", "green", "--journal-dir", jdir}, "blue is standby"},
+		} {
+			if r := tandem(t, c.args...); r.code != 2 || !strings.Contains(r.stderr, c.want) {
+				t.Errorf("tandem %s: exit %d, want 2 with %q\n%s", strings.Join(c.args, " "), r.code, c.want, r.stderr)
+			}
+		}
+		assertActive(t, "green")
+	})
+
 	t.Run("runbook names the exact commands for this pair", func(t *testing.T) {
 		md := mustTandem(t, "runbook", "--source", "blue", "--target", "green", "-o", "markdown")
 		for _, want := range []string{
