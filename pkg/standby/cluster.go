@@ -54,6 +54,22 @@ func ChoosePolicy(c *cluster.Conn) (kind, version string, err error) {
 	return Validating, vap, nil
 }
 
+// validatingVersion is the ValidatingAdmissionPolicy version c serves, "" if none.
+func validatingVersion(c *cluster.Conn) string {
+	for _, v := range []string{"v1", "v1beta1"} {
+		list, err := c.Discovery.ServerResourcesForGroupVersion("admissionregistration.k8s.io/" + v)
+		if err != nil {
+			continue
+		}
+		for _, r := range list.APIResources {
+			if r.Name == "validatingadmissionpolicies" {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
 func policyGVR(kind, version string) schema.GroupVersionResource {
 	res := map[string]string{
 		Mutating: "mutatingadmissionpolicies", Mutating + "Binding": "mutatingadmissionpolicybindings",
@@ -73,7 +89,18 @@ func Install(ctx context.Context, c *cluster.Conn, timeout time.Duration) (kind 
 	if err := Mark(ctx, c, kind); err != nil {
 		return "", err
 	}
-	for _, o := range Policy(kind, version) {
+	vapVersion := version
+	if kind != Validating {
+		if vapVersion = validatingVersion(c); vapVersion == "" {
+			return "", fmt.Errorf("%w: %s serves no ValidatingAdmissionPolicy for the /scale guard", cluster.ErrBadInput, c.Context)
+		}
+	}
+	policies := append(Policy(kind, version), ScalePolicy(vapVersion)...)
+	for _, o := range policies {
+		version := version
+		if o.GetName() == scalePolicy {
+			version = vapVersion
+		}
 		b, _ := json.Marshal(o.Object)
 		force := true
 		if _, err := c.Dynamic.Resource(policyGVR(o.GetKind(), version)).Patch(ctx, o.GetName(), types.ApplyPatchType, b,

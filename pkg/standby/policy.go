@@ -19,10 +19,11 @@ const (
 const (
 	workloadsPolicy = "tandem-standby-workloads"
 	cronJobsPolicy  = "tandem-standby-cronjobs"
+	scalePolicy     = "tandem-standby-scale"
 )
 
 // PolicyNames lists the names of tandem's policies and bindings.
-func PolicyNames() []string { return []string{workloadsPolicy, cronJobsPolicy} }
+func PolicyNames() []string { return []string{workloadsPolicy, cronJobsPolicy, scalePolicy} }
 
 // systemNamespaces are never covered, even if someone labels them.
 var systemNamespaces = []any{"kube-system", "kube-public", "kube-node-lease", "tandem-system"}
@@ -76,21 +77,7 @@ func Policy(kind, apiVersion string) []*unstructured.Unstructured {
 			spec["validations"] = []any{map[string]any{"expression": p.valid, "message": Message, "reason": "Forbidden"}}
 		}
 		out = append(out, object(apiVersion, kind, p.name, spec))
-		binding := map[string]any{
-			"policyName": p.name,
-			"matchResources": map[string]any{
-				"namespaceSelector": map[string]any{
-					"matchLabels": map[string]any{NamespaceLabel: "true"},
-					"matchExpressions": []any{
-						map[string]any{"key": ExemptLabel, "operator": "NotIn", "values": []any{"true"}},
-						map[string]any{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": systemNamespaces},
-					},
-				},
-				"objectSelector": map[string]any{"matchExpressions": []any{
-					map[string]any{"key": ExemptLabel, "operator": "NotIn", "values": []any{"true"}},
-				}},
-			},
-		}
+		binding := bindingSpec(p.name)
 		if kind == Validating {
 			binding["validationActions"] = []any{"Deny"}
 		}
@@ -108,4 +95,43 @@ func object(apiVersion, kind, name string, spec map[string]any) *unstructured.Un
 		}},
 		"spec": spec,
 	}}
+}
+
+// bindingSpec binds a policy to the standby namespaces: labelled
+// NamespaceLabel=true, not exempt, not a system namespace.
+func bindingSpec(policy string) map[string]any {
+	return map[string]any{
+		"policyName": policy,
+		"matchResources": map[string]any{
+			"namespaceSelector": map[string]any{
+				"matchLabels": map[string]any{NamespaceLabel: "true"},
+				"matchExpressions": []any{
+					map[string]any{"key": ExemptLabel, "operator": "NotIn", "values": []any{"true"}},
+					map[string]any{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": systemNamespaces},
+				},
+			},
+			"objectSelector": map[string]any{"matchExpressions": []any{
+				map[string]any{"key": ExemptLabel, "operator": "NotIn", "values": []any{"true"}},
+			}},
+		},
+	}
+}
+
+// ScalePolicy refuses scaling up through the /scale subresource (kubectl
+// scale, an HPA) while the cluster is standby. It is a ValidatingAdmissionPolicy
+// whatever kind guards the objects: a Scale carries no annotations to keep the
+// asked-for count in, so refusing is the honest answer. apiVersion is the
+// ValidatingAdmissionPolicy version the cluster serves.
+func ScalePolicy(apiVersion string) []*unstructured.Unstructured {
+	spec := map[string]any{
+		"failurePolicy": "Fail",
+		"matchConstraints": map[string]any{"resourceRules": []any{map[string]any{
+			"apiGroups": []any{"apps"}, "apiVersions": []any{"*"}, "operations": []any{"UPDATE"},
+			"resources": []any{"deployments/scale", "statefulsets/scale", "replicasets/scale"},
+		}}},
+		"validations": []any{map[string]any{"expression": "object.spec.replicas == 0", "message": Message, "reason": "Forbidden"}},
+	}
+	binding := bindingSpec(scalePolicy)
+	binding["validationActions"] = []any{"Deny"}
+	return []*unstructured.Unstructured{object(apiVersion, Validating, scalePolicy, spec), object(apiVersion, Validating+"Binding", scalePolicy, binding)}
 }
