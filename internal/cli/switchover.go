@@ -486,15 +486,8 @@ func (o *SwitchoverOptions) print(rep switchover.Report) error {
 
 func printLegTable(w io.Writer, rep switchover.Report) {
 	tw := newTable(w, "PHASE", "TOOK", "RESULT")
-	for _, p := range append(append([]switchover.PhaseReport(nil), rep.Phases...), rep.Undo...) {
-		res := "ok"
-		switch {
-		case p.Err != "":
-			res = "failed: " + p.Err
-		case p.Skipped != "":
-			res = "skipped: " + p.Skipped
-		}
-		row(tw, p.Phase, p.Took.Round(time.Millisecond), res)
+	for _, p := range rep.All() {
+		row(tw, p.Phase, p.Took.Round(time.Millisecond), p.Result())
 	}
 	tw.Flush()
 	switch {

@@ -87,15 +87,8 @@ func (r *DrillReport) Markdown() string {
 	for i, l := range r.Legs {
 		fmt.Fprintf(&b, "## Leg %d: %s → %s (epoch %d)\n\n", i+1, l.From, l.To, l.Epoch)
 		b.WriteString("| phase | took | result |\n|---|---:|---|\n")
-		for _, p := range append(append([]PhaseReport(nil), l.Phases...), l.Undo...) {
-			res := "ok"
-			switch {
-			case p.Err != "":
-				res = "failed: " + p.Err
-			case p.Skipped != "":
-				res = "skipped: " + p.Skipped
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s |\n", p.Phase, p.Took.Round(time.Millisecond), strings.ReplaceAll(res, "|", "\\|"))
+		for _, p := range l.All() {
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", p.Phase, p.Took.Round(time.Millisecond), strings.ReplaceAll(p.Result(), "|", "\\|"))
 		}
 		fmt.Fprintf(&b, "| **total** | %s | %s |\n\n", l.Took.Round(time.Millisecond), legResult(l))
 	}

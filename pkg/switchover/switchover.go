@@ -85,6 +85,22 @@ type PhaseReport struct {
 	Err     string        `json:"error,omitempty"`
 }
 
+// Result is "ok", "failed: …" or "skipped: …".
+func (p PhaseReport) Result() string {
+	switch {
+	case p.Err != "":
+		return "failed: " + p.Err
+	case p.Skipped != "":
+		return "skipped: " + p.Skipped
+	}
+	return "ok"
+}
+
+// All is the phases then the undo steps, in the order they ran.
+func (r Report) All() []PhaseReport {
+	return append(append([]PhaseReport(nil), r.Phases...), r.Undo...)
+}
+
 // Report is what a switchover did.
 type Report struct {
 	From       string        `json:"from"`
