@@ -1,9 +1,219 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"time"
 
-// newMirrorCmd is `tandem mirror` (being built).
+	"github.com/spf13/cobra"
+
+	"github.com/tandem-io/tandem/pkg/mirror"
+	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/syncer"
+)
+
+// MirrorOptions are the flags of `tandem mirror`.
+type MirrorOptions struct {
+	sync        SyncOptions // selection, --standby, --force: the same as sync
+	Prune       bool
+	MetricsAddr string
+	Workers     int
+	Duration    time.Duration
+	Every       time.Duration
+}
+
 func newMirrorCmd(g *Global) *cobra.Command {
-	_ = g
-	return &cobra.Command{Use: "mirror", Short: "(being built)", Hidden: true}
+	o := &MirrorOptions{sync: SyncOptions{g: g}}
+	cmd := &cobra.Command{
+		Use:   "mirror",
+		Short: "Keep the target in step with the source from watches: create, update and (with --prune) delete, continuously",
+		Long: `Copies everything once (the same as tandem sync), then watches every resource
+of the source (an informer each) and applies each change to the target through
+the same pipeline: selection, sanitizing, the standby form with --standby,
+server-side apply as field manager "tandem".
+
+Deletions reach the target only with --prune, and only for objects tandem
+created there (they carry tandem.io/source-hash); anything else in the target
+is left alone. A watch that breaks, or a source apiserver that restarts, is
+relisted by the informers; unchanged objects are not written again. Changes to
+immutable fields are applied by delete + create only for ConfigMaps, Secrets,
+RoleBindings and ClusterRoleBindings (nothing runs from them); for any other
+kind they are reported as failed, for a person to decide (tandem sync --recreate).
+
+The mirror holds the Lease tandem-system/tandem-mirror in the target: a second
+mirror into the same target is refused while it is live; tandem mirror status
+reads it; a switchover pauses the mirror through it (tandem mirror pause|resume).
+Prometheus metrics on --metrics-addr at /metrics: tandem_mirror_events_total,
+tandem_mirror_applied_total, tandem_mirror_failed_total, tandem_mirror_lag_seconds,
+each with a cluster label. Progress goes to stderr every --progress-every.
+Stops on Ctrl-C / SIGTERM (releasing the lease), or after --duration.
+
+Exit codes: 0 stopped cleanly, 1 failed (lost the lease, the initial pass
+could not run), 2 bad input (same cluster twice, a live mirror already writes
+into the target, bad flags).`,
+		Example: `  tandem mirror --source blue --target green --standby --prune --metrics-addr 127.0.0.1:9464
+  tandem mirror --source blue --target green --namespace shop,payments --duration 10m
+  tandem mirror status --target green -o json
+  tandem mirror pause --target green`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.sync.Complete(); err != nil {
+				return err
+			}
+			switch {
+			case o.Workers < 1 || o.Workers > 64:
+				return badInput("--workers %d: want 1..64", o.Workers)
+			case o.Duration < 0:
+				return badInput("--duration %s: want ≥ 0 (0 runs until stopped)", o.Duration)
+			case o.Every <= 0:
+				return badInput("--progress-every %s: want > 0", o.Every)
+			case o.sync.AllNamespaces && len(o.sync.Namespaces) > 0:
+				return badInput("--namespace and --all-namespaces exclude each other")
+			}
+			return o.Run(cmd.Context(), g)
+		},
+	}
+	o.sync.AddSelectionFlags(cmd)
+	f := cmd.Flags()
+	f.BoolVar(&o.sync.Standby, "standby", false, "write the standby form (replicas 0, CronJobs suspended, DaemonSets parked), as sync --standby")
+	f.BoolVar(&o.sync.Force, "force", false, "take over fields another field manager owns in the target")
+	f.BoolVar(&o.Prune, "prune", false, "delete from the target what tandem created there once it is deleted in the source")
+	f.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464)")
+	f.IntVar(&o.Workers, "workers", 4, "changes applied in parallel")
+	f.DurationVar(&o.Duration, "duration", 0, "stop after this long (0: until Ctrl-C or SIGTERM)")
+	f.DurationVar(&o.Every, "progress-every", 10*time.Second, "how often a progress line is written to stderr")
+	cmd.AddCommand(newMirrorStatusCmd(g), newMirrorPauseCmd(g, true), newMirrorPauseCmd(g, false))
+	return cmd
+}
+
+// Run mirrors until stopped.
+func (o *MirrorOptions) Run(ctx context.Context, g *Global) error {
+	source, target, err := g.connectPair(ctx)
+	if err != nil {
+		return err
+	}
+	if err := syncer.CheckNamespaces(ctx, source, o.sync.Namespaces); err != nil {
+		return err
+	}
+	sel := plan.Selector{Namespaces: o.sync.Namespaces, IncludeSystem: o.sync.IncludeSystem, Labels: o.sync.labels, Stack: o.sync.Stack}
+	if len(o.sync.IncludeKinds)+len(o.sync.ExcludeKinds) > 0 {
+		resources, err := syncer.Discover(ctx, source, target)
+		if err != nil {
+			return err
+		}
+		if sel.IncludeKinds, err = syncer.ResolveKinds(resources, o.sync.IncludeKinds, "--include-kinds"); err != nil {
+			return err
+		}
+		if sel.ExcludeKinds, err = syncer.ResolveKinds(resources, o.sync.ExcludeKinds, "--exclude-kinds"); err != nil {
+			return err
+		}
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if o.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Duration)
+		defer cancel()
+	}
+	m := &mirror.Mirror{
+		Source: source, Target: target, Prune: o.Prune, Workers: o.Workers, Log: g.Log, ProgressEvery: o.Every,
+		Request: syncer.Request{Standby: o.sync.Standby, Force: o.sync.Force, IncludePVCs: o.sync.IncludePVCs, Selector: sel},
+		Progress: func(st mirror.Stats) {
+			fmt.Fprintf(g.Err, "%s mirror %s → %s: %d events, %d applied, %d deleted, %d unchanged, %d failed, queue %d, lag p50 %.3fs p99 %.3fs\n",
+				time.Now().Format("15:04:05"), source.Context, target.Context, st.Events, st.Applied, st.Deleted, st.Unchanged, st.Failed, st.Queue, st.LagP50, st.LagP99)
+		},
+	}
+	if o.MetricsAddr != "" {
+		m.Metrics = mirror.NewMetrics()
+		ln, err := net.Listen("tcp", o.MetricsAddr)
+		if err != nil {
+			return badInput("--metrics-addr %s: %v", o.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", m.Metrics.Handler())
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		fmt.Fprintf(g.Err, "metrics: http://%s/metrics\n", ln.Addr())
+	}
+	fmt.Fprintf(g.Err, "mirroring %s → %s (initial pass first)%s%s\n", source.Context, target.Context, onOff(o.sync.Standby, ", standby form"), onOff(o.Prune, ", pruning"))
+	err = m.Run(ctx)
+	st := m.Stats()
+	if errors.Is(err, mirror.ErrRunning) {
+		return badInput("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Err, "mirror stopped: %d events, %d applied, %d deleted, %d failed, lag p50 %.3fs p99 %.3fs\n", st.Events, st.Applied, st.Deleted, st.Failed, st.LagP50, st.LagP99)
+	return g.printObject(st, func(io.Writer) {})
+}
+
+func onOff(on bool, s string) string {
+	if on {
+		return s
+	}
+	return ""
+}
+
+func newMirrorStatusCmd(g *Global) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show the mirror writing into --target: who, from where, live or not, paused, counts and lag",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			target, err := g.connect(g.Target, "target")
+			if err != nil {
+				return err
+			}
+			if _, err := target.Check(cmd.Context()); err != nil {
+				return err
+			}
+			st, err := mirror.Status(cmd.Context(), target)
+			if err != nil {
+				return err
+			}
+			return g.printObject(st, func(w io.Writer) { fmt.Fprintf(w, "mirror into %s: %s\n", target.Context, st) })
+		},
+	}
+}
+
+func newMirrorPauseCmd(g *Global, pause bool) *cobra.Command {
+	use, short := "resume", "Let a paused mirror into --target go on"
+	if pause {
+		use, short = "pause", "Ask the mirror writing into --target to finish its in-flight work and hold (waits for it)"
+	}
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use: use, Short: short, Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			target, err := g.connect(g.Target, "target")
+			if err != nil {
+				return err
+			}
+			if _, err := target.Check(cmd.Context()); err != nil {
+				return err
+			}
+			if pause {
+				err = mirror.Pause(cmd.Context(), target, timeout)
+			} else {
+				err = mirror.Resume(cmd.Context(), target)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.Err, "mirror into %s: %sd\n", target.Context, use)
+			return nil
+		},
+	}
+	if pause {
+		cmd.Flags().DurationVar(&timeout, "timeout", time.Minute, "how long to wait for the mirror to finish its in-flight work")
+	}
+	return cmd
 }

@@ -28,6 +28,9 @@ type Options struct {
 	Workers  int
 	Force    bool // take over fields another manager owns
 	Recreate bool // delete and create objects whose immutable fields changed
+	// RecreateKinds, when Recreate is off, still recreates these kinds (the
+	// mirror's list of kinds where delete + create is safe).
+	RecreateKinds map[schema.GroupKind]bool
 	// WaitTimeout bounds each wait between waves (CRDs Established, webhook backends ready).
 	WaitTimeout time.Duration
 	Journal     *journal.Journal // nil: no journal
@@ -168,10 +171,10 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 		return res, err
 	}
 	applied, err := r.ssaWithRetry(ctx, s, obj)
-	if err != nil && isImmutable(err) && r.o.Recreate {
+	if err != nil && isImmutable(err) && (r.o.Recreate || r.o.RecreateKinds[obj.GroupVersionKind().GroupKind()]) {
 		applied, err = r.recreate(ctx, s, obj)
 		if err == nil {
-			res.Notes = append(res.Notes, "deleted and created again: an immutable field changed (--recreate)")
+			res.Notes = append(res.Notes, "deleted and created again: an immutable field changed")
 		}
 	}
 	switch {

@@ -1,0 +1,71 @@
+package mirror
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the mirror's Prometheus metrics, on a registry of their own.
+// Every series carries the source cluster's context as "cluster".
+type Metrics struct {
+	Registry *prometheus.Registry
+	events   *prometheus.CounterVec
+	appliedC *prometheus.CounterVec
+	failedC  *prometheus.CounterVec
+	lag      *prometheus.HistogramVec
+}
+
+// NewMetrics registers the mirror's metrics (and the Go runtime's).
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tandem_mirror_events_total", Help: "Watch events seen in the source, by resource and type (add, update, delete).",
+		}, []string{"cluster", "resource", "type"}),
+		appliedC: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tandem_mirror_applied_total", Help: "Changes written to the target, by resource and outcome (applied, deleted).",
+		}, []string{"cluster", "resource", "outcome"}),
+		failedC: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tandem_mirror_failed_total", Help: "Changes that could not be written to the target (after retries), by resource.",
+		}, []string{"cluster", "resource"}),
+		lag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tandem_mirror_lag_seconds",
+			Help:    "From the moment the mirror saw a change in the source to the change written in the target.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"cluster"}),
+	}
+	m.Registry.MustRegister(m.events, m.appliedC, m.failedC, m.lag, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves /metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}
+
+// The recorders accept a nil *Metrics (no metrics asked for).
+
+func (m *Metrics) event(cluster, resource, typ string) {
+	if m != nil {
+		m.events.WithLabelValues(cluster, resource, typ).Inc()
+	}
+}
+
+func (m *Metrics) applied(cluster, resource, outcome string, lag float64, timed bool) {
+	if m == nil {
+		return
+	}
+	m.appliedC.WithLabelValues(cluster, resource, outcome).Inc()
+	if timed {
+		m.lag.WithLabelValues(cluster).Observe(lag)
+	}
+}
+
+func (m *Metrics) failed(cluster, resource string) {
+	if m != nil {
+		m.failedC.WithLabelValues(cluster, resource).Inc()
+	}
+}

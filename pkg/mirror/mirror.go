@@ -1,0 +1,516 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+
+	"github.com/tandem-io/tandem/pkg/apply"
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/inventory"
+	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/standby"
+	"github.com/tandem-io/tandem/pkg/syncer"
+)
+
+// RecreateKinds are the kinds whose immutable-field changes the mirror
+// applies by delete + create: nothing runs from them, so a moment without
+// the object costs nothing (ConfigMap/Secret with immutable: true, a
+// binding's roleRef). Any other kind is reported as failed, for a person to
+// decide (a StatefulSet's volumeClaimTemplates, a Service's type, a PVC).
+var RecreateKinds = map[schema.GroupKind]bool{
+	{Kind: "ConfigMap"}: true,
+	{Kind: "Secret"}:    true,
+	{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}:        true,
+	{Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding"}: true,
+}
+
+// Mirror keeps a target in step with a source from watches, through the same
+// pipeline as sync (pkg/syncer → pkg/apply).
+type Mirror struct {
+	Source, Target *cluster.Conn
+	Request        syncer.Request // selection, standby form, force; Source/Target are set from the fields above
+	Prune          bool           // delete from the target what tandem created there and the source deleted
+	Workers        int            // default 4
+	Metrics        *Metrics       // may be nil
+	Log            *slog.Logger   // may be nil
+	// Progress is called every ProgressEvery with the counts so far.
+	Progress      func(Stats)
+	ProgressEvery time.Duration
+
+	resources []inventory.Resource
+	byGVR     map[schema.GroupVersionResource]inventory.Resource
+	informers map[schema.GroupVersionResource]cache.SharedIndexInformer
+	queue     workqueue.TypedRateLimitingInterface[key]
+	live      atomic.Bool // events are queued only once the initial pass may miss nothing
+
+	mu       sync.Mutex
+	seen     map[key]time.Time // when the newest change of a key was seen
+	stats    Stats
+	lags     []float64 // the last lags, for the published p50/p99
+	paused   atomic.Bool
+	inflight sync.WaitGroup
+	pauseMu  sync.RWMutex // workers hold it for reading while they work; pausing takes it to wait them out
+}
+
+// key names one source object of one resource.
+type key struct {
+	gvr       schema.GroupVersionResource
+	namespace string
+	name      string
+}
+
+func (k key) String() string {
+	if k.namespace == "" {
+		return k.gvr.Resource + " " + k.name
+	}
+	return k.gvr.Resource + " " + k.namespace + "/" + k.name
+}
+
+const lagWindow = 2000
+
+// Run mirrors until ctx ends: it takes the target's mirror lease, starts an
+// informer per resource, copies everything once (the initial pass, the same
+// as `tandem sync`), then applies each change as it comes.
+func (m *Mirror) Run(ctx context.Context) error {
+	if m.Workers <= 0 {
+		m.Workers = 4
+	}
+	if m.Log == nil {
+		m.Log = slog.New(slog.DiscardHandler)
+	}
+	if m.ProgressEvery <= 0 {
+		m.ProgressEvery = 10 * time.Second
+	}
+	m.Request.Source, m.Request.Target = m.Source, m.Target
+	m.seen = map[key]time.Time{}
+
+	if err := ensureNamespace(ctx, m.Target); err != nil {
+		return err
+	}
+	id := holder(m.Source.Context)
+	if err := acquire(ctx, m.Target, id, m.Source.Context); err != nil {
+		return err
+	}
+	defer release(context.WithoutCancel(ctx), m.Target, id)
+
+	resources, err := syncer.Discover(ctx, m.Source, m.Target)
+	if err != nil {
+		return err
+	}
+	m.resources = resources
+	m.queue = workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[key]())
+	defer m.queue.ShutDown()
+	if err := m.startInformers(ctx); err != nil {
+		return err
+	}
+
+	// The lease loop runs from the start: a pause requested before the
+	// initial pass holds the mirror before it writes anything.
+	leaseErr := make(chan error, 1)
+	go func() { leaseErr <- m.keepLease(ctx, id) }()
+	// From now on every change is queued; the initial pass lists afresh, so
+	// what changed while the informers were filling is in it.
+	m.holdWhilePaused(ctx)
+	m.live.Store(true)
+	err = m.initialPass(ctx)
+	m.pauseMu.RUnlock()
+	if err != nil {
+		return err
+	}
+	for i := 0; i < m.Workers; i++ {
+		go m.work(ctx)
+	}
+	t := time.NewTicker(m.ProgressEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-leaseErr:
+			if err != nil && ctx.Err() == nil {
+				return err
+			}
+			return nil
+		case <-t.C:
+			if m.Progress != nil {
+				m.Progress(m.Stats())
+			}
+		}
+	}
+}
+
+func ensureNamespace(ctx context.Context, c *cluster.Conn) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: standby.MarkerNamespace}}
+	if _, err := c.Typed.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: plan.FieldManager}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create namespace %s in %s: %w", standby.MarkerNamespace, c.Context, err)
+	}
+	return nil
+}
+
+// watched reports whether a resource is worth a watch: never the kinds every
+// object of which the cluster makes, nor what cannot be written.
+func watched(r inventory.Resource) bool {
+	if r.ReadOnly {
+		return false
+	}
+	switch r.GroupKind() {
+	case schema.GroupKind{Kind: "Event"}, schema.GroupKind{Group: "events.k8s.io", Kind: "Event"},
+		schema.GroupKind{Group: "coordination.k8s.io", Kind: "Lease"}, schema.GroupKind{Kind: "Node"},
+		schema.GroupKind{Kind: "ComponentStatus"}, schema.GroupKind{Kind: "Pod"},
+		schema.GroupKind{Kind: "Endpoints"}, schema.GroupKind{Group: "discovery.k8s.io", Kind: "EndpointSlice"},
+		schema.GroupKind{Group: "apps", Kind: "ControllerRevision"}:
+		return false
+	}
+	return true
+}
+
+func (m *Mirror) startInformers(ctx context.Context) error {
+	factory := dynamicinformer.NewDynamicSharedInformerFactory(m.Source.Dynamic, 0)
+	m.informers = map[schema.GroupVersionResource]cache.SharedIndexInformer{}
+	m.byGVR = map[schema.GroupVersionResource]inventory.Resource{}
+	seenGK := map[schema.GroupKind]bool{}
+	for _, r := range m.resources {
+		if !watched(r) || seenGK[r.GroupKind()] || r.Unshared {
+			continue
+		}
+		seenGK[r.GroupKind()] = true
+		gvr := r.GVR()
+		m.byGVR[gvr] = r
+		inf := factory.ForResource(gvr).Informer()
+		_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+			// The reflector relists and rewatches by itself (with backoff); say so once per error.
+			m.Log.Warn("watch error; the informer relists by itself", "resource", gvr.Resource, "error", err)
+		})
+		if _, err := inf.AddEventHandler(m.handler(gvr)); err != nil {
+			return err
+		}
+		m.informers[gvr] = inf
+	}
+	factory.Start(ctx.Done())
+	syncCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for gvr, inf := range m.informers {
+		if !cache.WaitForCacheSync(syncCtx.Done(), inf.HasSynced) {
+			return fmt.Errorf("the informer of %s did not sync within 2 minutes", gvr.Resource)
+		}
+	}
+	return nil
+}
+
+func (m *Mirror) handler(gvr schema.GroupVersionResource) cache.ResourceEventHandlerFuncs {
+	enqueue := func(obj any, what string) {
+		if !m.live.Load() {
+			return // before the initial pass: it covers this object
+		}
+		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = d.Obj
+		}
+		o, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			return
+		}
+		k := key{gvr: gvr, namespace: o.GetNamespace(), name: o.GetName()}
+		m.mu.Lock()
+		m.stats.Events++
+		if _, queued := m.seen[k]; !queued {
+			m.seen[k] = time.Now()
+		}
+		m.mu.Unlock()
+		m.Metrics.event(m.Source.Context, gvr.Resource, what)
+		m.queue.Add(k)
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) { enqueue(obj, "add") },
+		UpdateFunc: func(old, cur any) {
+			// A relist after a watch error or an apiserver restart delivers
+			// every object again, unchanged: no work, no re-copy storm.
+			if o, ok := old.(*unstructured.Unstructured); ok {
+				if c, ok := cur.(*unstructured.Unstructured); ok && o.GetResourceVersion() == c.GetResourceVersion() {
+					return
+				}
+			}
+			enqueue(cur, "update")
+		},
+		DeleteFunc: func(obj any) { enqueue(obj, "delete") },
+	}
+}
+
+// initialPass copies everything once, exactly as `tandem sync` does.
+func (m *Mirror) initialPass(ctx context.Context) error {
+	start := time.Now()
+	prep, err := syncer.Prepare(ctx, m.Request, m.resources)
+	if err != nil {
+		return fmt.Errorf("initial pass: %w", err)
+	}
+	results, err := apply.Run(ctx, m.Target, prep.Plan, apply.Options{Force: m.Request.Force, RecreateKinds: RecreateKinds, Log: m.Log})
+	if err != nil {
+		return fmt.Errorf("initial pass: %w", err)
+	}
+	_, total := apply.Summarize(results)
+	m.mu.Lock()
+	m.stats.Applied += int64(total[apply.Created] + total[apply.Updated])
+	m.stats.Unchanged += int64(total[apply.Unchanged])
+	m.stats.Failed += int64(total[apply.Failed] + total[apply.Conflict])
+	m.mu.Unlock()
+	for _, r := range results {
+		if r.Bad() {
+			m.Log.Warn("initial pass", "object", r.Kind+" "+r.Namespace+"/"+r.Name, "status", r.Status, "reason", r.Reason)
+		}
+	}
+	m.Log.Info("initial pass done", "created", total[apply.Created], "updated", total[apply.Updated], "unchanged", total[apply.Unchanged], "failed", total[apply.Failed]+total[apply.Conflict], "took", time.Since(start))
+	return nil
+}
+
+func (m *Mirror) work(ctx context.Context) {
+	for {
+		k, shutdown := m.queue.Get()
+		if shutdown {
+			return
+		}
+		m.holdWhilePaused(ctx)
+		err := m.process(ctx, k)
+		m.pauseMu.RUnlock()
+		if err != nil && ctx.Err() == nil && m.queue.NumRequeues(k) < 5 {
+			m.Log.Info("retrying", "object", k.String(), "error", err)
+			m.queue.AddRateLimited(k)
+		} else {
+			if err != nil && ctx.Err() == nil {
+				m.fail(k, err)
+			}
+			m.queue.Forget(k)
+		}
+		m.queue.Done(k)
+	}
+}
+
+// holdWhilePaused waits out a pause, then takes the work lock for reading
+// (the caller releases it): a pause taking the lock waits for the work in
+// flight, and no work starts once it is on.
+func (m *Mirror) holdWhilePaused(ctx context.Context) {
+	for {
+		m.waitUnpaused(ctx)
+		m.pauseMu.RLock()
+		if !m.paused.Load() || ctx.Err() != nil {
+			return
+		}
+		m.pauseMu.RUnlock()
+	}
+}
+
+// waitUnpaused holds while a pause is on.
+func (m *Mirror) waitUnpaused(ctx context.Context) {
+	for m.paused.Load() && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// process brings the target's copy of k in line with the source's object
+// now (not as it was when the event came: a burst of changes is one write).
+func (m *Mirror) process(ctx context.Context, k key) error {
+	inf := m.informers[k.gvr]
+	storeKey := k.name
+	if k.namespace != "" {
+		storeKey = k.namespace + "/" + k.name
+	}
+	item, exists, err := inf.GetIndexer().GetByKey(storeKey)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		return m.deleted(ctx, k)
+	}
+	obj := item.(*unstructured.Unstructured)
+	prep, err := syncer.Changed(ctx, m.Request, m.resources, []*unstructured.Unstructured{obj}, m.serviceHasSelector)
+	if err != nil {
+		return err
+	}
+	if len(prep.Unshared) > 0 {
+		m.fail(k, fmt.Errorf("no API version served by both clusters: %s", prep.Unshared[0].Fix))
+		return nil
+	}
+	results, err := apply.Run(ctx, m.Target, prep.Plan, apply.Options{Workers: 1, Force: m.Request.Force, RecreateKinds: RecreateKinds, Log: m.Log})
+	if err != nil {
+		return err
+	}
+	for _, r := range results {
+		switch {
+		case r.Bad():
+			m.fail(k, fmt.Errorf("%s: %s", r.Status, r.Reason))
+		case r.Wrote():
+			for _, n := range r.Notes {
+				if strings.Contains(n, "deleted and created again") {
+					m.Log.Warn("immutable field changed: deleted and created again", "object", k.String())
+				}
+			}
+			m.done(k, "applied")
+		default:
+			m.done(k, "unchanged")
+		}
+	}
+	if len(results) == 0 {
+		m.done(k, "ignored") // not selected
+	}
+	return nil
+}
+
+// deleted removes the target's copy when --prune is on and tandem made it.
+func (m *Mirror) deleted(ctx context.Context, k key) error {
+	if !m.Prune {
+		m.done(k, "ignored")
+		return nil
+	}
+	r := m.byGVR[k.gvr]
+	ri := m.Target.Dynamic.Resource(k.gvr)
+	var cur *unstructured.Unstructured
+	var err error
+	if r.Namespaced {
+		cur, err = ri.Namespace(k.namespace).Get(ctx, k.name, metav1.GetOptions{})
+	} else {
+		cur, err = ri.Get(ctx, k.name, metav1.GetOptions{})
+	}
+	if apierrors.IsNotFound(err) {
+		m.done(k, "ignored")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, ours := cur.GetAnnotations()[plan.HashAnnotation]; !ours {
+		m.Log.Info("not pruned: not created by tandem", "object", k.String())
+		m.done(k, "ignored")
+		return nil
+	}
+	// The UID precondition: never delete an object that was replaced meanwhile.
+	uid := cur.GetUID()
+	opts := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}
+	if r.Namespaced {
+		err = ri.Namespace(k.namespace).Delete(ctx, k.name, opts)
+	} else {
+		err = ri.Delete(ctx, k.name, opts)
+	}
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return err
+	}
+	m.done(k, "deleted")
+	return nil
+}
+
+func (m *Mirror) serviceHasSelector(ns, name string) bool {
+	inf := m.informers[schema.GroupVersionResource{Version: "v1", Resource: "services"}]
+	if inf == nil {
+		return false
+	}
+	item, ok, _ := inf.GetIndexer().GetByKey(ns + "/" + name)
+	if !ok {
+		return false
+	}
+	sel, _, _ := unstructured.NestedMap(item.(*unstructured.Unstructured).Object, "spec", "selector")
+	return len(sel) > 0
+}
+
+// done records an outcome and the lag from when the change was seen.
+func (m *Mirror) done(k key, outcome string) {
+	now := time.Now()
+	m.mu.Lock()
+	seen, ok := m.seen[k]
+	delete(m.seen, k)
+	switch outcome {
+	case "applied":
+		m.stats.Applied++
+		m.stats.LastApply = now
+	case "deleted":
+		m.stats.Deleted++
+		m.stats.LastApply = now
+	case "unchanged":
+		m.stats.Unchanged++
+	}
+	var lag float64
+	if ok && (outcome == "applied" || outcome == "deleted") {
+		lag = now.Sub(seen).Seconds()
+		m.lags = append(m.lags, lag)
+		if len(m.lags) > lagWindow {
+			m.lags = m.lags[len(m.lags)-lagWindow:]
+		}
+	}
+	m.mu.Unlock()
+	if outcome == "applied" || outcome == "deleted" {
+		m.Metrics.applied(m.Source.Context, k.gvr.Resource, outcome, lag, ok)
+	}
+}
+
+func (m *Mirror) fail(k key, err error) {
+	m.mu.Lock()
+	m.stats.Failed++
+	delete(m.seen, k)
+	m.mu.Unlock()
+	m.Metrics.failed(m.Source.Context, k.gvr.Resource)
+	m.Log.Warn("not mirrored", "object", k.String(), "error", err)
+}
+
+// Stats returns the counts so far, with lag percentiles.
+func (m *Mirror) Stats() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := m.stats
+	if m.queue != nil {
+		st.Queue = m.queue.Len()
+	}
+	if n := len(m.lags); n > 0 {
+		s := append([]float64(nil), m.lags...)
+		sort.Float64s(s)
+		st.LagP50, st.LagP99 = s[n*50/100], s[min(n-1, n*99/100)]
+	}
+	return st
+}
+
+// keepLease renews the lease, publishes the stats and answers pause requests.
+func (m *Mirror) keepLease(ctx context.Context, id string) error {
+	t := time.NewTicker(renewEvery)
+	defer t.Stop()
+	failures := 0
+	for {
+		wantPause, err := renew(ctx, m.Target, id, m.Stats(), m.paused.Load())
+		switch {
+		case errors.Is(err, ErrRunning):
+			return err // someone else took the lease: stop writing
+		case err != nil:
+			failures++
+			if ctx.Err() == nil {
+				m.Log.Warn("renew the mirror lease", "error", err, "failures", failures)
+			}
+		default:
+			failures = 0
+			if wantPause && !m.paused.Load() {
+				m.paused.Store(true)
+				m.pauseMu.Lock() // waits until in-flight work is done
+				m.pauseMu.Unlock()
+				m.Log.Info("paused: in-flight work finished")
+				_, _ = renew(ctx, m.Target, id, m.Stats(), true) // acknowledge now, not at the next tick
+			} else if !wantPause && m.paused.Load() {
+				m.paused.Store(false)
+				m.Log.Info("resumed")
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

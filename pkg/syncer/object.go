@@ -1,0 +1,96 @@
+package syncer
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/inventory"
+	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/sanitize"
+	"github.com/tandem-io/tandem/pkg/standby"
+)
+
+// Changed is the pipeline for a few source objects that changed (the
+// mirror's unit of work): select, sanitize, the standby form, and the plan
+// against the target's current objects — the same steps Prepare takes for a
+// whole cluster. The source's other objects are not listed again: what a
+// sanitizer needs to know about them comes from hasSelector (is ns/name a
+// Service with a selector in the source; the mirror answers from its cache).
+//
+// Objects the selection does not pick are left out (no item); objects the
+// pipeline skips come back as skipped items, so the caller can tell.
+func Changed(ctx context.Context, req Request, resources []inventory.Resource, objs []*unstructured.Unstructured, hasSelector func(namespace, name string) bool) (*Prepared, error) {
+	byGK := map[schema.GroupKind]inventory.Resource{}
+	for _, r := range resources {
+		if _, dup := byGK[r.GroupKind()]; !dup {
+			byGK[r.GroupKind()] = r
+		}
+	}
+	sctx := sanitize.Context{ServiceHasSelector: hasSelector}
+	for _, o := range objs {
+		if o.GetKind() == "Service" && o.GroupVersionKind().Group == "" {
+			// Node ports taken in the target matter only for Services.
+			c, err := sanitizeContext(ctx, req, nil)
+			if err != nil {
+				return nil, err
+			}
+			sctx.NodePortTaken = c.NodePortTaken
+			break
+		}
+	}
+	p := &Prepared{Resources: resources}
+	picked := plan.Select(objs, req.Selector)
+	for _, o := range objs {
+		why, ok := picked[plan.KeyOf(o)]
+		if !ok {
+			continue
+		}
+		r, ok := byGK[o.GroupVersionKind().GroupKind()]
+		if !ok || r.ReadOnly || alwaysGenerated(r.GroupKind()) {
+			continue
+		}
+		if r.Unshared {
+			if !sanitize.Object(o.DeepCopy(), sctx).Skip {
+				p.Unshared = append(p.Unshared, Unshared{Object: o, Fix: r.Fix()})
+			}
+			continue
+		}
+		var current *unstructured.Unstructured
+		if req.Target != nil {
+			ri := req.Target.Dynamic.Resource(r.GVR())
+			var err error
+			if r.Namespaced {
+				current, err = ri.Namespace(o.GetNamespace()).Get(ctx, o.GetName(), metav1.GetOptions{})
+			} else {
+				current, err = ri.Get(ctx, o.GetName(), metav1.GetOptions{})
+			}
+			switch {
+			case apierrors.IsNotFound(err):
+				current = nil
+			case err != nil:
+				return nil, fmt.Errorf("target: get %s %s/%s: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err)
+			default:
+				slimManagedFields(current)
+			}
+		}
+		desired := o.DeepCopy() // the caller's object is its cache's: never sanitized in place
+		decision := sanitize.Object(desired, sctx)
+		if r.GroupKind() == (schema.GroupKind{Kind: "PersistentVolumeClaim"}) && !req.IncludePVCs && !decision.Skip {
+			decision = sanitize.Decision{Skip: true, Reason: "PersistentVolumeClaims move with `tandem handoff` (or pass --include-pvcs)"}
+		}
+		if req.Standby {
+			decision = standby.Decide(desired, decision)
+		}
+		if decision.Skip {
+			desired = identityOnly(desired)
+		}
+		p.Items = append(p.Items, plan.Item{Resource: r.GVR(), Namespaced: r.Namespaced, Desired: desired, Decision: decision, Current: current, Why: why})
+	}
+	p.Plan = plan.Build(p.Items, plan.Options{Force: req.Force})
+	return p, nil
+}
