@@ -391,8 +391,8 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 	if err != nil {
 		return err
 	}
-	if _, ours := cur.GetAnnotations()[plan.HashAnnotation]; !ours {
-		m.Log.Info("not pruned: not created by tandem", "object", k.String())
+	if why := notOurs(cur); why != "" {
+		m.Log.Info("not pruned: "+why, "object", k.String())
 		m.done(k, "ignored")
 		return nil
 	}
@@ -513,4 +513,19 @@ func (m *Mirror) keepLease(ctx context.Context, id string) error {
 		case <-t.C:
 		}
 	}
+}
+
+// notOurs says why tandem must not delete a target object ("" when it may):
+// tandem did not write it, or someone else manages fields of it too.
+func notOurs(o *unstructured.Unstructured) string {
+	if _, ok := o.GetAnnotations()[plan.HashAnnotation]; !ok {
+		return "not created by tandem"
+	}
+	for _, mf := range o.GetManagedFields() {
+		// Status writers (the target's controllers) do not make it someone else's.
+		if mf.Manager != plan.FieldManager && mf.Subresource == "" {
+			return "also managed by " + mf.Manager
+		}
+	}
+	return ""
 }
