@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/mirror"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/standby"
 	"github.com/tandem-io/tandem/pkg/switchover"
@@ -31,7 +32,7 @@ type ClusterStatus struct {
 	Standby   bool                 `json:"standbyMarker"`
 	Workloads WorkloadCount        `json:"workloads"`
 	Lock      *switchover.LockInfo `json:"lock,omitempty"`
-	Mirror    any                  `json:"mirror,omitempty"`
+	Mirror    *mirror.State        `json:"mirror,omitempty"`
 }
 
 // WorkloadCount sums Deployments and StatefulSets outside system namespaces.
@@ -280,5 +281,11 @@ func printStatus(w io.Writer, st *PairStatus) {
 	}
 }
 
-// mirrorStatus is the mirror writing into c, nil when none (wired to pkg/mirror).
-func mirrorStatus(context.Context, *cluster.Conn) any { return nil }
+// mirrorStatus is the mirror writing into c, nil when none ever ran.
+func mirrorStatus(ctx context.Context, c *cluster.Conn) *mirror.State {
+	st, err := mirror.Status(ctx, c)
+	if err != nil {
+		return nil
+	}
+	return st
+}

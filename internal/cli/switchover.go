@@ -16,6 +16,7 @@ import (
 	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/journal"
+	"github.com/tandem-io/tandem/pkg/mirror"
 	"github.com/tandem-io/tandem/pkg/standby"
 	"github.com/tandem-io/tandem/pkg/switchover"
 	"github.com/tandem-io/tandem/pkg/traffic"
@@ -257,7 +258,7 @@ func runSwitchover(ctx context.Context, o *SwitchoverOptions, cmd *cobra.Command
 	if o.Sync && from != nil {
 		s.Sync = func(ctx context.Context) error { return o.lastSync(ctx, from, to) }
 	}
-	// TODO(lead): s.Mirror = the mirror control of pkg/mirror once it lands
+	s.Mirror = mirrorControl{}
 
 	if pending != nil {
 		s.Resume(pending)
@@ -493,7 +494,26 @@ func printLegTable(w io.Writer, rep switchover.Report) {
 	switch {
 	case rep.Completed:
 		fmt.Fprintf(w, "\n%s is active (epoch %d), %s is standby; took %s\n", rep.To, rep.Epoch, rep.From, rep.Took.Round(time.Millisecond))
+		for _, p := range rep.Phases {
+			if p.Phase == switchover.PhasePauseMirror && p.Skipped == "" {
+				fmt.Fprintf(w, "the mirror %s → %s stays paused; keep %s in step the other way: tandem mirror --source %s --target %s --standby\n", rep.From, rep.To, rep.From, rep.To, rep.From)
+			}
+		}
 	case rep.RolledBack:
 		fmt.Fprintf(w, "\nswitchover %s → %s undone; %s stays active\n", rep.From, rep.To, rep.From)
 	}
+}
+
+// mirrorControl pauses and resumes the mirror writing into the standby
+// (pkg/mirror's lease handshake). After a switchover the paused mirror stays
+// paused: it would now copy into the active cluster; the mirror the other way
+// is started by hand (the report says how).
+type mirrorControl struct{}
+
+func (mirrorControl) Pause(ctx context.Context, target *cluster.Conn, timeout time.Duration) error {
+	return mirror.Pause(ctx, target, timeout)
+}
+
+func (mirrorControl) Resume(ctx context.Context, target *cluster.Conn) error {
+	return mirror.Resume(ctx, target)
 }
