@@ -1,0 +1,233 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// mirrorNS are the namespaces the mirror test writes in blue.
+const mirrorNS = "mirror-e2e"
+
+// configMaps returns name → data of the ConfigMaps of ns in a cluster ("" when the namespace is absent).
+func configMaps(t *testing.T, ctxName, ns string) map[string]string {
+	t.Helper()
+	r := kubectl(t, "--context", ctxName, "-n", ns, "get", "configmaps", "-o", "json")
+	if r.code != 0 {
+		return nil
+	}
+	var list struct {
+		Items []struct {
+			Metadata struct{ Name string }
+			Data     map[string]string
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, it := range list.Items {
+		if it.Metadata.Name == "kube-root-ca.crt" {
+			continue // each cluster's own
+		}
+		b, _ := json.Marshal(it.Data)
+		out[it.Metadata.Name] = string(b)
+	}
+	return out
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// sameConfigMaps waits until green has exactly blue's ConfigMaps in each namespace.
+func sameConfigMaps(t *testing.T, timeout time.Duration, namespaces ...string) {
+	t.Helper()
+	eventually(t, timeout, func() error {
+		for _, ns := range namespaces {
+			b, g := configMaps(t, "blue", ns), configMaps(t, "green", ns)
+			if fmt.Sprint(b) != fmt.Sprint(g) {
+				return fmt.Errorf("namespace %s: blue %v, green %v", ns, keys(b), keys(g))
+			}
+		}
+		return nil
+	})
+}
+
+func keys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestMirror(t *testing.T) {
+	ns1, ns2 := mirrorNS+"-1", mirrorNS+"-2"
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "namespace", ns1, ns2, "--wait=false", "--ignore-not-found")
+		}
+	})
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns1)
+	mustKubectl(t, "--context", "blue", "-n", ns1, "create", "configmap", "before", "--from-literal=v=0")
+	mustKubectl(t, "--context", "blue", "-n", ns1, "create", "deployment", "app", "--image", "nginx:1.26", "--replicas", "1")
+
+	t.Run("bad input", func(t *testing.T) {
+		r := tandem(t, "mirror", "--source", "blue", "--target", "blue", "--duration", "5s")
+		if r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+			t.Fatalf("mirror into itself: exit %d, stderr %q; want exit 2, one line", r.code, r.stderr)
+		}
+	})
+
+	metrics := freePort(t)
+	run := startTandem(t, "mirror", "--source", "blue", "--target", "green", "--prune", "--metrics-addr", metrics,
+		"--duration", "10m", "--progress-every", "2s", "-v")
+	run.waitFor(t, "initial pass done", 2*time.Minute)
+	sameConfigMaps(t, 30*time.Second, ns1)
+
+	t.Run("a second mirror into the same target is refused", func(t *testing.T) {
+		r := tandem(t, "mirror", "--source", "blue", "--target", "green", "--duration", "5s")
+		if r.code != 2 || !strings.Contains(r.stderr, "already running") {
+			t.Fatalf("second mirror: exit %d\n%s", r.code, r.stderr)
+		}
+	})
+
+	t.Run("creates, updates, deletes, images and new namespaces reach green", func(t *testing.T) {
+		for i := 0; i < 20; i++ {
+			mustKubectl(t, "--context", "blue", "-n", ns1, "create", "configmap", fmt.Sprintf("c%02d", i), fmt.Sprintf("--from-literal=v=%d", i))
+		}
+		mustKubectl(t, "--context", "blue", "-n", ns1, "patch", "configmap", "c03", "-p", `{"data":{"v":"changed"}}`)
+		mustKubectl(t, "--context", "blue", "-n", ns1, "delete", "configmap", "c05")
+		mustKubectl(t, "--context", "blue", "-n", ns1, "set", "image", "deployment/app", "nginx=nginx:1.27")
+		mustKubectl(t, "--context", "blue", "create", "namespace", ns2)
+		mustKubectl(t, "--context", "blue", "-n", ns2, "create", "configmap", "fresh", "--from-literal=v=new")
+		sameConfigMaps(t, 30*time.Second, ns1, ns2)
+		eventually(t, 30*time.Second, func() error {
+			img := kubectl(t, "--context", "green", "-n", ns1, "get", "deployment", "app", "-o", "jsonpath={.spec.template.spec.containers[0].image}").stdout
+			if img != "nginx:1.27" {
+				return fmt.Errorf("image in green %q", img)
+			}
+			return nil
+		})
+	})
+
+	t.Run("an object another manager writes in green is not pruned", func(t *testing.T) {
+		mustKubectl(t, "--context", "green", "-n", ns1, "create", "configmap", "local", "--from-literal=v=green")
+		mustKubectl(t, "--context", "blue", "-n", ns1, "create", "configmap", "local", "--from-literal=v=green")
+		time.Sleep(time.Second)
+		mustKubectl(t, "--context", "blue", "-n", ns1, "delete", "configmap", "local")
+		mustKubectl(t, "--context", "blue", "-n", ns1, "create", "configmap", "sentinel", "--from-literal=v=1")
+		eventually(t, 30*time.Second, func() error {
+			if _, ok := configMaps(t, "green", ns1)["sentinel"]; !ok {
+				return fmt.Errorf("sentinel not in green yet")
+			}
+			return nil
+		})
+		eventually(t, 10*time.Second, func() error {
+			if !strings.Contains(run.log(), "not pruned: also managed by kubectl-create") {
+				return fmt.Errorf("the mirror has not said it leaves local alone")
+			}
+			return nil
+		})
+		if _, ok := configMaps(t, "green", ns1)["local"]; !ok {
+			t.Fatal("the mirror pruned a ConfigMap kubectl created in green")
+		}
+		mustKubectl(t, "--context", "green", "-n", ns1, "delete", "configmap", "local")
+	})
+
+	t.Run("pause holds changes until resume", func(t *testing.T) {
+		mustTandem(t, "mirror", "pause", "--target", "green")
+		st := mustTandem(t, "mirror", "status", "--target", "green", "-o", "json")
+		if !strings.Contains(st, `"paused": true`) || !strings.Contains(st, `"live": true`) {
+			t.Fatalf("mirror status after pause:\n%s", st)
+		}
+		mustKubectl(t, "--context", "blue", "-n", ns1, "create", "configmap", "held", "--from-literal=v=1")
+		time.Sleep(3 * time.Second)
+		if _, ok := configMaps(t, "green", ns1)["held"]; ok {
+			t.Fatal("a paused mirror copied a change")
+		}
+		mustTandem(t, "mirror", "resume", "--target", "green")
+		sameConfigMaps(t, 30*time.Second, ns1)
+	})
+
+	t.Run("blue's apiserver restarts: the mirror recovers and misses nothing", func(t *testing.T) {
+		b, err := os.ReadFile(filepath.Join(lab.dir, "run", "blue-kube-apiserver.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec struct{ PID int }
+		if err := json.Unmarshal(b, &rec); err != nil || rec.PID <= 0 {
+			t.Fatalf("blue's apiserver record: %v %s", err, b)
+		}
+		mustKubectl(t, "--context", "blue", "-n", ns1, "create", "configmap", "before-restart", "--from-literal=v=1")
+		if err := syscall.Kill(rec.PID, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		mustTandem(t, "lab", "up", "--dir", lab.dir)
+		// Changes right after the restart, while the mirror's watches come back.
+		for i := 0; i < 10; i++ {
+			mustKubectl(t, "--context", "blue", "-n", ns2, "create", "configmap", fmt.Sprintf("after-%d", i), "--from-literal=v=1")
+		}
+		mustKubectl(t, "--context", "blue", "-n", ns1, "delete", "configmap", "c07")
+		mustKubectl(t, "--context", "blue", "-n", ns2, "patch", "configmap", "fresh", "-p", `{"data":{"v":"after-restart"}}`)
+		sameConfigMaps(t, 90*time.Second, ns1, ns2)
+		select {
+		case <-run.done:
+			t.Fatalf("the mirror stopped when blue's apiserver restarted:\n%s", run.log())
+		default:
+		}
+	})
+
+	t.Run("metrics count events, writes and lag per cluster", func(t *testing.T) {
+		resp, err := http.Get("http://" + metrics + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		for _, want := range []string{
+			`tandem_mirror_events_total{cluster="blue",resource="configmaps",type="add"}`,
+			`tandem_mirror_applied_total{cluster="blue",outcome="applied",resource="configmaps"}`,
+			`tandem_mirror_applied_total{cluster="blue",outcome="deleted",resource="configmaps"}`,
+			`tandem_mirror_lag_seconds_count{cluster="blue"}`,
+		} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
+		if strings.Contains(string(body), `tandem_mirror_lag_seconds_count{cluster="blue"} 0`) {
+			t.Error("no lag observed")
+		}
+	})
+
+	if err := run.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-run.done
+	if err := run.cmd.Wait(); err != nil {
+		t.Fatalf("mirror after SIGTERM: %v\n%s", err, run.log())
+	}
+	if !strings.Contains(run.log(), "mirror stopped:") {
+		t.Fatalf("no final summary:\n%s", run.log())
+	}
+	if st := mustTandem(t, "mirror", "status", "--target", "green", "-o", "json"); !strings.Contains(st, `"live": false`) {
+		t.Fatalf("the lease is still live after the mirror stopped:\n%s", st)
+	}
+}
