@@ -1,0 +1,351 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+)
+
+const (
+	mirrorLabel    = "bench=mirror"
+	writtenAt      = "bench.tandem.io/written-at" // RFC3339Nano, set by the writer just before the request
+	goalMirrorP99  = time.Second
+	mirrorRate     = 50 // changes per second
+	mirrorSettling = 30 * time.Second
+)
+
+// lagBook collects, per change, when it was written and when each watcher saw it.
+type lagBook struct {
+	mu      sync.Mutex
+	written map[string]time.Time // change id → written
+	seen    map[string]map[string]time.Time
+}
+
+func newLagBook() *lagBook {
+	return &lagBook{written: map[string]time.Time{}, seen: map[string]map[string]time.Time{"blue": {}, "green": {}}}
+}
+
+func (l *lagBook) write(id string, at time.Time) {
+	l.mu.Lock()
+	l.written[id] = at
+	l.mu.Unlock()
+}
+
+func (l *lagBook) saw(cluster, id string) {
+	now := time.Now()
+	l.mu.Lock()
+	if _, ok := l.seen[cluster][id]; !ok {
+		l.seen[cluster][id] = now
+	}
+	l.mu.Unlock()
+}
+
+// lags returns the sorted lags of cluster and how many written changes it has not seen.
+func (l *lagBook) lags(cluster string) ([]time.Duration, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []time.Duration
+	missing := 0
+	for id, w := range l.written {
+		s, ok := l.seen[cluster][id]
+		if !ok {
+			missing++
+			continue
+		}
+		out = append(out, s.Sub(w))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out, missing
+}
+
+func pct(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	return ds[min(len(ds)-1, len(ds)*p/100)]
+}
+
+// watchChanges feeds the book from a cluster's watches of the bench objects:
+// creates and updates by their written-at stamp, deletes by name.
+func watchChanges(ctx context.Context, cs kubernetes.Interface, cluster string, book *lagBook, ready *sync.WaitGroup) error {
+	cms, err := cs.CoreV1().ConfigMaps("").Watch(ctx, metav1.ListOptions{LabelSelector: mirrorLabel})
+	if err != nil {
+		return err
+	}
+	deps, err := cs.AppsV1().Deployments("").Watch(ctx, metav1.ListOptions{LabelSelector: mirrorLabel})
+	if err != nil {
+		return err
+	}
+	ready.Done()
+	go func() {
+		defer cms.Stop()
+		defer deps.Stop()
+		for {
+			var ev watch.Event
+			var ok bool
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok = <-cms.ResultChan():
+			case ev, ok = <-deps.ResultChan():
+			}
+			if !ok {
+				return
+			}
+			m, err := metaOf(ev.Object)
+			if err != nil {
+				continue
+			}
+			switch ev.Type {
+			case watch.Added, watch.Modified:
+				if at := m.GetAnnotations()[writtenAt]; at != "" {
+					book.saw(cluster, m.GetNamespace()+"/"+m.GetName()+"@"+at)
+				}
+			case watch.Deleted:
+				book.saw(cluster, "delete "+m.GetNamespace()+"/"+m.GetName())
+			}
+		}
+	}()
+	return nil
+}
+
+func metaOf(o any) (metav1.Object, error) {
+	switch v := o.(type) {
+	case *corev1.ConfigMap:
+		return v, nil
+	case *appsv1.Deployment:
+		return v, nil
+	}
+	return nil, fmt.Errorf("unexpected %T", o)
+}
+
+// BenchmarkMirrorLag measures how long a change in blue takes to appear in
+// green through `tandem mirror`: a bounded writer makes ~50 changes/s
+// (ConfigMap creates, updates and deletes, Deployment image changes, new
+// namespaces) for TANDEM_BENCH_MIRROR_SECONDS (default 60), each stamped
+// with its write time; watches on green see them arrive. The baseline, in
+// the same run: a watch on blue itself seeing the same changes — the floor of
+// any watch-based copy. See README.md.
+func BenchmarkMirrorLag(b *testing.B) {
+	seconds := 60
+	if s := os.Getenv("TANDEM_BENCH_MIRROR_SECONDS"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 && n <= 600 {
+			seconds = n
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(seconds)*time.Second+10*time.Minute)
+	defer cancel()
+	blue, err := clientset("blue")
+	if err != nil {
+		b.Fatal(err)
+	}
+	green, err := clientset("green")
+	if err != nil {
+		b.Fatal(err)
+	}
+	report := func(format string, args ...any) { fmt.Printf("bench: "+format+"\n", args...) }
+	base := []string{"mbench-0", "mbench-1", "mbench-2", "mbench-3", "mbench-4"}
+	var created []string
+	defer func() {
+		for _, cs := range []kubernetes.Interface{green, blue} {
+			for _, n := range append(base, created...) {
+				_ = cs.CoreV1().Namespaces().Delete(context.Background(), n, metav1.DeleteOptions{})
+			}
+		}
+	}()
+	labels := map[string]string{"bench": "mirror"}
+	for _, ns := range base {
+		if _, err := blue.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; i < 4; i++ {
+			d := &appsv1.Deployment{
+				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("app-%d", i), Namespace: ns, Labels: labels},
+				Spec: appsv1.DeploymentSpec{
+					Replicas: new(int32),
+					Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": fmt.Sprint(i)}},
+					Template: corev1.PodTemplateSpec{
+						ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": fmt.Sprint(i)}},
+						Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx:1"}}},
+					},
+				},
+			}
+			if _, err := blue.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+
+	// The mirror, as a user runs it.
+	mctx, mcancel := context.WithCancel(ctx)
+	defer mcancel()
+	mirror := exec.CommandContext(mctx, lab.bin, "mirror", "--source", "blue", "--target", "green", "--prune", "-v",
+		"--duration", strconv.Itoa(seconds+int(mirrorSettling/time.Second)+120)+"s", "--progress-every", "10s")
+	mirror.Env = labEnv()
+	mirror.Cancel = func() error { return mirror.Process.Signal(syscall.SIGTERM) }
+	stderr, err := mirror.StderrPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := mirror.Start(); err != nil {
+		b.Fatal(err)
+	}
+	initial := make(chan time.Time, 1)
+	var mirrorLog strings.Builder
+	var logMu sync.Mutex
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			logMu.Lock()
+			mirrorLog.WriteString(line + "\n")
+			logMu.Unlock()
+			if strings.Contains(line, "initial pass done") {
+				initial <- time.Now()
+			}
+		}
+	}()
+	started := time.Now()
+	select {
+	case at := <-initial:
+		report("mirror: initial pass done %s after start", at.Sub(started).Round(time.Millisecond))
+	case <-time.After(5 * time.Minute):
+		b.Fatalf("the mirror's initial pass did not finish in 5 minutes")
+	}
+
+	book := newLagBook()
+	var ready sync.WaitGroup
+	ready.Add(2)
+	if err := watchChanges(ctx, blue, "blue", book, &ready); err != nil {
+		b.Fatal(err)
+	}
+	if err := watchChanges(ctx, green, "green", book, &ready); err != nil {
+		b.Fatal(err)
+	}
+	ready.Wait()
+
+	// The writer: one change every 1/rate s, bounded by the duration.
+	b.ResetTimer()
+	rng := rand.New(rand.NewSource(1))
+	live := map[string][]string{} // namespace → ConfigMaps that exist
+	kinds := map[string]int{}
+	tick := time.NewTicker(time.Second / mirrorRate)
+	deadline := time.Now().Add(time.Duration(seconds) * time.Second)
+	n := 0
+	for time.Now().Before(deadline) {
+		<-tick.C
+		n++
+		ns := base[rng.Intn(len(base))]
+		stamp := time.Now().UTC().Format(time.RFC3339Nano)
+		ann := map[string]string{writtenAt: stamp}
+		var err error
+		switch r := rng.Intn(100); {
+		case r < 50 || len(live[ns]) == 0: // create
+			name := fmt.Sprintf("cm-%05d", n)
+			book.write(ns+"/"+name+"@"+stamp, time.Now())
+			_, err = blue.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels, Annotations: ann}, Data: map[string]string{"n": strconv.Itoa(n)}}, metav1.CreateOptions{})
+			live[ns] = append(live[ns], name)
+			kinds["create"]++
+		case r < 75: // update
+			name := live[ns][rng.Intn(len(live[ns]))]
+			book.write(ns+"/"+name+"@"+stamp, time.Now())
+			_, err = blue.CoreV1().ConfigMaps(ns).Update(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels, Annotations: ann}, Data: map[string]string{"n": strconv.Itoa(n)}}, metav1.UpdateOptions{})
+			kinds["update"]++
+		case r < 90: // delete
+			i := rng.Intn(len(live[ns]))
+			name := live[ns][i]
+			live[ns] = append(live[ns][:i], live[ns][i+1:]...)
+			book.write("delete "+ns+"/"+name, time.Now())
+			err = blue.CoreV1().ConfigMaps(ns).Delete(ctx, name, metav1.DeleteOptions{})
+			kinds["delete"]++
+		case r < 95: // a Deployment's image
+			name := fmt.Sprintf("app-%d", rng.Intn(4))
+			book.write(ns+"/"+name+"@"+stamp, time.Now())
+			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"template":{"spec":{"containers":[{"name":"app","image":"nginx:1.%d"}]}}}}`, writtenAt, stamp, n)
+			_, err = blue.AppsV1().Deployments(ns).Patch(ctx, name, "application/strategic-merge-patch+json", []byte(patch), metav1.PatchOptions{})
+			kinds["image"]++
+		default: // a new namespace with a ConfigMap in it
+			nns := fmt.Sprintf("mbench-new-%05d", n)
+			created = append(created, nns)
+			if _, err = blue.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: nns}}, metav1.CreateOptions{}); err == nil {
+				book.write(nns+"/first@"+stamp, time.Now())
+				_, err = blue.CoreV1().ConfigMaps(nns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "first", Namespace: nns, Labels: labels, Annotations: ann}}, metav1.CreateOptions{})
+			}
+			kinds["namespace"]++
+		}
+		if err != nil {
+			b.Fatalf("change %d: %v", n, err)
+		}
+	}
+	tick.Stop()
+	writeTook := time.Since(deadline.Add(-time.Duration(seconds) * time.Second))
+	// Let the last changes arrive (bounded).
+	settle := time.Now().Add(mirrorSettling)
+	for time.Now().Before(settle) {
+		if _, missing := book.lags("green"); missing == 0 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	b.StopTimer()
+	mcancel()
+	_ = mirror.Wait()
+
+	gl, gMissing := book.lags("green")
+	bl, bMissing := book.lags("blue")
+	rss := int64(0)
+	if ru, ok := mirror.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss / 1024
+	}
+	rate := float64(n) / writeTook.Seconds()
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(float64(n), "changes")
+	b.ReportMetric(rate, "changes/s")
+	b.ReportMetric(ms(pct(gl, 50)), "mirror_p50_ms")
+	b.ReportMetric(ms(pct(gl, 99)), "mirror_p99_ms")
+	b.ReportMetric(ms(pct(bl, 50)), "floor_p50_ms")
+	b.ReportMetric(ms(pct(bl, 99)), "floor_p99_ms")
+	b.ReportMetric(float64(gMissing), "missed")
+	b.ReportMetric(float64(rss), "mirror_peak_rss_MB")
+	if f := pct(bl, 99); f > 0 {
+		b.ReportMetric(float64(pct(gl, 99))/float64(f), "p99/floor_p99")
+	}
+	report("%d changes in %s (%.1f/s): %v", n, writeTook.Round(time.Millisecond), rate, kinds)
+	report("green via tandem mirror: p50 %s p90 %s p99 %s max %s, %d of %d not seen", pct(gl, 50), pct(gl, 90), pct(gl, 99), pct(gl, 100), gMissing, len(book.written))
+	report("blue's own watch (floor): p50 %s p99 %s, %d not seen", pct(bl, 50), pct(bl, 99), bMissing)
+	report("mirror peak RSS %d MiB", rss)
+	verdict := "met"
+	if pct(gl, 99) >= goalMirrorP99 || gMissing > 0 {
+		verdict = "NOT met"
+	}
+	b.Logf("goal p99 < %s and nothing missed: %s (p99 %s, %d missed)", goalMirrorP99, verdict, pct(gl, 99), gMissing)
+	if gMissing > 0 {
+		logMu.Lock()
+		b.Logf("mirror log tail:\n%s", tailLines(mirrorLog.String(), 20))
+		logMu.Unlock()
+	}
+}
+
+func tailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
