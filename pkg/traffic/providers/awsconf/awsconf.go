@@ -1,0 +1,52 @@
+// Package awsconf builds the AWS SDK configuration the AWS routers share: the
+// default chain (environment, shared config, SSO, IMDS) against AWS, or a
+// given endpoint (LocalStack, a test fake) with its own static credentials
+// when the chain has none.
+package awsconf
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// Load returns the configuration for region ("" = the chain's, else
+// us-east-1) and endpoint ("" = AWS itself).
+func Load(ctx context.Context, region, endpoint string) (aws.Config, error) {
+	var opts []func(*config.LoadOptions) error
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	if endpoint != "" {
+		u, err := url.Parse(endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return aws.Config{}, fmt.Errorf("endpoint %q: want http(s)://host:port", endpoint)
+		}
+		// A local endpoint needs no real credentials; never ask IMDS for them.
+		if os.Getenv("AWS_ACCESS_KEY_ID") == "" && isLoopback(u.Hostname()) {
+			opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("tandem", "tandem", "")))
+		}
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	return cfg, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

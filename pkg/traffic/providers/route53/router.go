@@ -1,0 +1,344 @@
+// Package route53 splits traffic with Route53 weighted record sets: one
+// record per cluster under each name, told apart by SetIdentifier, through
+// the AWS SDK for Go v2.
+package route53
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	r53 "github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/aws/aws-sdk-go-v2/service/route53/types"
+
+	"github.com/tandem-io/tandem/pkg/traffic"
+	"github.com/tandem-io/tandem/pkg/traffic/providers/awsconf"
+)
+
+// MaxWeight is Route53's largest weight.
+const MaxWeight = 255
+
+// ToRoute53 maps tandem's 0–100 onto Route53's 0–255, rounding to nearest;
+// FromRoute53 maps back. Every 0–100 survives the round trip (255/100 > 1),
+// and the shares stay within half a Route53 step (0.2 %) of what was asked.
+func ToRoute53(w int) int64 { return int64((w*MaxWeight + 50) / 100) }
+
+// FromRoute53 maps a Route53 weight back onto 0–100.
+func FromRoute53(r int64) int { return int((r*100 + MaxWeight/2) / MaxWeight) }
+
+// Config says which records a Router drives.
+type Config struct {
+	Zone     string
+	Names    []string            // the routes: record names
+	Type     string              // record type, default A
+	TTL      int64               // seconds, for records tandem writes; default 60
+	Values   map[string][]string // cluster → record values, for records a cluster does not have yet
+	SetIDs   map[string]string   // cluster → SetIdentifier; default: the cluster's name
+	Endpoint string              // "" = AWS
+	Region   string
+}
+
+// ParseURL reads route53://ZONEID/app.example.com[,api.example.com]?ttl=60&type=A
+// [&CLUSTER=VALUE[,VALUE]]…[&setid.CLUSTER=ID][&endpoint=URL][&region=R].
+func ParseURL(raw string) (Config, error) {
+	bad := func(format string, args ...any) (Config, error) {
+		return Config{}, fmt.Errorf("%w: router %q: %s", traffic.ErrInvalid, raw, fmt.Sprintf(format, args...))
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return bad("%v", err)
+	}
+	if u.Scheme != "route53" || u.Host == "" {
+		return bad("want route53://ZONEID/record.name?ttl=60")
+	}
+	c := Config{Zone: strings.TrimPrefix(u.Host, "hostedzone/"), Type: "A", TTL: 60, Values: map[string][]string{}, SetIDs: map[string]string{}}
+	for _, n := range strings.Split(strings.Trim(u.Path, "/"), ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			c.Names = append(c.Names, fqdn(n))
+		}
+	}
+	if len(c.Names) == 0 {
+		return bad("no record name: route53://%s/app.example.com", c.Zone)
+	}
+	for k, vs := range u.Query() {
+		v := vs[len(vs)-1]
+		switch {
+		case k == "ttl":
+			t, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || t < 0 || t > 172800 {
+				return bad("ttl %q: want seconds, 0–172800", v)
+			}
+			c.TTL = t
+		case k == "type":
+			c.Type = strings.ToUpper(v)
+		case k == "endpoint":
+			c.Endpoint = v
+		case k == "region":
+			c.Region = v
+		case strings.HasPrefix(k, "setid."):
+			c.SetIDs[strings.TrimPrefix(k, "setid.")] = v
+		default:
+			c.Values[k] = strings.Split(v, ",")
+		}
+	}
+	switch c.Type {
+	case "A", "AAAA", "CNAME", "TXT":
+	default:
+		return bad("type %q: want A, AAAA, CNAME or TXT", c.Type)
+	}
+	return c, nil
+}
+
+func fqdn(n string) string {
+	n = strings.ToLower(n)
+	if !strings.HasSuffix(n, ".") {
+		n += "."
+	}
+	return n
+}
+
+// Router drives the weighted records of Config.
+type Router struct {
+	cfg    Config
+	client *r53.Client
+	// Notice is told what the router does beyond setting weights (converting
+	// a simple record); may be nil.
+	Notice func(string)
+
+	mu         sync.Mutex
+	lastChange string
+}
+
+// New connects to Route53 (or to cfg.Endpoint).
+func New(ctx context.Context, cfg Config) (*Router, error) {
+	ac, err := awsconf.Load(ctx, cfg.Region, cfg.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	client := r53.NewFromConfig(ac, func(o *r53.Options) {
+		if cfg.Endpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+	})
+	return &Router{cfg: cfg, client: client}, nil
+}
+
+// TTL implements traffic.Router: clients may follow the old weights this long.
+func (r *Router) TTL() time.Duration { return time.Duration(r.cfg.TTL) * time.Second }
+
+// RefusesAllZero implements traffic.AllZeroRefuser: with every weight 0
+// Route53 answers with all records equally — the opposite of what is meant.
+func (r *Router) RefusesAllZero() bool { return true }
+
+func (r *Router) setID(cluster string) string {
+	if id := r.cfg.SetIDs[cluster]; id != "" {
+		return id
+	}
+	return cluster
+}
+
+func (r *Router) cluster(setID string) string {
+	for c, id := range r.cfg.SetIDs {
+		if id == setID {
+			return c
+		}
+	}
+	return setID
+}
+
+// records returns the record sets of one name and the router's type.
+func (r *Router) records(ctx context.Context, name string) ([]types.ResourceRecordSet, error) {
+	var out []types.ResourceRecordSet
+	in := &r53.ListResourceRecordSetsInput{HostedZoneId: aws.String(r.cfg.Zone), StartRecordName: aws.String(name), StartRecordType: types.RRType(r.cfg.Type)}
+	for {
+		page, err := r.client.ListResourceRecordSets(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("route53: list %s: %w", name, err)
+		}
+		for _, rs := range page.ResourceRecordSets {
+			if fqdn(aws.ToString(rs.Name)) != name || string(rs.Type) != r.cfg.Type {
+				return out, nil // sorted: past our name and type
+			}
+			out = append(out, rs)
+		}
+		if !page.IsTruncated {
+			return out, nil
+		}
+		in.StartRecordName, in.StartRecordType, in.StartRecordIdentifier = page.NextRecordName, page.NextRecordType, page.NextRecordIdentifier
+	}
+}
+
+func values(rs types.ResourceRecordSet) []string {
+	var v []string
+	for _, rr := range rs.ResourceRecords {
+		v = append(v, aws.ToString(rr.Value))
+	}
+	return v
+}
+
+// simpleOwner says which cluster a simple (non-weighted) record points to.
+func (r *Router) simpleOwner(rs types.ResourceRecordSet) (string, bool) {
+	got := strings.Join(values(rs), ",")
+	for c, v := range r.cfg.Values {
+		if strings.Join(v, ",") == got {
+			return c, true
+		}
+	}
+	return "", false
+}
+
+// Observe implements traffic.Router: the weights as Route53 has them.
+func (r *Router) Observe(ctx context.Context) (traffic.Weights, error) {
+	w := traffic.Weights{}
+	for _, name := range r.cfg.Names {
+		sets, err := r.records(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		w[name] = map[string]int{}
+		for _, rs := range sets {
+			if rs.SetIdentifier == nil {
+				c, ok := r.simpleOwner(rs)
+				if !ok {
+					return nil, fmt.Errorf("route53: %s %s is a simple record (%s) that names no cluster's value: pass CLUSTER=VALUE for each cluster so tandem can make it weighted", name, r.cfg.Type, strings.Join(values(rs), ","))
+				}
+				// All traffic goes to that value: weights as if weighted.
+				for other := range r.cfg.Values {
+					w[name][other] = 0
+				}
+				w[name][c] = traffic.MaxWeight
+				continue
+			}
+			w[name][r.cluster(aws.ToString(rs.SetIdentifier))] = FromRoute53(aws.ToInt64(rs.Weight))
+		}
+		if len(w[name]) == 0 {
+			for c := range r.cfg.Values {
+				w[name][c] = 0
+			}
+		}
+		if len(w[name]) == 0 {
+			return nil, fmt.Errorf("route53: zone %s has no %s record %s and no cluster values were given (CLUSTER=VALUE)", r.cfg.Zone, r.cfg.Type, name)
+		}
+	}
+	return w, nil
+}
+
+// SetWeights implements traffic.Router: one change batch for every route,
+// applied by Route53 all or nothing.
+func (r *Router) SetWeights(ctx context.Context, w traffic.Weights) error {
+	if err := w.Validate(); err != nil {
+		return err
+	}
+	var changes []types.Change
+	var notices []string
+	for _, name := range w.Routes() {
+		if !r.known(name) {
+			return fmt.Errorf("%w: route53: route %q is not one of %s", traffic.ErrInvalid, name, strings.Join(r.cfg.Names, ", "))
+		}
+		sets, err := r.records(ctx, name)
+		if err != nil {
+			return err
+		}
+		weighted := map[string]types.ResourceRecordSet{}
+		var simple *types.ResourceRecordSet
+		for i, rs := range sets {
+			if rs.SetIdentifier == nil {
+				simple = &sets[i]
+			} else {
+				weighted[r.cluster(aws.ToString(rs.SetIdentifier))] = rs
+			}
+		}
+		if simple != nil {
+			changes = append(changes, types.Change{Action: types.ChangeActionDelete, ResourceRecordSet: simple})
+			notices = append(notices, fmt.Sprintf("route53: %s %s is a simple record; converting it to weighted records (DELETE + CREATE in one change batch)", name, r.cfg.Type))
+		}
+		for _, c := range sortedClusters(w[name]) {
+			rs, exists := weighted[c]
+			vals := r.cfg.Values[c]
+			ttl := r.cfg.TTL
+			if exists {
+				if len(vals) == 0 {
+					vals = values(rs)
+				}
+				ttl = aws.ToInt64(rs.TTL)
+			}
+			if len(vals) == 0 {
+				return fmt.Errorf("%w: route53: %s has no record for cluster %q and no value for it: pass %s=VALUE", traffic.ErrInvalid, name, c, c)
+			}
+			rec := &types.ResourceRecordSet{
+				Name: aws.String(name), Type: types.RRType(r.cfg.Type), SetIdentifier: aws.String(r.setID(c)),
+				Weight: aws.Int64(ToRoute53(w[name][c])), TTL: aws.Int64(ttl),
+			}
+			for _, v := range vals {
+				rec.ResourceRecords = append(rec.ResourceRecords, types.ResourceRecord{Value: aws.String(v)})
+			}
+			action := types.ChangeActionUpsert
+			if simple != nil {
+				action = types.ChangeActionCreate
+			}
+			changes = append(changes, types.Change{Action: action, ResourceRecordSet: rec})
+		}
+	}
+	for _, n := range notices {
+		if r.Notice != nil {
+			r.Notice(n)
+		}
+	}
+	out, err := r.client.ChangeResourceRecordSets(ctx, &r53.ChangeResourceRecordSetsInput{
+		HostedZoneId: aws.String(r.cfg.Zone),
+		ChangeBatch:  &types.ChangeBatch{Comment: aws.String("tandem shift"), Changes: changes},
+	})
+	if err != nil {
+		return fmt.Errorf("route53: change %s: %w", strings.Join(w.Routes(), ","), err)
+	}
+	r.mu.Lock()
+	r.lastChange = aws.ToString(out.ChangeInfo.Id)
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *Router) known(name string) bool {
+	for _, n := range r.cfg.Names {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Verify implements traffic.Router: the last change is INSYNC on every
+// Route53 server and the records read back as w.
+func (r *Router) Verify(ctx context.Context, w traffic.Weights) (bool, error) {
+	r.mu.Lock()
+	id := r.lastChange
+	r.mu.Unlock()
+	if id != "" {
+		out, err := r.client.GetChange(ctx, &r53.GetChangeInput{Id: aws.String(id)})
+		if err != nil {
+			return false, fmt.Errorf("route53: change %s: %w", id, err)
+		}
+		if out.ChangeInfo.Status != types.ChangeStatusInsync {
+			return false, nil
+		}
+	}
+	got, err := r.Observe(ctx)
+	if err != nil {
+		return false, err
+	}
+	return w.Covers(got), nil
+}
+
+func sortedClusters(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,143 @@
+package route53_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/tandem-io/tandem/pkg/traffic"
+	"github.com/tandem-io/tandem/pkg/traffic/providers/awsfake"
+	"github.com/tandem-io/tandem/pkg/traffic/providers/route53"
+	"github.com/tandem-io/tandem/pkg/traffic/providertest"
+)
+
+func TestWeightMappingRoundTrips(t *testing.T) {
+	for w := 0; w <= traffic.MaxWeight; w++ {
+		r := route53.ToRoute53(w)
+		if r < 0 || r > route53.MaxWeight {
+			t.Fatalf("ToRoute53(%d) = %d, out of 0–255", w, r)
+		}
+		if back := route53.FromRoute53(r); back != w {
+			t.Fatalf("FromRoute53(ToRoute53(%d)) = %d", w, back)
+		}
+	}
+	if route53.ToRoute53(100) != 255 || route53.ToRoute53(0) != 0 {
+		t.Fatal("the ends of the scale do not map onto 0 and 255")
+	}
+}
+
+func newRouter(t *testing.T, fake *awsfake.Server, query string) *route53.Router {
+	t.Helper()
+	cfg, err := route53.ParseURL("route53://Z1/app.example.com?ttl=60&blue=192.0.2.10&green=192.0.2.20&endpoint=" + fake.URL + query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := route53.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestConformance(t *testing.T) {
+	providertest.Run(t, func(t *testing.T) traffic.Router {
+		fake := awsfake.New()
+		fake.InsyncAfter = 0
+		t.Cleanup(fake.Close)
+		fake.AddZone("Z1")
+		return newRouter(t, fake, "")
+	}, []string{"app.example.com."}, []string{"blue", "green"})
+}
+
+func TestSimpleRecordIsConvertedInOneBatch(t *testing.T) {
+	fake := awsfake.New()
+	defer fake.Close()
+	fake.AddZone("Z1")
+	ttl := int64(300)
+	fake.PutRecord("Z1", awsfake.RecordSet{Name: "app.example.com", Type: "A", TTL: &ttl, Values: []string{"192.0.2.10"}})
+	r := newRouter(t, fake, "")
+	var notices []string
+	r.Notice = func(s string) { notices = append(notices, s) }
+	ctx := context.Background()
+	got, err := r.Observe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["app.example.com."]["blue"] != 100 || got["app.example.com."]["green"] != 0 {
+		t.Fatalf("a simple record pointing at blue's value observed as %s", got)
+	}
+	w := traffic.Weights{"app.example.com.": {"blue": 90, "green": 10}}
+	if err := r.SetWeights(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	if fake.Calls["ChangeResourceRecordSets"] != 1 {
+		t.Fatalf("%d change batches, want 1 (DELETE + CREATE together)", fake.Calls["ChangeResourceRecordSets"])
+	}
+	if len(notices) != 1 || !strings.Contains(notices[0], "converting it to weighted") {
+		t.Fatalf("notices %q", notices)
+	}
+	recs := fake.Records("Z1")
+	if len(recs) != 2 || recs[0].SetIdentifier != "blue" || *recs[0].Weight != 230 || recs[1].SetIdentifier != "green" || *recs[1].Weight != 26 || *recs[0].TTL != 60 {
+		t.Fatalf("records after the conversion: %+v", recs)
+	}
+	if err := traffic.VerifyWithin(ctx, r, w, 5e9); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	fake := awsfake.New()
+	defer fake.Close()
+	fake.AddZone("Z1")
+	r := newRouter(t, fake, "")
+	ctx := context.Background()
+	for _, w := range []traffic.Weights{
+		{"app.example.com.": {"blue": 0, "green": 0}},
+		{"app.example.com.": {"blue": 140, "green": 0}},
+		{"app.example.com.": {"blue": -5, "green": 50}},
+		{"other.example.com.": {"blue": 50, "green": 50}},
+		{"app.example.com.": {"blue": 50, "purple": 50}},
+	} {
+		if err := r.SetWeights(ctx, w); !errors.Is(err, traffic.ErrInvalid) {
+			t.Errorf("SetWeights(%s) = %v, want an invalid-input error", w, err)
+		}
+	}
+	if n := fake.Calls["ChangeResourceRecordSets"]; n != 0 {
+		t.Fatalf("%d changes sent for refused weights", n)
+	}
+	for _, raw := range []string{"route53://", "route53://Z1/", "route53://Z1/a.example?ttl=-1", "route53://Z1/a.example?type=MX", "haproxy://Z1/a"} {
+		if _, err := route53.ParseURL(raw); !errors.Is(err, traffic.ErrInvalid) {
+			t.Errorf("ParseURL(%q) = %v, want invalid", raw, err)
+		}
+	}
+}
+
+func TestFakeValidatesLikeRoute53(t *testing.T) {
+	fake := awsfake.New()
+	defer fake.Close()
+	fake.AddZone("Z1")
+	// Another tool wrote a weight off tandem's grid: Observe reports it as it is.
+	ttl, w := int64(60), int64(100)
+	fake.PutRecord("Z1", awsfake.RecordSet{Name: "app.example.com", Type: "A", SetIdentifier: "blue", Weight: &w, TTL: &ttl, Values: []string{"192.0.2.10"}})
+	r := newRouter(t, fake, "")
+	got, err := r.Observe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["app.example.com."]["blue"] != 39 {
+		t.Fatalf("weight 100/255 observed as %d%%, want 39", got["app.example.com."]["blue"])
+	}
+	// Unknown zone: the SDK's error comes through.
+	bad, err := route53.ParseURL("route53://ZNONE/app.example.com?blue=1.2.3.4&endpoint=" + fake.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	br, err := route53.New(context.Background(), bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := br.Observe(context.Background()); err == nil || !strings.Contains(err.Error(), "NoSuchHostedZone") {
+		t.Fatalf("unknown zone: %v", err)
+	}
+}
