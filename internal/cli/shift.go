@@ -17,7 +17,7 @@ import (
 
 	"github.com/tandem-io/tandem/pkg/journal"
 	"github.com/tandem-io/tandem/pkg/traffic"
-	"github.com/tandem-io/tandem/pkg/traffic/providers/haproxy"
+	"github.com/tandem-io/tandem/pkg/traffic/providers"
 )
 
 // ShiftOptions are the flags of `tandem shift`.
@@ -65,9 +65,21 @@ then pause (plus the record TTL for DNS routers) while the gates run again and
 again. A failed gate or a step that does not take effect sends the starting
 weights (--from 100, --to 0) at once, verifies them, and exits 1 with a report.
 
-Routers: haproxy:///path/to/admin.sock?backend=NAME[,NAME2][&state=FILE][&CLUSTER=SERVER]
-(a route is a backend, a cluster is a server; state= rewrites HAProxy's
-server-state-file so a reload keeps the weights).
+Routers (a route's clusters are named as the contexts are, blue and green):
+  haproxy:///path/to/admin.sock?backend=NAME[,NAME2][&state=FILE][&CLUSTER=SERVER]
+    a route is a backend, a cluster is a server; state= rewrites HAProxy's
+    server-state-file so a reload keeps the weights.
+  route53://ZONEID/app.example.com[,api.example.com]?ttl=60[&type=A][&CLUSTER=VALUE]
+         [&setid.CLUSTER=ID][&endpoint=URL][&region=R]
+    weighted record sets, one per cluster (SetIdentifier = the cluster's name
+    unless setid. says otherwise); weights 0–100 become 0–255; a step is
+    verified when Route53 says INSYNC; all-zero weights are refused; a simple
+    record is converted to weighted ones (DELETE + CREATE in one batch), and
+    the shift waits the TTL after each change before judging the gates.
+  alb://LISTENER_RULE_ARN?blue=TG_ARN&green=TG_ARN[&endpoint=URL]
+    one listener rule forwarding to a target group per cluster; 0–100 → 0–999.
+AWS credentials and region come from the usual chain (environment, shared
+config, SSO, instance role); endpoint= points at another implementation.
 
 Before any weight, --smoke sends one request straight to the target's own
 endpoint (with --smoke-host, default --gate-host); a failure changes nothing.
@@ -122,7 +134,7 @@ Exit codes: 0 shifted, 1 a gate or step failed (rolled back), 2 bad input.`,
 
 // Complete parses the router URL, the steps and the gates.
 func (o *ShiftOptions) Complete(cmd *cobra.Command) error {
-	r, err := newRouter(o.Router)
+	r, err := newRouter(o.g, o.Router)
 	if err != nil {
 		return err
 	}
@@ -316,7 +328,7 @@ func newShiftStatusCmd(g *Global) *cobra.Command {
 		Short: "Show each route's weights as the router reports them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := newRouter(routerURL)
+			r, err := newRouter(g, routerURL)
 			if err != nil {
 				return err
 			}
@@ -355,26 +367,17 @@ func printWeights(g *Global, routerURL string, w traffic.Weights) error {
 	})
 }
 
-// newRouter builds the Router a URL names. Providers are chosen here, in one
-// switch, not registered from init().
-func newRouter(raw string) (traffic.Router, error) {
+// newRouter opens the Router a URL names (pkg/traffic/providers); what a
+// router does beyond weights is said on stderr.
+func newRouter(g *Global, raw string) (traffic.Router, error) {
 	if raw == "" {
 		return nil, badInput("no router: pass --router URL, e.g. haproxy:///run/haproxy.sock?backend=clusters")
 	}
-	u, err := url.Parse(raw)
+	r, err := providers.Open(context.Background(), raw, providers.Options{Notice: func(s string) { fmt.Fprintln(g.Err, s) }})
 	if err != nil {
-		return nil, badInput("--router %q: %v", raw, err)
+		return nil, inputErr("--router", err)
 	}
-	switch u.Scheme {
-	case "haproxy":
-		cfg, err := haproxy.ParseURL(raw)
-		if err != nil {
-			return nil, inputErr("--router", err)
-		}
-		return haproxy.New(cfg), nil
-	default:
-		return nil, badInput("--router %q: unknown router scheme %q; known: haproxy", raw, u.Scheme)
-	}
+	return r, nil
 }
 
 // observe reads the router's weights; a router that cannot be reached is a

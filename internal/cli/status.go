@@ -138,7 +138,7 @@ func pairStatus(ctx context.Context, g *Global, routerURL string) (*PairStatus, 
 	}
 	st.Router = routerURL
 	if routerURL != "" {
-		r, err := newRouter(routerURL)
+		r, err := newRouter(g, routerURL)
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,88 @@
+package e2e
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/tandem-io/tandem/pkg/traffic/providers/awsfake"
+)
+
+// The AWS routers through the CLI, against the local fake of the AWS APIs
+// (the real SDK clients, pointed at it with endpoint=).
+func TestShiftAWSRouters(t *testing.T) {
+	fake := awsfake.New()
+	defer fake.Close()
+	fake.AddZone("ZFAKE")
+	ttl := int64(1)
+	fake.PutRecord("ZFAKE", awsfake.RecordSet{Name: "app.example.com", Type: "A", TTL: &ttl, Values: []string{"192.0.2.10"}})
+	r53 := "route53://ZFAKE/app.example.com?ttl=1&blue=192.0.2.10&green=192.0.2.20&endpoint=" + fake.URL
+	jdir := t.TempDir()
+
+	t.Run("route53: a simple record becomes weighted, shifted in steps, verified INSYNC", func(t *testing.T) {
+		r := tandem(t, "shift", "--router", r53, "--from", "blue", "--to", "green", "--steps", "25,100", "--pause", "1s", "--journal-dir", jdir, "-o", "json")
+		if r.code != 0 {
+			t.Fatalf("shift: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "converting it to weighted records") || !strings.Contains(r.stderr, "TTL") {
+			t.Errorf("the shift did not say it converts the simple record and waits the TTL:\n%s", r.stderr)
+		}
+		recs := fake.Records("ZFAKE")
+		if len(recs) != 2 || *recs[0].Weight != 0 || *recs[1].Weight != 255 || recs[1].SetIdentifier != "green" {
+			t.Fatalf("records after the shift: %+v", recs)
+		}
+		if fake.Calls["GetChange"] == 0 {
+			t.Fatal("no step waited for INSYNC")
+		}
+	})
+
+	t.Run("shift status shows what Route53 has, not what tandem wrote", func(t *testing.T) {
+		w, ttl := int64(51), int64(1)
+		fake.PutRecord("ZFAKE", awsfake.RecordSet{Name: "app.example.com", Type: "A", SetIdentifier: "blue", Weight: &w, TTL: &ttl, Values: []string{"192.0.2.10"}})
+		out := mustTandem(t, "shift", "status", "--router", r53, "-o", "json")
+		var st struct {
+			Weights map[string]map[string]int `json:"weights"`
+		}
+		if err := json.Unmarshal([]byte(out), &st); err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Weights["app.example.com."]; got["blue"] != 20 || got["green"] != 100 {
+			t.Fatalf("status weights %v, want blue 20 (51/255) and green 100", st.Weights)
+		}
+	})
+
+	t.Run("alb: shift and rollback through one listener rule", func(t *testing.T) {
+		rule := "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee"
+		blueTG := "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/blue/73e2d6bc24d8a067"
+		greenTG := "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/green/1a2b3c4d5e6f7a8b"
+		fake.AddRule(rule, map[string]int64{blueTG: 999, greenTG: 0})
+		router := "alb://" + rule + "?blue=" + blueTG + "&green=" + greenTG + "&endpoint=" + fake.URL
+		mustTandem(t, "shift", "--router", router, "--from", "blue", "--to", "green", "--steps", "10,50", "--pause", "0s", "--journal-dir", jdir)
+		st := mustTandem(t, "shift", "status", "--router", router)
+		if !strings.Contains(st, "green") || !strings.Contains(st, "50%") {
+			t.Fatalf("alb status after 10,50:\n%s", st)
+		}
+		mustTandem(t, "shift", "--router", router, "--from", "blue", "--to", "green", "--rollback", "--journal-dir", jdir)
+		if out := mustTandem(t, "shift", "status", "--router", router, "-o", "json"); !strings.Contains(out, `"blue": 100`) || !strings.Contains(out, `"green": 0`) {
+			t.Fatalf("after --rollback:\n%s", out)
+		}
+	})
+
+	t.Run("bad weights and unknown schemes: one line, exit 2", func(t *testing.T) {
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"shift", "--router", r53, "--steps", "10,140", "--journal-dir", jdir}, "out of range"},
+			{[]string{"shift", "--router", r53, "--steps", "-5,100", "--journal-dir", jdir}, "out of range"},
+			{[]string{"shift", "--router", "consul://x/y"}, "unknown scheme"},
+			{[]string{"shift", "status", "--router", "route53://ZFAKE/?endpoint=" + fake.URL}, "no record name"},
+			{[]string{"shift", "status", "--router", "alb://nope?blue=x"}, "target group ARN"},
+		} {
+			r := tandem(t, c.args...)
+			if r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 || !strings.Contains(r.stderr, c.want) {
+				t.Errorf("tandem %s: exit %d, stderr %q; want exit 2, one line with %q", strings.Join(c.args, " "), r.code, r.stderr, c.want)
+			}
+		}
+	})
+}
