@@ -25,6 +25,9 @@ var lab struct {
 	dir        string // --dir of the lab
 	kubeconfig string
 	kubectl    string // the lab's kubectl (green's version)
+	haproxy    string // host:port of the lab's HAProxy
+	socket     string // its admin socket
+	router     string // its router URL
 	upTook     time.Duration
 }
 
@@ -39,6 +42,7 @@ func TestMain(m *testing.M) {
 	dir := labtest.StateDir("TANDEM_BENCH_DIR", "bench-lab")
 	os.Exit(labtest.Main(m, labtest.Options{Dir: dir, What: "benchmark run"}, func(e labtest.Env) {
 		lab.root, lab.bin, lab.dir, lab.kubeconfig, lab.kubectl, lab.upTook = e.Root, e.Bin, e.Dir, e.Kubeconfig, e.Kubectl, e.UpTook
+		lab.haproxy, lab.socket, lab.router = e.HAProxy, e.Socket, e.Router
 	}))
 }
 
