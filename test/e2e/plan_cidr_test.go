@@ -1,0 +1,37 @@
+package e2e
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/tandem-io/tandem/pkg/preflight"
+)
+
+// Green is given a Service range that overlaps blue's (a ServiceCIDR object,
+// served by green's v1.37): plan reports the overlap as an error, exit 1.
+func TestPlanFlagsOverlappingCIDRs(t *testing.T) {
+	const name = "e2e-overlap"
+	kubectlCreate(t, "green", `{"apiVersion":"networking.k8s.io/v1","kind":"ServiceCIDR","metadata":{"name":"`+name+`"},"spec":{"cidrs":["10.96.0.0/24"]}}`)
+	// Gone before the next test: TestPlanFlagsBlockers wants the lab's ranges disjoint again.
+	t.Cleanup(func() { kubectl(t, "--context", "green", "delete", "servicecidr", name, "--timeout=60s") })
+
+	r := tandem(t, "plan", "--source", "blue", "--target", "green", "--checks", "cidr", "-o", "json")
+	if r.code != 1 {
+		t.Fatalf("plan --checks cidr: exit %d, want 1\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	var rep preflight.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	fs := planFind(&rep, "cidr", "", "")
+	found := false
+	for _, f := range fs {
+		if f.Severity == preflight.Error && strings.Contains(f.Message+f.Fix, "10.96.0") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no error finding naming the overlap in 10.96.0.0/24: %+v", fs)
+	}
+}
