@@ -35,3 +35,21 @@ func TestPlanFlagsOverlappingCIDRs(t *testing.T) {
 		t.Fatalf("no error finding naming the overlap in 10.96.0.0/24: %+v", fs)
 	}
 }
+
+// An add-on only blue runs (kube-system is never synced) is reported with the fix.
+func TestPlanComparesAddons(t *testing.T) {
+	mustKubectl(t, "--context", "blue", "-n", "kube-system", "create", "deployment", "e2e-addon", "--image", "registry.example/e2e-addon:v1.2.3", "--replicas", "0")
+	t.Cleanup(func() { kubectl(t, "--context", "blue", "-n", "kube-system", "delete", "deployment", "e2e-addon") })
+	r := tandem(t, "plan", "--source", "blue", "--target", "green", "--checks", "addons", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("plan --checks addons: exit %d (add-ons are warnings, not errors)\n%s", r.code, r.stderr)
+	}
+	var rep preflight.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	fs := planFind(&rep, "addons", "kube-system/e2e-addon", "")
+	if len(fs) != 1 || fs[0].Severity != preflight.Warning || !strings.Contains(fs[0].Message, "source only") || !strings.Contains(fs[0].Message, "v1.2.3") {
+		t.Fatalf("findings on kube-system/e2e-addon: %+v", fs)
+	}
+}

@@ -1,0 +1,49 @@
+package preflight
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestCompareAddons(t *testing.T) {
+	source := map[string]addon{
+		"Deployment ingress-nginx/controller": {ref: "Deployment.apps ingress-nginx/controller", images: map[string]string{"controller": "registry.k8s.io/ingress-nginx/controller:v1.9.4"}},
+		"DaemonSet kube-system/kube-proxy":     {ref: "DaemonSet.apps kube-system/kube-proxy", images: map[string]string{"kube-proxy": "registry.k8s.io/kube-proxy:v1.30.14"}},
+		"Deployment cert-manager/cert-manager": {ref: "Deployment.apps cert-manager/cert-manager", images: map[string]string{"cm": "quay.io/jetstack/cert-manager-controller:v1.14.0"}},
+	}
+	target := map[string]addon{
+		"DaemonSet kube-system/kube-proxy":     {ref: "DaemonSet.apps kube-system/kube-proxy", images: map[string]string{"kube-proxy": "registry.k8s.io/kube-proxy:v1.37.2"}},
+		"Deployment cert-manager/cert-manager": {ref: "Deployment.apps cert-manager/cert-manager", images: map[string]string{"cm": "quay.io/jetstack/cert-manager-controller:v1.14.0"}},
+		"Deployment kube-system/coredns":       {ref: "Deployment.apps kube-system/coredns", images: map[string]string{"coredns": "registry.k8s.io/coredns/coredns:v1.12.0"}},
+	}
+	fs := compareAddons(source, target)
+	if len(fs) != 3 {
+		t.Fatalf("findings %+v, want 3", fs)
+	}
+	want := []struct {
+		sev  Severity
+		obj  string
+		text string
+	}{
+		{Info, "kube-system/kube-proxy", "v1.30.14 → v1.37.2"},
+		{Warning, "ingress-nginx/controller", "source only"},
+		{Info, "kube-system/coredns", "target only"},
+	}
+	for i, w := range want {
+		if fs[i].Severity != w.sev || !strings.Contains(fs[i].Object, w.obj) || !strings.Contains(fs[i].Message, w.text) {
+			t.Errorf("finding %d = %+v, want %s on %s mentioning %q", i, fs[i], w.sev, w.obj, w.text)
+		}
+	}
+}
+
+func TestAddonNamespace(t *testing.T) {
+	for ns, want := range map[string]bool{"kube-system": true, "kube-flannel": true, "ingress-nginx": true, "cert-manager": true, "istio-system": true,
+		"kube-public": false, "kube-node-lease": false, "shop": false, "payments": false} {
+		if got := addonNamespace(ns); got != want {
+			t.Errorf("addonNamespace(%q) = %v", ns, got)
+		}
+	}
+	if tagOf("nginx") != "latest" || tagOf("registry:5000/a/b:1.2") != "1.2" || tagOf("a/b@sha256:abc") != "sha256:abc" {
+		t.Error("tagOf")
+	}
+}
