@@ -10,8 +10,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// Classes finds StorageClasses, IngressClasses, PriorityClasses and
-// RuntimeClasses that source objects reference and the target lacks.
+// Classes finds StorageClasses, IngressClasses, PriorityClasses,
+// RuntimeClasses and GatewayClasses that source objects reference and the
+// target lacks.
 type Classes struct{}
 
 // Name is the check's name.
@@ -19,7 +20,7 @@ func (Classes) Name() string { return "classes" }
 
 // Scope says what was read.
 func (Classes) Scope(env *Env) string {
-	return "class references of PVCs, StatefulSets, Ingresses and pod templates"
+	return "class references of PVCs, StatefulSets, Ingresses, Gateways and pod templates"
 }
 
 // ClassRef is one reference from an object to a cluster class.
@@ -63,6 +64,9 @@ func ClassRefs(o *unstructured.Unstructured) []ClassRef {
 		// The older kubernetes.io/ingress.class annotation names a controller, not an object.
 		ic, _, _ := unstructured.NestedString(o.Object, "spec", "ingressClassName")
 		add("IngressClass", ic)
+	case gk.Group == "gateway.networking.k8s.io" && gk.Kind == "Gateway":
+		gc, _, _ := unstructured.NestedString(o.Object, "spec", "gatewayClassName")
+		add("GatewayClass", gc)
 	}
 	if gk.Group == "apps" && gk.Kind == "StatefulSet" {
 		vcts, _, _ := unstructured.NestedSlice(o.Object, "spec", "volumeClaimTemplates")
@@ -92,6 +96,7 @@ func ClassRefs(o *unstructured.Unstructured) []ClassRef {
 var classGroups = map[string]string{
 	"StorageClass": "storage.k8s.io", "IngressClass": "networking.k8s.io",
 	"PriorityClass": "scheduling.k8s.io", "RuntimeClass": "node.k8s.io",
+	"GatewayClass": "gateway.networking.k8s.io",
 }
 
 // MissingClasses decides, for each class referenced, whether the target
@@ -220,7 +225,7 @@ func defaultClass(env *Env, target map[string]map[string]bool, hasDefault bool) 
 // provisioners, and whether one StorageClass is the default.
 func targetClasses(ctx context.Context, env *Env) (map[string]map[string]bool, map[string]string, bool, error) {
 	t := env.Target.Typed
-	out := map[string]map[string]bool{"StorageClass": {}, "IngressClass": {}, "PriorityClass": {}, "RuntimeClass": {}}
+	out := map[string]map[string]bool{"StorageClass": {}, "IngressClass": {}, "PriorityClass": {}, "RuntimeClass": {}, "GatewayClass": {}}
 	provisioners := map[string]string{}
 	scs, err := t.StorageV1().StorageClasses().List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -252,6 +257,20 @@ func targetClasses(ctx context.Context, env *Env) (map[string]map[string]bool, m
 	}
 	for _, c := range rcs.Items {
 		out["RuntimeClass"][c.Name] = true
+	}
+	// GatewayClasses only where the Gateway API is installed (a CRD): none otherwise.
+	for _, gv := range env.TargetServed.Kinds["GatewayClass"] {
+		if gv.Group != "gateway.networking.k8s.io" {
+			continue
+		}
+		gcs, err := env.Target.Dynamic.Resource(gv.WithResource("gatewayclasses")).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("list GatewayClasses in the target: %w", err)
+		}
+		for _, c := range gcs.Items {
+			out["GatewayClass"][c.GetName()] = true
+		}
+		break
 	}
 	return out, provisioners, hasDefault, nil
 }

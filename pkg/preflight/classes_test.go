@@ -70,3 +70,19 @@ func TestMissingClasses(t *testing.T) {
 		t.Errorf("message %q", got[0].Message)
 	}
 }
+
+func TestGatewayClassReferences(t *testing.T) {
+	gw := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+		"metadata": map[string]any{"name": "edge", "namespace": "shop"},
+		"spec":     map[string]any{"gatewayClassName": "istio"},
+	}}
+	refs := ClassRefs(gw)
+	if len(refs) != 1 || refs[0].Kind != "GatewayClass" || refs[0].Name != "istio" {
+		t.Fatalf("ClassRefs(Gateway) = %+v", refs)
+	}
+	fs := MissingClasses(refs, map[string]map[string]bool{"GatewayClass": {}}, map[string]map[string]bool{"GatewayClass": {}})
+	if len(fs) != 1 || fs[0].Severity != Error || fs[0].Object != "GatewayClass.gateway.networking.k8s.io istio" {
+		t.Fatalf("findings %+v", fs)
+	}
+}
