@@ -7,7 +7,7 @@ import (
 
 func TestCompareAddons(t *testing.T) {
 	source := map[string]addon{
-		"Deployment ingress-nginx/controller": {ref: "Deployment.apps ingress-nginx/controller", images: map[string]string{"controller": "registry.k8s.io/ingress-nginx/controller:v1.9.4"}},
+		"Deployment ingress-nginx/controller":  {ref: "Deployment.apps ingress-nginx/controller", images: map[string]string{"controller": "registry.k8s.io/ingress-nginx/controller:v1.9.4"}},
 		"DaemonSet kube-system/kube-proxy":     {ref: "DaemonSet.apps kube-system/kube-proxy", images: map[string]string{"kube-proxy": "registry.k8s.io/kube-proxy:v1.30.14"}},
 		"Deployment cert-manager/cert-manager": {ref: "Deployment.apps cert-manager/cert-manager", images: map[string]string{"cm": "quay.io/jetstack/cert-manager-controller:v1.14.0"}},
 	}
@@ -45,5 +45,19 @@ func TestAddonNamespace(t *testing.T) {
 	}
 	if tagOf("nginx") != "latest" || tagOf("registry:5000/a/b:1.2") != "1.2" || tagOf("a/b@sha256:abc") != "sha256:abc" {
 		t.Error("tagOf")
+	}
+}
+
+func TestWarningCollector(t *testing.T) {
+	w := &warningCollector{}
+	w.HandleWarningHeader(299, "-", "policy/v1beta1 PodDisruptionBudget is deprecated in v1.21+, unavailable in v1.25+; use policy/v1 PodDisruptionBudget")
+	w.HandleWarningHeader(299, "-", "")
+	w.HandleWarningHeader(199, "-", "not a warning code")
+	got := w.take()
+	if len(got) != 1 || !strings.Contains(got[0], "use policy/v1") || len(w.take()) != 0 {
+		t.Fatalf("collected %q", got)
+	}
+	if d := dedupe([]string{"a", "a", "b"}); len(d) != 2 {
+		t.Fatalf("dedupe: %q", d)
 	}
 }

@@ -53,7 +53,7 @@ type Scoped interface {
 
 // Checks returns every check, in report order. Each call returns fresh values.
 func Checks() []Check {
-	return []Check{APIs{}, CRDs{}, Addons{}, Classes{}, Webhooks{}, CIDR{}, PDB{}, Stateful{}}
+	return []Check{APIs{}, Deprecated{}, CRDs{}, Addons{}, Classes{}, Webhooks{}, CIDR{}, PDB{}, Stateful{}}
 }
 
 // Names lists the names of every check.

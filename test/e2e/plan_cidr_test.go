@@ -53,3 +53,26 @@ func TestPlanComparesAddons(t *testing.T) {
 		t.Fatalf("findings on kube-system/e2e-addon: %+v", fs)
 	}
 }
+
+// A selector-less Service with hand-written Endpoints (an external database,
+// say) is copied as v1 Endpoints, which green (v1.33+) says is deprecated:
+// plan passes the target's own warning on, with its replacement.
+func TestPlanPassesOnTheTargetsDeprecationWarnings(t *testing.T) {
+	const ns = "e2e-plan-deprecated"
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	t.Cleanup(func() { kubectl(t, "--context", "blue", "delete", "namespace", ns, "--wait=false") })
+	kubectlCreate(t, "blue", `{"apiVersion":"v1","kind":"Service","metadata":{"name":"external-db","namespace":"`+ns+`"},"spec":{"ports":[{"port":5432}]}}`)
+	kubectlCreate(t, "blue", `{"apiVersion":"v1","kind":"Endpoints","metadata":{"name":"external-db","namespace":"`+ns+`"},"subsets":[{"addresses":[{"ip":"192.0.2.7"}],"ports":[{"port":5432}]}]}`)
+	r := tandem(t, "plan", "--source", "blue", "--target", "green", "--checks", "deprecated", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("plan --checks deprecated: exit %d\n%s", r.code, r.stderr)
+	}
+	var rep preflight.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	fs := planFind(&rep, "deprecated", "Endpoints v1", "target-warning")
+	if len(fs) != 1 || !strings.Contains(fs[0].Fix, "discovery.k8s.io/v1 EndpointSlice") {
+		t.Fatalf("findings %+v, want the target's warning on v1 Endpoints naming EndpointSlice", rep.Findings)
+	}
+}
