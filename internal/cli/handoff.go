@@ -38,6 +38,8 @@ type HandoffOptions struct {
 	DryRun      bool
 	Rollback    bool
 	Parallel    int
+	AWSRegion   string
+	AWSEndpoint string
 	Timeout     time.Duration
 	JournalDir  string
 
@@ -96,7 +98,9 @@ re-run to resume), 2 bad input.`,
 	f.StringVar(&o.StatefulSet, "statefulset", "", "the claims of this StatefulSet's volumeClaimTemplates (needs --namespace)")
 	f.StringVar(&o.PVC, "pvc", "", "one claim (needs --namespace)")
 	f.StringVarP(&o.Selector, "selector", "l", "", "claims with these labels (all namespaces unless --namespace)")
-	f.StringVar(&o.Snapshot, "snapshot", "none", "snapshot before the move: none (csi and ebs are not built yet)")
+	f.StringVar(&o.Snapshot, "snapshot", "none", "snapshot before the move: ebs (EC2 CreateSnapshot of each EBS volume, waited until completed) or none")
+	f.StringVar(&o.AWSRegion, "aws-region", "", "with --snapshot ebs: the volumes' region (default: the AWS configuration's)")
+	f.StringVar(&o.AWSEndpoint, "aws-endpoint", "", "with --snapshot ebs: another EC2 endpoint (a test fake, LocalStack)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "check, print every step per volume, change nothing")
 	f.BoolVar(&o.Rollback, "rollback", false, "hand the volumes back from the target to the source")
 	f.IntVar(&o.Parallel, "parallel", 4, "volumes handed over at once")
@@ -118,10 +122,12 @@ func (o *HandoffOptions) Complete() error {
 	switch o.Snapshot {
 	case "none":
 		o.snapshotter = volume.None{}
-	case "csi", "ebs":
-		return badInput("--snapshot %s: not built yet; use --snapshot none (the PV is set to Retain before anything else)", o.Snapshot)
+	case "ebs":
+		// Built in Run, once the run id (the snapshots' tag) is known.
+	case "csi":
+		return badInput("--snapshot csi: not built yet; use --snapshot ebs for EBS volumes, or none (the PV is set to Retain before anything else)")
 	default:
-		return badInput("--snapshot %q: want none", o.Snapshot)
+		return badInput("--snapshot %q: want ebs or none", o.Snapshot)
 	}
 	return nil
 }
@@ -193,6 +199,16 @@ func (o *HandoffOptions) Run(ctx context.Context) error {
 			return badInput("no bound claims in %s match %s", source.Context, o.sel)
 		}
 		h.Run = journal.NewRunID()
+	}
+	if o.Snapshot == "ebs" {
+		e, err := volume.NewEBS(ctx, o.AWSRegion, o.AWSEndpoint, h.Run)
+		if err != nil {
+			return badInput("--snapshot ebs: %v", err)
+		}
+		e.Progress = func(pv, state, progress string) {
+			fmt.Fprintf(o.g.Err, "%-40s snapshot        EBS %s %s\n", pv, state, progress)
+		}
+		o.snapshotter, h.Snapshotter = e, e
 	}
 	blockers, err := volume.Check(ctx, source, target, vols, h.State)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/tandem-io/tandem/pkg/traffic"
-	"github.com/tandem-io/tandem/pkg/traffic/providers/awsconf"
+	"github.com/tandem-io/tandem/pkg/awsconf"
 )
 
 // MaxWeight is the largest target group weight of a forward action.

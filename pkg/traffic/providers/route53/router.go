@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
 
 	"github.com/tandem-io/tandem/pkg/traffic"
-	"github.com/tandem-io/tandem/pkg/traffic/providers/awsconf"
+	"github.com/tandem-io/tandem/pkg/awsconf"
 )
 
 // MaxWeight is Route53's largest weight.

@@ -1,0 +1,242 @@
+// Package ec2fake is a local stand-in for the two EC2 calls the ebs
+// snapshotter makes — CreateSnapshot and DescribeSnapshots (EC2 query
+// protocol) — for tests that drive the real AWS SDK client against it
+// (BaseEndpoint). It validates as EC2 does (volume ids vol-…, unknown volumes
+// → InvalidVolume.NotFound, unknown snapshots → InvalidSnapshot.NotFound,
+// tag filters) and moves snapshots from pending to completed after a delay.
+// Test support only.
+package ec2fake
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+const ns = "http://ec2.amazonaws.com/doc/2016-11-15/"
+
+// Server is the fake.
+type Server struct {
+	*httptest.Server
+	// CompleteAfter is how long a snapshot stays pending.
+	CompleteAfter time.Duration
+	mu            sync.Mutex
+	volumes       map[string]int32 // id → size GiB
+	snaps         map[string]*snapshot
+	next          int
+	Calls         map[string]int
+}
+
+type snapshot struct {
+	id, volume string
+	size       int32
+	started    time.Time
+	tags       map[string]string
+}
+
+// New starts a fake on 127.0.0.1.
+func New() *Server {
+	s := &Server{CompleteAfter: 300 * time.Millisecond, volumes: map[string]int32{}, snaps: map[string]*snapshot{}, Calls: map[string]int{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// AddVolume makes a volume exist.
+func (s *Server) AddVolume(id string, sizeGiB int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.volumes[id] = sizeGiB
+}
+
+// Snapshots returns the ids of the snapshots of a volume.
+func (s *Server) Snapshots(volume string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, sn := range s.snaps {
+		if sn.volume == volume {
+			out = append(out, sn.id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+var volumeID = regexp.MustCompile(`^vol-[0-9a-f]{8,17}$`)
+
+type tagXML struct {
+	Key   string `xml:"key"`
+	Value string `xml:"value"`
+}
+
+type snapXML struct {
+	SnapshotID  string   `xml:"snapshotId"`
+	VolumeID    string   `xml:"volumeId"`
+	Status      string   `xml:"status"`
+	StartTime   string   `xml:"startTime"`
+	Progress    string   `xml:"progress"`
+	OwnerID     string   `xml:"ownerId"`
+	VolumeSize  int32    `xml:"volumeSize"`
+	Description string   `xml:"description"`
+	Encrypted   bool     `xml:"encrypted"`
+	Tags        []tagXML `xml:"tagSet>item"`
+}
+
+func (s *Server) xml(sn *snapshot) snapXML {
+	status, progress := "pending", "50%"
+	if time.Since(sn.started) >= s.CompleteAfter {
+		status, progress = "completed", "100%"
+	}
+	out := snapXML{SnapshotID: sn.id, VolumeID: sn.volume, Status: status, StartTime: sn.started.UTC().Format(time.RFC3339), Progress: progress, OwnerID: "123456789012", VolumeSize: sn.size}
+	var keys []string
+	for k := range sn.tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out.Tags = append(out.Tags, tagXML{k, sn.tags[k]})
+	}
+	return out
+}
+
+func write(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(xml.Header))
+	_ = xml.NewEncoder(w).Encode(v)
+}
+
+func fail(w http.ResponseWriter, code, msg string) {
+	write(w, http.StatusBadRequest, struct {
+		XMLName xml.Name `xml:"Response"`
+		Code    string   `xml:"Errors>Error>Code"`
+		Message string   `xml:"Errors>Error>Message"`
+		ID      string   `xml:"RequestID"`
+	}{Code: code, Message: msg, ID: "fake"})
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	f, err := url.ParseQuery(string(body))
+	if err != nil || r.Method != http.MethodPost {
+		fail(w, "InvalidRequest", "want a POSTed EC2 query request")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Calls[f.Get("Action")]++
+	switch f.Get("Action") {
+	case "CreateSnapshot":
+		vol := f.Get("VolumeId")
+		if !volumeID.MatchString(vol) {
+			fail(w, "InvalidParameterValue", fmt.Sprintf("Value (%s) for parameter volumeId is invalid. Expected: 'vol-...'.", vol))
+			return
+		}
+		size, ok := s.volumes[vol]
+		if !ok {
+			fail(w, "InvalidVolume.NotFound", fmt.Sprintf("The volume '%s' does not exist.", vol))
+			return
+		}
+		s.next++
+		sn := &snapshot{id: fmt.Sprintf("snap-%017x", s.next), volume: vol, size: size, started: time.Now(), tags: map[string]string{}}
+		for i := 1; f.Get(fmt.Sprintf("TagSpecification.%d.ResourceType", i)) != ""; i++ {
+			if f.Get(fmt.Sprintf("TagSpecification.%d.ResourceType", i)) != "snapshot" {
+				fail(w, "InvalidParameterValue", "tags can only be given for the snapshot")
+				return
+			}
+			for j := 1; ; j++ {
+				k := f.Get(fmt.Sprintf("TagSpecification.%d.Tag.%d.Key", i, j))
+				if k == "" {
+					break
+				}
+				sn.tags[k] = f.Get(fmt.Sprintf("TagSpecification.%d.Tag.%d.Value", i, j))
+			}
+		}
+		s.snaps[sn.id] = sn
+		out := s.xml(sn)
+		out.Description = f.Get("Description")
+		write(w, http.StatusOK, struct {
+			XMLName xml.Name `xml:"CreateSnapshotResponse"`
+			Xmlns   string   `xml:"xmlns,attr"`
+			ID      string   `xml:"requestId"`
+			snapXML
+		}{Xmlns: ns, ID: "fake", snapXML: out})
+	case "DescribeSnapshots":
+		var ids []string
+		for i := 1; f.Get(fmt.Sprintf("SnapshotId.%d", i)) != ""; i++ {
+			ids = append(ids, f.Get(fmt.Sprintf("SnapshotId.%d", i)))
+		}
+		filters := map[string][]string{}
+		for i := 1; f.Get(fmt.Sprintf("Filter.%d.Name", i)) != ""; i++ {
+			name := f.Get(fmt.Sprintf("Filter.%d.Name", i))
+			for j := 1; f.Get(fmt.Sprintf("Filter.%d.Value.%d", i, j)) != ""; j++ {
+				filters[name] = append(filters[name], f.Get(fmt.Sprintf("Filter.%d.Value.%d", i, j)))
+			}
+		}
+		var set []snapXML
+		if len(ids) > 0 {
+			for _, id := range ids {
+				sn, ok := s.snaps[id]
+				if !ok {
+					fail(w, "InvalidSnapshot.NotFound", fmt.Sprintf("The snapshot '%s' does not exist.", id))
+					return
+				}
+				set = append(set, s.xml(sn))
+			}
+		} else {
+			var keys []string
+			for id := range s.snaps {
+				keys = append(keys, id)
+			}
+			sort.Strings(keys)
+			for _, id := range keys {
+				if sn := s.snaps[id]; matches(sn, filters) {
+					set = append(set, s.xml(sn))
+				}
+			}
+		}
+		write(w, http.StatusOK, struct {
+			XMLName xml.Name  `xml:"DescribeSnapshotsResponse"`
+			Xmlns   string    `xml:"xmlns,attr"`
+			ID      string    `xml:"requestId"`
+			Set     []snapXML `xml:"snapshotSet>item"`
+		}{Xmlns: ns, ID: "fake", Set: set})
+	default:
+		fail(w, "InvalidAction", "ec2fake does not serve "+f.Get("Action"))
+	}
+}
+
+// matches applies DescribeSnapshots filters: volume-id and tag:KEY.
+func matches(sn *snapshot, filters map[string][]string) bool {
+	for name, vals := range filters {
+		var got string
+		switch {
+		case name == "volume-id":
+			got = sn.volume
+		case strings.HasPrefix(name, "tag:"):
+			v, ok := sn.tags[strings.TrimPrefix(name, "tag:")]
+			if !ok {
+				return false
+			}
+			got = v
+		default:
+			continue // filters the fake does not know narrow nothing
+		}
+		hit := false
+		for _, v := range vals {
+			hit = hit || v == got
+		}
+		if !hit {
+			return false
+		}
+	}
+	return true
+}

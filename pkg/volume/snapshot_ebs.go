@@ -1,0 +1,147 @@
+package volume
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/awsconf"
+)
+
+// EBS snapshots the EBS volume behind a PV (in-tree awsElasticBlockStore or
+// the ebs.csi.aws.com driver) with EC2 CreateSnapshot and waits until it is
+// completed. The snapshot is tagged with the PV, the claim and the handoff,
+// which is how a re-run after a crash finds it instead of taking another.
+type EBS struct {
+	Client *ec2.Client
+	// Run tags the snapshots of one handoff (stable across re-runs of it).
+	Run string
+	// Timeout bounds the wait for completed; Progress (may be nil) hears about it.
+	Timeout  time.Duration
+	Progress func(pv, state, progress string)
+}
+
+// NewEBS connects to EC2 in region (or at endpoint, for tests).
+func NewEBS(ctx context.Context, region, endpoint, run string) (*EBS, error) {
+	cfg, err := awsconf.Load(ctx, region, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	client := ec2.NewFromConfig(cfg, func(o *ec2.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
+	return &EBS{Client: client, Run: run, Timeout: 30 * time.Minute}, nil
+}
+
+// Name implements Snapshotter.
+func (*EBS) Name() string { return "ebs" }
+
+// Tags the snapshots carry.
+const (
+	tagPV      = "tandem.io/pv"
+	tagClaim   = "tandem.io/claim"
+	tagHandoff = "tandem.io/handoff"
+)
+
+// EBSVolumeID returns the EBS volume id behind pv, or "" when it is not EBS.
+func EBSVolumeID(pv *corev1.PersistentVolume) string {
+	var id string
+	switch {
+	case pv.Spec.AWSElasticBlockStore != nil:
+		id = pv.Spec.AWSElasticBlockStore.VolumeID
+	case pv.Spec.CSI != nil && pv.Spec.CSI.Driver == "ebs.csi.aws.com":
+		id = pv.Spec.CSI.VolumeHandle
+	default:
+		return ""
+	}
+	// In-tree ids may be "aws://us-east-1a/vol-…".
+	return id[strings.LastIndex(id, "/")+1:]
+}
+
+// Snapshot implements Snapshotter.
+func (e *EBS) Snapshot(ctx context.Context, _ *cluster.Conn, pvc *corev1.PersistentVolumeClaim, pv *corev1.PersistentVolume) (string, error) {
+	vol := EBSVolumeID(pv)
+	if vol == "" {
+		return "", fmt.Errorf("PV %s is not an EBS volume (neither awsElasticBlockStore nor CSI driver ebs.csi.aws.com): use --snapshot csi or none", pv.Name)
+	}
+	id, err := e.existing(ctx, vol, pv.Name)
+	if err != nil {
+		return "", err
+	}
+	if id == "" {
+		out, err := e.Client.CreateSnapshot(ctx, &ec2.CreateSnapshotInput{
+			VolumeId:    aws.String(vol),
+			Description: aws.String(fmt.Sprintf("tandem handoff %s of %s/%s (PV %s)", e.Run, pvc.Namespace, pvc.Name, pv.Name)),
+			TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeSnapshot, Tags: []ec2types.Tag{
+				{Key: aws.String(tagPV), Value: aws.String(pv.Name)},
+				{Key: aws.String(tagClaim), Value: aws.String(pvc.Namespace + "/" + pvc.Name)},
+				{Key: aws.String(tagHandoff), Value: aws.String(e.Run)},
+			}}},
+		})
+		if err != nil {
+			return "", fmt.Errorf("EC2 CreateSnapshot of %s: %w", vol, err)
+		}
+		id = aws.ToString(out.SnapshotId)
+	}
+	return id, e.wait(ctx, id, pv.Name)
+}
+
+// existing finds the snapshot an interrupted run of this handoff took.
+func (e *EBS) existing(ctx context.Context, vol, pv string) (string, error) {
+	out, err := e.Client.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("volume-id"), Values: []string{vol}},
+		{Name: aws.String("tag:" + tagPV), Values: []string{pv}},
+		{Name: aws.String("tag:" + tagHandoff), Values: []string{e.Run}},
+	}})
+	if err != nil {
+		return "", fmt.Errorf("EC2 DescribeSnapshots of %s: %w", vol, err)
+	}
+	for _, s := range out.Snapshots {
+		if s.State != ec2types.SnapshotStateError {
+			return aws.ToString(s.SnapshotId), nil
+		}
+	}
+	return "", nil
+}
+
+func (e *EBS) wait(ctx context.Context, id, pv string) error {
+	deadline := time.Now().Add(e.Timeout)
+	delay := 200 * time.Millisecond
+	for {
+		out, err := e.Client.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{SnapshotIds: []string{id}})
+		if err != nil {
+			return fmt.Errorf("EC2 DescribeSnapshots %s: %w", id, err)
+		}
+		if len(out.Snapshots) != 1 {
+			return fmt.Errorf("snapshot %s: EC2 answered %d snapshots", id, len(out.Snapshots))
+		}
+		s := out.Snapshots[0]
+		if e.Progress != nil {
+			e.Progress(pv, string(s.State), aws.ToString(s.Progress))
+		}
+		switch s.State {
+		case ec2types.SnapshotStateCompleted:
+			return nil
+		case ec2types.SnapshotStateError:
+			return fmt.Errorf("snapshot %s of PV %s failed: %s", id, pv, aws.ToString(s.StateMessage))
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("snapshot %s of PV %s not completed after %s (%s)", id, pv, e.Timeout, aws.ToString(s.Progress))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 15*time.Second)
+	}
+}
