@@ -98,7 +98,7 @@ re-run to resume), 2 bad input.`,
 	f.StringVar(&o.StatefulSet, "statefulset", "", "the claims of this StatefulSet's volumeClaimTemplates (needs --namespace)")
 	f.StringVar(&o.PVC, "pvc", "", "one claim (needs --namespace)")
 	f.StringVarP(&o.Selector, "selector", "l", "", "claims with these labels (all namespaces unless --namespace)")
-	f.StringVar(&o.Snapshot, "snapshot", "none", "snapshot before the move: ebs (EC2 CreateSnapshot of each EBS volume, waited until completed) or none")
+	f.StringVar(&o.Snapshot, "snapshot", "auto", "snapshot before the move: csi (a VolumeSnapshot of each claim, waited until readyToUse), ebs (EC2 CreateSnapshot of each EBS volume, waited until completed), none, or auto (csi when every volume is CSI with a VolumeSnapshotClass, else none with a warning)")
 	f.StringVar(&o.AWSRegion, "aws-region", "", "with --snapshot ebs: the volumes' region (default: the AWS configuration's)")
 	f.StringVar(&o.AWSEndpoint, "aws-endpoint", "", "with --snapshot ebs: another EC2 endpoint (a test fake, LocalStack)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "check, print every step per volume, change nothing")
@@ -122,12 +122,10 @@ func (o *HandoffOptions) Complete() error {
 	switch o.Snapshot {
 	case "none":
 		o.snapshotter = volume.None{}
-	case "ebs":
-		// Built in Run, once the run id (the snapshots' tag) is known.
-	case "csi":
-		return badInput("--snapshot csi: not built yet; use --snapshot ebs for EBS volumes, or none (the PV is set to Retain before anything else)")
+	case "ebs", "csi", "auto":
+		// Built in Run, once the run id (the snapshots' name and tag) and the volumes are known.
 	default:
-		return badInput("--snapshot %q: want ebs or none", o.Snapshot)
+		return badInput("--snapshot %q: want auto, csi, ebs or none", o.Snapshot)
 	}
 	return nil
 }
@@ -199,6 +197,20 @@ func (o *HandoffOptions) Run(ctx context.Context) error {
 			return badInput("no bound claims in %s match %s", source.Context, o.sel)
 		}
 		h.Run = journal.NewRunID()
+	}
+	switch o.Snapshot {
+	case "auto":
+		sn, why, err := volume.ChooseSnapshotter(ctx, source, vols, h.Run)
+		if err != nil {
+			return err
+		}
+		if why != "" {
+			fmt.Fprintf(o.g.Err, "no CSI snapshot: %s\n", why)
+		}
+		o.snapshotter, h.Snapshotter = sn, sn
+	case "csi":
+		c := &volume.CSI{Run: h.Run, Timeout: o.Timeout}
+		o.snapshotter, h.Snapshotter = c, c
 	}
 	if o.Snapshot == "ebs" {
 		e, err := volume.NewEBS(ctx, o.AWSRegion, o.AWSEndpoint, h.Run)

@@ -46,6 +46,9 @@ type StepResult struct {
 	Status  string  `json:"status"`
 	Seconds float64 `json:"seconds"`
 	Error   string  `json:"error,omitempty"`
+	// Snapshot is what the snapshot step took ("namespace/name" of a
+	// VolumeSnapshot, an EBS snapshot id; "" for none).
+	Snapshot string `json:"snapshot,omitempty"`
 }
 
 // Result is how one volume or owner went.
@@ -220,7 +223,7 @@ func (h *Handoff) ownersOK(v Volume, ores map[Owner]*Result) bool {
 func (h *Handoff) step(ctx context.Context, key, name, step string, r *Result, prep func(intent map[string]string) error, f func(intent map[string]string) (map[string]string, error)) {
 	sk := StepKey(key, step)
 	if h.done(sk) {
-		r.Steps = append(r.Steps, StepResult{Step: step, Status: StatusSkipped})
+		r.Steps = append(r.Steps, StepResult{Step: step, Status: StatusSkipped, Snapshot: h.detail(key, step)[DetailSnapshot]})
 		h.emit(Event{Key: key, Name: name, Step: step, Status: StatusSkipped})
 		return
 	}
@@ -267,7 +270,7 @@ func (h *Handoff) step(ctx context.Context, key, name, step string, r *Result, p
 	h.State[sk] = detail
 	h.mu.Unlock()
 	took := time.Since(start)
-	r.Steps = append(r.Steps, StepResult{Step: step, Status: StatusDone, Seconds: took.Seconds()})
+	r.Steps = append(r.Steps, StepResult{Step: step, Status: StatusDone, Seconds: took.Seconds(), Snapshot: detail[DetailSnapshot]})
 	h.emit(Event{Key: key, Name: name, Step: step, Status: StatusDone, Took: took})
 	if h.AfterStep != nil {
 		h.AfterStep(key, step)
