@@ -134,6 +134,9 @@ func ChooseSnapshotter(ctx context.Context, c *cluster.Conn, vols []Volume, run 
 	classes := map[string]string{}
 	for _, v := range vols {
 		pv, err := c.Typed.CoreV1().PersistentVolumes().Get(ctx, v.PV, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			continue // moved already by an interrupted run: its snapshot step is behind it
+		}
 		if err != nil {
 			return nil, "", fmt.Errorf("PV %s in %s: %w", v.PV, c.Context, err)
 		}
