@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/journal"
 	"github.com/tandem-io/tandem/pkg/traffic"
 	"github.com/tandem-io/tandem/pkg/traffic/providers"
@@ -78,6 +79,13 @@ Routers (a route's clusters are named as the contexts are, blue and green):
     the shift waits the TTL after each change before judging the gates.
   alb://LISTENER_RULE_ARN?blue=TG_ARN&green=TG_ARN[&endpoint=URL]
     one listener rule forwarding to a target group per cluster; 0–100 → 0–999.
+  externaldns://ingress/NAMESPACE/NAME?clusters=blue,green[&setid.CLUSTER=ID][&prefix=P]
+    the set-identifier and aws-weight annotations of the same Ingress (or
+    service/…) in each cluster, for each cluster's ExternalDNS to publish; the
+    annotation prefix is the one each ExternalDNS reads (--annotation-prefix,
+    else external-dns.kubernetes.io/ from v0.22.0, the alpha one before); a
+    preflight warns about shared --txt-owner-id and duplicate set-identifiers;
+    the shift waits the record TTL (the ttl annotation, else 300 s).
 AWS credentials and region come from the usual chain (environment, shared
 config, SSO, instance role); endpoint= points at another implementation.
 
@@ -205,6 +213,17 @@ func (o *ShiftOptions) Run(ctx context.Context) error {
 		return inputErr("plan", err)
 	}
 	fmt.Fprintf(o.g.Err, "router %s now: %s\n", o.Router, current)
+	if p, ok := o.router.(interface {
+		Preflight(context.Context) ([]string, error)
+	}); ok {
+		lines, err := p.Preflight(ctx)
+		if err != nil {
+			return err
+		}
+		for _, l := range lines {
+			fmt.Fprintln(o.g.Err, "preflight: "+l)
+		}
+	}
 	if o.DryRun {
 		return o.printPlan(plan, current)
 	}
@@ -373,7 +392,19 @@ func newRouter(g *Global, raw string) (traffic.Router, error) {
 	if raw == "" {
 		return nil, badInput("no router: pass --router URL, e.g. haproxy:///run/haproxy.sock?backend=clusters")
 	}
-	r, err := providers.Open(context.Background(), raw, providers.Options{Notice: func(s string) { fmt.Fprintln(g.Err, s) }})
+	r, err := providers.Open(context.Background(), raw, providers.Options{
+		Notice: func(s string) { fmt.Fprintln(g.Err, s) },
+		Connect: func(name string) (*cluster.Conn, error) {
+			c, err := g.connect(name, "cluster")
+			if err != nil {
+				return nil, err
+			}
+			if _, err := c.Check(context.Background()); err != nil {
+				return nil, err
+			}
+			return c, nil
+		},
+	})
 	if err != nil {
 		return nil, inputErr("--router", err)
 	}

@@ -86,3 +86,42 @@ func TestShiftAWSRouters(t *testing.T) {
 		}
 	})
 }
+
+// ExternalDNS: the weights go into each cluster's Ingress annotations, with
+// the prefix each cluster's ExternalDNS reads; the preflight warns that both
+// share a txt-owner-id.
+func TestShiftExternalDNS(t *testing.T) {
+	const ns = "e2e-edns"
+	for _, c := range []struct{ ctx, image string }{
+		{"blue", "registry.k8s.io/external-dns/external-dns:v0.14.2"},
+		{"green", "registry.k8s.io/external-dns/external-dns:v0.23.0"},
+	} {
+		mustKubectl(t, "--context", c.ctx, "create", "namespace", ns)
+		ctx := c.ctx
+		t.Cleanup(func() { kubectl(t, "--context", ctx, "delete", "namespace", ns, "--wait=false") })
+		mustKubectl(t, "--context", c.ctx, "-n", ns, "create", "ingress", "web", "--rule=edns.example/=web:80")
+		mustKubectl(t, "--context", c.ctx, "-n", ns, "annotate", "ingress", "web", "external-dns.alpha.kubernetes.io/ttl=1", "external-dns.kubernetes.io/ttl=1")
+		kubectlCreate(t, c.ctx, `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"external-dns","namespace":"`+ns+`"},
+"spec":{"replicas":0,"selector":{"matchLabels":{"app":"external-dns"}},"template":{"metadata":{"labels":{"app":"external-dns"}},
+"spec":{"containers":[{"name":"external-dns","image":"`+c.image+`","args":["--source=ingress","--provider=aws","--txt-owner-id=shared-id"]}]}}}}`)
+	}
+	router := "externaldns://ingress/" + ns + "/web?clusters=blue,green"
+	r := tandem(t, "shift", "--router", router, "--from", "blue", "--to", "green", "--steps", "50,100", "--pause", "0s", "--journal-dir", t.TempDir())
+	if r.code != 0 {
+		t.Fatalf("shift: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"share --txt-owner-id=shared-id", "reads annotations with prefix external-dns.kubernetes.io/", "reads annotations with prefix external-dns.alpha.kubernetes.io/", "TTL 1s"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("shift stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	blue := mustKubectl(t, "--context", "blue", "-n", ns, "get", "ingress", "web", "-o", `jsonpath={.metadata.annotations.external-dns\.alpha\.kubernetes\.io/aws-weight} {.metadata.annotations.external-dns\.alpha\.kubernetes\.io/set-identifier}`)
+	green := mustKubectl(t, "--context", "green", "-n", ns, "get", "ingress", "web", "-o", `jsonpath={.metadata.annotations.external-dns\.kubernetes\.io/aws-weight} {.metadata.annotations.external-dns\.kubernetes\.io/set-identifier}`)
+	if blue != "0 blue" || green != "255 green" {
+		t.Fatalf("annotations after the shift: blue %q, green %q; want \"0 blue\" and \"255 green\"", blue, green)
+	}
+	st := mustTandem(t, "shift", "status", "--router", router, "-o", "json")
+	if !strings.Contains(st, `"green": 100`) || !strings.Contains(st, `"blue": 0`) {
+		t.Fatalf("shift status:\n%s", st)
+	}
+}

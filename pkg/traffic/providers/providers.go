@@ -8,8 +8,10 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/traffic"
 	"github.com/tandem-io/tandem/pkg/traffic/providers/alb"
+	"github.com/tandem-io/tandem/pkg/traffic/providers/externaldns"
 	"github.com/tandem-io/tandem/pkg/traffic/providers/haproxy"
 	"github.com/tandem-io/tandem/pkg/traffic/providers/route53"
 )
@@ -19,6 +21,7 @@ var Schemes = []string{
 	"haproxy:///run/haproxy.sock?backend=NAME",
 	"route53://ZONEID/app.example.com?ttl=60&blue=VALUE&green=VALUE",
 	"alb://LISTENER_RULE_ARN?blue=TG_ARN&green=TG_ARN",
+	"externaldns://ingress/NAMESPACE/NAME?clusters=blue,green",
 }
 
 // Options are what some providers need beyond their URL.
@@ -26,6 +29,9 @@ type Options struct {
 	// Notice is told what a router does beyond setting weights (a Route53
 	// simple record converted to weighted records); may be nil.
 	Notice func(string)
+	// Connect opens a kubeconfig context (routers that live in the clusters:
+	// externaldns).
+	Connect func(context string) (*cluster.Conn, error)
 }
 
 // Open returns the Router raw names. Bad URLs and unknown schemes wrap
@@ -56,6 +62,15 @@ func Open(ctx context.Context, raw string, o Options) (traffic.Router, error) {
 		}
 		r.Notice = o.Notice
 		return r, nil
+	case "externaldns":
+		cfg, err := externaldns.ParseURL(raw)
+		if err != nil {
+			return nil, err
+		}
+		if o.Connect == nil {
+			return nil, fmt.Errorf("router %q: no way to reach the clusters", raw)
+		}
+		return externaldns.New(ctx, cfg, o.Connect)
 	case "alb":
 		cfg, err := alb.ParseURL(raw)
 		if err != nil {

@@ -1,0 +1,339 @@
+// Package externaldns splits traffic through the ExternalDNS installed in
+// each cluster: it sets the set-identifier and aws-weight annotations on the
+// same Ingress or Service in every cluster, and each cluster's ExternalDNS
+// writes its weighted record (seed 002).
+package externaldns
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/traffic"
+	"github.com/tandem-io/tandem/pkg/traffic/providers/route53"
+)
+
+// The annotation prefixes ExternalDNS reads: the alpha one until v0.22.0,
+// the GA one from v0.22.0 on (no fallback unless
+// --enable-legacy-annotation-prefix); --annotation-prefix overrides both.
+const (
+	AlphaPrefix = "external-dns.alpha.kubernetes.io/"
+	GAPrefix    = "external-dns.kubernetes.io/"
+	defaultTTL  = 300 * time.Second // the record TTL ExternalDNS uses without a ttl annotation
+)
+
+// Config names the object whose annotations carry the weights.
+type Config struct {
+	Kind      string // "ingress" or "service"
+	Namespace string
+	Name      string
+	Clusters  []string          // contexts; each has the object
+	SetIDs    map[string]string // cluster → set-identifier; default the cluster's name
+	Prefix    string            // "" = ask each cluster's ExternalDNS
+}
+
+// ParseURL reads externaldns://ingress/NAMESPACE/NAME?clusters=blue,green
+// [&setid.CLUSTER=ID][&prefix=external-dns.kubernetes.io/].
+func ParseURL(raw string) (Config, error) {
+	bad := func(format string, args ...any) (Config, error) {
+		return Config{}, fmt.Errorf("%w: router %q: %s", traffic.ErrInvalid, raw, fmt.Sprintf(format, args...))
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return bad("%v", err)
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if u.Scheme != "externaldns" || (u.Host != "ingress" && u.Host != "service") || len(parts) != 2 || parts[0] == "" || parts[1] == "" {
+		return bad("want externaldns://ingress/NAMESPACE/NAME or externaldns://service/NAMESPACE/NAME")
+	}
+	c := Config{Kind: u.Host, Namespace: parts[0], Name: parts[1], SetIDs: map[string]string{}}
+	for k, vs := range u.Query() {
+		v := vs[len(vs)-1]
+		switch {
+		case k == "clusters":
+			for _, cl := range strings.Split(v, ",") {
+				if cl = strings.TrimSpace(cl); cl != "" {
+					c.Clusters = append(c.Clusters, cl)
+				}
+			}
+		case k == "prefix":
+			if !strings.HasSuffix(v, "/") {
+				return bad("prefix %q: want it to end in /", v)
+			}
+			c.Prefix = v
+		case strings.HasPrefix(k, "setid."):
+			c.SetIDs[strings.TrimPrefix(k, "setid.")] = v
+		default:
+			return bad("unknown parameter %q", k)
+		}
+	}
+	return c, nil
+}
+
+func (c Config) gvr() schema.GroupVersionResource {
+	if c.Kind == "service" {
+		return schema.GroupVersionResource{Version: "v1", Resource: "services"}
+	}
+	return schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"}
+}
+
+// Router drives the annotations in every cluster.
+type Router struct {
+	cfg      Config
+	route    string
+	conns    map[string]*cluster.Conn
+	prefixes map[string]string
+	notes    map[string][]string // cluster → how its prefix was decided
+}
+
+// New connects to each cluster (connect opens a context) and decides each
+// cluster's annotation prefix from its ExternalDNS.
+func New(ctx context.Context, cfg Config, connect func(context string) (*cluster.Conn, error)) (*Router, error) {
+	if len(cfg.Clusters) < 2 {
+		return nil, fmt.Errorf("%w: externaldns: name the clusters: ?clusters=blue,green", traffic.ErrInvalid)
+	}
+	r := &Router{cfg: cfg, route: cfg.Kind + "/" + cfg.Namespace + "/" + cfg.Name, conns: map[string]*cluster.Conn{}, prefixes: map[string]string{}, notes: map[string][]string{}}
+	for _, name := range cfg.Clusters {
+		c, err := connect(name)
+		if err != nil {
+			return nil, err
+		}
+		r.conns[name] = c
+		if cfg.Prefix != "" {
+			r.prefixes[name] = cfg.Prefix
+			continue
+		}
+		ds, err := Deployments(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		r.prefixes[name], r.notes[name] = prefixFor(ds)
+	}
+	return r, nil
+}
+
+// Instance is one ExternalDNS Deployment as its arguments describe it.
+type Instance struct {
+	Ref        string
+	Image      string
+	OwnerID    string // --txt-owner-id ("default" when not set)
+	Prefix     string // --annotation-prefix, or the image version's default
+	PrefixWhy  string
+	LegacyToo  bool // --enable-legacy-annotation-prefix
+	ArgsPolicy string
+}
+
+var versionTag = regexp.MustCompile(`^v?(\d+)\.(\d+)`)
+
+// Deployments finds the ExternalDNS Deployments of a cluster (by image).
+func Deployments(ctx context.Context, c *cluster.Conn) ([]Instance, error) {
+	l, err := c.Typed.AppsV1().Deployments("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list Deployments in %s: %w", c.Context, err)
+	}
+	var out []Instance
+	for _, d := range l.Items {
+		for _, ct := range d.Spec.Template.Spec.Containers {
+			if !strings.Contains(ct.Image, "external-dns") {
+				continue
+			}
+			in := Instance{Ref: d.Namespace + "/" + d.Name, Image: ct.Image, OwnerID: "default"}
+			args := append(append([]string{}, ct.Command...), ct.Args...)
+			for i, a := range args {
+				k, v, hasV := strings.Cut(a, "=")
+				if !hasV && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+					v = args[i+1]
+				}
+				switch k {
+				case "--txt-owner-id":
+					in.OwnerID = v
+				case "--annotation-prefix":
+					in.Prefix, in.PrefixWhy = v, "--annotation-prefix"
+				case "--enable-legacy-annotation-prefix":
+					in.LegacyToo = true
+				case "--policy":
+					in.ArgsPolicy = v
+				}
+			}
+			if in.Prefix == "" {
+				in.Prefix, in.PrefixWhy = PrefixOfVersion(ct.Image)
+			}
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+// PrefixOfVersion is the prefix an ExternalDNS image reads by default:
+// external-dns.kubernetes.io/ from v0.22.0 on, the alpha one before.
+func PrefixOfVersion(image string) (prefix, why string) {
+	tag := image[strings.LastIndex(image, ":")+1:]
+	m := versionTag.FindStringSubmatch(tag)
+	if m == nil {
+		return AlphaPrefix, fmt.Sprintf("image tag %q has no version: assuming the alpha prefix", tag)
+	}
+	major, _ := strconv.Atoi(m[1])
+	minor, _ := strconv.Atoi(m[2])
+	if major > 0 || minor >= 22 {
+		return GAPrefix, "ExternalDNS " + tag + " (v0.22.0+) reads " + GAPrefix
+	}
+	return AlphaPrefix, "ExternalDNS " + tag + " (before v0.22.0) reads " + AlphaPrefix
+}
+
+func prefixFor(ds []Instance) (string, []string) {
+	if len(ds) == 0 {
+		return AlphaPrefix, []string{"no ExternalDNS Deployment found: writing " + AlphaPrefix + " annotations"}
+	}
+	return ds[0].Prefix, []string{ds[0].Ref + ": " + ds[0].PrefixWhy}
+}
+
+// Preflight reports, before the first step, what would make the DNS split
+// go wrong: ExternalDNS instances sharing a txt-owner-id (each would delete
+// the other's records), duplicate set-identifiers, clusters without
+// ExternalDNS or with several, and which annotation prefix each reads.
+func (r *Router) Preflight(ctx context.Context) ([]string, error) {
+	var out []string
+	owners := map[string][]string{}
+	for _, name := range r.cfg.Clusters {
+		ds, err := Deployments(ctx, r.conns[name])
+		if err != nil {
+			return nil, err
+		}
+		switch len(ds) {
+		case 0:
+			out = append(out, fmt.Sprintf("%s: no ExternalDNS Deployment found: nothing will publish its weighted record", name))
+		case 1:
+		default:
+			out = append(out, fmt.Sprintf("%s: %d ExternalDNS Deployments; using the first (%s)", name, len(ds), ds[0].Ref))
+		}
+		for _, d := range ds {
+			owners[d.OwnerID] = append(owners[d.OwnerID], name+" "+d.Ref)
+			out = append(out, fmt.Sprintf("%s: %s reads annotations with prefix %s (%s)", name, d.Ref, d.Prefix, d.PrefixWhy))
+		}
+	}
+	for id, who := range owners {
+		if len(who) > 1 {
+			out = append(out, fmt.Sprintf("WARNING: ExternalDNS instances share --txt-owner-id=%s (%s): each would take the other's records for its own and delete them; give each cluster its own", id, strings.Join(who, ", ")))
+		}
+	}
+	ids := map[string]string{}
+	for _, c := range r.cfg.Clusters {
+		id := r.setID(c)
+		if other, dup := ids[id]; dup {
+			out = append(out, fmt.Sprintf("WARNING: clusters %s and %s use the same set-identifier %q: Route53 keeps one record", other, c, id))
+		}
+		ids[id] = c
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (r *Router) setID(cluster string) string {
+	if id := r.cfg.SetIDs[cluster]; id != "" {
+		return id
+	}
+	return cluster
+}
+
+// TTL implements traffic.Router: the ttl annotation of the object, else ExternalDNS's 300 s.
+func (r *Router) TTL() time.Duration {
+	for _, name := range r.cfg.Clusters {
+		o, err := r.get(context.Background(), name)
+		if err != nil {
+			continue
+		}
+		if v := o.GetAnnotations()[r.prefixes[name]+"ttl"]; v != "" {
+			if n, err := strconv.Atoi(v); err == nil {
+				return time.Duration(n) * time.Second
+			}
+			if d, err := time.ParseDuration(v); err == nil {
+				return d
+			}
+		}
+	}
+	return defaultTTL
+}
+
+// RefusesAllZero implements traffic.AllZeroRefuser (Route53 would split equally).
+func (r *Router) RefusesAllZero() bool { return true }
+
+func (r *Router) get(ctx context.Context, name string) (*unstructured.Unstructured, error) {
+	return r.conns[name].Dynamic.Resource(r.cfg.gvr()).Namespace(r.cfg.Namespace).Get(ctx, r.cfg.Name, metav1.GetOptions{})
+}
+
+// Observe implements traffic.Router: the weights the annotations say now.
+func (r *Router) Observe(ctx context.Context) (traffic.Weights, error) {
+	w := traffic.Weights{r.route: {}}
+	for _, name := range r.cfg.Clusters {
+		o, err := r.get(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("externaldns: %s %s/%s in %s: %w", r.cfg.Kind, r.cfg.Namespace, r.cfg.Name, name, err)
+		}
+		v := o.GetAnnotations()[r.prefixes[name]+"aws-weight"]
+		n, err := strconv.ParseInt(v, 10, 64)
+		if v == "" || err != nil {
+			n = 0 // no weight yet: tandem has not shifted this route
+		}
+		w[r.route][name] = route53.FromRoute53(n)
+	}
+	return w, nil
+}
+
+// SetWeights implements traffic.Router: the annotations in each cluster.
+func (r *Router) SetWeights(ctx context.Context, w traffic.Weights) error {
+	if err := w.Validate(); err != nil {
+		return err
+	}
+	for route, cl := range w {
+		if route != r.route {
+			return fmt.Errorf("%w: externaldns: route %q is not %q", traffic.ErrInvalid, route, r.route)
+		}
+		for c := range cl {
+			if _, ok := r.conns[c]; !ok {
+				return fmt.Errorf("%w: externaldns: cluster %q is not one of %s", traffic.ErrInvalid, c, strings.Join(r.cfg.Clusters, ","))
+			}
+		}
+	}
+	for _, c := range sortedKeys(w[r.route]) {
+		p := r.prefixes[c]
+		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{
+			p + "set-identifier": r.setID(c),
+			p + "aws-weight":     strconv.FormatInt(route53.ToRoute53(w[r.route][c]), 10),
+		}}})
+		if _, err := r.conns[c].Dynamic.Resource(r.cfg.gvr()).Namespace(r.cfg.Namespace).Patch(ctx, r.cfg.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: plan.FieldManager}); err != nil {
+			return fmt.Errorf("externaldns: annotate %s %s/%s in %s: %w", r.cfg.Kind, r.cfg.Namespace, r.cfg.Name, c, err)
+		}
+	}
+	return nil
+}
+
+// Verify implements traffic.Router: the annotations read back as w.
+func (r *Router) Verify(ctx context.Context, w traffic.Weights) (bool, error) {
+	got, err := r.Observe(ctx)
+	if err != nil {
+		return false, err
+	}
+	return w.Covers(got), nil
+}
+
+func sortedKeys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
