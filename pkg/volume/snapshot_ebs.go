@@ -11,8 +11,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/awsconf"
+	"github.com/tandem-io/tandem/pkg/cluster"
 )
 
 // EBS snapshots the EBS volume behind a PV (in-tree awsElasticBlockStore or

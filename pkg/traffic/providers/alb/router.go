@@ -15,8 +15,8 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
-	"github.com/tandem-io/tandem/pkg/traffic"
 	"github.com/tandem-io/tandem/pkg/awsconf"
+	"github.com/tandem-io/tandem/pkg/traffic"
 )
 
 // MaxWeight is the largest target group weight of a forward action.

@@ -17,8 +17,8 @@ import (
 	r53 "github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
 
-	"github.com/tandem-io/tandem/pkg/traffic"
 	"github.com/tandem-io/tandem/pkg/awsconf"
+	"github.com/tandem-io/tandem/pkg/traffic"
 )
 
 // MaxWeight is Route53's largest weight.
