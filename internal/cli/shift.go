@@ -32,6 +32,7 @@ type ShiftOptions struct {
 	GateInterval  time.Duration
 	DryRun        bool
 	Rollback      bool
+	File          string
 	JournalDir    string
 
 	Smoke     string
@@ -92,6 +93,19 @@ config, SSO, instance role); endpoint= points at another implementation.
 Before any weight, --smoke sends one request straight to the target's own
 endpoint (with --smoke-host, default --gate-host); a failure changes nothing.
 
+A shift file (-f shift.yaml) says the same, with any number of gates:
+  router: haproxy:///run/haproxy.sock?backend=app
+  from: blue
+  to: green
+  steps: [0, 5, 25, 50, 100]
+  pause: 30s                     # or one per step: [10s, 30s, 30s, 1m, 1m]
+  smoke: {url: "http://green-lb.internal/", host: app.example.com}
+  gates:
+  - http: {url: "http://app-lb/", host: app.example.com, status: 200, requests: 20, maxFailures: 0.01, maxP99: 500ms}
+  - prometheus: {url: "http://prometheus:9090", query: "sum(rate(http_errors_total[1m]))", op: "<=", max: 0.5}
+  - command: ./check-orders.sh
+Flags given on the command line win over the file.
+
 Every step is journaled: re-running the same command after a crash (kill -9)
 resumes after the last finished step. An interrupt (Ctrl-C) rolls back.
 
@@ -112,36 +126,27 @@ Exit codes: 0 shifted, 1 a gate or step failed (rolled back), 2 bad input.`,
 			return o.Run(cmd.Context())
 		},
 	}
+	addShiftStepFlags(cmd, o)
 	f := cmd.Flags()
-	f.StringVar(&o.Router, "router", "", "router URL, e.g. haproxy:///run/haproxy.sock?backend=clusters")
 	f.StringVar(&o.From, "from", "blue", "the cluster traffic leaves")
 	f.StringVar(&o.To, "to", "green", "the cluster traffic moves to")
-	f.StringVar(&o.Steps, "steps", "0,5,25,50,100", "the target's share at each step, in percent, increasing")
-	f.StringVar(&o.Pause, "pause", "30s", "how long each step is held (and gated) before the next; one, or one per step (10s,30s,1m)")
-	f.DurationVar(&o.VerifyTimeout, "verify-timeout", 30*time.Second, "how long a step may take to show in the router")
-	f.DurationVar(&o.GateInterval, "gate-interval", 250*time.Millisecond, "how often the gates run during a pause")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the current weights and the steps; change nothing")
 	f.BoolVar(&o.Rollback, "rollback", false, "send all traffic back to --from (100/0) now and verify it")
 	f.StringVar(&o.JournalDir, "journal-dir", filepath.Join(stateDir(), "journal"), "where the journal of each shift is kept")
-	f.StringVar(&o.Smoke, "smoke", "", "smoke test before any weight: URL of the target's own endpoint (expects --gate-status)")
-	f.StringVar(&o.SmokeHost, "smoke-host", "", "Host header of the smoke test (default --gate-host)")
-	f.StringVar(&o.GateHTTP, "gate-http", "", "HTTP gate: URL through the load balancer")
-	f.StringVar(&o.GateHost, "gate-host", "", "HTTP gate: Host header (the route's host)")
-	f.IntVar(&o.GateStatus, "gate-status", 200, "HTTP gate: expected status")
-	f.IntVar(&o.GateRequests, "gate-requests", 10, "HTTP gate: requests per check")
-	f.Float64Var(&o.GateMaxFailures, "gate-max-failures", 0, "HTTP gate: highest failure ratio that passes (0–1)")
-	f.DurationVar(&o.GateMaxP99, "gate-max-p99", 0, "HTTP gate: highest p99 latency that passes (0: no bound)")
-	f.StringVar(&o.GateCommand, "gate-command", "", "command gate: shell command, exit 0 passes")
-	f.StringVar(&o.GatePrometheus, "gate-prometheus", "", "Prometheus gate: base URL of the Prometheus HTTP API")
-	f.StringVar(&o.GateQuery, "gate-query", "", "Prometheus gate: PromQL instant query")
-	f.StringVar(&o.GateOp, "gate-op", "<=", "Prometheus gate: comparator of each value with --gate-max (<, <=, >, >=, ==)")
-	f.Float64Var(&o.GateMax, "gate-max", 0, "Prometheus gate: threshold")
+	f.StringVarP(&o.File, "file", "f", "", "a shift file (router, from, to, steps, pause, smoke, any number of gates; see above); flags given win")
 	cmd.AddCommand(newShiftStatusCmd(g))
 	return cmd
 }
 
 // Complete parses the router URL, the steps and the gates.
 func (o *ShiftOptions) Complete(cmd *cobra.Command) error {
+	var fileGates []traffic.Gate
+	if o.File != "" {
+		var err error
+		if fileGates, err = o.readShiftFile(cmd, o.File); err != nil {
+			return err
+		}
+	}
 	r, err := newRouter(o.g, o.Router)
 	if err != nil {
 		return err
@@ -165,6 +170,7 @@ func (o *ShiftOptions) Complete(cmd *cobra.Command) error {
 		}
 		o.gates = append(o.gates, traffic.PromGate{URL: o.GatePrometheus, Query: o.GateQuery, Op: o.GateOp, Threshold: o.GateMax})
 	}
+	o.gates = append(o.gates, fileGates...)
 	return nil
 }
 

@@ -97,7 +97,7 @@ locked by another run, 2 bad input.`,
 // steps, pauses, gates, smoke test (shared by shift, switchover and drill).
 func addShiftStepFlags(cmd *cobra.Command, o *ShiftOptions) {
 	f := cmd.Flags()
-	f.StringVar(&o.Router, "router", "", "router URL (default: the one the records remember)")
+	f.StringVar(&o.Router, "router", "", "router URL (see tandem shift --help); switchover and drill default to the one the records remember")
 	f.StringVar(&o.Steps, "steps", "0,5,25,50,100", "the target's share at each step, in percent, increasing")
 	f.StringVar(&o.Pause, "pause", "30s", "how long each step is held (and gated) before the next; one, or one per step")
 	f.DurationVar(&o.VerifyTimeout, "verify-timeout", 30*time.Second, "how long a step may take to show in the router")

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -123,5 +125,39 @@ func TestShiftExternalDNS(t *testing.T) {
 	st := mustTandem(t, "shift", "status", "--router", router, "-o", "json")
 	if !strings.Contains(st, `"green": 100`) || !strings.Contains(st, `"blue": 0`) {
 		t.Fatalf("shift status:\n%s", st)
+	}
+}
+
+// -f shift.yaml: routes, steps, pauses and several gates from a file.
+func TestShiftFromFile(t *testing.T) {
+	fake := awsfake.New()
+	defer fake.Close()
+	fake.AddZone("ZFILE")
+	file := filepath.Join(t.TempDir(), "shift.yaml")
+	doc := `router: "route53://ZFILE/file.example.com?ttl=0&blue=192.0.2.1&green=192.0.2.2&endpoint=` + fake.URL + `"
+steps: [20, 100]
+pause: [0s, 0s]
+gates:
+- command: "true"
+- command: "test 1 -eq 1"
+`
+	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := tandem(t, "shift", "-f", file, "--journal-dir", t.TempDir(), "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("shift -f: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "step 2/2 100%") || strings.Count(r.stderr, "gate command") < 2 {
+		t.Errorf("shift -f did not run the file's steps and both gates:\n%s", r.stderr)
+	}
+	recs := fake.Records("ZFILE")
+	if len(recs) != 2 || *recs[1].Weight != 255 || recs[1].SetIdentifier != "green" {
+		t.Fatalf("records: %+v", recs)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	_ = os.WriteFile(bad, []byte("stepz: [1]\n"), 0o644)
+	if r := tandem(t, "shift", "-f", bad); r.code != 2 || !strings.Contains(r.stderr, "stepz") {
+		t.Fatalf("bad file: exit %d %s", r.code, r.stderr)
 	}
 }

@@ -1,0 +1,152 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"github.com/tandem-io/tandem/pkg/traffic"
+)
+
+// ShiftFile is `tandem shift -f shift.yaml`: everything the flags say, plus
+// any number of gates. Flags given on the command line win over the file.
+//
+//	router: haproxy:///run/haproxy.sock?backend=app
+//	from: blue
+//	to: green
+//	steps: [0, 5, 25, 50, 100]
+//	pause: 30s              # or one per step: [10s, 30s, 30s, 1m, 1m]
+//	verifyTimeout: 30s
+//	smoke: {url: "http://green-lb.internal/healthz", host: app.example.com}
+//	gates:
+//	  - http: {url: "http://app-lb/", host: app.example.com, status: 200, requests: 20, maxFailures: 0.01, maxP99: 500ms}
+//	  - prometheus: {url: "http://prometheus:9090", query: 'sum(rate(http_errors_total[1m]))', op: "<=", max: 0.5}
+//	  - command: ./check-orders.sh
+type ShiftFile struct {
+	Router        string     `json:"router"`
+	From          string     `json:"from"`
+	To            string     `json:"to"`
+	Steps         []int      `json:"steps"`
+	Pause         any        `json:"pause"` // "30s" or ["10s", "30s"]
+	VerifyTimeout string     `json:"verifyTimeout"`
+	Smoke         *FileHTTP  `json:"smoke"`
+	Gates         []FileGate `json:"gates"`
+}
+
+// FileGate is one gate of the file: exactly one of its fields.
+type FileGate struct {
+	HTTP       *FileHTTP `json:"http"`
+	Prometheus *struct {
+		URL   string  `json:"url"`
+		Query string  `json:"query"`
+		Op    string  `json:"op"`
+		Max   float64 `json:"max"`
+	} `json:"prometheus"`
+	Command string `json:"command"`
+}
+
+// FileHTTP is an HTTP gate (or the smoke test).
+type FileHTTP struct {
+	URL         string  `json:"url"`
+	Host        string  `json:"host"`
+	Status      int     `json:"status"`
+	Requests    int     `json:"requests"`
+	MaxFailures float64 `json:"maxFailures"`
+	MaxP99      string  `json:"maxP99"`
+}
+
+// readShiftFile loads path into o; flags set on the command line are kept.
+// It returns the file's gates.
+func (o *ShiftOptions) readShiftFile(cmd *cobra.Command, path string) ([]traffic.Gate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, badInput("-f %s: %v", path, err)
+	}
+	var f ShiftFile
+	if err := yaml.UnmarshalStrict(data, &f); err != nil {
+		return nil, badInput("-f %s: %v", path, err)
+	}
+	set := func(flag string, dst *string, v string) {
+		if v != "" && !cmd.Flags().Changed(flag) {
+			*dst = v
+		}
+	}
+	set("router", &o.Router, f.Router)
+	set("from", &o.From, f.From)
+	set("to", &o.To, f.To)
+	if len(f.Steps) > 0 && !cmd.Flags().Changed("steps") {
+		var s []string
+		for _, n := range f.Steps {
+			s = append(s, strconv.Itoa(n))
+		}
+		o.Steps = strings.Join(s, ",")
+	}
+	switch p := f.Pause.(type) {
+	case nil:
+	case string:
+		set("pause", &o.Pause, p)
+	case []any:
+		var s []string
+		for _, x := range p {
+			s = append(s, fmt.Sprint(x))
+		}
+		set("pause", &o.Pause, strings.Join(s, ","))
+	default:
+		return nil, badInput("-f %s: pause: want a duration or a list of them", path)
+	}
+	if f.VerifyTimeout != "" && !cmd.Flags().Changed("verify-timeout") {
+		d, err := time.ParseDuration(f.VerifyTimeout)
+		if err != nil {
+			return nil, badInput("-f %s: verifyTimeout: %v", path, err)
+		}
+		o.VerifyTimeout = d
+	}
+	if f.Smoke != nil {
+		set("smoke", &o.Smoke, f.Smoke.URL)
+		set("smoke-host", &o.SmokeHost, f.Smoke.Host)
+	}
+	var gates []traffic.Gate
+	for i, g := range f.Gates {
+		n := 0
+		if g.HTTP != nil {
+			n++
+			if !isHTTPURL(g.HTTP.URL) {
+				return nil, badInput("-f %s: gates[%d].http.url %q: want an http(s) URL", path, i, g.HTTP.URL)
+			}
+			var p99 time.Duration
+			if g.HTTP.MaxP99 != "" {
+				if p99, err = time.ParseDuration(g.HTTP.MaxP99); err != nil {
+					return nil, badInput("-f %s: gates[%d].http.maxP99: %v", path, i, err)
+				}
+			}
+			if g.HTTP.MaxFailures < 0 || g.HTTP.MaxFailures > 1 {
+				return nil, badInput("-f %s: gates[%d].http.maxFailures %g: want 0–1", path, i, g.HTTP.MaxFailures)
+			}
+			gates = append(gates, traffic.HTTPGate{URL: g.HTTP.URL, Host: g.HTTP.Host, Status: g.HTTP.Status, Requests: g.HTTP.Requests, MaxFailureRatio: g.HTTP.MaxFailures, MaxP99: p99})
+		}
+		if g.Prometheus != nil {
+			n++
+			op := g.Prometheus.Op
+			if op == "" {
+				op = "<="
+			}
+			if !isHTTPURL(g.Prometheus.URL) || g.Prometheus.Query == "" || !traffic.ValidOp(op) {
+				return nil, badInput("-f %s: gates[%d].prometheus: want url (http/https), query and op (<, <=, >, >=, ==)", path, i)
+			}
+			gates = append(gates, traffic.PromGate{URL: g.Prometheus.URL, Query: g.Prometheus.Query, Op: op, Threshold: g.Prometheus.Max})
+		}
+		if g.Command != "" {
+			n++
+			gates = append(gates, traffic.CommandGate{Command: g.Command})
+		}
+		if n != 1 {
+			return nil, badInput("-f %s: gates[%d]: want exactly one of http, prometheus, command", path, i)
+		}
+	}
+	return gates, nil
+}
