@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/url"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -380,7 +379,7 @@ func printWeights(g *Global, routerURL string, w traffic.Weights) error {
 			for _, v := range w[route] {
 				sum += v
 			}
-			for _, c := range sortedClusters(w[route]) {
+			for _, c := range w.Clusters(route) {
 				share := "-"
 				if sum > 0 {
 					share = fmt.Sprintf("%.0f%%", 100*float64(w[route][c])/float64(sum))
@@ -452,15 +451,6 @@ func gateNames(gates []traffic.Gate) []string {
 		names = append(names, g.Name())
 	}
 	return names
-}
-
-func sortedClusters(m map[string]int) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // observedText wraps the observed share in prefix and suffix; "" when nothing was counted.

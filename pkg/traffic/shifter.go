@@ -257,6 +257,16 @@ func (s *Shifter) verify(ctx context.Context, w Weights) error {
 	return VerifyWithin(ctx, s.Router, w, timeout)
 }
 
+// VerifyByObserve is Verify for routers whose writes take effect as soon as
+// they are read back: Observe covers w.
+func VerifyByObserve(ctx context.Context, r Router, w Weights) (bool, error) {
+	got, err := r.Observe(ctx)
+	if err != nil {
+		return false, err
+	}
+	return w.Covers(got), nil
+}
+
 // VerifyWithin polls r.Verify(w) until it says yes or timeout passes.
 func VerifyWithin(ctx context.Context, r Router, w Weights, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)

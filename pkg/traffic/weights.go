@@ -50,6 +50,9 @@ func (w Weights) Validate() error {
 // Routes returns the route names, sorted.
 func (w Weights) Routes() []string { return sortedKeys(w) }
 
+// Clusters returns the cluster names of a route, sorted.
+func (w Weights) Clusters(route string) []string { return sortedKeys(w[route]) }
+
 // Clone returns a deep copy.
 func (w Weights) Clone() Weights {
 	out := make(Weights, len(w))

@@ -212,9 +212,5 @@ func (r *Router) SetWeights(ctx context.Context, w traffic.Weights) error {
 
 // Verify implements traffic.Router: the rule reads back as w.
 func (r *Router) Verify(ctx context.Context, w traffic.Weights) (bool, error) {
-	got, err := r.Observe(ctx)
-	if err != nil {
-		return false, err
-	}
-	return w.Covers(got), nil
+	return traffic.VerifyByObserve(ctx, r, w)
 }

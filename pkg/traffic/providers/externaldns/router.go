@@ -307,7 +307,7 @@ func (r *Router) SetWeights(ctx context.Context, w traffic.Weights) error {
 			}
 		}
 	}
-	for _, c := range sortedKeys(w[r.route]) {
+	for _, c := range w.Clusters(r.route) {
 		p := r.prefixes[c]
 		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{
 			p + "set-identifier": r.setID(c),
@@ -322,18 +322,5 @@ func (r *Router) SetWeights(ctx context.Context, w traffic.Weights) error {
 
 // Verify implements traffic.Router: the annotations read back as w.
 func (r *Router) Verify(ctx context.Context, w traffic.Weights) (bool, error) {
-	got, err := r.Observe(ctx)
-	if err != nil {
-		return false, err
-	}
-	return w.Covers(got), nil
-}
-
-func sortedKeys(m map[string]int) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return traffic.VerifyByObserve(ctx, r, w)
 }

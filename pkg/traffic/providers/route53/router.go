@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -258,7 +257,7 @@ func (r *Router) SetWeights(ctx context.Context, w traffic.Weights) error {
 			changes = append(changes, types.Change{Action: types.ChangeActionDelete, ResourceRecordSet: simple})
 			notices = append(notices, fmt.Sprintf("route53: %s %s is a simple record; converting it to weighted records (DELETE + CREATE in one change batch)", name, r.cfg.Type))
 		}
-		for _, c := range sortedClusters(w[name]) {
+		for _, c := range w.Clusters(name) {
 			rs, exists := weighted[c]
 			vals := r.cfg.Values[c]
 			ttl := r.cfg.TTL
@@ -332,13 +331,4 @@ func (r *Router) Verify(ctx context.Context, w traffic.Weights) (bool, error) {
 		return false, err
 	}
 	return w.Covers(got), nil
-}
-
-func sortedClusters(m map[string]int) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
