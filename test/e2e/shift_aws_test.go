@@ -77,7 +77,7 @@ func TestShiftAWSRouters(t *testing.T) {
 		}{
 			{[]string{"shift", "--router", r53, "--steps", "10,140", "--journal-dir", jdir}, "out of range"},
 			{[]string{"shift", "--router", r53, "--steps", "-5,100", "--journal-dir", jdir}, "out of range"},
-			{[]string{"shift", "--router", "consul://x/y"}, "unknown scheme"},
+			{[]string{"shift", "--router", "consul://x/y"}, "unknown router scheme"},
 			{[]string{"shift", "status", "--router", "route53://ZFAKE/?endpoint=" + fake.URL}, "no record name"},
 			{[]string{"shift", "status", "--router", "alb://nope?blue=x"}, "target group ARN"},
 		} {

@@ -78,5 +78,5 @@ func Open(ctx context.Context, raw string, o Options) (traffic.Router, error) {
 		}
 		return alb.New(ctx, cfg)
 	}
-	return nil, fmt.Errorf("%w: router %q: unknown scheme %q; known: %s", traffic.ErrInvalid, raw, scheme, strings.Join(Schemes, ", "))
+	return nil, fmt.Errorf("%w: router %q: unknown router scheme %q; known: %s", traffic.ErrInvalid, raw, scheme, strings.Join(Schemes, ", "))
 }
