@@ -1,0 +1,194 @@
+package mirror
+
+// One change: brought in line through the sync pipeline, pruned, counted.
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/apply"
+	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/syncer"
+)
+
+// process brings the target's copy of k in line with the source's object
+// now (not as it was when the event came: a burst of changes is one write).
+func (m *Mirror) process(ctx context.Context, k key) error {
+	inf := m.informers[k.gvr]
+	storeKey := k.name
+	if k.namespace != "" {
+		storeKey = k.namespace + "/" + k.name
+	}
+	item, exists, err := inf.GetIndexer().GetByKey(storeKey)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		return m.deleted(ctx, k)
+	}
+	obj := item.(*unstructured.Unstructured)
+	prep, err := syncer.Changed(ctx, m.Request, m.resources, []*unstructured.Unstructured{obj}, m.serviceHasSelector)
+	if err != nil {
+		return err
+	}
+	if len(prep.Unshared) > 0 {
+		m.fail(k, fmt.Errorf("no API version served by both clusters: %s", prep.Unshared[0].Fix))
+		return nil
+	}
+	results, err := apply.Run(ctx, m.Target, prep.Plan, apply.Options{Workers: 1, Force: m.Request.Force, RecreateKinds: RecreateKinds, Log: m.Log})
+	if err != nil {
+		return err
+	}
+	for _, r := range results {
+		switch {
+		case r.Bad():
+			m.fail(k, fmt.Errorf("%s: %s", r.Status, r.Reason))
+		case r.Wrote():
+			for _, n := range r.Notes {
+				if strings.Contains(n, "deleted and created again") {
+					m.Log.Warn("immutable field changed: deleted and created again", "object", k.String())
+				}
+			}
+			m.done(k, "applied")
+		default:
+			m.done(k, "unchanged")
+		}
+	}
+	if len(results) == 0 {
+		m.done(k, "ignored") // not selected
+	}
+	return nil
+}
+
+// deleted removes the target's copy when --prune is on and tandem made it.
+func (m *Mirror) deleted(ctx context.Context, k key) error {
+	if !m.Prune {
+		m.done(k, "ignored")
+		return nil
+	}
+	r := m.byGVR[k.gvr]
+	ri := m.Target.Dynamic.Resource(k.gvr)
+	var cur *unstructured.Unstructured
+	var err error
+	if r.Namespaced {
+		cur, err = ri.Namespace(k.namespace).Get(ctx, k.name, metav1.GetOptions{})
+	} else {
+		cur, err = ri.Get(ctx, k.name, metav1.GetOptions{})
+	}
+	if apierrors.IsNotFound(err) {
+		m.done(k, "ignored")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if why := notOurs(cur); why != "" {
+		m.Log.Info("not pruned: "+why, "object", k.String())
+		m.done(k, "ignored")
+		return nil
+	}
+	// The UID precondition: never delete an object that was replaced meanwhile.
+	uid := cur.GetUID()
+	opts := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}
+	if r.Namespaced {
+		err = ri.Namespace(k.namespace).Delete(ctx, k.name, opts)
+	} else {
+		err = ri.Delete(ctx, k.name, opts)
+	}
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return err
+	}
+	m.done(k, "deleted")
+	return nil
+}
+
+func (m *Mirror) serviceHasSelector(ns, name string) bool {
+	inf := m.informers[schema.GroupVersionResource{Version: "v1", Resource: "services"}]
+	if inf == nil {
+		return false
+	}
+	item, ok, _ := inf.GetIndexer().GetByKey(ns + "/" + name)
+	if !ok {
+		return false
+	}
+	sel, _, _ := unstructured.NestedMap(item.(*unstructured.Unstructured).Object, "spec", "selector")
+	return len(sel) > 0
+}
+
+// done records an outcome and the lag from when the change was seen.
+func (m *Mirror) done(k key, outcome string) {
+	now := time.Now()
+	m.mu.Lock()
+	seen, ok := m.seen[k]
+	delete(m.seen, k)
+	switch outcome {
+	case "applied":
+		m.stats.Applied++
+		m.stats.LastApply = now
+	case "deleted":
+		m.stats.Deleted++
+		m.stats.LastApply = now
+	case "unchanged":
+		m.stats.Unchanged++
+	}
+	var lag float64
+	if ok && (outcome == "applied" || outcome == "deleted") {
+		lag = now.Sub(seen).Seconds()
+		m.lags = append(m.lags, lag)
+		if len(m.lags) > lagWindow {
+			m.lags = m.lags[len(m.lags)-lagWindow:]
+		}
+	}
+	m.mu.Unlock()
+	if outcome == "applied" || outcome == "deleted" {
+		m.Metrics.applied(m.Source.Context, k.gvr.Resource, outcome, lag, ok)
+	}
+}
+
+func (m *Mirror) fail(k key, err error) {
+	m.mu.Lock()
+	m.stats.Failed++
+	delete(m.seen, k)
+	m.mu.Unlock()
+	m.Metrics.failed(m.Source.Context, k.gvr.Resource)
+	m.Log.Warn("not mirrored", "object", k.String(), "error", err)
+}
+
+// Stats returns the counts so far, with lag percentiles.
+func (m *Mirror) Stats() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := m.stats
+	if m.queue != nil {
+		st.Queue = m.queue.Len()
+	}
+	if n := len(m.lags); n > 0 {
+		s := append([]float64(nil), m.lags...)
+		sort.Float64s(s)
+		st.LagP50, st.LagP99 = s[n*50/100], s[min(n-1, n*99/100)]
+	}
+	return st
+}
+
+// notOurs says why tandem must not delete a target object ("" when it may):
+// tandem did not write it, or someone else manages fields of it too.
+func notOurs(o *unstructured.Unstructured) string {
+	if _, ok := o.GetAnnotations()[plan.HashAnnotation]; !ok {
+		return "not created by tandem"
+	}
+	for _, mf := range o.GetManagedFields() {
+		// Status writers (the target's controllers) do not make it someone else's.
+		if mf.Manager != plan.FieldManager && mf.Subresource == "" {
+			return "also managed by " + mf.Manager
+		}
+	}
+	return ""
+}
