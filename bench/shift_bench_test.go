@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os/exec"
 	"sort"
@@ -22,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/tandem-io/tandem/pkg/traffic"
 	"github.com/tandem-io/tandem/pkg/traffic/providers/haproxy"
 )
 
@@ -41,60 +41,28 @@ type sample struct {
 	cluster        string
 }
 
+// load is the probe drills use (traffic.Probe), with every request kept.
 type load struct {
 	mu      sync.Mutex
 	samples []sample
-	cancel  context.CancelFunc
-	done    chan struct{}
+	probe   *traffic.Probe
 }
 
 // startLoad sends shiftRate requests/s to HAProxy with Host shiftHost, bounded by limit.
 func startLoad(limit time.Duration) *load {
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	l := &load{cancel: cancel, done: make(chan struct{})}
-	client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	sem := make(chan struct{}, 64)
-	go func() {
-		defer close(l.done)
-		var wg sync.WaitGroup
-		defer wg.Wait()
-		t := time.NewTicker(time.Second / shiftRate)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			select {
-			case sem <- struct{}{}:
-			default:
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				s := sample{sent: time.Now()}
-				req, _ := http.NewRequest(http.MethodGet, "http://"+lab.haproxy+"/", nil)
-				req.Host = shiftHost
-				if resp, err := client.Do(req); err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					s.ok, s.cluster = resp.StatusCode == http.StatusOK, resp.Header.Get("X-Tandem-Cluster")
-				}
-				s.answered = time.Now()
-				l.mu.Lock()
-				l.samples = append(l.samples, s)
-				l.mu.Unlock()
-			}()
-		}
-	}()
+	l := &load{}
+	l.probe = &traffic.Probe{URL: "http://" + lab.haproxy + "/", Host: shiftHost, Rate: shiftRate, Max: limit, Timeout: 3 * time.Second,
+		ClusterHeader: "X-Tandem-Cluster", OnAnswer: func(a traffic.Answer) {
+			l.mu.Lock()
+			l.samples = append(l.samples, sample{sent: a.Sent, answered: a.Answered, ok: a.Err == nil && a.Status == http.StatusOK, cluster: a.Cluster})
+			l.mu.Unlock()
+		}}
+	l.probe.Start(context.Background())
 	return l
 }
 
 func (l *load) stop() []sample {
-	l.cancel()
-	<-l.done
+	l.probe.Stop()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]sample(nil), l.samples...)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/switchover"
+	"github.com/tandem-io/tandem/pkg/traffic"
 )
 
 // DrillOptions are the flags of `tandem drill`.
@@ -100,9 +101,9 @@ func (o *DrillOptions) Run(ctx context.Context, cmd *cobra.Command) error {
 		return badInput("no router: pass --router URL (no record remembers one yet)")
 	}
 	rep := &switchover.DrillReport{Active: active, Standby: stby, Router: st.Router, Started: time.Now()}
-	var probe *switchover.Probe
+	var probe *traffic.Probe
 	if o.Probe != "" {
-		probe = &switchover.Probe{URL: o.Probe, Host: o.ProbeHost, Rate: o.ProbeRate, ClusterHeader: o.ProbeHeader, Max: 4*o.Timeout + 30*time.Minute}
+		probe = &traffic.Probe{URL: o.Probe, Host: o.ProbeHost, Rate: o.ProbeRate, ClusterHeader: o.ProbeHeader, Max: 4*o.Timeout + 30*time.Minute}
 		probe.Start(ctx)
 		fmt.Fprintf(o.g.Err, "probe: %d requests/s to %s (Host %s)\n", o.ProbeRate, o.Probe, dash(o.ProbeHost))
 	} else {

@@ -10,11 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tandem-io/tandem/pkg/switchover"
+	"github.com/tandem-io/tandem/pkg/traffic"
 )
 
 func newProbeCmd(g *Global) *cobra.Command {
-	p := &switchover.Probe{}
+	p := &traffic.Probe{}
 	var every, duration time.Duration
 	cmd := &cobra.Command{
 		Use:   "probe",
@@ -55,7 +55,7 @@ Exit codes: 0 no request failed, 1 some failed, 2 bad input.`,
 	return cmd
 }
 
-func runProbe(ctx context.Context, g *Global, p *switchover.Probe, every time.Duration) error {
+func runProbe(ctx context.Context, g *Global, p *traffic.Probe, every time.Duration) error {
 	p.Start(ctx)
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -87,7 +87,7 @@ func runProbe(ctx context.Context, g *Global, p *switchover.Probe, every time.Du
 }
 
 // probeLine is one interval: "  3s  sent 50  failed 0  blue 60%  green 40%".
-func probeLine(at time.Duration, prev, cur switchover.ProbeResult) string {
+func probeLine(at time.Duration, prev, cur traffic.ProbeResult) string {
 	sent, failed := cur.Sent-prev.Sent, cur.Failed-prev.Failed
 	var total int64
 	delta := map[string]int64{}

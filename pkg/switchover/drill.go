@@ -5,21 +5,23 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/tandem-io/tandem/pkg/traffic"
 )
 
 // DrillReport is a rehearsal: a switchover to the standby and back, with a
 // load probe running throughout.
 type DrillReport struct {
-	Active   string       `json:"active"`  // active at the start (and again at the end)
-	Standby  string       `json:"standby"` // the one rehearsed
-	Router   string       `json:"router"`
-	Started  time.Time    `json:"started"`
-	Finished time.Time    `json:"finished"`
-	Took     Duration     `json:"took"`
-	Legs     []Report     `json:"legs"`
-	Probe    *ProbeResult `json:"probe,omitempty"`
-	Passed   bool         `json:"passed"`
-	Result   string       `json:"result"`
+	Active   string               `json:"active"`  // active at the start (and again at the end)
+	Standby  string               `json:"standby"` // the one rehearsed
+	Router   string               `json:"router"`
+	Started  time.Time            `json:"started"`
+	Finished time.Time            `json:"finished"`
+	Took     Duration             `json:"took"`
+	Legs     []Report             `json:"legs"`
+	Probe    *traffic.ProbeResult `json:"probe,omitempty"`
+	Passed   bool                 `json:"passed"`
+	Result   string               `json:"result"`
 }
 
 // Duration marshals as seconds with a text twin, for humans and scripts.

@@ -1,15 +1,12 @@
 package switchover
 
 import (
-	"context"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tandem-io/tandem/pkg/journal"
+	"github.com/tandem-io/tandem/pkg/traffic"
 )
 
 func rec(role string, epoch int64) *Record { return &Record{Role: role, Epoch: epoch} }
@@ -122,12 +119,12 @@ func TestRunbookNamesTheCommands(t *testing.T) {
 func TestDrillJudge(t *testing.T) {
 	ok := Report{From: "blue", To: "green", Completed: true, Phases: []PhaseReport{{Phase: PhaseShift, Took: time.Second}}}
 	back := Report{From: "green", To: "blue", Completed: true}
-	r := DrillReport{Active: "blue", Standby: "green", Legs: []Report{ok, back}, Probe: &ProbeResult{Sent: 100, OK: 100}, Started: time.Now().Add(-time.Minute), Finished: time.Now()}
+	r := DrillReport{Active: "blue", Standby: "green", Legs: []Report{ok, back}, Probe: &traffic.ProbeResult{Sent: 100, OK: 100}, Started: time.Now().Add(-time.Minute), Finished: time.Now()}
 	r.Judge()
 	if !r.Passed || r.Result != "passed" {
 		t.Fatalf("clean drill judged %q", r.Result)
 	}
-	r.Probe = &ProbeResult{Sent: 100, OK: 97, Failed: 3}
+	r.Probe = &traffic.ProbeResult{Sent: 100, OK: 97, Failed: 3}
 	r.Judge()
 	if r.Passed || !strings.Contains(r.Result, "3 of 100 requests failed") {
 		t.Fatalf("drill with failures judged %q", r.Result)
@@ -141,41 +138,5 @@ func TestDrillJudge(t *testing.T) {
 	md := r.Markdown()
 	if !strings.Contains(md, "FAILED") || !strings.Contains(md, "| shift | 1s | ok |") {
 		t.Fatalf("markdown:\n%s", md)
-	}
-}
-
-func TestProbeCountsPerCluster(t *testing.T) {
-	var n atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Host != "app.example" {
-			w.WriteHeader(http.StatusNotFound)
-			return
-		}
-		i := n.Add(1)
-		switch {
-		case i%10 == 0:
-			w.WriteHeader(http.StatusServiceUnavailable)
-		case i%2 == 0:
-			w.Header().Set("X-Tandem-Cluster", "green")
-		default:
-			w.Header().Set("X-Tandem-Cluster", "blue")
-		}
-	}))
-	defer srv.Close()
-	p := &Probe{URL: srv.URL, Host: "app.example", Rate: 200, ClusterHeader: "X-Tandem-Cluster"}
-	p.Start(context.Background())
-	deadline := time.Now().Add(10 * time.Second)
-	for p.Snapshot().Sent < 50 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	r := p.Stop()
-	if r.Sent < 50 || r.Sent != r.OK+r.Failed {
-		t.Fatalf("probe counted %+v", r)
-	}
-	if r.Failed == 0 || r.ByCluster["blue"] == 0 || r.ByCluster["green"] == 0 || len(r.Failures) == 0 || !strings.Contains(r.Failures[0].Error, "503") {
-		t.Fatalf("probe did not tell clusters and failures apart: %+v", r)
-	}
-	if r.ByCluster["blue"]+r.ByCluster["green"] != r.OK {
-		t.Fatalf("per-cluster counts %v do not add up to %d", r.ByCluster, r.OK)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 
 	"os/exec"
@@ -57,65 +56,29 @@ type shiftSample struct {
 func (s shiftSample) failed() bool { return s.err != nil || s.status != http.StatusOK }
 
 // shiftLoad sends rate requests per second to addr with Host host until stop is
-// called or limit passes, whichever comes first, and keeps every answer.
+// called or limit passes, whichever comes first, and keeps every answer: the
+// probe drills use (traffic.Probe), with every request kept.
 type shiftLoad struct {
 	mu      sync.Mutex
 	samples []shiftSample
-	cancel  context.CancelFunc
-	done    chan struct{}
+	probe   *traffic.Probe
 }
 
 func startShiftLoad(addr, host string, rate int, limit time.Duration) *shiftLoad {
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	lg := &shiftLoad{cancel: cancel, done: make(chan struct{})}
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	sem := make(chan struct{}, 64)
-	go func() {
-		defer close(lg.done)
-		var wg sync.WaitGroup
-		defer wg.Wait()
-		tick := time.NewTicker(time.Second / time.Duration(rate))
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			select {
-			case sem <- struct{}{}:
-			default:
-				continue // all workers busy: drop the tick rather than exceed the bound
-			}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				s := shiftSample{sent: time.Now()}
-				// A request of its own context: stopping the generator must not count as a failure.
-				req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
-				req.Host = host
-				resp, err := client.Do(req)
-				if err != nil {
-					s.err = err
-				} else {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					s.status, s.cluster = resp.StatusCode, resp.Header.Get("X-Tandem-Cluster")
-				}
-				s.answered = time.Now()
-				lg.mu.Lock()
-				lg.samples = append(lg.samples, s)
-				lg.mu.Unlock()
-			}()
-		}
-	}()
+	lg := &shiftLoad{}
+	lg.probe = &traffic.Probe{URL: "http://" + addr + "/", Host: host, Rate: rate, Max: limit, Timeout: 5 * time.Second,
+		ClusterHeader: "X-Tandem-Cluster", OnAnswer: func(a traffic.Answer) {
+			lg.mu.Lock()
+			lg.samples = append(lg.samples, shiftSample{sent: a.Sent, answered: a.Answered, status: a.Status, cluster: a.Cluster, err: a.Err})
+			lg.mu.Unlock()
+		}}
+	lg.probe.Start(context.Background())
 	return lg
 }
 
 // stop ends the load and returns every shiftSample.
 func (lg *shiftLoad) stop() []shiftSample {
-	lg.cancel()
-	<-lg.done
+	lg.probe.Stop()
 	lg.mu.Lock()
 	defer lg.mu.Unlock()
 	return append([]shiftSample(nil), lg.samples...)

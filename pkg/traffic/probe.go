@@ -1,4 +1,4 @@
-package switchover
+package traffic
 
 import (
 	"context"
@@ -23,6 +23,8 @@ type Probe struct {
 	// answered (the lab ingress sets X-Tandem-Cluster); "" counts no clusters.
 	ClusterHeader string
 	Client        *http.Client
+	// OnAnswer, if set, hears every request (concurrently: it must be safe for that).
+	OnAnswer func(Answer)
 
 	mu     sync.Mutex
 	res    ProbeResult
@@ -40,6 +42,14 @@ type ProbeResult struct {
 	Failures []ProbeFailure `json:"failures,omitempty"`
 	Started  time.Time      `json:"started"`
 	Stopped  time.Time      `json:"stopped,omitzero"`
+}
+
+// Answer is one request of the probe, for callers that keep every one.
+type Answer struct {
+	Sent, Answered time.Time
+	Status         int    // 0 when there was no answer
+	Cluster        string // from ClusterHeader
+	Err            error  // transport error, or the failed status
 }
 
 // ProbeFailure is one failed request.
@@ -100,8 +110,16 @@ func (p *Probe) loop(ctx context.Context) {
 }
 
 func (p *Probe) one(ctx context.Context) {
+	a := Answer{Sent: time.Now()}
+	defer func() {
+		if p.OnAnswer != nil && ctx.Err() == nil {
+			a.Answered = time.Now()
+			p.OnAnswer(a)
+		}
+	}()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL, nil)
 	if err != nil {
+		a.Err = err
 		p.count("", err)
 		return
 	}
@@ -113,20 +131,22 @@ func (p *Probe) one(ctx context.Context) {
 		return // stopped: a request cut short by Stop is not a user's failure
 	}
 	if err != nil {
+		a.Err = err
 		p.count("", err)
 		return
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	cl := ""
+	a.Status = resp.StatusCode
 	if p.ClusterHeader != "" {
-		cl = resp.Header.Get(p.ClusterHeader)
+		a.Cluster = resp.Header.Get(p.ClusterHeader)
 	}
 	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusNotFound {
-		p.count(cl, fmt.Errorf("HTTP %d from %s", resp.StatusCode, orUnknown(cl)))
+		a.Err = fmt.Errorf("HTTP %d from %s", resp.StatusCode, orUnknown(a.Cluster))
+		p.count(a.Cluster, a.Err)
 		return
 	}
-	p.count(cl, nil)
+	p.count(a.Cluster, nil)
 }
 
 func orUnknown(s string) string {
