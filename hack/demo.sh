@@ -10,6 +10,15 @@ step "Bring up two real clusters (blue older, green newer) and HAProxy; the firs
   $T lab up
 eval "$($T lab env)"
 
+# Blue active with all traffic, green its standby, blue's old node pool in
+# service: the demo's starting point, also after a run that was interrupted
+# half-way (a fresh lab is already there; these change nothing on it).
+echo "(putting the lab in the demo's starting roles)"
+$T deactivate --cluster green >/dev/null 2>&1 || true
+$T activate --cluster blue >/dev/null 2>&1 || true
+$T drain --cluster blue --nodes tandem.io/pool=default --undo >/dev/null 2>&1 || true
+$T shift --router "$TANDEM_LAB_ROUTER" --from blue --to green --rollback >/dev/null 2>&1 || true
+
 step "Seed blue with a realistic platform (namespaces, apps, StatefulSet, CRDs, RBAC, removed APIs)" \
   $T lab seed
 

@@ -120,3 +120,8 @@ func (mirrorControl) Pause(ctx context.Context, target *cluster.Conn, timeout ti
 func (mirrorControl) Resume(ctx context.Context, target *cluster.Conn) error {
 	return mirror.Resume(ctx, target)
 }
+
+func (mirrorControl) Running(ctx context.Context, target *cluster.Conn) (bool, error) {
+	st, err := mirror.Status(ctx, target)
+	return st != nil && st.Live, err
+}

@@ -44,6 +44,8 @@ type Mirror interface {
 	Pause(ctx context.Context, target *cluster.Conn, timeout time.Duration) error
 	// Resume lets it go on.
 	Resume(ctx context.Context, target *cluster.Conn) error
+	// Running says whether a live mirror writes into target.
+	Running(ctx context.Context, target *cluster.Conn) (bool, error)
 }
 
 // Switchover moves the active role from From to To.
@@ -206,7 +208,7 @@ func (s *Switchover) Run(ctx context.Context) (rep Report, err error) {
 			rep.Phases = append(rep.Phases, pr)
 			continue
 		}
-		if why := s.skip(phase); why != "" {
+		if why := s.skip(ctx, phase); why != "" {
 			pr.Skipped = why
 			s.say(phase, "skipped: %s", why)
 			rep.Phases = append(rep.Phases, pr)
@@ -255,11 +257,14 @@ func (s *Switchover) timeout() time.Duration {
 }
 
 // skip says why a phase does not run ("" when it does).
-func (s *Switchover) skip(phase string) string {
+func (s *Switchover) skip(ctx context.Context, phase string) string {
 	switch phase {
 	case PhasePauseMirror:
 		if s.Mirror == nil {
 			return "no mirror"
+		}
+		if live, err := s.Mirror.Running(ctx, s.To); err == nil && !live {
+			return "no mirror running into " + s.To.Context
 		}
 	case PhaseSync:
 		if s.SourceUnreachable {
