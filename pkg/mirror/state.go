@@ -112,7 +112,7 @@ func stateOf(l *coordinationv1.Lease) *State {
 
 // Pause asks the mirror writing into target to finish its in-flight work and
 // hold, and waits until it says it does. Without a live mirror it returns at
-// once (the request stays, so a mirror started later holds too, until Resume).
+// once; a mirror started later starts unpaused.
 func Pause(ctx context.Context, target *cluster.Conn, timeout time.Duration) error {
 	if err := annotate(ctx, target, map[string]any{annPauseRequested: "true"}); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -190,7 +190,10 @@ func acquire(ctx context.Context, target *cluster.Conn, id, source string) error
 		for k, v := range ann {
 			cur.Annotations[k] = v
 		}
+		// A new mirror starts unpaused: a pause asked of an earlier one (a
+		// switchover leaves its mirror paused) is not meant for it.
 		delete(cur.Annotations, annPaused)
+		delete(cur.Annotations, annPauseRequested)
 		cur.Spec.HolderIdentity, cur.Spec.LeaseDurationSeconds, cur.Spec.AcquireTime, cur.Spec.RenewTime = &id, &dur, &now, &now
 		if _, err := leases.Update(ctx, cur, metav1.UpdateOptions{FieldManager: plan.FieldManager}); apierrors.IsConflict(err) {
 			continue

@@ -193,6 +193,36 @@ func TestSwitchover(t *testing.T) {
 		}
 	})
 
+	t.Run("a switchover pauses the mirror into the standby and leaves it paused", func(t *testing.T) {
+		m := startTandem(t, "mirror", "--source", "blue", "--target", "green", "--standby", "-v", "--duration", "5m", "--namespace", "shop")
+		m.waitFor(t, "initial pass done", 2*time.Minute)
+		r := tandem(t, sw("green", "--steps", "100", "--pause", "0s")...)
+		if r.code != 0 || !strings.Contains(r.stderr, "[pause-mirror] pausing the mirror into green") || !strings.Contains(r.stdout, "stays paused") {
+			t.Fatalf("switchover with a live mirror: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+		st := mustTandem(t, "mirror", "status", "--target", "green", "-o", "json")
+		if !strings.Contains(st, `"paused": true`) || !strings.Contains(st, `"live": true`) {
+			t.Fatalf("mirror after the switchover:\n%s", st)
+		}
+		// blue is the standby now: what changes there must not reach the active green.
+		mustKubectl(t, "--context", "blue", "-n", "shop", "create", "configmap", "e2e-after-switchover", "--from-literal=a=1")
+		t.Cleanup(func() { kubectl(t, "--context", "blue", "-n", "shop", "delete", "configmap", "e2e-after-switchover") })
+		time.Sleep(3 * time.Second)
+		if r := kubectl(t, "--context", "green", "-n", "shop", "get", "configmap", "e2e-after-switchover"); r.code == 0 {
+			t.Fatal("the paused mirror copied a change from the standby into the active cluster")
+		}
+		back := tandem(t, sw("blue", "--steps", "100", "--pause", "0s")...)
+		if back.code != 0 || !strings.Contains(back.stdout, "no mirror running into blue") {
+			t.Fatalf("switchover back: exit %d\n%s\n%s", back.code, back.stdout, back.stderr)
+		}
+		if err := m.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		<-m.done
+		_ = m.cmd.Wait()
+		assertActive(t, "blue")
+	})
+
 	t.Run("bad input", func(t *testing.T) {
 		for _, c := range []struct {
 			args []string
