@@ -180,6 +180,17 @@ func TestMirror(t *testing.T) {
 		if err := syscall.Kill(rec.PID, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
+		// Gone for good (its port free) before lab up starts another one.
+		eventually(t, 30*time.Second, func() error {
+			if err := syscall.Kill(rec.PID, 0); err == nil {
+				return fmt.Errorf("pid %d still exists", rec.PID)
+			}
+			ln, err := net.Listen("tcp", strings.TrimPrefix(mustKubectl(t, "config", "view", "-o", `jsonpath={.clusters[?(@.name=="blue")].cluster.server}`), "https://"))
+			if err != nil {
+				return fmt.Errorf("blue's apiserver port is still taken: %v", err)
+			}
+			return ln.Close()
+		})
 		mustTandem(t, "lab", "up", "--dir", lab.dir)
 		// The restart reset blue's apiserver metrics, which TestPlanFlagsBlockers reads
 		// (apiserver_requested_deprecated_apis): seed again, as the suite began.
