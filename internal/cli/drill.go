@@ -49,11 +49,18 @@ The probe sends --probe-rate GET requests per second to --probe (with
 request. --probe-header names the response header that says which cluster
 answered (the lab ingress sets X-Tandem-Cluster).
 
+Each switchover's traffic shift takes the step and gate flags of tandem shift.
+
+` + gateHelp + `
+
 Exit codes: 0 passed (both switchovers completed, no failed request), 1
 failed (the report says why), 2 bad input.`,
 		Example: `  eval "$(tandem lab env)"
   tandem drill --source blue --target green --router "$TANDEM_LAB_ROUTER" \
-    --probe "http://$TANDEM_LAB_HAPROXY/" --probe-host app.example --steps 0,50,100 --pause 2s`,
+    --probe "http://$TANDEM_LAB_HAPROXY/" --probe-host app.example --steps 0,50,100 --pause 2s
+  tandem drill --source blue --target green --router "$TANDEM_LAB_ROUTER" --steps 0,50,100 --pause 2s \
+    --gate-http "url=http://$TANDEM_LAB_HAPROXY/,host=app.example,maxP99=300ms" \
+    --gate-http "url=http://$TANDEM_LAB_HAPROXY/healthz,host=api.example,requests=20,maxFailures=0.05"`,
 		Annotations: map[string]string{"markdown": "true"},
 		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

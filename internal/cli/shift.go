@@ -3,10 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/url"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,14 +30,14 @@ type ShiftOptions struct {
 	Smoke     string
 	SmokeHost string
 
-	GateHTTP        string
+	GateHTTP        []string // each a URL or key=value pairs (gateflags.go)
 	GateHost        string
 	GateStatus      int
 	GateRequests    int
 	GateMaxFailures float64
 	GateMaxP99      time.Duration
-	GateCommand     string
-	GatePrometheus  string
+	GateCommand     []string
+	GatePrometheus  []string // each a URL or key=value pairs
 	GateQuery       string
 	GateOp          string
 	GateMax         float64
@@ -87,6 +85,8 @@ config, SSO, instance role); endpoint= points at another implementation.
 Before any weight, --smoke sends one request straight to the target's own
 endpoint (with --smoke-host, default --gate-host); a failure changes nothing.
 
+` + gateHelp + `
+
 A shift file (-f shift.yaml) says the same, with any number of gates:
   router: haproxy:///run/haproxy.sock?backend=app
   from: blue
@@ -106,6 +106,11 @@ resumes after the last finished step. An interrupt (Ctrl-C) rolls back.
 Exit codes: 0 shifted, 1 a gate or step failed (rolled back), 2 bad input.`,
 		Example: `  tandem shift --router haproxy:///run/haproxy.sock?backend=clusters --from blue --to green \
     --steps 10,25,50,100 --pause 30s --gate-http http://127.0.0.1:8080/ --gate-host app.example
+  tandem shift --router haproxy:///run/haproxy.sock?backend=clusters --from blue --to green \
+    --steps 10,25,50,100 --pause 30s \
+    --gate-http 'url=http://127.0.0.1:8080/,host=app.example,maxP99=300ms' \
+    --gate-http 'url=http://127.0.0.1:8080/api/health,host=api.example,requests=20,maxFailures=0.05' \
+    --gate-prometheus 'url=http://prometheus:9090,op=<,max=0.05,query=sum(rate(http_errors_total{code=~"5..",app="web"}[1m]))'
   tandem shift --router haproxy:///run/haproxy.sock?backend=clusters --from blue --to green --dry-run
   tandem shift --router haproxy:///run/haproxy.sock?backend=clusters --from blue --to green --rollback
   tandem shift status --router haproxy:///run/haproxy.sock?backend=clusters -o json`,
@@ -152,43 +157,24 @@ func (o *ShiftOptions) Complete(cmd *cobra.Command) error {
 	if o.pauses, err = traffic.ParsePauses(o.Pause, len(o.steps)); err != nil {
 		return inputErr("--pause", err)
 	}
-	if o.GateHTTP != "" {
-		o.gates = append(o.gates, traffic.HTTPGate{URL: o.GateHTTP, Host: o.GateHost, Status: o.GateStatus, Requests: o.GateRequests, MaxFailureRatio: o.GateMaxFailures, MaxP99: o.GateMaxP99})
+	flagGates, err := o.flagGates(cmd)
+	if err != nil {
+		return err
 	}
-	if o.GateCommand != "" {
-		o.gates = append(o.gates, traffic.CommandGate{Command: o.GateCommand})
-	}
-	if o.GatePrometheus != "" {
-		if o.GateQuery == "" || !cmd.Flags().Changed("gate-max") {
-			return badInput("--gate-prometheus needs --gate-query and --gate-max")
-		}
-		o.gates = append(o.gates, traffic.PromGate{URL: o.GatePrometheus, Query: o.GateQuery, Op: o.GateOp, Threshold: o.GateMax})
-	}
-	o.gates = append(o.gates, fileGates...)
+	o.gates = distinctNames(append(flagGates, fileGates...))
 	return nil
 }
 
-// Validate refuses contradictory or out-of-range flags.
+// Validate refuses contradictory or out-of-range flags (Complete has
+// checked the gates and their flags).
 func (o *ShiftOptions) Validate() error {
 	switch {
 	case o.From == "" || o.To == "" || o.From == o.To:
 		return badInput("--from %q and --to %q must name two different clusters", o.From, o.To)
 	case o.VerifyTimeout <= 0:
 		return badInput("--verify-timeout %s: want a duration > 0", o.VerifyTimeout)
-	case o.GateMaxFailures < 0 || o.GateMaxFailures > 1:
-		return badInput("--gate-max-failures %g: want a ratio 0–1", o.GateMaxFailures)
-	case o.GateMaxP99 < 0:
-		return badInput("--gate-max-p99 %s: want a duration ≥ 0", o.GateMaxP99)
-	case o.GateRequests <= 0:
-		return badInput("--gate-requests %d: want > 0", o.GateRequests)
-	case !traffic.ValidOp(o.GateOp):
-		return badInput("--gate-op %q: want <, <=, >, >= or ==", o.GateOp)
-	case o.GateHTTP != "" && !isHTTPURL(o.GateHTTP):
-		return badInput("--gate-http %q: want an http:// or https:// URL", o.GateHTTP)
 	case o.Smoke != "" && !isHTTPURL(o.Smoke):
 		return badInput("--smoke %q: want an http:// or https:// URL", o.Smoke)
-	case o.GatePrometheus != "" && !isHTTPURL(o.GatePrometheus):
-		return badInput("--gate-prometheus %q: want an http:// or https:// URL", o.GatePrometheus)
 	case o.DryRun && o.Rollback:
 		return badInput("--dry-run and --rollback: choose one")
 	}
@@ -283,63 +269,6 @@ func (o *ShiftOptions) rollback(ctx context.Context, j *journal.Journal, recs []
 	return o.printWeights(plan.Start)
 }
 
-func (o *ShiftOptions) printPlan(plan traffic.Plan, current traffic.Weights) error {
-	out := struct {
-		Current traffic.Weights `json:"current"`
-		Plan    traffic.Plan    `json:"plan"`
-		Pause   string          `json:"pause"`
-		Gates   []string        `json:"gates"`
-	}{current, plan, o.Pause, gateNames(o.gates)}
-	return o.g.printObject(out, func(w io.Writer) {
-		tw := newTable(w, "STEP", "SHARE", "WEIGHTS", "PAUSE", "GATES")
-		for _, s := range plan.Steps {
-			row(tw, s.Index+1, fmt.Sprintf("%d%%", s.Percent), s.Weights, o.pauses[s.Index]+o.router.TTL(), dash(strings.Join(gateNames(o.gates), ", ")))
-		}
-		tw.Flush()
-		fmt.Fprintf(w, "dry run: nothing changed; on a failed gate traffic goes back to %s\n", plan.Start)
-	})
-}
-
-func (o *ShiftOptions) printReport(rep traffic.Report) error {
-	return o.g.printObject(rep, func(w io.Writer) {
-		tw := newTable(w, "STEP", "SHARE", "WEIGHTS", "OBSERVED", "VERIFIED IN", "HELD", "GATE CHECKS", "RESULT")
-		for _, s := range rep.Steps {
-			result := "passed"
-			switch {
-			case s.Skipped:
-				result = "done earlier"
-			case s.Failed != "":
-				result = "FAILED: " + s.Failed
-			}
-			held := "-"
-			if !s.PauseStart.IsZero() {
-				held = s.PauseEnd.Sub(s.PauseStart).Round(time.Millisecond).String()
-			}
-			row(tw, s.Index+1, fmt.Sprintf("%d%%", s.Percent), s.Weights, dash(observedText(s.Observed, "", "")), s.VerifyTook.Round(time.Millisecond), held, s.GateChecks, result)
-		}
-		tw.Flush()
-		for _, sm := range rep.Smoke {
-			if sm.Err != "" {
-				fmt.Fprintf(w, "smoke test %s FAILED: %s; no weight changed\n", sm.Gate, sm.Err)
-			}
-		}
-		if rb := rep.Rollback; rb != nil {
-			if rb.VerifiedOK {
-				fmt.Fprintf(w, "rolled back to %s: set in %s, verified in %s\n", rep.Plan.Start, rb.Set.Round(time.Millisecond), rb.Verified.Round(time.Millisecond))
-			} else {
-				fmt.Fprintf(w, "ROLLBACK NOT VERIFIED (%s): check the router now\n", rb.Err)
-			}
-		} else if rep.Completed {
-			last := rep.Plan.Steps[len(rep.Plan.Steps)-1]
-			fmt.Fprintf(w, "shifted to %s (%d%% to %s) in %s\n", last.Weights, last.Percent, rep.Plan.To, rep.Finished.Sub(rep.Started).Round(time.Millisecond))
-		}
-	})
-}
-
-func (o *ShiftOptions) printWeights(w traffic.Weights) error {
-	return printWeights(o.g, o.Router, w)
-}
-
 func newShiftStatusCmd(g *Global) *cobra.Command {
 	var routerURL string
 	cmd := &cobra.Command{
@@ -362,95 +291,7 @@ func newShiftStatusCmd(g *Global) *cobra.Command {
 	return cmd
 }
 
-func printWeights(g *Global, routerURL string, w traffic.Weights) error {
-	out := struct {
-		Router  string          `json:"router"`
-		Weights traffic.Weights `json:"weights"`
-	}{routerURL, w}
-	return g.printObject(out, func(wr io.Writer) {
-		tw := newTable(wr, "ROUTE", "CLUSTER", "WEIGHT", "SHARE")
-		for _, route := range w.Routes() {
-			sum := 0
-			for _, v := range w[route] {
-				sum += v
-			}
-			for _, c := range w.Clusters(route) {
-				share := "-"
-				if sum > 0 {
-					share = fmt.Sprintf("%.0f%%", 100*float64(w[route][c])/float64(sum))
-				}
-				row(tw, route, c, w[route][c], share)
-			}
-		}
-		tw.Flush()
-	})
-}
-
 func isHTTPURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
-}
-
-func gateNames(gates []traffic.Gate) []string {
-	names := []string{}
-	for _, g := range gates {
-		names = append(names, g.Name())
-	}
-	return names
-}
-
-// observedText wraps the observed share in prefix and suffix; "" when nothing was counted.
-func observedText(obs map[string]map[string]float64, prefix, suffix string) string {
-	if len(obs) == 0 {
-		return ""
-	}
-	return prefix + traffic.ShareString(obs) + suffix
-}
-
-// shiftProgress prints one line per shift event on stderr.
-type shiftProgress struct {
-	w     io.Writer
-	n     int
-	gates int
-	ttl   time.Duration
-}
-
-// Event implements traffic.Observer.
-func (p *shiftProgress) Event(e traffic.Event) {
-	at := e.Time.Format("15:04:05.000")
-	step := fmt.Sprintf("step %d/%d %d%%", e.Step+1, p.n, e.Percent)
-	switch e.Type {
-	case traffic.EventResumed:
-		fmt.Fprintf(p.w, "%s resuming after the steps already done\n", at)
-	case traffic.EventSmoke:
-		if e.Err != "" {
-			fmt.Fprintf(p.w, "%s smoke test %s FAILED: %s\n", at, e.Gate, e.Err)
-		} else {
-			fmt.Fprintf(p.w, "%s smoke test %s passed\n", at, e.Gate)
-		}
-	case traffic.EventStepStart:
-		fmt.Fprintf(p.w, "%s %s: setting %s\n", at, step, e.Weights)
-	case traffic.EventVerified:
-		fmt.Fprintf(p.w, "%s %s: verified in %s\n", at, step, e.Wait.Round(time.Millisecond))
-	case traffic.EventPause:
-		extra := ""
-		if p.ttl > 0 {
-			extra = fmt.Sprintf(" (includes the record TTL %s: clients follow late)", p.ttl)
-		}
-		fmt.Fprintf(p.w, "%s %s: pause %s%s, %d gate(s) checked throughout\n", at, step, e.Wait, extra, p.gates)
-	case traffic.EventWaiting:
-		fmt.Fprintf(p.w, "%s %s: %s left in the pause, %d gate round(s) passed\n", at, step, e.Wait.Round(time.Second), e.Checks)
-	case traffic.EventGate:
-		if e.Err != "" {
-			fmt.Fprintf(p.w, "%s %s: gate %s FAILED: %s\n", at, step, e.Gate, e.Err)
-		} else {
-			fmt.Fprintf(p.w, "%s %s: gate %s passed\n", at, step, e.Gate)
-		}
-	case traffic.EventStepDone:
-		fmt.Fprintf(p.w, "%s %s: done%s\n", at, step, observedText(e.Observed, " (observed share: ", ")"))
-	case traffic.EventRollback:
-		fmt.Fprintf(p.w, "%s ROLLBACK to %s\n", at, e.Weights)
-	case traffic.EventRolledBack:
-		fmt.Fprintf(p.w, "%s rolled back to %s, verified in %s\n", at, e.Weights, e.Wait.Round(time.Millisecond))
-	}
 }

@@ -38,28 +38,6 @@ type ShiftFile struct {
 	Gates         []FileGate `json:"gates"`
 }
 
-// FileGate is one gate of the file: exactly one of its fields.
-type FileGate struct {
-	HTTP       *FileHTTP `json:"http"`
-	Prometheus *struct {
-		URL   string  `json:"url"`
-		Query string  `json:"query"`
-		Op    string  `json:"op"`
-		Max   float64 `json:"max"`
-	} `json:"prometheus"`
-	Command string `json:"command"`
-}
-
-// FileHTTP is an HTTP gate (or the smoke test).
-type FileHTTP struct {
-	URL         string  `json:"url"`
-	Host        string  `json:"host"`
-	Status      int     `json:"status"`
-	Requests    int     `json:"requests"`
-	MaxFailures float64 `json:"maxFailures"`
-	MaxP99      string  `json:"maxP99"`
-}
-
 // readShiftFile loads path into o; flags set on the command line are kept.
 // It returns the file's gates.
 func (o *ShiftOptions) readShiftFile(cmd *cobra.Command, path string) ([]traffic.Gate, error) {
@@ -112,41 +90,11 @@ func (o *ShiftOptions) readShiftFile(cmd *cobra.Command, path string) ([]traffic
 	}
 	var gates []traffic.Gate
 	for i, g := range f.Gates {
-		n := 0
-		if g.HTTP != nil {
-			n++
-			if !isHTTPURL(g.HTTP.URL) {
-				return nil, badInput("-f %s: gates[%d].http.url %q: want an http(s) URL", path, i, g.HTTP.URL)
-			}
-			var p99 time.Duration
-			if g.HTTP.MaxP99 != "" {
-				if p99, err = time.ParseDuration(g.HTTP.MaxP99); err != nil {
-					return nil, badInput("-f %s: gates[%d].http.maxP99: %v", path, i, err)
-				}
-			}
-			if g.HTTP.MaxFailures < 0 || g.HTTP.MaxFailures > 1 {
-				return nil, badInput("-f %s: gates[%d].http.maxFailures %g: want 0–1", path, i, g.HTTP.MaxFailures)
-			}
-			gates = append(gates, traffic.HTTPGate{URL: g.HTTP.URL, Host: g.HTTP.Host, Status: g.HTTP.Status, Requests: g.HTTP.Requests, MaxFailureRatio: g.HTTP.MaxFailures, MaxP99: p99})
+		gate, err := g.gate()
+		if err != nil {
+			return nil, badInput("-f %s: gates[%d]: %v", path, i, err)
 		}
-		if g.Prometheus != nil {
-			n++
-			op := g.Prometheus.Op
-			if op == "" {
-				op = "<="
-			}
-			if !isHTTPURL(g.Prometheus.URL) || g.Prometheus.Query == "" || !traffic.ValidOp(op) {
-				return nil, badInput("-f %s: gates[%d].prometheus: want url (http/https), query and op (<, <=, >, >=, ==)", path, i)
-			}
-			gates = append(gates, traffic.PromGate{URL: g.Prometheus.URL, Query: g.Prometheus.Query, Op: op, Threshold: g.Prometheus.Max})
-		}
-		if g.Command != "" {
-			n++
-			gates = append(gates, traffic.CommandGate{Command: g.Command})
-		}
-		if n != 1 {
-			return nil, badInput("-f %s: gates[%d]: want exactly one of http, prometheus, command", path, i)
-		}
+		gates = append(gates, gate)
 	}
 	return gates, nil
 }

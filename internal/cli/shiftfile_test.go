@@ -48,7 +48,10 @@ gates:
 	if _, err := o2.readShiftFile(cmd, write("steps: [10, 20]\n")); err != nil || o2.Steps != "100" {
 		t.Fatalf("flag vs file: %q, %v", o2.Steps, err)
 	}
-	for _, bad := range []string{"stepz: [1]\n", "gates:\n- {}\n", "gates:\n- http: {url: nope}\n", "gates:\n- command: x\n  http: {url: \"http://a/\"}\n", "pause: {a: 1}\n"} {
+	for _, bad := range []string{"stepz: [1]\n", "gates:\n- {}\n", "gates:\n- http: {url: nope}\n", "gates:\n- command: x\n  http: {url: \"http://a/\"}\n", "pause: {a: 1}\n",
+		// The rules of the key=value --gate-* flags (gates.go).
+		"gates:\n- http: {url: \"http://a/\", maxP99: fast}\n", "gates:\n- http: {url: \"http://a/\", maxFailures: 2}\n",
+		"gates:\n- http: {url: \"http://a/\", hots: b}\n", "gates:\n- prometheus: {url: \"http://p/\", op: \"!=\", query: up}\n"} {
 		if _, err := (&ShiftOptions{g: g}).readShiftFile(cmd, write(bad)); err == nil {
 			t.Errorf("file %q accepted", bad)
 		}

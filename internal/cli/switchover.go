@@ -60,12 +60,20 @@ reached, so pausing the mirror, the last sync and deactivating it are skipped
 the old one loses when it comes back.
 
 The router URL defaults to the one the records remember. Router cluster names
-are the context names.
+are the context names. The traffic shift takes the step and gate flags of
+tandem shift.
+
+` + gateHelp + `
 
 Exit codes: 0 switched (or resumed to the end), 1 failed and rolled back, or
 locked by another run, 2 bad input.`,
 		Example: `  tandem switchover --source blue --target green --to green --router "$TANDEM_LAB_ROUTER" \
     --steps 0,25,50,100 --pause 10s --gate-http http://127.0.0.1:8080/ --gate-host app.example
+  tandem switchover --source blue --target green --to green --router "$TANDEM_LAB_ROUTER" \
+    --steps 0,25,50,100 --pause 10s \
+    --gate-http 'url=http://127.0.0.1:8080/,host=app.example,maxP99=300ms' \
+    --gate-http 'url=http://127.0.0.1:8080/healthz,host=api.example,requests=20,maxFailures=0.05' \
+    --gate-command './check-orders.sh --since 1m'
   tandem switchover --source blue --target green --to green --rollback
   tandem switchover --source blue --target green --to green --source-unreachable --steps 100`,
 		Args: cobra.NoArgs,
@@ -101,17 +109,7 @@ func addShiftStepFlags(cmd *cobra.Command, o *ShiftOptions) {
 	f.DurationVar(&o.GateInterval, "gate-interval", 250*time.Millisecond, "how often the gates run during a pause")
 	f.StringVar(&o.Smoke, "smoke", "", "smoke test before any weight: URL of the target's own endpoint")
 	f.StringVar(&o.SmokeHost, "smoke-host", "", "Host header of the smoke test (default --gate-host)")
-	f.StringVar(&o.GateHTTP, "gate-http", "", "HTTP gate: URL through the load balancer")
-	f.StringVar(&o.GateHost, "gate-host", "", "HTTP gate: Host header (the route's host)")
-	f.IntVar(&o.GateStatus, "gate-status", 200, "HTTP gate: expected status")
-	f.IntVar(&o.GateRequests, "gate-requests", 10, "HTTP gate: requests per check")
-	f.Float64Var(&o.GateMaxFailures, "gate-max-failures", 0, "HTTP gate: highest failure ratio that passes (0–1)")
-	f.DurationVar(&o.GateMaxP99, "gate-max-p99", 0, "HTTP gate: highest p99 latency that passes (0: no bound)")
-	f.StringVar(&o.GateCommand, "gate-command", "", "command gate: shell command, exit 0 passes")
-	f.StringVar(&o.GatePrometheus, "gate-prometheus", "", "Prometheus gate: base URL of the Prometheus HTTP API")
-	f.StringVar(&o.GateQuery, "gate-query", "", "Prometheus gate: PromQL instant query")
-	f.StringVar(&o.GateOp, "gate-op", "<=", "Prometheus gate: comparator (<, <=, >, >=, ==)")
-	f.Float64Var(&o.GateMax, "gate-max", 0, "Prometheus gate: threshold")
+	addGateFlags(cmd, o)
 }
 
 // Complete checks the flags that need no cluster.
