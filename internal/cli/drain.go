@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/drain"
 	"github.com/tandem-io/tandem/pkg/journal"
 )
@@ -34,10 +35,14 @@ type DrainOptions struct {
 	Undo       bool
 	JournalDir string
 
-	nodes labels.Selector
-	first labels.Selector
-	taint corev1.Taint
+	nodes      labels.Selector
+	firstGiven bool // --first was passed: its selector only ("" for none)
+	first      labels.Selector
+	taint      corev1.Taint
 }
+
+// firstDefault is how --help shows the default of --first, which is found in the cluster.
+const firstDefault = "(default: the pods of every ingress/gateway controller found: IngressClass/GatewayClass controllers and the common controllers' labels)"
 
 func newDrainCmd(g *Global) *cobra.Command {
 	o := &DrainOptions{g: g}
@@ -45,11 +50,19 @@ func newDrainCmd(g *Global) *cobra.Command {
 		Use:   "drain",
 		Short: "Retire a node pool: taint it, evict the ingress controllers first, then drain respecting PodDisruptionBudgets",
 		Long: `Taints and cordons every selected node first (so nothing lands back on
-them), evicts the --first pods (default: the ingress-nginx controllers)
-through the Eviction API, then drains the nodes --parallel at a time with
-kubectl's drain logic, respecting PodDisruptionBudgets. DaemonSet pods stay;
-pods without a controller block the node. Progress (nodes done, pods evicted,
-ETA) goes to stderr.
+them), evicts the --first pods through the Eviction API, then drains the
+nodes --parallel at a time with kubectl's drain logic, respecting
+PodDisruptionBudgets. DaemonSet pods stay; pods without a controller block
+the node. Progress (nodes done, pods evicted, ETA) goes to stderr.
+
+Without --first, the pods that go first are those of every ingress or gateway
+controller found: the controllers named by the cluster's IngressClasses
+(spec.controller) and GatewayClasses (spec.controllerName), mapped to their
+pods' labels, plus the labels of the common controllers (ingress-nginx,
+Traefik, Contour and Envoy, HAProxy, Envoy Gateway, Istio gateways, Kong) even
+without a class. --dry-run says which pods go first and why, and names the
+classes whose controller tandem does not know (their pods are drained as
+ordinary pods: name them with --first).
 
 When pods are still there at --timeout, the PodDisruptionBudgets that allow no
 disruption are named with their pods. Each node is journaled: a re-run skips
@@ -61,6 +74,7 @@ Exit codes: 0 drained, 1 stuck or timed out (blockers named), 2 bad input.`,
   tandem drain --cluster blue --nodes tandem.io/pool=default --undo`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.firstGiven = cmd.Flags().Changed("first")
 			if err := o.Complete(); err != nil {
 				return err
 			}
@@ -74,7 +88,7 @@ Exit codes: 0 drained, 1 stuck or timed out (blockers named), 2 bad input.`,
 	f.StringVar(&o.Cluster, "cluster", "", "context of the cluster to drain")
 	f.StringVar(&o.Nodes, "nodes", "", "label selector of the nodes to drain (required)")
 	f.StringVar(&o.Taint, "taint", drain.DefaultTaint, "taint put on every selected node first (key=value:Effect)")
-	f.StringVar(&o.First, "first", drain.DefaultFirst, "label selector of the pods evicted before any node is drained (\"\" for none)")
+	f.StringVar(&o.First, "first", "", "label selector of the pods evicted before any node is drained (\"\" for none) "+firstDefault)
 	f.IntVar(&o.Parallel, "parallel", 1, "nodes drained at once")
 	f.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "how long the whole drain may take before it stops and names the blockers")
 	f.BoolVar(&o.DryRun, "dry-run", false, "list the nodes and the pods that would be evicted, change nothing")
@@ -91,8 +105,10 @@ func (o *DrainOptions) Complete() error {
 			return badInput("--nodes %q: %v", o.Nodes, err)
 		}
 	}
-	if o.first, err = labels.Parse(o.First); err != nil {
-		return badInput("--first %q: %v", o.First, err)
+	if o.firstGiven {
+		if o.first, err = labels.Parse(o.First); err != nil {
+			return badInput("--first %q: %v", o.First, err)
+		}
 	}
 	if o.taint, err = drain.ParseTaint(o.Taint); err != nil {
 		return badInput("--taint: %v", err)
@@ -139,7 +155,11 @@ func (o *DrainOptions) Run(ctx context.Context) error {
 	if o.Undo {
 		return o.undo(ctx, c.Typed, id)
 	}
-	opts := drain.Options{Nodes: o.nodes, Taint: o.taint, First: o.first, Parallel: o.Parallel, Timeout: o.Timeout, DryRun: o.DryRun}
+	first, err := o.chooseFirst(ctx, c)
+	if err != nil {
+		return err
+	}
+	opts := drain.Options{Nodes: o.nodes, Taint: o.taint, First: first, Parallel: o.Parallel, Timeout: o.Timeout, DryRun: o.DryRun}
 	var j *journal.Journal
 	if !o.DryRun {
 		var recs []journal.Record
@@ -166,6 +186,31 @@ func (o *DrainOptions) Run(ctx context.Context) error {
 	}
 	rep, runErr := drain.Run(ctx, c.Typed, opts, nil)
 	return o.finish(rep, runErr)
+}
+
+// chooseFirst is --first's selector when given, else the controllers found in the cluster.
+func (o *DrainOptions) chooseFirst(ctx context.Context, c *cluster.Conn) (drain.First, error) {
+	if o.firstGiven {
+		return drain.ExplicitFirst(o.first), nil
+	}
+	classes, notes, err := drain.FindClasses(ctx, c.Typed, c.Dynamic)
+	if err != nil {
+		return drain.First{}, err
+	}
+	first := drain.DefaultFirst(classes)
+	first.Notes = notes
+	if !o.DryRun {
+		// The dry run lists these; a real run warns before it starts.
+		for _, cl := range first.Classes {
+			if cl.Outcome == drain.ClassUnknown {
+				fmt.Fprintf(o.g.Err, "warning: %s: controller %q is not one tandem knows: its pods are drained as ordinary pods (name them with --first)\n", cl.Class, cl.Controller)
+			}
+		}
+		for _, n := range notes {
+			fmt.Fprintf(o.g.Err, "warning: %s\n", n)
+		}
+	}
+	return first, nil
 }
 
 func (o *DrainOptions) finish(rep *drain.Report, runErr error) error {
@@ -201,25 +246,6 @@ func (o *DrainOptions) undo(ctx context.Context, cs kubernetes.Interface, id str
 	}{names, o.Taint}
 	return o.g.printObject(out, func(w io.Writer) {
 		fmt.Fprintf(w, "removed taint %s and uncordoned %d nodes: %s\n", o.Taint, len(names), strings.Join(names, ", "))
-	})
-}
-
-func (o *DrainOptions) print(rep *drain.Report) error {
-	return o.g.printObject(rep, func(w io.Writer) {
-		if rep.DryRun {
-			fmt.Fprintf(w, "would taint %s and cordon %d nodes: %s\n", o.Taint, len(rep.Nodes), strings.Join(rep.Nodes, ", "))
-			fmt.Fprintf(w, "would evict %d pods, in order:\n", len(rep.Planned))
-			for _, p := range rep.Planned {
-				fmt.Fprintf(w, "  %s\n", p)
-			}
-			for _, e := range rep.Errors {
-				fmt.Fprintf(w, "BLOCKER %s\n", e)
-			}
-			fmt.Fprintln(w, "dry run: nothing changed")
-			return
-		}
-		fmt.Fprintf(w, "drained %d of %d nodes (%d skipped, done earlier), %d pods evicted in %.1fs\n",
-			len(rep.Drained)+len(rep.Skipped), len(rep.Nodes), len(rep.Skipped), rep.PodsEvicted, rep.Seconds)
 	})
 }
 

@@ -22,9 +22,6 @@ import (
 // DefaultTaint keeps new pods off the nodes being retired.
 const DefaultTaint = "migration=migration:NoSchedule"
 
-// DefaultFirst selects the ingress-nginx controller pods, evicted before any node is drained.
-const DefaultFirst = "app.kubernetes.io/component=controller,app.kubernetes.io/name=ingress-nginx"
-
 // ErrStuck means a drain did not finish before its timeout; Report.Blockers say why.
 var ErrStuck = errors.New("drain stuck")
 
@@ -32,7 +29,7 @@ var ErrStuck = errors.New("drain stuck")
 type Options struct {
 	Nodes    labels.Selector
 	Taint    corev1.Taint
-	First    labels.Selector // nil: no pods go first
+	First    First // the pods evicted before any node is drained: ExplicitFirst or DefaultFirst
 	Parallel int
 	Timeout  time.Duration // for the whole drain
 	DryRun   bool
@@ -91,6 +88,12 @@ type Report struct {
 	Completed   bool      `json:"completed"`
 	DryRun      bool      `json:"dryRun,omitempty"`
 	Planned     []string  `json:"planned,omitempty"` // dry run: pods that would be evicted, first ones first
+	// First are the pods evicted (dry run: to be evicted) first, and why.
+	First []FirstPod `json:"first,omitempty"`
+	// Classes are the IngressClasses and GatewayClasses found for the default
+	// --first, and what each contributed; FirstNotes what could not be read.
+	Classes    []ClassFound `json:"classes,omitempty"`
+	FirstNotes []string     `json:"firstNotes,omitempty"`
 }
 
 // ParseTaint parses key=value:Effect (value may be empty: key:Effect).
@@ -162,7 +165,7 @@ func SelectNodes(ctx context.Context, cs kubernetes.Interface, sel labels.Select
 // drains the nodes opts.Parallel at a time. It returns ErrStuck (with the
 // report's Blockers) when pods are still there at opts.Timeout.
 func Run(ctx context.Context, cs kubernetes.Interface, opts Options, obs Observer) (*Report, error) {
-	r := &run{cs: cs, opts: opts, obs: obs, start: time.Now(), rep: &Report{DryRun: opts.DryRun}}
+	r := &run{cs: cs, opts: opts, obs: obs, start: time.Now(), rep: &Report{DryRun: opts.DryRun, Classes: opts.First.Classes, FirstNotes: opts.First.Notes}}
 	defer func() { r.rep.Seconds = time.Since(r.start).Seconds() }()
 	nodes, err := SelectNodes(ctx, cs, opts.Nodes)
 	if err != nil {
@@ -185,7 +188,7 @@ func Run(ctx context.Context, cs kubernetes.Interface, opts Options, obs Observe
 	for _, n := range nodes {
 		onNode[n] = true
 	}
-	if opts.First != nil && !opts.First.Empty() {
+	if !opts.First.Empty() {
 		first, err := r.firstPods(ctx, onNode)
 		if err != nil {
 			return r.rep, err
@@ -277,21 +280,6 @@ func (r *run) helper(ctx context.Context, phase, node string) *kdrain.Helper {
 	}
 }
 
-// firstPods are the pods matching opts.First on the selected nodes.
-func (r *run) firstPods(ctx context.Context, onNode map[string]bool) ([]corev1.Pod, error) {
-	list, err := r.cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{LabelSelector: r.opts.First.String()})
-	if err != nil {
-		return nil, fmt.Errorf("list first pods: %w", err)
-	}
-	var pods []corev1.Pod
-	for _, p := range list.Items {
-		if onNode[p.Spec.NodeName] && p.DeletionTimestamp == nil && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
-			pods = append(pods, p)
-		}
-	}
-	return pods, nil
-}
-
 // plan lists what would be evicted, first pods first, changing nothing.
 func (r *run) plan(ctx context.Context, nodes []string) error {
 	onNode := map[string]bool{}
@@ -299,7 +287,7 @@ func (r *run) plan(ctx context.Context, nodes []string) error {
 		onNode[n] = true
 	}
 	first := map[string]bool{}
-	if r.opts.First != nil && !r.opts.First.Empty() {
+	if !r.opts.First.Empty() {
 		pods, err := r.firstPods(ctx, onNode)
 		if err != nil {
 			return err
