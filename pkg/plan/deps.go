@@ -19,16 +19,18 @@ type dep struct {
 
 // index is what dependency lookups need from the source objects.
 type index struct {
-	byKey    map[ObjectKey]*unstructured.Unstructured
-	crds     map[schema.GroupKind]ObjectKey             // served kind → its CRD
-	bindings map[[2]string][]*unstructured.Unstructured // ServiceAccount namespace/name → bindings naming it
+	byKey        map[ObjectKey]*unstructured.Unstructured
+	crds         map[schema.GroupKind]ObjectKey             // served kind → its CRD
+	crdResources map[schema.GroupResource]ObjectKey         // served group/plural → its CRD (what RBAC rules name)
+	bindings     map[[2]string][]*unstructured.Unstructured // ServiceAccount namespace/name → bindings naming it
 }
 
 func newIndex(objs []*unstructured.Unstructured) index {
 	idx := index{
-		byKey:    map[ObjectKey]*unstructured.Unstructured{},
-		crds:     map[schema.GroupKind]ObjectKey{},
-		bindings: map[[2]string][]*unstructured.Unstructured{},
+		byKey:        map[ObjectKey]*unstructured.Unstructured{},
+		crds:         map[schema.GroupKind]ObjectKey{},
+		crdResources: map[schema.GroupResource]ObjectKey{},
+		bindings:     map[[2]string][]*unstructured.Unstructured{},
 	}
 	for _, obj := range objs {
 		k := KeyOf(obj)
@@ -40,6 +42,7 @@ func newIndex(objs []*unstructured.Unstructured) index {
 		case k.Group == crdGroup && k.Kind == "CustomResourceDefinition":
 			gk := schema.GroupKind{Group: str(obj.Object, "spec", "group"), Kind: str(obj.Object, "spec", "names", "kind")}
 			idx.crds[gk] = k
+			idx.crdResources[crdResource(obj)] = k
 		case k.Group == rbacGroup && (k.Kind == "RoleBinding" || k.Kind == "ClusterRoleBinding"):
 			for _, sub := range list(obj.Object, "subjects") {
 				if str(sub, "kind") != "ServiceAccount" {
@@ -108,6 +111,12 @@ func (idx index) deps(obj *unstructured.Unstructured) []dep {
 			if rk, ok := roleRef(b); ok {
 				out = append(out, dep{key: rk, why: rk.Kind + " bound to " + self + " by " + describe(bk), via: &bk})
 			}
+		}
+		// The CRDs its roles grant on (grants.go): an operator crash-loops
+		// without the kinds it serves, even before any custom resource exists.
+		// Like the role, only through a binding that is itself copied.
+		for _, g := range idx.grants(k) {
+			out = append(out, dep{key: g.CRD, why: g.Why(), via: &g.Binding})
 		}
 	case schema.GroupKind{Group: rbacGroup, Kind: "RoleBinding"}, schema.GroupKind{Group: rbacGroup, Kind: "ClusterRoleBinding"}:
 		if rk, ok := roleRef(obj); ok {

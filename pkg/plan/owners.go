@@ -61,22 +61,75 @@ func writtenByTandem(obj *unstructured.Unstructured) bool {
 	return false
 }
 
-// gitOps names the pipeline that manages obj in the target, or "".
+// Manager is the deployment pipeline that manages an object: the tool and,
+// where the object says so, which of its units (a Helm release, an Argo CD
+// Application, a Flux Kustomization or HelmRelease).
+type Manager struct {
+	Tool      string `json:"tool"`           // "Flux", "Argo CD" or "Helm"
+	Unit      string `json:"unit,omitempty"` // Kustomization, HelmRelease, Application, release
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name,omitempty"`
+}
+
+// String is the manager as reports name it, e.g. "Helm release shop/web".
+func (m Manager) String() string {
+	s := m.Tool
+	if m.Unit != "" && m.Unit != m.Tool {
+		s += " " + m.Unit
+	}
+	if m.Name == "" {
+		return s
+	}
+	if m.Namespace != "" {
+		return s + " " + m.Namespace + "/" + m.Name
+	}
+	return s + " " + m.Name
+}
+
+// ManagedBy names the pipeline that manages obj, from the labels and
+// annotations each tool puts on what it deploys.
 //
 // Flux and Argo CD are checked before Helm: both deploy Helm charts, whose
 // objects carry the Helm label too, and the pipeline is what the user must use.
-func gitOps(obj *unstructured.Unstructured) string {
+func ManagedBy(obj *unstructured.Unstructured) (Manager, bool) {
 	l, a := obj.GetLabels(), obj.GetAnnotations()
 	switch {
-	case l["kustomize.toolkit.fluxcd.io/name"] != "" || l["helm.toolkit.fluxcd.io/name"] != "":
-		return "Flux"
-	case a["argocd.argoproj.io/tracking-id"] != "" || l["argocd.argoproj.io/instance"] != "":
-		return "Argo CD"
-	case l["app.kubernetes.io/managed-by"] == "Helm":
-		if r := a["meta.helm.sh/release-name"]; r != "" {
-			return "Helm release " + r
+	case l["kustomize.toolkit.fluxcd.io/name"] != "":
+		return Manager{Tool: "Flux", Unit: "Kustomization", Namespace: l["kustomize.toolkit.fluxcd.io/namespace"], Name: l["kustomize.toolkit.fluxcd.io/name"]}, true
+	case l["helm.toolkit.fluxcd.io/name"] != "":
+		return Manager{Tool: "Flux", Unit: "HelmRelease", Namespace: l["helm.toolkit.fluxcd.io/namespace"], Name: l["helm.toolkit.fluxcd.io/name"]}, true
+	case a["argocd.argoproj.io/tracking-id"] != "":
+		// Annotation tracking: "<app>:<group>/<kind>:<namespace>/<name>", the
+		// app as "<namespace>_<name>" when Applications live in other namespaces.
+		app, _, _ := strings.Cut(a["argocd.argoproj.io/tracking-id"], ":")
+		ns, name, ok := strings.Cut(app, "_")
+		if !ok {
+			ns, name = "", app
 		}
-		return "Helm"
+		return Manager{Tool: "Argo CD", Unit: "Application", Namespace: ns, Name: name}, true
+	case l["argocd.argoproj.io/instance"] != "":
+		return Manager{Tool: "Argo CD", Unit: "Application", Name: l["argocd.argoproj.io/instance"]}, true
+	case l["app.kubernetes.io/managed-by"] == "Helm":
+		m := Manager{Tool: "Helm", Unit: "release", Name: a["meta.helm.sh/release-name"]}
+		if m.Name != "" {
+			m.Namespace = a["meta.helm.sh/release-namespace"]
+			if m.Namespace == "" {
+				m.Namespace = obj.GetNamespace()
+			}
+		}
+		return m, true
 	}
-	return ""
+	return Manager{}, false
+}
+
+// gitOps names the pipeline that manages obj in the target, or "".
+func gitOps(obj *unstructured.Unstructured) string {
+	m, ok := ManagedBy(obj)
+	switch {
+	case !ok:
+		return ""
+	case m.Tool == "Helm" && m.Name != "":
+		return "Helm release " + m.Name
+	}
+	return m.Tool
 }

@@ -39,7 +39,7 @@ func SystemNamespace(ns string) bool {
 	return false
 }
 
-// Select returns the objects to copy, keyed by ObjectKey, with why each came along ("" for direct matches, e.g. "namespace of shop/Deployment web", "ConfigMap referenced by Deployment shop/web", "Role bound to ServiceAccount shop/web by RoleBinding shop/web-read", "CRD of Backup payments/nightly", "StorageClass of PVC ...").
+// Select returns the objects to copy, keyed by ObjectKey, with why each came along ("" for direct matches, e.g. "namespace of shop/Deployment web", "ConfigMap referenced by Deployment shop/web", "Role bound to ServiceAccount shop/web by RoleBinding shop/web-read", "CRD of Backup payments/nightly", "CRD granted to ServiceAccount ops/operator by ClusterRole operator-role (ClusterRoleBinding operator) on applications.example.io", "StorageClass of PVC ...").
 //
 // Without Namespaces, Labels or Stack every object outside the system
 // namespaces is selected. With Namespaces or Labels the matching namespaced

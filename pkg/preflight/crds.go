@@ -9,6 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/plan"
 )
 
 // CRDs compares the source's CustomResourceDefinitions with the target's.
@@ -69,6 +71,10 @@ func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 	for i := range list.Items {
 		target[list.Items[i].GetName()] = &list.Items[i]
 	}
+	granted := map[string][]plan.Grant{}
+	for _, g := range plan.GrantedCRDs(env.Objects, nil) {
+		granted[g.CRD.Name] = append(granted[g.CRD.Name], g)
+	}
 	var out []Finding
 	for _, crd := range env.Of("apiextensions.k8s.io", "CustomResourceDefinition") {
 		group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
@@ -87,6 +93,10 @@ func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 				out = append(out, Finding{Severity: Error, Object: obj,
 					Message: fmt.Sprintf("missing in the target while the source has %d %s objects", crs, kind),
 					Fix:     "install the operator or chart that owns this CRD in the target (sync copies the CRD, not the controller that acts on it)"})
+			} else if gs := granted[crd.GetName()]; len(gs) > 0 {
+				out = append(out, Finding{Severity: Warning, Object: obj,
+					Message: "missing in the target and no custom resources yet, but a controller uses it: " + gs[0].Why() + moreGrants(gs),
+					Fix:     "sync copies it (a --namespace or --stack selection of " + gs[0].ServiceAccount.Namespace + " brings it along); do not leave it out with --exclude-kinds, or the controller fails in the target"})
 			} else {
 				out = append(out, Finding{Severity: Info, Object: obj, Message: "missing in the target; the source has no objects of it",
 					Fix: "sync copies it; or leave it out with --exclude-kinds CustomResourceDefinition.apiextensions.k8s.io"})
@@ -114,4 +124,11 @@ func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 		}
 	}
 	return out, nil
+}
+
+func moreGrants(gs []plan.Grant) string {
+	if len(gs) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" (and %d more grants)", len(gs)-1)
 }

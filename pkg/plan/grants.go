@@ -1,0 +1,121 @@
+package plan
+
+import (
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Grant is one CustomResourceDefinition a ServiceAccount is granted on through
+// RBAC: a binding names the ServiceAccount as a subject and refers to a role
+// with a rule on one of the CRD's resources. An operator whose ServiceAccount
+// watches its own kinds has no use in the target without their CRDs, even
+// before any custom resource exists.
+type Grant struct {
+	ServiceAccount ObjectKey // the ServiceAccount granted
+	Binding        ObjectKey // the RoleBinding or ClusterRoleBinding naming it
+	Role           ObjectKey // the Role or ClusterRole whose rule names the resource
+	CRD            ObjectKey // the CustomResourceDefinition serving the resource
+}
+
+// Why names the chain for a user, in the form of Select's reasons: "CRD
+// granted to ServiceAccount ops/operator by ClusterRole operator-role
+// (ClusterRoleBinding operator) on applications.example.io".
+func (g Grant) Why() string {
+	return "CRD granted to " + describe(g.ServiceAccount) + " by " + describe(g.Role) +
+		" (" + describe(g.Binding) + ") on " + g.CRD.Name
+}
+
+// GrantedCRDs lists the CRDs that the ServiceAccounts of namespaces (nil or
+// empty: every namespace) are granted on through RBAC, one Grant per
+// ServiceAccount, binding, role and CRD, in the order of objs. Only objects in
+// objs count: a binding whose role or a rule whose CRD is absent grants
+// nothing here. Rules are read as stored, so an aggregated ClusterRole counts
+// with the rules the aggregation controller gave it. Wildcard groups and
+// resources are ignored (see ruleResources). Select follows the same grants;
+// this is for reports, e.g. the plan's "namespace ops's ServiceAccounts are
+// granted on CRD applications.example.io".
+func GrantedCRDs(objs []*unstructured.Unstructured, namespaces []string) []Grant {
+	idx := newIndex(objs)
+	var out []Grant
+	seen := map[ObjectKey]bool{}
+	for _, obj := range objs {
+		k := KeyOf(obj)
+		if k.Group != "" || k.Kind != "ServiceAccount" || seen[k] {
+			continue
+		}
+		seen[k] = true
+		if len(namespaces) > 0 && !slices.Contains(namespaces, k.Namespace) {
+			continue
+		}
+		out = append(out, idx.grants(k)...)
+	}
+	return out
+}
+
+// grants lists the CRDs the ServiceAccount sa is granted on, through every
+// binding that names it.
+func (idx index) grants(sa ObjectKey) []Grant {
+	var out []Grant
+	seen := map[Grant]bool{}
+	for _, b := range idx.bindings[[2]string{sa.Namespace, sa.Name}] {
+		rk, ok := roleRef(b)
+		role := idx.byKey[rk]
+		if !ok || role == nil {
+			continue
+		}
+		for _, rule := range list(role.Object, "rules") {
+			for _, gr := range ruleResources(rule) {
+				crd, ok := idx.crdResources[gr]
+				if !ok {
+					continue
+				}
+				g := Grant{ServiceAccount: sa, Binding: KeyOf(b), Role: rk, CRD: crd}
+				if !seen[g] {
+					seen[g] = true
+					out = append(out, g)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// ruleResources lists the group/resource pairs a PolicyRule names, with
+// subresources stripped ("applications/status" is the applications resource).
+// A wildcard group or resource ("*", "*/scale") is skipped, not expanded: a
+// rule on every group or every resource says nothing about which CRDs the
+// subject needs, and expanding it would drag every CRD of the cluster into a
+// selection (think of an SA bound to cluster-admin).
+func ruleResources(rule map[string]any) []schema.GroupResource {
+	groups, _, _ := unstructured.NestedStringSlice(rule, "apiGroups")
+	resources, _, _ := unstructured.NestedStringSlice(rule, "resources")
+	var out []schema.GroupResource
+	for _, g := range groups {
+		if g == "*" {
+			continue
+		}
+		for _, r := range resources {
+			r, _, _ = strings.Cut(r, "/")
+			if r == "*" || r == "" {
+				continue
+			}
+			out = append(out, schema.GroupResource{Group: g, Resource: r})
+		}
+	}
+	return out
+}
+
+// crdResource returns the group and plural resource a CRD serves. The plural
+// falls back to the CRD's name, which the apiserver requires to be
+// <plural>.<group>.
+func crdResource(crd *unstructured.Unstructured) schema.GroupResource {
+	group := str(crd.Object, "spec", "group")
+	plural := str(crd.Object, "spec", "names", "plural")
+	if plural == "" {
+		plural, _ = strings.CutSuffix(crd.GetName(), "."+group)
+	}
+	return schema.GroupResource{Group: group, Resource: plural}
+}

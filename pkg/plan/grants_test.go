@@ -1,0 +1,149 @@
+package plan
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// operator is an operator's namespace before any custom resource exists, and
+// the CRDs of a cluster; each case adds the RBAC that ties them together.
+var operator = []string{
+	`{apiVersion: v1, kind: Namespace, metadata: {name: ops}}`,
+	`{apiVersion: v1, kind: ServiceAccount, metadata: {name: operator, namespace: ops}}`,
+	`{apiVersion: apps/v1, kind: Deployment, metadata: {name: operator, namespace: ops, labels: {app.kubernetes.io/part-of: op}},
+	  spec: {template: {spec: {serviceAccountName: operator}}}}`,
+	`{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, metadata: {name: applications.example.io},
+	  spec: {group: example.io, names: {kind: Application, plural: applications}}}`,
+	`{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, metadata: {name: widgets.other.io},
+	  spec: {group: other.io, names: {kind: Widget, plural: widgets}}}`,
+	`{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, metadata: {name: unrelated.example.io},
+	  spec: {group: example.io, names: {kind: Unrelated, plural: unrelated}}}`,
+	// Another namespace's operator, granted on widgets: not ops's business.
+	`{apiVersion: v1, kind: ServiceAccount, metadata: {name: other, namespace: web}}`,
+	`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRoleBinding, metadata: {name: other},
+	  subjects: [{kind: ServiceAccount, name: other, namespace: web}], roleRef: {kind: ClusterRole, name: other-role}}`,
+	`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: other-role},
+	  rules: [{apiGroups: [other.io], resources: [widgets], verbs: [get]}]}`,
+}
+
+const (
+	crbOperator = `{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRoleBinding, metadata: {name: operator},
+	  subjects: [{kind: ServiceAccount, name: operator, namespace: ops}], roleRef: {kind: ClusterRole, name: operator-role}}`
+	rbOperator = `{apiVersion: rbac.authorization.k8s.io/v1, kind: RoleBinding, metadata: {name: operator, namespace: ops},
+	  subjects: [{kind: ServiceAccount, name: operator}], roleRef: {kind: ClusterRole, name: operator-role}}`
+)
+
+// clusterRole is ClusterRole operator-role with rules (YAML flow list).
+func clusterRole(rules string) string {
+	return `{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: operator-role}, rules: ` + rules + `}`
+}
+
+func crdKey(name string) ObjectKey { return ObjectKey{crdGroup, "CustomResourceDefinition", "", name} }
+
+func TestSelectBringsGrantedCRDs(t *testing.T) {
+	const (
+		viaCRB = "CRD granted to ServiceAccount ops/operator by ClusterRole operator-role (ClusterRoleBinding operator) on "
+		viaRB  = "CRD granted to ServiceAccount ops/operator by ClusterRole operator-role (RoleBinding ops/operator) on "
+	)
+	ns := Selector{Namespaces: []string{"ops"}}
+	cases := []struct {
+		name string
+		rbac []string
+		s    Selector
+		want map[ObjectKey]string // the CRDs selected, with why
+	}{
+		{"cluster role binding on two CRDs", []string{crbOperator, clusterRole(
+			`[{apiGroups: [example.io], resources: [applications, applications/status], verbs: ["*"]},
+			  {apiGroups: [other.io], resources: [widgets], verbs: [list, watch]}]`)}, ns,
+			map[ObjectKey]string{
+				crdKey("applications.example.io"): viaCRB + "applications.example.io",
+				crdKey("widgets.other.io"):        viaCRB + "widgets.other.io",
+			}},
+		{"role binding in the namespace to a cluster role", []string{rbOperator, clusterRole(
+			`[{apiGroups: [example.io], resources: [applications]}]`)}, ns,
+			map[ObjectKey]string{crdKey("applications.example.io"): viaRB + "applications.example.io"}},
+		{"role", []string{
+			`{apiVersion: rbac.authorization.k8s.io/v1, kind: RoleBinding, metadata: {name: operator, namespace: ops},
+			  subjects: [{kind: ServiceAccount, name: operator}], roleRef: {kind: Role, name: local}}`,
+			`{apiVersion: rbac.authorization.k8s.io/v1, kind: Role, metadata: {name: local, namespace: ops},
+			  rules: [{apiGroups: [other.io], resources: [widgets]}]}`}, ns,
+			map[ObjectKey]string{crdKey("widgets.other.io"): "CRD granted to ServiceAccount ops/operator by Role ops/local (RoleBinding ops/operator) on widgets.other.io"}},
+		{"subresource only", []string{crbOperator, clusterRole(
+			`[{apiGroups: [example.io], resources: [applications/status, applications/finalizers]}]`)}, ns,
+			map[ObjectKey]string{crdKey("applications.example.io"): viaCRB + "applications.example.io"}},
+		{"wildcards bring nothing", []string{crbOperator, clusterRole(
+			`[{apiGroups: ["*"], resources: [applications]}, {apiGroups: [example.io], resources: ["*"]},
+			  {apiGroups: [other.io], resources: ["*/status"]}, {nonResourceURLs: [/healthz], verbs: [get]}]`)}, ns,
+			nil},
+		{"wildcard beside a named group", []string{crbOperator, clusterRole(
+			`[{apiGroups: ["*", example.io], resources: [applications]}]`)}, ns,
+			map[ObjectKey]string{crdKey("applications.example.io"): viaCRB + "applications.example.io"}},
+		{"core and built-in resources are no CRDs", []string{crbOperator, clusterRole(
+			`[{apiGroups: ["", apps], resources: [configmaps, deployments]}]`)}, ns, nil},
+		{"aggregated cluster role, rules as stored", []string{crbOperator,
+			`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: operator-role},
+			  aggregationRule: {clusterRoleSelectors: [{matchLabels: {agg: op}}]},
+			  rules: [{apiGroups: [other.io], resources: [widgets]}]}`,
+			`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: part, labels: {agg: op}},
+			  rules: [{apiGroups: [other.io], resources: [widgets]}]}`}, ns,
+			map[ObjectKey]string{crdKey("widgets.other.io"): viaCRB + "widgets.other.io"}},
+		{"stack brings them through the workload's ServiceAccount", []string{crbOperator, clusterRole(
+			`[{apiGroups: [example.io], resources: [applications]}]`)}, Selector{Stack: "op"},
+			map[ObjectKey]string{crdKey("applications.example.io"): viaCRB + "applications.example.io"}},
+		{"binding left out, no grant", []string{crbOperator, clusterRole(
+			`[{apiGroups: [example.io], resources: [applications]}]`)},
+			Selector{Namespaces: []string{"ops"}, ExcludeKinds: []schema.GroupKind{{Group: rbacGroup, Kind: "ClusterRoleBinding"}}}, nil},
+		{"role absent from the source", []string{crbOperator}, ns, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := map[ObjectKey]string{}
+			for k, why := range Select(parseAll(t, append(append([]string{}, operator...), tc.rbac...)...), tc.s) {
+				if k.Kind == "CustomResourceDefinition" {
+					got[k] = why
+				}
+			}
+			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("CRDs selected (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestGrantedCRDs(t *testing.T) {
+	objs := parseAll(t, append(append([]string{}, operator...), crbOperator, rbOperator, clusterRole(
+		`[{apiGroups: [example.io], resources: [applications, applications/status]}]`))...)
+	sa := func(ns, name string) ObjectKey { return ObjectKey{"", "ServiceAccount", ns, name} }
+	crb := func(name string) ObjectKey { return ObjectKey{rbacGroup, "ClusterRoleBinding", "", name} }
+	cr := func(name string) ObjectKey { return ObjectKey{rbacGroup, "ClusterRole", "", name} }
+	ops := []Grant{
+		{sa("ops", "operator"), crb("operator"), cr("operator-role"), crdKey("applications.example.io")},
+		{sa("ops", "operator"), ObjectKey{rbacGroup, "RoleBinding", "ops", "operator"}, cr("operator-role"), crdKey("applications.example.io")},
+	}
+	web := Grant{sa("web", "other"), crb("other"), cr("other-role"), crdKey("widgets.other.io")}
+	cases := []struct {
+		name       string
+		namespaces []string
+		want       []Grant
+	}{
+		{"one namespace", []string{"ops"}, ops},
+		{"every namespace", nil, append([]Grant{web}, ops...)},
+		{"none granted", []string{"quiet"}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := GrantedCRDs(objs, tc.namespaces)
+			less := func(a, b Grant) bool { return a.Why() < b.Why() }
+			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty(), cmpopts.SortSlices(less)); diff != "" {
+				t.Errorf("GrantedCRDs (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if why := ops[0].Why(); !strings.HasSuffix(why, "by ClusterRole operator-role (ClusterRoleBinding operator) on applications.example.io") {
+		t.Errorf("Why() = %q", why)
+	}
+}
