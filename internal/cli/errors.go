@@ -12,6 +12,9 @@ const (
 	ExitOK       = 0
 	ExitFailed   = 1 // some objects or steps failed; the rest was done
 	ExitBadInput = 2 // the command was not run as asked
+	// ExitIncomplete: the command ran but could not look at everything (plan:
+	// a resource it could not read, a check that could not run).
+	ExitIncomplete = 3
 )
 
 // badInput is an error the user can fix by changing the command.
@@ -22,6 +25,10 @@ func badInput(format string, args ...any) error {
 // errPartial marks a run that finished with some failed items, already reported.
 var errPartial = errors.New("some items failed")
 
+// errIncomplete marks a report that is complete in what it says but could
+// not look at everything; the report says what it missed.
+var errIncomplete = errors.New("incomplete: some resources could not be checked")
+
 // exitCode maps an error to the process exit code.
 func exitCode(err error) int {
 	switch {
@@ -29,6 +36,8 @@ func exitCode(err error) int {
 		return ExitOK
 	case errors.Is(err, cluster.ErrBadInput):
 		return ExitBadInput
+	case errors.Is(err, errIncomplete):
+		return ExitIncomplete
 	default:
 		return ExitFailed
 	}

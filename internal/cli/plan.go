@@ -18,8 +18,10 @@ import (
 type PlanOptions struct {
 	g      *Global
 	Checks []string
+	FailOn string
 
 	checks []preflight.Check
+	failOn preflight.Severity
 }
 
 func newPlanCmd(g *Global) *cobra.Command {
@@ -34,13 +36,28 @@ func newPlanCmd(g *Global) *cobra.Command {
   classes   Storage/Ingress/Priority/RuntimeClasses referenced but missing
   webhooks  target admission webhooks with no ready endpoints; source webhooks
   cidr      overlapping Service/pod/node address ranges
-  pdb       PodDisruptionBudgets that block a drain
-  stateful  StatefulSets, PVCs, PVs with reclaimPolicy Delete
+  pdb       what blocks or loses data in a drain of the source: budgets allowing
+            no eviction, pods without a controller, emptyDir and hostPath pods
+  stateful  StatefulSets, PVCs, PVs with reclaimPolicy Delete; volumes against
+            the target (CSI driver, provisioner, access modes, node affinity)
+  owners    Helm releases, Argo CD Applications and Flux units managing objects:
+            the pipeline must deploy to the target too
+  capacity  the source's pod requests against the target's allocatable
+  exposure  LoadBalancer Services, Ingress and Gateway hosts: the entry points a
+            shift must move, with the router that can move each
 
-Exit codes: 0 no error findings, 1 error findings (or a check failed), 2 bad input.`,
+A resource that cannot be read (a CRD deleted meanwhile, an aggregated API
+whose backend is down, RBAC) is reported as unchecked and the report goes on.
+-o markdown writes the report for a change request.
+
+Exit codes: 0 nothing at or above --fail-on, 1 findings at or above --fail-on,
+2 bad input, 3 no such findings but the report is incomplete (something could
+not be read or a check could not run: see "unchecked").`,
 		Example: `  tandem plan --source blue --target green
-  tandem plan --source blue --target green --checks apis,crds -o json`,
-		Args: cobra.NoArgs,
+  tandem plan --source blue --target green --only apis,crds -o json
+  tandem plan --source blue --target green --fail-on warning -o markdown > preflight.md`,
+		Annotations: map[string]string{"markdown": "true"},
+		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Complete(); err != nil {
 				return err
@@ -52,6 +69,8 @@ Exit codes: 0 no error findings, 1 error findings (or a check failed), 2 bad inp
 		},
 	}
 	cmd.Flags().StringSliceVar(&o.Checks, "checks", nil, "only these checks (comma-separated): "+strings.Join(preflight.Names(), ","))
+	cmd.Flags().StringSliceVar(&o.Checks, "only", nil, "the same as --checks")
+	cmd.Flags().StringVar(&o.FailOn, "fail-on", "error", "exit 1 when any finding is at or above this severity: error, warning or info")
 	return cmd
 }
 
@@ -62,6 +81,9 @@ func (o *PlanOptions) Complete() error {
 		return badInput("--checks: %v", err)
 	}
 	o.checks = checks
+	if o.failOn, err = preflight.ParseSeverity(o.FailOn); err != nil {
+		return badInput("--fail-on: %v", err)
+	}
 	return nil
 }
 
@@ -88,13 +110,30 @@ func (o *PlanOptions) Run(ctx context.Context) error {
 	}
 	rep := preflight.Run(ctx, env, o.checks)
 	o.g.Log.Info("plan done", "objects", rep.Objects, "findings", len(rep.Findings), "took", time.Since(started))
-	if err := o.g.printObject(rep, func(w io.Writer) { printReport(w, rep, time.Since(started)) }); err != nil {
+	if o.g.Output == "markdown" {
+		if _, err := io.WriteString(o.g.Out, rep.Markdown(o.failOn)); err != nil {
+			return err
+		}
+	} else if err := o.g.printObject(rep, func(w io.Writer) { printReport(w, rep, o.failOn, time.Since(started)) }); err != nil {
 		return err
 	}
-	if rep.Errors() > 0 {
+	switch {
+	case rep.Blocking(o.failOn) > 0:
 		return errPartial
+	case rep.Incomplete():
+		return fmt.Errorf("%w (%d resources unchecked, %d checks failed): the report above says which", errIncomplete, len(rep.Unchecked), failedChecks(rep))
 	}
 	return nil
+}
+
+func failedChecks(rep *preflight.Report) int {
+	n := 0
+	for _, c := range rep.Checks {
+		if c.Failed != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // progress draws one updating line on a terminal while the source is read;
@@ -112,7 +151,7 @@ func (o *PlanOptions) progress() (func(string, int), func()) {
 }
 
 // printReport writes the findings grouped by severity, then what was checked.
-func printReport(w io.Writer, rep *preflight.Report, took time.Duration) {
+func printReport(w io.Writer, rep *preflight.Report, failOn preflight.Severity, took time.Duration) {
 	fmt.Fprintf(w, "plan %s → %s\n", rep.Source, rep.Target)
 	for _, sev := range []preflight.Severity{preflight.Error, preflight.Warning, preflight.Info} {
 		var fs []preflight.Finding
@@ -146,9 +185,14 @@ func printReport(w io.Writer, rep *preflight.Report, took time.Duration) {
 		row(tw, "  "+c.Name, c.Errors, c.Warnings, c.Infos, scope)
 	}
 	tw.Flush()
-	if n := rep.Errors(); n > 0 {
-		fmt.Fprintf(w, "\n%d error(s): fix them before `tandem sync`\n", n)
-	} else {
+	switch n := rep.Blocking(failOn); {
+	case n > 0:
+		fmt.Fprintf(w, "\n%d finding(s) at or above %s: fix them before `tandem sync`\n", n, failOn)
+	case rep.Incomplete():
+		fmt.Fprintf(w, "\nno %s findings, but the report is incomplete: see \"unchecked\" and FAILED above\n", failOn)
+	case failOn == preflight.Error:
 		fmt.Fprintln(w, "\nno errors: ready for `tandem sync`")
+	default:
+		fmt.Fprintf(w, "\nnothing at or above %s: ready for `tandem sync`\n", failOn)
 	}
 }

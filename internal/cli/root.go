@@ -94,9 +94,9 @@ Exit codes: 0 done, 1 some items failed (reported per item), 2 bad input.`,
 			switch g.Output {
 			case "table", "json", "yaml":
 			case "markdown":
-				// Reports (runbook, drill) are markdown; elsewhere it is the table.
+				// Reports (plan, runbook, drill) are markdown; elsewhere it is the table.
 				if cmd.Annotations["markdown"] != "true" {
-					return badInput("-o markdown: only reports (runbook, drill) are markdown; want table, json or yaml")
+					return badInput("-o markdown: only reports (plan, runbook, drill) are markdown; want table, json or yaml")
 				}
 			default:
 				return badInput("-o %q: want table, json or yaml (markdown for reports)", g.Output)
@@ -115,7 +115,7 @@ Exit codes: 0 done, 1 some items failed (reported per item), 2 bad input.`,
 	pf.StringVar(&g.Kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG, then ~/.kube/config)")
 	pf.StringVar(&g.Source, "source", os.Getenv("TANDEM_SOURCE"), "context of the source cluster (default $TANDEM_SOURCE)")
 	pf.StringVar(&g.Target, "target", os.Getenv("TANDEM_TARGET"), "context of the target cluster (default $TANDEM_TARGET)")
-	pf.StringVarP(&g.Output, "output", "o", "table", "output format: table, json or yaml (markdown for runbook and drill)")
+	pf.StringVarP(&g.Output, "output", "o", "table", "output format: table, json or yaml (markdown for plan, runbook and drill)")
 	pf.CountVarP(&g.Verbose, "verbose", "v", "more logging (-v info, -vv debug)")
 
 	root.AddCommand(newVersionCmd(g), newClustersCmd(g), newSyncCmd(g), newExportCmd(g), newImportCmd(g), newLabCmd(g), newPlanCmd(g), newShiftCmd(g), newActivateCmd(g), newDeactivateCmd(g), newHandoffCmd(g), newDrainCmd(g), newMirrorCmd(g), newStatusCmd(g), newSwitchoverCmd(g), newDrillCmd(g), newRunbookCmd(g), newProbeCmd(g))

@@ -2,7 +2,9 @@ package preflight
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -22,6 +24,10 @@ type Env struct {
 	Objects        []*unstructured.Unstructured
 	// TargetServed is the target's live discovery.
 	TargetServed *Served
+	// Unchecked is what could not be read in the source; the checks ran without it.
+	Unchecked []Unchecked
+	// Clusters says which clusters these are (the source, then the target).
+	Clusters []ClusterInfo
 
 	byGK map[schema.GroupKind][]*unstructured.Unstructured
 }
@@ -51,8 +57,11 @@ func notListed(gk schema.GroupKind) bool {
 	return false
 }
 
-// Load discovers both clusters and lists every source object once. progress,
-// if not nil, is called after each resource with the objects read so far.
+// Load discovers both clusters and lists every source object once. A
+// resource that cannot be listed (its CRD deleted since discovery, an
+// aggregated API whose backend is down, RBAC) is recorded in Unchecked and the
+// rest is read. progress, if not nil, is called after each resource with the
+// objects read so far.
 func Load(ctx context.Context, source, target *cluster.Conn, progress func(resource string, objects int)) (*Env, error) {
 	resources, err := syncer.Discover(ctx, source, target)
 	if err != nil {
@@ -62,25 +71,87 @@ func Load(ctx context.Context, source, target *cluster.Conn, progress func(resou
 	if err != nil {
 		return nil, err
 	}
-	env := &Env{Source: source, Target: target, Resources: resources, TargetServed: served}
+	env := &Env{Source: source, Target: target, Resources: resources, TargetServed: served,
+		Unchecked: undiscovered(source), Clusters: []ClusterInfo{describe(ctx, source), describe(ctx, target)}}
 	seen := map[schema.GroupKind]bool{}
 	for _, r := range resources {
 		if seen[r.GroupKind()] || notListed(r.GroupKind()) {
 			continue
 		}
 		seen[r.GroupKind()] = true
-		if err := inventory.List(ctx, source.Dynamic, r, "", func(o *unstructured.Unstructured) error {
+		err := inventory.List(ctx, source.Dynamic, r, "", func(o *unstructured.Unstructured) error {
 			env.Objects = append(env.Objects, o)
 			return nil
-		}); err != nil {
-			return nil, fmt.Errorf("source %s: %w", source.Context, err)
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("source %s: %w", source.Context, err)
+			}
+			env.Unchecked = append(env.Unchecked, Unchecked{Resource: r.String(), Reason: firstLine(err.Error())})
 		}
 		if progress != nil {
 			progress(r.String(), len(env.Objects))
 		}
 	}
 	env.index()
+	env.Unchecked = append(env.Unchecked, unavailable(env.Of("apiregistration.k8s.io", "APIService"), env.Unchecked)...)
 	return env, nil
+}
+
+// unavailable names the group/versions of APIServices that are not Available
+// and that discovery did not already report: aggregated discovery may leave
+// such a group out without an error, and its resources then look absent.
+func unavailable(apiservices []*unstructured.Unstructured, known []Unchecked) []Unchecked {
+	seen := map[string]bool{}
+	for _, u := range known {
+		seen[u.Resource] = true
+	}
+	var out []Unchecked
+	for _, o := range apiservices {
+		group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
+		version, _, _ := unstructured.NestedString(o.Object, "spec", "version")
+		conds, _, _ := unstructured.NestedSlice(o.Object, "status", "conditions")
+		for _, c := range conds {
+			m, _ := c.(map[string]any)
+			if m["type"] != "Available" || m["status"] == "True" {
+				continue
+			}
+			res := "every resource of " + schema.GroupVersion{Group: group, Version: version}.String()
+			if !seen[res] {
+				seen[res] = true
+				reason, _ := m["message"].(string)
+				out = append(out, Unchecked{Resource: res, Reason: "APIService " + o.GetName() + " is not available: " + firstLine(reason)})
+			}
+		}
+	}
+	return out
+}
+
+// undiscovered names the source's group/versions whose discovery failed
+// (discovery leaves them out of the resources, so nothing else would say so).
+func undiscovered(conn *cluster.Conn) []Unchecked {
+	_, _, err := conn.Discovery.ServerGroupsAndResources()
+	var failed *discovery.ErrGroupDiscoveryFailed
+	if !errors.As(err, &failed) {
+		return nil
+	}
+	var out []Unchecked
+	for gv, e := range failed.Groups {
+		out = append(out, Unchecked{Resource: "every resource of " + gv.String(), Reason: "discovery failed: " + firstLine(e.Error())})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Resource < out[j].Resource })
+	return out
+}
+
+// describe reads a cluster's version and identity for the report; what
+// cannot be read is left empty (connectPair has already reached both).
+func describe(ctx context.Context, c *cluster.Conn) ClusterInfo {
+	info := ClusterInfo{Context: c.Context, Server: c.Server}
+	if v, err := c.Check(ctx); err == nil {
+		info.Version = v.GitVersion
+	}
+	info.Identity, _ = c.Identity(ctx)
+	return info
 }
 
 // NewEnv builds an Env from objects already read (tests, benchmarks).

@@ -47,6 +47,35 @@ type fakeCheck struct {
 func (f fakeCheck) Name() string                                 { return f.name }
 func (f fakeCheck) Run(context.Context, *Env) ([]Finding, error) { return f.fs, f.err }
 
+func TestUncheckedMakesTheReportIncompleteNotBlocking(t *testing.T) {
+	env := NewEnv(&cluster.Conn{Context: "blue"}, &cluster.Conn{Context: "green"}, nil, nil, NewServed())
+	if rep := Run(context.Background(), env, nil); rep.Incomplete() {
+		t.Fatal("nothing unchecked, no check failed: complete")
+	}
+	env.Unchecked = []Unchecked{{Resource: "Widget.e2e.example.com", Reason: "the server could not find the requested resource"}}
+	rep := Run(context.Background(), env, nil)
+	if !rep.Incomplete() {
+		t.Error("a resource unchecked: the report must be incomplete")
+	}
+	if n := rep.Blocking(Info); n != 0 {
+		t.Errorf("Blocking(info) = %d: what could not be read is not a finding about the move", n)
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Check != CheckUnchecked || rep.Findings[0].Object != "Widget.e2e.example.com" {
+		t.Errorf("findings %+v, want one unchecked finding naming the resource", rep.Findings)
+	}
+}
+
+func TestParseSeverity(t *testing.T) {
+	for in, want := range map[string]Severity{"error": Error, "Warning": Warning, " info": Info} {
+		if got, err := ParseSeverity(in); err != nil || got != want {
+			t.Errorf("ParseSeverity(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := ParseSeverity("fatal"); err == nil {
+		t.Error("ParseSeverity(fatal): want an error")
+	}
+}
+
 func TestRunCountsAndSorts(t *testing.T) {
 	env := NewEnv(&cluster.Conn{Context: "blue"}, &cluster.Conn{Context: "green"}, nil, nil, NewServed())
 	rep := Run(context.Background(), env, []Check{
@@ -61,8 +90,14 @@ func TestRunCountsAndSorts(t *testing.T) {
 	if d := cmp.Diff([]string{"error b y", "warning a z", "info b x"}, order); d != "" {
 		t.Errorf("order (-want +got):\n%s", d)
 	}
-	if rep.Errors() != 2 {
-		t.Errorf("Errors() = %d, want 2 (one finding, one failed check)", rep.Errors())
+	if rep.Errors() != 1 {
+		t.Errorf("Errors() = %d, want 1 (a failed check is not a finding)", rep.Errors())
+	}
+	if rep.Blocking(Warning) != 2 || rep.Blocking(Info) != 3 {
+		t.Errorf("Blocking(warning, info) = %d, %d; want 2, 3", rep.Blocking(Warning), rep.Blocking(Info))
+	}
+	if !rep.Incomplete() {
+		t.Error("a failed check: the report must say it is incomplete")
 	}
 	want := []CheckResult{{Name: "b", Errors: 1, Infos: 1}, {Name: "a", Warnings: 1}, {Name: "c", Failed: "forbidden"}}
 	if d := cmp.Diff(want, rep.Checks); d != "" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -13,7 +14,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-// PDB finds PodDisruptionBudgets that will block draining the source.
+// PDB finds what will block or lose data when the source's nodes are
+// drained: PodDisruptionBudgets that allow no eviction, pods without a
+// controller (a drain refuses them: nothing would recreate them), and pods
+// with emptyDir or hostPath volumes (their data stays behind).
 type PDB struct{}
 
 // Name is the check's name.
@@ -21,7 +25,7 @@ func (PDB) Name() string { return "pdb" }
 
 // Scope says what was read.
 func (PDB) Scope(env *Env) string {
-	return fmt.Sprintf("%d PodDisruptionBudgets against Deployments and StatefulSets", len(env.Of("policy", "PodDisruptionBudget")))
+	return fmt.Sprintf("%d PodDisruptionBudgets against Deployments and StatefulSets; volumes and controllers of %d pods", len(env.Of("policy", "PodDisruptionBudget")), len(env.Of("", "Pod")))
 }
 
 // Workload is a controller's pod template labels and replicas.
@@ -99,5 +103,56 @@ func (PDB) Run(_ context.Context, env *Env) ([]Finding, error) {
 				Fix:     "before the drain, scale the workload up or relax the budget (e.g. maxUnavailable 1) for the move, or drain its nodes last by hand"})
 		}
 	}
-	return out, nil
+	return append(out, podBlockers(env)...), nil
+}
+
+// podBlockers reports, once per controller (or bare pod), what a drain of the
+// source does to its pods beyond budgets.
+func podBlockers(env *Env) []Finding {
+	var out []Finding
+	seen := map[string]bool{}
+	for _, o := range env.Of("", "Pod") {
+		var pod corev1.Pod
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &pod); err != nil || terminal(&pod) ||
+			pod.Annotations[corev1.MirrorPodAnnotationKey] != "" {
+			continue
+		}
+		owner := metav1.GetControllerOf(&pod)
+		if owner != nil && owner.Kind == "DaemonSet" {
+			continue // a drain leaves them; the target's nodes run their own
+		}
+		subject := Ref(o)
+		if owner != nil {
+			subject = fmt.Sprintf("pods of %s %s/%s", owner.Kind, pod.Namespace, owner.Name)
+		}
+		if seen[subject] {
+			continue
+		}
+		seen[subject] = true
+		if owner == nil {
+			out = append(out, Finding{Severity: Warning, Object: subject,
+				Message: "has no controller: a drain refuses to evict it (nothing would recreate it) and stops at its node",
+				Fix:     "give it a controller (a Deployment) or delete it by hand before the drain; sync copies it to the target as a bare pod"})
+		}
+		var emptyDirs, hostPaths []string
+		for _, v := range pod.Spec.Volumes {
+			switch {
+			case v.EmptyDir != nil:
+				emptyDirs = append(emptyDirs, v.Name)
+			case v.HostPath != nil:
+				hostPaths = append(hostPaths, v.Name+" ("+v.HostPath.Path+")")
+			}
+		}
+		if len(emptyDirs) > 0 {
+			out = append(out, Finding{Severity: Warning, Object: subject,
+				Message: "uses emptyDir volumes " + strings.Join(emptyDirs, ", ") + ": the drain evicts the pods and their data is lost",
+				Fix:     "keep data that must survive in a PersistentVolumeClaim (moved with `tandem handoff`), or accept that it starts empty"})
+		}
+		if len(hostPaths) > 0 {
+			out = append(out, Finding{Severity: Warning, Object: subject,
+				Message: "mounts hostPath volumes " + strings.Join(hostPaths, ", ") + ": the data stays on the source's nodes",
+				Fix:     "copy what the pods need onto the target's nodes, or move the data into a PersistentVolumeClaim"})
+		}
+	}
+	return out
 }

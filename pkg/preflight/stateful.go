@@ -11,7 +11,9 @@ import (
 )
 
 // Stateful lists what holds data: StatefulSets with volume claim templates,
-// PVCs and PVs, and flags PVs that would be deleted with their claim.
+// PVCs and PVs; flags PVs that would be deleted with their claim; and checks
+// the volumes against the target (CSI driver, provisioner, access modes,
+// node affinity).
 type Stateful struct{}
 
 // Name is the check's name.
@@ -19,12 +21,15 @@ func (Stateful) Name() string { return "stateful" }
 
 // Scope says what was read.
 func (Stateful) Scope(env *Env) string {
-	return fmt.Sprintf("%d StatefulSets, %d PVCs, %d PVs", len(env.Of("apps", "StatefulSet")), len(env.Of("", "PersistentVolumeClaim")), len(env.Of("", "PersistentVolume")))
+	return fmt.Sprintf("%d StatefulSets, %d PVCs, %d PVs against the target's CSI drivers, classes and nodes", len(env.Of("apps", "StatefulSet")), len(env.Of("", "PersistentVolumeClaim")), len(env.Of("", "PersistentVolume")))
 }
 
 // Run reports the stateful inventory.
-func (Stateful) Run(_ context.Context, env *Env) ([]Finding, error) {
-	var out []Finding
+func (Stateful) Run(ctx context.Context, env *Env) ([]Finding, error) {
+	out, err := volumeFindings(ctx, env)
+	if err != nil {
+		return out, err
+	}
 	for _, o := range env.Of("apps", "StatefulSet") {
 		vcts, _, _ := unstructured.NestedSlice(o.Object, "spec", "volumeClaimTemplates")
 		if len(vcts) == 0 {

@@ -1,0 +1,142 @@
+package preflight
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	resourcehelper "k8s.io/component-helpers/resource"
+
+	"github.com/tandem-io/tandem/pkg/plan"
+)
+
+// Capacity compares what the source's pods request with what the target's
+// schedulable nodes can give: a target too small leaves the copied workloads
+// Pending the moment traffic moves.
+type Capacity struct{}
+
+// Name is the check's name.
+func (Capacity) Name() string { return "capacity" }
+
+// Scope says what was read.
+func (Capacity) Scope(env *Env) string {
+	return fmt.Sprintf("requests of %d source pods against the target's schedulable nodes", len(env.Of("", "Pod")))
+}
+
+// capacityResources are the resources compared, in report order.
+var capacityResources = []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourcePods}
+
+// Run sums the source's requests and the target's allocatable.
+func (Capacity) Run(ctx context.Context, env *Env) ([]Finding, error) {
+	need := corev1.ResourceList{}
+	for _, o := range env.Of("", "Pod") {
+		pod, ok := movingPod(o)
+		if !ok {
+			continue
+		}
+		addTo(need, resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}))
+		addTo(need, corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1")})
+	}
+	nodes, err := env.Target.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list nodes in the target: %w", err)
+	}
+	have := corev1.ResourceList{}
+	schedulable := 0
+	for _, n := range nodes.Items {
+		if n.Spec.Unschedulable || !nodeReady(&n) {
+			continue
+		}
+		schedulable++
+		addTo(have, n.Status.Allocatable)
+	}
+	// What the target runs already and keeps: its system namespaces and the
+	// namespaces the source does not have (a copy of the source's would be
+	// replaced by the move, not added to).
+	sourceNS := map[string]bool{}
+	for _, ns := range env.Of("", "Namespace") {
+		sourceNS[ns.GetName()] = true
+	}
+	pods, err := env.Target.Typed.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list pods in the target: %w", err)
+	}
+	used := corev1.ResourceList{}
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if terminal(p) || (sourceNS[p.Namespace] && !plan.SystemNamespace(p.Namespace)) {
+			continue
+		}
+		addTo(used, resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{}))
+		addTo(used, corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1")})
+	}
+	var short, tight, fits []string
+	for _, r := range capacityResources {
+		n, h, u := need[r], have[r], used[r]
+		free := h.DeepCopy()
+		free.Sub(u)
+		line := fmt.Sprintf("%s: source requests %s, target allocatable %s (%s already requested there)", r, n.String(), h.String(), u.String())
+		switch {
+		case n.Cmp(h) > 0:
+			short = append(short, line)
+		case n.Cmp(free) > 0:
+			tight = append(tight, line)
+		default:
+			fits = append(fits, line)
+		}
+	}
+	obj := fmt.Sprintf("target %s (%d schedulable nodes)", env.Target.Context, schedulable)
+	switch {
+	case len(short) > 0:
+		return []Finding{{Severity: Error, Object: obj, Message: "too small for the source's pods: " + strings.Join(short, "; "),
+			Fix: "add nodes to the target (or let its autoscaler grow) before sync starts the workloads; the numbers are the sum of the source's pod requests"}}, nil
+	case len(tight) > 0:
+		return []Finding{{Severity: Warning, Object: obj, Message: "fits the source's pods only if what the target runs already makes room: " + strings.Join(tight, "; "),
+			Fix: "add nodes to the target, or check that its own workloads can shrink during the move"}}, nil
+	}
+	return []Finding{{Severity: Info, Object: obj, Message: "room for the source's pods: " + strings.Join(fits, "; ")}}, nil
+}
+
+// movingPod converts a source pod that a move recreates in the target: not
+// finished, not a node's own (static or DaemonSet pods follow the target's
+// nodes), not in a system namespace.
+func movingPod(o *unstructured.Unstructured) (*corev1.Pod, bool) {
+	var pod corev1.Pod
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &pod); err != nil {
+		return nil, false
+	}
+	if terminal(&pod) || plan.SystemNamespace(pod.Namespace) || pod.Annotations[corev1.MirrorPodAnnotationKey] != "" {
+		return nil, false
+	}
+	if c := metav1.GetControllerOf(&pod); c != nil && c.Kind == "DaemonSet" {
+		return nil, false
+	}
+	return &pod, true
+}
+
+func terminal(p *corev1.Pod) bool {
+	return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+}
+
+func nodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// addTo adds each quantity of add into sum.
+func addTo(sum, add corev1.ResourceList) {
+	for name, q := range add {
+		cur := sum[name]
+		cur.Add(q)
+		sum[name] = cur
+	}
+}

@@ -1,0 +1,128 @@
+package preflight
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tandem-io/tandem/pkg/plan"
+)
+
+// Owners finds the deployment pipelines (Helm, Argo CD, Flux) that manage
+// objects in the source: sync copies the objects, but the pipeline must
+// deploy to the target too, or the next release goes to the old cluster
+// only (and a GitOps controller in the target may prune what sync copied).
+type Owners struct{}
+
+// Name is the check's name.
+func (Owners) Name() string { return "owners" }
+
+// Scope says what was read.
+func (Owners) Scope(env *Env) string {
+	return fmt.Sprintf("Helm/Argo CD/Flux labels and annotations of %d objects, %d Argo CD Applications", len(env.Objects), len(env.Of("argoproj.io", "Application")))
+}
+
+// managed is what one pipeline unit manages in the source.
+type managed struct {
+	m       plan.Manager
+	objects int
+	kinds   map[string]bool
+	dest    string // an Argo CD Application's destination
+}
+
+// Run groups the source's objects by the pipeline unit that manages them.
+func (Owners) Run(_ context.Context, env *Env) ([]Finding, error) {
+	units := map[string]*managed{}
+	unit := func(m plan.Manager) *managed {
+		u := units[m.String()]
+		if u == nil {
+			u = &managed{m: m, kinds: map[string]bool{}}
+			units[m.String()] = u
+		}
+		return u
+	}
+	for _, o := range env.Objects {
+		if metav1.GetControllerOf(o) != nil {
+			continue // pods and ReplicaSets repeat their owner's labels
+		}
+		if release, ok := helmRelease(o); ok {
+			unit(release)
+			continue
+		}
+		m, ok := plan.ManagedBy(o)
+		if !ok {
+			continue
+		}
+		u := unit(m)
+		u.objects++
+		u.kinds[o.GetKind()] = true
+	}
+	for _, app := range env.Of("argoproj.io", "Application") {
+		server, _, _ := unstructured.NestedString(app.Object, "spec", "destination", "server")
+		name, _, _ := unstructured.NestedString(app.Object, "spec", "destination", "name")
+		ns, _, _ := unstructured.NestedString(app.Object, "spec", "destination", "namespace")
+		dest := strings.TrimSpace(strings.Join([]string{server, name}, " "))
+		if ns != "" {
+			dest += " namespace " + ns
+		}
+		// Tracking names the app without its namespace unless Applications live in several.
+		u := units[plan.Manager{Tool: "Argo CD", Unit: "Application", Name: app.GetName()}.String()]
+		if u == nil {
+			u = unit(plan.Manager{Tool: "Argo CD", Unit: "Application", Namespace: app.GetNamespace(), Name: app.GetName()})
+		}
+		u.dest = dest
+	}
+	var out []Finding
+	for _, u := range units {
+		out = append(out, Finding{Severity: Warning, Object: u.m.String(), Message: u.message(), Fix: u.fix()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Object < out[j].Object })
+	return out, nil
+}
+
+// helmRelease recognises a Helm v3 release Secret (the release, not an object
+// it manages): type helm.sh/release.v1, labels owner=helm and name.
+func helmRelease(o *unstructured.Unstructured) (plan.Manager, bool) {
+	if o.GetKind() != "Secret" || o.GetAPIVersion() != "v1" {
+		return plan.Manager{}, false
+	}
+	typ, _, _ := unstructured.NestedString(o.Object, "type")
+	l := o.GetLabels()
+	if typ != "helm.sh/release.v1" || l["owner"] != "helm" || l["name"] == "" {
+		return plan.Manager{}, false
+	}
+	return plan.Manager{Tool: "Helm", Unit: "release", Namespace: o.GetNamespace(), Name: l["name"]}, true
+}
+
+func (u *managed) message() string {
+	var kinds []string
+	for k := range u.kinds {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	what := fmt.Sprintf("manages %d objects in the source", u.objects)
+	if len(kinds) > 0 {
+		what += " (" + strings.Join(kinds, ", ") + ")"
+	}
+	if u.objects == 0 {
+		what = "is installed in the source"
+	}
+	if u.dest != "" {
+		what += "; it deploys to " + u.dest
+	}
+	return what + ": sync copies what it made, not the pipeline that keeps it up to date"
+}
+
+func (u *managed) fix() string {
+	switch u.m.Tool {
+	case "Argo CD":
+		return "add the target cluster to Argo CD and point the Application's destination at it (or run Argo CD in the target) before traffic moves; until then releases keep going to the source"
+	case "Flux":
+		return "bootstrap Flux in the target from the same Git source: it adopts the copied objects (they carry its labels); until then releases keep going to the source"
+	}
+	return "deploy the next releases of this chart to the target (helm --kube-context) from your pipeline; sync copies the release Secret, so helm in the target continues its history"
+}
