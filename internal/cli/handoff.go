@@ -74,7 +74,17 @@ spec.volumeName does not get it. Every blocker (missing StorageClass or owner,
 PV name taken, node affinity, access modes, capacity) is reported before the
 first change. Re-running the same command after a crash (kill -9) resumes at
 the first step not done; --rollback hands the volumes back the same way and
-restores the source's replicas.
+restores the source's replicas. --rollback of a handoff that did not finish
+(killed, or a step failed) undoes it from wherever each volume got to:
+
+  stop-target     the target's owners at 0 (if the handoff had reached them)
+  restore-source  the claim of the original name Bound in the source: the
+                  original where it still exists, else a new one from the
+                  saved definition with the PV pre-bound to its uid
+  remove-target   the claim and PV the handoff made in the target deleted
+                  (only those it marked; Retain keeps the disk)
+  source-back     the source's owners at the replicas recorded before
+  target-back     the target's owners at the replicas they had before
 
 Exit codes: 0 handed over, 1 blockers or some volumes failed (see the table;
 re-run to resume), 2 bad input.`,
@@ -179,7 +189,16 @@ func (o *HandoffOptions) Run(ctx context.Context) error {
 	h := &volume.Handoff{Source: source, Target: target, Snapshotter: o.snapshotter, Journal: j, Direction: direction,
 		Selection: o.sel.String(), Parallel: o.Parallel, Timeout: o.Timeout, Observer: &handoffProgress{w: o.g.Err}}
 	var vols []volume.Volume
-	if resume != nil {
+	switch {
+	case resume != nil && o.Rollback && resume.Direction == volume.DirectionHandoff:
+		// The handoff did not finish: undo it from wherever each volume got to.
+		return o.recover(ctx, j, resume, target, source)
+	case resume != nil && resume.Direction == volume.DirectionRecover:
+		if !o.Rollback {
+			return badInput("an interrupted rollback of this selection is in the journal %s: run the command with --rollback to finish it first", o.journalPath())
+		}
+		return o.resumeRecovery(ctx, j, resume, target, source)
+	case resume != nil:
 		if resume.Direction != direction {
 			other := "without --rollback"
 			if resume.Direction == volume.DirectionRollback {
@@ -189,7 +208,7 @@ func (o *HandoffOptions) Run(ctx context.Context) error {
 		}
 		h.Run, h.State, h.Intents, vols = resume.Run, resume.State, resume.Intents, resume.Volumes
 		fmt.Fprintf(o.g.Err, "resuming interrupted %s %s: %d steps already done\n", direction, h.Run, len(h.State))
-	} else {
+	default:
 		if vols, err = volume.Discover(ctx, source, o.sel); err != nil {
 			return err
 		}
@@ -239,6 +258,37 @@ func (o *HandoffOptions) Run(ctx context.Context) error {
 	if o.snapshotter.Name() == "none" {
 		fmt.Fprintln(o.g.Err, "warning: no snapshot is taken (--snapshot none); the PVs are set to Retain first")
 	}
+	return o.execute(ctx, h, vols)
+}
+
+// recover starts the rollback of an interrupted handoff: every volume back
+// in the source (the handoff's source, here `source`), whatever step it
+// reached. --dry-run says what it would do.
+func (o *HandoffOptions) recover(ctx context.Context, j *journal.Journal, interrupted *volume.Resume, source, target *cluster.Conn) error {
+	h := o.recovery(j, source, target)
+	h.Run, h.Origin = journal.NewRunID(), interrupted.AsOrigin()
+	fmt.Fprintf(o.g.Err, "rolling back interrupted handoff %s (%d steps done): every volume back to %s\n", interrupted.Run, len(interrupted.State), source.Context)
+	return o.execute(ctx, h, interrupted.Volumes)
+}
+
+// resumeRecovery finishes a rollback of an interrupted handoff that was itself interrupted.
+func (o *HandoffOptions) resumeRecovery(ctx context.Context, j *journal.Journal, r *volume.Resume, source, target *cluster.Conn) error {
+	if r.Origin == nil {
+		return fmt.Errorf("journal %s: rollback %s does not say which handoff it undoes", o.journalPath(), r.Run)
+	}
+	h := o.recovery(j, source, target)
+	h.Run, h.State, h.Intents, h.Origin = r.Run, r.State, r.Intents, r.Origin
+	fmt.Fprintf(o.g.Err, "resuming interrupted rollback %s of handoff %s: %d steps already done\n", r.Run, r.Origin.Run, len(r.State))
+	return o.execute(ctx, h, r.Volumes)
+}
+
+func (o *HandoffOptions) recovery(j *journal.Journal, source, target *cluster.Conn) *volume.Handoff {
+	return &volume.Handoff{Source: source, Target: target, Journal: j, Direction: volume.DirectionRecover,
+		Selection: o.sel.String(), Parallel: o.Parallel, Timeout: o.Timeout, Observer: &handoffProgress{w: o.g.Err}}
+}
+
+// execute runs h and prints its report; an incomplete run can be resumed.
+func (o *HandoffOptions) execute(ctx context.Context, h *volume.Handoff, vols []volume.Volume) error {
 	if env := os.Getenv(crashAfterEnv); env != "" {
 		step, acted := strings.CutSuffix(env, ":acted")
 		crash := func(_, s string) {

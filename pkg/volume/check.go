@@ -78,6 +78,13 @@ func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, sta
 		if err := checkBarePods(ctx, source, v, add); err != nil {
 			return nil, err
 		}
+		if csi := pv.Spec.CSI; csi != nil {
+			if _, err := target.Typed.StorageV1().CSIDrivers().Get(ctx, csi.Driver, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+				add(v, "install the "+csi.Driver+" CSI driver in the target first", "the target has no CSIDriver %s: no pod there could mount the volume", csi.Driver)
+			} else if err != nil {
+				return nil, fmt.Errorf("%s: CSIDriver %s: %w", target.Context, csi.Driver, err)
+			}
+		}
 		if na := pv.Spec.NodeAffinity; na != nil && na.Required != nil {
 			if !slices.ContainsFunc(nodes.Items, func(n corev1.Node) bool { return matchesSelector(n.Labels, na.Required) }) {
 				add(v, "add a node with matching labels (zone, hostname) to the target", "no target node matches the PV's node affinity")

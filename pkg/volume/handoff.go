@@ -83,11 +83,13 @@ type Handoff struct {
 	Run            string // run id; a resumed run keeps its id
 	Direction      string
 	Selection      string
-	State          State // done steps of this run (from the journal when resuming)
-	Intents        State // first intent detail per step key (recorded counts survive a crash mid-step)
-	Parallel       int
-	Timeout        time.Duration // bound of each wait
-	Observer       Observer
+	// Origin is the interrupted handoff a recovery (DirectionRecover) undoes.
+	Origin   *Origin
+	State    State // done steps of this run (from the journal when resuming)
+	Intents  State // first intent detail per step key (recorded counts survive a crash mid-step)
+	Parallel int
+	Timeout  time.Duration // bound of each wait
+	Observer Observer
 	// AfterStep, when set, is called after a step's done record is written
 	// (the e2e crash tests exit the process there).
 	AfterStep func(key, step string)
@@ -117,8 +119,15 @@ func (h *Handoff) Execute(ctx context.Context, vols []Volume) (*Report, error) {
 	rep := &Report{Run: h.Run, Direction: h.Direction, Source: h.Source.Context, Target: h.Target.Context}
 	vb, _ := json.Marshal(vols)
 	ob, _ := json.Marshal(owners)
-	if err := h.note(journal.Record{Op: journal.OpStart, Detail: map[string]string{
-		DetailDirection: h.Direction, DetailSelection: h.Selection, DetailVolumes: string(vb), DetailOwners: string(ob)}}); err != nil {
+	start := map[string]string{DetailDirection: h.Direction, DetailSelection: h.Selection, DetailVolumes: string(vb), DetailOwners: string(ob)}
+	if h.Direction == DirectionRecover {
+		if h.Origin == nil {
+			return rep, fmt.Errorf("a recovery needs the interrupted handoff it undoes")
+		}
+		orig, _ := json.Marshal(h.Origin)
+		start[DetailOrigin] = string(orig)
+	}
+	if err := h.note(journal.Record{Op: journal.OpStart, Detail: start}); err != nil {
 		return rep, err
 	}
 	vres := map[string]*Result{}
@@ -183,11 +192,22 @@ func (h *Handoff) Execute(ctx context.Context, vols []Volume) (*Report, error) {
 		}
 		wg.Wait()
 	}
-	ownerPhase(StepScaleSource)
-	volumePhase(StepUnmounted, StepDetached, StepRetain, StepSnapshot, StepSave)
-	ownerPhase(StepScaleTarget)
-	volumePhase(StepClearTarget, StepCreatePVC, StepCreatePV, StepReleaseSource, StepVerify)
-	ownerPhase(StepScaleUp)
+	lastVolumeStep := StepVerify
+	if h.Direction == DirectionRecover {
+		// Nothing runs in the target while the volumes go back; the owners
+		// get their recorded replicas once every volume is home.
+		ownerPhase(StepStopTarget)
+		volumePhase(StepRestoreSource, StepRemoveTarget)
+		ownerPhase(StepSourceBack)
+		ownerPhase(StepTargetBack)
+		lastVolumeStep = StepRemoveTarget
+	} else {
+		ownerPhase(StepScaleSource)
+		volumePhase(StepUnmounted, StepDetached, StepRetain, StepSnapshot, StepSave)
+		ownerPhase(StepScaleTarget)
+		volumePhase(StepClearTarget, StepCreatePVC, StepCreatePV, StepReleaseSource, StepVerify)
+		ownerPhase(StepScaleUp)
+	}
 	rep.Seconds = time.Since(started).Seconds()
 	failed := 0
 	for _, r := range append(append([]*Result{}, rep.Volumes...), rep.Owners...) {
@@ -196,7 +216,7 @@ func (h *Handoff) Execute(ctx context.Context, vols []Volume) (*Report, error) {
 		}
 	}
 	for _, r := range rep.Volumes {
-		if len(r.Steps) == 0 || r.Steps[len(r.Steps)-1].Step != StepVerify {
+		if len(r.Steps) == 0 || r.Steps[len(r.Steps)-1].Step != lastVolumeStep {
 			failed++
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -31,7 +30,7 @@ var bindAnnotations = []string{
 
 // ownerPrepare records the owner's replica count in the intent before it is scaled.
 func (h *Handoff) ownerPrepare(ctx context.Context, o Owner, step string, intent map[string]string) error {
-	if _, ok := intent[DetailReplicas]; ok || step == StepScaleUp {
+	if _, ok := intent[DetailReplicas]; ok || (step != StepScaleSource && step != StepScaleTarget) {
 		return nil
 	}
 	c := h.Source
@@ -51,6 +50,8 @@ func (h *Handoff) ownerPrepare(ctx context.Context, o Owner, step string, intent
 
 func (h *Handoff) ownerStep(ctx context.Context, o Owner, step string, intent map[string]string) (map[string]string, error) {
 	switch step {
+	case StepStopTarget, StepSourceBack, StepTargetBack:
+		return h.recoverOwnerStep(ctx, o, step)
 	case StepScaleSource, StepScaleTarget:
 		c := h.Source
 		if step == StepScaleTarget {
@@ -81,7 +82,7 @@ func (h *Handoff) ownerStep(ctx context.Context, o Owner, step string, intent ma
 }
 
 func (h *Handoff) volumeStep(ctx context.Context, v Volume, step string) (map[string]string, error) {
-	src, dst := h.Source.Typed.CoreV1(), h.Target.Typed.CoreV1()
+	src := h.Source.Typed.CoreV1()
 	switch step {
 	case StepUnmounted:
 		return nil, waitUnmounted(ctx, h.Source, v.Namespace, v.Claim, h.Timeout)
@@ -131,32 +132,9 @@ func (h *Handoff) volumeStep(ctx context.Context, v Volume, step string) (map[st
 		return nil, h.releaseSource(ctx, v)
 	case StepVerify:
 		uid := types.UID(h.detail(v.Key(), StepCreatePVC)[DetailUID])
-		nudged := time.Now()
-		return nil, poll(ctx, h.Timeout, func() (bool, string, error) {
-			if time.Since(nudged) > time.Second {
-				// The claim sync may have run before the PV controller's cache had the PV.
-				if err := h.nudge(ctx, v); err != nil {
-					return false, "", err
-				}
-				nudged = time.Now()
-			}
-			pvc, err := dst.PersistentVolumeClaims(v.Namespace).Get(ctx, v.Claim, metav1.GetOptions{})
-			if err != nil {
-				return false, "", err
-			}
-			pv, err := dst.PersistentVolumes().Get(ctx, v.PV, metav1.GetOptions{})
-			if err != nil {
-				return false, "", err
-			}
-			switch {
-			case pvc.UID != uid:
-				return false, "", fmt.Errorf("claim %s in %s has uid %s, not the one created (%s)", v, h.Target.Context, pvc.UID, uid)
-			case pv.Spec.ClaimRef == nil || pv.Spec.ClaimRef.UID != uid:
-				return false, "", fmt.Errorf("PV %s in %s is claimed by %s, not by %s", v.PV, h.Target.Context, claimRefString(pv.Spec.ClaimRef), v)
-			}
-			ok := pvc.Status.Phase == corev1.ClaimBound && pvc.Spec.VolumeName == v.PV && pv.Status.Phase == corev1.VolumeBound
-			return ok, fmt.Sprintf("claim %s is %s, PV %s is %s", v, pvc.Status.Phase, v.PV, pv.Status.Phase), nil
-		})
+		return nil, waitBound(ctx, h.Target, v, uid, true, h.Timeout)
+	case StepRestoreSource, StepRemoveTarget:
+		return h.recoverVolumeStep(ctx, v, step)
 	}
 	return nil, fmt.Errorf("unknown volume step %q", step)
 }

@@ -57,24 +57,34 @@ func (h *Handoff) createPVC(ctx context.Context, v Volume) (map[string]string, e
 	if err != nil {
 		return nil, err
 	}
+	got, err := createClaim(ctx, h.Target, v, saved, h.Run)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{DetailUID: string(got.UID)}, nil
+}
+
+// createClaim creates the saved claim in c marked with run, naming the PV so
+// that only that PV can bind it; the claim run made before a crash is taken.
+func createClaim(ctx context.Context, c *cluster.Conn, v Volume, saved *corev1.PersistentVolumeClaim, run string) (*corev1.PersistentVolumeClaim, error) {
 	pvc := &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: v.Claim, Namespace: v.Namespace, Labels: saved.Labels, Annotations: cleanAnnotations(saved.Annotations)},
 		Spec:       saved.Spec,
 	}
-	pvc.Annotations[AnnotationRun] = h.Run
+	pvc.Annotations[AnnotationRun] = run
 	pvc.Spec.VolumeName = v.PV
-	claims := h.Target.Typed.CoreV1().PersistentVolumeClaims(v.Namespace)
+	claims := c.Typed.CoreV1().PersistentVolumeClaims(v.Namespace)
 	got, err := claims.Create(ctx, pvc, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		got, err = claims.Get(ctx, v.Claim, metav1.GetOptions{})
-		if err == nil && (got.Annotations[AnnotationRun] != h.Run || got.Spec.VolumeName != v.PV) {
-			return nil, fmt.Errorf("claim %s appeared in %s while the handoff ran (not made by it): remove it and re-run", v, h.Target.Context)
+		if err == nil && (got.Annotations[AnnotationRun] != run || got.Spec.VolumeName != v.PV) {
+			return nil, fmt.Errorf("claim %s appeared in %s while the handoff ran (not made by it): remove it and re-run", v, c.Context)
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: create claim %s: %w", h.Target.Context, v, err)
+		return nil, fmt.Errorf("%s: create claim %s: %w", c.Context, v, err)
 	}
-	return map[string]string{DetailUID: string(got.UID)}, nil
+	return got, nil
 }
 
 // createPV creates the saved PV in the target already bound to the new
@@ -88,34 +98,44 @@ func (h *Handoff) createPV(ctx context.Context, v Volume) error {
 	if err != nil {
 		return err
 	}
+	if err := createBoundPV(ctx, h.Target, v, saved, uid, h.Run); err != nil {
+		return err
+	}
+	return nudge(ctx, h.Target, v)
+}
+
+// createBoundPV creates the saved PV in c, Retain, marked with run and
+// pre-bound to the claim with uid; a PV of that name bound elsewhere is refused.
+func createBoundPV(ctx context.Context, c *cluster.Conn, v Volume, saved *corev1.PersistentVolume, uid types.UID, run string) error {
 	pv := &corev1.PersistentVolume{
 		ObjectMeta: metav1.ObjectMeta{Name: v.PV, Labels: saved.Labels, Annotations: cleanAnnotations(saved.Annotations)},
 		Spec:       saved.Spec,
 	}
+	pv.Annotations[AnnotationRun] = run
 	pv.Spec.ClaimRef = &corev1.ObjectReference{Kind: "PersistentVolumeClaim", APIVersion: "v1", Namespace: v.Namespace, Name: v.Claim, UID: uid}
 	pv.Spec.PersistentVolumeReclaimPolicy = corev1.PersistentVolumeReclaimRetain
-	pvs := h.Target.Typed.CoreV1().PersistentVolumes()
-	if _, err = pvs.Create(ctx, pv, metav1.CreateOptions{}); apierrors.IsAlreadyExists(err) {
+	pvs := c.Typed.CoreV1().PersistentVolumes()
+	if _, err := pvs.Create(ctx, pv, metav1.CreateOptions{}); apierrors.IsAlreadyExists(err) {
 		got, gerr := pvs.Get(ctx, v.PV, metav1.GetOptions{})
 		if gerr != nil {
-			return fmt.Errorf("%s: PV %s: %w", h.Target.Context, v.PV, gerr)
+			return fmt.Errorf("%s: PV %s: %w", c.Context, v.PV, gerr)
 		}
 		if got.Spec.ClaimRef == nil || got.Spec.ClaimRef.UID != uid {
-			return fmt.Errorf("PV %s already exists in %s claimed by %s: not ours", v.PV, h.Target.Context, claimRefString(got.Spec.ClaimRef))
+			return fmt.Errorf("PV %s already exists in %s claimed by %s: not ours", v.PV, c.Context, claimRefString(got.Spec.ClaimRef))
 		}
 	} else if err != nil {
-		return fmt.Errorf("%s: create PV %s: %w", h.Target.Context, v.PV, err)
+		return fmt.Errorf("%s: create PV %s: %w", c.Context, v.PV, err)
 	}
-	return h.nudge(ctx, v)
+	return nil
 }
 
-// nudge updates the new claim's AnnotationPVCreated. Older PV controllers
+// nudge updates the claim's AnnotationPVCreated. Older PV controllers
 // (v1.30) bind a pre-bound pair only when the claim is synced again, which
 // their periodic resync does after up to 15 s; an update makes it happen now.
-func (h *Handoff) nudge(ctx context.Context, v Volume) error {
+func nudge(ctx context.Context, c *cluster.Conn, v Volume) error {
 	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, AnnotationPVCreated, time.Now().UTC().Format(time.RFC3339Nano))
-	if _, err := h.Target.Typed.CoreV1().PersistentVolumeClaims(v.Namespace).Patch(ctx, v.Claim, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		return fmt.Errorf("%s: claim %s: %w", h.Target.Context, v, err)
+	if _, err := c.Typed.CoreV1().PersistentVolumeClaims(v.Namespace).Patch(ctx, v.Claim, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("%s: claim %s: %w", c.Context, v, err)
 	}
 	return nil
 }
@@ -161,12 +181,17 @@ func (h *Handoff) releaseSource(ctx context.Context, v Volume) error {
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("%s: delete PV %s: %w", h.Source.Context, v.PV, err)
 	}
-	return poll(ctx, h.Timeout, func() (bool, string, error) {
-		got, err := src.PersistentVolumes().Get(ctx, v.PV, metav1.GetOptions{})
+	return waitPVGone(ctx, h.Source, v.PV, uid, h.Timeout)
+}
+
+// waitPVGone waits until the PV with uid is gone from c.
+func waitPVGone(ctx context.Context, c *cluster.Conn, name string, uid types.UID, timeout time.Duration) error {
+	return poll(ctx, timeout, func() (bool, string, error) {
+		got, err := c.Typed.CoreV1().PersistentVolumes().Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) || (err == nil && got.UID != uid) {
 			return true, "", nil
 		}
-		return false, fmt.Sprintf("PV %s still exists in %s", v.PV, h.Source.Context), err
+		return false, fmt.Sprintf("PV %s still exists in %s", name, c.Context), err
 	})
 }
 

@@ -108,7 +108,13 @@ type Resume struct {
 	Volumes   []Volume
 	Owners    []Owner
 	State     State
-	Intents   State // first intent detail per step key
+	Intents   State   // first intent detail per step key
+	Origin    *Origin // of a recovery: the handoff it undoes
+}
+
+// AsOrigin returns what a recovery of this interrupted handoff needs.
+func (r *Resume) AsOrigin() *Origin {
+	return &Origin{Run: r.Run, State: r.State, Intents: r.Intents}
 }
 
 // LastRun returns the last run of recs if it did not end; nil otherwise.
@@ -127,6 +133,12 @@ func LastRun(recs []journal.Record) (*Resume, error) {
 			}
 			if err := json.Unmarshal([]byte(rec.Detail[DetailOwners]), &r.Owners); err != nil {
 				return nil, fmt.Errorf("journal: run %s: owners: %w", r.Run, err)
+			}
+			if o := rec.Detail[DetailOrigin]; o != "" {
+				r.Origin = &Origin{}
+				if err := json.Unmarshal([]byte(o), r.Origin); err != nil {
+					return nil, fmt.Errorf("journal: run %s: origin: %w", r.Run, err)
+				}
 			}
 		case journal.OpIntent:
 			if _, seen := r.Intents[rec.Key]; !seen && rec.Detail != nil {
