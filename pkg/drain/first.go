@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 )
 
@@ -133,38 +134,38 @@ type FirstPod struct {
 }
 
 // firstPods are the live pods on the selected nodes that match opts.First,
-// sorted by namespace/name; it records them, with why, in the report.
+// sorted by namespace/name; it records them, with why, in the report. The
+// rules are matched here, on the pods of the drained nodes only (one list per
+// node), not by one cluster-wide list per selector.
 func (r *run) firstPods(ctx context.Context, onNode map[string]bool) ([]corev1.Pod, error) {
-	// A selector cannot say "or": list once per distinct selector.
-	seen := map[string]bool{}
-	byKey := map[string]corev1.Pod{}
-	for _, rule := range r.opts.First.Rules {
-		sel := rule.Selector.String()
-		if seen[sel] {
-			continue
+	r.rep.First = nil
+	if r.opts.First.Empty() {
+		return nil, nil
+	}
+	nodes := make([]string, 0, len(onNode))
+	for n, ok := range onNode {
+		if ok {
+			nodes = append(nodes, n)
 		}
-		seen[sel] = true
-		list, err := r.cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{LabelSelector: sel})
+	}
+	sort.Strings(nodes)
+	var pods []corev1.Pod
+	for _, node := range nodes {
+		list, err := r.cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("spec.nodeName", node).String()})
 		if err != nil {
-			return nil, fmt.Errorf("list first pods (%s): %w", sel, err)
+			return nil, fmt.Errorf("list pods on node %s: %w", node, err)
 		}
 		for _, p := range list.Items {
-			if onNode[p.Spec.NodeName] && p.DeletionTimestamp == nil && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
-				byKey[p.Namespace+"/"+p.Name] = p
+			if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+				continue
+			}
+			if why := r.opts.First.Match(labels.Set(p.Labels)); len(why) > 0 {
+				pods = append(pods, p)
+				r.rep.First = append(r.rep.First, FirstPod{Pod: p.Namespace + "/" + p.Name, Node: p.Spec.NodeName, Why: why})
 			}
 		}
 	}
-	keys := make([]string, 0, len(byKey))
-	for k := range byKey {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	pods := make([]corev1.Pod, 0, len(keys))
-	r.rep.First = nil
-	for _, k := range keys {
-		p := byKey[k]
-		pods = append(pods, p)
-		r.rep.First = append(r.rep.First, FirstPod{Pod: k, Node: p.Spec.NodeName, Why: r.opts.First.Match(labels.Set(p.Labels))})
-	}
+	sort.Slice(pods, func(i, j int) bool { return pods[i].Namespace+"/"+pods[i].Name < pods[j].Namespace+"/"+pods[j].Name })
+	sort.Slice(r.rep.First, func(i, j int) bool { return r.rep.First[i].Pod < r.rep.First[j].Pod })
 	return pods, nil
 }
