@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
-	"github.com/tandem-io/tandem/pkg/journal"
 	"github.com/tandem-io/tandem/pkg/volume"
 )
 
@@ -43,8 +42,7 @@ type HandoffOptions struct {
 	Timeout     time.Duration
 	JournalDir  string
 
-	sel         volume.Selection
-	snapshotter volume.Snapshotter
+	sel volume.Selection
 }
 
 func newHandoffCmd(g *Global) *cobra.Command {
@@ -130,10 +128,8 @@ func (o *HandoffOptions) Complete() error {
 		o.sel.Selector = s
 	}
 	switch o.Snapshot {
-	case "none":
-		o.snapshotter = volume.None{}
-	case "ebs", "csi", "auto":
-		// Built in Run, once the run id (the snapshots' name and tag) and the volumes are known.
+	case "none", "ebs", "csi", "auto":
+		// Built when the run id (the snapshots' name and tag) and the volumes are known.
 	default:
 		return badInput("--snapshot %q: want auto, csi, ebs or none", o.Snapshot)
 	}
@@ -172,119 +168,32 @@ func (o *HandoffOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	direction := volume.DirectionHandoff
-	if o.Rollback {
-		direction = volume.DirectionRollback
-		source, target = target, source
-	}
-	j, recs, err := journal.Open(o.journalPath())
-	if err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	defer j.Close()
-	resume, err := volume.LastRun(recs)
-	if err != nil {
-		return err
-	}
-	h := &volume.Handoff{Source: source, Target: target, Snapshotter: o.snapshotter, Journal: j, Direction: direction,
-		Selection: o.sel.String(), Parallel: o.Parallel, Timeout: o.Timeout, Observer: &handoffProgress{w: o.g.Err}}
-	var vols []volume.Volume
-	switch {
-	case resume != nil && o.Rollback && resume.Direction == volume.DirectionHandoff:
-		// The handoff did not finish: undo it from wherever each volume got to.
-		return o.recover(ctx, j, resume, target, source)
-	case resume != nil && resume.Direction == volume.DirectionRecover:
-		if !o.Rollback {
-			return badInput("an interrupted rollback of this selection is in the journal %s: run the command with --rollback to finish it first", o.journalPath())
-		}
-		return o.resumeRecovery(ctx, j, resume, target, source)
-	case resume != nil:
-		if resume.Direction != direction {
-			other := "without --rollback"
-			if resume.Direction == volume.DirectionRollback {
-				other = "with --rollback"
-			}
-			return badInput("an interrupted %s of this selection is in the journal %s: run the command %s to finish it first", resume.Direction, o.journalPath(), other)
-		}
-		h.Run, h.State, h.Intents, vols = resume.Run, resume.State, resume.Intents, resume.Volumes
-		fmt.Fprintf(o.g.Err, "resuming interrupted %s %s: %d steps already done\n", direction, h.Run, len(h.State))
-	default:
-		if vols, err = volume.Discover(ctx, source, o.sel); err != nil {
-			return err
-		}
-		if len(vols) == 0 {
-			return badInput("no bound claims in %s match %s", source.Context, o.sel)
-		}
-		h.Run = journal.NewRunID()
-	}
-	switch o.Snapshot {
-	case "auto":
-		sn, why, err := volume.ChooseSnapshotter(ctx, source, vols, h.Run)
-		if err != nil {
-			return err
-		}
-		if why != "" {
-			fmt.Fprintf(o.g.Err, "no CSI snapshot: %s\n", why)
-		}
-		o.snapshotter, h.Snapshotter = sn, sn
-	case "csi":
-		c := &volume.CSI{Run: h.Run, Timeout: o.Timeout}
-		o.snapshotter, h.Snapshotter = c, c
-	}
-	if o.Snapshot == "ebs" {
-		e, err := volume.NewEBS(ctx, o.AWSRegion, o.AWSEndpoint, h.Run)
-		if err != nil {
-			return badInput("--snapshot ebs: %v", err)
-		}
-		e.Progress = func(pv, state, progress string) {
+	inv, err := volume.Begin(ctx, volume.Options{Source: source, Target: target, Selection: o.sel, Rollback: o.Rollback,
+		Journal: o.journalPath(), Snapshot: o.Snapshot, AWSRegion: o.AWSRegion, AWSEndpoint: o.AWSEndpoint,
+		Parallel: o.Parallel, Timeout: o.Timeout, Observer: &handoffProgress{w: o.g.Err},
+		Notice: func(s string) { fmt.Fprintln(o.g.Err, s) },
+		EBSProgress: func(pv, state, progress string) {
 			fmt.Fprintf(o.g.Err, "%-40s snapshot        EBS %s %s\n", pv, state, progress)
-		}
-		o.snapshotter, h.Snapshotter = e, e
-	}
-	blockers, err := volume.Check(ctx, source, target, vols, h.State)
+		}})
 	if err != nil {
 		return err
 	}
-	if o.DryRun || len(blockers) > 0 {
-		if err := o.printPlan(source, target, vols, blockers); err != nil {
+	defer inv.Close()
+	h := inv.Handoff
+	if o.DryRun || len(inv.Blockers) > 0 {
+		if err := o.printPlan(h.Source, h.Target, inv.Volumes, inv.Blockers); err != nil {
 			return err
 		}
-		if len(blockers) > 0 {
-			fmt.Fprintf(o.g.Err, "error: %d blockers; nothing was changed\n", len(blockers))
+		if len(inv.Blockers) > 0 {
+			fmt.Fprintf(o.g.Err, "error: %d blockers; nothing was changed\n", len(inv.Blockers))
 			return errPartial
 		}
 		return nil
 	}
-	if o.snapshotter.Name() == "none" {
+	if h.Direction != volume.DirectionRecover && h.Snapshotter.Name() == "none" {
 		fmt.Fprintln(o.g.Err, "warning: no snapshot is taken (--snapshot none); the PVs are set to Retain first")
 	}
-	return o.execute(ctx, h, vols)
-}
-
-// recover starts the rollback of an interrupted handoff: every volume back
-// in the source (the handoff's source, here `source`), whatever step it
-// reached. --dry-run says what it would do.
-func (o *HandoffOptions) recover(ctx context.Context, j *journal.Journal, interrupted *volume.Resume, source, target *cluster.Conn) error {
-	h := o.recovery(j, source, target)
-	h.Run, h.Origin = journal.NewRunID(), interrupted.AsOrigin()
-	fmt.Fprintf(o.g.Err, "rolling back interrupted handoff %s (%d steps done): every volume back to %s\n", interrupted.Run, len(interrupted.State), source.Context)
-	return o.execute(ctx, h, interrupted.Volumes)
-}
-
-// resumeRecovery finishes a rollback of an interrupted handoff that was itself interrupted.
-func (o *HandoffOptions) resumeRecovery(ctx context.Context, j *journal.Journal, r *volume.Resume, source, target *cluster.Conn) error {
-	if r.Origin == nil {
-		return fmt.Errorf("journal %s: rollback %s does not say which handoff it undoes", o.journalPath(), r.Run)
-	}
-	h := o.recovery(j, source, target)
-	h.Run, h.State, h.Intents, h.Origin = r.Run, r.State, r.Intents, r.Origin
-	fmt.Fprintf(o.g.Err, "resuming interrupted rollback %s of handoff %s: %d steps already done\n", r.Run, r.Origin.Run, len(r.State))
-	return o.execute(ctx, h, r.Volumes)
-}
-
-func (o *HandoffOptions) recovery(j *journal.Journal, source, target *cluster.Conn) *volume.Handoff {
-	return &volume.Handoff{Source: source, Target: target, Journal: j, Direction: volume.DirectionRecover,
-		Selection: o.sel.String(), Parallel: o.Parallel, Timeout: o.Timeout, Observer: &handoffProgress{w: o.g.Err}}
+	return o.execute(ctx, h, inv.Volumes)
 }
 
 // execute runs h and prints its report; an incomplete run can be resumed.
