@@ -274,7 +274,10 @@ func (o *HandoffOptions) printReport(rep *volume.Report) error {
 			row(tw, r.Name, dash(r.PV), done, fmt.Sprintf("%.2f", r.Seconds), result)
 		}
 		tw.Flush()
-		if rep.Completed {
+		switch {
+		case rep.Completed && rep.Direction == volume.DirectionRecover:
+			fmt.Fprintf(w, "rollback of the interrupted handoff done in %.1fs: %d volumes back in %s, nothing of it left in %s\n", rep.Seconds, len(rep.Volumes), rep.Source, rep.Target)
+		case rep.Completed:
 			fmt.Fprintf(w, "%s of %d volumes %s → %s done in %.1fs\n", rep.Direction, len(rep.Volumes), rep.Source, rep.Target, rep.Seconds)
 		}
 	})
