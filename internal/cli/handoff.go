@@ -222,4 +222,3 @@ func (o *HandoffOptions) execute(ctx context.Context, h *volume.Handoff, vols []
 	}
 	return nil
 }
-
