@@ -7,12 +7,10 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/plan"
 )
-
-var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
 // waitEstablished waits until the CRDs this wave wrote are Established, so
 // their custom resources can be written in later waves.
@@ -25,7 +23,7 @@ func (r *runner) waitEstablished(ctx context.Context, w plan.Wave, results []Res
 		}
 		name := s.Desired.GetName()
 		for ctx.Err() == nil {
-			crd, err := r.target.Dynamic.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{})
+			crd, err := r.target.Dynamic.Resource(cluster.CRDs).Get(ctx, name, metav1.GetOptions{})
 			if err == nil && conditionTrue(crd, "Established") {
 				break
 			}

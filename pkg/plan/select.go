@@ -30,14 +30,12 @@ func KeyOf(obj *unstructured.Unstructured) ObjectKey {
 	return ObjectKey{Group: gk.Group, Kind: gk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
 }
 
+// SystemNamespaces are the cluster's own namespaces: every cluster has its
+// own, and they are not copied unless asked.
+var SystemNamespaces = []string{"kube-system", "kube-public", "kube-node-lease"}
+
 // SystemNamespace reports whether ns is one of the cluster's own namespaces.
-func SystemNamespace(ns string) bool {
-	switch ns {
-	case "kube-system", "kube-public", "kube-node-lease":
-		return true
-	}
-	return false
-}
+func SystemNamespace(ns string) bool { return slices.Contains(SystemNamespaces, ns) }
 
 // Select returns the objects to copy, keyed by ObjectKey, with why each came along ("" for direct matches, e.g. "namespace of shop/Deployment web", "ConfigMap referenced by Deployment shop/web", "Role bound to ServiceAccount shop/web by RoleBinding shop/web-read", "CRD of Backup payments/nightly", "CRD granted to ServiceAccount ops/operator by ClusterRole operator-role (ClusterRoleBinding operator) on applications.example.io", "StorageClass of PVC ...").
 //

@@ -8,8 +8,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/plan"
 )
 
@@ -23,8 +23,6 @@ func (CRDs) Name() string { return "crds" }
 func (CRDs) Scope(env *Env) string {
 	return fmt.Sprintf("%d CRDs in the source", len(env.Of("apiextensions.k8s.io", "CustomResourceDefinition")))
 }
-
-var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
 // CRDVersions is what a CRD serves and stores.
 type CRDVersions struct {
@@ -63,7 +61,7 @@ func ReadCRDVersions(crd *unstructured.Unstructured) CRDVersions {
 
 // Run compares each source CRD with the target's.
 func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
-	list, err := env.Target.Dynamic.Resource(crdGVR).List(ctx, metav1.ListOptions{})
+	list, err := env.Target.Dynamic.Resource(cluster.CRDs).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list CRDs in the target: %w", err)
 	}

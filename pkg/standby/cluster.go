@@ -16,11 +16,12 @@ import (
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/sanitize"
 )
 
 // Marker is the ConfigMap that says a cluster is standby.
 const (
-	MarkerNamespace = "tandem-system"
+	MarkerNamespace = sanitize.StateNamespace
 	MarkerName      = "standby"
 )
 

@@ -1,7 +1,12 @@
 package standby
 
 import (
+	"slices"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/sanitize"
 )
 
 // Message is what the validating policy answers when it refuses a write.
@@ -25,8 +30,15 @@ const (
 // PolicyNames lists the names of tandem's policies and bindings.
 func PolicyNames() []string { return []string{workloadsPolicy, cronJobsPolicy, scalePolicy} }
 
-// systemNamespaces are never covered, even if someone labels them.
-var systemNamespaces = []any{"kube-system", "kube-public", "kube-node-lease", "tandem-system"}
+// systemNamespaces are never covered, even if someone labels them: the
+// cluster's own and tandem's.
+var systemNamespaces = func() []any {
+	var out []any
+	for _, ns := range append(slices.Clone(plan.SystemNamespaces), sanitize.StateNamespace) {
+		out = append(out, ns)
+	}
+	return out
+}()
 
 // Policy returns the admission policies and bindings that keep workloads at
 // 0 while a cluster is standby. kind is Mutating or Validating; apiVersion is

@@ -46,7 +46,7 @@ type Unshared struct {
 	Fix    string
 }
 
-var crdResource = inventory.Resource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions", Kind: "CustomResourceDefinition"}
+var crdResource = inventory.Resource{Group: cluster.CRDs.Group, Version: cluster.CRDs.Version, Resource: cluster.CRDs.Resource, Kind: "CustomResourceDefinition"}
 
 // Discover finds the resources to exchange between source and target.
 func Discover(ctx context.Context, source, target *cluster.Conn) ([]inventory.Resource, error) {

@@ -13,8 +13,6 @@ import (
 	"github.com/tandem-io/tandem/pkg/cluster"
 )
 
-var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-
 // waitEstablished waits, within EstablishTimeout, until every CRD is
 // Established and discovery maps each of its served versions, so that the
 // CRs applied next resolve.
@@ -25,7 +23,7 @@ func waitEstablished(ctx context.Context, conn *cluster.Conn, crds []document) e
 		name := d.obj.GetName()
 		var last string
 		err := wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-			live, err := conn.Dynamic.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
+			live, err := conn.Dynamic.Resource(cluster.CRDs).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
 				last = err.Error()
 				return false, nil
