@@ -68,15 +68,7 @@ func (o *Origin) saved(v Volume) (*corev1.PersistentVolumeClaim, *corev1.Persist
 	if !ok {
 		return nil, nil, nil
 	}
-	var pvc corev1.PersistentVolumeClaim
-	var pv corev1.PersistentVolume
-	if err := json.Unmarshal([]byte(d[DetailPVC]), &pvc); err != nil {
-		return nil, nil, fmt.Errorf("journal: saved claim %s: %w", v, err)
-	}
-	if err := json.Unmarshal([]byte(d[DetailPV]), &pv); err != nil {
-		return nil, nil, fmt.Errorf("journal: saved PV %s: %w", v.PV, err)
-	}
-	return &pvc, &pv, nil
+	return decodeSaved(v, d)
 }
 
 func (h *Handoff) recoverOwnerStep(ctx context.Context, o Owner, step string) (map[string]string, error) {
@@ -191,12 +183,7 @@ func (h *Handoff) removeTarget(ctx context.Context, v Volume) error {
 		return fmt.Errorf("%s: claim %s: %w", h.Target.Context, v, err)
 	case pvc.Annotations[AnnotationRun] == h.Origin.Run:
 		ours = pvc.UID
-		uid := pvc.UID
-		err := dst.PersistentVolumeClaims(v.Namespace).Delete(ctx, v.Claim, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("%s: delete claim %s: %w", h.Target.Context, v, err)
-		}
-		if err := waitClaimGone(ctx, h.Target, v, uid, h.Timeout); err != nil {
+		if err := deleteClaim(ctx, h.Target, v, pvc.UID, h.Timeout); err != nil {
 			return err
 		}
 	}
@@ -211,12 +198,7 @@ func (h *Handoff) removeTarget(ctx context.Context, v Volume) error {
 	case pv.Spec.PersistentVolumeReclaimPolicy != corev1.PersistentVolumeReclaimRetain:
 		return fmt.Errorf("PV %s in %s is not Retain (%s): not deleted, it would take the disk with it", v.PV, h.Target.Context, pv.Spec.PersistentVolumeReclaimPolicy)
 	}
-	uid := pv.UID
-	err = dst.PersistentVolumes().Delete(ctx, v.PV, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("%s: delete PV %s: %w", h.Target.Context, v.PV, err)
-	}
-	return waitPVGone(ctx, h.Target, v.PV, uid, h.Timeout)
+	return deletePV(ctx, h.Target, v.PV, pv.UID, h.Timeout)
 }
 
 // waitBound waits until the claim with uid is Bound to v.PV and the PV's

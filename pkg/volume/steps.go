@@ -153,7 +153,11 @@ func (h *Handoff) sourceObjects(ctx context.Context, v Volume) (*corev1.Persiste
 
 // saved returns the definitions the save step put in the journal.
 func (h *Handoff) saved(v Volume) (*corev1.PersistentVolumeClaim, *corev1.PersistentVolume, error) {
-	d := h.detail(v.Key(), StepSave)
+	return decodeSaved(v, h.detail(v.Key(), StepSave))
+}
+
+// decodeSaved reads the definitions from a save step's done detail.
+func decodeSaved(v Volume, d map[string]string) (*corev1.PersistentVolumeClaim, *corev1.PersistentVolume, error) {
 	var pvc corev1.PersistentVolumeClaim
 	var pv corev1.PersistentVolume
 	if err := json.Unmarshal([]byte(d[DetailPVC]), &pvc); err != nil {

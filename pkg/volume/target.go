@@ -42,12 +42,7 @@ func (h *Handoff) clearTarget(ctx context.Context, v Volume) error {
 				v, h.Target.Context, name, pv.Spec.PersistentVolumeReclaimPolicy)
 		}
 	}
-	uid := pvc.UID
-	err = dst.PersistentVolumeClaims(v.Namespace).Delete(ctx, v.Claim, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("%s: delete empty claim %s: %w", h.Target.Context, v, err)
-	}
-	return waitClaimGone(ctx, h.Target, v, uid, h.Timeout)
+	return deleteClaim(ctx, h.Target, v, pvc.UID, h.Timeout)
 }
 
 // createPVC creates the saved claim in the target, naming the PV so that only
@@ -156,12 +151,7 @@ func (h *Handoff) releaseSource(ctx context.Context, v Volume) error {
 	case pvc.UID != savedPVC.UID:
 		return fmt.Errorf("claim %s in %s is a new one (uid %s, saved %s): scale the owner in the source to 0 and delete it", v, h.Source.Context, pvc.UID, savedPVC.UID)
 	default:
-		uid := pvc.UID
-		err := src.PersistentVolumeClaims(v.Namespace).Delete(ctx, v.Claim, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("%s: delete claim %s: %w", h.Source.Context, v, err)
-		}
-		if err := waitClaimGone(ctx, h.Source, v, uid, h.Timeout); err != nil {
+		if err := deleteClaim(ctx, h.Source, v, pvc.UID, h.Timeout); err != nil {
 			return err
 		}
 	}
@@ -176,16 +166,26 @@ func (h *Handoff) releaseSource(ctx context.Context, v Volume) error {
 	case pv.Spec.PersistentVolumeReclaimPolicy != corev1.PersistentVolumeReclaimRetain:
 		return fmt.Errorf("PV %s in %s is not Retain (%s): not deleted", v.PV, h.Source.Context, pv.Spec.PersistentVolumeReclaimPolicy)
 	}
-	uid := pv.UID
-	err = src.PersistentVolumes().Delete(ctx, v.PV, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("%s: delete PV %s: %w", h.Source.Context, v.PV, err)
-	}
-	return waitPVGone(ctx, h.Source, v.PV, uid, h.Timeout)
+	return deletePV(ctx, h.Source, v.PV, pv.UID, h.Timeout)
 }
 
-// waitPVGone waits until the PV with uid is gone from c.
-func waitPVGone(ctx context.Context, c *cluster.Conn, name string, uid types.UID, timeout time.Duration) error {
+// deleteClaim deletes the claim with uid from c (a uid precondition: never
+// a claim that took its name since) and waits until it is gone.
+func deleteClaim(ctx context.Context, c *cluster.Conn, v Volume, uid types.UID, timeout time.Duration) error {
+	err := c.Typed.CoreV1().PersistentVolumeClaims(v.Namespace).Delete(ctx, v.Claim, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("%s: delete claim %s: %w", c.Context, v, err)
+	}
+	return waitClaimGone(ctx, c, v, uid, timeout)
+}
+
+// deletePV deletes the PV with uid from c and waits until it is gone; the
+// caller has checked it is Retain (the disk stays).
+func deletePV(ctx context.Context, c *cluster.Conn, name string, uid types.UID, timeout time.Duration) error {
+	err := c.Typed.CoreV1().PersistentVolumes().Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("%s: delete PV %s: %w", c.Context, name, err)
+	}
 	return poll(ctx, timeout, func() (bool, string, error) {
 		got, err := c.Typed.CoreV1().PersistentVolumes().Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) || (err == nil && got.UID != uid) {
