@@ -102,6 +102,13 @@ func (inv *Invocation) begin(ctx context.Context, o Options, recs []journal.Reco
 	case resume != nil:
 		h.Run, h.State, h.Intents, inv.Volumes = resume.Run, resume.State, resume.Intents, resume.Volumes
 		notice("resuming interrupted %s %s: %d steps already done", h.Direction, h.Run, len(h.State))
+	case o.Rollback && backAlready(recs) != "":
+		// A rollback moves what a finished handoff moved. After a rollback the
+		// claims in the target are the target's own again (empty, or someone
+		// else's), and the source's are the volumes: moving anything now would
+		// replace the source's claims.
+		return fmt.Errorf("%w: nothing to roll back: the last run of this selection (%s) already brought the volumes back to %s (journal %s)",
+			cluster.ErrBadInput, backAlready(recs), o.Source.Context, o.Journal)
 	default:
 		if inv.Volumes, err = Discover(ctx, h.Source, o.Selection); err != nil {
 			return err
@@ -144,4 +151,19 @@ func (o Options) snapshotter(ctx context.Context, source *cluster.Conn, vols []V
 		return None{}, nil
 	}
 	return nil, fmt.Errorf("%w: --snapshot %q: want auto, csi, ebs or none", cluster.ErrBadInput, o.Snapshot)
+}
+
+// backAlready names the last run in recs when it is a finished rollback or
+// recovery ("rollback RUN"), else "".
+func backAlready(recs []journal.Record) string {
+	last, ended := journal.LastRun(recs)
+	if !ended {
+		return ""
+	}
+	for _, r := range last {
+		if d := r.Detail[DetailDirection]; r.Op == journal.OpStart && (d == DirectionRollback || d == DirectionRecover) {
+			return d + " " + r.Run
+		}
+	}
+	return ""
 }

@@ -31,10 +31,12 @@ func TestHandoffRollbackOfAnInterruptedHandoffFromEveryStep(t *testing.T) {
 			}
 			assertBackInBlue(t, ns, vols)
 			waitStsReady(t, "blue", ns, 2)
-			// The rollback is done: running it again has nothing to undo.
-			if again := tandem(t, handoffArgs(ns, "--journal-dir", journal, "--rollback")...); again.code == 0 {
-				t.Errorf("a second rollback: exit 0, want a refusal (nothing in green)\n%s%s", again.stdout, again.stderr)
+			// The rollback is done: running it again has nothing to undo, and
+			// must not take green's own claims for volumes and replace blue's.
+			if again := tandem(t, handoffArgs(ns, "--journal-dir", journal, "--rollback")...); again.code != 2 || !strings.Contains(again.stderr, "nothing to roll back") {
+				t.Errorf("a second rollback: exit %d, want 2 naming nothing to roll back\n%s%s", again.code, again.stdout, again.stderr)
 			}
+			assertBackInBlue(t, ns, vols)
 		})
 		if t.Failed() {
 			return
