@@ -2,7 +2,6 @@ package mirror
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/inventory"
+	"github.com/tandem-io/tandem/pkg/lease"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/standby"
 	"github.com/tandem-io/tandem/pkg/syncer"
@@ -101,11 +101,12 @@ func (m *Mirror) Run(ctx context.Context) error {
 	if err := ensureNamespace(ctx, m.Target); err != nil {
 		return err
 	}
-	id := holder(m.Source.Context)
-	if err := acquire(ctx, m.Target, id, m.Source.Context); err != nil {
+	pub := newPublisher(m.Stats)
+	held, err := acquire(ctx, m.Target, holder(m.Source.Context), m.Source.Context, pub, m.Log)
+	if err != nil {
 		return err
 	}
-	defer release(context.WithoutCancel(ctx), m.Target, id)
+	defer release(context.WithoutCancel(ctx), held)
 
 	resources, err := syncer.Discover(ctx, m.Source, m.Target)
 	if err != nil {
@@ -121,7 +122,7 @@ func (m *Mirror) Run(ctx context.Context) error {
 	// The lease loop runs from the start: a pause requested before the
 	// initial pass holds the mirror before it writes anything.
 	leaseErr := make(chan error, 1)
-	go func() { leaseErr <- m.keepLease(ctx, id) }()
+	go func() { leaseErr <- m.keepLease(ctx, held, pub) }()
 	// From now on every change is queued; the initial pass lists afresh, so
 	// what changed while the informers were filling is in it.
 	m.holdWhilePaused(ctx)
@@ -318,38 +319,29 @@ func (m *Mirror) waitUnpaused(ctx context.Context) {
 	}
 }
 
-// keepLease renews the lease, publishes the stats and answers pause requests.
-func (m *Mirror) keepLease(ctx context.Context, id string) error {
-	t := time.NewTicker(renewEvery)
-	defer t.Stop()
-	failures := 0
+// keepLease answers the pause requests the lease's renewals see (pkg/lease
+// renews it in the background, publishing the stats), and returns when the
+// lease is lost: the mirror must stop writing.
+func (m *Mirror) keepLease(ctx context.Context, held *lease.Lease, pub *publisher) error {
 	for {
-		wantPause, err := renew(ctx, m.Target, id, m.Stats(), m.paused.Load())
-		switch {
-		case errors.Is(err, ErrRunning):
-			return err // someone else took the lease: stop writing
-		case err != nil:
-			failures++
-			if ctx.Err() == nil {
-				m.Log.Warn("renew the mirror lease", "error", err, "failures", failures)
-			}
-		default:
-			failures = 0
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-held.Done():
+			return lost(m.Target, held)
+		case wantPause := <-pub.pause:
 			if wantPause && !m.paused.Load() {
 				m.paused.Store(true)
 				m.pauseMu.Lock() // waits until in-flight work is done
 				m.pauseMu.Unlock()
 				m.Log.Info("paused: in-flight work finished")
-				_, _ = renew(ctx, m.Target, id, m.Stats(), true) // acknowledge now, not at the next tick
+				pub.held.Store(true)
+				_ = held.Renew(ctx) // acknowledge now, not at the next renewal
 			} else if !wantPause && m.paused.Load() {
+				pub.held.Store(false)
 				m.paused.Store(false)
 				m.Log.Info("resumed")
 			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
 		}
 	}
 }

@@ -5,18 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"log/slog"
+	"sync/atomic"
 	"time"
 
-	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/lease"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/standby"
-	"github.com/tandem-io/tandem/pkg/switchover"
 )
 
 // LeaseName is the Lease, in the target's standby.MarkerNamespace, that a
@@ -30,7 +31,7 @@ const (
 	annStats          = "tandem.io/mirror-stats"       // Stats, JSON
 	annPauseRequested = "tandem.io/mirror-pause"       // "true": finish in-flight work and hold
 	annPaused         = "tandem.io/mirror-paused"      // "true": holding (the acknowledgement)
-	leaseDuration     = 15 * time.Second               // not renewed for this long: the mirror is gone
+	leaseDuration     = 15 * time.Second               // its record unchanged for this long, as seen by the reader: the mirror is gone
 	renewEvery        = 2 * time.Second                // also how often a pause request is noticed
 	pausePoll         = 200 * time.Millisecond         // how often Pause looks for the acknowledgement
 	annHolderStarted  = "tandem.io/mirror-started-at"  // RFC3339
@@ -57,8 +58,8 @@ type Stats struct {
 type State struct {
 	Holder  string        `json:"holder"`
 	Source  string        `json:"source"`
-	Live    bool          `json:"live"` // renewed within the lease duration
-	Renewed time.Duration `json:"renewedAgo"`
+	Live    bool          `json:"live"`       // held, and seen renewed within the lease duration
+	Renewed time.Duration `json:"renewedAgo"` // since the reader saw the lease change (for a released lease: by the holder's renew time, shown only)
 	Started time.Time     `json:"started,omitzero"`
 	Paused  bool          `json:"paused"`
 	Pausing bool          `json:"pauseRequested"`
@@ -85,34 +86,58 @@ func (s *State) String() string {
 }
 
 // Status reads the mirror writing into target: nil, nil when none ever ran.
+// A held lease is watched until its mirror renews it (live), or for the lease
+// duration when it does not (gone): liveness is judged by when this process
+// saw the lease change, never by this machine's clock against the holder's.
 func Status(ctx context.Context, target *cluster.Conn) (*State, error) {
-	l, err := target.Typed.CoordinationV1().Leases(standby.MarkerNamespace).Get(ctx, LeaseName, metav1.GetOptions{})
+	leases := leaseClient(target)
+	l, err := leases.Get(ctx, LeaseName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read the mirror lease of %s: %w", target.Context, err)
 	}
-	return stateOf(l), nil
+	r := lease.RecordOf(l)
+	if !r.Held() {
+		st := stateOf(r)
+		if !r.Renewed.IsZero() {
+			st.Renewed = time.Since(r.Renewed) // shown only: no decision rests on it
+		}
+		return st, nil
+	}
+	obs, err := lease.Watch(ctx, leases, LeaseName, r, leaseDuration, pausePoll)
+	if err != nil {
+		return nil, fmt.Errorf("read the mirror lease of %s: %w", target.Context, err)
+	}
+	if obs.Record == nil {
+		return nil, nil // deleted while watched
+	}
+	st := stateOf(obs.Record)
+	st.Live, st.Renewed = obs.Live, obs.Unchanged
+	return st, nil
 }
 
-func stateOf(l *coordinationv1.Lease) *State {
-	st := &State{Source: l.Annotations[annSource], Paused: l.Annotations[annPaused] == "true", Pausing: l.Annotations[annPauseRequested] == "true"}
-	if l.Spec.HolderIdentity != nil {
-		st.Holder = *l.Spec.HolderIdentity
+func leaseClient(target *cluster.Conn) coordinationv1client.LeaseInterface {
+	return target.Typed.CoordinationV1().Leases(standby.MarkerNamespace)
+}
+
+// stateOf reads a lease record; Live and Renewed are the caller's to judge.
+func stateOf(r *lease.Record) *State {
+	st := &State{Source: r.Annotations[annSource], Paused: r.Annotations[annPaused] == "true", Pausing: r.Annotations[annPauseRequested] == "true"}
+	if r.Holder != "" {
+		st.Holder = lease.ParseIdentity(r.Holder).Display()
 	}
-	if l.Spec.RenewTime != nil {
-		st.Renewed = time.Since(l.Spec.RenewTime.Time)
-		st.Live = st.Holder != "" && st.Renewed < leaseDuration
-	}
-	st.Started, _ = time.Parse(time.RFC3339, l.Annotations[annHolderStarted])
-	_ = json.Unmarshal([]byte(l.Annotations[annStats]), &st.Stats)
+	st.Started, _ = time.Parse(time.RFC3339, r.Annotations[annHolderStarted])
+	_ = json.Unmarshal([]byte(r.Annotations[annStats]), &st.Stats)
 	return st
 }
 
 // Pause asks the mirror writing into target to finish its in-flight work and
-// hold, and waits until it says it does. Without a live mirror it returns at
-// once; a mirror started later starts unpaused.
+// hold, and waits until it says it does. Without a mirror holding the lease it
+// returns at once; a mirror that holds it but does not renew it (seen
+// unchanged for the lease duration) is gone, and Pause returns then. A mirror
+// started later starts unpaused.
 func Pause(ctx context.Context, target *cluster.Conn, timeout time.Duration) error {
 	if err := annotate(ctx, target, map[string]any{annPauseRequested: "true"}); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -121,15 +146,22 @@ func Pause(ctx context.Context, target *cluster.Conn, timeout time.Duration) err
 		return err
 	}
 	deadline := time.Now().Add(timeout)
+	var seen lease.Observer
 	for {
-		st, err := Status(ctx, target)
-		if err != nil {
-			return err
-		}
-		if st == nil || !st.Live || st.Paused {
+		l, err := leaseClient(target).Get(ctx, LeaseName, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
 			return nil
 		}
-		if time.Now().After(deadline) {
+		if err != nil {
+			return fmt.Errorf("read the mirror lease of %s: %w", target.Context, err)
+		}
+		r, now := lease.RecordOf(l), time.Now()
+		seen.Observe(r, now)
+		st := stateOf(r)
+		if !r.Held() || st.Paused || seen.Stale(now, leaseDuration) {
+			return nil
+		}
+		if now.After(deadline) {
 			return fmt.Errorf("the mirror into %s (%s) did not pause within %s", target.Context, st.Holder, timeout)
 		}
 		select {
@@ -151,98 +183,98 @@ func Resume(ctx context.Context, target *cluster.Conn) error {
 
 func annotate(ctx context.Context, target *cluster.Conn, kv map[string]any) error {
 	b, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": kv}})
-	_, err := target.Typed.CoordinationV1().Leases(standby.MarkerNamespace).Patch(ctx, LeaseName, types.MergePatchType, b, metav1.PatchOptions{FieldManager: plan.FieldManager})
+	_, err := leaseClient(target).Patch(ctx, LeaseName, types.MergePatchType, b, metav1.PatchOptions{FieldManager: plan.FieldManager})
 	return err
 }
 
 // holder is this process, as the lease names it.
-func holder(source string) string {
-	return fmt.Sprintf("%s pid %d (mirror from %s)", switchover.Who(), os.Getpid(), source)
+func holder(source string) lease.Identity {
+	return lease.Self(fmt.Sprintf("(mirror from %s)", source))
 }
 
-// acquire takes the lease, refusing while another live mirror holds it.
-func acquire(ctx context.Context, target *cluster.Conn, id, source string) error {
-	leases := target.Typed.CoordinationV1().Leases(standby.MarkerNamespace)
-	now := metav1.NewMicroTime(time.Now())
-	dur := int32(leaseDuration / time.Second)
-	ann := map[string]string{annSource: source, annHolderStarted: time.Now().UTC().Format(time.RFC3339), annTarget: target.Context}
-	for attempt := 0; attempt < 5; attempt++ {
-		cur, err := leases.Get(ctx, LeaseName, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			_, err = leases.Create(ctx, &coordinationv1.Lease{
-				ObjectMeta: metav1.ObjectMeta{Name: LeaseName, Namespace: standby.MarkerNamespace, Annotations: ann},
-				Spec:       coordinationv1.LeaseSpec{HolderIdentity: &id, LeaseDurationSeconds: &dur, AcquireTime: &now, RenewTime: &now},
-			}, metav1.CreateOptions{FieldManager: plan.FieldManager})
-			if apierrors.IsAlreadyExists(err) {
-				continue
+// publisher writes a mirror's state into its lease at each renewal and
+// passes on what the lease asks of it.
+type publisher struct {
+	stats func() Stats
+	// held is the pause acknowledgement: set only once in-flight work is
+	// done (a renewal in the background must not acknowledge earlier).
+	held atomic.Bool
+	// pause carries the newest pause request (true) or its withdrawal
+	// (false), seen at a renewal.
+	pause chan bool
+}
+
+func newPublisher(stats func() Stats) *publisher {
+	return &publisher{stats: stats, pause: make(chan bool, 1)}
+}
+
+func (p *publisher) publish(ann map[string]string) {
+	b, _ := json.Marshal(p.stats())
+	ann[annStats] = string(b)
+	if p.held.Load() {
+		ann[annPaused] = "true"
+	} else {
+		delete(ann, annPaused)
+	}
+	want := ann[annPauseRequested] == "true"
+	for {
+		select {
+		case p.pause <- want:
+			return
+		default:
+			select { // replace an older, unread request
+			case <-p.pause:
+			default:
 			}
-			return err
 		}
-		if err != nil {
-			return err
-		}
-		if st := stateOf(cur); st.Live && st.Holder != id {
-			return fmt.Errorf("%w into %s: %s, renewed %s ago", ErrRunning, target.Context, st.Holder, st.Renewed.Round(time.Millisecond))
-		}
-		if cur.Annotations == nil {
-			cur.Annotations = map[string]string{}
-		}
-		for k, v := range ann {
-			cur.Annotations[k] = v
-		}
+	}
+}
+
+// acquire takes the lease for id, refusing while another live mirror holds
+// it: one seen renewing it. A lease left by a mirror of this machine whose
+// process is gone is taken at once; one not renewed while watched for the
+// lease duration is taken then. From then on the lease is renewed in the
+// background, publishing through p, until release.
+func acquire(ctx context.Context, target *cluster.Conn, id lease.Identity, source string, p *publisher, log *slog.Logger) (*lease.Lease, error) {
+	spec := lease.Spec{
+		Client: leaseClient(target), Namespace: standby.MarkerNamespace, Name: LeaseName, FieldManager: plan.FieldManager,
+		Duration: leaseDuration, RenewEvery: renewEvery, Poll: pausePoll,
+		Annotations: map[string]string{annSource: source, annHolderStarted: time.Now().UTC().Format(time.RFC3339), annTarget: target.Context},
 		// A new mirror starts unpaused: a pause asked of an earlier one (a
 		// switchover leaves its mirror paused) is not meant for it.
-		delete(cur.Annotations, annPaused)
-		delete(cur.Annotations, annPauseRequested)
-		cur.Spec.HolderIdentity, cur.Spec.LeaseDurationSeconds, cur.Spec.AcquireTime, cur.Spec.RenewTime = &id, &dur, &now, &now
-		if _, err := leases.Update(ctx, cur, metav1.UpdateOptions{FieldManager: plan.FieldManager}); apierrors.IsConflict(err) {
-			continue
-		} else if err != nil {
-			return err
-		}
-		return nil
+		Drop:    []string{annPaused, annPauseRequested},
+		Publish: p.publish,
+		RenewFailed: func(err error, failures int) {
+			log.Warn("renew the mirror lease", "error", err, "failures", failures)
+		},
+		KeepOnRelease: true, // it stays, unheld, with the last stats
+		DropOnRelease: []string{annPaused},
 	}
-	return fmt.Errorf("%w into %s: the lease keeps changing hands", ErrRunning, target.Context)
+	decide := func(c lease.Contest) error {
+		if c.GoneHere || c.Stale {
+			return nil
+		}
+		return fmt.Errorf("%w into %s: %s, renewed %s ago", ErrRunning, target.Context, c.Holder.Display(), c.Watched.Round(time.Millisecond))
+	}
+	l, err := lease.Acquire(ctx, spec, id, decide)
+	if errors.Is(err, lease.ErrContended) {
+		return nil, fmt.Errorf("%w into %s: the lease keeps changing hands", ErrRunning, target.Context)
+	}
+	return l, err
 }
 
-// renew writes the stats and the pause acknowledgement; it returns whether a
-// pause is requested.
-func renew(ctx context.Context, target *cluster.Conn, id string, st Stats, paused bool) (pauseRequested bool, err error) {
-	leases := target.Typed.CoordinationV1().Leases(standby.MarkerNamespace)
-	cur, err := leases.Get(ctx, LeaseName, metav1.GetOptions{})
-	if err != nil {
-		return false, err
+// lost says why the mirror lost its lease: taken by another (ErrRunning), or
+// not renewed in time.
+func lost(target *cluster.Conn, l *lease.Lease) error {
+	err := l.Err()
+	var taken *lease.TakenError
+	if errors.As(err, &taken) {
+		return fmt.Errorf("%w: the mirror lease of %s was taken by %s", ErrRunning, target.Context, taken.By)
 	}
-	if cur.Spec.HolderIdentity == nil || *cur.Spec.HolderIdentity != id {
-		return false, fmt.Errorf("%w: the mirror lease of %s was taken by %v", ErrRunning, target.Context, cur.Spec.HolderIdentity)
-	}
-	now := metav1.NewMicroTime(time.Now())
-	cur.Spec.RenewTime = &now
-	if cur.Annotations == nil {
-		cur.Annotations = map[string]string{}
-	}
-	b, _ := json.Marshal(st)
-	cur.Annotations[annStats] = string(b)
-	if paused {
-		cur.Annotations[annPaused] = "true"
-	} else {
-		delete(cur.Annotations, annPaused)
-	}
-	if _, err := leases.Update(ctx, cur, metav1.UpdateOptions{FieldManager: plan.FieldManager}); err != nil {
-		return false, err
-	}
-	return cur.Annotations[annPauseRequested] == "true", nil
+	return fmt.Errorf("the mirror lost its lease in %s: %w", target.Context, err)
 }
 
 // release gives the lease up (it stays, unheld, with the last stats).
-func release(ctx context.Context, target *cluster.Conn, id string) {
-	leases := target.Typed.CoordinationV1().Leases(standby.MarkerNamespace)
-	cur, err := leases.Get(ctx, LeaseName, metav1.GetOptions{})
-	if err != nil || cur.Spec.HolderIdentity == nil || *cur.Spec.HolderIdentity != id {
-		return
-	}
-	empty := ""
-	cur.Spec.HolderIdentity = &empty
-	delete(cur.Annotations, annPaused)
-	_, _ = leases.Update(ctx, cur, metav1.UpdateOptions{FieldManager: plan.FieldManager})
+func release(ctx context.Context, l *lease.Lease) {
+	_ = l.Release(ctx)
 }

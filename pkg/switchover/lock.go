@@ -4,19 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
-	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/lease"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/standby"
 )
@@ -25,12 +23,15 @@ import (
 // one switchover (or drill) at a time can hold.
 const LockName = "tandem-switchover"
 
-// Lock timing: the holder renews every LockRenew; a lease not renewed for
-// LockDuration is stale.
+// Lock timing: the holder renews every LockRenew; a lease whose record does
+// not change for LockDuration (as seen by whoever watches it) is stale.
 const (
 	LockDuration = 30 * time.Second
 	LockRenew    = 5 * time.Second
 )
+
+// lockPoll is how often a lock held by another is read while it is judged.
+const lockPoll = 500 * time.Millisecond
 
 // ErrLocked is wrapped when another switchover holds the lock.
 var ErrLocked = errors.New("locked")
@@ -47,8 +48,15 @@ func (h Holder) String() string {
 	return fmt.Sprintf("%s pid %d run %s (%s)", h.Who, h.PID, h.Run, h.What)
 }
 
+// identity is h as the lease records it: String plus what makes it unique
+// to the process (boot id, start time).
+func (h Holder) identity() lease.Identity {
+	return lease.Process(h.Who, h.PID, fmt.Sprintf("run %s (%s)", h.Run, h.What))
+}
+
+// parseHolder reads a holder from its String or from a lease identity.
 func parseHolder(s string) Holder {
-	// "user@host pid N run R (what)"
+	// "user@host pid N [boot B start S] run R (what)"
 	var h Holder
 	f := strings.Fields(s)
 	if len(f) > 0 {
@@ -71,33 +79,42 @@ func parseHolder(s string) Holder {
 // crashedHere reports whether h was a process on this machine that is gone:
 // its lock can be taken over at once (a kill -9'd switchover being re-run).
 func (h Holder) crashedHere() bool {
-	me := Who()
-	if h.Who != me || h.PID <= 0 {
-		return false
-	}
-	if h.PID == os.Getpid() {
-		return false
-	}
-	err := syscall.Kill(h.PID, 0)
-	return errors.Is(err, syscall.ESRCH)
+	return lease.Identity{Who: h.Who, PID: h.PID}.GoneHere()
 }
 
 // Lock is the switchover lock, held in every reachable cluster of the pair.
 type Lock struct {
-	holder  Holder
-	held    []*cluster.Conn
-	stop    chan struct{}
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	lostErr error
+	holder Holder
+	held   []heldLease
+
+	done     chan struct{} // closed when the lock is lost in any cluster
+	doneOnce sync.Once
+	released chan struct{}
+	relOnce  sync.Once
+
 	// TookOver names the holders of crashed runs whose lock was taken over.
 	TookOver []string
 }
 
+type heldLease struct {
+	conn  *cluster.Conn
+	lease *lease.Lease
+}
+
+func lockSpec(c *cluster.Conn) lease.Spec {
+	return lease.Spec{
+		Client: c.Typed.CoordinationV1().Leases(standby.MarkerNamespace), Namespace: standby.MarkerNamespace, Name: LockName,
+		FieldManager: plan.FieldManager, Duration: LockDuration, RenewEvery: LockRenew, Poll: lockPoll,
+	}
+}
+
 // Acquire takes the lock in each cluster (in a fixed order, so two runs never
-// hold one each). A lock held by a live holder, or a stale one held elsewhere,
-// refuses with ErrLocked naming the holder and its age; breakStale takes a
-// stale lock anyway. A lock left by a crashed run on this machine is taken over.
+// hold one each). A lock held by another run is watched until its holder
+// renews it (live: refused with ErrLocked naming the holder and its age) or it
+// stays unchanged for LockDuration (stale: refused, or taken with breakStale).
+// Staleness is judged by when this process saw the lock change, never by this
+// machine's clock against the holder's. A lock left by a crashed run on this
+// machine is taken over at once.
 func Acquire(ctx context.Context, clusters []*cluster.Conn, h Holder, breakStale bool) (*Lock, error) {
 	ordered := append([]*cluster.Conn(nil), clusters...)
 	ids := map[*cluster.Conn]string{}
@@ -109,184 +126,141 @@ func Acquire(ctx context.Context, clusters []*cluster.Conn, h Holder, breakStale
 		ids[c] = id
 	}
 	sort.Slice(ordered, func(i, j int) bool { return ids[ordered[i]] < ids[ordered[j]] })
-	l := &Lock{holder: h, stop: make(chan struct{})}
+	l := &Lock{holder: h, done: make(chan struct{}), released: make(chan struct{})}
+	id := h.identity()
 	for _, c := range ordered {
-		took, err := acquireOne(ctx, c, h, breakStale)
+		held, took, err := acquireOne(ctx, c, id, breakStale)
 		if err != nil {
-			l.release(context.Background())
+			l.Release(context.Background())
 			return nil, err
 		}
 		if took != "" {
 			l.TookOver = append(l.TookOver, took)
 		}
-		l.held = append(l.held, c)
+		l.held = append(l.held, heldLease{conn: c, lease: held})
+		go l.watch(held)
 	}
-	l.wg.Add(1)
-	go l.renew()
 	return l, nil
 }
 
-func acquireOne(ctx context.Context, c *cluster.Conn, h Holder, breakStale bool) (tookOver string, err error) {
+func acquireOne(ctx context.Context, c *cluster.Conn, id lease.Identity, breakStale bool) (*lease.Lease, string, error) {
 	if err := ensureNamespace(ctx, c); err != nil {
-		return "", err
+		return nil, "", err
 	}
-	leases := c.Typed.CoordinationV1().Leases(standby.MarkerNamespace)
-	now := metav1.NewMicroTime(time.Now())
-	dur := int32(LockDuration / time.Second)
-	id := h.String()
-	for attempt := 0; attempt < 5; attempt++ {
-		cur, err := leases.Get(ctx, LockName, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			_, err = leases.Create(ctx, &coordinationv1.Lease{
-				ObjectMeta: metav1.ObjectMeta{Name: LockName, Namespace: standby.MarkerNamespace},
-				Spec:       coordinationv1.LeaseSpec{HolderIdentity: &id, LeaseDurationSeconds: &dur, AcquireTime: &now, RenewTime: &now},
-			}, metav1.CreateOptions{FieldManager: plan.FieldManager})
-			if apierrors.IsAlreadyExists(err) {
-				continue
-			}
-			if err != nil {
-				return "", fmt.Errorf("take the switchover lock in %s: %w", c.Context, err)
-			}
-			return "", nil
+	var tookOver string
+	decide := func(ct lease.Contest) error {
+		tookOver = ""
+		holder := ct.Holder.Display()
+		switch {
+		case ct.GoneHere:
+			tookOver = fmt.Sprintf("%s in %s (process gone)", holder, c.Context)
+		case ct.Stale && breakStale:
+			tookOver = fmt.Sprintf("%s in %s (stale: not renewed for %s)", holder, c.Context, ct.Watched.Round(time.Second))
+		case ct.Stale:
+			return fmt.Errorf("%w: a stale switchover lock in %s is held by %s, taken %s ago, not renewed for %s; if that run is dead, pass --break-lock",
+				ErrLocked, c.Context, holder, acquiredAgo(ct.Record).Round(time.Second), ct.Watched.Round(time.Second))
+		default:
+			return fmt.Errorf("%w: another switchover is running: the lock in %s is held by %s since %s ago",
+				ErrLocked, c.Context, holder, acquiredAgo(ct.Record).Round(time.Second))
 		}
-		if err != nil {
-			return "", fmt.Errorf("read the switchover lock in %s: %w", c.Context, err)
-		}
-		if cur.Spec.HolderIdentity != nil && *cur.Spec.HolderIdentity != "" && *cur.Spec.HolderIdentity != id {
-			other := parseHolder(*cur.Spec.HolderIdentity)
-			age, renewed := leaseAges(cur)
-			stale := renewed > LockDuration
-			switch {
-			case other.crashedHere():
-				tookOver = fmt.Sprintf("%s in %s (process gone)", *cur.Spec.HolderIdentity, c.Context)
-			case stale && breakStale:
-				tookOver = fmt.Sprintf("%s in %s (stale: not renewed for %s)", *cur.Spec.HolderIdentity, c.Context, renewed.Round(time.Second))
-			case stale:
-				return "", fmt.Errorf("%w: a stale switchover lock in %s is held by %s, taken %s ago, not renewed for %s; if that run is dead, pass --break-lock",
-					ErrLocked, c.Context, *cur.Spec.HolderIdentity, age.Round(time.Second), renewed.Round(time.Second))
-			default:
-				return "", fmt.Errorf("%w: another switchover is running: the lock in %s is held by %s since %s ago",
-					ErrLocked, c.Context, *cur.Spec.HolderIdentity, age.Round(time.Second))
-			}
-		}
-		cur.Spec.HolderIdentity, cur.Spec.LeaseDurationSeconds, cur.Spec.AcquireTime, cur.Spec.RenewTime = &id, &dur, &now, &now
-		// The resourceVersion makes this a compare-and-swap: a racing taker loses with a conflict.
-		if _, err := leases.Update(ctx, cur, metav1.UpdateOptions{FieldManager: plan.FieldManager}); apierrors.IsConflict(err) {
-			continue
-		} else if err != nil {
-			return "", fmt.Errorf("take the switchover lock in %s: %w", c.Context, err)
-		}
-		return tookOver, nil
+		return nil
 	}
-	return "", fmt.Errorf("%w: the switchover lock in %s keeps changing hands", ErrLocked, c.Context)
+	held, err := lease.Acquire(ctx, lockSpec(c), id, decide)
+	switch {
+	case err == nil:
+		return held, tookOver, nil
+	case errors.Is(err, ErrLocked):
+		return nil, "", err
+	case errors.Is(err, lease.ErrContended):
+		return nil, "", fmt.Errorf("%w: the switchover lock in %s keeps changing hands", ErrLocked, c.Context)
+	default:
+		return nil, "", fmt.Errorf("take the switchover lock in %s: %w", c.Context, err)
+	}
 }
 
-// leaseAges returns how long ago the lease was acquired and renewed.
-func leaseAges(l *coordinationv1.Lease) (acquired, renewed time.Duration) {
-	now := time.Now()
-	if l.Spec.AcquireTime != nil {
-		acquired = now.Sub(l.Spec.AcquireTime.Time)
+// acquiredAgo is how long ago the holder says it took the lock, by this
+// machine's clock: shown to people only, no decision rests on it.
+func acquiredAgo(r *lease.Record) time.Duration {
+	if r == nil || r.Acquired.IsZero() {
+		return 0
 	}
-	renewed = acquired
-	if l.Spec.RenewTime != nil {
-		renewed = now.Sub(l.Spec.RenewTime.Time)
-	}
-	return acquired, renewed
+	return time.Since(r.Acquired)
 }
 
 // LockInfo describes a lock as seen now (for status).
 type LockInfo struct {
 	Holder  string        `json:"holder"`
-	Age     time.Duration `json:"age"`
-	Renewed time.Duration `json:"renewedAgo"`
+	Age     time.Duration `json:"age"`        // since the holder took it, by the holder's acquire time (informational)
+	Renewed time.Duration `json:"renewedAgo"` // since this process saw it change
 	Stale   bool          `json:"stale"`
 }
 
 // ReadLock returns the cluster's switchover lock, or nil when nobody holds it.
+// A held lock is watched until its holder renews it, or for LockDuration when
+// it does not (then it is stale).
 func ReadLock(ctx context.Context, c *cluster.Conn) (*LockInfo, error) {
-	l, err := c.Typed.CoordinationV1().Leases(standby.MarkerNamespace).Get(ctx, LockName, metav1.GetOptions{})
+	leases := c.Typed.CoordinationV1().Leases(standby.MarkerNamespace)
+	cur, err := leases.Get(ctx, LockName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" {
+	r := lease.RecordOf(cur)
+	if !r.Held() {
 		return nil, nil
 	}
-	age, renewed := leaseAges(l)
-	return &LockInfo{Holder: *l.Spec.HolderIdentity, Age: age, Renewed: renewed, Stale: renewed > LockDuration}, nil
-}
-
-func (l *Lock) renew() {
-	defer l.wg.Done()
-	t := time.NewTicker(LockRenew)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-t.C:
-		}
-		for _, c := range l.held {
-			ctx, cancel := context.WithTimeout(context.Background(), LockRenew)
-			err := renewOne(ctx, c, l.holder.String())
-			cancel()
-			if err != nil {
-				l.mu.Lock()
-				l.lostErr = err
-				l.mu.Unlock()
-			}
-		}
-	}
-}
-
-func renewOne(ctx context.Context, c *cluster.Conn, id string) error {
-	leases := c.Typed.CoordinationV1().Leases(standby.MarkerNamespace)
-	cur, err := leases.Get(ctx, LockName, metav1.GetOptions{})
+	obs, err := lease.Watch(ctx, leases, LockName, r, LockDuration, lockPoll)
 	if err != nil {
-		return fmt.Errorf("renew the switchover lock in %s: %w", c.Context, err)
+		return nil, err
 	}
-	if cur.Spec.HolderIdentity == nil || *cur.Spec.HolderIdentity != id {
-		return fmt.Errorf("%w: the switchover lock in %s was taken by %v", ErrLocked, c.Context, ptrString(cur.Spec.HolderIdentity))
+	if !obs.Record.Held() {
+		return nil, nil
 	}
-	now := metav1.NewMicroTime(time.Now())
-	cur.Spec.RenewTime = &now
-	_, err = leases.Update(ctx, cur, metav1.UpdateOptions{FieldManager: plan.FieldManager})
-	return err
+	return &LockInfo{
+		Holder:  lease.ParseIdentity(obs.Record.Holder).Display(),
+		Age:     acquiredAgo(obs.Record),
+		Renewed: obs.Unchanged,
+		Stale:   !obs.Live,
+	}, nil
 }
 
-func ptrString(p *string) string {
-	if p == nil {
-		return "nobody"
+// watch closes l.done when held is lost, until the lock is released.
+func (l *Lock) watch(held *lease.Lease) {
+	select {
+	case <-held.Done():
+		l.doneOnce.Do(func() { close(l.done) })
+	case <-l.released:
 	}
-	return *p
 }
 
-// Lost returns the last renewal error (the lock was taken away or a cluster
-// stopped answering), nil while the lock is held.
+// Done is closed when the lock is lost in a cluster (taken away, or not
+// renewed in time): the holder must stop before its next write; Lost says why.
+func (l *Lock) Done() <-chan struct{} { return l.done }
+
+// Lost returns why the lock was lost (taken away, or a cluster stopped
+// answering for longer than the renew deadline), nil while it is held.
 func (l *Lock) Lost() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.lostErr
+	for _, h := range l.held {
+		err := h.lease.Err()
+		if err == nil {
+			continue
+		}
+		var taken *lease.TakenError
+		if errors.As(err, &taken) {
+			return fmt.Errorf("%w: the switchover lock in %s was taken by %s", ErrLocked, h.conn.Context, taken.By)
+		}
+		return fmt.Errorf("renew the switchover lock in %s: %w", h.conn.Context, err)
+	}
+	return nil
 }
 
 // Release stops renewing and gives the lock up in every cluster.
 func (l *Lock) Release(ctx context.Context) {
-	close(l.stop)
-	l.wg.Wait()
-	l.release(ctx)
-}
-
-func (l *Lock) release(ctx context.Context) {
-	id := l.holder.String()
-	for _, c := range l.held {
-		leases := c.Typed.CoordinationV1().Leases(standby.MarkerNamespace)
-		cur, err := leases.Get(ctx, LockName, metav1.GetOptions{})
-		if err != nil || cur.Spec.HolderIdentity == nil || *cur.Spec.HolderIdentity != id {
-			continue
-		}
-		_ = leases.Delete(ctx, LockName, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &cur.ResourceVersion}})
+	l.relOnce.Do(func() { close(l.released) })
+	for _, h := range l.held {
+		_ = h.lease.Release(ctx)
 	}
 	l.held = nil
 }
