@@ -15,7 +15,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/journal"
@@ -258,44 +261,43 @@ func conflictsOnlyWithTandem(err error) bool {
 }
 
 // ssaWithRetry retries what a busy or restarting apiserver answers (429,
-// 5xx, timeouts) with exponential backoff; everything else is final.
+// 5xx, timeouts, refused or reset connections) with exponential backoff;
+// everything else is final. A Retry-After the apiserver sends is already
+// honoured by client-go's REST client before an error reaches here.
 func (r *runner) ssaWithRetry(ctx context.Context, s plan.Step, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	delay := 100 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		out, err := r.ssa(ctx, s, obj, false)
-		if err == nil || !retryable(err) || attempt == 6 {
-			return out, err
+	var out *unstructured.Unstructured
+	attempt := 0
+	err := retry.OnError(applyBackoff, func(err error) bool {
+		if ctx.Err() != nil || !retryable(err) {
+			return false
 		}
-		if d, ok := apierrors.SuggestsClientDelay(err); ok && time.Duration(d)*time.Second > delay {
-			delay = time.Duration(d) * time.Second
+		if attempt < applyBackoff.Steps {
+			r.o.Log.Info("retrying apply", "object", journalKey(s), "attempt", attempt, "err", err)
 		}
-		r.o.Log.Info("retrying apply", "object", journalKey(s), "attempt", attempt, "err", err)
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(delay):
-		}
-		delay *= 2
-	}
+		return true
+	}, func() error {
+		attempt++
+		var err error
+		out, err = r.ssa(ctx, s, obj, false)
+		return err
+	})
+	return out, err
 }
+
+// applyBackoff is six attempts, 100ms apart and doubling.
+var applyBackoff = wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Steps: 6}
 
 func (r *runner) recreate(ctx context.Context, s plan.Step, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 	prop := metav1.DeletePropagationForeground
 	if err := r.resource(s).Delete(ctx, obj.GetName(), metav1.DeleteOptions{PropagationPolicy: &prop}); err != nil && !apierrors.IsNotFound(err) {
 		return nil, err
 	}
-	wctx, cancel := context.WithTimeout(ctx, r.o.WaitTimeout)
-	defer cancel()
-	for {
-		_, err := r.resource(s).Get(wctx, obj.GetName(), metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			break
-		}
-		select {
-		case <-wctx.Done():
-			return nil, fmt.Errorf("waiting for the old object to be deleted: %w", wctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, r.o.WaitTimeout, true, func(ctx context.Context) (bool, error) {
+		_, err := r.resource(s).Get(ctx, obj.GetName(), metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("waiting for the old object to be deleted: %w", err)
 	}
 	return r.ssaWithRetry(ctx, s, obj)
 }
@@ -315,7 +317,7 @@ func journalKey(s plan.Step) string {
 func retryable(err error) bool {
 	return apierrors.IsTooManyRequests(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
 		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsUnexpectedServerError(err) ||
-		strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "connection reset")
+		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err)
 }
 
 func isImmutable(err error) bool {

@@ -2,10 +2,16 @@ package apply
 
 import (
 	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"syscall"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 func conflictErr(msgs ...string) error {
@@ -34,6 +40,31 @@ func TestConflictsOnlyWithTandem(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			if got := conflictsOnlyWithTandem(c.err); got != c.want {
 				t.Errorf("got %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestRetryable(t *testing.T) {
+	dial := func(errno syscall.Errno) error {
+		return fmt.Errorf("apply: %w", &url.Error{Op: "Patch", URL: "https://127.0.0.1:6443/api", Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", errno)}})
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"connection refused", dial(syscall.ECONNREFUSED), true},
+		{"connection reset", dial(syscall.ECONNRESET), true},
+		{"too many requests", apierrors.NewTooManyRequests("busy", 1), true},
+		{"internal error", apierrors.NewInternalError(errors.New("etcd")), true},
+		{"not found", apierrors.NewNotFound(schema.GroupResource{Resource: "pods"}, "x"), false},
+		{"conflict", conflictErr(`conflict with "kubectl"`), false},
+		{"other network error", dial(syscall.EHOSTUNREACH), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := retryable(tc.err); got != tc.want {
+				t.Errorf("retryable(%v) = %v, want %v", tc.err, got, tc.want)
 			}
 		})
 	}

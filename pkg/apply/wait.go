@@ -7,6 +7,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/plan"
@@ -22,17 +23,11 @@ func (r *runner) waitEstablished(ctx context.Context, w plan.Wave, results []Res
 			continue
 		}
 		name := s.Desired.GetName()
-		for ctx.Err() == nil {
+		err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 			crd, err := r.target.Dynamic.Resource(cluster.CRDs).Get(ctx, name, metav1.GetOptions{})
-			if err == nil && conditionTrue(crd, "Established") {
-				break
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-		if ctx.Err() != nil {
+			return err == nil && conditionTrue(crd, "Established"), nil
+		})
+		if err != nil {
 			r.o.Log.Warn("CRD not Established in time", "crd", name)
 		}
 	}
@@ -82,22 +77,21 @@ func (r *runner) waitWebhookBackends(ctx context.Context, w plan.Wave) map[int]s
 	return blocked
 }
 
+// serviceReady waits (bounded by ctx) until the Service has a ready endpoint.
 func (r *runner) serviceReady(ctx context.Context, ns, name string) bool {
-	for {
+	err := wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		slices, err := r.target.Typed.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + name})
-		if err == nil {
-			for _, sl := range slices.Items {
-				for _, ep := range sl.Endpoints {
-					if ep.Conditions.Ready == nil || *ep.Conditions.Ready {
-						return true
-					}
+		if err != nil {
+			return false, nil // the target may be busy; look again
+		}
+		for _, sl := range slices.Items {
+			for _, ep := range sl.Endpoints {
+				if ep.Conditions.Ready == nil || *ep.Conditions.Ready {
+					return true, nil
 				}
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
+		return false, nil
+	})
+	return err == nil
 }

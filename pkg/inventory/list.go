@@ -6,7 +6,9 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/pager"
 )
 
 // PageSize bounds each list call, so huge resources stream without one giant response.
@@ -19,20 +21,20 @@ func List(ctx context.Context, dyn dynamic.Interface, r Resource, namespace stri
 	if r.Namespaced && namespace != "" {
 		ri = dyn.Resource(r.GVR()).Namespace(namespace)
 	}
-	opts := metav1.ListOptions{Limit: PageSize}
-	for {
+	p := pager.New(func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 		page, err := ri.List(ctx, opts)
 		if err != nil {
-			return fmt.Errorf("list %s: %w", r, err)
+			return nil, fmt.Errorf("list %s: %w", r, err)
 		}
-		for i := range page.Items {
-			if err := fn(&page.Items[i]); err != nil {
-				return err
-			}
+		return page, nil
+	})
+	p.PageSize = PageSize
+	p.PageBufferSize = 1 // fetch the next page while fn handles this one, no further
+	return p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+		u, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			return fmt.Errorf("list %s: got a %T, not an object", r, obj)
 		}
-		if page.GetContinue() == "" {
-			return nil
-		}
-		opts.Continue = page.GetContinue()
-	}
+		return fn(u)
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -242,16 +243,14 @@ func waitHTTP(ctx context.Context, url, want string) error {
 // poll calls f every interval until it succeeds or ctx ends; the error is the last one seen.
 func poll(ctx context.Context, interval time.Duration, f func() error) error {
 	var last error
-	for {
-		if last = f(); last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return last
-		case <-time.After(interval):
-		}
+	err := wait.PollUntilContextCancel(ctx, interval, true, func(context.Context) (bool, error) {
+		last = f()
+		return last == nil, nil
+	})
+	if err != nil && last != nil {
+		return last
 	}
+	return err
 }
 
 func logTail(path string) string {

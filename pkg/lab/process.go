@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // Process is one process the lab started, as recorded in its PID file.
@@ -124,22 +126,18 @@ func stop(ctx context.Context, dir string, p Process, grace time.Duration) error
 		return nil
 	}
 	_ = syscall.Kill(p.PID, syscall.SIGTERM)
-	deadline := time.Now().Add(grace)
-	for time.Now().Before(deadline) {
-		if !running(p) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
+	gone := func(context.Context) (bool, error) { return !running(p), nil }
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, grace, true, gone)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
 	}
 	if err := syscall.Kill(p.PID, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("kill %s (pid %d): %w", p.Name, p.PID, err)
 	}
-	for i := 0; i < 100 && running(p); i++ {
-		time.Sleep(20 * time.Millisecond)
-	}
+	// SIGKILL is sent: give the kernel a moment to reap it, even if ctx ends now.
+	_ = wait.PollUntilContextTimeout(context.WithoutCancel(ctx), 20*time.Millisecond, 2*time.Second, true, gone)
 	return nil
 }

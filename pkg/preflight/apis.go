@@ -79,7 +79,13 @@ func (APIs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 		for _, r := range env.Resources {
 			kinds[r.GroupResource()] = r.Kind
 		}
-		for _, m := range ParseDeprecatedMetrics(string(metrics)) {
+		used, err := ParseDeprecatedMetrics(string(metrics))
+		if err != nil {
+			out = append(out, Finding{Severity: Info, Object: "apiserver " + env.Source.Context, Evidence: EvidenceMetrics,
+				Message: firstLine(err.Error()) + "; the deprecated API calls it lists may be incomplete",
+				Fix:     "check the source apiserver's /metrics with `kubectl get --raw /metrics`"})
+		}
+		for _, m := range used {
 			detail := "deprecated"
 			if m.RemovedRelease != "" {
 				detail = "removed in " + m.RemovedRelease

@@ -1,7 +1,6 @@
 package preflight
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/base64"
@@ -11,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
@@ -184,43 +185,40 @@ type MetricUsage struct {
 	Group, Version, Resource, Subresource, RemovedRelease string
 }
 
-var labelPair = regexp.MustCompile(`(\w+)="((?:[^"\\]|\\.)*)"`)
+// deprecatedAPIsMetric is the apiserver's gauge of deprecated APIs requested since it started.
+const deprecatedAPIsMetric = "apiserver_requested_deprecated_apis"
 
 // ParseDeprecatedMetrics reads the apiserver_requested_deprecated_apis series
-// from Prometheus text exposition.
-func ParseDeprecatedMetrics(text string) []MetricUsage {
+// from Prometheus text exposition, in the order they appear. On a parse error
+// it returns the series read before it, with the error.
+func ParseDeprecatedMetrics(text string) ([]MetricUsage, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(text))
+	if err != nil {
+		err = fmt.Errorf("parse the apiserver's /metrics: %w", err)
+	}
 	var out []MetricUsage
-	sc := bufio.NewScanner(strings.NewReader(text))
-	sc.Buffer(make([]byte, 1024*1024), 1024*1024)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "apiserver_requested_deprecated_apis{") {
-			continue
-		}
-		end := strings.LastIndexByte(line, '}')
-		if end < 0 {
-			continue
-		}
+	for _, m := range families[deprecatedAPIsMetric].GetMetric() {
 		// A value of 0 would mean "not requested"; the gauge is only ever set to 1.
-		if v := strings.Fields(line[end+1:]); len(v) > 0 && v[0] == "0" {
+		if m.GetGauge().GetValue() == 0 && m.GetUntyped().GetValue() == 0 {
 			continue
 		}
-		m := MetricUsage{}
-		for _, kv := range labelPair.FindAllStringSubmatch(line[:end], -1) {
-			switch kv[1] {
+		var u MetricUsage
+		for _, l := range m.GetLabel() {
+			switch l.GetName() {
 			case "group":
-				m.Group = kv[2]
+				u.Group = l.GetValue()
 			case "version":
-				m.Version = kv[2]
+				u.Version = l.GetValue()
 			case "resource":
-				m.Resource = kv[2]
+				u.Resource = l.GetValue()
 			case "subresource":
-				m.Subresource = kv[2]
+				u.Subresource = l.GetValue()
 			case "removed_release":
-				m.RemovedRelease = kv[2]
+				u.RemovedRelease = l.GetValue()
 			}
 		}
-		out = append(out, m)
+		out = append(out, u)
 	}
-	return out
+	return out, err
 }

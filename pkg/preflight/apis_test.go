@@ -146,8 +146,44 @@ apiserver_request_total{code="200"} 5
 		{Group: "flowcontrol.apiserver.k8s.io", Version: "v1beta3", Resource: "flowschemas", RemovedRelease: "1.32"},
 		{Group: "", Version: "v1", Resource: "componentstatuses"},
 	}
-	if d := cmp.Diff(want, ParseDeprecatedMetrics(text)); d != "" {
+	got, err := ParseDeprecatedMetrics(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+func TestParseDeprecatedMetricsEdges(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		text    string
+		want    []MetricUsage
+		wantErr bool
+	}{
+		{"not requested (0) is skipped, untyped counts, escapes are read",
+			`apiserver_requested_deprecated_apis{group="a.io",resource="xs",version="v1beta1"} 0
+apiserver_requested_deprecated_apis{group="b.io",resource="y\"s",version="v1"} 1
+`,
+			[]MetricUsage{{Group: "b.io", Resource: `y"s`, Version: "v1"}}, false},
+		{"no such series", "apiserver_request_total{code=\"200\"} 5\n", nil, false},
+		{"garbage after the series keeps what came before",
+			`# TYPE apiserver_requested_deprecated_apis gauge
+apiserver_requested_deprecated_apis{group="a.io",resource="xs",version="v1beta1"} 1
+this is { not prometheus
+`,
+			[]MetricUsage{{Group: "a.io", Resource: "xs", Version: "v1beta1"}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseDeprecatedMetrics(tc.text)
+			if (err != nil) != tc.wantErr {
+				t.Errorf("err = %v, want error %v", err, tc.wantErr)
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+		})
 	}
 }
 

@@ -10,8 +10,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/workload"
 )
 
 // restoredRef is a workload Activate restored, to wait for.
@@ -28,10 +30,10 @@ func waitAvailable(ctx context.Context, c *cluster.Conn, refs []restoredRef, o O
 	if timeout <= 0 {
 		timeout = 5 * time.Minute
 	}
-	deadline := time.Now().Add(timeout)
 	last := -1
-	for {
-		var waiting []string
+	var waiting []string
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
+		waiting = waiting[:0]
 		for _, r := range refs {
 			obj, err := c.Dynamic.Resource(r.gvr).Namespace(r.namespace).Get(ctx, r.name, metav1.GetOptions{})
 			if err != nil {
@@ -46,39 +48,17 @@ func waitAvailable(ctx context.Context, c *cluster.Conn, refs []restoredRef, o O
 			o.Progress(n, len(refs))
 			last = n
 		}
-		if len(waiting) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			sort.Strings(waiting)
-			return fmt.Errorf("%d of %d workloads not available after %s: %s", len(waiting), len(refs), timeout, strings.Join(waiting, ", "))
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
+		return len(waiting) == 0, nil
+	})
+	if err != nil && ctx.Err() == nil {
+		sort.Strings(waiting)
+		return fmt.Errorf("%d of %d workloads not available after %s: %s", len(waiting), len(refs), timeout, strings.Join(waiting, ", "))
 	}
+	return err
 }
 
 // available reports whether a workload's controller has caught up and all its pods are available.
 func available(obj *unstructured.Unstructured) bool {
-	gen := obj.GetGeneration()
-	observed, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
-	if observed < gen {
-		return false
-	}
-	st := func(f string) int64 { n, _, _ := unstructured.NestedInt64(obj.Object, "status", f); return n }
-	if obj.GetKind() == "DaemonSet" {
-		return st("numberAvailable") >= st("desiredNumberScheduled") && st("updatedNumberScheduled") >= st("desiredNumberScheduled")
-	}
-	want, found, _ := unstructured.NestedInt64(obj.Object, "spec", "replicas")
-	if !found {
-		want = 1
-	}
-	ready := st("availableReplicas")
-	if obj.GetKind() == "StatefulSet" && st("readyReplicas") > ready {
-		ready = st("readyReplicas") // availableReplicas is absent before 1.25
-	}
-	return ready >= want
+	s, err := workload.StatusOf(obj)
+	return err == nil && s.Ready()
 }

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 )
@@ -86,7 +87,7 @@ func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, sta
 			}
 		}
 		if na := pv.Spec.NodeAffinity; na != nil && na.Required != nil {
-			if !slices.ContainsFunc(nodes.Items, func(n corev1.Node) bool { return matchesSelector(n.Labels, na.Required) }) {
+			if !anyNodeMatches(na.Required, nodes.Items) {
 				add(v, "add a node with matching labels (zone, hostname) to the target", "no target node matches the PV's node affinity")
 			}
 		}
@@ -165,29 +166,13 @@ func claimRefString(cr *corev1.ObjectReference) string {
 	return cr.Namespace + "/" + cr.Name
 }
 
-// matchesSelector says whether a node with labels satisfies a required node
-// selector (terms are ORed, expressions ANDed).
-func matchesSelector(lbls map[string]string, sel *corev1.NodeSelector) bool {
-	for _, term := range sel.NodeSelectorTerms {
-		ok := len(term.MatchExpressions) > 0
-		for _, e := range term.MatchExpressions {
-			val, has := lbls[e.Key]
-			switch e.Operator {
-			case corev1.NodeSelectorOpIn:
-				ok = ok && has && slices.Contains(e.Values, val)
-			case corev1.NodeSelectorOpNotIn:
-				ok = ok && !(has && slices.Contains(e.Values, val))
-			case corev1.NodeSelectorOpExists:
-				ok = ok && has
-			case corev1.NodeSelectorOpDoesNotExist:
-				ok = ok && !has
-			default: // Gt, Lt: rare on PVs; do not claim a match we did not check
-				ok = false
-			}
-		}
-		if ok {
-			return true
-		}
+// anyNodeMatches says whether some node satisfies a PV's required node
+// affinity, with the scheduler's own matching (matchExpressions with every
+// operator, and matchFields).
+func anyNodeMatches(sel *corev1.NodeSelector, nodes []corev1.Node) bool {
+	ns, err := nodeaffinity.NewNodeSelector(sel)
+	if err != nil {
+		return true // an invalid selector is the apiserver's to refuse, not ours to judge
 	}
-	return false
+	return slices.ContainsFunc(nodes, func(n corev1.Node) bool { return ns.Match(&n) })
 }

@@ -7,8 +7,11 @@ import (
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/workload"
 )
 
 // pollEvery is how often waits look again.
@@ -75,30 +78,22 @@ func waitUnmounted(ctx context.Context, c *cluster.Conn, ns, claim string, timeo
 	})
 }
 
-// ownerStatus is an owner's status, and whether its controller has seen the
-// latest spec (a status older than the last scale says nothing).
-type ownerStatus struct {
-	current       bool
-	replicas      int32
-	readyReplicas int32
+// ownerResources are the owner kinds a handoff scales, by resource.
+var ownerResources = map[string]schema.GroupVersionResource{
+	"StatefulSet": {Group: "apps", Version: "v1", Resource: "statefulsets"},
+	"Deployment":  {Group: "apps", Version: "v1", Resource: "deployments"},
 }
 
-func getStatus(ctx context.Context, c *cluster.Conn, o Owner) (ownerStatus, error) {
-	switch o.Kind {
-	case "StatefulSet":
-		s, err := c.Typed.AppsV1().StatefulSets(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
-		if err != nil {
-			return ownerStatus{}, err
-		}
-		return ownerStatus{current: s.Status.ObservedGeneration >= s.Generation, replicas: s.Status.Replicas, readyReplicas: s.Status.ReadyReplicas}, nil
-	case "Deployment":
-		d, err := c.Typed.AppsV1().Deployments(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
-		if err != nil {
-			return ownerStatus{}, err
-		}
-		return ownerStatus{current: d.Status.ObservedGeneration >= d.Generation, replicas: d.Status.Replicas, readyReplicas: d.Status.ReadyReplicas}, nil
+func getStatus(ctx context.Context, c *cluster.Conn, o Owner) (workload.Status, error) {
+	gvr, ok := ownerResources[o.Kind]
+	if !ok {
+		return workload.Status{}, fmt.Errorf("owner %s: kind not supported", o)
 	}
-	return ownerStatus{}, fmt.Errorf("owner %s: kind not supported", o)
+	obj, err := c.Dynamic.Resource(gvr).Namespace(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
+	if err != nil {
+		return workload.Status{}, err
+	}
+	return workload.StatusOf(obj)
 }
 
 // waitOwnerPodsGone waits until the owner's controller has seen the scale to
@@ -109,7 +104,7 @@ func waitOwnerPodsGone(ctx context.Context, c *cluster.Conn, o Owner, timeout ti
 		if err != nil {
 			return false, "", err
 		}
-		return s.current && s.replicas == 0, fmt.Sprintf("%s in %s still has %d pods", o, c.Context, s.replicas), nil
+		return s.Current && s.Pods == 0, fmt.Sprintf("%s in %s still has %d pods", o, c.Context, s.Pods), nil
 	})
 }
 
@@ -120,29 +115,25 @@ func waitReady(ctx context.Context, c *cluster.Conn, o Owner, n int32, timeout t
 		if err != nil {
 			return false, "", err
 		}
-		return s.current && s.readyReplicas >= n, fmt.Sprintf("%s in %s: %d of %d replicas ready", o, c.Context, s.readyReplicas, n), nil
+		return s.Current && s.Available >= n, fmt.Sprintf("%s in %s: %d of %d replicas ready", o, c.Context, s.Available, n), nil
 	})
 }
 
-// poll calls f until it says done, fails, or timeout passes; the timeout
-// error carries f's last explanation.
+// poll calls f every pollEvery until it says done, fails, or timeout passes;
+// the timeout error carries f's last explanation ("after TIMEOUT: why").
 func poll(ctx context.Context, timeout time.Duration, f func() (bool, string, error)) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, why, err := f()
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("after %s: %s", timeout, why)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(pollEvery):
-		}
+	var why string
+	var ferr error
+	err := wait.PollUntilContextTimeout(ctx, pollEvery, timeout, true, func(context.Context) (bool, error) {
+		var ok bool
+		ok, why, ferr = f()
+		return ok, ferr
+	})
+	switch {
+	case err == nil || ferr != nil:
+		return err
+	case ctx.Err() != nil:
+		return ctx.Err()
 	}
+	return fmt.Errorf("after %s: %s", timeout, why)
 }

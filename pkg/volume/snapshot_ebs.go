@@ -2,6 +2,7 @@ package volume
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -113,35 +114,50 @@ func (e *EBS) existing(ctx context.Context, vol, pv string) (string, error) {
 	return "", nil
 }
 
+// wait waits with EC2's SnapshotCompleted waiter. The waiter's Retryable
+// hook sees every DescribeSnapshots answer, so it is where Progress hears
+// about each attempt and where a failed snapshot keeps its own message (the
+// waiter's would only say "transitioned to Failure").
 func (e *EBS) wait(ctx context.Context, id, pv string) error {
-	deadline := time.Now().Add(e.Timeout)
-	delay := 200 * time.Millisecond
-	for {
-		out, err := e.Client.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{SnapshotIds: []string{id}})
-		if err != nil {
-			return fmt.Errorf("EC2 DescribeSnapshots %s: %w", id, err)
+	var last ec2types.Snapshot
+	var stop error // what ended the wait from inside the hook
+	waiter := ec2.NewSnapshotCompletedWaiter(e.Client, func(o *ec2.SnapshotCompletedWaiterOptions) {
+		o.MinDelay = 200 * time.Millisecond
+		o.MaxDelay = 15 * time.Second
+		completed := o.Retryable
+		o.Retryable = func(ctx context.Context, in *ec2.DescribeSnapshotsInput, out *ec2.DescribeSnapshotsOutput, err error) (bool, error) {
+			switch {
+			case err != nil:
+				stop = fmt.Errorf("EC2 DescribeSnapshots %s: %w", id, err)
+			case len(out.Snapshots) != 1:
+				stop = fmt.Errorf("snapshot %s: EC2 answered %d snapshots", id, len(out.Snapshots))
+			default:
+				last = out.Snapshots[0]
+				if e.Progress != nil {
+					e.Progress(pv, string(last.State), aws.ToString(last.Progress))
+				}
+				if last.State == ec2types.SnapshotStateError {
+					stop = fmt.Errorf("snapshot %s of PV %s failed: %s", id, pv, aws.ToString(last.StateMessage))
+				} else {
+					return completed(ctx, in, out, nil)
+				}
+			}
+			return false, stop
 		}
-		if len(out.Snapshots) != 1 {
-			return fmt.Errorf("snapshot %s: EC2 answered %d snapshots", id, len(out.Snapshots))
-		}
-		s := out.Snapshots[0]
-		if e.Progress != nil {
-			e.Progress(pv, string(s.State), aws.ToString(s.Progress))
-		}
-		switch s.State {
-		case ec2types.SnapshotStateCompleted:
-			return nil
-		case ec2types.SnapshotStateError:
-			return fmt.Errorf("snapshot %s of PV %s failed: %s", id, pv, aws.ToString(s.StateMessage))
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("snapshot %s of PV %s not completed after %s (%s)", id, pv, e.Timeout, aws.ToString(s.Progress))
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, 15*time.Second)
+	})
+	timeout := e.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Minute // the waiter refuses no bound at all
 	}
+	_, err := waiter.WaitForOutput(ctx, &ec2.DescribeSnapshotsInput{SnapshotIds: []string{id}}, timeout)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case stop != nil && !errors.Is(stop, context.DeadlineExceeded):
+		return stop
+	}
+	// The waiter's own deadline passed, between attempts or during one.
+	return fmt.Errorf("snapshot %s of PV %s not completed after %s (%s)", id, pv, timeout, aws.ToString(last.Progress))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -58,5 +59,28 @@ func TestEBSSnapshotIsTakenOnceAndWaitedFor(t *testing.T) {
 	}
 	if _, err := e.Snapshot(ctx, nil, pvc, ebsPV("pv-c", "vol-00000000000000000", true)); err == nil || !strings.Contains(err.Error(), "InvalidVolume.NotFound") {
 		t.Fatalf("unknown volume: %v", err)
+	}
+}
+
+func TestEBSSnapshotWaitTimesOutWithProgress(t *testing.T) {
+	fake := ec2fake.New()
+	defer fake.Close()
+	fake.CompleteAfter = time.Hour
+	fake.AddVolume("vol-0123456789abcdef0", 8)
+	ctx := context.Background()
+	e, err := volume.NewEBS(ctx, "eu-west-1", fake.URL, "run-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Timeout = time.Second
+	calls := 0
+	e.Progress = func(_, state, _ string) { calls++ }
+	pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data-db-0", Namespace: "shop"}}
+	_, err = e.Snapshot(ctx, nil, pvc, ebsPV("pv-a", "vol-0123456789abcdef0", true))
+	if err == nil || !strings.Contains(err.Error(), "not completed after 1s (50%)") {
+		t.Fatalf("got %v, want a timeout naming the last progress", err)
+	}
+	if calls < 2 {
+		t.Errorf("Progress heard %d attempts, want one per attempt", calls)
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tandem-io/tandem/pkg/journal"
 )
@@ -26,27 +27,41 @@ func TestOrdinalClaim(t *testing.T) {
 	}
 }
 
-func TestMatchesSelector(t *testing.T) {
-	zone := func(op corev1.NodeSelectorOperator, vals ...string) *corev1.NodeSelector {
+func TestAnyNodeMatches(t *testing.T) {
+	expr := func(key string, op corev1.NodeSelectorOperator, vals ...string) *corev1.NodeSelector {
 		return &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{
-			{Key: "topology.kubernetes.io/zone", Operator: op, Values: vals}}}}}
+			{Key: key, Operator: op, Values: vals}}}}}
 	}
-	a := map[string]string{"topology.kubernetes.io/zone": "a"}
+	zone := func(op corev1.NodeSelectorOperator, vals ...string) *corev1.NodeSelector {
+		return expr("topology.kubernetes.io/zone", op, vals...)
+	}
+	node := func(name string, lbls map[string]string) []corev1.Node {
+		return []corev1.Node{{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: lbls}}}
+	}
+	a := node("n1", map[string]string{"topology.kubernetes.io/zone": "a", "example.com/gen": "5"})
 	for _, tc := range []struct {
-		name string
-		sel  *corev1.NodeSelector
-		lbls map[string]string
-		want bool
+		name  string
+		sel   *corev1.NodeSelector
+		nodes []corev1.Node
+		want  bool
 	}{
 		{"in", zone(corev1.NodeSelectorOpIn, "a", "b"), a, true},
 		{"not in", zone(corev1.NodeSelectorOpIn, "b"), a, false},
 		{"notin", zone(corev1.NodeSelectorOpNotIn, "b"), a, true},
-		{"exists missing", zone(corev1.NodeSelectorOpExists), map[string]string{}, false},
-		{"does not exist", zone(corev1.NodeSelectorOpDoesNotExist), map[string]string{}, true},
-		{"gt unchecked", zone(corev1.NodeSelectorOpGt, "1"), a, false},
+		{"exists missing", zone(corev1.NodeSelectorOpExists), node("n2", nil), false},
+		{"does not exist", zone(corev1.NodeSelectorOpDoesNotExist), node("n2", nil), true},
+		{"gt", expr("example.com/gen", corev1.NodeSelectorOpGt, "4"), a, true},
+		{"lt", expr("example.com/gen", corev1.NodeSelectorOpLt, "4"), a, false},
+		{"match fields", &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchFields: []corev1.NodeSelectorRequirement{
+			{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{"n1"}}}}}}, a, true},
+		{"match fields other node", &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchFields: []corev1.NodeSelectorRequirement{
+			{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{"n9"}}}}}}, a, false},
+		{"terms are ORed", &corev1.NodeSelector{NodeSelectorTerms: append(zone(corev1.NodeSelectorOpIn, "b").NodeSelectorTerms,
+			zone(corev1.NodeSelectorOpIn, "a").NodeSelectorTerms...)}, a, true},
+		{"no nodes", zone(corev1.NodeSelectorOpExists), nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := matchesSelector(tc.lbls, tc.sel); got != tc.want {
+			if got := anyNodeMatches(tc.sel, tc.nodes); got != tc.want {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
 		})

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/workload"
 )
 
 var (
@@ -31,7 +32,7 @@ type readiness struct {
 	ready     func(*unstructured.Unstructured) (bool, string)
 }
 
-// WaitReady waits (bounded by ctx) until every seeded Deployment and StatefulSet has readyReplicas == replicas and every seeded PVC is Bound.
+// WaitReady waits (bounded by ctx) until every seeded Deployment and StatefulSet is ready (workload.Status.Ready) and every seeded PVC is Bound.
 func WaitReady(ctx context.Context, conn *cluster.Conn) error {
 	objs, err := Objects()
 	if err != nil {
@@ -112,16 +113,16 @@ func specReplicas(obj *unstructured.Unstructured) int64 {
 }
 
 // replicasReady holds when the controller has seen the latest spec and all of
-// the wanted replicas are ready.
+// the wanted replicas are available at the latest template.
 func replicasReady(live *unstructured.Unstructured) (bool, string) {
-	want := specReplicas(live)
-	ready, _, _ := unstructured.NestedInt64(live.Object, "status", "readyReplicas")
-	observed, _, _ := unstructured.NestedInt64(live.Object, "status", "observedGeneration")
-	if observed < live.GetGeneration() {
+	s, err := workload.StatusOf(live)
+	switch {
+	case err != nil:
+		return false, err.Error()
+	case !s.Current:
 		return false, fmt.Sprintf("generation %d not observed yet", live.GetGeneration())
-	}
-	if ready != want {
-		return false, fmt.Sprintf("%d/%d ready", ready, want)
+	case !s.Ready():
+		return false, fmt.Sprintf("%d/%d ready, %d updated", s.Available, s.Desired, s.Updated)
 	}
 	return true, ""
 }
