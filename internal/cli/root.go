@@ -37,6 +37,9 @@ type Global struct {
 	Out        io.Writer
 	Err        io.Writer
 	Log        *slog.Logger
+
+	client   *clientFlags // --qps, --burst, --request-timeout, --as, --as-group
+	warnings *warningSet  // the apiservers' warnings, shown when the command ends
 }
 
 // Main runs tandem with args (args[0] is the program name) and returns the exit code.
@@ -52,6 +55,8 @@ func Main(args []string) int {
 	root := NewRoot(g, filepath.Base(args[0]))
 	root.SetArgs(args[1:])
 	err := root.ExecuteContext(ctx)
+	// Before the error line, so that stays the last; stderr, never in -o json.
+	printWarnings(g.Err, g.warnings.all(), g.Verbose)
 	if err != nil && !errors.Is(err, errPartial) {
 		fmt.Fprintln(g.Err, "error: "+firstLine(message(err)))
 	}
@@ -78,6 +83,11 @@ keeps the second cluster as a standby and switches between them.
 
 Contexts come from --kubeconfig (default $KUBECONFIG, then ~/.kube/config);
 --source and --target default to $TANDEM_SOURCE and $TANDEM_TARGET.
+--qps, --burst, --request-timeout, --as and --as-group apply to every context.
+
+The apiservers' warnings on what tandem writes (deprecated APIs, unknown
+fields, PodSecurity…) are shown on stderr when the command ends, each once per
+context as "warning (CONTEXT): …"; -v also shows those on tandem's own reads.
 
 Exit codes: 0 done, 1 some items failed (reported per item), 2 bad input.`,
 		SilenceUsage:  true,
@@ -101,7 +111,8 @@ Exit codes: 0 done, 1 some items failed (reported per item), 2 bad input.`,
 			default:
 				return badInput("-o %q: want table, json or yaml (markdown for reports)", g.Output)
 			}
-			return nil
+			_, err := g.client.options()
+			return err
 		},
 	}
 	if strings.HasPrefix(prog, "kubectl-") {
@@ -116,7 +127,9 @@ Exit codes: 0 done, 1 some items failed (reported per item), 2 bad input.`,
 	pf.StringVar(&g.Source, "source", os.Getenv("TANDEM_SOURCE"), "context of the source cluster (default $TANDEM_SOURCE)")
 	pf.StringVar(&g.Target, "target", os.Getenv("TANDEM_TARGET"), "context of the target cluster (default $TANDEM_TARGET)")
 	pf.StringVarP(&g.Output, "output", "o", "table", "output format: table, json or yaml (markdown for plan, runbook and drill)")
-	pf.CountVarP(&g.Verbose, "verbose", "v", "more logging (-v info, -vv debug)")
+	pf.CountVarP(&g.Verbose, "verbose", "v", "more logging (-v info and every apiserver warning, -vv debug)")
+	g.client, g.warnings = newClientFlags(), &warningSet{}
+	g.client.addFlags(root)
 
 	root.AddCommand(newVersionCmd(g), newClustersCmd(g), newSyncCmd(g), newExportCmd(g), newImportCmd(g), newLabCmd(g), newPlanCmd(g), newShiftCmd(g), newActivateCmd(g), newDeactivateCmd(g), newHandoffCmd(g), newDrainCmd(g), newMirrorCmd(g), newStatusCmd(g), newSwitchoverCmd(g), newDrillCmd(g), newRunbookCmd(g), newProbeCmd(g))
 	return root
@@ -127,7 +140,11 @@ func (g *Global) connect(contextName, flag string) (*cluster.Conn, error) {
 	if contextName == "" {
 		return nil, badInput("no %s cluster: pass --%s CONTEXT (or set $TANDEM_%s)", flag, flag, strings.ToUpper(flag))
 	}
-	return cluster.Connect(cluster.KubeconfigPath(g.Kubeconfig), contextName)
+	opts, err := g.clientOptions(contextName)
+	if err != nil {
+		return nil, err
+	}
+	return cluster.ConnectWith(cluster.KubeconfigPath(g.Kubeconfig), contextName, opts)
 }
 
 // connectPair opens, checks and tells apart the source and target clusters.

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -87,10 +88,18 @@ func Contexts(cfg *clientcmdapi.Config) []string {
 	return names
 }
 
-// Connect builds a connection for a context of the kubeconfig at path. An
-// empty context means the kubeconfig's current context. It does not contact
-// the server; call Check for that.
+// Connect builds a connection for a context of the kubeconfig at path with
+// DefaultClientOptions. An empty context means the kubeconfig's current
+// context. It does not contact the server; call Check for that.
 func Connect(path, contextName string) (*Conn, error) {
+	return ConnectWith(path, contextName, DefaultClientOptions())
+}
+
+// ConnectWith is Connect with the given client options.
+func ConnectWith(path, contextName string, opts ClientOptions) (*Conn, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
 	raw, err := LoadConfig(path)
 	if err != nil {
 		return nil, err
@@ -108,17 +117,21 @@ func Connect(path, contextName string) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: context %q: %v", ErrBadInput, contextName, err)
 	}
-	return NewConn(contextName, rc)
+	return NewConnWith(contextName, rc, opts)
 }
 
-// NewConn builds a connection from a REST config. QPS is raised so that the
-// client-side limiter is not what bounds a sync.
+// NewConn builds a connection from a REST config with DefaultClientOptions.
 func NewConn(name string, rc *rest.Config) (*Conn, error) {
+	return NewConnWith(name, rc, DefaultClientOptions())
+}
+
+// NewConnWith builds a connection from a copy of rc with opts applied.
+func NewConnWith(name string, rc *rest.Config, opts ClientOptions) (*Conn, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
 	rc = rest.CopyConfig(rc)
-	rc.QPS = 500
-	rc.Burst = 1000
-	rc.Timeout = 0
-	rc.WarningHandler = rest.NoWarnings{}
+	opts.apply(rc)
 	dyn, err := dynamic.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("context %q: %w", name, err)
@@ -145,7 +158,9 @@ func (c *Conn) Check(ctx context.Context) (*version.Info, error) {
 	ctx, cancel := context.WithTimeout(ctx, UnreachableTimeout)
 	defer cancel()
 	rc := rest.CopyConfig(c.Config)
-	rc.Timeout = UnreachableTimeout
+	if rc.Timeout == 0 || rc.Timeout > UnreachableTimeout {
+		rc.Timeout = UnreachableTimeout
+	}
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, err
@@ -164,7 +179,7 @@ func (c *Conn) Check(ctx context.Context) (*version.Info, error) {
 func (c *Conn) describeErr(err error) error {
 	var ne net.Error
 	var ue *url.Error
-	if errors.As(err, &ne) || errors.As(err, &ue) || errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "connection refused") {
+	if errors.As(err, &ne) || errors.As(err, &ue) || errors.Is(err, context.DeadlineExceeded) || utilnet.IsConnectionRefused(err) {
 		return fmt.Errorf("%w: context %q: server %s unreachable: %v", ErrBadInput, c.Context, c.Server, rootCause(err))
 	}
 	return fmt.Errorf("context %q: server %s: %w", c.Context, c.Server, err)
