@@ -2,10 +2,9 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
@@ -13,20 +12,20 @@ import (
 	"github.com/tandem-io/tandem/pkg/traffic/providers"
 )
 
-// newRouter opens the Router a URL names (pkg/traffic/providers); what a
-// router does beyond weights is said on stderr.
-func newRouter(g *Global, raw string) (traffic.Router, error) {
+// openRouter opens the Router a URL names (pkg/traffic/providers) with the
+// command's context; what a router does beyond weights is said on stderr.
+func openRouter(ctx context.Context, g *Global, raw string) (traffic.Router, error) {
 	if raw == "" {
 		return nil, badInput("no router: pass --router URL, e.g. haproxy:///run/haproxy.sock?backend=clusters")
 	}
-	r, err := providers.Open(context.Background(), raw, providers.Options{
+	r, err := providers.Open(ctx, raw, providers.Options{
 		Notice: func(s string) { fmt.Fprintln(g.Err, s) },
 		Connect: func(name string) (*cluster.Conn, error) {
 			c, err := g.connect(name, "cluster")
 			if err != nil {
 				return nil, err
 			}
-			if _, err := c.Check(context.Background()); err != nil {
+			if _, err := c.Check(ctx); err != nil {
 				return nil, err
 			}
 			return c, nil
@@ -48,16 +47,27 @@ func observe(ctx context.Context, r traffic.Router, raw string) (traffic.Weights
 	return w, nil
 }
 
+// routerPreflight prints what a router that can tell (traffic.Preflighter) says
+// would make the split go wrong.
+func routerPreflight(ctx context.Context, w io.Writer, r traffic.Router) error {
+	p, ok := r.(traffic.Preflighter)
+	if !ok {
+		return nil
+	}
+	lines, err := p.Preflight(ctx)
+	if err != nil {
+		return err
+	}
+	for _, l := range lines {
+		fmt.Fprintln(w, "preflight: "+l)
+	}
+	return nil
+}
+
 // inputErr turns traffic's validation errors into one line and exit 2.
 func inputErr(what string, err error) error {
 	if errors.Is(err, traffic.ErrInvalid) {
 		return badInput("%s: %s", what, strings.TrimPrefix(err.Error(), traffic.ErrInvalid.Error()+": "))
 	}
 	return err
-}
-
-// routerKey names a router's journal: one shift at a time per router.
-func routerKey(raw string) string {
-	sum := sha256.Sum256([]byte(raw))
-	return hex.EncodeToString(sum[:6])
 }

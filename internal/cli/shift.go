@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tandem-io/tandem/pkg/journal"
 	"github.com/tandem-io/tandem/pkg/traffic"
 )
 
@@ -146,7 +145,7 @@ func (o *ShiftOptions) Complete(cmd *cobra.Command) error {
 			return err
 		}
 	}
-	r, err := newRouter(o.g, o.Router)
+	r, err := openRouter(cmd.Context(), o.g, o.Router)
 	if err != nil {
 		return err
 	}
@@ -199,40 +198,28 @@ func (o *ShiftOptions) Run(ctx context.Context) error {
 		return inputErr("plan", err)
 	}
 	fmt.Fprintf(o.g.Err, "router %s now: %s\n", o.Router, current)
-	if p, ok := o.router.(interface {
-		Preflight(context.Context) ([]string, error)
-	}); ok {
-		lines, err := p.Preflight(ctx)
-		if err != nil {
-			return err
-		}
-		for _, l := range lines {
-			fmt.Fprintln(o.g.Err, "preflight: "+l)
-		}
+	if err := routerPreflight(ctx, o.g.Err, o.router); err != nil {
+		return err
 	}
+	ttl := o.router.TTL(ctx)
 	if o.DryRun {
-		return o.printPlan(plan, current)
-	}
-	j, recs, err := journal.Open(filepath.Join(o.JournalDir, "shift-"+routerKey(o.Router)+".jsonl"))
-	if err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	defer j.Close()
-	if o.Rollback {
-		return o.rollback(ctx, j, recs, plan)
-	}
-	run, done := traffic.ResumeFrom(recs, plan)
-	if run == "" {
-		run = journal.NewRunID()
-	} else {
-		fmt.Fprintf(o.g.Err, "resuming interrupted shift %s: %d of %d steps already done\n", run, len(done), len(plan.Steps))
+		return o.printPlan(plan, current, ttl)
 	}
 	s := &traffic.Shifter{
 		Router: o.router, Plan: plan, Pauses: o.pauses, VerifyTimeout: o.VerifyTimeout, GateEvery: o.GateInterval,
-		Gates: o.gates, Smoke: o.smokeGates(), Observer: &shiftProgress{w: o.g.Err, n: len(plan.Steps), gates: len(o.gates), ttl: o.router.TTL()},
-		Journal: j, Run: run, Done: done,
+		Gates: o.gates, Smoke: o.smokeGates(), Observer: &shiftProgress{w: o.g.Err, n: len(plan.Steps), gates: len(o.gates), ttl: ttl},
+		JournalPath: traffic.JournalPath(o.JournalDir, o.Router),
+	}
+	if o.Rollback {
+		if _, err := s.Undo(ctx, "rollback"); err != nil {
+			return err
+		}
+		return o.printWeights(plan.Start)
 	}
 	rep, shiftErr := s.Shift(ctx)
+	if shiftErr != nil && len(rep.Steps) == 0 && len(rep.Smoke) == 0 {
+		return shiftErr // nothing was tried: the journal could not be opened
+	}
 	if err := o.printReport(rep); err != nil {
 		return err
 	}
@@ -254,21 +241,6 @@ func (o *ShiftOptions) smokeGates() []traffic.Gate {
 	return []traffic.Gate{traffic.HTTPGate{URL: o.Smoke, Host: host, Status: o.GateStatus, Requests: 1}}
 }
 
-func (o *ShiftOptions) rollback(ctx context.Context, j *journal.Journal, recs []journal.Record, plan traffic.Plan) error {
-	s := &traffic.Shifter{Router: o.router, Plan: plan, VerifyTimeout: o.VerifyTimeout,
-		Observer: &shiftProgress{w: o.g.Err, n: len(plan.Steps), gates: len(o.gates), ttl: o.router.TTL()}}
-	if rb := s.Rollback(ctx, "asked for with --rollback"); !rb.VerifiedOK {
-		return fmt.Errorf("rollback to %s: %s", plan.Start, rb.Err)
-	}
-	if last, ended := journal.LastRun(recs); len(last) > 0 && !ended {
-		// The interrupted shift is over: a re-run starts from the first step.
-		if err := j.Append(journal.Record{Run: last[0].Run, Op: journal.OpEnd, Detail: map[string]string{traffic.DetailReason: "rollback"}}); err != nil {
-			return fmt.Errorf("journal: %w", err)
-		}
-	}
-	return o.printWeights(plan.Start)
-}
-
 func newShiftStatusCmd(g *Global) *cobra.Command {
 	var routerURL string
 	cmd := &cobra.Command{
@@ -276,7 +248,7 @@ func newShiftStatusCmd(g *Global) *cobra.Command {
 		Short: "Show each route's weights as the router reports them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := newRouter(g, routerURL)
+			r, err := openRouter(cmd.Context(), g, routerURL)
 			if err != nil {
 				return err
 			}

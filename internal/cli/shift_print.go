@@ -12,7 +12,8 @@ import (
 	"github.com/tandem-io/tandem/pkg/traffic"
 )
 
-func (o *ShiftOptions) printPlan(plan traffic.Plan, current traffic.Weights) error {
+// printPlan shows the steps of a dry run; each pause includes the router's ttl.
+func (o *ShiftOptions) printPlan(plan traffic.Plan, current traffic.Weights, ttl time.Duration) error {
 	out := struct {
 		Current traffic.Weights `json:"current"`
 		Plan    traffic.Plan    `json:"plan"`
@@ -22,7 +23,7 @@ func (o *ShiftOptions) printPlan(plan traffic.Plan, current traffic.Weights) err
 	return o.g.printObject(out, func(w io.Writer) {
 		tw := newTable(w, "STEP", "SHARE", "WEIGHTS", "PAUSE", "GATES")
 		for _, s := range plan.Steps {
-			row(tw, s.Index+1, fmt.Sprintf("%d%%", s.Percent), s.Weights, o.pauses[s.Index]+o.router.TTL(), dash(strings.Join(gateNames(o.gates), "; ")))
+			row(tw, s.Index+1, fmt.Sprintf("%d%%", s.Percent), s.Weights, o.pauses[s.Index]+ttl, dash(strings.Join(gateNames(o.gates), "; ")))
 		}
 		tw.Flush()
 		fmt.Fprintf(w, "dry run: nothing changed; on a failed gate traffic goes back to %s\n", plan.Start)
@@ -123,7 +124,12 @@ func (p *shiftProgress) Event(e traffic.Event) {
 	step := fmt.Sprintf("step %d/%d %d%%", e.Step+1, p.n, e.Percent)
 	switch e.Type {
 	case traffic.EventResumed:
-		fmt.Fprintf(p.w, "%s resuming after the steps already done\n", at)
+		if e.Run != "" {
+			fmt.Fprintf(p.w, "resuming interrupted shift %s: %d of %d steps already done\n", e.Run, e.Done, p.n)
+		}
+		if e.Done > 0 {
+			fmt.Fprintf(p.w, "%s resuming after the steps already done\n", at)
+		}
 	case traffic.EventSmoke:
 		if e.Err != "" {
 			fmt.Fprintf(p.w, "%s smoke test %s FAILED: %s\n", at, e.Gate, e.Err)

@@ -7,7 +7,7 @@ type EventType string
 
 // The events a Shifter reports.
 const (
-	EventResumed    EventType = "resumed"     // steps done by an interrupted run are skipped
+	EventResumed    EventType = "resumed"     // an interrupted run goes on; the steps it did are skipped
 	EventSmoke      EventType = "smoke"       // the target answered (or not) before any weight
 	EventStepStart  EventType = "step-start"  // weights are about to be set
 	EventVerified   EventType = "verified"    // the router reports the step's weights
@@ -30,6 +30,8 @@ type Event struct {
 	Err     string        `json:"error,omitempty"`
 	Wait    time.Duration `json:"wait,omitempty"`   // pause (plus TTL) for EventPause, time left for EventWaiting; time taken otherwise
 	Checks  int           `json:"checks,omitempty"` // gate rounds passed so far (EventWaiting)
+	Run     string        `json:"run,omitempty"`    // the journal run resumed (EventResumed), with a JournalPath
+	Done    int           `json:"done,omitempty"`   // steps that run had done (EventResumed)
 	// Observed is the share each cluster served during the pause (EventStepDone), when the router counts it.
 	Observed map[string]map[string]float64 `json:"observed,omitempty"`
 }

@@ -3,17 +3,19 @@ package traffic
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
 )
 
-// PromGate runs an instant PromQL query against a Prometheus HTTP API and
-// compares each returned value with Threshold using Op ("<=" by default).
+// PromGate runs an instant PromQL query against a Prometheus HTTP API
+// (through client_golang's api/prometheus/v1) and compares each returned
+// value with Threshold using Op ("<=" by default).
 // No value at all fails: a gate that cannot see must not pass.
 type PromGate struct {
 	URL       string // base URL, e.g. http://prometheus:9090
@@ -44,16 +46,6 @@ func ValidOp(op string) bool {
 	return false
 }
 
-type promResponse struct {
-	Status    string `json:"status"`
-	Error     string `json:"error"`
-	ErrorType string `json:"errorType"`
-	Data      struct {
-		ResultType string          `json:"resultType"`
-		Result     json.RawMessage `json:"result"`
-	} `json:"data"`
-}
-
 // Check implements Gate.
 func (g PromGate) Check(ctx context.Context) error {
 	values, err := g.query(ctx)
@@ -71,71 +63,78 @@ func (g PromGate) Check(ctx context.Context) error {
 	return nil
 }
 
+// query runs the instant query through client_golang's v1 API and returns
+// every sample's value.
 func (g PromGate) query(ctx context.Context) ([]float64, error) {
-	u := strings.TrimRight(g.URL, "/") + "/api/v1/query?" + url.Values{"query": {g.Query}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
 	client := g.Client
 	if client == nil {
 		client = &http.Client{Timeout: 5 * time.Second}
 	}
-	resp, err := client.Do(req)
+	c, err := api.NewClient(api.Config{Address: g.URL, Client: client})
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	sc := &statusClient{Client: c}
+	val, _, err := promv1.NewAPI(sc).Query(ctx, g.Query, time.Time{})
 	if err != nil {
-		return nil, err
+		return nil, promError(sc.code, err)
 	}
-	var pr promResponse
-	if err := json.Unmarshal(body, &pr); err != nil {
-		return nil, fmt.Errorf("HTTP %d, not a Prometheus answer: %w", resp.StatusCode, err)
-	}
-	if pr.Status != "success" {
-		return nil, fmt.Errorf("HTTP %d: %s: %s", resp.StatusCode, pr.ErrorType, pr.Error)
-	}
-	switch pr.Data.ResultType {
-	case "scalar":
-		var sample [2]any
-		if err := json.Unmarshal(pr.Data.Result, &sample); err != nil {
-			return nil, fmt.Errorf("scalar result: %w", err)
-		}
-		v, err := sampleValue(sample)
-		if err != nil {
-			return nil, err
-		}
-		return []float64{v}, nil
-	case "vector":
-		var vec []struct {
-			Value [2]any `json:"value"`
-		}
-		if err := json.Unmarshal(pr.Data.Result, &vec); err != nil {
-			return nil, fmt.Errorf("vector result: %w", err)
-		}
+	switch v := val.(type) {
+	case *model.Scalar:
+		return []float64{float64(v.Value)}, nil
+	case model.Vector:
 		var out []float64
-		for _, s := range vec {
-			v, err := sampleValue(s.Value)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, v)
+		for _, s := range v {
+			out = append(out, float64(s.Value))
 		}
 		return out, nil
 	default:
-		return nil, fmt.Errorf("result type %q: want scalar or vector", pr.Data.ResultType)
+		return nil, fmt.Errorf("result type %q: want scalar or vector", val.Type())
 	}
 }
 
-// sampleValue reads [timestamp, "value"]: Prometheus sends the value as a string.
-func sampleValue(s [2]any) (float64, error) {
-	str, ok := s[1].(string)
-	if !ok {
-		return 0, fmt.Errorf("sample value %v is not a string", s[1])
+// statusClient remembers the HTTP status of the last answer, for errors
+// that name it.
+type statusClient struct {
+	api.Client
+	code int
+}
+
+// Do implements api.Client.
+func (c *statusClient) Do(ctx context.Context, req *http.Request) (*http.Response, []byte, error) {
+	resp, body, err := c.Client.Do(ctx, req)
+	if resp != nil {
+		c.code = resp.StatusCode
 	}
-	return strconv.ParseFloat(str, 64)
+	return resp, body, err
+}
+
+// promError words the v1 API's errors: Prometheus's own (errorType: error)
+// with the HTTP status, or an answer that is not Prometheus's.
+func promError(code int, err error) error {
+	var e *promv1.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	switch e.Type {
+	case promv1.ErrBadResponse:
+		return fmt.Errorf("HTTP %d, not a Prometheus answer: %s", code, e.Msg)
+	case promv1.ErrClient, promv1.ErrServer:
+		// A status Prometheus does not use for its errors: the body is
+		// read here, as Prometheus's error or as something else.
+		var body struct {
+			Status    string `json:"status"`
+			ErrorType string `json:"errorType"`
+			Error     string `json:"error"`
+		}
+		if jerr := json.Unmarshal([]byte(e.Detail), &body); jerr != nil {
+			return fmt.Errorf("HTTP %d, not a Prometheus answer: %w", code, jerr)
+		} else if body.Status != "success" {
+			return fmt.Errorf("HTTP %d: %s: %s", code, body.ErrorType, body.Error)
+		}
+		return fmt.Errorf("HTTP %d: %s", code, e.Msg)
+	}
+	return fmt.Errorf("HTTP %d: %s: %s", code, e.Type, e.Msg)
 }
 
 func compare(v float64, op string, t float64) bool {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -104,7 +105,8 @@ func TestCommandGate(t *testing.T) {
 	}
 }
 
-// A local endpoint that speaks the Prometheus HTTP API's /api/v1/query.
+// A local endpoint that speaks the Prometheus HTTP API's /api/v1/query,
+// which takes the query as a GET parameter or a POST form, as Prometheus does.
 func promServer(t *testing.T, answers map[string]string) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -112,13 +114,20 @@ func promServer(t *testing.T, answers map[string]string) *httptest.Server {
 			http.NotFound(w, r)
 			return
 		}
-		body, ok := answers[r.URL.Query().Get("query")]
+		body, ok := answers[r.FormValue("query")]
 		if !ok {
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprint(w, `{"status":"error","errorType":"bad_data","error":"parse error"}`)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
+		// An answer may start with its HTTP status: "503 {…}".
+		if code, rest, ok := strings.Cut(body, " "); ok {
+			if n, err := strconv.Atoi(code); err == nil {
+				w.WriteHeader(n)
+				body = rest
+			}
+		}
 		fmt.Fprint(w, body)
 	}))
 	t.Cleanup(srv.Close)
@@ -133,6 +142,8 @@ func TestPromGate(t *testing.T) {
 		"nan":     `{"status":"success","data":{"resultType":"scalar","result":[1700000000,"NaN"]}}`,
 		"matrix":  `{"status":"success","data":{"resultType":"matrix","result":[]}}`,
 		"latency": `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"120"]}]}}`,
+		"html":    `<html>a proxy's login page</html>`,
+		"down":    `503 {"status":"error","errorType":"unavailable","error":"shutting down"}`,
 	})
 	cases := []struct {
 		name     string
@@ -140,22 +151,28 @@ func TestPromGate(t *testing.T) {
 		op       string
 		max      float64
 		wantFail bool
+		wantMsg  string
 	}{
-		{"scalar under", "errors", "", 0.05, false},
-		{"scalar over", "errors", "", 0.01, true},
-		{"vector one over", "by_pod", "<=", 0.1, true},
-		{"vector all under", "by_pod", "<", 0.5, false},
-		{"greater than", "latency", ">=", 100, false},
-		{"no data fails", "empty", "", 1, true},
-		{"NaN fails", "nan", "", 1, true},
-		{"matrix refused", "matrix", "", 1, true},
-		{"query error", "syntax(", "", 1, true},
+		{"scalar under", "errors", "", 0.05, false, ""},
+		{"scalar over", "errors", "", 0.01, true, `query "errors" = 0.02, want <= 0.01`},
+		{"vector one over", "by_pod", "<=", 0.1, true, `query "by_pod" = 0.2, want <= 0.1`},
+		{"vector all under", "by_pod", "<", 0.5, false, ""},
+		{"greater than", "latency", ">=", 100, false, ""},
+		{"no data fails", "empty", "", 1, true, `query "empty" returned no value`},
+		{"NaN fails", "nan", "", 1, true, "= NaN"},
+		{"matrix refused", "matrix", "", 1, true, `result type "matrix": want scalar or vector`},
+		{"query error", "syntax(", "", 1, true, "HTTP 400: bad_data: parse error"},
+		{"not prometheus", "html", "", 1, true, "HTTP 200, not a Prometheus answer"},
+		{"server error", "down", "", 1, true, "HTTP 503: unavailable: shutting down"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			err := PromGate{URL: srv.URL, Query: c.query, Op: c.op, Threshold: c.max}.Check(context.Background())
 			if (err != nil) != c.wantFail {
 				t.Errorf("Check = %v, want failure %v", err, c.wantFail)
+			}
+			if err != nil && !strings.Contains(err.Error(), c.wantMsg) {
+				t.Errorf("error %q does not say %q", err, c.wantMsg)
 			}
 		})
 	}

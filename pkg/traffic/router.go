@@ -18,8 +18,16 @@ type Router interface {
 	// Verify reports whether w is in effect.
 	Verify(ctx context.Context, w Weights) (bool, error)
 	// TTL is how long clients may keep following the old weights after a
-	// change (a DNS record's TTL); 0 for proxies.
-	TTL() time.Duration
+	// change (a DNS record's TTL); 0 for proxies. A router that must ask
+	// for it (externaldns reads an annotation) falls back to its default.
+	TTL(ctx context.Context) time.Duration
+}
+
+// Preflighter is implemented by routers that can say, before the first
+// step, what would make the split go wrong (externaldns: shared owner ids,
+// duplicate set-identifiers); each line is shown to the user.
+type Preflighter interface {
+	Preflight(ctx context.Context) ([]string, error)
 }
 
 // AllZeroRefuser is implemented by routers that never accept all-zero weights

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/tandem-io/tandem/pkg/journal"
 )
 
 // Journal ops of a shift, beside journal's own.
@@ -36,11 +34,12 @@ type Shifter struct {
 	GateEvery     time.Duration   // how often gates run during a pause; default 250 ms
 	ProgressEvery time.Duration   // how often EventWaiting tells the time left in a pause; default 10 s
 	Gates         []Gate
-	Smoke         []Gate           // run once before any weight changes (straight to the target)
-	Observer      Observer         // may be nil
-	Journal       *journal.Journal // may be nil
-	Run           string           // journal run id
-	Done          map[string]bool  // step keys finished by an interrupted run of the same plan
+	Smoke         []Gate   // run once before any weight changes (straight to the target)
+	Observer      Observer // may be nil
+	// JournalPath is the shift's journal (JournalPath(dir, routerURL)); ""
+	// for none. Shift begins its run there, or resumes an interrupted run
+	// of the same plan after its done steps; Undo ends an interrupted run.
+	JournalPath string
 }
 
 // StepReport is what happened to one step.
@@ -99,36 +98,42 @@ func (s *Shifter) Shift(ctx context.Context) (rep Report, err error) {
 	rep = Report{Plan: s.Plan, Started: time.Now()}
 	// Named results: the deferred time lands in what the caller gets.
 	defer func() { rep.Finished = time.Now() }()
-	if err := s.note(journal.Record{Op: journal.OpStart, Detail: map[string]string{DetailPlan: s.Plan.Key()}}); err != nil {
+	log, done, err := s.openLog()
+	if err != nil {
 		return rep, err
 	}
-	if len(s.Done) > 0 {
-		s.emit(Event{Type: EventResumed, Step: -1})
-	} else if err := s.smoke(ctx, &rep); err != nil {
-		_ = s.note(journal.Record{Op: journal.OpEnd, Detail: map[string]string{DetailReason: err.Error()}})
-		return rep, err
+	defer log.close()
+	if log.runID() != "" || len(done) > 0 {
+		s.emit(Event{Type: EventResumed, Step: -1, Run: log.runID(), Done: len(done)})
+	}
+	if len(done) == 0 {
+		// Not even one step done: the target has had no weight from this run yet.
+		if err := s.smoke(ctx, &rep); err != nil {
+			_ = log.end(err.Error())
+			return rep, err
+		}
 	}
 	for _, step := range s.Plan.Steps {
-		if s.Done[step.Key()] {
+		if done[step.Key()] {
 			rep.Steps = append(rep.Steps, StepReport{Index: step.Index, Percent: step.Percent, Weights: step.Weights, Skipped: true, Passed: true})
 			continue
 		}
-		sr, err := s.step(ctx, step)
+		sr, err := s.step(ctx, log, step)
 		rep.Steps = append(rep.Steps, sr)
 		if err != nil {
 			rb := s.Rollback(ctx, err.Error())
 			rep.RolledBack, rep.Rollback = true, &rb
-			_ = s.note(journal.Record{Op: OpRollback, Key: step.Key(), Detail: map[string]string{DetailReason: err.Error()}})
+			_ = log.rolledBack(step.Key(), err.Error())
 			if rb.Err != "" {
 				return rep, fmt.Errorf("step %d%%: %w; rollback: %s", step.Percent, err, rb.Err)
 			}
 			// The safe weights are in place: nothing to resume.
-			_ = s.note(journal.Record{Op: journal.OpEnd, Detail: map[string]string{DetailReason: err.Error()}})
+			_ = log.end(err.Error())
 			return rep, fmt.Errorf("step %d%%: %w", step.Percent, err)
 		}
 	}
 	rep.Completed = true
-	return rep, s.note(journal.Record{Op: journal.OpEnd})
+	return rep, log.end("")
 }
 
 // smoke runs the smoke gates once; the target must answer before it gets any weight.
@@ -148,14 +153,14 @@ func (s *Shifter) smoke(ctx context.Context, rep *Report) error {
 	return nil
 }
 
-func (s *Shifter) step(ctx context.Context, step Step) (StepReport, error) {
+func (s *Shifter) step(ctx context.Context, log *shiftLog, step Step) (StepReport, error) {
 	sr := StepReport{Index: step.Index, Percent: step.Percent, Weights: step.Weights, Started: time.Now()}
 	fail := func(gate string, err error) (StepReport, error) {
 		sr.Failed, sr.FailedAt, sr.FailedGate = err.Error(), time.Now(), gate
-		_ = s.note(journal.Record{Op: journal.OpFailed, Key: step.Key(), Detail: map[string]string{DetailReason: err.Error()}})
+		_ = log.failed(step.Key(), err.Error())
 		return sr, err
 	}
-	if err := s.note(journal.Record{Op: journal.OpIntent, Key: step.Key(), Detail: map[string]string{"weights": step.Weights.String()}}); err != nil {
+	if err := log.intent(step.Key(), map[string]string{"weights": step.Weights.String()}); err != nil {
 		return sr, err
 	}
 	s.emit(Event{Type: EventStepStart, Step: step.Index, Percent: step.Percent, Weights: step.Weights})
@@ -173,7 +178,8 @@ func (s *Shifter) step(ctx context.Context, step Step) (StepReport, error) {
 	if step.Index < len(s.Pauses) {
 		pause = s.Pauses[step.Index]
 	}
-	wait := pause + s.Router.TTL()
+	ttl := s.Router.TTL(ctx)
+	wait := pause + ttl
 	sr.PauseStart = time.Now()
 	s.emit(Event{Type: EventPause, Step: step.Index, Percent: step.Percent, Weights: step.Weights, Wait: wait})
 	counter, counts := s.Router.(ServedCounter)
@@ -182,7 +188,7 @@ func (s *Shifter) step(ctx context.Context, step Step) (StepReport, error) {
 		// Only for the report: a router that cannot count still shifts.
 		before, _ = counter.Served(ctx)
 	}
-	gate, err := s.judge(ctx, step, wait, &sr.GateChecks)
+	gate, err := s.judge(ctx, step, ttl, wait, &sr.GateChecks)
 	sr.PauseEnd = time.Now()
 	if counts && before != nil {
 		if after, cerr := counter.Served(ctx); cerr == nil {
@@ -193,7 +199,7 @@ func (s *Shifter) step(ctx context.Context, step Step) (StepReport, error) {
 		return fail(gate, err)
 	}
 	sr.Passed = true
-	if err := s.note(journal.Record{Op: journal.OpDone, Key: step.Key()}); err != nil {
+	if err := log.done(step.Key()); err != nil {
 		return sr, err
 	}
 	s.emit(Event{Type: EventStepDone, Step: step.Index, Percent: step.Percent, Weights: step.Weights, Observed: sr.Observed})
@@ -202,7 +208,7 @@ func (s *Shifter) step(ctx context.Context, step Step) (StepReport, error) {
 
 // judge waits for wait, running every gate each GateEvery, and once more at the end.
 // A DNS router's clients follow only after the TTL: gates are judged after it.
-func (s *Shifter) judge(ctx context.Context, step Step, wait time.Duration, checks *int) (string, error) {
+func (s *Shifter) judge(ctx context.Context, step Step, ttl, wait time.Duration, checks *int) (string, error) {
 	every := s.GateEvery
 	if every <= 0 {
 		every = defaultEvery
@@ -211,7 +217,7 @@ func (s *Shifter) judge(ctx context.Context, step Step, wait time.Duration, chec
 	if progressEvery <= 0 {
 		progressEvery = 10 * time.Second
 	}
-	ttlEnd := time.Now().Add(s.Router.TTL())
+	ttlEnd := time.Now().Add(ttl)
 	end := time.Now().Add(wait)
 	reported := time.Now()
 	for {
@@ -291,6 +297,21 @@ func VerifyWithin(ctx context.Context, r Router, w Weights, timeout time.Duratio
 	}
 }
 
+// Undo is `shift --rollback`: Rollback, and once the start weights are
+// verified, the interrupted run in JournalPath (if any) ends with reason, so
+// a re-run starts from the first step. It fails when the rollback is not
+// verified (the run stays resumable) or the journal cannot be written.
+func (s *Shifter) Undo(ctx context.Context, reason string) (RollbackInfo, error) {
+	rb := s.Rollback(ctx, reason)
+	if !rb.VerifiedOK {
+		return rb, fmt.Errorf("rollback to %s: %s", s.Plan.Start, rb.Err)
+	}
+	if s.JournalPath == "" {
+		return rb, nil
+	}
+	return rb, endInterrupted(s.JournalPath, reason)
+}
+
 // Rollback sends the plan's start weights (the last safe ones) and verifies
 // them, from whatever weights the router has. It ignores a cancelled ctx: the
 // way back must stay open after a Ctrl-C.
@@ -320,30 +341,4 @@ func (s *Shifter) emit(e Event) {
 		e.Time = time.Now()
 	}
 	s.Observer.Event(e)
-}
-
-func (s *Shifter) note(r journal.Record) error {
-	if s.Journal == nil {
-		return nil
-	}
-	r.Run = s.Run
-	if err := s.Journal.Append(r); err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	return nil
-}
-
-// ResumeFrom returns the step keys done by the last run in recs when that run
-// did not end and ran the same plan; nil otherwise.
-func ResumeFrom(recs []journal.Record, p Plan) (run string, done map[string]bool) {
-	last, ended := journal.LastRun(recs)
-	if len(last) == 0 || ended {
-		return "", nil
-	}
-	for _, r := range last {
-		if r.Op == journal.OpStart && r.Detail[DetailPlan] != p.Key() {
-			return "", nil
-		}
-	}
-	return last[0].Run, journal.Done(last)
 }

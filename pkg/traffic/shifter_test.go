@@ -3,12 +3,10 @@ package traffic_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/tandem-io/tandem/pkg/journal"
 	"github.com/tandem-io/tandem/pkg/traffic"
 	"github.com/tandem-io/tandem/pkg/traffic/providers/inmemory"
 )
@@ -126,67 +124,6 @@ func TestShifterVerifyTimeoutRollsBack(t *testing.T) {
 	rep, err := s.Shift(ctx)
 	if err == nil || rep.Completed || !rep.RolledBack {
 		t.Fatalf("Shift: err=%v report=%+v; want a failed, rolled back shift", err, rep)
-	}
-}
-
-// A shift interrupted after its first step resumes at the second, and a
-// finished shift leaves nothing to resume.
-func TestShifterResumesFromJournal(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "shift.jsonl")
-	plan, _ := traffic.NewPlan([]string{"app"}, "blue", "green", []int{10, 50, 100})
-
-	// First run: dies during the 50 % step (the context is cancelled by the gate).
-	j, recs, err := journal.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, done := traffic.ResumeFrom(recs, plan)
-	if run != "" || len(done) != 0 {
-		t.Fatalf("fresh journal: resume %q %v", run, done)
-	}
-	r := inmemory.New(start())
-	cctx, cancel := context.WithCancel(ctx)
-	crash := gateFunc(func() error {
-		if w, _ := r.Observe(ctx); w["app"]["green"] == 50 {
-			cancel()
-		}
-		return nil
-	})
-	s := &traffic.Shifter{Router: r, Plan: plan, Gates: []traffic.Gate{crash}, Journal: j, Run: journal.NewRunID(), GateEvery: time.Millisecond}
-	_, _ = s.Shift(cctx)
-	j.Close()
-
-	// The journal of a cancelled run has no end only if rollback failed; simulate
-	// a kill -9 by cutting the records after the 10 % step.
-	_, recs, err = journal.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cut []journal.Record
-	for _, rec := range recs {
-		cut = append(cut, rec)
-		if rec.Op == journal.OpDone && rec.Key == "step-10" {
-			break
-		}
-	}
-	run, done = traffic.ResumeFrom(cut, plan)
-	if run == "" || !done["step-10"] || done["step-50"] {
-		t.Fatalf("resume = %q %v, want step-10 done only", run, done)
-	}
-	other, _ := traffic.NewPlan([]string{"app"}, "blue", "green", []int{20, 100})
-	if run, _ := traffic.ResumeFrom(cut, other); run != "" {
-		t.Errorf("a different plan resumed run %q", run)
-	}
-
-	// Second run resumes: step 10 is skipped, 50 and 100 run.
-	r2 := inmemory.New(traffic.Weights{"app": {"blue": 90, "green": 10}})
-	rep, err := (&traffic.Shifter{Router: r2, Plan: plan, Run: run, Done: done}).Shift(ctx)
-	if err != nil || !rep.Completed {
-		t.Fatalf("resumed shift: %v %+v", err, rep)
-	}
-	if !rep.Steps[0].Skipped || rep.Steps[1].Skipped || r2.Sets != 2 {
-		t.Errorf("steps %+v, %d SetWeights; want step 10 skipped and 2 sets", rep.Steps, r2.Sets)
 	}
 }
 

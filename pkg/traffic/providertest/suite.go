@@ -105,6 +105,12 @@ func Run(t *testing.T, newRouter func(t *testing.T) traffic.Router, routes, clus
 		}
 	})
 
+	t.Run("TTL is not negative", func(t *testing.T) {
+		if ttl := newRouter(t).TTL(ctx); ttl < 0 {
+			t.Fatalf("TTL = %s", ttl)
+		}
+	})
+
 	if z, ok := newRouter(t).(traffic.AllZeroRefuser); ok && z.RefusesAllZero() {
 		t.Run("never all zero", func(t *testing.T) {
 			r := newRouter(t)

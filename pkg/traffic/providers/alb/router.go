@@ -79,11 +79,21 @@ func ParseURL(raw string) (Config, error) {
 	return c, nil
 }
 
+// API is the part of the ELBv2 client a Router calls;
+// *elasticloadbalancingv2.Client (aws-sdk-go-v2) satisfies it, and a test
+// may pass its own.
+type API interface {
+	DescribeRules(ctx context.Context, in *elb.DescribeRulesInput, optFns ...func(*elb.Options)) (*elb.DescribeRulesOutput, error)
+	ModifyRule(ctx context.Context, in *elb.ModifyRuleInput, optFns ...func(*elb.Options)) (*elb.ModifyRuleOutput, error)
+}
+
+var _ API = (*elb.Client)(nil)
+
 // Router drives one listener rule.
 type Router struct {
 	cfg    Config
 	route  string
-	client *elb.Client
+	client API
 }
 
 // New connects to ELBv2 (or to cfg.Endpoint).
@@ -97,7 +107,12 @@ func New(ctx context.Context, cfg Config) (*Router, error) {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
 	})
-	return &Router{cfg: cfg, route: RouteName(cfg.Rule), client: client}, nil
+	return NewWithClient(cfg, client), nil
+}
+
+// NewWithClient drives cfg's rule through client.
+func NewWithClient(cfg Config, client API) *Router {
+	return &Router{cfg: cfg, route: RouteName(cfg.Rule), client: client}
 }
 
 // RouteName is the route a rule is known by: the ARN's last part.
@@ -106,7 +121,7 @@ func RouteName(ruleARN string) string {
 }
 
 // TTL implements traffic.Router: a load balancer takes effect at once.
-func (r *Router) TTL() time.Duration { return 0 }
+func (r *Router) TTL(context.Context) time.Duration { return 0 }
 
 // RefusesAllZero implements traffic.AllZeroRefuser: a forward action with
 // every weight 0 serves nothing.

@@ -244,10 +244,11 @@ func (r *Router) setID(cluster string) string {
 	return cluster
 }
 
-// TTL implements traffic.Router: the ttl annotation of the object, else ExternalDNS's 300 s.
-func (r *Router) TTL() time.Duration {
+// TTL implements traffic.Router: the ttl annotation of the object, else
+// ExternalDNS's 300 s (also when no cluster can be read).
+func (r *Router) TTL(ctx context.Context) time.Duration {
 	for _, name := range r.cfg.Clusters {
-		o, err := r.get(context.Background(), name)
+		o, err := r.get(ctx, name)
 		if err != nil {
 			continue
 		}

@@ -155,7 +155,7 @@ func (r *Router) Verify(ctx context.Context, w traffic.Weights) (bool, error) {
 }
 
 // TTL implements traffic.Router: a proxy switches at once.
-func (r *Router) TTL() time.Duration { return 0 }
+func (r *Router) TTL(context.Context) time.Duration { return 0 }
 
 // Served implements traffic.ServedCounter: sessions per server since HAProxy started.
 func (r *Router) Served(ctx context.Context) (map[string]map[string]int64, error) {

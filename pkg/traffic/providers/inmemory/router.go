@@ -102,7 +102,7 @@ func (r *Router) Verify(_ context.Context, w traffic.Weights) (bool, error) {
 }
 
 // TTL implements traffic.Router.
-func (r *Router) TTL() time.Duration { return r.ttl }
+func (r *Router) TTL(context.Context) time.Duration { return r.ttl }
 
 // RefusesAllZero implements traffic.AllZeroRefuser.
 func (r *Router) RefusesAllZero() bool { return r.NoAllZero }

@@ -99,10 +99,20 @@ func fqdn(n string) string {
 	return n
 }
 
+// API is the part of the Route53 client a Router calls; *route53.Client
+// (aws-sdk-go-v2) satisfies it, and a test may pass its own.
+type API interface {
+	ListResourceRecordSets(ctx context.Context, in *r53.ListResourceRecordSetsInput, optFns ...func(*r53.Options)) (*r53.ListResourceRecordSetsOutput, error)
+	ChangeResourceRecordSets(ctx context.Context, in *r53.ChangeResourceRecordSetsInput, optFns ...func(*r53.Options)) (*r53.ChangeResourceRecordSetsOutput, error)
+	GetChange(ctx context.Context, in *r53.GetChangeInput, optFns ...func(*r53.Options)) (*r53.GetChangeOutput, error)
+}
+
+var _ API = (*r53.Client)(nil)
+
 // Router drives the weighted records of Config.
 type Router struct {
 	cfg    Config
-	client *r53.Client
+	client API
 	// Notice is told what the router does beyond setting weights (converting
 	// a simple record); may be nil.
 	Notice func(string)
@@ -122,11 +132,18 @@ func New(ctx context.Context, cfg Config) (*Router, error) {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
 	})
-	return &Router{cfg: cfg, client: client}, nil
+	return NewWithClient(cfg, client), nil
+}
+
+// NewWithClient drives cfg's records through client.
+func NewWithClient(cfg Config, client API) *Router {
+	return &Router{cfg: cfg, client: client}
 }
 
 // TTL implements traffic.Router: clients may follow the old weights this long.
-func (r *Router) TTL() time.Duration { return time.Duration(r.cfg.TTL) * time.Second }
+func (r *Router) TTL(context.Context) time.Duration {
+	return time.Duration(r.cfg.TTL) * time.Second
+}
 
 // RefusesAllZero implements traffic.AllZeroRefuser: with every weight 0
 // Route53 answers with all records equally — the opposite of what is meant.

@@ -1,0 +1,61 @@
+package awsfake
+
+// The one loopback server both fakes answer on: requests are told apart by
+// protocol (Route53's REST-XML paths, ELBv2's query-protocol POST forms).
+
+import (
+	"encoding/xml"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Server serves both APIs on one loopback address.
+type Server struct {
+	*httptest.Server
+	mu sync.Mutex
+	// InsyncAfter is how long a Route53 change stays PENDING.
+	InsyncAfter time.Duration
+	zones       map[string]map[string]*RecordSet // zone id → key → record
+	changes     map[string]time.Time             // change id → submitted
+	nextChange  int
+	rules       map[string]*Rule
+	tgs         map[string]bool
+	// Calls counts requests per operation.
+	Calls map[string]int
+}
+
+// New starts a fake on 127.0.0.1.
+func New() *Server {
+	s := &Server{InsyncAfter: 200 * time.Millisecond, zones: map[string]map[string]*RecordSet{}, changes: map[string]time.Time{},
+		rules: map[string]*Rule{}, tgs: map[string]bool{}, Calls: map[string]int{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/2013-04-01/") {
+		s.route53(w, r)
+		return
+	}
+	if r.Method == http.MethodPost {
+		body, _ := io.ReadAll(r.Body)
+		form, err := url.ParseQuery(string(body))
+		if err == nil && form.Get("Action") != "" {
+			s.elbv2(w, form)
+			return
+		}
+	}
+	http.Error(w, "awsfake: unknown request "+r.Method+" "+r.URL.Path, http.StatusNotFound)
+}
+
+func writeXML(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(xml.Header))
+	_ = xml.NewEncoder(w).Encode(v)
+}
