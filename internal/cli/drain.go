@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +17,6 @@ import (
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/drain"
-	"github.com/tandem-io/tandem/pkg/journal"
 )
 
 // DrainOptions are the flags of `tandem drain`.
@@ -133,12 +130,6 @@ func (o *DrainOptions) Validate() error {
 	return nil
 }
 
-// journalPath is one journal per cluster and node selector; --undo ends its run.
-func (o *DrainOptions) journalPath(id string) string {
-	sum := sha256.Sum256([]byte(id + "\x00" + o.nodes.String()))
-	return filepath.Join(o.JournalDir, "drain-"+hex.EncodeToString(sum[:8])+".jsonl")
-}
-
 // Run drains (or undoes), resuming an interrupted drain.
 func (o *DrainOptions) Run(ctx context.Context) error {
 	c, err := o.g.connect(o.Cluster, "cluster")
@@ -152,39 +143,23 @@ func (o *DrainOptions) Run(ctx context.Context) error {
 	if id == "" {
 		id = c.Context
 	}
-	if o.Undo {
-		return o.undo(ctx, c.Typed, id)
+	opts := drain.Options{Nodes: o.nodes, Taint: o.taint, Parallel: o.Parallel, Timeout: o.Timeout, DryRun: o.DryRun,
+		JournalPath: drain.JournalPath(o.JournalDir, id, o.nodes), Cluster: c.Context,
+		Resuming: func(run string, drained int) {
+			fmt.Fprintf(o.g.Err, "resuming interrupted drain %s: %d nodes drained before it stopped\n", run, drained)
+		},
 	}
-	first, err := o.chooseFirst(ctx, c)
-	if err != nil {
+	if o.Undo {
+		return o.undo(ctx, c.Typed, opts)
+	}
+	if opts.First, err = o.chooseFirst(ctx, c); err != nil {
 		return err
 	}
-	opts := drain.Options{Nodes: o.nodes, Taint: o.taint, First: first, Parallel: o.Parallel, Timeout: o.Timeout, DryRun: o.DryRun}
-	var j *journal.Journal
+	var progress drain.Observer // a dry run draws no progress
 	if !o.DryRun {
-		var recs []journal.Record
-		if j, recs, err = journal.Open(o.journalPath(id)); err != nil {
-			return fmt.Errorf("journal: %w", err)
-		}
-		defer j.Close()
-		if last, ended := journal.LastRun(recs); len(last) > 0 && !ended {
-			opts.Done = journal.Done(last)
-			fmt.Fprintf(o.g.Err, "resuming interrupted drain %s: %d nodes drained before it stopped\n", last[0].Run, len(opts.Done))
-		}
-		run := journal.NewRunID()
-		if err := j.Append(journal.Record{Run: run, Op: journal.OpStart, Detail: map[string]string{"cluster": c.Context, "nodes": o.nodes.String()}}); err != nil {
-			return fmt.Errorf("journal: %w", err)
-		}
-		opts.Step = func(op, node string) error { return j.Append(journal.Record{Run: run, Op: op, Key: node}) }
-		rep, runErr := drain.Run(ctx, c.Typed, opts, &drainProgress{w: o.g.Err})
-		if runErr == nil {
-			if err := j.Append(journal.Record{Run: run, Op: journal.OpEnd}); err != nil {
-				return fmt.Errorf("journal: %w", err)
-			}
-		}
-		return o.finish(rep, runErr)
+		progress = &drainProgress{w: o.g.Err}
 	}
-	rep, runErr := drain.Run(ctx, c.Typed, opts, nil)
+	rep, runErr := drain.Run(ctx, c.Typed, opts, progress)
 	return o.finish(rep, runErr)
 }
 
@@ -214,6 +189,9 @@ func (o *DrainOptions) chooseFirst(ctx context.Context, c *cluster.Conn) (drain.
 }
 
 func (o *DrainOptions) finish(rep *drain.Report, runErr error) error {
+	if rep == nil {
+		return runErr
+	}
 	if err := o.print(rep); err != nil {
 		return err
 	}
@@ -230,15 +208,10 @@ func (o *DrainOptions) finish(rep *drain.Report, runErr error) error {
 	return nil
 }
 
-func (o *DrainOptions) undo(ctx context.Context, cs kubernetes.Interface, id string) error {
-	names, err := drain.Undo(ctx, cs, o.nodes, o.taint)
+func (o *DrainOptions) undo(ctx context.Context, cs kubernetes.Interface, opts drain.Options) error {
+	names, err := drain.Undo(ctx, cs, opts)
 	if err != nil {
 		return err
-	}
-	// A drain after an undo starts over.
-	if j, _, err := journal.Open(o.journalPath(id)); err == nil {
-		_ = j.Append(journal.Record{Run: journal.NewRunID(), Op: journal.OpEnd, Detail: map[string]string{"undo": "true"}})
-		j.Close()
 	}
 	out := struct {
 		Undone []string `json:"undone"`

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
-	"github.com/tandem-io/tandem/pkg/journal"
 	"github.com/tandem-io/tandem/pkg/standby"
 	"github.com/tandem-io/tandem/pkg/switchover"
 )
@@ -19,7 +18,7 @@ import (
 // StandbyOptions are the flags of `tandem activate` and `tandem deactivate`.
 type StandbyOptions struct {
 	g          *Global
-	verb       string // "activate" or "deactivate"
+	verb       standby.Verb
 	Cluster    string
 	Namespaces []string
 	Timeout    time.Duration
@@ -27,7 +26,7 @@ type StandbyOptions struct {
 }
 
 func newActivateCmd(g *Global) *cobra.Command {
-	return newStandbyCmd(g, "activate", "Make a standby cluster active: remove the standby policy, restore replicas, CronJobs and DaemonSets exactly",
+	return newStandbyCmd(g, standby.VerbActivate, "Make a standby cluster active: remove the standby policy, restore replicas, CronJobs and DaemonSets exactly",
 		`Removes tandem's standby admission policy, restores every parked workload
 from its annotations (replicas from tandem.io/replicas, CronJob suspend from
 tandem.io/suspend, DaemonSet nodeSelector from tandem.io/node-selector), then
@@ -39,7 +38,7 @@ Exit codes: 0 active, 1 failed or timed out, 2 bad input (the cluster is not sta
 }
 
 func newDeactivateCmd(g *Global) *cobra.Command {
-	return newStandbyCmd(g, "deactivate", "Make a cluster a standby: park its workloads at 0 and install the standby policy",
+	return newStandbyCmd(g, standby.VerbDeactivate, "Make a cluster a standby: park its workloads at 0 and install the standby policy",
 		`Records each workload's active form in annotations, scales Deployments,
 StatefulSets and ReplicaSets to 0, suspends CronJobs, parks DaemonSets on a
 nodeSelector no node matches, labels the namespaces tandem.io/standby=true and
@@ -53,10 +52,10 @@ Exit codes: 0 standby, 1 failed, 2 bad input.`,
   tandem deactivate --cluster green --namespace shop,payments`)
 }
 
-func newStandbyCmd(g *Global, verb, short, long, example string) *cobra.Command {
+func newStandbyCmd(g *Global, verb standby.Verb, short, long, example string) *cobra.Command {
 	o := &StandbyOptions{g: g, verb: verb}
 	cmd := &cobra.Command{
-		Use: verb, Short: short, Long: long, Example: example, Args: cobra.NoArgs,
+		Use: string(verb), Short: short, Long: long, Example: example, Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
 				return err
@@ -65,10 +64,10 @@ func newStandbyCmd(g *Global, verb, short, long, example string) *cobra.Command 
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Cluster, "cluster", "", "context of the cluster to "+verb)
+	f.StringVar(&o.Cluster, "cluster", "", "context of the cluster to "+string(verb))
 	f.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait for workloads to be available and the policy to be enforced")
 	f.StringVar(&o.JournalDir, "journal-dir", filepath.Join(stateDir(), "journal"), "where the journal of each run is kept")
-	if verb == "deactivate" {
+	if verb == standby.VerbDeactivate {
 		f.StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "only these namespaces (comma-separated); default: every non-system namespace")
 	}
 	return cmd
@@ -96,24 +95,10 @@ func (o *StandbyOptions) Run(ctx context.Context) error {
 		return err
 	}
 	id, _ := c.Identity(ctx)
-	j, recs, err := journal.Open(filepath.Join(o.JournalDir, fmt.Sprintf("%s-%s.jsonl", o.verb, short(id))))
-	if err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	defer j.Close()
-	var done map[string]bool
-	if last, ended := journal.LastRun(recs); len(last) > 0 && !ended {
-		done = journal.Done(last)
-		fmt.Fprintf(o.g.Err, "resuming interrupted %s %s (%d objects done before it stopped)\n", o.verb, last[0].Run, len(done))
-	}
-	run := journal.NewRunID()
-	if err := j.Append(journal.Record{Time: time.Now().UTC(), Run: run, Op: journal.OpStart, Detail: map[string]string{"cluster": c.Context}}); err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
 	opts := standby.Options{
-		Done: done, Timeout: o.Timeout,
-		Step: func(op, key string) error {
-			return j.Append(journal.Record{Time: time.Now().UTC(), Run: run, Op: op, Key: key})
+		JournalPath: standby.JournalPath(o.JournalDir, o.verb, id), Timeout: o.Timeout,
+		Resuming: func(run string, done int) {
+			fmt.Fprintf(o.g.Err, "resuming interrupted %s %s (%d objects done before it stopped)\n", o.verb, run, done)
 		},
 		Progress: func(available, total int) {
 			fmt.Fprintf(o.g.Err, "available %d/%d workloads\n", available, total)
@@ -121,7 +106,7 @@ func (o *StandbyOptions) Run(ctx context.Context) error {
 	}
 	var changes []standby.Change
 	var policy string
-	if o.verb == "activate" {
+	if o.verb == standby.VerbActivate {
 		changes, err = standby.Activate(ctx, c, opts)
 		if errors.Is(err, standby.ErrNotStandby) {
 			return badInput("%s", trimSentinel(err, standby.ErrNotStandby))
@@ -132,14 +117,11 @@ func (o *StandbyOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := j.Append(journal.Record{Time: time.Now().UTC(), Run: run, Op: journal.OpEnd}); err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
 	role := switchover.RoleActive
-	if o.verb == "deactivate" {
+	if o.verb == standby.VerbDeactivate {
 		role = switchover.RoleStandby
 	}
-	recordRole(ctx, o.g, c, role, o.verb)
+	recordRole(ctx, o.g, c, role, string(o.verb))
 	return o.print(c, changes, policy, time.Since(started))
 }
 
@@ -150,7 +132,7 @@ func (o *StandbyOptions) print(c *cluster.Conn, changes []standby.Change, policy
 		Policy  string           `json:"policy,omitempty"`
 		Changes []standby.Change `json:"changes"`
 		Seconds float64          `json:"seconds"`
-	}{c.Context, o.verb, policy, changes, took.Seconds()}
+	}{c.Context, string(o.verb), policy, changes, took.Seconds()}
 	return o.g.printObject(out, func(w io.Writer) {
 		tw := newTable(w, "KIND", "NAMESPACE", "NAME", "CHANGE")
 		for _, ch := range changes {
@@ -158,7 +140,7 @@ func (o *StandbyOptions) print(c *cluster.Conn, changes []standby.Change, policy
 		}
 		tw.Flush()
 		state := "active"
-		if o.verb == "deactivate" {
+		if o.verb == standby.VerbDeactivate {
 			state = "standby (enforced by a " + policy + ")"
 		}
 		fmt.Fprintf(w, "\n%s is %s: %d objects changed in %s\n", c.Context, state, len(changes), took.Round(time.Millisecond))

@@ -3,10 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
-	"github.com/tandem-io/tandem/pkg/journal"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/standby"
 	"github.com/tandem-io/tandem/pkg/switchover"
@@ -172,41 +169,26 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	unshared := unsharedResults(prep)
 	for _, w := range prep.Warnings {
 		fmt.Fprintln(o.g.Err, "warning: "+w)
 	}
 	if o.DryRun {
-		return o.printPlan(prep, unshared)
+		return o.printPlan(prep, unsharedResults(prep))
 	}
 
 	srcID, _ := source.Identity(ctx)
 	dstID, _ := target.Identity(ctx)
-	jpath := filepath.Join(o.JournalDir, fmt.Sprintf("sync-%s-%s.jsonl", short(srcID), short(dstID)))
-	j, recs, err := journal.Open(jpath)
-	if err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	defer j.Close()
-	if last, ended := journal.LastRun(recs); len(last) > 0 && !ended {
-		fmt.Fprintf(o.g.Err, "resuming interrupted sync %s (%d objects written before it stopped)\n", last[0].Run, len(journal.Done(last)))
-	}
-	run := journal.NewRunID()
-	if err := j.Append(journal.Record{Time: time.Now().UTC(), Run: run, Op: "start", Detail: map[string]string{"source": source.Context, "target": target.Context}}); err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	results, err := apply.Run(ctx, target, prep.Plan, apply.Options{
-		Workers: o.Workers, Force: o.Force, Recreate: o.Recreate, Journal: j, RunID: run,
-		Events: newProgress(o.g.Err), Log: o.g.Log,
+	results, err := syncer.Run(ctx, source, target, prep, syncer.Options{
+		JournalPath: syncer.JournalPath(o.JournalDir, srcID, dstID),
+		Apply:       apply.Options{Workers: o.Workers, Force: o.Force, Recreate: o.Recreate, Events: newProgress(o.g.Err), Log: o.g.Log},
+		Resuming: func(run string, written int) {
+			fmt.Fprintf(o.g.Err, "resuming interrupted sync %s (%d objects written before it stopped)\n", run, written)
+		},
 	})
-	results = append(results, unshared...)
 	if err != nil {
 		return err
 	}
 	summary, total := apply.Summarize(results)
-	if err := j.Append(journal.Record{Time: time.Now().UTC(), Run: run, Op: "end", Detail: countsDetail(total)}); err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
 	if err := o.g.printResults(results, summary, total, time.Since(started)); err != nil {
 		return err
 	}
@@ -221,30 +203,8 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	return nil
 }
 
-func unsharedResults(p *syncer.Prepared) []apply.Result {
-	var out []apply.Result
-	for _, u := range p.Unshared {
-		o := u.Object
-		out = append(out, apply.Result{Wave: "-", Group: o.GroupVersionKind().Group, Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName(),
-			Status: apply.Failed, Reason: "no API version served by both clusters: " + u.Fix})
-	}
-	return out
-}
-
-func countsDetail(total map[apply.Status]int) map[string]string {
-	d := map[string]string{}
-	for k, v := range total {
-		d[string(k)] = fmt.Sprint(v)
-	}
-	return d
-}
-
-func short(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
-}
+// unsharedResults are the objects no shared API version can carry, as failed results.
+func unsharedResults(p *syncer.Prepared) []apply.Result { return syncer.UnsharedResults(p) }
 
 func stateDir() string {
 	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
@@ -252,54 +212,6 @@ func stateDir() string {
 	}
 	home, _ := os.UserHomeDir()
 	return filepath.Join(home, ".local", "state", "tandem")
-}
-
-// printResults prints per-object results (unchanged ones only with -v) and a summary per kind.
-func (g *Global) printResults(results []apply.Result, summary []apply.Summary, total map[apply.Status]int, took time.Duration) error {
-	out := struct {
-		Results []apply.Result       `json:"results"`
-		Summary []apply.Summary      `json:"summary"`
-		Total   map[apply.Status]int `json:"total"`
-		Seconds float64              `json:"seconds"`
-	}{results, summary, total, took.Seconds()}
-	return g.printObject(out, func(w io.Writer) {
-		tw := newTable(w, "STATUS", "KIND", "NAMESPACE", "NAME", "REASON / NOTES")
-		for _, r := range results {
-			if (r.Status == apply.Unchanged || r.Status == apply.Skipped) && g.Verbose == 0 {
-				continue
-			}
-			row(tw, r.Status, kindOf(r), dash(r.Namespace), r.Name, reasonText(r))
-		}
-		tw.Flush()
-		fmt.Fprintln(w)
-		tw = newTable(w, "KIND", "CREATED", "UPDATED", "UNCHANGED", "SKIPPED", "CONFLICT", "FAILED")
-		for _, s := range summary {
-			c := s.Counts
-			row(tw, s.Kind, c[apply.Created], c[apply.Updated], c[apply.Unchanged], c[apply.Skipped], c[apply.Conflict], c[apply.Failed])
-		}
-		row(tw, "TOTAL", total[apply.Created], total[apply.Updated], total[apply.Unchanged], total[apply.Skipped], total[apply.Conflict], total[apply.Failed])
-		tw.Flush()
-		fmt.Fprintf(w, "\n%d objects in %s (unchanged and skipped objects are listed with -v)\n", len(results), took.Round(time.Millisecond))
-	})
-}
-
-func kindOf(r apply.Result) string {
-	if r.Group == "" {
-		return r.Kind
-	}
-	return r.Kind + "." + r.Group
-}
-
-func reasonText(r apply.Result) string {
-	parts := []string{}
-	if r.Reason != "" {
-		parts = append(parts, r.Reason)
-	}
-	if r.Why != "" {
-		parts = append(parts, "selected: "+r.Why)
-	}
-	parts = append(parts, r.Notes...)
-	return strings.Join(parts, "; ")
 }
 
 // guardRoles refuses the two syncs that would park production: --standby into

@@ -17,6 +17,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 	kdrain "k8s.io/kubectl/pkg/drain"
+
+	"github.com/tandem-io/tandem/pkg/journal"
 )
 
 // DefaultTaint keeps new pods off the nodes being retired.
@@ -33,10 +35,16 @@ type Options struct {
 	Parallel int
 	Timeout  time.Duration // for the whole drain
 	DryRun   bool
-	// Done are nodes a previous run drained (from the journal): skipped.
-	Done map[string]bool
-	// Step journals a node's intent/done; nil journals nothing.
-	Step func(op, node string) error
+	// JournalPath is where the drain is journaled (see JournalPath): an
+	// intent before and a done after each node, so that a drain run again
+	// resumes, skipping the nodes drained; --undo ends it. "" (and a dry run)
+	// journals nothing.
+	JournalPath string
+	// Cluster names the cluster (its context) in the journal.
+	Cluster string
+	// Resuming is told of the interrupted drain being resumed (its id and how
+	// many nodes it drained) before anything is changed.
+	Resuming func(run string, drained int)
 }
 
 // Event kinds.
@@ -116,12 +124,13 @@ func ParseTaint(s string) (corev1.Taint, error) {
 
 // run is the state of one drain.
 type run struct {
-	cs    kubernetes.Interface
-	opts  Options
-	obs   Observer
-	start time.Time
-	mu    sync.Mutex
-	rep   *Report
+	cs      kubernetes.Interface
+	opts    Options
+	obs     Observer
+	journal *journal.Run // nil: none
+	start   time.Time
+	mu      sync.Mutex
+	rep     *Report
 }
 
 func (r *run) emit(e Event) {
@@ -163,10 +172,32 @@ func SelectNodes(ctx context.Context, cs kubernetes.Interface, sel labels.Select
 
 // Run taints and cordons every selected node, evicts the first pods, then
 // drains the nodes opts.Parallel at a time. It returns ErrStuck (with the
-// report's Blockers) when pods are still there at opts.Timeout.
+// report's Blockers) when pods are still there at opts.Timeout, and no
+// report when the journal cannot be written.
 func Run(ctx context.Context, cs kubernetes.Interface, opts Options, obs Observer) (*Report, error) {
 	r := &run{cs: cs, opts: opts, obs: obs, start: time.Now(), rep: &Report{DryRun: opts.DryRun, Classes: opts.First.Classes, FirstNotes: opts.First.Notes}}
-	defer func() { r.rep.Seconds = time.Since(r.start).Seconds() }()
+	if !opts.DryRun {
+		var err error
+		if r.journal, err = opts.begin(); err != nil {
+			return nil, err
+		}
+		if r.journal != nil {
+			defer r.journal.Close()
+		}
+	}
+	rep, err := r.drain(ctx)
+	rep.Seconds = time.Since(r.start).Seconds()
+	if err == nil && r.journal != nil {
+		if err := r.journal.End(nil); err != nil {
+			return nil, err
+		}
+	}
+	return rep, err
+}
+
+// drain is Run after the journal is begun.
+func (r *run) drain(ctx context.Context) (*Report, error) {
+	cs, opts := r.cs, r.opts
 	nodes, err := SelectNodes(ctx, cs, opts.Nodes)
 	if err != nil {
 		return r.rep, err
@@ -202,7 +233,7 @@ func Run(ctx context.Context, cs kubernetes.Interface, opts Options, obs Observe
 	}
 	var todo []string
 	for _, n := range nodes {
-		if opts.Done[n] {
+		if r.done(n) {
 			r.rep.Skipped = append(r.rep.Skipped, n)
 			r.emit(Event{Kind: EventSkipped, Phase: "drain", Node: n})
 			continue
@@ -236,26 +267,17 @@ func Run(ctx context.Context, cs kubernetes.Interface, opts Options, obs Observe
 	return r.rep, nil
 }
 
-func (r *run) step(op, node string) error {
-	if r.opts.Step == nil {
-		return nil
-	}
-	return r.opts.Step(op, node)
-}
-
+// drainNode evicts the node's pods, as a step of the journal.
 func (r *run) drainNode(ctx context.Context, node string) error {
-	if err := r.step("intent", node); err != nil {
-		return err
-	}
-	h := r.helper(ctx, "drain", node)
-	list, errs := h.GetPodsForDeletion(node)
-	if len(errs) > 0 {
-		return fmt.Errorf("%v", errors.Join(errs...))
-	}
-	if err := h.DeleteOrEvictPods(list.Pods()); err != nil {
-		return err
-	}
-	if err := r.step("done", node); err != nil {
+	err := r.step(node, func() error {
+		h := r.helper(ctx, "drain", node)
+		list, errs := h.GetPodsForDeletion(node)
+		if len(errs) > 0 {
+			return fmt.Errorf("%v", errors.Join(errs...))
+		}
+		return h.DeleteOrEvictPods(list.Pods())
+	})
+	if err != nil {
 		return err
 	}
 	r.emit(Event{Kind: EventNode, Phase: "drain", Node: node})
@@ -382,17 +404,19 @@ func budgetMessage(pdb *policyv1.PodDisruptionBudget) string {
 	return fmt.Sprintf("%s allows %d disruptions (%s; %d healthy of %d expected)", pdb.Name, pdb.Status.DisruptionsAllowed, rule, pdb.Status.CurrentHealthy, pdb.Status.ExpectedPods)
 }
 
-// Undo removes the taint from the selected nodes and uncordons them.
-func Undo(ctx context.Context, cs kubernetes.Interface, nodes labels.Selector, taint corev1.Taint) ([]string, error) {
-	names, err := SelectNodes(ctx, cs, nodes)
+// Undo removes opts.Taint from the opts.Nodes and uncordons them, then ends
+// the drain's journal: a drain after an undo starts over.
+func Undo(ctx context.Context, cs kubernetes.Interface, opts Options) ([]string, error) {
+	names, err := SelectNodes(ctx, cs, opts.Nodes)
 	if err != nil {
 		return nil, err
 	}
 	for _, n := range names {
-		if err := setTaint(ctx, cs, n, taint, false); err != nil {
+		if err := setTaint(ctx, cs, n, opts.Taint, false); err != nil {
 			return nil, err
 		}
 	}
+	opts.endUndone()
 	return names, nil
 }
 

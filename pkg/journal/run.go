@@ -3,6 +3,7 @@ package journal
 import (
 	"fmt"
 	"maps"
+	"path/filepath"
 	"sync"
 )
 
@@ -165,6 +166,24 @@ func (r *Run) End(detail map[string]string) error {
 
 // Close closes the journal file.
 func (r *Run) Close() error { return r.j.Close() }
+
+// Journal is the run's open journal, for a writer that appends records of
+// its own under the run's ID (pkg/apply's per-object records).
+func (r *Run) Journal() *Journal { return r.j }
+
+// Path is the journal file under dir of a verb run against the clusters
+// with these identities: "<verb>-<id>-….jsonl", each id cut to its first 8
+// characters (one journal per verb and clusters).
+func Path(dir, verb string, ids ...string) string {
+	name := verb
+	for _, id := range ids {
+		if len(id) > 8 {
+			id = id[:8]
+		}
+		name += "-" + id
+	}
+	return filepath.Join(dir, name+".jsonl")
+}
 
 func (r *Run) append(rec Record) error {
 	rec.Run = r.ID

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/journal"
 	"github.com/tandem-io/tandem/pkg/plan"
 )
 
@@ -27,12 +28,15 @@ var (
 	workloadGVRs    = []schema.GroupVersionResource{gvrDeployments, gvrStatefulSets, gvrReplicaSets, gvrDaemonSets, gvrCronJobs}
 )
 
-// Options are the callbacks a switch reports through; nil ones are skipped.
+// Options tune a switch; nil callbacks are skipped.
 type Options struct {
-	// Done are object keys an interrupted run already switched (from the journal).
-	Done map[string]bool
-	// Step records "intent" before and "done" after each object (the journal).
-	Step func(op, key string) error
+	// JournalPath is where the switch is journaled (see JournalPath): an
+	// intent before and a done after each object, so that a switch run again
+	// after an interruption resumes, skipping the objects done. "" journals nothing.
+	JournalPath string
+	// Resuming is told of the interrupted switch being resumed (its id and
+	// how many objects it did) before anything is written.
+	Resuming func(run string, done int)
 	// Progress is called while waiting: workloads available so far of total.
 	Progress func(available, total int)
 	// Timeout bounds the wait for workloads to be available (Activate) and for the policy to be enforced.
@@ -49,11 +53,20 @@ func Key(kind, ns, name string) string { return kind + " " + ns + "/" + name }
 
 // Deactivate parks every workload of the namespaces (all non-system ones when
 // empty): records the active form in annotations, scales to 0, suspends,
-// parks; labels the namespaces and installs the policy. It returns the policy kind.
+// parks; labels the namespaces and installs the policy. It returns the policy
+// kind. With o.JournalPath each object is journaled and an interrupted
+// deactivate resumes.
 func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Options) ([]Change, string, error) {
 	kind, _, err := ChoosePolicy(c)
 	if err != nil {
 		return nil, "", err
+	}
+	run, err := o.begin(c)
+	if err != nil {
+		return nil, "", err
+	}
+	if run != nil {
+		defer run.Close()
 	}
 	// The marker first: an interrupted deactivate can still be undone by activate.
 	if err := Mark(ctx, c, kind); err != nil {
@@ -90,7 +103,7 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 				if patch == nil {
 					continue
 				}
-				ch, err := write(ctx, c, gvr, obj, patch, what, o, nil)
+				ch, err := write(ctx, c, gvr, obj, patch, what, run, nil)
 				if err != nil {
 					return changes, kind, err
 				}
@@ -103,17 +116,30 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 	if _, err := Install(ctx, c, o.Timeout); err != nil {
 		return changes, kind, err
 	}
-	return changes, kind, nil
+	return changes, kind, end(run)
 }
 
 // Activate removes the policy and restores every parked workload of the
 // cluster exactly from its annotations, then waits until they are available.
+// With o.JournalPath each object is journaled and an interrupted activate
+// resumes; on a cluster that is not standby the run ends at once, as an
+// interrupted activate has nothing left to do there.
 func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error) {
+	run, err := o.begin(c)
+	if err != nil {
+		return nil, err
+	}
+	if run != nil {
+		defer run.Close()
+	}
 	ok, err := IsStandby(ctx, c)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
+		if err := end(run); err != nil {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w: %s is not standby (no ConfigMap %s/%s): nothing to activate", ErrNotStandby, c.Context, MarkerNamespace, MarkerName)
 	}
 	// The policy goes first, or it would put the restored replicas back to 0.
@@ -133,7 +159,7 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 			if patch == nil {
 				continue
 			}
-			ch, err := write(ctx, c, gvr, obj, patch, what, o, check)
+			ch, err := write(ctx, c, gvr, obj, patch, what, run, check)
 			if err != nil {
 				return changes, err
 			}
@@ -158,22 +184,31 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 	if err := waitAvailable(ctx, c, restored, o); err != nil {
 		return changes, err
 	}
-	return changes, Unmark(ctx, c)
+	if err := Unmark(ctx, c); err != nil {
+		return changes, err
+	}
+	return changes, end(run)
 }
 
-// write patches one object, journaled; check (may be nil) verifies the result
-// and the write is retried while it fails (an admission policy just removed
-// can still be cached by the apiserver for a moment).
-func write(ctx context.Context, c *cluster.Conn, gvr schema.GroupVersionResource, obj *unstructured.Unstructured, patch map[string]any, what string, o Options, check func(*unstructured.Unstructured) bool) (*Change, error) {
+// write patches one object as a step of the journal run (nil: none), unless
+// an interrupted run did it already (nil Change); check (may be nil)
+// verifies the result and the write is retried while it fails (an admission
+// policy just removed can still be cached by the apiserver for a moment).
+func write(ctx context.Context, c *cluster.Conn, gvr schema.GroupVersionResource, obj *unstructured.Unstructured, patch map[string]any, what string, run *journal.Run, check func(*unstructured.Unstructured) bool) (*Change, error) {
 	key := Key(obj.GetKind(), obj.GetNamespace(), obj.GetName())
-	if o.Done[key] {
-		return nil, nil
-	}
-	if o.Step != nil {
-		if err := o.Step("intent", key); err != nil {
-			return nil, err
+	var ch *Change
+	err := step(run, key, func() error {
+		if err := patchUntil(ctx, c, gvr, obj, key, patch, check); err != nil {
+			return err
 		}
-	}
+		ch = &Change{Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), What: what}
+		return nil
+	})
+	return ch, err
+}
+
+// patchUntil merge-patches obj until check (may be nil) accepts the result, for 30 s at most.
+func patchUntil(ctx context.Context, c *cluster.Conn, gvr schema.GroupVersionResource, obj *unstructured.Unstructured, key string, patch map[string]any, check func(*unstructured.Unstructured) bool) error {
 	b, _ := json.Marshal(patch)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -184,22 +219,16 @@ func write(ctx context.Context, c *cluster.Conn, gvr schema.GroupVersionResource
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", key, err)
+			return fmt.Errorf("%s: %w", key, err)
 		}
 		if check == nil || check(got) {
-			break
+			return nil
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%s: written but changed back by admission (is another standby policy installed?)", key)
+			return fmt.Errorf("%s: written but changed back by admission (is another standby policy installed?)", key)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	if o.Step != nil {
-		if err := o.Step("done", key); err != nil {
-			return nil, err
-		}
-	}
-	return &Change{Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), What: what}, nil
 }
 
 // controlled reports whether a controller owns obj (a Deployment's ReplicaSet): its owner is parked instead.

@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/tandem-io/tandem/pkg/apply"
+)
+
+// printResults prints per-object results (unchanged ones only with -v) and a summary per kind.
+func (g *Global) printResults(results []apply.Result, summary []apply.Summary, total map[apply.Status]int, took time.Duration) error {
+	out := struct {
+		Results []apply.Result       `json:"results"`
+		Summary []apply.Summary      `json:"summary"`
+		Total   map[apply.Status]int `json:"total"`
+		Seconds float64              `json:"seconds"`
+	}{results, summary, total, took.Seconds()}
+	return g.printObject(out, func(w io.Writer) {
+		tw := newTable(w, "STATUS", "KIND", "NAMESPACE", "NAME", "REASON / NOTES")
+		for _, r := range results {
+			if (r.Status == apply.Unchanged || r.Status == apply.Skipped) && g.Verbose == 0 {
+				continue
+			}
+			row(tw, r.Status, kindOf(r), dash(r.Namespace), r.Name, reasonText(r))
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+		tw = newTable(w, "KIND", "CREATED", "UPDATED", "UNCHANGED", "SKIPPED", "CONFLICT", "FAILED")
+		for _, s := range summary {
+			c := s.Counts
+			row(tw, s.Kind, c[apply.Created], c[apply.Updated], c[apply.Unchanged], c[apply.Skipped], c[apply.Conflict], c[apply.Failed])
+		}
+		row(tw, "TOTAL", total[apply.Created], total[apply.Updated], total[apply.Unchanged], total[apply.Skipped], total[apply.Conflict], total[apply.Failed])
+		tw.Flush()
+		fmt.Fprintf(w, "\n%d objects in %s (unchanged and skipped objects are listed with -v)\n", len(results), took.Round(time.Millisecond))
+	})
+}
+
+func kindOf(r apply.Result) string {
+	if r.Group == "" {
+		return r.Kind
+	}
+	return r.Kind + "." + r.Group
+}
+
+func reasonText(r apply.Result) string {
+	parts := []string{}
+	if r.Reason != "" {
+		parts = append(parts, r.Reason)
+	}
+	if r.Why != "" {
+		parts = append(parts, "selected: "+r.Why)
+	}
+	parts = append(parts, r.Notes...)
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,91 @@
+package syncer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tandem-io/tandem/pkg/apply"
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/journal"
+)
+
+// journalVerb names sync's journals and is the verb in their file names.
+const journalVerb = "sync"
+
+// Journal detail keys of a sync's start record.
+const (
+	detailSource = "source"
+	detailTarget = "target"
+)
+
+// JournalPath is the journal file, under dir, of the syncs from the cluster
+// with identity sourceID to the one with targetID.
+func JournalPath(dir, sourceID, targetID string) string {
+	return journal.Path(dir, journalVerb, sourceID, targetID)
+}
+
+// Options tune Run.
+type Options struct {
+	// JournalPath is where the run is journaled (see JournalPath); "" journals nothing.
+	JournalPath string
+	// Apply tunes the writes; Run sets its Journal and RunID.
+	Apply apply.Options
+	// Resuming, when set, is told of an interrupted run found in the journal
+	// (its id and how many objects it wrote) before anything is written.
+	Resuming func(run string, written int)
+}
+
+// Run writes a prepared plan into the target, journaled: a start record,
+// pkg/apply's intent and result record per object, and an end record with
+// the counts once every object has its result. An interrupted run is
+// reported, not continued: the plan was made against the target as it is
+// now, so what that run wrote is unchanged this time. The results include
+// prep's Unshared objects, as failed.
+func Run(ctx context.Context, source, target *cluster.Conn, prep *Prepared, o Options) ([]apply.Result, error) {
+	var run *journal.Run
+	if o.JournalPath != "" {
+		var prev *journal.Previous
+		var err error
+		run, prev, err = journal.Begin(o.JournalPath, journal.Fresh, map[string]string{detailSource: source.Context, detailTarget: target.Context})
+		if err != nil {
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+		defer run.Close()
+		if prev != nil && o.Resuming != nil {
+			o.Resuming(prev.ID, prev.Done)
+		}
+		o.Apply.Journal, o.Apply.RunID = run.Journal(), run.ID
+	}
+	results, err := apply.Run(ctx, target, prep.Plan, o.Apply)
+	results = append(results, UnsharedResults(prep)...)
+	if err != nil {
+		return results, err
+	}
+	if run != nil {
+		_, total := apply.Summarize(results)
+		if err := run.End(countsDetail(total)); err != nil {
+			return results, err
+		}
+	}
+	return results, nil
+}
+
+// UnsharedResults are prep's Unshared objects as failed results, with the fix.
+func UnsharedResults(prep *Prepared) []apply.Result {
+	var out []apply.Result
+	for _, u := range prep.Unshared {
+		o := u.Object
+		out = append(out, apply.Result{Wave: "-", Group: o.GroupVersionKind().Group, Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName(),
+			Status: apply.Failed, Reason: "no API version served by both clusters: " + u.Fix})
+	}
+	return out
+}
+
+// countsDetail is the end record's detail: objects per status.
+func countsDetail(total map[apply.Status]int) map[string]string {
+	d := map[string]string{}
+	for k, v := range total {
+		d[string(k)] = fmt.Sprint(v)
+	}
+	return d
+}

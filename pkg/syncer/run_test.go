@@ -1,0 +1,76 @@
+package syncer
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tandem-io/tandem/pkg/apply"
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/journal"
+)
+
+func TestJournalPath(t *testing.T) {
+	// Where earlier syncs left their journal: it must not change.
+	if got, want := JournalPath("/j", "0f3c9a51-2b6e", "a1b2c3d4e5f6"), filepath.Join("/j", "sync-0f3c9a51-a1b2c3d4.jsonl"); got != want {
+		t.Errorf("JournalPath = %s, want %s", got, want)
+	}
+}
+
+// An empty plan writes nothing to the target, so Run's journal can be
+// checked without a cluster.
+func TestRunJournal(t *testing.T) {
+	ctx := context.Background()
+	source, target := &cluster.Conn{Context: "blue"}, &cluster.Conn{Context: "green"}
+	path := filepath.Join(t.TempDir(), "sync.jsonl")
+
+	// A run that stopped after writing one object.
+	old, _, err := journal.Begin(path, journal.Fresh, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.MarkDone("/ConfigMap/shop/a", nil); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	cm := &unstructured.Unstructured{}
+	cm.SetAPIVersion("example.com/v2")
+	cm.SetKind("Widget")
+	cm.SetNamespace("shop")
+	cm.SetName("w")
+	prep := &Prepared{Unshared: []Unshared{{Object: cm, Fix: "upgrade"}}}
+	var told []string
+	results, err := Run(ctx, source, target, prep, Options{JournalPath: path, Resuming: func(run string, written int) {
+		if run != old.ID || written != 1 {
+			t.Errorf("Resuming(%s, %d), want (%s, 1)", run, written, old.ID)
+		}
+		told = append(told, run)
+	}})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(told) != 1 {
+		t.Errorf("Resuming called %d times, want once", len(told))
+	}
+	if len(results) != 1 || results[0].Status != apply.Failed || results[0].Kind != "Widget" {
+		t.Errorf("results %+v, want the unshared Widget as failed", results)
+	}
+
+	_, recs, err := journal.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, ended := journal.LastRun(recs)
+	if !ended || len(last) != 2 || last[0].Run == old.ID {
+		t.Fatalf("last run %+v (ended %v), want a new run of a start and an end", last, ended)
+	}
+	if s := last[0]; s.Op != journal.OpStart || s.Detail[detailSource] != "blue" || s.Detail[detailTarget] != "green" {
+		t.Errorf("start record %+v", s)
+	}
+	if e := last[1]; e.Detail[string(apply.Failed)] != "1" {
+		t.Errorf("end record %+v, want the counts (failed 1)", e)
+	}
+}
