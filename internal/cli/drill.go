@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/switchover"
 	"github.com/tandem-io/tandem/pkg/traffic"
 )
@@ -207,22 +206,10 @@ func (o *DrillOptions) remember(ctx context.Context, rep *switchover.DrillReport
 	for _, name := range []string{rep.Active, rep.Standby} {
 		c, err := o.g.connect(name, "cluster")
 		if err == nil {
-			err = rememberDrill(ctx, c, d)
+			err = switchover.RememberDrill(ctx, c, d)
 		}
 		if err != nil {
 			fmt.Fprintf(o.g.Err, "warning: drill result not kept in %s's record: %v\n", name, err)
 		}
 	}
-}
-
-func rememberDrill(ctx context.Context, c *cluster.Conn, d *switchover.Drilled) error {
-	r, err := switchover.ReadRecord(ctx, c)
-	if err != nil {
-		return err
-	}
-	if r == nil {
-		return fmt.Errorf("no record")
-	}
-	r.LastDrill = d
-	return switchover.WriteRecord(ctx, c, r)
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -14,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
-	"github.com/tandem-io/tandem/pkg/journal"
 	"github.com/tandem-io/tandem/pkg/standby"
 	"github.com/tandem-io/tandem/pkg/switchover"
 )
@@ -195,12 +192,8 @@ func (o *SwitchoverOptions) Run(ctx context.Context, cmd *cobra.Command) error {
 
 // runSwitchover is one switchover from o.From to o.To, shared with drill.
 func runSwitchover(ctx context.Context, o *SwitchoverOptions, cmd *cobra.Command, from, to *cluster.Conn, reason string) (switchover.Report, error) {
-	toID, err := to.Identity(ctx)
-	if err != nil {
-		return switchover.Report{}, err
-	}
 	if o.shift.Router == "" {
-		o.shift.Router = rememberedRouter(ctx, from, to)
+		o.shift.Router = switchover.RememberedRouter(ctx, from, to)
 	}
 	if o.shift.Router == "" {
 		return switchover.Report{}, badInput("no router: pass --router URL (no record remembers one yet)")
@@ -213,83 +206,32 @@ func runSwitchover(ctx context.Context, o *SwitchoverOptions, cmd *cobra.Command
 		return switchover.Report{}, err
 	}
 
-	j, recs, err := journal.Open(filepath.Join(o.JournalDir, "switchover-"+short(toID)+".jsonl"))
-	if err != nil {
-		return switchover.Report{}, fmt.Errorf("journal: %w", err)
+	inv := &switchover.Invocation{
+		Switchover: switchover.Switchover{
+			From: from, FromName: o.From, To: to, SourceUnreachable: o.SourceUnreachable,
+			Router: o.shift.Router, Timeout: o.Timeout, Reason: switchoverReason(reason, o),
+			Progress:  func(phase, msg string) { fmt.Fprintf(o.g.Err, "[%s] %s\n", phase, msg) },
+			Shift:     o.shiftTraffic,
+			ShiftBack: o.shiftBack,
+			Mirror:    mirrorControl{},
+		},
+		JournalDir: o.JournalDir, Rollback: o.Rollback, BreakLock: o.BreakLock,
+		Validate: func(ctx context.Context) error { return o.validate(ctx, from, to) },
+		Notice:   func(s string) { fmt.Fprintln(o.g.Err, s) },
 	}
-	defer j.Close()
-	pending := switchover.FindPending(recs)
-	if pending != nil && (pending.From != o.From || pending.To != o.To) {
-		return switchover.Report{}, badInput("an interrupted switchover %s → %s into this cluster is pending: re-run it, or undo it with --rollback --from %s --to %s", pending.From, pending.To, pending.From, pending.To)
-	}
-	if o.Rollback && pending == nil {
-		return switchover.Report{}, badInput("no interrupted switchover into %s to roll back; after a completed one, switch back with --to %s", o.To, o.From)
-	}
-
-	conns := []*cluster.Conn{to}
-	if from != nil {
-		conns = append(conns, from)
-	}
-	lock, err := switchover.Acquire(ctx, conns, switchover.Holder{Who: switchover.Who(), PID: os.Getpid(), Run: "-", What: reason + " to " + o.To}, o.BreakLock)
-	if err != nil {
-		if errors.Is(err, switchover.ErrLocked) {
-			fmt.Fprintln(o.g.Err, "error: "+strings.TrimPrefix(err.Error(), switchover.ErrLocked.Error()+": "))
-			return switchover.Report{}, errPartial
-		}
-		return switchover.Report{}, err
-	}
-	defer lock.Release(context.WithoutCancel(ctx))
-	for _, t := range lock.TookOver {
-		fmt.Fprintf(o.g.Err, "took over the lock of a crashed run: %s\n", t)
-	}
-
-	s := &switchover.Switchover{
-		From: from, FromName: o.From, To: to, SourceUnreachable: o.SourceUnreachable,
-		Router: o.shift.Router, Timeout: o.Timeout, Journal: j, Reason: switchoverReason(reason, o),
-		Progress: func(phase, msg string) { fmt.Fprintf(o.g.Err, "[%s] %s\n", phase, msg) },
-	}
-	s.Shift = func(ctx context.Context) error { return o.shiftTraffic(ctx) }
-	s.ShiftBack = func(ctx context.Context) error { return o.shiftBack(ctx) }
 	if o.Sync && from != nil {
-		s.Sync = func(ctx context.Context) error { return o.lastSync(ctx, from, to) }
+		inv.Sync = func(ctx context.Context) error { return o.lastSync(ctx, from, to) }
 	}
-	s.Mirror = mirrorControl{}
-
-	if pending != nil {
-		s.Resume(pending)
-		if o.Rollback {
-			fmt.Fprintf(o.g.Err, "undoing interrupted switchover %s (%s → %s)\n", pending.Run, pending.From, pending.To)
-			rep := switchover.Report{From: o.From, To: o.To, Run: pending.Run, Epoch: pending.Epoch, Started: time.Now(), RolledBack: true}
-			rep.Undo = s.Undo(ctx)
-			rep.Took = time.Since(rep.Started)
-			for _, u := range rep.Undo {
-				if u.Err != "" {
-					rep.Err = "undo " + u.Phase + ": " + u.Err
-				}
-			}
-			if rep.Err != "" {
-				return rep, fmt.Errorf("rollback incomplete: %s (re-run --rollback)", rep.Err)
-			}
-			return rep, s.Finish("rolled back by hand")
-		}
-		fmt.Fprintf(o.g.Err, "resuming interrupted switchover %s (%s → %s, epoch %d): %d of %d phases done\n", pending.Run, pending.From, pending.To, pending.Epoch, len(pending.Done), len(switchover.Phases))
-	} else {
-		if err := o.validate(ctx, from, to); err != nil {
-			return switchover.Report{}, err
-		}
-		if err := s.Begin(ctx); err != nil {
-			return switchover.Report{}, err
-		}
-	}
-	rep, err := s.Run(ctx)
-	if err != nil {
-		fmt.Fprintln(o.g.Err, "error: "+err.Error()+"; undone: "+undoneText(rep))
+	rep, err := switchover.Invoke(ctx, inv)
+	switch {
+	case errors.Is(err, switchover.ErrLocked):
+		fmt.Fprintln(o.g.Err, "error: "+strings.TrimPrefix(err.Error(), switchover.ErrLocked.Error()+": "))
+		return rep, errPartial
+	case errors.Is(err, switchover.ErrFailed):
+		fmt.Fprintln(o.g.Err, "error: "+strings.TrimPrefix(err.Error(), switchover.ErrFailed.Error()+": ")+"; undone: "+undoneText(rep))
 		return rep, errPartial
 	}
-	if l := lock.Lost(); l != nil {
-		fmt.Fprintln(o.g.Err, "warning: the lock was lost during the run: "+l.Error())
-	}
-	return rep, nil
+	return rep, err
 }
 
 func switchoverReason(reason string, o *SwitchoverOptions) string {
@@ -297,38 +239,6 @@ func switchoverReason(reason string, o *SwitchoverOptions) string {
 		return "emergency failover: " + o.From + " unreachable"
 	}
 	return reason
-}
-
-func undoneText(rep switchover.Report) string {
-	var parts []string
-	for _, u := range rep.Undo {
-		s := strings.TrimPrefix(u.Phase, "undo ")
-		if u.Err != "" {
-			s += " (FAILED: " + u.Err + ")"
-		}
-		parts = append(parts, s)
-	}
-	if len(parts) == 0 {
-		return "nothing had changed"
-	}
-	return strings.Join(parts, ", ")
-}
-
-// rememberedRouter is the router URL of the newest record, "" if none.
-func rememberedRouter(ctx context.Context, conns ...*cluster.Conn) string {
-	var best *switchover.Record
-	for _, c := range conns {
-		if c == nil {
-			continue
-		}
-		if r, err := switchover.ReadRecord(ctx, c); err == nil && r != nil && r.Router != "" && (best == nil || r.Epoch > best.Epoch) {
-			best = r
-		}
-	}
-	if best == nil {
-		return ""
-	}
-	return best.Router
 }
 
 // validate checks, before anything changes, that the switchover makes sense.
@@ -381,30 +291,4 @@ func readyNodes(ctx context.Context, c *cluster.Conn) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-func (o *SwitchoverOptions) print(rep switchover.Report) error {
-	if rep.Run == "" {
-		return nil
-	}
-	return o.g.printObject(rep, func(w io.Writer) { printLegTable(w, rep) })
-}
-
-func printLegTable(w io.Writer, rep switchover.Report) {
-	tw := newTable(w, "PHASE", "TOOK", "RESULT")
-	for _, p := range rep.All() {
-		row(tw, p.Phase, p.Took.Round(time.Millisecond), p.Result())
-	}
-	tw.Flush()
-	switch {
-	case rep.Completed:
-		fmt.Fprintf(w, "\n%s is active (epoch %d), %s is standby; took %s\n", rep.To, rep.Epoch, rep.From, rep.Took.Round(time.Millisecond))
-		for _, p := range rep.Phases {
-			if p.Phase == switchover.PhasePauseMirror && p.Skipped == "" {
-				fmt.Fprintf(w, "the mirror %s → %s stays paused; keep %s in step the other way: tandem mirror --source %s --target %s --standby\n", rep.From, rep.To, rep.From, rep.To, rep.From)
-			}
-		}
-	case rep.RolledBack:
-		fmt.Fprintf(w, "\nswitchover %s → %s undone; %s stays active\n", rep.From, rep.To, rep.From)
-	}
 }

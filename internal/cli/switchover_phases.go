@@ -7,12 +7,10 @@ package cli
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
-	"github.com/tandem-io/tandem/pkg/journal"
 	"github.com/tandem-io/tandem/pkg/mirror"
 	"github.com/tandem-io/tandem/pkg/traffic"
 )
@@ -33,19 +31,10 @@ func (o *SwitchoverOptions) shiftTraffic(ctx context.Context) error {
 		fmt.Fprintf(o.g.Err, "[shift] the router already sends %s: nothing to shift\n", final)
 		return nil
 	}
-	j, recs, err := journal.Open(filepath.Join(so.JournalDir, "shift-"+routerKey(so.Router)+".jsonl"))
-	if err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	defer j.Close()
-	run, done := traffic.ResumeFrom(recs, plan)
-	if run == "" {
-		run = journal.NewRunID()
-	}
 	s := &traffic.Shifter{
 		Router: so.router, Plan: plan, Pauses: so.pauses, VerifyTimeout: so.VerifyTimeout, GateEvery: so.GateInterval,
-		Gates: so.gates, Smoke: so.smokeGates(), Observer: &shiftProgress{w: o.g.Err, n: len(plan.Steps), gates: len(so.gates), ttl: so.router.TTL()},
-		Journal: j, Run: run, Done: done,
+		Gates: so.gates, Smoke: so.smokeGates(), Observer: &shiftProgress{w: o.g.Err, n: len(plan.Steps), gates: len(so.gates), ttl: so.router.TTL(ctx)},
+		JournalPath: traffic.JournalPath(so.JournalDir, so.Router),
 	}
 	rep, err := s.Shift(ctx)
 	if rep.RolledBack && rep.Rollback != nil {
@@ -65,18 +54,10 @@ func (o *SwitchoverOptions) shiftBack(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s := &traffic.Shifter{Router: so.router, Plan: plan, VerifyTimeout: so.VerifyTimeout}
-	if rb := s.Rollback(ctx, "switchover undone"); !rb.VerifiedOK {
-		return fmt.Errorf("traffic back to %s: %s", so.From, rb.Err)
-	}
-	// The shift's own journal: the interrupted shift is over.
-	j, recs, err := journal.Open(filepath.Join(so.JournalDir, "shift-"+routerKey(so.Router)+".jsonl"))
-	if err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	defer j.Close()
-	if last, ended := journal.LastRun(recs); len(last) > 0 && !ended {
-		return j.Append(journal.Record{Run: last[0].Run, Op: journal.OpEnd, Detail: map[string]string{traffic.DetailReason: "switchover undone"}})
+	s := &traffic.Shifter{Router: so.router, Plan: plan, VerifyTimeout: so.VerifyTimeout, JournalPath: traffic.JournalPath(so.JournalDir, so.Router)}
+	// The shift's own journal run, if one was interrupted, ends with the verified rollback.
+	if _, err := s.Undo(ctx, "switchover undone"); err != nil {
+		return fmt.Errorf("traffic back to %s: %w", so.From, err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package cli
+package pair
 
 import (
 	"strings"
@@ -21,9 +21,9 @@ func TestWeightWarnings(t *testing.T) {
 		{traffic.Weights{"app": {"blue": 0, "green": 100}}, "", ""},
 	}
 	for _, c := range cases {
-		got := strings.Join(weightWarnings(c.w, c.active), "\n")
+		got := strings.Join(WeightWarnings(c.w, c.active), "\n")
 		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
-			t.Errorf("weightWarnings(%s, %q) = %q, want %q", c.w, c.active, got, c.want)
+			t.Errorf("WeightWarnings(%s, %q) = %q, want %q", c.w, c.active, got, c.want)
 		}
 	}
 }

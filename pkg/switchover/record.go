@@ -284,3 +284,35 @@ func SetRole(ctx context.Context, c, peer *cluster.Conn, role, reason string) (*
 	rec.Epoch++
 	return rec, WriteRecord(ctx, c, rec)
 }
+
+// RememberedRouter is the router URL of the newest record among conns ("" if
+// none): the router the last switchover used, so a later one, `status` and a
+// drill need not be told again.
+func RememberedRouter(ctx context.Context, conns ...*cluster.Conn) string {
+	var best *Record
+	for _, c := range conns {
+		if c == nil {
+			continue
+		}
+		if r, err := ReadRecord(ctx, c); err == nil && r != nil && r.Router != "" && (best == nil || r.Epoch > best.Epoch) {
+			best = r
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return best.Router
+}
+
+// RememberDrill keeps a drill's result in c's record.
+func RememberDrill(ctx context.Context, c *cluster.Conn, d *Drilled) error {
+	r, err := ReadRecord(ctx, c)
+	if err != nil {
+		return err
+	}
+	if r == nil {
+		return fmt.Errorf("%s has no record", c.Context)
+	}
+	r.LastDrill = d
+	return WriteRecord(ctx, c, r)
+}

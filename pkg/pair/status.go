@@ -1,0 +1,194 @@
+package pair
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/mirror"
+	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/standby"
+	"github.com/tandem-io/tandem/pkg/switchover"
+	"github.com/tandem-io/tandem/pkg/traffic"
+	"github.com/tandem-io/tandem/pkg/workload"
+)
+
+// Cluster is one cluster of the pair as `tandem status` shows it.
+type Cluster struct {
+	Context   string               `json:"context"`
+	Reachable bool                 `json:"reachable"`
+	Error     string               `json:"error,omitempty"`
+	Version   string               `json:"version,omitempty"`
+	Identity  string               `json:"identity,omitempty"`
+	Role      string               `json:"role"` // from the authoritative verdict: active, standby or unknown
+	Record    *switchover.Record   `json:"record,omitempty"`
+	Standby   bool                 `json:"standbyMarker"`
+	Workloads Workloads            `json:"workloads"`
+	Lock      *switchover.LockInfo `json:"lock,omitempty"`
+	Mirror    *mirror.State        `json:"mirror,omitempty"`
+}
+
+// Workloads sums Deployments and StatefulSets outside system namespaces.
+type Workloads struct {
+	Workloads int   `json:"workloads"`
+	Ready     int   `json:"ready"` // workloads with every desired replica available
+	Desired   int64 `json:"desiredReplicas"`
+	Available int64 `json:"availableReplicas"`
+}
+
+// Status is the whole answer.
+type Status struct {
+	Clusters []Cluster          `json:"clusters"`
+	Verdict  switchover.Verdict `json:"verdict"`
+	Router   string             `json:"router,omitempty"`
+	Weights  traffic.Weights    `json:"weights,omitempty"`
+	Warnings []string           `json:"warnings,omitempty"`
+}
+
+// Read reads both clusters of the pair; an unreachable one is reported in
+// its column, not fatal. The router is routerURL, else the one the records
+// remember; open turns a URL into a Router (nil: the weights are not read).
+func Read(ctx context.Context, conns [2]*cluster.Conn, routerURL string, open func(string) (traffic.Router, error)) (*Status, error) {
+	st := &Status{}
+	var sides []switchover.Side
+	var reachable []*cluster.Conn
+	for _, c := range conns {
+		cs, side := readCluster(ctx, c)
+		st.Clusters = append(st.Clusters, cs)
+		sides = append(sides, side)
+		if cs.Reachable {
+			reachable = append(reachable, c)
+		}
+	}
+	st.Verdict = switchover.Decide(sides[0], sides[1])
+	st.Warnings = append(st.Warnings, st.Verdict.Problems...)
+	for i := range st.Clusters {
+		switch {
+		case st.Verdict.Active == "":
+			st.Clusters[i].Role = "unknown"
+		case st.Clusters[i].Context == st.Verdict.Active:
+			st.Clusters[i].Role = switchover.RoleActive
+		default:
+			st.Clusters[i].Role = switchover.RoleStandby
+		}
+		if l := st.Clusters[i].Lock; l != nil {
+			if l.Stale {
+				st.Warnings = append(st.Warnings, fmt.Sprintf("%s: a stale switchover lock is held by %s (taken %s ago, not renewed for %s)", st.Clusters[i].Context, l.Holder, l.Age.Round(time.Second), l.Renewed.Round(time.Second)))
+			} else {
+				st.Warnings = append(st.Warnings, fmt.Sprintf("%s: a switchover is running: %s (for %s)", st.Clusters[i].Context, l.Holder, l.Age.Round(time.Second)))
+			}
+		}
+	}
+	if routerURL == "" {
+		routerURL = switchover.RememberedRouter(ctx, reachable...)
+	}
+	st.Router = routerURL
+	if routerURL != "" && open != nil {
+		r, err := open(routerURL)
+		if err != nil {
+			return nil, err
+		}
+		w, err := r.Observe(ctx)
+		if err != nil {
+			st.Warnings = append(st.Warnings, fmt.Sprintf("router %s: %v", routerURL, err))
+		} else {
+			st.Weights = w
+			st.Warnings = append(st.Warnings, WeightWarnings(w, st.Verdict.Active)...)
+		}
+	}
+	return st, nil
+}
+
+// WeightWarnings says where the router disagrees with the active record.
+func WeightWarnings(w traffic.Weights, active string) []string {
+	if active == "" {
+		return nil
+	}
+	var out []string
+	for _, route := range w.Routes() {
+		total := 0
+		for _, v := range w[route] {
+			total += v
+		}
+		got, ok := w[route][active]
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("route %s: the router has no cluster %s (records say it is active)", route, active))
+		case total > 0 && 2*got < total:
+			out = append(out, fmt.Sprintf("route %s: records say %s is active, but the router sends it %d%% (%s)", route, active, 100*got/total, w.String()))
+		}
+	}
+	return out
+}
+
+// readCluster reads one cluster's column and what the verdict needs of it.
+func readCluster(ctx context.Context, c *cluster.Conn) (Cluster, switchover.Side) {
+	cs := Cluster{Context: c.Context}
+	side := switchover.Side{Context: c.Context}
+	v, err := c.Check(ctx)
+	if err != nil {
+		cs.Error, side.Err = err.Error(), err
+		return cs, side
+	}
+	cs.Reachable, cs.Version = true, v.GitVersion
+	cs.Identity, _ = c.Identity(ctx)
+	fail := func(err error) (Cluster, switchover.Side) {
+		cs.Error, side.Err = err.Error(), err
+		return cs, side
+	}
+	if cs.Record, err = switchover.ReadRecord(ctx, c); err != nil {
+		return fail(err)
+	}
+	if cs.Standby, err = standby.IsStandby(ctx, c); err != nil {
+		return fail(err)
+	}
+	side.Record, side.Standby = cs.Record, cs.Standby
+	if cs.Workloads, err = countWorkloads(ctx, c); err != nil {
+		return fail(err)
+	}
+	cs.Lock, _ = switchover.ReadLock(ctx, c)
+	cs.Mirror = mirrorStatus(ctx, c)
+	return cs, side
+}
+
+// countWorkloads sums the Deployments and StatefulSets outside the system
+// namespaces and tandem's own.
+func countWorkloads(ctx context.Context, c *cluster.Conn) (Workloads, error) {
+	var n Workloads
+	for _, res := range []string{"deployments", "statefulsets"} {
+		list, err := c.Dynamic.Resource(schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: res}).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return n, fmt.Errorf("list %s of %s: %w", res, c.Context, err)
+		}
+		for i := range list.Items {
+			o := &list.Items[i]
+			if plan.SystemNamespace(o.GetNamespace()) || o.GetNamespace() == standby.MarkerNamespace {
+				continue
+			}
+			s, err := workload.StatusOf(o)
+			if err != nil {
+				continue
+			}
+			n.Workloads++
+			n.Desired += int64(s.Desired)
+			n.Available += int64(min(s.Available, s.Desired))
+			if s.Ready() {
+				n.Ready++
+			}
+		}
+	}
+	return n, nil
+}
+
+// mirrorStatus is the mirror writing into c, nil when none ever ran.
+func mirrorStatus(ctx context.Context, c *cluster.Conn) *mirror.State {
+	st, err := mirror.Status(ctx, c)
+	if err != nil {
+		return nil
+	}
+	return st
+}

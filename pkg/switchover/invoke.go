@@ -1,0 +1,132 @@
+package switchover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/journal"
+)
+
+// ErrFailed says the switchover failed and what it had begun was undone; the
+// report says which phase failed and what the undo did.
+var ErrFailed = errors.New("switchover failed")
+
+// Invocation is one switchover as asked for: the phases' work (the embedded
+// Switchover, without its journal), where its journal lives, and whether to
+// undo an interrupted one instead.
+type Invocation struct {
+	Switchover
+	// JournalDir holds one journal per target cluster identity.
+	JournalDir string
+	// Rollback undoes the interrupted switchover into To instead of finishing it.
+	Rollback bool
+	// BreakLock takes over a stale lock.
+	BreakLock bool
+	// Validate checks, before a fresh run changes anything, that it makes sense.
+	Validate func(ctx context.Context) error
+	// Notice is told what the user should know (a resumed run, a lock taken
+	// over, a lock lost); may be nil.
+	Notice func(string)
+}
+
+// Invoke runs the switchover: it finds an interrupted one in the journal
+// (resumed, or undone with Rollback), takes the lock in every reachable
+// cluster, runs the phases and releases the lock. An interrupted switchover
+// of another direction, or a Rollback with nothing to undo, is bad input;
+// a lock held by another run is ErrLocked; a failed run is ErrFailed with
+// the report saying what was undone.
+func Invoke(ctx context.Context, inv *Invocation) (Report, error) {
+	notice := func(format string, args ...any) {
+		if inv.Notice != nil {
+			inv.Notice(fmt.Sprintf(format, args...))
+		}
+	}
+	toID, err := inv.To.Identity(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	j, recs, err := journal.Open(filepath.Join(inv.JournalDir, "switchover-"+shortID(toID)+".jsonl"))
+	if err != nil {
+		return Report{}, fmt.Errorf("journal: %w", err)
+	}
+	defer j.Close()
+	to := inv.To.Context
+	pending := FindPending(recs)
+	if pending != nil && (pending.From != inv.FromName || pending.To != to) {
+		return Report{}, fmt.Errorf("%w: an interrupted switchover %s → %s into this cluster is pending: re-run it, or undo it with --rollback --from %s --to %s",
+			cluster.ErrBadInput, pending.From, pending.To, pending.From, pending.To)
+	}
+	if inv.Rollback && pending == nil {
+		return Report{}, fmt.Errorf("%w: no interrupted switchover into %s to roll back; after a completed one, switch back with --to %s", cluster.ErrBadInput, to, inv.FromName)
+	}
+
+	conns := []*cluster.Conn{inv.To}
+	if inv.From != nil {
+		conns = append(conns, inv.From)
+	}
+	lock, err := Acquire(ctx, conns, Holder{Who: Who(), PID: os.Getpid(), Run: "-", What: inv.Reason + " to " + to}, inv.BreakLock)
+	if err != nil {
+		return Report{}, err
+	}
+	defer lock.Release(context.WithoutCancel(ctx))
+	for _, t := range lock.TookOver {
+		notice("took over the lock of a crashed run: %s", t)
+	}
+
+	s := &inv.Switchover
+	s.Journal = j
+	if pending != nil {
+		s.Resume(pending)
+		if inv.Rollback {
+			notice("undoing interrupted switchover %s (%s → %s)", pending.Run, pending.From, pending.To)
+			return s.rollback(ctx, pending)
+		}
+		notice("resuming interrupted switchover %s (%s → %s, epoch %d): %d of %d phases done", pending.Run, pending.From, pending.To, pending.Epoch, len(pending.Done), len(Phases))
+	} else {
+		if inv.Validate != nil {
+			if err := inv.Validate(ctx); err != nil {
+				return Report{}, err
+			}
+		}
+		if err := s.Begin(ctx); err != nil {
+			return Report{}, err
+		}
+	}
+	rep, err := s.Run(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("%w: %v", ErrFailed, err)
+	}
+	if l := lock.Lost(); l != nil {
+		notice("warning: the lock was lost during the run: %v", l)
+	}
+	return rep, nil
+}
+
+// rollback undoes the begun phases of the interrupted run p, last first.
+func (s *Switchover) rollback(ctx context.Context, p *Pending) (Report, error) {
+	rep := Report{From: s.FromName, To: s.To.Context, Run: p.Run, Epoch: p.Epoch, Started: time.Now(), RolledBack: true}
+	rep.Undo = s.Undo(ctx)
+	rep.Took = time.Since(rep.Started)
+	for _, u := range rep.Undo {
+		if u.Err != "" {
+			rep.Err = "undo " + u.Phase + ": " + u.Err
+		}
+	}
+	if rep.Err != "" {
+		return rep, fmt.Errorf("rollback incomplete: %s (re-run --rollback)", rep.Err)
+	}
+	return rep, s.Finish("rolled back by hand")
+}
+
+// shortID is the start of a cluster identity, enough to tell journals apart.
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
