@@ -66,6 +66,8 @@ func parseDrain(t *testing.T, r result) drainReport {
 // pool, and the seeded payments-api budget (0 disruptions) is named as the
 // blocker when --timeout passes, exit 1.
 func TestDrainOldPoolNamesBlockerAndMovesPods(t *testing.T) {
+	// Blue active (payments-api runs, its budget blocks) and its default pool in service.
+	labAtRest(t)
 	journalDir := t.TempDir()
 	mustTandem(t, "lab", "nodes", "add", "--dir", lab.dir, "--cluster", "blue", "--pool", "new", "--count", "3")
 	t.Cleanup(func() {
@@ -100,9 +102,11 @@ func TestDrainOldPoolNamesBlockerAndMovesPods(t *testing.T) {
 	}
 
 	// Watch our budget while the drain runs: healthy pods never below desired.
+	// The watcher reports through broken and watchErr (read after wg.Wait), never t.
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var broken []string
+	var watchErr error
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -112,7 +116,12 @@ func TestDrainOldPoolNamesBlockerAndMovesPods(t *testing.T) {
 				return
 			case <-time.After(100 * time.Millisecond):
 			}
-			got := kubectl(t, "--context", "blue", "-n", drainNS, "get", "pdb", "web", "-o", "jsonpath={.status.currentHealthy}/{.status.desiredHealthy}").stdout
+			r, err := kubectlResult("--context", "blue", "-n", drainNS, "get", "pdb", "web", "-o", "jsonpath={.status.currentHealthy}/{.status.desiredHealthy}")
+			if err != nil {
+				watchErr = err
+				return
+			}
+			got := r.stdout
 			var cur, want int
 			if _, err := fmt.Sscanf(got, "%d/%d", &cur, &want); err == nil && cur < want {
 				broken = append(broken, got)
@@ -124,6 +133,9 @@ func TestDrainOldPoolNamesBlockerAndMovesPods(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	took := time.Since(start)
+	if watchErr != nil {
+		t.Errorf("watching PDB e2e-drain/web during the drain: %v", watchErr)
+	}
 	if r.code != 1 {
 		t.Fatalf("drain: exit %d, want 1 (payments-api blocks)\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}

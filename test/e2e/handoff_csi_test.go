@@ -27,6 +27,7 @@ func snapshotCRD(kind, plural string, namespaced bool) string {
 // the source serves the snapshot API and has a class for the driver).
 func TestHandoffTakesCSISnapshotFirst(t *testing.T) {
 	const ns, driver = "e2e-csi", "hostpath.csi.k8s.io"
+	labAtRest(t) // blue active: sync refuses to copy out of a standby
 	kubectlCreate(t, "blue", snapshotCRD("VolumeSnapshot", "volumesnapshots", true))
 	kubectlCreate(t, "blue", snapshotCRD("VolumeSnapshotClass", "volumesnapshotclasses", false))
 	t.Cleanup(func() {
@@ -63,16 +64,37 @@ func TestHandoffTakesCSISnapshotFirst(t *testing.T) {
 	mustTandem(t, "sync", "--source", "blue", "--target", "green", "--namespace", ns, "--journal-dir", t.TempDir())
 
 	// The snapshot controller, played: every new VolumeSnapshot becomes readyToUse.
+	// It reports through played (never t) and has ended before the test does.
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	played := make(chan error, 1)
+	defer func() {
+		cancel()
+		if err := <-played; err != nil {
+			t.Errorf("the played snapshot controller: %v", err)
+		}
+	}()
 	go func() {
-		for ctx.Err() == nil {
-			out := kubectl(t, "--context", "blue", "-n", ns, "get", "volumesnapshots", "-o", "jsonpath={range .items[*]}{.metadata.name}{\"\\n\"}{end}").stdout
-			for _, name := range strings.Fields(out) {
-				kubectl(t, "--context", "blue", "-n", ns, "patch", "volumesnapshot", name, "--subresource", "status", "--type", "merge",
-					"-p", `{"status":{"readyToUse":true,"boundVolumeSnapshotContentName":"snapcontent-`+name+`"}}`)
+		tick := time.NewTicker(300 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			r, err := kubectlResult("--context", "blue", "-n", ns, "get", "volumesnapshots", "-o", "jsonpath={range .items[*]}{.metadata.name}{\"\\n\"}{end}")
+			if err != nil {
+				played <- err
+				return
 			}
-			time.Sleep(300 * time.Millisecond)
+			for _, name := range strings.Fields(r.stdout) {
+				if _, err := kubectlResult("--context", "blue", "-n", ns, "patch", "volumesnapshot", name, "--subresource", "status", "--type", "merge",
+					"-p", `{"status":{"readyToUse":true,"boundVolumeSnapshotContentName":"snapcontent-`+name+`"}}`); err != nil {
+					played <- err
+					return
+				}
+			}
+			select {
+			case <-ctx.Done():
+				played <- nil
+				return
+			case <-tick.C:
+			}
 		}
 	}()
 

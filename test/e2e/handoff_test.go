@@ -23,6 +23,7 @@ type handoffVol struct {
 // into each PV's hostPath directory, and syncs the namespace to green.
 func setupVault(t *testing.T, ns string, replicas int) []handoffVol {
 	t.Helper()
+	labAtRest(t) // blue active: sync refuses to copy out of a standby
 	vols := createVault(t, ns, replicas)
 	mustTandem(t, "sync", "--source", "blue", "--target", "green", "--namespace", ns, "--journal-dir", t.TempDir())
 	// sync creates vault running in green: its own empty claims are what clear-target removes.
@@ -304,6 +305,7 @@ func TestHandoffTwentyVolumes(t *testing.T) {
 // Deployment is scaled down in blue and back up in green.
 func TestHandoffStandalonePVCOfDeployment(t *testing.T) {
 	const ns = "e2e-handoff-deploy"
+	labAtRest(t) // blue active: sync refuses to copy out of a standby
 	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
 	t.Cleanup(func() { cleanupVault(t, ns) })
 	kubectlCreate(t, "blue", fmt.Sprintf(`{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"files","namespace":%q},

@@ -86,6 +86,7 @@ func applyJSON(t *testing.T, ctxName, doc string) {
 
 // HAProxy answers from blue or green as its runtime weights say.
 func TestLabHAProxyFollowsWeights(t *testing.T) {
+	labAtRest(t) // blue active: it answers app.example
 	rt := haproxy.Runtime{Socket: lab.socket}
 	ctx := context.Background()
 	t.Cleanup(func() {

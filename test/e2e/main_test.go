@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -57,6 +58,22 @@ func runCmd(t *testing.T, bin string, args ...string) result {
 // runCmdEnv is runCmd with extra environment variables (e.g. a test hook).
 func runCmdEnv(t *testing.T, env []string, bin string, args ...string) result {
 	t.Helper()
+	r, err := runCmdErr(env, bin, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// kubectlResult is kubectl for goroutines other than the test's own: it never
+// calls t.Fatal, a command that cannot run is its error.
+func kubectlResult(args ...string) (result, error) {
+	return runCmdErr(nil, lab.kubectl, args...)
+}
+
+// runCmdErr runs bin against the lab's kubeconfig, bounded to 5 minutes; a
+// non-zero exit is in the result, a command that could not run is the error.
+func runCmdErr(env []string, bin string, args ...string) (result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
@@ -68,9 +85,9 @@ func runCmdEnv(t *testing.T, env []string, bin string, args ...string) result {
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()
 	} else if err != nil {
-		t.Fatalf("%s %s: %v", bin, strings.Join(args, " "), err)
+		return r, fmt.Errorf("%s %s: %w", bin, strings.Join(args, " "), err)
 	}
-	return r
+	return r, nil
 }
 
 // mustTandem runs the CLI and fails the test unless it exits 0.

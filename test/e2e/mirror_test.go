@@ -79,6 +79,10 @@ func keys(m map[string]string) []string {
 }
 
 func TestMirror(t *testing.T) {
+	// Green a plain target, and no mirror into it left by an earlier test (a
+	// killed one keeps its lease until it runs out).
+	labAtRest(t)
+	waitNoLiveMirror(t, "green")
 	ns1, ns2 := mirrorNS+"-1", mirrorNS+"-2"
 	t.Cleanup(func() {
 		for _, c := range []string{"blue", "green"} {
@@ -131,7 +135,16 @@ func TestMirror(t *testing.T) {
 	t.Run("an object another manager writes in green is not pruned", func(t *testing.T) {
 		mustKubectl(t, "--context", "green", "-n", ns1, "create", "configmap", "local", "--from-literal=v=green")
 		mustKubectl(t, "--context", "blue", "-n", ns1, "create", "configmap", "local", "--from-literal=v=green")
-		time.Sleep(time.Second)
+		// The mirror has copied blue's local onto green's (same data, so the
+		// two managers share it) before blue's is deleted: only then is the
+		// delete a prune the mirror must refuse.
+		eventually(t, 30*time.Second, func() error {
+			ann := kubectl(t, "--context", "green", "-n", ns1, "get", "configmap", "local", "-o", `jsonpath={.metadata.annotations.tandem\.io/source-hash}`).stdout
+			if ann == "" {
+				return fmt.Errorf("green's local not written by the mirror yet")
+			}
+			return nil
+		})
 		mustKubectl(t, "--context", "blue", "-n", ns1, "delete", "configmap", "local")
 		mustKubectl(t, "--context", "blue", "-n", ns1, "create", "configmap", "sentinel", "--from-literal=v=1")
 		eventually(t, 30*time.Second, func() error {
@@ -158,8 +171,14 @@ func TestMirror(t *testing.T) {
 		if !strings.Contains(st, `"paused": true`) || !strings.Contains(st, `"live": true`) {
 			t.Fatalf("mirror status after pause:\n%s", st)
 		}
+		// Once the mirror has taken the change in (its event counted) it holds
+		// it: the copy, if it were made, would be made then.
+		before, err := mirrorEvents(metrics, "configmaps", "add")
+		if err != nil {
+			t.Fatal(err)
+		}
 		mustKubectl(t, "--context", "blue", "-n", ns1, "create", "configmap", "held", "--from-literal=v=1")
-		time.Sleep(3 * time.Second)
+		waitMirrorEvents(t, metrics, "configmaps", "add", before)
 		if _, ok := configMaps(t, "green", ns1)["held"]; ok {
 			t.Fatal("a paused mirror copied a change")
 		}

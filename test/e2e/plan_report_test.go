@@ -98,6 +98,7 @@ func TestPlanOwnersCapacityExposure(t *testing.T) {
 // --fail-on sets the severity that fails the plan: the pdb and stateful
 // checks find only warnings on the lab, so warning fails and error passes.
 func TestPlanFailOn(t *testing.T) {
+	labAtRest(t) // blue's workloads running, as the pdb findings assume
 	rep := planJSON(t, 1, "--only", "pdb,stateful", "--fail-on", "warning")
 	if rep.Blocking(preflight.Warning) == 0 || rep.Errors() != 0 {
 		t.Fatalf("want warnings and no errors on pdb,stateful: %+v", rep.Findings)
@@ -111,6 +112,7 @@ func TestPlanFailOn(t *testing.T) {
 // An aggregated API whose backend is down: the plan finishes, names what it
 // could not check, and exits 3 (not 1: nothing it saw blocks the move).
 func TestPlanUnreadableResourceIsUncheckedExitThree(t *testing.T) {
+	labAtRest(t) // blue's workloads running, as the pdb findings assume
 	const ns = "e2e-plan-broken"
 	const apiservice = "v1alpha1.broken.e2e.example.com"
 	t.Cleanup(func() {

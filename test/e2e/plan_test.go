@@ -148,6 +148,7 @@ func planFind(rep *preflight.Report, check, object, evidence string) []preflight
 // in blue, a PDB allowing no disruption, and a webhook without endpoints in
 // green, plan flags each with the right severity, evidence and fix, exit 1.
 func TestPlanFlagsBlockers(t *testing.T) {
+	labAtRest(t) // blue's workloads running, as the pdb findings assume
 	planFixtures(t)
 	r := tandem(t, "plan", "--source", "blue", "--target", "green", "-o", "json")
 	if r.code != 1 {
@@ -209,6 +210,7 @@ func TestPlanFlagsBlockers(t *testing.T) {
 
 // A selection without error findings exits 0, and the table says what was checked.
 func TestPlanNoErrorsExitsZeroAndSaysWhatWasChecked(t *testing.T) {
+	labAtRest(t) // blue's workloads running, as the pdb findings assume
 	r := tandem(t, "plan", "--source", "blue", "--target", "green", "--checks", "pdb,stateful")
 	if r.code != 0 {
 		t.Fatalf("plan --checks pdb,stateful: exit %d, want 0\n%s\n%s", r.code, r.stdout, r.stderr)

@@ -13,6 +13,7 @@ import (
 // weights back to blue 100 / green 0.
 func TestShiftTwoHTTPGatesOneFailing(t *testing.T) {
 	// Blue 100 / green 0 is where the shift starts and what every other test expects.
+	labAtRest(t)
 	shiftSetWeights(t, 100, 0)
 	t.Cleanup(func() { shiftSetWeights(t, 100, 0) })
 	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))

@@ -76,6 +76,31 @@ func startShiftLoad(addr, host string, rate int, limit time.Duration) *shiftLoad
 	return lg
 }
 
+// waitAnswered waits, at most limit, until n requests sent after since have
+// their answer (or error); it says whether they have.
+func (lg *shiftLoad) waitAnswered(since time.Time, n int, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		lg.mu.Lock()
+		got := 0
+		for _, s := range lg.samples {
+			if s.sent.After(since) {
+				got++
+			}
+		}
+		lg.mu.Unlock()
+		if got >= n {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		<-tick.C
+	}
+}
+
 // stop ends the load and returns every shiftSample.
 func (lg *shiftLoad) stop() []shiftSample {
 	lg.probe.Stop()
@@ -225,7 +250,9 @@ func noLines(*shiftRun, string) {}
 // weight; a killed shift resumes where it stopped; a green that breaks at
 // 25 % is rolled back to blue.
 func TestShift(t *testing.T) {
-	// Blue 100 / green 0 is what every other test expects.
+	// Blue active and serving app.example, with all the traffic; blue 100 /
+	// green 0 again afterwards, as the lab at rest has it.
+	labAtRest(t)
 	t.Cleanup(func() { shiftSetWeights(t, 100, 0) })
 	green := shiftGreenApp(t, "e2e-shift")
 	gate := []string{"--gate-http", "http://" + lab.haproxy + "/", "--gate-host", "app.example", "--gate-interval", "100ms"}
@@ -361,7 +388,12 @@ func TestShift(t *testing.T) {
 			}
 		}, append([]string{"--steps", "25,50,75,100", "--pause", "15s"}, gate...)...)
 		code := r.wait(t)
-		time.Sleep(500 * time.Millisecond) // the load after the rollback, to see blue alone
+		// The load after the rollback, to see blue alone: requests sent once the
+		// rollback was verified, and answered.
+		var early shiftReport
+		if json.Unmarshal(r.stdout.Bytes(), &early) == nil && early.Rollback != nil {
+			lg.waitAnswered(early.Rollback.Started.Add(early.Rollback.Verified), 50, 30*time.Second)
+		}
 		samples := lg.stop()
 		stderr := r.stderr.String()
 		select {
@@ -425,6 +457,7 @@ func TestShift(t *testing.T) {
 
 // Bad weights, bad steps and unknown routers: one line, exit 2.
 func TestShiftBadInput(t *testing.T) {
+	labAtRest(t) // blue 100 / green 0: what bad input must leave unchanged
 	cases := []struct {
 		name string
 		args []string
@@ -457,6 +490,7 @@ func TestShiftBadInput(t *testing.T) {
 
 // The haproxy Router passes the conformance suite against the lab's own HAProxy.
 func TestShiftHAProxyConformanceOnLab(t *testing.T) {
+	labAtRest(t)
 	t.Cleanup(func() { shiftSetWeights(t, 100, 0) })
 	providertest.Run(t, func(t *testing.T) traffic.Router {
 		cfg, err := haproxy.ParseURL(shiftRouter())

@@ -140,6 +140,10 @@ func assertParked(t *testing.T) {
 }
 
 func TestStandbySyncActivateDeactivate(t *testing.T) {
+	// Green not recorded active (sync --standby would refuse to park it) and
+	// not standby yet; back at rest afterwards, after the cleanup below.
+	labAtRest(t)
+	leaveLabAtRest(t)
 	journal := t.TempDir()
 	t.Cleanup(func() {
 		tandem(t, "activate", "--cluster", "green", "--timeout", "30s", "--journal-dir", journal)
@@ -232,6 +236,7 @@ func TestStandbySyncActivateDeactivate(t *testing.T) {
 }
 
 func TestStandbyActivateNotStandby(t *testing.T) {
+	labAtRest(t) // blue active, without the standby marker
 	r := tandem(t, "activate", "--cluster", "blue", "--journal-dir", t.TempDir())
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 	if r.code != 2 || len(lines) != 1 || !strings.Contains(lines[0], "not standby") {

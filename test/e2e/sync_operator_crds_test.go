@@ -14,6 +14,7 @@ import (
 // without them the operator would crash-loop in green. The dry run says why
 // each CRD comes, and the real sync leaves them Established in green.
 func TestSyncOperatorNamespaceBringsItsCRDs(t *testing.T) {
+	labAtRest(t) // blue active (sync refuses to copy out of a standby)
 	const ns, rbac = "e2e-operator", "e2e-operator"
 	crds := []string{"gizmos.e2e-op.example.com", "gadgets.e2e-op.example.com"}
 	cleanup := func() {

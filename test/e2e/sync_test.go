@@ -21,6 +21,7 @@ import (
 // workloads become available there, Services get green's own IPs, and RBAC
 // answers the same.
 func TestSyncCopiesSeededWorkload(t *testing.T) {
+	labAtRest(t) // blue active (sync refuses to copy out of a standby), green a plain target
 	waitNoTerminating(t)
 	out, _ := syncJSON(t, t.TempDir(), 0)
 	synced := out.with("created", "updated", "unchanged")
@@ -135,6 +136,7 @@ func TestSyncCopiesSeededWorkload(t *testing.T) {
 // A second sync with nothing changed in blue writes nothing: no created or
 // updated rows, and no object in green is written by tandem again.
 func TestSyncSecondRunWritesNothing(t *testing.T) {
+	labAtRest(t) // blue active (sync refuses to copy out of a standby), green a plain target
 	waitNoTerminating(t)
 	jd := t.TempDir()
 	first, _ := syncJSON(t, jd, 0)
@@ -179,6 +181,7 @@ func TestSyncSecondRunWritesNothing(t *testing.T) {
 // sync -9'd halfway resumes: the re-run writes only what is missing, every
 // ConfigMap exists once in green, and a third run writes nothing.
 func TestSyncResumesAfterKill(t *testing.T) {
+	labAtRest(t) // blue active (sync refuses to copy out of a standby), green a plain target
 	const n = 300
 	ns := fmt.Sprintf("e2e-resume-%d", time.Now().Unix()%100000)
 	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
@@ -243,8 +246,9 @@ func TestSyncResumesAfterKill(t *testing.T) {
 	if err := <-done; err == nil || !strings.Contains(err.Error(), "killed") {
 		t.Fatalf("sync was not killed (%v): it had finished\n%s", err, stderr.String())
 	}
-	time.Sleep(time.Second) // requests already sent may still land
-	present := len(cms("green"))
+	// Requests the killed sync had already sent may still land: count once
+	// the ConfigMaps in green have stopped changing.
+	present := settledCount(t, func() int { return len(cms("green")) })
 	t.Logf("killed %s after the first write seen, %s after start: %d of %d ConfigMaps in green", delay, time.Since(started).Round(time.Millisecond), present, n)
 
 	second, r := syncJSON(t, jd, 0, "--namespace", ns, "--workers", "2")
@@ -272,6 +276,7 @@ func TestSyncResumesAfterKill(t *testing.T) {
 // A target admission webhook that denies some objects makes sync exit 1,
 // reports each with the webhook's message, and still copies the rest.
 func TestSyncWebhookRejectionIsReported(t *testing.T) {
+	labAtRest(t) // blue active (sync refuses to copy out of a standby), green a plain target
 	const msg = "e2e-reject: no ConfigMaps here"
 	url, ca, calls := startWebhook(t, msg)
 	t.Cleanup(func() {
@@ -337,6 +342,7 @@ func TestSyncWebhookRejectionIsReported(t *testing.T) {
 // A field another manager changed in green is reported as a conflict and
 // kept; --force takes it back.
 func TestSyncDoesNotOverwriteOtherManagers(t *testing.T) {
+	labAtRest(t) // blue active (sync refuses to copy out of a standby), green a plain target
 	jd := t.TempDir()
 	syncJSON(t, jd, 0, "--namespace", "shop")
 	if got := mustKubectl(t, "--context", "blue", "-n", "shop", "get", "configmap", "web-config", "-o", "jsonpath={.data.SHOP_CURRENCY}"); got != "EUR" {
@@ -484,4 +490,22 @@ func TestSyncStackDryRun(t *testing.T) {
 	if rv := kubectl(t, "--context", "green", "-n", "shop", "get", "configmap", "web-config", "-o", "jsonpath={.metadata.resourceVersion}").stdout; rv != rvBefore {
 		t.Errorf("green shop/web-config resourceVersion %q → %q across a dry run", rvBefore, rv)
 	}
+}
+
+// settledCount reads count until it gives the same number for a second of
+// reads in a row (bounded to a minute), and returns that number.
+func settledCount(t *testing.T, count func() int) int {
+	t.Helper()
+	last, since := count(), time.Now()
+	eventually(t, time.Minute, func() error {
+		n := count()
+		if n != last {
+			last, since = n, time.Now()
+		}
+		if d := time.Since(since); d < time.Second {
+			return fmt.Errorf("%d, unchanged for %s", n, d.Round(time.Millisecond))
+		}
+		return nil
+	})
+	return last
 }
