@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/standby"
 	"github.com/tandem-io/tandem/pkg/switchover"
+	"github.com/tandem-io/tandem/pkg/statedir"
 	"github.com/tandem-io/tandem/pkg/syncer"
 )
 
@@ -206,13 +206,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 // unsharedResults are the objects no shared API version can carry, as failed results.
 func unsharedResults(p *syncer.Prepared) []apply.Result { return syncer.UnsharedResults(p) }
 
-func stateDir() string {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "tandem")
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".local", "state", "tandem")
-}
+func stateDir() string { return statedir.Root() }
 
 // guardRoles refuses the two syncs that would park production: --standby into
 // the cluster the records say is active, and a plain sync out of a standby

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tandem-io/tandem/pkg/statedir"
 )
 
 // Env is what tests need of the lab.
@@ -39,12 +41,7 @@ func StateDir(envVar, name string) string {
 	if d := os.Getenv(envVar); d != "" {
 		return d
 	}
-	base := os.Getenv("XDG_STATE_HOME")
-	if base == "" {
-		home, _ := os.UserHomeDir()
-		base = filepath.Join(home, ".local", "state")
-	}
-	return filepath.Join(base, "tandem", name)
+	return statedir.Path(name)
 }
 
 // Main brings the lab up, calls ready with its environment, runs the tests

@@ -18,6 +18,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/tandem-io/tandem/pkg/statedir"
 )
 
 // Defaults of the lab.
@@ -63,13 +65,7 @@ type Lab struct {
 }
 
 // DefaultDir is ${XDG_STATE_HOME:-~/.local/state}/tandem/lab.
-func DefaultDir() string {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "tandem", "lab")
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".local", "state", "tandem", "lab")
-}
+func DefaultDir() string { return statedir.Path("lab") }
 
 func (l *Lab) statePath() string { return filepath.Join(l.Dir, "state.json") }
 
