@@ -13,8 +13,8 @@ import (
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/standby"
-	"github.com/tandem-io/tandem/pkg/switchover"
 	"github.com/tandem-io/tandem/pkg/statedir"
+	"github.com/tandem-io/tandem/pkg/switchover"
 	"github.com/tandem-io/tandem/pkg/syncer"
 )
 
