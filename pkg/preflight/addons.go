@@ -9,6 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/plan"
 )
 
 // Addons compares the add-ons of both clusters: the Deployments and
@@ -27,7 +29,8 @@ func (Addons) Name() string { return "addons" }
 // kube-* namespace, and the usual homes of ingress controllers, cert-manager,
 // DNS, service meshes, monitoring, logging, policy engines and autoscalers.
 func addonNamespace(ns string) bool {
-	if ns == "kube-system" || (strings.HasPrefix(ns, "kube-") && ns != "kube-public" && ns != "kube-node-lease") {
+	// kube-system and every kube-* namespace but the other system ones (kube-public, kube-node-lease).
+	if ns == "kube-system" || (strings.HasPrefix(ns, "kube-") && !plan.SystemNamespace(ns)) {
 		return true
 	}
 	for _, known := range []string{"ingress", "cert-manager", "external-dns", "istio", "linkerd", "cilium", "calico", "tigera",
