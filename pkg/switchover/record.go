@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/user"
 	"strconv"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/lease"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/standby"
 )
@@ -52,14 +51,7 @@ type Drilled struct {
 }
 
 // Who names the person and machine running tandem, for records and locks.
-func Who() string {
-	name := "unknown"
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		name = u.Username
-	}
-	host, _ := os.Hostname()
-	return name + "@" + host
-}
+func Who() string { return lease.Who() }
 
 // ReadRecord returns the cluster's record, or nil when it has none.
 func ReadRecord(ctx context.Context, c *cluster.Conn) (*Record, error) {
