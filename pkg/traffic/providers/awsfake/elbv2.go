@@ -42,17 +42,8 @@ func (s *Server) SetRuleWeight(arn, tg string, w int64) {
 
 const elbNS = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
 
-type elbError struct {
-	XMLName xml.Name `xml:"ErrorResponse"`
-	Xmlns   string   `xml:"xmlns,attr"`
-	Type    string   `xml:"Error>Type"`
-	Code    string   `xml:"Error>Code"`
-	Message string   `xml:"Error>Message"`
-	ID      string   `xml:"RequestId"`
-}
-
 func elbFail(w http.ResponseWriter, code, msg string) {
-	writeXML(w, http.StatusBadRequest, elbError{Xmlns: elbNS, Type: "Sender", Code: code, Message: msg, ID: "fake"})
+	writeXML(w, http.StatusBadRequest, awsError{Xmlns: elbNS, Type: "Sender", Code: code, Message: msg, ID: "fake"})
 }
 
 type tgTuple struct {

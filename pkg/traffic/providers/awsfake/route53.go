@@ -62,17 +62,8 @@ func (s *Server) Records(zone string) []RecordSet {
 
 const r53NS = "https://route53.amazonaws.com/doc/2013-04-01/"
 
-type r53Error struct {
-	XMLName xml.Name `xml:"ErrorResponse"`
-	Xmlns   string   `xml:"xmlns,attr"`
-	Type    string   `xml:"Error>Type"`
-	Code    string   `xml:"Error>Code"`
-	Message string   `xml:"Error>Message"`
-	ID      string   `xml:"RequestId"`
-}
-
 func r53Fail(w http.ResponseWriter, status int, code, msg string) {
-	writeXML(w, status, r53Error{Xmlns: r53NS, Type: "Sender", Code: code, Message: msg, ID: "fake"})
+	writeXML(w, status, awsError{Xmlns: r53NS, Type: "Sender", Code: code, Message: msg, ID: "fake"})
 }
 
 type changeInfo struct {

@@ -59,3 +59,14 @@ func writeXML(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write([]byte(xml.Header))
 	_ = xml.NewEncoder(w).Encode(v)
 }
+
+// awsError is the error body both services answer with (ErrorResponse, as
+// in the Route53 and ELBv2 API references' "Errors" sections).
+type awsError struct {
+	XMLName xml.Name `xml:"ErrorResponse"`
+	Xmlns   string   `xml:"xmlns,attr"`
+	Type    string   `xml:"Error>Type"`
+	Code    string   `xml:"Error>Code"`
+	Message string   `xml:"Error>Message"`
+	ID      string   `xml:"RequestId"`
+}
