@@ -42,13 +42,13 @@ func (Capacity) Run(ctx context.Context, env *Env) ([]Finding, error) {
 		addTo(need, resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}))
 		addTo(need, corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1")})
 	}
-	nodes, err := env.Target.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	nodes, err := env.TargetNodes(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list nodes in the target: %w", err)
+		return nil, err
 	}
 	have := corev1.ResourceList{}
 	schedulable := 0
-	for _, n := range nodes.Items {
+	for _, n := range nodes {
 		if n.Spec.Unschedulable || !nodeReady(&n) {
 			continue
 		}

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
@@ -30,6 +33,25 @@ type Env struct {
 	Clusters []ClusterInfo
 
 	byGK map[schema.GroupKind][]*unstructured.Unstructured
+
+	targetNodes struct {
+		once  sync.Once
+		nodes []corev1.Node
+		err   error
+	}
+}
+
+// TargetNodes lists the target's nodes once for every check that needs them.
+func (e *Env) TargetNodes(ctx context.Context) ([]corev1.Node, error) {
+	e.targetNodes.once.Do(func() {
+		list, err := e.Target.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			e.targetNodes.err = fmt.Errorf("list nodes in the target: %w", err)
+			return
+		}
+		e.targetNodes.nodes = list.Items
+	})
+	return e.targetNodes.nodes, e.targetNodes.err
 }
 
 // Served is one cluster's discovery, by group/version and by kind.

@@ -38,11 +38,9 @@ func readStorageTarget(ctx context.Context, env *Env) (*storageTarget, error) {
 	for _, d := range drivers.Items {
 		t.drivers[d.Name] = true
 	}
-	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("list nodes in the target: %w", err)
+	if t.nodes, err = env.TargetNodes(ctx); err != nil {
+		return nil, err
 	}
-	t.nodes = nodes.Items
 	return t, nil
 }
 
