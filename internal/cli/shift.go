@@ -102,6 +102,10 @@ Flags given on the command line win over the file.
 Every step is journaled: re-running the same command after a crash (kill -9)
 resumes after the last finished step. An interrupt (Ctrl-C) rolls back.
 
+Without --from and --to, traffic leaves the cluster the role records make
+active for the router's other cluster; when the records do not say which is
+active, tandem refuses rather than guess.
+
 Exit codes: 0 shifted, 1 a gate or step failed (rolled back), 2 bad input.`,
 		Example: `  tandem shift --router haproxy:///run/haproxy.sock?backend=clusters --from blue --to green \
     --steps 10,25,50,100 --pause 30s --gate-http http://127.0.0.1:8080/ --gate-host app.example
@@ -126,8 +130,8 @@ Exit codes: 0 shifted, 1 a gate or step failed (rolled back), 2 bad input.`,
 	}
 	addShiftStepFlags(cmd, o)
 	f := cmd.Flags()
-	f.StringVar(&o.From, "from", "blue", "the cluster traffic leaves")
-	f.StringVar(&o.To, "to", "green", "the cluster traffic moves to")
+	f.StringVar(&o.From, "from", "", "the cluster traffic leaves (default: the one the records make active)")
+	f.StringVar(&o.To, "to", "", "the cluster traffic moves to (default: the active cluster's peer on the router)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the current weights and the steps; change nothing")
 	f.BoolVar(&o.Rollback, "rollback", false, "send all traffic back to --from (100/0) now and verify it")
 	f.StringVar(&o.JournalDir, "journal-dir", filepath.Join(stateDir(), "journal"), "where the journal of each shift is kept")
@@ -168,7 +172,7 @@ func (o *ShiftOptions) Complete(cmd *cobra.Command) error {
 // checked the gates and their flags).
 func (o *ShiftOptions) Validate() error {
 	switch {
-	case o.From == "" || o.To == "" || o.From == o.To:
+	case o.From != "" && o.From == o.To:
 		return badInput("--from %q and --to %q must name two different clusters", o.From, o.To)
 	case o.VerifyTimeout <= 0:
 		return badInput("--verify-timeout %s: want a duration > 0", o.VerifyTimeout)
@@ -184,6 +188,9 @@ func (o *ShiftOptions) Validate() error {
 func (o *ShiftOptions) Run(ctx context.Context) error {
 	current, err := observe(ctx, o.router, o.Router)
 	if err != nil {
+		return err
+	}
+	if err := o.direction(ctx, current); err != nil {
 		return err
 	}
 	for _, route := range current.Routes() {

@@ -135,6 +135,8 @@ func TestShiftFromFile(t *testing.T) {
 	fake.AddZone("ZFILE")
 	file := filepath.Join(t.TempDir(), "shift.yaml")
 	doc := `router: "route53://ZFILE/file.example.com?ttl=0&blue=192.0.2.1&green=192.0.2.2&endpoint=` + fake.URL + `"
+from: blue
+to: green
 steps: [20, 100]
 pause: [0s, 0s]
 gates:

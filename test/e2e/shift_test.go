@@ -469,6 +469,8 @@ func TestShiftBadInput(t *testing.T) {
 		{"decreasing", []string{"shift", "--router", shiftRouter(), "--steps", "50,25"}, "must increase"},
 		{"no backend", []string{"shift", "--router", "haproxy://" + lab.socket, "--steps", "100"}, "no backend"},
 		{"unknown cluster", []string{"shift", "--router", shiftRouter(), "--from", "blue", "--to", "purple", "--steps", "100"}, "no cluster \"purple\""},
+		// At rest neither cluster has a record: tandem does not guess the direction.
+		{"no direction", []string{"shift", "--router", shiftRouter(), "--steps", "100"}, "--from and --to not given"},
 		{"status unknown scheme", []string{"shift", "status", "--router", "alb2://x"}, "unknown router scheme"},
 	}
 	for _, c := range cases {

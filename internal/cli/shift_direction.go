@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/pair"
+	"github.com/tandem-io/tandem/pkg/traffic"
+)
+
+// direction fills --from and --to when they were not given: traffic leaves
+// the cluster the records make active for its peer (the router's other
+// cluster). Without a verdict it refuses, naming both flags: a shift never
+// guesses which cluster serves production.
+func (o *ShiftOptions) direction(ctx context.Context, current traffic.Weights) error {
+	if o.From != "" && o.To != "" {
+		return nil
+	}
+	var names []string
+	for _, route := range current.Routes() {
+		for _, c := range current.Clusters(route) {
+			if !slices.Contains(names, c) {
+				names = append(names, c)
+			}
+		}
+	}
+	if len(names) != 2 {
+		return badInput("--from and --to not given, and the router has %d clusters (%s): pass --from CLUSTER --to CLUSTER", len(names), current)
+	}
+	var conns [2]*cluster.Conn
+	for i, n := range names {
+		c, err := o.g.connect(n, "cluster")
+		if err != nil {
+			return badInput("--from and --to not given, and the router's cluster %q is no context to read its record from: pass --from CLUSTER --to CLUSTER", n)
+		}
+		conns[i] = c
+	}
+	v := pair.Verdict(ctx, conns)
+	if v.Active == "" {
+		return badInput("--from and --to not given, and the records of %s and %s do not say which is active: pass --from CLUSTER --to CLUSTER", names[0], names[1])
+	}
+	peer := names[0]
+	if peer == v.Active {
+		peer = names[1]
+	}
+	switch {
+	case o.From == "" && o.To == "":
+		o.From, o.To = v.Active, peer
+	case o.From == "":
+		o.From = otherName(names, o.To)
+	default:
+		o.To = otherName(names, o.From)
+	}
+	fmt.Fprintf(o.g.Err, "from the records: %s is active (epoch %d); shifting from %s to %s\n", v.Active, v.Epoch, o.From, o.To)
+	return nil
+}
+
+func otherName(names []string, one string) string {
+	if names[0] == one {
+		return names[1]
+	}
+	return names[0]
+}
