@@ -69,7 +69,7 @@ func (o *ImportOptions) Run(ctx context.Context) error {
 		return err
 	}
 	results, err := apply.Run(ctx, target, prep.Plan, apply.Options{Workers: o.Workers, Force: o.Force, Recreate: o.Recreate, Events: newProgress(o.g.Err), Log: o.g.Log})
-	results = append(results, unsharedResults(prep)...)
+	results = append(results, syncer.UnsharedResults(prep)...)
 	if err != nil {
 		return err
 	}

@@ -173,7 +173,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		fmt.Fprintln(o.g.Err, "warning: "+w)
 	}
 	if o.DryRun {
-		return o.printPlan(prep, unsharedResults(prep))
+		return o.printPlan(prep, syncer.UnsharedResults(prep))
 	}
 
 	srcID, _ := source.Identity(ctx)
@@ -202,9 +202,6 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	}
 	return nil
 }
-
-// unsharedResults are the objects no shared API version can carry, as failed results.
-func unsharedResults(p *syncer.Prepared) []apply.Result { return syncer.UnsharedResults(p) }
 
 func stateDir() string { return statedir.Root() }
 

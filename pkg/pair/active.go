@@ -12,14 +12,23 @@ import (
 // one's role record and standby marker — and decides (switchover.Decide).
 // An unreachable cluster is a side with an error, as in Read.
 func Verdict(ctx context.Context, conns [2]*cluster.Conn) switchover.Verdict {
-	var sides [2]switchover.Side
-	for i, c := range conns {
-		sides[i] = switchover.Side{Context: c.Context}
-		rec, err := switchover.ReadRecord(ctx, c)
-		if err == nil {
-			sides[i].Standby, err = standby.IsStandby(ctx, c)
-		}
-		sides[i].Record, sides[i].Err = rec, err
+	return switchover.Decide(readSide(ctx, conns[0]), readSide(ctx, conns[1]))
+}
+
+// readSide reads a cluster's role record and standby marker; on an error the
+// side carries only the error.
+func readSide(ctx context.Context, c *cluster.Conn) switchover.Side {
+	side := switchover.Side{Context: c.Context}
+	rec, err := switchover.ReadRecord(ctx, c)
+	if err != nil {
+		side.Err = err
+		return side
 	}
-	return switchover.Decide(sides[0], sides[1])
+	sb, err := standby.IsStandby(ctx, c)
+	if err != nil {
+		side.Err = err
+		return side
+	}
+	side.Record, side.Standby = rec, sb
+	return side
 }

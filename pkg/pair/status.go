@@ -140,13 +140,10 @@ func readCluster(ctx context.Context, c *cluster.Conn) (Cluster, switchover.Side
 		cs.Error, side.Err = err.Error(), err
 		return cs, side
 	}
-	if cs.Record, err = switchover.ReadRecord(ctx, c); err != nil {
-		return fail(err)
+	if side = readSide(ctx, c); side.Err != nil {
+		return fail(side.Err)
 	}
-	if cs.Standby, err = standby.IsStandby(ctx, c); err != nil {
-		return fail(err)
-	}
-	side.Record, side.Standby = cs.Record, cs.Standby
+	cs.Record, cs.Standby = side.Record, side.Standby
 	if cs.Workloads, err = countWorkloads(ctx, c); err != nil {
 		return fail(err)
 	}

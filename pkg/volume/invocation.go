@@ -72,6 +72,7 @@ func (inv *Invocation) begin(ctx context.Context, o Options, recs []journal.Reco
 	h := &Handoff{Source: o.Source, Target: o.Target, Journal: inv.journal, Direction: DirectionHandoff,
 		Selection: o.Selection.String(), Parallel: o.Parallel, Timeout: o.Timeout, Observer: o.Observer}
 	inv.Handoff = h
+	back := backAlready(recs)
 	if o.Rollback {
 		h.Direction, h.Source, h.Target = DirectionRollback, o.Target, o.Source
 	}
@@ -102,13 +103,13 @@ func (inv *Invocation) begin(ctx context.Context, o Options, recs []journal.Reco
 	case resume != nil:
 		h.Run, h.State, h.Intents, inv.Volumes = resume.Run, resume.State, resume.Intents, resume.Volumes
 		notice("resuming interrupted %s %s: %d steps already done", h.Direction, h.Run, len(h.State))
-	case o.Rollback && backAlready(recs) != "":
+	case o.Rollback && back != "":
 		// A rollback moves what a finished handoff moved. After a rollback the
 		// claims in the target are the target's own again (empty, or someone
 		// else's), and the source's are the volumes: moving anything now would
 		// replace the source's claims.
 		return fmt.Errorf("%w: nothing to roll back: the last run of this selection (%s) already brought the volumes back to %s (journal %s)",
-			cluster.ErrBadInput, backAlready(recs), o.Source.Context, o.Journal)
+			cluster.ErrBadInput, back, o.Source.Context, o.Journal)
 	default:
 		if inv.Volumes, err = Discover(ctx, h.Source, o.Selection); err != nil {
 			return err
