@@ -5,7 +5,7 @@ COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 VERSION ?= 0.1.0-dev
 LDFLAGS := -X github.com/tandem-io/tandem/internal/cli.version=$(VERSION) -X github.com/tandem-io/tandem/internal/cli.commit=$(COMMIT)
 
-.PHONY: all build deps demo test unit e2e bench lint clean
+.PHONY: all build deps demo test unit e2e bench lint clean generate
 
 all: build
 
@@ -30,6 +30,11 @@ unit:
 
 bench: deps build
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...
+
+# The API's deepcopy code, its CRDs and the controller's RBAC, from the Go types and markers.
+generate:
+	$(GO) tool controller-gen object paths=./api/... crd:allowDangerousTypes=true output:crd:dir=./charts/tandem/crds \
+	  rbac:roleName=tandem-controller paths=./pkg/controller/... output:rbac:dir=./charts/tandem/files
 
 lint:
 	gofmt -l . | tee /dev/stderr | (! read)

@@ -66,7 +66,7 @@ failed (the report says why), 2 bad input.`,
 			if o.ProbeRate <= 0 || o.ProbeRate > 1000 {
 				return badInput("--probe-rate %d: want 1..1000 requests per second", o.ProbeRate)
 			}
-			if o.Probe != "" && !isHTTPURL(o.Probe) {
+			if o.Probe != "" && !traffic.IsHTTPURL(o.Probe) {
 				return badInput("--probe %q: want an http:// or https:// URL", o.Probe)
 			}
 			return o.Run(cmd.Context(), cmd)

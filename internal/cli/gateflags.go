@@ -91,19 +91,19 @@ func (o *ShiftOptions) flagGates(cmd *cobra.Command) ([]traffic.Gate, error) {
 
 // checkGateCompanions refuses out-of-range companion flags, gates or not.
 func (o *ShiftOptions) checkGateCompanions() error {
-	if err := checkRatio(o.GateMaxFailures); err != nil {
+	if err := traffic.CheckRatio(o.GateMaxFailures); err != nil {
 		return badInput("--gate-max-failures %g: %v", o.GateMaxFailures, err)
 	}
-	if err := checkMaxP99(o.GateMaxP99); err != nil {
+	if err := traffic.CheckMaxP99(o.GateMaxP99); err != nil {
 		return badInput("--gate-max-p99 %s: %v", o.GateMaxP99, err)
 	}
 	if o.GateRequests <= 0 {
 		return badInput("--gate-requests %d: want > 0", o.GateRequests)
 	}
-	if err := checkStatus(o.GateStatus); err != nil {
+	if err := traffic.CheckStatus(o.GateStatus); err != nil {
 		return badInput("--gate-status %d: %v", o.GateStatus, err)
 	}
-	if err := checkOp(o.GateOp); err != nil {
+	if err := traffic.CheckOp(o.GateOp); err != nil {
 		return badInput("--gate-op %q: %v", o.GateOp, err)
 	}
 	return nil
@@ -115,7 +115,7 @@ var pairsForm = regexp.MustCompile(`^\s*[A-Za-z][A-Za-z0-9]*\s*=`)
 
 // httpFlagGate is one --gate-http: the companion flags, then its own keys.
 func (o *ShiftOptions) httpFlagGate(v string) (traffic.Gate, error) {
-	h := FileHTTP{URL: v, Host: o.GateHost, Status: o.GateStatus, Requests: o.GateRequests, MaxFailures: o.GateMaxFailures}
+	h := traffic.HTTPSpec{URL: v, Host: o.GateHost, Status: o.GateStatus, Requests: o.GateRequests, MaxFailures: o.GateMaxFailures}
 	if o.GateMaxP99 != 0 {
 		h.MaxP99 = o.GateMaxP99.String()
 	}
@@ -129,12 +129,12 @@ func (o *ShiftOptions) httpFlagGate(v string) (traffic.Gate, error) {
 			return nil, err
 		}
 	}
-	return h.gate()
+	return h.Gate()
 }
 
 // promFlagGate is one --gate-prometheus: the companion flags, then its own keys.
 func (o *ShiftOptions) promFlagGate(v string) (traffic.Gate, error) {
-	p := FileProm{URL: v, Query: o.GateQuery, Op: o.GateOp, Max: o.GateMax}
+	p := traffic.PromSpec{URL: v, Query: o.GateQuery, Op: o.GateOp, Max: o.GateMax}
 	if pairsForm.MatchString(v) {
 		p.URL = ""
 		pairs, err := splitPairs(v, "query")
@@ -148,7 +148,7 @@ func (o *ShiftOptions) promFlagGate(v string) (traffic.Gate, error) {
 			return nil, err
 		}
 	}
-	return p.gate()
+	return p.Gate()
 }
 
 // splitPairs splits "k=v,k=v" at each comma; the value of the key rest runs

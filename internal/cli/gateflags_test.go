@@ -33,10 +33,7 @@ func completeShift(t *testing.T, args ...string) (*ShiftOptions, error) {
 func unwrap(gates []traffic.Gate) []traffic.Gate {
 	out := make([]traffic.Gate, len(gates))
 	for i, g := range gates {
-		if n, ok := g.(namedGate); ok {
-			g = n.Gate
-		}
-		out[i] = g
+		out[i] = traffic.Unnamed(g)
 	}
 	return out
 }

@@ -32,7 +32,7 @@ Exit codes: 0 no request failed, 1 some failed, 2 bad input.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch {
-			case !isHTTPURL(p.URL):
+			case !traffic.IsHTTPURL(p.URL):
 				return badInput("--url %q: want an http:// or https:// URL", p.URL)
 			case p.Rate <= 0 || p.Rate > 1000:
 				return badInput("--rate %d: want 1..1000 requests per second", p.Rate)

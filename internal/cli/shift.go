@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"path/filepath"
 	"time"
 
@@ -164,7 +163,7 @@ func (o *ShiftOptions) Complete(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	o.gates = distinctNames(append(flagGates, fileGates...))
+	o.gates = traffic.DistinctNames(append(flagGates, fileGates...))
 	return nil
 }
 
@@ -176,7 +175,7 @@ func (o *ShiftOptions) Validate() error {
 		return badInput("--from %q and --to %q must name two different clusters", o.From, o.To)
 	case o.VerifyTimeout <= 0:
 		return badInput("--verify-timeout %s: want a duration > 0", o.VerifyTimeout)
-	case o.Smoke != "" && !isHTTPURL(o.Smoke):
+	case o.Smoke != "" && !traffic.IsHTTPURL(o.Smoke):
 		return badInput("--smoke %q: want an http:// or https:// URL", o.Smoke)
 	case o.DryRun && o.Rollback:
 		return badInput("--dry-run and --rollback: choose one")
@@ -268,9 +267,4 @@ func newShiftStatusCmd(g *Global) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&routerURL, "router", "", "router URL, e.g. haproxy:///run/haproxy.sock?backend=clusters")
 	return cmd
-}
-
-func isHTTPURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

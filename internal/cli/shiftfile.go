@@ -28,14 +28,14 @@ import (
 //	  - prometheus: {url: "http://prometheus:9090", query: 'sum(rate(http_errors_total[1m]))', op: "<=", max: 0.5}
 //	  - command: ./check-orders.sh
 type ShiftFile struct {
-	Router        string     `json:"router"`
-	From          string     `json:"from"`
-	To            string     `json:"to"`
-	Steps         []int      `json:"steps"`
-	Pause         any        `json:"pause"` // "30s" or ["10s", "30s"]
-	VerifyTimeout string     `json:"verifyTimeout"`
-	Smoke         *FileHTTP  `json:"smoke"`
-	Gates         []FileGate `json:"gates"`
+	Router        string             `json:"router"`
+	From          string             `json:"from"`
+	To            string             `json:"to"`
+	Steps         []int              `json:"steps"`
+	Pause         any                `json:"pause"` // "30s" or ["10s", "30s"]
+	VerifyTimeout string             `json:"verifyTimeout"`
+	Smoke         *traffic.HTTPSpec  `json:"smoke"`
+	Gates         []traffic.GateSpec `json:"gates"`
 }
 
 // readShiftFile loads path into o; flags set on the command line are kept.
@@ -90,7 +90,7 @@ func (o *ShiftOptions) readShiftFile(cmd *cobra.Command, path string) ([]traffic
 	}
 	var gates []traffic.Gate
 	for i, g := range f.Gates {
-		gate, err := g.gate()
+		gate, err := g.Gate()
 		if err != nil {
 			return nil, badInput("-f %s: gates[%d]: %v", path, i, err)
 		}

@@ -206,14 +206,15 @@ func runSwitchover(ctx context.Context, o *SwitchoverOptions, cmd *cobra.Command
 		return switchover.Report{}, err
 	}
 
+	move := o.trafficMove()
 	inv := &switchover.Invocation{
 		Switchover: switchover.Switchover{
 			From: from, FromName: o.From, To: to, SourceUnreachable: o.SourceUnreachable,
 			Router: o.shift.Router, Timeout: o.Timeout, Reason: switchoverReason(reason, o),
 			Progress:  func(phase, msg string) { fmt.Fprintf(o.g.Err, "[%s] %s\n", phase, msg) },
-			Shift:     o.shiftTraffic,
-			ShiftBack: o.shiftBack,
-			Mirror:    mirrorControl{},
+			Shift:     move.Forward,
+			ShiftBack: move.Back,
+			Mirror:    switchover.MirrorHandshake{},
 		},
 		JournalDir: o.JournalDir, Rollback: o.Rollback, BreakLock: o.BreakLock,
 		Validate: func(ctx context.Context) error { return o.validate(ctx, from, to) },

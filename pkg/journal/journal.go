@@ -31,6 +31,13 @@ const (
 	OpEnd    = "end"    // the run finished; nothing to resume
 )
 
+// Log is where a run's records go: a Journal file, or (for the controller)
+// an object in the management cluster holding the same records.
+type Log interface {
+	Append(r Record) error
+	Close() error
+}
+
 // Journal is an open journal file.
 type Journal struct {
 	mu   sync.Mutex

@@ -62,6 +62,10 @@ type Spec struct {
 	// RenewFailed, when set, hears of each failed renewal that did not (yet)
 	// lose the lease, with the failures in a row.
 	RenewFailed func(err error, failures int)
+	// Same, when set, says a holder is this taker under another process (a
+	// controller replica resuming the run its dead predecessor held): its
+	// lease is taken at once, unwatched, as decide allows.
+	Same func(holder Identity) bool
 	// KeepOnRelease: Release clears the holder and keeps the object (and its
 	// annotations, less DropOnRelease) rather than deleting it.
 	KeepOnRelease bool
@@ -85,6 +89,7 @@ type Contest struct {
 	Record   *Record
 	Holder   Identity      // parsed from Record.Holder
 	GoneHere bool          // the holder was a process of this machine that is gone (not watched)
+	Same     bool          // Spec.Same says the holder is the same logical holder (not watched)
 	Stale    bool          // watched, its record did not change for its duration
 	Watched  time.Duration // how long the record stayed the same, as seen here
 }
@@ -152,7 +157,8 @@ func Acquire(ctx context.Context, spec Spec, id Identity, decide Decide) (*Lease
 		if r := RecordOf(cur); r.Held() && r.Holder != l.id {
 			c := Contest{Record: r, Holder: ParseIdentity(r.Holder)}
 			c.GoneHere = c.Holder.GoneHere()
-			if !c.GoneHere {
+			c.Same = spec.Same != nil && spec.Same(c.Holder)
+			if !c.GoneHere && !c.Same {
 				obs, err := Watch(ctx, spec.Client, spec.Name, r, spec.Duration, spec.Poll)
 				if err != nil {
 					return nil, err

@@ -23,6 +23,14 @@ type Invocation struct {
 	Switchover
 	// JournalDir holds one journal per target cluster identity.
 	JournalDir string
+	// OpenJournal, when set, opens the journal instead (the controller keeps
+	// it in the management cluster): the log and its records so far.
+	OpenJournal func(ctx context.Context) (journal.Log, []journal.Record, error)
+	// Holder names this run in the lock; default this user, host and process.
+	// A lock held under the same Run is this run's own, left by a process
+	// that is gone (a controller replica that lost its leadership), and is
+	// taken over at once.
+	Holder *Holder
 	// Rollback undoes the interrupted switchover into To instead of finishing it.
 	Rollback bool
 	// BreakLock takes over a stale lock.
@@ -50,7 +58,13 @@ func Invoke(ctx context.Context, inv *Invocation) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	j, recs, err := journal.Open(filepath.Join(inv.JournalDir, "switchover-"+shortID(toID)+".jsonl"))
+	var j journal.Log
+	var recs []journal.Record
+	if inv.OpenJournal != nil {
+		j, recs, err = inv.OpenJournal(ctx)
+	} else {
+		j, recs, err = journal.Open(filepath.Join(inv.JournalDir, "switchover-"+shortID(toID)+".jsonl"))
+	}
 	if err != nil {
 		return Report{}, fmt.Errorf("journal: %w", err)
 	}
@@ -69,7 +83,11 @@ func Invoke(ctx context.Context, inv *Invocation) (Report, error) {
 	if inv.From != nil {
 		conns = append(conns, inv.From)
 	}
-	lock, err := Acquire(ctx, conns, Holder{Who: Who(), PID: os.Getpid(), Run: "-", What: inv.Reason + " to " + to}, inv.BreakLock)
+	holder := Holder{Who: Who(), PID: os.Getpid(), Run: "-", What: inv.Reason + " to " + to}
+	if inv.Holder != nil {
+		holder = *inv.Holder
+	}
+	lock, err := Acquire(ctx, conns, holder, inv.BreakLock)
 	if err != nil {
 		return Report{}, err
 	}

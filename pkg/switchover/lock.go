@@ -152,6 +152,8 @@ func acquireOne(ctx context.Context, c *cluster.Conn, id lease.Identity, breakSt
 		tookOver = ""
 		holder := ct.Holder.Display()
 		switch {
+		case ct.Same:
+			tookOver = fmt.Sprintf("%s in %s (the same run, resumed)", holder, c.Context)
 		case ct.GoneHere:
 			tookOver = fmt.Sprintf("%s in %s (process gone)", holder, c.Context)
 		case ct.Stale && breakStale:
@@ -165,7 +167,9 @@ func acquireOne(ctx context.Context, c *cluster.Conn, id lease.Identity, breakSt
 		}
 		return nil
 	}
-	held, err := lease.Acquire(ctx, lockSpec(c), id, decide)
+	spec := lockSpec(c)
+	spec.Same = func(h lease.Identity) bool { return sameRun(h, id) }
+	held, err := lease.Acquire(ctx, spec, id, decide)
 	switch {
 	case err == nil:
 		return held, tookOver, nil
@@ -176,6 +180,15 @@ func acquireOne(ctx context.Context, c *cluster.Conn, id lease.Identity, breakSt
 	default:
 		return nil, "", fmt.Errorf("take the switchover lock in %s: %w", c.Context, err)
 	}
+}
+
+// sameRun says whether the lock is held under the run id asks for: the
+// same logical run resumed by another process (the CLI's runs are all "-",
+// never the same).
+func sameRun(held, id lease.Identity) bool {
+	run := func(i lease.Identity) string { return parseHolder(i.Display()).Run }
+	r := run(id)
+	return r != "" && r != "-" && run(held) == r
 }
 
 // acquiredAgo is how long ago the holder says it took the lock, by this

@@ -67,9 +67,11 @@ type Switchover struct {
 	Router    string // kept in the records
 
 	Timeout  time.Duration // for activate/deactivate waits and the mirror pause
-	Journal  *journal.Journal
+	Journal  journal.Log
 	Progress func(phase, msg string)
 	Reason   string
+	// Who is written into the records as their author; default Who() (user@host).
+	Who string
 
 	run   string
 	epoch int64
@@ -329,7 +331,10 @@ func (s *Switchover) activate(ctx context.Context, c *cluster.Conn) error {
 }
 
 func (s *Switchover) writeRecords(ctx context.Context) error {
-	who := Who()
+	who := s.Who
+	if who == "" {
+		who = Who()
+	}
 	now := time.Now().UTC()
 	toID, err := s.To.Identity(ctx)
 	if err != nil {

@@ -1,8 +1,8 @@
-package cli
+package traffic
 
-// The gates of a shift as a shift file or a key=value --gate-* flag says
-// them: one set of field names, one set of rules, one conversion into
-// traffic gates.
+// The gates of a shift as a shift file, a key=value --gate-* flag or a
+// Switchover resource says them: one set of field names, one set of rules,
+// one conversion into gates.
 
 import (
 	"errors"
@@ -10,19 +10,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tandem-io/tandem/pkg/traffic"
+	"net/url"
 )
 
-// FileGate is one gate of the file: exactly one of its fields.
-type FileGate struct {
-	HTTP       *FileHTTP `json:"http"`
-	Prometheus *FileProm `json:"prometheus"`
+// GateSpec is one gate of the file: exactly one of its fields.
+type GateSpec struct {
+	HTTP       *HTTPSpec `json:"http"`
+	Prometheus *PromSpec `json:"prometheus"`
 	Command    string    `json:"command"`
 }
 
-// FileHTTP is an HTTP gate (or the smoke test). Its json names are also the
+// HTTPSpec is an HTTP gate (or the smoke test). Its json names are also the
 // keys of `--gate-http key=value,...`.
-type FileHTTP struct {
+type HTTPSpec struct {
 	URL         string  `json:"url"`
 	Host        string  `json:"host"`
 	Status      int     `json:"status"`
@@ -31,9 +31,9 @@ type FileHTTP struct {
 	MaxP99      string  `json:"maxP99"`
 }
 
-// FileProm is a Prometheus gate. Its json names are also the keys of
+// PromSpec is a Prometheus gate. Its json names are also the keys of
 // `--gate-prometheus key=value,...`.
-type FileProm struct {
+type PromSpec struct {
 	URL   string  `json:"url"`
 	Query string  `json:"query"`
 	Op    string  `json:"op"`
@@ -42,24 +42,24 @@ type FileProm struct {
 
 // gate checks g and makes it a traffic gate; an error starts with the
 // field's path (http.maxP99 …).
-func (g FileGate) gate() (traffic.Gate, error) {
-	var gates []traffic.Gate
+func (g GateSpec) Gate() (Gate, error) {
+	var gates []Gate
 	if g.HTTP != nil {
-		h, err := g.HTTP.gate()
+		h, err := g.HTTP.Gate()
 		if err != nil {
 			return nil, fmt.Errorf("http.%w", err)
 		}
 		gates = append(gates, h)
 	}
 	if g.Prometheus != nil {
-		p, err := g.Prometheus.gate()
+		p, err := g.Prometheus.Gate()
 		if err != nil {
 			return nil, fmt.Errorf("prometheus.%w", err)
 		}
 		gates = append(gates, p)
 	}
 	if g.Command != "" {
-		gates = append(gates, traffic.CommandGate{Command: g.Command})
+		gates = append(gates, CommandGate{Command: g.Command})
 	}
 	if len(gates) != 1 {
 		return nil, errors.New("want exactly one of http, prometheus, command")
@@ -68,77 +68,77 @@ func (g FileGate) gate() (traffic.Gate, error) {
 }
 
 // gate checks h and makes it an HTTP gate; an error starts with the field's name.
-func (h FileHTTP) gate() (traffic.HTTPGate, error) {
-	if !isHTTPURL(h.URL) {
-		return traffic.HTTPGate{}, fmt.Errorf("url %q: want an http:// or https:// URL", h.URL)
+func (h HTTPSpec) Gate() (HTTPGate, error) {
+	if !IsHTTPURL(h.URL) {
+		return HTTPGate{}, fmt.Errorf("url %q: want an http:// or https:// URL", h.URL)
 	}
 	var p99 time.Duration
 	if h.MaxP99 != "" {
 		d, err := time.ParseDuration(h.MaxP99)
 		if err != nil {
-			return traffic.HTTPGate{}, fmt.Errorf("maxP99 %q: want a duration such as 500ms", h.MaxP99)
+			return HTTPGate{}, fmt.Errorf("maxP99 %q: want a duration such as 500ms", h.MaxP99)
 		}
-		if err := checkMaxP99(d); err != nil {
-			return traffic.HTTPGate{}, fmt.Errorf("maxP99 %s: %w", h.MaxP99, err)
+		if err := CheckMaxP99(d); err != nil {
+			return HTTPGate{}, fmt.Errorf("maxP99 %s: %w", h.MaxP99, err)
 		}
 		p99 = d
 	}
-	if err := checkRatio(h.MaxFailures); err != nil {
-		return traffic.HTTPGate{}, fmt.Errorf("maxFailures %g: %w", h.MaxFailures, err)
+	if err := CheckRatio(h.MaxFailures); err != nil {
+		return HTTPGate{}, fmt.Errorf("maxFailures %g: %w", h.MaxFailures, err)
 	}
-	if err := checkStatus(h.Status); err != nil {
-		return traffic.HTTPGate{}, fmt.Errorf("status %d: %w", h.Status, err)
+	if err := CheckStatus(h.Status); err != nil {
+		return HTTPGate{}, fmt.Errorf("status %d: %w", h.Status, err)
 	}
 	if h.Requests < 0 {
-		return traffic.HTTPGate{}, fmt.Errorf("requests %d: want > 0 (0 or none: 10)", h.Requests)
+		return HTTPGate{}, fmt.Errorf("requests %d: want > 0 (0 or none: 10)", h.Requests)
 	}
-	return traffic.HTTPGate{URL: h.URL, Host: h.Host, Status: h.Status, Requests: h.Requests, MaxFailureRatio: h.MaxFailures, MaxP99: p99}, nil
+	return HTTPGate{URL: h.URL, Host: h.Host, Status: h.Status, Requests: h.Requests, MaxFailureRatio: h.MaxFailures, MaxP99: p99}, nil
 }
 
 // gate checks p and makes it a Prometheus gate; an error starts with the field's name.
-func (p FileProm) gate() (traffic.PromGate, error) {
+func (p PromSpec) Gate() (PromGate, error) {
 	op := p.Op
 	if op == "" {
 		op = "<="
 	}
 	switch {
-	case !isHTTPURL(p.URL):
-		return traffic.PromGate{}, fmt.Errorf("url %q: want an http:// or https:// URL", p.URL)
+	case !IsHTTPURL(p.URL):
+		return PromGate{}, fmt.Errorf("url %q: want an http:// or https:// URL", p.URL)
 	case strings.TrimSpace(p.Query) == "":
-		return traffic.PromGate{}, errors.New("query: want a PromQL instant query")
+		return PromGate{}, errors.New("query: want a PromQL instant query")
 	}
-	if err := checkOp(op); err != nil {
-		return traffic.PromGate{}, fmt.Errorf("op %q: %w", op, err)
+	if err := CheckOp(op); err != nil {
+		return PromGate{}, fmt.Errorf("op %q: %w", op, err)
 	}
-	return traffic.PromGate{URL: p.URL, Query: p.Query, Op: op, Threshold: p.Max}, nil
+	return PromGate{URL: p.URL, Query: p.Query, Op: op, Threshold: p.Max}, nil
 }
 
 // The rules of single values, shared by the gates and the companion flags.
 
-func checkRatio(v float64) error {
+func CheckRatio(v float64) error {
 	if v < 0 || v > 1 {
 		return errors.New("want a ratio 0–1")
 	}
 	return nil
 }
 
-func checkMaxP99(d time.Duration) error {
+func CheckMaxP99(d time.Duration) error {
 	if d < 0 {
 		return errors.New("want a duration ≥ 0")
 	}
 	return nil
 }
 
-// checkStatus allows 0: the gate's default, 200.
-func checkStatus(s int) error {
+// CheckStatus allows 0: the gate's default, 200.
+func CheckStatus(s int) error {
 	if s != 0 && (s < 100 || s > 599) {
 		return errors.New("want an HTTP status 100–599")
 	}
 	return nil
 }
 
-func checkOp(op string) error {
-	if !traffic.ValidOp(op) {
+func CheckOp(op string) error {
+	if !ValidOp(op) {
 		return errors.New("want <, <=, >, >= or ==")
 	}
 	return nil
@@ -146,29 +146,29 @@ func checkOp(op string) error {
 
 // namedGate is a gate under another name.
 type namedGate struct {
-	traffic.Gate
+	Gate
 	name string
 }
 
-// Name implements traffic.Gate.
+// Name implements Gate.
 func (g namedGate) Name() string { return g.name }
 
-// distinctNames renames gates that would print the same name, so that
+// DistinctNames renames gates that would print the same name, so that
 // progress lines and reports say which one failed: HTTP gates first get
 // their settings in the name, then any name still shared gets #1, #2, ….
-func distinctNames(gates []traffic.Gate) []traffic.Gate {
+func DistinctNames(gates []Gate) []Gate {
 	names := make([]string, len(gates))
 	for i, g := range gates {
 		names[i] = g.Name()
 	}
 	counts := countNames(names)
 	for i, g := range gates {
-		if h, ok := g.(traffic.HTTPGate); ok && counts[names[i]] > 1 {
+		if h, ok := g.(HTTPGate); ok && counts[names[i]] > 1 {
 			names[i] = httpGateDetail(h)
 		}
 	}
 	counts, seen := countNames(names), map[string]int{}
-	out := make([]traffic.Gate, len(gates))
+	out := make([]Gate, len(gates))
 	for i, g := range gates {
 		name := names[i]
 		if counts[name] > 1 {
@@ -192,7 +192,7 @@ func countNames(names []string) map[string]int {
 }
 
 // httpGateDetail is an HTTP gate's name with its settings, defaults filled in.
-func httpGateDetail(h traffic.HTTPGate) string {
+func httpGateDetail(h HTTPGate) string {
 	status, requests := h.Status, h.Requests
 	if status == 0 {
 		status = 200
@@ -201,4 +201,18 @@ func httpGateDetail(h traffic.HTTPGate) string {
 		requests = 10
 	}
 	return fmt.Sprintf("%s [status=%d,requests=%d,maxFailures=%g,maxP99=%s]", h.Name(), status, requests, h.MaxFailureRatio, h.MaxP99)
+}
+
+// IsHTTPURL says whether s is an absolute http:// or https:// URL.
+func IsHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// Unnamed is g without the name DistinctNames gave it.
+func Unnamed(g Gate) Gate {
+	if n, ok := g.(namedGate); ok {
+		return n.Gate
+	}
+	return g
 }
