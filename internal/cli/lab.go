@@ -59,7 +59,7 @@ caches them under ${XDG_CACHE_HOME:-~/.cache}/tandem; later runs start in second
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&o.Dir, "dir", lab.DefaultDir(), "directory of the lab's state, logs and data")
 	pf.StringVar(&o.CacheDir, "cache-dir", lab.DefaultCacheDir(), "where built binaries are cached")
-	cmd.AddCommand(newLabUpCmd(o), newLabDownCmd(o), newLabStatusCmd(o), newLabEnvCmd(o), newLabSeedCmd(o), newLabNodesCmd(o), newLabIngressCmd(o))
+	cmd.AddCommand(newLabUpCmd(o), newLabDownCmd(o), newLabStatusCmd(o), newLabEnvCmd(o), newLabSeedCmd(o), newLabNodesCmd(o), newLabIngressCmd(o), newLabControllerCmd(o))
 	return cmd
 }
 

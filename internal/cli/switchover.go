@@ -9,10 +9,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
-	"github.com/tandem-io/tandem/pkg/standby"
 	"github.com/tandem-io/tandem/pkg/switchover"
 )
 
@@ -244,52 +242,10 @@ func switchoverReason(reason string, o *SwitchoverOptions) string {
 
 // validate checks, before anything changes, that the switchover makes sense.
 func (o *SwitchoverOptions) validate(ctx context.Context, from, to *cluster.Conn) error {
-	sb, err := standby.IsStandby(ctx, to)
+	w, err := switchover.Check(ctx, from, o.From, to, o.shift.router)
 	if err != nil {
 		return err
-	}
-	if !sb {
-		return badInput("%s is not standby (no %s/%s marker): nothing to switch over to; make it one with tandem sync --standby or tandem deactivate", o.To, standby.MarkerNamespace, standby.MarkerName)
-	}
-	if from != nil {
-		if sb, err := standby.IsStandby(ctx, from); err != nil {
-			return err
-		} else if sb {
-			return badInput("%s is standby too: no active cluster to switch over from", o.From)
-		}
-	}
-	if n, err := readyNodes(ctx, to); err != nil {
-		return err
-	} else if n == 0 {
-		return fmt.Errorf("%s has no Ready node: its workloads could not start", o.To)
-	}
-	w, err := observe(ctx, o.shift.router, o.shift.Router)
-	if err != nil {
-		return err
-	}
-	for _, route := range w.Routes() {
-		for _, c := range []string{o.From, o.To} {
-			if _, ok := w[route][c]; !ok {
-				return badInput("route %q of the router has no cluster %q (it has %s): router cluster names must be the context names", route, c, w.String())
-			}
-		}
 	}
 	fmt.Fprintf(o.g.Err, "router %s now: %s\n", o.shift.Router, w)
 	return nil
-}
-
-func readyNodes(ctx context.Context, c *cluster.Conn) (int, error) {
-	nodes, err := c.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return 0, fmt.Errorf("list nodes of %s: %w", c.Context, err)
-	}
-	n := 0
-	for _, node := range nodes.Items {
-		for _, cond := range node.Status.Conditions {
-			if cond.Type == "Ready" && cond.Status == "True" {
-				n++
-			}
-		}
-	}
-	return n, nil
 }

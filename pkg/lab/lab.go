@@ -311,7 +311,7 @@ func (l *Lab) Processes() ([]Process, error) {
 }
 
 // stopOrder stops traffic first and storage last.
-var stopOrder = []string{"haproxy", "lab-ingress", "kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"}
+var stopOrder = []string{controllerProcess, "haproxy", "lab-ingress", "kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"}
 
 // Down stops exactly the processes the lab recorded and removes its data.
 func (l *Lab) Down(ctx context.Context) ([]Process, error) {

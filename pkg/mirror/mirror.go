@@ -56,6 +56,7 @@ type Mirror struct {
 	informers map[schema.GroupVersionResource]cache.SharedIndexInformer
 	queue     workqueue.TypedRateLimitingInterface[key]
 	live      atomic.Bool // events are queued only once the initial pass may miss nothing
+	synced    atomic.Bool // the initial pass is done
 
 	mu       sync.Mutex
 	seen     map[key]time.Time // when the newest change of a key was seen
@@ -132,6 +133,7 @@ func (m *Mirror) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	m.synced.Store(true)
 	for i := 0; i < m.Workers; i++ {
 		go m.work(ctx)
 	}
@@ -153,6 +155,10 @@ func (m *Mirror) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// Synced says whether the initial pass is done: from then on the target
+// follows each change.
+func (m *Mirror) Synced() bool { return m.synced.Load() }
 
 func ensureNamespace(ctx context.Context, c *cluster.Conn) error {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: standby.MarkerNamespace}}
