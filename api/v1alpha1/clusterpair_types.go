@@ -89,7 +89,7 @@ type ClusterPairStatus struct {
 	// +optional
 	LastSwitchover string `json:"lastSwitchover,omitempty"`
 	// +optional
-	LastChecked *metav1.Time `json:"lastChecked,omitempty"`
+	LastChecked *metav1.MicroTime `json:"lastChecked,omitempty"`
 	// +optional
 	// +listType=map
 	// +listMapKey=type

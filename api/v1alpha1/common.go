@@ -34,6 +34,7 @@ type Traffic struct {
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=20
 	// +kubebuilder:validation:items:Minimum=0
 	// +kubebuilder:validation:items:Maximum=100
 	// +kubebuilder:validation:XValidation:rule="self.isSorted()",message="steps must be increasing"
@@ -41,10 +42,12 @@ type Traffic struct {
 	// Pause is how long each step is held (and gated); default 30s.
 	// +optional
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=64
 	Pause string `json:"pause,omitempty"`
 	// VerifyTimeout is how long a step may take to show in the router; default 30s.
 	// +optional
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=64
 	VerifyTimeout string `json:"verifyTimeout,omitempty"`
 	// Smoke is checked once before any weight moves.
 	// +optional
@@ -52,6 +55,7 @@ type Traffic struct {
 	// Gates run again and again during each pause; a failed one rolls the
 	// traffic back. The same as the gates of a shift file.
 	// +optional
+	// +kubebuilder:validation:MaxItems=16
 	Gates []Gate `json:"gates,omitempty"`
 }
 
@@ -64,14 +68,17 @@ type Gate struct {
 	Prometheus *PrometheusGate `json:"prometheus,omitempty"`
 	// Command is run by a shell in the controller's container; exit 0 passes.
 	// +optional
+	// +kubebuilder:validation:MaxLength=4096
 	Command string `json:"command,omitempty"`
 }
 
 // HTTPGate sends requests and judges the answers.
 type HTTPGate struct {
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
 	URL string `json:"url"`
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
 	Host string `json:"host,omitempty"`
 	// Status expected; default 200.
 	// +optional
@@ -89,14 +96,17 @@ type HTTPGate struct {
 	MaxFailures float64 `json:"maxFailures,omitempty"`
 	// +optional
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=64
 	MaxP99 string `json:"maxP99,omitempty"`
 }
 
 // PrometheusGate runs a query and compares its value.
 type PrometheusGate struct {
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
 	URL string `json:"url"`
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
 	Query string `json:"query"`
 	// +optional
 	// +kubebuilder:validation:Enum="<";"<=";">";">=";"=="

@@ -26,6 +26,7 @@ type Probe struct {
 // +kubebuilder:validation:XValidation:rule="self == oldSelf",message="a Drill's spec cannot change; create another"
 type DrillSpec struct {
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
 	Pair    string `json:"pair"`
 	Traffic `json:",inline"`
 	// +optional
@@ -34,9 +35,12 @@ type DrillSpec struct {
 	// +optional
 	Sync *bool `json:"sync,omitempty"`
 	// +optional
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=63
 	Namespaces []string `json:"namespaces,omitempty"`
 	// +optional
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=64
 	Timeout string `json:"timeout,omitempty"`
 }
 

@@ -20,9 +20,11 @@ const (
 type SwitchoverSpec struct {
 	// Pair is the ClusterPair in this namespace.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
 	Pair string `json:"pair"`
 	// To is the cluster of the pair to make active (the standby).
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
 	To string `json:"to"`
 	// Traffic: steps, pause, gates.
 	Traffic `json:",inline"`
@@ -31,6 +33,8 @@ type SwitchoverSpec struct {
 	Sync *bool `json:"sync,omitempty"`
 	// Namespaces of the last sync pass; none: all but the system ones.
 	// +optional
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=63
 	Namespaces []string `json:"namespaces,omitempty"`
 	// SourceUnreachable is an emergency failover: every phase that needs the
 	// active cluster is skipped.
@@ -39,6 +43,7 @@ type SwitchoverSpec struct {
 	// Timeout for activation and the mirror's pause; default 5m.
 	// +optional
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=64
 	Timeout string `json:"timeout,omitempty"`
 }
 

@@ -8,8 +8,8 @@ import (
 	"fmt"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
-	"github.com/tandem-io/tandem/pkg/syncer"
 	"github.com/tandem-io/tandem/pkg/switchover"
+	"github.com/tandem-io/tandem/pkg/syncer"
 )
 
 // trafficMove is the shift phase as the shift flags say it.

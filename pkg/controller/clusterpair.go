@@ -44,7 +44,7 @@ func (r *ClusterPairReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	base := cp.DeepCopy()
 	s := &cp.Status
 	s.ObservedGeneration = cp.Generation
-	now := metav1.Now()
+	now := metav1.NowMicro()
 	s.LastChecked = &now
 	s.LastSwitchover = r.lastSwitchover(ctx, &cp)
 	p, err := r.pairs.connect(ctx, &cp)

@@ -281,15 +281,20 @@ func (r *SwitchoverReconciler) event(so *tandemv1.Switchover, kind, reason, msg 
 }
 
 func (r *SwitchoverReconciler) phaseEvent(so *tandemv1.Switchover, rec journal.Record) {
+	if r.events == nil {
+		return
+	}
+	// The phase is the event's action: events of one reason and action are a series.
+	emit := func(kind, reason, note string) { r.events.Eventf(so, nil, kind, reason, rec.Key, "%s", note) }
 	switch rec.Op {
 	case journal.OpIntent:
-		r.event(so, corev1.EventTypeNormal, "PhaseStarted", rec.Key)
+		emit(corev1.EventTypeNormal, "PhaseStarted", rec.Key)
 	case journal.OpDone:
-		r.event(so, corev1.EventTypeNormal, "PhaseDone", rec.Key)
+		emit(corev1.EventTypeNormal, "PhaseDone", rec.Key)
 	case journal.OpFailed:
-		r.event(so, corev1.EventTypeWarning, "PhaseFailed", rec.Key+": "+rec.Detail["error"])
+		emit(corev1.EventTypeWarning, "PhaseFailed", rec.Key+": "+rec.Detail["error"])
 	case "undo":
-		r.event(so, corev1.EventTypeWarning, "PhaseUndone", rec.Key)
+		emit(corev1.EventTypeWarning, "PhaseUndone", rec.Key)
 	}
 }
 

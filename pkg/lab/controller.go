@@ -116,7 +116,9 @@ func (l *Lab) ControllerUp(ctx context.Context, o ControllerOptions) ([]Process,
 			continue
 		}
 		health := ports[1]
-		if err := l.ensure(ctx, running, p, func(ctx context.Context) error { return waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/healthz", health), "ok") }); err != nil {
+		if err := l.ensure(ctx, running, p, func(ctx context.Context) error {
+			return waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/healthz", health), "ok")
+		}); err != nil {
 			return out, err
 		}
 		out = append(out, l.runningSet()[processKey(p)])

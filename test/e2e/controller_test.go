@@ -1,0 +1,282 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A followActive Mirror copies blue → green within 2 s; a Switchover to
+// green runs its phases, makes green active at epoch+1 and turns the Mirror
+// around (green → blue).
+func TestControllerMirrorFollowsSwitchover(t *testing.T) {
+	pairWithGreenStandby(t, t.TempDir())
+	withController(t)
+	controllerUp(t)
+	before, _ := pairStatus(t)
+
+	if r := applyDoc(t, pairDoc("lab", "team: a")+`---
+apiVersion: tandem.io/v1alpha1
+kind: Mirror
+metadata: {name: lab, namespace: tandem-system}
+spec: {pair: lab, followActive: true, standby: true}
+`); r.code != 0 {
+		t.Fatalf("apply pair and mirror: %s", r.stderr)
+	}
+	waitFor(t, "Mirror Ready", 90*time.Second, func() (bool, string) {
+		s := jsonpath(t, "mirror.tandem.io/lab", "{.status.from}→{.status.to} "+`{.status.conditions[?(@.type=="Ready")].status}`)
+		return s == "blue→green True", s
+	})
+	name := fmt.Sprintf("ctl-mirror-%d", time.Now().UnixNano())
+	mustKubectl(t, "--context", "blue", "-n", "default", "create", "configmap", name, "--from-literal=k=v")
+	created := time.Now()
+	waitFor(t, "ConfigMap copied into green", 2*time.Second, func() (bool, string) {
+		return kubectl(t, "--context", "green", "-n", "default", "get", "configmap", name).code == 0, "absent"
+	})
+	t.Logf("blue → green in %s", time.Since(created).Round(time.Millisecond))
+	table := mustKubectl(t, "--context", "green", "-n", ctlNS, "get", "mirror", "lab")
+	if !strings.Contains(table, "LAG") || !strings.Contains(table, "True") {
+		t.Fatalf("kubectl get mirror shows no Ready=True and lag:\n%s", table)
+	}
+	if lag := jsonpath(t, "mirror.tandem.io/lab", "{.status.lagSeconds}"); lag == "" {
+		t.Fatal("status.lagSeconds is empty")
+	}
+	waitFor(t, "ClusterPair status", 30*time.Second, func() (bool, string) {
+		s := jsonpath(t, "clusterpair.tandem.io/lab", "{.status.active} "+`{.status.conditions[?(@.type=="Reachable")].status} {.status.conditions[?(@.type=="Consistent")].status}`)
+		return s == "blue True True", s
+	})
+
+	if r := applyDoc(t, `apiVersion: tandem.io/v1alpha1
+kind: Switchover
+metadata: {name: to-green, namespace: tandem-system}
+spec: {pair: lab, to: green, steps: [0, 50, 100], pause: 1s}
+`); r.code != 0 {
+		t.Fatalf("apply switchover: %s", r.stderr)
+	}
+	if p := waitPhase(t, "to-green", 4*time.Minute, "Succeeded", "Failed", "RolledBack"); p != "Succeeded" {
+		t.Fatalf("switchover ended %s: %s", p, jsonpath(t, "switchover.tandem.io/to-green", "{.status}"))
+	}
+	phases := jsonpath(t, "switchover.tandem.io/to-green", `{range .status.phases[*]}{.name}={.result};{end}`)
+	for _, p := range []string{"pause-mirror", "sync", "activate", "shift", "deactivate", "records"} {
+		if !strings.Contains(phases, p+"=ok;") {
+			t.Errorf("status.phases lacks %s=ok: %s", p, phases)
+		}
+	}
+	after := assertActive(t, "green")
+	if after.Verdict.Epoch != before.Verdict.Epoch+1 {
+		t.Fatalf("epoch %d after the switchover, want %d", after.Verdict.Epoch, before.Verdict.Epoch+1)
+	}
+	if out := mustTandem(t, "status", "--source", "blue", "--target", "green"); !strings.Contains(out, "Switchover tandem-system/to-green") {
+		t.Fatalf("tandem status does not show the controller's switchover:\n%s", out)
+	}
+	waitFor(t, "Mirror turned around", 60*time.Second, func() (bool, string) {
+		s := jsonpath(t, "mirror.tandem.io/lab", "{.status.from}→{.status.to} "+`{.status.conditions[?(@.type=="Ready")].status}`)
+		return s == "green→blue True", s
+	})
+	back := fmt.Sprintf("ctl-back-%d", time.Now().UnixNano())
+	mustKubectl(t, "--context", "green", "-n", "default", "create", "configmap", back, "--from-literal=k=v")
+	waitFor(t, "ConfigMap copied green → blue", 5*time.Second, func() (bool, string) {
+		return kubectl(t, "--context", "blue", "-n", "default", "get", "configmap", back).code == 0, "absent"
+	})
+	for _, cm := range []string{name, back} {
+		kubectl(t, "--context", "blue", "-n", "default", "delete", "configmap", cm, "--ignore-not-found")
+		kubectl(t, "--context", "green", "-n", "default", "delete", "configmap", cm, "--ignore-not-found")
+	}
+}
+
+// kill -9 of the leading replica mid-switchover: the other takes the Lease
+// within 20 s and finishes the run from its journal, nothing done twice;
+// then deleting a running Switchover rolls it back.
+func TestControllerFailoverAndDeleteRollsBack(t *testing.T) {
+	pairWithGreenStandby(t, t.TempDir())
+	withController(t)
+	reps := controllerUp(t)
+	before, _ := pairStatus(t)
+	if r := applyDoc(t, pairDoc("lab", "team: a")+`---
+apiVersion: tandem.io/v1alpha1
+kind: Switchover
+metadata: {name: to-green, namespace: tandem-system}
+spec: {pair: lab, to: green, steps: [0, 25, 50, 75, 100], pause: 3s}
+`); r.code != 0 {
+		t.Fatalf("apply: %s", r.stderr)
+	}
+	waitFor(t, "the shift phase running", 3*time.Minute, func() (bool, string) {
+		s := jsonpath(t, "switchover.tandem.io/to-green", `{range .status.phases[*]}{.name}={.result};{end}`)
+		return strings.Contains(s, "shift=running"), s
+	})
+	lead, ok := leader(reps)
+	if !ok {
+		t.Fatal("no replica reports leader_election_master_status 1")
+	}
+	if err := syscall.Kill(lead.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	var others []replica
+	for _, r := range reps {
+		if r.PID != lead.PID {
+			others = append(others, r)
+		}
+	}
+	waitFor(t, "another replica leads", 20*time.Second, func() (bool, string) {
+		_, ok := leader(others)
+		return ok, "no leader"
+	})
+	t.Logf("leader %s killed; another led after %s", lead.Replica, time.Since(killed).Round(100*time.Millisecond))
+	if p := waitPhase(t, "to-green", 4*time.Minute, "Succeeded", "Failed", "RolledBack"); p != "Succeeded" {
+		t.Fatalf("switchover ended %s after the failover: %s", p, jsonpath(t, "switchover.tandem.io/to-green", "{.status}"))
+	}
+	after := assertActive(t, "green")
+	if after.Verdict.Epoch != before.Verdict.Epoch+1 {
+		t.Fatalf("epoch %d, want %d: a phase ran twice", after.Verdict.Epoch, before.Verdict.Epoch+1)
+	}
+	starts, done := 0, map[string]int{}
+	for _, rec := range journalRecords(t, "to-green") {
+		switch rec["op"] {
+		case "start":
+			starts++
+		case "done":
+			done[fmt.Sprint(rec["key"])]++
+		}
+	}
+	if starts != 1 {
+		t.Errorf("the journal holds %d runs, want 1 (resumed, not restarted)", starts)
+	}
+	for phase, n := range done {
+		if n != 1 {
+			t.Errorf("phase %s done %d times", phase, n)
+		}
+	}
+
+	// Two replicas again, then a Switchover back to blue deleted while it shifts.
+	reps = controllerUp(t)
+	if r := applyDoc(t, `apiVersion: tandem.io/v1alpha1
+kind: Switchover
+metadata: {name: to-blue, namespace: tandem-system}
+spec: {pair: lab, to: blue, steps: [0, 25, 50, 75, 100], pause: 4s, sync: false}
+`); r.code != 0 {
+		t.Fatalf("apply: %s", r.stderr)
+	}
+	waitFor(t, "the shift phase running", 3*time.Minute, func() (bool, string) {
+		s := jsonpath(t, "switchover.tandem.io/to-blue", `{range .status.phases[*]}{.name}={.result};{end}`)
+		return strings.Contains(s, "shift=running"), s
+	})
+	waitFor(t, "some traffic on blue (the undo must move it back)", time.Minute, func() (bool, string) {
+		w := shiftRuntimeWeights(t)
+		return w["blue"] > 0, fmt.Sprint(w)
+	})
+	mustKubectl(t, "--context", "green", "-n", ctlNS, "delete", "switchover", "to-blue", "--wait=false")
+	waitFor(t, "the deleted Switchover gone (rolled back)", 3*time.Minute, func() (bool, string) {
+		r := kubectl(t, "--context", "green", "-n", ctlNS, "get", "switchover", "to-blue")
+		return r.code != 0, r.stdout
+	})
+	st := assertActive(t, "green")
+	if st.Verdict.Epoch != after.Verdict.Epoch {
+		t.Fatalf("epoch %d after the rollback, want %d", st.Verdict.Epoch, after.Verdict.Epoch)
+	}
+	if w := st.Weights["clusters"]; w["green"] != 100 || w["blue"] != 0 {
+		t.Fatalf("weights after the rollback: %v", w)
+	}
+}
+
+// Two controllers with different --shard: each reconciles only its pairs.
+func TestControllerShards(t *testing.T) {
+	labAtRest(t)
+	withController(t)
+	controllerUp(t, "--name", "shard-a", "--shard", "team=a", "--replicas", "1")
+	if r := applyDoc(t, pairDoc("pair-a", "team: a")+"---\n"+pairDoc("pair-b", "team: b")); r.code != 0 {
+		t.Fatalf("apply pairs: %s", r.stderr)
+	}
+	waitFor(t, "pair-a reconciled by shard a", 60*time.Second, func() (bool, string) {
+		s := condition(t, "clusterpair.tandem.io/pair-a", "Reachable")
+		return s == "True", s
+	})
+	// A sentinel: after both are changed, shard a reconciles pair-a again; pair-b it must leave alone.
+	a0 := jsonpath(t, "clusterpair.tandem.io/pair-a", "{.status.lastChecked}")
+	mustKubectl(t, "--context", "green", "-n", ctlNS, "label", "clusterpair", "pair-a", "pair-b", "poke=1", "--overwrite")
+	waitFor(t, "pair-a checked again", 30*time.Second, func() (bool, string) {
+		a := jsonpath(t, "clusterpair.tandem.io/pair-a", "{.status.lastChecked}")
+		return a != a0, a
+	})
+	if s := jsonpath(t, "clusterpair.tandem.io/pair-b", "{.status}"); s != "" && s != "{}" {
+		t.Fatalf("shard a reconciled pair-b: status %s", s)
+	}
+	controllerUp(t, "--name", "shard-b", "--shard", "team=b", "--replicas", "1")
+	waitFor(t, "pair-b reconciled by shard b", 60*time.Second, func() (bool, string) {
+		s := condition(t, "clusterpair.tandem.io/pair-b", "Reachable")
+		return s == "True", s
+	})
+	leases := mustKubectl(t, "--context", "green", "-n", ctlNS, "get", "leases", "-o", "name")
+	if n := strings.Count(leases, "lease.coordination.k8s.io/tandem-controller-"); n != 2 {
+		t.Fatalf("want one leader Lease per shard, got:\n%s", leases)
+	}
+	// Stop shard a: pair-a's status stops moving while pair-b's goes on.
+	tandem(t, "lab", "controller", "down", "--dir", lab.dir, "--name", "shard-a")
+	a1 := jsonpath(t, "clusterpair.tandem.io/pair-a", "{.status.lastChecked}")
+	b1 := jsonpath(t, "clusterpair.tandem.io/pair-b", "{.status.lastChecked}")
+	kubectl(t, "--context", "green", "-n", ctlNS, "label", "clusterpair", "pair-a", "pair-b", "poke="+fmt.Sprint(time.Now().Unix()), "--overwrite")
+	waitFor(t, "pair-b checked again by shard b", 30*time.Second, func() (bool, string) {
+		b := jsonpath(t, "clusterpair.tandem.io/pair-b", "{.status.lastChecked}")
+		return b != b1, b
+	})
+	if a := jsonpath(t, "clusterpair.tandem.io/pair-a", "{.status.lastChecked}"); a != a1 {
+		t.Fatalf("pair-a was reconciled with its shard's controller down (%s → %s)", a1, a)
+	}
+}
+
+// Bad input is refused by the schema or named in a condition, and the
+// controller goes on serving the others.
+func TestControllerBadInput(t *testing.T) {
+	labAtRest(t)
+	withController(t)
+	controllerUp(t, "--replicas", "1")
+	one := applyDoc(t, `apiVersion: tandem.io/v1alpha1
+kind: ClusterPair
+metadata: {name: lonely, namespace: tandem-system}
+spec:
+  clusters:
+  - {name: blue, kubeconfigSecretRef: {name: blue-kubeconfig}}
+`)
+	if one.code == 0 || !strings.Contains(one.stderr, "spec.clusters") {
+		t.Fatalf("a ClusterPair with one cluster was not refused by the schema: exit %d\n%s", one.code, one.stderr)
+	}
+	kubectl(t, "--context", "green", "-n", ctlNS, "delete", "secret", "no-kubeconfig", "--ignore-not-found")
+	mustKubectl(t, "--context", "green", "-n", ctlNS, "create", "secret", "generic", "no-kubeconfig", "--from-literal=other=x")
+	t.Cleanup(func() {
+		kubectl(t, "--context", "green", "-n", ctlNS, "delete", "secret", "no-kubeconfig", "--ignore-not-found")
+	})
+	if r := applyDoc(t, `apiVersion: tandem.io/v1alpha1
+kind: ClusterPair
+metadata: {name: broken, namespace: tandem-system}
+spec:
+  clusters:
+  - {name: blue, kubeconfigSecretRef: {name: no-kubeconfig}}
+  - {name: green, kubeconfigSecretRef: {name: green-kubeconfig}}
+---
+`+pairDoc("good", "team: a")+`---
+apiVersion: tandem.io/v1alpha1
+kind: Switchover
+metadata: {name: to-nowhere, namespace: tandem-system}
+spec: {pair: good, to: purple}
+`); r.code != 0 {
+		t.Fatalf("apply: %s", r.stderr)
+	}
+	waitFor(t, "broken pair's condition", 60*time.Second, func() (bool, string) {
+		s := jsonpath(t, "clusterpair.tandem.io/broken", `{.status.conditions[?(@.type=="Reachable")].reason}`)
+		return s == "KubeconfigMissing", s
+	})
+	waitFor(t, "switchover to an unknown cluster failed with its reason", 60*time.Second, func() (bool, string) {
+		s := jsonpath(t, "switchover.tandem.io/to-nowhere", `{.status.phase} {.status.conditions[?(@.type=="Valid")].reason}`)
+		return s == "Failed UnknownCluster", s
+	})
+	waitFor(t, "the good pair served", 60*time.Second, func() (bool, string) {
+		s := jsonpath(t, "clusterpair.tandem.io/good", "{.status.active} "+`{.status.conditions[?(@.type=="Reachable")].status}`)
+		return s == "blue True", s
+	})
+	// The replica is still alive and serving.
+	if reps := controllerUp(t, "--replicas", "1"); len(reps) != 1 || syscall.Kill(reps[0].PID, 0) != nil {
+		t.Fatalf("the controller replica is gone: %v", reps)
+	}
+}
