@@ -27,6 +27,7 @@ type SwitchoverOptions struct {
 
 	shift ShiftOptions // router, steps, pauses, gates: the same flags as `tandem shift`
 	sync  SyncOptions  // the selection of the last sync pass
+	via   viaController
 }
 
 func newSwitchoverCmd(g *Global) *cobra.Command {
@@ -70,9 +71,16 @@ locked by another run, 2 bad input.`,
     --gate-http 'url=http://127.0.0.1:8080/healthz,host=api.example,requests=20,maxFailures=0.05' \
     --gate-command './check-orders.sh --since 1m'
   tandem switchover --source blue --target green --to green --rollback
-  tandem switchover --source blue --target green --to green --source-unreachable --steps 100`,
+  tandem switchover --source blue --target green --to green --source-unreachable --steps 100
+  tandem switchover --via-controller --pair prod --to green --steps 0,25,50,100 --pause 30s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.via.On {
+				if o.To == "" {
+					return badInput("switchover needs --to CLUSTER (the standby to make active)")
+				}
+				return o.runViaController(cmd.Context(), cmd)
+			}
 			if err := o.Complete(cmd); err != nil {
 				return err
 			}
@@ -90,6 +98,7 @@ locked by another run, 2 bad input.`,
 	f.StringVar(&o.JournalDir, "journal-dir", filepath.Join(stateDir(), "journal"), "where the journal of each run is kept")
 	addShiftStepFlags(cmd, &o.shift)
 	o.sync.AddSelectionFlags(cmd)
+	addViaControllerFlags(cmd, &o.via)
 	return cmd
 }
 

@@ -78,7 +78,10 @@ func Run(ctx context.Context, o Options) error {
 	if o.LeaderElectionID == "" {
 		o.LeaderElectionID = LeaderElectionID(o.Shard)
 	}
-	lease, renew, retry := 15*time.Second, 10*time.Second, 2*time.Second
+	// A replica that dies holding the Lease is replaced within lease+retry
+	// (≈ 14 s); the leader steps down when it cannot renew for renew (8 s),
+	// before anyone can take the Lease.
+	lease, renew, retry := 12*time.Second, 8*time.Second, 2*time.Second
 	mgr, err := ctrl.NewManager(o.Config, ctrl.Options{
 		Scheme:                  Scheme(),
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},

@@ -272,11 +272,61 @@ spec: {pair: good, to: purple}
 		return s == "Failed UnknownCluster", s
 	})
 	waitFor(t, "the good pair served", 60*time.Second, func() (bool, string) {
-		s := jsonpath(t, "clusterpair.tandem.io/good", "{.status.active} "+`{.status.conditions[?(@.type=="Reachable")].status}`)
-		return s == "blue True", s
+		s := jsonpath(t, "clusterpair.tandem.io/good", `{.status.conditions[?(@.type=="Reachable")].status} {.status.clusters[*].name}`)
+		return s == "True blue green", s
 	})
 	// The replica is still alive and serving.
 	if reps := controllerUp(t, "--replicas", "1"); len(reps) != 1 || syscall.Kill(reps[0].PID, 0) != nil {
 		t.Fatalf("the controller replica is gone: %v", reps)
 	}
+}
+
+// A Drill switches to the standby and back under a load probe; its report is
+// in status, in a ConfigMap, and in both clusters' records.
+func TestControllerDrill(t *testing.T) {
+	pairWithGreenStandby(t, t.TempDir())
+	withController(t)
+	controllerUp(t, "--replicas", "1")
+	if r := applyDoc(t, pairDoc("lab", "team: a")+fmt.Sprintf(`---
+apiVersion: tandem.io/v1alpha1
+kind: Drill
+metadata: {name: rehearsal, namespace: tandem-system}
+spec:
+  pair: lab
+  steps: [0, 50, 100]
+  pause: 1s
+  probe: {url: "http://%s/", host: app.example, rate: 20}
+`, lab.haproxy)); r.code != 0 {
+		t.Fatalf("apply: %s", r.stderr)
+	}
+	var got string
+	waitFor(t, "the drill finished", 6*time.Minute, func() (bool, string) {
+		got = jsonpath(t, "drill.tandem.io/rehearsal", "{.status.phase}|{.status.result}")
+		return strings.HasPrefix(got, "Succeeded|") || strings.HasPrefix(got, "Failed|"), got
+	})
+	if got != "Succeeded|passed" {
+		t.Fatalf("drill: %s\n%s", got, jsonpath(t, "drill.tandem.io/rehearsal", "{.status}"))
+	}
+	if n := jsonpath(t, "drill.tandem.io/rehearsal", "{.status.requestsSent}"); n == "" || n == "0" {
+		t.Fatalf("the probe sent %q requests", n)
+	}
+	legs := jsonpath(t, "drill.tandem.io/rehearsal", `{range .status.legs[*]}{.from}>{.to}={.result};{end}`)
+	if legs != "blue>green=completed;green>blue=completed;" {
+		t.Fatalf("legs: %s", legs)
+	}
+	if md := jsonpath(t, "configmap/rehearsal-report", `{.data.report\.md}`); !strings.Contains(md, "passed") {
+		t.Fatalf("report ConfigMap:\n%s", md)
+	}
+	assertActive(t, "blue")
+	if out := mustTandem(t, "status", "--source", "blue", "--target", "green"); !strings.Contains(out, "passed") {
+		t.Fatalf("the records do not keep the drill:\n%s", out)
+	}
+
+	// The CLI hands a switchover to the controller and follows it to its end.
+	r := tandem(t, "switchover", "--via-controller", "--pair", "lab", "--to", "green", "--steps", "0,100", "--pause", "1s",
+		"--management-context", "green", "--sync=false", "-o", "json")
+	if r.code != 0 || !strings.Contains(r.stderr, "[records] ok") || !strings.Contains(r.stdout, `"phase": "Succeeded"`) {
+		t.Fatalf("switchover --via-controller: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	assertActive(t, "green")
 }
