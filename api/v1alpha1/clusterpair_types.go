@@ -29,8 +29,9 @@ type ClusterPairSpec struct {
 	// +optional
 	Router string `json:"router,omitempty"`
 	// RouterCredentialsSecretRef is a Secret in the pair's namespace whose
-	// keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
-	// AWS_REGION) are the router's credentials; none: the controller's own.
+	// keys AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN are
+	// the AWS routers' credentials (the region is the URL's); none: the
+	// controller's own (its pod's role).
 	// +optional
 	RouterCredentialsSecretRef *SecretKeyRef `json:"routerCredentialsSecretRef,omitempty"`
 }

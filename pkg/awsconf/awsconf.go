@@ -15,7 +15,16 @@ import (
 // Load returns the configuration for region ("" = the chain's, else
 // us-east-1) and endpoint ("" = AWS itself).
 func Load(ctx context.Context, region, endpoint string) (aws.Config, error) {
+	return LoadWith(ctx, region, endpoint, nil)
+}
+
+// LoadWith is Load with creds instead of the default credential chain
+// (nil: the chain), as a controller passes a ClusterPair's own credentials.
+func LoadWith(ctx context.Context, region, endpoint string, creds aws.CredentialsProvider) (aws.Config, error) {
 	var opts []func(*config.LoadOptions) error
+	if creds != nil {
+		opts = append(opts, config.WithCredentialsProvider(creds))
+	}
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
 	}
@@ -25,7 +34,7 @@ func Load(ctx context.Context, region, endpoint string) (aws.Config, error) {
 			return aws.Config{}, fmt.Errorf("endpoint %q: want http(s)://host:port", endpoint)
 		}
 		// A local endpoint needs no real credentials; never ask IMDS for them.
-		if os.Getenv("AWS_ACCESS_KEY_ID") == "" && isLoopback(u.Hostname()) {
+		if creds == nil && os.Getenv("AWS_ACCESS_KEY_ID") == "" && isLoopback(u.Hostname()) {
 			opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("tandem", "tandem", "")))
 		}
 	}

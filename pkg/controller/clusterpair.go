@@ -26,10 +26,11 @@ const pairRefresh = 15 * time.Second
 // ClusterPairReconciler keeps a ClusterPair's status what `tandem status`
 // reports for it (pkg/pair), with conditions Reachable and Consistent.
 type ClusterPairReconciler struct {
-	client client.Client
-	pairs  *pairs
-	events events.EventRecorder
-	log    *slog.Logger
+	client  client.Client
+	pairs   *pairs
+	events  events.EventRecorder
+	metrics *metrics
+	log     *slog.Logger
 }
 
 // Reconcile implements reconcile.Reconciler.
@@ -66,7 +67,9 @@ func (r *ClusterPairReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	before := s.Active
 	fillPairStatus(s, st)
 	var unreachable []string
+	up := map[string]bool{}
 	for _, c := range st.Clusters {
+		up[c.Context] = c.Reachable
 		if !c.Reachable {
 			unreachable = append(unreachable, fmt.Sprintf("%s: %s", c.Context, c.Error))
 		}
@@ -81,6 +84,7 @@ func (r *ClusterPairReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	} else {
 		meta.SetStatusCondition(&s.Conditions, metav1.Condition{Type: tandemv1.ConditionConsistent, Status: metav1.ConditionFalse, Reason: "RecordsDisagree", Message: strings.Join(st.Verdict.Problems, "; ")})
 	}
+	r.metrics.pair(cp.Namespace, cp.Name, up, s.Active, s.Epoch)
 	if s.Active != before && s.Active != "" {
 		r.event(&cp, corev1.EventTypeNormal, "Active", fmt.Sprintf("%s is active at epoch %d", s.Active, s.Epoch))
 	}

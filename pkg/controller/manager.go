@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -102,6 +103,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return err
 	}
+	met := newMetrics(ctrlmetrics.Registry)
 	w := newWorkers()
 	if err := mgr.Add(w); err != nil {
 		return err
@@ -113,7 +115,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := ctrl.NewControllerManagedBy(mgr).Named("clusterpair").
 		For(&tandemv1.ClusterPair{}, builder.WithPredicates(inShard, predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
-		Complete(&ClusterPairReconciler{client: mgr.GetClient(), pairs: ps, events: rec, log: o.Log.With("controller", "clusterpair")}); err != nil {
+		Complete(&ClusterPairReconciler{client: mgr.GetClient(), pairs: ps, events: rec, metrics: met, log: o.Log.With("controller", "clusterpair")}); err != nil {
 		return err
 	}
 	// Mirrors turn around when a Switchover of their pair ends.
@@ -142,13 +144,13 @@ func Run(ctx context.Context, o Options) error {
 		Watches(&tandemv1.Switchover{}, mirrorsOfPair).
 		Watches(&tandemv1.ClusterPair{}, mirrorsOfPair, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
-		Complete(&MirrorReconciler{client: mgr.GetClient(), pairs: ps, events: rec, workers: w, log: o.Log.With("controller", "mirror")}); err != nil {
+		Complete(&MirrorReconciler{client: mgr.GetClient(), pairs: ps, events: rec, workers: w, metrics: met, log: o.Log.With("controller", "mirror")}); err != nil {
 		return err
 	}
 	if err := ctrl.NewControllerManagedBy(mgr).Named("switchover").
 		For(&tandemv1.Switchover{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
-		Complete(&SwitchoverReconciler{client: mgr.GetClient(), reader: mgr.GetAPIReader(), pairs: ps, events: rec, workers: w,
+		Complete(&SwitchoverReconciler{client: mgr.GetClient(), reader: mgr.GetAPIReader(), pairs: ps, events: rec, workers: w, metrics: met,
 			journalDir: o.JournalDir, log: o.Log.With("controller", "switchover")}); err != nil {
 		return err
 	}

@@ -33,6 +33,7 @@ type MirrorReconciler struct {
 	pairs   *pairs
 	events  events.EventRecorder
 	workers *workers
+	metrics *metrics
 	log     *slog.Logger
 }
 
@@ -105,7 +106,7 @@ func (r *MirrorReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 func (r *MirrorReconciler) keepMirroring(ctx context.Context, run *mirrorRun, p *Pair, spec tandemv1.MirrorSpec) {
 	for ctx.Err() == nil {
 		m := &mirror.Mirror{
-			Source: p.Conn(run.from), Target: p.Conn(run.to), Prune: spec.Prune, Workers: 4, Log: r.log,
+			Source: p.Conn(run.from), Target: p.Conn(run.to), Prune: spec.Prune, Workers: 4, Log: r.log, Metrics: r.metrics.mirror,
 			Request: syncer.Request{Standby: spec.Standby, Selector: plan.Selector{Namespaces: spec.Namespaces}},
 		}
 		run.current.Store(m)

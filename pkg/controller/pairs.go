@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -89,12 +90,16 @@ func (p *Pair) Names() []string { return []string{p.Clusters[0].Context, p.Clust
 // OpenRouter opens the router url names with pkg/traffic/providers, the
 // clusters of an externaldns router being the pair's.
 func (p *Pair) OpenRouter(ctx context.Context, url string) (traffic.Router, error) {
-	return providers.Open(ctx, url, providers.Options{Connect: func(name string) (*cluster.Conn, error) {
+	o := providers.Options{Connect: func(name string) (*cluster.Conn, error) {
 		if c := p.Conn(name); c != nil {
 			return c, nil
 		}
 		return nil, fmt.Errorf("router names cluster %q: the pair has %v", name, p.Names())
-	}})
+	}}
+	if id, secret := p.RouterEnv["AWS_ACCESS_KEY_ID"], p.RouterEnv["AWS_SECRET_ACCESS_KEY"]; id != "" && secret != "" {
+		o.AWSCredentials = credentials.NewStaticCredentialsProvider(id, secret, p.RouterEnv["AWS_SESSION_TOKEN"])
+	}
+	return providers.Open(ctx, url, o)
 }
 
 // pairs connects ClusterPairs, keeping a connection while the Secrets
@@ -199,7 +204,8 @@ func (ps *pairs) clusterConn(ctx context.Context, ns string, c tandemv1.PairClus
 	return conn, nil
 }
 
-// redactErr keeps the kind of a kubeconfig parse error, never its content.
+// redactErr bounds a kubeconfig parse error: the parser names a line and
+// what it expected, and the message must never grow into the file's content.
 func redactErr(err error) string {
 	s := err.Error()
 	if len(s) > 120 {

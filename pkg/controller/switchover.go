@@ -38,6 +38,7 @@ type SwitchoverReconciler struct {
 	pairs      *pairs
 	events     events.EventRecorder
 	workers    *workers
+	metrics    *metrics
 	journalDir string
 	log        *slog.Logger
 }
@@ -252,6 +253,9 @@ func (r *SwitchoverReconciler) finish(ctx context.Context, so *tandemv1.Switchov
 		}
 		meta.SetStatusCondition(&s.Conditions, metav1.Condition{Type: tandemv1.ConditionReady, Status: ready, Reason: reason, Message: msg})
 	})
+	if r.metrics != nil {
+		r.metrics.ended(so.Namespace, so.Spec.Pair, phase, rep)
+	}
 	kind := corev1.EventTypeNormal
 	if phase != tandemv1.PhaseSucceeded {
 		kind = corev1.EventTypeWarning

@@ -20,8 +20,22 @@ type Metrics struct {
 
 // NewMetrics registers the mirror's metrics (and the Go runtime's).
 func NewMetrics() *Metrics {
-	m := &Metrics{
-		Registry: prometheus.NewRegistry(),
+	m := newMetrics()
+	m.Registry = prometheus.NewRegistry()
+	m.Registry.MustRegister(m.events, m.appliedC, m.failedC, m.lag, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// NewMetricsOn registers the mirror's metrics (only those) on reg, which
+// serves them (a controller's registry, shared by all its mirrors).
+func NewMetricsOn(reg prometheus.Registerer) *Metrics {
+	m := newMetrics()
+	reg.MustRegister(m.events, m.appliedC, m.failedC, m.lag)
+	return m
+}
+
+func newMetrics() *Metrics {
+	return &Metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tandem_mirror_events_total", Help: "Watch events seen in the source, by resource and type (add, update, delete).",
 		}, []string{"cluster", "resource", "type"}),
@@ -37,8 +51,6 @@ func NewMetrics() *Metrics {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"cluster"}),
 	}
-	m.Registry.MustRegister(m.events, m.appliedC, m.failedC, m.lag, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return m
 }
 
 // Handler serves /metrics.

@@ -153,6 +153,23 @@ func leader(reps []replica) (replica, bool) {
 	return replica{}, false
 }
 
+// scrape reads a metrics endpoint ("" when it does not answer).
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		b.WriteString(sc.Text() + "\n")
+	}
+	return b.String()
+}
+
 // journalRecords reads a Switchover's journal ConfigMap.
 func journalRecords(t *testing.T, switchover string) []map[string]any {
 	t.Helper()

@@ -14,7 +14,7 @@ import (
 func TestControllerMirrorFollowsSwitchover(t *testing.T) {
 	pairWithGreenStandby(t, t.TempDir())
 	withController(t)
-	controllerUp(t)
+	reps := controllerUp(t)
 	before, _ := pairStatus(t)
 
 	if r := applyDoc(t, pairDoc("lab", "team: a")+`---
@@ -74,6 +74,24 @@ spec: {pair: lab, to: green, steps: [0, 50, 100], pause: 1s}
 	waitFor(t, "Mirror turned around", 60*time.Second, func() (bool, string) {
 		s := jsonpath(t, "mirror.tandem.io/lab", "{.status.from}→{.status.to} "+`{.status.conditions[?(@.type=="Ready")].status}`)
 		return s == "green→blue True", s
+	})
+	waitFor(t, "the leader's metrics", 40*time.Second, func() (bool, string) {
+		lead, ok := leader(reps)
+		if !ok {
+			return false, "no leader"
+		}
+		m := scrape(t, lead.Metrics)
+		for _, want := range []string{
+			`tandem_switchovers_total{namespace="tandem-system",pair="lab",phase="Succeeded"} 1`,
+			`tandem_clusterpair_active{cluster="green",namespace="tandem-system",pair="lab"} 1`,
+			`tandem_switchover_phase_seconds_count{phase="shift",result="ok"} 1`,
+			`tandem_mirror_lag_seconds_count{cluster="blue"}`,
+		} {
+			if !strings.Contains(m, want) {
+				return false, "missing " + want
+			}
+		}
+		return true, ""
 	})
 	back := fmt.Sprintf("ctl-back-%d", time.Now().UnixNano())
 	mustKubectl(t, "--context", "green", "-n", "default", "create", "configmap", back, "--from-literal=k=v")

@@ -3,6 +3,7 @@ package providers
 import (
 	"context"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"net/url"
 	"strings"
 
@@ -30,6 +31,8 @@ type Options struct {
 	// Connect opens a kubeconfig context (routers that live in the clusters:
 	// externaldns).
 	Connect func(context string) (*cluster.Conn, error)
+	// AWSCredentials replace the default credential chain of the AWS routers.
+	AWSCredentials aws.CredentialsProvider
 }
 
 // Open returns the Router raw names. Bad URLs and unknown schemes wrap
@@ -54,6 +57,7 @@ func Open(ctx context.Context, raw string, o Options) (traffic.Router, error) {
 		if err != nil {
 			return nil, err
 		}
+		cfg.Credentials = o.AWSCredentials
 		r, err := route53.New(ctx, cfg)
 		if err != nil {
 			return nil, err
@@ -74,6 +78,7 @@ func Open(ctx context.Context, raw string, o Options) (traffic.Router, error) {
 		if err != nil {
 			return nil, err
 		}
+		cfg.Credentials = o.AWSCredentials
 		return alb.New(ctx, cfg)
 	}
 	return nil, fmt.Errorf("%w: router %q: unknown router scheme %q; known: %s", traffic.ErrInvalid, raw, scheme, strings.Join(Schemes, ", "))

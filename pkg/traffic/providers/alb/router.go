@@ -32,6 +32,8 @@ type Config struct {
 	TargetGroups map[string]string // cluster → target group ARN
 	Endpoint     string            // "" = AWS
 	Region       string            // default: the rule ARN's
+	// Credentials replace the default credential chain when set.
+	Credentials aws.CredentialsProvider
 }
 
 // ParseURL reads alb://RULE_ARN?blue=TG_ARN&green=TG_ARN[&endpoint=URL][&region=R]
@@ -98,7 +100,7 @@ type Router struct {
 
 // New connects to ELBv2 (or to cfg.Endpoint).
 func New(ctx context.Context, cfg Config) (*Router, error) {
-	ac, err := awsconf.Load(ctx, cfg.Region, cfg.Endpoint)
+	ac, err := awsconf.LoadWith(ctx, cfg.Region, cfg.Endpoint, cfg.Credentials)
 	if err != nil {
 		return nil, err
 	}

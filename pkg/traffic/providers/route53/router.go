@@ -38,6 +38,8 @@ type Config struct {
 	SetIDs   map[string]string   // cluster → SetIdentifier; default: the cluster's name
 	Endpoint string              // "" = AWS
 	Region   string
+	// Credentials replace the default credential chain when set.
+	Credentials aws.CredentialsProvider
 }
 
 // ParseURL reads route53://ZONEID/app.example.com[,api.example.com]?ttl=60&type=A
@@ -123,7 +125,7 @@ type Router struct {
 
 // New connects to Route53 (or to cfg.Endpoint).
 func New(ctx context.Context, cfg Config) (*Router, error) {
-	ac, err := awsconf.Load(ctx, cfg.Region, cfg.Endpoint)
+	ac, err := awsconf.LoadWith(ctx, cfg.Region, cfg.Endpoint, cfg.Credentials)
 	if err != nil {
 		return nil, err
 	}
