@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -13,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
 
-	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/controller"
 )
 
@@ -71,7 +69,6 @@ uses --kubeconfig/--context. Install: helm install tandem charts/tandem -n tande
 	f.BoolVar(&o.LeaderElect, "leader-elect", true, "elect a leader among the replicas on a Lease (only the leader reconciles)")
 	f.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader Lease (default: the pod's namespace, else tandem-system)")
 	f.StringVar(&o.LeaderElectionID, "leader-election-id", "", "name of the leader Lease (default: one per --shard)")
-	f.StringVar(&o.JournalDir, "journal-dir", filepath.Join(stateDir(), "journal"), "where the traffic shift keeps its step journal")
 	return cmd
 }
 
@@ -93,11 +90,7 @@ func (o *ControllerOptions) Complete() error {
 			return nil
 		}
 	}
-	opts, err := o.g.clientOptions(o.Context)
-	if err != nil {
-		return err
-	}
-	conn, err := cluster.ConnectWith(cluster.KubeconfigPath(o.g.Kubeconfig), o.Context, opts)
+	conn, err := o.g.connectCurrent(o.Context)
 	if err != nil {
 		return err
 	}

@@ -199,10 +199,7 @@ func (o *DrillOptions) write(rep *switchover.DrillReport) (string, error) {
 // remember keeps the drill's result in both records (best effort: a record
 // that cannot be written is said, not fatal).
 func (o *DrillOptions) remember(ctx context.Context, rep *switchover.DrillReport, path string) {
-	d := &switchover.Drilled{Time: rep.Started.UTC(), Result: rep.Result, Seconds: time.Duration(rep.Took).Seconds(), Report: path}
-	if rep.Probe != nil {
-		d.Failed = rep.Probe.Failed
-	}
+	d := rep.Summary(path)
 	for _, name := range []string{rep.Active, rep.Standby} {
 		c, err := o.g.connect(name, "cluster")
 		if err == nil {

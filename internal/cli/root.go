@@ -147,6 +147,15 @@ func (g *Global) connect(contextName, flag string) (*cluster.Conn, error) {
 	return cluster.ConnectWith(cluster.KubeconfigPath(g.Kubeconfig), contextName, opts)
 }
 
+// connectCurrent opens contextName, or the kubeconfig's current context when "".
+func (g *Global) connectCurrent(contextName string) (*cluster.Conn, error) {
+	opts, err := g.clientOptions(contextName)
+	if err != nil {
+		return nil, err
+	}
+	return cluster.ConnectWith(cluster.KubeconfigPath(g.Kubeconfig), contextName, opts)
+}
+
 // connectPair opens, checks and tells apart the source and target clusters.
 func (g *Global) connectPair(ctx context.Context) (*cluster.Conn, *cluster.Conn, error) {
 	src, err := g.connect(g.Source, "source")

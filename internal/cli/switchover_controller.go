@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tandemv1 "github.com/tandem-io/tandem/api/v1alpha1"
-	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/controller"
 	"github.com/tandem-io/tandem/pkg/traffic"
 )
@@ -50,11 +49,7 @@ func (o *SwitchoverOptions) runViaController(ctx context.Context, cmd *cobra.Com
 	if err != nil {
 		return err
 	}
-	opts, err := o.g.clientOptions(v.Management)
-	if err != nil {
-		return err
-	}
-	conn, err := cluster.ConnectWith(cluster.KubeconfigPath(o.g.Kubeconfig), v.Management, opts)
+	conn, err := o.g.connectCurrent(v.Management)
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ type Options struct {
 	RecreateKinds map[schema.GroupKind]bool
 	// WaitTimeout bounds each wait between waves (CRDs Established, webhook backends ready).
 	WaitTimeout time.Duration
-	Journal     *journal.Journal // nil: no journal
+	Journal     journal.Log // nil: no journal
 	RunID       string
 	Events      Events
 	Log         *slog.Logger

@@ -10,8 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	tandemv1 "github.com/tandem-io/tandem/api/v1alpha1"
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/journal"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/switchover"
 	"github.com/tandem-io/tandem/pkg/syncer"
@@ -110,7 +114,10 @@ type leg struct {
 	namespaces        []string
 	sourceUnreachable bool
 	timeout           string
-	journalDir        string // the shift phase's step journal
+	shiftJournal      types.NamespacedName // the ConfigMap of the shift phase's step journal
+	owner             client.Object        // owns the journal ConfigMaps
+	client            client.Client
+	reader            client.Reader
 	reason            string // "switchover" or "drill"
 	who               string // the resource, for the records
 	log               *slog.Logger
@@ -167,7 +174,13 @@ func (l *leg) invocation(ctx context.Context) (*switchover.Invocation, error) {
 	}
 	move := &switchover.TrafficMove{
 		Router: router, RouterURL: routerURL, From: fromName, To: l.to, Steps: tp.steps, Pauses: tp.pauses,
-		VerifyTimeout: tp.verifyTimeout, GateEvery: gateEvery, Gates: tp.gates, Smoke: tp.smoke, JournalDir: l.journalDir,
+		VerifyTimeout: tp.verifyTimeout, GateEvery: gateEvery, Gates: tp.gates, Smoke: tp.smoke,
+		OpenJournal: func() (journal.Log, []journal.Record, error) {
+			// The undo opens it too, after the run's ctx is cancelled.
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			return openConfigMapLog(ctx, l.client, l.reader, l.shiftJournal, l.owner, nil)
+		},
 		Observer: traffic.ObserverFunc(func(e traffic.Event) { l.log.Debug("shift", "event", fmt.Sprintf("%+v", e)) }),
 		Say:      say(switchover.PhaseShift),
 	}

@@ -2,8 +2,9 @@
 // resources (ClusterPair, Mirror, Switchover, Drill) reconciled with
 // controller-runtime, each through the same pkg/ code the CLI runs —
 // pkg/pair for status, pkg/mirror for the copy, pkg/switchover for the
-// phases. A Switchover's journal is a ConfigMap beside it, so the replica
-// that takes the leader Lease after a crash resumes where the last stopped.
+// phases. A Switchover's journal, and its traffic shift's, are ConfigMaps
+// beside it, so the replica that takes the leader Lease after a crash
+// resumes where the last one stopped.
 //
 // The RBAC the controller needs in its management cluster, for controller-gen:
 //

@@ -29,13 +29,12 @@ import (
 // back (each leg journaled in a ConfigMap, resumed by the next leader), a
 // load probe throughout, the report in status and in a ConfigMap.
 type DrillReconciler struct {
-	client     client.Client
-	reader     client.Reader
-	pairs      *pairs
-	events     events.EventRecorder
-	workers    *workers
-	journalDir string
-	log        *slog.Logger
+	client  client.Client
+	reader  client.Reader
+	pairs   *pairs
+	events  events.EventRecorder
+	workers *workers
+	log     *slog.Logger
 }
 
 // Reconcile implements reconcile.Reconciler.
@@ -131,10 +130,7 @@ func (r *DrillReconciler) run(ctx context.Context, d *tandemv1.Drill, p *Pair) {
 	if err := r.writeReport(context.WithoutCancel(ctx), d, cmName, rep); err != nil {
 		log.Error("write the drill report", "error", err)
 	}
-	rec := &switchover.Drilled{Time: rep.Started.UTC(), Result: rep.Result, Seconds: time.Duration(rep.Took).Seconds(), Report: "ConfigMap " + d.Namespace + "/" + cmName}
-	if rep.Probe != nil {
-		rec.Failed = rep.Probe.Failed
-	}
+	rec := rep.Summary("ConfigMap " + d.Namespace + "/" + cmName)
 	for _, c := range p.Clusters {
 		if err := switchover.RememberDrill(context.WithoutCancel(ctx), c, rec); err != nil {
 			log.Warn("drill result not kept in the record", "cluster", c.Context, "error", err)
@@ -165,7 +161,7 @@ func (r *DrillReconciler) run(ctx context.Context, d *tandemv1.Drill, p *Pair) {
 func (r *DrillReconciler) leg(ctx context.Context, d *tandemv1.Drill, p *Pair, i int, to string, log *slog.Logger) (switchover.Report, error) {
 	jkey := types.NamespacedName{Namespace: d.Namespace, Name: fmt.Sprintf("%s-leg%d-journal", d.Name, i+1)}
 	l := &leg{pair: p, to: to, traffic: d.Spec.Traffic, sync: d.Spec.Sync, namespaces: d.Spec.Namespaces, timeout: d.Spec.Timeout,
-		journalDir: r.journalDir, reason: "drill", who: fmt.Sprintf("Drill %s/%s (tandem controller)", d.Namespace, d.Name), log: log,
+		shiftJournal: types.NamespacedName{Namespace: d.Namespace, Name: fmt.Sprintf("%s-leg%d-shift-journal", d.Name, i+1)}, owner: d, client: r.client, reader: r.reader, reason: "drill", who: fmt.Sprintf("Drill %s/%s (tandem controller)", d.Namespace, d.Name), log: log,
 		progress: func(phase, msg string) { log.Info(msg, "leg", i+1, "phase", phase) },
 	}
 	recs, err := readConfigMapLog(ctx, r.reader, jkey)

@@ -40,9 +40,7 @@ type Options struct {
 	// replicas contend for; the ID defaults to one per shard.
 	LeaderElectionNamespace string
 	LeaderElectionID        string
-	// JournalDir holds the shift phase's step journal.
-	JournalDir string
-	Log        *slog.Logger
+	Log                     *slog.Logger
 }
 
 // LeaderElectionID is the default Lease name for a shard: replicas of one
@@ -151,14 +149,14 @@ func Run(ctx context.Context, o Options) error {
 		For(&tandemv1.Switchover{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		Complete(&SwitchoverReconciler{client: mgr.GetClient(), reader: mgr.GetAPIReader(), pairs: ps, events: rec, workers: w, metrics: met,
-			journalDir: o.JournalDir, log: o.Log.With("controller", "switchover")}); err != nil {
+			log: o.Log.With("controller", "switchover")}); err != nil {
 		return err
 	}
 	if err := ctrl.NewControllerManagedBy(mgr).Named("drill").
 		For(&tandemv1.Drill{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 2}).
 		Complete(&DrillReconciler{client: mgr.GetClient(), reader: mgr.GetAPIReader(), pairs: ps, events: rec, workers: w,
-			journalDir: o.JournalDir, log: o.Log.With("controller", "drill")}); err != nil {
+			log: o.Log.With("controller", "drill")}); err != nil {
 		return err
 	}
 	o.Log.Info("starting", "shard", shard.String(), "leaderElection", o.LeaderElect, "lease", o.LeaderElectionNamespace+"/"+o.LeaderElectionID)

@@ -33,14 +33,13 @@ const rollbackFinalizer = "tandem.io/rollback"
 // with its journal in a ConfigMap: a replica that takes over the leader
 // Lease resumes it; deleting a running one rolls it back.
 type SwitchoverReconciler struct {
-	client     client.Client
-	reader     client.Reader
-	pairs      *pairs
-	events     events.EventRecorder
-	workers    *workers
-	metrics    *metrics
-	journalDir string
-	log        *slog.Logger
+	client  client.Client
+	reader  client.Reader
+	pairs   *pairs
+	events  events.EventRecorder
+	workers *workers
+	metrics *metrics
+	log     *slog.Logger
 }
 
 func journalName(so *tandemv1.Switchover) types.NamespacedName {
@@ -129,9 +128,9 @@ func (r *SwitchoverReconciler) deleted(ctx context.Context, so *tandemv1.Switcho
 func (r *SwitchoverReconciler) run(ctx context.Context, so *tandemv1.Switchover, p *Pair, rollback bool) {
 	log := r.log.With("switchover", so.Namespace+"/"+so.Name)
 	st := &statusWriter{client: r.client, reader: r.reader, key: client.ObjectKeyFromObject(so)}
-	var inv *switchover.Invocation
 	l := &leg{pair: p, to: so.Spec.To, traffic: so.Spec.Traffic, sync: so.Spec.Sync, namespaces: so.Spec.Namespaces,
-		sourceUnreachable: so.Spec.SourceUnreachable, timeout: so.Spec.Timeout, journalDir: r.journalDir,
+		sourceUnreachable: so.Spec.SourceUnreachable, timeout: so.Spec.Timeout,
+		shiftJournal: types.NamespacedName{Namespace: so.Namespace, Name: so.Name + "-shift-journal"}, owner: so, client: r.client, reader: r.reader,
 		reason: "switchover", who: fmt.Sprintf("Switchover %s/%s (tandem controller)", so.Namespace, so.Name), log: log,
 		progress: func(phase, msg string) { log.Info(msg, "phase", phase) },
 	}

@@ -12,7 +12,7 @@ import (
 // verb finished. Every verb writes its journal through a Run, so the
 // lifecycle — begin, resume, intent/done, end — is written once.
 type Run struct {
-	j  *Journal
+	j  Log
 	ID string
 	// Resumed says the run continues an interrupted one (same ID).
 	Resumed bool
@@ -44,6 +44,12 @@ func Begin(path string, resume Resume, detail map[string]string) (*Run, *Previou
 	if err != nil {
 		return nil, nil, err
 	}
+	return BeginIn(j, recs, resume, detail)
+}
+
+// BeginIn is Begin in a journal opened elsewhere (a file, or an object of
+// the management cluster for the controller): j and the records it holds.
+func BeginIn(j Log, recs []Record, resume Resume, detail map[string]string) (*Run, *Previous, error) {
 	last, ended := LastRun(recs)
 	var prev *Previous
 	if len(last) > 0 && !ended {
@@ -164,12 +170,12 @@ func (r *Run) End(detail map[string]string) error {
 	return r.append(Record{Op: OpEnd, Detail: detail})
 }
 
-// Close closes the journal file.
+// Close closes the journal.
 func (r *Run) Close() error { return r.j.Close() }
 
 // Journal is the run's open journal, for a writer that appends records of
 // its own under the run's ID (pkg/apply's per-object records).
-func (r *Run) Journal() *Journal { return r.j }
+func (r *Run) Journal() Log { return r.j }
 
 // Path is the journal file under dir of a verb run against the clusters
 // with these identities: "<verb>-<id>-….jsonl", each id cut to its first 8

@@ -103,8 +103,7 @@ func (l *Lab) ControllerUp(ctx context.Context, o ControllerOptions) ([]Process,
 		args := []string{"controller", "--kubeconfig", st.Kubeconfig, "--context", o.Management,
 			"--as", "system:serviceaccount:" + ControllerNamespace + ":" + ControllerServiceAccount,
 			"--leader-elect", "--leader-election-namespace", ControllerNamespace,
-			"--metrics-addr", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--health-addr", fmt.Sprintf("127.0.0.1:%d", ports[1]),
-			"--journal-dir", filepath.Join(l.Dir, "controller", "journal")}
+			"--metrics-addr", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--health-addr", fmt.Sprintf("127.0.0.1:%d", ports[1])}
 		if o.Shard != "" {
 			args = append(args, "--shard", o.Shard)
 		}

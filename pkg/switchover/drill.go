@@ -55,6 +55,16 @@ func (r *DrillReport) Judge() {
 	}
 }
 
+// Summary is what the records keep of the drill; report says where the
+// whole report is.
+func (r *DrillReport) Summary(report string) *Drilled {
+	d := &Drilled{Time: r.Started.UTC(), Result: r.Result, Seconds: time.Duration(r.Took).Seconds(), Report: report}
+	if r.Probe != nil {
+		d.Failed = r.Probe.Failed
+	}
+	return d
+}
+
 // Markdown renders the report for people (a runbook appendix, a ticket).
 func (r *DrillReport) Markdown() string {
 	var b strings.Builder

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/journal"
 	"github.com/tandem-io/tandem/pkg/mirror"
 	"github.com/tandem-io/tandem/pkg/syncer"
 	"github.com/tandem-io/tandem/pkg/traffic"
@@ -30,6 +31,9 @@ type TrafficMove struct {
 	GateEvery     time.Duration
 	Gates, Smoke  []traffic.Gate
 	JournalDir    string
+	// OpenJournal, when set, opens the shift's step journal instead of a
+	// file in JournalDir (traffic.Shifter.OpenJournal).
+	OpenJournal func() (journal.Log, []journal.Record, error)
 	// Observer hears the Shifter's events; Say is told the rest. Both may be nil.
 	Observer traffic.Observer
 	Say      func(msg string)
@@ -62,8 +66,9 @@ func (t *TrafficMove) Forward(ctx context.Context) error {
 	}
 	s := &traffic.Shifter{
 		Router: t.Router, Plan: plan, Pauses: t.Pauses, VerifyTimeout: t.VerifyTimeout, GateEvery: t.GateEvery,
-		Gates: t.Gates, Smoke: t.Smoke, Observer: t.Observer, JournalPath: traffic.JournalPath(t.JournalDir, t.RouterURL),
+		Gates: t.Gates, Smoke: t.Smoke, Observer: t.Observer,
 	}
+	t.journal(s)
 	rep, err := s.Shift(ctx)
 	if rep.RolledBack && rep.Rollback != nil {
 		t.say("traffic back on %s in %s", t.From, rep.Rollback.Verified.Round(time.Millisecond))
@@ -77,12 +82,22 @@ func (t *TrafficMove) Back(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s := &traffic.Shifter{Router: t.Router, Plan: plan, VerifyTimeout: t.VerifyTimeout, JournalPath: traffic.JournalPath(t.JournalDir, t.RouterURL)}
+	s := &traffic.Shifter{Router: t.Router, Plan: plan, VerifyTimeout: t.VerifyTimeout}
+	t.journal(s)
 	// The shift's own journal run, if one was interrupted, ends with the verified rollback.
 	if _, err := s.Undo(ctx, "switchover undone"); err != nil {
 		return fmt.Errorf("traffic back to %s: %w", t.From, err)
 	}
 	return nil
+}
+
+// journal points s at the step journal.
+func (t *TrafficMove) journal(s *traffic.Shifter) {
+	if t.OpenJournal != nil {
+		s.OpenJournal = t.OpenJournal
+		return
+	}
+	s.JournalPath = traffic.JournalPath(t.JournalDir, t.RouterURL)
 }
 
 // SyncPass is the sync phase: sync's own pipeline, as prepare builds it,

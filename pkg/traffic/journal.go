@@ -36,18 +36,30 @@ type shiftLog struct {
 // same plan is resumed (its done steps are returned); an interrupted run of
 // another plan is left as it is and a fresh run begins.
 func (s *Shifter) openLog() (*shiftLog, map[string]bool, error) {
-	if s.JournalPath == "" {
+	if !s.journaled() {
 		return &shiftLog{}, nil, nil
 	}
 	detail := map[string]string{DetailPlan: s.Plan.Key()}
-	run, _, err := journal.Begin(s.JournalPath, journal.Continue, detail)
+	begin := func(resume journal.Resume) (*journal.Run, error) {
+		j, recs, err := s.openJournal()
+		if err != nil {
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+		run, _, err := journal.BeginIn(j, recs, resume, detail)
+		if err != nil {
+			j.Close()
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+		return run, nil
+	}
+	run, err := begin(journal.Continue)
 	if err != nil {
-		return nil, nil, fmt.Errorf("journal: %w", err)
+		return nil, nil, err
 	}
 	if run.Resumed && run.Start[DetailPlan] != s.Plan.Key() {
 		run.Close()
-		if run, _, err = journal.Begin(s.JournalPath, journal.Fresh, detail); err != nil {
-			return nil, nil, fmt.Errorf("journal: %w", err)
+		if run, err = begin(journal.Fresh); err != nil {
+			return nil, nil, err
 		}
 	}
 	var done map[string]bool
@@ -113,10 +125,10 @@ func (l *shiftLog) close() {
 	}
 }
 
-// endInterrupted ends the interrupted run at path, if any, with reason: the
-// safe weights are in place, so a re-run starts from the first step.
-func endInterrupted(path, reason string) error {
-	j, recs, err := journal.Open(path)
+// endInterrupted ends the interrupted run of the journal, if any, with
+// reason: the safe weights are in place, so a re-run starts from the first step.
+func (s *Shifter) endInterrupted(reason string) error {
+	j, recs, err := s.openJournal()
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tandem-io/tandem/pkg/journal"
 	"time"
 )
 
@@ -40,6 +41,21 @@ type Shifter struct {
 	// for none. Shift begins its run there, or resumes an interrupted run
 	// of the same plan after its done steps; Undo ends an interrupted run.
 	JournalPath string
+	// OpenJournal, when set, opens the shift's journal instead of
+	// JournalPath (the controller keeps it in its management cluster).
+	OpenJournal func() (journal.Log, []journal.Record, error)
+}
+
+// journaled says whether the shift has a journal.
+func (s *Shifter) journaled() bool { return s.JournalPath != "" || s.OpenJournal != nil }
+
+// openJournal opens the shift's journal: its log and the records so far.
+func (s *Shifter) openJournal() (journal.Log, []journal.Record, error) {
+	if s.OpenJournal != nil {
+		return s.OpenJournal()
+	}
+	j, recs, err := journal.Open(s.JournalPath)
+	return j, recs, err
 }
 
 // StepReport is what happened to one step.
@@ -306,10 +322,10 @@ func (s *Shifter) Undo(ctx context.Context, reason string) (RollbackInfo, error)
 	if !rb.VerifiedOK {
 		return rb, fmt.Errorf("rollback to %s: %s", s.Plan.Start, rb.Err)
 	}
-	if s.JournalPath == "" {
+	if !s.journaled() {
 		return rb, nil
 	}
-	return rb, endInterrupted(s.JournalPath, reason)
+	return rb, s.endInterrupted(reason)
 }
 
 // Rollback sends the plan's start weights (the last safe ones) and verifies

@@ -167,6 +167,21 @@ spec: {pair: lab, to: green, steps: [0, 25, 50, 75, 100], pause: 3s}
 			t.Errorf("phase %s done %d times", phase, n)
 		}
 	}
+	// The shift's steps are journaled in the cluster too: each step set once.
+	steps := map[string]int{}
+	for _, rec := range journalRecords(t, "to-green-shift") {
+		if rec["op"] == "done" {
+			steps[fmt.Sprint(rec["key"])]++
+		}
+	}
+	for step, n := range steps {
+		if n != 1 {
+			t.Errorf("shift step %s done %d times", step, n)
+		}
+	}
+	if len(steps) != 5 {
+		t.Errorf("shift steps done: %v, want the 5 of the plan", steps)
+	}
 
 	// Two replicas again, then a Switchover back to blue deleted while it shifts.
 	reps = controllerUp(t)
