@@ -5,7 +5,7 @@ COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 VERSION ?= 0.1.0-dev
 LDFLAGS := -X github.com/tandem-io/tandem/internal/cli.version=$(VERSION) -X github.com/tandem-io/tandem/internal/cli.commit=$(COMMIT)
 
-.PHONY: all build deps demo test unit e2e bench lint clean generate
+.PHONY: all build deps test-deps demo test unit e2e bench lint clean generate
 
 all: build
 
@@ -18,11 +18,17 @@ deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq haproxy >/dev/null; }
 
+# Chromium (Debian package) is the browser of the dashboard's e2e tests.
+test-deps: deps
+	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium (apt)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
 demo: deps build
 	./hack/demo.sh
 
 # Unit tests, then the e2e suite against a lab it starts once and stops at the end.
-test: deps build
+test: test-deps build
 	$(GO) test -count=1 -timeout 45m $$($(GO) list ./... | grep -v /bench) ; rc=$$?; ./$(BIN) lab down --dir "$${TANDEM_E2E_DIR:-$${XDG_STATE_HOME:-$$HOME/.local/state}/tandem/e2e-lab}" >/dev/null 2>&1; exit $$rc
 
 unit:

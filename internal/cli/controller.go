@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -13,12 +14,14 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/tandem-io/tandem/pkg/controller"
+	"github.com/tandem-io/tandem/pkg/dashboard"
 )
 
 // ControllerOptions are the flags of `tandem controller`.
 type ControllerOptions struct {
-	g       *Global
-	Context string
+	g            *Global
+	Context      string
+	allowActions bool
 	controller.Options
 }
 
@@ -69,6 +72,8 @@ uses --kubeconfig/--context. Install: helm install tandem charts/tandem -n tande
 	f.BoolVar(&o.LeaderElect, "leader-elect", true, "elect a leader among the replicas on a Lease (only the leader reconciles)")
 	f.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader Lease (default: the pod's namespace, else tandem-system)")
 	f.StringVar(&o.LeaderElectionID, "leader-election-id", "", "name of the leader Lease (default: one per --shard)")
+	f.StringVar(&o.DashboardAddr, "dashboard-addr", "", "serve the dashboard of every ClusterPair of the shard on this address (HOST:PORT)")
+	f.BoolVar(&o.allowActions, "dashboard-allow-actions", false, "serve the dashboard's actions (roll traffic back, start a Drill) behind a token printed at start")
 	return cmd
 }
 
@@ -84,6 +89,15 @@ func (o *ControllerOptions) Complete() error {
 		}
 	}
 	o.Log = o.g.Log
+	if o.DashboardAddr != "" {
+		if _, _, err := net.SplitHostPort(o.DashboardAddr); err != nil {
+			return badInput("--dashboard-addr %q: want HOST:PORT", o.DashboardAddr)
+		}
+		if o.allowActions {
+			o.DashboardToken = dashboard.NewToken()
+			fmt.Fprintf(o.g.Err, "dashboard actions allowed; token: %s\n", o.DashboardToken)
+		}
+	}
 	if o.Context == "" && o.g.Kubeconfig == "" && os.Getenv("KUBECONFIG") == "" {
 		if rc, err := rest.InClusterConfig(); err == nil {
 			o.Config = rc

@@ -131,7 +131,7 @@ Exit codes: 0 done, 1 some items failed (reported per item), 2 bad input.`,
 	g.client, g.warnings = newClientFlags(), &warningSet{}
 	g.client.addFlags(root)
 
-	root.AddCommand(newVersionCmd(g), newClustersCmd(g), newSyncCmd(g), newExportCmd(g), newImportCmd(g), newLabCmd(g), newPlanCmd(g), newShiftCmd(g), newActivateCmd(g), newDeactivateCmd(g), newHandoffCmd(g), newDrainCmd(g), newMirrorCmd(g), newStatusCmd(g), newSwitchoverCmd(g), newDrillCmd(g), newRunbookCmd(g), newProbeCmd(g), newControllerCmd(g))
+	root.AddCommand(newVersionCmd(g), newClustersCmd(g), newSyncCmd(g), newExportCmd(g), newImportCmd(g), newLabCmd(g), newPlanCmd(g), newShiftCmd(g), newActivateCmd(g), newDeactivateCmd(g), newHandoffCmd(g), newDrainCmd(g), newMirrorCmd(g), newStatusCmd(g), newSwitchoverCmd(g), newDrillCmd(g), newRunbookCmd(g), newProbeCmd(g), newControllerCmd(g), newDashboardCmd(g))
 	return root
 }
 

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	tandemv1 "github.com/tandem-io/tandem/api/v1alpha1"
+	"github.com/tandem-io/tandem/pkg/dashboard"
 )
 
 // Options are `tandem controller`'s flags.
@@ -40,7 +41,11 @@ type Options struct {
 	// replicas contend for; the ID defaults to one per shard.
 	LeaderElectionNamespace string
 	LeaderElectionID        string
-	Log                     *slog.Logger
+	// DashboardAddr, when set, serves the dashboard of every ClusterPair of
+	// the shard; DashboardToken, when set, allows its actions with that token.
+	DashboardAddr  string
+	DashboardToken string
+	Log            *slog.Logger
 }
 
 // LeaderElectionID is the default Lease name for a shard: replicas of one
@@ -158,6 +163,20 @@ func Run(ctx context.Context, o Options) error {
 		Complete(&DrillReconciler{client: mgr.GetClient(), reader: mgr.GetAPIReader(), pairs: ps, events: rec, workers: w,
 			log: o.Log.With("controller", "drill")}); err != nil {
 		return err
+	}
+	if o.DashboardAddr != "" {
+		ln, err := dashboard.Listen(o.DashboardAddr)
+		if err != nil {
+			return fmt.Errorf("--dashboard-addr: %w", err)
+		}
+		src := &dashboardSource{client: mgr.GetClient(), pairs: ps}
+		srv := &dashboard.Server{Source: src, Log: o.Log.With("component", "dashboard")}
+		if o.DashboardToken != "" {
+			srv.Actor, srv.Token = src, o.DashboardToken
+		}
+		if err := mgr.Add(dashboardRunnable{srv: srv, ln: ln}); err != nil {
+			return err
+		}
 	}
 	o.Log.Info("starting", "shard", shard.String(), "leaderElection", o.LeaderElect, "lease", o.LeaderElectionNamespace+"/"+o.LeaderElectionID)
 	return mgr.Start(ctx)

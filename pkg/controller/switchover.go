@@ -301,58 +301,44 @@ func (r *SwitchoverReconciler) phaseEvent(so *tandemv1.Switchover, rec journal.R
 	}
 }
 
-// phaseLog is status.phases as the journal records arrive.
+// phaseLog is status.phases as the journal records of the run arrive.
 type phaseLog struct {
-	mu     sync.Mutex
-	phases []tandemv1.PhaseStatus
+	mu   sync.Mutex
+	recs []journal.Record
 }
 
 // add folds one record in; it says whether the record was a phase change.
 func (l *phaseLog) add(rec journal.Record) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	t := metav1.NewTime(rec.Time)
-	find := func(name string) *tandemv1.PhaseStatus {
-		for i := range l.phases {
-			if l.phases[i].Name == name {
-				return &l.phases[i]
-			}
-		}
-		l.phases = append(l.phases, tandemv1.PhaseStatus{Name: name})
-		return &l.phases[len(l.phases)-1]
+	if rec.Op == journal.OpStart {
+		l.recs = nil
 	}
+	l.recs = append(l.recs, rec)
 	switch rec.Op {
-	case journal.OpStart:
-		l.phases = nil
-		return false
-	case journal.OpIntent:
-		p := find(rec.Key)
-		p.Started, p.Finished, p.Result = &t, nil, "running"
-	case journal.OpDone:
-		p := find(rec.Key)
-		p.Finished, p.Result = &t, "ok"
-		if why := rec.Detail["skipped"]; why != "" {
-			p.Result = "skipped: " + why
-		}
-	case journal.OpFailed:
-		p := find(rec.Key)
-		p.Finished, p.Result = &t, "failed: "+rec.Detail["error"]
-	case "undo":
-		p := find("undo " + rec.Key)
-		p.Finished, p.Result = &t, "ok"
-		if e := rec.Detail["error"]; e != "" {
-			p.Result = "failed: " + e
-		}
-	default:
-		return false
+	case journal.OpIntent, journal.OpDone, journal.OpFailed, "undo":
+		return true
 	}
-	return true
+	return false
 }
 
 func (l *phaseLog) list() []tandemv1.PhaseStatus {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]tandemv1.PhaseStatus(nil), l.phases...)
+	var out []tandemv1.PhaseStatus
+	for _, p := range switchover.Progress(l.recs) {
+		ps := tandemv1.PhaseStatus{Name: p.Name, Result: p.Result}
+		if !p.Started.IsZero() {
+			t := metav1.NewTime(p.Started)
+			ps.Started = &t
+		}
+		if !p.Finished.IsZero() {
+			t := metav1.NewTime(p.Finished)
+			ps.Finished = &t
+		}
+		out = append(out, ps)
+	}
+	return out
 }
 
 // statusWriter updates a Switchover's status, read fresh each time.

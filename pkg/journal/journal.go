@@ -65,6 +65,19 @@ func Open(path string) (*Journal, []Record, error) {
 	return &Journal{f: f, path: path}, recs, nil
 }
 
+// ReadFile reads the records of the journal at path without opening it for
+// writing: a reader beside a running verb (the dashboard) never cuts what
+// that verb is writing. A line still being written is left out.
+func ReadFile(path string) ([]Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	recs, _, err := read(f, path)
+	return recs, err
+}
+
 // read parses every record and returns the offset just past the last good one.
 // Only the last line may be bad: that is a write the crash cut short. A bad
 // line with good records after it is corruption, and an error.

@@ -27,9 +27,16 @@ type Cluster struct {
 	Role      string               `json:"role"` // from the authoritative verdict: active, standby or unknown
 	Record    *switchover.Record   `json:"record,omitempty"`
 	Standby   bool                 `json:"standbyMarker"`
+	Nodes     Nodes                `json:"nodes"`
 	Workloads Workloads            `json:"workloads"`
 	Lock      *switchover.LockInfo `json:"lock,omitempty"`
 	Mirror    *mirror.State        `json:"mirror,omitempty"`
+}
+
+// Nodes counts a cluster's nodes.
+type Nodes struct {
+	Nodes int `json:"nodes"`
+	Ready int `json:"ready"`
 }
 
 // Workloads sums Deployments and StatefulSets outside system namespaces.
@@ -147,9 +154,29 @@ func readCluster(ctx context.Context, c *cluster.Conn) (Cluster, switchover.Side
 	if cs.Workloads, err = countWorkloads(ctx, c); err != nil {
 		return fail(err)
 	}
+	if cs.Nodes, err = countNodes(ctx, c); err != nil {
+		return fail(err)
+	}
 	cs.Lock, _ = switchover.ReadLock(ctx, c)
 	cs.Mirror = mirrorStatus(ctx, c)
 	return cs, side
+}
+
+// countNodes counts the nodes and the Ready ones.
+func countNodes(ctx context.Context, c *cluster.Conn) (Nodes, error) {
+	list, err := c.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return Nodes{}, fmt.Errorf("list nodes of %s: %w", c.Context, err)
+	}
+	n := Nodes{Nodes: len(list.Items)}
+	for _, node := range list.Items {
+		for _, cond := range node.Status.Conditions {
+			if cond.Type == "Ready" && cond.Status == "True" {
+				n.Ready++
+			}
+		}
+	}
+	return n, nil
 }
 
 // countWorkloads sums the Deployments and StatefulSets outside the system

@@ -389,7 +389,7 @@ func (s *Switchover) Undo(ctx context.Context) []PhaseReport {
 			s.say("undo", "%s failed: %v", phase, err)
 		}
 		pr.Took = time.Since(pr.Started)
-		_ = s.note("undo", phase, map[string]string{"error": pr.Err})
+		_ = s.note(opUndo, phase, map[string]string{"error": pr.Err})
 		out = append(out, pr)
 	}
 	if s.begun[PhaseRecords] {
