@@ -130,4 +130,3 @@ func apiJSON(t *testing.T, url string, out any) {
 
 // jsString quotes s for JavaScript.
 func jsString(s string) string { b, _ := json.Marshal(s); return string(b) }
-

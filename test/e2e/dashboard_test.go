@@ -172,7 +172,6 @@ poll:
 	screenshot(t, phone, "dashboard-phone")
 }
 
-
 // Bad input: an address in use or malformed is one line and exit 2; a
 // cluster that does not answer is said in its column while the other
 // column keeps updating.
