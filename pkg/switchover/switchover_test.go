@@ -1,6 +1,7 @@
 package switchover
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -138,5 +139,20 @@ func TestDrillJudge(t *testing.T) {
 	md := r.Markdown()
 	if !strings.Contains(md, "FAILED") || !strings.Contains(md, "| shift | 1s | ok |") {
 		t.Fatalf("markdown:\n%s", md)
+	}
+}
+
+func TestDrillReportReadsBack(t *testing.T) {
+	in := DrillReport{Active: "a", Standby: "b", Took: Duration(1500 * time.Millisecond), Result: "passed", Passed: true}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out DrillReport
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	if out.Took != in.Took || out.Result != "passed" {
+		t.Fatalf("read back %+v from %s", out, b)
 	}
 }
