@@ -113,6 +113,26 @@ func (s *Server) Handler(ctx context.Context) http.Handler {
 		}
 		writeJSON(w, d)
 	}))
+	mux.HandleFunc("GET /api/drills/report", s.pairHandler(func(w http.ResponseWriter, r *http.Request, name string) {
+		d, err := s.Source.Drills(r.Context(), name)
+		if err != nil {
+			httpError(w, http.StatusBadGateway, err)
+			return
+		}
+		started, err := time.Parse(time.RFC3339Nano, r.URL.Query().Get("started"))
+		if err != nil {
+			httpError(w, http.StatusBadRequest, fmt.Errorf("started: want the drill's start time as the API gives it: %v", err))
+			return
+		}
+		for _, rep := range d {
+			if rep.Started.Equal(started) {
+				w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+				_, _ = w.Write([]byte(rep.Markdown()))
+				return
+			}
+		}
+		httpError(w, http.StatusNotFound, fmt.Errorf("no drill of %s started at %s", name, started))
+	}))
 	mux.HandleFunc("GET /api/run", s.pairHandler(func(w http.ResponseWriter, r *http.Request, name string) {
 		run, err := s.Source.Run(r.Context(), name)
 		if err != nil {

@@ -1,11 +1,19 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // A followActive Mirror copies blue → green within 2 s; a Switchover to
@@ -362,4 +370,56 @@ spec:
 		t.Fatalf("switchover --via-controller: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	assertActive(t, "green")
+}
+
+// tandem controller --dashboard-addr serves the page and the API for every
+// ClusterPair of its shard.
+func TestControllerDashboard(t *testing.T) {
+	labAtRest(t)
+	withController(t)
+	controllerUp(t, "--name", "installer", "--shard", "team=nobody", "--replicas", "1") // CRDs, RBAC, Secrets
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(lab.bin, "controller", "--context", "green", "--leader-elect=false", "--shard", "team=dash",
+		"--metrics-addr", "0", "--health-addr", "0", "--dashboard-addr", addr)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+lab.kubeconfig)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
+	if r := applyDoc(t, pairDoc("dash", "team: dash")+"---\n"+pairDoc("other", "team: other")); r.code != 0 {
+		t.Fatalf("apply: %s", r.stderr)
+	}
+	base := "http://" + addr
+	var pairs []string
+	waitFor(t, "the dashboard lists its shard's pair", 30*time.Second, func() (bool, string) {
+		resp, err := http.Get(base + "/api/pairs")
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		pairs = nil
+		_ = json.NewDecoder(resp.Body).Decode(&pairs)
+		return len(pairs) == 1 && pairs[0] == ctlNS+"/dash", fmt.Sprint(pairs)
+	})
+	var st statusOut
+	apiJSON(t, base+"/api/status?pair="+url.QueryEscape(ctlNS+"/dash"), &st)
+	if len(st.Clusters) != 2 || st.Clusters[0].Context != "blue" || st.Weights["clusters"]["blue"] != 100 {
+		t.Fatalf("/api/status of the pair: %+v", st)
+	}
+	if resp, err := http.Get(base + "/api/status?pair=" + url.QueryEscape(ctlNS+"/other")); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("another shard's pair is served: %v %v", err, resp)
+	}
+	ctx := browser(t, 1280, 800)
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/?pair="+url.QueryEscape(ctlNS+"/dash"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the page shows both clusters", 30*time.Second, func() (bool, string) {
+		s := pageEval[string](t, ctx, `[...document.querySelectorAll('[data-cluster] .f-reachable')].map(e => e.textContent).join(",")`)
+		return s == "yes,yes", s
+	})
 }

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"net"
 	"path/filepath"
 	"slices"
@@ -157,6 +159,17 @@ poll:
 		return strings.Contains(s, "passed"), s
 	})
 	screenshot(t, ctx, "dashboard-1280x800")
+	// The drill's report, linked from its row.
+	link := pageEval[string](t, ctx, `(document.querySelector('#drills a')||{}).href||""`)
+	if resp, err := http.Get(link); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the drill's report link %s: %v %v", link, err, resp)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), "passed") {
+			t.Fatalf("the drill's report:\n%s", b)
+		}
+	}
 
 	// A phone: one column, nothing wider than the screen.
 	phone := browser(t, 390, 844)

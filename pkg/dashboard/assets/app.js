@@ -20,6 +20,7 @@ function pairParam() { return new URLSearchParams(location.search).get("pair") |
 async function start() {
   const [pairs, cfg] = await Promise.all([fetch("/api/pairs").then(r => r.json()), fetch("/api/config").then(r => r.json())]);
   const name = pairParam() || pairs[0];
+  pairName = name;
   $("#pair-name").textContent = name || "";
   if (pairs.length > 1) {
     const sel = $("#pair-select");
@@ -119,15 +120,17 @@ function renderRun(run) {
   box.replaceChildren(...kids);
 }
 
+let pairName = "";
 function renderDrills(drills) {
   const box = $("#drills");
   if (!drills.length) { box.textContent = "none yet"; return; }
   const rows = drills.map(d => el("tr", {},
     el("td", { text: new Date(d.started).toLocaleString() }), el("td", { text: `${d.active} → ${d.standby} → ${d.active}` }),
     el("td", { class: d.passed ? "" : "bad", text: d.result }), el("td", { text: `${Number(d.took).toFixed(1)} s` }),
-    el("td", { text: d.probe ? `${d.probe.failed}/${d.probe.sent}` : "–" })));
+    el("td", { text: d.probe ? `${d.probe.failed}/${d.probe.sent}` : "–" }),
+    el("td", {}, el("a", { href: `/api/drills/report?pair=${encodeURIComponent(pairName)}&started=${encodeURIComponent(d.started)}`, text: "report" }))));
   box.replaceChildren(el("div", { class: "table-wrap" }, el("table", {},
-    el("thead", {}, el("tr", {}, ...["started", "drill", "result", "took", "failed requests"].map(h => el("th", { text: h })))),
+    el("thead", {}, el("tr", {}, ...["started", "drill", "result", "took", "failed requests", ""].map(h => el("th", { text: h })))),
     el("tbody", {}, ...rows))));
 }
 
