@@ -179,7 +179,7 @@ func (r *SwitchoverReconciler) run(ctx context.Context, so *tandemv1.Switchover,
 	})
 	r.event(so, corev1.EventTypeNormal, tandemv1.PhaseRunning, fmt.Sprintf("switching %s → %s", inv.FromName, so.Spec.To))
 	rep, err := switchover.Invoke(ctx, inv)
-	if errors.Is(err, switchover.ErrLocked) && ctx.Err() == nil {
+	if errors.Is(err, switchover.ErrLocked) && ctx.Err() == nil && rep.Run == "" {
 		// Another switchover holds the pair: wait for it, saying who.
 		_ = r.setPending(context.Background(), so, "Locked", err.Error())
 		return

@@ -95,6 +95,18 @@ func Invoke(ctx context.Context, inv *Invocation) (Report, error) {
 	for _, t := range lock.TookOver {
 		notice("took over the lock of a crashed run: %s", t)
 	}
+	// Fencing: a lost lock (taken, deleted, not renewed in time) cancels the
+	// run before its next write; the phase it was in fails and what it began
+	// is undone, as for any failure.
+	ctx, fence := context.WithCancelCause(ctx)
+	defer fence(nil)
+	go func() {
+		select {
+		case <-lock.Done():
+			fence(lockLost(lock))
+		case <-ctx.Done():
+		}
+	}()
 
 	s := &inv.Switchover
 	s.Journal = j
@@ -116,13 +128,24 @@ func Invoke(ctx context.Context, inv *Invocation) (Report, error) {
 		}
 	}
 	rep, err := s.Run(ctx)
+	if cause := context.Cause(ctx); err != nil && errors.Is(cause, ErrLocked) {
+		return rep, fmt.Errorf("%w: %v; stopped and undone", ErrLocked, cause)
+	}
 	if err != nil {
 		return rep, fmt.Errorf("%w: %v", ErrFailed, err)
 	}
-	if l := lock.Lost(); l != nil {
-		notice("warning: the lock was lost during the run: %v", l)
-	}
 	return rep, nil
+}
+
+// lockLost is why lock was lost, as an ErrLocked.
+func lockLost(lock *Lock) error {
+	if err := lock.Lost(); err != nil {
+		if errors.Is(err, ErrLocked) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", ErrLocked, err)
+	}
+	return fmt.Errorf("%w: the switchover lock was lost", ErrLocked)
 }
 
 // rollback undoes the begun phases of the interrupted run p, last first.
