@@ -22,6 +22,7 @@ type ShiftOptions struct {
 	GateInterval  time.Duration
 	DryRun        bool
 	Rollback      bool
+	Force         bool
 	File          string
 	JournalDir    string
 
@@ -133,6 +134,7 @@ Exit codes: 0 shifted, 1 a gate or step failed (rolled back), 2 bad input.`,
 	f.StringVar(&o.To, "to", "", "the cluster traffic moves to (default: the active cluster's peer on the router)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the current weights and the steps; change nothing")
 	f.BoolVar(&o.Rollback, "rollback", false, "send all traffic back to --from (100/0) now and verify it")
+	f.BoolVar(&o.Force, "force", false, "shift even onto a cluster that is standby (its workloads parked at 0)")
 	f.StringVar(&o.JournalDir, "journal-dir", filepath.Join(stateDir(), "journal"), "where the journal of each shift is kept")
 	f.StringVarP(&o.File, "file", "f", "", "a shift file (router, from, to, steps, pause, smoke, any number of gates; see above); flags given win")
 	cmd.AddCommand(newShiftStatusCmd(g))
@@ -190,6 +192,9 @@ func (o *ShiftOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if err := o.direction(ctx, current); err != nil {
+		return err
+	}
+	if err := o.refuseStandby(ctx); err != nil {
 		return err
 	}
 	for _, route := range current.Routes() {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/pair"
+	"github.com/tandem-io/tandem/pkg/standby"
 	"github.com/tandem-io/tandem/pkg/traffic"
 )
 
@@ -62,4 +63,26 @@ func otherName(names []string, one string) string {
 		return names[1]
 	}
 	return names[0]
+}
+
+// refuseStandby refuses to move traffic onto a cluster that is standby (its
+// standby marker: workloads parked at 0 behind the admission policy) unless
+// --force: users would be sent to a cluster that cannot serve them. A --to
+// that is no context of the kubeconfig cannot be read and is not judged.
+func (o *ShiftOptions) refuseStandby(ctx context.Context) error {
+	if o.Force || o.Rollback || o.DryRun {
+		return nil
+	}
+	if _, err := cluster.LoadConfig(cluster.KubeconfigPath(o.g.Kubeconfig)); err != nil {
+		return nil
+	}
+	c, err := o.g.connect(o.To, "to")
+	if err != nil {
+		return nil
+	}
+	sb, err := standby.IsStandby(ctx, c)
+	if err != nil || !sb {
+		return nil
+	}
+	return badInput("%s is standby (its workloads are parked at 0 replicas): activate it first (tandem activate --cluster %s, or tandem switchover --to %s), or pass --force to shift anyway", o.To, o.To, o.To)
 }

@@ -62,7 +62,7 @@ func TestDashboard(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		shiftRes, shiftErr = runCmdErr(nil, lab.bin, "shift", "--router", shiftRouter(), "--from", "blue", "--to", "green", "--steps", "0,50,100", "--pause", "4s", "--journal-dir", jdir)
+		shiftRes, shiftErr = runCmdErr(nil, lab.bin, "shift", "--router", shiftRouter(), "--from", "blue", "--to", "green", "--steps", "0,50,100", "--pause", "4s", "--journal-dir", jdir, "--force")
 	}()
 	routerAt, pageAt := map[int]time.Time{}, map[string]time.Time{}
 	deadline := time.Now().Add(90 * time.Second)

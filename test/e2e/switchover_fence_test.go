@@ -16,6 +16,13 @@ import (
 func TestSwitchoverFencedByItsLock(t *testing.T) {
 	jdir := t.TempDir()
 	pairWithGreenStandby(t, jdir)
+	// A plain shift onto the standby is refused: its workloads are parked.
+	if r := tandem(t, "shift", "--router", shiftRouter(), "--from", "blue", "--to", "green", "--steps", "100", "--journal-dir", jdir); r.code != 2 || !strings.Contains(r.stderr, "tandem activate --cluster green") {
+		t.Fatalf("shift onto the standby: exit %d\n%s", r.code, r.stderr)
+	}
+	if w := shiftRuntimeWeights(t); w["blue"] != 100 {
+		t.Fatalf("a refused shift moved traffic: %v", w)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, lab.bin, "switchover", "--source", "blue", "--target", "green", "--to", "green", "--router", shiftRouter(),
