@@ -2,6 +2,7 @@ package traffic
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -98,6 +99,13 @@ func (p *Probe) loop(ctx context.Context) {
 		select {
 		case slots <- struct{}{}:
 		default:
+			// A second's worth of requests still unanswered: a user sending
+			// this one now would be waiting too. It counts as failed.
+			p.count("", errSaturated)
+			if p.OnAnswer != nil {
+				now := time.Now()
+				p.OnAnswer(Answer{Sent: now, Answered: now, Err: errSaturated})
+			}
 			continue
 		}
 		wg.Add(1)
@@ -148,6 +156,10 @@ func (p *Probe) one(ctx context.Context) {
 	}
 	p.count(a.Cluster, nil)
 }
+
+// errSaturated is a request the probe could not send: every slot was held
+// by a request still unanswered.
+var errSaturated = errors.New("not sent: a second's worth of requests still unanswered (endpoint stalled)")
 
 func orUnknown(s string) string {
 	if s == "" {

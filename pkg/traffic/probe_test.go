@@ -53,3 +53,27 @@ func TestProbeCountsPerCluster(t *testing.T) {
 		t.Fatalf("per-cluster counts %v do not add up to %d", r.ByCluster, r.OK)
 	}
 }
+
+// A stalled endpoint: the requests the probe cannot send (every slot held)
+// are failures, not silently dropped.
+func TestProbeCountsUnsentRequests(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	p := &Probe{URL: srv.URL, Rate: 20, Timeout: time.Minute}
+	p.Start(context.Background())
+	deadline := time.Now().Add(10 * time.Second)
+	for p.Snapshot().Failed < 10 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	r := p.Stop()
+	if r.Failed < 10 || len(r.Failures) == 0 || !strings.Contains(r.Failures[0].Error, "not sent") {
+		t.Fatalf("a stalled endpoint: %+v", r)
+	}
+}
