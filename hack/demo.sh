@@ -67,7 +67,7 @@ step "Traffic: HAProxy sends app.example to blue (weight 100) while green waits 
   curl -s -H 'Host: app.example' "http://$TANDEM_LAB_HAPROXY/"
 
 # A bounded load probe runs beside the shift: who answers, second by second.
-$T probe --url "http://$TANDEM_LAB_HAPROXY/" --host app.example --rate 50 --duration 11s --every 1s > /tmp/tandem-demo-probe.txt &
+$T probe --url "http://$TANDEM_LAB_HAPROXY/" --host app.example --header X-Tandem-Cluster --rate 50 --duration 11s --every 1s > /tmp/tandem-demo-probe.txt &
 PROBE=$!
 step "Shift app.example from blue to green in gated steps (HTTP gate through HAProxy; a failure rolls back)" \
   $T shift --router "$TANDEM_LAB_ROUTER" --from blue --to green --steps 25,50,100 --pause 2s \
@@ -111,7 +111,7 @@ step "Which cluster is active now" \
 step "Drill: switch over to blue and back under a load probe, with a timed report" \
   $T drill --router "$TANDEM_LAB_ROUTER" --steps 0,50,100 --pause 2s \
     --gate-http "http://$TANDEM_LAB_HAPROXY/" --gate-host app.example \
-    --probe "http://$TANDEM_LAB_HAPROXY/" --probe-host app.example
+    --probe "http://$TANDEM_LAB_HAPROXY/" --probe-host app.example --probe-header X-Tandem-Cluster
 
 step "The records after the drill (epochs moved, last drill kept)" \
   $T status

@@ -76,7 +76,7 @@ failed (the report says why), 2 bad input.`,
 	f.StringVar(&o.Probe, "probe", "", "URL the load probe sends requests to, through the router")
 	f.StringVar(&o.ProbeHost, "probe-host", "", "Host header of the probe's requests")
 	f.IntVar(&o.ProbeRate, "probe-rate", 50, "probe requests per second")
-	f.StringVar(&o.ProbeHeader, "probe-header", "X-Tandem-Cluster", "response header naming the cluster that answered")
+	f.StringVar(&o.ProbeHeader, "probe-header", "", "response header naming the cluster that answered (none: answers are counted, not told apart by cluster)")
 	f.StringVar(&o.ReportDir, "report-dir", filepath.Join(stateDir(), "drills"), "where the drill reports are written")
 	f.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "per switchover: how long activation may wait for workloads")
 	f.BoolVar(&o.BreakLock, "break-lock", false, "take a stale switchover lock")

@@ -6,9 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,12 +14,6 @@ import (
 
 	"github.com/tandem-io/tandem/pkg/volume"
 )
-
-// crashAfterEnv names a step after which the process exits 137 as if killed
-// (kill -9): the e2e crash tests use it to stop a handoff between two steps
-// ("retain": after its done record) or inside one ("retain:acted": after it
-// acted, before its done record). A test hook; nothing else sets it.
-const crashAfterEnv = "TANDEM_HANDOFF_CRASH_AFTER"
 
 // HandoffOptions are the flags of `tandem handoff`.
 type HandoffOptions struct {
@@ -195,20 +187,7 @@ func (o *HandoffOptions) Run(ctx context.Context) error {
 
 // execute runs h and prints its report; an incomplete run can be resumed.
 func (o *HandoffOptions) execute(ctx context.Context, h *volume.Handoff, vols []volume.Volume) error {
-	if env := os.Getenv(crashAfterEnv); env != "" {
-		step, acted := strings.CutSuffix(env, ":acted")
-		crash := func(_, s string) {
-			if s == step {
-				fmt.Fprintf(o.g.Err, "%s=%s: exiting 137\n", crashAfterEnv, env)
-				os.Exit(137)
-			}
-		}
-		if acted {
-			h.BeforeDone = crash
-		} else {
-			h.AfterStep = crash
-		}
-	}
+	installFaults(o.g.Err, h)
 	rep, runErr := h.Execute(ctx, vols)
 	if err := o.printReport(rep); err != nil {
 		return err

@@ -49,7 +49,7 @@ Exit codes: 0 no request failed, 1 some failed, 2 bad input.`,
 	f.StringVar(&p.URL, "url", "", "URL to send requests to (through the router)")
 	f.StringVar(&p.Host, "host", "", "Host header of the requests")
 	f.IntVar(&p.Rate, "rate", 50, "requests per second")
-	f.StringVar(&p.ClusterHeader, "header", "X-Tandem-Cluster", "response header naming the cluster that answered")
+	f.StringVar(&p.ClusterHeader, "header", "", "response header naming the cluster that answered (none: answers are counted, not told apart by cluster)")
 	f.DurationVar(&duration, "duration", 30*time.Second, "how long to send; the probe stops by itself")
 	f.DurationVar(&every, "every", time.Second, "how often to print a line")
 	return cmd

@@ -52,8 +52,10 @@ func Main(m *testing.M, o Options, ready func(Env)) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	env := Env{Root: root, Bin: filepath.Join(root, "bin", "tandem"), Dir: o.Dir}
-	build := exec.Command("go", "build", "-o", env.Bin, "./cmd/tandem")
+	// The binary under test carries the fault hooks of the crash tests
+	// (build tag tandemfaults); the shipped one (make build) does not.
+	env := Env{Root: root, Bin: filepath.Join(root, "bin", "tandem-e2e"), Dir: o.Dir}
+	build := exec.Command("go", "build", "-tags", "tandemfaults", "-o", env.Bin, "./cmd/tandem")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build tandem: %v\n%s", err, out)

@@ -290,7 +290,7 @@ func TestSwitchover(t *testing.T) {
 	t.Run("drill under load: 0 failed requests, report written, result in the records", func(t *testing.T) {
 		reports := t.TempDir()
 		args := append([]string{"drill", "--source", "blue", "--target", "green", "--steps", "0,50,100", "--pause", "1s",
-			"--probe", "http://" + lab.haproxy + "/", "--probe-host", "app.example", "--report-dir", reports, "-o", "json"}, gate...)
+			"--probe", "http://" + lab.haproxy + "/", "--probe-host", "app.example", "--probe-header", "X-Tandem-Cluster", "--report-dir", reports, "-o", "json"}, gate...)
 		r := tandem(t, args...)
 		var rep struct {
 			Passed bool `json:"passed"`
