@@ -3,13 +3,10 @@ package awsconf
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/url"
-	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 // Load returns the configuration for region ("" = the chain's, else
@@ -33,10 +30,6 @@ func LoadWith(ctx context.Context, region, endpoint string, creds aws.Credential
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return aws.Config{}, fmt.Errorf("endpoint %q: want http(s)://host:port", endpoint)
 		}
-		// A local endpoint needs no real credentials; never ask IMDS for them.
-		if creds == nil && os.Getenv("AWS_ACCESS_KEY_ID") == "" && isLoopback(u.Hostname()) {
-			opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("tandem", "tandem", "")))
-		}
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
@@ -46,12 +39,4 @@ func LoadWith(ctx context.Context, region, endpoint string, creds aws.Credential
 		cfg.Region = "us-east-1"
 	}
 	return cfg, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

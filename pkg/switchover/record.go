@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -290,10 +291,19 @@ func RememberedRouter(ctx context.Context, conns ...*cluster.Conn) string {
 			best = r
 		}
 	}
-	if best == nil {
+	if best == nil || redirects(best.Router) {
 		return ""
 	}
 	return best.Router
+}
+
+// redirects says whether a router URL sends its calls to an endpoint of its
+// own (endpoint=): anyone who can write tandem-system could point a
+// remembered one at a server of theirs, so such a URL is used only when the
+// user gives it (--router), never from a record.
+func redirects(router string) bool {
+	u, err := url.Parse(router)
+	return err != nil || u.Query().Get("endpoint") != ""
 }
 
 // RememberDrill keeps a drill's result in c's record.

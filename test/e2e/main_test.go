@@ -27,6 +27,13 @@ var lab struct {
 func TestMain(m *testing.M) {
 	// The suite's fixed lab directory, so `make test` can always clean up after a run that was killed.
 	dir := labtest.StateDir("TANDEM_E2E_DIR", "e2e-lab")
+	// The AWS routers' tests run the SDK against local fakes that take any
+	// credentials; tandem invents none, so the suite brings its own.
+	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "e2e", "AWS_SECRET_ACCESS_KEY": "e2e", "AWS_EC2_METADATA_DISABLED": "true"} {
+		if os.Getenv(k) == "" {
+			os.Setenv(k, v)
+		}
+	}
 	os.Exit(labtest.Main(m, labtest.Options{Dir: dir, What: "e2e suite", Seed: true}, func(e labtest.Env) {
 		lab.bin, lab.dir, lab.kubeconfig, lab.kubectl = e.Bin, e.Dir, e.Kubeconfig, e.Kubectl
 		lab.haproxy, lab.socket, lab.upTook = e.HAProxy, e.Socket, e.UpTook
