@@ -338,10 +338,35 @@ func (l *Lab) Down(ctx context.Context) ([]Process, error) {
 			return stopped, err
 		}
 	}
+	// Only a lab's own directory is removed: one that holds its state
+	// marker (or nothing at all, as a half-made lab may).
+	if !isLabDir(l.Dir) {
+		return stopped, fmt.Errorf("%s is not a lab's directory (no %s in it): not removed", l.Dir, filepath.Base(l.statePath()))
+	}
 	if err := os.RemoveAll(l.Dir); err != nil {
 		return stopped, fmt.Errorf("remove %s: %w", l.Dir, err)
 	}
 	return stopped, nil
+}
+
+// isLabDir says whether dir is a lab's: it holds the state file, or only
+// what lab up writes before it (run/, logs/), or does not exist.
+func isLabDir(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return os.IsNotExist(err)
+	}
+	for _, e := range entries {
+		if e.Name() == "state.json" {
+			return true
+		}
+	}
+	for _, e := range entries {
+		if e.Name() != "run" && e.Name() != "logs" {
+			return false
+		}
+	}
+	return true
 }
 
 func freePorts(n int) ([]int, error) {

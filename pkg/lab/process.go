@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tandem-io/tandem/pkg/lease"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,7 +25,10 @@ type Process struct {
 	Args    []string `json:"args"`
 	Log     string   `json:"log"`
 	Port    int      `json:"port,omitempty"`
-	Alive   bool     `json:"alive"`
+	// Start is when the process started (lease.ProcessStart): with the PID,
+	// it tells our process from a later one that reuses its PID.
+	Start uint64 `json:"start,omitempty"`
+	Alive bool   `json:"alive"`
 }
 
 // pidFile is where a process's record lives.
@@ -56,6 +60,7 @@ func start(dir string, p Process, dieWithParent bool) (Process, error) {
 		return p, fmt.Errorf("start %s: %w", p.Name, err)
 	}
 	p.PID = cmd.Process.Pid
+	p.Start, _ = lease.ProcessStart(p.PID)
 	p.Alive = true
 	// Reap it if it exits while we still run, so it never lingers as a zombie.
 	go func() { _ = cmd.Wait() }()
@@ -109,6 +114,11 @@ func running(p Process) bool {
 		// A zombie has exited; field 3 is the state.
 		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
 			return false
+		}
+	}
+	if p.Start != 0 {
+		if now, ok := lease.ProcessStart(p.PID); !ok || (now != 0 && now != p.Start) {
+			return false // another process has the PID now
 		}
 	}
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.PID))
