@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -81,8 +83,17 @@ func comparable(obj *unstructured.Unstructured) string {
 	return string(data)
 }
 
-// redactSecret replaces Secret values by a short hash, so a diff shows which
-// keys changed without ever printing a secret.
+// redactKey is this run's key for the Secret values in diffs: random, never
+// written anywhere, so equal values compare equal within one run while the
+// printed tags cannot be tested offline against guesses (a short password).
+var redactKey = func() []byte {
+	k := make([]byte, 32)
+	_, _ = rand.Read(k)
+	return k
+}()
+
+// redactSecret replaces Secret values by a short keyed hash, so a diff shows
+// which keys changed without ever printing a secret.
 func redactSecret(c *unstructured.Unstructured) {
 	for _, field := range []string{"data", "stringData"} {
 		m, ok := c.Object[field].(map[string]any)
@@ -90,8 +101,9 @@ func redactSecret(c *unstructured.Unstructured) {
 			continue
 		}
 		for k, v := range m {
-			sum := sha256.Sum256([]byte(fmt.Sprint(v)))
-			m[k] = fmt.Sprintf("<redacted sha256:%x>", sum[:6])
+			mac := hmac.New(sha256.New, redactKey)
+			mac.Write([]byte(fmt.Sprint(v)))
+			m[k] = fmt.Sprintf("<redacted hmac:%x>", mac.Sum(nil)[:8])
 		}
 	}
 	if _, ok := c.GetAnnotations()[lastApplied]; ok {
