@@ -187,10 +187,10 @@ func (o *DrillOptions) write(rep *switchover.DrillReport) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(base+".json", append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(base+".json", append(b, '\n'), 0o600); err != nil {
 		return "", fmt.Errorf("write report: %w", err)
 	}
-	if err := os.WriteFile(base+".md", []byte(rep.Markdown()), 0o644); err != nil {
+	if err := os.WriteFile(base+".md", []byte(rep.Markdown()), 0o600); err != nil {
 		return "", fmt.Errorf("write report: %w", err)
 	}
 	return base + ".md", nil

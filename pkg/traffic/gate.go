@@ -38,9 +38,9 @@ type HTTPGate struct {
 // Name implements Gate.
 func (g HTTPGate) Name() string {
 	if g.Host != "" {
-		return fmt.Sprintf("http %s (Host %s)", g.URL, g.Host)
+		return fmt.Sprintf("http %s (Host %s)", Redact(g.URL), g.Host)
 	}
-	return "http " + g.URL
+	return "http " + Redact(g.URL)
 }
 
 // Check implements Gate.
@@ -115,7 +115,7 @@ type CommandGate struct {
 }
 
 // Name implements Gate.
-func (g CommandGate) Name() string { return "command " + g.Command }
+func (g CommandGate) Name() string { return "command " + Redact(g.Command) }
 
 // Check implements Gate.
 func (g CommandGate) Check(ctx context.Context) error {

@@ -27,7 +27,7 @@ type PromGate struct {
 
 // Name implements Gate.
 func (g PromGate) Name() string {
-	return fmt.Sprintf("prometheus %s %s %g", g.Query, g.op(), g.Threshold)
+	return fmt.Sprintf("prometheus %s %s %g", Redact(g.Query), g.op(), g.Threshold)
 }
 
 func (g PromGate) op() string {
