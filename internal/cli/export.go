@@ -3,19 +3,22 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/syncer"
 )
 
 // ExportOptions are the flags of `tandem export`.
 type ExportOptions struct {
 	SyncOptions
-	File string
+	File      string
+	EncryptTo []string
 }
 
 func newExportCmd(g *Global) *cobra.Command {
@@ -26,8 +29,13 @@ func newExportCmd(g *Global) *cobra.Command {
 		Long: `Runs sync's pipeline on the source (same selection flags, same sanitizing)
 and writes the result as a tar.gz: one YAML file per object, grouped by wave,
 and index.json. With --target, objects are read at versions the target serves
-and the archive can be imported there as is. 'tandem import' applies it.`,
-		Example: "  tandem export --source blue -f backup.tar.gz\n  tandem export --source blue --target green --stack shop -f shop.tar.gz",
+and the archive can be imported there as is. 'tandem import' applies it.
+
+The archive holds every Secret it copies, in clear unless --encrypt-to seals it
+with age for the recipients who may read it (age1… public keys or recipient
+files; 'tandem import --identity KEYFILE' opens it). Without it, export says on
+stderr how many Secrets the file holds; the file is written 0600.`,
+		Example: "  tandem export --source blue -f backup.tar.gz\n  tandem export --source blue --target green --stack shop -f shop.tar.gz\n  tandem export --source blue -f backup.tar.gz.age --encrypt-to age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.File == "" {
@@ -44,6 +52,7 @@ and the archive can be imported there as is. 'tandem import' applies it.`,
 	}
 	o.AddSelectionFlags(cmd)
 	cmd.Flags().StringVarP(&o.File, "file", "f", "", "archive to write (tar.gz)")
+	cmd.Flags().StringArrayVar(&o.EncryptTo, "encrypt-to", nil, "encrypt the archive with age for this recipient (an age1… key or a recipients file; repeatable)")
 	return cmd
 }
 
@@ -72,7 +81,19 @@ func (o *ExportOptions) Run(ctx context.Context) error {
 		return badInput("-f %s: %v", o.File, err)
 	}
 	defer os.Remove(tmp.Name())
-	n, err := syncer.WriteArchive(tmp, source.Context, prep)
+	var w io.Writer = tmp
+	var sealed io.WriteCloser
+	if len(o.EncryptTo) > 0 {
+		if sealed, err = syncer.EncryptTo(tmp, o.EncryptTo); err != nil {
+			tmp.Close()
+			return badInput("--encrypt-to: %v", err)
+		}
+		w = sealed
+	}
+	n, err := syncer.WriteArchive(w, source.Context, prep)
+	if sealed != nil && err == nil {
+		err = sealed.Close()
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -83,5 +104,21 @@ func (o *ExportOptions) Run(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintf(o.g.Err, "exported %d objects from %s to %s (%d cannot be copied to the target as they are)\n", n, source.Context, o.File, len(prep.Unshared))
+	if secrets := countSecrets(prep); secrets > 0 && len(o.EncryptTo) == 0 {
+		fmt.Fprintf(o.g.Err, "warning: %s holds %d Secrets in clear: keep it as you keep the secrets themselves, or export with --encrypt-to AGE_RECIPIENT\n", o.File, secrets)
+	}
 	return nil
+}
+
+// countSecrets counts the Secrets an export writes.
+func countSecrets(p *syncer.Prepared) int {
+	n := 0
+	for _, wv := range p.Plan.Waves {
+		for _, s := range wv.Steps {
+			if s.Action != plan.Skip && s.Desired != nil && s.Desired.GetKind() == "Secret" && s.Desired.GetAPIVersion() == "v1" {
+				n++
+			}
+		}
+	}
+	return n
 }

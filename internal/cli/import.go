@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"os"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 type ImportOptions struct {
 	g        *Global
 	File     string
+	Identity string
 	Force    bool
 	Recreate bool
 	Workers  int
@@ -39,6 +41,7 @@ func newImportCmd(g *Global) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.File, "file", "f", "", "archive written by tandem export")
+	f.StringVar(&o.Identity, "identity", "", "age identity file that opens an archive exported with --encrypt-to")
 	f.BoolVar(&o.Force, "force", false, "take over fields that another field manager owns in the target")
 	f.BoolVar(&o.Recreate, "recreate", false, "delete and create objects whose immutable fields changed")
 	f.IntVar(&o.Workers, "workers", 16, "parallel writes to the target")
@@ -53,7 +56,14 @@ func (o *ImportOptions) Run(ctx context.Context) error {
 		return badInput("-f %s: %v", o.File, err)
 	}
 	defer fh.Close()
-	objs, err := syncer.ReadArchive(fh)
+	plain, err := syncer.OpenArchive(fh, o.Identity)
+	if errors.Is(err, syncer.ErrEncrypted) {
+		return badInput("-f %s is encrypted (age): pass --identity KEYFILE", o.File)
+	}
+	if err != nil {
+		return badInput("-f %s: %v", o.File, err)
+	}
+	objs, err := syncer.ReadArchive(plain)
 	if err != nil {
 		return err
 	}

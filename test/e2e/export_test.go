@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"filippo.io/age"
 )
 
 // Export writes exactly what sync would apply; import applies it to green.
@@ -28,6 +31,9 @@ func TestExportImportRoundTrip(t *testing.T) {
 	r := tandem(t, "export", "--source", "blue", "--target", "green", "--namespace", ns, "-f", archive)
 	if r.code != 0 {
 		t.Fatalf("export: exit %d\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "Secrets in clear") {
+		t.Errorf("export of a Secret without --encrypt-to says nothing of it:\n%s", r.stderr)
 	}
 	files := readTarGz(t, archive)
 	var idx struct {
@@ -85,6 +91,29 @@ func TestExportImportRoundTrip(t *testing.T) {
 	}
 	if res.Total["created"]+res.Total["updated"] != 0 || res.Total["unchanged"] < 5 {
 		t.Errorf("second import wrote: %v", res.Total)
+	}
+
+	// Sealed with age: the file shows no secret; import needs the identity.
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "key.txt")
+	if err := os.WriteFile(keyFile, []byte(id.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sealed := filepath.Join(t.TempDir(), "backup.tar.gz.age")
+	if r := tandem(t, "export", "--source", "blue", "--target", "green", "--namespace", ns, "-f", sealed, "--encrypt-to", id.Recipient().String()); r.code != 0 || strings.Contains(r.stderr, "in clear") {
+		t.Fatalf("export --encrypt-to: exit %d\n%s", r.code, r.stderr)
+	}
+	if b, _ := os.ReadFile(sealed); len(b) == 0 || bytes.Contains(b, []byte("Secret")) {
+		t.Fatal("the sealed archive is empty or readable")
+	}
+	if r := tandem(t, "import", "--target", "green", "-f", sealed); r.code != 2 || !strings.Contains(r.stderr, "--identity") {
+		t.Fatalf("import of a sealed archive without --identity: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := tandem(t, "import", "--target", "green", "-f", sealed, "--identity", keyFile, "-o", "json"); r.code != 0 || !strings.Contains(r.stdout, `"unchanged"`) {
+		t.Fatalf("import --identity: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
 
