@@ -179,14 +179,18 @@ func TestStandbySyncActivateDeactivate(t *testing.T) {
 		t.Logf("apply of replicas 3 kept at 0 by the mutating policy (tandem.io/replicas=3 recorded)")
 	}
 	// kubectl scale (the /scale subresource) is refused with the policy's message.
+	// The policy takes a moment to be in force after it is bound: wait for it
+	// with server-side dry runs (admission runs, nothing changes), then scale.
 	eventually(t, 30*time.Second, func() error {
-		sr := kubectl(t, "--context", "green", "-n", standbyNS, "scale", "deployment", "web", "--replicas", "3")
+		sr := kubectl(t, "--context", "green", "-n", standbyNS, "scale", "deployment", "web", "--replicas", "3", "--dry-run=server")
 		if sr.code == 0 || !strings.Contains(sr.stderr, "cluster is standby") {
-			kubectl(t, "--context", "green", "-n", standbyNS, "scale", "deployment", "web", "--replicas", "0")
-			return fmt.Errorf("kubectl scale --replicas 3 in standby green: exit %d %s", sr.code, sr.stderr)
+			return fmt.Errorf("kubectl scale --replicas 3 --dry-run=server in standby green: exit %d %s", sr.code, sr.stderr)
 		}
 		return nil
 	})
+	if sr := kubectl(t, "--context", "green", "-n", standbyNS, "scale", "deployment", "web", "--replicas", "3"); sr.code == 0 || !strings.Contains(sr.stderr, "cluster is standby") {
+		t.Fatalf("kubectl scale --replicas 3 in standby green: exit %d %s", sr.code, sr.stderr)
+	}
 	if o := getJSON(t, "green", "deployment/web"); field(o, "spec", "replicas") != float64(0) {
 		t.Fatalf("web in standby green scaled to %v", field(o, "spec", "replicas"))
 	}
