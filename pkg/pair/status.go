@@ -45,6 +45,9 @@ type Workloads struct {
 	Ready     int   `json:"ready"` // workloads with every desired replica available
 	Desired   int64 `json:"desiredReplicas"`
 	Available int64 `json:"availableReplicas"`
+	// Parked are workloads held at 0 by a deactivate (their replicas kept in
+	// the tandem.io/replicas annotation).
+	Parked int `json:"parked,omitempty"`
 }
 
 // Status is the whole answer.
@@ -79,6 +82,7 @@ func Read(ctx context.Context, conns [2]*cluster.Conn, routerURL string, open fu
 			st.Clusters[i].Role = "unknown"
 		case st.Clusters[i].Context == st.Verdict.Active:
 			st.Clusters[i].Role = switchover.RoleActive
+			st.Warnings = append(st.Warnings, activeWarnings(st.Clusters[i])...)
 		default:
 			st.Clusters[i].Role = switchover.RoleStandby
 		}
@@ -108,6 +112,23 @@ func Read(ctx context.Context, conns [2]*cluster.Conn, routerURL string, open fu
 		}
 	}
 	return st, nil
+}
+
+// activeWarnings says what is wrong with an active cluster that runs less
+// than it should: parked workloads, replicas not available.
+func activeWarnings(c Cluster) []string {
+	if !c.Reachable {
+		return nil
+	}
+	var out []string
+	w := c.Workloads
+	if w.Parked > 0 {
+		out = append(out, fmt.Sprintf("%s is active but holds %d parked workloads (at 0, their replicas in the %s annotation): run tandem activate --cluster %s", c.Context, w.Parked, standby.ReplicasAnnotation, c.Context))
+	}
+	if w.Available < w.Desired {
+		out = append(out, fmt.Sprintf("%s is active but only %d of %d replicas are available", c.Context, w.Available, w.Desired))
+	}
+	return out
 }
 
 // WeightWarnings says where the router disagrees with the active record.
@@ -198,6 +219,9 @@ func countWorkloads(ctx context.Context, c *cluster.Conn) (Workloads, error) {
 				continue
 			}
 			n.Workloads++
+			if _, ok := o.GetAnnotations()[standby.ReplicasAnnotation]; ok && s.Desired == 0 {
+				n.Parked++
+			}
 			n.Desired += int64(s.Desired)
 			n.Available += int64(min(s.Available, s.Desired))
 			if s.Ready() {

@@ -42,15 +42,6 @@ func (o Options) begin(c *cluster.Conn) (*journal.Run, error) {
 	return run, nil
 }
 
-// step runs f as step key of run, unless run did it already; with no run, f just runs.
-func step(run *journal.Run, key string, f func() error) error {
-	if run == nil {
-		return f()
-	}
-	_, err := run.Step(key, nil, func() (map[string]string, error) { return nil, f() })
-	return err
-}
-
 // end writes that the switch finished: nothing to resume.
 func end(run *journal.Run) error {
 	if run == nil {

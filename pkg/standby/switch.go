@@ -31,8 +31,10 @@ var (
 // Options tune a switch; nil callbacks are skipped.
 type Options struct {
 	// JournalPath is where the switch is journaled (see JournalPath): an
-	// intent before and a done after each object, so that a switch run again
-	// after an interruption resumes, skipping the objects done. "" journals nothing.
+	// intent before and a done after each object, so that one can tell where
+	// an interrupted switch stopped. A switch run again looks at every object
+	// as it is now (its annotations are the truth), never skips one the
+	// journal calls done. "" journals nothing.
 	JournalPath string
 	// Resuming is told of the interrupted switch being resumed (its id and
 	// how many objects it did) before anything is written.
@@ -190,21 +192,32 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 	return changes, end(run)
 }
 
-// write patches one object as a step of the journal run (nil: none), unless
-// an interrupted run did it already (nil Change); check (may be nil)
-// verifies the result and the write is retried while it fails (an admission
-// policy just removed can still be cached by the apiserver for a moment).
+// write patches one object, journaled as a step of run (nil: none). It is
+// level-based: the caller computed patch from the object as it is now, so
+// the write happens even when an earlier run of the journal did this step —
+// the annotations are the truth, the journal only says where a run stopped
+// (a later deactivate may have parked again what a failed activate restored).
+// check (may be nil) verifies the result and the write is retried while it
+// fails (an admission policy just removed can still be cached for a moment).
 func write(ctx context.Context, c *cluster.Conn, gvr schema.GroupVersionResource, obj *unstructured.Unstructured, patch map[string]any, what string, run *journal.Run, check func(*unstructured.Unstructured) bool) (*Change, error) {
 	key := Key(obj.GetKind(), obj.GetNamespace(), obj.GetName())
-	var ch *Change
-	err := step(run, key, func() error {
-		if err := patchUntil(ctx, c, gvr, obj, key, patch, check); err != nil {
-			return err
+	if run != nil {
+		if err := run.Intent(key, nil); err != nil {
+			return nil, err
 		}
-		ch = &Change{Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), What: what}
-		return nil
-	})
-	return ch, err
+	}
+	if err := patchUntil(ctx, c, gvr, obj, key, patch, check); err != nil {
+		if run != nil {
+			_ = run.Failed(key, err.Error())
+		}
+		return nil, err
+	}
+	if run != nil {
+		if err := run.MarkDone(key, nil); err != nil {
+			return nil, err
+		}
+	}
+	return &Change{Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), What: what}, nil
 }
 
 // patchUntil merge-patches obj until check (may be nil) accepts the result, for 30 s at most.
