@@ -174,7 +174,7 @@ func BenchmarkHandoff100(b *testing.B) {
 	}
 	b.ResetTimer()
 	before := reqs()
-	took, progress := run("handoff", "--source", "blue", "--target", "green", "--namespace", handoffNS, "--statefulset", "vault",
+	took, progress := run("handoff", "--source", "blue", "--target", "green", "--namespace", handoffNS, "--statefulset", "vault", "--replace-target-claims",
 		"--parallel", parallel, "--snapshot", "none", "--journal-dir", jdir, "-o", "json")
 	after := reqs()
 	report("handoff progress (last lines):\n%s", tailLines(progress, 12))

@@ -88,7 +88,7 @@ for pv in $(kubectl --context blue get pv -o jsonpath='{.items[?(@.spec.claimRef
 done
 
 step "Hand the database's volumes over to green: no data copied, each PV pre-bound to its new claim's UID" \
-  $T handoff --source blue --target green --namespace shop-data --statefulset db
+  $T handoff --source blue --target green --namespace shop-data --statefulset db --replace-target-claims
 
 step "The data is in green now" \
   sh -c 'for pv in $(kubectl --context green get pv -o jsonpath="{.items[?(@.spec.claimRef.namespace==\"shop-data\")].spec.hostPath.path}"); do echo "$pv: $(cat $pv/ledger.txt)"; done'

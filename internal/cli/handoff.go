@@ -25,6 +25,7 @@ type HandoffOptions struct {
 	Snapshot    string
 	DryRun      bool
 	Rollback    bool
+	Replace     bool
 	Parallel    int
 	AWSRegion   string
 	AWSEndpoint string
@@ -100,6 +101,7 @@ re-run to resume), 2 bad input.`,
 	f.StringVar(&o.AWSEndpoint, "aws-endpoint", "", "with --snapshot ebs: another EC2 endpoint (a test fake, LocalStack)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "check, print every step per volume, change nothing")
 	f.BoolVar(&o.Rollback, "rollback", false, "hand the volumes back from the target to the source")
+	f.BoolVar(&o.Replace, "replace-target-claims", false, "let the handoff delete a claim of the same name in the target that no handoff made (one its owner provisioned, empty); a claim whose PV is not Delete is never deleted")
 	f.IntVar(&o.Parallel, "parallel", 4, "volumes handed over at once")
 	f.DurationVar(&o.Timeout, "timeout", 3*time.Minute, "how long each wait (pods gone, detached, bound, ready) may take")
 	f.StringVar(&o.JournalDir, "journal-dir", filepath.Join(stateDir(), "journal"), "where the journal of each handoff is kept")
@@ -157,7 +159,7 @@ func (o *HandoffOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	inv, err := volume.Begin(ctx, volume.Options{Source: source, Target: target, Selection: o.sel, Rollback: o.Rollback,
+	inv, err := volume.Begin(ctx, volume.Options{Source: source, Target: target, Selection: o.sel, Rollback: o.Rollback, ReplaceTargetClaims: o.Replace,
 		Journal: o.journalPath(), Snapshot: o.Snapshot, AWSRegion: o.AWSRegion, AWSEndpoint: o.AWSEndpoint,
 		Parallel: o.Parallel, Timeout: o.Timeout, Observer: &handoffProgress{w: o.g.Err},
 		Notice: func(s string) { fmt.Fprintln(o.g.Err, s) },

@@ -23,7 +23,7 @@ type Blocker struct {
 // Check looks for every reason the handoff of vols from source to target
 // would fail, before anything changes. Volumes already under way (per state)
 // are not checked again: their source objects may be gone by design.
-func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, state State) ([]Blocker, error) {
+func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, state State, replaceTargetClaims bool) ([]Blocker, error) {
 	var out []Blocker
 	add := func(v Volume, fix, format string, args ...any) {
 		out = append(out, Blocker{Volume: v.String(), Message: fmt.Sprintf(format, args...), Fix: fix})
@@ -73,7 +73,7 @@ func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, sta
 		} else if !apierrors.IsNotFound(err) {
 			return nil, err
 		}
-		if err := checkTargetClaim(ctx, target, v, add); err != nil {
+		if err := checkTargetClaim(ctx, target, v, replaceTargetClaims, add); err != nil {
 			return nil, err
 		}
 		if err := checkBarePods(ctx, source, v, add); err != nil {
@@ -109,14 +109,20 @@ func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, sta
 }
 
 // checkTargetClaim blocks when the target already has a claim of the same
-// name that clear-target would refuse to delete.
-func checkTargetClaim(ctx context.Context, target *cluster.Conn, v Volume, add func(Volume, string, string, ...any)) error {
+// name that clear-target would refuse to delete: one no handoff made, unless
+// replace; one that may hold data, always.
+func checkTargetClaim(ctx context.Context, target *cluster.Conn, v Volume, replace bool, add func(Volume, string, string, ...any)) error {
 	pvc, err := target.Typed.CoreV1().PersistentVolumeClaims(v.Namespace).Get(ctx, v.Claim, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("%s: claim %s: %w", target.Context, v, err)
+	}
+	if _, ours := pvc.Annotations[AnnotationRun]; !ours && !replace {
+		add(v, "delete it yourself if it is empty, or pass --replace-target-claims to let the handoff delete it",
+			"claim %s already exists in the target and no handoff made it%s: deleting it could delete its disk", v, boundTo(pvc))
+		return nil
 	}
 	name := pvc.Spec.VolumeName
 	switch {
@@ -137,6 +143,14 @@ func checkTargetClaim(ctx context.Context, target *cluster.Conn, v Volume, add f
 		add(v, "delete the target's claim yourself if it is empty", "claim %s in the target is bound to PV %s with reclaim policy %s: it may hold data", v, name, pv.Spec.PersistentVolumeReclaimPolicy)
 	}
 	return nil
+}
+
+// boundTo says which PV a claim is bound to (" (bound to PV x)"), "" when none.
+func boundTo(pvc *corev1.PersistentVolumeClaim) string {
+	if pvc.Spec.VolumeName == "" {
+		return ""
+	}
+	return " (bound to PV " + pvc.Spec.VolumeName + ")"
 }
 
 // checkBarePods blocks when a pod without a controller mounts the claim:

@@ -90,6 +90,9 @@ type Handoff struct {
 	Parallel int
 	Timeout  time.Duration // bound of each wait
 	Observer Observer
+	// ReplaceTargetClaims: a same-name claim in the target that no handoff
+	// made may be deleted (see Options).
+	ReplaceTargetClaims bool
 	// AfterStep, when set, is called after a step's done record is written
 	// (the e2e crash tests exit the process there).
 	AfterStep func(key, step string)

@@ -15,7 +15,11 @@ type Options struct {
 	Source, Target *cluster.Conn
 	Selection      Selection
 	Rollback       bool
-	Journal        string // the journal file of this pair and selection
+	// ReplaceTargetClaims lets the handoff delete a claim of the same name
+	// that it did not make in the target (one the target's owner provisioned
+	// for itself); without it such a claim blocks the handoff.
+	ReplaceTargetClaims bool
+	Journal             string // the journal file of this pair and selection
 	Snapshot       string // auto, csi, ebs or none
 	AWSRegion      string // --snapshot ebs
 	AWSEndpoint    string // --snapshot ebs: another EC2 endpoint
@@ -70,7 +74,7 @@ func (inv *Invocation) begin(ctx context.Context, o Options, recs []journal.Reco
 		}
 	}
 	h := &Handoff{Source: o.Source, Target: o.Target, Journal: inv.journal, Direction: DirectionHandoff,
-		Selection: o.Selection.String(), Parallel: o.Parallel, Timeout: o.Timeout, Observer: o.Observer}
+		Selection: o.Selection.String(), Parallel: o.Parallel, Timeout: o.Timeout, Observer: o.Observer, ReplaceTargetClaims: o.ReplaceTargetClaims}
 	inv.Handoff = h
 	back := backAlready(recs)
 	if o.Rollback {
@@ -122,7 +126,7 @@ func (inv *Invocation) begin(ctx context.Context, o Options, recs []journal.Reco
 	if h.Snapshotter, err = o.snapshotter(ctx, h.Source, inv.Volumes, h.Run, notice); err != nil {
 		return err
 	}
-	inv.Blockers, err = Check(ctx, h.Source, h.Target, inv.Volumes, h.State)
+	inv.Blockers, err = Check(ctx, h.Source, h.Target, inv.Volumes, h.State, h.ReplaceTargetClaims)
 	return err
 }
 

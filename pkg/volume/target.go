@@ -29,6 +29,9 @@ func (h *Handoff) clearTarget(ctx context.Context, v Volume) error {
 	if pvc.Annotations[AnnotationRun] == h.Run {
 		return nil // made by this run before a crash: the next step takes it
 	}
+	if _, ours := pvc.Annotations[AnnotationRun]; !ours && !h.ReplaceTargetClaims {
+		return fmt.Errorf("claim %s in %s was not made by a handoff%s: not deleted (pass --replace-target-claims to allow it)", v, h.Target.Context, boundTo(pvc))
+	}
 	if name := pvc.Spec.VolumeName; name != "" {
 		if name == v.PV {
 			return fmt.Errorf("claim %s in %s (not made by this handoff) names PV %s: delete it if it is not yours", v, h.Target.Context, name)
@@ -143,6 +146,25 @@ func (h *Handoff) releaseSource(ctx context.Context, v Volume) error {
 		return err
 	}
 	src := h.Source.Typed.CoreV1()
+	// Retain is checked right before each delete that could release the
+	// disk: a claim deleted while its PV is Delete takes the disk with it.
+	retained := func() (*corev1.PersistentVolume, error) {
+		pv, err := src.PersistentVolumes().Get(ctx, v.PV, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return nil, nil
+		case err != nil:
+			return nil, fmt.Errorf("%s: PV %s: %w", h.Source.Context, v.PV, err)
+		case pv.UID != savedPV.UID:
+			return nil, fmt.Errorf("PV %s in %s is a new one (uid %s, saved %s): left alone", v.PV, h.Source.Context, pv.UID, savedPV.UID)
+		case pv.Spec.PersistentVolumeReclaimPolicy != corev1.PersistentVolumeReclaimRetain:
+			return nil, fmt.Errorf("PV %s in %s is not Retain (%s) any more: neither it nor its claim deleted", v.PV, h.Source.Context, pv.Spec.PersistentVolumeReclaimPolicy)
+		}
+		return pv, nil
+	}
+	if _, err := retained(); err != nil {
+		return err
+	}
 	pvc, err := src.PersistentVolumeClaims(v.Namespace).Get(ctx, v.Claim, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
@@ -155,16 +177,9 @@ func (h *Handoff) releaseSource(ctx context.Context, v Volume) error {
 			return err
 		}
 	}
-	pv, err := src.PersistentVolumes().Get(ctx, v.PV, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil
-	case err != nil:
-		return fmt.Errorf("%s: PV %s: %w", h.Source.Context, v.PV, err)
-	case pv.UID != savedPV.UID:
-		return fmt.Errorf("PV %s in %s is a new one (uid %s, saved %s): left alone", v.PV, h.Source.Context, pv.UID, savedPV.UID)
-	case pv.Spec.PersistentVolumeReclaimPolicy != corev1.PersistentVolumeReclaimRetain:
-		return fmt.Errorf("PV %s in %s is not Retain (%s): not deleted", v.PV, h.Source.Context, pv.Spec.PersistentVolumeReclaimPolicy)
+	pv, err := retained()
+	if err != nil || pv == nil {
+		return err
 	}
 	return deletePV(ctx, h.Source, v.PV, pv.UID, h.Timeout)
 }

@@ -98,7 +98,7 @@ func TestHandoffTakesCSISnapshotFirst(t *testing.T) {
 		}
 	}()
 
-	r := tandem(t, "handoff", "--source", "blue", "--target", "green", "--namespace", ns, "--pvc", "data", "--journal-dir", t.TempDir(), "-o", "json")
+	r := tandem(t, "handoff", "--source", "blue", "--target", "green", "--namespace", ns, "--pvc", "data", "--journal-dir", t.TempDir(), "-o", "json", "--replace-target-claims")
 	if r.code != 0 {
 		t.Fatalf("handoff: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}

@@ -165,8 +165,10 @@ type handoffReport struct {
 	} `json:"volumes"`
 }
 
+// handoffArgs hand vault's volumes from blue to green, replacing the empty
+// claims green's own StatefulSet provisioned for itself.
 func handoffArgs(ns string, extra ...string) []string {
-	return append([]string{"handoff", "--source", "blue", "--target", "green", "--namespace", ns, "--statefulset", "vault", "-o", "json"}, extra...)
+	return append([]string{"handoff", "--source", "blue", "--target", "green", "--namespace", ns, "--statefulset", "vault", "-o", "json", "--replace-target-claims"}, extra...)
 }
 
 func runHandoff(t *testing.T, args []string) handoffReport {
@@ -202,6 +204,16 @@ func TestHandoffMovesVolumesAndRollsBack(t *testing.T) {
 	thief := fmt.Sprintf(`{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"thief","namespace":%q},
 		"spec":{"accessModes":["ReadWriteOnce"],"storageClassName":"standard","volumeName":%q,"resources":{"requests":{"storage":"1Gi"}}}}`, ns, vols[0].pv)
 	kubectlCreate(t, "green", thief)
+
+	// Green's StatefulSet made claims of the same names (bound to Delete PVs):
+	// without --replace-target-claims the handoff refuses before any change.
+	r := tandem(t, "handoff", "--source", "blue", "--target", "green", "--namespace", ns, "--statefulset", "vault", "--journal-dir", journal, "-o", "table")
+	if r.code != 1 || !strings.Contains(r.stdout+r.stderr, "claim "+ns+"/"+vols[1].claim+" already exists in the target and no handoff made it") || !strings.Contains(r.stdout+r.stderr, "--replace-target-claims") {
+		t.Fatalf("handoff onto claims it did not make: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if got := mustKubectl(t, "--context", "blue", "get", "pv", vols[1].pv, "-o", "jsonpath={.spec.persistentVolumeReclaimPolicy}"); got != "Delete" {
+		t.Fatalf("blue PV %s reclaim policy %q: a refused handoff changed it", vols[1].pv, got)
+	}
 
 	dry := mustTandem(t, handoffArgs(ns, "--journal-dir", journal, "--dry-run", "-o", "table")...)
 	if !strings.Contains(dry, "dry run: nothing changed") || !strings.Contains(dry, vols[1].pv) {
@@ -296,7 +308,7 @@ func TestHandoffTwentyVolumes(t *testing.T) {
 	const ns = "e2e-handoff-20"
 	vols := setupVault(t, ns, 20)
 	rep := runHandoff(t, []string{"handoff", "--source", "blue", "--target", "green", "--namespace", ns, "-l", "app=vault",
-		"--parallel", "20", "-o", "json", "--journal-dir", t.TempDir()})
+		"--parallel", "20", "-o", "json", "--journal-dir", t.TempDir(), "--replace-target-claims"})
 	assertHandedTo(t, ns, "blue", "green", vols, 20)
 	t.Logf("20 volumes handed over in %.2fs (%.3fs per volume)", rep.Seconds, rep.Seconds/20)
 }
@@ -334,7 +346,7 @@ func TestHandoffStandalonePVCOfDeployment(t *testing.T) {
 	waitDeployReady(t, "blue", ns, 1)
 	mustTandem(t, "sync", "--source", "blue", "--target", "green", "--namespace", ns, "--journal-dir", t.TempDir())
 
-	runHandoff(t, []string{"handoff", "--source", "blue", "--target", "green", "--namespace", ns, "--pvc", "files", "-o", "json", "--journal-dir", t.TempDir()})
+	runHandoff(t, []string{"handoff", "--source", "blue", "--target", "green", "--namespace", ns, "--pvc", "files", "-o", "json", "--journal-dir", t.TempDir(), "--replace-target-claims"})
 	assertVolumesHandedTo(t, ns, "blue", "green", []handoffVol{v})
 	waitDeployReady(t, "green", ns, 1)
 	if got := mustKubectl(t, "--context", "blue", "-n", ns, "get", "deployment", "web", "-o", "jsonpath={.spec.replicas}"); got != "0" {
