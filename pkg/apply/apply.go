@@ -289,10 +289,24 @@ var applyBackoff = wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Ste
 
 func (r *runner) recreate(ctx context.Context, s plan.Step, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 	prop := metav1.DeletePropagationForeground
-	if err := r.resource(s).Delete(ctx, obj.GetName(), metav1.DeleteOptions{PropagationPolicy: &prop}); err != nil && !apierrors.IsNotFound(err) {
+	opts := metav1.DeleteOptions{PropagationPolicy: &prop}
+	// The UID precondition: only the object the plan was made against, never
+	// one that took its name since.
+	cur, err := r.resource(s).Get(ctx, obj.GetName(), metav1.GetOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
 		return nil, err
 	}
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, r.o.WaitTimeout, true, func(ctx context.Context) (bool, error) {
+	if err == nil {
+		if s.Current != nil && cur.GetUID() != s.Current.GetUID() {
+			return nil, fmt.Errorf("%s was replaced in the target since it was read (uid %s, read %s): not recreated", obj.GetName(), cur.GetUID(), s.Current.GetUID())
+		}
+		uid := cur.GetUID()
+		opts.Preconditions = &metav1.Preconditions{UID: &uid}
+		if err := r.resource(s).Delete(ctx, obj.GetName(), opts); err != nil && !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+	}
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, r.o.WaitTimeout, true, func(ctx context.Context) (bool, error) {
 		_, err := r.resource(s).Get(ctx, obj.GetName(), metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
 	})

@@ -95,6 +95,17 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 		m.done(k, "ignored")
 		return nil
 	}
+	// A Namespace or CRD takes what it holds with it.
+	why, err := m.holdsOthers(ctx, cur)
+	if err != nil {
+		return err
+	}
+	if why != "" {
+		m.Log.Warn("not pruned: "+why, "object", k.String())
+		m.kept.Add(1)
+		m.done(k, "ignored")
+		return nil
+	}
 	// The UID precondition: never delete an object that was replaced meanwhile.
 	uid := cur.GetUID()
 	opts := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}
@@ -167,6 +178,7 @@ func (m *Mirror) Stats() Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st := m.stats
+	st.Kept = m.kept.Load()
 	if m.queue != nil {
 		st.Queue = m.queue.Len()
 	}

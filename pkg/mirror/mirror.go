@@ -55,8 +55,9 @@ type Mirror struct {
 	byGVR     map[schema.GroupVersionResource]inventory.Resource
 	informers map[schema.GroupVersionResource]cache.SharedIndexInformer
 	queue     workqueue.TypedRateLimitingInterface[key]
-	live      atomic.Bool // events are queued only once the initial pass may miss nothing
-	synced    atomic.Bool // the initial pass is done
+	live      atomic.Bool  // events are queued only once the initial pass may miss nothing
+	synced    atomic.Bool  // the initial pass is done
+	kept      atomic.Int64 // deletions not pruned because the object holds what tandem did not make
 
 	mu       sync.Mutex
 	seen     map[key]time.Time // when the newest change of a key was seen

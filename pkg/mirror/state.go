@@ -43,11 +43,13 @@ var ErrRunning = errors.New("a mirror is already running")
 
 // Stats are the running counts a mirror publishes.
 type Stats struct {
-	Events    int64     `json:"events"`
-	Applied   int64     `json:"applied"`
-	Unchanged int64     `json:"unchanged"`
-	Deleted   int64     `json:"deleted"`
-	Failed    int64     `json:"failed"`
+	Events    int64 `json:"events"`
+	Applied   int64 `json:"applied"`
+	Unchanged int64 `json:"unchanged"`
+	Deleted   int64 `json:"deleted"`
+	Failed    int64 `json:"failed"`
+	// Kept are deletions not pruned: the Namespace or CRD holds what tandem did not make.
+	Kept      int64     `json:"keptNotPruned,omitempty"`
 	LagP50    float64   `json:"lagP50Seconds"`
 	LagP99    float64   `json:"lagP99Seconds"`
 	Queue     int       `json:"queue"`

@@ -165,6 +165,38 @@ func TestMirror(t *testing.T) {
 		mustKubectl(t, "--context", "green", "-n", ns1, "delete", "configmap", "local")
 	})
 
+	t.Run("a namespace that holds another's object is not pruned", func(t *testing.T) {
+		ns3 := mirrorNS + "-3"
+		t.Cleanup(func() {
+			for _, c := range []string{"blue", "green"} {
+				kubectl(t, "--context", c, "delete", "namespace", ns3, "--wait=false", "--ignore-not-found")
+			}
+		})
+		mustKubectl(t, "--context", "blue", "create", "namespace", ns3)
+		mustKubectl(t, "--context", "blue", "-n", ns3, "create", "configmap", "copied", "--from-literal=v=1")
+		eventually(t, 30*time.Second, func() error {
+			if _, ok := configMaps(t, "green", ns3)["copied"]; !ok {
+				return fmt.Errorf("%s not in green yet", ns3)
+			}
+			return nil
+		})
+		// Someone else's ConfigMap in the namespace tandem made in green.
+		mustKubectl(t, "--context", "green", "-n", ns3, "create", "configmap", "theirs", "--from-literal=v=keep")
+		mustKubectl(t, "--context", "blue", "delete", "namespace", ns3)
+		eventually(t, 60*time.Second, func() error {
+			if !strings.Contains(run.log(), "not pruned: it holds ConfigMap "+ns3+"/theirs") {
+				return fmt.Errorf("the mirror has not said why it keeps %s", ns3)
+			}
+			return nil
+		})
+		if phase := kubectl(t, "--context", "green", "get", "namespace", ns3, "-o", "jsonpath={.status.phase}").stdout; phase != "Active" {
+			t.Fatalf("the mirror pruned %s in green (phase %q) with someone else's ConfigMap in it", ns3, phase)
+		}
+		if _, ok := configMaps(t, "green", ns3)["theirs"]; !ok {
+			t.Fatal("their ConfigMap is gone")
+		}
+	})
+
 	t.Run("pause holds changes until resume", func(t *testing.T) {
 		mustTandem(t, "mirror", "pause", "--target", "green")
 		st := mustTandem(t, "mirror", "status", "--target", "green", "-o", "json")
