@@ -3,11 +3,13 @@ package mirror
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/sanitize"
 )
 
@@ -68,7 +70,7 @@ func (m *Mirror) firstForeign(ctx context.Context, gvr schema.GroupVersionResour
 		if sanitize.Object(o.DeepCopy(), sanitize.Context{}).Skip {
 			continue // the cluster's own (a token, kube-root-ca.crt, an Event…)
 		}
-		if why := notOurs(o); why != "" {
+		if why := madeByOthers(o); why != "" {
 			where := o.GetName()
 			if o.GetNamespace() != "" {
 				where = o.GetNamespace() + "/" + where
@@ -77,4 +79,23 @@ func (m *Mirror) firstForeign(ctx context.Context, gvr schema.GroupVersionResour
 		}
 	}
 	return "", nil
+}
+
+// madeByOthers says who else wrote o ("" when nobody did): a field manager
+// that is neither tandem nor one of the cluster's own components. What the
+// cluster makes in every namespace (the default ServiceAccount, its CA
+// ConfigMap) or writes by itself is not someone else's.
+func madeByOthers(o *unstructured.Unstructured) string {
+	if o.GetKind() == "ServiceAccount" && o.GetName() == "default" {
+		return ""
+	}
+	for _, mf := range o.GetManagedFields() {
+		if mf.Subresource == "" && mf.Manager != plan.FieldManager && !strings.HasPrefix(mf.Manager, "kube-") {
+			return "written by " + mf.Manager
+		}
+	}
+	if _, ok := o.GetAnnotations()[plan.HashAnnotation]; !ok && len(o.GetManagedFields()) == 0 {
+		return "not created by tandem"
+	}
+	return ""
 }

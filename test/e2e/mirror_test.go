@@ -184,7 +184,7 @@ func TestMirror(t *testing.T) {
 		mustKubectl(t, "--context", "green", "-n", ns3, "create", "configmap", "theirs", "--from-literal=v=keep")
 		mustKubectl(t, "--context", "blue", "delete", "namespace", ns3)
 		eventually(t, 60*time.Second, func() error {
-			if !strings.Contains(run.log(), "not pruned: it holds ConfigMap "+ns3+"/theirs") {
+			if !strings.Contains(run.log(), "not pruned: it holds ConfigMap "+ns3+"/theirs (written by kubectl-create)") {
 				return fmt.Errorf("the mirror has not said why it keeps %s", ns3)
 			}
 			return nil
