@@ -54,8 +54,9 @@ resources → admission webhooks → API services.
 
 An object in the target whose fields another field manager owns is reported
 as a conflict and left alone unless --force. A second run with no change in
-the source writes nothing. An interrupted run (even kill -9) resumes when run
-again. PersistentVolumeClaims and PersistentVolumes move with 'tandem handoff'.
+the source writes nothing. An interrupted run (even kill -9) is said when the
+next one starts, and the next one finishes the job: it writes only what differs
+from the source (content hashes), so nothing is written twice. PersistentVolumeClaims and PersistentVolumes move with 'tandem handoff'.
 
 Exit codes: 0 all copied, 1 some objects failed or conflicted (see the table),
 2 bad input.`,

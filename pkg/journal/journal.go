@@ -42,16 +42,25 @@ type Log interface {
 type Journal struct {
 	mu   sync.Mutex
 	f    *os.File
+	lock *os.File // holds the flock for as long as the journal is open
 	path string
 }
 
-// Open opens (creating) the journal at path, with its directory, and reads the existing records.
+// Open opens (creating) the journal at path, with its directory, and reads
+// the existing records. The journal is the caller's alone until Close: a
+// second Open, from this process or another, fails with ErrBusy naming the
+// holder, and touches nothing.
 func Open(path string) (*Journal, []Record, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, nil, fmt.Errorf("journal directory: %w", err)
 	}
+	lock, err := lockFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
+		lock.Close()
 		return nil, nil, fmt.Errorf("open journal: %w", err)
 	}
 	recs, end, err := read(f, path)
@@ -60,9 +69,16 @@ func Open(path string) (*Journal, []Record, error) {
 	}
 	if err != nil {
 		f.Close()
+		lock.Close()
 		return nil, nil, err
 	}
-	return &Journal{f: f, path: path}, recs, nil
+	return &Journal{f: f, lock: lock, path: path}, recs, nil
+}
+
+// marshal is one record as its line.
+func marshal(r Record) []byte {
+	b, _ := json.Marshal(r)
+	return append(b, '\n')
 }
 
 // ReadFile reads the records of the journal at path without opening it for
@@ -185,6 +201,10 @@ func (j *Journal) Close() error {
 	}
 	err := j.f.Close()
 	j.f = nil
+	if j.lock != nil {
+		j.lock.Close() // releases the flock
+		j.lock = nil
+	}
 	return err
 }
 

@@ -1,7 +1,9 @@
 package journal
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -219,5 +221,78 @@ func TestNewRunID(t *testing.T) {
 	time.Sleep(2 * time.Millisecond)
 	if second := NewRunID(); second <= first {
 		t.Errorf("run ids do not sort by time: %s then %s", first, second)
+	}
+}
+
+// A second run cannot open a journal in use: it is refused naming the
+// holder, and the journal is left byte for byte as the first one wrote it.
+func TestSecondOpenIsRefusedAndTouchesNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.jsonl")
+	j, _, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if err := j.Append(rec("r1", OpStart, "")); err != nil {
+		t.Fatal(err)
+	}
+	// A torn last line, as a crash mid-write would leave (the first run's next Append completes it).
+	f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	_, _ = f.WriteString(`{"run":"r1","op":"int`)
+	f.Close()
+	before, _ := os.ReadFile(path)
+	if _, _, err := Open(path); !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Fatalf("second open: %v", err)
+	}
+	after, _ := os.ReadFile(path)
+	if !bytes.Equal(before, after) {
+		t.Fatalf("a refused open changed the journal:\n%q\n%q", before, after)
+	}
+	j.Close()
+	if j2, _, err := Open(path); err != nil {
+		t.Fatalf("open after close: %v", err)
+	} else {
+		j2.Close()
+	}
+}
+
+// A journal does not grow with history: an ended run leaves only itself
+// (EndSummary: its start and end), and opening it takes no longer after
+// many runs.
+func TestEndedRunsAreCompacted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sync.jsonl")
+	for i := 0; i < 20; i++ {
+		run, _, err := Begin(path, Fresh, map[string]string{"i": fmt.Sprint(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := 0; k < 200; k++ {
+			key := fmt.Sprintf("ConfigMap ns/cm-%05d", k)
+			if err := run.Intent(key, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := run.MarkDone(key, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := run.EndSummary(map[string]string{"created": "200"}); err != nil {
+			t.Fatal(err)
+		}
+		run.Close()
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() > 4096 {
+		t.Fatalf("journal after 20 runs of 200 objects: %d bytes", st.Size())
+	}
+	j, recs, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if len(recs) != 2 || recs[0].Detail["i"] != "19" {
+		t.Fatalf("compacted journal holds %d records: %+v", len(recs), recs)
 	}
 }

@@ -165,9 +165,29 @@ func (r *Run) Note(op, key string, detail map[string]string) error {
 	return r.append(Record{Op: op, Key: key, Detail: detail})
 }
 
-// End writes that the run finished: nothing to resume.
+// End writes that the run finished: nothing to resume. A journal file is
+// then compacted to this run alone, so it never grows with history.
 func (r *Run) End(detail map[string]string) error {
-	return r.append(Record{Op: OpEnd, Detail: detail})
+	if err := r.append(Record{Op: OpEnd, Detail: detail}); err != nil {
+		return err
+	}
+	if j, ok := r.j.(*Journal); ok {
+		return j.compact(r.ID, false)
+	}
+	return nil
+}
+
+// EndSummary is End for a run whose step records matter only while it
+// runs (sync's per-object records): the journal keeps its start and end
+// records alone, the end's detail being the summary.
+func (r *Run) EndSummary(detail map[string]string) error {
+	if err := r.append(Record{Op: OpEnd, Detail: detail}); err != nil {
+		return err
+	}
+	if j, ok := r.j.(*Journal); ok {
+		return j.compact(r.ID, true)
+	}
+	return nil
 }
 
 // Close closes the journal.

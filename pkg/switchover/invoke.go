@@ -58,17 +58,22 @@ func Invoke(ctx context.Context, inv *Invocation) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
+	// The journal file is only read before the lock is held (a refused run
+	// must not touch it), and opened — locked for this run — after.
+	path := filepath.Join(inv.JournalDir, "switchover-"+shortID(toID)+".jsonl")
 	var j journal.Log
 	var recs []journal.Record
 	if inv.OpenJournal != nil {
 		j, recs, err = inv.OpenJournal(ctx)
-	} else {
-		j, recs, err = journal.Open(filepath.Join(inv.JournalDir, "switchover-"+shortID(toID)+".jsonl"))
+	} else if recs, err = journal.ReadFile(path); errors.Is(err, os.ErrNotExist) {
+		err = nil
 	}
 	if err != nil {
 		return Report{}, fmt.Errorf("journal: %w", err)
 	}
-	defer j.Close()
+	if j != nil {
+		defer j.Close()
+	}
 	to := inv.To.Context
 	pending := FindPending(recs)
 	if pending != nil && (pending.From != inv.FromName || pending.To != to) {
@@ -92,6 +97,17 @@ func Invoke(ctx context.Context, inv *Invocation) (Report, error) {
 		return Report{}, err
 	}
 	defer lock.Release(context.WithoutCancel(ctx))
+	if j == nil {
+		jf, fresh, err := journal.Open(path)
+		if err != nil {
+			return Report{}, fmt.Errorf("journal: %w", err)
+		}
+		defer jf.Close()
+		j = jf
+		if p := FindPending(fresh); (p == nil) != (pending == nil) || (p != nil && p.Run != pending.Run) {
+			return Report{}, fmt.Errorf("%w: the journal %s changed while the lock was taken: run again", ErrLocked, path)
+		}
+	}
 	for _, t := range lock.TookOver {
 		notice("took over the lock of a crashed run: %s", t)
 	}

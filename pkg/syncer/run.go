@@ -37,10 +37,12 @@ type Options struct {
 
 // Run writes a prepared plan into the target, journaled: a start record,
 // pkg/apply's intent and result record per object, and an end record with
-// the counts once every object has its result. An interrupted run is
-// reported, not continued: the plan was made against the target as it is
-// now, so what that run wrote is unchanged this time. The results include
-// prep's Unshared objects, as failed.
+// the counts once every object has its result — then the journal keeps the
+// start and end alone. An interrupted run is reported (how far it got), not
+// continued: a re-run is idempotent through the content hashes — the plan is
+// made against the target as it is now, so what that run wrote is
+// unchanged this time and not written again. The results include prep's
+// Unshared objects, as failed.
 func Run(ctx context.Context, source, target *cluster.Conn, prep *Prepared, o Options) ([]apply.Result, error) {
 	var run *journal.Run
 	if o.JournalPath != "" {
@@ -63,7 +65,7 @@ func Run(ctx context.Context, source, target *cluster.Conn, prep *Prepared, o Op
 	}
 	if run != nil {
 		_, total := apply.Summarize(results)
-		if err := run.End(countsDetail(total)); err != nil {
+		if err := run.EndSummary(countsDetail(total)); err != nil {
 			return results, err
 		}
 	}
