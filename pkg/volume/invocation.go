@@ -20,12 +20,12 @@ type Options struct {
 	// for itself); without it such a claim blocks the handoff.
 	ReplaceTargetClaims bool
 	Journal             string // the journal file of this pair and selection
-	Snapshot       string // auto, csi, ebs or none
-	AWSRegion      string // --snapshot ebs
-	AWSEndpoint    string // --snapshot ebs: another EC2 endpoint
-	Parallel       int
-	Timeout        time.Duration
-	Observer       Observer
+	Snapshot            string // auto, csi, ebs or none
+	AWSRegion           string // --snapshot ebs
+	AWSEndpoint         string // --snapshot ebs: another EC2 endpoint
+	Parallel            int
+	Timeout             time.Duration
+	Observer            Observer
 	// Notice is told what the user should know before anything runs
 	// (resuming, the snapshot chosen and why); may be nil.
 	Notice func(string)
