@@ -24,11 +24,16 @@ const (
 const (
 	workloadsPolicy = "tandem-standby-workloads"
 	cronJobsPolicy  = "tandem-standby-cronjobs"
+	jobsPolicy      = "tandem-standby-jobs"
 	scalePolicy     = "tandem-standby-scale"
+	podsPolicy      = "tandem-standby-pods"
+	daemonsPolicy   = "tandem-standby-daemonsets"
 )
 
 // PolicyNames lists the names of tandem's policies and bindings.
-func PolicyNames() []string { return []string{workloadsPolicy, cronJobsPolicy, scalePolicy} }
+func PolicyNames() []string {
+	return []string{workloadsPolicy, cronJobsPolicy, jobsPolicy, scalePolicy, podsPolicy, daemonsPolicy}
+}
 
 // systemNamespaces are never covered, even if someone labels them: the
 // cluster's own and tandem's.
@@ -44,10 +49,10 @@ var systemNamespaces = func() []any {
 // 0 while a cluster is standby. kind is Mutating or Validating; apiVersion is
 // the admissionregistration.k8s.io version to write them with.
 //
-// Bindings match only namespaces labelled NamespaceLabel=true (the standby
-// transform labels the namespaces it copies), minus system namespaces and
-// namespaces or objects labelled ExemptLabel=true: other namespaces of the
-// cluster are never affected.
+// Bindings match every namespace — those created later too — except the
+// system namespaces, tandem's own, and namespaces or objects labelled
+// ExemptLabel=true (whose workloads then run in the standby: a risk the one
+// who labels them takes).
 func Policy(kind, apiVersion string) []*unstructured.Unstructured {
 	var out []*unstructured.Unstructured
 	for _, p := range []struct {
@@ -66,6 +71,14 @@ func Policy(kind, apiVersion string) []*unstructured.Unstructured {
 		},
 		{
 			name: cronJobsPolicy, group: "batch", resources: []any{"cronjobs"},
+			condition: "!has(object.spec.suspend) || object.spec.suspend != true",
+			mutate:    `Object{metadata: Object.metadata{annotations: {"` + SuspendAnnotation + `": "false"}}, spec: Object.spec{suspend: true}}`,
+			valid:     "has(object.spec.suspend) && object.spec.suspend == true",
+		},
+		{
+			// A Job (a Helm or Argo migration hook against a shared database)
+			// is created suspended; activate lets it run.
+			name: jobsPolicy, group: "batch", resources: []any{"jobs"},
 			condition: "!has(object.spec.suspend) || object.spec.suspend != true",
 			mutate:    `Object{metadata: Object.metadata{annotations: {"` + SuspendAnnotation + `": "false"}}, spec: Object.spec{suspend: true}}`,
 			valid:     "has(object.spec.suspend) && object.spec.suspend == true",
@@ -109,14 +122,13 @@ func object(apiVersion, kind, name string, spec map[string]any) *unstructured.Un
 	}}
 }
 
-// bindingSpec binds a policy to the standby namespaces: labelled
-// NamespaceLabel=true, not exempt, not a system namespace.
+// bindingSpec binds a policy to every namespace but the system ones,
+// tandem's own and exempt ones.
 func bindingSpec(policy string) map[string]any {
 	return map[string]any{
 		"policyName": policy,
 		"matchResources": map[string]any{
 			"namespaceSelector": map[string]any{
-				"matchLabels": map[string]any{NamespaceLabel: "true"},
 				"matchExpressions": []any{
 					map[string]any{"key": ExemptLabel, "operator": "NotIn", "values": []any{"true"}},
 					map[string]any{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": systemNamespaces},
@@ -143,7 +155,32 @@ func ScalePolicy(apiVersion string) []*unstructured.Unstructured {
 		}}},
 		"validations": []any{map[string]any{"expression": "object.spec.replicas == 0", "message": Message, "reason": "Forbidden"}},
 	}
-	binding := bindingSpec(scalePolicy)
+	out := validating(apiVersion, scalePolicy, spec)
+	// A Pod with no controller to park would run: refused.
+	out = append(out, validating(apiVersion, podsPolicy, map[string]any{
+		"failurePolicy": "Fail",
+		"matchConstraints": map[string]any{"resourceRules": []any{map[string]any{
+			"apiGroups": []any{""}, "apiVersions": []any{"*"}, "operations": []any{"CREATE"}, "resources": []any{"pods"},
+		}}},
+		"validations": []any{map[string]any{"expression": "has(object.metadata.ownerReferences) && size(object.metadata.ownerReferences) > 0",
+			"message": Message + " (a Pod without a controller would run; label its namespace " + ExemptLabel + "=true to allow it)", "reason": "Forbidden"}},
+	})...)
+	// A DaemonSet applied again without its parking nodeSelector would run on every node: refused.
+	out = append(out, validating(apiVersion, daemonsPolicy, map[string]any{
+		"failurePolicy": "Fail",
+		"matchConstraints": map[string]any{"resourceRules": []any{map[string]any{
+			"apiGroups": []any{"apps"}, "apiVersions": []any{"*"}, "operations": []any{"CREATE", "UPDATE"}, "resources": []any{"daemonsets"},
+		}}},
+		"validations": []any{map[string]any{
+			"expression": `has(object.spec.template.spec.nodeSelector) && "` + ParkedKey + `" in object.spec.template.spec.nodeSelector && object.spec.template.spec.nodeSelector["` + ParkedKey + `"] == "` + ParkedValue + `"`,
+			"message":    Message + " (a DaemonSet stays parked: nodeSelector " + ParkedKey + "=" + ParkedValue + ")", "reason": "Forbidden"}},
+	})...)
+	return out
+}
+
+// validating is a ValidatingAdmissionPolicy and its Deny binding.
+func validating(apiVersion, name string, spec map[string]any) []*unstructured.Unstructured {
+	binding := bindingSpec(name)
 	binding["validationActions"] = []any{"Deny"}
-	return []*unstructured.Unstructured{object(apiVersion, Validating, scalePolicy, spec), object(apiVersion, Validating+"Binding", scalePolicy, binding)}
+	return []*unstructured.Unstructured{object(apiVersion, Validating, name, spec), object(apiVersion, Validating+"Binding", name, binding)}
 }

@@ -25,7 +25,8 @@ var (
 	gvrReplicaSets  = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}
 	gvrDaemonSets   = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "daemonsets"}
 	gvrCronJobs     = schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "cronjobs"}
-	workloadGVRs    = []schema.GroupVersionResource{gvrDeployments, gvrStatefulSets, gvrReplicaSets, gvrDaemonSets, gvrCronJobs}
+	gvrJobs         = schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}
+	workloadGVRs    = []schema.GroupVersionResource{gvrDeployments, gvrStatefulSets, gvrReplicaSets, gvrDaemonSets, gvrCronJobs, gvrJobs}
 )
 
 // Options tune a switch; nil callbacks are skipped.
@@ -168,7 +169,7 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 			if ch != nil {
 				changes = append(changes, *ch)
 			}
-			if gvr != gvrCronJobs {
+			if gvr != gvrCronJobs && gvr != gvrJobs { // a Job finishes; it is not waited for
 				restored = append(restored, restoredRef{gvr, obj.GetNamespace(), obj.GetName()})
 			}
 		}
@@ -316,7 +317,7 @@ func restorePatch(obj *unstructured.Unstructured) (map[string]any, string, func(
 				m, _, _ := unstructured.NestedInt64(got.Object, "spec", "replicas")
 				return m == n
 			}
-	case gk == CronJob:
+	case gk == CronJob || gk == Job:
 		v, ok := a[SuspendAnnotation]
 		if !ok {
 			return nil, "", nil

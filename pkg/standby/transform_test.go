@@ -1,6 +1,7 @@
 package standby
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -135,13 +136,23 @@ func TestParkRestoreRoundTrip(t *testing.T) {
 func TestPolicy(t *testing.T) {
 	for _, kind := range []string{Mutating, Validating} {
 		objs := Policy(kind, "v1")
-		if len(objs) != 4 {
-			t.Fatalf("%s: %d objects, want 2 policies + 2 bindings", kind, len(objs))
+		if len(objs) != 6 {
+			t.Fatalf("%s: %d objects, want 3 policies (workloads, CronJobs, Jobs) + 3 bindings", kind, len(objs))
 		}
+		// Cluster-wide: every namespace (those created later too) but the
+		// system ones, tandem's own and exempt ones.
 		b := objs[1]
-		labels, _, _ := unstructured.NestedStringMap(b.Object, "spec", "matchResources", "namespaceSelector", "matchLabels")
-		if labels[NamespaceLabel] != "true" {
-			t.Errorf("%s binding: namespaceSelector %v, want only namespaces labelled %s=true", kind, labels, NamespaceLabel)
+		sel, _, _ := unstructured.NestedMap(b.Object, "spec", "matchResources", "namespaceSelector")
+		if _, byLabel := sel["matchLabels"]; byLabel {
+			t.Errorf("%s binding: namespaceSelector %v selects by label: a namespace created later would not be held", kind, sel)
+		}
+		exprs, _, _ := unstructured.NestedSlice(sel, "matchExpressions")
+		var keys []string
+		for _, e := range exprs {
+			keys = append(keys, e.(map[string]any)["key"].(string))
+		}
+		if !slices.Contains(keys, ExemptLabel) || !slices.Contains(keys, "kubernetes.io/metadata.name") {
+			t.Errorf("%s binding: namespaceSelector %v leaves out neither exempt nor system namespaces", kind, sel)
 		}
 		if kind == Validating {
 			msg, _, _ := unstructured.NestedSlice(objs[0].Object, "spec", "validations")
