@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -99,8 +100,8 @@ func Install(ctx context.Context, c *cluster.Conn, timeout time.Duration) (kind 
 	policies := append(Policy(kind, version), ScalePolicy(vapVersion)...)
 	for _, o := range policies {
 		version := version
-		if o.GetName() == scalePolicy {
-			version = vapVersion
+		if strings.HasPrefix(o.GetKind(), Validating) {
+			version = vapVersion // the guards that are validating whatever the cluster's kind
 		}
 		b, _ := json.Marshal(o.Object)
 		force := true
