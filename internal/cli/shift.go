@@ -197,6 +197,7 @@ func (o *ShiftOptions) Run(ctx context.Context) error {
 	if err := o.refuseStandby(ctx); err != nil {
 		return err
 	}
+	o.builtInGate()
 	for _, route := range current.Routes() {
 		for _, c := range []string{o.From, o.To} {
 			if _, ok := current[route][c]; !ok {

@@ -86,3 +86,24 @@ func (o *ShiftOptions) refuseStandby(ctx context.Context) error {
 	}
 	return badInput("%s is standby (its workloads are parked at 0 replicas): activate it first (tandem activate --cluster %s, or tandem switchover --to %s), or pass --force to shift anyway", o.To, o.To, o.To)
 }
+
+// builtInGate watches a shift given no gate with the router's own error
+// counters where it has them (HAProxy: 5xx, connection and response errors
+// per server), as Flagger's built-in success-rate check does; DNS-based
+// routers and the ALB rule see no request and have none.
+func (o *ShiftOptions) builtInGate() {
+	if len(o.gates) > 0 || o.Rollback || o.DryRun {
+		return
+	}
+	ec, ok := o.router.(traffic.ErrorCounter)
+	if !ok {
+		fmt.Fprintf(o.g.Err, "warning: no gate, and this router counts no errors: nothing watches %s during the shift (pass --gate-http or --gate-prometheus)\n", o.To)
+		return
+	}
+	g := &traffic.RouterGate{Counter: ec, Cluster: o.To, MaxRatio: builtInMaxErrors}
+	o.gates = []traffic.Gate{g}
+	fmt.Fprintf(o.g.Err, "no gate given: watching the router's own counters (%s)\n", g.Name())
+}
+
+// builtInMaxErrors is the share of failed requests the built-in gate allows.
+const builtInMaxErrors = 0.05

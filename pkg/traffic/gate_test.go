@@ -177,3 +177,28 @@ func TestPromGate(t *testing.T) {
 		})
 	}
 }
+
+// counterFunc is an ErrorCounter a test sets.
+type counterFunc func() map[string]map[string]Counts
+
+func (f counterFunc) Errors(context.Context) (map[string]map[string]Counts, error) { return f(), nil }
+
+func TestRouterGate(t *testing.T) {
+	cur := map[string]map[string]Counts{"app": {"green": {Sent: 100, Errors: 3}}}
+	g := &RouterGate{Counter: counterFunc(func() map[string]map[string]Counts { return cur }), Cluster: "green", MaxRatio: 0.05}
+	if err := g.Check(context.Background()); err != nil {
+		t.Fatalf("the first check takes the baseline: %v", err)
+	}
+	cur = map[string]map[string]Counts{"app": {"green": {Sent: 200, Errors: 5}}} // 2 of 100
+	if err := g.Check(context.Background()); err != nil {
+		t.Fatalf("2%% errors failed the gate: %v", err)
+	}
+	cur = map[string]map[string]Counts{"app": {"green": {Sent: 220, Errors: 15}}} // 10 of 20
+	if err := g.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "10 of the 20") {
+		t.Fatalf("50%% errors passed the gate: %v", err)
+	}
+	cur = map[string]map[string]Counts{"app": {"green": {Sent: 220, Errors: 15}}} // nothing sent
+	if err := g.Check(context.Background()); err != nil {
+		t.Fatalf("no traffic failed the gate: %v", err)
+	}
+}

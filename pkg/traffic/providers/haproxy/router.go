@@ -174,3 +174,22 @@ func (r *Router) Served(ctx context.Context) (map[string]map[string]int64, error
 	}
 	return out, nil
 }
+
+// Errors implements traffic.ErrorCounter: per route (backend) and cluster
+// (server), the sessions HAProxy sent and those that failed there.
+func (r *Router) Errors(ctx context.Context) (map[string]map[string]traffic.Counts, error) {
+	out := map[string]map[string]traffic.Counts{}
+	for _, b := range r.cfg.Backends {
+		counts, err := r.rt.ServerCounts(ctx, b)
+		if err != nil {
+			return nil, err
+		}
+		out[b] = map[string]traffic.Counts{}
+		for srv, c := range counts {
+			if cl, ok := r.cluster(srv); ok {
+				out[b][cl] = traffic.Counts{Sent: c.Sent, Errors: c.Errors}
+			}
+		}
+	}
+	return out, nil
+}

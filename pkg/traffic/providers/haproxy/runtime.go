@@ -179,3 +179,51 @@ func parseServed(out, backend string) (map[string]int64, error) {
 	}
 	return served, nil
 }
+
+// Counts are a server's running totals from `show stat`: sessions sent to
+// it, and those that failed there (5xx answers, connection and response
+// errors).
+type Counts struct {
+	Sent, Errors int64
+}
+
+// ServerCounts returns the Counts of each server of backend.
+func (r Runtime) ServerCounts(ctx context.Context, backend string) (map[string]Counts, error) {
+	out, err := r.Command(ctx, "show stat")
+	if err != nil {
+		return nil, err
+	}
+	return parseCounts(out, backend)
+}
+
+func parseCounts(out, backend string) (map[string]Counts, error) {
+	lines := strings.Split(out, "\n")
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "# ") {
+		return nil, fmt.Errorf("haproxy: show stat: unexpected answer %q", firstLine(out))
+	}
+	col := map[string]int{}
+	for i, name := range strings.Split(strings.TrimPrefix(lines[0], "# "), ",") {
+		col[name] = i
+	}
+	for _, need := range []string{"pxname", "svname", "stot", "hrsp_5xx", "econ", "eresp"} {
+		if _, ok := col[need]; !ok {
+			return nil, fmt.Errorf("haproxy: show stat has no %s column", need)
+		}
+	}
+	num := func(f []string, name string) int64 {
+		var n int64
+		if i := col[name]; i < len(f) {
+			_, _ = fmt.Sscan(f[i], &n) // an empty field is 0
+		}
+		return n
+	}
+	counts := map[string]Counts{}
+	for _, line := range lines[1:] {
+		f := strings.Split(line, ",")
+		if len(f) <= col["svname"] || f[col["pxname"]] != backend || f[col["svname"]] == "FRONTEND" || f[col["svname"]] == "BACKEND" {
+			continue
+		}
+		counts[f[col["svname"]]] = Counts{Sent: num(f, "stot"), Errors: num(f, "hrsp_5xx") + num(f, "econ") + num(f, "eresp")}
+	}
+	return counts, nil
+}
