@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -36,6 +37,12 @@ func waitAvailable(ctx context.Context, c *cluster.Conn, refs []restoredRef, o O
 		waiting = waiting[:0]
 		for _, r := range refs {
 			obj, err := c.Dynamic.Resource(r.gvr).Namespace(r.namespace).Get(ctx, r.name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				continue // deleted meanwhile (its namespace going away): nothing left to run
+			}
+			if err == nil && obj.GetDeletionTimestamp() != nil {
+				continue
+			}
 			if err != nil {
 				waiting = append(waiting, fmt.Sprintf("%s/%s: %v", r.namespace, r.name, err))
 				continue

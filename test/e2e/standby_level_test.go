@@ -20,7 +20,7 @@ func TestActivateAfterAFailedRun(t *testing.T) {
 	journal := t.TempDir()
 	t.Cleanup(func() {
 		for _, c := range []string{"blue", "green"} {
-			kubectl(t, "--context", c, "delete", "namespace", ns, "--wait=false")
+			kubectl(t, "--context", c, "delete", "namespace", ns, "--wait=true", "--timeout=120s")
 		}
 	})
 	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
