@@ -17,7 +17,9 @@ func TestStandbyHoldsNamespacesCreatedLater(t *testing.T) {
 	ns := fmt.Sprintf("e2e-later-%d", time.Now().Unix()%100000)
 	mustKubectl(t, "--context", "green", "create", "namespace", ns)
 	t.Cleanup(func() { kubectl(t, "--context", "green", "delete", "namespace", ns, "--wait=false") })
-	k := func(args ...string) result { return kubectl(t, append([]string{"--context", "green", "-n", ns}, args...)...) }
+	k := func(args ...string) result {
+		return kubectl(t, append([]string{"--context", "green", "-n", ns}, args...)...)
+	}
 	held := func(r result, jsonpath func(map[string]any) bool) bool {
 		if r.code != 0 {
 			return strings.Contains(r.stderr, "cluster is standby")
