@@ -6,12 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/volume"
 )
 
@@ -148,9 +150,28 @@ func (o *HandoffOptions) Validate() error {
 
 // journalPath is one journal per source, target and selection; a rollback
 // shares its handoff's journal.
-func (o *HandoffOptions) journalPath() string {
-	sum := sha256.Sum256([]byte(o.g.Source + "\x00" + o.g.Target + "\x00" + o.sel.String()))
-	return filepath.Join(o.JournalDir, "handoff-"+hex.EncodeToString(sum[:8])+".jsonl")
+func (o *HandoffOptions) journalPath(ctx context.Context, source, target *cluster.Conn) (string, error) {
+	// Keyed by the clusters' identities, not their context names: a context
+	// renamed (or reused for another cluster) never resumes the wrong run.
+	sid, err := source.Identity(ctx)
+	if err != nil {
+		return "", err
+	}
+	tid, err := target.Identity(ctx)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(sid + "\x00" + tid + "\x00" + o.sel.String()))
+	path := filepath.Join(o.JournalDir, "handoff-"+hex.EncodeToString(sum[:8])+".jsonl")
+	// A journal an older tandem keyed by context names is still found.
+	byName := sha256.Sum256([]byte(o.g.Source + "\x00" + o.g.Target + "\x00" + o.sel.String()))
+	old := filepath.Join(o.JournalDir, "handoff-"+hex.EncodeToString(byName[:8])+".jsonl")
+	if _, err := os.Stat(path); os.IsNotExist(err) {
+		if _, err := os.Stat(old); err == nil {
+			return old, nil
+		}
+	}
+	return path, nil
 }
 
 // Run checks, then hands the volumes over (or back), resuming an interrupted run.
@@ -159,8 +180,12 @@ func (o *HandoffOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	jpath, err := o.journalPath(ctx, source, target)
+	if err != nil {
+		return err
+	}
 	inv, err := volume.Begin(ctx, volume.Options{Source: source, Target: target, Selection: o.sel, Rollback: o.Rollback, ReplaceTargetClaims: o.Replace,
-		Journal: o.journalPath(), Snapshot: o.Snapshot, AWSRegion: o.AWSRegion, AWSEndpoint: o.AWSEndpoint,
+		Journal: jpath, Snapshot: o.Snapshot, AWSRegion: o.AWSRegion, AWSEndpoint: o.AWSEndpoint,
 		Parallel: o.Parallel, Timeout: o.Timeout, Observer: &handoffProgress{w: o.g.Err},
 		Notice: func(s string) { fmt.Fprintln(o.g.Err, s) },
 		EBSProgress: func(pv, state, progress string) {
