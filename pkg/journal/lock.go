@@ -88,3 +88,13 @@ func (j *Journal) compact(run string, summary bool) error {
 	j.f = nf
 	return nil
 }
+
+// Compact keeps, in a journal file, only the records of run (which has
+// ended): for verbs that write their end record themselves. Other logs are
+// left as they are.
+func Compact(l Log, run string) error {
+	if j, ok := l.(*Journal); ok && run != "" {
+		return j.compact(run, false)
+	}
+	return nil
+}

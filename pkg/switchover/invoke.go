@@ -144,6 +144,12 @@ func Invoke(ctx context.Context, inv *Invocation) (Report, error) {
 		}
 	}
 	rep, err := s.Run(ctx)
+	if rep.Completed || rep.RolledBack {
+		// The run has ended: its journal need not keep the runs before it.
+		if cerr := journal.Compact(j, rep.Run); cerr != nil {
+			notice("warning: %v", cerr)
+		}
+	}
 	if cause := context.Cause(ctx); err != nil && errors.Is(cause, ErrLocked) {
 		return rep, fmt.Errorf("%w: %v; stopped and undone", ErrLocked, cause)
 	}
