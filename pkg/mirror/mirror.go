@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -109,6 +110,17 @@ func (m *Mirror) Run(ctx context.Context) error {
 		return err
 	}
 	defer release(context.WithoutCancel(ctx), held)
+	// Fencing: once the lease is lost (taken, deleted, not renewed in time)
+	// every write in flight is cancelled and no other one starts.
+	ctx, fence := context.WithCancelCause(ctx)
+	defer fence(nil)
+	go func() {
+		select {
+		case <-held.Done():
+			fence(lost(m.Target, held))
+		case <-ctx.Done():
+		}
+	}()
 
 	resources, err := syncer.Discover(ctx, m.Source, m.Target)
 	if err != nil {
@@ -143,6 +155,9 @@ func (m *Mirror) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(cause, context.DeadlineExceeded) {
+				return cause // the lease was lost
+			}
 			return nil
 		case err := <-leaseErr:
 			if err != nil && ctx.Err() == nil {
