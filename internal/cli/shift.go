@@ -197,7 +197,6 @@ func (o *ShiftOptions) Run(ctx context.Context) error {
 	if err := o.refuseStandby(ctx); err != nil {
 		return err
 	}
-	o.builtInGate()
 	for _, route := range current.Routes() {
 		for _, c := range []string{o.From, o.To} {
 			if _, ok := current[route][c]; !ok {
@@ -209,6 +208,7 @@ func (o *ShiftOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return inputErr("plan", err)
 	}
+	o.builtInGate()
 	fmt.Fprintf(o.g.Err, "router %s now: %s\n", o.Router, current)
 	if err := routerPreflight(ctx, o.g.Err, o.router); err != nil {
 		return err

@@ -182,13 +182,21 @@ func TestMirror(t *testing.T) {
 		})
 		// Someone else's ConfigMap in the namespace tandem made in green.
 		mustKubectl(t, "--context", "green", "-n", ns3, "create", "configmap", "theirs", "--from-literal=v=keep")
-		mustKubectl(t, "--context", "blue", "delete", "namespace", ns3)
-		eventually(t, 60*time.Second, func() error {
-			if !strings.Contains(run.log(), "not pruned: it holds ConfigMap "+ns3+"/theirs (written by kubectl-create)") {
-				return fmt.Errorf("the mirror has not said why it keeps %s", ns3)
+		mustKubectl(t, "--context", "blue", "delete", "namespace", ns3, "--wait=false")
+		// The mirror hears of the namespace once blue has finished deleting it.
+		eventually(t, 2*time.Minute, func() error {
+			if r := kubectl(t, "--context", "blue", "get", "namespace", ns3, "-o", "jsonpath={.status.conditions}"); r.code == 0 {
+				return fmt.Errorf("%s still in blue: %s", ns3, r.stdout)
 			}
 			return nil
 		})
+		deadline := time.Now().Add(60 * time.Second)
+		for !strings.Contains(run.log(), "not pruned: it holds ConfigMap "+ns3+"/theirs (written by kubectl-create)") {
+			if time.Now().After(deadline) {
+				t.Fatalf("the mirror has not said why it keeps %s; its log:\n%s", ns3, run.log())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
 		if phase := kubectl(t, "--context", "green", "get", "namespace", ns3, "-o", "jsonpath={.status.phase}").stdout; phase != "Active" {
 			t.Fatalf("the mirror pruned %s in green (phase %q) with someone else's ConfigMap in it", ns3, phase)
 		}
