@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -23,8 +24,8 @@ func (m *Mirror) holdsOthers(ctx context.Context, obj *unstructured.Unstructured
 	case schema.GroupKind{Kind: "Namespace"}:
 		ns := obj.GetName()
 		for _, r := range m.resources {
-			if !r.Namespaced || !watched(r) {
-				continue
+			if !r.Namespaced || !watched(r) || r.Unshared || len(r.Target) == 0 {
+				continue // the target does not serve it: nothing of it can be there
 			}
 			gvr := schema.GroupVersionResource{Group: r.Group, Version: r.Version, Resource: r.Resource}
 			if why, err := m.firstForeign(ctx, gvr, ns); why != "" || err != nil {
@@ -58,6 +59,9 @@ func (m *Mirror) firstForeign(ctx context.Context, gvr schema.GroupVersionResour
 		list, err = ri.Namespace(ns).List(ctx, opts)
 	} else {
 		list, err = ri.List(ctx, opts)
+	}
+	if apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
+		return "", nil // not served (any more): nothing of it is there
 	}
 	if err != nil {
 		return "", fmt.Errorf("list %s in %s: %w", gvr.Resource, m.Target.Context, err)
