@@ -99,7 +99,8 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 			}
 			for i := range list.Items {
 				obj := &list.Items[i]
-				if controlled(obj) || obj.GetLabels()[ExemptLabel] == "true" {
+				// A Job its CronJob made runs on when the CronJob is suspended: it is parked too.
+				if (controlled(obj) && gvr != gvrJobs) || obj.GetLabels()[ExemptLabel] == "true" {
 					continue
 				}
 				patch, what := parkPatch(obj)
@@ -255,6 +256,18 @@ func controlled(obj *unstructured.Unstructured) bool {
 	return false
 }
 
+// jobFinished says whether a Job has completed or failed (nothing left to park).
+func jobFinished(obj *unstructured.Unstructured) bool {
+	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if (m["type"] == "Complete" || m["type"] == "Failed") && m["status"] == "True" {
+			return true
+		}
+	}
+	return false
+}
+
 // annotations is a merge patch of annotations that also drops the sync hash,
 // so the next sync sees the object changed.
 func annotations(kv map[string]any) map[string]any {
@@ -281,6 +294,14 @@ func parkPatch(obj *unstructured.Unstructured) (map[string]any, string) {
 		}
 		return map[string]any{"metadata": annotations(map[string]any{SuspendAnnotation: a[SuspendAnnotation]}),
 			"spec": map[string]any{"suspend": true}}, t.Notes[0]
+	case gk == Job:
+		// Transform skips Jobs (a standby gets none); one that runs here is
+		// suspended (its pods go), and activate lets it go on.
+		if s, _, _ := unstructured.NestedBool(obj.Object, "spec", "suspend"); s || jobFinished(obj) {
+			return nil, ""
+		}
+		return map[string]any{"metadata": annotations(map[string]any{SuspendAnnotation: "false"}),
+			"spec": map[string]any{"suspend": true}}, "standby: suspended (original kept in " + SuspendAnnotation + ")"
 	case gk == DaemonSet:
 		if _, ok := a[NodeSelectorAnnotation]; !ok {
 			return nil, ""

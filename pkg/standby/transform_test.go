@@ -162,3 +162,26 @@ func TestPolicy(t *testing.T) {
 		}
 	}
 }
+
+// A Job running in a cluster being parked is suspended (its pods go) and
+// comes back as it was on activate; a finished one is left alone.
+func TestJobParkedAndRestored(t *testing.T) {
+	running := obj("batch/v1", "Job", map[string]any{"parallelism": int64(1)}, nil)
+	patch, _ := parkPatch(running)
+	if patch == nil || patch["spec"].(map[string]any)["suspend"] != true {
+		t.Fatalf("park patch of a running Job: %v", patch)
+	}
+	parked := obj("batch/v1", "Job", map[string]any{"suspend": true}, map[string]any{SuspendAnnotation: "false"})
+	if p, _ := parkPatch(parked); p != nil {
+		t.Fatalf("a parked Job parked again: %v", p)
+	}
+	restore, _, check := restorePatch(parked)
+	if restore == nil || restore["spec"].(map[string]any)["suspend"] != false || check(parked) {
+		t.Fatalf("restore of a parked Job: %v", restore)
+	}
+	done := obj("batch/v1", "Job", map[string]any{}, nil)
+	done.Object["status"] = map[string]any{"conditions": []any{map[string]any{"type": "Complete", "status": "True"}}}
+	if p, _ := parkPatch(done); p != nil {
+		t.Fatalf("a finished Job parked: %v", p)
+	}
+}
