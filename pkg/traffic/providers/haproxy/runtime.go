@@ -151,31 +151,51 @@ func (r Runtime) ServedTotals(ctx context.Context, backend string) (map[string]i
 	return parseServed(out, backend)
 }
 
-// parseServed reads the CSV of `show stat`: a "# pxname,svname,…" header, then one line per proxy or server.
-func parseServed(out, backend string) (map[string]int64, error) {
+// statRows reads the CSV of `show stat` — a "# pxname,svname,…" header,
+// then one line per proxy or server — and returns the column index of each
+// name and the lines of backend's servers; every column of need must exist.
+func statRows(out, backend string, need ...string) (map[string]int, [][]string, error) {
 	lines := strings.Split(out, "\n")
 	if len(lines) == 0 || !strings.HasPrefix(lines[0], "# ") {
-		return nil, fmt.Errorf("haproxy: show stat: unexpected answer %q", firstLine(out))
+		return nil, nil, fmt.Errorf("haproxy: show stat: unexpected answer %q", firstLine(out))
 	}
 	col := map[string]int{}
 	for i, name := range strings.Split(strings.TrimPrefix(lines[0], "# "), ",") {
 		col[name] = i
 	}
-	px, sv, stot := col["pxname"], col["svname"], col["stot"]
-	if _, ok := col["stot"]; !ok {
-		return nil, fmt.Errorf("haproxy: show stat has no stot column")
+	for _, n := range append([]string{"pxname", "svname"}, need...) {
+		if _, ok := col[n]; !ok {
+			return nil, nil, fmt.Errorf("haproxy: show stat has no %s column", n)
+		}
 	}
-	served := map[string]int64{}
+	var rows [][]string
 	for _, line := range lines[1:] {
 		f := strings.Split(line, ",")
-		if len(f) <= stot || f[px] != backend || f[sv] == "FRONTEND" || f[sv] == "BACKEND" {
+		if len(f) <= col["svname"] || f[col["pxname"]] != backend || f[col["svname"]] == "FRONTEND" || f[col["svname"]] == "BACKEND" {
+			continue
+		}
+		rows = append(rows, f)
+	}
+	return col, rows, nil
+}
+
+// parseServed reads the stot column of each server of backend.
+func parseServed(out, backend string) (map[string]int64, error) {
+	col, rows, err := statRows(out, backend, "stot")
+	if err != nil {
+		return nil, err
+	}
+	served := map[string]int64{}
+	for _, f := range rows {
+		stot := col["stot"]
+		if len(f) <= stot {
 			continue
 		}
 		var n int64
 		if _, err := fmt.Sscan(f[stot], &n); err != nil {
-			return nil, fmt.Errorf("haproxy: show stat %s/%s stot %q: %w", f[px], f[sv], f[stot], err)
+			return nil, fmt.Errorf("haproxy: show stat %s/%s stot %q: %w", f[col["pxname"]], f[col["svname"]], f[stot], err)
 		}
-		served[f[sv]] = n
+		served[f[col["svname"]]] = n
 	}
 	return served, nil
 }
@@ -197,18 +217,9 @@ func (r Runtime) ServerCounts(ctx context.Context, backend string) (map[string]C
 }
 
 func parseCounts(out, backend string) (map[string]Counts, error) {
-	lines := strings.Split(out, "\n")
-	if len(lines) == 0 || !strings.HasPrefix(lines[0], "# ") {
-		return nil, fmt.Errorf("haproxy: show stat: unexpected answer %q", firstLine(out))
-	}
-	col := map[string]int{}
-	for i, name := range strings.Split(strings.TrimPrefix(lines[0], "# "), ",") {
-		col[name] = i
-	}
-	for _, need := range []string{"pxname", "svname", "stot", "hrsp_5xx", "econ", "eresp"} {
-		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("haproxy: show stat has no %s column", need)
-		}
+	col, rows, err := statRows(out, backend, "stot", "hrsp_5xx", "econ", "eresp")
+	if err != nil {
+		return nil, err
 	}
 	num := func(f []string, name string) int64 {
 		var n int64
@@ -218,11 +229,7 @@ func parseCounts(out, backend string) (map[string]Counts, error) {
 		return n
 	}
 	counts := map[string]Counts{}
-	for _, line := range lines[1:] {
-		f := strings.Split(line, ",")
-		if len(f) <= col["svname"] || f[col["pxname"]] != backend || f[col["svname"]] == "FRONTEND" || f[col["svname"]] == "BACKEND" {
-			continue
-		}
+	for _, f := range rows {
 		counts[f[col["svname"]]] = Counts{Sent: num(f, "stot"), Errors: num(f, "hrsp_5xx") + num(f, "econ") + num(f, "eresp")}
 	}
 	return counts, nil

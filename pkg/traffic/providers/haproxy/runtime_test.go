@@ -37,3 +37,22 @@ other,blue,0,0,0,1,,7,0,0,UP
 		t.Error("parseServed accepted a non-CSV answer")
 	}
 }
+
+func TestParseCounts(t *testing.T) {
+	out := `# pxname,svname,stot,econ,eresp,hrsp_5xx,status
+clusters,blue,900,,0,1,UP
+clusters,green,300,2,1,40,UP
+clusters,BACKEND,1200,2,1,41,UP
+`
+	got, err := parseCounts(out, "clusters")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Counts{"blue": {Sent: 900, Errors: 1}, "green": {Sent: 300, Errors: 43}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got)\n%s", diff)
+	}
+	if _, err := parseCounts("# pxname,svname,stot\n", "clusters"); err == nil {
+		t.Error("parseCounts accepted a table without the error columns")
+	}
+}
