@@ -103,6 +103,7 @@ func (o *StandbyOptions) Run(ctx context.Context) error {
 		Progress: func(available, total int) {
 			fmt.Fprintf(o.g.Err, "available %d/%d workloads\n", available, total)
 		},
+		Warn: func(w string) { fmt.Fprintf(o.g.Err, "warning: %s\n", w) },
 	}
 	var changes []standby.Change
 	var policy string
@@ -159,7 +160,7 @@ func trimSentinel(err, sentinel error) string {
 
 // installStandby installs the standby policy after `sync --standby`.
 func installStandby(ctx context.Context, g *Global, target *cluster.Conn) error {
-	kind, err := standby.Install(ctx, target, time.Minute)
+	kind, err := standby.Install(ctx, target, time.Minute, func(w string) { fmt.Fprintf(g.Err, "warning: %s\n", w) })
 	if err != nil {
 		return fmt.Errorf("standby policy: %w", err)
 	}

@@ -100,6 +100,16 @@ func (m *Mirror) Run(ctx context.Context) error {
 	}
 	m.Request.Source, m.Request.Target = m.Source, m.Target
 	m.seen = map[key]time.Time{}
+	if m.Request.Standby && m.Request.StandbyKinds == nil {
+		kinds, warnings, err := standby.DiscoverScaleKinds(ctx, m.Source)
+		if err != nil {
+			return err
+		}
+		for _, w := range warnings {
+			m.Log.Warn(w)
+		}
+		m.Request.StandbyKinds = kinds
+	}
 
 	if err := ensureNamespace(ctx, m.Target); err != nil {
 		return err

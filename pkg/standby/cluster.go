@@ -83,10 +83,23 @@ func policyGVR(kind, version string) schema.GroupVersionResource {
 // Install writes the standby policy and marker, then waits until the
 // apiserver enforces it (a server-side dry-run create in a covered namespace
 // comes back at 0 replicas, or is refused).
-func Install(ctx context.Context, c *cluster.Conn, timeout time.Duration) (kind string, err error) {
+//
+// Custom workload kinds with a /scale subresource are found by discovery
+// (DiscoverScaleKinds) and held too; warn (may be nil) is told of each that
+// cannot be.
+func Install(ctx context.Context, c *cluster.Conn, timeout time.Duration, warn func(string)) (kind string, err error) {
 	kind, version, err := ChoosePolicy(c)
 	if err != nil {
 		return "", err
+	}
+	kinds, warnings, err := DiscoverScaleKinds(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	for _, w := range warnings {
+		if warn != nil {
+			warn(w)
+		}
 	}
 	if err := Mark(ctx, c, kind); err != nil {
 		return "", err
@@ -97,7 +110,7 @@ func Install(ctx context.Context, c *cluster.Conn, timeout time.Duration) (kind 
 			return "", fmt.Errorf("%w: %s serves no ValidatingAdmissionPolicy for the /scale guard", cluster.ErrBadInput, c.Context)
 		}
 	}
-	policies := append(Policy(kind, version), ScalePolicy(vapVersion)...)
+	policies := append(Policy(kind, version, kinds), ScalePolicy(vapVersion, kinds)...)
 	for _, o := range policies {
 		version := version
 		if strings.HasPrefix(o.GetKind(), Validating) {

@@ -1,6 +1,7 @@
 package standby
 
 import (
+	"maps"
 	"slices"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -28,11 +29,12 @@ const (
 	scalePolicy     = "tandem-standby-scale"
 	podsPolicy      = "tandem-standby-pods"
 	daemonsPolicy   = "tandem-standby-daemonsets"
+	daemonsMutation = "tandem-standby-park-daemonsets"
 )
 
 // PolicyNames lists the names of tandem's policies and bindings.
 func PolicyNames() []string {
-	return []string{workloadsPolicy, cronJobsPolicy, jobsPolicy, scalePolicy, podsPolicy, daemonsPolicy}
+	return []string{workloadsPolicy, cronJobsPolicy, jobsPolicy, scalePolicy, podsPolicy, daemonsPolicy, daemonsMutation}
 }
 
 // systemNamespaces are never covered, even if someone labels them: the
@@ -47,30 +49,37 @@ var systemNamespaces = func() []any {
 
 // Policy returns the admission policies and bindings that keep workloads at
 // 0 while a cluster is standby. kind is Mutating or Validating; apiVersion is
-// the admissionregistration.k8s.io version to write them with.
+// the admissionregistration.k8s.io version to write them with; kinds are the
+// custom workload kinds held like Deployments (DiscoverScaleKinds).
+//
+// With a MutatingAdmissionPolicy a write is put in standby form (a pipeline
+// that applies replicas: 3 or a DaemonSet with its own nodeSelector goes on
+// working, parked); with a ValidatingAdmissionPolicy it is refused.
 //
 // Bindings match every namespace — those created later too — except the
 // system namespaces, tandem's own, and namespaces or objects labelled
 // ExemptLabel=true (whose workloads then run in the standby: a risk the one
 // who labels them takes).
-func Policy(kind, apiVersion string) []*unstructured.Unstructured {
+func Policy(kind, apiVersion string, kinds ScaleKinds) []*unstructured.Unstructured {
 	var out []*unstructured.Unstructured
+	workloads := rules(map[string][]any{"apps": {"deployments", "statefulsets", "replicasets"}}, kinds, "")
 	for _, p := range []struct {
-		name, group string
-		resources   []any
-		condition   string // when the object needs standby treatment
-		mutate      string // ApplyConfiguration (mutating)
-		valid       string // what must hold (validating)
+		name      string
+		rules     []any
+		condition string // when the object needs standby treatment
+		mutate    string // ApplyConfiguration (mutating)
+		jsonPatch string // JSONPatch after it (mutating), "" for none
+		valid     string // what must hold (validating)
 	}{
 		{
-			name: workloadsPolicy, group: "apps", resources: []any{"deployments", "statefulsets", "replicasets"},
+			name: workloadsPolicy, rules: workloads,
 			condition: "!has(object.spec.replicas) || object.spec.replicas > 0",
 			mutate: `Object{metadata: Object.metadata{annotations: {"` + ReplicasAnnotation + `": string(has(object.spec.replicas) ? object.spec.replicas : 1)}}, ` +
 				`spec: Object.spec{replicas: 0}}`,
 			valid: "has(object.spec.replicas) && object.spec.replicas == 0",
 		},
 		{
-			name: cronJobsPolicy, group: "batch", resources: []any{"cronjobs"},
+			name: cronJobsPolicy, rules: rules(map[string][]any{"batch": {"cronjobs"}}, nil, ""),
 			condition: "!has(object.spec.suspend) || object.spec.suspend != true",
 			mutate:    `Object{metadata: Object.metadata{annotations: {"` + SuspendAnnotation + `": "false"}}, spec: Object.spec{suspend: true}}`,
 			valid:     "has(object.spec.suspend) && object.spec.suspend == true",
@@ -78,26 +87,42 @@ func Policy(kind, apiVersion string) []*unstructured.Unstructured {
 		{
 			// A Job (a Helm or Argo migration hook against a shared database)
 			// is created suspended; activate lets it run.
-			name: jobsPolicy, group: "batch", resources: []any{"jobs"},
+			name: jobsPolicy, rules: rules(map[string][]any{"batch": {"jobs"}}, nil, ""),
 			condition: "!has(object.spec.suspend) || object.spec.suspend != true",
 			mutate:    `Object{metadata: Object.metadata{annotations: {"` + SuspendAnnotation + `": "false"}}, spec: Object.spec{suspend: true}}`,
 			valid:     "has(object.spec.suspend) && object.spec.suspend == true",
 		},
+		{
+			// A DaemonSet applied again with its own nodeSelector is parked
+			// again, its selector recorded as JSON (label keys and values hold
+			// no quotes, so CEL can write it). Mutating only: the validating
+			// guard of ScalePolicy refuses it elsewhere.
+			name: daemonsMutation, rules: rules(map[string][]any{"apps": {"daemonsets"}}, nil, ""),
+			condition: `!has(object.spec.template.spec.nodeSelector) || !("` + ParkedKey + `" in object.spec.template.spec.nodeSelector) || ` +
+				`object.spec.template.spec.nodeSelector["` + ParkedKey + `"] != "` + ParkedValue + `"`,
+			mutate: `Object{metadata: Object.metadata{annotations: {"` + NodeSelectorAnnotation + `": ` +
+				`has(object.spec.template.spec.nodeSelector) ? "{" + object.spec.template.spec.nodeSelector.map(k, "\"" + k + "\":\"" + object.spec.template.spec.nodeSelector[k] + "\"").join(",") + "}" : "null"}}}`,
+			jsonPatch: `[JSONPatch{op: "add", path: "/spec/template/spec/nodeSelector", value: {"` + ParkedKey + `": "` + ParkedValue + `"}}]`,
+		},
 	} {
+		if kind != Mutating && p.valid == "" {
+			continue // mutating only
+		}
 		spec := map[string]any{
-			"failurePolicy": "Fail",
-			"matchConstraints": map[string]any{"resourceRules": []any{map[string]any{
-				"apiGroups": []any{p.group}, "apiVersions": []any{"*"},
-				"operations": []any{"CREATE", "UPDATE"}, "resources": p.resources,
-			}}},
+			"failurePolicy":    "Fail",
+			"matchConstraints": map[string]any{"resourceRules": p.rules},
 		}
 		if kind == Mutating {
 			spec["matchConditions"] = []any{map[string]any{"name": "not-at-standby-yet", "expression": p.condition}}
 			spec["reinvocationPolicy"] = "IfNeeded"
-			spec["mutations"] = []any{map[string]any{
+			mutations := []any{map[string]any{
 				"patchType":          "ApplyConfiguration",
 				"applyConfiguration": map[string]any{"expression": p.mutate},
 			}}
+			if p.jsonPatch != "" {
+				mutations = append(mutations, map[string]any{"patchType": "JSONPatch", "jsonPatch": map[string]any{"expression": p.jsonPatch}})
+			}
+			spec["mutations"] = mutations
 		} else {
 			spec["validations"] = []any{map[string]any{"expression": p.valid, "message": Message, "reason": "Forbidden"}}
 		}
@@ -146,14 +171,11 @@ func bindingSpec(policy string) map[string]any {
 // whatever kind guards the objects: a Scale carries no annotations to keep the
 // asked-for count in, so refusing is the honest answer. apiVersion is the
 // ValidatingAdmissionPolicy version the cluster serves.
-func ScalePolicy(apiVersion string) []*unstructured.Unstructured {
+func ScalePolicy(apiVersion string, kinds ScaleKinds) []*unstructured.Unstructured {
 	spec := map[string]any{
-		"failurePolicy": "Fail",
-		"matchConstraints": map[string]any{"resourceRules": []any{map[string]any{
-			"apiGroups": []any{"apps"}, "apiVersions": []any{"*"}, "operations": []any{"UPDATE"},
-			"resources": []any{"deployments/scale", "statefulsets/scale", "replicasets/scale"},
-		}}},
-		"validations": []any{map[string]any{"expression": "object.spec.replicas == 0", "message": Message, "reason": "Forbidden"}},
+		"failurePolicy":    "Fail",
+		"matchConstraints": map[string]any{"resourceRules": rules(map[string][]any{"apps": {"deployments/scale", "statefulsets/scale", "replicasets/scale"}}, kinds, "/scale")},
+		"validations":      []any{map[string]any{"expression": "object.spec.replicas == 0", "message": Message, "reason": "Forbidden"}},
 	}
 	out := validating(apiVersion, scalePolicy, spec)
 	// A Pod with no controller to park would run: refused.
@@ -175,6 +197,25 @@ func ScalePolicy(apiVersion string) []*unstructured.Unstructured {
 			"expression": `has(object.spec.template.spec.nodeSelector) && "` + ParkedKey + `" in object.spec.template.spec.nodeSelector && object.spec.template.spec.nodeSelector["` + ParkedKey + `"] == "` + ParkedValue + `"`,
 			"message":    Message + " (a DaemonSet stays parked: nodeSelector " + ParkedKey + "=" + ParkedValue + ")", "reason": "Forbidden"}},
 	})...)
+	return out
+}
+
+// rules are a policy's resourceRules for CREATE and UPDATE (UPDATE alone for
+// subresources): the given resources by group, plus kinds' resources (each
+// with suffix, "" or "/scale").
+func rules(byGroup map[string][]any, kinds ScaleKinds, suffix string) []any {
+	byGroup = maps.Clone(byGroup)
+	for _, gvr := range kinds.resources() {
+		byGroup[gvr.Group] = append(byGroup[gvr.Group], gvr.Resource+suffix)
+	}
+	ops := []any{"CREATE", "UPDATE"}
+	if suffix != "" {
+		ops = []any{"UPDATE"}
+	}
+	var out []any
+	for _, g := range slices.Sorted(maps.Keys(byGroup)) {
+		out = append(out, map[string]any{"apiGroups": []any{g}, "apiVersions": []any{"*"}, "operations": ops, "resources": byGroup[g]})
+	}
 	return out
 }
 

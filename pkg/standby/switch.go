@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,24 @@ type Options struct {
 	Progress func(available, total int)
 	// Timeout bounds the wait for workloads to be available (Activate) and for the policy to be enforced.
 	Timeout time.Duration
+	// Warn is told of what the switch cannot hold (a custom kind whose
+	// replicas are not at spec.replicas).
+	Warn func(string)
+}
+
+// workloads are the resources a switch goes through: the built-in ones and
+// the custom kinds with a /scale subresource that c serves.
+func (o Options) workloads(ctx context.Context, c *cluster.Conn) ([]schema.GroupVersionResource, ScaleKinds, error) {
+	kinds, warnings, err := DiscoverScaleKinds(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, w := range warnings {
+		if o.Warn != nil {
+			o.Warn(w)
+		}
+	}
+	return append(slices.Clone(workloadGVRs), kinds.resources()...), kinds, nil
 }
 
 // Change is one object a switch wrote.
@@ -75,6 +94,10 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 	if err := Mark(ctx, c, kind); err != nil {
 		return nil, "", err
 	}
+	gvrs, kinds, err := o.workloads(ctx, c)
+	if err != nil {
+		return nil, "", err
+	}
 	if len(namespaces) == 0 {
 		list, err := c.Typed.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -92,7 +115,7 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 		if _, err := c.Typed.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: plan.FieldManager}); err != nil {
 			return changes, kind, fmt.Errorf("label namespace %s: %w", ns, err)
 		}
-		for _, gvr := range workloadGVRs {
+		for _, gvr := range gvrs {
 			list, err := c.Dynamic.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{})
 			if err != nil {
 				return changes, kind, fmt.Errorf("list %s in %s: %w", gvr.Resource, ns, err)
@@ -103,7 +126,7 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 				if (controlled(obj) && gvr != gvrJobs) || obj.GetLabels()[ExemptLabel] == "true" {
 					continue
 				}
-				patch, what := parkPatch(obj)
+				patch, what := parkPatch(obj, kinds)
 				if patch == nil {
 					continue
 				}
@@ -117,7 +140,7 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 			}
 		}
 	}
-	if _, err := Install(ctx, c, o.Timeout); err != nil {
+	if _, err := Install(ctx, c, o.Timeout, nil); err != nil { // its warnings were told above
 		return changes, kind, err
 	}
 	return changes, kind, end(run)
@@ -146,20 +169,24 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 		}
 		return nil, fmt.Errorf("%w: %s is not standby (no ConfigMap %s/%s): nothing to activate", ErrNotStandby, c.Context, MarkerNamespace, MarkerName)
 	}
+	gvrs, kinds, err := o.workloads(ctx, c)
+	if err != nil {
+		return nil, err
+	}
 	// The policy goes first, or it would put the restored replicas back to 0.
 	if err := Remove(ctx, c); err != nil {
 		return nil, err
 	}
 	var changes []Change
 	var restored []restoredRef
-	for _, gvr := range workloadGVRs {
+	for _, gvr := range gvrs {
 		list, err := c.Dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return changes, fmt.Errorf("list %s: %w", gvr.Resource, err)
 		}
 		for i := range list.Items {
 			obj := &list.Items[i]
-			patch, what, check := restorePatch(obj)
+			patch, what, check := restorePatch(obj, kinds)
 			if patch == nil {
 				continue
 			}
@@ -170,7 +197,8 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 			if ch != nil {
 				changes = append(changes, *ch)
 			}
-			if gvr != gvrCronJobs && gvr != gvrJobs { // a Job finishes; it is not waited for
+			// A Job finishes: it is not waited for; a custom kind's status is its own: neither.
+			if slices.Contains(workloadGVRs, gvr) && gvr != gvrCronJobs && gvr != gvrJobs {
 				restored = append(restored, restoredRef{gvr, obj.GetNamespace(), obj.GetName()})
 			}
 		}
@@ -276,13 +304,13 @@ func annotations(kv map[string]any) map[string]any {
 }
 
 // parkPatch is the merge patch that puts obj in standby form, or nil when it already is.
-func parkPatch(obj *unstructured.Unstructured) (map[string]any, string) {
+func parkPatch(obj *unstructured.Unstructured, kinds ScaleKinds) (map[string]any, string) {
 	d := obj.DeepCopy()
-	t := Transform(d)
+	t := Transform(d, kinds)
 	gk := obj.GroupVersionKind().GroupKind()
 	a := d.GetAnnotations()
 	switch {
-	case Scaled(gk):
+	case kinds.Scaled(gk):
 		if n, _, _ := unstructured.NestedInt64(obj.Object, "spec", "replicas"); n == 0 {
 			return nil, ""
 		}
@@ -323,11 +351,11 @@ func parkPatch(obj *unstructured.Unstructured) (map[string]any, string) {
 }
 
 // restorePatch is the merge patch back to the recorded active form, with a check of the result; nil when obj is not parked.
-func restorePatch(obj *unstructured.Unstructured) (map[string]any, string, func(*unstructured.Unstructured) bool) {
+func restorePatch(obj *unstructured.Unstructured, kinds ScaleKinds) (map[string]any, string, func(*unstructured.Unstructured) bool) {
 	gk := obj.GroupVersionKind().GroupKind()
 	a := obj.GetAnnotations()
 	switch {
-	case Scaled(gk):
+	case kinds.Scaled(gk):
 		v, ok := a[ReplicasAnnotation]
 		n, err := strconv.ParseInt(v, 10, 32)
 		if !ok || err != nil {

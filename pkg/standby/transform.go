@@ -49,9 +49,10 @@ func Scaled(gk schema.GroupKind) bool {
 //
 // An object already in standby form (the source is itself a standby) keeps
 // its recorded originals, so a standby of a standby activates like the first.
-func Transform(obj *unstructured.Unstructured) sanitize.Decision {
+// kinds are the custom kinds held at 0 replicas like a Deployment.
+func Transform(obj *unstructured.Unstructured, kinds ScaleKinds) sanitize.Decision {
 	switch gk := obj.GroupVersionKind().GroupKind(); {
-	case Scaled(gk):
+	case kinds.Scaled(gk):
 		n, _, _ := unstructured.NestedInt64(obj.Object, "spec", "replicas")
 		if _, found, _ := unstructured.NestedFieldNoCopy(obj.Object, "spec", "replicas"); !found {
 			n = 1 // the apiserver's default
@@ -105,11 +106,11 @@ func Transform(obj *unstructured.Unstructured) sanitize.Decision {
 }
 
 // Decide applies Transform to an object sanitize kept and merges both decisions.
-func Decide(obj *unstructured.Unstructured, d sanitize.Decision) sanitize.Decision {
+func Decide(obj *unstructured.Unstructured, d sanitize.Decision, kinds ScaleKinds) sanitize.Decision {
 	if d.Skip {
 		return d
 	}
-	t := Transform(obj)
+	t := Transform(obj, kinds)
 	if t.Skip {
 		return t
 	}

@@ -23,6 +23,9 @@ func obj(apiVersion, kind string, spec map[string]any, annotations map[string]an
 	return &unstructured.Unstructured{Object: o}
 }
 
+// rollouts is what DiscoverScaleKinds finds in a cluster running Argo Rollouts.
+var rollouts = ScaleKinds{{Group: "argoproj.io", Kind: "Rollout"}: {Group: "argoproj.io", Version: "v1alpha1", Resource: "rollouts"}}
+
 func TestTransform(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -54,10 +57,14 @@ func TestTransform(t *testing.T) {
 			map[string]any{"minReplicas": int64(2)}, map[string]string{MinReplicasAnnotation: "2"}, false, "does not scale"},
 		{"job skipped", obj("batch/v1", "Job", map[string]any{}, nil), map[string]any{}, nil, true, ""},
 		{"configmap untouched", obj("v1", "ConfigMap", nil, nil), nil, nil, false, ""},
+		{"custom kind with /scale", obj("argoproj.io/v1alpha1", "Rollout", map[string]any{"replicas": int64(5)}, nil),
+			map[string]any{"replicas": int64(0)}, map[string]string{ReplicasAnnotation: "5"}, false, "replicas 5 → 0"},
+		{"custom kind without /scale untouched", obj("example.com/v1", "Widget", map[string]any{"replicas": int64(5)}, nil),
+			map[string]any{"replicas": int64(5)}, nil, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := Transform(tt.in)
+			d := Transform(tt.in, rollouts)
 			if d.Skip != tt.skip {
 				t.Fatalf("skip %v, want %v", d.Skip, tt.skip)
 			}
@@ -89,7 +96,7 @@ func TestTransform(t *testing.T) {
 
 func TestTransformLabelsNamespace(t *testing.T) {
 	ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "shop"}}}
-	Transform(ns)
+	Transform(ns, nil)
 	if ns.GetLabels()[NamespaceLabel] != "true" {
 		t.Fatalf("labels %v, want %s=true", ns.GetLabels(), NamespaceLabel)
 	}
@@ -97,14 +104,14 @@ func TestTransformLabelsNamespace(t *testing.T) {
 
 func TestDecideKeepsSanitizeSkip(t *testing.T) {
 	o := obj("apps/v1", "Deployment", map[string]any{"replicas": int64(3)}, nil)
-	d := Decide(o, sanitize.Decision{Skip: true, Reason: "owned"})
+	d := Decide(o, sanitize.Decision{Skip: true, Reason: "owned"}, nil)
 	if !d.Skip || d.Reason != "owned" {
 		t.Fatalf("got %+v, want sanitize's skip", d)
 	}
 	if n, _, _ := unstructured.NestedInt64(o.Object, "spec", "replicas"); n != 3 {
 		t.Fatalf("skipped object transformed: replicas %d", n)
 	}
-	d = Decide(o, sanitize.Decision{Notes: []string{"a"}})
+	d = Decide(o, sanitize.Decision{Notes: []string{"a"}}, nil)
 	if len(d.Notes) != 2 || d.Notes[0] != "a" {
 		t.Fatalf("notes %v, want sanitize's then standby's", d.Notes)
 	}
@@ -112,19 +119,19 @@ func TestDecideKeepsSanitizeSkip(t *testing.T) {
 
 func TestParkRestoreRoundTrip(t *testing.T) {
 	ds := obj("apps/v1", "DaemonSet", map[string]any{"template": map[string]any{"spec": map[string]any{"nodeSelector": map[string]any{"os": "linux"}}}}, nil)
-	patch, _ := parkPatch(ds)
+	patch, _ := parkPatch(ds, nil)
 	sel := patch["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["nodeSelector"]
 	if diff := cmp.Diff(map[string]any{ParkedKey: ParkedValue, "os": nil}, sel); diff != "" {
 		t.Errorf("park nodeSelector patch (-want +got):\n%s", diff)
 	}
 	parked := obj("apps/v1", "DaemonSet", nil, map[string]any{NodeSelectorAnnotation: `{"os":"linux"}`})
-	patch, _, _ = restorePatch(parked)
+	patch, _, _ = restorePatch(parked, nil)
 	sel = patch["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["nodeSelector"]
 	if diff := cmp.Diff(map[string]any{ParkedKey: nil, "os": "linux"}, sel); diff != "" {
 		t.Errorf("restore nodeSelector patch (-want +got):\n%s", diff)
 	}
 	dep := obj("apps/v1", "Deployment", map[string]any{"replicas": int64(0)}, map[string]any{ReplicasAnnotation: "4"})
-	patch, _, check := restorePatch(dep)
+	patch, _, check := restorePatch(dep, nil)
 	if r := patch["spec"].(map[string]any)["replicas"]; r != int64(4) {
 		t.Errorf("restore replicas %v, want 4", r)
 	}
@@ -134,10 +141,15 @@ func TestParkRestoreRoundTrip(t *testing.T) {
 }
 
 func TestPolicy(t *testing.T) {
-	for _, kind := range []string{Mutating, Validating} {
-		objs := Policy(kind, "v1")
-		if len(objs) != 6 {
-			t.Fatalf("%s: %d objects, want 3 policies (workloads, CronJobs, Jobs) + 3 bindings", kind, len(objs))
+	for kind, want := range map[string]int{Mutating: 8, Validating: 6} {
+		objs := Policy(kind, "v1", rollouts)
+		if len(objs) != want {
+			t.Fatalf("%s: %d objects, want %d policies (workloads, CronJobs, Jobs; DaemonSets when mutating) and their bindings", kind, len(objs), want/2)
+		}
+		// Custom kinds with /scale are held with the built-in ones.
+		rules, _, _ := unstructured.NestedSlice(objs[0].Object, "spec", "matchConstraints", "resourceRules")
+		if len(rules) != 2 || !slices.Contains(rules[1].(map[string]any)["resources"].([]any), "rollouts") {
+			t.Errorf("%s workloads policy rules %v: want apps and argoproj.io rollouts", kind, rules)
 		}
 		// Cluster-wide: every namespace (those created later too) but the
 		// system ones, tandem's own and exempt ones.
@@ -163,25 +175,44 @@ func TestPolicy(t *testing.T) {
 	}
 }
 
+// The /scale guard covers the custom kinds' /scale too, for UPDATE only.
+func TestScalePolicyCoversCustomKinds(t *testing.T) {
+	objs := ScalePolicy("v1", rollouts)
+	rules, _, _ := unstructured.NestedSlice(objs[0].Object, "spec", "matchConstraints", "resourceRules")
+	var got []string
+	for _, r := range rules {
+		m := r.(map[string]any)
+		if ops := m["operations"].([]any); len(ops) != 1 || ops[0] != "UPDATE" {
+			t.Errorf("scale rule %v: operations %v, want UPDATE", m["apiGroups"], ops)
+		}
+		for _, res := range m["resources"].([]any) {
+			got = append(got, res.(string))
+		}
+	}
+	if !slices.Contains(got, "rollouts/scale") || !slices.Contains(got, "deployments/scale") {
+		t.Fatalf("scale guard resources %v: want deployments/scale and rollouts/scale", got)
+	}
+}
+
 // A Job running in a cluster being parked is suspended (its pods go) and
 // comes back as it was on activate; a finished one is left alone.
 func TestJobParkedAndRestored(t *testing.T) {
 	running := obj("batch/v1", "Job", map[string]any{"parallelism": int64(1)}, nil)
-	patch, _ := parkPatch(running)
+	patch, _ := parkPatch(running, nil)
 	if patch == nil || patch["spec"].(map[string]any)["suspend"] != true {
 		t.Fatalf("park patch of a running Job: %v", patch)
 	}
 	parked := obj("batch/v1", "Job", map[string]any{"suspend": true}, map[string]any{SuspendAnnotation: "false"})
-	if p, _ := parkPatch(parked); p != nil {
+	if p, _ := parkPatch(parked, nil); p != nil {
 		t.Fatalf("a parked Job parked again: %v", p)
 	}
-	restore, _, check := restorePatch(parked)
+	restore, _, check := restorePatch(parked, nil)
 	if restore == nil || restore["spec"].(map[string]any)["suspend"] != false || check(parked) {
 		t.Fatalf("restore of a parked Job: %v", restore)
 	}
 	done := obj("batch/v1", "Job", map[string]any{}, nil)
 	done.Object["status"] = map[string]any{"conditions": []any{map[string]any{"type": "Complete", "status": "True"}}}
-	if p, _ := parkPatch(done); p != nil {
+	if p, _ := parkPatch(done, nil); p != nil {
 		t.Fatalf("a finished Job parked: %v", p)
 	}
 }

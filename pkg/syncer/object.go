@@ -84,7 +84,7 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 			decision = sanitize.Decision{Skip: true, Reason: "PersistentVolumeClaims move with `tandem handoff` (or pass --include-pvcs)"}
 		}
 		if req.Standby {
-			decision = standby.Decide(desired, decision)
+			decision = standby.Decide(desired, decision, req.StandbyKinds)
 		}
 		if decision.Skip {
 			desired = identityOnly(desired)

@@ -27,6 +27,10 @@ type Request struct {
 	Force       bool
 	// Standby writes the standby form (replicas 0, CronJobs suspended, DaemonSets parked; see pkg/standby).
 	Standby bool
+	// StandbyKinds are the custom kinds the standby form holds at 0 (see
+	// standby.DiscoverScaleKinds); Prepare finds them in the source when
+	// Standby is set and they are nil.
+	StandbyKinds standby.ScaleKinds
 }
 
 // Prepared is the pipeline's output before anything is written.
@@ -130,6 +134,13 @@ func CheckNamespaces(ctx context.Context, source *cluster.Conn, names []string) 
 // copies and builds the plan.
 func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (*Prepared, error) {
 	p := &Prepared{Resources: resources}
+	if req.Standby && req.StandbyKinds == nil {
+		kinds, warnings, err := standby.DiscoverScaleKinds(ctx, req.Source)
+		if err != nil {
+			return nil, err
+		}
+		req.StandbyKinds, p.Warnings = kinds, append(p.Warnings, warnings...)
+	}
 	byGK := map[schema.GroupKind]inventory.Resource{}
 	var raw []*unstructured.Unstructured
 	for _, r := range resources {
@@ -196,7 +207,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 			decision = sanitize.Decision{Skip: true, Reason: "PersistentVolumeClaims move with `tandem handoff` (or pass --include-pvcs)"}
 		}
 		if req.Standby {
-			decision = standby.Decide(desired, decision) // before plan.Build: the hash covers the standby form
+			decision = standby.Decide(desired, decision, req.StandbyKinds) // before plan.Build: the hash covers the standby form
 		}
 		if decision.Skip {
 			desired = identityOnly(desired) // a skipped object is only ever named in the report

@@ -10,8 +10,9 @@ import (
 
 // A standby holds every namespace, those created after the standby sync
 // too: a Job is created suspended (or refused), a bare Pod is refused, a
-// Deployment stays at 0, a DaemonSet without its parking is refused — and
-// no pod starts.
+// Deployment stays at 0, a DaemonSet applied with its own nodeSelector is
+// parked again (refused where the cluster has no MutatingAdmissionPolicy) —
+// and no pod starts.
 func TestStandbyHoldsNamespacesCreatedLater(t *testing.T) {
 	pairWithGreenStandby(t, t.TempDir())
 	ns := fmt.Sprintf("e2e-later-%d", time.Now().Unix()%100000)
@@ -48,8 +49,19 @@ func TestStandbyHoldsNamespacesCreatedLater(t *testing.T) {
 	ds := fmt.Sprintf(`{"apiVersion":"apps/v1","kind":"DaemonSet","metadata":{"name":"agent","namespace":%q},"spec":{
 		"selector":{"matchLabels":{"app":"agent"}},"template":{"metadata":{"labels":{"app":"agent"}},"spec":{
 		"nodeSelector":{"kubernetes.io/os":"linux"},"containers":[{"name":"a","image":"registry.k8s.io/pause:3.10"}]}}}}`, ns)
-	if r := k("apply", "-f", writeManifest(t, "ds.json", ds)); r.code == 0 || !strings.Contains(r.stderr, "cluster is standby") {
-		t.Fatalf("a DaemonSet without its parking in standby green: exit %d\n%s", r.code, r.stderr)
+	r := k("apply", "-f", writeManifest(t, "ds.json", ds))
+	if standbyPolicyKind(t, "green") == "MutatingAdmissionPolicy" {
+		// Parked again, its own nodeSelector recorded for activate.
+		if r.code != 0 {
+			t.Fatalf("a DaemonSet re-applied in standby green (mutating policy): exit %d\n%s", r.code, r.stderr)
+		}
+		o := objJSON(t, "green", ns, "daemonset/agent")
+		sel := field(o, "spec", "template", "spec", "nodeSelector")
+		if want := map[string]any{"tandem.io/standby": "parked"}; fmt.Sprint(sel) != fmt.Sprint(want) || annotation(o, "tandem.io/node-selector") != `{"kubernetes.io/os":"linux"}` {
+			t.Fatalf("DaemonSet in standby green: nodeSelector %v, tandem.io/node-selector %q; want %v and the original recorded", sel, annotation(o, "tandem.io/node-selector"), want)
+		}
+	} else if r.code == 0 || !strings.Contains(r.stderr, "cluster is standby") {
+		t.Fatalf("a DaemonSet without its parking in standby green (validating policy): exit %d\n%s", r.code, r.stderr)
 	}
 	// Sentinels: the controllers have seen both (the Job suspended, the
 	// Deployment's ReplicaSet made at 0) — and no pod runs.
@@ -65,4 +77,10 @@ func TestStandbyHoldsNamespacesCreatedLater(t *testing.T) {
 	if pods := strings.TrimSpace(k("get", "pods", "-o", "name").stdout); pods != "" {
 		t.Fatalf("pods run in a standby: %s", pods)
 	}
+}
+
+// standbyPolicyKind is the admission policy kind the standby marker of ctx records.
+func standbyPolicyKind(t *testing.T, ctx string) string {
+	t.Helper()
+	return mustKubectl(t, "--context", ctx, "-n", "tandem-system", "get", "configmap", "standby", "-o", "jsonpath={.data.policy}")
 }

@@ -1,0 +1,109 @@
+package standby
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+)
+
+// ScaleKinds are the workload kinds, beyond the built-in Deployment,
+// StatefulSet and ReplicaSet, that a standby holds at 0: custom resources
+// with a /scale subresource whose replicas are spec.replicas (an Argo
+// Rollout, a KEDA-free operator's own Deployment-like kind…). Each kind maps
+// to the resource that serves it.
+type ScaleKinds map[schema.GroupKind]schema.GroupVersionResource
+
+// Scaled reports whether gk is a kind with spec.replicas that standby sets to 0.
+func (k ScaleKinds) Scaled(gk schema.GroupKind) bool {
+	if Scaled(gk) {
+		return true
+	}
+	_, ok := k[gk]
+	return ok
+}
+
+// resources lists the kinds' resources, sorted, for a policy's rules.
+func (k ScaleKinds) resources() []schema.GroupVersionResource {
+	var out []schema.GroupVersionResource
+	for _, gvr := range k {
+		out = append(out, gvr)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}
+
+// DiscoverScaleKinds finds, by discovery, every resource of c with a /scale
+// subresource outside the built-in apps kinds, and keeps those whose
+// CustomResourceDefinition says the replicas are at .spec.replicas. Each
+// kind it cannot hold (replicas elsewhere, an aggregated API with no CRD to
+// read) comes back as a warning naming it: its pods would run in a standby.
+func DiscoverScaleKinds(ctx context.Context, c *cluster.Conn) (ScaleKinds, []string, error) {
+	_, lists, err := c.Discovery.ServerGroupsAndResources()
+	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
+		return nil, nil, fmt.Errorf("discover %s: %w", c.Context, err)
+	}
+	kinds := ScaleKinds{}
+	var warnings []string
+	for _, list := range lists {
+		gv, err := schema.ParseGroupVersion(list.GroupVersion)
+		if err != nil || gv.Group == "apps" || gv.Group == "" {
+			continue
+		}
+		kindOf := map[string]string{}
+		for _, r := range list.APIResources {
+			kindOf[r.Name] = r.Kind
+		}
+		for _, r := range list.APIResources {
+			name, ok := strings.CutSuffix(r.Name, "/scale")
+			if !ok || kindOf[name] == "" {
+				continue
+			}
+			gk := schema.GroupKind{Group: gv.Group, Kind: kindOf[name]}
+			if _, seen := kinds[gk]; seen {
+				continue
+			}
+			path, err := specReplicasPath(ctx, c, name, gv)
+			switch {
+			case err != nil:
+				warnings = append(warnings, fmt.Sprintf("%s has a /scale subresource but %v: the standby does not hold it", gk, err))
+			case path != ".spec.replicas":
+				warnings = append(warnings, fmt.Sprintf("%s keeps its replicas at %s, not .spec.replicas: the standby does not hold it", gk, path))
+			default:
+				kinds[gk] = gv.WithResource(name)
+			}
+		}
+	}
+	sort.Strings(warnings)
+	return kinds, slices.Compact(warnings), nil
+}
+
+// specReplicasPath reads the CRD of resource in gv for its scale subresource's specReplicasPath.
+func specReplicasPath(ctx context.Context, c *cluster.Conn, resource string, gv schema.GroupVersion) (string, error) {
+	crd, err := c.Dynamic.Resource(cluster.CRDs).Get(ctx, resource+"."+gv.Group, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", fmt.Errorf("no CustomResourceDefinition %s.%s says where its replicas are", resource, gv.Group)
+	}
+	if err != nil {
+		return "", fmt.Errorf("its CustomResourceDefinition cannot be read: %w", err)
+	}
+	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	for _, v := range versions {
+		vm, _ := v.(map[string]any)
+		if vm["name"] != gv.Version {
+			continue
+		}
+		path, _, _ := unstructured.NestedString(vm, "subresources", "scale", "specReplicasPath")
+		return path, nil
+	}
+	return "", fmt.Errorf("its CustomResourceDefinition has no version %s", gv.Version)
+}

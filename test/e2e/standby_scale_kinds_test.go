@@ -1,0 +1,94 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rolloutCRD is a custom workload kind with a /scale subresource at
+// .spec.replicas, shaped like Argo Rollouts' (group argoproj.io, kind Rollout).
+const rolloutCRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: rollouts.argoproj.io}
+spec:
+  group: argoproj.io
+  scope: Namespaced
+  names: {plural: rollouts, singular: rollout, kind: Rollout, listKind: RolloutList}
+  versions:
+  - name: v1alpha1
+    served: true
+    storage: true
+    subresources:
+      status: {}
+      scale: {specReplicasPath: .spec.replicas, statusReplicasPath: .status.replicas}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              replicas: {type: integer, format: int32}
+              template: {type: object, x-kubernetes-preserve-unknown-fields: true}
+          status: {type: object, x-kubernetes-preserve-unknown-fields: true}
+`
+
+// A custom workload kind with a /scale subresource (found by discovery) is
+// held like a Deployment: synced at 0 with its replicas recorded, a new one
+// kept at 0 (or refused), `kubectl scale` refused, and activate puts the
+// recorded replicas back.
+func TestStandbyHoldsCustomScaleKinds(t *testing.T) {
+	ns := fmt.Sprintf("e2e-rollout-%d", time.Now().Unix()%100000)
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "namespace", ns, ns+"-later", "--ignore-not-found", "--wait=true", "--timeout=120s")
+			kubectl(t, "--context", c, "delete", "crd", "rollouts.argoproj.io", "--ignore-not-found")
+		}
+	})
+	mustKubectl(t, "--context", "blue", "apply", "-f", writeManifest(t, "crd.yaml", rolloutCRD))
+	eventually(t, 30*time.Second, func() error {
+		if r := kubectl(t, "--context", "blue", "get", "rollouts", "-A"); r.code != 0 {
+			return fmt.Errorf("rollouts not served yet: %s", r.stderr)
+		}
+		return nil
+	})
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	rollout := func(ns string, replicas int) string {
+		return writeManifest(t, "rollout.yaml", fmt.Sprintf(`{"apiVersion":"argoproj.io/v1alpha1","kind":"Rollout","metadata":{"name":"web","namespace":%q},"spec":{"replicas":%d,"template":{}}}`, ns, replicas))
+	}
+	mustKubectl(t, "--context", "blue", "apply", "-f", rollout(ns, 3))
+
+	journal := t.TempDir()
+	pairWithGreenStandby(t, journal)
+	r := objJSON(t, "green", ns, "rollout/web")
+	if field(r, "spec", "replicas") != float64(0) || annotation(r, "tandem.io/replicas") != "3" {
+		t.Fatalf("Rollout in standby green: replicas %v, tandem.io/replicas %q; want 0 and \"3\"", field(r, "spec", "replicas"), annotation(r, "tandem.io/replicas"))
+	}
+
+	// kubectl scale through /scale is refused; a Rollout made later stays at 0 (or is refused).
+	eventually(t, 30*time.Second, func() error {
+		sr := kubectl(t, "--context", "green", "-n", ns, "scale", "rollout", "web", "--replicas", "2", "--dry-run=server")
+		if sr.code == 0 || !strings.Contains(sr.stderr, "cluster is standby") {
+			return fmt.Errorf("kubectl scale rollout in standby green: exit %d %s", sr.code, sr.stderr)
+		}
+		return nil
+	})
+	mustKubectl(t, "--context", "green", "create", "namespace", ns+"-later")
+	nr := kubectl(t, "--context", "green", "apply", "-f", rollout(ns+"-later", 2))
+	if standbyPolicyKind(t, "green") == "MutatingAdmissionPolicy" {
+		o := objJSON(t, "green", ns+"-later", "rollout/web")
+		if nr.code != 0 || field(o, "spec", "replicas") != float64(0) || annotation(o, "tandem.io/replicas") != "2" {
+			t.Fatalf("a Rollout created in standby green: exit %d, replicas %v, tandem.io/replicas %q; want 0 and \"2\"\n%s", nr.code, field(o, "spec", "replicas"), annotation(o, "tandem.io/replicas"), nr.stderr)
+		}
+	} else if nr.code == 0 || !strings.Contains(nr.stderr, "cluster is standby") {
+		t.Fatalf("a Rollout of 2 replicas created in standby green (validating policy): exit %d\n%s", nr.code, nr.stderr)
+	}
+
+	// activate puts the recorded replicas back.
+	mustTandem(t, "activate", "--cluster", "green", "--journal-dir", journal, "--timeout", "2m")
+	if r := objJSON(t, "green", ns, "rollout/web"); field(r, "spec", "replicas") != float64(3) {
+		t.Fatalf("Rollout in green after activate: replicas %v, want 3", field(r, "spec", "replicas"))
+	}
+}
