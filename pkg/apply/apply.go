@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"errors"
+	"net"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -173,9 +174,9 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 	if err := r.journal("intent", key, map[string]string{"action": string(s.Action), "hash": s.Hash}); err != nil {
 		return res, err
 	}
-	applied, err := r.ssaWithRetry(ctx, s, obj)
+	applied, err := r.ssaWithRetry(ctx, s, obj, &res)
 	if err != nil && isImmutable(err) && (r.o.Recreate || r.o.RecreateKinds[obj.GroupVersionKind().GroupKind()]) {
-		applied, err = r.recreate(ctx, s, obj)
+		applied, err = r.recreate(ctx, s, obj, &res)
 		if err == nil {
 			res.Notes = append(res.Notes, "deleted and created again: an immutable field changed")
 		}
@@ -263,13 +264,19 @@ func conflictsOnlyWithTandem(err error) bool {
 // ssaWithRetry retries what a busy or restarting apiserver answers (429,
 // 5xx, timeouts, refused or reset connections) with exponential backoff;
 // everything else is final. A Retry-After the apiserver sends is already
-// honoured by client-go's REST client before an error reaches here.
-func (r *runner) ssaWithRetry(ctx context.Context, s plan.Step, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+// honoured by client-go's REST client before an error reaches here. An
+// object that took more than one attempt says so in res's notes, with the
+// first error: the report tells the user what the run rode out.
+func (r *runner) ssaWithRetry(ctx context.Context, s plan.Step, obj *unstructured.Unstructured, res *Result) (*unstructured.Unstructured, error) {
 	var out *unstructured.Unstructured
+	var first error
 	attempt := 0
 	err := retry.OnError(applyBackoff, func(err error) bool {
 		if ctx.Err() != nil || !retryable(err) {
 			return false
+		}
+		if first == nil {
+			first = err
 		}
 		if attempt < applyBackoff.Steps {
 			r.o.Log.Info("retrying apply", "object", journalKey(s), "attempt", attempt, "err", err)
@@ -281,13 +288,19 @@ func (r *runner) ssaWithRetry(ctx context.Context, s plan.Step, obj *unstructure
 		out, err = r.ssa(ctx, s, obj, false)
 		return err
 	})
+	if attempt > 1 && res != nil {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d attempts (the first failed: %s)", attempt, shortErr(first)))
+	}
 	return out, err
 }
 
-// applyBackoff is six attempts, 100ms apart and doubling.
-var applyBackoff = wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Steps: 6}
+// applyBackoff rides out an apiserver that restarts or is throttling (APF
+// answers 429), or a webhook whose backend is coming back: 100 ms doubling up
+// to 5 s between attempts, 14 attempts — about 45 s of trying (each attempt's
+// own time aside) before the object is reported failed and the run goes on.
+var applyBackoff = wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 14, Cap: 5 * time.Second}
 
-func (r *runner) recreate(ctx context.Context, s plan.Step, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+func (r *runner) recreate(ctx context.Context, s plan.Step, obj *unstructured.Unstructured, res *Result) (*unstructured.Unstructured, error) {
 	prop := metav1.DeletePropagationForeground
 	opts := metav1.DeleteOptions{PropagationPolicy: &prop}
 	// The UID precondition: only the object the plan was made against, never
@@ -313,7 +326,7 @@ func (r *runner) recreate(ctx context.Context, s plan.Step, obj *unstructured.Un
 	if err != nil {
 		return nil, fmt.Errorf("waiting for the old object to be deleted: %w", err)
 	}
-	return r.ssaWithRetry(ctx, s, obj)
+	return r.ssaWithRetry(ctx, s, obj, res)
 }
 
 func (r *runner) journal(op, key string, detail map[string]string) error {
@@ -328,10 +341,15 @@ func journalKey(s plan.Step) string {
 	return strings.Join([]string{gvk.Group, gvk.Kind, s.Desired.GetNamespace(), s.Desired.GetName()}, "/")
 }
 
+// retryable is what can pass: a busy, throttling or restarting apiserver
+// (429, 5xx, timeouts), a connection refused, reset or cut mid-answer (EOF,
+// GOAWAY), a webhook that timed out (the apiserver answers 500).
 func retryable(err error) bool {
+	var netErr net.Error
 	return apierrors.IsTooManyRequests(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
 		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsUnexpectedServerError(err) ||
-		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err)
+		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) ||
+		(errors.As(err, &netErr) && netErr.Timeout())
 }
 
 func isImmutable(err error) bool {

@@ -265,6 +265,19 @@ func waitNoTerminating(t *testing.T) {
 // It returns the URL, the CA bundle (PEM) and a count of reviews served.
 func startWebhook(t *testing.T, message string) (string, []byte, *atomic.Int32) {
 	t.Helper()
+	calls := &atomic.Int32{}
+	url, ca := serveWebhook(t, func(*admissionv1.AdmissionRequest) *metav1.Status {
+		calls.Add(1)
+		return &metav1.Status{Code: http.StatusForbidden, Message: message}
+	})
+	return url, ca, calls
+}
+
+// serveWebhook serves a validating admission webhook over TLS on loopback:
+// decide answers each request (nil allows it; it may block, as a hung
+// backend does). It returns the URL and the CA bundle.
+func serveWebhook(t *testing.T, decide func(*admissionv1.AdmissionRequest) *metav1.Status) (string, []byte) {
+	t.Helper()
 	now := time.Now()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -286,7 +299,6 @@ func startWebhook(t *testing.T, message string) (string, []byte, *atomic.Int32) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	calls := &atomic.Int32{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/validate", func(w http.ResponseWriter, req *http.Request) {
 		var review admissionv1.AdmissionReview
@@ -294,9 +306,8 @@ func startWebhook(t *testing.T, message string) (string, []byte, *atomic.Int32) 
 			http.Error(w, "bad AdmissionReview", http.StatusBadRequest)
 			return
 		}
-		calls.Add(1)
-		review.Response = &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: false,
-			Result: &metav1.Status{Code: http.StatusForbidden, Message: message}}
+		status := decide(review.Request)
+		review.Response = &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: status == nil, Result: status}
 		review.Request = nil
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(review)
@@ -309,7 +320,7 @@ func startWebhook(t *testing.T, message string) (string, []byte, *atomic.Int32) 
 	go func() { _ = srv.ServeTLS(ln, "", "") }()
 	t.Cleanup(func() { _ = srv.Close() })
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
-	return fmt.Sprintf("https://%s/validate", ln.Addr()), caPEM, calls
+	return fmt.Sprintf("https://%s/validate", ln.Addr()), caPEM
 }
 
 // kubectlCreate creates (kubectl create, not apply) the object doc in context ctxName.

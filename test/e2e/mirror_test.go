@@ -6,8 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -227,30 +225,8 @@ func TestMirror(t *testing.T) {
 	})
 
 	t.Run("blue's apiserver restarts: the mirror recovers and misses nothing", func(t *testing.T) {
-		b, err := os.ReadFile(filepath.Join(lab.dir, "run", "blue-kube-apiserver.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rec struct{ PID int }
-		if err := json.Unmarshal(b, &rec); err != nil || rec.PID <= 0 {
-			t.Fatalf("blue's apiserver record: %v %s", err, b)
-		}
 		mustKubectl(t, "--context", "blue", "-n", ns1, "create", "configmap", "before-restart", "--from-literal=v=1")
-		if err := syscall.Kill(rec.PID, syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		// Gone for good (its port free) before lab up starts another one.
-		eventually(t, 30*time.Second, func() error {
-			if err := syscall.Kill(rec.PID, 0); err == nil {
-				return fmt.Errorf("pid %d still exists", rec.PID)
-			}
-			ln, err := net.Listen("tcp", strings.TrimPrefix(mustKubectl(t, "config", "view", "-o", `jsonpath={.clusters[?(@.name=="blue")].cluster.server}`), "https://"))
-			if err != nil {
-				return fmt.Errorf("blue's apiserver port is still taken: %v", err)
-			}
-			return ln.Close()
-		})
-		mustTandem(t, "lab", "up", "--dir", lab.dir)
+		restartAPIServer(t, "blue")
 		// The restart reset blue's apiserver metrics, which TestPlanFlagsBlockers reads
 		// (apiserver_requested_deprecated_apis): seed again, as the suite began.
 		defer mustTandem(t, "lab", "seed", "--dir", lab.dir)

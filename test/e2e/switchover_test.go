@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tandem-io/tandem/pkg/switchover"
 )
 
 // bgRun is a tandem command running in the background, its stderr scanned.
@@ -272,6 +274,46 @@ func TestSwitchover(t *testing.T) {
 		// Nothing left to roll back or resume.
 		if r := tandem(t, sw("blue", "--rollback")...); r.code != 2 || !strings.Contains(r.stderr, "no interrupted switchover") {
 			t.Fatalf("second --rollback: exit %d\n%s", r.code, r.stderr)
+		}
+	})
+
+	t.Run("kill -9 at every phase: the re-run finishes it, every workload back", func(t *testing.T) {
+		to := "blue"
+		if st, _ := pairStatus(t); st.Verdict.Active == "blue" {
+			to = "green"
+		}
+		for _, phase := range switchover.Phases {
+			run := startTandem(t, sw(to, "--steps", "0,50,100", "--pause", "3s")...)
+			run.waitFor(t, "["+phase+"]", 3*time.Minute)
+			if err := run.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				// It finished between its last line and the kill: nothing was interrupted.
+				t.Logf("the switchover to %s ended before the kill at %s", to, phase)
+				_ = run.cmd.Wait()
+				<-run.done
+			} else {
+				_ = run.cmd.Wait()
+				<-run.done
+				r := tandem(t, sw(to, "--steps", "0,50,100", "--pause", "1s")...)
+				if r.code != 0 || !strings.Contains(r.stderr, "resuming interrupted switchover") {
+					t.Fatalf("re-run after kill -9 at %s: exit %d\n%s", phase, r.code, r.stderr)
+				}
+			}
+			assertActive(t, to)
+			// 0 lost: the new active runs every workload at its recorded replicas.
+			eventually(t, 2*time.Minute, func() error {
+				st, _ := pairStatus(t)
+				for _, c := range st.Clusters {
+					if c.Context == to && (c.Workloads.Desired == 0 || c.Workloads.Available < c.Workloads.Desired) {
+						return fmt.Errorf("%s after a kill at %s: %d of %d replicas available", to, phase, c.Workloads.Available, c.Workloads.Desired)
+					}
+				}
+				return nil
+			})
+			if to == "blue" {
+				to = "green"
+			} else {
+				to = "blue"
+			}
 		}
 	})
 

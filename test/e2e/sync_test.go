@@ -184,20 +184,7 @@ func TestSyncResumesAfterKill(t *testing.T) {
 	labAtRest(t) // blue active (sync refuses to copy out of a standby), green a plain target
 	const n = 300
 	ns := fmt.Sprintf("e2e-resume-%d", time.Now().Unix()%100000)
-	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
-	t.Cleanup(func() {
-		for _, c := range []string{"blue", "green"} {
-			kubectl(t, "--context", c, "delete", "namespace", ns, "--ignore-not-found", "--timeout=120s")
-		}
-	})
-	items := make([]map[string]any, n)
-	for i := range items {
-		items[i] = map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
-			"metadata": map[string]any{"name": fmt.Sprintf("cm-%03d", i), "namespace": ns, "labels": map[string]string{"e2e": "resume"}},
-			"data":     map[string]string{"index": fmt.Sprint(i), "payload": strings.Repeat(fmt.Sprintf("%03d-", i), 512)}}
-	}
-	list, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
-	applyJSON(t, "blue", string(list))
+	seedConfigMaps(t, ns, n, "resume")
 	cms := func(ctx string) []string {
 		var out []string
 		for _, name := range kubeNames(t, ctx, ns, "configmaps") {

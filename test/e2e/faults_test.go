@@ -1,0 +1,236 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// The target's faults a sync rides out — each the row of docs/faults.md of
+// the same name: the sync finishes with exit 0, green holds exactly blue's
+// objects (0 lost), each created once (0 duplicated), and the report says
+// which writes took more than one attempt.
+func TestSyncRidesOutTargetFaults(t *testing.T) {
+	labAtRest(t) // blue active (sync refuses to copy out of a standby), green a plain target
+	const n = 600
+	// --qps paces the writes (about 12 s of them) so that each fault lands mid-sync.
+	paced := []string{"--qps", "50", "--burst", "1", "--workers", "4"}
+
+	t.Run("target apiserver killed and restarted", func(t *testing.T) {
+		ns := fmt.Sprintf("e2e-fault-restart-%d", time.Now().Unix()%100000)
+		seedConfigMaps(t, ns, n, "fault")
+		r := startSync(t, append([]string{"--namespace", ns}, paced...)...)
+		r.waitWriting(t, ns, 50)
+		restartAPIServer(t, "green")
+		code, out := r.wait(t)
+		if code != 0 {
+			t.Fatalf("sync across green's restart: exit %d\n%s", code, r.stderr.String())
+		}
+		assertNoneLost(t, ns, n, out)
+		if retriedRows(out) == 0 {
+			t.Errorf("no row says it took more than one attempt: the restart was not seen\n%s", r.stderr.String())
+		}
+	})
+
+	t.Run("target apiserver frozen 20s", func(t *testing.T) {
+		ns := fmt.Sprintf("e2e-fault-freeze-%d", time.Now().Unix()%100000)
+		seedConfigMaps(t, ns, n, "fault")
+		r := startSync(t, append([]string{"--namespace", ns}, paced...)...)
+		r.waitWriting(t, ns, 50)
+		pid := apiserverPID(t, "green")
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		thawed := false
+		thaw := func() {
+			if !thawed {
+				thawed = true
+				_ = syscall.Kill(pid, syscall.SIGCONT)
+			}
+		}
+		t.Cleanup(thaw) // never leave the lab's apiserver stopped
+		time.Sleep(20 * time.Second)
+		thaw()
+		code, out := r.wait(t)
+		if code != 0 {
+			t.Fatalf("sync across a 20 s freeze of green's apiserver: exit %d\n%s", code, r.stderr.String())
+		}
+		assertNoneLost(t, ns, n, out)
+	})
+
+	t.Run("a webhook in the target timing out", func(t *testing.T) {
+		ns := fmt.Sprintf("e2e-fault-webhook-%d", time.Now().Unix()%100000)
+		seedConfigMaps(t, ns, n, "fault")
+		// The backend hangs (a pod restarting behind its Service) until released.
+		release := make(chan struct{})
+		var released atomic.Bool
+		var hung atomic.Int32
+		url, ca := serveWebhook(t, func(*admissionv1.AdmissionRequest) *metav1.Status {
+			if !released.Load() {
+				hung.Add(1)
+				select {
+				case <-release:
+				case <-time.After(30 * time.Second):
+				}
+			}
+			return nil
+		})
+		t.Cleanup(func() {
+			if released.CompareAndSwap(false, true) {
+				close(release)
+			}
+		})
+		timeout := 2
+		hook, _ := json.Marshal(map[string]any{
+			"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+			"metadata": map[string]any{"name": "e2e-fault-timeout"},
+			"webhooks": []any{map[string]any{
+				"name": "timeout.fault.e2e.example.com", "sideEffects": "None", "admissionReviewVersions": []string{"v1"},
+				"failurePolicy": "Fail", "timeoutSeconds": timeout, "clientConfig": map[string]any{"url": url, "caBundle": ca},
+				"rules": []any{map[string]any{"apiGroups": []string{""}, "apiVersions": []string{"v1"},
+					"resources": []string{"configmaps"}, "operations": []string{"CREATE", "UPDATE"}}},
+				"namespaceSelector": map[string]any{"matchLabels": map[string]string{"kubernetes.io/metadata.name": ns}},
+			}},
+		})
+		t.Cleanup(func() {
+			kubectl(t, "--context", "green", "delete", "validatingwebhookconfiguration", "e2e-fault-timeout", "--ignore-not-found")
+		})
+		applyJSON(t, "green", string(hook))
+		r := startSync(t, "--namespace", ns, "--workers", "4")
+		eventually(t, time.Minute, func() error {
+			if hung.Load() < 4 {
+				return fmt.Errorf("%d requests reached the hung webhook", hung.Load())
+			}
+			return nil
+		})
+		time.Sleep(8 * time.Second) // several timeouts of 2 s each
+		released.Store(true)
+		close(release)
+		code, out := r.wait(t)
+		if code != 0 {
+			t.Fatalf("sync across a webhook timing out: exit %d\n%s", code, r.stderr.String())
+		}
+		assertNoneLost(t, ns, n, out)
+		if retriedRows(out) == 0 {
+			t.Errorf("no row says it took more than one attempt though %d requests hung", hung.Load())
+		}
+	})
+
+	t.Run("APF throttles tandem with 429s", func(t *testing.T) {
+		ns := fmt.Sprintf("e2e-fault-apf-%d", time.Now().Unix()%100000)
+		seedConfigMaps(t, ns, n, "fault")
+		// tandem runs as a user of its own (--as), whom a FlowSchema gives
+		// the smallest priority level, rejecting (429) what does not fit.
+		const user = "e2e-throttled"
+		apf := `apiVersion: flowcontrol.apiserver.k8s.io/v1
+kind: PriorityLevelConfiguration
+metadata: {name: e2e-throttled}
+spec:
+  type: Limited
+  limited:
+    nominalConcurrencyShares: 1
+    lendablePercent: 0
+    borrowingLimitPercent: 0
+    limitResponse: {type: Reject}
+---
+apiVersion: flowcontrol.apiserver.k8s.io/v1
+kind: FlowSchema
+metadata: {name: e2e-throttled}
+spec:
+  priorityLevelConfiguration: {name: e2e-throttled}
+  matchingPrecedence: 100
+  distinguisherMethod: {type: ByUser}
+  rules:
+  - subjects: [{kind: User, user: {name: ` + user + `}}]
+    resourceRules: [{verbs: ["*"], apiGroups: ["*"], resources: ["*"], namespaces: ["*"], clusterScope: true}]
+    nonResourceRules: [{verbs: ["*"], nonResourceURLs: ["*"]}]
+`
+		rbac := `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: e2e-throttled}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: ` + user + `}]
+`
+		t.Cleanup(func() {
+			kubectl(t, "--context", "green", "delete", "flowschema,prioritylevelconfiguration", "e2e-throttled", "--ignore-not-found")
+			for _, c := range []string{"blue", "green"} {
+				kubectl(t, "--context", c, "delete", "clusterrolebinding", "e2e-throttled", "--ignore-not-found")
+			}
+		})
+		for _, c := range []string{"blue", "green"} {
+			mustKubectl(t, "--context", c, "apply", "-f", writeManifest(t, "rbac.yaml", rbac))
+		}
+		mustKubectl(t, "--context", "green", "apply", "-f", writeManifest(t, "apf.yaml", apf))
+		const rejected = "apiserver_flowcontrol_rejected_requests_total"
+		before := metricSum(t, "green", rejected, `priority_level="e2e-throttled"`)
+		r := startSync(t, "--namespace", ns, "--workers", "32", "--qps", "-1", "--as", user, "--as-group", "system:authenticated")
+		code, out := r.wait(t)
+		if code != 0 {
+			t.Fatalf("sync throttled by APF: exit %d\n%s", code, r.stderr.String())
+		}
+		assertNoneLost(t, ns, n, out)
+		if after := metricSum(t, "green", rejected, `priority_level="e2e-throttled"`); after <= before {
+			t.Errorf("green's APF rejected %v requests of the sync (before %v): the test did not throttle it", after-before, before)
+		} else {
+			t.Logf("green's APF rejected %v requests of the sync; %d rows took more than one attempt", after-before, retriedRows(out))
+		}
+	})
+}
+
+// A webhook that stays down is a failure the user must see: the objects
+// behind it are reported failed with the webhook's error after the retries,
+// exit 1, the rest is written — and a re-run once it is back writes what is
+// missing, each object once.
+func TestSyncReportsAWebhookThatStaysDown(t *testing.T) {
+	labAtRest(t)
+	ns := fmt.Sprintf("e2e-fault-down-%d", time.Now().Unix()%100000)
+	seedConfigMaps(t, ns, 3, "fault")
+	mustKubectl(t, "--context", "blue", "-n", ns, "create", "secret", "generic", "beside", "--from-literal=k=v")
+	var down atomic.Bool
+	down.Store(true)
+	url, ca := serveWebhook(t, func(*admissionv1.AdmissionRequest) *metav1.Status {
+		if down.Load() {
+			time.Sleep(3 * time.Second) // past the webhook's timeout
+		}
+		return nil
+	})
+	hook, _ := json.Marshal(map[string]any{
+		"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+		"metadata": map[string]any{"name": "e2e-fault-down"},
+		"webhooks": []any{map[string]any{
+			"name": "down.fault.e2e.example.com", "sideEffects": "None", "admissionReviewVersions": []string{"v1"},
+			"failurePolicy": "Fail", "timeoutSeconds": 1, "clientConfig": map[string]any{"url": url, "caBundle": ca},
+			"rules": []any{map[string]any{"apiGroups": []string{""}, "apiVersions": []string{"v1"},
+				"resources": []string{"configmaps"}, "operations": []string{"CREATE", "UPDATE"}}},
+			"namespaceSelector": map[string]any{"matchLabels": map[string]string{"kubernetes.io/metadata.name": ns}},
+		}},
+	})
+	t.Cleanup(func() {
+		kubectl(t, "--context", "green", "delete", "validatingwebhookconfiguration", "e2e-fault-down", "--ignore-not-found")
+	})
+	applyJSON(t, "green", string(hook))
+	jd := t.TempDir()
+	out, r := syncJSON(t, jd, 1, "--namespace", ns)
+	failed := 0
+	for _, row := range out.with("failed") {
+		if row.Kind == "ConfigMap" && strings.Contains(row.Reason, "down.fault.e2e.example.com") {
+			failed++
+		}
+	}
+	if failed != 3 {
+		t.Errorf("%d ConfigMaps reported failed naming the webhook, want 3\n%s", failed, r.stdout)
+	}
+	if row, ok := out.find("Secret", ns, "beside"); !ok || row.Status != "created" {
+		t.Errorf("the Secret beside them: %+v, want created", row)
+	}
+	down.Store(false)
+	second, _ := syncJSON(t, jd, 0, "--namespace", ns)
+	assertNoneLost(t, ns, 3, second)
+}
