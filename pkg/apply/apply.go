@@ -3,9 +3,9 @@ package apply
 import (
 	"context"
 	"errors"
-	"net"
 	"fmt"
 	"log/slog"
+	"net"
 	"sort"
 	"strings"
 	"sync"
