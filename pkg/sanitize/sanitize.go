@@ -52,6 +52,9 @@ func Object(obj *unstructured.Unstructured, c Context) Decision {
 			return d
 		}
 	}
+	if note := stripDNSRouting(obj); note != "" {
+		d.Notes = append(d.Notes, note)
+	}
 	stripMeta(obj)
 	return d
 }

@@ -126,6 +126,16 @@ func TestShiftExternalDNS(t *testing.T) {
 	if !strings.Contains(st, `"green": 100`) || !strings.Contains(st, `"blue": 0`) {
 		t.Fatalf("shift status:\n%s", st)
 	}
+	// A sync afterwards does not carry blue's identifier and weight into
+	// green (the two ExternalDNS would fight over one record): green keeps its own.
+	out, _ := syncJSON(t, t.TempDir(), 0, "--namespace", ns, "--include-kinds", "Ingress.networking.k8s.io")
+	if row, ok := out.find("Ingress", ns, "web"); !ok || !strings.Contains(strings.Join(row.Notes, ";"), "ExternalDNS routing annotations not copied") {
+		t.Errorf("sync row of the Ingress: %+v, want a note on the routing annotations", row)
+	}
+	after := mustKubectl(t, "--context", "green", "-n", ns, "get", "ingress", "web", "-o", `jsonpath={.metadata.annotations.external-dns\.kubernetes\.io/aws-weight} {.metadata.annotations.external-dns\.kubernetes\.io/set-identifier}|{.metadata.annotations.external-dns\.alpha\.kubernetes\.io/set-identifier}`)
+	if after != "255 green|" {
+		t.Fatalf("green's routing annotations after a sync from blue: %q, want \"255 green|\" (its own, none of blue's)", after)
+	}
 }
 
 // -f shift.yaml: routes, steps, pauses and several gates from a file.
