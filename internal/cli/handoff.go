@@ -28,6 +28,7 @@ type HandoffOptions struct {
 	DryRun      bool
 	Rollback    bool
 	Replace     bool
+	WaitSnaps   bool
 	Parallel    int
 	AWSRegion   string
 	AWSEndpoint string
@@ -98,8 +99,9 @@ re-run to resume), 2 bad input.`,
 	f.StringVar(&o.StatefulSet, "statefulset", "", "the claims of this StatefulSet's volumeClaimTemplates (needs --namespace)")
 	f.StringVar(&o.PVC, "pvc", "", "one claim (needs --namespace)")
 	f.StringVarP(&o.Selector, "selector", "l", "", "claims with these labels (all namespaces unless --namespace)")
-	f.StringVar(&o.Snapshot, "snapshot", "auto", "snapshot before the move: csi (a VolumeSnapshot of each claim, waited until readyToUse), ebs (EC2 CreateSnapshot of each EBS volume, waited until completed), none, or auto (csi when every volume is CSI with a VolumeSnapshotClass, else none with a warning)")
+	f.StringVar(&o.Snapshot, "snapshot", "auto", "snapshot before the move: csi (a VolumeSnapshot of each claim, waited until readyToUse), ebs (EC2 CreateSnapshot of each EBS volume: its point in time is taken when it exists, so the handoff goes on while it is pending; --wait-snapshots waits until completed), none, or auto (csi when every volume is CSI with a VolumeSnapshotClass, else none with a warning)")
 	f.StringVar(&o.AWSRegion, "aws-region", "", "with --snapshot ebs: the volumes' region (default: the AWS configuration's)")
+	f.BoolVar(&o.WaitSnaps, "wait-snapshots", false, "with --snapshot ebs: wait until each snapshot is completed before the volume moves (a first snapshot of a large volume takes hours)")
 	f.StringVar(&o.AWSEndpoint, "aws-endpoint", "", "with --snapshot ebs: another EC2 endpoint (a test fake, LocalStack)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "check, print every step per volume, change nothing")
 	f.BoolVar(&o.Rollback, "rollback", false, "hand the volumes back from the target to the source")
@@ -125,6 +127,9 @@ func (o *HandoffOptions) Complete() error {
 		// Built when the run id (the snapshots' name and tag) and the volumes are known.
 	default:
 		return badInput("--snapshot %q: want auto, csi, ebs or none", o.Snapshot)
+	}
+	if o.WaitSnaps && o.Snapshot != "ebs" {
+		return badInput("--wait-snapshots is for --snapshot ebs (a CSI snapshot is waited until readyToUse anyway)")
 	}
 	return nil
 }
@@ -185,7 +190,7 @@ func (o *HandoffOptions) Run(ctx context.Context) error {
 		return err
 	}
 	inv, err := volume.Begin(ctx, volume.Options{Source: source, Target: target, Selection: o.sel, Rollback: o.Rollback, ReplaceTargetClaims: o.Replace,
-		Journal: jpath, Snapshot: o.Snapshot, AWSRegion: o.AWSRegion, AWSEndpoint: o.AWSEndpoint,
+		Journal: jpath, Snapshot: o.Snapshot, AWSRegion: o.AWSRegion, AWSEndpoint: o.AWSEndpoint, WaitSnapshots: o.WaitSnaps,
 		Parallel: o.Parallel, Timeout: o.Timeout, Observer: &handoffProgress{w: o.g.Err},
 		Notice: func(s string) { fmt.Fprintln(o.g.Err, s) },
 		EBSProgress: func(pv, state, progress string) {

@@ -66,6 +66,17 @@ func (o *HandoffOptions) printReport(rep *volume.Report) error {
 		case rep.Completed:
 			fmt.Fprintf(w, "%s of %d volumes %s → %s done in %.1fs\n", rep.Direction, len(rep.Volumes), rep.Source, rep.Target, rep.Seconds)
 		}
+		var pending []string
+		for _, r := range rep.Volumes {
+			for _, s := range r.Steps {
+				if s.SnapshotState == "pending" {
+					pending = append(pending, s.Snapshot+" ("+r.Name+")")
+				}
+			}
+		}
+		if len(pending) > 0 {
+			fmt.Fprintf(w, "snapshots still pending (their point in time is taken; they complete in the background, keep them until then): %s\n", strings.Join(pending, ", "))
+		}
 	})
 }
 

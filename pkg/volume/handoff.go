@@ -49,6 +49,10 @@ type StepResult struct {
 	// Snapshot is what the snapshot step took ("namespace/name" of a
 	// VolumeSnapshot, an EBS snapshot id; "" for none).
 	Snapshot string `json:"snapshot,omitempty"`
+	// SnapshotState is the snapshot's state when the step ended: "pending"
+	// (its point in time is taken; it completes in the background) or
+	// "completed"; "" where the snapshotter does not say.
+	SnapshotState string `json:"snapshotState,omitempty"`
 }
 
 // Result is how one volume or owner went.
@@ -246,7 +250,8 @@ func (h *Handoff) ownersOK(v Volume, ores map[Owner]*Result) bool {
 func (h *Handoff) step(ctx context.Context, key, name, step string, r *Result, prep func(intent map[string]string) error, f func(intent map[string]string) (map[string]string, error)) {
 	sk := StepKey(key, step)
 	if h.done(sk) {
-		r.Steps = append(r.Steps, StepResult{Step: step, Status: StatusSkipped, Snapshot: h.detail(key, step)[DetailSnapshot]})
+		d := h.detail(key, step)
+		r.Steps = append(r.Steps, StepResult{Step: step, Status: StatusSkipped, Snapshot: d[DetailSnapshot], SnapshotState: d[DetailSnapshotState]})
 		h.emit(Event{Key: key, Name: name, Step: step, Status: StatusSkipped})
 		return
 	}
@@ -293,7 +298,7 @@ func (h *Handoff) step(ctx context.Context, key, name, step string, r *Result, p
 	h.State[sk] = detail
 	h.mu.Unlock()
 	took := time.Since(start)
-	r.Steps = append(r.Steps, StepResult{Step: step, Status: StatusDone, Seconds: took.Seconds(), Snapshot: detail[DetailSnapshot]})
+	r.Steps = append(r.Steps, StepResult{Step: step, Status: StatusDone, Seconds: took.Seconds(), Snapshot: detail[DetailSnapshot], SnapshotState: detail[DetailSnapshotState]})
 	h.emit(Event{Key: key, Name: name, Step: step, Status: StatusDone, Took: took})
 	if h.AfterStep != nil {
 		h.AfterStep(key, step)

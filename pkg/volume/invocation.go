@@ -29,7 +29,9 @@ type Options struct {
 	// Notice is told what the user should know before anything runs
 	// (resuming, the snapshot chosen and why); may be nil.
 	Notice func(string)
-	// EBSProgress is told each EBS snapshot's state while it is waited for; may be nil.
+	// WaitSnapshots waits until each EBS snapshot is completed, not only taken.
+	WaitSnapshots bool
+	// EBSProgress is told each EBS snapshot's state as it is seen; may be nil.
 	EBSProgress func(pv, state, progress string)
 }
 
@@ -150,7 +152,7 @@ func (o Options) snapshotter(ctx context.Context, source *cluster.Conn, vols []V
 		if err != nil {
 			return nil, fmt.Errorf("%w: --snapshot ebs: %v", cluster.ErrBadInput, err)
 		}
-		e.Progress = o.EBSProgress
+		e.Progress, e.WaitCompleted = o.EBSProgress, o.WaitSnapshots
 		return e, nil
 	case "none", "":
 		return None{}, nil

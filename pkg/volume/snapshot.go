@@ -19,6 +19,13 @@ type Snapshotter interface {
 	Snapshot(ctx context.Context, c *cluster.Conn, pvc *corev1.PersistentVolumeClaim, pv *corev1.PersistentVolume) (string, error)
 }
 
+// StateReporter is a Snapshotter whose snapshots go on after Snapshot
+// returns (an EBS snapshot completes in the background): State is what a
+// snapshot was last seen as, for the report.
+type StateReporter interface {
+	State(id string) string
+}
+
 // None takes no snapshot.
 type None struct{}
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,16 +18,48 @@ import (
 )
 
 // EBS snapshots the EBS volume behind a PV (in-tree awsElasticBlockStore or
-// the ebs.csi.aws.com driver) with EC2 CreateSnapshot and waits until it is
-// completed. The snapshot is tagged with the PV, the claim and the handoff,
-// which is how a re-run after a crash finds it instead of taking another.
+// the ebs.csi.aws.com driver) with EC2 CreateSnapshot. The snapshot is
+// tagged with the PV, the claim and the handoff, which is how a re-run after
+// a crash finds it instead of taking another.
+//
+// EBS takes the point in time when CreateSnapshot answers: "Snapshots occur
+// asynchronously; the point-in-time snapshot is created immediately, but the
+// status of the snapshot is pending until the snapshot is complete"
+// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSnapshot.html).
+// So the handoff goes on once the snapshot exists and is not in error — a
+// first snapshot of a large volume takes hours to complete, hours the app
+// would be down — unless WaitCompleted asks to wait until it is completed.
 type EBS struct {
 	Client *ec2.Client
 	// Run tags the snapshots of one handoff (stable across re-runs of it).
 	Run string
-	// Timeout bounds the wait for completed; Progress (may be nil) hears about it.
+	// WaitCompleted waits until each snapshot is completed (--wait-snapshots).
+	WaitCompleted bool
+	// Timeout bounds the wait for completed; Progress (may be nil) hears about each state seen.
 	Timeout  time.Duration
 	Progress func(pv, state, progress string)
+
+	mu     sync.Mutex
+	states map[string]string // snapshot id → the state last seen
+}
+
+// State implements StateReporter: the state id was last seen in.
+func (e *EBS) State(id string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.states[id]
+}
+
+func (e *EBS) seen(id string, s ec2types.Snapshot, pv string) {
+	e.mu.Lock()
+	if e.states == nil {
+		e.states = map[string]string{}
+	}
+	e.states[id] = string(s.State)
+	e.mu.Unlock()
+	if e.Progress != nil {
+		e.Progress(pv, string(s.State), aws.ToString(s.Progress))
+	}
 }
 
 // NewEBS connects to EC2 in region (or at endpoint, for tests).
@@ -93,12 +126,35 @@ func (e *EBS) Snapshot(ctx context.Context, _ *cluster.Conn, pvc *corev1.Persist
 		}
 		id = aws.ToString(out.SnapshotId)
 	}
+	if !e.WaitCompleted {
+		return id, e.exists(ctx, id, pv.Name)
+	}
 	return id, e.wait(ctx, id, pv.Name)
+}
+
+// exists checks once that the snapshot is there and not in error: its
+// point in time is taken.
+func (e *EBS) exists(ctx context.Context, id, pv string) error {
+	out, err := e.Client.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{SnapshotIds: []string{id}, OwnerIds: []string{"self"}})
+	if err != nil {
+		return fmt.Errorf("EC2 DescribeSnapshots %s: %w", id, err)
+	}
+	if len(out.Snapshots) != 1 {
+		return fmt.Errorf("snapshot %s: EC2 answered %d snapshots", id, len(out.Snapshots))
+	}
+	s := out.Snapshots[0]
+	e.seen(id, s, pv)
+	if s.State == ec2types.SnapshotStateError {
+		return fmt.Errorf("snapshot %s of PV %s failed: %s", id, pv, aws.ToString(s.StateMessage))
+	}
+	return nil
 }
 
 // existing finds the snapshot an interrupted run of this handoff took.
 func (e *EBS) existing(ctx context.Context, vol, pv string) (string, error) {
-	out, err := e.Client.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{Filters: []ec2types.Filter{
+	// OwnerIds self: only this account's snapshots, never a public or
+	// shared one that happens to carry the same tags.
+	out, err := e.Client.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{OwnerIds: []string{"self"}, Filters: []ec2types.Filter{
 		{Name: aws.String("volume-id"), Values: []string{vol}},
 		{Name: aws.String("tag:" + tagPV), Values: []string{pv}},
 		{Name: aws.String("tag:" + tagHandoff), Values: []string{e.Run}},
@@ -133,9 +189,7 @@ func (e *EBS) wait(ctx context.Context, id, pv string) error {
 				stop = fmt.Errorf("snapshot %s: EC2 answered %d snapshots", id, len(out.Snapshots))
 			default:
 				last = out.Snapshots[0]
-				if e.Progress != nil {
-					e.Progress(pv, string(last.State), aws.ToString(last.Progress))
-				}
+				e.seen(id, last, pv)
 				if last.State == ec2types.SnapshotStateError {
 					stop = fmt.Errorf("snapshot %s of PV %s failed: %s", id, pv, aws.ToString(last.StateMessage))
 				} else {
@@ -149,7 +203,7 @@ func (e *EBS) wait(ctx context.Context, id, pv string) error {
 	if timeout <= 0 {
 		timeout = 30 * time.Minute // the waiter refuses no bound at all
 	}
-	_, err := waiter.WaitForOutput(ctx, &ec2.DescribeSnapshotsInput{SnapshotIds: []string{id}}, timeout)
+	_, err := waiter.WaitForOutput(ctx, &ec2.DescribeSnapshotsInput{SnapshotIds: []string{id}, OwnerIds: []string{"self"}}, timeout)
 	switch {
 	case err == nil:
 		return nil

@@ -33,19 +33,25 @@ func TestEBSSnapshotIsTakenOnceAndWaitedFor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.WaitCompleted = true
 	var states []string
 	e.Progress = func(_, state, _ string) { states = append(states, state) }
 	pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data-db-0", Namespace: "shop"}}
+	// Another account's snapshot with the very tags a re-run looks for is never taken for ours.
+	foreign := fake.AddSnapshot("vol-0123456789abcdef0", "999999999999", map[string]string{"tandem.io/pv": "pv-a", "tandem.io/handoff": "run-1"})
 	id, err := e.Snapshot(ctx, nil, pvc, ebsPV("pv-a", "vol-0123456789abcdef0", true))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if id == foreign {
+		t.Fatalf("the handoff took another account's snapshot %s for its own", foreign)
 	}
 	if !strings.HasPrefix(id, "snap-") || states[len(states)-1] != "completed" || states[0] != "pending" {
 		t.Fatalf("snapshot %q, states %v: want a snap- id waited for from pending to completed", id, states)
 	}
 	// A re-run (after a crash) finds the same snapshot instead of taking another.
 	again, err := e.Snapshot(ctx, nil, pvc, ebsPV("pv-a", "vol-0123456789abcdef0", true))
-	if err != nil || again != id || len(fake.Snapshots("vol-0123456789abcdef0")) != 1 || fake.Calls["CreateSnapshot"] != 1 {
+	if err != nil || again != id || len(fake.Snapshots("vol-0123456789abcdef0")) != 2 || fake.Calls["CreateSnapshot"] != 1 {
 		t.Fatalf("re-run: %q %v, snapshots %v, %d CreateSnapshot calls", again, err, fake.Snapshots("vol-0123456789abcdef0"), fake.Calls["CreateSnapshot"])
 	}
 	// In-tree ids with the zone prefix.
@@ -72,7 +78,7 @@ func TestEBSSnapshotWaitTimesOutWithProgress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Timeout = time.Second
+	e.Timeout, e.WaitCompleted = time.Second, true
 	calls := 0
 	e.Progress = func(_, state, _ string) { calls++ }
 	pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data-db-0", Namespace: "shop"}}
@@ -82,5 +88,31 @@ func TestEBSSnapshotWaitTimesOutWithProgress(t *testing.T) {
 	}
 	if calls < 2 {
 		t.Errorf("Progress heard %d attempts, want one per attempt", calls)
+	}
+}
+
+// EBS takes the point in time at CreateSnapshot: without --wait-snapshots the
+// handoff goes on while the snapshot is pending (a large first snapshot
+// completes hours later), and says it is pending.
+func TestEBSSnapshotGoesOnWhilePending(t *testing.T) {
+	fake := ec2fake.New()
+	defer fake.Close()
+	fake.CompleteAfter = 60 * time.Second
+	fake.AddVolume("vol-0123456789abcdef0", 500)
+	ctx := context.Background()
+	e, err := volume.NewEBS(ctx, "eu-west-1", fake.URL, "run-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data-db-0", Namespace: "shop"}}
+	id, err := e.Snapshot(ctx, nil, pvc, ebsPV("pv-a", "vol-0123456789abcdef0", true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := e.State(id); st != "pending" {
+		t.Fatalf("snapshot %s state %q when Snapshot returned, want pending (not waited for)", id, st)
+	}
+	if n := fake.Calls["DescribeSnapshots"]; n != 2 {
+		t.Errorf("%d DescribeSnapshots calls, want 2 (the re-run lookup and one check)", n)
 	}
 }

@@ -110,7 +110,11 @@ func (h *Handoff) volumeStep(ctx context.Context, v Volume, step string) (map[st
 		if err != nil {
 			return nil, fmt.Errorf("snapshot (%s): %w", h.Snapshotter.Name(), err)
 		}
-		return map[string]string{DetailSnapshot: id, "snapshotter": h.Snapshotter.Name()}, nil
+		detail := map[string]string{DetailSnapshot: id, "snapshotter": h.Snapshotter.Name()}
+		if sr, ok := h.Snapshotter.(StateReporter); ok && id != "" {
+			detail[DetailSnapshotState] = sr.State(id)
+		}
+		return detail, nil
 	case StepSave:
 		pvc, pv, err := h.sourceObjects(ctx, v)
 		if err != nil {

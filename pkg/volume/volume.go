@@ -46,16 +46,17 @@ func IsOwnerStep(step string) bool {
 
 // Journal detail keys.
 const (
-	DetailDirection = "direction" // "handoff" or "rollback"
-	DetailSelection = "selection" // what the user selected, to match a resume
-	DetailVolumes   = "volumes"   // JSON []Volume of the run
-	DetailOwners    = "owners"    // JSON []Owner of the run
-	DetailReplicas  = "replicas"  // an owner's recorded replicas
-	DetailPV        = "pv"        // saved PV (JSON)
-	DetailPVC       = "pvc"       // saved PVC (JSON)
-	DetailUID       = "uid"       // uid of the PVC created in the target
-	DetailSnapshot  = "snapshot"  // snapshot id, if any
-	DetailReason    = "reason"
+	DetailDirection     = "direction"     // "handoff" or "rollback"
+	DetailSelection     = "selection"     // what the user selected, to match a resume
+	DetailVolumes       = "volumes"       // JSON []Volume of the run
+	DetailOwners        = "owners"        // JSON []Owner of the run
+	DetailReplicas      = "replicas"      // an owner's recorded replicas
+	DetailPV            = "pv"            // saved PV (JSON)
+	DetailPVC           = "pvc"           // saved PVC (JSON)
+	DetailUID           = "uid"           // uid of the PVC created in the target
+	DetailSnapshot      = "snapshot"      // snapshot id, if any
+	DetailSnapshotState = "snapshotState" // its state when the step ended (EBS: pending or completed)
+	DetailReason        = "reason"
 )
 
 // Owner is a workload whose pods mount a volume.

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -28,8 +29,12 @@ type Server struct {
 	Calls         map[string]int
 }
 
+// Account is the fake's own account id: what OwnerIds "self" means.
+const Account = "123456789012"
+
 type snapshot struct {
 	id, volume string
+	owner      string
 	size       int32
 	started    time.Time
 	tags       map[string]string
@@ -47,6 +52,17 @@ func (s *Server) AddVolume(id string, sizeGiB int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.volumes[id] = sizeGiB
+}
+
+// AddSnapshot makes a completed snapshot of volume exist in another
+// account (owner), shared with or public to this one, with tags.
+func (s *Server) AddSnapshot(volume, owner string, tags map[string]string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.next++
+	sn := &snapshot{id: fmt.Sprintf("snap-%017x", s.next), volume: volume, owner: owner, started: time.Now().Add(-s.CompleteAfter), tags: tags}
+	s.snaps[sn.id] = sn
+	return sn.id
 }
 
 // Snapshots returns the ids of the snapshots of a volume.
@@ -88,7 +104,7 @@ func (s *Server) xml(sn *snapshot) snapXML {
 	if time.Since(sn.started) >= s.CompleteAfter {
 		status, progress = "completed", "100%"
 	}
-	out := snapXML{SnapshotID: sn.id, VolumeID: sn.volume, Status: status, StartTime: sn.started.UTC().Format(time.RFC3339), Progress: progress, OwnerID: "123456789012", VolumeSize: sn.size}
+	out := snapXML{SnapshotID: sn.id, VolumeID: sn.volume, Status: status, StartTime: sn.started.UTC().Format(time.RFC3339), Progress: progress, OwnerID: sn.owner, VolumeSize: sn.size}
 	var keys []string
 	for k := range sn.tags {
 		keys = append(keys, k)
@@ -139,7 +155,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.next++
-		sn := &snapshot{id: fmt.Sprintf("snap-%017x", s.next), volume: vol, size: size, started: time.Now(), tags: map[string]string{}}
+		sn := &snapshot{id: fmt.Sprintf("snap-%017x", s.next), volume: vol, owner: Account, size: size, started: time.Now(), tags: map[string]string{}}
 		for i := 1; f.Get(fmt.Sprintf("TagSpecification.%d.ResourceType", i)) != ""; i++ {
 			if f.Get(fmt.Sprintf("TagSpecification.%d.ResourceType", i)) != "snapshot" {
 				fail(w, "InvalidParameterValue", "tags can only be given for the snapshot")
@@ -174,6 +190,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				filters[name] = append(filters[name], f.Get(fmt.Sprintf("Filter.%d.Value.%d", i, j)))
 			}
 		}
+		// OwnerIds (Owner.N): "self" is this account; without it the answer
+		// holds every snapshot the account may use, others' public and
+		// shared ones too (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSnapshots.html).
+		var owners []string
+		for i := 1; f.Get(fmt.Sprintf("Owner.%d", i)) != ""; i++ {
+			o := f.Get(fmt.Sprintf("Owner.%d", i))
+			if o == "self" {
+				o = Account
+			}
+			owners = append(owners, o)
+		}
+		owned := func(sn *snapshot) bool { return len(owners) == 0 || slices.Contains(owners, sn.owner) }
 		var set []snapXML
 		if len(ids) > 0 {
 			for _, id := range ids {
@@ -182,7 +210,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 					fail(w, "InvalidSnapshot.NotFound", fmt.Sprintf("The snapshot '%s' does not exist.", id))
 					return
 				}
-				set = append(set, s.xml(sn))
+				if owned(sn) {
+					set = append(set, s.xml(sn))
+				}
 			}
 		} else {
 			var keys []string
@@ -191,7 +221,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			}
 			sort.Strings(keys)
 			for _, id := range keys {
-				if sn := s.snaps[id]; matches(sn, filters) {
+				if sn := s.snaps[id]; owned(sn) && matches(sn, filters) {
 					set = append(set, s.xml(sn))
 				}
 			}
