@@ -3,8 +3,9 @@ package alb
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -87,15 +88,18 @@ func ParseURL(raw string) (Config, error) {
 type API interface {
 	DescribeRules(ctx context.Context, in *elb.DescribeRulesInput, optFns ...func(*elb.Options)) (*elb.DescribeRulesOutput, error)
 	ModifyRule(ctx context.Context, in *elb.ModifyRuleInput, optFns ...func(*elb.Options)) (*elb.ModifyRuleOutput, error)
+	ModifyListener(ctx context.Context, in *elb.ModifyListenerInput, optFns ...func(*elb.Options)) (*elb.ModifyListenerOutput, error)
+	DescribeTags(ctx context.Context, in *elb.DescribeTagsInput, optFns ...func(*elb.Options)) (*elb.DescribeTagsOutput, error)
 }
 
 var _ API = (*elb.Client)(nil)
 
 // Router drives one listener rule.
 type Router struct {
-	cfg    Config
-	route  string
-	client API
+	cfg     Config
+	route   string
+	client  API
+	checked bool // the rule is not the AWS Load Balancer Controller's
 }
 
 // New connects to ELBv2 (or to cfg.Endpoint).
@@ -155,6 +159,11 @@ func (r *Router) Observe(ctx context.Context) (traffic.Weights, error) {
 	if err != nil {
 		return nil, err
 	}
+	return r.weightsOf(rule)
+}
+
+// weightsOf reads the weights of the rule's forward action.
+func (r *Router) weightsOf(rule *types.Rule) (traffic.Weights, error) {
 	fc, err := forward(rule)
 	if err != nil {
 		return nil, err
@@ -182,7 +191,12 @@ func (r *Router) Observe(ctx context.Context) (traffic.Weights, error) {
 	return w, nil
 }
 
-// SetWeights implements traffic.Router: one ModifyRule with every target group.
+// SetWeights implements traffic.Router. ModifyRule (ModifyListener for a
+// default rule) replaces the rule's whole action list, so the rule is read
+// and sent back whole: only the weights inside its forward action change;
+// every other action (authenticate-oidc/-cognito in front of it, which an
+// app's login depends on), their order and the forward action's stickiness
+// stay as they are.
 func (r *Router) SetWeights(ctx context.Context, w traffic.Weights) error {
 	if err := w.Validate(); err != nil {
 		return err
@@ -197,30 +211,103 @@ func (r *Router) SetWeights(ctx context.Context, w traffic.Weights) error {
 			}
 		}
 	}
-	current, err := r.Observe(ctx)
+	rule, err := r.rule(ctx)
 	if err != nil {
 		return err
 	}
-	var clusters []string
-	for c := range r.cfg.TargetGroups {
-		clusters = append(clusters, c)
+	if err := r.notControllers(ctx); err != nil {
+		return err
 	}
-	sort.Strings(clusters)
-	fc := &types.ForwardActionConfig{}
-	for _, c := range clusters {
-		v, ok := w[r.route][c]
-		if !ok {
-			v = current[r.route][c] // left alone
-		}
-		fc.TargetGroups = append(fc.TargetGroups, types.TargetGroupTuple{TargetGroupArn: aws.String(r.cfg.TargetGroups[c]), Weight: aws.Int32(ToALB(v))})
-	}
-	_, err = r.client.ModifyRule(ctx, &elb.ModifyRuleInput{
-		RuleArn: aws.String(r.cfg.Rule),
-		Actions: []types.Action{{Type: types.ActionTypeEnumForward, ForwardConfig: fc}},
-	})
+	current, err := r.weightsOf(rule)
 	if err != nil {
+		return err
+	}
+	tgCluster := map[string]string{}
+	for c, tg := range r.cfg.TargetGroups {
+		tgCluster[tg] = c
+	}
+	actions := make([]types.Action, 0, len(rule.Actions))
+	done := false
+	for _, a := range rule.Actions {
+		switch {
+		case a.Type == types.ActionTypeEnumForward && a.ForwardConfig != nil && !done:
+			fc := *a.ForwardConfig // stickiness kept
+			fc.TargetGroups = nil
+			seen := map[string]bool{}
+			for _, tg := range a.ForwardConfig.TargetGroups { // their order kept; others' groups (at 0) too
+				arn := aws.ToString(tg.TargetGroupArn)
+				if c, ok := tgCluster[arn]; ok {
+					tg.Weight = aws.Int32(ToALB(weightFor(w, current, r.route, c)))
+					seen[arn] = true
+				}
+				fc.TargetGroups = append(fc.TargetGroups, tg)
+			}
+			for _, c := range slices.Sorted(maps.Keys(r.cfg.TargetGroups)) {
+				if tg := r.cfg.TargetGroups[c]; !seen[tg] {
+					fc.TargetGroups = append(fc.TargetGroups, types.TargetGroupTuple{TargetGroupArn: aws.String(tg), Weight: aws.Int32(ToALB(weightFor(w, current, r.route, c)))})
+				}
+			}
+			a.ForwardConfig, a.TargetGroupArn = &fc, nil
+			done = true
+		case a.AuthenticateOidcConfig != nil:
+			// DescribeRules never returns the client secret; the rule keeps its own.
+			c := *a.AuthenticateOidcConfig
+			c.ClientSecret, c.UseExistingClientSecret = nil, aws.Bool(true)
+			a.AuthenticateOidcConfig = &c
+		}
+		actions = append(actions, a)
+	}
+	if aws.ToBool(rule.IsDefault) {
+		// "To modify the actions for the default rule, use ModifyListener."
+		if _, err := r.client.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: aws.String(ListenerOf(r.cfg.Rule)), DefaultActions: actions}); err != nil {
+			return fmt.Errorf("alb: modify the default actions of listener %s: %w", ListenerOf(r.cfg.Rule), err)
+		}
+		return nil
+	}
+	if _, err := r.client.ModifyRule(ctx, &elb.ModifyRuleInput{RuleArn: aws.String(r.cfg.Rule), Actions: actions}); err != nil {
 		return fmt.Errorf("alb: modify rule %s: %w", r.route, err)
 	}
+	return nil
+}
+
+// weightFor is w's weight for cluster c, else the current one (left alone).
+func weightFor(w, current traffic.Weights, route, c string) int {
+	if v, ok := w[route][c]; ok {
+		return v
+	}
+	return current[route][c]
+}
+
+// ListenerOf is the ARN of the listener a listener rule belongs to.
+func ListenerOf(ruleARN string) string {
+	arn := strings.Replace(ruleARN, ":listener-rule/", ":listener/", 1)
+	return arn[:strings.LastIndex(arn, "/")]
+}
+
+// controllerTags are the tags the AWS Load Balancer Controller puts on what
+// it manages (https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/deploy/configurations/):
+// it writes its own weights back on its next reconcile.
+var controllerTags = []string{"elbv2.k8s.aws/cluster", "ingress.k8s.aws/stack", "service.k8s.aws/stack"}
+
+// notControllers refuses a rule the AWS Load Balancer Controller manages.
+func (r *Router) notControllers(ctx context.Context) error {
+	if r.checked {
+		return nil
+	}
+	out, err := r.client.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: []string{r.cfg.Rule}})
+	if err != nil {
+		return fmt.Errorf("alb: describe the tags of rule %s: %w", r.route, err)
+	}
+	for _, d := range out.TagDescriptions {
+		for _, t := range d.Tags {
+			if slices.Contains(controllerTags, aws.ToString(t.Key)) {
+				return fmt.Errorf("%w: alb: rule %s is managed by the AWS Load Balancer Controller (tag %s=%s), which would put its own weights back: "+
+					"shift through the Ingress instead (its alb.ingress.kubernetes.io/actions.<name> annotation, a forward action with both target groups), or ExternalDNS/Route53 in front of one ALB per cluster",
+					traffic.ErrInvalid, r.route, aws.ToString(t.Key), aws.ToString(t.Value))
+			}
+		}
+	}
+	r.checked = true
 	return nil
 }
 

@@ -3,8 +3,14 @@ package alb_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/tandem-io/tandem/pkg/awsconf"
 	"github.com/tandem-io/tandem/pkg/traffic"
 	"github.com/tandem-io/tandem/pkg/traffic/providers/alb"
 	"github.com/tandem-io/tandem/pkg/traffic/providers/awsfake"
@@ -88,5 +94,91 @@ func TestRefusals(t *testing.T) {
 		if _, err := alb.ParseURL(raw); !errors.Is(err, traffic.ErrInvalid) {
 			t.Errorf("ParseURL(%q) = %v, want invalid", raw, err)
 		}
+	}
+}
+
+// oidcRule is a rule that logs users in (authenticate-oidc) before it
+// forwards, sticky, to blue only.
+func oidcRule(arn string, isDefault bool, tags map[string]string) awsfake.Rule {
+	return awsfake.Rule{Arn: arn, IsDefault: isDefault, Tags: tags, Actions: []types.Action{
+		{Type: types.ActionTypeEnumAuthenticateOidc, Order: aws.Int32(1), AuthenticateOidcConfig: &types.AuthenticateOidcActionConfig{
+			Issuer: aws.String("https://idp.example.com"), AuthorizationEndpoint: aws.String("https://idp.example.com/auth"),
+			TokenEndpoint: aws.String("https://idp.example.com/token"), UserInfoEndpoint: aws.String("https://idp.example.com/userinfo"),
+			ClientId: aws.String("shop"), ClientSecret: aws.String("s3cret"), OnUnauthenticatedRequest: types.AuthenticateOidcActionConditionalBehaviorEnumAuthenticate}},
+		{Type: types.ActionTypeEnumForward, Order: aws.Int32(2), ForwardConfig: &types.ForwardActionConfig{
+			TargetGroups:                []types.TargetGroupTuple{{TargetGroupArn: aws.String(blueTG), Weight: aws.Int32(999)}, {TargetGroupArn: aws.String(greenTG), Weight: aws.Int32(0)}},
+			TargetGroupStickinessConfig: &types.TargetGroupStickinessConfig{Enabled: aws.Bool(true), DurationSeconds: aws.Int32(3600)}}},
+	}}
+}
+
+// A shift changes the weights and nothing else: the login in front of the
+// forward action, the order, the client secret, the stickiness all stay —
+// for a rule (ModifyRule) and for a listener's default rule (ModifyListener).
+func TestShiftKeepsEveryOtherAction(t *testing.T) {
+	for _, isDefault := range []bool{false, true} {
+		fake := awsfake.New()
+		fake.AddRuleWithActions(oidcRule(ruleARN, isDefault, nil))
+		r := newRouter(t, fake)
+		for _, g := range []int{0, 50, 100} {
+			if err := r.SetWeights(context.Background(), traffic.Weights{routeArg: {"blue": 100 - g, "green": g}}); err != nil {
+				t.Fatalf("default %v: shift to %d: %v", isDefault, g, err)
+			}
+		}
+		got := fake.RuleOf(ruleARN)
+		if len(got.Actions) != 2 || got.Actions[0].Type != types.ActionTypeEnumAuthenticateOidc || aws.ToInt32(got.Actions[0].Order) != 1 ||
+			aws.ToString(got.Actions[0].AuthenticateOidcConfig.ClientSecret) != "s3cret" {
+			t.Fatalf("default %v: actions after the shift %+v: want the login kept first, its secret kept", isDefault, got.Actions)
+		}
+		fc := got.Actions[1].ForwardConfig
+		if st := fc.TargetGroupStickinessConfig; st == nil || !aws.ToBool(st.Enabled) || aws.ToInt32(st.DurationSeconds) != 3600 {
+			t.Errorf("default %v: stickiness after the shift: %+v", isDefault, st)
+		}
+		if w, _ := r.Observe(context.Background()); w[routeArg]["green"] != 100 || w[routeArg]["blue"] != 0 {
+			t.Errorf("default %v: weights after the shift %v", isDefault, w)
+		}
+		wantCall := map[bool]string{false: "ModifyRule", true: "ModifyListener"}[isDefault]
+		if fake.Calls[wantCall] != 3 || fake.Calls["ModifyRule"]+fake.Calls["ModifyListener"] != 3 {
+			t.Errorf("default %v: calls %v, want 3 %s", isDefault, fake.Calls, wantCall)
+		}
+		fake.Close()
+	}
+}
+
+// The default rule changes only through ModifyListener, as on AWS.
+func TestFakeRefusesModifyRuleOnTheDefaultRule(t *testing.T) {
+	fake := awsfake.New()
+	defer fake.Close()
+	fake.AddRuleWithActions(oidcRule(ruleARN, true, nil))
+	ac, err := awsconf.LoadWith(context.Background(), "eu-west-1", fake.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := elb.NewFromConfig(ac, func(o *elb.Options) { o.BaseEndpoint = aws.String(fake.URL) })
+	_, err = client.ModifyRule(context.Background(), &elb.ModifyRuleInput{RuleArn: aws.String(ruleARN), Actions: []types.Action{
+		{Type: types.ActionTypeEnumForward, ForwardConfig: &types.ForwardActionConfig{TargetGroups: []types.TargetGroupTuple{{TargetGroupArn: aws.String(greenTG), Weight: aws.Int32(1)}}}}}})
+	if err == nil || !strings.Contains(err.Error(), "OperationNotPermitted") {
+		t.Fatalf("ModifyRule on a default rule: %v, want OperationNotPermitted", err)
+	}
+	// An authenticate-oidc action sent back without its secret and without UseExistingClientSecret is refused.
+	rule := oidcRule(ruleARN, false, nil)
+	rule.Actions[0].AuthenticateOidcConfig.ClientSecret = nil
+	fake.AddRuleWithActions(oidcRule(ruleARN, false, nil))
+	if _, err := client.ModifyRule(context.Background(), &elb.ModifyRuleInput{RuleArn: aws.String(ruleARN), Actions: rule.Actions}); err == nil || !strings.Contains(err.Error(), "ClientSecret") {
+		t.Fatalf("ModifyRule with an oidc action and no secret: %v, want refused", err)
+	}
+}
+
+// A rule the AWS Load Balancer Controller manages is refused before any change.
+func TestRefusesARuleOfTheLoadBalancerController(t *testing.T) {
+	fake := awsfake.New()
+	defer fake.Close()
+	fake.AddRuleWithActions(oidcRule(ruleARN, false, map[string]string{"elbv2.k8s.aws/cluster": "prod", "ingress.k8s.aws/stack": "shop/web"}))
+	r := newRouter(t, fake)
+	err := r.SetWeights(context.Background(), traffic.Weights{routeArg: {"blue": 50, "green": 50}})
+	if !errors.Is(err, traffic.ErrInvalid) || !strings.Contains(err.Error(), "AWS Load Balancer Controller") || !strings.Contains(err.Error(), "alb.ingress.kubernetes.io/actions") {
+		t.Fatalf("shift of a controller's rule: %v, want refused naming the controller and the annotation", err)
+	}
+	if fake.Calls["ModifyRule"] != 0 {
+		t.Fatalf("%d ModifyRule calls on a controller's rule", fake.Calls["ModifyRule"])
 	}
 }
