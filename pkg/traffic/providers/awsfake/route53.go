@@ -15,12 +15,43 @@ import (
 
 // RecordSet is a Route53 resource record set.
 type RecordSet struct {
-	Name          string   `xml:"Name"`
-	Type          string   `xml:"Type"`
-	SetIdentifier string   `xml:"SetIdentifier,omitempty"`
-	Weight        *int64   `xml:"Weight,omitempty"`
-	TTL           *int64   `xml:"TTL,omitempty"`
-	Values        []string `xml:"ResourceRecords>ResourceRecord>Value"`
+	Name          string       `xml:"Name"`
+	Type          string       `xml:"Type"`
+	SetIdentifier string       `xml:"SetIdentifier,omitempty"`
+	Weight        *int64       `xml:"Weight,omitempty"`
+	TTL           *int64       `xml:"TTL,omitempty"`
+	Values        []string     `xml:"ResourceRecords>ResourceRecord>Value,omitempty"`
+	AliasTarget   *AliasTarget `xml:"AliasTarget,omitempty"`
+	HealthCheckID string       `xml:"HealthCheckId,omitempty"`
+}
+
+// MarshalXML writes ResourceRecords only when there are values: an ALIAS
+// record has none, and an empty element would read as one empty value.
+func (r RecordSet) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	type values struct {
+		Values []string `xml:"ResourceRecord>Value"`
+	}
+	wire := struct {
+		Name          string       `xml:"Name"`
+		Type          string       `xml:"Type"`
+		SetIdentifier string       `xml:"SetIdentifier,omitempty"`
+		Weight        *int64       `xml:"Weight,omitempty"`
+		TTL           *int64       `xml:"TTL,omitempty"`
+		Records       *values      `xml:"ResourceRecords,omitempty"`
+		AliasTarget   *AliasTarget `xml:"AliasTarget,omitempty"`
+		HealthCheckID string       `xml:"HealthCheckId,omitempty"`
+	}{Name: r.Name, Type: r.Type, SetIdentifier: r.SetIdentifier, Weight: r.Weight, TTL: r.TTL, AliasTarget: r.AliasTarget, HealthCheckID: r.HealthCheckID}
+	if len(r.Values) > 0 {
+		wire.Records = &values{r.Values}
+	}
+	return e.EncodeElement(wire, start)
+}
+
+// AliasTarget is where an ALIAS record points (a load balancer, usually).
+type AliasTarget struct {
+	HostedZoneID         string `xml:"HostedZoneId"`
+	DNSName              string `xml:"DNSName"`
+	EvaluateTargetHealth bool   `xml:"EvaluateTargetHealth"`
 }
 
 func (r *RecordSet) key() string { return fqdn(r.Name) + "|" + r.Type + "|" + r.SetIdentifier }
@@ -129,8 +160,22 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, zone map[string]*R
 		}
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].key() < all[j].key() })
+	// A page starting at a set identifier begins with that record of the name and type.
+	if id := q.Get("identifier"); id != "" {
+		for i, rs := range all {
+			if rs.Name == start && rs.Type == q.Get("type") && rs.SetIdentifier >= id {
+				all = all[i:]
+				break
+			}
+		}
+	}
+	// "If the results were truncated, ... NextRecordName, NextRecordType
+	// [and NextRecordIdentifier] ... the next record"
+	// (https://docs.aws.amazon.com/Route53/latest/APIReference/API_ListResourceRecordSets.html).
+	var nextName, nextType, nextID string
 	truncated := len(all) > max
 	if truncated {
+		nextName, nextType, nextID = all[max].Name, all[max].Type, all[max].SetIdentifier
 		all = all[:max]
 	}
 	out := struct {
@@ -138,8 +183,11 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, zone map[string]*R
 		Xmlns       string       `xml:"xmlns,attr"`
 		Sets        []*RecordSet `xml:"ResourceRecordSets>ResourceRecordSet"`
 		IsTruncated bool         `xml:"IsTruncated"`
+		NextName    string       `xml:"NextRecordName,omitempty"`
+		NextType    string       `xml:"NextRecordType,omitempty"`
+		NextID      string       `xml:"NextRecordIdentifier,omitempty"`
 		MaxItems    int          `xml:"MaxItems"`
-	}{Xmlns: r53NS, Sets: all, IsTruncated: truncated, MaxItems: max}
+	}{Xmlns: r53NS, Sets: all, IsTruncated: truncated, NextName: nextName, NextType: nextType, NextID: nextID, MaxItems: max}
 	writeXML(w, http.StatusOK, out)
 }
 
@@ -204,6 +252,22 @@ func (s *Server) change(w http.ResponseWriter, r *http.Request, zoneID string, z
 			return
 		}
 	}
+	// The records of one weighted set answer with one TTL: a set whose
+	// members' TTLs differ is refused ("...the TTL must be the same for all
+	// weighted records with the same name and type",
+	// https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resource-record-sets-values-weighted.html#rrsets-values-weighted-ttl).
+	ttls := map[string]int64{}
+	for _, rs := range next {
+		if rs.SetIdentifier == "" || rs.TTL == nil {
+			continue
+		}
+		k := rs.Name + "|" + rs.Type
+		if t, ok := ttls[k]; ok && t != *rs.TTL {
+			r53Fail(w, http.StatusBadRequest, "InvalidChangeBatch", fmt.Sprintf("[RRSet with DNS name %s, type %s: the weighted records of a set must have the same TTL (%d and %d)]", rs.Name, rs.Type, t, *rs.TTL))
+			return
+		}
+		ttls[k] = *rs.TTL
+	}
 	s.zones[zoneID] = next
 	s.nextChange++
 	id := fmt.Sprintf("/change/C%06d", s.nextChange)
@@ -225,7 +289,13 @@ func validRecord(rs *RecordSet) string {
 		return "Invalid request: a SetIdentifier needs a routing policy (Weight)"
 	case rs.Weight != nil && (*rs.Weight < 0 || *rs.Weight > 255):
 		return fmt.Sprintf("1 validation error detected: Value '%d' at 'changeBatch.changes.1.member.resourceRecordSet.weight' failed to satisfy constraint: Member must have value less than or equal to 255", *rs.Weight)
-	case rs.TTL == nil || len(rs.Values) == 0:
+	// "Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId]"
+	// (https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecordSet.html).
+	case rs.AliasTarget != nil && (rs.TTL != nil || len(rs.Values) > 0):
+		return fmt.Sprintf("Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found more than one in Change with [Name=%s, Type=%s, SetIdentifier=%s]", rs.Name, rs.Type, rs.SetIdentifier)
+	case rs.AliasTarget != nil && (rs.AliasTarget.DNSName == "" || rs.AliasTarget.HostedZoneID == ""):
+		return "Invalid request: AliasTarget needs HostedZoneId and DNSName"
+	case rs.AliasTarget == nil && (rs.TTL == nil || len(rs.Values) == 0):
 		return "Invalid request: TTL and ResourceRecords are required"
 	}
 	return ""
@@ -233,5 +303,6 @@ func validRecord(rs *RecordSet) string {
 
 func sameRecord(a, b *RecordSet) bool {
 	eq := func(x, y *int64) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
-	return eq(a.Weight, b.Weight) && eq(a.TTL, b.TTL) && strings.Join(a.Values, ",") == strings.Join(b.Values, ",")
+	alias := (a.AliasTarget == nil) == (b.AliasTarget == nil) && (a.AliasTarget == nil || *a.AliasTarget == *b.AliasTarget)
+	return eq(a.Weight, b.Weight) && eq(a.TTL, b.TTL) && strings.Join(a.Values, ",") == strings.Join(b.Values, ",") && alias && a.HealthCheckID == b.HealthCheckID
 }

@@ -142,10 +142,35 @@ func NewWithClient(cfg Config, client API) *Router {
 	return &Router{cfg: cfg, client: client}
 }
 
-// TTL implements traffic.Router: clients may follow the old weights this long.
-func (r *Router) TTL(context.Context) time.Duration {
-	return time.Duration(r.cfg.TTL) * time.Second
+// TTL implements traffic.Router: clients may follow the old weights this
+// long — the longest TTL the records have (an ALIAS record has none of its
+// own: Route53 answers it with its target's, 60 s for an ELB), else the
+// router's (?ttl=, for records tandem makes).
+func (r *Router) TTL(ctx context.Context) time.Duration {
+	longest := int64(0)
+	for _, name := range r.cfg.Names {
+		sets, err := r.records(ctx, name)
+		if err != nil {
+			return time.Duration(r.cfg.TTL) * time.Second
+		}
+		for _, rs := range sets {
+			ttl := aws.ToInt64(rs.TTL)
+			if rs.AliasTarget != nil {
+				ttl = aliasTTL
+			}
+			longest = max(longest, ttl)
+		}
+	}
+	if longest == 0 {
+		longest = r.cfg.TTL
+	}
+	return time.Duration(longest) * time.Second
 }
+
+// aliasTTL is the TTL Route53 answers an ALIAS record to an ELB load
+// balancer with: "the TTL of the alias target, 60 seconds"
+// (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resource-record-sets-choosing-alias-non-alias.html).
+const aliasTTL = 60
 
 // RefusesAllZero implements traffic.AllZeroRefuser: with every weight 0
 // Route53 answers with all records equally — the opposite of what is meant.
@@ -273,25 +298,40 @@ func (r *Router) SetWeights(ctx context.Context, w traffic.Weights) error {
 			changes = append(changes, types.Change{Action: types.ChangeActionDelete, ResourceRecordSet: simple})
 			notices = append(notices, fmt.Sprintf("route53: %s %s is a simple record; converting it to weighted records (DELETE + CREATE in one change batch)", name, r.cfg.Type))
 		}
+		// A new record of the set takes the TTL the others have: Route53
+		// answers a weighted set with one TTL, and tandem's own is only for
+		// a set it makes from nothing.
+		setTTL := r.cfg.TTL
+		for _, rs := range weighted {
+			if rs.TTL != nil {
+				setTTL = aws.ToInt64(rs.TTL)
+				break
+			}
+		}
+		if simple != nil && simple.TTL != nil {
+			setTTL = aws.ToInt64(simple.TTL)
+		}
 		for _, c := range w.Clusters(name) {
-			rs, exists := weighted[c]
-			vals := r.cfg.Values[c]
-			ttl := r.cfg.TTL
-			if exists {
+			var rec *types.ResourceRecordSet
+			if rs, exists := weighted[c]; exists {
+				// Read-modify-write of the whole record set: only the weight
+				// changes; an ALIAS target, its EvaluateTargetHealth, a
+				// HealthCheckId, the TTL and every other field stay.
+				cp := rs
+				cp.Weight = aws.Int64(ToRoute53(w[name][c]))
+				rec = &cp
+			} else {
+				vals := r.cfg.Values[c]
 				if len(vals) == 0 {
-					vals = values(rs)
+					return fmt.Errorf("%w: route53: %s has no record for cluster %q and no value for it: pass %s=VALUE", traffic.ErrInvalid, name, c, c)
 				}
-				ttl = aws.ToInt64(rs.TTL)
-			}
-			if len(vals) == 0 {
-				return fmt.Errorf("%w: route53: %s has no record for cluster %q and no value for it: pass %s=VALUE", traffic.ErrInvalid, name, c, c)
-			}
-			rec := &types.ResourceRecordSet{
-				Name: aws.String(name), Type: types.RRType(r.cfg.Type), SetIdentifier: aws.String(r.setID(c)),
-				Weight: aws.Int64(ToRoute53(w[name][c])), TTL: aws.Int64(ttl),
-			}
-			for _, v := range vals {
-				rec.ResourceRecords = append(rec.ResourceRecords, types.ResourceRecord{Value: aws.String(v)})
+				rec = &types.ResourceRecordSet{
+					Name: aws.String(name), Type: types.RRType(r.cfg.Type), SetIdentifier: aws.String(r.setID(c)),
+					Weight: aws.Int64(ToRoute53(w[name][c])), TTL: aws.Int64(setTTL),
+				}
+				for _, v := range vals {
+					rec.ResourceRecords = append(rec.ResourceRecords, types.ResourceRecord{Value: aws.String(v)})
+				}
 			}
 			action := types.ChangeActionUpsert
 			if simple != nil {

@@ -78,7 +78,7 @@ func TestSimpleRecordIsConvertedInOneBatch(t *testing.T) {
 		t.Fatalf("notices %q", notices)
 	}
 	recs := fake.Records("Z1")
-	if len(recs) != 2 || recs[0].SetIdentifier != "blue" || *recs[0].Weight != 230 || recs[1].SetIdentifier != "green" || *recs[1].Weight != 26 || *recs[0].TTL != 60 {
+	if len(recs) != 2 || recs[0].SetIdentifier != "blue" || *recs[0].Weight != 230 || recs[1].SetIdentifier != "green" || *recs[1].Weight != 26 || *recs[0].TTL != 300 || *recs[1].TTL != 300 {
 		t.Fatalf("records after the conversion: %+v", recs)
 	}
 	if err := traffic.VerifyWithin(ctx, r, w, 5e9); err != nil {
@@ -139,5 +139,70 @@ func TestFakeValidatesLikeRoute53(t *testing.T) {
 	}
 	if _, err := br.Observe(context.Background()); err == nil || !strings.Contains(err.Error(), "NoSuchHostedZone") {
 		t.Fatalf("unknown zone: %v", err)
+	}
+}
+
+// A weighted ALIAS set (what EKS users have in front of their ALBs) is
+// shifted 0 → 50 → 100 with each record's AliasTarget, EvaluateTargetHealth
+// and HealthCheckId untouched, even though the router URL names values.
+func TestWeightedAliasSetKeepsEverythingButTheWeight(t *testing.T) {
+	fake := awsfake.New()
+	defer fake.Close()
+	fake.InsyncAfter = 0
+	fake.AddZone("Z1")
+	blueLB := &awsfake.AliasTarget{HostedZoneID: "Z32O12XQLNTSW2", DNSName: "blue-123.eu-west-1.elb.amazonaws.com.", EvaluateTargetHealth: true}
+	greenLB := &awsfake.AliasTarget{HostedZoneID: "Z32O12XQLNTSW2", DNSName: "green-456.eu-west-1.elb.amazonaws.com.", EvaluateTargetHealth: false}
+	w255, w0 := int64(255), int64(0)
+	fake.PutRecord("Z1", awsfake.RecordSet{Name: "app.example.com", Type: "A", SetIdentifier: "blue", Weight: &w255, AliasTarget: blueLB, HealthCheckID: "hc-blue"})
+	fake.PutRecord("Z1", awsfake.RecordSet{Name: "app.example.com", Type: "A", SetIdentifier: "green", Weight: &w0, AliasTarget: greenLB})
+	r := newRouter(t, fake, "")
+	ctx := context.Background()
+	if ttl := r.TTL(ctx); ttl.Seconds() != 60 {
+		t.Errorf("TTL of an alias set: %s, want the ELB alias's 60s", ttl)
+	}
+	for _, g := range []int{0, 50, 100} {
+		w := traffic.Weights{"app.example.com.": {"blue": 100 - g, "green": g}}
+		if err := r.SetWeights(ctx, w); err != nil {
+			t.Fatalf("shift to %d: %v", g, err)
+		}
+		if err := traffic.VerifyWithin(ctx, r, w, 5e9); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs := fake.Records("Z1")
+	if len(recs) != 2 {
+		t.Fatalf("records after the shift: %+v", recs)
+	}
+	for _, rec := range recs {
+		want, hc := blueLB, "hc-blue"
+		if rec.SetIdentifier == "green" {
+			want, hc = greenLB, ""
+		}
+		if rec.AliasTarget == nil || *rec.AliasTarget != *want || rec.HealthCheckID != hc || rec.TTL != nil || len(rec.Values) != 0 {
+			t.Errorf("%s after the shift: alias %+v health check %q TTL %v values %v; want alias %+v, health check %q, no TTL or values", rec.SetIdentifier, rec.AliasTarget, rec.HealthCheckID, rec.TTL, rec.Values, want, hc)
+		}
+	}
+	if *recs[0].Weight != 0 || *recs[1].Weight != 255 {
+		t.Errorf("weights after 100%%: blue %d green %d", *recs[0].Weight, *recs[1].Weight)
+	}
+}
+
+// A record tandem adds to a weighted set takes the set's TTL (Route53
+// answers a set with one TTL), not the router's.
+func TestNewRecordTakesTheSetsTTL(t *testing.T) {
+	fake := awsfake.New()
+	defer fake.Close()
+	fake.InsyncAfter = 0
+	fake.AddZone("Z1")
+	ttl, w := int64(30), int64(255)
+	fake.PutRecord("Z1", awsfake.RecordSet{Name: "app.example.com", Type: "A", SetIdentifier: "blue", Weight: &w, TTL: &ttl, Values: []string{"192.0.2.10"}})
+	r := newRouter(t, fake, "")
+	if err := r.SetWeights(context.Background(), traffic.Weights{"app.example.com.": {"blue": 90, "green": 10}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range fake.Records("Z1") {
+		if rec.TTL == nil || *rec.TTL != 30 {
+			t.Errorf("%s: TTL %v, want the set's 30", rec.SetIdentifier, rec.TTL)
+		}
 	}
 }
