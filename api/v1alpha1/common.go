@@ -44,7 +44,7 @@ type Traffic struct {
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 	// +kubebuilder:validation:MaxLength=64
 	Pause string `json:"pause,omitempty"`
-	// VerifyTimeout is how long a step may take to show in the router; default 30s.
+	// VerifyTimeout is how long a step may take to show in the router; default: the router's (2m for route53, whose changes take up to a minute to be INSYNC; 30s for the others).
 	// +optional
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 	// +kubebuilder:validation:MaxLength=64

@@ -175,8 +175,8 @@ func (o *ShiftOptions) Validate() error {
 	switch {
 	case o.From != "" && o.From == o.To:
 		return badInput("--from %q and --to %q must name two different clusters", o.From, o.To)
-	case o.VerifyTimeout <= 0:
-		return badInput("--verify-timeout %s: want a duration > 0", o.VerifyTimeout)
+	case o.VerifyTimeout < 0:
+		return badInput("--verify-timeout %s: want a duration > 0 (or 0: the router's default)", o.VerifyTimeout)
 	case o.Smoke != "" && !traffic.IsHTTPURL(o.Smoke):
 		return badInput("--smoke %q: want an http:// or https:// URL", o.Smoke)
 	case o.DryRun && o.Rollback:

@@ -24,12 +24,11 @@ import (
 
 // The defaults of `tandem switchover`'s flags.
 const (
-	defaultSteps         = "0,5,25,50,100"
-	defaultPause         = "30s"
-	defaultVerifyTimeout = 30 * time.Second
-	defaultTimeout       = 5 * time.Minute
-	gateEvery            = 250 * time.Millisecond
-	syncWorkers          = 16
+	defaultSteps   = "0,5,25,50,100"
+	defaultPause   = "30s"
+	defaultTimeout = 5 * time.Minute
+	gateEvery      = 250 * time.Millisecond
+	syncWorkers    = 16
 )
 
 // trafficPlan is a Traffic spec parsed: steps, pauses, gates.
@@ -41,7 +40,7 @@ type trafficPlan struct {
 }
 
 func parseTraffic(t tandemv1.Traffic) (*trafficPlan, error) {
-	tp := &trafficPlan{verifyTimeout: defaultVerifyTimeout}
+	tp := &trafficPlan{} // verifyTimeout 0: the router's default
 	var err error
 	if len(t.Steps) == 0 {
 		tp.steps, _ = traffic.ParseSteps(defaultSteps)

@@ -23,6 +23,19 @@ type Router interface {
 	TTL(ctx context.Context) time.Duration
 }
 
+// Paced is implemented by routers whose Verify calls an API with a request
+// budget and whose changes take a while to be everywhere (Route53: 5
+// requests/s per account, shared with ExternalDNS; a change INSYNC
+// "generally within 60 seconds"). Verification polls them from first,
+// doubling up to max, and waits up to timeout unless told otherwise.
+type Paced interface {
+	Pace() (first, max, timeout time.Duration)
+}
+
+// DefaultVerifyTimeout is how long a step may take to show in a router that
+// is not Paced.
+const DefaultVerifyTimeout = 30 * time.Second
+
 // Preflighter is implemented by routers that can say, before the first
 // step, what would make the split go wrong (externaldns: shared owner ids,
 // duplicate set-identifiers); each line is shown to the user.

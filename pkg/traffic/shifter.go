@@ -31,7 +31,7 @@ type Shifter struct {
 	Plan          Plan
 	Pause         time.Duration
 	Pauses        []time.Duration // per step index, overriding Pause when set
-	VerifyTimeout time.Duration   // default 30 s
+	VerifyTimeout time.Duration   // default: the router's (Paced), else DefaultVerifyTimeout
 	GateEvery     time.Duration   // how often gates run during a pause; default 250 ms
 	ProgressEvery time.Duration   // how often EventWaiting tells the time left in a pause; default 10 s
 	Gates         []Gate
@@ -270,13 +270,21 @@ func (s *Shifter) judge(ctx context.Context, step Step, ttl, wait time.Duration,
 	}
 }
 
-// verify polls the router until it reports w, within VerifyTimeout.
+// verify polls the router until it reports w, within VerifyTimeout (by
+// default the router's own, else DefaultVerifyTimeout).
 func (s *Shifter) verify(ctx context.Context, w Weights) error {
-	timeout := s.VerifyTimeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
+	return VerifyWithin(ctx, s.Router, w, s.verifyTimeout())
+}
+
+func (s *Shifter) verifyTimeout() time.Duration {
+	if s.VerifyTimeout > 0 {
+		return s.VerifyTimeout
 	}
-	return VerifyWithin(ctx, s.Router, w, timeout)
+	if p, ok := s.Router.(Paced); ok {
+		_, _, timeout := p.Pace()
+		return timeout
+	}
+	return DefaultVerifyTimeout
 }
 
 // VerifyByObserve is Verify for routers whose writes take effect as soon as
@@ -289,10 +297,16 @@ func VerifyByObserve(ctx context.Context, r Router, w Weights) (bool, error) {
 	return w.Covers(got), nil
 }
 
-// VerifyWithin polls r.Verify(w) until it says yes or timeout passes.
+// VerifyWithin polls r.Verify(w) until it says yes or timeout passes: every
+// 50 ms, or as a Paced router asks (an error, a throttled call among them,
+// is only remembered: the next poll comes after the next interval).
 func VerifyWithin(ctx context.Context, r Router, w Weights, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	interval, maxInterval := 50*time.Millisecond, 50*time.Millisecond
+	if p, ok := r.(Paced); ok {
+		interval, maxInterval, _ = p.Pace()
+	}
 	var lastErr error
 	for {
 		ok, err := r.Verify(ctx, w)
@@ -308,8 +322,9 @@ func VerifyWithin(ctx context.Context, r Router, w Weights, timeout time.Duratio
 				return fmt.Errorf("verify %s: not in effect after %s: %w", w, timeout, lastErr)
 			}
 			return fmt.Errorf("verify %s: not in effect after %s", w, timeout)
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(interval):
 		}
+		interval = min(2*interval, maxInterval)
 	}
 }
 

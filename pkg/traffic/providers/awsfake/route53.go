@@ -107,6 +107,11 @@ func (s *Server) route53(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/2013-04-01/"), "/")
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.Route53Limiter != nil && !s.Route53Limiter.Allow() {
+		s.Throttled++
+		r53Fail(w, http.StatusBadRequest, "Throttling", "Rate exceeded")
+		return
+	}
 	switch {
 	case len(parts) == 2 && parts[0] == "change" && r.Method == http.MethodGet:
 		s.Calls["GetChange"]++

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Server serves both APIs on one loopback address.
@@ -27,6 +29,12 @@ type Server struct {
 	tgs         map[string]bool
 	// Calls counts requests per operation.
 	Calls map[string]int
+	// Route53Limiter, when set, throttles Route53 as AWS does: "five
+	// requests per second per AWS account"; a request over it is answered
+	// 400 Throttling (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DNSLimitations.html#limits-api-requests).
+	Route53Limiter *rate.Limiter
+	// Throttled counts the requests answered Throttling.
+	Throttled int
 }
 
 // New starts a fake on 127.0.0.1.
@@ -35,6 +43,17 @@ func New() *Server {
 		rules: map[string]*Rule{}, tgs: map[string]bool{}, Calls: map[string]int{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
+}
+
+// Requests is how many requests the fake has answered, throttled ones included.
+func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.Throttled
+	for _, c := range s.Calls {
+		n += c
+	}
+	return n
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {

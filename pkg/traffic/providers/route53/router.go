@@ -172,6 +172,15 @@ func (r *Router) TTL(ctx context.Context) time.Duration {
 // (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resource-record-sets-choosing-alias-non-alias.html).
 const aliasTTL = 60
 
+// Pace implements traffic.Paced. Route53 allows "five requests per second
+// per AWS account" (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DNSLimitations.html#limits-api-requests),
+// shared with ExternalDNS and everything else of the account: verification
+// starts after 1 s and doubles up to 10 s. A change is INSYNC "generally
+// within 60 seconds" (API_GetChange): a step may take 2 minutes to show.
+func (r *Router) Pace() (first, max, timeout time.Duration) {
+	return time.Second, 10 * time.Second, 2 * time.Minute
+}
+
 // RefusesAllZero implements traffic.AllZeroRefuser: with every weight 0
 // Route53 answers with all records equally — the opposite of what is meant.
 func (r *Router) RefusesAllZero() bool { return true }

@@ -3,8 +3,13 @@ package route53_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/tandem-io/tandem/pkg/traffic"
 	"github.com/tandem-io/tandem/pkg/traffic/providers/awsfake"
@@ -203,6 +208,47 @@ func TestNewRecordTakesTheSetsTTL(t *testing.T) {
 	for _, rec := range fake.Records("Z1") {
 		if rec.TTL == nil || *rec.TTL != 30 {
 			t.Errorf("%s: TTL %v, want the set's 30", rec.SetIdentifier, rec.TTL)
+		}
+	}
+}
+
+// A shift step under Route53's account-wide limit (5 requests/s), with
+// another client (ExternalDNS) using part of it and a change that takes 3 s
+// to be INSYNC: verification paces itself and every step succeeds, in few calls.
+func TestStepsUnderThrottling(t *testing.T) {
+	fake := awsfake.New()
+	defer fake.Close()
+	fake.InsyncAfter = 3 * time.Second
+	fake.Route53Limiter = rate.NewLimiter(5, 5)
+	fake.AddZone("Z1")
+	ttl := int64(1)
+	fake.PutRecord("Z1", awsfake.RecordSet{Name: "app.example.com", Type: "A", TTL: &ttl, Values: []string{"192.0.2.10"}})
+	r := newRouter(t, fake, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The other client: 3 requests/s of the account's 5.
+	var others atomic.Int32
+	go func() {
+		for ctx.Err() == nil {
+			if _, err := http.Get(fake.URL + "/2013-04-01/hostedzone/Z1/rrset"); err == nil {
+				others.Add(1)
+			}
+			time.Sleep(333 * time.Millisecond)
+		}
+	}()
+	for _, g := range []int{50, 100} {
+		before := fake.Requests() - int(others.Load())
+		w := traffic.Weights{"app.example.com.": {"blue": 100 - g, "green": g}}
+		if err := r.SetWeights(ctx, w); err != nil {
+			t.Fatalf("step %d%%: %v", g, err)
+		}
+		if err := traffic.VerifyWithin(ctx, r, w, time.Minute); err != nil {
+			t.Fatalf("step %d%%: %v", g, err)
+		}
+		calls := fake.Requests() - int(others.Load()) - before
+		t.Logf("step %d%%: %d Route53 calls (%d answered Throttling so far)", g, calls, fake.Throttled)
+		if calls > 10 {
+			t.Errorf("step %d%%: %d Route53 calls, want at most 10 for a change INSYNC within 5 s", g, calls)
 		}
 	}
 }
