@@ -15,10 +15,17 @@ import (
 // openRouter opens the Router a URL names (pkg/traffic/providers) with the
 // command's context; what a router does beyond weights is said on stderr.
 func openRouter(ctx context.Context, g *Global, raw string) (traffic.Router, error) {
+	return openRouterWith(ctx, g, raw, providers.Options{})
+}
+
+// openRouterWith is openRouter with the options a shift's flags set (o's
+// Notice and Connect are the command's).
+func openRouterWith(ctx context.Context, g *Global, raw string, o providers.Options) (traffic.Router, error) {
 	if raw == "" {
 		return nil, badInput("no router: pass --router URL, e.g. haproxy:///run/haproxy.sock?backend=clusters")
 	}
 	r, err := providers.Open(ctx, raw, providers.Options{
+		FixTTL: o.FixTTL,
 		Notice: func(s string) { fmt.Fprintln(g.Err, s) },
 		Connect: func(name string) (*cluster.Conn, error) {
 			c, err := g.connect(name, "cluster")

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tandem-io/tandem/pkg/traffic"
+	"github.com/tandem-io/tandem/pkg/traffic/providers"
 )
 
 // ShiftOptions are the flags of `tandem shift`.
@@ -19,6 +20,7 @@ type ShiftOptions struct {
 	Steps         string
 	Pause         string
 	VerifyTimeout time.Duration
+	FixTTL        bool
 	GateInterval  time.Duration
 	DryRun        bool
 	Rollback      bool
@@ -150,7 +152,7 @@ func (o *ShiftOptions) Complete(cmd *cobra.Command) error {
 			return err
 		}
 	}
-	r, err := openRouter(cmd.Context(), o.g, o.Router)
+	r, err := openRouterWith(cmd.Context(), o.g, o.Router, providers.Options{FixTTL: o.FixTTL})
 	if err != nil {
 		return err
 	}

@@ -110,6 +110,7 @@ func addShiftStepFlags(cmd *cobra.Command, o *ShiftOptions) {
 	f.StringVar(&o.Steps, "steps", "0,5,25,50,100", "the target's share at each step, in percent, increasing")
 	f.StringVar(&o.Pause, "pause", "30s", "how long each step is held (and gated) before the next; one, or one per step")
 	f.DurationVar(&o.VerifyTimeout, "verify-timeout", 0, "how long a step may take to show in the router (default: 2m for route53, whose changes take up to a minute to be INSYNC; 30s for the others)")
+	f.BoolVar(&o.FixTTL, "fix-ttl", false, "route53: when the weighted records of a name have different TTLs (Route53 refuses changes to such a set), give them all the longest")
 	f.DurationVar(&o.GateInterval, "gate-interval", 250*time.Millisecond, "how often the gates run during a pause")
 	f.StringVar(&o.Smoke, "smoke", "", "smoke test before any weight: URL of the target's own endpoint")
 	f.StringVar(&o.SmokeHost, "smoke-host", "", "Host header of the smoke test (default --gate-host)")

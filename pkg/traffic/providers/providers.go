@@ -33,6 +33,8 @@ type Options struct {
 	Connect func(context string) (*cluster.Conn, error)
 	// AWSCredentials replace the default credential chain of the AWS routers.
 	AWSCredentials aws.CredentialsProvider
+	// FixTTL lets route53 align the TTLs of a weighted set that differ.
+	FixTTL bool
 }
 
 // Open returns the Router raw names. Bad URLs and unknown schemes wrap
@@ -57,7 +59,7 @@ func Open(ctx context.Context, raw string, o Options) (traffic.Router, error) {
 		if err != nil {
 			return nil, err
 		}
-		cfg.Credentials = o.AWSCredentials
+		cfg.Credentials, cfg.FixTTL = o.AWSCredentials, o.FixTTL
 		r, err := route53.New(ctx, cfg)
 		if err != nil {
 			return nil, err

@@ -3,7 +3,9 @@ package route53
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +42,9 @@ type Config struct {
 	Region   string
 	// Credentials replace the default credential chain when set.
 	Credentials aws.CredentialsProvider
+	// FixTTL aligns the TTLs of a weighted set that differ (to the longest);
+	// without it such a set is refused before any change.
+	FixTTL bool
 }
 
 // ParseURL reads route53://ZONEID/app.example.com[,api.example.com]?ttl=60&type=A
@@ -310,24 +315,38 @@ func (r *Router) SetWeights(ctx context.Context, w traffic.Weights) error {
 		// A new record of the set takes the TTL the others have: Route53
 		// answers a weighted set with one TTL, and tandem's own is only for
 		// a set it makes from nothing.
-		setTTL := r.cfg.TTL
-		for _, rs := range weighted {
-			if rs.TTL != nil {
-				setTTL = aws.ToInt64(rs.TTL)
-				break
-			}
+		setTTL, mixed := setTTLOf(weighted)
+		if setTTL == 0 {
+			setTTL = r.cfg.TTL
 		}
 		if simple != nil && simple.TTL != nil {
 			setTTL = aws.ToInt64(simple.TTL)
 		}
-		for _, c := range w.Clusters(name) {
+		if mixed != "" && !r.cfg.FixTTL {
+			return fmt.Errorf("%w: route53: the weighted records of %s have different TTLs (%s), which Route53 refuses to change: re-run with --fix-ttl to give them all the longest, %ds", traffic.ErrInvalid, name, mixed, setTTL)
+		}
+		clusters := w.Clusters(name)
+		if mixed != "" {
+			notices = append(notices, fmt.Sprintf("route53: %s: aligning the TTLs of its weighted records (%s) to %ds (--fix-ttl)", name, mixed, setTTL))
+			for c := range weighted {
+				if !slices.Contains(clusters, c) {
+					clusters = append(clusters, c) // its weight stays, its TTL changes
+				}
+			}
+		}
+		for _, c := range clusters {
 			var rec *types.ResourceRecordSet
 			if rs, exists := weighted[c]; exists {
 				// Read-modify-write of the whole record set: only the weight
 				// changes; an ALIAS target, its EvaluateTargetHealth, a
 				// HealthCheckId, the TTL and every other field stay.
 				cp := rs
-				cp.Weight = aws.Int64(ToRoute53(w[name][c]))
+				if v, ok := w[name][c]; ok {
+					cp.Weight = aws.Int64(ToRoute53(v))
+				}
+				if cp.TTL != nil && mixed != "" {
+					cp.TTL = aws.Int64(setTTL)
+				}
 				rec = &cp
 			} else {
 				vals := r.cfg.Values[c]
@@ -365,6 +384,55 @@ func (r *Router) SetWeights(ctx context.Context, w traffic.Weights) error {
 	r.lastChange = aws.ToString(out.ChangeInfo.Id)
 	r.mu.Unlock()
 	return nil
+}
+
+// setTTLOf is the TTL of a weighted set's records (the longest), and a
+// description of them when they differ ("" when they agree). ALIAS records
+// have none of their own and are left out.
+func setTTLOf(weighted map[string]types.ResourceRecordSet) (int64, string) {
+	var longest int64
+	seen := map[int64]bool{}
+	var parts []string
+	for _, c := range slices.Sorted(maps.Keys(weighted)) {
+		rs := weighted[c]
+		if rs.TTL == nil {
+			continue
+		}
+		t := aws.ToInt64(rs.TTL)
+		longest = max(longest, t)
+		seen[t] = true
+		parts = append(parts, fmt.Sprintf("%s %ds", c, t))
+	}
+	if len(seen) < 2 {
+		return longest, ""
+	}
+	return longest, strings.Join(parts, ", ")
+}
+
+// Preflight implements traffic.Preflighter: a weighted set whose TTLs
+// differ is named before the first step.
+func (r *Router) Preflight(ctx context.Context) ([]string, error) {
+	var out []string
+	for _, name := range r.cfg.Names {
+		sets, err := r.records(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		weighted := map[string]types.ResourceRecordSet{}
+		for _, rs := range sets {
+			if rs.SetIdentifier != nil {
+				weighted[r.cluster(aws.ToString(rs.SetIdentifier))] = rs
+			}
+		}
+		if ttl, mixed := setTTLOf(weighted); mixed != "" {
+			fix := "refused unless --fix-ttl"
+			if r.cfg.FixTTL {
+				fix = fmt.Sprintf("aligned to %ds (--fix-ttl)", ttl)
+			}
+			out = append(out, fmt.Sprintf("route53: the weighted records of %s have different TTLs (%s): %s", name, mixed, fix))
+		}
+	}
+	return out, nil
 }
 
 func (r *Router) known(name string) bool {

@@ -252,3 +252,45 @@ func TestStepsUnderThrottling(t *testing.T) {
 		}
 	}
 }
+
+// A weighted set whose TTLs differ is named by the preflight and refused
+// before any change; with FixTTL every record gets the longest, weights as asked.
+func TestUnequalTTLsReportedAndFixedOnlyWhenAsked(t *testing.T) {
+	fake := awsfake.New()
+	defer fake.Close()
+	fake.InsyncAfter = 0
+	fake.AddZone("Z1")
+	t60, t300, w255, w0 := int64(60), int64(300), int64(255), int64(0)
+	fake.PutRecord("Z1", awsfake.RecordSet{Name: "app.example.com", Type: "A", SetIdentifier: "blue", Weight: &w255, TTL: &t60, Values: []string{"192.0.2.10"}})
+	fake.PutRecord("Z1", awsfake.RecordSet{Name: "app.example.com", Type: "A", SetIdentifier: "green", Weight: &w0, TTL: &t300, Values: []string{"192.0.2.20"}})
+	ctx := context.Background()
+	r := newRouter(t, fake, "")
+	lines, err := r.Preflight(ctx)
+	if err != nil || len(lines) != 1 || !strings.Contains(lines[0], "blue 60s, green 300s") || !strings.Contains(lines[0], "--fix-ttl") {
+		t.Fatalf("preflight %q %v: want the TTLs named and --fix-ttl", lines, err)
+	}
+	w := traffic.Weights{"app.example.com.": {"blue": 50, "green": 50}}
+	if err := r.SetWeights(ctx, w); !errors.Is(err, traffic.ErrInvalid) || !strings.Contains(err.Error(), "--fix-ttl") {
+		t.Fatalf("SetWeights on a set with unequal TTLs: %v, want refused naming --fix-ttl", err)
+	}
+	if fake.Calls["ChangeResourceRecordSets"] != 0 {
+		t.Fatal("a change was sent for a refused set")
+	}
+	cfg, err := route53.ParseURL("route53://Z1/app.example.com?endpoint=" + fake.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.FixTTL = true
+	fixed, err := route53.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fixed.SetWeights(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range fake.Records("Z1") {
+		if *rec.TTL != 300 || *rec.Weight != 128 {
+			t.Errorf("%s after --fix-ttl: TTL %d weight %d, want 300 and 128", rec.SetIdentifier, *rec.TTL, *rec.Weight)
+		}
+	}
+}
