@@ -87,22 +87,11 @@ func TestSyncRidesOutTargetFaults(t *testing.T) {
 				close(release)
 			}
 		})
-		timeout := 2
-		hook, _ := json.Marshal(map[string]any{
-			"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
-			"metadata": map[string]any{"name": "e2e-fault-timeout"},
-			"webhooks": []any{map[string]any{
-				"name": "timeout.fault.e2e.example.com", "sideEffects": "None", "admissionReviewVersions": []string{"v1"},
-				"failurePolicy": "Fail", "timeoutSeconds": timeout, "clientConfig": map[string]any{"url": url, "caBundle": ca},
-				"rules": []any{map[string]any{"apiGroups": []string{""}, "apiVersions": []string{"v1"},
-					"resources": []string{"configmaps"}, "operations": []string{"CREATE", "UPDATE"}}},
-				"namespaceSelector": map[string]any{"matchLabels": map[string]string{"kubernetes.io/metadata.name": ns}},
-			}},
-		})
+		hook := webhookConfig("e2e-fault-timeout", url, ca, 2, ns)
 		t.Cleanup(func() {
 			kubectl(t, "--context", "green", "delete", "validatingwebhookconfiguration", "e2e-fault-timeout", "--ignore-not-found")
 		})
-		applyJSON(t, "green", string(hook))
+		applyJSON(t, "green", hook)
 		r := startSync(t, "--namespace", ns, "--workers", "4")
 		eventually(t, time.Minute, func() error {
 			if hung.Load() < 4 {
@@ -201,26 +190,16 @@ func TestSyncReportsAWebhookThatStaysDown(t *testing.T) {
 		}
 		return nil
 	})
-	hook, _ := json.Marshal(map[string]any{
-		"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
-		"metadata": map[string]any{"name": "e2e-fault-down"},
-		"webhooks": []any{map[string]any{
-			"name": "down.fault.e2e.example.com", "sideEffects": "None", "admissionReviewVersions": []string{"v1"},
-			"failurePolicy": "Fail", "timeoutSeconds": 1, "clientConfig": map[string]any{"url": url, "caBundle": ca},
-			"rules": []any{map[string]any{"apiGroups": []string{""}, "apiVersions": []string{"v1"},
-				"resources": []string{"configmaps"}, "operations": []string{"CREATE", "UPDATE"}}},
-			"namespaceSelector": map[string]any{"matchLabels": map[string]string{"kubernetes.io/metadata.name": ns}},
-		}},
-	})
+	hook := webhookConfig("e2e-fault-down", url, ca, 1, ns)
 	t.Cleanup(func() {
 		kubectl(t, "--context", "green", "delete", "validatingwebhookconfiguration", "e2e-fault-down", "--ignore-not-found")
 	})
-	applyJSON(t, "green", string(hook))
+	applyJSON(t, "green", hook)
 	jd := t.TempDir()
 	out, r := syncJSON(t, jd, 1, "--namespace", ns)
 	failed := 0
 	for _, row := range out.with("failed") {
-		if row.Kind == "ConfigMap" && strings.Contains(row.Reason, "down.fault.e2e.example.com") {
+		if row.Kind == "ConfigMap" && strings.Contains(row.Reason, "e2e-fault-down.e2e.example.com") {
 			failed++
 		}
 	}
@@ -233,4 +212,22 @@ func TestSyncReportsAWebhookThatStaysDown(t *testing.T) {
 	down.Store(false)
 	second, _ := syncJSON(t, jd, 0, "--namespace", ns)
 	assertNoneLost(t, ns, 3, second)
+}
+
+// webhookConfig is a ValidatingWebhookConfiguration named name (its webhook
+// name+".e2e.example.com") that checks ConfigMaps written in ns at url, failing
+// closed after timeout seconds.
+func webhookConfig(name, url string, ca []byte, timeout int, ns string) string {
+	hook, _ := json.Marshal(map[string]any{
+		"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+		"metadata": map[string]any{"name": name},
+		"webhooks": []any{map[string]any{
+			"name": name + ".e2e.example.com", "sideEffects": "None", "admissionReviewVersions": []string{"v1"},
+			"failurePolicy": "Fail", "timeoutSeconds": timeout, "clientConfig": map[string]any{"url": url, "caBundle": ca},
+			"rules": []any{map[string]any{"apiGroups": []string{""}, "apiVersions": []string{"v1"},
+				"resources": []string{"configmaps"}, "operations": []string{"CREATE", "UPDATE"}}},
+			"namespaceSelector": map[string]any{"matchLabels": map[string]string{"kubernetes.io/metadata.name": ns}},
+		}},
+	})
+	return string(hook)
 }
