@@ -49,6 +49,13 @@ spec:
   selector: {matchLabels: {app: web}}
 `, ns, oldPool, newPool, replicas)))
 	waitDeployReady(t, "blue", ns, replicas)
+	// The budget allows its one disruption (the disruption controller has seen every pod healthy).
+	eventually(t, time.Minute, func() error {
+		if got := kubectl(t, "--context", "blue", "-n", ns, "get", "pdb", "web", "-o", "jsonpath={.status.disruptionsAllowed}").stdout; got != "1" {
+			return fmt.Errorf("pdb web disruptionsAllowed %q, want 1", got)
+		}
+		return nil
+	})
 	mustTandem(t, "lab", "nodes", "add", "--dir", lab.dir, "--cluster", "blue", "--pool", newPool, "--count", "2")
 
 	podsOn := func(pool string) int {
@@ -81,7 +88,8 @@ spec:
 	}
 	r := tandem(t, args...)
 	if r.code != 0 {
-		t.Fatalf("drain re-run after kill -9: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		pods := kubectl(t, "--context", "blue", "-n", ns, "get", "pods", "-o", `jsonpath={range .items[*]}{.metadata.name} {.status.phase} {.spec.nodeName} {.metadata.deletionTimestamp}{"\n"}{end}`).stdout
+		t.Fatalf("drain re-run after kill -9: exit %d\n%s%s\npods:\n%s", r.code, r.stdout, r.stderr, pods)
 	}
 	if !strings.Contains(r.stderr, "resuming interrupted drain") {
 		t.Errorf("the re-run does not say it resumes:\n%s", r.stderr)
