@@ -23,6 +23,9 @@ test-deps: deps
 	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium (apt)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@command -v aws >/dev/null 2>&1 || { echo "installing awscli (apt): the AWS fakes are judged by AWS's own client"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq awscli >/dev/null; }
 
 demo: deps build
 	./hack/demo.sh

@@ -104,7 +104,10 @@ type changeInfo struct {
 }
 
 func (s *Server) route53(w http.ResponseWriter, r *http.Request) {
-	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/2013-04-01/"), "/")
+	// The API reference writes ChangeResourceRecordSets as POST
+	// /2013-04-01/hostedzone/Id/rrset/ (the AWS CLI sends the slash) and
+	// ListResourceRecordSets as GET …/rrset: both are the same here.
+	parts := strings.Split(strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/2013-04-01/"), "/"), "/")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.Route53Limiter != nil && !s.Route53Limiter.Allow() {
