@@ -285,14 +285,13 @@ func TestSwitchover(t *testing.T) {
 		for _, phase := range switchover.Phases {
 			run := startTandem(t, sw(to, "--steps", "0,50,100", "--pause", "3s")...)
 			run.waitFor(t, "["+phase+"]", 3*time.Minute)
-			if err := run.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			_ = run.cmd.Process.Signal(syscall.SIGKILL)
+			waitErr := run.cmd.Wait()
+			<-run.done
+			if waitErr == nil {
 				// It finished between its last line and the kill: nothing was interrupted.
 				t.Logf("the switchover to %s ended before the kill at %s", to, phase)
-				_ = run.cmd.Wait()
-				<-run.done
 			} else {
-				_ = run.cmd.Wait()
-				<-run.done
 				r := tandem(t, sw(to, "--steps", "0,50,100", "--pause", "1s")...)
 				if r.code != 0 || !strings.Contains(r.stderr, "resuming interrupted switchover") {
 					t.Fatalf("re-run after kill -9 at %s: exit %d\n%s", phase, r.code, r.stderr)
