@@ -23,11 +23,19 @@ type bgRun struct {
 	mu     sync.Mutex
 	stderr strings.Builder
 	done   chan struct{}
+	killOn string // a line containing it gets the process killed (-9) at once
 }
 
 func startTandem(t *testing.T, args ...string) *bgRun {
 	t.Helper()
-	r := &bgRun{done: make(chan struct{})}
+	return startTandemKillOn(t, "", args...)
+}
+
+// startTandemKillOn starts tandem and kills it (-9) the moment a line of its
+// stderr contains killOn ("" never): as a crash right after that point would.
+func startTandemKillOn(t *testing.T, killOn string, args ...string) *bgRun {
+	t.Helper()
+	r := &bgRun{done: make(chan struct{}), killOn: killOn}
 	r.cmd = exec.Command(lab.bin, args...)
 	r.cmd.Env = append(os.Environ(), "KUBECONFIG="+lab.kubeconfig, "TANDEM_SOURCE=", "TANDEM_TARGET=")
 	pipe, err := r.cmd.StderrPipe()
@@ -41,6 +49,9 @@ func startTandem(t *testing.T, args ...string) *bgRun {
 		defer close(r.done)
 		sc := bufio.NewScanner(pipe)
 		for sc.Scan() {
+			if r.killOn != "" && strings.Contains(sc.Text(), r.killOn) {
+				_ = r.cmd.Process.Signal(syscall.SIGKILL)
+			}
 			r.mu.Lock()
 			r.stderr.WriteString(sc.Text() + "\n")
 			r.mu.Unlock()
@@ -283,11 +294,13 @@ func TestSwitchover(t *testing.T) {
 			to = "green"
 		}
 		for _, phase := range switchover.Phases {
-			run := startTandem(t, sw(to, "--steps", "0,50,100", "--pause", "3s")...)
-			run.waitFor(t, "["+phase+"]", 3*time.Minute)
-			_ = run.cmd.Process.Signal(syscall.SIGKILL)
+			run := startTandemKillOn(t, "["+phase+"]", sw(to, "--steps", "0,50,100", "--pause", "3s")...)
+			select {
+			case <-run.done: // killed at its first line of the phase (or ended)
+			case <-time.After(5 * time.Minute):
+				t.Fatalf("the switchover to %s neither reached %s nor ended in 5 minutes:\n%s", to, phase, run.log())
+			}
 			waitErr := run.cmd.Wait()
-			<-run.done
 			if waitErr == nil {
 				// It finished between its last line and the kill: nothing was interrupted.
 				t.Logf("the switchover to %s ended before the kill at %s", to, phase)
