@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -60,9 +61,10 @@ func (o *Options) defaults() {
 
 // runner carries one run's state.
 type runner struct {
-	target *cluster.Conn
-	o      Options
-	owners *ownerIndex
+	target    *cluster.Conn
+	o         Options
+	owners    *ownerIndex
+	exhausted exhausted
 }
 
 // Run applies the plan's waves in order and returns one result per step.
@@ -70,7 +72,7 @@ type runner struct {
 // could not go on (context cancelled, journal unwritable).
 func Run(ctx context.Context, target *cluster.Conn, p plan.Plan, o Options) ([]Result, error) {
 	o.defaults()
-	r := &runner{target: target, o: o, owners: newOwnerIndex(p)}
+	r := &runner{target: target, o: o, owners: newOwnerIndex(p), exhausted: exhausted{m: map[string]bool{}}}
 	var all []Result
 	for _, w := range p.Waves {
 		o.Events.WaveStarted(w)
@@ -271,8 +273,9 @@ func (r *runner) ssaWithRetry(ctx context.Context, s plan.Step, obj *unstructure
 	var out *unstructured.Unstructured
 	var first error
 	attempt := 0
+	gk := obj.GroupVersionKind().GroupKind()
 	err := retry.OnError(applyBackoff, func(err error) bool {
-		if ctx.Err() != nil || !retryable(err) {
+		if ctx.Err() != nil || !retryable(err) || r.exhausted.has(gk, err) {
 			return false
 		}
 		if first == nil {
@@ -291,7 +294,51 @@ func (r *runner) ssaWithRetry(ctx context.Context, s plan.Step, obj *unstructure
 	if attempt > 1 && res != nil {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d attempts (the first failed: %s)", attempt, shortErr(first)))
 	}
+	if err != nil && attempt >= applyBackoff.Steps && retryable(err) {
+		r.exhausted.add(gk, err)
+	}
 	return out, err
+}
+
+// exhausted remembers, for one run, the failures that outlasted a whole
+// retry budget: an object that fails the same way afterwards is not retried
+// (a conversion webhook down for good, a target that stays away), so such a
+// failure costs the run one budget, not one per object.
+type exhausted struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+func (e *exhausted) has(gk schema.GroupKind, err error) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.m[failureClass(gk, err)]
+}
+
+func (e *exhausted) add(gk schema.GroupKind, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.m[failureClass(gk, err)] = true
+}
+
+// webhookName finds the webhook an admission error names.
+var webhookName = regexp.MustCompile(`failed calling webhook "([^"]+)"`)
+
+// failureClass names what failed: a webhook by its name (whatever kind it
+// guards), a target that cannot be reached, else the kind and the status.
+func failureClass(gk schema.GroupKind, err error) string {
+	if m := webhookName.FindStringSubmatch(err.Error()); m != nil {
+		return "webhook " + m[1]
+	}
+	if !isAPIStatus(err) {
+		return "unreachable"
+	}
+	return fmt.Sprintf("%s %s", gk, apierrors.ReasonForError(err))
+}
+
+func isAPIStatus(err error) bool {
+	var s apierrors.APIStatus
+	return errors.As(err, &s)
 }
 
 // applyBackoff rides out an apiserver that restarts or is throttling (APF

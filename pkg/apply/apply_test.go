@@ -69,3 +69,31 @@ func TestRetryable(t *testing.T) {
 		})
 	}
 }
+
+// A failure that outlasted a whole retry budget is not retried again in the
+// same run: one class per webhook (whatever it guards), per unreachable
+// target, else per kind and status.
+func TestExhaustedFailuresAreNotRetriedAgain(t *testing.T) {
+	e := exhausted{m: map[string]bool{}}
+	cm, secret := schema.GroupKind{Kind: "ConfigMap"}, schema.GroupKind{Kind: "Secret"}
+	hook := func(name string) error {
+		return apierrors.NewInternalError(fmt.Errorf(`Internal error occurred: failed calling webhook %q: context deadline exceeded`, name))
+	}
+	refused := fmt.Errorf("apply: %w", &url.Error{Op: "Patch", URL: "https://127.0.0.1:6443/api", Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}})
+	e.add(cm, hook("a.example.com"))
+	e.add(cm, refused)
+	for _, tc := range []struct {
+		gk   schema.GroupKind
+		err  error
+		want bool
+	}{
+		{secret, hook("a.example.com"), true},
+		{cm, hook("b.example.com"), false},
+		{secret, refused, true},
+		{cm, apierrors.NewTooManyRequests("busy", 1), false},
+	} {
+		if got := e.has(tc.gk, tc.err); got != tc.want {
+			t.Errorf("has(%s, %v) = %v, want %v", tc.gk, tc.err, got, tc.want)
+		}
+	}
+}
