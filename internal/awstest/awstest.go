@@ -1,7 +1,3 @@
-// Package awstest runs AWS's own client, the AWS CLI (Debian's awscli,
-// which `make test` installs), against the local fakes of AWS services, so
-// that a fake that answers or accepts what the real service would not is
-// caught by the real client's shapes and checks.
 package awstest
 
 import (
@@ -33,4 +29,16 @@ func CLI(t *testing.T, endpoint string, args ...string) (string, string, int) {
 		t.Fatal(err)
 	}
 	return out.String(), errb.String(), code
+}
+
+// Main runs the tests of a package that calls the fakes through the AWS SDK.
+// The SDK signs every call and tandem invents no credentials: the fakes take
+// any, so the tests bring their own (and never ask IMDS).
+func Main(m *testing.M) {
+	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_EC2_METADATA_DISABLED": "true"} {
+		if os.Getenv(k) == "" {
+			os.Setenv(k, v)
+		}
+	}
+	os.Exit(m.Run())
 }
