@@ -112,7 +112,10 @@ func (o *SwitchoverOptions) switchoverSpec(cmd *cobra.Command) (tandemv1.Switcho
 	sync := o.Sync
 	spec := tandemv1.SwitchoverSpec{Pair: o.via.Pair, To: o.To, Sync: &sync, Namespaces: o.sync.Namespaces,
 		SourceUnreachable: o.SourceUnreachable, Timeout: o.Timeout.String(),
-		Traffic: tandemv1.Traffic{Pause: so.Pause, VerifyTimeout: so.VerifyTimeout.String()}}
+		Traffic: tandemv1.Traffic{Pause: so.Pause}}
+	if so.VerifyTimeout > 0 { // else the controller uses the router's default
+		spec.Traffic.VerifyTimeout = so.VerifyTimeout.String()
+	}
 	for _, s := range steps {
 		spec.Steps = append(spec.Steps, int32(s))
 	}

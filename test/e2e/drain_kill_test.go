@@ -15,9 +15,11 @@ func TestDrainResumesAfterKill(t *testing.T) {
 	suffix := fmt.Sprint(time.Now().Unix() % 100000)
 	oldPool, newPool, ns := "e2e-kill-old-"+suffix, "e2e-kill-new-"+suffix, "e2e-drain-kill-"+suffix
 	journal := t.TempDir()
+	// Gone before the next test (the other drain test counts every Running pod off its new pool):
+	// the namespace first, while its pods' nodes still exist to end them, then the nodes.
 	t.Cleanup(func() {
-		kubectl(t, "--context", "blue", "delete", "namespace", ns, "--wait=false")
-		kubectl(t, "--context", "blue", "delete", "nodes", "-l", "tandem.io/pool in ("+oldPool+","+newPool+")", "--wait=false")
+		kubectl(t, "--context", "blue", "delete", "namespace", ns, "--ignore-not-found", "--wait=true", "--timeout=120s")
+		kubectl(t, "--context", "blue", "delete", "nodes", "-l", "tandem.io/pool in ("+oldPool+","+newPool+")", "--wait=true", "--timeout=60s")
 	})
 	mustTandem(t, "lab", "nodes", "add", "--dir", lab.dir, "--cluster", "blue", "--pool", oldPool, "--count", "2")
 	// The app runs on the old pool only, one pod at a time may be disrupted.
