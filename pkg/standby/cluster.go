@@ -88,18 +88,18 @@ func policyGVR(kind, version string) schema.GroupVersionResource {
 // (DiscoverScaleKinds) and held too; warn (may be nil) is told of each that
 // cannot be.
 func Install(ctx context.Context, c *cluster.Conn, timeout time.Duration, warn func(string)) (kind string, err error) {
+	kinds, err := discoverScaleKinds(ctx, c, warn)
+	if err != nil {
+		return "", err
+	}
+	return install(ctx, c, timeout, kinds)
+}
+
+// install is Install with the custom kinds already found.
+func install(ctx context.Context, c *cluster.Conn, timeout time.Duration, kinds ScaleKinds) (kind string, err error) {
 	kind, version, err := ChoosePolicy(c)
 	if err != nil {
 		return "", err
-	}
-	kinds, warnings, err := DiscoverScaleKinds(ctx, c)
-	if err != nil {
-		return "", err
-	}
-	for _, w := range warnings {
-		if warn != nil {
-			warn(w)
-		}
 	}
 	if err := Mark(ctx, c, kind); err != nil {
 		return "", err

@@ -87,6 +87,20 @@ func DiscoverScaleKinds(ctx context.Context, c *cluster.Conn) (ScaleKinds, []str
 	return kinds, slices.Compact(warnings), nil
 }
 
+// discoverScaleKinds is DiscoverScaleKinds telling warn (may be nil) each warning.
+func discoverScaleKinds(ctx context.Context, c *cluster.Conn, warn func(string)) (ScaleKinds, error) {
+	kinds, warnings, err := DiscoverScaleKinds(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		if warn != nil {
+			warn(w)
+		}
+	}
+	return kinds, nil
+}
+
 // specReplicasPath reads the CRD of resource in gv for its scale subresource's specReplicasPath.
 func specReplicasPath(ctx context.Context, c *cluster.Conn, resource string, gv schema.GroupVersion) (string, error) {
 	crd, err := c.Dynamic.Resource(cluster.CRDs).Get(ctx, resource+"."+gv.Group, metav1.GetOptions{})

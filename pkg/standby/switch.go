@@ -53,14 +53,9 @@ type Options struct {
 // workloads are the resources a switch goes through: the built-in ones and
 // the custom kinds with a /scale subresource that c serves.
 func (o Options) workloads(ctx context.Context, c *cluster.Conn) ([]schema.GroupVersionResource, ScaleKinds, error) {
-	kinds, warnings, err := DiscoverScaleKinds(ctx, c)
+	kinds, err := discoverScaleKinds(ctx, c, o.Warn)
 	if err != nil {
 		return nil, nil, err
-	}
-	for _, w := range warnings {
-		if o.Warn != nil {
-			o.Warn(w)
-		}
 	}
 	return append(slices.Clone(workloadGVRs), kinds.resources()...), kinds, nil
 }
@@ -140,7 +135,7 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 			}
 		}
 	}
-	if _, err := Install(ctx, c, o.Timeout, nil); err != nil { // its warnings were told above
+	if _, err := install(ctx, c, o.Timeout, kinds); err != nil { // the kinds found above, not discovered again
 		return changes, kind, err
 	}
 	return changes, kind, end(run)
