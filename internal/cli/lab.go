@@ -51,7 +51,8 @@ func newLabCmd(g *Global) *cobra.Command {
 		Short: "Run two real local Kubernetes clusters (blue, green) and HAProxy",
 		Long: `The lab: two real Kubernetes clusters on loopback, built from the Go module
 proxy (etcd, kube-apiserver, kube-controller-manager, kube-scheduler; nodes
-and pods faked by kwok), a lab ingress per cluster and HAProxy in front.
+and pods faked by kwok), a lab ingress per cluster, HAProxy in front and an
+AWS endpoint (Route53, ELBv2 and EC2 fakes; TANDEM_LAB_AWS in 'lab env').
 blue runs an older release (serving APIs that green no longer serves), green
 a newer one. The first 'lab up' builds the binaries (≈ 25 min on 2 cores) and
 caches them under ${XDG_CACHE_HOME:-~/.cache}/tandem; later runs start in seconds.`,
@@ -59,7 +60,7 @@ caches them under ${XDG_CACHE_HOME:-~/.cache}/tandem; later runs start in second
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&o.Dir, "dir", lab.DefaultDir(), "directory of the lab's state, logs and data")
 	pf.StringVar(&o.CacheDir, "cache-dir", lab.DefaultCacheDir(), "where built binaries are cached")
-	cmd.AddCommand(newLabUpCmd(o), newLabDownCmd(o), newLabStatusCmd(o), newLabEnvCmd(o), newLabSeedCmd(o), newLabNodesCmd(o), newLabIngressCmd(o), newLabControllerCmd(o))
+	cmd.AddCommand(newLabUpCmd(o), newLabDownCmd(o), newLabStatusCmd(o), newLabEnvCmd(o), newLabSeedCmd(o), newLabNodesCmd(o), newLabIngressCmd(o), newLabAWSCmd(o), newLabControllerCmd(o))
 	return cmd
 }
 
@@ -179,7 +180,7 @@ func dash(s string) string {
 func newLabEnvCmd(o *LabOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "env",
-		Short: "Print shell exports for the lab: KUBECONFIG, PATH with kubectl, HAProxy address",
+		Short: "Print shell exports for the lab: KUBECONFIG, PATH with kubectl, HAProxy and AWS endpoint addresses",
 		Long:  "Use it as: eval \"$(tandem lab env)\"",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
@@ -193,6 +194,9 @@ func newLabEnvCmd(o *LabOptions) *cobra.Command {
 			fmt.Fprintf(o.g.Out, "export TANDEM_LAB_HAPROXY=127.0.0.1:%d\n", st.HAProxyPort)
 			fmt.Fprintf(o.g.Out, "export TANDEM_LAB_HAPROXY_SOCKET=%s\n", st.HAProxySock)
 			fmt.Fprintf(o.g.Out, "export TANDEM_LAB_ROUTER='haproxy://%s?backend=%s&state=%s'\n", st.HAProxySock, lab.HAProxyBackend, filepath.Join(st.Dir, "haproxy.state"))
+			if ep := st.AWSEndpoint(); ep != "" {
+				fmt.Fprintf(o.g.Out, "export TANDEM_LAB_AWS=%s\n", ep)
+			}
 			return nil
 		},
 	}
@@ -268,6 +272,31 @@ func newLabNodesCmd(o *LabOptions) *cobra.Command {
 	add.Flags().IntVar(&count, "count", 3, "number of nodes")
 	nodes.AddCommand(add)
 	return nodes
+}
+
+// newLabAWSCmd is the lab's AWS endpoint process that `lab up` starts.
+func newLabAWSCmd(o *LabOptions) *cobra.Command {
+	var listen string
+	ao := lab.DefaultAWSOptions
+	cmd := &cobra.Command{
+		Use:    "aws",
+		Short:  "Serve the lab's AWS endpoint: Route53, ELBv2 and EC2 fakes (started by lab up)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return badInput("--listen %s: %v", listen, err)
+			}
+			fmt.Fprintf(o.g.Err, "serving Route53, ELBv2 and EC2 on http://%s\n", ln.Addr())
+			return lab.ServeAWS(cmd.Context(), ln, ao)
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "address to listen on")
+	cmd.Flags().DurationVar(&ao.InsyncAfter, "insync-after", ao.InsyncAfter, "how long a Route53 change stays PENDING")
+	cmd.Flags().DurationVar(&ao.SnapshotsAfter, "snapshots-after", ao.SnapshotsAfter, "how long an EBS snapshot stays pending")
+	cmd.Flags().Float64Var(&ao.Route53PerSecond, "route53-rate", ao.Route53PerSecond, "Route53 requests per second before Throttling (0: unlimited)")
+	return cmd
 }
 
 // newLabIngressCmd is the lab ingress process that `lab up` starts per cluster.

@@ -63,7 +63,7 @@ func routerPreflight(ctx context.Context, w io.Writer, r traffic.Router) error {
 	}
 	lines, err := p.Preflight(ctx)
 	if err != nil {
-		return err
+		return inputErr("--router", err)
 	}
 	for _, l := range lines {
 		fmt.Fprintln(w, "preflight: "+l)

@@ -26,6 +26,7 @@ type Env struct {
 	HAProxy    string // host:port
 	Socket     string // HAProxy's admin socket
 	Router     string // the router URL of the lab's HAProxy
+	AWS        string // the lab's AWS endpoint (Route53, ELBv2, EC2)
 	UpTook     time.Duration
 }
 
@@ -128,6 +129,8 @@ func Main(m *testing.M, o Options, ready func(Env)) int {
 			env.Socket = v
 		case "TANDEM_LAB_ROUTER":
 			env.Router = v
+		case "TANDEM_LAB_AWS":
+			env.AWS = v
 		}
 	}
 	if env.Kubeconfig == "" || env.Kubectl == "" {

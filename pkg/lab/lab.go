@@ -40,6 +40,9 @@ type State struct {
 	Clusters     []ClusterState `json:"clusters"`
 	HAProxyPort  int            `json:"haproxyPort"`
 	HAProxySock  string         `json:"haproxySocket"`
+	// AWSPort is the lab's AWS endpoint (Route53, ELBv2, EC2); 0 in a lab
+	// recorded before it had one, until its next `lab up`.
+	AWSPort int `json:"awsPort,omitempty"`
 	Kubeconfig   string         `json:"kubeconfig"`
 	KubectlDir   string         `json:"kubectlDir"`
 	GreenVersion string         `json:"greenVersion"`
@@ -182,6 +185,19 @@ func (l *Lab) Up(ctx context.Context, o UpOptions) (*State, error) {
 	if err := l.startHAProxy(ctx, st, haproxyBin); err != nil {
 		return nil, err
 	}
+	if st.AWSPort == 0 {
+		ports, err := freePorts(1)
+		if err != nil {
+			return nil, err
+		}
+		st.AWSPort = ports[0]
+		if err := l.save(st); err != nil {
+			return nil, err
+		}
+	}
+	if err := l.startAWS(ctx, st); err != nil {
+		return nil, err
+	}
 	return st, nil
 }
 
@@ -311,7 +327,7 @@ func (l *Lab) Processes() ([]Process, error) {
 }
 
 // stopOrder stops traffic first and storage last.
-var stopOrder = []string{controllerProcess, "haproxy", "lab-ingress", "kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"}
+var stopOrder = []string{controllerProcess, awsProcess, "haproxy", "lab-ingress", "kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"}
 
 // Down stops exactly the processes the lab recorded and removes its data.
 func (l *Lab) Down(ctx context.Context) ([]Process, error) {

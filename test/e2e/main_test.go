@@ -21,6 +21,7 @@ var lab struct {
 	kubectl    string
 	haproxy    string // host:port
 	socket     string // HAProxy admin socket
+	aws        string // the lab's AWS endpoint
 	upTook     time.Duration
 }
 
@@ -36,7 +37,7 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(labtest.Main(m, labtest.Options{Dir: dir, What: "e2e suite", Seed: true}, func(e labtest.Env) {
 		lab.bin, lab.dir, lab.kubeconfig, lab.kubectl = e.Bin, e.Dir, e.Kubeconfig, e.Kubectl
-		lab.haproxy, lab.socket, lab.upTook = e.HAProxy, e.Socket, e.UpTook
+		lab.haproxy, lab.socket, lab.upTook, lab.aws = e.HAProxy, e.Socket, e.UpTook, e.AWS
 	}))
 }
 

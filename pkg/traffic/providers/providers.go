@@ -10,6 +10,7 @@ import (
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/traffic"
 	"github.com/tandem-io/tandem/pkg/traffic/providers/alb"
+	"github.com/tandem-io/tandem/pkg/traffic/providers/albingress"
 	"github.com/tandem-io/tandem/pkg/traffic/providers/externaldns"
 	"github.com/tandem-io/tandem/pkg/traffic/providers/haproxy"
 	"github.com/tandem-io/tandem/pkg/traffic/providers/route53"
@@ -21,6 +22,7 @@ var Schemes = []string{
 	"route53://ZONEID/app.example.com?ttl=60&blue=VALUE&green=VALUE",
 	"alb://LISTENER_RULE_ARN?blue=TG_ARN&green=TG_ARN",
 	"externaldns://ingress/NAMESPACE/NAME?clusters=blue,green",
+	"albingress://NAMESPACE/INGRESS?context=blue&blue=TG_ARN&green=TG_ARN",
 }
 
 // Options are what some providers need beyond their URL.
@@ -29,7 +31,7 @@ type Options struct {
 	// simple record converted to weighted records); may be nil.
 	Notice func(string)
 	// Connect opens a kubeconfig context (routers that live in the clusters:
-	// externaldns).
+	// externaldns, albingress).
 	Connect func(context string) (*cluster.Conn, error)
 	// AWSCredentials replace the default credential chain of the AWS routers.
 	AWSCredentials aws.CredentialsProvider
@@ -82,6 +84,16 @@ func Open(ctx context.Context, raw string, o Options) (traffic.Router, error) {
 		}
 		cfg.Credentials = o.AWSCredentials
 		return alb.New(ctx, cfg)
+	case "albingress":
+		cfg, err := albingress.ParseURL(raw)
+		if err != nil {
+			return nil, err
+		}
+		if o.Connect == nil {
+			return nil, fmt.Errorf("router %q: no way to reach the clusters", raw)
+		}
+		cfg.Credentials = o.AWSCredentials
+		return albingress.New(ctx, cfg, o.Connect)
 	}
 	return nil, fmt.Errorf("%w: router %q: unknown router scheme %q; known: %s", traffic.ErrInvalid, raw, scheme, strings.Join(Schemes, ", "))
 }

@@ -25,6 +25,17 @@ func TestEC2SnapshotsThroughTheAWSCLI(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &snap) != nil || snap.State != "pending" || snap.OwnerId != ec2fake.Account {
 		t.Fatalf("create-snapshot: exit %d %s %s", code, out, stderr)
 	}
+	out, stderr, code = run("create-volume", "--availability-zone", "eu-west-1a", "--size", "20", "--volume-type", "gp3")
+	var vol struct{ VolumeId string }
+	if code != 0 || json.Unmarshal([]byte(out), &vol) != nil || !strings.HasPrefix(vol.VolumeId, "vol-") {
+		t.Fatalf("create-volume: exit %d %s %s", code, out, stderr)
+	}
+	if _, stderr, code := run("create-snapshot", "--volume-id", vol.VolumeId); code != 0 {
+		t.Fatalf("create-snapshot of a created volume: exit %d %s", code, stderr)
+	}
+	if _, stderr, code := run("create-volume", "--availability-zone", "eu-west-1a"); code == 0 || !strings.Contains(stderr, "size") {
+		t.Fatalf("create-volume without size or snapshot: exit %d %s", code, stderr)
+	}
 	// Every snapshot the account may use, others' public ones too — or its own only.
 	for _, c := range []struct {
 		args []string

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,9 +43,15 @@ type snapshot struct {
 
 // New starts a fake on 127.0.0.1.
 func New() *Server {
-	s := &Server{CompleteAfter: 300 * time.Millisecond, volumes: map[string]int32{}, snaps: map[string]*snapshot{}, Calls: map[string]int{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s := NewHandler()
+	s.Server = httptest.NewServer(s)
 	return s
+}
+
+// NewHandler is a fake that is not listening: serve it with ServeHTTP on a
+// listener of your own (the lab's AWS endpoint). Its URL is not set.
+func NewHandler() *Server {
+	return &Server{CompleteAfter: 300 * time.Millisecond, volumes: map[string]int32{}, snaps: map[string]*snapshot{}, Calls: map[string]int{}}
 }
 
 // AddVolume makes a volume exist.
@@ -132,7 +139,8 @@ func fail(w http.ResponseWriter, code, msg string) {
 	}{Code: code, Message: msg, ID: "fake"})
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP answers one EC2 query request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	f, err := url.ParseQuery(string(body))
 	if err != nil || r.Method != http.MethodPost {
@@ -178,6 +186,57 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			ID      string   `xml:"requestId"`
 			snapXML
 		}{Xmlns: ns, ID: "fake", snapXML: out})
+	case "CreateVolume":
+		// "AvailabilityZone: ... Required"; "Size: ... You must specify
+		// either a snapshot ID or a volume size"; gp2/gp3: 1-16,384 GiB
+		// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVolume.html).
+		zone, snap := f.Get("AvailabilityZone"), f.Get("SnapshotId")
+		if zone == "" {
+			fail(w, "MissingParameter", "The request must contain the parameter AvailabilityZone")
+			return
+		}
+		var size int
+		if v := f.Get("Size"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 16384 {
+				fail(w, "InvalidParameterValue", fmt.Sprintf("Volume of size %s is not in the range 1-16384 GiB", v))
+				return
+			}
+			size = n
+		}
+		if snap != "" {
+			sn, ok := s.snaps[snap]
+			if !ok {
+				fail(w, "InvalidSnapshot.NotFound", fmt.Sprintf("The snapshot '%s' does not exist.", snap))
+				return
+			}
+			if size == 0 {
+				size = int(sn.size)
+			}
+		}
+		if size == 0 {
+			fail(w, "MissingParameter", "The request must contain either a snapshot ID or a volume size")
+			return
+		}
+		typ := f.Get("VolumeType")
+		if typ == "" {
+			typ = "gp2"
+		}
+		s.next++
+		id := fmt.Sprintf("vol-%017x", s.next)
+		s.volumes[id] = int32(size)
+		write(w, http.StatusOK, struct {
+			XMLName xml.Name `xml:"CreateVolumeResponse"`
+			Xmlns   string   `xml:"xmlns,attr"`
+			ID      string   `xml:"requestId"`
+			Volume  string   `xml:"volumeId"`
+			Size    int      `xml:"size"`
+			Snap    string   `xml:"snapshotId"`
+			Zone    string   `xml:"availabilityZone"`
+			Status  string   `xml:"status"`
+			Created string   `xml:"createTime"`
+			Type    string   `xml:"volumeType"`
+		}{Xmlns: ns, ID: "fake", Volume: id, Size: size, Snap: snap, Zone: zone, Status: "creating", Created: time.Now().UTC().Format(time.RFC3339), Type: typ})
 	case "DescribeSnapshots":
 		var ids []string
 		for i := 1; f.Get(fmt.Sprintf("SnapshotId.%d", i)) != ""; i++ {

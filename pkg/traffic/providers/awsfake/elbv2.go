@@ -23,9 +23,10 @@ import (
 type Rule struct {
 	Arn       string
 	Priority  string
-	IsDefault bool
-	Actions   []types.Action
-	Tags      map[string]string
+	IsDefault  bool
+	Conditions []types.RuleCondition
+	Actions    []types.Action
+	Tags       map[string]string
 }
 
 // AddRule creates a listener rule whose one action forwards to target groups with weights.
@@ -52,7 +53,10 @@ func (s *Server) AddRuleWithActions(r Rule) {
 	for _, a := range r.Actions {
 		if a.ForwardConfig != nil {
 			for _, tg := range a.ForwardConfig.TargetGroups {
-				s.tgs[aws.ToString(tg.TargetGroupArn)] = true
+				if arn := aws.ToString(tg.TargetGroupArn); s.tgs[arn] == nil {
+					name := strings.Split(arn[strings.Index(arn, ":targetgroup/")+1:], "/")[1]
+					s.tgs[arn] = &targetGroup{Arn: arn, Name: name, TargetType: "ip", Protocol: "HTTP", Port: 80, VpcID: "vpc-0fake"}
+				}
 			}
 		}
 	}
@@ -94,7 +98,7 @@ func listenerOf(ruleARN string) string {
 	return arn[:strings.LastIndex(arn, "/")]
 }
 
-func (s *Server) elbv2(w http.ResponseWriter, f url.Values) {
+func (s *Server) elbv2(w http.ResponseWriter, req *http.Request, f url.Values) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	action := f.Get("Action")
@@ -106,6 +110,22 @@ func (s *Server) elbv2(w http.ResponseWriter, f url.Values) {
 	switch action {
 	case "DescribeRules":
 		var rules []ruleXML
+		if l := f.Get("ListenerArn"); l != "" {
+			if _, ok := s.listeners[l]; !ok {
+				elbFail(w, "ListenerNotFound", "One or more listeners not found")
+				return
+			}
+			for _, k := range slices.Sorted(maps.Keys(s.rules)) {
+				if listenerOf(k) == l {
+					rules = append(rules, s.rules[k].xml())
+				}
+			}
+			respond(w, "DescribeRules", struct {
+				XMLName xml.Name  `xml:"DescribeRulesResult"`
+				Rules   []ruleXML `xml:"Rules>member"`
+			}{Rules: rules})
+			return
+		}
 		for i := 1; ; i++ {
 			arn := f.Get(fmt.Sprintf("RuleArns.member.%d", i))
 			if arn == "" {
@@ -197,10 +217,9 @@ func (s *Server) elbv2(w http.ResponseWriter, f url.Values) {
 				break
 			}
 			d := descXML{Arn: arn}
-			if r, ok := s.rules[arn]; ok {
-				for _, k := range slices.Sorted(maps.Keys(r.Tags)) {
-					d.Tags = append(d.Tags, tagXML{k, r.Tags[k]})
-				}
+			tags, _ := s.tagsOfARN(arn)
+			for _, k := range slices.Sorted(maps.Keys(tags)) {
+				d.Tags = append(d.Tags, tagXML{k, tags[k]})
 			}
 			out = append(out, d)
 		}
@@ -217,7 +236,9 @@ func (s *Server) elbv2(w http.ResponseWriter, f url.Values) {
 			ID      string    `xml:"ResponseMetadata>RequestId"`
 		}{Xmlns: elbNS, Descs: out, ID: "fake"})
 	default:
-		elbFail(w, "InvalidAction", "awsfake does not serve "+action)
+		if !s.resources(w, req, f) {
+			elbFail(w, "InvalidAction", "awsfake does not serve "+action)
+		}
 	}
 }
 
@@ -247,6 +268,9 @@ func (s *Server) parseActions(f url.Values, prefix string, old []types.Action) (
 		case types.ActionTypeEnumForward:
 			fc := &types.ForwardActionConfig{}
 			if tg := f.Get(p + "TargetGroupArn"); tg != "" {
+				if s.tgs[tg] == nil {
+					return nil, "TargetGroupNotFound", "One or more target groups not found: " + tg
+				}
 				fc.TargetGroups = append(fc.TargetGroups, types.TargetGroupTuple{TargetGroupArn: aws.String(tg), Weight: aws.Int32(1)})
 			}
 			for j := 1; ; j++ {
@@ -255,7 +279,7 @@ func (s *Server) parseActions(f url.Values, prefix string, old []types.Action) (
 				if arn == "" {
 					break
 				}
-				if !s.tgs[arn] {
+				if s.tgs[arn] == nil {
 					return nil, "TargetGroupNotFound", "One or more target groups not found: " + arn
 				}
 				wt, err := strconv.ParseInt(f.Get(q+"Weight"), 10, 64)
@@ -379,9 +403,16 @@ func optional(v string) *string {
 type (
 	ruleXML struct {
 		Arn       string      `xml:"RuleArn"`
-		Priority  string      `xml:"Priority"`
-		IsDefault bool        `xml:"IsDefault"`
-		Actions   []actionXML `xml:"Actions>member"`
+		Priority   string         `xml:"Priority"`
+		IsDefault  bool           `xml:"IsDefault"`
+		Conditions []conditionXML `xml:"Conditions>member"`
+		Actions    []actionXML    `xml:"Actions>member"`
+	}
+	conditionXML struct {
+		Field       string   `xml:"Field"`
+		Values      []string `xml:"Values>member,omitempty"`
+		HostHeader  []string `xml:"HostHeaderConfig>Values>member,omitempty"`
+		PathPattern []string `xml:"PathPatternConfig>Values>member,omitempty"`
 	}
 	actionXML struct {
 		Type          string            `xml:"Type"`
@@ -431,6 +462,16 @@ type (
 
 func (r *Rule) xml() ruleXML {
 	out := ruleXML{Arn: r.Arn, Priority: r.Priority, IsDefault: r.IsDefault}
+	for _, c := range r.Conditions {
+		x := conditionXML{Field: aws.ToString(c.Field), Values: c.Values}
+		if c.HostHeaderConfig != nil {
+			x.HostHeader = c.HostHeaderConfig.Values
+		}
+		if c.PathPatternConfig != nil {
+			x.PathPattern = c.PathPatternConfig.Values
+		}
+		out.Conditions = append(out.Conditions, x)
+	}
 	for _, a := range r.Actions {
 		x := actionXML{Type: string(a.Type), Order: a.Order}
 		if fc := a.ForwardConfig; fc != nil {

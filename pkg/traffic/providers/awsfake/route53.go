@@ -28,8 +28,13 @@ type RecordSet struct {
 // MarshalXML writes ResourceRecords only when there are values: an ALIAS
 // record has none, and an empty element would read as one empty value.
 func (r RecordSet) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	// One ResourceRecord element per value (Go's a>b path would put every
+	// Value into one ResourceRecord, which AWS's clients misread).
+	type value struct {
+		Value string `xml:"Value"`
+	}
 	type values struct {
-		Values []string `xml:"ResourceRecord>Value"`
+		Records []value `xml:"ResourceRecord"`
 	}
 	wire := struct {
 		Name          string       `xml:"Name"`
@@ -42,7 +47,10 @@ func (r RecordSet) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
 		HealthCheckID string       `xml:"HealthCheckId,omitempty"`
 	}{Name: r.Name, Type: r.Type, SetIdentifier: r.SetIdentifier, Weight: r.Weight, TTL: r.TTL, AliasTarget: r.AliasTarget, HealthCheckID: r.HealthCheckID}
 	if len(r.Values) > 0 {
-		wire.Records = &values{r.Values}
+		wire.Records = &values{}
+		for _, v := range r.Values {
+			wire.Records.Records = append(wire.Records.Records, value{v})
+		}
 	}
 	return e.EncodeElement(wire, start)
 }
@@ -147,7 +155,9 @@ func (s *Server) route53(w http.ResponseWriter, r *http.Request) {
 		s.Calls["ChangeResourceRecordSets"]++
 		s.change(w, r, parts[1], zone)
 	default:
-		r53Fail(w, http.StatusNotFound, "UnknownOperation", r.Method+" "+r.URL.Path)
+		if !s.zonesAPI(w, r, parts) {
+			r53Fail(w, http.StatusNotFound, "UnknownOperation", r.Method+" "+r.URL.Path)
+		}
 	}
 }
 

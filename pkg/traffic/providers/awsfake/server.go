@@ -23,10 +23,15 @@ type Server struct {
 	// InsyncAfter is how long a Route53 change stays PENDING.
 	InsyncAfter time.Duration
 	zones       map[string]map[string]*RecordSet // zone id → key → record
+	zoneInfo    map[string]*hostedZone
 	changes     map[string]time.Time             // change id → submitted
 	nextChange  int
 	rules       map[string]*Rule
-	tgs         map[string]bool
+	tgs         map[string]*targetGroup
+	lbs         map[string]*loadBalancer
+	listeners   map[string]*listener
+	tags        map[string]map[string]string // ARN → tags, of what is not a rule
+	nextID      int
 	// Calls counts requests per operation.
 	Calls map[string]int
 	// Route53Limiter, when set, throttles Route53 as AWS does: "five
@@ -39,10 +44,17 @@ type Server struct {
 
 // New starts a fake on 127.0.0.1.
 func New() *Server {
-	s := &Server{InsyncAfter: 200 * time.Millisecond, zones: map[string]map[string]*RecordSet{}, changes: map[string]time.Time{},
-		rules: map[string]*Rule{}, tgs: map[string]bool{}, Calls: map[string]int{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s := NewHandler()
+	s.Server = httptest.NewServer(s)
 	return s
+}
+
+// NewHandler is a fake that is not listening: serve it with ServeHTTP on a
+// listener of your own (the lab's AWS endpoint). Its URL is not set.
+func NewHandler() *Server {
+	return &Server{InsyncAfter: 200 * time.Millisecond, zones: map[string]map[string]*RecordSet{}, zoneInfo: map[string]*hostedZone{}, changes: map[string]time.Time{},
+		rules: map[string]*Rule{}, tgs: map[string]*targetGroup{}, lbs: map[string]*loadBalancer{}, listeners: map[string]*listener{},
+		tags: map[string]map[string]string{}, Calls: map[string]int{}}
 }
 
 // Requests is how many requests the fake has answered, throttled ones included.
@@ -56,7 +68,8 @@ func (s *Server) Requests() int {
 	return n
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP answers one Route53 or ELBv2 request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/2013-04-01/") {
 		s.route53(w, r)
 		return
@@ -65,7 +78,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		form, err := url.ParseQuery(string(body))
 		if err == nil && form.Get("Action") != "" {
-			s.elbv2(w, form)
+			s.elbv2(w, r, form)
 			return
 		}
 	}
