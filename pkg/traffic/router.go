@@ -32,6 +32,14 @@ type Paced interface {
 	Pace() (first, max, timeout time.Duration)
 }
 
+// Lagger is implemented by routers whose weights someone else puts into
+// effect (albingress: the AWS Load Balancer Controller applies the Ingress
+// annotation): when a step is not in effect in time, Lag says why, to be
+// shown with the failure.
+type Lagger interface {
+	Lag(ctx context.Context, w Weights) string
+}
+
 // DefaultVerifyTimeout is how long a step may take to show in a router that
 // is not Paced.
 const DefaultVerifyTimeout = 30 * time.Second

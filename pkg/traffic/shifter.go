@@ -321,6 +321,13 @@ func VerifyWithin(ctx context.Context, r Router, w Weights, timeout time.Duratio
 			if lastErr != nil {
 				return fmt.Errorf("verify %s: not in effect after %s: %w", w, timeout, lastErr)
 			}
+			if l, ok := r.(Lagger); ok {
+				lctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if why := l.Lag(lctx, w); why != "" {
+					return fmt.Errorf("verify %s: not in effect after %s: %s", w, timeout, why)
+				}
+			}
 			return fmt.Errorf("verify %s: not in effect after %s", w, timeout)
 		case <-time.After(interval):
 		}

@@ -425,15 +425,21 @@ func weightOf(m map[string]any) float64 {
 	return 0
 }
 
-// Verify implements traffic.Router: the ALB rule forwards with w. Until the
-// controller has applied the annotation it says so, with what the rule has.
+// Verify implements traffic.Router: the ALB rule forwards with w (the
+// controller has applied the annotation).
 func (r *Router) Verify(ctx context.Context, w traffic.Weights) (bool, error) {
+	return traffic.VerifyByObserve(ctx, r, w)
+}
+
+// Lag implements traffic.Lagger: the controller has not applied the
+// annotation, and what the rule forwards with instead.
+func (r *Router) Lag(ctx context.Context, w traffic.Weights) string {
 	got, err := r.Observe(ctx)
 	if err != nil {
-		return false, err
+		return err.Error()
 	}
 	if w.Covers(got) {
-		return true, nil
+		return ""
 	}
-	return false, fmt.Errorf("the AWS Load Balancer Controller of %s has not applied Ingress %s/%s's action %s yet: rule %s forwards %s", r.cfg.Context, r.cfg.Namespace, r.cfg.Ingress, r.cfg.Action, alb.RouteName(r.cfg.Rule), got)
+	return fmt.Sprintf("the AWS Load Balancer Controller of %s has not applied Ingress %s/%s's action %s: rule %s forwards %s", r.cfg.Context, r.cfg.Namespace, r.cfg.Ingress, r.cfg.Action, alb.RouteName(r.cfg.Rule), got)
 }
