@@ -36,16 +36,16 @@ var ErrNotUp = errors.New("lab is not up")
 
 // State is what the lab records in its directory.
 type State struct {
-	Dir          string         `json:"dir"`
-	Clusters     []ClusterState `json:"clusters"`
-	HAProxyPort  int            `json:"haproxyPort"`
-	HAProxySock  string         `json:"haproxySocket"`
+	Dir         string         `json:"dir"`
+	Clusters    []ClusterState `json:"clusters"`
+	HAProxyPort int            `json:"haproxyPort"`
+	HAProxySock string         `json:"haproxySocket"`
 	// AWSPort is the lab's AWS endpoint (Route53, ELBv2, EC2); 0 in a lab
 	// recorded before it had one, until its next `lab up`.
-	AWSPort int `json:"awsPort,omitempty"`
-	Kubeconfig   string         `json:"kubeconfig"`
-	KubectlDir   string         `json:"kubectlDir"`
-	GreenVersion string         `json:"greenVersion"`
+	AWSPort      int    `json:"awsPort,omitempty"`
+	Kubeconfig   string `json:"kubeconfig"`
+	KubectlDir   string `json:"kubectlDir"`
+	GreenVersion string `json:"greenVersion"`
 }
 
 // Cluster returns the named cluster's state.

@@ -31,7 +31,7 @@ func TestSetUpThroughTheAWSCLI(t *testing.T) {
 	defer fake.Close()
 
 	var zone struct {
-		HostedZone struct{ Id, Name string }
+		HostedZone    struct{ Id, Name string }
 		DelegationSet struct{ NameServers []string }
 	}
 	cliJSON(t, fake.URL, &zone, "route53", "create-hosted-zone", "--name", "app.example", "--caller-reference", "r1")
@@ -58,7 +58,9 @@ func TestSetUpThroughTheAWSCLI(t *testing.T) {
 	if _, stderr, code := awsCLI(t, fake.URL, "elbv2", "create-load-balancer", "--name=-shop", "--subnets", "subnet-a", "subnet-b"); code == 0 || !strings.Contains(stderr, "ValidationError") {
 		t.Fatalf("a name beginning with a hyphen: exit %d %s", code, stderr)
 	}
-	var lbs struct{ LoadBalancers []struct{ LoadBalancerArn, DNSName, CanonicalHostedZoneId string } }
+	var lbs struct {
+		LoadBalancers []struct{ LoadBalancerArn, DNSName, CanonicalHostedZoneId string }
+	}
 	cliJSON(t, fake.URL, &lbs, "elbv2", "create-load-balancer", "--name", "shop", "--subnets", "subnet-a", "subnet-b")
 	lb := lbs.LoadBalancers[0]
 	if !strings.Contains(lb.LoadBalancerArn, ":eu-west-1:123456789012:loadbalancer/app/shop/") || !strings.HasSuffix(lb.DNSName, ".eu-west-1.elb.amazonaws.com") || lb.CanonicalHostedZoneId != "Z32O12XQLNTSW2" {
@@ -66,14 +68,18 @@ func TestSetUpThroughTheAWSCLI(t *testing.T) {
 	}
 	tg := map[string]string{}
 	for _, c := range []string{"blue", "green"} {
-		var out struct{ TargetGroups []struct{ TargetGroupArn string } }
+		var out struct {
+			TargetGroups []struct{ TargetGroupArn string }
+		}
 		cliJSON(t, fake.URL, &out, "elbv2", "create-target-group", "--name", "shop-"+c, "--protocol", "HTTP", "--port", "80", "--vpc-id", "vpc-1", "--target-type", "ip")
 		tg[c] = out.TargetGroups[0].TargetGroupArn
 	}
 	if _, stderr, code := awsCLI(t, fake.URL, "elbv2", "create-target-group", "--name", "shop-x", "--target-type", "ip"); code == 0 || !strings.Contains(stderr, "VPC") {
 		t.Fatalf("a target group without protocol, port and VPC: exit %d %s", code, stderr)
 	}
-	var ls struct{ Listeners []struct{ ListenerArn string } }
+	var ls struct {
+		Listeners []struct{ ListenerArn string }
+	}
 	cliJSON(t, fake.URL, &ls, "elbv2", "create-listener", "--load-balancer-arn", lb.LoadBalancerArn, "--protocol", "HTTP", "--port", "80",
 		"--default-actions", "Type=fixed-response,FixedResponseConfig={StatusCode=404}")
 	listener := ls.Listeners[0].ListenerArn
@@ -106,18 +112,24 @@ func TestSetUpThroughTheAWSCLI(t *testing.T) {
 			t.Fatalf("the rule lost its condition: %+v", r)
 		}
 	}
-	var tgs struct{ TargetGroups []struct{ LoadBalancerArns []string } }
+	var tgs struct {
+		TargetGroups []struct{ LoadBalancerArns []string }
+	}
 	cliJSON(t, fake.URL, &tgs, "elbv2", "describe-target-groups", "--target-group-arns", tg["green"])
 	if len(tgs.TargetGroups) != 1 || len(tgs.TargetGroups[0].LoadBalancerArns) != 1 || tgs.TargetGroups[0].LoadBalancerArns[0] != lb.LoadBalancerArn {
 		t.Fatalf("describe-target-groups answered %+v, want the ALB its rule forwards from", tgs)
 	}
 	cliJSON(t, fake.URL, nil, "elbv2", "add-tags", "--resource-arns", rule, "--tags", "Key=ingress.k8s.aws/stack,Value=shop/web")
-	var tags struct{ TagDescriptions []struct{ Tags []struct{ Key, Value string } } }
+	var tags struct {
+		TagDescriptions []struct{ Tags []struct{ Key, Value string } }
+	}
 	cliJSON(t, fake.URL, &tags, "elbv2", "describe-tags", "--resource-arns", rule)
 	if len(tags.TagDescriptions) != 1 || len(tags.TagDescriptions[0].Tags) != 1 || tags.TagDescriptions[0].Tags[0].Value != "shop/web" {
 		t.Fatalf("describe-tags answered %+v", tags)
 	}
-	var described struct{ Listeners []struct{ DefaultActions []struct{ Type string } } }
+	var described struct {
+		Listeners []struct{ DefaultActions []struct{ Type string } }
+	}
 	cliJSON(t, fake.URL, &described, "elbv2", "describe-listeners", "--load-balancer-arn", lb.LoadBalancerArn)
 	if len(described.Listeners) != 1 || described.Listeners[0].DefaultActions[0].Type != "fixed-response" {
 		t.Fatalf("describe-listeners answered %+v", described)

@@ -21,8 +21,8 @@ import (
 // Rule is an ELBv2 listener rule (or a listener's default rule) with its
 // whole action list, as ELBv2 keeps it.
 type Rule struct {
-	Arn       string
-	Priority  string
+	Arn        string
+	Priority   string
 	IsDefault  bool
 	Conditions []types.RuleCondition
 	Actions    []types.Action
@@ -402,7 +402,7 @@ func optional(v string) *string {
 // The XML shapes of a rule in DescribeRules/ModifyRule answers.
 type (
 	ruleXML struct {
-		Arn       string      `xml:"RuleArn"`
+		Arn        string         `xml:"RuleArn"`
 		Priority   string         `xml:"Priority"`
 		IsDefault  bool           `xml:"IsDefault"`
 		Conditions []conditionXML `xml:"Conditions>member"`

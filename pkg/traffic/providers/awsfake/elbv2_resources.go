@@ -196,7 +196,9 @@ func respond(w http.ResponseWriter, action string, result any) {
 // does not serve.
 func (s *Server) resources(w http.ResponseWriter, r *http.Request, f url.Values) bool {
 	region := regionOf(r)
-	arn := func(kind string) string { return fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:%s", region, Account, kind) }
+	arn := func(kind string) string {
+		return fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:%s", region, Account, kind)
+	}
 	type lbsResult struct {
 		XMLName xml.Name
 		LBs     []lbXML `xml:"LoadBalancers>member"`

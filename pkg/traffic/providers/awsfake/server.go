@@ -24,7 +24,7 @@ type Server struct {
 	InsyncAfter time.Duration
 	zones       map[string]map[string]*RecordSet // zone id → key → record
 	zoneInfo    map[string]*hostedZone
-	changes     map[string]time.Time             // change id → submitted
+	changes     map[string]time.Time // change id → submitted
 	nextChange  int
 	rules       map[string]*Rule
 	tgs         map[string]*targetGroup
