@@ -102,7 +102,7 @@ func newLabUpCmd(o *LabOptions) *cobra.Command {
 					row(tw, r.Cluster, r.Version, r.API, r.Nodes, r.Ingress)
 				}
 				tw.Flush()
-				fmt.Fprintf(w, "\nHAProxy: http://127.0.0.1:%d (admin socket %s)\nUse it: eval \"$(tandem lab env --dir %s)\"\n", st.HAProxyPort, st.HAProxySock, o.Dir)
+				fmt.Fprintf(w, "\nHAProxy: http://127.0.0.1:%d (admin socket %s)\nAWS endpoint (Route53, ELBv2, EC2): %s\nUse it: eval \"$(tandem lab env --dir %s)\"\n", st.HAProxyPort, st.HAProxySock, st.AWSEndpoint(), o.Dir)
 			})
 		},
 	}

@@ -202,6 +202,11 @@ func (o *ShiftOptions) Run(ctx context.Context) error {
 	for _, route := range current.Routes() {
 		for _, c := range []string{o.From, o.To} {
 			if _, ok := current[route][c]; !ok {
+				if h, ok := o.router.(traffic.MissingExplainer); ok {
+					if why := h.Missing(ctx, route, c); why != "" {
+						return badInput("%s", why)
+					}
+				}
 				return badInput("route %q has no cluster %q (it has %s); check --from/--to", route, c, current.String())
 			}
 		}
@@ -221,7 +226,7 @@ func (o *ShiftOptions) Run(ctx context.Context) error {
 	}
 	s := &traffic.Shifter{
 		Router: o.router, Plan: plan, Pauses: o.pauses, VerifyTimeout: o.VerifyTimeout, GateEvery: o.GateInterval,
-		Gates: o.gates, Smoke: o.smokeGates(), Observer: &shiftProgress{w: o.g.Err, n: len(plan.Steps), gates: len(o.gates), ttl: ttl},
+		Gates: o.gates, Smoke: o.smokeGates(), Observer: &shiftProgress{w: o.g.Err, n: len(plan.Steps), gates: len(o.gates), ttl: ttl, router: o.router},
 		JournalPath: traffic.JournalPath(o.JournalDir, o.Router),
 	}
 	if o.Rollback {

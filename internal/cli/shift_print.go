@@ -112,10 +112,11 @@ func observedText(obs map[string]map[string]float64, prefix, suffix string) stri
 
 // shiftProgress prints one line per shift event on stderr.
 type shiftProgress struct {
-	w     io.Writer
-	n     int
-	gates int
-	ttl   time.Duration
+	w      io.Writer
+	n      int
+	gates  int
+	ttl    time.Duration
+	router traffic.Router // says what its verification means (traffic.Verifier)
 }
 
 // Event implements traffic.Observer.
@@ -139,13 +140,16 @@ func (p *shiftProgress) Event(e traffic.Event) {
 	case traffic.EventStepStart:
 		fmt.Fprintf(p.w, "%s %s: setting %s\n", at, step, e.Weights)
 	case traffic.EventVerified:
-		fmt.Fprintf(p.w, "%s %s: verified in %s\n", at, step, e.Wait.Round(time.Millisecond))
-	case traffic.EventPause:
-		extra := ""
-		if p.ttl > 0 {
-			extra = fmt.Sprintf(" (includes the record TTL %s: clients follow late)", p.ttl)
+		what := ""
+		if v, ok := p.router.(traffic.Verifier); ok {
+			what = ": " + v.Verifies()
 		}
-		fmt.Fprintf(p.w, "%s %s: pause %s%s, %d gate(s) checked throughout\n", at, step, e.Wait, extra, p.gates)
+		fmt.Fprintf(p.w, "%s %s: verified in %s%s\n", at, step, e.Wait.Round(time.Millisecond), what)
+	case traffic.EventPause:
+		fmt.Fprintf(p.w, "%s %s: pause %s, %d gate(s) checked throughout\n", at, step, e.Wait, p.gates)
+		if p.ttl > 0 {
+			fmt.Fprintf(p.w, "%s %s: waiting out the DNS TTL %s (within the pause): resolvers that cached the old answer follow by its end\n", at, step, p.ttl)
+		}
 	case traffic.EventWaiting:
 		fmt.Fprintf(p.w, "%s %s: %s left in the pause, %d gate round(s) passed\n", at, step, e.Wait.Round(time.Second), e.Checks)
 	case traffic.EventGate:

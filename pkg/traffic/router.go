@@ -40,6 +40,20 @@ type Lagger interface {
 	Lag(ctx context.Context, w Weights) string
 }
 
+// MissingExplainer is implemented by routers that can say what a cluster
+// lacks when a route does not have it (route53: the record of a weighted
+// ALIAS set, and the alias target to make it with).
+type MissingExplainer interface {
+	Missing(ctx context.Context, route, cluster string) string
+}
+
+// Verifier is implemented by routers whose Verify means more than reading
+// back what was set: Verifies says what, for progress lines ("the change is
+// INSYNC on every Route53 name server").
+type Verifier interface {
+	Verifies() string
+}
+
 // DefaultVerifyTimeout is how long a step may take to show in a router that
 // is not Paced.
 const DefaultVerifyTimeout = 30 * time.Second

@@ -19,6 +19,11 @@ func TestShiftAWSRouters(t *testing.T) {
 	ttl := int64(1)
 	fake.PutRecord("ZFAKE", awsfake.RecordSet{Name: "app.example.com", Type: "A", TTL: &ttl, Values: []string{"192.0.2.10"}})
 	r53 := "route53://ZFAKE/app.example.com?ttl=1&blue=192.0.2.10&green=192.0.2.20&endpoint=" + fake.URL
+	// A weighted ALIAS set that has blue's record only.
+	fake.AddZone("ZALIAS")
+	w255 := int64(255)
+	fake.PutRecord("ZALIAS", awsfake.RecordSet{Name: "app.example.com", Type: "A", SetIdentifier: "blue", Weight: &w255,
+		AliasTarget: &awsfake.AliasTarget{HostedZoneID: "Z32O12XQLNTSW2", DNSName: "blue-1.eu-west-1.elb.amazonaws.com.", EvaluateTargetHealth: true}})
 	jdir := t.TempDir()
 
 	t.Run("route53: a simple record becomes weighted, shifted in steps, verified INSYNC", func(t *testing.T) {
@@ -26,8 +31,10 @@ func TestShiftAWSRouters(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("shift: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 		}
-		if !strings.Contains(r.stderr, "converting it to weighted records") || !strings.Contains(r.stderr, "TTL") {
-			t.Errorf("the shift did not say it converts the simple record and waits the TTL:\n%s", r.stderr)
+		for _, want := range []string{"converting it to weighted records", "INSYNC", "waiting out the DNS TTL 1s"} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("the shift did not say %q (it converts the simple record, waits for INSYNC, then the TTL):\n%s", want, r.stderr)
+			}
 		}
 		recs := fake.Records("ZFAKE")
 		if len(recs) != 2 || *recs[0].Weight != 0 || *recs[1].Weight != 255 || recs[1].SetIdentifier != "green" {
@@ -78,6 +85,8 @@ func TestShiftAWSRouters(t *testing.T) {
 			{[]string{"shift", "--router", r53, "--steps", "10,140", "--journal-dir", jdir}, "out of range"},
 			{[]string{"shift", "--router", r53, "--steps", "-5,100", "--journal-dir", jdir}, "out of range"},
 			{[]string{"shift", "--router", "consul://x/y"}, "unknown router scheme"},
+			{[]string{"shift", "--router", "route53://ZALIAS/app.example.com?endpoint=" + fake.URL, "--from", "blue", "--to", "green", "--steps", "50", "--journal-dir", jdir}, "alias target is missing"},
+			{[]string{"shift", "status", "--router", "alb://arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee?blue=arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/blue/73e2d6bc24d8a067&green=arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/green/1a2b3c4d5e6f7a8b&listener=arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/other/0000000000000000/1111111111111111"}, "belongs to listener"},
 			{[]string{"shift", "status", "--router", "route53://ZFAKE/?endpoint=" + fake.URL}, "no record name"},
 			{[]string{"shift", "status", "--router", "alb://nope?blue=x"}, "target group ARN"},
 		} {

@@ -37,8 +37,10 @@ type Config struct {
 	Credentials aws.CredentialsProvider
 }
 
-// ParseURL reads alb://RULE_ARN?blue=TG_ARN&green=TG_ARN[&endpoint=URL][&region=R]
-// (the ARN as it is, colons and slashes included), or alb:///?rule=RULE_ARN&….
+// ParseURL reads alb://RULE_ARN?blue=TG_ARN&green=TG_ARN[&listener=LISTENER_ARN]
+// [&endpoint=URL][&region=R] (the ARN as it is, colons and slashes
+// included), or alb:///?rule=RULE_ARN&…. A listener, when given, must be
+// the rule's.
 func ParseURL(raw string) (Config, error) {
 	bad := func(format string, args ...any) (Config, error) {
 		return Config{}, fmt.Errorf("%w: router %q: %s", traffic.ErrInvalid, raw, fmt.Sprintf(format, args...))
@@ -53,11 +55,14 @@ func ParseURL(raw string) (Config, error) {
 		return bad("%v", err)
 	}
 	c := Config{Rule: strings.TrimPrefix(arn, "/"), TargetGroups: map[string]string{}}
+	listener := ""
 	for k, vs := range q {
 		v := vs[len(vs)-1]
 		switch k {
 		case "rule":
 			c.Rule = v
+		case "listener":
+			listener = v
 		case "endpoint":
 			c.Endpoint = v
 		case "region":
@@ -75,6 +80,9 @@ func ParseURL(raw string) (Config, error) {
 	}
 	if c.Region == "" {
 		c.Region = parts[3]
+	}
+	if listener != "" && ListenerOf(c.Rule) != listener {
+		return bad("rule %s belongs to listener %s, not to listener=%s: name a rule of that listener", RouteName(c.Rule), ListenerOf(c.Rule), listener)
 	}
 	if len(c.TargetGroups) < 2 {
 		return bad("want a target group per cluster, at least two: ?blue=TG_ARN&green=TG_ARN")

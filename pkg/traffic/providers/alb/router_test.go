@@ -90,7 +90,12 @@ func TestRefusals(t *testing.T) {
 	if fake.Calls["ModifyRule"] != 0 {
 		t.Fatalf("%d ModifyRule calls for refused weights", fake.Calls["ModifyRule"])
 	}
-	for _, raw := range []string{"alb://", "alb://arn:aws:elasticloadbalancing:eu-west-1:1:listener-rule/x?blue=" + blueTG, "alb://" + ruleARN + "?blue=nope&green=" + greenTG, "alb://not-an-arn?blue=" + blueTG + "&green=" + greenTG} {
+	if _, err := alb.ParseURL("alb://" + ruleARN + "?blue=" + blueTG + "&green=" + greenTG + "&listener=" + alb.ListenerOf(ruleARN)); err != nil {
+		t.Errorf("the rule's own listener: %v", err)
+	}
+	for _, raw := range []string{"alb://", "alb://arn:aws:elasticloadbalancing:eu-west-1:1:listener-rule/x?blue=" + blueTG, "alb://" + ruleARN + "?blue=nope&green=" + greenTG, "alb://not-an-arn?blue=" + blueTG + "&green=" + greenTG,
+		// a rule of another listener than the one named
+		"alb://" + ruleARN + "?blue=" + blueTG + "&green=" + greenTG + "&listener=arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/50dc6c495c0c9188/0000000000000000"} {
 		if _, err := alb.ParseURL(raw); !errors.Is(err, traffic.ErrInvalid) {
 			t.Errorf("ParseURL(%q) = %v, want invalid", raw, err)
 		}

@@ -431,6 +431,11 @@ func (r *Router) Verify(ctx context.Context, w traffic.Weights) (bool, error) {
 	return traffic.VerifyByObserve(ctx, r, w)
 }
 
+// Verifies implements traffic.Verifier.
+func (r *Router) Verifies() string {
+	return "the AWS Load Balancer Controller applied the Ingress annotation to the ALB rule"
+}
+
 // Lag implements traffic.Lagger: the controller has not applied the
 // annotation, and what the rule forwards with instead.
 func (r *Router) Lag(ctx context.Context, w traffic.Weights) string {

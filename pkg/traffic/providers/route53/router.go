@@ -32,13 +32,17 @@ func FromRoute53(r int64) int { return int((r*100 + MaxWeight/2) / MaxWeight) }
 
 // Config says which records a Router drives.
 type Config struct {
-	Zone     string
-	Names    []string            // the routes: record names
-	Type     string              // record type, default A
-	TTL      int64               // seconds, for records tandem writes; default 60
-	Values   map[string][]string // cluster → record values, for records a cluster does not have yet
-	SetIDs   map[string]string   // cluster → SetIdentifier; default: the cluster's name
-	Endpoint string              // "" = AWS
+	Zone   string
+	Names  []string            // the routes: record names
+	Type   string              // record type, default A
+	TTL    int64               // seconds, for records tandem writes; default 60
+	Values map[string][]string // cluster → record values, for records a cluster does not have yet
+	// Aliases are the ALIAS targets of records a cluster does not have yet
+	// (CLUSTER=alias:HOSTED_ZONE_ID/DNS_NAME: a load balancer's canonical
+	// hosted zone and DNS name).
+	Aliases  map[string]types.AliasTarget
+	SetIDs   map[string]string // cluster → SetIdentifier; default: the cluster's name
+	Endpoint string            // "" = AWS
 	Region   string
 	// Credentials replace the default credential chain when set.
 	Credentials aws.CredentialsProvider
@@ -48,7 +52,8 @@ type Config struct {
 }
 
 // ParseURL reads route53://ZONEID/app.example.com[,api.example.com]?ttl=60&type=A
-// [&CLUSTER=VALUE[,VALUE]]…[&setid.CLUSTER=ID][&endpoint=URL][&region=R].
+// [&CLUSTER=VALUE[,VALUE]]…[&CLUSTER=alias:HOSTED_ZONE_ID/DNS_NAME]
+// [&setid.CLUSTER=ID][&endpoint=URL][&region=R].
 func ParseURL(raw string) (Config, error) {
 	bad := func(format string, args ...any) (Config, error) {
 		return Config{}, fmt.Errorf("%w: router %q: %s", traffic.ErrInvalid, raw, fmt.Sprintf(format, args...))
@@ -60,7 +65,7 @@ func ParseURL(raw string) (Config, error) {
 	if u.Scheme != "route53" || u.Host == "" {
 		return bad("want route53://ZONEID/record.name?ttl=60")
 	}
-	c := Config{Zone: strings.TrimPrefix(u.Host, "hostedzone/"), Type: "A", TTL: 60, Values: map[string][]string{}, SetIDs: map[string]string{}}
+	c := Config{Zone: strings.TrimPrefix(u.Host, "hostedzone/"), Type: "A", TTL: 60, Values: map[string][]string{}, Aliases: map[string]types.AliasTarget{}, SetIDs: map[string]string{}}
 	for _, n := range strings.Split(strings.Trim(u.Path, "/"), ",") {
 		if n = strings.TrimSpace(n); n != "" {
 			c.Names = append(c.Names, fqdn(n))
@@ -86,6 +91,12 @@ func ParseURL(raw string) (Config, error) {
 			c.Region = v
 		case strings.HasPrefix(k, "setid."):
 			c.SetIDs[strings.TrimPrefix(k, "setid.")] = v
+		case strings.HasPrefix(v, "alias:"):
+			zone, name, _ := strings.Cut(strings.TrimPrefix(v, "alias:"), "/")
+			if zone == "" || name == "" {
+				return bad("%s=%s: the alias target is missing: want %s=alias:HOSTED_ZONE_ID/DNS_NAME (the load balancer's canonical hosted zone and DNS name)", k, v, k)
+			}
+			c.Aliases[k] = types.AliasTarget{HostedZoneId: aws.String(zone), DNSName: aws.String(fqdn(name))}
 		default:
 			c.Values[k] = strings.Split(v, ",")
 		}
@@ -271,8 +282,15 @@ func (r *Router) Observe(ctx context.Context) (traffic.Weights, error) {
 			}
 			w[name][r.cluster(aws.ToString(rs.SetIdentifier))] = FromRoute53(aws.ToInt64(rs.Weight))
 		}
-		if len(w[name]) == 0 {
-			for c := range r.cfg.Values {
+		// A cluster the router was given a record for, which the set does
+		// not have yet, gets no traffic: weight 0 until a step makes it.
+		for c := range r.cfg.Values {
+			if _, ok := w[name][c]; !ok {
+				w[name][c] = 0
+			}
+		}
+		for c := range r.cfg.Aliases {
+			if _, ok := w[name][c]; !ok {
 				w[name][c] = 0
 			}
 		}
@@ -348,8 +366,21 @@ func (r *Router) SetWeights(ctx context.Context, w traffic.Weights) error {
 					cp.TTL = aws.Int64(setTTL)
 				}
 				rec = &cp
+			} else if at, ok := r.cfg.Aliases[c]; ok {
+				// A new ALIAS record: no TTL of its own; it evaluates the
+				// target's health as the set's other ALIAS records do.
+				for _, other := range weighted {
+					if other.AliasTarget != nil {
+						at.EvaluateTargetHealth = other.AliasTarget.EvaluateTargetHealth
+					}
+				}
+				rec = &types.ResourceRecordSet{Name: aws.String(name), Type: types.RRType(r.cfg.Type), SetIdentifier: aws.String(r.setID(c)),
+					Weight: aws.Int64(ToRoute53(w[name][c])), AliasTarget: &at}
 			} else {
 				vals := r.cfg.Values[c]
+				if len(vals) == 0 && isAliasSet(weighted, simple) {
+					return fmt.Errorf("%w: route53: %s is a weighted ALIAS set with no record for cluster %q, and its alias target is missing: pass %s=alias:HOSTED_ZONE_ID/DNS_NAME (the load balancer's canonical hosted zone and DNS name)", traffic.ErrInvalid, name, c, c)
+				}
 				if len(vals) == 0 {
 					return fmt.Errorf("%w: route53: %s has no record for cluster %q and no value for it: pass %s=VALUE", traffic.ErrInvalid, name, c, c)
 				}
@@ -384,6 +415,47 @@ func (r *Router) SetWeights(ctx context.Context, w traffic.Weights) error {
 	r.lastChange = aws.ToString(out.ChangeInfo.Id)
 	r.mu.Unlock()
 	return nil
+}
+
+// Verifies implements traffic.Verifier: a step is verified once Route53
+// reports its change INSYNC and the records read back with the weights.
+func (r *Router) Verifies() string {
+	return "the change is INSYNC on every Route53 name server and the records read back with the weights"
+}
+
+// Missing implements traffic.MissingExplainer: a cluster with no record in
+// a weighted set, and nothing to make one with.
+func (r *Router) Missing(ctx context.Context, route, cluster string) string {
+	sets, err := r.records(ctx, route)
+	if err != nil {
+		return ""
+	}
+	weighted := map[string]types.ResourceRecordSet{}
+	var simple *types.ResourceRecordSet
+	for i, rs := range sets {
+		if rs.SetIdentifier == nil {
+			simple = &sets[i]
+		} else {
+			weighted[r.cluster(aws.ToString(rs.SetIdentifier))] = rs
+		}
+	}
+	if isAliasSet(weighted, simple) {
+		return fmt.Sprintf("route53: %s is a weighted ALIAS set with no record for cluster %q, and its alias target is missing: pass %s=alias:HOSTED_ZONE_ID/DNS_NAME (the load balancer's canonical hosted zone and DNS name)", route, cluster, cluster)
+	}
+	return fmt.Sprintf("route53: %s has no record for cluster %q and no value for it: pass %s=VALUE (or check --from/--to)", route, cluster, cluster)
+}
+
+// isAliasSet reports whether a name's records are ALIAS records.
+func isAliasSet(weighted map[string]types.ResourceRecordSet, simple *types.ResourceRecordSet) bool {
+	if simple != nil {
+		return simple.AliasTarget != nil
+	}
+	for _, rs := range weighted {
+		if rs.AliasTarget != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // setTTLOf is the TTL of a weighted set's records (the longest), and a

@@ -294,3 +294,50 @@ func TestUnequalTTLsReportedAndFixedOnlyWhenAsked(t *testing.T) {
 		}
 	}
 }
+
+// A weighted ALIAS set where a cluster has no record yet: without its alias
+// target the step is refused before any change; with one, the new record is
+// an ALIAS record (no TTL) that evaluates health as the others do.
+func TestMissingAliasRecord(t *testing.T) {
+	fake := awsfake.New()
+	defer fake.Close()
+	fake.InsyncAfter = 0
+	fake.AddZone("Z1")
+	w255 := int64(255)
+	fake.PutRecord("Z1", awsfake.RecordSet{Name: "app.example.com", Type: "A", SetIdentifier: "blue", Weight: &w255,
+		AliasTarget: &awsfake.AliasTarget{HostedZoneID: "Z32O12XQLNTSW2", DNSName: "blue-1.eu-west-1.elb.amazonaws.com.", EvaluateTargetHealth: true}})
+	ctx := context.Background()
+	open := func(raw string) *route53.Router {
+		cfg, err := route53.ParseURL(raw + "&endpoint=" + fake.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := route53.New(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	w := traffic.Weights{"app.example.com.": {"blue": 50, "green": 50}}
+	if err := open("route53://Z1/app.example.com?x=1").SetWeights(ctx, w); !errors.Is(err, traffic.ErrInvalid) || !strings.Contains(err.Error(), "alias target is missing") {
+		t.Fatalf("no alias target for green: %v, want invalid naming the missing alias target", err)
+	}
+	if _, err := route53.ParseURL("route53://Z1/app.example.com?green=alias:Z32O12XQLNTSW2"); !errors.Is(err, traffic.ErrInvalid) {
+		t.Fatalf("alias:ZONE without a DNS name: %v, want invalid", err)
+	}
+	if n := fake.Calls["ChangeResourceRecordSets"]; n != 0 {
+		t.Fatalf("%d changes sent for a refused step", n)
+	}
+	r := open("route53://Z1/app.example.com?green=alias:Z32O12XQLNTSW2/green-2.eu-west-1.elb.amazonaws.com")
+	if err := r.SetWeights(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range fake.Records("Z1") {
+		if rec.SetIdentifier == "green" && (rec.AliasTarget == nil || rec.AliasTarget.DNSName != "green-2.eu-west-1.elb.amazonaws.com." || !rec.AliasTarget.EvaluateTargetHealth || rec.TTL != nil || *rec.Weight != 128) {
+			t.Fatalf("green's new record: %+v alias %+v", rec, rec.AliasTarget)
+		}
+	}
+	if len(fake.Records("Z1")) != 2 {
+		t.Fatalf("records: %+v", fake.Records("Z1"))
+	}
+}
