@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandem-io/tandem/internal/awstest"
 	"github.com/tandem-io/tandem/pkg/traffic/providers/haproxy"
 )
 
@@ -212,9 +213,9 @@ func TestLabStatusAndIdempotentUp(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	// 6 per cluster (etcd, apiserver, kcm, scheduler, kwok, lab ingress), plus HAProxy.
-	if len(st.Processes) != 13 {
-		t.Errorf("%d processes, want 13: %+v", len(st.Processes), st.Processes)
+	// 6 per cluster (etcd, apiserver, kcm, scheduler, kwok, lab ingress), plus HAProxy and the AWS endpoint.
+	if len(st.Processes) != 14 {
+		t.Errorf("%d processes, want 14: %+v", len(st.Processes), st.Processes)
 	}
 	for _, p := range st.Processes {
 		if !p.Alive || p.PID <= 0 {
@@ -227,5 +228,34 @@ func TestLabStatusAndIdempotentUp(t *testing.T) {
 	}
 	if strings.Contains(r.stderr, "building") {
 		t.Errorf("second lab up rebuilt something:\n%s", r.stderr)
+	}
+}
+
+// The lab's AWS endpoint (TANDEM_LAB_AWS) is a standalone service that AWS's
+// own client can be pointed at: Route53, ELBv2 and EC2 on one address.
+func TestLabAWSEndpointServesTheAWSCLI(t *testing.T) {
+	if !strings.HasPrefix(lab.aws, "http://127.0.0.1:") {
+		t.Fatalf("lab env exports TANDEM_LAB_AWS=%q, want the loopback endpoint", lab.aws)
+	}
+	var zone struct{ HostedZone struct{ Id string } }
+	out, stderr, code := awstest.CLI(t, lab.aws, "route53", "create-hosted-zone", "--name", "lab-cli.example", "--caller-reference", fmt.Sprint(time.Now().UnixNano()))
+	if code != 0 || json.Unmarshal([]byte(out), &zone) != nil || zone.HostedZone.Id == "" {
+		t.Fatalf("route53 create-hosted-zone: exit %d %s %s", code, out, stderr)
+	}
+	if _, stderr, code := awstest.CLI(t, lab.aws, "route53", "list-resource-record-sets", "--hosted-zone-id", zone.HostedZone.Id); code != 0 {
+		t.Fatalf("route53 list-resource-record-sets: exit %d %s", code, stderr)
+	}
+	if _, stderr, code := awstest.CLI(t, lab.aws, "elbv2", "describe-load-balancers"); code != 0 {
+		t.Fatalf("elbv2 describe-load-balancers: exit %d %s", code, stderr)
+	}
+	var vol struct{ VolumeId string }
+	out, stderr, code = awstest.CLI(t, lab.aws, "ec2", "create-volume", "--availability-zone", "eu-west-1a", "--size", "1")
+	if code != 0 || json.Unmarshal([]byte(out), &vol) != nil || !strings.HasPrefix(vol.VolumeId, "vol-") {
+		t.Fatalf("ec2 create-volume: exit %d %s %s", code, out, stderr)
+	}
+	var snap struct{ State string }
+	out, stderr, code = awstest.CLI(t, lab.aws, "ec2", "create-snapshot", "--volume-id", vol.VolumeId)
+	if code != 0 || json.Unmarshal([]byte(out), &snap) != nil || snap.State != "pending" {
+		t.Fatalf("ec2 create-snapshot: exit %d %s %s, want a pending snapshot", code, out, stderr)
 	}
 }
