@@ -65,14 +65,25 @@ Routers (a route's clusters are named as the contexts are, blue and green):
     a route is a backend, a cluster is a server; state= rewrites HAProxy's
     server-state-file so a reload keeps the weights.
   route53://ZONEID/app.example.com[,api.example.com]?ttl=60[&type=A][&CLUSTER=VALUE]
-         [&setid.CLUSTER=ID][&endpoint=URL][&region=R]
+         [&CLUSTER=alias:HOSTED_ZONE_ID/DNS_NAME][&setid.CLUSTER=ID][&endpoint=URL][&region=R]
     weighted record sets, one per cluster (SetIdentifier = the cluster's name
     unless setid. says otherwise); weights 0–100 become 0–255; a step is
     verified when Route53 says INSYNC; all-zero weights are refused; a simple
     record is converted to weighted ones (DELETE + CREATE in one batch), and
-    the shift waits the TTL after each change before judging the gates.
-  alb://LISTENER_RULE_ARN?blue=TG_ARN&green=TG_ARN[&endpoint=URL]
-    one listener rule forwarding to a target group per cluster; 0–100 → 0–999.
+    the shift waits the TTL after each change before judging the gates;
+    weighted ALIAS records keep their target (alias: makes a missing one).
+  alb://LISTENER_RULE_ARN?blue=TG_ARN&green=TG_ARN[&listener=ARN][&endpoint=URL]
+    one listener rule forwarding to a target group per cluster; 0–100 → 0–999;
+    only the weights change; a rule of the AWS Load Balancer Controller is
+    refused (it would put its own back): use albingress:// for those.
+  albingress://NAMESPACE/INGRESS?context=CTX&blue=TG_ARN&green=TG_ARN
+         [&action=NAME][&rule=RULE_ARN][&endpoint=URL][&region=R]
+    the AWS Load Balancer Controller's way: the weights go into the Ingress's
+    alb.ingress.kubernetes.io/actions.NAME annotation (a forward action with
+    both target groups) in context CTX, and the controller applies them; a
+    step is verified when the ALB rule (found from the Ingress's load
+    balancer, or rule=) forwards with them; each cluster's target group must
+    be bound by a TargetGroupBinding of that cluster.
   externaldns://ingress/NAMESPACE/NAME?clusters=blue,green[&setid.CLUSTER=ID][&prefix=P]
     the set-identifier and aws-weight annotations of the same Ingress (or
     service/…) in each cluster, for each cluster's ExternalDNS to publish; the
