@@ -102,12 +102,13 @@ func newLabUpCmd(o *LabOptions) *cobra.Command {
 					row(tw, r.Cluster, r.Version, r.API, r.Nodes, r.Ingress)
 				}
 				tw.Flush()
-				fmt.Fprintf(w, "\nHAProxy: http://127.0.0.1:%d (admin socket %s)\nAWS endpoint (Route53, ELBv2, EC2): %s\nUse it: eval \"$(tandem lab env --dir %s)\"\n", st.HAProxyPort, st.HAProxySock, st.AWSEndpoint(), o.Dir)
+				fmt.Fprintf(w, "\nHAProxy: http://127.0.0.1:%d (admin socket %s)\nAWS endpoint (Route53, ELBv2, EC2): %s, hosted zone %s (%s)\nUse it: eval \"$(tandem lab env --dir %s)\"\n", st.HAProxyPort, st.HAProxySock, st.AWSEndpoint(), lab.LabZone, st.Zone, o.Dir)
 			})
 		},
 	}
 	cmd.Flags().StringVar(&up.BlueVersion, "blue-version", lab.DefaultBlueVersion, "Kubernetes version of blue (the source)")
 	cmd.Flags().StringVar(&up.GreenVersion, "green-version", lab.DefaultGreenVersion, "Kubernetes version of green (the target)")
+	cmd.Flags().BoolVar(&up.NoDNS, "no-dns", false, "leave the DNS plane out (no DNS server answering the lab zone)")
 	return cmd
 }
 
@@ -196,6 +197,12 @@ func newLabEnvCmd(o *LabOptions) *cobra.Command {
 			fmt.Fprintf(o.g.Out, "export TANDEM_LAB_ROUTER='haproxy://%s?backend=%s&state=%s'\n", st.HAProxySock, lab.HAProxyBackend, filepath.Join(st.Dir, "haproxy.state"))
 			if ep := st.AWSEndpoint(); ep != "" {
 				fmt.Fprintf(o.g.Out, "export TANDEM_LAB_AWS=%s\n", ep)
+			}
+			if st.Zone != "" {
+				fmt.Fprintf(o.g.Out, "export TANDEM_LAB_ZONE=%s\n", st.Zone)
+			}
+			if st.DNSPort != 0 {
+				fmt.Fprintf(o.g.Out, "export TANDEM_LAB_DNS=127.0.0.1:%d\n", st.DNSPort)
 			}
 			return nil
 		},
@@ -293,6 +300,8 @@ func newLabAWSCmd(o *LabOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "address to listen on")
+	cmd.Flags().StringVar(&ao.StateFile, "state", "", "file to keep the zones, load balancers, volumes and snapshots in across restarts")
+	cmd.Flags().StringVar(&ao.DNS, "dns", "", "UDP address to answer the zones' names on (Route53's weighted routing)")
 	cmd.Flags().DurationVar(&ao.InsyncAfter, "insync-after", ao.InsyncAfter, "how long a Route53 change stays PENDING")
 	cmd.Flags().DurationVar(&ao.SnapshotsAfter, "snapshots-after", ao.SnapshotsAfter, "how long an EBS snapshot stays pending")
 	cmd.Flags().Float64Var(&ao.Route53PerSecond, "route53-rate", ao.Route53PerSecond, "Route53 requests per second before Throttling (0: unlimited)")

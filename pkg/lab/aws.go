@@ -10,6 +10,8 @@ package lab
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -39,15 +42,24 @@ type AWSOptions struct {
 	// Route53PerSecond is Route53's request limit ("five requests per
 	// second per AWS account"); 0 = unlimited.
 	Route53PerSecond float64
+	// StateFile keeps the zones, load balancers, volumes and snapshots
+	// across restarts ("" = in memory only).
+	StateFile string
+	// DNS, when set, is a UDP address to answer the zones' names on.
+	DNS string
 }
 
 // DefaultAWSOptions are what `lab up` starts the endpoint with.
 var DefaultAWSOptions = AWSOptions{InsyncAfter: 2 * time.Second, SnapshotsAfter: 30 * time.Second, Route53PerSecond: 5}
 
 // AWSHandler serves Route53 and ELBv2 (r53elb) and EC2 (ec2) on one endpoint,
-// with GET /healthz for the lab's readiness probe.
-func AWSHandler(r53elb *awsfake.Server, ec2 *ec2fake.Server) http.Handler {
+// with GET /healthz for the lab's readiness probe; after every request that
+// may change something, saved is called.
+func AWSHandler(r53elb *awsfake.Server, ec2 *ec2fake.Server, saved func()) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && saved != nil {
+			defer saved()
+		}
 		switch {
 		case r.URL.Path == "/healthz":
 			_, _ = io.WriteString(w, "ok\n")
@@ -70,14 +82,61 @@ func AWSHandler(r53elb *awsfake.Server, ec2 *ec2fake.Server) http.Handler {
 	})
 }
 
-// ServeAWS serves the AWS fakes on ln until ctx ends.
+// awsState is the file the endpoint keeps its state in.
+type awsState struct {
+	Route53ELBv2 json.RawMessage `json:"route53elbv2"`
+	EC2          json.RawMessage `json:"ec2"`
+}
+
+// ServeAWS serves the AWS fakes on ln (and their zones over DNS on o.DNS)
+// until ctx ends.
 func ServeAWS(ctx context.Context, ln net.Listener, o AWSOptions) error {
 	r53elb, ec2 := awsfake.NewHandler(), ec2fake.NewHandler()
 	r53elb.InsyncAfter, ec2.CompleteAfter = o.InsyncAfter, o.SnapshotsAfter
 	if o.Route53PerSecond > 0 {
 		r53elb.Route53Limiter = rate.NewLimiter(rate.Limit(o.Route53PerSecond), int(max(1, o.Route53PerSecond)))
 	}
-	srv := &http.Server{Handler: AWSHandler(r53elb, ec2), ReadHeaderTimeout: 10 * time.Second}
+	var saved func()
+	if o.StateFile != "" {
+		if data, err := os.ReadFile(o.StateFile); err == nil {
+			var st awsState
+			if err := json.Unmarshal(data, &st); err != nil {
+				return fmt.Errorf("%s: %w", o.StateFile, err)
+			}
+			if err := errors.Join(r53elb.UnmarshalState(st.Route53ELBv2), ec2.UnmarshalState(st.EC2)); err != nil {
+				return fmt.Errorf("%s: %w", o.StateFile, err)
+			}
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		var mu sync.Mutex
+		saved = func() {
+			mu.Lock()
+			defer mu.Unlock()
+			a, err1 := r53elb.MarshalState()
+			b, err2 := ec2.MarshalState()
+			if err := errors.Join(err1, err2); err != nil {
+				fmt.Fprintf(os.Stderr, "aws endpoint: save state: %v\n", err)
+				return
+			}
+			data, _ := json.Marshal(awsState{Route53ELBv2: a, EC2: b})
+			if err := os.WriteFile(o.StateFile+".tmp", data, 0o600); err == nil {
+				err = os.Rename(o.StateFile+".tmp", o.StateFile)
+			}
+		}
+	}
+	if o.DNS != "" {
+		pc, err := net.ListenPacket("udp", o.DNS)
+		if err != nil {
+			return fmt.Errorf("dns %s: %w", o.DNS, err)
+		}
+		go func() {
+			if err := ServeDNS(ctx, pc, r53elb); err != nil {
+				fmt.Fprintf(os.Stderr, "dns: %v\n", err)
+			}
+		}()
+	}
+	srv := &http.Server{Handler: AWSHandler(r53elb, ec2, saved), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -107,10 +166,12 @@ func (l *Lab) startAWS(ctx context.Context, st *State) error {
 		}
 	}
 	o := DefaultAWSOptions
-	p := Process{Name: awsProcess, Binary: exe, Port: st.AWSPort,
-		Args: []string{"lab", "aws", "--listen", fmt.Sprintf("127.0.0.1:%d", st.AWSPort),
-			"--insync-after", o.InsyncAfter.String(), "--snapshots-after", o.SnapshotsAfter.String(), "--route53-rate", fmt.Sprint(o.Route53PerSecond)},
-		Log: filepath.Join(l.Dir, "logs", "aws.log")}
+	args := []string{"lab", "aws", "--listen", fmt.Sprintf("127.0.0.1:%d", st.AWSPort), "--state", filepath.Join(l.Dir, "aws-state.json"),
+		"--insync-after", o.InsyncAfter.String(), "--snapshots-after", o.SnapshotsAfter.String(), "--route53-rate", fmt.Sprint(o.Route53PerSecond)}
+	if st.DNSPort != 0 {
+		args = append(args, "--dns", fmt.Sprintf("127.0.0.1:%d", st.DNSPort))
+	}
+	p := Process{Name: awsProcess, Binary: exe, Port: st.AWSPort, Args: args, Log: filepath.Join(l.Dir, "logs", "aws.log")}
 	return l.ensure(ctx, l.runningSet(), p, func(ctx context.Context) error {
 		return poll(ctx, 100*time.Millisecond, func() error {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, st.AWSEndpoint()+"/healthz", nil)
@@ -125,4 +186,55 @@ func (l *Lab) startAWS(ctx context.Context, st *State) error {
 			return nil
 		})
 	})
+}
+
+// LabZone is the hosted zone the lab makes in its AWS endpoint: the seeded
+// app's name (app.example) is in it.
+const LabZone = "example"
+
+// freeUDPPort is a UDP port on 127.0.0.1 that nothing listens on now.
+func freeUDPPort() (int, error) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer pc.Close()
+	return pc.LocalAddr().(*net.UDPAddr).Port, nil
+}
+
+// ensureZone makes the hosted zone name in the endpoint (CreateHostedZone,
+// with a caller reference of its own so a second call finds the first's)
+// and returns its id.
+func ensureZone(ctx context.Context, endpoint, name string) (string, error) {
+	ref := "tandem-lab-" + name
+	body := `<CreateHostedZoneRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Name>` + name + `</Name><CallerReference>` + ref + `</CallerReference></CreateHostedZoneRequest>`
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+"/2013-04-01/hostedzone", strings.NewReader(body))
+	resp, err := insecureClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("aws endpoint: create hosted zone %s: %w", name, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusConflict {
+		return "", fmt.Errorf("aws endpoint: create hosted zone %s: %s", name, resp.Status)
+	}
+	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/2013-04-01/hostedzone", nil)
+	if resp, err = insecureClient.Do(req); err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Zones []struct {
+			ID        string `xml:"Id"`
+			CallerRef string `xml:"CallerReference"`
+		} `xml:"HostedZones>HostedZone"`
+	}
+	if err := xml.NewDecoder(resp.Body).Decode(&list); err != nil {
+		return "", fmt.Errorf("aws endpoint: list hosted zones: %w", err)
+	}
+	for _, z := range list.Zones {
+		if z.CallerRef == ref {
+			return strings.TrimPrefix(z.ID, "/hostedzone/"), nil
+		}
+	}
+	return "", fmt.Errorf("aws endpoint: hosted zone %s not listed after it was created", name)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -193,7 +194,14 @@ func (l *Lab) startCluster(ctx context.Context, c ClusterState, kubeBin, etcdBin
 // ensure starts p unless it already runs, then waits for ready.
 func (l *Lab) ensure(ctx context.Context, running map[string]Process, p Process, ready func(context.Context) error) error {
 	if old, ok := running[processKey(p)]; ok && old.Alive {
-		return ready(ctx)
+		if old.Binary == p.Binary && slices.Equal(old.Args, p.Args) {
+			return ready(ctx)
+		}
+		// Started by an older tandem with other arguments: restart it.
+		if err := stop(ctx, l.Dir, old, 10*time.Second); err != nil {
+			return err
+		}
+		l.Progress("%-6s %-24s restarted: its arguments changed", p.Cluster, p.Name)
 	}
 	started := time.Now()
 	if _, err := start(l.Dir, p, false); err != nil {

@@ -42,7 +42,12 @@ type State struct {
 	HAProxySock string         `json:"haproxySocket"`
 	// AWSPort is the lab's AWS endpoint (Route53, ELBv2, EC2); 0 in a lab
 	// recorded before it had one, until its next `lab up`.
-	AWSPort      int    `json:"awsPort,omitempty"`
+	AWSPort int `json:"awsPort,omitempty"`
+	// DNSPort is the lab's DNS server (UDP), which answers the lab zone's
+	// names from the AWS endpoint's Route53; 0 with --no-dns.
+	DNSPort int `json:"dnsPort,omitempty"`
+	// Zone is the id of the lab's hosted zone (LabZone) in the AWS endpoint.
+	Zone         string `json:"zone,omitempty"`
 	Kubeconfig   string `json:"kubeconfig"`
 	KubectlDir   string `json:"kubectlDir"`
 	GreenVersion string `json:"greenVersion"`
@@ -101,6 +106,8 @@ func (l *Lab) save(s *State) error {
 type UpOptions struct {
 	BlueVersion  string
 	GreenVersion string
+	// NoDNS leaves the DNS plane out: no DNS server.
+	NoDNS bool
 }
 
 // Up builds what is missing, starts whatever is not running and waits until
@@ -191,11 +198,22 @@ func (l *Lab) Up(ctx context.Context, o UpOptions) (*State, error) {
 			return nil, err
 		}
 		st.AWSPort = ports[0]
-		if err := l.save(st); err != nil {
+	}
+	if !o.NoDNS && st.DNSPort == 0 {
+		if st.DNSPort, err = freeUDPPort(); err != nil {
 			return nil, err
 		}
 	}
+	if err := l.save(st); err != nil {
+		return nil, err
+	}
 	if err := l.startAWS(ctx, st); err != nil {
+		return nil, err
+	}
+	if st.Zone, err = ensureZone(ctx, st.AWSEndpoint(), LabZone); err != nil {
+		return nil, err
+	}
+	if err := l.save(st); err != nil {
 		return nil, err
 	}
 	return st, nil

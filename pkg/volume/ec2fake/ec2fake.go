@@ -1,9 +1,11 @@
 package ec2fake
 
 import (
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -321,4 +323,46 @@ func matches(sn *snapshot, filters map[string][]string) bool {
 		}
 	}
 	return true
+}
+
+// persisted is what the fake keeps across restarts (the lab's endpoint).
+type persisted struct {
+	Volumes   map[string]int32 `json:"volumes"`
+	Snapshots []snapshotState  `json:"snapshots"`
+	Next      int              `json:"next"`
+}
+
+type snapshotState struct {
+	ID, Volume, Owner string
+	Size              int32
+	Started           time.Time
+	Tags              map[string]string
+}
+
+// MarshalState writes the fake's volumes and snapshots as JSON.
+func (s *Server) MarshalState() ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := persisted{Volumes: s.volumes, Next: s.next}
+	for _, id := range slices.Sorted(maps.Keys(s.snaps)) {
+		sn := s.snaps[id]
+		p.Snapshots = append(p.Snapshots, snapshotState{ID: sn.id, Volume: sn.volume, Owner: sn.owner, Size: sn.size, Started: sn.started, Tags: sn.tags})
+	}
+	return json.Marshal(p)
+}
+
+// UnmarshalState replaces the fake's state with data from MarshalState.
+func (s *Server) UnmarshalState(data []byte) error {
+	var p persisted
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.volumes, s.snaps, s.next = map[string]int32{}, map[string]*snapshot{}, p.Next
+	maps.Copy(s.volumes, p.Volumes)
+	for _, sn := range p.Snapshots {
+		s.snaps[sn.ID] = &snapshot{id: sn.ID, volume: sn.Volume, owner: sn.Owner, size: sn.Size, started: sn.Started, tags: sn.Tags}
+	}
+	return nil
 }
