@@ -27,6 +27,8 @@ type Env struct {
 	Socket     string // HAProxy's admin socket
 	Router     string // the router URL of the lab's HAProxy
 	AWS        string // the lab's AWS endpoint (Route53, ELBv2, EC2)
+	Zone       string // the lab's hosted zone id (example.)
+	DNS        string // the lab's DNS server, host:port (UDP)
 	UpTook     time.Duration
 }
 
@@ -131,6 +133,10 @@ func Main(m *testing.M, o Options, ready func(Env)) int {
 			env.Router = v
 		case "TANDEM_LAB_AWS":
 			env.AWS = v
+		case "TANDEM_LAB_ZONE":
+			env.Zone = v
+		case "TANDEM_LAB_DNS":
+			env.DNS = v
 		}
 	}
 	if env.Kubeconfig == "" || env.Kubectl == "" {

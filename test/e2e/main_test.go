@@ -22,6 +22,8 @@ var lab struct {
 	haproxy    string // host:port
 	socket     string // HAProxy admin socket
 	aws        string // the lab's AWS endpoint
+	zone       string // the lab's hosted zone id
+	dns        string // the lab's DNS server
 	upTook     time.Duration
 }
 
@@ -38,6 +40,7 @@ func TestMain(m *testing.M) {
 	os.Exit(labtest.Main(m, labtest.Options{Dir: dir, What: "e2e suite", Seed: true}, func(e labtest.Env) {
 		lab.bin, lab.dir, lab.kubeconfig, lab.kubectl = e.Bin, e.Dir, e.Kubeconfig, e.Kubectl
 		lab.haproxy, lab.socket, lab.upTook, lab.aws = e.HAProxy, e.Socket, e.UpTook, e.AWS
+		lab.zone, lab.dns = e.Zone, e.DNS
 	}))
 }
 

@@ -39,10 +39,17 @@ type Config struct {
 	Clusters  []string          // contexts; each has the object
 	SetIDs    map[string]string // cluster → set-identifier; default the cluster's name
 	Prefix    string            // "" = ask each cluster's ExternalDNS
+	// VerifyZone, when set, is the Route53 hosted zone ExternalDNS publishes
+	// to: a step is verified only once the published records carry the
+	// weights (verify=route53://ZONE_ID).
+	VerifyZone       string
+	Host             string // the record name; default the object's first host
+	Endpoint, Region string // of Route53, for VerifyZone
 }
 
 // ParseURL reads externaldns://ingress/NAMESPACE/NAME?clusters=blue,green
-// [&setid.CLUSTER=ID][&prefix=external-dns.kubernetes.io/].
+// [&setid.CLUSTER=ID][&prefix=external-dns.kubernetes.io/]
+// [&verify=route53://ZONE_ID][&host=NAME][&endpoint=URL][&region=R].
 func ParseURL(raw string) (Config, error) {
 	bad := func(format string, args ...any) (Config, error) {
 		return Config{}, fmt.Errorf("%w: router %q: %s", traffic.ErrInvalid, raw, fmt.Sprintf(format, args...))
@@ -72,6 +79,18 @@ func ParseURL(raw string) (Config, error) {
 			c.Prefix = v
 		case strings.HasPrefix(k, "setid."):
 			c.SetIDs[strings.TrimPrefix(k, "setid.")] = v
+		case k == "verify":
+			zone, ok := strings.CutPrefix(v, "route53://")
+			if !ok || zone == "" || strings.ContainsAny(zone, "/?") {
+				return bad("verify=%s: want verify=route53://ZONE_ID (the hosted zone ExternalDNS publishes to)", v)
+			}
+			c.VerifyZone = zone
+		case k == "host":
+			c.Host = v
+		case k == "endpoint":
+			c.Endpoint = v
+		case k == "region":
+			c.Region = v
 		default:
 			return bad("unknown parameter %q", k)
 		}
@@ -93,6 +112,9 @@ type Router struct {
 	conns    map[string]*cluster.Conn
 	prefixes map[string]string
 	notes    map[string][]string // cluster → how its prefix was decided
+	// published reads the records ExternalDNS published (VerifyZone).
+	published *route53.Router
+	host      string
 }
 
 // New connects to each cluster (connect opens a context) and decides each
@@ -118,7 +140,58 @@ func New(ctx context.Context, cfg Config, connect func(context string) (*cluster
 		}
 		r.prefixes[name], r.notes[name] = prefixFor(ds)
 	}
+	if cfg.VerifyZone != "" {
+		if err := r.openPublished(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+// openPublished connects to the Route53 zone ExternalDNS publishes to, for
+// the object's host name.
+func (r *Router) openPublished(ctx context.Context) error {
+	r.host = r.cfg.Host
+	typ := "A"
+	o, err := r.get(ctx, r.cfg.Clusters[0])
+	if err != nil {
+		return fmt.Errorf("%w: externaldns: %s %s/%s in %s: %v", traffic.ErrInvalid, r.cfg.Kind, r.cfg.Namespace, r.cfg.Name, r.cfg.Clusters[0], err)
+	}
+	if r.host == "" {
+		r.host = hostOf(o, r.prefixes[r.cfg.Clusters[0]])
+	}
+	if r.host == "" {
+		return fmt.Errorf("%w: externaldns: %s %s/%s has no host (rules[].host or the hostname annotation): name the record with host=", traffic.ErrInvalid, r.cfg.Kind, r.cfg.Namespace, r.cfg.Name)
+	}
+	if lb, _, _ := unstructured.NestedSlice(o.Object, "status", "loadBalancer", "ingress"); len(lb) > 0 {
+		if m, ok := lb[0].(map[string]any); ok && m["hostname"] != nil && m["ip"] == nil {
+			typ = "CNAME" // ExternalDNS publishes a hostname target as a CNAME
+		}
+	}
+	setIDs := map[string]string{}
+	for _, c := range r.cfg.Clusters {
+		setIDs[c] = r.setID(c)
+	}
+	r.published, err = route53.New(ctx, route53.Config{Zone: r.cfg.VerifyZone, Names: []string{route53Name(r.host)}, Type: typ, SetIDs: setIDs,
+		Endpoint: r.cfg.Endpoint, Region: r.cfg.Region, Values: map[string][]string{}})
+	return err
+}
+
+// hostOf is the first host an Ingress's rules name, else the hostname
+// annotation's first name.
+func hostOf(o *unstructured.Unstructured, prefix string) string {
+	rules, _, _ := unstructured.NestedSlice(o.Object, "spec", "rules")
+	for _, rl := range rules {
+		if m, ok := rl.(map[string]any); ok {
+			if h, _ := m["host"].(string); h != "" {
+				return h
+			}
+		}
+	}
+	if h := o.GetAnnotations()[prefix+"hostname"]; h != "" {
+		return strings.TrimSpace(strings.Split(h, ",")[0])
+	}
+	return ""
 }
 
 // Instance is one ExternalDNS Deployment as its arguments describe it.
@@ -317,7 +390,72 @@ func (r *Router) SetWeights(ctx context.Context, w traffic.Weights) error {
 	return nil
 }
 
-// Verify implements traffic.Router: the annotations read back as w.
+// Verify implements traffic.Router: the annotations read back as w, and,
+// with verify=route53://ZONE, the records ExternalDNS published carry w.
 func (r *Router) Verify(ctx context.Context, w traffic.Weights) (bool, error) {
-	return traffic.VerifyByObserve(ctx, r, w)
+	ok, err := traffic.VerifyByObserve(ctx, r, w)
+	if err != nil || !ok || r.published == nil {
+		return ok, err
+	}
+	got, err := r.publishedWeights(ctx)
+	if err != nil {
+		return false, nil // no weighted records yet: not published
+	}
+	for c, v := range w[r.route] {
+		if g, has := got[c]; !has || g != v {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// publishedWeights are the weights of the host's published records, per cluster.
+func (r *Router) publishedWeights(ctx context.Context) (map[string]int, error) {
+	got, err := r.published.Observe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return got[route53Name(r.host)], nil
+}
+
+func route53Name(host string) string {
+	host = strings.ToLower(host)
+	if !strings.HasSuffix(host, ".") {
+		host += "."
+	}
+	return host
+}
+
+// Lag implements traffic.Lagger: what Route53 has when ExternalDNS has not
+// published the weights, and the usual reasons.
+func (r *Router) Lag(ctx context.Context, w traffic.Weights) string {
+	if r.published == nil {
+		return ""
+	}
+	have := "no weighted records"
+	if got, err := r.publishedWeights(ctx); err == nil && len(got) > 0 {
+		have = traffic.Weights{r.host: got}.String()
+	} else if err != nil {
+		have = err.Error()
+	}
+	return fmt.Sprintf("ExternalDNS has not published the weights to Route53 zone %s (it has %s): is each cluster's ExternalDNS running, reading prefix %s, with --policy sync (not create-only or upsert-only), a --domain-filter that takes %s, and its own --txt-owner-id?",
+		r.cfg.VerifyZone, have, r.prefixes[r.cfg.Clusters[0]], r.host)
+}
+
+// Pace implements traffic.Paced when the published records are verified:
+// ExternalDNS publishes on its next run (its --interval, a minute by
+// default), and Route53 allows 5 requests per second per account.
+func (r *Router) Pace() (first, max, timeout time.Duration) {
+	if r.published == nil {
+		return 50 * time.Millisecond, 50 * time.Millisecond, traffic.DefaultVerifyTimeout
+	}
+	return time.Second, 10 * time.Second, 3 * time.Minute
+}
+
+// Verifies implements traffic.Verifier.
+func (r *Router) Verifies() string {
+	if r.published == nil {
+		return "the annotations read back (ExternalDNS publishes them on its next run; verify=route53://ZONE checks Route53)"
+	}
+	return "ExternalDNS published the weights to Route53"
 }
