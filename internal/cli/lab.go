@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/lab"
@@ -204,6 +205,12 @@ func newLabEnvCmd(o *LabOptions) *cobra.Command {
 			if st.DNSPort != 0 {
 				fmt.Fprintf(o.g.Out, "export TANDEM_LAB_DNS=127.0.0.1:%d\n", st.DNSPort)
 			}
+			if st.AppPort != 0 && st.Zone != "" {
+				// The seeded app's router through ExternalDNS, verified on the published records.
+				fmt.Fprintf(o.g.Out, "export TANDEM_LAB_DNS_ROUTER='externaldns://ingress/%s/%s?clusters=%s,%s&prefix=external-dns.kubernetes.io/&verify=route53://%s&endpoint=%s'\n",
+					seed.AppNamespace, seed.AppIngress, st.Clusters[0].Name, st.Clusters[1].Name, st.Zone, st.AWSEndpoint())
+				fmt.Fprintf(o.g.Out, "export TANDEM_LAB_APP_PORT=%d\n", st.AppPort)
+			}
 			return nil
 		},
 	}
@@ -310,7 +317,7 @@ func newLabAWSCmd(o *LabOptions) *cobra.Command {
 
 // newLabIngressCmd is the lab ingress process that `lab up` starts per cluster.
 func newLabIngressCmd(o *LabOptions) *cobra.Command {
-	var name, listen, contextName string
+	var name, listen, contextName, address, addressListen string
 	cmd := &cobra.Command{
 		Use:    "ingress",
 		Short:  "Serve one cluster's Ingress rules over HTTP (started by lab up)",
@@ -321,15 +328,28 @@ func newLabIngressCmd(o *LabOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ln, err := net.Listen("tcp", listen)
-			if err != nil {
-				return badInput("--listen %s: %v", listen, err)
+			lns := []string{listen}
+			if addressListen != "" {
+				lns = append(lns, addressListen)
 			}
-			return ingress.Serve(cmd.Context(), conn.Typed, name, ln, o.g.Log)
+			g, ctx := errgroup.WithContext(cmd.Context())
+			for _, addr := range lns {
+				ln, err := net.Listen("tcp", addr)
+				if err != nil {
+					return badInput("listen %s: %v", addr, err)
+				}
+				g.Go(func() error { return ingress.Serve(ctx, conn.Typed, name, ln, o.g.Log) })
+			}
+			if address != "" {
+				g.Go(func() error { return ingress.PublishAddress(ctx, conn.Typed, address, o.g.Log) })
+			}
+			return g.Wait()
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "cluster name to answer with")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "address to listen on")
 	cmd.Flags().StringVar(&contextName, "context", "", "kubeconfig context of the cluster")
+	cmd.Flags().StringVar(&address, "address", "", "IP to publish in every Ingress's status.loadBalancer (what ExternalDNS publishes)")
+	cmd.Flags().StringVar(&addressListen, "address-listen", "", "a second address to serve on (the published IP and the lab's app port)")
 	return cmd
 }

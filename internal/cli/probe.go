@@ -28,7 +28,9 @@ ingress sets X-Tandem-Cluster). Run it beside a shift to watch the split move.
 An answer ≥ 500 or 404, or no answer, is a failed request.
 
 Exit codes: 0 no request failed, 1 some failed, 2 bad input.`,
-		Example: `  tandem probe --url "http://$TANDEM_LAB_HAPROXY/" --host app.example --rate 100 --duration 30s`,
+		Example: `  tandem probe --url "http://$TANDEM_LAB_HAPROXY/" --host app.example --rate 100 --duration 30s
+  tandem probe --url "http://app.example:$TANDEM_LAB_APP_PORT/" --resolve app.example --dns "$TANDEM_LAB_DNS" \
+    --header X-Tandem-Cluster --rate 50 --duration 30s`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch {
@@ -40,6 +42,8 @@ Exit codes: 0 no request failed, 1 some failed, 2 bad input.`,
 				return badInput("--duration %s: want > 0 and at most 24h", duration)
 			case every <= 0:
 				return badInput("--every %s: want > 0", every)
+			case (p.Resolve == "") != (p.DNS == ""):
+				return badInput("--resolve and --dns go together: the name to resolve and the DNS server to ask")
 			}
 			p.Max = duration
 			return runProbe(cmd.Context(), g, p, every)
@@ -49,6 +53,8 @@ Exit codes: 0 no request failed, 1 some failed, 2 bad input.`,
 	f.StringVar(&p.URL, "url", "", "URL to send requests to (through the router)")
 	f.StringVar(&p.Host, "host", "", "Host header of the requests")
 	f.IntVar(&p.Rate, "rate", 50, "requests per second")
+	f.StringVar(&p.Resolve, "resolve", "", "resolve this host of --url through --dns before each connection (caching each answer for its TTL), to follow a DNS-based split")
+	f.StringVar(&p.DNS, "dns", "", "with --resolve: the DNS server, host:port (the lab's: $TANDEM_LAB_DNS)")
 	f.StringVar(&p.ClusterHeader, "header", "", "response header naming the cluster that answered (none: answers are counted, not told apart by cluster)")
 	f.DurationVar(&duration, "duration", 30*time.Second, "how long to send; the probe stops by itself")
 	f.DurationVar(&every, "every", time.Second, "how often to print a line")

@@ -29,6 +29,8 @@ type Env struct {
 	AWS        string // the lab's AWS endpoint (Route53, ELBv2, EC2)
 	Zone       string // the lab's hosted zone id (example.)
 	DNS        string // the lab's DNS server, host:port (UDP)
+	DNSRouter  string // the externaldns router of the seeded app
+	AppPort    string // the port the lab ingresses serve on at their own addresses
 	UpTook     time.Duration
 }
 
@@ -137,6 +139,10 @@ func Main(m *testing.M, o Options, ready func(Env)) int {
 			env.Zone = v
 		case "TANDEM_LAB_DNS":
 			env.DNS = v
+		case "TANDEM_LAB_DNS_ROUTER":
+			env.DNSRouter = v
+		case "TANDEM_LAB_APP_PORT":
+			env.AppPort = v
 		}
 	}
 	if env.Kubeconfig == "" || env.Kubectl == "" {

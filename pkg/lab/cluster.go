@@ -33,6 +33,12 @@ type ClusterState struct {
 	// RuntimeConfig is passed to --runtime-config; blue serves every API
 	// group/version its release still has, so removals show up in plan and sync.
 	RuntimeConfig string `json:"runtimeConfig,omitempty"`
+	// Address is the loopback address the cluster's lab ingress also
+	// serves on (State.AppPort) and publishes in its Ingresses' status, so
+	// that DNS answers tell the clusters apart; "" with --no-dns.
+	Address string `json:"address,omitempty"`
+	// ExternalDNSPort is the metrics/health port of its ExternalDNS.
+	ExternalDNSPort int `json:"externalDNSPort,omitempty"`
 }
 
 // APIURL is the cluster's apiserver URL.

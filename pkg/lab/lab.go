@@ -46,6 +46,10 @@ type State struct {
 	// DNSPort is the lab's DNS server (UDP), which answers the lab zone's
 	// names from the AWS endpoint's Route53; 0 with --no-dns.
 	DNSPort int `json:"dnsPort,omitempty"`
+	// AppPort is the port each cluster's lab ingress serves on at its
+	// Address: what a client that resolved a name through the lab's DNS
+	// connects to.
+	AppPort int `json:"appPort,omitempty"`
 	// Zone is the id of the lab's hosted zone (LabZone) in the AWS endpoint.
 	Zone         string `json:"zone,omitempty"`
 	Kubeconfig   string `json:"kubeconfig"`
@@ -184,6 +188,11 @@ func (l *Lab) Up(ctx context.Context, o UpOptions) (*State, error) {
 	if err := l.writeKubeconfig(st); err != nil {
 		return nil, err
 	}
+	if !o.NoDNS {
+		if err := l.planDNS(st); err != nil {
+			return nil, err
+		}
+	}
 	for _, c := range st.Clusters {
 		if err := l.startIngress(ctx, st, c); err != nil {
 			return nil, err
@@ -215,6 +224,11 @@ func (l *Lab) Up(ctx context.Context, o UpOptions) (*State, error) {
 	}
 	if err := l.save(st); err != nil {
 		return nil, err
+	}
+	if st.DNSPort != 0 {
+		if err := l.startExternalDNS(ctx, st, b); err != nil {
+			return nil, err
+		}
 	}
 	return st, nil
 }
@@ -319,9 +333,12 @@ func (l *Lab) startIngress(ctx context.Context, st *State, c ClusterState) error
 			return err
 		}
 	}
-	p := Process{Cluster: c.Name, Name: "lab-ingress", Binary: exe, Port: c.IngressPort,
-		Args: []string{"lab", "ingress", "--kubeconfig", st.Kubeconfig, "--context", c.Name, "--name", c.Name, "--listen", fmt.Sprintf("127.0.0.1:%d", c.IngressPort)},
-		Log:  filepath.Join(l.Dir, "logs", c.Name+"-lab-ingress.log")}
+	args := []string{"lab", "ingress", "--kubeconfig", st.Kubeconfig, "--context", c.Name, "--name", c.Name, "--listen", fmt.Sprintf("127.0.0.1:%d", c.IngressPort)}
+	if c.Address != "" && st.AppPort != 0 {
+		args = append(args, "--address", c.Address, "--address-listen", fmt.Sprintf("%s:%d", c.Address, st.AppPort))
+	}
+	p := Process{Cluster: c.Name, Name: "lab-ingress", Binary: exe, Port: c.IngressPort, Args: args,
+		Log: filepath.Join(l.Dir, "logs", c.Name+"-lab-ingress.log")}
 	return l.ensure(ctx, l.runningSet(), p, func(ctx context.Context) error {
 		return waitHealth(ctx, c.IngressPort)
 	})
@@ -345,7 +362,7 @@ func (l *Lab) Processes() ([]Process, error) {
 }
 
 // stopOrder stops traffic first and storage last.
-var stopOrder = []string{controllerProcess, awsProcess, "haproxy", "lab-ingress", "kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"}
+var stopOrder = []string{controllerProcess, externalDNSProcess, awsProcess, "haproxy", "lab-ingress", "kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"}
 
 // Down stops exactly the processes the lab recorded and removes its data.
 func (l *Lab) Down(ctx context.Context) ([]Process, error) {

@@ -23,8 +23,10 @@ type Process struct {
 	PID     int      `json:"pid"`
 	Binary  string   `json:"binary"`
 	Args    []string `json:"args"`
-	Log     string   `json:"log"`
-	Port    int      `json:"port,omitempty"`
+	// Env is added to the process's environment (not recorded).
+	Env  []string `json:"-"`
+	Log  string   `json:"log"`
+	Port int      `json:"port,omitempty"`
 	// Start is when the process started (lease.ProcessStart): with the PID,
 	// it tells our process from a later one that reuses its PID.
 	Start uint64 `json:"start,omitempty"`
@@ -49,6 +51,9 @@ func start(dir string, p Process, dieWithParent bool) (Process, error) {
 	}
 	defer logf.Close()
 	cmd := exec.Command(p.Binary, p.Args...)
+	if len(p.Env) > 0 {
+		cmd.Env = append(os.Environ(), p.Env...)
+	}
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	cmd.Dir = dir

@@ -24,6 +24,11 @@ type Probe struct {
 	// answered (the lab ingress sets X-Tandem-Cluster); "" counts no clusters.
 	ClusterHeader string
 	Client        *http.Client
+	// Resolve, with DNS, resolves this host name of the URL through the DNS
+	// server DNS (host:port) before each new connection, caching each
+	// answer for its TTL like a resolver; every request gets a connection
+	// of its own, so the probe follows a DNS-based split as clients do.
+	Resolve, DNS string
 	// OnAnswer, if set, hears every request (concurrently: it must be safe for that).
 	OnAnswer func(Answer)
 
@@ -73,7 +78,12 @@ func (p *Probe) Start(ctx context.Context) {
 		p.Timeout = 2 * time.Second
 	}
 	if p.Client == nil {
-		p.Client = &http.Client{Timeout: p.Timeout, Transport: &http.Transport{MaxIdleConnsPerHost: 16, DisableCompression: true}}
+		tr := &http.Transport{MaxIdleConnsPerHost: 16, DisableCompression: true}
+		if p.Resolve != "" && p.DNS != "" {
+			tr.DialContext = (&Resolver{Server: p.DNS}).DialContext(p.Resolve)
+			tr.DisableKeepAlives = true
+		}
+		p.Client = &http.Client{Timeout: p.Timeout, Transport: tr}
 	}
 	ctx, p.cancel = context.WithTimeout(ctx, p.Max)
 	p.done = make(chan struct{})

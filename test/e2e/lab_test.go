@@ -213,9 +213,9 @@ func TestLabStatusAndIdempotentUp(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	// 6 per cluster (etcd, apiserver, kcm, scheduler, kwok, lab ingress), plus HAProxy and the AWS endpoint.
-	if len(st.Processes) != 14 {
-		t.Errorf("%d processes, want 14: %+v", len(st.Processes), st.Processes)
+	// 7 per cluster (etcd, apiserver, kcm, scheduler, kwok, lab ingress, ExternalDNS), plus HAProxy and the AWS endpoint.
+	if len(st.Processes) != 16 {
+		t.Errorf("%d processes, want 16: %+v", len(st.Processes), st.Processes)
 	}
 	for _, p := range st.Processes {
 		if !p.Alive || p.PID <= 0 {

@@ -24,6 +24,8 @@ var lab struct {
 	aws        string // the lab's AWS endpoint
 	zone       string // the lab's hosted zone id
 	dns        string // the lab's DNS server
+	dnsRouter  string // the seeded app's externaldns router
+	appPort    string // the lab ingresses' port at their own addresses
 	upTook     time.Duration
 }
 
@@ -40,7 +42,7 @@ func TestMain(m *testing.M) {
 	os.Exit(labtest.Main(m, labtest.Options{Dir: dir, What: "e2e suite", Seed: true}, func(e labtest.Env) {
 		lab.bin, lab.dir, lab.kubeconfig, lab.kubectl = e.Bin, e.Dir, e.Kubeconfig, e.Kubectl
 		lab.haproxy, lab.socket, lab.upTook, lab.aws = e.HAProxy, e.Socket, e.UpTook, e.AWS
-		lab.zone, lab.dns = e.Zone, e.DNS
+		lab.zone, lab.dns, lab.dnsRouter, lab.appPort = e.Zone, e.DNS, e.DNSRouter, e.AppPort
 	}))
 }
 

@@ -22,6 +22,14 @@ var manifests embed.FS
 
 // optionalFiles hold documents in API versions that a cluster may no longer
 // serve; Apply skips those instead of failing.
+// The seeded app's Ingress (host app.example): its annotations make each
+// cluster's ExternalDNS publish a weighted record of app.example in the
+// lab's zone.
+const (
+	AppNamespace = "shop"
+	AppIngress   = "web"
+)
+
 var optionalFiles = map[string]bool{"90-removed-apis.yaml": true}
 
 // document is one parsed manifest with where it came from.

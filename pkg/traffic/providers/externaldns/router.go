@@ -138,7 +138,9 @@ func New(ctx context.Context, cfg Config, connect func(context string) (*cluster
 		if err != nil {
 			return nil, err
 		}
-		r.prefixes[name], r.notes[name] = prefixFor(ds)
+		if r.prefixes[name], r.notes[name], err = prefixFor(ds); err != nil {
+			return nil, fmt.Errorf("%w: externaldns: %s: %v", traffic.ErrInvalid, name, err)
+		}
 	}
 	if cfg.VerifyZone != "" {
 		if err := r.openPublished(ctx); err != nil {
@@ -247,12 +249,16 @@ func Deployments(ctx context.Context, c *cluster.Conn) ([]Instance, error) {
 }
 
 // PrefixOfVersion is the prefix an ExternalDNS image reads by default:
-// external-dns.kubernetes.io/ from v0.22.0 on, the alpha one before.
+// external-dns.kubernetes.io/ from v0.22.0 on, the alpha one before; ""
+// when the image says no version (pinned by digest, a tag without one).
 func PrefixOfVersion(image string) (prefix, why string) {
+	if _, digest, ok := strings.Cut(image, "@"); ok {
+		return "", fmt.Sprintf("image %s is pinned by digest (%s): its version, and so its annotation prefix, is not guessed", image, digest)
+	}
 	tag := image[strings.LastIndex(image, ":")+1:]
 	m := versionTag.FindStringSubmatch(tag)
 	if m == nil {
-		return AlphaPrefix, fmt.Sprintf("image tag %q has no version: assuming the alpha prefix", tag)
+		return "", fmt.Sprintf("image tag %q has no version: its annotation prefix is not guessed", tag)
 	}
 	major, _ := strconv.Atoi(m[1])
 	minor, _ := strconv.Atoi(m[2])
@@ -262,11 +268,16 @@ func PrefixOfVersion(image string) (prefix, why string) {
 	return AlphaPrefix, "ExternalDNS " + tag + " (before v0.22.0) reads " + AlphaPrefix
 }
 
-func prefixFor(ds []Instance) (string, []string) {
+// prefixFor is the prefix the cluster's ExternalDNS reads; an error when no
+// Deployment tells it (none found, or an image that names no version).
+func prefixFor(ds []Instance) (string, []string, error) {
 	if len(ds) == 0 {
-		return AlphaPrefix, []string{"no ExternalDNS Deployment found: writing " + AlphaPrefix + " annotations"}
+		return "", nil, fmt.Errorf("no ExternalDNS Deployment found, so which annotation prefix it reads is unknown: pass prefix=%s (v0.22.0+) or prefix=%s", GAPrefix, AlphaPrefix)
 	}
-	return ds[0].Prefix, []string{ds[0].Ref + ": " + ds[0].PrefixWhy}
+	if ds[0].Prefix == "" {
+		return "", nil, fmt.Errorf("%s: %s: pass prefix=%s (v0.22.0+) or prefix=%s", ds[0].Ref, ds[0].PrefixWhy, GAPrefix, AlphaPrefix)
+	}
+	return ds[0].Prefix, []string{ds[0].Ref + ": " + ds[0].PrefixWhy}, nil
 }
 
 // Preflight reports, before the first step, what would make the DNS split
@@ -283,7 +294,7 @@ func (r *Router) Preflight(ctx context.Context) ([]string, error) {
 		}
 		switch len(ds) {
 		case 0:
-			out = append(out, fmt.Sprintf("%s: no ExternalDNS Deployment found: nothing will publish its weighted record", name))
+			out = append(out, fmt.Sprintf("%s: no ExternalDNS Deployment found in the cluster: unless one runs outside it, nothing will publish its weighted record", name))
 		case 1:
 		default:
 			out = append(out, fmt.Sprintf("%s: %d ExternalDNS Deployments; using the first (%s)", name, len(ds), ds[0].Ref))

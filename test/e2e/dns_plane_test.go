@@ -1,0 +1,146 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/tandem-io/tandem/internal/awstest"
+)
+
+// resolve asks the lab's DNS server for name's A record: the address of
+// the one record it answers with.
+func resolve(t *testing.T, name string) string {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(name), dns.TypeA)
+	r, _, err := new(dns.Client).Exchange(m, lab.dns)
+	if err != nil {
+		t.Fatalf("dns %s: %v", name, err)
+	}
+	for _, rr := range r.Answer {
+		if a, ok := rr.(*dns.A); ok {
+			return a.A.String()
+		}
+	}
+	return ""
+}
+
+// publishedWeights lists app.example's weighted records through the AWS CLI:
+// set identifier → weight.
+func publishedWeights(t *testing.T, name string) map[string]int {
+	t.Helper()
+	out, stderr, code := awstest.CLI(t, lab.aws, "route53", "list-resource-record-sets", "--hosted-zone-id", lab.zone)
+	if code != 0 {
+		t.Fatalf("aws route53 list-resource-record-sets: exit %d %s", code, stderr)
+	}
+	var l struct {
+		ResourceRecordSets []struct {
+			Name, Type, SetIdentifier string
+			Weight                    *int
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &l); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, rs := range l.ResourceRecordSets {
+		if rs.Name == dns.Fqdn(name) && rs.Type == "A" && rs.SetIdentifier != "" && rs.Weight != nil {
+			got[rs.SetIdentifier] = *rs.Weight
+		}
+	}
+	return got
+}
+
+// The lab's DNS plane: a real ExternalDNS per cluster publishes the seeded
+// app's weighted record to the lab's Route53, and the lab's DNS answers it.
+func TestLabDNSPlane(t *testing.T) {
+	var st struct {
+		Processes []struct {
+			Cluster, Name string
+			Alive         bool
+		} `json:"processes"`
+	}
+	if err := json.Unmarshal([]byte(mustTandem(t, "lab", "status", "--dir", lab.dir, "-o", "json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	running := map[string]bool{}
+	for _, p := range st.Processes {
+		if p.Name == "external-dns" && p.Alive {
+			running[p.Cluster] = true
+		}
+	}
+	if !running["blue"] || !running["green"] {
+		t.Fatalf("ExternalDNS running: %v, want blue and green", running)
+	}
+	eventually(t, 90*time.Second, func() error {
+		if w := publishedWeights(t, "app.example"); w["blue"] != 255 {
+			return fmt.Errorf("app.example's published weighted records: %v, want blue's at 255", w)
+		}
+		return nil
+	})
+	if ip := resolve(t, "app.example"); ip != "127.0.10.1" {
+		t.Fatalf("app.example resolves to %q, want blue's address 127.0.10.1", ip)
+	}
+}
+
+// Seed 002 for real: `tandem shift` through ExternalDNS moves what the lab's
+// DNS answers, step by step, verified on the records ExternalDNS published.
+func TestShiftFollowsDNS(t *testing.T) {
+	labAtRest(t)
+	leaveLabAtRest(t)
+	if lab.dnsRouter == "" {
+		t.Fatal("lab env has no TANDEM_LAB_DNS_ROUTER")
+	}
+	mustTandem(t, "sync", "--source", "blue", "--target", "green", "--namespace", "shop", "--journal-dir", t.TempDir())
+	jdir := t.TempDir()
+	t.Cleanup(func() {
+		tandem(t, "shift", "--router", lab.dnsRouter, "--from", "green", "--to", "blue", "--steps", "100", "--pause", "0s", "--journal-dir", jdir)
+	})
+	share := func(n int) float64 {
+		green := 0
+		for range n {
+			switch ip := resolve(t, "app.example"); ip {
+			case "127.0.10.2":
+				green++
+			case "127.0.10.1":
+			default:
+				t.Fatalf("app.example resolved to %q, neither cluster's address", ip)
+			}
+		}
+		return 100 * float64(green) / float64(n)
+	}
+	r := tandem(t, "shift", "--router", lab.dnsRouter, "--from", "blue", "--to", "green", "--steps", "50", "--pause", "0s", "--journal-dir", jdir)
+	if r.code != 0 {
+		t.Fatalf("shift to 50: exit %d\n%s", r.code, r.stderr)
+	}
+	if w := publishedWeights(t, "app.example"); w["blue"] != 128 || w["green"] != 128 {
+		t.Fatalf("published weights at 50%%: %v", w)
+	}
+	if g := share(500); g < 40 || g > 60 {
+		t.Fatalf("at 50%% green answered %.1f%% of 500 resolutions, want 40–60%%", g)
+	}
+	if r := tandem(t, "shift", "--router", lab.dnsRouter, "--from", "blue", "--to", "green", "--steps", "100", "--pause", "0s", "--journal-dir", jdir); r.code != 0 {
+		t.Fatalf("shift to 100: exit %d\n%s", r.code, r.stderr)
+	}
+	if g := share(100); g != 100 {
+		t.Fatalf("at 100%% green answered %.1f%%, want every answer", g)
+	}
+	// A client that resolves through the lab's DNS reaches green only.
+	out := mustTandem(t, "probe", "--url", "http://app.example:"+lab.appPort+"/", "--resolve", "app.example", "--dns", lab.dns,
+		"--header", "X-Tandem-Cluster", "--rate", "20", "--duration", "2s", "-o", "json")
+	var probe struct {
+		OK        int64            `json:"ok"`
+		ByCluster map[string]int64 `json:"byCluster"`
+	}
+	if err := json.Unmarshal([]byte(out), &probe); err != nil || probe.OK == 0 || probe.ByCluster["green"] != probe.OK {
+		t.Fatalf("probe through the lab's DNS at 100%%: %s (%v), want every answer from green", out, err)
+	}
+	if !strings.Contains(r.stderr, "ExternalDNS published the weights") {
+		t.Errorf("the shift does not say it verified the published records:\n%s", r.stderr)
+	}
+}
