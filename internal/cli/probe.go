@@ -31,7 +31,7 @@ Exit codes: 0 no request failed, 1 some failed, 2 bad input.`,
 		Example: `  tandem probe --url "http://$TANDEM_LAB_HAPROXY/" --host app.example --rate 100 --duration 30s
   tandem probe --url "http://app.example:$TANDEM_LAB_APP_PORT/" --resolve app.example --dns "$TANDEM_LAB_DNS" \
     --header X-Tandem-Cluster --rate 50 --duration 30s`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch {
 			case !traffic.IsHTTPURL(p.URL):

@@ -14,8 +14,8 @@ func TestPrefixOfVersion(t *testing.T) {
 		"registry.k8s.io/external-dns/external-dns:v0.22.0": GAPrefix,
 		"bitnami/external-dns:0.23.1-debian-12-r0":          GAPrefix,
 		// no version to read: not guessed
-		"registry.k8s.io/external-dns/external-dns:latest": "",
-		"registry.k8s.io/external-dns/external-dns@sha256:4f6a0e2fbc5e2d1a3e6c1f3c2f0b8d9b1a2c3d4e5f60718293a4b5c6d7e8f901": "",
+		"registry.k8s.io/external-dns/external-dns:latest":                                                                          "",
+		"registry.k8s.io/external-dns/external-dns@sha256:4f6a0e2fbc5e2d1a3e6c1f3c2f0b8d9b1a2c3d4e5f60718293a4b5c6d7e8f901":         "",
 		"registry.k8s.io/external-dns/external-dns:v0.23.0@sha256:4f6a0e2fbc5e2d1a3e6c1f3c2f0b8d9b1a2c3d4e5f60718293a4b5c6d7e8f901": "",
 	} {
 		if got, why := PrefixOfVersion(image); got != want || why == "" {
