@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -143,4 +144,48 @@ func TestShiftFollowsDNS(t *testing.T) {
 	if !strings.Contains(r.stderr, "ExternalDNS published the weights") {
 		t.Errorf("the shift does not say it verified the published records:\n%s", r.stderr)
 	}
+
+	// Green's ExternalDNS stopped: a step that needs green's record changed
+	// is never published; it fails naming ExternalDNS and rolls back.
+	pid := labProcessPID(t, "green", "external-dns")
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tandem(t, "lab", "up", "--dir", lab.dir) }) // starts it again
+	eventually(t, 30*time.Second, func() error {
+		if syscall.Kill(pid, 0) == nil {
+			return fmt.Errorf("green's ExternalDNS (pid %d) still runs", pid)
+		}
+		return nil
+	})
+	r = tandem(t, "shift", "--router", lab.dnsRouter, "--from", "green", "--to", "blue", "--steps", "50", "--pause", "0s", "--verify-timeout", "20s", "--journal-dir", jdir)
+	if r.code != 1 || !strings.Contains(r.stderr, "ExternalDNS has not published") {
+		t.Fatalf("shift with green's ExternalDNS stopped: exit %d, want 1 naming ExternalDNS\n%s", r.code, r.stderr)
+	}
+	if w := publishedWeights(t, "app.example"); w["green"] != 255 || w["blue"] != 0 {
+		t.Errorf("published weights after the rollback: %v, want green 255 and blue 0 as before", w)
+	}
+	mustTandem(t, "lab", "up", "--dir", lab.dir)
+}
+
+// labProcessPID is the PID of one of the lab's processes (lab status).
+func labProcessPID(t *testing.T, cluster, name string) int {
+	t.Helper()
+	var st struct {
+		Processes []struct {
+			Cluster, Name string
+			PID           int
+			Alive         bool
+		} `json:"processes"`
+	}
+	if err := json.Unmarshal([]byte(mustTandem(t, "lab", "status", "--dir", lab.dir, "-o", "json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range st.Processes {
+		if p.Cluster == cluster && p.Name == name && p.Alive {
+			return p.PID
+		}
+	}
+	t.Fatalf("no running %s %s in lab status", cluster, name)
+	return 0
 }

@@ -117,11 +117,27 @@ func TestShiftExternalDNS(t *testing.T) {
 "spec":{"containers":[{"name":"external-dns","image":"`+c.image+`","args":["--source=ingress","--provider=aws","--txt-owner-id=shared-id"]}]}}}}`)
 	}
 	router := "externaldns://ingress/" + ns + "/web?clusters=blue,green"
+	// Two clusters' ExternalDNS with one owner id would delete each other's records: refused.
 	r := tandem(t, "shift", "--router", router, "--from", "blue", "--to", "green", "--steps", "50,100", "--pause", "0s", "--journal-dir", t.TempDir())
+	if r.code != 2 || !strings.Contains(r.stderr, "share --txt-owner-id=shared-id") {
+		t.Fatalf("shift with a shared txt-owner-id: exit %d, want 2 naming it\n%s", r.code, r.stderr)
+	}
+	mustKubectl(t, "--context", "green", "-n", ns, "patch", "deployment", "external-dns", "--type=json",
+		"-p", `[{"op":"replace","path":"/spec/template/spec/containers/0/args/2","value":"--txt-owner-id=green"}]`)
+	// A prefix that a cluster's ExternalDNS does not read: refused before any change.
+	r = tandem(t, "shift", "--router", router+"&prefix=external-dns.kubernetes.io/", "--from", "blue", "--to", "green", "--steps", "50", "--journal-dir", t.TempDir())
+	if r.code != 2 || !strings.Contains(r.stderr, "would never see the weights") {
+		t.Fatalf("shift with a prefix blue's ExternalDNS does not read: exit %d, want 2\n%s", r.code, r.stderr)
+	}
+	// A cluster that is no context: one line, exit 2.
+	if r := tandem(t, "shift", "status", "--router", "externaldns://ingress/"+ns+"/web?clusters=blue,purple"); r.code != 2 || !strings.Contains(r.stderr, "purple") {
+		t.Fatalf("clusters=blue,purple: exit %d\n%s", r.code, r.stderr)
+	}
+	r = tandem(t, "shift", "--router", router, "--from", "blue", "--to", "green", "--steps", "50,100", "--pause", "0s", "--journal-dir", t.TempDir())
 	if r.code != 0 {
 		t.Fatalf("shift: exit %d\n%s", r.code, r.stderr)
 	}
-	for _, want := range []string{"share --txt-owner-id=shared-id", "reads annotations with prefix external-dns.kubernetes.io/", "reads annotations with prefix external-dns.alpha.kubernetes.io/", "TTL 1s"} {
+	for _, want := range []string{"reads annotations with prefix external-dns.kubernetes.io/", "reads annotations with prefix external-dns.alpha.kubernetes.io/", "TTL 1s"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("shift stderr lacks %q:\n%s", want, r.stderr)
 		}

@@ -302,18 +302,28 @@ func (r *Router) Preflight(ctx context.Context) ([]string, error) {
 		for _, d := range ds {
 			owners[d.OwnerID] = append(owners[d.OwnerID], name+" "+d.Ref)
 			out = append(out, fmt.Sprintf("%s: %s reads annotations with prefix %s (%s)", name, d.Ref, d.Prefix, d.PrefixWhy))
+			if p := r.prefixes[name]; d.Prefix != "" && p != d.Prefix && !(d.LegacyToo && p == AlphaPrefix) {
+				return nil, fmt.Errorf("%w: externaldns: prefix %s: %s's ExternalDNS %s reads %s (%s): it would never see the weights", traffic.ErrInvalid, p, name, d.Ref, d.Prefix, d.PrefixWhy)
+			}
 		}
 	}
 	for id, who := range owners {
-		if len(who) > 1 {
-			out = append(out, fmt.Sprintf("WARNING: ExternalDNS instances share --txt-owner-id=%s (%s): each would take the other's records for its own and delete them; give each cluster its own", id, strings.Join(who, ", ")))
+		clusters := map[string]bool{}
+		for _, w := range who {
+			clusters[strings.SplitN(w, " ", 2)[0]] = true
+		}
+		switch {
+		case len(clusters) > 1:
+			return nil, fmt.Errorf("%w: externaldns: ExternalDNS instances of different clusters share --txt-owner-id=%s (%s): each would take the other's records for its own and delete them; give each cluster its own", traffic.ErrInvalid, id, strings.Join(who, ", "))
+		case len(who) > 1:
+			out = append(out, fmt.Sprintf("WARNING: ExternalDNS instances share --txt-owner-id=%s (%s)", id, strings.Join(who, ", ")))
 		}
 	}
 	ids := map[string]string{}
 	for _, c := range r.cfg.Clusters {
 		id := r.setID(c)
 		if other, dup := ids[id]; dup {
-			out = append(out, fmt.Sprintf("WARNING: clusters %s and %s use the same set-identifier %q: Route53 keeps one record", other, c, id))
+			return nil, fmt.Errorf("%w: externaldns: clusters %s and %s would use the same set-identifier %q, and Route53 keeps one record of it: give them their own (setid.CLUSTER=)", traffic.ErrInvalid, other, c, id)
 		}
 		ids[id] = c
 	}
@@ -388,7 +398,14 @@ func (r *Router) SetWeights(ctx context.Context, w traffic.Weights) error {
 			}
 		}
 	}
-	for _, c := range w.Clusters(r.route) {
+	// A cluster whose weight goes up is patched before one whose weight goes
+	// down: a failure between the two patches never leaves both at 0.
+	current, _ := r.Observe(ctx)
+	order := w.Clusters(r.route)
+	sort.SliceStable(order, func(i, j int) bool {
+		return w[r.route][order[i]]-current[r.route][order[i]] > w[r.route][order[j]]-current[r.route][order[j]]
+	})
+	for _, c := range order {
 		p := r.prefixes[c]
 		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{
 			p + "set-identifier": r.setID(c),
