@@ -53,9 +53,11 @@ func newLabCmd(g *Global) *cobra.Command {
 		Long: `The lab: two real Kubernetes clusters on loopback, built from the Go module
 proxy (etcd, kube-apiserver, kube-controller-manager, kube-scheduler; nodes
 and pods faked by kwok), a lab ingress per cluster, HAProxy in front and an
-AWS endpoint (Route53, ELBv2 and EC2 fakes; TANDEM_LAB_AWS in 'lab env').
+AWS endpoint (Route53, ELBv2 and EC2 fakes; TANDEM_LAB_AWS in 'lab env'),
+and the DNS plane (--no-dns leaves it out): a DNS server answering the zone
+"example" from that Route53 and a real ExternalDNS per cluster publishing to it.
 blue runs an older release (serving APIs that green no longer serves), green
-a newer one. The first 'lab up' builds the binaries (≈ 25 min on 2 cores) and
+a newer one. The first 'lab up' builds the binaries (≈ 30 min on 2 cores) and
 caches them under ${XDG_CACHE_HOME:-~/.cache}/tandem; later runs start in seconds.`,
 	}
 	pf := cmd.PersistentFlags()
