@@ -52,3 +52,16 @@ func stripDNSRouting(obj *unstructured.Unstructured) string {
 	removeAnnotations(obj, gone...)
 	return "ExternalDNS routing annotations not copied (each cluster has its own; `tandem shift` sets them): " + strings.Join(gone, ", ")
 }
+
+// DNSSetIdentifierPrefixes are the ExternalDNS prefixes under which obj has
+// a set-identifier: obj is one record of a weighted (or other routing
+// policy) set.
+func DNSSetIdentifierPrefixes(obj *unstructured.Unstructured) []string {
+	var out []string
+	for _, p := range externalDNSPrefixes {
+		if obj.GetAnnotations()[p+"set-identifier"] != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

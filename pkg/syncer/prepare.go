@@ -42,6 +42,8 @@ type Prepared struct {
 	Unshared []Unshared
 	// Warnings are resources that could not be read; the rest went on.
 	Warnings []string
+	// Joins are the copies that join their weighted DNS set after the apply.
+	Joins []DNSJoin
 }
 
 // Unshared is one object that cannot be copied as it is.

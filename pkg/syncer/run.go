@@ -59,6 +59,9 @@ func Run(ctx context.Context, source, target *cluster.Conn, prep *Prepared, o Op
 		o.Apply.Journal, o.Apply.RunID = run.Journal(), run.ID
 	}
 	results, err := apply.Run(ctx, target, prep.Plan, o.Apply)
+	if err == nil {
+		err = joinDNSSets(ctx, target, prep.Joins, results)
+	}
 	results = append(results, UnsharedResults(prep)...)
 	if err != nil {
 		return results, err

@@ -98,6 +98,13 @@ func TestShiftFollowsDNS(t *testing.T) {
 		t.Fatal("lab env has no TANDEM_LAB_DNS_ROUTER")
 	}
 	mustTandem(t, "sync", "--source", "blue", "--target", "green", "--namespace", "shop", "--journal-dir", t.TempDir())
+	// The copy joins the weighted set at 0: green's ExternalDNS publishes its record.
+	eventually(t, 60*time.Second, func() error {
+		if w := publishedWeights(t, "app.example"); w["blue"] != 255 || w["green"] != 0 || len(w) != 2 {
+			return fmt.Errorf("app.example's published weighted records after the sync: %v, want blue 255 and green 0", w)
+		}
+		return nil
+	})
 	jdir := t.TempDir()
 	t.Cleanup(func() {
 		tandem(t, "shift", "--router", lab.dnsRouter, "--from", "green", "--to", "blue", "--steps", "100", "--pause", "0s", "--journal-dir", jdir)

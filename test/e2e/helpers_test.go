@@ -159,6 +159,11 @@ func normalize(o map[string]any) map[string]any {
 	if ann, ok := md["annotations"].(map[string]any); ok {
 		delete(ann, "tandem.io/source-hash")
 		delete(ann, "deployment.kubernetes.io/revision")
+		// A weighted DNS record's identifier and weight are each cluster's own.
+		for _, p := range []string{"external-dns.alpha.kubernetes.io/", "external-dns.kubernetes.io/"} {
+			delete(ann, p+"set-identifier")
+			delete(ann, p+"aws-weight")
+		}
 		if len(ann) == 0 {
 			delete(md, "annotations")
 		}
