@@ -104,3 +104,23 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// ValidateFor checks w as Validate does and that it names only route and
+// clusters in clusters (a router of one route: an ALB rule, an Ingress);
+// what — the router's name — starts the message.
+func (w Weights) ValidateFor(what, route string, clusters map[string]string) error {
+	if err := w.Validate(); err != nil {
+		return err
+	}
+	for r, cl := range w {
+		if r != route {
+			return fmt.Errorf("%w: %s: route %q is not %q", ErrInvalid, what, r, route)
+		}
+		for c := range cl {
+			if _, ok := clusters[c]; !ok {
+				return fmt.Errorf("%w: %s: no target group for cluster %q", ErrInvalid, what, c)
+			}
+		}
+	}
+	return nil
+}

@@ -206,18 +206,8 @@ func (r *Router) weightsOf(rule *types.Rule) (traffic.Weights, error) {
 // app's login depends on), their order and the forward action's stickiness
 // stay as they are.
 func (r *Router) SetWeights(ctx context.Context, w traffic.Weights) error {
-	if err := w.Validate(); err != nil {
+	if err := w.ValidateFor("alb", r.route, r.cfg.TargetGroups); err != nil {
 		return err
-	}
-	for route, cl := range w {
-		if route != r.route {
-			return fmt.Errorf("%w: alb: route %q is not %q", traffic.ErrInvalid, route, r.route)
-		}
-		for c := range cl {
-			if _, ok := r.cfg.TargetGroups[c]; !ok {
-				return fmt.Errorf("%w: alb: no target group for cluster %q", traffic.ErrInvalid, c)
-			}
-		}
 	}
 	rule, err := r.rule(ctx)
 	if err != nil {

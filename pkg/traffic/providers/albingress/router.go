@@ -326,18 +326,8 @@ func (r *Router) Observe(ctx context.Context) (traffic.Weights, error) {
 // stickiness, other target groups at 0, fields tandem does not know) as it
 // is; the controller applies it to the rule.
 func (r *Router) SetWeights(ctx context.Context, w traffic.Weights) error {
-	if err := w.Validate(); err != nil {
+	if err := w.ValidateFor("albingress", r.route, r.cfg.TargetGroups); err != nil {
 		return err
-	}
-	for route, cl := range w {
-		if route != r.route {
-			return fmt.Errorf("%w: albingress: route %q is not %q", traffic.ErrInvalid, route, r.route)
-		}
-		for c := range cl {
-			if _, ok := r.cfg.TargetGroups[c]; !ok {
-				return fmt.Errorf("%w: albingress: no target group for cluster %q", traffic.ErrInvalid, c)
-			}
-		}
 	}
 	ing, err := r.ingress(ctx)
 	if err != nil {

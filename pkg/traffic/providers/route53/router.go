@@ -317,15 +317,7 @@ func (r *Router) SetWeights(ctx context.Context, w traffic.Weights) error {
 		if err != nil {
 			return err
 		}
-		weighted := map[string]types.ResourceRecordSet{}
-		var simple *types.ResourceRecordSet
-		for i, rs := range sets {
-			if rs.SetIdentifier == nil {
-				simple = &sets[i]
-			} else {
-				weighted[r.cluster(aws.ToString(rs.SetIdentifier))] = rs
-			}
-		}
+		weighted, simple := r.split(sets)
 		if simple != nil {
 			changes = append(changes, types.Change{Action: types.ChangeActionDelete, ResourceRecordSet: simple})
 			notices = append(notices, fmt.Sprintf("route53: %s %s is a simple record; converting it to weighted records (DELETE + CREATE in one change batch)", name, r.cfg.Type))
@@ -430,6 +422,15 @@ func (r *Router) Missing(ctx context.Context, route, cluster string) string {
 	if err != nil {
 		return ""
 	}
+	weighted, simple := r.split(sets)
+	if isAliasSet(weighted, simple) {
+		return fmt.Sprintf("route53: %s is a weighted ALIAS set with no record for cluster %q, and its alias target is missing: pass %s=alias:HOSTED_ZONE_ID/DNS_NAME (the load balancer's canonical hosted zone and DNS name)", route, cluster, cluster)
+	}
+	return fmt.Sprintf("route53: %s has no record for cluster %q and no value for it: pass %s=VALUE (or check --from/--to)", route, cluster, cluster)
+}
+
+// split tells a name's weighted records (by cluster) from its simple one.
+func (r *Router) split(sets []types.ResourceRecordSet) (map[string]types.ResourceRecordSet, *types.ResourceRecordSet) {
 	weighted := map[string]types.ResourceRecordSet{}
 	var simple *types.ResourceRecordSet
 	for i, rs := range sets {
@@ -439,10 +440,7 @@ func (r *Router) Missing(ctx context.Context, route, cluster string) string {
 			weighted[r.cluster(aws.ToString(rs.SetIdentifier))] = rs
 		}
 	}
-	if isAliasSet(weighted, simple) {
-		return fmt.Sprintf("route53: %s is a weighted ALIAS set with no record for cluster %q, and its alias target is missing: pass %s=alias:HOSTED_ZONE_ID/DNS_NAME (the load balancer's canonical hosted zone and DNS name)", route, cluster, cluster)
-	}
-	return fmt.Sprintf("route53: %s has no record for cluster %q and no value for it: pass %s=VALUE (or check --from/--to)", route, cluster, cluster)
+	return weighted, simple
 }
 
 // isAliasSet reports whether a name's records are ALIAS records.
