@@ -28,6 +28,9 @@ var lab struct {
 	haproxy    string // host:port of the lab's HAProxy
 	socket     string // its admin socket
 	router     string // its router URL
+	aws        string // its AWS endpoint
+	zone       string // its hosted zone id
+	dns        string // its DNS server
 	upTook     time.Duration
 }
 
@@ -43,6 +46,7 @@ func TestMain(m *testing.M) {
 	os.Exit(labtest.Main(m, labtest.Options{Dir: dir, What: "benchmark run"}, func(e labtest.Env) {
 		lab.root, lab.bin, lab.dir, lab.kubeconfig, lab.kubectl, lab.upTook = e.Root, e.Bin, e.Dir, e.Kubeconfig, e.Kubectl, e.UpTook
 		lab.haproxy, lab.socket, lab.router = e.HAProxy, e.Socket, e.Router
+		lab.aws, lab.zone, lab.dns = e.AWS, e.Zone, e.DNS
 	}))
 }
 

@@ -15,10 +15,12 @@ import (
 	"k8s.io/client-go/util/workqueue"
 )
 
-// PublishAddress writes ip into every Ingress's status.loadBalancer, as an
-// ingress controller publishes the address it serves on — what ExternalDNS
-// makes its records from. The status is each cluster's own: a sync never
-// copies it. It runs until ctx is done.
+// PublishAddress writes ip into the status.loadBalancer of every Ingress
+// that has no address yet, as an ingress controller publishes the address it
+// serves on — what ExternalDNS makes its records from. An address someone
+// else published (another controller's load balancer) is left alone. The
+// status is each cluster's own: a sync never copies it. It runs until ctx
+// is done.
 func PublishAddress(ctx context.Context, cs kubernetes.Interface, ip string, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -54,8 +56,8 @@ func PublishAddress(ctx context.Context, cs kubernetes.Interface, ip string, log
 				return err
 			}
 			want := []networkingv1.IngressLoadBalancerIngress{{IP: ip}}
-			if lb := ing.Status.LoadBalancer.Ingress; len(lb) == 1 && lb[0].IP == ip && lb[0].Hostname == "" {
-				return nil
+			if len(ing.Status.LoadBalancer.Ingress) > 0 {
+				return nil // ours already, or another controller's
 			}
 			ing.Status.LoadBalancer.Ingress = want
 			_, err = cs.NetworkingV1().Ingresses(ns).UpdateStatus(ctx, ing, metav1.UpdateOptions{})
