@@ -200,7 +200,7 @@ func TestShiftALBIngress(t *testing.T) {
 	action := `{"type":"forward","forwardConfig":{"targetGroups":[{"targetGroupARN":"` + a.blueTG + `","weight":999}],"targetGroupStickinessConfig":{"enabled":true,"durationSeconds":300}}}`
 	ing := map[string]any{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
 		"metadata": map[string]any{"name": "web", "namespace": ns, "annotations": map[string]string{albingress.ActionPrefix + "split": action}},
-		"spec": map[string]any{"ingressClassName": "alb", "rules": []any{map[string]any{"host": "app.example", "http": map[string]any{"paths": []any{
+		"spec": map[string]any{"ingressClassName": "alb", "rules": []any{map[string]any{"host": "albi.example", "http": map[string]any{"paths": []any{
 			map[string]any{"path": "/", "pathType": "Prefix", "backend": map[string]any{"service": map[string]any{"name": "split", "port": map[string]any{"name": "use-annotation"}}}}}}}}}}
 	doc, _ := json.Marshal(ing)
 	kubectlCreate(t, "blue", string(doc))
