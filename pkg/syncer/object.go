@@ -88,8 +88,6 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 		}
 		if decision.Skip {
 			desired = identityOnly(desired)
-		} else if req.Target != nil && !req.Standby {
-			p.Joins = append(p.Joins, dnsJoins(r.GVR(), o, current)...)
 		}
 		p.Items = append(p.Items, plan.Item{Resource: r.GVR(), Namespaced: r.Namespaced, Desired: desired, Decision: decision, Current: current, Why: why})
 	}

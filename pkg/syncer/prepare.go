@@ -202,6 +202,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 				return nil, fmt.Errorf("target: %w", err)
 			}
 		}
+		joins := dnsJoins(r.GVR(), o, current[key]) // before sanitize strips the source's identifier
 		// Sanitized in place: the raw object is not needed afterwards, and a copy would double the memory.
 		desired := o
 		decision := sanitize.Object(desired, sctx)
@@ -213,6 +214,8 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		}
 		if decision.Skip {
 			desired = identityOnly(desired) // a skipped object is only ever named in the report
+		} else if req.Target != nil && !req.Standby {
+			p.Joins = append(p.Joins, joins...)
 		}
 		p.Items = append(p.Items, plan.Item{
 			Resource: r.GVR(), Namespaced: r.Namespaced, Desired: desired, Decision: decision,
