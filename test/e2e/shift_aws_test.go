@@ -126,7 +126,7 @@ func TestShiftExternalDNS(t *testing.T) {
 		"-p", `[{"op":"replace","path":"/spec/template/spec/containers/0/args/2","value":"--txt-owner-id=green"}]`)
 	// A prefix that a cluster's ExternalDNS does not read: refused before any change.
 	r = tandem(t, "shift", "--router", router+"&prefix=external-dns.kubernetes.io/", "--from", "blue", "--to", "green", "--steps", "50", "--journal-dir", t.TempDir())
-	if r.code != 2 || !strings.Contains(r.stderr, "would never see the weights") {
+	if r.code != 2 || !strings.Contains(r.stderr, "none would see the weights") {
 		t.Fatalf("shift with a prefix blue's ExternalDNS does not read: exit %d, want 2\n%s", r.code, r.stderr)
 	}
 	// A cluster that is no context: one line, exit 2.

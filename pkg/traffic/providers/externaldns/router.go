@@ -299,12 +299,18 @@ func (r *Router) Preflight(ctx context.Context) ([]string, error) {
 		default:
 			out = append(out, fmt.Sprintf("%s: %d ExternalDNS Deployments; using the first (%s)", name, len(ds), ds[0].Ref))
 		}
+		var readers, others []string
 		for _, d := range ds {
 			owners[d.OwnerID] = append(owners[d.OwnerID], name+" "+d.Ref)
 			out = append(out, fmt.Sprintf("%s: %s reads annotations with prefix %s (%s)", name, d.Ref, d.Prefix, d.PrefixWhy))
-			if p := r.prefixes[name]; d.Prefix != "" && p != d.Prefix && !(d.LegacyToo && p == AlphaPrefix) {
-				return nil, fmt.Errorf("%w: externaldns: prefix %s: %s's ExternalDNS %s reads %s (%s): it would never see the weights", traffic.ErrInvalid, p, name, d.Ref, d.Prefix, d.PrefixWhy)
+			if p := r.prefixes[name]; d.Prefix == "" || p == d.Prefix || (d.LegacyToo && p == AlphaPrefix) {
+				readers = append(readers, d.Ref)
+			} else {
+				others = append(others, d.Ref+" reads "+d.Prefix)
 			}
+		}
+		if len(readers) == 0 && len(others) > 0 {
+			return nil, fmt.Errorf("%w: externaldns: prefix %s: no ExternalDNS of %s reads it (%s): none would see the weights", traffic.ErrInvalid, r.prefixes[name], name, strings.Join(others, "; "))
 		}
 	}
 	for id, who := range owners {
