@@ -76,7 +76,8 @@ func TestShiftExternalDNSVerifiesPublishedRecords(t *testing.T) {
 		ctx := c
 		t.Cleanup(func() { kubectl(t, "--context", ctx, "delete", "namespace", ns, "--wait=false") })
 		mustKubectl(t, "--context", c, "-n", ns, "create", "ingress", "web", "--rule=ednsv.example/=web:80")
-		mustKubectl(t, "--context", c, "-n", ns, "annotate", "ingress", "web", "external-dns.kubernetes.io/ttl=1")
+		// The lab's own ExternalDNS leaves an Ingress of another controller alone: this one is the played one's.
+		mustKubectl(t, "--context", c, "-n", ns, "annotate", "ingress", "web", "external-dns.kubernetes.io/ttl=1", "external-dns.kubernetes.io/controller=e2e-played")
 		kubectlCreate(t, c, `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"external-dns","namespace":"`+ns+`"},
 "spec":{"replicas":0,"selector":{"matchLabels":{"app":"external-dns"}},"template":{"metadata":{"labels":{"app":"external-dns"}},
 "spec":{"containers":[{"name":"external-dns","image":"registry.k8s.io/external-dns/external-dns:v0.23.0","args":["--source=ingress","--provider=aws","--txt-owner-id=`+c+`"]}]}}}}`)
