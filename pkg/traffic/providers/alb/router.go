@@ -68,8 +68,8 @@ func ParseURL(raw string) (Config, error) {
 		case "region":
 			c.Region = v
 		default:
-			if !strings.HasPrefix(v, "arn:") || !strings.Contains(v, ":targetgroup/") {
-				return bad("%s=%q: want a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)", k, v)
+			if err := CheckTargetGroupARN(k, v); err != nil {
+				return bad("%v", err)
 			}
 			c.TargetGroups[k] = v
 		}
@@ -274,6 +274,23 @@ func weightFor(w, current traffic.Weights, route, c string) int {
 		return v
 	}
 	return current[route][c]
+}
+
+// CheckTargetGroupARN checks that cluster=v of a router URL names a target group.
+func CheckTargetGroupARN(cluster, v string) error {
+	if !strings.HasPrefix(v, "arn:") || !strings.Contains(v, ":targetgroup/") {
+		return fmt.Errorf("%s=%q: want a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)", cluster, v)
+	}
+	return nil
+}
+
+// LoadBalancerOf is the ARN of the load balancer a listener rule belongs to.
+func LoadBalancerOf(ruleARN string) string {
+	arn := strings.Replace(ruleARN, ":listener-rule/", ":loadbalancer/", 1)
+	for range 2 {
+		arn = arn[:strings.LastIndex(arn, "/")]
+	}
+	return arn
 }
 
 // ListenerOf is the ARN of the listener a listener rule belongs to.

@@ -187,3 +187,13 @@ func TestRefusesARuleOfTheLoadBalancerController(t *testing.T) {
 		t.Fatalf("%d ModifyRule calls on a controller's rule", fake.Calls["ModifyRule"])
 	}
 }
+
+func TestARNsOfARule(t *testing.T) {
+	const rule = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee"
+	if got, want := alb.LoadBalancerOf(rule), "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/shop/50dc6c495c0c9188"; got != want {
+		t.Errorf("LoadBalancerOf = %s, want %s", got, want)
+	}
+	if got, want := alb.ListenerOf(rule), "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2"; got != want {
+		t.Errorf("ListenerOf = %s, want %s", got, want)
+	}
+}

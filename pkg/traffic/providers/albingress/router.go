@@ -81,8 +81,8 @@ func ParseURL(raw string) (Config, error) {
 		case "region":
 			c.Region = v
 		default:
-			if !strings.HasPrefix(v, "arn:") || !strings.Contains(v, ":targetgroup/") {
-				return bad("%s=%q: want a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)", k, v)
+			if err := alb.CheckTargetGroupARN(k, v); err != nil {
+				return bad("%v", err)
 			}
 			c.TargetGroups[k] = v
 		}
@@ -242,8 +242,8 @@ func (r *Router) findRule(ctx context.Context, ing *networkingv1.Ingress) error 
 		}
 	}
 	if r.cfg.Rule != "" {
-		if lbARN != "" && loadBalancerOf(r.cfg.Rule) != lbARN {
-			return r.invalid("rule %s belongs to load balancer %s, not to the Ingress's %s (%s): name a rule of the Ingress's listener", alb.RouteName(r.cfg.Rule), loadBalancerOf(r.cfg.Rule), lbARN, hostname)
+		if lbARN != "" && alb.LoadBalancerOf(r.cfg.Rule) != lbARN {
+			return r.invalid("rule %s belongs to load balancer %s, not to the Ingress's %s (%s): name a rule of the Ingress's listener", alb.RouteName(r.cfg.Rule), alb.LoadBalancerOf(r.cfg.Rule), lbARN, hostname)
 		}
 		return nil
 	}
@@ -293,15 +293,6 @@ func forwardsTo(rule elbtypes.Rule, tgs map[string]bool) bool {
 		}
 	}
 	return false
-}
-
-// loadBalancerOf is the ARN of the load balancer a listener rule belongs to.
-func loadBalancerOf(ruleARN string) string {
-	arn := strings.Replace(ruleARN, ":listener-rule/", ":loadbalancer/", 1)
-	for range 2 {
-		arn = arn[:strings.LastIndex(arn, "/")]
-	}
-	return arn
 }
 
 // TTL implements traffic.Router: a load balancer takes effect at once.
