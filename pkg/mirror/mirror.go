@@ -154,6 +154,9 @@ func (m *Mirror) Run(ctx context.Context) error {
 	err = m.initialPass(ctx)
 	m.pauseMu.RUnlock()
 	if err != nil {
+		if lostLease := fenced(ctx, nil); lostLease != nil {
+			return lostLease // the pass was cut off by the fence
+		}
 		return err
 	}
 	m.synced.Store(true)
@@ -165,21 +168,30 @@ func (m *Mirror) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(cause, context.DeadlineExceeded) {
-				return cause // the lease was lost
-			}
-			return nil
+			return fenced(ctx, nil)
 		case err := <-leaseErr:
-			if err != nil && ctx.Err() == nil {
-				return err
-			}
-			return nil
+			// The fence and the lease loop both see a lost lease; whichever
+			// is seen first, the loss is the answer, never a clean stop.
+			return fenced(ctx, err)
 		case <-t.C:
 			if m.Progress != nil {
 				m.Progress(m.Stats())
 			}
 		}
 	}
+}
+
+// fenced is how a mirror run ends once ctx is done or the lease loop
+// returned err: the lost lease when it was lost, else err, else nil (the
+// run's own context ended).
+func fenced(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(cause, context.DeadlineExceeded) {
+		return cause // the lease was lost
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 // Synced says whether the initial pass is done: from then on the target

@@ -69,8 +69,8 @@ type Change struct {
 func Key(kind, ns, name string) string { return kind + " " + ns + "/" + name }
 
 // Deactivate parks every workload of the namespaces (all non-system ones when
-// empty): records the active form in annotations, scales to 0, suspends,
-// parks; labels the namespaces and installs the policy. It returns the policy
+// empty): labels the namespaces and installs the policy, then records each
+// workload's active form in annotations, scales to 0, suspends, parks. It returns the policy
 // kind. With o.JournalPath each object is journaled and an interrupted
 // deactivate resumes.
 func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Options) ([]Change, string, error) {
@@ -104,12 +104,20 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 			}
 		}
 	}
-	var changes []Change
+	// The namespaces labelled and the policy in force before anything is
+	// parked: a Job a CronJob starts while the pass runs (or a pipeline's
+	// apply) is created parked, instead of slipping in behind the pass.
 	for _, ns := range namespaces {
 		patch := fmt.Sprintf(`{"metadata":{"labels":{%q:"true"}}}`, NamespaceLabel)
 		if _, err := c.Typed.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: plan.FieldManager}); err != nil {
-			return changes, kind, fmt.Errorf("label namespace %s: %w", ns, err)
+			return nil, kind, fmt.Errorf("label namespace %s: %w", ns, err)
 		}
+	}
+	if _, err := install(ctx, c, o.Timeout, kinds); err != nil { // the kinds found above, not discovered again
+		return nil, kind, err
+	}
+	var changes []Change
+	for _, ns := range namespaces {
 		for _, gvr := range gvrs {
 			list, err := c.Dynamic.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{})
 			if err != nil {
@@ -134,9 +142,6 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 				}
 			}
 		}
-	}
-	if _, err := install(ctx, c, o.Timeout, kinds); err != nil { // the kinds found above, not discovered again
-		return changes, kind, err
 	}
 	return changes, kind, end(run)
 }
