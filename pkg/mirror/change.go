@@ -47,6 +47,10 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 	if err != nil {
 		return err
 	}
+	// A new copy of a weighted DNS record joins its set at weight 0, as sync's does.
+	if err := syncer.JoinDNSSets(ctx, m.Target, prep.Joins, results); err != nil {
+		return err
+	}
 	for _, r := range results {
 		switch {
 		case r.Bad():

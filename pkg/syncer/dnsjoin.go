@@ -43,10 +43,10 @@ func dnsJoins(r schema.GroupVersionResource, source, current *unstructured.Unstr
 	return out
 }
 
-// joinDNSSets patches each join whose object was written or is in place,
+// JoinDNSSets patches each join whose object was written or is in place,
 // with the target's name as its set-identifier and weight 0, and notes it
 // on the object's result.
-func joinDNSSets(ctx context.Context, target *cluster.Conn, joins []DNSJoin, results []apply.Result) error {
+func JoinDNSSets(ctx context.Context, target *cluster.Conn, joins []DNSJoin, results []apply.Result) error {
 	for _, j := range joins {
 		i := -1
 		for k, r := range results {

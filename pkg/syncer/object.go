@@ -79,6 +79,7 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 			}
 		}
 		desired := o.DeepCopy() // the caller's object is its cache's: never sanitized in place
+		joins := dnsJoins(r.GVR(), o, current) // before sanitize strips the source's identifier
 		decision := sanitize.Object(desired, sctx)
 		if r.GroupKind() == (schema.GroupKind{Kind: "PersistentVolumeClaim"}) && !req.IncludePVCs && !decision.Skip {
 			decision = sanitize.Decision{Skip: true, Reason: "PersistentVolumeClaims move with `tandem handoff` (or pass --include-pvcs)"}
@@ -88,6 +89,8 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 		}
 		if decision.Skip {
 			desired = identityOnly(desired)
+		} else if req.Target != nil && !req.Standby {
+			p.Joins = append(p.Joins, joins...)
 		}
 		p.Items = append(p.Items, plan.Item{Resource: r.GVR(), Namespaced: r.Namespaced, Desired: desired, Decision: decision, Current: current, Why: why})
 	}

@@ -60,7 +60,7 @@ func Run(ctx context.Context, source, target *cluster.Conn, prep *Prepared, o Op
 	}
 	results, err := apply.Run(ctx, target, prep.Plan, o.Apply)
 	if err == nil {
-		err = joinDNSSets(ctx, target, prep.Joins, results)
+		err = JoinDNSSets(ctx, target, prep.Joins, results)
 	}
 	results = append(results, UnsharedResults(prep)...)
 	if err != nil {

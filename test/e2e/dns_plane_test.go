@@ -132,6 +132,7 @@ func TestShiftFollowsDNS(t *testing.T) {
 	if g := share(500); g < 40 || g > 60 {
 		t.Fatalf("at 50%% green answered %.1f%% of 500 resolutions, want 40–60%%", g)
 	}
+	greenKeepsItsRecord(t)
 	if r := tandem(t, "shift", "--router", lab.dnsRouter, "--from", "blue", "--to", "green", "--steps", "100", "--pause", "0s", "--journal-dir", jdir); r.code != 0 {
 		t.Fatalf("shift to 100: exit %d\n%s", r.code, r.stderr)
 	}
@@ -173,6 +174,118 @@ func TestShiftFollowsDNS(t *testing.T) {
 		t.Errorf("published weights after the rollback: %v, want green 255 and blue 0 as before", w)
 	}
 	mustTandem(t, "lab", "up", "--dir", lab.dir)
+}
+
+// greenKeepsItsRecord: after a shift to 50, a sync and a running mirror of
+// shop leave green's own set-identifier and weight alone (they are
+// `tandem shift`'s), while the mirror still carries blue's other changes.
+func greenKeepsItsRecord(t *testing.T) {
+	t.Helper()
+	own := func(when string) {
+		t.Helper()
+		a := getIn(t, "green", "shop", "ingress/web")
+		if id, w := annotation(a, "external-dns.kubernetes.io/set-identifier"), annotation(a, "external-dns.kubernetes.io/aws-weight"); id != "green" || w != "128" {
+			t.Fatalf("green's shop/web %s: set-identifier %q, aws-weight %q; want green, 128", when, id, w)
+		}
+	}
+	mustTandem(t, "sync", "--source", "blue", "--target", "green", "--namespace", "shop", "--journal-dir", t.TempDir())
+	own("after a sync")
+	waitNoLiveMirror(t, "green")
+	run := startTandem(t, "mirror", "--source", "blue", "--target", "green", "--namespace", "shop", "--duration", "5m", "-v")
+	run.waitFor(t, "initial pass done", 2*time.Minute)
+	mark := fmt.Sprint(time.Now().UnixNano())
+	mustKubectl(t, "--context", "blue", "-n", "shop", "label", "ingress", "web", "e2e-mirrored="+mark, "--overwrite")
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "-n", "shop", "label", "ingress", "web", "e2e-mirrored-")
+		}
+	})
+	eventually(t, 30*time.Second, func() error {
+		if l := field(getIn(t, "green", "shop", "ingress/web"), "metadata", "labels", "e2e-mirrored"); l != mark {
+			return fmt.Errorf("the mirror has not carried blue's label to green yet (%v)", l)
+		}
+		return nil
+	})
+	own("with a mirror running")
+	_ = run.cmd.Process.Signal(syscall.SIGTERM)
+	<-run.done
+	_ = run.cmd.Wait()
+	if w := publishedWeights(t, "app.example"); w["blue"] != 128 || w["green"] != 128 {
+		t.Fatalf("published weights after a sync and a mirror at 50%%: %v, want 128 each", w)
+	}
+}
+
+// The trap of a name that was never weighted: ExternalDNS published a
+// simple record for blue's Ingress before any shift. The first step says it
+// converts it, and does: both clusters end up with weighted records and the
+// simple one is gone.
+func TestShiftConvertsASimpleRecord(t *testing.T) {
+	labAtRest(t)
+	ns := fmt.Sprintf("e2e-dnsconv-%d", time.Now().Unix()%100000)
+	host := ns + ".example"
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "namespace", ns, "--wait=false", "--ignore-not-found")
+		}
+	})
+	mustKubectl(t, "--context", "blue", "apply", "-f", writeManifest(t, "conv.yaml", fmt.Sprintf(`apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  namespace: %s
+  annotations: {external-dns.kubernetes.io/ttl: "5"}
+spec:
+  rules:
+  - host: %s
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
+`, ns, host)))
+	simple := func() (string, bool) {
+		out, stderr, code := awstest.CLI(t, lab.aws, "route53", "list-resource-record-sets", "--hosted-zone-id", lab.zone)
+		if code != 0 {
+			t.Fatalf("aws route53 list-resource-record-sets: exit %d %s", code, stderr)
+		}
+		var l struct {
+			ResourceRecordSets []struct {
+				Name, Type, SetIdentifier string
+				ResourceRecords           []struct{ Value string }
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &l); err != nil {
+			t.Fatal(err)
+		}
+		for _, rs := range l.ResourceRecordSets {
+			if rs.Name == dns.Fqdn(host) && rs.Type == "A" && rs.SetIdentifier == "" && len(rs.ResourceRecords) > 0 {
+				return rs.ResourceRecords[0].Value, true
+			}
+		}
+		return "", false
+	}
+	eventually(t, 60*time.Second, func() error {
+		if v, ok := simple(); !ok || v != "127.0.10.1" {
+			return fmt.Errorf("blue's ExternalDNS has not published a simple record of %s to 127.0.10.1 yet (%q)", host, v)
+		}
+		return nil
+	})
+	mustTandem(t, "sync", "--source", "blue", "--target", "green", "--namespace", ns, "--journal-dir", t.TempDir())
+
+	router := strings.Replace(lab.dnsRouter, "externaldns://ingress/shop/web", "externaldns://ingress/"+ns+"/web", 1)
+	if router == lab.dnsRouter {
+		t.Fatalf("lab router %q does not name shop/web", lab.dnsRouter)
+	}
+	r := tandem(t, "shift", "--router", router, "--from", "blue", "--to", "green", "--steps", "50", "--pause", "0s", "--journal-dir", t.TempDir())
+	if r.code != 0 {
+		t.Fatalf("shift of a simple record to 50: exit %d\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "published as a simple record") || !strings.Contains(r.stderr, "converts it into weighted records") {
+		t.Errorf("the shift does not say it converts the simple record:\n%s", r.stderr)
+	}
+	if v, ok := simple(); ok {
+		t.Errorf("the simple record of %s is still there (%s) beside the weighted ones", host, v)
+	}
+	if w := publishedWeights(t, host); w["blue"] != 128 || w["green"] != 128 || len(w) != 2 {
+		t.Errorf("published weights of %s after the conversion: %v, want blue and green at 128", host, w)
+	}
 }
 
 // labProcessPID is the PID of one of the lab's processes (lab status).

@@ -88,8 +88,14 @@ func writeManifest(t *testing.T, name, body string) string {
 // getJSON reads one object of ns from a cluster.
 func getJSON(t *testing.T, ctxName, ref string) map[string]any {
 	t.Helper()
+	return getIn(t, ctxName, standbyNS, ref)
+}
+
+// getIn is one object of a namespace, as JSON.
+func getIn(t *testing.T, ctxName, ns, ref string) map[string]any {
+	t.Helper()
 	var o map[string]any
-	if err := json.Unmarshal([]byte(mustKubectl(t, "--context", ctxName, "-n", standbyNS, "get", ref, "-o", "json")), &o); err != nil {
+	if err := json.Unmarshal([]byte(mustKubectl(t, "--context", ctxName, "-n", ns, "get", ref, "-o", "json")), &o); err != nil {
 		t.Fatal(err)
 	}
 	return o

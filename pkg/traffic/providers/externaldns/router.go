@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -325,6 +326,11 @@ func (r *Router) Preflight(ctx context.Context) ([]string, error) {
 			out = append(out, fmt.Sprintf("WARNING: ExternalDNS instances share --txt-owner-id=%s (%s)", id, strings.Join(who, ", ")))
 		}
 	}
+	conv, err := r.conversion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, conv...)
 	ids := map[string]string{}
 	for _, c := range r.cfg.Clusters {
 		id := r.setID(c)
@@ -334,6 +340,46 @@ func (r *Router) Preflight(ctx context.Context) ([]string, error) {
 		ids[id] = c
 	}
 	sort.Strings(out)
+	return out, nil
+}
+
+// conversion says what the first step changes when the name is not
+// weighted yet: objects without a set-identifier (their ExternalDNS
+// publishes a simple record) and, with verify=, a simple record already
+// published. The step converts it: each cluster's ExternalDNS publishes a
+// weighted record of its own, and the owner of the simple record replaces
+// it with its weighted one (ExternalDNS deletes and creates in one change
+// batch). Until then Route53 refuses the other clusters' weighted records
+// beside the simple one, so they are published on a later ExternalDNS run,
+// which the verification waits for.
+func (r *Router) conversion(ctx context.Context) ([]string, error) {
+	var plain []string
+	for _, name := range r.cfg.Clusters {
+		o, err := r.get(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("%w: externaldns: %s %s/%s in %s: %v", traffic.ErrInvalid, r.cfg.Kind, r.cfg.Namespace, r.cfg.Name, name, err)
+		}
+		if o.GetAnnotations()[r.prefixes[name]+"set-identifier"] == "" {
+			plain = append(plain, name)
+		}
+	}
+	var out []string
+	if len(plain) > 0 {
+		out = append(out, fmt.Sprintf("%s %s/%s has no %sset-identifier in %s: the first step makes its record weighted (set-identifier=%s)",
+			r.cfg.Kind, r.cfg.Namespace, r.cfg.Name, r.prefixes[plain[0]], strings.Join(plain, ", "), r.setID(plain[0])))
+	}
+	if r.published == nil {
+		return out, nil
+	}
+	vals, simple, err := r.published.Simple(ctx, r.host)
+	if err != nil {
+		return nil, err
+	}
+	if simple {
+		out = append(out, fmt.Sprintf("%s is published as a simple record (%s): the first step converts it into weighted records, one per cluster; "+
+			"Route53 keeps no simple record beside weighted ones, so the other clusters' records appear once its owner's ExternalDNS has replaced it (the verification waits for that)",
+			r.host, strings.Join(vals, ",")))
+	}
 	return out, nil
 }
 
@@ -374,6 +420,7 @@ func (r *Router) get(ctx context.Context, name string) (*unstructured.Unstructur
 // Observe implements traffic.Router: the weights the annotations say now.
 func (r *Router) Observe(ctx context.Context) (traffic.Weights, error) {
 	w := traffic.Weights{r.route: {}}
+	plain := map[string]*unstructured.Unstructured{} // no set-identifier
 	for _, name := range r.cfg.Clusters {
 		o, err := r.get(ctx, name)
 		if err != nil {
@@ -385,8 +432,37 @@ func (r *Router) Observe(ctx context.Context) (traffic.Weights, error) {
 			n = 0 // no weight yet: tandem has not shifted this route
 		}
 		w[r.route][name] = route53.FromRoute53(n)
+		if o.GetAnnotations()[r.prefixes[name]+"set-identifier"] == "" {
+			plain[name] = o
+		}
+	}
+	if len(plain) == len(r.cfg.Clusters) && r.published != nil {
+		// Not weighted yet: the cluster whose address the published simple
+		// record holds has all the traffic.
+		if vals, simple, err := r.published.Simple(ctx, r.host); err == nil && simple {
+			for name, o := range plain {
+				if addressed(o, vals) {
+					w[r.route][name] = traffic.MaxWeight
+				}
+			}
+		}
 	}
 	return w, nil
+}
+
+// addressed says whether any of the object's load-balancer addresses
+// (status.loadBalancer.ingress[].ip or hostname) is one of vals.
+func addressed(o *unstructured.Unstructured, vals []string) bool {
+	lb, _, _ := unstructured.NestedSlice(o.Object, "status", "loadBalancer", "ingress")
+	for _, e := range lb {
+		m, _ := e.(map[string]any)
+		for _, k := range []string{"ip", "hostname"} {
+			if a, _ := m[k].(string); a != "" && (slices.Contains(vals, a) || slices.Contains(vals, a+".")) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // SetWeights implements traffic.Router: the annotations in each cluster.

@@ -119,3 +119,20 @@ func (r *Router) known(name string) bool {
 	}
 	return false
 }
+
+// Simple is the values of name's simple (non-weighted) record, if it has
+// one: a record published before the name was ever weighted. Route53
+// keeps no simple record beside weighted ones of the same name and type.
+func (r *Router) Simple(ctx context.Context, name string) ([]string, bool, error) {
+	sets, err := r.records(ctx, fqdn(name))
+	if err != nil {
+		return nil, false, err
+	}
+	if _, simple := r.split(sets); simple != nil {
+		if simple.AliasTarget != nil {
+			return []string{"ALIAS " + aws.ToString(simple.AliasTarget.DNSName)}, true, nil
+		}
+		return values(*simple), true, nil
+	}
+	return nil, false, nil
+}
