@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -14,27 +15,66 @@ import (
 // PageSize bounds each list call, so huge resources stream without one giant response.
 const PageSize = 500
 
+// expiredRestarts bounds how often one list starts again after its continue
+// token expired: each restart reads the resource from the start.
+const expiredRestarts = 3
+
 // List reads every object of a resource (in one namespace, or all when
 // namespace is ""), page by page, calling fn for each.
+//
+// A continue token can expire mid-list (410 Expired: etcd compacted the
+// revision the list was reading at, after about five minutes). The list then
+// starts again at the newest revision and fn is called only for objects it
+// has not seen yet: nothing is skipped and nothing comes twice. What changed
+// meanwhile in an object fn already had is not read again, as it would not
+// have been had the list been quicker.
 func List(ctx context.Context, dyn dynamic.Interface, r Resource, namespace string, fn func(*unstructured.Unstructured) error) error {
 	var ri dynamic.ResourceInterface = dyn.Resource(r.GVR())
 	if r.Namespaced && namespace != "" {
 		ri = dyn.Resource(r.GVR()).Namespace(namespace)
 	}
 	p := pager.New(func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-		page, err := ri.List(ctx, opts)
-		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", r, err)
-		}
-		return page, nil
+		return ri.List(ctx, opts)
 	})
 	p.PageSize = PageSize
 	p.PageBufferSize = 1 // fetch the next page while fn handles this one, no further
-	return p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+	var seen map[string]bool // the keys fn had, made a set once a restart needs it
+	each := func(obj runtime.Object) error {
 		u, ok := obj.(*unstructured.Unstructured)
 		if !ok {
 			return fmt.Errorf("list %s: got a %T, not an object", r, obj)
 		}
+		if seen != nil {
+			k := u.GetNamespace() + "/" + u.GetName()
+			if seen[k] {
+				return nil
+			}
+			seen[k] = true
+		}
 		return fn(u)
-	})
+	}
+	// The first attempt notes its keys in a slice (cheaper than a set); a
+	// restart turns them into the set.
+	var delivered []string
+	first := func(obj runtime.Object) error {
+		if u, ok := obj.(*unstructured.Unstructured); ok {
+			delivered = append(delivered, u.GetNamespace()+"/"+u.GetName())
+		}
+		return each(obj)
+	}
+	err := p.EachListItem(ctx, metav1.ListOptions{}, first)
+	for attempt := 0; err != nil && apierrors.IsResourceExpired(err) && attempt < expiredRestarts; attempt++ {
+		if seen == nil {
+			seen = make(map[string]bool, len(delivered))
+			for _, k := range delivered {
+				seen[k] = true
+			}
+			delivered = nil
+		}
+		err = p.EachListItem(ctx, metav1.ListOptions{}, each)
+	}
+	if err != nil {
+		return fmt.Errorf("list %s: %w", r, err)
+	}
+	return nil
 }
