@@ -124,7 +124,7 @@ func (r *runner) applyBatch(ctx context.Context, w plan.Wave, idx []int, blocked
 				var res Result
 				if reason, ok := blocked[idx[j]]; ok {
 					res = resultOf(w, s)
-					res.Status, res.Reason = Failed, reason
+					res.Status, res.Reason, res.Transient = Failed, reason, true // a webhook's backend not ready yet
 				} else {
 					var err error
 					res, err = r.applyStep(ctx, w, s)
@@ -196,6 +196,7 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 		res.Status, res.Reason = Failed, "immutable field changed: "+shortErr(err)+"; re-run with --recreate to delete and create it"
 	default:
 		res.Status, res.Reason = Failed, shortErr(err)
+		res.Transient = transient(err)
 	}
 	op := "done"
 	if res.Bad() {
@@ -397,6 +398,13 @@ func retryable(err error) bool {
 		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsUnexpectedServerError(err) ||
 		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) ||
 		(errors.As(err, &netErr) && netErr.Timeout())
+}
+
+// transient says whether a failed apply may succeed later unchanged: what
+// retryable covers, and a namespace that is not there yet (NotFound on an
+// apply, which creates the object, means its namespace is missing).
+func transient(err error) bool {
+	return retryable(err) || apierrors.IsNotFound(err)
 }
 
 func isImmutable(err error) bool {

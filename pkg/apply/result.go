@@ -31,6 +31,11 @@ type Result struct {
 	Reason    string      `json:"reason,omitempty"`
 	Notes     []string    `json:"notes,omitempty"`
 	Why       string      `json:"why,omitempty"`
+	// Transient says the failure can pass by itself (the namespace not
+	// there yet, an owner not copied yet, a webhook or the apiserver
+	// unavailable, throttled): a caller that keeps going (the mirror)
+	// tries again later.
+	Transient bool `json:"transient,omitempty"`
 }
 
 // Wrote reports whether the result changed the target.

@@ -22,7 +22,7 @@ import (
 // process brings the target's copy of k in line with the source's object
 // now (not as it was when the event came: a burst of changes is one write).
 func (m *Mirror) process(ctx context.Context, k key) error {
-	inf := m.informers[k.gvr]
+	inf := m.informer(k.gvr, k.namespace)
 	storeKey := k.name
 	if k.namespace != "" {
 		storeKey = k.namespace + "/" + k.name
@@ -53,6 +53,8 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 	}
 	for _, r := range results {
 		switch {
+		case r.Bad() && r.Transient:
+			return &retryLater{reason: r.Reason} // the worker queues it again, with backoff
 		case r.Bad():
 			m.fail(k, fmt.Errorf("%s: %s", r.Status, r.Reason))
 		case r.Wrote():
@@ -71,6 +73,13 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 	}
 	return nil
 }
+
+// retryLater is a change whose apply failed for a reason that can pass: it
+// is queued again, with backoff, until it is applied or the source object
+// changes (which queues it at once).
+type retryLater struct{ reason string }
+
+func (e *retryLater) Error() string { return e.reason }
 
 // deleted removes the target's copy when --prune is on and tandem made it.
 func (m *Mirror) deleted(ctx context.Context, k key) error {
@@ -126,7 +135,7 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 }
 
 func (m *Mirror) serviceHasSelector(ns, name string) bool {
-	inf := m.informers[schema.GroupVersionResource{Version: "v1", Resource: "services"}]
+	inf := m.informer(schema.GroupVersionResource{Version: "v1", Resource: "services"}, ns)
 	if inf == nil {
 		return false
 	}

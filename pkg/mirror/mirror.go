@@ -54,7 +54,8 @@ type Mirror struct {
 
 	resources []inventory.Resource
 	byGVR     map[schema.GroupVersionResource]inventory.Resource
-	informers map[schema.GroupVersionResource]cache.SharedIndexInformer
+	informers map[informerKey]cache.SharedIndexInformer
+	cached    atomic.Int64 // objects the informers added, for the progress of their first lists
 	queue     workqueue.TypedRateLimitingInterface[key]
 	live      atomic.Bool  // events are queued only once the initial pass may miss nothing
 	synced    atomic.Bool  // the initial pass is done
@@ -84,6 +85,12 @@ func (k key) String() string {
 }
 
 const lagWindow = 2000
+
+// The backoff of a change tried again: doubling from firstRetryDelay, at most maxRetryDelay.
+const (
+	firstRetryDelay = 100 * time.Millisecond
+	maxRetryDelay   = 30 * time.Second
+)
 
 // Run mirrors until ctx ends: it takes the target's mirror lease, starts an
 // informer per resource, copies everything once (the initial pass, the same
@@ -137,7 +144,10 @@ func (m *Mirror) Run(ctx context.Context) error {
 		return err
 	}
 	m.resources = resources
-	m.queue = workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[key]())
+	// Per object backoff only: the workers bound the pace, and a burst of
+	// changes that wait for their namespace must not queue behind a
+	// shared bucket.
+	m.queue = workqueue.NewTypedRateLimitingQueue(workqueue.NewTypedItemExponentialFailureRateLimiter[key](firstRetryDelay, maxRetryDelay))
 	defer m.queue.ShutDown()
 	if err := m.startInformers(ctx); err != nil {
 		return err
@@ -223,9 +233,50 @@ func watched(r inventory.Resource) bool {
 	return true
 }
 
+// informerKey names one informer: a resource in one namespace, or in all ("").
+type informerKey struct {
+	gvr       schema.GroupVersionResource
+	namespace string
+}
+
+// informer is the informer that holds objects of gvr in namespace.
+func (m *Mirror) informer(gvr schema.GroupVersionResource, namespace string) cache.SharedIndexInformer {
+	if inf, ok := m.informers[informerKey{gvr, namespace}]; ok {
+		return inf
+	}
+	return m.informers[informerKey{gvr, ""}]
+}
+
+// namespaces are the namespaces the mirror watches namespaced resources in,
+// nil for all: those the selection names, unless it follows an app stack
+// (whose objects and dependencies may be in any namespace).
+func (m *Mirror) namespaces() []string {
+	if m.Request.Selector.Stack != "" {
+		return nil
+	}
+	return m.Request.Selector.Namespaces
+}
+
+// slim drops what the pipeline never reads from a cached object:
+// managedFields (most of an object's bytes), except a Service's, whose
+// node-port rule reads them.
+func slim(obj any) (any, error) {
+	if o, ok := obj.(*unstructured.Unstructured); ok && !(o.GetKind() == "Service" && o.GroupVersionKind().Group == "") {
+		unstructured.RemoveNestedField(o.Object, "metadata", "managedFields")
+	}
+	return obj, nil
+}
+
 func (m *Mirror) startInformers(ctx context.Context) error {
-	factory := dynamicinformer.NewDynamicSharedInformerFactory(m.Source.Dynamic, 0)
-	m.informers = map[schema.GroupVersionResource]cache.SharedIndexInformer{}
+	all := dynamicinformer.NewDynamicSharedInformerFactory(m.Source.Dynamic, 0)
+	factories := []dynamicinformer.DynamicSharedInformerFactory{all}
+	perNamespace := map[string]dynamicinformer.DynamicSharedInformerFactory{}
+	for _, ns := range m.namespaces() {
+		f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(m.Source.Dynamic, 0, ns, nil)
+		perNamespace[ns] = f
+		factories = append(factories, f)
+	}
+	m.informers = map[informerKey]cache.SharedIndexInformer{}
 	m.byGVR = map[schema.GroupVersionResource]inventory.Resource{}
 	seenGK := map[schema.GroupKind]bool{}
 	for _, r := range m.resources {
@@ -235,25 +286,77 @@ func (m *Mirror) startInformers(ctx context.Context) error {
 		seenGK[r.GroupKind()] = true
 		gvr := r.GVR()
 		m.byGVR[gvr] = r
-		inf := factory.ForResource(gvr).Informer()
-		_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-			// The reflector relists and rewatches by itself (with backoff); say so once per error.
-			m.Log.Warn("watch error; the informer relists by itself", "resource", gvr.Resource, "error", err)
-		})
-		if _, err := inf.AddEventHandler(m.handler(gvr)); err != nil {
-			return err
+		keys := []informerKey{{gvr, ""}}
+		if r.Namespaced && len(perNamespace) > 0 {
+			keys = keys[:0]
+			for ns := range perNamespace {
+				keys = append(keys, informerKey{gvr, ns})
+			}
 		}
-		m.informers[gvr] = inf
-	}
-	factory.Start(ctx.Done())
-	syncCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	for gvr, inf := range m.informers {
-		if !cache.WaitForCacheSync(syncCtx.Done(), inf.HasSynced) {
-			return fmt.Errorf("the informer of %s did not sync within 2 minutes", gvr.Resource)
+		for _, k := range keys {
+			f := all
+			if k.namespace != "" {
+				f = perNamespace[k.namespace]
+			}
+			inf := f.ForResource(gvr).Informer()
+			_ = inf.SetTransform(slim)
+			_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+				// The reflector relists and rewatches by itself (with backoff); say so once per error.
+				m.Log.Warn("watch error; the informer relists by itself", "resource", gvr.Resource, "namespace", k.namespace, "error", err)
+			})
+			if _, err := inf.AddEventHandler(m.handler(gvr)); err != nil {
+				return err
+			}
+			m.informers[k] = inf
 		}
 	}
-	return nil
+	for _, f := range factories {
+		f.Start(ctx.Done())
+	}
+	return m.waitSynced(ctx)
+}
+
+// syncStall is how long the informers' first lists may go without caching
+// one more object before the mirror gives up: a limit on a stall, not on
+// the size of the cluster.
+const syncStall = 2 * time.Minute
+
+// waitSynced waits until every informer has its first list, saying how far
+// they are every ProgressEvery.
+func (m *Mirror) waitSynced(ctx context.Context) error {
+	start := time.Now()
+	lastCount, lastGrowth, lastSaid := int64(-1), time.Now(), time.Now()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		pending, cached := 0, m.cached.Load()
+		var waiting string
+		for k, inf := range m.informers {
+			if !inf.HasSynced() {
+				pending++
+				waiting = k.gvr.Resource
+			}
+		}
+		if pending == 0 {
+			m.Log.Info("informers synced", "informers", len(m.informers), "objects", cached, "took", time.Since(start).Round(time.Millisecond))
+			return nil
+		}
+		if cached != lastCount {
+			lastCount, lastGrowth = cached, time.Now()
+		}
+		if time.Since(lastGrowth) > syncStall {
+			return fmt.Errorf("the informers' first lists stalled: %d of %d not synced (%s among them), no object cached for %s (%d so far)", pending, len(m.informers), waiting, syncStall, cached)
+		}
+		if time.Since(lastSaid) >= m.ProgressEvery {
+			lastSaid = time.Now()
+			m.Log.Info("informers syncing", "pending", pending, "informers", len(m.informers), "objects", cached)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 func (m *Mirror) handler(gvr schema.GroupVersionResource) cache.ResourceEventHandlerFuncs {
@@ -279,7 +382,10 @@ func (m *Mirror) handler(gvr schema.GroupVersionResource) cache.ResourceEventHan
 		m.queue.Add(k)
 	}
 	return cache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) { enqueue(obj, "add") },
+		AddFunc: func(obj any) {
+			m.cached.Add(1) // the first lists' progress
+			enqueue(obj, "add")
+		},
 		UpdateFunc: func(old, cur any) {
 			// A relist after a watch error or an apiserver restart delivers
 			// every object again, unchanged: no work, no re-copy storm.
@@ -329,13 +435,25 @@ func (m *Mirror) work(ctx context.Context) {
 		m.holdWhilePaused(ctx)
 		err := m.process(ctx, k)
 		m.pauseMu.RUnlock()
-		if err != nil && ctx.Err() == nil && m.queue.NumRequeues(k) < 5 {
+		var later *retryLater
+		switch {
+		case err == nil || ctx.Err() != nil:
+			m.queue.Forget(k)
+		case errors.As(err, &later):
+			// No limit: it converges once the reason passes (the backoff
+			// caps at maxRetryDelay).
+			if n := m.queue.NumRequeues(k); n == 0 || n%10 == 0 {
+				m.Log.Info("retrying", "object", k.String(), "attempt", n+1, "reason", later.reason)
+			}
+			m.mu.Lock()
+			m.stats.Retries++
+			m.mu.Unlock()
+			m.queue.AddRateLimited(k)
+		case m.queue.NumRequeues(k) < 5:
 			m.Log.Info("retrying", "object", k.String(), "error", err)
 			m.queue.AddRateLimited(k)
-		} else {
-			if err != nil && ctx.Err() == nil {
-				m.fail(k, err)
-			}
+		default:
+			m.fail(k, err)
 			m.queue.Forget(k)
 		}
 		m.queue.Done(k)

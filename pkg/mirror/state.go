@@ -48,6 +48,9 @@ type Stats struct {
 	Unchanged int64 `json:"unchanged"`
 	Deleted   int64 `json:"deleted"`
 	Failed    int64 `json:"failed"`
+	// Retries are applies tried again after a failure that can pass (the
+	// namespace not there yet, a webhook down, throttled).
+	Retries int64 `json:"retries,omitempty"`
 	// Kept are deletions not pruned: the Namespace or CRD holds what tandem did not make.
 	Kept      int64     `json:"keptNotPruned,omitempty"`
 	LagP50    float64   `json:"lagP50Seconds"`
