@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -17,9 +16,6 @@ import (
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 )
-
-// softMemoryLimit keeps a sync of tens of thousands of objects near 180 MiB.
-const softMemoryLimit = 180 << 20
 
 // Set at build time with -ldflags -X.
 var (
@@ -44,11 +40,6 @@ type Global struct {
 
 // Main runs tandem with args (args[0] is the program name) and returns the exit code.
 func Main(args []string) int {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		// A soft limit: the GC works harder near it instead of letting the heap
-		// double; live data above it is still allowed. GOMEMLIMIT overrides it.
-		debug.SetMemoryLimit(softMemoryLimit)
-	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	g := &Global{Out: os.Stdout, Err: os.Stderr}

@@ -37,7 +37,7 @@ func List(ctx context.Context, dyn dynamic.Interface, r Resource, namespace stri
 		return ri.List(ctx, opts)
 	})
 	p.PageSize = PageSize
-	p.PageBufferSize = 1 // fetch the next page while fn handles this one, no further
+	p.PageBufferSize = 1     // fetch the next page while fn handles this one, no further
 	var seen map[string]bool // the keys fn had, made a set once a restart needs it
 	each := func(obj runtime.Object) error {
 		u, ok := obj.(*unstructured.Unstructured)

@@ -78,7 +78,7 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 				slimManagedFields(current)
 			}
 		}
-		desired := o.DeepCopy() // the caller's object is its cache's: never sanitized in place
+		desired := o.DeepCopy()                // the caller's object is its cache's: never sanitized in place
 		joins := dnsJoins(r.GVR(), o, current) // before sanitize strips the source's identifier
 		decision := sanitize.Object(desired, sctx)
 		if r.GroupKind() == (schema.GroupKind{Kind: "PersistentVolumeClaim"}) && !req.IncludePVCs && !decision.Skip {

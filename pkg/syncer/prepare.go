@@ -31,6 +31,9 @@ type Request struct {
 	// standby.DiscoverScaleKinds); Prepare finds them in the source when
 	// Standby is set and they are nil.
 	StandbyKinds standby.ScaleKinds
+	// KeepTarget keeps the target's objects whole in the plan (a diff
+	// prints them); otherwise only the metadata a decision reads is held.
+	KeepTarget bool
 }
 
 // Prepared is the pipeline's output before anything is written.
@@ -144,7 +147,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		req.StandbyKinds, p.Warnings = kinds, append(p.Warnings, warnings...)
 	}
 	byGK := map[schema.GroupKind]inventory.Resource{}
-	var raw []*unstructured.Unstructured
+	var listed []inventory.Resource
 	for _, r := range resources {
 		if _, dup := byGK[r.GroupKind()]; dup {
 			continue // the same kind served under two resources (rare aliases): read once
@@ -153,21 +156,13 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		if alwaysGenerated(r.GroupKind()) || r.ReadOnly {
 			continue
 		}
-		if err := inventory.List(ctx, req.Source.Dynamic, r, "", func(o *unstructured.Unstructured) error {
-			// managedFields are most of an object's bytes; only the Service rule reads them (node port evidence).
-			if r.GroupKind() != (schema.GroupKind{Kind: "Service"}) {
-				unstructured.RemoveNestedField(o.Object, "metadata", "managedFields")
-			}
-			raw = append(raw, o)
-			return nil
-		}); err != nil {
-			if ctx.Err() != nil {
-				return nil, err
-			}
-			// One resource that cannot be listed (an aggregated API whose backend is down…) must not stop the rest.
-			p.Warnings = append(p.Warnings, fmt.Sprintf("source: %v: its objects are not copied", err))
-		}
+		listed = append(listed, r)
 	}
+	raw, warnings, err := listSource(ctx, req, listed)
+	if err != nil {
+		return nil, err
+	}
+	p.Warnings = append(p.Warnings, warnings...)
 	picked := plan.Select(raw, req.Selector)
 
 	sctx, err := sanitizeContext(ctx, req, raw)
@@ -175,8 +170,12 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		return nil, err
 	}
 	clusterIPs := sourceClusterIPs(raw) // read before sanitizing clears them
-	current := map[plan.ObjectKey]*unstructured.Unstructured{}
-	listedTarget := map[schema.GroupKind]bool{}
+	var current map[plan.ObjectKey]*unstructured.Unstructured
+	if req.Target != nil {
+		if current, err = listTarget(ctx, req, byGK, raw, picked); err != nil {
+			return nil, err
+		}
+	}
 	for _, o := range raw {
 		key := plan.KeyOf(o)
 		why, ok := picked[key]
@@ -191,16 +190,6 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 				p.Unshared = append(p.Unshared, Unshared{Object: o, Fix: r.Fix()})
 			}
 			continue
-		}
-		if req.Target != nil && !r.Pending && !listedTarget[r.GroupKind()] {
-			listedTarget[r.GroupKind()] = true
-			if err := inventory.List(ctx, req.Target.Dynamic, r, "", func(t *unstructured.Unstructured) error {
-				slimManagedFields(t)
-				current[plan.KeyOf(t)] = t
-				return nil
-			}); err != nil {
-				return nil, fmt.Errorf("target: %w", err)
-			}
 		}
 		joins := dnsJoins(r.GVR(), o, current[key]) // before sanitize strips the source's identifier
 		// Sanitized in place: the raw object is not needed afterwards, and a copy would double the memory.

@@ -1,0 +1,189 @@
+package syncer
+
+// Reading both clusters: resources listed in parallel (a bounded number at
+// once), in the selected namespaces only when the selection names them, and
+// the target's objects kept as far as a decision needs them.
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/inventory"
+	"github.com/tandem-io/tandem/pkg/plan"
+)
+
+// listParallel is how many lists run at once against one cluster: enough to
+// hide each list's round trips, few enough that the apiserver's priority
+// and fairness does not queue them behind each other.
+const listParallel = 8
+
+// listScope is the namespaces namespaced resources are listed in, nil for
+// all: those the selection names, unless it follows an app stack (whose
+// objects may be anywhere).
+func listScope(s plan.Selector) []string {
+	if s.Stack != "" {
+		return nil
+	}
+	return s.Namespaces
+}
+
+// anyNamespace are namespaced kinds a selection reaches outside its
+// namespaces: a RoleBinding elsewhere that binds a selected ServiceAccount,
+// and its Role.
+func anyNamespace(gk schema.GroupKind) bool {
+	return gk.Group == "rbac.authorization.k8s.io" && (gk.Kind == "RoleBinding" || gk.Kind == "Role")
+}
+
+// listTask is one list: a resource in a namespace ("" for all).
+type listTask struct {
+	r         inventory.Resource
+	namespace string
+}
+
+// listAll runs the tasks, listParallel at once, and returns each task's
+// objects in task order (the same order whatever finishes first). keep
+// trims an object before it is held. A task that fails leaves its slot nil
+// and its error in errs.
+func listAll(ctx context.Context, c func(listTask, func(*unstructured.Unstructured) error) error, tasks []listTask, keep func(*unstructured.Unstructured) *unstructured.Unstructured) ([][]*unstructured.Unstructured, []error) {
+	out := make([][]*unstructured.Unstructured, len(tasks))
+	errs := make([]error, len(tasks))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(listParallel)
+	for i, t := range tasks {
+		g.Go(func() error {
+			var objs []*unstructured.Unstructured
+			err := c(t, func(o *unstructured.Unstructured) error {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				objs = append(objs, keep(o))
+				return nil
+			})
+			out[i], errs[i] = objs, err
+			return nil // one resource failing does not stop the others
+		})
+	}
+	_ = g.Wait()
+	return out, errs
+}
+
+// listSource reads the source's objects of the resources, in the
+// selection's namespaces when it names them. A resource that cannot be
+// listed (an aggregated API whose backend is down…) is a warning: the rest
+// go on.
+func listSource(ctx context.Context, req Request, resources []inventory.Resource) ([]*unstructured.Unstructured, []string, error) {
+	scope := listScope(req.Selector)
+	var tasks []listTask
+	for _, r := range resources {
+		if !r.Namespaced || len(scope) == 0 || anyNamespace(r.GroupKind()) {
+			tasks = append(tasks, listTask{r: r})
+			continue
+		}
+		for _, ns := range scope {
+			tasks = append(tasks, listTask{r: r, namespace: ns})
+		}
+	}
+	list := func(t listTask, fn func(*unstructured.Unstructured) error) error {
+		return inventory.List(ctx, req.Source.Dynamic, t.r, t.namespace, fn)
+	}
+	slots, errs := listAll(ctx, list, tasks, func(o *unstructured.Unstructured) *unstructured.Unstructured {
+		// managedFields are most of an object's bytes; only the Service rule reads them (node port evidence).
+		if o.GetKind() != "Service" || o.GroupVersionKind().Group != "" {
+			unstructured.RemoveNestedField(o.Object, "metadata", "managedFields")
+		}
+		return o
+	})
+	if ctx.Err() != nil {
+		return nil, nil, ctx.Err()
+	}
+	var raw []*unstructured.Unstructured
+	var warnings []string
+	warned := map[schema.GroupKind]bool{}
+	for i, objs := range slots {
+		if err := errs[i]; err != nil {
+			if gk := tasks[i].r.GroupKind(); !warned[gk] {
+				warned[gk] = true
+				warnings = append(warnings, fmt.Sprintf("source: %v: its objects are not copied", err))
+			}
+			continue
+		}
+		raw = append(raw, objs...)
+	}
+	return raw, warnings, nil
+}
+
+// listTarget reads the target's objects of the kinds the selection picked,
+// in the namespaces of the picked objects when the selection names
+// namespaces. Unless req.KeepTarget (a diff prints them whole) only what a
+// decision reads is kept: identity, labels, annotations (the content hash),
+// owners and the field managers.
+func listTarget(ctx context.Context, req Request, byGK map[schema.GroupKind]inventory.Resource, raw []*unstructured.Unstructured, picked map[plan.ObjectKey]string) (map[plan.ObjectKey]*unstructured.Unstructured, error) {
+	scoped := len(listScope(req.Selector)) > 0
+	namespaces := map[schema.GroupKind]map[string]bool{}
+	var kinds []schema.GroupKind
+	for _, o := range raw {
+		if _, ok := picked[plan.KeyOf(o)]; !ok {
+			continue
+		}
+		gk := o.GroupVersionKind().GroupKind()
+		if r := byGK[gk]; r.Unshared || r.Pending {
+			continue
+		}
+		if namespaces[gk] == nil {
+			namespaces[gk] = map[string]bool{}
+			kinds = append(kinds, gk)
+		}
+		namespaces[gk][o.GetNamespace()] = true
+	}
+	var tasks []listTask
+	for _, gk := range kinds {
+		r := byGK[gk]
+		if !r.Namespaced || !scoped {
+			tasks = append(tasks, listTask{r: r})
+			continue
+		}
+		for ns := range namespaces[gk] {
+			tasks = append(tasks, listTask{r: r, namespace: ns})
+		}
+	}
+	list := func(t listTask, fn func(*unstructured.Unstructured) error) error {
+		return inventory.List(ctx, req.Target.Dynamic, t.r, t.namespace, fn)
+	}
+	keep := metadataOnly
+	if req.KeepTarget {
+		keep = func(o *unstructured.Unstructured) *unstructured.Unstructured { slimManagedFields(o); return o }
+	}
+	slots, errs := listAll(ctx, list, tasks, keep)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	current := map[plan.ObjectKey]*unstructured.Unstructured{}
+	for i, objs := range slots {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("target: %w", errs[i])
+		}
+		for _, o := range objs {
+			current[plan.KeyOf(o)] = o
+		}
+	}
+	return current, nil
+}
+
+// metadataOnly is the part of a target object a decision reads: apiVersion,
+// kind and the metadata a plan looks at (the content hash and GitOps marks
+// in labels and annotations, the UID and owners, who manages it).
+func metadataOnly(o *unstructured.Unstructured) *unstructured.Unstructured {
+	slimManagedFields(o)
+	md, _ := o.Object["metadata"].(map[string]any)
+	keep := map[string]any{}
+	for _, k := range []string{"name", "namespace", "uid", "resourceVersion", "labels", "annotations", "ownerReferences", "managedFields", "deletionTimestamp"} {
+		if v, ok := md[k]; ok {
+			keep[k] = v
+		}
+	}
+	return &unstructured.Unstructured{Object: map[string]any{"apiVersion": o.GetAPIVersion(), "kind": o.GetKind(), "metadata": keep}}
+}
