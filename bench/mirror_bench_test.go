@@ -304,6 +304,17 @@ func BenchmarkMirrorLag(b *testing.B) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	b.StopTimer()
+	// The final states compared object by object, the mirror still running:
+	// a coalesced update leaves no difference, a lost one does.
+	var diffs []string
+	eventuallyIn := time.Now().Add(mirrorSettling)
+	for {
+		diffs = finalDifferences(ctx, blue, green, append(append([]string{}, base...), created...), labels)
+		if len(diffs) == 0 || time.Now().After(eventuallyIn) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 	mcancel()
 	_ = mirror.Wait()
 
@@ -322,6 +333,7 @@ func BenchmarkMirrorLag(b *testing.B) {
 	b.ReportMetric(ms(pct(bl, 50)), "floor_p50_ms")
 	b.ReportMetric(ms(pct(bl, 99)), "floor_p99_ms")
 	b.ReportMetric(float64(gMissing), "missed")
+	b.ReportMetric(float64(len(diffs)), "final_differences")
 	b.ReportMetric(float64(rss), "mirror_peak_rss_MB")
 	if f := pct(bl, 99); f > 0 {
 		b.ReportMetric(float64(pct(gl, 99))/float64(f), "p99/floor_p99")
@@ -330,8 +342,16 @@ func BenchmarkMirrorLag(b *testing.B) {
 	report("green via tandem mirror: p50 %s p90 %s p99 %s max %s, %d of %d not seen", pct(gl, 50), pct(gl, 90), pct(gl, 99), pct(gl, 100), gMissing, len(book.written))
 	report("blue's own watch (floor): p50 %s p99 %s, %d not seen", pct(bl, 50), pct(bl, 99), bMissing)
 	report("mirror peak RSS %d MiB", rss)
+	report("final states: %d differences between blue and green (ConfigMaps and Deployments of the benchmark)", len(diffs))
+	for i, d := range diffs {
+		if i == 10 {
+			report("  … %d more", len(diffs)-10)
+			break
+		}
+		report("  %s", d)
+	}
 	verdict := "met"
-	if pct(gl, 99) >= goalMirrorP99 || gMissing > 0 {
+	if pct(gl, 99) >= goalMirrorP99 || gMissing > 0 || len(diffs) > 0 {
 		verdict = "NOT met"
 	}
 	b.Logf("goal p99 < %s and nothing missed: %s (p99 %s, %d missed)", goalMirrorP99, verdict, pct(gl, 99), gMissing)
@@ -340,6 +360,57 @@ func BenchmarkMirrorLag(b *testing.B) {
 		b.Logf("mirror log tail:\n%s", tailLines(mirrorLog.String(), 20))
 		logMu.Unlock()
 	}
+}
+
+// finalDifferences compares the benchmark's ConfigMaps (data and the
+// written-at stamp) and Deployments (image) in the namespaces, blue against
+// green, and says each difference.
+func finalDifferences(ctx context.Context, blue, green kubernetes.Interface, namespaces []string, labels map[string]string) []string {
+	sel := metav1.ListOptions{LabelSelector: metav1.FormatLabelSelector(&metav1.LabelSelector{MatchLabels: labels})}
+	state := func(cs kubernetes.Interface) (map[string]string, error) {
+		out := map[string]string{}
+		for _, ns := range namespaces {
+			cms, err := cs.CoreV1().ConfigMaps(ns).List(ctx, sel)
+			if err != nil {
+				return nil, err
+			}
+			for _, c := range cms.Items {
+				out["configmap "+ns+"/"+c.Name] = fmt.Sprint(c.Data, c.Annotations[writtenAt])
+			}
+			ds, err := cs.AppsV1().Deployments(ns).List(ctx, sel)
+			if err != nil {
+				return nil, err
+			}
+			for _, d := range ds.Items {
+				out["deployment "+ns+"/"+d.Name] = d.Spec.Template.Spec.Containers[0].Image
+			}
+		}
+		return out, nil
+	}
+	bs, err := state(blue)
+	if err != nil {
+		return []string{"blue: " + err.Error()}
+	}
+	gs, err := state(green)
+	if err != nil {
+		return []string{"green: " + err.Error()}
+	}
+	var diffs []string
+	for k, v := range bs {
+		switch g, ok := gs[k]; {
+		case !ok:
+			diffs = append(diffs, k+": missing in green")
+		case g != v:
+			diffs = append(diffs, fmt.Sprintf("%s: green has %q, blue %q", k, g, v))
+		}
+	}
+	for k := range gs {
+		if _, ok := bs[k]; !ok {
+			diffs = append(diffs, k+": in green only (not pruned)")
+		}
+	}
+	sort.Strings(diffs)
+	return diffs
 }
 
 func tailLines(s string, n int) string {
