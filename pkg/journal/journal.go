@@ -44,6 +44,13 @@ type Journal struct {
 	f    *os.File
 	lock *os.File // holds the flock for as long as the journal is open
 	path string
+	// Group commit: records written and records known on disk, counted;
+	// one fsync at a time covers every record written before it began, and
+	// the writers of those records wait for it instead of each syncing.
+	written, synced uint64
+	syncing         bool
+	syncErr         error // a failed fsync: nothing after it is known on disk
+	cond            *sync.Cond
 }
 
 // Open opens (creating) the journal at path, with its directory, and reads
@@ -72,7 +79,9 @@ func Open(path string) (*Journal, []Record, error) {
 		lock.Close()
 		return nil, nil, err
 	}
-	return &Journal{f: f, lock: lock, path: path}, recs, nil
+	j := &Journal{f: f, lock: lock, path: path}
+	j.cond = sync.NewCond(&j.mu)
+	return j, recs, nil
 }
 
 // marshal is one record as its line.
@@ -166,8 +175,9 @@ func cutTail(f *os.File, end int64) error {
 	return nil
 }
 
-// Append writes one record and fsyncs before returning (safe for concurrent use).
-// A zero Time is set to now.
+// Append writes one record and returns once it is on disk (fsynced); safe
+// for concurrent use, where one fsync covers the records of every writer
+// waiting (group commit). A zero Time is set to now.
 func (j *Journal) Append(r Record) error {
 	if r.Time.IsZero() {
 		r.Time = time.Now().UTC()
@@ -182,12 +192,35 @@ func (j *Journal) Append(r Record) error {
 	if j.f == nil {
 		return fmt.Errorf("journal %s: closed", j.path)
 	}
+	if j.syncErr != nil {
+		return fmt.Errorf("journal %s: sync: %w", j.path, j.syncErr)
+	}
 	// One write per record: concurrent records never interleave within a line.
 	if _, err := j.f.Write(b); err != nil {
 		return fmt.Errorf("journal %s: write: %w", j.path, err)
 	}
-	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("journal %s: sync: %w", j.path, err)
+	j.written++
+	mine := j.written
+	for j.synced < mine {
+		if j.syncErr != nil {
+			return fmt.Errorf("journal %s: sync: %w", j.path, j.syncErr)
+		}
+		if j.syncing {
+			j.cond.Wait() // an fsync is under way; the next one covers this record
+			continue
+		}
+		j.syncing = true
+		upTo, f := j.written, j.f
+		j.mu.Unlock()
+		err := f.Sync()
+		j.mu.Lock()
+		j.syncing = false
+		if err != nil {
+			j.syncErr = err
+		} else {
+			j.synced = upTo
+		}
+		j.cond.Broadcast()
 	}
 	return nil
 }
@@ -196,6 +229,9 @@ func (j *Journal) Append(r Record) error {
 func (j *Journal) Close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	for j.syncing {
+		j.cond.Wait() // an fsync in flight uses the file
+	}
 	if j.f == nil {
 		return nil
 	}
