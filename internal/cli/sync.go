@@ -38,6 +38,9 @@ type SyncOptions struct {
 	Standby       bool
 
 	labels labels.Selector
+	// printsObjects: the plan's objects are written out whole (export), so
+	// they are kept in memory rather than on disk.
+	printsObjects bool
 }
 
 func newSyncCmd(g *Global) *cobra.Command {
@@ -151,7 +154,7 @@ func (o *SyncOptions) prepare(ctx context.Context, source, target *cluster.Conn)
 		return nil, err
 	}
 	return syncer.Prepare(ctx, syncer.Request{
-		Source: source, Target: target, IncludePVCs: o.IncludePVCs, Force: o.Force, Standby: o.Standby, KeepTarget: o.Diff,
+		Source: source, Target: target, IncludePVCs: o.IncludePVCs, Force: o.Force, Standby: o.Standby, KeepTarget: o.Diff, OnDisk: !o.Diff && !o.printsObjects,
 		Selector: plan.Selector{Namespaces: o.Namespaces, IncludeSystem: o.IncludeSystem, Labels: o.labels, Stack: o.Stack, IncludeKinds: include, ExcludeKinds: exclude},
 	}, resources)
 }
@@ -170,6 +173,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer prep.Close()
 	for _, w := range prep.Warnings {
 		fmt.Fprintln(o.g.Err, "warning: "+w)
 	}

@@ -164,14 +164,23 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 		res.Status = Unchanged
 		if len(s.Foreign) > 0 {
 			// Same as last applied, but another manager touched it: would our apply conflict?
-			if _, err := r.ssa(ctx, s, r.prepare(s, &res), true); err != nil && apierrors.IsConflict(err) {
+			obj, err := r.prepare(s, &res)
+			if err != nil {
+				res.Status, res.Reason = Failed, shortErr(err)
+				return res, nil
+			}
+			if _, err := r.ssa(ctx, s, obj, true); err != nil && apierrors.IsConflict(err) {
 				res.Status, res.Reason = Conflict, conflictReason(s, err)
 			}
 		}
 		r.owners.remember(s.Current)
 		return res, nil
 	}
-	obj := r.prepare(s, &res)
+	obj, err := r.prepare(s, &res)
+	if err != nil {
+		res.Status, res.Reason = Failed, shortErr(err)
+		return res, nil
+	}
 	key := journalKey(s)
 	if err := r.journal("intent", key, map[string]string{"action": string(s.Action), "hash": s.Hash}); err != nil {
 		return res, err
@@ -207,8 +216,11 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 
 // prepare copies the desired object, stamps the hash and points owner
 // references at the target's UIDs.
-func (r *runner) prepare(s plan.Step, res *Result) *unstructured.Unstructured {
-	obj := s.Desired.DeepCopy()
+func (r *runner) prepare(s plan.Step, res *Result) (*unstructured.Unstructured, error) {
+	obj, err := s.Full()
+	if err != nil {
+		return nil, err
+	}
 	ann := obj.GetAnnotations()
 	if ann == nil {
 		ann = map[string]string{}
@@ -218,7 +230,7 @@ func (r *runner) prepare(s plan.Step, res *Result) *unstructured.Unstructured {
 	if len(obj.GetOwnerReferences()) > 0 {
 		res.Notes = append(res.Notes, sanitize.RemapOwners(obj, r.owners.lookup)...)
 	}
-	return obj
+	return obj, nil
 }
 
 func (r *runner) resource(s plan.Step) dynamic.ResourceInterface {

@@ -204,7 +204,7 @@ func (l *leg) invocation(ctx context.Context) (*switchover.Invocation, error) {
 				if err := syncer.CheckNamespaces(ctx, from, l.namespaces); err != nil {
 					return nil, err
 				}
-				return syncer.Prepare(ctx, syncer.Request{Source: from, Target: to, Standby: true,
+				return syncer.Prepare(ctx, syncer.Request{Source: from, Target: to, Standby: true, OnDisk: true,
 					Selector: plan.Selector{Namespaces: l.namespaces}}, resources)
 			}
 			return switchover.SyncPass(ctx, to, prepare, syncWorkers, l.log, say(switchover.PhaseSync))

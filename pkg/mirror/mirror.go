@@ -403,10 +403,13 @@ func (m *Mirror) handler(gvr schema.GroupVersionResource) cache.ResourceEventHan
 // initialPass copies everything once, exactly as `tandem sync` does.
 func (m *Mirror) initialPass(ctx context.Context) error {
 	start := time.Now()
-	prep, err := syncer.Prepare(ctx, m.Request, m.resources)
+	req := m.Request
+	req.OnDisk = true
+	prep, err := syncer.Prepare(ctx, req, m.resources)
 	if err != nil {
 		return fmt.Errorf("initial pass: %w", err)
 	}
+	defer prep.Close()
 	results, err := apply.Run(ctx, m.Target, prep.Plan, apply.Options{Force: m.Request.Force, RecreateKinds: RecreateKinds, Log: m.Log})
 	if err != nil {
 		return fmt.Errorf("initial pass: %w", err)

@@ -36,6 +36,19 @@ type Item struct {
 	Decision   sanitize.Decision
 	Current    *unstructured.Unstructured // the target's object, nil when absent
 	Why        string                     // why it was selected ("" = matched the selection itself)
+	// Load, when set, reads the desired object back whole: Desired then
+	// holds only what names it and its owners (a large sync keeps its
+	// objects on disk), and DesiredHash is the whole object's hash.
+	Load        func() (*unstructured.Unstructured, error)
+	DesiredHash string
+}
+
+// Full is the desired object whole, a copy the caller may change.
+func (it Item) Full() (*unstructured.Unstructured, error) {
+	if it.Load != nil {
+		return it.Load()
+	}
+	return it.Desired.DeepCopy(), nil
 }
 
 // Step is the planned action for one Item.
@@ -99,7 +112,10 @@ func decide(it Item, o Options) Step {
 		s.Action, s.Reason = Skip, it.Decision.Reason
 		return s
 	}
-	s.Hash = Hash(it.Desired)
+	s.Hash = it.DesiredHash
+	if s.Hash == "" {
+		s.Hash = Hash(it.Desired)
+	}
 	if it.Current == nil {
 		s.Action = Create
 		return s

@@ -107,6 +107,7 @@ func SyncPass(ctx context.Context, target *cluster.Conn, prepare func(context.Co
 	if err != nil {
 		return err
 	}
+	defer prep.Close()
 	results, err := apply.Run(ctx, target, prep.Plan, apply.Options{Workers: workers, Log: log})
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ package syncer
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -75,7 +76,10 @@ func listAll(ctx context.Context, c func(listTask, func(*unstructured.Unstructur
 // selection's namespaces when it names them. A resource that cannot be
 // listed (an aggregated API whose backend is down…) is a warning: the rest
 // go on.
-func listSource(ctx context.Context, req Request, resources []inventory.Resource) ([]*unstructured.Unstructured, []string, error) {
+//
+// With sp, each namespaced object is written to it whole and only its
+// sketch is returned; refs says where each sketch's object is.
+func listSource(ctx context.Context, req Request, resources []inventory.Resource, sp *spill) ([]*unstructured.Unstructured, map[*unstructured.Unstructured]spillRef, []string, error) {
 	scope := listScope(req.Selector)
 	var tasks []listTask
 	for _, r := range resources {
@@ -90,15 +94,33 @@ func listSource(ctx context.Context, req Request, resources []inventory.Resource
 	list := func(t listTask, fn func(*unstructured.Unstructured) error) error {
 		return inventory.List(ctx, req.Source.Dynamic, t.r, t.namespace, fn)
 	}
+	var refsMu sync.Mutex
+	refs := map[*unstructured.Unstructured]spillRef{}
+	var spillErr error
 	slots, errs := listAll(ctx, list, tasks, func(o *unstructured.Unstructured) *unstructured.Unstructured {
 		// managedFields are most of an object's bytes; only the Service rule reads them (node port evidence).
 		if o.GetKind() != "Service" || o.GroupVersionKind().Group != "" {
 			unstructured.RemoveNestedField(o.Object, "metadata", "managedFields")
 		}
-		return o
+		if sp == nil || o.GetNamespace() == "" {
+			return o
+		}
+		ref, err := sp.put(o)
+		sk := sketch(o)
+		refsMu.Lock()
+		defer refsMu.Unlock()
+		if err != nil {
+			spillErr = err
+			return o
+		}
+		refs[sk] = ref
+		return sk
 	})
 	if ctx.Err() != nil {
-		return nil, nil, ctx.Err()
+		return nil, nil, nil, ctx.Err()
+	}
+	if spillErr != nil {
+		return nil, nil, nil, spillErr
 	}
 	var raw []*unstructured.Unstructured
 	var warnings []string
@@ -113,7 +135,7 @@ func listSource(ctx context.Context, req Request, resources []inventory.Resource
 		}
 		raw = append(raw, objs...)
 	}
-	return raw, warnings, nil
+	return raw, refs, warnings, nil
 }
 
 // listTarget reads the target's objects of the kinds the selection picked,

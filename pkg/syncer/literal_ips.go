@@ -27,34 +27,28 @@ func sourceClusterIPs(raw []*unstructured.Unstructured) map[string]string {
 	return ips
 }
 
-// noteLiteralClusterIPs adds a note to every object that names a source
+// noteLiteralClusterIPs adds a note to an object that names a source
 // Service's clusterIP literally (an env var, a config file, a proxy rule):
 // the Service gets a new address in the target, so that reference breaks.
 // Only the address and the Service are named, never the value around it.
-func noteLiteralClusterIPs(ips map[string]string, items []plan.Item) {
-	if len(ips) == 0 {
+func noteLiteralClusterIPs(ips map[string]string, it *plan.Item) {
+	if len(ips) == 0 || it.Decision.Skip {
 		return
 	}
-	for i := range items {
-		it := &items[i]
-		if it.Decision.Skip {
-			continue
-		}
-		switch it.Desired.GetKind() {
-		case "Service", "Endpoints", "EndpointSlice":
-			continue
-		}
-		data, err := json.Marshal(it.Desired.Object)
-		if err != nil {
-			continue
-		}
-		seen := map[string]bool{}
-		for _, m := range ipv4.FindAll(data, -1) {
-			ip := string(m)
-			if svc, ok := ips[ip]; ok && !seen[ip] {
-				seen[ip] = true
-				it.Decision.Notes = append(it.Decision.Notes, fmt.Sprintf("names the source clusterIP %s of Service %s literally: the Service gets a new address in the target, use its DNS name", ip, svc))
-			}
+	switch it.Desired.GetKind() {
+	case "Service", "Endpoints", "EndpointSlice":
+		return
+	}
+	data, err := json.Marshal(it.Desired.Object)
+	if err != nil {
+		return
+	}
+	seen := map[string]bool{}
+	for _, m := range ipv4.FindAll(data, -1) {
+		ip := string(m)
+		if svc, ok := ips[ip]; ok && !seen[ip] {
+			seen[ip] = true
+			it.Decision.Notes = append(it.Decision.Notes, fmt.Sprintf("names the source clusterIP %s of Service %s literally: the Service gets a new address in the target, use its DNS name", ip, svc))
 		}
 	}
 }

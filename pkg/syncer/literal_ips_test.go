@@ -38,7 +38,7 @@ func TestNoteLiteralClusterIPs(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			items := []plan.Item{{Desired: c.item}}
 			items[0].Decision.Skip = c.skip
-			noteLiteralClusterIPs(sourceClusterIPs(raw), items)
+			noteLiteralClusterIPs(sourceClusterIPs(raw), &items[0])
 			if got := len(items[0].Decision.Notes); got != c.notes {
 				t.Fatalf("notes %q, want %d", items[0].Decision.Notes, c.notes)
 			}

@@ -34,6 +34,11 @@ type Request struct {
 	// KeepTarget keeps the target's objects whole in the plan (a diff
 	// prints them); otherwise only the metadata a decision reads is held.
 	KeepTarget bool
+	// OnDisk holds the namespaced objects on disk between reading and
+	// writing them (spill.go): a sync's memory then grows with the number
+	// of objects, not their bytes. Off where the plan's objects are
+	// printed or archived (export, --diff). The caller closes the Prepared.
+	OnDisk bool
 }
 
 // Prepared is the pipeline's output before anything is written.
@@ -47,6 +52,8 @@ type Prepared struct {
 	Warnings []string
 	// Joins are the copies that join their weighted DNS set after the apply.
 	Joins []DNSJoin
+	// spill holds the namespaced objects on disk until Close.
+	spill *spill
 }
 
 // Unshared is one object that cannot be copied as it is.
@@ -158,8 +165,17 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		}
 		listed = append(listed, r)
 	}
-	raw, warnings, err := listSource(ctx, req, listed)
+	var sp *spill
+	if req.OnDisk {
+		var err error
+		if sp, err = newSpill(); err != nil {
+			return nil, err
+		}
+		p.spill = sp
+	}
+	raw, refs, warnings, err := listSource(ctx, req, listed, sp)
 	if err != nil {
+		p.Close()
 		return nil, err
 	}
 	p.Warnings = append(p.Warnings, warnings...)
@@ -167,27 +183,38 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 
 	sctx, err := sanitizeContext(ctx, req, raw)
 	if err != nil {
+		p.Close()
 		return nil, err
 	}
 	clusterIPs := sourceClusterIPs(raw) // read before sanitizing clears them
 	var current map[plan.ObjectKey]*unstructured.Unstructured
 	if req.Target != nil {
 		if current, err = listTarget(ctx, req, byGK, raw, picked); err != nil {
+			p.Close()
 			return nil, err
 		}
 	}
-	for _, o := range raw {
+	for i, o := range raw {
+		raw[i] = nil // what is done with is not held
 		key := plan.KeyOf(o)
 		why, ok := picked[key]
 		if !ok {
 			continue
+		}
+		ref, spilled := refs[o]
+		if spilled {
+			delete(refs, o)
+			if o, err = sp.get(ref); err != nil {
+				p.Close()
+				return nil, err
+			}
 		}
 		r := byGK[o.GroupVersionKind().GroupKind()]
 		if r.Unshared {
 			// Only what would be copied is a problem: a generated object or
 			// tandem's own state is skipped whatever versions are served.
 			if !sanitize.Object(o.DeepCopy(), sctx).Skip {
-				p.Unshared = append(p.Unshared, Unshared{Object: o, Fix: r.Fix()})
+				p.Unshared = append(p.Unshared, Unshared{Object: identityOnly(o), Fix: r.Fix()})
 			}
 			continue
 		}
@@ -206,14 +233,38 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		} else if req.Target != nil && !req.Standby {
 			p.Joins = append(p.Joins, joins...)
 		}
-		p.Items = append(p.Items, plan.Item{
+		it := plan.Item{
 			Resource: r.GVR(), Namespaced: r.Namespaced, Desired: desired, Decision: decision,
 			Current: current[key], Why: why,
-		})
+		}
+		if !decision.Skip {
+			noteLiteralClusterIPs(clusterIPs, &it)
+			if spilled {
+				// Back to disk, sanitized: the plan keeps its name, owners and hash.
+				it.DesiredHash = plan.Hash(desired)
+				back, err := sp.put(desired)
+				if err != nil {
+					p.Close()
+					return nil, err
+				}
+				it.Desired, it.Load = stub(desired), func() (*unstructured.Unstructured, error) { return sp.get(back) }
+			}
+		}
+		p.Items = append(p.Items, it)
 	}
-	noteLiteralClusterIPs(clusterIPs, p.Items)
 	p.Plan = plan.Build(p.Items, plan.Options{Force: req.Force})
 	return p, nil
+}
+
+// Close lets go of what Prepare held on disk; the plan cannot be applied
+// afterwards. It may be called more than once.
+func (p *Prepared) Close() error {
+	if p == nil || p.spill == nil {
+		return nil
+	}
+	err := p.spill.Close()
+	p.spill = nil
+	return err
 }
 
 // identityOnly keeps what names an object: apiVersion, kind, namespace, name.
