@@ -69,8 +69,9 @@ type Change struct {
 func Key(kind, ns, name string) string { return kind + " " + ns + "/" + name }
 
 // Deactivate parks every workload of the namespaces (all non-system ones when
-// empty): labels the namespaces and installs the policy, then records each
-// workload's active form in annotations, scales to 0, suspends, parks. It returns the policy
+// empty): records the active form in annotations, scales to 0, suspends,
+// parks; labels the namespaces and installs the policy, then parks the Jobs
+// started meanwhile. It returns the policy
 // kind. With o.JournalPath each object is journaled and an interrupted
 // deactivate resumes.
 func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Options) ([]Change, string, error) {
@@ -104,24 +105,12 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 			}
 		}
 	}
-	// The namespaces labelled and the policy in force before anything is
-	// parked: a Job a CronJob starts while the pass runs (or a pipeline's
-	// apply) is created parked, instead of slipping in behind the pass.
-	for _, ns := range namespaces {
-		patch := fmt.Sprintf(`{"metadata":{"labels":{%q:"true"}}}`, NamespaceLabel)
-		if _, err := c.Typed.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: plan.FieldManager}); err != nil {
-			return nil, kind, fmt.Errorf("label namespace %s: %w", ns, err)
-		}
-	}
-	if _, err := install(ctx, c, o.Timeout, kinds); err != nil { // the kinds found above, not discovered again
-		return nil, kind, err
-	}
 	var changes []Change
-	for _, ns := range namespaces {
+	park := func(ns string, gvrs []schema.GroupVersionResource) error {
 		for _, gvr := range gvrs {
 			list, err := c.Dynamic.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{})
 			if err != nil {
-				return changes, kind, fmt.Errorf("list %s in %s: %w", gvr.Resource, ns, err)
+				return fmt.Errorf("list %s in %s: %w", gvr.Resource, ns, err)
 			}
 			for i := range list.Items {
 				obj := &list.Items[i]
@@ -135,12 +124,36 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 				}
 				ch, err := write(ctx, c, gvr, obj, patch, what, run, nil)
 				if err != nil {
-					return changes, kind, err
+					return err
 				}
 				if ch != nil {
 					changes = append(changes, *ch)
 				}
 			}
+		}
+		return nil
+	}
+	// Parked before the policy is in force: the workloads' controllers
+	// (a Deployment's scaling its ReplicaSet, with an annotation update
+	// first) write them freely on their way to 0.
+	for _, ns := range namespaces {
+		patch := fmt.Sprintf(`{"metadata":{"labels":{%q:"true"}}}`, NamespaceLabel)
+		if _, err := c.Typed.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: plan.FieldManager}); err != nil {
+			return changes, kind, fmt.Errorf("label namespace %s: %w", ns, err)
+		}
+		if err := park(ns, gvrs); err != nil {
+			return changes, kind, err
+		}
+	}
+	if _, err := install(ctx, c, o.Timeout, kinds); err != nil { // the kinds found above, not discovered again
+		return changes, kind, err
+	}
+	// A Job a CronJob started between its namespace's pass and the policy
+	// (the CronJob suspended, but its controller had already fired) runs
+	// on: parked now. From here on the policy creates every Job suspended.
+	for _, ns := range namespaces {
+		if err := park(ns, []schema.GroupVersionResource{gvrJobs}); err != nil {
+			return changes, kind, err
 		}
 	}
 	return changes, kind, end(run)
