@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"golang.org/x/sync/errgroup"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -23,14 +24,29 @@ import (
 const listParallel = 8
 
 // listScope is the namespaces namespaced resources are listed in, nil for
-// all: those the selection names, unless it follows an app stack (whose
-// objects may be anywhere).
-func listScope(s plan.Selector) []string {
-	if s.Stack != "" {
-		return nil
+// all: those the selection names, when they are a small part of the
+// cluster (at most one in perNamespaceShare of its namespaces). Listing one
+// namespace costs a request per resource, so naming most of the cluster's
+// namespaces is read faster cluster-wide. An app stack's objects and
+// dependencies may be anywhere: listed cluster-wide.
+func listScope(ctx context.Context, req Request) ([]string, error) {
+	s := req.Selector
+	if s.Stack != "" || len(s.Namespaces) == 0 {
+		return nil, nil
 	}
-	return s.Namespaces
+	all, err := req.Source.Typed.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list namespaces in %s: %w", req.Source.Context, err)
+	}
+	if len(s.Namespaces)*perNamespaceShare > len(all.Items) {
+		return nil, nil
+	}
+	return s.Namespaces, nil
 }
+
+// perNamespaceShare: the selection is listed namespace by namespace when it
+// names at most one in this many of the cluster's namespaces.
+const perNamespaceShare = 5
 
 // anyNamespace are namespaced kinds a selection reaches outside its
 // namespaces: a RoleBinding elsewhere that binds a selected ServiceAccount,
@@ -79,8 +95,7 @@ func listAll(ctx context.Context, c func(listTask, func(*unstructured.Unstructur
 //
 // With sp, each namespaced object is written to it whole and only its
 // sketch is returned; refs says where each sketch's object is.
-func listSource(ctx context.Context, req Request, resources []inventory.Resource, sp *spill) ([]*unstructured.Unstructured, map[*unstructured.Unstructured]spillRef, []string, error) {
-	scope := listScope(req.Selector)
+func listSource(ctx context.Context, req Request, resources []inventory.Resource, scope []string, sp *spill) ([]*unstructured.Unstructured, map[*unstructured.Unstructured]spillRef, []string, error) {
 	var tasks []listTask
 	for _, r := range resources {
 		if !r.Namespaced || len(scope) == 0 || anyNamespace(r.GroupKind()) {
@@ -139,12 +154,11 @@ func listSource(ctx context.Context, req Request, resources []inventory.Resource
 }
 
 // listTarget reads the target's objects of the kinds the selection picked,
-// in the namespaces of the picked objects when the selection names
-// namespaces. Unless req.KeepTarget (a diff prints them whole) only what a
+// in the namespaces of the picked objects when the source was read
+// namespace by namespace (scoped). Unless req.KeepTarget (a diff prints them whole) only what a
 // decision reads is kept: identity, labels, annotations (the content hash),
 // owners and the field managers.
-func listTarget(ctx context.Context, req Request, byGK map[schema.GroupKind]inventory.Resource, raw []*unstructured.Unstructured, picked map[plan.ObjectKey]string) (map[plan.ObjectKey]*unstructured.Unstructured, error) {
-	scoped := len(listScope(req.Selector)) > 0
+func listTarget(ctx context.Context, req Request, byGK map[schema.GroupKind]inventory.Resource, raw []*unstructured.Unstructured, picked map[plan.ObjectKey]string, scoped bool) (map[plan.ObjectKey]*unstructured.Unstructured, error) {
 	namespaces := map[schema.GroupKind]map[string]bool{}
 	var kinds []schema.GroupKind
 	for _, o := range raw {

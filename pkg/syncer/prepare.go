@@ -173,7 +173,12 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		}
 		p.spill = sp
 	}
-	raw, refs, warnings, err := listSource(ctx, req, listed, sp)
+	scope, err := listScope(ctx, req)
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	raw, refs, warnings, err := listSource(ctx, req, listed, scope, sp)
 	if err != nil {
 		p.Close()
 		return nil, err
@@ -189,7 +194,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	clusterIPs := sourceClusterIPs(raw) // read before sanitizing clears them
 	var current map[plan.ObjectKey]*unstructured.Unstructured
 	if req.Target != nil {
-		if current, err = listTarget(ctx, req, byGK, raw, picked); err != nil {
+		if current, err = listTarget(ctx, req, byGK, raw, picked, scope != nil); err != nil {
 			p.Close()
 			return nil, err
 		}
