@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/metadata"
 
 	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
@@ -186,11 +187,20 @@ func listTarget(ctx context.Context, req Request, byGK map[schema.GroupKind]inve
 			tasks = append(tasks, listTask{r: r, namespace: ns})
 		}
 	}
+	// Only metadata is read (PartialObjectMetadata): the apiserver sends no
+	// spec or data, unless a diff prints the objects whole.
+	mc, err := metadata.NewForConfig(req.Target.Config)
+	if err != nil {
+		return nil, fmt.Errorf("target: %w", err)
+	}
 	list := func(t listTask, fn func(*unstructured.Unstructured) error) error {
-		return inventory.List(ctx, req.Target.Dynamic, t.r, t.namespace, fn)
+		return inventory.ListMetadata(ctx, mc, t.r, t.namespace, fn)
 	}
 	keep := metadataOnly
 	if req.KeepTarget {
+		list = func(t listTask, fn func(*unstructured.Unstructured) error) error {
+			return inventory.List(ctx, req.Target.Dynamic, t.r, t.namespace, fn)
+		}
 		keep = func(o *unstructured.Unstructured) *unstructured.Unstructured { slimManagedFields(o); return o }
 	}
 	slots, errs := listAll(ctx, list, tasks, keep)
