@@ -76,7 +76,7 @@ func ListMetadata(ctx context.Context, mc metadata.Interface, r Resource, namesp
 func pages(ctx context.Context, r Resource, page pager.ListPageFunc, fn func(runtime.Object) error) error {
 	p := pager.New(page)
 	p.PageSize = PageSize
-	p.PageBufferSize = 1 // fetch the next page while fn handles this one, no further
+	p.PageBufferSize = 1     // fetch the next page while fn handles this one, no further
 	var seen map[string]bool // the keys fn had, made a set once a restart needs it
 	key := func(obj runtime.Object) string {
 		if a, err := meta.Accessor(obj); err == nil {
