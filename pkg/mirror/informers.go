@@ -1,0 +1,202 @@
+package mirror
+
+// The informers the mirror watches the source with: one per resource (per
+// selected namespace when the selection names them), their caches slimmed,
+// each event queued.
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/tandem-io/tandem/pkg/inventory"
+)
+
+// watched reports whether a resource is worth a watch: never the kinds every
+// object of which the cluster makes, nor what cannot be written.
+func watched(r inventory.Resource) bool {
+	if r.ReadOnly {
+		return false
+	}
+	switch r.GroupKind() {
+	case schema.GroupKind{Kind: "Event"}, schema.GroupKind{Group: "events.k8s.io", Kind: "Event"},
+		schema.GroupKind{Group: "coordination.k8s.io", Kind: "Lease"}, schema.GroupKind{Kind: "Node"},
+		schema.GroupKind{Kind: "ComponentStatus"}, schema.GroupKind{Kind: "Pod"},
+		schema.GroupKind{Kind: "Endpoints"}, schema.GroupKind{Group: "discovery.k8s.io", Kind: "EndpointSlice"},
+		schema.GroupKind{Group: "apps", Kind: "ControllerRevision"}:
+		return false
+	}
+	return true
+}
+
+// informerKey names one informer: a resource in one namespace, or in all ("").
+type informerKey struct {
+	gvr       schema.GroupVersionResource
+	namespace string
+}
+
+// informer is the informer that holds objects of gvr in namespace.
+func (m *Mirror) informer(gvr schema.GroupVersionResource, namespace string) cache.SharedIndexInformer {
+	if inf, ok := m.informers[informerKey{gvr, namespace}]; ok {
+		return inf
+	}
+	return m.informers[informerKey{gvr, ""}]
+}
+
+// namespaces are the namespaces the mirror watches namespaced resources in,
+// nil for all: those the selection names, unless it follows an app stack
+// (whose objects and dependencies may be in any namespace).
+func (m *Mirror) namespaces() []string {
+	if m.Request.Selector.Stack != "" {
+		return nil
+	}
+	return m.Request.Selector.Namespaces
+}
+
+// slim drops what the pipeline never reads from a cached object:
+// managedFields (most of an object's bytes), except a Service's, whose
+// node-port rule reads them.
+func slim(obj any) (any, error) {
+	if o, ok := obj.(*unstructured.Unstructured); ok && !(o.GetKind() == "Service" && o.GroupVersionKind().Group == "") {
+		unstructured.RemoveNestedField(o.Object, "metadata", "managedFields")
+	}
+	return obj, nil
+}
+
+func (m *Mirror) startInformers(ctx context.Context) error {
+	all := dynamicinformer.NewDynamicSharedInformerFactory(m.Source.Dynamic, 0)
+	factories := []dynamicinformer.DynamicSharedInformerFactory{all}
+	perNamespace := map[string]dynamicinformer.DynamicSharedInformerFactory{}
+	for _, ns := range m.namespaces() {
+		f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(m.Source.Dynamic, 0, ns, nil)
+		perNamespace[ns] = f
+		factories = append(factories, f)
+	}
+	m.informers = map[informerKey]cache.SharedIndexInformer{}
+	m.byGVR = map[schema.GroupVersionResource]inventory.Resource{}
+	seenGK := map[schema.GroupKind]bool{}
+	for _, r := range m.resources {
+		if !watched(r) || seenGK[r.GroupKind()] || r.Unshared {
+			continue
+		}
+		seenGK[r.GroupKind()] = true
+		gvr := r.GVR()
+		m.byGVR[gvr] = r
+		keys := []informerKey{{gvr, ""}}
+		if r.Namespaced && len(perNamespace) > 0 {
+			keys = keys[:0]
+			for ns := range perNamespace {
+				keys = append(keys, informerKey{gvr, ns})
+			}
+		}
+		for _, k := range keys {
+			f := all
+			if k.namespace != "" {
+				f = perNamespace[k.namespace]
+			}
+			inf := f.ForResource(gvr).Informer()
+			_ = inf.SetTransform(slim)
+			_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+				// The reflector relists and rewatches by itself (with backoff); say so once per error.
+				m.Log.Warn("watch error; the informer relists by itself", "resource", gvr.Resource, "namespace", k.namespace, "error", err)
+			})
+			if _, err := inf.AddEventHandler(m.handler(gvr)); err != nil {
+				return err
+			}
+			m.informers[k] = inf
+		}
+	}
+	for _, f := range factories {
+		f.Start(ctx.Done())
+	}
+	return m.waitSynced(ctx)
+}
+
+// syncStall is how long the informers' first lists may go without caching
+// one more object before the mirror gives up: a limit on a stall, not on
+// the size of the cluster.
+const syncStall = 2 * time.Minute
+
+// waitSynced waits until every informer has its first list, saying how far
+// they are every ProgressEvery.
+func (m *Mirror) waitSynced(ctx context.Context) error {
+	start := time.Now()
+	lastCount, lastGrowth, lastSaid := int64(-1), time.Now(), time.Now()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		pending, cached := 0, m.cached.Load()
+		var waiting string
+		for k, inf := range m.informers {
+			if !inf.HasSynced() {
+				pending++
+				waiting = k.gvr.Resource
+			}
+		}
+		if pending == 0 {
+			m.Log.Info("informers synced", "informers", len(m.informers), "objects", cached, "took", time.Since(start).Round(time.Millisecond))
+			return nil
+		}
+		if cached != lastCount {
+			lastCount, lastGrowth = cached, time.Now()
+		}
+		if time.Since(lastGrowth) > syncStall {
+			return fmt.Errorf("the informers' first lists stalled: %d of %d not synced (%s among them), no object cached for %s (%d so far)", pending, len(m.informers), waiting, syncStall, cached)
+		}
+		if time.Since(lastSaid) >= m.ProgressEvery {
+			lastSaid = time.Now()
+			m.Log.Info("informers syncing", "pending", pending, "informers", len(m.informers), "objects", cached)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func (m *Mirror) handler(gvr schema.GroupVersionResource) cache.ResourceEventHandlerFuncs {
+	enqueue := func(obj any, what string) {
+		if !m.live.Load() {
+			return // before the initial pass: it covers this object
+		}
+		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = d.Obj
+		}
+		o, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			return
+		}
+		k := key{gvr: gvr, namespace: o.GetNamespace(), name: o.GetName()}
+		m.mu.Lock()
+		m.stats.Events++
+		if _, queued := m.seen[k]; !queued {
+			m.seen[k] = time.Now()
+		}
+		m.mu.Unlock()
+		m.Metrics.event(m.Source.Context, gvr.Resource, what)
+		m.queue.Add(k)
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) {
+			m.cached.Add(1) // the first lists' progress
+			enqueue(obj, "add")
+		},
+		UpdateFunc: func(old, cur any) {
+			// A relist after a watch error or an apiserver restart delivers
+			// every object again, unchanged: no work, no re-copy storm.
+			if o, ok := old.(*unstructured.Unstructured); ok {
+				if c, ok := cur.(*unstructured.Unstructured); ok && o.GetResourceVersion() == c.GetResourceVersion() {
+					return
+				}
+			}
+			enqueue(cur, "update")
+		},
+		DeleteFunc: func(obj any) { enqueue(obj, "delete") },
+	}
+}

@@ -1,0 +1,205 @@
+package externaldns
+
+// What the router knows of the ExternalDNS instances themselves (their
+// Deployments' arguments: owner id, annotation prefix, policy) and what it
+// checks before the first step.
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/traffic"
+)
+
+// Instance is one ExternalDNS Deployment as its arguments describe it.
+type Instance struct {
+	Ref        string
+	Image      string
+	OwnerID    string // --txt-owner-id ("default" when not set)
+	Prefix     string // --annotation-prefix, or the image version's default
+	PrefixWhy  string
+	LegacyToo  bool // --enable-legacy-annotation-prefix
+	ArgsPolicy string
+}
+
+var versionTag = regexp.MustCompile(`^v?(\d+)\.(\d+)`)
+
+// Deployments finds the ExternalDNS Deployments of a cluster (by image).
+func Deployments(ctx context.Context, c *cluster.Conn) ([]Instance, error) {
+	l, err := c.Typed.AppsV1().Deployments("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list Deployments in %s: %w", c.Context, err)
+	}
+	var out []Instance
+	for _, d := range l.Items {
+		for _, ct := range d.Spec.Template.Spec.Containers {
+			if !strings.Contains(ct.Image, "external-dns") {
+				continue
+			}
+			in := Instance{Ref: d.Namespace + "/" + d.Name, Image: ct.Image, OwnerID: "default"}
+			args := append(append([]string{}, ct.Command...), ct.Args...)
+			for i, a := range args {
+				k, v, hasV := strings.Cut(a, "=")
+				if !hasV && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+					v = args[i+1]
+				}
+				switch k {
+				case "--txt-owner-id":
+					in.OwnerID = v
+				case "--annotation-prefix":
+					in.Prefix, in.PrefixWhy = v, "--annotation-prefix"
+				case "--enable-legacy-annotation-prefix":
+					in.LegacyToo = true
+				case "--policy":
+					in.ArgsPolicy = v
+				}
+			}
+			if in.Prefix == "" {
+				in.Prefix, in.PrefixWhy = PrefixOfVersion(ct.Image)
+			}
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+// PrefixOfVersion is the prefix an ExternalDNS image reads by default:
+// external-dns.kubernetes.io/ from v0.22.0 on, the alpha one before; ""
+// when the image says no version (pinned by digest, a tag without one).
+func PrefixOfVersion(image string) (prefix, why string) {
+	if _, digest, ok := strings.Cut(image, "@"); ok {
+		return "", fmt.Sprintf("image %s is pinned by digest (%s): its version, and so its annotation prefix, is not guessed", image, digest)
+	}
+	tag := image[strings.LastIndex(image, ":")+1:]
+	m := versionTag.FindStringSubmatch(tag)
+	if m == nil {
+		return "", fmt.Sprintf("image tag %q has no version: its annotation prefix is not guessed", tag)
+	}
+	major, _ := strconv.Atoi(m[1])
+	minor, _ := strconv.Atoi(m[2])
+	if major > 0 || minor >= 22 {
+		return GAPrefix, "ExternalDNS " + tag + " (v0.22.0+) reads " + GAPrefix
+	}
+	return AlphaPrefix, "ExternalDNS " + tag + " (before v0.22.0) reads " + AlphaPrefix
+}
+
+// prefixFor is the prefix the cluster's ExternalDNS reads; an error when no
+// Deployment tells it (none found, or an image that names no version).
+func prefixFor(ds []Instance) (string, []string, error) {
+	if len(ds) == 0 {
+		return "", nil, fmt.Errorf("no ExternalDNS Deployment found, so which annotation prefix it reads is unknown: pass prefix=%s (v0.22.0+) or prefix=%s", GAPrefix, AlphaPrefix)
+	}
+	if ds[0].Prefix == "" {
+		return "", nil, fmt.Errorf("%s: %s: pass prefix=%s (v0.22.0+) or prefix=%s", ds[0].Ref, ds[0].PrefixWhy, GAPrefix, AlphaPrefix)
+	}
+	return ds[0].Prefix, []string{ds[0].Ref + ": " + ds[0].PrefixWhy}, nil
+}
+
+// Preflight reports, before the first step, what would make the DNS split
+// go wrong: ExternalDNS instances sharing a txt-owner-id (each would delete
+// the other's records), duplicate set-identifiers, clusters without
+// ExternalDNS or with several, and which annotation prefix each reads.
+func (r *Router) Preflight(ctx context.Context) ([]string, error) {
+	var out []string
+	owners := map[string][]string{}
+	for _, name := range r.cfg.Clusters {
+		ds, err := Deployments(ctx, r.conns[name])
+		if err != nil {
+			return nil, err
+		}
+		switch len(ds) {
+		case 0:
+			out = append(out, fmt.Sprintf("%s: no ExternalDNS Deployment found in the cluster: unless one runs outside it, nothing will publish its weighted record", name))
+		case 1:
+		default:
+			out = append(out, fmt.Sprintf("%s: %d ExternalDNS Deployments; using the first (%s)", name, len(ds), ds[0].Ref))
+		}
+		var readers, others []string
+		for _, d := range ds {
+			owners[d.OwnerID] = append(owners[d.OwnerID], name+" "+d.Ref)
+			out = append(out, fmt.Sprintf("%s: %s reads annotations with prefix %s (%s)", name, d.Ref, d.Prefix, d.PrefixWhy))
+			if p := r.prefixes[name]; d.Prefix == "" || p == d.Prefix || (d.LegacyToo && p == AlphaPrefix) {
+				readers = append(readers, d.Ref)
+			} else {
+				others = append(others, d.Ref+" reads "+d.Prefix)
+			}
+		}
+		if len(readers) == 0 && len(others) > 0 {
+			return nil, fmt.Errorf("%w: externaldns: prefix %s: no ExternalDNS of %s reads it (%s): none would see the weights", traffic.ErrInvalid, r.prefixes[name], name, strings.Join(others, "; "))
+		}
+	}
+	for id, who := range owners {
+		clusters := map[string]bool{}
+		for _, w := range who {
+			clusters[strings.SplitN(w, " ", 2)[0]] = true
+		}
+		switch {
+		case len(clusters) > 1:
+			return nil, fmt.Errorf("%w: externaldns: ExternalDNS instances of different clusters share --txt-owner-id=%s (%s): each would take the other's records for its own and delete them; give each cluster its own", traffic.ErrInvalid, id, strings.Join(who, ", "))
+		case len(who) > 1:
+			out = append(out, fmt.Sprintf("WARNING: ExternalDNS instances share --txt-owner-id=%s (%s)", id, strings.Join(who, ", ")))
+		}
+	}
+	conv, err := r.conversion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, conv...)
+	ids := map[string]string{}
+	for _, c := range r.cfg.Clusters {
+		id := r.setID(c)
+		if other, dup := ids[id]; dup {
+			return nil, fmt.Errorf("%w: externaldns: clusters %s and %s would use the same set-identifier %q, and Route53 keeps one record of it: give them their own (setid.CLUSTER=)", traffic.ErrInvalid, other, c, id)
+		}
+		ids[id] = c
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// conversion says what the first step changes when the name is not
+// weighted yet: objects without a set-identifier (their ExternalDNS
+// publishes a simple record) and, with verify=, a simple record already
+// published. The step converts it: each cluster's ExternalDNS publishes a
+// weighted record of its own, and the owner of the simple record replaces
+// it with its weighted one (ExternalDNS deletes and creates in one change
+// batch). Until then Route53 refuses the other clusters' weighted records
+// beside the simple one, so they are published on a later ExternalDNS run,
+// which the verification waits for.
+func (r *Router) conversion(ctx context.Context) ([]string, error) {
+	var plain []string
+	for _, name := range r.cfg.Clusters {
+		o, err := r.get(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("%w: externaldns: %s %s/%s in %s: %v", traffic.ErrInvalid, r.cfg.Kind, r.cfg.Namespace, r.cfg.Name, name, err)
+		}
+		if o.GetAnnotations()[r.prefixes[name]+"set-identifier"] == "" {
+			plain = append(plain, name)
+		}
+	}
+	var out []string
+	if len(plain) > 0 {
+		out = append(out, fmt.Sprintf("%s %s/%s has no %sset-identifier in %s: the first step makes its record weighted (set-identifier=%s)",
+			r.cfg.Kind, r.cfg.Namespace, r.cfg.Name, r.prefixes[plain[0]], strings.Join(plain, ", "), r.setID(plain[0])))
+	}
+	if r.published == nil {
+		return out, nil
+	}
+	vals, simple, err := r.published.Simple(ctx, r.host)
+	if err != nil {
+		return nil, err
+	}
+	if simple {
+		out = append(out, fmt.Sprintf("%s is published as a simple record (%s): the first step converts it into weighted records, one per cluster; "+
+			"Route53 keeps no simple record beside weighted ones, so the other clusters' records appear once its owner's ExternalDNS has replaced it (the verification waits for that)",
+			r.host, strings.Join(vals, ",")))
+	}
+	return out, nil
+}
