@@ -31,26 +31,39 @@ func resolve(t *testing.T, name string) string {
 	return ""
 }
 
-// publishedWeights lists app.example's weighted records through the AWS CLI:
-// set identifier → weight.
-func publishedWeights(t *testing.T, name string) map[string]int {
+// recordSet is one record set as the AWS CLI lists it.
+type recordSet struct {
+	Name, Type, SetIdentifier string
+	Weight                    *int
+	ResourceRecords           []struct{ Value string }
+}
+
+// recordSets lists the lab zone's A record sets of name through the AWS CLI.
+func recordSets(t *testing.T, name string) []recordSet {
 	t.Helper()
 	out, stderr, code := awstest.CLI(t, lab.aws, "route53", "list-resource-record-sets", "--hosted-zone-id", lab.zone)
 	if code != 0 {
 		t.Fatalf("aws route53 list-resource-record-sets: exit %d %s", code, stderr)
 	}
-	var l struct {
-		ResourceRecordSets []struct {
-			Name, Type, SetIdentifier string
-			Weight                    *int
-		}
-	}
+	var l struct{ ResourceRecordSets []recordSet }
 	if err := json.Unmarshal([]byte(out), &l); err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]int{}
+	var sets []recordSet
 	for _, rs := range l.ResourceRecordSets {
-		if rs.Name == dns.Fqdn(name) && rs.Type == "A" && rs.SetIdentifier != "" && rs.Weight != nil {
+		if rs.Name == dns.Fqdn(name) && rs.Type == "A" {
+			sets = append(sets, rs)
+		}
+	}
+	return sets
+}
+
+// publishedWeights are name's weighted records: set identifier → weight.
+func publishedWeights(t *testing.T, name string) map[string]int {
+	t.Helper()
+	got := map[string]int{}
+	for _, rs := range recordSets(t, name) {
+		if rs.SetIdentifier != "" && rs.Weight != nil {
 			got[rs.SetIdentifier] = *rs.Weight
 		}
 	}
@@ -241,21 +254,8 @@ spec:
     http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
 `, ns, host)))
 	simple := func() (string, bool) {
-		out, stderr, code := awstest.CLI(t, lab.aws, "route53", "list-resource-record-sets", "--hosted-zone-id", lab.zone)
-		if code != 0 {
-			t.Fatalf("aws route53 list-resource-record-sets: exit %d %s", code, stderr)
-		}
-		var l struct {
-			ResourceRecordSets []struct {
-				Name, Type, SetIdentifier string
-				ResourceRecords           []struct{ Value string }
-			}
-		}
-		if err := json.Unmarshal([]byte(out), &l); err != nil {
-			t.Fatal(err)
-		}
-		for _, rs := range l.ResourceRecordSets {
-			if rs.Name == dns.Fqdn(host) && rs.Type == "A" && rs.SetIdentifier == "" && len(rs.ResourceRecords) > 0 {
+		for _, rs := range recordSets(t, host) {
+			if rs.SetIdentifier == "" && len(rs.ResourceRecords) > 0 {
 				return rs.ResourceRecords[0].Value, true
 			}
 		}
