@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // spill is an unlinked temporary file of JSON objects: gone when closed or
@@ -78,22 +79,34 @@ func (s *spill) Close() error {
 // largest annotation, and nothing the selection reads.
 const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 
-// sketch is what the selection reads of a listed object (its identity,
-// labels, owners and the specs that name other objects): the object
-// without ConfigMap or Secret data, status, or kubectl's last-applied copy.
-// It is a new object; o is left whole.
+// sketch is what the selection reads of a listed object: for the kinds
+// whose specs name other objects (workloads' pod templates, claims,
+// Ingresses, Services' selectors and clusterIPs, RBAC), the object without
+// status, managedFields or kubectl's last-applied copy; for every other kind,
+// and for an object a controller owns (whose references come through its
+// controller), only what names it, its labels and its owners. It is a new
+// object; o is left whole.
 func sketch(o *unstructured.Unstructured) *unstructured.Unstructured {
+	md, _ := o.Object["metadata"].(map[string]any)
+	if !referencing(o.GroupVersionKind().GroupKind()) || controlledBy(o) {
+		keep := map[string]any{}
+		for _, k := range []string{"name", "namespace", "labels", "ownerReferences"} {
+			if v, ok := md[k]; ok {
+				keep[k] = v
+			}
+		}
+		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": o.GetAPIVersion(), "kind": o.GetKind(), "metadata": keep}}
+	}
 	out := &unstructured.Unstructured{Object: make(map[string]any, len(o.Object))}
-	core := o.GroupVersionKind().Group == ""
 	for k, v := range o.Object {
-		switch {
-		case k == "status":
-		case core && (o.GetKind() == "ConfigMap" || o.GetKind() == "Secret") && (k == "data" || k == "binaryData" || k == "stringData"):
-		case k == "metadata":
-			md, _ := v.(map[string]any)
+		switch k {
+		case "status":
+		case "metadata":
 			cp := make(map[string]any, len(md))
 			for mk, mv := range md {
-				cp[mk] = mv
+				if mk != "managedFields" {
+					cp[mk] = mv
+				}
 			}
 			if ann, ok := md["annotations"].(map[string]any); ok {
 				if _, has := ann[lastApplied]; has {
@@ -112,6 +125,33 @@ func sketch(o *unstructured.Unstructured) *unstructured.Unstructured {
 		}
 	}
 	return out
+}
+
+// referencing are the namespaced kinds whose specs the selection (plan's
+// deps.go, grants.go) or the sanitizers' context read.
+func referencing(gk schema.GroupKind) bool {
+	switch gk {
+	case schema.GroupKind{Kind: "Pod"}, schema.GroupKind{Kind: "ReplicationController"},
+		schema.GroupKind{Group: "apps", Kind: "Deployment"}, schema.GroupKind{Group: "apps", Kind: "StatefulSet"},
+		schema.GroupKind{Group: "apps", Kind: "DaemonSet"}, schema.GroupKind{Group: "apps", Kind: "ReplicaSet"},
+		schema.GroupKind{Group: "batch", Kind: "Job"}, schema.GroupKind{Group: "batch", Kind: "CronJob"},
+		schema.GroupKind{Kind: "PersistentVolumeClaim"}, schema.GroupKind{Kind: "Service"},
+		schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"},
+		schema.GroupKind{Group: "rbac.authorization.k8s.io", Kind: "Role"},
+		schema.GroupKind{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}:
+		return true
+	}
+	return false
+}
+
+// controlledBy says whether a controller owns o.
+func controlledBy(o *unstructured.Unstructured) bool {
+	for _, r := range o.GetOwnerReferences() {
+		if r.Controller != nil && *r.Controller {
+			return true
+		}
+	}
+	return false
 }
 
 // stub is what the plan keeps of a spilled desired object: what names it

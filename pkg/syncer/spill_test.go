@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -42,17 +43,37 @@ func TestSpillRoundTripAndSketch(t *testing.T) {
 	if _, ok := sk.Object["data"]; ok {
 		t.Error("the sketch of a ConfigMap keeps its data")
 	}
-	if _, ok := sk.Object["status"]; ok {
-		t.Error("the sketch keeps status")
+	if sk.GetAnnotations() != nil {
+		t.Errorf("the sketch of a ConfigMap keeps annotations %v: nothing the selection reads", sk.GetAnnotations())
 	}
-	if a := sk.GetAnnotations(); a[lastApplied] != "" || a["keep"] != "me" {
-		t.Errorf("sketch annotations %v: want last-applied dropped, the rest kept", a)
-	}
-	if sk.GetLabels()["app"] != "web" || len(sk.GetOwnerReferences()) != 1 {
-		t.Errorf("sketch lost labels or owners: %v", sk.Object["metadata"])
+	if sk.GetLabels()["app"] != "web" || len(sk.GetOwnerReferences()) != 1 || sk.GetName() != "cfg" || sk.GetNamespace() != "shop" {
+		t.Errorf("sketch lost what names it, its labels or owners: %v", sk.Object["metadata"])
 	}
 	if _, ok := cm.Object["data"]; !ok || cm.GetAnnotations()[lastApplied] == "" {
 		t.Error("sketch changed the object it was made from")
+	}
+	// A workload keeps its spec (its pod template names ConfigMaps,
+	// Secrets, a ServiceAccount), without status, managedFields or kubectl's copy.
+	d := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": "web", "namespace": "shop",
+			"annotations":   map[string]any{lastApplied: "{}", "keep": "me"},
+			"managedFields": []any{map[string]any{"manager": "kubectl"}}},
+		"spec":   map[string]any{"template": map[string]any{"spec": map[string]any{"serviceAccountName": "web"}}},
+		"status": map[string]any{"replicas": int64(3)},
+	}}
+	dk := sketch(d)
+	if sa, _, _ := unstructured.NestedString(dk.Object, "spec", "template", "spec", "serviceAccountName"); sa != "web" {
+		t.Errorf("the sketch of a Deployment lost its pod template: %v", dk.Object)
+	}
+	if dk.Object["status"] != nil || dk.GetManagedFields() != nil || dk.GetAnnotations()[lastApplied] != "" || dk.GetAnnotations()["keep"] != "me" {
+		t.Errorf("the sketch of a Deployment: %v; want no status, managedFields or last-applied, other annotations kept", dk.Object)
+	}
+	// A workload a controller owns is named only: its references come through its controller.
+	yes := true
+	d.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: "web", UID: "u", Controller: &yes}})
+	if sketch(d).Object["spec"] != nil {
+		t.Error("the sketch of a controller-owned workload keeps its spec")
 	}
 	st := stub(cm)
 	if st.GetName() != "cfg" || st.GetNamespace() != "shop" || st.GetKind() != "ConfigMap" || len(st.GetOwnerReferences()) != 1 || st.Object["data"] != nil {
