@@ -3,6 +3,7 @@ package plan
 import (
 	"slices"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -66,7 +67,7 @@ func Select(objs []*unstructured.Unstructured, s Selector) map[ObjectKey]string 
 	for len(queue) > 0 {
 		obj := queue[0]
 		queue = queue[1:]
-		if controllerOwned(obj) {
+		if metav1.GetControllerOfNoCopy(obj) != nil {
 			// A Pod of a StatefulSet is not copied (its controller makes it anew):
 			// what it needs comes along through the controller, with the controller as the reason.
 			continue
@@ -83,16 +84,6 @@ func Select(objs []*unstructured.Unstructured, s Selector) map[ObjectKey]string 
 		}
 	}
 	return sel
-}
-
-// controllerOwned reports whether a controller owns obj.
-func controllerOwned(obj *unstructured.Unstructured) bool {
-	for _, ref := range obj.GetOwnerReferences() {
-		if ref.Controller != nil && *ref.Controller {
-			return true
-		}
-	}
-	return false
 }
 
 // allowed applies the rules that hold for roots and dependencies alike: kind

@@ -114,8 +114,10 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 			}
 			for i := range list.Items {
 				obj := &list.Items[i]
-				// A Job its CronJob made runs on when the CronJob is suspended: it is parked too.
-				if (controlled(obj) && gvr != gvrJobs) || obj.GetLabels()[ExemptLabel] == "true" {
+				// What a controller owns (a Deployment's ReplicaSet) is parked through
+				// its owner; but a Job its CronJob made runs on when the CronJob is
+				// suspended: it is parked too.
+				if (metav1.GetControllerOfNoCopy(obj) != nil && gvr != gvrJobs) || obj.GetLabels()[ExemptLabel] == "true" {
 					continue
 				}
 				patch, what := parkPatch(obj, kinds)
@@ -285,16 +287,6 @@ func patchUntil(ctx context.Context, c *cluster.Conn, gvr schema.GroupVersionRes
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-}
-
-// controlled reports whether a controller owns obj (a Deployment's ReplicaSet): its owner is parked instead.
-func controlled(obj *unstructured.Unstructured) bool {
-	for _, r := range obj.GetOwnerReferences() {
-		if r.Controller != nil && *r.Controller {
-			return true
-		}
-	}
-	return false
 }
 
 // jobFinished says whether a Job has completed or failed (nothing left to park).

@@ -14,6 +14,7 @@ import (
 	"os"
 	"sync"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -88,7 +89,7 @@ const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 // object; o is left whole.
 func sketch(o *unstructured.Unstructured) *unstructured.Unstructured {
 	md, _ := o.Object["metadata"].(map[string]any)
-	if !referencing(o.GroupVersionKind().GroupKind()) || controlledBy(o) {
+	if !referencing(o.GroupVersionKind().GroupKind()) || metav1.GetControllerOfNoCopy(o) != nil {
 		keep := map[string]any{}
 		for _, k := range []string{"name", "namespace", "labels", "ownerReferences"} {
 			if v, ok := md[k]; ok {
@@ -140,16 +141,6 @@ func referencing(gk schema.GroupKind) bool {
 		schema.GroupKind{Group: "rbac.authorization.k8s.io", Kind: "Role"},
 		schema.GroupKind{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}:
 		return true
-	}
-	return false
-}
-
-// controlledBy says whether a controller owns o.
-func controlledBy(o *unstructured.Unstructured) bool {
-	for _, r := range o.GetOwnerReferences() {
-		if r.Controller != nil && *r.Controller {
-			return true
-		}
 	}
 	return false
 }
