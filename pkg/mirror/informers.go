@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/tandem-io/tandem/pkg/inventory"
+	"github.com/tandem-io/tandem/pkg/syncer"
 )
 
 // watched reports whether a resource is worth a watch: never the kinds every
@@ -58,12 +59,10 @@ func (m *Mirror) namespaces() []string {
 	return m.Request.Selector.Namespaces
 }
 
-// slim drops what the pipeline never reads from a cached object:
-// managedFields (most of an object's bytes), except a Service's, whose
-// node-port rule reads them.
+// slim drops from a cached object what the pipeline never reads (syncer.SlimSource).
 func slim(obj any) (any, error) {
-	if o, ok := obj.(*unstructured.Unstructured); ok && !(o.GetKind() == "Service" && o.GroupVersionKind().Group == "") {
-		unstructured.RemoveNestedField(o.Object, "metadata", "managedFields")
+	if o, ok := obj.(*unstructured.Unstructured); ok {
+		syncer.SlimSource(o)
 	}
 	return obj, nil
 }

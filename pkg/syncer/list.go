@@ -114,10 +114,7 @@ func listSource(ctx context.Context, req Request, resources []inventory.Resource
 	refs := map[*unstructured.Unstructured]spillRef{}
 	var spillErr error
 	slots, errs := listAll(ctx, list, tasks, func(o *unstructured.Unstructured) *unstructured.Unstructured {
-		// managedFields are most of an object's bytes; only the Service rule reads them (node port evidence).
-		if o.GetKind() != "Service" || o.GroupVersionKind().Group != "" {
-			unstructured.RemoveNestedField(o.Object, "metadata", "managedFields")
-		}
+		SlimSource(o)
 		if sp == nil || o.GetNamespace() == "" {
 			return o
 		}
@@ -217,6 +214,15 @@ func listTarget(ctx context.Context, req Request, byGK map[schema.GroupKind]inve
 		}
 	}
 	return current, nil
+}
+
+// SlimSource drops what the pipeline never reads of a source object:
+// managedFields (most of an object's bytes), except a core Service's, whose
+// node-port rule reads them as evidence.
+func SlimSource(o *unstructured.Unstructured) {
+	if o.GetKind() != "Service" || o.GroupVersionKind().Group != "" {
+		unstructured.RemoveNestedField(o.Object, "metadata", "managedFields")
+	}
 }
 
 // metadataOnly is the part of a target object a decision reads: apiVersion,
