@@ -144,8 +144,13 @@ func CheckNamespaces(ctx context.Context, source *cluster.Conn, names []string) 
 
 // Prepare reads the source, selects, sanitizes, reads the target's current
 // copies and builds the plan.
-func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (*Prepared, error) {
+func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (_ *Prepared, err error) {
 	p := &Prepared{Resources: resources}
+	defer func() {
+		if err != nil {
+			p.Close() // a plan that is not returned lets go of its spill
+		}
+	}()
 	if req.Standby && req.StandbyKinds == nil {
 		kinds, warnings, err := standby.DiscoverScaleKinds(ctx, req.Source)
 		if err != nil {
@@ -167,7 +172,6 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	}
 	var sp *spill
 	if req.OnDisk {
-		var err error
 		if sp, err = newSpill(); err != nil {
 			return nil, err
 		}
@@ -175,12 +179,10 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	}
 	scope, err := listScope(ctx, req)
 	if err != nil {
-		p.Close()
 		return nil, err
 	}
 	raw, refs, warnings, err := listSource(ctx, req, listed, scope, sp)
 	if err != nil {
-		p.Close()
 		return nil, err
 	}
 	p.Warnings = append(p.Warnings, warnings...)
@@ -188,14 +190,12 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 
 	sctx, err := sanitizeContext(ctx, req, raw)
 	if err != nil {
-		p.Close()
 		return nil, err
 	}
 	clusterIPs := sourceClusterIPs(raw) // read before sanitizing clears them
 	var current map[plan.ObjectKey]*unstructured.Unstructured
 	if req.Target != nil {
 		if current, err = listTarget(ctx, req, byGK, raw, picked, scope != nil); err != nil {
-			p.Close()
 			return nil, err
 		}
 	}
@@ -210,7 +210,6 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		if spilled {
 			delete(refs, o)
 			if o, err = sp.get(ref); err != nil {
-				p.Close()
 				return nil, err
 			}
 		}
@@ -249,7 +248,6 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 				it.DesiredHash = plan.Hash(desired)
 				back, err := sp.put(desired)
 				if err != nil {
-					p.Close()
 					return nil, err
 				}
 				it.Desired, it.Load = stub(desired), func() (*unstructured.Unstructured, error) { return sp.get(back) }
