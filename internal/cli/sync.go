@@ -138,10 +138,12 @@ func (o *SyncOptions) Validate() error {
 
 // prepare connects and runs the pipeline up to the plan.
 func (o *SyncOptions) prepare(ctx context.Context, source, target *cluster.Conn) (*syncer.Prepared, error) {
+	start := time.Now()
 	resources, err := syncer.Discover(ctx, source, target)
 	if err != nil {
 		return nil, err
 	}
+	o.g.Log.Info("discovered", "resources", len(resources), "took", time.Since(start).Round(time.Millisecond))
 	include, err := syncer.ResolveKinds(resources, o.IncludeKinds, "--include-kinds")
 	if err != nil {
 		return nil, err
@@ -154,7 +156,7 @@ func (o *SyncOptions) prepare(ctx context.Context, source, target *cluster.Conn)
 		return nil, err
 	}
 	return syncer.Prepare(ctx, syncer.Request{
-		Source: source, Target: target, IncludePVCs: o.IncludePVCs, Force: o.Force, Standby: o.Standby, KeepTarget: o.Diff, OnDisk: !o.Diff && !o.printsObjects,
+		Source: source, Target: target, IncludePVCs: o.IncludePVCs, Force: o.Force, Standby: o.Standby, KeepTarget: o.Diff, OnDisk: !o.Diff && !o.printsObjects, Log: o.g.Log,
 		Selector: plan.Selector{Namespaces: o.Namespaces, IncludeSystem: o.IncludeSystem, Labels: o.labels, Stack: o.Stack, IncludeKinds: include, ExcludeKinds: exclude},
 	}, resources)
 }
@@ -166,6 +168,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	o.g.Log.Info("connected", "took", time.Since(started).Round(time.Millisecond))
 	if err := o.guardRoles(ctx, source, target); err != nil {
 		return err
 	}

@@ -14,8 +14,9 @@ import (
 	"k8s.io/client-go/tools/pager"
 )
 
-// PageSize bounds each list call, so huge resources stream without one giant response.
-const PageSize = 500
+// PageSize bounds each list call, so huge resources stream without one
+// giant response: a page of a few-KiB objects is a few MB once decoded.
+const PageSize = 250
 
 // expiredRestarts bounds how often one list starts again after its continue
 // token expired: each restart reads the resource from the start.

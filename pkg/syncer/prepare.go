@@ -3,8 +3,10 @@ package syncer
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -39,6 +41,9 @@ type Request struct {
 	// of objects, not their bytes. Off where the plan's objects are
 	// printed or archived (export, --diff). The caller closes the Prepared.
 	OnDisk bool
+	// Log hears how long each step before the first write took (info
+	// level); nil: nothing is logged.
+	Log *slog.Logger
 }
 
 // Prepared is the pipeline's output before anything is written.
@@ -146,6 +151,12 @@ func CheckNamespaces(ctx context.Context, source *cluster.Conn, names []string) 
 // copies and builds the plan.
 func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (_ *Prepared, err error) {
 	p := &Prepared{Resources: resources}
+	log := req.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	step := time.Now()
+	took := func() time.Duration { d := time.Since(step); step = time.Now(); return d.Round(time.Millisecond) }
 	defer func() {
 		if err != nil {
 			p.Close() // a plan that is not returned lets go of its spill
@@ -186,7 +197,9 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		return nil, err
 	}
 	p.Warnings = append(p.Warnings, warnings...)
+	log.Info("read the source", "context", req.Source.Context, "objects", len(raw), "spilled", len(refs), "took", took())
 	picked := plan.Select(raw, req.Selector)
+	log.Info("selected", "objects", len(picked), "took", took())
 
 	sctx, err := sanitizeContext(ctx, req, raw)
 	if err != nil {
@@ -198,6 +211,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		if current, err = listTarget(ctx, req, byGK, raw, picked, scope != nil); err != nil {
 			return nil, err
 		}
+		log.Info("read the target", "context", req.Target.Context, "objects", len(current), "took", took())
 	}
 	for i, o := range raw {
 		raw[i] = nil // what is done with is not held
@@ -255,7 +269,9 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		}
 		p.Items = append(p.Items, it)
 	}
+	log.Info("sanitized", "objects", len(p.Items), "took", took())
 	p.Plan = plan.Build(p.Items, plan.Options{Force: req.Force})
+	log.Info("planned", "took", took())
 	return p, nil
 }
 
@@ -272,12 +288,11 @@ func (p *Prepared) Close() error {
 
 // identityOnly keeps what names an object: apiVersion, kind, namespace, name.
 func identityOnly(o *unstructured.Unstructured) *unstructured.Unstructured {
-	out := &unstructured.Unstructured{Object: map[string]any{}}
-	out.SetAPIVersion(o.GetAPIVersion())
-	out.SetKind(o.GetKind())
-	out.SetNamespace(o.GetNamespace())
-	out.SetName(o.GetName())
-	return out
+	md := map[string]any{"name": o.GetName()}
+	if ns := o.GetNamespace(); ns != "" {
+		md["namespace"] = intern(ns)
+	}
+	return &unstructured.Unstructured{Object: map[string]any{"apiVersion": intern(o.GetAPIVersion()), "kind": intern(o.GetKind()), "metadata": md}}
 }
 
 // slimManagedFields keeps who manages an object (manager, operation,

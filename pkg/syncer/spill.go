@@ -86,17 +86,21 @@ const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 // status, managedFields or kubectl's last-applied copy; for every other kind,
 // and for an object a controller owns (whose references come through its
 // controller), only what names it, its labels and its owners. It is a new
-// object; o is left whole.
-func sketch(o *unstructured.Unstructured) *unstructured.Unstructured {
+// object; o is left whole. Its strings and labels are shared through in.
+func sketch(o *unstructured.Unstructured, in *interner) *unstructured.Unstructured {
 	md, _ := o.Object["metadata"].(map[string]any)
 	if !referencing(o.GroupVersionKind().GroupKind()) || metav1.GetControllerOfNoCopy(o) != nil {
-		keep := map[string]any{}
-		for _, k := range []string{"name", "namespace", "labels", "ownerReferences"} {
-			if v, ok := md[k]; ok {
-				keep[k] = v
-			}
+		keep := map[string]any{"name": md["name"]}
+		if ns, ok := md["namespace"].(string); ok {
+			keep["namespace"] = intern(ns)
 		}
-		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": o.GetAPIVersion(), "kind": o.GetKind(), "metadata": keep}}
+		if l, ok := md["labels"].(map[string]any); ok {
+			keep["labels"] = in.set(l)
+		}
+		if v, ok := md["ownerReferences"]; ok {
+			keep["ownerReferences"] = v
+		}
+		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": intern(o.GetAPIVersion()), "kind": intern(o.GetKind()), "metadata": keep}}
 	}
 	out := &unstructured.Unstructured{Object: make(map[string]any, len(o.Object))}
 	for k, v := range o.Object {

@@ -39,7 +39,7 @@ func TestSpillRoundTripAndSketch(t *testing.T) {
 			t.Fatalf("read back %v, want %v", back.Object, cm.Object)
 		}
 	}
-	sk := sketch(cm)
+	sk := sketch(cm, newInterner())
 	if _, ok := sk.Object["data"]; ok {
 		t.Error("the sketch of a ConfigMap keeps its data")
 	}
@@ -62,7 +62,7 @@ func TestSpillRoundTripAndSketch(t *testing.T) {
 		"spec":   map[string]any{"template": map[string]any{"spec": map[string]any{"serviceAccountName": "web"}}},
 		"status": map[string]any{"replicas": int64(3)},
 	}}
-	dk := sketch(d)
+	dk := sketch(d, newInterner())
 	if sa, _, _ := unstructured.NestedString(dk.Object, "spec", "template", "spec", "serviceAccountName"); sa != "web" {
 		t.Errorf("the sketch of a Deployment lost its pod template: %v", dk.Object)
 	}
@@ -72,7 +72,7 @@ func TestSpillRoundTripAndSketch(t *testing.T) {
 	// A workload a controller owns is named only: its references come through its controller.
 	yes := true
 	d.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: "web", UID: "u", Controller: &yes}})
-	if sketch(d).Object["spec"] != nil {
+	if sketch(d, newInterner()).Object["spec"] != nil {
 		t.Error("the sketch of a controller-owned workload keeps its spec")
 	}
 	st := stub(cm)
