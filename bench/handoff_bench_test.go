@@ -22,7 +22,7 @@ import (
 const (
 	handoffNS      = "bench-handoff"
 	handoffVolumes = 100
-	goalHandoff    = 60 * time.Second
+	goalHandoff    = 30 * time.Second // issue 17 (issue 7 asked for 60 s)
 )
 
 // apiserverRequests sums apiserver_request_total of a cluster (every client).
@@ -140,9 +140,10 @@ func BenchmarkHandoff100(b *testing.B) {
 	run := func(args ...string) (time.Duration, string) {
 		cmd := exec.CommandContext(ctx, lab.bin, args...)
 		cmd.Env = labEnv()
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
 		t0 := time.Now()
+		var out bytes.Buffer
+		errb := &stamped{start: t0}
+		cmd.Stdout, cmd.Stderr = &out, errb
 		if err := cmd.Run(); err != nil {
 			b.Fatalf("tandem %s: %v\n%s", strings.Join(args, " "), err, tailLines(errb.String(), 30))
 		}
@@ -178,6 +179,9 @@ func BenchmarkHandoff100(b *testing.B) {
 		"--parallel", parallel, "--snapshot", "none", "--journal-dir", jdir, "-o", "json")
 	after := reqs()
 	report("handoff progress (last lines):\n%s", tailLines(progress, 12))
+	if p := os.Getenv("TANDEM_BENCH_HANDOFF_LOG"); p != "" {
+		_ = os.WriteFile(p, []byte(progress), 0o644) // every line, stamped with the time since the start
+	}
 	back, _ := run("handoff", "--source", "blue", "--target", "green", "--namespace", handoffNS, "--statefulset", "vault",
 		"--parallel", parallel, "--snapshot", "none", "--journal-dir", jdir, "--rollback", "-o", "json")
 	afterBack := reqs()
@@ -206,3 +210,27 @@ func BenchmarkHandoff100(b *testing.B) {
 }
 
 func strPtr(s string) *string { return &s }
+
+// stamped collects a subprocess's stderr, each line prefixed with the time
+// since start, so a run's phases can be told apart afterwards.
+type stamped struct {
+	start time.Time
+	buf   bytes.Buffer
+	mid   bool // inside a line
+}
+
+func (s *stamped) Write(p []byte) (int, error) {
+	for _, c := range p {
+		if !s.mid {
+			fmt.Fprintf(&s.buf, "%7.2fs ", time.Since(s.start).Seconds())
+			s.mid = true
+		}
+		s.buf.WriteByte(c)
+		if c == '\n' {
+			s.mid = false
+		}
+	}
+	return len(p), nil
+}
+
+func (s *stamped) String() string { return s.buf.String() }

@@ -47,10 +47,18 @@ const (
 )
 
 // namespaceNames are prefix-00 … prefix-49.
-func namespaceNames(prefix string) []string {
-	out := make([]string, namespaces)
+func namespaceNames(prefix string) []string { return namespaceNamesN(prefix, namespaces) }
+
+// namespaceNamesN are n namespace names under prefix: prefix-00 … (three
+// digits from 100 namespaces on).
+func namespaceNamesN(prefix string, n int) []string {
+	format := "%s-%02d"
+	if n > 100 {
+		format = "%s-%03d"
+	}
+	out := make([]string, n)
 	for i := range out {
-		out[i] = fmt.Sprintf("%s-%02d", prefix, i)
+		out[i] = fmt.Sprintf(format, prefix, i)
 	}
 	return out
 }
@@ -71,27 +79,52 @@ func configText(ns string, i int) string {
 	return b.String()
 }
 
+func configMap(ns string, i int) *corev1.ConfigMap {
+	return &corev1.ConfigMap{
+		ObjectMeta: meta(ns, fmt.Sprintf("cm-%03d", i), fmt.Sprintf("app-%02d", i%deploymentsPerNS)),
+		Data:       map[string]string{"config.yaml": configText(ns, i), "LOG_LEVEL": "info", "REGION": "eu-west-1"},
+	}
+}
+
+func secret(ns string, i int) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: meta(ns, fmt.Sprintf("secret-%03d", i), fmt.Sprintf("app-%02d", i%deploymentsPerNS)),
+		Type:       corev1.SecretTypeOpaque,
+		Data: map[string][]byte{
+			"username": []byte(fmt.Sprintf("user-%s-%03d", ns, i)),
+			"password": []byte(strings.Repeat(fmt.Sprintf("%08x", i*2654435761), 4)),
+			"token":    []byte(strings.Repeat(fmt.Sprintf("%s%03d", ns, i), 16)),
+		},
+	}
+}
+
+// cheapObjects builds the 200 objects of one namespace of the cheap data
+// set: 120 ConfigMaps and 80 Secrets, objects the apiserver writes without
+// any controller reacting, so a client's own cost shows.
+func cheapObjects(ns string) []runtime.Object {
+	out := make([]runtime.Object, 0, objectsPerNS)
+	for i := 0; i < cheapConfigMapsPerNS; i++ {
+		out = append(out, configMap(ns, i))
+	}
+	for i := 0; i < objectsPerNS-cheapConfigMapsPerNS; i++ {
+		out = append(out, secret(ns, i))
+	}
+	return out
+}
+
+// cheapConfigMapsPerNS: the rest of a cheap namespace's 200 objects are Secrets.
+const cheapConfigMapsPerNS = 120
+
 // namespaceObjects builds the 200 objects of one namespace, fresh, as a
 // sanitized copy would be: no uid, resourceVersion, status or clusterIP.
 func namespaceObjects(ns string) []runtime.Object {
 	out := make([]runtime.Object, 0, objectsPerNS)
 	app := func(i int) string { return fmt.Sprintf("app-%02d", i%deploymentsPerNS) }
 	for i := 0; i < configMapsPerNS; i++ {
-		out = append(out, &corev1.ConfigMap{
-			ObjectMeta: meta(ns, fmt.Sprintf("cm-%03d", i), app(i)),
-			Data:       map[string]string{"config.yaml": configText(ns, i), "LOG_LEVEL": "info", "REGION": "eu-west-1"},
-		})
+		out = append(out, configMap(ns, i))
 	}
 	for i := 0; i < secretsPerNS; i++ {
-		out = append(out, &corev1.Secret{
-			ObjectMeta: meta(ns, fmt.Sprintf("secret-%03d", i), app(i)),
-			Type:       corev1.SecretTypeOpaque,
-			Data: map[string][]byte{
-				"username": []byte(fmt.Sprintf("user-%s-%03d", ns, i)),
-				"password": []byte(strings.Repeat(fmt.Sprintf("%08x", i*2654435761), 4)),
-				"token":    []byte(strings.Repeat(fmt.Sprintf("%s%03d", ns, i), 16)),
-			},
-		})
+		out = append(out, secret(ns, i))
 	}
 	for i := 0; i < servicesPerNS; i++ {
 		out = append(out, &corev1.Service{
@@ -407,7 +440,11 @@ func countSet(ctx context.Context, rc *rest.Config, prefix string) (int, map[str
 // made a ReplicaSet for every Deployment of the set under prefix, so the
 // source is quiet before anything is measured.
 func waitReplicaSets(ctx context.Context, cs kubernetes.Interface, prefix string, timeout time.Duration) (int, error) {
-	want := namespaces * deploymentsPerNS
+	return waitReplicaSetsN(ctx, cs, prefix, namespaces*deploymentsPerNS, timeout)
+}
+
+// waitReplicaSetsN is waitReplicaSets for want Deployments.
+func waitReplicaSetsN(ctx context.Context, cs kubernetes.Interface, prefix string, want int, timeout time.Duration) (int, error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		n := 0

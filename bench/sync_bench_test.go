@@ -231,9 +231,18 @@ func fillBlue(ctx context.Context, blue kubernetes.Interface, rc *rest.Config) e
 type phase struct {
 	took    time.Duration
 	retries int64
+	objects int // 0: the 10k data set
 }
 
-func (p phase) rate() float64 { return float64(totalObjects) / p.took.Seconds() }
+func (p phase) rate() float64 { return float64(orTotal(p.objects)) / p.took.Seconds() }
+
+// orTotal is n, or the 10k data set's size when n is 0.
+func orTotal(n int) int {
+	if n == 0 {
+		return totalObjects
+	}
+	return n
+}
 
 // measureRaw creates the data set, freshly built under raw-NN namespaces,
 // with parallel client-go creates and no client-side rate limit.
@@ -302,6 +311,7 @@ func settle(ctx context.Context, green kubernetes.Interface, names []string) err
 
 // syncRun is one `tandem sync` subprocess.
 type syncRun struct {
+	objects int // 0: the 10k data set
 	workers int // 0: the default
 	wall    time.Duration
 	seconds float64 // tandem's own "seconds" (after process start, before printing)
@@ -319,7 +329,7 @@ type wave struct {
 	took    time.Duration
 }
 
-func (s syncRun) rate() float64   { return float64(totalObjects) / s.wall.Seconds() }
+func (s syncRun) rate() float64   { return float64(orTotal(s.objects)) / s.wall.Seconds() }
 func (s syncRun) rssMiB() float64 { return float64(s.rssKiB) / 1024 }
 
 func (s syncRun) String() string {
@@ -340,17 +350,18 @@ var waveLine = regexp.MustCompile(`^wave\s+\d+\s+(.+?)\s+(\d+) objects: .*\((\S+
 // gcLine is the heap part of a GODEBUG=gctrace=1 line: start->end->live MB.
 var gcLine = regexp.MustCompile(`^gc \d+ .* (\d+)->(\d+)->(\d+) MB`)
 
-// runSync runs `tandem sync` of names from blue to green and measures it.
-func runSync(ctx context.Context, names []string, workers int, journalDir string) (syncRun, error) {
+// runSync runs `tandem sync` of names from blue to green and measures it;
+// env is added to its environment.
+func runSync(ctx context.Context, names []string, workers int, journalDir string, env ...string) (syncRun, error) {
 	args := []string{"sync", "--kubeconfig", lab.kubeconfig, "--source", "blue", "--target", "green",
 		"--namespace", strings.Join(names, ","), "-o", "json", "--journal-dir", journalDir}
 	if workers > 0 {
 		args = append(args, "--workers", strconv.Itoa(workers))
 	}
-	cctx, cancel := context.WithTimeout(ctx, 20*time.Minute)
+	cctx, cancel := context.WithTimeout(ctx, 60*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(cctx, lab.bin, args...)
-	cmd.Env = append(labEnv(), "GODEBUG=gctrace=1")
+	cmd.Env = append(append(labEnv(), "GODEBUG=gctrace=1"), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()

@@ -104,7 +104,34 @@ type Handoff struct {
 	// record is written (a crash there makes the re-run act again).
 	BeforeDone func(key, step string)
 
-	mu sync.Mutex
+	mu      sync.Mutex
+	watches map[*cluster.Conn]*watch
+}
+
+// watchOf is the run's watch of c (watch.go), started on first use and
+// stopped when Execute returns.
+func (h *Handoff) watchOf(c *cluster.Conn) *watch {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.watches == nil {
+		h.watches = map[*cluster.Conn]*watch{}
+	}
+	w, ok := h.watches[c]
+	if !ok {
+		w = newWatch(c)
+		h.watches[c] = w
+	}
+	return w
+}
+
+func (h *Handoff) closeWatches() {
+	h.mu.Lock()
+	ws := h.watches
+	h.watches = nil
+	h.mu.Unlock()
+	for _, w := range ws {
+		w.Close()
+	}
 }
 
 // Execute runs every step not done yet for vols and their owners.
@@ -122,6 +149,7 @@ func (h *Handoff) Execute(ctx context.Context, vols []Volume) (*Report, error) {
 	if h.Timeout <= 0 {
 		h.Timeout = 3 * time.Minute
 	}
+	defer h.closeWatches()
 	owners := ownersOf(vols)
 	rep := &Report{Run: h.Run, Direction: h.Direction, Source: h.Source.Context, Target: h.Target.Context}
 	vb, _ := json.Marshal(vols)
@@ -173,8 +201,8 @@ func (h *Handoff) Execute(ctx context.Context, vols []Volume) (*Report, error) {
 			}
 		}
 	}
-	volumePhase := func(steps ...string) {
-		sem := make(chan struct{}, max(h.Parallel, 1))
+	volumePhase := func(slots int, steps ...string) {
+		sem := make(chan struct{}, max(slots, 1))
 		var wg sync.WaitGroup
 		for _, v := range vols {
 			if !h.ownersOK(v, ores) {
@@ -204,15 +232,17 @@ func (h *Handoff) Execute(ctx context.Context, vols []Volume) (*Report, error) {
 		// Nothing runs in the target while the volumes go back; the owners
 		// get their recorded replicas once every volume is home.
 		ownerPhase(StepStopTarget)
-		volumePhase(StepRestoreSource, StepRemoveTarget)
+		volumePhase(h.Parallel, StepRestoreSource, StepRemoveTarget)
 		ownerPhase(StepSourceBack)
 		ownerPhase(StepTargetBack)
 		lastVolumeStep = StepRemoveTarget
 	} else {
 		ownerPhase(StepScaleSource)
-		volumePhase(StepUnmounted, StepDetached, StepRetain, StepSnapshot, StepSave)
+		volumePhase(h.Parallel, StepUnmounted, StepDetached, StepRetain, StepSnapshot, StepSave)
 		ownerPhase(StepScaleTarget)
-		volumePhase(StepClearTarget, StepCreatePVC, StepCreatePV, StepReleaseSource, StepVerify)
+		volumePhase(h.Parallel, StepClearTarget, StepCreatePVC, StepCreatePV, StepReleaseSource)
+		// Verifying only waits, on one watch for all volumes: no slot each.
+		volumePhase(len(vols), StepVerify)
 		ownerPhase(StepScaleUp)
 	}
 	rep.Seconds = time.Since(started).Seconds()

@@ -7,6 +7,7 @@ import (
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 
@@ -60,17 +61,21 @@ func setReplicas(ctx context.Context, c *cluster.Conn, o Owner, n int32) error {
 	return nil
 }
 
-// waitUnmounted waits until no pod in c mounts the claim ns/claim.
-func waitUnmounted(ctx context.Context, c *cluster.Conn, ns, claim string, timeout time.Duration) error {
-	return poll(ctx, timeout, func() (bool, string, error) {
-		pods, err := c.Typed.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+// waitUnmounted waits until no pod in w's cluster mounts the claim ns/claim.
+func waitUnmounted(ctx context.Context, w *watch, ns, claim string, timeout time.Duration) error {
+	pods, err := w.pods(ctx, ns)
+	if err != nil {
+		return err
+	}
+	return w.until(ctx, timeout, safetyTick, func() (bool, string, error) {
+		pods, err := pods.List(labels.Everything())
 		if err != nil {
 			return false, "", err
 		}
-		for _, p := range pods.Items {
+		for _, p := range pods {
 			for _, v := range p.Spec.Volumes {
 				if v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == claim {
-					return false, fmt.Sprintf("pod %s/%s still mounts claim %s in %s", ns, p.Name, claim, c.Context), nil
+					return false, fmt.Sprintf("pod %s/%s still mounts claim %s in %s", ns, p.Name, claim, w.conn.Context), nil
 				}
 			}
 		}

@@ -11,8 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-
-	"github.com/tandem-io/tandem/pkg/cluster"
 )
 
 // DirectionRecover is the rollback of a handoff that did not finish: from
@@ -128,7 +126,7 @@ func (h *Handoff) restoreSource(ctx context.Context, v Volume) (map[string]strin
 		if pvc.Spec.VolumeName != v.PV || (savedPVC != nil && pvc.UID != savedPVC.UID) {
 			return nil, fmt.Errorf("claim %s in %s is not the one the handoff took (volume %q, uid %s): remove it if it is not yours and re-run", v, h.Source.Context, pvc.Spec.VolumeName, pvc.UID)
 		}
-		return nil, waitBound(ctx, h.Source, v, pvc.UID, false, h.Timeout)
+		return nil, waitBound(ctx, h.watchOf(h.Source), v, pvc.UID, false, h.Timeout)
 	case err != nil && savedPVC == nil:
 		return nil, fmt.Errorf("claim %s is gone from %s and the journal holds no saved definition of it", v, h.Source.Context)
 	case err != nil:
@@ -139,7 +137,7 @@ func (h *Handoff) restoreSource(ctx context.Context, v Volume) (map[string]strin
 	if err := h.rebindPV(ctx, v, savedPV, pvc.UID); err != nil {
 		return nil, err
 	}
-	return map[string]string{DetailUID: string(pvc.UID)}, waitBound(ctx, h.Source, v, pvc.UID, true, h.Timeout)
+	return map[string]string{DetailUID: string(pvc.UID)}, waitBound(ctx, h.watchOf(h.Source), v, pvc.UID, true, h.Timeout)
 }
 
 // rebindPV points the source PV at the claim with uid: the original PV object
@@ -183,7 +181,7 @@ func (h *Handoff) removeTarget(ctx context.Context, v Volume) error {
 		return fmt.Errorf("%s: claim %s: %w", h.Target.Context, v, err)
 	case pvc.Annotations[AnnotationRun] == h.Origin.Run:
 		ours = pvc.UID
-		if err := deleteClaim(ctx, h.Target, v, pvc.UID, h.Timeout); err != nil {
+		if err := deleteClaim(ctx, h.watchOf(h.Target), v, pvc.UID, h.Timeout); err != nil {
 			return err
 		}
 	}
@@ -198,27 +196,42 @@ func (h *Handoff) removeTarget(ctx context.Context, v Volume) error {
 	case pv.Spec.PersistentVolumeReclaimPolicy != corev1.PersistentVolumeReclaimRetain:
 		return fmt.Errorf("PV %s in %s is not Retain (%s): not deleted, it would take the disk with it", v.PV, h.Target.Context, pv.Spec.PersistentVolumeReclaimPolicy)
 	}
-	return deletePV(ctx, h.Target, v.PV, pv.UID, h.Timeout)
+	return deletePV(ctx, h.watchOf(h.Target), v.PV, pv.UID, h.Timeout)
 }
 
 // waitBound waits until the claim with uid is Bound to v.PV and the PV's
-// claimRef names that uid. With nudging, the claim is updated every second
-// (see nudge): its sync may have run before the PV controller's cache had the PV.
-func waitBound(ctx context.Context, c *cluster.Conn, v Volume, uid types.UID, nudging bool, timeout time.Duration) error {
-	core := c.Typed.CoreV1()
-	nudged := time.Now()
-	return poll(ctx, timeout, func() (bool, string, error) {
-		if nudging && time.Since(nudged) > time.Second {
-			if err := nudge(ctx, c, v); err != nil {
-				return false, "", err
-			}
-			nudged = time.Now()
+// claimRef names that uid. With nudging, the claim is updated after a
+// second, then at doubling intervals up to maxNudgeEvery (see nudge): its
+// sync may have run before the PV controller's cache had the PV. The PV
+// controller binds one claim at a time; a hundred claims nudged every second
+// would keep requeueing the claims it has not reached yet and slow it down.
+// maxNudgeEvery bounds the time between two nudges of one claim.
+const maxNudgeEvery = 8 * time.Second
+
+func waitBound(ctx context.Context, w *watch, v Volume, uid types.UID, nudging bool, timeout time.Duration) error {
+	claims, err := w.claims(ctx, v.Namespace)
+	if err != nil {
+		return err
+	}
+	pvs, err := w.volumes(ctx)
+	if err != nil {
+		return err
+	}
+	c := w.conn
+	nudged, every := time.Now(), time.Second
+	return w.until(ctx, timeout, time.Second, func() (bool, string, error) {
+		pvc, err := claims.Get(v.Claim)
+		if apierrors.IsNotFound(err) {
+			// Just created: the watch has not brought it yet.
+			return false, fmt.Sprintf("claim %s not seen in %s yet", v, c.Context), nil
 		}
-		pvc, err := core.PersistentVolumeClaims(v.Namespace).Get(ctx, v.Claim, metav1.GetOptions{})
 		if err != nil {
 			return false, "", err
 		}
-		pv, err := core.PersistentVolumes().Get(ctx, v.PV, metav1.GetOptions{})
+		pv, err := pvs.Get(v.PV)
+		if apierrors.IsNotFound(err) {
+			return false, fmt.Sprintf("PV %s not seen in %s yet", v.PV, c.Context), nil
+		}
 		if err != nil {
 			return false, "", err
 		}
@@ -229,6 +242,12 @@ func waitBound(ctx context.Context, c *cluster.Conn, v Volume, uid types.UID, nu
 			return false, "", fmt.Errorf("PV %s in %s is claimed by %s, not by %s", v.PV, c.Context, claimRefString(pv.Spec.ClaimRef), v)
 		}
 		ok := pvc.Status.Phase == corev1.ClaimBound && pvc.Spec.VolumeName == v.PV && pv.Status.Phase == corev1.VolumeBound
+		if !ok && nudging && time.Since(nudged) >= every {
+			if err := nudge(ctx, c, v); err != nil {
+				return false, "", err
+			}
+			nudged, every = time.Now(), min(2*every, maxNudgeEvery)
+		}
 		return ok, fmt.Sprintf("claim %s is %s, PV %s is %s in %s", v, pvc.Status.Phase, v.PV, pv.Status.Phase, c.Context), nil
 	})
 }

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -85,7 +86,7 @@ func (h *Handoff) volumeStep(ctx context.Context, v Volume, step string) (map[st
 	src := h.Source.Typed.CoreV1()
 	switch step {
 	case StepUnmounted:
-		return nil, waitUnmounted(ctx, h.Source, v.Namespace, v.Claim, h.Timeout)
+		return nil, waitUnmounted(ctx, h.watchOf(h.Source), v.Namespace, v.Claim, h.Timeout)
 	case StepDetached:
 		return nil, h.waitDetached(ctx, v)
 	case StepRetain:
@@ -136,7 +137,7 @@ func (h *Handoff) volumeStep(ctx context.Context, v Volume, step string) (map[st
 		return nil, h.releaseSource(ctx, v)
 	case StepVerify:
 		uid := types.UID(h.detail(v.Key(), StepCreatePVC)[DetailUID])
-		return nil, waitBound(ctx, h.Target, v, uid, true, h.Timeout)
+		return nil, waitBound(ctx, h.watchOf(h.Target), v, uid, true, h.Timeout)
 	case StepRestoreSource, StepRemoveTarget:
 		return h.recoverVolumeStep(ctx, v, step)
 	}
@@ -176,12 +177,17 @@ func decodeSaved(v Volume, d map[string]string) (*corev1.PersistentVolumeClaim, 
 // waitDetached refuses (after waiting Timeout) while a VolumeAttachment for
 // the PV exists in the source: a node may still write to the disk.
 func (h *Handoff) waitDetached(ctx context.Context, v Volume) error {
-	return poll(ctx, h.Timeout, func() (bool, string, error) {
-		vas, err := h.Source.Typed.StorageV1().VolumeAttachments().List(ctx, metav1.ListOptions{})
+	w := h.watchOf(h.Source)
+	attachments, err := w.attachments(ctx)
+	if err != nil {
+		return err
+	}
+	return w.until(ctx, h.Timeout, safetyTick, func() (bool, string, error) {
+		vas, err := attachments.List(labels.Everything())
 		if err != nil {
 			return false, "", fmt.Errorf("%s: list VolumeAttachments: %w", h.Source.Context, err)
 		}
-		for _, va := range vas.Items {
+		for _, va := range vas {
 			if pv := va.Spec.Source.PersistentVolumeName; pv != nil && *pv == v.PV {
 				return false, fmt.Sprintf("VolumeAttachment %s still attaches PV %s to node %s in %s", va.Name, v.PV, va.Spec.NodeName, h.Source.Context), nil
 			}

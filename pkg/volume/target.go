@@ -45,7 +45,7 @@ func (h *Handoff) clearTarget(ctx context.Context, v Volume) error {
 				v, h.Target.Context, name, pv.Spec.PersistentVolumeReclaimPolicy)
 		}
 	}
-	return deleteClaim(ctx, h.Target, v, pvc.UID, h.Timeout)
+	return deleteClaim(ctx, h.watchOf(h.Target), v, pvc.UID, h.Timeout)
 }
 
 // createPVC creates the saved claim in the target, naming the PV so that only
@@ -173,7 +173,7 @@ func (h *Handoff) releaseSource(ctx context.Context, v Volume) error {
 	case pvc.UID != savedPVC.UID:
 		return fmt.Errorf("claim %s in %s is a new one (uid %s, saved %s): scale the owner in the source to 0 and delete it", v, h.Source.Context, pvc.UID, savedPVC.UID)
 	default:
-		if err := deleteClaim(ctx, h.Source, v, pvc.UID, h.Timeout); err != nil {
+		if err := deleteClaim(ctx, h.watchOf(h.Source), v, pvc.UID, h.Timeout); err != nil {
 			return err
 		}
 	}
@@ -181,43 +181,49 @@ func (h *Handoff) releaseSource(ctx context.Context, v Volume) error {
 	if err != nil || pv == nil {
 		return err
 	}
-	return deletePV(ctx, h.Source, v.PV, pv.UID, h.Timeout)
+	return deletePV(ctx, h.watchOf(h.Source), v.PV, pv.UID, h.Timeout)
 }
 
-// deleteClaim deletes the claim with uid from c (a uid precondition: never
-// a claim that took its name since) and waits until it is gone.
-func deleteClaim(ctx context.Context, c *cluster.Conn, v Volume, uid types.UID, timeout time.Duration) error {
+// deleteClaim deletes the claim with uid from w's cluster (a uid
+// precondition: never a claim that took its name since) and waits until it
+// is gone.
+func deleteClaim(ctx context.Context, w *watch, v Volume, uid types.UID, timeout time.Duration) error {
+	c := w.conn
 	err := c.Typed.CoreV1().PersistentVolumeClaims(v.Namespace).Delete(ctx, v.Claim, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("%s: delete claim %s: %w", c.Context, v, err)
 	}
-	return waitClaimGone(ctx, c, v, uid, timeout)
-}
-
-// deletePV deletes the PV with uid from c and waits until it is gone; the
-// caller has checked it is Retain (the disk stays).
-func deletePV(ctx context.Context, c *cluster.Conn, name string, uid types.UID, timeout time.Duration) error {
-	err := c.Typed.CoreV1().PersistentVolumes().Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("%s: delete PV %s: %w", c.Context, name, err)
+	claims, err := w.claims(ctx, v.Namespace)
+	if err != nil {
+		return err
 	}
-	return poll(ctx, timeout, func() (bool, string, error) {
-		got, err := c.Typed.CoreV1().PersistentVolumes().Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) || (err == nil && got.UID != uid) {
-			return true, "", nil
-		}
-		return false, fmt.Sprintf("PV %s still exists in %s", name, c.Context), err
-	})
-}
-
-// waitClaimGone waits until the claim with uid is gone from c.
-func waitClaimGone(ctx context.Context, c *cluster.Conn, v Volume, uid types.UID, timeout time.Duration) error {
-	return poll(ctx, timeout, func() (bool, string, error) {
-		got, err := c.Typed.CoreV1().PersistentVolumeClaims(v.Namespace).Get(ctx, v.Claim, metav1.GetOptions{})
+	return w.until(ctx, timeout, safetyTick, func() (bool, string, error) {
+		got, err := claims.Get(v.Claim)
 		if apierrors.IsNotFound(err) || (err == nil && got.UID != uid) {
 			return true, "", nil
 		}
 		return false, fmt.Sprintf("claim %s still exists in %s", v, c.Context), err
+	})
+}
+
+// deletePV deletes the PV with uid from w's cluster and waits until it is
+// gone; the caller has checked it is Retain (the disk stays).
+func deletePV(ctx context.Context, w *watch, name string, uid types.UID, timeout time.Duration) error {
+	c := w.conn
+	err := c.Typed.CoreV1().PersistentVolumes().Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("%s: delete PV %s: %w", c.Context, name, err)
+	}
+	pvs, err := w.volumes(ctx)
+	if err != nil {
+		return err
+	}
+	return w.until(ctx, timeout, safetyTick, func() (bool, string, error) {
+		got, err := pvs.Get(name)
+		if apierrors.IsNotFound(err) || (err == nil && got.UID != uid) {
+			return true, "", nil
+		}
+		return false, fmt.Sprintf("PV %s still exists in %s", name, c.Context), err
 	})
 }
 

@@ -1,0 +1,324 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"image/color"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// The data sets of BenchmarkSyncScale: "mixed" is BenchmarkSync10k's
+// namespace of 200 objects (ConfigMaps, Secrets, Services, Deployments,
+// RBAC); "cheap" is 120 ConfigMaps and 80 Secrets per namespace.
+const (
+	setMixed = "mixed"
+	setCheap = "cheap"
+)
+
+// scalePoint is one data set at one size, measured in one run.
+type scalePoint struct {
+	Set          string         `json:"set"`
+	Objects      int            `json:"objects"`
+	Namespaces   int            `json:"namespaces"`
+	RawObjPerS   float64        `json:"raw_obj_per_s"`
+	ObjPerS      float64        `json:"tandem_obj_per_s"`
+	OfRaw        float64        `json:"tandem_of_raw"`
+	WallS        float64        `json:"tandem_wall_s"`
+	BeforeFirstS float64        `json:"before_first_write_s"`
+	PeakRSSMB    float64        `json:"tandem_peak_rss_mb"`
+	HeapMB       int            `json:"go_heap_mb"`
+	LiveMB       int            `json:"go_live_mb"`
+	Waves        map[string]int `json:"wave_obj_per_s"`
+	NoopS        float64        `json:"noop_wall_s"`
+	NoopRSSMB    float64        `json:"noop_peak_rss_mb"`
+	Profile      string         `json:"cpu_profile_top,omitempty"`
+}
+
+// BenchmarkSyncScale measures `tandem sync` at several sizes of two data
+// sets, each in one run against green's raw write limit at the same size:
+// TANDEM_BENCH_SETS (default "cheap,mixed") and TANDEM_BENCH_SIZES (default
+// "10000,30000,100000" objects, 200 per namespace). Per point: raw creates
+// (32 parallel client-go writers, no rate limit), tandem sync with default
+// flags naming every namespace of the set (peak RSS, Go heap, time before
+// the first write, objects/s per wave, a CPU profile), and the re-run with
+// nothing changed. Blue holds one point's data at a time. The numbers go to
+// bench/scale.json and a plot of them to bench/scale.png. See README.md.
+func BenchmarkSyncScale(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Hour)
+	defer cancel()
+	sets := strings.Split(envOr("TANDEM_BENCH_SETS", setCheap+","+setMixed), ",")
+	var sizes []int
+	for _, s := range strings.Split(envOr("TANDEM_BENCH_SIZES", "10000,30000,100000"), ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < objectsPerNS || n%objectsPerNS != 0 {
+			b.Fatalf("TANDEM_BENCH_SIZES: %q is not a multiple of %d", s, objectsPerNS)
+		}
+		sizes = append(sizes, n)
+	}
+	blueRC, err := restConfig("blue")
+	if err != nil {
+		b.Fatal(err)
+	}
+	greenRC, err := restConfig("green")
+	if err != nil {
+		b.Fatal(err)
+	}
+	blue, err := kubernetes.NewForConfig(blueRC)
+	if err != nil {
+		b.Fatal(err)
+	}
+	green, err := kubernetes.NewForConfig(greenRC)
+	if err != nil {
+		b.Fatal(err)
+	}
+	report := func(format string, args ...any) { fmt.Printf("bench: "+format+"\n", args...) }
+	b.ResetTimer()
+	var points []scalePoint
+	for _, set := range sets {
+		for _, size := range sizes {
+			p, err := measureScale(ctx, blue, green, blueRC, greenRC, set, size, report)
+			if err != nil {
+				b.Fatalf("%s %d: %v", set, size, err)
+			}
+			points = append(points, p)
+			report("%s", scaleRow(p))
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(0, "ns/op")
+	for _, p := range points {
+		b.ReportMetric(p.OfRaw, fmt.Sprintf("%s_%dk_tandem/raw", p.Set, p.Objects/1000))
+		b.ReportMetric(p.PeakRSSMB, fmt.Sprintf("%s_%dk_peak_rss_MB", p.Set, p.Objects/1000))
+	}
+	out, _ := json.MarshalIndent(points, "", "  ")
+	if err := os.WriteFile(filepath.Join(lab.root, "bench", "scale.json"), append(out, '\n'), 0o644); err != nil {
+		b.Error(err)
+	}
+	if err := plotScale(points, filepath.Join(lab.root, "bench", "scale.png")); err != nil {
+		b.Error(err)
+	}
+	report("markdown:\n%s", scaleTable(points))
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// setObjects is the data set's objects in names.
+func setObjects(set string, names []string) []runtime.Object {
+	var out []runtime.Object
+	for _, ns := range names {
+		if set == setCheap {
+			out = append(out, cheapObjects(ns)...)
+		} else {
+			out = append(out, namespaceObjects(ns)...)
+		}
+	}
+	return out
+}
+
+// measureScale fills blue with one point's data, measures raw, tandem and
+// the no-op re-run, and leaves both clusters without it.
+func measureScale(ctx context.Context, blue, green kubernetes.Interface, blueRC, greenRC *rest.Config, set string, size int, report func(string, ...any)) (scalePoint, error) {
+	p := scalePoint{Set: set, Objects: size, Namespaces: size / objectsPerNS}
+	tag := fmt.Sprintf("%s%dk", set[:1], size/1000) // c10k, m100k
+	src, raw := namespaceNamesN("s"+tag, p.Namespaces), namespaceNamesN("r"+tag, p.Namespaces)
+	defer func() {
+		bg := context.Background()
+		_ = deleteNamespaces(bg, green, append(slices.Clone(src), raw...), 30*time.Minute)
+		_ = deleteNamespaces(bg, blue, src, 30*time.Minute)
+	}()
+
+	// Blue: not timed.
+	start := time.Now()
+	if _, err := createAll(ctx, blue, namespaceObjectsOf(src), workers, true); err != nil {
+		return p, fmt.Errorf("blue namespaces: %w", err)
+	}
+	if _, err := createAll(ctx, blue, setObjects(set, src), workers, true); err != nil {
+		return p, fmt.Errorf("blue objects: %w", err)
+	}
+	if set == setMixed {
+		if _, err := waitReplicaSetsN(ctx, blue, "s"+tag, p.Namespaces*deploymentsPerNS, 30*time.Minute); err != nil {
+			return p, fmt.Errorf("blue: %w", err)
+		}
+	}
+	if n, byKind, err := countSet(ctx, blueRC, "s"+tag); err != nil || n != size {
+		return p, fmt.Errorf("blue has %d objects of the set, want %d (%v): %v", n, size, byKind, err)
+	}
+	report("%s %d: blue filled in %s", set, size, time.Since(start).Round(time.Second))
+
+	// Raw: green's write limit at this size.
+	start = time.Now()
+	if _, err := createAll(ctx, green, namespaceObjectsOf(raw), workers, false); err != nil {
+		return p, fmt.Errorf("raw namespaces: %w", err)
+	}
+	if _, err := createAll(ctx, green, setObjects(set, raw), workers, false); err != nil {
+		return p, fmt.Errorf("raw objects: %w", err)
+	}
+	rawPhase := phase{took: time.Since(start), objects: size}
+	p.RawObjPerS = rawPhase.rate()
+	report("%s %d: raw %s = %.0f obj/s", set, size, rawPhase.took.Round(time.Millisecond), p.RawObjPerS)
+	if err := settle(ctx, green, raw); err != nil {
+		return p, err
+	}
+
+	// tandem, default flags, with a CPU profile.
+	journal := filepath.Join(lab.dir, "scale-journal-"+tag)
+	prof := filepath.Join(lab.dir, "scale-cpu-"+tag+".prof")
+	run, err := runSync(ctx, src, 0, journal, "TANDEM_CPUPROFILE="+prof)
+	if err != nil {
+		return p, err
+	}
+	run.objects = size
+	if c := run.total["created"]; c < size {
+		return p, fmt.Errorf("tandem created %d objects, want at least %d: totals %v", c, size, run.total)
+	}
+	if n, byKind, err := countSet(ctx, greenRC, "s"+tag); err != nil || n != size {
+		return p, fmt.Errorf("green has %d objects of the set after tandem, want %d (%v): %v", n, size, byKind, err)
+	}
+	report("%s %d: tandem sync: %s", set, size, run)
+	p.ObjPerS, p.WallS, p.PeakRSSMB = run.rate(), run.wall.Seconds(), run.rssMiB()
+	p.OfRaw = p.ObjPerS / p.RawObjPerS
+	p.HeapMB, p.LiveMB = run.heapMB, run.liveMB
+	var applied time.Duration
+	p.Waves = map[string]int{}
+	for _, w := range run.waves {
+		applied += w.took
+		if w.took > 0 {
+			p.Waves[w.name] = int(float64(w.objects) / w.took.Seconds())
+		}
+	}
+	p.BeforeFirstS = run.seconds - applied.Seconds()
+	if top, err := profileTop(prof); err == nil {
+		p.Profile = top
+		report("%s %d: where tandem's CPU went (top, cumulative):\n%s", set, size, top)
+	}
+
+	// The re-run with nothing changed.
+	noop, err := runSync(ctx, src, 0, journal)
+	if err != nil {
+		return p, err
+	}
+	if w := noop.total["created"] + noop.total["updated"]; w != 0 {
+		return p, fmt.Errorf("tandem re-run with nothing changed wrote %d objects (totals %v)", w, noop.total)
+	}
+	p.NoopS, p.NoopRSSMB = noop.wall.Seconds(), noop.rssMiB()
+	return p, nil
+}
+
+// profileTop is the first lines of `go tool pprof -top -cum` of a profile.
+func profileTop(prof string) (string, error) {
+	out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=12", lab.bin, prof).Output()
+	if err != nil {
+		return "", err
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "flat") {
+			return strings.Join(lines[max(i-2, 0):], "\n"), nil
+		}
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+func scaleRow(p scalePoint) string {
+	return fmt.Sprintf("| %s | %d | %.0f | %.0f | %.2f | %.1f s | %.1f s | %.0f MB (heap ≤ %d, live ≤ %d) | %.1f s, %.0f MB |",
+		p.Set, p.Objects, p.RawObjPerS, p.ObjPerS, p.OfRaw, p.WallS, p.BeforeFirstS, p.PeakRSSMB, p.HeapMB, p.LiveMB, p.NoopS, p.NoopRSSMB)
+}
+
+func scaleTable(points []scalePoint) string {
+	rows := []string{"| set | objects | raw obj/s | tandem obj/s | tandem/raw | wall | before the first write | peak RSS | no-op re-run |", "|---|---|---|---|---|---|---|---|---|"}
+	for _, p := range points {
+		rows = append(rows, scaleRow(p))
+	}
+	return strings.Join(rows, "\n")
+}
+
+// plotScale draws peak RSS and objects/s (tandem's and raw's) against the
+// object count, one line per data set, side by side in one PNG.
+func plotScale(points []scalePoint, path string) error {
+	sets := map[string][]scalePoint{}
+	var order []string
+	for _, p := range points {
+		if _, ok := sets[p.Set]; !ok {
+			order = append(order, p.Set)
+		}
+		sets[p.Set] = append(sets[p.Set], p)
+	}
+	rss, rate := plot.New(), plot.New()
+	rss.Title.Text, rss.X.Label.Text, rss.Y.Label.Text = "tandem sync: peak RSS", "objects", "MB"
+	rate.Title.Text, rate.X.Label.Text, rate.Y.Label.Text = "objects/s", "objects", "objects/s"
+	for _, pl := range []*plot.Plot{rss, rate} {
+		pl.Add(plotter.NewGrid())
+		pl.Legend.Top, pl.Legend.Left = false, false // bottom right: the lines start at the left
+		pl.X.Min, pl.Y.Min = 0, 0
+	}
+	palette := []color.RGBA{{R: 0x1f, G: 0x77, B: 0xb4, A: 255}, {R: 0xd6, G: 0x27, B: 0x28, A: 255}, {R: 0x2c, G: 0xa0, B: 0x2c, A: 255}}
+	line := func(pl *plot.Plot, name string, c color.RGBA, dashed bool, xys plotter.XYs) error {
+		l, s, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return err
+		}
+		l.Color, s.Color = c, c
+		if dashed {
+			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		}
+		pl.Add(l, s)
+		pl.Legend.Add(name, l, s)
+		return nil
+	}
+	for i, set := range order {
+		c := palette[i%len(palette)]
+		var mem, noop, tnd, raw plotter.XYs
+		for _, p := range sets[set] {
+			x := float64(p.Objects)
+			mem = append(mem, plotter.XY{X: x, Y: p.PeakRSSMB})
+			noop = append(noop, plotter.XY{X: x, Y: p.NoopRSSMB})
+			tnd = append(tnd, plotter.XY{X: x, Y: p.ObjPerS})
+			raw = append(raw, plotter.XY{X: x, Y: p.RawObjPerS})
+		}
+		for _, err := range []error{
+			line(rss, set+": sync", c, false, mem), line(rss, set+": no-op re-run", c, true, noop),
+			line(rate, set+": tandem", c, false, tnd), line(rate, set+": raw creates", c, true, raw),
+		} {
+			if err != nil {
+				return err
+			}
+		}
+	}
+	img := vgimg.New(vg.Points(960), vg.Points(400))
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Points(16), PadTop: vg.Points(8), PadBottom: vg.Points(8), PadLeft: vg.Points(8), PadRight: vg.Points(8)}
+	canvases := plot.Align([][]*plot.Plot{{rss, rate}}, tiles, dc)
+	rss.Draw(canvases[0][0])
+	rate.Draw(canvases[0][1])
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
