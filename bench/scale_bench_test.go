@@ -34,21 +34,26 @@ const (
 
 // scalePoint is one data set at one size, measured in one run.
 type scalePoint struct {
-	Set          string         `json:"set"`
-	Objects      int            `json:"objects"`
-	Namespaces   int            `json:"namespaces"`
-	RawObjPerS   float64        `json:"raw_obj_per_s"`
-	ObjPerS      float64        `json:"tandem_obj_per_s"`
-	OfRaw        float64        `json:"tandem_of_raw"`
-	WallS        float64        `json:"tandem_wall_s"`
-	BeforeFirstS float64        `json:"before_first_write_s"`
-	PeakRSSMB    float64        `json:"tandem_peak_rss_mb"`
-	HeapMB       int            `json:"go_heap_mb"`
-	LiveMB       int            `json:"go_live_mb"`
-	Waves        map[string]int `json:"wave_obj_per_s"`
-	NoopS        float64        `json:"noop_wall_s"`
-	NoopRSSMB    float64        `json:"noop_peak_rss_mb"`
-	Profile      string         `json:"cpu_profile_top,omitempty"`
+	Set          string  `json:"set"`
+	Objects      int     `json:"objects"`
+	Namespaces   int     `json:"namespaces"`
+	RawObjPerS   float64 `json:"raw_obj_per_s"`
+	ObjPerS      float64 `json:"tandem_obj_per_s"`
+	OfRaw        float64 `json:"tandem_of_raw"`
+	WallS        float64 `json:"tandem_wall_s"`
+	BeforeFirstS float64 `json:"before_first_write_s"`
+	// PartFirstS: the time before the first write when --namespace names
+	// 5 of the set's namespaces (those 5 deleted from green first).
+	PartFirstS float64        `json:"before_first_write_5_namespaces_s"`
+	PeakRSSMB  float64        `json:"tandem_peak_rss_mb"`
+	AnonMB     int64          `json:"tandem_peak_anon_mb"` // heap, stacks
+	FileMB     int64          `json:"tandem_peak_file_mb"` // the binary's pages
+	HeapMB     int            `json:"go_heap_mb"`
+	LiveMB     int            `json:"go_live_mb"`
+	Waves      map[string]int `json:"wave_obj_per_s"`
+	NoopS      float64        `json:"noop_wall_s"`
+	NoopRSSMB  float64        `json:"noop_peak_rss_mb"`
+	Profile    string         `json:"cpu_profile_top,omitempty"`
 }
 
 // BenchmarkSyncScale measures `tandem sync` at several sizes of two data
@@ -200,15 +205,14 @@ func measureScale(ctx context.Context, blue, green kubernetes.Interface, blueRC,
 	p.ObjPerS, p.WallS, p.PeakRSSMB = run.rate(), run.wall.Seconds(), run.rssMiB()
 	p.OfRaw = p.ObjPerS / p.RawObjPerS
 	p.HeapMB, p.LiveMB = run.heapMB, run.liveMB
-	var applied time.Duration
+	p.AnonMB, p.FileMB = run.anonKiB/1024, run.fileKiB/1024
 	p.Waves = map[string]int{}
 	for _, w := range run.waves {
-		applied += w.took
 		if w.took > 0 {
 			p.Waves[w.name] = int(float64(w.objects) / w.took.Seconds())
 		}
 	}
-	p.BeforeFirstS = run.seconds - applied.Seconds()
+	p.BeforeFirstS = run.firstWrite.Seconds()
 	if top, err := profileTop(prof); err == nil {
 		p.Profile = top
 		report("%s %d: where tandem's CPU went (top, cumulative):\n%s", set, size, top)
@@ -223,6 +227,21 @@ func measureScale(ctx context.Context, blue, green kubernetes.Interface, blueRC,
 		return p, fmt.Errorf("tandem re-run with nothing changed wrote %d objects (totals %v)", w, noop.total)
 	}
 	p.NoopS, p.NoopRSSMB = noop.wall.Seconds(), noop.rssMiB()
+
+	// A selection: 5 namespaces of the set, gone from green again.
+	part := src[:min(5, len(src))]
+	if err := deleteNamespaces(ctx, green, part, 10*time.Minute); err != nil {
+		return p, err
+	}
+	sel, err := runSync(ctx, part, 0, journal)
+	if err != nil {
+		return p, err
+	}
+	if c := sel.total["created"]; c < len(part)*objectsPerNS {
+		return p, fmt.Errorf("tandem created %d objects of %d namespaces, want at least %d: totals %v", c, len(part), len(part)*objectsPerNS, sel.total)
+	}
+	p.PartFirstS = sel.firstWrite.Seconds()
+	report("%s %d: tandem sync of %d namespaces: %s", set, size, len(part), sel)
 	return p, nil
 }
 
@@ -242,8 +261,8 @@ func profileTop(prof string) (string, error) {
 }
 
 func scaleRow(p scalePoint) string {
-	return fmt.Sprintf("| %s | %d | %.0f | %.0f | %.2f | %.1f s | %.1f s | %.0f MB (heap ≤ %d, live ≤ %d) | %.1f s, %.0f MB |",
-		p.Set, p.Objects, p.RawObjPerS, p.ObjPerS, p.OfRaw, p.WallS, p.BeforeFirstS, p.PeakRSSMB, p.HeapMB, p.LiveMB, p.NoopS, p.NoopRSSMB)
+	return fmt.Sprintf("| %s | %d | %.0f | %.0f | %.2f | %.1f s | %.1f s (5 ns: %.1f s) | %.0f MB (anon %d, binary %d; heap ≤ %d, live ≤ %d) | %.1f s, %.0f MB |",
+		p.Set, p.Objects, p.RawObjPerS, p.ObjPerS, p.OfRaw, p.WallS, p.BeforeFirstS, p.PartFirstS, p.PeakRSSMB, p.AnonMB, p.FileMB, p.HeapMB, p.LiveMB, p.NoopS, p.NoopRSSMB)
 }
 
 func scaleTable(points []scalePoint) string {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -317,7 +318,13 @@ type syncRun struct {
 	seconds float64 // tandem's own "seconds" (after process start, before printing)
 	total   map[string]int
 	rssKiB  int64
-	waves   []wave
+	// The largest anonymous (heap, stacks) and file-backed (the binary's
+	// own pages) parts of the RSS seen in /proc every 50 ms, in KiB.
+	anonKiB, fileKiB int64
+	waves            []wave
+	// firstWrite is when the first wave began, after the process started
+	// (-1: no wave): its line's stamp less the wave's time.
+	firstWrite time.Duration
 	// From GODEBUG=gctrace=1: the largest heap at the start of a GC and the
 	// largest live heap after one, in MB.
 	heapMB, liveMB int
@@ -339,9 +346,9 @@ func (s syncRun) String() string {
 		applied += w.took
 		ws = append(ws, fmt.Sprintf("%s %d in %s", w.name, w.objects, w.took))
 	}
-	return fmt.Sprintf("wall %s = %.0f obj/s, peak RSS %.0f MB (Go heap ≤ %d MB, live ≤ %d MB), totals %v; tandem's own time %.2fs: before the first wave %.2fs, waves %.2fs (%s)",
-		s.wall.Round(time.Millisecond), s.rate(), s.rssMiB(), s.heapMB, s.liveMB, s.total, s.seconds,
-		s.seconds-applied.Seconds(), applied.Seconds(), strings.Join(ws, ", "))
+	return fmt.Sprintf("wall %s = %.0f obj/s, peak RSS %.0f MB (anonymous ≤ %d MB, the binary's pages ≤ %d MB; Go heap ≤ %d MB, live ≤ %d MB), totals %v; tandem's own time %.2fs: the first write at %.2fs, waves %.2fs (%s)",
+		s.wall.Round(time.Millisecond), s.rate(), s.rssMiB(), s.anonKiB/1024, s.fileKiB/1024, s.heapMB, s.liveMB, s.total, s.seconds,
+		s.firstWrite.Seconds(), applied.Seconds(), strings.Join(ws, ", "))
 }
 
 // waveLine is the line tandem's progress prints per wave without a terminal.
@@ -362,11 +369,19 @@ func runSync(ctx context.Context, names []string, workers int, journalDir string
 	defer cancel()
 	cmd := exec.CommandContext(cctx, lab.bin, args...)
 	cmd.Env = append(append(labEnv(), "GODEBUG=gctrace=1"), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
-	runErr := cmd.Run()
-	s := syncRun{workers: workers, wall: time.Since(start)}
+	var out bytes.Buffer
+	errb := &stamped{start: start}
+	cmd.Stdout, cmd.Stderr = &out, errb
+	var peak rssPeak
+	runErr := cmd.Start()
+	if runErr == nil {
+		done := make(chan struct{})
+		go peak.watch(cmd.Process.Pid, done)
+		runErr = cmd.Wait()
+		close(done)
+	}
+	s := syncRun{workers: workers, wall: time.Since(start), anonKiB: peak.anon.Load(), fileKiB: peak.file.Load()}
 	if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			s.rssKiB = ru.Maxrss // KiB on Linux
@@ -383,11 +398,19 @@ func runSync(ctx context.Context, names []string, workers int, journalDir string
 		return s, fmt.Errorf("tandem %s: %v; output not JSON (%v)\nstderr:\n%s", strings.Join(args, " "), runErr, err, tail(errb.String(), 3000))
 	}
 	s.total, s.seconds = res.Total, res.Seconds
+	s.firstWrite = -1
 	for _, line := range strings.Split(errb.String(), "\n") {
+		// Each line is stamped with the time since the process started.
+		stamp, line, _ := strings.Cut(strings.TrimSpace(line), "s ")
+		at, _ := strconv.ParseFloat(stamp, 64)
 		if m := waveLine.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
 			n, _ := strconv.Atoi(m[2])
 			d, _ := time.ParseDuration(m[3])
 			s.waves = append(s.waves, wave{name: m[1], objects: n, took: d})
+			// A wave's line comes when it ends: it started its took earlier.
+			if began := time.Duration(at*float64(time.Second)) - d; s.firstWrite < 0 || began < s.firstWrite {
+				s.firstWrite = max(began, 0)
+			}
 		}
 		if m := gcLine.FindStringSubmatch(line); m != nil {
 			heap, _ := strconv.Atoi(m[1])
@@ -520,4 +543,39 @@ func first(s []string, n int) []string {
 		return s[:n]
 	}
 	return s
+}
+
+// rssPeak follows a process's RSS in /proc/PID/status: its anonymous part
+// (heap, stacks) and its file-backed part (pages of the binary it touched).
+type rssPeak struct{ anon, file atomic.Int64 }
+
+func (r *rssPeak) watch(pid int, done <-chan struct{}) {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				f := strings.Fields(line)
+				if len(f) < 2 {
+					continue
+				}
+				v, _ := strconv.ParseInt(f[1], 10, 64)
+				switch f[0] {
+				case "RssAnon:":
+					if v > r.anon.Load() {
+						r.anon.Store(v)
+					}
+				case "RssFile:":
+					if v > r.file.Load() {
+						r.file.Store(v)
+					}
+				}
+			}
+		}
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+	}
 }

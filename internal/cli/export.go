@@ -71,7 +71,7 @@ func (o *ExportOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	prep, err := o.prepare(ctx, source, target)
+	prep, err := o.prepare(ctx, source, target, nil)
 	if err != nil {
 		return err
 	}

@@ -136,8 +136,9 @@ func (o *SyncOptions) Validate() error {
 	return nil
 }
 
-// prepare connects and runs the pipeline up to the plan.
-func (o *SyncOptions) prepare(ctx context.Context, source, target *cluster.Conn) (*syncer.Prepared, error) {
+// prepare runs the pipeline up to the plan; early, when set, applies the
+// plan's cluster-scoped start while the rest is read (syncer.Request.Early).
+func (o *SyncOptions) prepare(ctx context.Context, source, target *cluster.Conn, early func(context.Context, plan.Plan) error) (*syncer.Prepared, error) {
 	start := time.Now()
 	resources, err := syncer.Discover(ctx, source, target)
 	if err != nil {
@@ -156,7 +157,7 @@ func (o *SyncOptions) prepare(ctx context.Context, source, target *cluster.Conn)
 		return nil, err
 	}
 	return syncer.Prepare(ctx, syncer.Request{
-		Source: source, Target: target, IncludePVCs: o.IncludePVCs, Force: o.Force, Standby: o.Standby, KeepTarget: o.Diff, OnDisk: !o.Diff && !o.printsObjects, Log: o.g.Log,
+		Source: source, Target: target, IncludePVCs: o.IncludePVCs, Force: o.Force, Standby: o.Standby, KeepTarget: o.Diff, OnDisk: !o.Diff && !o.printsObjects, Log: o.g.Log, Early: early,
 		Selector: plan.Selector{Namespaces: o.Namespaces, IncludeSystem: o.IncludeSystem, Labels: o.labels, Stack: o.Stack, IncludeKinds: include, ExcludeKinds: exclude},
 	}, resources)
 }
@@ -172,27 +173,58 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	if err := o.guardRoles(ctx, source, target); err != nil {
 		return err
 	}
-	prep, err := o.prepare(ctx, source, target)
+	if o.DryRun {
+		prep, err := o.prepare(ctx, source, target, nil)
+		if err != nil {
+			return err
+		}
+		defer prep.Close()
+		o.printWarnings(prep)
+		return o.printPlan(prep, syncer.UnsharedResults(prep))
+	}
+
+	// The journal's run begins with the first write: bad input found while
+	// preparing leaves no interrupted run behind.
+	srcID, _ := source.Identity(ctx)
+	dstID, _ := target.Identity(ctx)
+	var w *syncer.Writer
+	begin := func() (err error) {
+		if w == nil {
+			w, err = syncer.Begin(source, target, syncer.Options{
+				JournalPath: syncer.JournalPath(o.JournalDir, srcID, dstID),
+				Apply:       apply.Options{Workers: o.Workers, Force: o.Force, Recreate: o.Recreate, Events: newProgress(o.g.Err), Log: o.g.Log},
+				Resuming: func(run string, written int) {
+					fmt.Fprintf(o.g.Err, "resuming interrupted sync %s (%d objects written before it stopped)\n", run, written)
+				},
+			})
+		}
+		return err
+	}
+	defer func() {
+		if w != nil {
+			w.Close()
+		}
+	}()
+	// The cluster-scoped start of the plan (namespaces first) is written
+	// while the namespaced objects are read.
+	prep, err := o.prepare(ctx, source, target, func(ctx context.Context, p plan.Plan) error {
+		if err := begin(); err != nil {
+			return err
+		}
+		return w.Apply(ctx, p)
+	})
 	if err != nil {
 		return err
 	}
 	defer prep.Close()
-	for _, w := range prep.Warnings {
-		fmt.Fprintln(o.g.Err, "warning: "+w)
+	o.printWarnings(prep)
+	if err := begin(); err != nil {
+		return err
 	}
-	if o.DryRun {
-		return o.printPlan(prep, syncer.UnsharedResults(prep))
+	if err := w.Apply(ctx, prep.Plan); err != nil {
+		return err
 	}
-
-	srcID, _ := source.Identity(ctx)
-	dstID, _ := target.Identity(ctx)
-	results, err := syncer.Run(ctx, source, target, prep, syncer.Options{
-		JournalPath: syncer.JournalPath(o.JournalDir, srcID, dstID),
-		Apply:       apply.Options{Workers: o.Workers, Force: o.Force, Recreate: o.Recreate, Events: newProgress(o.g.Err), Log: o.g.Log},
-		Resuming: func(run string, written int) {
-			fmt.Fprintf(o.g.Err, "resuming interrupted sync %s (%d objects written before it stopped)\n", run, written)
-		},
-	})
+	results, err := w.Finish(ctx, prep)
 	if err != nil {
 		return err
 	}
@@ -212,6 +244,12 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 }
 
 func stateDir() string { return statedir.Root() }
+
+func (o *SyncOptions) printWarnings(prep *syncer.Prepared) {
+	for _, w := range prep.Warnings {
+		fmt.Fprintln(o.g.Err, "warning: "+w)
+	}
+}
 
 // guardRoles refuses the two syncs that would park production: --standby into
 // the cluster the records say is active, and a plain sync out of a standby

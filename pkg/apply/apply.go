@@ -71,8 +71,26 @@ type runner struct {
 // Errors of single objects are results; the error return is for a run that
 // could not go on (context cancelled, journal unwritable).
 func Run(ctx context.Context, target *cluster.Conn, p plan.Plan, o Options) ([]Result, error) {
+	return NewSession(target, o).Run(ctx, p)
+}
+
+// Session applies plans into one target one after another as parts of one
+// run: what an earlier plan wrote (the UIDs its objects got, for the owner
+// references of later ones; the failures that outlasted their retries) is
+// known to the plans after it. A sync applies the cluster-scoped start of
+// its plan while it still reads the rest.
+type Session struct{ r *runner }
+
+// NewSession starts a session; o is as for Run.
+func NewSession(target *cluster.Conn, o Options) *Session {
 	o.defaults()
-	r := &runner{target: target, o: o, owners: newOwnerIndex(p), exhausted: exhausted{m: map[string]bool{}}}
+	return &Session{r: &runner{target: target, o: o, owners: &ownerIndex{uids: map[string]types.UID{}}, exhausted: exhausted{m: map[string]bool{}}}}
+}
+
+// Run applies one plan, as the package's Run does.
+func (ss *Session) Run(ctx context.Context, p plan.Plan) ([]Result, error) {
+	r, o, target := ss.r, ss.r.o, ss.r.target
+	r.owners.seed(p)
 	var all []Result
 	for _, w := range p.Waves {
 		o.Events.WaveStarted(w)
@@ -450,8 +468,8 @@ func ownerKey(group, kind, namespace, name string) string {
 	return group + "/" + kind + "/" + namespace + "/" + name
 }
 
-func newOwnerIndex(p plan.Plan) *ownerIndex {
-	ix := &ownerIndex{uids: map[string]types.UID{}}
+// seed remembers the target's current copies of p's objects.
+func (ix *ownerIndex) seed(p plan.Plan) {
 	for _, w := range p.Waves {
 		for _, s := range w.Steps {
 			if s.Current != nil {
@@ -459,7 +477,6 @@ func newOwnerIndex(p plan.Plan) *ownerIndex {
 			}
 		}
 	}
-	return ix
 }
 
 func (ix *ownerIndex) remember(obj *unstructured.Unstructured) {

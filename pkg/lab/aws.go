@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/tandem-io/tandem/pkg/traffic/providers/awsfake"
 	"github.com/tandem-io/tandem/pkg/volume/ec2fake"
@@ -208,33 +209,79 @@ func freeUDPPort() (int, error) {
 func ensureZone(ctx context.Context, endpoint, name string) (string, error) {
 	ref := "tandem-lab-" + name
 	body := `<CreateHostedZoneRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Name>` + name + `</Name><CallerReference>` + ref + `</CallerReference></CreateHostedZoneRequest>`
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+"/2013-04-01/hostedzone", strings.NewReader(body))
-	resp, err := insecureClient.Do(req)
+	status, _, err := route53Call(ctx, http.MethodPost, endpoint+"/2013-04-01/hostedzone", body)
 	if err != nil {
 		return "", fmt.Errorf("aws endpoint: create hosted zone %s: %w", name, err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusConflict {
-		return "", fmt.Errorf("aws endpoint: create hosted zone %s: %s", name, resp.Status)
+	if status != http.StatusCreated && status != http.StatusConflict {
+		return "", fmt.Errorf("aws endpoint: create hosted zone %s: %d", name, status)
 	}
-	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/2013-04-01/hostedzone", nil)
-	if resp, err = insecureClient.Do(req); err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	var list struct {
-		Zones []struct {
-			ID        string `xml:"Id"`
-			CallerRef string `xml:"CallerReference"`
-		} `xml:"HostedZones>HostedZone"`
-	}
-	if err := xml.NewDecoder(resp.Body).Decode(&list); err != nil {
-		return "", fmt.Errorf("aws endpoint: list hosted zones: %w", err)
-	}
-	for _, z := range list.Zones {
-		if z.CallerRef == ref {
-			return strings.TrimPrefix(z.ID, "/hostedzone/"), nil
+	// ListHostedZones answers 100 zones a page: follow NextMarker, the
+	// endpoint may hold many zones made by others (tests, a user's own).
+	marker := ""
+	for page := 0; page < 1000; page++ {
+		u := endpoint + "/2013-04-01/hostedzone"
+		if marker != "" {
+			u += "?marker=" + url.QueryEscape(marker)
 		}
+		status, data, err := route53Call(ctx, http.MethodGet, u, "")
+		if err != nil {
+			return "", fmt.Errorf("aws endpoint: list hosted zones: %w", err)
+		}
+		if status != http.StatusOK {
+			return "", fmt.Errorf("aws endpoint: list hosted zones: %d %s", status, data)
+		}
+		var list struct {
+			Zones []struct {
+				ID        string `xml:"Id"`
+				CallerRef string `xml:"CallerReference"`
+			} `xml:"HostedZones>HostedZone"`
+			Truncated bool   `xml:"IsTruncated"`
+			Next      string `xml:"NextMarker"`
+		}
+		if err := xml.Unmarshal(data, &list); err != nil {
+			return "", fmt.Errorf("aws endpoint: list hosted zones: %w", err)
+		}
+		for _, z := range list.Zones {
+			if z.CallerRef == ref {
+				return strings.TrimPrefix(z.ID, "/hostedzone/"), nil
+			}
+		}
+		if !list.Truncated || list.Next == "" {
+			break
+		}
+		marker = list.Next
 	}
 	return "", fmt.Errorf("aws endpoint: hosted zone %s not listed after it was created", name)
+}
+
+// route53Call makes one Route53 request to the endpoint and answers its
+// status and body, retrying (backoff from 200 ms, 6 tries) the answers the
+// service means to be retried: 400 Throttling (the API's 5 requests per
+// second, shared with the ExternalDNS of each cluster) and 5xx.
+func route53Call(ctx context.Context, method, u, body string) (int, []byte, error) {
+	var status int
+	var data []byte
+	backoff := wait.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 6}
+	err := wait.ExponentialBackoffWithContext(ctx, backoff, func(ctx context.Context) (bool, error) {
+		req, err := http.NewRequestWithContext(ctx, method, u, strings.NewReader(body))
+		if err != nil {
+			return false, err
+		}
+		resp, err := insecureClient.Do(req)
+		if err != nil {
+			return false, err
+		}
+		defer resp.Body.Close()
+		if data, err = io.ReadAll(resp.Body); err != nil {
+			return false, err
+		}
+		status = resp.StatusCode
+		throttled := status == http.StatusBadRequest && bytes.Contains(data, []byte("<Code>Throttling</Code>"))
+		return !throttled && status < 500, nil
+	})
+	if wait.Interrupted(err) {
+		return status, data, nil // the last answer, for the caller to report
+	}
+	return status, data, err
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -44,6 +46,15 @@ type Request struct {
 	// Log hears how long each step before the first write took (info
 	// level); nil: nothing is logged.
 	Log *slog.Logger
+	// Early, when set, is given the start of the plan that does not wait
+	// for the namespaced objects: the objects of the cluster-scoped waves
+	// before the namespaced ones (CRDs, Namespaces, classes, cluster RBAC)
+	// that the selection picks from the cluster-scoped objects alone — all
+	// of them when nothing narrows the selection, the named Namespaces when
+	// --namespace does. Early runs (it applies them) while Prepare reads the
+	// namespaced objects; Prepare returns once it is done, with a plan
+	// without those objects, and Early's error as its own.
+	Early func(context.Context, plan.Plan) error
 }
 
 // Prepared is the pipeline's output before anything is written.
@@ -192,10 +203,45 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	if err != nil {
 		return nil, err
 	}
-	raw, refs, warnings, err := listSource(ctx, req, listed, scope, sp)
+	// Cluster-scoped objects first: few, and all that the first waves need.
+	var clusterScoped, namespaced []inventory.Resource
+	for _, r := range listed {
+		if r.Namespaced {
+			namespaced = append(namespaced, r)
+		} else {
+			clusterScoped = append(clusterScoped, r)
+		}
+	}
+	raw, _, warnings, err := listSource(ctx, req, clusterScoped, scope, sp)
 	if err != nil {
 		return nil, err
 	}
+	p.Warnings = append(p.Warnings, warnings...)
+	var early map[plan.ObjectKey]bool
+	if req.Early != nil {
+		var ep plan.Plan
+		if ep, early, err = prepareEarly(ctx, req, byGK, raw); err != nil {
+			return nil, err
+		}
+		log.Info("the cluster-scoped start of the plan goes ahead", "objects", len(early), "took", took())
+		ectx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- req.Early(ectx, ep) }()
+		defer func() {
+			if err != nil {
+				cancel() // nothing more is written for a plan that failed
+			}
+			if e := <-done; e != nil && err == nil {
+				err = e
+			}
+			cancel()
+		}()
+	}
+	rest, refs, warnings, err := listSource(ctx, req, namespaced, scope, sp)
+	if err != nil {
+		return nil, err
+	}
+	raw = append(raw, rest...)
 	p.Warnings = append(p.Warnings, warnings...)
 	log.Info("read the source", "context", req.Source.Context, "objects", len(raw), "spilled", len(refs), "took", took())
 	picked := plan.Select(raw, req.Selector)
@@ -213,66 +259,182 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		}
 		log.Info("read the target", "context", req.Target.Context, "objects", len(current), "took", took())
 	}
+	pr := preparer{req: req, byGK: byGK, sctx: sctx, clusterIPs: clusterIPs, sp: sp}
+	var jobs []prepareJob
 	for i, o := range raw {
 		raw[i] = nil // what is done with is not held
 		key := plan.KeyOf(o)
 		why, ok := picked[key]
-		if !ok {
+		if !ok || early[key] {
 			continue
 		}
-		ref, spilled := refs[o]
-		if spilled {
+		j := prepareJob{o: o, why: why, current: current[key]}
+		if j.ref, j.spilled = refs[o]; j.spilled {
 			delete(refs, o)
-			if o, err = sp.get(ref); err != nil {
-				return nil, err
-			}
 		}
-		r := byGK[o.GroupVersionKind().GroupKind()]
-		if r.Unshared {
-			// Only what would be copied is a problem: a generated object or
-			// tandem's own state is skipped whatever versions are served.
-			if !sanitize.Object(o.DeepCopy(), sctx).Skip {
-				p.Unshared = append(p.Unshared, Unshared{Object: identityOnly(o), Fix: r.Fix()})
-			}
-			continue
+		jobs = append(jobs, j)
+	}
+	// Each object is read back, sanitized, hashed and written back on its
+	// own: as many at once as there are CPUs, the plan in listing order.
+	outcomes := make([]prepareOutcome, len(jobs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for k := range jobs {
+		if gctx.Err() != nil {
+			break
 		}
-		joins := dnsJoins(r.GVR(), o, current[key]) // before sanitize strips the source's identifier
-		// Sanitized in place: the raw object is not needed afterwards, and a copy would double the memory.
-		desired := o
-		decision := sanitize.Object(desired, sctx)
-		if r.GroupKind() == (schema.GroupKind{Kind: "PersistentVolumeClaim"}) && !req.IncludePVCs && !decision.Skip {
-			decision = sanitize.Decision{Skip: true, Reason: "PersistentVolumeClaims move with `tandem handoff` (or pass --include-pvcs)"}
+		g.Go(func() error {
+			var err error
+			outcomes[k], err = pr.one(jobs[k])
+			jobs[k] = prepareJob{}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	for _, out := range outcomes {
+		switch {
+		case out.unshared != nil:
+			p.Unshared = append(p.Unshared, *out.unshared)
+		case out.item != nil:
+			p.Joins = append(p.Joins, out.joins...)
+			p.Items = append(p.Items, *out.item)
 		}
-		if req.Standby {
-			decision = standby.Decide(desired, decision, req.StandbyKinds) // before plan.Build: the hash covers the standby form
-		}
-		if decision.Skip {
-			desired = identityOnly(desired) // a skipped object is only ever named in the report
-		} else if req.Target != nil && !req.Standby {
-			p.Joins = append(p.Joins, joins...)
-		}
-		it := plan.Item{
-			Resource: r.GVR(), Namespaced: r.Namespaced, Desired: desired, Decision: decision,
-			Current: current[key], Why: why,
-		}
-		if !decision.Skip {
-			noteLiteralClusterIPs(clusterIPs, &it)
-			if spilled {
-				// Back to disk, sanitized: the plan keeps its name, owners and hash.
-				it.DesiredHash = plan.Hash(desired)
-				back, err := sp.put(desired)
-				if err != nil {
-					return nil, err
-				}
-				it.Desired, it.Load = stub(desired), func() (*unstructured.Unstructured, error) { return sp.get(back) }
-			}
-		}
-		p.Items = append(p.Items, it)
 	}
 	log.Info("sanitized", "objects", len(p.Items), "took", took())
 	p.Plan = plan.Build(p.Items, plan.Options{Force: req.Force})
 	log.Info("planned", "took", took())
 	return p, nil
+}
+
+// prepareEarly is the start of the plan that Request.Early applies, from
+// the cluster-scoped objects alone (see Request.Early), and its objects.
+// It works on copies: the whole selection reads the originals later.
+func prepareEarly(ctx context.Context, req Request, byGK map[schema.GroupKind]inventory.Resource, clusterScoped []*unstructured.Unstructured) (plan.Plan, map[plan.ObjectKey]bool, error) {
+	picked := plan.Select(clusterScoped, req.Selector)
+	keys := map[plan.ObjectKey]bool{}
+	var objs []*unstructured.Unstructured
+	for _, o := range clusterScoped {
+		key := plan.KeyOf(o)
+		gk := o.GroupVersionKind().GroupKind()
+		r := byGK[gk]
+		if _, ok := picked[key]; !ok || r.Unshared || r.Pending {
+			continue
+		}
+		if wave, _ := plan.WaveOf(gk); wave > plan.WaveClusterRBAC {
+			continue
+		}
+		keys[key] = true
+		objs = append(objs, o)
+	}
+	var current map[plan.ObjectKey]*unstructured.Unstructured
+	if req.Target != nil {
+		var err error
+		if current, err = listTarget(ctx, req, byGK, objs, picked, false); err != nil {
+			return plan.Plan{}, nil, err
+		}
+	}
+	// No Service is among them: the sanitizers' Service questions have no
+	// object to ask about.
+	pr := preparer{req: req, byGK: byGK, sctx: sanitize.Context{
+		ServiceHasSelector: func(string, string) bool { return false },
+		NodePortTaken:      func(int64, string, string) bool { return false },
+	}}
+	var items []plan.Item
+	for _, o := range objs {
+		key := plan.KeyOf(o)
+		out, err := pr.one(prepareJob{o: o.DeepCopy(), why: picked[key], current: current[key]})
+		if err != nil {
+			return plan.Plan{}, nil, err
+		}
+		if out.item != nil {
+			items = append(items, *out.item)
+		}
+	}
+	return plan.Build(items, plan.Options{Force: req.Force}), keys, nil
+}
+
+// preparer turns one picked source object into a plan item: read back
+// from the spill, sanitized, decided, hashed and spilled again.
+type preparer struct {
+	req        Request
+	byGK       map[schema.GroupKind]inventory.Resource
+	sctx       sanitize.Context
+	clusterIPs map[string]string
+	sp         *spill
+}
+
+type prepareJob struct {
+	o       *unstructured.Unstructured // the object, or its sketch when spilled
+	why     string
+	current *unstructured.Unstructured
+	ref     spillRef
+	spilled bool
+}
+
+// prepareOutcome is an item, an unshared object, or neither.
+type prepareOutcome struct {
+	item     *plan.Item
+	joins    []DNSJoin
+	unshared *Unshared
+}
+
+func (pr preparer) one(j prepareJob) (prepareOutcome, error) {
+	o := j.o
+	if j.spilled {
+		var err error
+		if o, err = pr.sp.get(j.ref); err != nil {
+			return prepareOutcome{}, err
+		}
+	}
+	r := pr.byGK[o.GroupVersionKind().GroupKind()]
+	if r.Unshared {
+		// Only what would be copied is a problem: a generated object or
+		// tandem's own state is skipped whatever versions are served.
+		if !sanitize.Object(o.DeepCopy(), pr.sctx).Skip {
+			return prepareOutcome{unshared: &Unshared{Object: identityOnly(o), Fix: r.Fix()}}, nil
+		}
+		return prepareOutcome{}, nil
+	}
+	var out prepareOutcome
+	joins := dnsJoins(r.GVR(), o, j.current) // before sanitize strips the source's identifier
+	// Sanitized in place: the raw object is not needed afterwards, and a copy would double the memory.
+	desired := o
+	decision := sanitize.Object(desired, pr.sctx)
+	if r.GroupKind() == (schema.GroupKind{Kind: "PersistentVolumeClaim"}) && !pr.req.IncludePVCs && !decision.Skip {
+		decision = sanitize.Decision{Skip: true, Reason: "PersistentVolumeClaims move with `tandem handoff` (or pass --include-pvcs)"}
+	}
+	if pr.req.Standby {
+		decision = standby.Decide(desired, decision, pr.req.StandbyKinds) // before plan.Build: the hash covers the standby form
+	}
+	if decision.Skip {
+		desired = identityOnly(desired) // a skipped object is only ever named in the report
+	} else if pr.req.Target != nil && !pr.req.Standby {
+		out.joins = joins
+	}
+	it := plan.Item{
+		Resource: r.GVR(), Namespaced: r.Namespaced, Desired: desired, Decision: decision,
+		Current: j.current, Why: j.why,
+	}
+	if !decision.Skip {
+		noteLiteralClusterIPs(pr.clusterIPs, &it)
+		if j.spilled {
+			// Back to disk, sanitized: the plan keeps its name, owners and hash.
+			it.DesiredHash = plan.Hash(desired)
+			back, err := pr.sp.put(desired)
+			if err != nil {
+				return prepareOutcome{}, err
+			}
+			sp := pr.sp
+			it.Desired, it.Load = stub(desired), func() (*unstructured.Unstructured, error) { return sp.get(back) }
+		}
+	}
+	out.item = &it
+	return out, nil
 }
 
 // Close lets go of what Prepare held on disk; the plan cannot be applied

@@ -7,6 +7,7 @@ import (
 	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/journal"
+	"github.com/tandem-io/tandem/pkg/plan"
 )
 
 // journalVerb names sync's journals and is the verb in their file names.
@@ -44,35 +45,74 @@ type Options struct {
 // unchanged this time and not written again. The results include prep's
 // Unshared objects, as failed.
 func Run(ctx context.Context, source, target *cluster.Conn, prep *Prepared, o Options) ([]apply.Result, error) {
-	var run *journal.Run
+	w, err := Begin(source, target, o)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	if err := w.Apply(ctx, prep.Plan); err != nil {
+		return append(w.results, UnsharedResults(prep)...), err
+	}
+	return w.Finish(ctx, prep)
+}
+
+// Writer is one journaled run of writes (see Run) whose plan comes in
+// parts: Begin, Apply for each part in order — the first may be applied
+// while the rest is still being read (Request.Early) —, then Finish.
+type Writer struct {
+	target  *cluster.Conn
+	run     *journal.Run
+	session *apply.Session
+	results []apply.Result
+}
+
+// Begin starts the journal of a run (telling o.Resuming of an interrupted one).
+func Begin(source, target *cluster.Conn, o Options) (*Writer, error) {
+	w := &Writer{target: target}
 	if o.JournalPath != "" {
-		var prev *journal.Previous
-		var err error
-		run, prev, err = journal.Begin(o.JournalPath, journal.Fresh, map[string]string{detailSource: source.Context, detailTarget: target.Context})
+		run, prev, err := journal.Begin(o.JournalPath, journal.Fresh, map[string]string{detailSource: source.Context, detailTarget: target.Context})
 		if err != nil {
 			return nil, fmt.Errorf("journal: %w", err)
 		}
-		defer run.Close()
 		if prev != nil && o.Resuming != nil {
 			o.Resuming(prev.ID, prev.Done)
 		}
 		o.Apply.Journal, o.Apply.RunID = run.Journal(), run.ID
+		w.run = run
 	}
-	results, err := apply.Run(ctx, target, prep.Plan, o.Apply)
-	if err == nil {
-		err = JoinDNSSets(ctx, target, prep.Joins, results)
-	}
-	results = append(results, UnsharedResults(prep)...)
+	w.session = apply.NewSession(target, o.Apply)
+	return w, nil
+}
+
+// Apply writes one part of the plan; its results are kept for Finish.
+func (w *Writer) Apply(ctx context.Context, p plan.Plan) error {
+	res, err := w.session.Run(ctx, p)
+	w.results = append(w.results, res...)
+	return err
+}
+
+// Finish joins the copies to their DNS sets, adds prep's Unshared objects
+// as failed, and ends the journal's run: every result of every part.
+func (w *Writer) Finish(ctx context.Context, prep *Prepared) ([]apply.Result, error) {
+	err := JoinDNSSets(ctx, w.target, prep.Joins, w.results)
+	results := append(w.results, UnsharedResults(prep)...)
 	if err != nil {
 		return results, err
 	}
-	if run != nil {
+	if w.run != nil {
 		_, total := apply.Summarize(results)
-		if err := run.EndSummary(countsDetail(total)); err != nil {
+		if err := w.run.EndSummary(countsDetail(total)); err != nil {
 			return results, err
 		}
 	}
 	return results, nil
+}
+
+// Close lets go of the journal (a run not finished stays interrupted in it).
+func (w *Writer) Close() {
+	if w.run != nil {
+		w.run.Close()
+	}
 }
 
 // UnsharedResults are prep's Unshared objects as failed results, with the fix.

@@ -23,10 +23,30 @@ import (
 func TestSyncCopiesSeededWorkload(t *testing.T) {
 	labAtRest(t) // blue active (sync refuses to copy out of a standby), green a plain target
 	waitNoTerminating(t)
-	out, _ := syncJSON(t, t.TempDir(), 0)
+	out, r := syncJSON(t, t.TempDir(), 0, "-v")
 	synced := out.with("created", "updated", "unchanged")
 	if len(synced) < 50 {
 		t.Fatalf("only %d objects synced: %+v", len(synced), out.Total)
+	}
+	// The cluster-scoped start of the plan (namespaces, classes, cluster
+	// RBAC) went ahead before the namespaced objects were read, and no
+	// object is in both parts.
+	early, read := strings.Index(r.stderr, "the cluster-scoped start of the plan goes ahead"), strings.Index(r.stderr, `msg="read the source"`)
+	if early < 0 || read < 0 || early > read {
+		t.Errorf("the plan's cluster-scoped start did not go ahead of reading the namespaced objects (at %d, read at %d); stderr:\n%s", early, read, r.stderr)
+	}
+	once := map[string]int{}
+	namespaces := 0
+	for _, row := range out.Results {
+		if once[row.key()]++; once[row.key()] == 2 {
+			t.Errorf("%s is in the results twice", row.key())
+		}
+		if row.Kind == "Namespace" && row.Group == "" && row.Status != "skipped" {
+			namespaces++
+		}
+	}
+	if namespaces < 3 {
+		t.Errorf("only %d Namespaces synced", namespaces)
 	}
 	t.Logf("sync: %v; comparing %d objects", out.Total, len(synced))
 	blue, green := getObjects(t, "blue", synced), getObjects(t, "green", synced)
