@@ -62,8 +62,10 @@ type scalePoint struct {
 // "10000,30000,100000" objects, 200 per namespace). Per point: raw creates
 // (32 parallel client-go writers, no rate limit), tandem sync with default
 // flags naming every namespace of the set (peak RSS, Go heap, time before
-// the first write, objects/s per wave, a CPU profile), and the re-run with
-// nothing changed. Blue holds one point's data at a time. The numbers go to
+// the first write, objects/s per wave, a CPU profile), the re-run with
+// nothing changed, and a sync of 5 of the namespaces (the time before its
+// first write). With TANDEM_BENCH_MERGE set, the points of an earlier run
+// that this one did not measure are kept. Blue holds one point's data at a time. The numbers go to
 // bench/scale.json and a plot of them to bench/scale.png. See README.md.
 func BenchmarkSyncScale(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Hour)
@@ -103,7 +105,8 @@ func BenchmarkSyncScale(b *testing.B) {
 				b.Fatalf("%s %d: %v", set, size, err)
 			}
 			points = append(points, p)
-			report("%s", scaleRow(p))
+			js, _ := json.Marshal(p)
+			report("%s\npoint: %s", scaleRow(p), js) // in the log, should a later point fail
 		}
 	}
 	b.StopTimer()
@@ -112,14 +115,38 @@ func BenchmarkSyncScale(b *testing.B) {
 		b.ReportMetric(p.OfRaw, fmt.Sprintf("%s_%dk_tandem/raw", p.Set, p.Objects/1000))
 		b.ReportMetric(p.PeakRSSMB, fmt.Sprintf("%s_%dk_peak_rss_MB", p.Set, p.Objects/1000))
 	}
+	jsonPath := filepath.Join(lab.root, "bench", "scale.json")
+	if os.Getenv("TANDEM_BENCH_MERGE") != "" {
+		points = mergePoints(jsonPath, points)
+	}
 	out, _ := json.MarshalIndent(points, "", "  ")
-	if err := os.WriteFile(filepath.Join(lab.root, "bench", "scale.json"), append(out, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(jsonPath, append(out, '\n'), 0o644); err != nil {
 		b.Error(err)
 	}
 	if err := plotScale(points, filepath.Join(lab.root, "bench", "scale.png")); err != nil {
 		b.Error(err)
 	}
 	report("markdown:\n%s", scaleTable(points))
+}
+
+// mergePoints is the points of an earlier run in path that this run did
+// not measure (another data set or size), then this run's: with
+// TANDEM_BENCH_MERGE set, the sets can be run one at a time.
+func mergePoints(path string, points []scalePoint) []scalePoint {
+	var earlier []scalePoint
+	if data, err := os.ReadFile(path); err == nil {
+		_ = json.Unmarshal(data, &earlier)
+	}
+	measured := func(q scalePoint) bool {
+		return slices.ContainsFunc(points, func(p scalePoint) bool { return p.Set == q.Set && p.Objects == q.Objects })
+	}
+	var out []scalePoint
+	for _, q := range earlier {
+		if !measured(q) {
+			out = append(out, q)
+		}
+	}
+	return append(out, points...)
 }
 
 func envOr(k, def string) string {
