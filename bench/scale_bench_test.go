@@ -20,6 +20,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -34,14 +35,17 @@ const (
 
 // scalePoint is one data set at one size, measured in one run.
 type scalePoint struct {
-	Set          string  `json:"set"`
-	Objects      int     `json:"objects"`
-	Namespaces   int     `json:"namespaces"`
-	RawObjPerS   float64 `json:"raw_obj_per_s"`
-	ObjPerS      float64 `json:"tandem_obj_per_s"`
-	OfRaw        float64 `json:"tandem_of_raw"`
-	WallS        float64 `json:"tandem_wall_s"`
-	BeforeFirstS float64 `json:"before_first_write_s"`
+	Set        string  `json:"set"`
+	Objects    int     `json:"objects"`
+	Namespaces int     `json:"namespaces"`
+	RawObjPerS float64 `json:"raw_obj_per_s"`
+	// RawApplyObjPerS: with TANDEM_BENCH_RAW_APPLY set, the same writes as
+	// server-side applies (32 parallel dynamic-client applies).
+	RawApplyObjPerS float64 `json:"raw_apply_obj_per_s,omitempty"`
+	ObjPerS         float64 `json:"tandem_obj_per_s"`
+	OfRaw           float64 `json:"tandem_of_raw"`
+	WallS           float64 `json:"tandem_wall_s"`
+	BeforeFirstS    float64 `json:"before_first_write_s"`
 	// PartFirstS: the time before the first write when --namespace names
 	// 5 of the set's namespaces (those 5 deleted from green first).
 	PartFirstS float64        `json:"before_first_write_5_namespaces_s"`
@@ -213,6 +217,28 @@ func measureScale(ctx context.Context, blue, green kubernetes.Interface, blueRC,
 	if err := settle(ctx, green, raw); err != nil {
 		return p, err
 	}
+	if os.Getenv("TANDEM_BENCH_RAW_APPLY") != "" {
+		// The same writes as server-side applies (tandem's kind of write),
+		// 32 parallel dynamic-client applies, no rate limit.
+		dyn, err := dynamic.NewForConfig(greenRC)
+		if err != nil {
+			return p, err
+		}
+		ssa := namespaceNamesN("a"+tag, p.Namespaces)
+		defer func() { _ = deleteNamespaces(context.Background(), green, ssa, 30*time.Minute) }()
+		start = time.Now()
+		if _, err := applyAll(ctx, dyn, namespaceObjectsOf(ssa), workers); err != nil {
+			return p, fmt.Errorf("raw apply namespaces: %w", err)
+		}
+		if _, err := applyAll(ctx, dyn, setObjects(set, ssa), workers); err != nil {
+			return p, fmt.Errorf("raw apply objects: %w", err)
+		}
+		p.RawApplyObjPerS = phase{took: time.Since(start), objects: size}.rate()
+		report("%s %d: raw server-side apply = %.0f obj/s", set, size, p.RawApplyObjPerS)
+		if err := settle(ctx, green, ssa); err != nil {
+			return p, err
+		}
+	}
 
 	// tandem, default flags, with a CPU profile.
 	journal := filepath.Join(lab.dir, "scale-journal-"+tag)
@@ -264,6 +290,7 @@ func measureScale(ctx context.Context, blue, green kubernetes.Interface, blueRC,
 	if err != nil {
 		return p, err
 	}
+	sel.objects = len(part) * objectsPerNS
 	if c := sel.total["created"]; c < len(part)*objectsPerNS {
 		return p, fmt.Errorf("tandem created %d objects of %d namespaces, want at least %d: totals %v", c, len(part), len(part)*objectsPerNS, sel.total)
 	}

@@ -9,8 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/pprof"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -45,39 +43,21 @@ func Main(args []string) int {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	g := &Global{Out: os.Stdout, Err: os.Stderr}
-	if path := os.Getenv("TANDEM_CPUPROFILE"); path != "" {
-		// Where a command's time goes (go tool pprof PATH): for a sync of a
-		// large cluster, and the benchmarks.
-		stop, err := startCPUProfile(path)
-		if err != nil {
-			fmt.Fprintln(g.Err, "error: TANDEM_CPUPROFILE: "+err.Error())
-			return 2
-		}
-		defer stop()
+	stop, err := startProfiles()
+	if err != nil {
+		fmt.Fprintln(g.Err, "error: "+err.Error())
+		return 2
 	}
+	defer stop()
 	root := NewRoot(g, filepath.Base(args[0]))
 	root.SetArgs(args[1:])
-	err := root.ExecuteContext(ctx)
+	err = root.ExecuteContext(ctx)
 	// Before the error line, so that stays the last; stderr, never in -o json.
 	printWarnings(g.Err, g.warnings.all(), g.Verbose)
 	if err != nil && !errors.Is(err, errPartial) {
 		fmt.Fprintln(g.Err, "error: "+firstLine(message(err)))
 	}
 	return exitCode(err)
-}
-
-// startCPUProfile writes a CPU profile of this run to path (a "%p" in it
-// becomes the process id, so several runs keep their own).
-func startCPUProfile(path string) (func(), error) {
-	f, err := os.Create(strings.ReplaceAll(path, "%p", strconv.Itoa(os.Getpid())))
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func firstLine(s string) string {

@@ -150,6 +150,7 @@ func ImportPlan(ctx context.Context, target *cluster.Conn, objs []Archived, forc
 	current := map[plan.ObjectKey]*unstructured.Unstructured{}
 	// state per resource: "listed", "pending" (its CRD is in the archive) or "unserved"
 	state := map[schema.GroupVersionResource]string{}
+	var items []plan.Item
 	for _, a := range objs {
 		e := a.Entry
 		r := inventory.Resource{Group: e.Group, Version: e.Version, Resource: e.Resource, Kind: e.Kind, Namespaced: e.Namespaced}
@@ -172,9 +173,9 @@ func ImportPlan(ctx context.Context, target *cluster.Conn, objs []Archived, forc
 			p.Unshared = append(p.Unshared, Unshared{Object: a.Object, Fix: fmt.Sprintf("the target does not serve %s/%s %s: export again with --target pointing at this cluster", e.Group, e.Version, e.Kind)})
 			continue
 		}
-		p.Items = append(p.Items, plan.Item{Resource: gvr, Namespaced: e.Namespaced, Desired: a.Object, Current: current[plan.KeyOf(a.Object)], Why: e.Why})
+		items = append(items, plan.Item{Resource: gvr, Namespaced: e.Namespaced, Desired: a.Object, Current: current[plan.KeyOf(a.Object)], Why: e.Why})
 	}
-	p.Plan = plan.Build(p.Items, plan.Options{Force: force})
+	p.Plan = plan.Build(items, plan.Options{Force: force})
 	return p, nil
 }
 

@@ -45,6 +45,7 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 	}
 	p := &Prepared{Resources: resources}
 	picked := plan.Select(objs, req.Selector)
+	var items []plan.Item
 	for _, o := range objs {
 		why, ok := picked[plan.KeyOf(o)]
 		if !ok {
@@ -92,8 +93,8 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 		} else if req.Target != nil && !req.Standby {
 			p.Joins = append(p.Joins, joins...)
 		}
-		p.Items = append(p.Items, plan.Item{Resource: r.GVR(), Namespaced: r.Namespaced, Desired: desired, Decision: decision, Current: current, Why: why})
+		items = append(items, plan.Item{Resource: r.GVR(), Namespaced: r.Namespaced, Desired: desired, Decision: decision, Current: current, Why: why})
 	}
-	p.Plan = plan.Build(p.Items, plan.Options{Force: req.Force})
+	p.Plan = plan.Build(items, plan.Options{Force: req.Force})
 	return p, nil
 }

@@ -60,7 +60,6 @@ type Request struct {
 // Prepared is the pipeline's output before anything is written.
 type Prepared struct {
 	Resources []inventory.Resource
-	Items     []plan.Item
 	Plan      plan.Plan
 	// Unshared are selected objects of resources with no version served by both clusters.
 	Unshared []Unshared
@@ -296,17 +295,18 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
+	items := make([]plan.Item, 0, len(outcomes))
 	for _, out := range outcomes {
 		switch {
 		case out.unshared != nil:
 			p.Unshared = append(p.Unshared, *out.unshared)
 		case out.item != nil:
 			p.Joins = append(p.Joins, out.joins...)
-			p.Items = append(p.Items, *out.item)
+			items = append(items, *out.item)
 		}
 	}
-	log.Info("sanitized", "objects", len(p.Items), "took", took())
-	p.Plan = plan.Build(p.Items, plan.Options{Force: req.Force})
+	log.Info("sanitized", "objects", len(items), "took", took())
+	p.Plan = plan.Build(items, plan.Options{Force: req.Force})
 	log.Info("planned", "took", took())
 	return p, nil
 }
