@@ -5,7 +5,7 @@ COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 VERSION ?= 0.1.0-dev
 LDFLAGS := -X github.com/tandem-io/tandem/internal/cli.version=$(VERSION) -X github.com/tandem-io/tandem/internal/cli.commit=$(COMMIT)
 
-.PHONY: all build deps test-deps demo test unit e2e bench lint clean generate
+.PHONY: all build deps test-deps demo test unit e2e bench bench-scale lint clean generate
 
 all: build
 
@@ -38,7 +38,11 @@ unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /test/e2e -e /bench)
 
 bench: deps build
-	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...
+	$(GO) test -count=1 -run '^$$' -bench . -skip SyncScale -benchtime 1x -timeout 60m ./bench/...
+
+# Sync at 10k, 30k and 100k objects of two data sets (≈ 2 h; see bench/README.md).
+bench-scale: deps build
+	$(GO) test -count=1 -run '^$$' -bench SyncScale -benchtime 1x -timeout 300m ./bench/...
 
 # The API's deepcopy code, its CRDs and the controller's RBAC, from the Go types and markers.
 generate:

@@ -86,6 +86,32 @@ func restConfig(context string) (*rest.Config, error) {
 	return rc, nil
 }
 
+// labPair is blue and green: their configs and clientsets, unthrottled.
+type labPair struct {
+	blueRC, greenRC *rest.Config
+	blue, green     kubernetes.Interface
+}
+
+// connectPair connects to blue and green, or ends the benchmark.
+func connectPair(b *testing.B) labPair {
+	b.Helper()
+	var p labPair
+	var err error
+	if p.blueRC, err = restConfig("blue"); err != nil {
+		b.Fatal(err)
+	}
+	if p.greenRC, err = restConfig("green"); err != nil {
+		b.Fatal(err)
+	}
+	if p.blue, err = kubernetes.NewForConfig(p.blueRC); err != nil {
+		b.Fatal(err)
+	}
+	if p.green, err = kubernetes.NewForConfig(p.greenRC); err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
 // clientset connects to a context of the lab.
 func clientset(context string) (kubernetes.Interface, error) {
 	rc, err := restConfig(context)

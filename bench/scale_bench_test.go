@@ -83,22 +83,8 @@ func BenchmarkSyncScale(b *testing.B) {
 		}
 		sizes = append(sizes, n)
 	}
-	blueRC, err := restConfig("blue")
-	if err != nil {
-		b.Fatal(err)
-	}
-	greenRC, err := restConfig("green")
-	if err != nil {
-		b.Fatal(err)
-	}
-	blue, err := kubernetes.NewForConfig(blueRC)
-	if err != nil {
-		b.Fatal(err)
-	}
-	green, err := kubernetes.NewForConfig(greenRC)
-	if err != nil {
-		b.Fatal(err)
-	}
+	pair := connectPair(b)
+	blueRC, greenRC, blue, green := pair.blueRC, pair.greenRC, pair.blue, pair.green
 	report := func(format string, args ...any) { fmt.Printf("bench: "+format+"\n", args...) }
 	b.ResetTimer()
 	var points []scalePoint

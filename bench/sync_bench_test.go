@@ -43,22 +43,8 @@ func BenchmarkSync10k(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Minute)
 	defer cancel()
 	diag := os.Getenv("TANDEM_BENCH_DIAG") == "1"
-	blueRC, err := restConfig("blue")
-	if err != nil {
-		b.Fatal(err)
-	}
-	greenRC, err := restConfig("green")
-	if err != nil {
-		b.Fatal(err)
-	}
-	blue, err := kubernetes.NewForConfig(blueRC)
-	if err != nil {
-		b.Fatal(err)
-	}
-	green, err := kubernetes.NewForConfig(greenRC)
-	if err != nil {
-		b.Fatal(err)
-	}
+	pair := connectPair(b)
+	blueRC, greenRC, blue, green := pair.blueRC, pair.greenRC, pair.blue, pair.green
 	names := namespaceNames("bench")
 	rawNames, ssaNames := namespaceNames("raw"), namespaceNames("rawssa")
 	defer func() {

@@ -259,18 +259,43 @@ func (r *runner) resource(s plan.Step) dynamic.ResourceInterface {
 	return ri
 }
 
+// ssa server-side-applies obj and answers what the target made of it —
+// only its identity (kind, namespace, name, uid): the apiserver is asked
+// to answer with the object's metadata alone (PartialObjectMetadata, in
+// protobuf), which costs it and tandem less than the whole object in JSON,
+// and nothing else of it is read.
 func (r *runner) ssa(ctx context.Context, s plan.Step, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
-	opts := metav1.ApplyOptions{FieldManager: plan.FieldManager, Force: r.o.Force}
+	body, err := obj.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	force := r.o.Force
+	opts := metav1.PatchOptions{FieldManager: plan.FieldManager, Force: &force}
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	out, err := r.resource(s).Apply(ctx, obj.GetName(), obj, opts)
-	if err != nil && !opts.Force && conflictsOnlyWithTandem(err) {
-		// tandem's own non-apply writes (activate, deactivate) are no one else's: take them back.
-		opts.Force = true
-		out, err = r.resource(s).Apply(ctx, obj.GetName(), obj, opts)
+	apply := func() (*metav1.PartialObjectMetadata, error) {
+		ri := r.target.Metadata.Resource(s.Resource)
+		if s.Namespaced {
+			return ri.Namespace(obj.GetNamespace()).Patch(ctx, obj.GetName(), types.ApplyPatchType, body, opts)
+		}
+		return ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, body, opts)
 	}
-	return out, err
+	out, err := apply()
+	if err != nil && !force && conflictsOnlyWithTandem(err) {
+		// tandem's own non-apply writes (activate, deactivate) are no one else's: take them back.
+		force = true
+		out, err = apply()
+	}
+	if err != nil {
+		return nil, err
+	}
+	applied := &unstructured.Unstructured{}
+	applied.SetGroupVersionKind(obj.GroupVersionKind())
+	applied.SetNamespace(out.Namespace)
+	applied.SetName(out.Name)
+	applied.SetUID(out.UID)
+	return applied, nil
 }
 
 // conflictsOnlyWithTandem reports whether every field conflict of an apply

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
@@ -35,10 +36,14 @@ const UnreachableTimeout = 10 * time.Second
 
 // Conn is a connection to one cluster.
 type Conn struct {
-	Context   string
-	Server    string
-	Config    *rest.Config
-	Dynamic   dynamic.Interface
+	Context string
+	Server  string
+	Config  *rest.Config
+	Dynamic dynamic.Interface
+	// Metadata reads and writes objects whose answers carry only their
+	// metadata (PartialObjectMetadata, protobuf): for writes whose caller
+	// needs no more of the object back than its identity.
+	Metadata  metadata.Interface
 	Typed     kubernetes.Interface
 	Discovery discovery.CachedDiscoveryInterface
 	Mapper    *restmapper.DeferredDiscoveryRESTMapper
@@ -140,12 +145,17 @@ func NewConnWith(name string, rc *rest.Config, opts ClientOptions) (*Conn, error
 	if err != nil {
 		return nil, fmt.Errorf("context %q: %w", name, err)
 	}
+	meta, err := metadata.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("context %q: %w", name, err)
+	}
 	disc := memory.NewMemCacheClient(typed.Discovery())
 	return &Conn{
 		Context:   name,
 		Server:    rc.Host,
 		Config:    rc,
 		Dynamic:   dyn,
+		Metadata:  meta,
 		Typed:     typed,
 		Discovery: disc,
 		Mapper:    restmapper.NewDeferredDiscoveryRESTMapper(disc),
