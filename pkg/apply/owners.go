@@ -1,0 +1,83 @@
+package apply
+
+import (
+	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/tandem-io/tandem/pkg/plan"
+)
+
+// ownerIndex maps owners to their UIDs in the target, filled from the
+// target's current objects and from what this run applies. It holds every
+// cluster-scoped object it is given (few), and of the namespaced ones only
+// those some step of the plans seen names as its owner — not one entry per
+// object written.
+type ownerIndex struct {
+	mu   sync.RWMutex
+	uids map[string]types.UID
+	// wanted are the namespaced owners the steps name (ownerKey).
+	wanted map[string]bool
+}
+
+func newOwnerIndex() *ownerIndex {
+	return &ownerIndex{uids: map[string]types.UID{}, wanted: map[string]bool{}}
+}
+
+func ownerKey(group, kind, namespace, name string) string {
+	return group + "/" + kind + "/" + namespace + "/" + name
+}
+
+// seed learns which owners p's steps name, and remembers the target's
+// current copies of p's objects.
+func (ix *ownerIndex) seed(p plan.Plan) {
+	ix.mu.Lock()
+	for _, w := range p.Waves {
+		for _, s := range w.Steps {
+			if ns := s.Desired.GetNamespace(); ns != "" {
+				for _, ref := range s.Desired.GetOwnerReferences() {
+					gv, _ := schema.ParseGroupVersion(ref.APIVersion)
+					ix.wanted[ownerKey(gv.Group, ref.Kind, ns, ref.Name)] = true
+				}
+			}
+		}
+	}
+	ix.mu.Unlock()
+	for _, w := range p.Waves {
+		for _, s := range w.Steps {
+			if s.Current != nil {
+				ix.remember(s.Current)
+			}
+		}
+	}
+}
+
+func (ix *ownerIndex) remember(obj *unstructured.Unstructured) {
+	if obj == nil || obj.GetUID() == "" {
+		return
+	}
+	gvk := obj.GroupVersionKind()
+	key := ownerKey(gvk.Group, gvk.Kind, obj.GetNamespace(), obj.GetName())
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if obj.GetNamespace() != "" && !ix.wanted[key] {
+		return
+	}
+	ix.uids[key] = obj.GetUID()
+}
+
+// lookup finds the owner a reference of an object in namespace names: in
+// that namespace, or cluster-scoped (a namespaced owner is never taken
+// from another namespace).
+func (ix *ownerIndex) lookup(apiVersion, kind, namespace, name string) (types.UID, bool) {
+	gv, _ := schema.ParseGroupVersion(apiVersion)
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if uid, ok := ix.uids[ownerKey(gv.Group, kind, namespace, name)]; ok {
+		return uid, true
+	}
+	uid, ok := ix.uids[ownerKey(gv.Group, kind, "", name)]
+	return uid, ok
+}

@@ -1,0 +1,59 @@
+package syncer
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/inventory"
+	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/sanitize"
+)
+
+// prepareEarly is the start of the plan that Request.Early applies, from
+// the cluster-scoped objects alone (see Request.Early), and its objects.
+// It works on copies: the whole selection reads the originals later.
+func prepareEarly(ctx context.Context, req Request, byGK map[schema.GroupKind]inventory.Resource, clusterScoped []*unstructured.Unstructured) (plan.Plan, map[plan.ObjectKey]bool, error) {
+	picked := plan.Select(clusterScoped, req.Selector)
+	keys := map[plan.ObjectKey]bool{}
+	var objs []*unstructured.Unstructured
+	for _, o := range clusterScoped {
+		key := plan.KeyOf(o)
+		gk := o.GroupVersionKind().GroupKind()
+		r := byGK[gk]
+		if _, ok := picked[key]; !ok || r.Unshared || r.Pending {
+			continue
+		}
+		if wave, _ := plan.WaveOf(gk); wave > plan.WaveClusterRBAC {
+			continue
+		}
+		keys[key] = true
+		objs = append(objs, o)
+	}
+	var current map[plan.ObjectKey]*unstructured.Unstructured
+	if req.Target != nil {
+		var err error
+		if current, err = listTarget(ctx, req, byGK, objs, picked, false); err != nil {
+			return plan.Plan{}, nil, err
+		}
+	}
+	// No Service is among them: the sanitizers' Service questions have no
+	// object to ask about.
+	pr := preparer{req: req, byGK: byGK, sctx: sanitize.Context{
+		ServiceHasSelector: func(string, string) bool { return false },
+		NodePortTaken:      func(int64, string, string) bool { return false },
+	}}
+	var items []plan.Item
+	for _, o := range objs {
+		key := plan.KeyOf(o)
+		out, err := pr.one(prepareJob{o: o.DeepCopy(), why: picked[key], current: current[key]})
+		if err != nil {
+			return plan.Plan{}, nil, err
+		}
+		if out.item != nil {
+			items = append(items, *out.item)
+		}
+	}
+	return plan.Build(items, plan.Options{Force: req.Force}), keys, nil
+}
