@@ -95,8 +95,11 @@ func BenchmarkSyncScale(b *testing.B) {
 				b.Fatalf("%s %d: %v", set, size, err)
 			}
 			points = append(points, p)
-			js, _ := json.Marshal(p)
-			report("%s\npoint: %s", scaleRow(p), js) // in the log, should a later point fail
+			report("%s", scaleRow(p))
+			// Saved after each point: a run stopped later keeps what it measured.
+			if err := saveScale(points); err != nil {
+				b.Error(err)
+			}
 		}
 	}
 	b.StopTimer()
@@ -105,18 +108,22 @@ func BenchmarkSyncScale(b *testing.B) {
 		b.ReportMetric(p.OfRaw, fmt.Sprintf("%s_%dk_tandem/raw", p.Set, p.Objects/1000))
 		b.ReportMetric(p.PeakRSSMB, fmt.Sprintf("%s_%dk_peak_rss_MB", p.Set, p.Objects/1000))
 	}
+	report("markdown:\n%s", scaleTable(points))
+}
+
+// saveScale writes points to bench/scale.json (with TANDEM_BENCH_MERGE set,
+// after the points of an earlier run that this one has not measured) and
+// draws them into bench/scale.png.
+func saveScale(points []scalePoint) error {
 	jsonPath := filepath.Join(lab.root, "bench", "scale.json")
 	if os.Getenv("TANDEM_BENCH_MERGE") != "" {
 		points = mergePoints(jsonPath, points)
 	}
 	out, _ := json.MarshalIndent(points, "", "  ")
 	if err := os.WriteFile(jsonPath, append(out, '\n'), 0o644); err != nil {
-		b.Error(err)
+		return err
 	}
-	if err := plotScale(points, filepath.Join(lab.root, "bench", "scale.png")); err != nil {
-		b.Error(err)
-	}
-	report("markdown:\n%s", scaleTable(points))
+	return plotScale(points, filepath.Join(lab.root, "bench", "scale.png"))
 }
 
 // mergePoints is the points of an earlier run in path that this run did
