@@ -143,7 +143,14 @@ func mergePoints(path string, points []scalePoint) []scalePoint {
 			out = append(out, q)
 		}
 	}
-	return append(out, points...)
+	out = append(out, points...)
+	slices.SortStableFunc(out, func(a, b scalePoint) int {
+		if a.Set != b.Set {
+			return strings.Compare(a.Set, b.Set)
+		}
+		return a.Objects - b.Objects
+	})
+	return out
 }
 
 func envOr(k, def string) string {
@@ -323,6 +330,8 @@ func scaleTable(points []scalePoint) string {
 // plotScale draws peak RSS and objects/s (tandem's and raw's) against the
 // object count, one line per data set, side by side in one PNG.
 func plotScale(points []scalePoint, path string) error {
+	points = slices.Clone(points)
+	slices.SortStableFunc(points, func(a, b scalePoint) int { return a.Objects - b.Objects }) // each line left to right
 	sets := map[string][]scalePoint{}
 	var order []string
 	for _, p := range points {
