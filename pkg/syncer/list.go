@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/metadata"
 
 	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
@@ -189,12 +188,8 @@ func listTarget(ctx context.Context, req Request, byGK map[schema.GroupKind]inve
 	}
 	// Only metadata is read (PartialObjectMetadata): the apiserver sends no
 	// spec or data, unless a diff prints the objects whole.
-	mc, err := metadata.NewForConfig(req.Target.Config)
-	if err != nil {
-		return nil, fmt.Errorf("target: %w", err)
-	}
 	list := func(t listTask, fn func(*unstructured.Unstructured) error) error {
-		return inventory.ListMetadata(ctx, mc, t.r, t.namespace, fn)
+		return inventory.ListMetadata(ctx, req.Target.Metadata, t.r, t.namespace, fn)
 	}
 	in := newInterner()
 	keep := func(o *unstructured.Unstructured) *unstructured.Unstructured { return metadataOnly(o, in) }
