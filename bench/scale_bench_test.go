@@ -58,6 +58,10 @@ type scalePoint struct {
 	NoopS      float64        `json:"noop_wall_s"`
 	NoopRSSMB  float64        `json:"noop_peak_rss_mb"`
 	Profile    string         `json:"cpu_profile_top,omitempty"`
+	// HeapProfile and NoopHeapProfile: the top of the heap in use at its
+	// largest (TANDEM_HEAPPROFILE), of the sync and of the no-op re-run.
+	HeapProfile     string `json:"heap_profile_top,omitempty"`
+	NoopHeapProfile string `json:"noop_heap_profile_top,omitempty"`
 }
 
 // BenchmarkSyncScale measures `tandem sync` at several sizes of two data
@@ -243,7 +247,8 @@ func measureScale(ctx context.Context, blue, green kubernetes.Interface, blueRC,
 	// tandem, default flags, with a CPU profile.
 	journal := filepath.Join(lab.dir, "scale-journal-"+tag)
 	prof := filepath.Join(lab.dir, "scale-cpu-"+tag+".prof")
-	run, err := runSync(ctx, src, 0, journal, "TANDEM_CPUPROFILE="+prof)
+	heap := filepath.Join(lab.dir, "scale-heap-"+tag+".prof")
+	run, err := runSync(ctx, src, 0, journal, "TANDEM_CPUPROFILE="+prof, "TANDEM_HEAPPROFILE="+heap)
 	if err != nil {
 		return p, err
 	}
@@ -266,13 +271,18 @@ func measureScale(ctx context.Context, blue, green kubernetes.Interface, blueRC,
 		}
 	}
 	p.BeforeFirstS = run.firstWrite.Seconds()
-	if top, err := profileTop(prof); err == nil {
+	if top, err := profileTop(prof, "-cum"); err == nil {
 		p.Profile = top
 		report("%s %d: where tandem's CPU went (top, cumulative):\n%s", set, size, top)
 	}
+	if top, err := profileTop(heap, "-sample_index=inuse_space"); err == nil {
+		p.HeapProfile = top
+		report("%s %d: tandem's heap at its largest (in use):\n%s", set, size, top)
+	}
 
 	// The re-run with nothing changed.
-	noop, err := runSync(ctx, src, 0, journal)
+	noopHeap := filepath.Join(lab.dir, "scale-noop-heap-"+tag+".prof")
+	noop, err := runSync(ctx, src, 0, journal, "TANDEM_HEAPPROFILE="+noopHeap)
 	if err != nil {
 		return p, err
 	}
@@ -280,6 +290,10 @@ func measureScale(ctx context.Context, blue, green kubernetes.Interface, blueRC,
 		return p, fmt.Errorf("tandem re-run with nothing changed wrote %d objects (totals %v)", w, noop.total)
 	}
 	p.NoopS, p.NoopRSSMB = noop.wall.Seconds(), noop.rssMiB()
+	if top, err := profileTop(noopHeap, "-sample_index=inuse_space"); err == nil {
+		p.NoopHeapProfile = top
+		report("%s %d: the no-op re-run's heap at its largest (in use):\n%s", set, size, top)
+	}
 
 	// A selection: 5 namespaces of the set, gone from green again.
 	part := src[:min(5, len(src))]
@@ -299,9 +313,10 @@ func measureScale(ctx context.Context, blue, green kubernetes.Interface, blueRC,
 	return p, nil
 }
 
-// profileTop is the first lines of `go tool pprof -top -cum` of a profile.
-func profileTop(prof string) (string, error) {
-	out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=12", lab.bin, prof).Output()
+// profileTop is the first lines of `go tool pprof -top` of a profile, with
+// the extra option (-cum, -sample_index=…).
+func profileTop(prof, option string) (string, error) {
+	out, err := exec.Command("go", "tool", "pprof", "-top", option, "-nodecount=12", lab.bin, prof).Output()
 	if err != nil {
 		return "", err
 	}

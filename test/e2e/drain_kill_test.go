@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -91,7 +92,7 @@ spec:
 	r := tandem(t, args...)
 	if r.code != 0 {
 		pods := kubectl(t, "--context", "blue", "-n", ns, "get", "pods", "-o", `jsonpath={range .items[*]}{.metadata.name} {.status.phase} {.spec.nodeName} {.metadata.deletionTimestamp}{"\n"}{end}`).stdout
-		t.Fatalf("drain re-run after kill -9: exit %d\n%s%s\npods:\n%s", r.code, r.stdout, r.stderr, pods)
+		t.Fatalf("drain re-run after kill -9: exit %d\n%s%s\npods:\n%s\nkwok on this namespace:\n%s", r.code, r.stdout, r.stderr, pods, logLines(filepath.Join(lab.dir, "logs", "blue-kwok.log"), ns, 60))
 	}
 	if !strings.Contains(r.stderr, "resuming interrupted drain") {
 		t.Errorf("the re-run does not say it resumes:\n%s", r.stderr)

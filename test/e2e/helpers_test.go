@@ -337,3 +337,22 @@ func kubectlCreate(t *testing.T, ctxName, doc string) {
 	}
 	mustKubectl(t, "--context", ctxName, "create", "-f", f)
 }
+
+// logLines returns the last max lines of a lab process's log that mention
+// what, for a failure message (a stuck pod: what its simulator did with it).
+func logLines(path, what string, max int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	var hits []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.Contains(line, what) {
+			hits = append(hits, line)
+		}
+	}
+	if len(hits) > max {
+		hits = hits[len(hits)-max:]
+	}
+	return strings.Join(hits, "\n")
+}
