@@ -115,7 +115,7 @@ func countSecrets(p *syncer.Prepared) int {
 	n := 0
 	for _, wv := range p.Plan.Waves {
 		for _, s := range wv.Steps {
-			if s.Action != plan.Skip && s.Desired != nil && s.Desired.GetKind() == "Secret" && s.Desired.GetAPIVersion() == "v1" {
+			if s.Action != plan.Skip && s.Ref.Kind == "Secret" && s.Ref.APIVersion == "v1" {
 				n++
 			}
 		}

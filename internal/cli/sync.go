@@ -228,6 +228,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	prep.Plan = plan.Plan{} // written: the report needs only the results
 	summary, total := apply.Summarize(results)
 	if err := o.g.printResults(results, summary, total, time.Since(started)); err != nil {
 		return err

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -17,6 +19,9 @@ func (g *Global) printResults(results []apply.Result, summary []apply.Summary, t
 		Total   map[apply.Status]int `json:"total"`
 		Seconds float64              `json:"seconds"`
 	}{results, summary, total, took.Seconds()}
+	if g.Output == "json" {
+		return writeResultsJSON(g.Out, out.Results, out.Summary, out.Total, out.Seconds)
+	}
 	return g.printObject(out, func(w io.Writer) {
 		tw := newTable(w, "STATUS", "KIND", "NAMESPACE", "NAME", "REASON / NOTES")
 		for _, r := range results {
@@ -55,4 +60,38 @@ func reasonText(r apply.Result) string {
 	}
 	parts = append(parts, r.Notes...)
 	return strings.Join(parts, "; ")
+}
+
+// writeResultsJSON writes what printObject would for results, summary,
+// total and seconds in JSON, one result at a time: the document of a
+// 100,000-object sync is never held whole in memory.
+func writeResultsJSON(w io.Writer, results []apply.Result, summary []apply.Summary, total map[apply.Status]int, seconds float64) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString("{\n  \"results\": [")
+	for i, r := range results {
+		data, err := json.MarshalIndent(r, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		bw.Write(data)
+	}
+	if len(results) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("],\n")
+	rest, err := json.MarshalIndent(struct {
+		Summary []apply.Summary      `json:"summary"`
+		Total   map[apply.Status]int `json:"total"`
+		Seconds float64              `json:"seconds"`
+	}{summary, total, seconds}, "", "  ")
+	if err != nil {
+		return err
+	}
+	bw.Write(rest[2:]) // without its opening "{\n": the fields follow the results
+	bw.WriteByte('\n')
+	return bw.Flush()
 }

@@ -28,8 +28,8 @@ func (o *SyncOptions) printPlan(prep *syncer.Prepared, unshared []apply.Result) 
 	var steps []plannedStep
 	for _, w := range prep.Plan.Waves {
 		for _, s := range w.Steps {
-			d := s.Desired
-			ps := plannedStep{Result: apply.Result{Wave: w.Name, Group: d.GroupVersionKind().Group, Kind: d.GetKind(), Namespace: d.GetNamespace(), Name: d.GetName(),
+			d := s.Ref
+			ps := plannedStep{Result: apply.Result{Wave: w.Name, Group: d.GroupVersionKind().Group, Kind: d.Kind, Namespace: d.Namespace, Name: d.Name,
 				Action: s.Action, Status: apply.Planned, Reason: s.Reason, Why: s.Why, Notes: s.Decision.Notes}, Foreign: s.Foreign}
 			if o.Diff && (s.Action == plan.Create || s.Action == plan.Update) {
 				ps.Diff = unifiedDiff(s)
@@ -132,7 +132,7 @@ func dropNullTimestamps(v any) {
 }
 
 func unifiedDiff(s plan.Step) string {
-	name := s.Desired.GetKind() + " " + s.Desired.GetNamespace() + "/" + s.Desired.GetName()
+	name := s.Ref.Kind + " " + s.Ref.Namespace + "/" + s.Ref.Name
 	text, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
 		A: difflib.SplitLines(comparable(s.Current)), B: difflib.SplitLines(comparable(s.Desired)),
 		FromFile: "target/" + name, ToFile: "source/" + name, Context: 3,

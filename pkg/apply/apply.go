@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -79,7 +80,11 @@ func Run(ctx context.Context, target *cluster.Conn, p plan.Plan, o Options) ([]R
 // references of later ones; the failures that outlasted their retries) is
 // known to the plans after it. A sync applies the cluster-scoped start of
 // its plan while it still reads the rest.
-type Session struct{ r *runner }
+type Session struct {
+	r *runner
+	// results are every plan's, in order: one array, grown once per plan.
+	results []Result
+}
 
 // NewSession starts a session; o is as for Run.
 func NewSession(target *cluster.Conn, o Options) *Session {
@@ -87,11 +92,15 @@ func NewSession(target *cluster.Conn, o Options) *Session {
 	return &Session{r: &runner{target: target, o: o, owners: newOwnerIndex(), exhausted: exhausted{m: map[string]bool{}}}}
 }
 
-// Run applies one plan, as the package's Run does.
+// Results are the results of every plan the session ran, in order.
+func (ss *Session) Results() []Result { return ss.results }
+
+// Run applies one plan, as the package's Run does, and returns its results.
 func (ss *Session) Run(ctx context.Context, p plan.Plan) ([]Result, error) {
 	r, o, target := ss.r, ss.r.o, ss.r.target
 	r.owners.seed(p)
-	var all []Result
+	start := len(ss.results)
+	ss.results = slices.Grow(ss.results, p.Len())
 	for _, w := range p.Waves {
 		o.Events.WaveStarted(w)
 		var blocked map[int]string
@@ -101,24 +110,24 @@ func (ss *Session) Run(ctx context.Context, p plan.Plan) ([]Result, error) {
 		// Objects with owners go after the rest of their wave, so their owners' target UIDs are known.
 		first, second := splitByOwners(w.Steps)
 		for _, batch := range [][]int{first, second} {
-			res, err := r.applyBatch(ctx, w, batch, blocked)
-			all = append(all, res...)
-			if err != nil {
-				return all, err
+			n := len(ss.results)
+			ss.results = ss.results[:n+len(batch)]
+			if err := r.applyBatch(ctx, w, batch, blocked, ss.results[n:]); err != nil {
+				return ss.results[start:], err
 			}
 		}
 		if w.Index == plan.WaveCRDs {
-			r.waitEstablished(ctx, w, all)
+			r.waitEstablished(ctx, w, ss.results[start:])
 			target.Refresh()
 		}
 		o.Events.WaveDone(w)
 	}
-	return all, nil
+	return ss.results[start:], nil
 }
 
 func splitByOwners(steps []plan.Step) (first, second []int) {
 	for i, s := range steps {
-		if len(s.Desired.GetOwnerReferences()) > 0 {
+		if len(s.Ref.Owners) > 0 {
 			second = append(second, i)
 		} else {
 			first = append(first, i)
@@ -127,8 +136,9 @@ func splitByOwners(steps []plan.Step) (first, second []int) {
 	return first, second
 }
 
-func (r *runner) applyBatch(ctx context.Context, w plan.Wave, idx []int, blocked map[int]string) ([]Result, error) {
-	results := make([]Result, len(idx))
+// applyBatch applies the wave's steps idx, each one's result into results
+// (as long as idx).
+func (r *runner) applyBatch(ctx context.Context, w plan.Wave, idx []int, blocked map[int]string, results []Result) error {
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	var fatalMu sync.Mutex
@@ -166,9 +176,9 @@ func (r *runner) applyBatch(ctx context.Context, w plan.Wave, idx []int, blocked
 	close(jobs)
 	wg.Wait()
 	if ctx.Err() != nil {
-		return results, ctx.Err()
+		return ctx.Err()
 	}
-	return results, fatal
+	return fatal
 }
 
 // applyStep carries out one step; the error is only for journal failures.
@@ -191,7 +201,7 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 				res.Status, res.Reason = Conflict, conflictReason(s, err)
 			}
 		}
-		r.owners.remember(s.Current)
+		r.owners.rememberStep(s)
 		return res, nil
 	}
 	obj, err := r.prepare(s, &res)
@@ -213,7 +223,7 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 	switch {
 	case err == nil:
 		res.Status = Updated
-		if s.Current == nil {
+		if s.TargetUID == "" {
 			res.Status = Created
 		}
 		r.owners.remember(applied)
@@ -254,7 +264,7 @@ func (r *runner) prepare(s plan.Step, res *Result) (*unstructured.Unstructured, 
 func (r *runner) resource(s plan.Step) dynamic.ResourceInterface {
 	ri := r.target.Dynamic.Resource(s.Resource)
 	if s.Namespaced {
-		return ri.Namespace(s.Desired.GetNamespace())
+		return ri.Namespace(s.Ref.Namespace)
 	}
 	return ri
 }
@@ -413,8 +423,8 @@ func (r *runner) recreate(ctx context.Context, s plan.Step, obj *unstructured.Un
 		return nil, err
 	}
 	if err == nil {
-		if s.Current != nil && cur.GetUID() != s.Current.GetUID() {
-			return nil, fmt.Errorf("%s was replaced in the target since it was read (uid %s, read %s): not recreated", obj.GetName(), cur.GetUID(), s.Current.GetUID())
+		if s.TargetUID != "" && cur.GetUID() != s.TargetUID {
+			return nil, fmt.Errorf("%s was replaced in the target since it was read (uid %s, read %s): not recreated", obj.GetName(), cur.GetUID(), s.TargetUID)
 		}
 		uid := cur.GetUID()
 		opts.Preconditions = &metav1.Preconditions{UID: &uid}
@@ -440,8 +450,8 @@ func (r *runner) journal(op, key string, detail map[string]string) error {
 }
 
 func journalKey(s plan.Step) string {
-	gvk := s.Desired.GroupVersionKind()
-	return strings.Join([]string{gvk.Group, gvk.Kind, s.Desired.GetNamespace(), s.Desired.GetName()}, "/")
+	gvk := s.Ref.GroupVersionKind()
+	return strings.Join([]string{gvk.Group, gvk.Kind, s.Ref.Namespace, s.Ref.Name}, "/")
 }
 
 // retryable is what can pass: a busy, throttling or restarting apiserver

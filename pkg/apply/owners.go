@@ -36,8 +36,8 @@ func (ix *ownerIndex) seed(p plan.Plan) {
 	ix.mu.Lock()
 	for _, w := range p.Waves {
 		for _, s := range w.Steps {
-			if ns := s.Desired.GetNamespace(); ns != "" {
-				for _, ref := range s.Desired.GetOwnerReferences() {
+			if ns := s.Ref.Namespace; ns != "" {
+				for _, ref := range s.Ref.Owners {
 					gv, _ := schema.ParseGroupVersion(ref.APIVersion)
 					ix.wanted[ownerKey(gv.Group, ref.Kind, ns, ref.Name)] = true
 				}
@@ -47,25 +47,33 @@ func (ix *ownerIndex) seed(p plan.Plan) {
 	ix.mu.Unlock()
 	for _, w := range p.Waves {
 		for _, s := range w.Steps {
-			if s.Current != nil {
-				ix.remember(s.Current)
-			}
+			ix.rememberStep(s)
 		}
 	}
 }
 
-func (ix *ownerIndex) remember(obj *unstructured.Unstructured) {
-	if obj == nil || obj.GetUID() == "" {
-		return
+// rememberStep remembers the target's copy of a step's object, if it has one.
+func (ix *ownerIndex) rememberStep(s plan.Step) {
+	if s.TargetUID != "" {
+		ix.add(s.Ref.GroupVersionKind().Group, s.Ref.Kind, s.Ref.Namespace, s.Ref.Name, s.TargetUID)
 	}
-	gvk := obj.GroupVersionKind()
-	key := ownerKey(gvk.Group, gvk.Kind, obj.GetNamespace(), obj.GetName())
+}
+
+// remember remembers an object as the target has it (what an apply answered).
+func (ix *ownerIndex) remember(obj *unstructured.Unstructured) {
+	if obj != nil && obj.GetUID() != "" {
+		ix.add(obj.GroupVersionKind().Group, obj.GetKind(), obj.GetNamespace(), obj.GetName(), obj.GetUID())
+	}
+}
+
+func (ix *ownerIndex) add(group, kind, namespace, name string, uid types.UID) {
+	key := ownerKey(group, kind, namespace, name)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if obj.GetNamespace() != "" && !ix.wanted[key] {
+	if namespace != "" && !ix.wanted[key] {
 		return
 	}
-	ix.uids[key] = obj.GetUID()
+	ix.uids[key] = uid
 }
 
 // lookup finds the owner a reference of an object in namespace names: in

@@ -33,11 +33,11 @@ func object(apiVersion, kind, namespace, name, uid string, owners ...map[string]
 func TestOwnerIndexKeepsOnlyOwnersAndStaysInItsNamespace(t *testing.T) {
 	dep := map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "source-uid"}
 	node := map[string]any{"apiVersion": "example.io/v1", "kind": "Cluster", "name": "main", "uid": "source-uid-2"}
-	p := plan.Plan{Waves: []plan.Wave{{Steps: []plan.Step{
-		{Item: plan.Item{Desired: object("v1", "ConfigMap", "a", "web-config", "", dep, node)}},
-		{Item: plan.Item{Desired: object("apps/v1", "Deployment", "a", "web", ""), Current: object("apps/v1", "Deployment", "a", "web", "uid-a")}},
-		{Item: plan.Item{Desired: object("v1", "ConfigMap", "a", "other", ""), Current: object("v1", "ConfigMap", "a", "other", "uid-other")}},
-	}}}}
+	p := plan.Build([]plan.Item{
+		{Desired: object("v1", "ConfigMap", "a", "web-config", "", dep, node)},
+		{Desired: object("apps/v1", "Deployment", "a", "web", ""), Current: object("apps/v1", "Deployment", "a", "web", "uid-a")},
+		{Desired: object("v1", "ConfigMap", "a", "other", ""), Current: object("v1", "ConfigMap", "a", "other", "uid-other")},
+	}, plan.Options{})
 	ix := newOwnerIndex()
 	ix.seed(p)
 	if uid, ok := ix.lookup("apps/v1", "Deployment", "a", "web"); !ok || uid != "uid-a" {

@@ -65,8 +65,8 @@ func (NoEvents) ObjectDone(Result) {}
 func (NoEvents) WaveDone(plan.Wave) {}
 
 func resultOf(w plan.Wave, s plan.Step) Result {
-	d := s.Desired
-	return Result{Wave: w.Name, Group: d.GroupVersionKind().Group, Kind: d.GetKind(), Namespace: d.GetNamespace(), Name: d.GetName(),
+	d := s.Ref
+	return Result{Wave: w.Name, Group: d.GroupVersionKind().Group, Kind: d.Kind, Namespace: d.Namespace, Name: d.Name,
 		Action: s.Action, Reason: s.Reason, Notes: append([]string(nil), s.Decision.Notes...), Why: s.Why}
 }
 

@@ -22,7 +22,7 @@ func (r *runner) waitEstablished(ctx context.Context, w plan.Wave, results []Res
 		if s.Action == plan.Skip {
 			continue
 		}
-		name := s.Desired.GetName()
+		name := s.Ref.Name
 		err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 			crd, err := r.target.Dynamic.Resource(cluster.CRDs).Get(ctx, name, metav1.GetOptions{})
 			return err == nil && conditionTrue(crd, "Established"), nil
@@ -56,11 +56,16 @@ func (r *runner) waitWebhookBackends(ctx context.Context, w plan.Wave) map[int]s
 		if s.Action != plan.Create && s.Action != plan.Update {
 			continue
 		}
-		kind := s.Desired.GetKind()
+		kind := s.Ref.Kind
 		if kind != "ValidatingWebhookConfiguration" && kind != "MutatingWebhookConfiguration" {
 			continue
 		}
-		hooks, _, _ := unstructured.NestedSlice(s.Desired.Object, "webhooks")
+		obj, err := s.Full()
+		if err != nil {
+			blocked[i] = err.Error()
+			continue
+		}
+		hooks, _, _ := unstructured.NestedSlice(obj.Object, "webhooks")
 		for _, h := range hooks {
 			hm, _ := h.(map[string]any)
 			ns, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "namespace")

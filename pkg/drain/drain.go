@@ -369,9 +369,43 @@ func Blockers(ctx context.Context, cs kubernetes.Interface, onNode map[string]bo
 			continue
 		}
 		sort.Strings(names)
-		out = append(out, Blocker{PDB: pdb.Namespace + "/" + pdb.Name, Allowed: pdb.Status.DisruptionsAllowed, Pods: names, Message: budgetMessage(&pdb)})
+		msg := budgetMessage(&pdb)
+		if stale := staleDisruptions(&pdb, pods.Items); stale != "" {
+			msg += "; " + stale
+		}
+		out = append(out, Blocker{PDB: pdb.Namespace + "/" + pdb.Name, Allowed: pdb.Status.DisruptionsAllowed, Pods: names, Message: msg})
 	}
 	return out, nil
+}
+
+// disruptionTimeout is how long the disruption controller counts a pod the
+// apiserver recorded as evicted (the budget's status.disruptedPods) before
+// it forgets the record if the pod was not deleted (its DeletionTimeout).
+const disruptionTimeout = 2 * time.Minute
+
+// staleDisruptions names the pods a budget counts as disrupted although they
+// are not being deleted — an eviction whose client went away (a drain killed
+// mid-request) after the apiserver recorded it — and when Kubernetes stops
+// counting them; "" when there are none.
+func staleDisruptions(pdb *policyv1.PodDisruptionBudget, pods []corev1.Pod) string {
+	var stale []string
+	var until time.Time
+	for _, p := range pods {
+		at, ok := pdb.Status.DisruptedPods[p.Name]
+		if !ok || p.DeletionTimestamp != nil {
+			continue
+		}
+		stale = append(stale, p.Name)
+		if t := at.Add(disruptionTimeout); t.After(until) {
+			until = t
+		}
+	}
+	if len(stale) == 0 {
+		return ""
+	}
+	sort.Strings(stale)
+	return fmt.Sprintf("it counts %s as disrupted by an eviction that did not delete it (an interrupted drain's), until %s: re-run after that",
+		strings.Join(stale, ", "), until.UTC().Format(time.RFC3339))
 }
 
 func budgetMessage(pdb *policyv1.PodDisruptionBudget) string {

@@ -19,18 +19,18 @@ type dep struct {
 
 // index is what dependency lookups need from the source objects.
 type index struct {
-	byKey        map[ObjectKey]*unstructured.Unstructured
-	crds         map[schema.GroupKind]ObjectKey             // served kind → its CRD
-	crdResources map[schema.GroupResource]ObjectKey         // served group/plural → its CRD (what RBAC rules name)
-	bindings     map[[2]string][]*unstructured.Unstructured // ServiceAccount namespace/name → bindings naming it
+	byKey        map[ObjectKey]Object
+	crds         map[schema.GroupKind]ObjectKey     // served kind → its CRD
+	crdResources map[schema.GroupResource]ObjectKey // served group/plural → its CRD (what RBAC rules name)
+	bindings     map[[2]string][]Object             // ServiceAccount namespace/name → bindings naming it
 }
 
-func newIndex(objs []*unstructured.Unstructured) index {
+func newIndex(objs []Object) index {
 	idx := index{
-		byKey:        map[ObjectKey]*unstructured.Unstructured{},
+		byKey:        map[ObjectKey]Object{},
 		crds:         map[schema.GroupKind]ObjectKey{},
 		crdResources: map[schema.GroupResource]ObjectKey{},
-		bindings:     map[[2]string][]*unstructured.Unstructured{},
+		bindings:     map[[2]string][]Object{},
 	}
 	for _, obj := range objs {
 		k := KeyOf(obj)
@@ -40,11 +40,11 @@ func newIndex(objs []*unstructured.Unstructured) index {
 		idx.byKey[k] = obj
 		switch {
 		case k.Group == crdGroup && k.Kind == "CustomResourceDefinition":
-			gk := schema.GroupKind{Group: str(obj.Object, "spec", "group"), Kind: str(obj.Object, "spec", "names", "kind")}
+			gk := schema.GroupKind{Group: str(fields(obj), "spec", "group"), Kind: str(fields(obj), "spec", "names", "kind")}
 			idx.crds[gk] = k
 			idx.crdResources[crdResource(obj)] = k
 		case k.Group == rbacGroup && (k.Kind == "RoleBinding" || k.Kind == "ClusterRoleBinding"):
-			for _, sub := range list(obj.Object, "subjects") {
+			for _, sub := range list(fields(obj), "subjects") {
 				if str(sub, "kind") != "ServiceAccount" {
 					continue
 				}
@@ -63,7 +63,7 @@ func newIndex(objs []*unstructured.Unstructured) index {
 
 // deps lists what obj needs in the target. A Service's selector is not
 // followed: the Pods it selects are not dependencies but dependents.
-func (idx index) deps(obj *unstructured.Unstructured) []dep {
+func (idx index) deps(obj Object) []dep {
 	k := KeyOf(obj)
 	self := describe(k)
 	var out []dep
@@ -78,30 +78,30 @@ func (idx index) deps(obj *unstructured.Unstructured) []dep {
 	if crd, ok := idx.crds[schema.GroupKind{Group: k.Group, Kind: k.Kind}]; ok {
 		out = append(out, dep{key: crd, why: "CRD of " + self})
 	}
-	if spec := podSpec(k, obj.Object); spec != nil {
+	if spec := podSpec(k, fields(obj)); spec != nil {
 		out = append(out, podDeps(spec, k.Namespace, self)...)
 	}
 	switch (schema.GroupKind{Group: k.Group, Kind: k.Kind}) {
 	case schema.GroupKind{Group: "apps", Kind: "StatefulSet"}:
-		for _, t := range list(obj.Object, "spec", "volumeClaimTemplates") {
+		for _, t := range list(fields(obj), "spec", "volumeClaimTemplates") {
 			need("storage.k8s.io", "StorageClass", "", str(t, "spec", "storageClassName"), "StorageClass of "+self)
 		}
 	case schema.GroupKind{Kind: "PersistentVolumeClaim"}:
-		need("storage.k8s.io", "StorageClass", "", str(obj.Object, "spec", "storageClassName"),
+		need("storage.k8s.io", "StorageClass", "", str(fields(obj), "spec", "storageClassName"),
 			"StorageClass of PVC "+k.Namespace+"/"+k.Name)
 	case schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"}:
-		class := str(obj.Object, "spec", "ingressClassName")
+		class := str(fields(obj), "spec", "ingressClassName")
 		if class == "" {
-			class = obj.GetAnnotations()["kubernetes.io/ingress.class"]
+			class = str(fields(obj), "metadata", "annotations", "kubernetes.io/ingress.class")
 		}
 		need("networking.k8s.io", "IngressClass", "", class, "IngressClass of "+self)
-		need("", "Service", k.Namespace, str(obj.Object, "spec", "defaultBackend", "service", "name"), "Service behind "+self)
-		for _, r := range list(obj.Object, "spec", "rules") {
+		need("", "Service", k.Namespace, str(fields(obj), "spec", "defaultBackend", "service", "name"), "Service behind "+self)
+		for _, r := range list(fields(obj), "spec", "rules") {
 			for _, p := range list(r, "http", "paths") {
 				need("", "Service", k.Namespace, str(p, "backend", "service", "name"), "Service behind "+self)
 			}
 		}
-		for _, t := range list(obj.Object, "spec", "tls") {
+		for _, t := range list(fields(obj), "spec", "tls") {
 			need("", "Secret", k.Namespace, str(t, "secretName"), "TLS Secret of "+self)
 		}
 	case schema.GroupKind{Kind: "ServiceAccount"}:
@@ -198,9 +198,9 @@ func podDeps(spec map[string]any, ns, self string) []dep {
 }
 
 // roleRef returns the key of the Role or ClusterRole a binding refers to.
-func roleRef(binding *unstructured.Unstructured) (ObjectKey, bool) {
-	name := str(binding.Object, "roleRef", "name")
-	switch str(binding.Object, "roleRef", "kind") {
+func roleRef(binding Object) (ObjectKey, bool) {
+	name := str(fields(binding), "roleRef", "name")
+	switch str(fields(binding), "roleRef", "kind") {
 	case "Role":
 		return ObjectKey{rbacGroup, "Role", binding.GetNamespace(), name}, name != ""
 	case "ClusterRole":

@@ -38,7 +38,7 @@ func (g Grant) Why() string {
 // this is for reports, e.g. the plan's "namespace ops's ServiceAccounts are
 // granted on CRD applications.example.io".
 func GrantedCRDs(objs []*unstructured.Unstructured, namespaces []string) []Grant {
-	idx := newIndex(objs)
+	idx := newIndex(objects(objs))
 	var out []Grant
 	seen := map[ObjectKey]bool{}
 	for _, obj := range objs {
@@ -66,7 +66,7 @@ func (idx index) grants(sa ObjectKey) []Grant {
 		if !ok || role == nil {
 			continue
 		}
-		for _, rule := range list(role.Object, "rules") {
+		for _, rule := range list(fields(role), "rules") {
 			for _, gr := range ruleResources(rule) {
 				crd, ok := idx.crdResources[gr]
 				if !ok {
@@ -111,9 +111,9 @@ func ruleResources(rule map[string]any) []schema.GroupResource {
 // crdResource returns the group and plural resource a CRD serves. The plural
 // falls back to the CRD's name, which the apiserver requires to be
 // <plural>.<group>.
-func crdResource(crd *unstructured.Unstructured) schema.GroupResource {
-	group := str(crd.Object, "spec", "group")
-	plural := str(crd.Object, "spec", "names", "plural")
+func crdResource(crd Object) schema.GroupResource {
+	group := str(fields(crd), "spec", "group")
+	plural := str(fields(crd), "spec", "names", "plural")
 	if plural == "" {
 		plural, _ = strings.CutSuffix(crd.GetName(), "."+group)
 	}

@@ -17,29 +17,13 @@ var clusterManagers = map[string]bool{
 	"before-first-apply":      true, // left by the apiserver when an object first moves to server-side apply
 }
 
-// managedFields returns the (manager, subresource) of every managedFields entry.
-func managedFields(obj *unstructured.Unstructured) [][2]string {
-	entries, _, _ := unstructured.NestedSlice(obj.Object, "metadata", "managedFields")
-	out := make([][2]string, 0, len(entries))
-	for _, e := range entries {
-		m, ok := e.(map[string]any)
-		if !ok {
-			continue
-		}
-		mgr, _ := m["manager"].(string)
-		sub, _ := m["subresource"].(string)
-		out = append(out, [2]string{mgr, sub})
-	}
-	return out
-}
-
-// foreignManagers lists, sorted and once each, the managers of obj's main
+// foreignManagers lists, sorted and once each, the managers of the main
 // resource other than tandem and the cluster's own components.
-func foreignManagers(obj *unstructured.Unstructured) []string {
+func foreignManagers(managers []ManagedEntry) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, e := range managedFields(obj) {
-		mgr, sub := e[0], e[1]
+	for _, e := range managers {
+		mgr, sub := e.Manager, e.Subresource
 		if mgr == "" || mgr == FieldManager || sub != "" || clusterManagers[mgr] ||
 			strings.HasPrefix(mgr, "system:") || seen[mgr] {
 			continue
@@ -51,10 +35,10 @@ func foreignManagers(obj *unstructured.Unstructured) []string {
 	return out
 }
 
-// writtenByTandem reports whether tandem's field manager owns any field of obj.
-func writtenByTandem(obj *unstructured.Unstructured) bool {
-	for _, e := range managedFields(obj) {
-		if e[0] == FieldManager {
+// writtenByTandem reports whether tandem's field manager owns any field.
+func writtenByTandem(managers []ManagedEntry) bool {
+	for _, e := range managers {
+		if e.Manager == FieldManager {
 			return true
 		}
 	}
@@ -92,7 +76,11 @@ func (m Manager) String() string {
 // Flux and Argo CD are checked before Helm: both deploy Helm charts, whose
 // objects carry the Helm label too, and the pipeline is what the user must use.
 func ManagedBy(obj *unstructured.Unstructured) (Manager, bool) {
-	l, a := obj.GetLabels(), obj.GetAnnotations()
+	return managedBy(obj.GetLabels(), obj.GetAnnotations(), obj.GetNamespace())
+}
+
+// managedBy is ManagedBy of an object in namespace with labels l and annotations a.
+func managedBy(l, a map[string]string, namespace string) (Manager, bool) {
 	switch {
 	case l["kustomize.toolkit.fluxcd.io/name"] != "":
 		return Manager{Tool: "Flux", Unit: "Kustomization", Namespace: l["kustomize.toolkit.fluxcd.io/namespace"], Name: l["kustomize.toolkit.fluxcd.io/name"]}, true
@@ -114,7 +102,7 @@ func ManagedBy(obj *unstructured.Unstructured) (Manager, bool) {
 		if m.Name != "" {
 			m.Namespace = a["meta.helm.sh/release-namespace"]
 			if m.Namespace == "" {
-				m.Namespace = obj.GetNamespace()
+				m.Namespace = namespace
 			}
 		}
 		return m, true
@@ -123,8 +111,8 @@ func ManagedBy(obj *unstructured.Unstructured) (Manager, bool) {
 }
 
 // gitOps names the pipeline that manages obj in the target, or "".
-func gitOps(obj *unstructured.Unstructured) string {
-	m, ok := ManagedBy(obj)
+func gitOps(t *Target) string {
+	m, ok := managedBy(t.Labels, t.Annotations, t.Namespace)
 	switch {
 	case !ok:
 		return ""

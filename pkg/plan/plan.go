@@ -2,11 +2,14 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/tandem-io/tandem/pkg/sanitize"
 )
@@ -32,13 +35,21 @@ const FieldManager = "tandem"
 type Item struct {
 	Resource   schema.GroupVersionResource // resource and version to write with
 	Namespaced bool
-	Desired    *unstructured.Unstructured // sanitized; nil never
-	Decision   sanitize.Decision
-	Current    *unstructured.Unstructured // the target's object, nil when absent
-	Why        string                     // why it was selected ("" = matched the selection itself)
-	// Load, when set, reads the desired object back whole: Desired then
-	// holds only what names it and its owners (a large sync keeps its
-	// objects on disk), and DesiredHash is the whole object's hash.
+	// Ref names the object and its owners; Build takes it from Desired when
+	// it is left empty.
+	Ref Ref
+	// Desired is the sanitized object; nil when Load is set (a large sync
+	// keeps its objects on disk: Ref names it, DesiredHash is its hash).
+	Desired  *unstructured.Unstructured
+	Decision sanitize.Decision
+	// Target is what a decision reads of the target's copy, nil when it has
+	// none; Build takes it from Current when it is left nil.
+	Target *Target
+	// Current is the target's object whole, when the caller has it (a diff
+	// prints it); nil when absent.
+	Current *unstructured.Unstructured
+	Why     string // why it was selected ("" = matched the selection itself)
+	// Load, when set, reads the desired object back whole.
 	Load        func() (*unstructured.Unstructured, error)
 	DesiredHash string
 }
@@ -51,6 +62,28 @@ func (it Item) Full() (*unstructured.Unstructured, error) {
 	return it.Desired.DeepCopy(), nil
 }
 
+// Ref is what names an object and its owners: all a step holds of an
+// object whose content waits on disk, and all the apply orders by.
+type Ref struct {
+	APIVersion, Kind, Namespace, Name string
+	Owners                            []metav1.OwnerReference
+}
+
+// RefOf names o.
+func RefOf(o *unstructured.Unstructured) Ref {
+	return Ref{APIVersion: o.GetAPIVersion(), Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName(), Owners: o.GetOwnerReferences()}
+}
+
+// GroupVersionKind is the object's group, version and kind.
+func (r Ref) GroupVersionKind() schema.GroupVersionKind {
+	return schema.FromAPIVersionAndKind(r.APIVersion, r.Kind)
+}
+
+// Key is the object's ObjectKey.
+func (r Ref) Key() ObjectKey {
+	return ObjectKey{Group: r.GroupVersionKind().Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+}
+
 // Step is the planned action for one Item.
 type Step struct {
 	Item
@@ -59,6 +92,10 @@ type Step struct {
 	Hash    string   // hash of Desired (set for every step sanitize did not skip)
 	Foreign []string // field managers other than tandem and the cluster's own controllers that own fields of Current (sorted); apply checks these for conflicts
 	GitOps  string   // "Helm release X", "Argo CD", "Flux" when Current is managed by one of them and was never written by tandem
+	// TargetUID is the UID of the target's copy ("" when it has none): a
+	// plan keeps no more of Target and Current unless Options.KeepCurrent
+	// says so.
+	TargetUID types.UID
 }
 
 // Wave is a group of steps applied together; waves run in order.
@@ -74,24 +111,65 @@ type Plan struct{ Waves []Wave }
 // Options change how steps are decided.
 type Options struct {
 	Force bool // take over fields of other managers and objects of GitOps pipelines
+	// KeepCurrent keeps each step's Target and Current (a diff prints it);
+	// otherwise a step keeps only its TargetUID, and the plan's memory does
+	// not grow with the target's metadata.
+	KeepCurrent bool
 }
 
 // Build decides each item's action and groups steps into waves, sorted within a wave by resource, namespace, name.
 func Build(items []Item, o Options) Plan {
-	var byWave [len(waves)][]Step
+	b := NewBuilder(o)
 	for _, it := range items {
-		i, _ := WaveOf(it.Desired.GroupVersionKind().GroupKind())
-		byWave[i] = append(byWave[i], decide(it, o))
+		b.Add(it)
 	}
+	return b.Plan()
+}
+
+// Builder builds a plan one item at a time, so that a caller need not hold
+// its items and the plan's steps at once. It is not safe for concurrent use.
+type Builder struct {
+	o      Options
+	byWave [len(waves)][]Step
+}
+
+// NewBuilder starts an empty plan.
+func NewBuilder(o Options) *Builder { return &Builder{o: o} }
+
+// Add decides one item's action and puts its step in its wave.
+func (b *Builder) Add(it Item) {
+	if it.Ref.Kind == "" {
+		it.Ref = RefOf(it.Desired)
+	}
+	i, _ := WaveOf(it.Ref.GroupVersionKind().GroupKind())
+	s := decide(it, b.o)
+	if !b.o.KeepCurrent {
+		s.Current, s.Target = nil, nil
+	}
+	b.byWave[i] = append(b.byWave[i], s)
+}
+
+// Plan is the plan of the items added; the Builder is empty afterwards.
+func (b *Builder) Plan() Plan {
 	var p Plan
-	for i, steps := range byWave {
+	for i, steps := range b.byWave {
 		if len(steps) == 0 {
 			continue
 		}
 		sort.SliceStable(steps, func(a, b int) bool { return stepLess(steps[a], steps[b]) })
-		p.Waves = append(p.Waves, Wave{Index: i, Name: waves[i].name, Steps: steps})
+		p.Waves = append(p.Waves, Wave{Index: i, Name: waves[i].name, Steps: slices.Clip(steps)})
+		b.byWave[i] = nil
 	}
 	return p
+}
+
+// Len is the number of steps.
+func (p Plan) Len() int {
+	n := 0
+	for _, w := range p.Waves {
+		n += len(w.Steps)
+	}
+	return n
 }
 
 // Counts tallies steps per action.
@@ -108,6 +186,13 @@ func (p Plan) Counts() map[Action]int {
 // decide is the action for one item; see Build.
 func decide(it Item, o Options) Step {
 	s := Step{Item: it}
+	t := it.Target
+	if t == nil && it.Current != nil {
+		t = TargetOf(it.Current)
+	}
+	if t != nil {
+		s.TargetUID = t.UID
+	}
 	if it.Decision.Skip {
 		s.Action, s.Reason = Skip, it.Decision.Reason
 		return s
@@ -116,15 +201,15 @@ func decide(it Item, o Options) Step {
 	if s.Hash == "" {
 		s.Hash = Hash(it.Desired)
 	}
-	if it.Current == nil {
+	if t == nil {
 		s.Action = Create
 		return s
 	}
-	s.Foreign = foreignManagers(it.Current)
-	if !writtenByTandem(it.Current) {
-		s.GitOps = gitOps(it.Current)
+	s.Foreign = foreignManagers(t.Managers)
+	if !writtenByTandem(t.Managers) {
+		s.GitOps = gitOps(t)
 	}
-	last, annotated := it.Current.GetAnnotations()[HashAnnotation]
+	last, annotated := t.Hash, t.Hashed
 	switch {
 	case s.GitOps != "" && !o.Force:
 		s.Action = Skip
@@ -154,10 +239,10 @@ func stepLess(a, b Step) bool {
 	if ra.Resource != rb.Resource {
 		return ra.Resource < rb.Resource
 	}
-	if na, nb := a.Desired.GetNamespace(), b.Desired.GetNamespace(); na != nb {
+	if na, nb := a.Ref.Namespace, b.Ref.Namespace; na != nb {
 		return na < nb
 	}
-	if na, nb := a.Desired.GetName(), b.Desired.GetName(); na != nb {
+	if na, nb := a.Ref.Name, b.Ref.Name; na != nb {
 		return na < nb
 	}
 	return ra.Version < rb.Version

@@ -183,3 +183,47 @@ func TestBuildWaves(t *testing.T) {
 		t.Errorf("empty plan has %d waves", n)
 	}
 }
+
+// A step keeps the target copy's UID and, unless KeepCurrent, nothing more
+// of it; an item whose object waits on disk (Ref and Load, no Desired) is
+// planned by its Ref and hash alone, and a Builder fed in any order gives
+// the plan Build gives.
+func TestBuilderKeepsTargetUIDAndPlansObjectsOnDisk(t *testing.T) {
+	cur := current(t, "h1", nil, nil)
+	cur.SetUID("uid-1")
+	onDisk := parse(t, desiredCM)
+	onDisk.SetName("other")
+	items := []Item{
+		{Resource: schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, Namespaced: true, Desired: parse(t, desiredCM), Current: cur},
+		{Resource: schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, Namespaced: true, Ref: RefOf(onDisk), DesiredHash: "h2",
+			Load: func() (*unstructured.Unstructured, error) { return onDisk.DeepCopy(), nil }},
+	}
+	for _, keep := range []bool{false, true} {
+		p := Build(items, Options{KeepCurrent: keep})
+		if len(p.Waves) != 1 || len(p.Waves[0].Steps) != 2 {
+			t.Fatalf("plan %+v: want one wave of two steps", p)
+		}
+		app, other := p.Waves[0].Steps[0], p.Waves[0].Steps[1]
+		if app.Ref.Name != "app" || other.Ref.Name != "other" {
+			t.Fatalf("steps %q, %q: want app then other", app.Ref.Name, other.Ref.Name)
+		}
+		if app.TargetUID != "uid-1" || app.Action != Update {
+			t.Errorf("step of an object the target has: uid %q action %s, want uid-1 update", app.TargetUID, app.Action)
+		}
+		if (app.Current != nil) != keep {
+			t.Errorf("KeepCurrent %v: the step holds Current %v", keep, app.Current != nil)
+		}
+		if other.TargetUID != "" || other.Action != Create || other.Hash != "h2" || other.Desired != nil {
+			t.Errorf("step of an object on disk: uid %q action %s hash %q desired %v, want a create with the item's hash and no object held", other.TargetUID, other.Action, other.Hash, other.Desired)
+		}
+		if full, err := other.Full(); err != nil || full.GetName() != "other" {
+			t.Errorf("the object on disk read back: %v %v", full, err)
+		}
+	}
+	b := NewBuilder(Options{})
+	b.Add(items[1])
+	b.Add(items[0])
+	if got, want := b.Plan(), Build(items, Options{}); !cmp.Equal(got, want, cmpopts.IgnoreFields(Item{}, "Load")) {
+		t.Errorf("a Builder fed out of order: %s", cmp.Diff(want, got, cmpopts.IgnoreFields(Item{}, "Load")))
+	}
+}

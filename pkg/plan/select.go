@@ -25,8 +25,63 @@ type Selector struct {
 // ObjectKey identifies an object across clusters.
 type ObjectKey struct{ Group, Kind, Namespace, Name string }
 
+// Object is what the selection reads of a source object: what names it,
+// its labels and owners, and — for the kinds whose specs name other objects
+// (workloads, Services, Ingresses, claims, RBAC, CRDs) — its content, see
+// Content. An *unstructured.Unstructured is one; a large sync holds a
+// smaller one for each object whose content waits on disk.
+type Object interface {
+	GroupVersionKind() schema.GroupVersionKind
+	GetNamespace() string
+	GetName() string
+	GetLabels() map[string]string
+	GetOwnerReferences() []metav1.OwnerReference
+}
+
+// Content is an Object's content: the object itself when it is an
+// Unstructured, what its Content method answers when it has one (nil when
+// nothing of it is kept), nil otherwise.
+func Content(o Object) *unstructured.Unstructured {
+	switch c := o.(type) {
+	case *unstructured.Unstructured:
+		return c
+	case interface {
+		Content() *unstructured.Unstructured
+	}:
+		return c.Content()
+	}
+	return nil
+}
+
+// fields is an Object's content as a map, nil when it has none.
+func fields(o Object) map[string]any {
+	if c := Content(o); c != nil {
+		return c.Object
+	}
+	return nil
+}
+
+// objects is objs as Objects.
+func objects[O Object](objs []O) []Object {
+	out := make([]Object, len(objs))
+	for i, o := range objs {
+		out[i] = o
+	}
+	return out
+}
+
+// controlled reports whether a controller owns o.
+func controlled(o Object) bool {
+	for _, r := range o.GetOwnerReferences() {
+		if r.Controller != nil && *r.Controller {
+			return true
+		}
+	}
+	return false
+}
+
 // KeyOf returns an object's key.
-func KeyOf(obj *unstructured.Unstructured) ObjectKey {
+func KeyOf(obj Object) ObjectKey {
 	gk := obj.GroupVersionKind().GroupKind()
 	return ObjectKey{Group: gk.Group, Kind: gk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
 }
@@ -47,11 +102,12 @@ func SystemNamespace(ns string) bool { return slices.Contains(SystemNamespaces, 
 // dependencies (deps.go) until nothing new comes; only objects in objs are
 // ever added, and kind filters and the system-namespace rule apply to
 // dependencies as well.
-func Select(objs []*unstructured.Unstructured, s Selector) map[ObjectKey]string {
-	idx := newIndex(objs)
+func Select[O Object](objs []O, s Selector) map[ObjectKey]string {
+	all := objects(objs)
+	idx := newIndex(all)
 	sel := map[ObjectKey]string{}
-	var queue []*unstructured.Unstructured
-	add := func(obj *unstructured.Unstructured, why string) {
+	var queue []Object
+	add := func(obj Object, why string) {
 		k := KeyOf(obj)
 		if _, ok := sel[k]; ok || !s.allowed(obj) {
 			return
@@ -59,7 +115,7 @@ func Select(objs []*unstructured.Unstructured, s Selector) map[ObjectKey]string 
 		sel[k] = why
 		queue = append(queue, obj)
 	}
-	for _, obj := range objs {
+	for _, obj := range all {
 		if s.root(obj) {
 			add(obj, "")
 		}
@@ -67,7 +123,7 @@ func Select(objs []*unstructured.Unstructured, s Selector) map[ObjectKey]string 
 	for len(queue) > 0 {
 		obj := queue[0]
 		queue = queue[1:]
-		if metav1.GetControllerOfNoCopy(obj) != nil {
+		if controlled(obj) {
 			// A Pod of a StatefulSet is not copied (its controller makes it anew):
 			// what it needs comes along through the controller, with the controller as the reason.
 			continue
@@ -88,7 +144,7 @@ func Select(objs []*unstructured.Unstructured, s Selector) map[ObjectKey]string 
 
 // allowed applies the rules that hold for roots and dependencies alike: kind
 // filters and the system namespaces.
-func (s Selector) allowed(obj *unstructured.Unstructured) bool {
+func (s Selector) allowed(obj Object) bool {
 	gk := obj.GroupVersionKind().GroupKind()
 	if len(s.IncludeKinds) > 0 && !slices.Contains(s.IncludeKinds, gk) {
 		return false
@@ -106,7 +162,7 @@ func (s Selector) allowed(obj *unstructured.Unstructured) bool {
 }
 
 // root reports whether obj matches the selection itself.
-func (s Selector) root(obj *unstructured.Unstructured) bool {
+func (s Selector) root(obj Object) bool {
 	ns := obj.GetNamespace()
 	namespaced := ns != ""
 	byLabels := s.Labels != nil && !s.Labels.Empty()

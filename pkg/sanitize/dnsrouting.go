@@ -57,9 +57,15 @@ func stripDNSRouting(obj *unstructured.Unstructured) string {
 // a set-identifier: obj is one record of a weighted (or other routing
 // policy) set.
 func DNSSetIdentifierPrefixes(obj *unstructured.Unstructured) []string {
+	return DNSSetIdentifierPrefixesIn(obj.GetAnnotations())
+}
+
+// DNSSetIdentifierPrefixesIn is DNSSetIdentifierPrefixes of an object with
+// these annotations.
+func DNSSetIdentifierPrefixesIn(annotations map[string]string) []string {
 	var out []string
 	for _, p := range externalDNSPrefixes {
-		if obj.GetAnnotations()[p+"set-identifier"] != "" {
+		if annotations[p+"set-identifier"] != "" {
 			out = append(out, p)
 		}
 	}

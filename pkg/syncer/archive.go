@@ -60,9 +60,12 @@ func WriteArchive(w io.Writer, source string, p *Prepared) (int, error) {
 			if s.Action == plan.Skip {
 				continue
 			}
-			d := s.Desired
-			e := IndexEntry{Wave: wv.Name, Group: s.Resource.Group, Version: s.Resource.Version, Resource: s.Resource.Resource, Kind: d.GetKind(),
-				Namespaced: s.Namespaced, Namespace: d.GetNamespace(), Name: d.GetName(), Why: s.Why}
+			d, err := s.Full()
+			if err != nil {
+				return 0, err
+			}
+			e := IndexEntry{Wave: wv.Name, Group: s.Resource.Group, Version: s.Resource.Version, Resource: s.Resource.Resource, Kind: s.Ref.Kind,
+				Namespaced: s.Namespaced, Namespace: s.Ref.Namespace, Name: s.Ref.Name, Why: s.Why}
 			e.File = path.Join("objects", fmt.Sprintf("%02d-%s", wv.Index, strings.ReplaceAll(wv.Name, " ", "-")),
 				strings.Join(nonEmpty(e.Group, e.Kind, e.Namespace, e.Name), "_")+".yaml")
 			data, err := yaml.Marshal(d.Object)

@@ -31,8 +31,22 @@ type DNSJoin struct {
 	Prefix          string
 }
 
-func dnsJoins(r schema.GroupVersionResource, source, current *unstructured.Unstructured) []DNSJoin {
-	if current != nil && len(sanitize.DNSSetIdentifierPrefixes(current)) > 0 {
+// joinLess orders joins by resource, namespace, name, prefix.
+func joinLess(a, b DNSJoin) bool {
+	if a.Resource != b.Resource {
+		return a.Resource.String() < b.Resource.String()
+	}
+	if a.Namespace != b.Namespace {
+		return a.Namespace < b.Namespace
+	}
+	if a.Name != b.Name {
+		return a.Name < b.Name
+	}
+	return a.Prefix < b.Prefix
+}
+
+func dnsJoins(r schema.GroupVersionResource, source *unstructured.Unstructured, current *plan.Target) []DNSJoin {
+	if current != nil && len(sanitize.DNSSetIdentifierPrefixesIn(current.Annotations)) > 0 {
 		return nil // the target's own, under whichever prefix its ExternalDNS reads: left alone
 	}
 	var out []DNSJoin

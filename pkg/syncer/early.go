@@ -3,7 +3,6 @@ package syncer
 import (
 	"context"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tandem-io/tandem/pkg/inventory"
@@ -14,10 +13,10 @@ import (
 // prepareEarly is the start of the plan that Request.Early applies, from
 // the cluster-scoped objects alone (see Request.Early), and its objects.
 // It works on copies: the whole selection reads the originals later.
-func prepareEarly(ctx context.Context, req Request, byGK map[schema.GroupKind]inventory.Resource, clusterScoped []*unstructured.Unstructured) (plan.Plan, map[plan.ObjectKey]bool, error) {
+func prepareEarly(ctx context.Context, req Request, byGK map[schema.GroupKind]inventory.Resource, clusterScoped []plan.Object) (plan.Plan, map[plan.ObjectKey]bool, error) {
 	picked := plan.Select(clusterScoped, req.Selector)
 	keys := map[plan.ObjectKey]bool{}
-	var objs []*unstructured.Unstructured
+	var objs []plan.Object
 	for _, o := range clusterScoped {
 		key := plan.KeyOf(o)
 		gk := o.GroupVersionKind().GroupKind()
@@ -31,7 +30,7 @@ func prepareEarly(ctx context.Context, req Request, byGK map[schema.GroupKind]in
 		keys[key] = true
 		objs = append(objs, o)
 	}
-	var current map[plan.ObjectKey]*unstructured.Unstructured
+	var current map[plan.ObjectKey]targetCopy
 	if req.Target != nil {
 		var err error
 		if current, err = listTarget(ctx, req, byGK, objs, picked, false); err != nil {
@@ -47,7 +46,7 @@ func prepareEarly(ctx context.Context, req Request, byGK map[schema.GroupKind]in
 	var items []plan.Item
 	for _, o := range objs {
 		key := plan.KeyOf(o)
-		out, err := pr.one(prepareJob{o: o.DeepCopy(), why: picked[key], current: current[key]})
+		out, err := pr.one(prepareJob{o: plan.Content(o).DeepCopy(), why: picked[key], current: current[key]}) // cluster-scoped: held whole
 		if err != nil {
 			return plan.Plan{}, nil, err
 		}

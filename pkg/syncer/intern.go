@@ -11,33 +11,32 @@ import (
 	"strings"
 	"sync"
 	"unique"
+
+	"github.com/tandem-io/tandem/pkg/plan"
 )
 
 // interner shares equal strings, label sets and field-manager lists between
 // the objects a sync holds. What it returns is shared: never modify it.
 type interner struct {
-	mu   sync.Mutex
-	sets map[string]map[string]any // label sets by their canonical form
-	mgrs map[string][]any          // trimmed managedFields by their canonical form
+	mu     sync.Mutex
+	labels map[string]map[string]string   // the same, typed
+	mgrs   map[string][]plan.ManagedEntry // managedFields as plans read them, by their canonical form
 }
 
 func newInterner() *interner {
-	return &interner{sets: map[string]map[string]any{}, mgrs: map[string][]any{}}
+	return &interner{labels: map[string]map[string]string{}, mgrs: map[string][]plan.ManagedEntry{}}
 }
 
 // intern is the one copy of s (apiVersion, kind, namespace, label keys…).
 func intern(s string) string { return unique.Make(s).Value() }
 
-// set is the one copy of a map of strings (labels), or m itself when it
-// holds anything else.
-func (in *interner) set(m map[string]any) map[string]any {
-	if len(m) == 0 {
-		return m
-	}
+// canonical is the canonical form of a map of strings, false when m holds
+// anything else.
+func canonical(m map[string]any) (string, bool) {
 	keys := make([]string, 0, len(m))
 	for k, v := range m {
 		if _, ok := v.(string); !ok {
-			return m
+			return "", false
 		}
 		keys = append(keys, k)
 	}
@@ -49,29 +48,39 @@ func (in *interner) set(m map[string]any) map[string]any {
 		b.WriteString(m[k].(string))
 		b.WriteByte(0)
 	}
+	return b.String(), true
+}
+
+// stringMap is the one copy of a map of strings (labels) as a
+// map[string]string; nil when m is empty or holds anything else.
+func (in *interner) stringMap(m map[string]any) map[string]string {
+	c, ok := canonical(m)
+	if len(m) == 0 || !ok {
+		return nil
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if shared, ok := in.sets[b.String()]; ok {
+	if shared, ok := in.labels[c]; ok {
 		return shared
 	}
-	out := make(map[string]any, len(m))
+	out := make(map[string]string, len(m))
 	for k, v := range m {
 		out[intern(k)] = intern(v.(string))
 	}
-	in.sets[b.String()] = out
+	in.labels[c] = out
 	return out
 }
 
 // managers is the one copy of managedFields trimmed to what a plan reads of
 // them: each entry's manager and subresource.
-func (in *interner) managers(entries []any) []any {
+func (in *interner) managers(entries []any) []plan.ManagedEntry {
 	var b strings.Builder
-	pairs := make([][2]string, 0, len(entries))
+	out := make([]plan.ManagedEntry, 0, len(entries))
 	for _, e := range entries {
 		m, _ := e.(map[string]any)
 		mgr, _ := m["manager"].(string)
 		sub, _ := m["subresource"].(string)
-		pairs = append(pairs, [2]string{mgr, sub})
+		out = append(out, plan.ManagedEntry{Manager: mgr, Subresource: sub})
 		b.WriteString(mgr)
 		b.WriteByte(0)
 		b.WriteString(sub)
@@ -82,13 +91,8 @@ func (in *interner) managers(entries []any) []any {
 	if shared, ok := in.mgrs[b.String()]; ok {
 		return shared
 	}
-	out := make([]any, len(pairs))
-	for i, p := range pairs {
-		e := map[string]any{"manager": intern(p[0])}
-		if p[1] != "" {
-			e["subresource"] = intern(p[1])
-		}
-		out[i] = e
+	for i := range out {
+		out[i] = plan.ManagedEntry{Manager: intern(out[i].Manager), Subresource: intern(out[i].Subresource)}
 	}
 	in.mgrs[b.String()] = out
 	return out

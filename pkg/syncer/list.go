@@ -67,19 +67,23 @@ type listTask struct {
 // objects in task order (the same order whatever finishes first). keep
 // trims an object before it is held. A task that fails leaves its slot nil
 // and its error in errs.
-func listAll(ctx context.Context, c func(listTask, func(*unstructured.Unstructured) error) error, tasks []listTask, keep func(*unstructured.Unstructured) *unstructured.Unstructured) ([][]*unstructured.Unstructured, []error) {
-	out := make([][]*unstructured.Unstructured, len(tasks))
+func listAll[T any](ctx context.Context, c func(listTask, func(*unstructured.Unstructured) error) error, tasks []listTask, keep func(*unstructured.Unstructured) (T, error)) ([][]T, []error) {
+	out := make([][]T, len(tasks))
 	errs := make([]error, len(tasks))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(listParallel)
 	for i, t := range tasks {
 		g.Go(func() error {
-			var objs []*unstructured.Unstructured
+			var objs []T
 			err := c(t, func(o *unstructured.Unstructured) error {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				objs = append(objs, keep(o))
+				k, err := keep(o)
+				if err != nil {
+					return err
+				}
+				objs = append(objs, k)
 				return nil
 			})
 			out[i], errs[i] = objs, err
@@ -96,8 +100,9 @@ func listAll(ctx context.Context, c func(listTask, func(*unstructured.Unstructur
 // go on.
 //
 // With sp, each namespaced object is written to it whole and only its
-// sketch is returned; refs says where each sketch's object is.
-func listSource(ctx context.Context, req Request, resources []inventory.Resource, scope []string, sp *spill) ([]*unstructured.Unstructured, map[*unstructured.Unstructured]spillRef, []string, error) {
+// sketch (a *sketched, which knows where its object is) is returned; other
+// objects are returned whole (*unstructured.Unstructured).
+func listSource(ctx context.Context, req Request, resources []inventory.Resource, scope []string, sp *spill) ([]plan.Object, []string, error) {
 	var tasks []listTask
 	for _, r := range resources {
 		if !r.Namespaced || len(scope) == 0 || anyNamespace(r.GroupKind()) {
@@ -112,32 +117,30 @@ func listSource(ctx context.Context, req Request, resources []inventory.Resource
 		return inventory.List(ctx, req.Source.Dynamic, t.r, t.namespace, fn)
 	}
 	in := newInterner()
-	var refsMu sync.Mutex
-	refs := map[*unstructured.Unstructured]spillRef{}
+	var spillMu sync.Mutex
 	var spillErr error
-	slots, errs := listAll(ctx, list, tasks, func(o *unstructured.Unstructured) *unstructured.Unstructured {
+	slots, errs := listAll(ctx, list, tasks, func(o *unstructured.Unstructured) (plan.Object, error) {
 		SlimSource(o)
 		if sp == nil || o.GetNamespace() == "" {
-			return o
+			return o, nil
 		}
 		ref, err := sp.put(o)
-		sk := sketch(o, in)
-		refsMu.Lock()
-		defer refsMu.Unlock()
 		if err != nil {
+			// The spill is the sync's, not the resource's: no warning, the sync stops.
+			spillMu.Lock()
 			spillErr = err
-			return o
+			spillMu.Unlock()
+			return nil, err
 		}
-		refs[sk] = ref
-		return sk
+		return sketch(o, in, ref), nil
 	})
 	if ctx.Err() != nil {
-		return nil, nil, nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
 	if spillErr != nil {
-		return nil, nil, nil, spillErr
+		return nil, nil, spillErr
 	}
-	var raw []*unstructured.Unstructured
+	var raw []plan.Object
 	var warnings []string
 	warned := map[schema.GroupKind]bool{}
 	for i, objs := range slots {
@@ -150,7 +153,7 @@ func listSource(ctx context.Context, req Request, resources []inventory.Resource
 		}
 		raw = append(raw, objs...)
 	}
-	return raw, refs, warnings, nil
+	return raw, warnings, nil
 }
 
 // listTarget reads the target's objects of the kinds the selection picked,
@@ -158,7 +161,7 @@ func listSource(ctx context.Context, req Request, resources []inventory.Resource
 // namespace by namespace (scoped). Unless req.KeepTarget (a diff prints them whole) only what a
 // decision reads is kept: identity, labels, annotations (the content hash),
 // owners and the field managers.
-func listTarget(ctx context.Context, req Request, byGK map[schema.GroupKind]inventory.Resource, raw []*unstructured.Unstructured, picked map[plan.ObjectKey]string, scoped bool) (map[plan.ObjectKey]*unstructured.Unstructured, error) {
+func listTarget(ctx context.Context, req Request, byGK map[schema.GroupKind]inventory.Resource, raw []plan.Object, picked map[plan.ObjectKey]string, scoped bool) (map[plan.ObjectKey]targetCopy, error) {
 	namespaces := map[schema.GroupKind]map[string]bool{}
 	var kinds []schema.GroupKind
 	for _, o := range raw {
@@ -192,24 +195,33 @@ func listTarget(ctx context.Context, req Request, byGK map[schema.GroupKind]inve
 		return inventory.ListMetadata(ctx, req.Target.Metadata, t.r, t.namespace, fn)
 	}
 	in := newInterner()
-	keep := func(o *unstructured.Unstructured) *unstructured.Unstructured { return metadataOnly(o, in) }
+	type entry struct {
+		key plan.ObjectKey
+		c   targetCopy
+	}
+	keep := func(o *unstructured.Unstructured) (entry, error) {
+		return entry{plan.KeyOf(o), targetCopy{meta: targetOf(o, in)}}, nil
+	}
 	if req.KeepTarget {
 		list = func(t listTask, fn func(*unstructured.Unstructured) error) error {
 			return inventory.List(ctx, req.Target.Dynamic, t.r, t.namespace, fn)
 		}
-		keep = func(o *unstructured.Unstructured) *unstructured.Unstructured { slimManagedFields(o); return o }
+		keep = func(o *unstructured.Unstructured) (entry, error) {
+			slimManagedFields(o)
+			return entry{plan.KeyOf(o), targetCopy{meta: targetOf(o, in), whole: o}}, nil
+		}
 	}
 	slots, errs := listAll(ctx, list, tasks, keep)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	current := map[plan.ObjectKey]*unstructured.Unstructured{}
+	current := map[plan.ObjectKey]targetCopy{}
 	for i, objs := range slots {
 		if errs[i] != nil {
 			return nil, fmt.Errorf("target: %w", errs[i])
 		}
-		for _, o := range objs {
-			current[plan.KeyOf(o)] = o
+		for _, e := range objs {
+			current[e.key] = e.c
 		}
 	}
 	return current, nil
@@ -224,26 +236,35 @@ func SlimSource(o *unstructured.Unstructured) {
 	}
 }
 
-// metadataOnly is the part of a target object a decision reads: apiVersion,
-// kind and the metadata a plan looks at (the content hash and GitOps marks
-// in labels and annotations, the UID and owners, which managers own fields
-// of which subresource). Strings, labels and managers are shared through in.
-func metadataOnly(o *unstructured.Unstructured, in *interner) *unstructured.Unstructured {
+// targetCopy is the target's copy of an object: what a decision reads of
+// it, and the object whole only when a diff prints it.
+type targetCopy struct {
+	meta  *plan.Target
+	whole *unstructured.Unstructured
+}
+
+// targetOf is what a decision reads of a target object (plan.Target), its
+// namespace, labels, annotations and managers shared through in.
+func targetOf(o *unstructured.Unstructured, in *interner) *plan.Target {
 	md, _ := o.Object["metadata"].(map[string]any)
-	keep := map[string]any{}
-	for _, k := range []string{"name", "uid", "annotations", "ownerReferences", "deletionTimestamp"} {
-		if v, ok := md[k]; ok {
-			keep[k] = v
+	t := &plan.Target{UID: o.GetUID(), Namespace: intern(o.GetNamespace())}
+	l, _ := md["labels"].(map[string]any)
+	t.Labels = in.stringMap(l)
+	if ann, _ := md["annotations"].(map[string]any); len(ann) > 0 {
+		rest := make(map[string]any, len(ann))
+		for k, v := range ann {
+			switch k {
+			case plan.HashAnnotation:
+				t.Hash, t.Hashed = fmt.Sprint(v), true
+			case plan.LastAppliedAnnotation:
+			default:
+				rest[k] = v
+			}
 		}
-	}
-	if ns, ok := md["namespace"].(string); ok {
-		keep["namespace"] = intern(ns)
-	}
-	if l, ok := md["labels"].(map[string]any); ok {
-		keep["labels"] = in.set(l)
+		t.Annotations = in.stringMap(rest)
 	}
 	if mf, ok := md["managedFields"].([]any); ok {
-		keep["managedFields"] = in.managers(mf)
+		t.Managers = in.managers(mf)
 	}
-	return &unstructured.Unstructured{Object: map[string]any{"apiVersion": intern(o.GetAPIVersion()), "kind": intern(o.GetKind()), "metadata": keep}}
+	return t
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tandem-io/tandem/pkg/plan"
 )
@@ -13,13 +14,14 @@ import (
 var ipv4 = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
 
 // sourceClusterIPs maps each source Service's clusterIP to namespace/name.
-func sourceClusterIPs(raw []*unstructured.Unstructured) map[string]string {
+func sourceClusterIPs(raw []plan.Object) map[string]string {
 	ips := map[string]string{}
 	for _, o := range raw {
-		if o.GetKind() != "Service" || o.GroupVersionKind().Group != "" {
+		c := plan.Content(o)
+		if c == nil || o.GroupVersionKind() != (schema.GroupVersionKind{Version: "v1", Kind: "Service"}) {
 			continue
 		}
-		ip, _, _ := unstructured.NestedString(o.Object, "spec", "clusterIP")
+		ip, _, _ := unstructured.NestedString(c.Object, "spec", "clusterIP")
 		if ip != "" && ip != "None" {
 			ips[ip] = o.GetNamespace() + "/" + o.GetName()
 		}

@@ -18,7 +18,7 @@ func obj(kind, ns, name string, extra map[string]any) *unstructured.Unstructured
 }
 
 func TestNoteLiteralClusterIPs(t *testing.T) {
-	raw := []*unstructured.Unstructured{
+	raw := []plan.Object{
 		obj("Service", "shop", "db", map[string]any{"spec": map[string]any{"clusterIP": "10.96.0.42"}}),
 		obj("Service", "shop", "headless", map[string]any{"spec": map[string]any{"clusterIP": "None"}}),
 	}

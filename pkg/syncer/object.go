@@ -79,8 +79,12 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 				slimManagedFields(current)
 			}
 		}
-		desired := o.DeepCopy()                // the caller's object is its cache's: never sanitized in place
-		joins := dnsJoins(r.GVR(), o, current) // before sanitize strips the source's identifier
+		desired := o.DeepCopy() // the caller's object is its cache's: never sanitized in place
+		var target *plan.Target
+		if current != nil {
+			target = plan.TargetOf(current)
+		}
+		joins := dnsJoins(r.GVR(), o, target) // before sanitize strips the source's identifier
 		decision := sanitize.Object(desired, sctx)
 		if r.GroupKind() == (schema.GroupKind{Kind: "PersistentVolumeClaim"}) && !req.IncludePVCs && !decision.Skip {
 			decision = sanitize.Decision{Skip: true, Reason: "PersistentVolumeClaims move with `tandem handoff` (or pass --include-pvcs)"}
@@ -93,7 +97,7 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 		} else if req.Target != nil && !req.Standby {
 			p.Joins = append(p.Joins, joins...)
 		}
-		items = append(items, plan.Item{Resource: r.GVR(), Namespaced: r.Namespaced, Desired: desired, Decision: decision, Current: current, Why: why})
+		items = append(items, plan.Item{Resource: r.GVR(), Namespaced: r.Namespaced, Desired: desired, Decision: decision, Target: target, Why: why})
 	}
 	p.Plan = plan.Build(items, plan.Options{Force: req.Force})
 	return p, nil

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -211,7 +212,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 			clusterScoped = append(clusterScoped, r)
 		}
 	}
-	raw, _, warnings, err := listSource(ctx, req, clusterScoped, scope, sp)
+	raw, warnings, err := listSource(ctx, req, clusterScoped, scope, sp)
 	if err != nil {
 		return nil, err
 	}
@@ -236,13 +237,13 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 			cancel()
 		}()
 	}
-	rest, refs, warnings, err := listSource(ctx, req, namespaced, scope, sp)
+	rest, warnings, err := listSource(ctx, req, namespaced, scope, sp)
 	if err != nil {
 		return nil, err
 	}
 	raw = append(raw, rest...)
 	p.Warnings = append(p.Warnings, warnings...)
-	log.Info("read the source", "context", req.Source.Context, "objects", len(raw), "spilled", len(refs), "took", took())
+	log.Info("read the source", "context", req.Source.Context, "objects", len(raw), "took", took())
 	picked := plan.Select(raw, req.Selector)
 	log.Info("selected", "objects", len(picked), "took", took())
 
@@ -251,7 +252,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		return nil, err
 	}
 	clusterIPs := sourceClusterIPs(raw) // read before sanitizing clears them
-	var current map[plan.ObjectKey]*unstructured.Unstructured
+	var current map[plan.ObjectKey]targetCopy
 	if req.Target != nil {
 		if current, err = listTarget(ctx, req, byGK, raw, picked, scope != nil); err != nil {
 			return nil, err
@@ -267,15 +268,21 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		if !ok || early[key] {
 			continue
 		}
-		j := prepareJob{o: o, why: why, current: current[key]}
-		if j.ref, j.spilled = refs[o]; j.spilled {
-			delete(refs, o)
+		j := prepareJob{why: why, current: current[key]}
+		switch o := o.(type) {
+		case *sketched:
+			j.ref, j.spilled = o.ref, true
+		case *unstructured.Unstructured:
+			j.o = o
 		}
 		jobs = append(jobs, j)
 	}
 	// Each object is read back, sanitized, hashed and written back on its
-	// own: as many at once as there are CPUs, the plan in listing order.
-	outcomes := make([]prepareOutcome, len(jobs))
+	// own, as many at once as there are CPUs, and goes straight into the
+	// plan: no list of items is held beside the plan's steps.
+	b := plan.NewBuilder(plan.Options{Force: req.Force, KeepCurrent: req.KeepTarget})
+	var mu sync.Mutex
+	items := 0
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for k := range jobs {
@@ -283,10 +290,22 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 			break
 		}
 		g.Go(func() error {
-			var err error
-			outcomes[k], err = pr.one(jobs[k])
+			out, err := pr.one(jobs[k])
 			jobs[k] = prepareJob{}
-			return err
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case out.unshared != nil:
+				p.Unshared = append(p.Unshared, *out.unshared)
+			case out.item != nil:
+				p.Joins = append(p.Joins, out.joins...)
+				b.Add(*out.item)
+				items++
+			}
+			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -295,18 +314,13 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	items := make([]plan.Item, 0, len(outcomes))
-	for _, out := range outcomes {
-		switch {
-		case out.unshared != nil:
-			p.Unshared = append(p.Unshared, *out.unshared)
-		case out.item != nil:
-			p.Joins = append(p.Joins, out.joins...)
-			items = append(items, *out.item)
-		}
-	}
-	log.Info("sanitized", "objects", len(items), "took", took())
-	p.Plan = plan.Build(items, plan.Options{Force: req.Force})
+	// By kind, namespace and name: the same order whichever worker finished first.
+	sort.Slice(p.Unshared, func(i, j int) bool {
+		return refLess(plan.RefOf(p.Unshared[i].Object), plan.RefOf(p.Unshared[j].Object))
+	})
+	sort.Slice(p.Joins, func(i, j int) bool { return joinLess(p.Joins[i], p.Joins[j]) })
+	log.Info("sanitized", "objects", items, "took", took())
+	p.Plan = b.Plan()
 	log.Info("planned", "took", took())
 	return p, nil
 }
@@ -322,9 +336,9 @@ type preparer struct {
 }
 
 type prepareJob struct {
-	o       *unstructured.Unstructured // the object, or its sketch when spilled
+	o       *unstructured.Unstructured // the object; nil when spilled (ref)
 	why     string
-	current *unstructured.Unstructured
+	current targetCopy
 	ref     spillRef
 	spilled bool
 }
@@ -354,7 +368,7 @@ func (pr preparer) one(j prepareJob) (prepareOutcome, error) {
 		return prepareOutcome{}, nil
 	}
 	var out prepareOutcome
-	joins := dnsJoins(r.GVR(), o, j.current) // before sanitize strips the source's identifier
+	joins := dnsJoins(r.GVR(), o, j.current.meta) // before sanitize strips the source's identifier
 	// Sanitized in place: the raw object is not needed afterwards, and a copy would double the memory.
 	desired := o
 	decision := sanitize.Object(desired, pr.sctx)
@@ -371,7 +385,7 @@ func (pr preparer) one(j prepareJob) (prepareOutcome, error) {
 	}
 	it := plan.Item{
 		Resource: r.GVR(), Namespaced: r.Namespaced, Desired: desired, Decision: decision,
-		Current: j.current, Why: j.why,
+		Target: j.current.meta, Current: j.current.whole, Why: j.why,
 	}
 	if !decision.Skip {
 		noteLiteralClusterIPs(pr.clusterIPs, &it)
@@ -383,7 +397,7 @@ func (pr preparer) one(j prepareJob) (prepareOutcome, error) {
 				return prepareOutcome{}, err
 			}
 			sp := pr.sp
-			it.Desired, it.Load = stub(desired), func() (*unstructured.Unstructured, error) { return sp.get(back) }
+			it.Ref, it.Desired, it.Load = refOf(desired), nil, func() (*unstructured.Unstructured, error) { return sp.get(back) }
 		}
 	}
 	out.item = &it
@@ -437,11 +451,11 @@ func alwaysGenerated(gk schema.GroupKind) bool {
 }
 
 // sanitizeContext gives sanitizers what they need to know about both clusters.
-func sanitizeContext(ctx context.Context, req Request, raw []*unstructured.Unstructured) (sanitize.Context, error) {
+func sanitizeContext(ctx context.Context, req Request, raw []plan.Object) (sanitize.Context, error) {
 	selector := map[string]bool{}
 	for _, o := range raw {
-		if o.GetKind() == "Service" && o.GroupVersionKind().Group == "" {
-			sel, _, _ := unstructured.NestedMap(o.Object, "spec", "selector")
+		if c := plan.Content(o); c != nil && o.GroupVersionKind() == (schema.GroupVersionKind{Version: "v1", Kind: "Service"}) {
+			sel, _, _ := unstructured.NestedMap(c.Object, "spec", "selector")
 			if len(sel) > 0 {
 				selector[o.GetNamespace()+"/"+o.GetName()] = true
 			}

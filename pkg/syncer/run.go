@@ -51,7 +51,7 @@ func Run(ctx context.Context, source, target *cluster.Conn, prep *Prepared, o Op
 	}
 	defer w.Close()
 	if err := w.Apply(ctx, prep.Plan); err != nil {
-		return append(w.results, UnsharedResults(prep)...), err
+		return append(w.session.Results(), UnsharedResults(prep)...), err
 	}
 	return w.Finish(ctx, prep)
 }
@@ -63,7 +63,6 @@ type Writer struct {
 	target  *cluster.Conn
 	run     *journal.Run
 	session *apply.Session
-	results []apply.Result
 }
 
 // Begin starts the journal of a run (telling o.Resuming of an interrupted one).
@@ -86,16 +85,15 @@ func Begin(source, target *cluster.Conn, o Options) (*Writer, error) {
 
 // Apply writes one part of the plan; its results are kept for Finish.
 func (w *Writer) Apply(ctx context.Context, p plan.Plan) error {
-	res, err := w.session.Run(ctx, p)
-	w.results = append(w.results, res...)
+	_, err := w.session.Run(ctx, p)
 	return err
 }
 
 // Finish joins the copies to their DNS sets, adds prep's Unshared objects
 // as failed, and ends the journal's run: every result of every part.
 func (w *Writer) Finish(ctx context.Context, prep *Prepared) ([]apply.Result, error) {
-	err := JoinDNSSets(ctx, w.target, prep.Joins, w.results)
-	results := append(w.results, UnsharedResults(prep)...)
+	err := JoinDNSSets(ctx, w.target, prep.Joins, w.session.Results())
+	results := append(w.session.Results(), UnsharedResults(prep)...)
 	if err != nil {
 		return results, err
 	}

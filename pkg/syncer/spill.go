@@ -17,6 +17,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/plan"
 )
 
 // spill is an unlinked temporary file of JSON objects: gone when closed or
@@ -76,32 +78,44 @@ func (s *spill) Close() error {
 	return s.f.Close()
 }
 
-// lastApplied is kubectl's copy of what it applied: often an object's
-// largest annotation, and nothing the selection reads.
-const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+// sketched is what a sync holds of a source object whose content waits in
+// the spill: what the selection reads (plan.Object) and where the object
+// is. Its strings and labels are shared through the interner.
+type sketched struct {
+	apiVersion, kind, namespace, name string
+	labels                            map[string]string
+	owners                            []metav1.OwnerReference
+	// content is the object without status, managedFields or kubectl's
+	// last-applied copy, for the kinds whose specs name other objects
+	// (referencing) and that no controller owns; nil for every other.
+	content *unstructured.Unstructured
+	ref     spillRef
+}
 
-// sketch is what the selection reads of a listed object: for the kinds
-// whose specs name other objects (workloads' pod templates, claims,
-// Ingresses, Services' selectors and clusterIPs, RBAC), the object without
-// status, managedFields or kubectl's last-applied copy; for every other kind,
-// and for an object a controller owns (whose references come through its
-// controller), only what names it, its labels and its owners. It is a new
-// object; o is left whole. Its strings and labels are shared through in.
-func sketch(o *unstructured.Unstructured, in *interner) *unstructured.Unstructured {
+func (s *sketched) GroupVersionKind() schema.GroupVersionKind {
+	return schema.FromAPIVersionAndKind(s.apiVersion, s.kind)
+}
+func (s *sketched) GetNamespace() string                        { return s.namespace }
+func (s *sketched) GetName() string                             { return s.name }
+func (s *sketched) GetLabels() map[string]string                { return s.labels }
+func (s *sketched) GetOwnerReferences() []metav1.OwnerReference { return s.owners }
+
+// Content is what the selection may read of the object's spec (plan.Content).
+func (s *sketched) Content() *unstructured.Unstructured { return s.content }
+
+// sketch is the sketched form of a listed object spilled at ref; o is left whole.
+func sketch(o *unstructured.Unstructured, in *interner, ref spillRef) *sketched {
 	md, _ := o.Object["metadata"].(map[string]any)
-	if !referencing(o.GroupVersionKind().GroupKind()) || metav1.GetControllerOfNoCopy(o) != nil {
-		keep := map[string]any{"name": md["name"]}
-		if ns, ok := md["namespace"].(string); ok {
-			keep["namespace"] = intern(ns)
-		}
-		if l, ok := md["labels"].(map[string]any); ok {
-			keep["labels"] = in.set(l)
-		}
-		if v, ok := md["ownerReferences"]; ok {
-			keep["ownerReferences"] = v
-		}
-		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": intern(o.GetAPIVersion()), "kind": intern(o.GetKind()), "metadata": keep}}
+	l, _ := md["labels"].(map[string]any)
+	s := &sketched{apiVersion: intern(o.GetAPIVersion()), kind: intern(o.GetKind()), namespace: intern(o.GetNamespace()),
+		name: o.GetName(), labels: in.stringMap(l), owners: o.GetOwnerReferences(), ref: ref}
+	if len(s.owners) == 0 {
+		s.owners = nil
 	}
+	if !referencing(o.GroupVersionKind().GroupKind()) || metav1.GetControllerOfNoCopy(o) != nil {
+		return s
+	}
+	// The rest of the object, for the selection's dependency rules.
 	out := &unstructured.Unstructured{Object: make(map[string]any, len(o.Object))}
 	for k, v := range o.Object {
 		switch k {
@@ -114,10 +128,10 @@ func sketch(o *unstructured.Unstructured, in *interner) *unstructured.Unstructur
 				}
 			}
 			if ann, ok := md["annotations"].(map[string]any); ok {
-				if _, has := ann[lastApplied]; has {
+				if _, has := ann[plan.LastAppliedAnnotation]; has {
 					a := make(map[string]any, len(ann))
 					for ak, av := range ann {
-						if ak != lastApplied {
+						if ak != plan.LastAppliedAnnotation {
 							a[ak] = av
 						}
 					}
@@ -129,7 +143,8 @@ func sketch(o *unstructured.Unstructured, in *interner) *unstructured.Unstructur
 			out.Object[k] = v
 		}
 	}
-	return out
+	s.content = out
+	return s
 }
 
 // referencing are the namespaced kinds whose specs the selection (plan's
@@ -149,12 +164,25 @@ func referencing(gk schema.GroupKind) bool {
 	return false
 }
 
-// stub is what the plan keeps of a spilled desired object: what names it
-// and its owners (the apply orders by them).
-func stub(o *unstructured.Unstructured) *unstructured.Unstructured {
-	out := identityOnly(o)
-	if refs, ok, _ := unstructured.NestedSlice(o.Object, "metadata", "ownerReferences"); ok {
-		_ = unstructured.SetNestedSlice(out.Object, refs, "metadata", "ownerReferences")
+// refOf is what the plan keeps of a spilled desired object: what names it
+// and its owners (the apply orders by them), its repeated strings shared.
+func refOf(o *unstructured.Unstructured) plan.Ref {
+	r := plan.RefOf(o)
+	r.APIVersion, r.Kind, r.Namespace = intern(r.APIVersion), intern(r.Kind), intern(r.Namespace)
+	return r
+}
+
+// refLess orders objects by group, kind, namespace, name.
+func refLess(a, b plan.Ref) bool {
+	ka, kb := a.Key(), b.Key()
+	if ka.Group != kb.Group {
+		return ka.Group < kb.Group
 	}
-	return out
+	if ka.Kind != kb.Kind {
+		return ka.Kind < kb.Kind
+	}
+	if ka.Namespace != kb.Namespace {
+		return ka.Namespace < kb.Namespace
+	}
+	return ka.Name < kb.Name
 }

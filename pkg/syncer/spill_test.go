@@ -6,6 +6,9 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/tandem-io/tandem/pkg/plan"
 )
 
 func TestSpillRoundTripAndSketch(t *testing.T) {
@@ -17,7 +20,7 @@ func TestSpillRoundTripAndSketch(t *testing.T) {
 	cm := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1", "kind": "ConfigMap",
 		"metadata": map[string]any{"name": "cfg", "namespace": "shop", "labels": map[string]any{"app": "web"},
-			"annotations":     map[string]any{lastApplied: `{"big":"copy"}`, "keep": "me"},
+			"annotations":     map[string]any{plan.LastAppliedAnnotation: `{"big":"copy"}`, "keep": "me"},
 			"ownerReferences": []any{map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": "u1"}}},
 		"data":   map[string]any{"k": "v", "n": "1"},
 		"status": map[string]any{"x": int64(1)},
@@ -39,17 +42,15 @@ func TestSpillRoundTripAndSketch(t *testing.T) {
 			t.Fatalf("read back %v, want %v", back.Object, cm.Object)
 		}
 	}
-	sk := sketch(cm, newInterner())
-	if _, ok := sk.Object["data"]; ok {
-		t.Error("the sketch of a ConfigMap keeps its data")
+	sk := sketch(cm, newInterner(), refs[1])
+	if sk.Content() != nil {
+		t.Errorf("the sketch of a ConfigMap keeps its content %v: nothing the selection reads", sk.Content().Object)
 	}
-	if sk.GetAnnotations() != nil {
-		t.Errorf("the sketch of a ConfigMap keeps annotations %v: nothing the selection reads", sk.GetAnnotations())
+	if sk.GetLabels()["app"] != "web" || len(sk.GetOwnerReferences()) != 1 || sk.GetName() != "cfg" || sk.GetNamespace() != "shop" ||
+		sk.GroupVersionKind() != cm.GroupVersionKind() || plan.KeyOf(sk) != plan.KeyOf(cm) || sk.ref != refs[1] {
+		t.Errorf("sketch lost what names it, its labels, owners or place in the spill: %+v", sk)
 	}
-	if sk.GetLabels()["app"] != "web" || len(sk.GetOwnerReferences()) != 1 || sk.GetName() != "cfg" || sk.GetNamespace() != "shop" {
-		t.Errorf("sketch lost what names it, its labels or owners: %v", sk.Object["metadata"])
-	}
-	if _, ok := cm.Object["data"]; !ok || cm.GetAnnotations()[lastApplied] == "" {
+	if _, ok := cm.Object["data"]; !ok || cm.GetAnnotations()[plan.LastAppliedAnnotation] == "" {
 		t.Error("sketch changed the object it was made from")
 	}
 	// A workload keeps its spec (its pod template names ConfigMaps,
@@ -57,26 +58,53 @@ func TestSpillRoundTripAndSketch(t *testing.T) {
 	d := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "apps/v1", "kind": "Deployment",
 		"metadata": map[string]any{"name": "web", "namespace": "shop",
-			"annotations":   map[string]any{lastApplied: "{}", "keep": "me"},
+			"annotations":   map[string]any{plan.LastAppliedAnnotation: "{}", "keep": "me"},
 			"managedFields": []any{map[string]any{"manager": "kubectl"}}},
 		"spec":   map[string]any{"template": map[string]any{"spec": map[string]any{"serviceAccountName": "web"}}},
 		"status": map[string]any{"replicas": int64(3)},
 	}}
-	dk := sketch(d, newInterner())
+	dk := sketch(d, newInterner(), spillRef{}).Content()
 	if sa, _, _ := unstructured.NestedString(dk.Object, "spec", "template", "spec", "serviceAccountName"); sa != "web" {
 		t.Errorf("the sketch of a Deployment lost its pod template: %v", dk.Object)
 	}
-	if dk.Object["status"] != nil || dk.GetManagedFields() != nil || dk.GetAnnotations()[lastApplied] != "" || dk.GetAnnotations()["keep"] != "me" {
+	if dk.Object["status"] != nil || dk.GetManagedFields() != nil || dk.GetAnnotations()[plan.LastAppliedAnnotation] != "" || dk.GetAnnotations()["keep"] != "me" {
 		t.Errorf("the sketch of a Deployment: %v; want no status, managedFields or last-applied, other annotations kept", dk.Object)
 	}
 	// A workload a controller owns is named only: its references come through its controller.
 	yes := true
 	d.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: "web", UID: "u", Controller: &yes}})
-	if sketch(d, newInterner()).Object["spec"] != nil {
+	if sketch(d, newInterner(), spillRef{}).Content() != nil {
 		t.Error("the sketch of a controller-owned workload keeps its spec")
 	}
-	st := stub(cm)
-	if st.GetName() != "cfg" || st.GetNamespace() != "shop" || st.GetKind() != "ConfigMap" || len(st.GetOwnerReferences()) != 1 || st.Object["data"] != nil {
-		t.Errorf("stub %v: want identity and owners only", st.Object)
+	ref := refOf(cm)
+	if ref.Name != "cfg" || ref.Namespace != "shop" || ref.Kind != "ConfigMap" || ref.APIVersion != "v1" || len(ref.Owners) != 1 || ref.Key() != plan.KeyOf(cm) {
+		t.Errorf("refOf %+v: want the ConfigMap's identity and its owner", ref)
+	}
+}
+
+// The selection works on sketches as on whole objects: a Deployment's
+// sketch keeps the pod template that names its ConfigMap, the ConfigMaps'
+// sketches keep only what names them and their labels — and the selection
+// by label picks the Deployment, the ConfigMap it mounts, and nothing else.
+func TestSelectionReadsSketches(t *testing.T) {
+	in := newInterner()
+	deploy := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": "web", "namespace": "shop", "labels": map[string]any{"app": "web"}},
+		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
+			"volumes": []any{map[string]any{"name": "cfg", "configMap": map[string]any{"name": "web-config"}}}}}},
+	}}
+	cm := func(name string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+			"metadata": map[string]any{"name": name, "namespace": "shop", "labels": map[string]any{"app": "other"}}, "data": map[string]any{"k": "v"}}}
+	}
+	raw := []plan.Object{sketch(deploy, in, spillRef{}), sketch(cm("web-config"), in, spillRef{}), sketch(cm("unrelated"), in, spillRef{})}
+	got := plan.Select(raw, plan.Selector{Labels: labels.SelectorFromSet(labels.Set{"app": "web"})})
+	want := map[plan.ObjectKey]string{
+		{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"}: "",
+		{Kind: "ConfigMap", Namespace: "shop", Name: "web-config"}:          "ConfigMap referenced by Deployment shop/web",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("selection over sketches: %v, want %v", got, want)
 	}
 }

@@ -76,7 +76,13 @@ spec:
 		}
 		return count
 	}
-	args := []string{"drain", "--cluster", "blue", "--nodes", "tandem.io/pool=" + oldPool, "--first", "", "--journal-dir", journal, "--timeout", "2m"}
+	// A kill in the middle of an eviction can leave the budget counting a
+	// pod as disrupted that is never deleted (the apiserver recorded the
+	// eviction in the PDB's status.disruptedPods, then lost the request
+	// with its client): every eviction is refused until Kubernetes forgets
+	// that entry, 2 minutes later (the disruption controller's
+	// DeletionTimeout). The re-run's timeout must outlast it.
+	args := []string{"drain", "--cluster", "blue", "--nodes", "tandem.io/pool=" + oldPool, "--first", "", "--journal-dir", journal, "--timeout", "4m"}
 	run := startTandem(t, args...)
 	eventually(t, time.Minute, func() error {
 		if n := podsOn(newPool); n < 1 {

@@ -1,0 +1,65 @@
+package plan
+
+import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// Target is what a decision reads of the target's copy of an object: its
+// UID, the content hash tandem last wrote, the marks of a GitOps pipeline
+// and of DNS routing (labels, annotations), and who manages its fields. A
+// large sync holds this, not the object, for each object the target has.
+type Target struct {
+	UID       types.UID
+	Namespace string
+	// Hash is the HashAnnotation's value; Hashed says the annotation is there.
+	Hash   string
+	Hashed bool
+	// Labels, Annotations (without the hash and kubectl's last-applied
+	// copy) and Managers (manager and subresource of each managedFields
+	// entry) may be shared between objects: never modify them.
+	Labels      map[string]string
+	Annotations map[string]string
+	Managers    []ManagedEntry
+}
+
+// ManagedEntry is one managedFields entry as a decision reads it.
+type ManagedEntry struct{ Manager, Subresource string }
+
+// LastAppliedAnnotation is kubectl's copy of what it applied: often an
+// object's largest annotation, and nothing a decision reads.
+const LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// TargetOf is what a decision reads of o, the target's copy of an object.
+func TargetOf(o *unstructured.Unstructured) *Target {
+	t := &Target{UID: o.GetUID(), Namespace: o.GetNamespace(), Labels: o.GetLabels(), Managers: ManagersOf(o)}
+	for k, v := range o.GetAnnotations() {
+		switch k {
+		case HashAnnotation:
+			t.Hash, t.Hashed = v, true
+		case LastAppliedAnnotation:
+		default:
+			if t.Annotations == nil {
+				t.Annotations = map[string]string{}
+			}
+			t.Annotations[k] = v
+		}
+	}
+	return t
+}
+
+// ManagersOf lists the manager and subresource of each managedFields entry of o.
+func ManagersOf(o *unstructured.Unstructured) []ManagedEntry {
+	entries, _, _ := unstructured.NestedSlice(o.Object, "metadata", "managedFields")
+	out := make([]ManagedEntry, 0, len(entries))
+	for _, e := range entries {
+		m, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		mgr, _ := m["manager"].(string)
+		sub, _ := m["subresource"].(string)
+		out = append(out, ManagedEntry{mgr, sub})
+	}
+	return out
+}
