@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
@@ -107,39 +108,52 @@ func ReadFile(path string) ([]Record, error) {
 // Only the last line may be bad: that is a write the crash cut short. A bad
 // line with good records after it is corruption, and an error.
 func read(f *os.File, path string) ([]Record, int64, error) {
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return nil, 0, fmt.Errorf("read journal %s: %w", path, err)
-	}
-	var (
-		recs []Record
-		end  int64
-		bad  int // 1-based line number of a bad line, 0 if none
-	)
-	for off, n := 0, 1; off < len(data); n++ {
-		line := data[off:]
-		next := len(data)
-		if i := bytes.IndexByte(line, '\n'); i >= 0 {
-			line, next = line[:i], off+i+1
-		}
-		off = next
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		if bad != 0 {
-			return nil, 0, fmt.Errorf("journal %s: line %d is corrupt", path, bad)
-		}
-		var r Record
-		// A torn line may still parse if it lacks only its newline; it is
-		// complete JSON, so it is kept.
-		if err := json.Unmarshal(line, &r); err != nil {
-			bad = n
-			continue
-		}
+	var recs []Record
+	end, err := scan(f, path, func(r Record) error {
 		recs = append(recs, r)
-		end = int64(off)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
 	}
 	return recs, end, nil
+}
+
+// scan is read one record at a time: each good record goes to fn, and the
+// file is never held whole (a large sync's journal has two records per
+// object until it is compacted).
+func scan(f *os.File, path string, fn func(Record) error) (int64, error) {
+	br := bufio.NewReaderSize(f, 64<<10)
+	var (
+		off, end int64
+		bad      int // 1-based line number of a bad line, 0 if none
+	)
+	for n := 1; ; n++ {
+		line, rerr := br.ReadBytes('\n')
+		if rerr != nil && rerr != io.EOF {
+			return 0, fmt.Errorf("read journal %s: %w", path, rerr)
+		}
+		off += int64(len(line))
+		if len(bytes.TrimSpace(line)) > 0 {
+			if bad != 0 {
+				return 0, fmt.Errorf("journal %s: line %d is corrupt", path, bad)
+			}
+			var r Record
+			// A torn line may still parse if it lacks only its newline; it is
+			// complete JSON, so it is kept.
+			if err := json.Unmarshal(line, &r); err != nil {
+				bad = n
+			} else {
+				if err := fn(r); err != nil {
+					return 0, err
+				}
+				end = off
+			}
+		}
+		if rerr == io.EOF {
+			return end, nil
+		}
+	}
 }
 
 // cutTail truncates the file after the last good record and makes sure it ends

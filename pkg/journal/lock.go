@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -58,22 +59,25 @@ func (j *Journal) compact(run string, summary bool) error {
 	if _, err := j.f.Seek(0, 0); err != nil {
 		return err
 	}
-	recs, _, err := read(j.f, j.path)
-	if err != nil {
-		return err
-	}
 	tmp := j.path + ".compact"
 	nf, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
-	var b strings.Builder
-	for _, r := range recs {
+	// Record by record from the old file to the new one: a large run's
+	// records are never all in memory.
+	w := bufio.NewWriterSize(nf, 64<<10)
+	_, err = scan(j.f, j.path, func(r Record) error {
 		if r.Run == run && (!summary || r.Op == OpStart || r.Op == OpEnd) {
-			b.Write(marshal(r))
+			_, err := w.Write(marshal(r))
+			return err
 		}
+		return nil
+	})
+	if err == nil {
+		err = w.Flush()
 	}
-	if _, err := nf.WriteString(b.String()); err == nil {
+	if err == nil {
 		err = nf.Sync()
 	}
 	if err == nil {

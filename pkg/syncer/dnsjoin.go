@@ -1,9 +1,11 @@
 package syncer
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -31,18 +33,10 @@ type DNSJoin struct {
 	Prefix          string
 }
 
-// joinLess orders joins by resource, namespace, name, prefix.
-func joinLess(a, b DNSJoin) bool {
-	if a.Resource != b.Resource {
-		return a.Resource.String() < b.Resource.String()
-	}
-	if a.Namespace != b.Namespace {
-		return a.Namespace < b.Namespace
-	}
-	if a.Name != b.Name {
-		return a.Name < b.Name
-	}
-	return a.Prefix < b.Prefix
+// compareJoins orders joins by resource, namespace, name, prefix.
+func compareJoins(a, b DNSJoin) int {
+	return cmp.Or(strings.Compare(a.Resource.String(), b.Resource.String()),
+		strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name), strings.Compare(a.Prefix, b.Prefix))
 }
 
 func dnsJoins(r schema.GroupVersionResource, source *unstructured.Unstructured, current *plan.Target) []DNSJoin {

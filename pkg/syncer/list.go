@@ -255,7 +255,8 @@ func targetOf(o *unstructured.Unstructured, in *interner) *plan.Target {
 		for k, v := range ann {
 			switch k {
 			case plan.HashAnnotation:
-				t.Hash, t.Hashed = fmt.Sprint(v), true
+				h, _ := v.(string)
+				t.Hash, t.Hashed = h, true
 			case plan.LastAppliedAnnotation:
 			default:
 				rest[k] = v

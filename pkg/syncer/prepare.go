@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -315,10 +316,8 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		return nil, ctx.Err()
 	}
 	// By kind, namespace and name: the same order whichever worker finished first.
-	sort.Slice(p.Unshared, func(i, j int) bool {
-		return refLess(plan.RefOf(p.Unshared[i].Object), plan.RefOf(p.Unshared[j].Object))
-	})
-	sort.Slice(p.Joins, func(i, j int) bool { return joinLess(p.Joins[i], p.Joins[j]) })
+	slices.SortFunc(p.Unshared, func(a, b Unshared) int { return compareRefs(plan.RefOf(a.Object), plan.RefOf(b.Object)) })
+	slices.SortFunc(p.Joins, compareJoins)
 	log.Info("sanitized", "objects", items, "took", took())
 	p.Plan = b.Plan()
 	log.Info("planned", "took", took())

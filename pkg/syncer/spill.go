@@ -10,8 +10,10 @@ package syncer
 // few and stay whole: the waits between waves read them.
 
 import (
+	"cmp"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -172,17 +174,9 @@ func refOf(o *unstructured.Unstructured) plan.Ref {
 	return r
 }
 
-// refLess orders objects by group, kind, namespace, name.
-func refLess(a, b plan.Ref) bool {
+// compareRefs orders objects by group, kind, namespace, name.
+func compareRefs(a, b plan.Ref) int {
 	ka, kb := a.Key(), b.Key()
-	if ka.Group != kb.Group {
-		return ka.Group < kb.Group
-	}
-	if ka.Kind != kb.Kind {
-		return ka.Kind < kb.Kind
-	}
-	if ka.Namespace != kb.Namespace {
-		return ka.Namespace < kb.Namespace
-	}
-	return ka.Name < kb.Name
+	return cmp.Or(strings.Compare(ka.Group, kb.Group), strings.Compare(ka.Kind, kb.Kind),
+		strings.Compare(ka.Namespace, kb.Namespace), strings.Compare(ka.Name, kb.Name))
 }
