@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -73,67 +72,6 @@ type runner struct {
 // could not go on (context cancelled, journal unwritable).
 func Run(ctx context.Context, target *cluster.Conn, p plan.Plan, o Options) ([]Result, error) {
 	return NewSession(target, o).Run(ctx, p)
-}
-
-// Session applies plans into one target one after another as parts of one
-// run: what an earlier plan wrote (the UIDs its objects got, for the owner
-// references of later ones; the failures that outlasted their retries) is
-// known to the plans after it. A sync applies the cluster-scoped start of
-// its plan while it still reads the rest.
-type Session struct {
-	r *runner
-	// results are every plan's, in order: one array, grown once per plan.
-	results []Result
-}
-
-// NewSession starts a session; o is as for Run.
-func NewSession(target *cluster.Conn, o Options) *Session {
-	o.defaults()
-	return &Session{r: &runner{target: target, o: o, owners: newOwnerIndex(), exhausted: exhausted{m: map[string]bool{}}}}
-}
-
-// Results are the results of every plan the session ran, in order.
-func (ss *Session) Results() []Result { return ss.results }
-
-// Run applies one plan, as the package's Run does, and returns its results.
-func (ss *Session) Run(ctx context.Context, p plan.Plan) ([]Result, error) {
-	r, o, target := ss.r, ss.r.o, ss.r.target
-	r.owners.seed(p)
-	start := len(ss.results)
-	ss.results = slices.Grow(ss.results, p.Len())
-	for _, w := range p.Waves {
-		o.Events.WaveStarted(w)
-		var blocked map[int]string
-		if w.Index == plan.WaveAdmission {
-			blocked = r.waitWebhookBackends(ctx, w)
-		}
-		// Objects with owners go after the rest of their wave, so their owners' target UIDs are known.
-		first, second := splitByOwners(w.Steps)
-		for _, batch := range [][]int{first, second} {
-			n := len(ss.results)
-			ss.results = ss.results[:n+len(batch)]
-			if err := r.applyBatch(ctx, w, batch, blocked, ss.results[n:]); err != nil {
-				return ss.results[start:], err
-			}
-		}
-		if w.Index == plan.WaveCRDs {
-			r.waitEstablished(ctx, w, ss.results[start:])
-			target.Refresh()
-		}
-		o.Events.WaveDone(w)
-	}
-	return ss.results[start:], nil
-}
-
-func splitByOwners(steps []plan.Step) (first, second []int) {
-	for i, s := range steps {
-		if len(s.Ref.Owners) > 0 {
-			second = append(second, i)
-		} else {
-			first = append(first, i)
-		}
-	}
-	return first, second
 }
 
 // applyBatch applies the wave's steps idx, each one's result into results
