@@ -14,7 +14,9 @@ import (
 	"github.com/tandem-io/tandem/pkg/plan"
 )
 
-// progress draws apply's events: a bar per wave on a terminal, else one line per wave.
+// progress draws apply's events: a bar per wave on a terminal, else one
+// line per wave, and for a long wave a line every progressEvery on the way
+// (a log that says nothing for minutes looks like a hang).
 type progress struct {
 	w       io.Writer
 	tty     bool
@@ -22,7 +24,14 @@ type progress struct {
 	bar     *progressbar.ProgressBar
 	started time.Time
 	counts  map[apply.Status]int
+	// wave, done and total: the wave and its objects; said is when a line last said how far it is.
+	wave        string
+	done, total int
+	said        time.Time
 }
+
+// progressEvery is how often a long wave says how far it is, without a terminal.
+const progressEvery = 10 * time.Second
 
 func newProgress(w io.Writer) *progress {
 	tty := false
@@ -37,6 +46,7 @@ func (p *progress) WaveStarted(wv plan.Wave) {
 	defer p.mu.Unlock()
 	p.started = time.Now()
 	p.counts = map[apply.Status]int{}
+	p.wave, p.done, p.total, p.said = fmt.Sprintf("wave %d %s", wv.Index, wv.Name), 0, len(wv.Steps), p.started
 	if p.tty {
 		p.bar = progressbar.NewOptions(len(wv.Steps),
 			progressbar.OptionSetWriter(p.w),
@@ -52,8 +62,15 @@ func (p *progress) ObjectDone(r apply.Result) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.counts[r.Status]++
+	p.done++
 	if p.bar != nil {
 		_ = p.bar.Add(1)
+		return
+	}
+	if now := time.Now(); now.Sub(p.said) >= progressEvery && p.done < p.total {
+		p.said = now
+		fmt.Fprintf(p.w, "  %s: %d of %d objects done (%.0f/s), %d failed so far\n",
+			p.wave, p.done, p.total, float64(p.done)/now.Sub(p.started).Seconds(), p.counts[apply.Failed]+p.counts[apply.Conflict])
 	}
 }
 
