@@ -207,7 +207,11 @@ func measureScale(ctx context.Context, blue, green kubernetes.Interface, blueRC,
 	}
 	report("%s %d: blue filled in %s", set, size, time.Since(start).Round(time.Second))
 
-	// Raw: green's write limit at this size.
+	// Raw: green's write limit at this size (TANDEM_BENCH_NO_RAW skips it:
+	// a re-measure of tandem alone, its ratios left at 0).
+	if os.Getenv("TANDEM_BENCH_NO_RAW") != "" {
+		return measureScaleTandem(ctx, green, greenRC, set, size, tag, src, p, report)
+	}
 	start = time.Now()
 	if _, err := createAll(ctx, green, namespaceObjectsOf(raw), workers, false); err != nil {
 		return p, fmt.Errorf("raw namespaces: %w", err)
@@ -244,6 +248,12 @@ func measureScale(ctx context.Context, blue, green kubernetes.Interface, blueRC,
 		}
 	}
 
+	return measureScaleTandem(ctx, green, greenRC, set, size, tag, src, p, report)
+}
+
+// measureScaleTandem is a point's tandem phases: the sync, the no-op re-run and
+// the sync of 5 namespaces, blue holding the point's data (src).
+func measureScaleTandem(ctx context.Context, green kubernetes.Interface, greenRC *rest.Config, set string, size int, tag string, src []string, p scalePoint, report func(string, ...any)) (scalePoint, error) {
 	// tandem, default flags, with a CPU profile.
 	journal := filepath.Join(lab.dir, "scale-journal-"+tag)
 	prof := filepath.Join(lab.dir, "scale-cpu-"+tag+".prof")
@@ -261,7 +271,9 @@ func measureScale(ctx context.Context, blue, green kubernetes.Interface, blueRC,
 	}
 	report("%s %d: tandem sync: %s", set, size, run)
 	p.ObjPerS, p.WallS, p.PeakRSSMB = run.rate(), run.wall.Seconds(), run.rssMiB()
-	p.OfRaw = p.ObjPerS / p.RawObjPerS
+	if p.RawObjPerS > 0 {
+		p.OfRaw = p.ObjPerS / p.RawObjPerS
+	}
 	p.HeapMB, p.LiveMB = run.heapMB, run.liveMB
 	p.AnonMB, p.FileMB = run.anonKiB/1024, run.fileKiB/1024
 	p.Waves = map[string]int{}
@@ -290,6 +302,7 @@ func measureScale(ctx context.Context, blue, green kubernetes.Interface, blueRC,
 		return p, fmt.Errorf("tandem re-run with nothing changed wrote %d objects (totals %v)", w, noop.total)
 	}
 	p.NoopS, p.NoopRSSMB = noop.wall.Seconds(), noop.rssMiB()
+	report("%s %d: tandem's no-op re-run: %s", set, size, noop)
 	if top, err := profileTop(noopHeap, "-sample_index=inuse_space"); err == nil {
 		p.NoopHeapProfile = top
 		report("%s %d: the no-op re-run's heap at its largest (in use):\n%s", set, size, top)
