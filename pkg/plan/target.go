@@ -50,7 +50,8 @@ func TargetOf(o *unstructured.Unstructured) *Target {
 
 // ManagersOf lists the manager and subresource of each managedFields entry of o.
 func ManagersOf(o *unstructured.Unstructured) []ManagedEntry {
-	entries, _, _ := unstructured.NestedSlice(o.Object, "metadata", "managedFields")
+	v, _, _ := unstructured.NestedFieldNoCopy(o.Object, "metadata", "managedFields") // read only: the field sets are not copied
+	entries, _ := v.([]any)
 	out := make([]ManagedEntry, 0, len(entries))
 	for _, e := range entries {
 		m, ok := e.(map[string]any)

@@ -71,19 +71,13 @@ func (in *interner) stringMap(m map[string]any) map[string]string {
 	return out
 }
 
-// managers is the one copy of managedFields trimmed to what a plan reads of
-// them: each entry's manager and subresource.
-func (in *interner) managers(entries []any) []plan.ManagedEntry {
+// managers is the one copy of a list of field managers (plan.ManagersOf).
+func (in *interner) managers(entries []plan.ManagedEntry) []plan.ManagedEntry {
 	var b strings.Builder
-	out := make([]plan.ManagedEntry, 0, len(entries))
 	for _, e := range entries {
-		m, _ := e.(map[string]any)
-		mgr, _ := m["manager"].(string)
-		sub, _ := m["subresource"].(string)
-		out = append(out, plan.ManagedEntry{Manager: mgr, Subresource: sub})
-		b.WriteString(mgr)
+		b.WriteString(e.Manager)
 		b.WriteByte(0)
-		b.WriteString(sub)
+		b.WriteString(e.Subresource)
 		b.WriteByte(0)
 	}
 	in.mu.Lock()
@@ -91,8 +85,9 @@ func (in *interner) managers(entries []any) []plan.ManagedEntry {
 	if shared, ok := in.mgrs[b.String()]; ok {
 		return shared
 	}
-	for i := range out {
-		out[i] = plan.ManagedEntry{Manager: intern(out[i].Manager), Subresource: intern(out[i].Subresource)}
+	out := make([]plan.ManagedEntry, len(entries))
+	for i, e := range entries {
+		out[i] = plan.ManagedEntry{Manager: intern(e.Manager), Subresource: intern(e.Subresource)}
 	}
 	in.mgrs[b.String()] = out
 	return out

@@ -38,8 +38,11 @@ func TestInternerTrimsManagers(t *testing.T) {
 		}
 		return e
 	}
-	a := in.managers([]any{entry("tandem", "", "t1"), entry("kube-controller-manager", "status", "t1")})
-	b := in.managers([]any{entry("tandem", "", "t2"), entry("kube-controller-manager", "status", "t3")})
+	managers := func(entries ...any) []plan.ManagedEntry {
+		return in.managers(plan.ManagersOf(&unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"managedFields": entries}}}))
+	}
+	a := managers(entry("tandem", "", "t1"), entry("kube-controller-manager", "status", "t1"))
+	b := managers(entry("tandem", "", "t2"), entry("kube-controller-manager", "status", "t3"))
 	want := []plan.ManagedEntry{{Manager: "tandem"}, {Manager: "kube-controller-manager", Subresource: "status"}}
 	if !reflect.DeepEqual(a, want) {
 		t.Errorf("managers = %v, want %v", a, want)
@@ -47,7 +50,7 @@ func TestInternerTrimsManagers(t *testing.T) {
 	if &a[0] != &b[0] {
 		t.Error("the same managers at other times are two lists, want one shared")
 	}
-	if c := in.managers([]any{entry("helm", "", "t1")}); reflect.DeepEqual(c, a) {
+	if c := managers(entry("helm", "", "t1")); reflect.DeepEqual(c, a) {
 		t.Errorf("other managers were taken for the same: %v", c)
 	}
 }

@@ -264,8 +264,6 @@ func targetOf(o *unstructured.Unstructured, in *interner) *plan.Target {
 		}
 		t.Annotations = in.stringMap(rest)
 	}
-	if mf, ok := md["managedFields"].([]any); ok {
-		t.Managers = in.managers(mf)
-	}
+	t.Managers = in.managers(plan.ManagersOf(o))
 	return t
 }
