@@ -141,7 +141,10 @@ func metaOf(o any) (metav1.Object, error) {
 // namespaces) for TANDEM_BENCH_MIRROR_SECONDS (default 60), each stamped
 // with its write time; watches on green see them arrive. The baseline, in
 // the same run: a watch on blue itself seeing the same changes — the floor of
-// any watch-based copy. See README.md.
+// any watch-based copy. With TANDEM_BENCH_MIRROR_OBJECTS=N (a multiple of
+// 200), blue also holds N objects of the scale benchmark's cheap set before
+// the mirror starts: what the mirror costs with a large cluster watched.
+// See README.md.
 func BenchmarkMirrorLag(b *testing.B) {
 	seconds := 60
 	if s := os.Getenv("TANDEM_BENCH_MIRROR_SECONDS"); s != "" {
@@ -149,7 +152,18 @@ func BenchmarkMirrorLag(b *testing.B) {
 			seconds = n
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(seconds)*time.Second+10*time.Minute)
+	watched := 0
+	if s := os.Getenv("TANDEM_BENCH_MIRROR_OBJECTS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n%objectsPerNS != 0 {
+			b.Fatalf("TANDEM_BENCH_MIRROR_OBJECTS: %q is not a multiple of %d", s, objectsPerNS)
+		}
+		watched = n
+	}
+	// The initial pass copies the watched objects: its limit grows with them
+	// (≥ 100 objects/s; tandem syncs 300–400 here).
+	initialLimit := 5*time.Minute + time.Duration(watched/100)*time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(seconds)*time.Second+10*time.Minute+2*initialLimit)
 	defer cancel()
 	blue, err := clientset("blue")
 	if err != nil {
@@ -169,6 +183,21 @@ func BenchmarkMirrorLag(b *testing.B) {
 			}
 		}
 	}()
+	if watched > 0 {
+		names := namespaceNamesN("mwatch", watched/objectsPerNS)
+		defer func() {
+			_ = deleteNamespaces(context.Background(), green, names, 30*time.Minute)
+			_ = deleteNamespaces(context.Background(), blue, names, 30*time.Minute)
+		}()
+		start := time.Now()
+		if _, err := createAll(ctx, blue, namespaceObjectsOf(names), workers, true); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := createAll(ctx, blue, setObjects(setCheap, names), workers, true); err != nil {
+			b.Fatal(err)
+		}
+		report("blue: %d more objects to watch (%d namespaces) in %s", watched, len(names), time.Since(start).Round(time.Second))
+	}
 	labels := map[string]string{"bench": "mirror"}
 	for _, ns := range base {
 		if _, err := blue.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
@@ -206,6 +235,12 @@ func BenchmarkMirrorLag(b *testing.B) {
 	if err := mirror.Start(); err != nil {
 		b.Fatal(err)
 	}
+	// Its RSS from /proc (rssPeak): over the whole run, and from the end
+	// of the initial pass on (the mirror watching).
+	var whole, watching rssPeak
+	stopPolls := make(chan struct{})
+	defer close(stopPolls)
+	go whole.watch(mirror.Process.Pid, stopPolls)
 	initial := make(chan time.Time, 1)
 	var mirrorLog strings.Builder
 	var logMu sync.Mutex
@@ -224,10 +259,12 @@ func BenchmarkMirrorLag(b *testing.B) {
 	started := time.Now()
 	select {
 	case at := <-initial:
-		report("mirror: initial pass done %s after start", at.Sub(started).Round(time.Millisecond))
-	case <-time.After(5 * time.Minute):
-		b.Fatalf("the mirror's initial pass did not finish in 5 minutes")
+		report("mirror: initial pass done %s after start (peak RSS so far %d MB: anonymous %d, the binary's pages %d)",
+			at.Sub(started).Round(time.Millisecond), max(whole.hwm.Load(), whole.sum.Load())/1024, whole.anon.Load()/1024, whole.file.Load()/1024)
+	case <-time.After(initialLimit):
+		b.Fatalf("the mirror's initial pass did not finish in %s", initialLimit)
 	}
+	go watching.watch(mirror.Process.Pid, stopPolls)
 
 	book := newLagBook()
 	var ready sync.WaitGroup
@@ -320,10 +357,8 @@ func BenchmarkMirrorLag(b *testing.B) {
 
 	gl, gMissing := book.lags("green")
 	bl, bMissing := book.lags("blue")
-	rss := int64(0)
-	if ru, ok := mirror.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss / 1024
-	}
+	rss := max(whole.hwm.Load(), whole.sum.Load()) / 1024
+	watchingRSS := watching.sum.Load() / 1024
 	rate := float64(n) / writeTook.Seconds()
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	b.ReportMetric(float64(n), "changes")
@@ -335,13 +370,16 @@ func BenchmarkMirrorLag(b *testing.B) {
 	b.ReportMetric(float64(gMissing), "missed")
 	b.ReportMetric(float64(len(diffs)), "final_differences")
 	b.ReportMetric(float64(rss), "mirror_peak_rss_MB")
+	b.ReportMetric(float64(watchingRSS), "mirror_watching_peak_rss_MB")
+	b.ReportMetric(float64(watched), "objects_watched")
 	if f := pct(bl, 99); f > 0 {
 		b.ReportMetric(float64(pct(gl, 99))/float64(f), "p99/floor_p99")
 	}
 	report("%d changes in %s (%.1f/s): %v", n, writeTook.Round(time.Millisecond), rate, kinds)
 	report("green via tandem mirror: p50 %s p90 %s p99 %s max %s, %d of %d not seen", pct(gl, 50), pct(gl, 90), pct(gl, 99), pct(gl, 100), gMissing, len(book.written))
 	report("blue's own watch (floor): p50 %s p99 %s, %d not seen", pct(bl, 50), pct(bl, 99), bMissing)
-	report("mirror peak RSS %d MiB", rss)
+	report("mirror peak RSS %d MB (initial pass included), %d MB while watching (anonymous ≤ %d MB, the binary's pages ≤ %d MB), %d more objects watched",
+		rss, watchingRSS, watching.anon.Load()/1024, watching.file.Load()/1024, watched)
 	report("final states: %d differences between blue and green (ConfigMaps and Deployments of the benchmark)", len(diffs))
 	for i, d := range diffs {
 		if i == 10 {

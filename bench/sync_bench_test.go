@@ -313,6 +313,10 @@ type syncRun struct {
 	// From GODEBUG=gctrace=1: the largest heap at the start of a GC and the
 	// largest live heap after one, in MB.
 	heapMB, liveMB int
+	// progress is the objects/s between a long wave's progress lines (one
+	// every 10 s): a rate that falls during the wave is a cost that grows
+	// with what was written.
+	progress []string
 }
 
 type wave struct {
@@ -331,13 +335,20 @@ func (s syncRun) String() string {
 		applied += w.took
 		ws = append(ws, fmt.Sprintf("%s %d in %s", w.name, w.objects, w.took))
 	}
-	return fmt.Sprintf("wall %s = %.0f obj/s, peak RSS %.0f MB (anonymous ≤ %d MB, the binary's pages ≤ %d MB; Go heap ≤ %d MB, live ≤ %d MB), totals %v; tandem's own time %.2fs: the first write at %.2fs, waves %.2fs (%s)",
+	progress := ""
+	if len(s.progress) > 0 {
+		progress = "; objects/s every 10 s: " + strings.Join(s.progress, " ")
+	}
+	return fmt.Sprintf("wall %s = %.0f obj/s, peak RSS %.0f MB (anonymous ≤ %d MB, the binary's pages ≤ %d MB; Go heap ≤ %d MB, live ≤ %d MB), totals %v; tandem's own time %.2fs: the first write at %.2fs, waves %.2fs (%s)%s",
 		s.wall.Round(time.Millisecond), s.rate(), s.rssMiB(), s.anonKiB/1024, s.fileKiB/1024, s.heapMB, s.liveMB, s.total, s.seconds,
-		s.firstWrite.Seconds(), applied.Seconds(), strings.Join(ws, ", "))
+		s.firstWrite.Seconds(), applied.Seconds(), strings.Join(ws, ", "), progress)
 }
 
 // waveLine is the line tandem's progress prints per wave without a terminal.
 var waveLine = regexp.MustCompile(`^wave\s+\d+\s+(.+?)\s+(\d+) objects: .*\((\S+)\)$`)
+
+// progressLine is a long wave's progress line without a terminal; its rate.
+var progressLine = regexp.MustCompile(`^wave\s+\d+\s+.+?: (\d+) of \d+ objects done`)
 
 // gcLine is the heap part of a GODEBUG=gctrace=1 line: start->end->live MB.
 var gcLine = regexp.MustCompile(`^gc \d+ .* (\d+)->(\d+)->(\d+) MB`)
@@ -381,6 +392,7 @@ func runSync(ctx context.Context, names []string, workers int, journalDir string
 	}
 	s.total, s.seconds = res.Total, res.Seconds
 	s.firstWrite = -1
+	lastDone, lastAt := 0, 0.0
 	for _, line := range strings.Split(errb.String(), "\n") {
 		// Each line is stamped with the time since the process started.
 		stamp, line, _ := strings.Cut(strings.TrimSpace(line), "s ")
@@ -393,6 +405,13 @@ func runSync(ctx context.Context, names []string, workers int, journalDir string
 			if began := time.Duration(at*float64(time.Second)) - d; s.firstWrite < 0 || began < s.firstWrite {
 				s.firstWrite = max(began, 0)
 			}
+		}
+		if m := progressLine.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
+			done, _ := strconv.Atoi(m[1])
+			if done > lastDone && at > lastAt && lastAt > 0 {
+				s.progress = append(s.progress, strconv.Itoa(int(float64(done-lastDone)/(at-lastAt))))
+			}
+			lastDone, lastAt = done, at
 		}
 		if m := gcLine.FindStringSubmatch(line); m != nil {
 			heap, _ := strconv.Atoi(m[1])

@@ -130,19 +130,19 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 		res.Status = Unchanged
 		if len(s.Foreign) > 0 {
 			// Same as last applied, but another manager touched it: would our apply conflict?
-			obj, err := r.prepare(s, &res)
+			body, err := r.body(s, &res)
 			if err != nil {
 				res.Status, res.Reason = Failed, shortErr(err)
 				return res, nil
 			}
-			if _, err := r.ssa(ctx, s, obj, true); err != nil && apierrors.IsConflict(err) {
+			if _, err := r.ssa(ctx, s, body, true); err != nil && apierrors.IsConflict(err) {
 				res.Status, res.Reason = Conflict, conflictReason(s, err)
 			}
 		}
 		r.owners.rememberStep(s)
 		return res, nil
 	}
-	obj, err := r.prepare(s, &res)
+	body, err := r.body(s, &res)
 	if err != nil {
 		res.Status, res.Reason = Failed, shortErr(err)
 		return res, nil
@@ -151,9 +151,9 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 	if err := r.journal("intent", key, map[string]string{"action": string(s.Action), "hash": s.Hash}); err != nil {
 		return res, err
 	}
-	applied, err := r.ssaWithRetry(ctx, s, obj, &res)
-	if err != nil && isImmutable(err) && (r.o.Recreate || r.o.RecreateKinds[obj.GroupVersionKind().GroupKind()]) {
-		applied, err = r.recreate(ctx, s, obj, &res)
+	applied, err := r.ssaWithRetry(ctx, s, body, &res)
+	if err != nil && isImmutable(err) && (r.o.Recreate || r.o.RecreateKinds[s.Ref.GroupVersionKind().GroupKind()]) {
+		applied, err = r.recreate(ctx, s, body, &res)
 		if err == nil {
 			res.Notes = append(res.Notes, "deleted and created again: an immutable field changed")
 		}
@@ -180,23 +180,23 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 	return res, r.journal(op, key, map[string]string{"status": string(res.Status)})
 }
 
-// prepare copies the desired object, stamps the hash and points owner
-// references at the target's UIDs.
-func (r *runner) prepare(s plan.Step, res *Result) (*unstructured.Unstructured, error) {
+// body is the object as the apply sends it: the stored bytes themselves
+// when no owner reference needs the target's UID (nothing decoded), else
+// the desired object with the hash stamped and its owner references
+// pointed at the target's UIDs.
+func (r *runner) body(s plan.Step, res *Result) ([]byte, error) {
+	if s.Stored != nil && len(s.Ref.Owners) == 0 {
+		return s.Stored.Body()
+	}
 	obj, err := s.Full()
 	if err != nil {
 		return nil, err
 	}
-	ann := obj.GetAnnotations()
-	if ann == nil {
-		ann = map[string]string{}
-	}
-	ann[plan.HashAnnotation] = s.Hash
-	obj.SetAnnotations(ann)
+	plan.StampHash(obj, s.Hash)
 	if len(obj.GetOwnerReferences()) > 0 {
 		res.Notes = append(res.Notes, sanitize.RemapOwners(obj, r.owners.lookup)...)
 	}
-	return obj, nil
+	return obj.MarshalJSON()
 }
 
 func (r *runner) resource(s plan.Step) dynamic.ResourceInterface {
@@ -207,16 +207,12 @@ func (r *runner) resource(s plan.Step) dynamic.ResourceInterface {
 	return ri
 }
 
-// ssa server-side-applies obj and answers what the target made of it —
+// ssa server-side-applies body (s's object) and answers what the target made of it —
 // only its identity (kind, namespace, name, uid): the apiserver is asked
 // to answer with the object's metadata alone (PartialObjectMetadata, in
 // protobuf), which costs it and tandem less than the whole object in JSON,
 // and nothing else of it is read.
-func (r *runner) ssa(ctx context.Context, s plan.Step, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
-	body, err := obj.MarshalJSON()
-	if err != nil {
-		return nil, err
-	}
+func (r *runner) ssa(ctx context.Context, s plan.Step, body []byte, dryRun bool) (*unstructured.Unstructured, error) {
 	force := r.o.Force
 	opts := metav1.PatchOptions{FieldManager: plan.FieldManager, Force: &force}
 	if dryRun {
@@ -225,9 +221,9 @@ func (r *runner) ssa(ctx context.Context, s plan.Step, obj *unstructured.Unstruc
 	apply := func() (*metav1.PartialObjectMetadata, error) {
 		ri := r.target.Metadata.Resource(s.Resource)
 		if s.Namespaced {
-			return ri.Namespace(obj.GetNamespace()).Patch(ctx, obj.GetName(), types.ApplyPatchType, body, opts)
+			return ri.Namespace(s.Ref.Namespace).Patch(ctx, s.Ref.Name, types.ApplyPatchType, body, opts)
 		}
-		return ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, body, opts)
+		return ri.Patch(ctx, s.Ref.Name, types.ApplyPatchType, body, opts)
 	}
 	out, err := apply()
 	if err != nil && !force && conflictsOnlyWithTandem(err) {
@@ -239,7 +235,7 @@ func (r *runner) ssa(ctx context.Context, s plan.Step, obj *unstructured.Unstruc
 		return nil, err
 	}
 	applied := &unstructured.Unstructured{}
-	applied.SetGroupVersionKind(obj.GroupVersionKind())
+	applied.SetGroupVersionKind(s.Ref.GroupVersionKind())
 	applied.SetNamespace(out.Namespace)
 	applied.SetName(out.Name)
 	applied.SetUID(out.UID)
@@ -273,13 +269,13 @@ func conflictsOnlyWithTandem(err error) bool {
 // honoured by client-go's REST client before an error reaches here. An
 // object that took more than one attempt says so in res's notes, with the
 // first error: the report tells the user what the run rode out.
-func (r *runner) ssaWithRetry(ctx context.Context, s plan.Step, obj *unstructured.Unstructured, res *Result) (*unstructured.Unstructured, error) {
+func (r *runner) ssaWithRetry(ctx context.Context, s plan.Step, body []byte, res *Result) (*unstructured.Unstructured, error) {
 	var out *unstructured.Unstructured
 	var first error
 	attempt := 0
-	gk := obj.GroupVersionKind().GroupKind()
+	gk := s.Ref.GroupVersionKind().GroupKind()
 	err := retry.OnError(applyBackoff, func(err error) bool {
-		if ctx.Err() != nil || !retryable(err) || r.exhausted.has(gk, err) {
+		if ctx.Err() != nil || !Retryable(err) || r.exhausted.has(gk, err) {
 			return false
 		}
 		if first == nil {
@@ -292,13 +288,13 @@ func (r *runner) ssaWithRetry(ctx context.Context, s plan.Step, obj *unstructure
 	}, func() error {
 		attempt++
 		var err error
-		out, err = r.ssa(ctx, s, obj, false)
+		out, err = r.ssa(ctx, s, body, false)
 		return err
 	})
 	if attempt > 1 && res != nil {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d attempts (the first failed: %s)", attempt, shortErr(first)))
 	}
-	if err != nil && attempt >= applyBackoff.Steps && retryable(err) {
+	if err != nil && attempt >= applyBackoff.Steps && Retryable(err) {
 		r.exhausted.add(gk, err)
 	}
 	return out, err
@@ -351,33 +347,34 @@ func isAPIStatus(err error) bool {
 // own time aside) before the object is reported failed and the run goes on.
 var applyBackoff = wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 14, Cap: 5 * time.Second}
 
-func (r *runner) recreate(ctx context.Context, s plan.Step, obj *unstructured.Unstructured, res *Result) (*unstructured.Unstructured, error) {
+func (r *runner) recreate(ctx context.Context, s plan.Step, body []byte, res *Result) (*unstructured.Unstructured, error) {
+	name := s.Ref.Name
 	prop := metav1.DeletePropagationForeground
 	opts := metav1.DeleteOptions{PropagationPolicy: &prop}
 	// The UID precondition: only the object the plan was made against, never
 	// one that took its name since.
-	cur, err := r.resource(s).Get(ctx, obj.GetName(), metav1.GetOptions{})
+	cur, err := r.resource(s).Get(ctx, name, metav1.GetOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return nil, err
 	}
 	if err == nil {
 		if s.TargetUID != "" && cur.GetUID() != s.TargetUID {
-			return nil, fmt.Errorf("%s was replaced in the target since it was read (uid %s, read %s): not recreated", obj.GetName(), cur.GetUID(), s.TargetUID)
+			return nil, fmt.Errorf("%s was replaced in the target since it was read (uid %s, read %s): not recreated", name, cur.GetUID(), s.TargetUID)
 		}
 		uid := cur.GetUID()
 		opts.Preconditions = &metav1.Preconditions{UID: &uid}
-		if err := r.resource(s).Delete(ctx, obj.GetName(), opts); err != nil && !apierrors.IsNotFound(err) {
+		if err := r.resource(s).Delete(ctx, name, opts); err != nil && !apierrors.IsNotFound(err) {
 			return nil, err
 		}
 	}
 	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, r.o.WaitTimeout, true, func(ctx context.Context) (bool, error) {
-		_, err := r.resource(s).Get(ctx, obj.GetName(), metav1.GetOptions{})
+		_, err := r.resource(s).Get(ctx, name, metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("waiting for the old object to be deleted: %w", err)
 	}
-	return r.ssaWithRetry(ctx, s, obj, res)
+	return r.ssaWithRetry(ctx, s, body, res)
 }
 
 func (r *runner) journal(op, key string, detail map[string]string) error {
@@ -392,10 +389,10 @@ func journalKey(s plan.Step) string {
 	return strings.Join([]string{gvk.Group, gvk.Kind, s.Ref.Namespace, s.Ref.Name}, "/")
 }
 
-// retryable is what can pass: a busy, throttling or restarting apiserver
+// Retryable is what can pass: a busy, throttling or restarting apiserver
 // (429, 5xx, timeouts), a connection refused, reset or cut mid-answer (EOF,
 // GOAWAY), a webhook that timed out (the apiserver answers 500).
-func retryable(err error) bool {
+func Retryable(err error) bool {
 	var netErr net.Error
 	return apierrors.IsTooManyRequests(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
 		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsUnexpectedServerError(err) ||
@@ -407,7 +404,7 @@ func retryable(err error) bool {
 // retryable covers, and a namespace that is not there yet (NotFound on an
 // apply, which creates the object, means its namespace is missing).
 func transient(err error) bool {
-	return retryable(err) || apierrors.IsNotFound(err)
+	return Retryable(err) || apierrors.IsNotFound(err)
 }
 
 func isImmutable(err error) bool {

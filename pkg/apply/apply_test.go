@@ -63,8 +63,8 @@ func TestRetryable(t *testing.T) {
 		{"other network error", dial(syscall.EHOSTUNREACH), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := retryable(tc.err); got != tc.want {
-				t.Errorf("retryable(%v) = %v, want %v", tc.err, got, tc.want)
+			if got := Retryable(tc.err); got != tc.want {
+				t.Errorf("Retryable(%v) = %v, want %v", tc.err, got, tc.want)
 			}
 		})
 	}

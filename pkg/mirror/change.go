@@ -12,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/plan"
@@ -21,21 +20,35 @@ import (
 
 // process brings the target's copy of k in line with the source's object
 // now (not as it was when the event came: a burst of changes is one write).
+// The informers cache identities only: the object is read from the source.
 func (m *Mirror) process(ctx context.Context, k key) error {
-	inf := m.informer(k.gvr, k.namespace)
 	storeKey := k.name
 	if k.namespace != "" {
 		storeKey = k.namespace + "/" + k.name
 	}
-	item, exists, err := inf.GetIndexer().GetByKey(storeKey)
+	_, exists, err := m.informer(k.gvr, k.namespace).GetIndexer().GetByKey(storeKey)
 	if err != nil {
 		return err
 	}
 	if !exists {
 		return m.deleted(ctx, k)
 	}
-	obj := item.(*unstructured.Unstructured)
-	prep, err := syncer.Changed(ctx, m.Request, m.resources, []*unstructured.Unstructured{obj}, m.serviceHasSelector)
+	obj, err := m.read(ctx, k)
+	if apierrors.IsNotFound(err) {
+		return m.deleted(ctx, k) // deleted since: its event follows
+	}
+	if err != nil && apply.Retryable(err) {
+		return &retryLater{reason: "read the source's object: " + err.Error()}
+	}
+	if err != nil {
+		return err
+	}
+	syncer.SlimSource(obj)
+	hasSelector := func(ns, name string) bool {
+		svc, err := m.Source.Typed.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		return err == nil && len(svc.Spec.Selector) > 0
+	}
+	prep, err := syncer.Changed(ctx, m.Request, m.resources, []*unstructured.Unstructured{obj}, hasSelector)
 	if err != nil {
 		return err
 	}
@@ -134,17 +147,13 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 	return nil
 }
 
-func (m *Mirror) serviceHasSelector(ns, name string) bool {
-	inf := m.informer(schema.GroupVersionResource{Version: "v1", Resource: "services"}, ns)
-	if inf == nil {
-		return false
+// read is the source's object k, whole.
+func (m *Mirror) read(ctx context.Context, k key) (*unstructured.Unstructured, error) {
+	ri := m.Source.Dynamic.Resource(k.gvr)
+	if m.byGVR[k.gvr].Namespaced {
+		return ri.Namespace(k.namespace).Get(ctx, k.name, metav1.GetOptions{})
 	}
-	item, ok, _ := inf.GetIndexer().GetByKey(ns + "/" + name)
-	if !ok {
-		return false
-	}
-	sel, _, _ := unstructured.NestedMap(item.(*unstructured.Unstructured).Object, "spec", "selector")
-	return len(sel) > 0
+	return ri.Get(ctx, k.name, metav1.GetOptions{})
 }
 
 // done records an outcome and the lag from when the change was seen.

@@ -1,21 +1,23 @@
 package mirror
 
 // The informers the mirror watches the source with: one per resource (per
-// selected namespace when the selection names them), their caches slimmed,
-// each event queued.
+// selected namespace when the selection names them), each event queued.
+// They watch metadata only (PartialObjectMetadata) and cache each object's
+// identity and resourceVersion, nothing else: the cache of a 100k-object
+// cluster is its names, not its contents. A change is read whole from the
+// source when its turn comes (change.go), which is also the freshest copy.
 
 import (
 	"context"
 	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/tandem-io/tandem/pkg/inventory"
-	"github.com/tandem-io/tandem/pkg/syncer"
 )
 
 // watched reports whether a resource is worth a watch: never the kinds every
@@ -59,20 +61,24 @@ func (m *Mirror) namespaces() []string {
 	return m.Request.Selector.Namespaces
 }
 
-// slim drops from a cached object what the pipeline never reads (syncer.SlimSource).
-func slim(obj any) (any, error) {
-	if o, ok := obj.(*unstructured.Unstructured); ok {
-		syncer.SlimSource(o)
+// identity is what the cache keeps of an object: what names it and its
+// resourceVersion (an update event that does not change it is a relist's).
+func identity(obj any) (any, error) {
+	o, ok := obj.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return obj, nil // a DeletedFinalStateUnknown: its key is all that is read
 	}
-	return obj, nil
+	return &metav1.PartialObjectMetadata{TypeMeta: o.TypeMeta, ObjectMeta: metav1.ObjectMeta{
+		Namespace: o.Namespace, Name: o.Name, UID: o.UID, ResourceVersion: o.ResourceVersion,
+	}}, nil
 }
 
 func (m *Mirror) startInformers(ctx context.Context) error {
-	all := dynamicinformer.NewDynamicSharedInformerFactory(m.Source.Dynamic, 0)
-	factories := []dynamicinformer.DynamicSharedInformerFactory{all}
-	perNamespace := map[string]dynamicinformer.DynamicSharedInformerFactory{}
+	all := metadatainformer.NewSharedInformerFactory(m.Source.Metadata, 0)
+	factories := []metadatainformer.SharedInformerFactory{all}
+	perNamespace := map[string]metadatainformer.SharedInformerFactory{}
 	for _, ns := range m.namespaces() {
-		f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(m.Source.Dynamic, 0, ns, nil)
+		f := metadatainformer.NewFilteredSharedInformerFactory(m.Source.Metadata, 0, ns, nil)
 		perNamespace[ns] = f
 		factories = append(factories, f)
 	}
@@ -99,7 +105,7 @@ func (m *Mirror) startInformers(ctx context.Context) error {
 				f = perNamespace[k.namespace]
 			}
 			inf := f.ForResource(gvr).Informer()
-			_ = inf.SetTransform(slim)
+			_ = inf.SetTransform(identity)
 			_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
 				// The reflector relists and rewatches by itself (with backoff); say so once per error.
 				m.Log.Warn("watch error; the informer relists by itself", "resource", gvr.Resource, "namespace", k.namespace, "error", err)
@@ -167,7 +173,7 @@ func (m *Mirror) handler(gvr schema.GroupVersionResource) cache.ResourceEventHan
 		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = d.Obj
 		}
-		o, ok := obj.(*unstructured.Unstructured)
+		o, ok := obj.(*metav1.PartialObjectMetadata)
 		if !ok {
 			return
 		}
@@ -189,8 +195,8 @@ func (m *Mirror) handler(gvr schema.GroupVersionResource) cache.ResourceEventHan
 		UpdateFunc: func(old, cur any) {
 			// A relist after a watch error or an apiserver restart delivers
 			// every object again, unchanged: no work, no re-copy storm.
-			if o, ok := old.(*unstructured.Unstructured); ok {
-				if c, ok := cur.(*unstructured.Unstructured); ok && o.GetResourceVersion() == c.GetResourceVersion() {
+			if o, ok := old.(*metav1.PartialObjectMetadata); ok {
+				if c, ok := cur.(*metav1.PartialObjectMetadata); ok && o.ResourceVersion == c.ResourceVersion {
 					return
 				}
 			}

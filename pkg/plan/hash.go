@@ -74,3 +74,14 @@ func Hash(obj *unstructured.Unstructured) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }
+
+// StampHash sets obj's HashAnnotation to hash: what tandem writes with
+// every object, so that the next run sees it unchanged.
+func StampHash(obj *unstructured.Unstructured, hash string) {
+	ann := obj.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[HashAnnotation] = hash
+	obj.SetAnnotations(ann)
+}

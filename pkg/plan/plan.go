@@ -38,7 +38,7 @@ type Item struct {
 	// Ref names the object and its owners; Build takes it from Desired when
 	// it is left empty.
 	Ref Ref
-	// Desired is the sanitized object; nil when Load is set (a large sync
+	// Desired is the sanitized object; nil when Stored is set (a large sync
 	// keeps its objects on disk: Ref names it, DesiredHash is its hash).
 	Desired  *unstructured.Unstructured
 	Decision sanitize.Decision
@@ -49,15 +49,25 @@ type Item struct {
 	// prints it); nil when absent.
 	Current *unstructured.Unstructured
 	Why     string // why it was selected ("" = matched the selection itself)
-	// Load, when set, reads the desired object back whole.
-	Load        func() (*unstructured.Unstructured, error)
+	// Stored, when set, is where the desired object waits outside memory.
+	Stored      Stored
 	DesiredHash string
+}
+
+// Stored is a desired object kept outside memory.
+type Stored interface {
+	// Load reads the object back whole.
+	Load() (*unstructured.Unstructured, error)
+	// Body reads it back as an apply sends it: JSON, the HashAnnotation
+	// already set to the object's hash. Only an object whose owner
+	// references need no remapping can be sent as it is.
+	Body() ([]byte, error)
 }
 
 // Full is the desired object whole, a copy the caller may change.
 func (it Item) Full() (*unstructured.Unstructured, error) {
-	if it.Load != nil {
-		return it.Load()
+	if it.Stored != nil {
+		return it.Stored.Load()
 	}
 	return it.Desired.DeepCopy(), nil
 }
@@ -129,8 +139,17 @@ func Build(items []Item, o Options) Plan {
 // Builder builds a plan one item at a time, so that a caller need not hold
 // its items and the plan's steps at once. It is not safe for concurrent use.
 type Builder struct {
-	o      Options
-	byWave [len(waves)][]Step
+	o        Options
+	byWave   [len(waves)][]Step
+	expected [len(waves)]int
+}
+
+// Expect says one more item of kind gk is coming: a wave's steps are then
+// allocated once, at their size, instead of grown (which holds the old
+// array and the new one at once, and leaves up to a quarter unused).
+func (b *Builder) Expect(gk schema.GroupKind) {
+	i, _ := WaveOf(gk)
+	b.expected[i]++
 }
 
 // NewBuilder starts an empty plan.
@@ -145,6 +164,9 @@ func (b *Builder) Add(it Item) {
 	s := decide(it, b.o)
 	if !b.o.KeepCurrent {
 		s.Current, s.Target = nil, nil
+	}
+	if b.byWave[i] == nil && b.expected[i] > 0 {
+		b.byWave[i] = make([]Step, 0, b.expected[i])
 	}
 	b.byWave[i] = append(b.byWave[i], s)
 }

@@ -196,7 +196,7 @@ func TestBuilderKeepsTargetUIDAndPlansObjectsOnDisk(t *testing.T) {
 	items := []Item{
 		{Resource: schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, Namespaced: true, Desired: parse(t, desiredCM), Current: cur},
 		{Resource: schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, Namespaced: true, Ref: RefOf(onDisk), DesiredHash: "h2",
-			Load: func() (*unstructured.Unstructured, error) { return onDisk.DeepCopy(), nil }},
+			Stored: inMemory{onDisk}},
 	}
 	for _, keep := range []bool{false, true} {
 		p := Build(items, Options{KeepCurrent: keep})
@@ -223,7 +223,38 @@ func TestBuilderKeepsTargetUIDAndPlansObjectsOnDisk(t *testing.T) {
 	b := NewBuilder(Options{})
 	b.Add(items[1])
 	b.Add(items[0])
-	if got, want := b.Plan(), Build(items, Options{}); !cmp.Equal(got, want, cmpopts.IgnoreFields(Item{}, "Load")) {
-		t.Errorf("a Builder fed out of order: %s", cmp.Diff(want, got, cmpopts.IgnoreFields(Item{}, "Load")))
+	if got, want := b.Plan(), Build(items, Options{}); !cmp.Equal(got, want, cmpopts.IgnoreFields(Item{}, "Stored")) {
+		t.Errorf("a Builder fed out of order: %s", cmp.Diff(want, got, cmpopts.IgnoreFields(Item{}, "Stored")))
+	}
+}
+
+// inMemory is a plan.Stored that holds its object.
+type inMemory struct{ o *unstructured.Unstructured }
+
+func (m inMemory) Load() (*unstructured.Unstructured, error) { return m.o.DeepCopy(), nil }
+func (m inMemory) Body() ([]byte, error)                     { return m.o.MarshalJSON() }
+
+// A Builder told what is coming allocates each wave's steps once: the plan
+// is the same, and no step array is larger than its wave.
+func TestBuilderExpectAllocatesOnce(t *testing.T) {
+	var items []Item
+	for _, n := range []string{"a", "b", "c"} {
+		o := parse(t, desiredCM)
+		o.SetName(n)
+		items = append(items, Item{Resource: schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, Namespaced: true, Desired: o})
+	}
+	b := NewBuilder(Options{})
+	for _, it := range items {
+		b.Expect(it.Desired.GroupVersionKind().GroupKind())
+	}
+	for _, it := range items {
+		b.Add(it)
+	}
+	i, _ := WaveOf(items[0].Desired.GroupVersionKind().GroupKind())
+	if n := cap(b.byWave[i]); n != len(items) {
+		t.Errorf("the wave's steps have room for %d, want exactly %d", n, len(items)) // appended one by one: 4
+	}
+	if got, want := b.Plan(), Build(items, Options{}); !cmp.Equal(got, want) {
+		t.Errorf("plan with Expect: %s", cmp.Diff(want, got))
 	}
 }

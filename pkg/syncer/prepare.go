@@ -261,6 +261,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		log.Info("read the target", "context", req.Target.Context, "objects", len(current), "took", took())
 	}
 	pr := preparer{req: req, byGK: byGK, sctx: sctx, clusterIPs: clusterIPs, sp: sp}
+	b := plan.NewBuilder(plan.Options{Force: req.Force, KeepCurrent: req.KeepTarget})
 	var jobs []prepareJob
 	for i, o := range raw {
 		raw[i] = nil // what is done with is not held
@@ -269,6 +270,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		if !ok || early[key] {
 			continue
 		}
+		b.Expect(schema.GroupKind{Group: key.Group, Kind: key.Kind})
 		j := prepareJob{why: why, current: current[key]}
 		switch o := o.(type) {
 		case *sketched:
@@ -281,7 +283,6 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	// Each object is read back, sanitized, hashed and written back on its
 	// own, as many at once as there are CPUs, and goes straight into the
 	// plan: no list of items is held beside the plan's steps.
-	b := plan.NewBuilder(plan.Options{Force: req.Force, KeepCurrent: req.KeepTarget})
 	var mu sync.Mutex
 	items := 0
 	g, gctx := errgroup.WithContext(ctx)
@@ -391,12 +392,12 @@ func (pr preparer) one(j prepareJob) (prepareOutcome, error) {
 		if j.spilled {
 			// Back to disk, sanitized: the plan keeps its name, owners and hash.
 			it.DesiredHash = plan.Hash(desired)
-			back, err := pr.sp.put(desired)
+			it.Ref = refOf(desired)
+			back, err := pr.sp.putStamped(desired, it.DesiredHash)
 			if err != nil {
 				return prepareOutcome{}, err
 			}
-			sp := pr.sp
-			it.Ref, it.Desired, it.Load = refOf(desired), nil, func() (*unstructured.Unstructured, error) { return sp.get(back) }
+			it.Desired, it.Stored = nil, back
 		}
 	}
 	out.item = &it

@@ -61,16 +61,57 @@ func (s *spill) put(o *unstructured.Unstructured) (spillRef, error) {
 	return ref, nil
 }
 
-func (s *spill) get(ref spillRef) (*unstructured.Unstructured, error) {
+func (s *spill) read(ref spillRef) ([]byte, error) {
 	b := make([]byte, ref.n)
 	if _, err := s.f.ReadAt(b, ref.off); err != nil {
 		return nil, fmt.Errorf("spill: read back: %w", err)
+	}
+	return b, nil
+}
+
+func (s *spill) get(ref spillRef) (*unstructured.Unstructured, error) {
+	b, err := s.read(ref)
+	if err != nil {
+		return nil, err
 	}
 	o := &unstructured.Unstructured{}
 	if err := o.UnmarshalJSON(b); err != nil {
 		return nil, fmt.Errorf("spill: read back: %w", err)
 	}
 	return o, nil
+}
+
+// stored is a sanitized object in the spill, its hash stamped in its
+// annotations (plan.Stored): the apply sends its bytes as they are.
+type stored struct {
+	sp  *spill
+	ref spillRef
+}
+
+func (s stored) Body() ([]byte, error) { return s.sp.read(s.ref) }
+
+// Load is the object without the hash stamped: what Desired would be.
+func (s stored) Load() (*unstructured.Unstructured, error) {
+	o, err := s.sp.get(s.ref)
+	if err != nil {
+		return nil, err
+	}
+	ann := o.GetAnnotations()
+	delete(ann, plan.HashAnnotation)
+	if len(ann) == 0 {
+		unstructured.RemoveNestedField(o.Object, "metadata", "annotations")
+	} else {
+		o.SetAnnotations(ann)
+	}
+	return o, nil
+}
+
+// putStamped spills a sanitized object with its hash stamped, as the apply
+// sends it; o's annotations are changed.
+func (s *spill) putStamped(o *unstructured.Unstructured, hash string) (stored, error) {
+	plan.StampHash(o, hash)
+	ref, err := s.put(o)
+	return stored{sp: s, ref: ref}, err
 }
 
 func (s *spill) Close() error {

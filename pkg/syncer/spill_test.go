@@ -108,3 +108,45 @@ func TestSelectionReadsSketches(t *testing.T) {
 		t.Errorf("selection over sketches: %v, want %v", got, want)
 	}
 }
+
+// A stored object is sent as it was spilled, its hash stamped, and read
+// back whole without the stamp: what it was before, with or without
+// annotations of its own.
+func TestStoredBodyCarriesTheHashLoadDoesNot(t *testing.T) {
+	sp, err := newSpill()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	for _, ann := range []map[string]any{nil, {"keep": "me"}} {
+		md := map[string]any{"name": "cfg", "namespace": "shop"}
+		if ann != nil {
+			md["annotations"] = ann
+		}
+		o := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": md, "data": map[string]any{"k": "v"}}}
+		want := o.DeepCopy()
+		hash := plan.Hash(o)
+		st, err := sp.putStamped(o, hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := st.Body()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent := &unstructured.Unstructured{}
+		if err := sent.UnmarshalJSON(body); err != nil {
+			t.Fatal(err)
+		}
+		if got := sent.GetAnnotations()[plan.HashAnnotation]; got != hash || plan.Hash(sent) != hash {
+			t.Errorf("body's hash annotation %q, want %q (and the body's content the same)", got, hash)
+		}
+		back, err := st.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(back.Object, want.Object) {
+			t.Errorf("loaded %v, want the object as it was %v", back.Object, want.Object)
+		}
+	}
+}
