@@ -16,7 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
@@ -151,7 +150,7 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 	if err := r.journal("intent", key, map[string]string{"action": string(s.Action), "hash": s.Hash}); err != nil {
 		return res, err
 	}
-	applied, err := r.ssaWithRetry(ctx, s, body, &res)
+	applied, err := r.write(ctx, s, body, &res)
 	if err != nil && isImmutable(err) && (r.o.Recreate || r.o.RecreateKinds[s.Ref.GroupVersionKind().GroupKind()]) {
 		applied, err = r.recreate(ctx, s, body, &res)
 		if err == nil {
@@ -207,62 +206,6 @@ func (r *runner) resource(s plan.Step) dynamic.ResourceInterface {
 	return ri
 }
 
-// ssa server-side-applies body (s's object) and answers what the target made of it —
-// only its identity (kind, namespace, name, uid): the apiserver is asked
-// to answer with the object's metadata alone (PartialObjectMetadata, in
-// protobuf), which costs it and tandem less than the whole object in JSON,
-// and nothing else of it is read.
-func (r *runner) ssa(ctx context.Context, s plan.Step, body []byte, dryRun bool) (*unstructured.Unstructured, error) {
-	force := r.o.Force
-	opts := metav1.PatchOptions{FieldManager: plan.FieldManager, Force: &force}
-	if dryRun {
-		opts.DryRun = []string{metav1.DryRunAll}
-	}
-	apply := func() (*metav1.PartialObjectMetadata, error) {
-		ri := r.target.Metadata.Resource(s.Resource)
-		if s.Namespaced {
-			return ri.Namespace(s.Ref.Namespace).Patch(ctx, s.Ref.Name, types.ApplyPatchType, body, opts)
-		}
-		return ri.Patch(ctx, s.Ref.Name, types.ApplyPatchType, body, opts)
-	}
-	out, err := apply()
-	if err != nil && !force && conflictsOnlyWithTandem(err) {
-		// tandem's own non-apply writes (activate, deactivate) are no one else's: take them back.
-		force = true
-		out, err = apply()
-	}
-	if err != nil {
-		return nil, err
-	}
-	applied := &unstructured.Unstructured{}
-	applied.SetGroupVersionKind(s.Ref.GroupVersionKind())
-	applied.SetNamespace(out.Namespace)
-	applied.SetName(out.Name)
-	applied.SetUID(out.UID)
-	return applied, nil
-}
-
-// conflictsOnlyWithTandem reports whether every field conflict of an apply
-// is with a manager named tandem (an Update by tandem itself, which server-side
-// apply counts as another manager).
-func conflictsOnlyWithTandem(err error) bool {
-	var status apierrors.APIStatus
-	if !apierrors.IsConflict(err) || !errors.As(err, &status) || status.Status().Details == nil {
-		return false
-	}
-	causes := status.Status().Details.Causes
-	if len(causes) == 0 {
-		return false
-	}
-	own := fmt.Sprintf("conflict with %q", plan.FieldManager)
-	for _, c := range causes {
-		if !strings.HasPrefix(c.Message, own+" ") && c.Message != own {
-			return false
-		}
-	}
-	return true
-}
-
 // ssaWithRetry retries what a busy or restarting apiserver answers (429,
 // 5xx, timeouts, refused or reset connections) with exponential backoff;
 // everything else is final. A Retry-After the apiserver sends is already
@@ -270,6 +213,11 @@ func conflictsOnlyWithTandem(err error) bool {
 // object that took more than one attempt says so in res's notes, with the
 // first error: the report tells the user what the run rode out.
 func (r *runner) ssaWithRetry(ctx context.Context, s plan.Step, body []byte, res *Result) (*unstructured.Unstructured, error) {
+	return r.withRetry(ctx, s, res, func() (*unstructured.Unstructured, error) { return r.ssa(ctx, s, body, false) })
+}
+
+// withRetry is write with ssaWithRetry's retries.
+func (r *runner) withRetry(ctx context.Context, s plan.Step, res *Result, write func() (*unstructured.Unstructured, error)) (*unstructured.Unstructured, error) {
 	var out *unstructured.Unstructured
 	var first error
 	attempt := 0
@@ -288,7 +236,7 @@ func (r *runner) ssaWithRetry(ctx context.Context, s plan.Step, body []byte, res
 	}, func() error {
 		attempt++
 		var err error
-		out, err = r.ssa(ctx, s, body, false)
+		out, err = write()
 		return err
 	})
 	if attempt > 1 && res != nil {

@@ -32,6 +32,7 @@ func TestConflictsOnlyWithTandem(t *testing.T) {
 		{"only tandem", conflictErr(`conflict with "tandem" using apps/v1`), true},
 		{"tandem and kubectl", conflictErr(`conflict with "tandem" using apps/v1`, `conflict with "kubectl-client-side-apply" using apps/v1`), false},
 		{"a manager whose name starts with tandem", conflictErr(`conflict with "tandem-lab-seed" using v1`), false},
+		{"tandem's create and tandem", conflictErr(`conflict with "tandem-create" using v1`, `conflict with "tandem" using v1`), true},
 		{"no causes", conflictErr(), false},
 		{"not a conflict", errors.New("boom"), false},
 		{"invalid", apierrors.NewBadRequest("x"), false},

@@ -43,10 +43,13 @@ type Conn struct {
 	// Metadata reads and writes objects whose answers carry only their
 	// metadata (PartialObjectMetadata, protobuf): for writes whose caller
 	// needs no more of the object back than its identity.
-	Metadata  metadata.Interface
-	Typed     kubernetes.Interface
-	Discovery discovery.CachedDiscoveryInterface
-	Mapper    *restmapper.DeferredDiscoveryRESTMapper
+	Metadata metadata.Interface
+	// MetadataREST sends requests the metadata client has no method for (a
+	// create), their answers decoded as PartialObjectMetadata the same way.
+	MetadataREST rest.Interface
+	Typed        kubernetes.Interface
+	Discovery    discovery.CachedDiscoveryInterface
+	Mapper       *restmapper.DeferredDiscoveryRESTMapper
 }
 
 // KubeconfigPath returns the kubeconfig file to use: the flag, then
@@ -149,16 +152,23 @@ func NewConnWith(name string, rc *rest.Config, opts ClientOptions) (*Conn, error
 	if err != nil {
 		return nil, fmt.Errorf("context %q: %w", name, err)
 	}
+	mc := metadata.ConfigFor(rc)
+	mc.GroupVersion, mc.APIPath = &schema.GroupVersion{}, "/" // every request gives its whole path
+	metaREST, err := rest.RESTClientFor(mc)
+	if err != nil {
+		return nil, fmt.Errorf("context %q: %w", name, err)
+	}
 	disc := memory.NewMemCacheClient(typed.Discovery())
 	return &Conn{
-		Context:   name,
-		Server:    rc.Host,
-		Config:    rc,
-		Dynamic:   dyn,
-		Metadata:  meta,
-		Typed:     typed,
-		Discovery: disc,
-		Mapper:    restmapper.NewDeferredDiscoveryRESTMapper(disc),
+		Context:      name,
+		Server:       rc.Host,
+		Config:       rc,
+		Dynamic:      dyn,
+		Metadata:     meta,
+		MetadataREST: metaREST,
+		Typed:        typed,
+		Discovery:    disc,
+		Mapper:       restmapper.NewDeferredDiscoveryRESTMapper(disc),
 	}, nil
 }
 

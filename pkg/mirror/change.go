@@ -220,7 +220,7 @@ func notOurs(o *unstructured.Unstructured) string {
 	}
 	for _, mf := range o.GetManagedFields() {
 		// Status writers (the target's controllers) do not make it someone else's.
-		if mf.Manager != plan.FieldManager && mf.Subresource == "" {
+		if !plan.Ours(mf.Manager) && mf.Subresource == "" {
 			return "also managed by " + mf.Manager
 		}
 	}

@@ -94,7 +94,7 @@ func madeByOthers(o *unstructured.Unstructured) string {
 		return ""
 	}
 	for _, mf := range o.GetManagedFields() {
-		if mf.Subresource == "" && mf.Manager != plan.FieldManager && !strings.HasPrefix(mf.Manager, "kube-") {
+		if mf.Subresource == "" && !plan.Ours(mf.Manager) && !strings.HasPrefix(mf.Manager, "kube-") {
 			return "written by " + mf.Manager
 		}
 	}

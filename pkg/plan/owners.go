@@ -24,7 +24,7 @@ func foreignManagers(managers []ManagedEntry) []string {
 	var out []string
 	for _, e := range managers {
 		mgr, sub := e.Manager, e.Subresource
-		if mgr == "" || mgr == FieldManager || sub != "" || clusterManagers[mgr] ||
+		if mgr == "" || Ours(mgr) || sub != "" || clusterManagers[mgr] ||
 			strings.HasPrefix(mgr, "system:") || seen[mgr] {
 			continue
 		}
@@ -35,10 +35,23 @@ func foreignManagers(managers []ManagedEntry) []string {
 	return out
 }
 
-// writtenByTandem reports whether tandem's field manager owns any field.
+// Ours reports whether a field manager is one of tandem's own.
+func Ours(manager string) bool { return manager == FieldManager || manager == CreateManager }
+
+// writtenByTandem reports whether tandem's field managers own any field.
 func writtenByTandem(managers []ManagedEntry) bool {
 	for _, e := range managers {
-		if e.Manager == FieldManager {
+		if Ours(e.Manager) {
+			return true
+		}
+	}
+	return false
+}
+
+// createdByTandem reports whether tandem's creates own fields of the main resource.
+func createdByTandem(managers []ManagedEntry) bool {
+	for _, e := range managers {
+		if e.Manager == CreateManager && e.Subresource == "" {
 			return true
 		}
 	}

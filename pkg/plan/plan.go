@@ -31,6 +31,13 @@ const HashAnnotation = "tandem.io/source-hash"
 // FieldManager is tandem's server-side-apply field manager.
 const FieldManager = "tandem"
 
+// CreateManager is the field manager of tandem's creates. An object the
+// target does not have is written with a create, the apiserver's cheapest
+// write; its fields are then owned by an Update entry of this name, which
+// the next apply that changes the object first moves into FieldManager's
+// apply entry (Step.Upgrade), so that a field the source drops is removed.
+const CreateManager = "tandem-create"
+
 // Item is one source object after sanitizing, with the target's current copy.
 type Item struct {
 	Resource   schema.GroupVersionResource // resource and version to write with
@@ -106,6 +113,9 @@ type Step struct {
 	// plan keeps no more of Target and Current unless Options.KeepCurrent
 	// says so.
 	TargetUID types.UID
+	// Upgrade says the target's copy has fields tandem created
+	// (CreateManager): an apply first makes them FieldManager's.
+	Upgrade bool
 }
 
 // Wave is a group of steps applied together; waves run in order.
@@ -228,6 +238,7 @@ func decide(it Item, o Options) Step {
 		return s
 	}
 	s.Foreign = foreignManagers(t.Managers)
+	s.Upgrade = createdByTandem(t.Managers)
 	if !writtenByTandem(t.Managers) {
 		s.GitOps = gitOps(t)
 	}

@@ -258,3 +258,27 @@ func TestBuilderExpectAllocatesOnce(t *testing.T) {
 		t.Errorf("plan with Expect: %s", cmp.Diff(want, got))
 	}
 }
+
+// An object tandem created is tandem's: no foreign manager, no GitOps
+// guess, and a change is applied after its fields move to the apply.
+func TestCreatedByTandemIsOursAndUpgraded(t *testing.T) {
+	it := Item{Resource: schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, Namespaced: true, Desired: parse(t, desiredCM)}
+	for _, c := range []struct {
+		managers []string
+		upgrade  bool
+		foreign  int
+		action   Action
+	}{
+		{[]string{CreateManager}, true, 0, Update},
+		{[]string{CreateManager, "kubectl-edit"}, true, 1, Update},
+		{[]string{FieldManager}, false, 0, Update},
+		{[]string{CreateManager + "/status"}, false, 0, Update},
+	} {
+		it.Current = current(t, "old", nil, nil, c.managers...)
+		s := decide(it, Options{})
+		if s.Upgrade != c.upgrade || len(s.Foreign) != c.foreign || s.Action != c.action || s.GitOps != "" {
+			t.Errorf("managers %v: upgrade %v foreign %v action %s gitops %q, want upgrade %v, %d foreign, %s, no GitOps",
+				c.managers, s.Upgrade, s.Foreign, s.Action, s.GitOps, c.upgrade, c.foreign, c.action)
+		}
+	}
+}

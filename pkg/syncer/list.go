@@ -65,9 +65,9 @@ type listTask struct {
 
 // listAll runs the tasks, listParallel at once, and returns each task's
 // objects in task order (the same order whatever finishes first). keep
-// trims an object before it is held. A task that fails leaves its slot nil
-// and its error in errs.
-func listAll[T any](ctx context.Context, c func(listTask, func(*unstructured.Unstructured) error) error, tasks []listTask, keep func(*unstructured.Unstructured) (T, error)) ([][]T, []error) {
+// trims an object before it is held, or says not to hold it (false). A task
+// that fails leaves its slot nil and its error in errs.
+func listAll[T any](ctx context.Context, c func(listTask, func(*unstructured.Unstructured) error) error, tasks []listTask, keep func(*unstructured.Unstructured) (T, bool, error)) ([][]T, []error) {
 	out := make([][]T, len(tasks))
 	errs := make([]error, len(tasks))
 	g, ctx := errgroup.WithContext(ctx)
@@ -79,8 +79,8 @@ func listAll[T any](ctx context.Context, c func(listTask, func(*unstructured.Uns
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				k, err := keep(o)
-				if err != nil {
+				k, ok, err := keep(o)
+				if err != nil || !ok {
 					return err
 				}
 				objs = append(objs, k)
@@ -119,10 +119,10 @@ func listSource(ctx context.Context, req Request, resources []inventory.Resource
 	in := newInterner()
 	var spillMu sync.Mutex
 	var spillErr error
-	slots, errs := listAll(ctx, list, tasks, func(o *unstructured.Unstructured) (plan.Object, error) {
+	slots, errs := listAll(ctx, list, tasks, func(o *unstructured.Unstructured) (plan.Object, bool, error) {
 		SlimSource(o)
 		if sp == nil || o.GetNamespace() == "" {
-			return o, nil
+			return o, true, nil
 		}
 		ref, err := sp.put(o)
 		if err != nil {
@@ -130,9 +130,9 @@ func listSource(ctx context.Context, req Request, resources []inventory.Resource
 			spillMu.Lock()
 			spillErr = err
 			spillMu.Unlock()
-			return nil, err
+			return nil, false, err
 		}
-		return sketch(o, in, ref), nil
+		return sketch(o, in, ref), true, nil
 	})
 	if ctx.Err() != nil {
 		return nil, nil, ctx.Err()
@@ -156,11 +156,12 @@ func listSource(ctx context.Context, req Request, resources []inventory.Resource
 	return raw, warnings, nil
 }
 
-// listTarget reads the target's objects of the kinds the selection picked,
-// in the namespaces of the picked objects when the source was read
-// namespace by namespace (scoped). Unless req.KeepTarget (a diff prints them whole) only what a
-// decision reads is kept: identity, labels, annotations (the content hash),
-// owners and the field managers.
+// listTarget reads the target's copies of the picked objects: it lists the
+// kinds the selection picked, in the namespaces of the picked objects when
+// the source was read namespace by namespace (scoped). Unless
+// req.KeepTarget (a diff prints them whole) only what a decision reads is
+// kept: identity, labels, annotations (the content hash), owners and the
+// field managers.
 func listTarget(ctx context.Context, req Request, byGK map[schema.GroupKind]inventory.Resource, raw []plan.Object, picked map[plan.ObjectKey]string, scoped bool) (map[plan.ObjectKey]targetCopy, error) {
 	namespaces := map[schema.GroupKind]map[string]bool{}
 	var kinds []schema.GroupKind
@@ -194,34 +195,38 @@ func listTarget(ctx context.Context, req Request, byGK map[schema.GroupKind]inve
 	list := func(t listTask, fn func(*unstructured.Unstructured) error) error {
 		return inventory.ListMetadata(ctx, req.Target.Metadata, t.r, t.namespace, fn)
 	}
+	// The target's copies of picked objects go straight into the map as
+	// they are read: nothing else of the target is held.
 	in := newInterner()
-	type entry struct {
-		key plan.ObjectKey
-		c   targetCopy
-	}
-	keep := func(o *unstructured.Unstructured) (entry, error) {
-		return entry{plan.KeyOf(o), targetCopy{meta: targetOf(o, in)}}, nil
+	var mu sync.Mutex
+	current := map[plan.ObjectKey]targetCopy{}
+	keep := func(o *unstructured.Unstructured) (struct{}, bool, error) {
+		key := plan.KeyOf(o)
+		if _, ok := picked[key]; !ok {
+			return struct{}{}, false, nil
+		}
+		c := targetCopy{meta: targetOf(o, in)}
+		if req.KeepTarget {
+			slimManagedFields(o)
+			c.whole = o
+		}
+		mu.Lock()
+		current[key] = c
+		mu.Unlock()
+		return struct{}{}, false, nil
 	}
 	if req.KeepTarget {
 		list = func(t listTask, fn func(*unstructured.Unstructured) error) error {
 			return inventory.List(ctx, req.Target.Dynamic, t.r, t.namespace, fn)
 		}
-		keep = func(o *unstructured.Unstructured) (entry, error) {
-			slimManagedFields(o)
-			return entry{plan.KeyOf(o), targetCopy{meta: targetOf(o, in), whole: o}}, nil
-		}
 	}
-	slots, errs := listAll(ctx, list, tasks, keep)
+	_, errs := listAll(ctx, list, tasks, keep)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	current := map[plan.ObjectKey]targetCopy{}
-	for i, objs := range slots {
-		if errs[i] != nil {
-			return nil, fmt.Errorf("target: %w", errs[i])
-		}
-		for _, e := range objs {
-			current[e.key] = e.c
+	for _, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("target: %w", err)
 		}
 	}
 	return current, nil

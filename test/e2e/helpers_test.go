@@ -105,7 +105,7 @@ func getObjects(t *testing.T, ctxName string, rows []syncRow) map[string]map[str
 	}
 	out := map[string]map[string]any{}
 	for ns, refs := range byNS {
-		args := []string{"--context", ctxName, "get", "-o", "json"}
+		args := []string{"--context", ctxName, "get", "-o", "json", "--show-managed-fields"}
 		if ns != "" {
 			args = append(args, "-n", ns)
 		}

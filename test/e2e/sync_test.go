@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tandem-io/tandem/pkg/plan"
 )
 
 // A full sync copies every seeded object: each one it reports as written or
@@ -393,6 +395,55 @@ func TestSyncDoesNotOverwriteOtherManagers(t *testing.T) {
 	}
 	if got := currency(); got != "EUR" {
 		t.Errorf("after sync --force, green SHOP_CURRENCY = %q, want blue's EUR", got)
+	}
+}
+
+// A new object is written with a create (plan.CreateManager owns its
+// fields); the first sync that changes it makes those fields tandem's
+// apply's, so a field the source dropped is dropped in the target too.
+func TestSyncDropsWhatTheSourceDropped(t *testing.T) {
+	labAtRest(t)
+	const ns = "e2e-dropped"
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
+		}
+	})
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	kubectlCreate(t, "blue", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"settings","namespace":"`+ns+`","labels":{"tier":"web","old":"yes"}},"data":{"keep":"1","drop":"2"}}`)
+	jd := t.TempDir()
+	out, _ := syncJSON(t, jd, 0, "--namespace", ns)
+	if r, ok := out.find("ConfigMap", ns, "settings"); !ok || r.Status != "created" {
+		t.Fatalf("settings: %+v (found %v), want created", r, ok)
+	}
+	green := func() map[string]any {
+		return getObjects(t, "green", []syncRow{{Kind: "ConfigMap", Namespace: ns, Name: "settings"}})[objKey("", "ConfigMap", ns, "settings")]
+	}
+	cm := green()
+	if managerEntry(cm, plan.CreateManager) == "" {
+		t.Errorf("a new object's fields: want them owned by %s's create, managers %s", plan.CreateManager, jsonStr(cm, "metadata", "managedFields"))
+	}
+
+	mustKubectl(t, "--context", "blue", "-n", ns, "patch", "configmap", "settings", "--type", "json",
+		"-p", `[{"op":"remove","path":"/data/drop"},{"op":"remove","path":"/metadata/labels/old"},{"op":"replace","path":"/data/keep","value":"3"}]`)
+	out, _ = syncJSON(t, jd, 0, "--namespace", ns)
+	if r, ok := out.find("ConfigMap", ns, "settings"); !ok || r.Status != "updated" {
+		t.Fatalf("settings after the change: %+v (found %v), want updated", r, ok)
+	}
+	cm = green()
+	data, _ := cm["data"].(map[string]any)
+	labels, _ := cm["metadata"].(map[string]any)["labels"].(map[string]any)
+	if _, still := data["drop"]; still || data["keep"] != "3" {
+		t.Errorf("green's data %v: want keep=3 and no drop (removed in blue)", data)
+	}
+	if _, still := labels["old"]; still || labels["tier"] != "web" {
+		t.Errorf("green's labels %v: want tier=web and no old (removed in blue)", labels)
+	}
+	if e := managerEntry(cm, plan.CreateManager); e != "" {
+		t.Errorf("the create's entry is still there after an apply: %s", e)
+	}
+	if e := managerEntry(cm, plan.FieldManager); !strings.Contains(e, `"operation":"Apply"`) || !strings.Contains(e, "f:keep") {
+		t.Errorf("tandem's entry %s: want an Apply owning data.keep", e)
 	}
 }
 
