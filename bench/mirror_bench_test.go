@@ -225,7 +225,7 @@ func BenchmarkMirrorLag(b *testing.B) {
 	mctx, mcancel := context.WithCancel(ctx)
 	defer mcancel()
 	mirror := exec.CommandContext(mctx, lab.bin, "mirror", "--source", "blue", "--target", "green", "--prune", "-v",
-		"--duration", strconv.Itoa(seconds+int(mirrorSettling/time.Second)+120)+"s", "--progress-every", "10s")
+		"--duration", strconv.Itoa(seconds+int((mirrorSettling+initialLimit)/time.Second)+120)+"s", "--progress-every", "10s")
 	mirror.Env = labEnv()
 	mirror.Cancel = func() error { return mirror.Process.Signal(syscall.SIGTERM) }
 	stderr, err := mirror.StderrPipe()
@@ -242,9 +242,11 @@ func BenchmarkMirrorLag(b *testing.B) {
 	defer close(stopPolls)
 	go whole.watch(mirror.Process.Pid, stopPolls)
 	initial := make(chan time.Time, 1)
+	exited := make(chan struct{}) // its stderr ended: the mirror is gone
 	var mirrorLog strings.Builder
 	var logMu sync.Mutex
 	go func() {
+		defer close(exited)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			line := sc.Text()
@@ -261,8 +263,12 @@ func BenchmarkMirrorLag(b *testing.B) {
 	case at := <-initial:
 		report("mirror: initial pass done %s after start (peak RSS so far %d MB: anonymous %d, the binary's pages %d)",
 			at.Sub(started).Round(time.Millisecond), max(whole.hwm.Load(), whole.sum.Load())/1024, whole.anon.Load()/1024, whole.file.Load()/1024)
+	case <-exited:
+		logMu.Lock()
+		b.Fatalf("the mirror exited before its initial pass was done; its log:\n%s", tailLines(mirrorLog.String(), 20))
 	case <-time.After(initialLimit):
-		b.Fatalf("the mirror's initial pass did not finish in %s", initialLimit)
+		logMu.Lock()
+		b.Fatalf("the mirror's initial pass did not finish in %s; its log:\n%s", initialLimit, tailLines(mirrorLog.String(), 20))
 	}
 	go watching.watch(mirror.Process.Pid, stopPolls)
 
