@@ -40,7 +40,7 @@ func newClientFlags() *clientFlags {
 // addFlags registers the flags as persistent flags of cmd.
 func (f *clientFlags) addFlags(cmd *cobra.Command) {
 	pf := cmd.PersistentFlags()
-	pf.Float32Var(&f.qps, "qps", f.qps, "client-side limit of requests per second to each apiserver (-1: no client-side limit)")
+	pf.Float32Var(&f.qps, "qps", f.qps, "client-side limit of requests per second to each apiserver (-1, the default: none; the apiserver's priority and fairness throttles, with 429 and Retry-After, which tandem honours)")
 	pf.IntVar(&f.burst, "burst", f.burst, "most requests sent to each apiserver at once before --qps paces them")
 	f.kube.AddFlags(pf)
 }

@@ -28,13 +28,13 @@ func TestClientFlags(t *testing.T) {
 		args []string
 		want cluster.ClientOptions
 	}{
-		{"defaults keep today's limits", nil, cluster.ClientOptions{QPS: 500, Burst: 1000}},
+		{"by default no client-side limit", nil, cluster.ClientOptions{QPS: -1, Burst: 1000}},
 		{"limits", []string{"--qps", "50", "--burst", "80"}, cluster.ClientOptions{QPS: 50, Burst: 80}},
 		{"no limiter", []string{"--qps=-1"}, cluster.ClientOptions{QPS: -1, Burst: 1000}},
-		{"timeout with a unit", []string{"--request-timeout", "2m"}, cluster.ClientOptions{QPS: 500, Burst: 1000, Timeout: 2 * time.Minute}},
-		{"timeout in seconds, as kubectl", []string{"--request-timeout", "30"}, cluster.ClientOptions{QPS: 500, Burst: 1000, Timeout: 30 * time.Second}},
+		{"timeout with a unit", []string{"--request-timeout", "2m"}, cluster.ClientOptions{QPS: -1, Burst: 1000, Timeout: 2 * time.Minute}},
+		{"timeout in seconds, as kubectl", []string{"--request-timeout", "30"}, cluster.ClientOptions{QPS: -1, Burst: 1000, Timeout: 30 * time.Second}},
 		{"impersonation", []string{"--as", "alice", "--as-group", "ops", "--as-group", "audit"},
-			cluster.ClientOptions{QPS: 500, Burst: 1000, Impersonate: "alice", ImpersonateGroups: []string{"ops", "audit"}}},
+			cluster.ClientOptions{QPS: -1, Burst: 1000, Impersonate: "alice", ImpersonateGroups: []string{"ops", "audit"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,7 +60,7 @@ func TestClientFlagsBadInput(t *testing.T) {
 	}{
 		{[]string{"--qps", "0"}, "--qps 0"},
 		{[]string{"--qps", "fast"}, "--qps"},
-		{[]string{"--burst", "0"}, "--burst 0"},
+		{[]string{"--qps", "50", "--burst", "0"}, "--burst 0"},
 		{[]string{"--burst", "-5", "--qps", "-1"}, "--burst -5"},
 		{[]string{"--request-timeout", "soon"}, "--request-timeout"},
 		{[]string{"--request-timeout", "-5s"}, "--request-timeout"},

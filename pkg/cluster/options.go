@@ -8,10 +8,17 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// Default client-side rate limits: high enough that the limiter is not what
-// bounds a sync of tens of thousands of objects.
+// Default client-side rate limits: none. What bounds tandem's load on an
+// apiserver is how many requests it has in flight (--workers for writes, a
+// fixed number of lists at once), and the apiserver's own flow control, API
+// Priority and Fairness (GA since Kubernetes 1.29), queues what it cannot
+// take yet and answers 429 with a Retry-After, which client-go honours
+// before tandem retries with backoff. A client-side limit would bound a
+// sync of tens of thousands of objects below what the target can write
+// (500 requests/s did, once new objects were created instead of applied);
+// --qps sets one for those who want it.
 const (
-	DefaultQPS   = 500
+	DefaultQPS   = -1
 	DefaultBurst = 1000
 )
 
