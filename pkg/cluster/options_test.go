@@ -41,11 +41,13 @@ func TestClientOptionsValidate(t *testing.T) {
 	}
 }
 
-func TestDefaultClientOptionsKeepTheLimits(t *testing.T) {
+// By default there is no client-side limit (a negative QPS: client-go
+// makes no limiter): the apiserver's priority and fairness paces tandem.
+func TestDefaultClientOptionsSetNoClientSideLimit(t *testing.T) {
 	rc := &rest.Config{Timeout: time.Minute, WarningHandler: rest.WarningLogger{}}
 	DefaultClientOptions().apply(rc)
-	if rc.QPS != 500 || rc.Burst != 1000 || rc.Timeout != 0 {
-		t.Errorf("QPS, Burst, Timeout = %v, %v, %v; want 500, 1000, 0", rc.QPS, rc.Burst, rc.Timeout)
+	if rc.QPS >= 0 || rc.Timeout != 0 {
+		t.Errorf("QPS, Timeout = %v, %v; want a negative QPS (no limiter) and no timeout", rc.QPS, rc.Timeout)
 	}
 	if _, ok := rc.WarningHandler.(rest.NoWarnings); !ok {
 		t.Errorf("WarningHandler = %T, want rest.NoWarnings without a collector", rc.WarningHandler)
