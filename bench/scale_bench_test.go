@@ -75,6 +75,8 @@ type scalePoint struct {
 // first write). With TANDEM_BENCH_MERGE set, the points of an earlier run
 // that this one did not measure are kept. Blue holds one point's data at a time. The numbers go to
 // bench/scale.json and a plot of them to bench/scale.png. See README.md.
+// TANDEM_BENCH_WORKERS=N runs tandem with --workers N instead, to compare
+// with the default: such a run is printed, not saved.
 func BenchmarkSyncScale(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Hour)
 	defer cancel()
@@ -101,6 +103,9 @@ func BenchmarkSyncScale(b *testing.B) {
 			points = append(points, p)
 			report("%s", scaleRow(p))
 			// Saved after each point: a run stopped later keeps what it measured.
+			if benchWorkers() > 0 {
+				continue
+			}
 			if err := saveScale(points); err != nil {
 				b.Error(err)
 			}
@@ -155,6 +160,13 @@ func mergePoints(path string, points []scalePoint) []scalePoint {
 		return a.Objects - b.Objects
 	})
 	return out
+}
+
+// benchWorkers is TANDEM_BENCH_WORKERS: the --workers of tandem's runs
+// (0: the default).
+func benchWorkers() int {
+	n, _ := strconv.Atoi(os.Getenv("TANDEM_BENCH_WORKERS"))
+	return max(n, 0)
 }
 
 func envOr(k, def string) string {
@@ -258,7 +270,7 @@ func measureScaleTandem(ctx context.Context, green kubernetes.Interface, greenRC
 	journal := filepath.Join(lab.dir, "scale-journal-"+tag)
 	prof := filepath.Join(lab.dir, "scale-cpu-"+tag+".prof")
 	heap := filepath.Join(lab.dir, "scale-heap-"+tag+".prof")
-	run, err := runSync(ctx, src, 0, journal, "TANDEM_CPUPROFILE="+prof, "TANDEM_HEAPPROFILE="+heap)
+	run, err := runSync(ctx, src, benchWorkers(), journal, "TANDEM_CPUPROFILE="+prof, "TANDEM_HEAPPROFILE="+heap)
 	if err != nil {
 		return p, err
 	}
@@ -294,7 +306,7 @@ func measureScaleTandem(ctx context.Context, green kubernetes.Interface, greenRC
 
 	// The re-run with nothing changed.
 	noopHeap := filepath.Join(lab.dir, "scale-noop-heap-"+tag+".prof")
-	noop, err := runSync(ctx, src, 0, journal, "TANDEM_HEAPPROFILE="+noopHeap)
+	noop, err := runSync(ctx, src, benchWorkers(), journal, "TANDEM_HEAPPROFILE="+noopHeap)
 	if err != nil {
 		return p, err
 	}
@@ -313,7 +325,7 @@ func measureScaleTandem(ctx context.Context, green kubernetes.Interface, greenRC
 	if err := deleteNamespaces(ctx, green, part, 10*time.Minute); err != nil {
 		return p, err
 	}
-	sel, err := runSync(ctx, part, 0, journal)
+	sel, err := runSync(ctx, part, benchWorkers(), journal)
 	if err != nil {
 		return p, err
 	}

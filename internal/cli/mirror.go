@@ -85,7 +85,7 @@ into the target, bad flags).`,
 	f.BoolVar(&o.sync.Force, "force", false, "take over fields another field manager owns in the target")
 	f.BoolVar(&o.Prune, "prune", false, "delete from the target what tandem created there once it is deleted in the source")
 	f.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464)")
-	f.IntVar(&o.Workers, "workers", 4, "changes applied in parallel")
+	f.IntVar(&o.Workers, "workers", mirror.DefaultWorkers, "changes applied in parallel")
 	f.DurationVar(&o.Duration, "duration", 0, "stop after this long (0: until Ctrl-C or SIGTERM)")
 	f.DurationVar(&o.Every, "progress-every", 10*time.Second, "how often a progress line is written to stderr")
 	cmd.AddCommand(newMirrorStatusCmd(g), newMirrorPauseCmd(g, true), newMirrorPauseCmd(g, false))

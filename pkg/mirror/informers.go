@@ -3,8 +3,8 @@ package mirror
 // The informers the mirror watches the source with: one per resource (per
 // selected namespace when the selection names them), each event queued.
 // They watch metadata only (PartialObjectMetadata) and cache each object's
-// identity and resourceVersion, nothing else: the cache of a 100k-object
-// cluster is its names, not its contents. A change is read whole from the
+// namespace, name and resourceVersion, nothing else (cached): the cache of
+// a 100k-object cluster is its names, not its contents. A change is read whole from the
 // source when its turn comes (change.go), which is also the freshest copy.
 
 import (
@@ -61,16 +61,15 @@ func (m *Mirror) namespaces() []string {
 	return m.Request.Selector.Namespaces
 }
 
-// identity is what the cache keeps of an object: what names it and its
-// resourceVersion (an update event that does not change it is a relist's).
+// identity is what the cache keeps of an object (cached): what names it
+// and its resourceVersion (an update event that does not change it is a
+// relist's).
 func identity(obj any) (any, error) {
 	o, ok := obj.(*metav1.PartialObjectMetadata)
 	if !ok {
 		return obj, nil // a DeletedFinalStateUnknown: its key is all that is read
 	}
-	return &metav1.PartialObjectMetadata{TypeMeta: o.TypeMeta, ObjectMeta: metav1.ObjectMeta{
-		Namespace: o.Namespace, Name: o.Name, UID: o.UID, ResourceVersion: o.ResourceVersion,
-	}}, nil
+	return newCached(o), nil
 }
 
 func (m *Mirror) startInformers(ctx context.Context) error {
@@ -173,7 +172,7 @@ func (m *Mirror) handler(gvr schema.GroupVersionResource) cache.ResourceEventHan
 		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = d.Obj
 		}
-		o, ok := obj.(*metav1.PartialObjectMetadata)
+		o, ok := obj.(metav1.Object)
 		if !ok {
 			return
 		}
@@ -195,8 +194,8 @@ func (m *Mirror) handler(gvr schema.GroupVersionResource) cache.ResourceEventHan
 		UpdateFunc: func(old, cur any) {
 			// A relist after a watch error or an apiserver restart delivers
 			// every object again, unchanged: no work, no re-copy storm.
-			if o, ok := old.(*metav1.PartialObjectMetadata); ok {
-				if c, ok := cur.(*metav1.PartialObjectMetadata); ok && o.ResourceVersion == c.ResourceVersion {
+			if o, ok := old.(metav1.Object); ok {
+				if c, ok := cur.(metav1.Object); ok && o.GetResourceVersion() == c.GetResourceVersion() {
 					return
 				}
 			}

@@ -43,7 +43,7 @@ type Mirror struct {
 	Source, Target *cluster.Conn
 	Request        syncer.Request // selection, standby form, force; Source/Target are set from the fields above
 	Prune          bool           // delete from the target what tandem created there and the source deleted
-	Workers        int            // default 4
+	Workers        int            // default DefaultWorkers
 	Metrics        *Metrics       // may be nil
 	Log            *slog.Logger   // may be nil
 	// Progress is called every ProgressEvery with the counts so far.
@@ -61,6 +61,11 @@ type Mirror struct {
 
 	mu       sync.Mutex
 	seen     map[key]time.Time // when the newest change of a key was seen
+	// waiting are the changes in each namespace that are to be tried again
+	// (retryLater): they are queued at once when their namespace is
+	// written, not only when their backoff ends — an object of a new
+	// namespace waits for the namespace, not for a timer.
+	waiting map[string]map[key]bool
 	stats    Stats
 	lags     []float64 // the last lags, for the published p50/p99
 	paused   atomic.Bool
@@ -84,6 +89,11 @@ func (k key) String() string {
 
 const lagWindow = 2000
 
+// DefaultWorkers is how many changes are applied at once: each takes a few
+// round trips (read the source, read the target, write), so a burst is
+// spread over as many writes in flight as a sync has.
+const DefaultWorkers = 16
+
 // The backoff of a change tried again: doubling from firstRetryDelay, at most maxRetryDelay.
 const (
 	firstRetryDelay = 100 * time.Millisecond
@@ -95,7 +105,7 @@ const (
 // as `tandem sync`), then applies each change as it comes.
 func (m *Mirror) Run(ctx context.Context) error {
 	if m.Workers <= 0 {
-		m.Workers = 4
+		m.Workers = DefaultWorkers
 	}
 	if m.Log == nil {
 		m.Log = slog.New(slog.DiscardHandler)
@@ -105,6 +115,7 @@ func (m *Mirror) Run(ctx context.Context) error {
 	}
 	m.Request.Source, m.Request.Target = m.Source, m.Target
 	m.seen = map[key]time.Time{}
+	m.waiting = map[string]map[key]bool{}
 	if m.Request.Standby && m.Request.StandbyKinds == nil {
 		kinds, warnings, err := standby.DiscoverScaleKinds(ctx, m.Source)
 		if err != nil {
@@ -256,6 +267,10 @@ func (m *Mirror) work(ctx context.Context) {
 		switch {
 		case err == nil || ctx.Err() != nil:
 			m.queue.Forget(k)
+			m.settled(k)
+			if err == nil && k.gvr == namespaces {
+				m.wake(k.name)
+			}
 		case errors.As(err, &later):
 			// No limit: it converges once the reason passes (the backoff
 			// caps at maxRetryDelay).
@@ -264,6 +279,12 @@ func (m *Mirror) work(ctx context.Context) {
 			}
 			m.mu.Lock()
 			m.stats.Retries++
+			if k.namespace != "" {
+				if m.waiting[k.namespace] == nil {
+					m.waiting[k.namespace] = map[key]bool{}
+				}
+				m.waiting[k.namespace][k] = true
+			}
 			m.mu.Unlock()
 			m.queue.AddRateLimited(k)
 		case m.queue.NumRequeues(k) < 5:
@@ -272,8 +293,37 @@ func (m *Mirror) work(ctx context.Context) {
 		default:
 			m.fail(k, err)
 			m.queue.Forget(k)
+			m.settled(k)
 		}
 		m.queue.Done(k)
+	}
+}
+
+// namespaces is the resource of Namespaces.
+var namespaces = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+
+// wake queues at once the changes waiting in namespace ns (see waiting):
+// it was just written. A change queued twice this way is applied once and
+// found unchanged the second time.
+func (m *Mirror) wake(ns string) {
+	m.mu.Lock()
+	ks := m.waiting[ns]
+	delete(m.waiting, ns)
+	m.mu.Unlock()
+	for k := range ks {
+		m.queue.Add(k)
+	}
+}
+
+// settled takes k off the waiting changes: it is done with, one way or another.
+func (m *Mirror) settled(k key) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if w := m.waiting[k.namespace]; w != nil {
+		delete(w, k)
+		if len(w) == 0 {
+			delete(m.waiting, k.namespace)
+		}
 	}
 }
 

@@ -3,9 +3,9 @@ package mirror
 import (
 	"testing"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/tools/cache"
 )
 
 func TestNotOurs(t *testing.T) {
@@ -48,10 +48,21 @@ func TestIdentityKeepsOnlyWhatNamesTheObject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := out.(*metav1.PartialObjectMetadata)
-	want := &metav1.PartialObjectMetadata{TypeMeta: in.TypeMeta, ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "cfg", UID: "u1", ResourceVersion: "42"}}
-	if !equality.Semantic.DeepEqual(got, want) {
-		t.Errorf("identity(%+v) = %+v, want %+v", in, got, want)
+	got, ok := out.(metav1.Object)
+	if !ok {
+		t.Fatalf("identity(%+v) = %T, not a metav1.Object: the cache cannot key it", in, out)
+	}
+	if got.GetNamespace() != "shop" || got.GetName() != "cfg" || got.GetResourceVersion() != "42" {
+		t.Errorf("identity kept %s/%s at %s, want shop/cfg at 42", got.GetNamespace(), got.GetName(), got.GetResourceVersion())
+	}
+	if len(got.GetLabels()) != 0 || len(got.GetAnnotations()) != 0 || len(got.GetManagedFields()) != 0 || len(got.GetFinalizers()) != 0 {
+		t.Errorf("identity kept more than what names the object: %+v", got)
+	}
+	if key, err := cache.MetaNamespaceKeyFunc(out); err != nil || key != "shop/cfg" {
+		t.Errorf("the cache keys it %q (%v), want shop/cfg", key, err)
+	}
+	if ns, err := cache.MetaNamespaceIndexFunc(out); err != nil || len(ns) != 1 || ns[0] != "shop" {
+		t.Errorf("the namespace index reads %v (%v), want [shop]", ns, err)
 	}
 	if in.Labels["app"] != "web" || len(in.ManagedFields) != 1 {
 		t.Error("identity changed the object it was given")

@@ -30,10 +30,9 @@ func prepareEarly(ctx context.Context, req Request, byGK map[schema.GroupKind]in
 		keys[key] = true
 		objs = append(objs, o)
 	}
-	var current map[plan.ObjectKey]targetCopy
+	jobs := newJobs(objs, picked, nil, false)
 	if req.Target != nil {
-		var err error
-		if current, err = listTarget(ctx, req, byGK, objs, picked, false); err != nil {
+		if err := listTarget(ctx, req, byGK, jobs, false); err != nil {
 			return plan.Plan{}, nil, err
 		}
 	}
@@ -44,9 +43,9 @@ func prepareEarly(ctx context.Context, req Request, byGK map[schema.GroupKind]in
 		NodePortTaken:      func(int64, string, string) bool { return false },
 	}}
 	var items []plan.Item
-	for _, o := range objs {
-		key := plan.KeyOf(o)
-		out, err := pr.one(prepareJob{o: plan.Content(o).DeepCopy(), why: picked[key], current: current[key]}) // cluster-scoped: held whole
+	for _, j := range jobs {
+		j.o = j.o.DeepCopy() // cluster-scoped, held whole: the whole selection reads the original later
+		out, err := pr.one(j)
 		if err != nil {
 			return plan.Plan{}, nil, err
 		}

@@ -69,7 +69,8 @@ func TestTargetOfKeepsWhatDecisionsRead(t *testing.T) {
 		}}}
 	}
 	in := newInterner()
-	a, b := targetOf(obj("a"), in), targetOf(obj("b"), in)
+	ca, cb := targetOf(obj("a"), in), targetOf(obj("b"), in)
+	a, b := ca.target("shop"), cb.target("shop")
 	want := plan.TargetOf(obj("a"))
 	if !reflect.DeepEqual(a, want) {
 		t.Errorf("targetOf = %+v, want %+v", a, want)

@@ -156,20 +156,18 @@ func listSource(ctx context.Context, req Request, resources []inventory.Resource
 	return raw, warnings, nil
 }
 
-// listTarget reads the target's copies of the picked objects: it lists the
-// kinds the selection picked, in the namespaces of the picked objects when
-// the source was read namespace by namespace (scoped). Unless
+// listTarget reads the target's copies of the jobs' objects into their
+// current: it lists the kinds of the jobs, in their namespaces when the
+// source was read namespace by namespace (scoped). jobs are sorted by key
+// (sortJobs): each object listed is looked up there, and only the copies
+// of picked objects are kept — nothing else of the target is held. Unless
 // req.KeepTarget (a diff prints them whole) only what a decision reads is
-// kept: identity, labels, annotations (the content hash), owners and the
-// field managers.
-func listTarget(ctx context.Context, req Request, byGK map[schema.GroupKind]inventory.Resource, raw []plan.Object, picked map[plan.ObjectKey]string, scoped bool) (map[plan.ObjectKey]targetCopy, error) {
+// kept (targetCopy).
+func listTarget(ctx context.Context, req Request, byGK map[schema.GroupKind]inventory.Resource, jobs []prepareJob, scoped bool) error {
 	namespaces := map[schema.GroupKind]map[string]bool{}
 	var kinds []schema.GroupKind
-	for _, o := range raw {
-		if _, ok := picked[plan.KeyOf(o)]; !ok {
-			continue
-		}
-		gk := o.GroupVersionKind().GroupKind()
+	for _, j := range jobs {
+		gk := schema.GroupKind{Group: j.key.Group, Kind: j.key.Kind}
 		if r := byGK[gk]; r.Unshared || r.Pending {
 			continue
 		}
@@ -177,7 +175,7 @@ func listTarget(ctx context.Context, req Request, byGK map[schema.GroupKind]inve
 			namespaces[gk] = map[string]bool{}
 			kinds = append(kinds, gk)
 		}
-		namespaces[gk][o.GetNamespace()] = true
+		namespaces[gk][j.key.Namespace] = true
 	}
 	var tasks []listTask
 	for _, gk := range kinds {
@@ -195,41 +193,37 @@ func listTarget(ctx context.Context, req Request, byGK map[schema.GroupKind]inve
 	list := func(t listTask, fn func(*unstructured.Unstructured) error) error {
 		return inventory.ListMetadata(ctx, req.Target.Metadata, t.r, t.namespace, fn)
 	}
-	// The target's copies of picked objects go straight into the map as
-	// they are read: nothing else of the target is held.
-	in := newInterner()
-	var mu sync.Mutex
-	current := map[plan.ObjectKey]targetCopy{}
-	keep := func(o *unstructured.Unstructured) (struct{}, bool, error) {
-		key := plan.KeyOf(o)
-		if _, ok := picked[key]; !ok {
-			return struct{}{}, false, nil
-		}
-		c := targetCopy{meta: targetOf(o, in)}
-		if req.KeepTarget {
-			slimManagedFields(o)
-			c.whole = o
-		}
-		mu.Lock()
-		current[key] = c
-		mu.Unlock()
-		return struct{}{}, false, nil
-	}
 	if req.KeepTarget {
 		list = func(t listTask, fn func(*unstructured.Unstructured) error) error {
 			return inventory.List(ctx, req.Target.Dynamic, t.r, t.namespace, fn)
 		}
 	}
+	// Each object is its own job's: lists running at once never write
+	// the same job.
+	in := newInterner()
+	keep := func(o *unstructured.Unstructured) (struct{}, bool, error) {
+		i, ok := findJob(jobs, plan.KeyOf(o))
+		if !ok {
+			return struct{}{}, false, nil
+		}
+		c := targetOf(o, in)
+		if req.KeepTarget {
+			slimManagedFields(o)
+			c.rareOf().whole = o
+		}
+		jobs[i].current = &c
+		return struct{}{}, false, nil
+	}
 	_, errs := listAll(ctx, list, tasks, keep)
 	if ctx.Err() != nil {
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 	for _, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("target: %w", err)
+			return fmt.Errorf("target: %w", err)
 		}
 	}
-	return current, nil
+	return nil
 }
 
 // SlimSource drops what the pipeline never reads of a source object:
@@ -239,36 +233,4 @@ func SlimSource(o *unstructured.Unstructured) {
 	if o.GetKind() != "Service" || o.GroupVersionKind().Group != "" {
 		unstructured.RemoveNestedField(o.Object, "metadata", "managedFields")
 	}
-}
-
-// targetCopy is the target's copy of an object: what a decision reads of
-// it, and the object whole only when a diff prints it.
-type targetCopy struct {
-	meta  *plan.Target
-	whole *unstructured.Unstructured
-}
-
-// targetOf is what a decision reads of a target object (plan.Target), its
-// namespace, labels, annotations and managers shared through in.
-func targetOf(o *unstructured.Unstructured, in *interner) *plan.Target {
-	md, _ := o.Object["metadata"].(map[string]any)
-	t := &plan.Target{UID: o.GetUID(), Namespace: intern(o.GetNamespace())}
-	l, _ := md["labels"].(map[string]any)
-	t.Labels = in.stringMap(l)
-	if ann, _ := md["annotations"].(map[string]any); len(ann) > 0 {
-		rest := make(map[string]any, len(ann))
-		for k, v := range ann {
-			switch k {
-			case plan.HashAnnotation:
-				h, _ := v.(string)
-				t.Hash, t.Hashed = h, true
-			case plan.LastAppliedAnnotation:
-			default:
-				rest[k] = v
-			}
-		}
-		t.Annotations = in.stringMap(rest)
-	}
-	t.Managers = in.managers(plan.ManagersOf(o))
-	return t
 }

@@ -253,33 +253,19 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		return nil, err
 	}
 	clusterIPs := sourceClusterIPs(raw) // read before sanitizing clears them
-	var current map[plan.ObjectKey]targetCopy
+	// One job per picked object; the sketches go as they are taken.
+	jobs := newJobs(raw, picked, early, true)
+	b := plan.NewBuilder(plan.Options{Force: req.Force, KeepCurrent: req.KeepTarget})
+	for _, j := range jobs {
+		b.Expect(schema.GroupKind{Group: j.key.Group, Kind: j.key.Kind})
+	}
 	if req.Target != nil {
-		if current, err = listTarget(ctx, req, byGK, raw, picked, scope != nil); err != nil {
+		if err := listTarget(ctx, req, byGK, jobs, scope != nil); err != nil {
 			return nil, err
 		}
-		log.Info("read the target", "context", req.Target.Context, "objects", len(current), "took", took())
+		log.Info("read the target", "context", req.Target.Context, "took", took())
 	}
 	pr := preparer{req: req, byGK: byGK, sctx: sctx, clusterIPs: clusterIPs, sp: sp}
-	b := plan.NewBuilder(plan.Options{Force: req.Force, KeepCurrent: req.KeepTarget})
-	var jobs []prepareJob
-	for i, o := range raw {
-		raw[i] = nil // what is done with is not held
-		key := plan.KeyOf(o)
-		why, ok := picked[key]
-		if !ok || early[key] {
-			continue
-		}
-		b.Expect(schema.GroupKind{Group: key.Group, Kind: key.Kind})
-		j := prepareJob{why: why, current: current[key]}
-		switch o := o.(type) {
-		case *sketched:
-			j.ref, j.spilled = o.ref, true
-		case *unstructured.Unstructured:
-			j.o = o
-		}
-		jobs = append(jobs, j)
-	}
 	// Each object is read back, sanitized, hashed and written back on its
 	// own, as many at once as there are CPUs, and goes straight into the
 	// plan: no list of items is held beside the plan's steps.
@@ -335,12 +321,61 @@ type preparer struct {
 	sp         *spill
 }
 
+// prepareJob is one picked object to prepare: its key, why it was picked,
+// where it is, and the target's copy.
 type prepareJob struct {
-	o       *unstructured.Unstructured // the object; nil when spilled (ref)
+	key     plan.ObjectKey
 	why     string
-	current targetCopy
+	o       *unstructured.Unstructured // the object; nil when spilled (ref)
 	ref     spillRef
-	spilled bool
+	current *targetCopy // nil when the target has none
+}
+
+// newJobs makes a job of each object of objs that picked has and skip has
+// not, sorted by key (findJob), one per key. Whole objects are taken as
+// they are, sketched ones by their place in the spill; with release, objs'
+// entries are let go of as they are taken.
+func newJobs(objs []plan.Object, picked map[plan.ObjectKey]string, skip map[plan.ObjectKey]bool, release bool) []prepareJob {
+	jobs := make([]prepareJob, 0, len(picked))
+	for i, o := range objs {
+		if release {
+			objs[i] = nil // what is done with is not held
+		}
+		key := plan.KeyOf(o)
+		why, ok := picked[key]
+		if !ok || skip[key] {
+			continue
+		}
+		j := prepareJob{key: key, why: why}
+		switch o := o.(type) {
+		case *sketched:
+			j.ref = o.ref
+		case *unstructured.Unstructured:
+			j.o = o
+		}
+		jobs = append(jobs, j)
+	}
+	slices.SortFunc(jobs, func(a, b prepareJob) int { return compareKeys(a.key, b.key) })
+	// The same object served under two resources is prepared once.
+	return slices.CompactFunc(jobs, func(a, b prepareJob) bool { return a.key == b.key })
+}
+
+// findJob is the index of key's job in jobs (sorted by key), if it has one.
+func findJob(jobs []prepareJob, key plan.ObjectKey) (int, bool) {
+	return slices.BinarySearchFunc(jobs, key, func(j prepareJob, k plan.ObjectKey) int { return compareKeys(j.key, k) })
+}
+
+func compareKeys(a, b plan.ObjectKey) int {
+	if c := strings.Compare(a.Group, b.Group); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Kind, b.Kind); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Name, b.Name)
 }
 
 // prepareOutcome is an item, an unshared object, or neither.
@@ -352,7 +387,7 @@ type prepareOutcome struct {
 
 func (pr preparer) one(j prepareJob) (prepareOutcome, error) {
 	o := j.o
-	if j.spilled {
+	if o == nil {
 		var err error
 		if o, err = pr.sp.get(j.ref); err != nil {
 			return prepareOutcome{}, err
@@ -368,7 +403,12 @@ func (pr preparer) one(j prepareJob) (prepareOutcome, error) {
 		return prepareOutcome{}, nil
 	}
 	var out prepareOutcome
-	joins := dnsJoins(r.GVR(), o, j.current.meta) // before sanitize strips the source's identifier
+	var current *plan.Target
+	var whole *unstructured.Unstructured
+	if j.current != nil {
+		current, whole = j.current.target(j.key.Namespace), j.current.whole()
+	}
+	joins := dnsJoins(r.GVR(), o, current) // before sanitize strips the source's identifier
 	// Sanitized in place: the raw object is not needed afterwards, and a copy would double the memory.
 	desired := o
 	decision := sanitize.Object(desired, pr.sctx)
@@ -385,11 +425,11 @@ func (pr preparer) one(j prepareJob) (prepareOutcome, error) {
 	}
 	it := plan.Item{
 		Resource: r.GVR(), Namespaced: r.Namespaced, Desired: desired, Decision: decision,
-		Target: j.current.meta, Current: j.current.whole, Why: j.why,
+		Target: current, Current: whole, Why: j.why,
 	}
 	if !decision.Skip {
 		noteLiteralClusterIPs(pr.clusterIPs, &it)
-		if j.spilled {
+		if j.o == nil {
 			// Back to disk, sanitized: the plan keeps its name, owners and hash.
 			it.DesiredHash = plan.Hash(desired)
 			it.Ref = refOf(desired)
