@@ -59,13 +59,13 @@ type Mirror struct {
 	synced    atomic.Bool  // the initial pass is done
 	kept      atomic.Int64 // deletions not pruned because the object holds what tandem did not make
 
-	mu       sync.Mutex
-	seen     map[key]time.Time // when the newest change of a key was seen
+	mu   sync.Mutex
+	seen map[key]time.Time // when the newest change of a key was seen
 	// waiting are the changes in each namespace that are to be tried again
 	// (retryLater): they are queued at once when their namespace is
 	// written, not only when their backoff ends — an object of a new
 	// namespace waits for the namespace, not for a timer.
-	waiting map[string]map[key]bool
+	waiting  map[string]map[key]bool
 	stats    Stats
 	lags     []float64 // the last lags, for the published p50/p99
 	paused   atomic.Bool
