@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/switchover"
 	"github.com/tandem-io/tandem/pkg/traffic"
 )
@@ -165,7 +166,7 @@ func (o *DrillOptions) leg(ctx context.Context, cmd *cobra.Command, from, to, ro
 	if err := so.sync.Complete(); err != nil {
 		return switchover.Report{}, err
 	}
-	so.sync.Standby, so.sync.Workers = true, 16
+	so.sync.Standby, so.sync.Workers = true, apply.DefaultWorkers
 	fromC, toC, err := so.pairConns(ctx)
 	if err != nil {
 		return switchover.Report{}, err

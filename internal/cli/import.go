@@ -44,7 +44,7 @@ func newImportCmd(g *Global) *cobra.Command {
 	f.StringVar(&o.Identity, "identity", "", "age identity file that opens an archive exported with --encrypt-to")
 	f.BoolVar(&o.Force, "force", false, "take over fields that another field manager owns in the target")
 	f.BoolVar(&o.Recreate, "recreate", false, "delete and create objects whose immutable fields changed")
-	f.IntVar(&o.Workers, "workers", 16, "parallel writes to the target")
+	f.IntVar(&o.Workers, "workers", apply.DefaultWorkers, "parallel writes to the target")
 	return cmd
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/switchover"
 )
@@ -141,7 +142,7 @@ func (o *SwitchoverOptions) Complete(cmd *cobra.Command) error {
 	if err := o.sync.Complete(); err != nil {
 		return err
 	}
-	o.sync.Standby, o.sync.Workers = true, 16
+	o.sync.Standby, o.sync.Workers = true, apply.DefaultWorkers
 	return nil
 }
 

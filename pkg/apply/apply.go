@@ -43,9 +43,15 @@ type Options struct {
 	Log         *slog.Logger
 }
 
+// DefaultWorkers is how many writes a run has in flight: as many as the
+// benchmarks' raw writer (bench/README.md), whose rate a sync matches only
+// with as many requests in flight. What bounds the load on the target is
+// its API Priority and Fairness (a 429 with Retry-After, honoured).
+const DefaultWorkers = 32
+
 func (o *Options) defaults() {
 	if o.Workers <= 0 {
-		o.Workers = 16
+		o.Workers = DefaultWorkers
 	}
 	if o.WaitTimeout <= 0 {
 		o.WaitTimeout = 60 * time.Second
@@ -325,11 +331,20 @@ func (r *runner) recreate(ctx context.Context, s plan.Step, body []byte, res *Re
 	return r.ssaWithRetry(ctx, s, body, res)
 }
 
+// journal records one object's step. The records are not waited for on
+// disk where the journal can take them so (journal.Buffered): a re-run is
+// idempotent through the content hashes, so what they are for is the
+// report of an interrupted run — and an fsync per record would be a wait
+// per object. The run's start and end records are fsynced.
 func (r *runner) journal(op, key string, detail map[string]string) error {
 	if r.o.Journal == nil {
 		return nil
 	}
-	return r.o.Journal.Append(journal.Record{Time: time.Now().UTC(), Run: r.o.RunID, Op: op, Key: key, Detail: detail})
+	rec := journal.Record{Time: time.Now().UTC(), Run: r.o.RunID, Op: op, Key: key, Detail: detail}
+	if b, ok := r.o.Journal.(journal.Buffered); ok {
+		return b.AppendBuffered(rec)
+	}
+	return r.o.Journal.Append(rec)
 }
 
 func journalKey(s plan.Step) string {

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tandemv1 "github.com/tandem-io/tandem/api/v1alpha1"
+	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/journal"
 	"github.com/tandem-io/tandem/pkg/plan"
@@ -28,7 +29,7 @@ const (
 	defaultPause   = "30s"
 	defaultTimeout = 5 * time.Minute
 	gateEvery      = 250 * time.Millisecond
-	syncWorkers    = 16
+	syncWorkers    = apply.DefaultWorkers
 )
 
 // trafficPlan is a Traffic spec parsed: steps, pauses, gates.

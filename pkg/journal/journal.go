@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -37,6 +38,16 @@ const (
 type Log interface {
 	Append(r Record) error
 	Close() error
+}
+
+// Buffered is a Log that can also take a record without waiting for it to
+// reach the disk (AppendBuffered): the next Append's fsync, or Close, makes
+// it durable. A process that dies keeps it (it is in the kernel's cache); a
+// machine that dies may lose it. For records whose loss costs a report, not
+// a resume: a sync's per-object records, whose re-run is idempotent anyway.
+type Buffered interface {
+	Log
+	AppendBuffered(r Record) error
 }
 
 // Journal is an open journal file.
@@ -193,27 +204,15 @@ func cutTail(f *os.File, end int64) error {
 // for concurrent use, where one fsync covers the records of every writer
 // waiting (group commit). A zero Time is set to now.
 func (j *Journal) Append(r Record) error {
-	if r.Time.IsZero() {
-		r.Time = time.Now().UTC()
-	}
-	b, err := json.Marshal(r)
+	b, err := encode(r)
 	if err != nil {
-		return fmt.Errorf("journal record: %w", err)
+		return err
 	}
-	b = append(b, '\n')
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.f == nil {
-		return fmt.Errorf("journal %s: closed", j.path)
+	if err := j.write(b); err != nil {
+		return err
 	}
-	if j.syncErr != nil {
-		return fmt.Errorf("journal %s: sync: %w", j.path, j.syncErr)
-	}
-	// One write per record: concurrent records never interleave within a line.
-	if _, err := j.f.Write(b); err != nil {
-		return fmt.Errorf("journal %s: write: %w", j.path, err)
-	}
-	j.written++
 	mine := j.written
 	for j.synced < mine {
 		if j.syncErr != nil {
@@ -239,7 +238,47 @@ func (j *Journal) Append(r Record) error {
 	return nil
 }
 
-// Close closes the file.
+// AppendBuffered writes one record without waiting for the disk (see
+// Buffered); safe for concurrent use.
+func (j *Journal) AppendBuffered(r Record) error {
+	b, err := encode(r)
+	if err != nil {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.write(b)
+}
+
+// encode is r's line in the file. A zero Time is set to now.
+func encode(r Record) ([]byte, error) {
+	if r.Time.IsZero() {
+		r.Time = time.Now().UTC()
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("journal record: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// write writes one record's line to the file (j.mu held).
+func (j *Journal) write(b []byte) error {
+	if j.f == nil {
+		return fmt.Errorf("journal %s: closed", j.path)
+	}
+	if j.syncErr != nil {
+		return fmt.Errorf("journal %s: sync: %w", j.path, j.syncErr)
+	}
+	// One write per record: concurrent records never interleave within a line.
+	if _, err := j.f.Write(b); err != nil {
+		return fmt.Errorf("journal %s: write: %w", j.path, err)
+	}
+	j.written++
+	return nil
+}
+
+// Close makes what was written durable and closes the file.
 func (j *Journal) Close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -249,7 +288,11 @@ func (j *Journal) Close() error {
 	if j.f == nil {
 		return nil
 	}
-	err := j.f.Close()
+	var err error
+	if j.synced < j.written && j.syncErr == nil {
+		err = j.f.Sync() // buffered records
+	}
+	err = errors.Join(err, j.f.Close())
 	j.f = nil
 	if j.lock != nil {
 		j.lock.Close() // releases the flock

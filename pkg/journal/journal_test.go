@@ -296,3 +296,44 @@ func TestEndedRunsAreCompacted(t *testing.T) {
 		t.Fatalf("compacted journal holds %d records: %+v", len(recs), recs)
 	}
 }
+
+// Buffered records land in the file in their order among synced ones; an
+// Append's fsync covers them, and so does Close.
+func TestBufferedRecordsAreCoveredByTheNextSync(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	j, _ := openT(t, path)
+	want := []Record{rec("r1", OpStart, ""), rec("r1", OpIntent, "a"), rec("r1", OpDone, "a"), rec("r1", OpIntent, "b")}
+	if err := j.Append(want[0]); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range want[1:3] {
+		if err := j.AppendBuffered(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if j.synced != 1 || j.written != 3 {
+		t.Fatalf("after two buffered records: %d of %d synced, want 1 of 3", j.synced, j.written)
+	}
+	if err := j.Append(want[3]); err != nil {
+		t.Fatal(err)
+	}
+	if j.synced != 4 {
+		t.Errorf("an Append's fsync covered %d of 4 records, want all", j.synced)
+	}
+	if err := j.AppendBuffered(rec("r1", OpDone, "b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.AppendBuffered(rec("r1", OpDone, "c")); err == nil {
+		t.Error("AppendBuffered after Close succeeded")
+	}
+	got, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(append(want, rec("r1", OpDone, "b")), got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}
