@@ -125,7 +125,7 @@ func planListFloor(ctx context.Context) (time.Duration, int, error) {
 	}
 	n := 0
 	for _, r := range resources {
-		if err := inventory.List(ctx, source.Dynamic, r, "", func(*unstructured.Unstructured) error { n++; return nil }); err != nil {
+		if err := inventory.List(ctx, source, r, "", func(*unstructured.Unstructured) error { n++; return nil }); err != nil {
 			return 0, 0, err
 		}
 	}

@@ -32,6 +32,11 @@ type Options struct {
 	Workers  int
 	Force    bool // take over fields another manager owns
 	Recreate bool // delete and create objects whose immutable fields changed
+	// ApplyOnly writes a new object with a server-side apply too, not a
+	// create: its next change is then one apply, with no upgrade of the
+	// create's fields first (the mirror, where a change's latency counts
+	// more than the apiserver's cost of a create).
+	ApplyOnly bool
 	// RecreateKinds, when Recreate is off, still recreates these kinds (the
 	// mirror's list of kinds where delete + create is safe).
 	RecreateKinds map[schema.GroupKind]bool

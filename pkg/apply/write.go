@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/util/csaupgrade"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/plan"
 )
 
@@ -26,7 +27,7 @@ import (
 // for the apiserver than an apply; plan.CreateManager), else an apply, the
 // fields tandem created made its apply's first (upgrade).
 func (r *runner) write(ctx context.Context, s plan.Step, body []byte, res *Result) (*unstructured.Unstructured, error) {
-	if s.Action == plan.Create && s.TargetUID == "" && r.target.MetadataREST != nil {
+	if s.Action == plan.Create && !r.o.ApplyOnly && r.target.REST != nil {
 		out, err := r.withRetry(ctx, s, res, func() (*unstructured.Unstructured, error) { return r.create(ctx, s, body) })
 		if !apierrors.IsAlreadyExists(err) {
 			return out, err
@@ -43,16 +44,11 @@ func (r *runner) write(ctx context.Context, s plan.Step, body []byte, res *Resul
 
 // create creates s's object from body and answers its identity.
 func (r *runner) create(ctx context.Context, s plan.Step, body []byte) (*unstructured.Unstructured, error) {
-	path := []string{"api"}
-	if s.Resource.Group != "" {
-		path = []string{"apis", s.Resource.Group}
-	}
-	path = append(path, s.Resource.Version)
+	ns := ""
 	if s.Namespaced {
-		path = append(path, "namespaces", s.Ref.Namespace)
+		ns = s.Ref.Namespace
 	}
-	path = append(path, s.Resource.Resource)
-	result := r.target.MetadataREST.Post().AbsPath(path...).
+	result := r.target.REST.Post().AbsPath(cluster.ResourcePath(s.Resource, ns)...).
 		SetHeader("Content-Type", "application/json").
 		SetHeader("Accept", metadataAccept).
 		Param("fieldManager", plan.CreateManager).

@@ -44,12 +44,15 @@ type Conn struct {
 	// metadata (PartialObjectMetadata, protobuf): for writes whose caller
 	// needs no more of the object back than its identity.
 	Metadata metadata.Interface
-	// MetadataREST sends requests the metadata client has no method for (a
-	// create), their answers decoded as PartialObjectMetadata the same way.
-	MetadataREST rest.Interface
-	Typed        kubernetes.Interface
-	Discovery    discovery.CachedDiscoveryInterface
-	Mapper       *restmapper.DeferredDiscoveryRESTMapper
+	// REST sends the requests no client above has a method for, each with
+	// its whole path (ResourcePath) and its own Accept: a create answered
+	// with the object's metadata only (pkg/apply), a list read as JSON and
+	// decoded in one pass (inventory.List). Its decoder is the metadata
+	// client's: PartialObjectMetadata, and the Status of an error.
+	REST      rest.Interface
+	Typed     kubernetes.Interface
+	Discovery discovery.CachedDiscoveryInterface
+	Mapper    *restmapper.DeferredDiscoveryRESTMapper
 }
 
 // KubeconfigPath returns the kubeconfig file to use: the flag, then
@@ -160,15 +163,15 @@ func NewConnWith(name string, rc *rest.Config, opts ClientOptions) (*Conn, error
 	}
 	disc := memory.NewMemCacheClient(typed.Discovery())
 	return &Conn{
-		Context:      name,
-		Server:       rc.Host,
-		Config:       rc,
-		Dynamic:      dyn,
-		Metadata:     meta,
-		MetadataREST: metaREST,
-		Typed:        typed,
-		Discovery:    disc,
-		Mapper:       restmapper.NewDeferredDiscoveryRESTMapper(disc),
+		Context:   name,
+		Server:    rc.Host,
+		Config:    rc,
+		Dynamic:   dyn,
+		Metadata:  meta,
+		REST:      metaREST,
+		Typed:     typed,
+		Discovery: disc,
+		Mapper:    restmapper.NewDeferredDiscoveryRESTMapper(disc),
 	}, nil
 }
 
@@ -255,4 +258,18 @@ func Distinct(ctx context.Context, source, target *Conn) error {
 		return fmt.Errorf("%w: source %q and target %q are the same cluster (kube-system uid %s): pick two different clusters", ErrBadInput, source.Context, target.Context, a)
 	}
 	return nil
+}
+
+// ResourcePath is the path of a resource's collection, in namespace when it
+// is not "": /api/v1/namespaces/shop/configmaps, /apis/apps/v1/deployments.
+func ResourcePath(gvr schema.GroupVersionResource, namespace string) []string {
+	path := []string{"api"}
+	if gvr.Group != "" {
+		path = []string{"apis", gvr.Group}
+	}
+	path = append(path, gvr.Version)
+	if namespace != "" {
+		path = append(path, "namespaces", namespace)
+	}
+	return append(path, gvr.Resource)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"sync"
 	"testing"
@@ -13,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
 )
 
 // expiringAPI serves ConfigMaps page by page as the apiserver does, and
@@ -65,20 +68,37 @@ func (a *expiringAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"kind": "ConfigMapList", "apiVersion": "v1", "metadata": meta, "items": items})
 }
 
+// conns are the two ways List reads: the connection's REST client (JSON
+// decoded in one pass), and the dynamic client when a Conn has no REST.
+func conns(t *testing.T, url string) map[string]*cluster.Conn {
+	t.Helper()
+	c, err := cluster.NewConn("test", &rest.Config{Host: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(&rest.Config{Host: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]*cluster.Conn{"rest": c, "dynamic": {Dynamic: dyn}}
+}
+
 func TestListRestartsAfterAnExpiredContinueToken(t *testing.T) {
+	for name := range conns(t, "http://127.0.0.1:1") {
+		t.Run(name, func(t *testing.T) { testListRestarts(t, name) })
+	}
+}
+
+func testListRestarts(t *testing.T, client string) {
 	api := &expiringAPI{}
 	for i := range 1200 {
 		api.names = append(api.names, fmt.Sprintf("cm-%04d", i))
 	}
 	srv := httptest.NewServer(api)
 	defer srv.Close()
-	dyn, err := dynamic.NewForConfig(&rest.Config{Host: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
 	got := map[string]int{}
 	r := Resource{Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true}
-	if err := List(context.Background(), dyn, r, "", func(o *unstructured.Unstructured) error {
+	if err := List(context.Background(), conns(t, srv.URL)[client], r, "", func(o *unstructured.Unstructured) error {
 		got[o.GetName()]++
 		return nil
 	}); err != nil {
@@ -108,6 +128,12 @@ func TestListRestartsAfterAnExpiredContinueToken(t *testing.T) {
 }
 
 func TestListGivesUpAfterRepeatedExpiry(t *testing.T) {
+	for name := range conns(t, "http://127.0.0.1:1") {
+		t.Run(name, func(t *testing.T) { testListGivesUp(t, name) })
+	}
+}
+
+func testListGivesUp(t *testing.T, client string) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("continue") != "" {
 			w.Header().Set("Content-Type", "application/json")
@@ -123,9 +149,8 @@ func TestListGivesUpAfterRepeatedExpiry(t *testing.T) {
 		_ = json.NewEncoder(w).Encode(map[string]any{"kind": "ConfigMapList", "apiVersion": "v1", "metadata": map[string]any{"continue": "next"}, "items": items})
 	}))
 	defer srv.Close()
-	dyn, _ := dynamic.NewForConfig(&rest.Config{Host: srv.URL})
 	calls := 0
-	err := List(context.Background(), dyn, Resource{Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true}, "", func(*unstructured.Unstructured) error {
+	err := List(context.Background(), conns(t, srv.URL)[client], Resource{Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true}, "", func(*unstructured.Unstructured) error {
 		calls++
 		return nil
 	})
@@ -134,5 +159,40 @@ func TestListGivesUpAfterRepeatedExpiry(t *testing.T) {
 	}
 	if calls != PageSize {
 		t.Errorf("fn called %d times, want %d (each object once, however often the list restarted)", calls, PageSize)
+	}
+}
+
+// decodeList reads a list as the dynamic client's decoding does: the same
+// items (numbers kept as integers), each given the list's apiVersion and
+// kind when it has neither, and the list's own metadata.
+func TestDecodeListAsTheDynamicClientDoes(t *testing.T) {
+	body := []byte(`{"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"7","continue":"c1"},"items":[
+		{"metadata":{"name":"a","namespace":"ns","labels":{"app":"web"}},"data":{"k":"v"}},
+		{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b","namespace":"ns","generation":3},"binaryData":{"x":"AAE="}},
+		{"metadata":{"name":"c","namespace":"ns","annotations":{"n":"1.5"}},"data":{"big":"12345678901234567890"}}]}`)
+	got, err := decodeList(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want unstructured.UnstructuredList
+	if err := want.UnmarshalJSON(body); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Object, want.Object) {
+		t.Errorf("list %v, want %v", got.Object, want.Object)
+	}
+	if len(got.Items) != len(want.Items) {
+		t.Fatalf("%d items, want %d", len(got.Items), len(want.Items))
+	}
+	for i := range want.Items {
+		if !reflect.DeepEqual(got.Items[i].Object, want.Items[i].Object) {
+			t.Errorf("item %d: %v\nwant %v", i, got.Items[i].Object, want.Items[i].Object)
+		}
+	}
+	if got.Items[0].GetKind() != "ConfigMap" || got.GetContinue() != "c1" {
+		t.Errorf("kind %q, continue %q: want ConfigMap, c1", got.Items[0].GetKind(), got.GetContinue())
+	}
+	if _, err := decodeList([]byte(`{"kind":"List","items":["x"]}`)); err == nil {
+		t.Error("a list whose item is not an object decoded")
 	}
 }

@@ -56,7 +56,7 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 		m.fail(k, fmt.Errorf("no API version served by both clusters: %s", prep.Unshared[0].Fix))
 		return nil
 	}
-	results, err := apply.Run(ctx, m.Target, prep.Plan, apply.Options{Workers: 1, Force: m.Request.Force, RecreateKinds: RecreateKinds, Log: m.Log})
+	results, err := apply.Run(ctx, m.Target, prep.Plan, apply.Options{Workers: 1, Force: m.Request.Force, RecreateKinds: RecreateKinds, ApplyOnly: true, Log: m.Log})
 	if err != nil {
 		return err
 	}

@@ -101,7 +101,7 @@ func Load(ctx context.Context, source, target *cluster.Conn, progress func(resou
 			continue
 		}
 		seen[r.GroupKind()] = true
-		err := inventory.List(ctx, source.Dynamic, r, "", func(o *unstructured.Unstructured) error {
+		err := inventory.List(ctx, source, r, "", func(o *unstructured.Unstructured) error {
 			env.Objects = append(env.Objects, o)
 			return nil
 		})

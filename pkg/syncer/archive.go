@@ -162,7 +162,7 @@ func ImportPlan(ctx context.Context, target *cluster.Conn, objs []Archived, forc
 			state[gvr] = "unserved"
 			if _, err := target.ResourceFor(gvr.GroupVersion().WithKind(e.Kind)); err == nil {
 				state[gvr] = "listed"
-				if err := inventory.List(ctx, target.Dynamic, r, "", func(t *unstructured.Unstructured) error {
+				if err := inventory.List(ctx, target, r, "", func(t *unstructured.Unstructured) error {
 					current[plan.KeyOf(t)] = t
 					return nil
 				}); err != nil {

@@ -114,7 +114,7 @@ func listSource(ctx context.Context, req Request, resources []inventory.Resource
 		}
 	}
 	list := func(t listTask, fn func(*unstructured.Unstructured) error) error {
-		return inventory.List(ctx, req.Source.Dynamic, t.r, t.namespace, fn)
+		return inventory.List(ctx, req.Source, t.r, t.namespace, fn)
 	}
 	in := newInterner()
 	var spillMu sync.Mutex
@@ -195,7 +195,7 @@ func listTarget(ctx context.Context, req Request, byGK map[schema.GroupKind]inve
 	}
 	if req.KeepTarget {
 		list = func(t listTask, fn func(*unstructured.Unstructured) error) error {
-			return inventory.List(ctx, req.Target.Dynamic, t.r, t.namespace, fn)
+			return inventory.List(ctx, req.Target, t.r, t.namespace, fn)
 		}
 	}
 	// Each object is its own job's: lists running at once never write

@@ -1,6 +1,8 @@
 package syncer
 
 import (
+	"math/rand"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -46,5 +48,33 @@ func TestNoteLiteralClusterIPs(t *testing.T) {
 				t.Errorf("note %q does not name the IP and the Service", items[0].Decision.Notes[0])
 			}
 		})
+	}
+}
+
+// eachIPv4 finds what the regular expression it replaces found, on strings
+// made of what matters to it: digits, dots, letters and other characters.
+func TestEachIPv4FindsWhatTheRegexpFinds(t *testing.T) {
+	re := regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
+	rng := rand.New(rand.NewSource(17))
+	alphabet := "0123456789.......a_-:/ "
+	check := func(s string) {
+		t.Helper()
+		var got []string
+		eachIPv4(s, func(ip string) { got = append(got, ip) })
+		want := re.FindAllString(s, -1)
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("in %q: found %q, the regexp %q", s, got, want)
+		}
+	}
+	for _, s := range []string{"10.96.0.42", "postgres://10.96.0.42:5432", "110.96.0.421", "a1.2.3.4.5", "1.2.3.4a", "1.2.3.4.", "1234.5.6.7.8",
+		"1.2.3.4.5.6.7.8", "x 255.255.255.255_", "..1.1.1.1..", "9.9.9", ""} {
+		check(s)
+	}
+	for n := 0; n < 20000; n++ {
+		b := make([]byte, rng.Intn(24))
+		for i := range b {
+			b[i] = alphabet[rng.Intn(len(alphabet))]
+		}
+		check(string(b))
 	}
 }

@@ -85,7 +85,7 @@ var crdResource = inventory.Resource{Group: cluster.CRDs.Group, Version: cluster
 func Discover(ctx context.Context, source, target *cluster.Conn) ([]inventory.Resource, error) {
 	// Custom resources whose CRD comes over in the first wave are served by the target later.
 	crdKinds := map[schema.GroupKind]bool{}
-	if err := inventory.List(ctx, source.Dynamic, crdResource, "", func(o *unstructured.Unstructured) error {
+	if err := inventory.List(ctx, source, crdResource, "", func(o *unstructured.Unstructured) error {
 		g, _, _ := unstructured.NestedString(o.Object, "spec", "group")
 		k, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
 		crdKinds[schema.GroupKind{Group: g, Kind: k}] = true
