@@ -273,13 +273,20 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	items := 0
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
-	for k := range jobs {
+	// Jobs are taken from the end, and what is left is copied into a
+	// smaller array now and then: the jobs shrink as the plan's steps grow,
+	// instead of the two being held whole at once.
+	for len(jobs) > 0 {
 		if gctx.Err() != nil {
 			break
 		}
+		j := jobs[len(jobs)-1]
+		jobs = jobs[:len(jobs)-1]
+		if cap(jobs) >= 2*len(jobs)+shrinkJobsAt {
+			jobs = slices.Clone(jobs)
+		}
 		g.Go(func() error {
-			out, err := pr.one(jobs[k])
-			jobs[k] = prepareJob{}
+			out, err := pr.one(j)
 			if err != nil {
 				return err
 			}
@@ -310,6 +317,10 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	log.Info("planned", "took", took())
 	return p, nil
 }
+
+// shrinkJobsAt: the jobs left are copied into an array their size once
+// their array is this many jobs (and half) too large.
+const shrinkJobsAt = 4096
 
 // preparer turns one picked source object into a plan item: read back
 // from the spill, sanitized, decided, hashed and spilled again.
