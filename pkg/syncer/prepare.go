@@ -318,10 +318,6 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	return p, nil
 }
 
-// shrinkJobsAt: the jobs left are copied into an array their size once
-// their array is this many jobs (and half) too large.
-const shrinkJobsAt = 4096
-
 // preparer turns one picked source object into a plan item: read back
 // from the spill, sanitized, decided, hashed and spilled again.
 type preparer struct {
@@ -330,63 +326,6 @@ type preparer struct {
 	sctx       sanitize.Context
 	clusterIPs map[string]string
 	sp         *spill
-}
-
-// prepareJob is one picked object to prepare: its key, why it was picked,
-// where it is, and the target's copy.
-type prepareJob struct {
-	key     plan.ObjectKey
-	why     string
-	o       *unstructured.Unstructured // the object; nil when spilled (ref)
-	ref     spillRef
-	current *targetCopy // nil when the target has none
-}
-
-// newJobs makes a job of each object of objs that picked has and skip has
-// not, sorted by key (findJob), one per key. Whole objects are taken as
-// they are, sketched ones by their place in the spill; with release, objs'
-// entries are let go of as they are taken.
-func newJobs(objs []plan.Object, picked map[plan.ObjectKey]string, skip map[plan.ObjectKey]bool, release bool) []prepareJob {
-	jobs := make([]prepareJob, 0, len(picked))
-	for i, o := range objs {
-		if release {
-			objs[i] = nil // what is done with is not held
-		}
-		key := plan.KeyOf(o)
-		why, ok := picked[key]
-		if !ok || skip[key] {
-			continue
-		}
-		j := prepareJob{key: key, why: why}
-		switch o := o.(type) {
-		case *sketched:
-			j.ref = o.ref
-		case *unstructured.Unstructured:
-			j.o = o
-		}
-		jobs = append(jobs, j)
-	}
-	slices.SortFunc(jobs, func(a, b prepareJob) int { return compareKeys(a.key, b.key) })
-	// The same object served under two resources is prepared once.
-	return slices.CompactFunc(jobs, func(a, b prepareJob) bool { return a.key == b.key })
-}
-
-// findJob is the index of key's job in jobs (sorted by key), if it has one.
-func findJob(jobs []prepareJob, key plan.ObjectKey) (int, bool) {
-	return slices.BinarySearchFunc(jobs, key, func(j prepareJob, k plan.ObjectKey) int { return compareKeys(j.key, k) })
-}
-
-func compareKeys(a, b plan.ObjectKey) int {
-	if c := strings.Compare(a.Group, b.Group); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Kind, b.Kind); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
-		return c
-	}
-	return strings.Compare(a.Name, b.Name)
 }
 
 // prepareOutcome is an item, an unshared object, or neither.

@@ -57,39 +57,3 @@ func TestTargetCopyIsSmall(t *testing.T) {
 		t.Errorf("a target copy takes %d bytes, want at most 80", n)
 	}
 }
-
-// Jobs come out sorted, one per key, and findJob finds each of them (and
-// nothing else).
-func TestNewJobsSortsAndFinds(t *testing.T) {
-	cm := func(ns, name string) plan.Object {
-		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
-			"metadata": map[string]any{"name": name, "namespace": ns}}}
-	}
-	objs := []plan.Object{cm("b", "x"), cm("a", "y"), cm("a", "x"), cm("c", "z"), cm("a", "x")}
-	picked := map[plan.ObjectKey]string{}
-	for _, o := range objs[:4] {
-		picked[plan.KeyOf(o)] = ""
-	}
-	skip := map[plan.ObjectKey]bool{plan.KeyOf(cm("c", "z")): true}
-	jobs := newJobs(objs, picked, skip, true)
-	var got []string
-	for _, j := range jobs {
-		got = append(got, j.key.Namespace+"/"+j.key.Name)
-	}
-	if want := []string{"a/x", "a/y", "b/x"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("jobs %v, want %v", got, want)
-	}
-	for i, j := range jobs {
-		if k, ok := findJob(jobs, j.key); !ok || k != i {
-			t.Errorf("findJob(%v) = %d, %v; want %d", j.key, k, ok, i)
-		}
-	}
-	if _, ok := findJob(jobs, plan.KeyOf(cm("c", "z"))); ok {
-		t.Error("findJob found a skipped object")
-	}
-	for i, o := range objs {
-		if o != nil {
-			t.Errorf("objs[%d] still held after its job was made", i)
-		}
-	}
-}
