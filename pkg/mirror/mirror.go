@@ -268,7 +268,7 @@ func (m *Mirror) work(ctx context.Context) {
 		case err == nil || ctx.Err() != nil:
 			m.queue.Forget(k)
 			m.settled(k)
-			if err == nil && k.gvr == namespaces {
+			if err == nil && k.gvr == namespacesGVR {
 				m.wake(k.name)
 			}
 		case errors.As(err, &later):
@@ -299,8 +299,8 @@ func (m *Mirror) work(ctx context.Context) {
 	}
 }
 
-// namespaces is the resource of Namespaces.
-var namespaces = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+// namespacesGVR is the resource of Namespaces.
+var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
 
 // wake queues at once the changes waiting in namespace ns (see waiting):
 // it was just written. A change queued twice this way is applied once and
