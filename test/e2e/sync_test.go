@@ -221,7 +221,9 @@ func TestSyncResumesAfterKill(t *testing.T) {
 	}
 
 	jd := t.TempDir()
-	args := syncArgs(jd, "--namespace", ns, "--workers", "2", "-o", "json")
+	// Paced by a client-side limit, so that there is something left to
+	// kill: unpaced, 300 objects are written in under a second.
+	args := syncArgs(jd, "--namespace", ns, "--workers", "2", "--qps", "100", "--burst", "10", "-o", "json")
 	cmd := exec.Command(lab.bin, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+lab.kubeconfig, "TANDEM_SOURCE=", "TANDEM_TARGET=")
 	var stdout, stderr bytes.Buffer
