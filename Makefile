@@ -4,13 +4,18 @@ BIN     := bin/tandem
 COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 VERSION ?= 0.1.0-dev
 LDFLAGS := -X github.com/tandem-io/tandem/internal/cli.version=$(VERSION) -X github.com/tandem-io/tandem/internal/cli.commit=$(COMMIT)
+# kustomize (linked through cli-runtime and kubectl's drain) imports Go's
+# plugin package unless this tag is set, and a binary that can load plugins
+# keeps every exported method and symbol: 190 MB instead of 66 MB, and more
+# of it paged in at run time. tandem loads no kustomize plugins.
+TAGS    := kustomize_disable_go_plugin_support
 
 .PHONY: all build deps test-deps demo test unit e2e bench bench-scale lint clean generate
 
 all: build
 
 build:
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tandem
+	$(GO) build -trimpath -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tandem
 
 # HAProxy is the lab's load balancer (Debian package); everything else comes from the Go module proxy.
 deps:

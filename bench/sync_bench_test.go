@@ -313,6 +313,9 @@ type syncRun struct {
 	// From GODEBUG=gctrace=1: the largest heap at the start of a GC and the
 	// largest live heap after one, in MB.
 	heapMB, liveMB int
+	// steps are how long each step before the writes took, from tandem's
+	// -v log lines ("read the source 412ms").
+	steps []string
 	// progress is the objects/s between a long wave's progress lines (one
 	// every 10 s): a rate that falls during the wave is a cost that grows
 	// with what was written.
@@ -339,13 +342,20 @@ func (s syncRun) String() string {
 	if len(s.progress) > 0 {
 		progress = "; objects/s every 10 s: " + strings.Join(s.progress, " ")
 	}
-	return fmt.Sprintf("wall %s = %.0f obj/s, peak RSS %.0f MB (anonymous ≤ %d MB, the binary's pages ≤ %d MB; Go heap ≤ %d MB, live ≤ %d MB), totals %v; tandem's own time %.2fs: the first write at %.2fs, waves %.2fs (%s)%s",
+	steps := ""
+	if len(s.steps) > 0 {
+		steps = "; steps (-v): " + strings.Join(s.steps, ", ")
+	}
+	return fmt.Sprintf("wall %s = %.0f obj/s, peak RSS %.0f MB (anonymous ≤ %d MB, the binary's pages ≤ %d MB; Go heap ≤ %d MB, live ≤ %d MB), totals %v; tandem's own time %.2fs: the first write at %.2fs, waves %.2fs (%s)%s%s",
 		s.wall.Round(time.Millisecond), s.rate(), s.rssMiB(), s.anonKiB/1024, s.fileKiB/1024, s.heapMB, s.liveMB, s.total, s.seconds,
-		s.firstWrite.Seconds(), applied.Seconds(), strings.Join(ws, ", "), progress)
+		s.firstWrite.Seconds(), applied.Seconds(), strings.Join(ws, ", "), progress, steps)
 }
 
 // waveLine is the line tandem's progress prints per wave without a terminal.
 var waveLine = regexp.MustCompile(`^wave\s+\d+\s+(.+?)\s+(\d+) objects: .*\((\S+)\)$`)
+
+// stepLine is one of tandem's -v log lines that says how long a step took.
+var stepLine = regexp.MustCompile(`level=INFO msg="?([^"=]+?)"? .*took=(\S+)`)
 
 // progressLine is a long wave's progress line without a terminal; its rate.
 var progressLine = regexp.MustCompile(`^wave\s+\d+\s+.+?: (\d+) of \d+ objects done`)
@@ -357,7 +367,7 @@ var gcLine = regexp.MustCompile(`^gc \d+ .* (\d+)->(\d+)->(\d+) MB`)
 // env is added to its environment.
 func runSync(ctx context.Context, names []string, workers int, journalDir string, env ...string) (syncRun, error) {
 	args := []string{"sync", "--kubeconfig", lab.kubeconfig, "--source", "blue", "--target", "green",
-		"--namespace", strings.Join(names, ","), "-o", "json", "--journal-dir", journalDir}
+		"--namespace", strings.Join(names, ","), "-o", "json", "--journal-dir", journalDir, "-v"}
 	if workers > 0 {
 		args = append(args, "--workers", strconv.Itoa(workers))
 	}
@@ -405,6 +415,9 @@ func runSync(ctx context.Context, names []string, workers int, journalDir string
 			if began := time.Duration(at*float64(time.Second)) - d; s.firstWrite < 0 || began < s.firstWrite {
 				s.firstWrite = max(began, 0)
 			}
+		}
+		if m := stepLine.FindStringSubmatch(line); m != nil {
+			s.steps = append(s.steps, m[1]+" "+m[2])
 		}
 		if m := progressLine.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
 			done, _ := strconv.Atoi(m[1])
