@@ -71,7 +71,7 @@ func (o *ExportOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	prep, err := o.prepare(ctx, source, target, nil)
+	prep, err := o.prepare(ctx, source, target, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -41,14 +41,14 @@ func newProgress(w io.Writer) *progress {
 	return &progress{w: w, tty: tty}
 }
 
-func (p *progress) WaveStarted(wv plan.Wave) {
+func (p *progress) WaveStarted(wv plan.Wave, objects int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.started = time.Now()
 	p.counts = map[apply.Status]int{}
-	p.wave, p.done, p.total, p.said = fmt.Sprintf("wave %d %s", wv.Index, wv.Name), 0, len(wv.Steps), p.started
+	p.wave, p.done, p.total, p.said = fmt.Sprintf("wave %d %s", wv.Index, wv.Name), 0, objects, p.started
 	if p.tty {
-		p.bar = progressbar.NewOptions(len(wv.Steps),
+		p.bar = progressbar.NewOptions(objects,
 			progressbar.OptionSetWriter(p.w),
 			progressbar.OptionSetDescription(fmt.Sprintf("wave %2d %-18s", wv.Index, wv.Name)),
 			progressbar.OptionShowCount(),
@@ -74,7 +74,7 @@ func (p *progress) ObjectDone(r apply.Result) {
 	}
 }
 
-func (p *progress) WaveDone(wv plan.Wave) {
+func (p *progress) WaveDone(wv plan.Wave, objects int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.bar != nil {
@@ -83,6 +83,6 @@ func (p *progress) WaveDone(wv plan.Wave) {
 	}
 	c := p.counts
 	fmt.Fprintf(p.w, "wave %2d %-18s %5d objects: %d created, %d updated, %d unchanged, %d skipped, %d conflict, %d failed (%s)\n",
-		wv.Index, wv.Name, len(wv.Steps), c[apply.Created], c[apply.Updated], c[apply.Unchanged], c[apply.Skipped], c[apply.Conflict], c[apply.Failed],
+		wv.Index, wv.Name, objects, c[apply.Created], c[apply.Updated], c[apply.Unchanged], c[apply.Skipped], c[apply.Conflict], c[apply.Failed],
 		time.Since(p.started).Round(time.Millisecond))
 }

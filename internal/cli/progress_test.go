@@ -16,7 +16,7 @@ func TestProgressSaysHowFarALongWaveIs(t *testing.T) {
 	var out bytes.Buffer
 	p := newProgress(&out)
 	wv := plan.Wave{Index: 3, Name: "config", Steps: make([]plan.Step, 3)}
-	p.WaveStarted(wv)
+	p.WaveStarted(wv, len(wv.Steps))
 	p.ObjectDone(apply.Result{Status: apply.Created})
 	if out.Len() != 0 {
 		t.Fatalf("a line before progressEvery: %q", out.String())
@@ -28,7 +28,7 @@ func TestProgressSaysHowFarALongWaveIs(t *testing.T) {
 	if len(lines) != 1 || !strings.Contains(lines[0], "wave 3 config: 2 of 3 objects done") || !strings.Contains(lines[0], "1 failed so far") {
 		t.Fatalf("progress lines %q: want one, at 2 of 3 with 1 failed", lines)
 	}
-	p.WaveDone(wv)
+	p.WaveDone(wv, len(wv.Steps))
 	if last := strings.TrimSpace(out.String()); !strings.Contains(last, "3 objects: 2 created, 0 updated") {
 		t.Errorf("closing line: %q", last)
 	}

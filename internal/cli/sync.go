@@ -138,7 +138,7 @@ func (o *SyncOptions) Validate() error {
 
 // prepare runs the pipeline up to the plan; early, when set, applies the
 // plan's cluster-scoped start while the rest is read (syncer.Request.Early).
-func (o *SyncOptions) prepare(ctx context.Context, source, target *cluster.Conn, early func(context.Context, plan.Plan) error) (*syncer.Prepared, error) {
+func (o *SyncOptions) prepare(ctx context.Context, source, target *cluster.Conn, early func(context.Context, plan.Plan) error, stream func() (*apply.Stream, error)) (*syncer.Prepared, error) {
 	start := time.Now()
 	resources, err := syncer.Discover(ctx, source, target)
 	if err != nil {
@@ -157,7 +157,7 @@ func (o *SyncOptions) prepare(ctx context.Context, source, target *cluster.Conn,
 		return nil, err
 	}
 	return syncer.Prepare(ctx, syncer.Request{
-		Source: source, Target: target, IncludePVCs: o.IncludePVCs, Force: o.Force, Standby: o.Standby, KeepTarget: o.Diff, OnDisk: !o.Diff && !o.printsObjects, Log: o.g.Log, Early: early,
+		Source: source, Target: target, IncludePVCs: o.IncludePVCs, Force: o.Force, Standby: o.Standby, KeepTarget: o.Diff, OnDisk: !o.Diff && !o.printsObjects, Log: o.g.Log, Early: early, Stream: stream,
 		Selector: plan.Selector{Namespaces: o.Namespaces, IncludeSystem: o.IncludeSystem, Labels: o.labels, Stack: o.Stack, IncludeKinds: include, ExcludeKinds: exclude},
 	}, resources)
 }
@@ -174,7 +174,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if o.DryRun {
-		prep, err := o.prepare(ctx, source, target, nil)
+		prep, err := o.prepare(ctx, source, target, nil, nil)
 		if err != nil {
 			return err
 		}
@@ -206,12 +206,17 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		}
 	}()
 	// The cluster-scoped start of the plan (namespaces first) is written
-	// while the namespaced objects are read.
+	// while the namespaced objects are read, and the rest as it is planned.
 	prep, err := o.prepare(ctx, source, target, func(ctx context.Context, p plan.Plan) error {
 		if err := begin(); err != nil {
 			return err
 		}
 		return w.Apply(ctx, p)
+	}, func() (*apply.Stream, error) {
+		if err := begin(); err != nil {
+			return nil, err
+		}
+		return w.Stream(), nil
 	})
 	if err != nil {
 		return err
@@ -219,9 +224,6 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	defer prep.Close()
 	o.printWarnings(prep)
 	if err := begin(); err != nil {
-		return err
-	}
-	if err := w.Apply(ctx, prep.Plan); err != nil {
 		return err
 	}
 	results, err := w.Finish(ctx, prep)

@@ -87,41 +87,57 @@ func Run(ctx context.Context, target *cluster.Conn, p plan.Plan, o Options) ([]R
 // applyBatch applies the wave's steps idx, each one's result into results
 // (as long as idx).
 func (r *runner) applyBatch(ctx context.Context, w plan.Wave, idx []int, blocked map[int]string, results []Result) error {
-	jobs := make(chan int)
+	tasks := make(chan task)
+	go func() {
+		defer close(tasks)
+		for j, i := range idx {
+			if ctx.Err() != nil {
+				return
+			}
+			tasks <- task{s: w.Steps[i], at: j, blocked: blocked[i]}
+		}
+	}()
+	return r.work(ctx, w, tasks, results)
+}
+
+// task is one step to apply and where its result goes.
+type task struct {
+	s  plan.Step
+	at int // its result's index
+	// blocked is why the step is not written ("" to write it): a
+	// webhook's backend not ready yet.
+	blocked string
+}
+
+// work applies the tasks that come until tasks is closed, r.o.Workers at
+// a time, each one's result into results[task.at].
+func (r *runner) work(ctx context.Context, w plan.Wave, tasks <-chan task, results []Result) error {
 	var wg sync.WaitGroup
 	var fatalMu sync.Mutex
 	var fatal error
-	for i := 0; i < r.o.Workers && i < len(idx); i++ {
+	for i := 0; i < r.o.Workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range jobs {
-				s := w.Steps[idx[j]]
+			for t := range tasks {
 				var res Result
-				if reason, ok := blocked[idx[j]]; ok {
-					res = resultOf(w, s)
-					res.Status, res.Reason, res.Transient = Failed, reason, true // a webhook's backend not ready yet
+				if t.blocked != "" {
+					res = resultOf(w, t.s)
+					res.Status, res.Reason, res.Transient = Failed, t.blocked, true
 				} else {
 					var err error
-					res, err = r.applyStep(ctx, w, s)
+					res, err = r.applyStep(ctx, w, t.s)
 					if err != nil {
 						fatalMu.Lock()
 						fatal = errors.Join(fatal, err)
 						fatalMu.Unlock()
 					}
 				}
-				results[j] = res
+				results[t.at] = res
 				r.o.Events.ObjectDone(res)
 			}
 		}()
 	}
-	for j := range idx {
-		if ctx.Err() != nil {
-			break
-		}
-		jobs <- j
-	}
-	close(jobs)
 	wg.Wait()
 	if ctx.Err() != nil {
 		return ctx.Err()

@@ -3,6 +3,7 @@ package apply
 import (
 	"sync"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -33,22 +34,30 @@ func ownerKey(group, kind, namespace, name string) string {
 // seed learns which owners p's steps name, and remembers the target's
 // current copies of p's objects.
 func (ix *ownerIndex) seed(p plan.Plan) {
-	ix.mu.Lock()
 	for _, w := range p.Waves {
 		for _, s := range w.Steps {
-			if ns := s.Ref.Namespace; ns != "" {
-				for _, ref := range s.Ref.Owners {
-					gv, _ := schema.ParseGroupVersion(ref.APIVersion)
-					ix.wanted[ownerKey(gv.Group, ref.Kind, ns, ref.Name)] = true
-				}
-			}
+			ix.want(s.Ref.Namespace, s.Ref.Owners)
 		}
 	}
-	ix.mu.Unlock()
 	for _, w := range p.Waves {
 		for _, s := range w.Steps {
 			ix.rememberStep(s)
 		}
+	}
+}
+
+// want learns the owners an object in namespace names: their UIDs are
+// kept when they are seen (a cluster-scoped object's owners are
+// cluster-scoped, and those are all kept).
+func (ix *ownerIndex) want(namespace string, owners []metav1.OwnerReference) {
+	if namespace == "" || len(owners) == 0 {
+		return
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for _, ref := range owners {
+		gv, _ := schema.ParseGroupVersion(ref.APIVersion)
+		ix.wanted[ownerKey(gv.Group, ref.Kind, namespace, ref.Name)] = true
 	}
 }
 

@@ -46,23 +46,25 @@ func (r Result) Bad() bool { return r.Status == Failed || r.Status == Conflict }
 
 // Events receives progress as the plan runs; implementations must be safe
 // for concurrent use. The CLI draws progress bars from it.
+// A wave's objects are counted apart from its Steps: a wave applied as
+// its steps come (Stream) has none when it starts.
 type Events interface {
-	WaveStarted(w plan.Wave)
+	WaveStarted(w plan.Wave, objects int)
 	ObjectDone(r Result)
-	WaveDone(w plan.Wave)
+	WaveDone(w plan.Wave, objects int)
 }
 
 // NoEvents ignores progress.
 type NoEvents struct{}
 
 // WaveStarted does nothing.
-func (NoEvents) WaveStarted(plan.Wave) {}
+func (NoEvents) WaveStarted(plan.Wave, int) {}
 
 // ObjectDone does nothing.
 func (NoEvents) ObjectDone(Result) {}
 
 // WaveDone does nothing.
-func (NoEvents) WaveDone(plan.Wave) {}
+func (NoEvents) WaveDone(plan.Wave, int) {}
 
 func resultOf(w plan.Wave, s plan.Step) Result {
 	d := s.Ref

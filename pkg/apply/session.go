@@ -30,32 +30,41 @@ func (ss *Session) Results() []Result { return ss.results }
 
 // Run applies one plan, as the package's Run does, and returns its results.
 func (ss *Session) Run(ctx context.Context, p plan.Plan) ([]Result, error) {
-	r, o, target := ss.r, ss.r.o, ss.r.target
-	r.owners.seed(p)
+	ss.r.owners.seed(p)
 	start := len(ss.results)
 	ss.results = slices.Grow(ss.results, p.Len())
 	for _, w := range p.Waves {
-		o.Events.WaveStarted(w)
-		var blocked map[int]string
-		if w.Index == plan.WaveAdmission {
-			blocked = r.waitWebhookBackends(ctx, w)
+		if err := ss.runWave(ctx, w); err != nil {
+			return ss.results[start:], err
 		}
-		// Objects with owners go after the rest of their wave, so their owners' target UIDs are known.
-		first, second := splitByOwners(w.Steps)
-		for _, batch := range [][]int{first, second} {
-			n := len(ss.results)
-			ss.results = ss.results[:n+len(batch)]
-			if err := r.applyBatch(ctx, w, batch, blocked, ss.results[n:]); err != nil {
-				return ss.results[start:], err
-			}
-		}
-		if w.Index == plan.WaveCRDs {
-			r.waitEstablished(ctx, w, ss.results[start:])
-			target.Refresh()
-		}
-		o.Events.WaveDone(w)
 	}
 	return ss.results[start:], nil
+}
+
+// runWave applies one whole wave; its results go after the session's.
+func (ss *Session) runWave(ctx context.Context, w plan.Wave) error {
+	r, o, target := ss.r, ss.r.o, ss.r.target
+	start := len(ss.results)
+	o.Events.WaveStarted(w, len(w.Steps))
+	var blocked map[int]string
+	if w.Index == plan.WaveAdmission {
+		blocked = r.waitWebhookBackends(ctx, w)
+	}
+	// Objects with owners go after the rest of their wave, so their owners' target UIDs are known.
+	first, second := splitByOwners(w.Steps)
+	for _, batch := range [][]int{first, second} {
+		n := len(ss.results)
+		ss.results = append(ss.results, make([]Result, len(batch))...)
+		if err := r.applyBatch(ctx, w, batch, blocked, ss.results[n:]); err != nil {
+			return err
+		}
+	}
+	if w.Index == plan.WaveCRDs {
+		r.waitEstablished(ctx, w, ss.results[start:])
+		target.Refresh()
+	}
+	o.Events.WaveDone(w, len(w.Steps))
+	return nil
 }
 
 func splitByOwners(steps []plan.Step) (first, second []int) {

@@ -230,15 +230,16 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 	start := time.Now()
 	req := m.Request
 	req.OnDisk = true
+	// Written as it is planned (apply.Stream): no whole plan is held
+	// beside the informers' caches.
+	ss := apply.NewSession(m.Target, apply.Options{Force: m.Request.Force, RecreateKinds: RecreateKinds, Log: m.Log})
+	req.Stream = func() (*apply.Stream, error) { return ss.NewStream(), nil }
 	prep, err := syncer.Prepare(ctx, req, m.resources)
 	if err != nil {
 		return fmt.Errorf("initial pass: %w", err)
 	}
 	defer prep.Close()
-	results, err := apply.Run(ctx, m.Target, prep.Plan, apply.Options{Force: m.Request.Force, RecreateKinds: RecreateKinds, Log: m.Log})
-	if err != nil {
-		return fmt.Errorf("initial pass: %w", err)
-	}
+	results := ss.Results()
 	_, total := apply.Summarize(results)
 	m.mu.Lock()
 	m.stats.Applied += int64(total[apply.Created] + total[apply.Updated])

@@ -150,8 +150,8 @@ func Build(items []Item, o Options) Plan {
 // its items and the plan's steps at once. It is not safe for concurrent use.
 type Builder struct {
 	o        Options
-	byWave   [len(waves)][]Step
-	expected [len(waves)]int
+	byWave   [NumWaves][]Step
+	expected [NumWaves]int
 }
 
 // Expect says one more item of kind gk is coming: a wave's steps are then
@@ -167,18 +167,26 @@ func NewBuilder(o Options) *Builder { return &Builder{o: o} }
 
 // Add decides one item's action and puts its step in its wave.
 func (b *Builder) Add(it Item) {
-	if it.Ref.Kind == "" {
-		it.Ref = RefOf(it.Desired)
-	}
-	i, _ := WaveOf(it.Ref.GroupVersionKind().GroupKind())
-	s := decide(it, b.o)
-	if !b.o.KeepCurrent {
-		s.Current, s.Target = nil, nil
-	}
+	s, i := Decide(it, b.o)
 	if b.byWave[i] == nil && b.expected[i] > 0 {
 		b.byWave[i] = make([]Step, 0, b.expected[i])
 	}
 	b.byWave[i] = append(b.byWave[i], s)
+}
+
+// Decide is one item's step, as Build makes it, and the index of its wave:
+// for a caller that writes each step as it is decided (apply.Stream)
+// instead of building the whole plan first.
+func Decide(it Item, o Options) (Step, int) {
+	if it.Ref.Kind == "" {
+		it.Ref = RefOf(it.Desired)
+	}
+	i, _ := WaveOf(it.Ref.GroupVersionKind().GroupKind())
+	s := decide(it, o)
+	if !o.KeepCurrent {
+		s.Current, s.Target = nil, nil
+	}
+	return s, i
 }
 
 // Plan is the plan of the items added; the Builder is empty afterwards.
@@ -261,6 +269,18 @@ func decide(it Item, o Options) Step {
 		s.Action, s.Reason = Update, "not yet written by tandem"
 	}
 	return s
+}
+
+// CompareSteps orders steps as a plan's wave holds them: by resource,
+// namespace, name (for slices.SortFunc).
+func CompareSteps(a, b Step) int {
+	switch {
+	case stepLess(a, b):
+		return -1
+	case stepLess(b, a):
+		return 1
+	}
+	return 0
 }
 
 // stepLess orders steps by resource, namespace, name.

@@ -82,6 +82,12 @@ var waveByKind = func() map[schema.GroupKind]int {
 	return m
 }()
 
+// NumWaves is the number of waves in the table: indexes run from WaveCRDs to NumWaves-1.
+const NumWaves = len(waves)
+
+// WaveName is the name of the wave at index i.
+func WaveName(i int) string { return waves[i].name }
+
 // WaveOf returns the wave index and name for a GroupKind (unknown kinds go to the "custom resources" wave).
 func WaveOf(gk schema.GroupKind) (int, string) {
 	i, ok := waveByKind[gk]

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tandem-io/tandem/pkg/plan"
 )
@@ -73,3 +74,27 @@ func compareKeys(a, b plan.ObjectKey) int {
 // shrinkJobsAt: the jobs left are copied into an array their size once
 // their array is this many jobs (and half) too large.
 const shrinkJobsAt = 4096
+
+// byWave orders jobs for a plan written as it is made (Request.Stream):
+// taken from the end, the objects of the first wave come first; within a
+// wave, by key.
+func byWave(jobs []prepareJob) []prepareJob {
+	// The jobs are sorted by group and kind first: one run per kind.
+	type run struct{ start, end, wave int }
+	var runs []run
+	for i := 0; i < len(jobs); {
+		j := i + 1
+		for j < len(jobs) && jobs[j].key.Group == jobs[i].key.Group && jobs[j].key.Kind == jobs[i].key.Kind {
+			j++
+		}
+		w, _ := plan.WaveOf(schema.GroupKind{Group: jobs[i].key.Group, Kind: jobs[i].key.Kind})
+		runs = append(runs, run{i, j, w})
+		i = j
+	}
+	slices.SortStableFunc(runs, func(a, b run) int { return b.wave - a.wave })
+	out := make([]prepareJob, 0, len(jobs))
+	for _, r := range runs {
+		out = append(out, jobs[r.start:r.end]...)
+	}
+	return out
+}

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
@@ -57,6 +58,14 @@ type Request struct {
 	// namespaced objects; Prepare returns once it is done, with a plan
 	// without those objects, and Early's error as its own.
 	Early func(context.Context, plan.Plan) error
+	// Stream, when set, gives the stream that writes the plan as it is
+	// made (see apply.Stream): each object goes to it once it is
+	// sanitized and decided, so the writes begin while the rest is still
+	// being prepared, and Prepared.Plan stays empty. Prepare asks for it
+	// once the source is read (bad input found before then leaves nothing
+	// written) and returns once it has written everything, with its error
+	// as Prepare's own.
+	Stream func() (*apply.Stream, error)
 }
 
 // Prepared is the pipeline's output before anything is written.
@@ -219,6 +228,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	}
 	p.Warnings = append(p.Warnings, warnings...)
 	var early map[plan.ObjectKey]bool
+	waitEarly := func() error { return nil }
 	if req.Early != nil {
 		var ep plan.Plan
 		if ep, early, err = prepareEarly(ctx, req, byGK, raw); err != nil {
@@ -228,11 +238,17 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		ectx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- req.Early(ectx, ep) }()
+		var once sync.Once
+		var earlyErr error
+		waitEarly = func() error {
+			once.Do(func() { earlyErr = <-done })
+			return earlyErr
+		}
 		defer func() {
 			if err != nil {
 				cancel() // nothing more is written for a plan that failed
 			}
-			if e := <-done; e != nil && err == nil {
+			if e := waitEarly(); e != nil && err == nil {
 				err = e
 			}
 			cancel()
@@ -253,17 +269,60 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		return nil, err
 	}
 	clusterIPs := sourceClusterIPs(raw) // read before sanitizing clears them
+	var st *apply.Stream
+	// stopStream ends the stream's writes: a failed object stops the
+	// preparing, and the objects the stream waits for would never come.
+	stopStream := func() {}
+	if req.Stream != nil {
+		if st, err = req.Stream(); err != nil {
+			return nil, err
+		}
+		for _, o := range raw {
+			if key := plan.KeyOf(o); !early[key] {
+				if _, ok := picked[key]; ok {
+					st.WantOwners(o.GetNamespace(), o.GetOwnerReferences())
+				}
+			}
+		}
+	}
 	// One job per picked object; the sketches go as they are taken.
 	jobs := newJobs(raw, picked, early, true)
-	b := plan.NewBuilder(plan.Options{Force: req.Force, KeepCurrent: req.KeepTarget})
+	popts := plan.Options{Force: req.Force, KeepCurrent: req.KeepTarget}
+	b := plan.NewBuilder(popts)
 	for _, j := range jobs {
-		b.Expect(schema.GroupKind{Group: j.key.Group, Kind: j.key.Kind})
+		gk := schema.GroupKind{Group: j.key.Group, Kind: j.key.Kind}
+		if st != nil {
+			st.Expect(gk)
+		} else {
+			b.Expect(gk)
+		}
 	}
 	if req.Target != nil {
 		if err := listTarget(ctx, req, byGK, jobs, scope != nil); err != nil {
 			return nil, err
 		}
 		log.Info("read the target", "context", req.Target.Context, "took", took())
+	}
+	if st != nil {
+		// The waves are written in order: their objects are prepared in
+		// that order too (the stream holds only so many of later waves).
+		jobs = byWave(jobs)
+		if err := waitEarly(); err != nil {
+			return nil, err
+		}
+		wctx, cancel := context.WithCancel(ctx)
+		stopStream = cancel
+		st.Start(wctx)
+		log.Info("writing as the objects are prepared")
+		defer func() {
+			if err != nil {
+				cancel() // nothing more is written for a plan that failed
+			}
+			if e := st.Wait(); e != nil && err == nil {
+				err = e
+			}
+			cancel()
+		}()
 	}
 	pr := preparer{req: req, byGK: byGK, sctx: sctx, clusterIPs: clusterIPs, sp: sp}
 	// Each object is read back, sanitized, hashed and written back on its
@@ -288,17 +347,31 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		g.Go(func() error {
 			out, err := pr.one(j)
 			if err != nil {
+				stopStream()
 				return err
 			}
+			var step *plan.Step
+			if st != nil && out.item != nil {
+				s, _ := plan.Decide(*out.item, popts)
+				step = &s
+			}
 			mu.Lock()
-			defer mu.Unlock()
 			switch {
 			case out.unshared != nil:
 				p.Unshared = append(p.Unshared, *out.unshared)
 			case out.item != nil:
 				p.Joins = append(p.Joins, out.joins...)
-				b.Add(*out.item)
+				if st == nil {
+					b.Add(*out.item)
+				}
 				items++
+			}
+			mu.Unlock()
+			switch {
+			case step != nil:
+				st.Add(*step) // may wait for the writes to catch up: not under mu
+			case st != nil:
+				st.Drop(schema.GroupKind{Group: j.key.Group, Kind: j.key.Kind})
 			}
 			return nil
 		})

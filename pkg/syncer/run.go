@@ -89,6 +89,10 @@ func (w *Writer) Apply(ctx context.Context, p plan.Plan) error {
 	return err
 }
 
+// Stream is a stream of the run (for Request.Stream): its steps' results
+// are kept for Finish like those of Apply.
+func (w *Writer) Stream() *apply.Stream { return w.session.NewStream() }
+
 // Finish joins the copies to their DNS sets, adds prep's Unshared objects
 // as failed, and ends the journal's run: every result of every part.
 func (w *Writer) Finish(ctx context.Context, prep *Prepared) ([]apply.Result, error) {
