@@ -26,10 +26,16 @@ import (
 // webhooks, their backends must be ready.
 //
 // Use: NewStream, Expect each object that is coming (and WantOwners what
-// they name), Start, then Add or Drop for each of them, from any goroutine; Wait. Steps of a later wave
-// than the one being written wait in the stream; Add blocks while
-// streamHeld of them wait, so a caller that decides the waves in order
-// holds a bounded number of decided steps.
+// they name), Start, then Add or Drop for each of them, from any
+// goroutine; Wait.
+//
+// The stream holds a bounded number of decided steps, and Add waits while
+// it holds streamHeld: of the wave being written (it is writing them), or
+// of later waves (a caller that decides the waves in order has decided
+// the one being written whole by then). A caller deciding faster than the
+// target takes writes is held to the writes' pace: its CPU is spread over
+// the writes rather than taken from the target's apiserver at their start
+// on a small machine, and the steps decided and not written stay few.
 type Stream struct {
 	ss   *Session
 	mu   sync.Mutex
@@ -38,16 +44,18 @@ type Stream struct {
 	// and Drop); held are those it got and the writer has not taken yet.
 	expected [plan.NumWaves]int
 	held     [plan.NumWaves][]plan.Step
-	// current is the wave being written; later counts the steps held for
-	// later waves; stopped says the writer has ended.
+	// current is the wave being written, whole if it waits for all its
+	// steps (the CRDs and admission waves); later counts the steps held
+	// for later waves; stopped says the writer has ended.
 	current, later int
+	whole          bool
 	stopped        bool
 	done           chan struct{}
 	err            error
 }
 
-// streamHeld bounds the steps of later waves than the one being written
-// that a Stream holds before Add waits.
+// streamHeld bounds the steps a Stream holds of the wave being written
+// (unless it is written whole), and those of later waves, before Add waits.
 const streamHeld = 4096
 
 // NewStream starts a stream of steps into the session; nothing is written
@@ -85,8 +93,8 @@ func (st *Stream) Start(ctx context.Context) {
 }
 
 // Add hands over the step of an expected object. It waits while the
-// stream holds streamHeld steps of later waves than the one being written,
-// until the writer has caught up or has stopped.
+// stream holds streamHeld steps of its wave's kind (see Stream), until the
+// writer has caught up or has stopped.
 func (st *Stream) Add(s plan.Step) {
 	i, _ := plan.WaveOf(s.Ref.GroupVersionKind().GroupKind())
 	st.ss.r.owners.rememberStep(s)
@@ -95,7 +103,7 @@ func (st *Stream) Add(s plan.Step) {
 	if st.expected[i] <= 0 {
 		panic("apply: Stream.Add of a step whose object was not expected")
 	}
-	for i > st.current && st.later >= streamHeld && !st.stopped {
+	for !st.stopped && st.full(i) {
 		st.cond.Wait()
 	}
 	if i > st.current {
@@ -104,6 +112,19 @@ func (st *Stream) Add(s plan.Step) {
 	st.held[i] = append(st.held[i], s)
 	st.expected[i]--
 	st.cond.Broadcast()
+}
+
+// full says whether a step of wave i waits before it is held. A step of the
+// wave being written whole never does: that wave waits for all its steps.
+func (st *Stream) full(i int) bool {
+	switch {
+	case i > st.current:
+		return st.later >= streamHeld
+	case st.whole:
+		return false
+	default:
+		return len(st.held[i]) >= streamHeld
+	}
 }
 
 // Drop says an expected object of kind gk has no step (not even one that
@@ -136,15 +157,16 @@ func (st *Stream) take(ctx context.Context, i int) (steps []plan.Step, all bool)
 		st.cond.Wait()
 	}
 	steps, st.held[i] = st.held[i], nil
+	st.cond.Broadcast() // room for the Adds that wait
 	return steps, st.expected[i] == 0 || ctx.Err() != nil
 }
 
 // begin makes wave i the one being written: its steps no longer count
-// against streamHeld.
+// among the later ones.
 func (st *Stream) begin(i int) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.current = i
+	st.current, st.whole = i, i == plan.WaveCRDs || i == plan.WaveAdmission
 	st.later -= len(st.held[i])
 	st.cond.Broadcast()
 }
@@ -168,8 +190,8 @@ func (st *Stream) run(ctx context.Context) error {
 		st.begin(i)
 		w := plan.Wave{Index: i, Name: plan.WaveName(i)}
 		var err error
-		if i == plan.WaveCRDs || i == plan.WaveAdmission {
-			err = st.whole(ctx, w)
+		if st.whole {
+			err = st.gather(ctx, w)
 		} else {
 			err = st.flow(ctx, w, n)
 		}
@@ -183,8 +205,8 @@ func (st *Stream) run(ctx context.Context) error {
 	return nil
 }
 
-// whole gathers wave w's steps and applies them as Session.Run does.
-func (st *Stream) whole(ctx context.Context, w plan.Wave) error {
+// gather gathers wave w's steps and applies them as Session.Run does.
+func (st *Stream) gather(ctx context.Context, w plan.Wave) error {
 	for all := false; !all; {
 		var steps []plan.Step
 		steps, all = st.take(ctx, w.Index)

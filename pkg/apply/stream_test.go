@@ -159,3 +159,55 @@ func TestStreamRefusesAnUnexpectedStep(t *testing.T) {
 	}()
 	st.Add(step("v1", "ConfigMap", "shop", "a", plan.Skip))
 }
+
+// stall is Events whose ObjectDone waits until resume is closed: a writer
+// slower than its caller.
+type stall struct {
+	NoEvents
+	resume chan struct{}
+}
+
+func (s stall) ObjectDone(Result) { <-s.resume }
+
+func TestStreamHoldsABoundedNumberOfTheCurrentWave(t *testing.T) {
+	ev := stall{resume: make(chan struct{})}
+	ss := NewSession(nil, Options{Workers: 1, Events: ev})
+	st := ss.NewStream()
+	total := 3 * streamHeld
+	for range total {
+		st.Expect(gkConfigMap)
+	}
+	st.Start(context.Background())
+	added := make(chan int)
+	go func() {
+		for i := range total {
+			st.Add(step("v1", "ConfigMap", "shop", fmt.Sprint(i), plan.Skip))
+			added <- i
+		}
+		close(added)
+	}()
+	n := 0
+	for waiting := true; waiting; {
+		select {
+		case <-added:
+			n++
+		case <-time.After(300 * time.Millisecond):
+			waiting = false
+		}
+	}
+	// Held: streamHeld; taken by the writer and not yet written: at most
+	// the batch it took (streamHeld) and the one being written.
+	if n < streamHeld || n > 2*streamHeld+1 {
+		t.Fatalf("%d steps of the wave taken while the writer was stalled, want %d to %d", n, streamHeld, 2*streamHeld+1)
+	}
+	close(ev.resume)
+	for range added {
+		n++
+	}
+	if err := st.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if n != total || len(ss.Results()) != total {
+		t.Errorf("%d added, %d results, want %d", n, len(ss.Results()), total)
+	}
+}
