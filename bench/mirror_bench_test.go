@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -226,7 +227,14 @@ func BenchmarkMirrorLag(b *testing.B) {
 	defer mcancel()
 	mirror := exec.CommandContext(mctx, lab.bin, "mirror", "--source", "blue", "--target", "green", "--prune", "-v",
 		"--duration", strconv.Itoa(seconds+int((mirrorSettling+initialLimit)/time.Second)+120)+"s", "--progress-every", "10s")
+	// TANDEM_BENCH_MIRROR_HEAP=1: the mirror's heap profile at its largest
+	// live heap (off by default: the lags are measured without it).
+	heap := ""
 	mirror.Env = labEnv()
+	if os.Getenv("TANDEM_BENCH_MIRROR_HEAP") != "" {
+		heap = filepath.Join(lab.dir, "mirror-heap.prof")
+		mirror.Env = append(mirror.Env, "TANDEM_HEAPPROFILE="+heap)
+	}
 	mirror.Cancel = func() error { return mirror.Process.Signal(syscall.SIGTERM) }
 	stderr, err := mirror.StderrPipe()
 	if err != nil {
@@ -387,6 +395,11 @@ func BenchmarkMirrorLag(b *testing.B) {
 	report("mirror peak RSS %d MB (initial pass included), %d MB while watching (anonymous ≤ %d MB, the binary's pages ≤ %d MB), %d more objects watched",
 		rss, watchingRSS, watching.anon.Load()/1024, watching.file.Load()/1024, watched)
 	report("final states: %d differences between blue and green (ConfigMaps and Deployments of the benchmark)", len(diffs))
+	if heap != "" {
+		if top, err := profileTop(heap, "-sample_index=inuse_space"); err == nil {
+			report("the mirror's heap at its largest (in use):\n%s", top)
+		}
+	}
 	for i, d := range diffs {
 		if i == 10 {
 			report("  … %d more", len(diffs)-10)
