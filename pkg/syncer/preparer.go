@@ -1,0 +1,141 @@
+package syncer
+
+// One picked object made a plan item (preparer.one: read back from the
+// spill, sanitized, decided, hashed, spilled again), and what the
+// sanitizers need to know of both clusters for it (sanitizeContext).
+
+import (
+	"context"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/inventory"
+	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/sanitize"
+	"github.com/tandem-io/tandem/pkg/standby"
+)
+
+// preparer turns one picked source object into a plan item: read back
+// from the spill, sanitized, decided, hashed and spilled again.
+type preparer struct {
+	req        Request
+	byGK       map[schema.GroupKind]inventory.Resource
+	sctx       sanitize.Context
+	clusterIPs map[string]string
+	sp         *spill
+}
+
+// prepareOutcome is an item, an unshared object, or neither.
+type prepareOutcome struct {
+	item     *plan.Item
+	joins    []DNSJoin
+	unshared *Unshared
+}
+
+func (pr preparer) one(j prepareJob) (prepareOutcome, error) {
+	o := j.o
+	if o == nil {
+		var err error
+		if o, err = pr.sp.get(j.ref); err != nil {
+			return prepareOutcome{}, err
+		}
+	}
+	r := pr.byGK[o.GroupVersionKind().GroupKind()]
+	if r.Unshared {
+		// Only what would be copied is a problem: a generated object or
+		// tandem's own state is skipped whatever versions are served.
+		if !sanitize.Object(o.DeepCopy(), pr.sctx).Skip {
+			return prepareOutcome{unshared: &Unshared{Object: identityOnly(o), Fix: r.Fix()}}, nil
+		}
+		return prepareOutcome{}, nil
+	}
+	var out prepareOutcome
+	var current *plan.Target
+	var whole *unstructured.Unstructured
+	if j.current != nil {
+		current, whole = j.current.target(j.key.Namespace), j.current.whole()
+	}
+	joins := dnsJoins(r.GVR(), o, current) // before sanitize strips the source's identifier
+	// Sanitized in place: the raw object is not needed afterwards, and a copy would double the memory.
+	desired := o
+	decision := sanitize.Object(desired, pr.sctx)
+	if r.GroupKind() == (schema.GroupKind{Kind: "PersistentVolumeClaim"}) && !pr.req.IncludePVCs && !decision.Skip {
+		decision = sanitize.Decision{Skip: true, Reason: "PersistentVolumeClaims move with `tandem handoff` (or pass --include-pvcs)"}
+	}
+	if pr.req.Standby {
+		decision = standby.Decide(desired, decision, pr.req.StandbyKinds) // before plan.Build: the hash covers the standby form
+	}
+	if decision.Skip {
+		desired = identityOnly(desired) // a skipped object is only ever named in the report
+	} else if pr.req.Target != nil && !pr.req.Standby {
+		out.joins = joins
+	}
+	it := plan.Item{
+		Resource: r.GVR(), Namespaced: r.Namespaced, Desired: desired, Decision: decision,
+		Target: current, Current: whole, Why: j.why,
+	}
+	if !decision.Skip {
+		noteLiteralClusterIPs(pr.clusterIPs, &it)
+		if j.o == nil {
+			// Back to disk, sanitized: the plan keeps its name, owners and hash.
+			it.DesiredHash = plan.Hash(desired)
+			it.Ref = refOf(desired)
+			back, err := pr.sp.putStamped(desired, it.DesiredHash)
+			if err != nil {
+				return prepareOutcome{}, err
+			}
+			it.Desired, it.Stored = nil, back
+		}
+	}
+	out.item = &it
+	return out, nil
+}
+
+// identityOnly keeps what names an object: apiVersion, kind, namespace, name.
+func identityOnly(o *unstructured.Unstructured) *unstructured.Unstructured {
+	md := map[string]any{"name": o.GetName()}
+	if ns := o.GetNamespace(); ns != "" {
+		md["namespace"] = intern(ns)
+	}
+	return &unstructured.Unstructured{Object: map[string]any{"apiVersion": intern(o.GetAPIVersion()), "kind": intern(o.GetKind()), "metadata": md}}
+}
+
+// sanitizeContext gives sanitizers what they need to know about both clusters.
+func sanitizeContext(ctx context.Context, req Request, raw []plan.Object) (sanitize.Context, error) {
+	selector := map[string]bool{}
+	for _, o := range raw {
+		if c := plan.Content(o); c != nil && o.GroupVersionKind() == (schema.GroupVersionKind{Version: "v1", Kind: "Service"}) {
+			sel, _, _ := unstructured.NestedMap(c.Object, "spec", "selector")
+			if len(sel) > 0 {
+				selector[o.GetNamespace()+"/"+o.GetName()] = true
+			}
+		}
+	}
+	taken := map[int64]string{}
+	if req.Target != nil {
+		svcs, err := req.Target.Typed.CoreV1().Services("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return sanitize.Context{}, fmt.Errorf("list Services in the target: %w", err)
+		}
+		for _, s := range svcs.Items {
+			for _, port := range s.Spec.Ports {
+				if port.NodePort != 0 {
+					taken[int64(port.NodePort)] = s.Namespace + "/" + s.Name
+				}
+			}
+			if s.Spec.HealthCheckNodePort != 0 {
+				taken[int64(s.Spec.HealthCheckNodePort)] = s.Namespace + "/" + s.Name
+			}
+		}
+	}
+	return sanitize.Context{
+		ServiceHasSelector: func(ns, name string) bool { return selector[ns+"/"+name] },
+		NodePortTaken: func(port int64, ns, name string) bool {
+			owner, ok := taken[port]
+			return ok && owner != ns+"/"+name
+		},
+	}, nil
+}
