@@ -137,7 +137,9 @@ func (o *SyncOptions) Validate() error {
 }
 
 // prepare runs the pipeline up to the plan; early, when set, applies the
-// plan's cluster-scoped start while the rest is read (syncer.Request.Early).
+// plan's cluster-scoped start while the rest is read (syncer.Request.Early),
+// and stream, when set, writes the rest as it is planned
+// (syncer.Request.Stream: the plan returned is then empty).
 func (o *SyncOptions) prepare(ctx context.Context, source, target *cluster.Conn, early func(context.Context, plan.Plan) error, stream func() (*apply.Stream, error)) (*syncer.Prepared, error) {
 	start := time.Now()
 	resources, err := syncer.Discover(ctx, source, target)

@@ -58,7 +58,8 @@ func Run(ctx context.Context, source, target *cluster.Conn, prep *Prepared, o Op
 
 // Writer is one journaled run of writes (see Run) whose plan comes in
 // parts: Begin, Apply for each part in order — the first may be applied
-// while the rest is still being read (Request.Early) —, then Finish.
+// while the rest is still being read (Request.Early) — or a Stream that
+// takes the rest as it is planned (Request.Stream), then Finish.
 type Writer struct {
 	target  *cluster.Conn
 	run     *journal.Run
