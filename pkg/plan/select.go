@@ -142,8 +142,19 @@ func Select[O Object](objs []O, s Selector) map[ObjectKey]string {
 	return sel
 }
 
-// allowed applies the rules that hold for roots and dependencies alike: kind
-// filters and the system namespaces.
+// Narrows reports whether the selection names namespaces, labels or an
+// app stack. When it does not, Select picks exactly the objects Allowed,
+// each for itself (""): every one is a root, and a dependency is one of
+// them. A caller may then ask Allowed of each object instead of holding
+// Select's map of every object.
+func (s Selector) Narrows() bool {
+	return len(s.Namespaces) > 0 || (s.Labels != nil && !s.Labels.Empty()) || s.Stack != ""
+}
+
+// Allowed applies the rules that hold for roots and dependencies alike:
+// kind filters and the system namespaces.
+func (s Selector) Allowed(obj Object) bool { return s.allowed(obj) }
+
 func (s Selector) allowed(obj Object) bool {
 	gk := obj.GroupVersionKind().GroupKind()
 	if len(s.IncludeKinds) > 0 && !slices.Contains(s.IncludeKinds, gk) {

@@ -119,8 +119,22 @@ func TestSelect(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, names(Select(objs, tc.s)), cmpopts.EquateEmpty(), cmpopts.SortSlices(strLess)); diff != "" {
+			got := Select(objs, tc.s)
+			if diff := cmp.Diff(tc.want, names(got), cmpopts.EquateEmpty(), cmpopts.SortSlices(strLess)); diff != "" {
 				t.Errorf("Select (-want +got):\n%s", diff)
+			}
+			if tc.s.Narrows() {
+				return
+			}
+			// Narrowing nothing, Select picks what Allowed allows, each for itself.
+			allowed := map[ObjectKey]string{}
+			for _, o := range objs {
+				if tc.s.Allowed(o) {
+					allowed[KeyOf(o)] = ""
+				}
+			}
+			if diff := cmp.Diff(allowed, got); diff != "" {
+				t.Errorf("Select of a selection that narrows nothing is not Allowed (-allowed +Select):\n%s", diff)
 			}
 		})
 	}

@@ -14,14 +14,14 @@ import (
 // the cluster-scoped objects alone (see Request.Early), and its objects.
 // It works on copies: the whole selection reads the originals later.
 func prepareEarly(ctx context.Context, req Request, byGK map[schema.GroupKind]inventory.Resource, clusterScoped []plan.Object) (plan.Plan, map[plan.ObjectKey]bool, error) {
-	picked := plan.Select(clusterScoped, req.Selector)
+	picked := pick(clusterScoped, req.Selector)
 	keys := map[plan.ObjectKey]bool{}
 	var objs []plan.Object
 	for _, o := range clusterScoped {
 		key := plan.KeyOf(o)
 		gk := o.GroupVersionKind().GroupKind()
 		r := byGK[gk]
-		if _, ok := picked[key]; !ok || r.Unshared || r.Pending {
+		if _, ok := picked.picked(o, key); !ok || r.Unshared || r.Pending {
 			continue
 		}
 		if wave, _ := plan.WaveOf(gk); wave > plan.WaveClusterRBAC {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tandem-io/tandem/pkg/plan"
 )
@@ -22,7 +23,7 @@ func TestNewJobsSortsAndFinds(t *testing.T) {
 		picked[plan.KeyOf(o)] = ""
 	}
 	skip := map[plan.ObjectKey]bool{plan.KeyOf(cm("c", "z")): true}
-	jobs := newJobs(objs, picked, skip, true)
+	jobs := newJobs(objs, picker{s: plan.Selector{Namespaces: []string{"a", "b", "c"}}, why: picked}, skip, true)
 	var got []string
 	for _, j := range jobs {
 		got = append(got, j.key.Namespace+"/"+j.key.Name)
@@ -42,5 +43,30 @@ func TestNewJobsSortsAndFinds(t *testing.T) {
 		if o != nil {
 			t.Errorf("objs[%d] still held after its job was made", i)
 		}
+	}
+}
+
+// A selection that narrows nothing picks each allowed object by itself,
+// with no map; the system namespaces and excluded kinds stay out.
+func TestPickWithoutNarrowingAsksEachObject(t *testing.T) {
+	obj := func(kind, ns, name string) plan.Object {
+		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": kind,
+			"metadata": map[string]any{"name": name, "namespace": ns}}}
+	}
+	objs := []plan.Object{obj("ConfigMap", "shop", "a"), obj("ConfigMap", "kube-system", "coredns"), obj("Secret", "shop", "s"), obj("ConfigMap", "blog", "b")}
+	p := pick(objs, plan.Selector{ExcludeKinds: []schema.GroupKind{{Kind: "Secret"}}})
+	if p.why != nil {
+		t.Fatal("a selection that narrows nothing held Select's map")
+	}
+	jobs := newJobs(objs, p, nil, false)
+	var got []string
+	for _, j := range jobs {
+		got = append(got, j.key.Kind+" "+j.key.Namespace+"/"+j.key.Name+" "+j.why)
+	}
+	if want := []string{"ConfigMap blog/b ", "ConfigMap shop/a "}; !reflect.DeepEqual(got, want) {
+		t.Errorf("jobs %q, want %q", got, want)
+	}
+	if n := pick(objs, plan.Selector{Namespaces: []string{"shop"}}); n.why == nil {
+		t.Error("a selection naming a namespace did not use Select")
 	}
 }

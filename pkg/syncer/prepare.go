@@ -260,8 +260,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	raw = append(raw, rest...)
 	p.Warnings = append(p.Warnings, warnings...)
 	log.Info("read the source", "context", req.Source.Context, "objects", len(raw), "took", took())
-	picked := plan.Select(raw, req.Selector)
-	log.Info("selected", "objects", len(picked), "took", took())
+	picked := pick(raw, req.Selector)
 
 	sctx, err := sanitizeContext(ctx, req, raw)
 	if err != nil {
@@ -278,7 +277,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		}
 		for _, o := range raw {
 			if key := plan.KeyOf(o); !early[key] {
-				if _, ok := picked[key]; ok {
+				if _, ok := picked.picked(o, key); ok {
 					st.WantOwners(o.GetNamespace(), o.GetOwnerReferences())
 				}
 			}
@@ -286,6 +285,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	}
 	// One job per picked object; the sketches go as they are taken.
 	jobs := newJobs(raw, picked, early, true)
+	log.Info("selected", "objects", len(jobs), "took", took())
 	popts := plan.Options{Force: req.Force, KeepCurrent: req.KeepTarget}
 	b := plan.NewBuilder(popts)
 	for _, j := range jobs {
