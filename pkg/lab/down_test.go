@@ -37,3 +37,21 @@ func TestDownRemovesOnlyALabsDirectory(t *testing.T) {
 		t.Fatalf("the lab's directory is still there: %v", err)
 	}
 }
+
+// Only the provisioner's own volume directories are taken for a lab's.
+func TestProvisionedDir(t *testing.T) {
+	for path, want := range map[string]bool{
+		"/tmp/hostpath_pv/6f1c2e0a-1b2c-4d5e-8f90-123456789abc":  true,
+		"/tmp/hostpath_pv/6f1c2e0a-1b2c-4d5e-8f90-123456789abc/": true,
+		"/tmp/hostpath_pv":             false,
+		"/tmp/hostpath_pv/..":          false,
+		"/tmp/hostpath_pv/a/../../etc": false,
+		"/tmp/hostpath_pv/uuid/sub":    false,
+		"/data/vault":                  false,
+		"/tmp/hostpath_pv/.":           false,
+	} {
+		if _, got := provisionedDir(path); got != want {
+			t.Errorf("provisionedDir(%q) = %v, want %v", path, got, want)
+		}
+	}
+}

@@ -364,12 +364,15 @@ func (l *Lab) Processes() ([]Process, error) {
 // stopOrder stops traffic first and storage last.
 var stopOrder = []string{controllerProcess, externalDNSProcess, awsProcess, "haproxy", "lab-ingress", "kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"}
 
-// Down stops exactly the processes the lab recorded and removes its data.
+// Down stops exactly the processes the lab recorded and removes its data:
+// its directory and the hostPath volumes its clusters provisioned.
 func (l *Lab) Down(ctx context.Context) ([]Process, error) {
 	procs, err := recorded(l.Dir)
 	if err != nil {
 		return nil, err
 	}
+	// Read while the apiservers still answer, removed once they are stopped.
+	volumes := l.hostPathDirs(ctx)
 	var stopped []Process
 	for _, name := range stopOrder {
 		var wg sync.WaitGroup
@@ -397,6 +400,7 @@ func (l *Lab) Down(ctx context.Context) ([]Process, error) {
 	if err := os.RemoveAll(l.Dir); err != nil {
 		return stopped, fmt.Errorf("remove %s: %w", l.Dir, err)
 	}
+	removeDirs(volumes)
 	return stopped, nil
 }
 
