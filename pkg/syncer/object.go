@@ -69,7 +69,7 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 				return nil, err
 			}
 		}
-		desired := o.DeepCopy() // the caller's object is its cache's: never sanitized in place
+		desired := o.DeepCopy()               // the caller's object is its cache's: never sanitized in place
 		joins := dnsJoins(r.GVR(), o, target) // before sanitize strips the source's identifier
 		decision := sanitize.Object(desired, sctx)
 		if r.GroupKind() == (schema.GroupKind{Kind: "PersistentVolumeClaim"}) && !req.IncludePVCs && !decision.Skip {
