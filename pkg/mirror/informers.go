@@ -3,8 +3,7 @@ package mirror
 // The informers the mirror watches the source with: one per resource (per
 // selected namespace when the selection names them), each event queued.
 // They watch metadata only (PartialObjectMetadata) and cache each object's
-// namespace, name and resourceVersion, nothing else (cached, made as each
-// page or event arrives: listwatch.go): the cache of
+// namespace, name and resourceVersion, nothing else (cached): the cache of
 // a 100k-object cluster is its names, not its contents. A change is read whole from the
 // source when its turn comes (change.go), which is also the freshest copy.
 
@@ -15,6 +14,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/tandem-io/tandem/pkg/inventory"
@@ -61,7 +61,26 @@ func (m *Mirror) namespaces() []string {
 	return m.Request.Selector.Namespaces
 }
 
+// identity is what the cache keeps of an object (cached): what names it
+// and its resourceVersion (an update event that does not change it is a
+// relist's).
+func identity(obj any) (any, error) {
+	o, ok := obj.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return obj, nil // a DeletedFinalStateUnknown: its key is all that is read
+	}
+	return newCached(o), nil
+}
+
 func (m *Mirror) startInformers(ctx context.Context) error {
+	all := metadatainformer.NewSharedInformerFactory(m.Source.Metadata, 0)
+	factories := []metadatainformer.SharedInformerFactory{all}
+	perNamespace := map[string]metadatainformer.SharedInformerFactory{}
+	for _, ns := range m.namespaces() {
+		f := metadatainformer.NewFilteredSharedInformerFactory(m.Source.Metadata, 0, ns, nil)
+		perNamespace[ns] = f
+		factories = append(factories, f)
+	}
 	m.informers = map[informerKey]cache.SharedIndexInformer{}
 	m.byGVR = map[schema.GroupVersionResource]inventory.Resource{}
 	seenGK := map[schema.GroupKind]bool{}
@@ -73,14 +92,19 @@ func (m *Mirror) startInformers(ctx context.Context) error {
 		gvr := r.GVR()
 		m.byGVR[gvr] = r
 		keys := []informerKey{{gvr, ""}}
-		if r.Namespaced && len(m.namespaces()) > 0 {
+		if r.Namespaced && len(perNamespace) > 0 {
 			keys = keys[:0]
-			for _, ns := range m.namespaces() {
+			for ns := range perNamespace {
 				keys = append(keys, informerKey{gvr, ns})
 			}
 		}
 		for _, k := range keys {
-			inf := newInformer(m.Source.Metadata, gvr, k.namespace)
+			f := all
+			if k.namespace != "" {
+				f = perNamespace[k.namespace]
+			}
+			inf := f.ForResource(gvr).Informer()
+			_ = inf.SetTransform(identity)
 			_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
 				// The reflector relists and rewatches by itself (with backoff); say so once per error.
 				m.Log.Warn("watch error; the informer relists by itself", "resource", gvr.Resource, "namespace", k.namespace, "error", err)
@@ -91,8 +115,8 @@ func (m *Mirror) startInformers(ctx context.Context) error {
 			m.informers[k] = inf
 		}
 	}
-	for _, inf := range m.informers {
-		go inf.RunWithContext(ctx)
+	for _, f := range factories {
+		f.Start(ctx.Done())
 	}
 	return m.waitSynced(ctx)
 }

@@ -1,14 +1,7 @@
 package mirror
 
 import (
-	"context"
-	"strings"
 	"testing"
-
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/tools/pager"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -44,27 +37,26 @@ func TestNotOurs(t *testing.T) {
 
 // The informers' cache keeps what names an object and its resourceVersion,
 // nothing of its labels, annotations or managers.
-func TestSlimEventKeepsOnlyWhatNamesTheObject(t *testing.T) {
+func TestIdentityKeepsOnlyWhatNamesTheObject(t *testing.T) {
 	in := &metav1.PartialObjectMetadata{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "cfg", UID: "u1", ResourceVersion: "42",
 			Labels: map[string]string{"app": "web"}, Annotations: map[string]string{"big": "copy"},
 			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}, Finalizers: []string{"f"}},
 	}
-	e, keep := slimEvent(watch.Event{Type: watch.Added, Object: in})
-	if !keep {
-		t.Fatal("slimEvent dropped an event")
+	out, err := identity(in)
+	if err != nil {
+		t.Fatal(err)
 	}
-	out := e.Object
 	got, ok := out.(metav1.Object)
 	if !ok {
-		t.Fatalf("slimEvent made a %T, not a metav1.Object: the cache cannot key it", out)
+		t.Fatalf("identity(%+v) = %T, not a metav1.Object: the cache cannot key it", in, out)
 	}
 	if got.GetNamespace() != "shop" || got.GetName() != "cfg" || got.GetResourceVersion() != "42" {
-		t.Errorf("slimEvent kept %s/%s at %s, want shop/cfg at 42", got.GetNamespace(), got.GetName(), got.GetResourceVersion())
+		t.Errorf("identity kept %s/%s at %s, want shop/cfg at 42", got.GetNamespace(), got.GetName(), got.GetResourceVersion())
 	}
 	if len(got.GetLabels()) != 0 || len(got.GetAnnotations()) != 0 || len(got.GetManagedFields()) != 0 || len(got.GetFinalizers()) != 0 {
-		t.Errorf("slimEvent kept more than what names the object: %+v", got)
+		t.Errorf("identity kept more than what names the object: %+v", got)
 	}
 	if key, err := cache.MetaNamespaceKeyFunc(out); err != nil || key != "shop/cfg" {
 		t.Errorf("the cache keys it %q (%v), want shop/cfg", key, err)
@@ -73,53 +65,6 @@ func TestSlimEventKeepsOnlyWhatNamesTheObject(t *testing.T) {
 		t.Errorf("the namespace index reads %v (%v), want [shop]", ns, err)
 	}
 	if in.Labels["app"] != "web" || len(in.ManagedFields) != 1 {
-		t.Error("slimEvent changed the object it was given")
-	}
-	// A watch-list's end is a bookmark's annotation: kept.
-	end := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{ResourceVersion: "50",
-		Annotations: map[string]string{metav1.InitialEventsAnnotationKey: "true"}}}
-	e, _ = slimEvent(watch.Event{Type: watch.Bookmark, Object: end})
-	if b := e.Object.(metav1.Object); b.GetAnnotations()[metav1.InitialEventsAnnotationKey] != "true" || b.GetResourceVersion() != "50" {
-		t.Errorf("a bookmark lost what the reflector reads: %+v", b)
-	}
-}
-
-// Pages of cached objects go through client-go's pager and come out as the
-// reflector reads them: every object once, in order, with the last page's
-// resourceVersion.
-func TestSlimListPagesReadAsTheReflectorReadsThem(t *testing.T) {
-	page := func(cont string, names ...string) *metav1.PartialObjectMetadataList {
-		l := &metav1.PartialObjectMetadataList{ListMeta: metav1.ListMeta{ResourceVersion: "7", Continue: cont}}
-		for _, n := range names {
-			l.Items = append(l.Items, metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: n, ResourceVersion: "5",
-				ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "m"}}}})
-		}
-		return l
-	}
-	pages := map[string]*metav1.PartialObjectMetadataList{"": page("p2", "a", "b"), "p2": page("p3", "c"), "p3": page("", "d", "e")}
-	p := pager.New(pager.SimplePageFunc(func(o metav1.ListOptions) (runtime.Object, error) {
-		return slimList(pages[o.Continue]), nil
-	}))
-	list, paginated, err := p.ListWithAlloc(context.Background(), metav1.ListOptions{})
-	if err != nil || !paginated {
-		t.Fatalf("pager: paginated %v, %v", paginated, err)
-	}
-	items, err := meta.ExtractListWithAlloc(list)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, it := range items {
-		c, ok := it.(*cached)
-		if !ok {
-			t.Fatalf("an item is a %T, not a cached", it)
-		}
-		names = append(names, c.GetName())
-	}
-	if strings.Join(names, ",") != "a,b,c,d,e" {
-		t.Errorf("listed %v, want a..e once each", names)
-	}
-	if lm, err := meta.ListAccessor(list); err != nil || lm.GetResourceVersion() != "7" {
-		t.Errorf("list resourceVersion %v (%v), want 7", lm, err)
+		t.Error("identity changed the object it was given")
 	}
 }
