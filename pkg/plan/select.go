@@ -109,7 +109,7 @@ func Select[O Object](objs []O, s Selector) map[ObjectKey]string {
 	var queue []Object
 	add := func(obj Object, why string) {
 		k := KeyOf(obj)
-		if _, ok := sel[k]; ok || !s.allowed(obj) {
+		if _, ok := sel[k]; ok || !s.Allowed(obj) {
 			return
 		}
 		sel[k] = why
@@ -153,9 +153,7 @@ func (s Selector) Narrows() bool {
 
 // Allowed applies the rules that hold for roots and dependencies alike:
 // kind filters and the system namespaces.
-func (s Selector) Allowed(obj Object) bool { return s.allowed(obj) }
-
-func (s Selector) allowed(obj Object) bool {
+func (s Selector) Allowed(obj Object) bool {
 	gk := obj.GroupVersionKind().GroupKind()
 	if len(s.IncludeKinds) > 0 && !slices.Contains(s.IncludeKinds, gk) {
 		return false
@@ -189,7 +187,7 @@ func (s Selector) root(obj Object) bool {
 			return inNamespaces(ns) && matches()
 		}
 		return !isNamespace(obj.GroupVersionKind().GroupKind()) || inNamespaces(obj.GetName())
-	case len(s.Namespaces) == 0 && !byLabels:
+	case !s.Narrows():
 		return true
 	case namespaced:
 		return inNamespaces(ns) && matches()

@@ -261,6 +261,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	p.Warnings = append(p.Warnings, warnings...)
 	log.Info("read the source", "context", req.Source.Context, "objects", len(raw), "took", took())
 	picked := pick(raw, req.Selector)
+	log.Info("selected", "took", took())
 
 	sctx, err := sanitizeContext(ctx, req, raw)
 	if err != nil {
@@ -285,7 +286,6 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	}
 	// One job per picked object; the sketches go as they are taken.
 	jobs := newJobs(raw, picked, early, true)
-	log.Info("selected", "objects", len(jobs), "took", took())
 	popts := plan.Options{Force: req.Force, KeepCurrent: req.KeepTarget}
 	b := plan.NewBuilder(popts)
 	for _, j := range jobs {
