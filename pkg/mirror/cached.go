@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"maps"
 	"unique"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -9,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// cached is what the informers' cache keeps of an object (see identity):
+// cached is what the informers' cache keeps of an object (listwatch.go):
 // its namespace (one shared copy per namespace), name and resourceVersion —
 // a few dozen bytes where a PartialObjectMetadata takes about 400. It is a
 // metav1.Object only so that the cache's key and namespace-index functions
@@ -17,6 +18,9 @@ import (
 // and ignores what is set.
 type cached struct {
 	namespace, name, resourceVersion string
+	// annotations are a bookmark's only (slimEvent): the reflector reads
+	// the end of a watch-list's initial events there.
+	annotations map[string]string
 }
 
 var (
@@ -29,7 +33,11 @@ func newCached(o metav1.Object) *cached {
 }
 
 func (c *cached) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
-func (c *cached) DeepCopyObject() runtime.Object   { cp := *c; return &cp }
+func (c *cached) DeepCopyObject() runtime.Object {
+	cp := *c
+	cp.annotations = maps.Clone(c.annotations)
+	return &cp
+}
 
 func (c *cached) GetNamespace() string                                       { return c.namespace }
 func (c *cached) SetNamespace(namespace string)                              { c.namespace = namespace }
@@ -53,7 +61,7 @@ func (c *cached) GetDeletionGracePeriodSeconds() *int64                      { r
 func (c *cached) SetDeletionGracePeriodSeconds(*int64)                       {}
 func (c *cached) GetLabels() map[string]string                               { return nil }
 func (c *cached) SetLabels(map[string]string)                                {}
-func (c *cached) GetAnnotations() map[string]string                          { return nil }
+func (c *cached) GetAnnotations() map[string]string                          { return c.annotations }
 func (c *cached) SetAnnotations(map[string]string)                           {}
 func (c *cached) GetFinalizers() []string                                    { return nil }
 func (c *cached) SetFinalizers([]string)                                     {}

@@ -3,7 +3,8 @@ package mirror
 // The informers the mirror watches the source with: one per resource (per
 // selected namespace when the selection names them), each event queued.
 // They watch metadata only (PartialObjectMetadata) and cache each object's
-// namespace, name and resourceVersion, nothing else (cached): the cache of
+// namespace, name and resourceVersion, nothing else (cached, made as each
+// page or event arrives: listwatch.go): the cache of
 // a 100k-object cluster is its names, not its contents. A change is read whole from the
 // source when its turn comes (change.go), which is also the freshest copy.
 
@@ -14,7 +15,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/tandem-io/tandem/pkg/inventory"
@@ -61,27 +61,9 @@ func (m *Mirror) namespaces() []string {
 	return m.Request.Selector.Namespaces
 }
 
-// identity is what the cache keeps of an object (cached): what names it
-// and its resourceVersion (an update event that does not change it is a
-// relist's).
-func identity(obj any) (any, error) {
-	o, ok := obj.(*metav1.PartialObjectMetadata)
-	if !ok {
-		return obj, nil // a DeletedFinalStateUnknown: its key is all that is read
-	}
-	return newCached(o), nil
-}
-
 func (m *Mirror) startInformers(ctx context.Context) error {
-	all := metadatainformer.NewSharedInformerFactory(m.Source.Metadata, 0)
-	factories := []metadatainformer.SharedInformerFactory{all}
-	perNamespace := map[string]metadatainformer.SharedInformerFactory{}
-	for _, ns := range m.namespaces() {
-		f := metadatainformer.NewFilteredSharedInformerFactory(m.Source.Metadata, 0, ns, nil)
-		perNamespace[ns] = f
-		factories = append(factories, f)
-	}
 	m.informers = map[informerKey]cache.SharedIndexInformer{}
+	m.handlers = map[informerKey]cache.ResourceEventHandlerRegistration{}
 	m.byGVR = map[schema.GroupVersionResource]inventory.Resource{}
 	seenGK := map[schema.GroupKind]bool{}
 	for _, r := range m.resources {
@@ -92,31 +74,28 @@ func (m *Mirror) startInformers(ctx context.Context) error {
 		gvr := r.GVR()
 		m.byGVR[gvr] = r
 		keys := []informerKey{{gvr, ""}}
-		if r.Namespaced && len(perNamespace) > 0 {
+		if r.Namespaced && len(m.namespaces()) > 0 {
 			keys = keys[:0]
-			for ns := range perNamespace {
+			for _, ns := range m.namespaces() {
 				keys = append(keys, informerKey{gvr, ns})
 			}
 		}
 		for _, k := range keys {
-			f := all
-			if k.namespace != "" {
-				f = perNamespace[k.namespace]
-			}
-			inf := f.ForResource(gvr).Informer()
-			_ = inf.SetTransform(identity)
+			inf := newInformer(m.Source.Metadata, gvr, k.namespace)
 			_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
 				// The reflector relists and rewatches by itself (with backoff); say so once per error.
 				m.Log.Warn("watch error; the informer relists by itself", "resource", gvr.Resource, "namespace", k.namespace, "error", err)
 			})
-			if _, err := inf.AddEventHandler(m.handler(gvr)); err != nil {
+			reg, err := inf.AddEventHandler(m.handler(gvr))
+			if err != nil {
 				return err
 			}
 			m.informers[k] = inf
+			m.handlers[k] = reg
 		}
 	}
-	for _, f := range factories {
-		f.Start(ctx.Done())
+	for _, inf := range m.informers {
+		go inf.RunWithContext(ctx)
 	}
 	return m.waitSynced(ctx)
 }
@@ -126,8 +105,10 @@ func (m *Mirror) startInformers(ctx context.Context) error {
 // the size of the cluster.
 const syncStall = 2 * time.Minute
 
-// waitSynced waits until every informer has its first list, saying how far
-// they are every ProgressEvery.
+// waitSynced waits until the handler of every informer has had its first
+// list (an informer is synced once its cache holds the list; its handler
+// may be tens of thousands of objects behind), saying how far they are
+// every ProgressEvery.
 func (m *Mirror) waitSynced(ctx context.Context) error {
 	start := time.Now()
 	lastCount, lastGrowth, lastSaid := int64(-1), time.Now(), time.Now()
@@ -136,8 +117,8 @@ func (m *Mirror) waitSynced(ctx context.Context) error {
 	for {
 		pending, cached := 0, m.cached.Load()
 		var waiting string
-		for k, inf := range m.informers {
-			if !inf.HasSynced() {
+		for k, reg := range m.handlers {
+			if !reg.HasSynced() {
 				pending++
 				waiting = k.gvr.Resource
 			}
@@ -164,7 +145,7 @@ func (m *Mirror) waitSynced(ctx context.Context) error {
 	}
 }
 
-func (m *Mirror) handler(gvr schema.GroupVersionResource) cache.ResourceEventHandlerFuncs {
+func (m *Mirror) handler(gvr schema.GroupVersionResource) cache.ResourceEventHandlerDetailedFuncs {
 	enqueue := func(obj any, what string) {
 		if !m.live.Load() {
 			return // before the initial pass: it covers this object
@@ -186,9 +167,16 @@ func (m *Mirror) handler(gvr schema.GroupVersionResource) cache.ResourceEventHan
 		m.Metrics.event(m.Source.Context, gvr.Resource, what)
 		m.queue.Add(k)
 	}
-	return cache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) {
-			m.cached.Add(1) // the first lists' progress
+	return cache.ResourceEventHandlerDetailedFuncs{
+		AddFunc: func(obj any, inFirstList bool) {
+			if inFirstList {
+				// The initial pass lists afresh once every first list is
+				// in: it covers this object. Queued, the first lists of
+				// a 100k-object cluster would be 100k reads waiting in
+				// front of the first real change.
+				m.cached.Add(1) // the first lists' progress
+				return
+			}
 			enqueue(obj, "add")
 		},
 		UpdateFunc: func(old, cur any) {

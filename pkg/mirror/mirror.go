@@ -53,7 +53,8 @@ type Mirror struct {
 	resources []inventory.Resource
 	byGVR     map[schema.GroupVersionResource]inventory.Resource
 	informers map[informerKey]cache.SharedIndexInformer
-	cached    atomic.Int64 // objects the informers added, for the progress of their first lists
+	handlers  map[informerKey]cache.ResourceEventHandlerRegistration // the mirror's handler on each informer
+	cached    atomic.Int64                                           // objects the informers added, for the progress of their first lists
 	queue     workqueue.TypedRateLimitingInterface[key]
 	live      atomic.Bool  // events are queued only once the initial pass may miss nothing
 	synced    atomic.Bool  // the initial pass is done

@@ -1,11 +1,23 @@
 package mirror
 
 import (
+	"context"
+	"strings"
 	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/pager"
+	"k8s.io/client-go/util/workqueue"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
 )
 
 func TestNotOurs(t *testing.T) {
@@ -37,26 +49,27 @@ func TestNotOurs(t *testing.T) {
 
 // The informers' cache keeps what names an object and its resourceVersion,
 // nothing of its labels, annotations or managers.
-func TestIdentityKeepsOnlyWhatNamesTheObject(t *testing.T) {
+func TestSlimEventKeepsOnlyWhatNamesTheObject(t *testing.T) {
 	in := &metav1.PartialObjectMetadata{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "cfg", UID: "u1", ResourceVersion: "42",
 			Labels: map[string]string{"app": "web"}, Annotations: map[string]string{"big": "copy"},
 			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}, Finalizers: []string{"f"}},
 	}
-	out, err := identity(in)
-	if err != nil {
-		t.Fatal(err)
+	e, keep := slimEvent(watch.Event{Type: watch.Added, Object: in})
+	if !keep {
+		t.Fatal("slimEvent dropped an event")
 	}
+	out := e.Object
 	got, ok := out.(metav1.Object)
 	if !ok {
-		t.Fatalf("identity(%+v) = %T, not a metav1.Object: the cache cannot key it", in, out)
+		t.Fatalf("slimEvent made a %T, not a metav1.Object: the cache cannot key it", out)
 	}
 	if got.GetNamespace() != "shop" || got.GetName() != "cfg" || got.GetResourceVersion() != "42" {
-		t.Errorf("identity kept %s/%s at %s, want shop/cfg at 42", got.GetNamespace(), got.GetName(), got.GetResourceVersion())
+		t.Errorf("slimEvent kept %s/%s at %s, want shop/cfg at 42", got.GetNamespace(), got.GetName(), got.GetResourceVersion())
 	}
 	if len(got.GetLabels()) != 0 || len(got.GetAnnotations()) != 0 || len(got.GetManagedFields()) != 0 || len(got.GetFinalizers()) != 0 {
-		t.Errorf("identity kept more than what names the object: %+v", got)
+		t.Errorf("slimEvent kept more than what names the object: %+v", got)
 	}
 	if key, err := cache.MetaNamespaceKeyFunc(out); err != nil || key != "shop/cfg" {
 		t.Errorf("the cache keys it %q (%v), want shop/cfg", key, err)
@@ -65,6 +78,82 @@ func TestIdentityKeepsOnlyWhatNamesTheObject(t *testing.T) {
 		t.Errorf("the namespace index reads %v (%v), want [shop]", ns, err)
 	}
 	if in.Labels["app"] != "web" || len(in.ManagedFields) != 1 {
-		t.Error("identity changed the object it was given")
+		t.Error("slimEvent changed the object it was given")
+	}
+	// A watch-list's end is a bookmark's annotation: kept.
+	end := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{ResourceVersion: "50",
+		Annotations: map[string]string{metav1.InitialEventsAnnotationKey: "true"}}}
+	e, _ = slimEvent(watch.Event{Type: watch.Bookmark, Object: end})
+	if b := e.Object.(metav1.Object); b.GetAnnotations()[metav1.InitialEventsAnnotationKey] != "true" || b.GetResourceVersion() != "50" {
+		t.Errorf("a bookmark lost what the reflector reads: %+v", b)
+	}
+}
+
+// Pages of cached objects go through client-go's pager and come out as the
+// reflector reads them: every object once, in order, with the last page's
+// resourceVersion.
+func TestSlimListPagesReadAsTheReflectorReadsThem(t *testing.T) {
+	page := func(cont string, names ...string) *metav1.PartialObjectMetadataList {
+		l := &metav1.PartialObjectMetadataList{ListMeta: metav1.ListMeta{ResourceVersion: "7", Continue: cont}}
+		for _, n := range names {
+			l.Items = append(l.Items, metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: n, ResourceVersion: "5",
+				ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "m"}}}})
+		}
+		return l
+	}
+	pages := map[string]*metav1.PartialObjectMetadataList{"": page("p2", "a", "b"), "p2": page("p3", "c"), "p3": page("", "d", "e")}
+	p := pager.New(pager.SimplePageFunc(func(o metav1.ListOptions) (runtime.Object, error) {
+		return slimList(pages[o.Continue]), nil
+	}))
+	list, paginated, err := p.ListWithAlloc(context.Background(), metav1.ListOptions{})
+	if err != nil || !paginated {
+		t.Fatalf("pager: paginated %v, %v", paginated, err)
+	}
+	items, err := meta.ExtractListWithAlloc(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, it := range items {
+		c, ok := it.(*cached)
+		if !ok {
+			t.Fatalf("an item is a %T, not a cached", it)
+		}
+		names = append(names, c.GetName())
+	}
+	if strings.Join(names, ",") != "a,b,c,d,e" {
+		t.Errorf("listed %v, want a..e once each", names)
+	}
+	if lm, err := meta.ListAccessor(list); err != nil || lm.GetResourceVersion() != "7" {
+		t.Errorf("list resourceVersion %v (%v), want 7", lm, err)
+	}
+}
+
+// An object of an informer's first list is not a change: the initial pass
+// lists afresh once every first list is in, so queuing it would put a read
+// per object of the cluster in front of the first real change. An add
+// after that (a create, or a relist's new object) is one.
+func TestFirstListAddsAreNotQueued(t *testing.T) {
+	m := &Mirror{Source: &cluster.Conn{Context: "source"}, seen: map[key]time.Time{}, queue: workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[key]())}
+	defer m.queue.ShutDown()
+	m.live.Store(true)
+	gvr := schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	h := m.handler(gvr)
+	obj := func(name string) *cached {
+		return newCached(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name, ResourceVersion: "1"}})
+	}
+	h.AddFunc(obj("listed"), true)
+	if n := m.queue.Len(); n != 0 {
+		t.Fatalf("an object of the first list was queued (%d in the queue)", n)
+	}
+	if got := m.cached.Load(); got != 1 {
+		t.Errorf("first lists' progress = %d objects, want 1", got)
+	}
+	h.AddFunc(obj("created"), false)
+	if n := m.queue.Len(); n != 1 {
+		t.Fatalf("a created object was not queued (%d in the queue, want 1)", n)
+	}
+	if k, _ := m.queue.Get(); k.name != "created" {
+		t.Errorf("queued %v, want the created object", k)
 	}
 }

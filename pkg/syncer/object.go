@@ -7,6 +7,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tandem-io/tandem/pkg/inventory"
@@ -61,29 +62,14 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 			}
 			continue
 		}
-		var current *unstructured.Unstructured
-		if req.Target != nil {
-			ri := req.Target.Dynamic.Resource(r.GVR())
-			var err error
-			if r.Namespaced {
-				current, err = ri.Namespace(o.GetNamespace()).Get(ctx, o.GetName(), metav1.GetOptions{})
-			} else {
-				current, err = ri.Get(ctx, o.GetName(), metav1.GetOptions{})
-			}
-			switch {
-			case apierrors.IsNotFound(err):
-				current = nil
-			case err != nil:
-				return nil, fmt.Errorf("target: get %s %s/%s: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err)
-			default:
-				slimManagedFields(current)
-			}
-		}
-		desired := o.DeepCopy() // the caller's object is its cache's: never sanitized in place
 		var target *plan.Target
-		if current != nil {
-			target = plan.TargetOf(current)
+		if req.Target != nil {
+			var err error
+			if target, err = targetNow(ctx, req, r, o); err != nil {
+				return nil, err
+			}
 		}
+		desired := o.DeepCopy()               // the caller's object is its cache's: never sanitized in place
 		joins := dnsJoins(r.GVR(), o, target) // before sanitize strips the source's identifier
 		decision := sanitize.Object(desired, sctx)
 		if r.GroupKind() == (schema.GroupKind{Kind: "PersistentVolumeClaim"}) && !req.IncludePVCs && !decision.Skip {
@@ -101,4 +87,29 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 	}
 	p.Plan = plan.Build(items, plan.Options{Force: req.Force})
 	return p, nil
+}
+
+// targetNow reads the target's copy of o as a decision reads it: its
+// metadata only (PartialObjectMetadata, protobuf), as listTarget does for
+// a whole sync; nil when the target has none.
+func targetNow(ctx context.Context, req Request, r inventory.Resource, o *unstructured.Unstructured) (*plan.Target, error) {
+	ri := req.Target.Metadata.Resource(r.GVR())
+	var cur *metav1.PartialObjectMetadata
+	var err error
+	if r.Namespaced {
+		cur, err = ri.Namespace(o.GetNamespace()).Get(ctx, o.GetName(), metav1.GetOptions{})
+	} else {
+		cur, err = ri.Get(ctx, o.GetName(), metav1.GetOptions{})
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("target: get %s %s/%s: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err)
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(cur)
+	if err != nil {
+		return nil, fmt.Errorf("target: %s %s/%s: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err)
+	}
+	return plan.TargetOf(&unstructured.Unstructured{Object: m}), nil
 }

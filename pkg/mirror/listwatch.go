@@ -1,0 +1,99 @@
+package mirror
+
+// What the informers read the source with: the metadata client's lists and
+// watches, each object turned into a cached as it arrives. An informer's
+// transform runs only once its reflector holds the whole first list — for
+// a resource of 100k objects that is 100k PartialObjectMetadata with their
+// managedFields at once, and the Go heap grows to twice that. Turned into
+// cached page by page (and event by event), the first list takes what the
+// cache keeps, nothing more.
+
+import (
+	"context"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/tools/cache"
+)
+
+// newInformer is an informer of gvr's objects in namespace ("" for all)
+// whose cache holds cached objects, indexed by namespace.
+func newInformer(client metadata.Interface, gvr schema.GroupVersionResource, namespace string) cache.SharedIndexInformer {
+	var ri metadata.ResourceInterface = client.Resource(gvr)
+	if namespace != "" {
+		ri = client.Resource(gvr).Namespace(namespace)
+	}
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			// A first list at resourceVersion "0" is answered from the
+			// apiserver's watch cache in one piece, whatever the limit: the
+			// whole resource in one response, decoded at once. Asked for the
+			// latest ("") it comes in the reflector's pages (500 objects)
+			// instead, each slimmed before the next is read; relists keep
+			// the version the reflector asks for.
+			if o.ResourceVersion == "0" {
+				o.ResourceVersion = ""
+			}
+			list, err := ri.List(ctx, o)
+			if err != nil {
+				return nil, err
+			}
+			return slimList(list), nil
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			w, err := ri.Watch(ctx, o)
+			if err != nil {
+				return nil, err
+			}
+			return watch.Filter(w, slimEvent), nil
+		},
+	}
+	return cache.NewSharedIndexInformerWithOptions(lw, &cached{}, cache.SharedIndexInformerOptions{
+		Indexers: cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc},
+	})
+}
+
+// slimList is a page of a list as cached objects.
+func slimList(list *metav1.PartialObjectMetadataList) *cachedList {
+	out := &cachedList{ListMeta: list.ListMeta, Items: make([]*cached, len(list.Items))}
+	for i := range list.Items {
+		out.Items[i] = newCached(&list.Items[i])
+	}
+	return out
+}
+
+// slimEvent is a watch event with its object as a cached. A bookmark keeps
+// its annotations: the end of a watch-list's initial events is one.
+func slimEvent(e watch.Event) (watch.Event, bool) {
+	o, ok := e.Object.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return e, true // an error's Status: the reflector reads it as it is
+	}
+	c := newCached(o)
+	if e.Type == watch.Bookmark {
+		c.annotations = o.Annotations
+	}
+	e.Object = c
+	return e, true
+}
+
+// cachedList is a list of cached objects: what a page of the informers'
+// lists is turned into.
+type cachedList struct {
+	metav1.TypeMeta
+	metav1.ListMeta
+	Items []*cached
+}
+
+func (l *cachedList) DeepCopyObject() runtime.Object {
+	out := &cachedList{TypeMeta: l.TypeMeta, Items: make([]*cached, len(l.Items))}
+	l.ListMeta.DeepCopyInto(&out.ListMeta)
+	for i, c := range l.Items {
+		cp := *c
+		out.Items[i] = &cp
+	}
+	return out
+}
