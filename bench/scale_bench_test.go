@@ -38,7 +38,16 @@ type scalePoint struct {
 	Set        string  `json:"set"`
 	Objects    int     `json:"objects"`
 	Namespaces int     `json:"namespaces"`
-	RawObjPerS float64 `json:"raw_obj_per_s"`
+	// RawObjPerS is green's raw write limit measured before tandem's sync,
+	// RawAfterObjPerS the same writes again after it (tandem's objects
+	// still in green): the lab's rate drifts within a run (by up to 2× in
+	// run H), and green holds more history with each phase. tandem's
+	// ratio (OfRaw) is against their mean, the raw limit bracketing
+	// tandem's own conditions; OfRawBefore is against the first alone (how
+	// it was measured until 2026-12-04).
+	RawObjPerS      float64 `json:"raw_obj_per_s"`
+	RawAfterObjPerS float64 `json:"raw_after_obj_per_s,omitempty"`
+	OfRawBefore     float64 `json:"tandem_of_raw_before,omitempty"`
 	// RawApplyObjPerS: with TANDEM_BENCH_RAW_APPLY set, the same writes as
 	// server-side applies (32 parallel dynamic-client applies).
 	RawApplyObjPerS float64 `json:"raw_apply_obj_per_s,omitempty"`
@@ -64,6 +73,16 @@ type scalePoint struct {
 	NoopHeapProfile string `json:"noop_heap_profile_top,omitempty"`
 }
 
+// rawObjPerS is the raw write limit tandem is compared with: the mean of
+// the two sides of the bracket, or the one before tandem where a point has
+// no other.
+func (p scalePoint) rawObjPerS() float64 {
+	if p.RawAfterObjPerS == 0 {
+		return p.RawObjPerS
+	}
+	return (p.RawObjPerS + p.RawAfterObjPerS) / 2
+}
+
 // BenchmarkSyncScale measures `tandem sync` at several sizes of two data
 // sets, each in one run against green's raw write limit at the same size:
 // TANDEM_BENCH_SETS (default "cheap,mixed") and TANDEM_BENCH_SIZES (default
@@ -72,7 +91,9 @@ type scalePoint struct {
 // flags naming every namespace of the set (peak RSS, Go heap, time before
 // the first write, objects/s per wave, a CPU profile), the re-run with
 // nothing changed, and a sync of 5 of the namespaces (the time before its
-// first write). With TANDEM_BENCH_MERGE set, the points of an earlier run
+// first write), then raw creates again (tandem's objects deleted first, as
+// raw's were before it): tandem is compared with the mean of the two. With
+// TANDEM_BENCH_MERGE set, the points of an earlier run
 // that this one did not measure are kept. Blue holds one point's data at a time. The numbers go to
 // bench/scale.json and a plot of them to bench/scale.png. See README.md.
 // TANDEM_BENCH_WORKERS=N runs tandem with --workers N instead, to compare
@@ -260,7 +281,32 @@ func measureScale(ctx context.Context, blue, green kubernetes.Interface, blueRC,
 		}
 	}
 
-	return measureScaleTandem(ctx, green, greenRC, set, size, tag, src, p, report)
+	p, err := measureScaleTandem(ctx, green, greenRC, set, size, tag, src, p, report)
+	if err != nil {
+		return p, err
+	}
+
+	// Raw again, after tandem: the other side of the bracket. Its
+	// objects are gone from green first, as raw's were before tandem.
+	if err := settle(ctx, green, src); err != nil {
+		return p, err
+	}
+	after := namespaceNamesN("q"+tag, p.Namespaces)
+	defer func() { _ = deleteNamespaces(context.Background(), green, after, 30*time.Minute) }()
+	start = time.Now()
+	if _, err := createAll(ctx, green, namespaceObjectsOf(after), workers, false); err != nil {
+		return p, fmt.Errorf("raw namespaces (after): %w", err)
+	}
+	if _, err := createAll(ctx, green, setObjects(set, after), workers, false); err != nil {
+		return p, fmt.Errorf("raw objects (after): %w", err)
+	}
+	afterPhase := phase{took: time.Since(start), objects: size}
+	p.RawAfterObjPerS = afterPhase.rate()
+	p.OfRawBefore = p.ObjPerS / p.RawObjPerS
+	p.OfRaw = p.ObjPerS / p.rawObjPerS()
+	report("%s %d: raw after tandem %s = %.0f obj/s; tandem %.2f of the mean raw (%.2f of raw before, %.2f of raw after)",
+		set, size, afterPhase.took.Round(time.Millisecond), p.RawAfterObjPerS, p.OfRaw, p.OfRawBefore, p.ObjPerS/p.RawAfterObjPerS)
+	return p, nil
 }
 
 // measureScaleTandem is a point's tandem phases: the sync, the no-op re-run and
@@ -355,12 +401,12 @@ func profileTop(prof, option string) (string, error) {
 }
 
 func scaleRow(p scalePoint) string {
-	return fmt.Sprintf("| %s | %d | %.0f | %.0f | %.2f | %.1f s | %.1f s (5 ns: %.1f s) | %.0f MB (anon %d, binary %d; heap ≤ %d, live ≤ %d) | %.1f s, %.0f MB |",
-		p.Set, p.Objects, p.RawObjPerS, p.ObjPerS, p.OfRaw, p.WallS, p.BeforeFirstS, p.PartFirstS, p.PeakRSSMB, p.AnonMB, p.FileMB, p.HeapMB, p.LiveMB, p.NoopS, p.NoopRSSMB)
+	return fmt.Sprintf("| %s | %d | %.0f / %.0f | %.0f | %.2f (%.2f) | %.1f s | %.1f s (5 ns: %.1f s) | %.0f MB (anon %d, binary %d; heap ≤ %d, live ≤ %d) | %.1f s, %.0f MB |",
+		p.Set, p.Objects, p.RawObjPerS, p.RawAfterObjPerS, p.ObjPerS, p.OfRaw, p.OfRawBefore, p.WallS, p.BeforeFirstS, p.PartFirstS, p.PeakRSSMB, p.AnonMB, p.FileMB, p.HeapMB, p.LiveMB, p.NoopS, p.NoopRSSMB)
 }
 
 func scaleTable(points []scalePoint) string {
-	rows := []string{"| set | objects | raw obj/s | tandem obj/s | tandem/raw | wall | before the first write | peak RSS | no-op re-run |", "|---|---|---|---|---|---|---|---|---|"}
+	rows := []string{"| set | objects | raw obj/s (before / after tandem) | tandem obj/s | tandem / mean raw (/ raw before) | wall | before the first write | peak RSS | no-op re-run |", "|---|---|---|---|---|---|---|---|---|"}
 	for _, p := range points {
 		rows = append(rows, scaleRow(p))
 	}
@@ -410,11 +456,11 @@ func plotScale(points []scalePoint, path string) error {
 			mem = append(mem, plotter.XY{X: x, Y: p.PeakRSSMB})
 			noop = append(noop, plotter.XY{X: x, Y: p.NoopRSSMB})
 			tnd = append(tnd, plotter.XY{X: x, Y: p.ObjPerS})
-			raw = append(raw, plotter.XY{X: x, Y: p.RawObjPerS})
+			raw = append(raw, plotter.XY{X: x, Y: p.rawObjPerS()})
 		}
 		for _, err := range []error{
 			line(rss, set+": sync", c, false, mem), line(rss, set+": no-op re-run", c, true, noop),
-			line(rate, set+": tandem", c, false, tnd), line(rate, set+": raw creates", c, true, raw),
+			line(rate, set+": tandem", c, false, tnd), line(rate, set+": raw creates (mean of before and after)", c, true, raw),
 		} {
 			if err != nil {
 				return err
