@@ -35,9 +35,9 @@ const (
 
 // scalePoint is one data set at one size, measured in one run.
 type scalePoint struct {
-	Set        string  `json:"set"`
-	Objects    int     `json:"objects"`
-	Namespaces int     `json:"namespaces"`
+	Set        string `json:"set"`
+	Objects    int    `json:"objects"`
+	Namespaces int    `json:"namespaces"`
 	// RawObjPerS is green's raw write limit measured before tandem's sync,
 	// RawAfterObjPerS the same writes again after it (tandem's objects
 	// still in green): the lab's rate drifts within a run (by up to 2× in
