@@ -40,8 +40,9 @@ type scalePoint struct {
 	Namespaces int    `json:"namespaces"`
 	// RawObjPerS is green's raw write limit measured before tandem's sync,
 	// RawAfterObjPerS the same writes again after it (tandem's objects
-	// still in green): the lab's rate drifts within a run (by up to 2× in
-	// run H), and green holds more history with each phase. tandem's
+	// deleted first, as raw's were before tandem): the lab's rate drifts
+	// within a run (by up to 2× in run H), and green's etcd holds more
+	// history with each phase. tandem's
 	// ratio (OfRaw) is against their mean, the raw limit bracketing
 	// tandem's own conditions; OfRawBefore is against the first alone (how
 	// it was measured until 2026-12-04).
