@@ -33,7 +33,18 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 	if !exists {
 		return m.deleted(ctx, k)
 	}
+	// The target's copy is read while the source's is: the two reads are
+	// independent, and a change's lag is its round trips one after the other.
+	r := m.byGVR[k.gvr]
+	var target *plan.Target
+	var targetErr error
+	targetRead := make(chan struct{})
+	go func() {
+		defer close(targetRead)
+		target, targetErr = syncer.TargetNow(ctx, m.Target, r, k.namespace, k.name)
+	}()
 	obj, err := m.read(ctx, k)
+	<-targetRead
 	if apierrors.IsNotFound(err) {
 		return m.deleted(ctx, k) // deleted since: its event follows
 	}
@@ -43,12 +54,19 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 	if err != nil {
 		return err
 	}
+	if targetErr != nil && apply.Retryable(targetErr) {
+		return &retryLater{reason: "read the target's copy: " + targetErr.Error()}
+	}
+	if targetErr != nil {
+		return targetErr
+	}
 	syncer.SlimSource(obj)
 	hasSelector := func(ns, name string) bool {
 		svc, err := m.Source.Typed.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 		return err == nil && len(svc.Spec.Selector) > 0
 	}
-	prep, err := syncer.Changed(ctx, m.Request, m.resources, []*unstructured.Unstructured{obj}, hasSelector)
+	targets := map[plan.ObjectKey]*plan.Target{{Group: r.Group, Kind: r.Kind, Namespace: k.namespace, Name: k.name}: target}
+	prep, err := syncer.Changed(ctx, m.Request, m.resources, []*unstructured.Unstructured{obj}, hasSelector, targets)
 	if err != nil {
 		return err
 	}

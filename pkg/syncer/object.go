@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/sanitize"
@@ -23,9 +24,13 @@ import (
 // sanitizer needs to know about them comes from hasSelector (is ns/name a
 // Service with a selector in the source; the mirror answers from its cache).
 //
+// The target's copy of each object is read here, unless the caller read it
+// already (TargetNow, while it read the source): targets holds those by
+// key, a nil value when the target has none.
+//
 // Objects the selection does not pick are left out (no item); objects the
 // pipeline skips come back as skipped items, so the caller can tell.
-func Changed(ctx context.Context, req Request, resources []inventory.Resource, objs []*unstructured.Unstructured, hasSelector func(namespace, name string) bool) (*Prepared, error) {
+func Changed(ctx context.Context, req Request, resources []inventory.Resource, objs []*unstructured.Unstructured, hasSelector func(namespace, name string) bool, targets map[plan.ObjectKey]*plan.Target) (*Prepared, error) {
 	byGK := map[schema.GroupKind]inventory.Resource{}
 	for _, r := range resources {
 		if _, dup := byGK[r.GroupKind()]; !dup {
@@ -62,10 +67,10 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 			}
 			continue
 		}
-		var target *plan.Target
-		if req.Target != nil {
+		target, read := targets[plan.KeyOf(o)]
+		if req.Target != nil && !read {
 			var err error
-			if target, err = targetNow(ctx, req, r, o); err != nil {
+			if target, err = TargetNow(ctx, req.Target, r, o.GetNamespace(), o.GetName()); err != nil {
 				return nil, err
 			}
 		}
@@ -89,27 +94,27 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 	return p, nil
 }
 
-// targetNow reads the target's copy of o as a decision reads it: its
-// metadata only (PartialObjectMetadata, protobuf), as listTarget does for
-// a whole sync; nil when the target has none.
-func targetNow(ctx context.Context, req Request, r inventory.Resource, o *unstructured.Unstructured) (*plan.Target, error) {
-	ri := req.Target.Metadata.Resource(r.GVR())
+// TargetNow reads the target's copy of namespace/name of resource r as a
+// decision reads it: its metadata only (PartialObjectMetadata, protobuf),
+// as listTarget does for a whole sync; nil when the target has none.
+func TargetNow(ctx context.Context, target *cluster.Conn, r inventory.Resource, namespace, name string) (*plan.Target, error) {
+	ri := target.Metadata.Resource(r.GVR())
 	var cur *metav1.PartialObjectMetadata
 	var err error
 	if r.Namespaced {
-		cur, err = ri.Namespace(o.GetNamespace()).Get(ctx, o.GetName(), metav1.GetOptions{})
+		cur, err = ri.Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
 	} else {
-		cur, err = ri.Get(ctx, o.GetName(), metav1.GetOptions{})
+		cur, err = ri.Get(ctx, name, metav1.GetOptions{})
 	}
 	switch {
 	case apierrors.IsNotFound(err):
 		return nil, nil
 	case err != nil:
-		return nil, fmt.Errorf("target: get %s %s/%s: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err)
+		return nil, fmt.Errorf("target: get %s %s/%s: %w", r.Kind, namespace, name, err)
 	}
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(cur)
 	if err != nil {
-		return nil, fmt.Errorf("target: %s %s/%s: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err)
+		return nil, fmt.Errorf("target: %s %s/%s: %w", r.Kind, namespace, name, err)
 	}
 	return plan.TargetOf(&unstructured.Unstructured{Object: m}), nil
 }
