@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
@@ -27,21 +28,56 @@ type Instance struct {
 	PrefixWhy  string
 	LegacyToo  bool // --enable-legacy-annotation-prefix
 	ArgsPolicy string
+	Sources    []string // --source (repeated): the kinds of object it reads
+	Namespace  string   // --namespace: the one namespace it reads ("" all)
+}
+
+// Sees says whether the instance reads an object of the kind ("ingress",
+// "service") in the namespace: its --source names the kind and its
+// --namespace, when set, is the object's.
+func (in Instance) Sees(kind, namespace string) bool {
+	if in.Namespace != "" && in.Namespace != namespace {
+		return false
+	}
+	if len(in.Sources) == 0 {
+		return true // no --source: ExternalDNS refuses to start; not ours to judge
+	}
+	for _, s := range in.Sources {
+		if s == kind {
+			return true
+		}
+	}
+	return false
 }
 
 var versionTag = regexp.MustCompile(`^v?(\d+)\.(\d+)`)
 
-// Deployments finds the ExternalDNS Deployments of a cluster (by image).
+// Deployments finds the ExternalDNS Deployments of a cluster (by image),
+// leaving out those being deleted (their own deletion or their namespace's):
+// they will publish nothing.
 func Deployments(ctx context.Context, c *cluster.Conn) ([]Instance, error) {
 	l, err := c.Typed.AppsV1().Deployments("").List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list Deployments in %s: %w", c.Context, err)
 	}
+	terminating := map[string]bool{}
 	var out []Instance
 	for _, d := range l.Items {
+		if d.DeletionTimestamp != nil {
+			continue
+		}
 		for _, ct := range d.Spec.Template.Spec.Containers {
 			if !strings.Contains(ct.Image, "external-dns") {
 				continue
+			}
+			gone, known := terminating[d.Namespace]
+			if !known {
+				ns, err := c.Typed.CoreV1().Namespaces().Get(ctx, d.Namespace, metav1.GetOptions{})
+				gone = apierrors.IsNotFound(err) || (err == nil && ns.DeletionTimestamp != nil)
+				terminating[d.Namespace] = gone
+			}
+			if gone {
+				break
 			}
 			in := Instance{Ref: d.Namespace + "/" + d.Name, Image: ct.Image, OwnerID: "default"}
 			args := append(append([]string{}, ct.Command...), ct.Args...)
@@ -59,6 +95,10 @@ func Deployments(ctx context.Context, c *cluster.Conn) ([]Instance, error) {
 					in.LegacyToo = true
 				case "--policy":
 					in.ArgsPolicy = v
+				case "--source":
+					in.Sources = append(in.Sources, v)
+				case "--namespace":
+					in.Namespace = v
 				}
 			}
 			if in.Prefix == "" {
@@ -90,16 +130,38 @@ func PrefixOfVersion(image string) (prefix, why string) {
 	return AlphaPrefix, "ExternalDNS " + tag + " (before v0.22.0) reads " + AlphaPrefix
 }
 
-// prefixFor is the prefix the cluster's ExternalDNS reads; an error when no
-// Deployment tells it (none found, or an image that names no version).
-func prefixFor(ds []Instance) (string, []string, error) {
-	if len(ds) == 0 {
+// prefixFor is the prefix the cluster's ExternalDNS reads, of the instances
+// that read an object of the kind in the namespace (all of them when none
+// does: the preflight says so); an error when no Deployment tells it (none
+// found, an image that names no version) or when they read different ones.
+func prefixFor(ds []Instance, kind, namespace string) (string, []string, error) {
+	var seeing []Instance
+	for _, d := range ds {
+		if d.Sees(kind, namespace) {
+			seeing = append(seeing, d)
+		}
+	}
+	if len(seeing) == 0 {
+		seeing = ds
+	}
+	if len(seeing) == 0 {
 		return "", nil, fmt.Errorf("no ExternalDNS Deployment found, so which annotation prefix it reads is unknown: pass prefix=%s (v0.22.0+) or prefix=%s", GAPrefix, AlphaPrefix)
 	}
-	if ds[0].Prefix == "" {
-		return "", nil, fmt.Errorf("%s: %s: pass prefix=%s (v0.22.0+) or prefix=%s", ds[0].Ref, ds[0].PrefixWhy, GAPrefix, AlphaPrefix)
+	var notes, differ []string
+	for _, d := range seeing {
+		if d.Prefix == "" {
+			return "", nil, fmt.Errorf("%s: %s: pass prefix=%s (v0.22.0+) or prefix=%s", d.Ref, d.PrefixWhy, GAPrefix, AlphaPrefix)
+		}
+		notes = append(notes, d.Ref+": "+d.PrefixWhy)
+		if d.Prefix != seeing[0].Prefix {
+			differ = append(differ, d.Ref+" reads "+d.Prefix)
+		}
 	}
-	return ds[0].Prefix, []string{ds[0].Ref + ": " + ds[0].PrefixWhy}, nil
+	if len(differ) > 0 {
+		return "", nil, fmt.Errorf("its ExternalDNS instances read different annotation prefixes (%s reads %s; %s): pass prefix= the one that should publish this %s",
+			seeing[0].Ref, seeing[0].Prefix, strings.Join(differ, "; "), kind)
+	}
+	return seeing[0].Prefix, notes, nil
 }
 
 // Preflight reports, before the first step, what would make the DNS split

@@ -138,7 +138,7 @@ func New(ctx context.Context, cfg Config, connect func(context string) (*cluster
 		if err != nil {
 			return nil, err
 		}
-		if r.prefixes[name], r.notes[name], err = prefixFor(ds); err != nil {
+		if r.prefixes[name], r.notes[name], err = prefixFor(ds, cfg.Kind, cfg.Namespace); err != nil {
 			return nil, fmt.Errorf("%w: externaldns: %s: %v", traffic.ErrInvalid, name, err)
 		}
 	}

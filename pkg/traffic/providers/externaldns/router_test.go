@@ -2,6 +2,7 @@ package externaldns
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/tandem-io/tandem/pkg/traffic"
@@ -40,14 +41,35 @@ func TestParseURL(t *testing.T) {
 // A Deployment that does not say its version (digest, no tag version), or no
 // Deployment at all, is refused with the fix: prefix=.
 func TestPrefixNotGuessed(t *testing.T) {
-	if _, _, err := prefixFor(nil); err == nil {
+	if _, _, err := prefixFor(nil, "ingress", "shop"); err == nil {
 		t.Error("no Deployment: a prefix was guessed")
 	}
 	p, why := PrefixOfVersion("registry.k8s.io/external-dns/external-dns@sha256:0123")
-	if _, _, err := prefixFor([]Instance{{Ref: "dns/external-dns", Prefix: p, PrefixWhy: why}}); err == nil {
+	if _, _, err := prefixFor([]Instance{{Ref: "dns/external-dns", Prefix: p, PrefixWhy: why}}, "ingress", "shop"); err == nil {
 		t.Error("a digest-pinned image: a prefix was guessed")
 	}
-	if got, _, err := prefixFor([]Instance{{Ref: "dns/external-dns", Prefix: GAPrefix, PrefixWhy: "--annotation-prefix"}}); err != nil || got != GAPrefix {
+	if got, _, err := prefixFor([]Instance{{Ref: "dns/external-dns", Prefix: GAPrefix, PrefixWhy: "--annotation-prefix"}}, "ingress", "shop"); err != nil || got != GAPrefix {
 		t.Errorf("--annotation-prefix: %q %v", got, err)
+	}
+}
+
+// Of several ExternalDNS instances, the prefix is that of those that read
+// the object (its kind among their --source, its namespace their
+// --namespace); those that read it but disagree are refused with the fix.
+func TestPrefixOfTheInstancesThatReadTheObject(t *testing.T) {
+	svcOnly := Instance{Ref: "a/svc-only", Prefix: AlphaPrefix, PrefixWhy: "v0.14.2", Sources: []string{"service"}}
+	otherNS := Instance{Ref: "b/other-ns", Prefix: AlphaPrefix, PrefixWhy: "v0.14.2", Sources: []string{"ingress"}, Namespace: "elsewhere"}
+	ga := Instance{Ref: "c/ga", Prefix: GAPrefix, PrefixWhy: "v0.23.0", Sources: []string{"service", "ingress"}}
+	if got, notes, err := prefixFor([]Instance{svcOnly, otherNS, ga}, "ingress", "shop"); err != nil || got != GAPrefix || len(notes) != 1 {
+		t.Errorf("ingress in shop: %q %v %v, want %s from c/ga alone", got, notes, err, GAPrefix)
+	}
+	if got, _, err := prefixFor([]Instance{svcOnly, otherNS, ga}, "ingress", "elsewhere"); err == nil {
+		t.Errorf("ingress in elsewhere, read by b/other-ns (alpha) and c/ga (GA): %q, want an error naming both", got)
+	} else if !strings.Contains(err.Error(), "b/other-ns") || !strings.Contains(err.Error(), "c/ga") || !strings.Contains(err.Error(), "prefix=") {
+		t.Errorf("the disagreement is not explained: %v", err)
+	}
+	// None reads the object: the first one's prefix still (the preflight says none reads it).
+	if got, _, err := prefixFor([]Instance{svcOnly}, "ingress", "shop"); err != nil || got != AlphaPrefix {
+		t.Errorf("no instance reads ingresses: %q %v", got, err)
 	}
 }
