@@ -1,8 +1,10 @@
 package syncer
 
-// The picked objects to prepare, one job each, sorted by key: the target's
-// copies are found in them by key as the target is listed (listTarget), and
-// Prepare takes them from the end as it plans.
+// The picked objects to prepare, one job each, in the order they are
+// written: taken from the end, the first wave's objects come first, and
+// within a wave by key (compareJobs). The target's copies are found in
+// them by key as the target is listed (findJob, a binary search in that
+// order), and Prepare takes them from the end as it plans.
 
 import (
 	"slices"
@@ -51,7 +53,7 @@ func (p picker) picked(o plan.Object, key plan.ObjectKey) (string, bool) {
 }
 
 // newJobs makes a job of each object of objs that p picks and skip has
-// not, sorted by key (findJob), one per key. Whole objects are taken as
+// not, in compareJobs' order, one per key. Whole objects are taken as
 // they are, sketched ones by their place in the spill; with release, objs'
 // entries are let go of as they are taken.
 func newJobs(objs []plan.Object, p picker, skip map[plan.ObjectKey]bool, release bool) []prepareJob {
@@ -78,22 +80,33 @@ func newJobs(objs []plan.Object, p picker, skip map[plan.ObjectKey]bool, release
 		}
 		jobs = append(jobs, j)
 	}
-	slices.SortFunc(jobs, func(a, b prepareJob) int { return compareKeys(a.key, b.key) })
+	slices.SortFunc(jobs, func(a, b prepareJob) int { return compareJobs(a.key, b.key) })
 	// The same object served under two resources is prepared once.
 	return slices.CompactFunc(jobs, func(a, b prepareJob) bool { return a.key == b.key })
 }
 
-// findJob is the index of key's job in jobs (sorted by key), if it has one.
+// findJob is the index of key's job in jobs (in compareJobs' order), if it
+// has one.
 func findJob(jobs []prepareJob, key plan.ObjectKey) (int, bool) {
-	return slices.BinarySearchFunc(jobs, key, func(j prepareJob, k plan.ObjectKey) int { return compareKeys(j.key, k) })
+	return slices.BinarySearchFunc(jobs, key, func(j prepareJob, k plan.ObjectKey) int { return compareJobs(j.key, k) })
 }
 
-func compareKeys(a, b plan.ObjectKey) int {
-	if c := strings.Compare(a.Group, b.Group); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Kind, b.Kind); c != 0 {
-		return c
+// compareJobs orders jobs as they are taken from the end to be written:
+// the later wave first (plan.WaveOf), then by group, kind, namespace and
+// name. The jobs are made in this order at once, rather than sorted by key
+// and copied into wave order afterwards: at 100k objects that copy was
+// 11 MB beside the jobs themselves.
+func compareJobs(a, b plan.ObjectKey) int {
+	if a.Group != b.Group || a.Kind != b.Kind {
+		wa, _ := plan.WaveOf(schema.GroupKind{Group: a.Group, Kind: a.Kind})
+		wb, _ := plan.WaveOf(schema.GroupKind{Group: b.Group, Kind: b.Kind})
+		if wa != wb {
+			return wb - wa
+		}
+		if c := strings.Compare(a.Group, b.Group); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Kind, b.Kind)
 	}
 	if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
 		return c
@@ -104,27 +117,3 @@ func compareKeys(a, b plan.ObjectKey) int {
 // shrinkJobsAt: the jobs left are copied into an array their size once
 // their array is this many jobs (and half) too large.
 const shrinkJobsAt = 4096
-
-// byWave orders jobs for a plan written as it is made (Request.Stream):
-// taken from the end, the objects of the first wave come first; within a
-// wave, by key.
-func byWave(jobs []prepareJob) []prepareJob {
-	// The jobs are sorted by group and kind first: one run per kind.
-	type run struct{ start, end, wave int }
-	var runs []run
-	for i := 0; i < len(jobs); {
-		j := i + 1
-		for j < len(jobs) && jobs[j].key.Group == jobs[i].key.Group && jobs[j].key.Kind == jobs[i].key.Kind {
-			j++
-		}
-		w, _ := plan.WaveOf(schema.GroupKind{Group: jobs[i].key.Group, Kind: jobs[i].key.Kind})
-		runs = append(runs, run{i, j, w})
-		i = j
-	}
-	slices.SortStableFunc(runs, func(a, b run) int { return b.wave - a.wave })
-	out := make([]prepareJob, 0, len(jobs))
-	for _, r := range runs {
-		out = append(out, jobs[r.start:r.end]...)
-	}
-	return out
-}

@@ -70,3 +70,31 @@ func TestPickWithoutNarrowingAsksEachObject(t *testing.T) {
 		t.Error("a selection naming a namespace did not use Select")
 	}
 }
+
+// Jobs of several kinds come in the order they are written when taken
+// from the end: the earlier wave last, by key within a wave; findJob finds
+// each in that order.
+func TestNewJobsInWaveOrder(t *testing.T) {
+	obj := func(apiVersion, kind, ns, name string) plan.Object {
+		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": apiVersion, "kind": kind,
+			"metadata": map[string]any{"name": name, "namespace": ns}}}
+	}
+	objs := []plan.Object{
+		obj("apps/v1", "Deployment", "a", "web"), obj("v1", "Secret", "a", "s"), obj("v1", "ConfigMap", "b", "x"),
+		obj("v1", "ServiceAccount", "a", "sa"), obj("v1", "ConfigMap", "a", "x"), obj("v1", "Service", "a", "web"),
+	}
+	jobs := newJobs(objs, pick(objs, plan.Selector{}), nil, false)
+	var got []string
+	for _, j := range jobs {
+		got = append(got, j.key.Kind+" "+j.key.Namespace+"/"+j.key.Name)
+	}
+	want := []string{"Deployment a/web", "Service a/web", "ConfigMap a/x", "ConfigMap b/x", "Secret a/s", "ServiceAccount a/sa"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("jobs %q, want %q (the first wave last)", got, want)
+	}
+	for i, j := range jobs {
+		if k, ok := findJob(jobs, j.key); !ok || k != i {
+			t.Errorf("findJob(%v) = %d, %v; want %d", j.key, k, ok, i)
+		}
+	}
+}

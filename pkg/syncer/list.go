@@ -158,8 +158,8 @@ func listSource(ctx context.Context, req Request, resources []inventory.Resource
 
 // listTarget reads the target's copies of the jobs' objects into their
 // current: it lists the kinds of the jobs, in their namespaces when the
-// source was read namespace by namespace (scoped). jobs are sorted by key
-// (sortJobs): each object listed is looked up there, and only the copies
+// source was read namespace by namespace (scoped). jobs are in newJobs'
+// order: each object listed is looked up there (findJob), and only the copies
 // of picked objects are kept — nothing else of the target is held. Unless
 // req.KeepTarget (a diff prints them whole) only what a decision reads is
 // kept (targetCopy).

@@ -304,8 +304,8 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	}
 	if st != nil {
 		// The waves are written in order: their objects are prepared in
-		// that order too (the stream holds only so many of later waves).
-		jobs = byWave(jobs)
+		// that order too (the stream holds only so many of later waves),
+		// as newJobs ordered them.
 		if err := waitEarly(); err != nil {
 			return nil, err
 		}

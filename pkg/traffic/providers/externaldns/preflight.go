@@ -181,11 +181,16 @@ func (r *Router) Preflight(ctx context.Context) ([]string, error) {
 			out = append(out, fmt.Sprintf("%s: no ExternalDNS Deployment found in the cluster: unless one runs outside it, nothing will publish its weighted record", name))
 		case 1:
 		default:
-			out = append(out, fmt.Sprintf("%s: %d ExternalDNS Deployments; using the first (%s)", name, len(ds), ds[0].Ref))
+			out = append(out, fmt.Sprintf("%s: %d ExternalDNS Deployments; the weights are for those that read %s %s/%s", name, len(ds), r.cfg.Kind, r.cfg.Namespace, r.cfg.Name))
 		}
 		var readers, others []string
 		for _, d := range ds {
 			owners[d.OwnerID] = append(owners[d.OwnerID], name+" "+d.Ref)
+			if !d.Sees(r.cfg.Kind, r.cfg.Namespace) {
+				out = append(out, fmt.Sprintf("%s: %s does not read %s objects in %s (its --source, --namespace)", name, d.Ref, r.cfg.Kind, r.cfg.Namespace))
+				others = append(others, d.Ref+" does not read "+r.cfg.Kind+" objects in "+r.cfg.Namespace)
+				continue
+			}
 			out = append(out, fmt.Sprintf("%s: %s reads annotations with prefix %s (%s)", name, d.Ref, d.Prefix, d.PrefixWhy))
 			if p := r.prefixes[name]; d.Prefix == "" || p == d.Prefix || (d.LegacyToo && p == AlphaPrefix) {
 				readers = append(readers, d.Ref)
