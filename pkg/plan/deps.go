@@ -25,7 +25,9 @@ type index struct {
 	bindings     map[[2]string][]Object             // ServiceAccount namespace/name → bindings naming it
 }
 
-func newIndex(objs []Object) index {
+// newIndex indexes objs; skip (nil: none) says which objects need not be
+// found by key (byKey): those a selection knows by their keys already.
+func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 	idx := index{
 		byKey:        map[ObjectKey]Object{},
 		crds:         map[schema.GroupKind]ObjectKey{},
@@ -34,10 +36,15 @@ func newIndex(objs []Object) index {
 	}
 	for _, obj := range objs {
 		k := KeyOf(obj)
-		if _, dup := idx.byKey[k]; dup {
+		if skip != nil && skip(k) {
+			// Not found by key, so not told apart from a duplicate:
+			// only RBAC objects are indexed beyond byKey, and they are
+			// never skipped.
+		} else if _, dup := idx.byKey[k]; dup {
 			continue
+		} else {
+			idx.byKey[k] = obj
 		}
-		idx.byKey[k] = obj
 		switch {
 		case k.Group == crdGroup && k.Kind == "CustomResourceDefinition":
 			gk := schema.GroupKind{Group: str(fields(obj), "spec", "group"), Kind: str(fields(obj), "spec", "names", "kind")}

@@ -138,7 +138,7 @@ spec:
 			map[ObjectKey]string{{"", "Namespace", "", "shop"}: "namespace of shop/Service web"}},
 		{"cluster-scoped", `{apiVersion: storage.k8s.io/v1, kind: StorageClass, metadata: {name: fast}}`, map[ObjectKey]string{}},
 	}
-	idx := newIndex(objects(parseAll(t, bindings...)))
+	idx := newIndex(objects(parseAll(t, bindings...)), nil)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got := map[ObjectKey]string{}

@@ -38,7 +38,7 @@ func (g Grant) Why() string {
 // this is for reports, e.g. the plan's "namespace ops's ServiceAccounts are
 // granted on CRD applications.example.io".
 func GrantedCRDs(objs []*unstructured.Unstructured, namespaces []string) []Grant {
-	idx := newIndex(objects(objs))
+	idx := newIndex(objects(objs), nil)
 	var out []Grant
 	seen := map[ObjectKey]bool{}
 	for _, obj := range objs {

@@ -230,3 +230,45 @@ func TestSelectReasonComesFromTheControllerNotItsPods(t *testing.T) {
 		t.Errorf("why %q, want it to name the StatefulSet", why)
 	}
 }
+
+// Pick answers as Select does, object by object, for every selection —
+// and for a selection by namespaces alone it holds none of the objects of
+// those namespaces (they are picked by their keys), only what came along
+// from elsewhere.
+func TestPickAnswersAsSelect(t *testing.T) {
+	objs := parseAll(t, strings.Split(source, "\n---\n")...)
+	grant := parseAll(t, `{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, metadata: {name: widgets.example.io}, spec: {group: example.io, names: {kind: Widget, plural: widgets}}}`,
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: Role, metadata: {name: widgets, namespace: blog}, rules: [{apiGroups: [example.io], resources: [widgets], verbs: [get]}]}`,
+		`{apiVersion: v1, kind: ServiceAccount, metadata: {name: op, namespace: blog}}`,
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: RoleBinding, metadata: {name: op, namespace: blog}, subjects: [{kind: ServiceAccount, name: op}], roleRef: {kind: Role, name: widgets}}`)
+	objs = append(objs, grant...)
+	for _, s := range []Selector{
+		{Namespaces: []string{"shop"}},
+		{Namespaces: []string{"shop", "blog"}},
+		{Namespaces: []string{"blog"}, ExcludeKinds: []schema.GroupKind{{Kind: "ConfigMap"}}},
+		{Namespaces: []string{"kube-system"}, IncludeSystem: true},
+		{Namespaces: []string{"shop"}, Labels: labels.SelectorFromSet(labels.Set{"app": "web"})},
+		{Stack: "store"},
+	} {
+		want := Select(objs, s)
+		got := Pick(objs, s)
+		for _, o := range objs {
+			k := KeyOf(o)
+			wantWhy, wantOK := want[k]
+			gotWhy, gotOK := got.Picked(k)
+			if gotOK != wantOK || gotWhy != wantWhy {
+				t.Errorf("%+v: Picked(%s) = %q, %v; Select: %q, %v", s, describe(k), gotWhy, gotOK, wantWhy, wantOK)
+			}
+		}
+		if s.byNamespaceOnly() {
+			for k := range got.why {
+				if s.rootKey(k) {
+					t.Errorf("%+v: %s is held, though it is picked by its key", s, describe(k))
+				}
+			}
+			if len(got.why) >= len(want) {
+				t.Errorf("%+v: Pick held %d objects, Select %d: nothing was saved", s, len(got.why), len(want))
+			}
+		}
+	}
+}

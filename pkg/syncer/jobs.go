@@ -29,10 +29,10 @@ type prepareJob struct {
 // picker says which objects the selection picks, and why.
 type picker struct {
 	s plan.Selector
-	// why is Select's answer; nil when the selection narrows nothing,
+	// sel is Pick's answer; nil when the selection narrows nothing,
 	// where each object is asked by itself (Selector.Allowed) and no map
 	// of every object is held (at 100k objects it took 14 MB).
-	why map[plan.ObjectKey]string
+	sel *plan.Selection
 }
 
 // pick is the selection s makes of objs.
@@ -40,16 +40,16 @@ func pick(objs []plan.Object, s plan.Selector) picker {
 	if !s.Narrows() {
 		return picker{s: s}
 	}
-	return picker{s: s, why: plan.Select(objs, s)}
+	sel := plan.Pick(objs, s)
+	return picker{s: s, sel: &sel}
 }
 
 // picked says whether o (whose key is key) is picked, and why.
 func (p picker) picked(o plan.Object, key plan.ObjectKey) (string, bool) {
-	if p.why == nil {
+	if p.sel == nil {
 		return "", p.s.Allowed(o)
 	}
-	why, ok := p.why[key]
-	return why, ok
+	return p.sel.Picked(key)
 }
 
 // newJobs makes a job of each object of objs that p picks and skip has
@@ -57,9 +57,12 @@ func (p picker) picked(o plan.Object, key plan.ObjectKey) (string, bool) {
 // they are, sketched ones by their place in the spill; with release, objs'
 // entries are let go of as they are taken.
 func newJobs(objs []plan.Object, p picker, skip map[plan.ObjectKey]bool, release bool) []prepareJob {
-	n := len(objs)
-	if p.why != nil {
-		n = len(p.why)
+	n := 0
+	for _, o := range objs {
+		key := plan.KeyOf(o)
+		if _, ok := p.picked(o, key); ok && !skip[key] {
+			n++
+		}
 	}
 	jobs := make([]prepareJob, 0, n)
 	for i, o := range objs {

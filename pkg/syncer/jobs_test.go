@@ -18,12 +18,8 @@ func TestNewJobsSortsAndFinds(t *testing.T) {
 			"metadata": map[string]any{"name": name, "namespace": ns}}}
 	}
 	objs := []plan.Object{cm("b", "x"), cm("a", "y"), cm("a", "x"), cm("c", "z"), cm("a", "x")}
-	picked := map[plan.ObjectKey]string{}
-	for _, o := range objs[:4] {
-		picked[plan.KeyOf(o)] = ""
-	}
 	skip := map[plan.ObjectKey]bool{plan.KeyOf(cm("c", "z")): true}
-	jobs := newJobs(objs, picker{s: plan.Selector{Namespaces: []string{"a", "b", "c"}}, why: picked}, skip, true)
+	jobs := newJobs(objs, pick(objs, plan.Selector{Namespaces: []string{"a", "b", "c"}}), skip, true)
 	var got []string
 	for _, j := range jobs {
 		got = append(got, j.key.Namespace+"/"+j.key.Name)
@@ -55,8 +51,8 @@ func TestPickWithoutNarrowingAsksEachObject(t *testing.T) {
 	}
 	objs := []plan.Object{obj("ConfigMap", "shop", "a"), obj("ConfigMap", "kube-system", "coredns"), obj("Secret", "shop", "s"), obj("ConfigMap", "blog", "b")}
 	p := pick(objs, plan.Selector{ExcludeKinds: []schema.GroupKind{{Kind: "Secret"}}})
-	if p.why != nil {
-		t.Fatal("a selection that narrows nothing held Select's map")
+	if p.sel != nil {
+		t.Fatal("a selection that narrows nothing held Pick's answer")
 	}
 	jobs := newJobs(objs, p, nil, false)
 	var got []string
@@ -66,8 +62,8 @@ func TestPickWithoutNarrowingAsksEachObject(t *testing.T) {
 	if want := []string{"ConfigMap blog/b ", "ConfigMap shop/a "}; !reflect.DeepEqual(got, want) {
 		t.Errorf("jobs %q, want %q", got, want)
 	}
-	if n := pick(objs, plan.Selector{Namespaces: []string{"shop"}}); n.why == nil {
-		t.Error("a selection naming a namespace did not use Select")
+	if n := pick(objs, plan.Selector{Namespaces: []string{"shop"}}); n.sel == nil {
+		t.Error("a selection naming a namespace did not use Pick")
 	}
 }
 
