@@ -88,7 +88,9 @@ Routers (a route's clusters are named as the contexts are, blue and green):
     the set-identifier and aws-weight annotations of the same Ingress (or
     service/…) in each cluster, for each cluster's ExternalDNS to publish; the
     annotation prefix is the one each ExternalDNS reads (--annotation-prefix,
-    else external-dns.kubernetes.io/ from v0.22.0, the alpha one before); a
+    else external-dns.kubernetes.io/ from v0.22.0, the alpha one before) —
+    of the ExternalDNS Deployments that read the object (its kind in
+    --source, its namespace in --namespace) and are not being deleted; a
     preflight warns about shared --txt-owner-id and duplicate set-identifiers;
     the shift waits the record TTL (the ttl annotation, else 300 s).
 AWS credentials and region come from the usual chain (environment, shared
