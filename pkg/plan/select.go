@@ -109,8 +109,9 @@ func Select[O Object](objs []O, s Selector) map[ObjectKey]string {
 // Selection is what Pick picked: each picked object with why it came along.
 type Selection struct {
 	s Selector
-	// roots: the roots are known by their keys (rootKey) and are not in why.
-	roots bool
+	// named is the named namespaces when the roots are known by their
+	// keys (rootKey) and are not in why; nil otherwise.
+	named map[string]bool
 	why   map[ObjectKey]string
 }
 
@@ -120,7 +121,7 @@ func (p Selection) Picked(k ObjectKey) (string, bool) {
 	if why, ok := p.why[k]; ok {
 		return why, true
 	}
-	return "", p.roots && p.s.rootKey(k)
+	return "", p.named != nil && p.rootKey(k)
 }
 
 // Pick is Select for a caller that asks of each object (Selection.Picked)
@@ -142,21 +143,27 @@ func (s Selector) byNamespaceOnly() bool {
 // rootKey says, for a selection by namespaces alone, whether the object of
 // key k is a root: an allowed object in a named namespace, or the
 // Namespace of one.
-func (s Selector) rootKey(k ObjectKey) bool {
-	gk := schema.GroupKind{Group: k.Group, Kind: k.Kind}
+func (p Selection) rootKey(k ObjectKey) bool {
 	if k.Namespace == "" {
-		return isNamespace(gk) && slices.Contains(s.Namespaces, k.Name) && s.allowedKey(k)
+		return isNamespace(schema.GroupKind{Group: k.Group, Kind: k.Kind}) && p.named[k.Name] && p.s.allowedKey(k)
 	}
-	return slices.Contains(s.Namespaces, k.Namespace) && s.allowedKey(k)
+	return p.named[k.Namespace] && p.s.allowedKey(k)
 }
 
 // pick selects as Select describes; with roots (a selection by namespaces
 // alone) the roots are left out of the answer and of the index (except
 // RBAC objects, which the grants read).
 func pick(all []Object, s Selector, roots bool) Selection {
-	skip := func(k ObjectKey) bool { return roots && k.Group != rbacGroup && s.rootKey(k) }
+	out := Selection{s: s, why: map[ObjectKey]string{}}
+	var skip func(ObjectKey) bool
+	if roots {
+		out.named = map[string]bool{}
+		for _, ns := range s.Namespaces {
+			out.named[ns] = true
+		}
+		skip = func(k ObjectKey) bool { return k.Group != rbacGroup && out.rootKey(k) }
+	}
 	idx := newIndex(all, skip)
-	out := Selection{s: s, roots: roots, why: map[ObjectKey]string{}}
 	var queue []Object
 	add := func(obj Object, why string) {
 		k := KeyOf(obj)

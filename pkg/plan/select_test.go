@@ -262,7 +262,7 @@ func TestPickAnswersAsSelect(t *testing.T) {
 		}
 		if s.byNamespaceOnly() {
 			for k := range got.why {
-				if s.rootKey(k) {
+				if got.rootKey(k) {
 					t.Errorf("%+v: %s is held, though it is picked by its key", s, describe(k))
 				}
 			}
