@@ -355,6 +355,9 @@ func measureScaleTandem(ctx context.Context, green kubernetes.Interface, greenRC
 		p.Profile = top
 		report("%s %d: where tandem's CPU went (top, cumulative):\n%s", set, size, top)
 	}
+	if top, err := profileTop(prof, "-flat"); err == nil {
+		report("%s %d: where tandem's CPU went (top, its own):\n%s", set, size, top)
+	}
 	if top, err := profileTop(heap, "-sample_index=inuse_space"); err == nil {
 		p.HeapProfile = top
 		report("%s %d: tandem's heap at its largest (in use):\n%s", set, size, top)

@@ -84,9 +84,9 @@ func Run(ctx context.Context, target *cluster.Conn, p plan.Plan, o Options) ([]R
 	return NewSession(target, o).Run(ctx, p)
 }
 
-// applyBatch applies the wave's steps idx, each one's result into results
-// (as long as idx).
-func (r *runner) applyBatch(ctx context.Context, w plan.Wave, idx []int, blocked map[int]string, results []Result) error {
+// applyBatch applies the wave's steps idx, each one's result to put with
+// its index in idx.
+func (r *runner) applyBatch(ctx context.Context, w plan.Wave, idx []int, blocked map[int]string, put func(at int, res Result)) error {
 	tasks := make(chan task)
 	go func() {
 		defer close(tasks)
@@ -97,7 +97,7 @@ func (r *runner) applyBatch(ctx context.Context, w plan.Wave, idx []int, blocked
 			tasks <- task{s: w.Steps[i], at: j, blocked: blocked[i]}
 		}
 	}()
-	return r.work(ctx, w, tasks, results)
+	return r.work(ctx, w, tasks, put)
 }
 
 // task is one step to apply and where its result goes.
@@ -110,8 +110,9 @@ type task struct {
 }
 
 // work applies the tasks that come until tasks is closed, r.o.Workers at
-// a time, each one's result into results[task.at].
-func (r *runner) work(ctx context.Context, w plan.Wave, tasks <-chan task, results []Result) error {
+// a time, each one's result to put with task.at; put is called from
+// several goroutines at once, each time for another index.
+func (r *runner) work(ctx context.Context, w plan.Wave, tasks <-chan task, put func(at int, res Result)) error {
 	var wg sync.WaitGroup
 	var fatalMu sync.Mutex
 	var fatal error
@@ -133,7 +134,7 @@ func (r *runner) work(ctx context.Context, w plan.Wave, tasks <-chan task, resul
 						fatalMu.Unlock()
 					}
 				}
-				results[t.at] = res
+				put(t.at, res)
 				r.o.Events.ObjectDone(res)
 			}
 		}()

@@ -2,7 +2,6 @@ package apply
 
 import (
 	"context"
-	"slices"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/plan"
@@ -15,8 +14,8 @@ import (
 // its plan while it still reads the rest.
 type Session struct {
 	r *runner
-	// results are every plan's, in order: one array, grown once per plan.
-	results []Result
+	// results are every plan's, in order, as records (records.go).
+	results records
 }
 
 // NewSession starts a session; o is as for Run.
@@ -26,25 +25,26 @@ func NewSession(target *cluster.Conn, o Options) *Session {
 }
 
 // Results are the results of every plan the session ran, in order.
-func (ss *Session) Results() []Result { return ss.results }
+func (ss *Session) Results() []Result { return ss.results.from(0) }
 
 // Run applies one plan, as the package's Run does, and returns its results.
 func (ss *Session) Run(ctx context.Context, p plan.Plan) ([]Result, error) {
 	ss.r.owners.seed(p)
-	start := len(ss.results)
-	ss.results = slices.Grow(ss.results, p.Len())
+	start := ss.results.len()
 	for _, w := range p.Waves {
 		if err := ss.runWave(ctx, w); err != nil {
-			return ss.results[start:], err
+			return ss.results.from(start), err
 		}
 	}
-	return ss.results[start:], nil
+	return ss.results.from(start), nil
 }
 
 // runWave applies one whole wave; its results go after the session's.
+// They are held whole until the wave is done, as its steps are.
 func (ss *Session) runWave(ctx context.Context, w plan.Wave) error {
 	r, o, target := ss.r, ss.r.o, ss.r.target
-	start := len(ss.results)
+	results := make([]Result, 0, len(w.Steps))
+	defer func() { ss.results.add(results) }()
 	o.Events.WaveStarted(w, len(w.Steps))
 	var blocked map[int]string
 	if w.Index == plan.WaveAdmission {
@@ -53,14 +53,14 @@ func (ss *Session) runWave(ctx context.Context, w plan.Wave) error {
 	// Objects with owners go after the rest of their wave, so their owners' target UIDs are known.
 	first, second := splitByOwners(w.Steps)
 	for _, batch := range [][]int{first, second} {
-		n := len(ss.results)
-		ss.results = append(ss.results, make([]Result, len(batch))...)
-		if err := r.applyBatch(ctx, w, batch, blocked, ss.results[n:]); err != nil {
+		n := len(results)
+		results = results[:n+len(batch)]
+		if err := r.applyBatch(ctx, w, batch, blocked, func(at int, res Result) { results[n+at] = res }); err != nil {
 			return err
 		}
 	}
 	if w.Index == plan.WaveCRDs {
-		r.waitEstablished(ctx, w, ss.results[start:])
+		r.waitEstablished(ctx, w, results)
 		target.Refresh()
 	}
 	o.Events.WaveDone(w, len(w.Steps))

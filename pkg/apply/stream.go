@@ -3,7 +3,6 @@ package apply
 import (
 	"context"
 	"slices"
-	"strings"
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -221,13 +220,12 @@ func (st *Stream) gather(ctx context.Context, w plan.Wave) error {
 func (st *Stream) flow(ctx context.Context, w plan.Wave, n int) error {
 	ss, r := st.ss, st.ss.r
 	r.o.Events.WaveStarted(w, n)
-	// The results go straight into the session's, in the order they come.
-	start := len(ss.results)
-	ss.results = slices.Grow(ss.results, n)[:start+n]
-	results := ss.results[start:]
+	// The results go straight into the session's records, in the order they come.
+	start := ss.results.grow(n)
+	put := func(at int, res Result) { ss.results.set(start+at, res) }
 	tasks := make(chan task)
 	worked := make(chan error, 1)
-	go func() { worked <- r.work(ctx, w, tasks, results) }()
+	go func() { worked <- r.work(ctx, w, tasks, put) }()
 	got := 0
 	var owned []plan.Step
 	for all := false; !all && ctx.Err() == nil; {
@@ -251,25 +249,16 @@ func (st *Stream) flow(ctx context.Context, w plan.Wave, n int) error {
 		for j := range idx {
 			idx[j] = j
 		}
-		err = r.applyBatch(ctx, w, idx, nil, results[got:got+len(owned)])
+		first := got
+		err = r.applyBatch(ctx, w, idx, nil, func(at int, res Result) { put(first+at, res) })
 		got += len(owned)
 	}
-	ss.results = ss.results[:start+got]
+	ss.results.truncate(start + got)
 	if err != nil {
 		return err
 	}
 	// In a fixed order, whichever was written first: by kind, namespace and name.
-	slices.SortStableFunc(ss.results[start:], compareResults)
+	ss.results.sortFrom(start)
 	r.o.Events.WaveDone(w, got)
 	return nil
-}
-
-// compareResults orders results by group, kind, namespace and name.
-func compareResults(a, b Result) int {
-	for _, c := range [][2]string{{a.Group, b.Group}, {a.Kind, b.Kind}, {a.Namespace, b.Namespace}, {a.Name, b.Name}} {
-		if d := strings.Compare(c[0], c[1]); d != 0 {
-			return d
-		}
-	}
-	return 0
 }

@@ -97,9 +97,8 @@ func (w *Writer) Stream() *apply.Stream { return w.session.NewStream() }
 // Finish joins the copies to their DNS sets, adds prep's Unshared objects
 // as failed, and ends the journal's run: every result of every part.
 func (w *Writer) Finish(ctx context.Context, prep *Prepared) ([]apply.Result, error) {
-	err := JoinDNSSets(ctx, w.target, prep.Joins, w.session.Results())
 	results := append(w.session.Results(), UnsharedResults(prep)...)
-	if err != nil {
+	if err := JoinDNSSets(ctx, w.target, prep.Joins, results); err != nil {
 		return results, err
 	}
 	if w.run != nil {
