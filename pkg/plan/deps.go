@@ -135,21 +135,28 @@ func (idx index) deps(obj Object) []dep {
 
 // podSpec returns the pod spec of a Pod or of a workload's pod template, or nil.
 func podSpec(k ObjectKey, obj map[string]any) map[string]any {
-	var path []string
-	switch (schema.GroupKind{Group: k.Group, Kind: k.Kind}) {
-	case schema.GroupKind{Kind: "Pod"}:
-		path = []string{"spec"}
-	case schema.GroupKind{Group: "apps", Kind: "Deployment"}, schema.GroupKind{Group: "apps", Kind: "StatefulSet"},
-		schema.GroupKind{Group: "apps", Kind: "DaemonSet"}, schema.GroupKind{Group: "apps", Kind: "ReplicaSet"},
-		schema.GroupKind{Group: "batch", Kind: "Job"}, schema.GroupKind{Kind: "ReplicationController"}:
-		path = []string{"spec", "template", "spec"}
-	case schema.GroupKind{Group: "batch", Kind: "CronJob"}:
-		path = []string{"spec", "jobTemplate", "spec", "template", "spec"}
-	default:
+	path := podSpecPath(k)
+	if path == nil {
 		return nil
 	}
 	m, _, _ := unstructured.NestedMap(obj, path...)
 	return m
+}
+
+// podSpecPath is where an object of k's kind has its pod spec, nil for a
+// kind that has none.
+func podSpecPath(k ObjectKey) []string {
+	switch (schema.GroupKind{Group: k.Group, Kind: k.Kind}) {
+	case schema.GroupKind{Kind: "Pod"}:
+		return []string{"spec"}
+	case schema.GroupKind{Group: "apps", Kind: "Deployment"}, schema.GroupKind{Group: "apps", Kind: "StatefulSet"},
+		schema.GroupKind{Group: "apps", Kind: "DaemonSet"}, schema.GroupKind{Group: "apps", Kind: "ReplicaSet"},
+		schema.GroupKind{Group: "batch", Kind: "Job"}, schema.GroupKind{Kind: "ReplicationController"}:
+		return []string{"spec", "template", "spec"}
+	case schema.GroupKind{Group: "batch", Kind: "CronJob"}:
+		return []string{"spec", "jobTemplate", "spec", "template", "spec"}
+	}
+	return nil
 }
 
 // podDeps lists what a pod spec in namespace ns refers to; self describes its owner.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 func TestDeps(t *testing.T) {
@@ -138,18 +139,73 @@ spec:
 			map[ObjectKey]string{{"", "Namespace", "", "shop"}: "namespace of shop/Service web"}},
 		{"cluster-scoped", `{apiVersion: storage.k8s.io/v1, kind: StorageClass, metadata: {name: fast}}`, map[ObjectKey]string{}},
 	}
-	idx := newIndex(objects(parseAll(t, bindings...)), nil)
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got := map[ObjectKey]string{}
-			for _, d := range idx.deps(parse(t, tc.obj)) {
-				if _, dup := got[d.key]; !dup {
-					got[d.key] = d.why
+	// The same deps from the whole objects and from what Essential keeps
+	// of them (what a large sync holds while it selects).
+	forms := []struct {
+		name string
+		of   func(*unstructured.Unstructured) *unstructured.Unstructured
+	}{
+		{"whole", func(u *unstructured.Unstructured) *unstructured.Unstructured { return u }},
+		{"essential", func(u *unstructured.Unstructured) *unstructured.Unstructured { return Essential(u) }},
+	}
+	for _, form := range forms {
+		var objs []*unstructured.Unstructured
+		for _, b := range parseAll(t, bindings...) {
+			objs = append(objs, form.of(b))
+		}
+		idx := newIndex(objects(objs), nil)
+		for _, tc := range cases {
+			t.Run(form.name+"/"+tc.name, func(t *testing.T) {
+				got := map[ObjectKey]string{}
+				for _, d := range idx.deps(form.of(parse(t, tc.obj))) {
+					if _, dup := got[d.key]; !dup {
+						got[d.key] = d.why
+					}
 				}
-			}
-			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
-				t.Errorf("deps (-want +got):\n%s", diff)
-			}
-		})
+				if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("deps (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+func TestEssentialLeavesOutWhatIsNotRead(t *testing.T) {
+	d := parse(t, `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, labels: {app: web}, annotations: {note: big}}
+spec:
+  replicas: 3
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      serviceAccountName: web
+      volumes: [{name: a, configMap: {name: vol-cm, defaultMode: 420}}, {name: e, emptyDir: {}}]
+      containers:
+      - name: app
+        image: registry.example.com/web:1
+        ports: [{containerPort: 8080}]
+        env: [{name: A, valueFrom: {configMapKeyRef: {name: env-cm, key: a}}}, {name: C, value: plain}]
+`)
+	got := Essential(d).Object
+	want := map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": "web", "namespace": "shop"},
+		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
+			"serviceAccountName": "web",
+			"volumes":            []any{map[string]any{"configMap": map[string]any{"name": "vol-cm", "defaultMode": int64(420)}}, map[string]any{}},
+			"containers":         []any{map[string]any{"env": []any{map[string]any{"valueFrom": map[string]any{"configMapKeyRef": map[string]any{"name": "env-cm", "key": "a"}}}}}},
+		}}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Essential (-want +got):\n%s", diff)
+	}
+	svc := parse(t, `{apiVersion: v1, kind: Service, metadata: {name: web, namespace: shop}, spec: {selector: {app: web}, clusterIP: 10.0.0.1, ports: [{port: 80}]}}`)
+	got = Essential(svc, []string{"spec", "selector"}, []string{"spec", "clusterIP"}).Object
+	want = map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": map[string]any{"name": "web", "namespace": "shop"},
+		"spec": map[string]any{"selector": map[string]any{"app": "web"}, "clusterIP": "10.0.0.1"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Essential of a Service with keep paths (-want +got):\n%s", diff)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -134,14 +135,21 @@ func TestGrantedCRDs(t *testing.T) {
 		{"every namespace", nil, append([]Grant{web}, ops...)},
 		{"none granted", []string{"quiet"}, nil},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got := GrantedCRDs(objs, tc.namespaces)
-			less := func(a, b Grant) bool { return a.Why() < b.Why() }
-			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty(), cmpopts.SortSlices(less)); diff != "" {
-				t.Errorf("GrantedCRDs (-want +got):\n%s", diff)
-			}
-		})
+	// The same grants from what Essential keeps of the objects.
+	essential := make([]*unstructured.Unstructured, len(objs))
+	for i, o := range objs {
+		essential[i] = Essential(o)
+	}
+	for form, objs := range map[string][]*unstructured.Unstructured{"whole": objs, "essential": essential} {
+		for _, tc := range cases {
+			t.Run(form+"/"+tc.name, func(t *testing.T) {
+				got := GrantedCRDs(objs, tc.namespaces)
+				less := func(a, b Grant) bool { return a.Why() < b.Why() }
+				if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty(), cmpopts.SortSlices(less)); diff != "" {
+					t.Errorf("GrantedCRDs (-want +got):\n%s", diff)
+				}
+			})
+		}
 	}
 	if why := ops[0].Why(); !strings.HasSuffix(why, "by ClusterRole operator-role (ClusterRoleBinding operator) on applications.example.io") {
 		t.Errorf("Why() = %q", why)

@@ -18,7 +18,7 @@ func sourceClusterIPs(raw []plan.Object) map[string]string {
 		if c == nil || o.GroupVersionKind() != (schema.GroupVersionKind{Version: "v1", Kind: "Service"}) {
 			continue
 		}
-		ip, _, _ := unstructured.NestedString(c.Object, "spec", "clusterIP")
+		ip, _, _ := unstructured.NestedString(c.Object, serviceClusterIP...)
 		if ip != "" && ip != "None" {
 			ips[ip] = o.GetNamespace() + "/" + o.GetName()
 		}

@@ -108,7 +108,7 @@ func sanitizeContext(ctx context.Context, req Request, raw []plan.Object) (sanit
 	selector := map[string]bool{}
 	for _, o := range raw {
 		if c := plan.Content(o); c != nil && o.GroupVersionKind() == (schema.GroupVersionKind{Version: "v1", Kind: "Service"}) {
-			sel, _, _ := unstructured.NestedMap(c.Object, "spec", "selector")
+			sel, _, _ := unstructured.NestedMap(c.Object, serviceSelector...)
 			if len(sel) > 0 {
 				selector[o.GetNamespace()+"/"+o.GetName()] = true
 			}

@@ -128,9 +128,9 @@ type sketched struct {
 	apiVersion, kind, namespace, name string
 	labels                            map[string]string
 	owners                            []metav1.OwnerReference
-	// content is the object without status, managedFields or kubectl's
-	// last-applied copy, for the kinds whose specs name other objects
-	// (referencing) and that no controller owns; nil for every other.
+	// content is what the selection and the sanitizers' context read of
+	// the object (plan.Essential), for the kinds whose specs name other
+	// objects (referencing) and that no controller owns; nil for every other.
 	content *unstructured.Unstructured
 	ref     spillRef
 }
@@ -158,37 +158,18 @@ func sketch(o *unstructured.Unstructured, in *interner, ref spillRef) *sketched 
 	if !referencing(o.GroupVersionKind().GroupKind()) || metav1.GetControllerOfNoCopy(o) != nil {
 		return s
 	}
-	// The rest of the object, for the selection's dependency rules.
-	out := &unstructured.Unstructured{Object: make(map[string]any, len(o.Object))}
-	for k, v := range o.Object {
-		switch k {
-		case "status":
-		case "metadata":
-			cp := make(map[string]any, len(md))
-			for mk, mv := range md {
-				if mk != "managedFields" {
-					cp[mk] = mv
-				}
-			}
-			if ann, ok := md["annotations"].(map[string]any); ok {
-				if _, has := ann[plan.LastAppliedAnnotation]; has {
-					a := make(map[string]any, len(ann))
-					for ak, av := range ann {
-						if ak != plan.LastAppliedAnnotation {
-							a[ak] = av
-						}
-					}
-					cp["annotations"] = a
-				}
-			}
-			out.Object[k] = cp
-		default:
-			out.Object[k] = v
-		}
-	}
-	s.content = out
+	// What the selection's dependency rules and the sanitizers' context
+	// (a Service's selector and clusterIP) read of the rest.
+	s.content = plan.Essential(o, serviceSelector, serviceClusterIP)
 	return s
 }
+
+// The fields of a Service the sanitizers' context reads (sanitizeContext,
+// sourceClusterIPs).
+var (
+	serviceSelector  = []string{"spec", "selector"}
+	serviceClusterIP = []string{"spec", "clusterIP"}
+)
 
 // referencing are the namespaced kinds whose specs the selection (plan's
 // deps.go, grants.go) or the sanitizers' context read.

@@ -53,8 +53,9 @@ func TestSpillRoundTripAndSketch(t *testing.T) {
 	if _, ok := cm.Object["data"]; !ok || cm.GetAnnotations()[plan.LastAppliedAnnotation] == "" {
 		t.Error("sketch changed the object it was made from")
 	}
-	// A workload keeps its spec (its pod template names ConfigMaps,
-	// Secrets, a ServiceAccount), without status, managedFields or kubectl's copy.
+	// A workload keeps what its pod template names (ConfigMaps, Secrets, a
+	// ServiceAccount: plan.Essential), not its status, managedFields,
+	// annotations or kubectl's copy.
 	d := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "apps/v1", "kind": "Deployment",
 		"metadata": map[string]any{"name": "web", "namespace": "shop",
@@ -67,8 +68,19 @@ func TestSpillRoundTripAndSketch(t *testing.T) {
 	if sa, _, _ := unstructured.NestedString(dk.Object, "spec", "template", "spec", "serviceAccountName"); sa != "web" {
 		t.Errorf("the sketch of a Deployment lost its pod template: %v", dk.Object)
 	}
-	if dk.Object["status"] != nil || dk.GetManagedFields() != nil || dk.GetAnnotations()[plan.LastAppliedAnnotation] != "" || dk.GetAnnotations()["keep"] != "me" {
-		t.Errorf("the sketch of a Deployment: %v; want no status, managedFields or last-applied, other annotations kept", dk.Object)
+	if dk.Object["status"] != nil || dk.GetManagedFields() != nil || dk.GetAnnotations() != nil || dk.GetName() != "web" {
+		t.Errorf("the sketch of a Deployment: %v; want its name and pod template's references, no status, managedFields or annotations", dk.Object)
+	}
+	// A Service keeps its selector and clusterIP (the sanitizers' context).
+	svc := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Service",
+		"metadata": map[string]any{"name": "web", "namespace": "shop"},
+		"spec":     map[string]any{"selector": map[string]any{"app": "web"}, "clusterIP": "10.0.0.9", "ports": []any{map[string]any{"port": int64(80)}}}}}
+	sc := sketch(svc, newInterner(), spillRef{}).Content()
+	if sel, _, _ := unstructured.NestedStringMap(sc.Object, serviceSelector...); sel["app"] != "web" || sourceClusterIPs([]plan.Object{sketch(svc, newInterner(), spillRef{})})["10.0.0.9"] != "shop/web" {
+		t.Errorf("the sketch of a Service lost its selector or clusterIP: %v", sc.Object)
+	}
+	if _, has, _ := unstructured.NestedFieldNoCopy(sc.Object, "spec", "ports"); has {
+		t.Errorf("the sketch of a Service keeps its ports: %v", sc.Object)
 	}
 	// A workload a controller owns is named only: its references come through its controller.
 	yes := true
