@@ -22,8 +22,10 @@ func Essential(obj *unstructured.Unstructured, keep ...[]string) *unstructured.U
 	copyAt(out, o, "metadata", "namespace")
 	k := KeyOf(obj)
 	if path := podSpecPath(k); path != nil {
-		if spec, _, _ := unstructured.NestedMap(o, path...); spec != nil {
-			setAt(out, essentialPodSpec(spec), path...)
+		if v, _, _ := unstructured.NestedFieldNoCopy(o, path...); v != nil {
+			if spec, ok := v.(map[string]any); ok {
+				setAt(out, essentialPodSpec(spec), path...)
+			}
 		}
 	}
 	switch (schema.GroupKind{Group: k.Group, Kind: k.Kind}) {
