@@ -73,6 +73,7 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 func (idx index) deps(obj Object) []dep {
 	k := KeyOf(obj)
 	self := describe(k)
+	f := fields(obj) // once: a sketch's content is decoded at each ask
 	var out []dep
 	need := func(group, kind, ns, name, why string) {
 		if name != "" {
@@ -85,30 +86,30 @@ func (idx index) deps(obj Object) []dep {
 	if crd, ok := idx.crds[schema.GroupKind{Group: k.Group, Kind: k.Kind}]; ok {
 		out = append(out, dep{key: crd, why: "CRD of " + self})
 	}
-	if spec := podSpec(k, fields(obj)); spec != nil {
+	if spec := podSpec(k, f); spec != nil {
 		out = append(out, podDeps(spec, k.Namespace, self)...)
 	}
 	switch (schema.GroupKind{Group: k.Group, Kind: k.Kind}) {
 	case schema.GroupKind{Group: "apps", Kind: "StatefulSet"}:
-		for _, t := range list(fields(obj), "spec", "volumeClaimTemplates") {
+		for _, t := range list(f, "spec", "volumeClaimTemplates") {
 			need("storage.k8s.io", "StorageClass", "", str(t, "spec", "storageClassName"), "StorageClass of "+self)
 		}
 	case schema.GroupKind{Kind: "PersistentVolumeClaim"}:
-		need("storage.k8s.io", "StorageClass", "", str(fields(obj), "spec", "storageClassName"),
+		need("storage.k8s.io", "StorageClass", "", str(f, "spec", "storageClassName"),
 			"StorageClass of PVC "+k.Namespace+"/"+k.Name)
 	case schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"}:
-		class := str(fields(obj), "spec", "ingressClassName")
+		class := str(f, "spec", "ingressClassName")
 		if class == "" {
-			class = str(fields(obj), "metadata", "annotations", "kubernetes.io/ingress.class")
+			class = str(f, "metadata", "annotations", "kubernetes.io/ingress.class")
 		}
 		need("networking.k8s.io", "IngressClass", "", class, "IngressClass of "+self)
-		need("", "Service", k.Namespace, str(fields(obj), "spec", "defaultBackend", "service", "name"), "Service behind "+self)
-		for _, r := range list(fields(obj), "spec", "rules") {
+		need("", "Service", k.Namespace, str(f, "spec", "defaultBackend", "service", "name"), "Service behind "+self)
+		for _, r := range list(f, "spec", "rules") {
 			for _, p := range list(r, "http", "paths") {
 				need("", "Service", k.Namespace, str(p, "backend", "service", "name"), "Service behind "+self)
 			}
 		}
-		for _, t := range list(fields(obj), "spec", "tls") {
+		for _, t := range list(f, "spec", "tls") {
 			need("", "Secret", k.Namespace, str(t, "secretName"), "TLS Secret of "+self)
 		}
 	case schema.GroupKind{Kind: "ServiceAccount"}:
