@@ -214,8 +214,9 @@ func podDeps(spec map[string]any, ns, self string) []dep {
 
 // roleRef returns the key of the Role or ClusterRole a binding refers to.
 func roleRef(binding Object) (ObjectKey, bool) {
-	name := str(fields(binding), "roleRef", "name")
-	switch str(fields(binding), "roleRef", "kind") {
+	f := fields(binding)
+	name := str(f, "roleRef", "name")
+	switch str(f, "roleRef", "kind") {
 	case "Role":
 		return ObjectKey{rbacGroup, "Role", binding.GetNamespace(), name}, name != ""
 	case "ClusterRole":
