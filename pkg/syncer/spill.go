@@ -133,7 +133,7 @@ type sketched struct {
 	// the object (plan.Essential) as JSON, for the kinds whose specs name
 	// other objects (referencing) and that no controller owns; nil for
 	// every other. JSON, not maps: a Deployment's essential fields take
-	// ≈ 300 bytes so and ≈ 3 KB as decoded maps (100k mixed objects:
+	// ≈ 300 bytes as JSON and ≈ 3 KB as decoded maps (100k mixed objects:
 	// 90 MB of 139 MB in use), and they are read a few times per object.
 	essential []byte
 	ref       spillRef
@@ -174,7 +174,11 @@ func sketch(o *unstructured.Unstructured, in *interner, ref spillRef) *sketched 
 	}
 	// What the selection's dependency rules and the sanitizers' context
 	// (a Service's selector and clusterIP) read of the rest.
-	if b, err := json.Marshal(plan.Essential(o, serviceSelector, serviceClusterIP).Object); err == nil {
+	var keep [][]string
+	if o.GroupVersionKind().GroupKind() == (schema.GroupKind{Kind: "Service"}) {
+		keep = [][]string{serviceSelector, serviceClusterIP}
+	}
+	if b, err := json.Marshal(plan.Essential(o, keep...).Object); err == nil {
 		s.essential = b
 	}
 	return s

@@ -61,12 +61,16 @@ func TestSpillRoundTripAndSketch(t *testing.T) {
 		"metadata": map[string]any{"name": "web", "namespace": "shop",
 			"annotations":   map[string]any{plan.LastAppliedAnnotation: "{}", "keep": "me"},
 			"managedFields": []any{map[string]any{"manager": "kubectl"}}},
-		"spec":   map[string]any{"template": map[string]any{"spec": map[string]any{"serviceAccountName": "web"}}},
+		"spec": map[string]any{"selector": map[string]any{"matchLabels": map[string]any{"app": "web"}},
+			"template": map[string]any{"spec": map[string]any{"serviceAccountName": "web"}}},
 		"status": map[string]any{"replicas": int64(3)},
 	}}
 	dk := sketch(d, newInterner(), spillRef{}).Content()
 	if sa, _, _ := unstructured.NestedString(dk.Object, "spec", "template", "spec", "serviceAccountName"); sa != "web" {
 		t.Errorf("the sketch of a Deployment lost its pod template: %v", dk.Object)
+	}
+	if _, has, _ := unstructured.NestedFieldNoCopy(dk.Object, serviceSelector...); has {
+		t.Errorf("the sketch of a Deployment keeps its selector (only a Service's is read): %v", dk.Object)
 	}
 	if dk.Object["status"] != nil || dk.GetManagedFields() != nil || dk.GetAnnotations() != nil || dk.GetName() != "web" {
 		t.Errorf("the sketch of a Deployment: %v; want its name and pod template's references, no status, managedFields or annotations", dk.Object)
