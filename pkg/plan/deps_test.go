@@ -208,4 +208,19 @@ spec:
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Essential of a Service with keep paths (-want +got):\n%s", diff)
 	}
+	// ReadsContent tells the kinds Essential keeps content of from those it
+	// keeps only the name of.
+	cm := parse(t, `{apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: shop}, data: {a: b}}`)
+	for _, c := range []struct {
+		obj  *unstructured.Unstructured
+		want bool
+	}{{d, true}, {svc, false}, {cm, false}} {
+		gk := c.obj.GroupVersionKind().GroupKind()
+		if got := ReadsContent(gk); got != c.want {
+			t.Errorf("ReadsContent(%v) = %v, want %v", gk, got, c.want)
+		}
+		if onlyName := len(Essential(c.obj).Object) == 3; onlyName == c.want {
+			t.Errorf("Essential of a %v keeps %v, which ReadsContent = %v contradicts", gk, Essential(c.obj).Object, c.want)
+		}
+	}
 }

@@ -28,8 +28,8 @@ func Essential(obj *unstructured.Unstructured, keep ...[]string) *unstructured.U
 			}
 		}
 	}
-	switch (schema.GroupKind{Group: k.Group, Kind: k.Kind}) {
-	case schema.GroupKind{Group: "apps", Kind: "StatefulSet"}:
+	gk := schema.GroupKind{Group: k.Group, Kind: k.Kind}
+	if gk == (schema.GroupKind{Group: "apps", Kind: "StatefulSet"}) {
 		var templates []any
 		for _, t := range list(o, "spec", "volumeClaimTemplates") {
 			c := map[string]any{}
@@ -39,26 +39,35 @@ func Essential(obj *unstructured.Unstructured, keep ...[]string) *unstructured.U
 		if templates != nil {
 			setAt(out, templates, "spec", "volumeClaimTemplates")
 		}
-	case schema.GroupKind{Kind: "PersistentVolumeClaim"}:
-		copyAt(out, o, "spec", "storageClassName")
-	case schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"}:
-		for _, f := range []string{"ingressClassName", "defaultBackend", "rules", "tls"} {
-			copyAt(out, o, "spec", f)
-		}
-		copyAt(out, o, "metadata", "annotations", "kubernetes.io/ingress.class")
-	case schema.GroupKind{Group: rbacGroup, Kind: "Role"}, schema.GroupKind{Group: rbacGroup, Kind: "ClusterRole"}:
-		copyAt(out, o, "rules")
-	case schema.GroupKind{Group: rbacGroup, Kind: "RoleBinding"}, schema.GroupKind{Group: rbacGroup, Kind: "ClusterRoleBinding"}:
-		copyAt(out, o, "roleRef")
-		copyAt(out, o, "subjects")
-	case schema.GroupKind{Group: crdGroup, Kind: "CustomResourceDefinition"}:
-		copyAt(out, o, "spec", "group")
-		copyAt(out, o, "spec", "names")
+	}
+	for _, p := range readPaths[gk] {
+		copyAt(out, o, p...)
 	}
 	for _, p := range keep {
 		copyAt(out, o, p...)
 	}
 	return &unstructured.Unstructured{Object: out}
+}
+
+// readPaths are the fields the selection reads of the kinds whose content
+// it reads at plain paths (beside pod specs and a StatefulSet's claim
+// templates): deps.go's and grants.go's rules.
+var readPaths = map[schema.GroupKind][][]string{
+	{Kind: "PersistentVolumeClaim"}: {{"spec", "storageClassName"}},
+	{Group: "networking.k8s.io", Kind: "Ingress"}: {{"spec", "ingressClassName"}, {"spec", "defaultBackend"}, {"spec", "rules"}, {"spec", "tls"},
+		{"metadata", "annotations", "kubernetes.io/ingress.class"}},
+	{Group: rbacGroup, Kind: "Role"}:                    {{"rules"}},
+	{Group: rbacGroup, Kind: "ClusterRole"}:             {{"rules"}},
+	{Group: rbacGroup, Kind: "RoleBinding"}:             {{"roleRef"}, {"subjects"}},
+	{Group: rbacGroup, Kind: "ClusterRoleBinding"}:      {{"roleRef"}, {"subjects"}},
+	{Group: crdGroup, Kind: "CustomResourceDefinition"}: {{"spec", "group"}, {"spec", "names"}},
+}
+
+// ReadsContent says whether the selection reads anything of gk's objects
+// beyond their names, labels and owners: whether Essential keeps more than
+// those of them. A sync holds the content of these kinds' objects only.
+func ReadsContent(gk schema.GroupKind) bool {
+	return podSpecPath(ObjectKey{Group: gk.Group, Kind: gk.Kind}) != nil || readPaths[gk] != nil
 }
 
 // essentialPodSpec is what podDeps reads of a pod spec.

@@ -191,21 +191,11 @@ var (
 	serviceClusterIP = []string{"spec", "clusterIP"}
 )
 
-// referencing are the namespaced kinds whose specs the selection (plan's
-// deps.go, grants.go) or the sanitizers' context read.
+// referencing are the kinds whose content a sketch keeps: what the
+// selection reads (plan.ReadsContent) and a Service, whose selector and
+// clusterIP the sanitizers' context reads.
 func referencing(gk schema.GroupKind) bool {
-	switch gk {
-	case schema.GroupKind{Kind: "Pod"}, schema.GroupKind{Kind: "ReplicationController"},
-		schema.GroupKind{Group: "apps", Kind: "Deployment"}, schema.GroupKind{Group: "apps", Kind: "StatefulSet"},
-		schema.GroupKind{Group: "apps", Kind: "DaemonSet"}, schema.GroupKind{Group: "apps", Kind: "ReplicaSet"},
-		schema.GroupKind{Group: "batch", Kind: "Job"}, schema.GroupKind{Group: "batch", Kind: "CronJob"},
-		schema.GroupKind{Kind: "PersistentVolumeClaim"}, schema.GroupKind{Kind: "Service"},
-		schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"},
-		schema.GroupKind{Group: "rbac.authorization.k8s.io", Kind: "Role"},
-		schema.GroupKind{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}:
-		return true
-	}
-	return false
+	return gk == (schema.GroupKind{Kind: "Service"}) || plan.ReadsContent(gk)
 }
 
 // refOf is what the plan keeps of a spilled desired object: what names it
