@@ -8,9 +8,12 @@ import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/tools/pager"
 
 	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
@@ -116,11 +119,15 @@ func sanitizeContext(ctx context.Context, req Request, raw []plan.Object) (sanit
 	}
 	taken := map[int64]string{}
 	if req.Target != nil {
-		svcs, err := req.Target.Typed.CoreV1().Services("").List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return sanitize.Context{}, fmt.Errorf("list Services in the target: %w", err)
-		}
-		for _, s := range svcs.Items {
+		// Page by page (a large target has thousands of Services): only
+		// the ports taken are kept.
+		services := req.Target.Typed.CoreV1().Services("")
+		p := pager.New(pager.SimplePageFunc(func(opts metav1.ListOptions) (runtime.Object, error) { return services.List(ctx, opts) }))
+		err := p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+			s, ok := obj.(*corev1.Service)
+			if !ok {
+				return fmt.Errorf("a %T in a list of Services", obj)
+			}
 			for _, port := range s.Spec.Ports {
 				if port.NodePort != 0 {
 					taken[int64(port.NodePort)] = s.Namespace + "/" + s.Name
@@ -129,6 +136,10 @@ func sanitizeContext(ctx context.Context, req Request, raw []plan.Object) (sanit
 			if s.Spec.HealthCheckNodePort != 0 {
 				taken[int64(s.Spec.HealthCheckNodePort)] = s.Namespace + "/" + s.Name
 			}
+			return nil
+		})
+		if err != nil {
+			return sanitize.Context{}, fmt.Errorf("list Services in the target: %w", err)
 		}
 	}
 	return sanitize.Context{
