@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/pager"
 	resourcehelper "k8s.io/component-helpers/resource"
 
 	"github.com/tandem-io/tandem/pkg/plan"
@@ -62,18 +63,25 @@ func (Capacity) Run(ctx context.Context, env *Env) ([]Finding, error) {
 	for _, ns := range env.Of("", "Namespace") {
 		sourceNS[ns.GetName()] = true
 	}
-	pods, err := env.Target.Typed.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+	// Page by page: a target that already runs a large platform has many
+	// pods, and only their requests are summed.
+	used := corev1.ResourceList{}
+	podsOf := env.Target.Typed.CoreV1().Pods("")
+	p := pager.New(pager.SimplePageFunc(func(opts metav1.ListOptions) (runtime.Object, error) { return podsOf.List(ctx, opts) }))
+	err = p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+		pod, ok := obj.(*corev1.Pod)
+		if !ok {
+			return fmt.Errorf("a %T in a list of pods", obj)
+		}
+		if terminal(pod) || (sourceNS[pod.Namespace] && !plan.SystemNamespace(pod.Namespace)) {
+			return nil
+		}
+		addTo(used, resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}))
+		addTo(used, corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1")})
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list pods in the target: %w", err)
-	}
-	used := corev1.ResourceList{}
-	for i := range pods.Items {
-		p := &pods.Items[i]
-		if terminal(p) || (sourceNS[p.Namespace] && !plan.SystemNamespace(p.Namespace)) {
-			continue
-		}
-		addTo(used, resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{}))
-		addTo(used, corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1")})
 	}
 	var short, tight, fits []string
 	for _, r := range capacityResources {
