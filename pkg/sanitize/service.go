@@ -152,3 +152,24 @@ func asMap(v any) map[string]any {
 	m, _ := v.(map[string]any)
 	return m
 }
+
+// AsksNodePorts says whether sanitizing o asks Context.NodePortTaken: o is
+// a core Service with a node port or a health check node port set. A
+// caller that sanitizes a few objects lists the target's node ports only
+// then.
+func AsksNodePorts(o *unstructured.Unstructured) bool {
+	if o.GetKind() != "Service" || o.GroupVersionKind().Group != "" {
+		return false
+	}
+	spec, _ := o.Object["spec"].(map[string]any)
+	if hc, _ := int64Of(spec["healthCheckNodePort"]); hc != 0 {
+		return true
+	}
+	ports, _ := spec["ports"].([]any)
+	for _, p := range ports {
+		if np, _ := int64Of(asMap(p)["nodePort"]); np != 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -268,3 +268,20 @@ spec: {clusterIP: 10.96.0.1, ports: [{name: https, port: 443, protocol: TCP, tar
 		},
 	})
 }
+
+func TestAsksNodePorts(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want bool
+	}{
+		{`{apiVersion: v1, kind: Service, metadata: {name: a}, spec: {type: ClusterIP, ports: [{port: 80}]}}`, false},
+		{`{apiVersion: v1, kind: Service, metadata: {name: a}, spec: {type: NodePort, ports: [{port: 80}, {port: 443, nodePort: 30443}]}}`, true},
+		{`{apiVersion: v1, kind: Service, metadata: {name: a}, spec: {type: LoadBalancer, healthCheckNodePort: 31000}}`, true},
+		{`{apiVersion: v1, kind: Service, metadata: {name: a}}`, false},
+		{`{apiVersion: example.com/v1, kind: Service, metadata: {name: a}, spec: {ports: [{nodePort: 30443}]}}`, false},
+	} {
+		if got := AsksNodePorts(parse(t, c.in)); got != c.want {
+			t.Errorf("AsksNodePorts(%s) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}

@@ -39,7 +39,7 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 	}
 	sctx := sanitize.Context{ServiceHasSelector: hasSelector}
 	for _, o := range objs {
-		if o.GetKind() == "Service" && o.GroupVersionKind().Group == "" && hasNodePort(o) {
+		if sanitize.AsksNodePorts(o) {
 			// Node ports taken in the target matter only for Services
 			// that have one (listing every Service of the target for
 			// each change of a ClusterIP Service would cost the mirror
@@ -120,31 +120,4 @@ func TargetNow(ctx context.Context, target *cluster.Conn, r inventory.Resource, 
 		return nil, fmt.Errorf("target: %s %s/%s: %w", r.Kind, namespace, name, err)
 	}
 	return plan.TargetOf(&unstructured.Unstructured{Object: m}), nil
-}
-
-// hasNodePort says whether a Service has a node port or a health check
-// node port set.
-func hasNodePort(o *unstructured.Unstructured) bool {
-	set := func(v any) bool {
-		switch n := v.(type) {
-		case int64:
-			return n != 0
-		case float64:
-			return n != 0
-		case int:
-			return n != 0
-		}
-		return false
-	}
-	spec, _ := o.Object["spec"].(map[string]any)
-	if set(spec["healthCheckNodePort"]) {
-		return true
-	}
-	ports, _ := spec["ports"].([]any)
-	for _, p := range ports {
-		if m, ok := p.(map[string]any); ok && set(m["nodePort"]) {
-			return true
-		}
-	}
-	return false
 }

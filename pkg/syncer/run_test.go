@@ -74,24 +74,3 @@ func TestRunJournal(t *testing.T) {
 		t.Errorf("end record %+v, want the counts (failed 1)", e)
 	}
 }
-
-func TestHasNodePort(t *testing.T) {
-	for _, c := range []struct {
-		spec map[string]any
-		want bool
-	}{
-		{map[string]any{"type": "ClusterIP", "ports": []any{map[string]any{"port": int64(80)}}}, false},
-		{map[string]any{"type": "NodePort", "ports": []any{map[string]any{"port": int64(80), "nodePort": int64(30080)}}}, true},
-		{map[string]any{"type": "NodePort", "ports": []any{map[string]any{"port": int64(80), "nodePort": float64(30080)}}}, true},
-		{map[string]any{"type": "LoadBalancer", "healthCheckNodePort": int64(31000)}, true},
-		{nil, false},
-	} {
-		o := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Service"}}
-		if c.spec != nil {
-			o.Object["spec"] = c.spec
-		}
-		if got := hasNodePort(o); got != c.want {
-			t.Errorf("hasNodePort(%v) = %v, want %v", c.spec, got, c.want)
-		}
-	}
-}
