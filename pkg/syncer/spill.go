@@ -131,7 +131,7 @@ type sketched struct {
 	owners                            []metav1.OwnerReference
 	// essential is what the selection and the sanitizers' context read of
 	// the object (plan.Essential) as JSON, for the kinds whose specs name
-	// other objects (referencing) and that no controller owns; nil for
+	// other objects (plan.ReadsContent, contextReads) and that no controller owns; nil for
 	// every other. JSON, not maps: a Deployment's essential fields take
 	// ≈ 300 bytes as JSON and ≈ 3 KB as decoded maps (100k mixed objects:
 	// 90 MB of 139 MB in use), and they are read a few times per object.
@@ -169,15 +169,13 @@ func sketch(o *unstructured.Unstructured, in *interner, ref spillRef) *sketched 
 	if len(s.owners) == 0 {
 		s.owners = nil
 	}
-	if !referencing(o.GroupVersionKind().GroupKind()) || metav1.GetControllerOfNoCopy(o) != nil {
+	gk := o.GroupVersionKind().GroupKind()
+	keep, forContext := contextReads[gk]
+	if (!forContext && !plan.ReadsContent(gk)) || metav1.GetControllerOfNoCopy(o) != nil {
 		return s
 	}
-	// What the selection's dependency rules and the sanitizers' context
-	// (a Service's selector and clusterIP) read of the rest.
-	var keep [][]string
-	if o.GroupVersionKind().GroupKind() == (schema.GroupKind{Kind: "Service"}) {
-		keep = [][]string{serviceSelector, serviceClusterIP}
-	}
+	// What the selection's dependency rules (plan.Essential) and the
+	// sanitizers' context read of the rest.
 	if b, err := json.Marshal(plan.Essential(o, keep...).Object); err == nil {
 		s.essential = b
 	}
@@ -191,11 +189,11 @@ var (
 	serviceClusterIP = []string{"spec", "clusterIP"}
 )
 
-// referencing are the kinds whose content a sketch keeps: what the
-// selection reads (plan.ReadsContent) and a Service, whose selector and
-// clusterIP the sanitizers' context reads.
-func referencing(gk schema.GroupKind) bool {
-	return gk == (schema.GroupKind{Kind: "Service"}) || plan.ReadsContent(gk)
+// contextReads are the kinds whose fields the sanitizers' context reads
+// (beside what the selection reads, plan.ReadsContent), and those fields:
+// a sketch keeps them too.
+var contextReads = map[schema.GroupKind][][]string{
+	{Kind: "Service"}: {serviceSelector, serviceClusterIP},
 }
 
 // refOf is what the plan keeps of a spilled desired object: what names it
