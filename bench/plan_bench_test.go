@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os/exec"
 	"sort"
-	"syscall"
 	"testing"
 	"time"
 
@@ -84,13 +83,18 @@ func runPlan(ctx context.Context) (time.Duration, int64, int, error) {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
-	runErr := cmd.Run()
+	var peak rssPeak // VmHWM from /proc, not rusage (see rssPeak)
+	runErr := cmd.Start()
+	if runErr == nil {
+		done := make(chan struct{})
+		go peak.watch(cmd.Process.Pid, done)
+		runErr = cmd.Wait()
+		close(done)
+	}
 	wall := time.Since(start)
-	var rssKiB int64
-	if cmd.ProcessState != nil {
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			rssKiB = ru.Maxrss // KiB on Linux
-		}
+	rssKiB := max(peak.hwm.Load(), peak.sum.Load())
+	if cmd.ProcessState == nil {
+		return wall, rssKiB, 0, fmt.Errorf("tandem plan: %v", runErr)
 	}
 	if code := cmd.ProcessState.ExitCode(); code != 0 && code != 1 {
 		return wall, rssKiB, 0, fmt.Errorf("tandem plan: %v\n%s", runErr, tail(errb.String(), 3000))
