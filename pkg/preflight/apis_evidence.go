@@ -47,11 +47,8 @@ func LastAppliedUsage(o *unstructured.Unstructured) (Usage, bool) {
 	if !ok {
 		return Usage{}, false
 	}
-	var head struct {
-		APIVersion string `json:"apiVersion"`
-		Kind       string `json:"kind"`
-	}
-	if err := json.Unmarshal([]byte(raw), &head); err != nil || head.APIVersion == "" {
+	head, ok := lastAppliedHead(raw)
+	if !ok {
 		return Usage{}, false
 	}
 	gv, err := schema.ParseGroupVersion(head.APIVersion)

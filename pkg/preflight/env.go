@@ -24,7 +24,10 @@ import (
 type Env struct {
 	Source, Target *cluster.Conn
 	Resources      []inventory.Resource
-	Objects        []*unstructured.Unstructured
+	// Objects are the source's objects as Load keeps them: without what no
+	// check reads (slim.go: ConfigMap and Secret data, managedFields' field
+	// sets, kubectl's last-applied copy but its apiVersion and kind).
+	Objects []*unstructured.Unstructured
 	// TargetServed is the target's live discovery.
 	TargetServed *Served
 	// Unchecked is what could not be read in the source; the checks ran without it.
@@ -102,6 +105,7 @@ func Load(ctx context.Context, source, target *cluster.Conn, progress func(resou
 		}
 		seen[r.GroupKind()] = true
 		err := inventory.List(ctx, source, r, "", func(o *unstructured.Unstructured) error {
+			slim(o) // held for the whole plan: only what the checks read
 			env.Objects = append(env.Objects, o)
 			return nil
 		})

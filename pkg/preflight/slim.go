@@ -1,0 +1,78 @@
+package preflight
+
+// What `plan` holds of each source object. Every check reads the source's
+// objects from one list (Env.Objects), held for the whole plan, so what a
+// plan of a large cluster weighs is what that list keeps of each object.
+// Most of an object's bytes are read by no check: the data of ConfigMaps
+// and Secrets, the field sets of its managedFields, and kubectl's
+// last-applied copy of the whole object. slim drops them as each object is
+// listed; TestSlimKeepsWhatTheChecksRead runs the checks on whole and slim
+// objects and compares.
+
+import (
+	"encoding/json"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// slim drops in place what no check reads of o:
+//   - a ConfigMap's data and binaryData, a Secret's data and stringData
+//     unless it is a Helm release (the apis check reads its manifest);
+//   - each managedFields entry's field set and time (the apis check reads
+//     its manager, subresource and apiVersion);
+//   - kubectl's last-applied annotation, all but its apiVersion and kind
+//     (the apis check's evidence), or whole when it has no apiVersion.
+func slim(o *unstructured.Unstructured) {
+	if o.GetAPIVersion() == "v1" {
+		switch o.GetKind() {
+		case "ConfigMap":
+			delete(o.Object, "data")
+			delete(o.Object, "binaryData")
+		case "Secret":
+			if t, _ := o.Object["type"].(string); t != HelmReleaseType {
+				delete(o.Object, "data")
+				delete(o.Object, "stringData")
+			}
+		}
+	}
+	md, _ := o.Object["metadata"].(map[string]any)
+	if md == nil {
+		return
+	}
+	if entries, ok := md["managedFields"].([]any); ok {
+		for _, e := range entries {
+			if m, ok := e.(map[string]any); ok {
+				delete(m, "fieldsV1")
+				delete(m, "time")
+			}
+		}
+	}
+	annotations, _ := md["annotations"].(map[string]any)
+	raw, ok := annotations[LastAppliedAnnotation].(string)
+	if !ok {
+		return
+	}
+	head, ok := lastAppliedHead(raw)
+	if !ok {
+		delete(annotations, LastAppliedAnnotation)
+		return
+	}
+	b, _ := json.Marshal(head) // two strings: cannot fail
+	annotations[LastAppliedAnnotation] = string(b)
+}
+
+// appliedHead is what the apis check reads of kubectl's last-applied copy.
+type appliedHead struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind,omitempty"`
+}
+
+// lastAppliedHead reads the apiVersion and kind of a last-applied copy; not
+// ok when it is not JSON or names no apiVersion.
+func lastAppliedHead(raw string) (appliedHead, bool) {
+	var head appliedHead
+	if err := json.Unmarshal([]byte(raw), &head); err != nil || head.APIVersion == "" {
+		return appliedHead{}, false
+	}
+	return head, true
+}
