@@ -395,6 +395,13 @@ func BenchmarkMirrorLag(b *testing.B) {
 	report("mirror peak RSS %d MB (initial pass included), %d MB while watching (anonymous ≤ %d MB, the binary's pages ≤ %d MB), %d more objects watched",
 		rss, watchingRSS, watching.anon.Load()/1024, watching.file.Load()/1024, watched)
 	report("final states: %d differences between blue and green (ConfigMaps and Deployments of the benchmark)", len(diffs))
+	logMu.Lock()
+	for _, line := range strings.Split(mirrorLog.String(), "\n") {
+		if strings.HasPrefix(line, "mirror stopped:") {
+			report("the mirror's own count: %s", line)
+		}
+	}
+	logMu.Unlock()
 	if heap != "" {
 		if top, err := profileTop(heap, "-sample_index=inuse_space"); err == nil {
 			report("the mirror's heap at its largest (in use):\n%s", top)

@@ -151,7 +151,7 @@ func (o *MirrorOptions) Run(ctx context.Context, g *Global) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(g.Err, "mirror stopped: %d events, %d applied, %d deleted, %d failed, lag p50 %.3fs p99 %.3fs\n", st.Events, st.Applied, st.Deleted, st.Failed, st.LagP50, st.LagP99)
+	fmt.Fprintf(g.Err, "mirror stopped: %d events, %d applied, %d deleted, %d failed, %d read from the source, lag p50 %.3fs p99 %.3fs\n", st.Events, st.Applied, st.Deleted, st.Failed, st.SourceReads, st.LagP50, st.LagP99)
 	return g.printObject(st, func(io.Writer) {})
 }
 

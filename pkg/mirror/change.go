@@ -20,21 +20,29 @@ import (
 
 // process brings the target's copy of k in line with the source's object
 // now (not as it was when the event came: a burst of changes is one write).
-// The informers cache identities only: the object is read from the source.
+// The informers cache identities only: the object is the one its watch
+// event brought when that is the copy the cache is at, else it is read from
+// the source.
 func (m *Mirror) process(ctx context.Context, k key) error {
 	storeKey := k.name
 	if k.namespace != "" {
 		storeKey = k.namespace + "/" + k.name
 	}
-	_, exists, err := m.informer(k.gvr, k.namespace).GetIndexer().GetByKey(storeKey)
+	latest := m.fresh.take(k)
+	item, exists, err := m.informer(k.gvr, k.namespace).GetIndexer().GetByKey(storeKey)
 	if err != nil {
 		return err
 	}
 	if !exists {
 		return m.deleted(ctx, k)
 	}
-	// The target's copy is read while the source's is: the two reads are
-	// independent, and a change's lag is its round trips one after the other.
+	var obj *unstructured.Unstructured
+	if c, ok := item.(metav1.Object); ok && latest != nil && latest.GetResourceVersion() == c.GetResourceVersion() {
+		obj = latest
+	}
+	// The target's copy is read while the source's is (when it is): the two
+	// reads are independent, and a change's lag is its round trips one
+	// after the other.
 	r := m.byGVR[k.gvr]
 	var target *plan.Target
 	var targetErr error
@@ -43,7 +51,13 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 		defer close(targetRead)
 		target, targetErr = syncer.TargetNow(ctx, m.Target, r, k.namespace, k.name)
 	}()
-	obj, err := m.read(ctx, k)
+	if obj == nil {
+		m.mu.Lock()
+		m.stats.SourceReads++
+		m.mu.Unlock()
+		m.Metrics.sourceRead(m.Source.Context, k.gvr.Resource)
+		obj, err = m.read(ctx, k)
+	}
 	<-targetRead
 	if apierrors.IsNotFound(err) {
 		return m.deleted(ctx, k) // deleted since: its event follows

@@ -2,11 +2,12 @@ package mirror
 
 // The informers the mirror watches the source with: one per resource (per
 // selected namespace when the selection names them), each event queued.
-// They watch metadata only (PartialObjectMetadata) and cache each object's
+// They list metadata only (PartialObjectMetadata) and cache each object's
 // namespace, name and resourceVersion, nothing else (cached, made as each
-// page or event arrives: listwatch.go): the cache of
-// a 100k-object cluster is its names, not its contents. A change is read whole from the
-// source when its turn comes (change.go), which is also the freshest copy.
+// page or event arrives: listwatch.go): the cache of a 100k-object cluster
+// is its names, not its contents. A change's object is the one its watch
+// event brought, held until its worker takes it (fresh.go), or read from
+// the source when that copy is not the cache's (change.go).
 
 import (
 	"context"
@@ -14,7 +15,9 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/tandem-io/tandem/pkg/inventory"
@@ -81,7 +84,7 @@ func (m *Mirror) startInformers(ctx context.Context) error {
 			}
 		}
 		for _, k := range keys {
-			inf := newInformer(m.Source.Metadata, gvr, k.namespace)
+			inf := newInformer(m.Source.Metadata, m.Source.Dynamic, gvr, k.namespace, m.keepWhole(gvr))
 			_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
 				// The reflector relists and rewatches by itself (with backoff); say so once per error.
 				m.Log.Warn("watch error; the informer relists by itself", "resource", gvr.Resource, "namespace", k.namespace, "error", err)
@@ -141,6 +144,20 @@ func (m *Mirror) waitSynced(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
+		}
+	}
+}
+
+// keepWhole keeps each object a watch event of gvr brought whole, once the
+// mirror is live, for its change's worker (fresh.go); a deletion forgets it.
+func (m *Mirror) keepWhole(gvr schema.GroupVersionResource) func(watch.EventType, *unstructured.Unstructured) {
+	return func(t watch.EventType, o *unstructured.Unstructured) {
+		k := key{gvr: gvr, namespace: o.GetNamespace(), name: o.GetName()}
+		switch {
+		case t == watch.Deleted:
+			m.fresh.drop(k)
+		case m.live.Load():
+			m.fresh.put(k, o)
 		}
 	}
 }

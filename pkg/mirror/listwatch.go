@@ -1,7 +1,8 @@
 package mirror
 
-// What the informers read the source with: the metadata client's lists and
-// watches, each object turned into a cached as it arrives. An informer's
+// What the informers read the source with: the metadata client's lists, and
+// watches of whole objects (of metadata for a watch-list's first events),
+// each object turned into a cached as it arrives. An informer's
 // transform runs only once its reflector holds the whole first list — for
 // a resource of 100k objects that is 100k PartialObjectMetadata with their
 // managedFields at once, and the Go heap grows to twice that. Turned into
@@ -12,19 +13,28 @@ import (
 	"context"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/cache"
 )
 
 // newInformer is an informer of gvr's objects in namespace ("" for all)
 // whose cache holds cached objects, indexed by namespace.
-func newInformer(client metadata.Interface, gvr schema.GroupVersionResource, namespace string) cache.SharedIndexInformer {
+//
+// With whole set, its watches (but a watch-list's, whose first events are
+// the whole resource) read whole objects from dyn, and each is handed to
+// whole before it is slimmed for the cache: a change's object as its event
+// brought it (fresh.go). Its lists read metadata only, always.
+func newInformer(client metadata.Interface, dyn dynamic.Interface, gvr schema.GroupVersionResource, namespace string, whole func(watch.EventType, *unstructured.Unstructured)) cache.SharedIndexInformer {
 	var ri metadata.ResourceInterface = client.Resource(gvr)
+	var dri dynamic.ResourceInterface = dyn.Resource(gvr)
 	if namespace != "" {
 		ri = client.Resource(gvr).Namespace(namespace)
+		dri = dyn.Resource(gvr).Namespace(namespace)
 	}
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
@@ -44,11 +54,23 @@ func newInformer(client metadata.Interface, gvr schema.GroupVersionResource, nam
 			return slimList(list), nil
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			w, err := ri.Watch(ctx, o)
+			if whole == nil || (o.SendInitialEvents != nil && *o.SendInitialEvents) {
+				w, err := ri.Watch(ctx, o)
+				if err != nil {
+					return nil, err
+				}
+				return watch.Filter(w, slimEvent), nil
+			}
+			w, err := dri.Watch(ctx, o)
 			if err != nil {
 				return nil, err
 			}
-			return watch.Filter(w, slimEvent), nil
+			return watch.Filter(w, func(e watch.Event) (watch.Event, bool) {
+				if u, ok := e.Object.(*unstructured.Unstructured); ok && e.Type != watch.Bookmark && e.Type != watch.Error {
+					whole(e.Type, u)
+				}
+				return slimEvent(e)
+			}), nil
 		},
 	}
 	return cache.NewSharedIndexInformerWithOptions(lw, &cached{}, cache.SharedIndexInformerOptions{
@@ -65,16 +87,17 @@ func slimList(list *metav1.PartialObjectMetadataList) *cachedList {
 	return out
 }
 
-// slimEvent is a watch event with its object as a cached. A bookmark keeps
-// its annotations: the end of a watch-list's initial events is one.
+// slimEvent is a watch event with its object (object metadata or a whole
+// object) as a cached. A bookmark keeps its annotations: the end of a
+// watch-list's initial events is one.
 func slimEvent(e watch.Event) (watch.Event, bool) {
-	o, ok := e.Object.(*metav1.PartialObjectMetadata)
-	if !ok {
+	o, ok := e.Object.(metav1.Object)
+	if !ok || e.Type == watch.Error {
 		return e, true // an error's Status: the reflector reads it as it is
 	}
 	c := newCached(o)
 	if e.Type == watch.Bookmark {
-		c.annotations = o.Annotations
+		c.annotations = o.GetAnnotations()
 	}
 	e.Object = c
 	return e, true

@@ -15,6 +15,7 @@ type Metrics struct {
 	events   *prometheus.CounterVec
 	appliedC *prometheus.CounterVec
 	failedC  *prometheus.CounterVec
+	reads    *prometheus.CounterVec
 	lag      *prometheus.HistogramVec
 }
 
@@ -22,7 +23,7 @@ type Metrics struct {
 func NewMetrics() *Metrics {
 	m := newMetrics()
 	m.Registry = prometheus.NewRegistry()
-	m.Registry.MustRegister(m.events, m.appliedC, m.failedC, m.lag, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.Registry.MustRegister(m.events, m.appliedC, m.failedC, m.reads, m.lag, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -30,7 +31,7 @@ func NewMetrics() *Metrics {
 // serves them (a controller's registry, shared by all its mirrors).
 func NewMetricsOn(reg prometheus.Registerer) *Metrics {
 	m := newMetrics()
-	reg.MustRegister(m.events, m.appliedC, m.failedC, m.lag)
+	reg.MustRegister(m.events, m.appliedC, m.failedC, m.reads, m.lag)
 	return m
 }
 
@@ -44,6 +45,9 @@ func newMetrics() *Metrics {
 		}, []string{"cluster", "resource", "outcome"}),
 		failedC: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tandem_mirror_failed_total", Help: "Changes that could not be written to the target (after retries), by resource.",
+		}, []string{"cluster", "resource"}),
+		reads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tandem_mirror_source_reads_total", Help: "Changes whose object was read from the source, not taken as their watch event brought it (a relist, a burst, more events on the way), by resource.",
 		}, []string{"cluster", "resource"}),
 		lag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "tandem_mirror_lag_seconds",
@@ -79,5 +83,11 @@ func (m *Metrics) applied(cluster, resource, outcome string, lag float64, timed 
 func (m *Metrics) failed(cluster, resource string) {
 	if m != nil {
 		m.failedC.WithLabelValues(cluster, resource).Inc()
+	}
+}
+
+func (m *Metrics) sourceRead(cluster, resource string) {
+	if m != nil {
+		m.reads.WithLabelValues(cluster, resource).Inc()
 	}
 }

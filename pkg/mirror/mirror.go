@@ -56,6 +56,7 @@ type Mirror struct {
 	handlers  map[informerKey]cache.ResourceEventHandlerRegistration // the mirror's handler on each informer
 	cached    atomic.Int64                                           // objects the informers added, for the progress of their first lists
 	queue     workqueue.TypedRateLimitingInterface[key]
+	fresh     fresh        // the changes' objects as their watch events brought them
 	live      atomic.Bool  // events are queued only once the initial pass may miss nothing
 	synced    atomic.Bool  // the initial pass is done
 	kept      atomic.Int64 // deletions not pruned because the object holds what tandem did not make

@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,19 @@ func TestSlimEventKeepsOnlyWhatNamesTheObject(t *testing.T) {
 	if in.Labels["app"] != "web" || len(in.ManagedFields) != 1 {
 		t.Error("slimEvent changed the object it was given")
 	}
+	// A whole object, as a watch of the dynamic client brings it: the same.
+	whole := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"namespace": "shop", "name": "cfg", "resourceVersion": "43", "labels": map[string]any{"app": "web"}},
+		"data":     map[string]any{"k": "v"}}}
+	e, _ = slimEvent(watch.Event{Type: watch.Modified, Object: whole})
+	if c, ok := e.Object.(*cached); !ok || c.GetNamespace() != "shop" || c.GetName() != "cfg" || c.GetResourceVersion() != "43" || len(c.GetLabels()) != 0 {
+		t.Errorf("a whole object slimmed to %#v, want shop/cfg at 43 and nothing else", e.Object)
+	}
+	// A watch error passes as it is: the reflector reads its Status.
+	status := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Status", "code": int64(410)}}
+	if e, _ = slimEvent(watch.Event{Type: watch.Error, Object: status}); e.Object != status {
+		t.Errorf("a watch error became %#v", e.Object)
+	}
 	// A watch-list's end is a bookmark's annotation: kept.
 	end := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{ResourceVersion: "50",
 		Annotations: map[string]string{metav1.InitialEventsAnnotationKey: "true"}}}
@@ -155,5 +169,42 @@ func TestFirstListAddsAreNotQueued(t *testing.T) {
 	}
 	if k, _ := m.queue.Get(); k.name != "created" {
 		t.Errorf("queued %v, want the created object", k)
+	}
+}
+
+// The copies held for the workers are the newest one per object, handed
+// over once, and bounded: past freshLimit objects, a new one is not held
+// (its worker reads the source).
+func TestFreshHoldsTheNewestCopyBounded(t *testing.T) {
+	var f fresh
+	gvr := schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	obj := func(name, rv string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"namespace": "shop", "name": name, "resourceVersion": rv}}}
+	}
+	k := key{gvr: gvr, namespace: "shop", name: "a"}
+	f.put(k, obj("a", "1"))
+	f.put(k, obj("a", "2"))
+	if got := f.take(k); got == nil || got.GetResourceVersion() != "2" {
+		t.Fatalf("take = %v, want the copy at 2", got)
+	}
+	if got := f.take(k); got != nil {
+		t.Fatalf("a copy was handed over twice: %v", got)
+	}
+	f.put(k, obj("a", "3"))
+	f.drop(k)
+	if got := f.take(k); got != nil {
+		t.Fatalf("a deleted object's copy was kept: %v", got)
+	}
+	for i := 0; i < freshLimit+10; i++ {
+		f.put(key{gvr: gvr, namespace: "shop", name: fmt.Sprint(i)}, obj(fmt.Sprint(i), "1"))
+	}
+	if n := f.len(); n != freshLimit {
+		t.Fatalf("%d copies held, want at most %d", n, freshLimit)
+	}
+	// A held object's newer copy still replaces the older one when full.
+	k0 := key{gvr: gvr, namespace: "shop", name: "0"}
+	f.put(k0, obj("0", "9"))
+	if got := f.take(k0); got == nil || got.GetResourceVersion() != "9" {
+		t.Errorf("take = %v, want the newer copy at 9", got)
 	}
 }

@@ -51,6 +51,9 @@ type Stats struct {
 	// Retries are applies tried again after a failure that can pass (the
 	// namespace not there yet, a webhook down, throttled).
 	Retries int64 `json:"retries,omitempty"`
+	// SourceReads are changes whose object was read from the source: not
+	// the copy their watch event brought (see fresh.go), or none was held.
+	SourceReads int64 `json:"sourceReads,omitempty"`
 	// Kept are deletions not pruned: the Namespace or CRD holds what tandem did not make.
 	Kept      int64     `json:"keptNotPruned,omitempty"`
 	LagP50    float64   `json:"lagP50Seconds"`

@@ -11,6 +11,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // mirrorNS are the namespaces the mirror test writes in blue.
@@ -264,6 +267,14 @@ func TestMirror(t *testing.T) {
 		if strings.Contains(string(body), `tandem_mirror_lag_seconds_count{cluster="blue"} 0`) {
 			t.Error("no lag observed")
 		}
+		// Most changes are written from the object their watch event
+		// brought; the source is read again only when that copy is not the
+		// one the informer's cache is at (the relist after the restart).
+		applied := counterValue(t, string(body), "tandem_mirror_applied_total", map[string]string{"cluster": "blue", "outcome": "applied", "resource": "configmaps"})
+		reads := counterValue(t, string(body), "tandem_mirror_source_reads_total", map[string]string{"cluster": "blue", "resource": "configmaps"})
+		if applied < 20 || reads >= applied/2 {
+			t.Errorf("configmaps: %v applied, %v of them read from the source; want most taken from their watch events", applied, reads)
+		}
 	})
 
 	if err := run.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -279,4 +290,27 @@ func TestMirror(t *testing.T) {
 	if st := mustTandem(t, "mirror", "status", "--target", "green", "-o", "json"); !strings.Contains(st, `"live": false`) {
 		t.Fatalf("the lease is still live after the mirror stopped:\n%s", st)
 	}
+}
+
+// counterValue is the value of the counter name with labels in a /metrics
+// text (0 when there is no such series yet).
+func counterValue(t *testing.T, text, name string, labels map[string]string) float64 {
+	t.Helper()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(text))
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	for _, m := range families[name].GetMetric() {
+		matched := 0
+		for _, l := range m.GetLabel() {
+			if v, ok := labels[l.GetName()]; ok && v == l.GetValue() {
+				matched++
+			}
+		}
+		if matched == len(labels) {
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
 }
