@@ -3,12 +3,14 @@ package pair
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/mirror"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/standby"
@@ -204,29 +206,30 @@ func countNodes(ctx context.Context, c *cluster.Conn) (Nodes, error) {
 // namespaces and tandem's own.
 func countWorkloads(ctx context.Context, c *cluster.Conn) (Workloads, error) {
 	var n Workloads
-	for _, res := range []string{"deployments", "statefulsets"} {
-		list, err := c.Dynamic.Resource(schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: res}).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return n, fmt.Errorf("list %s of %s: %w", res, c.Context, err)
+	count := func(o *unstructured.Unstructured) error {
+		if plan.SystemNamespace(o.GetNamespace()) || o.GetNamespace() == standby.MarkerNamespace {
+			return nil
 		}
-		for i := range list.Items {
-			o := &list.Items[i]
-			if plan.SystemNamespace(o.GetNamespace()) || o.GetNamespace() == standby.MarkerNamespace {
-				continue
-			}
-			s, err := workload.StatusOf(o)
-			if err != nil {
-				continue
-			}
-			n.Workloads++
-			if _, ok := o.GetAnnotations()[standby.ReplicasAnnotation]; ok && s.Desired == 0 {
-				n.Parked++
-			}
-			n.Desired += int64(s.Desired)
-			n.Available += int64(min(s.Available, s.Desired))
-			if s.Ready() {
-				n.Ready++
-			}
+		s, err := workload.StatusOf(o)
+		if err != nil {
+			return nil
+		}
+		n.Workloads++
+		if _, ok := o.GetAnnotations()[standby.ReplicasAnnotation]; ok && s.Desired == 0 {
+			n.Parked++
+		}
+		n.Desired += int64(s.Desired)
+		n.Available += int64(min(s.Available, s.Desired))
+		if s.Ready() {
+			n.Ready++
+		}
+		return nil
+	}
+	// Page by page: only the sums are kept.
+	for _, kind := range []string{"Deployment", "StatefulSet"} {
+		r := inventory.Resource{Group: "apps", Version: "v1", Resource: strings.ToLower(kind) + "s", Kind: kind, Namespaced: true}
+		if err := inventory.List(ctx, c, r, "", count); err != nil {
+			return n, fmt.Errorf("list %s of %s: %w", r.Resource, c.Context, err)
 		}
 	}
 	return n, nil

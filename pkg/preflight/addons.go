@@ -6,9 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tandem-io/tandem/pkg/plan"
 )
@@ -79,14 +77,17 @@ func addonsOf(lists ...[]*unstructured.Unstructured) map[string]addon {
 // Run implements Check.
 func (Addons) Run(ctx context.Context, env *Env) ([]Finding, error) {
 	source := addonsOf(env.Of("apps", "Deployment"), env.Of("apps", "DaemonSet"))
+	// The target's workloads of the add-on namespaces only: a target that
+	// already runs a large platform has many others.
 	var target []*unstructured.Unstructured
-	for _, res := range []string{"deployments", "daemonsets"} {
-		l, err := env.Target.Dynamic.Resource(schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: res}).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("list %s in the target: %w", res, err)
+	keep := func(o *unstructured.Unstructured) {
+		if addonNamespace(o.GetNamespace()) {
+			target = append(target, trimmed(o, []string{"spec", "template", "spec", "containers"}))
 		}
-		for i := range l.Items {
-			target = append(target, &l.Items[i])
+	}
+	for _, kind := range []string{"Deployment", "DaemonSet"} {
+		if err := eachTarget(ctx, env, "apps", "v1", strings.ToLower(kind)+"s", kind, true, keep); err != nil {
+			return nil, err
 		}
 	}
 	return compareAddons(source, addonsOf(target)), nil

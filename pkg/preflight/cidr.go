@@ -7,9 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // CIDR finds address ranges the two clusters share: Service ranges, pod
@@ -188,36 +186,34 @@ func sourceNets(env *Env) []Net {
 }
 
 func targetNets(ctx context.Context, env *Env) ([]Net, error) {
-	list := func(gvr schema.GroupVersionResource) ([]*unstructured.Unstructured, error) {
+	// Each object with only what netsOf reads: a target's pods and
+	// Services can be many.
+	list := func(group, version, resource, kind string, namespaced bool, paths ...[]string) ([]*unstructured.Unstructured, error) {
 		var out []*unstructured.Unstructured
-		l, err := env.Target.Dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("list %s in the target: %w", gvr.Resource, err)
-		}
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-		return out, nil
+		err := eachTarget(ctx, env, group, version, resource, kind, namespaced, func(o *unstructured.Unstructured) {
+			out = append(out, trimmed(o, paths...))
+		})
+		return out, err
 	}
 	var cidrs []*unstructured.Unstructured
 	for _, gv := range env.TargetServed.Kinds["ServiceCIDR"] {
 		if gv.Group == "networking.k8s.io" {
 			var err error
-			if cidrs, err = list(gv.WithResource("servicecidrs")); err != nil {
+			if cidrs, err = list(gv.Group, gv.Version, "servicecidrs", "ServiceCIDR", false, []string{"spec", "cidrs"}); err != nil {
 				return nil, err
 			}
 			break
 		}
 	}
-	svcs, err := list(schema.GroupVersionResource{Version: "v1", Resource: "services"})
+	svcs, err := list("", "v1", "services", "Service", true, []string{"spec", "clusterIPs"})
 	if err != nil {
 		return nil, err
 	}
-	nodes, err := list(schema.GroupVersionResource{Version: "v1", Resource: "nodes"})
+	nodes, err := list("", "v1", "nodes", "Node", false, []string{"spec", "podCIDRs"}, []string{"status", "addresses"})
 	if err != nil {
 		return nil, err
 	}
-	pods, err := list(schema.GroupVersionResource{Version: "v1", Resource: "pods"})
+	pods, err := list("", "v1", "pods", "Pod", true, []string{"spec", "hostNetwork"}, []string{"status", "podIPs"})
 	if err != nil {
 		return nil, err
 	}

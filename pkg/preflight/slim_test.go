@@ -233,3 +233,24 @@ func TestSlimKeepsWhatTheChecksRead(t *testing.T) {
 		t.Error("a Helm release Secret lost its release: the apis check reads it")
 	}
 }
+
+// What a check keeps of each object of a large target list: its name,
+// namespace and the fields asked for, as a copy of its own.
+func TestTrimmedKeepsThePathsAsACopy(t *testing.T) {
+	pod := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Pod",
+		"metadata": map[string]any{"name": "web-1", "namespace": "shop", "labels": map[string]any{"app": "web"}},
+		"spec":     map[string]any{"hostNetwork": false, "containers": []any{map[string]any{"name": "app"}}},
+		"status":   map[string]any{"phase": "Running", "podIPs": []any{map[string]any{"ip": "10.0.0.7"}}}}}
+	got := trimmed(pod, []string{"spec", "hostNetwork"}, []string{"status", "podIPs"}, []string{"spec", "nodeName"})
+	want := map[string]any{"apiVersion": "v1", "kind": "Pod",
+		"metadata": map[string]any{"name": "web-1", "namespace": "shop"},
+		"spec":     map[string]any{"hostNetwork": false},
+		"status":   map[string]any{"podIPs": []any{map[string]any{"ip": "10.0.0.7"}}}}
+	if d := cmp.Diff(want, got.Object); d != "" {
+		t.Errorf("trimmed (-want +got):\n%s", d)
+	}
+	got.Object["status"].(map[string]any)["podIPs"].([]any)[0].(map[string]any)["ip"] = "changed"
+	if ip := pod.Object["status"].(map[string]any)["podIPs"].([]any)[0].(map[string]any)["ip"]; ip != "10.0.0.7" {
+		t.Error("trimmed shares its fields with the object it was made from")
+	}
+}

@@ -12,8 +12,11 @@ import (
 	"strconv"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/pager"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/traffic"
@@ -56,13 +59,30 @@ var versionTag = regexp.MustCompile(`^v?(\d+)\.(\d+)`)
 // leaving out those being deleted (their own deletion or their namespace's):
 // they will publish nothing.
 func Deployments(ctx context.Context, c *cluster.Conn) ([]Instance, error) {
-	l, err := c.Typed.AppsV1().Deployments("").List(ctx, metav1.ListOptions{})
+	// Page by page: a cluster may run thousands of Deployments, and only
+	// ExternalDNS's are kept.
+	var found []appsv1.Deployment
+	deployments := c.Typed.AppsV1().Deployments("")
+	p := pager.New(pager.SimplePageFunc(func(opts metav1.ListOptions) (runtime.Object, error) { return deployments.List(ctx, opts) }))
+	err := p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+		d, ok := obj.(*appsv1.Deployment)
+		if !ok {
+			return fmt.Errorf("a %T in a list of Deployments", obj)
+		}
+		for _, ct := range d.Spec.Template.Spec.Containers {
+			if strings.Contains(ct.Image, "external-dns") {
+				found = append(found, *d)
+				break
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list Deployments in %s: %w", c.Context, err)
 	}
 	terminating := map[string]bool{}
 	var out []Instance
-	for _, d := range l.Items {
+	for _, d := range found {
 		if d.DeletionTimestamp != nil {
 			continue
 		}
