@@ -67,6 +67,10 @@ type scalePoint struct {
 	Waves      map[string]int `json:"wave_obj_per_s"`
 	NoopS      float64        `json:"noop_wall_s"`
 	NoopRSSMB  float64        `json:"noop_peak_rss_mb"`
+	// PlanS and PlanRSSMB: `tandem plan` blue → green once both hold the
+	// set (every check; its wall time and peak RSS).
+	PlanS     float64 `json:"plan_wall_s,omitempty"`
+	PlanRSSMB float64 `json:"plan_peak_rss_mb,omitempty"`
 	Profile    string         `json:"cpu_profile_top,omitempty"`
 	// HeapProfile and NoopHeapProfile: the top of the heap in use at its
 	// largest (TANDEM_HEAPPROFILE), of the sync (with TANDEM_BENCH_HEAP=1)
@@ -92,7 +96,8 @@ func (p scalePoint) rawObjPerS() float64 {
 // (32 parallel client-go writers, no rate limit), tandem sync with default
 // flags naming every namespace of the set (peak RSS, Go heap, time before
 // the first write, objects/s per wave, a CPU profile), the re-run with
-// nothing changed, and a sync of 5 of the namespaces (the time before its
+// nothing changed, `tandem plan` over both clusters (wall time, peak RSS),
+// and a sync of 5 of the namespaces (the time before its
 // first write), then raw creates again (tandem's objects deleted first, as
 // raw's were before it): tandem is compared with the mean of the two. With
 // TANDEM_BENCH_MERGE set, the points of an earlier run
@@ -378,6 +383,15 @@ func measureScaleTandem(ctx context.Context, green kubernetes.Interface, greenRC
 		p.NoopHeapProfile = top
 		report("%s %d: the no-op re-run's heap at its largest (in use):\n%s", set, size, top)
 	}
+
+	// The preflight over the same clusters: every check reads the whole
+	// source once.
+	planWall, planKiB, _, err := runPlan(ctx, size)
+	if err != nil {
+		return p, err
+	}
+	p.PlanS, p.PlanRSSMB = planWall.Seconds(), float64(planKiB)/1024
+	report("%s %d: tandem plan: %s, peak RSS %.0f MB", set, size, planWall.Round(time.Millisecond), p.PlanRSSMB)
 
 	// A selection: 5 namespaces of the set, gone from green again.
 	part := src[:min(5, len(src))]
