@@ -85,13 +85,7 @@ func runPlan(ctx context.Context, minObjects int) (time.Duration, int64, int, er
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
 	var peak rssPeak // VmHWM from /proc, not rusage (see rssPeak)
-	runErr := cmd.Start()
-	if runErr == nil {
-		done := make(chan struct{})
-		go peak.watch(cmd.Process.Pid, done)
-		runErr = cmd.Wait()
-		close(done)
-	}
+	runErr := peak.run(cmd)
 	wall := time.Since(start)
 	rssKiB := max(peak.hwm.Load(), peak.sum.Load())
 	if cmd.ProcessState == nil {

@@ -380,13 +380,7 @@ func runSync(ctx context.Context, names []string, workers int, journalDir string
 	errb := &stamped{start: start}
 	cmd.Stdout, cmd.Stderr = &out, errb
 	var peak rssPeak
-	runErr := cmd.Start()
-	if runErr == nil {
-		done := make(chan struct{})
-		go peak.watch(cmd.Process.Pid, done)
-		runErr = cmd.Wait()
-		close(done)
-	}
+	runErr := peak.run(cmd)
 	s := syncRun{workers: workers, wall: time.Since(start), anonKiB: peak.anon.Load(), fileKiB: peak.file.Load()}
 	// The last VmHWM read is at most 50 ms old; what the parts reached together is a floor.
 	s.rssKiB = max(peak.hwm.Load(), peak.sum.Load())
@@ -566,6 +560,18 @@ func first(s []string, n int) []string {
 // child ran in before its exec into it — with os/exec's vfork, the
 // parent's, i.e. this benchmark's, which holds the data set.
 type rssPeak struct{ anon, file, hwm, sum atomic.Int64 }
+
+// run starts cmd and waits for it, following its RSS meanwhile.
+func (r *rssPeak) run(cmd *exec.Cmd) error {
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	go r.watch(cmd.Process.Pid, done)
+	err := cmd.Wait()
+	close(done)
+	return err
+}
 
 func (r *rssPeak) watch(pid int, done <-chan struct{}) {
 	t := time.NewTicker(50 * time.Millisecond)
