@@ -71,7 +71,7 @@ type scalePoint struct {
 	// set (every check; its wall time and peak RSS).
 	PlanS     float64 `json:"plan_wall_s,omitempty"`
 	PlanRSSMB float64 `json:"plan_peak_rss_mb,omitempty"`
-	Profile    string         `json:"cpu_profile_top,omitempty"`
+	Profile   string  `json:"cpu_profile_top,omitempty"`
 	// HeapProfile and NoopHeapProfile: the top of the heap in use at its
 	// largest (TANDEM_HEAPPROFILE), of the sync (with TANDEM_BENCH_HEAP=1)
 	// and of the no-op re-run.
