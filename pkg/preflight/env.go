@@ -25,8 +25,10 @@ type Env struct {
 	Source, Target *cluster.Conn
 	Resources      []inventory.Resource
 	// Objects are the source's objects as Load keeps them: without what no
-	// check reads (slim.go: ConfigMap and Secret data, managedFields' field
-	// sets, kubectl's last-applied copy but its apiVersion and kind).
+	// check reads (slim.go: ConfigMap and Secret data, server-written
+	// metadata, managedFields' field sets, kubectl's last-applied copy but
+	// its apiVersion and kind), label sets and managedFields lists shared
+	// between objects: read them, never modify them.
 	Objects []*unstructured.Unstructured
 	// TargetServed is the target's live discovery.
 	TargetServed *Served
@@ -99,13 +101,14 @@ func Load(ctx context.Context, source, target *cluster.Conn, progress func(resou
 	env := &Env{Source: source, Target: target, Resources: resources, TargetServed: served,
 		Unchecked: undiscovered(source), Clusters: []ClusterInfo{describe(ctx, source), describe(ctx, target)}}
 	seen := map[schema.GroupKind]bool{}
+	shared := newSharer()
 	for _, r := range resources {
 		if seen[r.GroupKind()] || notListed(r.GroupKind()) {
 			continue
 		}
 		seen[r.GroupKind()] = true
 		err := inventory.List(ctx, source, r, "", func(o *unstructured.Unstructured) error {
-			slim(o) // held for the whole plan: only what the checks read
+			slim(o, shared) // held for the whole plan: only what the checks read
 			env.Objects = append(env.Objects, o)
 			return nil
 		})

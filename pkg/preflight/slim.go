@@ -14,20 +14,30 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"unique"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tandem-io/tandem/pkg/inventory"
 )
 
-// slim drops in place what no check reads of o:
+// slim drops in place what no check reads of o, and shares what many
+// objects hold alike through s:
 //   - a ConfigMap's data and binaryData, a Secret's data and stringData
 //     unless it is a Helm release (the apis check reads its manifest);
-//   - each managedFields entry's field set and time (the apis check reads
-//     its manager, subresource and apiVersion);
+//   - the metadata the apiserver writes (uid, resourceVersion, generation,
+//     creationTimestamp, selfLink; deletionTimestamp stays: a sync skips
+//     what is being deleted);
+//   - of each managedFields entry all but its manager, subresource and
+//     apiVersion (the apis check's evidence), the whole list shared
+//     between objects that have the same;
 //   - kubectl's last-applied annotation, all but its apiVersion and kind
-//     (the apis check's evidence), or whole when it has no apiVersion.
-func slim(o *unstructured.Unstructured) {
+//     (the apis check's evidence), or whole when it has no apiVersion;
+//   - labels: one copy of each set.
+func slim(o *unstructured.Unstructured, s *sharer) {
 	if o.GetAPIVersion() == "v1" {
 		switch o.GetKind() {
 		case "ConfigMap":
@@ -40,17 +50,26 @@ func slim(o *unstructured.Unstructured) {
 			}
 		}
 	}
+	for _, k := range []string{"apiVersion", "kind"} {
+		if v, ok := o.Object[k].(string); ok {
+			o.Object[k] = unique.Make(v).Value()
+		}
+	}
 	md, _ := o.Object["metadata"].(map[string]any)
 	if md == nil {
 		return
 	}
+	for _, k := range []string{"uid", "resourceVersion", "generation", "creationTimestamp", "selfLink"} {
+		delete(md, k)
+	}
+	if ns, ok := md["namespace"].(string); ok {
+		md["namespace"] = unique.Make(ns).Value()
+	}
 	if entries, ok := md["managedFields"].([]any); ok {
-		for _, e := range entries {
-			if m, ok := e.(map[string]any); ok {
-				delete(m, "fieldsV1")
-				delete(m, "time")
-			}
-		}
+		md["managedFields"] = s.managedFields(entries)
+	}
+	if labels, ok := md["labels"].(map[string]any); ok {
+		md["labels"] = s.labels(labels)
 	}
 	annotations, _ := md["annotations"].(map[string]any)
 	raw, ok := annotations[LastAppliedAnnotation].(string)
@@ -65,6 +84,85 @@ func slim(o *unstructured.Unstructured) {
 	b, _ := json.Marshal(head) // two strings: cannot fail
 	annotations[LastAppliedAnnotation] = string(b)
 }
+
+// sharer keeps one copy of what many objects of a plan hold alike: label
+// sets and managedFields lists. A plan's objects are read, never written:
+// what it returns is shared, never to be modified.
+type sharer struct {
+	mu     sync.Mutex
+	sets   map[string]map[string]any
+	fields map[string][]any
+}
+
+func newSharer() *sharer {
+	return &sharer{sets: map[string]map[string]any{}, fields: map[string][]any{}}
+}
+
+// labels is the one copy of a set of labels (m itself when it holds
+// anything but strings).
+func (s *sharer) labels(m map[string]any) map[string]any {
+	keys := make([]string, 0, len(m))
+	for k, v := range m {
+		if _, ok := v.(string); !ok {
+			return m
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(m[k].(string))
+		b.WriteByte(0)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if shared, ok := s.sets[b.String()]; ok {
+		return shared
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[unique.Make(k).Value()] = unique.Make(v.(string)).Value()
+	}
+	s.sets[b.String()] = out
+	return out
+}
+
+// managedFields is the one copy of a managedFields list as slim keeps it:
+// each entry's manager, subresource and apiVersion.
+func (s *sharer) managedFields(entries []any) []any {
+	var b strings.Builder
+	for _, e := range entries {
+		m, _ := e.(map[string]any)
+		for _, k := range managedKept {
+			v, _ := m[k].(string)
+			b.WriteString(v)
+			b.WriteByte(0)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if shared, ok := s.fields[b.String()]; ok {
+		return shared
+	}
+	out := make([]any, 0, len(entries))
+	for _, e := range entries {
+		m, _ := e.(map[string]any)
+		kept := map[string]any{}
+		for _, k := range managedKept {
+			if v, ok := m[k].(string); ok {
+				kept[k] = unique.Make(v).Value()
+			}
+		}
+		out = append(out, kept)
+	}
+	s.fields[b.String()] = out
+	return out
+}
+
+// managedKept are the fields of a managedFields entry the apis check reads.
+var managedKept = []string{"manager", "subresource", "apiVersion"}
 
 // appliedHead is what the apis check reads of kubectl's last-applied copy.
 type appliedHead struct {

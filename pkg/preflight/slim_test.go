@@ -142,8 +142,9 @@ func slimObjects(t *testing.T) []*unstructured.Unstructured {
 func TestSlimKeepsWhatTheChecksRead(t *testing.T) {
 	whole := slimObjects(t)
 	slimmed := slimObjects(t)
+	shared := newSharer()
 	for _, o := range slimmed {
-		slim(o)
+		slim(o, shared)
 	}
 	envs := map[string]*Env{}
 	for name, objs := range map[string][]*unstructured.Unstructured{"whole": whole, "slim": slimmed} {
