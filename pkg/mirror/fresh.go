@@ -14,50 +14,91 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// freshLimit bounds the objects held at once: a burst of changes larger
-// than the workers drain is read from the source, as before, instead of
+// freshLimit and freshBytes bound what is held at once: a burst of
+// changes larger than the workers drain, or of large objects (a 1 MiB
+// ConfigMap of dashboards), is read from the source as before instead of
 // held whole in memory.
-const freshLimit = 512
+const (
+	freshLimit = 512
+	freshBytes = 32 << 20
+)
 
 // fresh holds, per changed object, the newest copy its watch delivered.
 type fresh struct {
-	mu   sync.Mutex
-	objs map[key]*unstructured.Unstructured
+	mu    sync.Mutex
+	objs  map[key]heldCopy
+	bytes int
 }
 
-// put keeps o as k's newest copy, replacing an older one; with freshLimit
-// copies held, a copy of another object is not kept.
+// heldCopy is one object held and about how many bytes its content takes.
+type heldCopy struct {
+	obj  *unstructured.Unstructured
+	size int
+}
+
+// put keeps o as k's newest copy, replacing an older one; a copy that
+// would take fresh past its bounds is not kept (nor the older one).
 func (f *fresh) put(k key, o *unstructured.Unstructured) {
+	size := approxSize(o.Object)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.objs == nil {
-		f.objs = map[key]*unstructured.Unstructured{}
+		f.objs = map[key]heldCopy{}
 	}
-	if _, held := f.objs[k]; !held && len(f.objs) >= freshLimit {
+	old, held := f.objs[k]
+	if held {
+		delete(f.objs, k)
+		f.bytes -= old.size
+	}
+	if len(f.objs) >= freshLimit || f.bytes+size > freshBytes {
 		return
 	}
-	f.objs[k] = o
+	f.objs[k] = heldCopy{obj: o, size: size}
+	f.bytes += size
 }
 
 // drop forgets k's copy: the object is gone.
-func (f *fresh) drop(k key) {
-	f.mu.Lock()
-	delete(f.objs, k)
-	f.mu.Unlock()
-}
+func (f *fresh) drop(k key) { _ = f.take(k) }
 
 // take hands over k's copy, if one is held, and forgets it.
 func (f *fresh) take(k key) *unstructured.Unstructured {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	o := f.objs[k]
+	c, held := f.objs[k]
+	if !held {
+		return nil
+	}
 	delete(f.objs, k)
-	return o
+	f.bytes -= c.size
+	return c.obj
 }
 
-// len is how many copies are held.
-func (f *fresh) len() int {
+// len is how many copies are held, and about how many bytes they take.
+func (f *fresh) len() (int, int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return len(f.objs)
+	return len(f.objs), f.bytes
+}
+
+// approxSize is about how many bytes a decoded JSON value's content takes:
+// its strings and keys, and a word for each other value.
+func approxSize(v any) int {
+	switch x := v.(type) {
+	case map[string]any:
+		n := 0
+		for k, e := range x {
+			n += len(k) + approxSize(e)
+		}
+		return n
+	case []any:
+		n := 0
+		for _, e := range x {
+			n += approxSize(e)
+		}
+		return n
+	case string:
+		return len(x)
+	default:
+		return 8
+	}
 }

@@ -198,7 +198,7 @@ func TestFreshHoldsTheNewestCopyBounded(t *testing.T) {
 	for i := 0; i < freshLimit+10; i++ {
 		f.put(key{gvr: gvr, namespace: "shop", name: fmt.Sprint(i)}, obj(fmt.Sprint(i), "1"))
 	}
-	if n := f.len(); n != freshLimit {
+	if n, _ := f.len(); n != freshLimit {
 		t.Fatalf("%d copies held, want at most %d", n, freshLimit)
 	}
 	// A held object's newer copy still replaces the older one when full.
@@ -206,5 +206,27 @@ func TestFreshHoldsTheNewestCopyBounded(t *testing.T) {
 	f.put(k0, obj("0", "9"))
 	if got := f.take(k0); got == nil || got.GetResourceVersion() != "9" {
 		t.Errorf("take = %v, want the newer copy at 9", got)
+	}
+
+	// Large objects: bounded by their bytes too, and what is taken is
+	// given back to the bound.
+	var g fresh
+	big := func(name string) *unstructured.Unstructured {
+		o := obj(name, "1")
+		o.Object["data"] = map[string]any{"dashboards.json": strings.Repeat("x", 1<<20)}
+		return o
+	}
+	for i := 0; i < 100; i++ {
+		g.put(key{gvr: gvr, namespace: "shop", name: fmt.Sprint(i)}, big(fmt.Sprint(i)))
+	}
+	n, bytes := g.len()
+	if bytes > freshBytes || n >= 100 || n == 0 {
+		t.Fatalf("%d copies of 1 MiB held, %d bytes (bound %d)", n, bytes, freshBytes)
+	}
+	if got := g.take(key{gvr: gvr, namespace: "shop", name: "0"}); got == nil {
+		t.Fatal("the first large copy was not held")
+	}
+	if _, after := g.len(); after >= bytes {
+		t.Errorf("taking a copy left %d bytes counted (was %d)", after, bytes)
 	}
 }
