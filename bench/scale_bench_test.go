@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image/color"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -409,22 +408,6 @@ func measureScaleTandem(ctx context.Context, green kubernetes.Interface, greenRC
 	p.PartFirstS = sel.firstWrite.Seconds()
 	report("%s %d: tandem sync of %d namespaces: %s", set, size, len(part), sel)
 	return p, nil
-}
-
-// profileTop is the first lines of `go tool pprof -top` of a profile, with
-// the extra option (-cum, -sample_index=…).
-func profileTop(prof, option string) (string, error) {
-	out, err := exec.Command("go", "tool", "pprof", "-top", option, "-nodecount=12", lab.bin, prof).Output()
-	if err != nil {
-		return "", err
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	for i, l := range lines {
-		if strings.HasPrefix(strings.TrimSpace(l), "flat") {
-			return strings.Join(lines[max(i-2, 0):], "\n"), nil
-		}
-	}
-	return strings.Join(lines, "\n"), nil
 }
 
 func scaleRow(p scalePoint) string {

@@ -2,12 +2,13 @@ package mirror
 
 import (
 	"maps"
-	"unique"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/tandem-io/tandem/pkg/share"
 )
 
 // cached is what the informers' cache keeps of an object (listwatch.go):
@@ -29,7 +30,7 @@ var (
 )
 
 func newCached(o metav1.Object) *cached {
-	return &cached{namespace: unique.Make(o.GetNamespace()).Value(), name: o.GetName(), resourceVersion: o.GetResourceVersion()}
+	return &cached{namespace: share.String(o.GetNamespace()), name: o.GetName(), resourceVersion: o.GetResourceVersion()}
 }
 
 func (c *cached) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }

@@ -14,14 +14,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
-	"unique"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tandem-io/tandem/pkg/inventory"
+	"github.com/tandem-io/tandem/pkg/share"
 )
 
 // slim drops in place what no check reads of o, and shares what many
@@ -52,7 +51,7 @@ func slim(o *unstructured.Unstructured, s *sharer) {
 	}
 	for _, k := range []string{"apiVersion", "kind"} {
 		if v, ok := o.Object[k].(string); ok {
-			o.Object[k] = unique.Make(v).Value()
+			o.Object[k] = share.String(v)
 		}
 	}
 	md, _ := o.Object["metadata"].(map[string]any)
@@ -63,7 +62,7 @@ func slim(o *unstructured.Unstructured, s *sharer) {
 		delete(md, k)
 	}
 	if ns, ok := md["namespace"].(string); ok {
-		md["namespace"] = unique.Make(ns).Value()
+		md["namespace"] = share.String(ns)
 	}
 	if entries, ok := md["managedFields"].([]any); ok {
 		md["managedFields"] = s.managedFields(entries)
@@ -101,31 +100,20 @@ func newSharer() *sharer {
 // labels is the one copy of a set of labels (m itself when it holds
 // anything but strings).
 func (s *sharer) labels(m map[string]any) map[string]any {
-	keys := make([]string, 0, len(m))
-	for k, v := range m {
-		if _, ok := v.(string); !ok {
-			return m
-		}
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		b.WriteString(k)
-		b.WriteByte(0)
-		b.WriteString(m[k].(string))
-		b.WriteByte(0)
+	c, ok := share.Key(m)
+	if !ok {
+		return m
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if shared, ok := s.sets[b.String()]; ok {
+	if shared, ok := s.sets[c]; ok {
 		return shared
 	}
 	out := make(map[string]any, len(m))
 	for k, v := range m {
-		out[unique.Make(k).Value()] = unique.Make(v.(string)).Value()
+		out[share.String(k)] = share.String(v.(string))
 	}
-	s.sets[b.String()] = out
+	s.sets[c] = out
 	return out
 }
 
@@ -152,7 +140,7 @@ func (s *sharer) managedFields(entries []any) []any {
 		kept := map[string]any{}
 		for _, k := range managedKept {
 			if v, ok := m[k].(string); ok {
-				kept[k] = unique.Make(v).Value()
+				kept[k] = share.String(v)
 			}
 		}
 		out = append(out, kept)

@@ -7,12 +7,11 @@ package syncer
 // cluster's 100,000th object costs its name, its hash and little more.
 
 import (
-	"sort"
 	"strings"
 	"sync"
-	"unique"
 
 	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/share"
 )
 
 // interner shares equal strings, label sets and field-manager lists between
@@ -28,33 +27,12 @@ func newInterner() *interner {
 }
 
 // intern is the one copy of s (apiVersion, kind, namespace, label keys…).
-func intern(s string) string { return unique.Make(s).Value() }
-
-// canonical is the canonical form of a map of strings, false when m holds
-// anything else.
-func canonical(m map[string]any) (string, bool) {
-	keys := make([]string, 0, len(m))
-	for k, v := range m {
-		if _, ok := v.(string); !ok {
-			return "", false
-		}
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		b.WriteString(k)
-		b.WriteByte(0)
-		b.WriteString(m[k].(string))
-		b.WriteByte(0)
-	}
-	return b.String(), true
-}
+func intern(s string) string { return share.String(s) }
 
 // stringMap is the one copy of a map of strings (labels) as a
 // map[string]string; nil when m is empty or holds anything else.
 func (in *interner) stringMap(m map[string]any) map[string]string {
-	c, ok := canonical(m)
+	c, ok := share.Key(m)
 	if len(m) == 0 || !ok {
 		return nil
 	}
