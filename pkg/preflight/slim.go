@@ -1,14 +1,16 @@
 package preflight
 
-// What `plan` holds of each object it reads. Of the source: Every check reads the source's
-// objects from one list (Env.Objects), held for the whole plan, so what a
-// plan of a large cluster weighs is what that list keeps of each object.
-// Most of an object's bytes are read by no check: the data of ConfigMaps
-// and Secrets, the field sets of its managedFields, and kubectl's
-// last-applied copy of the whole object. slim drops them as each object is
-// listed; TestSlimKeepsWhatTheChecksRead runs the checks on whole and slim
-// objects and compares. Of the target, the checks that read a resource
-// whole (add-ons, networks) read it page by page and keep what they compare.
+// What `plan` holds of each object it reads. Every check reads the
+// source's objects from one list (Env.Objects), held for the whole plan, so
+// what a plan of a large cluster weighs is what that list keeps of each
+// object. Most of an object's bytes are read by no check: the data of
+// ConfigMaps and Secrets, the metadata the apiserver writes, the field sets
+// of its managedFields, kubectl's last-applied copy of the whole object.
+// slim drops them as each object is listed and shares label sets and
+// managedFields lists between objects; TestSlimKeepsWhatTheChecksRead runs
+// the checks on whole and slim objects and compares. Of the target, the
+// checks that read a resource whole (add-ons, networks) read it page by
+// page and keep only what they compare.
 
 import (
 	"context"
