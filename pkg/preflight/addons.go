@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
 )
 
@@ -80,15 +81,14 @@ func (Addons) Run(ctx context.Context, env *Env) ([]Finding, error) {
 	// The target's workloads of the add-on namespaces only: a target that
 	// already runs a large platform has many others.
 	var target []*unstructured.Unstructured
-	keep := func(o *unstructured.Unstructured) {
-		if addonNamespace(o.GetNamespace()) {
-			target = append(target, trimmed(o, []string{"spec", "template", "spec", "containers"}))
-		}
-	}
+	inAddonNamespace := func(o *unstructured.Unstructured) bool { return addonNamespace(o.GetNamespace()) }
 	for _, kind := range []string{"Deployment", "DaemonSet"} {
-		if err := eachTarget(ctx, env, "apps", "v1", strings.ToLower(kind)+"s", kind, true, keep); err != nil {
+		r := inventory.Resource{Group: "apps", Version: "v1", Resource: strings.ToLower(kind) + "s", Kind: kind, Namespaced: true}
+		objs, err := targetObjects(ctx, env, r, inAddonNamespace, []string{"spec", "template", "spec", "containers"})
+		if err != nil {
 			return nil, err
 		}
+		target = append(target, objs...)
 	}
 	return compareAddons(source, addonsOf(target)), nil
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tandem-io/tandem/pkg/inventory"
 )
 
 // CIDR finds address ranges the two clusters share: Service ranges, pod
@@ -188,32 +190,29 @@ func sourceNets(env *Env) []Net {
 func targetNets(ctx context.Context, env *Env) ([]Net, error) {
 	// Each object with only what netsOf reads: a target's pods and
 	// Services can be many.
-	list := func(group, version, resource, kind string, namespaced bool, paths ...[]string) ([]*unstructured.Unstructured, error) {
-		var out []*unstructured.Unstructured
-		err := eachTarget(ctx, env, group, version, resource, kind, namespaced, func(o *unstructured.Unstructured) {
-			out = append(out, trimmed(o, paths...))
-		})
-		return out, err
+	core := func(resource, kind string, namespaced bool) inventory.Resource {
+		return inventory.Resource{Version: "v1", Resource: resource, Kind: kind, Namespaced: namespaced}
 	}
 	var cidrs []*unstructured.Unstructured
 	for _, gv := range env.TargetServed.Kinds["ServiceCIDR"] {
 		if gv.Group == "networking.k8s.io" {
 			var err error
-			if cidrs, err = list(gv.Group, gv.Version, "servicecidrs", "ServiceCIDR", false, []string{"spec", "cidrs"}); err != nil {
+			r := inventory.Resource{Group: gv.Group, Version: gv.Version, Resource: "servicecidrs", Kind: "ServiceCIDR"}
+			if cidrs, err = targetObjects(ctx, env, r, nil, []string{"spec", "cidrs"}); err != nil {
 				return nil, err
 			}
 			break
 		}
 	}
-	svcs, err := list("", "v1", "services", "Service", true, []string{"spec", "clusterIPs"})
+	svcs, err := targetObjects(ctx, env, core("services", "Service", true), nil, []string{"spec", "clusterIPs"})
 	if err != nil {
 		return nil, err
 	}
-	nodes, err := list("", "v1", "nodes", "Node", false, []string{"spec", "podCIDRs"}, []string{"status", "addresses"})
+	nodes, err := targetObjects(ctx, env, core("nodes", "Node", false), nil, []string{"spec", "podCIDRs"}, []string{"status", "addresses"})
 	if err != nil {
 		return nil, err
 	}
-	pods, err := list("", "v1", "pods", "Pod", true, []string{"spec", "hostNetwork"}, []string{"status", "podIPs"})
+	pods, err := targetObjects(ctx, env, core("pods", "Pod", true), nil, []string{"spec", "hostNetwork"}, []string{"status", "podIPs"})
 	if err != nil {
 		return nil, err
 	}

@@ -170,22 +170,22 @@ func lastAppliedHead(raw string) (appliedHead, bool) {
 	return head, true
 }
 
-// eachTarget calls fn for each object of a built-in resource of the target,
-// read page by page (inventory.List): a target that already runs a large
-// platform is never read in one answer. fn's object is its own (not the
-// page's), so fn may keep it.
-func eachTarget(ctx context.Context, env *Env, group, version, resource, kind string, namespaced bool, fn func(*unstructured.Unstructured)) error {
-	r := inventory.Resource{Group: group, Version: version, Resource: resource, Kind: kind, Namespaced: namespaced}
+// targetObjects lists a resource of the target page by page
+// (inventory.List: a target that already runs a large platform is never
+// read in one answer) and keeps, of each object keep accepts (nil: every
+// one), what trimmed keeps: nothing of the pages stays.
+func targetObjects(ctx context.Context, env *Env, r inventory.Resource, keep func(*unstructured.Unstructured) bool, paths ...[]string) ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
 	err := inventory.List(ctx, env.Target, r, "", func(o *unstructured.Unstructured) error {
-		// A new Unstructured around the same map: holding the page's own
-		// would hold the whole page.
-		fn(&unstructured.Unstructured{Object: o.Object})
+		if keep == nil || keep(o) {
+			out = append(out, trimmed(o, paths...))
+		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("list %s in the target: %w", resource, err)
+		return nil, fmt.Errorf("list %s in the target: %w", r.Resource, err)
 	}
-	return nil
+	return out, nil
 }
 
 // trimmed is o with its name and namespace and the fields at paths only:
