@@ -55,6 +55,9 @@ func (in Instance) Sees(kind, namespace string) bool {
 
 var versionTag = regexp.MustCompile(`^v?(\d+)\.(\d+)`)
 
+// isExternalDNS says whether a container image is ExternalDNS's.
+func isExternalDNS(image string) bool { return strings.Contains(image, "external-dns") }
+
 // Deployments finds the ExternalDNS Deployments of a cluster (by image),
 // leaving out those being deleted (their own deletion or their namespace's):
 // they will publish nothing.
@@ -70,7 +73,7 @@ func Deployments(ctx context.Context, c *cluster.Conn) ([]Instance, error) {
 			return fmt.Errorf("a %T in a list of Deployments", obj)
 		}
 		for _, ct := range d.Spec.Template.Spec.Containers {
-			if strings.Contains(ct.Image, "external-dns") {
+			if isExternalDNS(ct.Image) {
 				found = append(found, *d)
 				break
 			}
@@ -87,7 +90,7 @@ func Deployments(ctx context.Context, c *cluster.Conn) ([]Instance, error) {
 			continue
 		}
 		for _, ct := range d.Spec.Template.Spec.Containers {
-			if !strings.Contains(ct.Image, "external-dns") {
+			if !isExternalDNS(ct.Image) {
 				continue
 			}
 			gone, known := terminating[d.Namespace]
