@@ -22,7 +22,7 @@ type ExportOptions struct {
 }
 
 func newExportCmd(g *Global) *cobra.Command {
-	o := &ExportOptions{SyncOptions: SyncOptions{g: g, Workers: 1, printsObjects: true}}
+	o := &ExportOptions{SyncOptions: SyncOptions{g: g, Workers: 1}}
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Write exactly what sync would apply to a tar.gz (a backup before anything moves)",

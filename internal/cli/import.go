@@ -63,10 +63,11 @@ func (o *ImportOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return badInput("-f %s: %v", o.File, err)
 	}
-	objs, err := syncer.ReadArchive(plain)
+	archive, err := syncer.ReadArchive(plain)
 	if err != nil {
 		return err
 	}
+	defer archive.Close()
 	target, err := o.g.connect(o.g.Target, "target")
 	if err != nil {
 		return err
@@ -74,7 +75,7 @@ func (o *ImportOptions) Run(ctx context.Context) error {
 	if _, err := target.Check(ctx); err != nil {
 		return err
 	}
-	prep, err := syncer.ImportPlan(ctx, target, objs, o.Force)
+	prep, err := syncer.ImportPlan(ctx, target, archive, o.Force)
 	if err != nil {
 		return err
 	}

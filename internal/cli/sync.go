@@ -38,9 +38,6 @@ type SyncOptions struct {
 	Standby       bool
 
 	labels labels.Selector
-	// printsObjects: the plan's objects are written out whole (export), so
-	// they are kept in memory rather than on disk.
-	printsObjects bool
 }
 
 func newSyncCmd(g *Global) *cobra.Command {
@@ -159,7 +156,7 @@ func (o *SyncOptions) prepare(ctx context.Context, source, target *cluster.Conn,
 		return nil, err
 	}
 	return syncer.Prepare(ctx, syncer.Request{
-		Source: source, Target: target, IncludePVCs: o.IncludePVCs, Force: o.Force, Standby: o.Standby, KeepTarget: o.Diff, OnDisk: !o.Diff && !o.printsObjects, Log: o.g.Log, Early: early, Stream: stream,
+		Source: source, Target: target, IncludePVCs: o.IncludePVCs, Force: o.Force, Standby: o.Standby, KeepTarget: o.Diff, OnDisk: !o.Diff, Log: o.g.Log, Early: early, Stream: stream,
 		Selector: plan.Selector{Namespaces: o.Namespaces, IncludeSystem: o.IncludeSystem, Labels: o.labels, Stack: o.Stack, IncludeKinds: include, ExcludeKinds: exclude},
 	}, resources)
 }

@@ -3,21 +3,15 @@ package syncer
 import (
 	"archive/tar"
 	"compress/gzip"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"path"
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
-	"github.com/tandem-io/tandem/pkg/cluster"
-	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
 )
 
@@ -96,100 +90,4 @@ func nonEmpty(parts ...string) []string {
 		}
 	}
 	return out
-}
-
-// Archived is one object read back from an archive.
-type Archived struct {
-	Entry  IndexEntry
-	Object *unstructured.Unstructured
-}
-
-// ReadArchive reads an export archive; a file that is not one is bad input.
-func ReadArchive(r io.Reader) ([]Archived, error) {
-	gz, err := gzip.NewReader(r)
-	if err != nil {
-		return nil, fmt.Errorf("%w: not a tandem export (gzip: %v)", cluster.ErrBadInput, err)
-	}
-	tr := tar.NewReader(gz)
-	files := map[string][]byte{}
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: not a tandem export (tar: %v)", cluster.ErrBadInput, err)
-		}
-		data, err := io.ReadAll(io.LimitReader(tr, 64<<20))
-		if err != nil {
-			return nil, err
-		}
-		files[h.Name] = data
-	}
-	var idx Index
-	if err := json.Unmarshal(files["index.json"], &idx); err != nil {
-		return nil, fmt.Errorf("%w: not a tandem export (index.json: %v)", cluster.ErrBadInput, err)
-	}
-	var out []Archived
-	for _, e := range idx.Objects {
-		data, ok := files[e.File]
-		if !ok {
-			return nil, fmt.Errorf("%w: archive lists %s but does not contain it", cluster.ErrBadInput, e.File)
-		}
-		obj := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal(data, &obj.Object); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", cluster.ErrBadInput, e.File, err)
-		}
-		out = append(out, Archived{Entry: e, Object: obj})
-	}
-	return out, nil
-}
-
-// ImportPlan builds the plan for applying archived objects to the target,
-// through the same plan as sync. Objects of a resource the target does not
-// serve at the archived version come back as Unshared.
-func ImportPlan(ctx context.Context, target *cluster.Conn, objs []Archived, force bool) (*Prepared, error) {
-	p := &Prepared{}
-	current := map[plan.ObjectKey]*unstructured.Unstructured{}
-	// state per resource: "listed", "pending" (its CRD is in the archive) or "unserved"
-	state := map[schema.GroupVersionResource]string{}
-	var items []plan.Item
-	for _, a := range objs {
-		e := a.Entry
-		r := inventory.Resource{Group: e.Group, Version: e.Version, Resource: e.Resource, Kind: e.Kind, Namespaced: e.Namespaced}
-		gvr := r.GVR()
-		if state[gvr] == "" {
-			state[gvr] = "unserved"
-			if _, err := target.ResourceFor(gvr.GroupVersion().WithKind(e.Kind)); err == nil {
-				state[gvr] = "listed"
-				if err := inventory.List(ctx, target, r, "", func(t *unstructured.Unstructured) error {
-					current[plan.KeyOf(t)] = t
-					return nil
-				}); err != nil {
-					return nil, err
-				}
-			} else if archivedCRD(objs, e.Group) {
-				state[gvr] = "pending"
-			}
-		}
-		if state[gvr] == "unserved" {
-			p.Unshared = append(p.Unshared, Unshared{Object: a.Object, Fix: fmt.Sprintf("the target does not serve %s/%s %s: export again with --target pointing at this cluster", e.Group, e.Version, e.Kind)})
-			continue
-		}
-		items = append(items, plan.Item{Resource: gvr, Namespaced: e.Namespaced, Desired: a.Object, Current: current[plan.KeyOf(a.Object)], Why: e.Why})
-	}
-	p.Plan = plan.Build(items, plan.Options{Force: force})
-	return p, nil
-}
-
-func archivedCRD(objs []Archived, group string) bool {
-	for _, a := range objs {
-		if a.Entry.Kind == "CustomResourceDefinition" {
-			g, _, _ := unstructured.NestedString(a.Object.Object, "spec", "group")
-			if g == group {
-				return true
-			}
-		}
-	}
-	return false
 }

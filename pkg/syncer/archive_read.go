@@ -1,0 +1,251 @@
+package syncer
+
+// An export archive read back for import without holding it: each object
+// goes to a spill file as it is read (hashed and stamped, as an apply sends
+// it), and what stays in memory is the index and, for each archived object
+// the target has, what a decision reads of its copy (metadata only, as a
+// sync reads the target). An import of a 100k-object archive holds about
+// what a sync of those objects does, not the archive and the target whole.
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/inventory"
+	"github.com/tandem-io/tandem/pkg/plan"
+)
+
+// Archive is an export archive read for import (ReadArchive): its index in
+// memory, its objects on disk until Close.
+type Archive struct {
+	Source  string
+	entries []archived
+	sp      *spill
+}
+
+// archived is one object of an archive: its index entry, what names it,
+// its content hash, and where it waits.
+type archived struct {
+	IndexEntry
+	ref  plan.Ref
+	hash string
+	obj  stored
+}
+
+// resource is the resource the entry's object is written to.
+func (e archived) resource() inventory.Resource {
+	return inventory.Resource{Group: e.Group, Version: e.Version, Resource: e.Resource, Kind: e.Kind, Namespaced: e.Namespaced}
+}
+
+// Len is the number of objects the archive holds.
+func (a *Archive) Len() int { return len(a.entries) }
+
+// Close lets go of the archive's objects on disk; a plan made from it
+// cannot be applied afterwards.
+func (a *Archive) Close() error {
+	if a == nil {
+		return nil
+	}
+	return a.sp.Close()
+}
+
+// The largest file of an archive read: an object (the apiserver's own
+// limit on a request is 3 MiB) and the index (≈ 250 bytes per object).
+const (
+	maxObjectFile = 64 << 20
+	maxIndexFile  = 1 << 30
+)
+
+// ReadArchive reads an export archive, its objects to disk as they come; a
+// file that is not one is bad input.
+func ReadArchive(r io.Reader) (_ *Archive, err error) {
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, notAnArchive("gzip: %v", err)
+	}
+	sp, err := newSpill()
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			sp.Close()
+		}
+	}()
+	type file struct {
+		ref  plan.Ref
+		hash string
+		obj  stored
+	}
+	// The index comes last (WriteArchive): the objects are kept by file
+	// name until it says which they are and in what order.
+	files := map[string]file{}
+	var idx *Index
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, notAnArchive("tar: %v", err)
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		limit := int64(maxObjectFile)
+		if h.Name == "index.json" {
+			limit = maxIndexFile
+		}
+		if h.Size > limit {
+			return nil, notAnArchive("%s: %d bytes, more than %d", h.Name, h.Size, limit)
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, notAnArchive("%s: %v", h.Name, err)
+		}
+		if h.Name == "index.json" {
+			idx = &Index{}
+			if err := json.Unmarshal(data, idx); err != nil {
+				return nil, notAnArchive("index.json: %v", err)
+			}
+			continue
+		}
+		obj := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(data, &obj.Object); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", cluster.ErrBadInput, h.Name, err)
+		}
+		hash := plan.Hash(obj)
+		st, err := sp.putStamped(obj, hash)
+		if err != nil {
+			return nil, err
+		}
+		files[h.Name] = file{ref: refOf(obj), hash: hash, obj: st}
+	}
+	if idx == nil {
+		return nil, notAnArchive("index.json: missing")
+	}
+	a := &Archive{Source: idx.Source, sp: sp, entries: make([]archived, 0, len(idx.Objects))}
+	for _, e := range idx.Objects {
+		f, ok := files[e.File]
+		if !ok {
+			return nil, fmt.Errorf("%w: archive lists %s but does not contain it", cluster.ErrBadInput, e.File)
+		}
+		a.entries = append(a.entries, archived{IndexEntry: e, ref: f.ref, hash: f.hash, obj: f.obj})
+	}
+	return a, nil
+}
+
+func notAnArchive(format string, args ...any) error {
+	return fmt.Errorf("%w: not a tandem export (%s)", cluster.ErrBadInput, fmt.Sprintf(format, args...))
+}
+
+// ImportPlan builds the plan for applying an archive's objects to the
+// target, through the same plan as sync: the target's copies are read as
+// metadata, page by page, and only those of archived objects are kept.
+// Objects of a resource the target does not serve at the archived version
+// come back as Unshared. The plan reads the objects from a, which must
+// stay open until it is applied.
+func ImportPlan(ctx context.Context, target *cluster.Conn, a *Archive, force bool) (*Prepared, error) {
+	crdGroups, err := a.crdGroups()
+	if err != nil {
+		return nil, err
+	}
+	// Per resource: "listed", "pending" (its CRD is in the archive) or "unserved".
+	state := map[schema.GroupVersionResource]string{}
+	var listed []inventory.Resource
+	for _, e := range a.entries {
+		r := e.resource()
+		if state[r.GVR()] != "" {
+			continue
+		}
+		state[r.GVR()] = "unserved"
+		if _, err := target.ResourceFor(r.GVR().GroupVersion().WithKind(e.Kind)); err == nil {
+			state[r.GVR()] = "listed"
+			listed = append(listed, r)
+		} else if crdGroups[e.Group] {
+			state[r.GVR()] = "pending"
+		}
+	}
+	current := map[plan.ObjectKey]*targetCopy{}
+	for _, e := range a.entries {
+		if state[e.resource().GVR()] == "listed" {
+			current[e.ref.Key()] = nil
+		}
+	}
+	in := newInterner()
+	for _, r := range listed {
+		err := inventory.ListMetadata(ctx, target.Metadata, r, "", func(o *unstructured.Unstructured) error {
+			k := plan.KeyOf(o)
+			if _, ok := current[k]; ok {
+				c := targetOf(o, in)
+				current[k] = &c
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("target %s: %w", target.Context, err)
+		}
+	}
+	p := &Prepared{}
+	b := plan.NewBuilder(plan.Options{Force: force})
+	for _, e := range a.entries {
+		if state[e.resource().GVR()] != "unserved" {
+			b.Expect(e.ref.GroupVersionKind().GroupKind())
+		}
+	}
+	for _, e := range a.entries {
+		r := e.resource()
+		if state[r.GVR()] == "unserved" {
+			p.Unshared = append(p.Unshared, Unshared{Object: e.identity(), Fix: fmt.Sprintf("the target does not serve %s/%s %s: export again with --target pointing at this cluster", e.Group, e.Version, e.Kind)})
+			continue
+		}
+		var t *plan.Target
+		if c := current[e.ref.Key()]; c != nil {
+			t = c.target(e.ref.Namespace)
+		}
+		b.Add(plan.Item{Resource: r.GVR(), Namespaced: e.Namespaced, Ref: e.ref, Stored: e.obj, DesiredHash: e.hash, Target: t, Why: e.Why})
+	}
+	slices.SortFunc(p.Unshared, func(x, y Unshared) int { return compareRefs(plan.RefOf(x.Object), plan.RefOf(y.Object)) })
+	p.Plan = b.Plan()
+	return p, nil
+}
+
+// identity is what names e's object (an unshared one is only ever named).
+func (e archived) identity() *unstructured.Unstructured {
+	o := &unstructured.Unstructured{}
+	o.SetAPIVersion(e.ref.APIVersion)
+	o.SetKind(e.ref.Kind)
+	o.SetNamespace(e.ref.Namespace)
+	o.SetName(e.ref.Name)
+	return o
+}
+
+// crdGroups are the groups of the CRDs the archive holds: their resources
+// are served once those are applied.
+func (a *Archive) crdGroups() (map[string]bool, error) {
+	groups := map[string]bool{}
+	for _, e := range a.entries {
+		if e.ref.GroupVersionKind().GroupKind() != crdResource.GroupKind() {
+			continue
+		}
+		o, err := e.obj.Load()
+		if err != nil {
+			return nil, err
+		}
+		g, _, _ := unstructured.NestedString(o.Object, "spec", "group")
+		groups[g] = true
+	}
+	return groups, nil
+}

@@ -1,0 +1,144 @@
+package syncer
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/plan"
+)
+
+func archiveFixture() []*unstructured.Unstructured {
+	var objs []*unstructured.Unstructured
+	for i := range 3 {
+		objs = append(objs, &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "v1", "kind": "ConfigMap",
+			"metadata": map[string]any{"namespace": "shop", "name": fmt.Sprintf("settings-%d", i), "labels": map[string]any{"app": "shop"}},
+			"data":     map[string]any{"color": fmt.Sprintf("blue-%d", i)},
+		}})
+	}
+	objs = append(objs, &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "shop"},
+	}})
+	return objs
+}
+
+// writeFixture is the archive WriteArchive makes of objs.
+func writeFixture(t *testing.T, objs []*unstructured.Unstructured) []byte {
+	t.Helper()
+	var items []plan.Item
+	for _, o := range objs {
+		res := "configmaps"
+		if o.GetKind() == "Namespace" {
+			res = "namespaces"
+		}
+		items = append(items, plan.Item{Resource: schema.GroupVersionResource{Version: "v1", Resource: res}, Namespaced: o.GetNamespace() != "", Desired: o.DeepCopy()})
+	}
+	var buf bytes.Buffer
+	n, err := WriteArchive(&buf, "blue", &Prepared{Plan: plan.Build(items, plan.Options{})})
+	if err != nil || n != len(objs) {
+		t.Fatalf("WriteArchive: %d objects, %v", n, err)
+	}
+	return buf.Bytes()
+}
+
+// An archive read back holds each object as it was written, on disk, with
+// the hash a sync would give it; the index's order is kept.
+func TestArchiveReadsBackWhatWasWritten(t *testing.T) {
+	objs := archiveFixture()
+	a, err := ReadArchive(bytes.NewReader(writeFixture(t, objs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.Len() != len(objs) || a.Source != "blue" {
+		t.Fatalf("read %d objects from %q, want %d from blue", a.Len(), a.Source, len(objs))
+	}
+	want := map[string]*unstructured.Unstructured{}
+	for _, o := range objs {
+		want[o.GetKind()+"/"+o.GetName()] = o
+	}
+	for i, e := range a.entries {
+		w := want[e.Kind+"/"+e.Name]
+		if w == nil {
+			t.Fatalf("entry %d: %s/%s was not written", i, e.Kind, e.Name)
+		}
+		got, err := e.obj.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.Object, w.Object) {
+			t.Errorf("%s/%s read back as %v, want %v", e.Kind, e.Name, got.Object, w.Object)
+		}
+		if e.hash != plan.Hash(w) || e.ref.Key() != plan.RefOf(w).Key() {
+			t.Errorf("%s/%s: hash %s, key %v; want %s, %v", e.Kind, e.Name, e.hash, e.ref.Key(), plan.Hash(w), plan.RefOf(w).Key())
+		}
+		body, err := e.obj.Body()
+		if err != nil || !bytes.Contains(body, []byte(plan.HashAnnotation)) {
+			t.Errorf("%s/%s: the body an apply sends lacks the hash: %s %v", e.Kind, e.Name, body, err)
+		}
+	}
+	if a.entries[0].Kind != "Namespace" {
+		t.Errorf("first entry %s, want the namespaces wave first", a.entries[0].Kind)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.entries[0].obj.Load(); err == nil {
+		t.Error("an object read after Close")
+	}
+}
+
+// What is not an archive, or one that lacks what its index names, is bad
+// input, not a partial import.
+func TestArchiveRejectsWhatIsNotOne(t *testing.T) {
+	good := writeFixture(t, archiveFixture())
+	withFiles := func(keep func(name string) bool) []byte {
+		gz, err := gzip.NewReader(bytes.NewReader(good))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		zw := gzip.NewWriter(&out)
+		tw := tar.NewWriter(zw)
+		tr := tar.NewReader(gz)
+		for {
+			h, err := tr.Next()
+			if err != nil {
+				break
+			}
+			if !keep(h.Name) {
+				continue
+			}
+			data, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = tw.WriteHeader(h)
+			_, _ = tw.Write(data)
+		}
+		_ = tw.Close()
+		_ = zw.Close()
+		return out.Bytes()
+	}
+	for name, data := range map[string][]byte{
+		"not gzip":         []byte("not an archive"),
+		"truncated":        good[:len(good)/2],
+		"without index":    withFiles(func(n string) bool { return n != "index.json" }),
+		"without a object": withFiles(func(n string) bool { return n == "index.json" }),
+	} {
+		a, err := ReadArchive(bytes.NewReader(data))
+		if !errors.Is(err, cluster.ErrBadInput) {
+			t.Errorf("%s: read as %v, %v; want bad input", name, a, err)
+		}
+	}
+}
