@@ -70,7 +70,14 @@ type scalePoint struct {
 	// set (every check; its wall time and peak RSS).
 	PlanS     float64 `json:"plan_wall_s,omitempty"`
 	PlanRSSMB float64 `json:"plan_peak_rss_mb,omitempty"`
-	Profile   string  `json:"cpu_profile_top,omitempty"`
+	// Export and import of the set (measureExportImport): blue's archive,
+	// imported into green without 5 of the set's namespaces.
+	ExportS     float64 `json:"export_wall_s,omitempty"`
+	ExportRSSMB float64 `json:"export_peak_rss_mb,omitempty"`
+	ArchiveMB   float64 `json:"archive_mb,omitempty"`
+	ImportS     float64 `json:"import_wall_s,omitempty"`
+	ImportRSSMB float64 `json:"import_peak_rss_mb,omitempty"`
+	Profile     string  `json:"cpu_profile_top,omitempty"`
 	// HeapProfile and NoopHeapProfile: the top of the heap in use at its
 	// largest (TANDEM_HEAPPROFILE), of the sync (with TANDEM_BENCH_HEAP=1)
 	// and of the no-op re-run.
@@ -392,8 +399,19 @@ func measureScaleTandem(ctx context.Context, green kubernetes.Interface, greenRC
 	p.PlanS, p.PlanRSSMB = planWall.Seconds(), float64(planKiB)/1024
 	report("%s %d: tandem plan: %s, peak RSS %.0f MB", set, size, planWall.Round(time.Millisecond), p.PlanRSSMB)
 
-	// A selection: 5 namespaces of the set, gone from green again.
+	// Export and import: the archive of the set, imported into green
+	// without 5 of its namespaces.
 	part := src[:min(5, len(src))]
+	exp, imp, archiveBytes, err := measureExportImport(ctx, green, src, part, tag)
+	if err != nil {
+		return p, err
+	}
+	p.ExportS, p.ExportRSSMB, p.ArchiveMB = exp.wall.Seconds(), exp.rssMiB(), float64(archiveBytes)/(1<<20)
+	p.ImportS, p.ImportRSSMB = imp.wall.Seconds(), imp.rssMiB()
+	report("%s %d: tandem export: %s, peak RSS %.0f MB, archive %.1f MB; tandem import (%d namespaces deleted from green first): %s, peak RSS %.0f MB, totals %v",
+		set, size, exp.wall.Round(time.Millisecond), p.ExportRSSMB, p.ArchiveMB, len(part), imp.wall.Round(time.Millisecond), p.ImportRSSMB, imp.total)
+
+	// A selection: 5 namespaces of the set, gone from green again.
 	if err := deleteNamespaces(ctx, green, part, 10*time.Minute); err != nil {
 		return p, err
 	}

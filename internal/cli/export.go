@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -75,6 +76,7 @@ func (o *ExportOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer prep.Close() // the objects wait on disk until they are archived
 	// Written through a temporary file: an interrupted export never leaves a truncated archive behind.
 	tmp, err := os.CreateTemp(filepath.Dir(o.File), ".tandem-export-*")
 	if err != nil {
@@ -90,7 +92,14 @@ func (o *ExportOptions) Run(ctx context.Context) error {
 		}
 		w = sealed
 	}
-	n, err := syncer.WriteArchive(w, source.Context, prep)
+	said := time.Now()
+	n, err := syncer.WriteArchive(w, source.Context, prep, func(done, total int) {
+		// A long export says how far it is, as a long wave does.
+		if now := time.Now(); now.Sub(said) >= progressEvery && done < total {
+			said = now
+			fmt.Fprintf(o.g.Err, "  archived %d of %d objects\n", done, total)
+		}
+	})
 	if sealed != nil && err == nil {
 		err = sealed.Close()
 	}

@@ -68,6 +68,7 @@ func (o *ImportOptions) Run(ctx context.Context) error {
 		return err
 	}
 	defer archive.Close()
+	o.g.Log.Info("read the archive", "objects", archive.Len(), "took", time.Since(started).Round(time.Millisecond))
 	target, err := o.g.connect(o.g.Target, "target")
 	if err != nil {
 		return err
@@ -75,10 +76,12 @@ func (o *ImportOptions) Run(ctx context.Context) error {
 	if _, err := target.Check(ctx); err != nil {
 		return err
 	}
+	step := time.Now()
 	prep, err := syncer.ImportPlan(ctx, target, archive, o.Force)
 	if err != nil {
 		return err
 	}
+	o.g.Log.Info("planned against the target", "context", target.Context, "took", time.Since(step).Round(time.Millisecond))
 	results, err := apply.Run(ctx, target, prep.Plan, apply.Options{Workers: o.Workers, Force: o.Force, Recreate: o.Recreate, Events: newProgress(o.g.Err), Log: o.g.Log})
 	results = append(results, syncer.UnsharedResults(prep)...)
 	if err != nil {

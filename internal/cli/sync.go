@@ -156,7 +156,7 @@ func (o *SyncOptions) prepare(ctx context.Context, source, target *cluster.Conn,
 		return nil, err
 	}
 	return syncer.Prepare(ctx, syncer.Request{
-		Source: source, Target: target, IncludePVCs: o.IncludePVCs, Force: o.Force, Standby: o.Standby, KeepTarget: o.Diff, OnDisk: !o.Diff, Log: o.g.Log, Early: early, Stream: stream,
+		Source: source, Target: target, IncludePVCs: o.IncludePVCs, Force: o.Force, Standby: o.Standby, OnDisk: true, Log: o.g.Log, Early: early, Stream: stream,
 		Selector: plan.Selector{Namespaces: o.Namespaces, IncludeSystem: o.IncludeSystem, Labels: o.labels, Stack: o.Stack, IncludeKinds: include, ExcludeKinds: exclude},
 	}, resources)
 }
@@ -179,7 +179,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		}
 		defer prep.Close()
 		o.printWarnings(prep)
-		return o.printPlan(prep, syncer.UnsharedResults(prep))
+		return o.printPlan(ctx, target, prep, syncer.UnsharedResults(prep))
 	}
 
 	// The journal's run begins with the first write: bad input found while

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -8,10 +9,14 @@ import (
 	"io"
 
 	"github.com/pmezard/go-difflib/difflib"
+	"golang.org/x/sync/errgroup"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	"github.com/tandem-io/tandem/pkg/apply"
+	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/syncer"
 )
@@ -23,18 +28,30 @@ type plannedStep struct {
 	Diff    string   `json:"diff,omitempty"`
 }
 
-// printPlan prints what sync would do, without writing.
-func (o *SyncOptions) printPlan(prep *syncer.Prepared, unshared []apply.Result) error {
+// printPlan prints what sync would do, without writing; with --diff, the
+// difference each write would make to the target.
+func (o *SyncOptions) printPlan(ctx context.Context, target *cluster.Conn, prep *syncer.Prepared, unshared []apply.Result) error {
 	var steps []plannedStep
+	var writes []plan.Step // with --diff: the steps whose diffs are printed, in steps' order
+	var writeAt []int
 	for _, w := range prep.Plan.Waves {
 		for _, s := range w.Steps {
 			d := s.Ref
 			ps := plannedStep{Result: apply.Result{Wave: w.Name, Group: d.GroupVersionKind().Group, Kind: d.Kind, Namespace: d.Namespace, Name: d.Name,
 				Action: s.Action, Status: apply.Planned, Reason: s.Reason, Why: s.Why, Notes: s.Decision.Notes}, Foreign: s.Foreign}
 			if o.Diff && (s.Action == plan.Create || s.Action == plan.Update) {
-				ps.Diff = unifiedDiff(s)
+				writes, writeAt = append(writes, s), append(writeAt, len(steps))
 			}
 			steps = append(steps, ps)
+		}
+	}
+	if len(writes) > 0 {
+		diffs, err := diffSteps(ctx, target, writes)
+		if err != nil {
+			return err
+		}
+		for i, d := range diffs {
+			steps[writeAt[i]].Diff = d
 		}
 	}
 	for _, u := range unshared {
@@ -131,10 +148,49 @@ func dropNullTimestamps(v any) {
 	}
 }
 
-func unifiedDiff(s plan.Step) string {
-	name := s.Ref.Kind + " " + s.Ref.Namespace + "/" + s.Ref.Name
+// diffSteps is the unified diff of each step: its object (read back from
+// where the plan keeps it) against the target's copy, read now for each
+// update — the plan holds no copy of the target's objects, and a diff
+// holds only what it prints.
+func diffSteps(ctx context.Context, target *cluster.Conn, steps []plan.Step) ([]string, error) {
+	diffs := make([]string, len(steps))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(diffReads)
+	for i, s := range steps {
+		g.Go(func() error {
+			desired, err := s.Full()
+			if err != nil {
+				return err
+			}
+			var current *unstructured.Unstructured
+			if s.Action == plan.Update {
+				ri := target.Dynamic.Resource(s.Resource)
+				if s.Namespaced {
+					current, err = ri.Namespace(s.Ref.Namespace).Get(gctx, s.Ref.Name, metav1.GetOptions{})
+				} else {
+					current, err = ri.Get(gctx, s.Ref.Name, metav1.GetOptions{})
+				}
+				if apierrors.IsNotFound(err) {
+					current, err = nil, nil // deleted since the plan read the target
+				}
+				if err != nil {
+					return fmt.Errorf("read the target's %s %s to diff it: %w", s.Ref.Kind, s.Ref.Key().Namespace+"/"+s.Ref.Name, err)
+				}
+			}
+			diffs[i] = unifiedDiff(s.Ref, current, desired)
+			return nil
+		})
+	}
+	return diffs, g.Wait()
+}
+
+// diffReads is how many of the target's copies a diff reads at once.
+const diffReads = 8
+
+func unifiedDiff(ref plan.Ref, current, desired *unstructured.Unstructured) string {
+	name := ref.Kind + " " + ref.Namespace + "/" + ref.Name
 	text, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: difflib.SplitLines(comparable(s.Current)), B: difflib.SplitLines(comparable(s.Desired)),
+		A: difflib.SplitLines(comparable(current)), B: difflib.SplitLines(comparable(desired)),
 		FromFile: "target/" + name, ToFile: "source/" + name, Context: 3,
 	})
 	return text

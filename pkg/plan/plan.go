@@ -110,8 +110,7 @@ type Step struct {
 	Foreign []string // field managers other than tandem and the cluster's own controllers that own fields of Current (sorted); apply checks these for conflicts
 	GitOps  string   // "Helm release X", "Argo CD", "Flux" when Current is managed by one of them and was never written by tandem
 	// TargetUID is the UID of the target's copy ("" when it has none): a
-	// plan keeps no more of Target and Current unless Options.KeepCurrent
-	// says so.
+	// plan keeps no more of Target and Current.
 	TargetUID types.UID
 	// Upgrade says the target's copy has fields tandem created
 	// (CreateManager): an apply first makes them FieldManager's.
@@ -131,10 +130,6 @@ type Plan struct{ Waves []Wave }
 // Options change how steps are decided.
 type Options struct {
 	Force bool // take over fields of other managers and objects of GitOps pipelines
-	// KeepCurrent keeps each step's Target and Current (a diff prints it);
-	// otherwise a step keeps only its TargetUID, and the plan's memory does
-	// not grow with the target's metadata.
-	KeepCurrent bool
 }
 
 // Build decides each item's action and groups steps into waves, sorted within a wave by resource, namespace, name.
@@ -183,9 +178,9 @@ func Decide(it Item, o Options) (Step, int) {
 	}
 	i, _ := WaveOf(it.Ref.GroupVersionKind().GroupKind())
 	s := decide(it, o)
-	if !o.KeepCurrent {
-		s.Current, s.Target = nil, nil
-	}
+	// The step keeps the copy's UID only: the plan's memory does not grow
+	// with the target's metadata.
+	s.Current, s.Target = nil, nil
 	return s, i
 }
 

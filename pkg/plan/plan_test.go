@@ -184,8 +184,7 @@ func TestBuildWaves(t *testing.T) {
 	}
 }
 
-// A step keeps the target copy's UID and, unless KeepCurrent, nothing more
-// of it; an item whose object waits on disk (Ref and Load, no Desired) is
+// A step keeps the target copy's UID and nothing more of it; an item whose object waits on disk (Ref and Load, no Desired) is
 // planned by its Ref and hash alone, and a Builder fed in any order gives
 // the plan Build gives.
 func TestBuilderKeepsTargetUIDAndPlansObjectsOnDisk(t *testing.T) {
@@ -198,8 +197,8 @@ func TestBuilderKeepsTargetUIDAndPlansObjectsOnDisk(t *testing.T) {
 		{Resource: schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, Namespaced: true, Ref: RefOf(onDisk), DesiredHash: "h2",
 			Stored: inMemory{onDisk}},
 	}
-	for _, keep := range []bool{false, true} {
-		p := Build(items, Options{KeepCurrent: keep})
+	{
+		p := Build(items, Options{})
 		if len(p.Waves) != 1 || len(p.Waves[0].Steps) != 2 {
 			t.Fatalf("plan %+v: want one wave of two steps", p)
 		}
@@ -210,8 +209,8 @@ func TestBuilderKeepsTargetUIDAndPlansObjectsOnDisk(t *testing.T) {
 		if app.TargetUID != "uid-1" || app.Action != Update {
 			t.Errorf("step of an object the target has: uid %q action %s, want uid-1 update", app.TargetUID, app.Action)
 		}
-		if (app.Current != nil) != keep {
-			t.Errorf("KeepCurrent %v: the step holds Current %v", keep, app.Current != nil)
+		if app.Current != nil || app.Target != nil {
+			t.Errorf("the step holds the target's copy: %v %v", app.Current, app.Target)
 		}
 		if other.TargetUID != "" || other.Action != Create || other.Hash != "h2" || other.Desired != nil {
 			t.Errorf("step of an object on disk: uid %q action %s hash %q desired %v, want a create with the item's hash and no object held", other.TargetUID, other.Action, other.Hash, other.Desired)

@@ -37,11 +37,14 @@ type Index struct {
 }
 
 // WriteArchive writes what sync would apply (every step that is not skipped)
-// as a tar.gz: index.json plus one YAML file per object, in wave order.
-func WriteArchive(w io.Writer, source string, p *Prepared) (int, error) {
+// as a tar.gz: one YAML file per object, in wave order, then index.json.
+// progress, when set, hears after each object how many are written of how
+// many.
+func WriteArchive(w io.Writer, source string, p *Prepared, progress func(done, total int)) (int, error) {
 	gz := gzip.NewWriter(w)
 	tw := tar.NewWriter(gz)
 	idx := Index{Source: source, Created: time.Now().UTC()}
+	total := p.Plan.Len() - p.Plan.Counts()[plan.Skip]
 	add := func(name string, data []byte) error {
 		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: int64(len(data)), ModTime: idx.Created, Typeflag: tar.TypeReg}); err != nil {
 			return err
@@ -70,6 +73,9 @@ func WriteArchive(w io.Writer, source string, p *Prepared) (int, error) {
 				return 0, err
 			}
 			idx.Objects = append(idx.Objects, e)
+			if progress != nil {
+				progress(len(idx.Objects), total)
+			}
 		}
 	}
 	data, _ := json.MarshalIndent(idx, "", "  ")

@@ -44,7 +44,7 @@ func writeFixture(t *testing.T, objs []*unstructured.Unstructured) []byte {
 		items = append(items, plan.Item{Resource: schema.GroupVersionResource{Version: "v1", Resource: res}, Namespaced: o.GetNamespace() != "", Desired: o.DeepCopy()})
 	}
 	var buf bytes.Buffer
-	n, err := WriteArchive(&buf, "blue", &Prepared{Plan: plan.Build(items, plan.Options{})})
+	n, err := WriteArchive(&buf, "blue", &Prepared{Plan: plan.Build(items, plan.Options{})}, nil)
 	if err != nil || n != len(objs) {
 		t.Fatalf("WriteArchive: %d objects, %v", n, err)
 	}

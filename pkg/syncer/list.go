@@ -160,9 +160,9 @@ func listSource(ctx context.Context, req Request, resources []inventory.Resource
 // current: it lists the kinds of the jobs, in their namespaces when the
 // source was read namespace by namespace (scoped). jobs are in newJobs'
 // order: each object listed is looked up there (findJob), and only the copies
-// of picked objects are kept — nothing else of the target is held. Unless
-// req.KeepTarget (a diff prints them whole) only what a decision reads is
-// kept (targetCopy).
+// of picked objects are kept — nothing else of the target is held, and of
+// those only what a decision reads (targetCopy): the apiserver sends their
+// metadata alone (PartialObjectMetadata).
 func listTarget(ctx context.Context, req Request, byGK map[schema.GroupKind]inventory.Resource, jobs []prepareJob, scoped bool) error {
 	namespaces := map[schema.GroupKind]map[string]bool{}
 	var kinds []schema.GroupKind
@@ -188,15 +188,8 @@ func listTarget(ctx context.Context, req Request, byGK map[schema.GroupKind]inve
 			tasks = append(tasks, listTask{r: r, namespace: ns})
 		}
 	}
-	// Only metadata is read (PartialObjectMetadata): the apiserver sends no
-	// spec or data, unless a diff prints the objects whole.
 	list := func(t listTask, fn func(*unstructured.Unstructured) error) error {
 		return inventory.ListMetadata(ctx, req.Target.Metadata, t.r, t.namespace, fn)
-	}
-	if req.KeepTarget {
-		list = func(t listTask, fn func(*unstructured.Unstructured) error) error {
-			return inventory.List(ctx, req.Target, t.r, t.namespace, fn)
-		}
 	}
 	// Each object is its own job's: lists running at once never write
 	// the same job.
@@ -207,10 +200,6 @@ func listTarget(ctx context.Context, req Request, byGK map[schema.GroupKind]inve
 			return struct{}{}, false, nil
 		}
 		c := targetOf(o, in)
-		if req.KeepTarget {
-			slimManagedFields(o)
-			c.rareOf().whole = o
-		}
 		jobs[i].current = &c
 		return struct{}{}, false, nil
 	}

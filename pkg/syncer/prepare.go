@@ -37,13 +37,10 @@ type Request struct {
 	// standby.DiscoverScaleKinds); Prepare finds them in the source when
 	// Standby is set and they are nil.
 	StandbyKinds standby.ScaleKinds
-	// KeepTarget keeps the target's objects whole in the plan (a diff
-	// prints them); otherwise only the metadata a decision reads is held.
-	KeepTarget bool
 	// OnDisk holds the namespaced objects on disk between reading and
 	// writing them (spill.go): a sync's memory then grows with the number
-	// of objects, not their bytes. Off where the plan's objects are
-	// printed or archived (export, --diff). The caller closes the Prepared.
+	// of objects, not their bytes; the plan's steps read them back from
+	// there (plan.Item.Full). The caller closes the Prepared.
 	OnDisk bool
 	// Log hears how long each step before the first write took (info
 	// level); nil: nothing is logged.
@@ -286,7 +283,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	}
 	// One job per picked object; the sketches go as they are taken.
 	jobs := newJobs(raw, picked, early, true)
-	popts := plan.Options{Force: req.Force, KeepCurrent: req.KeepTarget}
+	popts := plan.Options{Force: req.Force}
 	b := plan.NewBuilder(popts)
 	for _, j := range jobs {
 		gk := schema.GroupKind{Group: j.key.Group, Kind: j.key.Kind}
@@ -399,21 +396,6 @@ func (p *Prepared) Close() error {
 	err := p.spill.Close()
 	p.spill = nil
 	return err
-}
-
-// slimManagedFields keeps who manages an object (manager, operation,
-// subresource), which plan needs, and drops the field sets, which it does not.
-func slimManagedFields(o *unstructured.Unstructured) {
-	md, _ := o.Object["metadata"].(map[string]any)
-	entries, ok := md["managedFields"].([]any)
-	if !ok {
-		return
-	}
-	for _, e := range entries {
-		if m, ok := e.(map[string]any); ok {
-			delete(m, "fieldsV1")
-		}
-	}
 }
 
 // alwaysGenerated are kinds not worth even listing: every object is made by the cluster.

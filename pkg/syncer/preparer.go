@@ -57,9 +57,8 @@ func (pr preparer) one(j prepareJob) (prepareOutcome, error) {
 	}
 	var out prepareOutcome
 	var current *plan.Target
-	var whole *unstructured.Unstructured
 	if j.current != nil {
-		current, whole = j.current.target(j.key.Namespace), j.current.whole()
+		current = j.current.target(j.key.Namespace)
 	}
 	joins := dnsJoins(r.GVR(), o, current) // before sanitize strips the source's identifier
 	// Sanitized in place: the raw object is not needed afterwards, and a copy would double the memory.
@@ -78,7 +77,7 @@ func (pr preparer) one(j prepareJob) (prepareOutcome, error) {
 	}
 	it := plan.Item{
 		Resource: r.GVR(), Namespaced: r.Namespaced, Desired: desired, Decision: decision,
-		Target: current, Current: whole, Why: j.why,
+		Target: current, Why: j.why,
 	}
 	if !decision.Skip {
 		noteLiteralClusterIPs(pr.clusterIPs, &it)

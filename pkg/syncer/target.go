@@ -5,8 +5,7 @@ package syncer
 // large cluster holds one for every object at once, so it is kept small:
 // the UID and the content hash as bytes, the labels and managers shared
 // through the interner, and what few objects have (other annotations, a
-// UID or hash not in the usual form, the whole object for a diff) behind
-// one pointer.
+// UID or hash not in the usual form) behind one pointer.
 
 import (
 	"encoding/hex"
@@ -40,7 +39,6 @@ const (
 type rareTarget struct {
 	uid, hash   string            // when not held as bytes
 	annotations map[string]string // without the hash and kubectl's last-applied copy; shared
-	whole       *unstructured.Unstructured
 }
 
 func (c *targetCopy) rareOf() *rareTarget {
@@ -108,12 +106,4 @@ func (c targetCopy) target(namespace string) *plan.Target {
 		t.Hash = hex.EncodeToString(c.hash[:])
 	}
 	return t
-}
-
-// whole is the target's object whole (kept only for a diff), else nil.
-func (c targetCopy) whole() *unstructured.Unstructured {
-	if c.rare == nil {
-		return nil
-	}
-	return c.rare.whole
 }

@@ -428,6 +428,28 @@ func TestSyncDropsWhatTheSourceDropped(t *testing.T) {
 
 	mustKubectl(t, "--context", "blue", "-n", ns, "patch", "configmap", "settings", "--type", "json",
 		"-p", `[{"op":"remove","path":"/data/drop"},{"op":"remove","path":"/metadata/labels/old"},{"op":"replace","path":"/data/keep","value":"3"}]`)
+	mustKubectl(t, "--context", "blue", "-n", ns, "create", "secret", "generic", "creds", "--from-literal=password=hunter2")
+
+	// --dry-run --diff: the change against green's copy (read for the
+	// diff: the plan holds none), the new Secret without its value, and
+	// nothing written.
+	rv := kubectl(t, "--context", "green", "-n", ns, "get", "configmap", "settings", "-o", "jsonpath={.metadata.resourceVersion}").stdout
+	r := tandem(t, syncArgs(jd, "--namespace", ns, "--dry-run", "--diff")...)
+	if r.code != 0 {
+		t.Fatalf("sync --dry-run --diff: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"--- target/ConfigMap " + ns + "/settings", `-  drop: "2"`, `-  keep: "1"`, `+  keep: "3"`, "-    old: \"yes\"", "+++ source/Secret " + ns + "/creds", "<redacted hmac:"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the diff lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "hunter2") || strings.Contains(r.stdout, "aHVudGVyMg") {
+		t.Errorf("the diff shows the Secret's value:\n%s", r.stdout)
+	}
+	if now := kubectl(t, "--context", "green", "-n", ns, "get", "configmap", "settings", "-o", "jsonpath={.metadata.resourceVersion}").stdout; now != rv {
+		t.Errorf("a dry run changed green's settings (resourceVersion %s → %s)", rv, now)
+	}
+
 	out, _ = syncJSON(t, jd, 0, "--namespace", ns)
 	if r, ok := out.find("ConfigMap", ns, "settings"); !ok || r.Status != "updated" {
 		t.Fatalf("settings after the change: %+v (found %v), want updated", r, ok)
