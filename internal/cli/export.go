@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
-	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/syncer"
 )
 
@@ -72,34 +71,40 @@ func (o *ExportOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	prep, err := o.prepare(ctx, source, target, nil, nil)
-	if err != nil {
-		return err
-	}
-	defer prep.Close() // the objects wait on disk until they are archived
 	// Written through a temporary file: an interrupted export never leaves a truncated archive behind.
 	tmp, err := os.CreateTemp(filepath.Dir(o.File), ".tandem-export-*")
 	if err != nil {
 		return badInput("-f %s: %v", o.File, err)
 	}
 	defer os.Remove(tmp.Name())
+	defer tmp.Close()
 	var w io.Writer = tmp
 	var sealed io.WriteCloser
 	if len(o.EncryptTo) > 0 {
 		if sealed, err = syncer.EncryptTo(tmp, o.EncryptTo); err != nil {
-			tmp.Close()
 			return badInput("--encrypt-to: %v", err)
 		}
 		w = sealed
 	}
 	said := time.Now()
-	n, err := syncer.WriteArchive(w, source.Context, prep, func(done, total int) {
+	archive, err := syncer.NewArchiveWriter(w, source.Context, func(done, total int) {
 		// A long export says how far it is, as a long wave does.
 		if now := time.Now(); now.Sub(said) >= progressEvery && done < total {
 			said = now
 			fmt.Fprintf(o.g.Err, "  archived %d of %d objects\n", done, total)
 		}
 	})
+	if err != nil {
+		return err
+	}
+	// Each object is archived as it is planned: neither the plan nor the
+	// objects are held (they wait on disk until their turn).
+	prep, err := o.prepare(ctx, source, target, nil, func() (syncer.Sink, error) { return archive, nil })
+	if err != nil {
+		return err
+	}
+	defer prep.Close()
+	n, err := archive.Close()
 	if sealed != nil && err == nil {
 		err = sealed.Close()
 	}
@@ -113,21 +118,8 @@ func (o *ExportOptions) Run(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintf(o.g.Err, "exported %d objects from %s to %s (%d cannot be copied to the target as they are)\n", n, source.Context, o.File, len(prep.Unshared))
-	if secrets := countSecrets(prep); secrets > 0 && len(o.EncryptTo) == 0 {
+	if secrets := archive.Secrets(); secrets > 0 && len(o.EncryptTo) == 0 {
 		fmt.Fprintf(o.g.Err, "warning: %s holds %d Secrets in clear: keep it as you keep the secrets themselves, or export with --encrypt-to AGE_RECIPIENT\n", o.File, secrets)
 	}
 	return nil
-}
-
-// countSecrets counts the Secrets an export writes.
-func countSecrets(p *syncer.Prepared) int {
-	n := 0
-	for _, wv := range p.Plan.Waves {
-		for _, s := range wv.Steps {
-			if s.Action != plan.Skip && s.Ref.Kind == "Secret" && s.Ref.APIVersion == "v1" {
-				n++
-			}
-		}
-	}
-	return n
 }

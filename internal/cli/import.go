@@ -76,17 +76,13 @@ func (o *ImportOptions) Run(ctx context.Context) error {
 	if _, err := target.Check(ctx); err != nil {
 		return err
 	}
-	step := time.Now()
-	prep, err := syncer.ImportPlan(ctx, target, archive, o.Force)
+	// Each object is written as it is planned, wave by wave: no plan is held.
+	ss := apply.NewSession(target, apply.Options{Workers: o.Workers, Force: o.Force, Recreate: o.Recreate, Events: newProgress(o.g.Err), Log: o.g.Log})
+	prep, err := syncer.Import(ctx, target, archive, o.Force, ss.NewStream())
 	if err != nil {
 		return err
 	}
-	o.g.Log.Info("planned against the target", "context", target.Context, "took", time.Since(step).Round(time.Millisecond))
-	results, err := apply.Run(ctx, target, prep.Plan, apply.Options{Workers: o.Workers, Force: o.Force, Recreate: o.Recreate, Events: newProgress(o.g.Err), Log: o.g.Log})
-	results = append(results, syncer.UnsharedResults(prep)...)
-	if err != nil {
-		return err
-	}
+	results := append(ss.Results(), syncer.UnsharedResults(prep)...)
 	summary, total := apply.Summarize(results)
 	if err := o.g.printResults(results, summary, total, time.Since(started)); err != nil {
 		return err

@@ -137,7 +137,7 @@ func (o *SyncOptions) Validate() error {
 // plan's cluster-scoped start while the rest is read (syncer.Request.Early),
 // and stream, when set, writes the rest as it is planned
 // (syncer.Request.Stream: the plan returned is then empty).
-func (o *SyncOptions) prepare(ctx context.Context, source, target *cluster.Conn, early func(context.Context, plan.Plan) error, stream func() (*apply.Stream, error)) (*syncer.Prepared, error) {
+func (o *SyncOptions) prepare(ctx context.Context, source, target *cluster.Conn, early func(context.Context, plan.Plan) error, stream func() (syncer.Sink, error)) (*syncer.Prepared, error) {
 	start := time.Now()
 	resources, err := syncer.Discover(ctx, source, target)
 	if err != nil {
@@ -211,7 +211,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 			return err
 		}
 		return w.Apply(ctx, p)
-	}, func() (*apply.Stream, error) {
+	}, func() (syncer.Sink, error) {
 		if err := begin(); err != nil {
 			return nil, err
 		}

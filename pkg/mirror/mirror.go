@@ -235,7 +235,7 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 	// Written as it is planned (apply.Stream): no whole plan is held
 	// beside the informers' caches.
 	ss := apply.NewSession(m.Target, apply.Options{Force: m.Request.Force, RecreateKinds: RecreateKinds, Log: m.Log})
-	req.Stream = func() (*apply.Stream, error) { return ss.NewStream(), nil }
+	req.Stream = func() (syncer.Sink, error) { return ss.NewStream(), nil }
 	prep, err := syncer.Prepare(ctx, req, m.resources)
 	if err != nil {
 		return fmt.Errorf("initial pass: %w", err)

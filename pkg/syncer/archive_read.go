@@ -10,6 +10,7 @@ package syncer
 import (
 	"archive/tar"
 	"compress/gzip"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -151,13 +152,15 @@ func notAnArchive(format string, args ...any) error {
 	return fmt.Errorf("%w: not a tandem export (%s)", cluster.ErrBadInput, fmt.Sprintf(format, args...))
 }
 
-// ImportPlan builds the plan for applying an archive's objects to the
-// target, through the same plan as sync: the target's copies are read as
-// metadata, page by page, and only those of archived objects are kept.
-// Objects of a resource the target does not serve at the archived version
-// come back as Unshared. The plan reads the objects from a, which must
-// stay open until it is applied.
-func ImportPlan(ctx context.Context, target *cluster.Conn, a *Archive, force bool) (*Prepared, error) {
+// Import plans an archive's objects against the target, as sync plans,
+// and hands each step to sink as it is decided, wave by wave (sink writes
+// it: apply.Stream), holding no plan: the target's copies are read as
+// metadata, page by page, and only what a decision reads of the archived
+// ones is kept. Objects of a resource the target does not serve at the
+// archived version come back as the Prepared's Unshared; its Plan is
+// empty. The steps read their objects from a, which must stay open until
+// sink is done.
+func Import(ctx context.Context, target *cluster.Conn, a *Archive, force bool, sink Sink) (*Prepared, error) {
 	crdGroups, err := a.crdGroups()
 	if err != nil {
 		return nil, err
@@ -199,27 +202,41 @@ func ImportPlan(ctx context.Context, target *cluster.Conn, a *Archive, force boo
 		}
 	}
 	p := &Prepared{}
-	b := plan.NewBuilder(plan.Options{Force: force})
-	for _, e := range a.entries {
-		if state[e.resource().GVR()] != "unserved" {
-			b.Expect(e.ref.GroupVersionKind().GroupKind())
-		}
-	}
+	// In the order they are written: wave by wave (a stream holds only so
+	// many steps of a later wave).
+	slices.SortFunc(a.entries, func(x, y archived) int {
+		wx, _ := plan.WaveOf(x.ref.GroupVersionKind().GroupKind())
+		wy, _ := plan.WaveOf(y.ref.GroupVersionKind().GroupKind())
+		return cmp.Or(wx-wy, compareRefs(x.ref, y.ref))
+	})
+	var served []archived
 	for _, e := range a.entries {
 		r := e.resource()
 		if state[r.GVR()] == "unserved" {
 			p.Unshared = append(p.Unshared, Unshared{Object: e.identity(), Fix: fmt.Sprintf("the target does not serve %s/%s %s: export again with --target pointing at this cluster", e.Group, e.Version, e.Kind)})
 			continue
 		}
+		served = append(served, e)
+		sink.Expect(e.ref.GroupVersionKind().GroupKind())
+		sink.WantOwners(e.ref.Namespace, e.ref.Owners)
+	}
+	sink.Start(ctx)
+	opts := plan.Options{Force: force}
+	for _, e := range served {
+		if ctx.Err() != nil {
+			break
+		}
 		var t *plan.Target
 		if c := current[e.ref.Key()]; c != nil {
 			t = c.target(e.ref.Namespace)
 		}
-		b.Add(plan.Item{Resource: r.GVR(), Namespaced: e.Namespaced, Ref: e.ref, Stored: e.obj, DesiredHash: e.hash, Target: t, Why: e.Why})
+		s, _ := plan.Decide(plan.Item{Resource: e.resource().GVR(), Namespaced: e.Namespaced, Ref: e.ref, Stored: e.obj, DesiredHash: e.hash, Target: t, Why: e.Why}, opts)
+		sink.Add(s)
 	}
-	slices.SortFunc(p.Unshared, func(x, y Unshared) int { return compareRefs(plan.RefOf(x.Object), plan.RefOf(y.Object)) })
-	p.Plan = b.Plan()
-	return p, nil
+	if err := sink.Wait(); err != nil {
+		return p, err
+	}
+	return p, ctx.Err()
 }
 
 // identity is what names e's object (an unshared one is only ever named).

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/sanitize"
 )
 
 func archiveFixture() []*unstructured.Unstructured {
@@ -44,9 +46,29 @@ func writeFixture(t *testing.T, objs []*unstructured.Unstructured) []byte {
 		items = append(items, plan.Item{Resource: schema.GroupVersionResource{Version: "v1", Resource: res}, Namespaced: o.GetNamespace() != "", Desired: o.DeepCopy()})
 	}
 	var buf bytes.Buffer
-	n, err := WriteArchive(&buf, "blue", &Prepared{Plan: plan.Build(items, plan.Options{})}, nil)
+	var heard []int
+	w, err := NewArchiveWriter(&buf, "blue", func(done, total int) { heard = append(heard, done, total) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		w.Expect(it.Desired.GroupVersionKind().GroupKind())
+	}
+	w.Start(context.Background())
+	for _, wv := range plan.Build(items, plan.Options{}).Waves {
+		for _, s := range wv.Steps {
+			w.Add(s)
+		}
+	}
+	if err := w.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	n, err := w.Close()
 	if err != nil || n != len(objs) {
-		t.Fatalf("WriteArchive: %d objects, %v", n, err)
+		t.Fatalf("the archive: %d objects, %v", n, err)
+	}
+	if want := []int{1, len(objs)}; len(heard) != 2*len(objs) || !reflect.DeepEqual(heard[:2], want) {
+		t.Errorf("progress heard %v, want (done, total) per object from %v", heard, want)
 	}
 	return buf.Bytes()
 }
@@ -140,5 +162,40 @@ func TestArchiveRejectsWhatIsNotOne(t *testing.T) {
 		if !errors.Is(err, cluster.ErrBadInput) {
 			t.Errorf("%s: read as %v, %v; want bad input", name, a, err)
 		}
+	}
+}
+
+// A skipped step is not archived; the Secrets archived are counted (export
+// warns of them).
+func TestArchiveWriterSkipsAndCountsSecrets(t *testing.T) {
+	secret := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Secret",
+		"metadata": map[string]any{"namespace": "shop", "name": "creds"}, "data": map[string]any{"password": "aHVudGVyMg=="}}}
+	skipped := secret.DeepCopy()
+	skipped.SetName("token")
+	items := []plan.Item{
+		{Resource: schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, Namespaced: true, Desired: secret},
+		{Resource: schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, Namespaced: true, Desired: skipped, Decision: sanitize.Decision{Skip: true, Reason: "made by the cluster"}},
+	}
+	var buf bytes.Buffer
+	w, err := NewArchiveWriter(&buf, "blue", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, wv := range plan.Build(items, plan.Options{}).Waves {
+		for _, s := range wv.Steps {
+			w.Add(s)
+		}
+	}
+	n, err := w.Close()
+	if err != nil || n != 1 || w.Secrets() != 1 {
+		t.Fatalf("archived %d objects (%d Secrets), %v; want the one not skipped", n, w.Secrets(), err)
+	}
+	a, err := ReadArchive(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.Len() != 1 || a.entries[0].Name != "creds" {
+		t.Errorf("read back %d objects (%+v), want creds alone", a.Len(), a.entries)
 	}
 }

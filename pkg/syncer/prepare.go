@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
@@ -54,14 +53,29 @@ type Request struct {
 	// namespaced objects; Prepare returns once it is done, with a plan
 	// without those objects, and Early's error as its own.
 	Early func(context.Context, plan.Plan) error
-	// Stream, when set, gives the stream that writes the plan as it is
-	// made (see apply.Stream): each object goes to it once it is
-	// sanitized and decided, so the writes begin while the rest is still
-	// being prepared, and Prepared.Plan stays empty. Prepare asks for it
-	// once the source is read (bad input found before then leaves nothing
-	// written) and returns once it has written everything, with its error
-	// as Prepare's own.
-	Stream func() (*apply.Stream, error)
+	// Stream, when set, gives the Sink that takes the plan as it is made
+	// (apply.Stream writes it, ArchiveWriter archives it): each object goes
+	// to it once it is sanitized and decided, so the writes begin while
+	// the rest is still being prepared, no step is held once written, and
+	// Prepared.Plan stays empty. Prepare asks for it once the source is
+	// read (bad input found before then leaves nothing written) and
+	// returns once it has taken everything, with its error as Prepare's
+	// own.
+	Stream func() (Sink, error)
+}
+
+// Sink takes the plan's steps as Prepare decides them (Request.Stream):
+// apply.Stream writes them into the target, ArchiveWriter into an archive.
+// Expect and WantOwners are called before Start, for each object coming;
+// then Add (its step) or Drop (nothing comes of it) for each, from any
+// goroutine; Wait returns once every step is taken care of.
+type Sink interface {
+	Expect(gk schema.GroupKind)
+	WantOwners(namespace string, owners []metav1.OwnerReference)
+	Start(ctx context.Context)
+	Add(s plan.Step)
+	Drop(gk schema.GroupKind)
+	Wait() error
 }
 
 // Prepared is the pipeline's output before anything is written.
@@ -265,7 +279,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		return nil, err
 	}
 	clusterIPs := sourceClusterIPs(raw) // read before sanitizing clears them
-	var st *apply.Stream
+	var st Sink
 	// stopStream ends the stream's writes: a failed object stops the
 	// preparing, and the objects the stream waits for would never come.
 	stopStream := func() {}
