@@ -9,8 +9,8 @@ package syncer
 
 import (
 	"archive/tar"
-	"compress/gzip"
 	"cmp"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
