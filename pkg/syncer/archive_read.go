@@ -61,12 +61,17 @@ func (a *Archive) Close() error {
 	return a.sp.Close()
 }
 
-// The largest file of an archive read: an object (the apiserver's own
-// limit on a request is 3 MiB) and the index (≈ 250 bytes per object).
-const (
-	maxObjectFile = 64 << 20
-	maxIndexFile  = 1 << 30
-)
+// The largest object file of an archive read (the apiserver's own limit
+// on a request is 3 MiB); index.json is read as it is decoded, entry by
+// entry, and has no limit but the objects it names.
+const maxObjectFile = 64 << 20
+
+// archivedFile is an object file read before the index named it.
+type archivedFile struct {
+	ref  plan.Ref
+	hash string
+	obj  stored
+}
 
 // ReadArchive reads an export archive, its objects to disk as they come; a
 // file that is not one is bad input.
@@ -84,15 +89,11 @@ func ReadArchive(r io.Reader) (_ *Archive, err error) {
 			sp.Close()
 		}
 	}()
-	type file struct {
-		ref  plan.Ref
-		hash string
-		obj  stored
-	}
-	// The index comes last (WriteArchive): the objects are kept by file
-	// name until it says which they are and in what order.
-	files := map[string]file{}
-	var idx *Index
+	// The index comes last (ArchiveWriter): the objects wait by file name
+	// until it has named them all.
+	files := map[string]archivedFile{}
+	a := &Archive{sp: sp}
+	indexed := false
 	tr := tar.NewReader(gz)
 	for {
 		h, err := tr.Next()
@@ -105,23 +106,19 @@ func ReadArchive(r io.Reader) (_ *Archive, err error) {
 		if h.Typeflag != tar.TypeReg {
 			continue
 		}
-		limit := int64(maxObjectFile)
 		if h.Name == "index.json" {
-			limit = maxIndexFile
+			if err := a.readIndex(tr); err != nil {
+				return nil, notAnArchive("index.json: %v", err)
+			}
+			indexed = true
+			continue
 		}
-		if h.Size > limit {
-			return nil, notAnArchive("%s: %d bytes, more than %d", h.Name, h.Size, limit)
+		if h.Size > maxObjectFile {
+			return nil, notAnArchive("%s: %d bytes, more than %d", h.Name, h.Size, maxObjectFile)
 		}
 		data, err := io.ReadAll(tr)
 		if err != nil {
 			return nil, notAnArchive("%s: %v", h.Name, err)
-		}
-		if h.Name == "index.json" {
-			idx = &Index{}
-			if err := json.Unmarshal(data, idx); err != nil {
-				return nil, notAnArchive("index.json: %v", err)
-			}
-			continue
 		}
 		obj := &unstructured.Unstructured{}
 		if err := yaml.Unmarshal(data, &obj.Object); err != nil {
@@ -132,20 +129,71 @@ func ReadArchive(r io.Reader) (_ *Archive, err error) {
 		if err != nil {
 			return nil, err
 		}
-		files[h.Name] = file{ref: refOf(obj), hash: hash, obj: st}
+		files[h.Name] = archivedFile{ref: refOf(obj), hash: hash, obj: st}
 	}
-	if idx == nil {
+	if !indexed {
 		return nil, notAnArchive("index.json: missing")
 	}
-	a := &Archive{Source: idx.Source, sp: sp, entries: make([]archived, 0, len(idx.Objects))}
-	for _, e := range idx.Objects {
+	for i := range a.entries {
+		e := &a.entries[i]
 		f, ok := files[e.File]
 		if !ok {
 			return nil, fmt.Errorf("%w: archive lists %s but does not contain it", cluster.ErrBadInput, e.File)
 		}
-		a.entries = append(a.entries, archived{IndexEntry: e, ref: f.ref, hash: f.hash, obj: f.obj})
+		e.ref, e.hash, e.obj = f.ref, f.hash, f.obj
+		e.File = "" // what is not read again is not held
 	}
 	return a, nil
+}
+
+// readIndex decodes index.json entry by entry into a.entries, their
+// repeated strings shared: the index of 100k objects is 25 MB of JSON.
+func (a *Archive) readIndex(r io.Reader) error {
+	dec := json.NewDecoder(r)
+	if err := expectDelim(dec, '{'); err != nil {
+		return err
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch t {
+		case "source":
+			err = dec.Decode(&a.Source)
+		case "objects":
+			if err = expectDelim(dec, '['); err != nil {
+				return err
+			}
+			for dec.More() {
+				var e IndexEntry
+				if err := dec.Decode(&e); err != nil {
+					return err
+				}
+				e.Wave, e.Group, e.Version, e.Resource, e.Kind, e.Namespace = intern(e.Wave), intern(e.Group), intern(e.Version), intern(e.Resource), intern(e.Kind), intern(e.Namespace)
+				a.entries = append(a.entries, archived{IndexEntry: e})
+			}
+			err = expectDelim(dec, ']')
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return expectDelim(dec, '}')
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if t != want {
+		return fmt.Errorf("%v where %v was expected", t, want)
+	}
+	return nil
 }
 
 func notAnArchive(format string, args ...any) error {
@@ -209,22 +257,23 @@ func Import(ctx context.Context, target *cluster.Conn, a *Archive, force bool, s
 		wy, _ := plan.WaveOf(y.ref.GroupVersionKind().GroupKind())
 		return cmp.Or(wx-wy, compareRefs(x.ref, y.ref))
 	})
-	var served []archived
+	unserved := func(e archived) bool { return state[e.resource().GVR()] == "unserved" }
 	for _, e := range a.entries {
-		r := e.resource()
-		if state[r.GVR()] == "unserved" {
+		if unserved(e) {
 			p.Unshared = append(p.Unshared, Unshared{Object: e.identity(), Fix: fmt.Sprintf("the target does not serve %s/%s %s: export again with --target pointing at this cluster", e.Group, e.Version, e.Kind)})
 			continue
 		}
-		served = append(served, e)
 		sink.Expect(e.ref.GroupVersionKind().GroupKind())
 		sink.WantOwners(e.ref.Namespace, e.ref.Owners)
 	}
 	sink.Start(ctx)
 	opts := plan.Options{Force: force}
-	for _, e := range served {
+	for _, e := range a.entries {
 		if ctx.Err() != nil {
 			break
+		}
+		if unserved(e) {
+			continue
 		}
 		var t *plan.Target
 		if c := current[e.ref.Key()]; c != nil {
