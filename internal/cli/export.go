@@ -34,7 +34,11 @@ and the archive can be imported there as is. 'tandem import' applies it.
 The archive holds every Secret it copies, in clear unless --encrypt-to seals it
 with age for the recipients who may read it (age1… public keys or recipient
 files; 'tandem import --identity KEYFILE' opens it). Without it, export says on
-stderr how many Secrets the file holds; the file is written 0600.`,
+stderr how many Secrets the file holds; the file is written 0600.
+
+Each object is archived as it is planned; the objects read wait in an
+unlinked temporary file ($TMPDIR) until then, as in sync. The archive is
+written to a temporary file beside -f and renamed when complete.`,
 		Example: "  tandem export --source blue -f backup.tar.gz\n  tandem export --source blue --target green --stack shop -f shop.tar.gz\n  tandem export --source blue -f backup.tar.gz.age --encrypt-to age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

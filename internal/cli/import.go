@@ -25,8 +25,18 @@ type ImportOptions struct {
 func newImportCmd(g *Global) *cobra.Command {
 	o := &ImportOptions{g: g}
 	cmd := &cobra.Command{
-		Use:     "import",
-		Short:   "Apply an archive written by 'tandem export' to the target, through sync's pipeline",
+		Use:   "import",
+		Short: "Apply an archive written by 'tandem export' to the target, through sync's pipeline",
+		Long: `Reads an archive written by 'tandem export' (sealed with age: --identity
+opens it) and applies it to the target as sync would: each object is planned
+against the target's copy (read as metadata), an object already as archived
+is left unchanged, fields another field manager owns are not taken without
+--force, and the waves are written in order as they are planned. The
+archive's objects wait in an unlinked temporary file ($TMPDIR) meanwhile:
+memory grows with the number of objects, not their bytes.
+
+Exit codes: 0 done, 1 some objects failed (reported per object), 2 bad input
+(not an archive, a sealed one without --identity).`,
 		Example: "  tandem import --target green -f backup.tar.gz",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

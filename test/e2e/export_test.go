@@ -67,6 +67,15 @@ func TestExportImportRoundTrip(t *testing.T) {
 		}
 	}
 
+	// Without --target: the source's preferred versions, nothing compared.
+	alone := filepath.Join(t.TempDir(), "alone.tar.gz")
+	if r := tandem(t, "export", "--source", "blue", "--namespace", ns, "-f", alone); r.code != 0 {
+		t.Fatalf("export without --target: exit %d\n%s", r.code, r.stderr)
+	}
+	if cm := string(readTarGz(t, alone)["objects/06-config/ConfigMap_"+ns+"_settings.yaml"]); !strings.Contains(cm, "color: blue") {
+		t.Errorf("export without --target: ConfigMap settings is %q", cm)
+	}
+
 	r = tandem(t, "import", "--target", "green", "-f", archive, "-o", "json")
 	if r.code != 0 {
 		t.Fatalf("import: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
