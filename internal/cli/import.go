@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,12 +16,13 @@ import (
 
 // ImportOptions are the flags of `tandem import`.
 type ImportOptions struct {
-	g        *Global
-	File     string
-	Identity string
-	Force    bool
-	Recreate bool
-	Workers  int
+	g          *Global
+	File       string
+	Identity   string
+	Force      bool
+	Recreate   bool
+	Workers    int
+	JournalDir string
 }
 
 func newImportCmd(g *Global) *cobra.Command {
@@ -55,6 +58,7 @@ Exit codes: 0 done, 1 some objects failed (reported per object), 2 bad input
 	f.BoolVar(&o.Force, "force", false, "take over fields that another field manager owns in the target")
 	f.BoolVar(&o.Recreate, "recreate", false, "delete and create objects whose immutable fields changed")
 	f.IntVar(&o.Workers, "workers", apply.DefaultWorkers, "parallel writes to the target")
+	f.StringVar(&o.JournalDir, "journal-dir", filepath.Join(stateDir(), "journal"), "where the journal of each run is kept")
 	return cmd
 }
 
@@ -86,13 +90,29 @@ func (o *ImportOptions) Run(ctx context.Context) error {
 	if _, err := target.Check(ctx); err != nil {
 		return err
 	}
-	// Each object is written as it is planned, wave by wave: no plan is held.
-	ss := apply.NewSession(target, apply.Options{Workers: o.Workers, Force: o.Force, Recreate: o.Recreate, Events: newProgress(o.g.Err), Log: o.g.Log})
-	prep, err := syncer.Import(ctx, target, archive, o.Force, ss.NewStream())
+	// Journaled as a sync is (an interrupted import is reported; a re-run
+	// writes only what is not yet as archived), and each object written as
+	// it is planned, wave by wave: no plan is held.
+	dstID, _ := target.Identity(ctx)
+	w, err := syncer.Begin("archive of "+archive.Source, target, syncer.Options{
+		JournalPath: syncer.ImportJournalPath(o.JournalDir, archive.Source, dstID),
+		Apply:       apply.Options{Workers: o.Workers, Force: o.Force, Recreate: o.Recreate, Events: newProgress(o.g.Err), Log: o.g.Log},
+		Resuming: func(run string, written int) {
+			fmt.Fprintf(o.g.Err, "resuming interrupted import %s (%d objects written before it stopped)\n", run, written)
+		},
+	})
 	if err != nil {
 		return err
 	}
-	results := append(ss.Results(), syncer.UnsharedResults(prep)...)
+	defer w.Close()
+	prep, err := syncer.Import(ctx, target, archive, o.Force, w.Stream())
+	if err != nil {
+		return err
+	}
+	results, err := w.Finish(ctx, prep)
+	if err != nil {
+		return err
+	}
 	summary, total := apply.Summarize(results)
 	if err := o.g.printResults(results, summary, total, time.Since(started)); err != nil {
 		return err

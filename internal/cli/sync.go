@@ -189,7 +189,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	var w *syncer.Writer
 	begin := func() (err error) {
 		if w == nil {
-			w, err = syncer.Begin(source, target, syncer.Options{
+			w, err = syncer.Begin(source.Context, target, syncer.Options{
 				JournalPath: syncer.JournalPath(o.JournalDir, srcID, dstID),
 				Apply:       apply.Options{Workers: o.Workers, Force: o.Force, Recreate: o.Recreate, Events: newProgress(o.g.Err), Log: o.g.Log},
 				Resuming: func(run string, written int) {

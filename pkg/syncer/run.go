@@ -10,8 +10,12 @@ import (
 	"github.com/tandem-io/tandem/pkg/plan"
 )
 
-// journalVerb names sync's journals and is the verb in their file names.
-const journalVerb = "sync"
+// journalVerb and importVerb name sync's and import's journals and are
+// the verbs in their file names.
+const (
+	journalVerb = "sync"
+	importVerb  = "import"
+)
 
 // Journal detail keys of a sync's start record.
 const (
@@ -23,6 +27,13 @@ const (
 // with identity sourceID to the one with targetID.
 func JournalPath(dir, sourceID, targetID string) string {
 	return journal.Path(dir, journalVerb, sourceID, targetID)
+}
+
+// ImportJournalPath is the journal file, under dir, of the imports into
+// the cluster with identity targetID of archives exported from source (the
+// context the archive names).
+func ImportJournalPath(dir, source, targetID string) string {
+	return journal.Path(dir, importVerb, source, targetID)
 }
 
 // Options tune Run.
@@ -45,7 +56,7 @@ type Options struct {
 // unchanged this time and not written again. The results include prep's
 // Unshared objects, as failed.
 func Run(ctx context.Context, source, target *cluster.Conn, prep *Prepared, o Options) ([]apply.Result, error) {
-	w, err := Begin(source, target, o)
+	w, err := Begin(source.Context, target, o)
 	if err != nil {
 		return nil, err
 	}
@@ -66,11 +77,12 @@ type Writer struct {
 	session *apply.Session
 }
 
-// Begin starts the journal of a run (telling o.Resuming of an interrupted one).
-func Begin(source, target *cluster.Conn, o Options) (*Writer, error) {
+// Begin starts the journal of a run from source (a context, or what an
+// archive names) into target, telling o.Resuming of an interrupted one.
+func Begin(source string, target *cluster.Conn, o Options) (*Writer, error) {
 	w := &Writer{target: target}
 	if o.JournalPath != "" {
-		run, prev, err := journal.Begin(o.JournalPath, journal.Fresh, map[string]string{detailSource: source.Context, detailTarget: target.Context})
+		run, prev, err := journal.Begin(o.JournalPath, journal.Fresh, map[string]string{detailSource: source, detailTarget: target.Context})
 		if err != nil {
 			return nil, fmt.Errorf("journal: %w", err)
 		}

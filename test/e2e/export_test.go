@@ -76,7 +76,8 @@ func TestExportImportRoundTrip(t *testing.T) {
 		t.Errorf("export without --target: ConfigMap settings is %q", cm)
 	}
 
-	r = tandem(t, "import", "--target", "green", "-f", archive, "-o", "json")
+	jd := t.TempDir()
+	r = tandem(t, "import", "--target", "green", "-f", archive, "-o", "json", "--journal-dir", jd)
 	if r.code != 0 {
 		t.Fatalf("import: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -92,9 +93,16 @@ func TestExportImportRoundTrip(t *testing.T) {
 	if v := mustKubectl(t, "--context", "green", "-n", ns, "get", "configmap", "settings", "-o", "jsonpath={.data.color}"); v != "blue" {
 		t.Errorf("imported ConfigMap data %q, want blue", v)
 	}
+	// Journaled as a sync is: the run began and ended.
+	journals, _ := filepath.Glob(filepath.Join(jd, "import-*.jsonl"))
+	if len(journals) != 1 {
+		t.Errorf("journals in %s: %v, want one import journal", jd, journals)
+	} else if b, _ := os.ReadFile(journals[0]); !strings.Contains(string(b), `"end"`) {
+		t.Errorf("the import's journal has no end record:\n%s", b)
+	}
 	// Importing the same archive again writes nothing.
 	res.Total = nil
-	r = tandem(t, "import", "--target", "green", "-f", archive, "-o", "json")
+	r = tandem(t, "import", "--target", "green", "-f", archive, "-o", "json", "--journal-dir", jd)
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || r.code != 0 {
 		t.Fatalf("second import: exit %d %v\n%s", r.code, err, r.stderr)
 	}
@@ -121,7 +129,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	if r := tandem(t, "import", "--target", "green", "-f", sealed); r.code != 2 || !strings.Contains(r.stderr, "--identity") {
 		t.Fatalf("import of a sealed archive without --identity: exit %d\n%s", r.code, r.stderr)
 	}
-	if r := tandem(t, "import", "--target", "green", "-f", sealed, "--identity", keyFile, "-o", "json"); r.code != 0 || !strings.Contains(r.stdout, `"unchanged"`) {
+	if r := tandem(t, "import", "--target", "green", "-f", sealed, "--identity", keyFile, "-o", "json", "--journal-dir", jd); r.code != 0 || !strings.Contains(r.stdout, `"unchanged"`) {
 		t.Fatalf("import --identity: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
