@@ -101,6 +101,7 @@ func (o *ExportOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer archive.Abort() // an export that fails lets go of the archive's index
 	// Each object is archived as it is planned: neither the plan nor the
 	// objects are held (they wait on disk until their turn).
 	prep, err := o.prepare(ctx, source, target, nil, func() (syncer.Sink, error) { return archive, nil })

@@ -174,7 +174,9 @@ func diffSteps(ctx context.Context, target *cluster.Conn, steps []plan.Step) ([]
 					current, err = nil, nil // deleted since the plan read the target
 				}
 				if err != nil {
-					return fmt.Errorf("read the target's %s %s to diff it: %w", s.Ref.Kind, s.Ref.Key().Namespace+"/"+s.Ref.Name, err)
+					// This object's diff says so; the others are still made.
+					diffs[i] = fmt.Sprintf("# %s %s/%s: cannot read the target's copy to diff it: %s\n", s.Ref.Kind, s.Ref.Namespace, s.Ref.Name, firstLine(err.Error()))
+					return nil
 				}
 			}
 			diffs[i] = unifiedDiff(s.Ref, current, desired)

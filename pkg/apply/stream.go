@@ -147,6 +147,10 @@ func (st *Stream) Wait() error {
 	return st.err
 }
 
+// Done is closed once the writing has ended: every wave written, or it
+// stopped (Wait says why). A caller still deciding steps may stop then.
+func (st *Stream) Done() <-chan struct{} { return st.done }
+
 // take waits for steps of wave i and takes those held; all is true once
 // the wave has every step it expected (or the context is done).
 func (st *Stream) take(ctx context.Context, i int) (steps []plan.Step, all bool) {

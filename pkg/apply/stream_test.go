@@ -141,9 +141,19 @@ func TestStreamStopsWhenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	st.Start(ctx)
 	st.Add(step("v1", "ConfigMap", "shop", "a", plan.Skip))
+	select {
+	case <-st.Done():
+		t.Fatal("Done before the writing ended")
+	default:
+	}
 	cancel() // the second never comes
 	if err := st.Wait(); err != context.Canceled {
 		t.Fatalf("Wait: %v, want context.Canceled", err)
+	}
+	select {
+	case <-st.Done(): // a caller still deciding steps may stop
+	default:
+		t.Error("Done is not closed once the writing stopped")
 	}
 	if n := len(ss.Results()); n > 1 {
 		t.Errorf("%d results of 1 step", n)

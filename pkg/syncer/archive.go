@@ -44,11 +44,13 @@ type Index struct {
 }
 
 // ArchiveWriter writes what sync would apply (every step that is not
-// skipped) as a tar.gz, one YAML file per object in the order they come,
-// then index.json. It is a Sink: Prepare hands it each step as it is
-// decided, and nothing of a step is held once it is archived but its
-// index entry, which waits in an unlinked temporary file until Close
-// writes index.json. Its methods may be called from any goroutine.
+// skipped) as a tar.gz, one YAML file per object, then index.json. It is a
+// Sink: Prepare hands it each step as it is decided, and nothing of a step
+// is held once it is archived but its index entry, which waits in an
+// unlinked temporary file until Close writes index.json. The objects and
+// their entries are in the order they were decided (wave by wave, not
+// sorted within a wave: the preparers run in parallel); an import orders
+// them itself. Its methods may be called from any goroutine.
 type ArchiveWriter struct {
 	source   string
 	created  time.Time
@@ -62,6 +64,8 @@ type ArchiveWriter struct {
 	total   int      // objects expected (Expect less Drop)
 	secrets int
 	err     error
+	stop    chan struct{} // closed on the first error, or by Close
+	closed  bool
 }
 
 // NewArchiveWriter starts an archive of source's objects into w. progress,
@@ -73,7 +77,7 @@ func NewArchiveWriter(w io.Writer, source string, progress func(done, total int)
 	}
 	_ = os.Remove(index.Name()) // unlinked: gone with the process
 	gz := gzip.NewWriter(w)
-	return &ArchiveWriter{source: source, created: time.Now().UTC(), progress: progress, gz: gz, tw: tar.NewWriter(gz), index: index}, nil
+	return &ArchiveWriter{source: source, created: time.Now().UTC(), progress: progress, gz: gz, tw: tar.NewWriter(gz), index: index, stop: make(chan struct{})}, nil
 }
 
 // Expect counts an object coming (for progress).
@@ -113,7 +117,7 @@ func (a *ArchiveWriter) Add(s plan.Step) {
 	entry, jerr := json.Marshal(e)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.err != nil {
+	if a.err != nil || a.closed {
 		return
 	}
 	if err = errors.Join(err, jerr); err == nil {
@@ -128,6 +132,7 @@ func (a *ArchiveWriter) Add(s plan.Step) {
 	}
 	if err != nil {
 		a.err = fmt.Errorf("archive %s: %w", e.File, err)
+		close(a.stop)
 		return
 	}
 	a.n++
@@ -148,6 +153,25 @@ func archivedYAML(s plan.Step) ([]byte, error) {
 	return yaml.Marshal(d.Object)
 }
 
+// Abort lets go of an archive that will not be completed (its index
+// file); after Close it does nothing.
+func (a *ArchiveWriter) Abort() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.closed {
+		a.release()
+	}
+}
+
+// release closes the index file and stops taking objects; a.mu is held.
+func (a *ArchiveWriter) release() {
+	a.closed = true
+	a.index.Close()
+	if a.err == nil {
+		close(a.stop)
+	}
+}
+
 // add writes one file of size bytes from r; a.mu is held.
 func (a *ArchiveWriter) add(name string, size int64, r io.Reader) error {
 	if err := a.tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: size, ModTime: a.created, Typeflag: tar.TypeReg}); err != nil {
@@ -164,6 +188,10 @@ func (a *ArchiveWriter) Wait() error {
 	return a.err
 }
 
+// Done is closed once the archive takes no more objects: on its first
+// error, or once closed.
+func (a *ArchiveWriter) Done() <-chan struct{} { return a.stop }
+
 // Secrets is how many Secrets the archive holds.
 func (a *ArchiveWriter) Secrets() int {
 	a.mu.Lock()
@@ -176,7 +204,10 @@ func (a *ArchiveWriter) Secrets() int {
 func (a *ArchiveWriter) Close() (int, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	defer a.index.Close()
+	if a.closed {
+		return a.n, errors.New("archive: closed already")
+	}
+	defer a.release()
 	if a.err != nil {
 		return a.n, a.err
 	}

@@ -140,6 +140,10 @@ func ReadArchive(r io.Reader) (_ *Archive, err error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: archive lists %s but does not contain it", cluster.ErrBadInput, e.File)
 		}
+		if f.ref.APIVersion == "" || f.ref.Name == "" || f.ref.Kind != e.Kind || f.ref.Namespace != e.Namespace || f.ref.Name != e.Name {
+			return nil, fmt.Errorf("%w: %s holds %s %s %s/%s, not the %s %s/%s its index names", cluster.ErrBadInput, e.File,
+				f.ref.APIVersion, f.ref.Kind, f.ref.Namespace, f.ref.Name, e.Kind, e.Namespace, e.Name)
+		}
 		e.ref, e.hash, e.obj = f.ref, f.hash, f.obj
 		e.File = "" // what is not read again is not held
 	}
@@ -162,8 +166,15 @@ func (a *Archive) readIndex(r io.Reader) error {
 		case "source":
 			err = dec.Decode(&a.Source)
 		case "objects":
-			if err = expectDelim(dec, '['); err != nil {
-				return err
+			list, terr := dec.Token()
+			if terr != nil {
+				return terr
+			}
+			if list == nil {
+				continue // an archive of nothing (written as null before 2026-12-05)
+			}
+			if list != json.Delim('[') {
+				return fmt.Errorf("objects: %v where a list was expected", list)
 			}
 			for dec.More() {
 				var e IndexEntry
@@ -269,8 +280,8 @@ func Import(ctx context.Context, target *cluster.Conn, a *Archive, force bool, s
 	sink.Start(ctx)
 	opts := plan.Options{Force: force}
 	for _, e := range a.entries {
-		if ctx.Err() != nil {
-			break
+		if ctx.Err() != nil || stopped(sink) {
+			break // Wait says why
 		}
 		if unserved(e) {
 			continue

@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -190,6 +192,15 @@ func TestArchiveWriterSkipsAndCountsSecrets(t *testing.T) {
 	if err != nil || n != 1 || w.Secrets() != 1 {
 		t.Fatalf("archived %d objects (%d Secrets), %v; want the one not skipped", n, w.Secrets(), err)
 	}
+	select {
+	case <-w.Done():
+	default:
+		t.Error("a closed archive does not say it takes no more")
+	}
+	if _, err := w.Close(); err == nil {
+		t.Error("closed twice without an error")
+	}
+	w.Abort() // after Close: nothing
 	a, err := ReadArchive(bytes.NewReader(buf.Bytes()))
 	if err != nil {
 		t.Fatal(err)
@@ -197,5 +208,63 @@ func TestArchiveWriterSkipsAndCountsSecrets(t *testing.T) {
 	defer a.Close()
 	if a.Len() != 1 || a.entries[0].Name != "creds" {
 		t.Errorf("read back %d objects (%+v), want creds alone", a.Len(), a.entries)
+	}
+}
+
+// tarGz is an archive of files, in order.
+func tarGz(t *testing.T, files ...[2]string) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	tw := tar.NewWriter(zw)
+	for _, f := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: f[0], Mode: 0o600, Size: int64(len(f[1])), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(f[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// Archives written before the index was streamed (json.MarshalIndent of
+// Index; an empty one with "objects": null) read as they did; an object
+// file that is not the object its index names is bad input, not a crash.
+func TestArchiveReadsOlderIndexesAndChecksEachFile(t *testing.T) {
+	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: shop\ndata:\n  color: blue\n"
+	entry := IndexEntry{File: "objects/06-config/ConfigMap_shop_settings.yaml", Wave: "config", Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true, Namespace: "shop", Name: "settings"}
+	indented, err := json.MarshalIndent(Index{Source: "blue", Objects: []IndexEntry{entry}}, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, _ := json.MarshalIndent(Index{Source: "blue"}, "", "  ")
+	if !bytes.Contains(empty, []byte(`"objects": null`)) {
+		t.Fatalf("the old form of an empty index: %s", empty)
+	}
+	a, err := ReadArchive(bytes.NewReader(tarGz(t, [2]string{entry.File, cm}, [2]string{"index.json", string(indented)})))
+	if err != nil || a.Len() != 1 || a.Source != "blue" || a.entries[0].ref.Name != "settings" {
+		t.Fatalf("an indented index: %v, %+v", err, a)
+	}
+	a.Close()
+	if a, err = ReadArchive(bytes.NewReader(tarGz(t, [2]string{"index.json", string(empty)}))); err != nil || a.Len() != 0 {
+		t.Fatalf("an empty archive: %v, %+v", err, a)
+	}
+	a.Close()
+	for name, body := range map[string]string{
+		"no kind":      "apiVersion: v1\nmetadata:\n  name: settings\n  namespace: shop\n",
+		"another name": strings.Replace(cm, "name: settings", "name: other", 1),
+		"not a map":    "- 1\n- 2\n",
+	} {
+		a, err := ReadArchive(bytes.NewReader(tarGz(t, [2]string{entry.File, body}, [2]string{"index.json", string(indented)})))
+		if !errors.Is(err, cluster.ErrBadInput) {
+			t.Errorf("%s: read as %+v, %v; want bad input", name, a, err)
+		}
 	}
 }

@@ -76,6 +76,23 @@ type Sink interface {
 	Add(s plan.Step)
 	Drop(gk schema.GroupKind)
 	Wait() error
+	// Done is closed once the sink takes no more steps: all came, or it
+	// stopped on an error (Wait returns it); the steps not decided yet
+	// need not be.
+	Done() <-chan struct{}
+}
+
+// stopped says whether sink has stopped taking steps (nil: it has not).
+func stopped(sink Sink) bool {
+	if sink == nil {
+		return false
+	}
+	select {
+	case <-sink.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 // Prepared is the pipeline's output before anything is written.
@@ -346,7 +363,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	// smaller array now and then: the jobs shrink as the plan's steps grow,
 	// instead of the two being held whole at once.
 	for len(jobs) > 0 {
-		if gctx.Err() != nil {
+		if gctx.Err() != nil || stopped(st) {
 			break
 		}
 		j := jobs[len(jobs)-1]
