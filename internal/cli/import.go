@@ -77,7 +77,14 @@ func (o *ImportOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return badInput("-f %s: %v", o.File, err)
 	}
-	archive, err := syncer.ReadArchive(plain)
+	said := time.Now()
+	archive, err := syncer.ReadArchive(plain, func(objects int) {
+		// A long read says how far it is, as a long wave does.
+		if now := time.Now(); now.Sub(said) >= progressEvery {
+			said = now
+			fmt.Fprintf(o.g.Err, "  read %d objects of %s\n", objects, o.File)
+		}
+	})
 	if err != nil {
 		return err
 	}

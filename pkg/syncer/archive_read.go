@@ -74,8 +74,9 @@ type archivedFile struct {
 }
 
 // ReadArchive reads an export archive, its objects to disk as they come; a
-// file that is not one is bad input.
-func ReadArchive(r io.Reader) (_ *Archive, err error) {
+// file that is not one is bad input. progress, when set, hears after each
+// object how many have been read.
+func ReadArchive(r io.Reader, progress func(objects int)) (_ *Archive, err error) {
 	gz, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, notAnArchive("gzip: %v", err)
@@ -130,6 +131,9 @@ func ReadArchive(r io.Reader) (_ *Archive, err error) {
 			return nil, err
 		}
 		files[h.Name] = archivedFile{ref: refOf(obj), hash: hash, obj: st}
+		if progress != nil {
+			progress(len(files))
+		}
 	}
 	if !indexed {
 		return nil, notAnArchive("index.json: missing")

@@ -79,9 +79,13 @@ func writeFixture(t *testing.T, objs []*unstructured.Unstructured) []byte {
 // the hash a sync would give it; the index's order is kept.
 func TestArchiveReadsBackWhatWasWritten(t *testing.T) {
 	objs := archiveFixture()
-	a, err := ReadArchive(bytes.NewReader(writeFixture(t, objs)))
+	var heard []int
+	a, err := ReadArchive(bytes.NewReader(writeFixture(t, objs)), func(n int) { heard = append(heard, n) })
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(heard) != len(objs) || heard[len(heard)-1] != len(objs) {
+		t.Errorf("progress heard %v, want 1 … %d", heard, len(objs))
 	}
 	defer a.Close()
 	if a.Len() != len(objs) || a.Source != "blue" {
@@ -160,7 +164,7 @@ func TestArchiveRejectsWhatIsNotOne(t *testing.T) {
 		"without index":    withFiles(func(n string) bool { return n != "index.json" }),
 		"without a object": withFiles(func(n string) bool { return n == "index.json" }),
 	} {
-		a, err := ReadArchive(bytes.NewReader(data))
+		a, err := ReadArchive(bytes.NewReader(data), nil)
 		if !errors.Is(err, cluster.ErrBadInput) {
 			t.Errorf("%s: read as %v, %v; want bad input", name, a, err)
 		}
@@ -201,7 +205,7 @@ func TestArchiveWriterSkipsAndCountsSecrets(t *testing.T) {
 		t.Error("closed twice without an error")
 	}
 	w.Abort() // after Close: nothing
-	a, err := ReadArchive(bytes.NewReader(buf.Bytes()))
+	a, err := ReadArchive(bytes.NewReader(buf.Bytes()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,12 +252,12 @@ func TestArchiveReadsOlderIndexesAndChecksEachFile(t *testing.T) {
 	if !bytes.Contains(empty, []byte(`"objects": null`)) {
 		t.Fatalf("the old form of an empty index: %s", empty)
 	}
-	a, err := ReadArchive(bytes.NewReader(tarGz(t, [2]string{entry.File, cm}, [2]string{"index.json", string(indented)})))
+	a, err := ReadArchive(bytes.NewReader(tarGz(t, [2]string{entry.File, cm}, [2]string{"index.json", string(indented)})), nil)
 	if err != nil || a.Len() != 1 || a.Source != "blue" || a.entries[0].ref.Name != "settings" {
 		t.Fatalf("an indented index: %v, %+v", err, a)
 	}
 	a.Close()
-	if a, err = ReadArchive(bytes.NewReader(tarGz(t, [2]string{"index.json", string(empty)}))); err != nil || a.Len() != 0 {
+	if a, err = ReadArchive(bytes.NewReader(tarGz(t, [2]string{"index.json", string(empty)})), nil); err != nil || a.Len() != 0 {
 		t.Fatalf("an empty archive: %v, %+v", err, a)
 	}
 	a.Close()
@@ -262,7 +266,7 @@ func TestArchiveReadsOlderIndexesAndChecksEachFile(t *testing.T) {
 		"another name": strings.Replace(cm, "name: settings", "name: other", 1),
 		"not a map":    "- 1\n- 2\n",
 	} {
-		a, err := ReadArchive(bytes.NewReader(tarGz(t, [2]string{entry.File, body}, [2]string{"index.json", string(indented)})))
+		a, err := ReadArchive(bytes.NewReader(tarGz(t, [2]string{entry.File, body}, [2]string{"index.json", string(indented)})), nil)
 		if !errors.Is(err, cluster.ErrBadInput) {
 			t.Errorf("%s: read as %+v, %v; want bad input", name, a, err)
 		}
