@@ -35,13 +35,10 @@ type Archive struct {
 	sp      *spill
 }
 
-// archived is one object of an archive: its index entry, what names it,
-// its content hash, and where it waits.
+// archived is one object of an archive: its index entry and its file.
 type archived struct {
 	IndexEntry
-	ref  plan.Ref
-	hash string
-	obj  stored
+	archivedFile
 }
 
 // resource is the resource the entry's object is written to.
@@ -66,7 +63,8 @@ func (a *Archive) Close() error {
 // entry, and has no limit but the objects it names.
 const maxObjectFile = 64 << 20
 
-// archivedFile is an object file read before the index named it.
+// archivedFile is one object file as read: what names the object, its
+// content hash, and where it waits.
 type archivedFile struct {
 	ref  plan.Ref
 	hash string
@@ -148,7 +146,7 @@ func ReadArchive(r io.Reader, progress func(objects int)) (_ *Archive, err error
 			return nil, fmt.Errorf("%w: %s holds %s %s %s/%s, not the %s %s/%s its index names", cluster.ErrBadInput, e.File,
 				f.ref.APIVersion, f.ref.Kind, f.ref.Namespace, f.ref.Name, e.Kind, e.Namespace, e.Name)
 		}
-		e.ref, e.hash, e.obj = f.ref, f.hash, f.obj
+		e.archivedFile = f
 		e.File = "" // what is not read again is not held
 	}
 	return a, nil
