@@ -164,12 +164,7 @@ func diffSteps(ctx context.Context, target *cluster.Conn, steps []plan.Step) ([]
 			}
 			var current *unstructured.Unstructured
 			if s.Action == plan.Update {
-				ri := target.Dynamic.Resource(s.Resource)
-				if s.Namespaced {
-					current, err = ri.Namespace(s.Ref.Namespace).Get(gctx, s.Ref.Name, metav1.GetOptions{})
-				} else {
-					current, err = ri.Get(gctx, s.Ref.Name, metav1.GetOptions{})
-				}
+				current, err = cluster.Scoped(target.Dynamic.Resource(s.Resource), s.Namespaced, s.Ref.Namespace).Get(gctx, s.Ref.Name, metav1.GetOptions{})
 				if apierrors.IsNotFound(err) {
 					current, err = nil, nil // deleted since the plan read the target
 				}

@@ -91,15 +91,9 @@ const metadataAccept = "application/vnd.kubernetes.protobuf;as=PartialObjectMeta
 // carries the resourceVersion it was made from: a change in between is a
 // conflict, and it is made again from the new copy.
 func (r *runner) upgrade(ctx context.Context, s plan.Step) error {
-	ri := r.target.Metadata.Resource(s.Resource)
-	get := func() (*metav1.PartialObjectMetadata, error) {
-		if s.Namespaced {
-			return ri.Namespace(s.Ref.Namespace).Get(ctx, s.Ref.Name, metav1.GetOptions{})
-		}
-		return ri.Get(ctx, s.Ref.Name, metav1.GetOptions{})
-	}
+	ri := cluster.Scoped(r.target.Metadata.Resource(s.Resource), s.Namespaced, s.Ref.Namespace)
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cur, err := get()
+		cur, err := ri.Get(ctx, s.Ref.Name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil // gone: the apply creates it
 		}
@@ -110,12 +104,7 @@ func (r *runner) upgrade(ctx context.Context, s plan.Step) error {
 		if err != nil || patch == nil {
 			return err
 		}
-		opts := metav1.PatchOptions{FieldManager: plan.CreateManager}
-		if s.Namespaced {
-			_, err = ri.Namespace(s.Ref.Namespace).Patch(ctx, s.Ref.Name, types.JSONPatchType, patch, opts)
-		} else {
-			_, err = ri.Patch(ctx, s.Ref.Name, types.JSONPatchType, patch, opts)
-		}
+		_, err = ri.Patch(ctx, s.Ref.Name, types.JSONPatchType, patch, metav1.PatchOptions{FieldManager: plan.CreateManager})
 		return err
 	})
 }
@@ -131,11 +120,8 @@ func (r *runner) ssa(ctx context.Context, s plan.Step, body []byte, dryRun bool)
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
+	ri := cluster.Scoped(r.target.Metadata.Resource(s.Resource), s.Namespaced, s.Ref.Namespace)
 	apply := func() (*metav1.PartialObjectMetadata, error) {
-		ri := r.target.Metadata.Resource(s.Resource)
-		if s.Namespaced {
-			return ri.Namespace(s.Ref.Namespace).Patch(ctx, s.Ref.Name, types.ApplyPatchType, body, opts)
-		}
 		return ri.Patch(ctx, s.Ref.Name, types.ApplyPatchType, body, opts)
 	}
 	out, err := apply()

@@ -273,3 +273,13 @@ func ResourcePath(gvr schema.GroupVersionResource, namespace string) []string {
 	}
 	return append(path, gvr.Resource)
 }
+
+// Scoped is a resource's client (dynamic or metadata) for one object: in
+// namespace when the resource is namespaced, cluster-wide when it is not (a
+// namespace a cluster-scoped reference carries is not used).
+func Scoped[R any](ri interface{ Namespace(string) R }, namespaced bool, namespace string) R {
+	if !namespaced {
+		namespace = "" // the clients' Namespace("") is the cluster-wide path
+	}
+	return ri.Namespace(namespace)
+}

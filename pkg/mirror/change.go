@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tandem-io/tandem/pkg/apply"
+	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/syncer"
 )
@@ -132,15 +133,8 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 		m.done(k, "ignored")
 		return nil
 	}
-	r := m.byGVR[k.gvr]
-	ri := m.Target.Dynamic.Resource(k.gvr)
-	var cur *unstructured.Unstructured
-	var err error
-	if r.Namespaced {
-		cur, err = ri.Namespace(k.namespace).Get(ctx, k.name, metav1.GetOptions{})
-	} else {
-		cur, err = ri.Get(ctx, k.name, metav1.GetOptions{})
-	}
+	ri := cluster.Scoped(m.Target.Dynamic.Resource(k.gvr), m.byGVR[k.gvr].Namespaced, k.namespace)
+	cur, err := ri.Get(ctx, k.name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		m.done(k, "ignored")
 		return nil
@@ -166,12 +160,7 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 	}
 	// The UID precondition: never delete an object that was replaced meanwhile.
 	uid := cur.GetUID()
-	opts := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}
-	if r.Namespaced {
-		err = ri.Namespace(k.namespace).Delete(ctx, k.name, opts)
-	} else {
-		err = ri.Delete(ctx, k.name, opts)
-	}
+	err = ri.Delete(ctx, k.name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return err
 	}
@@ -181,11 +170,7 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 
 // read is the source's object k, whole.
 func (m *Mirror) read(ctx context.Context, k key) (*unstructured.Unstructured, error) {
-	ri := m.Source.Dynamic.Resource(k.gvr)
-	if m.byGVR[k.gvr].Namespaced {
-		return ri.Namespace(k.namespace).Get(ctx, k.name, metav1.GetOptions{})
-	}
-	return ri.Get(ctx, k.name, metav1.GetOptions{})
+	return cluster.Scoped(m.Source.Dynamic.Resource(k.gvr), m.byGVR[k.gvr].Namespaced, k.namespace).Get(ctx, k.name, metav1.GetOptions{})
 }
 
 // done records an outcome and the lag from when the change was seen.

@@ -51,15 +51,7 @@ func (m *Mirror) holdsOthers(ctx context.Context, obj *unstructured.Unstructured
 // firstForeign names the first object of gvr (in ns, "" for all) that is
 // not tandem's, "" when there is none.
 func (m *Mirror) firstForeign(ctx context.Context, gvr schema.GroupVersionResource, ns string) (string, error) {
-	ri := m.Target.Dynamic.Resource(gvr)
-	opts := metav1.ListOptions{Limit: 500}
-	var list *unstructured.UnstructuredList
-	var err error
-	if ns != "" {
-		list, err = ri.Namespace(ns).List(ctx, opts)
-	} else {
-		list, err = ri.List(ctx, opts)
-	}
+	list, err := m.Target.Dynamic.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{Limit: 500})
 	if apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
 		return "", nil // not served (any more): nothing of it is there
 	}

@@ -101,14 +101,7 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 // decision reads it: its metadata only (PartialObjectMetadata, protobuf),
 // as listTarget does for a whole sync; nil when the target has none.
 func TargetNow(ctx context.Context, target *cluster.Conn, r inventory.Resource, namespace, name string) (*plan.Target, error) {
-	ri := target.Metadata.Resource(r.GVR())
-	var cur *metav1.PartialObjectMetadata
-	var err error
-	if r.Namespaced {
-		cur, err = ri.Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
-	} else {
-		cur, err = ri.Get(ctx, name, metav1.GetOptions{})
-	}
+	cur, err := cluster.Scoped(target.Metadata.Resource(r.GVR()), r.Namespaced, namespace).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		return nil, nil
