@@ -3,6 +3,7 @@ package preflight
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -21,7 +22,7 @@ func (APIs) Name() string { return "apis" }
 
 // Scope says what was read.
 func (APIs) Scope(env *Env) string {
-	return fmt.Sprintf("managedFields and last-applied of %d objects, %d Helm release Secrets, the source's /metrics", len(env.Objects), len(helmSecrets(env)))
+	return fmt.Sprintf("managedFields and last-applied of %d objects, %d Helm release Secrets, the source's /metrics", env.Seen.Objects, len(helmSecrets(env)))
 }
 
 // Evidence kinds, as findings label them.
@@ -44,13 +45,7 @@ type Usage struct {
 
 // Run collects the evidence and flags group/versions the target does not serve.
 func (APIs) Run(ctx context.Context, env *Env) ([]Finding, error) {
-	var usages []Usage
-	for _, o := range env.Objects {
-		usages = append(usages, ManagedFieldsUsages(o)...)
-		if u, ok := LastAppliedUsage(o); ok {
-			usages = append(usages, u)
-		}
-	}
+	usages := slices.Clone(env.Seen.usages) // of every object, those the target does not serve
 	namespaced := map[schema.GroupKind]bool{}
 	for _, r := range env.Resources {
 		namespaced[r.GroupKind()] = r.Namespaced

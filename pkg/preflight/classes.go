@@ -140,10 +140,7 @@ func MissingClasses(refs []ClassRef, source, target map[string]map[string]bool) 
 
 // Run collects references and compares them with both clusters' classes.
 func (Classes) Run(ctx context.Context, env *Env) ([]Finding, error) {
-	var refs []ClassRef
-	for _, o := range env.Objects {
-		refs = append(refs, ClassRefs(o)...)
-	}
+	refs := env.Seen.classRefs
 	source := map[string]map[string]bool{}
 	for kind, group := range classGroups {
 		source[kind] = map[string]bool{}

@@ -77,7 +77,7 @@ func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 	for _, crd := range env.Of("apiextensions.k8s.io", "CustomResourceDefinition") {
 		group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
 		kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
-		crs := len(env.Of(group, kind))
+		crs := env.Seen.Count(group, kind)
 		src := ReadCRDVersions(crd)
 		obj := Ref(crd)
 		if src.Webhook != "" {

@@ -24,12 +24,15 @@ import (
 type Env struct {
 	Source, Target *cluster.Conn
 	Resources      []inventory.Resource
-	// Objects are the source's objects as Load keeps them: without what no
-	// check reads (slim.go: ConfigMap and Secret data, server-written
+	// Objects are the source's objects of the kinds the checks read one by
+	// one (seen.go: heldKinds), as Load keeps them: without what no check
+	// reads (slim.go: Secret data but Helm releases', server-written
 	// metadata, managedFields' field sets, kubectl's last-applied copy but
 	// its apiVersion and kind), label sets and managedFields lists shared
 	// between objects: read them, never modify them.
 	Objects []*unstructured.Unstructured
+	// Seen is what the checks read of every source object, of any kind.
+	Seen *Seen
 	// TargetServed is the target's live discovery.
 	TargetServed *Served
 	// Unchecked is what could not be read in the source; the checks ran without it.
@@ -37,7 +40,10 @@ type Env struct {
 	// Clusters says which clusters these are (the source, then the target).
 	Clusters []ClusterInfo
 
-	byGK map[schema.GroupKind][]*unstructured.Unstructured
+	byGK   map[schema.GroupKind][]*unstructured.Unstructured
+	shared *sharer
+	// strict: Of panics when asked for a kind Objects does not hold (tests).
+	strict bool
 
 	targetNodes struct {
 		once  sync.Once
@@ -98,18 +104,16 @@ func Load(ctx context.Context, source, target *cluster.Conn, progress func(resou
 	if err != nil {
 		return nil, err
 	}
-	env := &Env{Source: source, Target: target, Resources: resources, TargetServed: served,
-		Unchecked: undiscovered(source), Clusters: []ClusterInfo{describe(ctx, source), describe(ctx, target)}}
+	env := newEnv(source, target, resources, served)
+	env.Unchecked, env.Clusters = undiscovered(source), []ClusterInfo{describe(ctx, source), describe(ctx, target)}
 	seen := map[schema.GroupKind]bool{}
-	shared := newSharer()
-	for _, r := range resources {
+	for _, r := range servicesFirst(resources, inventory.Resource.GroupKind) {
 		if seen[r.GroupKind()] || notListed(r.GroupKind()) {
 			continue
 		}
 		seen[r.GroupKind()] = true
 		err := inventory.List(ctx, source, r, "", func(o *unstructured.Unstructured) error {
-			slim(o, shared) // held for the whole plan: only what the checks read
-			env.Objects = append(env.Objects, o)
+			env.add(o)
 			return nil
 		})
 		if err != nil {
@@ -119,10 +123,9 @@ func Load(ctx context.Context, source, target *cluster.Conn, progress func(resou
 			env.Unchecked = append(env.Unchecked, Unchecked{Resource: r.String(), Reason: firstLine(err.Error())})
 		}
 		if progress != nil {
-			progress(r.String(), len(env.Objects))
+			progress(r.String(), env.Seen.Objects)
 		}
 	}
-	env.index()
 	env.Unchecked = append(env.Unchecked, unavailable(env.Of("apiregistration.k8s.io", "APIService"), env.Unchecked)...)
 	return env, nil
 }
@@ -183,24 +186,59 @@ func describe(ctx context.Context, c *cluster.Conn) ClusterInfo {
 	return info
 }
 
-// NewEnv builds an Env from objects already read (tests, benchmarks).
+func newEnv(source, target *cluster.Conn, resources []inventory.Resource, served *Served) *Env {
+	return &Env{Source: source, Target: target, Resources: resources, TargetServed: served, Seen: newSeen(),
+		byGK: map[schema.GroupKind][]*unstructured.Unstructured{}, shared: newSharer()}
+}
+
+// add reads o, a source object as listed, for every check (Seen), and keeps
+// it, slim, when its kind is one the checks read one by one.
+func (e *Env) add(o *unstructured.Unstructured) {
+	keep := holds(o)
+	e.Seen.observe(o, e.TargetServed, keep)
+	if !keep {
+		return
+	}
+	slim(o, e.shared)
+	gk := o.GroupVersionKind().GroupKind()
+	e.Objects = append(e.Objects, o)
+	e.byGK[gk] = append(e.byGK[gk], o)
+}
+
+// servicesFirst is items with core Services first: the Endpoints a
+// Service's selector makes are told apart from those a sync copies by the
+// Services seen before them.
+func servicesFirst[T any](items []T, gk func(T) schema.GroupKind) []T {
+	var first, rest []T
+	for _, it := range items {
+		if gk(it) == (schema.GroupKind{Kind: "Service"}) {
+			first = append(first, it)
+		} else {
+			rest = append(rest, it)
+		}
+	}
+	return append(first, rest...)
+}
+
+// NewEnv builds an Env from objects already read (tests, benchmarks), as
+// Load does from the objects it lists (the objects are changed: slim).
 func NewEnv(source, target *cluster.Conn, resources []inventory.Resource, objects []*unstructured.Unstructured, served *Served) *Env {
-	env := &Env{Source: source, Target: target, Resources: resources, Objects: objects, TargetServed: served}
-	env.index()
+	env := newEnv(source, target, resources, served)
+	for _, o := range servicesFirst(objects, func(o *unstructured.Unstructured) schema.GroupKind { return o.GroupVersionKind().GroupKind() }) {
+		env.add(o)
+	}
 	return env
 }
 
-func (e *Env) index() {
-	e.byGK = map[schema.GroupKind][]*unstructured.Unstructured{}
-	for _, o := range e.Objects {
-		gk := o.GroupVersionKind().GroupKind()
-		e.byGK[gk] = append(e.byGK[gk], o)
-	}
-}
-
-// Of returns the source objects of a kind.
+// Of returns the source objects of a kind, one the checks read one by one
+// (heldKinds; of Secrets, Helm releases). How many objects of any kind
+// there are is Seen.Count.
 func (e *Env) Of(group, kind string) []*unstructured.Unstructured {
-	return e.byGK[schema.GroupKind{Group: group, Kind: kind}]
+	gk := schema.GroupKind{Group: group, Kind: kind}
+	if e.strict && !heldKinds[gk] && gk != (schema.GroupKind{Kind: "Secret"}) {
+		panic(fmt.Sprintf("preflight: a check reads %s one by one, which Env does not hold: add it to heldKinds", gk))
+	}
+	return e.byGK[gk]
 }
 
 // ReadServed reads a cluster's discovery. Groups that fail to answer are left out.

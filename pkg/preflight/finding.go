@@ -181,7 +181,7 @@ func (r *Report) Incomplete() bool {
 // finding of its own (CheckUnchecked).
 func Run(ctx context.Context, env *Env, checks []Check) *Report {
 	rep := &Report{Source: env.Source.Context, Target: env.Target.Context, Clusters: env.Clusters, Time: time.Now().UTC().Truncate(time.Second),
-		Resources: len(env.Resources), Objects: len(env.Objects), Unchecked: env.Unchecked}
+		Resources: len(env.Resources), Objects: env.Seen.Objects, Unchecked: env.Unchecked}
 	for _, u := range env.Unchecked {
 		rep.Findings = append(rep.Findings, Finding{Severity: Warning, Check: CheckUnchecked, Object: u.Resource,
 			Message: "could not be read in " + env.Source.Context + ": " + u.Reason + "; no check saw its objects",

@@ -23,7 +23,7 @@ func (Owners) Name() string { return "owners" }
 
 // Scope says what was read.
 func (Owners) Scope(env *Env) string {
-	return fmt.Sprintf("Helm/Argo CD/Flux labels and annotations of %d objects, %d Argo CD Applications", len(env.Objects), len(env.Of("argoproj.io", "Application")))
+	return fmt.Sprintf("Helm/Argo CD/Flux labels and annotations of %d objects, %d Argo CD Applications", env.Seen.Objects, len(env.Of("argoproj.io", "Application")))
 }
 
 // managed is what one pipeline unit manages in the source.
@@ -34,32 +34,40 @@ type managed struct {
 	dest    string // an Argo CD Application's destination
 }
 
+// unitOf is units' record of m, made on first use.
+func unitOf(units map[string]*managed, m plan.Manager) *managed {
+	u := units[m.String()]
+	if u == nil {
+		u = &managed{m: m, kinds: map[string]bool{}}
+		units[m.String()] = u
+	}
+	return u
+}
+
+// observeOwner counts o for the pipeline unit that manages it, if any.
+func (s *Seen) observeOwner(o *unstructured.Unstructured) {
+	if metav1.GetControllerOf(o) != nil {
+		return // pods and ReplicaSets repeat their owner's labels
+	}
+	if release, ok := helmRelease(o); ok {
+		unitOf(s.units, release)
+		return
+	}
+	m, ok := plan.ManagedBy(o)
+	if !ok {
+		return
+	}
+	u := unitOf(s.units, m)
+	u.objects++
+	u.kinds[o.GetKind()] = true
+}
+
 // Run groups the source's objects by the pipeline unit that manages them.
 func (Owners) Run(_ context.Context, env *Env) ([]Finding, error) {
 	units := map[string]*managed{}
-	unit := func(m plan.Manager) *managed {
-		u := units[m.String()]
-		if u == nil {
-			u = &managed{m: m, kinds: map[string]bool{}}
-			units[m.String()] = u
-		}
-		return u
-	}
-	for _, o := range env.Objects {
-		if metav1.GetControllerOf(o) != nil {
-			continue // pods and ReplicaSets repeat their owner's labels
-		}
-		if release, ok := helmRelease(o); ok {
-			unit(release)
-			continue
-		}
-		m, ok := plan.ManagedBy(o)
-		if !ok {
-			continue
-		}
-		u := unit(m)
-		u.objects++
-		u.kinds[o.GetKind()] = true
+	for k, u := range env.Seen.units {
+		c := *u // Run adds the Applications' destinations; Seen stays as it was
+		units[k] = &c
 	}
 	for _, app := range env.Of("argoproj.io", "Application") {
 		server, _, _ := unstructured.NestedString(app.Object, "spec", "destination", "server")
@@ -72,7 +80,7 @@ func (Owners) Run(_ context.Context, env *Env) ([]Finding, error) {
 		// Tracking names the app without its namespace unless Applications live in several.
 		u := units[plan.Manager{Tool: "Argo CD", Unit: "Application", Name: app.GetName()}.String()]
 		if u == nil {
-			u = unit(plan.Manager{Tool: "Argo CD", Unit: "Application", Namespace: app.GetNamespace(), Name: app.GetName()})
+			u = unitOf(units, plan.Manager{Tool: "Argo CD", Unit: "Application", Namespace: app.GetNamespace(), Name: app.GetName()})
 		}
 		u.dest = dest
 	}

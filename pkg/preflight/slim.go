@@ -1,23 +1,21 @@
 package preflight
 
-// What `plan` holds of each object it reads. Every check reads the
-// source's objects from one list (Env.Objects), held for the whole plan, so
-// what a plan of a large cluster weighs is what that list keeps of each
-// object. Most of an object's bytes are read by no check: the data of
-// ConfigMaps and Secrets, the metadata the apiserver writes, the field sets
-// of its managedFields, kubectl's last-applied copy of the whole object.
-// slim drops them as each object is listed and shares label sets and
-// managedFields lists between objects; TestSlimKeepsWhatTheChecksRead runs
-// the checks on whole and slim objects and compares. Of the target, the
-// checks that read a resource whole (add-ons, networks) read it page by
-// page and keep only what they compare.
+// What `plan` holds of each object it keeps. The checks read the objects of
+// a few kinds one by one (Env.Objects; seen.go says which, and what is read
+// of every other object as it is listed), held for the whole plan, so what
+// a plan of a large cluster weighs is what it keeps of each of those. Most
+// of their bytes are read by no check: the metadata the apiserver writes,
+// the field sets of managedFields, kubectl's last-applied copy of the
+// whole object. slim drops them as each object is listed and shares label
+// sets and managedFields lists between objects;
+// TestEnvKeepsWhatTheChecksRead runs the checks on whole and kept objects
+// and compares. Of the target, the checks that read a resource whole
+// (add-ons, networks) read it page by page and keep only what they compare.
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
-	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -25,32 +23,16 @@ import (
 	"github.com/tandem-io/tandem/pkg/share"
 )
 
-// slim drops in place what no check reads of o, and shares what many
-// objects hold alike through s:
-//   - a ConfigMap's data and binaryData, a Secret's data and stringData
-//     unless it is a Helm release (the apis check reads its manifest);
+// slim drops in place what no check reads of o, a kept object (what the
+// checks read of every object, managedFields and last-applied among it,
+// Seen read as it was listed), and shares what many objects hold alike
+// through s:
 //   - the metadata the apiserver writes (uid, resourceVersion, generation,
 //     creationTimestamp, selfLink; deletionTimestamp stays: a sync skips
-//     what is being deleted);
-//   - of each managedFields entry all but its manager, subresource and
-//     apiVersion (the apis check's evidence), the whole list shared
-//     between objects that have the same;
-//   - kubectl's last-applied annotation, all but its apiVersion and kind
-//     (the apis check's evidence), or whole when it has no apiVersion;
+//     what is being deleted), managedFields, and kubectl's last-applied
+//     copy of the whole object;
 //   - labels: one copy of each set.
 func slim(o *unstructured.Unstructured, s *sharer) {
-	if o.GetAPIVersion() == "v1" {
-		switch o.GetKind() {
-		case "ConfigMap":
-			delete(o.Object, "data")
-			delete(o.Object, "binaryData")
-		case "Secret":
-			if t, _ := o.Object["type"].(string); t != HelmReleaseType {
-				delete(o.Object, "data")
-				delete(o.Object, "stringData")
-			}
-		}
-	}
 	for _, k := range []string{"apiVersion", "kind"} {
 		if v, ok := o.Object[k].(string); ok {
 			o.Object[k] = share.String(v)
@@ -60,43 +42,32 @@ func slim(o *unstructured.Unstructured, s *sharer) {
 	if md == nil {
 		return
 	}
-	for _, k := range []string{"uid", "resourceVersion", "generation", "creationTimestamp", "selfLink"} {
+	for _, k := range []string{"uid", "resourceVersion", "generation", "creationTimestamp", "selfLink", "managedFields"} {
 		delete(md, k)
 	}
 	if ns, ok := md["namespace"].(string); ok {
 		md["namespace"] = share.String(ns)
 	}
-	if entries, ok := md["managedFields"].([]any); ok {
-		md["managedFields"] = s.managedFields(entries)
-	}
 	if labels, ok := md["labels"].(map[string]any); ok {
 		md["labels"] = s.labels(labels)
 	}
-	annotations, _ := md["annotations"].(map[string]any)
-	raw, ok := annotations[LastAppliedAnnotation].(string)
-	if !ok {
-		return
-	}
-	head, ok := lastAppliedHead(raw)
-	if !ok {
+	if annotations, ok := md["annotations"].(map[string]any); ok {
 		delete(annotations, LastAppliedAnnotation)
-		return
+		if len(annotations) == 0 {
+			delete(md, "annotations")
+		}
 	}
-	b, _ := json.Marshal(head) // two strings: cannot fail
-	annotations[LastAppliedAnnotation] = string(b)
 }
 
-// sharer keeps one copy of what many objects of a plan hold alike: label
-// sets and managedFields lists. A plan's objects are read, never written:
-// what it returns is shared, never to be modified.
+// sharer keeps one copy of each label set of a plan's kept objects. They
+// are read, never written: what it returns is shared, never to be
+// modified. Load uses it from one goroutine.
 type sharer struct {
-	mu     sync.Mutex
-	sets   map[string]map[string]any
-	fields map[string][]any
+	sets map[string]map[string]any
 }
 
 func newSharer() *sharer {
-	return &sharer{sets: map[string]map[string]any{}, fields: map[string][]any{}}
+	return &sharer{sets: map[string]map[string]any{}}
 }
 
 // labels is the one copy of a set of labels (m itself when it holds
@@ -106,8 +77,6 @@ func (s *sharer) labels(m map[string]any) map[string]any {
 	if !ok {
 		return m
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if shared, ok := s.sets[c]; ok {
 		return shared
 	}
@@ -118,41 +87,6 @@ func (s *sharer) labels(m map[string]any) map[string]any {
 	s.sets[c] = out
 	return out
 }
-
-// managedFields is the one copy of a managedFields list as slim keeps it:
-// each entry's manager, subresource and apiVersion.
-func (s *sharer) managedFields(entries []any) []any {
-	var b strings.Builder
-	for _, e := range entries {
-		m, _ := e.(map[string]any)
-		for _, k := range managedKept {
-			v, _ := m[k].(string)
-			b.WriteString(v)
-			b.WriteByte(0)
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if shared, ok := s.fields[b.String()]; ok {
-		return shared
-	}
-	out := make([]any, 0, len(entries))
-	for _, e := range entries {
-		m, _ := e.(map[string]any)
-		kept := map[string]any{}
-		for _, k := range managedKept {
-			if v, ok := m[k].(string); ok {
-				kept[k] = share.String(v)
-			}
-		}
-		out = append(out, kept)
-	}
-	s.fields[b.String()] = out
-	return out
-}
-
-// managedKept are the fields of a managedFields entry the apis check reads.
-var managedKept = []string{"manager", "subresource", "apiVersion"}
 
 // appliedHead is what the apis check reads of kubectl's last-applied copy.
 type appliedHead struct {
