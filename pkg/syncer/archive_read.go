@@ -35,15 +35,26 @@ type Archive struct {
 	sp      *spill
 }
 
-// archived is one object of an archive: its index entry and its file.
+// archived is one object of an archive: its file as read (what names the
+// object, its hash, where it waits) and, from the index, the resource it
+// is written to and why it is there.
 type archived struct {
-	IndexEntry
 	archivedFile
+	res     *archivedResource // shared by the objects of a resource
+	why     string
+	current *targetCopy // the target's copy, as Import reads it
+}
+
+// archivedResource is what the index says of an object's resource.
+type archivedResource struct {
+	wave                     string
+	group, version, resource string
+	namespaced               bool
 }
 
 // resource is the resource the entry's object is written to.
 func (e archived) resource() inventory.Resource {
-	return inventory.Resource{Group: e.Group, Version: e.Version, Resource: e.Resource, Kind: e.Kind, Namespaced: e.Namespaced}
+	return inventory.Resource{Group: e.res.group, Version: e.res.version, Resource: e.res.resource, Kind: e.ref.Kind, Namespaced: e.res.namespaced}
 }
 
 // Len is the number of objects the archive holds.
@@ -88,10 +99,8 @@ func ReadArchive(r io.Reader, progress func(objects int)) (_ *Archive, err error
 			sp.Close()
 		}
 	}()
-	// The index comes last (ArchiveWriter): the objects wait by file name
-	// until it has named them all.
-	files := map[string]archivedFile{}
 	a := &Archive{sp: sp}
+	m := &matcher{a: a, resources: map[archivedResource]*archivedResource{}}
 	indexed := false
 	tr := tar.NewReader(gz)
 	for {
@@ -106,7 +115,10 @@ func ReadArchive(r io.Reader, progress func(objects int)) (_ *Archive, err error
 			continue
 		}
 		if h.Name == "index.json" {
-			if err := a.readIndex(tr); err != nil {
+			if err := a.readIndex(tr, m.entry); err != nil {
+				if errors.Is(err, cluster.ErrBadInput) {
+					return nil, err // an entry that names the wrong object
+				}
 				return nil, notAnArchive("index.json: %v", err)
 			}
 			indexed = true
@@ -128,33 +140,107 @@ func ReadArchive(r io.Reader, progress func(objects int)) (_ *Archive, err error
 		if err != nil {
 			return nil, err
 		}
-		files[h.Name] = archivedFile{ref: refOf(obj), hash: hash, obj: st}
+		m.file(h.Name, archivedFile{ref: refOf(obj), hash: hash, obj: st})
 		if progress != nil {
-			progress(len(files))
+			progress(len(a.entries))
 		}
 	}
 	if !indexed {
 		return nil, notAnArchive("index.json: missing")
 	}
-	for i := range a.entries {
-		e := &a.entries[i]
-		f, ok := files[e.File]
-		if !ok {
-			return nil, fmt.Errorf("%w: archive lists %s but does not contain it", cluster.ErrBadInput, e.File)
-		}
-		if f.ref.APIVersion == "" || f.ref.Name == "" || f.ref.Kind != e.Kind || f.ref.Namespace != e.Namespace || f.ref.Name != e.Name {
-			return nil, fmt.Errorf("%w: %s holds %s %s %s/%s, not the %s %s/%s its index names", cluster.ErrBadInput, e.File,
-				f.ref.APIVersion, f.ref.Kind, f.ref.Namespace, f.ref.Name, e.Kind, e.Namespace, e.Name)
-		}
-		e.archivedFile = f
-		e.File = "" // what is not read again is not held
+	if err := m.finish(); err != nil {
+		return nil, err
 	}
 	return a, nil
 }
 
-// readIndex decodes index.json entry by entry into a.entries, their
-// repeated strings shared: the index of 100k objects is 25 MB of JSON.
-func (a *Archive) readIndex(r io.Reader) error {
+// matcher pairs the archive's object files with its index's entries. The
+// objects come first, in the index's order (ArchiveWriter): each entry is
+// the file at its own position, and is filled in where the file waits. An
+// archive packed again in another order (tar of the unpacked files puts
+// index.json first) is paired by file name at the end.
+type matcher struct {
+	a         *Archive
+	names     []string // the files' names, by position in a.entries, until paired
+	named     []bool   // the files an entry named
+	pending   []IndexEntry
+	entries   int // entries read
+	resources map[archivedResource]*archivedResource
+}
+
+// file records an object file as read.
+func (m *matcher) file(name string, f archivedFile) {
+	m.a.entries = append(m.a.entries, archived{archivedFile: f})
+	m.names = append(m.names, name)
+	m.named = append(m.named, false)
+}
+
+// entry pairs an index entry with the file at its position, or keeps it
+// for finish.
+func (m *matcher) entry(e IndexEntry) error {
+	i := m.entries
+	m.entries++
+	if i < len(m.names) && m.names[i] == e.File {
+		return m.pair(i, e)
+	}
+	m.pending = append(m.pending, e)
+	return nil
+}
+
+// finish pairs what came out of order by name, and keeps only the objects
+// the index names.
+func (m *matcher) finish() error {
+	if len(m.pending) > 0 {
+		byName := make(map[string]int, len(m.names))
+		for i, n := range m.names {
+			byName[n] = i
+		}
+		for _, e := range m.pending {
+			i, ok := byName[e.File]
+			if !ok {
+				return fmt.Errorf("%w: archive lists %s but does not contain it", cluster.ErrBadInput, e.File)
+			}
+			if err := m.pair(i, e); err != nil {
+				return err
+			}
+		}
+	}
+	// Only the objects the index names: in the order they were read, which
+	// is the index's for an archive ArchiveWriter made.
+	kept := m.a.entries[:0]
+	for i, e := range m.a.entries {
+		if m.named[i] {
+			kept = append(kept, e)
+		}
+	}
+	clear(m.a.entries[len(kept):])
+	m.a.entries = kept
+	return nil
+}
+
+// pair fills file i in with entry e, once its object is the one e names.
+func (m *matcher) pair(i int, e IndexEntry) error {
+	f := &m.a.entries[i]
+	if m.named[i] {
+		return fmt.Errorf("%w: archive lists %s twice", cluster.ErrBadInput, e.File)
+	}
+	if f.ref.APIVersion == "" || f.ref.Name == "" || f.ref.Kind != e.Kind || f.ref.Namespace != e.Namespace || f.ref.Name != e.Name {
+		return fmt.Errorf("%w: %s holds %s %s %s/%s, not the %s %s/%s its index names", cluster.ErrBadInput, e.File,
+			f.ref.APIVersion, f.ref.Kind, f.ref.Namespace, f.ref.Name, e.Kind, e.Namespace, e.Name)
+	}
+	r := archivedResource{wave: e.Wave, group: e.Group, version: e.Version, resource: e.Resource, namespaced: e.Namespaced}
+	if m.resources[r] == nil {
+		m.resources[r] = &r
+	}
+	f.res, f.why = m.resources[r], e.Why
+	m.named[i] = true
+	m.names[i] = "" // what is not read again is not held
+	return nil
+}
+
+// readIndex decodes index.json entry by entry, handing each to entry: the
+// index of 100k objects is 25 MB of JSON.
+func (a *Archive) readIndex(r io.Reader, entry func(IndexEntry) error) error {
 	dec := json.NewDecoder(r)
 	if err := expectDelim(dec, '{'); err != nil {
 		return err
@@ -183,8 +269,9 @@ func (a *Archive) readIndex(r io.Reader) error {
 				if err := dec.Decode(&e); err != nil {
 					return err
 				}
-				e.Wave, e.Group, e.Version, e.Resource, e.Kind, e.Namespace = intern(e.Wave), intern(e.Group), intern(e.Version), intern(e.Resource), intern(e.Kind), intern(e.Namespace)
-				a.entries = append(a.entries, archived{IndexEntry: e})
+				if err := entry(e); err != nil {
+					return err
+				}
 			}
 			err = expectDelim(dec, ']')
 		default:
@@ -235,26 +322,29 @@ func Import(ctx context.Context, target *cluster.Conn, a *Archive, force bool, s
 			continue
 		}
 		state[r.GVR()] = "unserved"
-		if _, err := target.ResourceFor(r.GVR().GroupVersion().WithKind(e.Kind)); err == nil {
+		if _, err := target.ResourceFor(r.GVR().GroupVersion().WithKind(e.ref.Kind)); err == nil {
 			state[r.GVR()] = "listed"
 			listed = append(listed, r)
-		} else if crdGroups[e.Group] {
+		} else if crdGroups[e.res.group] {
 			state[r.GVR()] = "pending"
 		}
 	}
-	current := map[plan.ObjectKey]*targetCopy{}
-	for _, e := range a.entries {
-		if state[e.resource().GVR()] == "listed" {
-			current[e.ref.Key()] = nil
-		}
-	}
+	// In the order of a sync's jobs, so that each object the target lists
+	// is found by a binary search, as listTarget finds a job: the archive's
+	// objects are not held again in a map of their keys.
+	byKey := func(e archived, k plan.ObjectKey) int { return compareJobs(e.ref.Key(), k) }
+	slices.SortFunc(a.entries, func(x, y archived) int { return byKey(x, y.ref.Key()) })
 	in := newInterner()
 	for _, r := range listed {
 		err := inventory.ListMetadata(ctx, target.Metadata, r, "", func(o *unstructured.Unstructured) error {
 			k := plan.KeyOf(o)
-			if _, ok := current[k]; ok {
-				c := targetOf(o, in)
-				current[k] = &c
+			i, ok := slices.BinarySearchFunc(a.entries, k, byKey)
+			if !ok {
+				return nil // not archived
+			}
+			c := targetOf(o, in)
+			for ; i < len(a.entries) && a.entries[i].ref.Key() == k; i++ {
+				a.entries[i].current = &c
 			}
 			return nil
 		})
@@ -273,7 +363,7 @@ func Import(ctx context.Context, target *cluster.Conn, a *Archive, force bool, s
 	unserved := func(e archived) bool { return state[e.resource().GVR()] == "unserved" }
 	for _, e := range a.entries {
 		if unserved(e) {
-			p.Unshared = append(p.Unshared, Unshared{Object: e.identity(), Fix: fmt.Sprintf("the target does not serve %s/%s %s: export again with --target pointing at this cluster", e.Group, e.Version, e.Kind)})
+			p.Unshared = append(p.Unshared, Unshared{Object: e.identity(), Fix: fmt.Sprintf("the target does not serve %s/%s %s: export again with --target pointing at this cluster", e.res.group, e.res.version, e.ref.Kind)})
 			continue
 		}
 		sink.Expect(e.ref.GroupVersionKind().GroupKind())
@@ -289,10 +379,10 @@ func Import(ctx context.Context, target *cluster.Conn, a *Archive, force bool, s
 			continue
 		}
 		var t *plan.Target
-		if c := current[e.ref.Key()]; c != nil {
-			t = c.target(e.ref.Namespace)
+		if e.current != nil {
+			t = e.current.target(e.ref.Namespace)
 		}
-		s, _ := plan.Decide(plan.Item{Resource: e.resource().GVR(), Namespaced: e.Namespaced, Ref: e.ref, Stored: e.obj, DesiredHash: e.hash, Target: t, Why: e.Why}, opts)
+		s, _ := plan.Decide(plan.Item{Resource: e.resource().GVR(), Namespaced: e.res.namespaced, Ref: e.ref, Stored: e.obj, DesiredHash: e.hash, Target: t, Why: e.why}, opts)
 		sink.Add(s)
 	}
 	if err := sink.Wait(); err != nil {

@@ -10,8 +10,11 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -96,27 +99,27 @@ func TestArchiveReadsBackWhatWasWritten(t *testing.T) {
 		want[o.GetKind()+"/"+o.GetName()] = o
 	}
 	for i, e := range a.entries {
-		w := want[e.Kind+"/"+e.Name]
+		w := want[e.ref.Kind+"/"+e.ref.Name]
 		if w == nil {
-			t.Fatalf("entry %d: %s/%s was not written", i, e.Kind, e.Name)
+			t.Fatalf("entry %d: %s/%s was not written", i, e.ref.Kind, e.ref.Name)
 		}
 		got, err := e.obj.Load()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(got.Object, w.Object) {
-			t.Errorf("%s/%s read back as %v, want %v", e.Kind, e.Name, got.Object, w.Object)
+			t.Errorf("%s/%s read back as %v, want %v", e.ref.Kind, e.ref.Name, got.Object, w.Object)
 		}
 		if e.hash != plan.Hash(w) || e.ref.Key() != plan.RefOf(w).Key() {
-			t.Errorf("%s/%s: hash %s, key %v; want %s, %v", e.Kind, e.Name, e.hash, e.ref.Key(), plan.Hash(w), plan.RefOf(w).Key())
+			t.Errorf("%s/%s: hash %s, key %v; want %s, %v", e.ref.Kind, e.ref.Name, e.hash, e.ref.Key(), plan.Hash(w), plan.RefOf(w).Key())
 		}
 		body, err := e.obj.Body()
 		if err != nil || !bytes.Contains(body, []byte(plan.HashAnnotation)) {
-			t.Errorf("%s/%s: the body an apply sends lacks the hash: %s %v", e.Kind, e.Name, body, err)
+			t.Errorf("%s/%s: the body an apply sends lacks the hash: %s %v", e.ref.Kind, e.ref.Name, body, err)
 		}
 	}
-	if a.entries[0].Kind != "Namespace" {
-		t.Errorf("first entry %s, want the namespaces wave first", a.entries[0].Kind)
+	if a.entries[0].ref.Kind != "Namespace" {
+		t.Errorf("first entry %s, want the namespaces wave first", a.entries[0].ref.Kind)
 	}
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
@@ -210,7 +213,7 @@ func TestArchiveWriterSkipsAndCountsSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if a.Len() != 1 || a.entries[0].Name != "creds" {
+	if a.Len() != 1 || a.entries[0].ref.Name != "creds" {
 		t.Errorf("read back %d objects (%+v), want creds alone", a.Len(), a.entries)
 	}
 }
@@ -270,5 +273,126 @@ func TestArchiveReadsOlderIndexesAndChecksEachFile(t *testing.T) {
 		if !errors.Is(err, cluster.ErrBadInput) {
 			t.Errorf("%s: read as %+v, %v; want bad input", name, a, err)
 		}
+	}
+}
+
+// An archive packed again in another order (index.json first, the objects
+// in any order, as tar of the unpacked files makes it) reads as the one
+// ArchiveWriter wrote; a file the index does not name is left out, and an
+// index that names a file twice or a file that is not there is bad input.
+func TestArchiveReadsInAnyOrder(t *testing.T) {
+	cm := func(name string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\n  namespace: shop\ndata:\n  color: blue\n"
+	}
+	entry := func(name string) IndexEntry {
+		return IndexEntry{File: "objects/06-config/ConfigMap_shop_" + name + ".yaml", Wave: "config", Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true, Namespace: "shop", Name: name}
+	}
+	index := func(entries ...IndexEntry) [2]string {
+		b, err := json.Marshal(Index{Source: "blue", Objects: entries})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return [2]string{"index.json", string(b)}
+	}
+	file := func(name string) [2]string { return [2]string{entry(name).File, cm(name)} }
+	for name, files := range map[string][][2]string{
+		"index first":                    {index(entry("a"), entry("b")), file("b"), file("a")},
+		"index last, files reversed":     {file("b"), file("a"), index(entry("a"), entry("b"))},
+		"a file the index does not name": {file("a"), file("stray"), file("b"), index(entry("a"), entry("b"))},
+	} {
+		a, err := ReadArchive(bytes.NewReader(tarGz(t, files...)), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var got []string
+		for _, e := range a.entries {
+			if e.res == nil || e.res.resource != "configmaps" || !e.res.namespaced || e.res.wave != "config" {
+				t.Errorf("%s: %s read without its resource: %+v", name, e.ref.Name, e.res)
+			}
+			got = append(got, e.ref.Name)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, []string{"a", "b"}) {
+			t.Errorf("%s: read %v, want a and b", name, got)
+		}
+		a.Close()
+	}
+	for name, files := range map[string][][2]string{
+		"named twice":      {file("a"), index(entry("a"), entry("a"))},
+		"named, not there": {file("a"), index(entry("a"), entry("b"))},
+	} {
+		if a, err := ReadArchive(bytes.NewReader(tarGz(t, files...)), nil); !errors.Is(err, cluster.ErrBadInput) {
+			t.Errorf("%s: read as %+v, %v; want bad input", name, a, err)
+		}
+	}
+}
+
+// BenchmarkArchiveHoldsPerObject measures what an archive read for import
+// (ReadArchive) holds per object once read: the heap in use after a GC,
+// against the archive of 100,000 ConfigMaps in 500 namespaces that
+// ArchiveWriter makes. The objects themselves wait on disk.
+//
+//	go test -run '^$' -bench ArchiveHoldsPerObject -benchtime 1x ./pkg/syncer/
+func BenchmarkArchiveHoldsPerObject(b *testing.B) {
+	const n = 100_000
+	var buf bytes.Buffer
+	w, err := NewArchiveWriter(&buf, "source", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	gvr := schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	for i := range n {
+		o := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "v1", "kind": "ConfigMap",
+			"metadata": map[string]any{"namespace": fmt.Sprintf("shop-%03d", i%500), "name": fmt.Sprintf("settings-%06d", i),
+				"labels": map[string]any{"app.kubernetes.io/name": fmt.Sprintf("app-%02d", i%20)}},
+			"data": map[string]any{"config.yaml": fmt.Sprintf("%0200d", i)},
+		}}
+		s, _ := plan.Decide(plan.Item{Resource: gvr, Namespaced: true, Ref: plan.RefOf(o), Desired: o, DesiredHash: plan.Hash(o)}, plan.Options{})
+		w.Expect(o.GroupVersionKind().GroupKind())
+		w.Add(s)
+	}
+	if err := w.Wait(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		// The heap's largest while reading, sampled (garbage not yet
+		// collected included): what the reading holds at once.
+		done, peak := make(chan struct{}), make(chan uint64)
+		go func() {
+			var largest uint64
+			var m runtime.MemStats
+			for {
+				select {
+				case <-done:
+					peak <- largest
+					return
+				case <-time.After(5 * time.Millisecond):
+					runtime.ReadMemStats(&m)
+					largest = max(largest, m.HeapAlloc)
+				}
+			}
+		}()
+		a, err := ReadArchive(bytes.NewReader(data), nil)
+		close(done)
+		largest := <-peak
+		if err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if a.Len() != n {
+			b.Fatalf("read %d objects, want %d", a.Len(), n)
+		}
+		b.ReportMetric((float64(after.HeapAlloc)-float64(before.HeapAlloc))/n, "held_B/object")
+		b.ReportMetric((float64(largest)-float64(before.HeapAlloc))/n, "peak_B/object")
+		a.Close()
 	}
 }
