@@ -156,9 +156,16 @@ func BenchmarkSyncScale(b *testing.B) {
 
 // saveScale writes points to bench/scale.json (with TANDEM_BENCH_MERGE set,
 // after the points of an earlier run that this one has not measured) and
-// draws them into bench/scale.png.
+// draws them into bench/scale.png. A run without the raw phases
+// (TANDEM_BENCH_NO_RAW) has no ratios to draw: it writes
+// bench/scale-tandem-only.json and .png instead (not kept in git), and the
+// saved run stays as it is.
 func saveScale(points []scalePoint) error {
-	jsonPath := filepath.Join(lab.root, "bench", "scale.json")
+	name := "scale"
+	if os.Getenv("TANDEM_BENCH_NO_RAW") != "" {
+		name = "scale-tandem-only"
+	}
+	jsonPath := filepath.Join(lab.root, "bench", name+".json")
 	if os.Getenv("TANDEM_BENCH_MERGE") != "" {
 		points = mergePoints(jsonPath, points)
 	}
@@ -166,7 +173,7 @@ func saveScale(points []scalePoint) error {
 	if err := os.WriteFile(jsonPath, append(out, '\n'), 0o644); err != nil {
 		return err
 	}
-	return plotScale(points, filepath.Join(lab.root, "bench", "scale.png"))
+	return plotScale(points, filepath.Join(lab.root, "bench", name+".png"))
 }
 
 // mergePoints is the points of an earlier run in path that this run did
