@@ -199,6 +199,9 @@ func (e *Env) add(o *unstructured.Unstructured) {
 	if !keep {
 		return
 	}
+	// A header of its own: o may be an element of its list page's items,
+	// which would keep the whole page (the objects not kept among them).
+	o = &unstructured.Unstructured{Object: o.Object}
 	slim(o, e.shared)
 	gk := o.GroupVersionKind().GroupKind()
 	e.Objects = append(e.Objects, o)

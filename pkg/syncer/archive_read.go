@@ -161,7 +161,7 @@ func ReadArchive(r io.Reader, progress func(objects int)) (_ *Archive, err error
 // index.json first) is paired by file name at the end.
 type matcher struct {
 	a         *Archive
-	names     []string // the files' names, by position in a.entries, until paired
+	names     []string // the files' names, by position in a.entries
 	named     []bool   // the files an entry named
 	pending   []IndexEntry
 	entries   int // entries read
@@ -234,7 +234,6 @@ func (m *matcher) pair(i int, e IndexEntry) error {
 	}
 	f.res, f.why = m.resources[r], e.Why
 	m.named[i] = true
-	m.names[i] = "" // what is not read again is not held
 	return nil
 }
 
@@ -334,6 +333,9 @@ func Import(ctx context.Context, target *cluster.Conn, a *Archive, force bool, s
 	// objects are not held again in a map of their keys.
 	byKey := func(e archived, k plan.ObjectKey) int { return compareJobs(e.ref.Key(), k) }
 	slices.SortFunc(a.entries, func(x, y archived) int { return byKey(x, y.ref.Key()) })
+	for i := range a.entries {
+		a.entries[i].current = nil // an archive imported again reads the target again
+	}
 	in := newInterner()
 	for _, r := range listed {
 		err := inventory.ListMetadata(ctx, target.Metadata, r, "", func(o *unstructured.Unstructured) error {
@@ -344,7 +346,9 @@ func Import(ctx context.Context, target *cluster.Conn, a *Archive, force bool, s
 			}
 			c := targetOf(o, in)
 			for ; i < len(a.entries) && a.entries[i].ref.Key() == k; i++ {
-				a.entries[i].current = &c
+				if state[a.entries[i].resource().GVR()] == "listed" { // not one at a version the target does not serve
+					a.entries[i].current = &c
+				}
 			}
 			return nil
 		})

@@ -317,12 +317,15 @@ func TestArchiveReadsInAnyOrder(t *testing.T) {
 		}
 		a.Close()
 	}
-	for name, files := range map[string][][2]string{
-		"named twice":      {file("a"), index(entry("a"), entry("a"))},
-		"named, not there": {file("a"), index(entry("a"), entry("b"))},
+	for name, c := range map[string]struct {
+		files [][2]string
+		says  string
+	}{
+		"named twice":      {[][2]string{file("a"), index(entry("a"), entry("a"))}, "lists " + entry("a").File + " twice"},
+		"named, not there": {[][2]string{file("a"), index(entry("a"), entry("b"))}, "does not contain it"},
 	} {
-		if a, err := ReadArchive(bytes.NewReader(tarGz(t, files...)), nil); !errors.Is(err, cluster.ErrBadInput) {
-			t.Errorf("%s: read as %+v, %v; want bad input", name, a, err)
+		if a, err := ReadArchive(bytes.NewReader(tarGz(t, c.files...)), nil); !errors.Is(err, cluster.ErrBadInput) || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("%s: read as %+v, %v; want bad input that says %q", name, a, err, c.says)
 		}
 	}
 }
