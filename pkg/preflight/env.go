@@ -26,10 +26,9 @@ type Env struct {
 	Resources      []inventory.Resource
 	// Objects are the source's objects of the kinds the checks read one by
 	// one (seen.go: heldKinds), as Load keeps them: without what no check
-	// reads (slim.go: Secret data but Helm releases', server-written
-	// metadata, managedFields' field sets, kubectl's last-applied copy but
-	// its apiVersion and kind), label sets and managedFields lists shared
-	// between objects: read them, never modify them.
+	// reads of them (slim.go: server-written metadata, managedFields,
+	// kubectl's last-applied copy), label sets shared between objects:
+	// read them, never modify them.
 	Objects []*unstructured.Unstructured
 	// Seen is what the checks read of every source object, of any kind.
 	Seen *Seen
@@ -224,7 +223,8 @@ func servicesFirst[T any](items []T, gk func(T) schema.GroupKind) []T {
 }
 
 // NewEnv builds an Env from objects already read (tests, benchmarks), as
-// Load does from the objects it lists (the objects are changed: slim).
+// Load does from the objects it lists; the objects are changed (slim, or
+// sanitized when not kept).
 func NewEnv(source, target *cluster.Conn, resources []inventory.Resource, objects []*unstructured.Unstructured, served *Served) *Env {
 	env := newEnv(source, target, resources, served)
 	for _, o := range servicesFirst(objects, func(o *unstructured.Unstructured) schema.GroupKind { return o.GroupVersionKind().GroupKind() }) {
