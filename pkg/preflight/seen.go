@@ -96,8 +96,7 @@ func (s *Seen) Copied(group, kind string) int {
 }
 
 // observe reads o, whole as listed, for every check. When keep is false
-// nothing else will read o, and it is sanitized in place; otherwise a copy
-// is.
+// nothing else will read o, and it is sanitized in place.
 func (s *Seen) observe(o *unstructured.Unstructured, served *Served, keep bool) {
 	gk := o.GroupVersionKind().GroupKind()
 	s.Objects++
@@ -122,10 +121,13 @@ func (s *Seen) observe(o *unstructured.Unstructured, served *Served, keep bool) 
 			s.selector[o.GetNamespace()+"/"+o.GetName()] = true
 		}
 	}
+	var skipped bool
 	if keep {
-		o = o.DeepCopy()
+		skipped = sanitize.Skipped(o, s.sanitize) // decided without changing o
+	} else {
+		skipped = sanitize.Object(o, s.sanitize).Skip // nothing reads o after this
 	}
-	if !sanitize.Object(o, s.sanitize).Skip {
+	if !skipped {
 		s.copied[gk]++
 	}
 }

@@ -39,6 +39,13 @@ func runObjectCases(t *testing.T, cases []objectCase) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			obj := parse(t, tc.in)
+			kept := parse(t, tc.in)
+			if got := Skipped(kept, tc.c); got != tc.dec.Skip {
+				t.Errorf("Skipped: %v, want %v", got, tc.dec.Skip)
+			}
+			if diff := cmp.Diff(parse(t, tc.in).Object, kept.Object); diff != "" {
+				t.Errorf("Skipped changed the object (-before +after):\n%s", diff)
+			}
 			dec := Object(obj, tc.c)
 			if diff := cmp.Diff(tc.dec, dec, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("Decision (-want +got):\n%s", diff)

@@ -36,6 +36,17 @@ func skip(reason string) Decision {
 	return Decision{Skip: true, Reason: reason}
 }
 
+// Skipped reports whether Object would skip obj, and leaves obj as it is:
+// only a kind with a rule of its own is decided on a copy (a reader that
+// keeps obj, such as plan, needs the decision alone).
+func Skipped(obj *unstructured.Unstructured, c Context) bool {
+	if metaSkip(obj).Skip {
+		return true
+	}
+	r := ruleFor(obj.GroupVersionKind().GroupKind())
+	return r != nil && r(obj.DeepCopy(), c).Skip
+}
+
 // Object sanitizes obj in place and returns the decision. It first applies the generic metadata rules, then the kind's own rule (registry keyed by schema.GroupKind).
 //
 // Order: the generic skips (being deleted, controller-owned), then the kind's
