@@ -52,6 +52,8 @@ func (Addons) Scope(env *Env) string {
 type addon struct {
 	ref    string
 	images map[string]string
+	// copied: sync copies it (it is not in a system namespace).
+	copied bool
 }
 
 func addonsOf(lists ...[]*unstructured.Unstructured) map[string]addon {
@@ -61,7 +63,7 @@ func addonsOf(lists ...[]*unstructured.Unstructured) map[string]addon {
 			if !addonNamespace(o.GetNamespace()) {
 				continue
 			}
-			a := addon{ref: Ref(o), images: map[string]string{}}
+			a := addon{ref: Ref(o), images: map[string]string{}, copied: !plan.SystemNamespace(o.GetNamespace())}
 			containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
 			for _, c := range containers {
 				m, _ := c.(map[string]any)
@@ -105,9 +107,12 @@ func compareAddons(source, target map[string]addon) []Finding {
 		s := source[k]
 		t, ok := target[k]
 		if !ok {
+			fix := "install it in the target at a version made for the target's Kubernetes (its chart or manifests; sync does not copy system namespaces)"
+			if s.copied {
+				fix = "sync copies it with the source's images: make sure that version supports the target's Kubernetes, or install the target's own version first (its chart or manifests) and leave it out of the sync"
+			}
 			out = append(out, Finding{Severity: Warning, Check: "addons", Object: s.ref,
-				Message: "add-on runs in the source only (" + imageList(s.images) + ")",
-				Fix:     "install it in the target at a version made for the target's Kubernetes (its chart or manifests; sync does not copy add-ons)"})
+				Message: "add-on runs in the source only (" + imageList(s.images) + ")", Fix: fix})
 			continue
 		}
 		var diffs []string

@@ -7,7 +7,8 @@ import (
 
 func TestCompareAddons(t *testing.T) {
 	source := map[string]addon{
-		"Deployment ingress-nginx/controller":  {ref: "Deployment.apps ingress-nginx/controller", images: map[string]string{"controller": "registry.k8s.io/ingress-nginx/controller:v1.9.4"}},
+		"Deployment ingress-nginx/controller":  {ref: "Deployment.apps ingress-nginx/controller", images: map[string]string{"controller": "registry.k8s.io/ingress-nginx/controller:v1.9.4"}, copied: true},
+		"DaemonSet kube-system/aws-node":       {ref: "DaemonSet.apps kube-system/aws-node", images: map[string]string{"aws-node": "amazon-k8s-cni:v1.18.0"}},
 		"DaemonSet kube-system/kube-proxy":     {ref: "DaemonSet.apps kube-system/kube-proxy", images: map[string]string{"kube-proxy": "registry.k8s.io/kube-proxy:v1.30.14"}},
 		"Deployment cert-manager/cert-manager": {ref: "Deployment.apps cert-manager/cert-manager", images: map[string]string{"cm": "quay.io/jetstack/cert-manager-controller:v1.14.0"}},
 	}
@@ -17,21 +18,25 @@ func TestCompareAddons(t *testing.T) {
 		"Deployment kube-system/coredns":       {ref: "Deployment.apps kube-system/coredns", images: map[string]string{"coredns": "registry.k8s.io/coredns/coredns:v1.12.0"}},
 	}
 	fs := compareAddons(source, target)
-	if len(fs) != 3 {
-		t.Fatalf("findings %+v, want 3", fs)
+	if len(fs) != 4 {
+		t.Fatalf("findings %+v, want 4", fs)
 	}
 	want := []struct {
 		sev  Severity
 		obj  string
 		text string
+		fix  string
 	}{
-		{Info, "kube-system/kube-proxy", "v1.30.14 → v1.37.2"},
-		{Warning, "ingress-nginx/controller", "source only"},
-		{Info, "kube-system/coredns", "target only"},
+		// kube-system is not copied: whoever installs add-ons there must.
+		{Warning, "kube-system/aws-node", "source only", "sync does not copy"},
+		{Info, "kube-system/kube-proxy", "v1.30.14 → v1.37.2", ""},
+		// Outside the system namespaces sync copies it as it runs in the source.
+		{Warning, "ingress-nginx/controller", "source only", "sync copies it"},
+		{Info, "kube-system/coredns", "target only", ""},
 	}
 	for i, w := range want {
-		if fs[i].Severity != w.sev || !strings.Contains(fs[i].Object, w.obj) || !strings.Contains(fs[i].Message, w.text) {
-			t.Errorf("finding %d = %+v, want %s on %s mentioning %q", i, fs[i], w.sev, w.obj, w.text)
+		if fs[i].Severity != w.sev || !strings.Contains(fs[i].Object, w.obj) || !strings.Contains(fs[i].Message, w.text) || !strings.Contains(fs[i].Fix, w.fix) {
+			t.Errorf("finding %d = %+v, want %s on %s mentioning %q, fix %q", i, fs[i], w.sev, w.obj, w.text, w.fix)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package preflight
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -88,9 +89,16 @@ func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 		t, ok := target[crd.GetName()]
 		if !ok {
 			if crs > 0 {
-				out = append(out, Finding{Severity: Error, Object: obj,
-					Message: fmt.Sprintf("missing in the target while the source has %d %s objects", crs, kind),
-					Fix:     "install the operator or chart that owns this CRD in the target (sync copies the CRD, not the controller that acts on it)"})
+				workloads := slices.Concat(env.Of("apps", "Deployment"), env.Of("apps", "StatefulSet"), env.Of("apps", "DaemonSet"))
+				if w, g, ok := copiedController(workloads, granted[crd.GetName()]); ok {
+					out = append(out, Finding{Severity: Warning, Object: obj,
+						Message: fmt.Sprintf("missing in the target while the source has %d %s objects; sync copies the CRD, the objects and their controller %s (%s)", crs, kind, w, g.Why()),
+						Fix:     "make sure the controller's version (the source's images) supports the target's Kubernetes; do not leave the CRD, its objects or namespace " + g.ServiceAccount.Namespace + " out of the sync"})
+				} else {
+					out = append(out, Finding{Severity: Error, Object: obj,
+						Message: fmt.Sprintf("missing in the target while the source has %d %s objects", crs, kind),
+						Fix:     "install the operator or chart that owns this CRD in the target (sync copies the CRD, not the controller that acts on it)"})
+				}
 			} else if gs := granted[crd.GetName()]; len(gs) > 0 {
 				out = append(out, Finding{Severity: Warning, Object: obj,
 					Message: "missing in the target and no custom resources yet, but a controller uses it: " + gs[0].Why() + moreGrants(gs),
@@ -122,6 +130,35 @@ func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 		}
 	}
 	return out, nil
+}
+
+// copiedController finds, among a CRD's grants, a controller a sync brings
+// along: one of workloads (Deployments, StatefulSets, DaemonSets), of a namespace sync copies
+// (not a system one) whose pods run as the granted ServiceAccount. It
+// returns the workload and the grant. Without one, whoever runs the CRD's
+// controller must install it in the target (kube-system's add-ons, for one).
+func copiedController(workloads []*unstructured.Unstructured, gs []plan.Grant) (string, plan.Grant, bool) {
+	for _, g := range gs {
+		if plan.SystemNamespace(g.ServiceAccount.Namespace) {
+			continue
+		}
+		for _, o := range workloads {
+			if o.GetNamespace() != g.ServiceAccount.Namespace {
+				continue
+			}
+			sa, _, _ := unstructured.NestedString(o.Object, "spec", "template", "spec", "serviceAccountName")
+			if sa == "" {
+				sa, _, _ = unstructured.NestedString(o.Object, "spec", "template", "spec", "serviceAccount") // the deprecated alias
+			}
+			if sa == "" {
+				sa = "default"
+			}
+			if sa == g.ServiceAccount.Name {
+				return Ref(o), g, true
+			}
+		}
+	}
+	return "", plan.Grant{}, false
 }
 
 func moreGrants(gs []plan.Grant) string {

@@ -54,7 +54,13 @@ func TestSyncOperatorNamespaceBringsItsCRDs(t *testing.T) {
 "subjects":[{"kind":"ServiceAccount","name":"operator","namespace":"`+ns+`"}],
 "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"`+rbac+`"}}`)
 
-	// plan says the CRDs are needed, though no custom resource exists.
+	// One custom resource of the operator's, in its namespace.
+	kubectlCreate(t, "blue", `{"apiVersion":"e2e-op.example.com/v1","kind":"Gizmo","metadata":{"name":"one","namespace":"`+ns+`"},"spec":{"size":1}}`)
+
+	// plan says the CRDs are needed: the one without a custom resource
+	// because the operator is granted on it, the other because it has one
+	// and sync brings the operator along (a warning, not an error: sync
+	// copies the operator's Deployment too).
 	// (Exit 0 or 1: other CRDs of the lab may or may not be in green yet.)
 	pr := tandem(t, "plan", "--source", "blue", "--target", "green", "--only", "crds", "-o", "json")
 	var rep preflight.Report
@@ -65,6 +71,14 @@ func TestSyncOperatorNamespaceBringsItsCRDs(t *testing.T) {
 		fs := planFind(&rep, "crds", name, "")
 		if len(fs) != 1 || !strings.Contains(fs[0].Message, "ServiceAccount "+ns+"/operator") || !strings.Contains(fs[0].Fix, ns) {
 			t.Errorf("plan: CRD %s: %+v; want one finding naming the ServiceAccount and the selection that brings it", name, fs)
+			continue
+		}
+		want := "no custom resources yet"
+		if strings.HasPrefix(name, "gizmos.") {
+			want = "has 1 Gizmo objects; sync copies the CRD, the objects and their controller Deployment.apps " + ns + "/operator"
+		}
+		if fs[0].Severity != preflight.Warning || !strings.Contains(fs[0].Message, want) {
+			t.Errorf("plan: CRD %s: %s %q; want a warning saying %q", name, fs[0].Severity, fs[0].Message, want)
 		}
 	}
 
@@ -97,7 +111,7 @@ func TestSyncOperatorNamespaceBringsItsCRDs(t *testing.T) {
 		}
 	}
 	mustKubectl(t, append([]string{"--context", "green", "wait", "--for", "condition=established", "--timeout=60s"}, crdRefs(crds)...)...)
-	for _, ref := range []string{"serviceaccount/operator", "deployment.apps/operator"} {
+	for _, ref := range []string{"serviceaccount/operator", "deployment.apps/operator", "gizmos.e2e-op.example.com/one"} {
 		if g := kubectl(t, "--context", "green", "-n", ns, "get", ref, "--ignore-not-found", "-o", "name").stdout; g == "" {
 			t.Errorf("%s/%s not in green after sync", ns, ref)
 		}
