@@ -32,7 +32,12 @@ func newPlanCmd(g *Global) *cobra.Command {
 		Long: `Reads both clusters (read-only) and reports, before anything moves:
   apis      clients using API versions the target does not serve (evidence:
             managedFields, Helm v3 releases, last-applied, the source's /metrics)
-  crds      CRDs missing in the target while custom resources exist; version drift
+  deprecated
+            the target's own deprecation warnings for what sync would write
+  crds      CRDs missing in the target while custom resources exist (or a
+            controller's RBAC needs them); version drift
+  addons    add-on Deployments/DaemonSets (kube-system, ingress, monitoring…)
+            only in one cluster or at other image tags
   classes   Storage/Ingress/Priority/RuntimeClasses referenced but missing
   webhooks  target admission webhooks with no ready endpoints; source webhooks
   cidr      overlapping Service/pod/node address ranges
@@ -42,6 +47,8 @@ func newPlanCmd(g *Global) *cobra.Command {
             the target (CSI driver, provisioner, access modes, node affinity)
   owners    Helm releases, Argo CD Applications and Flux units managing objects:
             the pipeline must deploy to the target too
+  identity  ServiceAccounts that sign in to a cloud IAM with their token (IRSA,
+            Azure workload identity) against both clusters' token issuers
   capacity  the source's pod requests against the target's allocatable
   exposure  LoadBalancer Services, Ingress and Gateway hosts: the entry points a
             shift must move, with the router that can move each

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -154,4 +155,45 @@ func TestGrantedCRDs(t *testing.T) {
 	if why := ops[0].Why(); !strings.HasSuffix(why, "by ClusterRole operator-role (ClusterRoleBinding operator) on applications.example.io") {
 		t.Errorf("Why() = %q", why)
 	}
+}
+
+// A CRD that two roots reach (a custom resource of it, and the operator's
+// ServiceAccount granted on it) comes with the same reason whatever order
+// the objects are listed in: sync's lists arrive in parallel.
+func TestSelectReasonDoesNotDependOnListOrder(t *testing.T) {
+	objs := parseAll(t, append(append([]string{}, operator...), crbOperator, clusterRole(`[{apiGroups: [example.io], resources: [applications]}]`),
+		`{apiVersion: example.io/v1, kind: Application, metadata: {name: one, namespace: ops}}`)...)
+	ns := Selector{Namespaces: []string{"ops"}}
+	want := ""
+	for i := 0; i < 2*len(objs); i++ {
+		order := slices.Clone(objs)
+		if i%2 == 1 {
+			slices.Reverse(order)
+		}
+		rotate := i / 2
+		order = append(order[rotate:], order[:rotate]...)
+		for _, picked := range []map[ObjectKey]string{Select(order, ns), whyOf(Pick(order, ns), order)} {
+			why, ok := picked[crdKey("applications.example.io")]
+			if !ok || why == "" {
+				t.Fatalf("order %d: CRD not picked as a dependency (%q, %v)", i, why, ok)
+			}
+			if want == "" {
+				want = why
+			}
+			if why != want {
+				t.Errorf("order %d: why %q, another order gave %q", i, why, want)
+			}
+		}
+	}
+}
+
+// whyOf is Pick's answer as Select's map.
+func whyOf(sel Selection, objs []*unstructured.Unstructured) map[ObjectKey]string {
+	out := map[ObjectKey]string{}
+	for _, o := range objs {
+		if why, ok := sel.Picked(KeyOf(o)); ok {
+			out[KeyOf(o)] = why
+		}
+	}
+	return out
 }

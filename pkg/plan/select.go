@@ -1,7 +1,9 @@
 package plan
 
 import (
+	"cmp"
 	"slices"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -185,6 +187,9 @@ func pick(all []Object, s Selector, roots bool) Selection {
 		}
 		add(obj, "")
 	}
+	// Roots in key order: a dependency that two roots reach comes with the
+	// same reason whatever order the source's lists arrived in.
+	slices.SortFunc(queue, func(a, b Object) int { return compareKeys(KeyOf(a), KeyOf(b)) })
 	for len(queue) > 0 {
 		obj := queue[0]
 		queue = queue[1:]
@@ -269,4 +274,10 @@ func (s Selector) root(obj Object) bool {
 // isNamespace reports whether gk is the core Namespace kind.
 func isNamespace(gk schema.GroupKind) bool {
 	return gk == schema.GroupKind{Kind: "Namespace"}
+}
+
+// compareKeys orders object keys by group, kind, namespace and name.
+func compareKeys(a, b ObjectKey) int {
+	return cmp.Or(strings.Compare(a.Group, b.Group), strings.Compare(a.Kind, b.Kind),
+		strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 }
