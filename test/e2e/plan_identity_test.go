@@ -14,7 +14,9 @@ import (
 // their own, as read from each apiserver's OIDC discovery.
 func TestPlanIdentityComparesTokenIssuers(t *testing.T) {
 	const ns = "e2e-identity"
-	cleanup := func() { kubectl(t, "--context", "blue", "delete", "namespace", ns, "--ignore-not-found", "--wait=false") }
+	cleanup := func() {
+		kubectl(t, "--context", "blue", "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
+	}
 	cleanup()
 	t.Cleanup(cleanup)
 
