@@ -48,7 +48,8 @@ func newPlanCmd(g *Global) *cobra.Command {
   owners    Helm releases, Argo CD Applications and Flux units managing objects:
             the pipeline must deploy to the target too
   identity  ServiceAccounts that sign in to a cloud IAM with their token (IRSA,
-            Azure workload identity) against both clusters' token issuers
+            Azure workload identity) against both clusters' token issuers;
+            EKS Pod Identity, whose associations are made per cluster
   capacity  the source's pod requests against the target's allocatable
   exposure  LoadBalancer Services, Ingress and Gateway hosts: the entry points a
             shift must move, with the router that can move each

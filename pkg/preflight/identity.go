@@ -22,10 +22,11 @@ import (
 // the cloud refuses: its pods start, pass the smoke tests that make no cloud
 // call, and fail at their first one, once traffic has moved.
 //
-// Not read here: GKE's workload identity (its tokens go through the
-// project's pool and the node's metadata server, not the cluster's issuer)
-// and EKS Pod Identity (its associations live in the EKS API, not in either
-// cluster).
+// EKS Pod Identity keeps its associations (a namespace and ServiceAccount
+// to a role) in the EKS API, one set per cluster: a source that runs its
+// agent is said to need them made for the target too. Not read here: GKE's
+// workload identity (its tokens go through the project's pool and the
+// node's metadata server, not the cluster's issuer).
 type Identity struct{}
 
 // Name is the check's name.
@@ -68,17 +69,33 @@ func federated(accounts []*unstructured.Unstructured) ([]*unstructured.Unstructu
 // Scope says what was read.
 func (Identity) Scope(env *Env) string {
 	sas, _ := federated(env.Of("", "ServiceAccount"))
-	return fmt.Sprintf("%d ServiceAccounts federated with a cloud IAM (IRSA, Azure workload identity) against both clusters' token issuers", len(sas))
+	return fmt.Sprintf("%d ServiceAccounts federated with a cloud IAM (IRSA, Azure workload identity) against both clusters' token issuers; EKS Pod Identity's agent", len(sas))
 }
 
 // Run reads both clusters' token issuers when a ServiceAccount is federated.
 func (Identity) Run(ctx context.Context, env *Env) ([]Finding, error) {
+	out := podIdentity(env.Of("apps", "DaemonSet"))
 	sas, feds := federated(env.Of("", "ServiceAccount"))
 	if len(sas) == 0 {
-		return nil, nil
+		return out, nil
 	}
 	source, target := readIssuer(ctx, env.Source), readIssuer(ctx, env.Target)
-	return identityFindings(sas, feds, source, target), nil
+	return append(out, identityFindings(sas, feds, source, target)...), nil
+}
+
+// podIdentityAgent is the DaemonSet of the EKS Pod Identity add-on.
+const podIdentityAgent = "eks-pod-identity-agent"
+
+// podIdentity says the source uses EKS Pod Identity when it runs its agent.
+func podIdentity(daemonSets []*unstructured.Unstructured) []Finding {
+	for _, ds := range daemonSets {
+		if ds.GetNamespace() == "kube-system" && ds.GetName() == podIdentityAgent {
+			return []Finding{{Severity: Warning, Object: Ref(ds),
+				Message: "the source runs EKS Pod Identity: its associations (namespace and ServiceAccount to an IAM role) live in the EKS API, one set per cluster, and sync cannot copy them",
+				Fix:     "before traffic moves, install the add-on in the target and make each association for it (aws eks list-pod-identity-associations --cluster-name SOURCE, then aws eks create-pod-identity-association --cluster-name TARGET …)"}}
+		}
+	}
+	return nil
 }
 
 // identityFindings is the pure part of Run.

@@ -62,3 +62,16 @@ func TestIdentityFindings(t *testing.T) {
 		}
 	}
 }
+
+func TestPodIdentity(t *testing.T) {
+	ds := func(ns, name string) *unstructured.Unstructured {
+		return obj(map[string]any{"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": map[string]any{"namespace": ns, "name": name}})
+	}
+	if fs := podIdentity([]*unstructured.Unstructured{ds("kube-system", "aws-node"), ds("tools", podIdentityAgent)}); len(fs) != 0 {
+		t.Errorf("without the add-on's agent in kube-system: %+v", fs)
+	}
+	fs := podIdentity([]*unstructured.Unstructured{ds("kube-system", "aws-node"), ds("kube-system", podIdentityAgent)})
+	if len(fs) != 1 || fs[0].Severity != Warning || fs[0].Object != "DaemonSet.apps kube-system/"+podIdentityAgent || !strings.Contains(fs[0].Fix, "create-pod-identity-association") {
+		t.Errorf("with the agent: %+v; want one warning on it saying the associations must be made for the target", fs)
+	}
+}
