@@ -40,12 +40,14 @@ func TestCopiedController(t *testing.T) {
 		{"granted to the operator", []plan.Grant{grant("kube-system", "agent"), grant("ops", "operator")}, "Deployment.apps ops/operator"},
 		{"granted to default", []plan.Grant{grant("ops", "default")}, "Deployment.apps ops/web"},
 	} {
-		w, g, ok := copiedController(workloads, c.grants)
-		if ok != (c.want != "") || w != c.want {
-			t.Errorf("%s: got %q, %v; want %q", c.name, w, ok, c.want)
-		}
-		if ok && plan.SystemNamespace(g.ServiceAccount.Namespace) {
-			t.Errorf("%s: grant %+v of a system namespace", c.name, g)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			w, g, ok := copiedController(workloads, c.grants)
+			if ok != (c.want != "") || w != c.want {
+				t.Errorf("got %q, %v; want %q", w, ok, c.want)
+			}
+			if ok && plan.SystemNamespace(g.ServiceAccount.Namespace) {
+				t.Errorf("grant %+v of a system namespace", g)
+			}
+		})
 	}
 }

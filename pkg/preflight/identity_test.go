@@ -40,26 +40,28 @@ func TestIdentityFindings(t *testing.T) {
 		{"unreadable", eksA, issuer{Err: errors.New("403")}, Warning, "unknown (403)", "before traffic moves"},
 		{"same issuer and keys", eksA, sameURLKeyShared, Info, "the cloud trusts the target's as it trusts the source's", ""},
 	} {
-		fs := identityFindings(sas, feds, c.source, c.target)
-		if c.sev == Info {
-			if len(fs) != 1 || fs[0].Severity != Info || !strings.Contains(fs[0].Message, c.want) {
-				t.Errorf("%s: %+v; want one info finding saying %q", c.name, fs, c.want)
+		t.Run(c.name, func(t *testing.T) {
+			fs := identityFindings(sas, feds, c.source, c.target)
+			if c.sev == Info {
+				if len(fs) != 1 || fs[0].Severity != Info || !strings.Contains(fs[0].Message, c.want) {
+					t.Errorf("%+v; want one info finding saying %q", fs, c.want)
+				}
+				return
 			}
-			continue
-		}
-		if len(fs) != 2 {
-			t.Fatalf("%s: %+v; want a finding per federated ServiceAccount", c.name, fs)
-		}
-		for i, want := range []struct{ obj, msg, fix string }{
-			{"ServiceAccount shop/orders", "AWS IAM role arn:aws:iam::111122223333:role/orders", "IAM OIDC provider for the target's issuer"},
-			{"ServiceAccount pay/ledger", "Azure identity 0000-1111", "federated identity credential"},
-		} {
-			f := fs[i]
-			if f.Severity != c.sev || f.Object != want.obj || !strings.Contains(f.Message, want.msg) || !strings.Contains(f.Message, c.want) ||
-				!strings.Contains(f.Fix, want.fix) || !strings.HasPrefix(f.Fix, c.fix) || !strings.Contains(f.Fix, "system:serviceaccount:"+strings.Replace(strings.TrimPrefix(want.obj, "ServiceAccount "), "/", ":", 1)) {
-				t.Errorf("%s: finding %d = %+v; want %s on %s saying %q and %q, fix %q with its subject", c.name, i, f, c.sev, want.obj, want.msg, c.want, want.fix)
+			if len(fs) != 2 {
+				t.Fatalf("%+v; want a finding per federated ServiceAccount", fs)
 			}
-		}
+			for i, want := range []struct{ obj, msg, fix string }{
+				{"ServiceAccount shop/orders", "AWS IAM role arn:aws:iam::111122223333:role/orders", "IAM OIDC provider for the target's issuer"},
+				{"ServiceAccount pay/ledger", "Azure identity 0000-1111", "federated identity credential"},
+			} {
+				f := fs[i]
+				if f.Severity != c.sev || f.Object != want.obj || !strings.Contains(f.Message, want.msg) || !strings.Contains(f.Message, c.want) ||
+					!strings.Contains(f.Fix, want.fix) || !strings.HasPrefix(f.Fix, c.fix) || !strings.Contains(f.Fix, "system:serviceaccount:"+strings.Replace(strings.TrimPrefix(want.obj, "ServiceAccount "), "/", ":", 1)) {
+					t.Errorf("finding %d = %+v; want %s on %s saying %q and %q, fix %q with its subject", i, f, c.sev, want.obj, want.msg, c.want, want.fix)
+				}
+			}
+		})
 	}
 }
 
