@@ -41,6 +41,11 @@ type Usage struct {
 	Object       string
 	Evidence     string
 	Detail       string // who or where: the field manager, the Helm release, the removal release
+	// Sole (metrics evidence): the source serves the resource at this
+	// version only, so every reader of it calls this version (its own
+	// garbage collector and quota controllers, tandem's reads): the
+	// metric names no client that could have called another.
+	Sole bool
 }
 
 // Run collects the evidence and flags group/versions the target does not serve.
@@ -71,8 +76,10 @@ func (APIs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 			Fix:     "grant get on the non-resource URL /metrics to see which deprecated APIs clients still call"})
 	} else {
 		kinds := map[schema.GroupResource]string{}
+		versions := map[schema.GroupResource][]string{}
 		for _, r := range env.Resources {
 			kinds[r.GroupResource()] = r.Kind
+			versions[r.GroupResource()] = r.Source
 		}
 		used, err := ParseDeprecatedMetrics(string(metrics))
 		if err != nil {
@@ -85,9 +92,10 @@ func (APIs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 			if m.RemovedRelease != "" {
 				detail = "removed in " + m.RemovedRelease
 			}
+			gr := schema.GroupResource{Group: m.Group, Resource: m.Resource}
 			usages = append(usages, Usage{GroupVersion: schema.GroupVersion{Group: m.Group, Version: m.Version}, Resource: m.Resource,
-				Kind: kinds[schema.GroupResource{Group: m.Group, Resource: m.Resource}], Evidence: EvidenceMetrics,
-				Object: "apiserver " + env.Source.Context, Detail: detail})
+				Kind: kinds[gr], Evidence: EvidenceMetrics, Object: "apiserver " + env.Source.Context, Detail: detail,
+				Sole: slices.Equal(versions[gr], []string{m.Version})})
 		}
 	}
 	return append(out, Unserved(withoutPending(usages, env), env.TargetServed)...), nil
@@ -158,6 +166,11 @@ func Unserved(usages []Usage, target *Served) []Finding {
 		}
 		if u.Kind == "" {
 			f.Fix = fmt.Sprintf("move the client calling %s %s to a version the target serves", u.GroupVersion, u.Resource)
+		}
+		if u.Evidence == EvidenceMetrics && u.Sole {
+			f.Severity = Info
+			f.Message = fmt.Sprintf("the source serves %s only at %s (%s), so every client of it calls that version, its own control plane and tandem's reads included: the metric names no client to move; the target does not serve it", what, u.GroupVersion, u.Detail)
+			f.Fix = "the objects' own evidence (managedFields, Helm releases, last-applied) names the clients that write it; " + f.Fix
 		}
 		out = append(out, f)
 	}

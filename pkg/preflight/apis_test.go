@@ -233,10 +233,12 @@ func TestUnservedSkipsServedAndDedupes(t *testing.T) {
 		{GroupVersion: v1beta3, Kind: "FlowSchema", Object: "fs", Evidence: EvidenceManagedFields, Detail: "b"},
 		{GroupVersion: v1beta3, Kind: "FlowSchema", Object: "fs", Evidence: EvidenceLastApplied},
 		{GroupVersion: v1beta3, Resource: "flowschemas", Object: "apiserver", Evidence: EvidenceMetrics, Detail: "removed in 1.32"},
+		// Served by the source at this version only: every reader calls it.
+		{GroupVersion: v1beta3, Kind: "PriorityLevelConfiguration", Resource: "prioritylevelconfigurations", Object: "apiserver", Evidence: EvidenceMetrics, Detail: "removed in 1.32", Sole: true},
 	}
 	got := Unserved(usages, target())
-	if len(got) != 3 {
-		t.Fatalf("%d findings, want 3: %+v", len(got), got)
+	if len(got) != 4 {
+		t.Fatalf("%d findings, want 4: %+v", len(got), got)
 	}
 	want := []struct {
 		sev      Severity
@@ -246,6 +248,7 @@ func TestUnservedSkipsServedAndDedupes(t *testing.T) {
 		{Warning, EvidenceManagedFields, "field manager: a, b"},
 		{Error, EvidenceLastApplied, "last applied with kubectl as flowcontrol.apiserver.k8s.io/v1beta3 FlowSchema"},
 		{Error, EvidenceMetrics, "(removed in 1.32)"},
+		{Info, EvidenceMetrics, "the source serves PriorityLevelConfiguration only at flowcontrol.apiserver.k8s.io/v1beta3 (removed in 1.32)"},
 	}
 	for i, w := range want {
 		if got[i].Severity != w.sev || got[i].Evidence != w.evidence || !bytes.Contains([]byte(got[i].Message), []byte(w.msg)) {
