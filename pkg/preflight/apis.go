@@ -46,6 +46,8 @@ type Usage struct {
 	// garbage collector and quota controllers, tandem's reads): the
 	// metric names no client that could have called another.
 	Sole bool
+	// Objects (with Sole) is how many objects of it the source holds.
+	Objects int
 }
 
 // Run collects the evidence and flags group/versions the target does not serve.
@@ -95,7 +97,7 @@ func (APIs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 			gr := schema.GroupResource{Group: m.Group, Resource: m.Resource}
 			usages = append(usages, Usage{GroupVersion: schema.GroupVersion{Group: m.Group, Version: m.Version}, Resource: m.Resource,
 				Kind: kinds[gr], Evidence: EvidenceMetrics, Object: "apiserver " + env.Source.Context, Detail: detail,
-				Sole: slices.Equal(versions[gr], []string{m.Version})})
+				Sole: slices.Equal(versions[gr], []string{m.Version}), Objects: env.Seen.Count(m.Group, kinds[gr])})
 		}
 	}
 	return append(out, Unserved(withoutPending(usages, env), env.TargetServed)...), nil
@@ -167,10 +169,13 @@ func Unserved(usages []Usage, target *Served) []Finding {
 		if u.Kind == "" {
 			f.Fix = fmt.Sprintf("move the client calling %s %s to a version the target serves", u.GroupVersion, u.Resource)
 		}
-		if u.Evidence == EvidenceMetrics && u.Sole {
+		switch {
+		case u.Evidence == EvidenceMetrics && u.Sole && u.Objects > 0:
+			f.Message = fmt.Sprintf("the source holds %d %s objects, served only at %s (%s), which the target does not serve: sync cannot copy them as they are", u.Objects, what, u.GroupVersion, u.Detail)
+		case u.Evidence == EvidenceMetrics && u.Sole:
 			f.Severity = Info
 			f.Message = fmt.Sprintf("the source serves %s only at %s (%s), so every client of it calls that version, its own control plane and tandem's reads included: the metric names no client to move; the target does not serve it", what, u.GroupVersion, u.Detail)
-			f.Fix = "the objects' own evidence (managedFields, Helm releases, last-applied) names the clients that write it; " + f.Fix
+			f.Fix = "a client that writes it must use what the target serves: " + f.Fix
 		}
 		out = append(out, f)
 	}

@@ -235,10 +235,12 @@ func TestUnservedSkipsServedAndDedupes(t *testing.T) {
 		{GroupVersion: v1beta3, Resource: "flowschemas", Object: "apiserver", Evidence: EvidenceMetrics, Detail: "removed in 1.32"},
 		// Served by the source at this version only: every reader calls it.
 		{GroupVersion: v1beta3, Kind: "PriorityLevelConfiguration", Resource: "prioritylevelconfigurations", Object: "apiserver", Evidence: EvidenceMetrics, Detail: "removed in 1.32", Sole: true},
+		// The same, with objects of it in the source: they cannot be copied.
+		{GroupVersion: schema.GroupVersion{Group: "policy", Version: "v1beta1"}, Kind: "PodSecurityPolicy", Resource: "podsecuritypolicies", Object: "apiserver", Evidence: EvidenceMetrics, Detail: "removed in 1.25", Sole: true, Objects: 3},
 	}
 	got := Unserved(usages, target())
-	if len(got) != 4 {
-		t.Fatalf("%d findings, want 4: %+v", len(got), got)
+	if len(got) != 5 {
+		t.Fatalf("%d findings, want 5: %+v", len(got), got)
 	}
 	want := []struct {
 		sev      Severity
@@ -249,6 +251,7 @@ func TestUnservedSkipsServedAndDedupes(t *testing.T) {
 		{Error, EvidenceLastApplied, "last applied with kubectl as flowcontrol.apiserver.k8s.io/v1beta3 FlowSchema"},
 		{Error, EvidenceMetrics, "(removed in 1.32)"},
 		{Info, EvidenceMetrics, "the source serves PriorityLevelConfiguration only at flowcontrol.apiserver.k8s.io/v1beta3 (removed in 1.32)"},
+		{Error, EvidenceMetrics, "the source holds 3 PodSecurityPolicy objects, served only at policy/v1beta1 (removed in 1.25)"},
 	}
 	for i, w := range want {
 		if got[i].Severity != w.sev || got[i].Evidence != w.evidence || !bytes.Contains([]byte(got[i].Message), []byte(w.msg)) {
