@@ -133,10 +133,11 @@ func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 }
 
 // copiedController finds, among a CRD's grants, a controller a sync brings
-// along: one of workloads (Deployments, StatefulSets, DaemonSets), of a namespace sync copies
-// (not a system one) whose pods run as the granted ServiceAccount. It
-// returns the workload and the grant. Without one, whoever runs the CRD's
-// controller must install it in the target (kube-system's add-ons, for one).
+// along: one of workloads (Deployments, StatefulSets, DaemonSets) in a
+// namespace sync copies (not a system one) whose pods run as the granted
+// ServiceAccount. It returns the workload and the grant. Without one,
+// whoever runs the CRD's controller must install it in the target
+// (kube-system's add-ons, for one).
 func copiedController(workloads []*unstructured.Unstructured, gs []plan.Grant) (string, plan.Grant, bool) {
 	for _, g := range gs {
 		if plan.SystemNamespace(g.ServiceAccount.Namespace) {
