@@ -46,8 +46,9 @@ func conditionTrue(obj *unstructured.Unstructured, typ string) bool {
 
 // waitWebhookBackends waits until each webhook's Service has a ready endpoint
 // in the target; a webhook whose backend never becomes ready is not written,
-// since it would reject every request it matches. It returns the steps to
-// fail, with why.
+// since it would reject every request it matches. One that fails open
+// (failurePolicy Ignore, as a standby's are) rejects nothing and is not
+// waited for. It returns the steps to fail, with why.
 func (r *runner) waitWebhookBackends(ctx context.Context, w plan.Wave) map[int]string {
 	blocked := map[int]string{}
 	ctx, cancel := context.WithTimeout(ctx, r.o.WaitTimeout)
@@ -70,7 +71,7 @@ func (r *runner) waitWebhookBackends(ctx context.Context, w plan.Wave) map[int]s
 			hm, _ := h.(map[string]any)
 			ns, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "namespace")
 			name, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "name")
-			if name == "" {
+			if policy, _ := hm["failurePolicy"].(string); name == "" || policy == "Ignore" {
 				continue
 			}
 			if !r.serviceReady(ctx, ns, name) {

@@ -106,6 +106,21 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 		}
 	}
 	var changes []Change
+	// Webhooks served from these namespaces fail open before their backends go to 0.
+	parked := func(ns string) bool { return slices.Contains(namespaces, ns) }
+	if err := eachWebhooks(ctx, c, func(gvr schema.GroupVersionResource, obj *unstructured.Unstructured) error {
+		patch, what := parkWebhooksPatch(obj, parked)
+		if patch == nil {
+			return nil
+		}
+		ch, err := write(ctx, c, gvr, obj, patch, what, run, nil)
+		if ch != nil {
+			changes = append(changes, *ch)
+		}
+		return err
+	}); err != nil {
+		return changes, "", err
+	}
 	park := func(ns string, gvrs []schema.GroupVersionResource) error {
 		for _, gvr := range gvrs {
 			list, err := c.Dynamic.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{})
@@ -231,10 +246,40 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 	if err := waitAvailable(ctx, c, restored, o); err != nil {
 		return changes, err
 	}
+	// Webhooks fail closed again once their backends are available.
+	if err := eachWebhooks(ctx, c, func(gvr schema.GroupVersionResource, obj *unstructured.Unstructured) error {
+		patch, what := restoreWebhooksPatch(obj)
+		if patch == nil {
+			return nil
+		}
+		ch, err := write(ctx, c, gvr, obj, patch, what, run, nil)
+		if ch != nil {
+			changes = append(changes, *ch)
+		}
+		return err
+	}); err != nil {
+		return changes, err
+	}
 	if err := Unmark(ctx, c); err != nil {
 		return changes, err
 	}
 	return changes, end(run)
+}
+
+// eachWebhooks calls f with every admission webhook configuration of c.
+func eachWebhooks(ctx context.Context, c *cluster.Conn, f func(schema.GroupVersionResource, *unstructured.Unstructured) error) error {
+	for _, gvr := range webhookGVRs {
+		list, err := c.Dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("list %s: %w", gvr.Resource, err)
+		}
+		for i := range list.Items {
+			if err := f(gvr, &list.Items[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // write patches one object, journaled as a step of run (nil: none). It is

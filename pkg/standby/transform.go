@@ -93,6 +93,8 @@ func Transform(obj *unstructured.Unstructured, kinds ScaleKinds) sanitize.Decisi
 		return note("standby: kept; an HPA does not scale a workload up from 0 replicas")
 	case gk == Job:
 		return sanitize.Decision{Skip: true, Reason: "standby: Jobs are not copied to a standby (they would run)"}
+	case isWebhooks(gk):
+		return parkWebhooks(obj, anyParked)
 	case gk == Namespace:
 		labels := obj.GetLabels()
 		if labels == nil {

@@ -1,0 +1,118 @@
+package standby
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/sanitize"
+)
+
+// FailurePolicyAnnotation keeps, on a webhook configuration in standby
+// form, the failurePolicy of each webhook the standby made fail open, as a
+// JSON object (webhook name → policy).
+const FailurePolicyAnnotation = "tandem.io/failure-policies"
+
+// Webhook configuration kinds the standby changes.
+var (
+	ValidatingWebhooks = schema.GroupKind{Group: "admissionregistration.k8s.io", Kind: "ValidatingWebhookConfiguration"}
+	MutatingWebhooks   = schema.GroupKind{Group: "admissionregistration.k8s.io", Kind: "MutatingWebhookConfiguration"}
+
+	gvrValidatingWebhooks = schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingwebhookconfigurations"}
+	gvrMutatingWebhooks   = schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "mutatingwebhookconfigurations"}
+	webhookGVRs           = []schema.GroupVersionResource{gvrValidatingWebhooks, gvrMutatingWebhooks}
+)
+
+func isWebhooks(gk schema.GroupKind) bool { return gk == ValidatingWebhooks || gk == MutatingWebhooks }
+
+// parkWebhooks makes the webhooks of obj whose backend is a Service of a
+// parked namespace fail open, in place: that backend runs at 0 replicas in
+// a standby, and a webhook that fails closed there would refuse every write
+// it matches — the mirror's among them, though each object it copies passed
+// the active cluster's admission already. The policies it changes are kept
+// in FailurePolicyAnnotation. Webhooks called by URL, or served from a
+// namespace the standby does not park (kube-system), are left as they are.
+// A configuration already in standby form keeps its recorded policies.
+func parkWebhooks(obj *unstructured.Unstructured, parked func(namespace string) bool) sanitize.Decision {
+	if _, ok := obj.GetAnnotations()[FailurePolicyAnnotation]; ok {
+		return note("standby: webhooks already fail open (" + FailurePolicyAnnotation + " kept)")
+	}
+	webhooks, _ := obj.Object["webhooks"].([]any)
+	orig := map[string]string{}
+	for _, w := range webhooks {
+		wm, _ := w.(map[string]any)
+		ns, _, _ := unstructured.NestedString(wm, "clientConfig", "service", "namespace")
+		name, _ := wm["name"].(string)
+		if ns == "" || !parked(ns) {
+			continue
+		}
+		policy, _ := wm["failurePolicy"].(string)
+		if policy == "Ignore" {
+			continue
+		}
+		if policy == "" {
+			policy = "Fail" // admissionregistration/v1's default
+		}
+		orig[name] = policy
+		wm["failurePolicy"] = "Ignore"
+	}
+	if len(orig) == 0 {
+		return sanitize.Decision{}
+	}
+	b, _ := json.Marshal(orig)
+	setAnnotation(obj, FailurePolicyAnnotation, string(b))
+	names := make([]string, 0, len(orig))
+	for n := range orig {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return note(fmt.Sprintf("standby: webhooks %s fail open (failurePolicy Ignore; originals kept in %s): their backends run at 0 replicas here",
+		strings.Join(names, ", "), FailurePolicyAnnotation))
+}
+
+// anyParked is the namespaces a standby made by sync or mirror parks:
+// every one but the system namespaces.
+func anyParked(ns string) bool { return !plan.SystemNamespace(ns) }
+
+// parkWebhooksPatch is the merge patch that makes obj's webhooks of parked
+// namespaces fail open, or nil when none is left to change.
+func parkWebhooksPatch(obj *unstructured.Unstructured, parked func(string) bool) (map[string]any, string) {
+	if _, ok := obj.GetAnnotations()[FailurePolicyAnnotation]; ok {
+		return nil, "" // already parked
+	}
+	d := obj.DeepCopy()
+	t := parkWebhooks(d, parked)
+	v, ok := d.GetAnnotations()[FailurePolicyAnnotation]
+	if !ok {
+		return nil, "" // no webhook of a parked namespace fails closed
+	}
+	// A merge patch replaces a list whole: the webhooks as they are, but their policies.
+	return map[string]any{"metadata": annotations(map[string]any{FailurePolicyAnnotation: v}), "webhooks": d.Object["webhooks"]}, t.Notes[0]
+}
+
+// restoreWebhooksPatch is the merge patch that gives obj's webhooks back
+// their recorded failurePolicy, or nil when obj is not in standby form.
+func restoreWebhooksPatch(obj *unstructured.Unstructured) (map[string]any, string) {
+	v, ok := obj.GetAnnotations()[FailurePolicyAnnotation]
+	if !ok {
+		return nil, ""
+	}
+	var orig map[string]string
+	if err := json.Unmarshal([]byte(v), &orig); err != nil {
+		return nil, ""
+	}
+	webhooks, _, _ := unstructured.NestedSlice(obj.Object, "webhooks") // a copy
+	for _, w := range webhooks {
+		wm, _ := w.(map[string]any)
+		name, _ := wm["name"].(string)
+		if p, ok := orig[name]; ok {
+			wm["failurePolicy"] = p
+		}
+	}
+	return map[string]any{"metadata": annotations(map[string]any{FailurePolicyAnnotation: nil}), "webhooks": webhooks}, "failurePolicy restored " + v
+}
