@@ -105,20 +105,10 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 			}
 		}
 	}
-	var changes []Change
 	// Webhooks served from these namespaces fail open before their backends go to 0.
 	parked := func(ns string) bool { return slices.Contains(namespaces, ns) }
-	if err := eachWebhooks(ctx, c, func(gvr schema.GroupVersionResource, obj *unstructured.Unstructured) error {
-		patch, what := parkWebhooksPatch(obj, parked)
-		if patch == nil {
-			return nil
-		}
-		ch, err := write(ctx, c, gvr, obj, patch, what, run, nil)
-		if ch != nil {
-			changes = append(changes, *ch)
-		}
-		return err
-	}); err != nil {
+	changes, err := writeWebhooks(ctx, c, run, func(obj *unstructured.Unstructured) (map[string]any, string) { return parkWebhooksPatch(obj, parked) })
+	if err != nil {
 		return changes, "", err
 	}
 	park := func(ns string, gvrs []schema.GroupVersionResource) error {
@@ -247,17 +237,9 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 		return changes, err
 	}
 	// Webhooks fail closed again once their backends are available.
-	if err := eachWebhooks(ctx, c, func(gvr schema.GroupVersionResource, obj *unstructured.Unstructured) error {
-		patch, what := restoreWebhooksPatch(obj)
-		if patch == nil {
-			return nil
-		}
-		ch, err := write(ctx, c, gvr, obj, patch, what, run, nil)
-		if ch != nil {
-			changes = append(changes, *ch)
-		}
-		return err
-	}); err != nil {
+	more, err := writeWebhooks(ctx, c, run, restoreWebhooksPatch)
+	changes = append(changes, more...)
+	if err != nil {
 		return changes, err
 	}
 	if err := Unmark(ctx, c); err != nil {
@@ -266,20 +248,29 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 	return changes, end(run)
 }
 
-// eachWebhooks calls f with every admission webhook configuration of c.
-func eachWebhooks(ctx context.Context, c *cluster.Conn, f func(schema.GroupVersionResource, *unstructured.Unstructured) error) error {
+// writeWebhooks writes, journaled as steps of run, the patch patchOf gives
+// for each admission webhook configuration of c (nil: nothing to write).
+func writeWebhooks(ctx context.Context, c *cluster.Conn, run *journal.Run, patchOf func(*unstructured.Unstructured) (map[string]any, string)) ([]Change, error) {
+	var changes []Change
 	for _, gvr := range webhookGVRs {
 		list, err := c.Dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
 		if err != nil {
-			return fmt.Errorf("list %s: %w", gvr.Resource, err)
+			return changes, fmt.Errorf("list %s: %w", gvr.Resource, err)
 		}
 		for i := range list.Items {
-			if err := f(gvr, &list.Items[i]); err != nil {
-				return err
+			obj := &list.Items[i]
+			patch, what := patchOf(obj)
+			if patch == nil {
+				continue
 			}
+			ch, err := write(ctx, c, gvr, obj, patch, what, run, nil)
+			if err != nil {
+				return changes, err
+			}
+			changes = append(changes, *ch)
 		}
 	}
-	return nil
+	return changes, nil
 }
 
 // write patches one object, journaled as a step of run (nil: none). It is
