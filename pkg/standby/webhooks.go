@@ -80,10 +80,11 @@ func parkWebhooks(obj *unstructured.Unstructured, parked func(namespace string) 
 func anyParked(ns string) bool { return !plan.SystemNamespace(ns) }
 
 // parkWebhooksPatch is the merge patch that makes obj's webhooks of parked
-// namespaces fail open, or nil when none is left to change.
+// namespaces fail open, or nil when none is left to change (or obj carries
+// ExemptLabel, as a workload the standby leaves alone does).
 func parkWebhooksPatch(obj *unstructured.Unstructured, parked func(string) bool) (map[string]any, string) {
-	if _, ok := obj.GetAnnotations()[FailurePolicyAnnotation]; ok {
-		return nil, "" // already parked
+	if _, ok := obj.GetAnnotations()[FailurePolicyAnnotation]; ok || obj.GetLabels()[ExemptLabel] == "true" {
+		return nil, "" // already parked, or left alone
 	}
 	d := obj.DeepCopy()
 	t := parkWebhooks(d, parked)

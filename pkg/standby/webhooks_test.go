@@ -105,4 +105,8 @@ func TestParkWebhooksPatchOfNamedNamespaces(t *testing.T) {
 	if policies(o)["a.shop.example"] != nil {
 		t.Errorf("parkWebhooksPatch changed the object it read")
 	}
+	o.SetLabels(map[string]string{ExemptLabel: "true"})
+	if p, _ := parkWebhooksPatch(o, func(ns string) bool { return ns == "shop" }); p != nil {
+		t.Errorf("patch for a configuration labelled %s: %v", ExemptLabel, p)
+	}
 }
