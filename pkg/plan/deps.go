@@ -195,14 +195,7 @@ func podDeps(spec map[string]any, ns, self string) []dep {
 	for _, s := range list(spec, "imagePullSecrets") {
 		secret(str(s, "name"))
 	}
-	sa := str(spec, "serviceAccountName")
-	if sa == "" {
-		sa = str(spec, "serviceAccount") // deprecated alias, still honoured by the apiserver
-	}
-	if sa == "" {
-		sa = "default"
-	}
-	need("", "ServiceAccount", sa, "ServiceAccount of "+self)
+	need("", "ServiceAccount", PodServiceAccount(spec), "ServiceAccount of "+self)
 	if pc := str(spec, "priorityClassName"); pc != "" {
 		out = append(out, dep{key: ObjectKey{"scheduling.k8s.io", "PriorityClass", "", pc}, why: "PriorityClass of " + self})
 	}
@@ -234,6 +227,19 @@ func describe(k ObjectKey) string {
 }
 
 // str reads a string field, "" when absent or not a string.
+// PodServiceAccount is the ServiceAccount the pods of a pod spec run as:
+// serviceAccountName, else its deprecated alias serviceAccount (still
+// honoured by the apiserver), else "default".
+func PodServiceAccount(spec map[string]any) string {
+	if sa := str(spec, "serviceAccountName"); sa != "" {
+		return sa
+	}
+	if sa := str(spec, "serviceAccount"); sa != "" {
+		return sa
+	}
+	return "default"
+}
+
 func str(m map[string]any, fields ...string) string {
 	s, _, _ := unstructured.NestedString(m, fields...)
 	return s

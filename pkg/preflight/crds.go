@@ -147,14 +147,9 @@ func copiedController(workloads []*unstructured.Unstructured, gs []plan.Grant) (
 			if o.GetNamespace() != g.ServiceAccount.Namespace {
 				continue
 			}
-			sa, _, _ := unstructured.NestedString(o.Object, "spec", "template", "spec", "serviceAccountName")
-			if sa == "" {
-				sa, _, _ = unstructured.NestedString(o.Object, "spec", "template", "spec", "serviceAccount") // the deprecated alias
-			}
-			if sa == "" {
-				sa = "default"
-			}
-			if sa == g.ServiceAccount.Name {
+			spec, _, _ := unstructured.NestedFieldNoCopy(o.Object, "spec", "template", "spec")
+			podSpec, _ := spec.(map[string]any)
+			if plan.PodServiceAccount(podSpec) == g.ServiceAccount.Name {
 				return Ref(o), g, true
 			}
 		}
