@@ -186,33 +186,27 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	// preparing leaves no interrupted run behind.
 	srcID, _ := source.Identity(ctx)
 	dstID, _ := target.Identity(ctx)
-	var w *syncer.Writer
-	begin := func() (err error) {
-		if w == nil {
-			w, err = syncer.Begin(source.Context, target, syncer.Options{
-				JournalPath: syncer.JournalPath(o.JournalDir, srcID, dstID),
-				Apply:       apply.Options{Workers: o.Workers, Force: o.Force, Recreate: o.Recreate, Events: newProgress(o.g.Err), Log: o.g.Log},
-				Resuming: func(run string, written int) {
-					fmt.Fprintf(o.g.Err, "resuming interrupted sync %s (%d objects written before it stopped)\n", run, written)
-				},
-			})
-		}
-		return err
-	}
-	defer func() {
-		if w != nil {
-			w.Close()
-		}
-	}()
+	// Begun at the first write, which may come from the early start's
+	// goroutine or from the stream's: one run either way.
+	run := syncer.Defer(source.Context, target, syncer.Options{
+		JournalPath: syncer.JournalPath(o.JournalDir, srcID, dstID),
+		Apply:       apply.Options{Workers: o.Workers, Force: o.Force, Recreate: o.Recreate, Events: newProgress(o.g.Err), Log: o.g.Log},
+		Resuming: func(run string, written int) {
+			fmt.Fprintf(o.g.Err, "resuming interrupted sync %s (%d objects written before it stopped)\n", run, written)
+		},
+	})
+	defer run.Close()
 	// The cluster-scoped start of the plan (namespaces first) is written
 	// while the namespaced objects are read, and the rest as it is planned.
 	prep, err := o.prepare(ctx, source, target, func(ctx context.Context, p plan.Plan) error {
-		if err := begin(); err != nil {
+		w, err := run.Writer()
+		if err != nil {
 			return err
 		}
 		return w.Apply(ctx, p)
 	}, func() (syncer.Sink, error) {
-		if err := begin(); err != nil {
+		w, err := run.Writer()
+		if err != nil {
 			return nil, err
 		}
 		return w.Stream(), nil
@@ -222,7 +216,8 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	}
 	defer prep.Close()
 	o.printWarnings(prep)
-	if err := begin(); err != nil {
+	w, err := run.Writer()
+	if err != nil {
 		return err
 	}
 	results, err := w.Finish(ctx, prep)

@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
@@ -94,6 +95,45 @@ func Begin(source string, target *cluster.Conn, o Options) (*Writer, error) {
 	}
 	w.session = apply.NewSession(target, o.Apply)
 	return w, nil
+}
+
+// Deferred is a Writer begun at the first write, from whichever goroutine
+// writes first: Request.Early writes in a goroutine of its own while
+// Prepare asks for its Stream, and both must get the one run of the one
+// journal (a second Begin would find the journal locked by the first).
+type Deferred struct {
+	mu     sync.Mutex
+	begin  func() (*Writer, error)
+	w      *Writer
+	err    error
+	called bool
+}
+
+// Defer is Begin at the first call of the Deferred's Writer.
+func Defer(source string, target *cluster.Conn, o Options) *Deferred {
+	return &Deferred{begin: func() (*Writer, error) { return Begin(source, target, o) }}
+}
+
+// Writer begins the run at its first call and returns it (or Begin's
+// error) at every call.
+func (d *Deferred) Writer() (*Writer, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.called {
+		d.called = true
+		d.w, d.err = d.begin()
+	}
+	return d.w, d.err
+}
+
+// Close lets go of the journal of a run that began; one that did not is
+// not begun now.
+func (d *Deferred) Close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.w != nil {
+		d.w.Close()
+	}
 }
 
 // Apply writes one part of the plan; its results are kept for Finish.

@@ -2,7 +2,9 @@ package syncer
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -72,5 +74,65 @@ func TestRunJournal(t *testing.T) {
 	}
 	if e := last[1]; e.Detail[string(apply.Failed)] != "1" {
 		t.Errorf("end record %+v, want the counts (failed 1)", e)
+	}
+}
+
+// The early start's goroutine and the stream both ask for the writer, at
+// the same moment when the namespaced lists are quick: they get the one run
+// (a second Begin would find the journal locked: "in use by another run").
+func TestDeferredBeginsOneRunForConcurrentWriters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sync.jsonl")
+	d := Defer("source", &cluster.Conn{Context: "target"}, Options{JournalPath: path})
+	const n = 8
+	got := make([]*Writer, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			got[i], errs[i] = d.Writer()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil || got[i] == nil || got[i] != got[0] {
+			t.Fatalf("writer %d: %p, %v; want the one writer %p", i, got[i], errs[i], got[0])
+		}
+	}
+	if _, err := got[0].Finish(context.Background(), &Prepared{}); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	recs, err := journal.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	starts := 0
+	for _, r := range recs {
+		if r.Op == journal.OpStart {
+			starts++
+		}
+	}
+	if starts != 1 {
+		t.Errorf("%d runs began in the journal, want 1: %+v", starts, recs)
+	}
+	// Closed: the journal is free for the next run.
+	j, _, err := journal.Open(path)
+	if err != nil {
+		t.Fatalf("after Close: %v", err)
+	}
+	j.Close()
+}
+
+// A run that never wrote is not begun by Close: no journal file.
+func TestDeferredNotBegunLeavesNoJournal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sync.jsonl")
+	Defer("source", &cluster.Conn{Context: "target"}, Options{JournalPath: path}).Close()
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("journal %s after a run that never wrote: %v, want none", path, err)
 	}
 }
