@@ -143,9 +143,12 @@ func podBlockers(env *Env) []Finding {
 				hostPaths = append(hostPaths, v.Name+" ("+v.HostPath.Path+")")
 			}
 		}
+		// Info, not a warning: an emptyDir is declared to live as long as
+		// its pod, and any reschedule empties it as the move does (most
+		// are scratch space; a cluster has them by the hundred).
 		if len(emptyDirs) > 0 {
-			out = append(out, Finding{Severity: Warning, Object: subject,
-				Message: "uses emptyDir volumes " + strings.Join(emptyDirs, ", ") + ": the drain evicts the pods and their data is lost",
+			out = append(out, Finding{Severity: Info, Object: subject,
+				Message: "uses emptyDir volumes " + strings.Join(emptyDirs, ", ") + ": the drain evicts the pods and what they hold there is lost, as on any reschedule",
 				Fix:     "keep data that must survive in a PersistentVolumeClaim (moved with `tandem handoff`), or accept that it starts empty"})
 		}
 		if len(hostPaths) > 0 {
