@@ -54,7 +54,6 @@ func (Webhooks) Run(ctx context.Context, env *Env) ([]Finding, error) {
 	}
 	var out []Finding
 	for _, h := range hooks {
-		obj := "target " + h.kind + ".admissionregistration.k8s.io " + h.config
 		if h.service == nil {
 			continue // a URL webhook lives outside the cluster; nothing to look at here
 		}
@@ -65,15 +64,7 @@ func (Webhooks) Run(ctx context.Context, env *Env) ([]Finding, error) {
 		if ready > 0 {
 			continue
 		}
-		svc := h.service.Namespace + "/" + h.service.Name
-		f := Finding{Severity: Error, Object: obj,
-			Message: fmt.Sprintf("webhook %s calls service %s, which has no ready endpoints: every request it matches is rejected, the sync's included", h.name, svc),
-			Fix:     fmt.Sprintf("start the webhook's backend (service %s) in the target, or delete the webhook configuration %s", svc, h.config)}
-		if h.failurePolicy != nil && *h.failurePolicy == admissionv1.Ignore {
-			f.Severity = Warning
-			f.Message = fmt.Sprintf("webhook %s calls service %s, which has no ready endpoints: failurePolicy Ignore lets requests through after the timeout, slowing the sync", h.name, svc)
-		}
-		out = append(out, f)
+		out = append(out, unansweredHook(h))
 	}
 	for _, kind := range []string{"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"} {
 		for _, c := range env.Of("admissionregistration.k8s.io", kind) {
@@ -83,6 +74,29 @@ func (Webhooks) Run(ctx context.Context, env *Env) ([]Finding, error) {
 		}
 	}
 	return out, nil
+}
+
+// unansweredHook is the finding of a target webhook whose service has no
+// ready endpoints: failing closed it rejects what it matches, the sync's
+// writes included; failing open (Ignore) it lets them through (a Service
+// without endpoints refuses the call at once, through the apiserver's
+// endpoint routing or kube-proxy's reject rule), and what is lost is the
+// webhook's work on them: a policy not enforced, a sidecar not injected.
+func unansweredHook(h hook) Finding {
+	obj := "target " + h.kind + ".admissionregistration.k8s.io " + h.config
+	svc := h.service.Namespace + "/" + h.service.Name
+	if h.failurePolicy == nil || *h.failurePolicy != admissionv1.Ignore {
+		return Finding{Severity: Error, Object: obj,
+			Message: fmt.Sprintf("webhook %s calls service %s, which has no ready endpoints: every request it matches is rejected, the sync's included", h.name, svc),
+			Fix:     fmt.Sprintf("start the webhook's backend (service %s) in the target, or delete the webhook configuration %s", svc, h.config)}
+	}
+	what := "pass unchecked by its policy"
+	if h.kind == "MutatingWebhookConfiguration" {
+		what = "are not mutated by it (a sidecar or default it injects is missing until they are recreated)"
+	}
+	return Finding{Severity: Warning, Object: obj,
+		Message: fmt.Sprintf("webhook %s calls service %s, which has no ready endpoints: with failurePolicy Ignore the requests it matches go through, and objects written before its backend runs %s", h.name, svc, what),
+		Fix:     fmt.Sprintf("start the webhook's backend (service %s) in the target before the sync writes what it matches", svc)}
 }
 
 // readyEndpoints counts the ready endpoints of a target Service; a missing
