@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/journal"
@@ -259,15 +260,39 @@ func writeWebhooks(ctx context.Context, c *cluster.Conn, run *journal.Run, patch
 		}
 		for i := range list.Items {
 			obj := &list.Items[i]
-			patch, what := patchOf(obj)
-			if patch == nil {
-				continue
-			}
-			ch, err := write(ctx, c, gvr, obj, patch, what, run, nil)
+			// The patch replaces the webhooks list whole (a merge patch
+			// cannot reach into it): only over the version it was made
+			// from, so that a caBundle a cainjector wrote meanwhile is not
+			// undone; on a conflict it is made again from the fresh copy.
+			var ch *Change
+			err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				patch, what := patchOf(obj)
+				if patch == nil {
+					return nil
+				}
+				patch["metadata"].(map[string]any)["resourceVersion"] = obj.GetResourceVersion()
+				var err error
+				switch ch, err = write(ctx, c, gvr, obj, patch, what, run, nil); {
+				case apierrors.IsNotFound(err):
+					return nil // deleted meanwhile: nothing to park or restore
+				case apierrors.IsConflict(err):
+					fresh, gerr := c.Dynamic.Resource(gvr).Get(ctx, obj.GetName(), metav1.GetOptions{})
+					if apierrors.IsNotFound(gerr) {
+						return nil
+					}
+					if gerr != nil {
+						return gerr
+					}
+					obj = fresh
+				}
+				return err
+			})
 			if err != nil {
 				return changes, err
 			}
-			changes = append(changes, *ch)
+			if ch != nil {
+				changes = append(changes, *ch)
+			}
 		}
 	}
 	return changes, nil
