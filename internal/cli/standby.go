@@ -30,8 +30,10 @@ func newActivateCmd(g *Global) *cobra.Command {
 		`Removes tandem's standby admission policy, restores every parked workload
 from its annotations (replicas from tandem.io/replicas, CronJob suspend from
 tandem.io/suspend, DaemonSet nodeSelector from tandem.io/node-selector), then
-waits until the workloads are available. Each object is journaled: a re-run
-after an interruption resumes.
+waits until the workloads are available, and only then makes the admission
+webhooks that failed open in standby fail closed again (failurePolicy from
+tandem.io/failure-policies). Each object is journaled: a re-run after an
+interruption resumes.
 
 Exit codes: 0 active, 1 failed or timed out, 2 bad input (the cluster is not standby).`,
 		`  tandem activate --cluster green --timeout 10m`)
@@ -44,8 +46,11 @@ StatefulSets and ReplicaSets to 0, suspends CronJobs, parks DaemonSets on a
 nodeSelector no node matches, labels the namespaces tandem.io/standby=true and
 installs the standby admission policy (a MutatingAdmissionPolicy that keeps
 replicas at 0 where the cluster serves it, else a ValidatingAdmissionPolicy
-that refuses replicas > 0). Namespaces or objects labelled
-tandem.io/standby-exempt=true are left alone.
+that refuses replicas > 0). First, the admission webhooks served from those
+namespaces are made to fail open (failurePolicy Ignore, the originals kept in
+tandem.io/failure-policies): their backends go to 0, and a webhook failing
+closed would refuse every write it matches, a mirror's included. Namespaces
+or objects labelled tandem.io/standby-exempt=true are left alone.
 
 Exit codes: 0 standby, 1 failed, 2 bad input.`,
 		`  tandem deactivate --cluster green
