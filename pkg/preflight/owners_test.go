@@ -49,6 +49,11 @@ func TestOwnersGroupsByPipelineUnit(t *testing.T) {
 			"annotations":     map[string]any{"meta.helm.sh/release-name": "shop"},
 			"ownerReferences": []any{map[string]any{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-1", "uid": "u", "controller": true}}}},
 		map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("plain", "shop", nil, nil)},
+		// The endpoints controller copies a Service's labels to its
+		// Endpoints, not its annotations: the cluster's own, no release's.
+		map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": meta("web", "shop", map[string]any{"app.kubernetes.io/managed-by": "Helm"},
+			map[string]any{"meta.helm.sh/release-name": "shop", "meta.helm.sh/release-namespace": "shop"}), "spec": map[string]any{"selector": map[string]any{"app": "web"}}},
+		map[string]any{"apiVersion": "v1", "kind": "Endpoints", "metadata": meta("web", "shop", map[string]any{"app.kubernetes.io/managed-by": "Helm"}, nil)},
 	)
 	fs, err := Owners{}.Run(context.Background(), env)
 	if err != nil {
@@ -59,7 +64,7 @@ func TestOwnersGroupsByPipelineUnit(t *testing.T) {
 		got[f.Object] = f.Message
 	}
 	want := map[string]string{
-		"Helm release shop/shop":                    "manages 2 objects in the source (ConfigMap, Deployment)",
+		"Helm release shop/shop":                    "manages 3 objects in the source (ConfigMap, Deployment, Service)",
 		"Flux HelmRelease flux-system/pay":          "manages 1 objects in the source (Service)",
 		"Argo CD Application guestbook":             "it deploys to https://kubernetes.default.svc namespace guest",
 		"Argo CD Application guestbook:objects (1)": "",

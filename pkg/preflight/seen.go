@@ -113,8 +113,6 @@ func (s *Seen) observe(o *unstructured.Unstructured, served *Served, keep bool) 
 	}
 	// classes
 	s.classRefs = append(s.classRefs, ClassRefs(o)...)
-	// owners
-	s.observeOwner(o)
 	// deprecated, crds
 	if gk == (schema.GroupKind{Kind: "Service"}) {
 		if sel, _, _ := unstructured.NestedMap(o.Object, "spec", "selector"); len(sel) > 0 {
@@ -127,7 +125,12 @@ func (s *Seen) observe(o *unstructured.Unstructured, served *Served, keep bool) 
 	} else {
 		skipped = sanitize.Object(o, s.sanitize).Skip // nothing reads o after this
 	}
-	if !skipped {
-		s.copied[gk]++
+	if skipped {
+		// The cluster's own (an Endpoints repeats its Service's labels, a
+		// Helm chart's among them): no pipeline deploys it.
+		return
 	}
+	s.copied[gk]++
+	// owners (sanitizing leaves the pipelines' labels and annotations: users own them)
+	s.observeOwner(o)
 }
