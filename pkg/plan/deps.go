@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"slices"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -8,6 +10,13 @@ import (
 const (
 	rbacGroup = "rbac.authorization.k8s.io"
 	crdGroup  = "apiextensions.k8s.io"
+)
+
+// The kinds that call a Service: admission webhooks and aggregated APIs.
+var (
+	validatingWebhooks = schema.GroupKind{Group: "admissionregistration.k8s.io", Kind: "ValidatingWebhookConfiguration"}
+	mutatingWebhooks   = schema.GroupKind{Group: "admissionregistration.k8s.io", Kind: "MutatingWebhookConfiguration"}
+	apiServices        = schema.GroupKind{Group: "apiregistration.k8s.io", Kind: "APIService"}
 )
 
 // dep is one object another object needs in the target, and why.
@@ -23,6 +32,8 @@ type index struct {
 	crds         map[schema.GroupKind]ObjectKey     // served kind → its CRD
 	crdResources map[schema.GroupResource]ObjectKey // served group/plural → its CRD (what RBAC rules name)
 	bindings     map[[2]string][]Object             // ServiceAccount namespace/name → bindings naming it
+	callers      map[[2]string][]ObjectKey          // Service namespace/name → webhook configurations and APIServices calling it
+	kindGroups   map[string][]string                // kind → the groups whose CRDs serve it
 }
 
 // newIndex indexes objs; skip (nil: none) says which objects need not be
@@ -33,6 +44,8 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 		crds:         map[schema.GroupKind]ObjectKey{},
 		crdResources: map[schema.GroupResource]ObjectKey{},
 		bindings:     map[[2]string][]Object{},
+		callers:      map[[2]string][]ObjectKey{},
+		kindGroups:   map[string][]string{},
 	}
 	for _, obj := range objs {
 		k := KeyOf(obj)
@@ -50,6 +63,13 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 			gk := schema.GroupKind{Group: str(fields(obj), "spec", "group"), Kind: str(fields(obj), "spec", "names", "kind")}
 			idx.crds[gk] = k
 			idx.crdResources[crdResource(obj)] = k
+			idx.kindGroups[gk.Kind] = append(idx.kindGroups[gk.Kind], gk.Group)
+		case (schema.GroupKind{Group: k.Group, Kind: k.Kind}) == apiServices:
+			idx.addCaller(fields(obj), k, "spec", "service")
+		case (schema.GroupKind{Group: k.Group, Kind: k.Kind}) == validatingWebhooks, (schema.GroupKind{Group: k.Group, Kind: k.Kind}) == mutatingWebhooks:
+			for _, w := range list(fields(obj), "webhooks") {
+				idx.addCaller(w, k, "clientConfig", "service")
+			}
 		case k.Group == rbacGroup && (k.Kind == "RoleBinding" || k.Kind == "ClusterRoleBinding"):
 			for _, sub := range list(fields(obj), "subjects") {
 				if str(sub, "kind") != "ServiceAccount" {
@@ -66,6 +86,19 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 		}
 	}
 	return idx
+}
+
+// addCaller records that the object of key k calls the Service named at
+// path in m (a webhook's clientConfig.service, an APIService's spec.service).
+func (idx index) addCaller(m map[string]any, k ObjectKey, path ...string) {
+	ns, name := str(m, append(path, "namespace")...), str(m, append(path, "name")...)
+	if name == "" {
+		return
+	}
+	svc := [2]string{ns, name}
+	if !slices.Contains(idx.callers[svc], k) {
+		idx.callers[svc] = append(idx.callers[svc], k)
+	}
 }
 
 // deps lists what obj needs in the target. A Service's selector is not
@@ -89,7 +122,23 @@ func (idx index) deps(obj Object) []dep {
 	if spec := podSpec(k, f); spec != nil {
 		out = append(out, podDeps(spec, k.Namespace, self)...)
 	}
-	switch (schema.GroupKind{Group: k.Group, Kind: k.Kind}) {
+	gk := schema.GroupKind{Group: k.Group, Kind: k.Kind}
+	if readsRefs(gk) {
+		out = append(out, idx.refDeps(k, f, self)...)
+	}
+	switch gk {
+	case schema.GroupKind{Kind: "Service"}:
+		// What calls it comes with it: a namespace's admission webhooks
+		// and aggregated APIs are its app's, though cluster-scoped.
+		for _, c := range idx.callers[[2]string{k.Namespace, k.Name}] {
+			out = append(out, dep{key: c, why: describe(c) + ", which calls " + self})
+		}
+	case validatingWebhooks, mutatingWebhooks:
+		for _, w := range list(f, "webhooks") {
+			need("", "Service", str(w, "clientConfig", "service", "namespace"), str(w, "clientConfig", "service", "name"), "Service called by "+self)
+		}
+	case apiServices:
+		need("", "Service", str(f, "spec", "service", "namespace"), str(f, "spec", "service", "name"), "Service behind "+self)
 	case schema.GroupKind{Group: "apps", Kind: "StatefulSet"}:
 		for _, t := range list(f, "spec", "volumeClaimTemplates") {
 			need("storage.k8s.io", "StorageClass", "", str(t, "spec", "storageClassName"), "StorageClass of "+self)

@@ -18,6 +18,12 @@ func TestDeps(t *testing.T) {
 		  subjects: [{kind: ServiceAccount, name: web}], roleRef: {kind: Role, name: reader}}`,
 		`{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, metadata: {name: backups.velero.io},
 		  spec: {group: velero.io, names: {kind: Backup, plural: backups}}}`,
+		`{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, metadata: {name: clusterissuers.cert-manager.io},
+		  spec: {group: cert-manager.io, names: {kind: ClusterIssuer, plural: clusterissuers}}}`,
+		`{apiVersion: admissionregistration.k8s.io/v1, kind: ValidatingWebhookConfiguration, metadata: {name: policy},
+		  webhooks: [{name: a.policy.example, clientConfig: {service: {namespace: shop, name: webhook}}}, {name: b.policy.example, clientConfig: {url: "https://x.example"}}]}`,
+		`{apiVersion: apiregistration.k8s.io/v1, kind: APIService, metadata: {name: v1beta1.metrics.k8s.io},
+		  spec: {group: metrics.k8s.io, version: v1beta1, service: {namespace: monitoring, name: metrics}}}`,
 	}
 	cases := []struct {
 		name string
@@ -138,6 +144,64 @@ spec:
 		{"service selector not followed", `{apiVersion: v1, kind: Service, metadata: {name: web, namespace: shop}, spec: {selector: {app: web}}}`,
 			map[ObjectKey]string{{"", "Namespace", "", "shop"}: "namespace of shop/Service web"}},
 		{"cluster-scoped", `{apiVersion: storage.k8s.io/v1, kind: StorageClass, metadata: {name: fast}}`, map[ObjectKey]string{}},
+		// What calls a Service comes with it, and needs it.
+		{"service called by a webhook", `{apiVersion: v1, kind: Service, metadata: {name: webhook, namespace: shop}, spec: {selector: {app: hook}}}`,
+			map[ObjectKey]string{
+				{"", "Namespace", "", "shop"}: "namespace of shop/Service webhook",
+				{"admissionregistration.k8s.io", "ValidatingWebhookConfiguration", "", "policy"}: "ValidatingWebhookConfiguration policy, which calls Service shop/webhook",
+			}},
+		{"service behind an aggregated API", `{apiVersion: v1, kind: Service, metadata: {name: metrics, namespace: monitoring}}`,
+			map[ObjectKey]string{
+				{"", "Namespace", "", "monitoring"}:                                    "namespace of monitoring/Service metrics",
+				{"apiregistration.k8s.io", "APIService", "", "v1beta1.metrics.k8s.io"}: "APIService v1beta1.metrics.k8s.io, which calls Service monitoring/metrics",
+			}},
+		{"webhook configuration", bindings[5], map[ObjectKey]string{
+			{"", "Service", "shop", "webhook"}: "Service called by ValidatingWebhookConfiguration policy",
+		}},
+		// An extension's references by kind and name: each scope and
+		// group the reference leaves open is a candidate (only what the
+		// source has is picked).
+		{"extension reference with its group", `
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: tls, namespace: shop}
+spec: {secretName: tls, issuerRef: {name: le, kind: ClusterIssuer, group: cert-manager.io}}
+status: {conditions: [{kind: Ready, name: ignored}]}
+`, map[ObjectKey]string{
+			{"", "Namespace", "", "shop"}:                      "namespace of shop/Certificate tls",
+			{"cert-manager.io", "ClusterIssuer", "shop", "le"}: "ClusterIssuer le referenced by Certificate shop/tls (spec.issuerRef)",
+			{"cert-manager.io", "ClusterIssuer", "", "le"}:     "ClusterIssuer le referenced by Certificate shop/tls (spec.issuerRef)",
+		}},
+		{"extension reference without a group, cluster-scoped referrer", `
+apiVersion: example.io/v1
+kind: Widget
+metadata: {name: w}
+spec: {parts: [{note: plain}, {issuer: {kind: ClusterIssuer, name: le}}]}
+`, map[ObjectKey]string{
+			{"example.io", "ClusterIssuer", "", "le"}:      "ClusterIssuer le referenced by Widget w (spec.parts[1].issuer)",
+			{"", "ClusterIssuer", "", "le"}:                "ClusterIssuer le referenced by Widget w (spec.parts[1].issuer)",
+			{"cert-manager.io", "ClusterIssuer", "", "le"}: "ClusterIssuer le referenced by Widget w (spec.parts[1].issuer)",
+		}},
+		{"gateway API defaults", `
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: shop}
+spec:
+  parentRefs: [{name: gw, namespace: infra}]
+  rules: [{backendRefs: [{name: web, port: 80}, {group: example.io, kind: Bucket, name: b}]}]
+`, map[ObjectKey]string{
+			{"", "Namespace", "", "shop"}:                           "namespace of shop/HTTPRoute r",
+			{"gateway.networking.k8s.io", "Gateway", "infra", "gw"}: "Gateway gw referenced by HTTPRoute shop/r (spec.parentRefs[0])",
+			{"", "Service", "shop", "web"}:                          "Service web referenced by HTTPRoute shop/r (spec.rules[0].backendRefs[0])",
+			{"example.io", "Bucket", "shop", "b"}:                   "Bucket b referenced by HTTPRoute shop/r (spec.rules[0].backendRefs[1])",
+			{"example.io", "Bucket", "", "b"}:                       "Bucket b referenced by HTTPRoute shop/r (spec.rules[0].backendRefs[1])",
+		}},
+		{"gateway class", `{apiVersion: gateway.networking.k8s.io/v1, kind: Gateway, metadata: {name: gw, namespace: infra}, spec: {gatewayClassName: eg, listeners: [{name: https, tls: {certificateRefs: [{name: cert}]}}]}}`,
+			map[ObjectKey]string{
+				{"", "Namespace", "", "infra"}:                          "namespace of infra/Gateway gw",
+				{"gateway.networking.k8s.io", "GatewayClass", "", "eg"}: "GatewayClass eg referenced by Gateway infra/gw (spec.gatewayClassName)",
+				{"", "Secret", "infra", "cert"}:                         "Secret cert referenced by Gateway infra/gw (spec.listeners[0].tls.certificateRefs[0])",
+			}},
 	}
 	// The same deps from the whole objects and from what Essential keeps
 	// of them (what a large sync holds while it selects).

@@ -43,6 +43,9 @@ func Essential(obj *unstructured.Unstructured, keep ...[]string) *unstructured.U
 	for _, p := range readPaths[gk] {
 		copyAt(out, o, p...)
 	}
+	if readsRefs(gk) {
+		essentialRefs(out, o, gk.Group == gatewayGroup)
+	}
 	for _, p := range keep {
 		copyAt(out, o, p...)
 	}
@@ -61,13 +64,16 @@ var readPaths = map[schema.GroupKind][][]string{
 	{Group: rbacGroup, Kind: "RoleBinding"}:             {{"roleRef"}, {"subjects"}},
 	{Group: rbacGroup, Kind: "ClusterRoleBinding"}:      {{"roleRef"}, {"subjects"}},
 	{Group: crdGroup, Kind: "CustomResourceDefinition"}: {{"spec", "group"}, {"spec", "names"}},
+	validatingWebhooks:                                  {{"webhooks"}},
+	mutatingWebhooks:                                    {{"webhooks"}},
+	apiServices:                                         {{"spec", "service"}},
 }
 
 // ReadsContent says whether the selection reads anything of gk's objects
 // beyond their names, labels and owners: whether Essential keeps more than
 // those of them. A sync holds the content of these kinds' objects only.
 func ReadsContent(gk schema.GroupKind) bool {
-	return podSpecPath(ObjectKey{Group: gk.Group, Kind: gk.Kind}) != nil || readPaths[gk] != nil
+	return podSpecPath(ObjectKey{Group: gk.Group, Kind: gk.Kind}) != nil || readPaths[gk] != nil || readsRefs(gk)
 }
 
 // essentialPodSpec is what podDeps reads of a pod spec.

@@ -272,3 +272,51 @@ func TestPickAnswersAsSelect(t *testing.T) {
 		}
 	}
 }
+
+// A namespace's app brings the cluster-scoped objects it names by kind and
+// name (an extension's reference) and those that call its Services (its
+// admission webhooks), with the reason; what nothing of it names stays.
+func TestSelectBringsReferencedAndCallingObjects(t *testing.T) {
+	objs := parseAll(t,
+		`{apiVersion: v1, kind: Namespace, metadata: {name: certs}}`,
+		`{apiVersion: v1, kind: Service, metadata: {name: webhook, namespace: certs}, spec: {selector: {app: webhook}}}`,
+		`{apiVersion: admissionregistration.k8s.io/v1, kind: ValidatingWebhookConfiguration, metadata: {name: certs-webhook},
+		  webhooks: [{name: v.certs.example, clientConfig: {service: {namespace: certs, name: webhook}}}]}`,
+		`{apiVersion: admissionregistration.k8s.io/v1, kind: ValidatingWebhookConfiguration, metadata: {name: other}, webhooks: [{name: v.other.example, clientConfig: {service: {namespace: other, name: hook}}}]}`,
+		`{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, metadata: {name: clusterissuers.cert-manager.io}, spec: {group: cert-manager.io, names: {kind: ClusterIssuer, plural: clusterissuers}}}`,
+		`{apiVersion: cert-manager.io/v1, kind: ClusterIssuer, metadata: {name: le}}`,
+		`{apiVersion: cert-manager.io/v1, kind: ClusterIssuer, metadata: {name: unused}}`,
+		`{apiVersion: cert-manager.io/v1, kind: Certificate, metadata: {name: tls, namespace: certs}, spec: {issuerRef: {name: le, kind: ClusterIssuer}}}`,
+	)
+	for _, form := range []struct {
+		name string
+		of   func(*unstructured.Unstructured) *unstructured.Unstructured
+	}{
+		{"whole", func(u *unstructured.Unstructured) *unstructured.Unstructured { return u }},
+		{"essential", func(u *unstructured.Unstructured) *unstructured.Unstructured { return Essential(u) }},
+	} {
+		in := make([]*unstructured.Unstructured, len(objs))
+		for i, o := range objs {
+			in[i] = form.of(o)
+		}
+		got := Select(in, Selector{Namespaces: []string{"certs"}})
+		want := map[string]string{
+			"ValidatingWebhookConfiguration certs-webhook": "ValidatingWebhookConfiguration certs-webhook, which calls Service certs/webhook",
+			"ClusterIssuer le": "ClusterIssuer le referenced by Certificate certs/tls (spec.issuerRef)",
+			"CustomResourceDefinition clusterissuers.cert-manager.io": "CRD of ClusterIssuer le",
+		}
+		for k, why := range got {
+			d := describe(k)
+			if k.Namespace == "certs" || d == "Namespace certs" {
+				continue // the roots
+			}
+			if want[d] != why {
+				t.Errorf("%s: %s picked for %q, want %q", form.name, d, why, want[d])
+			}
+			delete(want, d)
+		}
+		for d := range want {
+			t.Errorf("%s: %s not picked", form.name, d)
+		}
+	}
+}
