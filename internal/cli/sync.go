@@ -52,6 +52,15 @@ and server-side-applies the rest into the target in waves: CRDs → namespaces �
 classes → RBAC → config → services → workloads → policies → routes → custom
 resources → admission webhooks → API services.
 
+With --namespace, --selector or --stack, what the selected objects need
+comes along too, each with its reason in --dry-run: their namespaces; the
+ConfigMaps, Secrets, PVCs, ServiceAccounts and Priority/RuntimeClasses their
+pods name; the roles bound to those ServiceAccounts and the CRDs the roles
+grant on; the CRDs of custom resources; Storage/IngressClasses; what an
+extension's resource names by kind and name (a Certificate's ClusterIssuer,
+an HTTPRoute's Gateway); and the admission webhooks and APIServices that
+call the selected Services.
+
 An object in the target whose fields another field manager owns is reported
 as a conflict and left alone unless --force. A second run with no change in
 the source writes nothing. An interrupted run (even kill -9) is said when the
