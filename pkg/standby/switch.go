@@ -207,6 +207,9 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 		}
 		for i := range list.Items {
 			obj := &list.Items[i]
+			if restoredThroughOwner(obj, kinds) {
+				continue
+			}
 			patch, what, check := restorePatch(obj, kinds)
 			if patch == nil {
 				continue
@@ -348,6 +351,25 @@ func patchUntil(ctx context.Context, c *cluster.Conn, gvr schema.GroupVersionRes
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// restoredThroughOwner says whether obj is restored through the controller
+// that owns it, not by itself: its owner is a kind activate scales back
+// (a Deployment's ReplicaSet, an Argo Rollout's). The Deployment controller
+// copies the Deployment's annotations to its newest ReplicaSet,
+// tandem.io/replicas among them, and never removes them; after a rollout
+// in standby (a mirrored image change) every older ReplicaSet carries a
+// count too, and restoring those would start the old version's pods in the
+// cluster going active until the controller scaled them down again.
+// What another controller owns (an operator's StatefulSet that the standby
+// policy held at 0) is restored by itself.
+func restoredThroughOwner(obj *unstructured.Unstructured, kinds ScaleKinds) bool {
+	c := metav1.GetControllerOfNoCopy(obj)
+	if c == nil {
+		return false
+	}
+	gv, err := schema.ParseGroupVersion(c.APIVersion)
+	return err == nil && kinds.Scaled(schema.GroupKind{Group: gv.Group, Kind: c.Kind})
 }
 
 // jobFinished says whether a Job has completed or failed (nothing left to park).

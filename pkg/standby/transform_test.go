@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tandem-io/tandem/pkg/sanitize"
@@ -214,5 +215,38 @@ func TestJobParkedAndRestored(t *testing.T) {
 	done.Object["status"] = map[string]any{"conditions": []any{map[string]any{"type": "Complete", "status": "True"}}}
 	if p, _ := parkPatch(done, nil); p != nil {
 		t.Fatalf("a finished Job parked: %v", p)
+	}
+}
+
+// Activate restores a ReplicaSet through its Deployment (or a custom scaled
+// kind that owns it), never by itself: its copied tandem.io/replicas would
+// start an old revision's pods. What another controller owns, and what no
+// controller owns, it restores.
+func TestRestoredThroughOwner(t *testing.T) {
+	kinds := ScaleKinds{{Group: "argoproj.io", Kind: "Rollout"}: {Group: "argoproj.io", Version: "v1alpha1", Resource: "rollouts"}}
+	owned := func(kind, apiVersion, ownerAPIVersion, ownerKind string) *unstructured.Unstructured {
+		o := &unstructured.Unstructured{}
+		o.SetAPIVersion(apiVersion)
+		o.SetKind(kind)
+		o.SetName("x")
+		if ownerKind != "" {
+			yes := true
+			o.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: ownerAPIVersion, Kind: ownerKind, Name: "owner", UID: "u", Controller: &yes}})
+		}
+		return o
+	}
+	for _, c := range []struct {
+		obj  *unstructured.Unstructured
+		want bool
+	}{
+		{owned("ReplicaSet", "apps/v1", "apps/v1", "Deployment"), true},
+		{owned("ReplicaSet", "apps/v1", "argoproj.io/v1alpha1", "Rollout"), true},
+		{owned("ReplicaSet", "apps/v1", "", ""), false},
+		{owned("StatefulSet", "apps/v1", "postgres.example.io/v1", "Cluster"), false},
+		{owned("ReplicaSet", "apps/v1", "extensions.example.io/v1", "Deployment"), false}, // another group's Deployment
+	} {
+		if got := restoredThroughOwner(c.obj, kinds); got != c.want {
+			t.Errorf("%s owned by %v: %v, want %v", c.obj.GetKind(), c.obj.GetOwnerReferences(), got, c.want)
+		}
 	}
 }

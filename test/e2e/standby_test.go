@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -243,6 +244,30 @@ func TestStandbySyncActivateDeactivate(t *testing.T) {
 	// And deactivate parks it all again.
 	mustTandem(t, "deactivate", "--cluster", "green", "--namespace", standbyNS, "--journal-dir", journal)
 	assertParked(t)
+
+	// A rollout in standby (a mirrored image change) leaves the older
+	// ReplicaSet with the tandem.io/replicas the Deployment controller copied
+	// to it: activate restores the Deployment alone, and no pod of the old
+	// revision starts.
+	mustKubectl(t, "--context", "green", "-n", standbyNS, "set", "image", "deployment/web", "web=nginx:next")
+	eventually(t, 30*time.Second, func() error {
+		rs := mustKubectl(t, "--context", "green", "-n", standbyNS, "get", "rs", "-l", "app=web", "-o", `jsonpath={range .items[*]}{.metadata.annotations.tandem\.io/replicas}{" "}{end}`)
+		if n := len(strings.Fields(rs)); n < 2 {
+			return fmt.Errorf("ReplicaSets of web carrying tandem.io/replicas: %q, want 2", rs)
+		}
+		return nil
+	})
+	act = mustTandem(t, "activate", "--cluster", "green", "--timeout", "3m", "--journal-dir", journal)
+	if strings.Contains(act, "ReplicaSet") {
+		t.Errorf("activate restored a ReplicaSet its Deployment controls:\n%s", act)
+	}
+	eventually(t, 2*time.Minute, func() error {
+		images := strings.Fields(mustKubectl(t, "--context", "green", "-n", standbyNS, "get", "pods", "-l", "app=web", "--field-selector", "status.phase=Running", "-o", "jsonpath={.items[*].spec.containers[0].image}"))
+		if len(images) != 3 || slices.ContainsFunc(images, func(i string) bool { return i != "nginx:next" }) {
+			return fmt.Errorf("web's running pods run %v, want 3 of nginx:next and none of the old revision", images)
+		}
+		return nil
+	})
 }
 
 func TestStandbyActivateNotStandby(t *testing.T) {
