@@ -176,7 +176,11 @@ func sketch(o *unstructured.Unstructured, in *interner, ref spillRef) *sketched 
 	}
 	// What the selection's dependency rules (plan.Essential) and the
 	// sanitizers' context read of the rest.
-	if b, err := json.Marshal(plan.Essential(o, keep...).Object); err == nil {
+	e := plan.Essential(o, keep...).Object
+	if len(e) == 3 {
+		return s // its name alone (a custom resource that names nothing): nothing to keep
+	}
+	if b, err := json.Marshal(e); err == nil {
 		s.essential = b
 	}
 	return s
