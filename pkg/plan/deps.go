@@ -64,11 +64,11 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 			idx.crds[gk] = k
 			idx.crdResources[crdResource(obj)] = k
 			idx.kindGroups[gk.Kind] = append(idx.kindGroups[gk.Kind], gk.Group)
-		case (schema.GroupKind{Group: k.Group, Kind: k.Kind}) == apiServices:
-			idx.addCaller(fields(obj), k, "spec", "service")
-		case (schema.GroupKind{Group: k.Group, Kind: k.Kind}) == validatingWebhooks, (schema.GroupKind{Group: k.Group, Kind: k.Kind}) == mutatingWebhooks:
-			for _, w := range list(fields(obj), "webhooks") {
-				idx.addCaller(w, k, "clientConfig", "service")
+		case k.Group == "admissionregistration.k8s.io" || k.Group == "apiregistration.k8s.io":
+			for _, svc := range servicesCalled(schema.GroupKind{Group: k.Group, Kind: k.Kind}, fields(obj)) {
+				if !slices.Contains(idx.callers[svc], k) {
+					idx.callers[svc] = append(idx.callers[svc], k)
+				}
 			}
 		case k.Group == rbacGroup && (k.Kind == "RoleBinding" || k.Kind == "ClusterRoleBinding"):
 			for _, sub := range list(fields(obj), "subjects") {
@@ -88,17 +88,30 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 	return idx
 }
 
-// addCaller records that the object of key k calls the Service named at
-// path in m (a webhook's clientConfig.service, an APIService's spec.service).
-func (idx index) addCaller(m map[string]any, k ObjectKey, path ...string) {
-	ns, name := str(m, append(path, "namespace")...), str(m, append(path, "name")...)
-	if name == "" {
-		return
+// servicesCalled are the Services (namespace, name) an object of kind gk
+// with fields f calls: a webhook configuration's webhooks'
+// clientConfig.service, an APIService's spec.service; none for other kinds.
+func servicesCalled(gk schema.GroupKind, f map[string]any) [][2]string {
+	var at []map[string]any // the maps that hold a service reference
+	switch gk {
+	case validatingWebhooks, mutatingWebhooks:
+		for _, w := range list(f, "webhooks") {
+			if c, ok := w["clientConfig"].(map[string]any); ok {
+				at = append(at, c)
+			}
+		}
+	case apiServices:
+		if spec, ok := f["spec"].(map[string]any); ok {
+			at = append(at, spec)
+		}
 	}
-	svc := [2]string{ns, name}
-	if !slices.Contains(idx.callers[svc], k) {
-		idx.callers[svc] = append(idx.callers[svc], k)
+	var out [][2]string
+	for _, m := range at {
+		if name := str(m, "service", "name"); name != "" {
+			out = append(out, [2]string{str(m, "service", "namespace"), name})
+		}
 	}
+	return out
 }
 
 // deps lists what obj needs in the target. A Service's selector is not
@@ -133,12 +146,14 @@ func (idx index) deps(obj Object) []dep {
 		for _, c := range idx.callers[[2]string{k.Namespace, k.Name}] {
 			out = append(out, dep{key: c, why: describe(c) + ", which calls " + self})
 		}
-	case validatingWebhooks, mutatingWebhooks:
-		for _, w := range list(f, "webhooks") {
-			need("", "Service", str(w, "clientConfig", "service", "namespace"), str(w, "clientConfig", "service", "name"), "Service called by "+self)
+	case validatingWebhooks, mutatingWebhooks, apiServices:
+		why := "Service called by " + self
+		if gk == apiServices {
+			why = "Service behind " + self
 		}
-	case apiServices:
-		need("", "Service", str(f, "spec", "service", "namespace"), str(f, "spec", "service", "name"), "Service behind "+self)
+		for _, svc := range servicesCalled(gk, f) {
+			need("", "Service", svc[0], svc[1], why)
+		}
 	case schema.GroupKind{Group: "apps", Kind: "StatefulSet"}:
 		for _, t := range list(f, "spec", "volumeClaimTemplates") {
 			need("storage.k8s.io", "StorageClass", "", str(t, "spec", "storageClassName"), "StorageClass of "+self)

@@ -155,6 +155,9 @@ spec:
 				{"", "Namespace", "", "monitoring"}:                                    "namespace of monitoring/Service metrics",
 				{"apiregistration.k8s.io", "APIService", "", "v1beta1.metrics.k8s.io"}: "APIService v1beta1.metrics.k8s.io, which calls Service monitoring/metrics",
 			}},
+		{"aggregated API", bindings[6], map[ObjectKey]string{
+			{"", "Service", "monitoring", "metrics"}: "Service behind APIService v1beta1.metrics.k8s.io",
+		}},
 		{"webhook configuration", bindings[5], map[ObjectKey]string{
 			{"", "Service", "shop", "webhook"}: "Service called by ValidatingWebhookConfiguration policy",
 		}},
