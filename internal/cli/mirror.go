@@ -38,6 +38,14 @@ of the source (an informer each) and applies each change to the target through
 the same pipeline: selection, sanitizing, the standby form with --standby,
 server-side apply as field manager "tandem".
 
+With --namespace, -l or --stack the mirror follows what the selection brings
+along outside itself, as sync copies it: a change to a ClusterRole a binding
+names, to a ClusterIssuer a Certificate names, to a webhook configuration that
+calls a selected Service is mirrored; an object a change names for the first
+time (or that appears after the change named it), and a new ClusterRoleBinding
+of a selected ServiceAccount, are brought along (the log says "brought along"
+and why). Other cluster-scoped objects are not mirrored, nor pruned.
+
 Deletions reach the target only with --prune, and only for objects tandem
 created there (they carry tandem.io/source-hash); anything else in the target
 is left alone. A watch that breaks, or a source apiserver that restarts, is

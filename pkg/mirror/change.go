@@ -81,9 +81,12 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 		return err == nil && len(svc.Spec.Selector) > 0
 	}
 	targets := map[plan.ObjectKey]*plan.Target{{Group: r.Group, Kind: r.Kind, Namespace: k.namespace, Name: k.name}: target}
-	prep, err := syncer.Changed(ctx, m.Request, m.resources, []*unstructured.Unstructured{obj}, hasSelector, targets)
+	prep, err := syncer.Changed(ctx, m.Request, m.resources, []*unstructured.Unstructured{obj}, m.alsoFor(ctx, k, obj), hasSelector, targets)
 	if err != nil {
 		return err
+	}
+	if prep.Plan.Len() > 0 { // picked: what it needs comes along
+		m.bringAlong(k, prep.Needed)
 	}
 	if len(prep.Unshared) > 0 {
 		m.fail(k, fmt.Errorf("no API version served by both clusters: %s", prep.Unshared[0].Fix))
@@ -129,7 +132,9 @@ func (e *retryLater) Error() string { return e.reason }
 
 // deleted removes the target's copy when --prune is on and tandem made it.
 func (m *Mirror) deleted(ctx context.Context, k key) error {
-	if !m.Prune {
+	if !m.Prune || (m.narrowed() && k.namespace == "" && !m.followed(k)) {
+		// A narrowed selection prunes only what it copies: a cluster-scoped
+		// object it did not bring along is someone else's concern.
 		m.done(k, "ignored")
 		return nil
 	}

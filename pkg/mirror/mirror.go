@@ -67,7 +67,13 @@ type Mirror struct {
 	// (retryLater): they are queued at once when their namespace is
 	// written, not only when their backoff ends — an object of a new
 	// namespace waits for the namespace, not for a timer.
-	waiting  map[string]map[key]bool
+	waiting map[string]map[key]bool
+	// deps are the objects a narrowed selection (namespaces, labels, a
+	// stack) brings along without picking them itself — a ClusterIssuer,
+	// a ClusterRole, an unlabelled ConfigMap — with why: those the
+	// initial pass copied, and those changes named since (existing or
+	// not yet). A change to one is mirrored as one of the selection's.
+	deps     map[plan.ObjectKey]string
 	stats    Stats
 	lags     []float64 // the last lags, for the published p50/p99
 	paused   atomic.Bool
@@ -118,6 +124,7 @@ func (m *Mirror) Run(ctx context.Context) error {
 	m.Request.Source, m.Request.Target = m.Source, m.Target
 	m.seen = map[key]time.Time{}
 	m.waiting = map[string]map[key]bool{}
+	m.deps = map[plan.ObjectKey]string{}
 	if m.Request.Standby && m.Request.StandbyKinds == nil {
 		kinds, warnings, err := standby.DiscoverScaleKinds(ctx, m.Source)
 		if err != nil {
@@ -251,6 +258,9 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 	for _, r := range results {
 		if r.Bad() {
 			m.Log.Warn("initial pass", "object", r.Kind+" "+r.Namespace+"/"+r.Name, "status", r.Status, "reason", r.Reason)
+		}
+		if r.Why != "" && m.Request.Selector.Narrows() {
+			m.deps[plan.ObjectKey{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}] = r.Why
 		}
 	}
 	m.Log.Info("initial pass done", "created", total[apply.Created], "updated", total[apply.Updated], "unchanged", total[apply.Unchanged], "failed", total[apply.Failed]+total[apply.Conflict], "took", time.Since(start))

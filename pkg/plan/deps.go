@@ -114,6 +114,44 @@ func servicesCalled(gk schema.GroupKind, f map[string]any) [][2]string {
 	return out
 }
 
+// Link is an object whose selection brings another along, and why.
+type Link struct {
+	By  ObjectKey
+	Why string
+}
+
+// BroughtBy lists the objects whose selection brings obj along through an
+// index of the source, with the reason Select gives: the ServiceAccounts a
+// RoleBinding or ClusterRoleBinding binds, the Services a webhook
+// configuration or an APIService calls. A mirror asks it of an object
+// that changed and that nothing selected named before: it follows the
+// object when one of those is selected.
+func BroughtBy(obj Object) []Link {
+	k := KeyOf(obj)
+	gk := schema.GroupKind{Group: k.Group, Kind: k.Kind}
+	f := fields(obj)
+	var out []Link
+	switch gk {
+	case schema.GroupKind{Group: rbacGroup, Kind: "RoleBinding"}, schema.GroupKind{Group: rbacGroup, Kind: "ClusterRoleBinding"}:
+		for _, sub := range list(f, "subjects") {
+			ns := str(sub, "namespace")
+			if ns == "" {
+				ns = k.Namespace // a RoleBinding's subject is in its namespace
+			}
+			if str(sub, "kind") == "ServiceAccount" && ns != "" && str(sub, "name") != "" {
+				sa := ObjectKey{Kind: "ServiceAccount", Namespace: ns, Name: str(sub, "name")}
+				out = append(out, Link{By: sa, Why: k.Kind + " of " + describe(sa)})
+			}
+		}
+	case validatingWebhooks, mutatingWebhooks, apiServices:
+		for _, svc := range servicesCalled(gk, f) {
+			s := ObjectKey{Kind: "Service", Namespace: svc[0], Name: svc[1]}
+			out = append(out, Link{By: s, Why: describe(k) + ", which calls " + describe(s)})
+		}
+	}
+	return out
+}
+
 // deps lists what obj needs in the target. A Service's selector is not
 // followed: the Pods it selects are not dependencies but dependents.
 func (idx index) deps(obj Object) []dep {

@@ -105,7 +105,25 @@ func SystemNamespace(ns string) bool { return slices.Contains(SystemNamespaces, 
 // ever added, and kind filters and the system-namespace rule apply to
 // dependencies as well.
 func Select[O Object](objs []O, s Selector) map[ObjectKey]string {
-	return pick(objects(objs), s, false).why
+	return pick(objects(objs), s, false, nil).why
+}
+
+// Reach is Select for a few objects of a larger source, as a mirror sees
+// them change. also are objects of objs the caller knows the selection
+// brings along (a dependency found before: a ClusterIssuer, a
+// ClusterRole), picked with their reason and followed as roots are.
+// needed are the objects outside objs that the picked ones need, with
+// why: what a Select over the whole source would bring along, as far as
+// objs tell — a dependency found through an index of other objects (the
+// bindings that name a ServiceAccount, the CRD of a kind) is not among
+// them. A candidate of a reference that leaves its group or scope open is
+// needed as each candidate; the caller picks those the source has.
+func Reach[O Object](objs []O, s Selector, also map[ObjectKey]string) (picked, needed map[ObjectKey]string) {
+	if also == nil {
+		also = map[ObjectKey]string{}
+	}
+	p := pick(objects(objs), s, false, also)
+	return p.why, p.needed
 }
 
 // Selection is what Pick picked: each picked object with why it came along.
@@ -115,6 +133,8 @@ type Selection struct {
 	// keys (rootKey) and are not in why; nil otherwise.
 	named map[string]bool
 	why   map[ObjectKey]string
+	// needed are dependencies not among the objects picked from (Reach).
+	needed map[ObjectKey]string
 }
 
 // Picked says whether the object of key k (one of the objects picked
@@ -133,7 +153,7 @@ func (p Selection) Picked(k ObjectKey) (string, bool) {
 // elsewhere. At 100k objects in the named namespaces, the two maps of
 // them took 20 MB.
 func Pick[O Object](objs []O, s Selector) Selection {
-	return pick(objects(objs), s, s.byNamespaceOnly())
+	return pick(objects(objs), s, s.byNamespaceOnly(), nil)
 }
 
 // byNamespaceOnly says whether the selection's roots are the objects of
@@ -154,9 +174,14 @@ func (p Selection) rootKey(k ObjectKey) bool {
 
 // pick selects as Select describes; with roots (a selection by namespaces
 // alone) the roots are left out of the answer and of the index (except
-// RBAC objects, which the grants read).
-func pick(all []Object, s Selector, roots bool) Selection {
+// RBAC objects, which the grants read); objects of also are roots with
+// their reason (Reach), and with also the dependencies not in all are
+// kept in needed.
+func pick(all []Object, s Selector, roots bool, also map[ObjectKey]string) Selection {
 	out := Selection{s: s, why: map[ObjectKey]string{}}
+	if also != nil {
+		out.needed = map[ObjectKey]string{}
+	}
 	var skip func(ObjectKey) bool
 	if roots {
 		out.named = map[string]bool{}
@@ -176,6 +201,10 @@ func pick(all []Object, s Selector, roots bool) Selection {
 		queue = append(queue, obj)
 	}
 	for _, obj := range all {
+		if why, ok := also[KeyOf(obj)]; ok && !s.root(obj) {
+			add(obj, why)
+			continue
+		}
 		if !s.root(obj) {
 			continue
 		}
@@ -206,6 +235,8 @@ func pick(all []Object, s Selector, roots bool) Selection {
 			}
 			if dep := idx.byKey[d.key]; dep != nil {
 				add(dep, d.why)
+			} else if _, known := out.needed[d.key]; out.needed != nil && !known && s.allowedKey(d.key) {
+				out.needed[d.key] = d.why
 			}
 		}
 	}

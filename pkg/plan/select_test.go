@@ -320,3 +320,98 @@ func TestSelectBringsReferencedAndCallingObjects(t *testing.T) {
 		}
 	}
 }
+
+// A mirror sees one object at a time: Reach on each change, the
+// dependencies it names followed (also), and a cluster-scoped object taken
+// in when BroughtBy names a selected object. Followed to the end from the
+// roots, that picks what Select over the whole source picks.
+func TestReachFollowedToTheEndIsSelect(t *testing.T) {
+	all := parseAll(t, strings.Split(source, "\n---\n")...)
+	byKey := map[ObjectKey]*unstructured.Unstructured{}
+	for _, o := range all {
+		byKey[KeyOf(o)] = o
+	}
+	for _, s := range []Selector{{Namespaces: []string{"shop"}}, {Stack: "store"}, {Labels: labels.SelectorFromSet(labels.Set{"app": "web"})}} {
+		want := Select(all, s)
+		picked := map[ObjectKey]string{}
+		deps := map[ObjectKey]string{}
+		for changed := true; changed; {
+			changed = false
+			for _, o := range all {
+				k := KeyOf(o)
+				if _, ok := picked[k]; !ok {
+					for _, l := range BroughtBy(o) {
+						if _, ok := picked[l.By]; ok {
+							deps[k] = l.Why
+						}
+					}
+				}
+				p, needed := Reach([]*unstructured.Unstructured{o}, s, deps)
+				for pk, why := range p {
+					if _, ok := picked[pk]; !ok {
+						picked[pk], changed = why, true
+					}
+				}
+				if len(p) == 0 {
+					continue
+				}
+				if k.Group == "velero.io" {
+					// The CRD of a custom resource is the caller's to name:
+					// it knows the resource's plural (pkg/mirror's crdOf).
+					needed[ObjectKey{Group: crdGroup, Kind: "CustomResourceDefinition", Name: "backups.velero.io"}] = "CRD of " + describe(k)
+				}
+				for nk, why := range needed {
+					if _, ok := deps[nk]; !ok && byKey[nk] != nil {
+						deps[nk], changed = why, true
+					}
+				}
+			}
+		}
+		if diff := cmp.Diff(names(want), names(picked)); diff != "" {
+			t.Errorf("%+v: followed change by change (-Select +Reach):\n%s", s, diff)
+		}
+	}
+}
+
+func TestReachSaysWhatIsNeededOutsideAndTakesAlso(t *testing.T) {
+	all := parseAll(t, strings.Split(source, "\n---\n")...)
+	find := func(kind, ns, name string) *unstructured.Unstructured {
+		for _, o := range all {
+			if o.GetKind() == kind && o.GetNamespace() == ns && o.GetName() == name {
+				return o
+			}
+		}
+		t.Fatalf("no %s %s/%s", kind, ns, name)
+		return nil
+	}
+	s := Selector{Namespaces: []string{"shop"}}
+	picked, needed := Reach([]*unstructured.Unstructured{find("Deployment", "shop", "web")}, s, nil)
+	if _, ok := picked[ObjectKey{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"}]; !ok || len(picked) != 1 {
+		t.Errorf("picked %v, want the Deployment alone", names(picked))
+	}
+	if why := needed[ObjectKey{Group: "scheduling.k8s.io", Kind: "PriorityClass", Name: "high"}]; !strings.Contains(why, "Deployment shop/web") {
+		t.Errorf("PriorityClass high needed for %q; needed: %v", why, needed)
+	}
+	// A cluster-scoped object is not picked by a namespace selection unless
+	// the caller says it comes along; then it is, and what it needs is said.
+	crb := find("ClusterRoleBinding", "", "web-view")
+	if picked, _ := Reach([]*unstructured.Unstructured{crb}, s, nil); len(picked) != 0 {
+		t.Errorf("a ClusterRoleBinding picked by itself: %v", names(picked))
+	}
+	picked, needed = Reach([]*unstructured.Unstructured{crb}, s, map[ObjectKey]string{KeyOf(crb): "because"})
+	if picked[KeyOf(crb)] != "because" {
+		t.Errorf("also: picked %v", picked)
+	}
+	if _, ok := needed[ObjectKey{Group: rbacGroup, Kind: "ClusterRole", Name: "view"}]; !ok {
+		t.Errorf("the binding's ClusterRole not needed: %v", needed)
+	}
+	// What a system namespace holds is never needed.
+	_, needed = Reach([]*unstructured.Unstructured{find("RoleBinding", "kube-system", "web-kube")}, Selector{Namespaces: []string{"kube-system"}}, nil)
+	if len(needed) != 0 {
+		t.Errorf("needed from kube-system without IncludeSystem: %v", needed)
+	}
+	links := BroughtBy(crb)
+	if len(links) != 1 || links[0].By != (ObjectKey{Kind: "ServiceAccount", Namespace: "shop", Name: "web"}) || links[0].Why != Select(all, s)[KeyOf(crb)] {
+		t.Errorf("BroughtBy(web-view) = %+v, want ServiceAccount shop/web with Select's reason %q", links, Select(all, s)[KeyOf(crb)])
+	}
+}

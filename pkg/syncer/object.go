@@ -28,9 +28,14 @@ import (
 // already (TargetNow, while it read the source): targets holds those by
 // key, a nil value when the target has none.
 //
+// The selection is plan.Reach's: also are objects the caller knows the
+// selection brings along (a narrowed mirror's dependencies found before),
+// and Needed in the answer are the objects outside objs that the picked
+// ones need, for the caller to bring along.
+//
 // Objects the selection does not pick are left out (no item); objects the
 // pipeline skips come back as skipped items, so the caller can tell.
-func Changed(ctx context.Context, req Request, resources []inventory.Resource, objs []*unstructured.Unstructured, hasSelector func(namespace, name string) bool, targets map[plan.ObjectKey]*plan.Target) (*Prepared, error) {
+func Changed(ctx context.Context, req Request, resources []inventory.Resource, objs []*unstructured.Unstructured, also map[plan.ObjectKey]string, hasSelector func(namespace, name string) bool, targets map[plan.ObjectKey]*plan.Target) (*Prepared, error) {
 	byGK := map[schema.GroupKind]inventory.Resource{}
 	for _, r := range resources {
 		if _, dup := byGK[r.GroupKind()]; !dup {
@@ -52,8 +57,8 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 			break
 		}
 	}
-	p := &Prepared{Resources: resources}
-	picked := plan.Select(objs, req.Selector)
+	picked, needed := plan.Reach(objs, req.Selector, also)
+	p := &Prepared{Resources: resources, Needed: needed}
 	var items []plan.Item
 	for _, o := range objs {
 		why, ok := picked[plan.KeyOf(o)]

@@ -105,6 +105,9 @@ type Prepared struct {
 	Warnings []string
 	// Joins are the copies that join their weighted DNS set after the apply.
 	Joins []DNSJoin
+	// Needed are the objects outside those Changed was given that the
+	// picked ones need, with why (plan.Reach).
+	Needed map[plan.ObjectKey]string
 	// spill holds the namespaced objects on disk until Close.
 	spill *spill
 }

@@ -1,0 +1,107 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A mirror of one namespace follows what the namespace brings along
+// outside it, as `sync -n` copies it: the ClusterRoles its bindings name
+// (changed later, or created after the binding that names them), a
+// ClusterRoleBinding of its ServiceAccount; not a ClusterRole nothing of
+// it names. Seed 003's standby is kept in step this way.
+func TestMirrorFollowsWhatANamespaceBringsAlong(t *testing.T) {
+	labAtRest(t)
+	waitNoLiveMirror(t, "green")
+	const ns = "mirror-deps-e2e"
+	role := func(s string) string { return ns + "-" + s }
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "namespace", ns, "--wait=false", "--ignore-not-found")
+			kubectl(t, "--context", c, "delete", "clusterrole", role("read"), role("late"), role("crb"), role("unrelated"), "--ignore-not-found")
+			kubectl(t, "--context", c, "delete", "clusterrolebinding", role("crb"), "--ignore-not-found")
+		}
+	})
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	mustKubectl(t, "--context", "blue", "-n", ns, "create", "serviceaccount", "app")
+	mustKubectl(t, "--context", "blue", "create", "clusterrole", role("read"), "--verb=get", "--resource=configmaps")
+	mustKubectl(t, "--context", "blue", "-n", ns, "create", "rolebinding", "read", "--clusterrole="+role("read"), "--serviceaccount="+ns+":app")
+
+	run := startTandem(t, "mirror", "--source", "blue", "--target", "green", "-n", ns, "--prune",
+		"--duration", "10m", "--progress-every", "2s", "-v")
+	run.waitFor(t, "initial pass done", 2*time.Minute)
+	verbs := func(ctx, name string) string {
+		return kubectl(t, "--context", ctx, "get", "clusterrole", name, "-o", "jsonpath={.rules[0].verbs}").stdout
+	}
+	inGreen := func(what ...string) func() error {
+		return func() error {
+			if r := kubectl(t, append([]string{"--context", "green", "get", "-o", "name"}, what...)...); r.code != 0 {
+				return fmt.Errorf("%s not in green yet", strings.Join(what, " "))
+			}
+			return nil
+		}
+	}
+	eventually(t, 30*time.Second, inGreen("clusterrole", role("read")))
+
+	t.Run("a change to a ClusterRole the namespace's binding names is mirrored", func(t *testing.T) {
+		mustKubectl(t, "--context", "blue", "patch", "clusterrole", role("read"), "--type=json",
+			"-p", `[{"op":"add","path":"/rules/0/verbs/-","value":"list"}]`)
+		eventually(t, 30*time.Second, func() error {
+			if v := verbs("green", role("read")); !strings.Contains(v, "list") {
+				return fmt.Errorf("green's verbs %s", v)
+			}
+			return nil
+		})
+	})
+
+	t.Run("a ClusterRole created after the binding that names it comes along", func(t *testing.T) {
+		mustKubectl(t, "--context", "blue", "-n", ns, "create", "rolebinding", "late", "--clusterrole="+role("late"), "--serviceaccount="+ns+":app")
+		eventually(t, 30*time.Second, inGreen("-n", ns, "rolebinding", "late"))
+		mustKubectl(t, "--context", "blue", "create", "clusterrole", role("late"), "--verb=watch", "--resource=secrets")
+		eventually(t, 30*time.Second, inGreen("clusterrole", role("late")))
+	})
+
+	t.Run("a ClusterRoleBinding of the namespace's ServiceAccount comes along, with its ClusterRole; an unrelated ClusterRole does not", func(t *testing.T) {
+		mustKubectl(t, "--context", "blue", "create", "clusterrole", role("unrelated"), "--verb=get", "--resource=pods")
+		mustKubectl(t, "--context", "blue", "create", "clusterrole", role("crb"), "--verb=get", "--resource=services")
+		mustKubectl(t, "--context", "blue", "create", "clusterrolebinding", role("crb"), "--clusterrole="+role("crb"), "--serviceaccount="+ns+":app")
+		eventually(t, 30*time.Second, inGreen("clusterrolebinding", role("crb")))
+		eventually(t, 30*time.Second, inGreen("clusterrole", role("crb")))
+		for _, want := range []string{
+			"why=\"ClusterRoleBinding of ServiceAccount " + ns + "/app\"",
+			"why=\"ClusterRole referenced by ClusterRoleBinding " + role("crb") + "\"",
+		} {
+			if !strings.Contains(run.log(), want) {
+				t.Errorf("the mirror's log does not say %s:\n%s", want, run.log())
+			}
+		}
+		// Queued before the binding's objects, which are in green: it has
+		// been looked at. It stays out.
+		for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+			if r := kubectl(t, "--context", "green", "get", "clusterrole", role("unrelated"), "-o", "name"); r.code == 0 {
+				t.Fatalf("a ClusterRole nothing in %s names was mirrored", ns)
+			}
+		}
+	})
+
+	t.Run("a deleted ClusterRole the namespace brought along is pruned", func(t *testing.T) {
+		mustKubectl(t, "--context", "blue", "delete", "clusterrole", role("late"))
+		eventually(t, 30*time.Second, func() error {
+			if r := kubectl(t, "--context", "green", "get", "clusterrole", role("late"), "-o", "name"); r.code == 0 {
+				return fmt.Errorf("%s still in green", role("late"))
+			}
+			return nil
+		})
+	})
+
+	if err := run.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-run.done
+	if err := run.cmd.Wait(); err != nil {
+		t.Fatalf("mirror after SIGTERM: %v\n%s", err, run.log())
+	}
+}
