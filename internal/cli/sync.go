@@ -59,7 +59,11 @@ pods name; the roles bound to those ServiceAccounts and the CRDs the roles
 grant on; the CRDs of custom resources; Storage/IngressClasses; what an
 extension's resource names by kind and name (a Certificate's ClusterIssuer,
 an HTTPRoute's Gateway); and the admission webhooks and APIServices that
-call the selected Services.
+call the selected Services. A namespace named with --namespace alone also
+brings the cluster-scoped objects of the Helm releases installed in it (Helm's
+meta.helm.sh/release-namespace annotation): an ingress controller's
+IngressClass, an operator's ClusterRoles, though nothing in the namespace
+names them.
 
 An object in the target whose fields another field manager owns is reported
 as a conflict and left alone unless --force. A second run with no change in

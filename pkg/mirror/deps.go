@@ -40,7 +40,12 @@ func (m *Mirror) followed(k key) bool {
 	m.mu.Lock()
 	_, dep := m.deps[ok]
 	m.mu.Unlock()
-	return dep || (ok.Group == "" && ok.Kind == "Namespace" && slices.Contains(m.Request.Selector.Namespaces, ok.Name))
+	return dep || m.namedNamespace(ok)
+}
+
+// namedNamespace says whether ok is a Namespace the selection names.
+func (m *Mirror) namedNamespace(ok plan.ObjectKey) bool {
+	return ok.Group == "" && ok.Kind == "Namespace" && slices.Contains(m.Request.Selector.Namespaces, ok.Name)
 }
 
 // alsoFor are the objects of a change the selection brings along though
@@ -65,7 +70,7 @@ func (m *Mirror) alsoFor(ctx context.Context, k key, obj *unstructured.Unstructu
 	if _, self := plan.Select([]*unstructured.Unstructured{obj}, m.Request.Selector)[ok]; self {
 		return also // picked by itself
 	}
-	for _, l := range plan.BroughtBy(obj) {
+	for _, l := range plan.BroughtBy(obj, m.Request.Selector) {
 		if m.selected(ctx, l.By) {
 			m.mu.Lock()
 			m.deps[ok] = l.Why
@@ -112,7 +117,7 @@ func (m *Mirror) bringAlong(k key, needed map[plan.ObjectKey]string) {
 	}
 	byNamespace := len(m.namespaces()) > 0
 	for ok, why := range needed {
-		if byNamespace && slices.Contains(m.namespaces(), ok.Namespace) {
+		if byNamespace && (slices.Contains(m.namespaces(), ok.Namespace) || m.namedNamespace(ok)) {
 			continue // picked by itself
 		}
 		m.mu.Lock()

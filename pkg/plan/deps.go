@@ -34,6 +34,24 @@ type index struct {
 	bindings     map[[2]string][]Object             // ServiceAccount namespace/name → bindings naming it
 	callers      map[[2]string][]ObjectKey          // Service namespace/name → webhook configurations and APIServices calling it
 	kindGroups   map[string][]string                // kind → the groups whose CRDs serve it
+	released     map[string][]dep                   // namespace → the cluster-scoped objects of the Helm releases in it
+}
+
+// The annotations Helm sets on every object of a release (helm.sh/docs,
+// "Helm ownership"): which release, in which namespace.
+const (
+	helmReleaseName      = "meta.helm.sh/release-name"
+	helmReleaseNamespace = "meta.helm.sh/release-namespace"
+)
+
+// releaseOf is the Helm release (namespace, name) a cluster-scoped object
+// belongs to, when it belongs to one.
+func releaseOf(obj Object, f map[string]any) (string, string, bool) {
+	if obj.GetNamespace() != "" {
+		return "", "", false
+	}
+	ns, name := str(f, "metadata", "annotations", helmReleaseNamespace), str(f, "metadata", "annotations", helmReleaseName)
+	return ns, name, ns != "" && name != ""
 }
 
 // newIndex indexes objs; skip (nil: none) says which objects need not be
@@ -46,6 +64,7 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 		bindings:     map[[2]string][]Object{},
 		callers:      map[[2]string][]ObjectKey{},
 		kindGroups:   map[string][]string{},
+		released:     map[string][]dep{},
 	}
 	for _, obj := range objs {
 		k := KeyOf(obj)
@@ -57,6 +76,9 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 			continue
 		} else {
 			idx.byKey[k] = obj
+		}
+		if ns, release, ok := releaseOf(obj, fields(obj)); ok {
+			idx.released[ns] = append(idx.released[ns], dep{key: k, why: describe(k) + " of Helm release " + ns + "/" + release})
 		}
 		switch {
 		case k.Group == crdGroup && k.Kind == "CustomResourceDefinition":
@@ -123,14 +145,19 @@ type Link struct {
 // BroughtBy lists the objects whose selection brings obj along through an
 // index of the source, with the reason Select gives: the ServiceAccounts a
 // RoleBinding or ClusterRoleBinding binds, the Services a webhook
-// configuration or an APIService calls. A mirror asks it of an object
-// that changed and that nothing selected named before: it follows the
-// object when one of those is selected.
-func BroughtBy(obj Object) []Link {
+// configuration or an APIService calls; under a selection by namespaces
+// (s), the Namespace whose Helm release a cluster-scoped object belongs
+// to. A mirror asks it of an object that changed and that nothing
+// selected named before: it follows the object when one of those is
+// selected.
+func BroughtBy(obj Object, s Selector) []Link {
 	k := KeyOf(obj)
 	gk := schema.GroupKind{Group: k.Group, Kind: k.Kind}
 	f := fields(obj)
 	var out []Link
+	if ns, release, ok := releaseOf(obj, f); ok && s.byNamespaceOnly() {
+		out = append(out, Link{By: ObjectKey{Kind: "Namespace", Name: ns}, Why: describe(k) + " of Helm release " + ns + "/" + release})
+	}
 	switch gk {
 	case schema.GroupKind{Group: rbacGroup, Kind: "RoleBinding"}, schema.GroupKind{Group: rbacGroup, Kind: "ClusterRoleBinding"}:
 		for _, sub := range list(f, "subjects") {

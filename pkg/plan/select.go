@@ -227,7 +227,15 @@ func pick(all []Object, s Selector, roots bool, also map[ObjectKey]string) Selec
 			// what it needs comes along through the controller, with the controller as the reason.
 			continue
 		}
-		for _, d := range idx.deps(obj) {
+		deps := idx.deps(obj)
+		if k := KeyOf(obj); isNamespace(schema.GroupKind{Group: k.Group, Kind: k.Kind}) && s.byNamespaceOnly() && slices.Contains(s.Namespaces, k.Name) {
+			// A namespace named by itself brings the cluster-scoped parts
+			// of the Helm releases in it (an ingress controller's
+			// IngressClass, an operator's ClusterRoles and webhooks): what
+			// nothing of it names is still its app's.
+			deps = append(deps, idx.released[k.Name]...)
+		}
+		for _, d := range deps {
 			if d.via != nil {
 				if _, ok := out.Picked(*d.via); !ok {
 					continue

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -332,43 +333,92 @@ func TestReachFollowedToTheEndIsSelect(t *testing.T) {
 		byKey[KeyOf(o)] = o
 	}
 	for _, s := range []Selector{{Namespaces: []string{"shop"}}, {Stack: "store"}, {Labels: labels.SelectorFromSet(labels.Set{"app": "web"})}} {
-		want := Select(all, s)
-		picked := map[ObjectKey]string{}
-		deps := map[ObjectKey]string{}
-		for changed := true; changed; {
-			changed = false
-			for _, o := range all {
-				k := KeyOf(o)
-				if _, ok := picked[k]; !ok {
-					for _, l := range BroughtBy(o) {
-						if _, ok := picked[l.By]; ok {
-							deps[k] = l.Why
-						}
-					}
-				}
-				p, needed := Reach([]*unstructured.Unstructured{o}, s, deps)
-				for pk, why := range p {
-					if _, ok := picked[pk]; !ok {
-						picked[pk], changed = why, true
-					}
-				}
-				if len(p) == 0 {
-					continue
-				}
-				if k.Group == "velero.io" {
-					// The CRD of a custom resource is the caller's to name:
-					// it knows the resource's plural (pkg/mirror's crdOf).
-					needed[ObjectKey{Group: crdGroup, Kind: "CustomResourceDefinition", Name: "backups.velero.io"}] = "CRD of " + describe(k)
-				}
-				for nk, why := range needed {
-					if _, ok := deps[nk]; !ok && byKey[nk] != nil {
-						deps[nk], changed = why, true
+		if diff := cmp.Diff(names(Select(all, s)), names(followChanges(all, s))); diff != "" {
+			t.Errorf("%+v: followed change by change (-Select +Reach):\n%s", s, diff)
+		}
+	}
+}
+
+// followChanges picks from all as a mirror does, one object at a time
+// until nothing more comes: Reach with the dependencies found so far,
+// BroughtBy for what points at a picked object.
+func followChanges(all []*unstructured.Unstructured, s Selector) map[ObjectKey]string {
+	byKey := map[ObjectKey]*unstructured.Unstructured{}
+	for _, o := range all {
+		byKey[KeyOf(o)] = o
+	}
+	picked := map[ObjectKey]string{}
+	deps := map[ObjectKey]string{}
+	for changed := true; changed; {
+		changed = false
+		for _, o := range all {
+			k := KeyOf(o)
+			if _, ok := picked[k]; !ok {
+				for _, l := range BroughtBy(o, s) {
+					if _, ok := picked[l.By]; ok {
+						deps[k] = l.Why
 					}
 				}
 			}
+			p, needed := Reach([]*unstructured.Unstructured{o}, s, deps)
+			for pk, why := range p {
+				if _, ok := picked[pk]; !ok {
+					picked[pk], changed = why, true
+				}
+			}
+			if len(p) == 0 {
+				continue
+			}
+			if k.Group == "velero.io" {
+				// The CRD of a custom resource is the caller's to name:
+				// it knows the resource's plural (pkg/mirror's crdOf).
+				needed[ObjectKey{Group: crdGroup, Kind: "CustomResourceDefinition", Name: "backups.velero.io"}] = "CRD of " + describe(k)
+			}
+			for nk, why := range needed {
+				if _, ok := deps[nk]; !ok && byKey[nk] != nil {
+					deps[nk], changed = why, true
+				}
+			}
 		}
-		if diff := cmp.Diff(names(want), names(picked)); diff != "" {
-			t.Errorf("%+v: followed change by change (-Select +Reach):\n%s", s, diff)
+	}
+	return picked
+}
+
+// A namespace named by itself brings the cluster-scoped parts of the Helm
+// releases in it, which nothing in it names (an ingress controller's
+// IngressClass); a selection by labels does not.
+func TestSelectBringsTheClusterScopedPartsOfANamespacesHelmReleases(t *testing.T) {
+	all := parseAll(t,
+		`{apiVersion: v1, kind: Namespace, metadata: {name: ingress}}`,
+		`{apiVersion: apps/v1, kind: Deployment, metadata: {name: controller, namespace: ingress, labels: {app: ingress}}, spec: {template: {spec: {}}}}`,
+		`{apiVersion: networking.k8s.io/v1, kind: IngressClass, metadata: {name: nginx, annotations: {meta.helm.sh/release-name: ingress-nginx, meta.helm.sh/release-namespace: ingress}}}`,
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: ingress-nginx, annotations: {meta.helm.sh/release-name: ingress-nginx, meta.helm.sh/release-namespace: ingress}}}`,
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: other, annotations: {meta.helm.sh/release-name: other, meta.helm.sh/release-namespace: elsewhere}}}`,
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: plain}}`,
+	)
+	s := Selector{Namespaces: []string{"ingress"}}
+	got := Select(all, s)
+	want := map[string]string{
+		"IngressClass nginx":        "IngressClass nginx of Helm release ingress/ingress-nginx",
+		"ClusterRole ingress-nginx": "ClusterRole ingress-nginx of Helm release ingress/ingress-nginx",
+	}
+	for k, why := range got {
+		if d := describe(k); k.Namespace == "" && d != "Namespace ingress" && want[d] != why {
+			t.Errorf("%s picked for %q, want %q", d, why, want[d])
+		}
+	}
+	for d := range want {
+		if !slices.Contains(names(got), d) {
+			t.Errorf("%s not picked: %v", d, names(got))
+		}
+	}
+	if diff := cmp.Diff(names(got), names(followChanges(all, s))); diff != "" {
+		t.Errorf("followed change by change (-Select +Reach):\n%s", diff)
+	}
+	byLabels := Selector{Namespaces: []string{"ingress"}, Labels: labels.SelectorFromSet(labels.Set{"app": "ingress"})}
+	for k := range Select(all, byLabels) {
+		if k.Kind == "IngressClass" || k.Kind == "ClusterRole" {
+			t.Errorf("a selection by labels brought %s", describe(k))
 		}
 	}
 }
@@ -410,7 +460,7 @@ func TestReachSaysWhatIsNeededOutsideAndTakesAlso(t *testing.T) {
 	if len(needed) != 0 {
 		t.Errorf("needed from kube-system without IncludeSystem: %v", needed)
 	}
-	links := BroughtBy(crb)
+	links := BroughtBy(crb, s)
 	if len(links) != 1 || links[0].By != (ObjectKey{Kind: "ServiceAccount", Namespace: "shop", Name: "web"}) || links[0].Why != Select(all, s)[KeyOf(crb)] {
 		t.Errorf("BroughtBy(web-view) = %+v, want ServiceAccount shop/web with Select's reason %q", links, Select(all, s)[KeyOf(crb)])
 	}

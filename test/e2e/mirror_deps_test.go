@@ -21,7 +21,7 @@ func TestMirrorFollowsWhatANamespaceBringsAlong(t *testing.T) {
 	t.Cleanup(func() {
 		for _, c := range []string{"blue", "green"} {
 			kubectl(t, "--context", c, "delete", "namespace", ns, "--wait=false", "--ignore-not-found")
-			kubectl(t, "--context", c, "delete", "clusterrole", role("read"), role("late"), role("crb"), role("unrelated"), "--ignore-not-found")
+			kubectl(t, "--context", c, "delete", "clusterrole", role("read"), role("late"), role("crb"), role("unrelated"), role("helm"), "--ignore-not-found")
 			kubectl(t, "--context", c, "delete", "clusterrolebinding", role("crb"), "--ignore-not-found")
 		}
 	})
@@ -84,6 +84,16 @@ func TestMirrorFollowsWhatANamespaceBringsAlong(t *testing.T) {
 			if r := kubectl(t, "--context", "green", "get", "clusterrole", role("unrelated"), "-o", "name"); r.code == 0 {
 				t.Fatalf("a ClusterRole nothing in %s names was mirrored", ns)
 			}
+		}
+	})
+
+	t.Run("a cluster-scoped object of a Helm release in the namespace comes along", func(t *testing.T) {
+		mustKubectl(t, "--context", "blue", "create", "clusterrole", role("helm"), "--verb=get", "--resource=nodes")
+		mustKubectl(t, "--context", "blue", "annotate", "clusterrole", role("helm"),
+			"meta.helm.sh/release-name=app", "meta.helm.sh/release-namespace="+ns)
+		eventually(t, 30*time.Second, inGreen("clusterrole", role("helm")))
+		if want := `why="ClusterRole ` + role("helm") + ` of Helm release ` + ns + `/app"`; !strings.Contains(run.log(), want) {
+			t.Errorf("the mirror's log does not say %s:\n%s", want, run.log())
 		}
 	})
 
