@@ -42,9 +42,11 @@ With --namespace, -l or --stack the mirror follows what the selection brings
 along outside itself, as sync copies it: a change to a ClusterRole a binding
 names, to a ClusterIssuer a Certificate names, to a webhook configuration that
 calls a selected Service is mirrored; an object a change names for the first
-time (or that appears after the change named it), and a new ClusterRoleBinding
-of a selected ServiceAccount, are brought along (the log says "brought along"
-and why). Other cluster-scoped objects are not mirrored, nor pruned.
+time (or that appears after the change named it), a new binding of a selected
+ServiceAccount (in any namespace), a new webhook configuration calling a
+selected Service and a new cluster-scoped part of a Helm release in a named
+namespace are brought along (the log says "brought along" and why). Objects
+the selection neither picks nor brings along are neither mirrored nor pruned.
 
 Deletions reach the target only with --prune, and only for objects tandem
 created there (they carry tandem.io/source-hash); anything else in the target

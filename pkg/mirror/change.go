@@ -87,6 +87,9 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 	}
 	if prep.Plan.Len() > 0 { // picked: what it needs comes along
 		m.bringAlong(k, prep.Needed)
+		if k.namespace == "" && m.narrowed() {
+			m.follow(m.objectKey(k), "") // copied: pruned with the selection's
+		}
 	}
 	if len(prep.Unshared) > 0 {
 		m.fail(k, fmt.Errorf("no API version served by both clusters: %s", prep.Unshared[0].Fix))
@@ -113,6 +116,9 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 				}
 			}
 			m.done(k, "applied")
+			if target == nil && m.narrowed() {
+				m.bringLinked(ctx, k) // new in the target: what pointed at it before comes too
+			}
 		default:
 			m.done(k, "unchanged")
 		}
@@ -132,9 +138,9 @@ func (e *retryLater) Error() string { return e.reason }
 
 // deleted removes the target's copy when --prune is on and tandem made it.
 func (m *Mirror) deleted(ctx context.Context, k key) error {
-	if !m.Prune || (m.narrowed() && k.namespace == "" && !m.followed(k)) {
-		// A narrowed selection prunes only what it copies: a cluster-scoped
-		// object it did not bring along is someone else's concern.
+	if !m.Prune || !m.copies(k) {
+		// A narrowed selection prunes only what it copies: an object it
+		// did not bring along is someone else's concern.
 		m.done(k, "ignored")
 		return nil
 	}

@@ -3,12 +3,14 @@ package mirror
 // What a narrowed selection brings along. `sync -n shop` copies shop's
 // objects and what they need outside it — the ClusterRole a binding
 // names, the ClusterIssuer a Certificate names, the webhook
-// configurations that call shop's Services, the CRDs of its kinds
-// (pkg/plan's dependencies). The mirror follows the same objects: a
-// change to one of them is mirrored as one of the selection's (deps), a
-// change that names a new one brings it (bringAlong), and a new object
-// that points at a selected one (a ClusterRoleBinding of shop's
-// ServiceAccount) is taken in (alsoFor).
+// configurations that call shop's Services, the CRDs of its kinds, the
+// cluster-scoped parts of the Helm releases in it (pkg/plan's
+// dependencies). The mirror follows the same objects: a change to one of
+// them is mirrored as one of the selection's (deps), a change that names
+// a new one brings it (bringAlong), and an object that points at a
+// selected one (a ClusterRoleBinding of shop's ServiceAccount, a webhook
+// configuration calling shop's Service) is taken in when it changes
+// (alsoFor) and when what it points at is created (bringLinked).
 
 import (
 	"context"
@@ -19,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
 )
 
@@ -32,15 +35,45 @@ func (m *Mirror) objectKey(k key) plan.ObjectKey {
 	return plan.ObjectKey{Group: r.Group, Kind: r.Kind, Namespace: k.namespace, Name: k.name}
 }
 
-// followed says whether a narrowed mirror follows the object of k beyond
-// what the selection picks by itself: it is a dependency found before, or
-// a Namespace the selection names.
-func (m *Mirror) followed(k key) bool {
-	ok := m.objectKey(k)
+// follow records that the mirror follows the object of ok, with why ("":
+// a cluster-scoped object the selection picks by itself, such as a
+// stack's labelled ClusterRole, kept to be pruned with the selection's);
+// it says whether that is new.
+func (m *Mirror) follow(ok plan.ObjectKey, why string) bool {
 	m.mu.Lock()
-	_, dep := m.deps[ok]
-	m.mu.Unlock()
-	return dep || m.namedNamespace(ok)
+	defer m.mu.Unlock()
+	if _, known := m.deps[ok]; known {
+		return false
+	}
+	m.deps[ok] = why
+	return true
+}
+
+// dep is what the mirror knows of the object of ok: whether it follows
+// it, and why.
+func (m *Mirror) dep(ok plan.ObjectKey) (string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	why, known := m.deps[ok]
+	return why, known
+}
+
+// copies says whether the mirror copies the object of k, so that its
+// deletion in the source may prune it: any object when the selection
+// narrows nothing; else one it follows, or one the selection picks by its
+// key; a namespaced object in the selection's namespaces, when the
+// selection is by labels or a stack (picked by labels, which a deletion
+// does not tell).
+func (m *Mirror) copies(k key) bool {
+	if !m.narrowed() {
+		return true
+	}
+	ok := m.objectKey(k)
+	if _, known := m.dep(ok); known || m.root(ok) {
+		return true
+	}
+	s := m.Request.Selector
+	return k.namespace != "" && !s.ByNamespaceOnly() && (len(s.Namespaces) == 0 || slices.Contains(s.Namespaces, k.namespace))
 }
 
 // namedNamespace says whether ok is a Namespace the selection names.
@@ -48,23 +81,29 @@ func (m *Mirror) namedNamespace(ok plan.ObjectKey) bool {
 	return ok.Group == "" && ok.Kind == "Namespace" && slices.Contains(m.Request.Selector.Namespaces, ok.Name)
 }
 
+// root says whether the object of ok is picked by the selection by its
+// key alone: a selection by namespaces picks what they hold.
+func (m *Mirror) root(ok plan.ObjectKey) bool {
+	s := m.Request.Selector
+	return s.ByNamespaceOnly() && (slices.Contains(s.Namespaces, ok.Namespace) || m.namedNamespace(ok))
+}
+
 // alsoFor are the objects of a change the selection brings along though
 // it does not pick them itself (syncer.Changed's also): obj when it is a
 // dependency found before, or when a selected object brings it
 // (plan.BroughtBy: a binding of a selected ServiceAccount, a webhook
-// configuration calling a selected Service) — then it is a dependency
-// from now on.
+// configuration calling a selected Service, a cluster-scoped part of a
+// Helm release in a named namespace) — then it is a dependency from now on.
 func (m *Mirror) alsoFor(ctx context.Context, k key, obj *unstructured.Unstructured) map[plan.ObjectKey]string {
 	also := map[plan.ObjectKey]string{}
 	if !m.narrowed() {
 		return also
 	}
 	ok := m.objectKey(k)
-	m.mu.Lock()
-	why, dep := m.deps[ok]
-	m.mu.Unlock()
-	if dep {
-		also[ok] = why
+	if why, known := m.dep(ok); known {
+		if why != "" {
+			also[ok] = why
+		}
 		return also
 	}
 	if _, self := plan.Select([]*unstructured.Unstructured{obj}, m.Request.Selector)[ok]; self {
@@ -72,9 +111,7 @@ func (m *Mirror) alsoFor(ctx context.Context, k key, obj *unstructured.Unstructu
 	}
 	for _, l := range plan.BroughtBy(obj, m.Request.Selector) {
 		if m.selected(ctx, l.By) {
-			m.mu.Lock()
-			m.deps[ok] = l.Why
-			m.mu.Unlock()
+			m.follow(ok, l.Why)
 			also[ok] = l.Why
 			m.Log.Info("brought along", "object", k.String(), "why", l.Why)
 			return also
@@ -84,23 +121,28 @@ func (m *Mirror) alsoFor(ctx context.Context, k key, obj *unstructured.Unstructu
 }
 
 // selected says whether the source object of key ok is one the
-// selection picks or brings along now.
+// selection picks or brings along now. The informers' caches may not hold
+// an object created a moment ago: the source is asked.
 func (m *Mirror) selected(ctx context.Context, ok plan.ObjectKey) bool {
-	m.mu.Lock()
-	_, dep := m.deps[ok]
-	m.mu.Unlock()
-	if dep {
+	if _, known := m.dep(ok); known {
 		return true
 	}
-	gvr, found := m.gvrOf(ok)
-	if !found || !m.cachedNow(gvr, ok.Namespace, ok.Name) {
+	s := m.Request.Selector
+	if s.ByNamespaceOnly() && !m.root(ok) {
 		return false
+	}
+	gvr, found := m.gvrOf(ok)
+	if !found {
+		return false
+	}
+	if m.root(ok) && m.cachedNow(gvr, ok.Namespace, ok.Name) {
+		return true
 	}
 	o, err := cluster.Scoped(m.Source.Dynamic.Resource(gvr), ok.Namespace != "", ok.Namespace).Get(ctx, ok.Name, metav1.GetOptions{})
 	if err != nil {
 		return false
 	}
-	_, picked := plan.Select([]*unstructured.Unstructured{o}, m.Request.Selector)[ok]
+	_, picked := plan.Select([]*unstructured.Unstructured{o}, s)[ok]
 	return picked
 }
 
@@ -115,19 +157,9 @@ func (m *Mirror) bringAlong(k key, needed map[plan.ObjectKey]string) {
 	if crd, why, ok := m.crdOf(k); ok {
 		needed[crd] = why
 	}
-	byNamespace := len(m.namespaces()) > 0
 	for ok, why := range needed {
-		if byNamespace && (slices.Contains(m.namespaces(), ok.Namespace) || m.namedNamespace(ok)) {
-			continue // picked by itself
-		}
-		m.mu.Lock()
-		_, known := m.deps[ok]
-		if !known {
-			m.deps[ok] = why
-		}
-		m.mu.Unlock()
-		if known {
-			continue
+		if m.root(ok) || !m.follow(ok, why) {
+			continue // picked by itself, or followed already
 		}
 		gvr, found := m.gvrOf(ok)
 		if !found || !m.cachedNow(gvr, ok.Namespace, ok.Name) {
@@ -135,6 +167,44 @@ func (m *Mirror) bringAlong(k key, needed map[plan.ObjectKey]string) {
 		}
 		m.Log.Info("brought along", "object", key{gvr, ok.Namespace, ok.Name}.String(), "why", why)
 		m.queue.Add(key{gvr, ok.Namespace, ok.Name})
+	}
+}
+
+// linkedFrom are the kinds whose objects plan.BroughtBy links to an object
+// of a kind: a new ServiceAccount may be bound already, a new Service
+// called already.
+var linkedFrom = map[schema.GroupKind][]schema.GroupKind{
+	{Kind: "ServiceAccount"}: {{Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding"}},
+	{Kind: "Service"}: {
+		{Group: "admissionregistration.k8s.io", Kind: "ValidatingWebhookConfiguration"},
+		{Group: "admissionregistration.k8s.io", Kind: "MutatingWebhookConfiguration"},
+		{Group: "apiregistration.k8s.io", Kind: "APIService"},
+	},
+}
+
+// bringLinked takes in, once a selected object new to the target is
+// written, the cluster-scoped objects that point at it and were there
+// before it (a ClusterRoleBinding that named a ServiceAccount before the
+// ServiceAccount existed): their own changes came while it did not.
+func (m *Mirror) bringLinked(ctx context.Context, k key) {
+	ok := m.objectKey(k)
+	for _, gk := range linkedFrom[schema.GroupKind{Group: ok.Group, Kind: ok.Kind}] {
+		gvr, found := m.gvrOf(plan.ObjectKey{Group: gk.Group, Kind: gk.Kind})
+		if !found {
+			continue
+		}
+		err := inventory.List(ctx, m.Source, m.byGVR[gvr], "", func(o *unstructured.Unstructured) error {
+			for _, l := range plan.BroughtBy(o, m.Request.Selector) {
+				if l.By == ok && m.follow(plan.KeyOf(o), l.Why) {
+					m.Log.Info("brought along", "object", key{gvr, "", o.GetName()}.String(), "why", l.Why)
+					m.queue.Add(key{gvr, "", o.GetName()})
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			m.Log.Warn("could not look for what points at a new object", "object", k.String(), "resource", gvr.Resource, "error", err)
+		}
 	}
 }
 

@@ -1,7 +1,9 @@
 package mirror
 
 // The informers the mirror watches the source with: one per resource (per
-// selected namespace when the selection names them), each event queued.
+// selected namespace when the selection names them, but for the kinds a
+// selection reaches in any namespace, syncer.AnyNamespace), each event
+// queued.
 // They list metadata only (PartialObjectMetadata) and cache each object's
 // namespace, name and resourceVersion, nothing else (cached, made as each
 // page or event arrives: listwatch.go): the cache of a 100k-object cluster
@@ -21,6 +23,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/tandem-io/tandem/pkg/inventory"
+	"github.com/tandem-io/tandem/pkg/syncer"
 )
 
 // watched reports whether a resource is worth a watch: never the kinds every
@@ -77,7 +80,7 @@ func (m *Mirror) startInformers(ctx context.Context) error {
 		gvr := r.GVR()
 		m.byGVR[gvr] = r
 		keys := []informerKey{{gvr, ""}}
-		if r.Namespaced && len(m.namespaces()) > 0 {
+		if r.Namespaced && len(m.namespaces()) > 0 && !syncer.AnyNamespace(r.GroupKind()) {
 			keys = keys[:0]
 			for _, ns := range m.namespaces() {
 				keys = append(keys, informerKey{gvr, ns})

@@ -73,6 +73,9 @@ type Mirror struct {
 	// a ClusterRole, an unlabelled ConfigMap — with why: those the
 	// initial pass copied, and those changes named since (existing or
 	// not yet). A change to one is mirrored as one of the selection's.
+	// The cluster-scoped objects it picks by itself are here too (why
+	// ""): a deletion in the source prunes only what the mirror copies
+	// (deps.go).
 	deps     map[plan.ObjectKey]string
 	stats    Stats
 	lags     []float64 // the last lags, for the published p50/p99
@@ -259,8 +262,8 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 		if r.Bad() {
 			m.Log.Warn("initial pass", "object", r.Kind+" "+r.Namespace+"/"+r.Name, "status", r.Status, "reason", r.Reason)
 		}
-		if r.Why != "" && m.Request.Selector.Narrows() {
-			m.deps[plan.ObjectKey{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}] = r.Why
+		if m.narrowed() && (r.Why != "" || r.Namespace == "") {
+			m.follow(plan.ObjectKey{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}, r.Why)
 		}
 	}
 	m.Log.Info("initial pass done", "created", total[apply.Created], "updated", total[apply.Updated], "unchanged", total[apply.Unchanged], "failed", total[apply.Failed]+total[apply.Conflict], "took", time.Since(start))

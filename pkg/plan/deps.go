@@ -45,9 +45,11 @@ const (
 )
 
 // releaseOf is the Helm release (namespace, name) a cluster-scoped object
-// belongs to, when it belongs to one.
+// belongs to, when it belongs to one. A Namespace is never a release's
+// part here: a namespace is what a user names to select, and a chart's
+// namespace holds what the release did not put there.
 func releaseOf(obj Object, f map[string]any) (string, string, bool) {
-	if obj.GetNamespace() != "" {
+	if obj.GetNamespace() != "" || isNamespace(obj.GroupVersionKind().GroupKind()) {
 		return "", "", false
 	}
 	ns, name := str(f, "metadata", "annotations", helmReleaseNamespace), str(f, "metadata", "annotations", helmReleaseName)
@@ -155,7 +157,7 @@ func BroughtBy(obj Object, s Selector) []Link {
 	gk := schema.GroupKind{Group: k.Group, Kind: k.Kind}
 	f := fields(obj)
 	var out []Link
-	if ns, release, ok := releaseOf(obj, f); ok && s.byNamespaceOnly() {
+	if ns, release, ok := releaseOf(obj, f); ok && s.ByNamespaceOnly() {
 		out = append(out, Link{By: ObjectKey{Kind: "Namespace", Name: ns}, Why: describe(k) + " of Helm release " + ns + "/" + release})
 	}
 	switch gk {

@@ -105,24 +105,27 @@ func SystemNamespace(ns string) bool { return slices.Contains(SystemNamespaces, 
 // ever added, and kind filters and the system-namespace rule apply to
 // dependencies as well.
 func Select[O Object](objs []O, s Selector) map[ObjectKey]string {
-	return pick(objects(objs), s, false, nil).why
+	return pick(objects(objs), s, false, nil, nil).why
 }
 
 // Reach is Select for a few objects of a larger source, as a mirror sees
 // them change. also are objects of objs the caller knows the selection
 // brings along (a dependency found before: a ClusterIssuer, a
 // ClusterRole), picked with their reason and followed as roots are.
-// needed are the objects outside objs that the picked ones need, with
-// why: what a Select over the whole source would bring along, as far as
-// objs tell — a dependency found through an index of other objects (the
-// bindings that name a ServiceAccount, the CRD of a kind) is not among
-// them. A candidate of a reference that leaves its group or scope open is
-// needed as each candidate; the caller picks those the source has.
-func Reach[O Object](objs []O, s Selector, also map[ObjectKey]string) (picked, needed map[ObjectKey]string) {
+// kindGroups (nil: none) are the groups that serve each kind in the
+// source, for the references that leave their group open (the whole
+// source's CRDs tell Select). needed are the objects outside objs that
+// the picked ones need, with why: what a Select over the whole source
+// would bring along, as far as objs tell — a dependency found through an
+// index of other objects (the bindings that name a ServiceAccount, the
+// CRD of a kind) is not among them. A reference that leaves its group or
+// scope open is needed as each candidate; the caller picks those the
+// source has.
+func Reach[O Object](objs []O, s Selector, also map[ObjectKey]string, kindGroups map[string][]string) (picked, needed map[ObjectKey]string) {
 	if also == nil {
 		also = map[ObjectKey]string{}
 	}
-	p := pick(objects(objs), s, false, also)
+	p := pick(objects(objs), s, false, also, kindGroups)
 	return p.why, p.needed
 }
 
@@ -153,12 +156,12 @@ func (p Selection) Picked(k ObjectKey) (string, bool) {
 // elsewhere. At 100k objects in the named namespaces, the two maps of
 // them took 20 MB.
 func Pick[O Object](objs []O, s Selector) Selection {
-	return pick(objects(objs), s, s.byNamespaceOnly(), nil)
+	return pick(objects(objs), s, s.ByNamespaceOnly(), nil, nil)
 }
 
-// byNamespaceOnly says whether the selection's roots are the objects of
+// ByNamespaceOnly says whether the selection's roots are the objects of
 // the named namespaces, whatever their labels: no label selector, no stack.
-func (s Selector) byNamespaceOnly() bool {
+func (s Selector) ByNamespaceOnly() bool {
 	return len(s.Namespaces) > 0 && s.Stack == "" && (s.Labels == nil || s.Labels.Empty())
 }
 
@@ -176,8 +179,9 @@ func (p Selection) rootKey(k ObjectKey) bool {
 // alone) the roots are left out of the answer and of the index (except
 // RBAC objects, which the grants read); objects of also are roots with
 // their reason (Reach), and with also the dependencies not in all are
-// kept in needed.
-func pick(all []Object, s Selector, roots bool, also map[ObjectKey]string) Selection {
+// kept in needed; kindGroups add to the groups the index knows serve a
+// kind (those outside Kubernetes' own).
+func pick(all []Object, s Selector, roots bool, also map[ObjectKey]string, kindGroups map[string][]string) Selection {
 	out := Selection{s: s, why: map[ObjectKey]string{}}
 	if also != nil {
 		out.needed = map[ObjectKey]string{}
@@ -191,6 +195,13 @@ func pick(all []Object, s Selector, roots bool, also map[ObjectKey]string) Selec
 		skip = func(k ObjectKey) bool { return k.Group != rbacGroup && out.rootKey(k) }
 	}
 	idx := newIndex(all, skip)
+	for kind, groups := range kindGroups {
+		for _, g := range groups {
+			if !builtInGroups[g] && !slices.Contains(idx.kindGroups[kind], g) {
+				idx.kindGroups[kind] = append(idx.kindGroups[kind], g)
+			}
+		}
+	}
 	var queue []Object
 	add := func(obj Object, why string) {
 		k := KeyOf(obj)
@@ -228,7 +239,7 @@ func pick(all []Object, s Selector, roots bool, also map[ObjectKey]string) Selec
 			continue
 		}
 		deps := idx.deps(obj)
-		if k := KeyOf(obj); isNamespace(schema.GroupKind{Group: k.Group, Kind: k.Kind}) && s.byNamespaceOnly() && slices.Contains(s.Namespaces, k.Name) {
+		if k := KeyOf(obj); isNamespace(schema.GroupKind{Group: k.Group, Kind: k.Kind}) && s.ByNamespaceOnly() && slices.Contains(s.Namespaces, k.Name) {
 			// A namespace named by itself brings the cluster-scoped parts
 			// of the Helm releases in it (an ingress controller's
 			// IngressClass, an operator's ClusterRoles and webhooks): what

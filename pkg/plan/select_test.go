@@ -261,7 +261,7 @@ func TestPickAnswersAsSelect(t *testing.T) {
 				t.Errorf("%+v: Picked(%s) = %q, %v; Select: %q, %v", s, describe(k), gotWhy, gotOK, wantWhy, wantOK)
 			}
 		}
-		if s.byNamespaceOnly() {
+		if s.ByNamespaceOnly() {
 			for k := range got.why {
 				if got.rootKey(k) {
 					t.Errorf("%+v: %s is held, though it is picked by its key", s, describe(k))
@@ -360,7 +360,7 @@ func followChanges(all []*unstructured.Unstructured, s Selector) map[ObjectKey]s
 					}
 				}
 			}
-			p, needed := Reach([]*unstructured.Unstructured{o}, s, deps)
+			p, needed := Reach([]*unstructured.Unstructured{o}, s, deps, nil)
 			for pk, why := range p {
 				if _, ok := picked[pk]; !ok {
 					picked[pk], changed = why, true
@@ -395,12 +395,16 @@ func TestSelectBringsTheClusterScopedPartsOfANamespacesHelmReleases(t *testing.T
 		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: ingress-nginx, annotations: {meta.helm.sh/release-name: ingress-nginx, meta.helm.sh/release-namespace: ingress}}}`,
 		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: other, annotations: {meta.helm.sh/release-name: other, meta.helm.sh/release-namespace: elsewhere}}}`,
 		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: plain}}`,
+		`{apiVersion: v1, kind: Namespace, metadata: {name: team-a, annotations: {meta.helm.sh/release-name: ingress-nginx, meta.helm.sh/release-namespace: ingress}}}`,
 	)
 	s := Selector{Namespaces: []string{"ingress"}}
 	got := Select(all, s)
 	want := map[string]string{
 		"IngressClass nginx":        "IngressClass nginx of Helm release ingress/ingress-nginx",
 		"ClusterRole ingress-nginx": "ClusterRole ingress-nginx of Helm release ingress/ingress-nginx",
+	}
+	if _, ok := got[ObjectKey{Kind: "Namespace", Name: "team-a"}]; ok {
+		t.Error("a namespace the release made came along: a namespace is selected by naming it")
 	}
 	for k, why := range got {
 		if d := describe(k); k.Namespace == "" && d != "Namespace ingress" && want[d] != why {
@@ -435,7 +439,7 @@ func TestReachSaysWhatIsNeededOutsideAndTakesAlso(t *testing.T) {
 		return nil
 	}
 	s := Selector{Namespaces: []string{"shop"}}
-	picked, needed := Reach([]*unstructured.Unstructured{find("Deployment", "shop", "web")}, s, nil)
+	picked, needed := Reach([]*unstructured.Unstructured{find("Deployment", "shop", "web")}, s, nil, nil)
 	if _, ok := picked[ObjectKey{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"}]; !ok || len(picked) != 1 {
 		t.Errorf("picked %v, want the Deployment alone", names(picked))
 	}
@@ -445,18 +449,29 @@ func TestReachSaysWhatIsNeededOutsideAndTakesAlso(t *testing.T) {
 	// A cluster-scoped object is not picked by a namespace selection unless
 	// the caller says it comes along; then it is, and what it needs is said.
 	crb := find("ClusterRoleBinding", "", "web-view")
-	if picked, _ := Reach([]*unstructured.Unstructured{crb}, s, nil); len(picked) != 0 {
+	if picked, _ := Reach([]*unstructured.Unstructured{crb}, s, nil, nil); len(picked) != 0 {
 		t.Errorf("a ClusterRoleBinding picked by itself: %v", names(picked))
 	}
-	picked, needed = Reach([]*unstructured.Unstructured{crb}, s, map[ObjectKey]string{KeyOf(crb): "because"})
+	picked, needed = Reach([]*unstructured.Unstructured{crb}, s, map[ObjectKey]string{KeyOf(crb): "because"}, nil)
 	if picked[KeyOf(crb)] != "because" {
 		t.Errorf("also: picked %v", picked)
 	}
 	if _, ok := needed[ObjectKey{Group: rbacGroup, Kind: "ClusterRole", Name: "view"}]; !ok {
 		t.Errorf("the binding's ClusterRole not needed: %v", needed)
 	}
+	// A reference that leaves its group open: the groups that serve the
+	// kind, as the caller knows them, are its candidates.
+	release := parse(t, `{apiVersion: helm.toolkit.fluxcd.io/v2, kind: HelmRelease, metadata: {name: web, namespace: shop}, spec: {chart: {spec: {sourceRef: {kind: HelmRepository, name: charts}}}}}`)
+	repo := ObjectKey{Group: "source.toolkit.fluxcd.io", Kind: "HelmRepository", Namespace: "shop", Name: "charts"}
+	if _, needed := Reach([]*unstructured.Unstructured{release}, s, nil, nil); needed[repo] != "" {
+		t.Errorf("without the kind's groups, %v needed", repo)
+	}
+	_, needed = Reach([]*unstructured.Unstructured{release}, s, nil, map[string][]string{"HelmRepository": {"source.toolkit.fluxcd.io"}, "Service": {""}})
+	if !strings.Contains(needed[repo], "referenced by HelmRelease shop/web") {
+		t.Errorf("the HelmRepository not needed with its group known: %v", needed)
+	}
 	// What a system namespace holds is never needed.
-	_, needed = Reach([]*unstructured.Unstructured{find("RoleBinding", "kube-system", "web-kube")}, Selector{Namespaces: []string{"kube-system"}}, nil)
+	_, needed = Reach([]*unstructured.Unstructured{find("RoleBinding", "kube-system", "web-kube")}, Selector{Namespaces: []string{"kube-system"}}, nil, nil)
 	if len(needed) != 0 {
 		t.Errorf("needed from kube-system without IncludeSystem: %v", needed)
 	}

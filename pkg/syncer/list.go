@@ -50,10 +50,11 @@ func listScope(ctx context.Context, req Request) ([]string, error) {
 // names at most one in this many of the cluster's namespaces.
 const perNamespaceShare = 5
 
-// anyNamespace are namespaced kinds a selection reaches outside its
+// AnyNamespace are namespaced kinds a selection reaches outside its
 // namespaces: a RoleBinding elsewhere that binds a selected ServiceAccount,
-// and its Role.
-func anyNamespace(gk schema.GroupKind) bool {
+// and its Role. They are listed (and a mirror watches them) in every
+// namespace, whatever the selection names.
+func AnyNamespace(gk schema.GroupKind) bool {
 	return gk.Group == "rbac.authorization.k8s.io" && (gk.Kind == "RoleBinding" || gk.Kind == "Role")
 }
 
@@ -105,7 +106,7 @@ func listAll[T any](ctx context.Context, c func(listTask, func(*unstructured.Uns
 func listSource(ctx context.Context, req Request, resources []inventory.Resource, scope []string, sp *spill) ([]plan.Object, []string, error) {
 	var tasks []listTask
 	for _, r := range resources {
-		if !r.Namespaced || len(scope) == 0 || anyNamespace(r.GroupKind()) {
+		if !r.Namespaced || len(scope) == 0 || AnyNamespace(r.GroupKind()) {
 			tasks = append(tasks, listTask{r: r})
 			continue
 		}

@@ -57,7 +57,11 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 			break
 		}
 	}
-	picked, needed := plan.Reach(objs, req.Selector, also)
+	kindGroups := map[string][]string{}
+	for gk := range byGK {
+		kindGroups[gk.Kind] = append(kindGroups[gk.Kind], gk.Group)
+	}
+	picked, needed := plan.Reach(objs, req.Selector, also, kindGroups)
 	p := &Prepared{Resources: resources, Needed: needed}
 	var items []plan.Item
 	for _, o := range objs {

@@ -16,13 +16,13 @@ import (
 func TestMirrorFollowsWhatANamespaceBringsAlong(t *testing.T) {
 	labAtRest(t)
 	waitNoLiveMirror(t, "green")
-	const ns = "mirror-deps-e2e"
+	const ns, ops = "mirror-deps-e2e", "mirror-deps-e2e-ops"
 	role := func(s string) string { return ns + "-" + s }
 	t.Cleanup(func() {
 		for _, c := range []string{"blue", "green"} {
-			kubectl(t, "--context", c, "delete", "namespace", ns, "--wait=false", "--ignore-not-found")
+			kubectl(t, "--context", c, "delete", "namespace", ns, ops, "--wait=false", "--ignore-not-found")
 			kubectl(t, "--context", c, "delete", "clusterrole", role("read"), role("late"), role("crb"), role("unrelated"), role("helm"), "--ignore-not-found")
-			kubectl(t, "--context", c, "delete", "clusterrolebinding", role("crb"), "--ignore-not-found")
+			kubectl(t, "--context", c, "delete", "clusterrolebinding", role("crb"), role("before-sa"), "--ignore-not-found")
 		}
 	})
 	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
@@ -85,6 +85,21 @@ func TestMirrorFollowsWhatANamespaceBringsAlong(t *testing.T) {
 				t.Fatalf("a ClusterRole nothing in %s names was mirrored", ns)
 			}
 		}
+	})
+
+	t.Run("a RoleBinding of the namespace's ServiceAccount in another namespace comes along, with its Role and namespace", func(t *testing.T) {
+		mustKubectl(t, "--context", "blue", "create", "namespace", ops)
+		mustKubectl(t, "--context", "blue", "-n", ops, "create", "role", "r", "--verb=get", "--resource=configmaps")
+		mustKubectl(t, "--context", "blue", "-n", ops, "create", "rolebinding", "x", "--role=r", "--serviceaccount="+ns+":app")
+		eventually(t, 30*time.Second, inGreen("-n", ops, "rolebinding", "x"))
+		eventually(t, 30*time.Second, inGreen("-n", ops, "role", "r"))
+	})
+
+	t.Run("a ClusterRoleBinding that named a ServiceAccount before it existed comes along with it", func(t *testing.T) {
+		mustKubectl(t, "--context", "blue", "create", "clusterrolebinding", role("before-sa"), "--clusterrole="+role("read"), "--serviceaccount="+ns+":late")
+		mustKubectl(t, "--context", "blue", "-n", ns, "create", "serviceaccount", "late")
+		eventually(t, 30*time.Second, inGreen("-n", ns, "serviceaccount", "late"))
+		eventually(t, 30*time.Second, inGreen("clusterrolebinding", role("before-sa")))
 	})
 
 	t.Run("a cluster-scoped object of a Helm release in the namespace comes along", func(t *testing.T) {
