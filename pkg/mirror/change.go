@@ -16,6 +16,7 @@ import (
 	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/standby"
 	"github.com/tandem-io/tandem/pkg/syncer"
 )
 
@@ -81,7 +82,12 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 		return err == nil && len(svc.Spec.Selector) > 0
 	}
 	targets := map[plan.ObjectKey]*plan.Target{{Group: r.Group, Kind: r.Kind, Namespace: k.namespace, Name: k.name}: target}
-	prep, err := syncer.Changed(ctx, m.Request, m.resources, []*unstructured.Unstructured{obj}, m.alsoFor(ctx, k, obj), hasSelector, targets)
+	if k.gvr == namespacesGVR {
+		m.noteExempt(obj)
+	}
+	prep, err := syncer.Changed(ctx, m.Request, m.resources, []*unstructured.Unstructured{obj}, syncer.Around{
+		Also: m.alsoFor(ctx, k, obj), HasSelector: hasSelector, Targets: targets, StandbyExempt: m.standbyExempt,
+	})
 	if err != nil {
 		return err
 	}
@@ -127,6 +133,27 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 		m.done(k, "ignored") // not selected
 	}
 	return nil
+}
+
+// noteExempt keeps the source's namespaces labelled standby.ExemptLabel
+// as their changes come: a standby copies what they hold as it is.
+func (m *Mirror) noteExempt(ns *unstructured.Unstructured) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if ns.GetLabels()[standby.ExemptLabel] == "true" {
+		m.exempt[ns.GetName()] = true
+	} else {
+		delete(m.exempt, ns.GetName())
+	}
+}
+
+// standbyExempt says whether a namespace is labelled standby.ExemptLabel:
+// in the source as of its last change, or in the target when the mirror
+// started.
+func (m *Mirror) standbyExempt(ns string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.exempt[ns] || m.exemptTarget[ns]
 }
 
 // retryLater is a change whose apply failed for a reason that can pass: it

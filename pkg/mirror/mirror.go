@@ -76,12 +76,16 @@ type Mirror struct {
 	// The cluster-scoped objects it picks by itself are here too (why
 	// ""): a deletion in the source prunes only what the mirror copies
 	// (deps.go).
-	deps     map[plan.ObjectKey]string
-	stats    Stats
-	lags     []float64 // the last lags, for the published p50/p99
-	paused   atomic.Bool
-	inflight sync.WaitGroup
-	pauseMu  sync.RWMutex // workers hold it for reading while they work; pausing takes it to wait them out
+	deps map[plan.ObjectKey]string
+	// exempt and exemptTarget are the namespaces labelled
+	// standby.ExemptLabel in the source (kept as their changes come) and
+	// in the target (when the mirror started).
+	exempt, exemptTarget map[string]bool
+	stats                Stats
+	lags                 []float64 // the last lags, for the published p50/p99
+	paused               atomic.Bool
+	inflight             sync.WaitGroup
+	pauseMu              sync.RWMutex // workers hold it for reading while they work; pausing takes it to wait them out
 }
 
 // key names one source object of one resource.
@@ -128,6 +132,16 @@ func (m *Mirror) Run(ctx context.Context) error {
 	m.seen = map[key]time.Time{}
 	m.waiting = map[string]map[key]bool{}
 	m.deps = map[plan.ObjectKey]string{}
+	m.exempt, m.exemptTarget = map[string]bool{}, map[string]bool{}
+	if m.Request.Standby {
+		var err error
+		if m.exempt, err = standby.ExemptNamespaces(ctx, m.Source); err != nil {
+			return err
+		}
+		if m.exemptTarget, err = standby.ExemptNamespaces(ctx, m.Target); err != nil {
+			return err
+		}
+	}
 	if m.Request.Standby && m.Request.StandbyKinds == nil {
 		kinds, warnings, err := standby.DiscoverScaleKinds(ctx, m.Source)
 		if err != nil {

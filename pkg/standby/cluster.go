@@ -230,3 +230,24 @@ func Unmark(ctx context.Context, c *cluster.Conn) error {
 	}
 	return nil
 }
+
+// ExemptNamespaces are the namespaces of the clusters labelled
+// ExemptLabel=true (nil clusters are skipped): a sync into a standby
+// copies what they hold as it is (Decide), as the standby policy and
+// Deactivate leave it alone.
+func ExemptNamespaces(ctx context.Context, clusters ...*cluster.Conn) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, c := range clusters {
+		if c == nil {
+			continue
+		}
+		nss, err := c.Metadata.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).List(ctx, metav1.ListOptions{LabelSelector: ExemptLabel + "=true"})
+		if err != nil {
+			return nil, fmt.Errorf("%s: list namespaces labelled %s: %w", c.Context, ExemptLabel, err)
+		}
+		for _, n := range nss.Items {
+			out[n.Name] = true
+		}
+	}
+	return out, nil
+}

@@ -107,12 +107,37 @@ func Transform(obj *unstructured.Unstructured, kinds ScaleKinds) sanitize.Decisi
 	return sanitize.Decision{}
 }
 
-// Decide applies Transform to an object sanitize kept and merges both decisions.
-func Decide(obj *unstructured.Unstructured, d sanitize.Decision, kinds ScaleKinds) sanitize.Decision {
+// Decide applies Transform to an object sanitize kept and merges both
+// decisions. An object labelled ExemptLabel, or in a namespace that is
+// (exemptNamespace; nil: none), is copied as it is — its workloads run in
+// the standby, as the standby policy and Deactivate leave it alone — and
+// a webhook served from such a namespace keeps its failurePolicy: its
+// backend runs.
+func Decide(obj *unstructured.Unstructured, d sanitize.Decision, kinds ScaleKinds, exemptNamespace func(string) bool) sanitize.Decision {
 	if d.Skip {
 		return d
 	}
-	t := Transform(obj, kinds)
+	exempt := func(ns string) bool { return exemptNamespace != nil && exemptNamespace(ns) }
+	var why string
+	switch {
+	case obj.GetLabels()[ExemptLabel] == "true":
+		why = "labelled " + ExemptLabel + "=true"
+	case obj.GetNamespace() != "" && exempt(obj.GetNamespace()):
+		why = "its namespace is labelled " + ExemptLabel + "=true"
+	}
+	var t sanitize.Decision
+	switch {
+	case why != "":
+		if t := Transform(obj.DeepCopy(), kinds); t.Skip || len(t.Notes) > 0 {
+			// Said only where the standby form would have changed it.
+			d.Notes = append(d.Notes, "standby: exempt ("+why+"): copied as it is; it runs in the standby")
+		}
+		return d
+	case isWebhooks(obj.GroupVersionKind().GroupKind()):
+		t = parkWebhooks(obj, func(ns string) bool { return anyParked(ns) && !exempt(ns) })
+	default:
+		t = Transform(obj, kinds)
+	}
 	if t.Skip {
 		return t
 	}

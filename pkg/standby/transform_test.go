@@ -105,16 +105,58 @@ func TestTransformLabelsNamespace(t *testing.T) {
 
 func TestDecideKeepsSanitizeSkip(t *testing.T) {
 	o := obj("apps/v1", "Deployment", map[string]any{"replicas": int64(3)}, nil)
-	d := Decide(o, sanitize.Decision{Skip: true, Reason: "owned"}, nil)
+	d := Decide(o, sanitize.Decision{Skip: true, Reason: "owned"}, nil, nil)
 	if !d.Skip || d.Reason != "owned" {
 		t.Fatalf("got %+v, want sanitize's skip", d)
 	}
 	if n, _, _ := unstructured.NestedInt64(o.Object, "spec", "replicas"); n != 3 {
 		t.Fatalf("skipped object transformed: replicas %d", n)
 	}
-	d = Decide(o, sanitize.Decision{Notes: []string{"a"}}, nil)
+	d = Decide(o, sanitize.Decision{Notes: []string{"a"}}, nil, nil)
 	if len(d.Notes) != 2 || d.Notes[0] != "a" {
 		t.Fatalf("notes %v, want sanitize's then standby's", d.Notes)
+	}
+}
+
+// What is labelled standby-exempt, or lives in a namespace that is, is
+// copied as it is: the policy and Deactivate leave it alone, and so does
+// the standby form. A webhook served from such a namespace keeps failing
+// closed: its backend runs.
+func TestDecideLeavesExemptAlone(t *testing.T) {
+	exemptNS := func(ns string) bool { return ns == "agents" }
+	labelled := obj("apps/v1", "Deployment", map[string]any{"replicas": int64(3)}, nil)
+	labelled.SetLabels(map[string]string{ExemptLabel: "true"})
+	inExempt := obj("batch/v1", "Job", map[string]any{}, nil)
+	inExempt.SetNamespace("agents")
+	plain := obj("apps/v1", "Deployment", map[string]any{"replicas": int64(3)}, nil)
+	cm := obj("v1", "ConfigMap", nil, nil)
+	cm.SetNamespace("agents")
+	for _, tc := range []struct {
+		o        *unstructured.Unstructured
+		exempt   bool
+		replicas int64
+	}{{labelled, true, 3}, {inExempt, true, -1}, {plain, false, 0}, {cm, false, -1}} {
+		d := Decide(tc.o, sanitize.Decision{}, nil, exemptNS)
+		said := len(d.Notes) == 1 && strings.Contains(d.Notes[0], "exempt")
+		if d.Skip || said != tc.exempt {
+			t.Errorf("%s %s/%s: %+v; want exempt said %v, not skipped", tc.o.GetKind(), tc.o.GetNamespace(), tc.o.GetName(), d, tc.exempt)
+		}
+		if n, found, _ := unstructured.NestedInt64(tc.o.Object, "spec", "replicas"); tc.replicas >= 0 && (!found || n != tc.replicas) {
+			t.Errorf("%s: replicas %d, want %d", tc.o.GetKind(), n, tc.replicas)
+		}
+	}
+	hooks := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+		"metadata": map[string]any{"name": "h"}, "webhooks": []any{
+			map[string]any{"name": "a.example", "failurePolicy": "Fail", "clientConfig": map[string]any{"service": map[string]any{"namespace": "agents", "name": "a"}}},
+			map[string]any{"name": "b.example", "failurePolicy": "Fail", "clientConfig": map[string]any{"service": map[string]any{"namespace": "shop", "name": "b"}}},
+		}}}
+	Decide(hooks, sanitize.Decision{}, nil, exemptNS)
+	var policies []string
+	for _, w := range hooks.Object["webhooks"].([]any) {
+		policies = append(policies, w.(map[string]any)["failurePolicy"].(string))
+	}
+	if strings.Join(policies, ",") != "Fail,Ignore" {
+		t.Errorf("failure policies %v; want the exempt namespace's webhook to fail closed still, the other to fail open", policies)
 	}
 }
 

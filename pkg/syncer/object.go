@@ -17,32 +17,42 @@ import (
 	"github.com/tandem-io/tandem/pkg/standby"
 )
 
+// Around is what Changed is told of the objects around a change by its
+// caller (the mirror, from its caches and the reads it made already).
+type Around struct {
+	// Also are objects the caller knows the selection brings along (a
+	// narrowed mirror's dependencies found before; plan.Reach).
+	Also map[plan.ObjectKey]string
+	// HasSelector says whether ns/name is a Service with a selector in the
+	// source: what a sanitizer needs to know of the source's other objects.
+	HasSelector func(namespace, name string) bool
+	// Targets are the target's copies read already (TargetNow), by key, a
+	// nil value when the target has none; the others are read here.
+	Targets map[plan.ObjectKey]*plan.Target
+	// StandbyExempt says whether a namespace is labelled
+	// standby.ExemptLabel (nil: none is).
+	StandbyExempt func(namespace string) bool
+}
+
 // Changed is the pipeline for a few source objects that changed (the
 // mirror's unit of work): select, sanitize, the standby form, and the plan
 // against the target's current objects — the same steps Prepare takes for a
-// whole cluster. The source's other objects are not listed again: what a
-// sanitizer needs to know about them comes from hasSelector (is ns/name a
-// Service with a selector in the source; the mirror answers from its cache).
+// whole cluster. The source's other objects are not listed again: what the
+// pipeline needs to know of them comes from around.
 //
-// The target's copy of each object is read here, unless the caller read it
-// already (TargetNow, while it read the source): targets holds those by
-// key, a nil value when the target has none.
-//
-// The selection is plan.Reach's: also are objects the caller knows the
-// selection brings along (a narrowed mirror's dependencies found before),
-// and Needed in the answer are the objects outside objs that the picked
-// ones need, for the caller to bring along.
+// The selection is plan.Reach's: Needed in the answer are the objects
+// outside objs that the picked ones need, for the caller to bring along.
 //
 // Objects the selection does not pick are left out (no item); objects the
 // pipeline skips come back as skipped items, so the caller can tell.
-func Changed(ctx context.Context, req Request, resources []inventory.Resource, objs []*unstructured.Unstructured, also map[plan.ObjectKey]string, hasSelector func(namespace, name string) bool, targets map[plan.ObjectKey]*plan.Target) (*Prepared, error) {
+func Changed(ctx context.Context, req Request, resources []inventory.Resource, objs []*unstructured.Unstructured, around Around) (*Prepared, error) {
 	byGK := map[schema.GroupKind]inventory.Resource{}
 	for _, r := range resources {
 		if _, dup := byGK[r.GroupKind()]; !dup {
 			byGK[r.GroupKind()] = r
 		}
 	}
-	sctx := sanitize.Context{ServiceHasSelector: hasSelector}
+	sctx := sanitize.Context{ServiceHasSelector: around.HasSelector}
 	for _, o := range objs {
 		if sanitize.AsksNodePorts(o) {
 			// Node ports taken in the target matter only for Services
@@ -61,7 +71,7 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 	for gk := range byGK {
 		kindGroups[gk.Kind] = append(kindGroups[gk.Kind], gk.Group)
 	}
-	picked, needed := plan.Reach(objs, req.Selector, also, kindGroups)
+	picked, needed := plan.Reach(objs, req.Selector, around.Also, kindGroups)
 	p := &Prepared{Resources: resources, Needed: needed}
 	var items []plan.Item
 	for _, o := range objs {
@@ -79,7 +89,7 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 			}
 			continue
 		}
-		target, read := targets[plan.KeyOf(o)]
+		target, read := around.Targets[plan.KeyOf(o)]
 		if req.Target != nil && !read {
 			var err error
 			if target, err = TargetNow(ctx, req.Target, r, o.GetNamespace(), o.GetName()); err != nil {
@@ -93,7 +103,7 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 			decision = sanitize.Decision{Skip: true, Reason: "PersistentVolumeClaims move with `tandem handoff` (or pass --include-pvcs)"}
 		}
 		if req.Standby {
-			decision = standby.Decide(desired, decision, req.StandbyKinds)
+			decision = standby.Decide(desired, decision, req.StandbyKinds, around.StandbyExempt)
 		}
 		if decision.Skip {
 			desired = identityOnly(desired)

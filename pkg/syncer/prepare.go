@@ -355,6 +355,13 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		}()
 	}
 	pr := preparer{req: req, byGK: byGK, sctx: sctx, clusterIPs: clusterIPs, sp: sp}
+	if req.Standby {
+		exempt, err := standby.ExemptNamespaces(ctx, req.Source, req.Target)
+		if err != nil {
+			return nil, err
+		}
+		pr.exempt = func(ns string) bool { return exempt[ns] }
+	}
 	// Each object is read back, sanitized, hashed and written back on its
 	// own, as many at once as there are CPUs, and goes straight into the
 	// plan: no list of items is held beside the plan's steps.

@@ -29,6 +29,7 @@ type preparer struct {
 	sctx       sanitize.Context
 	clusterIPs map[string]string
 	sp         *spill
+	exempt     func(namespace string) bool // labelled standby.ExemptLabel in either cluster (nil: none)
 }
 
 // prepareOutcome is an item, an unshared object, or neither.
@@ -68,7 +69,7 @@ func (pr preparer) one(j prepareJob) (prepareOutcome, error) {
 		decision = sanitize.Decision{Skip: true, Reason: "PersistentVolumeClaims move with `tandem handoff` (or pass --include-pvcs)"}
 	}
 	if pr.req.Standby {
-		decision = standby.Decide(desired, decision, pr.req.StandbyKinds) // before plan.Build: the hash covers the standby form
+		decision = standby.Decide(desired, decision, pr.req.StandbyKinds, pr.exempt) // before plan.Build: the hash covers the standby form
 	}
 	if decision.Skip {
 		desired = identityOnly(desired) // a skipped object is only ever named in the report
