@@ -59,7 +59,9 @@ pods name; the roles bound to those ServiceAccounts and the CRDs the roles
 grant on; the CRDs of custom resources; Storage/IngressClasses; what an
 extension's resource names by kind and name (a Certificate's ClusterIssuer,
 an HTTPRoute's Gateway); and the admission webhooks and APIServices that
-call the selected Services. A namespace named with --namespace alone also
+call the selected Services — in any namespace: what the selection needs in a
+namespace it does not name is read object by object. A namespace named with
+--namespace alone also
 brings the cluster-scoped objects of the Helm releases installed in it (Helm's
 meta.helm.sh/release-namespace annotation): an ingress controller's
 IngressClass, an operator's ClusterRoles, though nothing in the namespace

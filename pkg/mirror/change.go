@@ -92,7 +92,7 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 		return err
 	}
 	if prep.Plan.Len() > 0 { // picked: what it needs comes along
-		m.bringAlong(k, prep.Needed)
+		m.bringAlong(ctx, k, prep.Needed)
 		if k.namespace == "" && m.narrowed() {
 			m.follow(m.objectKey(k), "") // copied: pruned with the selection's
 		}

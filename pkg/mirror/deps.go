@@ -10,7 +10,9 @@ package mirror
 // a new one brings it (bringAlong), and an object that points at a
 // selected one (a ClusterRoleBinding of shop's ServiceAccount, a webhook
 // configuration calling shop's Service) is taken in when it changes
-// (alsoFor) and when what it points at is created (bringLinked).
+// (alsoFor) and when what it points at is created (bringLinked). A
+// dependency in a namespace the selection does not name is watched there
+// too (watchAlso).
 
 import (
 	"context"
@@ -149,8 +151,9 @@ func (m *Mirror) selected(ctx context.Context, ok plan.ObjectKey) bool {
 // bringAlong takes in what the objects of a change need outside it
 // (syncer.Prepared's Needed; for a custom resource, its CRD): each is a
 // dependency from now on, and one the source has and the mirror has not
-// followed yet is queued to be copied.
-func (m *Mirror) bringAlong(k key, needed map[plan.ObjectKey]string) {
+// followed yet is queued to be copied — watched first when it is in a
+// namespace no informer watches.
+func (m *Mirror) bringAlong(ctx context.Context, k key, needed map[plan.ObjectKey]string) {
 	if !m.narrowed() {
 		return
 	}
@@ -162,11 +165,35 @@ func (m *Mirror) bringAlong(k key, needed map[plan.ObjectKey]string) {
 			continue // picked by itself, or followed already
 		}
 		gvr, found := m.gvrOf(ok)
-		if !found || !m.cachedNow(gvr, ok.Namespace, ok.Name) {
+		if !found || (ok.Namespace != "" && !m.watchAlso(ctx, gvr, ok.Namespace)) || !m.cachedNow(gvr, ok.Namespace, ok.Name) {
 			continue // not in the source (yet): followed once it is
 		}
 		m.Log.Info("brought along", "object", key{gvr, ok.Namespace, ok.Name}.String(), "why", why)
 		m.queue.Add(key{gvr, ok.Namespace, ok.Name})
+	}
+}
+
+// watchDeps watches the namespaces of the dependencies the initial pass
+// copied that no informer watches (a Gateway in infra), and queues each
+// such dependency once: a change between its copy and the new watch's
+// first list would be missed otherwise (an unchanged one is not written).
+func (m *Mirror) watchDeps(ctx context.Context) {
+	m.mu.Lock()
+	var elsewhere []plan.ObjectKey
+	for ok := range m.deps {
+		if ok.Namespace != "" {
+			elsewhere = append(elsewhere, ok)
+		}
+	}
+	m.mu.Unlock()
+	for _, ok := range elsewhere {
+		gvr, found := m.gvrOf(ok)
+		if !found || m.informer(gvr, ok.Namespace) != nil {
+			continue
+		}
+		if m.watchAlso(ctx, gvr, ok.Namespace) {
+			m.queue.Add(key{gvr, ok.Namespace, ok.Name})
+		}
 	}
 }
 

@@ -49,8 +49,11 @@ type informerKey struct {
 	namespace string
 }
 
-// informer is the informer that holds objects of gvr in namespace.
+// informer is the informer that holds objects of gvr in namespace, nil
+// when none watches that namespace.
 func (m *Mirror) informer(gvr schema.GroupVersionResource, namespace string) cache.SharedIndexInformer {
+	m.infMu.RLock()
+	defer m.infMu.RUnlock()
 	if inf, ok := m.informers[informerKey{gvr, namespace}]; ok {
 		return inf
 	}
@@ -87,23 +90,64 @@ func (m *Mirror) startInformers(ctx context.Context) error {
 			}
 		}
 		for _, k := range keys {
-			inf := newInformer(m.Source.Metadata, m.Source.Dynamic, gvr, k.namespace, m.keepWhole(gvr))
-			_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-				// The reflector relists and rewatches by itself (with backoff); say so once per error.
-				m.Log.Warn("watch error; the informer relists by itself", "resource", gvr.Resource, "namespace", k.namespace, "error", err)
-			})
-			reg, err := inf.AddEventHandler(m.handler(gvr))
-			if err != nil {
+			if _, _, err := m.addInformer(k); err != nil {
 				return err
 			}
-			m.informers[k] = inf
-			m.handlers[k] = reg
 		}
 	}
 	for _, inf := range m.informers {
 		go inf.RunWithContext(ctx)
 	}
 	return m.waitSynced(ctx)
+}
+
+// addInformer makes the informer of k, with the mirror's handler, and
+// keeps it; the caller runs it.
+func (m *Mirror) addInformer(k informerKey) (cache.SharedIndexInformer, cache.ResourceEventHandlerRegistration, error) {
+	inf := newInformer(m.Source.Metadata, m.Source.Dynamic, k.gvr, k.namespace, m.keepWhole(k.gvr))
+	_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+		// The reflector relists and rewatches by itself (with backoff); say so once per error.
+		m.Log.Warn("watch error; the informer relists by itself", "resource", k.gvr.Resource, "namespace", k.namespace, "error", err)
+	})
+	reg, err := inf.AddEventHandler(m.handler(k.gvr))
+	if err != nil {
+		return nil, nil, err
+	}
+	m.infMu.Lock()
+	m.informers[k] = inf
+	m.handlers[k] = reg
+	m.infMu.Unlock()
+	return inf, reg, nil
+}
+
+// watchAlso watches gvr in namespace too, once the mirror is live, when
+// no informer does: for a dependency in a namespace the selection does not
+// name (the Gateway in infra that an HTTPRoute of shop names). It returns
+// once the new informer has its first list, or false (said in the log)
+// when that does not come within syncStall.
+func (m *Mirror) watchAlso(ctx context.Context, gvr schema.GroupVersionResource, namespace string) bool {
+	if m.informer(gvr, namespace) != nil {
+		return true
+	}
+	m.watchMu.Lock() // one at a time: two workers must not start the same informer
+	defer m.watchMu.Unlock()
+	if m.informer(gvr, namespace) != nil {
+		return true
+	}
+	inf, reg, err := m.addInformer(informerKey{gvr, namespace})
+	if err != nil {
+		m.Log.Warn("could not watch a dependency's namespace", "resource", gvr.Resource, "namespace", namespace, "error", err)
+		return false
+	}
+	go inf.RunWithContext(ctx)
+	wctx, cancel := context.WithTimeout(ctx, syncStall)
+	defer cancel()
+	if !cache.WaitForCacheSync(wctx.Done(), reg.HasSynced) {
+		m.Log.Warn("a dependency's namespace is not watched yet: its first list did not come", "resource", gvr.Resource, "namespace", namespace)
+		return false
+	}
+	m.Log.Info("watching a dependency's namespace too", "resource", gvr.Resource, "namespace", namespace)
+	return true
 }
 
 // syncStall is how long the informers' first lists may go without caching

@@ -54,6 +54,8 @@ type Mirror struct {
 	byGVR     map[schema.GroupVersionResource]inventory.Resource
 	informers map[informerKey]cache.SharedIndexInformer
 	handlers  map[informerKey]cache.ResourceEventHandlerRegistration // the mirror's handler on each informer
+	infMu     sync.RWMutex                                           // guards informers and handlers: a dependency elsewhere adds one (watchAlso)
+	watchMu   sync.Mutex                                             // one watchAlso at a time
 	cached    atomic.Int64                                           // objects the informers added, for the progress of their first lists
 	queue     workqueue.TypedRateLimitingInterface[key]
 	fresh     fresh        // the changes' objects as their watch events brought them
@@ -205,6 +207,9 @@ func (m *Mirror) Run(ctx context.Context) error {
 		return err
 	}
 	m.synced.Store(true)
+	if m.narrowed() {
+		m.watchDeps(ctx)
+	}
 	for i := 0; i < m.Workers; i++ {
 		go m.work(ctx)
 	}

@@ -136,9 +136,17 @@ type Selection struct {
 	// keys (rootKey) and are not in why; nil otherwise.
 	named map[string]bool
 	why   map[ObjectKey]string
-	// needed are dependencies not among the objects picked from (Reach).
+	// needed are dependencies not among the objects picked from: all of
+	// them for Reach; for Select and Pick, the namespaced ones outside the
+	// named namespaces (Needed).
 	needed map[ObjectKey]string
 }
+
+// Needed are the namespaced objects outside the selection's namespaces
+// that the picked objects need but that were not among those picked from,
+// with why (a Gateway in infra that an HTTPRoute of shop names): a caller
+// that listed the named namespaces alone reads them and picks again.
+func (p Selection) Needed() map[ObjectKey]string { return p.needed }
 
 // Picked says whether the object of key k (one of the objects picked
 // from) is picked, and why ("" for a root).
@@ -182,9 +190,11 @@ func (p Selection) rootKey(k ObjectKey) bool {
 // kept in needed; kindGroups add to the groups the index knows serve a
 // kind (those outside Kubernetes' own).
 func pick(all []Object, s Selector, roots bool, also map[ObjectKey]string, kindGroups map[string][]string) Selection {
-	out := Selection{s: s, why: map[ObjectKey]string{}}
-	if also != nil {
-		out.needed = map[ObjectKey]string{}
+	out := Selection{s: s, why: map[ObjectKey]string{}, needed: map[ObjectKey]string{}}
+	// Reach says every dependency it does not have; Pick the namespaced
+	// ones outside the named namespaces (which a caller may not have read).
+	outside := func(k ObjectKey) bool {
+		return also != nil || (k.Namespace != "" && len(s.Namespaces) > 0 && !slices.Contains(s.Namespaces, k.Namespace))
 	}
 	var skip func(ObjectKey) bool
 	if roots {
@@ -254,7 +264,7 @@ func pick(all []Object, s Selector, roots bool, also map[ObjectKey]string, kindG
 			}
 			if dep := idx.byKey[d.key]; dep != nil {
 				add(dep, d.why)
-			} else if _, known := out.needed[d.key]; out.needed != nil && !known && s.allowedKey(d.key) {
+			} else if _, known := out.needed[d.key]; !known && outside(d.key) && s.allowedKey(d.key) {
 				out.needed[d.key] = d.why
 			}
 		}

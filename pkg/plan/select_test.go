@@ -480,3 +480,24 @@ func TestReachSaysWhatIsNeededOutsideAndTakesAlso(t *testing.T) {
 		t.Errorf("BroughtBy(web-view) = %+v, want ServiceAccount shop/web with Select's reason %q", links, Select(all, s)[KeyOf(crb)])
 	}
 }
+
+// A selection by namespaces says which objects its picks need in other
+// namespaces (a caller that listed the named ones alone reads those), and
+// nothing it has or picks by key.
+func TestPickSaysWhatIsNeededInOtherNamespaces(t *testing.T) {
+	objs := parseAll(t,
+		`{apiVersion: v1, kind: Namespace, metadata: {name: shop}}`,
+		`{apiVersion: gateway.networking.k8s.io/v1, kind: HTTPRoute, metadata: {name: web, namespace: shop}, spec: {parentRefs: [{name: edge, namespace: infra}], rules: [{backendRefs: [{name: web}]}]}}`,
+		`{apiVersion: v1, kind: Service, metadata: {name: web, namespace: shop}}`,
+	)
+	for _, s := range []Selector{{Namespaces: []string{"shop"}}, {Namespaces: []string{"shop"}, Labels: labels.Everything()}} {
+		needed := Pick(objs, s).Needed()
+		gw := ObjectKey{Group: "gateway.networking.k8s.io", Kind: "Gateway", Namespace: "infra", Name: "edge"}
+		if !strings.Contains(needed[gw], "referenced by HTTPRoute shop/web") || len(needed) != 1 {
+			t.Errorf("%+v: needed %v; want the Gateway in infra alone", s, needed)
+		}
+	}
+	if needed := Pick(objs, Selector{}).Needed(); len(needed) != 0 {
+		t.Errorf("a selection of everything needs nothing outside: %v", needed)
+	}
+}

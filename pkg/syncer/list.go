@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"golang.org/x/sync/errgroup"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -155,6 +156,66 @@ func listSource(ctx context.Context, req Request, resources []inventory.Resource
 		raw = append(raw, objs...)
 	}
 	return raw, warnings, nil
+}
+
+// maxOutsideRounds bounds how far readOutside follows dependencies from
+// namespace to namespace (an HTTPRoute's Gateway in infra, that Gateway's
+// Secret in certs…).
+const maxOutsideRounds = 4
+
+// readOutside completes a selection read namespace by namespace (scoped):
+// the picked objects may need objects in namespaces that were not listed
+// (plan.Selection.Needed: a Gateway in infra that an HTTPRoute of shop
+// names). Each is read by itself — found or not, once — and the selection
+// made again with them, until nothing more is needed. It returns raw with
+// those objects, the selection, and warnings for the reads that failed.
+func readOutside(ctx context.Context, req Request, byGK map[schema.GroupKind]inventory.Resource, raw []plan.Object, p picker, sp *spill) ([]plan.Object, picker, []string, error) {
+	if p.sel == nil {
+		return raw, p, nil, nil
+	}
+	tried := map[plan.ObjectKey]bool{}
+	in := newInterner()
+	var warnings []string
+	for round := 0; round < maxOutsideRounds; round++ {
+		found := 0
+		for k := range p.sel.Needed() {
+			if tried[k] {
+				continue
+			}
+			tried[k] = true
+			r, ok := byGK[schema.GroupKind{Group: k.Group, Kind: k.Kind}]
+			if !ok || r.ReadOnly || r.Unshared || alwaysGenerated(r.GroupKind()) {
+				continue
+			}
+			o, err := req.Source.Dynamic.Resource(r.GVR()).Namespace(k.Namespace).Get(ctx, k.Name, metav1.GetOptions{})
+			switch {
+			case apierrors.IsNotFound(err):
+				continue // a candidate the source does not have
+			case err != nil:
+				if ctx.Err() != nil {
+					return nil, p, nil, ctx.Err()
+				}
+				warnings = append(warnings, fmt.Sprintf("source: read %s %s/%s (needed by the selection): %v: not copied", k.Kind, k.Namespace, k.Name, err))
+				continue
+			}
+			SlimSource(o)
+			var obj plan.Object = o
+			if sp != nil {
+				ref, err := sp.put(o)
+				if err != nil {
+					return nil, p, nil, err
+				}
+				obj = sketch(o, in, ref)
+			}
+			raw = append(raw, obj)
+			found++
+		}
+		if found == 0 {
+			break
+		}
+		p = pick(raw, req.Selector)
+	}
+	return raw, p, warnings, nil
 }
 
 // listTarget reads the target's copies of the jobs' objects into their

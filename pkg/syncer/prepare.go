@@ -292,6 +292,12 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	p.Warnings = append(p.Warnings, warnings...)
 	log.Info("read the source", "context", req.Source.Context, "objects", len(raw), "took", took())
 	picked := pick(raw, req.Selector)
+	if scope != nil {
+		if raw, picked, warnings, err = readOutside(ctx, req, byGK, raw, picked, sp); err != nil {
+			return nil, err
+		}
+		p.Warnings = append(p.Warnings, warnings...)
+	}
 	log.Info("selected", "took", took())
 
 	sctx, err := sanitizeContext(ctx, req, raw)

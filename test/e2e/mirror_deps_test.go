@@ -16,11 +16,12 @@ import (
 func TestMirrorFollowsWhatANamespaceBringsAlong(t *testing.T) {
 	labAtRest(t)
 	waitNoLiveMirror(t, "green")
-	const ns, ops = "mirror-deps-e2e", "mirror-deps-e2e-ops"
+	const ns, ops, shared, later = "mirror-deps-e2e", "mirror-deps-e2e-ops", "mirror-deps-e2e-shared", "mirror-deps-e2e-later"
 	role := func(s string) string { return ns + "-" + s }
 	t.Cleanup(func() {
 		for _, c := range []string{"blue", "green"} {
-			kubectl(t, "--context", c, "delete", "namespace", ns, ops, "--wait=false", "--ignore-not-found")
+			kubectl(t, "--context", c, "delete", "namespace", ns, ops, shared, later, "--wait=false", "--ignore-not-found")
+			kubectl(t, "--context", c, "delete", "crd", "widgets.e2e.tandem.io", "--ignore-not-found", "--wait=false")
 			kubectl(t, "--context", c, "delete", "clusterrole", role("read"), role("late"), role("crb"), role("unrelated"), role("helm"), "--ignore-not-found")
 			kubectl(t, "--context", c, "delete", "clusterrolebinding", role("crb"), role("before-sa"), "--ignore-not-found")
 		}
@@ -29,6 +30,13 @@ func TestMirrorFollowsWhatANamespaceBringsAlong(t *testing.T) {
 	mustKubectl(t, "--context", "blue", "-n", ns, "create", "serviceaccount", "app")
 	mustKubectl(t, "--context", "blue", "create", "clusterrole", role("read"), "--verb=get", "--resource=configmaps")
 	mustKubectl(t, "--context", "blue", "-n", ns, "create", "rolebinding", "read", "--clusterrole="+role("read"), "--serviceaccount="+ns+":app")
+
+	// A custom resource of the namespace names a ConfigMap in another one.
+	mustKubectl(t, "--context", "blue", "apply", "-f", writeManifest(t, "widget-crd.yaml", widgetCRD))
+	mustKubectl(t, "--context", "blue", "wait", "--for=condition=established", "crd/widgets.e2e.tandem.io", "--timeout=60s")
+	mustKubectl(t, "--context", "blue", "create", "namespace", shared)
+	mustKubectl(t, "--context", "blue", "-n", shared, "create", "configmap", "settings", "--from-literal=v=1")
+	mustKubectl(t, "--context", "blue", "apply", "-f", writeManifest(t, "w1.yaml", widget(ns, "w1", shared, "settings")))
 
 	run := startTandem(t, "mirror", "--source", "blue", "--target", "green", "-n", ns, "--prune",
 		"--duration", "10m", "--progress-every", "2s", "-v")
@@ -102,6 +110,33 @@ func TestMirrorFollowsWhatANamespaceBringsAlong(t *testing.T) {
 		eventually(t, 30*time.Second, inGreen("clusterrolebinding", role("before-sa")))
 	})
 
+	t.Run("a ConfigMap in another namespace that a custom resource names is followed", func(t *testing.T) {
+		data := func(ns, name string) string {
+			return kubectl(t, "--context", "green", "-n", ns, "get", "configmap", name, "-o", "jsonpath={.data.v}").stdout
+		}
+		// Copied by the initial pass, then watched: its change is mirrored.
+		eventually(t, 30*time.Second, inGreen("-n", shared, "configmap", "settings"))
+		mustKubectl(t, "--context", "blue", "-n", shared, "patch", "configmap", "settings", "-p", `{"data":{"v":"2"}}`)
+		eventually(t, 30*time.Second, func() error {
+			if v := data(shared, "settings"); v != "2" {
+				return fmt.Errorf("green's %s/settings v=%q", shared, v)
+			}
+			return nil
+		})
+		// Named by a change, in a namespace nothing watched yet.
+		mustKubectl(t, "--context", "blue", "create", "namespace", later)
+		mustKubectl(t, "--context", "blue", "-n", later, "create", "configmap", "settings", "--from-literal=v=1")
+		mustKubectl(t, "--context", "blue", "apply", "-f", writeManifest(t, "w2.yaml", widget(ns, "w2", later, "settings")))
+		eventually(t, 30*time.Second, inGreen("-n", later, "configmap", "settings"))
+		mustKubectl(t, "--context", "blue", "-n", later, "patch", "configmap", "settings", "-p", `{"data":{"v":"3"}}`)
+		eventually(t, 30*time.Second, func() error {
+			if v := data(later, "settings"); v != "3" {
+				return fmt.Errorf("green's %s/settings v=%q", later, v)
+			}
+			return nil
+		})
+	})
+
 	t.Run("a cluster-scoped object of a Helm release in the namespace comes along", func(t *testing.T) {
 		mustKubectl(t, "--context", "blue", "create", "clusterrole", role("helm"), "--verb=get", "--resource=nodes")
 		mustKubectl(t, "--context", "blue", "annotate", "clusterrole", role("helm"),
@@ -129,4 +164,25 @@ func TestMirrorFollowsWhatANamespaceBringsAlong(t *testing.T) {
 	if err := run.cmd.Wait(); err != nil {
 		t.Fatalf("mirror after SIGTERM: %v\n%s", err, run.log())
 	}
+}
+
+// widgetCRD serves a namespaced kind whose spec may name other objects.
+const widgetCRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.e2e.tandem.io}
+spec:
+  group: e2e.tandem.io
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+`
+
+// widget is a Widget in ns that names the ConfigMap refNS/ref by kind and name.
+func widget(ns, name, refNS, ref string) string {
+	return fmt.Sprintf(`{"apiVersion":"e2e.tandem.io/v1","kind":"Widget","metadata":{"name":%q,"namespace":%q},
+"spec":{"configRef":{"kind":"ConfigMap","name":%q,"namespace":%q}}}`, name, ns, ref, refNS)
 }
