@@ -52,18 +52,17 @@ and server-side-applies the rest into the target in waves: CRDs → namespaces �
 classes → RBAC → config → services → workloads → policies → routes → custom
 resources → admission webhooks → API services.
 
-With --namespace, --selector or --stack, what the selected objects need
-comes along too, each with its reason in --dry-run: their namespaces; the
+With --namespace, --selector or --stack, what the selected objects need comes
+along too, each with its reason in --dry-run: their namespaces; the
 ConfigMaps, Secrets, PVCs, ServiceAccounts and Priority/RuntimeClasses their
 pods name; the roles bound to those ServiceAccounts and the CRDs the roles
 grant on; the CRDs of custom resources; Storage/IngressClasses; what an
-extension's resource names by kind and name (a Certificate's ClusterIssuer,
-an HTTPRoute's Gateway); and the admission webhooks and APIServices that
-call the selected Services — in any namespace: what the selection needs in a
-namespace it does not name is read object by object. A namespace named with
---namespace alone also
-brings the cluster-scoped objects of the Helm releases installed in it (Helm's
-meta.helm.sh/release-namespace annotation): an ingress controller's
+extension's resource names by kind and name (a Certificate's ClusterIssuer, an
+HTTPRoute's Gateway); and the admission webhooks and APIServices that call the
+selected Services — in any namespace: what the selection needs in a namespace
+it does not name is read object by object. A namespace named with --namespace
+alone also brings the cluster-scoped objects of the Helm releases installed in
+it (Helm's meta.helm.sh/release-namespace annotation): an ingress controller's
 IngressClass, an operator's ClusterRoles, though nothing in the namespace
 names them.
 
