@@ -95,7 +95,7 @@ Exit codes: 0 all copied, 1 some objects failed or conflicted (see the table),
 	f.BoolVar(&o.Diff, "diff", false, "with --dry-run: print a unified diff per object against the target")
 	f.BoolVar(&o.Force, "force", false, "take over fields that another field manager owns in the target")
 	f.BoolVar(&o.Recreate, "recreate", false, "delete and create objects whose immutable fields changed (Job template, PVC spec, …)")
-	f.BoolVar(&o.Standby, "standby", false, "make the target a standby: workloads at 0 replicas (count kept in tandem.io/replicas), CronJobs suspended, DaemonSets parked, Jobs not copied, admission webhooks served from those namespaces failing open (policy kept in tandem.io/failure-policies); what is labelled tandem.io/standby-exempt=true, or in a namespace labelled so in either cluster, is copied as it is and runs; installs the standby admission policy")
+	f.BoolVar(&o.Standby, "standby", false, "make the target a standby: workloads at 0 replicas (count kept in tandem.io/replicas), CronJobs suspended, DaemonSets parked, Jobs not copied, admission webhooks served from those namespaces failing open (policy kept in tandem.io/failure-policies); what a namespace labelled tandem.io/standby-exempt=true in the source holds is copied as it is and runs; installs the standby admission policy")
 	f.IntVar(&o.Workers, "workers", apply.DefaultWorkers, "parallel writes to the target")
 	f.StringVar(&o.JournalDir, "journal-dir", filepath.Join(stateDir(), "journal"), "where the journal of each run is kept")
 	return cmd

@@ -82,9 +82,10 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 		return err == nil && len(svc.Spec.Selector) > 0
 	}
 	targets := map[plan.ObjectKey]*plan.Target{{Group: r.Group, Kind: r.Kind, Namespace: k.namespace, Name: k.name}: target}
-	if k.gvr == namespacesGVR {
-		m.noteExempt(obj)
-	}
+	// A namespace's standby exemption is kept once the Namespace is
+	// written (the target's policy reads its label there).
+	nsExempt := obj.GetLabels()[standby.ExemptLabel] == "true"
+	exemptionChanged := k.gvr == namespacesGVR && m.standbyExempt(k.name) != nsExempt
 	prep, err := syncer.Changed(ctx, m.Request, m.resources, []*unstructured.Unstructured{obj}, syncer.Around{
 		Also: m.alsoFor(ctx, k, obj), HasSelector: hasSelector, Targets: targets, StandbyExempt: m.standbyExempt,
 	})
@@ -132,28 +133,57 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 	if len(results) == 0 {
 		m.done(k, "ignored") // not selected
 	}
+	if exemptionChanged {
+		m.setExempt(k.name, nsExempt)
+		if m.Request.Standby {
+			m.rewriteNamespace(k.name, nsExempt)
+		}
+	}
 	return nil
 }
 
-// noteExempt keeps the source's namespaces labelled standby.ExemptLabel
-// as their changes come: a standby copies what they hold as it is.
-func (m *Mirror) noteExempt(ns *unstructured.Unstructured) {
+// setExempt keeps whether the source's namespace name is labelled
+// standby.ExemptLabel (a standby copies what it holds as it is).
+func (m *Mirror) setExempt(name string, exempt bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if ns.GetLabels()[standby.ExemptLabel] == "true" {
-		m.exempt[ns.GetName()] = true
+	if exempt {
+		m.exempt[name] = true
 	} else {
-		delete(m.exempt, ns.GetName())
+		delete(m.exempt, name)
 	}
 }
 
-// standbyExempt says whether a namespace is labelled standby.ExemptLabel:
-// in the source as of its last change, or in the target when the mirror
-// started.
+// rewriteNamespace queues what the mirror watches in namespace name: its
+// standby exemption changed, and with it its objects' standby form. Called
+// once the Namespace (and its label) is written: the target's standby
+// policy reads the label there.
+func (m *Mirror) rewriteNamespace(name string, exempt bool) {
+	m.infMu.RLock()
+	var keys []key
+	for ik, inf := range m.informers {
+		if ik.namespace != "" && ik.namespace != name {
+			continue
+		}
+		for _, item := range inf.GetIndexer().List() {
+			if o, ok := item.(metav1.Object); ok && o.GetNamespace() == name {
+				keys = append(keys, key{gvr: ik.gvr, namespace: name, name: o.GetName()})
+			}
+		}
+	}
+	m.infMu.RUnlock()
+	m.Log.Info("standby exemption changed: its objects are written again", "namespace", name, "exempt", exempt, "objects", len(keys))
+	for _, k := range keys {
+		m.queue.Add(k)
+	}
+}
+
+// standbyExempt says whether a namespace is labelled standby.ExemptLabel
+// in the source, as of its last change.
 func (m *Mirror) standbyExempt(ns string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.exempt[ns] || m.exemptTarget[ns]
+	return m.exempt[ns]
 }
 
 // retryLater is a change whose apply failed for a reason that can pass: it

@@ -51,6 +51,13 @@ func (m *Mirror) follow(ok plan.ObjectKey, why string) bool {
 	return true
 }
 
+// unfollow forgets the object of ok (its namespace could not be watched).
+func (m *Mirror) unfollow(ok plan.ObjectKey) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.deps, ok)
+}
+
 // dep is what the mirror knows of the object of ok: whether it follows
 // it, and why.
 func (m *Mirror) dep(ok plan.ObjectKey) (string, bool) {
@@ -165,7 +172,11 @@ func (m *Mirror) bringAlong(ctx context.Context, k key, needed map[plan.ObjectKe
 			continue // picked by itself, or followed already
 		}
 		gvr, found := m.gvrOf(ok)
-		if !found || (ok.Namespace != "" && !m.watchAlso(ctx, gvr, ok.Namespace)) || !m.cachedNow(gvr, ok.Namespace, ok.Name) {
+		if found && ok.Namespace != "" && !m.watchAlso(ctx, gvr, ok.Namespace) {
+			m.unfollow(ok) // not watched: a later change that names it tries again
+			continue
+		}
+		if !found || !m.cachedNow(gvr, ok.Namespace, ok.Name) {
 			continue // not in the source (yet): followed once it is
 		}
 		m.Log.Info("brought along", "object", key{gvr, ok.Namespace, ok.Name}.String(), "why", why)
@@ -186,12 +197,20 @@ func (m *Mirror) watchDeps(ctx context.Context) {
 		}
 	}
 	m.mu.Unlock()
+	started := map[informerKey]bool{}
 	for _, ok := range elsewhere {
 		gvr, found := m.gvrOf(ok)
-		if !found || m.informer(gvr, ok.Namespace) != nil {
+		if !found {
 			continue
 		}
-		if m.watchAlso(ctx, gvr, ok.Namespace) {
+		ik := informerKey{gvr, ok.Namespace}
+		if !started[ik] && m.informer(gvr, ok.Namespace) == nil {
+			if !m.watchAlso(ctx, gvr, ok.Namespace) {
+				continue
+			}
+			started[ik] = true
+		}
+		if started[ik] {
 			m.queue.Add(key{gvr, ok.Namespace, ok.Name})
 		}
 	}

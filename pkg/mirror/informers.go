@@ -123,8 +123,8 @@ func (m *Mirror) addInformer(k informerKey) (cache.SharedIndexInformer, cache.Re
 // watchAlso watches gvr in namespace too, once the mirror is live, when
 // no informer does: for a dependency in a namespace the selection does not
 // name (the Gateway in infra that an HTTPRoute of shop names). It returns
-// once the new informer has its first list, or false (said in the log)
-// when that does not come within syncStall.
+// once the new informer has its first list; false (said in the log, the
+// informer stopped) when that does not come within watchAlsoWait.
 func (m *Mirror) watchAlso(ctx context.Context, gvr schema.GroupVersionResource, namespace string) bool {
 	if m.informer(gvr, namespace) != nil {
 		return true
@@ -134,21 +134,35 @@ func (m *Mirror) watchAlso(ctx context.Context, gvr schema.GroupVersionResource,
 	if m.informer(gvr, namespace) != nil {
 		return true
 	}
-	inf, reg, err := m.addInformer(informerKey{gvr, namespace})
+	k := informerKey{gvr, namespace}
+	inf, reg, err := m.addInformer(k)
 	if err != nil {
 		m.Log.Warn("could not watch a dependency's namespace", "resource", gvr.Resource, "namespace", namespace, "error", err)
 		return false
 	}
-	go inf.RunWithContext(ctx)
-	wctx, cancel := context.WithTimeout(ctx, syncStall)
+	ictx, stop := context.WithCancel(ctx)
+	m.infMu.Lock()
+	m.stops = append(m.stops, stop) // the informer runs until the mirror stops, or until it is given up below
+	m.infMu.Unlock()
+	go inf.RunWithContext(ictx)
+	wctx, cancel := context.WithTimeout(ctx, watchAlsoWait)
 	defer cancel()
 	if !cache.WaitForCacheSync(wctx.Done(), reg.HasSynced) {
-		m.Log.Warn("a dependency's namespace is not watched yet: its first list did not come", "resource", gvr.Resource, "namespace", namespace)
+		stop()
+		m.infMu.Lock()
+		delete(m.informers, k)
+		delete(m.handlers, k)
+		m.infMu.Unlock()
+		m.Log.Warn("a dependency's namespace is not watched: its first list did not come", "resource", gvr.Resource, "namespace", namespace, "waited", watchAlsoWait)
 		return false
 	}
 	m.Log.Info("watching a dependency's namespace too", "resource", gvr.Resource, "namespace", namespace)
 	return true
 }
+
+// watchAlsoWait bounds watchAlso's wait for a first list (one resource in
+// one namespace): a worker waits it out.
+const watchAlsoWait = 30 * time.Second
 
 // syncStall is how long the informers' first lists may go without caching
 // one more object before the mirror gives up: a limit on a stall, not on

@@ -56,6 +56,7 @@ type Mirror struct {
 	handlers  map[informerKey]cache.ResourceEventHandlerRegistration // the mirror's handler on each informer
 	infMu     sync.RWMutex                                           // guards informers and handlers: a dependency elsewhere adds one (watchAlso)
 	watchMu   sync.Mutex                                             // one watchAlso at a time
+	stops     []context.CancelFunc                                   // of the informers watchAlso started (under infMu)
 	cached    atomic.Int64                                           // objects the informers added, for the progress of their first lists
 	queue     workqueue.TypedRateLimitingInterface[key]
 	fresh     fresh        // the changes' objects as their watch events brought them
@@ -79,15 +80,14 @@ type Mirror struct {
 	// ""): a deletion in the source prunes only what the mirror copies
 	// (deps.go).
 	deps map[plan.ObjectKey]string
-	// exempt and exemptTarget are the namespaces labelled
-	// standby.ExemptLabel in the source (kept as their changes come) and
-	// in the target (when the mirror started).
-	exempt, exemptTarget map[string]bool
-	stats                Stats
-	lags                 []float64 // the last lags, for the published p50/p99
-	paused               atomic.Bool
-	inflight             sync.WaitGroup
-	pauseMu              sync.RWMutex // workers hold it for reading while they work; pausing takes it to wait them out
+	// exempt are the source's namespaces labelled standby.ExemptLabel,
+	// kept as their changes come.
+	exempt   map[string]bool
+	stats    Stats
+	lags     []float64 // the last lags, for the published p50/p99
+	paused   atomic.Bool
+	inflight sync.WaitGroup
+	pauseMu  sync.RWMutex // workers hold it for reading while they work; pausing takes it to wait them out
 }
 
 // key names one source object of one resource.
@@ -134,13 +134,10 @@ func (m *Mirror) Run(ctx context.Context) error {
 	m.seen = map[key]time.Time{}
 	m.waiting = map[string]map[key]bool{}
 	m.deps = map[plan.ObjectKey]string{}
-	m.exempt, m.exemptTarget = map[string]bool{}, map[string]bool{}
+	m.exempt = map[string]bool{}
 	if m.Request.Standby {
 		var err error
 		if m.exempt, err = standby.ExemptNamespaces(ctx, m.Source); err != nil {
-			return err
-		}
-		if m.exemptTarget, err = standby.ExemptNamespaces(ctx, m.Target); err != nil {
 			return err
 		}
 	}

@@ -232,9 +232,10 @@ func Unmark(ctx context.Context, c *cluster.Conn) error {
 }
 
 // ExemptNamespaces are the namespaces of the clusters labelled
-// ExemptLabel=true (nil clusters are skipped): a sync into a standby
-// copies what they hold as it is (Decide), as the standby policy and
-// Deactivate leave it alone.
+// ExemptLabel=true (nil clusters are skipped). A sync or mirror into a
+// standby asks it of the source: what those namespaces hold is copied as
+// it is (Decide), and the label comes with the Namespace, so the standby
+// policy and Deactivate leave it alone in the target too.
 func ExemptNamespaces(ctx context.Context, clusters ...*cluster.Conn) (map[string]bool, error) {
 	out := map[string]bool{}
 	for _, c := range clusters {

@@ -108,29 +108,29 @@ func Transform(obj *unstructured.Unstructured, kinds ScaleKinds) sanitize.Decisi
 }
 
 // Decide applies Transform to an object sanitize kept and merges both
-// decisions. An object labelled ExemptLabel, or in a namespace that is
-// (exemptNamespace; nil: none), is copied as it is — its workloads run in
-// the standby, as the standby policy and Deactivate leave it alone — and
-// a webhook served from such a namespace keeps its failurePolicy: its
-// backend runs.
+// decisions. An object in a namespace labelled ExemptLabel in the source
+// (exemptNamespace; nil: none) is copied as it is — its workloads run in
+// the standby, as the standby policy and Deactivate leave the namespace
+// alone — and a webhook served from such a namespace keeps its
+// failurePolicy: its backend runs.
+//
+// An object labelled ExemptLabel by itself is put in standby form all the
+// same: the policy would hold its ReplicaSets (which carry its pod
+// template's labels, not its own) and, on the write that first carries
+// the label, the object itself (a binding's objectSelector matches the
+// old object too), so a copy "as it is" would not run, and its hash would
+// say otherwise.
 func Decide(obj *unstructured.Unstructured, d sanitize.Decision, kinds ScaleKinds, exemptNamespace func(string) bool) sanitize.Decision {
 	if d.Skip {
 		return d
 	}
 	exempt := func(ns string) bool { return exemptNamespace != nil && exemptNamespace(ns) }
-	var why string
-	switch {
-	case obj.GetLabels()[ExemptLabel] == "true":
-		why = "labelled " + ExemptLabel + "=true"
-	case obj.GetNamespace() != "" && exempt(obj.GetNamespace()):
-		why = "its namespace is labelled " + ExemptLabel + "=true"
-	}
 	var t sanitize.Decision
 	switch {
-	case why != "":
+	case obj.GetNamespace() != "" && exempt(obj.GetNamespace()):
 		if t := Transform(obj.DeepCopy(), kinds); t.Skip || len(t.Notes) > 0 {
 			// Said only where the standby form would have changed it.
-			d.Notes = append(d.Notes, "standby: exempt ("+why+"): copied as it is; it runs in the standby")
+			d.Notes = append(d.Notes, "standby: exempt (its namespace is labelled "+ExemptLabel+"=true): copied as it is; it runs in the standby")
 		}
 		return d
 	case isWebhooks(obj.GroupVersionKind().GroupKind()):

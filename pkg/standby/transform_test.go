@@ -118,10 +118,10 @@ func TestDecideKeepsSanitizeSkip(t *testing.T) {
 	}
 }
 
-// What is labelled standby-exempt, or lives in a namespace that is, is
-// copied as it is: the policy and Deactivate leave it alone, and so does
-// the standby form. A webhook served from such a namespace keeps failing
-// closed: its backend runs.
+// What lives in a namespace labelled standby-exempt is copied as it is:
+// the policy and Deactivate leave it alone, and so does the standby form.
+// A webhook served from such a namespace keeps failing closed: its backend
+// runs. An object labelled by itself is put in standby form (see Decide).
 func TestDecideLeavesExemptAlone(t *testing.T) {
 	exemptNS := func(ns string) bool { return ns == "agents" }
 	labelled := obj("apps/v1", "Deployment", map[string]any{"replicas": int64(3)}, nil)
@@ -135,9 +135,9 @@ func TestDecideLeavesExemptAlone(t *testing.T) {
 		o        *unstructured.Unstructured
 		exempt   bool
 		replicas int64
-	}{{labelled, true, 3}, {inExempt, true, -1}, {plain, false, 0}, {cm, false, -1}} {
+	}{{labelled, false, 0}, {inExempt, true, -1}, {plain, false, 0}, {cm, false, -1}} {
 		d := Decide(tc.o, sanitize.Decision{}, nil, exemptNS)
-		said := len(d.Notes) == 1 && strings.Contains(d.Notes[0], "exempt")
+		said := len(d.Notes) == 1 && strings.Contains(d.Notes[0], "standby: exempt")
 		if d.Skip || said != tc.exempt {
 			t.Errorf("%s %s/%s: %+v; want exempt said %v, not skipped", tc.o.GetKind(), tc.o.GetNamespace(), tc.o.GetName(), d, tc.exempt)
 		}

@@ -362,7 +362,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	}
 	pr := preparer{req: req, byGK: byGK, sctx: sctx, clusterIPs: clusterIPs, sp: sp}
 	if req.Standby {
-		exempt, err := standby.ExemptNamespaces(ctx, req.Source, req.Target)
+		exempt, err := standby.ExemptNamespaces(ctx, req.Source)
 		if err != nil {
 			return nil, err
 		}
