@@ -111,30 +111,25 @@ func TestMirrorFollowsWhatANamespaceBringsAlong(t *testing.T) {
 	})
 
 	t.Run("a ConfigMap in another namespace that a custom resource names is followed", func(t *testing.T) {
-		data := func(ns, name string) string {
-			return kubectl(t, "--context", "green", "-n", ns, "get", "configmap", name, "-o", "jsonpath={.data.v}").stdout
+		// changeFollowed changes ns/settings in blue and waits for green's.
+		changeFollowed := func(ns, v string) {
+			mustKubectl(t, "--context", "blue", "-n", ns, "patch", "configmap", "settings", "-p", `{"data":{"v":"`+v+`"}}`)
+			eventually(t, 30*time.Second, func() error {
+				if got := kubectl(t, "--context", "green", "-n", ns, "get", "configmap", "settings", "-o", "jsonpath={.data.v}").stdout; got != v {
+					return fmt.Errorf("green's %s/settings v=%q", ns, got)
+				}
+				return nil
+			})
 		}
 		// Copied by the initial pass, then watched: its change is mirrored.
 		eventually(t, 30*time.Second, inGreen("-n", shared, "configmap", "settings"))
-		mustKubectl(t, "--context", "blue", "-n", shared, "patch", "configmap", "settings", "-p", `{"data":{"v":"2"}}`)
-		eventually(t, 30*time.Second, func() error {
-			if v := data(shared, "settings"); v != "2" {
-				return fmt.Errorf("green's %s/settings v=%q", shared, v)
-			}
-			return nil
-		})
+		changeFollowed(shared, "2")
 		// Named by a change, in a namespace nothing watched yet.
 		mustKubectl(t, "--context", "blue", "create", "namespace", later)
 		mustKubectl(t, "--context", "blue", "-n", later, "create", "configmap", "settings", "--from-literal=v=1")
 		mustKubectl(t, "--context", "blue", "apply", "-f", writeManifest(t, "w2.yaml", widget(ns, "w2", later, "settings")))
 		eventually(t, 30*time.Second, inGreen("-n", later, "configmap", "settings"))
-		mustKubectl(t, "--context", "blue", "-n", later, "patch", "configmap", "settings", "-p", `{"data":{"v":"3"}}`)
-		eventually(t, 30*time.Second, func() error {
-			if v := data(later, "settings"); v != "3" {
-				return fmt.Errorf("green's %s/settings v=%q", later, v)
-			}
-			return nil
-		})
+		changeFollowed(later, "3")
 	})
 
 	t.Run("a cluster-scoped object of a Helm release in the namespace comes along", func(t *testing.T) {
