@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
@@ -165,8 +166,12 @@ func (m *Mirror) rewriteNamespace(name string, exempt bool) {
 		if ik.namespace != "" && ik.namespace != name {
 			continue
 		}
-		for _, item := range inf.GetIndexer().List() {
-			if o, ok := item.(metav1.Object); ok && o.GetNamespace() == name {
+		items, err := inf.GetIndexer().ByIndex(cache.NamespaceIndex, name)
+		if err != nil {
+			continue // the informers are made with the namespace index: never
+		}
+		for _, item := range items {
+			if o, ok := item.(metav1.Object); ok {
 				keys = append(keys, key{gvr: ik.gvr, namespace: name, name: o.GetName()})
 			}
 		}
