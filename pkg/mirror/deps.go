@@ -216,25 +216,13 @@ func (m *Mirror) watchDeps(ctx context.Context) {
 	}
 }
 
-// linkedFrom are the kinds whose objects plan.BroughtBy links to an object
-// of a kind: a new ServiceAccount may be bound already, a new Service
-// called already.
-var linkedFrom = map[schema.GroupKind][]schema.GroupKind{
-	{Kind: "ServiceAccount"}: {{Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding"}},
-	{Kind: "Service"}: {
-		{Group: "admissionregistration.k8s.io", Kind: "ValidatingWebhookConfiguration"},
-		{Group: "admissionregistration.k8s.io", Kind: "MutatingWebhookConfiguration"},
-		{Group: "apiregistration.k8s.io", Kind: "APIService"},
-	},
-}
-
 // bringLinked takes in, once a selected object new to the target is
 // written, the cluster-scoped objects that point at it and were there
 // before it (a ClusterRoleBinding that named a ServiceAccount before the
 // ServiceAccount existed): their own changes came while it did not.
 func (m *Mirror) bringLinked(ctx context.Context, k key) {
 	ok := m.objectKey(k)
-	for _, gk := range linkedFrom[schema.GroupKind{Group: ok.Group, Kind: ok.Kind}] {
+	for _, gk := range plan.LinkedFrom(schema.GroupKind{Group: ok.Group, Kind: ok.Kind}) {
 		gvr, found := m.gvrOf(plan.ObjectKey{Group: gk.Group, Kind: gk.Kind})
 		if !found {
 			continue
@@ -264,12 +252,7 @@ func (m *Mirror) crdOf(k key) (plan.ObjectKey, string, bool) {
 	if !m.cachedNow(cluster.CRDs, "", name) {
 		return plan.ObjectKey{}, "", false
 	}
-	ok := m.objectKey(k)
-	self := ok.Kind + " " + ok.Name
-	if ok.Namespace != "" {
-		self = ok.Kind + " " + ok.Namespace + "/" + ok.Name
-	}
-	return plan.ObjectKey{Group: cluster.CRDs.Group, Kind: "CustomResourceDefinition", Name: name}, "CRD of " + self, true
+	return plan.ObjectKey{Group: cluster.CRDs.Group, Kind: "CustomResourceDefinition", Name: name}, "CRD of " + plan.Describe(m.objectKey(k)), true
 }
 
 // gvrOf is the resource the mirror watches objects of ok's kind through.

@@ -80,7 +80,7 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 			idx.byKey[k] = obj
 		}
 		if ns, release, ok := releaseOf(obj, fields(obj)); ok {
-			idx.released[ns] = append(idx.released[ns], dep{key: k, why: describe(k) + " of Helm release " + ns + "/" + release})
+			idx.released[ns] = append(idx.released[ns], dep{key: k, why: Describe(k) + " of Helm release " + ns + "/" + release})
 		}
 		switch {
 		case k.Group == crdGroup && k.Kind == "CustomResourceDefinition":
@@ -158,7 +158,7 @@ func BroughtBy(obj Object, s Selector) []Link {
 	f := fields(obj)
 	var out []Link
 	if ns, release, ok := releaseOf(obj, f); ok && s.ByNamespaceOnly() {
-		out = append(out, Link{By: ObjectKey{Kind: "Namespace", Name: ns}, Why: describe(k) + " of Helm release " + ns + "/" + release})
+		out = append(out, Link{By: ObjectKey{Kind: "Namespace", Name: ns}, Why: Describe(k) + " of Helm release " + ns + "/" + release})
 	}
 	switch gk {
 	case schema.GroupKind{Group: rbacGroup, Kind: "RoleBinding"}, schema.GroupKind{Group: rbacGroup, Kind: "ClusterRoleBinding"}:
@@ -169,23 +169,37 @@ func BroughtBy(obj Object, s Selector) []Link {
 			}
 			if str(sub, "kind") == "ServiceAccount" && ns != "" && str(sub, "name") != "" {
 				sa := ObjectKey{Kind: "ServiceAccount", Namespace: ns, Name: str(sub, "name")}
-				out = append(out, Link{By: sa, Why: k.Kind + " of " + describe(sa)})
+				out = append(out, Link{By: sa, Why: k.Kind + " of " + Describe(sa)})
 			}
 		}
 	case validatingWebhooks, mutatingWebhooks, apiServices:
 		for _, svc := range servicesCalled(gk, f) {
 			s := ObjectKey{Kind: "Service", Namespace: svc[0], Name: svc[1]}
-			out = append(out, Link{By: s, Why: describe(k) + ", which calls " + describe(s)})
+			out = append(out, Link{By: s, Why: Describe(k) + ", which calls " + Describe(s)})
 		}
 	}
 	return out
+}
+
+// LinkedFrom are the kinds whose objects BroughtBy may link to an object
+// of kind gk (beside a Helm release's, linked to its namespace): a
+// caller that sees such an object appear asks those kinds which of theirs
+// point at it.
+func LinkedFrom(gk schema.GroupKind) []schema.GroupKind {
+	switch gk {
+	case schema.GroupKind{Kind: "ServiceAccount"}:
+		return []schema.GroupKind{{Group: rbacGroup, Kind: "ClusterRoleBinding"}}
+	case schema.GroupKind{Kind: "Service"}:
+		return []schema.GroupKind{validatingWebhooks, mutatingWebhooks, apiServices}
+	}
+	return nil
 }
 
 // deps lists what obj needs in the target. A Service's selector is not
 // followed: the Pods it selects are not dependencies but dependents.
 func (idx index) deps(obj Object) []dep {
 	k := KeyOf(obj)
-	self := describe(k)
+	self := Describe(k)
 	f := fields(obj) // once: a sketch's content is decoded at each ask
 	var out []dep
 	need := func(group, kind, ns, name, why string) {
@@ -211,7 +225,7 @@ func (idx index) deps(obj Object) []dep {
 		// What calls it comes with it: a namespace's admission webhooks
 		// and aggregated APIs are its app's, though cluster-scoped.
 		for _, c := range idx.callers[[2]string{k.Namespace, k.Name}] {
-			out = append(out, dep{key: c, why: describe(c) + ", which calls " + self})
+			out = append(out, dep{key: c, why: Describe(c) + ", which calls " + self})
 		}
 	case validatingWebhooks, mutatingWebhooks, apiServices:
 		why := "Service called by " + self
@@ -248,7 +262,7 @@ func (idx index) deps(obj Object) []dep {
 			bk := KeyOf(b)
 			out = append(out, dep{key: bk, why: bk.Kind + " of " + self})
 			if rk, ok := roleRef(b); ok {
-				out = append(out, dep{key: rk, why: rk.Kind + " bound to " + self + " by " + describe(bk), via: &bk})
+				out = append(out, dep{key: rk, why: rk.Kind + " bound to " + self + " by " + Describe(bk), via: &bk})
 			}
 		}
 		// The CRDs its roles grant on (grants.go): an operator crash-loops
@@ -349,8 +363,8 @@ func roleRef(binding Object) (ObjectKey, bool) {
 	return ObjectKey{}, false
 }
 
-// describe names an object for a user: "Deployment shop/web", "ClusterRole view".
-func describe(k ObjectKey) string {
+// Describe names an object for a user: "Deployment shop/web", "ClusterRole view".
+func Describe(k ObjectKey) string {
 	if k.Namespace == "" {
 		return k.Kind + " " + k.Name
 	}

@@ -24,8 +24,8 @@ type Grant struct {
 // granted to ServiceAccount ops/operator by ClusterRole operator-role
 // (ClusterRoleBinding operator) on applications.example.io".
 func (g Grant) Why() string {
-	return "CRD granted to " + describe(g.ServiceAccount) + " by " + describe(g.Role) +
-		" (" + describe(g.Binding) + ") on " + g.CRD.Name
+	return "CRD granted to " + Describe(g.ServiceAccount) + " by " + Describe(g.Role) +
+		" (" + Describe(g.Binding) + ") on " + g.CRD.Name
 }
 
 // GrantedCRDs lists the CRDs that the ServiceAccounts of namespaces (nil or

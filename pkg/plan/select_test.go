@@ -71,7 +71,7 @@ spec: {template: {spec: {serviceAccountName: web, priorityClassName: high, volum
 func names(sel map[ObjectKey]string) []string {
 	var out []string
 	for k := range sel {
-		out = append(out, describe(k))
+		out = append(out, Describe(k))
 	}
 	sort.Strings(out)
 	return out
@@ -82,7 +82,7 @@ func TestSelect(t *testing.T) {
 	all := func(except ...string) []string {
 		var out []string
 		for _, o := range objs {
-			if d := describe(KeyOf(o)); !contains(except, d) {
+			if d := Describe(KeyOf(o)); !contains(except, d) {
 				out = append(out, d)
 			}
 		}
@@ -258,13 +258,13 @@ func TestPickAnswersAsSelect(t *testing.T) {
 			wantWhy, wantOK := want[k]
 			gotWhy, gotOK := got.Picked(k)
 			if gotOK != wantOK || gotWhy != wantWhy {
-				t.Errorf("%+v: Picked(%s) = %q, %v; Select: %q, %v", s, describe(k), gotWhy, gotOK, wantWhy, wantOK)
+				t.Errorf("%+v: Picked(%s) = %q, %v; Select: %q, %v", s, Describe(k), gotWhy, gotOK, wantWhy, wantOK)
 			}
 		}
 		if s.ByNamespaceOnly() {
 			for k := range got.why {
 				if got.rootKey(k) {
-					t.Errorf("%+v: %s is held, though it is picked by its key", s, describe(k))
+					t.Errorf("%+v: %s is held, though it is picked by its key", s, Describe(k))
 				}
 			}
 			if len(got.why) >= len(want) {
@@ -307,7 +307,7 @@ func TestSelectBringsReferencedAndCallingObjects(t *testing.T) {
 			"CustomResourceDefinition clusterissuers.cert-manager.io": "CRD of ClusterIssuer le",
 		}
 		for k, why := range got {
-			d := describe(k)
+			d := Describe(k)
 			if k.Namespace == "certs" || d == "Namespace certs" {
 				continue // the roots
 			}
@@ -372,7 +372,7 @@ func followChanges(all []*unstructured.Unstructured, s Selector) map[ObjectKey]s
 			if k.Group == "velero.io" {
 				// The CRD of a custom resource is the caller's to name:
 				// it knows the resource's plural (pkg/mirror's crdOf).
-				needed[ObjectKey{Group: crdGroup, Kind: "CustomResourceDefinition", Name: "backups.velero.io"}] = "CRD of " + describe(k)
+				needed[ObjectKey{Group: crdGroup, Kind: "CustomResourceDefinition", Name: "backups.velero.io"}] = "CRD of " + Describe(k)
 			}
 			for nk, why := range needed {
 				if _, ok := deps[nk]; !ok && byKey[nk] != nil {
@@ -407,7 +407,7 @@ func TestSelectBringsTheClusterScopedPartsOfANamespacesHelmReleases(t *testing.T
 		t.Error("a namespace the release made came along: a namespace is selected by naming it")
 	}
 	for k, why := range got {
-		if d := describe(k); k.Namespace == "" && d != "Namespace ingress" && want[d] != why {
+		if d := Describe(k); k.Namespace == "" && d != "Namespace ingress" && want[d] != why {
 			t.Errorf("%s picked for %q, want %q", d, why, want[d])
 		}
 	}
@@ -422,7 +422,7 @@ func TestSelectBringsTheClusterScopedPartsOfANamespacesHelmReleases(t *testing.T
 	byLabels := Selector{Namespaces: []string{"ingress"}, Labels: labels.SelectorFromSet(labels.Set{"app": "ingress"})}
 	for k := range Select(all, byLabels) {
 		if k.Kind == "IngressClass" || k.Kind == "ClusterRole" {
-			t.Errorf("a selection by labels brought %s", describe(k))
+			t.Errorf("a selection by labels brought %s", Describe(k))
 		}
 	}
 }
