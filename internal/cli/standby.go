@@ -32,8 +32,10 @@ from its annotations (replicas from tandem.io/replicas, CronJob suspend from
 tandem.io/suspend, DaemonSet nodeSelector from tandem.io/node-selector), then
 waits until the workloads are available, and only then makes the admission
 webhooks that failed open in standby fail closed again (failurePolicy from
-tandem.io/failure-policies). Each object is journaled: a re-run after an
-interruption resumes.
+tandem.io/failure-policies). A record on a workload that is no longer parked
+(a sync wrote it as it is after its namespace became standby-exempt, or it
+was scaled by hand) is dropped, and the workload kept as it is. Each object
+is journaled: a re-run after an interruption resumes.
 
 Exit codes: 0 active, 1 failed or timed out, 2 bad input (the cluster is not standby).`,
 		`  tandem activate --cluster green --timeout 10m`)
@@ -50,7 +52,9 @@ that refuses replicas > 0). First, the admission webhooks served from those
 namespaces are made to fail open (failurePolicy Ignore, the originals kept in
 tandem.io/failure-policies): their backends go to 0, and a webhook failing
 closed would refuse every write it matches, a mirror's included. Namespaces
-or objects labelled tandem.io/standby-exempt=true are left alone.
+or objects labelled tandem.io/standby-exempt=true are left alone; naming
+such a namespace with --namespace (or a system one, or one that does not
+exist) is refused before anything is written.
 
 Exit codes: 0 standby, 1 failed, 2 bad input.`,
 		`  tandem deactivate --cluster green
@@ -119,6 +123,9 @@ func (o *StandbyOptions) Run(ctx context.Context) error {
 		}
 	} else {
 		changes, policy, err = standby.Deactivate(ctx, c, o.Namespaces, opts)
+		if errors.Is(err, standby.ErrNamespace) {
+			return badInput("%s", err)
+		}
 	}
 	if err != nil {
 		return err

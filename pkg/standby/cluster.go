@@ -29,6 +29,9 @@ const (
 // ErrNotStandby is returned by Activate on a cluster without the marker.
 var ErrNotStandby = errors.New("not standby")
 
+// ErrNamespace is returned by Deactivate for a named namespace it cannot park.
+var ErrNamespace = errors.New("cannot park")
+
 // ChoosePolicy picks the admission policy the cluster can run: a
 // MutatingAdmissionPolicy where served (it keeps pipelines that apply
 // replicas 3 working, at 0), else a ValidatingAdmissionPolicy that refuses.

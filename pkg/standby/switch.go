@@ -80,6 +80,21 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 	if err != nil {
 		return nil, "", err
 	}
+	// Named namespaces are checked before anything is written: one that is
+	// not there, or that its label keeps out of the standby, is refused.
+	for _, ns := range namespaces {
+		n, err := c.Typed.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return nil, "", fmt.Errorf("%w: namespace %s not found in %s", ErrNamespace, ns, c.Context)
+		case err != nil:
+			return nil, "", err
+		case n.Labels[ExemptLabel] == "true":
+			return nil, "", fmt.Errorf("%w: namespace %s is labelled %s=true: its workloads run in the standby; remove the label to park it", ErrNamespace, ns, ExemptLabel)
+		case plan.SystemNamespace(ns) || ns == MarkerNamespace:
+			return nil, "", fmt.Errorf("%w: namespace %s is the cluster's own: it is never parked", ErrNamespace, ns)
+		}
+	}
 	run, err := o.begin(c)
 	if err != nil {
 		return nil, "", err
@@ -438,10 +453,17 @@ func parkPatch(obj *unstructured.Unstructured, kinds ScaleKinds) (map[string]any
 	return nil, ""
 }
 
-// restorePatch is the merge patch back to the recorded active form, with a check of the result; nil when obj is not parked.
+// restorePatch is the merge patch back to the recorded active form, with a
+// check of the result; nil when obj carries no record. A record on an object
+// that is no longer in standby form is stale — a sync wrote the object as it
+// is since (its namespace became standby-exempt), or someone restored it by
+// hand — and the patch only drops the record: the object's own spec wins.
 func restorePatch(obj *unstructured.Unstructured, kinds ScaleKinds) (map[string]any, string, func(*unstructured.Unstructured) bool) {
 	gk := obj.GroupVersionKind().GroupKind()
 	a := obj.GetAnnotations()
+	if key, ok := staleRecord(obj, kinds); ok {
+		return map[string]any{"metadata": annotations(map[string]any{key: nil})}, "stale " + key + " dropped (not in standby form)", nil
+	}
 	switch {
 	case kinds.Scaled(gk):
 		v, ok := a[ReplicasAnnotation]
@@ -486,4 +508,33 @@ func restorePatch(obj *unstructured.Unstructured, kinds ScaleKinds) (map[string]
 			"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"nodeSelector": selField}}}}, "nodeSelector restored " + v, nil
 	}
 	return nil, "", nil
+}
+
+// staleRecord is the annotation of obj that records an active form while obj
+// is not parked: scaled but not to 0, not suspended, or its pods not held
+// off every node.
+func staleRecord(obj *unstructured.Unstructured, kinds ScaleKinds) (string, bool) {
+	gk := obj.GroupVersionKind().GroupKind()
+	a := obj.GetAnnotations()
+	switch {
+	case kinds.Scaled(gk):
+		if _, ok := a[ReplicasAnnotation]; !ok {
+			return "", false
+		}
+		n, found, _ := unstructured.NestedInt64(obj.Object, "spec", "replicas")
+		return ReplicasAnnotation, !found || n != 0 // unset is 1
+	case gk == CronJob || gk == Job:
+		if _, ok := a[SuspendAnnotation]; !ok {
+			return "", false
+		}
+		s, _, _ := unstructured.NestedBool(obj.Object, "spec", "suspend")
+		return SuspendAnnotation, !s
+	case gk == DaemonSet:
+		if _, ok := a[NodeSelectorAnnotation]; !ok {
+			return "", false
+		}
+		v, _, _ := unstructured.NestedString(obj.Object, "spec", "template", "spec", "nodeSelector", ParkedKey)
+		return NodeSelectorAnnotation, v != ParkedValue
+	}
+	return "", false
 }

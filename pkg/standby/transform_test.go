@@ -167,7 +167,8 @@ func TestParkRestoreRoundTrip(t *testing.T) {
 	if diff := cmp.Diff(map[string]any{ParkedKey: ParkedValue, "os": nil}, sel); diff != "" {
 		t.Errorf("park nodeSelector patch (-want +got):\n%s", diff)
 	}
-	parked := obj("apps/v1", "DaemonSet", nil, map[string]any{NodeSelectorAnnotation: `{"os":"linux"}`})
+	parked := obj("apps/v1", "DaemonSet", map[string]any{"template": map[string]any{"spec": map[string]any{"nodeSelector": map[string]any{ParkedKey: ParkedValue}}}},
+		map[string]any{NodeSelectorAnnotation: `{"os":"linux"}`})
 	patch, _, _ = restorePatch(parked, nil)
 	sel = patch["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["nodeSelector"]
 	if diff := cmp.Diff(map[string]any{ParkedKey: nil, "os": "linux"}, sel); diff != "" {
@@ -180,6 +181,40 @@ func TestParkRestoreRoundTrip(t *testing.T) {
 	}
 	if check(dep) {
 		t.Errorf("check passes on an object still at 0")
+	}
+}
+
+// A record of the active form on an object no longer in standby form (a
+// sync wrote it as it is once its namespace became exempt) is dropped, and
+// the object's own spec kept: activate must not scale it to an old count.
+func TestRestoreDropsAStaleRecord(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		obj  *unstructured.Unstructured
+		key  string
+	}{
+		{"scaled since", obj("apps/v1", "Deployment", map[string]any{"replicas": int64(2)}, map[string]any{ReplicasAnnotation: "5"}), ReplicasAnnotation},
+		{"replicas unset", obj("apps/v1", "StatefulSet", map[string]any{}, map[string]any{ReplicasAnnotation: "5"}), ReplicasAnnotation},
+		{"running CronJob", obj("batch/v1", "CronJob", map[string]any{"suspend": false}, map[string]any{SuspendAnnotation: "false"}), SuspendAnnotation},
+		{"DaemonSet on its nodes", obj("apps/v1", "DaemonSet", map[string]any{"template": map[string]any{"spec": map[string]any{"nodeSelector": map[string]any{"os": "linux"}}}},
+			map[string]any{NodeSelectorAnnotation: `{"os":"windows"}`}), NodeSelectorAnnotation},
+	} {
+		patch, what, check := restorePatch(tc.obj, nil)
+		if patch == nil {
+			t.Fatalf("%s: no patch: the stale %s stays", tc.name, tc.key)
+		}
+		if _, ok := patch["spec"]; ok || check != nil {
+			t.Errorf("%s: patch %v changes the spec (%s)", tc.name, patch, what)
+		}
+		ann := patch["metadata"].(map[string]any)["annotations"].(map[string]any)
+		if v, ok := ann[tc.key]; !ok || v != nil {
+			t.Errorf("%s: patch %v does not drop %s", tc.name, patch, tc.key)
+		}
+	}
+	// Parked objects are restored, not merely cleaned.
+	parked := obj("apps/v1", "Deployment", map[string]any{"replicas": int64(0)}, map[string]any{ReplicasAnnotation: "5"})
+	if patch, _, _ := restorePatch(parked, nil); patch["spec"].(map[string]any)["replicas"] != int64(5) {
+		t.Errorf("a parked Deployment: patch %v, want replicas 5", patch)
 	}
 }
 
