@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -115,6 +116,18 @@ func servedResources(conn *cluster.Conn) (*served, error) {
 		sort.SliceStable(vs, func(i, j int) bool { return rank(vs[i]) < rank(vs[j]) })
 	}
 	return s, nil
+}
+
+// Undiscovered are the group/versions of conn whose discovery failed (an
+// aggregated API whose backend is down), each with its error: discovery
+// leaves their resources out, so nothing read from them would say so.
+func Undiscovered(conn *cluster.Conn) map[schema.GroupVersion]error {
+	_, _, err := conn.Discovery.ServerGroupsAndResources()
+	var failed *discovery.ErrGroupDiscoveryFailed
+	if !errors.As(err, &failed) {
+		return nil
+	}
+	return failed.Groups
 }
 
 func hasVerb(r metav1.APIResource, verb string) bool {

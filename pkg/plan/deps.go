@@ -138,6 +138,27 @@ func servicesCalled(gk schema.GroupKind, f map[string]any) [][2]string {
 	return out
 }
 
+// CallsUncopied names the first Service ("namespace/name") obj calls — a
+// webhook configuration's or an APIService's backend — in a namespace s
+// never copies (a system namespace, unless IncludeSystem); "" when none.
+// Such an object is not copied: its backend is an add-on of the source
+// (metrics-server, a cloud's load balancer controller), which brings its
+// own configuration with it when it is installed in the target, and a copy
+// calling a backend that is not there breaks the target (every write its
+// webhook matches refused; the group of its APIService unavailable, which
+// keeps namespaces from being deleted).
+func (s Selector) CallsUncopied(obj Object) string {
+	if s.IncludeSystem {
+		return ""
+	}
+	for _, svc := range servicesCalled(obj.GroupVersionKind().GroupKind(), fields(obj)) {
+		if SystemNamespace(svc[0]) {
+			return svc[0] + "/" + svc[1]
+		}
+	}
+	return ""
+}
+
 // Link is an object whose selection brings another along, and why.
 type Link struct {
 	By  ObjectKey

@@ -291,3 +291,33 @@ spec:
 		}
 	}
 }
+
+// A webhook configuration or APIService served from a system namespace is
+// not copied unless the system namespaces are; one served from an app's
+// namespace, or by URL, is.
+func TestCallsUncopied(t *testing.T) {
+	hook := func(ns string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+			"metadata": map[string]any{"name": "h"}, "webhooks": []any{
+				map[string]any{"name": "url.example.com", "clientConfig": map[string]any{"url": "https://hooks.example.com"}},
+				map[string]any{"name": "svc.example.com", "clientConfig": map[string]any{"service": map[string]any{"namespace": ns, "name": "hook"}}},
+			}}}
+	}
+	api := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+		"metadata": map[string]any{"name": "v1beta1.metrics.k8s.io"}, "spec": map[string]any{"service": map[string]any{"namespace": "kube-system", "name": "metrics-server"}}}}
+	for _, tc := range []struct {
+		name string
+		obj  *unstructured.Unstructured
+		s    Selector
+		want string
+	}{
+		{"webhook from kube-system", hook("kube-system"), Selector{}, "kube-system/hook"},
+		{"webhook from an app", hook("shop"), Selector{}, ""},
+		{"APIService from kube-system", api, Selector{}, "kube-system/metrics-server"},
+		{"system namespaces copied", api, Selector{IncludeSystem: true}, ""},
+	} {
+		if got := tc.s.CallsUncopied(tc.obj); got != tc.want {
+			t.Errorf("%s: CallsUncopied = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package preflight
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -158,16 +157,10 @@ func unavailable(apiservices []*unstructured.Unstructured, known []Unchecked) []
 	return out
 }
 
-// undiscovered names the source's group/versions whose discovery failed
-// (discovery leaves them out of the resources, so nothing else would say so).
+// undiscovered names the source's group/versions whose discovery failed.
 func undiscovered(conn *cluster.Conn) []Unchecked {
-	_, _, err := conn.Discovery.ServerGroupsAndResources()
-	var failed *discovery.ErrGroupDiscoveryFailed
-	if !errors.As(err, &failed) {
-		return nil
-	}
 	var out []Unchecked
-	for gv, e := range failed.Groups {
+	for gv, e := range inventory.Undiscovered(conn) {
 		out = append(out, Unchecked{Resource: "every resource of " + gv.String(), Reason: "discovery failed: " + firstLine(e.Error())})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Resource < out[j].Resource })

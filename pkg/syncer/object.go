@@ -14,7 +14,6 @@ import (
 	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/sanitize"
-	"github.com/tandem-io/tandem/pkg/standby"
 )
 
 // Around is what Changed is told of the objects around a change by its
@@ -98,13 +97,7 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 		}
 		desired := o.DeepCopy()               // the caller's object is its cache's: never sanitized in place
 		joins := dnsJoins(r.GVR(), o, target) // before sanitize strips the source's identifier
-		decision := sanitize.Object(desired, sctx)
-		if r.GroupKind() == (schema.GroupKind{Kind: "PersistentVolumeClaim"}) && !req.IncludePVCs && !decision.Skip {
-			decision = sanitize.Decision{Skip: true, Reason: "PersistentVolumeClaims move with `tandem handoff` (or pass --include-pvcs)"}
-		}
-		if req.Standby {
-			decision = standby.Decide(desired, decision, req.StandbyKinds, around.StandbyExempt)
-		}
+		decision := decide(req, r, desired, sctx, around.StandbyExempt)
 		if decision.Skip {
 			desired = identityOnly(desired)
 		} else if req.Target != nil && !req.Standby {

@@ -213,6 +213,12 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 			p.Close() // a plan that is not returned lets go of its spill
 		}
 	}()
+	for gv, e := range inventory.Undiscovered(req.Source) {
+		// Read-only APIs (metrics) have nothing to copy, but discovery cannot say what this one holds.
+		p.Warnings = append(p.Warnings, fmt.Sprintf("source %s: %s could not be discovered (%s): whatever it serves is not copied",
+			req.Source.Context, gv, strings.SplitN(e.Error(), "\n", 2)[0]))
+	}
+	slices.Sort(p.Warnings)
 	if req.Standby && req.StandbyKinds == nil {
 		kinds, warnings, err := standby.DiscoverScaleKinds(ctx, req.Source)
 		if err != nil {

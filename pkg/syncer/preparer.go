@@ -64,13 +64,7 @@ func (pr preparer) one(j prepareJob) (prepareOutcome, error) {
 	joins := dnsJoins(r.GVR(), o, current) // before sanitize strips the source's identifier
 	// Sanitized in place: the raw object is not needed afterwards, and a copy would double the memory.
 	desired := o
-	decision := sanitize.Object(desired, pr.sctx)
-	if r.GroupKind() == (schema.GroupKind{Kind: "PersistentVolumeClaim"}) && !pr.req.IncludePVCs && !decision.Skip {
-		decision = sanitize.Decision{Skip: true, Reason: "PersistentVolumeClaims move with `tandem handoff` (or pass --include-pvcs)"}
-	}
-	if pr.req.Standby {
-		decision = standby.Decide(desired, decision, pr.req.StandbyKinds, pr.exempt) // before plan.Build: the hash covers the standby form
-	}
+	decision := decide(pr.req, r, desired, pr.sctx, pr.exempt)
 	if decision.Skip {
 		desired = identityOnly(desired) // a skipped object is only ever named in the report
 	} else if pr.req.Target != nil && !pr.req.Standby {
@@ -95,6 +89,28 @@ func (pr preparer) one(j prepareJob) (prepareOutcome, error) {
 	}
 	out.item = &it
 	return out, nil
+}
+
+// decide sanitizes desired, an object of r, in place and says whether it is
+// copied: the sanitizers' decision, then what the request adds — claims
+// left to handoff, a backend in a namespace the selection never copies,
+// and the standby form (before plan.Build: the hash covers it), with
+// exempt the namespaces a standby leaves alone.
+func decide(req Request, r inventory.Resource, desired *unstructured.Unstructured, sctx sanitize.Context, exempt func(string) bool) sanitize.Decision {
+	d := sanitize.Object(desired, sctx)
+	switch {
+	case d.Skip:
+	case r.GroupKind() == schema.GroupKind{Kind: "PersistentVolumeClaim"} && !req.IncludePVCs:
+		d = sanitize.Decision{Skip: true, Reason: "PersistentVolumeClaims move with `tandem handoff` (or pass --include-pvcs)"}
+	default:
+		if svc := req.Selector.CallsUncopied(desired); svc != "" {
+			d = sanitize.Decision{Skip: true, Reason: "calls " + svc + ", in a system namespace sync does not copy: the add-on behind it brings its own when installed in the target (or pass --include-system)"}
+		}
+	}
+	if req.Standby {
+		d = standby.Decide(desired, d, req.StandbyKinds, exempt)
+	}
+	return d
 }
 
 // identityOnly keeps what names an object: apiVersion, kind, namespace, name.
