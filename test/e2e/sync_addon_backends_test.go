@@ -36,15 +36,17 @@ func TestSyncLeavesAddOnBackendsBehind(t *testing.T) {
 	kubectlCreate(t, "blue", `{"apiVersion":"v1","kind":"Service","metadata":{"name":"hook","namespace":"`+app+`"},"spec":{"ports":[{"port":443}]}}`)
 	// The webhooks match nothing that exists (a namespace label nobody has):
 	// failing closed, they must not stop the lab's own writes.
-	webhook := func(name, ns, svcName string) string {
+	// The app's fails open: sync writes a fail-closed one only once its
+	// backend is ready in the target, and this one has none.
+	webhook := func(name, ns, svcName, policy string) string {
 		return `{"apiVersion":"admissionregistration.k8s.io/v1","kind":"ValidatingWebhookConfiguration","metadata":{"name":"` + name + `"},
-"webhooks":[{"name":"check.` + group + `","failurePolicy":"Fail","sideEffects":"None","admissionReviewVersions":["v1"],
+"webhooks":[{"name":"check.` + group + `","failurePolicy":"` + policy + `","sideEffects":"None","admissionReviewVersions":["v1"],
 "namespaceSelector":{"matchLabels":{"e2e-addon-never":"true"}},
 "rules":[{"apiGroups":[""],"apiVersions":["v1"],"operations":["CREATE"],"resources":["configmaps"]}],
 "clientConfig":{"service":{"namespace":"` + ns + `","name":"` + svcName + `"}}}]}`
 	}
-	kubectlCreate(t, "blue", webhook(addonHook, "kube-system", svc))
-	kubectlCreate(t, "blue", webhook(appHook, app, "hook"))
+	kubectlCreate(t, "blue", webhook(addonHook, "kube-system", svc, "Fail"))
+	kubectlCreate(t, "blue", webhook(appHook, app, "hook", "Ignore"))
 	kubectlCreate(t, "blue", `{"apiVersion":"apiregistration.k8s.io/v1","kind":"APIService","metadata":{"name":"`+apiSvc+`"},
 "spec":{"group":"`+group+`","version":"v1beta1","groupPriorityMinimum":1000,"versionPriority":15,"insecureSkipTLSVerify":true,
 "service":{"namespace":"kube-system","name":"`+svc+`","port":443}}}`)
