@@ -217,9 +217,10 @@ func (m *Mirror) watchDeps(ctx context.Context) {
 }
 
 // bringLinked takes in, once a selected object new to the target is
-// written, the cluster-scoped objects that point at it and were there
-// before it (a ClusterRoleBinding that named a ServiceAccount before the
-// ServiceAccount existed): their own changes came while it did not.
+// written, the objects outside the selection that point at it and were
+// there before it (a ClusterRoleBinding, or a RoleBinding in another
+// namespace, that named a ServiceAccount before the ServiceAccount
+// existed): their own changes came while it did not.
 func (m *Mirror) bringLinked(ctx context.Context, k key) {
 	ok := m.objectKey(k)
 	for _, gk := range plan.LinkedFrom(schema.GroupKind{Group: ok.Group, Kind: ok.Kind}) {
@@ -228,10 +229,14 @@ func (m *Mirror) bringLinked(ctx context.Context, k key) {
 			continue
 		}
 		err := inventory.List(ctx, m.Source, m.byGVR[gvr], "", func(o *unstructured.Unstructured) error {
+			if m.root(plan.KeyOf(o)) {
+				return nil // the selection's own: its own event brings it
+			}
 			for _, l := range plan.BroughtBy(o, m.Request.Selector) {
 				if l.By == ok && m.follow(plan.KeyOf(o), l.Why) {
-					m.Log.Info("brought along", "object", key{gvr, "", o.GetName()}.String(), "why", l.Why)
-					m.queue.Add(key{gvr, "", o.GetName()})
+					lk := key{gvr, o.GetNamespace(), o.GetName()}
+					m.Log.Info("brought along", "object", lk.String(), "why", l.Why)
+					m.queue.Add(lk)
 				}
 			}
 			return nil

@@ -209,7 +209,7 @@ func BroughtBy(obj Object, s Selector) []Link {
 func LinkedFrom(gk schema.GroupKind) []schema.GroupKind {
 	switch gk {
 	case schema.GroupKind{Kind: "ServiceAccount"}:
-		return []schema.GroupKind{{Group: rbacGroup, Kind: "ClusterRoleBinding"}}
+		return []schema.GroupKind{{Group: rbacGroup, Kind: "ClusterRoleBinding"}, {Group: rbacGroup, Kind: "RoleBinding"}}
 	case schema.GroupKind{Kind: "Service"}:
 		return []schema.GroupKind{validatingWebhooks, mutatingWebhooks, apiServices}
 	}

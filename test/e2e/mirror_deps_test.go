@@ -16,11 +16,11 @@ import (
 func TestMirrorFollowsWhatANamespaceBringsAlong(t *testing.T) {
 	labAtRest(t)
 	waitNoLiveMirror(t, "green")
-	const ns, ops, shared, later = "mirror-deps-e2e", "mirror-deps-e2e-ops", "mirror-deps-e2e-shared", "mirror-deps-e2e-later"
+	const ns, ops, shared, later, early = "mirror-deps-e2e", "mirror-deps-e2e-ops", "mirror-deps-e2e-shared", "mirror-deps-e2e-later", "mirror-deps-e2e-early"
 	role := func(s string) string { return ns + "-" + s }
 	t.Cleanup(func() {
 		for _, c := range []string{"blue", "green"} {
-			kubectl(t, "--context", c, "delete", "namespace", ns, ops, shared, later, "--wait=false", "--ignore-not-found")
+			kubectl(t, "--context", c, "delete", "namespace", ns, ops, shared, later, early, "--wait=false", "--ignore-not-found")
 			kubectl(t, "--context", c, "delete", "crd", "widgets.e2e.tandem.io", "--ignore-not-found", "--wait=false")
 			kubectl(t, "--context", c, "delete", "clusterrole", role("read"), role("late"), role("crb"), role("unrelated"), role("helm"), "--ignore-not-found")
 			kubectl(t, "--context", c, "delete", "clusterrolebinding", role("crb"), role("before-sa"), "--ignore-not-found")
@@ -108,6 +108,19 @@ func TestMirrorFollowsWhatANamespaceBringsAlong(t *testing.T) {
 		mustKubectl(t, "--context", "blue", "-n", ns, "create", "serviceaccount", "late")
 		eventually(t, 30*time.Second, inGreen("-n", ns, "serviceaccount", "late"))
 		eventually(t, 30*time.Second, inGreen("clusterrolebinding", role("before-sa")))
+	})
+
+	t.Run("a RoleBinding in another namespace that named a ServiceAccount before it existed comes along with it", func(t *testing.T) {
+		mustKubectl(t, "--context", "blue", "create", "namespace", early)
+		mustKubectl(t, "--context", "blue", "-n", early, "create", "role", "r", "--verb=list", "--resource=secrets")
+		mustKubectl(t, "--context", "blue", "-n", early, "create", "rolebinding", "x", "--role=r", "--serviceaccount="+ns+":later-sa")
+		time.Sleep(2 * time.Second) // its own event looked at, before the ServiceAccount: not brought
+		if r := kubectl(t, "--context", "green", "-n", early, "get", "rolebinding", "x", "-o", "name"); r.code == 0 {
+			t.Fatalf("a RoleBinding of a ServiceAccount that does not exist yet was mirrored")
+		}
+		mustKubectl(t, "--context", "blue", "-n", ns, "create", "serviceaccount", "later-sa")
+		eventually(t, 30*time.Second, inGreen("-n", early, "rolebinding", "x"))
+		eventually(t, 30*time.Second, inGreen("-n", early, "role", "r"))
 	})
 
 	t.Run("a ConfigMap in another namespace that a custom resource names is followed", func(t *testing.T) {
