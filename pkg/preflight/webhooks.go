@@ -7,6 +7,9 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tandem-io/tandem/pkg/plan"
 )
 
 // Webhooks finds admission webhooks in the target that would reject the sync
@@ -68,12 +71,34 @@ func (Webhooks) Run(ctx context.Context, env *Env) ([]Finding, error) {
 	}
 	for _, kind := range []string{"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"} {
 		for _, c := range env.Of("admissionregistration.k8s.io", kind) {
+			if f, behind := staysBehind(c); behind {
+				out = append(out, f)
+				continue
+			}
 			out = append(out, Finding{Severity: Info, Object: Ref(c),
 				Message: "comes across in the last wave of the sync",
 				Fix:     "make sure its backend runs in the target by then, or leave it out with --exclude-kinds " + kind + ".admissionregistration.k8s.io"})
 		}
 	}
+	for _, a := range env.Of("apiregistration.k8s.io", "APIService") {
+		if f, behind := staysBehind(a); behind {
+			out = append(out, f)
+		}
+	}
 	return out, nil
+}
+
+// staysBehind is the finding of a source webhook configuration or
+// APIService that sync leaves behind (plan.Selector.CallsUncopied): its
+// backend is an add-on in a system namespace.
+func staysBehind(o *unstructured.Unstructured) (Finding, bool) {
+	svc := plan.Selector{}.CallsUncopied(o)
+	if svc == "" {
+		return Finding{}, false
+	}
+	return Finding{Severity: Info, Object: Ref(o),
+		Message: "stays behind: it calls " + svc + ", in a system namespace sync does not copy",
+		Fix:     "install the add-on behind it in the target (it brings its own " + o.GetKind() + "), or sync with --include-system"}, true
 }
 
 // unansweredHook is the finding of a target webhook whose service has no

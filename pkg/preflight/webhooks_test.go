@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 func TestUnansweredHook(t *testing.T) {
@@ -33,5 +34,22 @@ func TestUnansweredHook(t *testing.T) {
 		if strings.Contains(f.Message, "timeout") {
 			t.Errorf("%q: no endpoints fails at once, not after a timeout", f.Message)
 		}
+	}
+}
+
+// A source webhook configuration or APIService served from kube-system is
+// said to stay behind with its add-on; one served from an app's namespace
+// is not.
+func TestStaysBehind(t *testing.T) {
+	api := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+		"metadata": map[string]any{"name": "v1beta1.metrics.k8s.io"}, "spec": map[string]any{"service": map[string]any{"namespace": "kube-system", "name": "metrics-server"}}}}
+	f, behind := staysBehind(api)
+	if !behind || !strings.Contains(f.Message, "kube-system/metrics-server") || !strings.Contains(f.Fix, "--include-system") {
+		t.Errorf("APIService from kube-system: %v %+v", behind, f)
+	}
+	hook := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+		"metadata": map[string]any{"name": "shop"}, "webhooks": []any{map[string]any{"name": "a.example", "clientConfig": map[string]any{"service": map[string]any{"namespace": "shop", "name": "hook"}}}}}}
+	if f, behind := staysBehind(hook); behind {
+		t.Errorf("a webhook served from shop stays behind: %+v", f)
 	}
 }
