@@ -13,7 +13,8 @@ import (
 )
 
 // Webhooks finds admission webhooks in the target that would reject the sync
-// because nothing answers them, and source webhooks that will come across.
+// because nothing answers them, and source webhooks that will come across
+// (or, with the APIServices, stay behind with an add-on).
 type Webhooks struct{}
 
 // Name is the check's name.
@@ -22,7 +23,7 @@ func (Webhooks) Name() string { return "webhooks" }
 // Scope says what was read.
 func (Webhooks) Scope(env *Env) string {
 	n := len(env.Of("admissionregistration.k8s.io", "ValidatingWebhookConfiguration")) + len(env.Of("admissionregistration.k8s.io", "MutatingWebhookConfiguration"))
-	return fmt.Sprintf("admission webhooks of the target, %d webhook configurations of the source", n)
+	return fmt.Sprintf("admission webhooks of the target, %d webhook configurations and %d APIServices of the source", n, len(env.Of("apiregistration.k8s.io", "APIService")))
 }
 
 // hook is one webhook of a configuration, reduced to what the check needs.
