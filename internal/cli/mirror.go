@@ -64,9 +64,14 @@ tandem_mirror_applied_total, tandem_mirror_failed_total, tandem_mirror_lag_secon
 each with a cluster label. Progress goes to stderr every --progress-every.
 Stops on Ctrl-C / SIGTERM (releasing the lease), or after --duration.
 
+Like sync, a mirror out of a standby into a cluster that is not one, or
+--standby into the active cluster, is refused unless --force.
+
 Exit codes: 0 stopped cleanly, 1 failed (lost the lease, the initial pass
 could not run), 2 bad input (same cluster twice, a live mirror already writes
-into the target, bad flags).`,
+into the target, the clusters' roles, bad flags). A mirror runs on past the
+objects it could not write: they are counted (the summary, -o json,
+tandem_mirror_failed_total) and logged, not an exit code.`,
 		Example: `  tandem mirror --source blue --target green --standby --prune --metrics-addr 127.0.0.1:9464
   tandem mirror --source blue --target green --namespace shop,payments --duration 10m
   tandem mirror status --target green -o json
@@ -92,7 +97,7 @@ into the target, bad flags).`,
 	o.sync.AddSelectionFlags(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&o.sync.Standby, "standby", false, "write the standby form (replicas 0, CronJobs suspended, DaemonSets parked), as sync --standby")
-	f.BoolVar(&o.sync.Force, "force", false, "take over fields another field manager owns in the target")
+	f.BoolVar(&o.sync.Force, "force", false, "take over fields another field manager owns in the target, and mirror whatever the clusters' roles")
 	f.BoolVar(&o.Prune, "prune", false, "delete from the target what tandem created there once it is deleted in the source")
 	f.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464)")
 	f.IntVar(&o.Workers, "workers", mirror.DefaultWorkers, "changes applied in parallel")
@@ -109,6 +114,9 @@ func (o *MirrorOptions) Run(ctx context.Context, g *Global) error {
 		return err
 	}
 	if err := syncer.CheckNamespaces(ctx, source, o.sync.Namespaces); err != nil {
+		return err
+	}
+	if err := o.sync.guardRoles(ctx, source, target); err != nil {
 		return err
 	}
 	sel := plan.Selector{Namespaces: o.sync.Namespaces, IncludeSystem: o.sync.IncludeSystem, Labels: o.sync.labels, Stack: o.sync.Stack}
@@ -176,7 +184,15 @@ func newMirrorStatusCmd(g *Global) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
 		Short: "Show the mirror writing into --target: who, from where, live or not, paused, counts and lag",
-		Args:  cobra.NoArgs,
+		Long: `Reads the mirror's Lease in the target (tandem-system/tandem-mirror). A held
+lease is watched until its mirror renews it (live) or for the lease duration
+(15s) when it does not (not running): liveness is judged by when this process
+sees the lease change, never by comparing clocks. -o json gives the state,
+or null when no mirror ever wrote into the target.
+
+Exit codes: 0 answered (whatever the state), 1 the target could not be read,
+2 bad input.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			target, err := g.connect(g.Target, "target")
 			if err != nil {
@@ -196,12 +212,26 @@ func newMirrorStatusCmd(g *Global) *cobra.Command {
 
 func newMirrorPauseCmd(g *Global, pause bool) *cobra.Command {
 	use, short := "resume", "Let a paused mirror into --target go on"
+	long := `Clears the pause request on the mirror's Lease in the target; the mirror
+notices it within its renew period (2s) and goes on. Says what it found: a
+live mirror resumed, or none running (nothing to resume).`
 	if pause {
 		use, short = "pause", "Ask the mirror writing into --target to finish its in-flight work and hold (waits for it)"
+		long = `Sets a pause request on the mirror's Lease in the target and waits (up to
+--timeout) until the mirror says it holds: its in-flight writes are done and
+it takes no new change until resumed (tandem mirror resume). A switchover
+does the same. Says what it found: a live mirror paused, or none running
+(nothing to pause; a mirror started later starts unpaused).`
 	}
+	long += `
+
+-o json gives the mirror's state afterwards (null when none ever ran).
+
+Exit codes: 0 done (or nothing to do), 1 the mirror did not answer within
+--timeout or the target could not be written, 2 bad input.`
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use: use, Short: short, Args: cobra.NoArgs,
+		Use: use, Short: short, Long: long, Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			target, err := g.connect(g.Target, "target")
 			if err != nil {
@@ -218,8 +248,16 @@ func newMirrorPauseCmd(g *Global, pause bool) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(g.Err, "mirror into %s: %sd\n", target.Context, use)
-			return nil
+			st, err := mirror.Status(cmd.Context(), target)
+			if err != nil {
+				return err
+			}
+			line := fmt.Sprintf("mirror into %s: %sd", target.Context, use)
+			if st == nil || !st.Live {
+				line = fmt.Sprintf("mirror into %s: none is running, nothing to %s", target.Context, use)
+			}
+			fmt.Fprintln(g.Err, line)
+			return g.printObject(st, func(io.Writer) {})
 		},
 	}
 	if pause {

@@ -86,7 +86,7 @@ not be read or a check could not run: see "unchecked").`,
 func (o *PlanOptions) Complete() error {
 	checks, err := preflight.Select(o.Checks)
 	if err != nil {
-		return badInput("--checks: %v", err)
+		return badInput("--checks (--only): %v", err)
 	}
 	o.checks = checks
 	if o.failOn, err = preflight.ParseSeverity(o.FailOn); err != nil {

@@ -52,6 +52,9 @@ func Main(args []string) int {
 	root := NewRoot(g, filepath.Base(args[0]))
 	root.SetArgs(args[1:])
 	err = root.ExecuteContext(ctx)
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command ") {
+		err = badInput("%v (see --help)", err) // a command that does not exist: cobra's, not a command's Args
+	}
 	// Before the error line, so that stays the last; stderr, never in -o json.
 	printWarnings(g.Err, g.warnings.all(), g.Verbose)
 	if err != nil && !errors.Is(err, errPartial) {
@@ -129,7 +132,24 @@ Exit codes: 0 done, 1 some items failed (reported per item), 2 bad input.`,
 	g.client.addFlags(root)
 
 	root.AddCommand(newVersionCmd(g), newClustersCmd(g), newSyncCmd(g), newExportCmd(g), newImportCmd(g), newLabCmd(g), newPlanCmd(g), newShiftCmd(g), newActivateCmd(g), newDeactivateCmd(g), newHandoffCmd(g), newDrainCmd(g), newMirrorCmd(g), newStatusCmd(g), newSwitchoverCmd(g), newDrillCmd(g), newRunbookCmd(g), newProbeCmd(g), newControllerCmd(g), newDashboardCmd(g))
+	badArgs(root)
 	return root
+}
+
+// badArgs makes every command's wrong arguments bad input (exit 2), as a
+// wrong flag is: cobra's own errors would exit 1.
+func badArgs(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return badInput("%v (see --help)", err)
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		badArgs(sub)
+	}
 }
 
 // connect opens a context of the kubeconfig.

@@ -74,7 +74,11 @@ func newStandbyCmd(g *Global, verb standby.Verb, short, long, example string) *c
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Cluster, "cluster", "", "context of the cluster to "+string(verb))
-	f.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait for workloads to be available and the policy to be enforced")
+	timeoutHelp := "how long to wait for the restored workloads to be available"
+	if verb == standby.VerbDeactivate {
+		timeoutHelp = "how long to wait for the standby policy to be enforced"
+	}
+	f.DurationVar(&o.Timeout, "timeout", 5*time.Minute, timeoutHelp)
 	f.StringVar(&o.JournalDir, "journal-dir", filepath.Join(stateDir(), "journal"), "where the journal of each run is kept")
 	if verb == standby.VerbDeactivate {
 		f.StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "only these namespaces (comma-separated); default: every non-system namespace")
@@ -146,6 +150,9 @@ func (o *StandbyOptions) print(c *cluster.Conn, changes []standby.Change, policy
 		Changes []standby.Change `json:"changes"`
 		Seconds float64          `json:"seconds"`
 	}{c.Context, string(o.verb), policy, changes, took.Seconds()}
+	if out.Changes == nil {
+		out.Changes = []standby.Change{} // -o json: [] for none
+	}
 	return o.g.printObject(out, func(w io.Writer) {
 		tw := newTable(w, "KIND", "NAMESPACE", "NAME", "CHANGE")
 		for _, ch := range changes {
@@ -187,11 +194,15 @@ func installStandby(ctx context.Context, g *Global, target *cluster.Conn) error 
 // one the record names; an unknown or unreachable peer only lowers the epoch's
 // reach, and is said.
 func recordRole(ctx context.Context, g *Global, c *cluster.Conn, role, reason string) {
+	own, err := switchover.ReadRecord(ctx, c)
+	if err == nil && own != nil && own.Role == role {
+		// The epoch counts role changes: saying the role again is not one.
+		fmt.Fprintf(g.Err, "%s already recorded %s at epoch %d\n", c.Context, role, own.Epoch)
+		return
+	}
 	peerName := otherOf(g, c.Context)
-	if peerName == "" {
-		if r, err := switchover.ReadRecord(ctx, c); err == nil && r != nil {
-			peerName = r.PeerContext
-		}
+	if peerName == "" && own != nil {
+		peerName = own.PeerContext
 	}
 	var peer *cluster.Conn
 	if peerName != "" && peerName != c.Context {

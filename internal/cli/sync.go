@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/pair"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/standby"
 	"github.com/tandem-io/tandem/pkg/statedir"
@@ -72,6 +74,12 @@ the source writes nothing. An interrupted run (even kill -9) is said when the
 next one starts, and the next one finishes the job: it writes only what differs
 from the source (content hashes), so nothing is written twice. PersistentVolumeClaims and PersistentVolumes move with 'tandem handoff'.
 
+Two copies that would park production are refused (exit 2) unless --force:
+--standby into the cluster the records say is active (or, without a record,
+out of a standby into a cluster that runs workloads), and a plain copy out
+of a standby (its workloads are parked at 0). --dry-run says it would be
+refused and shows the plan.
+
 Exit codes: 0 all copied, 1 some objects failed or conflicted (see the table),
 2 bad input.`,
 		Example: `  tandem sync --source blue --target green --dry-run
@@ -93,7 +101,7 @@ Exit codes: 0 all copied, 1 some objects failed or conflicted (see the table),
 	f := cmd.Flags()
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the plan (create/update/unchanged/skip per object, with reasons) and write nothing")
 	f.BoolVar(&o.Diff, "diff", false, "with --dry-run: print a unified diff per object against the target")
-	f.BoolVar(&o.Force, "force", false, "take over fields that another field manager owns in the target")
+	f.BoolVar(&o.Force, "force", false, "take over fields that another field manager owns in the target, and copy whatever the clusters' roles")
 	f.BoolVar(&o.Recreate, "recreate", false, "delete and create objects whose immutable fields changed (Job template, PVC spec, …)")
 	f.BoolVar(&o.Standby, "standby", false, "make the target a standby: workloads at 0 replicas (count kept in tandem.io/replicas), CronJobs suspended, DaemonSets parked, Jobs not copied, admission webhooks served from those namespaces failing open (policy kept in tandem.io/failure-policies); what a namespace labelled tandem.io/standby-exempt=true in the source holds is copied as it is and runs; installs the standby admission policy")
 	f.IntVar(&o.Workers, "workers", apply.DefaultWorkers, "parallel writes to the target")
@@ -257,18 +265,33 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 func stateDir() string { return statedir.Root() }
 
 func (o *SyncOptions) printWarnings(prep *syncer.Prepared) {
+	seen := map[string]bool{}
 	for _, w := range prep.Warnings {
-		fmt.Fprintln(o.g.Err, "warning: "+w)
+		if !seen[w] { // a kind's warning comes from each pass that met it
+			seen[w] = true
+			fmt.Fprintln(o.g.Err, "warning: "+w)
+		}
 	}
 }
 
-// guardRoles refuses the two syncs that would park production: --standby into
-// the cluster the records say is active, and a plain sync out of a standby
-// (its workloads are parked at 0). --force writes anyway.
+// guardRoles refuses the two syncs (and mirrors) that would park
+// production: --standby into the cluster the records say is active, and a
+// plain copy out of a standby (its workloads are parked at 0). --force
+// writes anyway; a dry run writes nothing, and says it would be refused.
 func (o *SyncOptions) guardRoles(ctx context.Context, source, target *cluster.Conn) error {
-	if o.Force || o.DryRun {
+	if o.Force {
 		return nil
 	}
+	err := o.roleRefusal(ctx, source, target)
+	if err != nil && o.DryRun && errors.Is(err, cluster.ErrBadInput) {
+		fmt.Fprintf(o.g.Err, "warning: without --dry-run this would be refused: %s\n", message(err))
+		return nil
+	}
+	return err
+}
+
+// roleRefusal is guardRoles' refusal, nil when the roles allow the copy.
+func (o *SyncOptions) roleRefusal(ctx context.Context, source, target *cluster.Conn) error {
 	if o.Standby {
 		rec, err := switchover.ReadRecord(ctx, target)
 		if err != nil {
@@ -277,6 +300,27 @@ func (o *SyncOptions) guardRoles(ctx context.Context, source, target *cluster.Co
 		if rec != nil && rec.Role == switchover.RoleActive {
 			if src, err := switchover.ReadRecord(ctx, source); err == nil && (src == nil || src.Epoch <= rec.Epoch || src.Role != switchover.RoleActive) {
 				return badInput("%s is the active cluster (its record, epoch %d): --standby would park its workloads; switch over first (tandem switchover --to %s), or pass --force", target.Context, rec.Epoch, source.Context)
+			}
+		}
+		if rec == nil {
+			// No record of the target's own: a copy out of the standby into a
+			// cluster that runs workloads is one into the active cluster.
+			srcStandby, err := standby.IsStandby(ctx, source)
+			if err != nil {
+				return err
+			}
+			tgtStandby, err := standby.IsStandby(ctx, target)
+			if err != nil {
+				return err
+			}
+			if srcStandby && !tgtStandby {
+				w, err := pair.CountWorkloads(ctx, target)
+				if err != nil {
+					return err
+				}
+				if w.Available > 0 {
+					return badInput("%s is standby and %s runs %d replicas: --standby from the standby would park them; sync from the active cluster into the standby, or pass --force", source.Context, target.Context, w.Available)
+				}
 			}
 		}
 		return nil

@@ -2,6 +2,7 @@ package lease
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -163,3 +164,23 @@ func Watch(ctx context.Context, c Client, name string, first *Record, def, poll 
 	}
 	return obs, nil
 }
+
+// Ago is a time since something, shown to people: JSON gives it in seconds
+// (a float), as every other duration tandem prints.
+type Ago time.Duration
+
+// MarshalJSON writes the seconds.
+func (a Ago) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(a).Seconds()) }
+
+// UnmarshalJSON reads the seconds.
+func (a *Ago) UnmarshalJSON(b []byte) error {
+	var s float64
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	*a = Ago(s * float64(time.Second))
+	return nil
+}
+
+// String rounds to the second.
+func (a Ago) String() string { return time.Duration(a).Round(time.Second).String() }

@@ -6,6 +6,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/inventory"
 )
 
 // Metrics are the mirror's Prometheus metrics, on a registry of their own.
@@ -63,6 +66,25 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // The recorders accept a nil *Metrics (no metrics asked for).
+
+// start makes every series of the watched resources, at 0: an alert on a
+// rate sees the mirror from its first scrape, not from its first change.
+func (m *Metrics) start(cluster string, watched map[schema.GroupVersionResource]inventory.Resource) {
+	if m == nil {
+		return
+	}
+	for gvr := range watched {
+		for _, typ := range []string{"add", "update", "delete"} {
+			m.events.WithLabelValues(cluster, gvr.Resource, typ)
+		}
+		for _, outcome := range []string{"applied", "deleted"} {
+			m.appliedC.WithLabelValues(cluster, gvr.Resource, outcome)
+		}
+		m.failedC.WithLabelValues(cluster, gvr.Resource)
+		m.reads.WithLabelValues(cluster, gvr.Resource)
+	}
+	m.lag.WithLabelValues(cluster)
+}
 
 func (m *Metrics) event(cluster, resource, typ string) {
 	if m != nil {

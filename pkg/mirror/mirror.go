@@ -186,6 +186,7 @@ func (m *Mirror) Run(ctx context.Context) error {
 	if err := m.startInformers(ctx); err != nil {
 		return err
 	}
+	m.Metrics.start(m.Source.Context, m.byGVR)
 
 	// The lease loop runs from the start: a pause requested before the
 	// initial pass holds the mirror before it writes anything.
@@ -274,7 +275,19 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 	m.stats.Unchanged += int64(total[apply.Unchanged])
 	m.stats.Failed += int64(total[apply.Failed] + total[apply.Conflict])
 	m.mu.Unlock()
+	resourceOf := map[schema.GroupKind]string{}
+	for gvr, r := range m.byGVR {
+		resourceOf[r.GroupKind()] = gvr.Resource
+	}
 	for _, r := range results {
+		if res, ok := resourceOf[schema.GroupKind{Group: r.Group, Kind: r.Kind}]; ok {
+			switch r.Status {
+			case apply.Created, apply.Updated:
+				m.Metrics.applied(m.Source.Context, res, "applied", 0, false)
+			case apply.Failed, apply.Conflict:
+				m.Metrics.failed(m.Source.Context, res)
+			}
+		}
 		if r.Bad() {
 			m.Log.Warn("initial pass", "object", r.Kind+" "+r.Namespace+"/"+r.Name, "status", r.Status, "reason", r.Reason)
 		}

@@ -64,14 +64,14 @@ type Stats struct {
 
 // State is a mirror as the target's lease tells it.
 type State struct {
-	Holder  string        `json:"holder"`
-	Source  string        `json:"source"`
-	Live    bool          `json:"live"`       // held, and seen renewed within the lease duration
-	Renewed time.Duration `json:"renewedAgo"` // since the reader saw the lease change (for a released lease: by the holder's renew time, shown only)
-	Started time.Time     `json:"started,omitzero"`
-	Paused  bool          `json:"paused"`
-	Pausing bool          `json:"pauseRequested"`
-	Stats   Stats         `json:"stats"`
+	Holder  string    `json:"holder"`
+	Source  string    `json:"source"`
+	Live    bool      `json:"live"`              // held, and seen renewed within the lease duration
+	Renewed lease.Ago `json:"renewedAgoSeconds"` // since the reader saw the lease change (for a released lease: by the holder's renew time, shown only)
+	Started time.Time `json:"started,omitzero"`
+	Paused  bool      `json:"paused"`
+	Pausing bool      `json:"pauseRequested"`
+	Stats   Stats     `json:"stats"`
 }
 
 // String is one line for status tables.
@@ -79,18 +79,16 @@ func (s *State) String() string {
 	if s == nil {
 		return "none"
 	}
-	live := "live"
-	if !s.Live {
-		live = fmt.Sprintf("gone (last renewed %s ago)", s.Renewed.Round(time.Second))
-	}
-	mode := "running"
+	state := "live, running"
 	switch {
+	case !s.Live:
+		state = fmt.Sprintf("not running (its lease last renewed %s ago); its last counts", s.Renewed)
 	case s.Paused:
-		mode = "paused"
+		state = "live, paused"
 	case s.Pausing:
-		mode = "pausing"
+		state = "live, pausing"
 	}
-	return fmt.Sprintf("from %s, %s, %s: %d events, %d applied, %d failed, lag p99 %.3fs", s.Source, live, mode, s.Stats.Events, s.Stats.Applied, s.Stats.Failed, s.Stats.LagP99)
+	return fmt.Sprintf("from %s, %s: %d events, %d applied, %d failed, lag p99 %.3fs", s.Source, state, s.Stats.Events, s.Stats.Applied, s.Stats.Failed, s.Stats.LagP99)
 }
 
 // Status reads the mirror writing into target: nil, nil when none ever ran.
@@ -110,7 +108,7 @@ func Status(ctx context.Context, target *cluster.Conn) (*State, error) {
 	if !r.Held() {
 		st := stateOf(r)
 		if !r.Renewed.IsZero() {
-			st.Renewed = time.Since(r.Renewed) // shown only: no decision rests on it
+			st.Renewed = lease.Ago(time.Since(r.Renewed)) // shown only: no decision rests on it
 		}
 		return st, nil
 	}
@@ -122,7 +120,7 @@ func Status(ctx context.Context, target *cluster.Conn) (*State, error) {
 		return nil, nil // deleted while watched
 	}
 	st := stateOf(obs.Record)
-	st.Live, st.Renewed = obs.Live, obs.Unchanged
+	st.Live, st.Renewed = obs.Live, lease.Ago(obs.Unchanged)
 	return st, nil
 }
 

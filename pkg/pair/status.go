@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -87,12 +86,13 @@ func Read(ctx context.Context, conns [2]*cluster.Conn, routerURL string, open fu
 			st.Warnings = append(st.Warnings, activeWarnings(st.Clusters[i])...)
 		default:
 			st.Clusters[i].Role = switchover.RoleStandby
+			st.Warnings = append(st.Warnings, standbyWarnings(st.Clusters[i], st.Verdict.Active)...)
 		}
 		if l := st.Clusters[i].Lock; l != nil {
 			if l.Stale {
-				st.Warnings = append(st.Warnings, fmt.Sprintf("%s: a stale switchover lock is held by %s (taken %s ago, not renewed for %s)", st.Clusters[i].Context, l.Holder, l.Age.Round(time.Second), l.Renewed.Round(time.Second)))
+				st.Warnings = append(st.Warnings, fmt.Sprintf("%s: a stale switchover lock is held by %s (taken %s ago, not renewed for %s)", st.Clusters[i].Context, l.Holder, l.Age, l.Renewed))
 			} else {
-				st.Warnings = append(st.Warnings, fmt.Sprintf("%s: a switchover is running: %s (for %s)", st.Clusters[i].Context, l.Holder, l.Age.Round(time.Second)))
+				st.Warnings = append(st.Warnings, fmt.Sprintf("%s: a switchover is running: %s (for %s)", st.Clusters[i].Context, l.Holder, l.Age))
 			}
 		}
 	}
@@ -131,6 +131,17 @@ func activeWarnings(c Cluster) []string {
 		out = append(out, fmt.Sprintf("%s is active but only %d of %d replicas are available", c.Context, w.Available, w.Desired))
 	}
 	return out
+}
+
+// standbyWarnings says what is wrong with a cluster the records make the
+// standby: one that is not parked (no standby marker) and runs replicas
+// serves beside the active cluster.
+func standbyWarnings(c Cluster, active string) []string {
+	if !c.Reachable || c.Standby || c.Workloads.Available == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("%s is standby by the records (%s is active) but is not parked: no standby marker, %d replicas available; both may serve: run tandem deactivate --cluster %s, or tandem switchover if it should be the active one",
+		c.Context, active, c.Workloads.Available, c.Context)}
 }
 
 // WeightWarnings says where the router disagrees with the active record.
@@ -174,7 +185,7 @@ func readCluster(ctx context.Context, c *cluster.Conn) (Cluster, switchover.Side
 		return fail(side.Err)
 	}
 	cs.Record, cs.Standby = side.Record, side.Standby
-	if cs.Workloads, err = countWorkloads(ctx, c); err != nil {
+	if cs.Workloads, err = CountWorkloads(ctx, c); err != nil {
 		return fail(err)
 	}
 	if cs.Nodes, err = countNodes(ctx, c); err != nil {
@@ -202,9 +213,9 @@ func countNodes(ctx context.Context, c *cluster.Conn) (Nodes, error) {
 	return n, nil
 }
 
-// countWorkloads sums the Deployments and StatefulSets outside the system
+// CountWorkloads sums the Deployments and StatefulSets outside the system
 // namespaces and tandem's own.
-func countWorkloads(ctx context.Context, c *cluster.Conn) (Workloads, error) {
+func CountWorkloads(ctx context.Context, c *cluster.Conn) (Workloads, error) {
 	var n Workloads
 	count := func(o *unstructured.Unstructured) error {
 		if plan.SystemNamespace(o.GetNamespace()) || o.GetNamespace() == standby.MarkerNamespace {

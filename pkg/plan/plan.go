@@ -105,7 +105,7 @@ func (r Ref) Key() ObjectKey {
 type Step struct {
 	Item
 	Action  Action
-	Reason  string   // for Skip; or a short explanation for Update ("changed in the source", "not yet written by tandem")
+	Reason  string   // for Skip; or a short explanation for Update ("differs from what tandem last wrote", "not yet written by tandem")
 	Hash    string   // hash of Desired (set for every step sanitize did not skip)
 	Foreign []string // field managers other than tandem and the cluster's own controllers that own fields of Current (sorted); apply checks these for conflicts
 	GitOps  string   // "Helm release X", "Argo CD", "Flux" when Current is managed by one of them and was never written by tandem
@@ -259,7 +259,7 @@ func decide(it Item, o Options) Step {
 			s.Reason = fmt.Sprintf("taking over fields from %s (--force)", strings.Join(s.Foreign, ", "))
 		}
 	case annotated:
-		s.Action, s.Reason = Update, "changed in the source"
+		s.Action, s.Reason = Update, "differs from what tandem last wrote"
 	default:
 		s.Action, s.Reason = Update, "not yet written by tandem"
 	}

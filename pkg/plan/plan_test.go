@@ -89,7 +89,7 @@ func TestBuildDecisions(t *testing.T) {
 			"kubelet", "system:serviceaccount:x:y", "before-first-apply", "editor/status", "editor/scale"), false,
 			decision{Action: Unchanged, Hashed: true}},
 		{"changed", nil, current(t, "old", nil, nil, "tandem"), false,
-			decision{Action: Update, Reason: "changed in the source", Hashed: true}},
+			decision{Action: Update, Reason: "differs from what tandem last wrote", Hashed: true}},
 		{"never written", nil, current(t, "", nil, nil, "kubectl-create"), false,
 			decision{Action: Update, Reason: "not yet written by tandem", Hashed: true, Foreign: []string{"kubectl-create"}}},
 		{"helm", nil, current(t, "", helm, helmRelease, "helm"), false,

@@ -202,10 +202,10 @@ func acquiredAgo(r *lease.Record) time.Duration {
 
 // LockInfo describes a lock as seen now (for status).
 type LockInfo struct {
-	Holder  string        `json:"holder"`
-	Age     time.Duration `json:"age"`        // since the holder took it, by the holder's acquire time (informational)
-	Renewed time.Duration `json:"renewedAgo"` // since this process saw it change
-	Stale   bool          `json:"stale"`
+	Holder  string    `json:"holder"`
+	Age     lease.Ago `json:"ageSeconds"`        // since the holder took it, by the holder's acquire time (informational)
+	Renewed lease.Ago `json:"renewedAgoSeconds"` // since this process saw it change
+	Stale   bool      `json:"stale"`
 }
 
 // ReadLock returns the cluster's switchover lock, or nil when nobody holds it.
@@ -233,8 +233,8 @@ func ReadLock(ctx context.Context, c *cluster.Conn) (*LockInfo, error) {
 	}
 	return &LockInfo{
 		Holder:  lease.ParseIdentity(obs.Record.Holder).Display(),
-		Age:     acquiredAgo(obs.Record),
-		Renewed: obs.Unchanged,
+		Age:     lease.Ago(acquiredAgo(obs.Record)),
+		Renewed: lease.Ago(obs.Unchanged),
 		Stale:   !obs.Live,
 	}, nil
 }
