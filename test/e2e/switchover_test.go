@@ -391,10 +391,18 @@ func TestSwitchover(t *testing.T) {
 		}{
 			{[]string{"sync", "--source", "blue", "--target", "green", "--standby", "--journal-dir", jdir}, "green is the active cluster"},
 			{[]string{"sync", "--source", "blue", "--target", "green", "--journal-dir", jdir}, "blue is standby"},
+			// A mirror is a sync that goes on: the same refusals.
+			{[]string{"mirror", "--source", "blue", "--target", "green", "--standby", "--duration", "30s"}, "green is the active cluster"},
+			{[]string{"mirror", "--source", "blue", "--target", "green", "--duration", "30s"}, "blue is standby"},
 		} {
 			if r := tandem(t, c.args...); r.code != 2 || !strings.Contains(r.stderr, c.want) {
 				t.Errorf("tandem %s: exit %d, want 2 with %q\n%s", strings.Join(c.args, " "), r.code, c.want, r.stderr)
 			}
+		}
+		// A dry run writes nothing: it shows the plan and says it would be refused.
+		r := tandem(t, "sync", "--source", "blue", "--target", "green", "--journal-dir", jdir, "--dry-run", "--namespace", "shop")
+		if r.code != 0 || !strings.Contains(r.stderr, "without --dry-run this would be refused: blue is standby") {
+			t.Errorf("sync --dry-run out of the standby: exit %d, want 0 and the refusal as a warning\n%s", r.code, r.stderr)
 		}
 		assertActive(t, "green")
 	})
