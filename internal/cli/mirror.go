@@ -249,6 +249,11 @@ Exit codes: 0 done (or nothing to do), 1 the mirror did not answer within
 				return err
 			}
 			st, err := mirror.Status(cmd.Context(), target)
+			// A live mirror takes a resume at its next renewal: the state
+			// said is the one after it (bounded: a mirror renews every 2s).
+			for deadline := time.Now().Add(20 * time.Second); err == nil && !pause && st != nil && st.Live && st.Paused && time.Now().Before(deadline); {
+				st, err = mirror.Status(cmd.Context(), target)
+			}
 			if err != nil {
 				return err
 			}

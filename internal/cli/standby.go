@@ -195,12 +195,15 @@ func installStandby(ctx context.Context, g *Global, target *cluster.Conn) error 
 // reach, and is said.
 func recordRole(ctx context.Context, g *Global, c *cluster.Conn, role, reason string) {
 	own, err := switchover.ReadRecord(ctx, c)
-	if err == nil && own != nil && own.Role == role {
-		// The epoch counts role changes: saying the role again is not one.
+	if err != nil {
+		own = nil
+	}
+	peerName := otherOf(g, c.Context)
+	if own != nil && own.Role == role && (peerName == "" || peerName == own.PeerContext) {
+		// The epoch counts role changes: saying the role again to the same peer is not one.
 		fmt.Fprintf(g.Err, "%s already recorded %s at epoch %d\n", c.Context, role, own.Epoch)
 		return
 	}
-	peerName := otherOf(g, c.Context)
 	if peerName == "" && own != nil {
 		peerName = own.PeerContext
 	}

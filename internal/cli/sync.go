@@ -283,11 +283,15 @@ func (o *SyncOptions) guardRoles(ctx context.Context, source, target *cluster.Co
 		return nil
 	}
 	err := o.roleRefusal(ctx, source, target)
-	if err != nil && o.DryRun && errors.Is(err, cluster.ErrBadInput) {
+	switch {
+	case err == nil || !o.DryRun:
+		return err
+	case errors.Is(err, cluster.ErrBadInput):
 		fmt.Fprintf(o.g.Err, "warning: without --dry-run this would be refused: %s\n", message(err))
-		return nil
+	default:
+		fmt.Fprintf(o.g.Err, "warning: the clusters' roles could not be checked (a run without --dry-run would stop here): %v\n", err)
 	}
-	return err
+	return nil
 }
 
 // roleRefusal is guardRoles' refusal, nil when the roles allow the copy.
@@ -304,7 +308,7 @@ func (o *SyncOptions) roleRefusal(ctx context.Context, source, target *cluster.C
 		}
 		if rec == nil {
 			// No record of the target's own: a copy out of the standby into a
-			// cluster that runs workloads is one into the active cluster.
+			// cluster that runs the same workloads is one into the active cluster.
 			srcStandby, err := standby.IsStandby(ctx, source)
 			if err != nil {
 				return err
@@ -314,12 +318,14 @@ func (o *SyncOptions) roleRefusal(ctx context.Context, source, target *cluster.C
 				return err
 			}
 			if srcStandby && !tgtStandby {
-				w, err := pair.CountWorkloads(ctx, target)
+				// Only what the copy would write over: a new cluster's own
+				// add-ons are not parked by it.
+				n, err := pair.AvailableOfShared(ctx, target, source)
 				if err != nil {
 					return err
 				}
-				if w.Available > 0 {
-					return badInput("%s is standby and %s runs %d replicas: --standby from the standby would park them; sync from the active cluster into the standby, or pass --force", source.Context, target.Context, w.Available)
+				if n > 0 {
+					return badInput("%s is standby and %s runs %d replicas of the workloads it would write over: --standby from the standby would park them; sync from the active cluster into the standby, or pass --force", source.Context, target.Context, n)
 				}
 			}
 		}

@@ -17,6 +17,7 @@ package mirror
 import (
 	"context"
 	"slices"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -220,29 +221,76 @@ func (m *Mirror) watchDeps(ctx context.Context) {
 // written, the objects outside the selection that point at it and were
 // there before it (a ClusterRoleBinding, or a RoleBinding in another
 // namespace, that named a ServiceAccount before the ServiceAccount
-// existed): their own changes came while it did not.
+// existed): their own changes came while it did not. Looking means listing
+// the kinds that may point at it in the source: one look serves every
+// object that came meanwhile, and looks are linkEvery apart, so a
+// namespace whose ServiceAccounts come and go by the second costs one
+// list of the bindings per linkEvery, not one per ServiceAccount.
 func (m *Mirror) bringLinked(ctx context.Context, k key) {
 	ok := m.objectKey(k)
-	for _, gk := range plan.LinkedFrom(schema.GroupKind{Group: ok.Group, Kind: ok.Kind}) {
-		gvr, found := m.gvrOf(plan.ObjectKey{Group: gk.Group, Kind: gk.Kind})
-		if !found {
-			continue
+	if len(plan.LinkedFrom(schema.GroupKind{Group: ok.Group, Kind: ok.Kind})) == 0 {
+		return
+	}
+	m.mu.Lock()
+	if m.linked == nil {
+		m.linked = map[plan.ObjectKey]bool{}
+	}
+	m.linked[ok] = true
+	start := !m.linking
+	m.linking = true
+	m.mu.Unlock()
+	if start {
+		go m.lookForLinks(ctx)
+	}
+}
+
+// linkEvery is the least time between two looks of bringLinked.
+const linkEvery = 5 * time.Second
+
+// lookForLinks looks for what points at the objects bringLinked was given,
+// until none is left.
+func (m *Mirror) lookForLinks(ctx context.Context) {
+	for {
+		m.mu.Lock()
+		batch := m.linked
+		m.linked = nil
+		if len(batch) == 0 || ctx.Err() != nil {
+			m.linking = false
+			m.mu.Unlock()
+			return
 		}
-		err := inventory.List(ctx, m.Source, m.byGVR[gvr], "", func(o *unstructured.Unstructured) error {
-			if m.root(plan.KeyOf(o)) {
-				return nil // the selection's own: its own event brings it
+		m.mu.Unlock()
+		kinds := map[schema.GroupKind]bool{}
+		for ok := range batch {
+			for _, gk := range plan.LinkedFrom(schema.GroupKind{Group: ok.Group, Kind: ok.Kind}) {
+				kinds[gk] = true
 			}
-			for _, l := range plan.BroughtBy(o, m.Request.Selector) {
-				if l.By == ok && m.follow(plan.KeyOf(o), l.Why) {
-					lk := key{gvr, o.GetNamespace(), o.GetName()}
-					m.Log.Info("brought along", "object", lk.String(), "why", l.Why)
-					m.queue.Add(lk)
+		}
+		for gk := range kinds {
+			gvr, found := m.gvrOf(plan.ObjectKey{Group: gk.Group, Kind: gk.Kind})
+			if !found {
+				continue
+			}
+			err := inventory.List(ctx, m.Source, m.byGVR[gvr], "", func(o *unstructured.Unstructured) error {
+				if m.root(plan.KeyOf(o)) {
+					return nil // the selection's own: its own event brings it
 				}
+				for _, l := range plan.BroughtBy(o, m.Request.Selector) {
+					if batch[l.By] && m.follow(plan.KeyOf(o), l.Why) {
+						lk := key{gvr, o.GetNamespace(), o.GetName()}
+						m.Log.Info("brought along", "object", lk.String(), "why", l.Why)
+						m.queue.Add(lk)
+					}
+				}
+				return nil
+			})
+			if err != nil && ctx.Err() == nil {
+				m.Log.Warn("could not look for what points at new objects", "resource", gvr.Resource, "objects", len(batch), "error", err)
 			}
-			return nil
-		})
-		if err != nil {
-			m.Log.Warn("could not look for what points at a new object", "object", k.String(), "resource", gvr.Resource, "error", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(linkEvery):
 		}
 	}
 }

@@ -80,6 +80,11 @@ type Mirror struct {
 	// ""): a deletion in the source prunes only what the mirror copies
 	// (deps.go).
 	deps map[plan.ObjectKey]string
+	// linked are the selected objects new to the target whose earlier
+	// pointers bringLinked is to look for, and linking whether it is
+	// looking (it lists once for all that came meanwhile).
+	linked  map[plan.ObjectKey]bool
+	linking bool
 	// exempt are the source's namespaces labelled standby.ExemptLabel,
 	// kept as their changes come.
 	exempt   map[string]bool
@@ -415,6 +420,7 @@ func (m *Mirror) keepLease(ctx context.Context, held *lease.Lease, pub *publishe
 				pub.held.Store(false)
 				m.paused.Store(false)
 				m.Log.Info("resumed")
+				_ = held.Renew(ctx) // say so now: a reader of the lease must not see it paused after resume
 			}
 		}
 	}

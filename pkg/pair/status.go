@@ -137,7 +137,9 @@ func activeWarnings(c Cluster) []string {
 // standby: one that is not parked (no standby marker) and runs replicas
 // serves beside the active cluster.
 func standbyWarnings(c Cluster, active string) []string {
-	if !c.Reachable || c.Standby || c.Workloads.Available == 0 {
+	// Only a cluster whose own record says standby: one without a record
+	// (a new cluster, its add-ons running) is not claimed to be anything.
+	if !c.Reachable || c.Standby || c.Workloads.Available == 0 || c.Record == nil || c.Record.Role != switchover.RoleStandby {
 		return nil
 	}
 	return []string{fmt.Sprintf("%s is standby by the records (%s is active) but is not parked: no standby marker, %d replicas available; both may serve: run tandem deactivate --cluster %s, or tandem switchover if it should be the active one",
@@ -185,7 +187,7 @@ func readCluster(ctx context.Context, c *cluster.Conn) (Cluster, switchover.Side
 		return fail(side.Err)
 	}
 	cs.Record, cs.Standby = side.Record, side.Standby
-	if cs.Workloads, err = CountWorkloads(ctx, c); err != nil {
+	if cs.Workloads, err = countWorkloads(ctx, c); err != nil {
 		return fail(err)
 	}
 	if cs.Nodes, err = countNodes(ctx, c); err != nil {
@@ -213,9 +215,9 @@ func countNodes(ctx context.Context, c *cluster.Conn) (Nodes, error) {
 	return n, nil
 }
 
-// CountWorkloads sums the Deployments and StatefulSets outside the system
+// countWorkloads sums the Deployments and StatefulSets outside the system
 // namespaces and tandem's own.
-func CountWorkloads(ctx context.Context, c *cluster.Conn) (Workloads, error) {
+func countWorkloads(ctx context.Context, c *cluster.Conn) (Workloads, error) {
 	var n Workloads
 	count := func(o *unstructured.Unstructured) error {
 		if plan.SystemNamespace(o.GetNamespace()) || o.GetNamespace() == standby.MarkerNamespace {
@@ -241,6 +243,35 @@ func CountWorkloads(ctx context.Context, c *cluster.Conn) (Workloads, error) {
 		r := inventory.Resource{Group: "apps", Version: "v1", Resource: strings.ToLower(kind) + "s", Kind: kind, Namespaced: true}
 		if err := inventory.List(ctx, c, r, "", count); err != nil {
 			return n, fmt.Errorf("list %s of %s: %w", r.Resource, c.Context, err)
+		}
+	}
+	return n, nil
+}
+
+// AvailableOfShared sums the available replicas of c's Deployments and
+// StatefulSets (outside the system namespaces) that peer has too, by
+// namespace and name: those a copy from peer would write over.
+func AvailableOfShared(ctx context.Context, c, peer *cluster.Conn) (int64, error) {
+	shared := map[string]bool{}
+	var n int64
+	for _, side := range []*cluster.Conn{peer, c} {
+		for _, kind := range []string{"Deployment", "StatefulSet"} {
+			r := inventory.Resource{Group: "apps", Version: "v1", Resource: strings.ToLower(kind) + "s", Kind: kind, Namespaced: true}
+			err := inventory.List(ctx, side, r, "", func(o *unstructured.Unstructured) error {
+				if plan.SystemNamespace(o.GetNamespace()) || o.GetNamespace() == standby.MarkerNamespace {
+					return nil
+				}
+				k := kind + " " + o.GetNamespace() + "/" + o.GetName()
+				if side == peer {
+					shared[k] = true
+				} else if s, err := workload.StatusOf(o); err == nil && shared[k] {
+					n += int64(min(s.Available, s.Desired))
+				}
+				return nil
+			})
+			if err != nil {
+				return 0, fmt.Errorf("list %s of %s: %w", r.Resource, side.Context, err)
+			}
 		}
 	}
 	return n, nil

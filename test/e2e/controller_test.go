@@ -99,6 +99,9 @@ spec: {pair: lab, to: green, steps: [0, 50, 100], pause: 1s}
 				return false, "missing " + want
 			}
 		}
+		if strings.Contains(m, "tandem_mirror_lag_seconds_count{cluster=\"blue\"} 0\n") {
+			return false, "no mirror lag observed yet" // the series exists from the start, at 0
+		}
 		return true, ""
 	})
 	back := fmt.Sprintf("ctl-back-%d", time.Now().UnixNano())
