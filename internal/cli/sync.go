@@ -296,9 +296,10 @@ func (o *SyncOptions) guardRoles(ctx context.Context, source, target *cluster.Co
 
 // roleRefusal is guardRoles' refusal, nil when the roles allow the copy.
 func (o *SyncOptions) roleRefusal(ctx context.Context, source, target *cluster.Conn) error {
+	var rec *switchover.Record
 	if o.Standby {
-		rec, err := switchover.ReadRecord(ctx, target)
-		if err != nil {
+		var err error
+		if rec, err = switchover.ReadRecord(ctx, target); err != nil {
 			return err
 		}
 		if rec != nil && rec.Role == switchover.RoleActive {
@@ -306,30 +307,9 @@ func (o *SyncOptions) roleRefusal(ctx context.Context, source, target *cluster.C
 				return badInput("%s is the active cluster (its record, epoch %d): --standby would park its workloads; switch over first (tandem switchover --to %s), or pass --force", target.Context, rec.Epoch, source.Context)
 			}
 		}
-		if rec == nil {
-			// No record of the target's own: a copy out of the standby into a
-			// cluster that runs the same workloads is one into the active cluster.
-			srcStandby, err := standby.IsStandby(ctx, source)
-			if err != nil {
-				return err
-			}
-			tgtStandby, err := standby.IsStandby(ctx, target)
-			if err != nil {
-				return err
-			}
-			if srcStandby && !tgtStandby {
-				// Only what the copy would write over: a new cluster's own
-				// add-ons are not parked by it.
-				n, err := pair.AvailableOfShared(ctx, target, source)
-				if err != nil {
-					return err
-				}
-				if n > 0 {
-					return badInput("%s is standby and %s runs %d replicas of the workloads it would write over: --standby from the standby would park them; sync from the active cluster into the standby, or pass --force", source.Context, target.Context, n)
-				}
-			}
+		if rec != nil {
+			return nil
 		}
-		return nil
 	}
 	srcStandby, err := standby.IsStandby(ctx, source)
 	if err != nil {
@@ -339,8 +319,21 @@ func (o *SyncOptions) roleRefusal(ctx context.Context, source, target *cluster.C
 	if err != nil {
 		return err
 	}
-	if srcStandby && !tgtStandby {
+	switch {
+	case !srcStandby || tgtStandby:
+		return nil
+	case !o.Standby:
 		return badInput("%s is standby: its workloads are parked at 0, and copying them would park %s's; sync from the active cluster, or pass --standby or --force", source.Context, target.Context)
+	}
+	// --standby out of a standby into a cluster without a record: one that
+	// runs the workloads it would write over is the active cluster (a new
+	// cluster's own add-ons are not parked by the copy).
+	n, err := pair.AvailableOfShared(ctx, target, source)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return badInput("%s is standby and %s runs %d replicas of the workloads it would write over: --standby from the standby would park them; sync from the active cluster into the standby, or pass --force", source.Context, target.Context, n)
 	}
 	return nil
 }
