@@ -46,7 +46,8 @@ func (k ScaleKinds) resources() []schema.GroupVersionResource {
 // subresource outside the built-in apps kinds, and keeps those whose
 // CustomResourceDefinition says the replicas are at .spec.replicas. Each
 // kind it cannot hold (replicas elsewhere, an aggregated API with no CRD to
-// read) comes back as a warning naming it: its pods would run in a standby.
+// read) comes back as a warning naming it and c: its pods would run in a
+// standby (a copy and the target's policy each find it in their cluster).
 func DiscoverScaleKinds(ctx context.Context, c *cluster.Conn) (ScaleKinds, []string, error) {
 	_, lists, err := c.Discovery.ServerGroupsAndResources()
 	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
@@ -75,9 +76,9 @@ func DiscoverScaleKinds(ctx context.Context, c *cluster.Conn) (ScaleKinds, []str
 			path, err := specReplicasPath(ctx, c, name, gv)
 			switch {
 			case err != nil:
-				warnings = append(warnings, fmt.Sprintf("%s has a /scale subresource but %v: the standby does not hold it", gk, err))
+				warnings = append(warnings, fmt.Sprintf("%s: %s has a /scale subresource but %v: the standby does not hold it", c.Context, gk, err))
 			case path != ".spec.replicas":
-				warnings = append(warnings, fmt.Sprintf("%s keeps its replicas at %s, not .spec.replicas: the standby does not hold it", gk, path))
+				warnings = append(warnings, fmt.Sprintf("%s: %s keeps its replicas at %s, not .spec.replicas: the standby does not hold it", c.Context, gk, path))
 			default:
 				kinds[gk] = gv.WithResource(name)
 			}
