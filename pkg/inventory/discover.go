@@ -120,14 +120,33 @@ func servedResources(conn *cluster.Conn) (*served, error) {
 
 // Undiscovered are the group/versions of conn whose discovery failed (an
 // aggregated API whose backend is down), each with its error: discovery
-// leaves their resources out, so nothing read from them would say so.
+// leaves their resources out, so nothing read from them would say so. The
+// resource-metrics APIs are left out: they serve only readings computed on
+// request (kubectl top, autoscalers), never an object to copy or check,
+// and a metrics-server that is down is common.
 func Undiscovered(conn *cluster.Conn) map[schema.GroupVersion]error {
 	_, _, err := conn.Discovery.ServerGroupsAndResources()
 	var failed *discovery.ErrGroupDiscoveryFailed
 	if !errors.As(err, &failed) {
 		return nil
 	}
-	return failed.Groups
+	out := map[schema.GroupVersion]error{}
+	for gv, e := range failed.Groups {
+		if !MetricsGroup(gv.Group) {
+			out[gv] = e
+		}
+	}
+	return out
+}
+
+// MetricsGroup says whether group is one of the Kubernetes metrics APIs
+// (resource, custom, external): read-only, computed on request.
+func MetricsGroup(group string) bool {
+	switch group {
+	case "metrics.k8s.io", "custom.metrics.k8s.io", "external.metrics.k8s.io":
+		return true
+	}
+	return false
 }
 
 func hasVerb(r metav1.APIResource, verb string) bool {

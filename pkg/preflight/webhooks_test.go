@@ -53,3 +53,19 @@ func TestStaysBehind(t *testing.T) {
 		t.Errorf("a webhook served from shop stays behind: %+v", f)
 	}
 }
+
+// An APIService that is not available makes its group unchecked, but for
+// the metrics APIs: they serve readings computed on request, never an
+// object a check would read (a metrics-server that is down is common).
+func TestUnavailableLeavesOutTheMetricsAPIs(t *testing.T) {
+	api := func(group string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+			"metadata": map[string]any{"name": "v1beta1." + group},
+			"spec":     map[string]any{"group": group, "version": "v1beta1", "service": map[string]any{"namespace": "kube-system", "name": "x"}},
+			"status": map[string]any{"conditions": []any{map[string]any{"type": "Available", "status": "False", "message": "no endpoints"}}}}}
+	}
+	got := unavailable([]*unstructured.Unstructured{api("metrics.k8s.io"), api("custom.metrics.k8s.io"), api("broken.example.com")}, nil)
+	if len(got) != 1 || !strings.Contains(got[0].Resource, "broken.example.com/v1beta1") {
+		t.Errorf("unchecked %+v; want broken.example.com/v1beta1 alone", got)
+	}
+}
