@@ -62,7 +62,7 @@ func TestUnavailableLeavesOutTheMetricsAPIs(t *testing.T) {
 		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
 			"metadata": map[string]any{"name": "v1beta1." + group},
 			"spec":     map[string]any{"group": group, "version": "v1beta1", "service": map[string]any{"namespace": "kube-system", "name": "x"}},
-			"status": map[string]any{"conditions": []any{map[string]any{"type": "Available", "status": "False", "message": "no endpoints"}}}}}
+			"status":   map[string]any{"conditions": []any{map[string]any{"type": "Available", "status": "False", "message": "no endpoints"}}}}}
 	}
 	got := unavailable([]*unstructured.Unstructured{api("metrics.k8s.io"), api("custom.metrics.k8s.io"), api("broken.example.com")}, nil)
 	if len(got) != 1 || !strings.Contains(got[0].Resource, "broken.example.com/v1beta1") {
