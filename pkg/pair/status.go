@@ -219,13 +219,10 @@ func countNodes(ctx context.Context, c *cluster.Conn) (Nodes, error) {
 // namespaces and tandem's own.
 func countWorkloads(ctx context.Context, c *cluster.Conn) (Workloads, error) {
 	var n Workloads
-	count := func(o *unstructured.Unstructured) error {
-		if plan.SystemNamespace(o.GetNamespace()) || o.GetNamespace() == standby.MarkerNamespace {
-			return nil
-		}
+	err := eachWorkload(ctx, c, func(_ string, o *unstructured.Unstructured) {
 		s, err := workload.StatusOf(o)
 		if err != nil {
-			return nil
+			return
 		}
 		n.Workloads++
 		if _, ok := o.GetAnnotations()[standby.ReplicasAnnotation]; ok && s.Desired == 0 {
@@ -236,16 +233,8 @@ func countWorkloads(ctx context.Context, c *cluster.Conn) (Workloads, error) {
 		if s.Ready() {
 			n.Ready++
 		}
-		return nil
-	}
-	// Page by page: only the sums are kept.
-	for _, kind := range []string{"Deployment", "StatefulSet"} {
-		r := inventory.Resource{Group: "apps", Version: "v1", Resource: strings.ToLower(kind) + "s", Kind: kind, Namespaced: true}
-		if err := inventory.List(ctx, c, r, "", count); err != nil {
-			return n, fmt.Errorf("list %s of %s: %w", r.Resource, c.Context, err)
-		}
-	}
-	return n, nil
+	})
+	return n, err
 }
 
 // AvailableOfShared sums the available replicas of c's Deployments and
@@ -253,28 +242,35 @@ func countWorkloads(ctx context.Context, c *cluster.Conn) (Workloads, error) {
 // namespace and name: those a copy from peer would write over.
 func AvailableOfShared(ctx context.Context, c, peer *cluster.Conn) (int64, error) {
 	shared := map[string]bool{}
+	if err := eachWorkload(ctx, peer, func(k string, _ *unstructured.Unstructured) { shared[k] = true }); err != nil {
+		return 0, err
+	}
 	var n int64
-	for _, side := range []*cluster.Conn{peer, c} {
-		for _, kind := range []string{"Deployment", "StatefulSet"} {
-			r := inventory.Resource{Group: "apps", Version: "v1", Resource: strings.ToLower(kind) + "s", Kind: kind, Namespaced: true}
-			err := inventory.List(ctx, side, r, "", func(o *unstructured.Unstructured) error {
-				if plan.SystemNamespace(o.GetNamespace()) || o.GetNamespace() == standby.MarkerNamespace {
-					return nil
-				}
-				k := kind + " " + o.GetNamespace() + "/" + o.GetName()
-				if side == peer {
-					shared[k] = true
-				} else if s, err := workload.StatusOf(o); err == nil && shared[k] {
-					n += int64(min(s.Available, s.Desired))
-				}
-				return nil
-			})
-			if err != nil {
-				return 0, fmt.Errorf("list %s of %s: %w", r.Resource, side.Context, err)
+	err := eachWorkload(ctx, c, func(k string, o *unstructured.Unstructured) {
+		if s, err := workload.StatusOf(o); err == nil && shared[k] {
+			n += int64(min(s.Available, s.Desired))
+		}
+	})
+	return n, err
+}
+
+// eachWorkload calls fn with each Deployment and StatefulSet of c outside
+// the system namespaces and tandem's own, and its key ("Kind ns/name"),
+// page by page: a caller keeps only what it sums.
+func eachWorkload(ctx context.Context, c *cluster.Conn, fn func(key string, o *unstructured.Unstructured)) error {
+	for _, kind := range []string{"Deployment", "StatefulSet"} {
+		r := inventory.Resource{Group: "apps", Version: "v1", Resource: strings.ToLower(kind) + "s", Kind: kind, Namespaced: true}
+		err := inventory.List(ctx, c, r, "", func(o *unstructured.Unstructured) error {
+			if !plan.SystemNamespace(o.GetNamespace()) && o.GetNamespace() != standby.MarkerNamespace {
+				fn(kind+" "+o.GetNamespace()+"/"+o.GetName(), o)
 			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("list %s of %s: %w", r.Resource, c.Context, err)
 		}
 	}
-	return n, nil
+	return nil
 }
 
 // mirrorStatus is the mirror writing into c, nil when none ever ran.
