@@ -122,16 +122,7 @@ func TestPlanUnreadableResourceIsUncheckedExitThree(t *testing.T) {
 	})
 	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
 	kubectlCreate(t, "blue", `{"apiVersion":"v1","kind":"Service","metadata":{"name":"api","namespace":"`+ns+`"},"spec":{"ports":[{"port":443}]}}`)
-	kubectlCreate(t, "blue", `{"apiVersion":"apiregistration.k8s.io/v1","kind":"APIService","metadata":{"name":"`+apiservice+`"},
-"spec":{"group":"broken.e2e.example.com","version":"v1alpha1","groupPriorityMinimum":1000,"versionPriority":15,"insecureSkipTLSVerify":true,
-"service":{"namespace":"`+ns+`","name":"api","port":443}}}`)
-	eventually(t, 60e9, func() error {
-		st := kubectl(t, "--context", "blue", "get", "apiservice", apiservice, "-o", `jsonpath={.status.conditions[?(@.type=="Available")].status}`).stdout
-		if st != "False" {
-			return errString("APIService Available=" + st)
-		}
-		return nil
-	})
+	brokenAPIService(t, "broken.e2e.example.com", "v1alpha1", ns, "api")
 	rep := planJSON(t, 3, "--only", "pdb,stateful")
 	fs := planFind(rep, preflight.CheckUnchecked, "broken.e2e.example.com/v1alpha1", "")
 	if len(fs) == 0 || len(rep.Unchecked) == 0 {
@@ -161,6 +152,24 @@ func TestPlanMarkdownReport(t *testing.T) {
 	if strings.Count(html, "<table>") < 4 {
 		t.Errorf("want the clusters, summary, findings and checks tables; got %d tables:\n%s", strings.Count(html, "<table>"), r.stdout)
 	}
+}
+
+// brokenAPIService creates in blue the APIService version.group served by
+// the Service namespace/name, which has no backend, and waits until blue
+// says it is not available (its discovery then fails). The caller deletes it.
+func brokenAPIService(t *testing.T, group, version, namespace, name string) {
+	t.Helper()
+	apiservice := version + "." + group
+	kubectlCreate(t, "blue", `{"apiVersion":"apiregistration.k8s.io/v1","kind":"APIService","metadata":{"name":"`+apiservice+`"},
+"spec":{"group":"`+group+`","version":"`+version+`","groupPriorityMinimum":1000,"versionPriority":15,"insecureSkipTLSVerify":true,
+"service":{"namespace":"`+namespace+`","name":"`+name+`","port":443}}}`)
+	eventually(t, 60e9, func() error {
+		st := kubectl(t, "--context", "blue", "get", "apiservice", apiservice, "-o", `jsonpath={.status.conditions[?(@.type=="Available")].status}`).stdout
+		if st != "False" {
+			return errString("APIService Available=" + st)
+		}
+		return nil
+	})
 }
 
 type errString string

@@ -47,16 +47,7 @@ func TestSyncLeavesAddOnBackendsBehind(t *testing.T) {
 	}
 	kubectlCreate(t, "blue", webhook(addonHook, "kube-system", svc, "Fail"))
 	kubectlCreate(t, "blue", webhook(appHook, app, "hook", "Ignore"))
-	kubectlCreate(t, "blue", `{"apiVersion":"apiregistration.k8s.io/v1","kind":"APIService","metadata":{"name":"`+apiSvc+`"},
-"spec":{"group":"`+group+`","version":"v1beta1","groupPriorityMinimum":1000,"versionPriority":15,"insecureSkipTLSVerify":true,
-"service":{"namespace":"kube-system","name":"`+svc+`","port":443}}}`)
-	eventually(t, 60e9, func() error {
-		st := kubectl(t, "--context", "blue", "get", "apiservice", apiSvc, "-o", `jsonpath={.status.conditions[?(@.type=="Available")].status}`).stdout
-		if st != "False" {
-			return errString("APIService Available=" + st)
-		}
-		return nil
-	})
+	brokenAPIService(t, group, "v1beta1", "kube-system", svc)
 
 	kinds := "APIService.apiregistration.k8s.io,ValidatingWebhookConfiguration.admissionregistration.k8s.io,Namespace,Service"
 	out, r := syncJSON(t, t.TempDir(), 0, "--include-kinds", kinds)
