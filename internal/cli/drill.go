@@ -107,37 +107,21 @@ func (o *DrillOptions) Run(ctx context.Context, cmd *cobra.Command) error {
 	if st.Router == "" {
 		return badInput("no router: pass --router URL (no record remembers one yet)")
 	}
-	rep := &switchover.DrillReport{Active: active, Standby: stby, Router: st.Router, Started: time.Now()}
-	var probe *traffic.Probe
+	d := &switchover.Drill{Active: active, Standby: stby, Router: st.Router, Started: time.Now(),
+		Leg: func(ctx context.Context, _ int, from, to string) (switchover.Report, error) {
+			fmt.Fprintf(o.g.Err, "\n== drill: switchover %s → %s\n", from, to)
+			return o.leg(ctx, cmd, from, to, st.Router)
+		}}
 	if o.Probe != "" {
-		probe = &traffic.Probe{URL: o.Probe, Host: o.ProbeHost, Rate: o.ProbeRate, ClusterHeader: o.ProbeHeader, Max: 4*o.Timeout + 30*time.Minute}
-		probe.Start(ctx)
+		d.Probe = &traffic.Probe{URL: o.Probe, Host: o.ProbeHost, Rate: o.ProbeRate, ClusterHeader: o.ProbeHeader, Max: 4*o.Timeout + 30*time.Minute}
+		d.AfterLeg = func(*switchover.DrillReport) { fmt.Fprintf(o.g.Err, "probe so far: %s\n", d.Probe.Snapshot()) }
 		fmt.Fprintf(o.g.Err, "probe: %d requests/s to %s (Host %s)\n", o.ProbeRate, o.Probe, dash(o.ProbeHost))
 	} else {
 		fmt.Fprintln(o.g.Err, "warning: no --probe: requests failed during the drill are not counted")
 	}
-	for _, leg := range [][2]string{{active, stby}, {stby, active}} {
-		fmt.Fprintf(o.g.Err, "\n== drill: switchover %s → %s\n", leg[0], leg[1])
-		lr, err := o.leg(ctx, cmd, leg[0], leg[1], st.Router)
-		if lr.Run != "" {
-			rep.Legs = append(rep.Legs, lr)
-		}
-		if probe != nil {
-			fmt.Fprintf(o.g.Err, "probe so far: %s\n", probe.Snapshot())
-		}
-		if err != nil {
-			if lr.Run == "" {
-				rep.Legs = append(rep.Legs, switchover.Report{From: leg[0], To: leg[1], Err: err.Error()})
-			}
-			break
-		}
-	}
-	if probe != nil {
-		pr := probe.Stop()
-		rep.Probe = &pr
-	}
-	rep.Finished = time.Now()
-	rep.Judge()
+	// Interrupted or not, the report says what happened: the switchover's
+	// own journal is what a re-run resumes.
+	rep, _ := d.Run(ctx)
 	path, werr := o.write(rep)
 	if werr != nil {
 		return werr

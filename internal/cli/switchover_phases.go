@@ -26,6 +26,6 @@ func (o *SwitchoverOptions) trafficMove() *switchover.TrafficMove {
 
 // lastSync is the sync phase: sync's own pipeline, standby form.
 func (o *SwitchoverOptions) lastSync(ctx context.Context, from, to *cluster.Conn) error {
-	return switchover.SyncPass(ctx, to, func(ctx context.Context) (*syncer.Prepared, error) { return o.sync.prepare(ctx, from, to, nil, nil) },
+	return switchover.SyncPass(ctx, from, to, func(ctx context.Context) (*syncer.Prepared, error) { return o.sync.prepare(ctx, from, to, nil, nil) },
 		o.sync.Workers, o.g.Log, func(msg string) { fmt.Fprintf(o.g.Err, "[sync] %s\n", msg) })
 }

@@ -208,7 +208,7 @@ func (l *leg) invocation(ctx context.Context) (*switchover.Invocation, error) {
 				return syncer.Prepare(ctx, syncer.Request{Source: from, Target: to, Standby: true, OnDisk: true,
 					Selector: plan.Selector{Namespaces: l.namespaces}}, resources)
 			}
-			return switchover.SyncPass(ctx, to, prepare, syncWorkers, l.log, say(switchover.PhaseSync))
+			return switchover.SyncPass(ctx, from, to, prepare, syncWorkers, l.log, say(switchover.PhaseSync))
 		}
 	}
 	return inv, nil

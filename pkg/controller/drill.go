@@ -97,35 +97,20 @@ func (r *DrillReconciler) run(ctx context.Context, d *tandemv1.Drill, p *Pair) {
 		started = s.StartTime.Time
 	})
 	r.event(d, corev1.EventTypeNormal, tandemv1.PhaseRunning, fmt.Sprintf("drilling %s → %s → %s", active, standby, active))
-	rep := &switchover.DrillReport{Active: active, Standby: standby, Router: p.Router, Started: started}
-	var probe *traffic.Probe
+	dr := &switchover.Drill{Active: active, Standby: standby, Router: p.Router, Started: started,
+		Leg: func(ctx context.Context, i int, _, to string) (switchover.Report, error) {
+			return r.leg(ctx, d, p, i, to, log)
+		},
+		AfterLeg: func(rep *switchover.DrillReport) {
+			_ = r.update(ctx, d, func(s *tandemv1.DrillStatus) { s.Legs = drillLegs(rep.Legs) })
+		}}
 	if pr := d.Spec.Probe; pr != nil {
-		probe = &traffic.Probe{URL: pr.URL, Host: pr.Host, Rate: int(pr.Rate), ClusterHeader: pr.ClusterHeader, Max: 2 * time.Hour}
-		probe.Start(ctx)
+		dr.Probe = &traffic.Probe{URL: pr.URL, Host: pr.Host, Rate: int(pr.Rate), ClusterHeader: pr.ClusterHeader, Max: 2 * time.Hour}
 	}
-	for i, dir := range [][2]string{{active, standby}, {standby, active}} {
-		lr, err := r.leg(ctx, d, p, i, dir[1], log)
-		if ctx.Err() != nil && !lr.RolledBack && !lr.Completed {
-			if probe != nil {
-				probe.Stop()
-			}
-			return // this replica stopped leading: the next one resumes the leg
-		}
-		if lr.Run == "" {
-			lr = switchover.Report{From: dir[0], To: dir[1], Err: fmt.Sprint(err)}
-		}
-		rep.Legs = append(rep.Legs, lr)
-		_ = r.update(ctx, d, func(s *tandemv1.DrillStatus) { s.Legs = drillLegs(rep.Legs) })
-		if err != nil {
-			break
-		}
+	rep, interrupted := dr.Run(ctx)
+	if interrupted {
+		return // this replica stopped leading: the next one resumes the leg
 	}
-	if probe != nil {
-		res := probe.Stop()
-		rep.Probe = &res
-	}
-	rep.Finished = time.Now()
-	rep.Judge()
 	cmName := d.Name + "-report"
 	if err := r.writeReport(context.WithoutCancel(ctx), d, cmName, rep); err != nil {
 		log.Error("write the drill report", "error", err)

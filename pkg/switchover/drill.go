@@ -1,6 +1,7 @@
 package switchover
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -23,6 +24,57 @@ type DrillReport struct {
 	Probe    *traffic.ProbeResult `json:"probe,omitempty"`
 	Passed   bool                 `json:"passed"`
 	Result   string               `json:"result"`
+}
+
+// Drill runs a rehearsal: the switchover Active → Standby, then back, with
+// the probe (if any) running throughout. The CLI and the controller each
+// say how a leg runs (its flags or resource, its journal) and what to do
+// after one; the order, the probe and the verdict are the same for both.
+type Drill struct {
+	Active, Standby, Router string
+	Started                 time.Time
+	Probe                   *traffic.Probe // nil: no load is sent, failed requests are not counted
+	// Leg runs switchover i (0, then 1) from → to; a Report with no Run
+	// means it did not start, and err says why.
+	Leg func(ctx context.Context, i int, from, to string) (Report, error)
+	// AfterLeg, if set, hears the report so far after each leg.
+	AfterLeg func(*DrillReport)
+}
+
+// Run runs the legs — the second only when the first completed — stops
+// the probe and judges. interrupted is true when ctx ended during a leg
+// that neither completed nor rolled back: its journal resumes it, so the
+// report is no verdict (the controller leaves it to its next leader;
+// AfterLeg does not hear that leg).
+func (d *Drill) Run(ctx context.Context) (rep *DrillReport, interrupted bool) {
+	rep = &DrillReport{Active: d.Active, Standby: d.Standby, Router: d.Router, Started: d.Started}
+	if d.Probe != nil {
+		d.Probe.Start(ctx)
+	}
+	for i, leg := range [][2]string{{d.Active, d.Standby}, {d.Standby, d.Active}} {
+		lr, err := d.Leg(ctx, i, leg[0], leg[1])
+		interrupted = ctx.Err() != nil && !lr.RolledBack && !lr.Completed
+		if lr.Run == "" {
+			lr = Report{From: leg[0], To: leg[1], Err: fmt.Sprint(err)}
+		}
+		rep.Legs = append(rep.Legs, lr)
+		if interrupted {
+			break
+		}
+		if d.AfterLeg != nil {
+			d.AfterLeg(rep)
+		}
+		if err != nil {
+			break
+		}
+	}
+	if d.Probe != nil {
+		res := d.Probe.Stop()
+		rep.Probe = &res
+	}
+	rep.Finished = time.Now()
+	rep.Judge()
+	return rep, interrupted
 }
 
 // Duration marshals as seconds with a text twin, for humans and scripts.

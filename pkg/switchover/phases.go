@@ -101,17 +101,22 @@ func (t *TrafficMove) journal(s *traffic.Shifter) {
 }
 
 // SyncPass is the sync phase: sync's own pipeline, as prepare builds it,
-// applied to target in standby form; say hears the counts.
-func SyncPass(ctx context.Context, target *cluster.Conn, prepare func(context.Context) (*syncer.Prepared, error), workers int, log *slog.Logger, say func(string)) error {
+// written by syncer.Run into target in standby form (the copies join their
+// weighted DNS sets as a sync's do); say hears the counts. An object no API
+// version of target can hold is said, not failed: the standby has lacked it
+// since it was made, and sync and plan name it.
+func SyncPass(ctx context.Context, source, target *cluster.Conn, prepare func(context.Context) (*syncer.Prepared, error), workers int, log *slog.Logger, say func(string)) error {
 	prep, err := prepare(ctx)
 	if err != nil {
 		return err
 	}
 	defer prep.Close()
-	results, err := apply.Run(ctx, target, prep.Plan, apply.Options{Workers: workers, Log: log})
+	results, err := syncer.Run(ctx, source, target, prep, syncer.Options{Apply: apply.Options{Workers: workers, Log: log}})
 	if err != nil {
 		return err
 	}
+	unshared := len(prep.Unshared)
+	results = results[:len(results)-unshared] // syncer.Run puts them last
 	_, total := apply.Summarize(results)
 	say(fmt.Sprintf("%d created, %d updated, %d unchanged, %d conflicts, %d failed",
 		total[apply.Created], total[apply.Updated], total[apply.Unchanged], total[apply.Conflict], total[apply.Failed]))
@@ -124,6 +129,10 @@ func SyncPass(ctx context.Context, target *cluster.Conn, prepare func(context.Co
 	}
 	if total[apply.Conflict] > 0 {
 		say(fmt.Sprintf("warning: %d objects in %s are owned by another field manager and were left as they are (see tandem sync --dry-run)", total[apply.Conflict], target.Context))
+	}
+	if unshared > 0 {
+		u := prep.Unshared[0].Object
+		say(fmt.Sprintf("warning: %d objects have no API version %s serves and are not in it, e.g. %s %s/%s (see tandem plan)", unshared, target.Context, u.GetKind(), u.GetNamespace(), u.GetName()))
 	}
 	return nil
 }
