@@ -15,7 +15,6 @@ import (
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/inventory"
-	"github.com/tandem-io/tandem/pkg/syncer"
 )
 
 // goalPlanSeconds is the bound for a plan over 10,000 objects.
@@ -118,7 +117,7 @@ func planListFloor(ctx context.Context) (time.Duration, int, error) {
 		return 0, 0, err
 	}
 	start := time.Now()
-	resources, err := syncer.Discover(ctx, source, target)
+	resources, err := inventory.DiscoverCopy(ctx, source, target)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/mirror"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/syncer"
@@ -121,7 +122,7 @@ func (o *MirrorOptions) Run(ctx context.Context, g *Global) error {
 	}
 	sel := plan.Selector{Namespaces: o.sync.Namespaces, IncludeSystem: o.sync.IncludeSystem, Labels: o.sync.labels, Stack: o.sync.Stack}
 	if len(o.sync.IncludeKinds)+len(o.sync.ExcludeKinds) > 0 {
-		resources, err := syncer.Discover(ctx, source, target)
+		resources, err := inventory.DiscoverCopy(ctx, source, target)
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/pair"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/standby"
@@ -161,7 +162,7 @@ func (o *SyncOptions) Validate() error {
 // (syncer.Request.Stream: the plan returned is then empty).
 func (o *SyncOptions) prepare(ctx context.Context, source, target *cluster.Conn, early func(context.Context, plan.Plan) error, stream func() (syncer.Sink, error)) (*syncer.Prepared, error) {
 	start := time.Now()
-	resources, err := syncer.Discover(ctx, source, target)
+	resources, err := inventory.DiscoverCopy(ctx, source, target)
 	if err != nil {
 		return nil, err
 	}

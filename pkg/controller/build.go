@@ -16,6 +16,7 @@ import (
 	tandemv1 "github.com/tandem-io/tandem/api/v1alpha1"
 	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/journal"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/switchover"
@@ -198,7 +199,7 @@ func (l *leg) invocation(ctx context.Context) (*switchover.Invocation, error) {
 	if from != nil && (l.sync == nil || *l.sync) {
 		inv.Sync = func(ctx context.Context) error {
 			prepare := func(ctx context.Context) (*syncer.Prepared, error) {
-				resources, err := syncer.Discover(ctx, from, to)
+				resources, err := inventory.DiscoverCopy(ctx, from, to)
 				if err != nil {
 					return nil, err
 				}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 
@@ -156,6 +157,29 @@ func hasVerb(r metav1.APIResource, verb string) bool {
 		}
 	}
 	return false
+}
+
+// CRDResource is the CustomResourceDefinitions' resource.
+var CRDResource = Resource{Group: cluster.CRDs.Group, Version: cluster.CRDs.Version, Resource: cluster.CRDs.Resource, Kind: "CustomResourceDefinition"}
+
+// DiscoverCopy finds the resources a copy from source to target exchanges:
+// Discover, with the custom kinds of the source's CRDs pending in the
+// target (their CRDs come over in the first wave, so the target serves
+// them by the time their objects are written). A nil target is the source.
+func DiscoverCopy(ctx context.Context, source, target *cluster.Conn) ([]Resource, error) {
+	crdKinds := map[schema.GroupKind]bool{}
+	if err := List(ctx, source, CRDResource, "", func(o *unstructured.Unstructured) error {
+		g, _, _ := unstructured.NestedString(o.Object, "spec", "group")
+		k, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
+		crdKinds[schema.GroupKind{Group: g, Kind: k}] = true
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if target == nil {
+		target = source
+	}
+	return Discover(ctx, source, target, crdKinds)
 }
 
 // Discover lists every resource the source serves with list, and for each

@@ -178,7 +178,7 @@ func (m *Mirror) Run(ctx context.Context) error {
 		}
 	}()
 
-	resources, err := syncer.Discover(ctx, m.Source, m.Target)
+	resources, err := inventory.DiscoverCopy(ctx, m.Source, m.Target)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,6 @@ import (
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/inventory"
-	"github.com/tandem-io/tandem/pkg/syncer"
 )
 
 // Env is what every check reads: both connections, the source's resources
@@ -94,7 +93,7 @@ func notListed(gk schema.GroupKind) bool {
 // rest is read. progress, if not nil, is called after each resource with the
 // objects read so far.
 func Load(ctx context.Context, source, target *cluster.Conn, progress func(resource string, objects int)) (*Env, error) {
-	resources, err := syncer.Discover(ctx, source, target)
+	resources, err := inventory.DiscoverCopy(ctx, source, target)
 	if err != nil {
 		return nil, err
 	}

@@ -46,7 +46,9 @@ func TestDrillStopsAfterAFailedLeg(t *testing.T) {
 }
 
 func TestDrillLegThatDidNotStartIsReportedWithItsError(t *testing.T) {
-	refused := func(context.Context, string, string) (Report, error) { return Report{}, errors.New("locked by someone") }
+	refused := func(context.Context, string, string) (Report, error) {
+		return Report{}, errors.New("locked by someone")
+	}
 	leg, _ := legs(refused, completed)
 	rep, _ := (&Drill{Active: "a", Standby: "s", Leg: leg}).Run(context.Background())
 	if len(rep.Legs) != 1 || rep.Legs[0].From != "a" || rep.Legs[0].To != "s" || rep.Legs[0].Err != "locked by someone" || rep.Passed {

@@ -410,7 +410,7 @@ func (e archived) identity() *unstructured.Unstructured {
 func (a *Archive) crdGroups() (map[string]bool, error) {
 	groups := map[string]bool{}
 	for _, e := range a.entries {
-		if e.ref.GroupVersionKind().GroupKind() != crdResource.GroupKind() {
+		if e.ref.GroupVersionKind().GroupKind() != inventory.CRDResource.GroupKind() {
 			continue
 		}
 		o, err := e.obj.Load()

@@ -118,26 +118,6 @@ type Unshared struct {
 	Fix    string
 }
 
-var crdResource = inventory.Resource{Group: cluster.CRDs.Group, Version: cluster.CRDs.Version, Resource: cluster.CRDs.Resource, Kind: "CustomResourceDefinition"}
-
-// Discover finds the resources to exchange between source and target.
-func Discover(ctx context.Context, source, target *cluster.Conn) ([]inventory.Resource, error) {
-	// Custom resources whose CRD comes over in the first wave are served by the target later.
-	crdKinds := map[schema.GroupKind]bool{}
-	if err := inventory.List(ctx, source, crdResource, "", func(o *unstructured.Unstructured) error {
-		g, _, _ := unstructured.NestedString(o.Object, "spec", "group")
-		k, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
-		crdKinds[schema.GroupKind{Group: g, Kind: k}] = true
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	if target == nil {
-		target = source
-	}
-	return inventory.Discover(ctx, source, target, crdKinds)
-}
-
 // ResolveKinds turns user-typed kinds ("Deployment", "deployments.apps",
 // "ingress.networking.k8s.io") into GroupKinds of resources the source serves.
 func ResolveKinds(resources []inventory.Resource, names []string, flag string) ([]schema.GroupKind, error) {
