@@ -65,16 +65,15 @@ func (d *dashboardSource) Status(ctx context.Context, name string) (*pair.Status
 }
 
 // router is the pair's router: its spec's, else the one the records remember.
-func (d *dashboardSource) router(ctx context.Context, p *Pair) (traffic.Router, string, error) {
+func (d *dashboardSource) router(ctx context.Context, p *Pair) (traffic.Router, error) {
 	url := p.Router
 	if url == "" {
 		url = switchover.RememberedRouter(ctx, p.Clusters[0], p.Clusters[1])
 	}
 	if url == "" {
-		return nil, "", fmt.Errorf("no router")
+		return nil, fmt.Errorf("no router")
 	}
-	r, err := p.OpenRouter(ctx, url)
-	return r, url, err
+	return p.OpenRouter(ctx, url)
 }
 
 // Weights implements dashboard.Source.
@@ -83,7 +82,7 @@ func (d *dashboardSource) Weights(ctx context.Context, name string) (traffic.Wei
 	if err != nil {
 		return nil, err
 	}
-	r, _, err := d.router(ctx, p)
+	r, err := d.router(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -153,11 +152,11 @@ func (d *dashboardSource) RollBack(ctx context.Context, name string) error {
 	if v.Active == "" {
 		return fmt.Errorf("which cluster is active is unknown (%s)", strings.Join(v.Problems, "; "))
 	}
-	r, url, err := d.router(ctx, p)
+	r, err := d.router(ctx, p)
 	if err != nil {
 		return err
 	}
-	return dashboard.RollBack(ctx, r, url, "", v.Active, p.Other(v.Active).Context)
+	return traffic.SendAllTo(ctx, r, "", v.Active, p.Other(v.Active).Context, "rolled back from the dashboard")
 }
 
 // StartDrill implements dashboard.Actor: a Drill resource.

@@ -205,24 +205,10 @@ func (l *Local) RollBack(ctx context.Context, _ string) error {
 	if err != nil {
 		return err
 	}
-	return RollBack(ctx, r, url, l.JournalDir, v.Active, other)
+	journal := ""
+	if l.JournalDir != "" {
+		journal = traffic.JournalPath(l.JournalDir, url)
+	}
+	return traffic.SendAllTo(ctx, r, journal, v.Active, other, "rolled back from the dashboard")
 }
 
-// RollBack sends every route of r to active and verifies it; an
-// interrupted shift in journalDir ends there.
-func RollBack(ctx context.Context, r traffic.Router, url, journalDir, active, other string) error {
-	w, err := r.Observe(ctx)
-	if err != nil {
-		return err
-	}
-	plan, err := traffic.NewPlan(w.Routes(), active, other, []int{100})
-	if err != nil {
-		return err
-	}
-	s := &traffic.Shifter{Router: r, Plan: plan, VerifyTimeout: 30 * time.Second}
-	if journalDir != "" {
-		s.JournalPath = traffic.JournalPath(journalDir, url)
-	}
-	_, err = s.Undo(ctx, "rolled back from the dashboard")
-	return err
-}

@@ -380,3 +380,20 @@ func (s *Shifter) emit(e Event) {
 	}
 	s.Observer.Event(e)
 }
+
+// SendAllTo sends every route of r to active (away from other) and
+// verifies it, as `shift --rollback` does; an interrupted shift journaled
+// at journalPath ("": none) ends there with reason.
+func SendAllTo(ctx context.Context, r Router, journalPath, active, other, reason string) error {
+	w, err := r.Observe(ctx)
+	if err != nil {
+		return err
+	}
+	plan, err := NewPlan(w.Routes(), active, other, []int{100})
+	if err != nil {
+		return err
+	}
+	s := &Shifter{Router: r, Plan: plan, VerifyTimeout: 30 * time.Second, JournalPath: journalPath}
+	_, err = s.Undo(ctx, reason)
+	return err
+}

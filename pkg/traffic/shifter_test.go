@@ -232,3 +232,17 @@ func TestShifterWaitsTTLBeforeGates(t *testing.T) {
 		t.Errorf("first gate %s after the change, want after the TTL %s", first.Sub(st.PauseStart), ttl)
 	}
 }
+
+// SendAllTo moves every route, whatever its weights, to the one cluster.
+func TestSendAllToMovesEveryRoute(t *testing.T) {
+	r := inmemory.New(traffic.Weights{"app": {"blue": 0, "green": 100}, "api": {"blue": 30, "green": 70}})
+	r.Lag = 1
+	if err := traffic.SendAllTo(context.Background(), r, "", "blue", "green", "test"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := r.Observe(context.Background())
+	want := traffic.Weights{"app": {"blue": 100, "green": 0}, "api": {"blue": 100, "green": 0}}
+	if !want.Covers(got) || !got.Covers(want) {
+		t.Fatalf("weights %s, want %s", got, want)
+	}
+}
