@@ -211,4 +211,3 @@ func (l *Local) RollBack(ctx context.Context, _ string) error {
 	}
 	return traffic.SendAllTo(ctx, r, journal, v.Active, other, "rolled back from the dashboard")
 }
-
