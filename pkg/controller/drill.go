@@ -147,7 +147,7 @@ func (r *DrillReconciler) leg(ctx context.Context, d *tandemv1.Drill, p *Pair, i
 	jkey := types.NamespacedName{Namespace: d.Namespace, Name: fmt.Sprintf("%s-leg%d-journal", d.Name, i+1)}
 	l := &leg{pair: p, to: to, traffic: d.Spec.Traffic, sync: d.Spec.Sync, namespaces: d.Spec.Namespaces, timeout: d.Spec.Timeout,
 		shiftJournal: types.NamespacedName{Namespace: d.Namespace, Name: fmt.Sprintf("%s-leg%d-shift-journal", d.Name, i+1)}, owner: d, client: r.client, reader: r.reader, reason: "drill", who: fmt.Sprintf("Drill %s/%s (tandem controller)", d.Namespace, d.Name), log: log,
-		progress: func(phase, msg string) { log.Info(msg, "leg", i+1, "phase", phase) },
+		progress: func(phase, msg string) { log.Info("progress", "leg", i+1, "phase", phase, "msg", msg) },
 	}
 	recs, err := readConfigMapLog(ctx, r.reader, jkey)
 	if err != nil {
@@ -165,7 +165,7 @@ func (r *DrillReconciler) leg(ctx context.Context, d *tandemv1.Drill, p *Pair, i
 		return jl, recs, err
 	}
 	inv.Holder = holder(fmt.Sprintf("%s-%d", d.UID, i+1), "Drill "+d.Namespace+"/"+d.Name)
-	inv.Notice = func(msg string) { log.Info(msg) }
+	inv.Notice = func(msg string) { log.Info("notice", "msg", msg) }
 	r.event(d, corev1.EventTypeNormal, "Leg", fmt.Sprintf("switchover %d: %s → %s", i+1, inv.FromName, to))
 	return switchover.Invoke(ctx, inv)
 }

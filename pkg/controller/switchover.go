@@ -132,7 +132,7 @@ func (r *SwitchoverReconciler) run(ctx context.Context, so *tandemv1.Switchover,
 		sourceUnreachable: so.Spec.SourceUnreachable, timeout: so.Spec.Timeout,
 		shiftJournal: types.NamespacedName{Namespace: so.Namespace, Name: so.Name + "-shift-journal"}, owner: so, client: r.client, reader: r.reader,
 		reason: "switchover", who: fmt.Sprintf("Switchover %s/%s (tandem controller)", so.Namespace, so.Name), log: log,
-		progress: func(phase, msg string) { log.Info(msg, "phase", phase) },
+		progress: func(phase, msg string) { log.Info("progress", "phase", phase, "msg", msg) },
 	}
 	inv, err := l.invocation(ctx)
 	if err != nil {
@@ -167,7 +167,7 @@ func (r *SwitchoverReconciler) run(ctx context.Context, so *tandemv1.Switchover,
 	}
 	inv.Holder = holder(string(so.UID), "Switchover "+so.Namespace+"/"+so.Name)
 	inv.Rollback = rollback
-	inv.Notice = func(msg string) { log.Info(msg); r.event(so, corev1.EventTypeNormal, "Notice", msg) }
+	inv.Notice = func(msg string) { log.Info("notice", "msg", msg); r.event(so, corev1.EventTypeNormal, "Notice", msg) }
 
 	_ = st.update(func(s *tandemv1.SwitchoverStatus) {
 		if s.StartTime == nil {

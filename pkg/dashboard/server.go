@@ -48,7 +48,7 @@ func Listen(addr string) (net.Listener, error) {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("address %s: %v", addr, err)
+		return nil, fmt.Errorf("address %s: %w", addr, err)
 	}
 	return ln, nil
 }

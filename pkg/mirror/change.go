@@ -216,7 +216,7 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 		return err
 	}
 	if why := notOurs(cur); why != "" {
-		m.Log.Info("not pruned: "+why, "object", k.String())
+		m.Log.Info("not pruned", "object", k.String(), "why", why)
 		m.done(k, "ignored")
 		return nil
 	}
@@ -226,7 +226,7 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 		return err
 	}
 	if why != "" {
-		m.Log.Warn("not pruned: "+why, "object", k.String())
+		m.Log.Warn("not pruned", "object", k.String(), "why", why)
 		m.kept.Add(1)
 		m.done(k, "ignored")
 		return nil

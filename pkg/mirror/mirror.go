@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 
@@ -152,7 +153,7 @@ func (m *Mirror) Run(ctx context.Context) error {
 			return err
 		}
 		for _, w := range warnings {
-			m.Log.Warn(w)
+			m.Log.Warn("standby", "warning", w)
 		}
 		m.Request.StandbyKinds = kinds
 	}
@@ -393,9 +394,9 @@ func (m *Mirror) holdWhilePaused(ctx context.Context) {
 
 // waitUnpaused holds while a pause is on.
 func (m *Mirror) waitUnpaused(ctx context.Context) {
-	for m.paused.Load() && ctx.Err() == nil {
-		time.Sleep(100 * time.Millisecond)
-	}
+	_ = wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(context.Context) (bool, error) {
+		return !m.paused.Load(), nil
+	})
 }
 
 // keepLease answers the pause requests the lease's renewals see (pkg/lease

@@ -169,7 +169,10 @@ func waitEnforced(ctx context.Context, c *cluster.Conn, timeout time.Duration) e
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the standby policy is installed in %s but not enforced after %s (probe in namespace %s: %v)", c.Context, timeout, ns, err)
+			if err != nil {
+				return fmt.Errorf("the standby policy is installed in %s but not enforced after %s (probe in namespace %s: %w)", c.Context, timeout, ns, err)
+			}
+			return fmt.Errorf("the standby policy is installed in %s but not enforced after %s (a probe Deployment in namespace %s kept its replica)", c.Context, timeout, ns)
 		}
 		select {
 		case <-ctx.Done():

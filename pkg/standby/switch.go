@@ -3,6 +3,7 @@ package standby
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
@@ -346,26 +348,29 @@ func write(ctx context.Context, c *cluster.Conn, gvr schema.GroupVersionResource
 // patchUntil merge-patches obj until check (may be nil) accepts the result, for 30 s at most.
 func patchUntil(ctx context.Context, c *cluster.Conn, gvr schema.GroupVersionResource, obj *unstructured.Unstructured, key string, patch map[string]any, check func(*unstructured.Unstructured) bool) error {
 	b, _ := json.Marshal(patch)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		got, err := c.Dynamic.Resource(gvr).Namespace(obj.GetNamespace()).Patch(ctx, obj.GetName(), types.MergePatchType, b, metav1.PatchOptions{FieldManager: plan.FieldManager})
-		if apierrors.IsForbidden(err) && strings.Contains(err.Error(), Message) && time.Now().Before(deadline) {
-			// Our own validating policy, just removed, still cached by the apiserver.
-			time.Sleep(250 * time.Millisecond)
-			continue
+		if apierrors.IsForbidden(err) && strings.Contains(err.Error(), Message) {
+			last = err // our own validating policy, just removed, still cached by the apiserver
+			return false, nil
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", key, err)
+			return false, err
 		}
-		if check == nil || check(got) {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: written but changed back by admission (is another standby policy installed?)", key)
-		}
-		time.Sleep(250 * time.Millisecond)
+		last = errChangedBack
+		return check == nil || check(got), nil
+	})
+	if err != nil && wait.Interrupted(err) && last != nil && ctx.Err() == nil {
+		err = last
 	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	return nil
 }
+
+var errChangedBack = errors.New("written but changed back by admission (is another standby policy installed?)")
 
 // restoredThroughOwner says whether obj is restored through the controller
 // that owns it, not by itself: its owner is a kind activate scales back

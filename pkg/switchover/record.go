@@ -70,20 +70,20 @@ func decodeRecord(data map[string]string) (*Record, error) {
 	r := &Record{Role: data["role"], Peer: data["peer"], PeerContext: data["peerContext"], Who: data["who"], Reason: data["reason"], Router: data["router"]}
 	var err error
 	if r.Epoch, err = strconv.ParseInt(data["epoch"], 10, 64); err != nil {
-		return nil, fmt.Errorf("record: epoch %q: %v", data["epoch"], err)
+		return nil, fmt.Errorf("record: epoch %q: %w", data["epoch"], err)
 	}
 	if r.Role != RoleActive && r.Role != RoleStandby {
 		return nil, fmt.Errorf("record: role %q: want active or standby", r.Role)
 	}
 	if t := data["time"]; t != "" {
 		if r.Time, err = time.Parse(time.RFC3339, t); err != nil {
-			return nil, fmt.Errorf("record: time %q: %v", t, err)
+			return nil, fmt.Errorf("record: time %q: %w", t, err)
 		}
 	}
 	if d := data["lastDrill"]; d != "" {
 		r.LastDrill = &Drilled{}
 		if err := json.Unmarshal([]byte(d), r.LastDrill); err != nil {
-			return nil, fmt.Errorf("record: lastDrill: %v", err)
+			return nil, fmt.Errorf("record: lastDrill: %w", err)
 		}
 	}
 	return r, nil

@@ -41,13 +41,13 @@ func parseRecipients(s string) ([]age.Recipient, error) {
 	if !strings.HasPrefix(s, "age1") {
 		b, err := os.ReadFile(s)
 		if err != nil {
-			return nil, fmt.Errorf("recipient %q: neither an age public key (age1…) nor a readable recipients file: %v", s, err)
+			return nil, fmt.Errorf("recipient %q: neither an age public key (age1…) nor a readable recipients file: %w", s, err)
 		}
 		text = string(b)
 	}
 	rs, err := age.ParseRecipients(strings.NewReader(text))
 	if err != nil {
-		return nil, fmt.Errorf("recipient %q: %v", s, err)
+		return nil, fmt.Errorf("recipient %q: %w", s, err)
 	}
 	return rs, nil
 }

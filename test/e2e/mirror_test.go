@@ -155,7 +155,7 @@ func TestMirror(t *testing.T) {
 			return nil
 		})
 		eventually(t, 10*time.Second, func() error {
-			if !strings.Contains(run.log(), "not pruned: also managed by kubectl-create") {
+			if !strings.Contains(run.log(), `msg="not pruned"`) || !strings.Contains(run.log(), `why="also managed by kubectl-create"`) {
 				return fmt.Errorf("the mirror has not said it leaves local alone")
 			}
 			return nil
@@ -192,7 +192,7 @@ func TestMirror(t *testing.T) {
 			return nil
 		})
 		deadline := time.Now().Add(60 * time.Second)
-		for !strings.Contains(run.log(), "not pruned: it holds ConfigMap "+ns3+"/theirs (written by kubectl-create)") {
+		for !strings.Contains(run.log(), `why="it holds ConfigMap `+ns3+`/theirs (written by kubectl-create)"`) {
 			if time.Now().After(deadline) {
 				t.Fatalf("the mirror has not said why it keeps %s; its log:\n%s", ns3, run.log())
 			}
