@@ -15,6 +15,9 @@ import (
 
 	"github.com/tandem-io/tandem/internal/awstest"
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/traffic"
+	"github.com/tandem-io/tandem/pkg/traffic/providers/externaldns"
+	"github.com/tandem-io/tandem/pkg/traffic/providertest"
 )
 
 // playExternalDNS publishes what each cluster's Ingress annotations say, as
@@ -107,4 +110,34 @@ func TestShiftExternalDNSVerifiesPublishedRecords(t *testing.T) {
 			t.Fatalf("published records (aws route53 list-resource-record-sets): exit %d\n%s%s", code, out, stderr)
 		}
 	})
+}
+
+// The externaldns Router passes the conformance suite on the lab: the
+// weights it sets in both clusters' Ingress annotations are the weights it
+// observes and verifies.
+func TestShiftExternalDNSConformance(t *testing.T) {
+	const ns = "e2e-ednsc"
+	for _, c := range []string{"blue", "green"} {
+		mustKubectl(t, "--context", c, "create", "namespace", ns)
+		ctx := c
+		t.Cleanup(func() { kubectl(t, "--context", ctx, "delete", "namespace", ns, "--wait=false") })
+		mustKubectl(t, "--context", c, "-n", ns, "create", "ingress", "web", "--rule=ednsc.example/=web:80")
+		// The lab's own ExternalDNS leaves an Ingress of another controller alone.
+		mustKubectl(t, "--context", c, "-n", ns, "annotate", "ingress", "web", "external-dns.kubernetes.io/controller=e2e-none")
+		kubectlCreate(t, c, `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"external-dns","namespace":"`+ns+`"},
+"spec":{"replicas":0,"selector":{"matchLabels":{"app":"external-dns"}},"template":{"metadata":{"labels":{"app":"external-dns"}},
+"spec":{"containers":[{"name":"external-dns","image":"registry.k8s.io/external-dns/external-dns:v0.23.0","args":["--source=ingress","--provider=aws","--txt-owner-id=`+c+`"]}]}}}}`)
+	}
+	cfg, err := externaldns.ParseURL("externaldns://ingress/" + ns + "/web?clusters=blue,green")
+	if err != nil {
+		t.Fatal(err)
+	}
+	connect := func(name string) (*cluster.Conn, error) { return cluster.Connect(lab.kubeconfig, name) }
+	providertest.Run(t, func(t *testing.T) traffic.Router {
+		r, err := externaldns.New(context.Background(), cfg, connect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}, []string{"ingress/" + ns + "/web"}, []string{"blue", "green"})
 }
