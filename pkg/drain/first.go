@@ -19,6 +19,7 @@ type Class struct {
 	Controller string `json:"controller"` // spec.controller or spec.controllerName
 }
 
+// String is the class as progress lines name it: its kind and name.
 func (c Class) String() string { return c.Kind + " " + c.Name }
 
 // What a class found contributed to the default --first.
@@ -104,6 +105,7 @@ type Reason struct {
 	Classes    []string `json:"classes,omitempty"`
 }
 
+// String says why, as progress lines and reports show it.
 func (r Reason) String() string {
 	switch {
 	case r.Controller == FlagFirst:

@@ -128,13 +128,13 @@ func bootID() string {
 	return strings.TrimSpace(string(b))
 }
 
-// processStart returns when pid started (0 where /proc is not there) and
-// whether such a process runs.
 // ProcessStart is when the process pid started, in clock ticks since boot
 // (/proc/<pid>/stat): with the pid, it tells a process from a later one
 // that reuses its pid. ok is false when no process has the pid.
 func ProcessStart(pid int) (start uint64, ok bool) { return processStart(pid) }
 
+// processStart returns when pid started (0 where /proc is not there) and
+// whether such a process runs.
 func processStart(pid int) (uint64, bool) {
 	if pid <= 0 {
 		return 0, false

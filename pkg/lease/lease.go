@@ -35,6 +35,7 @@ type TakenError struct {
 	By   string // the new holder for people (Identity.Display), "nobody" when deleted or released
 }
 
+// Error implements error.
 func (e *TakenError) Error() string { return fmt.Sprintf("lease %s was taken by %s", e.Name, e.By) }
 
 // Is makes a TakenError match ErrTaken.

@@ -44,6 +44,7 @@ type Holder struct {
 	What string // "switchover to green", "drill"
 }
 
+// String names the holder as the refusal of a second switchover shows it.
 func (h Holder) String() string {
 	return fmt.Sprintf("%s pid %d run %s (%s)", h.Who, h.PID, h.Run, h.What)
 }

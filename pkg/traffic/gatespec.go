@@ -115,6 +115,7 @@ func (p PromSpec) Gate() (PromGate, error) {
 
 // The rules of single values, shared by the gates and the companion flags.
 
+// CheckRatio allows a ratio 0–1 (a gate's maxFailures).
 func CheckRatio(v float64) error {
 	if v < 0 || v > 1 {
 		return errors.New("want a ratio 0–1")
@@ -122,6 +123,7 @@ func CheckRatio(v float64) error {
 	return nil
 }
 
+// CheckMaxP99 allows a duration ≥ 0 (0: no latency limit).
 func CheckMaxP99(d time.Duration) error {
 	if d < 0 {
 		return errors.New("want a duration ≥ 0")
@@ -137,6 +139,7 @@ func CheckStatus(s int) error {
 	return nil
 }
 
+// CheckOp allows the comparisons of a Prometheus gate: <, <=, >, >=, ==.
 func CheckOp(op string) error {
 	if !ValidOp(op) {
 		return errors.New("want <, <=, >, >= or ==")

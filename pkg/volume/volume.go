@@ -69,6 +69,7 @@ type Owner struct {
 // Key names the owner in the journal.
 func (o Owner) Key() string { return "owner/" + o.Kind + "/" + o.Namespace + "/" + o.Name }
 
+// String is the owner as "Kind namespace/name".
 func (o Owner) String() string { return o.Kind + " " + o.Namespace + "/" + o.Name }
 
 // Volume is one claim and its PV.
@@ -82,6 +83,7 @@ type Volume struct {
 // Key names the volume in the journal.
 func (v Volume) Key() string { return "pvc/" + v.Namespace + "/" + v.Claim }
 
+// String is the volume as its claim, "namespace/claim".
 func (v Volume) String() string { return v.Namespace + "/" + v.Claim }
 
 // StepKey is the journal key of step for the object with key.

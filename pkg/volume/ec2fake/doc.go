@@ -4,5 +4,6 @@
 // (BaseEndpoint). It validates as EC2 does (volume ids vol-…, unknown volumes
 // → InvalidVolume.NotFound, unknown snapshots → InvalidSnapshot.NotFound,
 // tag filters) and moves snapshots from pending to completed after a delay.
-// Test support only.
+// It serves the tests and `tandem lab` (the lab's AWS endpoint): no product
+// command talks to it unless given its endpoint.
 package ec2fake
