@@ -2,11 +2,8 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -156,8 +153,6 @@ func (o *HandoffOptions) Validate() error {
 // journalPath is one journal per source, target and selection; a rollback
 // shares its handoff's journal.
 func (o *HandoffOptions) journalPath(ctx context.Context, source, target *cluster.Conn) (string, error) {
-	// Keyed by the clusters' identities, not their context names: a context
-	// renamed (or reused for another cluster) never resumes the wrong run.
 	sid, err := source.Identity(ctx)
 	if err != nil {
 		return "", err
@@ -166,17 +161,7 @@ func (o *HandoffOptions) journalPath(ctx context.Context, source, target *cluste
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256([]byte(sid + "\x00" + tid + "\x00" + o.sel.String()))
-	path := filepath.Join(o.JournalDir, "handoff-"+hex.EncodeToString(sum[:8])+".jsonl")
-	// A journal an older tandem keyed by context names is still found.
-	byName := sha256.Sum256([]byte(o.g.Source + "\x00" + o.g.Target + "\x00" + o.sel.String()))
-	old := filepath.Join(o.JournalDir, "handoff-"+hex.EncodeToString(byName[:8])+".jsonl")
-	if _, err := os.Stat(path); os.IsNotExist(err) {
-		if _, err := os.Stat(old); err == nil {
-			return old, nil
-		}
-	}
-	return path, nil
+	return volume.JournalPath(o.JournalDir, sid, tid, o.g.Source, o.g.Target, o.sel), nil
 }
 
 // Run checks, then hands the volumes over (or back), resuming an interrupted run.

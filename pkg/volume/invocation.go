@@ -2,7 +2,11 @@ package volume
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
@@ -33,6 +37,26 @@ type Options struct {
 	WaitSnapshots bool
 	// EBSProgress is told each EBS snapshot's state as it is seen; may be nil.
 	EBSProgress func(pv, state, progress string)
+}
+
+// JournalPath is the journal file, under dir, of the handoffs of sel from
+// the cluster with identity sourceID to targetID; a rollback shares it.
+// It is keyed by the clusters' identities, not their context names: a
+// context renamed (or reused for another cluster) never resumes the wrong
+// run. A journal an older tandem keyed by the context names (sourceCtx,
+// targetCtx) is still found when the new one does not exist.
+func JournalPath(dir, sourceID, targetID, sourceCtx, targetCtx string, sel Selection) string {
+	name := func(a, b string) string {
+		sum := sha256.Sum256([]byte(a + "\x00" + b + "\x00" + sel.String()))
+		return filepath.Join(dir, "handoff-"+hex.EncodeToString(sum[:8])+".jsonl")
+	}
+	path, old := name(sourceID, targetID), name(sourceCtx, targetCtx)
+	if _, err := os.Stat(path); os.IsNotExist(err) {
+		if _, err := os.Stat(old); err == nil {
+			return old
+		}
+	}
+	return path
 }
 
 // Invocation is what one invocation will run: a fresh handoff or rollback,

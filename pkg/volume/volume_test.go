@@ -1,6 +1,7 @@
 package volume
 
 import (
+	"os"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -94,5 +95,32 @@ func TestLastRunResumes(t *testing.T) {
 	}
 	if r, _ := LastRun(append(recs, journal.Record{Run: "r1", Op: journal.OpEnd})); r != nil {
 		t.Errorf("ended run resumed: %+v", r)
+	}
+}
+
+// The journal is keyed by the clusters' identities; one an older tandem
+// keyed by context names is found only while the new one does not exist.
+func TestJournalPathKeyedByIdentity(t *testing.T) {
+	dir := t.TempDir()
+	sel := Selection{Namespace: "shop", StatefulSet: "db"}
+	p := JournalPath(dir, "id-a", "id-b", "blue", "green", sel)
+	if p == JournalPath(dir, "id-c", "id-b", "blue", "green", sel) || p == JournalPath(dir, "id-a", "id-b", "blue", "green", Selection{Namespace: "shop"}) {
+		t.Fatal("another cluster or selection shares the journal")
+	}
+	if p != JournalPath(dir, "id-a", "id-b", "renamed", "green", sel) {
+		t.Fatal("a renamed context changed the journal")
+	}
+	old := JournalPath(dir, "blue", "green", "", "", sel) // the name keyed by context names
+	if err := os.WriteFile(old, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := JournalPath(dir, "id-a", "id-b", "blue", "green", sel); got != old {
+		t.Fatalf("the older journal is not found: %s", got)
+	}
+	if err := os.WriteFile(p, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := JournalPath(dir, "id-a", "id-b", "blue", "green", sel); got != p {
+		t.Fatalf("with both, %s; want the identity-keyed %s", got, p)
 	}
 }
