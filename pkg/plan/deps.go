@@ -35,6 +35,7 @@ type index struct {
 	callers      map[[2]string][]ObjectKey          // Service namespace/name → webhook configurations and APIServices calling it
 	kindGroups   map[string][]string                // kind → the groups whose CRDs serve it
 	released     map[string][]dep                   // namespace → the cluster-scoped objects of the Helm releases in it
+	classesIn    map[string][]dep                   // namespace → the classes of the app instances whose workloads run in it
 }
 
 // The annotations Helm sets on every object of a release (helm.sh/docs,
@@ -56,6 +57,38 @@ func releaseOf(obj Object, f map[string]any) (string, string, bool) {
 	return ns, name, ns != "" && name != ""
 }
 
+// The recommended labels of an app's instance (kubernetes.io/docs/concepts/
+// overview/working-with-objects/common-labels): which application, which
+// installation of it. Manifests rendered from a chart (ingress-nginx's
+// deploy/static) keep them without Helm's release annotations.
+const (
+	labelAppName     = "app.kubernetes.io/name"
+	labelAppInstance = "app.kubernetes.io/instance"
+)
+
+// instanceOf is the app instance (name, instance) obj's recommended labels
+// name; ok is false unless both are set.
+func instanceOf(obj Object) (inst [2]string, ok bool) {
+	l := obj.GetLabels()
+	inst = [2]string{l[labelAppName], l[labelAppInstance]}
+	return inst, inst[0] != "" && inst[1] != ""
+}
+
+// isServedClass says whether gk is a class its controller serves and that
+// nothing names but the objects using it: an IngressClass, a GatewayClass.
+// A namespace named by itself brings the classes labelled as the same app
+// instance as a workload in it: the ingress controller's IngressClass of
+// a static manifest, which no Ingress in that namespace may use.
+func isServedClass(gk schema.GroupKind) bool {
+	return gk == schema.GroupKind{Group: "networking.k8s.io", Kind: "IngressClass"} ||
+		gk == schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "GatewayClass"}
+}
+
+// isWorkload says whether gk runs an app's pods.
+func isWorkload(gk schema.GroupKind) bool {
+	return gk.Group == "apps" && (gk.Kind == "Deployment" || gk.Kind == "DaemonSet" || gk.Kind == "StatefulSet")
+}
+
 // newIndex indexes objs; skip (nil: none) says which objects need not be
 // found by key (byKey): those a selection knows by their keys already.
 func newIndex(objs []Object, skip func(ObjectKey) bool) index {
@@ -67,7 +100,17 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 		callers:      map[[2]string][]ObjectKey{},
 		kindGroups:   map[string][]string{},
 		released:     map[string][]dep{},
+		classesIn:    map[string][]dep{},
 	}
+	classes := map[[2]string][]ObjectKey{} // app instance → the classes labelled as its
+	for _, obj := range objs {
+		if k := KeyOf(obj); k.Namespace == "" && isServedClass(schema.GroupKind{Group: k.Group, Kind: k.Kind}) {
+			if inst, ok := instanceOf(obj); ok {
+				classes[inst] = append(classes[inst], k)
+			}
+		}
+	}
+	inNamespace := map[string]map[ObjectKey]bool{} // the classes already in classesIn
 	for _, obj := range objs {
 		k := KeyOf(obj)
 		if skip != nil && skip(k) {
@@ -81,6 +124,19 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 		}
 		if ns, release, ok := releaseOf(obj, fields(obj)); ok {
 			idx.released[ns] = append(idx.released[ns], dep{key: k, why: Describe(k) + " of Helm release " + ns + "/" + release})
+		}
+		if inst, ok := instanceOf(obj); ok && len(classes[inst]) > 0 && k.Namespace != "" && isWorkload(schema.GroupKind{Group: k.Group, Kind: k.Kind}) {
+			for _, c := range classes[inst] {
+				if inNamespace[k.Namespace][c] {
+					continue
+				}
+				if inNamespace[k.Namespace] == nil {
+					inNamespace[k.Namespace] = map[ObjectKey]bool{}
+				}
+				inNamespace[k.Namespace][c] = true
+				idx.classesIn[k.Namespace] = append(idx.classesIn[k.Namespace], dep{key: c,
+					why: Describe(c) + " of app " + inst[0] + " instance " + inst[1] + ", as " + Describe(k) + " (labels " + labelAppName + ", " + labelAppInstance + ")"})
+			}
 		}
 		switch {
 		case k.Group == crdGroup && k.Kind == "CustomResourceDefinition":

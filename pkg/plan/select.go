@@ -252,9 +252,12 @@ func pick(all []Object, s Selector, roots bool, also map[ObjectKey]string, kindG
 		if k := KeyOf(obj); isNamespace(schema.GroupKind{Group: k.Group, Kind: k.Kind}) && s.ByNamespaceOnly() && slices.Contains(s.Namespaces, k.Name) {
 			// A namespace named by itself brings the cluster-scoped parts
 			// of the Helm releases in it (an ingress controller's
-			// IngressClass, an operator's ClusterRoles and webhooks): what
-			// nothing of it names is still its app's.
+			// IngressClass, an operator's ClusterRoles and webhooks), and
+			// the classes labelled as an app whose workload runs in it (a
+			// static manifest's IngressClass): what nothing of it names is
+			// still its app's.
 			deps = append(deps, idx.released[k.Name]...)
+			deps = append(deps, idx.classesIn[k.Name]...)
 		}
 		for _, d := range deps {
 			if d.via != nil {

@@ -427,6 +427,39 @@ func TestSelectBringsTheClusterScopedPartsOfANamespacesHelmReleases(t *testing.T
 	}
 }
 
+// A namespace named by itself brings the IngressClass labelled as the
+// same app instance as a workload in it (a manifest rendered from a chart,
+// without Helm's annotations); not a class of another instance, not one
+// without the labels, and not under a selection by labels.
+func TestSelectBringsTheClassOfANamespacesApp(t *testing.T) {
+	all := parseAll(t,
+		`{apiVersion: v1, kind: Namespace, metadata: {name: ingress-nginx}}`,
+		`{apiVersion: apps/v1, kind: Deployment, metadata: {name: ingress-nginx-controller, namespace: ingress-nginx, labels: {app.kubernetes.io/name: ingress-nginx, app.kubernetes.io/instance: ingress-nginx}}, spec: {template: {spec: {}}}}`,
+		`{apiVersion: networking.k8s.io/v1, kind: IngressClass, metadata: {name: nginx, labels: {app.kubernetes.io/name: ingress-nginx, app.kubernetes.io/instance: ingress-nginx}}, spec: {controller: k8s.io/ingress-nginx}}`,
+		`{apiVersion: networking.k8s.io/v1, kind: IngressClass, metadata: {name: nginx-internal, labels: {app.kubernetes.io/name: ingress-nginx, app.kubernetes.io/instance: internal}}, spec: {controller: k8s.io/ingress-nginx-internal}}`,
+		`{apiVersion: networking.k8s.io/v1, kind: IngressClass, metadata: {name: plain}, spec: {controller: example.com/plain}}`,
+		`{apiVersion: v1, kind: ConfigMap, metadata: {name: not-a-workload, namespace: ingress-nginx, labels: {app.kubernetes.io/name: ingress-nginx, app.kubernetes.io/instance: internal}}}`,
+	)
+	s := Selector{Namespaces: []string{"ingress-nginx"}}
+	got := Select(all, s)
+	want := "IngressClass nginx of app ingress-nginx instance ingress-nginx, as Deployment ingress-nginx/ingress-nginx-controller (labels app.kubernetes.io/name, app.kubernetes.io/instance)"
+	if why, ok := got[ObjectKey{Group: "networking.k8s.io", Kind: "IngressClass", Name: "nginx"}]; !ok || why != want {
+		t.Errorf("IngressClass nginx: picked %v for %q, want %q", ok, why, want)
+	}
+	for _, n := range []string{"nginx-internal", "plain"} {
+		if _, ok := got[ObjectKey{Group: "networking.k8s.io", Kind: "IngressClass", Name: n}]; ok {
+			t.Errorf("IngressClass %s came along", n)
+		}
+	}
+	if p := Pick(all, s); func() bool { _, ok := p.Picked(ObjectKey{Group: "networking.k8s.io", Kind: "IngressClass", Name: "nginx"}); return !ok }() {
+		t.Error("Pick did not pick IngressClass nginx")
+	}
+	byLabels := Selector{Namespaces: []string{"ingress-nginx"}, Labels: labels.SelectorFromSet(labels.Set{"app.kubernetes.io/name": "ingress-nginx"})}
+	if _, ok := Select(all, byLabels)[ObjectKey{Group: "networking.k8s.io", Kind: "IngressClass", Name: "nginx"}]; ok {
+		t.Error("a selection by labels brought the class")
+	}
+}
+
 func TestReachSaysWhatIsNeededOutsideAndTakesAlso(t *testing.T) {
 	all := parseAll(t, strings.Split(source, "\n---\n")...)
 	find := func(kind, ns, name string) *unstructured.Unstructured {
