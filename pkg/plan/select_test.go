@@ -451,7 +451,10 @@ func TestSelectBringsTheClassOfANamespacesApp(t *testing.T) {
 			t.Errorf("IngressClass %s came along", n)
 		}
 	}
-	if p := Pick(all, s); func() bool { _, ok := p.Picked(ObjectKey{Group: "networking.k8s.io", Kind: "IngressClass", Name: "nginx"}); return !ok }() {
+	if p := Pick(all, s); func() bool {
+		_, ok := p.Picked(ObjectKey{Group: "networking.k8s.io", Kind: "IngressClass", Name: "nginx"})
+		return !ok
+	}() {
 		t.Error("Pick did not pick IngressClass nginx")
 	}
 	byLabels := Selector{Namespaces: []string{"ingress-nginx"}, Labels: labels.SelectorFromSet(labels.Set{"app.kubernetes.io/name": "ingress-nginx"})}
