@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/common/expfmt"
@@ -39,6 +40,20 @@ func ManagedFieldsUsages(o *unstructured.Unstructured) []Usage {
 		out = append(out, Usage{GroupVersion: gv, Kind: kind, Object: Ref(o), Evidence: EvidenceManagedFields, Detail: manager})
 	}
 	return out
+}
+
+// controlPlaneManagers are the field managers of a cluster's own control
+// plane. What they write with is the source cluster's own doing, replaced
+// by the target's control plane, not a client that moves: green's
+// kube-controller-manager publishing ClusterTrustBundles at a version
+// blue does not serve says nothing about switching back to blue.
+var controlPlaneManagers = []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "cloud-controller-manager", "kubelet"}
+
+// ControlPlaneManager says whether a usage's Detail (a field manager, with
+// its subresource) is the source's control plane.
+func ControlPlaneManager(detail string) bool {
+	manager, _, _ := strings.Cut(detail, " (")
+	return slices.Contains(controlPlaneManagers, manager)
 }
 
 // LastAppliedUsage returns the group/version of the object's last `kubectl apply`.

@@ -262,3 +262,39 @@ func TestUnservedSkipsServedAndDedupes(t *testing.T) {
 		t.Errorf("fix %q", got[1].Fix)
 	}
 }
+
+// The source's control plane writing at a version the target does not
+// serve is not a client that moves: no finding; a user's client is one.
+func TestControlPlaneManagersAreNotClientsThatMove(t *testing.T) {
+	for detail, want := range map[string]bool{
+		"kube-controller-manager":          true,
+		"kube-apiserver (status)":          true,
+		"kubelet":                          true,
+		"kubectl":                          false,
+		"kube-controller-manager-operator": false,
+		"helm (status)":                    false,
+		"":                                 false,
+	} {
+		if got := ControlPlaneManager(detail); got != want {
+			t.Errorf("ControlPlaneManager(%q) = %v, want %v", detail, got, want)
+		}
+	}
+}
+
+// What the source's control plane wrote at a version the target does not
+// serve is no evidence; what a user's client wrote is.
+func TestSeenLeavesTheControlPlanesUsagesOut(t *testing.T) {
+	o := &unstructured.Unstructured{}
+	o.SetAPIVersion("certificates.k8s.io/v1")
+	o.SetKind("ClusterTrustBundle")
+	o.SetName("bundle")
+	o.SetManagedFields([]metav1.ManagedFieldsEntry{
+		{Manager: "kube-controller-manager", APIVersion: "certificates.k8s.io/v1"},
+		{Manager: "cert-tool", APIVersion: "certificates.k8s.io/v1"},
+	})
+	s := newSeen()
+	s.observe(o, NewServed(), false)
+	if len(s.usages) != 1 || s.usages[0].Detail != "cert-tool" {
+		t.Fatalf("usages %+v, want cert-tool's alone", s.usages)
+	}
+}

@@ -104,7 +104,7 @@ func (s *Seen) observe(o *unstructured.Unstructured, served *Served, keep bool) 
 	// apis
 	unserved := func(u Usage) bool { return u.GroupVersion.Version != "" && !served.Serves(u.GroupVersion, u.Kind) }
 	for _, u := range ManagedFieldsUsages(o) {
-		if unserved(u) {
+		if unserved(u) && !ControlPlaneManager(u.Detail) {
 			s.usages = append(s.usages, u)
 		}
 	}

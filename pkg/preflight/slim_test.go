@@ -184,7 +184,7 @@ func TestEnvKeepsWhatTheChecksRead(t *testing.T) {
 					us = append(us, u)
 				}
 				for _, u := range us {
-					if !served.Serves(u.GroupVersion, u.Kind) {
+					if !served.Serves(u.GroupVersion, u.Kind) && (u.Evidence != EvidenceManagedFields || !ControlPlaneManager(u.Detail)) {
 						usages = append(usages, u)
 					}
 				}

@@ -169,6 +169,17 @@ func TestStandbySyncActivateDeactivate(t *testing.T) {
 		t.Errorf("sync --standby stderr does not say green is standby:\n%s", r.stderr)
 	}
 	assertParked(t)
+
+	// Back out of the standby into blue, which has no record but runs the
+	// workloads the copy would write over: refused, blue left running.
+	mustKubectl(t, "--context", "blue", "-n", standbyNS, "rollout", "status", "deployment/web", "--timeout=120s")
+	if r := tandem(t, "sync", "--source", "green", "--target", "blue", "--standby", "--namespace", standbyNS, "--journal-dir", journal); r.code != 2 ||
+		!strings.Contains(r.stderr, "green is standby and blue runs") || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+		t.Errorf("sync --standby from the standby into an unrecorded running cluster: exit %d, want 2 and one line naming what blue runs\n%s", r.code, r.stderr)
+	}
+	if o := getJSON(t, "blue", "deployment/web"); field(o, "spec", "replicas") != float64(3) {
+		t.Errorf("blue's deployment web: replicas %v after the refused copy, want 3", field(o, "spec", "replicas"))
+	}
 	if ns := getJSON(t, "green", "namespace/"+standbyNS); field(ns, "metadata", "labels", "tandem.io/standby") != "true" {
 		t.Errorf("green namespace not labelled tandem.io/standby=true: %v", field(ns, "metadata", "labels"))
 	}
