@@ -2,6 +2,6 @@
 // shows it: for each cluster its reachability, version, identity, role
 // record, standby marker, workloads, switchover lock and mirror; the
 // verdict of the records (which one is active, at which epoch); and the
-// router's real weights with where they disagree with the records. The CLI,
-// and next the controller and the dashboard, call it; nothing here writes.
+// router's real weights with where they disagree with the records. `tandem
+// status`, the controller and the dashboard call it; nothing here writes.
 package pair
