@@ -34,11 +34,18 @@ func apiserverPID(t *testing.T, cluster string) int {
 // it again the way a user would: `tandem lab up` starts what is not running.
 func restartAPIServer(t *testing.T, cluster string) {
 	t.Helper()
+	stopAPIServer(t, cluster)
+	mustTandem(t, "lab", "up", "--dir", lab.dir)
+}
+
+// stopAPIServer kills a lab cluster's kube-apiserver (kill -9) and waits
+// until it is gone for good (its port free); `tandem lab up` starts it again.
+func stopAPIServer(t *testing.T, cluster string) {
+	t.Helper()
 	pid := apiserverPID(t, cluster)
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	// Gone for good (its port free) before lab up starts another one.
 	eventually(t, 30*time.Second, func() error {
 		if err := syscall.Kill(pid, 0); err == nil {
 			return fmt.Errorf("pid %d still exists", pid)
@@ -49,7 +56,6 @@ func restartAPIServer(t *testing.T, cluster string) {
 		}
 		return ln.Close()
 	})
-	mustTandem(t, "lab", "up", "--dir", lab.dir)
 }
 
 // seedConfigMaps creates n ConfigMaps cm-000… in ns of blue (the namespace

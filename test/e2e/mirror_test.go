@@ -247,6 +247,24 @@ func TestMirror(t *testing.T) {
 		}
 	})
 
+	t.Run("green's apiserver goes away and comes back: what changed meanwhile reaches it", func(t *testing.T) {
+		stopAPIServer(t, "green")
+		// Changes while the target is gone: their writes fail and are
+		// requeued with backoff until it answers again.
+		for i := 0; i < 5; i++ {
+			mustKubectl(t, "--context", "blue", "-n", ns2, "create", "configmap", fmt.Sprintf("while-down-%d", i), "--from-literal=v=1")
+		}
+		mustKubectl(t, "--context", "blue", "-n", ns1, "delete", "configmap", "c06")
+		mustKubectl(t, "--context", "blue", "-n", ns2, "patch", "configmap", "fresh", "-p", `{"data":{"v":"while-green-was-down"}}`)
+		mustTandem(t, "lab", "up", "--dir", lab.dir)
+		sameConfigMaps(t, 90*time.Second, ns1, ns2)
+		select {
+		case <-run.done:
+			t.Fatalf("the mirror stopped while green's apiserver was away:\n%s", run.log())
+		default:
+		}
+	})
+
 	t.Run("metrics count events, writes and lag per cluster", func(t *testing.T) {
 		resp, err := http.Get("http://" + metrics + "/metrics")
 		if err != nil {
