@@ -221,6 +221,13 @@ func pick(all []Object, s Selector, roots bool, also map[ObjectKey]string, kindG
 		out.why[k] = why
 		queue = append(queue, obj)
 	}
+	// addGranted adds the Role of an app's grant: allowed by the grant.
+	addGranted := func(obj Object, why string) {
+		if _, ok := out.Picked(KeyOf(obj)); !ok {
+			out.why[KeyOf(obj)] = why
+			queue = append(queue, obj)
+		}
+	}
 	for _, obj := range all {
 		if why, ok := also[KeyOf(obj)]; ok && !s.root(obj) {
 			add(obj, why)
@@ -249,6 +256,7 @@ func pick(all []Object, s Selector, roots bool, also map[ObjectKey]string, kindG
 			continue
 		}
 		deps := idx.deps(obj)
+		from := KeyOf(obj)
 		if k := KeyOf(obj); isNamespace(schema.GroupKind{Group: k.Group, Kind: k.Kind}) && s.ByNamespaceOnly() && slices.Contains(s.Namespaces, k.Name) {
 			// A namespace named by itself brings the cluster-scoped parts
 			// of the Helm releases in it (an ingress controller's
@@ -260,19 +268,33 @@ func pick(all []Object, s Selector, roots bool, also map[ObjectKey]string, kindG
 			deps = append(deps, idx.classesIn[k.Name]...)
 		}
 		for _, d := range deps {
+			by := from
 			if d.via != nil {
 				if _, ok := out.Picked(*d.via); !ok {
 					continue
 				}
+				by = *d.via
 			}
+			// The Role an app's grant in a system namespace binds comes with it.
+			granted := grantedRole(by, d.key) && s.kindAllowed(d.key) && isPicked(out, by)
 			if dep := idx.byKey[d.key]; dep != nil {
-				add(dep, d.why)
-			} else if _, known := out.needed[d.key]; !known && outside(d.key) && s.allowedKey(d.key) {
+				if granted {
+					addGranted(dep, d.why)
+				} else {
+					add(dep, d.why)
+				}
+			} else if _, known := out.needed[d.key]; !known && outside(d.key) && (granted || s.allowedKey(d.key)) {
 				out.needed[d.key] = d.why
 			}
 		}
 	}
 	return out
+}
+
+// isPicked says whether the object of key k is picked.
+func isPicked(p Selection, k ObjectKey) bool {
+	_, ok := p.Picked(k)
+	return ok
 }
 
 // Narrows reports whether the selection names namespaces, labels or an
@@ -285,15 +307,25 @@ func (s Selector) Narrows() bool {
 }
 
 // Allowed applies the rules that hold for roots and dependencies alike:
-// kind filters and the system namespaces.
-func (s Selector) Allowed(obj Object) bool { return s.allowedKey(KeyOf(obj)) }
+// kind filters and the system namespaces (but for an app's grant there,
+// AppGrant).
+func (s Selector) Allowed(obj Object) bool {
+	k := KeyOf(obj)
+	return s.allowedKey(k) || (s.kindAllowed(k) && AppGrant(obj))
+}
 
-func (s Selector) allowedKey(k ObjectKey) bool {
+// kindAllowed applies the kind filters.
+func (s Selector) kindAllowed(k ObjectKey) bool {
 	gk := schema.GroupKind{Group: k.Group, Kind: k.Kind}
 	if len(s.IncludeKinds) > 0 && !slices.Contains(s.IncludeKinds, gk) {
 		return false
 	}
-	if slices.Contains(s.ExcludeKinds, gk) {
+	return !slices.Contains(s.ExcludeKinds, gk)
+}
+
+func (s Selector) allowedKey(k ObjectKey) bool {
+	gk := schema.GroupKind{Group: k.Group, Kind: k.Kind}
+	if !s.kindAllowed(k) {
 		return false
 	}
 	if s.IncludeSystem {
@@ -313,19 +345,22 @@ func (s Selector) root(obj Object) bool {
 	inNamespaces := func(n string) bool { return len(s.Namespaces) == 0 || slices.Contains(s.Namespaces, n) }
 	matches := func() bool { return !byLabels || s.Labels.Matches(labels.Set(obj.GetLabels())) }
 
+	// A narrowing selection roots nothing in a system namespace unless
+	// asked (an app's grant there comes along with the app, AppGrant).
+	system := namespaced && SystemNamespace(ns) && !s.IncludeSystem
 	switch {
 	case s.Stack != "":
 		if obj.GetLabels()[PartOfLabel] != s.Stack {
 			return false
 		}
 		if namespaced {
-			return inNamespaces(ns) && matches()
+			return inNamespaces(ns) && matches() && !system
 		}
 		return !isNamespace(obj.GroupVersionKind().GroupKind()) || inNamespaces(obj.GetName())
 	case !s.Narrows():
 		return true
 	case namespaced:
-		return inNamespaces(ns) && matches()
+		return inNamespaces(ns) && matches() && !system
 	default:
 		// Cluster-scoped objects come only as dependencies, except the
 		// namespaces the user named.

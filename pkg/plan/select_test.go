@@ -89,9 +89,11 @@ func TestSelect(t *testing.T) {
 		sort.Strings(out)
 		return out
 	}
-	system := []string{"Namespace kube-system", "ConfigMap kube-system/coredns", "RoleBinding kube-system/web-kube"}
+	// web-kube binds shop's ServiceAccount in kube-system: the app's grant
+	// there (AppGrant), copied with the app, unlike the cluster's own.
+	system := []string{"Namespace kube-system", "ConfigMap kube-system/coredns"}
 	shopDeps := []string{"Namespace shop", "StorageClass fast", "PriorityClass high", "ClusterRoleBinding web-view",
-		"ClusterRole view", "IngressClass nginx"}
+		"ClusterRole view", "IngressClass nginx", "RoleBinding kube-system/web-kube"}
 	shop := []string{"Deployment shop/web", "ConfigMap shop/web-config", "ConfigMap shop/unused", "Secret shop/web-cert",
 		"PersistentVolumeClaim shop/data", "ServiceAccount shop/web", "RoleBinding shop/web-read", "Role shop/reader",
 		"Service shop/web", "Ingress shop/web"}
@@ -106,11 +108,11 @@ func TestSelect(t *testing.T) {
 		{"namespace", Selector{Namespaces: []string{"shop"}}, sorted(shop, shopDeps)},
 		{"system namespace needs IncludeSystem", Selector{Namespaces: []string{"kube-system"}}, nil},
 		{"system namespace with IncludeSystem", Selector{Namespaces: []string{"kube-system"}, IncludeSystem: true},
-			sorted(system)},
+			sorted(system, []string{"RoleBinding kube-system/web-kube"})},
 		{"labels", Selector{Labels: labels.SelectorFromSet(labels.Set{"app": "web"})}, sorted(
 			[]string{"Deployment shop/web", "Service shop/web", "ConfigMap shop/web-config", "PersistentVolumeClaim shop/data",
 				"ServiceAccount shop/web", "RoleBinding shop/web-read", "Role shop/reader"},
-			[]string{"Namespace shop", "StorageClass fast", "PriorityClass high", "ClusterRoleBinding web-view", "ClusterRole view"})},
+			[]string{"Namespace shop", "StorageClass fast", "PriorityClass high", "ClusterRoleBinding web-view", "ClusterRole view", "RoleBinding kube-system/web-kube"})},
 		{"exclude kinds", Selector{Namespaces: []string{"shop"}, ExcludeKinds: []schema.GroupKind{{Kind: "Secret"}, {Group: rbacGroup, Kind: "ClusterRoleBinding"}}},
 			sorted(without(shop, "Secret shop/web-cert"), without(shopDeps, "ClusterRoleBinding web-view", "ClusterRole view"))},
 		{"include kinds", Selector{IncludeKinds: []schema.GroupKind{{Group: "apps", Kind: "Deployment"}}},
@@ -155,6 +157,7 @@ func TestSelect(t *testing.T) {
 			{"scheduling.k8s.io", "PriorityClass", "", "high"}:              "PriorityClass of Deployment shop/web",
 			{"", "ServiceAccount", "shop", "web"}:                           "ServiceAccount of Deployment shop/web",
 			{rbacGroup, "RoleBinding", "shop", "web-read"}:                  "RoleBinding of ServiceAccount shop/web",
+			{rbacGroup, "RoleBinding", "kube-system", "web-kube"}:           "RoleBinding of ServiceAccount shop/web",
 			{rbacGroup, "Role", "shop", "reader"}:                           "Role bound to ServiceAccount shop/web by RoleBinding shop/web-read",
 			{rbacGroup, "ClusterRoleBinding", "", "web-view"}:               "ClusterRoleBinding of ServiceAccount shop/web",
 			{rbacGroup, "ClusterRole", "", "view"}:                          "ClusterRole bound to ServiceAccount shop/web by ClusterRoleBinding web-view",

@@ -22,6 +22,7 @@ func TestSyncOperatorNamespaceBringsItsCRDs(t *testing.T) {
 			kubectl(t, "--context", c, "delete", "namespace", ns, "--ignore-not-found", "--timeout=120s")
 			kubectl(t, "--context", c, "delete", "clusterrolebinding", rbac, "--ignore-not-found")
 			kubectl(t, "--context", c, "delete", "clusterrole", rbac, "--ignore-not-found")
+			kubectl(t, "--context", c, "-n", "kube-system", "delete", "rolebinding,role", rbac+":leaderelection", "--ignore-not-found")
 			kubectl(t, append([]string{"--context", c, "delete", "crd", "--ignore-not-found", "--timeout=120s"}, crds...)...)
 		}
 	}
@@ -53,6 +54,14 @@ func TestSyncOperatorNamespaceBringsItsCRDs(t *testing.T) {
 	kubectlCreate(t, "blue", `{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"`+rbac+`"},
 "subjects":[{"kind":"ServiceAccount","name":"operator","namespace":"`+ns+`"}],
 "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"`+rbac+`"}}`)
+
+	// Its leader election in kube-system, as cert-manager's chart does: the
+	// operator's grant there, which comes with it.
+	kubectlCreate(t, "blue", `{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{"name":"`+rbac+`:leaderelection","namespace":"kube-system"},
+"rules":[{"apiGroups":["coordination.k8s.io"],"resources":["leases"],"verbs":["get","create","update","patch"]}]}`)
+	kubectlCreate(t, "blue", `{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"`+rbac+`:leaderelection","namespace":"kube-system"},
+"subjects":[{"kind":"ServiceAccount","name":"operator","namespace":"`+ns+`"}],
+"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"`+rbac+`:leaderelection"}}`)
 
 	// One custom resource of the operator's, in its namespace.
 	kubectlCreate(t, "blue", `{"apiVersion":"e2e-op.example.com/v1","kind":"Gizmo","metadata":{"name":"one","namespace":"`+ns+`"},"spec":{"size":1}}`)
@@ -115,6 +124,14 @@ func TestSyncOperatorNamespaceBringsItsCRDs(t *testing.T) {
 		if g := kubectl(t, "--context", "green", "-n", ns, "get", ref, "--ignore-not-found", "-o", "name").stdout; g == "" {
 			t.Errorf("%s/%s not in green after sync", ns, ref)
 		}
+	}
+	for _, kind := range []string{"Role", "RoleBinding"} {
+		if r, ok := out.find(kind, "kube-system", rbac+":leaderelection"); !ok || r.Status != "created" {
+			t.Errorf("%s kube-system/%s:leaderelection: %+v (found %v); want created with the operator", kind, rbac, r, ok)
+		}
+	}
+	if g := kubectl(t, "--context", "green", "-n", "kube-system", "auth", "can-i", "update", "leases", "--as", "system:serviceaccount:"+ns+":operator").stdout; strings.TrimSpace(g) != "yes" {
+		t.Errorf("the operator's ServiceAccount cannot update leases in green's kube-system: %q", g)
 	}
 }
 
