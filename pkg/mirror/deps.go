@@ -106,10 +106,16 @@ func (m *Mirror) root(ok plan.ObjectKey) bool {
 // Helm release in a named namespace) — then it is a dependency from now on.
 func (m *Mirror) alsoFor(ctx context.Context, k key, obj *unstructured.Unstructured) map[plan.ObjectKey]string {
 	also := map[plan.ObjectKey]string{}
+	ok := m.objectKey(k)
+	if ok.Group == rbacGroup && ok.Kind == "Role" && plan.SystemNamespace(ok.Namespace) {
+		if why, granted := m.grantFor(ctx, ok); granted {
+			also[ok] = why
+		}
+		return also
+	}
 	if !m.narrowed() {
 		return also
 	}
-	ok := m.objectKey(k)
 	if why, known := m.dep(ok); known {
 		if why != "" {
 			also[ok] = why
@@ -128,6 +134,33 @@ func (m *Mirror) alsoFor(ctx context.Context, k key, obj *unstructured.Unstructu
 		}
 	}
 	return also
+}
+
+const rbacGroup = "rbac.authorization.k8s.io"
+
+// grantFor says why the Role of a system namespace of key ok comes along,
+// if it does: an app's grant there binds it (plan.AppGrant, GrantedRoles)
+// — under a narrowed selection, a grant the mirror follows. The source's
+// RoleBindings of that namespace are asked (a system Role changes
+// rarely).
+func (m *Mirror) grantFor(ctx context.Context, ok plan.ObjectKey) (string, bool) {
+	gvr, found := m.gvrOf(plan.ObjectKey{Group: rbacGroup, Kind: "RoleBinding"})
+	if !found {
+		return "", false
+	}
+	var grants []*unstructured.Unstructured
+	err := inventory.List(ctx, m.Source, m.byGVR[gvr], ok.Namespace, func(o *unstructured.Unstructured) error {
+		if _, followed := m.dep(plan.KeyOf(o)); plan.AppGrant(o) && (!m.narrowed() || followed) {
+			grants = append(grants, o)
+		}
+		return nil
+	})
+	if err != nil {
+		m.Log.Warn("could not read the grants of a system namespace", "namespace", ok.Namespace, "error", err)
+		return "", false
+	}
+	why, granted := plan.GrantedRoles(grants, m.Request.Selector)[ok]
+	return why, granted
 }
 
 // selected says whether the source object of key ok is one the

@@ -26,12 +26,16 @@ func AppGrant(obj Object) bool {
 	return len(subjects) > 0
 }
 
+// systemRole says whether k is a Role of a system namespace.
+func systemRole(k ObjectKey) bool {
+	return k.Group == rbacGroup && k.Kind == "Role" && SystemNamespace(k.Namespace)
+}
+
 // grantedRole says whether the object of key k is the Role an app's grant
 // (AppGrant) of key by binds: a Role of the grant's own system namespace,
 // which comes along with the grant.
 func grantedRole(by, k ObjectKey) bool {
-	return k.Group == rbacGroup && k.Kind == "Role" && by.Group == rbacGroup && by.Kind == "RoleBinding" &&
-		k.Namespace == by.Namespace && SystemNamespace(k.Namespace)
+	return systemRole(k) && by.Group == rbacGroup && by.Kind == "RoleBinding" && k.Namespace == by.Namespace
 }
 
 // GrantedRoles are the Roles of system namespaces that the apps' grants

@@ -58,6 +58,24 @@ func TestAppGrantInASystemNamespaceComesWithTheApp(t *testing.T) {
 		t.Errorf("GrantedRoles (-want +got):\n%s", d)
 	}
 
+	// A mirror that sees the Role change alone, having found the grant
+	// that binds it (GrantedRoles), picks it as Reach's also; without that,
+	// not.
+	var roleObj Object
+	for _, o := range objs {
+		if KeyOf(o) == role {
+			roleObj = o
+		}
+	}
+	for _, s := range []Selector{{}, {Namespaces: []string{"cert-manager"}}} {
+		if p, _ := Reach([]Object{roleObj}, s, GrantedRoles(objs, s), nil); p[role] == "" {
+			t.Errorf("%+v: Reach of the Role with its grant found: %v", s, p)
+		}
+		if p, _ := Reach([]Object{roleObj}, s, nil, nil); len(p) != 0 {
+			t.Errorf("%+v: Reach of the Role alone picked %v", s, p)
+		}
+	}
+
 	// Naming kube-system itself still needs IncludeSystem; excluding
 	// RoleBindings leaves the grant and its Role out.
 	if got := Select(objs, Selector{Namespaces: []string{"kube-system"}}); len(got) != 0 {

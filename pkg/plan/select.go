@@ -229,6 +229,10 @@ func pick(all []Object, s Selector, roots bool, also map[ObjectKey]string, kindG
 		}
 	}
 	for _, obj := range all {
+		if why, ok := also[KeyOf(obj)]; ok && systemRole(KeyOf(obj)) && s.kindAllowed(KeyOf(obj)) && !s.Allowed(obj) {
+			addGranted(obj, why) // a grant's Role the caller found it binds (GrantedRoles)
+			continue
+		}
 		if why, ok := also[KeyOf(obj)]; ok && !s.root(obj) {
 			add(obj, why)
 			continue
