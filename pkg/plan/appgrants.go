@@ -26,8 +26,8 @@ func AppGrant(obj Object) bool {
 	return len(subjects) > 0
 }
 
-// systemRole says whether k is a Role of a system namespace.
-func systemRole(k ObjectKey) bool {
+// SystemRole says whether k is a Role of a system namespace.
+func SystemRole(k ObjectKey) bool {
 	return k.Group == rbacGroup && k.Kind == "Role" && SystemNamespace(k.Namespace)
 }
 
@@ -35,7 +35,7 @@ func systemRole(k ObjectKey) bool {
 // (AppGrant) of key by binds: a Role of the grant's own system namespace,
 // which comes along with the grant.
 func grantedRole(by, k ObjectKey) bool {
-	return systemRole(k) && by.Group == rbacGroup && by.Kind == "RoleBinding" && k.Namespace == by.Namespace
+	return SystemRole(k) && by.Group == rbacGroup && by.Kind == "RoleBinding" && k.Namespace == by.Namespace
 }
 
 // GrantedRoles are the Roles of system namespaces that the apps' grants

@@ -84,9 +84,43 @@ func isServedClass(gk schema.GroupKind) bool {
 		gk == schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "GatewayClass"}
 }
 
+// appClass is a class labelled as an app instance's, and the namespace of
+// the Helm release it belongs to ("" when none).
+type appClass struct {
+	key       ObjectKey
+	releaseNS string
+}
+
+// classWhy is why the class c comes with the workload w of app instance inst.
+func classWhy(c ObjectKey, inst [2]string, w ObjectKey) string {
+	return Describe(c) + " of app " + inst[0] + " instance " + inst[1] + ", as " + Describe(w) + " (labels " + labelAppName + ", " + labelAppInstance + ")"
+}
+
+// AppClass says, of a class (an IngressClass, a GatewayClass), the labels
+// of the app instance it belongs to (app.kubernetes.io/name and instance),
+// and of a workload labelled so in namespace ns, why it comes along when
+// ns is named by itself; ok is false when the class has no such labels or
+// belongs to a Helm release of another namespace. A mirror asks it of a
+// class that changed; Select finds the same through its index.
+func AppClass(class Object, ns string) (selector map[string]string, why func(workload ObjectKey) string, ok bool) {
+	k := KeyOf(class)
+	inst, labelled := instanceOf(class)
+	if k.Namespace != "" || !labelled || !isServedClass(schema.GroupKind{Group: k.Group, Kind: k.Kind}) {
+		return nil, nil, false
+	}
+	if releaseNS, _, _ := releaseOf(class, fields(class)); releaseNS != "" && releaseNS != ns {
+		return nil, nil, false
+	}
+	return map[string]string{labelAppName: inst[0], labelAppInstance: inst[1]},
+		func(w ObjectKey) string { return classWhy(k, inst, w) }, true
+}
+
+// WorkloadKinds are the kinds whose objects run an app's pods, in group apps.
+var WorkloadKinds = []string{"Deployment", "DaemonSet", "StatefulSet"}
+
 // isWorkload says whether gk runs an app's pods.
 func isWorkload(gk schema.GroupKind) bool {
-	return gk.Group == "apps" && (gk.Kind == "Deployment" || gk.Kind == "DaemonSet" || gk.Kind == "StatefulSet")
+	return gk.Group == "apps" && slices.Contains(WorkloadKinds, gk.Kind)
 }
 
 // newIndex indexes objs; skip (nil: none) says which objects need not be
@@ -102,11 +136,12 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 		released:     map[string][]dep{},
 		classesIn:    map[string][]dep{},
 	}
-	classes := map[[2]string][]ObjectKey{} // app instance → the classes labelled as its
+	classes := map[[2]string][]appClass{} // app instance → the classes labelled as its
 	for _, obj := range objs {
 		if k := KeyOf(obj); k.Namespace == "" && isServedClass(schema.GroupKind{Group: k.Group, Kind: k.Kind}) {
 			if inst, ok := instanceOf(obj); ok {
-				classes[inst] = append(classes[inst], k)
+				releaseNS, _, _ := releaseOf(obj, fields(obj))
+				classes[inst] = append(classes[inst], appClass{k, releaseNS})
 			}
 		}
 	}
@@ -127,15 +162,14 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 		}
 		if inst, ok := instanceOf(obj); ok && len(classes[inst]) > 0 && k.Namespace != "" && isWorkload(schema.GroupKind{Group: k.Group, Kind: k.Kind}) {
 			for _, c := range classes[inst] {
-				if inNamespace[k.Namespace][c] {
-					continue
+				if inNamespace[k.Namespace][c.key] || (c.releaseNS != "" && c.releaseNS != k.Namespace) {
+					continue // found already, or a Helm release's of another namespace (an instance is named per namespace)
 				}
 				if inNamespace[k.Namespace] == nil {
 					inNamespace[k.Namespace] = map[ObjectKey]bool{}
 				}
-				inNamespace[k.Namespace][c] = true
-				idx.classesIn[k.Namespace] = append(idx.classesIn[k.Namespace], dep{key: c,
-					why: Describe(c) + " of app " + inst[0] + " instance " + inst[1] + ", as " + Describe(k) + " (labels " + labelAppName + ", " + labelAppInstance + ")"})
+				inNamespace[k.Namespace][c.key] = true
+				idx.classesIn[k.Namespace] = append(idx.classesIn[k.Namespace], dep{key: c.key, why: classWhy(c.key, inst, k)})
 			}
 		}
 		switch {

@@ -229,7 +229,7 @@ func pick(all []Object, s Selector, roots bool, also map[ObjectKey]string, kindG
 		}
 	}
 	for _, obj := range all {
-		if why, ok := also[KeyOf(obj)]; ok && systemRole(KeyOf(obj)) && s.kindAllowed(KeyOf(obj)) && !s.Allowed(obj) {
+		if why, ok := also[KeyOf(obj)]; ok && SystemRole(KeyOf(obj)) && s.kindAllowed(KeyOf(obj)) && !s.Allowed(obj) {
 			addGranted(obj, why) // a grant's Role the caller found it binds (GrantedRoles)
 			continue
 		}
@@ -302,10 +302,11 @@ func isPicked(p Selection, k ObjectKey) bool {
 }
 
 // Narrows reports whether the selection names namespaces, labels or an
-// app stack. When it does not, Select picks exactly the objects Allowed,
-// each for itself (""): every one is a root, and a dependency is one of
-// them. A caller may then ask Allowed of each object instead of holding
-// Select's map of every object.
+// app stack. When it does not, Select picks the objects Allowed, each for
+// itself (""): every one is a root, and a dependency is one of them — but
+// for the Roles of system namespaces that apps' grants there bind
+// (GrantedRoles). A caller may then ask Allowed of each object, and
+// GrantedRoles once, instead of holding Select's map of every object.
 func (s Selector) Narrows() bool {
 	return len(s.Namespaces) > 0 || (s.Labels != nil && !s.Labels.Empty()) || s.Stack != ""
 }

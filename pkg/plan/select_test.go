@@ -442,6 +442,10 @@ func TestSelectBringsTheClassOfANamespacesApp(t *testing.T) {
 		`{apiVersion: networking.k8s.io/v1, kind: IngressClass, metadata: {name: nginx-internal, labels: {app.kubernetes.io/name: ingress-nginx, app.kubernetes.io/instance: internal}}, spec: {controller: k8s.io/ingress-nginx-internal}}`,
 		`{apiVersion: networking.k8s.io/v1, kind: IngressClass, metadata: {name: plain}, spec: {controller: example.com/plain}}`,
 		`{apiVersion: v1, kind: ConfigMap, metadata: {name: not-a-workload, namespace: ingress-nginx, labels: {app.kubernetes.io/name: ingress-nginx, app.kubernetes.io/instance: internal}}}`,
+		// The same chart released under the same name in another namespace:
+		// its class is that release's (an instance is named per namespace).
+		`{apiVersion: apps/v1, kind: Deployment, metadata: {name: ingress-nginx-controller, namespace: private, labels: {app.kubernetes.io/name: ingress-nginx, app.kubernetes.io/instance: ingress-nginx}}, spec: {template: {spec: {}}}}`,
+		`{apiVersion: networking.k8s.io/v1, kind: IngressClass, metadata: {name: nginx-private, labels: {app.kubernetes.io/name: ingress-nginx, app.kubernetes.io/instance: ingress-nginx}, annotations: {meta.helm.sh/release-name: ingress-nginx, meta.helm.sh/release-namespace: private}}, spec: {controller: k8s.io/ingress-nginx-private}}`,
 	)
 	s := Selector{Namespaces: []string{"ingress-nginx"}}
 	got := Select(all, s)
@@ -449,7 +453,7 @@ func TestSelectBringsTheClassOfANamespacesApp(t *testing.T) {
 	if why, ok := got[ObjectKey{Group: "networking.k8s.io", Kind: "IngressClass", Name: "nginx"}]; !ok || why != want {
 		t.Errorf("IngressClass nginx: picked %v for %q, want %q", ok, why, want)
 	}
-	for _, n := range []string{"nginx-internal", "plain"} {
+	for _, n := range []string{"nginx-internal", "plain", "nginx-private"} {
 		if _, ok := got[ObjectKey{Group: "networking.k8s.io", Kind: "IngressClass", Name: n}]; ok {
 			t.Errorf("IngressClass %s came along", n)
 		}
@@ -463,6 +467,20 @@ func TestSelectBringsTheClassOfANamespacesApp(t *testing.T) {
 	byLabels := Selector{Namespaces: []string{"ingress-nginx"}, Labels: labels.SelectorFromSet(labels.Set{"app.kubernetes.io/name": "ingress-nginx"})}
 	if _, ok := Select(all, byLabels)[ObjectKey{Group: "networking.k8s.io", Kind: "IngressClass", Name: "nginx"}]; ok {
 		t.Error("a selection by labels brought the class")
+	}
+	// What a mirror asks of a class that changed says the same.
+	for _, o := range all {
+		k := KeyOf(o)
+		if k.Kind != "IngressClass" {
+			continue
+		}
+		sel, why, ok := AppClass(o, "ingress-nginx")
+		if ok != (k.Name == "nginx" || k.Name == "nginx-internal") {
+			t.Errorf("AppClass(%s) in ingress-nginx: %v", k.Name, ok)
+		}
+		if k.Name == "nginx" && (sel["app.kubernetes.io/instance"] != "ingress-nginx" || why(ObjectKey{Group: "apps", Kind: "Deployment", Namespace: "ingress-nginx", Name: "ingress-nginx-controller"}) != want) {
+			t.Errorf("AppClass(nginx) = %v, %q", sel, why(ObjectKey{Group: "apps", Kind: "Deployment", Namespace: "ingress-nginx", Name: "ingress-nginx-controller"}))
+		}
 	}
 }
 
