@@ -21,6 +21,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
@@ -107,7 +108,16 @@ func (m *Mirror) root(ok plan.ObjectKey) bool {
 func (m *Mirror) alsoFor(ctx context.Context, k key, obj *unstructured.Unstructured) map[plan.ObjectKey]string {
 	also := map[plan.ObjectKey]string{}
 	ok := m.objectKey(k)
-	if ok.Group == rbacGroup && ok.Kind == "Role" && plan.SystemNamespace(ok.Namespace) {
+	if m.narrowed() {
+		if why, known := m.dep(ok); known {
+			if why != "" {
+				also[ok] = why
+			}
+			return also
+		}
+	}
+	if plan.SystemRole(ok) && !m.Request.Selector.IncludeSystem {
+		// Its own event may come before its grant's: bringAlong queues it again then.
 		if why, granted := m.grantFor(ctx, ok); granted {
 			also[ok] = why
 		}
@@ -116,14 +126,14 @@ func (m *Mirror) alsoFor(ctx context.Context, k key, obj *unstructured.Unstructu
 	if !m.narrowed() {
 		return also
 	}
-	if why, known := m.dep(ok); known {
-		if why != "" {
-			also[ok] = why
-		}
-		return also
-	}
 	if _, self := plan.Select([]*unstructured.Unstructured{obj}, m.Request.Selector)[ok]; self {
 		return also // picked by itself
+	}
+	if why, found := m.appClass(ctx, obj); found {
+		m.follow(ok, why)
+		also[ok] = why
+		m.Log.Info("brought along", "object", k.String(), "why", why)
+		return also
 	}
 	for _, l := range plan.BroughtBy(obj, m.Request.Selector) {
 		if m.selected(ctx, l.By) {
@@ -163,6 +173,39 @@ func (m *Mirror) grantFor(ctx context.Context, ok plan.ObjectKey) (string, bool)
 	return why, granted
 }
 
+// appClass says why a class (an IngressClass, a GatewayClass) comes with a
+// namespace the selection names by itself, if it does: a workload there
+// is labelled as the same app instance (plan.AppClass; Select finds it
+// through its index). The source's workloads of the named namespaces are
+// asked by those labels: a labelled class changes rarely.
+func (m *Mirror) appClass(ctx context.Context, obj *unstructured.Unstructured) (string, bool) {
+	s := m.Request.Selector
+	if !s.ByNamespaceOnly() {
+		return "", false
+	}
+	for _, ns := range s.Namespaces {
+		sel, why, ok := plan.AppClass(obj, ns)
+		if !ok {
+			continue
+		}
+		for _, kind := range plan.WorkloadKinds {
+			gvr, found := m.gvrOf(plan.ObjectKey{Group: "apps", Kind: kind})
+			if !found {
+				continue
+			}
+			l, err := m.Source.Dynamic.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(sel).String(), Limit: 1})
+			if err != nil {
+				m.Log.Warn("could not look for the workload of a class", "class", obj.GetName(), "namespace", ns, "error", err)
+				continue
+			}
+			if len(l.Items) > 0 {
+				return why(plan.KeyOf(&l.Items[0])), true
+			}
+		}
+	}
+	return "", false
+}
+
 // selected says whether the source object of key ok is one the
 // selection picks or brings along now. The informers' caches may not hold
 // an object created a moment ago: the source is asked.
@@ -196,6 +239,14 @@ func (m *Mirror) selected(ctx context.Context, ok plan.ObjectKey) bool {
 // namespace no informer watches.
 func (m *Mirror) bringAlong(ctx context.Context, k key, needed map[plan.ObjectKey]string) {
 	if !m.narrowed() {
+		// Every object is its own root, but for the Role of a system
+		// namespace an app's grant binds: its own change may have come
+		// before the grant's, and been left then.
+		for ok := range needed {
+			if gvr, found := m.gvrOf(ok); found && plan.SystemRole(ok) && m.cachedNow(gvr, ok.Namespace, ok.Name) {
+				m.queue.Add(key{gvr, ok.Namespace, ok.Name})
+			}
+		}
 		return
 	}
 	if crd, why, ok := m.crdOf(k); ok {
@@ -261,7 +312,7 @@ func (m *Mirror) watchDeps(ctx context.Context) {
 // list of the bindings per linkEvery, not one per ServiceAccount.
 func (m *Mirror) bringLinked(ctx context.Context, k key) {
 	ok := m.objectKey(k)
-	if len(plan.LinkedFrom(schema.GroupKind{Group: ok.Group, Kind: ok.Kind})) == 0 {
+	if len(m.linkedFrom(ok)) == 0 {
 		return
 	}
 	m.mu.Lock()
@@ -275,6 +326,25 @@ func (m *Mirror) bringLinked(ctx context.Context, k key) {
 	if start {
 		go m.lookForLinks(ctx)
 	}
+}
+
+// classKinds are the classes a namespace's app brings along (plan.AppClass).
+var classKinds = map[schema.GroupKind]bool{
+	{Group: "networking.k8s.io", Kind: "IngressClass"}:        true,
+	{Group: "gateway.networking.k8s.io", Kind: "GatewayClass"}: true,
+}
+
+// linkedFrom are the kinds whose objects may point at the object of ok
+// (plan.LinkedFrom), and, for a workload of a namespace the selection
+// names by itself, the classes its app may have (AppClass).
+func (m *Mirror) linkedFrom(ok plan.ObjectKey) []schema.GroupKind {
+	out := plan.LinkedFrom(schema.GroupKind{Group: ok.Group, Kind: ok.Kind})
+	if ok.Group == "apps" && slices.Contains(plan.WorkloadKinds, ok.Kind) && m.Request.Selector.ByNamespaceOnly() {
+		for gk := range classKinds {
+			out = append(out, gk)
+		}
+	}
+	return out
 }
 
 // linkEvery is the least time between two looks of bringLinked.
@@ -295,7 +365,7 @@ func (m *Mirror) lookForLinks(ctx context.Context) {
 		m.mu.Unlock()
 		kinds := map[schema.GroupKind]bool{}
 		for ok := range batch {
-			for _, gk := range plan.LinkedFrom(schema.GroupKind{Group: ok.Group, Kind: ok.Kind}) {
+			for _, gk := range m.linkedFrom(ok) {
 				kinds[gk] = true
 			}
 		}
@@ -313,6 +383,15 @@ func (m *Mirror) lookForLinks(ctx context.Context) {
 						lk := key{gvr, o.GetNamespace(), o.GetName()}
 						m.Log.Info("brought along", "object", lk.String(), "why", l.Why)
 						m.queue.Add(lk)
+					}
+				}
+				if classKinds[gk] {
+					if _, known := m.dep(plan.KeyOf(o)); !known {
+						if why, found := m.appClass(ctx, o); found && m.follow(plan.KeyOf(o), why) {
+							lk := key{gvr, "", o.GetName()}
+							m.Log.Info("brought along", "object", lk.String(), "why", why)
+							m.queue.Add(lk)
+						}
 					}
 				}
 				return nil

@@ -100,11 +100,11 @@ func (t *TrafficMove) journal(s *traffic.Shifter) {
 	s.JournalPath = traffic.JournalPath(t.JournalDir, t.RouterURL)
 }
 
-// SyncPass is the sync phase: sync's own pipeline, as prepare builds it,
-// written by syncer.Run into target in standby form (the copies join their
-// weighted DNS sets as a sync's do); say hears the counts. An object no API
-// version of target can hold is said, not failed: the standby has lacked it
-// since it was made, and sync and plan name it.
+// SyncPass is the sync phase: sync's own pipeline, as prepare builds it
+// (in standby form), written by syncer.Run into target as a sync writes —
+// one writer, one place that ends a run; say hears the counts. An object no
+// API version of target can hold is said, not failed: the standby has
+// lacked it since it was made, and sync and plan name it.
 func SyncPass(ctx context.Context, source, target *cluster.Conn, prepare func(context.Context) (*syncer.Prepared, error), workers int, log *slog.Logger, say func(string)) error {
 	prep, err := prepare(ctx)
 	if err != nil {

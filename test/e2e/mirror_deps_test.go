@@ -24,6 +24,7 @@ func TestMirrorFollowsWhatANamespaceBringsAlong(t *testing.T) {
 			kubectl(t, "--context", c, "delete", "crd", "widgets.e2e.tandem.io", "--ignore-not-found", "--wait=false")
 			kubectl(t, "--context", c, "delete", "clusterrole", role("read"), role("late"), role("crb"), role("unrelated"), role("helm"), "--ignore-not-found")
 			kubectl(t, "--context", c, "delete", "clusterrolebinding", role("crb"), role("before-sa"), "--ignore-not-found")
+			kubectl(t, "--context", c, "delete", "ingressclass", role("class-after"), role("class-before"), role("other-app"), "--ignore-not-found")
 		}
 	})
 	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
@@ -152,6 +153,32 @@ func TestMirrorFollowsWhatANamespaceBringsAlong(t *testing.T) {
 		eventually(t, 30*time.Second, inGreen("clusterrole", role("helm")))
 		if want := `why="ClusterRole ` + role("helm") + ` of Helm release ` + ns + `/app"`; !strings.Contains(run.log(), want) {
 			t.Errorf("the mirror's log does not say %s:\n%s", want, run.log())
+		}
+	})
+
+	t.Run("the IngressClass labelled as the app of a workload in the namespace comes along, created after or before it", func(t *testing.T) {
+		ingressClass := func(name, instance string) string {
+			return `{"apiVersion":"networking.k8s.io/v1","kind":"IngressClass","metadata":{"name":"` + name + `",
+"labels":{"app.kubernetes.io/name":"edge","app.kubernetes.io/instance":"` + instance + `"}},"spec":{"controller":"example.com/` + name + `"}}`
+		}
+		controller := func(name, instance string) string {
+			return `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"` + name + `","namespace":"` + ns + `",
+"labels":{"app.kubernetes.io/name":"edge","app.kubernetes.io/instance":"` + instance + `"}},
+"spec":{"replicas":0,"selector":{"matchLabels":{"app":"` + name + `"}},"template":{"metadata":{"labels":{"app":"` + name + `"}},
+"spec":{"containers":[{"name":"c","image":"registry.example/edge:1"}]}}}}`
+		}
+		// A static manifest applied in order: the controller, then its class.
+		kubectlCreate(t, "blue", controller("edge-a", "a"))
+		eventually(t, 30*time.Second, inGreen("-n", ns, "deployment", "edge-a"))
+		kubectlCreate(t, "blue", ingressClass(role("class-after"), "a"))
+		eventually(t, 30*time.Second, inGreen("ingressclass", role("class-after")))
+		// The class first, then the controller.
+		kubectlCreate(t, "blue", ingressClass(role("class-before"), "b"))
+		kubectlCreate(t, "blue", ingressClass(role("other-app"), "c"))
+		kubectlCreate(t, "blue", controller("edge-b", "b"))
+		eventually(t, 30*time.Second, inGreen("ingressclass", role("class-before")))
+		if r := kubectl(t, "--context", "green", "get", "ingressclass", role("other-app"), "-o", "name"); r.code == 0 {
+			t.Errorf("the class of an app with no workload in %s came along", ns)
 		}
 	})
 
