@@ -330,7 +330,7 @@ func (m *Mirror) bringLinked(ctx context.Context, k key) {
 
 // classKinds are the classes a namespace's app brings along (plan.AppClass).
 var classKinds = map[schema.GroupKind]bool{
-	{Group: "networking.k8s.io", Kind: "IngressClass"}:        true,
+	{Group: "networking.k8s.io", Kind: "IngressClass"}:         true,
 	{Group: "gateway.networking.k8s.io", Kind: "GatewayClass"}: true,
 }
 
