@@ -43,6 +43,9 @@ func grantedRole(by, k ObjectKey) bool {
 // (a selection that narrows nothing) copies beside the grants.
 func GrantedRoles[O Object](objs []O, s Selector) map[ObjectKey]string {
 	out := map[ObjectKey]string{}
+	if s.IncludeSystem {
+		return out // Allowed takes every Role of the system namespaces
+	}
 	for _, o := range objs {
 		if !AppGrant(o) || !s.Allowed(o) {
 			continue
