@@ -213,27 +213,25 @@ func pick(all []Object, s Selector, roots bool, also map[ObjectKey]string, kindG
 		}
 	}
 	var queue []Object
-	add := func(obj Object, why string) {
+	// pickAs picks obj with why unless it is picked already; granted says
+	// it is the Role an app's grant in a system namespace binds, which the
+	// grant allows (AppGrant), the selection's rules allowing the rest.
+	pickAs := func(obj Object, why string, granted bool) {
 		k := KeyOf(obj)
-		if _, ok := out.Picked(k); ok || !s.Allowed(obj) {
+		if _, ok := out.Picked(k); ok || (!granted && !s.Allowed(obj)) {
 			return
 		}
 		out.why[k] = why
 		queue = append(queue, obj)
 	}
-	// addGranted adds the Role of an app's grant: allowed by the grant.
-	addGranted := func(obj Object, why string) {
-		if _, ok := out.Picked(KeyOf(obj)); !ok {
-			out.why[KeyOf(obj)] = why
-			queue = append(queue, obj)
-		}
-	}
+	add := func(obj Object, why string) { pickAs(obj, why, false) }
 	for _, obj := range all {
-		if why, ok := also[KeyOf(obj)]; ok && SystemRole(KeyOf(obj)) && s.kindAllowed(KeyOf(obj)) && !s.Allowed(obj) {
-			addGranted(obj, why) // a grant's Role the caller found it binds (GrantedRoles)
+		k := KeyOf(obj)
+		if why, ok := also[k]; ok && SystemRole(k) && s.kindAllowed(k) && !s.Allowed(obj) {
+			pickAs(obj, why, true) // a grant's Role the caller found it binds (GrantedRoles)
 			continue
 		}
-		if why, ok := also[KeyOf(obj)]; ok && !s.root(obj) {
+		if why, ok := also[k]; ok && !s.root(obj) {
 			add(obj, why)
 			continue
 		}
@@ -261,7 +259,7 @@ func pick(all []Object, s Selector, roots bool, also map[ObjectKey]string, kindG
 		}
 		deps := idx.deps(obj)
 		from := KeyOf(obj)
-		if k := KeyOf(obj); isNamespace(schema.GroupKind{Group: k.Group, Kind: k.Kind}) && s.ByNamespaceOnly() && slices.Contains(s.Namespaces, k.Name) {
+		if k := from; isNamespace(schema.GroupKind{Group: k.Group, Kind: k.Kind}) && s.ByNamespaceOnly() && slices.Contains(s.Namespaces, k.Name) {
 			// A namespace named by itself brings the cluster-scoped parts
 			// of the Helm releases in it (an ingress controller's
 			// IngressClass, an operator's ClusterRoles and webhooks), and
@@ -282,11 +280,7 @@ func pick(all []Object, s Selector, roots bool, also map[ObjectKey]string, kindG
 			// The Role an app's grant in a system namespace binds comes with it.
 			granted := grantedRole(by, d.key) && s.kindAllowed(d.key) && isPicked(out, by)
 			if dep := idx.byKey[d.key]; dep != nil {
-				if granted {
-					addGranted(dep, d.why)
-				} else {
-					add(dep, d.why)
-				}
+				pickAs(dep, d.why, granted)
 			} else if _, known := out.needed[d.key]; !known && outside(d.key) && (granted || s.allowedKey(d.key)) {
 				out.needed[d.key] = d.why
 			}
