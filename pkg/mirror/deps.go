@@ -198,7 +198,7 @@ func (m *Mirror) appClass(ctx context.Context, obj *unstructured.Unstructured) (
 				m.Log.Warn("could not look for the workload of a class", "class", obj.GetName(), "namespace", ns, "error", err)
 				continue
 			}
-			if len(l.Items) > 0 {
+			if len(l.Items) > 0 && s.Allowed(&l.Items[0]) {
 				return why(plan.KeyOf(&l.Items[0])), true
 			}
 		}

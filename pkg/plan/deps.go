@@ -103,7 +103,8 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 					inNamespace[k.Namespace] = map[ObjectKey]bool{}
 				}
 				inNamespace[k.Namespace][c.key] = true
-				idx.classesIn[k.Namespace] = append(idx.classesIn[k.Namespace], dep{key: c.key, why: classWhy(c.key, inst, k)})
+				w := k // the class comes only if this workload is picked (a kind filter may leave it)
+				idx.classesIn[k.Namespace] = append(idx.classesIn[k.Namespace], dep{key: c.key, why: classWhy(c.key, inst, k), via: &w})
 			}
 		}
 		switch {

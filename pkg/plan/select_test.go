@@ -468,6 +468,11 @@ func TestSelectBringsTheClassOfANamespacesApp(t *testing.T) {
 	if _, ok := Select(all, byLabels)[ObjectKey{Group: "networking.k8s.io", Kind: "IngressClass", Name: "nginx"}]; ok {
 		t.Error("a selection by labels brought the class")
 	}
+	// Its workload left out by a kind filter, the class stays behind too.
+	noDeployments := Selector{Namespaces: []string{"ingress-nginx"}, ExcludeKinds: []schema.GroupKind{{Group: "apps", Kind: "Deployment"}}}
+	if _, ok := Select(all, noDeployments)[ObjectKey{Group: "networking.k8s.io", Kind: "IngressClass", Name: "nginx"}]; ok {
+		t.Error("the class came along with its Deployment excluded")
+	}
 	// What a mirror asks of a class that changed says the same.
 	for _, o := range all {
 		k := KeyOf(o)
