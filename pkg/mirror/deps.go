@@ -19,6 +19,7 @@ import (
 	"slices"
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -146,15 +147,13 @@ func (m *Mirror) alsoFor(ctx context.Context, k key, obj *unstructured.Unstructu
 	return also
 }
 
-const rbacGroup = "rbac.authorization.k8s.io"
-
 // grantFor says why the Role of a system namespace of key ok comes along,
 // if it does: an app's grant there binds it (plan.AppGrant, GrantedRoles)
 // — under a narrowed selection, a grant the mirror follows. The source's
 // RoleBindings of that namespace are asked (a system Role changes
 // rarely).
 func (m *Mirror) grantFor(ctx context.Context, ok plan.ObjectKey) (string, bool) {
-	gvr, found := m.gvrOf(plan.ObjectKey{Group: rbacGroup, Kind: "RoleBinding"})
+	gvr, found := m.gvrOf(plan.ObjectKey{Group: rbacv1.GroupName, Kind: "RoleBinding"})
 	if !found {
 		return "", false
 	}
@@ -328,21 +327,13 @@ func (m *Mirror) bringLinked(ctx context.Context, k key) {
 	}
 }
 
-// classKinds are the classes a namespace's app brings along (plan.AppClass).
-var classKinds = map[schema.GroupKind]bool{
-	{Group: "networking.k8s.io", Kind: "IngressClass"}:         true,
-	{Group: "gateway.networking.k8s.io", Kind: "GatewayClass"}: true,
-}
-
 // linkedFrom are the kinds whose objects may point at the object of ok
 // (plan.LinkedFrom), and, for a workload of a namespace the selection
 // names by itself, the classes its app may have (AppClass).
 func (m *Mirror) linkedFrom(ok plan.ObjectKey) []schema.GroupKind {
 	out := plan.LinkedFrom(schema.GroupKind{Group: ok.Group, Kind: ok.Kind})
 	if ok.Group == "apps" && slices.Contains(plan.WorkloadKinds, ok.Kind) && m.Request.Selector.ByNamespaceOnly() {
-		for gk := range classKinds {
-			out = append(out, gk)
-		}
+		out = append(out, plan.ServedClassKinds...)
 	}
 	return out
 }
@@ -385,7 +376,7 @@ func (m *Mirror) lookForLinks(ctx context.Context) {
 						m.queue.Add(lk)
 					}
 				}
-				if classKinds[gk] {
+				if slices.Contains(plan.ServedClassKinds, gk) {
 					if _, known := m.dep(plan.KeyOf(o)); !known {
 						if why, found := m.appClass(ctx, o); found && m.follow(plan.KeyOf(o), why) {
 							lk := key{gvr, "", o.GetName()}

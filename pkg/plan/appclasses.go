@@ -35,9 +35,12 @@ func instanceOf(obj Object) (inst [2]string, ok bool) {
 // A namespace named by itself brings the classes labelled as the same app
 // instance as a workload in it: the ingress controller's IngressClass of
 // a static manifest, which no Ingress in that namespace may use.
-func isServedClass(gk schema.GroupKind) bool {
-	return gk == schema.GroupKind{Group: "networking.k8s.io", Kind: "IngressClass"} ||
-		gk == schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "GatewayClass"}
+func isServedClass(gk schema.GroupKind) bool { return slices.Contains(ServedClassKinds, gk) }
+
+// ServedClassKinds are the kinds isServedClass names.
+var ServedClassKinds = []schema.GroupKind{
+	{Group: "networking.k8s.io", Kind: "IngressClass"},
+	{Group: "gateway.networking.k8s.io", Kind: "GatewayClass"},
 }
 
 // appClass is a class labelled as an app instance's, and the namespace of
