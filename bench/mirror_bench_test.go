@@ -35,16 +35,18 @@ const (
 type lagBook struct {
 	mu      sync.Mutex
 	written map[string]time.Time // change id → written
+	kind    map[string]string    // change id → what the change was (create, update…)
 	seen    map[string]map[string]time.Time
 }
 
 func newLagBook() *lagBook {
-	return &lagBook{written: map[string]time.Time{}, seen: map[string]map[string]time.Time{"blue": {}, "green": {}}}
+	return &lagBook{written: map[string]time.Time{}, kind: map[string]string{}, seen: map[string]map[string]time.Time{"blue": {}, "green": {}}}
 }
 
-func (l *lagBook) write(id string, at time.Time) {
+func (l *lagBook) write(id, kind string, at time.Time) {
 	l.mu.Lock()
 	l.written[id] = at
+	l.kind[id] = kind
 	l.mu.Unlock()
 }
 
@@ -58,12 +60,18 @@ func (l *lagBook) saw(cluster, id string) {
 }
 
 // lags returns the sorted lags of cluster and how many written changes it has not seen.
-func (l *lagBook) lags(cluster string) ([]time.Duration, int) {
+func (l *lagBook) lags(cluster string) ([]time.Duration, int) { return l.lagsOf(cluster, "") }
+
+// lagsOf is lags of the changes of one kind ("": every change).
+func (l *lagBook) lagsOf(cluster, kind string) ([]time.Duration, int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []time.Duration
 	missing := 0
 	for id, w := range l.written {
+		if kind != "" && l.kind[id] != kind {
+			continue
+		}
 		s, ok := l.seen[cluster][id]
 		if !ok {
 			missing++
@@ -309,25 +317,25 @@ func BenchmarkMirrorLag(b *testing.B) {
 		switch r := rng.Intn(100); {
 		case r < 50 || len(live[ns]) == 0: // create
 			name := fmt.Sprintf("cm-%05d", n)
-			book.write(ns+"/"+name+"@"+stamp, time.Now())
+			book.write(ns+"/"+name+"@"+stamp, "create", time.Now())
 			_, err = blue.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels, Annotations: ann}, Data: map[string]string{"n": strconv.Itoa(n)}}, metav1.CreateOptions{})
 			live[ns] = append(live[ns], name)
 			kinds["create"]++
 		case r < 75: // update
 			name := live[ns][rng.Intn(len(live[ns]))]
-			book.write(ns+"/"+name+"@"+stamp, time.Now())
+			book.write(ns+"/"+name+"@"+stamp, "update", time.Now())
 			_, err = blue.CoreV1().ConfigMaps(ns).Update(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels, Annotations: ann}, Data: map[string]string{"n": strconv.Itoa(n)}}, metav1.UpdateOptions{})
 			kinds["update"]++
 		case r < 90: // delete
 			i := rng.Intn(len(live[ns]))
 			name := live[ns][i]
 			live[ns] = append(live[ns][:i], live[ns][i+1:]...)
-			book.write("delete "+ns+"/"+name, time.Now())
+			book.write("delete "+ns+"/"+name, "delete", time.Now())
 			err = blue.CoreV1().ConfigMaps(ns).Delete(ctx, name, metav1.DeleteOptions{})
 			kinds["delete"]++
 		case r < 95: // a Deployment's image
 			name := fmt.Sprintf("app-%d", rng.Intn(4))
-			book.write(ns+"/"+name+"@"+stamp, time.Now())
+			book.write(ns+"/"+name+"@"+stamp, "image", time.Now())
 			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"template":{"spec":{"containers":[{"name":"app","image":"nginx:1.%d"}]}}}}`, writtenAt, stamp, n)
 			_, err = blue.AppsV1().Deployments(ns).Patch(ctx, name, "application/strategic-merge-patch+json", []byte(patch), metav1.PatchOptions{})
 			kinds["image"]++
@@ -335,7 +343,7 @@ func BenchmarkMirrorLag(b *testing.B) {
 			nns := fmt.Sprintf("mbench-new-%05d", n)
 			created = append(created, nns)
 			if _, err = blue.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: nns}}, metav1.CreateOptions{}); err == nil {
-				book.write(nns+"/first@"+stamp, time.Now())
+				book.write(nns+"/first@"+stamp, "namespace", time.Now())
 				_, err = blue.CoreV1().ConfigMaps(nns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "first", Namespace: nns, Labels: labels, Annotations: ann}}, metav1.CreateOptions{})
 			}
 			kinds["namespace"]++
@@ -392,6 +400,11 @@ func BenchmarkMirrorLag(b *testing.B) {
 	report("%d changes in %s (%.1f/s): %v", n, writeTook.Round(time.Millisecond), rate, kinds)
 	report("green via tandem mirror: p50 %s p90 %s p99 %s max %s, %d of %d not seen", pct(gl, 50), pct(gl, 90), pct(gl, 99), pct(gl, 100), gMissing, len(book.written))
 	report("blue's own watch (floor): p50 %s p99 %s, %d not seen", pct(bl, 50), pct(bl, 99), bMissing)
+	for _, kind := range []string{"create", "update", "delete", "image", "namespace"} {
+		g, _ := book.lagsOf("green", kind)
+		f, _ := book.lagsOf("blue", kind)
+		report("  %-9s green p50 %s p99 %s max %s; floor p50 %s p99 %s", kind, pct(g, 50), pct(g, 99), pct(g, 100), pct(f, 50), pct(f, 99))
+	}
 	report("mirror peak RSS %d MB (initial pass included), %d MB while watching (anonymous ≤ %d MB, the binary's pages ≤ %d MB), %d more objects watched",
 		rss, watchingRSS, watching.anon.Load()/1024, watching.file.Load()/1024, watched)
 	report("final states: %d differences between blue and green (ConfigMaps and Deployments of the benchmark)", len(diffs))
