@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"regexp"
 	"sort"
 	"strings"
@@ -16,10 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/util/retry"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/journal"
@@ -248,29 +245,27 @@ func (r *runner) ssaWithRetry(ctx context.Context, s plan.Step, body []byte, res
 func (r *runner) withRetry(ctx context.Context, s plan.Step, res *Result, write func() (*unstructured.Unstructured, error)) (*unstructured.Unstructured, error) {
 	var out *unstructured.Unstructured
 	var first error
-	attempt := 0
+	tried := 0
 	gk := s.Ref.GroupVersionKind().GroupKind()
-	err := retry.OnError(applyBackoff, func(err error) bool {
-		if ctx.Err() != nil || !Retryable(err) || r.exhausted.has(gk, err) {
+	_, err := cluster.Retry(ctx, applyBackoff, func(err error) bool {
+		if !cluster.Retryable(err) || r.exhausted.has(gk, err) {
 			return false
 		}
 		if first == nil {
 			first = err
 		}
-		if attempt < applyBackoff.Steps {
-			r.o.Log.Info("retrying apply", "object", journalKey(s), "attempt", attempt, "err", err)
-		}
+		r.o.Log.Info("retrying apply", "object", journalKey(s), "attempt", tried, "err", err)
 		return true
 	}, func() error {
-		attempt++
+		tried++
 		var err error
 		out, err = write()
 		return err
 	})
-	if attempt > 1 && res != nil {
-		res.Notes = append(res.Notes, fmt.Sprintf("%d attempts (the first failed: %s)", attempt, shortErr(first)))
+	if tried > 1 && res != nil {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d attempts (the first failed: %s)", tried, shortErr(first)))
 	}
-	if err != nil && attempt >= applyBackoff.Steps && Retryable(err) {
+	if err != nil && tried >= applyBackoff.Steps && cluster.Retryable(err) {
 		r.exhausted.add(gk, err)
 	}
 	return out, err
@@ -317,11 +312,9 @@ func isAPIStatus(err error) bool {
 	return errors.As(err, &s)
 }
 
-// applyBackoff rides out an apiserver that restarts or is throttling (APF
-// answers 429), or a webhook whose backend is coming back: 100 ms doubling up
-// to 5 s between attempts, 14 attempts — about 45 s of trying (each attempt's
-// own time aside) before the object is reported failed and the run goes on.
-var applyBackoff = wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 14, Cap: 5 * time.Second}
+// applyBackoff is how a write is retried (cluster.Backoff); a test
+// shortens it.
+var applyBackoff = cluster.Backoff
 
 func (r *runner) recreate(ctx context.Context, s plan.Step, body []byte, res *Result) (*unstructured.Unstructured, error) {
 	name := s.Ref.Name
@@ -374,22 +367,11 @@ func journalKey(s plan.Step) string {
 	return strings.Join([]string{gvk.Group, gvk.Kind, s.Ref.Namespace, s.Ref.Name}, "/")
 }
 
-// Retryable is what can pass: a busy, throttling or restarting apiserver
-// (429, 5xx, timeouts), a connection refused, reset or cut mid-answer (EOF,
-// GOAWAY), a webhook that timed out (the apiserver answers 500).
-func Retryable(err error) bool {
-	var netErr net.Error
-	return apierrors.IsTooManyRequests(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
-		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsUnexpectedServerError(err) ||
-		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) ||
-		(errors.As(err, &netErr) && netErr.Timeout())
-}
-
 // transient says whether a failed apply may succeed later unchanged: what
 // retryable covers, and a namespace that is not there yet (NotFound on an
 // apply, which creates the object, means its namespace is missing).
 func transient(err error) bool {
-	return Retryable(err) || apierrors.IsNotFound(err)
+	return cluster.Retryable(err) || apierrors.IsNotFound(err)
 }
 
 func isImmutable(err error) bool {

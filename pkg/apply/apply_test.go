@@ -46,31 +46,6 @@ func TestConflictsOnlyWithTandem(t *testing.T) {
 	}
 }
 
-func TestRetryable(t *testing.T) {
-	dial := func(errno syscall.Errno) error {
-		return fmt.Errorf("apply: %w", &url.Error{Op: "Patch", URL: "https://127.0.0.1:6443/api", Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", errno)}})
-	}
-	for _, tc := range []struct {
-		name string
-		err  error
-		want bool
-	}{
-		{"connection refused", dial(syscall.ECONNREFUSED), true},
-		{"connection reset", dial(syscall.ECONNRESET), true},
-		{"too many requests", apierrors.NewTooManyRequests("busy", 1), true},
-		{"internal error", apierrors.NewInternalError(errors.New("etcd")), true},
-		{"not found", apierrors.NewNotFound(schema.GroupResource{Resource: "pods"}, "x"), false},
-		{"conflict", conflictErr(`conflict with "kubectl"`), false},
-		{"other network error", dial(syscall.EHOSTUNREACH), false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := Retryable(tc.err); got != tc.want {
-				t.Errorf("Retryable(%v) = %v, want %v", tc.err, got, tc.want)
-			}
-		})
-	}
-}
-
 // A failure that outlasted a whole retry budget is not retried again in the
 // same run: one class per webhook (whatever it guards), per unreachable
 // target, else per kind and status.

@@ -25,6 +25,10 @@ const PageSize = 250
 // token expired: each restart reads the resource from the start.
 const expiredRestarts = 3
 
+// listBackoff is how a page's request is retried (cluster.Backoff); a test
+// shortens it.
+var listBackoff = cluster.Backoff
+
 // List reads every object of a resource (in one namespace, or all when
 // namespace is ""), page by page, calling fn for each.
 //
@@ -124,9 +128,12 @@ func ListMetadata(ctx context.Context, mc metadata.Interface, r Resource, namesp
 }
 
 // pages runs one paged list, starting it again after an expired continue
-// token (see List) and handing each object to fn once.
+// token (see List) and handing each object to fn once. A page whose request
+// fails for a reason that can pass (an apiserver restarting, throttling or
+// cut off mid-answer) is asked for again, with the same continue token,
+// with backoff: a list of a large cluster takes long enough to meet one.
 func pages(ctx context.Context, r Resource, page pager.ListPageFunc, fn func(runtime.Object) error) error {
-	p := pager.New(page)
+	p := pager.New(withRetries(page))
 	p.PageSize = PageSize
 	p.PageBufferSize = 1     // fetch the next page while fn handles this one, no further
 	var seen map[string]bool // the keys fn had, made a set once a restart needs it
@@ -168,4 +175,22 @@ func pages(ctx context.Context, r Resource, page pager.ListPageFunc, fn func(run
 		return fmt.Errorf("list %s: %w", r, err)
 	}
 	return nil
+}
+
+// withRetries is page with each request retried while it fails for a
+// reason that can pass (cluster.Retryable), for up to listBackoff's
+// attempts; the error of the last says how many there were.
+func withRetries(page pager.ListPageFunc) pager.ListPageFunc {
+	return func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+		var obj runtime.Object
+		attempts, err := cluster.Retry(ctx, listBackoff, cluster.Retryable, func() error {
+			var err error
+			obj, err = page(ctx, opts)
+			return err
+		})
+		if err != nil && attempts > 1 {
+			return nil, fmt.Errorf("%d attempts, the last: %w", attempts, err)
+		}
+		return obj, err
+	}
 }

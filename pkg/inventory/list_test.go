@@ -9,8 +9,11 @@ import (
 	"reflect"
 	"strconv"
 	"sync"
+	"strings"
 	"testing"
+	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
@@ -194,5 +197,119 @@ func TestDecodeListAsTheDynamicClientDoes(t *testing.T) {
 	}
 	if _, err := decodeList([]byte(`{"kind":"List","items":["x"]}`)); err == nil {
 		t.Error("a list whose item is not an object decoded")
+	}
+}
+
+// flakyAPI serves ConfigMaps page by page and answers each page's first
+// requests as a restarting apiserver would: 503 (no Retry-After, which
+// client-go would wait out itself), then a connection cut before the
+// answer, then the page.
+type flakyAPI struct {
+	mu       sync.Mutex
+	names    []string
+	tries    map[string]int // continue token → requests for that page
+	failures int
+	always   bool // every request fails
+}
+
+func (a *flakyAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	q := r.URL.Query()
+	c := q.Get("continue")
+	a.tries[c]++
+	switch n := a.tries[c]; {
+	case a.always || n == 1:
+		a.failures++
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_ = json.NewEncoder(w).Encode(map[string]any{"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "ServiceUnavailable", "code": 503, "message": "the server is shutting down"})
+		return
+	case n == 2:
+		a.failures++
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			_ = conn.Close() // cut: the client reads EOF
+		}
+		return
+	}
+	start, _ := strconv.Atoi(c)
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	end := len(a.names)
+	if limit > 0 && start+limit < end {
+		end = start + limit
+	}
+	items := []any{}
+	for _, n := range a.names[start:end] {
+		items = append(items, map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": n, "namespace": "ns"}})
+	}
+	meta := map[string]any{"resourceVersion": "1"}
+	if end < len(a.names) {
+		meta["continue"] = strconv.Itoa(end)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"kind": "ConfigMapList", "apiVersion": "v1", "metadata": meta, "items": items})
+}
+
+func shortListBackoff(t *testing.T) {
+	t.Helper()
+	saved := listBackoff
+	listBackoff.Duration, listBackoff.Cap = time.Millisecond, 5*time.Millisecond
+	t.Cleanup(func() { listBackoff = saved })
+}
+
+// A page whose request fails for a reason that can pass is asked for
+// again with the same continue token: every object comes once.
+func TestListRetriesAPageThatFailed(t *testing.T) {
+	shortListBackoff(t)
+	for name := range conns(t, "http://127.0.0.1:1") {
+		t.Run(name, func(t *testing.T) {
+			api := &flakyAPI{tries: map[string]int{}}
+			for i := range 3*PageSize + 10 {
+				api.names = append(api.names, fmt.Sprintf("cm-%04d", i))
+			}
+			srv := httptest.NewServer(api)
+			defer srv.Close()
+			got := map[string]int{}
+			r := Resource{Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true}
+			if err := List(context.Background(), conns(t, srv.URL)[name], r, "", func(o *unstructured.Unstructured) error {
+				got[o.GetName()]++
+				return nil
+			}); err != nil {
+				t.Fatalf("List: %v", err)
+			}
+			if api.failures < 2*4 {
+				t.Fatalf("%d requests failed, want 2 for each of the 4 pages: the test tested nothing", api.failures)
+			}
+			for _, n := range api.names {
+				if got[n] != 1 {
+					t.Errorf("%s delivered %d times, want once", n, got[n])
+				}
+			}
+			if len(got) != len(api.names) {
+				t.Errorf("%d objects delivered, want %d", len(got), len(api.names))
+			}
+		})
+	}
+}
+
+// An apiserver that stays away: the list fails after the budget, and says
+// how many attempts it made.
+func TestListGivesUpOnAnAPIServerThatStaysAway(t *testing.T) {
+	shortListBackoff(t)
+	api := &flakyAPI{tries: map[string]int{}, always: true}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	r := Resource{Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true}
+	err := List(context.Background(), conns(t, srv.URL)["rest"], r, "", func(*unstructured.Unstructured) error { return nil })
+	if err == nil {
+		t.Fatal("List succeeded against an apiserver that answers 503 to everything")
+	}
+	want := fmt.Sprintf("%d attempts", listBackoff.Steps)
+	if !strings.Contains(err.Error(), want) || !apierrors.IsServiceUnavailable(err) {
+		t.Errorf("error %q: want it to say %q and stay a 503", err, want)
+	}
+	if api.failures != listBackoff.Steps {
+		t.Errorf("%d requests, want %d", api.failures, listBackoff.Steps)
 	}
 }

@@ -65,13 +65,13 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 	if apierrors.IsNotFound(err) {
 		return m.deleted(ctx, k) // deleted since: its event follows
 	}
-	if err != nil && apply.Retryable(err) {
+	if err != nil && cluster.Retryable(err) {
 		return &retryLater{reason: "read the source's object: " + err.Error()}
 	}
 	if err != nil {
 		return err
 	}
-	if targetErr != nil && apply.Retryable(targetErr) {
+	if targetErr != nil && cluster.Retryable(targetErr) {
 		return &retryLater{reason: "read the target's copy: " + targetErr.Error()}
 	}
 	if targetErr != nil {

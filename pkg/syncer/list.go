@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
 )
@@ -115,8 +116,25 @@ func listSource(ctx context.Context, req Request, resources []inventory.Resource
 			tasks = append(tasks, listTask{r: r, namespace: ns})
 		}
 	}
+	// A resource whose list outlasted its retries in one namespace (an
+	// aggregated API or a conversion webhook whose backend is down) is not
+	// tried again in the others: it costs the sync one retry budget.
+	var gaveUpMu sync.Mutex
+	gaveUp := map[schema.GroupResource]error{}
 	list := func(t listTask, fn func(*unstructured.Unstructured) error) error {
-		return inventory.List(ctx, req.Source, t.r, t.namespace, fn)
+		gaveUpMu.Lock()
+		err := gaveUp[t.r.GroupResource()]
+		gaveUpMu.Unlock()
+		if err != nil {
+			return err
+		}
+		err = inventory.List(ctx, req.Source, t.r, t.namespace, fn)
+		if err != nil && cluster.Retryable(err) {
+			gaveUpMu.Lock()
+			gaveUp[t.r.GroupResource()] = err
+			gaveUpMu.Unlock()
+		}
+		return err
 	}
 	in := newInterner()
 	var spillMu sync.Mutex

@@ -1,0 +1,55 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"net"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+// Retryable is what can pass: a busy, throttling or restarting apiserver
+// (429, 5xx, timeouts), a connection refused, reset or cut mid-answer (EOF,
+// GOAWAY), a webhook that timed out (the apiserver answers 500).
+func Retryable(err error) bool {
+	var netErr net.Error
+	return apierrors.IsTooManyRequests(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
+		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsUnexpectedServerError(err) ||
+		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) ||
+		(errors.As(err, &netErr) && netErr.Timeout())
+}
+
+// Retry calls fn until it succeeds, fails with an error retryable refuses,
+// ctx ends or b.Steps attempts are spent, waiting between attempts as b
+// says: its delays grow by b.Factor up to b.Cap and stay there. (wait.Backoff
+// on its own, in wait.ExponentialBackoff or retry.OnError, stops at the
+// first delay that reaches its Cap, whatever Steps says.) It returns the
+// number of attempts made and the last error.
+func Retry(ctx context.Context, b wait.Backoff, retryable func(error) bool, fn func() error) (int, error) {
+	delay := b.DelayFunc()
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil || attempt >= b.Steps || ctx.Err() != nil || !retryable(err) {
+			return attempt, err
+		}
+		t := time.NewTimer(delay())
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return attempt, err
+		case <-t.C:
+		}
+	}
+}
+
+// Backoff rides out an apiserver that restarts or is throttling (APF
+// answers 429), or a webhook whose backend is coming back: 100 ms doubling
+// up to 5 s between attempts, then 5 s, for 14 attempts (with Retry) —
+// about 40 s of trying (each attempt's own time aside) before a request is
+// reported failed. A
+// Retry-After the apiserver sends is honoured by client-go's REST client
+// before an error reaches a caller.
+var Backoff = wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 14, Cap: 5 * time.Second}
