@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -222,6 +223,11 @@ func rootCause(err error) error {
 // namespace, which lives as long as the cluster's etcd data.
 func (c *Conn) Identity(ctx context.Context) (string, error) {
 	ns, err := c.Typed.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
+	if apierrors.IsForbidden(err) {
+		// A namespace's admin, not the cluster's: tandem reads and writes
+		// every kind a copy needs, cluster-scoped ones among them.
+		return "", fmt.Errorf("%w: context %q: %v; tandem identifies a cluster by its kube-system Namespace and needs a cluster administrator's rights (README, Permissions)", ErrBadInput, c.Context, rootCause(err))
+	}
 	if err != nil {
 		return "", c.describeErr(err)
 	}
