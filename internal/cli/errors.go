@@ -15,6 +15,9 @@ const (
 	// ExitIncomplete: the command ran but could not look at everything (plan:
 	// a resource it could not read, a check that could not run).
 	ExitIncomplete = 3
+	// ExitInterrupted: stopped by SIGINT or SIGTERM (128 + SIGINT, as a
+	// shell says); a journaled verb resumes when run again.
+	ExitInterrupted = 130
 )
 
 // badInput is an error the user can fix by changing the command.

@@ -57,6 +57,11 @@ func Main(args []string) int {
 	}
 	// Before the error line, so that stays the last; stderr, never in -o json.
 	printWarnings(g.Err, g.warnings.all(), g.Verbose)
+	if err != nil && ctx.Err() != nil {
+		// SIGINT or SIGTERM: the command's own error is the cancellation.
+		fmt.Fprintln(g.Err, "error: interrupted: what was done so far stays; the same command run again resumes from its journal (or starts afresh)")
+		return ExitInterrupted
+	}
 	if err != nil && !errors.Is(err, errPartial) {
 		fmt.Fprintln(g.Err, "error: "+firstLine(message(err)))
 	}
@@ -89,7 +94,9 @@ The apiservers' warnings on what tandem writes (deprecated APIs, unknown
 fields, PodSecurity…) are shown on stderr when the command ends, each once per
 context as "warning (CONTEXT): …"; -v also shows those on tandem's own reads.
 
-Exit codes: 0 done, 1 some items failed (reported per item), 2 bad input.`,
+Exit codes: 0 done, 1 some items failed (reported per item), 2 bad input,
+3 incomplete (plan: something could not be checked), 130 interrupted
+(SIGINT or SIGTERM; run the same command again to resume).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {

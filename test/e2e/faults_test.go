@@ -1,8 +1,12 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -230,4 +234,64 @@ func webhookConfig(name, url string, ca []byte, timeout int, ns string) string {
 		}},
 	})
 	return string(hook)
+}
+
+// SIGTERM (or Ctrl-C) mid-sync: tandem stops, says it was interrupted and
+// how to finish, exits 130; the same command run again resumes and leaves
+// every object in the target.
+func TestSyncInterruptedBySIGTERM(t *testing.T) {
+	labAtRest(t)
+	const n = 300
+	ns := fmt.Sprintf("e2e-sigterm-%d", time.Now().Unix()%100000)
+	seedConfigMaps(t, ns, n, "sigterm")
+	jd := t.TempDir()
+	cmd := exec.Command(lab.bin, syncArgs(jd, "--namespace", ns, "--workers", "2", "--qps", "50", "--burst", "1")...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+lab.kubeconfig, "TANDEM_SOURCE=", "TANDEM_TARGET=")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+		}
+	})
+	eventually(t, 2*time.Minute, func() error {
+		select {
+		case err := <-done:
+			t.Fatalf("sync ended (%v) before its first ConfigMap was in green\n%s", err, stderr.String())
+		default:
+		}
+		if len(strings.Fields(kubectl(t, "--context", "green", "-n", ns, "get", "configmaps", "-l", "e2e=sigterm", "-o", "name").stdout)) == 0 {
+			return fmt.Errorf("no ConfigMap in green yet")
+		}
+		return nil
+	})
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(time.Minute):
+		t.Fatalf("sync still running a minute after SIGTERM\n%s", stderr.String())
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("sync after SIGTERM: %v, want exit 130\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "error: interrupted:") || !strings.Contains(last, "run again resumes") {
+		t.Errorf("last line after SIGTERM: %q, want it to say interrupted and how to resume", last)
+	}
+	_, r := syncJSON(t, jd, 0, "--namespace", ns)
+	if !strings.Contains(r.stderr, "resuming interrupted sync") {
+		t.Errorf("re-run does not say it resumes; stderr:\n%s", r.stderr)
+	}
+	if got := len(strings.Fields(kubectl(t, "--context", "green", "-n", ns, "get", "configmaps", "-l", "e2e=sigterm", "-o", "name").stdout)); got != n {
+		t.Errorf("green has %d of the %d ConfigMaps after the re-run", got, n)
+	}
 }
