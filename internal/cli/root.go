@@ -58,8 +58,14 @@ func Main(args []string) int {
 	// Before the error line, so that stays the last; stderr, never in -o json.
 	printWarnings(g.Err, g.warnings.all(), g.Verbose)
 	if err != nil && ctx.Err() != nil {
-		// SIGINT or SIGTERM: the command's own error is the cancellation.
-		fmt.Fprintln(g.Err, "error: interrupted: what was done so far stays; the same command run again resumes from its journal (or starts afresh)")
+		// SIGINT or SIGTERM. A command that says what it did about it
+		// (undid a phase, left weights where they were) is heard; a bare
+		// cancellation gets the general rule.
+		msg := firstLine(message(err))
+		if errors.Is(err, context.Canceled) && strings.HasSuffix(msg, context.Canceled.Error()) {
+			msg = "what was done so far stays; the same command run again resumes from its journal (or starts afresh)"
+		}
+		fmt.Fprintln(g.Err, "error: interrupted: "+msg)
 		return ExitInterrupted
 	}
 	if err != nil && !errors.Is(err, errPartial) {
