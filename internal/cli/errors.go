@@ -13,7 +13,8 @@ const (
 	ExitFailed   = 1 // some objects or steps failed; the rest was done
 	ExitBadInput = 2 // the command was not run as asked
 	// ExitIncomplete: the command ran but could not look at everything (plan:
-	// a resource it could not read, a check that could not run).
+	// a resource it could not read, a check that could not run; sync and
+	// export: a resource of the source that could not be listed).
 	ExitIncomplete = 3
 	// ExitInterrupted: stopped by SIGINT or SIGTERM (128 + SIGINT, as a
 	// shell says); a journaled verb resumes when run again.
@@ -29,8 +30,9 @@ func badInput(format string, args ...any) error {
 var errPartial = errors.New("some items failed")
 
 // errIncomplete marks a report that is complete in what it says but could
-// not look at everything; the report says what it missed.
-var errIncomplete = errors.New("incomplete: some resources could not be checked")
+// not look at everything (plan), or a copy that could not read all of the
+// source (sync, export); the report or the warnings say what was missed.
+var errIncomplete = errors.New("incomplete")
 
 // exitCode maps an error to the process exit code.
 func exitCode(err error) int {

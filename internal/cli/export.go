@@ -41,7 +41,8 @@ unlinked temporary file ($TMPDIR) until then, as in sync. The archive is
 written to a temporary file beside -f and renamed when complete. -o json
 gives a summary (objects, Secrets, encrypted or not).
 
-Exit codes: 0 written, 1 failed (nothing is left at -f), 2 bad input.`,
+Exit codes: 0 written, 1 failed (nothing is left at -f), 2 bad input, 3 written
+without a resource of the source that could not be read (a warning names it).`,
 		Example: "  tandem export --source blue -f backup.tar.gz\n  tandem export --source blue --target green --stack shop -f shop.tar.gz\n  tandem export --source blue -f backup.tar.gz.age --encrypt-to age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -113,6 +114,7 @@ func (o *ExportOptions) Run(ctx context.Context) error {
 		return err
 	}
 	defer prep.Close()
+	printPrepared(o.g.Err, prep)
 	n, err := archive.Close()
 	if sealed != nil && err == nil {
 		err = sealed.Close()
@@ -139,6 +141,11 @@ func (o *ExportOptions) Run(ctx context.Context) error {
 		Secrets   int     `json:"secrets"`
 		Encrypted bool    `json:"encrypted"`
 		Seconds   float64 `json:"seconds"`
-	}{source.Context, o.File, n, len(prep.Unshared), secrets, len(o.EncryptTo) > 0, time.Since(started).Seconds()}
-	return o.g.printObject(out, func(io.Writer) {}) // the table is the line above
+		// Unread: what of the source could not be read, so is not in the archive.
+		Unread []string `json:"unread,omitempty"`
+	}{source.Context, o.File, n, len(prep.Unshared), secrets, len(o.EncryptTo) > 0, time.Since(started).Seconds(), prep.Unread}
+	if err := o.g.printObject(out, func(io.Writer) {}); err != nil { // the table is the line above
+		return err
+	}
+	return unreadErr(prep)
 }

@@ -129,7 +129,7 @@ func (o *PlanOptions) Run(ctx context.Context) error {
 	case rep.Blocking(o.failOn) > 0:
 		return errPartial
 	case rep.Incomplete():
-		return fmt.Errorf("%w (%d resources unchecked, %d checks failed): the report above says which", errIncomplete, len(rep.Unchecked), failedChecks(rep))
+		return fmt.Errorf("%w: some resources could not be checked (%d resources unchecked, %d checks failed): the report above says which", errIncomplete, len(rep.Unchecked), failedChecks(rep))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"time"
 
@@ -82,7 +83,8 @@ of a standby (its workloads are parked at 0). --dry-run says it would be
 refused and shows the plan.
 
 Exit codes: 0 all copied, 1 some objects failed or conflicted (see the table),
-2 bad input.`,
+2 bad input, 3 a resource of the source could not be read past its retries
+(a warning names it; the rest was copied: run again once it answers).`,
 		Example: `  tandem sync --source blue --target green --dry-run
   tandem sync --source blue --target green --namespace shop,shop-data
   tandem sync --source blue --target green --stack shop --dry-run -o json
@@ -202,7 +204,10 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		}
 		defer prep.Close()
 		o.printWarnings(prep)
-		return o.printPlan(ctx, target, prep, syncer.UnsharedResults(prep))
+		if err := o.printPlan(ctx, target, prep, syncer.UnsharedResults(prep)); err != nil {
+			return err
+		}
+		return unreadErr(prep)
 	}
 
 	// The journal's run begins with the first write: bad input found while
@@ -260,19 +265,31 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	if total[apply.Failed]+total[apply.Conflict] > 0 {
 		return errPartial
 	}
-	return nil
+	return unreadErr(prep)
 }
 
 func stateDir() string { return statedir.Root() }
 
-func (o *SyncOptions) printWarnings(prep *syncer.Prepared) {
+func (o *SyncOptions) printWarnings(prep *syncer.Prepared) { printPrepared(o.g.Err, prep) }
+
+// printPrepared says, once each, what reading the source warned of.
+func printPrepared(w io.Writer, prep *syncer.Prepared) {
 	seen := map[string]bool{}
-	for _, w := range prep.Warnings {
-		if !seen[w] { // a kind's warning comes from each pass that met it
-			seen[w] = true
-			fmt.Fprintln(o.g.Err, "warning: "+w)
+	for _, msg := range prep.Warnings {
+		if !seen[msg] { // a kind's warning comes from each pass that met it
+			seen[msg] = true
+			fmt.Fprintln(w, "warning: "+msg)
 		}
 	}
+}
+
+// unreadErr is the error of a copy that left out what it could not read
+// of the source (nil when it read everything): exit 3, after the report.
+func unreadErr(prep *syncer.Prepared) error {
+	if len(prep.Unread) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %d reads of the source failed past their retries (the warnings above): what they hold is not copied; run the same command again once they answer", errIncomplete, len(prep.Unread))
 }
 
 // guardRoles refuses the two syncs (and mirrors) that would park

@@ -103,6 +103,12 @@ type Prepared struct {
 	Unshared []Unshared
 	// Warnings are resources that could not be read; the rest went on.
 	Warnings []string
+	// Unread are the warnings of what the source had that could not be
+	// read — a resource's list or an object the selection needs, past
+	// their retries — so is not copied: the copy is incomplete. (An API
+	// group that could not be discovered is a warning only: an aggregated
+	// API keeps its objects behind its own server, not in the cluster.)
+	Unread []string
 	// Joins are the copies that join their weighted DNS set after the apply.
 	Joins []DNSJoin
 	// Needed are the objects outside those Changed was given that the
@@ -110,6 +116,12 @@ type Prepared struct {
 	Needed map[plan.ObjectKey]string
 	// spill holds the namespaced objects on disk until Close.
 	spill *spill
+}
+
+// unread notes what of the source could not be read, as warnings too.
+func (p *Prepared) unread(warnings []string) {
+	p.Warnings = append(p.Warnings, warnings...)
+	p.Unread = append(p.Unread, warnings...)
 }
 
 // Unshared is one object that cannot be copied as it is.
@@ -242,7 +254,7 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 	if err != nil {
 		return nil, err
 	}
-	p.Warnings = append(p.Warnings, warnings...)
+	p.unread(warnings)
 	var early map[plan.ObjectKey]bool
 	waitEarly := func() error { return nil }
 	if req.Early != nil {
@@ -275,14 +287,14 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		return nil, err
 	}
 	raw = append(raw, rest...)
-	p.Warnings = append(p.Warnings, warnings...)
+	p.unread(warnings)
 	log.Info("read the source", "context", req.Source.Context, "objects", len(raw), "took", took())
 	picked := pick(raw, req.Selector)
 	if scope != nil {
 		if raw, picked, warnings, err = readOutside(ctx, req, byGK, raw, picked, sp); err != nil {
 			return nil, err
 		}
-		p.Warnings = append(p.Warnings, warnings...)
+		p.unread(warnings)
 	}
 	log.Info("selected", "took", took())
 

@@ -295,3 +295,53 @@ func TestSyncInterruptedBySIGTERM(t *testing.T) {
 		t.Errorf("green has %d of the %d ConfigMaps after the re-run", got, n)
 	}
 }
+
+// A resource of the source that cannot be read (here: a user who may view
+// but not read Secrets) is not copied, and the sync says so: a warning
+// naming it, the rest copied, exit 3 — not a success that left it behind.
+func TestSyncSaysWhatItCouldNotRead(t *testing.T) {
+	labAtRest(t)
+	ns := fmt.Sprintf("e2e-unread-%d", time.Now().Unix()%100000)
+	const user = "e2e-viewer"
+	binding := func(clusterRole string) string {
+		return `{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"e2e-unread-` + clusterRole + `"},
+"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"` + clusterRole + `"},
+"subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"` + user + `"}]}`
+	}
+	t.Cleanup(func() {
+		kubectl(t, "--context", "blue", "delete", "clusterrolebinding", "e2e-unread-view", "e2e-unread-e2e-unread-crds", "--ignore-not-found")
+		kubectl(t, "--context", "blue", "delete", "clusterrole", "e2e-unread-crds", "--ignore-not-found")
+		kubectl(t, "--context", "green", "delete", "clusterrolebinding", "e2e-unread-cluster-admin", "--ignore-not-found")
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
+		}
+	})
+	// In blue the user sees everything but Secrets (the built-in view
+	// role); in green it may write.
+	kubectlCreate(t, "blue", binding("view"))
+	kubectlCreate(t, "blue", `{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"e2e-unread-crds"},
+"rules":[{"apiGroups":["apiextensions.k8s.io"],"resources":["customresourcedefinitions"],"verbs":["get","list","watch"]}]}`)
+	kubectlCreate(t, "blue", binding("e2e-unread-crds")) // sync reads CRDs whatever it copies
+	kubectlCreate(t, "green", binding("cluster-admin"))
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	mustKubectl(t, "--context", "blue", "-n", ns, "create", "configmap", "settings", "--from-literal", "a=b")
+	mustKubectl(t, "--context", "blue", "-n", ns, "create", "secret", "generic", "password", "--from-literal", "p=q")
+
+	r := tandem(t, syncArgs(t.TempDir(), "--namespace", ns, "--include-kinds", "Namespace,ConfigMap,Secret", "--as", user)...)
+	if r.code != 3 {
+		t.Fatalf("sync as a user who cannot read Secrets: exit %d, want 3\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "warning: source: list Secret") || !strings.Contains(r.stderr, "forbidden") {
+		t.Errorf("no warning names the Secrets that could not be listed:\n%s", r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "error: incomplete:") || !strings.Contains(last, "run the same command again") {
+		t.Errorf("last line %q: want it to say the copy is incomplete and what to do", last)
+	}
+	if got := kubectl(t, "--context", "green", "-n", ns, "get", "configmap", "settings", "-o", "name"); got.code != 0 {
+		t.Errorf("the ConfigMap was not copied beside the unread Secrets: %s", got.stderr)
+	}
+	if got := kubectl(t, "--context", "green", "-n", ns, "get", "secret", "password", "-o", "name"); got.code == 0 {
+		t.Errorf("green has the Secret the user could not read")
+	}
+}
