@@ -143,7 +143,7 @@ func (o *ExportOptions) Run(ctx context.Context) error {
 		Seconds   float64 `json:"seconds"`
 		// Unread: what of the source could not be read, so is not in the archive.
 		Unread []string `json:"unread,omitempty"`
-	}{source.Context, o.File, n, len(prep.Unshared), secrets, len(o.EncryptTo) > 0, time.Since(started).Seconds(), prep.Unread}
+	}{source.Context, o.File, n, len(prep.Unshared), secrets, len(o.EncryptTo) > 0, time.Since(started).Seconds(), unreadWarnings(prep)}
 	if err := o.g.printObject(out, func(io.Writer) {}); err != nil { // the table is the line above
 		return err
 	}

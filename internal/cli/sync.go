@@ -289,7 +289,16 @@ func unreadErr(prep *syncer.Prepared) error {
 	if len(prep.Unread) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: %d reads of the source failed past their retries (the warnings above): what they hold is not copied; run the same command again once they answer", errIncomplete, len(prep.Unread))
+	return fmt.Errorf("%w: %d of the source's resources or objects could not be read (the warnings above say why) and are not copied; run the same command again once they can be", errIncomplete, len(prep.Unread))
+}
+
+// unreadWarnings are the warnings of what prep could not read.
+func unreadWarnings(prep *syncer.Prepared) []string {
+	var out []string
+	for _, u := range prep.Unread {
+		out = append(out, u.Warning)
+	}
+	return out
 }
 
 // guardRoles refuses the two syncs (and mirrors) that would park

@@ -39,10 +39,14 @@ type Options struct {
 	RecreateKinds map[schema.GroupKind]bool
 	// WaitTimeout bounds each wait between waves (CRDs Established, webhook backends ready).
 	WaitTimeout time.Duration
-	Journal     journal.Log // nil: no journal
-	RunID       string
-	Events      Events
-	Log         *slog.Logger
+	// Retries is how a write that fails for a reason that can pass is
+	// tried again; zero: cluster.Backoff (14 attempts, about 40 s). The
+	// mirror, whose work queue tries a change again itself, asks for few.
+	Retries wait.Backoff
+	Journal journal.Log // nil: no journal
+	RunID   string
+	Events  Events
+	Log     *slog.Logger
 }
 
 // DefaultWorkers is how many writes a run has in flight: as many as the
@@ -57,6 +61,9 @@ func (o *Options) defaults() {
 	}
 	if o.WaitTimeout <= 0 {
 		o.WaitTimeout = 60 * time.Second
+	}
+	if o.Retries.Steps <= 0 {
+		o.Retries = cluster.Backoff
 	}
 	if o.Events == nil {
 		o.Events = NoEvents{}
@@ -247,7 +254,7 @@ func (r *runner) withRetry(ctx context.Context, s plan.Step, res *Result, write 
 	var first error
 	tried := 0
 	gk := s.Ref.GroupVersionKind().GroupKind()
-	_, err := cluster.Retry(ctx, applyBackoff, func(err error) bool {
+	_, err := cluster.Retry(ctx, r.o.Retries, func(err error) bool {
 		if !cluster.Retryable(err) || r.exhausted.has(gk, err) {
 			return false
 		}
@@ -265,7 +272,10 @@ func (r *runner) withRetry(ctx context.Context, s plan.Step, res *Result, write 
 	if tried > 1 && res != nil {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d attempts (the first failed: %s)", tried, shortErr(first)))
 	}
-	if err != nil && tried >= applyBackoff.Steps && cluster.Retryable(err) {
+	switch {
+	case err == nil:
+		r.exhausted.succeeded(gk)
+	case tried >= r.o.Retries.Steps && cluster.Retryable(err):
 		r.exhausted.add(gk, err)
 	}
 	return out, err
@@ -274,23 +284,46 @@ func (r *runner) withRetry(ctx context.Context, s plan.Step, res *Result, write 
 // exhausted remembers, for one run, the failures that outlasted a whole
 // retry budget: an object that fails the same way afterwards is not retried
 // (a conversion webhook down for good, a target that stays away), so such a
-// failure costs the run one budget, not one per object.
+// failure costs the run one budget, not one per object. A write that goes
+// through clears what its kind met, and a target that could not be reached:
+// what was down is back, and a later blip is ridden out again.
 type exhausted struct {
 	mu sync.Mutex
-	m  map[string]bool
+	m  map[string]map[schema.GroupKind]bool // failure class → the kinds that met it
 }
 
 func (e *exhausted) has(gk schema.GroupKind, err error) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.m[failureClass(gk, err)]
+	return e.m[failureClass(gk, err)] != nil
 }
 
 func (e *exhausted) add(gk schema.GroupKind, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.m[failureClass(gk, err)] = true
+	if e.m == nil {
+		e.m = map[string]map[schema.GroupKind]bool{}
+	}
+	c := failureClass(gk, err)
+	if e.m[c] == nil {
+		e.m[c] = map[schema.GroupKind]bool{}
+	}
+	e.m[c][gk] = true
 }
+
+// succeeded forgets the failures a write of gk that went through disproves.
+func (e *exhausted) succeeded(gk schema.GroupKind) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for c, kinds := range e.m {
+		if c == classUnreachable || kinds[gk] {
+			delete(e.m, c)
+		}
+	}
+}
+
+// classUnreachable is the failure class of a target that did not answer.
+const classUnreachable = "unreachable"
 
 // webhookName finds the webhook an admission error names.
 var webhookName = regexp.MustCompile(`failed calling webhook "([^"]+)"`)
@@ -302,7 +335,7 @@ func failureClass(gk schema.GroupKind, err error) string {
 		return "webhook " + m[1]
 	}
 	if !isAPIStatus(err) {
-		return "unreachable"
+		return classUnreachable
 	}
 	return fmt.Sprintf("%s %s", gk, apierrors.ReasonForError(err))
 }
@@ -311,10 +344,6 @@ func isAPIStatus(err error) bool {
 	var s apierrors.APIStatus
 	return errors.As(err, &s)
 }
-
-// applyBackoff is how a write is retried (cluster.Backoff); a test
-// shortens it.
-var applyBackoff = cluster.Backoff
 
 func (r *runner) recreate(ctx context.Context, s plan.Step, body []byte, res *Result) (*unstructured.Unstructured, error) {
 	name := s.Ref.Name

@@ -50,7 +50,7 @@ func TestConflictsOnlyWithTandem(t *testing.T) {
 // same run: one class per webhook (whatever it guards), per unreachable
 // target, else per kind and status.
 func TestExhaustedFailuresAreNotRetriedAgain(t *testing.T) {
-	e := exhausted{m: map[string]bool{}}
+	e := exhausted{}
 	cm, secret := schema.GroupKind{Kind: "ConfigMap"}, schema.GroupKind{Kind: "Secret"}
 	hook := func(name string) error {
 		return apierrors.NewInternalError(fmt.Errorf(`Internal error occurred: failed calling webhook %q: context deadline exceeded`, name))
@@ -71,5 +71,19 @@ func TestExhaustedFailuresAreNotRetriedAgain(t *testing.T) {
 		if got := e.has(tc.gk, tc.err); got != tc.want {
 			t.Errorf("has(%s, %v) = %v, want %v", tc.gk, tc.err, got, tc.want)
 		}
+	}
+	// A Secret written: the target answers again, and the webhook that
+	// failed ConfigMaps is left as it was.
+	e.succeeded(secret)
+	if e.has(cm, refused) {
+		t.Error("a write went through, yet the target is still taken for unreachable")
+	}
+	if !e.has(cm, hook("a.example.com")) {
+		t.Error("a Secret written cleared the webhook that failed ConfigMaps")
+	}
+	// A ConfigMap written: the webhook that failed ConfigMaps is back.
+	e.succeeded(cm)
+	if e.has(secret, hook("a.example.com")) {
+		t.Error("a ConfigMap went through the webhook that failed ConfigMaps, yet it is still taken for down")
 	}
 }

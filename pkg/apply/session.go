@@ -21,7 +21,7 @@ type Session struct {
 // NewSession starts a session; o is as for Run.
 func NewSession(target *cluster.Conn, o Options) *Session {
 	o.defaults()
-	return &Session{r: &runner{target: target, o: o, owners: newOwnerIndex(), exhausted: exhausted{m: map[string]bool{}}}}
+	return &Session{r: &runner{target: target, o: o, owners: newOwnerIndex(), exhausted: exhausted{}}}
 }
 
 // Results are the results of every plan the session ran, in order.

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/tandem-io/tandem/pkg/apply"
@@ -103,7 +104,7 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 		m.fail(k, fmt.Errorf("no API version served by both clusters: %s", prep.Unshared[0].Fix))
 		return nil
 	}
-	results, err := apply.Run(ctx, m.Target, prep.Plan, apply.Options{Workers: 1, Force: m.Request.Force, RecreateKinds: RecreateKinds, ApplyOnly: true, Log: m.Log})
+	results, err := apply.Run(ctx, m.Target, prep.Plan, apply.Options{Workers: 1, Force: m.Request.Force, RecreateKinds: RecreateKinds, ApplyOnly: true, Retries: writeRetries, Log: m.Log})
 	if err != nil {
 		return err
 	}
@@ -190,6 +191,11 @@ func (m *Mirror) standbyExempt(ns string) bool {
 	defer m.mu.Unlock()
 	return m.exempt[ns]
 }
+
+// writeRetries is how often a change's write is tried before the change
+// goes back to the work queue, which tries it again with its own backoff:
+// a worker is not held for long by a target or webhook that is away.
+var writeRetries = wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Steps: 3}
 
 // retryLater is a change whose apply failed for a reason that can pass: it
 // is queued again, with backoff, until it is applied or the source object

@@ -260,6 +260,33 @@ func ensureNamespace(ctx context.Context, c *cluster.Conn) error {
 	return nil
 }
 
+// requeueUnread queues, one by one, every object the informers hold of
+// what the initial pass could not read of the source (a list that failed
+// past its retries): the first lists' objects are otherwise never queued,
+// and these would wait for their next change.
+func (m *Mirror) requeueUnread(unread []syncer.Unread) {
+	for _, u := range unread {
+		gvr := u.Resource.GVR()
+		queued := 0
+		m.infMu.RLock()
+		for k, inf := range m.informers {
+			if k.gvr != gvr {
+				continue
+			}
+			for _, o := range inf.GetStore().List() {
+				mo, ok := o.(metav1.Object)
+				if !ok || (u.Namespace != "" && mo.GetNamespace() != u.Namespace) || (u.Name != "" && mo.GetName() != u.Name) {
+					continue
+				}
+				m.queue.Add(key{gvr: gvr, namespace: mo.GetNamespace(), name: mo.GetName()})
+				queued++
+			}
+		}
+		m.infMu.RUnlock()
+		m.Log.Warn("initial pass could not read a resource: its objects are mirrored one by one", "resource", u.Resource.String(), "namespace", u.Namespace, "queued", queued, "warning", u.Warning)
+	}
+}
+
 // initialPass copies everything once, exactly as `tandem sync` does.
 func (m *Mirror) initialPass(ctx context.Context) error {
 	start := time.Now()
@@ -274,6 +301,7 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 		return fmt.Errorf("initial pass: %w", err)
 	}
 	defer prep.Close()
+	m.requeueUnread(prep.Unread)
 	results := ss.Results()
 	_, total := apply.Summarize(results)
 	m.mu.Lock()

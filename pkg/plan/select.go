@@ -315,7 +315,12 @@ func (s Selector) Allowed(obj Object) bool {
 
 // kindAllowed applies the kind filters.
 func (s Selector) kindAllowed(k ObjectKey) bool {
-	gk := schema.GroupKind{Group: k.Group, Kind: k.Kind}
+	return s.KindAllowed(schema.GroupKind{Group: k.Group, Kind: k.Kind})
+}
+
+// KindAllowed says whether the kind filters (--include-kinds,
+// --exclude-kinds) let objects of gk be copied.
+func (s Selector) KindAllowed(gk schema.GroupKind) bool {
 	if len(s.IncludeKinds) > 0 && !slices.Contains(s.IncludeKinds, gk) {
 		return false
 	}

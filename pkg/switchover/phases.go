@@ -104,7 +104,8 @@ func (t *TrafficMove) journal(s *traffic.Shifter) {
 // (in standby form), written by syncer.Run into target as a sync writes —
 // one writer, one place that ends a run; say hears the counts. An object no
 // API version of target can hold is said, not failed: the standby has
-// lacked it since it was made, and sync and plan name it.
+// lacked it since it was made, and sync and plan name it. So is a resource
+// of the source that could not be read.
 func SyncPass(ctx context.Context, source, target *cluster.Conn, prepare func(context.Context) (*syncer.Prepared, error), workers int, log *slog.Logger, say func(string)) error {
 	prep, err := prepare(ctx)
 	if err != nil {
@@ -129,6 +130,11 @@ func SyncPass(ctx context.Context, source, target *cluster.Conn, prepare func(co
 	}
 	if total[apply.Conflict] > 0 {
 		say(fmt.Sprintf("warning: %d objects in %s are owned by another field manager and were left as they are (see tandem sync --dry-run)", total[apply.Conflict], target.Context))
+	}
+	if len(prep.Unread) > 0 {
+		// Not a failure: the standby keeps what the last copy wrote of
+		// it, and a switchover away from an ailing source must go on.
+		say(fmt.Sprintf("warning: %d reads of %s failed, so their latest changes are not in %s: %s", len(prep.Unread), source.Context, target.Context, prep.Unread[0].Warning))
 	}
 	if unshared > 0 {
 		u := prep.Unshared[0].Object

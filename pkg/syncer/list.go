@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -38,7 +39,7 @@ func listScope(ctx context.Context, req Request) ([]string, error) {
 	if s.Stack != "" || len(s.Namespaces) == 0 {
 		return nil, nil
 	}
-	all, err := req.Source.Typed.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	all, err := listNamespaces(ctx, req.Source)
 	if err != nil {
 		return nil, fmt.Errorf("list namespaces in %s: %w", req.Source.Context, err)
 	}
@@ -46,6 +47,18 @@ func listScope(ctx context.Context, req Request) ([]string, error) {
 		return nil, nil
 	}
 	return s.Namespaces, nil
+}
+
+// listNamespaces lists c's namespaces, riding out a blip as a page of
+// any list does (cluster.Retry).
+func listNamespaces(ctx context.Context, c *cluster.Conn) (*corev1.NamespaceList, error) {
+	var list *corev1.NamespaceList
+	_, err := cluster.Retry(ctx, cluster.Backoff, cluster.Retryable, func() error {
+		var err error
+		list, err = c.Typed.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		return err
+	})
+	return list, err
 }
 
 // perNamespaceShare: the selection is listed namespace by namespace when it
@@ -105,7 +118,7 @@ func listAll[T any](ctx context.Context, c func(listTask, func(*unstructured.Uns
 // With sp, each namespaced object is written to it whole and only its
 // sketch (a *sketched, which knows where its object is) is returned; other
 // objects are returned whole (*unstructured.Unstructured).
-func listSource(ctx context.Context, req Request, resources []inventory.Resource, scope []string, sp *spill) ([]plan.Object, []string, error) {
+func listSource(ctx context.Context, req Request, resources []inventory.Resource, scope []string, sp *spill) ([]plan.Object, []Unread, error) {
 	var tasks []listTask
 	for _, r := range resources {
 		if !r.Namespaced || len(scope) == 0 || AnyNamespace(r.GroupKind()) {
@@ -118,20 +131,23 @@ func listSource(ctx context.Context, req Request, resources []inventory.Resource
 	}
 	// A resource whose list outlasted its retries in one namespace (an
 	// aggregated API or a conversion webhook whose backend is down) is not
-	// tried again in the others: it costs the sync one retry budget.
+	// tried again in the others: it costs the sync one retry budget. (Per
+	// resource, not per API: one CRD's conversion webhook being down says
+	// nothing of the group's other CRDs.)
 	var gaveUpMu sync.Mutex
 	gaveUp := map[schema.GroupResource]error{}
 	list := func(t listTask, fn func(*unstructured.Unstructured) error) error {
+		gr := t.r.GroupResource()
 		gaveUpMu.Lock()
-		err := gaveUp[t.r.GroupResource()]
+		err := gaveUp[gr]
 		gaveUpMu.Unlock()
 		if err != nil {
-			return err
+			return fmt.Errorf("list %s: not tried: %w", t.r, err)
 		}
 		err = inventory.List(ctx, req.Source, t.r, t.namespace, fn)
 		if err != nil && cluster.Retryable(err) {
 			gaveUpMu.Lock()
-			gaveUp[t.r.GroupResource()] = err
+			gaveUp[gr] = err
 			gaveUpMu.Unlock()
 		}
 		return err
@@ -161,19 +177,20 @@ func listSource(ctx context.Context, req Request, resources []inventory.Resource
 		return nil, nil, spillErr
 	}
 	var raw []plan.Object
-	var warnings []string
+	var unread []Unread
 	warned := map[schema.GroupKind]bool{}
 	for i, objs := range slots {
 		if err := errs[i]; err != nil {
 			if gk := tasks[i].r.GroupKind(); !warned[gk] {
 				warned[gk] = true
-				warnings = append(warnings, fmt.Sprintf("source: %v: its objects are not copied", err))
+				unread = append(unread, Unread{Resource: tasks[i].r, Namespace: tasks[i].namespace,
+					Warning: fmt.Sprintf("source: %v: its objects are not copied", err)})
 			}
 			continue
 		}
 		raw = append(raw, objs...)
 	}
-	return raw, warnings, nil
+	return raw, unread, nil
 }
 
 // maxOutsideRounds bounds how far readOutside follows dependencies from
@@ -187,13 +204,13 @@ const maxOutsideRounds = 4
 // names). Each is read by itself — found or not, once — and the selection
 // made again with them, until nothing more is needed. It returns raw with
 // those objects, the selection, and warnings for the reads that failed.
-func readOutside(ctx context.Context, req Request, byGK map[schema.GroupKind]inventory.Resource, raw []plan.Object, p picker, sp *spill) ([]plan.Object, picker, []string, error) {
+func readOutside(ctx context.Context, req Request, byGK map[schema.GroupKind]inventory.Resource, raw []plan.Object, p picker, sp *spill) ([]plan.Object, picker, []Unread, error) {
 	if p.sel == nil {
 		return raw, p, nil, nil
 	}
 	tried := map[plan.ObjectKey]bool{}
 	in := newInterner()
-	var warnings []string
+	var unread []Unread
 	for round := 0; round < maxOutsideRounds; round++ {
 		found := 0
 		for k := range p.sel.Needed() {
@@ -205,7 +222,12 @@ func readOutside(ctx context.Context, req Request, byGK map[schema.GroupKind]inv
 			if !ok || r.ReadOnly || r.Unshared || alwaysGenerated(r.GroupKind()) {
 				continue
 			}
-			o, err := req.Source.Dynamic.Resource(r.GVR()).Namespace(k.Namespace).Get(ctx, k.Name, metav1.GetOptions{})
+			var o *unstructured.Unstructured
+			_, err := cluster.Retry(ctx, cluster.Backoff, cluster.Retryable, func() error {
+				var err error
+				o, err = req.Source.Dynamic.Resource(r.GVR()).Namespace(k.Namespace).Get(ctx, k.Name, metav1.GetOptions{})
+				return err
+			})
 			switch {
 			case apierrors.IsNotFound(err):
 				continue // a candidate the source does not have
@@ -213,7 +235,8 @@ func readOutside(ctx context.Context, req Request, byGK map[schema.GroupKind]inv
 				if ctx.Err() != nil {
 					return nil, p, nil, ctx.Err()
 				}
-				warnings = append(warnings, fmt.Sprintf("source: read %s %s/%s (needed by the selection): %v: not copied", k.Kind, k.Namespace, k.Name, err))
+				unread = append(unread, Unread{Resource: r, Namespace: k.Namespace, Name: k.Name,
+					Warning: fmt.Sprintf("source: read %s %s/%s (needed by the selection): %v: not copied", k.Kind, k.Namespace, k.Name, err)})
 				continue
 			}
 			SlimSource(o)
@@ -233,7 +256,7 @@ func readOutside(ctx context.Context, req Request, byGK map[schema.GroupKind]inv
 		}
 		p = pick(raw, req.Selector)
 	}
-	return raw, p, warnings, nil
+	return raw, p, unread, nil
 }
 
 // listTarget reads the target's copies of the jobs' objects into their

@@ -103,12 +103,13 @@ type Prepared struct {
 	Unshared []Unshared
 	// Warnings are resources that could not be read; the rest went on.
 	Warnings []string
-	// Unread are the warnings of what the source had that could not be
-	// read — a resource's list or an object the selection needs, past
-	// their retries — so is not copied: the copy is incomplete. (An API
-	// group that could not be discovered is a warning only: an aggregated
-	// API keeps its objects behind its own server, not in the cluster.)
-	Unread []string
+	// Unread is what the source had that could not be read (forbidden, or
+	// failing past its retries) and so is not copied: the copy is
+	// incomplete. Each has its warning too. A kind the kind filters leave
+	// out is a warning only, as is an API group that could not be
+	// discovered (an aggregated API keeps its objects behind its own
+	// server, not in the cluster).
+	Unread []Unread
 	// Joins are the copies that join their weighted DNS set after the apply.
 	Joins []DNSJoin
 	// Needed are the objects outside those Changed was given that the
@@ -118,10 +119,23 @@ type Prepared struct {
 	spill *spill
 }
 
-// unread notes what of the source could not be read, as warnings too.
-func (p *Prepared) unread(warnings []string) {
-	p.Warnings = append(p.Warnings, warnings...)
-	p.Unread = append(p.Unread, warnings...)
+// Unread is a resource of the source (in one namespace, "" for all) or
+// one object of it (Name) that could not be read.
+type Unread struct {
+	Resource        inventory.Resource
+	Namespace, Name string
+	Warning         string
+}
+
+// unread notes what of the source could not be read, as warnings too;
+// what the kind filters leave out is not copied anyway.
+func (p *Prepared) unread(sel plan.Selector, us []Unread) {
+	for _, u := range us {
+		p.Warnings = append(p.Warnings, u.Warning)
+		if sel.KindAllowed(u.Resource.GroupKind()) {
+			p.Unread = append(p.Unread, u)
+		}
+	}
 }
 
 // Unshared is one object that cannot be copied as it is.
@@ -171,7 +185,7 @@ func CheckNamespaces(ctx context.Context, source *cluster.Conn, names []string) 
 	if len(names) == 0 {
 		return nil
 	}
-	list, err := source.Typed.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	list, err := listNamespaces(ctx, source)
 	if err != nil {
 		return err
 	}
@@ -250,11 +264,11 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 			clusterScoped = append(clusterScoped, r)
 		}
 	}
-	raw, warnings, err := listSource(ctx, req, clusterScoped, scope, sp)
+	raw, unread, err := listSource(ctx, req, clusterScoped, scope, sp)
 	if err != nil {
 		return nil, err
 	}
-	p.unread(warnings)
+	p.unread(req.Selector, unread)
 	var early map[plan.ObjectKey]bool
 	waitEarly := func() error { return nil }
 	if req.Early != nil {
@@ -282,19 +296,19 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 			cancel()
 		}()
 	}
-	rest, warnings, err := listSource(ctx, req, namespaced, scope, sp)
+	rest, unread, err := listSource(ctx, req, namespaced, scope, sp)
 	if err != nil {
 		return nil, err
 	}
 	raw = append(raw, rest...)
-	p.unread(warnings)
+	p.unread(req.Selector, unread)
 	log.Info("read the source", "context", req.Source.Context, "objects", len(raw), "took", took())
 	picked := pick(raw, req.Selector)
 	if scope != nil {
-		if raw, picked, warnings, err = readOutside(ctx, req, byGK, raw, picked, sp); err != nil {
+		if raw, picked, unread, err = readOutside(ctx, req, byGK, raw, picked, sp); err != nil {
 			return nil, err
 		}
-		p.unread(warnings)
+		p.unread(req.Selector, unread)
 	}
 	log.Info("selected", "took", took())
 
