@@ -41,7 +41,6 @@ func (a *expiringAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	a.lists++
 	q := r.URL.Query()
-	limit, _ := strconv.Atoi(q.Get("limit"))
 	start := 0
 	if c := q.Get("continue"); c != "" {
 		if !a.expired {
@@ -55,20 +54,7 @@ func (a *expiringAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		start, _ = strconv.Atoi(c)
 	}
-	end := len(a.names)
-	if limit > 0 && start+limit < end {
-		end = start + limit
-	}
-	items := []any{}
-	for _, n := range a.names[start:end] {
-		items = append(items, map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": n, "namespace": "ns"}})
-	}
-	meta := map[string]any{"resourceVersion": "1"}
-	if end < len(a.names) {
-		meta["continue"] = strconv.Itoa(end)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"kind": "ConfigMapList", "apiVersion": "v1", "metadata": meta, "items": items})
+	servePage(w, a.names, start, q.Get("limit"))
 }
 
 // conns are the two ways List reads: the connection's REST client (JSON
@@ -234,17 +220,24 @@ func (a *flakyAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start, _ := strconv.Atoi(c)
-	limit, _ := strconv.Atoi(q.Get("limit"))
-	end := len(a.names)
-	if limit > 0 && start+limit < end {
-		end = start + limit
+	servePage(w, a.names, start, q.Get("limit"))
+}
+
+// servePage answers a page of a ConfigMap list of names from start, of at
+// most limit items, as the apiserver does: its continue token is the
+// index of the next page.
+func servePage(w http.ResponseWriter, names []string, start int, limit string) {
+	n, _ := strconv.Atoi(limit)
+	end := len(names)
+	if n > 0 && start+n < end {
+		end = start + n
 	}
 	items := []any{}
-	for _, n := range a.names[start:end] {
-		items = append(items, map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": n, "namespace": "ns"}})
+	for _, name := range names[start:end] {
+		items = append(items, map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": name, "namespace": "ns"}})
 	}
 	meta := map[string]any{"resourceVersion": "1"}
-	if end < len(a.names) {
+	if end < len(names) {
 		meta["continue"] = strconv.Itoa(end)
 	}
 	w.Header().Set("Content-Type", "application/json")
