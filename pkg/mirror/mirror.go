@@ -163,6 +163,11 @@ func (m *Mirror) Run(ctx context.Context) error {
 	}
 	pub := newPublisher(m.Stats)
 	held, err := acquire(ctx, m.Target, holder(m.Source.Context), m.Source.Context, pub, m.Log)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ErrRunning) {
+		// Stopped (a signal, --duration) while the lease's holder was
+		// being watched for a renewal: say what it was waiting for.
+		return fmt.Errorf("stopped before the mirror started: it was waiting to see whether the mirror lease's holder in %s renews it (one that does not is taken over within %s): %w", m.Target.Context, leaseDuration, err)
+	}
 	if err != nil {
 		return err
 	}
