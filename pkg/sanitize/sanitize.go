@@ -7,7 +7,7 @@ import (
 // Decision says whether an object is copied and what sanitizing changed that a user should know.
 type Decision struct {
 	Skip   bool     // true: do not copy
-	Reason string   // why it is skipped (set when Skip), one short line, e.g. "service-account token: the target issues its own"
+	Reason string   // why it is skipped (set when Skip), one short line, e.g. "bootstrap token: it joins nodes to the source cluster"
 	Notes  []string // changes a user should know, e.g. "nodePort 30080 dropped: assigned by the source cluster"
 }
 

@@ -1,15 +1,58 @@
 package sanitize
 
-import "k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+import (
+	"fmt"
+	"regexp"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// The annotations of a service-account token Secret: the account it is
+// for, by name and by UID.
+const (
+	saNameAnnotation = "kubernetes.io/service-account.name"
+	saUIDAnnotation  = "kubernetes.io/service-account.uid"
+)
 
 // sanitizeSecret skips Secrets whose contents are credentials for the source
 // cluster itself: they would not authenticate against the target.
+//
+// A service-account token Secret someone created (a CI system's, an
+// external consumer's long-lived token) is copied without its token: the
+// target's token controller fills it in for its own ServiceAccount of that
+// name, as it did in the source. Its UID annotation goes too: naming the
+// source's ServiceAccount, it would have the target's controller delete
+// the Secret. Tokens the source's controller made by itself for every
+// ServiceAccount (`<account>-token-xxxxx`, before v1.24) are not copied:
+// the target makes none, and pods mount projected tokens.
 func sanitizeSecret(obj *unstructured.Unstructured, _ Context) Decision {
 	switch t, _ := obj.Object["type"].(string); t {
 	case "kubernetes.io/service-account-token":
-		return skip("service-account token: the target issues its own")
+		sa := obj.GetAnnotations()[saNameAnnotation]
+		switch {
+		case sa == "":
+			return skip("service-account token naming no ServiceAccount")
+		case legacyToken(obj.GetName(), sa):
+			return skip("service-account token the source's controller made: the target issues its own")
+		}
+		delete(obj.Object, "data")
+		delete(obj.Object, "stringData")
+		ann := obj.GetAnnotations()
+		delete(ann, saUIDAnnotation)
+		obj.SetAnnotations(ann)
+		return Decision{Notes: []string{fmt.Sprintf("token not copied: the target's token controller issues one for its ServiceAccount %s", sa)}}
 	case "bootstrap.kubernetes.io/token":
 		return skip("bootstrap token: it joins nodes to the source cluster")
 	}
 	return Decision{}
+}
+
+// legacyTokenSuffix is what the token controller appended to a
+// ServiceAccount's name for the token Secret it made by itself.
+var legacyTokenSuffix = regexp.MustCompile(`^-token-[a-z0-9]{5}$`)
+
+// legacyToken says whether name is a token Secret the controller made by
+// itself for ServiceAccount sa (before v1.24).
+func legacyToken(name, sa string) bool {
+	return len(name) > len(sa) && name[:len(sa)] == sa && legacyTokenSuffix.MatchString(name[len(sa):])
 }

@@ -22,14 +22,41 @@ data: {password: cGFzcw==}
 `,
 		},
 		{
-			name: "service-account token",
+			name: "a service-account token someone made is copied without its token",
 			in: `
 apiVersion: v1
 kind: Secret
-metadata: {name: build-token, namespace: app, annotations: {kubernetes.io/service-account.name: build}}
+metadata: {name: build-token, namespace: app, annotations: {kubernetes.io/service-account.name: build, kubernetes.io/service-account.uid: 6f0e4b3a, team: ci}}
+type: kubernetes.io/service-account-token
+data: {token: ZXlK, ca.crt: LS0t, namespace: YXBw}
+`,
+			want: `
+apiVersion: v1
+kind: Secret
+metadata: {name: build-token, namespace: app, annotations: {kubernetes.io/service-account.name: build, team: ci}}
 type: kubernetes.io/service-account-token
 `,
-			dec: Decision{Skip: true, Reason: "service-account token: the target issues its own"},
+			dec: Decision{Notes: []string{"token not copied: the target's token controller issues one for its ServiceAccount build"}},
+		},
+		{
+			name: "the token the controller made for every ServiceAccount before v1.24",
+			in: `
+apiVersion: v1
+kind: Secret
+metadata: {name: build-token-x7k2q, namespace: app, annotations: {kubernetes.io/service-account.name: build}}
+type: kubernetes.io/service-account-token
+`,
+			dec: Decision{Skip: true, Reason: "service-account token the source's controller made: the target issues its own"},
+		},
+		{
+			name: "a token naming no ServiceAccount",
+			in: `
+apiVersion: v1
+kind: Secret
+metadata: {name: orphan, namespace: app}
+type: kubernetes.io/service-account-token
+`,
+			dec: Decision{Skip: true, Reason: "service-account token naming no ServiceAccount"},
 		},
 		{
 			name: "bootstrap token",

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -590,4 +591,55 @@ func settledCount(t *testing.T, count func() int) int {
 		return nil
 	})
 	return last
+}
+
+// A service-account token Secret someone made (a CI system's long-lived
+// token) comes across without its token, and the target's token
+// controller fills it in for the target's own ServiceAccount: the Secret
+// exists in green, and its token authenticates there.
+func TestSyncServiceAccountTokenSecret(t *testing.T) {
+	labAtRest(t)
+	ns := fmt.Sprintf("e2e-token-%d", time.Now().Unix()%100000)
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
+		}
+	})
+	mustKubectl(t, "--context", "blue", "-n", ns, "create", "serviceaccount", "ci")
+	kubectlCreate(t, "blue", `{"apiVersion":"v1","kind":"Secret","type":"kubernetes.io/service-account-token",
+"metadata":{"name":"ci-token","namespace":"`+ns+`","annotations":{"kubernetes.io/service-account.name":"ci"}}}`)
+	eventually(t, time.Minute, func() error {
+		if kubectl(t, "--context", "blue", "-n", ns, "get", "secret", "ci-token", "-o", "jsonpath={.data.token}").stdout == "" {
+			return fmt.Errorf("blue's token controller has not filled the token yet")
+		}
+		return nil
+	})
+	out, _ := syncJSON(t, t.TempDir(), 0, "--namespace", ns)
+	if row, ok := out.find("Secret", ns, "ci-token"); !ok || row.Status != "created" {
+		t.Fatalf("ci-token: %+v (listed %v), want created", row, ok)
+	}
+	var token string
+	eventually(t, time.Minute, func() error {
+		b64 := kubectl(t, "--context", "green", "-n", ns, "get", "secret", "ci-token", "-o", "jsonpath={.data.token}").stdout
+		raw, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil || len(raw) == 0 {
+			return fmt.Errorf("green's ci-token has no token yet (%q)", b64)
+		}
+		token = string(raw)
+		return nil
+	})
+	blueToken, _ := base64.StdEncoding.DecodeString(kubectl(t, "--context", "blue", "-n", ns, "get", "secret", "ci-token", "-o", "jsonpath={.data.token}").stdout)
+	if token == string(blueToken) {
+		t.Fatal("green's ci-token holds blue's token: it was copied, not issued by green")
+	}
+	// The token is green's: the apiserver takes it as the ServiceAccount
+	// (asked with the token alone: the lab's user also has a client
+	// certificate, which the apiserver would take first).
+	server := mustKubectl(t, "config", "view", "--raw", "-o", `jsonpath={.clusters[?(@.name=="green")].cluster.server}`)
+	who := kubectl(t, "--kubeconfig", os.DevNull, "--server", strings.TrimSpace(server), "--insecure-skip-tls-verify", "--token", token,
+		"auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+	if want := "system:serviceaccount:" + ns + ":ci"; strings.TrimSpace(who.stdout) != want {
+		t.Errorf("green takes ci-token's token for %q (%s), want %s", who.stdout, who.stderr, want)
+	}
 }
