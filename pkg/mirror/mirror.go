@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -158,7 +156,7 @@ func (m *Mirror) Run(ctx context.Context) error {
 		m.Request.StandbyKinds = kinds
 	}
 
-	if err := ensureNamespace(ctx, m.Target); err != nil {
+	if err := standby.EnsureStateNamespace(ctx, m.Target); err != nil {
 		return err
 	}
 	pub := newPublisher(m.Stats)
@@ -257,13 +255,6 @@ func fenced(ctx context.Context, err error) error {
 // follows each change.
 func (m *Mirror) Synced() bool { return m.synced.Load() }
 
-func ensureNamespace(ctx context.Context, c *cluster.Conn) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: standby.MarkerNamespace}}
-	if _, err := c.Typed.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: plan.FieldManager}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create namespace %s in %s: %w", standby.MarkerNamespace, c.Context, err)
-	}
-	return nil
-}
 
 // requeueUnread queues, one by one, every object the informers hold of
 // what the initial pass could not read of the source (a list that failed

@@ -199,11 +199,32 @@ func Remove(ctx context.Context, c *cluster.Conn) error {
 	return nil
 }
 
-// Mark writes the marker ConfigMap (and its namespace).
-func Mark(ctx context.Context, c *cluster.Conn, policy string) error {
+// EnsureStateNamespace makes sure tandem's own namespace (MarkerNamespace:
+// records, the standby marker, locks, the mirror's lease) is in c. It is
+// read first and created only when missing: a create, even of a namespace
+// that is there, goes through the cluster's admission webhooks and
+// policies on namespaces (Gatekeeper's, Kyverno's), which may refuse it
+// (a label the policy wants) or be down (their backend not ready yet, on a
+// cluster just activated).
+func EnsureStateNamespace(ctx context.Context, c *cluster.Conn) error {
+	_, err := c.Typed.CoreV1().Namespaces().Get(ctx, MarkerNamespace, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		return nil
+	case !apierrors.IsNotFound(err):
+		return fmt.Errorf("read namespace %s in %s: %w", MarkerNamespace, c.Context, err)
+	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: MarkerNamespace}}
 	if _, err := c.Typed.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: plan.FieldManager}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create namespace %s: %w", MarkerNamespace, err)
+		return fmt.Errorf("create namespace %s in %s: %w", MarkerNamespace, c.Context, err)
+	}
+	return nil
+}
+
+// Mark writes the marker ConfigMap (and its namespace).
+func Mark(ctx context.Context, c *cluster.Conn, policy string) error {
+	if err := EnsureStateNamespace(ctx, c); err != nil {
+		return err
 	}
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: MarkerName, Namespace: MarkerNamespace},

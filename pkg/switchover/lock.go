@@ -145,7 +145,7 @@ func Acquire(ctx context.Context, clusters []*cluster.Conn, h Holder, breakStale
 }
 
 func acquireOne(ctx context.Context, c *cluster.Conn, id lease.Identity, breakStale bool) (*lease.Lease, string, error) {
-	if err := ensureNamespace(ctx, c); err != nil {
+	if err := standby.EnsureStateNamespace(ctx, c); err != nil {
 		return nil, "", err
 	}
 	var tookOver string

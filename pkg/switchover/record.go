@@ -110,7 +110,7 @@ func WriteRecord(ctx context.Context, c *cluster.Conn, r *Record) error {
 	if r.Time.IsZero() {
 		r.Time = time.Now().UTC()
 	}
-	if err := ensureNamespace(ctx, c); err != nil {
+	if err := standby.EnsureStateNamespace(ctx, c); err != nil {
 		return err
 	}
 	cms := c.Typed.CoreV1().ConfigMaps(standby.MarkerNamespace)
@@ -128,13 +128,6 @@ func WriteRecord(ctx context.Context, c *cluster.Conn, r *Record) error {
 	return nil
 }
 
-func ensureNamespace(ctx context.Context, c *cluster.Conn) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: standby.MarkerNamespace}}
-	if _, err := c.Typed.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: plan.FieldManager}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create namespace %s in %s: %w", standby.MarkerNamespace, c.Context, err)
-	}
-	return nil
-}
 
 // Side is one cluster as the records see it.
 type Side struct {

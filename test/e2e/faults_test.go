@@ -347,3 +347,54 @@ func TestSyncSaysWhatItCouldNotRead(t *testing.T) {
 		t.Errorf("green has the Secret the user could not read")
 	}
 }
+
+// A policy on namespaces in the target (Gatekeeper's or Kyverno's kind:
+// here a ValidatingAdmissionPolicy refusing any namespace without an
+// owner label) refuses even the create of a namespace that exists, since
+// admission comes before the apiserver finds it there. tandem's own
+// namespace, there already, is read, not created again: the mirror starts.
+func TestStateNamespaceUnderANamespacePolicy(t *testing.T) {
+	labAtRest(t)
+	ns := fmt.Sprintf("e2e-nspolicy-%d", time.Now().Unix()%100000)
+	for _, c := range []string{"blue", "green"} {
+		mustKubectl(t, "--context", c, "create", "namespace", ns)
+	}
+	kubectl(t, "--context", "green", "create", "namespace", "tandem-system") // there already, or now
+	policy := `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: e2e-ns-owner}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules: [{apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["namespaces"]}]
+  validations:
+  - expression: "has(object.metadata.labels) && 'e2e-owner' in object.metadata.labels"
+    message: "namespaces need an e2e-owner label"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: e2e-ns-owner}
+spec: {policyName: e2e-ns-owner, validationActions: [Deny]}
+`
+	t.Cleanup(func() {
+		kubectl(t, "--context", "green", "delete", "validatingadmissionpolicybinding,validatingadmissionpolicy", "e2e-ns-owner", "--ignore-not-found")
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
+		}
+	})
+	mustKubectl(t, "--context", "green", "apply", "-f", writeManifest(t, "policy.yaml", policy))
+	eventually(t, time.Minute, func() error {
+		r := kubectl(t, "--context", "green", "create", "namespace", "tandem-system", "--dry-run=server")
+		if !strings.Contains(r.stderr, "e2e-owner") {
+			return fmt.Errorf("the policy does not refuse yet: %s%s", r.stdout, r.stderr)
+		}
+		return nil
+	})
+	r := tandem(t, "mirror", "--source", "blue", "--target", "green", "--namespace", ns, "--duration", "3s")
+	if r.code != 0 {
+		t.Fatalf("mirror into a target whose namespace policy refuses creates: exit %d\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "mirror stopped:") {
+		t.Errorf("the mirror did not run to its --duration:\n%s", r.stderr)
+	}
+}
