@@ -255,7 +255,6 @@ func fenced(ctx context.Context, err error) error {
 // follows each change.
 func (m *Mirror) Synced() bool { return m.synced.Load() }
 
-
 // requeueUnread queues, one by one, every object the informers hold of
 // what the initial pass could not read of the source (a list that failed
 // past its retries): the first lists' objects are otherwise never queued,

@@ -128,7 +128,6 @@ func WriteRecord(ctx context.Context, c *cluster.Conn, r *Record) error {
 	return nil
 }
 
-
 // Side is one cluster as the records see it.
 type Side struct {
 	Context string
