@@ -3,6 +3,8 @@ package mirror
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +21,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/inventory"
+	"github.com/tandem-io/tandem/pkg/syncer"
 )
 
 func TestNotOurs(t *testing.T) {
@@ -228,5 +232,59 @@ func TestFreshHoldsTheNewestCopyBounded(t *testing.T) {
 	}
 	if _, after := g.len(); after >= bytes {
 		t.Errorf("taking a copy left %d bytes counted (was %d)", after, bytes)
+	}
+}
+
+// What the initial pass could not read is queued object by object from the
+// informers' caches (the first lists' objects are otherwise never queued):
+// the resource's objects, in the namespace or the object named, and
+// nothing of other resources.
+func TestRequeueUnreadQueuesWhatTheInformersHold(t *testing.T) {
+	secrets := schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+	configMaps := schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	informerOf := func(objs ...*cached) cache.SharedIndexInformer {
+		inf := cache.NewSharedIndexInformer(&cache.ListWatch{}, &cached{}, 0, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+		for _, o := range objs {
+			if err := inf.GetStore().Add(o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return inf
+	}
+	obj := func(ns, name string) *cached { return &cached{namespace: ns, name: name, resourceVersion: "1"} }
+	m := &Mirror{Log: slog.New(slog.DiscardHandler), informers: map[informerKey]cache.SharedIndexInformer{
+		{secrets, "shop"}:    informerOf(obj("shop", "db"), obj("shop", "tls")),
+		{secrets, "billing"}: informerOf(obj("billing", "stripe")),
+		{configMaps, ""}:     informerOf(obj("shop", "settings")),
+	}}
+	secretsR := inventory.Resource{Version: "v1", Resource: "secrets", Kind: "Secret", Namespaced: true}
+	for _, c := range []struct {
+		name   string
+		unread []syncer.Unread
+		want   []string
+	}{
+		{"a whole resource", []syncer.Unread{{Resource: secretsR}}, []string{"billing/stripe", "shop/db", "shop/tls"}},
+		{"in one namespace", []syncer.Unread{{Resource: secretsR, Namespace: "shop"}}, []string{"shop/db", "shop/tls"}},
+		{"one object", []syncer.Unread{{Resource: secretsR, Namespace: "shop", Name: "tls"}}, []string{"shop/tls"}},
+		{"nothing unread", nil, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m.queue = workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[key]())
+			defer m.queue.ShutDown()
+			m.requeueUnread(c.unread)
+			var got []string
+			for m.queue.Len() > 0 {
+				k, _ := m.queue.Get()
+				if k.gvr != secrets {
+					t.Errorf("queued %s of %s: not the unread resource", k.name, k.gvr.Resource)
+				}
+				got = append(got, k.namespace+"/"+k.name)
+				m.queue.Done(k)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, c.want) {
+				t.Errorf("queued %v, want %v", got, c.want)
+			}
+		})
 	}
 }
