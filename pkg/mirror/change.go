@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
 
@@ -104,6 +105,15 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 		m.fail(k, fmt.Errorf("no API version served by both clusters: %s", prep.Unshared[0].Fix))
 		return nil
 	}
+	if sa := obj.GetAnnotations()[plan.ServiceAccountNameAnnotation]; sa != "" && k.gvr == secretsGVR && prep.Plan.Len() > 0 {
+		// A token Secret written before its ServiceAccount is deleted by
+		// the target's token controller: its ServiceAccount's own change
+		// may still be on the way.
+		_, err := m.Target.Typed.CoreV1().ServiceAccounts(k.namespace).Get(ctx, sa, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return &retryLater{reason: "its ServiceAccount " + sa + " is not in the target yet"}
+		}
+	}
 	results, err := apply.Run(ctx, m.Target, prep.Plan, apply.Options{Workers: 1, Force: m.Request.Force, RecreateKinds: RecreateKinds, ApplyOnly: true, Retries: writeRetries, Log: m.Log})
 	if err != nil {
 		return err
@@ -191,6 +201,9 @@ func (m *Mirror) standbyExempt(ns string) bool {
 	defer m.mu.Unlock()
 	return m.exempt[ns]
 }
+
+// secretsGVR is the resource of Secrets.
+var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 
 // writeRetries is how often a change's write is tried before the change
 // goes back to the work queue, which tries it again with its own backoff:
@@ -315,8 +328,10 @@ func notOurs(o *unstructured.Unstructured) string {
 		return "not created by tandem"
 	}
 	for _, mf := range o.GetManagedFields() {
-		// Status writers (the target's controllers) do not make it someone else's.
-		if !plan.Ours(mf.Manager) && mf.Subresource == "" {
+		// Status writers and the cluster's own components (the target's
+		// token controller filling a copied token Secret) do not make it
+		// someone else's.
+		if !plan.Ours(mf.Manager) && !plan.ClusterManager(mf.Manager) && mf.Subresource == "" {
 			return "also managed by " + mf.Manager
 		}
 	}

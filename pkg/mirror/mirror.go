@@ -259,9 +259,14 @@ func (m *Mirror) Synced() bool { return m.synced.Load() }
 // what the initial pass could not read of the source (a list that failed
 // past its retries): the first lists' objects are otherwise never queued,
 // and these would wait for their next change.
-func (m *Mirror) requeueUnread(unread []syncer.Unread) {
+func (m *Mirror) requeueUnread(ctx context.Context, unread []syncer.Unread) {
 	for _, u := range unread {
 		gvr := u.Resource.GVR()
+		if u.Name != "" && m.informer(gvr, u.Namespace) == nil {
+			// An object the selection needs outside what it watches:
+			// watched from now on, as a dependency is once live.
+			m.watchAlso(ctx, gvr, u.Namespace)
+		}
 		queued := 0
 		m.infMu.RLock()
 		for k, inf := range m.informers {
@@ -296,7 +301,7 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 		return fmt.Errorf("initial pass: %w", err)
 	}
 	defer prep.Close()
-	m.requeueUnread(prep.Unread)
+	m.requeueUnread(ctx, prep.Unread)
 	results := ss.Results()
 	_, total := apply.Summarize(results)
 	m.mu.Lock()

@@ -45,6 +45,8 @@ func TestNotOurs(t *testing.T) {
 		{obj(true, tandem, status), ""},
 		{obj(false, kubectl), "not created by tandem"},
 		{obj(true, kubectl, tandem), "also managed by kubectl-create"},
+		// The target's token controller fills a copied token Secret.
+		{obj(true, tandem, metav1.ManagedFieldsEntry{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate}), ""},
 	} {
 		if got := notOurs(c.o); got != c.want {
 			t.Errorf("notOurs(%v) = %q, want %q", c.o.GetManagedFields(), got, c.want)
@@ -271,7 +273,7 @@ func TestRequeueUnreadQueuesWhatTheInformersHold(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m.queue = workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[key]())
 			defer m.queue.ShutDown()
-			m.requeueUnread(c.unread)
+			m.requeueUnread(context.Background(), c.unread)
 			var got []string
 			for m.queue.Len() > 0 {
 				k, _ := m.queue.Get()

@@ -281,6 +281,10 @@ func (idx index) deps(obj Object) []dep {
 		for _, svc := range servicesCalled(gk, f) {
 			need("", "Service", svc[0], svc[1], why)
 		}
+	case schema.GroupKind{Kind: "Secret"}:
+		// A token Secret's ServiceAccount: without it the target's token
+		// controller deletes the copy instead of filling it in.
+		need("", "ServiceAccount", k.Namespace, str(f, "metadata", "annotations", ServiceAccountNameAnnotation), "ServiceAccount of token "+self)
 	case schema.GroupKind{Group: "apps", Kind: "StatefulSet"}:
 		for _, t := range list(f, "spec", "volumeClaimTemplates") {
 			need("storage.k8s.io", "StorageClass", "", str(t, "spec", "storageClassName"), "StorageClass of "+self)

@@ -67,7 +67,12 @@ var readPaths = map[schema.GroupKind][][]string{
 	validatingWebhooks:                                  {{"webhooks"}},
 	mutatingWebhooks:                                    {{"webhooks"}},
 	apiServices:                                         {{"spec", "service"}},
+	{Kind: "Secret"}:                                    {{"metadata", "annotations", ServiceAccountNameAnnotation}},
 }
+
+// ServiceAccountNameAnnotation names the ServiceAccount a service-account
+// token Secret is for; only such Secrets carry it.
+const ServiceAccountNameAnnotation = "kubernetes.io/service-account.name"
 
 // ReadsContent says whether the selection reads anything of gk's objects
 // beyond their names, labels and owners: whether Essential keeps more than

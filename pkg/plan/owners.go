@@ -17,6 +17,12 @@ var clusterManagers = map[string]bool{
 	"before-first-apply":      true, // left by the apiserver when an object first moves to server-side apply
 }
 
+// ClusterManager says whether manager is one of the cluster's own
+// components (the target's token controller filling a token Secret,
+// defaults, status): a field it owns does not make an object someone
+// else's.
+func ClusterManager(manager string) bool { return clusterManagers[manager] }
+
 // foreignManagers lists, sorted and once each, the managers of the main
 // resource other than tandem and the cluster's own components.
 func foreignManagers(managers []ManagedEntry) []string {

@@ -563,3 +563,43 @@ func TestPickSaysWhatIsNeededInOtherNamespaces(t *testing.T) {
 		t.Errorf("a selection of everything needs nothing outside: %v", needed)
 	}
 }
+
+// A service-account token Secret brings its ServiceAccount: without it the
+// target's token controller deletes the copy. An opaque Secret names none.
+func TestSelectBringsATokenSecretsServiceAccount(t *testing.T) {
+	objs := parseAll(t,
+		`{apiVersion: v1, kind: Namespace, metadata: {name: ci}}`,
+		`{apiVersion: v1, kind: ServiceAccount, metadata: {name: builder, namespace: ci}}`,
+		`{apiVersion: v1, kind: ServiceAccount, metadata: {name: other, namespace: ci}}`,
+		`{apiVersion: v1, kind: Secret, type: kubernetes.io/service-account-token, metadata: {name: builder-token, namespace: ci, labels: {app: ci}, annotations: {kubernetes.io/service-account.name: builder}}}`,
+		`{apiVersion: v1, kind: Secret, type: Opaque, metadata: {name: settings, namespace: ci, labels: {app: ci}}}`,
+	)
+	sel, err := labels.Parse("app=ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, form := range []struct {
+		name string
+		of   func(*unstructured.Unstructured) *unstructured.Unstructured
+	}{
+		{"whole", func(u *unstructured.Unstructured) *unstructured.Unstructured { return u }},
+		{"essential", func(u *unstructured.Unstructured) *unstructured.Unstructured {
+			e := Essential(u)
+			e.SetLabels(u.GetLabels()) // a sketch keeps labels beside its content
+			return e
+		}},
+	} {
+		in := make([]*unstructured.Unstructured, len(objs))
+		for i, o := range objs {
+			in[i] = form.of(o)
+		}
+		got := Select(in, Selector{Labels: sel})
+		sa := ObjectKey{Kind: "ServiceAccount", Namespace: "ci", Name: "builder"}
+		if why, ok := got[sa]; !ok || why != "ServiceAccount of token Secret ci/builder-token" {
+			t.Errorf("%s: ServiceAccount ci/builder picked %v for %q", form.name, ok, why)
+		}
+		if _, ok := got[ObjectKey{Kind: "ServiceAccount", Namespace: "ci", Name: "other"}]; ok {
+			t.Errorf("%s: a ServiceAccount no token names was picked", form.name)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package sanitize
 import (
 	"fmt"
 	"regexp"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -40,6 +41,13 @@ func sanitizeSecret(obj *unstructured.Unstructured, _ Context) Decision {
 		ann := obj.GetAnnotations()
 		delete(ann, saUIDAnnotation)
 		obj.SetAnnotations(ann)
+		// What the source's apiserver and controllers record of the
+		// token's use; the target's record their own.
+		if labels := obj.GetLabels(); labels != nil {
+			delete(labels, "kubernetes.io/legacy-token-last-used")
+			delete(labels, "kubernetes.io/legacy-token-invalid-since")
+			obj.SetLabels(labels)
+		}
 		return Decision{Notes: []string{fmt.Sprintf("token not copied: the target's token controller issues one for its ServiceAccount %s", sa)}}
 	case "bootstrap.kubernetes.io/token":
 		return skip("bootstrap token: it joins nodes to the source cluster")
@@ -47,12 +55,16 @@ func sanitizeSecret(obj *unstructured.Unstructured, _ Context) Decision {
 	return Decision{}
 }
 
-// legacyTokenSuffix is what the token controller appended to a
-// ServiceAccount's name for the token Secret it made by itself.
-var legacyTokenSuffix = regexp.MustCompile(`^-token-[a-z0-9]{5}$`)
-
 // legacyToken says whether name is a token Secret the controller made by
-// itself for ServiceAccount sa (before v1.24).
+// itself for ServiceAccount sa (before v1.24): "<sa>-token-", cut to 58
+// characters as the apiserver cuts a generateName, then 5 random ones.
 func legacyToken(name, sa string) bool {
-	return len(name) > len(sa) && name[:len(sa)] == sa && legacyTokenSuffix.MatchString(name[len(sa):])
+	prefix := sa + "-token-"
+	if len(prefix) > 58 {
+		prefix = prefix[:58]
+	}
+	return strings.HasPrefix(name, prefix) && legacyRandom.MatchString(name[len(prefix):])
 }
+
+// legacyRandom is the random end of a generated name.
+var legacyRandom = regexp.MustCompile(`^[a-z0-9]{5}$`)

@@ -1,6 +1,28 @@
 package sanitize
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
+
+func TestLegacyToken(t *testing.T) {
+	long := strings.Repeat("a", 55) // "<long>-token-" is 62 characters: cut to 58
+	for _, c := range []struct {
+		name, sa string
+		want     bool
+	}{
+		{"build-token-x7k2q", "build", true},
+		{"build-token", "build", false},
+		{"build-token-x7k2q-extra", "build", false},
+		{"builder-token-x7k2q", "build", false},
+		{long + "-to" + "x7k2q", long, true},
+		{long + "-token-x7k2q", long, false},
+	} {
+		if got := legacyToken(c.name, c.sa); got != c.want {
+			t.Errorf("legacyToken(%q, %q) = %v, want %v", c.name, c.sa, got, c.want)
+		}
+	}
+}
 
 func TestSecret(t *testing.T) {
 	runObjectCases(t, []objectCase{
@@ -26,14 +48,14 @@ data: {password: cGFzcw==}
 			in: `
 apiVersion: v1
 kind: Secret
-metadata: {name: build-token, namespace: app, annotations: {kubernetes.io/service-account.name: build, kubernetes.io/service-account.uid: 6f0e4b3a, team: ci}}
+metadata: {name: build-token, namespace: app, labels: {kubernetes.io/legacy-token-last-used: "2026-12-01", team: ci}, annotations: {kubernetes.io/service-account.name: build, kubernetes.io/service-account.uid: 6f0e4b3a, team: ci}}
 type: kubernetes.io/service-account-token
 data: {token: ZXlK, ca.crt: LS0t, namespace: YXBw}
 `,
 			want: `
 apiVersion: v1
 kind: Secret
-metadata: {name: build-token, namespace: app, annotations: {kubernetes.io/service-account.name: build, team: ci}}
+metadata: {name: build-token, namespace: app, labels: {team: ci}, annotations: {kubernetes.io/service-account.name: build, team: ci}}
 type: kubernetes.io/service-account-token
 `,
 			dec: Decision{Notes: []string{"token not copied: the target's token controller issues one for its ServiceAccount build"}},

@@ -211,7 +211,8 @@ func EnsureStateNamespace(ctx context.Context, c *cluster.Conn) error {
 	switch {
 	case err == nil:
 		return nil
-	case !apierrors.IsNotFound(err):
+	case !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err):
+		// Forbidden to read it, an identity may still create it: try.
 		return fmt.Errorf("read namespace %s in %s: %w", MarkerNamespace, c.Context, err)
 	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: MarkerNamespace}}

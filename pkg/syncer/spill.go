@@ -177,8 +177,8 @@ func sketch(o *unstructured.Unstructured, in *interner, ref spillRef) *sketched 
 	// What the selection's dependency rules (plan.Essential) and the
 	// sanitizers' context read of the rest.
 	e := plan.Essential(o, keep...).Object
-	if len(e) == 3 {
-		return s // its name alone (a custom resource that names nothing): nothing to keep
+	if md, _ := e["metadata"].(map[string]any); len(e) == 3 && len(md) <= 2 {
+		return s // its name alone (a custom resource that names nothing, an opaque Secret): nothing to keep
 	}
 	if b, err := json.Marshal(e); err == nil {
 		s.essential = b
