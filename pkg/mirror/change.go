@@ -5,6 +5,7 @@ package mirror
 import (
 	"context"
 	"fmt"
+	corev1 "k8s.io/api/core/v1"
 	"sort"
 	"strings"
 	"time"
@@ -105,7 +106,7 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 		m.fail(k, fmt.Errorf("no API version served by both clusters: %s", prep.Unshared[0].Fix))
 		return nil
 	}
-	if sa := obj.GetAnnotations()[plan.ServiceAccountNameAnnotation]; sa != "" && k.gvr == secretsGVR && prep.Plan.Len() > 0 {
+	if sa := obj.GetAnnotations()[corev1.ServiceAccountNameKey]; sa != "" && k.gvr == secretsGVR && prep.Plan.Len() > 0 {
 		// A token Secret written before its ServiceAccount is deleted by
 		// the target's token controller: its ServiceAccount's own change
 		// may still be on the way.

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	"slices"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -284,7 +285,7 @@ func (idx index) deps(obj Object) []dep {
 	case schema.GroupKind{Kind: "Secret"}:
 		// A token Secret's ServiceAccount: without it the target's token
 		// controller deletes the copy instead of filling it in.
-		need("", "ServiceAccount", k.Namespace, str(f, "metadata", "annotations", ServiceAccountNameAnnotation), "ServiceAccount of token "+self)
+		need("", "ServiceAccount", k.Namespace, str(f, "metadata", "annotations", corev1.ServiceAccountNameKey), "ServiceAccount of token "+self)
 	case schema.GroupKind{Group: "apps", Kind: "StatefulSet"}:
 		for _, t := range list(f, "spec", "volumeClaimTemplates") {
 			need("storage.k8s.io", "StorageClass", "", str(t, "spec", "storageClassName"), "StorageClass of "+self)

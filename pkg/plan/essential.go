@@ -1,6 +1,7 @@
 package plan
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -67,12 +68,9 @@ var readPaths = map[schema.GroupKind][][]string{
 	validatingWebhooks:                                  {{"webhooks"}},
 	mutatingWebhooks:                                    {{"webhooks"}},
 	apiServices:                                         {{"spec", "service"}},
-	{Kind: "Secret"}:                                    {{"metadata", "annotations", ServiceAccountNameAnnotation}},
+	// A token Secret names its ServiceAccount; only such Secrets carry it.
+	{Kind: "Secret"}: {{"metadata", "annotations", corev1.ServiceAccountNameKey}},
 }
-
-// ServiceAccountNameAnnotation names the ServiceAccount a service-account
-// token Secret is for; only such Secrets carry it.
-const ServiceAccountNameAnnotation = "kubernetes.io/service-account.name"
 
 // ReadsContent says whether the selection reads anything of gk's objects
 // beyond their names, labels and owners: whether Essential keeps more than

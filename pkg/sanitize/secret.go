@@ -5,14 +5,8 @@ import (
 	"regexp"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-)
-
-// The annotations of a service-account token Secret: the account it is
-// for, by name and by UID.
-const (
-	saNameAnnotation = "kubernetes.io/service-account.name"
-	saUIDAnnotation  = "kubernetes.io/service-account.uid"
 )
 
 // sanitizeSecret skips Secrets whose contents are credentials for the source
@@ -28,8 +22,8 @@ const (
 // the target makes none, and pods mount projected tokens.
 func sanitizeSecret(obj *unstructured.Unstructured, _ Context) Decision {
 	switch t, _ := obj.Object["type"].(string); t {
-	case "kubernetes.io/service-account-token":
-		sa := obj.GetAnnotations()[saNameAnnotation]
+	case string(corev1.SecretTypeServiceAccountToken):
+		sa := obj.GetAnnotations()[corev1.ServiceAccountNameKey]
 		switch {
 		case sa == "":
 			return skip("service-account token naming no ServiceAccount")
@@ -39,7 +33,7 @@ func sanitizeSecret(obj *unstructured.Unstructured, _ Context) Decision {
 		delete(obj.Object, "data")
 		delete(obj.Object, "stringData")
 		ann := obj.GetAnnotations()
-		delete(ann, saUIDAnnotation)
+		delete(ann, corev1.ServiceAccountUIDKey)
 		obj.SetAnnotations(ann)
 		// What the source's apiserver and controllers record of the
 		// token's use; the target's record their own.
