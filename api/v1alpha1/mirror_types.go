@@ -55,6 +55,10 @@ type MirrorStatus struct {
 	Deleted int64 `json:"deleted,omitempty"`
 	// +optional
 	Failed int64 `json:"failed,omitempty"`
+	// OutOfStep are the objects whose last attempt failed or waits to be
+	// tried again: the target does not hold them as the source does.
+	// +optional
+	OutOfStep int64 `json:"outOfStep,omitempty"`
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -68,11 +68,18 @@ Stops on Ctrl-C / SIGTERM (releasing the lease), or after --duration.
 Like sync, a mirror out of a standby into a cluster that is not one, or
 --standby into the active cluster, is refused unless --force.
 
-Exit codes: 0 stopped cleanly, 1 failed (lost the lease, the initial pass
-could not run), 2 bad input (same cluster twice, a live mirror already writes
-into the target, the clusters' roles, bad flags). A mirror runs on past the
-objects it could not write: they are counted (the summary, -o json,
-tandem_mirror_failed_total) and logged, not an exit code.`,
+A mirror runs on past the objects it could not write: each is logged and
+counted (tandem_mirror_failed_total). One whose failure can pass by itself (a
+webhook or the apiserver down, the namespace not there yet, throttled) is
+tried again with backoff until it goes through, including what the initial
+pass could not write. The progress lines and mirror status say how many
+objects are not in step; when the mirror stops it lists them (-o json:
+notInStep).
+
+Exit codes: 0 stopped with the target in step, 1 failed (lost the lease, the
+initial pass could not run) or stopped with objects not in step, 2 bad input
+(same cluster twice, a live mirror already writes into the target, the
+clusters' roles, bad flags).`,
 		Example: `  tandem mirror --source blue --target green --standby --prune --metrics-addr 127.0.0.1:9464
   tandem mirror --source blue --target green --namespace shop,payments --duration 10m
   tandem mirror status --target green -o json
@@ -144,8 +151,8 @@ func (o *MirrorOptions) Run(ctx context.Context, g *Global) error {
 		Source: source, Target: target, Prune: o.Prune, Workers: o.Workers, Log: g.Log, ProgressEvery: o.Every,
 		Request: syncer.Request{Standby: o.sync.Standby, Force: o.sync.Force, IncludePVCs: o.sync.IncludePVCs, Selector: sel},
 		Progress: func(st mirror.Stats) {
-			fmt.Fprintf(g.Err, "%s mirror %s → %s: %d events, %d applied, %d deleted, %d unchanged, %d failed, queue %d, lag p50 %.3fs p99 %.3fs\n",
-				time.Now().Format("15:04:05"), source.Context, target.Context, st.Events, st.Applied, st.Deleted, st.Unchanged, st.Failed, st.Queue, st.LagP50, st.LagP99)
+			fmt.Fprintf(g.Err, "%s mirror %s → %s: %d events, %d applied, %d deleted, %d unchanged, %d failed, %d not in step, queue %d, lag p50 %.3fs p99 %.3fs\n",
+				time.Now().Format("15:04:05"), source.Context, target.Context, st.Events, st.Applied, st.Deleted, st.Unchanged, st.Failed, st.OutOfStep, st.Queue, st.LagP50, st.LagP99)
 		},
 	}
 	if o.MetricsAddr != "" {
@@ -171,7 +178,28 @@ func (o *MirrorOptions) Run(ctx context.Context, g *Global) error {
 		return err
 	}
 	fmt.Fprintf(g.Err, "mirror stopped: %d events, %d applied, %d deleted, %d failed, %d read from the source, lag p50 %.3fs p99 %.3fs\n", st.Events, st.Applied, st.Deleted, st.Failed, st.SourceReads, st.LagP50, st.LagP99)
-	return g.printObject(st, func(io.Writer) {})
+	off := m.NotInStep()
+	const shown = 20
+	for i, o := range off {
+		if i == shown {
+			fmt.Fprintf(g.Err, "  … and %d more (-o json lists them all)\n", len(off)-shown)
+			break
+		}
+		fmt.Fprintf(g.Err, "  not in step: %s: %s\n", o.Object, o.Why)
+	}
+	if err := g.printObject(mirrorResult{Stats: st, NotInStep: off}, func(io.Writer) {}); err != nil {
+		return err
+	}
+	if len(off) > 0 {
+		return fmt.Errorf("%w: %d objects of %s are not in step in %s (their last attempt failed or waits to be tried again; listed above): fix what they name, then run the mirror or tandem sync again", errPartial, len(off), source.Context, target.Context)
+	}
+	return nil
+}
+
+// mirrorResult is what a stopped mirror prints with -o json|yaml.
+type mirrorResult struct {
+	mirror.Stats
+	NotInStep []mirror.NotInStep `json:"notInStep"`
 }
 
 func onOff(on bool, s string) string {

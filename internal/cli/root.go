@@ -101,8 +101,9 @@ fields, PodSecurity…) are shown on stderr when the command ends, each once per
 context as "warning (CONTEXT): …"; -v also shows those on tandem's own reads.
 
 Exit codes: 0 done, 1 some items failed (reported per item), 2 bad input,
-3 incomplete (plan: something could not be checked), 130 interrupted
-(SIGINT or SIGTERM; run the same command again to resume).`,
+3 incomplete (plan: something could not be checked; sync, export: something
+of the source could not be read), 130 interrupted (SIGINT or SIGTERM; run the
+same command again to resume).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {

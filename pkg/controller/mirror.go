@@ -136,8 +136,12 @@ func (r *MirrorReconciler) report(ctx context.Context, mr *tandemv1.Mirror, p *P
 	if m := run.current.Load(); m != nil {
 		st := m.Stats()
 		s.LagSeconds = fmt.Sprintf("%.3f", st.LagP99)
-		s.Events, s.Applied, s.Deleted, s.Failed = st.Events, st.Applied, st.Deleted, st.Failed
-		if m.Synced() {
+		s.Events, s.Applied, s.Deleted, s.Failed, s.OutOfStep = st.Events, st.Applied, st.Deleted, st.Failed, int64(st.OutOfStep)
+		switch {
+		case m.Synced() && st.OutOfStep > 0:
+			// Still following: the rest is copied; these need a look (or time).
+			ready = metav1.Condition{Type: tandemv1.ConditionReady, Status: metav1.ConditionTrue, Reason: "FollowingWithFailures", Message: fmt.Sprintf("every change in %s is copied into %s but %d objects whose last attempt failed or waits to be tried again (the controller's log names them)", run.from, run.to, st.OutOfStep)}
+		case m.Synced():
 			ready = metav1.Condition{Type: tandemv1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Following", Message: fmt.Sprintf("every change in %s is copied into %s", run.from, run.to)}
 		}
 	}

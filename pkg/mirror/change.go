@@ -272,6 +272,7 @@ func (m *Mirror) done(k key, outcome string) {
 	m.mu.Lock()
 	seen, ok := m.seen[k]
 	delete(m.seen, k)
+	delete(m.failing, k)
 	switch outcome {
 	case "applied":
 		m.stats.Applied++
@@ -300,9 +301,39 @@ func (m *Mirror) fail(k key, err error) {
 	m.mu.Lock()
 	m.stats.Failed++
 	delete(m.seen, k)
+	m.failing[k] = err.Error()
 	m.mu.Unlock()
 	m.Metrics.failed(m.Source.Context, k.gvr.Resource)
 	m.Log.Warn("not mirrored", "object", k.String(), "error", err)
+}
+
+// retrying records that k waits to be tried again, and why.
+func (m *Mirror) retrying(k key, why string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.stats.Retries++
+	m.failing[k] = "waiting to be tried again: " + why
+}
+
+// NotInStep is an object of the source the target does not hold as it is,
+// as far as the mirror knows: its last attempt failed, or it waits to be
+// tried again.
+type NotInStep struct {
+	Object string `json:"object"` // resource namespace/name
+	Why    string `json:"why"`
+}
+
+// NotInStep lists the objects the target is not in step with (see
+// NotInStep), sorted.
+func (m *Mirror) NotInStep() []NotInStep {
+	m.mu.Lock()
+	out := make([]NotInStep, 0, len(m.failing))
+	for k, why := range m.failing {
+		out = append(out, NotInStep{Object: k.String(), Why: why})
+	}
+	m.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Object < out[j].Object })
+	return out
 }
 
 // Stats returns the counts so far, with lag percentiles.
@@ -310,6 +341,7 @@ func (m *Mirror) Stats() Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st := m.stats
+	st.OutOfStep = len(m.failing)
 	st.Kept = m.kept.Load()
 	if m.queue != nil {
 		st.Queue = m.queue.Len()

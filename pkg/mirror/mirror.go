@@ -86,7 +86,11 @@ type Mirror struct {
 	linking bool
 	// exempt are the source's namespaces labelled standby.ExemptLabel,
 	// kept as their changes come.
-	exempt   map[string]bool
+	exempt map[string]bool
+	// failing are the objects whose last attempt failed (or waits to be
+	// tried again), with why: the target is not in step for them. A
+	// success of the same object takes it off.
+	failing  map[key]string
 	stats    Stats
 	lags     []float64 // the last lags, for the published p50/p99
 	paused   atomic.Bool
@@ -136,6 +140,7 @@ func (m *Mirror) Run(ctx context.Context) error {
 	}
 	m.Request.Source, m.Request.Target = m.Source, m.Target
 	m.seen = map[key]time.Time{}
+	m.failing = map[key]string{}
 	m.waiting = map[string]map[key]bool{}
 	m.deps = map[plan.ObjectKey]string{}
 	m.exempt = map[string]bool{}
@@ -307,29 +312,42 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 	m.mu.Lock()
 	m.stats.Applied += int64(total[apply.Created] + total[apply.Updated])
 	m.stats.Unchanged += int64(total[apply.Unchanged])
-	m.stats.Failed += int64(total[apply.Failed] + total[apply.Conflict])
 	m.mu.Unlock()
-	resourceOf := map[schema.GroupKind]string{}
+	gvrOf := map[schema.GroupKind]schema.GroupVersionResource{}
 	for gvr, r := range m.byGVR {
-		resourceOf[r.GroupKind()] = gvr.Resource
+		gvrOf[r.GroupKind()] = gvr
 	}
+	retried := 0
 	for _, r := range results {
-		if res, ok := resourceOf[schema.GroupKind{Group: r.Group, Kind: r.Kind}]; ok {
-			switch r.Status {
-			case apply.Created, apply.Updated:
-				m.Metrics.applied(m.Source.Context, res, "applied", 0, false)
-			case apply.Failed, apply.Conflict:
-				m.Metrics.failed(m.Source.Context, res)
-			}
+		gvr, ok := gvrOf[schema.GroupKind{Group: r.Group, Kind: r.Kind}]
+		if ok && r.Wrote() {
+			m.Metrics.applied(m.Source.Context, gvr.Resource, "applied", 0, false)
 		}
 		if r.Bad() {
-			m.Log.Warn("initial pass", "object", r.Kind+" "+r.Namespace+"/"+r.Name, "status", r.Status, "reason", r.Reason)
+			k := key{gvr: gvr, namespace: r.Namespace, name: r.Name}
+			switch {
+			case ok && r.Transient:
+				// It can pass by itself (a webhook down longer than the
+				// pass's retries, the apiserver throttling): tried again
+				// with the changes, until it goes through.
+				m.Log.Warn("initial pass: to be tried again", "object", k.String(), "reason", r.Reason)
+				m.retrying(k, r.Reason)
+				m.queue.AddRateLimited(k)
+				retried++
+			case ok:
+				m.fail(k, fmt.Errorf("%s: %s", r.Status, r.Reason))
+			default: // not a resource the mirror watches: never
+				m.Log.Warn("initial pass", "object", r.Kind+" "+r.Namespace+"/"+r.Name, "status", r.Status, "reason", r.Reason)
+				m.mu.Lock()
+				m.stats.Failed++
+				m.mu.Unlock()
+			}
 		}
 		if m.narrowed() && (r.Why != "" || r.Namespace == "") {
 			m.follow(plan.ObjectKey{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}, r.Why)
 		}
 	}
-	m.Log.Info("initial pass done", "created", total[apply.Created], "updated", total[apply.Updated], "unchanged", total[apply.Unchanged], "failed", total[apply.Failed]+total[apply.Conflict], "took", time.Since(start))
+	m.Log.Info("initial pass done", "created", total[apply.Created], "updated", total[apply.Updated], "unchanged", total[apply.Unchanged], "failed", total[apply.Failed]+total[apply.Conflict]-retried, "to retry", retried, "took", time.Since(start))
 	return nil
 }
 
@@ -356,8 +374,8 @@ func (m *Mirror) work(ctx context.Context) {
 			if n := m.queue.NumRequeues(k); n == 0 || n%10 == 0 {
 				m.Log.Info("retrying", "object", k.String(), "attempt", n+1, "reason", later.reason)
 			}
+			m.retrying(k, later.reason)
 			m.mu.Lock()
-			m.stats.Retries++
 			if k.namespace != "" {
 				if m.waiting[k.namespace] == nil {
 					m.waiting[k.namespace] = map[key]bool{}
@@ -368,6 +386,9 @@ func (m *Mirror) work(ctx context.Context) {
 			m.queue.AddRateLimited(k)
 		case m.queue.NumRequeues(k) < 5:
 			m.Log.Info("retrying", "object", k.String(), "error", err)
+			m.mu.Lock()
+			m.failing[k] = "waiting to be tried again: " + err.Error()
+			m.mu.Unlock()
 			m.queue.AddRateLimited(k)
 		default:
 			m.fail(k, err)

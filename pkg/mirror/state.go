@@ -48,6 +48,10 @@ type Stats struct {
 	Unchanged int64 `json:"unchanged"`
 	Deleted   int64 `json:"deleted"`
 	Failed    int64 `json:"failed"`
+	// OutOfStep are the objects whose last attempt failed or waits to be
+	// tried again (Mirror.NotInStep names them): 0 means the target holds
+	// every change the mirror has seen.
+	OutOfStep int `json:"outOfStep"`
 	// Retries are applies tried again after a failure that can pass (the
 	// namespace not there yet, a webhook down, throttled).
 	Retries int64 `json:"retries,omitempty"`
@@ -88,7 +92,7 @@ func (s *State) String() string {
 	case s.Pausing:
 		state = "live, pausing"
 	}
-	return fmt.Sprintf("from %s, %s: %d events, %d applied, %d failed, lag p99 %.3fs", s.Source, state, s.Stats.Events, s.Stats.Applied, s.Stats.Failed, s.Stats.LagP99)
+	return fmt.Sprintf("from %s, %s: %d events, %d applied, %d failed, %d not in step, lag p99 %.3fs", s.Source, state, s.Stats.Events, s.Stats.Applied, s.Stats.Failed, s.Stats.OutOfStep, s.Stats.LagP99)
 }
 
 // Status reads the mirror writing into target: nil, nil when none ever ran.

@@ -10,14 +10,16 @@ func TestServiceAccount(t *testing.T) {
 apiVersion: v1
 kind: ServiceAccount
 metadata: {name: build, namespace: app}
-secrets: [{name: build-token-x7k2p}, {name: build-extra}]
+secrets: [{name: build-token-x7k2p}, {name: build-extra}, {name: build-token-ci}]
 imagePullSecrets: [{name: registry}]
 `,
+			// build-token-ci is a token Secret someone made: it is copied,
+			// and so is the reference to it.
 			want: `
 apiVersion: v1
 kind: ServiceAccount
 metadata: {name: build, namespace: app}
-secrets: [{name: build-extra}]
+secrets: [{name: build-extra}, {name: build-token-ci}]
 imagePullSecrets: [{name: registry}]
 `,
 		},

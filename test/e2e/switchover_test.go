@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -22,6 +23,7 @@ type bgRun struct {
 	cmd    *exec.Cmd
 	mu     sync.Mutex
 	stderr strings.Builder
+	stdout bytes.Buffer // read it once the command has ended
 	done   chan struct{}
 	killOn string // a line containing it gets the process killed (-9) at once
 }
@@ -38,6 +40,7 @@ func startTandemKillOn(t *testing.T, killOn string, args ...string) *bgRun {
 	r := &bgRun{done: make(chan struct{}), killOn: killOn}
 	r.cmd = exec.Command(lab.bin, args...)
 	r.cmd.Env = append(os.Environ(), "KUBECONFIG="+lab.kubeconfig, "TANDEM_SOURCE=", "TANDEM_TARGET=")
+	r.cmd.Stdout = &r.stdout
 	pipe, err := r.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

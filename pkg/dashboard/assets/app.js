@@ -103,7 +103,7 @@ function renderWeights(st) {
 }
 
 function renderMirror(st) {
-  const m = st.clusters.map(c => c.mirror && c.mirror.live ? `into ${c.context} from ${c.mirror.source}: ${c.mirror.paused ? "paused" : "running"}, lag p99 ${c.mirror.stats.lagP99Seconds.toFixed(3)} s, ${c.mirror.stats.events} events, ${c.mirror.stats.failed} failed` : null).filter(Boolean);
+  const m = st.clusters.map(c => c.mirror && c.mirror.live ? `into ${c.context} from ${c.mirror.source}: ${c.mirror.paused ? "paused" : "running"}, lag p99 ${c.mirror.stats.lagP99Seconds.toFixed(3)} s, ${c.mirror.stats.events} events, ${c.mirror.stats.failed} failed, ${c.mirror.stats.outOfStep || 0} not in step` : null).filter(Boolean);
   $("#mirror").textContent = m.length ? m.join(" · ") : "no mirror running";
 }
 
