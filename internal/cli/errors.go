@@ -34,6 +34,11 @@ var errPartial = errors.New("some items failed")
 // source (sync, export); the report or the warnings say what was missed.
 var errIncomplete = errors.New("incomplete")
 
+// errNotInStep marks a mirror that stopped (as asked: a signal or
+// --duration is how it ends, not an interruption) with objects the target
+// is not in step with: exit 1, with one line.
+var errNotInStep = errors.New("not in step")
+
 // exitCode maps an error to the process exit code.
 func exitCode(err error) int {
 	switch {

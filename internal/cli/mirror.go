@@ -191,7 +191,7 @@ func (o *MirrorOptions) Run(ctx context.Context, g *Global) error {
 		return err
 	}
 	if len(off) > 0 {
-		return fmt.Errorf("%w: %d objects of %s are not in step in %s (their last attempt failed or waits to be tried again; listed above): fix what they name, then run the mirror or tandem sync again", errPartial, len(off), source.Context, target.Context)
+		return fmt.Errorf("%w: %d objects of %s are not in step in %s (their last write failed or waits to be tried again; listed above): fix what they name, then run the mirror or tandem sync again", errNotInStep, len(off), source.Context, target.Context)
 	}
 	return nil
 }

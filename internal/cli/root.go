@@ -57,8 +57,8 @@ func Main(args []string) int {
 	}
 	// Before the error line, so that stays the last; stderr, never in -o json.
 	printWarnings(g.Err, g.warnings.all(), g.Verbose)
-	if err != nil && ctx.Err() != nil {
-		// SIGINT or SIGTERM. A command that says what it did about it
+	if err != nil && ctx.Err() != nil && !errors.Is(err, errNotInStep) {
+		// SIGINT or SIGTERM (for the mirror, how it is stopped). A command that says what it did about it
 		// (undid a phase, left weights where they were) is heard; a bare
 		// cancellation gets the general rule.
 		msg := firstLine(message(err))

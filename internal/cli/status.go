@@ -28,7 +28,8 @@ drill; and the router's weights as the router reports them (--router, or the
 URL the records remember).
 
 Warns when the records disagree with each other, with the standby markers, or
-with the weights the router really has.
+with the weights the router really has, and when the mirror into a cluster has
+objects it could not bring in step (a switchover then would leave them behind).
 
 Exit codes: 0 consistent, 1 something disagrees or a cluster is unreachable
 (the warnings say what), 2 bad input.`,

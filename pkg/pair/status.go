@@ -88,6 +88,9 @@ func Read(ctx context.Context, conns [2]*cluster.Conn, routerURL string, open fu
 			st.Clusters[i].Role = switchover.RoleStandby
 			st.Warnings = append(st.Warnings, standbyWarnings(st.Clusters[i], st.Verdict.Active)...)
 		}
+		if m := st.Clusters[i].Mirror; m != nil && m.Live && m.Stats.OutOfStep > 0 {
+			st.Warnings = append(st.Warnings, fmt.Sprintf("%s: the mirror from %s has %d objects not in step (their last write failed or waits to be tried again; its log names them): a switchover now would leave them behind", st.Clusters[i].Context, m.Source, m.Stats.OutOfStep))
+		}
 		if l := st.Clusters[i].Lock; l != nil {
 			if l.Stale {
 				st.Warnings = append(st.Warnings, fmt.Sprintf("%s: a stale switchover lock is held by %s (taken %s ago, not renewed for %s)", st.Clusters[i].Context, l.Holder, l.Age, l.Renewed))

@@ -29,5 +29,40 @@ data: {ca.crt: "-----BEGIN CERTIFICATE-----"}
 `,
 			dec: Decision{Skip: true, Reason: "published by the target's root-ca controller"},
 		},
+		{
+			name: "istio-ca-root-cert, as istiod publishes it",
+			in: `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio-ca-root-cert, namespace: app, labels: {istio.io/config: "true"}}
+data: {root-cert.pem: "-----BEGIN CERTIFICATE-----"}
+`,
+			dec: Decision{Skip: true, Reason: "published by the target's istiod (the mesh's root certificate)"},
+		},
+		{
+			name: "a ConfigMap of that name istiod did not publish is copied",
+			in: `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio-ca-root-cert, namespace: app}
+data: {root-cert.pem: "-----BEGIN CERTIFICATE-----"}
+`,
+			want: `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio-ca-root-cert, namespace: app}
+data: {root-cert.pem: "-----BEGIN CERTIFICATE-----"}
+`,
+		},
+		{
+			name: "openshift-service-ca.crt",
+			in: `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: openshift-service-ca.crt, namespace: app, annotations: {service.beta.openshift.io/inject-cabundle: "true"}}
+data: {service-ca.crt: "-----BEGIN CERTIFICATE-----"}
+`,
+			dec: Decision{Skip: true, Reason: "published by the target's service CA (OpenShift)"},
+		},
 	})
 }

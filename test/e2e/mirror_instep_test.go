@@ -99,6 +99,11 @@ spec: {policyName: %[1]s-refuse, validationActions: [Deny]}
 		return nil
 	})
 
+	st := tandem(t, "status", "--source", "blue", "--target", "green")
+	if !strings.Contains(st.stdout+st.stderr, "green: the mirror from blue has 2 objects not in step") || st.code != 1 {
+		t.Errorf("tandem status: exit %d, want 1 and a warning on the objects not in step:\n%s%s", st.code, st.stdout, st.stderr)
+	}
+
 	// The webhook goes: the held ConfigMap comes without a change in blue.
 	mustKubectl(t, "--context", "green", "delete", "validatingwebhookconfiguration", ns+"-down")
 	eventually(t, 90*time.Second, func() error {
@@ -118,6 +123,9 @@ spec: {policyName: %[1]s-refuse, validationActions: [Deny]}
 		t.Fatalf("mirror stopped with an object not in step: %v, want exit 1\n%s", err, run.log())
 	}
 	log := run.log()
+	if lines := strings.Split(strings.TrimSpace(log), "\n"); !strings.HasPrefix(lines[len(lines)-1], "error: not in step: 1 objects of blue are not in step in green") {
+		t.Errorf("last line %q: want one saying what is not in step", lines[len(lines)-1])
+	}
 	if !strings.Contains(log, "not in step: configmaps "+ns+"/refused: ") || !strings.Contains(log, "e2e refuses") || strings.Contains(log, "not in step: configmaps "+ns+"/held") {
 		t.Errorf("the stop does not name refused alone, with the policy's message:\n%s", log)
 	}
