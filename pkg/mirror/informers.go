@@ -23,19 +23,20 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/tandem-io/tandem/pkg/inventory"
+	"github.com/tandem-io/tandem/pkg/sanitize"
 	"github.com/tandem-io/tandem/pkg/syncer"
 )
 
 // watched reports whether a resource is worth a watch: never the kinds every
-// object of which the cluster makes, nor what cannot be written.
+// object of which the cluster makes (sanitize.Generated: Events, Leases,
+// Nodes, a network add-on's state…) or nearly every one (Pods, Endpoints,
+// EndpointSlices, ControllerRevisions), nor what cannot be written.
 func watched(r inventory.Resource) bool {
-	if r.ReadOnly {
+	if r.ReadOnly || sanitize.Generated(r.GroupKind()) {
 		return false
 	}
 	switch r.GroupKind() {
-	case schema.GroupKind{Kind: "Event"}, schema.GroupKind{Group: "events.k8s.io", Kind: "Event"},
-		schema.GroupKind{Group: "coordination.k8s.io", Kind: "Lease"}, schema.GroupKind{Kind: "Node"},
-		schema.GroupKind{Kind: "ComponentStatus"}, schema.GroupKind{Kind: "Pod"},
+	case schema.GroupKind{Kind: "Pod"},
 		schema.GroupKind{Kind: "Endpoints"}, schema.GroupKind{Group: "discovery.k8s.io", Kind: "EndpointSlice"},
 		schema.GroupKind{Group: "apps", Kind: "ControllerRevision"}:
 		return false

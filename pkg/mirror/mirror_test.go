@@ -290,3 +290,24 @@ func TestRequeueUnreadQueuesWhatTheInformersHold(t *testing.T) {
 		})
 	}
 }
+
+// A kind every object of which sync skips (what a cluster or its network
+// add-on writes for itself) is not watched; a user's kind is.
+func TestWatchedLeavesOutWhatSyncNeverCopies(t *testing.T) {
+	for _, c := range []struct {
+		r    inventory.Resource
+		want bool
+	}{
+		{inventory.Resource{Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true}, true},
+		{inventory.Resource{Group: "crd.projectcalico.org", Version: "v1", Resource: "networkpolicies", Kind: "NetworkPolicy", Namespaced: true}, true},
+		{inventory.Resource{Version: "v1", Resource: "events", Kind: "Event", Namespaced: true}, false},
+		{inventory.Resource{Version: "v1", Resource: "pods", Kind: "Pod", Namespaced: true}, false},
+		{inventory.Resource{Group: "cilium.io", Version: "v2", Resource: "ciliumidentities", Kind: "CiliumIdentity"}, false},
+		{inventory.Resource{Group: "crd.projectcalico.org", Version: "v1", Resource: "ipamblocks", Kind: "IPAMBlock"}, false},
+		{inventory.Resource{Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true, ReadOnly: true}, false},
+	} {
+		if got := watched(c.r); got != c.want {
+			t.Errorf("watched(%s) = %v, want %v", c.r.GroupKind(), got, c.want)
+		}
+	}
+}

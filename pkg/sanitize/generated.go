@@ -22,6 +22,28 @@ var generatedKinds = map[schema.GroupKind]string{
 	{Group: "networking.k8s.io", Kind: "ServiceCIDR"}:                 "Service CIDRs belong to the target's apiserver configuration",
 	{Group: "resource.k8s.io", Kind: "ResourceSlice"}:                 "resource slices are published by the target's DRA drivers",
 	{Group: "internal.apiserver.k8s.io", Kind: "StorageVersion"}:      "storage versions are recorded by the target's apiservers",
+
+	// A network add-on's record of the cluster it runs in: its IP
+	// allocations, identities and view of nodes and pods. Copied, they
+	// would describe the source's nodes to the target's add-on (Calico's
+	// IPAM would hold blocks for nodes that do not exist there; Cilium's
+	// copied identity numbers would collide with those it allocates).
+	{Group: "crd.projectcalico.org", Kind: "IPAMBlock"}:          "Calico's IP allocations for the source's nodes; the target's Calico allocates its own",
+	{Group: "crd.projectcalico.org", Kind: "BlockAffinity"}:      "Calico's IP allocations for the source's nodes; the target's Calico allocates its own",
+	{Group: "crd.projectcalico.org", Kind: "IPAMHandle"}:         "Calico's IP allocations for the source's nodes; the target's Calico allocates its own",
+	{Group: "crd.projectcalico.org", Kind: "ClusterInformation"}: "Calico's record of the cluster it runs in (its GUID, version, datastore state); the target's Calico writes its own",
+	{Group: "cilium.io", Kind: "CiliumIdentity"}:                 "security identities the source's Cilium allocated; the target's allocates its own (copied numbers would collide)",
+	{Group: "cilium.io", Kind: "CiliumEndpoint"}:                 "the source's pods as its Cilium sees them; the target's Cilium writes its own",
+	{Group: "cilium.io", Kind: "CiliumEndpointSlice"}:            "the source's pods as its Cilium sees them; the target's Cilium writes its own",
+	{Group: "cilium.io", Kind: "CiliumNode"}:                     "the source's nodes as its Cilium sees them; the target's nodes register their own",
+}
+
+// Generated reports whether every object of a kind is one a cluster (or
+// its network add-on) writes for itself: never copied, so not worth
+// watching either.
+func Generated(gk schema.GroupKind) bool {
+	_, ok := generatedKinds[gk]
+	return ok
 }
 
 // alwaysSkip is the rule for a kind that is never copied.

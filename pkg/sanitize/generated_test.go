@@ -29,6 +29,31 @@ spec: {holderIdentity: blue}
 `,
 			dec: Decision{Skip: true, Reason: "leases are held by the source's components; the target's take their own"},
 		},
+		{
+			name: "Calico's IPAM block of a source node",
+			in: `
+apiVersion: crd.projectcalico.org/v1
+kind: IPAMBlock
+metadata: {name: 10-244-1-0-26}
+spec: {cidr: 10.244.1.0/26, affinity: "host:blue-worker-1", allocations: [0, null]}
+`,
+			dec: Decision{Skip: true, Reason: "Calico's IP allocations for the source's nodes; the target's Calico allocates its own"},
+		},
+		{
+			name: "a Calico network policy is the user's: copied",
+			in: `
+apiVersion: crd.projectcalico.org/v1
+kind: NetworkPolicy
+metadata: {name: deny-all, namespace: app}
+spec: {selector: all(), types: [Ingress]}
+`,
+			want: `
+apiVersion: crd.projectcalico.org/v1
+kind: NetworkPolicy
+metadata: {name: deny-all, namespace: app}
+spec: {selector: all(), types: [Ingress]}
+`,
+		},
 	})
 
 	// Every kind in the table is skipped with its own reason, whatever its version.
