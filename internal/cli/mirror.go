@@ -72,14 +72,17 @@ A mirror runs on past the objects it could not write: each is logged and
 counted (tandem_mirror_failed_total). One whose failure can pass by itself (a
 webhook or the apiserver down, the namespace not there yet, throttled) is
 tried again with backoff until it goes through, including what the initial
-pass could not write. The progress lines and mirror status say how many
-objects are not in step; when the mirror stops it lists them (-o json:
-notInStep).
+pass could not write; one refused for a reason that does not pass (a policy,
+another field manager) is tried again every 2 minutes, in case it was fixed.
+The progress lines, mirror status and tandem status say how many objects are
+not in step; when the mirror stops it lists them (-o json: notInStep).
 
-Exit codes: 0 stopped with the target in step, 1 failed (lost the lease, the
-initial pass could not run) or stopped with objects not in step, 2 bad input
-(same cluster twice, a live mirror already writes into the target, the
-clusters' roles, bad flags).`,
+Exit codes: 0 stopped with every object's last write through (changes still
+queued at the stop are counted in the summary, not here: the next run's
+initial pass copies them), 1 failed (lost the lease, the initial pass could
+not run) or stopped with objects not in step, 2 bad input (same cluster
+twice, a live mirror already writes into the target, the clusters' roles,
+bad flags).`,
 		Example: `  tandem mirror --source blue --target green --standby --prune --metrics-addr 127.0.0.1:9464
   tandem mirror --source blue --target green --namespace shop,payments --duration 10m
   tandem mirror status --target green -o json
@@ -177,8 +180,9 @@ func (o *MirrorOptions) Run(ctx context.Context, g *Global) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(g.Err, "mirror stopped: %d events, %d applied, %d deleted, %d failed, %d read from the source, lag p50 %.3fs p99 %.3fs\n", st.Events, st.Applied, st.Deleted, st.Failed, st.SourceReads, st.LagP50, st.LagP99)
 	off := m.NotInStep()
+	st.OutOfStep = len(off) // one reading: the workers may still be ending
+	fmt.Fprintf(g.Err, "mirror stopped: %d events, %d applied, %d deleted, %d failed, %d not in step, %d changes still queued, %d read from the source, lag p50 %.3fs p99 %.3fs\n", st.Events, st.Applied, st.Deleted, st.Failed, st.OutOfStep, st.Queue, st.SourceReads, st.LagP50, st.LagP99)
 	const shown = 20
 	for i, o := range off {
 		if i == shown {

@@ -35,7 +35,13 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 		storeKey = k.namespace + "/" + k.name
 	}
 	latest := m.fresh.take(k)
-	item, exists, err := m.informer(k.gvr, k.namespace).GetIndexer().GetByKey(storeKey)
+	inf := m.informer(k.gvr, k.namespace)
+	if inf == nil {
+		// Queued by the initial pass (a write to try again) outside what
+		// the mirror watches, and no watch could be started there since.
+		return fmt.Errorf("not watched by the mirror: %s", k)
+	}
+	item, exists, err := inf.GetIndexer().GetByKey(storeKey)
 	if err != nil {
 		return err
 	}
@@ -115,7 +121,7 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 			return &retryLater{reason: "its ServiceAccount " + sa + " is not in the target yet"}
 		}
 	}
-	results, err := apply.Run(ctx, m.Target, prep.Plan, apply.Options{Workers: 1, Force: m.Request.Force, RecreateKinds: RecreateKinds, ApplyOnly: true, Retries: writeRetries, Log: m.Log})
+	results, err := apply.Run(ctx, m.Target, prep.Plan, apply.Options{Workers: 1, Force: m.Request.Force, RecreateKinds: RecreateKinds, ApplyOnly: true, Retries: writeRetries, WaitTimeout: changeWaitTimeout, Log: m.Log})
 	if err != nil {
 		return err
 	}
@@ -211,6 +217,12 @@ var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 // a worker is not held for long by a target or webhook that is away.
 var writeRetries = wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Steps: 3}
 
+// changeWaitTimeout bounds how long one change waits for what it needs in
+// the target (a webhook configuration for its backend to be ready, a CRD
+// to be established) before it goes back to the work queue: a worker, and
+// a pause waiting for the workers, is not held for a minute each time.
+const changeWaitTimeout = 5 * time.Second
+
 // retryLater is a change whose apply failed for a reason that can pass: it
 // is queued again, with backoff, until it is applied or the source object
 // changes (which queues it at once).
@@ -232,6 +244,9 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 		m.done(k, "ignored")
 		return nil
 	}
+	if err != nil && cluster.Retryable(err) {
+		return &retryLater{reason: "read the target's copy to prune it: " + err.Error()}
+	}
 	if err != nil {
 		return err
 	}
@@ -242,6 +257,9 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 	}
 	// A Namespace or CRD takes what it holds with it.
 	why, err := m.holdsOthers(ctx, cur)
+	if err != nil && cluster.Retryable(err) {
+		return &retryLater{reason: "see what the target's copy holds before pruning it: " + err.Error()}
+	}
 	if err != nil {
 		return err
 	}
@@ -254,6 +272,9 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 	// The UID precondition: never delete an object that was replaced meanwhile.
 	uid := cur.GetUID()
 	err = ri.Delete(ctx, k.name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) && cluster.Retryable(err) {
+		return &retryLater{reason: "prune: " + err.Error()}
+	}
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,6 +126,10 @@ const (
 	maxRetryDelay   = 30 * time.Second
 )
 
+// retryFailedEvery is how often the objects whose write failed for a
+// reason that does not pass by itself are tried again (retryFailed).
+const retryFailedEvery = 2 * time.Minute
+
 // Run mirrors until ctx ends: it takes the target's mirror lease, starts an
 // informer per resource, copies everything once (the initial pass, the same
 // as `tandem sync`), then applies each change as it comes.
@@ -139,16 +144,23 @@ func (m *Mirror) Run(ctx context.Context) error {
 		m.ProgressEvery = 10 * time.Second
 	}
 	m.Request.Source, m.Request.Target = m.Source, m.Target
+	// Under the lock: Stats may be read (by a controller's report) while
+	// the run starts.
+	m.mu.Lock()
 	m.seen = map[key]time.Time{}
 	m.failing = map[key]string{}
 	m.waiting = map[string]map[key]bool{}
 	m.deps = map[plan.ObjectKey]string{}
 	m.exempt = map[string]bool{}
+	m.mu.Unlock()
 	if m.Request.Standby {
-		var err error
-		if m.exempt, err = standby.ExemptNamespaces(ctx, m.Source); err != nil {
+		exempt, err := standby.ExemptNamespaces(ctx, m.Source)
+		if err != nil {
 			return err
 		}
+		m.mu.Lock()
+		m.exempt = exempt
+		m.mu.Unlock()
 	}
 	if m.Request.Standby && m.Request.StandbyKinds == nil {
 		kinds, warnings, err := standby.DiscoverScaleKinds(ctx, m.Source)
@@ -195,8 +207,11 @@ func (m *Mirror) Run(ctx context.Context) error {
 	// Per object backoff only: the workers bound the pace, and a burst of
 	// changes that wait for their namespace must not queue behind a
 	// shared bucket.
-	m.queue = workqueue.NewTypedRateLimitingQueue(workqueue.NewTypedItemExponentialFailureRateLimiter[key](firstRetryDelay, maxRetryDelay))
-	defer m.queue.ShutDown()
+	queue := workqueue.NewTypedRateLimitingQueue(workqueue.NewTypedItemExponentialFailureRateLimiter[key](firstRetryDelay, maxRetryDelay))
+	m.mu.Lock()
+	m.queue = queue
+	m.mu.Unlock()
+	defer queue.ShutDown()
 	if err := m.startInformers(ctx); err != nil {
 		return err
 	}
@@ -227,8 +242,12 @@ func (m *Mirror) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(m.ProgressEvery)
 	defer t.Stop()
+	again := time.NewTicker(retryFailedEvery)
+	defer again.Stop()
 	for {
 		select {
+		case <-again.C:
+			m.retryFailed()
 		case <-ctx.Done():
 			return fenced(ctx, nil)
 		case err := <-leaseErr:
@@ -254,6 +273,34 @@ func fenced(ctx context.Context, err error) error {
 		return nil
 	}
 	return err
+}
+
+// resourceOf is the resource of a kind among all the source serves, watched or not.
+func (m *Mirror) resourceOf(group, kind string) schema.GroupVersionResource {
+	for _, r := range m.resources {
+		if r.Group == group && r.Kind == kind {
+			return r.GVR()
+		}
+	}
+	return schema.GroupVersionResource{Group: group, Resource: strings.ToLower(kind)}
+}
+
+// retryFailed queues again the watched objects whose last write failed for
+// a reason that does not pass by itself (a policy's refusal, a conflict
+// with another manager): what refused them may have been fixed since, and
+// nothing in the source says so. One that fails again is logged again.
+func (m *Mirror) retryFailed() {
+	m.mu.Lock()
+	var ks []key
+	for k := range m.failing {
+		if _, ok := m.byGVR[k.gvr]; ok {
+			ks = append(ks, k)
+		}
+	}
+	m.mu.Unlock()
+	for _, k := range ks {
+		m.queue.Add(k)
+	}
 }
 
 // Synced says whether the initial pass is done: from then on the target
@@ -336,11 +383,12 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 				retried++
 			case ok:
 				m.fail(k, fmt.Errorf("%s: %s", r.Status, r.Reason))
-			default: // not a resource the mirror watches: never
-				m.Log.Warn("initial pass", "object", r.Kind+" "+r.Namespace+"/"+r.Name, "status", r.Status, "reason", r.Reason)
-				m.mu.Lock()
-				m.stats.Failed++
-				m.mu.Unlock()
+			default:
+				// A kind the mirror does not watch (Endpoints of a Service
+				// without a selector): not in step, and not tried again
+				// until the next initial pass.
+				k = key{gvr: m.resourceOf(r.Group, r.Kind), namespace: r.Namespace, name: r.Name}
+				m.fail(k, fmt.Errorf("%s: %s (a kind the mirror does not watch: written again by its next initial pass, or by tandem sync)", r.Status, r.Reason))
 			}
 		}
 		if m.narrowed() && (r.Why != "" || r.Namespace == "") {

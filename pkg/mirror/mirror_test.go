@@ -2,9 +2,11 @@ package mirror
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -309,5 +311,47 @@ func TestWatchedLeavesOutWhatSyncNeverCopies(t *testing.T) {
 		if got := watched(c.r); got != c.want {
 			t.Errorf("watched(%s) = %v, want %v", c.r.GroupKind(), got, c.want)
 		}
+	}
+}
+
+// An object whose write failed, or waits to be tried again, is not in step
+// until a later attempt goes through; the ones a refusal holds are queued
+// again now and then (retryFailed), those of a kind the mirror does not
+// watch are not (nothing would process them).
+func TestNotInStepUntilAWriteGoesThrough(t *testing.T) {
+	configMaps := schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	endpoints := schema.GroupVersionResource{Version: "v1", Resource: "endpoints"}
+	m := &Mirror{Source: &cluster.Conn{Context: "blue"}, Log: slog.New(slog.DiscardHandler), seen: map[key]time.Time{}, failing: map[key]string{},
+		byGVR: map[schema.GroupVersionResource]inventory.Resource{configMaps: {Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true}}}
+	m.queue = workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[key]())
+	defer m.queue.ShutDown()
+	refused := key{gvr: configMaps, namespace: "shop", name: "refused"}
+	held := key{gvr: configMaps, namespace: "shop", name: "held"}
+	unwatched := key{gvr: endpoints, namespace: "shop", name: "external"}
+	m.fail(refused, errors.New("forbidden: a policy says no"))
+	m.retrying(held, "webhook down")
+	m.fail(unwatched, errors.New("failed"))
+	if st := m.Stats(); st.OutOfStep != 3 || st.Failed != 2 || st.Retries != 1 {
+		t.Fatalf("stats %+v: want 3 not in step, 2 failed, 1 retry", st)
+	}
+	got := m.NotInStep()
+	if len(got) != 3 || got[0].Object != "configmaps shop/held" || got[0].Why != "waiting to be tried again: webhook down" || got[1].Object != "configmaps shop/refused" {
+		t.Fatalf("NotInStep = %+v", got)
+	}
+	m.retryFailed()
+	var queued []string
+	for m.queue.Len() > 0 {
+		k, _ := m.queue.Get()
+		queued = append(queued, k.String())
+		m.queue.Done(k)
+	}
+	sort.Strings(queued)
+	if strings.Join(queued, ",") != "configmaps shop/held,configmaps shop/refused" {
+		t.Errorf("retryFailed queued %v: want the two watched objects", queued)
+	}
+	m.done(held, "applied")
+	m.done(refused, "unchanged")
+	if got := m.NotInStep(); len(got) != 1 || got[0].Object != "endpoints shop/external" {
+		t.Errorf("after two writes went through, NotInStep = %+v: want the unwatched one alone", got)
 	}
 }

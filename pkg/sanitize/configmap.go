@@ -19,6 +19,9 @@ func sanitizeConfigMap(obj *unstructured.Unstructured, _ Context) Decision {
 		// namespacecontroller.go: CACertNamespaceConfigMap, labelled
 		// istio.io/config=true.
 		return skip("published by the target's istiod (the mesh's root certificate)")
+	case name == "istio-ca-crl" && obj.GetLabels()["istio.io/config"] == "true":
+		// The same controller's CRLNamespaceConfigMap (a plugged-in CA's CRL).
+		return skip("published by the target's istiod (its CA's revocation list)")
 	}
 	return Decision{}
 }

@@ -40,6 +40,16 @@ data: {root-cert.pem: "-----BEGIN CERTIFICATE-----"}
 			dec: Decision{Skip: true, Reason: "published by the target's istiod (the mesh's root certificate)"},
 		},
 		{
+			name: "istio-ca-crl, as istiod publishes it",
+			in: `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio-ca-crl, namespace: app, labels: {istio.io/config: "true"}}
+data: {ca-crl.pem: "-----BEGIN X509 CRL-----"}
+`,
+			dec: Decision{Skip: true, Reason: "published by the target's istiod (its CA's revocation list)"},
+		},
+		{
 			name: "a ConfigMap of that name istiod did not publish is copied",
 			in: `
 apiVersion: v1
