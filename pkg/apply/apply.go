@@ -166,7 +166,11 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 				res.Status, res.Reason = Failed, shortErr(err)
 				return res, nil
 			}
-			if _, err := r.ssa(ctx, s, body, true); err != nil && apierrors.IsConflict(err) {
+			_, err = r.ssa(ctx, s, body, true)
+			if aligned, ok := r.alignOnConflict(ctx, s, body, err); ok {
+				_, err = r.ssa(ctx, s, aligned, true)
+			}
+			if err != nil && apierrors.IsConflict(err) {
 				res.Status, res.Reason = Conflict, conflictReason(s, err)
 			}
 		}
@@ -183,6 +187,9 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 		return res, err
 	}
 	applied, err := r.write(ctx, s, body, &res)
+	if aligned, ok := r.alignOnConflict(ctx, s, body, err); ok {
+		applied, err = r.write(ctx, s, aligned, &res)
+	}
 	if err != nil && isImmutable(err) && (r.o.Recreate || r.o.RecreateKinds[s.Ref.GroupVersionKind().GroupKind()]) {
 		applied, err = r.recreate(ctx, s, body, &res)
 		if err == nil {
