@@ -74,8 +74,9 @@ webhook or the apiserver down, the namespace not there yet, throttled) is
 tried again with backoff until it goes through, including what the initial
 pass could not write; one refused for a reason that does not pass (a policy,
 another field manager) is tried again every 2 minutes, in case it was fixed.
-The progress lines, mirror status and tandem status say how many objects are
-not in step; when the mirror stops it lists them (-o json: notInStep).
+The progress lines, mirror status and tandem status say how many objects have
+been out of step for 30 s or more; when the mirror stops it lists every one
+(-o json: notInStep).
 
 Exit codes: 0 stopped with every object's last write through (changes still
 queued at the stop are counted in the summary, not here: the next run's

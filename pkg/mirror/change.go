@@ -322,7 +322,7 @@ func (m *Mirror) fail(k key, err error) {
 	m.mu.Lock()
 	m.stats.Failed++
 	delete(m.seen, k)
-	m.failing[k] = err.Error()
+	m.setFailing(k, err.Error())
 	m.mu.Unlock()
 	m.Metrics.failed(m.Source.Context, k.gvr.Resource)
 	m.Log.Warn("not mirrored", "object", k.String(), "error", err)
@@ -333,15 +333,37 @@ func (m *Mirror) retrying(k key, why string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.stats.Retries++
-	m.failing[k] = "waiting to be tried again: " + why
+	m.setFailing(k, "waiting to be tried again: "+why)
+}
+
+// outOfStepGrace is how long an object stays out of step before Stats
+// counts it: a change waiting a moment for its namespace is not news, a
+// refusal or a webhook down for longer is.
+var outOfStepGrace = 30 * time.Second
+
+// failure is why an object is not in step, and since when.
+type failure struct {
+	why   string
+	since time.Time
+}
+
+// setFailing records why k is not in step; since stays the first time it
+// was seen so. The caller holds m.mu.
+func (m *Mirror) setFailing(k key, why string) {
+	since := time.Now()
+	if f, ok := m.failing[k]; ok {
+		since = f.since
+	}
+	m.failing[k] = failure{why: why, since: since}
 }
 
 // NotInStep is an object of the source the target does not hold as it is,
 // as far as the mirror knows: its last attempt failed, or it waits to be
 // tried again.
 type NotInStep struct {
-	Object string `json:"object"` // resource namespace/name
-	Why    string `json:"why"`
+	Object string    `json:"object"` // resource namespace/name
+	Why    string    `json:"why"`
+	Since  time.Time `json:"since"`
 }
 
 // NotInStep lists the objects the target is not in step with (see
@@ -349,8 +371,8 @@ type NotInStep struct {
 func (m *Mirror) NotInStep() []NotInStep {
 	m.mu.Lock()
 	out := make([]NotInStep, 0, len(m.failing))
-	for k, why := range m.failing {
-		out = append(out, NotInStep{Object: k.String(), Why: why})
+	for k, f := range m.failing {
+		out = append(out, NotInStep{Object: k.String(), Why: f.why, Since: f.since})
 	}
 	m.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Object < out[j].Object })
@@ -362,7 +384,11 @@ func (m *Mirror) Stats() Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st := m.stats
-	st.OutOfStep = len(m.failing)
+	for _, f := range m.failing {
+		if time.Since(f.since) >= outOfStepGrace {
+			st.OutOfStep++
+		}
+	}
 	st.Kept = m.kept.Load()
 	if m.queue != nil {
 		st.Queue = m.queue.Len()

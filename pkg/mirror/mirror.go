@@ -91,7 +91,7 @@ type Mirror struct {
 	// failing are the objects whose last attempt failed (or waits to be
 	// tried again), with why: the target is not in step for them. A
 	// success of the same object takes it off.
-	failing  map[key]string
+	failing  map[key]failure
 	stats    Stats
 	lags     []float64 // the last lags, for the published p50/p99
 	paused   atomic.Bool
@@ -148,7 +148,7 @@ func (m *Mirror) Run(ctx context.Context) error {
 	// the run starts.
 	m.mu.Lock()
 	m.seen = map[key]time.Time{}
-	m.failing = map[key]string{}
+	m.failing = map[key]failure{}
 	m.waiting = map[string]map[key]bool{}
 	m.deps = map[plan.ObjectKey]string{}
 	m.exempt = map[string]bool{}
@@ -435,7 +435,7 @@ func (m *Mirror) work(ctx context.Context) {
 		case m.queue.NumRequeues(k) < 5:
 			m.Log.Info("retrying", "object", k.String(), "error", err)
 			m.mu.Lock()
-			m.failing[k] = "waiting to be tried again: " + err.Error()
+			m.setFailing(k, "waiting to be tried again: "+err.Error())
 			m.mu.Unlock()
 			m.queue.AddRateLimited(k)
 		default:

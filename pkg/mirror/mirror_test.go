@@ -321,7 +321,7 @@ func TestWatchedLeavesOutWhatSyncNeverCopies(t *testing.T) {
 func TestNotInStepUntilAWriteGoesThrough(t *testing.T) {
 	configMaps := schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
 	endpoints := schema.GroupVersionResource{Version: "v1", Resource: "endpoints"}
-	m := &Mirror{Source: &cluster.Conn{Context: "blue"}, Log: slog.New(slog.DiscardHandler), seen: map[key]time.Time{}, failing: map[key]string{},
+	m := &Mirror{Source: &cluster.Conn{Context: "blue"}, Log: slog.New(slog.DiscardHandler), seen: map[key]time.Time{}, failing: map[key]failure{},
 		byGVR: map[schema.GroupVersionResource]inventory.Resource{configMaps: {Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true}}}
 	m.queue = workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[key]())
 	defer m.queue.ShutDown()
@@ -331,9 +331,20 @@ func TestNotInStepUntilAWriteGoesThrough(t *testing.T) {
 	m.fail(refused, errors.New("forbidden: a policy says no"))
 	m.retrying(held, "webhook down")
 	m.fail(unwatched, errors.New("failed"))
-	if st := m.Stats(); st.OutOfStep != 3 || st.Failed != 2 || st.Retries != 1 {
-		t.Fatalf("stats %+v: want 3 not in step, 2 failed, 1 retry", st)
+	if st := m.Stats(); st.OutOfStep != 0 || st.Failed != 2 || st.Retries != 1 {
+		t.Fatalf("stats %+v: want none counted not in step yet (they are new), 2 failed, 1 retry", st)
 	}
+	defer func(g time.Duration) { outOfStepGrace = g }(outOfStepGrace)
+	outOfStepGrace = 0
+	if st := m.Stats(); st.OutOfStep != 3 {
+		t.Fatalf("stats %+v: want 3 not in step once their grace is over", st)
+	}
+	first := m.NotInStep()[0].Since
+	m.retrying(held, "webhook still down")
+	if again := m.NotInStep()[0]; !again.Since.Equal(first) || again.Why != "waiting to be tried again: webhook still down" {
+		t.Errorf("tried again: %+v; want the newest reason and the first time it was out of step (%s)", again, first)
+	}
+	m.retrying(held, "webhook down")
 	got := m.NotInStep()
 	if len(got) != 3 || got[0].Object != "configmaps shop/held" || got[0].Why != "waiting to be tried again: webhook down" || got[1].Object != "configmaps shop/refused" {
 		t.Fatalf("NotInStep = %+v", got)

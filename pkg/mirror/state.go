@@ -49,8 +49,8 @@ type Stats struct {
 	Deleted   int64 `json:"deleted"`
 	Failed    int64 `json:"failed"`
 	// OutOfStep are the objects whose last attempt failed or waits to be
-	// tried again (Mirror.NotInStep names them): 0 means the target holds
-	// every change the mirror has seen.
+	// tried again, for outOfStepGrace (30 s) or longer (Mirror.NotInStep
+	// names them all).
 	OutOfStep int `json:"outOfStep"`
 	// Retries are applies tried again after a failure that can pass (the
 	// namespace not there yet, a webhook down, throttled).

@@ -83,7 +83,8 @@ spec: {policyName: %[1]s-refuse, validationActions: [Deny]}
 	if got := configMaps(t, "green", ns); got["plain"] == "" || got["held"] != "" || got["refused"] != "" {
 		t.Fatalf("after the initial pass green holds %v: want plain only", keys(got))
 	}
-	eventually(t, 30*time.Second, func() error {
+	// Counted once out of step for 30 s (a change waiting a moment is not news).
+	eventually(t, 75*time.Second, func() error {
 		var st struct {
 			Stats struct {
 				OutOfStep int `json:"outOfStep"`
