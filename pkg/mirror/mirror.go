@@ -5,18 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 
-	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/lease"
@@ -125,10 +122,6 @@ const (
 	firstRetryDelay = 100 * time.Millisecond
 	maxRetryDelay   = 30 * time.Second
 )
-
-// retryFailedEvery is how often the objects whose write failed for a
-// reason that does not pass by itself are tried again (retryFailed).
-const retryFailedEvery = 2 * time.Minute
 
 // Run mirrors until ctx ends: it takes the target's mirror lease, starts an
 // informer per resource, copies everything once (the initial pass, the same
@@ -275,205 +268,9 @@ func fenced(ctx context.Context, err error) error {
 	return err
 }
 
-// resourceOf is the resource of a kind among all the source serves, watched or not.
-func (m *Mirror) resourceOf(group, kind string) schema.GroupVersionResource {
-	for _, r := range m.resources {
-		if r.Group == group && r.Kind == kind {
-			return r.GVR()
-		}
-	}
-	return schema.GroupVersionResource{Group: group, Resource: strings.ToLower(kind)}
-}
-
-// retryFailed queues again the watched objects whose last write failed for
-// a reason that does not pass by itself (a policy's refusal, a conflict
-// with another manager): what refused them may have been fixed since, and
-// nothing in the source says so. One that fails again is logged again.
-func (m *Mirror) retryFailed() {
-	m.mu.Lock()
-	var ks []key
-	for k := range m.failing {
-		if _, ok := m.byGVR[k.gvr]; ok {
-			ks = append(ks, k)
-		}
-	}
-	m.mu.Unlock()
-	for _, k := range ks {
-		m.queue.Add(k)
-	}
-}
-
 // Synced says whether the initial pass is done: from then on the target
 // follows each change.
 func (m *Mirror) Synced() bool { return m.synced.Load() }
-
-// requeueUnread queues, one by one, every object the informers hold of
-// what the initial pass could not read of the source (a list that failed
-// past its retries): the first lists' objects are otherwise never queued,
-// and these would wait for their next change.
-func (m *Mirror) requeueUnread(ctx context.Context, unread []syncer.Unread) {
-	for _, u := range unread {
-		gvr := u.Resource.GVR()
-		if u.Name != "" && m.informer(gvr, u.Namespace) == nil {
-			// An object the selection needs outside what it watches:
-			// watched from now on, as a dependency is once live.
-			m.watchAlso(ctx, gvr, u.Namespace)
-		}
-		queued := 0
-		m.infMu.RLock()
-		for k, inf := range m.informers {
-			if k.gvr != gvr {
-				continue
-			}
-			for _, o := range inf.GetStore().List() {
-				mo, ok := o.(metav1.Object)
-				if !ok || (u.Namespace != "" && mo.GetNamespace() != u.Namespace) || (u.Name != "" && mo.GetName() != u.Name) {
-					continue
-				}
-				m.queue.Add(key{gvr: gvr, namespace: mo.GetNamespace(), name: mo.GetName()})
-				queued++
-			}
-		}
-		m.infMu.RUnlock()
-		m.Log.Warn("initial pass could not read a resource: its objects are mirrored one by one", "resource", u.Resource.String(), "namespace", u.Namespace, "queued", queued, "warning", u.Warning)
-	}
-}
-
-// initialPass copies everything once, exactly as `tandem sync` does.
-func (m *Mirror) initialPass(ctx context.Context) error {
-	start := time.Now()
-	req := m.Request
-	req.OnDisk = true
-	// Written as it is planned (apply.Stream): no whole plan is held
-	// beside the informers' caches.
-	ss := apply.NewSession(m.Target, apply.Options{Force: m.Request.Force, RecreateKinds: RecreateKinds, Log: m.Log})
-	req.Stream = func() (syncer.Sink, error) { return ss.NewStream(), nil }
-	prep, err := syncer.Prepare(ctx, req, m.resources)
-	if err != nil {
-		return fmt.Errorf("initial pass: %w", err)
-	}
-	defer prep.Close()
-	m.requeueUnread(ctx, prep.Unread)
-	results := ss.Results()
-	_, total := apply.Summarize(results)
-	m.mu.Lock()
-	m.stats.Applied += int64(total[apply.Created] + total[apply.Updated])
-	m.stats.Unchanged += int64(total[apply.Unchanged])
-	m.mu.Unlock()
-	gvrOf := map[schema.GroupKind]schema.GroupVersionResource{}
-	for gvr, r := range m.byGVR {
-		gvrOf[r.GroupKind()] = gvr
-	}
-	retried := 0
-	for _, r := range results {
-		gvr, ok := gvrOf[schema.GroupKind{Group: r.Group, Kind: r.Kind}]
-		if ok && r.Wrote() {
-			m.Metrics.applied(m.Source.Context, gvr.Resource, "applied", 0, false)
-		}
-		if r.Bad() {
-			k := key{gvr: gvr, namespace: r.Namespace, name: r.Name}
-			switch {
-			case ok && r.Transient:
-				// It can pass by itself (a webhook down longer than the
-				// pass's retries, the apiserver throttling): tried again
-				// with the changes, until it goes through.
-				m.Log.Warn("initial pass: to be tried again", "object", k.String(), "reason", r.Reason)
-				m.retrying(k, r.Reason)
-				m.queue.AddRateLimited(k)
-				retried++
-			case ok:
-				m.fail(k, fmt.Errorf("%s: %s", r.Status, r.Reason))
-			default:
-				// A kind the mirror does not watch (Endpoints of a Service
-				// without a selector): not in step, and not tried again
-				// until the next initial pass.
-				k = key{gvr: m.resourceOf(r.Group, r.Kind), namespace: r.Namespace, name: r.Name}
-				m.fail(k, fmt.Errorf("%s: %s (a kind the mirror does not watch: written again by its next initial pass, or by tandem sync)", r.Status, r.Reason))
-			}
-		}
-		if m.narrowed() && (r.Why != "" || r.Namespace == "") {
-			m.follow(plan.ObjectKey{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}, r.Why)
-		}
-	}
-	m.Log.Info("initial pass done", "created", total[apply.Created], "updated", total[apply.Updated], "unchanged", total[apply.Unchanged], "failed", total[apply.Failed]+total[apply.Conflict]-retried, "to retry", retried, "took", time.Since(start))
-	return nil
-}
-
-func (m *Mirror) work(ctx context.Context) {
-	for {
-		k, shutdown := m.queue.Get()
-		if shutdown {
-			return
-		}
-		m.holdWhilePaused(ctx)
-		err := m.process(ctx, k)
-		m.pauseMu.RUnlock()
-		var later *retryLater
-		switch {
-		case err == nil || ctx.Err() != nil:
-			m.queue.Forget(k)
-			m.settled(k)
-			if err == nil && k.gvr == namespacesGVR {
-				m.wake(k.name)
-			}
-		case errors.As(err, &later):
-			// No limit: it converges once the reason passes (the backoff
-			// caps at maxRetryDelay).
-			if n := m.queue.NumRequeues(k); n == 0 || n%10 == 0 {
-				m.Log.Info("retrying", "object", k.String(), "attempt", n+1, "reason", later.reason)
-			}
-			m.retrying(k, later.reason)
-			m.mu.Lock()
-			if k.namespace != "" {
-				if m.waiting[k.namespace] == nil {
-					m.waiting[k.namespace] = map[key]bool{}
-				}
-				m.waiting[k.namespace][k] = true
-			}
-			m.mu.Unlock()
-			m.queue.AddRateLimited(k)
-		case m.queue.NumRequeues(k) < 5:
-			m.Log.Info("retrying", "object", k.String(), "error", err)
-			m.mu.Lock()
-			m.setFailing(k, "waiting to be tried again: "+err.Error())
-			m.mu.Unlock()
-			m.queue.AddRateLimited(k)
-		default:
-			m.fail(k, err)
-			m.queue.Forget(k)
-			m.settled(k)
-		}
-		m.queue.Done(k)
-	}
-}
-
-// namespacesGVR is the resource of Namespaces.
-var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
-
-// wake queues at once the changes waiting in namespace ns (see waiting):
-// it was just written. A change queued twice this way is applied once and
-// found unchanged the second time.
-func (m *Mirror) wake(ns string) {
-	m.mu.Lock()
-	ks := m.waiting[ns]
-	delete(m.waiting, ns)
-	m.mu.Unlock()
-	for k := range ks {
-		m.queue.Add(k)
-	}
-}
-
-// settled takes k off the waiting changes: it is done with, one way or another.
-func (m *Mirror) settled(k key) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if w := m.waiting[k.namespace]; w != nil {
-		delete(w, k)
-		if len(w) == 0 {
-			delete(m.waiting, k.namespace)
-		}
-	}
-}
 
 // holdWhilePaused waits out a pause, then takes the work lock for reading
 // (the caller releases it): a pause taking the lock waits for the work in

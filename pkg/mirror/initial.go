@@ -1,0 +1,120 @@
+package mirror
+
+// The initial pass: everything copied once, as `tandem sync` does, before
+// the changes are followed.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/apply"
+	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/syncer"
+)
+
+// requeueUnread queues, one by one, every object the informers hold of
+// what the initial pass could not read of the source (a list that failed
+// past its retries): the first lists' objects are otherwise never queued,
+// and these would wait for their next change.
+func (m *Mirror) requeueUnread(ctx context.Context, unread []syncer.Unread) {
+	for _, u := range unread {
+		gvr := u.Resource.GVR()
+		if u.Name != "" && m.informer(gvr, u.Namespace) == nil {
+			// An object the selection needs outside what it watches:
+			// watched from now on, as a dependency is once live.
+			m.watchAlso(ctx, gvr, u.Namespace)
+		}
+		queued := 0
+		m.infMu.RLock()
+		for k, inf := range m.informers {
+			if k.gvr != gvr {
+				continue
+			}
+			for _, o := range inf.GetStore().List() {
+				mo, ok := o.(metav1.Object)
+				if !ok || (u.Namespace != "" && mo.GetNamespace() != u.Namespace) || (u.Name != "" && mo.GetName() != u.Name) {
+					continue
+				}
+				m.queue.Add(key{gvr: gvr, namespace: mo.GetNamespace(), name: mo.GetName()})
+				queued++
+			}
+		}
+		m.infMu.RUnlock()
+		m.Log.Warn("initial pass could not read a resource: its objects are mirrored one by one", "resource", u.Resource.String(), "namespace", u.Namespace, "queued", queued, "warning", u.Warning)
+	}
+}
+
+// initialPass copies everything once, exactly as `tandem sync` does.
+func (m *Mirror) initialPass(ctx context.Context) error {
+	start := time.Now()
+	req := m.Request
+	req.OnDisk = true
+	// Written as it is planned (apply.Stream): no whole plan is held
+	// beside the informers' caches.
+	ss := apply.NewSession(m.Target, apply.Options{Force: m.Request.Force, RecreateKinds: RecreateKinds, Log: m.Log})
+	req.Stream = func() (syncer.Sink, error) { return ss.NewStream(), nil }
+	prep, err := syncer.Prepare(ctx, req, m.resources)
+	if err != nil {
+		return fmt.Errorf("initial pass: %w", err)
+	}
+	defer prep.Close()
+	m.requeueUnread(ctx, prep.Unread)
+	results := ss.Results()
+	_, total := apply.Summarize(results)
+	m.mu.Lock()
+	m.stats.Applied += int64(total[apply.Created] + total[apply.Updated])
+	m.stats.Unchanged += int64(total[apply.Unchanged])
+	m.mu.Unlock()
+	gvrOf := map[schema.GroupKind]schema.GroupVersionResource{}
+	for gvr, r := range m.byGVR {
+		gvrOf[r.GroupKind()] = gvr
+	}
+	retried := 0
+	for _, r := range results {
+		gvr, ok := gvrOf[schema.GroupKind{Group: r.Group, Kind: r.Kind}]
+		if ok && r.Wrote() {
+			m.Metrics.applied(m.Source.Context, gvr.Resource, "applied", 0, false)
+		}
+		if r.Bad() {
+			k := key{gvr: gvr, namespace: r.Namespace, name: r.Name}
+			switch {
+			case ok && r.Transient:
+				// It can pass by itself (a webhook down longer than the
+				// pass's retries, the apiserver throttling): tried again
+				// with the changes, until it goes through.
+				m.Log.Warn("initial pass: to be tried again", "object", k.String(), "reason", r.Reason)
+				m.retrying(k, r.Reason)
+				m.queue.AddRateLimited(k)
+				retried++
+			case ok:
+				m.fail(k, fmt.Errorf("%s: %s", r.Status, r.Reason))
+			default:
+				// A kind the mirror does not watch (Endpoints of a Service
+				// without a selector): not in step, and not tried again
+				// until the next initial pass.
+				k = key{gvr: m.resourceOf(r.Group, r.Kind), namespace: r.Namespace, name: r.Name}
+				m.fail(k, fmt.Errorf("%s: %s (a kind the mirror does not watch: written again by its next initial pass, or by tandem sync)", r.Status, r.Reason))
+			}
+		}
+		if m.narrowed() && (r.Why != "" || r.Namespace == "") {
+			m.follow(plan.ObjectKey{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}, r.Why)
+		}
+	}
+	m.Log.Info("initial pass done", "created", total[apply.Created], "updated", total[apply.Updated], "unchanged", total[apply.Unchanged], "failed", total[apply.Failed]+total[apply.Conflict]-retried, "to retry", retried, "took", time.Since(start))
+	return nil
+}
+
+// resourceOf is the resource of a kind among all the source serves, watched or not.
+func (m *Mirror) resourceOf(group, kind string) schema.GroupVersionResource {
+	for _, r := range m.resources {
+		if r.Group == group && r.Kind == kind {
+			return r.GVR()
+		}
+	}
+	return schema.GroupVersionResource{Group: group, Resource: strings.ToLower(kind)}
+}
