@@ -58,9 +58,9 @@ func Main(args []string) int {
 	// Before the error line, so that stays the last; stderr, never in -o json.
 	printWarnings(g.Err, g.warnings.all(), g.Verbose)
 	if err != nil && ctx.Err() != nil && !errors.Is(err, errNotInStep) {
-		// SIGINT or SIGTERM (for the mirror, how it is stopped). A command that says what it did about it
-		// (undid a phase, left weights where they were) is heard; a bare
-		// cancellation gets the general rule.
+		// SIGINT or SIGTERM (for the mirror, how it is stopped). A command
+		// that says what it did about it (undid a phase, left weights where
+		// they were) is heard; a bare cancellation gets the general rule.
 		msg := firstLine(message(err))
 		if errors.Is(err, context.Canceled) && strings.HasSuffix(msg, context.Canceled.Error()) {
 			msg = "what was done so far stays; the same command run again resumes from its journal (or starts afresh)"

@@ -32,9 +32,9 @@ func (r *runner) alignOnConflict(ctx context.Context, s plan.Step, body []byte, 
 
 // alignToTarget answers a conflict on such a list when the target's list is
 // ours but for how its version writes an embedded object's empty
-// creationTimestamp (`null` in Kubernetes v1.30, absent in v1.37): copied between versions, the list differs from the one its
-// owner in the target applied although it says the same, and the apply
-// conflicts. The body is returned with the target's own form of the list
+// creationTimestamp (`null` in Kubernetes v1.30, absent in v1.37): copied
+// between versions, the list differs from the one its owner in the target
+// applied although it says the same, and the apply conflicts. The body is returned with the target's own form of the list
 // (the same content), and true; false when anything else differs, or the
 // target cannot be read.
 func (r *runner) alignToTarget(ctx context.Context, s plan.Step, body []byte) ([]byte, bool) {

@@ -6,7 +6,7 @@ import (
 )
 
 // Two claim templates that differ only by an empty creationTimestamp (how
-// Kubernetes up to v1.3x writes it) are the same; any other difference,
+// Kubernetes v1.30 writes it, v1.37 leaves it out) are the same; any other difference,
 // or a creationTimestamp that is set, is not.
 func TestWithoutNullCreation(t *testing.T) {
 	tmpl := func(md map[string]any) []any {

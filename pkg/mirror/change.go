@@ -74,17 +74,11 @@ func (m *Mirror) process(ctx context.Context, k key) error {
 	if apierrors.IsNotFound(err) {
 		return m.deleted(ctx, k) // deleted since: its event follows
 	}
-	if err != nil && cluster.Retryable(err) {
-		return &retryLater{reason: "read the source's object: " + err.Error()}
-	}
 	if err != nil {
-		return err
-	}
-	if targetErr != nil && cluster.Retryable(targetErr) {
-		return &retryLater{reason: "read the target's copy: " + targetErr.Error()}
+		return laterIfPasses("read the source's object", err)
 	}
 	if targetErr != nil {
-		return targetErr
+		return laterIfPasses("read the target's copy", targetErr)
 	}
 	syncer.SlimSource(obj)
 	hasSelector := func(ns, name string) bool {
@@ -230,6 +224,15 @@ type retryLater struct{ reason string }
 
 func (e *retryLater) Error() string { return e.reason }
 
+// laterIfPasses is err as a retryLater when it can pass by itself
+// (cluster.Retryable), else err; what says which step failed.
+func laterIfPasses(what string, err error) error {
+	if cluster.Retryable(err) {
+		return &retryLater{reason: what + ": " + err.Error()}
+	}
+	return err
+}
+
 // deleted removes the target's copy when --prune is on and tandem made it.
 func (m *Mirror) deleted(ctx context.Context, k key) error {
 	if !m.Prune || !m.copies(k) {
@@ -244,11 +247,8 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 		m.done(k, "ignored")
 		return nil
 	}
-	if err != nil && cluster.Retryable(err) {
-		return &retryLater{reason: "read the target's copy to prune it: " + err.Error()}
-	}
 	if err != nil {
-		return err
+		return laterIfPasses("read the target's copy to prune it", err)
 	}
 	if why := notOurs(cur); why != "" {
 		m.Log.Info("not pruned", "object", k.String(), "why", why)
@@ -257,11 +257,8 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 	}
 	// A Namespace or CRD takes what it holds with it.
 	why, err := m.holdsOthers(ctx, cur)
-	if err != nil && cluster.Retryable(err) {
-		return &retryLater{reason: "see what the target's copy holds before pruning it: " + err.Error()}
-	}
 	if err != nil {
-		return err
+		return laterIfPasses("see what the target's copy holds before pruning it", err)
 	}
 	if why != "" {
 		m.Log.Warn("not pruned", "object", k.String(), "why", why)
@@ -272,11 +269,8 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 	// The UID precondition: never delete an object that was replaced meanwhile.
 	uid := cur.GetUID()
 	err = ri.Delete(ctx, k.name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
-	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) && cluster.Retryable(err) {
-		return &retryLater{reason: "prune: " + err.Error()}
-	}
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-		return err
+		return laterIfPasses("prune", err)
 	}
 	m.done(k, "deleted")
 	return nil

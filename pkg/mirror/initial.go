@@ -6,7 +6,6 @@ package mirror
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -70,13 +69,18 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 	m.stats.Applied += int64(total[apply.Created] + total[apply.Updated])
 	m.stats.Unchanged += int64(total[apply.Unchanged])
 	m.mu.Unlock()
+	// Each kind's resource as the informers chose it (the first version
+	// both clusters serve), watched or not.
 	gvrOf := map[schema.GroupKind]schema.GroupVersionResource{}
-	for gvr, r := range m.byGVR {
-		gvrOf[r.GroupKind()] = gvr
+	for _, r := range m.resources {
+		if _, seen := gvrOf[r.GroupKind()]; !seen && !r.Unshared {
+			gvrOf[r.GroupKind()] = r.GVR()
+		}
 	}
 	retried := 0
 	for _, r := range results {
-		gvr, ok := gvrOf[schema.GroupKind{Group: r.Group, Kind: r.Kind}]
+		gvr := gvrOf[schema.GroupKind{Group: r.Group, Kind: r.Kind}]
+		_, ok := m.byGVR[gvr] // watched
 		if ok && r.Wrote() {
 			m.Metrics.applied(m.Source.Context, gvr.Resource, "applied", 0, false)
 		}
@@ -97,7 +101,6 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 				// A kind the mirror does not watch (Endpoints of a Service
 				// without a selector): not in step, and not tried again
 				// until the next initial pass.
-				k = key{gvr: m.resourceOf(r.Group, r.Kind), namespace: r.Namespace, name: r.Name}
 				m.fail(k, fmt.Errorf("%s: %s (a kind the mirror does not watch: written again by its next initial pass, or by tandem sync)", r.Status, r.Reason))
 			}
 		}
@@ -107,14 +110,4 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 	}
 	m.Log.Info("initial pass done", "created", total[apply.Created], "updated", total[apply.Updated], "unchanged", total[apply.Unchanged], "failed", total[apply.Failed]+total[apply.Conflict]-retried, "to retry", retried, "took", time.Since(start))
 	return nil
-}
-
-// resourceOf is the resource of a kind among all the source serves, watched or not.
-func (m *Mirror) resourceOf(group, kind string) schema.GroupVersionResource {
-	for _, r := range m.resources {
-		if r.Group == group && r.Kind == kind {
-			return r.GVR()
-		}
-	}
-	return schema.GroupVersionResource{Group: group, Resource: strings.ToLower(kind)}
 }
