@@ -62,7 +62,8 @@ mirror into the same target is refused while it is live; tandem mirror status
 reads it; a switchover pauses the mirror through it (tandem mirror pause|resume).
 Prometheus metrics on --metrics-addr at /metrics: tandem_mirror_events_total,
 tandem_mirror_applied_total, tandem_mirror_failed_total, tandem_mirror_lag_seconds,
-each with a cluster label. Progress goes to stderr every --progress-every.
+tandem_mirror_not_in_step (objects not in step now, no grace: alert on it staying
+above 0), each with a cluster label. Progress goes to stderr every --progress-every.
 Stops on Ctrl-C / SIGTERM (releasing the lease), or after --duration.
 
 Like sync, a mirror out of a standby into a cluster that is not one, or
@@ -72,7 +73,8 @@ A mirror runs on past the objects it could not write: each is logged and
 counted (tandem_mirror_failed_total). One whose failure can pass by itself (a
 webhook or the apiserver down, the namespace not there yet, throttled) is
 tried again with backoff until it goes through, including what the initial
-pass could not write; one refused for a reason that does not pass (a policy,
+pass could not write (once a cluster that did not answer answers again,
+everything waiting is tried at once, not when its backoff ends); one refused for a reason that does not pass (a policy,
 another field manager) is tried again every 2 minutes, in case it was fixed.
 The progress lines, mirror status and tandem status say how many objects have
 been out of step for 30 s or more; when the mirror stops it lists every one

@@ -22,6 +22,17 @@ func Retryable(err error) bool {
 		(errors.As(err, &netErr) && netErr.Timeout())
 }
 
+// Unreachable is the part of Retryable that says the cluster itself did not
+// answer (connection refused, reset or cut, a timeout, 503): once one
+// request goes through again, everything that failed so is worth trying at
+// once, not only when its own backoff ends.
+func Unreachable(err error) bool {
+	var netErr net.Error
+	return apierrors.IsServiceUnavailable(err) ||
+		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) ||
+		(errors.As(err, &netErr) && netErr.Timeout())
+}
+
 // Retry calls fn until it succeeds, fails with an error retryable refuses,
 // ctx ends or b.Steps attempts are spent, waiting between attempts as b
 // says: its delays grow by b.Factor up to b.Cap and stay there. (wait.Backoff

@@ -4,6 +4,7 @@ package mirror
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	corev1 "k8s.io/api/core/v1"
 	"sort"
@@ -29,12 +30,19 @@ import (
 // The informers cache identities only: the object is the one its watch
 // event brought when that is the copy the cache is at, else it is read from
 // the source.
-func (m *Mirror) process(ctx context.Context, k key) error {
+func (m *Mirror) process(ctx context.Context, k key) (err error) {
 	storeKey := k.name
 	if k.namespace != "" {
 		storeKey = k.namespace + "/" + k.name
 	}
 	latest := m.fresh.take(k)
+	defer func() {
+		// Tried again later (a cluster away, a namespace not there yet):
+		// the copy the event brought is still good if nothing newer came.
+		if later := (*retryLater)(nil); latest != nil && errors.As(err, &later) {
+			m.fresh.keep(k, latest)
+		}
+	}()
 	inf := m.informer(k.gvr, k.namespace)
 	if inf == nil {
 		// Queued by the initial pass (a write to try again) outside what
@@ -220,7 +228,12 @@ const changeWaitTimeout = 5 * time.Second
 // retryLater is a change whose apply failed for a reason that can pass: it
 // is queued again, with backoff, until it is applied or the source object
 // changes (which queues it at once).
-type retryLater struct{ reason string }
+type retryLater struct {
+	reason string
+	// unreachable: a cluster did not answer (cluster.Unreachable); the
+	// first change that goes through after it wakes every one waiting.
+	unreachable bool
+}
 
 func (e *retryLater) Error() string { return e.reason }
 
@@ -228,7 +241,7 @@ func (e *retryLater) Error() string { return e.reason }
 // (cluster.Retryable), else err; what says which step failed.
 func laterIfPasses(what string, err error) error {
 	if cluster.Retryable(err) {
-		return &retryLater{reason: what + ": " + err.Error()}
+		return &retryLater{reason: what + ": " + err.Error(), unreachable: cluster.Unreachable(err)}
 	}
 	return err
 }
@@ -288,6 +301,7 @@ func (m *Mirror) done(k key, outcome string) {
 	seen, ok := m.seen[k]
 	delete(m.seen, k)
 	delete(m.failing, k)
+	m.Metrics.notInStep(m.Source.Context, len(m.failing))
 	switch outcome {
 	case "applied":
 		m.stats.Applied++
@@ -349,6 +363,7 @@ func (m *Mirror) setFailing(k key, why string) {
 		since = f.since
 	}
 	m.failing[k] = failure{why: why, since: since}
+	m.Metrics.notInStep(m.Source.Context, len(m.failing))
 }
 
 // NotInStep is an object of the source the target does not hold as it is,

@@ -42,6 +42,11 @@ func (f *fresh) put(k key, o *unstructured.Unstructured) {
 	size := approxSize(o.Object)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.hold(k, o, size)
+}
+
+// hold is put under f.mu.
+func (f *fresh) hold(k key, o *unstructured.Unstructured, size int) {
 	if f.objs == nil {
 		f.objs = map[key]heldCopy{}
 	}
@@ -55,6 +60,18 @@ func (f *fresh) put(k key, o *unstructured.Unstructured) {
 	}
 	f.objs[k] = heldCopy{obj: o, size: size}
 	f.bytes += size
+}
+
+// keep holds o again as k's copy after a try that did not go through, so
+// that the next try needs no read of the source either, unless a newer
+// copy came meanwhile (that one stays) or it no longer fits.
+func (f *fresh) keep(k key, o *unstructured.Unstructured) {
+	size := approxSize(o.Object)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, newer := f.objs[k]; !newer {
+		f.hold(k, o, size)
+	}
 }
 
 // drop forgets k's copy: the object is gone.

@@ -20,13 +20,14 @@ type Metrics struct {
 	failedC  *prometheus.CounterVec
 	reads    *prometheus.CounterVec
 	lag      *prometheus.HistogramVec
+	behind   *prometheus.GaugeVec
 }
 
 // NewMetrics registers the mirror's metrics (and the Go runtime's).
 func NewMetrics() *Metrics {
 	m := newMetrics()
 	m.Registry = prometheus.NewRegistry()
-	m.Registry.MustRegister(m.events, m.appliedC, m.failedC, m.reads, m.lag, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.Registry.MustRegister(m.events, m.appliedC, m.failedC, m.reads, m.lag, m.behind, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -34,7 +35,7 @@ func NewMetrics() *Metrics {
 // serves them (a controller's registry, shared by all its mirrors).
 func NewMetricsOn(reg prometheus.Registerer) *Metrics {
 	m := newMetrics()
-	reg.MustRegister(m.events, m.appliedC, m.failedC, m.reads, m.lag)
+	reg.MustRegister(m.events, m.appliedC, m.failedC, m.reads, m.lag, m.behind)
 	return m
 }
 
@@ -56,6 +57,10 @@ func newMetrics() *Metrics {
 			Name:    "tandem_mirror_lag_seconds",
 			Help:    "From the moment the mirror saw a change in the source to the change written in the target.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"cluster"}),
+		behind: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tandem_mirror_not_in_step",
+			Help: "Objects of the source the target is not in step with now: their last write failed or waits to be tried again (alert on it staying above 0 for a while).",
 		}, []string{"cluster"}),
 	}
 }
@@ -84,6 +89,7 @@ func (m *Metrics) start(cluster string, watched map[schema.GroupVersionResource]
 		m.reads.WithLabelValues(cluster, gvr.Resource)
 	}
 	m.lag.WithLabelValues(cluster)
+	m.behind.WithLabelValues(cluster)
 }
 
 func (m *Metrics) event(cluster, resource, typ string) {
@@ -111,5 +117,11 @@ func (m *Metrics) failed(cluster, resource string) {
 func (m *Metrics) sourceRead(cluster, resource string) {
 	if m != nil {
 		m.reads.WithLabelValues(cluster, resource).Inc()
+	}
+}
+
+func (m *Metrics) notInStep(cluster string, n int) {
+	if m != nil {
+		m.behind.WithLabelValues(cluster).Set(float64(n))
 	}
 }

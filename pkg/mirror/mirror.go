@@ -60,6 +60,9 @@ type Mirror struct {
 	live      atomic.Bool  // events are queued only once the initial pass may miss nothing
 	synced    atomic.Bool  // the initial pass is done
 	kept      atomic.Int64 // deletions not pruned because the object holds what tandem did not make
+	// unreachable: a change waits because a cluster did not answer; the
+	// next one that goes through queues every waiting one at once.
+	unreachable atomic.Bool
 
 	mu   sync.Mutex
 	seen map[key]time.Time // when the newest change of a key was seen
@@ -240,7 +243,7 @@ func (m *Mirror) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-again.C:
-			m.retryFailed()
+			m.retryFailed(false)
 		case <-ctx.Done():
 			return fenced(ctx, nil)
 		case err := <-leaseErr:

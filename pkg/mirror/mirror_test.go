@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -181,7 +182,7 @@ func TestFirstListAddsAreNotQueued(t *testing.T) {
 }
 
 // The copies held for the workers are the newest one per object, handed
-// over once, and bounded: past freshLimit objects, a new one is not held
+// over once (and given back by a try to be made again), and bounded: past freshLimit objects, a new one is not held
 // (its worker reads the source).
 func TestFreshHoldsTheNewestCopyBounded(t *testing.T) {
 	var f fresh
@@ -202,6 +203,17 @@ func TestFreshHoldsTheNewestCopyBounded(t *testing.T) {
 	f.drop(k)
 	if got := f.take(k); got != nil {
 		t.Fatalf("a deleted object's copy was kept: %v", got)
+	}
+	// A try that did not go through gives its copy back, unless a newer
+	// one came meanwhile.
+	f.keep(k, obj("a", "4"))
+	if got := f.take(k); got == nil || got.GetResourceVersion() != "4" {
+		t.Fatalf("take after keep = %v, want the copy at 4 again", got)
+	}
+	f.put(k, obj("a", "6"))
+	f.keep(k, obj("a", "5"))
+	if got := f.take(k); got == nil || got.GetResourceVersion() != "6" {
+		t.Fatalf("keep replaced a newer copy: take = %v, want 6", got)
 	}
 	for i := 0; i < freshLimit+10; i++ {
 		f.put(key{gvr: gvr, namespace: "shop", name: fmt.Sprint(i)}, obj(fmt.Sprint(i), "1"))
@@ -317,13 +329,18 @@ func TestWatchedLeavesOutWhatSyncNeverCopies(t *testing.T) {
 // An object whose write failed, or waits to be tried again, is not in step
 // until a later attempt goes through; the ones a refusal holds are queued
 // again now and then (retryFailed), those of a kind the mirror does not
-// watch are not (nothing would process them).
+// watch are not (nothing would process them); once the clusters answer
+// again after they did not, every one is queued with its backoff
+// forgotten. The tandem_mirror_not_in_step gauge follows them.
 func TestNotInStepUntilAWriteGoesThrough(t *testing.T) {
 	configMaps := schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
 	endpoints := schema.GroupVersionResource{Version: "v1", Resource: "endpoints"}
 	m := &Mirror{Source: &cluster.Conn{Context: "blue"}, Log: slog.New(slog.DiscardHandler), seen: map[key]time.Time{}, failing: map[key]failure{},
-		byGVR: map[schema.GroupVersionResource]inventory.Resource{configMaps: {Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true}}}
-	m.queue = workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[key]())
+		byGVR:   map[schema.GroupVersionResource]inventory.Resource{configMaps: {Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true}},
+		Metrics: NewMetrics()}
+	// A backoff so long that no delayed add comes back during the test.
+	m.queue = workqueue.NewTypedRateLimitingQueue(workqueue.NewTypedItemExponentialFailureRateLimiter[key](time.Hour, time.Hour))
+	gauge := func() float64 { return testutil.ToFloat64(m.Metrics.behind.WithLabelValues("blue")) }
 	defer m.queue.ShutDown()
 	refused := key{gvr: configMaps, namespace: "shop", name: "refused"}
 	held := key{gvr: configMaps, namespace: "shop", name: "held"}
@@ -333,6 +350,9 @@ func TestNotInStepUntilAWriteGoesThrough(t *testing.T) {
 	m.fail(unwatched, errors.New("failed"))
 	if st := m.Stats(); st.OutOfStep != 0 || st.Failed != 2 || st.Retries != 1 {
 		t.Fatalf("stats %+v: want none counted not in step yet (they are new), 2 failed, 1 retry", st)
+	}
+	if g := gauge(); g != 3 {
+		t.Errorf("tandem_mirror_not_in_step = %v, want 3 (the gauge has no grace: an alert rule has its own)", g)
 	}
 	defer func(g time.Duration) { outOfStepGrace = g }(outOfStepGrace)
 	outOfStepGrace = 0
@@ -349,20 +369,38 @@ func TestNotInStepUntilAWriteGoesThrough(t *testing.T) {
 	if len(got) != 3 || got[0].Object != "configmaps shop/held" || got[0].Why != "waiting to be tried again: webhook down" || got[1].Object != "configmaps shop/refused" {
 		t.Fatalf("NotInStep = %+v", got)
 	}
-	m.retryFailed()
-	var queued []string
-	for m.queue.Len() > 0 {
-		k, _ := m.queue.Get()
-		queued = append(queued, k.String())
-		m.queue.Done(k)
+	m.queue.AddRateLimited(held)
+	m.queue.AddRateLimited(held)
+	drain := func() string {
+		var queued []string
+		for m.queue.Len() > 0 {
+			k, _ := m.queue.Get()
+			queued = append(queued, k.String())
+			m.queue.Done(k)
+		}
+		sort.Strings(queued)
+		return strings.Join(queued, ",")
 	}
-	sort.Strings(queued)
-	if strings.Join(queued, ",") != "configmaps shop/held,configmaps shop/refused" {
-		t.Errorf("retryFailed queued %v: want the two watched objects", queued)
+	m.retryFailed(false)
+	if q := drain(); q != "configmaps shop/held,configmaps shop/refused" {
+		t.Errorf("retryFailed queued %v: want the two watched objects", q)
+	}
+	if n := m.queue.NumRequeues(held); n != 2 {
+		t.Errorf("the periodic retry reset held's backoff (%d requeues, want 2)", n)
+	}
+	m.retryFailed(true)
+	if q := drain(); q != "configmaps shop/held,configmaps shop/refused" {
+		t.Errorf("retryFailed(fresh) queued %v: want the two watched objects", q)
+	}
+	if n := m.queue.NumRequeues(held); n != 0 {
+		t.Errorf("the clusters answer again, and held still waits out a backoff of %d requeues", n)
 	}
 	m.done(held, "applied")
 	m.done(refused, "unchanged")
 	if got := m.NotInStep(); len(got) != 1 || got[0].Object != "endpoints shop/external" {
 		t.Errorf("after two writes went through, NotInStep = %+v: want the unwatched one alone", got)
+	}
+	if g := gauge(); g != 1 {
+		t.Errorf("tandem_mirror_not_in_step = %v after two writes went through, want 1", g)
 	}
 }

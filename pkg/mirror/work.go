@@ -33,11 +33,21 @@ func (m *Mirror) work(ctx context.Context) {
 			if err == nil && k.gvr == namespacesGVR {
 				m.wake(k.name)
 			}
+			if err == nil && m.unreachable.Swap(false) {
+				// The clusters answer again: what failed while they did
+				// not is tried now, not when its backoff (up to
+				// maxRetryDelay) ends.
+				m.Log.Info("the clusters answer again: trying again now what waits")
+				m.retryFailed(true)
+			}
 		case errors.As(err, &later):
 			// No limit: it converges once the reason passes (the backoff
 			// caps at maxRetryDelay).
 			if n := m.queue.NumRequeues(k); n == 0 || n%10 == 0 {
 				m.Log.Info("retrying", "object", k.String(), "attempt", n+1, "reason", later.reason)
+			}
+			if later.unreachable {
+				m.unreachable.Store(true)
 			}
 			m.retrying(k, later.reason)
 			m.mu.Lock()
@@ -92,11 +102,14 @@ func (m *Mirror) settled(k key) {
 	}
 }
 
-// retryFailed queues again the watched objects whose last write failed for
-// a reason that does not pass by itself (a policy's refusal, a conflict
-// with another manager): what refused them may have been fixed since, and
-// nothing in the source says so. One that fails again is logged again.
-func (m *Mirror) retryFailed() {
+// retryFailed queues again the watched objects not in step: every
+// retryFailedEvery those whose last write failed for a reason that does
+// not pass by itself (a policy's refusal, a conflict with another manager;
+// what refused them may have been fixed since, and nothing in the source
+// says so), and, when the clusters answer again after they did not (fresh),
+// all of them at once with their backoff forgotten. One that fails again is
+// logged again.
+func (m *Mirror) retryFailed(fresh bool) {
 	m.mu.Lock()
 	var ks []key
 	for k := range m.failing {
@@ -106,6 +119,9 @@ func (m *Mirror) retryFailed() {
 	}
 	m.mu.Unlock()
 	for _, k := range ks {
+		if fresh {
+			m.queue.Forget(k)
+		}
 		m.queue.Add(k)
 	}
 }

@@ -3,9 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"sort"
 	"strings"
 	"syscall"
@@ -263,39 +261,48 @@ func TestMirror(t *testing.T) {
 			t.Fatalf("the mirror stopped while green's apiserver was away:\n%s", run.log())
 		default:
 		}
+		// Every other change that came while green was away (a
+		// Deployment's status, a lease) is in step too: the first write
+		// that went through woke them all, whatever their backoff.
+		eventually(t, time.Minute, func() error {
+			body := scrape(t, "http://"+metrics+"/metrics")
+			if n := metricValue(t, body, "tandem_mirror_not_in_step", map[string]string{"cluster": "blue"}); n != 0 {
+				return fmt.Errorf("tandem_mirror_not_in_step = %v", n)
+			}
+			return nil
+		})
+		if !strings.Contains(run.log(), "the clusters answer again") {
+			t.Errorf("the mirror did not say it tried again at once what waited for green:\n%s", run.log())
+		}
 	})
 
 	t.Run("metrics count events, writes and lag per cluster", func(t *testing.T) {
-		resp, err := http.Get("http://" + metrics + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
+		body := scrape(t, "http://"+metrics+"/metrics")
 		for _, want := range []string{
 			`tandem_mirror_events_total{cluster="blue",resource="configmaps",type="add"}`,
 			`tandem_mirror_applied_total{cluster="blue",outcome="applied",resource="configmaps"}`,
 			`tandem_mirror_applied_total{cluster="blue",outcome="deleted",resource="configmaps"}`,
 			`tandem_mirror_lag_seconds_count{cluster="blue"}`,
+			`tandem_mirror_not_in_step{cluster="blue"}`,
 			// Every watched resource's series from the start, at 0 until something happens.
 			`tandem_mirror_failed_total{cluster="blue",resource="secrets"}`,
 			`tandem_mirror_events_total{cluster="blue",resource="serviceaccounts",type="delete"}`,
 		} {
-			if !strings.Contains(string(body), want) {
+			if !strings.Contains(body, want) {
 				t.Errorf("/metrics lacks %s", want)
 			}
 		}
-		if strings.Contains(string(body), `tandem_mirror_lag_seconds_count{cluster="blue"} 0`) {
+		if strings.Contains(body, `tandem_mirror_lag_seconds_count{cluster="blue"} 0`) {
 			t.Error("no lag observed")
 		}
 		// Most changes are written from the object their watch event
 		// brought; the source is read again only when that copy is not the
 		// one the informer's cache is at (the relist after the restart).
 		// (applied counts the initial pass's writes too; events are the watch's alone.)
-		events := counterValue(t, string(body), "tandem_mirror_events_total", map[string]string{"cluster": "blue", "resource": "configmaps", "type": "add"}) +
-			counterValue(t, string(body), "tandem_mirror_events_total", map[string]string{"cluster": "blue", "resource": "configmaps", "type": "update"})
-		applied := counterValue(t, string(body), "tandem_mirror_applied_total", map[string]string{"cluster": "blue", "outcome": "applied", "resource": "configmaps"})
-		reads := counterValue(t, string(body), "tandem_mirror_source_reads_total", map[string]string{"cluster": "blue", "resource": "configmaps"})
+		events := metricValue(t, body, "tandem_mirror_events_total", map[string]string{"cluster": "blue", "resource": "configmaps", "type": "add"}) +
+			metricValue(t, body, "tandem_mirror_events_total", map[string]string{"cluster": "blue", "resource": "configmaps", "type": "update"})
+		applied := metricValue(t, body, "tandem_mirror_applied_total", map[string]string{"cluster": "blue", "outcome": "applied", "resource": "configmaps"})
+		reads := metricValue(t, body, "tandem_mirror_source_reads_total", map[string]string{"cluster": "blue", "resource": "configmaps"})
 		if events < 20 || applied < 20 || reads >= events/2 {
 			t.Errorf("configmaps: %v add/update events, %v applied, %v read from the source; want most taken from their watch events", events, applied, reads)
 		}
@@ -316,9 +323,9 @@ func TestMirror(t *testing.T) {
 	}
 }
 
-// counterValue is the value of the counter name with labels in a /metrics
+// metricValue is the value of the counter name with labels in a /metrics
 // text (0 when there is no such series yet).
-func counterValue(t *testing.T, text, name string, labels map[string]string) float64 {
+func metricValue(t *testing.T, text, name string, labels map[string]string) float64 {
 	t.Helper()
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(strings.NewReader(text))
@@ -333,6 +340,9 @@ func counterValue(t *testing.T, text, name string, labels map[string]string) flo
 			}
 		}
 		if matched == len(labels) {
+			if g := m.GetGauge(); g != nil {
+				return g.GetValue()
+			}
 			return m.GetCounter().GetValue()
 		}
 	}
