@@ -52,8 +52,9 @@ type Stats struct {
 	// tried again, for outOfStepGrace (30 s) or longer (Mirror.NotInStep
 	// names them all).
 	OutOfStep int `json:"outOfStep"`
-	// Retries are applies tried again after a failure that can pass (the
-	// namespace not there yet, a webhook down, throttled).
+	// Retries are changes tried again after a failure: one that can pass
+	// (the namespace not there yet, a webhook down, throttled) until it
+	// goes through, any other a few times.
 	Retries int64 `json:"retries,omitempty"`
 	// SourceReads are changes whose object was read from the source: not
 	// the copy their watch event brought (see fresh.go), or none was held.

@@ -61,9 +61,7 @@ func (m *Mirror) work(ctx context.Context) {
 			m.queue.AddRateLimited(k)
 		case m.queue.NumRequeues(k) < 5:
 			m.Log.Info("retrying", "object", k.String(), "error", err)
-			m.mu.Lock()
-			m.setFailing(k, "waiting to be tried again: "+err.Error())
-			m.mu.Unlock()
+			m.retrying(k, err.Error())
 			m.queue.AddRateLimited(k)
 		default:
 			m.fail(k, err)
