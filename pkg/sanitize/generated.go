@@ -36,6 +36,14 @@ var generatedKinds = map[schema.GroupKind]string{
 	{Group: "cilium.io", Kind: "CiliumEndpoint"}:                 "the source's pods as its Cilium sees them; the target's Cilium writes its own",
 	{Group: "cilium.io", Kind: "CiliumEndpointSlice"}:            "the source's pods as its Cilium sees them; the target's Cilium writes its own",
 	{Group: "cilium.io", Kind: "CiliumNode"}:                     "the source's nodes as its Cilium sees them; the target's nodes register their own",
+	{Group: "vpcresources.k8s.aws", Kind: "CNINode"}:             "the source's nodes as the Amazon VPC CNI sees them; the target's nodes register their own",
+
+	// A node autoscaler's record of the machines it launched. A NodeClaim
+	// is owned by its NodePool without being a controller reference, so
+	// the generic rule would copy it; copied, the target's Karpenter would
+	// launch an instance for each one.
+	{Group: "karpenter.sh", Kind: "NodeClaim"}: "an instance Karpenter launched for the source; copied, the target's Karpenter would launch another (its NodePools are copied and launch what the target needs)",
+	{Group: "karpenter.sh", Kind: "Machine"}:   "an instance Karpenter launched for the source; copied, the target's Karpenter would launch another (its Provisioners are copied and launch what the target needs)",
 }
 
 // Generated reports whether every object of a kind is one a cluster (or

@@ -40,6 +40,44 @@ spec: {cidr: 10.244.1.0/26, affinity: "host:blue-worker-1", allocations: [0, nul
 			dec: Decision{Skip: true, Reason: "Calico's IP allocations for the source's nodes; the target's Calico allocates its own"},
 		},
 		{
+			// Owned by its NodePool, but not through a controller
+			// reference: the generic rule alone would copy it.
+			name: "Karpenter's NodeClaim",
+			in: `
+apiVersion: karpenter.sh/v1
+kind: NodeClaim
+metadata:
+  name: default-x7k2p
+  ownerReferences:
+  - {apiVersion: karpenter.sh/v1, kind: NodePool, name: default, uid: u1, blockOwnerDeletion: true}
+spec:
+  nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}
+  requirements: [{key: karpenter.sh/capacity-type, operator: In, values: [on-demand]}]
+`,
+			dec: Decision{Skip: true, Reason: "an instance Karpenter launched for the source; copied, the target's Karpenter would launch another (its NodePools are copied and launch what the target needs)"},
+		},
+		{
+			name: "a Karpenter NodePool is the user's: copied",
+			in: `
+apiVersion: karpenter.sh/v1
+kind: NodePool
+metadata: {name: default}
+spec: {template: {spec: {nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}}}}
+`,
+		},
+		{
+			name: "an AWS Load Balancer Controller TargetGroupBinding names the source's target group",
+			in: `
+apiVersion: elbv2.k8s.aws/v1beta1
+kind: TargetGroupBinding
+metadata: {name: web, namespace: shop}
+spec:
+  targetGroupARN: arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-blue/6d0ecf831eec9f09
+  serviceRef: {name: web, port: 80}
+`,
+			dec: Decision{Skip: true, Reason: "binds the source's AWS target group arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-blue/6d0ecf831eec9f09: copied, the target's pods would join it; the target needs a target group and TargetGroupBinding of its own"},
+		},
+		{
 			name: "a Calico network policy is the user's: copied",
 			in: `
 apiVersion: crd.projectcalico.org/v1

@@ -29,6 +29,11 @@ func metaSkip(obj *unstructured.Unstructured) Decision {
 		return skip("tandem's own state (role record, standby marker, locks, standby policy): each cluster keeps its own")
 	}
 	for _, ref := range obj.GetOwnerReferences() {
+		if ref.Kind == "Node" && ref.APIVersion == "v1" {
+			// Controller or not: nodes are never copied, so what belongs
+			// to one describes a machine of the source.
+			return skip(fmt.Sprintf("belongs to the source's node %s: the target's nodes have their own", ref.Name))
+		}
 		if ref.Controller != nil && *ref.Controller {
 			// Non-controller references are kept; RemapOwners fixes their UIDs later.
 			return skip(fmt.Sprintf("owned by %s/%s: its controller recreates it in the target", ref.Kind, ref.Name))

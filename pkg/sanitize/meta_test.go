@@ -91,6 +91,42 @@ metadata:
 `,
 			dec: Decision{Skip: true, Reason: "owned by Database/db: its controller recreates it in the target"},
 		},
+		{
+			// A CNI's per-node record that names its Node as a plain
+			// owner: the Node is never copied, nor is what belongs to it.
+			name: "owned by a Node without a controller reference",
+			in: `
+apiVersion: example.net/v1
+kind: NodeNetwork
+metadata:
+  name: ip-10-0-1-17.ec2.internal
+  ownerReferences:
+  - {apiVersion: v1, kind: Node, name: ip-10-0-1-17.ec2.internal, uid: u3}
+spec: {subnet: subnet-1}
+`,
+			dec: Decision{Skip: true, Reason: "belongs to the source's node ip-10-0-1-17.ec2.internal: the target's nodes have their own"},
+		},
+		{
+			name: "a Node of another API group is not a node",
+			in: `
+apiVersion: example.com/v1
+kind: Tree
+metadata:
+  name: leaf
+  namespace: app
+  ownerReferences:
+  - {apiVersion: example.com/v1, kind: Node, name: root, uid: u4}
+`,
+			want: `
+apiVersion: example.com/v1
+kind: Tree
+metadata:
+  name: leaf
+  namespace: app
+  ownerReferences:
+  - {apiVersion: example.com/v1, kind: Node, name: root, uid: u4}
+`,
+		},
 	})
 }
 

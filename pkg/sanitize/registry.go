@@ -39,6 +39,8 @@ var rules = map[schema.GroupKind]rule{
 	{Group: "storage.k8s.io", Kind: "StorageClass"}:     sanitizeStorageClass,
 
 	{Group: "certificates.k8s.io", Kind: "ClusterTrustBundle"}: sanitizeClusterTrustBundle,
+
+	{Group: "elbv2.k8s.aws", Kind: "TargetGroupBinding"}: sanitizeTargetGroupBinding,
 }
 
 // ruleFor returns the rule for gk, or nil when only the generic rules apply.

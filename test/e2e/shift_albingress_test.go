@@ -277,6 +277,13 @@ func TestShiftALBIngress(t *testing.T) {
 			if r.code != 2 || !strings.Contains(r.stderr, c.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
 				t.Errorf("%s: exit %d, want 2 with one line naming %q:\n%s", c.router, r.code, c.want, r.stderr)
 			}
+		}		// blue's binding copied into green: green's pods would join blue's
+		// target group, whatever the weights say.
+		kubectlCreate(t, "green", `{"apiVersion":"elbv2.k8s.aws/v1beta1","kind":"TargetGroupBinding","metadata":{"name":"copied","namespace":"`+ns+`"},"spec":{"targetGroupARN":"`+a.blueTG+`","serviceRef":{"name":"web","port":80}}}`)
+		defer mustKubectl(t, "--context", "green", "-n", ns, "delete", "targetgroupbinding", "copied")
+		r := tandem(t, "shift", "--router", router, "--from", "blue", "--to", "green", "--steps", "50", "--journal-dir", jdir)
+		if r.code != 2 || !strings.Contains(r.stderr, "is bound in green too (green (TargetGroupBinding "+ns+"/copied))") || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+			t.Errorf("a target group bound in both clusters: exit %d, want 2 with one line naming green's binding:\n%s", r.code, r.stderr)
 		}
 	})
 }

@@ -57,6 +57,12 @@ func (r *Router) checkBindings(ctx context.Context) error {
 			}
 		}
 		switch {
+		case len(mine) > 0 && len(others) > 0:
+			// A binding copied from one cluster into the other (by hand,
+			// or by a tool that copies everything) registers both
+			// clusters' pods in one target group: the weights would not
+			// say where traffic goes.
+			return fmt.Errorf("%w: albingress: the target group given for %s, %s, is bound in %s too (%s): that cluster's pods would get %s's share of the traffic; delete that binding (each cluster binds its own target group)", traffic.ErrInvalid, c, tgName(tg), otherClusters(bound[tg], c), strings.Join(others, ", "), c)
 		case len(mine) > 0:
 			r.notes = append(r.notes, fmt.Sprintf("%s: target group %s is bound by %s", c, tgName(tg), strings.Join(mine, ", ")))
 		case len(others) > 0:
@@ -66,6 +72,17 @@ func (r *Router) checkBindings(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// otherClusters names the clusters other than c that hold one of bs.
+func otherClusters(bs []binding, c string) string {
+	var names []string
+	for _, b := range bs {
+		if b.cluster != c && !slices.Contains(names, b.cluster) {
+			names = append(names, b.cluster)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 func tgName(arn string) string {
