@@ -23,13 +23,13 @@ func Retryable(err error) bool {
 }
 
 // Unreachable is the part of Retryable that says the cluster itself did not
-// answer (connection refused, reset or cut, a timeout, 503): once one
-// request goes through again, everything that failed so is worth trying at
+// answer (connection refused, reset or cut, a timeout), not that it
+// answered no (a 503 of one aggregated API, a 429): once a request to that
+// cluster is answered again, everything that failed so is worth trying at
 // once, not only when its own backoff ends.
 func Unreachable(err error) bool {
 	var netErr net.Error
-	return apierrors.IsServiceUnavailable(err) ||
-		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) ||
+	return utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) ||
 		(errors.As(err, &netErr) && netErr.Timeout())
 }
 

@@ -36,10 +36,12 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 		storeKey = k.namespace + "/" + k.name
 	}
 	latest := m.fresh.take(k)
+	var obj *unstructured.Unstructured
 	defer func() {
 		// Tried again later (a cluster away, a namespace not there yet):
-		// the copy the event brought is still good if nothing newer came.
-		if later := (*retryLater)(nil); latest != nil && errors.As(err, &later) {
+		// the copy the event brought, the one the cache is at, is still
+		// good if nothing newer came.
+		if later := (*retryLater)(nil); obj != nil && obj == latest && errors.As(err, &later) {
 			m.fresh.keep(k, latest)
 		}
 	}()
@@ -56,7 +58,6 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 	if !exists {
 		return m.deleted(ctx, k)
 	}
-	var obj *unstructured.Unstructured
 	if c, ok := item.(metav1.Object); ok && latest != nil && latest.GetResourceVersion() == c.GetResourceVersion() {
 		obj = latest
 	}
@@ -77,16 +78,18 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 		m.mu.Unlock()
 		m.Metrics.sourceRead(m.Source.Context, k.gvr.Resource)
 		obj, err = m.read(ctx, k)
+		m.heard(sourceSide, err)
 	}
 	<-targetRead
+	m.heard(targetSide, targetErr)
 	if apierrors.IsNotFound(err) {
 		return m.deleted(ctx, k) // deleted since: its event follows
 	}
 	if err != nil {
-		return laterIfPasses("read the source's object", err)
+		return laterIfPasses(sourceSide, "read the source's object", err)
 	}
 	if targetErr != nil {
-		return laterIfPasses("read the target's copy", targetErr)
+		return laterIfPasses(targetSide, "read the target's copy", targetErr)
 	}
 	syncer.SlimSource(obj)
 	hasSelector := func(ns, name string) bool {
@@ -230,18 +233,24 @@ const changeWaitTimeout = 5 * time.Second
 // changes (which queues it at once).
 type retryLater struct {
 	reason string
-	// unreachable: a cluster did not answer (cluster.Unreachable); the
-	// first change that goes through after it wakes every one waiting.
-	unreachable bool
+	// awaits is the cluster that did not answer (cluster.Unreachable),
+	// else none: the first answer it gives again wakes every change
+	// waiting for it (heard).
+	awaits side
 }
 
 func (e *retryLater) Error() string { return e.reason }
 
 // laterIfPasses is err as a retryLater when it can pass by itself
-// (cluster.Retryable), else err; what says which step failed.
-func laterIfPasses(what string, err error) error {
+// (cluster.Retryable), else err; what says which step failed, and on which
+// cluster.
+func laterIfPasses(on side, what string, err error) error {
 	if cluster.Retryable(err) {
-		return &retryLater{reason: what + ": " + err.Error(), unreachable: cluster.Unreachable(err)}
+		later := &retryLater{reason: what + ": " + err.Error()}
+		if cluster.Unreachable(err) {
+			later.awaits = on
+		}
+		return later
 	}
 	return err
 }
@@ -256,12 +265,13 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 	}
 	ri := cluster.Scoped(m.Target.Dynamic.Resource(k.gvr), m.byGVR[k.gvr].Namespaced, k.namespace)
 	cur, err := ri.Get(ctx, k.name, metav1.GetOptions{})
+	m.heard(targetSide, err)
 	if apierrors.IsNotFound(err) {
 		m.done(k, "ignored")
 		return nil
 	}
 	if err != nil {
-		return laterIfPasses("read the target's copy to prune it", err)
+		return laterIfPasses(targetSide, "read the target's copy to prune it", err)
 	}
 	if why := notOurs(cur); why != "" {
 		m.Log.Info("not pruned", "object", k.String(), "why", why)
@@ -271,7 +281,7 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 	// A Namespace or CRD takes what it holds with it.
 	why, err := m.holdsOthers(ctx, cur)
 	if err != nil {
-		return laterIfPasses("see what the target's copy holds before pruning it", err)
+		return laterIfPasses(targetSide, "see what the target's copy holds before pruning it", err)
 	}
 	if why != "" {
 		m.Log.Warn("not pruned", "object", k.String(), "why", why)
@@ -283,7 +293,7 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 	uid := cur.GetUID()
 	err = ri.Delete(ctx, k.name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-		return laterIfPasses("prune", err)
+		return laterIfPasses(targetSide, "prune", err)
 	}
 	m.done(k, "deleted")
 	return nil
@@ -301,7 +311,7 @@ func (m *Mirror) done(k key, outcome string) {
 	seen, ok := m.seen[k]
 	delete(m.seen, k)
 	delete(m.failing, k)
-	m.Metrics.notInStep(m.Source.Context, len(m.failing))
+	m.countNotInStep()
 	switch outcome {
 	case "applied":
 		m.stats.Applied++
@@ -330,18 +340,19 @@ func (m *Mirror) fail(k key, err error) {
 	m.mu.Lock()
 	m.stats.Failed++
 	delete(m.seen, k)
-	m.setFailing(k, err.Error())
+	m.setFailing(k, err.Error(), none)
 	m.mu.Unlock()
 	m.Metrics.failed(m.Source.Context, k.gvr.Resource)
 	m.Log.Warn("not mirrored", "object", k.String(), "error", err)
 }
 
-// retrying records that k waits to be tried again, and why.
-func (m *Mirror) retrying(k key, why string) {
+// retrying records that k waits to be tried again, and why: for the
+// cluster awaits to answer again, if that is the reason.
+func (m *Mirror) retrying(k key, why string, awaits side) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.stats.Retries++
-	m.setFailing(k, "waiting to be tried again: "+why)
+	m.setFailing(k, "waiting to be tried again: "+why, awaits)
 }
 
 // outOfStepGrace is how long an object stays out of step before Stats
@@ -349,21 +360,36 @@ func (m *Mirror) retrying(k key, why string) {
 // refusal or a webhook down for longer is.
 var outOfStepGrace = 30 * time.Second
 
-// failure is why an object is not in step, and since when.
+// failure is why an object is not in step, since when, and whether it
+// waits for a cluster to answer again.
 type failure struct {
-	why   string
-	since time.Time
+	why    string
+	since  time.Time
+	awaits side
 }
 
 // setFailing records why k is not in step; since stays the first time it
 // was seen so. The caller holds m.mu.
-func (m *Mirror) setFailing(k key, why string) {
+func (m *Mirror) setFailing(k key, why string, awaits side) {
 	since := time.Now()
 	if f, ok := m.failing[k]; ok {
 		since = f.since
 	}
-	m.failing[k] = failure{why: why, since: since}
-	m.Metrics.notInStep(m.Source.Context, len(m.failing))
+	m.failing[k] = failure{why: why, since: since, awaits: awaits}
+	m.countNotInStep()
+}
+
+// countNotInStep brings the not-in-step gauge in line with this run's
+// objects not in step (none once it stopped). It adds the difference: the
+// mirrors from one source (a controller's) share the series. The caller
+// holds m.mu.
+func (m *Mirror) countNotInStep() {
+	n := len(m.failing)
+	if m.stopped {
+		n = 0
+	}
+	m.Metrics.addNotInStep(m.Source.Context, n-m.counted)
+	m.counted = n
 }
 
 // NotInStep is an object of the source the target does not hold as it is,

@@ -92,7 +92,7 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 				// pass's retries, the apiserver throttling): tried again
 				// with the changes, until it goes through.
 				m.Log.Warn("initial pass: to be tried again", "object", k.String(), "reason", r.Reason)
-				m.retrying(k, r.Reason)
+				m.retrying(k, r.Reason, none)
 				m.queue.AddRateLimited(k)
 				retried++
 			case ok:

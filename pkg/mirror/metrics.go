@@ -120,8 +120,8 @@ func (m *Metrics) sourceRead(cluster, resource string) {
 	}
 }
 
-func (m *Metrics) notInStep(cluster string, n int) {
-	if m != nil {
-		m.behind.WithLabelValues(cluster).Set(float64(n))
+func (m *Metrics) addNotInStep(cluster string, delta int) {
+	if m != nil && delta != 0 {
+		m.behind.WithLabelValues(cluster).Add(float64(delta))
 	}
 }

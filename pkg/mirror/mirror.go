@@ -60,9 +60,10 @@ type Mirror struct {
 	live      atomic.Bool  // events are queued only once the initial pass may miss nothing
 	synced    atomic.Bool  // the initial pass is done
 	kept      atomic.Int64 // deletions not pruned because the object holds what tandem did not make
-	// unreachable: a change waits because a cluster did not answer; the
-	// next one that goes through queues every waiting one at once.
-	unreachable atomic.Bool
+	// away are the clusters (by side) that did not answer a change's
+	// request since they last did: the next answer wakes the changes
+	// waiting for them (heard).
+	away [3]atomic.Bool
 
 	mu   sync.Mutex
 	seen map[key]time.Time // when the newest change of a key was seen
@@ -91,7 +92,12 @@ type Mirror struct {
 	// failing are the objects whose last attempt failed (or waits to be
 	// tried again), with why: the target is not in step for them. A
 	// success of the same object takes it off.
-	failing  map[key]failure
+	failing map[key]failure
+	woke    time.Time // the last wake of the changes waiting for a cluster (heard)
+	// counted is what this run adds to the not-in-step gauge, which
+	// mirrors from the same source share; stopped: it adds nothing now.
+	counted  int
+	stopped  bool
 	stats    Stats
 	lags     []float64 // the last lags, for the published p50/p99
 	paused   atomic.Bool
@@ -145,10 +151,20 @@ func (m *Mirror) Run(ctx context.Context) error {
 	m.mu.Lock()
 	m.seen = map[key]time.Time{}
 	m.failing = map[key]failure{}
+	m.stopped = false
+	m.countNotInStep()
 	m.waiting = map[string]map[key]bool{}
 	m.deps = map[plan.ObjectKey]string{}
 	m.exempt = map[string]bool{}
 	m.mu.Unlock()
+	defer func() {
+		// What a stopped run holds is no longer counted: the gauge of a
+		// mirror that stopped (or restarts) is not left at its last value.
+		m.mu.Lock()
+		m.stopped = true
+		m.countNotInStep()
+		m.mu.Unlock()
+	}()
 	if m.Request.Standby {
 		exempt, err := standby.ExemptNamespaces(ctx, m.Source)
 		if err != nil {
@@ -243,7 +259,7 @@ func (m *Mirror) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-again.C:
-			m.retryFailed(false)
+			m.retryFailed()
 		case <-ctx.Done():
 			return fenced(ctx, nil)
 		case err := <-leaseErr:

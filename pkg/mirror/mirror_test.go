@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -329,9 +332,9 @@ func TestWatchedLeavesOutWhatSyncNeverCopies(t *testing.T) {
 // An object whose write failed, or waits to be tried again, is not in step
 // until a later attempt goes through; the ones a refusal holds are queued
 // again now and then (retryFailed), those of a kind the mirror does not
-// watch are not (nothing would process them); once the clusters answer
-// again after they did not, every one is queued with its backoff
-// forgotten. The tandem_mirror_not_in_step gauge follows them.
+// watch are not (nothing would process them); once a cluster that did not
+// answer answers again, the ones waiting for it are queued at once. The
+// tandem_mirror_not_in_step gauge follows them.
 func TestNotInStepUntilAWriteGoesThrough(t *testing.T) {
 	configMaps := schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
 	endpoints := schema.GroupVersionResource{Version: "v1", Resource: "endpoints"}
@@ -346,7 +349,7 @@ func TestNotInStepUntilAWriteGoesThrough(t *testing.T) {
 	held := key{gvr: configMaps, namespace: "shop", name: "held"}
 	unwatched := key{gvr: endpoints, namespace: "shop", name: "external"}
 	m.fail(refused, errors.New("forbidden: a policy says no"))
-	m.retrying(held, "webhook down")
+	m.retrying(held, "webhook down", none)
 	m.fail(unwatched, errors.New("failed"))
 	if st := m.Stats(); st.OutOfStep != 0 || st.Failed != 2 || st.Retries != 1 {
 		t.Fatalf("stats %+v: want none counted not in step yet (they are new), 2 failed, 1 retry", st)
@@ -360,17 +363,15 @@ func TestNotInStepUntilAWriteGoesThrough(t *testing.T) {
 		t.Fatalf("stats %+v: want 3 not in step once their grace is over", st)
 	}
 	first := m.NotInStep()[0].Since
-	m.retrying(held, "webhook still down")
+	m.retrying(held, "webhook still down", none)
 	if again := m.NotInStep()[0]; !again.Since.Equal(first) || again.Why != "waiting to be tried again: webhook still down" {
 		t.Errorf("tried again: %+v; want the newest reason and the first time it was out of step (%s)", again, first)
 	}
-	m.retrying(held, "webhook down")
+	m.retrying(held, "read the target's copy: connection refused", targetSide)
 	got := m.NotInStep()
-	if len(got) != 3 || got[0].Object != "configmaps shop/held" || got[0].Why != "waiting to be tried again: webhook down" || got[1].Object != "configmaps shop/refused" {
+	if len(got) != 3 || got[0].Object != "configmaps shop/held" || got[0].Why != "waiting to be tried again: read the target's copy: connection refused" || got[1].Object != "configmaps shop/refused" {
 		t.Fatalf("NotInStep = %+v", got)
 	}
-	m.queue.AddRateLimited(held)
-	m.queue.AddRateLimited(held)
 	drain := func() string {
 		var queued []string
 		for m.queue.Len() > 0 {
@@ -381,19 +382,33 @@ func TestNotInStepUntilAWriteGoesThrough(t *testing.T) {
 		sort.Strings(queued)
 		return strings.Join(queued, ",")
 	}
-	m.retryFailed(false)
+	m.retryFailed()
 	if q := drain(); q != "configmaps shop/held,configmaps shop/refused" {
 		t.Errorf("retryFailed queued %v: want the two watched objects", q)
 	}
-	if n := m.queue.NumRequeues(held); n != 2 {
-		t.Errorf("the periodic retry reset held's backoff (%d requeues, want 2)", n)
+	// held waits for the target to answer again: an answer from the
+	// source, or the target's not answering, does not wake it; the
+	// target's answer does, and held alone (refused waits for no one).
+	m.away[targetSide].Store(true)
+	m.heard(sourceSide, nil)
+	m.heard(targetSide, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})
+	if q := drain(); q != "" {
+		t.Errorf("woken before the target answered: %v", q)
 	}
-	m.retryFailed(true)
-	if q := drain(); q != "configmaps shop/held,configmaps shop/refused" {
-		t.Errorf("retryFailed(fresh) queued %v: want the two watched objects", q)
+	m.heard(targetSide, apierrors.NewNotFound(schema.GroupResource{Resource: "configmaps"}, "x"))
+	if q := drain(); q != "configmaps shop/held" {
+		t.Errorf("the target answered again, and the wake queued %q: want held alone", q)
 	}
-	if n := m.queue.NumRequeues(held); n != 0 {
-		t.Errorf("the clusters answer again, and held still waits out a backoff of %d requeues", n)
+	// Away again at once: the next wake waits wakeEvery.
+	m.away[targetSide].Store(true)
+	m.heard(targetSide, nil)
+	if q := drain(); q != "" {
+		t.Errorf("woken twice within %s: %v", wakeEvery, q)
+	}
+	m.woke = time.Now().Add(-wakeEvery)
+	m.heard(targetSide, nil)
+	if q := drain(); q != "configmaps shop/held" {
+		t.Errorf("no wake %s after the last: %q", wakeEvery, q)
 	}
 	m.done(held, "applied")
 	m.done(refused, "unchanged")
@@ -402,5 +417,20 @@ func TestNotInStepUntilAWriteGoesThrough(t *testing.T) {
 	}
 	if g := gauge(); g != 1 {
 		t.Errorf("tandem_mirror_not_in_step = %v after two writes went through, want 1", g)
+	}
+	// A second mirror from the same source shares the series: what each
+	// counts adds up, and a stopped one takes its own share off.
+	other := &Mirror{Source: &cluster.Conn{Context: "blue"}, Log: slog.New(slog.DiscardHandler), seen: map[key]time.Time{}, failing: map[key]failure{}, Metrics: m.Metrics}
+	other.fail(refused, errors.New("forbidden"))
+	other.done(held, "applied")
+	if g := gauge(); g != 2 {
+		t.Errorf("tandem_mirror_not_in_step = %v with one object out of step in each of two mirrors, want 2", g)
+	}
+	m.mu.Lock()
+	m.stopped = true
+	m.countNotInStep()
+	m.mu.Unlock()
+	if g := gauge(); g != 1 {
+		t.Errorf("tandem_mirror_not_in_step = %v once one of the two mirrors stopped, want 1", g)
 	}
 }

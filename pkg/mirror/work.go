@@ -8,6 +8,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/tandem-io/tandem/pkg/cluster"
+
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -33,23 +35,16 @@ func (m *Mirror) work(ctx context.Context) {
 			if err == nil && k.gvr == namespacesGVR {
 				m.wake(k.name)
 			}
-			if err == nil && m.unreachable.Swap(false) {
-				// The clusters answer again: what failed while they did
-				// not is tried now, not when its backoff (up to
-				// maxRetryDelay) ends.
-				m.Log.Info("the clusters answer again: trying again now what waits")
-				m.retryFailed(true)
-			}
 		case errors.As(err, &later):
 			// No limit: it converges once the reason passes (the backoff
 			// caps at maxRetryDelay).
 			if n := m.queue.NumRequeues(k); n == 0 || n%10 == 0 {
 				m.Log.Info("retrying", "object", k.String(), "attempt", n+1, "reason", later.reason)
 			}
-			if later.unreachable {
-				m.unreachable.Store(true)
+			if later.awaits != none {
+				m.away[later.awaits].Store(true)
 			}
-			m.retrying(k, later.reason)
+			m.retrying(k, later.reason, later.awaits)
 			m.mu.Lock()
 			if k.namespace != "" {
 				if m.waiting[k.namespace] == nil {
@@ -61,7 +56,7 @@ func (m *Mirror) work(ctx context.Context) {
 			m.queue.AddRateLimited(k)
 		case m.queue.NumRequeues(k) < 5:
 			m.Log.Info("retrying", "object", k.String(), "error", err)
-			m.retrying(k, err.Error())
+			m.retrying(k, err.Error(), none)
 			m.queue.AddRateLimited(k)
 		default:
 			m.fail(k, err)
@@ -100,26 +95,63 @@ func (m *Mirror) settled(k key) {
 	}
 }
 
-// retryFailed queues again the watched objects not in step: every
-// retryFailedEvery those whose last write failed for a reason that does
-// not pass by itself (a policy's refusal, a conflict with another manager;
-// what refused them may have been fixed since, and nothing in the source
-// says so), and, when the clusters answer again after they did not (fresh),
-// all of them at once with their backoff forgotten. One that fails again is
-// logged again.
-func (m *Mirror) retryFailed(fresh bool) {
+// retryFailed queues again the watched objects whose last write failed
+// for a reason that does not pass by itself (a policy's refusal, a
+// conflict with another manager): what refused them may have been fixed
+// since, and nothing in the source says so. One that fails again is logged
+// again.
+func (m *Mirror) retryFailed() {
+	m.requeue(func(failure) bool { return true })
+}
+
+// requeue queues at once the watched objects not in step that want says.
+func (m *Mirror) requeue(want func(failure) bool) int {
 	m.mu.Lock()
 	var ks []key
-	for k := range m.failing {
-		if _, ok := m.byGVR[k.gvr]; ok {
+	for k, f := range m.failing {
+		if _, ok := m.byGVR[k.gvr]; ok && want(f) {
 			ks = append(ks, k)
 		}
 	}
 	m.mu.Unlock()
 	for _, k := range ks {
-		if fresh {
-			m.queue.Forget(k)
-		}
 		m.queue.Add(k)
 	}
+	return len(ks)
+}
+
+// side is one of the two clusters of a mirror, as a change waits for it.
+type side int
+
+const (
+	none side = iota
+	sourceSide
+	targetSide
+)
+
+func (s side) String() string { return [...]string{"", "source", "target"}[s] }
+
+// wakeEvery is the least time between two wakes of the changes waiting for
+// a cluster (heard): a cluster that answers one request and not the next
+// (one apiserver of several away, a proxy cutting some connections) gets
+// their retries this often at most, not at every answer.
+const wakeEvery = 5 * time.Second
+
+// heard is what a request to cluster on brought back: once a cluster that
+// did not answer (away) answers again, every change waiting for it is
+// queued at once, not when its own backoff (up to maxRetryDelay) ends.
+func (m *Mirror) heard(on side, err error) {
+	if cluster.Unreachable(err) || !m.away[on].Load() {
+		return
+	}
+	m.mu.Lock()
+	if time.Since(m.woke) < wakeEvery {
+		m.mu.Unlock()
+		return // still away: the next answer after wakeEvery wakes them
+	}
+	m.woke = time.Now()
+	m.away[on].Store(false)
+	m.mu.Unlock()
+	n := m.requeue(func(f failure) bool { return f.awaits == on })
+	m.Log.Info("the "+on.String()+" cluster answers again: trying again now what waited for it", "changes", n)
 }
