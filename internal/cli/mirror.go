@@ -74,7 +74,7 @@ counted (tandem_mirror_failed_total). One whose failure can pass by itself (a
 webhook or the apiserver down, the namespace not there yet, throttled) is
 tried again with backoff until it goes through, including what the initial
 pass could not write (once a cluster that did not answer answers again,
-everything waiting is tried at once, not when its backoff ends); one refused for a reason that does not pass (a policy,
+what waited for it is tried at once, not when its backoff ends); one refused for a reason that does not pass (a policy,
 another field manager) is tried again every 2 minutes, in case it was fixed.
 The progress lines, mirror status and tandem status say how many objects have
 been out of step for 30 s or more; when the mirror stops it lists every one
