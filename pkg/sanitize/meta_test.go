@@ -116,16 +116,7 @@ metadata:
   namespace: app
   ownerReferences:
   - {apiVersion: example.com/v1, kind: Node, name: root, uid: u4}
-`,
-			want: `
-apiVersion: example.com/v1
-kind: Tree
-metadata:
-  name: leaf
-  namespace: app
-  ownerReferences:
-  - {apiVersion: example.com/v1, kind: Node, name: root, uid: u4}
-`,
+`, // copied as it is
 		},
 	})
 }
