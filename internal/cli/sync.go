@@ -121,7 +121,7 @@ func (o *SyncOptions) AddSelectionFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Stack, "stack", "", "an app stack: objects labelled app.kubernetes.io/part-of=NAME in any namespace, plus what they depend on")
 	f.StringSliceVar(&o.IncludeKinds, "include-kinds", nil, "only these kinds (Kind or Kind.group, comma-separated)")
 	f.StringSliceVar(&o.ExcludeKinds, "exclude-kinds", nil, "leave out these kinds (Kind or Kind.group)")
-	f.BoolVar(&o.IncludeSystem, "include-system", false, "also copy kube-system, kube-public and kube-node-lease (without it, only an app's RoleBinding there, whose every subject is a ServiceAccount outside them, and the Role it binds)")
+	f.BoolVar(&o.IncludeSystem, "include-system", false, "also copy kube-system, kube-public and kube-node-lease, minus what the control plane, its installer or EKS keep there about the cluster (extension-apiserver-authentication, cluster-info, kubeadm-config, kubelet-config, aws-auth) (without it, only an app's RoleBinding there, whose every subject is a ServiceAccount outside them, and the Role it binds)")
 	f.BoolVar(&o.IncludePVCs, "include-pvcs", false, "also create PersistentVolumeClaims (empty: data moves with 'tandem handoff')")
 }
 

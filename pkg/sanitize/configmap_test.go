@@ -30,6 +30,45 @@ data: {ca.crt: "-----BEGIN CERTIFICATE-----"}
 			dec: Decision{Skip: true, Reason: "published by the target's root-ca controller"},
 		},
 		{
+			name: "the client CAs kube-apiserver publishes",
+			in: `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: extension-apiserver-authentication, namespace: kube-system}
+data: {client-ca-file: "-----BEGIN CERTIFICATE-----"}
+`,
+			dec: Decision{Skip: true, Reason: "published by the target's kube-apiserver (the client CAs its aggregated APIs trust)"},
+		},
+		{
+			name: "EKS's aws-auth",
+			in: `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: aws-auth, namespace: kube-system}
+data: {mapRoles: "- rolearn: arn:aws:iam::111122223333:role/eks-blue-nodes"}
+`,
+			dec: Decision{Skip: true, Reason: "EKS's map of IAM roles to the source's nodes and users: the target's nodes join with their own role; add the people and roles the target needs there (or use EKS access entries)"},
+		},
+		{
+			name: "kubeadm's versioned kubelet configuration",
+			in: `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: kubelet-config-1.23, namespace: kube-system}
+data: {kubelet: "kind: KubeletConfiguration"}
+`,
+			dec: Decision{Skip: true, Reason: "the target's own kubeadm installation (its kubelets' configuration)"},
+		},
+		{
+			name: "a ConfigMap named aws-auth outside kube-system is an app's",
+			in: `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: aws-auth, namespace: app}
+data: {region: eu-west-1}
+`,
+		},
+		{
 			name: "istio-ca-root-cert, as istiod publishes it",
 			in: `
 apiVersion: v1
