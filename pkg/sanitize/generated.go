@@ -5,8 +5,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
-// generatedKinds are kinds a cluster writes for itself: copying them would
-// describe the source's nodes, allocations or history, not the target's.
+// generatedKinds are kinds a cluster writes for itself, or that record
+// what happened in it: copying them would describe the source's nodes,
+// allocations or history to the target, or have the target do again what
+// the source did.
 var generatedKinds = map[schema.GroupKind]string{
 	{Group: "", Kind: "Event"}:                                        "events are the source's history; the target records its own",
 	{Group: "events.k8s.io", Kind: "Event"}:                           "events are the source's history; the target records its own",
@@ -44,11 +46,53 @@ var generatedKinds = map[schema.GroupKind]string{
 	// launch an instance for each one.
 	{Group: "karpenter.sh", Kind: "NodeClaim"}: "an instance Karpenter launched for the source; copied, the target's Karpenter would launch another (its NodePools are copied and launch what the target needs)",
 	{Group: "karpenter.sh", Kind: "Machine"}:   "an instance Karpenter launched for the source; copied, the target's Karpenter would launch another (its Provisioners are copied and launch what the target needs)",
+
+	// Snapshots. A VolumeSnapshotContent is the source's record of a
+	// snapshot on the storage system, as a PersistentVolume is of a
+	// volume (handoff moves volumes; their snapshots stay the source's).
+	// Copied, the target's snapshot controller would manage that same
+	// snapshot, and could delete it once it finds no VolumeSnapshot of its
+	// own bound to it. A VolumeSnapshot copied without its status would
+	// have the target take a new snapshot of its claim of that name.
+	{Group: "snapshot.storage.k8s.io", Kind: "VolumeSnapshotContent"}:           snapshotContent,
+	{Group: "snapshot.storage.k8s.io", Kind: "VolumeSnapshot"}:                  snapshotTaken,
+	{Group: "groupsnapshot.storage.k8s.io", Kind: "VolumeGroupSnapshotContent"}: snapshotContent,
+	{Group: "groupsnapshot.storage.k8s.io", Kind: "VolumeGroupSnapshot"}:        snapshotTaken,
+
+	// Runs and one-shot requests: their status says they ran. Copied
+	// without it, the target's controller takes them as new and runs them
+	// again — a Velero restore restoring old data, a deletion request
+	// deleting a backup from the shared bucket, a pipeline deploying
+	// again. Velero lists the backups of a storage location by itself
+	// (its backup sync), so they are not copied either.
+	{Group: "velero.io", Kind: "Backup"}:              "a backup of the source; the target's Velero lists it from the storage location (backup sync), while a copy without its status would be taken again",
+	{Group: "velero.io", Kind: "Restore"}:             veleroRun,
+	{Group: "velero.io", Kind: "DeleteBackupRequest"}: veleroRun,
+	{Group: "velero.io", Kind: "DownloadRequest"}:     veleroRun,
+	{Group: "velero.io", Kind: "ServerStatusRequest"}: veleroRun,
+	{Group: "velero.io", Kind: "PodVolumeBackup"}:     veleroRun,
+	{Group: "velero.io", Kind: "PodVolumeRestore"}:    veleroRun,
+	{Group: "velero.io", Kind: "DataUpload"}:          veleroRun,
+	{Group: "velero.io", Kind: "DataDownload"}:        veleroRun,
+	{Group: "velero.io", Kind: "BackupRepository"}:    "the source's Velero's connection to a backup repository; the target's makes its own",
+	{Group: "argoproj.io", Kind: "Workflow"}:          "a run of the source's Argo Workflows; copied without its status, the target would run it again",
+	{Group: "tekton.dev", Kind: "PipelineRun"}:        tektonRun,
+	{Group: "tekton.dev", Kind: "TaskRun"}:            tektonRun,
+	{Group: "tekton.dev", Kind: "CustomRun"}:          tektonRun,
+	{Group: "tekton.dev", Kind: "Run"}:                tektonRun,
 }
 
+// The reasons several kinds share.
+const (
+	snapshotContent = "the source's record of a snapshot on the storage system; copied, the target's snapshot controller would manage that snapshot too, and could delete it"
+	snapshotTaken   = "a snapshot taken in the source; copied without its status, the target would take a new one of its own claim"
+	veleroRun       = "a run of the source's Velero; copied without its status, the target's Velero would take it as new and run it again"
+	tektonRun       = "a run of the source's Tekton pipelines; copied without its status, the target would run it again"
+)
+
 // Generated reports whether every object of a kind is one a cluster (or
-// its network add-on) writes for itself: never copied, so not worth
-// watching either.
+// one of its add-ons) writes for itself or a record of what ran in it:
+// never copied, so not worth watching either.
 func Generated(gk schema.GroupKind) bool {
 	_, ok := generatedKinds[gk]
 	return ok

@@ -78,6 +78,40 @@ spec:
 			dec: Decision{Skip: true, Reason: "binds the source's AWS target group arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-blue/6d0ecf831eec9f09: copied, the target's pods would join it; the target needs a target group and TargetGroupBinding of its own"},
 		},
 		{
+			name: "a Velero Restore that ran in the source",
+			in: `
+apiVersion: velero.io/v1
+kind: Restore
+metadata: {name: nightly-20261201, namespace: velero}
+spec: {backupName: nightly-20261201}
+status: {phase: Completed}
+`,
+			dec: Decision{Skip: true, Reason: "a run of the source's Velero; copied without its status, the target's Velero would take it as new and run it again"},
+		},
+		{
+			name: "a Velero Schedule is the user's: copied",
+			in: `
+apiVersion: velero.io/v1
+kind: Schedule
+metadata: {name: nightly, namespace: velero}
+spec: {schedule: "0 1 * * *", template: {ttl: 720h0m0s}}
+`,
+		},
+		{
+			name: "a pre-provisioned VolumeSnapshotContent",
+			in: `
+apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshotContent
+metadata: {name: snapcontent-db}
+spec:
+  deletionPolicy: Delete
+  driver: ebs.csi.aws.com
+  source: {snapshotHandle: snap-0123456789abcdef0}
+  volumeSnapshotRef: {name: db, namespace: shop, uid: 0c5e0000-0000-0000-0000-000000000001}
+`,
+			dec: Decision{Skip: true, Reason: "the source's record of a snapshot on the storage system; copied, the target's snapshot controller would manage that snapshot too, and could delete it"},
+		},
+		{
 			name: "a Calico network policy is the user's: copied",
 			in: `
 apiVersion: crd.projectcalico.org/v1
