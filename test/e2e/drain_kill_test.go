@@ -83,15 +83,18 @@ spec:
 	// that entry, 2 minutes later (the disruption controller's
 	// DeletionTimeout). The re-run's timeout must outlast it.
 	args := []string{"drain", "--cluster", "blue", "--nodes", "tandem.io/pool=" + oldPool, "--first", "", "--journal-dir", journal, "--timeout", "4m"}
-	run := startTandem(t, args...)
-	eventually(t, time.Minute, func() error {
-		if n := podsOn(newPool); n < 1 {
-			return fmt.Errorf("no pod moved to the new pool yet")
-		}
-		return nil
-	})
+	// Killed the moment it reports its first eviction: polling the pods
+	// from here instead let a fast drain finish between two looks.
+	run := startTandemKillOn(t, ", 1 pods evicted", args...)
+	select {
+	case <-run.done:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("the drain reported no eviction in 2 minutes:\n%s", run.log())
+	}
+	if err := run.cmd.Wait(); err == nil {
+		t.Fatalf("the drain ended before it was killed at its first eviction:\n%s", run.log())
+	}
 	moved := podsOn(newPool)
-	run.kill9(t)
 	if moved >= replicas {
 		t.Fatalf("the drain had moved all %d pods before the kill: nothing left to resume", moved)
 	}
