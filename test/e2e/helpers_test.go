@@ -331,7 +331,14 @@ func serveWebhook(t *testing.T, decide func(*admissionv1.AdmissionRequest) *meta
 // kubectlCreate creates (kubectl create, not apply) the object doc in context ctxName.
 func kubectlCreate(t *testing.T, ctxName, doc string) {
 	t.Helper()
-	f := filepath.Join(t.TempDir(), "obj.json")
+	// Not under t.TempDir(): a subtest's name may hold a comma, and
+	// kubectl's -f takes a comma as a list of files.
+	dir, err := os.MkdirTemp("", "tandem-e2e-obj-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	f := filepath.Join(dir, "obj.json")
 	if err := os.WriteFile(f, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
