@@ -277,7 +277,8 @@ func TestShiftALBIngress(t *testing.T) {
 			if r.code != 2 || !strings.Contains(r.stderr, c.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
 				t.Errorf("%s: exit %d, want 2 with one line naming %q:\n%s", c.router, r.code, c.want, r.stderr)
 			}
-		}		// blue's binding copied into green: green's pods would join blue's
+		}
+		// blue's binding copied into green: green's pods would join blue's
 		// target group, whatever the weights say.
 		kubectlCreate(t, "green", `{"apiVersion":"elbv2.k8s.aws/v1beta1","kind":"TargetGroupBinding","metadata":{"name":"copied","namespace":"`+ns+`"},"spec":{"targetGroupARN":"`+a.blueTG+`","serviceRef":{"name":"web","port":80}}}`)
 		defer mustKubectl(t, "--context", "green", "-n", ns, "delete", "targetgroupbinding", "copied")
