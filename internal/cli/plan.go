@@ -52,7 +52,9 @@ func newPlanCmd(g *Global) *cobra.Command {
             EKS Pod Identity, whose associations are made per cluster
   capacity  the source's pod requests against the target's allocatable
   exposure  LoadBalancer Services, Ingress and Gateway hosts: the entry points a
-            shift must move, with the router that can move each
+            shift must move, with the router that can move each; AWS
+            TargetGroupBindings (not copied: the target needs a target group
+            and binding of its own, unless the controller made them)
 
 A resource that cannot be read (a CRD deleted meanwhile, an aggregated API
 whose backend is down, RBAC) is reported as unchecked and the report goes on.

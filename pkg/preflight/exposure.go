@@ -10,8 +10,9 @@ import (
 )
 
 // Exposure lists how the source is reached from outside — LoadBalancer
-// Services, Ingress hosts, Gateway listeners and routes: the entry points a
-// shift must move, each with the router that can move it.
+// Services, Ingress hosts, Gateway listeners and routes, AWS target groups
+// bound to Services: the entry points a shift must move, each with the
+// router that can move it.
 type Exposure struct{}
 
 // Name is the check's name.
@@ -19,8 +20,9 @@ func (Exposure) Name() string { return "exposure" }
 
 // Scope says what was read.
 func (Exposure) Scope(env *Env) string {
-	return fmt.Sprintf("%d Services, %d Ingresses, %d Gateways, %d HTTPRoutes",
-		len(env.Of("", "Service")), len(env.Of("networking.k8s.io", "Ingress")), len(env.Of("gateway.networking.k8s.io", "Gateway")), len(env.Of("gateway.networking.k8s.io", "HTTPRoute")))
+	return fmt.Sprintf("%d Services, %d Ingresses, %d Gateways, %d HTTPRoutes, %d TargetGroupBindings",
+		len(env.Of("", "Service")), len(env.Of("networking.k8s.io", "Ingress")), len(env.Of("gateway.networking.k8s.io", "Gateway")), len(env.Of("gateway.networking.k8s.io", "HTTPRoute")),
+		len(env.Of("elbv2.k8s.aws", "TargetGroupBinding")))
 }
 
 // Run reports one info finding per entry point.
@@ -76,7 +78,32 @@ func (Exposure) Run(_ context.Context, env *Env) ([]Finding, error) {
 		}
 		add(o, "HTTPRoute for "+strings.Join(uniq(hosts), ", "), "the router of its Gateway (DNS weighted records per host)")
 	}
+	for _, o := range env.Of("elbv2.k8s.aws", "TargetGroupBinding") {
+		out = append(out, targetGroupBinding(o, env))
+	}
 	return out, nil
+}
+
+// targetGroupBinding is what a TargetGroupBinding of the source asks of a
+// move. Sync does not copy it: it names the source's AWS target group, and
+// the target's pods would join that group (pkg/sanitize). One the AWS Load
+// Balancer Controller made for an Ingress or a Service (its stack labels)
+// is made again by the target's controller for the copied Ingress or
+// Service; one written by hand (infrastructure as code, seed 002) needs a
+// target group of the target's own and a binding to it.
+func targetGroupBinding(o *unstructured.Unstructured, env *Env) Finding {
+	arn, _, _ := unstructured.NestedString(o.Object, "spec", "targetGroupARN")
+	svc, _, _ := unstructured.NestedString(o.Object, "spec", "serviceRef", "name")
+	what := fmt.Sprintf("registers Service %s/%s's pods in AWS target group %s", o.GetNamespace(), svc, arn)
+	if hasPrefix(o.GetLabels(), "ingress.k8s.aws/") || hasPrefix(o.GetLabels(), "service.k8s.aws/") {
+		return Finding{Severity: Info, Object: Ref(o), Evidence: "labels",
+			Message: what + ", made by the AWS Load Balancer Controller for an Ingress or Service: the target's controller makes its own (with a load balancer of its own) for the copied one",
+			Fix:     "shift with --router route53://ZONEID/HOST?" + weightsFor(env) + " (DNS weighted records to each cluster's load balancer)"}
+	}
+	return Finding{Severity: Warning, Object: Ref(o),
+		Message: what + "; sync does not copy it (the target's pods would join the source's target group)",
+		Fix: fmt.Sprintf("before traffic moves, create a target group for the target and a TargetGroupBinding to it there; then shift between the two with --router albingress://NAMESPACE/INGRESS?context=%s&%s=%s&%s=TARGET_GROUP_ARN or alb://LISTENER_RULE_ARN?%s",
+			env.Source.Context, env.Source.Context, arn, env.Target.Context, weightsFor(env))}
 }
 
 func weightsFor(env *Env) string {

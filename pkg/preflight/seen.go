@@ -39,6 +39,7 @@ func init() {
 		{Group: "admissionregistration.k8s.io", Kind: "ValidatingWebhookConfiguration"},
 		{Group: "admissionregistration.k8s.io", Kind: "MutatingWebhookConfiguration"},
 		{Group: "argoproj.io", Kind: "Application"},
+		{Group: "elbv2.k8s.aws", Kind: "TargetGroupBinding"},
 	} {
 		heldKinds[gk] = true
 	}
