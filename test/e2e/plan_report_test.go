@@ -28,8 +28,9 @@ func planJSON(t *testing.T, wantCode int, extra ...string) *preflight.Report {
 
 // Given objects deployed by Helm and by Argo CD (with the Application CRD
 // and an Application), a pod requesting more than green has, a LoadBalancer
-// Service and an Ingress, plan reports the owners, the capacity error with
-// its numbers, and each entry point with the router that moves it.
+// Service, an Ingress and a TargetGroupBinding, plan reports the owners, the
+// capacity error with its numbers, and each entry point with the router
+// that moves it (the binding: what the target needs instead of a copy).
 func TestPlanOwnersCapacityExposure(t *testing.T) {
 	const ns = "e2e-plan-owners"
 	t.Cleanup(func() {
@@ -58,6 +59,20 @@ func TestPlanOwnersCapacityExposure(t *testing.T) {
 	kubectlCreate(t, "blue", `{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"shop","namespace":"`+ns+`",
 "annotations":{"external-dns.alpha.kubernetes.io/hostname":"shop.example"}},
 "spec":{"rules":[{"host":"shop.example","http":{"paths":[{"path":"/","pathType":"Prefix","backend":{"service":{"name":"edge","port":{"number":443}}}}]}}]}}`)
+	// A TargetGroupBinding written by hand (the CRD as TestShiftALBIngress leaves it).
+	if r := kubectl(t, "--context", "blue", "get", "crd", "targetgroupbindings.elbv2.k8s.aws"); r.code != 0 {
+		kubectlCreate(t, "blue", tgbCRD)
+	}
+	mustKubectl(t, "--context", "blue", "wait", "--for=condition=Established", "crd/targetgroupbindings.elbv2.k8s.aws", "--timeout=60s")
+	eventually(t, 30e9, func() error {
+		r := kubectl(t, "--context", "blue", "-n", ns, "get", "targetgroupbindings")
+		if r.code != 0 {
+			return errString("the TargetGroupBinding resource is not served yet: " + r.stderr)
+		}
+		return nil
+	})
+	kubectlCreate(t, "blue", `{"apiVersion":"elbv2.k8s.aws/v1beta1","kind":"TargetGroupBinding","metadata":{"name":"edge","namespace":"`+ns+`"},
+"spec":{"targetGroupARN":"arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/edge-blue/6d0ecf831eec9f09","serviceRef":{"name":"edge","port":443}}}`)
 	eventually(t, 60e9, func() error {
 		if out := kubectl(t, "--context", "blue", "-n", ns, "get", "pods", "-l", "app=hungry", "-o", "name").stdout; out == "" {
 			return errString("no pod of hungry yet")
@@ -76,6 +91,7 @@ func TestPlanOwnersCapacityExposure(t *testing.T) {
 		{"capacity", "capacity", "target green", preflight.Error, "cpu: source requests"},
 		{"load balancer", "exposure", "Service " + ns + "/edge", preflight.Info, "route53://"},
 		{"ingress host", "exposure", "Ingress.networking.k8s.io " + ns + "/shop", preflight.Info, "externaldns://ingress/" + ns + "/shop"},
+		{"target group binding", "exposure", "TargetGroupBinding.elbv2.k8s.aws " + ns + "/edge", preflight.Warning, "sync does not copy it"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
