@@ -40,6 +40,7 @@ func init() {
 		{Group: "admissionregistration.k8s.io", Kind: "MutatingWebhookConfiguration"},
 		{Group: "argoproj.io", Kind: "Application"},
 		{Group: "elbv2.k8s.aws", Kind: "TargetGroupBinding"},
+		{Group: "velero.io", Kind: "Schedule"},
 	} {
 		heldKinds[gk] = true
 	}

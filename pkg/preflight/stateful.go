@@ -11,9 +11,10 @@ import (
 )
 
 // Stateful lists what holds data: StatefulSets with volume claim templates,
-// PVCs and PVs; flags PVs that would be deleted with their claim; and checks
+// PVCs and PVs; flags PVs that would be deleted with their claim; checks
 // the volumes against the target (CSI driver, provisioner, access modes,
-// node affinity).
+// node affinity); and flags the backup schedules both clusters would run
+// into one storage location.
 type Stateful struct{}
 
 // Name is the check's name.
@@ -21,7 +22,7 @@ func (Stateful) Name() string { return "stateful" }
 
 // Scope says what was read.
 func (Stateful) Scope(env *Env) string {
-	return fmt.Sprintf("%d StatefulSets, %d PVCs, %d PVs against the target's CSI drivers, classes and nodes", len(env.Of("apps", "StatefulSet")), len(env.Of("", "PersistentVolumeClaim")), len(env.Of("", "PersistentVolume")))
+	return fmt.Sprintf("%d StatefulSets, %d PVCs, %d PVs against the target's CSI drivers, classes and nodes; %d Velero Schedules", len(env.Of("apps", "StatefulSet")), len(env.Of("", "PersistentVolumeClaim")), len(env.Of("", "PersistentVolume")), len(env.Of("velero.io", "Schedule")))
 }
 
 // Run reports the stateful inventory.
@@ -86,7 +87,7 @@ func (Stateful) Run(ctx context.Context, env *Env) ([]Finding, error) {
 			Message: "reclaimPolicy Delete" + claim + ": deleting the claim in the source deletes the data",
 			Fix:     "set Retain before handoff: kubectl patch pv " + o.GetName() + ` -p '{"spec":{"persistentVolumeReclaimPolicy":"Retain"}}'`})
 	}
-	return out, nil
+	return append(out, veleroSchedules(env)...), nil
 }
 
 func orDefault(class string) string {

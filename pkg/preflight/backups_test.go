@@ -1,0 +1,26 @@
+package preflight
+
+import (
+	"strings"
+	"testing"
+)
+
+// A Velero Schedule the target would run into the source's storage
+// location is a warning with the way out; a paused one is not.
+func TestStatefulFlagsVeleroSchedulesBothClustersWouldRun(t *testing.T) {
+	env := envOf(
+		map[string]any{"apiVersion": "velero.io/v1", "kind": "Schedule", "metadata": meta("nightly", "velero", nil, nil),
+			"spec": map[string]any{"schedule": "0 1 * * *", "template": map[string]any{"storageLocation": "s3-main"}}},
+		map[string]any{"apiVersion": "velero.io/v1", "kind": "Schedule", "metadata": meta("paused", "velero", nil, nil),
+			"spec": map[string]any{"schedule": "0 2 * * *", "paused": true}},
+	)
+	fs := veleroSchedules(env)
+	if len(fs) != 1 {
+		t.Fatalf("findings %+v: want the running schedule alone", fs)
+	}
+	f := fs[0]
+	if f.Severity != Warning || f.Object != "Schedule.velero.io velero/nightly" || !strings.Contains(f.Message, "storage location s3-main") ||
+		!strings.Contains(f.Fix, `"accessMode":"ReadOnly"`) || !strings.Contains(f.Fix, "velero schedule pause nightly") {
+		t.Errorf("finding %+v", f)
+	}
+}
