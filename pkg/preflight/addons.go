@@ -10,6 +10,7 @@ import (
 
 	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/sanitize"
 )
 
 // Addons compares the add-ons of both clusters: the Deployments and
@@ -52,8 +53,11 @@ func (Addons) Scope(env *Env) string {
 type addon struct {
 	ref    string
 	images map[string]string
-	// copied: sync copies it (it is not in a system namespace).
+	// copied: sync copies it (it is not in a system namespace, and not
+	// ExternalDNS, whose copy would act as the source's owner).
 	copied bool
+	// externalDNS: it runs ExternalDNS.
+	externalDNS bool
 }
 
 func addonsOf(lists ...[]*unstructured.Unstructured) map[string]addon {
@@ -70,7 +74,9 @@ func addonsOf(lists ...[]*unstructured.Unstructured) map[string]addon {
 				name, _ := m["name"].(string)
 				img, _ := m["image"].(string)
 				a.images[name] = img
+				a.externalDNS = a.externalDNS || sanitize.IsExternalDNS(img)
 			}
+			a.copied = a.copied && !a.externalDNS
 			out[o.GetKind()+" "+o.GetNamespace()+"/"+o.GetName()] = a
 		}
 	}
@@ -108,7 +114,10 @@ func compareAddons(source, target map[string]addon) []Finding {
 		t, ok := target[k]
 		if !ok {
 			fix := "install it in the target at a version made for the target's Kubernetes (its chart or manifests; sync does not copy system namespaces)"
-			if s.copied {
+			switch {
+			case s.externalDNS:
+				fix = "sync does not copy ExternalDNS (a copy would take the source's DNS records for its own): install the target's own, with an owner id of its own (--txt-owner-id), before traffic moves"
+			case s.copied:
 				fix = "sync copies it with the source's images: make sure that version supports the target's Kubernetes, or install the target's own version first (its chart or manifests) and leave it out of the sync"
 			}
 			out = append(out, Finding{Severity: Warning, Check: "addons", Object: s.ref,

@@ -3,6 +3,8 @@ package preflight
 import (
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 func TestCompareAddons(t *testing.T) {
@@ -64,5 +66,21 @@ func TestWarningCollector(t *testing.T) {
 	}
 	if d := dedupe([]string{"a", "a", "b"}); len(d) != 2 {
 		t.Fatalf("dedupe: %q", d)
+	}
+}
+
+// ExternalDNS outside the system namespaces is not copied either: the
+// target needs its own, with an owner id of its own.
+func TestAddonsExternalDNSIsTheTargetsOwn(t *testing.T) {
+	source := addonsOf([]*unstructured.Unstructured{obj(map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta("external-dns", "external-dns", nil, nil),
+		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{
+			map[string]any{"name": "external-dns", "image": "registry.k8s.io/external-dns/external-dns:v0.15.1", "args": []any{"--txt-owner-id=eks-blue"}}}}}}})})
+	a := source["Deployment external-dns/external-dns"]
+	if !a.externalDNS || a.copied {
+		t.Fatalf("addon %+v: want ExternalDNS, not copied", a)
+	}
+	fs := compareAddons(source, nil)
+	if len(fs) != 1 || fs[0].Severity != Warning || !strings.Contains(fs[0].Fix, "sync does not copy ExternalDNS") || !strings.Contains(fs[0].Fix, "--txt-owner-id") {
+		t.Errorf("findings %+v", fs)
 	}
 }

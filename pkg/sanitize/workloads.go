@@ -2,9 +2,13 @@ package sanitize
 
 import "k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-// sanitizeDeployment drops the revision counter: it numbers the source's
-// ReplicaSets, which are not copied; the target's controller counts afresh.
+// sanitizeDeployment skips one that runs ExternalDNS (externaldns.go) and
+// drops the revision counter: it numbers the source's ReplicaSets, which
+// are not copied; the target's controller counts afresh.
 func sanitizeDeployment(obj *unstructured.Unstructured, _ Context) Decision {
+	if owner, ok := externalDNSOwner(obj); ok {
+		return skipExternalDNS(owner)
+	}
 	removeAnnotations(obj, "deployment.kubernetes.io/revision")
 	return Decision{}
 }

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/tools/pager"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/sanitize"
 	"github.com/tandem-io/tandem/pkg/traffic"
 )
 
@@ -55,9 +56,6 @@ func (in Instance) Sees(kind, namespace string) bool {
 
 var versionTag = regexp.MustCompile(`^v?(\d+)\.(\d+)`)
 
-// isExternalDNS says whether a container image is ExternalDNS's.
-func isExternalDNS(image string) bool { return strings.Contains(image, "external-dns") }
-
 // Deployments finds the ExternalDNS Deployments of a cluster (by image),
 // leaving out those being deleted (their own deletion or their namespace's):
 // they will publish nothing.
@@ -73,7 +71,7 @@ func Deployments(ctx context.Context, c *cluster.Conn) ([]Instance, error) {
 			return fmt.Errorf("a %T in a list of Deployments", obj)
 		}
 		for _, ct := range d.Spec.Template.Spec.Containers {
-			if isExternalDNS(ct.Image) {
+			if sanitize.IsExternalDNS(ct.Image) {
 				found = append(found, *d)
 				break
 			}
@@ -90,7 +88,7 @@ func Deployments(ctx context.Context, c *cluster.Conn) ([]Instance, error) {
 			continue
 		}
 		for _, ct := range d.Spec.Template.Spec.Containers {
-			if !isExternalDNS(ct.Image) {
+			if !sanitize.IsExternalDNS(ct.Image) {
 				continue
 			}
 			gone, known := terminating[d.Namespace]
