@@ -35,13 +35,7 @@ func watched(r inventory.Resource) bool {
 	if r.ReadOnly || sanitize.Generated(r.GroupKind()) {
 		return false
 	}
-	switch r.GroupKind() {
-	case schema.GroupKind{Kind: "Pod"},
-		schema.GroupKind{Kind: "Endpoints"}, schema.GroupKind{Group: "discovery.k8s.io", Kind: "EndpointSlice"},
-		schema.GroupKind{Group: "apps", Kind: "ControllerRevision"}:
-		return false
-	}
-	return true
+	return !derived[r.GroupKind()] && r.GroupKind() != schema.GroupKind{Kind: "Pod"}
 }
 
 // informerKey names one informer: a resource in one namespace, or in all ("").

@@ -24,8 +24,11 @@ func (m *Mirror) holdsOthers(ctx context.Context, obj *unstructured.Unstructured
 	case schema.GroupKind{Kind: "Namespace"}:
 		ns := obj.GetName()
 		for _, r := range m.resources {
-			if !r.Namespaced || !watched(r) || r.Unshared || len(r.Target) == 0 {
+			if !r.Namespaced || r.Unshared || len(r.Target) == 0 {
 				continue // the target does not serve it: nothing of it can be there
+			}
+			if r.ReadOnly || sanitize.ClusterWritten(r.GroupKind()) || derived[r.GroupKind()] {
+				continue // nobody's intent: the cluster writes every one
 			}
 			gvr := schema.GroupVersionResource{Group: r.Group, Version: r.Version, Resource: r.Resource}
 			if why, err := m.firstForeign(ctx, gvr, ns); why != "" || err != nil {
@@ -48,6 +51,13 @@ func (m *Mirror) holdsOthers(ctx context.Context, obj *unstructured.Unstructured
 	return "", nil
 }
 
+// derived are the kinds whose objects the cluster derives from others
+// (endpoints from Services, revisions from workloads): never someone's own.
+var derived = map[schema.GroupKind]bool{
+	{Kind: "Endpoints"}: true, {Group: "discovery.k8s.io", Kind: "EndpointSlice"}: true,
+	{Group: "apps", Kind: "ControllerRevision"}: true,
+}
+
 // firstForeign names the first object of gvr (in ns, "" for all) that is
 // not tandem's, "" when there is none.
 func (m *Mirror) firstForeign(ctx context.Context, gvr schema.GroupVersionResource, ns string) (string, error) {
@@ -60,13 +70,7 @@ func (m *Mirror) firstForeign(ctx context.Context, gvr schema.GroupVersionResour
 	}
 	for i := range list.Items {
 		o := &list.Items[i]
-		if len(o.GetOwnerReferences()) > 0 {
-			continue // its owner is counted
-		}
-		if sanitize.Object(o.DeepCopy(), sanitize.Context{}).Skip {
-			continue // the cluster's own (a token, kube-root-ca.crt, an Event…)
-		}
-		if why := madeByOthers(o); why != "" {
+		if why := othersIn(o); why != "" {
 			where := o.GetName()
 			if o.GetNamespace() != "" {
 				where = o.GetNamespace() + "/" + where
@@ -75,6 +79,22 @@ func (m *Mirror) firstForeign(ctx context.Context, gvr schema.GroupVersionResour
 		}
 	}
 	return "", nil
+}
+
+// othersIn says who else than tandem and the cluster made o, an object
+// inside what a prune would delete ("" when nobody did).
+func othersIn(o *unstructured.Unstructured) string {
+	if len(o.GetOwnerReferences()) > 0 {
+		return "" // its owner is counted
+	}
+	if d := sanitize.Object(o.DeepCopy(), sanitize.Context{}); d.Skip && !d.Intent {
+		// The cluster's own (a token, kube-root-ca.crt…). Not what sync
+		// leaves behind because a copy would act (a snapshot, a run, a
+		// target group binding, ExternalDNS): in the target, such an
+		// object is someone's.
+		return ""
+	}
+	return madeByOthers(o)
 }
 
 // madeByOthers says who else wrote o ("" when nobody did): a field manager

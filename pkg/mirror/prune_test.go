@@ -40,3 +40,33 @@ func TestMadeByOthers(t *testing.T) {
 		}
 	}
 }
+
+// What sync leaves behind because a copy would act (ExternalDNS, a
+// binding, a run) is someone's in the target: it keeps its namespace from
+// a prune, where the cluster's own objects do not.
+func TestOthersInCountsWhatSyncLeavesBecauseItWouldAct(t *testing.T) {
+	helm := []metav1.ManagedFieldsEntry{{Manager: "helm"}}
+	externalDNS := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": "external-dns", "namespace": "dns"},
+		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{
+			map[string]any{"name": "external-dns", "image": "registry.k8s.io/external-dns/external-dns:v0.15.1", "args": []any{"--txt-owner-id=green"}}}}}}}}
+	externalDNS.SetManagedFields(helm)
+	binding := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "elbv2.k8s.aws/v1beta1", "kind": "TargetGroupBinding",
+		"metadata": map[string]any{"name": "web", "namespace": "shop"}, "spec": map[string]any{"targetGroupARN": "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/web-green/1"}}}
+	binding.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kubectl-create"}})
+	caBundle := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": "kube-root-ca.crt", "namespace": "shop"}}}
+	caBundle.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kube-controller-manager"}, {Manager: "someone"}})
+	for _, c := range []struct {
+		o    *unstructured.Unstructured
+		want string
+	}{
+		{externalDNS, "written by helm"},
+		{binding, "written by kubectl-create"},
+		{caBundle, ""},
+	} {
+		if got := othersIn(c.o); got != c.want {
+			t.Errorf("%s %s: %q, want %q", c.o.GetKind(), c.o.GetName(), got, c.want)
+		}
+	}
+}

@@ -64,19 +64,19 @@ func addonsOf(lists ...[]*unstructured.Unstructured) map[string]addon {
 	out := map[string]addon{}
 	for _, list := range lists {
 		for _, o := range list {
-			if !addonNamespace(o.GetNamespace()) {
+			// ExternalDNS in any namespace: sync leaves it, whatever its home.
+			_, dns := sanitize.ExternalDNSOwner(o)
+			if !addonNamespace(o.GetNamespace()) && !dns {
 				continue
 			}
-			a := addon{ref: Ref(o), images: map[string]string{}, copied: !plan.SystemNamespace(o.GetNamespace())}
+			a := addon{ref: Ref(o), images: map[string]string{}, copied: !plan.SystemNamespace(o.GetNamespace()) && !dns, externalDNS: dns}
 			containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
 			for _, c := range containers {
 				m, _ := c.(map[string]any)
 				name, _ := m["name"].(string)
 				img, _ := m["image"].(string)
 				a.images[name] = img
-				a.externalDNS = a.externalDNS || sanitize.IsExternalDNS(img)
 			}
-			a.copied = a.copied && !a.externalDNS
 			out[o.GetKind()+" "+o.GetNamespace()+"/"+o.GetName()] = a
 		}
 	}
@@ -89,7 +89,10 @@ func (Addons) Run(ctx context.Context, env *Env) ([]Finding, error) {
 	// The target's workloads of the add-on namespaces only: a target that
 	// already runs a large platform has many others.
 	var target []*unstructured.Unstructured
-	inAddonNamespace := func(o *unstructured.Unstructured) bool { return addonNamespace(o.GetNamespace()) }
+	inAddonNamespace := func(o *unstructured.Unstructured) bool {
+		_, dns := sanitize.ExternalDNSOwner(o)
+		return addonNamespace(o.GetNamespace()) || dns
+	}
 	for _, kind := range []string{"Deployment", "DaemonSet"} {
 		r := inventory.Resource{Group: "apps", Version: "v1", Resource: strings.ToLower(kind) + "s", Kind: kind, Namespaced: true}
 		objs, err := targetObjects(ctx, env, r, inAddonNamespace, []string{"spec", "template", "spec", "containers"})

@@ -78,7 +78,10 @@ func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 	for _, crd := range env.Of("apiextensions.k8s.io", "CustomResourceDefinition") {
 		group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
 		kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
-		crs := env.Seen.Count(group, kind)
+		// What sync copies of its objects: not those a controller makes
+		// or the source's own records (runs, snapshots, a node's state…).
+		crs := env.Seen.Copied(group, kind)
+		records := env.Seen.Count(group, kind) - crs
 		src := ReadCRDVersions(crd)
 		obj := Ref(crd)
 		if src.Webhook != "" {
@@ -103,6 +106,10 @@ func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 				out = append(out, Finding{Severity: Warning, Object: obj,
 					Message: "missing in the target and no custom resources yet, but a controller uses it: " + gs[0].Why() + moreGrants(gs),
 					Fix:     "sync copies it (a --namespace or --stack selection of " + gs[0].ServiceAccount.Namespace + " brings it along); do not leave it out with --exclude-kinds, or the controller fails in the target"})
+			} else if records > 0 {
+				out = append(out, Finding{Severity: Info, Object: obj,
+					Message: fmt.Sprintf("missing in the target; sync copies none of the source's %d %s objects (each is made by another object's controller, or is the source's own record: a run, a snapshot, its nodes' state)", records, kind),
+					Fix:     "sync copies the CRD; whatever makes such objects in the source makes the target's (install it there if it is not)"})
 			} else {
 				out = append(out, Finding{Severity: Info, Object: obj, Message: "missing in the target; the source has no objects of it",
 					Fix: "sync copies it; or leave it out with --exclude-kinds CustomResourceDefinition.apiextensions.k8s.io"})

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tandem-io/tandem/pkg/sanitize"
 )
 
 // Exposure lists how the source is reached from outside — LoadBalancer
@@ -85,23 +87,32 @@ func (Exposure) Run(_ context.Context, env *Env) ([]Finding, error) {
 }
 
 // targetGroupBinding is what a TargetGroupBinding of the source asks of a
-// move. Sync does not copy it: it names the source's AWS target group, and
-// the target's pods would join that group (pkg/sanitize). One the AWS Load
-// Balancer Controller made for an Ingress or a Service (its stack labels)
-// is made again by the target's controller for the copied Ingress or
-// Service; one written by hand (infrastructure as code, seed 002) needs a
-// target group of the target's own and a binding to it.
+// move. Sync does not copy it (pkg/sanitize: it names the source's AWS
+// target group). One the AWS Load Balancer Controller made for an Ingress
+// or a Service (its stack labels) is made again by the target's controller
+// for the copied Ingress or Service; one written by hand (infrastructure as
+// code, seed 002) needs a target group of the target's own and a binding
+// to it; one sharing its group between clusters (multiClusterTargetGroup)
+// is bound in the target once the target is ready to serve.
 func targetGroupBinding(o *unstructured.Unstructured, env *Env) Finding {
 	arn, _, _ := unstructured.NestedString(o.Object, "spec", "targetGroupARN")
 	svc, _, _ := unstructured.NestedString(o.Object, "spec", "serviceRef", "name")
-	what := fmt.Sprintf("registers Service %s/%s's pods in AWS target group %s", o.GetNamespace(), svc, arn)
+	what := fmt.Sprintf("registers Service %s/%s's pods in %s", o.GetNamespace(), svc, sanitize.TargetGroupOf(o))
 	if hasPrefix(o.GetLabels(), "ingress.k8s.aws/") || hasPrefix(o.GetLabels(), "service.k8s.aws/") {
 		return Finding{Severity: Info, Object: Ref(o), Evidence: "labels",
 			Message: what + ", made by the AWS Load Balancer Controller for an Ingress or Service: the target's controller makes its own (with a load balancer of its own) for the copied one",
 			Fix:     "shift with --router route53://ZONEID/HOST?" + weightsFor(env) + " (DNS weighted records to each cluster's load balancer)"}
 	}
+	if shared, _, _ := unstructured.NestedBool(o.Object, "spec", "multiClusterTargetGroup"); shared {
+		return Finding{Severity: Warning, Object: Ref(o),
+			Message: what + ", shared between clusters (multiClusterTargetGroup); sync does not copy it (the target's pods would take part of its traffic at once)",
+			Fix:     "once the target is ready to serve, create its binding to the same target group (multiClusterTargetGroup: true); traffic then splits by the number of targets in each cluster, not by weights"}
+	}
+	if arn == "" {
+		arn = "SOURCE_TARGET_GROUP_ARN"
+	}
 	return Finding{Severity: Warning, Object: Ref(o),
-		Message: what + "; sync does not copy it (the target's pods would join the source's target group)",
+		Message: what + "; sync does not copy it (the target's pods would join the source's target group, and each cluster's controller would deregister the other's)",
 		Fix: fmt.Sprintf("before traffic moves, create a target group for the target and a TargetGroupBinding to it there; then shift between the two with --router albingress://NAMESPACE/INGRESS?context=%s&%s=%s&%s=TARGET_GROUP_ARN or alb://LISTENER_RULE_ARN?%s",
 			env.Source.Context, env.Source.Context, arn, env.Target.Context, weightsFor(env))}
 }

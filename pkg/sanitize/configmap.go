@@ -49,6 +49,10 @@ var controlPlaneConfigMaps = map[string]string{
 	"kube-public/cluster-info":                                         "published by the target's bootstrap signer (its CA and address, for nodes joining it)",
 	"kube-system/kubeadm-config":                                       "the target's own kubeadm installation (its version, certificate names, networking)",
 	"kube-system/kubelet-config":                                       "the target's own kubeadm installation (its kubelets' configuration)",
+	// kubeadm's and EKS's kube-proxy configuration: its kubeconfig names
+	// the cluster's API address.
+	"kube-system/kube-proxy":        "the target's own kube-proxy configuration (it names its cluster's API address)",
+	"kube-system/kube-proxy-config": "the target's own kube-proxy configuration",
 	// EKS: the IAM roles of the source's nodes (and its people). Copied,
 	// the target's nodes, whose role is their own, could no longer join.
 	"kube-system/aws-auth": "EKS's map of IAM roles to the source's nodes and users: the target's nodes join with their own role; add the people and roles the target needs there (or use EKS access entries)",

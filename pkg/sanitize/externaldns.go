@@ -10,7 +10,7 @@ import (
 // IsExternalDNS says whether a container image is ExternalDNS's.
 func IsExternalDNS(image string) bool { return strings.Contains(image, "external-dns") }
 
-// externalDNSOwner is the --txt-owner-id of a workload that runs
+// ExternalDNSOwner is the --txt-owner-id of a workload that runs
 // ExternalDNS ("default" when its arguments name none, as ExternalDNS
 // defaults it), and whether it runs ExternalDNS at all.
 //
@@ -23,14 +23,26 @@ func IsExternalDNS(image string) bool { return strings.Contains(image, "external
 // before any shift. The target needs an ExternalDNS of its own, with
 // another owner id; `tandem shift --router externaldns://` then weighs the
 // two clusters' records (and refuses clusters that share an owner id).
-func externalDNSOwner(obj *unstructured.Unstructured) (string, bool) {
+func ExternalDNSOwner(obj *unstructured.Unstructured) (string, bool) {
 	containers, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "containers")
+	owner, found := "", false
 	for _, c := range containers {
 		m, _ := c.(map[string]any)
 		if img, _ := m["image"].(string); !IsExternalDNS(img) {
 			continue
 		}
-		owner := "default"
+		// ExternalDNS reads each flag from an EXTERNAL_DNS_* variable too;
+		// an argument wins over it.
+		id, main := "default", false
+		env, _ := m["env"].([]any)
+		for _, e := range env {
+			em, _ := e.(map[string]any)
+			if em["name"] == "EXTERNAL_DNS_TXT_OWNER_ID" {
+				if v, _ := em["value"].(string); v != "" {
+					id = v
+				}
+			}
+		}
 		var args []string
 		for _, field := range []string{"command", "args"} {
 			l, _ := m[field].([]any)
@@ -41,17 +53,25 @@ func externalDNSOwner(obj *unstructured.Unstructured) (string, bool) {
 		}
 		for i, a := range args {
 			if v, ok := strings.CutPrefix(a, "--txt-owner-id="); ok {
-				owner = v
+				id = v
 			} else if a == "--txt-owner-id" && i+1 < len(args) {
-				owner = args[i+1]
+				id = args[i+1]
 			}
+			main = main || strings.HasPrefix(a, "--source") || strings.HasPrefix(a, "--provider")
 		}
-		return owner, true
+		// The container that publishes (its --source, --provider), not a
+		// provider webhook beside it from the same project.
+		if !found || main {
+			owner, found = id, true
+		}
+		if main {
+			break
+		}
 	}
-	return "", false
+	return owner, found
 }
 
 // skipExternalDNS is the decision on a workload that runs ExternalDNS.
 func skipExternalDNS(owner string) Decision {
-	return skip(fmt.Sprintf("runs ExternalDNS as owner %q: a copy in the target would take the source's DNS records for its own, rewrite them to the target's load balancers and delete the others; run the target's own ExternalDNS with an owner id of its own (--txt-owner-id)", owner))
+	return skipIntent(fmt.Sprintf("runs ExternalDNS as owner %q: a copy in the target would take the source's DNS records for its own, rewrite them to the target's load balancers and delete the others; run the target's own ExternalDNS with an owner id of its own (--txt-owner-id)", owner))
 }

@@ -46,7 +46,12 @@ var generatedKinds = map[schema.GroupKind]string{
 	// launch an instance for each one.
 	{Group: "karpenter.sh", Kind: "NodeClaim"}: "an instance Karpenter launched for the source; copied, the target's Karpenter would launch another (its NodePools are copied and launch what the target needs)",
 	{Group: "karpenter.sh", Kind: "Machine"}:   "an instance Karpenter launched for the source; copied, the target's Karpenter would launch another (its Provisioners are copied and launch what the target needs)",
+}
 
+// intentKinds are kinds someone makes on purpose whose copy would act in
+// the target as if made there (Decision.Intent): records of a snapshot,
+// and runs and one-shot requests that ran in the source.
+var intentKinds = map[schema.GroupKind]string{
 	// Snapshots. A VolumeSnapshotContent is the source's record of a
 	// snapshot on the storage system, as a PersistentVolume is of a
 	// volume (handoff moves volumes; their snapshots stay the source's).
@@ -75,6 +80,7 @@ var generatedKinds = map[schema.GroupKind]string{
 	{Group: "velero.io", Kind: "DataUpload"}:          veleroRun,
 	{Group: "velero.io", Kind: "DataDownload"}:        veleroRun,
 	{Group: "velero.io", Kind: "BackupRepository"}:    "the source's Velero's connection to a backup repository; the target's makes its own",
+	{Group: "velero.io", Kind: "ResticRepository"}:    "the source's Velero's connection to a backup repository; the target's makes its own",
 	{Group: "argoproj.io", Kind: "Workflow"}:          "a run of the source's Argo Workflows; copied without its status, the target would run it again",
 	{Group: "tekton.dev", Kind: "PipelineRun"}:        tektonRun,
 	{Group: "tekton.dev", Kind: "TaskRun"}:            tektonRun,
@@ -85,7 +91,7 @@ var generatedKinds = map[schema.GroupKind]string{
 // The reasons several kinds share.
 const (
 	snapshotContent = "the source's record of a snapshot on the storage system; copied, the target's snapshot controller would manage that snapshot too, and could delete it"
-	snapshotTaken   = "a snapshot taken in the source; copied without its status, the target would take a new one of its own claim"
+	snapshotTaken   = "a snapshot taken in the source; copied without its status, the target would take a new one of its claim of that name (or wait for a snapshot content that is not copied)"
 	veleroRun       = "a run of the source's Velero; copied without its status, the target's Velero would take it as new and run it again"
 	tektonRun       = "a run of the source's Tekton pipelines; copied without its status, the target would run it again"
 )
@@ -94,6 +100,14 @@ const (
 // one of its add-ons) writes for itself or a record of what ran in it:
 // never copied, so not worth watching either.
 func Generated(gk schema.GroupKind) bool {
+	_, intent := intentKinds[gk]
+	return ClusterWritten(gk) || intent
+}
+
+// ClusterWritten reports whether every object of a kind is one a cluster
+// (or one of its add-ons) writes for itself: in the target, the target's
+// own, nobody's intent.
+func ClusterWritten(gk schema.GroupKind) bool {
 	_, ok := generatedKinds[gk]
 	return ok
 }
@@ -101,4 +115,9 @@ func Generated(gk schema.GroupKind) bool {
 // alwaysSkip is the rule for a kind that is never copied.
 func alwaysSkip(reason string) rule {
 	return func(*unstructured.Unstructured, Context) Decision { return skip(reason) }
+}
+
+// alwaysSkipIntent is the rule for a kind of intentKinds.
+func alwaysSkipIntent(reason string) rule {
+	return func(*unstructured.Unstructured, Context) Decision { return skipIntent(reason) }
 }

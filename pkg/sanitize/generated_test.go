@@ -75,7 +75,20 @@ spec:
   targetGroupARN: arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-blue/6d0ecf831eec9f09
   serviceRef: {name: web, port: 80}
 `,
-			dec: Decision{Skip: true, Reason: "binds the source's AWS target group arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-blue/6d0ecf831eec9f09: copied, the target's pods would join it; the target needs a target group and TargetGroupBinding of its own"},
+			dec: Decision{Skip: true, Reason: "binds the source's AWS target group arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-blue/6d0ecf831eec9f09: copied, the target's pods would join it and each cluster's controller would deregister the other's; the target needs a target group and TargetGroupBinding of its own", Intent: true},
+		},
+		{
+			name: "a TargetGroupBinding sharing its group between clusters, named by name",
+			in: `
+apiVersion: elbv2.k8s.aws/v1beta1
+kind: TargetGroupBinding
+metadata: {name: web, namespace: shop}
+spec:
+  targetGroupName: web-shared
+  multiClusterTargetGroup: true
+  serviceRef: {name: web, port: 80}
+`,
+			dec: Decision{Skip: true, Reason: "binds the source's AWS target group named web-shared, shared between clusters: copied, the target's pods would take part of its traffic at once; bind the target when it is ready to serve", Intent: true},
 		},
 		{
 			name: "a Velero Restore that ran in the source",
@@ -86,7 +99,7 @@ metadata: {name: nightly-20261201, namespace: velero}
 spec: {backupName: nightly-20261201}
 status: {phase: Completed}
 `,
-			dec: Decision{Skip: true, Reason: "a run of the source's Velero; copied without its status, the target's Velero would take it as new and run it again"},
+			dec: Decision{Skip: true, Reason: "a run of the source's Velero; copied without its status, the target's Velero would take it as new and run it again", Intent: true},
 		},
 		{
 			name: "a Velero Schedule is the user's: copied",
@@ -109,7 +122,7 @@ spec:
   source: {snapshotHandle: snap-0123456789abcdef0}
   volumeSnapshotRef: {name: db, namespace: shop, uid: 0c5e0000-0000-0000-0000-000000000001}
 `,
-			dec: Decision{Skip: true, Reason: "the source's record of a snapshot on the storage system; copied, the target's snapshot controller would manage that snapshot too, and could delete it"},
+			dec: Decision{Skip: true, Reason: "the source's record of a snapshot on the storage system; copied, the target's snapshot controller would manage that snapshot too, and could delete it", Intent: true},
 		},
 		{
 			name: "a Calico network policy is the user's: copied",

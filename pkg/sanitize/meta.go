@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // serverMetadata are the metadata fields the source apiserver wrote; the target
@@ -29,10 +30,16 @@ func metaSkip(obj *unstructured.Unstructured) Decision {
 		return skip("tandem's own state (role record, standby marker, locks, standby policy): each cluster keeps its own")
 	}
 	for _, ref := range obj.GetOwnerReferences() {
-		if ref.Kind == "Node" && ref.APIVersion == "v1" {
-			// Controller or not: nodes are never copied, so what belongs
-			// to one describes a machine of the source.
+		// Controller or not: what belongs to an object of a kind never
+		// copied (a Node, a Workflow's step results) is left with it.
+		owner := schema.FromAPIVersionAndKind(ref.APIVersion, ref.Kind).GroupKind()
+		switch {
+		case owner == schema.GroupKind{Kind: "Node"}:
 			return skip(fmt.Sprintf("belongs to the source's node %s: the target's nodes have their own", ref.Name))
+		case Generated(owner):
+			d := skip(fmt.Sprintf("belongs to %s %s, which is not copied", ref.Kind, ref.Name))
+			_, d.Intent = intentKinds[owner]
+			return d
 		}
 		if ref.Controller != nil && *ref.Controller {
 			// Non-controller references are kept; RemapOwners fixes their UIDs later.

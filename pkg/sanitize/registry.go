@@ -51,5 +51,8 @@ func ruleFor(gk schema.GroupKind) rule {
 	if reason, ok := generatedKinds[gk]; ok {
 		return alwaysSkip(reason)
 	}
+	if reason, ok := intentKinds[gk]; ok {
+		return alwaysSkipIntent(reason)
+	}
 	return nil
 }

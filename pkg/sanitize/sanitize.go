@@ -9,6 +9,11 @@ type Decision struct {
 	Skip   bool     // true: do not copy
 	Reason string   // why it is skipped (set when Skip), one short line, e.g. "bootstrap token: it joins nodes to the source cluster"
 	Notes  []string // changes a user should know, e.g. "nodePort 30080 dropped: assigned by the source cluster"
+	// Intent: skipped although someone made it on purpose (a run, a
+	// snapshot, a target group binding, ExternalDNS), because a copy would
+	// act in the target; not an object the cluster writes for itself. One
+	// such in the target is its user's (a prune must not take it along).
+	Intent bool
 }
 
 // Context is what a sanitizer may know beyond the object itself. Nil funcs mean "unknown" and must be handled (treat as false).
@@ -34,6 +39,12 @@ type rule func(obj *unstructured.Unstructured, c Context) Decision
 // skip is the Decision for an object that is not copied.
 func skip(reason string) Decision {
 	return Decision{Skip: true, Reason: reason}
+}
+
+// skipIntent is the Decision for an object someone made on purpose that is
+// not copied (Decision.Intent).
+func skipIntent(reason string) Decision {
+	return Decision{Skip: true, Reason: reason, Intent: true}
 }
 
 // Skipped reports whether Object would skip obj, and leaves obj as it is:

@@ -41,7 +41,7 @@ spec:
         image: registry.k8s.io/external-dns/external-dns:v0.15.1
         args: [--source=ingress, --provider=aws, --registry=txt, --txt-owner-id, eks-blue]
 `,
-			dec: Decision{Skip: true, Reason: `runs ExternalDNS as owner "eks-blue": a copy in the target would take the source's DNS records for its own, rewrite them to the target's load balancers and delete the others; run the target's own ExternalDNS with an owner id of its own (--txt-owner-id)`},
+			dec: Decision{Skip: true, Reason: `runs ExternalDNS as owner "eks-blue": a copy in the target would take the source's DNS records for its own, rewrite them to the target's load balancers and delete the others; run the target's own ExternalDNS with an owner id of its own (--txt-owner-id)`, Intent: true},
 		},
 		{
 			name: "ExternalDNS without an owner id runs as ExternalDNS's default",
@@ -56,7 +56,25 @@ spec:
       - {name: sidecar, image: busybox}
       - {name: dns, image: bitnami/external-dns:0.14.0, args: [--source=service]}
 `,
-			dec: Decision{Skip: true, Reason: `runs ExternalDNS as owner "default": a copy in the target would take the source's DNS records for its own, rewrite them to the target's load balancers and delete the others; run the target's own ExternalDNS with an owner id of its own (--txt-owner-id)`},
+			dec: Decision{Skip: true, Reason: `runs ExternalDNS as owner "default": a copy in the target would take the source's DNS records for its own, rewrite them to the target's load balancers and delete the others; run the target's own ExternalDNS with an owner id of its own (--txt-owner-id)`, Intent: true},
+		},
+		{
+			name: "ExternalDNS with its owner id in the environment, beside a webhook of the same project",
+			in: `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: external-dns, namespace: external-dns}
+spec:
+  template:
+    spec:
+      containers:
+      - {name: webhook, image: ghcr.io/example/external-dns-provider-webhook:v1, args: [--port=8888]}
+      - name: external-dns
+        image: registry.k8s.io/external-dns/external-dns:v0.15.1
+        args: [--source=ingress, --provider=webhook]
+        env: [{name: EXTERNAL_DNS_TXT_OWNER_ID, value: eks-blue}]
+`,
+			dec: Decision{Skip: true, Reason: `runs ExternalDNS as owner "eks-blue": a copy in the target would take the source's DNS records for its own, rewrite them to the target's load balancers and delete the others; run the target's own ExternalDNS with an owner id of its own (--txt-owner-id)`, Intent: true},
 		},
 		{
 			name: "DaemonSet template generation dropped",

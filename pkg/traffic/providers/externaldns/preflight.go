@@ -101,6 +101,13 @@ func Deployments(ctx context.Context, c *cluster.Conn) ([]Instance, error) {
 				break
 			}
 			in := Instance{Ref: d.Namespace + "/" + d.Name, Image: ct.Image, OwnerID: "default"}
+			for _, e := range ct.Env {
+				// Each flag may come as an EXTERNAL_DNS_* variable; an
+				// argument wins over it.
+				if e.Name == "EXTERNAL_DNS_TXT_OWNER_ID" && e.Value != "" {
+					in.OwnerID = e.Value
+				}
+			}
 			args := append(append([]string{}, ct.Command...), ct.Args...)
 			for i, a := range args {
 				k, v, hasV := strings.Cut(a, "=")
