@@ -25,7 +25,8 @@ func (g *Global) printResults(results []apply.Result, summary []apply.Summary, t
 	return g.printObject(out, func(w io.Writer) {
 		tw := newTable(w, "STATUS", "KIND", "NAMESPACE", "NAME", "REASON / NOTES")
 		for _, r := range results {
-			if (r.Status == apply.Unchanged || r.Status == apply.Skipped) && g.Verbose == 0 {
+			// A skip with a note (a copy left in the target) is shown.
+			if (r.Status == apply.Unchanged || (r.Status == apply.Skipped && len(r.Notes) == 0)) && g.Verbose == 0 {
 				continue
 			}
 			row(tw, r.Status, kindOf(r), dash(r.Namespace), r.Name, reasonText(r))

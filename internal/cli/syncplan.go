@@ -62,7 +62,7 @@ func (o *SyncOptions) printPlan(ctx context.Context, target *cluster.Conn, prep 
 	return o.g.printObject(map[string]any{"steps": steps, "counts": counts, "unshared": len(unshared)}, func(w io.Writer) {
 		tw := newTable(w, "WAVE", "ACTION", "KIND", "NAMESPACE", "NAME", "REASON / WHY")
 		for _, s := range steps {
-			if s.Action == plan.Skip && o.g.Verbose == 0 {
+			if s.Action == plan.Skip && len(s.Notes) == 0 && o.g.Verbose == 0 {
 				continue
 			}
 			row(tw, s.Wave, s.Action, kindOf(s.Result), dash(s.Namespace), s.Name, reasonText(s.Result))

@@ -218,6 +218,10 @@ func (p Plan) Counts() map[Action]int {
 	return n
 }
 
+// LeftInTarget is the note on a skipped object whose copy an earlier
+// tandem made is in the target.
+const LeftInTarget = "a copy an earlier tandem made is in the target: delete it there"
+
 // decide is the action for one item; see Build.
 func decide(it Item, o Options) Step {
 	s := Step{Item: it}
@@ -230,6 +234,11 @@ func decide(it Item, o Options) Step {
 	}
 	if it.Decision.Skip {
 		s.Action, s.Reason = Skip, it.Decision.Reason
+		if it.Decision.Intent && t != nil && t.Hashed {
+			// Copied by an earlier tandem, before it left such objects
+			// behind: the copy acts in the target as the reason says.
+			s.Decision.Notes = append(slices.Clip(s.Decision.Notes), LeftInTarget)
+		}
 		return s
 	}
 	s.Hash = it.DesiredHash

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -130,6 +131,32 @@ func TestBuildDecisions(t *testing.T) {
 				t.Errorf("step (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// An object sync now leaves behind because its copy would act, which an
+// earlier tandem copied, is skipped with a note to delete the copy; one
+// tandem never wrote, or one the cluster writes for itself, without.
+func TestSkipNamesACopyLeftInTheTarget(t *testing.T) {
+	ours := current(t, "old", nil, nil, "tandem")
+	theirs := current(t, "", nil, nil, "helm")
+	for _, c := range []struct {
+		name    string
+		intent  bool
+		current *unstructured.Unstructured
+		note    bool
+	}{
+		{"copied before", true, ours, true},
+		{"the target's own", true, theirs, false},
+		{"none in the target", true, nil, false},
+		{"the cluster's own kind", false, ours, false},
+	} {
+		it := Item{Resource: schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, Desired: parse(t, desiredCM), Current: c.current,
+			Decision: sanitize.Decision{Skip: true, Reason: "would act", Intent: c.intent}}
+		s := Build([]Item{it}, Options{}).Waves[0].Steps[0]
+		if got := slices.Contains(s.Decision.Notes, LeftInTarget); s.Action != Skip || got != c.note {
+			t.Errorf("%s: action %s, notes %q; want skip, the note %v", c.name, s.Action, s.Decision.Notes, c.note)
+		}
 	}
 }
 
