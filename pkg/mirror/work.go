@@ -8,9 +8,9 @@ import (
 	"errors"
 	"time"
 
-	"github.com/tandem-io/tandem/pkg/cluster"
-
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
 )
 
 // retryFailedEvery is how often the objects whose write failed for a
