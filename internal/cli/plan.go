@@ -45,7 +45,8 @@ func newPlanCmd(g *Global) *cobra.Command {
             no eviction, pods without a controller, emptyDir and hostPath pods
   stateful  StatefulSets, PVCs, PVs with reclaimPolicy Delete; volumes against
             the target (CSI driver, provisioner, access modes, node affinity);
-            Velero Schedules both clusters would run into one storage location
+            Velero Schedules both clusters would run into one storage location;
+            VolumeSnapshots (not copied) and the claims restoring from them
   owners    Helm releases, Argo CD Applications and Flux units managing objects:
             the pipeline must deploy to the target too
   identity  ServiceAccounts that sign in to a cloud IAM with their token (IRSA,

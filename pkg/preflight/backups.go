@@ -33,3 +33,31 @@ func veleroSchedules(env *Env) []Finding {
 	}
 	return out
 }
+
+// snapshots says what becomes of the source's VolumeSnapshots: sync does
+// not copy them (pkg/sanitize: each is a record of the source's, and a
+// copy would take a new snapshot or manage the source's), so a claim that
+// restores from one cannot provision in the target by itself; its data
+// comes with `tandem handoff`.
+func snapshots(env *Env) []Finding {
+	var out []Finding
+	if n := env.Seen.Count("snapshot.storage.k8s.io", "VolumeSnapshot"); n > 0 {
+		out = append(out, Finding{Severity: Info, Object: "VolumeSnapshots",
+			Message: fmt.Sprintf("%d VolumeSnapshots in the source: sync does not copy them (each records a snapshot of the source's; a copy would take a new one, or manage the source's)", n),
+			Fix:     "import a snapshot the target needs by hand: a VolumeSnapshotContent with deletionPolicy Retain and the snapshot's snapshotHandle, and a VolumeSnapshot bound to it"})
+	}
+	for _, o := range env.Of("", "PersistentVolumeClaim") {
+		for _, field := range []string{"dataSource", "dataSourceRef"} {
+			kind, _, _ := unstructured.NestedString(o.Object, "spec", field, "kind")
+			name, _, _ := unstructured.NestedString(o.Object, "spec", field, "name")
+			if kind != "VolumeSnapshot" {
+				continue
+			}
+			out = append(out, Finding{Severity: Warning, Object: Ref(o),
+				Message: fmt.Sprintf("restores from VolumeSnapshot %s, which sync does not copy: a copy of the claim cannot provision in the target", name),
+				Fix:     "move its volume with `tandem handoff`, which binds the target's claim to the same volume"})
+			break
+		}
+	}
+	return out
+}

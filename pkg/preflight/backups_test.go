@@ -24,3 +24,19 @@ func TestStatefulFlagsVeleroSchedulesBothClustersWouldRun(t *testing.T) {
 		t.Errorf("finding %+v", f)
 	}
 }
+
+// The source's snapshots are said not to be copied, and a claim restoring
+// from one is a warning: its copy could not provision.
+func TestStatefulSaysSnapshotsStay(t *testing.T) {
+	env := envOf(
+		map[string]any{"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot", "metadata": meta("db-nightly", "shop", nil, nil)},
+		map[string]any{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta("db-restored", "shop", nil, nil),
+			"spec": map[string]any{"dataSource": map[string]any{"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "db-nightly"}}},
+		map[string]any{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta("plain", "shop", nil, nil), "spec": map[string]any{}},
+	)
+	fs := snapshots(env)
+	if len(fs) != 2 || fs[0].Severity != Info || !strings.Contains(fs[0].Message, "1 VolumeSnapshots") ||
+		fs[1].Severity != Warning || fs[1].Object != "PersistentVolumeClaim shop/db-restored" || !strings.Contains(fs[1].Message, "VolumeSnapshot db-nightly") {
+		t.Errorf("findings %+v", fs)
+	}
+}

@@ -13,8 +13,8 @@ import (
 // Stateful lists what holds data: StatefulSets with volume claim templates,
 // PVCs and PVs; flags PVs that would be deleted with their claim; checks
 // the volumes against the target (CSI driver, provisioner, access modes,
-// node affinity); and flags the backup schedules both clusters would run
-// into one storage location.
+// node affinity); says what becomes of the source's snapshots; and flags
+// the backup schedules both clusters would run into one storage location.
 type Stateful struct{}
 
 // Name is the check's name.
@@ -87,6 +87,7 @@ func (Stateful) Run(ctx context.Context, env *Env) ([]Finding, error) {
 			Message: "reclaimPolicy Delete" + claim + ": deleting the claim in the source deletes the data",
 			Fix:     "set Retain before handoff: kubectl patch pv " + o.GetName() + ` -p '{"spec":{"persistentVolumeReclaimPolicy":"Retain"}}'`})
 	}
+	out = append(out, snapshots(env)...)
 	return append(out, veleroSchedules(env)...), nil
 }
 
