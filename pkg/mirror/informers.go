@@ -27,6 +27,14 @@ import (
 	"github.com/tandem-io/tandem/pkg/syncer"
 )
 
+// derived are the kinds whose objects the cluster derives from others
+// (endpoints from Services, revisions from workloads): never someone's own,
+// nor worth a watch (watched), nor in the way of a prune (holdsOthers).
+var derived = map[schema.GroupKind]bool{
+	{Kind: "Endpoints"}: true, {Group: "discovery.k8s.io", Kind: "EndpointSlice"}: true,
+	{Group: "apps", Kind: "ControllerRevision"}: true,
+}
+
 // watched reports whether a resource is worth a watch: never the kinds every
 // object of which the cluster makes (sanitize.Generated: Events, Leases,
 // Nodes, a network add-on's state…) or nearly every one (Pods, Endpoints,

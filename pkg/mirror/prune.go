@@ -51,13 +51,6 @@ func (m *Mirror) holdsOthers(ctx context.Context, obj *unstructured.Unstructured
 	return "", nil
 }
 
-// derived are the kinds whose objects the cluster derives from others
-// (endpoints from Services, revisions from workloads): never someone's own.
-var derived = map[schema.GroupKind]bool{
-	{Kind: "Endpoints"}: true, {Group: "discovery.k8s.io", Kind: "EndpointSlice"}: true,
-	{Group: "apps", Kind: "ControllerRevision"}: true,
-}
-
 // firstForeign names the first object of gvr (in ns, "" for all) that is
 // not tandem's, "" when there is none.
 func (m *Mirror) firstForeign(ctx context.Context, gvr schema.GroupVersionResource, ns string) (string, error) {
