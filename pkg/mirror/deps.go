@@ -130,7 +130,7 @@ func (m *Mirror) alsoFor(ctx context.Context, k key, obj *unstructured.Unstructu
 	if _, self := plan.Select([]*unstructured.Unstructured{obj}, m.Request.Selector)[ok]; self {
 		return also // picked by itself
 	}
-	if why, found := m.appClass(ctx, obj); found {
+	if why, found := m.appWide(ctx, obj); found {
 		m.follow(ok, why)
 		also[ok] = why
 		m.Log.Info("brought along", "object", k.String(), "why", why)
@@ -172,33 +172,32 @@ func (m *Mirror) grantFor(ctx context.Context, ok plan.ObjectKey) (string, bool)
 	return why, granted
 }
 
-// appClass says why a class (an IngressClass, a GatewayClass) comes with a
+// appWide says why an app-wide object (an IngressClass, a GatewayClass, a
+// ClusterRole gathered into the cluster's view or admin) comes with a
 // namespace the selection names by itself, if it does: a workload there
-// is labelled as the same app instance (plan.AppClass; Select finds it
+// is labelled as the same app instance (plan.AppWide; Select finds it
 // through its index). The source's workloads of the named namespaces are
-// asked by those labels: a labelled class changes rarely.
-func (m *Mirror) appClass(ctx context.Context, obj *unstructured.Unstructured) (string, bool) {
+// asked by those labels: such an object changes rarely.
+func (m *Mirror) appWide(ctx context.Context, obj *unstructured.Unstructured) (string, bool) {
 	s := m.Request.Selector
 	if !s.ByNamespaceOnly() {
 		return "", false
 	}
 	for _, ns := range s.Namespaces {
-		sel, why, ok := plan.AppClass(obj, ns)
-		if !ok {
-			continue
-		}
-		for _, kind := range plan.WorkloadKinds {
-			gvr, found := m.gvrOf(plan.ObjectKey{Group: "apps", Kind: kind})
-			if !found {
-				continue
-			}
-			l, err := m.Source.Dynamic.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(sel).String(), Limit: 1})
-			if err != nil {
-				m.Log.Warn("could not look for the workload of a class", "class", obj.GetName(), "namespace", ns, "error", err)
-				continue
-			}
-			if len(l.Items) > 0 && s.Allowed(&l.Items[0]) {
-				return why(plan.KeyOf(&l.Items[0])), true
+		for _, match := range plan.AppWide(obj, ns) {
+			for _, kind := range plan.WorkloadKinds {
+				gvr, found := m.gvrOf(plan.ObjectKey{Group: "apps", Kind: kind})
+				if !found {
+					continue
+				}
+				l, err := m.Source.Dynamic.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(match.Selector).String(), Limit: 1})
+				if err != nil {
+					m.Log.Warn("could not look for the workload of an app-wide object", "object", obj.GetName(), "namespace", ns, "error", err)
+					continue
+				}
+				if len(l.Items) > 0 && s.Allowed(&l.Items[0]) {
+					return match.Why(plan.KeyOf(&l.Items[0])), true
+				}
 			}
 		}
 	}
@@ -329,11 +328,11 @@ func (m *Mirror) bringLinked(ctx context.Context, k key) {
 
 // linkedFrom are the kinds whose objects may point at the object of ok
 // (plan.LinkedFrom), and, for a workload of a namespace the selection
-// names by itself, the classes its app may have (AppClass).
+// names by itself, the app-wide objects its app may have (AppWide).
 func (m *Mirror) linkedFrom(ok plan.ObjectKey) []schema.GroupKind {
 	out := plan.LinkedFrom(schema.GroupKind{Group: ok.Group, Kind: ok.Kind})
 	if ok.Group == "apps" && slices.Contains(plan.WorkloadKinds, ok.Kind) && m.Request.Selector.ByNamespaceOnly() {
-		out = append(out, plan.ServedClassKinds...)
+		out = append(out, plan.AppWideKinds...)
 	}
 	return out
 }
@@ -376,9 +375,9 @@ func (m *Mirror) lookForLinks(ctx context.Context) {
 						m.queue.Add(lk)
 					}
 				}
-				if slices.Contains(plan.ServedClassKinds, gk) {
+				if slices.Contains(plan.AppWideKinds, gk) {
 					if _, known := m.dep(plan.KeyOf(o)); !known {
-						if why, found := m.appClass(ctx, o); found && m.follow(plan.KeyOf(o), why) {
+						if why, found := m.appWide(ctx, o); found && m.follow(plan.KeyOf(o), why) {
 							lk := key{gvr, "", o.GetName()}
 							m.Log.Info("brought along", "object", lk.String(), "why", why)
 							m.queue.Add(lk)

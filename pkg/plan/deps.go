@@ -1,10 +1,13 @@
 package plan
 
 import (
-	corev1 "k8s.io/api/core/v1"
 	"slices"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -36,7 +39,8 @@ type index struct {
 	callers      map[[2]string][]ObjectKey          // Service namespace/name → webhook configurations and APIServices calling it
 	kindGroups   map[string][]string                // kind → the groups whose CRDs serve it
 	released     map[string][]dep                   // namespace → the cluster-scoped objects of the Helm releases in it
-	classesIn    map[string][]dep                   // namespace → the classes of the app instances whose workloads run in it
+	appWideIn    map[string][]dep                   // namespace → the app-wide objects of the app instances whose workloads run in it
+	clusterRoles []Object                           // what an aggregated ClusterRole's selectors are matched against
 }
 
 // The annotations Helm sets on every object of a release (helm.sh/docs,
@@ -69,18 +73,16 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 		callers:      map[[2]string][]ObjectKey{},
 		kindGroups:   map[string][]string{},
 		released:     map[string][]dep{},
-		classesIn:    map[string][]dep{},
+		appWideIn:    map[string][]dep{},
 	}
-	classes := map[[2]string][]appClass{} // app instance → the classes labelled as its
+	appWides := map[string][]appWide{} // app instance → the app-wide objects labelled as its
 	for _, obj := range objs {
-		if k := KeyOf(obj); k.Namespace == "" && isServedClass(schema.GroupKind{Group: k.Group, Kind: k.Kind}) {
-			if inst, ok := instanceOf(obj); ok {
-				releaseNS, _, _ := releaseOf(obj, fields(obj))
-				classes[inst] = append(classes[inst], appClass{k, releaseNS})
-			}
+		if a := appOf(obj); a.labelled() && isAppWide(obj) {
+			releaseNS, _, _ := releaseOf(obj, fields(obj))
+			appWides[a.instance] = append(appWides[a.instance], appWide{KeyOf(obj), a, releaseNS})
 		}
 	}
-	inNamespace := map[string]map[ObjectKey]bool{} // the classes already in classesIn
+	inNamespace := map[string]map[ObjectKey]bool{} // the app-wide objects already in appWideIn
 	for _, obj := range objs {
 		k := KeyOf(obj)
 		if skip != nil && skip(k) {
@@ -95,17 +97,18 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 		if ns, release, ok := releaseOf(obj, fields(obj)); ok {
 			idx.released[ns] = append(idx.released[ns], dep{key: k, why: Describe(k) + " of Helm release " + ns + "/" + release})
 		}
-		if inst, ok := instanceOf(obj); ok && len(classes[inst]) > 0 && k.Namespace != "" && isWorkload(schema.GroupKind{Group: k.Group, Kind: k.Kind}) {
-			for _, c := range classes[inst] {
-				if inNamespace[k.Namespace][c.key] || (c.releaseNS != "" && c.releaseNS != k.Namespace) {
-					continue // found already, or a Helm release's of another namespace (an instance is named per namespace)
+		if a := appOf(obj); len(appWides[a.instance]) > 0 && k.Namespace != "" && isWorkload(schema.GroupKind{Group: k.Group, Kind: k.Kind}) {
+			for _, c := range appWides[a.instance] {
+				on, same := c.app.matches(a)
+				if !same || inNamespace[k.Namespace][c.key] || (c.releaseNS != "" && c.releaseNS != k.Namespace) {
+					continue // another app, found already, or a Helm release's of another namespace (an instance is named per namespace)
 				}
 				if inNamespace[k.Namespace] == nil {
 					inNamespace[k.Namespace] = map[ObjectKey]bool{}
 				}
 				inNamespace[k.Namespace][c.key] = true
-				w := k // the class comes only if this workload is picked (a kind filter may leave it)
-				idx.classesIn[k.Namespace] = append(idx.classesIn[k.Namespace], dep{key: c.key, why: classWhy(c.key, inst, k), via: &w})
+				w := k // it comes only if this workload is picked (a kind filter may leave it)
+				idx.appWideIn[k.Namespace] = append(idx.appWideIn[k.Namespace], dep{key: c.key, why: appWideWhy(c.key, a.instance, on, k), via: &w})
 			}
 		}
 		switch {
@@ -120,6 +123,8 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 					idx.callers[svc] = append(idx.callers[svc], k)
 				}
 			}
+		case k.Group == rbacGroup && k.Kind == "ClusterRole":
+			idx.clusterRoles = append(idx.clusterRoles, obj)
 		case k.Group == rbacGroup && (k.Kind == "RoleBinding" || k.Kind == "ClusterRoleBinding"):
 			for _, sub := range list(fields(obj), "subjects") {
 				if str(sub, "kind") != "ServiceAccount" {
@@ -325,6 +330,34 @@ func (idx index) deps(obj Object) []dep {
 	case schema.GroupKind{Group: rbacGroup, Kind: "RoleBinding"}, schema.GroupKind{Group: rbacGroup, Kind: "ClusterRoleBinding"}:
 		if rk, ok := roleRef(obj); ok {
 			out = append(out, dep{key: rk, why: rk.Kind + " referenced by " + self})
+		}
+	case schema.GroupKind{Group: rbacGroup, Kind: "ClusterRole"}:
+		out = append(out, idx.aggregated(k, f)...)
+	}
+	return out
+}
+
+// aggregated lists the ClusterRoles an aggregated ClusterRole k (fields f)
+// gathers: its rules are what the target's aggregation controller writes
+// from the ClusterRoles its clusterRoleSelectors match there, so without
+// them it grants nothing (kyverno's controllers are bound to such roles,
+// whose rules are in ClusterRoles labelled to be gathered). A selector is
+// read as that controller reads it: an empty one matches every ClusterRole.
+func (idx index) aggregated(k ObjectKey, f map[string]any) []dep {
+	var out []dep
+	for _, raw := range list(f, "aggregationRule", "clusterRoleSelectors") {
+		var ls metav1.LabelSelector
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &ls); err != nil {
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(&ls)
+		if err != nil {
+			continue
+		}
+		for _, r := range idx.clusterRoles {
+			if rk := KeyOf(r); rk != k && sel.Matches(labels.Set(r.GetLabels())) {
+				out = append(out, dep{key: rk, why: Describe(rk) + ", gathered into " + Describe(k) + " by its aggregationRule"})
+			}
 		}
 	}
 	return out

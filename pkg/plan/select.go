@@ -263,11 +263,12 @@ func pick(all []Object, s Selector, roots bool, also map[ObjectKey]string, kindG
 			// A namespace named by itself brings the cluster-scoped parts
 			// of the Helm releases in it (an ingress controller's
 			// IngressClass, an operator's ClusterRoles and webhooks), and
-			// the classes labelled as an app whose workload runs in it (a
-			// static manifest's IngressClass): what nothing of it names is
-			// still its app's.
+			// the app-wide objects labelled as an app whose workload runs
+			// in it (a static manifest's IngressClass, the ClusterRoles an
+			// operator adds to view and admin): what nothing of it names
+			// is still its app's.
 			deps = append(deps, idx.released[k.Name]...)
-			deps = append(deps, idx.classesIn[k.Name]...)
+			deps = append(deps, idx.appWideIn[k.Name]...)
 		}
 		for _, d := range deps {
 			by := from

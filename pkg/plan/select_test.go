@@ -479,12 +479,91 @@ func TestSelectBringsTheClassOfANamespacesApp(t *testing.T) {
 		if k.Kind != "IngressClass" {
 			continue
 		}
-		sel, why, ok := AppClass(o, "ingress-nginx")
-		if ok != (k.Name == "nginx" || k.Name == "nginx-internal") {
-			t.Errorf("AppClass(%s) in ingress-nginx: %v", k.Name, ok)
+		matches := AppWide(o, "ingress-nginx")
+		if (len(matches) > 0) != (k.Name == "nginx" || k.Name == "nginx-internal") {
+			t.Errorf("AppWide(%s) in ingress-nginx: %d matches", k.Name, len(matches))
 		}
-		if k.Name == "nginx" && (sel["app.kubernetes.io/instance"] != "ingress-nginx" || why(ObjectKey{Group: "apps", Kind: "Deployment", Namespace: "ingress-nginx", Name: "ingress-nginx-controller"}) != want) {
-			t.Errorf("AppClass(nginx) = %v, %q", sel, why(ObjectKey{Group: "apps", Kind: "Deployment", Namespace: "ingress-nginx", Name: "ingress-nginx-controller"}))
+		if k.Name == "nginx" && (len(matches) != 1 || matches[0].Selector["app.kubernetes.io/instance"] != "ingress-nginx" ||
+			matches[0].Why(ObjectKey{Group: "apps", Kind: "Deployment", Namespace: "ingress-nginx", Name: "ingress-nginx-controller"}) != want) {
+			t.Errorf("AppWide(nginx) = %+v", matches)
+		}
+	}
+}
+
+// A namespace named by itself brings the ClusterRoles its apps add to the
+// cluster's own roles (labelled aggregate-to-view, -admin…), which nothing
+// binds: cert-manager's, labelled with its app's name and instance like
+// its Deployment, and kyverno's, whose components have names of their own
+// and share the instance and the app they are part of. Not a ClusterRole
+// of the same instance that is not gathered into another, not one of
+// another instance.
+func TestSelectBringsTheClusterRolesANamespacesAppAddsToViewAndAdmin(t *testing.T) {
+	all := parseAll(t,
+		`{apiVersion: v1, kind: Namespace, metadata: {name: cert-manager}}`,
+		`{apiVersion: apps/v1, kind: Deployment, metadata: {name: cert-manager, namespace: cert-manager, labels: {app.kubernetes.io/name: cert-manager, app.kubernetes.io/instance: cert-manager}}, spec: {template: {spec: {}}}}`,
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: cert-manager-view, labels: {app.kubernetes.io/name: cert-manager, app.kubernetes.io/instance: cert-manager, rbac.authorization.k8s.io/aggregate-to-view: "true"}}}`,
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: cert-manager-unbound, labels: {app.kubernetes.io/name: cert-manager, app.kubernetes.io/instance: cert-manager}}}`,
+		`{apiVersion: v1, kind: Namespace, metadata: {name: kyverno}}`,
+		`{apiVersion: apps/v1, kind: Deployment, metadata: {name: kyverno-admission-controller, namespace: kyverno, labels: {app.kubernetes.io/name: kyverno-admission-controller, app.kubernetes.io/instance: kyverno, app.kubernetes.io/part-of: kyverno}}, spec: {template: {spec: {}}}}`,
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: "kyverno:rbac:admin:policies", labels: {app.kubernetes.io/instance: kyverno, app.kubernetes.io/part-of: kyverno, rbac.authorization.k8s.io/aggregate-to-admin: "true"}}}`,
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: other-view, labels: {app.kubernetes.io/instance: other, app.kubernetes.io/part-of: kyverno, rbac.authorization.k8s.io/aggregate-to-view: "true"}}}`,
+	)
+	got := Select(all, Selector{Namespaces: []string{"cert-manager", "kyverno"}})
+	want := map[string]string{
+		"cert-manager-view":           "ClusterRole cert-manager-view of app cert-manager instance cert-manager, as Deployment cert-manager/cert-manager (labels app.kubernetes.io/name, app.kubernetes.io/instance)",
+		"kyverno:rbac:admin:policies": "ClusterRole kyverno:rbac:admin:policies of app instance kyverno, part of kyverno, as Deployment kyverno/kyverno-admission-controller (labels app.kubernetes.io/instance, app.kubernetes.io/part-of)",
+	}
+	for name, w := range want {
+		if why, ok := got[ObjectKey{Group: rbacGroup, Kind: "ClusterRole", Name: name}]; !ok || why != w {
+			t.Errorf("ClusterRole %s: picked %v for %q, want %q", name, ok, why, w)
+		}
+	}
+	for _, name := range []string{"cert-manager-unbound", "other-view"} {
+		if _, ok := got[ObjectKey{Group: rbacGroup, Kind: "ClusterRole", Name: name}]; ok {
+			t.Errorf("ClusterRole %s came along", name)
+		}
+	}
+	for _, o := range all {
+		if o.GetName() == "kyverno:rbac:admin:policies" {
+			m := AppWide(o, "kyverno")
+			if len(m) != 1 || m[0].Selector["app.kubernetes.io/part-of"] != "kyverno" || m[0].Selector["app.kubernetes.io/name"] != "" {
+				t.Errorf("AppWide(kyverno:rbac:admin:policies) = %+v; want one match by instance and part-of", m)
+			}
+		}
+	}
+}
+
+// An aggregated ClusterRole brings the ClusterRoles its selectors gather:
+// in the target its rules are what the aggregation controller gathers
+// there (kyverno binds its controllers to such roles). Not a ClusterRole
+// no selector matches.
+func TestSelectBringsWhatAnAggregatedClusterRoleGathers(t *testing.T) {
+	all := parseAll(t,
+		`{apiVersion: v1, kind: Namespace, metadata: {name: kyverno}}`,
+		`{apiVersion: v1, kind: ServiceAccount, metadata: {name: kyverno-admission-controller, namespace: kyverno}}`,
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRoleBinding, metadata: {name: "kyverno:admission-controller"}, roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "kyverno:admission-controller"}, subjects: [{kind: ServiceAccount, name: kyverno-admission-controller, namespace: kyverno}]}`,
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: "kyverno:admission-controller"}, aggregationRule: {clusterRoleSelectors: [{matchLabels: {rbac.kyverno.io/aggregate-to-admission-controller: "true"}}, {matchExpressions: [{key: app.kubernetes.io/component, operator: In, values: [admission-controller]}]}]}}`,
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: "kyverno:admission-controller:core", labels: {rbac.kyverno.io/aggregate-to-admission-controller: "true"}}, rules: [{apiGroups: [""], resources: [configmaps], verbs: [get]}]}`,
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: "kyverno:admission-controller:extra", labels: {app.kubernetes.io/component: admission-controller}}}`,
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: "kyverno:background-controller:core", labels: {rbac.kyverno.io/aggregate-to-background-controller: "true"}}}`,
+	)
+	s := Selector{Namespaces: []string{"kyverno"}}
+	got := Select(all, s)
+	for _, name := range []string{"kyverno:admission-controller:core", "kyverno:admission-controller:extra"} {
+		want := "ClusterRole " + name + ", gathered into ClusterRole kyverno:admission-controller by its aggregationRule"
+		if why, ok := got[ObjectKey{Group: rbacGroup, Kind: "ClusterRole", Name: name}]; !ok || why != want {
+			t.Errorf("ClusterRole %s: picked %v for %q, want %q", name, ok, why, want)
+		}
+	}
+	if _, ok := got[ObjectKey{Group: rbacGroup, Kind: "ClusterRole", Name: "kyverno:background-controller:core"}]; ok {
+		t.Error("a ClusterRole no selector matches came along")
+	}
+	// The essential form of a ClusterRole keeps its aggregationRule.
+	for _, o := range all {
+		if o.GetName() == "kyverno:admission-controller" && o.GetKind() == "ClusterRole" {
+			if _, found, _ := unstructured.NestedSlice(Essential(o).Object, "aggregationRule", "clusterRoleSelectors"); !found {
+				t.Error("the essential form of an aggregated ClusterRole lost its aggregationRule")
+			}
 		}
 	}
 }
