@@ -6,11 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	corev1 "k8s.io/api/core/v1"
+	"maps"
 	"sort"
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -108,7 +109,15 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 		return err
 	}
 	if prep.Plan.Len() > 0 { // picked: what it needs comes along
-		m.bringAlong(ctx, k, prep.Needed)
+		needed := prep.Needed
+		if gathered := m.gatheredIfNarrowed(ctx, obj); len(gathered) > 0 {
+			needed = maps.Clone(needed)
+			if needed == nil {
+				needed = map[plan.ObjectKey]string{}
+			}
+			maps.Copy(needed, gathered)
+		}
+		m.bringAlong(ctx, k, needed)
 		if k.namespace == "" && m.narrowed() {
 			m.follow(m.objectKey(k), "") // copied: pruned with the selection's
 		}

@@ -136,6 +136,12 @@ func (m *Mirror) alsoFor(ctx context.Context, k key, obj *unstructured.Unstructu
 		m.Log.Info("brought along", "object", k.String(), "why", why)
 		return also
 	}
+	if why, found := m.gatheredInto(ctx, obj); found {
+		m.follow(ok, why)
+		also[ok] = why
+		m.Log.Info("brought along", "object", k.String(), "why", why)
+		return also
+	}
 	for _, l := range plan.BroughtBy(obj, m.Request.Selector) {
 		if m.selected(ctx, l.By) {
 			m.follow(ok, l.Why)
@@ -202,6 +208,66 @@ func (m *Mirror) appWide(ctx context.Context, obj *unstructured.Unstructured) (s
 		}
 	}
 	return "", false
+}
+
+const rbacGroup = "rbac.authorization.k8s.io"
+
+// clusterRoles calls f with each ClusterRole of the source, read now: a
+// ClusterRole's labels and aggregationRule are not in the informers'
+// caches, and ClusterRoles change rarely.
+func (m *Mirror) clusterRoles(ctx context.Context, f func(*unstructured.Unstructured)) error {
+	gvr, found := m.gvrOf(plan.ObjectKey{Group: rbacGroup, Kind: "ClusterRole"})
+	if !found {
+		return nil
+	}
+	return inventory.List(ctx, m.Source, m.byGVR[gvr], "", func(o *unstructured.Unstructured) error {
+		f(o)
+		return nil
+	})
+}
+
+// gatheredInto says why a ClusterRole comes along when an aggregated
+// ClusterRole the mirror copies gathers it (plan.Gathers): a ClusterRole
+// an operator's upgrade adds to the roles its controllers are bound to.
+func (m *Mirror) gatheredInto(ctx context.Context, part *unstructured.Unstructured) (string, bool) {
+	if k := plan.KeyOf(part); k.Group != rbacGroup || k.Kind != "ClusterRole" || len(part.GetLabels()) == 0 {
+		return "", false
+	}
+	var why string
+	err := m.clusterRoles(ctx, func(agg *unstructured.Unstructured) {
+		ak := plan.KeyOf(agg)
+		if _, known := m.dep(ak); why != "" || (!known && !m.root(ak)) {
+			return
+		}
+		why, _ = plan.Gathers(agg, part)
+	})
+	if err != nil {
+		m.Log.Warn("could not read the source's ClusterRoles for their aggregation rules", "error", err)
+	}
+	return why, why != ""
+}
+
+// gatheredIfNarrowed are the ClusterRoles the aggregated ClusterRole agg
+// gathers in the source, with why, for bringAlong when the selection
+// narrows what the mirror copies: Select finds them through its index, a
+// mirror that brings agg along asks the source.
+func (m *Mirror) gatheredIfNarrowed(ctx context.Context, agg *unstructured.Unstructured) map[plan.ObjectKey]string {
+	if !m.narrowed() {
+		return nil
+	}
+	if _, found, _ := unstructured.NestedFieldNoCopy(agg.Object, "aggregationRule"); !found {
+		return nil
+	}
+	out := map[plan.ObjectKey]string{}
+	err := m.clusterRoles(ctx, func(part *unstructured.Unstructured) {
+		if why, ok := plan.Gathers(agg, part); ok {
+			out[plan.KeyOf(part)] = why
+		}
+	})
+	if err != nil {
+		m.Log.Warn("could not read the source's ClusterRoles an aggregated one gathers", "clusterrole", agg.GetName(), "error", err)
+	}
+	return out
 }
 
 // selected says whether the source object of key ok is one the

@@ -332,32 +332,67 @@ func (idx index) deps(obj Object) []dep {
 			out = append(out, dep{key: rk, why: rk.Kind + " referenced by " + self})
 		}
 	case schema.GroupKind{Group: rbacGroup, Kind: "ClusterRole"}:
-		out = append(out, idx.aggregated(k, f)...)
+		out = append(out, idx.aggregated(obj)...)
 	}
 	return out
 }
 
-// aggregated lists the ClusterRoles an aggregated ClusterRole k (fields f)
-// gathers: its rules are what the target's aggregation controller writes
-// from the ClusterRoles its clusterRoleSelectors match there, so without
-// them it grants nothing (kyverno's controllers are bound to such roles,
-// whose rules are in ClusterRoles labelled to be gathered). A selector is
-// read as that controller reads it: an empty one matches every ClusterRole.
-func (idx index) aggregated(k ObjectKey, f map[string]any) []dep {
+// aggregated lists the ClusterRoles the aggregated ClusterRole agg
+// gathers (Gathers): its rules are what the target's aggregation
+// controller writes from the ClusterRoles its clusterRoleSelectors match
+// there, so without them it grants nothing (kyverno's controllers are
+// bound to such roles, whose rules are in ClusterRoles labelled to be
+// gathered).
+func (idx index) aggregated(agg Object) []dep {
+	sels := aggregationSelectors(fields(agg))
+	if len(sels) == 0 {
+		return nil
+	}
 	var out []dep
+	for _, r := range idx.clusterRoles {
+		if why, ok := gathers(agg, sels, r); ok {
+			out = append(out, dep{key: KeyOf(r), why: why})
+		}
+	}
+	return out
+}
+
+// Gathers says whether the aggregated ClusterRole agg gathers the
+// ClusterRole part, and why part comes with it. A mirror asks it of a
+// ClusterRole that changed and of an aggregated one it brings along;
+// Select finds the same through its index.
+func Gathers(agg, part Object) (string, bool) {
+	if KeyOf(agg).Kind != "ClusterRole" || KeyOf(agg).Group != rbacGroup {
+		return "", false
+	}
+	return gathers(agg, aggregationSelectors(fields(agg)), part)
+}
+
+func gathers(agg Object, sels []labels.Selector, part Object) (string, bool) {
+	ak, pk := KeyOf(agg), KeyOf(part)
+	if pk == ak || pk.Group != rbacGroup || pk.Kind != "ClusterRole" {
+		return "", false
+	}
+	for _, sel := range sels {
+		if sel.Matches(labels.Set(part.GetLabels())) {
+			return Describe(pk) + ", gathered into " + Describe(ak) + " by its aggregationRule", true
+		}
+	}
+	return "", false
+}
+
+// aggregationSelectors are the clusterRoleSelectors of a ClusterRole's
+// aggregationRule (f: its fields), read as the aggregation controller
+// reads them: an empty one matches every ClusterRole.
+func aggregationSelectors(f map[string]any) []labels.Selector {
+	var out []labels.Selector
 	for _, raw := range list(f, "aggregationRule", "clusterRoleSelectors") {
 		var ls metav1.LabelSelector
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &ls); err != nil {
 			continue
 		}
-		sel, err := metav1.LabelSelectorAsSelector(&ls)
-		if err != nil {
-			continue
-		}
-		for _, r := range idx.clusterRoles {
-			if rk := KeyOf(r); rk != k && sel.Matches(labels.Set(r.GetLabels())) {
-				out = append(out, dep{key: rk, why: Describe(rk) + ", gathered into " + Describe(k) + " by its aggregationRule"})
-			}
+		if sel, err := metav1.LabelSelectorAsSelector(&ls); err == nil {
+			out = append(out, sel)
 		}
 	}
 	return out

@@ -22,7 +22,8 @@ func TestMirrorFollowsWhatANamespaceBringsAlong(t *testing.T) {
 		for _, c := range []string{"blue", "green"} {
 			kubectl(t, "--context", c, "delete", "namespace", ns, ops, shared, later, early, "--wait=false", "--ignore-not-found")
 			kubectl(t, "--context", c, "delete", "crd", "widgets.e2e.tandem.io", "--ignore-not-found", "--wait=false")
-			kubectl(t, "--context", c, "delete", "clusterrole", role("read"), role("late"), role("crb"), role("unrelated"), role("helm"), "--ignore-not-found")
+			kubectl(t, "--context", c, "delete", "clusterrole", role("read"), role("late"), role("crb"), role("unrelated"), role("helm"),
+				role("agg"), role("part-before"), role("part-after"), role("not-a-part"), role("edge-view"), role("other-view"), "--ignore-not-found")
 			kubectl(t, "--context", c, "delete", "clusterrolebinding", role("crb"), role("before-sa"), "--ignore-not-found")
 			kubectl(t, "--context", c, "delete", "ingressclass", role("class-after"), role("class-before"), role("other-app"), "--ignore-not-found")
 		}
@@ -179,6 +180,45 @@ func TestMirrorFollowsWhatANamespaceBringsAlong(t *testing.T) {
 		eventually(t, 30*time.Second, inGreen("ingressclass", role("class-before")))
 		if r := kubectl(t, "--context", "green", "get", "ingressclass", role("other-app"), "-o", "name"); r.code == 0 {
 			t.Errorf("the class of an app with no workload in %s came along", ns)
+		}
+	})
+
+	t.Run("an aggregated ClusterRole the namespace's binding names brings the ClusterRoles it gathers, one made later too", func(t *testing.T) {
+		const label = "e2e.tandem.io/aggregate-to-agg"
+		mustKubectl(t, "--context", "blue", "create", "clusterrole", role("agg"), "--aggregation-rule="+label+"=true")
+		mustKubectl(t, "--context", "blue", "create", "clusterrole", role("part-before"), "--verb=get", "--resource=configmaps")
+		mustKubectl(t, "--context", "blue", "label", "clusterrole", role("part-before"), label+"=true")
+		mustKubectl(t, "--context", "blue", "create", "clusterrole", role("not-a-part"), "--verb=get", "--resource=secrets")
+		mustKubectl(t, "--context", "blue", "label", "clusterrole", role("not-a-part"), label+"=false")
+		mustKubectl(t, "--context", "blue", "-n", ns, "create", "rolebinding", "agg", "--clusterrole="+role("agg"), "--serviceaccount="+ns+":app")
+		eventually(t, 30*time.Second, inGreen("clusterrole", role("agg"), role("part-before")))
+		// An operator's upgrade adds a ClusterRole to the aggregated one.
+		mustKubectl(t, "--context", "blue", "create", "clusterrole", role("part-after"), "--verb=list", "--resource=configmaps")
+		mustKubectl(t, "--context", "blue", "label", "clusterrole", role("part-after"), label+"=true")
+		eventually(t, 30*time.Second, inGreen("clusterrole", role("part-after")))
+		// green's aggregation controller gathered both into the copy.
+		eventually(t, 30*time.Second, func() error {
+			if got := kubectl(t, "--context", "green", "get", "clusterrole", role("agg"), "-o", "jsonpath={.rules[*].verbs}").stdout; !strings.Contains(got, "get") || !strings.Contains(got, "list") {
+				return fmt.Errorf("green's %s has rules %s", role("agg"), got)
+			}
+			return nil
+		})
+		if r := kubectl(t, "--context", "green", "get", "clusterrole", role("not-a-part"), "-o", "name"); r.code == 0 {
+			t.Errorf("a ClusterRole the aggregated one does not gather came along")
+		}
+	})
+
+	t.Run("a ClusterRole labelled as the app of a workload in the namespace and gathered into view comes along", func(t *testing.T) {
+		viewRole := func(name, instance string) string {
+			return `{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"` + name + `",
+"labels":{"app.kubernetes.io/name":"edge","app.kubernetes.io/instance":"` + instance + `","rbac.authorization.k8s.io/aggregate-to-view":"true"}},
+"rules":[{"apiGroups":["e2e.tandem.io"],"resources":["widgets"],"verbs":["get","list","watch"]}]}`
+		}
+		kubectlCreate(t, "blue", viewRole(role("edge-view"), "a")) // edge-a runs in the namespace (the subtest above)
+		kubectlCreate(t, "blue", viewRole(role("other-view"), "c"))
+		eventually(t, 30*time.Second, inGreen("clusterrole", role("edge-view")))
+		if r := kubectl(t, "--context", "green", "get", "clusterrole", role("other-view"), "-o", "name"); r.code == 0 {
+			t.Errorf("the view role of an app with no workload in %s came along", ns)
 		}
 	})
 
