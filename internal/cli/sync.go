@@ -59,8 +59,9 @@ resources → admission webhooks → API services.
 With --namespace, --selector or --stack, what the selected objects need comes
 along too, each with its reason in --dry-run: their namespaces; the
 ConfigMaps, Secrets, PVCs, ServiceAccounts and Priority/RuntimeClasses their
-pods name; the roles bound to those ServiceAccounts and the CRDs the roles
-grant on; the CRDs of custom resources; Storage/IngressClasses; what an
+pods name; the roles bound to those ServiceAccounts (with the ClusterRoles an
+aggregated one gathers) and the CRDs the roles grant on; the CRDs of custom
+resources; Storage/IngressClasses; what an
 extension's resource names by kind and name (a Certificate's ClusterIssuer, an
 HTTPRoute's Gateway); and the admission webhooks and APIServices that call the
 selected Services — in any namespace: what the selection needs in a namespace
@@ -68,7 +69,11 @@ it does not name is read object by object. A namespace named with --namespace
 alone also brings the cluster-scoped objects of the Helm releases installed in
 it (Helm's meta.helm.sh/release-namespace annotation): an ingress controller's
 IngressClass, an operator's ClusterRoles, though nothing in the namespace
-names them.
+names them; and, from a manifest without Helm's annotations, the
+Ingress/GatewayClasses and the ClusterRoles gathered into view, edit or admin
+(rbac.authorization.k8s.io/aggregate-to-* labels) that are labelled as the
+same app instance as a workload there (app.kubernetes.io/instance, and its
+name or part-of).
 
 An object in the target whose fields another field manager owns is reported
 as a conflict and left alone unless --force. A second run with no change in
