@@ -58,3 +58,64 @@ func TestSyncLeavesExternalDNSBehind(t *testing.T) {
 		t.Fatalf("green's own ExternalDNS was changed: args %s", got)
 	}
 }
+
+// A run (an Argo Workflow) is not copied: a copy without its status would
+// run again in green. One an earlier tandem copied into green is named, to
+// be deleted there, though sync never writes that kind: green's copies of
+// a skipped kind are read all the same.
+func TestSyncNamesARunLeftInTheTarget(t *testing.T) {
+	const ns, crd = "e2e-leave-run", "workflows.argoproj.io"
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "namespace", ns, "--ignore-not-found", "--timeout=120s")
+			kubectl(t, "--context", c, "delete", "crd", crd, "--ignore-not-found", "--timeout=120s")
+		}
+	})
+	for _, c := range []string{"blue", "green"} {
+		kubectlCreate(t, c, `{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"`+crd+`"},
+"spec":{"group":"argoproj.io","scope":"Namespaced","names":{"plural":"workflows","singular":"workflow","kind":"Workflow"},
+"versions":[{"name":"v1alpha1","served":true,"storage":true,"subresources":{"status":{}},
+"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}`)
+		mustKubectl(t, "--context", c, "wait", "--for", "condition=established", "--timeout=60s", "crd/"+crd)
+		mustKubectl(t, "--context", c, "create", "namespace", ns)
+	}
+	workflow := func(name, annotations string) string {
+		return `{"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow","metadata":{"name":"` + name + `","namespace":"` + ns + `"` + annotations + `},
+"spec":{"entrypoint":"main","templates":[{"name":"main","container":{"image":"registry.example/migrate:1"}}]}}`
+	}
+	kubectlCreate(t, "blue", workflow("migrate", ""))
+	kubectlCreate(t, "blue", workflow("report", ""))
+	// What an earlier tandem would have left in green: a copy with its hash.
+	kubectlCreate(t, "green", workflow("migrate", `,"annotations":{"`+plan.HashAnnotation+`":"0123"}`))
+	// green's own run of the same name as blue's other one: not tandem's.
+	kubectlCreate(t, "green", workflow("report", ""))
+
+	r := tandem(t, syncArgs(t.TempDir(), "--namespace", ns, "--dry-run")...)
+	if r.code != 0 {
+		t.Fatalf("dry run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	var migrate, report string
+	for _, line := range strings.Split(r.stdout, "\n") {
+		switch {
+		case strings.Contains(line, "Workflow") && strings.Contains(line, "migrate"):
+			migrate = line
+		case strings.Contains(line, "Workflow") && strings.Contains(line, "report"):
+			report = line
+		}
+	}
+	if !strings.Contains(migrate, plan.LeftInTarget) {
+		t.Errorf("the copy an earlier tandem left in green is not named with %q (listed without -v):\n%s", plan.LeftInTarget, r.stdout)
+	}
+	if strings.Contains(report, plan.LeftInTarget) {
+		t.Errorf("green's own run is named as a copy to delete:\n%s", r.stdout)
+	}
+	out, _ := syncJSON(t, t.TempDir(), 0, "--namespace", ns)
+	for _, name := range []string{"migrate", "report"} {
+		if row, ok := out.find("Workflow", ns, name); !ok || row.Status != "skipped" {
+			t.Errorf("Workflow %s: %+v (found %v); want skipped", name, row, ok)
+		}
+	}
+	if got := kubectl(t, "--context", "green", "-n", ns, "get", "workflow", "migrate", "-o", "jsonpath={.metadata.annotations}").stdout; !strings.Contains(got, "0123") {
+		t.Errorf("sync changed the copy in green (it must only name it): annotations %s", got)
+	}
+}
