@@ -102,15 +102,23 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 	// written (the target's policy reads its label there).
 	nsExempt := obj.GetLabels()[standby.ExemptLabel] == "true"
 	exemptionChanged := k.gvr == namespacesGVR && m.standbyExempt(k.name) != nsExempt
+	also, err := m.alsoFor(ctx, k, obj)
+	if err != nil {
+		return laterIfPasses(sourceSide, "read the source's aggregated ClusterRoles", err)
+	}
 	prep, err := syncer.Changed(ctx, m.Request, m.resources, []*unstructured.Unstructured{obj}, syncer.Around{
-		Also: m.alsoFor(ctx, k, obj), HasSelector: hasSelector, Targets: targets, StandbyExempt: m.standbyExempt,
+		Also: also, HasSelector: hasSelector, Targets: targets, StandbyExempt: m.standbyExempt,
 	})
 	if err != nil {
 		return err
 	}
 	if prep.Plan.Len() > 0 { // picked: what it needs comes along
 		needed := prep.Needed
-		if gathered := m.gatheredIfNarrowed(ctx, obj); len(gathered) > 0 {
+		gathered, err := m.gatheredIfNarrowed(ctx, obj)
+		if err != nil {
+			return laterIfPasses(sourceSide, "read the source's ClusterRoles an aggregated one gathers", err)
+		}
+		if len(gathered) > 0 {
 			needed = maps.Clone(needed)
 			if needed == nil {
 				needed = map[plan.ObjectKey]string{}
@@ -266,6 +274,7 @@ func laterIfPasses(on side, what string, err error) error {
 
 // deleted removes the target's copy when --prune is on and tandem made it.
 func (m *Mirror) deleted(ctx context.Context, k key) error {
+	m.forgetGatherer(k)
 	if !m.Prune || !m.copies(k) {
 		// A narrowed selection prunes only what it copies: an object it
 		// did not bring along is someone else's concern.

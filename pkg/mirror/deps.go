@@ -16,7 +16,10 @@ package mirror
 
 import (
 	"context"
+	"encoding/json"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -106,7 +109,7 @@ func (m *Mirror) root(ok plan.ObjectKey) bool {
 // (plan.BroughtBy: a binding of a selected ServiceAccount, a webhook
 // configuration calling a selected Service, a cluster-scoped part of a
 // Helm release in a named namespace) — then it is a dependency from now on.
-func (m *Mirror) alsoFor(ctx context.Context, k key, obj *unstructured.Unstructured) map[plan.ObjectKey]string {
+func (m *Mirror) alsoFor(ctx context.Context, k key, obj *unstructured.Unstructured) (map[plan.ObjectKey]string, error) {
 	also := map[plan.ObjectKey]string{}
 	ok := m.objectKey(k)
 	if m.narrowed() {
@@ -114,7 +117,7 @@ func (m *Mirror) alsoFor(ctx context.Context, k key, obj *unstructured.Unstructu
 			if why != "" {
 				also[ok] = why
 			}
-			return also
+			return also, nil
 		}
 	}
 	if plan.SystemRole(ok) && !m.Request.Selector.IncludeSystem {
@@ -122,35 +125,39 @@ func (m *Mirror) alsoFor(ctx context.Context, k key, obj *unstructured.Unstructu
 		if why, granted := m.grantFor(ctx, ok); granted {
 			also[ok] = why
 		}
-		return also
+		return also, nil
 	}
 	if !m.narrowed() {
-		return also
+		return also, nil
 	}
 	if _, self := plan.Select([]*unstructured.Unstructured{obj}, m.Request.Selector)[ok]; self {
-		return also // picked by itself
+		return also, nil // picked by itself
 	}
 	if why, found := m.appWide(ctx, obj); found {
 		m.follow(ok, why)
 		also[ok] = why
 		m.Log.Info("brought along", "object", k.String(), "why", why)
-		return also
+		return also, nil
 	}
-	if why, found := m.gatheredInto(ctx, obj); found {
+	why, found, err := m.gatheredInto(ctx, obj)
+	if err != nil {
+		return also, err
+	}
+	if found {
 		m.follow(ok, why)
 		also[ok] = why
 		m.Log.Info("brought along", "object", k.String(), "why", why)
-		return also
+		return also, nil
 	}
 	for _, l := range plan.BroughtBy(obj, m.Request.Selector) {
 		if m.selected(ctx, l.By) {
 			m.follow(ok, l.Why)
 			also[ok] = l.Why
 			m.Log.Info("brought along", "object", k.String(), "why", l.Why)
-			return also
+			return also, nil
 		}
 	}
-	return also
+	return also, nil
 }
 
 // grantFor says why the Role of a system namespace of key ok comes along,
@@ -212,9 +219,25 @@ func (m *Mirror) appWide(ctx context.Context, obj *unstructured.Unstructured) (s
 
 const rbacGroup = "rbac.authorization.k8s.io"
 
+// gatherer is an aggregated ClusterRole the mirror copies: what it gathers
+// (plan.AggregationSelectors), and its aggregationRule as JSON.
+type gatherer struct {
+	selectors []labels.Selector
+	rule      string
+}
+
+func gathererOf(agg *unstructured.Unstructured) (gatherer, bool) {
+	sels := plan.AggregationSelectors(agg)
+	if len(sels) == 0 {
+		return gatherer{}, false
+	}
+	rule, _ := json.Marshal(agg.Object["aggregationRule"])
+	return gatherer{sels, string(rule)}, true
+}
+
 // clusterRoles calls f with each ClusterRole of the source, read now: a
 // ClusterRole's labels and aggregationRule are not in the informers'
-// caches, and ClusterRoles change rarely.
+// caches.
 func (m *Mirror) clusterRoles(ctx context.Context, f func(*unstructured.Unstructured)) error {
 	gvr, found := m.gvrOf(plan.ObjectKey{Group: rbacGroup, Kind: "ClusterRole"})
 	if !found {
@@ -227,47 +250,91 @@ func (m *Mirror) clusterRoles(ctx context.Context, f func(*unstructured.Unstruct
 }
 
 // gatheredInto says why a ClusterRole comes along when an aggregated
-// ClusterRole the mirror copies gathers it (plan.Gathers): a ClusterRole
-// an operator's upgrade adds to the roles its controllers are bound to.
-func (m *Mirror) gatheredInto(ctx context.Context, part *unstructured.Unstructured) (string, bool) {
-	if k := plan.KeyOf(part); k.Group != rbacGroup || k.Kind != "ClusterRole" || len(part.GetLabels()) == 0 {
-		return "", false
+// ClusterRole the mirror copies gathers it (plan.GatheredBy): a
+// ClusterRole an operator's upgrade adds to the roles its controllers are
+// bound to. The aggregated roles are read from the source once, at the
+// first ClusterRole asked about; an error is the caller's to try again.
+func (m *Mirror) gatheredInto(ctx context.Context, part *unstructured.Unstructured) (string, bool, error) {
+	if k := plan.KeyOf(part); k.Group != rbacGroup || k.Kind != "ClusterRole" {
+		return "", false, nil
 	}
-	var why string
-	err := m.clusterRoles(ctx, func(agg *unstructured.Unstructured) {
-		ak := plan.KeyOf(agg)
-		if _, known := m.dep(ak); why != "" || (!known && !m.root(ak)) {
-			return
+	m.mu.Lock()
+	loaded := m.gatherersLoaded
+	m.mu.Unlock()
+	if !loaded {
+		found := map[plan.ObjectKey]gatherer{}
+		err := m.clusterRoles(ctx, func(agg *unstructured.Unstructured) {
+			ak := plan.KeyOf(agg)
+			if _, known := m.dep(ak); !known && !m.root(ak) {
+				return
+			}
+			if g, ok := gathererOf(agg); ok {
+				found[ak] = g
+			}
+		})
+		if err != nil {
+			return "", false, err
 		}
-		why, _ = plan.Gathers(agg, part)
-	})
-	if err != nil {
-		m.Log.Warn("could not read the source's ClusterRoles for their aggregation rules", "error", err)
+		m.mu.Lock()
+		if !m.gatherersLoaded {
+			maps.Copy(m.gatherers, found)
+			m.gatherersLoaded = true
+		}
+		m.mu.Unlock()
 	}
-	return why, why != ""
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, ak := range slices.SortedFunc(maps.Keys(m.gatherers), func(a, b plan.ObjectKey) int { return strings.Compare(a.Name, b.Name) }) {
+		if why, ok := plan.GatheredBy(ak, m.gatherers[ak].selectors, part); ok {
+			return why, true, nil
+		}
+	}
+	return "", false, nil
 }
 
-// gatheredIfNarrowed are the ClusterRoles the aggregated ClusterRole agg
-// gathers in the source, with why, for bringAlong when the selection
-// narrows what the mirror copies: Select finds them through its index, a
-// mirror that brings agg along asks the source.
-func (m *Mirror) gatheredIfNarrowed(ctx context.Context, agg *unstructured.Unstructured) map[plan.ObjectKey]string {
+// gatheredIfNarrowed are the ClusterRoles the aggregated ClusterRole agg,
+// which the mirror copies, gathers in the source, with why, for
+// bringAlong when the selection narrows what the mirror copies: Select
+// finds them through its index, a mirror asks the source — when agg is
+// new to it or its aggregationRule changed, not at each rewrite of its
+// rules by the aggregation controller.
+func (m *Mirror) gatheredIfNarrowed(ctx context.Context, agg *unstructured.Unstructured) (map[plan.ObjectKey]string, error) {
 	if !m.narrowed() {
-		return nil
+		return nil, nil
 	}
-	if _, found, _ := unstructured.NestedFieldNoCopy(agg.Object, "aggregationRule"); !found {
-		return nil
+	ak := plan.KeyOf(agg)
+	g, ok := gathererOf(agg)
+	m.mu.Lock()
+	was, known := m.gatherers[ak]
+	if !ok {
+		delete(m.gatherers, ak)
+	}
+	m.mu.Unlock()
+	if !ok || (known && was.rule == g.rule) {
+		return nil, nil
 	}
 	out := map[plan.ObjectKey]string{}
 	err := m.clusterRoles(ctx, func(part *unstructured.Unstructured) {
-		if why, ok := plan.Gathers(agg, part); ok {
+		if why, ok := plan.GatheredBy(ak, g.selectors, part); ok {
 			out[plan.KeyOf(part)] = why
 		}
 	})
 	if err != nil {
-		m.Log.Warn("could not read the source's ClusterRoles an aggregated one gathers", "clusterrole", agg.GetName(), "error", err)
+		return nil, err
 	}
-	return out
+	m.mu.Lock()
+	m.gatherers[ak] = g
+	m.mu.Unlock()
+	return out, nil
+}
+
+// forgetGatherer forgets an aggregated ClusterRole deleted from the source.
+func (m *Mirror) forgetGatherer(k key) {
+	if ok := m.objectKey(k); ok.Group == rbacGroup && ok.Kind == "ClusterRole" {
+		m.mu.Lock()
+		delete(m.gatherers, ok)
+		m.mu.Unlock()
+	}
 }
 
 // selected says whether the source object of key ok is one the

@@ -81,6 +81,13 @@ type Mirror struct {
 	// ""): a deletion in the source prunes only what the mirror copies
 	// (deps.go).
 	deps map[plan.ObjectKey]string
+	// gatherers are the aggregated ClusterRoles the mirror copies, with
+	// their selectors and their aggregationRule as JSON (to tell a change
+	// of it), once loaded (read from the source at the first ClusterRole
+	// that may be gathered; kept as they change since): a ClusterRole they
+	// gather comes along (deps.go).
+	gatherers       map[plan.ObjectKey]gatherer
+	gatherersLoaded bool
 	// linked are the selected objects new to the target whose earlier
 	// pointers bringLinked is to look for, and linking whether it is
 	// looking (it lists once for all that came meanwhile).
@@ -155,6 +162,7 @@ func (m *Mirror) Run(ctx context.Context) error {
 	m.countNotInStep()
 	m.waiting = map[string]map[key]bool{}
 	m.deps = map[plan.ObjectKey]string{}
+	m.gatherers, m.gatherersLoaded = map[plan.ObjectKey]gatherer{}, false
 	m.exempt = map[string]bool{}
 	m.mu.Unlock()
 	defer func() {

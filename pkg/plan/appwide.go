@@ -39,20 +39,23 @@ func appOf(obj Object) app {
 }
 
 // labelled says whether a names an instance and something to tell the app
-// by: its name or what it is part of.
-func (a app) labelled() bool { return a.instance != "" && (a.name != "" || a.partOf != "") }
+// by: its name or (partOf) what it is part of.
+func (a app) labelled(partOf bool) bool {
+	return a.instance != "" && (a.name != "" || (partOf && a.partOf != ""))
+}
 
 // matches says whether a and b are one app instance: the same instance,
-// and the same name or (the components of an app have names of their own:
-// kyverno-admission-controller, kyverno-background-controller) the same
-// larger app they are part of. The labels it matched on.
-func (a app) matches(b app) ([2]string, bool) {
+// and the same name or, with partOf (the ClusterRoles of an app whose
+// components have names of their own: kyverno-admission-controller,
+// kyverno-background-controller), the same larger app they are part of.
+// The label it matched on.
+func (a app) matches(b app, partOf bool) ([2]string, bool) {
 	switch {
 	case a.instance == "" || a.instance != b.instance:
 		return [2]string{}, false
 	case a.name != "" && a.name == b.name:
 		return [2]string{labelAppName, a.name}, true
-	case a.partOf != "" && a.partOf == b.partOf:
+	case partOf && a.partOf != "" && a.partOf == b.partOf:
 		return [2]string{labelAppPartOf, a.partOf}, true
 	}
 	return [2]string{}, false
@@ -60,12 +63,12 @@ func (a app) matches(b app) ([2]string, bool) {
 
 // selectors are the label sets a workload of a's instance carries, one per
 // way matches can match.
-func (a app) selectors() []map[string]string {
+func (a app) selectors(partOf bool) []map[string]string {
 	var out []map[string]string
 	if a.name != "" {
 		out = append(out, map[string]string{labelAppInstance: a.instance, labelAppName: a.name})
 	}
-	if a.partOf != "" {
+	if partOf && a.partOf != "" {
 		out = append(out, map[string]string{labelAppInstance: a.instance, labelAppPartOf: a.partOf})
 	}
 	return out
@@ -87,23 +90,25 @@ const aggregateLabel = "rbac.authorization.k8s.io/aggregate-to-"
 
 // isAppWide says whether obj is an object a namespace's app may own
 // without anything in the namespace naming it: a served class, or a
-// ClusterRole labelled to be gathered into the cluster's own roles.
-func isAppWide(obj Object) bool {
+// ClusterRole labelled to be gathered into the cluster's own roles; and
+// whether it is told its app by part-of too (a ClusterRole: labelled as
+// the app, not as one of its components).
+func isAppWide(obj Object) (appWide, partOf bool) {
 	k := KeyOf(obj)
 	gk := schema.GroupKind{Group: k.Group, Kind: k.Kind}
 	switch {
 	case k.Namespace != "":
-		return false
+		return false, false
 	case slices.Contains(servedClassKinds, gk):
-		return true
-	case gk == schema.GroupKind{Group: rbacGroup, Kind: "ClusterRole"}:
+		return true, false
+	case gk == schema.GroupKind{Group: rbacGroup, Kind: "ClusterRole"} && obj.GetLabels()[bootstrapLabel] != bootstrapValue:
 		for l, v := range obj.GetLabels() {
 			if strings.HasPrefix(l, aggregateLabel) && v == "true" {
-				return true
+				return true, true
 			}
 		}
 	}
-	return false
+	return false, false
 }
 
 // appWide is an app-wide object, its app, and the namespace of the Helm
@@ -111,6 +116,7 @@ func isAppWide(obj Object) bool {
 type appWide struct {
 	key       ObjectKey
 	app       app
+	partOf    bool // told its app by part-of too
 	releaseNS string
 }
 
@@ -139,14 +145,15 @@ type AppMatch struct {
 func AppWide(obj Object, ns string) []AppMatch {
 	k := KeyOf(obj)
 	a := appOf(obj)
-	if !isAppWide(obj) || !a.labelled() {
+	wide, partOf := isAppWide(obj)
+	if !wide || !a.labelled(partOf) {
 		return nil
 	}
 	if releaseNS, _, _ := releaseOf(obj, fields(obj)); releaseNS != "" && releaseNS != ns {
 		return nil
 	}
 	var out []AppMatch
-	for _, sel := range a.selectors() {
+	for _, sel := range a.selectors(partOf) {
 		on := [2]string{labelAppName, sel[labelAppName]}
 		if sel[labelAppName] == "" {
 			on = [2]string{labelAppPartOf, sel[labelAppPartOf]}

@@ -77,9 +77,9 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 	}
 	appWides := map[string][]appWide{} // app instance → the app-wide objects labelled as its
 	for _, obj := range objs {
-		if a := appOf(obj); a.labelled() && isAppWide(obj) {
+		if wide, partOf := isAppWide(obj); wide && appOf(obj).labelled(partOf) {
 			releaseNS, _, _ := releaseOf(obj, fields(obj))
-			appWides[a.instance] = append(appWides[a.instance], appWide{KeyOf(obj), a, releaseNS})
+			appWides[appOf(obj).instance] = append(appWides[appOf(obj).instance], appWide{KeyOf(obj), appOf(obj), partOf, releaseNS})
 		}
 	}
 	inNamespace := map[string]map[ObjectKey]bool{} // the app-wide objects already in appWideIn
@@ -99,7 +99,7 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 		}
 		if a := appOf(obj); len(appWides[a.instance]) > 0 && k.Namespace != "" && isWorkload(schema.GroupKind{Group: k.Group, Kind: k.Kind}) {
 			for _, c := range appWides[a.instance] {
-				on, same := c.app.matches(a)
+				on, same := c.app.matches(a, c.partOf)
 				if !same || inNamespace[k.Namespace][c.key] || (c.releaseNS != "" && c.releaseNS != k.Namespace) {
 					continue // another app, found already, or a Helm release's of another namespace (an instance is named per namespace)
 				}
@@ -344,13 +344,13 @@ func (idx index) deps(obj Object) []dep {
 // bound to such roles, whose rules are in ClusterRoles labelled to be
 // gathered).
 func (idx index) aggregated(agg Object) []dep {
-	sels := aggregationSelectors(fields(agg))
+	sels := AggregationSelectors(agg)
 	if len(sels) == 0 {
 		return nil
 	}
 	var out []dep
 	for _, r := range idx.clusterRoles {
-		if why, ok := gathers(agg, sels, r); ok {
+		if why, ok := GatheredBy(KeyOf(agg), sels, r); ok {
 			out = append(out, dep{key: KeyOf(r), why: why})
 		}
 	}
@@ -358,45 +358,58 @@ func (idx index) aggregated(agg Object) []dep {
 }
 
 // Gathers says whether the aggregated ClusterRole agg gathers the
-// ClusterRole part, and why part comes with it. A mirror asks it of a
-// ClusterRole that changed and of an aggregated one it brings along;
+// ClusterRole part (through AggregationSelectors), and why part comes with
+// it. A mirror asks it of an aggregated ClusterRole it brings along;
 // Select finds the same through its index.
 func Gathers(agg, part Object) (string, bool) {
-	if KeyOf(agg).Kind != "ClusterRole" || KeyOf(agg).Group != rbacGroup {
-		return "", false
-	}
-	return gathers(agg, aggregationSelectors(fields(agg)), part)
+	return GatheredBy(KeyOf(agg), AggregationSelectors(agg), part)
 }
 
-func gathers(agg Object, sels []labels.Selector, part Object) (string, bool) {
-	ak, pk := KeyOf(agg), KeyOf(part)
-	if pk == ak || pk.Group != rbacGroup || pk.Kind != "ClusterRole" {
+// GatheredBy is Gathers for an aggregated ClusterRole known by its key and
+// selectors (a mirror keeps those of the roles it copies).
+func GatheredBy(agg ObjectKey, sels []labels.Selector, part Object) (string, bool) {
+	pk := KeyOf(part)
+	if pk == agg || pk.Group != rbacGroup || pk.Kind != "ClusterRole" {
 		return "", false
 	}
 	for _, sel := range sels {
 		if sel.Matches(labels.Set(part.GetLabels())) {
-			return Describe(pk) + ", gathered into " + Describe(ak) + " by its aggregationRule", true
+			return Describe(pk) + ", gathered into " + Describe(agg) + " by its aggregationRule", true
 		}
 	}
 	return "", false
 }
 
-// aggregationSelectors are the clusterRoleSelectors of a ClusterRole's
-// aggregationRule (f: its fields), read as the aggregation controller
-// reads them: an empty one matches every ClusterRole.
-func aggregationSelectors(f map[string]any) []labels.Selector {
+// AggregationSelectors are the clusterRoleSelectors of the aggregated
+// ClusterRole agg, as the aggregation controller reads them, less two
+// that would bring along what is not the aggregate's own:
+//   - none of a role the apiserver bootstraps in every cluster (admin,
+//     edit, view gather what every app adds to them: a RoleBinding to
+//     admin would bring every app's ClusterRoles; the target's own roles
+//     gather the target's);
+//   - not an empty selector, which matches every ClusterRole of the source.
+func AggregationSelectors(agg Object) []labels.Selector {
+	if k := KeyOf(agg); k.Group != rbacGroup || k.Kind != "ClusterRole" || agg.GetLabels()[bootstrapLabel] == bootstrapValue {
+		return nil
+	}
 	var out []labels.Selector
-	for _, raw := range list(f, "aggregationRule", "clusterRoleSelectors") {
+	for _, raw := range list(fields(agg), "aggregationRule", "clusterRoleSelectors") {
 		var ls metav1.LabelSelector
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &ls); err != nil {
 			continue
 		}
-		if sel, err := metav1.LabelSelectorAsSelector(&ls); err == nil {
+		if sel, err := metav1.LabelSelectorAsSelector(&ls); err == nil && !sel.Empty() {
 			out = append(out, sel)
 		}
 	}
 	return out
 }
+
+// The label of the RBAC objects the apiserver bootstraps in every cluster.
+const (
+	bootstrapLabel = "kubernetes.io/bootstrapping"
+	bootstrapValue = "rbac-defaults"
+)
 
 // podSpec returns the pod spec of a Pod or of a workload's pod template, or nil.
 func podSpec(k ObjectKey, obj map[string]any) map[string]any {

@@ -61,7 +61,7 @@ var readPaths = map[schema.GroupKind][][]string{
 	{Group: "networking.k8s.io", Kind: "Ingress"}: {{"spec", "ingressClassName"}, {"spec", "defaultBackend"}, {"spec", "rules"}, {"spec", "tls"},
 		{"metadata", "annotations", "kubernetes.io/ingress.class"}},
 	{Group: rbacGroup, Kind: "Role"}:                    {{"rules"}},
-	{Group: rbacGroup, Kind: "ClusterRole"}:             {{"rules"}, {"aggregationRule"}},
+	{Group: rbacGroup, Kind: "ClusterRole"}:             {{"rules"}, {"aggregationRule"}}, // cluster-scoped: kept whole today; listed for when they are not
 	{Group: rbacGroup, Kind: "RoleBinding"}:             {{"roleRef"}, {"subjects"}},
 	{Group: rbacGroup, Kind: "ClusterRoleBinding"}:      {{"roleRef"}, {"subjects"}},
 	{Group: crdGroup, Kind: "CustomResourceDefinition"}: {{"spec", "group"}, {"spec", "names"}},

@@ -507,6 +507,10 @@ func TestSelectBringsTheClusterRolesANamespacesAppAddsToViewAndAdmin(t *testing.
 		`{apiVersion: apps/v1, kind: Deployment, metadata: {name: kyverno-admission-controller, namespace: kyverno, labels: {app.kubernetes.io/name: kyverno-admission-controller, app.kubernetes.io/instance: kyverno, app.kubernetes.io/part-of: kyverno}}, spec: {template: {spec: {}}}}`,
 		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: "kyverno:rbac:admin:policies", labels: {app.kubernetes.io/instance: kyverno, app.kubernetes.io/part-of: kyverno, rbac.authorization.k8s.io/aggregate-to-admin: "true"}}}`,
 		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: other-view, labels: {app.kubernetes.io/instance: other, app.kubernetes.io/part-of: kyverno, rbac.authorization.k8s.io/aggregate-to-view: "true"}}}`,
+		// The cluster's own aggregate-to role carries the label too.
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: "system:aggregate-to-view", labels: {kubernetes.io/bootstrapping: rbac-defaults, app.kubernetes.io/instance: kyverno, app.kubernetes.io/part-of: kyverno, rbac.authorization.k8s.io/aggregate-to-view: "true"}}}`,
+		// A class is told its app by its name: part-of is a ClusterRole's.
+		`{apiVersion: networking.k8s.io/v1, kind: IngressClass, metadata: {name: kyverno-class, labels: {app.kubernetes.io/name: other, app.kubernetes.io/instance: kyverno, app.kubernetes.io/part-of: kyverno}}, spec: {controller: example.com/x}}`,
 	)
 	got := Select(all, Selector{Namespaces: []string{"cert-manager", "kyverno"}})
 	want := map[string]string{
@@ -518,10 +522,13 @@ func TestSelectBringsTheClusterRolesANamespacesAppAddsToViewAndAdmin(t *testing.
 			t.Errorf("ClusterRole %s: picked %v for %q, want %q", name, ok, why, w)
 		}
 	}
-	for _, name := range []string{"cert-manager-unbound", "other-view"} {
+	for _, name := range []string{"cert-manager-unbound", "other-view", "system:aggregate-to-view"} {
 		if _, ok := got[ObjectKey{Group: rbacGroup, Kind: "ClusterRole", Name: name}]; ok {
 			t.Errorf("ClusterRole %s came along", name)
 		}
+	}
+	if _, ok := got[ObjectKey{Group: "networking.k8s.io", Kind: "IngressClass", Name: "kyverno-class"}]; ok {
+		t.Error("an IngressClass came along by part-of")
 	}
 	for _, o := range all {
 		if o.GetName() == "kyverno:rbac:admin:policies" {
@@ -546,6 +553,15 @@ func TestSelectBringsWhatAnAggregatedClusterRoleGathers(t *testing.T) {
 		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: "kyverno:admission-controller:core", labels: {rbac.kyverno.io/aggregate-to-admission-controller: "true"}}, rules: [{apiGroups: [""], resources: [configmaps], verbs: [get]}]}`,
 		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: "kyverno:admission-controller:extra", labels: {app.kubernetes.io/component: admission-controller}}}`,
 		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: "kyverno:background-controller:core", labels: {rbac.kyverno.io/aggregate-to-background-controller: "true"}}}`,
+		// A RoleBinding to the cluster's own admin, which gathers what
+		// every app adds to it: the target's admin gathers the target's.
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: RoleBinding, metadata: {name: admins, namespace: kyverno}, roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: admin}, subjects: [{kind: ServiceAccount, name: kyverno-admission-controller, namespace: kyverno}]}`,
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: admin, labels: {kubernetes.io/bootstrapping: rbac-defaults}}, aggregationRule: {clusterRoleSelectors: [{matchLabels: {rbac.authorization.k8s.io/aggregate-to-admin: "true"}}]}}`,
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: other-apps-admin, labels: {rbac.authorization.k8s.io/aggregate-to-admin: "true"}}}`,
+		// An empty selector matches every ClusterRole: not followed.
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRoleBinding, metadata: {name: everything}, roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: everything}, subjects: [{kind: ServiceAccount, name: kyverno-admission-controller, namespace: kyverno}]}`,
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: everything}, aggregationRule: {clusterRoleSelectors: [{}]}}`,
+		`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: unlabelled}}`,
 	)
 	s := Selector{Namespaces: []string{"kyverno"}}
 	got := Select(all, s)
@@ -555,8 +571,13 @@ func TestSelectBringsWhatAnAggregatedClusterRoleGathers(t *testing.T) {
 			t.Errorf("ClusterRole %s: picked %v for %q, want %q", name, ok, why, want)
 		}
 	}
-	if _, ok := got[ObjectKey{Group: rbacGroup, Kind: "ClusterRole", Name: "kyverno:background-controller:core"}]; ok {
-		t.Error("a ClusterRole no selector matches came along")
+	for _, name := range []string{"kyverno:background-controller:core", "other-apps-admin", "unlabelled"} {
+		if why, ok := got[ObjectKey{Group: rbacGroup, Kind: "ClusterRole", Name: name}]; ok {
+			t.Errorf("ClusterRole %s came along: %s", name, why)
+		}
+	}
+	if _, ok := got[ObjectKey{Group: rbacGroup, Kind: "ClusterRole", Name: "everything"}]; !ok {
+		t.Error("the ClusterRole with an empty selector, bound to the ServiceAccount, did not come along itself")
 	}
 	// The essential form of a ClusterRole keeps its aggregationRule.
 	for _, o := range all {
