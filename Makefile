@@ -55,7 +55,7 @@ generate:
 	  rbac:roleName=tandem-controller paths=./pkg/controller/... output:rbac:dir=./charts/tandem/files
 
 lint:
-	gofmt -l . | tee /dev/stderr | (! read)
+	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "not gofmt'd:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
 clean:
