@@ -102,10 +102,10 @@ func (m *Mirror) gatheredInto(ctx context.Context, part *unstructured.Unstructur
 // new to it or its aggregationRule changed, not at each rewrite of its
 // rules by the aggregation controller.
 func (m *Mirror) gatheredIfNarrowed(ctx context.Context, agg *unstructured.Unstructured) (map[plan.ObjectKey]string, error) {
-	if !m.narrowed() {
+	ak := plan.KeyOf(agg)
+	if !m.narrowed() || ak.Group != rbacGroup || ak.Kind != "ClusterRole" {
 		return nil, nil
 	}
-	ak := plan.KeyOf(agg)
 	g, ok := gathererOf(agg)
 	m.mu.Lock()
 	was, known := m.gatherers[ak]
