@@ -105,7 +105,9 @@ func (m *Mirror) root(ok plan.ObjectKey) bool {
 // dependency found before, or when a selected object brings it
 // (plan.BroughtBy: a binding of a selected ServiceAccount, a webhook
 // configuration calling a selected Service, a cluster-scoped part of a
-// Helm release in a named namespace) — then it is a dependency from now on.
+// Helm release in a named namespace), when it is app-wide (appWide) or
+// gathered into an aggregated ClusterRole the mirror copies
+// (gatheredInto) — then it is a dependency from now on.
 func (m *Mirror) alsoFor(ctx context.Context, k key, obj *unstructured.Unstructured) (map[plan.ObjectKey]string, error) {
 	also := map[plan.ObjectKey]string{}
 	ok := m.objectKey(k)
@@ -130,28 +132,25 @@ func (m *Mirror) alsoFor(ctx context.Context, k key, obj *unstructured.Unstructu
 	if _, self := plan.Select([]*unstructured.Unstructured{obj}, m.Request.Selector)[ok]; self {
 		return also, nil // picked by itself
 	}
-	if why, found := m.appWide(ctx, obj); found {
+	bring := func(why string) map[plan.ObjectKey]string { // from now on a dependency
 		m.follow(ok, why)
 		also[ok] = why
 		m.Log.Info("brought along", "object", k.String(), "why", why)
-		return also, nil
+		return also
+	}
+	if why, found := m.appWide(ctx, obj); found {
+		return bring(why), nil
 	}
 	why, found, err := m.gatheredInto(ctx, obj)
 	if err != nil {
 		return also, err
 	}
 	if found {
-		m.follow(ok, why)
-		also[ok] = why
-		m.Log.Info("brought along", "object", k.String(), "why", why)
-		return also, nil
+		return bring(why), nil
 	}
 	for _, l := range plan.BroughtBy(obj, m.Request.Selector) {
 		if m.selected(ctx, l.By) {
-			m.follow(ok, l.Why)
-			also[ok] = l.Why
-			m.Log.Info("brought along", "object", k.String(), "why", l.Why)
-			return also, nil
+			return bring(l.Why), nil
 		}
 	}
 	return also, nil

@@ -1,7 +1,7 @@
 package mirror
 
 // The ClusterRoles an aggregated ClusterRole the mirror copies gathers
-// come along (plan.Gathers): those there when it is brought along, and
+// come along (plan.GatheredBy): those there when it is brought along, and
 // those made since (an operator's upgrade adding a part to the roles its
 // controllers are bound to). The informers' caches hold names only, so
 // the mirror keeps the selectors of the aggregated roles it copies.

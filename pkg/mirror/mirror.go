@@ -85,7 +85,7 @@ type Mirror struct {
 	// their selectors and their aggregationRule as JSON (to tell a change
 	// of it), once loaded (read from the source at the first ClusterRole
 	// that may be gathered; kept as they change since): a ClusterRole they
-	// gather comes along (deps.go).
+	// gather comes along (gather.go).
 	gatherers       map[plan.ObjectKey]gatherer
 	gatherersLoaded bool
 	// linked are the selected objects new to the target whose earlier

@@ -9,10 +9,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/tandem-io/tandem/pkg/sanitize"
 )
 
 // aggregated lists the ClusterRoles the aggregated ClusterRole agg
-// gathers (Gathers): its rules are what the target's aggregation
+// gathers (GatheredBy): its rules are what the target's aggregation
 // controller writes from the ClusterRoles its clusterRoleSelectors match
 // there, so without them it grants nothing (kyverno's controllers are
 // bound to such roles, whose rules are in ClusterRoles labelled to be
@@ -31,16 +33,10 @@ func (idx index) aggregated(agg Object) []dep {
 	return out
 }
 
-// Gathers says whether the aggregated ClusterRole agg gathers the
-// ClusterRole part (through AggregationSelectors), and why part comes with
-// it. A mirror asks it of an aggregated ClusterRole it brings along;
-// Select finds the same through its index.
-func Gathers(agg, part Object) (string, bool) {
-	return GatheredBy(KeyOf(agg), AggregationSelectors(agg), part)
-}
-
-// GatheredBy is Gathers for an aggregated ClusterRole known by its key and
-// selectors (a mirror keeps those of the roles it copies).
+// GatheredBy says whether the aggregated ClusterRole agg, whose selectors
+// are sels (AggregationSelectors), gathers the ClusterRole part, and why
+// part comes with it. A mirror asks it, keeping the selectors of the roles
+// it copies; Select finds the same through its index.
 func GatheredBy(agg ObjectKey, sels []labels.Selector, part Object) (string, bool) {
 	pk := KeyOf(part)
 	if pk == agg || pk.Group != rbacGroup || pk.Kind != "ClusterRole" {
@@ -63,7 +59,7 @@ func GatheredBy(agg ObjectKey, sels []labels.Selector, part Object) (string, boo
 //     gather the target's);
 //   - not an empty selector, which matches every ClusterRole of the source.
 func AggregationSelectors(agg Object) []labels.Selector {
-	if k := KeyOf(agg); k.Group != rbacGroup || k.Kind != "ClusterRole" || agg.GetLabels()[bootstrapLabel] == bootstrapValue {
+	if k := KeyOf(agg); k.Group != rbacGroup || k.Kind != "ClusterRole" || sanitize.BootstrapRBAC(agg.GetLabels()) {
 		return nil
 	}
 	var out []labels.Selector
@@ -78,9 +74,3 @@ func AggregationSelectors(agg Object) []labels.Selector {
 	}
 	return out
 }
-
-// The label of the RBAC objects the apiserver bootstraps in every cluster.
-const (
-	bootstrapLabel = "kubernetes.io/bootstrapping"
-	bootstrapValue = "rbac-defaults"
-)

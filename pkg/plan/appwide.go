@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/sanitize"
 )
 
 // The recommended labels of an app's instance (kubernetes.io/docs/concepts/
@@ -101,7 +103,7 @@ func isAppWide(obj Object) (appWide, partOf bool) {
 		return false, false
 	case slices.Contains(servedClassKinds, gk):
 		return true, false
-	case gk == schema.GroupKind{Group: rbacGroup, Kind: "ClusterRole"} && obj.GetLabels()[bootstrapLabel] != bootstrapValue:
+	case gk == schema.GroupKind{Group: rbacGroup, Kind: "ClusterRole"} && !sanitize.BootstrapRBAC(obj.GetLabels()):
 		for l, v := range obj.GetLabels() {
 			if strings.HasPrefix(l, aggregateLabel) && v == "true" {
 				return true, true

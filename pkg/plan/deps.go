@@ -74,9 +74,11 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 	}
 	appWides := map[string][]appWide{} // app instance → the app-wide objects labelled as its
 	for _, obj := range objs {
-		if wide, partOf := isAppWide(obj); wide && appOf(obj).labelled(partOf) {
-			releaseNS, _, _ := releaseOf(obj, fields(obj))
-			appWides[appOf(obj).instance] = append(appWides[appOf(obj).instance], appWide{KeyOf(obj), appOf(obj), partOf, releaseNS})
+		if wide, partOf := isAppWide(obj); wide {
+			if a := appOf(obj); a.labelled(partOf) {
+				releaseNS, _, _ := releaseOf(obj, fields(obj))
+				appWides[a.instance] = append(appWides[a.instance], appWide{KeyOf(obj), a, partOf, releaseNS})
+			}
 		}
 	}
 	inNamespace := map[string]map[ObjectKey]bool{} // the app-wide objects already in appWideIn

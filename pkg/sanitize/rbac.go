@@ -2,10 +2,16 @@ package sanitize
 
 import "k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+// BootstrapRBAC says whether labels are those of the RBAC objects the
+// apiserver bootstraps in every cluster (admin, edit, view, system:…).
+func BootstrapRBAC(labels map[string]string) bool {
+	return labels["kubernetes.io/bootstrapping"] == "rbac-defaults"
+}
+
 // sanitizeRBAC skips bootstrap RBAC: the target's apiserver reconciles its own,
 // at its own version, on every start.
 func sanitizeRBAC(obj *unstructured.Unstructured, _ Context) Decision {
-	if obj.GetLabels()["kubernetes.io/bootstrapping"] == "rbac-defaults" {
+	if BootstrapRBAC(obj.GetLabels()) {
 		return skip("bootstrap RBAC: the target's apiserver creates its own")
 	}
 	return Decision{}
