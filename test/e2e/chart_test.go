@@ -1,32 +1,17 @@
 package e2e
 
 import (
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/tandem-io/tandem/internal/labtest"
 )
 
 // The Helm chart, rendered by helm, is accepted by a real apiserver: a
 // server-side dry-run apply of every object (CRDs, RBAC, Deployment, Service)
 // into green.
 func TestChartServerSideDryRun(t *testing.T) {
-	helm := labtest.Helm(t)
-	home := t.TempDir()
-	cmd := exec.Command(helm, "template", "tandem", filepath.Join("..", "..", "charts", "tandem"),
-		"--namespace", ctlNS, "--include-crds", "--set", "shard=team=a")
-	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+home, "HELM_CONFIG_HOME="+home, "HELM_DATA_HOME="+home)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("helm template: %v\n%s", err, out)
-	}
-	f := filepath.Join(t.TempDir(), "chart.yaml")
-	if err := os.WriteFile(f, out, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	out := helmTemplate(t, filepath.Join("..", "..", "charts", "tandem"), ctlNS, "--include-crds", "--set", "shard=team=a")
+	f := writeManifest(t, "chart.yaml", string(out))
 	if r := kubectl(t, "--context", "green", "get", "namespace", ctlNS); r.code != 0 {
 		mustKubectl(t, "--context", "green", "create", "namespace", ctlNS)
 	}

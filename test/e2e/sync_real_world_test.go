@@ -140,10 +140,7 @@ func TestSyncRealWorldReleases(t *testing.T) {
 	for _, rel := range releases {
 		dir := moduleDir(t, rel.module)
 		manifest := rel.render(t, dir, rel.ns)
-		f := filepath.Join(t.TempDir(), rel.name+".yaml")
-		if err := os.WriteFile(f, manifest, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		f := writeManifest(t, rel.name+".yaml", string(manifest))
 		t.Cleanup(func() {
 			for _, c := range []string{"blue", "green"} {
 				del := []string{"--context", c, "delete", "-f", f, "--ignore-not-found", "--timeout=120s"}
@@ -164,18 +161,14 @@ func TestSyncRealWorldReleases(t *testing.T) {
 		mustKubectl(t, apply...)
 		rows := manifestRows(t, manifest, rel.ns)
 		if rel.custom != "" {
-			crds := []string{}
+			var crds []string
 			for _, r := range rows {
 				if r.Kind == "CustomResourceDefinition" {
-					crds = append(crds, "crd/"+r.Name)
+					crds = append(crds, r.Name)
 				}
 			}
-			mustKubectl(t, append([]string{"--context", "blue", "wait", "--for", "condition=established", "--timeout=60s"}, crds...)...)
-			cf := filepath.Join(t.TempDir(), rel.name+"-custom.yaml")
-			if err := os.WriteFile(cf, []byte(rel.custom), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			mustKubectl(t, "--context", "blue", "-n", rel.ns, "apply", "--server-side", "--field-manager", "e2e", "-f", cf)
+			mustKubectl(t, append([]string{"--context", "blue", "wait", "--for", "condition=established", "--timeout=60s"}, crdRefs(crds)...)...)
+			mustKubectl(t, "--context", "blue", "-n", rel.ns, "apply", "--server-side", "--field-manager", "e2e", "-f", writeManifest(t, rel.name+"-custom.yaml", rel.custom))
 			rows = append(rows, manifestRows(t, []byte(rel.custom), rel.ns)...)
 		}
 		t.Logf("%s (%s): %d objects in blue", rel.name, rel.module, len(rows))
@@ -223,13 +216,13 @@ func TestSyncRealWorldReleases(t *testing.T) {
 	var crds []string
 	for _, o := range inGreen {
 		if jsonStr(o, "kind") == "CustomResourceDefinition" {
-			crds = append(crds, "crd/"+jsonStr(o, "metadata", "name"))
+			crds = append(crds, jsonStr(o, "metadata", "name"))
 		}
 	}
 	if len(crds) < 30 {
 		t.Fatalf("only %d CRDs of the releases in green", len(crds))
 	}
-	mustKubectl(t, append([]string{"--context", "green", "wait", "--for", "condition=established", "--timeout=60s"}, crds...)...)
+	mustKubectl(t, append([]string{"--context", "green", "wait", "--for", "condition=established", "--timeout=60s"}, crdRefs(crds)...)...)
 
 	again, _ := syncJSON(t, journal, 0, args...)
 	if w := again.wrote(); len(w) > 0 {
