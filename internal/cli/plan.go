@@ -52,7 +52,11 @@ func newPlanCmd(g *Global) *cobra.Command {
   identity  ServiceAccounts that sign in to a cloud IAM with their token (IRSA,
             Azure workload identity) against both clusters' token issuers;
             EKS Pod Identity, whose associations are made per cluster
-  capacity  the source's pod requests against the target's allocatable
+  capacity  the source's pod requests against the target's allocatable (every
+            resource requested: cpu, memory, ephemeral-storage, GPUs…), and
+            each workload against each node: nodeSelector, required node
+            affinity, taints and one pod's requests, as kube-scheduler filters
+            them (pods no target node can run stay Pending there)
   exposure  LoadBalancer Services, Ingress and Gateway hosts: the entry points a
             shift must move, with the router that can move each; AWS
             TargetGroupBindings (not copied: the target needs a target group

@@ -3,6 +3,7 @@ package preflight
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,7 +19,8 @@ import (
 
 // Capacity compares what the source's pods request with what the target's
 // schedulable nodes can give: a target too small leaves the copied workloads
-// Pending the moment traffic moves.
+// Pending the moment traffic moves. It compares the sums, and each workload's
+// pods with each node (placement.go).
 type Capacity struct{}
 
 // Name is the check's name.
@@ -26,20 +28,38 @@ func (Capacity) Name() string { return "capacity" }
 
 // Scope says what was read.
 func (Capacity) Scope(env *Env) string {
-	return fmt.Sprintf("requests of %d source pods against the target's schedulable nodes", len(env.Of("", "Pod")))
+	return fmt.Sprintf("requests, node selectors, affinities and tolerations of %d source pods against the target's schedulable nodes", len(env.Of("", "Pod")))
 }
 
-// capacityResources are the resources compared, in report order.
+// capacityResources are the resources always compared, in report order;
+// any other that a source pod requests (ephemeral-storage, hugepages, a
+// device plugin's) follows them.
 var capacityResources = []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourcePods}
+
+// comparedResources is capacityResources, then the other resources of need
+// by name.
+func comparedResources(need corev1.ResourceList) []corev1.ResourceName {
+	out := slices.Clone(capacityResources)
+	var more []corev1.ResourceName
+	for r, q := range need {
+		if !slices.Contains(capacityResources, r) && !q.IsZero() {
+			more = append(more, r)
+		}
+	}
+	slices.Sort(more)
+	return append(out, more...)
+}
 
 // Run sums the source's requests and the target's allocatable.
 func (Capacity) Run(ctx context.Context, env *Env) ([]Finding, error) {
 	need := corev1.ResourceList{}
+	var moving []*corev1.Pod
 	for _, o := range env.Of("", "Pod") {
 		pod, ok := movingPod(o)
 		if !ok {
 			continue
 		}
+		moving = append(moving, pod)
 		addTo(need, resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}))
 		addTo(need, corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1")})
 	}
@@ -48,12 +68,12 @@ func (Capacity) Run(ctx context.Context, env *Env) ([]Finding, error) {
 		return nil, err
 	}
 	have := corev1.ResourceList{}
-	schedulable := 0
+	var schedulable []corev1.Node
 	for _, n := range nodes {
 		if n.Spec.Unschedulable || !nodeReady(&n) {
 			continue
 		}
-		schedulable++
+		schedulable = append(schedulable, n)
 		addTo(have, n.Status.Allocatable)
 	}
 	// What the target runs already and keeps: its system namespaces and the
@@ -84,7 +104,7 @@ func (Capacity) Run(ctx context.Context, env *Env) ([]Finding, error) {
 		return nil, fmt.Errorf("list pods in the target: %w", err)
 	}
 	var short, tight, fits []string
-	for _, r := range capacityResources {
+	for _, r := range comparedResources(need) {
 		n, h, u := need[r], have[r], used[r]
 		free := h.DeepCopy()
 		free.Sub(u)
@@ -98,16 +118,17 @@ func (Capacity) Run(ctx context.Context, env *Env) ([]Finding, error) {
 			fits = append(fits, line)
 		}
 	}
-	obj := fmt.Sprintf("target %s (%d schedulable nodes)", env.Target.Context, schedulable)
+	obj := fmt.Sprintf("target %s (%d schedulable nodes)", env.Target.Context, len(schedulable))
+	sum := Finding{Severity: Info, Object: obj, Message: "room for the source's pods: " + strings.Join(fits, "; ")}
 	switch {
 	case len(short) > 0:
-		return []Finding{{Severity: Error, Object: obj, Message: "too small for the source's pods: " + strings.Join(short, "; "),
-			Fix: "add nodes to the target (or let its autoscaler grow) before sync starts the workloads; the numbers are the sum of the source's pod requests"}}, nil
+		sum = Finding{Severity: Error, Object: obj, Message: "too small for the source's pods: " + strings.Join(short, "; "),
+			Fix: "add nodes to the target (or let its autoscaler grow) before sync starts the workloads; the numbers are the sum of the source's pod requests"}
 	case len(tight) > 0:
-		return []Finding{{Severity: Warning, Object: obj, Message: "fits the source's pods only if what the target runs already makes room: " + strings.Join(tight, "; "),
-			Fix: "add nodes to the target, or check that its own workloads can shrink during the move"}}, nil
+		sum = Finding{Severity: Warning, Object: obj, Message: "fits the source's pods only if what the target runs already makes room: " + strings.Join(tight, "; "),
+			Fix: "add nodes to the target, or check that its own workloads can shrink during the move"}
 	}
-	return []Finding{{Severity: Info, Object: obj, Message: "room for the source's pods: " + strings.Join(fits, "; ")}}, nil
+	return append([]Finding{sum}, unplaceable(moving, schedulable)...), nil
 }
 
 // movingPod converts a source pod that a move recreates in the target: not

@@ -1,0 +1,111 @@
+package preflight
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func placementNode(name string, labels map[string]string, taints []corev1.Taint, alloc corev1.ResourceList) corev1.Node {
+	return corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}, Spec: corev1.NodeSpec{Taints: taints},
+		Status: corev1.NodeStatus{Allocatable: alloc}}
+}
+
+func placementPod(name, owner string, spec corev1.PodSpec, requests corev1.ResourceList) *corev1.Pod {
+	spec.Containers = []corev1.Container{{Name: "c", Image: "registry.example/c:1", Resources: corev1.ResourceRequirements{Requests: requests}}}
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop", Labels: map[string]string{"pod-template-hash": "5d8f9"}}, Spec: spec}
+	if owner != "" {
+		yes := true
+		p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: owner, Controller: &yes}}
+	}
+	return p
+}
+
+func TestUnplaceableNamesWorkloadsNoTargetNodeCanRun(t *testing.T) {
+	small := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("16Gi"), corev1.ResourcePods: resource.MustParse("110")}
+	gpu := small.DeepCopy()
+	gpu["nvidia.com/gpu"] = resource.MustParse("1")
+	nodes := []corev1.Node{
+		placementNode("general-1", map[string]string{"pool": "general"}, nil, small),
+		placementNode("general-2", map[string]string{"pool": "general"}, nil, small),
+		placementNode("gpu-1", map[string]string{"pool": "gpu"}, []corev1.Taint{{Key: "nvidia.com/gpu", Value: "true", Effect: corev1.TaintEffectNoSchedule}}, gpu),
+	}
+	cpu := func(q string) corev1.ResourceList {
+		return corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(q)}
+	}
+	gpuTol := []corev1.Toleration{{Key: "nvidia.com/gpu", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}}
+	pods := []*corev1.Pod{
+		// Fits a general node.
+		placementPod("web-5d8f9-a", "web-5d8f9", corev1.PodSpec{}, cpu("1")),
+		// A second pod of the same Deployment that would not fit: one pod speaks for the workload.
+		placementPod("web-5d8f9-b", "web-5d8f9", corev1.PodSpec{NodeSelector: map[string]string{"pool": "old"}}, cpu("1")),
+		// The old cluster's node group.
+		placementPod("batch-5d8f9-a", "batch-5d8f9", corev1.PodSpec{NodeSelector: map[string]string{"eks.amazonaws.com/nodegroup": "ng-blue"}}, cpu("1")),
+		// Selects the GPU pool without tolerating its taint.
+		placementPod("train-5d8f9-a", "train-5d8f9", corev1.PodSpec{NodeSelector: map[string]string{"pool": "gpu"}}, nil),
+		// Tolerates it and asks for a GPU: fits gpu-1.
+		placementPod("infer-5d8f9-a", "infer-5d8f9", corev1.PodSpec{Tolerations: gpuTol}, corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}),
+		// Asks for two GPUs: no node has them.
+		placementPod("big-5d8f9-a", "big-5d8f9", corev1.PodSpec{Tolerations: gpuTol}, corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("2")}),
+		// More memory than any node, and ephemeral storage none has.
+		placementPod("cache-5d8f9-a", "cache-5d8f9", corev1.PodSpec{}, corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("32Gi")}),
+		placementPod("scratch-5d8f9-a", "scratch-5d8f9", corev1.PodSpec{}, corev1.ResourceList{corev1.ResourceEphemeralStorage: resource.MustParse("1Gi")}),
+		// A bare pod with a required node affinity no node matches.
+		placementPod("debug", "", corev1.PodSpec{Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+			RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: "topology.kubernetes.io/zone", Operator: corev1.NodeSelectorOpIn, Values: []string{"eu-west-1a"}}}}}}}}}, nil),
+	}
+	got := map[string]string{}
+	for _, f := range unplaceable(pods, nodes) {
+		if f.Severity != Warning {
+			t.Errorf("%s: severity %s, want warning", f.Object, f.Severity)
+		}
+		got[f.Object] = f.Message
+	}
+	want := map[string][]string{
+		"Deployment shop/batch":   {"0/3 nodes are available", "3 didn't match the pod's nodeSelector eks.amazonaws.com/nodegroup=ng-blue"},
+		"Deployment shop/train":   {"2 didn't match the pod's nodeSelector pool=gpu", "1 had untolerated taint nvidia.com/gpu=true:NoSchedule"},
+		"Deployment shop/big":     {"1 Insufficient nvidia.com/gpu (a pod requests 2, a node has 1)", "2 Insufficient nvidia.com/gpu (a pod requests 2, a node has 0)"},
+		"Deployment shop/cache":   {"2 Insufficient memory (a pod requests 32Gi, a node has 16Gi)", "1 had untolerated taint nvidia.com/gpu=true:NoSchedule"},
+		"Deployment shop/scratch": {"Insufficient ephemeral-storage (a pod requests 1Gi, a node has 0)"},
+		"Pod shop/debug":          {"3 didn't match the pod's required node affinity"},
+	}
+	for obj, parts := range want {
+		msg, ok := got[obj]
+		if !ok {
+			t.Errorf("no finding on %s; got %v", obj, got)
+			continue
+		}
+		for _, p := range parts {
+			if !strings.Contains(msg, p) {
+				t.Errorf("%s: %q does not say %q", obj, msg, p)
+			}
+		}
+	}
+	for obj := range got {
+		if _, ok := want[obj]; !ok {
+			t.Errorf("unexpected finding on %s: %s", obj, got[obj])
+		}
+	}
+	if fs := unplaceable(pods, nil); fs != nil {
+		t.Errorf("no schedulable node at all is the sum check's finding, got %v", fs)
+	}
+}
+
+func TestComparedResourcesAddsWhatPodsRequest(t *testing.T) {
+	need := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), "nvidia.com/gpu": resource.MustParse("1"),
+		corev1.ResourceEphemeralStorage: resource.MustParse("1Gi"), "hugepages-2Mi": resource.MustParse("0")}
+	got := comparedResources(need)
+	want := []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourcePods, corev1.ResourceEphemeralStorage, "nvidia.com/gpu"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+}
