@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"cmp"
 	"sort"
 	"strings"
 
@@ -69,7 +70,7 @@ func createdByTandem(managers []ManagedEntry) bool {
 // Application, a Flux Kustomization or HelmRelease).
 type Manager struct {
 	Tool      string `json:"tool"`           // "Flux", "Argo CD" or "Helm"
-	Unit      string `json:"unit,omitempty"` // Kustomization, HelmRelease, Application, release
+	Unit      string `json:"unit,omitempty"` // Kustomization, HelmRelease, Application, release, chart (rendered, no release)
 	Namespace string `json:"namespace,omitempty"`
 	Name      string `json:"name,omitempty"`
 }
@@ -116,15 +117,18 @@ func managedBy(l, a map[string]string, namespace string) (Manager, bool) {
 		return Manager{Tool: "Argo CD", Unit: "Application", Namespace: ns, Name: name}, true
 	case l["argocd.argoproj.io/instance"] != "":
 		return Manager{Tool: "Argo CD", Unit: "Application", Name: l["argocd.argoproj.io/instance"]}, true
-	case l["app.kubernetes.io/managed-by"] == "Helm":
-		m := Manager{Tool: "Helm", Unit: "release", Name: a["meta.helm.sh/release-name"]}
-		if m.Name != "" {
-			m.Namespace = a["meta.helm.sh/release-namespace"]
-			if m.Namespace == "" {
-				m.Namespace = namespace
+	case l["app.kubernetes.io/managed-by"] == "Helm" || l["heritage"] == "Helm":
+		if name := a["meta.helm.sh/release-name"]; name != "" {
+			ns := a["meta.helm.sh/release-namespace"]
+			if ns == "" {
+				ns = namespace
 			}
+			return Manager{Tool: "Helm", Unit: "release", Namespace: ns, Name: name}, true
 		}
-		return m, true
+		// Rendered from a chart with no release in the cluster (helm
+		// template, or a pipeline that renders charts and applies what they
+		// make): the chart's instance label names it.
+		return Manager{Tool: "Helm", Unit: "chart", Name: cmp.Or(l["app.kubernetes.io/instance"], l["release"], l["helm.sh/chart"], l["chart"])}, true
 	}
 	return Manager{}, false
 }
@@ -136,7 +140,7 @@ func gitOps(t *Target) string {
 	case !ok:
 		return ""
 	case m.Tool == "Helm" && m.Name != "":
-		return "Helm release " + m.Name
+		return "Helm " + m.Unit + " " + m.Name
 	}
 	return m.Tool
 }

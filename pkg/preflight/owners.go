@@ -132,5 +132,8 @@ func (u *managed) fix() string {
 	case "Flux":
 		return "bootstrap Flux in the target from the same Git source: it adopts the copied objects (they carry its labels); until then releases keep going to the source"
 	}
+	if u.m.Unit == "chart" {
+		return "deploy the next versions of this chart to the target from the pipeline that renders it (its objects carry Helm's labels but no release annotations: there is no release Secret to copy, and `helm install` in the target refuses objects no release owns)"
+	}
 	return "deploy the next releases of this chart to the target (helm --kube-context) from your pipeline; sync copies the release Secret, so helm in the target continues its history"
 }

@@ -54,6 +54,12 @@ func TestOwnersGroupsByPipelineUnit(t *testing.T) {
 		map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": meta("web", "shop", map[string]any{"app.kubernetes.io/managed-by": "Helm"},
 			map[string]any{"meta.helm.sh/release-name": "shop", "meta.helm.sh/release-namespace": "shop"}), "spec": map[string]any{"selector": map[string]any{"app": "web"}}},
 		map[string]any{"apiVersion": "v1", "kind": "Endpoints", "metadata": meta("web", "shop", map[string]any{"app.kubernetes.io/managed-by": "Helm"}, nil)},
+		// Rendered by helm template and applied by another tool: Helm's
+		// labels, no release annotations; the instance (or the old
+		// heritage/release labels) names the chart.
+		map[string]any{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta("es", "external-secrets", map[string]any{"app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/instance": "es"}, nil)},
+		map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": meta("es-view", "", map[string]any{"app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/instance": "es"}, nil)},
+		map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("legacy", "shop", map[string]any{"heritage": "Helm", "release": "legacy"}, nil)},
 	)
 	fs, err := Owners{}.Run(context.Background(), env)
 	if err != nil {
@@ -67,6 +73,8 @@ func TestOwnersGroupsByPipelineUnit(t *testing.T) {
 		"Helm release shop/shop":                    "manages 3 objects in the source (ConfigMap, Deployment, Service)",
 		"Flux HelmRelease flux-system/pay":          "manages 1 objects in the source (Service)",
 		"Argo CD Application guestbook":             "it deploys to https://kubernetes.default.svc namespace guest",
+		"Helm chart es":                             "manages 2 objects in the source (ClusterRole, ServiceAccount)",
+		"Helm chart legacy":                         "manages 1 objects in the source (ConfigMap)",
 		"Argo CD Application guestbook:objects (1)": "",
 	}
 	delete(want, "Argo CD Application guestbook:objects (1)")
@@ -76,6 +84,11 @@ func TestOwnersGroupsByPipelineUnit(t *testing.T) {
 	for obj, msg := range want {
 		if !strings.Contains(got[obj], msg) {
 			t.Errorf("%s: %q, want it to contain %q", obj, got[obj], msg)
+		}
+	}
+	for _, f := range fs {
+		if f.Object == "Helm chart es" && strings.Contains(f.Fix, "release Secret, so helm") {
+			t.Errorf("a chart rendered without a release has no release Secret to copy: %q", f.Fix)
 		}
 	}
 	if !strings.Contains(got["Argo CD Application guestbook"], "manages 1 objects") {

@@ -27,7 +27,8 @@ func planJSON(t *testing.T, wantCode int, extra ...string) *preflight.Report {
 }
 
 // Given objects deployed by Helm and by Argo CD (with the Application CRD
-// and an Application), a pod requesting more than green has, a LoadBalancer
+// and an Application), a pod requesting more than green has, a pod pinned
+// to a node group green does not have, a LoadBalancer
 // Service, an Ingress and a TargetGroupBinding, plan reports the owners, the
 // capacity error with its numbers, and each entry point with the router
 // that moves it (the binding: what the target needs instead of a copy).
@@ -54,6 +55,11 @@ func TestPlanOwnersCapacityExposure(t *testing.T) {
 "selector":{"matchLabels":{"app":"hungry"}},"template":{"metadata":{"labels":{"app":"hungry"}},"spec":{
 "tolerations":[{"key":"kwok.x-k8s.io/node","operator":"Exists","effect":"NoSchedule"}],
 "containers":[{"name":"c","image":"registry.example/hungry:1","resources":{"requests":{"cpu":"5000","memory":"1Gi"}}}]}}}}`)
+	// One pinned to the old cluster's node group, a label no node of green has.
+	kubectlCreate(t, "blue", `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"pinned","namespace":"`+ns+`"},"spec":{"replicas":1,
+"selector":{"matchLabels":{"app":"pinned"}},"template":{"metadata":{"labels":{"app":"pinned"}},"spec":{
+"nodeSelector":{"eks.amazonaws.com/nodegroup":"ng-blue"},
+"containers":[{"name":"c","image":"registry.example/pinned:1"}]}}}}`)
 	kubectlCreate(t, "blue", `{"apiVersion":"v1","kind":"Service","metadata":{"name":"edge","namespace":"`+ns+`"},
 "spec":{"type":"LoadBalancer","selector":{"app":"hungry"},"ports":[{"port":443,"targetPort":8443}]}}`)
 	kubectlCreate(t, "blue", `{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"shop","namespace":"`+ns+`",
@@ -74,8 +80,10 @@ func TestPlanOwnersCapacityExposure(t *testing.T) {
 	kubectlCreate(t, "blue", `{"apiVersion":"elbv2.k8s.aws/v1beta1","kind":"TargetGroupBinding","metadata":{"name":"edge","namespace":"`+ns+`"},
 "spec":{"targetGroupARN":"arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/edge-blue/6d0ecf831eec9f09","serviceRef":{"name":"edge","port":443}}}`)
 	eventually(t, 60e9, func() error {
-		if out := kubectl(t, "--context", "blue", "-n", ns, "get", "pods", "-l", "app=hungry", "-o", "name").stdout; out == "" {
-			return errString("no pod of hungry yet")
+		for _, app := range []string{"hungry", "pinned"} {
+			if out := kubectl(t, "--context", "blue", "-n", ns, "get", "pods", "-l", "app="+app, "-o", "name").stdout; out == "" {
+				return errString("no pod of " + app + " yet")
+			}
 		}
 		return nil
 	})
@@ -89,6 +97,7 @@ func TestPlanOwnersCapacityExposure(t *testing.T) {
 		{"helm release", "owners", "Helm release " + ns + "/shop", preflight.Warning, "helm --kube-context"},
 		{"argo application", "owners", "Argo CD Application", preflight.Warning, "https://kubernetes.default.svc"},
 		{"capacity", "capacity", "target green", preflight.Error, "cpu: source requests"},
+		{"placement", "capacity", "Deployment " + ns + "/pinned", preflight.Warning, "didn't match the pod's nodeSelector eks.amazonaws.com/nodegroup=ng-blue"},
 		{"load balancer", "exposure", "Service " + ns + "/edge", preflight.Info, "route53://"},
 		{"ingress host", "exposure", "Ingress.networking.k8s.io " + ns + "/shop", preflight.Info, "externaldns://ingress/" + ns + "/shop"},
 		{"target group binding", "exposure", "TargetGroupBinding.elbv2.k8s.aws " + ns + "/edge", preflight.Warning, "sync does not copy it"},
