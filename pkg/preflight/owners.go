@@ -3,6 +3,7 @@ package preflight
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -54,19 +55,34 @@ func (s *Seen) observeOwner(o *unstructured.Unstructured) {
 		return
 	}
 	m, ok := plan.ManagedBy(o)
-	if !ok {
-		return
+	if inst := o.GetLabels()[argoInstanceLabel]; inst != "" && (!ok || m.Unit == "chart") {
+		s.instances[inst] = s.instances[inst].add(o)
 	}
-	u := unitOf(s.units, m)
+	if ok {
+		unitOf(s.units, m).add(o)
+	}
+}
+
+// argoInstanceLabel is Argo CD's default tracking label before 3.0
+// (application.instanceLabelKey), which Helm charts and others set too.
+const argoInstanceLabel = "app.kubernetes.io/instance"
+
+// add counts o in u (a new record when u is nil) and returns u.
+func (u *managed) add(o *unstructured.Unstructured) *managed {
+	if u == nil {
+		u = &managed{kinds: map[string]bool{}}
+	}
 	u.objects++
 	u.kinds[o.GetKind()] = true
+	return u
 }
 
 // Run groups the source's objects by the pipeline unit that manages them.
 func (Owners) Run(_ context.Context, env *Env) ([]Finding, error) {
 	units := map[string]*managed{}
 	for k, u := range env.Seen.units {
-		c := *u // Run adds the Applications' destinations; Seen stays as it was
+		c := *u // Run adds the Applications' destinations and objects; Seen stays as it was
+		c.kinds = maps.Clone(u.kinds)
 		units[k] = &c
 	}
 	for _, app := range env.Of("argoproj.io", "Application") {
@@ -83,6 +99,20 @@ func (Owners) Run(_ context.Context, env *Env) ([]Finding, error) {
 			u = unitOf(units, plan.Manager{Tool: "Argo CD", Unit: "Application", Namespace: app.GetNamespace(), Name: app.GetName()})
 		}
 		u.dest = dest
+		// Argo CD's label tracking: the objects labelled with the
+		// Application's name (<namespace>_<name> for Applications in other
+		// namespaces) are its, Helm's labels on them included.
+		for _, key := range []string{app.GetName(), app.GetNamespace() + "_" + app.GetName()} {
+			c := env.Seen.instances[key]
+			if c == nil {
+				continue
+			}
+			u.objects += c.objects
+			for k := range c.kinds {
+				u.kinds[k] = true
+			}
+			delete(units, plan.Manager{Tool: "Helm", Unit: "chart", Name: key}.String())
+		}
 	}
 	var out []Finding
 	for _, u := range units {

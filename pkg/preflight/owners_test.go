@@ -60,6 +60,14 @@ func TestOwnersGroupsByPipelineUnit(t *testing.T) {
 		map[string]any{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta("es", "external-secrets", map[string]any{"app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/instance": "es"}, nil)},
 		map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": meta("es-view", "", map[string]any{"app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/instance": "es"}, nil)},
 		map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("legacy", "shop", map[string]any{"heritage": "Helm", "release": "legacy"}, nil)},
+		// Argo CD before 3.0 tracks by app.kubernetes.io/instance alone: a
+		// plain Deployment and a chart's Service of Application "cart" are
+		// its; a label no Application has names nothing.
+		map[string]any{"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": meta("cart", "argocd", nil, nil),
+			"spec": map[string]any{"destination": map[string]any{"server": "https://kubernetes.default.svc", "namespace": "cart"}}},
+		map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta("cart", "cart", map[string]any{"app.kubernetes.io/instance": "cart"}, nil)},
+		map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": meta("cart", "cart", map[string]any{"app.kubernetes.io/instance": "cart", "app.kubernetes.io/managed-by": "Helm"}, nil)},
+		map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("tools", "cart", map[string]any{"app.kubernetes.io/instance": "tools"}, nil)},
 	)
 	fs, err := Owners{}.Run(context.Background(), env)
 	if err != nil {
@@ -75,6 +83,7 @@ func TestOwnersGroupsByPipelineUnit(t *testing.T) {
 		"Argo CD Application guestbook":             "it deploys to https://kubernetes.default.svc namespace guest",
 		"Helm chart es":                             "manages 2 objects in the source (ClusterRole, ServiceAccount)",
 		"Helm chart legacy":                         "manages 1 objects in the source (ConfigMap)",
+		"Argo CD Application argocd/cart":           "manages 2 objects in the source (Deployment, Service); it deploys to",
 		"Argo CD Application guestbook:objects (1)": "",
 	}
 	delete(want, "Argo CD Application guestbook:objects (1)")

@@ -73,6 +73,11 @@ type Seen struct {
 	classRefs []ClassRef
 	// units are the pipeline units that manage objects (the owners check).
 	units map[string]*managed
+	// instances are the objects no pipeline names by its own labels or
+	// annotations, by their app.kubernetes.io/instance label: Argo CD
+	// before 3.0 tracks what it deploys by that label alone, and the owners
+	// check gives them to an Application of that name.
+	instances map[string]*managed
 	// selector: the Services (namespace/name) that have a selector, whose
 	// Endpoints the cluster makes itself; Services are listed first.
 	selector map[string]bool
@@ -80,7 +85,7 @@ type Seen struct {
 }
 
 func newSeen() *Seen {
-	s := &Seen{count: map[schema.GroupKind]int{}, copied: map[schema.GroupKind]int{}, units: map[string]*managed{}, selector: map[string]bool{}}
+	s := &Seen{count: map[schema.GroupKind]int{}, copied: map[schema.GroupKind]int{}, units: map[string]*managed{}, instances: map[string]*managed{}, selector: map[string]bool{}}
 	s.sanitize.ServiceHasSelector = func(ns, name string) bool { return s.selector[ns+"/"+name] }
 	return s
 }
