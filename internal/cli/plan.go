@@ -56,7 +56,9 @@ func newPlanCmd(g *Global) *cobra.Command {
             resource requested: cpu, memory, ephemeral-storage, GPUs…), and
             each workload against each node: nodeSelector, required node
             affinity, taints and one pod's requests, as kube-scheduler filters
-            them (pods no target node can run stay Pending there)
+            them, from the templates of Deployments, StatefulSets and CronJobs
+            (at 0 replicas too) and the pods of other workloads (pods no
+            target node can run stay Pending there)
   exposure  LoadBalancer Services, Ingress and Gateway hosts: the entry points a
             shift must move, with the router that can move each; AWS
             TargetGroupBindings (not copied: the target needs a target group

@@ -28,7 +28,7 @@ func (Capacity) Name() string { return "capacity" }
 
 // Scope says what was read.
 func (Capacity) Scope(env *Env) string {
-	return fmt.Sprintf("requests, node selectors, affinities and tolerations of %d source pods against the target's schedulable nodes", len(env.Of("", "Pod")))
+	return fmt.Sprintf("requests of %d source pods; node selectors, affinities, tolerations and one pod's requests of each workload (Deployment, StatefulSet and CronJob templates, other workloads' pods) against the target's schedulable nodes", len(env.Of("", "Pod")))
 }
 
 // capacityResources are the resources always compared, in report order;
@@ -128,7 +128,7 @@ func (Capacity) Run(ctx context.Context, env *Env) ([]Finding, error) {
 		sum = Finding{Severity: Warning, Object: obj, Message: "fits the source's pods only if what the target runs already makes room: " + strings.Join(tight, "; "),
 			Fix: "add nodes to the target, or check that its own workloads can shrink during the move"}
 	}
-	return append([]Finding{sum}, unplaceable(moving, schedulable)...), nil
+	return append([]Finding{sum}, unplaceable(placementCandidates(env, moving), schedulable)...), nil
 }
 
 // movingPod converts a source pod that a move recreates in the target: not

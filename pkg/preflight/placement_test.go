@@ -59,7 +59,7 @@ func TestUnplaceableNamesWorkloadsNoTargetNodeCanRun(t *testing.T) {
 				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: "topology.kubernetes.io/zone", Operator: corev1.NodeSelectorOpIn, Values: []string{"eu-west-1a"}}}}}}}}}, nil),
 	}
 	got := map[string]string{}
-	for _, f := range unplaceable(pods, nodes) {
+	for _, f := range unplaceable(placementCandidates(envOf(), pods), nodes) {
 		if f.Severity != Warning {
 			t.Errorf("%s: severity %s, want warning", f.Object, f.Severity)
 		}
@@ -90,7 +90,7 @@ func TestUnplaceableNamesWorkloadsNoTargetNodeCanRun(t *testing.T) {
 			t.Errorf("unexpected finding on %s: %s", obj, got[obj])
 		}
 	}
-	if fs := unplaceable(pods, nil); fs != nil {
+	if fs := unplaceable(placementCandidates(envOf(), pods), nil); fs != nil {
 		t.Errorf("no schedulable node at all is the sum check's finding, got %v", fs)
 	}
 }
@@ -107,5 +107,52 @@ func TestComparedResourcesAddsWhatPodsRequest(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("got %v, want %v", got, want)
 		}
+	}
+}
+
+// Workloads are read from their templates: one scaled to 0 (a standby
+// source) or a CronJob between runs has no pod, and a template's limits are
+// its pods' requests. A pod of a workload read from its template is not
+// read again; system namespaces are the target's own.
+func TestPlacementReadsWorkloadTemplates(t *testing.T) {
+	tmpl := func(spec map[string]any) map[string]any {
+		return map[string]any{"metadata": map[string]any{"labels": map[string]any{"app": "x"}}, "spec": spec}
+	}
+	container := func(resources map[string]any) []any {
+		return []any{map[string]any{"name": "c", "image": "registry.example/c:1", "resources": resources}}
+	}
+	env := envOf(
+		map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta("pinned", "shop", nil, nil),
+			"spec": map[string]any{"replicas": int64(0), "template": tmpl(map[string]any{
+				"nodeSelector": map[string]any{"eks.amazonaws.com/nodegroup": "ng-blue"}, "containers": container(nil)})}},
+		map[string]any{"apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta("report", "shop", nil, nil),
+			"spec": map[string]any{"schedule": "0 2 * * *", "jobTemplate": map[string]any{"spec": map[string]any{"template": tmpl(map[string]any{
+				"containers": container(map[string]any{"limits": map[string]any{"ephemeral-storage": "1Gi"}})})}}}},
+		map[string]any{"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": meta("etcd", "kube-system", nil, nil),
+			"spec": map[string]any{"template": tmpl(map[string]any{"nodeSelector": map[string]any{"role": "control-plane"}, "containers": container(nil)})}},
+	)
+	nodes := []corev1.Node{placementNode("n1", map[string]string{"pool": "general"}, nil,
+		corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("16Gi")})}
+	// A running pod of the pinned Deployment (say, it was scaled down since):
+	// the template speaks for it.
+	pods := []*corev1.Pod{placementPod("pinned-5d8f9-a", "pinned-5d8f9", corev1.PodSpec{NodeSelector: map[string]string{"eks.amazonaws.com/nodegroup": "ng-blue"}}, nil)}
+	cands := placementCandidates(env, pods)
+	if len(cands) != 2 {
+		t.Fatalf("candidates %v, want the Deployment and the CronJob once each", cands)
+	}
+	got := map[string]string{}
+	for _, f := range unplaceable(cands, nodes) {
+		got[f.Object] = f.Message
+	}
+	for obj, want := range map[string]string{
+		"Deployment shop/pinned": "1 didn't match the pod's nodeSelector eks.amazonaws.com/nodegroup=ng-blue",
+		"CronJob shop/report":    "1 Insufficient ephemeral-storage (a pod requests 1Gi, a node has 0)",
+	} {
+		if !strings.Contains(got[obj], want) {
+			t.Errorf("%s: %q, want %q", obj, got[obj], want)
+		}
+	}
+	if len(got) != 2 {
+		t.Errorf("findings %v, want 2 (kube-system is the target's own)", got)
 	}
 }

@@ -29,6 +29,7 @@ func init() {
 		{Kind: "Namespace"}, {Kind: "Node"}, {Kind: "Pod"}, {Kind: "Service"}, {Kind: "ServiceAccount"},
 		{Kind: "PersistentVolume"}, {Kind: "PersistentVolumeClaim"},
 		{Group: "apps", Kind: "Deployment"}, {Group: "apps", Kind: "DaemonSet"}, {Group: "apps", Kind: "StatefulSet"},
+		{Group: "batch", Kind: "CronJob"},
 		{Group: "policy", Kind: "PodDisruptionBudget"},
 		{Group: "networking.k8s.io", Kind: "Ingress"}, {Group: "networking.k8s.io", Kind: "ServiceCIDR"},
 		{Group: "gateway.networking.k8s.io", Kind: "Gateway"}, {Group: "gateway.networking.k8s.io", Kind: "HTTPRoute"},

@@ -289,9 +289,13 @@ func TestEnvKeepsWhatTheChecksRead(t *testing.T) {
 // variable are listed with the kinds they ask for.
 func TestChecksReadOnlyKeptKinds(t *testing.T) {
 	variable := map[string][]schema.GroupKind{ // file → kinds of its Of calls with a variable kind
-		"pdb.go":      {{Group: "apps", Kind: "Deployment"}, {Group: "apps", Kind: "StatefulSet"}},
-		"webhooks.go": {{Group: "admissionregistration.k8s.io", Kind: "ValidatingWebhookConfiguration"}, {Group: "admissionregistration.k8s.io", Kind: "MutatingWebhookConfiguration"}},
-		"classes.go":  nil, // classGroups, all of which heldKinds holds
+		"pdb.go":       {{Group: "apps", Kind: "Deployment"}, {Group: "apps", Kind: "StatefulSet"}},
+		"webhooks.go":  {{Group: "admissionregistration.k8s.io", Kind: "ValidatingWebhookConfiguration"}, {Group: "admissionregistration.k8s.io", Kind: "MutatingWebhookConfiguration"}},
+		"classes.go":   nil, // classGroups, all of which heldKinds holds
+		"placement.go": nil, // templateKinds
+	}
+	for _, tk := range templateKinds {
+		variable["placement.go"] = append(variable["placement.go"], schema.GroupKind{Group: tk.group, Kind: tk.kind})
 	}
 	for kind, group := range classGroups {
 		variable["classes.go"] = append(variable["classes.go"], schema.GroupKind{Group: group, Kind: kind})
