@@ -110,6 +110,9 @@ func (Capacity) Run(ctx context.Context, env *Env) ([]Finding, error) {
 		free.Sub(u)
 		line := fmt.Sprintf("%s: source requests %s, target allocatable %s (%s already requested there)", r, n.String(), h.String(), u.String())
 		switch {
+		case n.Cmp(h) > 0 && extendedResource(r):
+			// A device plugin's: its DaemonSet may be among what sync copies.
+			tight = append(tight, line+", until a device plugin there adds it")
 		case n.Cmp(h) > 0:
 			short = append(short, line)
 		case n.Cmp(free) > 0:
@@ -128,7 +131,21 @@ func (Capacity) Run(ctx context.Context, env *Env) ([]Finding, error) {
 		sum = Finding{Severity: Warning, Object: obj, Message: "fits the source's pods only if what the target runs already makes room: " + strings.Join(tight, "; "),
 			Fix: "add nodes to the target, or check that its own workloads can shrink during the move"}
 	}
-	return append([]Finding{sum}, unplaceable(placementCandidates(env, moving), schedulable)...), nil
+	return append([]Finding{sum}, unplaceable(placementCandidates(env, moving), schedulable, onDemand(env.TargetServed))...), nil
+}
+
+// onDemand says how the target makes nodes for pods that no node can run
+// yet, or "": Karpenter (EKS Auto Mode's too) serves NodePools.
+func onDemand(target *Served) string {
+	if target == nil {
+		return ""
+	}
+	for _, gv := range target.Kinds["NodePool"] {
+		if gv.Group == "karpenter.sh" {
+			return "the target runs Karpenter (karpenter.sh NodePools): it makes a node for a pending pod when one of its NodePools allows one; check that one does"
+		}
+	}
+	return ""
 }
 
 // movingPod converts a source pod that a move recreates in the target: not

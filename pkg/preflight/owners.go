@@ -31,15 +31,16 @@ func (Owners) Scope(env *Env) string {
 type managed struct {
 	m       plan.Manager
 	objects int
-	kinds   map[string]bool
-	dest    string // an Argo CD Application's destination
+	kinds   map[string]int // objects of each kind
+	dest    string         // an Argo CD Application's destination
+	charted *managed       // of instances: those the chart unit of the same name counts too
 }
 
 // unitOf is units' record of m, made on first use.
 func unitOf(units map[string]*managed, m plan.Manager) *managed {
 	u := units[m.String()]
 	if u == nil {
-		u = &managed{m: m, kinds: map[string]bool{}}
+		u = &managed{m: m, kinds: map[string]int{}}
 		units[m.String()] = u
 	}
 	return u
@@ -56,7 +57,11 @@ func (s *Seen) observeOwner(o *unstructured.Unstructured) {
 	}
 	m, ok := plan.ManagedBy(o)
 	if inst := o.GetLabels()[argoInstanceLabel]; inst != "" && (!ok || m.Unit == "chart") {
-		s.instances[inst] = s.instances[inst].add(o)
+		c := s.instances[inst].add(o)
+		if ok && m.Name == inst {
+			c.charted = c.charted.add(o) // also counted in the chart unit of that name
+		}
+		s.instances[inst] = c
 	}
 	if ok {
 		unitOf(s.units, m).add(o)
@@ -70,10 +75,10 @@ const argoInstanceLabel = "app.kubernetes.io/instance"
 // add counts o in u (a new record when u is nil) and returns u.
 func (u *managed) add(o *unstructured.Unstructured) *managed {
 	if u == nil {
-		u = &managed{kinds: map[string]bool{}}
+		u = &managed{kinds: map[string]int{}}
 	}
 	u.objects++
-	u.kinds[o.GetKind()] = true
+	u.kinds[o.GetKind()]++
 	return u
 }
 
@@ -85,6 +90,7 @@ func (Owners) Run(_ context.Context, env *Env) ([]Finding, error) {
 		c.kinds = maps.Clone(u.kinds)
 		units[k] = &c
 	}
+	instances := maps.Clone(env.Seen.instances) // each label goes to one Application
 	for _, app := range env.Of("argoproj.io", "Application") {
 		server, _, _ := unstructured.NestedString(app.Object, "spec", "destination", "server")
 		name, _, _ := unstructured.NestedString(app.Object, "spec", "destination", "name")
@@ -99,19 +105,37 @@ func (Owners) Run(_ context.Context, env *Env) ([]Finding, error) {
 			u = unitOf(units, plan.Manager{Tool: "Argo CD", Unit: "Application", Namespace: app.GetNamespace(), Name: app.GetName()})
 		}
 		u.dest = dest
-		// Argo CD's label tracking: the objects labelled with the
-		// Application's name (<namespace>_<name> for Applications in other
-		// namespaces) are its, Helm's labels on them included.
-		for _, key := range []string{app.GetName(), app.GetNamespace() + "_" + app.GetName()} {
-			c := env.Seen.instances[key]
+		// Argo CD's label tracking: the objects labelled with the name of an
+		// Application deploying into this cluster are its, Helm's labels on
+		// them included. The label is <namespace>_<name> for an Application
+		// outside Argo CD's own namespace, its name inside; each label is
+		// given once.
+		if server != "https://kubernetes.default.svc" && name != "in-cluster" {
+			continue
+		}
+		for _, key := range []string{app.GetNamespace() + "_" + app.GetName(), app.GetName()} {
+			c := instances[key]
 			if c == nil {
 				continue
 			}
+			delete(instances, key)
 			u.objects += c.objects
-			for k := range c.kinds {
-				u.kinds[k] = true
+			for k, n := range c.kinds {
+				u.kinds[k] += n
 			}
-			delete(units, plan.Manager{Tool: "Helm", Unit: "chart", Name: key}.String())
+			chart := plan.Manager{Tool: "Helm", Unit: "chart", Name: key}.String()
+			if h, in := units[chart], c.charted; h != nil && in != nil {
+				h.objects -= in.objects
+				for k, n := range in.kinds {
+					if h.kinds[k] -= n; h.kinds[k] <= 0 {
+						delete(h.kinds, k)
+					}
+				}
+				if h.objects <= 0 {
+					delete(units, chart)
+				}
+			}
+			break
 		}
 	}
 	var out []Finding

@@ -68,6 +68,12 @@ func TestOwnersGroupsByPipelineUnit(t *testing.T) {
 		map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta("cart", "cart", map[string]any{"app.kubernetes.io/instance": "cart"}, nil)},
 		map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": meta("cart", "cart", map[string]any{"app.kubernetes.io/instance": "cart", "app.kubernetes.io/managed-by": "Helm"}, nil)},
 		map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("tools", "cart", map[string]any{"app.kubernetes.io/instance": "tools"}, nil)},
+		// An Application deploying to another cluster claims nothing here.
+		map[string]any{"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": meta("tools", "argocd", nil, nil),
+			"spec": map[string]any{"destination": map[string]any{"server": "https://prod.example:6443", "namespace": "tools"}}},
+		// Rendered from chart "cart" too but named by the old release label,
+		// not the instance: the chart's, not the Application's.
+		map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("cart-legacy", "cart", map[string]any{"heritage": "Helm", "release": "cart"}, nil)},
 	)
 	fs, err := Owners{}.Run(context.Background(), env)
 	if err != nil {
@@ -84,6 +90,8 @@ func TestOwnersGroupsByPipelineUnit(t *testing.T) {
 		"Helm chart es":                             "manages 2 objects in the source (ClusterRole, ServiceAccount)",
 		"Helm chart legacy":                         "manages 1 objects in the source (ConfigMap)",
 		"Argo CD Application argocd/cart":           "manages 2 objects in the source (Deployment, Service); it deploys to",
+		"Argo CD Application argocd/tools":          "is installed in the source; it deploys to https://prod.example:6443",
+		"Helm chart cart":                           "manages 1 objects in the source (ConfigMap)",
 		"Argo CD Application guestbook:objects (1)": "",
 	}
 	delete(want, "Argo CD Application guestbook:objects (1)")

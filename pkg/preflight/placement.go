@@ -1,11 +1,13 @@
 package preflight
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -15,17 +17,26 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/sanitize"
 )
 
-// Placement is the part of the capacity check that looks at one pod at a
-// time (of each workload's template, or a pod of it): a workload whose nodeSelector or required node affinity matches no
-// schedulable node of the target, whose pods tolerate none of the taints of
-// the nodes that match, or whose one pod asks for more of a resource than
-// any node has, stays Pending in the target however many nodes it has. It
-// tests what kube-scheduler's NodeAffinity, TaintToleration and
-// NodeResourcesFit filters test, with the same helpers, against each node's
-// allocatable (an empty node: what the target runs already is the sum
-// check's business).
+// Placement is the part of the capacity check that looks at one pod of
+// each workload: a workload whose nodeSelector or required node affinity
+// matches no schedulable node of the target, whose pods tolerate none of
+// the taints of the nodes that match, or whose one pod asks for more of a
+// resource than any node has, stays Pending in the target however many
+// nodes it has. It tests what kube-scheduler's NodeAffinity,
+// TaintToleration and NodeResourcesFit filters test, with the same helpers,
+// against each node's allocatable (an empty node: what the target runs
+// already is the sum check's business).
+//
+// A running pod of the workload is read where there is one: it holds what
+// admission added at its creation. A workload with none (at 0 replicas, a
+// standby source's; a CronJob between runs) is read from its template, with
+// what admission would add: requests from limits, a toleration of each
+// extended resource it requests (ExtendedResourceToleration), its
+// RuntimeClass's scheduling and overhead, its namespace's default
+// tolerations (PodTolerationRestriction).
 
 // placed is one pod a move makes in the target, standing for its workload.
 type placed struct {
@@ -33,10 +44,8 @@ type placed struct {
 	pod      *corev1.Pod
 }
 
-// templateKinds are the workloads whose pod template placement reads, with
-// the path of the template: a workload scaled to 0 (a standby source, a
-// CronJob between runs) has no pod to read, and its pods start in the
-// target all the same.
+// templateKinds are the workloads whose pod template placement reads when
+// none of their pods runs, with the path of the template.
 var templateKinds = []struct {
 	group, kind string
 	path        []string
@@ -47,39 +56,130 @@ var templateKinds = []struct {
 }
 
 // placementCandidates returns one pod per workload the move recreates in
-// the target: from the templates of templateKinds, then from the moving
-// pods of any other workload (a Job's, an operator's ReplicaSet's, a bare
-// pod). System namespaces are the target's own.
+// the target and the default scheduler places: a running pod of it, or its
+// template. What sync does not copy (a workload an operator owns, being
+// deleted, in a system namespace), a suspended CronJob, and pods another
+// scheduler places (Fargate, virtual kubelets) are left out.
 func placementCandidates(env *Env, moving []*corev1.Pod) []placed {
 	var out []placed
-	seen := map[string]bool{}
+	byWorkload := map[string]*corev1.Pod{}
+	var order []string
+	for _, pod := range moving {
+		w := workloadOf(pod)
+		if _, ok := byWorkload[w]; ok {
+			continue
+		}
+		p := pod.DeepCopy()
+		p.Spec.NodeName = "" // the source's scheduler chose it
+		byWorkload[w] = p
+		order = append(order, w)
+	}
+	done := map[string]bool{} // workloads decided by their template's object
 	for _, tk := range templateKinds {
 		for _, o := range env.Of(tk.group, tk.kind) {
-			if plan.SystemNamespace(o.GetNamespace()) {
-				continue
-			}
-			raw, found, _ := unstructured.NestedMap(o.Object, tk.path...)
-			if !found {
-				continue
-			}
-			var tmpl corev1.PodTemplateSpec
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &tmpl); err != nil {
-				continue
-			}
-			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: o.GetName(), Namespace: o.GetNamespace(), Labels: tmpl.Labels}, Spec: tmpl.Spec}
-			defaultRequests(pod)
 			w := tk.kind + " " + o.GetNamespace() + "/" + o.GetName()
-			seen[w] = true
-			out = append(out, placed{workload: w, pod: pod})
+			done[w] = true
+			suspended, _, _ := unstructured.NestedBool(o.Object, "spec", "suspend")
+			if plan.SystemNamespace(o.GetNamespace()) || sanitize.Skipped(o, env.Seen.sanitize) || (tk.kind == "CronJob" && suspended) {
+				continue
+			}
+			if pod := byWorkload[w]; pod != nil {
+				out = append(out, placed{workload: w, pod: pod})
+				continue
+			}
+			if pod := templatePod(env, o, tk.path); pod != nil {
+				out = append(out, placed{workload: w, pod: pod})
+			}
 		}
 	}
-	for _, pod := range moving {
-		if w := workloadOf(pod); !seen[w] {
-			seen[w] = true
-			out = append(out, placed{workload: w, pod: pod})
+	for _, w := range order {
+		if done[w] || done[cronJobOf(w)] {
+			continue // read with its workload's object above, or a CronJob's run
+		}
+		out = append(out, placed{workload: w, pod: byWorkload[w]})
+	}
+	kept := out[:0]
+	for _, c := range out {
+		if s := c.pod.Spec.SchedulerName; s == "" || s == corev1.DefaultSchedulerName {
+			kept = append(kept, c)
 		}
 	}
-	return out
+	return kept
+}
+
+// templatePod makes the pod o's template at path would make, with what
+// admission adds to it, or nil when o has none.
+func templatePod(env *Env, o *unstructured.Unstructured, path []string) *corev1.Pod {
+	raw, found, _ := unstructured.NestedMap(o.Object, path...)
+	if !found {
+		return nil
+	}
+	var tmpl corev1.PodTemplateSpec
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &tmpl); err != nil {
+		return nil
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: o.GetName(), Namespace: o.GetNamespace(), Labels: tmpl.Labels}, Spec: tmpl.Spec}
+	defaultRequests(pod)
+	for name := range resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}) {
+		if extendedResource(name) {
+			pod.Spec.Tolerations = append(pod.Spec.Tolerations, corev1.Toleration{Key: string(name), Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule})
+		}
+	}
+	if rc := pod.Spec.RuntimeClassName; rc != nil {
+		for _, c := range env.Of("node.k8s.io", "RuntimeClass") {
+			if c.GetName() == *rc {
+				applyRuntimeClass(pod, c)
+			}
+		}
+	}
+	for _, ns := range env.Of("", "Namespace") {
+		if ns.GetName() != pod.Namespace {
+			continue
+		}
+		var defaults []corev1.Toleration
+		if err := json.Unmarshal([]byte(ns.GetAnnotations()["scheduler.alpha.kubernetes.io/defaultTolerations"]), &defaults); err == nil {
+			pod.Spec.Tolerations = append(pod.Spec.Tolerations, defaults...)
+		}
+	}
+	return pod
+}
+
+// applyRuntimeClass adds what the RuntimeClass admission plugin adds to a
+// pod of class rc: its scheduling's nodeSelector and tolerations, its overhead.
+func applyRuntimeClass(pod *corev1.Pod, rc *unstructured.Unstructured) {
+	var c struct {
+		Overhead *struct {
+			PodFixed corev1.ResourceList `json:"podFixed"`
+		} `json:"overhead"`
+		Scheduling *struct {
+			NodeSelector map[string]string   `json:"nodeSelector"`
+			Tolerations  []corev1.Toleration `json:"tolerations"`
+		} `json:"scheduling"`
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(rc.Object, &c); err != nil {
+		return
+	}
+	if c.Overhead != nil && pod.Spec.Overhead == nil {
+		pod.Spec.Overhead = c.Overhead.PodFixed
+	}
+	if c.Scheduling == nil {
+		return
+	}
+	for k, v := range c.Scheduling.NodeSelector {
+		if pod.Spec.NodeSelector == nil {
+			pod.Spec.NodeSelector = map[string]string{}
+		}
+		pod.Spec.NodeSelector[k] = v
+	}
+	pod.Spec.Tolerations = append(pod.Spec.Tolerations, c.Scheduling.Tolerations...)
+}
+
+// extendedResource reports whether name is an extended resource (a device
+// plugin's, e.g. nvidia.com/gpu): a domain-prefixed name outside
+// kubernetes.io, as the apiserver tells them apart.
+func extendedResource(name corev1.ResourceName) bool {
+	s := string(name)
+	return strings.Contains(s, "/") && !strings.Contains(s, "kubernetes.io/") && !strings.HasPrefix(s, "requests.")
 }
 
 // defaultRequests sets each container's requests to its limits where it
@@ -102,65 +202,134 @@ func defaultRequests(pod *corev1.Pod) {
 
 // workloadOf names the workload a moving pod belongs to: a Deployment for a
 // ReplicaSet's pod (the ReplicaSet's name is the Deployment's plus the
-// pod-template-hash), its controller otherwise (a CronJob's Job as the
-// Job), the pod itself when it has none.
+// pod-template-hash), an Argo Rollout likewise, its controller otherwise (a
+// CronJob's run as its Job), the pod itself when it has none.
 func workloadOf(pod *corev1.Pod) string {
 	c := metav1.GetControllerOf(pod)
 	if c == nil {
 		return "Pod " + pod.Namespace + "/" + pod.Name
 	}
 	kind, name := c.Kind, c.Name
-	if hash := pod.Labels["pod-template-hash"]; kind == "ReplicaSet" && hash != "" && strings.HasSuffix(name, "-"+hash) {
-		kind, name = "Deployment", strings.TrimSuffix(name, "-"+hash)
+	if kind == "ReplicaSet" {
+		if hash := pod.Labels["pod-template-hash"]; hash != "" && strings.HasSuffix(name, "-"+hash) {
+			kind, name = "Deployment", strings.TrimSuffix(name, "-"+hash)
+		} else if hash := pod.Labels["rollouts-pod-template-hash"]; hash != "" && strings.HasSuffix(name, "-"+hash) {
+			kind, name = "Rollout", strings.TrimSuffix(name, "-"+hash)
+		}
 	}
 	return kind + " " + pod.Namespace + "/" + name
 }
 
-// unplaceable returns a warning for each workload whose pod no node of
+// cronJobOf names the CronJob a Job's workload name may belong to: the
+// CronJob controller names each Job <cronjob>-<scheduled minute>.
+func cronJobOf(workload string) string {
+	rest, ok := strings.CutPrefix(workload, "Job ")
+	if !ok {
+		return ""
+	}
+	i := strings.LastIndexByte(rest, '-')
+	if i < 0 || i == len(rest)-1 || strings.Trim(rest[i+1:], "0123456789") != "" {
+		return ""
+	}
+	return "CronJob " + rest[:i]
+}
+
+// unplaceable returns a finding for each workload whose pod no node of
 // nodes (the target's schedulable ones) can run, saying why node by node
-// as kube-scheduler's FailedScheduling event does.
-func unplaceable(cands []placed, nodes []corev1.Node) []Finding {
+// as kube-scheduler's FailedScheduling event does: a warning, or info when
+// the target makes nodes for pending pods (onDemand says how).
+func unplaceable(cands []placed, nodes []corev1.Node, onDemand string) []Finding {
 	if len(nodes) == 0 {
 		return nil // the sum check says the target has no room at all
 	}
 	var out []Finding
 	for _, c := range cands {
 		reasons := map[string]int{}
+		short := map[corev1.ResourceName]bool{}
 		fits := false
 		for i := range nodes {
-			why := notOn(c.pod, &nodes[i])
+			why, r := notOn(c.pod, &nodes[i])
 			if why == "" {
 				fits = true
 				break
 			}
 			reasons[why]++
+			if r != "" {
+				short[r] = true
+			}
 		}
 		if fits {
 			continue
 		}
-		var parts []string
-		for why, n := range reasons {
-			parts = append(parts, fmt.Sprintf("%d %s", n, why))
+		type count struct {
+			n   int
+			why string
 		}
-		sort.Strings(parts)
-		out = append(out, Finding{Severity: Warning, Object: c.workload,
-			Message: fmt.Sprintf("no schedulable node of the target can run its pods: 0/%d nodes are available: %s", len(nodes), strings.Join(parts, "; ")),
-			Fix:     "give the target nodes that match (labels, taints and sizes, or a node pool its autoscaler makes on demand), or change the workload's nodeSelector, affinity, tolerations or requests before traffic moves: otherwise its pods stay Pending there"})
+		var counts []count
+		for why, n := range reasons {
+			counts = append(counts, count{n, why})
+		}
+		sort.Slice(counts, func(i, j int) bool {
+			if counts[i].n != counts[j].n {
+				return counts[i].n > counts[j].n
+			}
+			return counts[i].why < counts[j].why
+		})
+		parts := make([]string, len(counts))
+		for i, c := range counts {
+			parts[i] = fmt.Sprintf("%d %s", c.n, c.why)
+		}
+		msg := fmt.Sprintf("no schedulable node of the target can run its pods: 0/%d nodes are available: %s", len(nodes), strings.Join(parts, ", "))
+		req := resourcehelper.PodRequests(c.pod, resourcehelper.PodResourcesOptions{})
+		for _, r := range sortedNames(short) {
+			q, most := req[r], largest(nodes, r)
+			msg += fmt.Sprintf("; one pod requests %s of %s, the largest node has %s", q.String(), r, most.String())
+		}
+		f := Finding{Severity: Warning, Object: c.workload, Message: msg,
+			Fix: "give the target nodes that match (labels, taints and sizes, or a node pool its autoscaler makes on demand), or change the workload's nodeSelector, affinity, tolerations or requests before traffic moves: otherwise its pods stay Pending there. A label or resource that a DaemonSet sync copies adds to nodes (node-feature-discovery, a device plugin) shows after the sync: run plan again then"}
+		if onDemand != "" {
+			f.Severity, f.Message = Info, msg+"; "+onDemand
+		}
+		out = append(out, f)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Object < out[j].Object })
 	return out
 }
 
-// notOn says why node cannot run pod, first failing filter first, or "".
-func notOn(pod *corev1.Pod, node *corev1.Node) string {
+func sortedNames(set map[corev1.ResourceName]bool) []corev1.ResourceName {
+	out := make([]corev1.ResourceName, 0, len(set))
+	for r := range set {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// largest is the most of r any node of nodes has.
+func largest(nodes []corev1.Node, r corev1.ResourceName) resource.Quantity {
+	var max resource.Quantity
+	for _, n := range nodes {
+		if q := n.Status.Allocatable[r]; q.Cmp(max) > 0 {
+			max = q.DeepCopy()
+		}
+	}
+	return max
+}
+
+// notOn says why node cannot run pod, first failing filter first, or "";
+// with the resource it lacks when that is why.
+func notOn(pod *corev1.Pod, node *corev1.Node) (string, corev1.ResourceName) {
+	if pod.Spec.NodeName != "" && pod.Spec.NodeName != node.Name {
+		return "is not the node its template names (spec.nodeName " + pod.Spec.NodeName + ")", ""
+	}
 	if ok, err := nodeaffinity.GetRequiredNodeAffinity(pod).Match(node); err != nil || !ok {
-		return "didn't match the pod's " + selectorText(pod)
+		return "didn't match the pod's " + selectorText(pod), ""
 	}
 	noSchedule := func(t *corev1.Taint) bool {
 		return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
 	}
-	if taint, ok := corev1helpers.FindMatchingUntoleratedTaint(klog.Background(), node.Spec.Taints, pod.Spec.Tolerations, noSchedule, false); ok {
-		return fmt.Sprintf("had untolerated taint %s", taintText(taint))
+	if taint, ok := corev1helpers.FindMatchingUntoleratedTaint(klog.Background(), node.Spec.Taints, pod.Spec.Tolerations, noSchedule, true); ok {
+		return fmt.Sprintf("had untolerated taint %s", taintText(taint)), ""
 	}
 	req := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
 	names := make([]string, 0, len(req))
@@ -175,10 +344,10 @@ func notOn(pod *corev1.Pod, node *corev1.Node) string {
 		}
 		have := node.Status.Allocatable[corev1.ResourceName(r)]
 		if q.Cmp(have) > 0 {
-			return fmt.Sprintf("Insufficient %s (a pod requests %s, a node has %s)", r, q.String(), have.String())
+			return "Insufficient " + r, corev1.ResourceName(r)
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // selectorText names the node selection of pod: its nodeSelector's labels

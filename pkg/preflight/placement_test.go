@@ -59,7 +59,7 @@ func TestUnplaceableNamesWorkloadsNoTargetNodeCanRun(t *testing.T) {
 				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: "topology.kubernetes.io/zone", Operator: corev1.NodeSelectorOpIn, Values: []string{"eu-west-1a"}}}}}}}}}, nil),
 	}
 	got := map[string]string{}
-	for _, f := range unplaceable(placementCandidates(envOf(), pods), nodes) {
+	for _, f := range unplaceable(placementCandidates(envOf(), pods), nodes, "") {
 		if f.Severity != Warning {
 			t.Errorf("%s: severity %s, want warning", f.Object, f.Severity)
 		}
@@ -68,9 +68,9 @@ func TestUnplaceableNamesWorkloadsNoTargetNodeCanRun(t *testing.T) {
 	want := map[string][]string{
 		"Deployment shop/batch":   {"0/3 nodes are available", "3 didn't match the pod's nodeSelector eks.amazonaws.com/nodegroup=ng-blue"},
 		"Deployment shop/train":   {"2 didn't match the pod's nodeSelector pool=gpu", "1 had untolerated taint nvidia.com/gpu=true:NoSchedule"},
-		"Deployment shop/big":     {"1 Insufficient nvidia.com/gpu (a pod requests 2, a node has 1)", "2 Insufficient nvidia.com/gpu (a pod requests 2, a node has 0)"},
-		"Deployment shop/cache":   {"2 Insufficient memory (a pod requests 32Gi, a node has 16Gi)", "1 had untolerated taint nvidia.com/gpu=true:NoSchedule"},
-		"Deployment shop/scratch": {"Insufficient ephemeral-storage (a pod requests 1Gi, a node has 0)"},
+		"Deployment shop/big":     {"3 Insufficient nvidia.com/gpu; one pod requests 2 of nvidia.com/gpu, the largest node has 1"},
+		"Deployment shop/cache":   {"2 Insufficient memory, 1 had untolerated taint nvidia.com/gpu=true:NoSchedule; one pod requests 32Gi of memory, the largest node has 16Gi"},
+		"Deployment shop/scratch": {"2 Insufficient ephemeral-storage, 1 had untolerated taint", "; one pod requests 1Gi of ephemeral-storage, the largest node has 0"},
 		"Pod shop/debug":          {"3 didn't match the pod's required node affinity"},
 	}
 	for obj, parts := range want {
@@ -90,7 +90,7 @@ func TestUnplaceableNamesWorkloadsNoTargetNodeCanRun(t *testing.T) {
 			t.Errorf("unexpected finding on %s: %s", obj, got[obj])
 		}
 	}
-	if fs := unplaceable(placementCandidates(envOf(), pods), nil); fs != nil {
+	if fs := unplaceable(placementCandidates(envOf(), pods), nil, ""); fs != nil {
 		t.Errorf("no schedulable node at all is the sum check's finding, got %v", fs)
 	}
 }
@@ -110,10 +110,13 @@ func TestComparedResourcesAddsWhatPodsRequest(t *testing.T) {
 	}
 }
 
-// Workloads are read from their templates: one scaled to 0 (a standby
-// source) or a CronJob between runs has no pod, and a template's limits are
-// its pods' requests. A pod of a workload read from its template is not
-// read again; system namespaces are the target's own.
+// Workloads without a running pod are read from their templates: one
+// scaled to 0 (a standby source) or a CronJob between runs, with what
+// admission adds to a pod (requests from limits, a toleration of each
+// extended resource, the RuntimeClass's scheduling). A running pod speaks
+// for its workload; a CronJob's run for its CronJob. What sync does not
+// copy, a suspended CronJob, another scheduler's pods and system namespaces
+// are left out.
 func TestPlacementReadsWorkloadTemplates(t *testing.T) {
 	tmpl := func(spec map[string]any) map[string]any {
 		return map[string]any{"metadata": map[string]any{"labels": map[string]any{"app": "x"}}, "spec": spec}
@@ -121,38 +124,75 @@ func TestPlacementReadsWorkloadTemplates(t *testing.T) {
 	container := func(resources map[string]any) []any {
 		return []any{map[string]any{"name": "c", "image": "registry.example/c:1", "resources": resources}}
 	}
+	deploy := func(name string, spec map[string]any) map[string]any {
+		return map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name, "shop", nil, nil),
+			"spec": map[string]any{"replicas": int64(0), "template": tmpl(spec)}}
+	}
+	owned := deploy("osd-0", map[string]any{"nodeSelector": map[string]any{"kubernetes.io/hostname": "blue-node-1"}, "containers": container(nil)})
+	owned["metadata"].(map[string]any)["ownerReferences"] = []any{map[string]any{"apiVersion": "ceph.rook.io/v1", "kind": "CephCluster", "name": "rook", "uid": "u", "controller": true}}
 	env := envOf(
-		map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta("pinned", "shop", nil, nil),
-			"spec": map[string]any{"replicas": int64(0), "template": tmpl(map[string]any{
-				"nodeSelector": map[string]any{"eks.amazonaws.com/nodegroup": "ng-blue"}, "containers": container(nil)})}},
+		deploy("pinned", map[string]any{"nodeSelector": map[string]any{"eks.amazonaws.com/nodegroup": "ng-blue"}, "containers": container(nil)}),
+		// Tainted GPU nodes: the pod gets a toleration of nvidia.com/gpu at admission.
+		deploy("train", map[string]any{"containers": container(map[string]any{"limits": map[string]any{"nvidia.com/gpu": "1"}})}),
+		// Its RuntimeClass sends it to sandbox nodes, which the target has none of.
+		deploy("sandboxed", map[string]any{"runtimeClassName": "gvisor", "containers": container(nil)}),
+		map[string]any{"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": map[string]any{"name": "gvisor"}, "handler": "runsc",
+			"scheduling": map[string]any{"nodeSelector": map[string]any{"sandbox.gke.io/runtime": "gvisor"}}},
+		deploy("fargate", map[string]any{"schedulerName": "fargate-scheduler", "nodeSelector": map[string]any{"x": "y"}, "containers": container(nil)}),
+		owned,
 		map[string]any{"apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta("report", "shop", nil, nil),
 			"spec": map[string]any{"schedule": "0 2 * * *", "jobTemplate": map[string]any{"spec": map[string]any{"template": tmpl(map[string]any{
 				"containers": container(map[string]any{"limits": map[string]any{"ephemeral-storage": "1Gi"}})})}}}},
+		map[string]any{"apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta("paused", "shop", nil, nil),
+			"spec": map[string]any{"suspend": true, "schedule": "0 2 * * *", "jobTemplate": map[string]any{"spec": map[string]any{"template": tmpl(map[string]any{
+				"nodeSelector": map[string]any{"pool": "old"}, "containers": container(nil)})}}}},
 		map[string]any{"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": meta("etcd", "kube-system", nil, nil),
 			"spec": map[string]any{"template": tmpl(map[string]any{"nodeSelector": map[string]any{"role": "control-plane"}, "containers": container(nil)})}},
 	)
-	nodes := []corev1.Node{placementNode("n1", map[string]string{"pool": "general"}, nil,
-		corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("16Gi")})}
-	// A running pod of the pinned Deployment (say, it was scaled down since):
-	// the template speaks for it.
-	pods := []*corev1.Pod{placementPod("pinned-5d8f9-a", "pinned-5d8f9", corev1.PodSpec{NodeSelector: map[string]string{"eks.amazonaws.com/nodegroup": "ng-blue"}}, nil)}
+	general := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("16Gi")}
+	gpu := general.DeepCopy()
+	gpu["nvidia.com/gpu"] = resource.MustParse("1")
+	nodes := []corev1.Node{
+		placementNode("n1", map[string]string{"pool": "general"}, nil, general),
+		placementNode("g1", map[string]string{"pool": "gpu"}, []corev1.Taint{{Key: "nvidia.com/gpu", Effect: corev1.TaintEffectNoSchedule}}, gpu),
+	}
+	// A running pod of the pinned Deployment speaks for it, and one of the
+	// CronJob's runs (its Job is <cronjob>-<minute>) is the CronJob's.
+	pods := []*corev1.Pod{placementPod("pinned-5d8f9-a", "pinned-5d8f9", corev1.PodSpec{NodeSelector: map[string]string{"eks.amazonaws.com/nodegroup": "ng-blue"}, NodeName: "blue-node-1"}, nil)}
+	run := placementPod("report-29412360-x7k2p", "", corev1.PodSpec{}, nil)
+	yes := true
+	run.OwnerReferences = []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: "report-29412360", Controller: &yes}}
+	pods = append(pods, run)
 	cands := placementCandidates(env, pods)
-	if len(cands) != 2 {
-		t.Fatalf("candidates %v, want the Deployment and the CronJob once each", cands)
+	var names []string
+	for _, c := range cands {
+		names = append(names, c.workload)
+	}
+	if strings.Join(names, ",") != "Deployment shop/pinned,Deployment shop/train,Deployment shop/sandboxed,CronJob shop/report" {
+		t.Fatalf("candidates %v", names)
+	}
+	if cands[0].pod.Spec.NodeName != "" {
+		t.Errorf("a running pod's nodeName is the source scheduler's choice, kept: %q", cands[0].pod.Spec.NodeName)
 	}
 	got := map[string]string{}
-	for _, f := range unplaceable(cands, nodes) {
+	for _, f := range unplaceable(cands, nodes, "") {
 		got[f.Object] = f.Message
 	}
 	for obj, want := range map[string]string{
-		"Deployment shop/pinned": "1 didn't match the pod's nodeSelector eks.amazonaws.com/nodegroup=ng-blue",
-		"CronJob shop/report":    "1 Insufficient ephemeral-storage (a pod requests 1Gi, a node has 0)",
+		"Deployment shop/pinned":    "2 didn't match the pod's nodeSelector eks.amazonaws.com/nodegroup=ng-blue",
+		"Deployment shop/sandboxed": "didn't match the pod's nodeSelector sandbox.gke.io/runtime=gvisor",
+		"CronJob shop/report":       "Insufficient ephemeral-storage",
 	} {
 		if !strings.Contains(got[obj], want) {
 			t.Errorf("%s: %q, want %q", obj, got[obj], want)
 		}
 	}
-	if len(got) != 2 {
-		t.Errorf("findings %v, want 2 (kube-system is the target's own)", got)
+	if len(got) != 3 {
+		t.Errorf("findings %v, want 3 (train tolerates the GPU taint once admitted)", got)
+	}
+	for _, f := range unplaceable(cands, nodes, "Karpenter makes nodes") {
+		if f.Severity != Info || !strings.HasSuffix(f.Message, "; Karpenter makes nodes") {
+			t.Errorf("a target that makes nodes on demand: %s %q, want info saying so", f.Severity, f.Message)
+		}
 	}
 }
