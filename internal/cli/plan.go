@@ -55,8 +55,8 @@ func newPlanCmd(g *Global) *cobra.Command {
   capacity  the source's pod requests against the target's allocatable (every
             resource requested: cpu, memory, ephemeral-storage, GPUs…), and
             each workload against each node: nodeSelector, required node
-            affinity, taints and one pod's requests, as kube-scheduler filters
-            them, from the templates of Deployments, StatefulSets and CronJobs
+            affinity, DoNotSchedule topology spread keys, taints and one pod's
+            requests, as kube-scheduler filters them, from the templates of Deployments, StatefulSets and CronJobs
             (at 0 replicas too) and the pods of other workloads (pods no
             target node can run stay Pending there)
   exposure  LoadBalancer Services, Ingress and Gateway hosts: the entry points a

@@ -25,8 +25,10 @@ import (
 // matches no schedulable node of the target, whose pods tolerate none of
 // the taints of the nodes that match, or whose one pod asks for more of a
 // resource than any node has, stays Pending in the target however many
-// nodes it has. It tests what kube-scheduler's NodeAffinity,
-// TaintToleration and NodeResourcesFit filters test, with the same helpers,
+// nodes it has; so does one spread with DoNotSchedule over a topology key
+// no node has. It tests what kube-scheduler's NodeAffinity,
+// PodTopologySpread (the key's presence), TaintToleration and
+// NodeResourcesFit filters test, with the same helpers where there are,
 // against each node's allocatable (an empty node: what the target runs
 // already is the sum check's business).
 //
@@ -324,6 +326,11 @@ func notOn(pod *corev1.Pod, node *corev1.Node) (string, corev1.ResourceName) {
 	}
 	if ok, err := nodeaffinity.GetRequiredNodeAffinity(pod).Match(node); err != nil || !ok {
 		return "didn't match the pod's " + selectorText(pod), ""
+	}
+	for _, c := range pod.Spec.TopologySpreadConstraints {
+		if _, ok := node.Labels[c.TopologyKey]; c.WhenUnsatisfiable == corev1.DoNotSchedule && !ok {
+			return "didn't match pod topology spread constraints (missing required label " + c.TopologyKey + ")", ""
+		}
 	}
 	noSchedule := func(t *corev1.Taint) bool {
 		return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute

@@ -53,6 +53,12 @@ func TestUnplaceableNamesWorkloadsNoTargetNodeCanRun(t *testing.T) {
 		// More memory than any node, and ephemeral storage none has.
 		placementPod("cache-5d8f9-a", "cache-5d8f9", corev1.PodSpec{}, corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("32Gi")}),
 		placementPod("scratch-5d8f9-a", "scratch-5d8f9", corev1.PodSpec{}, corev1.ResourceList{corev1.ResourceEphemeralStorage: resource.MustParse("1Gi")}),
+		// Spread over zones with DoNotSchedule, and no node has a zone label.
+		placementPod("spread-5d8f9-a", "spread-5d8f9", corev1.PodSpec{TopologySpreadConstraints: []corev1.TopologySpreadConstraint{
+			{MaxSkew: 1, TopologyKey: "topology.kubernetes.io/zone", WhenUnsatisfiable: corev1.DoNotSchedule}}}, cpu("1")),
+		// ScheduleAnyway only prefers: it places.
+		placementPod("prefer-5d8f9-a", "prefer-5d8f9", corev1.PodSpec{TopologySpreadConstraints: []corev1.TopologySpreadConstraint{
+			{MaxSkew: 1, TopologyKey: "topology.kubernetes.io/zone", WhenUnsatisfiable: corev1.ScheduleAnyway}}}, cpu("1")),
 		// A bare pod with a required node affinity no node matches.
 		placementPod("debug", "", corev1.PodSpec{Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
 			RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
@@ -72,6 +78,7 @@ func TestUnplaceableNamesWorkloadsNoTargetNodeCanRun(t *testing.T) {
 		"Deployment shop/cache":   {"2 Insufficient memory, 1 had untolerated taint nvidia.com/gpu=true:NoSchedule; one pod requests 32Gi of memory, the largest node has 16Gi"},
 		"Deployment shop/scratch": {"2 Insufficient ephemeral-storage, 1 had untolerated taint", "; one pod requests 1Gi of ephemeral-storage, the largest node has 0"},
 		"Pod shop/debug":          {"3 didn't match the pod's required node affinity"},
+		"Deployment shop/spread":  {"3 didn't match pod topology spread constraints (missing required label topology.kubernetes.io/zone)"},
 	}
 	for obj, parts := range want {
 		msg, ok := got[obj]
