@@ -56,7 +56,7 @@ func (Capacity) Run(ctx context.Context, env *Env) ([]Finding, error) {
 	var moving []*corev1.Pod
 	for _, o := range env.Of("", "Pod") {
 		pod, ok := movingPod(o)
-		if !ok {
+		if !ok || !scheduledHere(pod) {
 			continue
 		}
 		moving = append(moving, pod)

@@ -91,7 +91,12 @@ func (Owners) Run(_ context.Context, env *Env) ([]Finding, error) {
 		units[k] = &c
 	}
 	instances := maps.Clone(env.Seen.instances) // each label goes to one Application
-	for _, app := range env.Of("argoproj.io", "Application") {
+	apps := env.Of("argoproj.io", "Application")
+	named := map[string]int{} // Applications of each name, in any namespace
+	for _, app := range apps {
+		named[app.GetName()]++
+	}
+	for _, app := range apps {
 		server, _, _ := unstructured.NestedString(app.Object, "spec", "destination", "server")
 		name, _, _ := unstructured.NestedString(app.Object, "spec", "destination", "name")
 		ns, _, _ := unstructured.NestedString(app.Object, "spec", "destination", "namespace")
@@ -99,21 +104,30 @@ func (Owners) Run(_ context.Context, env *Env) ([]Finding, error) {
 		if ns != "" {
 			dest += " namespace " + ns
 		}
-		// Tracking names the app without its namespace unless Applications live in several.
-		u := units[plan.Manager{Tool: "Argo CD", Unit: "Application", Name: app.GetName()}.String()]
+		// Tracking names the app <namespace>_<name> outside Argo CD's own
+		// namespace and by its name inside it, which is the app's when no
+		// other Application has that name.
+		qualified := plan.Manager{Tool: "Argo CD", Unit: "Application", Namespace: app.GetNamespace(), Name: app.GetName()}
+		u := units[qualified.String()]
+		if bare := units[plan.Manager{Tool: "Argo CD", Unit: "Application", Name: app.GetName()}.String()]; u == nil && named[app.GetName()] == 1 {
+			u = bare
+		}
 		if u == nil {
-			u = unitOf(units, plan.Manager{Tool: "Argo CD", Unit: "Application", Namespace: app.GetNamespace(), Name: app.GetName()})
+			u = unitOf(units, qualified)
 		}
 		u.dest = dest
 		// Argo CD's label tracking: the objects labelled with the name of an
 		// Application deploying into this cluster are its, Helm's labels on
-		// them included. The label is <namespace>_<name> for an Application
-		// outside Argo CD's own namespace, its name inside; each label is
-		// given once.
+		// them included (the label as tracking-ids name the app; each label
+		// is given once).
 		if server != "https://kubernetes.default.svc" && name != "in-cluster" {
 			continue
 		}
-		for _, key := range []string{app.GetNamespace() + "_" + app.GetName(), app.GetName()} {
+		keys := []string{app.GetNamespace() + "_" + app.GetName()}
+		if named[app.GetName()] == 1 {
+			keys = append(keys, app.GetName())
+		}
+		for _, key := range keys {
 			c := instances[key]
 			if c == nil {
 				continue

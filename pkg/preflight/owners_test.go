@@ -71,6 +71,14 @@ func TestOwnersGroupsByPipelineUnit(t *testing.T) {
 		// An Application deploying to another cluster claims nothing here.
 		map[string]any{"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": meta("tools", "argocd", nil, nil),
 			"spec": map[string]any{"destination": map[string]any{"server": "https://prod.example:6443", "namespace": "tools"}}},
+		// Two Applications named web: the label "web" could be either's and
+		// goes to neither; "team-a_web" is team-a's.
+		map[string]any{"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": meta("web", "argocd", nil, nil),
+			"spec": map[string]any{"destination": map[string]any{"server": "https://kubernetes.default.svc", "namespace": "web"}}},
+		map[string]any{"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": meta("web", "team-a", nil, nil),
+			"spec": map[string]any{"destination": map[string]any{"name": "in-cluster", "namespace": "team-a"}}},
+		map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("web", "web", map[string]any{"app.kubernetes.io/instance": "web"}, nil)},
+		map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("web", "team-a", map[string]any{"app.kubernetes.io/instance": "team-a_web"}, nil)},
 		// Rendered from chart "cart" too but named by the old release label,
 		// not the instance: the chart's, not the Application's.
 		map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("cart-legacy", "cart", map[string]any{"heritage": "Helm", "release": "cart"}, nil)},
@@ -83,18 +91,28 @@ func TestOwnersGroupsByPipelineUnit(t *testing.T) {
 	for _, f := range fs {
 		got[f.Object] = f.Message
 	}
-	want := map[string]string{
-		"Helm release shop/shop":                    "manages 3 objects in the source (ConfigMap, Deployment, Service)",
-		"Flux HelmRelease flux-system/pay":          "manages 1 objects in the source (Service)",
-		"Argo CD Application guestbook":             "it deploys to https://kubernetes.default.svc namespace guest",
-		"Helm chart es":                             "manages 2 objects in the source (ClusterRole, ServiceAccount)",
-		"Helm chart legacy":                         "manages 1 objects in the source (ConfigMap)",
-		"Argo CD Application argocd/cart":           "manages 2 objects in the source (Deployment, Service); it deploys to",
-		"Argo CD Application argocd/tools":          "is installed in the source; it deploys to https://prod.example:6443",
-		"Helm chart cart":                           "manages 1 objects in the source (ConfigMap)",
-		"Argo CD Application guestbook:objects (1)": "",
+	// Run reads env.Seen and leaves it as it was: a second run says the same.
+	again, err := Owners{}.Run(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
 	}
-	delete(want, "Argo CD Application guestbook:objects (1)")
+	for _, f := range again {
+		if got[f.Object] != f.Message {
+			t.Errorf("a second run: %s: %q, the first said %q", f.Object, f.Message, got[f.Object])
+		}
+	}
+	want := map[string]string{
+		"Helm release shop/shop":           "manages 3 objects in the source (ConfigMap, Deployment, Service)",
+		"Flux HelmRelease flux-system/pay": "manages 1 objects in the source (Service)",
+		"Argo CD Application guestbook":    "it deploys to https://kubernetes.default.svc namespace guest",
+		"Helm chart es":                    "manages 2 objects in the source (ClusterRole, ServiceAccount)",
+		"Helm chart legacy":                "manages 1 objects in the source (ConfigMap)",
+		"Argo CD Application argocd/cart":  "manages 2 objects in the source (Deployment, Service); it deploys to",
+		"Argo CD Application argocd/tools": "is installed in the source; it deploys to https://prod.example:6443",
+		"Helm chart cart":                  "manages 1 objects in the source (ConfigMap)",
+		"Argo CD Application argocd/web":   "is installed in the source; it deploys to https://kubernetes.default.svc namespace web",
+		"Argo CD Application team-a/web":   "manages 1 objects in the source (ConfigMap); it deploys to in-cluster namespace team-a",
+	}
 	if len(got) != len(want) {
 		t.Fatalf("findings %v, want one per unit: %v", got, want)
 	}

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	resourcehelper "k8s.io/component-helpers/resource"
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
@@ -26,9 +27,10 @@ import (
 // the taints of the nodes that match, or whose one pod asks for more of a
 // resource than any node has, stays Pending in the target however many
 // nodes it has; so does one spread with DoNotSchedule over a topology key
-// no node has. It tests what kube-scheduler's NodeAffinity,
-// PodTopologySpread (the key's presence), TaintToleration and
-// NodeResourcesFit filters test, with the same helpers where there are,
+// no node has. It tests what kube-scheduler's TaintToleration,
+// NodeAffinity, NodeResourcesFit and PodTopologySpread (the key's
+// presence) filters test, in their order, with the same helpers where
+// there are,
 // against each node's allocatable (an empty node: what the target runs
 // already is the sum check's business).
 //
@@ -102,11 +104,28 @@ func placementCandidates(env *Env, moving []*corev1.Pod) []placed {
 	}
 	kept := out[:0]
 	for _, c := range out {
-		if s := c.pod.Spec.SchedulerName; s == "" || s == corev1.DefaultSchedulerName {
+		if scheduledHere(c.pod) {
 			kept = append(kept, c)
 		}
 	}
 	return kept
+}
+
+// scheduledHere reports whether the target's default scheduler places a
+// copy of pod: not another scheduler's (Fargate, a virtual kubelet), and
+// not a run of a kind sync never copies (an Argo Workflow's step, a Tekton
+// TaskRun's, a Velero data mover's), which the target makes none of.
+func scheduledHere(pod *corev1.Pod) bool {
+	if s := pod.Spec.SchedulerName; s != "" && s != corev1.DefaultSchedulerName {
+		return false
+	}
+	if c := metav1.GetControllerOf(pod); c != nil {
+		gv, _ := schema.ParseGroupVersion(c.APIVersion)
+		if sanitize.Generated(schema.GroupKind{Group: gv.Group, Kind: c.Kind}) {
+			return false
+		}
+	}
+	return true
 }
 
 // templatePod makes the pod o's template at path would make, with what
@@ -248,16 +267,22 @@ func unplaceable(cands []placed, nodes []corev1.Node, onDemand string) []Finding
 	for _, c := range cands {
 		reasons := map[string]int{}
 		short := map[corev1.ResourceName]bool{}
+		var sized []corev1.Node // the nodes the resource filter judged
 		fits := false
 		for i := range nodes {
-			why, r := notOn(c.pod, &nodes[i])
-			if why == "" {
+			why, lacks, reached := notOn(c.pod, &nodes[i])
+			if len(why) == 0 {
 				fits = true
 				break
 			}
-			reasons[why]++
-			if r != "" {
+			for _, w := range why {
+				reasons[w]++
+			}
+			for _, r := range lacks {
 				short[r] = true
+			}
+			if reached {
+				sized = append(sized, nodes[i])
 			}
 		}
 		if fits {
@@ -283,9 +308,9 @@ func unplaceable(cands []placed, nodes []corev1.Node, onDemand string) []Finding
 		}
 		msg := fmt.Sprintf("no schedulable node of the target can run its pods: 0/%d nodes are available: %s", len(nodes), strings.Join(parts, ", "))
 		req := resourcehelper.PodRequests(c.pod, resourcehelper.PodResourcesOptions{})
-		for _, r := range sortedNames(short) {
-			q, most := req[r], largest(nodes, r)
-			msg += fmt.Sprintf("; one pod requests %s of %s, the largest node has %s", q.String(), r, most.String())
+		for _, r := range sortedNames(asList(short)) {
+			q, most := req[r], largest(sized, r)
+			msg += fmt.Sprintf("; one pod requests %s of %s, the largest node that matches it has %s", q.String(), r, most.String())
 		}
 		f := Finding{Severity: Warning, Object: c.workload, Message: msg,
 			Fix: "give the target nodes that match (labels, taints and sizes, or a node pool its autoscaler makes on demand), or change the workload's nodeSelector, affinity, tolerations or requests before traffic moves: otherwise its pods stay Pending there. A label or resource that a DaemonSet sync copies adds to nodes (node-feature-discovery, a device plugin) shows after the sync: run plan again then"}
@@ -298,13 +323,23 @@ func unplaceable(cands []placed, nodes []corev1.Node, onDemand string) []Finding
 	return out
 }
 
-func sortedNames(set map[corev1.ResourceName]bool) []corev1.ResourceName {
-	out := make([]corev1.ResourceName, 0, len(set))
-	for r := range set {
+// sortedNames are the resources of l by name.
+func sortedNames(l corev1.ResourceList) []corev1.ResourceName {
+	out := make([]corev1.ResourceName, 0, len(l))
+	for r := range l {
 		out = append(out, r)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
+}
+
+// asList makes a set of resources a ResourceList (of zeros) to sort it.
+func asList(set map[corev1.ResourceName]bool) corev1.ResourceList {
+	l := corev1.ResourceList{}
+	for r := range set {
+		l[r] = resource.Quantity{}
+	}
+	return l
 }
 
 // largest is the most of r any node of nodes has.
@@ -318,43 +353,46 @@ func largest(nodes []corev1.Node, r corev1.ResourceName) resource.Quantity {
 	return max
 }
 
-// notOn says why node cannot run pod, first failing filter first, or "";
-// with the resource it lacks when that is why.
-func notOn(pod *corev1.Pod, node *corev1.Node) (string, corev1.ResourceName) {
-	if pod.Spec.NodeName != "" && pod.Spec.NodeName != node.Name {
-		return "is not the node its template names (spec.nodeName " + pod.Spec.NodeName + ")", ""
-	}
-	if ok, err := nodeaffinity.GetRequiredNodeAffinity(pod).Match(node); err != nil || !ok {
-		return "didn't match the pod's " + selectorText(pod), ""
-	}
-	for _, c := range pod.Spec.TopologySpreadConstraints {
-		if _, ok := node.Labels[c.TopologyKey]; c.WhenUnsatisfiable == corev1.DoNotSchedule && !ok {
-			return "didn't match pod topology spread constraints (missing required label " + c.TopologyKey + ")", ""
+// notOn says why node cannot run pod, as kube-scheduler's filters would
+// in their order (NodeName, TaintToleration, NodeAffinity,
+// NodeResourcesFit, PodTopologySpread), stopping at the first that fails:
+// its reasons (every resource short, as NodeResourcesFit lists them), and
+// whether the node got as far as the resource filter. No reasons: it fits.
+func notOn(pod *corev1.Pod, node *corev1.Node) (reasons []string, short []corev1.ResourceName, reached bool) {
+	if pod.Spec.NodeName != "" {
+		// A template that names its node bypasses the scheduler: the node
+		// must exist, nothing else is asked of it here.
+		if pod.Spec.NodeName != node.Name {
+			return []string{"is not the node its template names (spec.nodeName " + pod.Spec.NodeName + ")"}, nil, false
 		}
+		return nil, nil, false
 	}
 	noSchedule := func(t *corev1.Taint) bool {
 		return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
 	}
 	if taint, ok := corev1helpers.FindMatchingUntoleratedTaint(klog.Background(), node.Spec.Taints, pod.Spec.Tolerations, noSchedule, true); ok {
-		return fmt.Sprintf("had untolerated taint %s", taintText(taint)), ""
+		return []string{"had untolerated taint " + taintText(taint)}, nil, false
+	}
+	if ok, err := nodeaffinity.GetRequiredNodeAffinity(pod).Match(node); err != nil || !ok {
+		return []string{"didn't match the pod's " + selectorText(pod)}, nil, false
 	}
 	req := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
-	names := make([]string, 0, len(req))
-	for r := range req {
-		names = append(names, string(r))
-	}
-	sort.Strings(names)
-	for _, r := range names {
-		q := req[corev1.ResourceName(r)]
-		if q.IsZero() {
-			continue
-		}
-		have := node.Status.Allocatable[corev1.ResourceName(r)]
-		if q.Cmp(have) > 0 {
-			return "Insufficient " + r, corev1.ResourceName(r)
+	for _, r := range sortedNames(req) {
+		q, have := req[r], node.Status.Allocatable[r]
+		if !q.IsZero() && q.Cmp(have) > 0 {
+			reasons = append(reasons, "Insufficient "+string(r))
+			short = append(short, r)
 		}
 	}
-	return "", ""
+	if len(reasons) > 0 {
+		return reasons, short, true
+	}
+	for _, c := range pod.Spec.TopologySpreadConstraints {
+		if _, ok := node.Labels[c.TopologyKey]; c.WhenUnsatisfiable == corev1.DoNotSchedule && !ok {
+			return []string{"didn't match pod topology spread constraints (missing required label " + c.TopologyKey + ")"}, nil, true
+		}
+	}
+	return nil, nil, true
 }
 
 // selectorText names the node selection of pod: its nodeSelector's labels

@@ -50,6 +50,8 @@ func TestUnplaceableNamesWorkloadsNoTargetNodeCanRun(t *testing.T) {
 		placementPod("infer-5d8f9-a", "infer-5d8f9", corev1.PodSpec{Tolerations: gpuTol}, corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}),
 		// Asks for two GPUs: no node has them.
 		placementPod("big-5d8f9-a", "big-5d8f9", corev1.PodSpec{Tolerations: gpuTol}, corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("2")}),
+		// Short of both cpu and memory: both said, as the scheduler lists them.
+		placementPod("huge-5d8f9-a", "huge-5d8f9", corev1.PodSpec{}, corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("8"), corev1.ResourceMemory: resource.MustParse("64Gi")}),
 		// More memory than any node, and ephemeral storage none has.
 		placementPod("cache-5d8f9-a", "cache-5d8f9", corev1.PodSpec{}, corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("32Gi")}),
 		placementPod("scratch-5d8f9-a", "scratch-5d8f9", corev1.PodSpec{}, corev1.ResourceList{corev1.ResourceEphemeralStorage: resource.MustParse("1Gi")}),
@@ -64,6 +66,13 @@ func TestUnplaceableNamesWorkloadsNoTargetNodeCanRun(t *testing.T) {
 			RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
 				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: "topology.kubernetes.io/zone", Operator: corev1.NodeSelectorOpIn, Values: []string{"eu-west-1a"}}}}}}}}}, nil),
 	}
+	// A step of an Argo Workflow (a run sync never copies) and a Fargate pod
+	// (another scheduler's) are not the target's default scheduler's to place.
+	step := placementPod("wf-step", "", corev1.PodSpec{NodeSelector: map[string]string{"pool": "old"}}, nil)
+	yes := true
+	step.OwnerReferences = []metav1.OwnerReference{{APIVersion: "argoproj.io/v1alpha1", Kind: "Workflow", Name: "wf", Controller: &yes}}
+	fargate := placementPod("fargate", "", corev1.PodSpec{SchedulerName: "fargate-scheduler", NodeSelector: map[string]string{"pool": "old"}}, nil)
+	pods = append(pods, step, fargate)
 	got := map[string]string{}
 	for _, f := range unplaceable(placementCandidates(envOf(), pods), nodes, "") {
 		if f.Severity != Warning {
@@ -72,13 +81,14 @@ func TestUnplaceableNamesWorkloadsNoTargetNodeCanRun(t *testing.T) {
 		got[f.Object] = f.Message
 	}
 	want := map[string][]string{
-		"Deployment shop/batch":   {"0/3 nodes are available", "3 didn't match the pod's nodeSelector eks.amazonaws.com/nodegroup=ng-blue"},
+		"Deployment shop/batch":   {"0/3 nodes are available", "2 didn't match the pod's nodeSelector eks.amazonaws.com/nodegroup=ng-blue, 1 had untolerated taint"},
 		"Deployment shop/train":   {"2 didn't match the pod's nodeSelector pool=gpu", "1 had untolerated taint nvidia.com/gpu=true:NoSchedule"},
-		"Deployment shop/big":     {"3 Insufficient nvidia.com/gpu; one pod requests 2 of nvidia.com/gpu, the largest node has 1"},
-		"Deployment shop/cache":   {"2 Insufficient memory, 1 had untolerated taint nvidia.com/gpu=true:NoSchedule; one pod requests 32Gi of memory, the largest node has 16Gi"},
-		"Deployment shop/scratch": {"2 Insufficient ephemeral-storage, 1 had untolerated taint", "; one pod requests 1Gi of ephemeral-storage, the largest node has 0"},
-		"Pod shop/debug":          {"3 didn't match the pod's required node affinity"},
-		"Deployment shop/spread":  {"3 didn't match pod topology spread constraints (missing required label topology.kubernetes.io/zone)"},
+		"Deployment shop/big":     {"3 Insufficient nvidia.com/gpu; one pod requests 2 of nvidia.com/gpu, the largest node that matches it has 1"},
+		"Deployment shop/cache":   {"2 Insufficient memory, 1 had untolerated taint nvidia.com/gpu=true:NoSchedule; one pod requests 32Gi of memory, the largest node that matches it has 16Gi"},
+		"Deployment shop/scratch": {"2 Insufficient ephemeral-storage, 1 had untolerated taint", "; one pod requests 1Gi of ephemeral-storage, the largest node that matches it has 0"},
+		"Deployment shop/huge":    {"2 Insufficient cpu, 2 Insufficient memory, 1 had untolerated taint", "one pod requests 8 of cpu, the largest node that matches it has 4; one pod requests 64Gi of memory"},
+		"Pod shop/debug":          {"2 didn't match the pod's required node affinity, 1 had untolerated taint nvidia.com/gpu=true:NoSchedule"},
+		"Deployment shop/spread":  {"2 didn't match pod topology spread constraints (missing required label topology.kubernetes.io/zone), 1 had untolerated taint"},
 	}
 	for obj, parts := range want {
 		msg, ok := got[obj]
@@ -178,6 +188,9 @@ func TestPlacementReadsWorkloadTemplates(t *testing.T) {
 	if strings.Join(names, ",") != "Deployment shop/pinned,Deployment shop/train,Deployment shop/sandboxed,CronJob shop/report" {
 		t.Fatalf("candidates %v", names)
 	}
+	if cands[0].pod.Labels["pod-template-hash"] != "5d8f9" {
+		t.Errorf("the pinned Deployment is read from its template, not from its running pod: %+v", cands[0].pod.ObjectMeta)
+	}
 	if cands[0].pod.Spec.NodeName != "" {
 		t.Errorf("a running pod's nodeName is the source scheduler's choice, kept: %q", cands[0].pod.Spec.NodeName)
 	}
@@ -186,7 +199,7 @@ func TestPlacementReadsWorkloadTemplates(t *testing.T) {
 		got[f.Object] = f.Message
 	}
 	for obj, want := range map[string]string{
-		"Deployment shop/pinned":    "2 didn't match the pod's nodeSelector eks.amazonaws.com/nodegroup=ng-blue",
+		"Deployment shop/pinned":    "1 didn't match the pod's nodeSelector eks.amazonaws.com/nodegroup=ng-blue, 1 had untolerated taint nvidia.com/gpu:NoSchedule",
 		"Deployment shop/sandboxed": "didn't match the pod's nodeSelector sandbox.gke.io/runtime=gvisor",
 		"CronJob shop/report":       "Insufficient ephemeral-storage",
 	} {
