@@ -78,6 +78,7 @@ func placementCandidates(env *Env, moving []*corev1.Pod) []placed {
 		byWorkload[w] = p
 		order = append(order, w)
 	}
+	adm := admissionOf(env)
 	done := map[string]bool{} // workloads decided by their template's object
 	for _, tk := range templateKinds {
 		for _, o := range env.Of(tk.group, tk.kind) {
@@ -91,7 +92,7 @@ func placementCandidates(env *Env, moving []*corev1.Pod) []placed {
 				out = append(out, placed{workload: w, pod: pod})
 				continue
 			}
-			if pod := templatePod(env, o, tk.path); pod != nil {
+			if pod := templatePod(adm, o, tk.path); pod != nil {
 				out = append(out, placed{workload: w, pod: pod})
 			}
 		}
@@ -128,9 +129,30 @@ func scheduledHere(pod *corev1.Pod) bool {
 	return true
 }
 
+// admission is what of the source a template's pod gets at admission:
+// RuntimeClasses by name, namespaces' default tolerations.
+type admission struct {
+	runtimeClasses map[string]*unstructured.Unstructured
+	tolerations    map[string][]corev1.Toleration
+}
+
+func admissionOf(env *Env) admission {
+	a := admission{runtimeClasses: map[string]*unstructured.Unstructured{}, tolerations: map[string][]corev1.Toleration{}}
+	for _, c := range env.Of("node.k8s.io", "RuntimeClass") {
+		a.runtimeClasses[c.GetName()] = c
+	}
+	for _, ns := range env.Of("", "Namespace") {
+		var defaults []corev1.Toleration
+		if err := json.Unmarshal([]byte(ns.GetAnnotations()["scheduler.alpha.kubernetes.io/defaultTolerations"]), &defaults); err == nil {
+			a.tolerations[ns.GetName()] = defaults
+		}
+	}
+	return a
+}
+
 // templatePod makes the pod o's template at path would make, with what
 // admission adds to it, or nil when o has none.
-func templatePod(env *Env, o *unstructured.Unstructured, path []string) *corev1.Pod {
+func templatePod(adm admission, o *unstructured.Unstructured, path []string) *corev1.Pod {
 	raw, found, _ := unstructured.NestedMap(o.Object, path...)
 	if !found {
 		return nil
@@ -146,22 +168,10 @@ func templatePod(env *Env, o *unstructured.Unstructured, path []string) *corev1.
 			pod.Spec.Tolerations = append(pod.Spec.Tolerations, corev1.Toleration{Key: string(name), Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule})
 		}
 	}
-	if rc := pod.Spec.RuntimeClassName; rc != nil {
-		for _, c := range env.Of("node.k8s.io", "RuntimeClass") {
-			if c.GetName() == *rc {
-				applyRuntimeClass(pod, c)
-			}
-		}
+	if rc := pod.Spec.RuntimeClassName; rc != nil && adm.runtimeClasses[*rc] != nil {
+		applyRuntimeClass(pod, adm.runtimeClasses[*rc])
 	}
-	for _, ns := range env.Of("", "Namespace") {
-		if ns.GetName() != pod.Namespace {
-			continue
-		}
-		var defaults []corev1.Toleration
-		if err := json.Unmarshal([]byte(ns.GetAnnotations()["scheduler.alpha.kubernetes.io/defaultTolerations"]), &defaults); err == nil {
-			pod.Spec.Tolerations = append(pod.Spec.Tolerations, defaults...)
-		}
-	}
+	pod.Spec.Tolerations = append(pod.Spec.Tolerations, adm.tolerations[pod.Namespace]...)
 	return pod
 }
 
@@ -265,12 +275,13 @@ func unplaceable(cands []placed, nodes []corev1.Node, onDemand string) []Finding
 	}
 	var out []Finding
 	for _, c := range cands {
+		req := resourcehelper.PodRequests(c.pod, resourcehelper.PodResourcesOptions{})
 		reasons := map[string]int{}
-		short := map[corev1.ResourceName]bool{}
-		var sized []corev1.Node // the nodes the resource filter judged
+		short := corev1.ResourceList{} // what some node lacks, as the pod requests it
+		var sized []corev1.Node        // the nodes the resource filter judged
 		fits := false
 		for i := range nodes {
-			why, lacks, reached := notOn(c.pod, &nodes[i])
+			why, lacks, reached := notOn(c.pod, req, &nodes[i])
 			if len(why) == 0 {
 				fits = true
 				break
@@ -279,7 +290,7 @@ func unplaceable(cands []placed, nodes []corev1.Node, onDemand string) []Finding
 				reasons[w]++
 			}
 			for _, r := range lacks {
-				short[r] = true
+				short[r] = req[r]
 			}
 			if reached {
 				sized = append(sized, nodes[i])
@@ -307,9 +318,8 @@ func unplaceable(cands []placed, nodes []corev1.Node, onDemand string) []Finding
 			parts[i] = fmt.Sprintf("%d %s", c.n, c.why)
 		}
 		msg := fmt.Sprintf("no schedulable node of the target can run its pods: 0/%d nodes are available: %s", len(nodes), strings.Join(parts, ", "))
-		req := resourcehelper.PodRequests(c.pod, resourcehelper.PodResourcesOptions{})
-		for _, r := range sortedNames(asList(short)) {
-			q, most := req[r], largest(sized, r)
+		for _, r := range sortedNames(short) {
+			q, most := short[r], largest(sized, r)
 			msg += fmt.Sprintf("; one pod requests %s of %s, the largest node that matches it has %s", q.String(), r, most.String())
 		}
 		f := Finding{Severity: Warning, Object: c.workload, Message: msg,
@@ -333,15 +343,6 @@ func sortedNames(l corev1.ResourceList) []corev1.ResourceName {
 	return out
 }
 
-// asList makes a set of resources a ResourceList (of zeros) to sort it.
-func asList(set map[corev1.ResourceName]bool) corev1.ResourceList {
-	l := corev1.ResourceList{}
-	for r := range set {
-		l[r] = resource.Quantity{}
-	}
-	return l
-}
-
 // largest is the most of r any node of nodes has.
 func largest(nodes []corev1.Node, r corev1.ResourceName) resource.Quantity {
 	var max resource.Quantity
@@ -358,7 +359,8 @@ func largest(nodes []corev1.Node, r corev1.ResourceName) resource.Quantity {
 // NodeResourcesFit, PodTopologySpread), stopping at the first that fails:
 // its reasons (every resource short, as NodeResourcesFit lists them), and
 // whether the node got as far as the resource filter. No reasons: it fits.
-func notOn(pod *corev1.Pod, node *corev1.Node) (reasons []string, short []corev1.ResourceName, reached bool) {
+// req is the pod's requests (resourcehelper.PodRequests).
+func notOn(pod *corev1.Pod, req corev1.ResourceList, node *corev1.Node) (reasons []string, short []corev1.ResourceName, reached bool) {
 	if pod.Spec.NodeName != "" {
 		// A template that names its node bypasses the scheduler: the node
 		// must exist, nothing else is asked of it here.
@@ -376,7 +378,6 @@ func notOn(pod *corev1.Pod, node *corev1.Node) (reasons []string, short []corev1
 	if ok, err := nodeaffinity.GetRequiredNodeAffinity(pod).Match(node); err != nil || !ok {
 		return []string{"didn't match the pod's " + selectorText(pod)}, nil, false
 	}
-	req := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
 	for _, r := range sortedNames(req) {
 		q, have := req[r], node.Status.Allocatable[r]
 		if !q.IsZero() && q.Cmp(have) > 0 {
