@@ -216,3 +216,25 @@ func TestPlacementReadsWorkloadTemplates(t *testing.T) {
 		}
 	}
 }
+
+// A namespace's default tolerations (PodTolerationRestriction's
+// annotation) are a template's pod's too: a tenant's workload kept off
+// every node but its pool's taint is placed there.
+func TestPlacementGivesATemplateItsNamespacesDefaultTolerations(t *testing.T) {
+	deploy := map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta("api", "tenant", nil, nil),
+		"spec": map[string]any{"replicas": int64(0), "template": map[string]any{"spec": map[string]any{
+			"nodeSelector": map[string]any{"pool": "tenant"},
+			"containers":   []any{map[string]any{"name": "c", "image": "registry.example/c:1"}}}}}}
+	nodes := []corev1.Node{placementNode("t1", map[string]string{"pool": "tenant"}, []corev1.Taint{{Key: "dedicated", Value: "tenant", Effect: corev1.TaintEffectNoSchedule}},
+		corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")})}
+	ns := func(annotations map[string]any) map[string]any {
+		return map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "tenant", "annotations": annotations}}
+	}
+	tolerating := ns(map[string]any{"scheduler.alpha.kubernetes.io/defaultTolerations": `[{"key":"dedicated","operator":"Equal","value":"tenant","effect":"NoSchedule"}]`})
+	if fs := unplaceable(placementCandidates(envOf(tolerating, deploy), nil), nodes, ""); len(fs) != 0 {
+		t.Errorf("the namespace's default toleration admits it to t1: %v", fs)
+	}
+	if fs := unplaceable(placementCandidates(envOf(ns(map[string]any{"team": "a"}), deploy), nil), nodes, ""); len(fs) != 1 || !strings.Contains(fs[0].Message, "1 had untolerated taint dedicated=tenant:NoSchedule") {
+		t.Errorf("without it the taint keeps it off: %v", fs)
+	}
+}
