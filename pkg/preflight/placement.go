@@ -3,6 +3,8 @@ package preflight
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -10,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	resourcehelper "k8s.io/component-helpers/resource"
@@ -318,7 +321,7 @@ func unplaceable(cands []placed, nodes []corev1.Node, onDemand string) []Finding
 			parts[i] = fmt.Sprintf("%d %s", c.n, c.why)
 		}
 		msg := fmt.Sprintf("no schedulable node of the target can run its pods: 0/%d nodes are available: %s", len(nodes), strings.Join(parts, ", "))
-		for _, r := range sortedNames(short) {
+		for _, r := range slices.Sorted(maps.Keys(short)) {
 			q, most := short[r], largest(sized, r)
 			msg += fmt.Sprintf("; one pod requests %s of %s, the largest node that matches it has %s", q.String(), r, most.String())
 		}
@@ -330,16 +333,6 @@ func unplaceable(cands []placed, nodes []corev1.Node, onDemand string) []Finding
 		out = append(out, f)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Object < out[j].Object })
-	return out
-}
-
-// sortedNames are the resources of l by name.
-func sortedNames(l corev1.ResourceList) []corev1.ResourceName {
-	out := make([]corev1.ResourceName, 0, len(l))
-	for r := range l {
-		out = append(out, r)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }
 
@@ -373,12 +366,12 @@ func notOn(pod *corev1.Pod, req corev1.ResourceList, node *corev1.Node) (reasons
 		return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
 	}
 	if taint, ok := corev1helpers.FindMatchingUntoleratedTaint(klog.Background(), node.Spec.Taints, pod.Spec.Tolerations, noSchedule, true); ok {
-		return []string{"had untolerated taint " + taintText(taint)}, nil, false
+		return []string{"had untolerated taint " + taint.ToString()}, nil, false
 	}
 	if ok, err := nodeaffinity.GetRequiredNodeAffinity(pod).Match(node); err != nil || !ok {
 		return []string{"didn't match the pod's " + selectorText(pod)}, nil, false
 	}
-	for _, r := range sortedNames(req) {
+	for _, r := range slices.Sorted(maps.Keys(req)) {
 		q, have := req[r], node.Status.Allocatable[r]
 		if !q.IsZero() && q.Cmp(have) > 0 {
 			reasons = append(reasons, "Insufficient "+string(r))
@@ -401,15 +394,7 @@ func notOn(pod *corev1.Pod, req corev1.ResourceList, node *corev1.Node) (reasons
 func selectorText(pod *corev1.Pod) string {
 	var parts []string
 	if len(pod.Spec.NodeSelector) > 0 {
-		keys := make([]string, 0, len(pod.Spec.NodeSelector))
-		for k := range pod.Spec.NodeSelector {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for i, k := range keys {
-			keys[i] = k + "=" + pod.Spec.NodeSelector[k]
-		}
-		parts = append(parts, "nodeSelector "+strings.Join(keys, ","))
+		parts = append(parts, "nodeSelector "+labels.Set(pod.Spec.NodeSelector).String())
 	}
 	if a := pod.Spec.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
 		parts = append(parts, "required node affinity")
@@ -418,12 +403,4 @@ func selectorText(pod *corev1.Pod) string {
 		return "node affinity/selector"
 	}
 	return strings.Join(parts, " and ")
-}
-
-func taintText(t corev1.Taint) string {
-	s := t.Key
-	if t.Value != "" {
-		s += "=" + t.Value
-	}
-	return s + ":" + string(t.Effect)
 }
