@@ -64,7 +64,8 @@ func OwnState(obj *unstructured.Unstructured) bool {
 }
 
 // stripMeta removes what the source cluster generated for every object. Labels,
-// annotations (last-applied-configuration included) and finalizers stay: users own them.
+// annotations (last-applied-configuration included) and the finalizers left
+// by dropControllerFinalizers stay: users own them.
 func stripMeta(obj *unstructured.Unstructured) {
 	for _, f := range serverMetadata {
 		unstructured.RemoveNestedField(obj.Object, "metadata", f)

@@ -34,7 +34,6 @@ metadata:
   name: data
   namespace: app
   annotations: {team: storage}
-  finalizers: [kubernetes.io/pvc-protection]
 spec:
   accessModes: [ReadWriteOnce]
   storageClassName: standard

@@ -61,7 +61,8 @@ func Skipped(obj *unstructured.Unstructured, c Context) bool {
 // Object sanitizes obj in place and returns the decision. It first applies the generic metadata rules, then the kind's own rule (registry keyed by schema.GroupKind).
 //
 // Order: the generic skips (being deleted, controller-owned), then the kind's
-// rule, then the generic strip of server-written metadata and status; the strip
+// rule, then the finalizers controllers added (finalizers.go), then the
+// generic strip of server-written metadata and status; the strip
 // comes last because kind rules read managedFields and status as evidence.
 // A skipped object is returned as read: nobody applies it.
 func Object(obj *unstructured.Unstructured, c Context) Decision {
@@ -75,6 +76,9 @@ func Object(obj *unstructured.Unstructured, c Context) Decision {
 		}
 	}
 	if note := stripDNSRouting(obj); note != "" {
+		d.Notes = append(d.Notes, note)
+	}
+	if note := dropControllerFinalizers(obj); note != "" {
 		d.Notes = append(d.Notes, note)
 	}
 	stripMeta(obj)

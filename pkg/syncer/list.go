@@ -320,9 +320,10 @@ func listTarget(ctx context.Context, req Request, byGK map[schema.GroupKind]inve
 
 // SlimSource drops what the pipeline never reads of a source object:
 // managedFields (most of an object's bytes), except a core Service's, whose
-// node-port rule reads them as evidence.
+// node-port rule reads them as evidence, and those of an object with
+// finalizers, which tell a controller's from its user's.
 func SlimSource(o *unstructured.Unstructured) {
-	if o.GetKind() != "Service" || o.GroupVersionKind().Group != "" {
+	if (o.GetKind() != "Service" || o.GroupVersionKind().Group != "") && len(o.GetFinalizers()) == 0 {
 		unstructured.RemoveNestedField(o.Object, "metadata", "managedFields")
 	}
 }

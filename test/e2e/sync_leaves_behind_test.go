@@ -119,3 +119,39 @@ func TestSyncNamesARunLeftInTheTarget(t *testing.T) {
 		t.Errorf("sync changed the copy in green (it must only name it): annotations %s", got)
 	}
 }
+
+// A finalizer an operator added is not copied: green's copy would wait
+// forever, once deleted, for an operator that may not run there. The one
+// the manifest lists is the user's, and is copied; a second sync writes
+// nothing.
+func TestSyncLeavesControllersFinalizersBehind(t *testing.T) {
+	const ns, name = "e2e-leave-finalizer", "settings"
+	const users, operators = "example.com/keep-backup", "example.com/operator-cleanup"
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "-n", ns, "patch", "configmap", name, "--type=merge", "-p", `{"metadata":{"finalizers":null}}`)
+			kubectl(t, "--context", c, "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
+		}
+	})
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	kubectlCreate(t, "blue", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"`+name+`","namespace":"`+ns+`","finalizers":["`+users+`"]},"data":{"k":"v"}}`)
+	// What a reconciler does on its first pass: add its finalizer, under its own field manager.
+	mustKubectl(t, "--context", "blue", "-n", ns, "patch", "configmap", name, "--field-manager=settings-operator", "--type=json",
+		"-p", `[{"op":"add","path":"/metadata/finalizers/-","value":"`+operators+`"}]`)
+
+	jd := t.TempDir()
+	out, _ := syncJSON(t, jd, 0, "--namespace", ns)
+	row, ok := out.find("ConfigMap", ns, name)
+	if !ok || row.Status != "created" || !slices.ContainsFunc(row.Notes, func(n string) bool {
+		return strings.Contains(n, "finalizer "+operators+" dropped") && strings.Contains(n, "settings-operator")
+	}) {
+		t.Fatalf("ConfigMap %s: %+v (found %v); want created, with a note naming the operator's finalizer and its manager", name, row, ok)
+	}
+	if got := kubectl(t, "--context", "green", "-n", ns, "get", "configmap", name, "-o", "jsonpath={.metadata.finalizers}").stdout; got != `["`+users+`"]` {
+		t.Fatalf("green's copy has finalizers %s, want only the manifest's %s", got, users)
+	}
+	again, _ := syncJSON(t, jd, 0, "--namespace", ns)
+	if row, ok := again.find("ConfigMap", ns, name); !ok || row.Status != "unchanged" {
+		t.Fatalf("second sync: %+v (found %v); want unchanged", row, ok)
+	}
+}
