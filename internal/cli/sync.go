@@ -51,8 +51,9 @@ func newSyncCmd(g *Global) *cobra.Command {
 		Short: "Copy every object of the source into the target, minus what the cluster generates itself",
 		Long: `Reads every listable resource of the source (CRDs and their custom resources
 included) at a version both clusters serve, removes what a cluster generates
-itself (uids, status, clusterIPs, token Secrets, controller-owned children…),
-and server-side-applies the rest into the target in waves: CRDs → namespaces →
+itself (uids, status, clusterIPs, token Secrets, controller-owned children,
+the finalizers its controllers added — managedFields name who wrote each;
+the manifest's own are kept…), and server-side-applies the rest into the target in waves: CRDs → namespaces →
 classes → RBAC → config → services → workloads → policies → routes → custom
 resources → admission webhooks → API services.
 
