@@ -56,9 +56,12 @@ func newPlanCmd(g *Global) *cobra.Command {
             resource requested: cpu, memory, ephemeral-storage, GPUs…), and
             each workload against each node: nodeSelector, required node
             affinity, DoNotSchedule topology spread keys, taints and one pod's
-            requests, as kube-scheduler filters them, from the templates of Deployments, StatefulSets and CronJobs
-            (at 0 replicas too) and the pods of other workloads (pods no
-            target node can run stay Pending there)
+            requests, as kube-scheduler filters them, from the templates of
+            Deployments, StatefulSets and CronJobs (at 0 replicas too) and the
+            pods of other workloads (pods no target node can run stay Pending
+            there); and replicas kept one per host or zone by their own
+            required pod anti-affinity against the hosts or zones that can
+            run them
   exposure  LoadBalancer Services, Ingress and Gateway hosts: the entry points a
             shift must move, with the router that can move each; AWS
             TargetGroupBindings (not copied: the target needs a target group

@@ -33,7 +33,9 @@ import (
 // no node has. It tests what kube-scheduler's TaintToleration,
 // NodeAffinity, NodeResourcesFit and PodTopologySpread (the key's
 // presence) filters test, in their order, with the same helpers where
-// there are,
+// there are, and, for a workload that fits, whether its own required pod
+// anti-affinity leaves room for all its replicas
+// (placement_antiaffinity.go),
 // against each node's allocatable (an empty node: what the target runs
 // already is the sum check's business).
 //
@@ -49,6 +51,7 @@ import (
 type placed struct {
 	workload string // "Deployment shop/web"
 	pod      *corev1.Pod
+	replicas int32 // the pods its Deployment or StatefulSet wants; 0 when it has no such count
 }
 
 // templateKinds are the workloads whose pod template placement reads when
@@ -91,12 +94,20 @@ func placementCandidates(env *Env, moving []*corev1.Pod) []placed {
 			if plan.SystemNamespace(o.GetNamespace()) || sanitize.Skipped(o, env.Seen.sanitize) || (tk.kind == "CronJob" && suspended) {
 				continue
 			}
+			var replicas int32
+			if tk.kind != "CronJob" {
+				n, found, _ := unstructured.NestedInt64(o.Object, "spec", "replicas")
+				if !found {
+					n = 1 // the apiserver's default
+				}
+				replicas = int32(n)
+			}
 			if pod := byWorkload[w]; pod != nil {
-				out = append(out, placed{workload: w, pod: pod})
+				out = append(out, placed{workload: w, pod: pod, replicas: replicas})
 				continue
 			}
 			if pod := templatePod(adm, o, tk.path); pod != nil {
-				out = append(out, placed{workload: w, pod: pod})
+				out = append(out, placed{workload: w, pod: pod, replicas: replicas})
 			}
 		}
 	}
@@ -300,6 +311,9 @@ func unplaceable(cands []placed, nodes []corev1.Node, onDemand string) []Finding
 			}
 		}
 		if fits {
+			if msg := keptApart(c, req, nodes); msg != "" {
+				out = append(out, placementFinding(c.workload, msg, fixApart, onDemand))
+			}
 			continue
 		}
 		type count struct {
@@ -325,15 +339,25 @@ func unplaceable(cands []placed, nodes []corev1.Node, onDemand string) []Finding
 			q, most := short[r], largest(sized, r)
 			msg += fmt.Sprintf("; one pod requests %s of %s, the largest node that matches it has %s", q.String(), r, most.String())
 		}
-		f := Finding{Severity: Warning, Object: c.workload, Message: msg,
-			Fix: "give the target nodes that match (labels, taints and sizes, or a node pool its autoscaler makes on demand), or change the workload's nodeSelector, affinity, tolerations or requests before traffic moves: otherwise its pods stay Pending there. A label or resource that a DaemonSet sync copies adds to nodes (node-feature-discovery, a device plugin) shows after the sync: run plan again then"}
-		if onDemand != "" {
-			f.Severity, f.Message = Info, msg+"; "+onDemand
-		}
-		out = append(out, f)
+		out = append(out, placementFinding(c.workload, msg, fixUnplaceable, onDemand))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Object < out[j].Object })
 	return out
+}
+
+const (
+	fixUnplaceable = "give the target nodes that match (labels, taints and sizes, or a node pool its autoscaler makes on demand), or change the workload's nodeSelector, affinity, tolerations or requests before traffic moves: otherwise its pods stay Pending there. A label or resource that a DaemonSet sync copies adds to nodes (node-feature-discovery, a device plugin) shows after the sync: run plan again then"
+	fixApart       = "give the target as many nodes (or zones) that can run the workload as it has replicas, or lower its replicas, or make the anti-affinity preferred, before traffic moves: otherwise the target serves with fewer pods than the source"
+)
+
+// placementFinding is a warning about workload, or info when the target
+// makes nodes for pending pods (onDemand says how).
+func placementFinding(workload, msg, fix, onDemand string) Finding {
+	f := Finding{Severity: Warning, Object: workload, Message: msg, Fix: fix}
+	if onDemand != "" {
+		f.Severity, f.Message = Info, msg+"; "+onDemand
+	}
+	return f
 }
 
 // largest is the most of r any node of nodes has.

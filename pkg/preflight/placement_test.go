@@ -238,3 +238,55 @@ func TestPlacementGivesATemplateItsNamespacesDefaultTolerations(t *testing.T) {
 		t.Errorf("without it the taint keeps it off: %v", fs)
 	}
 }
+
+// A workload kept one pod per host by its own required anti-affinity wants
+// as many hosts as replicas among the nodes that can run it; one kept apart
+// from another app's pods, or only preferring to be, does not.
+func TestPlacementCountsTheHostsAWorkloadKeptApartNeeds(t *testing.T) {
+	apart := func(selector map[string]any, key string, preferred bool) map[string]any {
+		term := map[string]any{"labelSelector": map[string]any{"matchLabels": selector}, "topologyKey": key}
+		anti := map[string]any{"requiredDuringSchedulingIgnoredDuringExecution": []any{term}}
+		if preferred {
+			anti = map[string]any{"preferredDuringSchedulingIgnoredDuringExecution": []any{map[string]any{"weight": int64(100), "podAffinityTerm": term}}}
+		}
+		return map[string]any{"podAntiAffinity": anti}
+	}
+	workload := func(kind, name string, replicas any, affinity map[string]any) map[string]any {
+		spec := map[string]any{"template": map[string]any{"metadata": map[string]any{"labels": map[string]any{"app": name}},
+			"spec": map[string]any{"affinity": affinity, "nodeSelector": map[string]any{"pool": "general"},
+				"containers": []any{map[string]any{"name": "c", "image": "registry.example/c:1"}}}}}
+		if replicas != nil {
+			spec["replicas"] = replicas
+		}
+		return map[string]any{"apiVersion": "apps/v1", "kind": kind, "metadata": meta(name, "shop", nil, nil), "spec": spec}
+	}
+	env := envOf(
+		workload("StatefulSet", "kafka", int64(5), apart(map[string]any{"app": "kafka"}, "kubernetes.io/hostname", false)),
+		workload("Deployment", "web", int64(3), apart(map[string]any{"app": "web"}, "kubernetes.io/hostname", false)),
+		workload("Deployment", "zonal", int64(3), apart(map[string]any{"app": "zonal"}, "topology.kubernetes.io/zone", false)),
+		workload("Deployment", "soft", int64(9), apart(map[string]any{"app": "soft"}, "kubernetes.io/hostname", true)),
+		workload("Deployment", "neighbour", int64(9), apart(map[string]any{"app": "kafka"}, "kubernetes.io/hostname", false)),
+		workload("Deployment", "single", nil, apart(map[string]any{"app": "single"}, "kubernetes.io/hostname", false)),
+	)
+	cpu := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")}
+	node := func(name, pool, zone string) corev1.Node {
+		return placementNode(name, map[string]string{"pool": pool, "kubernetes.io/hostname": name, "topology.kubernetes.io/zone": zone}, nil, cpu)
+	}
+	// Three general nodes in two zones; a fourth node is another pool's, which none of them selects.
+	nodes := []corev1.Node{node("g1", "general", "a"), node("g2", "general", "a"), node("g3", "general", "b"), node("x1", "batch", "c")}
+	got := map[string]string{}
+	for _, f := range unplaceable(placementCandidates(env, nil), nodes, "") {
+		got[f.Object] = f.Message
+	}
+	for obj, want := range map[string]string{
+		"StatefulSet shop/kafka": "2 of its 5 pods cannot be placed: its required pod anti-affinity keeps them one per kubernetes.io/hostname, and the target's nodes that can run them have 3 (g1, g2, g3)",
+		"Deployment shop/zonal":  "1 of its 3 pods cannot be placed: its required pod anti-affinity keeps them one per topology.kubernetes.io/zone, and the target's nodes that can run them have 2 (a, b)",
+	} {
+		if !strings.HasPrefix(got[obj], want) {
+			t.Errorf("%s: %q, want %q", obj, got[obj], want)
+		}
+	}
+	if len(got) != 2 {
+		t.Errorf("findings %v, want 2: web fits 3 hosts, soft only prefers, neighbour keeps apart from kafka, single is one pod", got)
+	}
+}
