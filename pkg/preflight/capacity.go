@@ -28,7 +28,7 @@ func (Capacity) Name() string { return "capacity" }
 
 // Scope says what was read.
 func (Capacity) Scope(env *Env) string {
-	return fmt.Sprintf("requests of %d source pods; node selectors, affinities, tolerations and one pod's requests of each workload (Deployment, StatefulSet and CronJob templates, other workloads' pods) against the target's schedulable nodes", len(env.Of("", "Pod")))
+	return fmt.Sprintf("requests of %d source pods; node selectors, affinities, tolerations and one pod's requests of each workload (Deployment, StatefulSet and CronJob templates, other workloads' pods) against the target's schedulable nodes, and the hosts or zones replicas kept apart need", len(env.Of("", "Pod")))
 }
 
 // capacityResources are the resources always compared, in report order;

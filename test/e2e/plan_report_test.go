@@ -28,7 +28,8 @@ func planJSON(t *testing.T, wantCode int, extra ...string) *preflight.Report {
 
 // Given objects deployed by Helm and by Argo CD (with the Application CRD
 // and an Application), a pod requesting more than green has, a pod pinned
-// to a node group green does not have, a LoadBalancer
+// to a node group green does not have, replicas kept one per zone, more
+// than green has zones, a LoadBalancer
 // Service, an Ingress and a TargetGroupBinding, plan reports the owners, the
 // capacity error with its numbers, and each entry point with the router
 // that moves it (the binding: what the target needs instead of a copy).
@@ -60,6 +61,11 @@ func TestPlanOwnersCapacityExposure(t *testing.T) {
 "selector":{"matchLabels":{"app":"pinned"}},"template":{"metadata":{"labels":{"app":"pinned"}},"spec":{
 "nodeSelector":{"eks.amazonaws.com/nodegroup":"ng-blue"},
 "containers":[{"name":"c","image":"registry.example/pinned:1"}]}}}}`)
+	// Four replicas kept one per zone: green's nodes are in three.
+	kubectlCreate(t, "blue", `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"apart","namespace":"`+ns+`"},"spec":{"replicas":4,
+"selector":{"matchLabels":{"app":"apart"}},"template":{"metadata":{"labels":{"app":"apart"}},"spec":{
+"affinity":{"podAntiAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":[{"labelSelector":{"matchLabels":{"app":"apart"}},"topologyKey":"topology.kubernetes.io/zone"}]}},
+"containers":[{"name":"c","image":"registry.example/apart:1"}]}}}}`)
 	kubectlCreate(t, "blue", `{"apiVersion":"v1","kind":"Service","metadata":{"name":"edge","namespace":"`+ns+`"},
 "spec":{"type":"LoadBalancer","selector":{"app":"hungry"},"ports":[{"port":443,"targetPort":8443}]}}`)
 	kubectlCreate(t, "blue", `{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"shop","namespace":"`+ns+`",
@@ -98,6 +104,7 @@ func TestPlanOwnersCapacityExposure(t *testing.T) {
 		{"argo application", "owners", "Argo CD Application", preflight.Warning, "https://kubernetes.default.svc"},
 		{"capacity", "capacity", "target green", preflight.Error, "cpu: source requests"},
 		{"placement", "capacity", "Deployment " + ns + "/pinned", preflight.Warning, "didn't match the pod's nodeSelector eks.amazonaws.com/nodegroup=ng-blue"},
+		{"kept apart", "capacity", "Deployment " + ns + "/apart", preflight.Warning, "1 of its 4 pods cannot be placed: its required pod anti-affinity keeps them one per topology.kubernetes.io/zone, and the target's nodes that can run them have 3"},
 		{"load balancer", "exposure", "Service " + ns + "/edge", preflight.Info, "route53://"},
 		{"ingress host", "exposure", "Ingress.networking.k8s.io " + ns + "/shop", preflight.Info, "externaldns://ingress/" + ns + "/shop"},
 		{"target group binding", "exposure", "TargetGroupBinding.elbv2.k8s.aws " + ns + "/edge", preflight.Warning, "sync does not copy it"},
