@@ -120,7 +120,7 @@ func (Owners) Run(_ context.Context, env *Env) ([]Finding, error) {
 		// Application deploying into this cluster are its, Helm's labels on
 		// them included (the label as tracking-ids name the app; each label
 		// is given once).
-		if server != "https://kubernetes.default.svc" && name != "in-cluster" {
+		if server != "https://kubernetes.default.svc" && name != "in-cluster" || !env.Seen.labelTracking(app.GetNamespace()) {
 			continue
 		}
 		keys := []string{app.GetNamespace() + "_" + app.GetName()}
@@ -204,4 +204,19 @@ func (u *managed) fix() string {
 		return "deploy the next versions of this chart to the target from the pipeline that renders it (its objects carry Helm's labels but no release annotations: there is no release Secret to copy, and `helm install` in the target refuses objects no release owns)"
 	}
 	return "deploy the next releases of this chart to the target (helm --kube-context) from your pipeline; sync copies the release Secret, so helm in the target continues its history"
+}
+
+// labelTracking says whether the Argo CD that serves Applications in
+// namespace tracks by the instance label: its argocd-cm (in that namespace,
+// or the only one the cluster has) does not say annotation tracking alone.
+// Unset, the default was the label before Argo CD 3.0 and is the
+// annotation since; which release runs is not read, so the label counts.
+func (s *Seen) labelTracking(namespace string) bool {
+	method, ok := s.argoTracking[namespace]
+	if !ok && len(s.argoTracking) == 1 {
+		for _, m := range s.argoTracking {
+			method = m
+		}
+	}
+	return method != "annotation"
 }

@@ -131,6 +131,50 @@ func TestOwnersGroupsByPipelineUnit(t *testing.T) {
 	}
 }
 
+// An Argo CD whose argocd-cm says annotation tracking does not own what
+// carries only its Application's name as the instance label: that is a
+// Helm chart's label, and the chart's finding keeps it.
+func TestOwnersReadsArgoCDsTrackingMethod(t *testing.T) {
+	for _, tc := range []struct {
+		method string
+		want   map[string]string
+	}{
+		{"annotation", map[string]string{
+			"Argo CD Application argocd/cart": "is installed in the source",
+			"Helm chart cart":                 "manages 1 objects in the source (Service)",
+		}},
+		{"annotation+label", map[string]string{
+			"Argo CD Application argocd/cart": "manages 1 objects in the source (Service)",
+		}},
+	} {
+		t.Run(tc.method, func(t *testing.T) {
+			env := envOf(
+				map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("argocd-cm", "argocd", nil, nil),
+					"data": map[string]any{"application.resourceTrackingMethod": tc.method}},
+				map[string]any{"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": meta("cart", "argocd", nil, nil),
+					"spec": map[string]any{"destination": map[string]any{"server": "https://kubernetes.default.svc", "namespace": "cart"}}},
+				map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": meta("cart", "cart", map[string]any{"app.kubernetes.io/instance": "cart", "app.kubernetes.io/managed-by": "Helm"}, nil)},
+			)
+			fs, err := Owners{}.Run(context.Background(), env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, f := range fs {
+				got[f.Object] = f.Message
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("findings %v, want %v", got, tc.want)
+			}
+			for obj, msg := range tc.want {
+				if !strings.Contains(got[obj], msg) {
+					t.Errorf("%s: %q, want it to contain %q", obj, got[obj], msg)
+				}
+			}
+		})
+	}
+}
+
 func TestPodBlockers(t *testing.T) {
 	ctrl := []any{map[string]any{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "cache-1", "uid": "u", "controller": true}}
 	ds := []any{map[string]any{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent", "uid": "d", "controller": true}}

@@ -79,6 +79,9 @@ type Seen struct {
 	// before 3.0 tracks what it deploys by that label alone, and the owners
 	// check gives them to an Application of that name.
 	instances map[string]*managed
+	// argoTracking is each Argo CD's application.resourceTrackingMethod
+	// (argocd-cm's), by the namespace it runs in: "" when unset.
+	argoTracking map[string]string
 	// selector: the Services (namespace/name) that have a selector, whose
 	// Endpoints the cluster makes itself; Services are listed first.
 	selector map[string]bool
@@ -86,7 +89,7 @@ type Seen struct {
 }
 
 func newSeen() *Seen {
-	s := &Seen{count: map[schema.GroupKind]int{}, copied: map[schema.GroupKind]int{}, units: map[string]*managed{}, instances: map[string]*managed{}, selector: map[string]bool{}}
+	s := &Seen{count: map[schema.GroupKind]int{}, copied: map[schema.GroupKind]int{}, units: map[string]*managed{}, instances: map[string]*managed{}, argoTracking: map[string]string{}, selector: map[string]bool{}}
 	s.sanitize.ServiceHasSelector = func(ns, name string) bool { return s.selector[ns+"/"+name] }
 	return s
 }
@@ -126,6 +129,9 @@ func (s *Seen) observe(o *unstructured.Unstructured, served *Served, keep bool) 
 		if sel, _, _ := unstructured.NestedMap(o.Object, "spec", "selector"); len(sel) > 0 {
 			s.selector[o.GetNamespace()+"/"+o.GetName()] = true
 		}
+	}
+	if gk == (schema.GroupKind{Kind: "ConfigMap"}) && o.GetName() == "argocd-cm" {
+		s.argoTracking[o.GetNamespace()], _, _ = unstructured.NestedString(o.Object, "data", "application.resourceTrackingMethod")
 	}
 	var skipped bool
 	if keep {
