@@ -154,7 +154,7 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 	for _, r := range results {
 		switch {
 		case r.Bad() && r.Transient:
-			return &retryLater{reason: r.Reason} // the worker queues it again, with backoff
+			return &retryLater{reason: "write the target's copy: " + r.Reason} // the worker queues it again, with backoff
 		case r.Bad():
 			m.fail(k, fmt.Errorf("%s: %s", r.Status, r.Reason))
 		case r.Wrote():
