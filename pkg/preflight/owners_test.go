@@ -30,6 +30,21 @@ func meta(name, ns string, labels, annotations map[string]any) map[string]any {
 	return m
 }
 
+// ownersOf runs the owners check on env: its findings, and each one's
+// message by the unit it names.
+func ownersOf(t *testing.T, env *Env) ([]Finding, map[string]string) {
+	t.Helper()
+	fs, err := Owners{}.Run(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range fs {
+		got[f.Object] = f.Message
+	}
+	return fs, got
+}
+
 func TestOwnersGroupsByPipelineUnit(t *testing.T) {
 	env := envOf(
 		map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("a", "shop", map[string]any{"app.kubernetes.io/managed-by": "Helm"},
@@ -83,14 +98,7 @@ func TestOwnersGroupsByPipelineUnit(t *testing.T) {
 		// not the instance: the chart's, not the Application's.
 		map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("cart-legacy", "cart", map[string]any{"heritage": "Helm", "release": "cart"}, nil)},
 	)
-	fs, err := Owners{}.Run(context.Background(), env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]string{}
-	for _, f := range fs {
-		got[f.Object] = f.Message
-	}
+	fs, got := ownersOf(t, env)
 	// Run reads env.Seen and leaves it as it was: a second run says the same.
 	again, err := Owners{}.Run(context.Background(), env)
 	if err != nil {
@@ -155,14 +163,7 @@ func TestOwnersReadsArgoCDsTrackingMethod(t *testing.T) {
 					"spec": map[string]any{"destination": map[string]any{"server": "https://kubernetes.default.svc", "namespace": "cart"}}},
 				map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": meta("cart", "cart", map[string]any{"app.kubernetes.io/instance": "cart", "app.kubernetes.io/managed-by": "Helm"}, nil)},
 			)
-			fs, err := Owners{}.Run(context.Background(), env)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := map[string]string{}
-			for _, f := range fs {
-				got[f.Object] = f.Message
-			}
+			_, got := ownersOf(t, env)
 			if len(got) != len(tc.want) {
 				t.Fatalf("findings %v, want %v", got, tc.want)
 			}
