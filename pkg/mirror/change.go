@@ -460,11 +460,11 @@ func notOurs(o *unstructured.Unstructured) string {
 	if _, ok := o.GetAnnotations()[plan.HashAnnotation]; !ok {
 		return "not created by tandem"
 	}
-	for _, mf := range o.GetManagedFields() {
-		// Status writers and the cluster's own components (the target's
-		// token controller filling a copied token Secret) do not make it
-		// someone else's.
-		if !plan.Ours(mf.Manager) && !plan.ClusterManager(mf.Manager) && mf.Subresource == "" {
+	for _, mf := range plan.ManagersOf(o) {
+		// Status writers, a controller adding its finalizer and the
+		// cluster's own components (the target's token controller filling
+		// a copied token Secret) do not make it someone else's.
+		if !plan.Ours(mf.Manager) && !plan.ClusterManager(mf.Manager) && mf.Subresource == "" && !mf.NoContent {
 			return "also managed by " + mf.Manager
 		}
 	}

@@ -51,6 +51,11 @@ func TestNotOurs(t *testing.T) {
 		{obj(true, tandem, status), ""},
 		{obj(false, kubectl), "not created by tandem"},
 		{obj(true, kubectl, tandem), "also managed by kubectl-create"},
+		// A controller in the target adds its finalizer to the copy.
+		{obj(true, tandem, metav1.ManagedFieldsEntry{Manager: "controller", Operation: metav1.ManagedFieldsOperationUpdate,
+			FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:finalizers":{".":{},"v:\"ingress.k8s.aws/resources\"":{}}}}`)}}), ""},
+		{obj(true, tandem, metav1.ManagedFieldsEntry{Manager: "controller", Operation: metav1.ManagedFieldsOperationUpdate,
+			FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:finalizers":{".":{},"v:\"ingress.k8s.aws/resources\"":{}},"f:labels":{"f:x":{}}}}`)}}), "also managed by controller"},
 		// The target's token controller fills a copied token Secret.
 		{obj(true, tandem, metav1.ManagedFieldsEntry{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate}), ""},
 	} {

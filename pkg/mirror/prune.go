@@ -98,8 +98,8 @@ func madeByOthers(o *unstructured.Unstructured) string {
 	if o.GetKind() == "ServiceAccount" && o.GetName() == "default" {
 		return ""
 	}
-	for _, mf := range o.GetManagedFields() {
-		if mf.Subresource == "" && !plan.Ours(mf.Manager) && !strings.HasPrefix(mf.Manager, "kube-") {
+	for _, mf := range plan.ManagersOf(o) {
+		if mf.Subresource == "" && !mf.NoContent && !plan.Ours(mf.Manager) && !strings.HasPrefix(mf.Manager, "kube-") {
 			return "written by " + mf.Manager
 		}
 	}

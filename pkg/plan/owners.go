@@ -25,13 +25,14 @@ var clusterManagers = map[string]bool{
 func ClusterManager(manager string) bool { return clusterManagers[manager] }
 
 // foreignManagers lists, sorted and once each, the managers of the main
-// resource other than tandem and the cluster's own components.
+// resource other than tandem and the cluster's own components that own
+// some of its content (ManagedEntry.NoContent).
 func foreignManagers(managers []ManagedEntry) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, e := range managers {
 		mgr, sub := e.Manager, e.Subresource
-		if mgr == "" || Ours(mgr) || sub != "" || clusterManagers[mgr] ||
+		if mgr == "" || Ours(mgr) || sub != "" || e.NoContent || clusterManagers[mgr] ||
 			strings.HasPrefix(mgr, "system:") || seen[mgr] {
 			continue
 		}

@@ -311,3 +311,32 @@ func TestCreatedByTandemIsOursAndUpgraded(t *testing.T) {
 		}
 	}
 }
+
+// An entry owning only finalizers and status owns nothing a copy carries;
+// one owning anything else does, and so does one without a field set.
+func TestManagersOfTellsEntriesWithoutContent(t *testing.T) {
+	o := parse(t, `
+apiVersion: example.com/v1
+kind: Bucket
+metadata:
+  name: logs
+  managedFields:
+  - {manager: tandem, operation: Apply, fieldsType: FieldsV1, fieldsV1: {f:spec: {f:region: {}}}}
+  - {manager: bucket-operator, operation: Update, fieldsType: FieldsV1, fieldsV1: {f:metadata: {f:finalizers: {.: {}, 'v:"example.com/x"': {}}}, f:status: {f:phase: {}}}}
+  - {manager: labeller, operation: Update, fieldsType: FieldsV1, fieldsV1: {f:metadata: {f:finalizers: {'v:"example.com/y"': {}}, f:labels: {f:team: {}}}}}
+  - {manager: old-client, operation: Update}
+`)
+	got := ManagersOf(o)
+	want := []ManagedEntry{{Manager: "tandem"}, {Manager: "bucket-operator", NoContent: true}, {Manager: "labeller"}, {Manager: "old-client"}}
+	if len(got) != len(want) {
+		t.Fatalf("ManagersOf: %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("entry %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if f := foreignManagers(got); len(f) != 2 || f[0] != "labeller" || f[1] != "old-client" {
+		t.Errorf("foreign managers %v, want [labeller old-client]", f)
+	}
+}

@@ -24,7 +24,14 @@ type Target struct {
 }
 
 // ManagedEntry is one managedFields entry as a decision reads it.
-type ManagedEntry struct{ Manager, Subresource string }
+type ManagedEntry struct {
+	Manager, Subresource string
+	// NoContent: the entry owns nothing a copy carries, only finalizers
+	// and status — a controller in the target adding its finalizer to a
+	// copy (sync does not copy a controller's), or writing the status of a
+	// kind without a status subresource. It makes no one else's object.
+	NoContent bool
+}
 
 // LastAppliedAnnotation is kubectl's copy of what it applied: often an
 // object's largest annotation, and nothing a decision reads.
@@ -60,7 +67,31 @@ func ManagersOf(o *unstructured.Unstructured) []ManagedEntry {
 		}
 		mgr, _ := m["manager"].(string)
 		sub, _ := m["subresource"].(string)
-		out = append(out, ManagedEntry{mgr, sub})
+		fields, _ := m["fieldsV1"].(map[string]any)
+		out = append(out, ManagedEntry{Manager: mgr, Subresource: sub, NoContent: noContent(fields)})
 	}
 	return out
+}
+
+// noContent says whether a managedFields entry's field set holds only
+// finalizers and status. An entry without a field set is not judged so.
+func noContent(fields map[string]any) bool {
+	if len(fields) == 0 {
+		return false
+	}
+	for k, v := range fields {
+		switch k {
+		case "f:status":
+		case "f:metadata":
+			meta, _ := v.(map[string]any)
+			for mk := range meta {
+				if mk != "f:finalizers" && mk != "." {
+					return false
+				}
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }

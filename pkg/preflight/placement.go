@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/sanitize"
+	"github.com/tandem-io/tandem/pkg/standby"
 )
 
 // Placement is the part of the capacity check that looks at one pod of
@@ -99,6 +101,9 @@ func placementCandidates(env *Env, moving []*corev1.Pod) []placed {
 				n, found, _ := unstructured.NestedInt64(o.Object, "spec", "replicas")
 				if !found {
 					n = 1 // the apiserver's default
+				}
+				if rec, err := strconv.ParseInt(o.GetAnnotations()[standby.ReplicasAnnotation], 10, 32); n == 0 && err == nil {
+					n = rec // a standby source's: what it runs once active
 				}
 				replicas = int32(n)
 			}

@@ -31,6 +31,13 @@ func selfAntiAffinityKeys(pod *corev1.Pod) []string {
 		if term.LabelSelector == nil || term.TopologyKey == "" {
 			continue
 		}
+		// mismatchLabelKeys adds "key notin (the pod's value)" to the
+		// selector when the apiserver creates the pod: a template's pod,
+		// or one of a source that did not, lacks it, and it never selects
+		// its own pod.
+		if slices.ContainsFunc(term.MismatchLabelKeys, func(k string) bool { _, ok := pod.Labels[k]; return ok }) {
+			continue
+		}
 		ownNamespace := len(term.Namespaces) == 0 && term.NamespaceSelector == nil ||
 			slices.Contains(term.Namespaces, pod.Namespace) ||
 			term.NamespaceSelector != nil && len(term.NamespaceSelector.MatchLabels) == 0 && len(term.NamespaceSelector.MatchExpressions) == 0
@@ -59,10 +66,17 @@ func keptApart(c placed, req corev1.ResourceList, nodes []corev1.Node) string {
 			fit = append(fit, &nodes[i])
 		}
 	}
+keys:
 	for _, key := range keys {
 		var values []string
 		for _, n := range fit {
-			if v, ok := n.Labels[key]; ok && !slices.Contains(values, v) {
+			v, ok := n.Labels[key]
+			if !ok {
+				// kube-scheduler holds a term only on nodes with its
+				// key: one without it takes every replica.
+				continue keys
+			}
+			if !slices.Contains(values, v) {
 				values = append(values, v)
 			}
 		}

@@ -260,6 +260,15 @@ func TestPlacementCountsTheHostsAWorkloadKeptApartNeeds(t *testing.T) {
 		}
 		return map[string]any{"apiVersion": "apps/v1", "kind": kind, "metadata": meta(name, "shop", nil, nil), "spec": spec}
 	}
+	// A standby source's: at 0, its replicas recorded.
+	parked := workload("Deployment", "parked", int64(0), apart(map[string]any{"app": "parked"}, "kubernetes.io/hostname", false))
+	parked["metadata"].(map[string]any)["annotations"] = map[string]any{"tandem.io/replicas": "4"}
+	// Apart from other tenants' pods only: mismatchLabelKeys, which the
+	// apiserver turns into "tenant notin (a)" when it makes the pod.
+	tenant := workload("Deployment", "tenant", int64(9), map[string]any{"podAntiAffinity": map[string]any{"requiredDuringSchedulingIgnoredDuringExecution": []any{
+		map[string]any{"labelSelector": map[string]any{"matchExpressions": []any{map[string]any{"key": "tenant", "operator": "Exists"}}},
+			"mismatchLabelKeys": []any{"tenant"}, "topologyKey": "kubernetes.io/hostname"}}}})
+	tenant["spec"].(map[string]any)["template"].(map[string]any)["metadata"] = map[string]any{"labels": map[string]any{"app": "tenant", "tenant": "a"}}
 	env := envOf(
 		workload("StatefulSet", "kafka", int64(5), apart(map[string]any{"app": "kafka"}, "kubernetes.io/hostname", false)),
 		workload("Deployment", "web", int64(3), apart(map[string]any{"app": "web"}, "kubernetes.io/hostname", false)),
@@ -267,6 +276,8 @@ func TestPlacementCountsTheHostsAWorkloadKeptApartNeeds(t *testing.T) {
 		workload("Deployment", "soft", int64(9), apart(map[string]any{"app": "soft"}, "kubernetes.io/hostname", true)),
 		workload("Deployment", "neighbour", int64(9), apart(map[string]any{"app": "kafka"}, "kubernetes.io/hostname", false)),
 		workload("Deployment", "single", nil, apart(map[string]any{"app": "single"}, "kubernetes.io/hostname", false)),
+		parked,
+		tenant,
 	)
 	cpu := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")}
 	node := func(name, pool, zone string) corev1.Node {
@@ -281,12 +292,23 @@ func TestPlacementCountsTheHostsAWorkloadKeptApartNeeds(t *testing.T) {
 	for obj, want := range map[string]string{
 		"StatefulSet shop/kafka": "2 of its 5 pods cannot be placed: its required pod anti-affinity keeps them one per kubernetes.io/hostname, and the target's nodes that can run them have 3 (g1, g2, g3)",
 		"Deployment shop/zonal":  "1 of its 3 pods cannot be placed: its required pod anti-affinity keeps them one per topology.kubernetes.io/zone, and the target's nodes that can run them have 2 (a, b)",
+		"Deployment shop/parked": "1 of its 4 pods cannot be placed",
 	} {
 		if !strings.HasPrefix(got[obj], want) {
 			t.Errorf("%s: %q, want %q", obj, got[obj], want)
 		}
 	}
-	if len(got) != 2 {
-		t.Errorf("findings %v, want 2: web fits 3 hosts, soft only prefers, neighbour keeps apart from kafka, single is one pod", got)
+	if len(got) != 3 {
+		t.Errorf("findings %v, want 3: web fits 3 hosts, soft only prefers, neighbour keeps apart from kafka, single is one pod, tenant from other tenants", got)
+	}
+	// Nodes without a zone label: kube-scheduler holds a zone term on none
+	// of them, and every replica of zonal is placed.
+	for i := range nodes {
+		delete(nodes[i].Labels, "topology.kubernetes.io/zone")
+	}
+	for _, f := range unplaceable(placementCandidates(env, nil), nodes, "") {
+		if f.Object == "Deployment shop/zonal" {
+			t.Errorf("zonal on nodes without zones: %q", f.Message)
+		}
 	}
 }

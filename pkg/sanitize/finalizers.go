@@ -24,29 +24,48 @@ var controlPlaneFinalizers = map[string]bool{
 	"kubernetes.io/pvc-protection":                true, // StorageObjectInUseProtection admission, the pvc-protection controller
 	"kubernetes.io/pv-protection":                 true, // the pv-protection controller
 	"service.kubernetes.io/load-balancer-cleanup": true, // the service controller, before it makes a cloud load balancer
-	"customresourcecleanup.apiextensions.k8s.io":  true, // the apiextensions apiserver, on every CRD
+}
+
+// NeedsManagedFields says whether sanitizing o reads its managedFields: a
+// core Service's (who set its node ports), and an object's with a
+// finalizer the control plane does not add (who added it). A reader that
+// holds many objects may drop them from every other.
+func NeedsManagedFields(o *unstructured.Unstructured) bool {
+	if o.GetKind() == "Service" && o.GroupVersionKind().Group == "" {
+		return true
+	}
+	for _, f := range o.GetFinalizers() {
+		if !controlPlaneFinalizers[f] {
+			return true
+		}
+	}
+	return false
 }
 
 // dropControllerFinalizers removes the finalizers of obj that the cluster's
 // control plane or a controller added, and says which, for a controller's.
 // A controller's finalizer is one that managedFields show written only by
-// managers that wrote nothing but the object's metadata (a reconciler's
-// update adding its finalizer), other than kubectl and tandem. A finalizer
-// no entry owns (an object without managedFields, one a webhook added to
-// its user's request) is kept: nothing says it is not the user's.
+// managers that wrote nothing of the object's content (a reconciler's
+// update adding its finalizer, with its labels or its status), other than
+// kubectl and tandem, and that kubectl's last-applied copy of the manifest
+// does not list (a client-side apply leaves a finalizer the controller
+// added first to the controller). A finalizer no entry owns (an object
+// without managedFields, one a webhook added to its user's request) is
+// kept: nothing says it is not the user's.
 func dropControllerFinalizers(obj *unstructured.Unstructured) string {
 	fins := obj.GetFinalizers()
 	if len(fins) == 0 {
 		return ""
 	}
 	owners := finalizerOwners(obj)
+	manifest := lastAppliedFinalizers(obj)
 	var kept []string
 	var dropped []string
 	by := map[string]bool{}
 	for _, f := range fins {
 		switch {
 		case controlPlaneFinalizers[f]:
-		case controllersOnly(owners[f]):
+		case controllersOnly(owners[f]) && !manifest[f]:
 			dropped = append(dropped, f)
 			for _, m := range owners[f] {
 				by[m.manager] = true
@@ -78,7 +97,7 @@ func dropControllerFinalizers(obj *unstructured.Unstructured) string {
 // finalizerWriter is one managedFields entry that owns a finalizer.
 type finalizerWriter struct {
 	manager      string
-	metadataOnly bool // it owns nothing outside metadata's finalizers, labels, annotations and owner references
+	metadataOnly bool // it owns nothing of the content: metadata's finalizers, labels, annotations and owner references, and status
 }
 
 // controllersOnly says whether a finalizer's writers are all controllers:
@@ -109,39 +128,53 @@ var controllerMetadata = map[string]bool{
 	"f:ownerReferences": true,
 }
 
-// finalizerOwners maps each finalizer to the managedFields entries (of the
-// main resource: finalizers have no subresource) that own it.
+// finalizerOwners maps each finalizer to the managedFields entries that own
+// it: of the main resource, and of a subresource (the service controller
+// patches its finalizer through status).
 func finalizerOwners(obj *unstructured.Unstructured) map[string][]finalizerWriter {
 	out := map[string][]finalizerWriter{}
-	for _, e := range obj.GetManagedFields() {
-		if e.Subresource != "" || e.FieldsV1 == nil {
+	entries, _, _ := unstructured.NestedSlice(obj.Object, "metadata", "managedFields")
+	for _, e := range entries {
+		entry := asMap(e)
+		set := asMap(entry["fieldsV1"])
+		meta := asMap(set["f:metadata"])
+		fins := asMap(meta["f:finalizers"])
+		if len(fins) == 0 {
 			continue
 		}
-		var set map[string]json.RawMessage
-		if json.Unmarshal(e.FieldsV1.Raw, &set) != nil {
-			continue
+		only := true
+		for k := range set {
+			only = only && (k == "f:metadata" || k == "f:status")
 		}
-		var meta map[string]json.RawMessage
-		if json.Unmarshal(set["f:metadata"], &meta) != nil {
-			continue
-		}
-		var fins map[string]json.RawMessage
-		if json.Unmarshal(meta["f:finalizers"], &fins) != nil {
-			continue
-		}
-		only := len(set) == 1
 		for k := range meta {
-			if !controllerMetadata[k] {
-				only = false
-			}
+			only = only && controllerMetadata[k]
 		}
+		manager, _ := entry["manager"].(string)
 		for k := range fins {
 			var name string
-			if !strings.HasPrefix(k, "v:") || json.Unmarshal([]byte(k[len("v:"):]), &name) != nil {
-				continue
+			if raw, ok := strings.CutPrefix(k, "v:"); ok && json.Unmarshal([]byte(raw), &name) == nil {
+				out[name] = append(out[name], finalizerWriter{manager: manager, metadataOnly: only})
 			}
-			out[name] = append(out[name], finalizerWriter{manager: e.Manager, metadataOnly: only})
 		}
+	}
+	return out
+}
+
+// lastAppliedFinalizers are the finalizers kubectl's last-applied copy of
+// the manifest lists.
+func lastAppliedFinalizers(obj *unstructured.Unstructured) map[string]bool {
+	var applied struct {
+		Metadata struct {
+			Finalizers []string `json:"finalizers"`
+		} `json:"metadata"`
+	}
+	s := obj.GetAnnotations()[lastApplied]
+	if s == "" || json.Unmarshal([]byte(s), &applied) != nil {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, f := range applied.Metadata.Finalizers {
+		out[f] = true
 	}
 	return out
 }

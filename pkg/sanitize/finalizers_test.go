@@ -177,6 +177,84 @@ spec: {type: LoadBalancer, ports: [{port: 80}]}
 `,
 		},
 		{
+			name: "a finalizer patched through status, or with the status of a kind without that subresource, goes",
+			in: `
+apiVersion: example.com/v1
+kind: Bucket
+metadata:
+  name: logs
+  namespace: app
+  finalizers: [example.com/empty-first, example.com/deprovision]
+  managedFields:
+  - manager: helm
+    operation: Update
+    apiVersion: example.com/v1
+    fieldsType: FieldsV1
+    fieldsV1: {f:spec: {f:region: {}}}
+  - manager: bucket-operator
+    operation: Update
+    apiVersion: example.com/v1
+    subresource: status
+    fieldsType: FieldsV1
+    fieldsV1: {f:metadata: {f:finalizers: {'v:"example.com/empty-first"': {}}}, f:status: {f:phase: {}}}
+  - manager: bucket-provisioner
+    operation: Update
+    apiVersion: example.com/v1
+    fieldsType: FieldsV1
+    fieldsV1: {f:metadata: {f:finalizers: {'v:"example.com/deprovision"': {}}}, f:status: {.: {}, f:ready: {}}}
+spec: {region: eu-west-1}
+status: {phase: Ready, ready: true}
+`,
+			want: `
+apiVersion: example.com/v1
+kind: Bucket
+metadata:
+  name: logs
+  namespace: app
+spec: {region: eu-west-1}
+`,
+			dec: Decision{Notes: []string{"finalizer example.com/empty-first, example.com/deprovision dropped: a controller added it (field manager bucket-operator, bucket-provisioner); where that controller runs in the target it adds its own, and a copy would hold the object there forever where none does"}},
+		},
+		{
+			// kubectl apply's three-way patch changes nothing of a
+			// finalizer the controller added first: the controller alone
+			// owns it, and the manifest lists it all the same.
+			name: "a finalizer the last-applied manifest lists stays, whoever owns it",
+			in: `
+apiVersion: example.com/v1
+kind: Database
+metadata:
+  name: db
+  namespace: app
+  annotations:
+    kubectl.kubernetes.io/last-applied-configuration: '{"apiVersion":"example.com/v1","kind":"Database","metadata":{"name":"db","namespace":"app","finalizers":["example.com/snapshot"]},"spec":{"size":3}}'
+  finalizers: [example.com/snapshot]
+  managedFields:
+  - manager: kubectl-client-side-apply
+    operation: Update
+    apiVersion: example.com/v1
+    fieldsType: FieldsV1
+    fieldsV1: {f:spec: {f:size: {}}}
+  - manager: db-operator
+    operation: Update
+    apiVersion: example.com/v1
+    fieldsType: FieldsV1
+    fieldsV1: {f:metadata: {f:finalizers: {'v:"example.com/snapshot"': {}}}}
+spec: {size: 3}
+`,
+			want: `
+apiVersion: example.com/v1
+kind: Database
+metadata:
+  name: db
+  namespace: app
+  annotations:
+    kubectl.kubernetes.io/last-applied-configuration: '{"apiVersion":"example.com/v1","kind":"Database","metadata":{"name":"db","namespace":"app","finalizers":["example.com/snapshot"]},"spec":{"size":3}}'
+  finalizers: [example.com/snapshot]
+spec: {size: 3}
+`,
+		},
+		{
 			name: "an AWS Load Balancer Controller's finalizer with its labels goes",
 			in: `
 apiVersion: networking.k8s.io/v1
@@ -209,4 +287,21 @@ spec: {ingressClassName: alb}
 			dec: Decision{Notes: []string{"finalizer ingress.k8s.aws/resources dropped: a controller added it (field manager controller); where that controller runs in the target it adds its own, and a copy would hold the object there forever where none does"}},
 		},
 	})
+}
+
+func TestNeedsManagedFields(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"{apiVersion: v1, kind: Service, metadata: {name: web}}", true},
+		{"{apiVersion: v1, kind: ConfigMap, metadata: {name: c}}", false},
+		{"{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data, finalizers: [kubernetes.io/pvc-protection]}}", false},
+		{"{apiVersion: example.com/v1, kind: Database, metadata: {name: db, finalizers: [kubernetes.io/pvc-protection, example.com/snapshot]}}", true},
+		{"{apiVersion: serving.knative.dev/v1, kind: Service, metadata: {name: web}}", false},
+	} {
+		if got := NeedsManagedFields(parse(t, tc.in)); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.in, got, tc.want)
+		}
+	}
 }

@@ -56,6 +56,9 @@ func (in *interner) managers(entries []plan.ManagedEntry) []plan.ManagedEntry {
 		b.WriteString(e.Manager)
 		b.WriteByte(0)
 		b.WriteString(e.Subresource)
+		if e.NoContent {
+			b.WriteByte(1)
+		}
 		b.WriteByte(0)
 	}
 	in.mu.Lock()
@@ -65,7 +68,7 @@ func (in *interner) managers(entries []plan.ManagedEntry) []plan.ManagedEntry {
 	}
 	out := make([]plan.ManagedEntry, len(entries))
 	for i, e := range entries {
-		out[i] = plan.ManagedEntry{Manager: intern(e.Manager), Subresource: intern(e.Subresource)}
+		out[i] = plan.ManagedEntry{Manager: intern(e.Manager), Subresource: intern(e.Subresource), NoContent: e.NoContent}
 	}
 	in.mgrs[b.String()] = out
 	return out

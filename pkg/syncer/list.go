@@ -19,6 +19,7 @@ import (
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/sanitize"
 )
 
 // listParallel is how many lists run at once against one cluster: enough to
@@ -319,11 +320,10 @@ func listTarget(ctx context.Context, req Request, byGK map[schema.GroupKind]inve
 }
 
 // SlimSource drops what the pipeline never reads of a source object:
-// managedFields (most of an object's bytes), except a core Service's, whose
-// node-port rule reads them as evidence, and those of an object with
-// finalizers, which tell a controller's from its user's.
+// managedFields (most of an object's bytes), except where sanitizing reads
+// them as evidence (sanitize.NeedsManagedFields).
 func SlimSource(o *unstructured.Unstructured) {
-	if (o.GetKind() != "Service" || o.GroupVersionKind().Group != "") && len(o.GetFinalizers()) == 0 {
+	if !sanitize.NeedsManagedFields(o) {
 		unstructured.RemoveNestedField(o.Object, "metadata", "managedFields")
 	}
 }

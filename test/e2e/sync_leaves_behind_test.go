@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -150,8 +151,19 @@ func TestSyncLeavesControllersFinalizersBehind(t *testing.T) {
 	if got := kubectl(t, "--context", "green", "-n", ns, "get", "configmap", name, "-o", "jsonpath={.metadata.finalizers}").stdout; got != `["`+users+`"]` {
 		t.Fatalf("green's copy has finalizers %s, want only the manifest's %s", got, users)
 	}
+	// green's own operator adds its finalizer to the copy: that makes the
+	// copy no one else's, and the next sync has nothing to write.
+	mustKubectl(t, "--context", "green", "-n", ns, "patch", "configmap", name, "--field-manager=settings-operator", "--type=json",
+		"-p", `[{"op":"add","path":"/metadata/finalizers/-","value":"`+operators+`"}]`)
 	again, _ := syncJSON(t, jd, 0, "--namespace", ns)
-	if row, ok := again.find("ConfigMap", ns, name); !ok || row.Status != "unchanged" {
-		t.Fatalf("second sync: %+v (found %v); want unchanged", row, ok)
+	if row, ok := again.find("ConfigMap", ns, name); !ok || row.Status != "unchanged" || strings.Contains(fmt.Sprint(row), "settings-operator") {
+		t.Fatalf("second sync: %+v (found %v); want unchanged, green's operator not named", row, ok)
+	}
+	forced, _ := syncJSON(t, jd, 0, "--namespace", ns, "--force")
+	if row, ok := forced.find("ConfigMap", ns, name); !ok || row.Status != "unchanged" {
+		t.Fatalf("sync --force: %+v (found %v); want unchanged: green's operator owns none of what sync copies", row, ok)
+	}
+	if got := kubectl(t, "--context", "green", "-n", ns, "get", "configmap", name, "-o", "jsonpath={.metadata.finalizers}").stdout; got != `["`+users+`","`+operators+`"]` {
+		t.Fatalf("green's copy has finalizers %s after the syncs, want the manifest's and green's operator's", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/tandem-io/tandem/internal/labtest"
+	"github.com/tandem-io/tandem/pkg/standby"
 )
 
 // A release as its project ships it: the manifest (or the chart, rendered
@@ -231,6 +233,55 @@ func TestSyncRealWorldReleases(t *testing.T) {
 	if len(again.Results) < len(objects)-skipped {
 		t.Fatalf("the second sync looked at %d objects, want at least %d", len(again.Results), len(objects)-skipped)
 	}
+
+	// Parked as a standby: every workload of the releases in green is held
+	// where it runs no pod, each with its original recorded.
+	leaveLabAtRest(t)
+	if _, r := syncJSON(t, journal, 0, append([]string{"--standby"}, args...)...); r.code != 0 {
+		t.Fatalf("sync --standby of the releases: exit %d\n%s", r.code, r.stderr)
+	}
+	inGreen = getObjects(t, "green", objects)
+	parked := 0
+	for _, r := range objects {
+		k, ok := keyIn(inGreen, r)
+		if !ok {
+			continue // not copied, said so above
+		}
+		o := inGreen[k]
+		var held bool
+		var recorded string
+		switch r.Kind {
+		case "Deployment", "StatefulSet":
+			held, recorded = fmt.Sprint(nested(o, "spec", "replicas")) == "0", standby.ReplicasAnnotation
+		case "DaemonSet":
+			held, recorded = fmt.Sprint(nested(o, "spec", "template", "spec", "nodeSelector", standby.ParkedKey)) == standby.ParkedValue, standby.NodeSelectorAnnotation
+		case "CronJob":
+			held, recorded = nested(o, "spec", "suspend") == true, standby.SuspendAnnotation
+		default:
+			continue
+		}
+		annotations, _ := nested(o, "metadata", "annotations").(map[string]any)
+		if _, ok := annotations[recorded]; !held || !ok {
+			t.Errorf("%s in green is not parked by sync --standby (held %v, %s recorded %v)", k, held, recorded, ok)
+		}
+		parked++
+	}
+	if parked < 10 {
+		t.Errorf("only %d workloads of the releases checked parked in green", parked)
+	}
+}
+
+// nested is the value at path in o, nil when there is none.
+func nested(o map[string]any, path ...string) any {
+	var cur any = o
+	for _, p := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[p]
+	}
+	return cur
 }
 
 // moduleDir downloads module (path@version) from the Go module proxy into
