@@ -5,6 +5,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	tandemv1 "github.com/tandem-io/tandem/api/v1alpha1"
 )
 
 // serverMetadata are the metadata fields the source apiserver wrote; the target
@@ -28,6 +30,10 @@ func metaSkip(obj *unstructured.Unstructured) Decision {
 	}
 	if OwnState(obj) {
 		return skip("tandem's own state (role record, standby marker, locks, standby policy): each cluster keeps its own")
+	}
+	if obj.GroupVersionKind().Group == tandemv1.GroupVersion.Group {
+		// Wherever a user keeps them: in tandem-system OwnState says so too.
+		return skipIntent(fmt.Sprintf("tandem's own %s: the controller of the cluster that has it acts on it; a copy would run the pair's mirror twice, or a switchover or drill again", obj.GetKind()))
 	}
 	for _, ref := range obj.GetOwnerReferences() {
 		// Controller or not: what belongs to an object of a kind never

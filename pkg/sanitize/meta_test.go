@@ -64,6 +64,16 @@ metadata: {name: c, namespace: app, uid: u1, deletionTimestamp: "2024-05-01T10:0
 			dec: Decision{Skip: true, Reason: "being deleted in the source"},
 		},
 		{
+			name: "tandem's own resource outside tandem-system",
+			in: `
+apiVersion: tandem.io/v1alpha1
+kind: Switchover
+metadata: {name: to-b, namespace: platform}
+spec: {pair: prod, to: prod-b}
+`,
+			dec: Decision{Skip: true, Intent: true, Reason: "tandem's own Switchover: the controller of the cluster that has it acts on it; a copy would run the pair's mirror twice, or a switchover or drill again"},
+		},
+		{
 			name: "controller-owned ReplicaSet",
 			in: `
 apiVersion: apps/v1
