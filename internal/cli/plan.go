@@ -61,7 +61,7 @@ func newPlanCmd(g *Global) *cobra.Command {
             pods of other workloads (pods no target node can run stay Pending
             there); and replicas kept one per host or zone by their own
             required pod anti-affinity against the hosts or zones that can
-            run them
+            run them (and one more for a rollout that adds a pod first)
   exposure  LoadBalancer Services, Ingress and Gateway hosts: the entry points a
             shift must move, with the router that can move each; AWS
             TargetGroupBindings (not copied: the target needs a target group

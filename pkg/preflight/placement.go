@@ -54,6 +54,9 @@ type placed struct {
 	workload string // "Deployment shop/web"
 	pod      *corev1.Pod
 	replicas int32 // the pods its Deployment or StatefulSet wants; 0 when it has no such count
+	// surgesFirst: a Deployment whose rolling update adds a pod before it
+	// removes one.
+	surgesFirst bool
 }
 
 // templateKinds are the workloads whose pod template placement reads when
@@ -107,12 +110,12 @@ func placementCandidates(env *Env, moving []*corev1.Pod) []placed {
 				}
 				replicas = int32(n)
 			}
-			if pod := byWorkload[w]; pod != nil {
-				out = append(out, placed{workload: w, pod: pod, replicas: replicas})
-				continue
+			c := placed{workload: w, pod: byWorkload[w], replicas: replicas, surgesFirst: tk.kind == "Deployment" && surgesFirst(o, replicas)}
+			if c.pod == nil {
+				c.pod = templatePod(adm, o, tk.path)
 			}
-			if pod := templatePod(adm, o, tk.path); pod != nil {
-				out = append(out, placed{workload: w, pod: pod, replicas: replicas})
+			if c.pod != nil {
+				out = append(out, c)
 			}
 		}
 	}
@@ -316,8 +319,8 @@ func unplaceable(cands []placed, nodes []corev1.Node, onDemand string) []Finding
 			}
 		}
 		if fits {
-			if msg := keptApart(c, req, nodes); msg != "" {
-				out = append(out, placementFinding(c.workload, msg, fixApart, onDemand))
+			if msg, fix := keptApart(c, req, nodes); msg != "" {
+				out = append(out, placementFinding(c.workload, msg, fix, onDemand))
 			}
 			continue
 		}
@@ -353,6 +356,7 @@ func unplaceable(cands []placed, nodes []corev1.Node, onDemand string) []Finding
 const (
 	fixUnplaceable = "give the target nodes that match (labels, taints and sizes, or a node pool its autoscaler makes on demand), or change the workload's nodeSelector, affinity, tolerations or requests before traffic moves: otherwise its pods stay Pending there. A label or resource that a DaemonSet sync copies adds to nodes (node-feature-discovery, a device plugin) shows after the sync: run plan again then"
 	fixApart       = "give the target as many nodes (or zones) that can run the workload as it has replicas, or lower its replicas, or make the anti-affinity preferred, before traffic moves: otherwise the target serves with fewer pods than the source"
+	fixRollout     = "give the target one node (or zone) more that can run the workload, or set its strategy's maxUnavailable to at least 1, or add matchLabelKeys: [pod-template-hash] to the anti-affinity term (only a revision's pods keep apart), before the first deploy to the target"
 )
 
 // placementFinding is a warning about workload, or info when the target

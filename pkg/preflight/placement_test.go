@@ -240,8 +240,9 @@ func TestPlacementGivesATemplateItsNamespacesDefaultTolerations(t *testing.T) {
 }
 
 // A workload kept one pod per host by its own required anti-affinity wants
-// as many hosts as replicas among the nodes that can run it; one kept apart
-// from another app's pods, or only preferring to be, does not.
+// as many hosts as replicas among the nodes that can run it, and one more
+// for a rollout that adds a pod first; one kept apart from another app's
+// pods, or only preferring to be, does not.
 func TestPlacementCountsTheHostsAWorkloadKeptApartNeeds(t *testing.T) {
 	apart := func(selector map[string]any, key string, preferred bool) map[string]any {
 		term := map[string]any{"labelSelector": map[string]any{"matchLabels": selector}, "topologyKey": key}
@@ -269,6 +270,14 @@ func TestPlacementCountsTheHostsAWorkloadKeptApartNeeds(t *testing.T) {
 		map[string]any{"labelSelector": map[string]any{"matchExpressions": []any{map[string]any{"key": "tenant", "operator": "Exists"}}},
 			"mismatchLabelKeys": []any{"tenant"}, "topologyKey": "kubernetes.io/hostname"}}}})
 	tenant["spec"].(map[string]any)["template"].(map[string]any)["metadata"] = map[string]any{"labels": map[string]any{"app": "tenant", "tenant": "a"}}
+	// web's twins whose rollouts remove a pod first, or keep only a
+	// revision's pods apart.
+	recreate := workload("Deployment", "recreate", int64(3), apart(map[string]any{"app": "recreate"}, "kubernetes.io/hostname", false))
+	recreate["spec"].(map[string]any)["strategy"] = map[string]any{"type": "Recreate"}
+	unavailable := workload("Deployment", "unavailable", int64(3), apart(map[string]any{"app": "unavailable"}, "kubernetes.io/hostname", false))
+	unavailable["spec"].(map[string]any)["strategy"] = map[string]any{"rollingUpdate": map[string]any{"maxUnavailable": int64(1)}}
+	perRevision := workload("Deployment", "per-revision", int64(3), apart(map[string]any{"app": "per-revision"}, "kubernetes.io/hostname", false))
+	perRevision["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["affinity"].(map[string]any)["podAntiAffinity"].(map[string]any)["requiredDuringSchedulingIgnoredDuringExecution"].([]any)[0].(map[string]any)["matchLabelKeys"] = []any{"pod-template-hash"}
 	env := envOf(
 		workload("StatefulSet", "kafka", int64(5), apart(map[string]any{"app": "kafka"}, "kubernetes.io/hostname", false)),
 		workload("Deployment", "web", int64(3), apart(map[string]any{"app": "web"}, "kubernetes.io/hostname", false)),
@@ -278,6 +287,7 @@ func TestPlacementCountsTheHostsAWorkloadKeptApartNeeds(t *testing.T) {
 		workload("Deployment", "single", nil, apart(map[string]any{"app": "single"}, "kubernetes.io/hostname", false)),
 		parked,
 		tenant,
+		recreate, unavailable, perRevision,
 	)
 	cpu := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")}
 	node := func(name, pool, zone string) corev1.Node {
@@ -293,13 +303,15 @@ func TestPlacementCountsTheHostsAWorkloadKeptApartNeeds(t *testing.T) {
 		"StatefulSet shop/kafka": "2 of its 5 pods cannot be placed: its required pod anti-affinity keeps them one per kubernetes.io/hostname, and the target's nodes that can run them have 3 (g1, g2, g3)",
 		"Deployment shop/zonal":  "1 of its 3 pods cannot be placed: its required pod anti-affinity keeps them one per topology.kubernetes.io/zone, and the target's nodes that can run them have 2 (a, b)",
 		"Deployment shop/parked": "1 of its 4 pods cannot be placed",
+		// Three hosts for three replicas: placed, but a rollout's surge pod is not.
+		"Deployment shop/web": "its rollouts cannot progress in the target: a rolling update adds a pod before it removes one (maxUnavailable rounds to 0 at 3 replicas), its required pod anti-affinity keeps old and new pods one per kubernetes.io/hostname, and the target's nodes that can run them have 3 (g1, g2, g3)",
 	} {
 		if !strings.HasPrefix(got[obj], want) {
 			t.Errorf("%s: %q, want %q", obj, got[obj], want)
 		}
 	}
-	if len(got) != 3 {
-		t.Errorf("findings %v, want 3: web fits 3 hosts, soft only prefers, neighbour keeps apart from kafka, single is one pod, tenant from other tenants", got)
+	if len(got) != 4 {
+		t.Errorf("findings %v, want 4: soft only prefers, neighbour keeps apart from kafka, single is one pod, tenant from other tenants; recreate, unavailable and per-revision roll out in place", got)
 	}
 	// Nodes without a zone label: kube-scheduler holds a zone term on none
 	// of them, and every replica of zonal is placed.
