@@ -64,6 +64,26 @@ metadata: {name: c, namespace: app, uid: u1, deletionTimestamp: "2024-05-01T10:0
 			dec: Decision{Skip: true, Reason: "being deleted in the source"},
 		},
 		{
+			name: "in a namespace being deleted",
+			c:    Context{NamespaceDeleting: func(ns string) bool { return ns == "gone" }},
+			in: `
+apiVersion: v1
+kind: Service
+metadata: {name: edge, namespace: gone}
+spec: {ports: [{port: 443}]}
+`,
+			dec: Decision{Skip: true, Reason: "its namespace is being deleted in the source"},
+		},
+		{
+			name: "in a namespace not being deleted",
+			c:    Context{NamespaceDeleting: func(ns string) bool { return ns == "gone" }},
+			in: `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c, namespace: app}
+`,
+		},
+		{
 			name: "tandem's own resource outside tandem-system",
 			in: `
 apiVersion: tandem.io/v1alpha1

@@ -22,6 +22,18 @@ type Context struct {
 	ServiceHasSelector func(namespace, name string) bool
 	// NodePortTaken reports whether a nodePort is already allocated in the target by another Service (not the same namespace/name).
 	NodePortTaken func(port int64, namespace, name string) bool
+	// NamespaceDeleting reports whether a namespace is being deleted in the source.
+	NamespaceDeleting func(namespace string) bool
+}
+
+// inDeletedNamespace is the skip of an object whose namespace is being
+// deleted in the source: the Namespace is not copied (being deleted), and
+// nothing of it could be written without it.
+func (c Context) inDeletedNamespace(obj *unstructured.Unstructured) Decision {
+	if ns := obj.GetNamespace(); ns != "" && c.NamespaceDeleting != nil && c.NamespaceDeleting(ns) {
+		return skip("its namespace is being deleted in the source")
+	}
+	return Decision{}
 }
 
 func (c Context) serviceHasSelector(namespace, name string) bool {
@@ -51,7 +63,7 @@ func skipIntent(reason string) Decision {
 // only a kind with a rule of its own is decided on a copy (a reader that
 // keeps obj, such as plan, needs the decision alone).
 func Skipped(obj *unstructured.Unstructured, c Context) bool {
-	if metaSkip(obj).Skip {
+	if metaSkip(obj).Skip || c.inDeletedNamespace(obj).Skip {
 		return true
 	}
 	r := ruleFor(obj.GroupVersionKind().GroupKind())
@@ -67,6 +79,9 @@ func Skipped(obj *unstructured.Unstructured, c Context) bool {
 // A skipped object is returned as read: nobody applies it.
 func Object(obj *unstructured.Unstructured, c Context) Decision {
 	if d := metaSkip(obj); d.Skip {
+		return d
+	}
+	if d := c.inDeletedNamespace(obj); d.Skip {
 		return d
 	}
 	var d Decision

@@ -125,7 +125,11 @@ func identityOnly(o *unstructured.Unstructured) *unstructured.Unstructured {
 // sanitizeContext gives sanitizers what they need to know about both clusters.
 func sanitizeContext(ctx context.Context, req Request, raw []plan.Object) (sanitize.Context, error) {
 	selector := map[string]bool{}
+	deleting := map[string]bool{}
 	for _, o := range raw {
+		if c := plan.Content(o); c != nil && o.GroupVersionKind() == (schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}) && c.GetDeletionTimestamp() != nil {
+			deleting[o.GetName()] = true
+		}
 		if c := plan.Content(o); c != nil && o.GroupVersionKind() == (schema.GroupVersionKind{Version: "v1", Kind: "Service"}) {
 			sel, _, _ := unstructured.NestedMap(c.Object, serviceSelector...)
 			if len(sel) > 0 {
@@ -160,6 +164,7 @@ func sanitizeContext(ctx context.Context, req Request, raw []plan.Object) (sanit
 	}
 	return sanitize.Context{
 		ServiceHasSelector: func(ns, name string) bool { return selector[ns+"/"+name] },
+		NamespaceDeleting:  func(ns string) bool { return deleting[ns] },
 		NodePortTaken: func(port int64, ns, name string) bool {
 			owner, ok := taken[port]
 			return ok && owner != ns+"/"+name

@@ -237,6 +237,14 @@ func TestSyncRealWorldReleases(t *testing.T) {
 	// Parked as a standby: every workload of the releases in green is held
 	// where it runs no pod, each with its original recorded.
 	leaveLabAtRest(t)
+	// Before the lab is put at rest (cleanups run last first): the
+	// releases' namespaces leave green, so activating it restores none of
+	// their workloads.
+	t.Cleanup(func() {
+		for _, rel := range releases {
+			kubectl(t, "--context", "green", "delete", "namespace", rel.ns, "--ignore-not-found", "--wait=false")
+		}
+	})
 	if _, r := syncJSON(t, journal, 0, append([]string{"--standby"}, args...)...); r.code != 0 {
 		t.Fatalf("sync --standby of the releases: exit %d\n%s", r.code, r.stderr)
 	}
