@@ -127,13 +127,18 @@ func sanitizeContext(ctx context.Context, req Request, raw []plan.Object) (sanit
 	selector := map[string]bool{}
 	deleting := map[string]bool{}
 	for _, o := range raw {
-		if c := plan.Content(o); c != nil && o.GroupVersionKind() == (schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}) && c.GetDeletionTimestamp() != nil {
-			deleting[o.GetName()] = true
-		}
-		if c := plan.Content(o); c != nil && o.GroupVersionKind() == (schema.GroupVersionKind{Version: "v1", Kind: "Service"}) {
-			sel, _, _ := unstructured.NestedMap(c.Object, serviceSelector...)
-			if len(sel) > 0 {
-				selector[o.GetNamespace()+"/"+o.GetName()] = true
+		// The kind first: a spilled object's content is decoded anew at
+		// each read, and only Namespaces' and Services' are read here.
+		switch o.GroupVersionKind() {
+		case schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}:
+			if c := plan.Content(o); c != nil && c.GetDeletionTimestamp() != nil {
+				deleting[o.GetName()] = true
+			}
+		case schema.GroupVersionKind{Version: "v1", Kind: "Service"}:
+			if c := plan.Content(o); c != nil {
+				if sel, _, _ := unstructured.NestedMap(c.Object, serviceSelector...); len(sel) > 0 {
+					selector[o.GetNamespace()+"/"+o.GetName()] = true
+				}
 			}
 		}
 	}
