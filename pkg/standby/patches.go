@@ -133,7 +133,13 @@ func restorePatch(obj *unstructured.Unstructured, kinds ScaleKinds) (map[string]
 			selField = nil
 		}
 		return map[string]any{"metadata": annotations(map[string]any{NodeSelectorAnnotation: nil}),
-			"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"nodeSelector": selField}}}}, "nodeSelector restored " + v, nil
+				"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"nodeSelector": selField}}}}, "nodeSelector restored " + v,
+			func(got *unstructured.Unstructured) bool {
+				// The mutating policy, removed but still cached by the
+				// apiserver for a moment, parks it again as it is written.
+				_, parked, _ := unstructured.NestedString(got.Object, "spec", "template", "spec", "nodeSelector", ParkedKey)
+				return !parked
+			}
 	}
 	return nil, "", nil
 }

@@ -169,13 +169,21 @@ func TestParkRestoreRoundTrip(t *testing.T) {
 	}
 	parked := obj("apps/v1", "DaemonSet", map[string]any{"template": map[string]any{"spec": map[string]any{"nodeSelector": map[string]any{ParkedKey: ParkedValue}}}},
 		map[string]any{NodeSelectorAnnotation: `{"os":"linux"}`})
-	patch, _, _ = restorePatch(parked, nil)
+	patch, _, check := restorePatch(parked, nil)
 	sel = patch["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["nodeSelector"]
 	if diff := cmp.Diff(map[string]any{ParkedKey: nil, "os": "linux"}, sel); diff != "" {
 		t.Errorf("restore nodeSelector patch (-want +got):\n%s", diff)
 	}
+	// Parked again as it was written (the mutating policy just removed, still
+	// cached): the check fails and the write is retried.
+	if check == nil || check(parked) {
+		t.Errorf("check passes on a DaemonSet still parked")
+	}
+	if restored := obj("apps/v1", "DaemonSet", map[string]any{"template": map[string]any{"spec": map[string]any{"nodeSelector": map[string]any{"os": "linux"}}}}, nil); !check(restored) {
+		t.Errorf("check fails on a restored DaemonSet")
+	}
 	dep := obj("apps/v1", "Deployment", map[string]any{"replicas": int64(0)}, map[string]any{ReplicasAnnotation: "4"})
-	patch, _, check := restorePatch(dep, nil)
+	patch, _, check = restorePatch(dep, nil)
 	if r := patch["spec"].(map[string]any)["replicas"]; r != int64(4) {
 		t.Errorf("restore replicas %v, want 4", r)
 	}
