@@ -43,10 +43,10 @@ func newHandoffCmd(g *Global) *cobra.Command {
 		Long: `Hands the selected claims' volumes from the source to the target: the disk
 stays where it is, the PV and PVC objects move. Per volume, journaled:
 
-  scale-source    owners (StatefulSet/Deployment) to 0 in the source, replicas recorded
-  unmounted       no pod in the source mounts the claim
-  detached        no VolumeAttachment for the PV in the source
   retain          the source PV's reclaim policy set to Retain
+  scale-source    owners (StatefulSet/Deployment) to 0 in the source, replicas recorded
+  unmounted       no pod in the source mounts the claim (finished pods aside)
+  detached        no VolumeAttachment for the PV in the source
   snapshot        --snapshot (none: skipped)
   save            PV and PVC definitions written to the journal
   scale-target    owners exist in the target (run 'tandem sync' first) at 0 replicas
@@ -60,9 +60,13 @@ stays where it is, the PV and PVC objects move. Per volume, journaled:
 A PV is never bindable by name alone: another claim that names it with
 spec.volumeName does not get it. Every blocker (missing StorageClass or owner,
 PV name taken, node affinity, access modes, capacity) is reported before the
-first change. Re-running the same command after a crash (kill -9) resumes at
-the first step not done; --rollback hands the volumes back the same way and
-restores the source's replicas. --rollback of a handoff that did not finish
+first change, and so is what stopping an owner would lose: a StatefulSet
+whose persistentVolumeClaimRetentionPolicy deletes its claims when it scales
+down, an owner that mounts claims the selection leaves out (it is stopped in
+the source and started whole in the target), a pod mounting the claim that
+scaling the owners would not stop. Re-running the same command after a
+crash (kill -9) resumes at the first step not done; --rollback hands the
+volumes back the same way and restores the source's replicas. --rollback of a handoff that did not finish
 (killed, or a step failed) undoes it from wherever each volume got to:
 
   stop-target     the target's owners at 0 (if the handoff had reached them)

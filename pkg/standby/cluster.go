@@ -95,11 +95,12 @@ func Install(ctx context.Context, c *cluster.Conn, timeout time.Duration, warn f
 	if err != nil {
 		return "", err
 	}
-	return install(ctx, c, timeout, kinds)
+	return install(ctx, c, timeout, kinds, false)
 }
 
-// install is Install with the custom kinds already found.
-func install(ctx context.Context, c *cluster.Conn, timeout time.Duration, kinds ScaleKinds) (kind string, err error) {
+// install is Install with the custom kinds already found; with onlyLabelled
+// the policy holds only the namespaces labelled NamespaceLabel=true (Policy).
+func install(ctx context.Context, c *cluster.Conn, timeout time.Duration, kinds ScaleKinds, onlyLabelled bool) (kind string, err error) {
 	kind, version, err := ChoosePolicy(c)
 	if err != nil {
 		return "", err
@@ -113,7 +114,7 @@ func install(ctx context.Context, c *cluster.Conn, timeout time.Duration, kinds 
 			return "", fmt.Errorf("%w: %s serves no ValidatingAdmissionPolicy for the /scale guard", cluster.ErrBadInput, c.Context)
 		}
 	}
-	policies := append(Policy(kind, version, kinds), ScalePolicy(vapVersion, kinds)...)
+	policies := append(Policy(kind, version, kinds, onlyLabelled), ScalePolicy(vapVersion, kinds, onlyLabelled)...)
 	for _, o := range policies {
 		version := version
 		if strings.HasPrefix(o.GetKind(), Validating) {
@@ -180,6 +181,30 @@ func waitEnforced(ctx context.Context, c *cluster.Conn, timeout time.Duration) e
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// heldWhole says whether c's standby policy is installed and holds every
+// namespace (not only the labelled ones): a deactivate naming namespaces
+// then leaves it so.
+func heldWhole(ctx context.Context, c *cluster.Conn) (bool, error) {
+	kind, version, err := ChoosePolicy(c)
+	if err != nil {
+		return false, err
+	}
+	b, err := c.Dynamic.Resource(policyGVR(kind+"Binding", version)).Get(ctx, workloadsPolicy, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("%s: read the standby policy's binding: %w", c.Context, err)
+	}
+	exprs, _, _ := unstructured.NestedSlice(b.Object, "spec", "matchResources", "namespaceSelector", "matchExpressions")
+	for _, e := range exprs {
+		if m, ok := e.(map[string]any); ok && m["key"] == NamespaceLabel {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // Remove deletes tandem's standby policies and bindings, of either kind and any version.

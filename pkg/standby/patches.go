@@ -65,8 +65,8 @@ func parkPatch(obj *unstructured.Unstructured, kinds ScaleKinds) (map[string]any
 		if _, ok := a[NodeSelectorAnnotation]; !ok {
 			return nil, ""
 		}
-		if _, ok := obj.GetAnnotations()[NodeSelectorAnnotation]; ok {
-			return nil, "" // already parked
+		if v, _, _ := unstructured.NestedString(obj.Object, "spec", "template", "spec", "nodeSelector", ParkedKey); v == ParkedValue {
+			return nil, "" // already parked (a record without the selector is stale: written anew)
 		}
 		sel := map[string]any{ParkedKey: ParkedValue}
 		old, _, _ := unstructured.NestedStringMap(obj.Object, "spec", "template", "spec", "nodeSelector")
@@ -90,7 +90,13 @@ func restorePatch(obj *unstructured.Unstructured, kinds ScaleKinds) (map[string]
 	gk := obj.GroupVersionKind().GroupKind()
 	a := obj.GetAnnotations()
 	if key, ok := staleRecord(obj, kinds); ok {
-		return map[string]any{"metadata": annotations(map[string]any{key: nil})}, "stale " + key + " dropped (not in standby form)", nil
+		// Checked like a restore: the mutating policy, removed but still
+		// cached, would park the object again as the record goes.
+		return map[string]any{"metadata": annotations(map[string]any{key: nil})}, "stale " + key + " dropped (not in standby form)",
+			func(got *unstructured.Unstructured) bool {
+				_, still := got.GetAnnotations()[key]
+				return !still
+			}
 	}
 	switch {
 	case kinds.Scaled(gk):

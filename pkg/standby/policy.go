@@ -59,8 +59,10 @@ var systemNamespaces = func() []any {
 // Bindings match every namespace — those created later too — except the
 // system namespaces, tandem's own, and namespaces or objects labelled
 // ExemptLabel=true (whose workloads then run in the standby: a risk the one
-// who labels them takes).
-func Policy(kind, apiVersion string, kinds ScaleKinds) []*unstructured.Unstructured {
+// who labels them takes). With onlyLabelled they match only the namespaces
+// labelled NamespaceLabel=true: a deactivate that names its namespaces
+// leaves the others active.
+func Policy(kind, apiVersion string, kinds ScaleKinds, onlyLabelled bool) []*unstructured.Unstructured {
 	var out []*unstructured.Unstructured
 	workloads := rules(map[string][]any{"apps": {"deployments", "statefulsets", "replicasets"}}, kinds, "")
 	for _, p := range []struct {
@@ -76,7 +78,12 @@ func Policy(kind, apiVersion string, kinds ScaleKinds) []*unstructured.Unstructu
 			condition: "!has(object.spec.replicas) || object.spec.replicas > 0",
 			mutate: `Object{metadata: Object.metadata{annotations: {"` + ReplicasAnnotation + `": string(has(object.spec.replicas) ? object.spec.replicas : 1)}}, ` +
 				`spec: Object.spec{replicas: 0}}`,
-			valid: "has(object.spec.replicas) && object.spec.replicas == 0",
+			// An update that does not raise replicas passes: the Deployment
+			// controller copies a parked Deployment's annotations to its
+			// ReplicaSet before it scales it down, and that first write, with
+			// the ReplicaSet still at its count, must not be refused.
+			valid: "has(object.spec.replicas) && (object.spec.replicas == 0 || " +
+				"(oldObject != null && has(oldObject.spec.replicas) && object.spec.replicas <= oldObject.spec.replicas))",
 		},
 		{
 			name: cronJobsPolicy, rules: rules(map[string][]any{"batch": {"cronjobs"}}, nil, ""),
@@ -127,7 +134,7 @@ func Policy(kind, apiVersion string, kinds ScaleKinds) []*unstructured.Unstructu
 			spec["validations"] = []any{map[string]any{"expression": p.valid, "message": Message, "reason": "Forbidden"}}
 		}
 		out = append(out, object(apiVersion, kind, p.name, spec))
-		binding := bindingSpec(p.name)
+		binding := bindingSpec(p.name, onlyLabelled)
 		if kind == Validating {
 			binding["validationActions"] = []any{"Deny"}
 		}
@@ -148,17 +155,20 @@ func object(apiVersion, kind, name string, spec map[string]any) *unstructured.Un
 }
 
 // bindingSpec binds a policy to every namespace but the system ones,
-// tandem's own and exempt ones.
-func bindingSpec(policy string) map[string]any {
+// tandem's own and exempt ones; with onlyLabelled, to those of them labelled
+// NamespaceLabel=true.
+func bindingSpec(policy string, onlyLabelled bool) map[string]any {
+	exprs := []any{
+		map[string]any{"key": ExemptLabel, "operator": "NotIn", "values": []any{"true"}},
+		map[string]any{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": systemNamespaces},
+	}
+	if onlyLabelled {
+		exprs = append(exprs, map[string]any{"key": NamespaceLabel, "operator": "In", "values": []any{"true"}})
+	}
 	return map[string]any{
 		"policyName": policy,
 		"matchResources": map[string]any{
-			"namespaceSelector": map[string]any{
-				"matchExpressions": []any{
-					map[string]any{"key": ExemptLabel, "operator": "NotIn", "values": []any{"true"}},
-					map[string]any{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": systemNamespaces},
-				},
-			},
+			"namespaceSelector": map[string]any{"matchExpressions": exprs},
 			"objectSelector": map[string]any{"matchExpressions": []any{
 				map[string]any{"key": ExemptLabel, "operator": "NotIn", "values": []any{"true"}},
 			}},
@@ -171,15 +181,15 @@ func bindingSpec(policy string) map[string]any {
 // whatever kind guards the objects: a Scale carries no annotations to keep the
 // asked-for count in, so refusing is the honest answer. apiVersion is the
 // ValidatingAdmissionPolicy version the cluster serves.
-func ScalePolicy(apiVersion string, kinds ScaleKinds) []*unstructured.Unstructured {
+func ScalePolicy(apiVersion string, kinds ScaleKinds, onlyLabelled bool) []*unstructured.Unstructured {
 	spec := map[string]any{
 		"failurePolicy":    "Fail",
 		"matchConstraints": map[string]any{"resourceRules": rules(map[string][]any{"apps": {"deployments/scale", "statefulsets/scale", "replicasets/scale"}}, kinds, "/scale")},
 		"validations":      []any{map[string]any{"expression": "object.spec.replicas == 0", "message": Message, "reason": "Forbidden"}},
 	}
-	out := validating(apiVersion, scalePolicy, spec)
+	out := validating(apiVersion, scalePolicy, onlyLabelled, spec)
 	// A Pod with no controller to park would run: refused.
-	out = append(out, validating(apiVersion, podsPolicy, map[string]any{
+	out = append(out, validating(apiVersion, podsPolicy, onlyLabelled, map[string]any{
 		"failurePolicy": "Fail",
 		"matchConstraints": map[string]any{"resourceRules": []any{map[string]any{
 			"apiGroups": []any{""}, "apiVersions": []any{"*"}, "operations": []any{"CREATE"}, "resources": []any{"pods"},
@@ -188,7 +198,7 @@ func ScalePolicy(apiVersion string, kinds ScaleKinds) []*unstructured.Unstructur
 			"message": Message + " (a Pod without a controller would run; label its namespace " + ExemptLabel + "=true to allow it)", "reason": "Forbidden"}},
 	})...)
 	// A DaemonSet applied again without its parking nodeSelector would run on every node: refused.
-	out = append(out, validating(apiVersion, daemonsPolicy, map[string]any{
+	out = append(out, validating(apiVersion, daemonsPolicy, onlyLabelled, map[string]any{
 		"failurePolicy": "Fail",
 		"matchConstraints": map[string]any{"resourceRules": []any{map[string]any{
 			"apiGroups": []any{"apps"}, "apiVersions": []any{"*"}, "operations": []any{"CREATE", "UPDATE"}, "resources": []any{"daemonsets"},
@@ -220,8 +230,8 @@ func rules(byGroup map[string][]any, kinds ScaleKinds, suffix string) []any {
 }
 
 // validating is a ValidatingAdmissionPolicy and its Deny binding.
-func validating(apiVersion, name string, spec map[string]any) []*unstructured.Unstructured {
-	binding := bindingSpec(name)
+func validating(apiVersion, name string, onlyLabelled bool, spec map[string]any) []*unstructured.Unstructured {
+	binding := bindingSpec(name, onlyLabelled)
 	binding["validationActions"] = []any{"Deny"}
 	return []*unstructured.Unstructured{object(apiVersion, Validating, name, spec), object(apiVersion, Validating+"Binding", name, binding)}
 }

@@ -72,9 +72,10 @@ func Key(kind, ns, name string) string { return kind + " " + ns + "/" + name }
 
 // Deactivate parks every workload of the namespaces (all non-system ones when
 // empty): records the active form in annotations, scales to 0, suspends,
-// parks; labels the namespaces and installs the policy, then parks the Jobs
-// started meanwhile. It returns the policy
-// kind. With o.JournalPath each object is journaled and an interrupted
+// parks; labels the namespaces and installs the policy (holding only the
+// labelled namespaces when some are named, every one but the system and
+// exempt ones otherwise), then parks what started meanwhile. It returns the
+// policy kind. With o.JournalPath each object is journaled and an interrupted
 // deactivate resumes.
 func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Options) ([]Change, string, error) {
 	kind, _, err := ChoosePolicy(c)
@@ -111,6 +112,16 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 	if err != nil {
 		return nil, "", err
 	}
+	// Named namespaces: the policy holds the labelled ones only, and the
+	// others stay active — unless the cluster is held whole already.
+	onlyLabelled := len(namespaces) > 0
+	if onlyLabelled {
+		whole, err := heldWhole(ctx, c)
+		if err != nil {
+			return nil, "", err
+		}
+		onlyLabelled = !whole
+	}
 	if len(namespaces) == 0 {
 		list, err := c.Typed.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -136,10 +147,7 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 			}
 			for i := range list.Items {
 				obj := &list.Items[i]
-				// What a controller owns (a Deployment's ReplicaSet) is parked through
-				// its owner; but a Job its CronJob made runs on when the CronJob is
-				// suspended: it is parked too.
-				if (metav1.GetControllerOfNoCopy(obj) != nil && gvr != gvrJobs) || obj.GetLabels()[ExemptLabel] == "true" {
+				if parkedThroughOwner(obj) || obj.GetLabels()[ExemptLabel] == "true" {
 					continue
 				}
 				patch, what := parkPatch(obj, kinds)
@@ -169,18 +177,31 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 			return changes, kind, err
 		}
 	}
-	if _, err := install(ctx, c, o.Timeout, kinds); err != nil { // the kinds found above, not discovered again
+	if _, err := install(ctx, c, o.Timeout, kinds, onlyLabelled); err != nil { // the kinds found above, not discovered again
 		return changes, kind, err
 	}
-	// A Job a CronJob started between its namespace's pass and the policy
-	// (the CronJob suspended, but its controller had already fired) runs
-	// on: parked now. From here on the policy creates every Job suspended.
+	// What was started or scaled up between its namespace's pass and the
+	// policy runs on, and no later write brings it under the policy: a Job a
+	// CronJob had already fired, a Deployment a GitOps tool outside the
+	// cluster synced back. Parked now (a level-based pass: what is parked is
+	// left alone); from here on the policy holds every write.
 	for _, ns := range namespaces {
-		if err := park(ns, []schema.GroupVersionResource{gvrJobs}); err != nil {
+		if err := park(ns, gvrs); err != nil {
 			return changes, kind, err
 		}
 	}
 	return changes, kind, end(run)
+}
+
+// parkedThroughOwner says whether deactivate leaves obj to its controller:
+// a Deployment's ReplicaSet, which kube-controller-manager (never parked)
+// scales down with the Deployment. Whatever else a controller owns is parked
+// by itself: an operator's StatefulSet, an Argo Rollout's ReplicaSet, a
+// CronJob's Job. Their controllers are parked too, and would never write them
+// again for the policy to hold.
+func parkedThroughOwner(obj *unstructured.Unstructured) bool {
+	c := metav1.GetControllerOfNoCopy(obj)
+	return c != nil && c.Kind == "Deployment" && strings.HasPrefix(c.APIVersion, "apps/")
 }
 
 // Activate removes the policy and restores every parked workload of the
@@ -230,6 +251,11 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 			if patch == nil {
 				continue
 			}
+			if gvr == gvrCronJobs && unsuspends(patch) {
+				if err := fromNow(ctx, c, obj); err != nil {
+					return changes, err
+				}
+			}
 			ch, err := write(ctx, c, gvr, obj, patch, what, run, check)
 			if err != nil {
 				return changes, err
@@ -266,6 +292,31 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 		return changes, err
 	}
 	return changes, end(run)
+}
+
+// unsuspends says whether a restore patch sets spec.suspend to false.
+func unsuspends(patch map[string]any) bool {
+	spec, _ := patch["spec"].(map[string]any)
+	s, ok := spec["suspend"].(bool)
+	return ok && !s
+}
+
+// fromNow sets a parked CronJob's status.lastScheduleTime to now, before it
+// is unsuspended: the CronJob controller would otherwise start at once the
+// latest run it missed while suspended ("When .spec.suspend changes from true
+// to false on an existing CronJob without a starting deadline, the missed
+// Jobs are scheduled immediately", kubernetes.io/docs/concepts/workloads/
+// controllers/cron-jobs/#schedule-suspension). The runs of the time the
+// cluster was standby were the active cluster's to make: at a switchover
+// each would run twice. The CronJob runs again at its next scheduled time.
+func fromNow(ctx context.Context, c *cluster.Conn, obj *unstructured.Unstructured) error {
+	patch := fmt.Appendf(nil, `{"status":{"lastScheduleTime":%q}}`, metav1.Now().UTC().Format(time.RFC3339))
+	_, err := c.Dynamic.Resource(gvrCronJobs).Namespace(obj.GetNamespace()).Patch(ctx, obj.GetName(), types.MergePatchType, patch,
+		metav1.PatchOptions{FieldManager: plan.FieldManager}, "status")
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("%s: CronJob %s/%s: start its schedule from now: %w", c.Context, obj.GetNamespace(), obj.GetName(), err)
+	}
+	return nil
 }
 
 // writeWebhooks writes, journaled as steps of run, the patch patchOf gives

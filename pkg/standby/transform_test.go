@@ -211,8 +211,21 @@ func TestRestoreDropsAStaleRecord(t *testing.T) {
 		if patch == nil {
 			t.Fatalf("%s: no patch: the stale %s stays", tc.name, tc.key)
 		}
-		if _, ok := patch["spec"]; ok || check != nil {
+		if _, ok := patch["spec"]; ok {
 			t.Errorf("%s: patch %v changes the spec (%s)", tc.name, patch, what)
+		}
+		// Written again while the record comes back (the mutating policy,
+		// removed but still cached, parking it again); done once it is gone.
+		if check == nil || check(tc.obj) {
+			t.Errorf("%s: the check passes on the object still carrying %s", tc.name, tc.key)
+		}
+		if dropped := tc.obj.DeepCopy(); check != nil {
+			ann := dropped.GetAnnotations()
+			delete(ann, tc.key)
+			dropped.SetAnnotations(ann)
+			if !check(dropped) {
+				t.Errorf("%s: the check fails once %s is gone", tc.name, tc.key)
+			}
 		}
 		ann := patch["metadata"].(map[string]any)["annotations"].(map[string]any)
 		if v, ok := ann[tc.key]; !ok || v != nil {
@@ -228,7 +241,7 @@ func TestRestoreDropsAStaleRecord(t *testing.T) {
 
 func TestPolicy(t *testing.T) {
 	for kind, want := range map[string]int{Mutating: 8, Validating: 6} {
-		objs := Policy(kind, "v1", rollouts)
+		objs := Policy(kind, "v1", rollouts, false)
 		if len(objs) != want {
 			t.Fatalf("%s: %d objects, want %d policies (workloads, CronJobs, Jobs; DaemonSets when mutating) and their bindings", kind, len(objs), want/2)
 		}
@@ -263,7 +276,7 @@ func TestPolicy(t *testing.T) {
 
 // The /scale guard covers the custom kinds' /scale too, for UPDATE only.
 func TestScalePolicyCoversCustomKinds(t *testing.T) {
-	objs := ScalePolicy("v1", rollouts)
+	objs := ScalePolicy("v1", rollouts, false)
 	rules, _, _ := unstructured.NestedSlice(objs[0].Object, "spec", "matchConstraints", "resourceRules")
 	var got []string
 	for _, r := range rules {
@@ -332,6 +345,98 @@ func TestRestoredThroughOwner(t *testing.T) {
 	} {
 		if got := restoredThroughOwner(c.obj, kinds); got != c.want {
 			t.Errorf("%s owned by %v: %v, want %v", c.obj.GetKind(), c.obj.GetOwnerReferences(), got, c.want)
+		}
+	}
+}
+
+// Deactivate leaves a Deployment's ReplicaSet to kube-controller-manager,
+// which scales it with the Deployment; whatever else a controller owns is
+// parked by itself: its controller (an operator, Argo Rollouts) is parked
+// too and would never write it again.
+func TestParkedThroughOwner(t *testing.T) {
+	owned := func(apiVersion, kind string) *unstructured.Unstructured {
+		o := obj("apps/v1", "StatefulSet", map[string]any{"replicas": int64(3)}, nil)
+		if kind != "" {
+			yes := true
+			o.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: apiVersion, Kind: kind, Name: "owner", Controller: &yes}})
+		}
+		return o
+	}
+	for _, tc := range []struct {
+		name string
+		obj  *unstructured.Unstructured
+		want bool
+	}{
+		{"a Deployment's", owned("apps/v1", "Deployment"), true},
+		{"an operator's", owned("rabbitmq.com/v1beta1", "RabbitmqCluster"), false},
+		{"an Argo Rollout's", owned("argoproj.io/v1alpha1", "Rollout"), false},
+		{"a CronJob's", owned("batch/v1", "CronJob"), false},
+		{"a custom kind named Deployment", owned("example.com/v1", "Deployment"), false},
+		{"no controller", owned("", ""), false},
+	} {
+		if got := parkedThroughOwner(tc.obj); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// A DaemonSet carrying a record but running on its nodes (the record is
+// stale) is parked again, its selector now recorded; a parked one is left.
+func TestParkDaemonSetWithAStaleRecord(t *testing.T) {
+	running := obj("apps/v1", "DaemonSet", map[string]any{"template": map[string]any{"spec": map[string]any{"nodeSelector": map[string]any{"os": "linux"}}}},
+		map[string]any{NodeSelectorAnnotation: `{"os":"windows"}`})
+	patch, _ := parkPatch(running, nil)
+	if patch == nil {
+		t.Fatalf("a DaemonSet on its nodes with a stale record is not parked")
+	}
+	if got := patch["metadata"].(map[string]any)["annotations"].(map[string]any)[NodeSelectorAnnotation]; got != `{"os":"linux"}` {
+		t.Errorf("recorded selector %v, want the one it runs with", got)
+	}
+	parked := obj("apps/v1", "DaemonSet", map[string]any{"template": map[string]any{"spec": map[string]any{"nodeSelector": map[string]any{ParkedKey: ParkedValue}}}},
+		map[string]any{NodeSelectorAnnotation: `{"os":"linux"}`})
+	if patch, _ := parkPatch(parked, nil); patch != nil {
+		t.Errorf("a parked DaemonSet parked again: %v", patch)
+	}
+}
+
+// Only a restore that lets a CronJob run moves its schedule to now.
+func TestUnsuspends(t *testing.T) {
+	cj := obj("batch/v1", "CronJob", map[string]any{"suspend": true}, map[string]any{SuspendAnnotation: "false"})
+	patch, _, _ := restorePatch(cj, nil)
+	if !unsuspends(patch) {
+		t.Errorf("restore of a CronJob recorded running: %v, want it unsuspended", patch)
+	}
+	held := obj("batch/v1", "CronJob", map[string]any{"suspend": true}, map[string]any{SuspendAnnotation: "true"})
+	if patch, _, _ := restorePatch(held, nil); unsuspends(patch) {
+		t.Errorf("restore of a CronJob recorded suspended: %v unsuspends it", patch)
+	}
+	if unsuspends(map[string]any{"metadata": map[string]any{}}) {
+		t.Errorf("a patch of annotations only unsuspends")
+	}
+}
+
+// A deactivate that names its namespaces holds only those (labelled
+// tandem.io/standby=true): every binding, the guards' too, selects the label.
+func TestPolicyOfNamedNamespacesHoldsOnlyThose(t *testing.T) {
+	for _, onlyLabelled := range []bool{false, true} {
+		objs := append(Policy(Mutating, "v1", nil, onlyLabelled), ScalePolicy("v1", nil, onlyLabelled)...)
+		bindings := 0
+		for _, o := range objs {
+			if !strings.HasSuffix(o.GetKind(), "Binding") {
+				continue
+			}
+			bindings++
+			exprs, _, _ := unstructured.NestedSlice(o.Object, "spec", "matchResources", "namespaceSelector", "matchExpressions")
+			labelled := slices.ContainsFunc(exprs, func(e any) bool {
+				m := e.(map[string]any)
+				return m["key"] == NamespaceLabel && m["operator"] == "In" && slices.Equal(m["values"].([]any), []any{"true"})
+			})
+			if labelled != onlyLabelled {
+				t.Errorf("onlyLabelled %v: binding %s selects %v", onlyLabelled, o.GetName(), exprs)
+			}
+		}
+		if bindings < 7 {
+			t.Errorf("onlyLabelled %v: %d bindings, want every policy's", onlyLabelled, bindings)
 		}
 	}
 }

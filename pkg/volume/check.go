@@ -32,13 +32,26 @@ func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, sta
 	if err != nil {
 		return nil, fmt.Errorf("%s: list nodes: %w", target.Context, err)
 	}
+	selected := map[string]bool{}
+	for _, v := range vols {
+		selected[v.Namespace+"/"+v.Claim] = true
+	}
+	claims := map[string]map[string]bool{} // the source's, per namespace
 	checkedOwners := map[Owner]bool{}
 	for _, v := range vols {
 		for _, o := range v.Owners {
-			if checkedOwners[o] || state.Done(o.Key(), StepScaleTarget) {
+			if checkedOwners[o] {
 				continue
 			}
 			checkedOwners[o] = true
+			if !state.Done(o.Key(), StepScaleSource) {
+				if err := checkSourceOwner(ctx, source, o, v, selected, claims, add); err != nil {
+					return nil, err
+				}
+			}
+			if state.Done(o.Key(), StepScaleTarget) {
+				continue
+			}
 			if _, err := getReplicas(ctx, target, o); apierrors.IsNotFound(err) {
 				add(v, "run `tandem sync` first (it creates the owner in the target)", "%s does not exist in the target %s", o, target.Context)
 			} else if err != nil {
@@ -76,7 +89,7 @@ func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, sta
 		if err := checkTargetClaim(ctx, target, v, replaceTargetClaims, add); err != nil {
 			return nil, err
 		}
-		if err := checkBarePods(ctx, source, v, add); err != nil {
+		if err := checkPods(ctx, source, v, add); err != nil {
 			return nil, err
 		}
 		if csi := pv.Spec.CSI; csi != nil {
@@ -153,22 +166,28 @@ func boundTo(pvc *corev1.PersistentVolumeClaim) string {
 	return " (bound to PV " + pvc.Spec.VolumeName + ")"
 }
 
-// checkBarePods blocks when a pod without a controller mounts the claim:
-// scaling the owners down would not stop it.
-func checkBarePods(ctx context.Context, source *cluster.Conn, v Volume, add func(Volume, string, string, ...any)) error {
+// checkPods blocks when a pod that scaling the owners down would not stop
+// mounts the claim: one without a controller, or one whose controller is not
+// an owner the handoff scales (a Job's, a DaemonSet's, a ReplicaSet of its
+// own). The handoff would wait for it to let go of the volume, the owners
+// already at 0. A pod that has finished mounts nothing.
+func checkPods(ctx context.Context, source *cluster.Conn, v Volume, add func(Volume, string, string, ...any)) error {
 	pods, err := source.Typed.CoreV1().Pods(v.Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return fmt.Errorf("%s: list pods: %w", source.Context, err)
 	}
-	for _, p := range pods.Items {
-		if metav1.GetControllerOf(&p) != nil {
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if finished(p) || stoppedWithOwner(p, v.Owners) || !slices.ContainsFunc(p.Spec.Volumes, func(vol corev1.Volume) bool {
+			return vol.PersistentVolumeClaim != nil && vol.PersistentVolumeClaim.ClaimName == v.Claim
+		}) {
 			continue
 		}
-		for _, vol := range p.Spec.Volumes {
-			if vol.PersistentVolumeClaim != nil && vol.PersistentVolumeClaim.ClaimName == v.Claim {
-				add(v, "delete the pod (or give the claim to a Deployment or StatefulSet)", "pod %s mounts the claim and has no controller to scale down", p.Name)
-			}
+		if c := metav1.GetControllerOfNoCopy(p); c != nil {
+			add(v, "stop it first (scale its controller to 0, or wait for it to finish)", "pod %s mounts the claim and its controller, %s %s, is not one the handoff scales down", p.Name, c.Kind, c.Name)
+			continue
 		}
+		add(v, "delete the pod (or give the claim to a Deployment or StatefulSet)", "pod %s mounts the claim and has no controller to scale down", p.Name)
 	}
 	return nil
 }

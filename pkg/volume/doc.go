@@ -3,8 +3,8 @@
 // move.
 //
 // Each volume goes through a journaled state machine (Steps, in the order of
-// the seed's manual procedure): owners scaled to 0 in the source, no pod
-// mounting the claim, no VolumeAttachment left, reclaim policy Retain, an
+// the seed's manual procedure): reclaim policy Retain, owners scaled to 0 in
+// the source, no pod mounting the claim, no VolumeAttachment left, an
 // optional snapshot, the PV/PVC definitions saved in the journal, owners at 0
 // in the target, the target's empty claim of the same name removed, the PVC
 // created in the target, the PV created pre-bound to that PVC's UID, the

@@ -237,8 +237,11 @@ func (h *Handoff) Execute(ctx context.Context, vols []Volume) (*Report, error) {
 		ownerPhase(StepTargetBack)
 		lastVolumeStep = StepRemoveTarget
 	} else {
+		// Retain before anything stops: a claim deleted from here on (by
+		// hand, or by a controller the checks could not see) leaves its disk.
+		volumePhase(h.Parallel, StepRetain)
 		ownerPhase(StepScaleSource)
-		volumePhase(h.Parallel, StepUnmounted, StepDetached, StepRetain, StepSnapshot, StepSave)
+		volumePhase(h.Parallel, StepUnmounted, StepDetached, StepSnapshot, StepSave)
 		ownerPhase(StepScaleTarget)
 		volumePhase(h.Parallel, StepClearTarget, StepCreatePVC, StepCreatePV, StepReleaseSource)
 		// Verifying only waits, on one watch for all volumes: no slot each.

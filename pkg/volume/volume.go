@@ -32,8 +32,9 @@ const (
 // Steps is every step of a handoff in the order it runs: owner steps run for
 // all owners at their place in the sequence, volume steps for every volume.
 var Steps = []string{
+	StepRetain,
 	StepScaleSource,
-	StepUnmounted, StepDetached, StepRetain, StepSnapshot, StepSave,
+	StepUnmounted, StepDetached, StepSnapshot, StepSave,
 	StepScaleTarget,
 	StepClearTarget, StepCreatePVC, StepCreatePV, StepReleaseSource, StepVerify,
 	StepScaleUp,
@@ -98,9 +99,10 @@ func (s State) Done(key, step string) bool {
 	return ok
 }
 
-// Started says whether any volume step of v is done (so it is under way).
+// Started says whether any volume step of v is done (so it is under way)
+// but Retain, which leaves the source's objects as they were.
 func (s State) Started(v Volume) bool {
-	return slices.ContainsFunc(Steps, func(st string) bool { return !IsOwnerStep(st) && s.Done(v.Key(), st) })
+	return slices.ContainsFunc(Steps, func(st string) bool { return !IsOwnerStep(st) && st != StepRetain && s.Done(v.Key(), st) })
 }
 
 // Resume is an interrupted run found in a journal.

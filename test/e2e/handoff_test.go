@@ -271,11 +271,13 @@ func TestHandoffResumesAfterCrashAtEachStep(t *testing.T) {
 }
 
 // Every blocker is reported before anything changes: here the owner is
-// missing in green (no sync), the PV's name is taken there, and a pod no
-// controller owns mounts the claim in blue.
+// missing in green (no sync), the PV's name is taken there, a pod no
+// controller owns and one of a ReplicaSet of its own mount the claim in
+// blue, vault deletes its claims when it scales down, and the selection
+// takes one of vault's two claims. A finished Job's pod is no blocker.
 func TestHandoffReportsAllBlockersFirst(t *testing.T) {
 	const ns = "e2e-handoff-block"
-	vols := createVault(t, ns, 1)
+	vols := createVault(t, ns, 2)
 	squatter := fmt.Sprintf(`{"apiVersion":"v1","kind":"PersistentVolume","metadata":{"name":%q},"spec":{"capacity":{"storage":"1Gi"},
 		"accessModes":["ReadWriteOnce"],"persistentVolumeReclaimPolicy":"Retain","storageClassName":"standard",
 		"hostPath":{"path":"/tmp/tandem-e2e-squatter"},"claimRef":{"namespace":"other","name":"other"}}}`, vols[0].pv)
@@ -283,24 +285,50 @@ func TestHandoffReportsAllBlockersFirst(t *testing.T) {
 	t.Cleanup(func() {
 		kubectl(t, "--context", "green", "delete", "pv", vols[0].pv, "--ignore-not-found", "--wait=false")
 	})
-	kubectlCreate(t, "blue", fmt.Sprintf(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"bare","namespace":%q},"spec":{
-		"tolerations":[{"key":"kwok.x-k8s.io/node","operator":"Exists","effect":"NoSchedule"}],
+	mount := func(claim string) string {
+		return fmt.Sprintf(`"tolerations":[{"key":"kwok.x-k8s.io/node","operator":"Exists","effect":"NoSchedule"}],
 		"containers":[{"name":"c","image":"registry.example/c:1","volumeMounts":[{"name":"d","mountPath":"/d"}]}],
-		"volumes":[{"name":"d","persistentVolumeClaim":{"claimName":%q}}]}}`, ns, vols[0].claim))
-	r := tandem(t, handoffArgs(ns, "--journal-dir", t.TempDir(), "-o", "table")...)
+		"volumes":[{"name":"d","persistentVolumeClaim":{"claimName":%q}}]`, claim)
+	}
+	kubectlCreate(t, "blue", fmt.Sprintf(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"bare","namespace":%q},"spec":{%s}}`, ns, mount(vols[0].claim)))
+	// A ReplicaSet of its own keeps its pod mounting the claim: scaling vault does not stop it.
+	kubectlCreate(t, "blue", fmt.Sprintf(`{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"side","namespace":%q},"spec":{"replicas":1,
+		"selector":{"matchLabels":{"app":"side"}},"template":{"metadata":{"labels":{"app":"side"}},"spec":{%s}}}}`, ns, mount(vols[0].claim)))
+	// A Job's pod that has finished mounts nothing: no blocker.
+	kubectlCreate(t, "blue", fmt.Sprintf(`{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"backup","namespace":%q},"spec":{
+		"template":{"spec":{"restartPolicy":"Never",%s}}}}`, ns, mount(vols[0].claim)))
+	eventually(t, 2*time.Minute, func() error {
+		got := kubectl(t, "--context", "blue", "-n", ns, "get", "pods", "-l", "job-name=backup", "-o", "jsonpath={.items[*].status.phase}").stdout
+		side := kubectl(t, "--context", "blue", "-n", ns, "get", "pods", "-l", "app=side", "-o", "jsonpath={.items[*].status.phase}").stdout
+		if got != "Succeeded" || side != "Running" {
+			return fmt.Errorf("backup's pod %q, side's %q: want Succeeded, Running", got, side)
+		}
+		return nil
+	})
+	// Stopping vault would delete its claims.
+	mustKubectl(t, "--context", "blue", "-n", ns, "patch", "statefulset", "vault", "-p", `{"spec":{"persistentVolumeClaimRetentionPolicy":{"whenScaled":"Delete"}}}`)
+	// One claim of the two: vault would start in green with the other empty.
+	r := tandem(t, "handoff", "--source", "blue", "--target", "green", "--namespace", ns, "--pvc", vols[0].claim,
+		"--replace-target-claims", "--journal-dir", t.TempDir(), "-o", "table")
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	for _, want := range []string{"StatefulSet " + ns + "/vault does not exist in the target", "PV name " + vols[0].pv + " is already taken in the target",
-		"pod bare mounts the claim and has no controller", "nothing was changed"} {
+		"pod bare mounts the claim and has no controller", "its controller, ReplicaSet side, is not one the handoff scales down",
+		"StatefulSet " + ns + "/vault deletes its claims when it scales down",
+		"StatefulSet " + ns + "/vault also mounts claim " + vols[1].claim + ", which the selection leaves out",
+		"nothing was changed"} {
 		if !strings.Contains(r.stdout+r.stderr, want) {
 			t.Errorf("output lacks %q:\n%s%s", want, r.stdout, r.stderr)
 		}
 	}
+	if strings.Contains(r.stdout+r.stderr, "backup") {
+		t.Errorf("the finished Job's pod is named as a blocker:\n%s%s", r.stdout, r.stderr)
+	}
 	if got := mustKubectl(t, "--context", "blue", "get", "pv", vols[0].pv, "-o", "jsonpath={.spec.persistentVolumeReclaimPolicy}"); got != "Delete" {
 		t.Errorf("blue PV %s reclaim policy %q: a blocked handoff changed it", vols[0].pv, got)
 	}
-	waitStsReady(t, "blue", ns, 1)
+	waitStsReady(t, "blue", ns, 2)
 }
 
 // Twenty volumes at once, selected by label: the time per volume, for the record.

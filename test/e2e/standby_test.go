@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -216,7 +217,14 @@ func TestStandbySyncActivateDeactivate(t *testing.T) {
 		t.Fatalf("web in standby green scaled to %v", field(o, "spec", "replicas"))
 	}
 
+	// A standby of an hour: the CronJob missed runs while parked. Blue made
+	// them; activate must not start the latest at once.
+	hourAgo := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	mustKubectl(t, "--context", "green", "-n", standbyNS, "patch", "cronjob", "report", "--subresource=status", "--type=merge",
+		"-p", `{"status":{"lastScheduleTime":"`+hourAgo+`"}}`)
+
 	// Then activate restores exactly what blue runs.
+	activated := time.Now()
 	act := mustTandem(t, "activate", "--cluster", "green", "--timeout", "3m", "--journal-dir", journal)
 	if !strings.Contains(act, "green is active") {
 		t.Errorf("activate output:\n%s", act)
@@ -254,10 +262,30 @@ func TestStandbySyncActivateDeactivate(t *testing.T) {
 	if st := kubectl(t, "--context", "green", "-n", "tandem-system", "get", "configmap", "standby"); st.code == 0 {
 		t.Errorf("standby marker still in green after activate")
 	}
+	// A Job of the CronJob is named after its scheduled minute: none is of
+	// a time before activate (a run missed while parked).
+	for _, j := range strings.Fields(mustKubectl(t, "--context", "green", "-n", standbyNS, "get", "jobs", "-o", "jsonpath={.items[*].metadata.name}")) {
+		minute, err := strconv.ParseInt(strings.TrimPrefix(j, "report-"), 10, 64)
+		if err == nil && minute*60 < activated.Unix() {
+			t.Errorf("green job %s was scheduled at %s, before activate (%s): a run missed while parked started", j, time.Unix(minute*60, 0).UTC(), activated.UTC())
+		}
+	}
 
 	// And deactivate parks it all again.
 	mustTandem(t, "deactivate", "--cluster", "green", "--namespace", standbyNS, "--journal-dir", journal)
 	assertParked(t)
+	// Only the namespace named: a Deployment elsewhere keeps its replicas.
+	other := standbyNS + "-other"
+	mustKubectl(t, "--context", "green", "create", "namespace", other)
+	t.Cleanup(func() { kubectl(t, "--context", "green", "delete", "namespace", other, "--wait=false") })
+	if r := kubectl(t, "--context", "green", "-n", other, "create", "deployment", "web", "--image=registry.k8s.io/pause:3.10", "--replicas=2", "--dry-run=server", "-o", "json"); r.code != 0 {
+		t.Errorf("a Deployment in %s, not named by deactivate --namespace: refused: %s", other, r.stderr)
+	} else {
+		var o map[string]any
+		if err := json.Unmarshal([]byte(r.stdout), &o); err != nil || field(o, "spec", "replicas") != float64(2) {
+			t.Errorf("a Deployment in %s, not named by deactivate --namespace: replicas %v, want 2 (%v)", other, field(o, "spec", "replicas"), err)
+		}
+	}
 
 	// A rollout in standby (a mirrored image change) leaves the older
 	// ReplicaSet with the tandem.io/replicas the Deployment controller copied
