@@ -59,7 +59,9 @@ stays where it is, the PV and PVC objects move. Per volume, journaled:
 
 A PV is never bindable by name alone: another claim that names it with
 spec.volumeName does not get it. Every blocker (missing StorageClass or owner,
-PV name taken, node affinity, access modes, capacity) is reported before the
+PV name taken, node affinity, access modes, capacity, the CSI driver — also
+the one CSI migration serves an in-tree volume with — and the Secrets the PV
+gives it) is reported before the
 first change, and so is what stopping an owner would lose: a StatefulSet
 whose persistentVolumeClaimRetentionPolicy deletes its claims when it scales
 down, an owner that mounts claims the selection leaves out (it is stopped in

@@ -92,12 +92,19 @@ func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, sta
 		if err := checkPods(ctx, source, v, add); err != nil {
 			return nil, err
 		}
-		if csi := pv.Spec.CSI; csi != nil {
-			if _, err := target.Typed.StorageV1().CSIDrivers().Get(ctx, csi.Driver, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-				add(v, "install the "+csi.Driver+" CSI driver in the target first", "the target has no CSIDriver %s: no pod there could mount the volume", csi.Driver)
+		if driver, inTree := csiDriverOf(pv); driver != "" {
+			if _, err := target.Typed.StorageV1().CSIDrivers().Get(ctx, driver, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+				served := ""
+				if inTree != "" {
+					served = fmt.Sprintf(" (the PV's in-tree %s volume is served by it: CSI migration)", inTree)
+				}
+				add(v, "install the "+driver+" CSI driver in the target first", "the target has no CSIDriver %s%s: no pod there could mount the volume", driver, served)
 			} else if err != nil {
-				return nil, fmt.Errorf("%s: CSIDriver %s: %w", target.Context, csi.Driver, err)
+				return nil, fmt.Errorf("%s: CSIDriver %s: %w", target.Context, driver, err)
 			}
+		}
+		if err := checkCSISecrets(ctx, target, v, pv, add); err != nil {
+			return nil, err
 		}
 		if na := pv.Spec.NodeAffinity; na != nil && na.Required != nil {
 			if !anyNodeMatches(na.Required, nodes.Items) {
@@ -208,4 +215,69 @@ func anyNodeMatches(sel *corev1.NodeSelector, nodes []corev1.Node) bool {
 		return true // an invalid selector is the apiserver's to refuse, not ours to judge
 	}
 	return slices.ContainsFunc(nodes, func(n corev1.Node) bool { return ns.Match(&n) })
+}
+
+// inTreeDrivers are the CSI drivers that serve the in-tree volume sources
+// through CSI migration (GA for each by Kubernetes 1.27; the in-tree code
+// is gone since): a PV of one needs the driver in the target.
+var inTreeDrivers = []struct {
+	source string
+	has    func(*corev1.PersistentVolumeSource) bool
+	driver string
+}{
+	{"awsElasticBlockStore", func(s *corev1.PersistentVolumeSource) bool { return s.AWSElasticBlockStore != nil }, "ebs.csi.aws.com"},
+	{"gcePersistentDisk", func(s *corev1.PersistentVolumeSource) bool { return s.GCEPersistentDisk != nil }, "pd.csi.storage.gke.io"},
+	{"azureDisk", func(s *corev1.PersistentVolumeSource) bool { return s.AzureDisk != nil }, "disk.csi.azure.com"},
+	{"azureFile", func(s *corev1.PersistentVolumeSource) bool { return s.AzureFile != nil }, "file.csi.azure.com"},
+	{"cinder", func(s *corev1.PersistentVolumeSource) bool { return s.Cinder != nil }, "cinder.csi.openstack.org"},
+	{"vsphereVolume", func(s *corev1.PersistentVolumeSource) bool { return s.VsphereVolume != nil }, "csi.vsphere.vmware.com"},
+	{"portworxVolume", func(s *corev1.PersistentVolumeSource) bool { return s.PortworxVolume != nil }, "pxd.portworx.com"},
+}
+
+// csiDriverOf is the CSI driver that mounts pv: its own, or the one CSI
+// migration serves its in-tree source with (inTree names that source);
+// "" for a volume no CSI driver serves (hostPath, local, nfs).
+func csiDriverOf(pv *corev1.PersistentVolume) (driver, inTree string) {
+	if pv.Spec.CSI != nil {
+		return pv.Spec.CSI.Driver, ""
+	}
+	for _, d := range inTreeDrivers {
+		if d.has(&pv.Spec.PersistentVolumeSource) {
+			return d.driver, d.source
+		}
+	}
+	return "", ""
+}
+
+// checkCSISecrets blocks when a Secret the PV's CSI driver is given (to
+// stage, publish or expand the volume: a Ceph or vSphere credential, often
+// in the driver's own namespace) is not in the target: the volume would be
+// handed over, and no pod there could mount it. A Secret tandem may not
+// read there is not judged.
+func checkCSISecrets(ctx context.Context, target *cluster.Conn, v Volume, pv *corev1.PersistentVolume, add func(Volume, string, string, ...any)) error {
+	csi := pv.Spec.CSI
+	if csi == nil {
+		return nil
+	}
+	for _, ref := range []struct {
+		field string
+		ref   *corev1.SecretReference
+	}{
+		{"nodeStageSecretRef", csi.NodeStageSecretRef}, {"nodePublishSecretRef", csi.NodePublishSecretRef},
+		{"controllerPublishSecretRef", csi.ControllerPublishSecretRef}, {"controllerExpandSecretRef", csi.ControllerExpandSecretRef},
+		{"nodeExpandSecretRef", csi.NodeExpandSecretRef},
+	} {
+		if ref.ref == nil || ref.ref.Name == "" {
+			continue
+		}
+		_, err := target.Typed.CoreV1().Secrets(ref.ref.Namespace).Get(ctx, ref.ref.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			add(v, "create it in the target (tandem sync copies it with its namespace)", "the PV's CSI %s names Secret %s/%s, which the target does not have: no pod there could mount the volume", ref.field, ref.ref.Namespace, ref.ref.Name)
+		case apierrors.IsForbidden(err):
+		case err != nil:
+			return fmt.Errorf("%s: Secret %s/%s: %w", target.Context, ref.ref.Namespace, ref.ref.Name, err)
+		}
+	}
+	return nil
 }

@@ -71,3 +71,25 @@ func TestStoppedWithOwner(t *testing.T) {
 		}
 	}
 }
+
+// A PV's CSI driver is its own, or the one CSI migration serves its in-tree
+// source with; none for volumes no CSI driver serves.
+func TestCSIDriverOf(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		src            corev1.PersistentVolumeSource
+		driver, inTree string
+	}{
+		{"csi", corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{Driver: "rbd.csi.ceph.com"}}, "rbd.csi.ceph.com", ""},
+		{"ebs", corev1.PersistentVolumeSource{AWSElasticBlockStore: &corev1.AWSElasticBlockStoreVolumeSource{VolumeID: "vol-1"}}, "ebs.csi.aws.com", "awsElasticBlockStore"},
+		{"gce", corev1.PersistentVolumeSource{GCEPersistentDisk: &corev1.GCEPersistentDiskVolumeSource{PDName: "d"}}, "pd.csi.storage.gke.io", "gcePersistentDisk"},
+		{"azure disk", corev1.PersistentVolumeSource{AzureDisk: &corev1.AzureDiskVolumeSource{DiskName: "d"}}, "disk.csi.azure.com", "azureDisk"},
+		{"hostPath", corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/d"}}, "", ""},
+		{"nfs", corev1.PersistentVolumeSource{NFS: &corev1.NFSVolumeSource{Server: "s", Path: "/"}}, "", ""},
+	} {
+		d, in := csiDriverOf(&corev1.PersistentVolume{Spec: corev1.PersistentVolumeSpec{PersistentVolumeSource: tc.src}})
+		if d != tc.driver || in != tc.inTree {
+			t.Errorf("%s: %q %q, want %q %q", tc.name, d, in, tc.driver, tc.inTree)
+		}
+	}
+}

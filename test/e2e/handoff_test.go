@@ -274,7 +274,8 @@ func TestHandoffResumesAfterCrashAtEachStep(t *testing.T) {
 // missing in green (no sync), the PV's name is taken there, a pod no
 // controller owns and one of a ReplicaSet of its own mount the claim in
 // blue, vault deletes its claims when it scales down, and the selection
-// takes one of vault's two claims. A finished Job's pod is no blocker.
+// takes one of vault's two claims. A finished Job's pod is no blocker. Then
+// volumes green has no driver or driver Secret for.
 func TestHandoffReportsAllBlockersFirst(t *testing.T) {
 	const ns = "e2e-handoff-block"
 	vols := createVault(t, ns, 2)
@@ -329,6 +330,37 @@ func TestHandoffReportsAllBlockersFirst(t *testing.T) {
 		t.Errorf("blue PV %s reclaim policy %q: a blocked handoff changed it", vols[0].pv, got)
 	}
 	waitStsReady(t, "blue", ns, 2)
+
+	// Volumes green could not mount: an in-tree GCE disk (served by its CSI
+	// driver since CSI migration) and a CSI volume whose driver is given a
+	// Secret green does not have.
+	for name, source := range map[string]string{
+		"gce": `"gcePersistentDisk":{"pdName":"disk-1"}`,
+		"csi": `"csi":{"driver":"secrets.csi.e2e.tandem.io","volumeHandle":"h1","nodePublishSecretRef":{"name":"creds","namespace":"` + ns + `"}}`,
+	} {
+		kubectlCreate(t, "blue", fmt.Sprintf(`{"apiVersion":"v1","kind":"PersistentVolume","metadata":{"name":"%[1]s-%[2]s"},"spec":{"capacity":{"storage":"1Gi"},
+			"accessModes":["ReadWriteOnce"],"persistentVolumeReclaimPolicy":"Retain","storageClassName":"","claimRef":{"namespace":%[1]q,"name":%[2]q},%[3]s}}`, ns, name, source))
+		kubectlCreate(t, "blue", fmt.Sprintf(`{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":%[2]q,"namespace":%[1]q,"labels":{"e2e-driver":"yes"}},
+			"spec":{"accessModes":["ReadWriteOnce"],"storageClassName":"","volumeName":"%[1]s-%[2]s","resources":{"requests":{"storage":"1Gi"}}}}`, ns, name))
+	}
+	kubectlCreate(t, "blue", fmt.Sprintf(`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"creds","namespace":%q},"stringData":{"key":"v"}}`, ns))
+	eventually(t, time.Minute, func() error {
+		if got := kubectl(t, "--context", "blue", "-n", ns, "get", "pvc", "-l", "e2e-driver=yes", "-o", "jsonpath={.items[*].status.phase}").stdout; got != "Bound Bound" {
+			return fmt.Errorf("claims gce, csi: %q, want Bound Bound", got)
+		}
+		return nil
+	})
+	r = tandem(t, "handoff", "--source", "blue", "--target", "green", "--namespace", ns, "-l", "e2e-driver=yes", "--journal-dir", t.TempDir(), "-o", "table")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"the target has no CSIDriver pd.csi.storage.gke.io (the PV's in-tree gcePersistentDisk volume is served by it",
+		"the target has no CSIDriver secrets.csi.e2e.tandem.io",
+		"the PV's CSI nodePublishSecretRef names Secret " + ns + "/creds, which the target does not have"} {
+		if !strings.Contains(r.stdout+r.stderr, want) {
+			t.Errorf("output lacks %q:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
 }
 
 // Twenty volumes at once, selected by label: the time per volume, for the record.
