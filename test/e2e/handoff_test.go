@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tandem-io/tandem/pkg/volume"
 )
 
 // vaultFile is the data file the tests write into each volume.
@@ -249,8 +251,7 @@ func TestHandoffResumesAfterCrashAtEachStep(t *testing.T) {
 	journal := t.TempDir()
 	// One volume at a time, so each step name is the next step to run.
 	args := handoffArgs(ns, "--journal-dir", journal, "--parallel", "1")
-	for _, step := range []string{"scale-source", "unmounted", "detached", "retain", "snapshot", "save", "scale-target",
-		"clear-target", "create-pvc", "create-pv", "release-source", "verify", "scale-up"} {
+	for _, step := range volume.Steps {
 		for _, at := range []string{step + ":acted", step} {
 			r := runCmdEnv(t, []string{"TANDEM_HANDOFF_CRASH_AFTER=" + at}, lab.bin, args...)
 			if r.code != 137 || !strings.Contains(r.stderr, "TANDEM_HANDOFF_CRASH_AFTER="+at+": exiting 137") {
