@@ -49,8 +49,11 @@ func newDrainCmd(g *Global) *cobra.Command {
 		Long: `Taints and cordons every selected node first (so nothing lands back on
 them), evicts the --first pods through the Eviction API, then drains the
 nodes --parallel at a time with kubectl's drain logic, respecting
-PodDisruptionBudgets. DaemonSet pods stay; pods without a controller block
-the node. Progress (nodes done, pods evicted, ETA) goes to stderr.
+PodDisruptionBudgets. DaemonSet pods stay (but an ingress controller's,
+which go first); pods without a controller block the node. An eviction a
+budget refuses is tried again every 5 s, and said on stderr (once a minute).
+Progress (nodes done, pods evicted, ETA) goes to stderr. A --nodes selector
+that matches no node is bad input.
 
 Without --first, the pods that go first are those of every ingress or gateway
 controller found: the controllers named by the cluster's IngressClasses
@@ -62,7 +65,8 @@ classes whose controller tandem does not know (their pods are drained as
 ordinary pods: name them with --first).
 
 When pods are still there at --timeout, the PodDisruptionBudgets that allow no
-disruption are named with their pods. Each node is journaled: a re-run skips
+disruption are named with their pods, and so is every other error that held
+a node. Each node is journaled: a re-run skips
 nodes already drained. --undo removes the taint and uncordons.
 
 Exit codes: 0 drained, 1 stuck or timed out (blockers named), 2 bad input.`,
@@ -84,7 +88,7 @@ Exit codes: 0 drained, 1 stuck or timed out (blockers named), 2 bad input.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Cluster, "cluster", "", "context of the cluster to drain")
 	f.StringVar(&o.Nodes, "nodes", "", "label selector of the nodes to drain (required)")
-	f.StringVar(&o.Taint, "taint", drain.DefaultTaint, "taint put on every selected node first (key=value:Effect)")
+	f.StringVar(&o.Taint, "taint", drain.DefaultTaint, "taint put on every selected node first (key=value:Effect; NoSchedule or PreferNoSchedule: NoExecute would delete the pods past their budgets)")
 	f.StringVar(&o.First, "first", "", "label selector of the pods evicted before any node is drained (\"\" for none) "+firstDefault)
 	f.IntVar(&o.Parallel, "parallel", 1, "nodes drained at once")
 	f.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "how long the whole drain may take before it stops and names the blockers")

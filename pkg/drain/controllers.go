@@ -60,11 +60,13 @@ var Controllers = []Controller{
 	{Name: "HAProxy Kubernetes Ingress", Classes: []string{"haproxy.org/ingress-controller", "haproxy.org/gateway-controller"},
 		Pods: []string{"app.kubernetes.io/name=kubernetes-ingress"}},
 	// istio/istio: manifests/charts/gateways/istio-ingress and the gateway
-	// chart installed as istio-ingressgateway label istio=ingressgateway;
+	// chart installed as istio-ingressgateway label istio=ingressgateway; the
+	// gateway chart labels istio=<release without "istio-">: istio=ingress
+	// for the istio-ingress release Istio's documentation installs;
 	// Gateway API deployments carry gateway.istio.io/managed=istio.io-gateway-controller
 	// (waypoints, istio.io-mesh-controller, carry east-west traffic only: left out).
 	{Name: "Istio", Classes: []string{"istio.io/ingress-controller", "istio.io/gateway-controller"},
-		Pods: []string{"istio=ingressgateway", "gateway.istio.io/managed=istio.io-gateway-controller"}},
+		Pods: []string{"istio=ingressgateway", "istio=ingress", "gateway.istio.io/managed=istio.io-gateway-controller"}},
 	// Kong/charts kong: app.kubernetes.io/name=kong (component app).
 	{Name: "Kong", Classes: []string{"ingress-controllers.konghq.com/kong", "konghq.com/kic-gateway-controller", "konghq.com/gateway-operator"},
 		Pods: []string{"app.kubernetes.io/name=kong"}},

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	kdrain "k8s.io/kubectl/pkg/drain"
 
+	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/journal"
 )
 
@@ -53,6 +54,9 @@ const (
 	EventFailed  = "failed"  // a pod's eviction failed
 	EventNode    = "drained" // a node has no evictable pods left
 	EventSkipped = "skipped" // a node drained by an earlier run
+	// EventRetrying: an eviction was refused for now (a PodDisruptionBudget
+	// allows no disruption) and is tried again; Error says why.
+	EventRetrying = "retrying"
 )
 
 // Event is one step of progress.
@@ -137,11 +141,16 @@ func (r *run) emit(e Event) {
 	}
 }
 
-// SelectNodes lists the nodes matching sel, sorted by name.
+// SelectNodes lists the nodes matching sel, sorted by name. None is bad
+// input: a selector with a typo would otherwise "drain" nothing and say
+// done, and the pool be deleted with its pods.
 func SelectNodes(ctx context.Context, cs kubernetes.Interface, sel labels.Selector) ([]string, error) {
 	list, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {
 		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	if len(list.Items) == 0 {
+		return nil, fmt.Errorf("%w: no node matches --nodes %s", cluster.ErrBadInput, sel)
 	}
 	var names []string
 	for _, n := range list.Items {
@@ -272,7 +281,12 @@ func (r *run) helper(ctx context.Context, phase, node string) *kdrain.Helper {
 	}
 	return &kdrain.Helper{
 		Ctx: ctx, Client: r.cs, Force: false, IgnoreAllDaemonSets: true, DeleteEmptyDirData: true,
-		GracePeriodSeconds: -1, Timeout: max(remaining, time.Second), Out: io.Discard, ErrOut: io.Discard,
+		GracePeriodSeconds: -1, Timeout: max(remaining, time.Second), Out: io.Discard,
+		// An eviction a budget refuses (429) is tried again after this, as
+		// kubectl drain does: the helper's own default is no wait at all,
+		// an eviction and a read back to back until the timeout.
+		EvictErrorRetryDelay: evictRetryDelay,
+		ErrOut:               &retryLines{phase: phase, node: node, emit: r.emit},
 		OnPodDeletionOrEvictionFinished: func(pod *corev1.Pod, _ bool, err error) {
 			e := Event{Kind: EventEvicted, Phase: phase, Node: pod.Spec.NodeName, Pod: pod.Namespace + "/" + pod.Name}
 			if err != nil {
@@ -281,6 +295,45 @@ func (r *run) helper(ctx context.Context, phase, node string) *kdrain.Helper {
 			r.emit(e)
 		},
 	}
+}
+
+// evictRetryDelay is how long an eviction refused by a PodDisruptionBudget
+// (or in a namespace being deleted) waits before it is tried again: kubectl
+// drain's.
+const evictRetryDelay = 5 * time.Second
+
+// retryLines turns what kubectl's drain helper says of an eviction it will
+// try again ("error when evicting pods/… (will retry after 5s): Cannot evict
+// pod as it would violate the pod's disruption budget") into EventRetrying
+// events: the first time for a pod and reason, then once a minute, so that a
+// drain waiting on a budget says so instead of nothing until its timeout.
+type retryLines struct {
+	phase, node string
+	emit        func(Event)
+	mu          sync.Mutex
+	last        map[string]time.Time
+}
+
+// retryEvery is how often a refusal that keeps coming is said again.
+const retryEvery = time.Minute
+
+func (w *retryLines) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.last == nil {
+		w.last = map[string]time.Time{}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(p)), "\n") {
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		if t, ok := w.last[line]; ok && time.Since(t) < retryEvery {
+			continue
+		}
+		w.last[line] = time.Now()
+		w.emit(Event{Kind: EventRetrying, Phase: w.phase, Node: w.node, Error: line})
+	}
+	return len(p), nil
 }
 
 // plan lists what would be evicted, first pods first, changing nothing.
@@ -329,13 +382,15 @@ func (r *run) stuck(ctx context.Context, onNode map[string]bool) (*Report, error
 		return r.rep, err
 	}
 	r.rep.Blockers = blockers
+	// The errors are said too: a node held by a pod without a controller,
+	// or by two budgets over one pod, is not fixed by the budgets named.
 	msg := strings.Join(r.rep.Errors, "; ")
 	if len(blockers) > 0 {
 		var names []string
 		for _, b := range blockers {
 			names = append(names, b.PDB)
 		}
-		msg = "blocked by PodDisruptionBudget " + strings.Join(names, ", ")
+		msg = "blocked by PodDisruptionBudget " + strings.Join(names, ", ") + "; " + msg
 	}
 	return r.rep, fmt.Errorf("%w: %s", ErrStuck, msg)
 }

@@ -161,6 +161,9 @@ func (r *run) firstPods(ctx context.Context, onNode map[string]bool) ([]corev1.P
 			if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 				continue
 			}
+			if _, static := p.Annotations[corev1.MirrorPodAnnotationKey]; static {
+				continue // the kubelet's own (a static pod): no eviction removes it
+			}
 			if why := r.opts.First.Match(labels.Set(p.Labels)); len(why) > 0 {
 				pods = append(pods, p)
 				r.rep.First = append(r.rep.First, FirstPod{Pod: p.Namespace + "/" + p.Name, Node: p.Spec.NodeName, Why: why})

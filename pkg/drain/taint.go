@@ -22,9 +22,14 @@ func ParseTaint(s string) (corev1.Taint, error) {
 	}
 	k, v, _ := strings.Cut(kv, "=")
 	switch e := corev1.TaintEffect(effect); e {
-	case corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule, corev1.TaintEffectNoExecute:
+	case corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule:
+	case corev1.TaintEffectNoExecute:
+		// Every selected node is tainted before anything is evicted: the
+		// taint manager would delete every pod that does not tolerate it at
+		// once, past the PodDisruptionBudgets and the ingress-first order.
+		return corev1.Taint{}, fmt.Errorf("taint %q: NoExecute would delete every pod of the nodes at once, past their PodDisruptionBudgets: use NoSchedule (the drain evicts them)", s)
 	default:
-		return corev1.Taint{}, fmt.Errorf("taint %q: effect %q: want NoSchedule, PreferNoSchedule or NoExecute", s, effect)
+		return corev1.Taint{}, fmt.Errorf("taint %q: effect %q: want NoSchedule or PreferNoSchedule", s, effect)
 	}
 	if k == "" {
 		return corev1.Taint{}, fmt.Errorf("taint %q: empty key", s)

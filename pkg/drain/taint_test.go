@@ -13,7 +13,9 @@ func TestParseTaint(t *testing.T) {
 		wantErr bool
 	}{
 		{in: DefaultTaint, want: corev1.Taint{Key: "migration", Value: "migration", Effect: corev1.TaintEffectNoSchedule}},
-		{in: "retire:NoExecute", want: corev1.Taint{Key: "retire", Effect: corev1.TaintEffectNoExecute}},
+		{in: "retire:PreferNoSchedule", want: corev1.Taint{Key: "retire", Effect: corev1.TaintEffectPreferNoSchedule}},
+		// Every node is tainted first: NoExecute would delete their pods at once, past the budgets.
+		{in: "retire:NoExecute", wantErr: true},
 		{in: "migration=migration", wantErr: true},
 		{in: "k=v:Sometimes", wantErr: true},
 		{in: "=v:NoSchedule", wantErr: true},
@@ -27,5 +29,28 @@ func TestParseTaint(t *testing.T) {
 				t.Errorf("ParseTaint(%q) = %+v, want %+v", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+// What kubectl's drain helper says of an eviction it will try again becomes
+// one retrying event per pod and reason, said again once a minute at most.
+func TestRetryLinesSayEachRefusalOnce(t *testing.T) {
+	var got []Event
+	w := &retryLines{phase: "drain", node: "n1", emit: func(e Event) { got = append(got, e) }}
+	pdb := `error when evicting pods/"web-1" -n "shop" (will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget.`
+	for range 3 {
+		if _, err := w.Write([]byte(pdb + "\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := `error when evicting pods/"db-0" -n "shop" (will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget.`
+	_, _ = w.Write([]byte(other + "\n\n"))
+	if len(got) != 2 || got[0].Error != pdb || got[1].Error != other || got[0].Kind != EventRetrying || got[0].Node != "n1" {
+		t.Fatalf("events %+v: want one retrying event for each pod", got)
+	}
+	w.last[pdb] = w.last[pdb].Add(-retryEvery) // a minute later: said again
+	_, _ = w.Write([]byte(pdb + "\n"))
+	if len(got) != 3 {
+		t.Fatalf("a refusal still coming a minute later is not said again: %d events", len(got))
 	}
 }

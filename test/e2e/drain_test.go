@@ -285,9 +285,17 @@ func TestDrainBadInputExitsTwo(t *testing.T) {
 		{"drain", "--cluster", "blue", "--nodes", "tandem.io/pool=default", "--taint", "migration"},
 		{"drain", "--cluster", "blue", "--nodes", "tandem.io/pool=default", "--parallel", "0"},
 		{"drain", "--cluster", "blue", "--nodes", "tandem.io/pool=default", "--dry-run", "--undo"},
+		// NoExecute: every node's pods deleted at once, past their budgets.
+		{"drain", "--cluster", "blue", "--nodes", "tandem.io/pool=default", "--taint", "retire:NoExecute"},
+		// A selector with a typo drains nothing: not "done".
+		{"drain", "--cluster", "blue", "--nodes", "tandem.io/pool=defualt"},
+		{"drain", "--cluster", "blue", "--nodes", "tandem.io/pool=defualt", "--undo"},
 	} {
 		if r := tandem(t, args...); r.code != 2 {
 			t.Errorf("tandem %s: exit %d, want 2\n%s", strings.Join(args, " "), r.code, r.stderr)
 		}
+	}
+	if taints := mustKubectl(t, "--context", "blue", "get", "nodes", "-o", "jsonpath={.items[*].spec.taints[*].key}"); strings.Contains(taints, "retire") {
+		t.Errorf("a refused drain tainted nodes: %s", taints)
 	}
 }
