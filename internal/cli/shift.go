@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -249,8 +250,12 @@ func (o *ShiftOptions) Run(ctx context.Context) error {
 		return o.printWeights(plan.Start)
 	}
 	rep, shiftErr := s.Shift(ctx)
+	if errors.Is(shiftErr, traffic.ErrAlreadyShifted) {
+		fmt.Fprintf(o.g.Err, "%s\n", shiftErr)
+		return o.printWeights(current)
+	}
 	if shiftErr != nil && len(rep.Steps) == 0 && len(rep.Smoke) == 0 {
-		return shiftErr // nothing was tried: the journal could not be opened
+		return inputErr("shift", shiftErr) // nothing was tried: the journal could not be opened, or the plan would go backwards
 	}
 	if err := o.printReport(rep); err != nil {
 		return err

@@ -23,6 +23,10 @@ var ErrGateFailed = errors.New("gate failed")
 // target failed; no weight was changed.
 var ErrSmokeFailed = errors.New("smoke test failed")
 
+// ErrAlreadyShifted says a shift found the router at its plan's last step
+// already (a shift that finished, run again): nothing is changed.
+var ErrAlreadyShifted = errors.New("already shifted")
+
 // Shifter walks a Plan: for each step SetWeights → Verify (bounded) → pause
 // (plus the router's TTL) with the gates checked throughout; a failure sends
 // the plan's start weights at once and verifies them.
@@ -122,6 +126,12 @@ func (s *Shifter) Shift(ctx context.Context) (rep Report, err error) {
 	if log.runID() != "" || len(done) > 0 {
 		s.emit(Event{Type: EventResumed, Step: -1, Run: log.runID(), Done: len(done)})
 	}
+	if err := s.forwardOnly(ctx, done); err != nil {
+		if len(done) == 0 {
+			_ = log.end(err.Error())
+		}
+		return rep, err
+	}
 	if len(done) == 0 {
 		// Not even one step done: the target has had no weight from this run yet.
 		if err := s.smoke(ctx, &rep); err != nil {
@@ -150,6 +160,48 @@ func (s *Shifter) Shift(ctx context.Context) (rep Report, err error) {
 	}
 	rep.Completed = true
 	return rep, log.end("")
+}
+
+// forwardOnly refuses a run whose next step would give the target less than
+// the router gives it now: a shift that finished run again (a CI retry)
+// would start over at its first step, moving the traffic back to the
+// cluster being left; so would one shifting back mid-way without --rollback,
+// or one resumed after the weights were raised by hand. Found at the plan's
+// last step already on every route, it says so (ErrAlreadyShifted).
+func (s *Shifter) forwardOnly(ctx context.Context, done map[string]bool) error {
+	var next *Step
+	for i := range s.Plan.Steps {
+		if !done[s.Plan.Steps[i].Key()] {
+			next = &s.Plan.Steps[i]
+			break
+		}
+	}
+	if next == nil {
+		return nil // every step done: the run only ends
+	}
+	cur, err := s.Router.Observe(ctx)
+	if err != nil {
+		return fmt.Errorf("read the router's weights: %w", err)
+	}
+	last := s.Plan.Steps[len(s.Plan.Steps)-1]
+	at, ahead := true, ""
+	for _, r := range s.Plan.Routes {
+		share := cur[r][s.Plan.To]
+		if share < last.Percent || cur[r][s.Plan.From] > last.Weights[r][s.Plan.From] {
+			at = false
+		}
+		if share > next.Percent && ahead == "" {
+			ahead = fmt.Sprintf("route %s gives %s %d%% now", r, s.Plan.To, share)
+		}
+	}
+	switch {
+	case at && len(done) == 0:
+		return fmt.Errorf("%w: every route gives %s %d%% (%s): nothing to do", ErrAlreadyShifted, s.Plan.To, last.Percent, cur)
+	case ahead != "":
+		return invalid("%s, and the next step gives it %d%%: it would move traffic back to %s; to go back, use --rollback (or shift --from %s --to %s); to go on, pass --steps from %s's share now",
+			ahead, next.Percent, s.Plan.From, s.Plan.To, s.Plan.From, s.Plan.To)
+	}
+	return nil
 }
 
 // smoke runs the smoke gates once; the target must answer before it gets any weight.

@@ -246,3 +246,41 @@ func TestSendAllToMovesEveryRoute(t *testing.T) {
 		t.Fatalf("weights %s, want %s", got, want)
 	}
 }
+
+// A shift never moves traffic back: run again where it finished, it says
+// so and changes nothing; with the target already past its next step (a
+// shift back without --rollback, weights raised by hand) it is refused.
+func TestShifterOnlyGoesForward(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name    string
+		now     traffic.Weights
+		steps   []int
+		wantErr error
+	}{
+		{"finished, run again", traffic.Weights{"app": {"blue": 0, "green": 100}}, []int{10, 50, 100}, traffic.ErrAlreadyShifted},
+		{"half way, the first step lower", traffic.Weights{"app": {"blue": 50, "green": 50}}, []int{10, 50, 100}, traffic.ErrInvalid},
+		{"half way, steps from there", traffic.Weights{"app": {"blue": 50, "green": 50}}, []int{50, 100}, nil},
+		{"at the start", start(), []int{10, 100}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := inmemory.New(c.now)
+			plan, err := traffic.NewPlan([]string{"app"}, "blue", "green", c.steps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := &traffic.Shifter{Router: r, Plan: plan, Pause: time.Millisecond, GateEvery: time.Millisecond, VerifyTimeout: time.Second}
+			_, err = s.Shift(ctx)
+			if !errors.Is(err, c.wantErr) && !(err == nil && c.wantErr == nil) {
+				t.Fatalf("Shift: %v, want %v", err, c.wantErr)
+			}
+			got, _ := r.Observe(ctx)
+			if c.wantErr != nil && !c.now.Covers(got) {
+				t.Errorf("weights %s after a refused shift, want %s untouched", got, c.now)
+			}
+			if c.wantErr == nil && got["app"]["green"] != 100 {
+				t.Errorf("weights %s after the shift, want green 100", got)
+			}
+		})
+	}
+}
