@@ -117,6 +117,10 @@ Flags given on the command line win over the file.
 
 Every step is journaled: re-running the same command after a crash (kill -9)
 resumes after the last finished step. An interrupt (Ctrl-C) rolls back.
+A shift never moves traffic back: one whose next step would give --to less
+than the router gives it now is refused (go back with --rollback, or pass
+--steps from the share now); run again where it finished, it says so and
+changes nothing.
 
 Without --from and --to, traffic leaves the cluster the role records make
 active for the router's other cluster; when the records do not say which is
