@@ -24,7 +24,10 @@ may be repeated, one gate per use, all checked throughout each pause.
                          --gate-max-failures and --gate-max-p99 for it
   --gate-http 'url=http://lb/,host=app.example,status=200,requests=20,maxFailures=0.01,maxP99=500ms'
   --gate-prometheus URL  with --gate-query, --gate-op and --gate-max
-  --gate-prometheus 'url=http://prom:9090,op=<=,max=0.5,query=sum(rate(http_errors_total{code=~"5.."}[1m]))'
+  --gate-prometheus 'url=http://prom:9090,op=<=,max=0.5,query=sum(rate(http_errors_total{code=~"5.."}[1m])) or vector(0)'
+                         (a query that returns no value fails: a gate that
+                         cannot see must not pass; "or vector(0)" says that no
+                         error series at all means no errors)
   --gate-command './check-orders.sh --since 1m'   (the whole string, commas and all)
 A value that starts with key= is the key=value form, with the keys and rules
 of a shift file's gates (tandem shift -f); the companion flags (--gate-host,

@@ -19,17 +19,24 @@ type ErrorCounter interface {
 	Errors(ctx context.Context) (map[string]map[string]Counts, error)
 }
 
-// RouterGate is the built-in gate of a shift given no gate: between two
-// checks, the share of what the router sent Cluster that failed there must
-// stay at or under MaxRatio. The first check takes the baseline.
+// RouterGate is the built-in gate of a shift given no gate: the share of
+// what the router sent Cluster that failed there must stay at or under
+// MaxRatio. The first check takes the baseline; the share is judged over at
+// least minRouterSample requests (gathered over as many checks as it takes):
+// at a 5% step a check every 250 ms sees a handful of requests, and one
+// error among them is no error rate.
 type RouterGate struct {
 	Counter  ErrorCounter
 	Cluster  string
 	MaxRatio float64
 
-	mu   sync.Mutex
-	last map[string]Counts // route → counts at the last check
+	mu           sync.Mutex
+	last         map[string]Counts // route → counts at the last check
+	sent, failed int64             // since the last judgement
 }
+
+// minRouterSample is how many requests the built-in gate judges at once.
+const minRouterSample = 20
 
 // Name implements Gate.
 func (g *RouterGate) Name() string {
@@ -56,11 +63,17 @@ func (g *RouterGate) Check(ctx context.Context) error {
 	}
 	first := g.last == nil
 	g.last = now
-	if first || sent == 0 {
+	if first {
 		return nil
 	}
+	g.sent, g.failed = g.sent+sent, g.failed+failed
+	if g.sent < minRouterSample {
+		return nil
+	}
+	sent, failed = g.sent, g.failed
+	g.sent, g.failed = 0, 0
 	if float64(failed) > g.MaxRatio*float64(sent) {
-		return fmt.Errorf("%s failed %d of the %d requests the router sent it since the last check", g.Cluster, failed, sent)
+		return fmt.Errorf("%s failed %d of the %d requests the router sent it lately", g.Cluster, failed, sent)
 	}
 	return nil
 }

@@ -197,6 +197,24 @@ func TestRouterGate(t *testing.T) {
 	if err := g.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "10 of the 20") {
 		t.Fatalf("50%% errors passed the gate: %v", err)
 	}
+	// One error among the few requests of a check at a small step is no
+	// rate yet: judged once 20 have come.
+	cur = map[string]map[string]Counts{"app": {"green": {Sent: 223, Errors: 16}}} // 1 of 3
+	if err := g.Check(context.Background()); err != nil {
+		t.Fatalf("1 error in 3 requests failed the gate before 20 came: %v", err)
+	}
+	cur = map[string]map[string]Counts{"app": {"green": {Sent: 240, Errors: 16}}} // 1 of 20 since the last judgement
+	if err := g.Check(context.Background()); err != nil {
+		t.Fatalf("1 error in 20 requests (5%%) failed the gate: %v", err)
+	}
+	cur = map[string]map[string]Counts{"app": {"green": {Sent: 250, Errors: 26}}} // 10 of 10: pending
+	if err := g.Check(context.Background()); err != nil {
+		t.Fatalf("judged before 20 requests: %v", err)
+	}
+	cur = map[string]map[string]Counts{"app": {"green": {Sent: 260, Errors: 36}}} // 20 of 20
+	if err := g.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "20 of the 20") {
+		t.Fatalf("every request failing passed the gate: %v", err)
+	}
 	cur = map[string]map[string]Counts{"app": {"green": {Sent: 220, Errors: 15}}} // nothing sent
 	if err := g.Check(context.Background()); err != nil {
 		t.Fatalf("no traffic failed the gate: %v", err)
