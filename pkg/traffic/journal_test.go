@@ -2,6 +2,7 @@ package traffic_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,5 +143,38 @@ func TestJournalPath(t *testing.T) {
 	}
 	if got := traffic.JournalPath(dir, "haproxy:///a.sock?backend=x"); got != a {
 		t.Errorf("JournalPath is not stable: %s, then %s", a, got)
+	}
+}
+
+// A rollback that fails (the router refuses every try) ends the run: run
+// again, the shift does not resume at the step whose gate failed, with the
+// target still at its weight; it is refused, saying to roll back.
+func TestShifterFailedRollbackIsNotResumedForward(t *testing.T) {
+	defer traffic.QuickRollbackRetries()()
+	path := traffic.JournalPath(t.TempDir(), "inmemory://test")
+	r := inmemory.New(traffic.Weights{"app": {"blue": 100, "green": 0}})
+	plan, err := traffic.NewPlan([]string{"app"}, "blue", "green", []int{10, 50, 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failing := gateFunc(func() error {
+		w, _ := r.Observe(context.Background())
+		if w["app"]["green"] == 50 {
+			r.FailSet = errors.New("throttled")
+			return errors.New("green answers 503")
+		}
+		return nil
+	})
+	s := &traffic.Shifter{Router: r, Plan: plan, Gates: []traffic.Gate{failing}, GateEvery: time.Millisecond, Pause: 5 * time.Millisecond, VerifyTimeout: time.Second, JournalPath: path}
+	if _, err := s.Shift(context.Background()); err == nil || !strings.Contains(err.Error(), "--rollback") {
+		t.Fatalf("shift with a failing rollback: %v, want an error saying to roll back", err)
+	}
+	r.FailSet = nil
+	again := &traffic.Shifter{Router: r, Plan: plan, GateEvery: time.Millisecond, Pause: 5 * time.Millisecond, VerifyTimeout: time.Second, JournalPath: path}
+	if _, err := again.Shift(context.Background()); !errors.Is(err, traffic.ErrInvalid) {
+		t.Fatalf("the same shift run again: %v, want it refused", err)
+	}
+	if w, _ := r.Observe(context.Background()); w["app"]["green"] != 50 {
+		t.Fatalf("weights after the refused re-run: %s, want green still at 50 (nothing set)", w)
 	}
 }

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"github.com/tandem-io/tandem/pkg/journal"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
 )
 
 // Journal ops of a shift, beside journal's own.
@@ -151,7 +154,11 @@ func (s *Shifter) Shift(ctx context.Context) (rep Report, err error) {
 			rep.RolledBack, rep.Rollback = true, &rb
 			_ = log.rolledBack(step.Key(), err.Error())
 			if rb.Err != "" {
-				return rep, fmt.Errorf("step %d%%: %w; rollback: %s", step.Percent, err, rb.Err)
+				// The run ends: resumed, it would set this step's weights
+				// again. Run again, it is refused (the target has more than
+				// its first step) and says to roll back.
+				_ = log.end("rollback failed: " + rb.Err)
+				return rep, fmt.Errorf("step %d%%: %w; rollback: %s (run it again with --rollback)", step.Percent, err, rb.Err)
 			}
 			// The safe weights are in place: nothing to resume.
 			_ = log.end(err.Error())
@@ -409,7 +416,11 @@ func (s *Shifter) Rollback(ctx context.Context, reason string) RollbackInfo {
 	ctx = context.WithoutCancel(ctx)
 	rb := RollbackInfo{Reason: reason, Started: time.Now()}
 	s.emit(Event{Type: EventRollback, Step: -1, Weights: s.Plan.Start, Err: reason})
-	if err := s.Router.SetWeights(ctx, s.Plan.Start); err != nil {
+	// Tried again a few times: the way back must not fail on one throttled
+	// or timed-out request (Route53's 5 requests/s are shared with ExternalDNS).
+	if err := retry.OnError(rollbackRetry, func(error) bool { return true }, func() error {
+		return s.Router.SetWeights(ctx, s.Plan.Start)
+	}); err != nil {
 		rb.Err = err.Error()
 		return rb
 	}
@@ -422,6 +433,9 @@ func (s *Shifter) Rollback(ctx context.Context, reason string) RollbackInfo {
 	s.emit(Event{Type: EventRolledBack, Step: -1, Weights: s.Plan.Start, Wait: rb.Verified})
 	return rb
 }
+
+// rollbackRetry paces a rollback's tries: 1 s, then doubling, 5 in all.
+var rollbackRetry = wait.Backoff{Duration: time.Second, Factor: 2, Steps: 5}
 
 func (s *Shifter) emit(e Event) {
 	if s.Observer == nil {
