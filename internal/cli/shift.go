@@ -218,6 +218,13 @@ func (o *ShiftOptions) Run(ctx context.Context) error {
 		return err
 	}
 	for _, route := range current.Routes() {
+		for _, c := range current.Clusters(route) {
+			// A third target with weight keeps its share through every step:
+			// "100%" would not be.
+			if c != o.From && c != o.To && current[route][c] > 0 {
+				return badInput("route %q also sends %d%% to %q, neither --from nor --to: the shift would leave it that share; set it to 0 first (it has %s)", route, current[route][c], c, current.String())
+			}
+		}
 		for _, c := range []string{o.From, o.To} {
 			if _, ok := current[route][c]; !ok {
 				if h, ok := o.router.(traffic.MissingExplainer); ok {

@@ -43,6 +43,30 @@ func TestShiftAWSRouters(t *testing.T) {
 		if fake.Calls["GetChange"] == 0 {
 			t.Fatal("no step waited for INSYNC")
 		}
+		// Run again (a CI retry): nothing moves back to blue.
+		changes := fake.Calls["ChangeResourceRecordSets"]
+		again := tandem(t, "shift", "--router", r53, "--from", "blue", "--to", "green", "--steps", "25,100", "--pause", "1s", "--journal-dir", jdir)
+		if again.code != 0 || !strings.Contains(again.stderr, "already shifted") || fake.Calls["ChangeResourceRecordSets"] != changes {
+			t.Fatalf("the finished shift run again: exit %d, %d changes (want 0 and none)\n%s", again.code, fake.Calls["ChangeResourceRecordSets"]-changes, again.stderr)
+		}
+		// A first step below green's share now: refused, nothing changed.
+		back := tandem(t, "shift", "--router", r53, "--from", "blue", "--to", "green", "--steps", "10,50", "--pause", "1s", "--journal-dir", jdir)
+		if back.code != 2 || !strings.Contains(back.stderr, "would move traffic back to blue") || fake.Calls["ChangeResourceRecordSets"] != changes {
+			t.Fatalf("a shift whose first step is below green's share: exit %d, want 2\n%s", back.code, back.stderr)
+		}
+	})
+
+	t.Run("a third weighted record with weight is refused", func(t *testing.T) {
+		fake.AddZone("ZTHIRD")
+		for id, w := range map[string]int64{"blue": 255, "green": 0, "purple": 26} {
+			weight, ttl := w, int64(1)
+			fake.PutRecord("ZTHIRD", awsfake.RecordSet{Name: "app.example.com", Type: "A", SetIdentifier: id, Weight: &weight, TTL: &ttl, Values: []string{"192.0.2.30"}})
+		}
+		changes := fake.Calls["ChangeResourceRecordSets"]
+		r := tandem(t, "shift", "--router", "route53://ZTHIRD/app.example.com?endpoint="+fake.URL, "--from", "blue", "--to", "green", "--steps", "100", "--pause", "0s", "--journal-dir", t.TempDir())
+		if r.code != 2 || !strings.Contains(r.stderr, "also sends") || !strings.Contains(r.stderr, `to "purple"`) || fake.Calls["ChangeResourceRecordSets"] != changes {
+			t.Fatalf("shift with a third weighted record: exit %d, want 2 naming purple\n%s", r.code, r.stderr)
+		}
 	})
 
 	t.Run("shift status shows what Route53 has, not what tandem wrote", func(t *testing.T) {
