@@ -136,6 +136,7 @@ type Router struct {
 
 	mu         sync.Mutex
 	lastChange string
+	longestTTL int64 // the longest record TTL read so far (TTL)
 }
 
 // New connects to Route53 (or to cfg.Endpoint).
@@ -161,12 +162,17 @@ func NewWithClient(cfg Config, client API) *Router {
 // long — the longest TTL the records have (an ALIAS record has none of its
 // own: Route53 answers it with its target's, 60 s for an ELB), else the
 // router's (?ttl=, for records tandem makes).
+//
+// A read that fails (Route53's 5 requests/s are shared with ExternalDNS)
+// falls back to the longest TTL read before, never below: a wait cut to the
+// URL's default would judge the gates before the clients moved.
 func (r *Router) TTL(ctx context.Context) time.Duration {
 	longest := int64(0)
 	for _, name := range r.cfg.Names {
 		sets, err := r.records(ctx, name)
 		if err != nil {
-			return time.Duration(r.cfg.TTL) * time.Second
+			longest = 0
+			break
 		}
 		for _, rs := range sets {
 			ttl := aws.ToInt64(rs.TTL)
@@ -176,10 +182,13 @@ func (r *Router) TTL(ctx context.Context) time.Duration {
 			longest = max(longest, ttl)
 		}
 	}
-	if longest == 0 {
-		longest = r.cfg.TTL
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.longestTTL = max(r.longestTTL, longest)
+	if r.longestTTL == 0 {
+		return time.Duration(r.cfg.TTL) * time.Second
 	}
-	return time.Duration(longest) * time.Second
+	return time.Duration(max(r.longestTTL, longest)) * time.Second
 }
 
 // aliasTTL is the TTL Route53 answers an ALIAS record to an ELB load

@@ -341,3 +341,23 @@ func TestMissingAliasRecord(t *testing.T) {
 		t.Fatalf("records: %+v", fake.Records("Z1"))
 	}
 }
+
+// The DNS wait is the records' longest TTL; a read of the records that
+// fails later (Route53 throttled, away) keeps the longest read before, not
+// the router's default: the gates must not judge before the clients moved.
+func TestTTLNeverFallsBelowWhatWasRead(t *testing.T) {
+	fake := awsfake.New()
+	fake.AddZone("Z1")
+	ttl, w := int64(300), int64(255)
+	fake.PutRecord("Z1", awsfake.RecordSet{Name: "app.example.com", Type: "A", SetIdentifier: "blue", Weight: &w, TTL: &ttl, Values: []string{"192.0.2.10"}})
+	r := newRouter(t, fake, "") // ?ttl=60
+	if got := r.TTL(context.Background()); got != 300*time.Second {
+		t.Fatalf("TTL %s, want the record's 300s", got)
+	}
+	fake.Close() // Route53 away from now on
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if got := r.TTL(ctx); got != 300*time.Second {
+		t.Fatalf("TTL %s with the records unreadable, want the 300s read before", got)
+	}
+}
