@@ -138,7 +138,8 @@ func waitEnforced(ctx context.Context, c *cluster.Conn, timeout time.Duration) e
 	}
 	ns := ""
 	for _, n := range nss.Items {
-		if !plan.SystemNamespace(n.Name) && n.Name != MarkerNamespace {
+		// Not one being deleted: a create there is refused whatever the policy.
+		if !plan.SystemNamespace(n.Name) && n.Name != MarkerNamespace && n.DeletionTimestamp == nil {
 			ns = n.Name
 			break
 		}
