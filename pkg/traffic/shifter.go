@@ -194,7 +194,7 @@ func (s *Shifter) forwardOnly(ctx context.Context, done map[string]bool) error {
 	at, ahead := true, ""
 	for _, r := range s.Plan.Routes {
 		share := cur[r][s.Plan.To]
-		if share < last.Percent || cur[r][s.Plan.From] > last.Weights[r][s.Plan.From] {
+		if share != last.Percent || cur[r][s.Plan.From] != last.Weights[r][s.Plan.From] {
 			at = false
 		}
 		if share > next.Percent && ahead == "" {

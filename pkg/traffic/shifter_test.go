@@ -261,6 +261,7 @@ func TestShifterOnlyGoesForward(t *testing.T) {
 		{"finished, run again", traffic.Weights{"app": {"blue": 0, "green": 100}}, []int{10, 50, 100}, traffic.ErrAlreadyShifted},
 		{"half way, the first step lower", traffic.Weights{"app": {"blue": 50, "green": 50}}, []int{10, 50, 100}, traffic.ErrInvalid},
 		{"half way, steps from there", traffic.Weights{"app": {"blue": 50, "green": 50}}, []int{50, 100}, nil},
+		{"finished, a plan that ends lower", traffic.Weights{"app": {"blue": 0, "green": 100}}, []int{10, 50}, traffic.ErrInvalid},
 		{"at the start", start(), []int{10, 100}, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
