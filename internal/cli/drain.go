@@ -53,7 +53,7 @@ PodDisruptionBudgets. DaemonSet pods stay (but an ingress controller's,
 which go first); pods without a controller block the node. An eviction a
 budget refuses is tried again every 5 s, and said on stderr (once a minute).
 Progress (nodes done, pods evicted, ETA) goes to stderr. A --nodes selector
-that matches no node is bad input.
+that matches no node is bad input (for --undo: nothing to undo).
 
 Without --first, the pods that go first are those of every ingress or gateway
 controller found: the controllers named by the cluster's IngressClasses
@@ -88,7 +88,7 @@ Exit codes: 0 drained, 1 stuck or timed out (blockers named), 2 bad input.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Cluster, "cluster", "", "context of the cluster to drain")
 	f.StringVar(&o.Nodes, "nodes", "", "label selector of the nodes to drain (required)")
-	f.StringVar(&o.Taint, "taint", drain.DefaultTaint, "taint put on every selected node first (key=value:Effect; NoSchedule or PreferNoSchedule: NoExecute would delete the pods past their budgets)")
+	f.StringVar(&o.Taint, "taint", drain.DefaultTaint, "taint put on every selected node first (key=value:Effect; NoSchedule or PreferNoSchedule: NoExecute would delete the pods past their budgets, and is taken only by --undo)")
 	f.StringVar(&o.First, "first", "", "label selector of the pods evicted before any node is drained (\"\" for none) "+firstDefault)
 	f.IntVar(&o.Parallel, "parallel", 1, "nodes drained at once")
 	f.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "how long the whole drain may take before it stops and names the blockers")
@@ -113,6 +113,12 @@ func (o *DrainOptions) Complete() error {
 	}
 	if o.taint, err = drain.ParseTaint(o.Taint); err != nil {
 		return badInput("--taint: %v", err)
+	}
+	if o.taint.Effect == corev1.TaintEffectNoExecute && !o.Undo {
+		// Every node is tainted before anything is evicted: the taint
+		// manager would delete their pods at once, past the budgets and the
+		// ingress-first order. (--undo may remove such a taint.)
+		return badInput("--taint %s: NoExecute would delete every pod of the nodes at once, past their PodDisruptionBudgets: use NoSchedule (the drain evicts them)", o.Taint)
 	}
 	return nil
 }

@@ -221,7 +221,7 @@ func (o *ShiftOptions) Run(ctx context.Context) error {
 		for _, c := range current.Clusters(route) {
 			// A third target with weight keeps its share through every step:
 			// "100%" would not be.
-			if c != o.From && c != o.To && current[route][c] > 0 {
+			if c != o.From && c != o.To && current[route][c] > 0 && !o.Rollback { // the way back stays open
 				return badInput("route %q also sends %d%% to %q, neither --from nor --to: the shift would leave it that share; set it to 0 first (it has %s)", route, current[route][c], c, current.String())
 			}
 		}

@@ -1,6 +1,7 @@
 package drain
 
 import (
+	"errors"
 	"context"
 	"fmt"
 	"strings"
@@ -9,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
 )
 
 // The taint that keeps pods off the retiring nodes: parsed from the flag,
@@ -22,14 +25,9 @@ func ParseTaint(s string) (corev1.Taint, error) {
 	}
 	k, v, _ := strings.Cut(kv, "=")
 	switch e := corev1.TaintEffect(effect); e {
-	case corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule:
-	case corev1.TaintEffectNoExecute:
-		// Every selected node is tainted before anything is evicted: the
-		// taint manager would delete every pod that does not tolerate it at
-		// once, past the PodDisruptionBudgets and the ingress-first order.
-		return corev1.Taint{}, fmt.Errorf("taint %q: NoExecute would delete every pod of the nodes at once, past their PodDisruptionBudgets: use NoSchedule (the drain evicts them)", s)
+	case corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule, corev1.TaintEffectNoExecute:
 	default:
-		return corev1.Taint{}, fmt.Errorf("taint %q: effect %q: want NoSchedule or PreferNoSchedule", s, effect)
+		return corev1.Taint{}, fmt.Errorf("taint %q: effect %q: want NoSchedule, PreferNoSchedule or NoExecute", s, effect)
 	}
 	if k == "" {
 		return corev1.Taint{}, fmt.Errorf("taint %q: empty key", s)
@@ -41,6 +39,9 @@ func ParseTaint(s string) (corev1.Taint, error) {
 // the drain's journal: a drain after an undo starts over.
 func Undo(ctx context.Context, cs kubernetes.Interface, opts Options) ([]string, error) {
 	names, err := SelectNodes(ctx, cs, opts.Nodes)
+	if errors.Is(err, cluster.ErrBadInput) {
+		names, err = nil, nil // the pool is gone (deleted after its drain): nothing to untaint
+	}
 	if err != nil {
 		return nil, err
 	}

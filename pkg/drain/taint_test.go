@@ -14,8 +14,7 @@ func TestParseTaint(t *testing.T) {
 	}{
 		{in: DefaultTaint, want: corev1.Taint{Key: "migration", Value: "migration", Effect: corev1.TaintEffectNoSchedule}},
 		{in: "retire:PreferNoSchedule", want: corev1.Taint{Key: "retire", Effect: corev1.TaintEffectPreferNoSchedule}},
-		// Every node is tainted first: NoExecute would delete their pods at once, past the budgets.
-		{in: "retire:NoExecute", wantErr: true},
+		{in: "retire:NoExecute", want: corev1.Taint{Key: "retire", Effect: corev1.TaintEffectNoExecute}}, // parsed; a drain refuses it (--undo may remove one)
 		{in: "migration=migration", wantErr: true},
 		{in: "k=v:Sometimes", wantErr: true},
 		{in: "=v:NoSchedule", wantErr: true},

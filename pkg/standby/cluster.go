@@ -188,11 +188,13 @@ func waitEnforced(ctx context.Context, c *cluster.Conn, timeout time.Duration) e
 // namespace (not only the labelled ones): a deactivate naming namespaces
 // then leaves it so.
 func heldWhole(ctx context.Context, c *cluster.Conn) (bool, error) {
-	kind, version, err := ChoosePolicy(c)
-	if err != nil {
-		return false, err
+	// The /scale guard's binding: a ValidatingAdmissionPolicy whatever kind
+	// holds the workloads, so it is read the same way on every cluster.
+	version := validatingVersion(c)
+	if version == "" {
+		return false, nil
 	}
-	b, err := c.Dynamic.Resource(policyGVR(kind+"Binding", version)).Get(ctx, workloadsPolicy, metav1.GetOptions{})
+	b, err := c.Dynamic.Resource(policyGVR(Validating+"Binding", version)).Get(ctx, scalePolicy, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		return false, nil

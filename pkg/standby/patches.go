@@ -90,9 +90,15 @@ func restorePatch(obj *unstructured.Unstructured, kinds ScaleKinds) (map[string]
 	gk := obj.GroupVersionKind().GroupKind()
 	a := obj.GetAnnotations()
 	if key, ok := staleRecord(obj, kinds); ok {
-		// Checked like a restore: the mutating policy, removed but still
-		// cached, would park the object again as the record goes.
-		return map[string]any{"metadata": annotations(map[string]any{key: nil})}, "stale " + key + " dropped (not in standby form)",
+		// The patch also writes the object's running form as it is: the
+		// mutating policy, removed but still cached, may park it again as
+		// the record goes (recording it anew), and the write is retried
+		// until the record is gone — then with the running form back.
+		patch := map[string]any{"metadata": annotations(map[string]any{key: nil})}
+		if spec := runningForm(obj, key); spec != nil {
+			patch["spec"] = spec
+		}
+		return patch, "stale " + key + " dropped (not in standby form)",
 			func(got *unstructured.Unstructured) bool {
 				_, still := got.GetAnnotations()[key]
 				return !still
@@ -148,6 +154,32 @@ func restorePatch(obj *unstructured.Unstructured, kinds ScaleKinds) (map[string]
 			}
 	}
 	return nil, "", nil
+}
+
+// runningForm is the spec merge patch that keeps obj as it runs now, for
+// the stale record key: its replicas (1 when unset), not suspended, or its
+// own nodeSelector without the parking key.
+func runningForm(obj *unstructured.Unstructured, key string) map[string]any {
+	switch key {
+	case ReplicasAnnotation:
+		n, found, _ := unstructured.NestedInt64(obj.Object, "spec", "replicas")
+		if !found {
+			n = 1
+		}
+		return map[string]any{"replicas": n}
+	case SuspendAnnotation:
+		return map[string]any{"suspend": false}
+	case NodeSelectorAnnotation:
+		sel := map[string]any{ParkedKey: nil}
+		cur, _, _ := unstructured.NestedStringMap(obj.Object, "spec", "template", "spec", "nodeSelector")
+		for k, v := range cur {
+			if k != ParkedKey {
+				sel[k] = v
+			}
+		}
+		return map[string]any{"template": map[string]any{"spec": map[string]any{"nodeSelector": sel}}}
+	}
+	return nil
 }
 
 // staleRecord is the annotation of obj that records an active form while obj

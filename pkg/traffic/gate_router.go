@@ -67,7 +67,9 @@ func (g *RouterGate) Check(ctx context.Context) error {
 		return nil
 	}
 	g.sent, g.failed = g.sent+sent, g.failed+failed
-	if g.sent < minRouterSample {
+	// Judged once the sample is whole, or as soon as more have failed than
+	// a whole sample allows (a target failing all of a few requests).
+	if g.sent < minRouterSample && float64(g.failed) <= g.MaxRatio*minRouterSample {
 		return nil
 	}
 	sent, failed = g.sent, g.failed

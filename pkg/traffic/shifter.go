@@ -129,7 +129,7 @@ func (s *Shifter) Shift(ctx context.Context) (rep Report, err error) {
 	if log.runID() != "" || len(done) > 0 {
 		s.emit(Event{Type: EventResumed, Step: -1, Run: log.runID(), Done: len(done)})
 	}
-	if err := s.forwardOnly(ctx, done); err != nil {
+	if err := s.forwardOnly(ctx, done, log.runID() == ""); err != nil {
 		if len(done) == 0 {
 			_ = log.end(err.Error())
 		}
@@ -174,8 +174,10 @@ func (s *Shifter) Shift(ctx context.Context) (rep Report, err error) {
 // would start over at its first step, moving the traffic back to the
 // cluster being left; so would one shifting back mid-way without --rollback,
 // or one resumed after the weights were raised by hand. Found at the plan's
-// last step already on every route, it says so (ErrAlreadyShifted).
-func (s *Shifter) forwardOnly(ctx context.Context, done map[string]bool) error {
+// last step already on every route by a fresh run, it says so
+// (ErrAlreadyShifted); a resumed run there goes on, its gates to judge the
+// step it was interrupted in.
+func (s *Shifter) forwardOnly(ctx context.Context, done map[string]bool, fresh bool) error {
 	var next *Step
 	for i := range s.Plan.Steps {
 		if !done[s.Plan.Steps[i].Key()] {
@@ -202,7 +204,7 @@ func (s *Shifter) forwardOnly(ctx context.Context, done map[string]bool) error {
 		}
 	}
 	switch {
-	case at && len(done) == 0:
+	case at && fresh:
 		return fmt.Errorf("%w: every route gives %s %d%% (%s): nothing to do", ErrAlreadyShifted, s.Plan.To, last.Percent, cur)
 	case ahead != "":
 		return invalid("%s, and the next step gives it %d%%: it would move traffic back to %s; to go back, use --rollback (or shift --from %s --to %s); to go on, pass --steps from %s's share now",

@@ -273,7 +273,7 @@ func checkCSISecrets(ctx context.Context, target *cluster.Conn, v Volume, pv *co
 		_, err := target.Typed.CoreV1().Secrets(ref.ref.Namespace).Get(ctx, ref.ref.Name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
-			add(v, "create it in the target (tandem sync copies it with its namespace)", "the PV's CSI %s names Secret %s/%s, which the target does not have: no pod there could mount the volume", ref.field, ref.ref.Namespace, ref.ref.Name)
+			add(v, "create it in the target (tandem sync copies it with its namespace, but never a system one such as kube-system)", "the PV's CSI %s names Secret %s/%s, which the target does not have: no pod there could mount the volume", ref.field, ref.ref.Namespace, ref.ref.Name)
 		case apierrors.IsForbidden(err):
 		case err != nil:
 			return fmt.Errorf("%s: Secret %s/%s: %w", target.Context, ref.ref.Namespace, ref.ref.Name, err)
