@@ -1,8 +1,8 @@
 package drain
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
