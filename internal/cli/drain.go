@@ -67,7 +67,10 @@ ordinary pods: name them with --first).
 When pods are still there at --timeout, the PodDisruptionBudgets that allow no
 disruption are named with their pods, and so is every other error that held
 a node. Each node is journaled: a re-run skips
-nodes already drained. --undo removes the taint and uncordons.
+nodes already drained. --undo removes the taint and uncordons the nodes the
+drain cordoned: a node that was cordoned before the drain (maintenance, a
+node problem) is marked so (annotation tandem.io/drain-cordoned-before) and
+stays cordoned, and so does a node that does not carry the taint.
 
 Exit codes: 0 drained, 1 stuck or timed out (blockers named), 2 bad input.`,
 		Example: `  tandem drain --cluster blue --nodes tandem.io/pool=default --dry-run
@@ -93,7 +96,7 @@ Exit codes: 0 drained, 1 stuck or timed out (blockers named), 2 bad input.`,
 	f.IntVar(&o.Parallel, "parallel", 1, "nodes drained at once")
 	f.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "how long the whole drain may take before it stops and names the blockers")
 	f.BoolVar(&o.DryRun, "dry-run", false, "list the nodes and the pods that would be evicted, change nothing")
-	f.BoolVar(&o.Undo, "undo", false, "remove the taint and uncordon the selected nodes")
+	f.BoolVar(&o.Undo, "undo", false, "remove the taint and uncordon the selected nodes the drain cordoned (those cordoned before it stay so)")
 	f.StringVar(&o.JournalDir, "journal-dir", filepath.Join(stateDir(), "journal"), "where the journal of each drain is kept")
 	return cmd
 }
@@ -219,17 +222,36 @@ func (o *DrainOptions) finish(rep *drain.Report, runErr error) error {
 }
 
 func (o *DrainOptions) undo(ctx context.Context, cs kubernetes.Interface, opts drain.Options) error {
-	names, err := drain.Undo(ctx, cs, opts)
+	u, err := drain.Undo(ctx, cs, opts)
 	if err != nil {
 		return err
 	}
 	out := struct {
-		Undone []string `json:"undone"`
-		Taint  string   `json:"taint"`
-	}{names, o.Taint}
+		Undone       []string `json:"undone"`
+		LeftCordoned []string `json:"leftCordoned,omitempty"`
+		Taint        string   `json:"taint"`
+	}{u.Nodes, u.LeftCordoned, o.Taint}
 	return o.g.printObject(out, func(w io.Writer) {
-		fmt.Fprintf(w, "removed taint %s and uncordoned %d nodes: %s\n", o.Taint, len(names), strings.Join(names, ", "))
+		fmt.Fprintf(w, "removed taint %s and uncordoned %d nodes: %s\n", o.Taint, len(u.Nodes)-len(u.LeftCordoned), strings.Join(uncordoned(u), ", "))
+		if len(u.LeftCordoned) > 0 {
+			fmt.Fprintf(w, "left cordoned (cordoned before the drain, or not tainted by it): %s\n", strings.Join(u.LeftCordoned, ", "))
+		}
 	})
+}
+
+// uncordoned are the nodes Undo uncordoned.
+func uncordoned(u drain.Undone) []string {
+	left := map[string]bool{}
+	for _, n := range u.LeftCordoned {
+		left[n] = true
+	}
+	var out []string
+	for _, n := range u.Nodes {
+		if !left[n] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // drainProgress prints one line per event to stderr.

@@ -200,7 +200,7 @@ func (r *run) drain(ctx context.Context) (*Report, error) {
 	defer cancel()
 	// Taint everything first: a pod evicted from one node must not land on the next one to go.
 	for _, n := range nodes {
-		if err := setTaint(ctx, cs, n, opts.Taint, true); err != nil {
+		if _, err := setTaint(ctx, cs, n, opts.Taint, true); err != nil {
 			return r.rep, err
 		}
 		r.emit(Event{Kind: EventTainted, Phase: "taint", Node: n})

@@ -35,56 +35,110 @@ func ParseTaint(s string) (corev1.Taint, error) {
 	return corev1.Taint{Key: k, Value: v, Effect: corev1.TaintEffect(effect)}, nil
 }
 
-// Undo removes opts.Taint from the opts.Nodes and uncordons them, then ends
-// the drain's journal: a drain after an undo starts over.
-func Undo(ctx context.Context, cs kubernetes.Interface, opts Options) ([]string, error) {
+// CordonedBefore is the annotation a drain puts on a node that was already
+// cordoned (by someone else: an operator's maintenance, a node problem
+// detector) when the drain tainted it. --undo leaves such a node cordoned and
+// removes the annotation: it puts each node back the way the drain found it.
+const CordonedBefore = "tandem.io/drain-cordoned-before"
+
+// Undone is what Undo did: the nodes it removed the taint from, and those it
+// left cordoned because they were cordoned before the drain.
+type Undone struct {
+	Nodes        []string
+	LeftCordoned []string
+}
+
+// Undo removes opts.Taint from the opts.Nodes and uncordons those the drain
+// cordoned, then ends the drain's journal: a drain after an undo starts over.
+func Undo(ctx context.Context, cs kubernetes.Interface, opts Options) (Undone, error) {
 	names, err := SelectNodes(ctx, cs, opts.Nodes)
 	if errors.Is(err, cluster.ErrBadInput) {
 		names, err = nil, nil // the pool is gone (deleted after its drain): nothing to untaint
 	}
 	if err != nil {
-		return nil, err
+		return Undone{}, err
 	}
+	u := Undone{Nodes: names}
 	for _, n := range names {
-		if err := setTaint(ctx, cs, n, opts.Taint, false); err != nil {
-			return nil, err
+		left, err := setTaint(ctx, cs, n, opts.Taint, false)
+		if err != nil {
+			return u, err
+		}
+		if left {
+			u.LeftCordoned = append(u.LeftCordoned, n)
 		}
 	}
 	opts.endUndone()
-	return names, nil
+	return u, nil
 }
 
-// setTaint adds the taint and cordons (on) or removes it and uncordons (off).
-func setTaint(ctx context.Context, cs kubernetes.Interface, name string, taint corev1.Taint, on bool) error {
+// setTaint adds the taint and cordons (on) or removes it and uncordons (off),
+// reading and writing the node until no other writer's change is in between.
+// Off, it says whether the node was left cordoned (it was before the drain).
+func setTaint(ctx context.Context, cs kubernetes.Interface, name string, taint corev1.Taint, on bool) (bool, error) {
+	left := false
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
-		var taints []corev1.Taint
-		has := false
-		for _, t := range n.Spec.Taints {
-			if t.Key == taint.Key && t.Effect == taint.Effect {
-				if !on || t.Value != taint.Value {
-					continue
-				}
-				has = true
-			}
-			taints = append(taints, t)
-		}
-		if on && !has {
-			taints = append(taints, taint)
-		}
-		if has == on && n.Spec.Unschedulable == on && len(taints) == len(n.Spec.Taints) {
+		changed := retaint(n, taint, on)
+		left = !on && n.Spec.Unschedulable
+		if !changed {
 			return nil
 		}
-		n.Spec.Taints = taints
-		n.Spec.Unschedulable = on
 		_, err = cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("node %s: %w", name, err)
+		return false, fmt.Errorf("node %s: %w", name, err)
 	}
-	return nil
+	return left, nil
+}
+
+// retaint changes n as setTaint writes it and says whether it changed. On:
+// the taint replaces any of its key and effect, the node is cordoned, and a
+// node cordoned before and not yet tainted by a drain is marked
+// CordonedBefore. Off: the taint goes, and the node is uncordoned unless it is
+// marked CordonedBefore (the mark goes). A node cordoned and untainted that
+// carries no mark was not cordoned by a drain: off leaves it cordoned.
+func retaint(n *corev1.Node, taint corev1.Taint, on bool) bool {
+	var taints []corev1.Taint
+	had, has := false, false
+	for _, t := range n.Spec.Taints {
+		if t.Key == taint.Key && t.Effect == taint.Effect {
+			had = true
+			if !on || t.Value != taint.Value {
+				continue
+			}
+			has = true
+		}
+		taints = append(taints, t)
+	}
+	_, marked := n.Annotations[CordonedBefore]
+	changed := len(taints) != len(n.Spec.Taints)
+	if on {
+		if !has {
+			taints = append(taints, taint)
+			changed = true
+		}
+		if !had && n.Spec.Unschedulable && !marked {
+			metav1.SetMetaDataAnnotation(&n.ObjectMeta, CordonedBefore, "true")
+			changed = true
+		}
+		if !n.Spec.Unschedulable {
+			n.Spec.Unschedulable = true
+			changed = true
+		}
+	} else {
+		if marked {
+			delete(n.Annotations, CordonedBefore)
+			changed = true
+		} else if had && n.Spec.Unschedulable {
+			n.Spec.Unschedulable = false
+			changed = true
+		}
+	}
+	n.Spec.Taints = taints
+	return changed
 }

@@ -53,3 +53,52 @@ func TestRetryLinesSayEachRefusalOnce(t *testing.T) {
 		t.Fatalf("a refusal still coming a minute later is not said again: %d events", len(got))
 	}
 }
+
+// A drain puts each node back the way it found it: a node cordoned before the
+// drain is marked so when tainted, and --undo leaves it cordoned.
+func TestUndoLeavesANodeCordonedBeforeTheDrainCordoned(t *testing.T) {
+	taint := corev1.Taint{Key: "migration", Value: "migration", Effect: corev1.TaintEffectNoSchedule}
+	other := corev1.Taint{Key: "dedicated", Value: "db", Effect: corev1.TaintEffectNoSchedule}
+	node := func(cordoned bool, taints ...corev1.Taint) *corev1.Node {
+		return &corev1.Node{Spec: corev1.NodeSpec{Unschedulable: cordoned, Taints: taints}}
+	}
+	for _, tc := range []struct {
+		name                   string
+		before                 *corev1.Node
+		wantMarked             bool
+		afterUndoUnschedulable bool
+	}{
+		{"schedulable", node(false, other), false, false},
+		{"cordoned before", node(true, other), true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := tc.before.DeepCopy()
+			if !retaint(n, taint, true) {
+				t.Fatal("tainting an untainted node changed nothing")
+			}
+			if _, ok := n.Annotations[CordonedBefore]; ok != tc.wantMarked || !n.Spec.Unschedulable || len(n.Spec.Taints) != 2 {
+				t.Fatalf("tainted: marked %v (want %v), unschedulable %v, taints %v", ok, tc.wantMarked, n.Spec.Unschedulable, n.Spec.Taints)
+			}
+			// A resumed drain taints again: nothing changes, and a node the
+			// drain cordoned is not taken for one cordoned before.
+			if retaint(n, taint, true) {
+				t.Fatalf("tainting again changed the node: %+v", n)
+			}
+			if !retaint(n, taint, false) {
+				t.Fatal("undo changed nothing")
+			}
+			if _, ok := n.Annotations[CordonedBefore]; ok || n.Spec.Unschedulable != tc.afterUndoUnschedulable || len(n.Spec.Taints) != 1 || n.Spec.Taints[0] != other {
+				t.Fatalf("after undo: marked %v, unschedulable %v (want %v), taints %v", ok, n.Spec.Unschedulable, tc.afterUndoUnschedulable, n.Spec.Taints)
+			}
+			if retaint(n, taint, false) {
+				t.Fatalf("undo again changed the node: %+v", n)
+			}
+		})
+	}
+	// A cordoned node the drain never tainted (another --taint, or cordoned
+	// since) is not the drain's to uncordon.
+	n := node(true, other)
+	if retaint(n, taint, false) || !n.Spec.Unschedulable {
+		t.Fatalf("undo uncordoned a node the drain did not taint: %+v", n)
+	}
+}

@@ -70,8 +70,13 @@ func TestDrainOldPoolNamesBlockerAndMovesPods(t *testing.T) {
 	labAtRest(t)
 	journalDir := t.TempDir()
 	mustTandem(t, "lab", "nodes", "add", "--dir", lab.dir, "--cluster", "blue", "--pool", "new", "--count", "3")
+	// One node of the old pool is cordoned before the drain (an operator's
+	// maintenance): --undo must leave it so.
+	cordoned := strings.Fields(mustKubectl(t, "--context", "blue", "get", "nodes", "-l", "tandem.io/pool=default", "-o", "jsonpath={.items[0].metadata.name}"))[0]
+	mustKubectl(t, "--context", "blue", "cordon", cordoned)
 	t.Cleanup(func() {
 		mustTandem(t, "drain", "--cluster", "blue", "--nodes", "tandem.io/pool=default", "--undo", "--journal-dir", journalDir)
+		kubectl(t, "--context", "blue", "uncordon", cordoned)
 		kubectl(t, "--context", "blue", "delete", "namespace", drainNS, "--wait=false")
 	})
 	f := filepath.Join(t.TempDir(), "drain.yaml")
@@ -97,7 +102,7 @@ func TestDrainOldPoolNamesBlockerAndMovesPods(t *testing.T) {
 	if len(plan.Planned) == 0 || !strings.HasPrefix(plan.Planned[0], "ingress-nginx/") {
 		t.Errorf("dry run: planned %v, want ingress-nginx pods first", plan.Planned)
 	}
-	if out := mustKubectl(t, "--context", "blue", "get", "nodes", "-l", "tandem.io/pool=default", "-o", "jsonpath={.items[*].spec.unschedulable}"); strings.Contains(out, "true") {
+	if out := mustKubectl(t, "--context", "blue", "get", "nodes", "-l", "tandem.io/pool=default", "--field-selector", "metadata.name!="+cordoned, "-o", "jsonpath={.items[*].spec.unschedulable}"); strings.Contains(out, "true") {
 		t.Fatalf("dry run cordoned nodes: %q", out)
 	}
 
@@ -263,11 +268,22 @@ func TestDrainOldPoolNamesBlockerAndMovesPods(t *testing.T) {
 	}
 	restore()
 
-	// --undo removes the taint and uncordons.
-	mustTandem(t, "drain", "--cluster", "blue", "--nodes", "tandem.io/pool=default", "--undo", "--journal-dir", journalDir)
-	taints = mustKubectl(t, "--context", "blue", "get", "nodes", "-l", "tandem.io/pool=default", "-o", `jsonpath={range .items[*]}{.spec.unschedulable} {.spec.taints[*].key}{"\n"}{end}`)
-	if strings.Contains(taints, "true") || strings.Contains(taints, "migration") {
-		t.Errorf("after --undo:\n%s", taints)
+	// --undo removes the taint and uncordons the nodes the drain cordoned;
+	// the one cordoned before stays cordoned, its mark gone.
+	undo := mustTandem(t, "drain", "--cluster", "blue", "--nodes", "tandem.io/pool=default", "--undo", "--journal-dir", journalDir)
+	if !strings.Contains(undo, "left cordoned (cordoned before the drain, or not tainted by it): "+cordoned) {
+		t.Errorf("--undo does not say it left %s cordoned:\n%s", cordoned, undo)
+	}
+	taints = mustKubectl(t, "--context", "blue", "get", "nodes", "-l", "tandem.io/pool=default", "-o", `jsonpath={range .items[*]}{.metadata.name} {.spec.unschedulable} {.metadata.annotations.tandem\.io/drain-cordoned-before} {.spec.taints[*].key}{"\n"}{end}`)
+	for _, line := range strings.Split(strings.TrimSpace(taints), "\n") {
+		f := strings.Fields(line)
+		want := []string{f[0]} // schedulable: unschedulable and the mark are empty
+		if f[0] == cordoned {
+			want = append(want, "true")
+		}
+		if strings.Join(f, " ") != strings.Join(want, " ") {
+			t.Errorf("after --undo (only %s cordoned, no taint, no mark): %q", cordoned, line)
+		}
 	}
 }
 
