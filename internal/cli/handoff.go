@@ -25,6 +25,7 @@ type HandoffOptions struct {
 	DryRun      bool
 	Rollback    bool
 	Replace     bool
+	KeepRetain  bool
 	WaitSnaps   bool
 	Parallel    int
 	AWSRegion   string
@@ -55,6 +56,9 @@ stays where it is, the PV and PVC objects move. Per volume, journaled:
   create-pv       the PV created pre-bound to the new claim's uid (never Available)
   release-source  the source claim and PV deleted (Retain keeps the disk)
   verify          the claim Bound to the PV and the PV's claimRef.uid the claim's
+  reclaim-policy  the target PV given the reclaim policy the source PV had
+                  (a Delete volume is deleted with its claim there, as it
+                  was here; --keep-retain leaves it Retain)
   scale-up        owners in the target back to the source's recorded replicas
 
 A PV is never bindable by name alone: another claim that names it with
@@ -76,7 +80,8 @@ volumes back the same way and restores the source's replicas. --rollback of a ha
                   original where it still exists, else a new one from the
                   saved definition with the PV pre-bound to its uid
   remove-target   the claim and PV the handoff made in the target deleted
-                  (only those it marked; Retain keeps the disk)
+                  (only those it marked; made Retain first, which keeps the disk)
+  reclaim-policy  the source PV given back the reclaim policy it had
   source-back     the source's owners at the replicas recorded before
   target-back     the target's owners at the replicas they had before
 
@@ -109,6 +114,7 @@ re-run to resume), 2 bad input.`,
 	f.BoolVar(&o.DryRun, "dry-run", false, "check, print every step per volume, change nothing")
 	f.BoolVar(&o.Rollback, "rollback", false, "hand the volumes back from the target to the source")
 	f.BoolVar(&o.Replace, "replace-target-claims", false, "let the handoff delete a claim of the same name in the target that no handoff made (one its owner provisioned, empty); a claim whose PV is not Delete is never deleted")
+	f.BoolVar(&o.KeepRetain, "keep-retain", false, "leave the moved volumes' PVs Retain at the end instead of giving them the reclaim policy the source PVs had")
 	f.IntVar(&o.Parallel, "parallel", 4, "volumes handed over at once")
 	f.DurationVar(&o.Timeout, "timeout", 3*time.Minute, "how long each wait (pods gone, detached, bound, ready) may take")
 	f.StringVar(&o.JournalDir, "journal-dir", filepath.Join(stateDir(), "journal"), "where the journal of each handoff is kept")
@@ -180,7 +186,7 @@ func (o *HandoffOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	inv, err := volume.Begin(ctx, volume.Options{Source: source, Target: target, Selection: o.sel, Rollback: o.Rollback, ReplaceTargetClaims: o.Replace,
+	inv, err := volume.Begin(ctx, volume.Options{Source: source, Target: target, Selection: o.sel, Rollback: o.Rollback, ReplaceTargetClaims: o.Replace, KeepRetain: o.KeepRetain,
 		Journal: jpath, Snapshot: o.Snapshot, AWSRegion: o.AWSRegion, AWSEndpoint: o.AWSEndpoint, WaitSnapshots: o.WaitSnaps,
 		Parallel: o.Parallel, Timeout: o.Timeout, Observer: &handoffProgress{w: o.g.Err},
 		Notice: func(s string) { fmt.Fprintln(o.g.Err, s) },

@@ -8,8 +8,9 @@
 // optional snapshot, the PV/PVC definitions saved in the journal, owners at 0
 // in the target, the target's empty claim of the same name removed, the PVC
 // created in the target, the PV created pre-bound to that PVC's UID, the
-// source objects deleted (Retain keeps the disk), the binding verified, and
-// the owners scaled back to the source's replicas.
+// source objects deleted (Retain keeps the disk), the binding verified, the
+// target PV given the reclaim policy the source PV had (reclaim.go), and the
+// owners scaled back to the source's replicas.
 //
 // The core rule: a PV is never bindable by name alone. It is created with
 // claimRef {namespace, name, uid}, so another claim that names it through

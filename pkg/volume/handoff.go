@@ -97,6 +97,9 @@ type Handoff struct {
 	// ReplaceTargetClaims: a same-name claim in the target that no handoff
 	// made may be deleted (see Options).
 	ReplaceTargetClaims bool
+	// KeepRetain leaves the PV that holds the volume at the end Retain,
+	// instead of giving it the reclaim policy the source PV had.
+	KeepRetain bool
 	// AfterStep, when set, is called after a step's done record is written
 	// (the e2e crash tests exit the process there).
 	AfterStep func(key, step string)
@@ -218,8 +221,10 @@ func (h *Handoff) Execute(ctx context.Context, vols []Volume) (*Report, error) {
 						return
 					}
 					vStart := time.Now()
-					h.step(ctx, v.Key(), v.String(), step, r, nil, func(map[string]string) (map[string]string, error) {
-						return h.volumeStep(ctx, v, step)
+					h.step(ctx, v.Key(), v.String(), step, r, func(intent map[string]string) error {
+						return h.volumePrepare(ctx, v, step, intent)
+					}, func(intent map[string]string) (map[string]string, error) {
+						return h.volumeStep(ctx, v, step, intent)
 					})
 					r.Seconds += time.Since(vStart).Seconds()
 				}
@@ -227,15 +232,14 @@ func (h *Handoff) Execute(ctx context.Context, vols []Volume) (*Report, error) {
 		}
 		wg.Wait()
 	}
-	lastVolumeStep := StepVerify
+	lastVolumeStep := StepReclaimPolicy
 	if h.Direction == DirectionRecover {
 		// Nothing runs in the target while the volumes go back; the owners
 		// get their recorded replicas once every volume is home.
 		ownerPhase(StepStopTarget)
-		volumePhase(h.Parallel, StepRestoreSource, StepRemoveTarget)
+		volumePhase(h.Parallel, StepRestoreSource, StepRemoveTarget, StepReclaimPolicy)
 		ownerPhase(StepSourceBack)
 		ownerPhase(StepTargetBack)
-		lastVolumeStep = StepRemoveTarget
 	} else {
 		// Retain before anything stops: a claim deleted from here on (by
 		// hand, or by a controller the checks could not see) leaves its disk.
@@ -246,6 +250,7 @@ func (h *Handoff) Execute(ctx context.Context, vols []Volume) (*Report, error) {
 		volumePhase(h.Parallel, StepClearTarget, StepCreatePVC, StepCreatePV, StepReleaseSource)
 		// Verifying only waits, on one watch for all volumes: no slot each.
 		volumePhase(len(vols), StepVerify)
+		volumePhase(h.Parallel, StepReclaimPolicy)
 		ownerPhase(StepScaleUp)
 	}
 	rep.Seconds = time.Since(started).Seconds()

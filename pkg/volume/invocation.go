@@ -23,13 +23,15 @@ type Options struct {
 	// that it did not make in the target (one the target's owner provisioned
 	// for itself); without it such a claim blocks the handoff.
 	ReplaceTargetClaims bool
-	Journal             string // the journal file of this pair and selection
-	Snapshot            string // auto, csi, ebs or none
-	AWSRegion           string // --snapshot ebs
-	AWSEndpoint         string // --snapshot ebs: another EC2 endpoint
-	Parallel            int
-	Timeout             time.Duration
-	Observer            Observer
+	// KeepRetain leaves the moved volumes' PVs Retain (see Handoff).
+	KeepRetain  bool
+	Journal     string // the journal file of this pair and selection
+	Snapshot    string // auto, csi, ebs or none
+	AWSRegion   string // --snapshot ebs
+	AWSEndpoint string // --snapshot ebs: another EC2 endpoint
+	Parallel    int
+	Timeout     time.Duration
+	Observer    Observer
 	// Notice is told what the user should know before anything runs
 	// (resuming, the snapshot chosen and why); may be nil.
 	Notice func(string)
@@ -100,7 +102,7 @@ func (inv *Invocation) begin(ctx context.Context, o Options, recs []journal.Reco
 		}
 	}
 	h := &Handoff{Source: o.Source, Target: o.Target, Journal: inv.journal, Direction: DirectionHandoff,
-		Selection: o.Selection.String(), Parallel: o.Parallel, Timeout: o.Timeout, Observer: o.Observer, ReplaceTargetClaims: o.ReplaceTargetClaims}
+		Selection: o.Selection.String(), Parallel: o.Parallel, Timeout: o.Timeout, Observer: o.Observer, ReplaceTargetClaims: o.ReplaceTargetClaims, KeepRetain: o.KeepRetain}
 	inv.Handoff = h
 	back := backAlready(recs)
 	if o.Rollback {

@@ -30,7 +30,7 @@ const (
 )
 
 // RecoverSteps is every step of a recovery in the order it runs.
-var RecoverSteps = []string{StepStopTarget, StepRestoreSource, StepRemoveTarget, StepSourceBack, StepTargetBack}
+var RecoverSteps = []string{StepStopTarget, StepRestoreSource, StepRemoveTarget, StepReclaimPolicy, StepSourceBack, StepTargetBack}
 
 // DetailOrigin is the journal detail of a recovery's start record: the
 // interrupted handoff it undoes (Origin as JSON).
@@ -102,6 +102,8 @@ func (h *Handoff) recoverVolumeStep(ctx context.Context, v Volume, step string) 
 		return h.restoreSource(ctx, v)
 	case StepRemoveTarget:
 		return nil, h.removeTarget(ctx, v)
+	case StepReclaimPolicy:
+		return nil, h.policyBackInSource(ctx, v)
 	}
 	return nil, fmt.Errorf("unknown recovery step %q", step)
 }
@@ -170,31 +172,42 @@ func (h *Handoff) rebindPV(ctx context.Context, v Volume, saved *corev1.Persiste
 
 // removeTarget deletes the claim and the PV the interrupted handoff made in
 // the target: only objects it marked (the claim's run annotation, the PV's
-// claim uid), only a Retain PV, each with a uid precondition.
+// claim uid), each with a uid precondition. The PV is made Retain before
+// anything is deleted (the handoff's reclaim-policy step may have given it
+// the source's Delete): deleting its claim must not take the disk.
 func (h *Handoff) removeTarget(ctx context.Context, v Volume) error {
 	dst := h.Target.Typed.CoreV1()
 	ours := types.UID(h.Origin.State[StepKey(v.Key(), StepCreatePVC)][DetailUID])
 	pvc, err := dst.PersistentVolumeClaims(v.Namespace).Get(ctx, v.Claim, metav1.GetOptions{})
+	claimOurs := false
 	switch {
 	case apierrors.IsNotFound(err):
 	case err != nil:
 		return fmt.Errorf("%s: claim %s: %w", h.Target.Context, v, err)
 	case pvc.Annotations[AnnotationRun] == h.Origin.Run:
-		ours = pvc.UID
+		ours, claimOurs = pvc.UID, true
+	}
+	pv, err := dst.PersistentVolumes().Get(ctx, v.PV, metav1.GetOptions{})
+	pvOurs := false
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("%s: PV %s: %w", h.Target.Context, v.PV, err)
+	case pv.Annotations[AnnotationRun] == h.Origin.Run || (ours != "" && pv.Spec.ClaimRef != nil && pv.Spec.ClaimRef.UID == ours):
+		pvOurs = true
+		if err := setReclaimPolicy(ctx, h.Target, pv, "", corev1.PersistentVolumeReclaimRetain); err != nil {
+			return err
+		}
+	}
+	// A PV not made by the handoff was kept from taking this name by the
+	// handoff's checks: it is left alone.
+	if claimOurs {
 		if err := deleteClaim(ctx, h.watchOf(h.Target), v, pvc.UID, h.Timeout); err != nil {
 			return err
 		}
 	}
-	pv, err := dst.PersistentVolumes().Get(ctx, v.PV, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
+	if !pvOurs {
 		return nil
-	case err != nil:
-		return fmt.Errorf("%s: PV %s: %w", h.Target.Context, v.PV, err)
-	case pv.Annotations[AnnotationRun] != h.Origin.Run && (ours == "" || pv.Spec.ClaimRef == nil || pv.Spec.ClaimRef.UID != ours):
-		return nil // not made by the handoff: the handoff's checks kept it from taking this name
-	case pv.Spec.PersistentVolumeReclaimPolicy != corev1.PersistentVolumeReclaimRetain:
-		return fmt.Errorf("PV %s in %s is not Retain (%s): not deleted, it would take the disk with it", v.PV, h.Target.Context, pv.Spec.PersistentVolumeReclaimPolicy)
 	}
 	return deletePV(ctx, h.watchOf(h.Target), v.PV, pv.UID, h.Timeout)
 }

@@ -82,7 +82,21 @@ func (h *Handoff) ownerStep(ctx context.Context, o Owner, step string, intent ma
 	return nil, fmt.Errorf("unknown owner step %q", step)
 }
 
-func (h *Handoff) volumeStep(ctx context.Context, v Volume, step string) (map[string]string, error) {
+// volumePrepare records, before the retain step acts, the source PV's reclaim
+// policy in its intent: a crash after the patch still knows what to give back.
+func (h *Handoff) volumePrepare(ctx context.Context, v Volume, step string, intent map[string]string) error {
+	if _, ok := intent[DetailWas]; ok || step != StepRetain {
+		return nil
+	}
+	pv, err := h.Source.Typed.CoreV1().PersistentVolumes().Get(ctx, v.PV, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("%s: PV %s: %w", h.Source.Context, v.PV, err)
+	}
+	intent[DetailWas] = string(pv.Spec.PersistentVolumeReclaimPolicy)
+	return nil
+}
+
+func (h *Handoff) volumeStep(ctx context.Context, v Volume, step string, intent map[string]string) (map[string]string, error) {
 	src := h.Source.Typed.CoreV1()
 	switch step {
 	case StepUnmounted:
@@ -94,14 +108,10 @@ func (h *Handoff) volumeStep(ctx context.Context, v Volume, step string) (map[st
 		if err != nil {
 			return nil, fmt.Errorf("%s: PV %s: %w", h.Source.Context, v.PV, err)
 		}
-		if pv.Spec.PersistentVolumeReclaimPolicy == corev1.PersistentVolumeReclaimRetain {
-			return nil, nil
+		if err := setReclaimPolicy(ctx, h.Source, pv, "", corev1.PersistentVolumeReclaimRetain); err != nil {
+			return nil, err
 		}
-		patch := []byte(`{"spec":{"persistentVolumeReclaimPolicy":"Retain"}}`)
-		if _, err := src.PersistentVolumes().Patch(ctx, v.PV, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-			return nil, fmt.Errorf("%s: PV %s: set Retain: %w", h.Source.Context, v.PV, err)
-		}
-		return map[string]string{"was": string(pv.Spec.PersistentVolumeReclaimPolicy)}, nil
+		return map[string]string{DetailWas: intent[DetailWas]}, nil
 	case StepSnapshot:
 		pvc, pv, err := h.sourceObjects(ctx, v)
 		if err != nil {
@@ -138,6 +148,11 @@ func (h *Handoff) volumeStep(ctx context.Context, v Volume, step string) (map[st
 	case StepVerify:
 		uid := types.UID(h.detail(v.Key(), StepCreatePVC)[DetailUID])
 		return nil, waitBound(ctx, h.watchOf(h.Target), v, uid, true, h.Timeout)
+	case StepReclaimPolicy:
+		if h.Direction == DirectionRecover {
+			return h.recoverVolumeStep(ctx, v, step)
+		}
+		return nil, h.policyBackInTarget(ctx, v)
 	case StepRestoreSource, StepRemoveTarget:
 		return h.recoverVolumeStep(ctx, v, step)
 	}

@@ -20,6 +20,10 @@ const (
 	StepCreatePV      = "create-pv"      // the PV exists in the target, pre-bound to the PVC's uid
 	StepReleaseSource = "release-source" // the source PVC and PV are deleted (the disk is retained)
 	StepVerify        = "verify"         // the target PVC is Bound to the PV, claimRef.uid matches
+	// StepReclaimPolicy: the PV that holds the volume at the end (the
+	// target's; after a recovery, the source's) has the reclaim policy the
+	// source PV had before the retain step (Retain with KeepRetain).
+	StepReclaimPolicy = "reclaim-policy"
 )
 
 // Per-owner steps, in order.
@@ -36,7 +40,7 @@ var Steps = []string{
 	StepScaleSource,
 	StepUnmounted, StepDetached, StepSnapshot, StepSave,
 	StepScaleTarget,
-	StepClearTarget, StepCreatePVC, StepCreatePV, StepReleaseSource, StepVerify,
+	StepClearTarget, StepCreatePVC, StepCreatePV, StepReleaseSource, StepVerify, StepReclaimPolicy,
 	StepScaleUp,
 }
 
@@ -58,6 +62,7 @@ const (
 	DetailSnapshot      = "snapshot"      // snapshot id, if any
 	DetailSnapshotState = "snapshotState" // its state when the step ended (EBS: pending or completed)
 	DetailReason        = "reason"
+	DetailWas           = "was" // the retain step: the source PV's reclaim policy before it
 )
 
 // Owner is a workload whose pods mount a volume.

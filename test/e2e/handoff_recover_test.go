@@ -45,8 +45,8 @@ func TestHandoffRollbackOfAnInterruptedHandoffFromEveryStep(t *testing.T) {
 }
 
 // assertBackInBlue checks each volume is Bound in blue to a claim of its
-// name, the PV's claimRef naming that claim's uid, Retain or as it was, with
-// its data; and that green holds no claim or PV the handoff made.
+// name, the PV's claimRef naming that claim's uid, with the reclaim policy
+// it had before the handoff and its data; and that green holds no claim or PV the handoff made.
 func assertBackInBlue(t *testing.T, ns string, vols []handoffVol) {
 	t.Helper()
 	for _, v := range vols {
@@ -56,8 +56,8 @@ func assertBackInBlue(t *testing.T, ns string, vols []handoffVol) {
 			t.Errorf("blue: claim %s: phase/volume/uid %q, want Bound to %s", v.claim, pvc, v.pv)
 			continue
 		}
-		pv := mustKubectl(t, "--context", "blue", "get", "pv", v.pv, "-o", "jsonpath={.status.phase} {.spec.claimRef.name} {.spec.claimRef.uid} {.spec.hostPath.path}")
-		if want := fmt.Sprintf("Bound %s %s %s", v.claim, f[2], v.dir); pv != want {
+		pv := mustKubectl(t, "--context", "blue", "get", "pv", v.pv, "-o", "jsonpath={.status.phase} {.spec.claimRef.name} {.spec.claimRef.uid} {.spec.persistentVolumeReclaimPolicy} {.spec.hostPath.path}")
+		if want := fmt.Sprintf("Bound %s %s %s %s", v.claim, f[2], v.policy, v.dir); pv != want {
 			t.Errorf("blue: PV %s: %q, want %q", v.pv, pv, want)
 		}
 		data, err := os.ReadFile(filepath.Join(v.dir, vaultFile))

@@ -15,9 +15,11 @@ import (
 // vaultFile is the data file the tests write into each volume.
 const vaultFile = "tandem-e2e-token"
 
-// handoffVol is one claim of the test StatefulSet and what was written into it.
+// handoffVol is one claim of the test StatefulSet and what was written into
+// it; policy is the reclaim policy its PV must have wherever it ends (the
+// source's, `standard`'s Delete, unless the handoff was told --keep-retain).
 type handoffVol struct {
-	claim, pv, dir, token string
+	claim, pv, dir, token, policy string
 }
 
 // setupVault creates, in blue, namespace ns with a StatefulSet vault of
@@ -83,7 +85,7 @@ func createVault(t *testing.T, ns string, replicas int) []handoffVol {
 			t.Fatal(err)
 		}
 		removeDirLater(t, dir)
-		vols = append(vols, handoffVol{claim: claim, pv: pv, dir: dir, token: token})
+		vols = append(vols, handoffVol{claim: claim, pv: pv, dir: dir, token: token, policy: "Delete"})
 	}
 	waitStsReady(t, "blue", ns, replicas)
 	return vols
@@ -116,7 +118,8 @@ func waitStsReady(t *testing.T, ctxName, ns string, n int) {
 }
 
 // assertHandedTo checks that every volume is Bound in `to` to the claim whose
-// uid its claimRef names, Retain, with its data, and gone from `from`.
+// uid its claimRef names, with its reclaim policy and its data, and gone from
+// `from`.
 func assertHandedTo(t *testing.T, ns, from, to string, vols []handoffVol, replicas int) {
 	t.Helper()
 	assertVolumesHandedTo(t, ns, from, to, vols)
@@ -137,7 +140,7 @@ func assertVolumesHandedTo(t *testing.T, ns, from, to string, vols []handoffVol)
 			continue
 		}
 		pv := mustKubectl(t, "--context", to, "get", "pv", v.pv, "-o", "jsonpath={.status.phase} {.spec.claimRef.uid} {.spec.persistentVolumeReclaimPolicy} {.spec.hostPath.path}")
-		if want := fmt.Sprintf("Bound %s Retain %s", f[2], v.dir); pv != want {
+		if want := fmt.Sprintf("Bound %s %s %s", f[2], v.policy, v.dir); pv != want {
 			t.Errorf("%s: PV %s: %q, want %q", to, v.pv, pv, want)
 		}
 		if ann := kubectl(t, "--context", to, "get", "pv", v.pv, "-o", `jsonpath={.metadata.annotations.pv\.kubernetes\.io/bound-by-controller}`).stdout; ann == "yes" {
@@ -364,12 +367,16 @@ func TestHandoffReportsAllBlockersFirst(t *testing.T) {
 	}
 }
 
-// Twenty volumes at once, selected by label: the time per volume, for the record.
+// Twenty volumes at once, selected by label, left Retain (--keep-retain): the
+// time per volume, for the record.
 func TestHandoffTwentyVolumes(t *testing.T) {
 	const ns = "e2e-handoff-20"
 	vols := setupVault(t, ns, 20)
+	for i := range vols {
+		vols[i].policy = "Retain"
+	}
 	rep := runHandoff(t, []string{"handoff", "--source", "blue", "--target", "green", "--namespace", ns, "-l", "app=vault",
-		"--parallel", "20", "-o", "json", "--journal-dir", t.TempDir(), "--replace-target-claims"})
+		"--parallel", "20", "-o", "json", "--journal-dir", t.TempDir(), "--replace-target-claims", "--keep-retain"})
 	assertHandedTo(t, ns, "blue", "green", vols, 20)
 	t.Logf("20 volumes handed over in %.2fs (%.3fs per volume)", rep.Seconds, rep.Seconds/20)
 }
@@ -396,7 +403,7 @@ func TestHandoffStandalonePVCOfDeployment(t *testing.T) {
 	})
 	pv := mustKubectl(t, "--context", "blue", "-n", ns, "get", "pvc", "files", "-o", "jsonpath={.spec.volumeName}")
 	dir := mustKubectl(t, "--context", "blue", "get", "pv", pv, "-o", "jsonpath={.spec.hostPath.path}")
-	v := handoffVol{claim: "files", pv: pv, dir: dir, token: fmt.Sprintf("%s files %d", ns, time.Now().UnixNano())}
+	v := handoffVol{claim: "files", pv: pv, dir: dir, token: fmt.Sprintf("%s files %d", ns, time.Now().UnixNano()), policy: "Delete"}
 	removeDirLater(t, dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
