@@ -213,6 +213,10 @@ func (o *DrainOptions) finish(rep *drain.Report, runErr error) error {
 			for _, b := range rep.Blockers {
 				fmt.Fprintf(o.g.Err, "BLOCKER PodDisruptionBudget %s: %s; pods: %s\n", b.PDB, b.Message, strings.Join(b.Pods, ", "))
 			}
+			for _, u := range rep.Unconfirmed {
+				fmt.Fprintf(o.g.Err, "BLOCKER pod %s: deleted at %s on node %s, whose Ready is %s: its kubelet cannot confirm it stopped; once the machine is known to be off, `kubectl delete pod -n %s %s --force --grace-period=0`\n",
+					u.Pod, u.Deleted.UTC().Format(time.RFC3339), u.Node, u.NodeState, podNS(u.Pod), podName(u.Pod))
+			}
 			fmt.Fprintf(o.g.Err, "error: %s; fix the blocker and re-run the same command to resume\n", strings.TrimPrefix(runErr.Error(), drain.ErrStuck.Error()+": "))
 			return errPartial
 		}
@@ -253,6 +257,9 @@ func uncordoned(u drain.Undone) []string {
 	}
 	return out
 }
+
+func podNS(p string) string   { ns, _, _ := strings.Cut(p, "/"); return ns }
+func podName(p string) string { _, n, _ := strings.Cut(p, "/"); return n }
 
 // drainProgress prints one line per event to stderr.
 type drainProgress struct {

@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
@@ -95,10 +96,16 @@ type Report struct {
 	Events      []Event   `json:"events"`
 	Blockers    []Blocker `json:"blockers,omitempty"`
 	Errors      []string  `json:"errors,omitempty"`
-	Seconds     float64   `json:"seconds"`
-	Completed   bool      `json:"completed"`
-	DryRun      bool      `json:"dryRun,omitempty"`
-	Planned     []string  `json:"planned,omitempty"` // dry run: pods that would be evicted, first ones first
+	// Unconfirmed are the pods on the selected nodes that are being deleted
+	// on a node that is not Ready: its kubelet cannot confirm they stopped,
+	// so they stay Terminating and the drain waits for them until its
+	// timeout. tandem does not force their deletion: a StatefulSet's pod
+	// may still run on a node cut off from the apiserver.
+	Unconfirmed []UnconfirmedPod `json:"unconfirmed,omitempty"`
+	Seconds     float64          `json:"seconds"`
+	Completed   bool             `json:"completed"`
+	DryRun      bool             `json:"dryRun,omitempty"`
+	Planned     []string         `json:"planned,omitempty"` // dry run: pods that would be evicted, first ones first
 	// First are the pods evicted (dry run: to be evicted) first, and why.
 	First []FirstPod `json:"first,omitempty"`
 	// Classes are the IngressClasses and GatewayClasses found for the default
@@ -382,6 +389,9 @@ func (r *run) stuck(ctx context.Context, onNode map[string]bool) (*Report, error
 		return r.rep, err
 	}
 	r.rep.Blockers = blockers
+	if r.rep.Unconfirmed, err = unconfirmed(lctx, r.cs, onNode); err != nil {
+		return r.rep, err
+	}
 	// The errors are said too: a node held by a pod without a controller,
 	// or by two budgets over one pod, is not fixed by the budgets named.
 	msg := strings.Join(r.rep.Errors, "; ")
@@ -391,6 +401,9 @@ func (r *run) stuck(ctx context.Context, onNode map[string]bool) (*Report, error
 			names = append(names, b.PDB)
 		}
 		msg = "blocked by PodDisruptionBudget " + strings.Join(names, ", ") + "; " + msg
+	}
+	if len(r.rep.Unconfirmed) > 0 {
+		msg = fmt.Sprintf("%d pods are deleted but their nodes are not Ready (their kubelets cannot confirm they stopped; see the report); %s", len(r.rep.Unconfirmed), msg)
 	}
 	return r.rep, fmt.Errorf("%w: %s", ErrStuck, msg)
 }
@@ -431,6 +444,64 @@ func Blockers(ctx context.Context, cs kubernetes.Interface, onNode map[string]bo
 		out = append(out, Blocker{PDB: pdb.Namespace + "/" + pdb.Name, Allowed: pdb.Status.DisruptionsAllowed, Pods: names, Message: msg})
 	}
 	return out, nil
+}
+
+// UnconfirmedPod is a pod being deleted on a node that is not Ready.
+type UnconfirmedPod struct {
+	Pod       string    `json:"pod"` // namespace/name
+	Node      string    `json:"node"`
+	NodeState string    `json:"nodeState"` // the node's Ready condition: False, Unknown (no heartbeat), or "gone"
+	Deleted   time.Time `json:"deletedAt"`
+}
+
+// unconfirmed lists the pods on the selected nodes that are being deleted
+// on a node that is not Ready (or is gone).
+func unconfirmed(ctx context.Context, cs kubernetes.Interface, onNode map[string]bool) ([]UnconfirmedPod, error) {
+	var out []UnconfirmedPod
+	for _, name := range sortedKeys(onNode) {
+		state := ""
+		n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			state = "gone"
+		case err != nil:
+			return nil, fmt.Errorf("node %s: %w", name, err)
+		default:
+			state = readyState(n)
+		}
+		if state == string(corev1.ConditionTrue) {
+			continue
+		}
+		pods, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + name})
+		if err != nil {
+			return nil, fmt.Errorf("list pods on node %s: %w", name, err)
+		}
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp != nil {
+				out = append(out, UnconfirmedPod{Pod: p.Namespace + "/" + p.Name, Node: name, NodeState: state, Deleted: p.DeletionTimestamp.Time})
+			}
+		}
+	}
+	return out, nil
+}
+
+// readyState is the status of n's Ready condition ("Unknown" when it has none).
+func readyState(n *corev1.Node) string {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return string(c.Status)
+		}
+	}
+	return string(corev1.ConditionUnknown)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // disruptionTimeout is how long the disruption controller counts a pod the

@@ -130,7 +130,8 @@ func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, sta
 
 // checkTargetClaim blocks when the target already has a claim of the same
 // name that clear-target would refuse to delete: one no handoff made, unless
-// replace; one that may hold data, always.
+// replace; one that may hold data (a handoff's, or on a PV that is not
+// Delete), always.
 func checkTargetClaim(ctx context.Context, target *cluster.Conn, v Volume, replace bool, add func(Volume, string, string, ...any)) error {
 	pvc, err := target.Typed.CoreV1().PersistentVolumeClaims(v.Namespace).Get(ctx, v.Claim, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -139,7 +140,13 @@ func checkTargetClaim(ctx context.Context, target *cluster.Conn, v Volume, repla
 	if err != nil {
 		return fmt.Errorf("%s: claim %s: %w", target.Context, v, err)
 	}
-	if _, ours := pvc.Annotations[AnnotationRun]; !ours && !replace {
+	run, made := pvc.Annotations[AnnotationRun]
+	if made {
+		add(v, "hand it back with --rollback, or delete the claim yourself if the target does not need that volume",
+			"claim %s in the target was made by handoff run %s%s: it holds a volume handed over before", v, run, boundTo(pvc))
+		return nil
+	}
+	if !replace {
 		add(v, "delete it yourself if it is empty, or pass --replace-target-claims to let the handoff delete it",
 			"claim %s already exists in the target and no handoff made it%s: deleting it could delete its disk", v, boundTo(pvc))
 		return nil

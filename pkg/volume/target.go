@@ -16,7 +16,8 @@ import (
 
 // clearTarget deletes the claim of the same name that the target's owner made
 // for itself (an empty, dynamically provisioned volume), so the saved claim
-// can take its place. A claim that may hold data is never deleted.
+// can take its place. A claim that may hold data (another handoff's, or one
+// on a PV that is not Delete) is never deleted.
 func (h *Handoff) clearTarget(ctx context.Context, v Volume) error {
 	dst := h.Target.Typed.CoreV1()
 	pvc, err := dst.PersistentVolumeClaims(v.Namespace).Get(ctx, v.Claim, metav1.GetOptions{})
@@ -26,10 +27,16 @@ func (h *Handoff) clearTarget(ctx context.Context, v Volume) error {
 	if err != nil {
 		return fmt.Errorf("%s: claim %s: %w", h.Target.Context, v, err)
 	}
-	if pvc.Annotations[AnnotationRun] == h.Run {
+	run, made := pvc.Annotations[AnnotationRun]
+	switch {
+	case run == h.Run:
 		return nil // made by this run before a crash: the next step takes it
+	case made:
+		// Another handoff's claim holds a volume handed over before: its
+		// PV has the source's reclaim policy back, Delete as often as not.
+		return fmt.Errorf("claim %s in %s was made by handoff run %s%s: it holds a volume handed over before; not deleted", v, h.Target.Context, run, boundTo(pvc))
 	}
-	if _, ours := pvc.Annotations[AnnotationRun]; !ours && !h.ReplaceTargetClaims {
+	if !h.ReplaceTargetClaims {
 		return fmt.Errorf("claim %s in %s was not made by a handoff%s: not deleted (pass --replace-target-claims to allow it)", v, h.Target.Context, boundTo(pvc))
 	}
 	if name := pvc.Spec.VolumeName; name != "" {

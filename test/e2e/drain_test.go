@@ -274,7 +274,10 @@ func TestDrainOldPoolNamesBlockerAndMovesPods(t *testing.T) {
 	if !strings.Contains(undo, "left cordoned (cordoned before the drain, or not tainted by it): "+cordoned) {
 		t.Errorf("--undo does not say it left %s cordoned:\n%s", cordoned, undo)
 	}
-	taints = mustKubectl(t, "--context", "blue", "get", "nodes", "-l", "tandem.io/pool=default", "-o", `jsonpath={range .items[*]}{.metadata.name} {.spec.unschedulable} {.metadata.annotations.tandem\.io/drain-cordoned-before} {.spec.taints[*].key}{"\n"}{end}`)
+	taints = mustKubectl(t, "--context", "blue", "get", "nodes", "-l", "tandem.io/pool=default", "-o", `jsonpath={range .items[*]}{.metadata.name} {.spec.unschedulable} {.metadata.annotations.tandem\.io/drain-cordoned-before}{"\n"}{end}`)
+	if strings.Contains(mustKubectl(t, "--context", "blue", "get", "nodes", "-l", "tandem.io/pool=default", "-o", "jsonpath={.items[*].spec.taints[*].key}"), "migration") {
+		t.Errorf("--undo left the drain's taint on a node")
+	}
 	for _, line := range strings.Split(strings.TrimSpace(taints), "\n") {
 		f := strings.Fields(line)
 		want := []string{f[0]} // schedulable: unschedulable and the mark are empty
@@ -282,7 +285,7 @@ func TestDrainOldPoolNamesBlockerAndMovesPods(t *testing.T) {
 			want = append(want, "true")
 		}
 		if strings.Join(f, " ") != strings.Join(want, " ") {
-			t.Errorf("after --undo (only %s cordoned, no taint, no mark): %q", cordoned, line)
+			t.Errorf("after --undo (only %s cordoned, no mark): %q", cordoned, line)
 		}
 	}
 }
@@ -316,5 +319,54 @@ func TestDrainBadInputExitsTwo(t *testing.T) {
 	}
 	if taints := mustKubectl(t, "--context", "blue", "get", "nodes", "-o", "jsonpath={.items[*].spec.taints[*].key}"); strings.Contains(taints, "retire") {
 		t.Errorf("a refused drain tainted nodes: %s", taints)
+	}
+}
+
+// A node whose kubelet is gone (not Ready) cannot confirm that an evicted pod
+// stopped: the pod stays Terminating and the drain times out. The drain says
+// so, naming the pod and the node's state, not only "timed out".
+func TestDrainNamesPodsAnUnreadyNodeCannotConfirm(t *testing.T) {
+	labAtRest(t)
+	const ns, node, pool = "e2e-drain-unready", "e2e-unready-0", "tandem.io/pool=e2e-unready"
+	// A Node no kubelet (nor kwok) serves: its Ready condition is Unknown.
+	kubectlCreate(t, "blue", `{"apiVersion":"v1","kind":"Node","metadata":{"name":"`+node+`","labels":{"tandem.io/pool":"e2e-unready"}}}`)
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	t.Cleanup(func() {
+		kubectl(t, "--context", "blue", "delete", "namespace", ns, "--wait=false")
+		kubectl(t, "--context", "blue", "-n", ns, "delete", "pods", "--all", "--force", "--grace-period=0")
+		kubectl(t, "--context", "blue", "delete", "node", node, "--wait=false")
+	})
+	// A ReplicaSet's pod placed on it (nodeName: no scheduler involved).
+	kubectlCreate(t, "blue", `{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"stranded","namespace":"`+ns+`"},"spec":{
+		"replicas":1,"selector":{"matchLabels":{"app":"stranded"}},"template":{"metadata":{"labels":{"app":"stranded"}},"spec":{
+		"nodeName":"`+node+`","containers":[{"name":"c","image":"registry.example/c:1"}]}}}}`)
+	var pod string
+	eventually(t, time.Minute, func() error {
+		pod = kubectl(t, "--context", "blue", "-n", ns, "get", "pods", "-l", "app=stranded", "--field-selector", "spec.nodeName="+node, "-o", "jsonpath={.items[0].metadata.name}").stdout
+		if pod == "" {
+			return fmt.Errorf("no pod of stranded on %s yet", node)
+		}
+		return nil
+	})
+	t.Cleanup(func() {
+		mustTandem(t, "drain", "--cluster", "blue", "--nodes", pool, "--undo", "--journal-dir", t.TempDir())
+	})
+	r := tandem(t, "drain", "--cluster", "blue", "--nodes", pool, "--timeout", "15s", "--journal-dir", t.TempDir(), "-o", "json")
+	if r.code != 1 {
+		t.Fatalf("drain of a node that cannot confirm: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if want := "BLOCKER pod " + ns + "/" + pod + ": deleted at "; !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "on node "+node+", whose Ready is Unknown") {
+		t.Errorf("stderr does not name %s/%s on the unready node %s:\n%s", ns, pod, node, r.stderr)
+	}
+	var rep struct {
+		Unconfirmed []struct {
+			Pod, Node, NodeState string
+		} `json:"unconfirmed"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("report: %v\n%s", err, r.stdout)
+	}
+	if len(rep.Unconfirmed) != 1 || rep.Unconfirmed[0].Pod != ns+"/"+pod || rep.Unconfirmed[0].NodeState != "Unknown" {
+		t.Errorf("report's unconfirmed pods %+v, want %s/%s on %s, Unknown", rep.Unconfirmed, ns, pod, node)
 	}
 }

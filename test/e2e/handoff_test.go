@@ -239,6 +239,27 @@ func TestHandoffMovesVolumesAndRollsBack(t *testing.T) {
 	if again.code != 2 && again.code != 1 {
 		t.Errorf("second handoff: exit %d, want a refusal (claims gone from blue)\n%s%s", again.code, again.stdout, again.stderr)
 	}
+	// Someone scales blue's vault up again: it makes new, empty claims of the
+	// same names there. A handoff run again — --replace-target-claims given —
+	// must not replace green's claims: they hold the data, on PVs that are
+	// Delete again.
+	uids := func() string {
+		return mustKubectl(t, "--context", "green", "-n", ns, "get", "pvc", "-l", "app=vault", "-o", `jsonpath={range .items[*]}{.metadata.name}={.metadata.uid}/{.status.phase} {end}`)
+	}
+	before := uids()
+	mustKubectl(t, "--context", "blue", "-n", ns, "scale", "statefulset", "vault", "--replicas", "2")
+	waitStsReady(t, "blue", ns, 2)
+	fresh := tandem(t, handoffArgs(ns, "--journal-dir", journal)...)
+	if fresh.code != 1 || !strings.Contains(fresh.stdout+fresh.stderr, "was made by handoff run") {
+		t.Errorf("handoff onto claims an earlier handoff made: exit %d, want 1 naming the earlier handoff's claim\n%s%s", fresh.code, fresh.stdout, fresh.stderr)
+	}
+	if after := uids(); after != before {
+		t.Errorf("green's claims changed by a refused handoff: %q, were %q", after, before)
+	}
+	mustKubectl(t, "--context", "blue", "-n", ns, "scale", "statefulset", "vault", "--replicas", "0")
+	for _, v := range vols {
+		mustKubectl(t, "--context", "blue", "-n", ns, "delete", "pvc", v.claim, "--wait=true", "--timeout=2m")
+	}
 
 	runHandoff(t, handoffArgs(ns, "--journal-dir", journal, "--rollback"))
 	assertHandedTo(t, ns, "green", "blue", vols, 2)
