@@ -85,7 +85,7 @@ Routers (a route's clusters are named as the contexts are, blue and green):
     step is verified when the ALB rule (found from the Ingress's load
     balancer, or rule=) forwards with them; each cluster's target group must
     be bound by a TargetGroupBinding of that cluster.
-  externaldns://ingress/NAMESPACE/NAME?clusters=blue,green[&setid.CLUSTER=ID][&prefix=P]
+  externaldns://ingress/NAMESPACE/NAME?clusters=blue,green[&setid.CLUSTER=ID][&prefix=P][&verify=route53://ZONE_ID]
     the set-identifier and aws-weight annotations of the same Ingress (or
     service/…) in each cluster, for each cluster's ExternalDNS to publish; the
     annotation prefix is the one each ExternalDNS reads (--annotation-prefix,
@@ -93,7 +93,10 @@ Routers (a route's clusters are named as the contexts are, blue and green):
     of the ExternalDNS Deployments that read the object (its kind in
     --source, its namespace in --namespace) and are not being deleted; a
     preflight warns about shared --txt-owner-id and duplicate set-identifiers;
-    the shift waits the record TTL (the ttl annotation, else 300 s).
+    the shift waits the record TTL (the ttl annotation, else 300 s) and,
+    without verify=route53://ZONE_ID, ExternalDNS's sync interval before it
+    (--interval of its Deployment, 1m by default; with --events its
+    --min-event-sync-interval): nothing else tells when it published.
 AWS credentials and region come from the usual chain (environment, shared
 config, SSO, instance role); endpoint= points at another implementation.
 
@@ -247,7 +250,7 @@ func (o *ShiftOptions) Run(ctx context.Context) error {
 	}
 	ttl := o.router.TTL(ctx)
 	if o.DryRun {
-		return o.printPlan(plan, current, ttl)
+		return o.printPlan(plan, current, traffic.ClientDelay(ctx, o.router))
 	}
 	s := &traffic.Shifter{
 		Router: o.router, Plan: plan, Pauses: o.pauses, VerifyTimeout: o.VerifyTimeout, GateEvery: o.GateInterval,

@@ -12,8 +12,9 @@ import (
 	"github.com/tandem-io/tandem/pkg/traffic"
 )
 
-// printPlan shows the steps of a dry run; each pause includes the router's ttl.
-func (o *ShiftOptions) printPlan(plan traffic.Plan, current traffic.Weights, ttl time.Duration) error {
+// printPlan shows the steps of a dry run; each pause includes wait, the
+// router's client delay (its TTL, and the publishing a Publisher may take).
+func (o *ShiftOptions) printPlan(plan traffic.Plan, current traffic.Weights, wait time.Duration) error {
 	out := struct {
 		Current traffic.Weights `json:"current"`
 		Plan    traffic.Plan    `json:"plan"`
@@ -23,7 +24,7 @@ func (o *ShiftOptions) printPlan(plan traffic.Plan, current traffic.Weights, ttl
 	return o.g.printObject(out, func(w io.Writer) {
 		tw := newTable(w, "STEP", "SHARE", "WEIGHTS", "PAUSE", "GATES")
 		for _, s := range plan.Steps {
-			row(tw, s.Index+1, fmt.Sprintf("%d%%", s.Percent), s.Weights, o.pauses[s.Index]+ttl, dash(strings.Join(gateNames(o.gates), "; ")))
+			row(tw, s.Index+1, fmt.Sprintf("%d%%", s.Percent), s.Weights, o.pauses[s.Index]+wait, dash(strings.Join(gateNames(o.gates), "; ")))
 		}
 		tw.Flush()
 		fmt.Fprintf(w, "dry run: nothing changed; on a failed gate traffic goes back to %s\n", plan.Start)
@@ -147,7 +148,9 @@ func (p *shiftProgress) Event(e traffic.Event) {
 		fmt.Fprintf(p.w, "%s %s: verified in %s%s\n", at, step, e.Wait.Round(time.Millisecond), what)
 	case traffic.EventPause:
 		fmt.Fprintf(p.w, "%s %s: pause %s, %d gate(s) checked throughout\n", at, step, e.Wait, p.gates)
-		if p.ttl > 0 {
+		if pub, ok := p.router.(traffic.Publisher); ok && pub.PublishWithin() > 0 {
+			fmt.Fprintf(p.w, "%s %s: waiting up to %s for the change to be published (nothing verifies it: the publisher's sync interval), then the DNS TTL %s (within the pause)\n", at, step, pub.PublishWithin(), p.ttl)
+		} else if p.ttl > 0 {
 			fmt.Fprintf(p.w, "%s %s: waiting out the DNS TTL %s (within the pause): resolvers that cached the old answer follow by its end\n", at, step, p.ttl)
 		}
 	case traffic.EventWaiting:

@@ -23,6 +23,25 @@ type Router interface {
 	TTL(ctx context.Context) time.Duration
 }
 
+// Publisher is implemented by routers whose changes another program puts
+// into effect on its own schedule, which nothing verifies (externaldns
+// without verify=: ExternalDNS publishes the annotations on its next run).
+// PublishWithin is how long that may take; the TTL counts from its end.
+type Publisher interface {
+	PublishWithin() time.Duration
+}
+
+// ClientDelay is how long clients may keep following the old weights after
+// a step is verified: the router's TTL and, for a Publisher, the time the
+// change may take to be published.
+func ClientDelay(ctx context.Context, r Router) time.Duration {
+	d := r.TTL(ctx)
+	if p, ok := r.(Publisher); ok {
+		d += p.PublishWithin()
+	}
+	return d
+}
+
 // Paced is implemented by routers whose Verify calls an API with a request
 // budget and whose changes take a while to be everywhere (Route53: 5
 // requests/s per account, shared with ExternalDNS; a change INSYNC

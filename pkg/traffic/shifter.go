@@ -255,7 +255,7 @@ func (s *Shifter) step(ctx context.Context, log *shiftLog, step Step) (StepRepor
 	if step.Index < len(s.Pauses) {
 		pause = s.Pauses[step.Index]
 	}
-	ttl := s.Router.TTL(ctx)
+	ttl := ClientDelay(ctx, s.Router)
 	wait := pause + ttl
 	sr.PauseStart = time.Now()
 	s.emit(Event{Type: EventPause, Step: step.Index, Percent: step.Percent, Weights: step.Weights, Wait: wait})

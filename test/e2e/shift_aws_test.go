@@ -127,9 +127,11 @@ func TestShiftAWSRouters(t *testing.T) {
 // share a txt-owner-id.
 func TestShiftExternalDNS(t *testing.T) {
 	const ns = "e2e-edns"
-	for _, c := range []struct{ ctx, image string }{
-		{"blue", "registry.k8s.io/external-dns/external-dns:v0.14.2"},
-		{"green", "registry.k8s.io/external-dns/external-dns:v0.23.0"},
+	// Their sync intervals: nothing verifies the publishing (no verify=), so
+	// each step waits the longer one (green's, event-driven, 2s) and the TTL.
+	for _, c := range []struct{ ctx, image, interval string }{
+		{"blue", "registry.k8s.io/external-dns/external-dns:v0.14.2", `,"--interval=1s"`},
+		{"green", "registry.k8s.io/external-dns/external-dns:v0.23.0", `,"--events","--min-event-sync-interval=2s"`},
 	} {
 		mustKubectl(t, "--context", c.ctx, "create", "namespace", ns)
 		ctx := c.ctx
@@ -138,7 +140,7 @@ func TestShiftExternalDNS(t *testing.T) {
 		mustKubectl(t, "--context", c.ctx, "-n", ns, "annotate", "ingress", "web", "external-dns.alpha.kubernetes.io/ttl=1", "external-dns.kubernetes.io/ttl=1")
 		kubectlCreate(t, c.ctx, `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"external-dns","namespace":"`+ns+`"},
 "spec":{"replicas":0,"selector":{"matchLabels":{"app":"external-dns"}},"template":{"metadata":{"labels":{"app":"external-dns"}},
-"spec":{"containers":[{"name":"external-dns","image":"`+c.image+`","args":["--source=ingress","--provider=aws","--txt-owner-id=shared-id"]}]}}}}`)
+"spec":{"containers":[{"name":"external-dns","image":"`+c.image+`","args":["--source=ingress","--provider=aws","--txt-owner-id=shared-id"`+c.interval+`]}]}}}}`)
 	}
 	router := "externaldns://ingress/" + ns + "/web?clusters=blue,green"
 	// Two clusters' ExternalDNS with one owner id would delete each other's records: refused.
@@ -161,7 +163,7 @@ func TestShiftExternalDNS(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("shift: exit %d\n%s", r.code, r.stderr)
 	}
-	for _, want := range []string{"reads annotations with prefix external-dns.kubernetes.io/", "reads annotations with prefix external-dns.alpha.kubernetes.io/", "TTL 1s"} {
+	for _, want := range []string{"reads annotations with prefix external-dns.kubernetes.io/", "reads annotations with prefix external-dns.alpha.kubernetes.io/", "waiting up to 2s for the change to be published", "then the DNS TTL 1s"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("shift stderr lacks %q:\n%s", want, r.stderr)
 		}

@@ -11,8 +11,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -34,7 +36,18 @@ type Instance struct {
 	ArgsPolicy string
 	Sources    []string // --source (repeated): the kinds of object it reads
 	Namespace  string   // --namespace: the one namespace it reads ("" all)
+	// Interval is how long a change of the annotations may wait before it
+	// is published: its --interval (1m by default), or with --events its
+	// --min-event-sync-interval (5s by default), a run being triggered by
+	// the change.
+	Interval time.Duration
 }
+
+// ExternalDNS's defaults (its flags' documentation).
+const (
+	defaultInterval         = time.Minute
+	defaultMinEventInterval = 5 * time.Second
+)
 
 // Sees says whether the instance reads an object of the kind ("ingress",
 // "service") in the namespace: its --source names the kind and its
@@ -100,42 +113,74 @@ func Deployments(ctx context.Context, c *cluster.Conn) ([]Instance, error) {
 			if gone {
 				break
 			}
-			in := Instance{Ref: d.Namespace + "/" + d.Name, Image: ct.Image, OwnerID: "default"}
-			for _, e := range ct.Env {
-				// Each flag may come as an EXTERNAL_DNS_* variable; an
-				// argument wins over it.
-				if e.Name == "EXTERNAL_DNS_TXT_OWNER_ID" && e.Value != "" {
-					in.OwnerID = e.Value
-				}
-			}
-			args := append(append([]string{}, ct.Command...), ct.Args...)
-			for i, a := range args {
-				k, v, hasV := strings.Cut(a, "=")
-				if !hasV && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-					v = args[i+1]
-				}
-				switch k {
-				case "--txt-owner-id":
-					in.OwnerID = v
-				case "--annotation-prefix":
-					in.Prefix, in.PrefixWhy = v, "--annotation-prefix"
-				case "--enable-legacy-annotation-prefix":
-					in.LegacyToo = true
-				case "--policy":
-					in.ArgsPolicy = v
-				case "--source":
-					in.Sources = append(in.Sources, v)
-				case "--namespace":
-					in.Namespace = v
-				}
-			}
-			if in.Prefix == "" {
-				in.Prefix, in.PrefixWhy = PrefixOfVersion(ct.Image)
-			}
-			out = append(out, in)
+			out = append(out, parseInstance(d.Namespace+"/"+d.Name, ct))
 		}
 	}
 	return out, nil
+}
+
+// parseInstance reads an ExternalDNS container's flags: its arguments, and
+// the EXTERNAL_DNS_* variables each flag may also come as (an argument wins).
+func parseInstance(ref string, ct corev1.Container) Instance {
+	in := Instance{Ref: ref, Image: ct.Image, OwnerID: "default"}
+	interval, minEvent, events := defaultInterval, defaultMinEventInterval, false
+	for _, e := range ct.Env {
+		switch e.Name {
+		case "EXTERNAL_DNS_TXT_OWNER_ID":
+			if e.Value != "" {
+				in.OwnerID = e.Value
+			}
+		case "EXTERNAL_DNS_INTERVAL":
+			interval = durationOr(e.Value, interval)
+		case "EXTERNAL_DNS_MIN_EVENT_SYNC_INTERVAL":
+			minEvent = durationOr(e.Value, minEvent)
+		case "EXTERNAL_DNS_EVENTS":
+			events = e.Value == "true"
+		}
+	}
+	args := append(append([]string{}, ct.Command...), ct.Args...)
+	for i, a := range args {
+		k, v, hasV := strings.Cut(a, "=")
+		if !hasV && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			v = args[i+1]
+		}
+		switch k {
+		case "--txt-owner-id":
+			in.OwnerID = v
+		case "--annotation-prefix":
+			in.Prefix, in.PrefixWhy = v, "--annotation-prefix"
+		case "--enable-legacy-annotation-prefix":
+			in.LegacyToo = true
+		case "--policy":
+			in.ArgsPolicy = v
+		case "--source":
+			in.Sources = append(in.Sources, v)
+		case "--namespace":
+			in.Namespace = v
+		case "--interval":
+			interval = durationOr(v, interval)
+		case "--min-event-sync-interval":
+			minEvent = durationOr(v, minEvent)
+		case "--events":
+			events = !hasV || v == "true"
+		}
+	}
+	in.Interval = interval
+	if events {
+		in.Interval = min(minEvent, interval)
+	}
+	if in.Prefix == "" {
+		in.Prefix, in.PrefixWhy = PrefixOfVersion(ct.Image)
+	}
+	return in
+}
+
+// durationOr parses a flag's Go duration, keeping def when it does not parse.
+func durationOr(v string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return d
+	}
+	return def
 }
 
 // PrefixOfVersion is the prefix an ExternalDNS image reads by default:
@@ -163,15 +208,7 @@ func PrefixOfVersion(image string) (prefix, why string) {
 // does: the preflight says so); an error when no Deployment tells it (none
 // found, an image that names no version) or when they read different ones.
 func prefixFor(ds []Instance, kind, namespace string) (string, []string, error) {
-	var seeing []Instance
-	for _, d := range ds {
-		if d.Sees(kind, namespace) {
-			seeing = append(seeing, d)
-		}
-	}
-	if len(seeing) == 0 {
-		seeing = ds
-	}
+	seeing := instancesFor(ds, kind, namespace)
 	if len(seeing) == 0 {
 		return "", nil, fmt.Errorf("no ExternalDNS Deployment found, so which annotation prefix it reads is unknown: pass prefix=%s (v0.22.0+) or prefix=%s", GAPrefix, AlphaPrefix)
 	}
@@ -190,6 +227,36 @@ func prefixFor(ds []Instance, kind, namespace string) (string, []string, error) 
 			seeing[0].Ref, seeing[0].Prefix, strings.Join(differ, "; "), kind)
 	}
 	return seeing[0].Prefix, notes, nil
+}
+
+// instancesFor are the instances that read an object of the kind in the
+// namespace, all of them when none does (the preflight says so).
+func instancesFor(ds []Instance, kind, namespace string) []Instance {
+	var seeing []Instance
+	for _, d := range ds {
+		if d.Sees(kind, namespace) {
+			seeing = append(seeing, d)
+		}
+	}
+	if len(seeing) == 0 {
+		return ds
+	}
+	return seeing
+}
+
+// publishWithin is the longest interval of the instances that publish an
+// object of the kind in the namespace (ExternalDNS's default when none is
+// found).
+func publishWithin(ds []Instance, kind, namespace string) time.Duration {
+	seeing := instancesFor(ds, kind, namespace)
+	if len(seeing) == 0 {
+		return defaultInterval
+	}
+	var longest time.Duration
+	for _, d := range seeing {
+		longest = max(longest, d.Interval)
+	}
+	return longest
 }
 
 // Preflight reports, before the first step, what would make the DNS split

@@ -115,6 +115,10 @@ type Router struct {
 	// published reads the records ExternalDNS published (VerifyZone).
 	published *route53.Router
 	host      string
+	// publishWithin is, of every cluster, the longest time its ExternalDNS
+	// may take to publish a change (Instance.Interval; its default where
+	// the prefix was given and no Deployment read).
+	publishWithin time.Duration
 }
 
 // New connects to each cluster (connect opens a context) and decides each
@@ -130,13 +134,15 @@ func New(ctx context.Context, cfg Config, connect func(context string) (*cluster
 			return nil, err
 		}
 		r.conns[name] = c
+		ds, err := Deployments(ctx, c)
+		if err != nil && cfg.Prefix == "" {
+			return nil, err
+		}
+		// Without verify=, a step waits out the publishing too.
+		r.publishWithin = max(r.publishWithin, publishWithin(ds, cfg.Kind, cfg.Namespace))
 		if cfg.Prefix != "" {
 			r.prefixes[name] = cfg.Prefix
 			continue
-		}
-		ds, err := Deployments(ctx, c)
-		if err != nil {
-			return nil, err
 		}
 		if r.prefixes[name], r.notes[name], err = prefixFor(ds, cfg.Kind, cfg.Namespace); err != nil {
 			return nil, fmt.Errorf("%w: externaldns: %s: %v", traffic.ErrInvalid, name, err)
@@ -205,7 +211,21 @@ func (r *Router) setID(cluster string) string {
 
 // TTL implements traffic.Router: the ttl annotation of the object, else
 // ExternalDNS's 300 s (also when no cluster can be read).
-func (r *Router) TTL(ctx context.Context) time.Duration {
+func (r *Router) TTL(ctx context.Context) time.Duration { return r.recordTTL(ctx) }
+
+// PublishWithin implements traffic.Publisher: when nothing verifies that
+// ExternalDNS published a change (no verify=), it may take up to its sync
+// interval (--interval, 1m by default; with --events its
+// --min-event-sync-interval) before the records change at all.
+func (r *Router) PublishWithin() time.Duration {
+	if r.published != nil {
+		return 0
+	}
+	return r.publishWithin
+}
+
+// recordTTL is the ttl annotation of the object, else ExternalDNS's default.
+func (r *Router) recordTTL(ctx context.Context) time.Duration {
 	for _, name := range r.cfg.Clusters {
 		o, err := r.get(ctx, name)
 		if err != nil {

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/tandem-io/tandem/pkg/traffic"
 )
@@ -71,5 +74,40 @@ func TestPrefixOfTheInstancesThatReadTheObject(t *testing.T) {
 	// None reads the object: the first one's prefix still (the preflight says none reads it).
 	if got, _, err := prefixFor([]Instance{svcOnly}, "ingress", "shop"); err != nil || got != AlphaPrefix {
 		t.Errorf("no instance reads ingresses: %q %v", got, err)
+	}
+}
+
+// How long an instance may take to publish a change: its --interval (1m by
+// default), or with --events its --min-event-sync-interval (5s by default);
+// flags as arguments or as EXTERNAL_DNS_* variables, an argument winning.
+// Of several instances, the longest of those that read the object.
+func TestPublishInterval(t *testing.T) {
+	img := "registry.k8s.io/external-dns/external-dns:v0.23.0"
+	for _, tc := range []struct {
+		name string
+		ct   corev1.Container
+		want time.Duration
+	}{
+		{"defaults", corev1.Container{Image: img, Args: []string{"--source=ingress"}}, time.Minute},
+		{"--interval", corev1.Container{Image: img, Args: []string{"--interval=30s"}}, 30 * time.Second},
+		{"--interval as two args", corev1.Container{Image: img, Args: []string{"--interval", "2m"}}, 2 * time.Minute},
+		{"--events", corev1.Container{Image: img, Args: []string{"--events", "--interval=10m"}}, 5 * time.Second},
+		{"--events, min interval", corev1.Container{Image: img, Args: []string{"--events", "--min-event-sync-interval=20s"}}, 20 * time.Second},
+		{"env", corev1.Container{Image: img, Env: []corev1.EnvVar{{Name: "EXTERNAL_DNS_INTERVAL", Value: "45s"}}}, 45 * time.Second},
+		{"argument over env", corev1.Container{Image: img, Args: []string{"--interval=15s"}, Env: []corev1.EnvVar{{Name: "EXTERNAL_DNS_INTERVAL", Value: "45s"}}}, 15 * time.Second},
+		{"unparsable", corev1.Container{Image: img, Args: []string{"--interval=soon"}}, time.Minute},
+	} {
+		if got := parseInstance("ns/edns", tc.ct).Interval; got != tc.want {
+			t.Errorf("%s: interval %s, want %s", tc.name, got, tc.want)
+		}
+	}
+	fast := Instance{Ref: "a/fast", Sources: []string{"ingress"}, Interval: 5 * time.Second}
+	slow := Instance{Ref: "b/slow", Sources: []string{"ingress"}, Interval: 2 * time.Minute}
+	svc := Instance{Ref: "c/svc", Sources: []string{"service"}, Interval: 10 * time.Minute}
+	if got := publishWithin([]Instance{fast, slow, svc}, "ingress", "shop"); got != 2*time.Minute {
+		t.Errorf("publishWithin of the instances reading the Ingress: %s, want the slower's 2m", got)
+	}
+	if got := publishWithin(nil, "ingress", "shop"); got != time.Minute {
+		t.Errorf("publishWithin with no instance: %s, want ExternalDNS's default 1m", got)
 	}
 }
