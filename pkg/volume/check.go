@@ -192,9 +192,7 @@ func checkPods(ctx context.Context, source *cluster.Conn, v Volume, add func(Vol
 	}
 	for i := range pods.Items {
 		p := &pods.Items[i]
-		if finished(p) || stoppedWithOwner(p, v.Owners) || !slices.ContainsFunc(p.Spec.Volumes, func(vol corev1.Volume) bool {
-			return vol.PersistentVolumeClaim != nil && vol.PersistentVolumeClaim.ClaimName == v.Claim
-		}) {
+		if !mounts(p, v.Claim) || stoppedWithOwner(p, v.Owners) {
 			continue
 		}
 		if c := metav1.GetControllerOfNoCopy(p); c != nil {

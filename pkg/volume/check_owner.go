@@ -142,3 +142,10 @@ func stoppedWithOwner(p *corev1.Pod, owners []Owner) bool {
 func finished(p *corev1.Pod) bool {
 	return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
 }
+
+// mounts says whether pod p, not finished, mounts the claim.
+func mounts(p *corev1.Pod, claim string) bool {
+	return !finished(p) && slices.ContainsFunc(p.Spec.Volumes, func(vol corev1.Volume) bool {
+		return vol.PersistentVolumeClaim != nil && vol.PersistentVolumeClaim.ClaimName == claim
+	})
+}

@@ -73,13 +73,10 @@ func waitUnmounted(ctx context.Context, w *watch, ns, claim string, timeout time
 			return false, "", err
 		}
 		for _, p := range pods {
-			if finished(p) {
-				continue // the kubelet unmounted its volumes; a Job's stays until the Job goes
-			}
-			for _, v := range p.Spec.Volumes {
-				if v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == claim {
-					return false, fmt.Sprintf("pod %s/%s still mounts claim %s in %s", ns, p.Name, claim, w.conn.Context), nil
-				}
+			// A finished pod does not count: the kubelet unmounted its
+			// volumes (a Job's pod stays until the Job goes).
+			if mounts(p, claim) {
+				return false, fmt.Sprintf("pod %s/%s still mounts claim %s in %s", ns, p.Name, claim, w.conn.Context), nil
 			}
 		}
 		return true, "", nil
