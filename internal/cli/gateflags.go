@@ -27,7 +27,10 @@ may be repeated, one gate per use, all checked throughout each pause.
   --gate-prometheus 'url=http://prom:9090,op=<=,max=0.5,query=sum(rate(http_errors_total{code=~"5.."}[1m])) or vector(0)'
                          (a query that returns no value fails: a gate that
                          cannot see must not pass; "or vector(0)" says that no
-                         error series at all means no errors)
+                         error series at all means no errors; a Prometheus
+                         that cannot answer — unreachable, 5xx, 429 — is
+                         tolerated for --gate-grace, the step waiting for an
+                         answer, then fails)
   --gate-command './check-orders.sh --since 1m'   (the whole string, commas and all)
 A value that starts with key= is the key=value form, with the keys and rules
 of a shift file's gates (tandem shift -f); the companion flags (--gate-host,

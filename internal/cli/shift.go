@@ -23,6 +23,7 @@ type ShiftOptions struct {
 	VerifyTimeout time.Duration
 	FixTTL        bool
 	GateInterval  time.Duration
+	GateGrace     time.Duration
 	DryRun        bool
 	Rollback      bool
 	Force         bool
@@ -253,7 +254,7 @@ func (o *ShiftOptions) Run(ctx context.Context) error {
 		return o.printPlan(plan, current, traffic.ClientDelay(ctx, o.router))
 	}
 	s := &traffic.Shifter{
-		Router: o.router, Plan: plan, Pauses: o.pauses, VerifyTimeout: o.VerifyTimeout, GateEvery: o.GateInterval,
+		Router: o.router, Plan: plan, Pauses: o.pauses, VerifyTimeout: o.VerifyTimeout, GateEvery: o.GateInterval, GateGrace: o.GateGrace,
 		Gates: o.gates, Smoke: o.smokeGates(), Observer: &shiftProgress{w: o.g.Err, n: len(plan.Steps), gates: len(o.gates), ttl: ttl, router: o.router},
 		JournalPath: traffic.JournalPath(o.JournalDir, o.Router),
 	}

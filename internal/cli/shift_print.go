@@ -155,6 +155,8 @@ func (p *shiftProgress) Event(e traffic.Event) {
 		}
 	case traffic.EventWaiting:
 		fmt.Fprintf(p.w, "%s %s: %s left in the pause, %d gate round(s) passed\n", at, step, e.Wait.Round(time.Second), e.Checks)
+	case traffic.EventGateBlind:
+		fmt.Fprintf(p.w, "%s %s: gate %s cannot measure (%s): tolerated for %s, the step waits for an answer\n", at, step, e.Gate, e.Err, e.Wait)
 	case traffic.EventGate:
 		if e.Err != "" {
 			fmt.Fprintf(p.w, "%s %s: gate %s FAILED: %s\n", at, step, e.Gate, e.Err)

@@ -113,6 +113,7 @@ func addShiftStepFlags(cmd *cobra.Command, o *ShiftOptions) {
 	f.DurationVar(&o.VerifyTimeout, "verify-timeout", 0, "how long a step may take to show in the router (default: 2m for route53, whose changes take up to a minute to be INSYNC; 30s for the others)")
 	f.BoolVar(&o.FixTTL, "fix-ttl", false, "route53: when the weighted records of a name have different TTLs (Route53 refuses changes to such a set), give them all the longest")
 	f.DurationVar(&o.GateInterval, "gate-interval", 250*time.Millisecond, "how often the gates run during a pause")
+	f.DurationVar(&o.GateGrace, "gate-grace", 30*time.Second, "how long a gate that cannot measure (its Prometheus unreachable, answering 5xx or 429) is tolerated before the step fails and rolls back; a step does not end while a gate cannot measure")
 	f.StringVar(&o.Smoke, "smoke", "", "smoke test before any weight: URL of the target's own endpoint")
 	f.StringVar(&o.SmokeHost, "smoke-host", "", "Host header of the smoke test (default --gate-host)")
 	addGateFlags(cmd, o)

@@ -17,7 +17,7 @@ func (o *SwitchoverOptions) trafficMove() *switchover.TrafficMove {
 	so := &o.shift
 	return &switchover.TrafficMove{
 		Router: so.router, RouterURL: so.Router, From: so.From, To: so.To, Steps: so.steps, Pauses: so.pauses,
-		VerifyTimeout: so.VerifyTimeout, GateEvery: so.GateInterval, Gates: so.gates, Smoke: so.smokeGates(),
+		VerifyTimeout: so.VerifyTimeout, GateEvery: so.GateInterval, GateGrace: so.GateGrace, Gates: so.gates, Smoke: so.smokeGates(),
 		JournalDir: so.JournalDir,
 		Observer:   &shiftProgress{w: o.g.Err, n: len(so.steps), gates: len(so.gates), ttl: so.router.TTL(context.Background()), router: so.router},
 		Say:        func(msg string) { fmt.Fprintf(o.g.Err, "[shift] %s\n", msg) },

@@ -29,6 +29,7 @@ type TrafficMove struct {
 	Pauses        []time.Duration
 	VerifyTimeout time.Duration
 	GateEvery     time.Duration
+	GateGrace     time.Duration // traffic.Shifter.GateGrace
 	Gates, Smoke  []traffic.Gate
 	JournalDir    string
 	// OpenJournal, when set, opens the shift's step journal instead of a
@@ -65,7 +66,7 @@ func (t *TrafficMove) Forward(ctx context.Context) error {
 		return nil
 	}
 	s := &traffic.Shifter{
-		Router: t.Router, Plan: plan, Pauses: t.Pauses, VerifyTimeout: t.VerifyTimeout, GateEvery: t.GateEvery,
+		Router: t.Router, Plan: plan, Pauses: t.Pauses, VerifyTimeout: t.VerifyTimeout, GateEvery: t.GateEvery, GateGrace: t.GateGrace,
 		Gates: t.Gates, Smoke: t.Smoke, Observer: t.Observer,
 	}
 	t.journal(s)

@@ -7,13 +7,16 @@ type EventType string
 
 // The events a Shifter reports.
 const (
-	EventResumed    EventType = "resumed"     // an interrupted run goes on; the steps it did are skipped
-	EventSmoke      EventType = "smoke"       // the target answered (or not) before any weight
-	EventStepStart  EventType = "step-start"  // weights are about to be set
-	EventVerified   EventType = "verified"    // the router reports the step's weights
-	EventPause      EventType = "pause"       // waiting (pause and TTL), gates run throughout
-	EventWaiting    EventType = "waiting"     // still in the pause: Wait is the time left
-	EventGate       EventType = "gate"        // one gate's result
+	EventResumed   EventType = "resumed"    // an interrupted run goes on; the steps it did are skipped
+	EventSmoke     EventType = "smoke"      // the target answered (or not) before any weight
+	EventStepStart EventType = "step-start" // weights are about to be set
+	EventVerified  EventType = "verified"   // the router reports the step's weights
+	EventPause     EventType = "pause"      // waiting (pause and TTL), gates run throughout
+	EventWaiting   EventType = "waiting"    // still in the pause: Wait is the time left
+	EventGate      EventType = "gate"       // one gate's result
+	// EventGateBlind: a gate could not measure (ErrUnavailable); it is
+	// tolerated for Wait (the gate grace), and the step does not end on it.
+	EventGateBlind  EventType = "gate-unavailable"
 	EventStepDone   EventType = "step-done"   // the step passed
 	EventRollback   EventType = "rollback"    // back to the last safe weights
 	EventRolledBack EventType = "rolled-back" // the safe weights are verified

@@ -3,6 +3,7 @@ package traffic
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -12,6 +13,12 @@ import (
 	"strings"
 	"time"
 )
+
+// ErrUnavailable is wrapped by a gate's error when it could not measure at
+// all — its source unreachable, overloaded or failing (a Prometheus
+// restarting, answering 503) — as opposed to measuring a step unhealthy. A
+// Shifter tolerates it for GateGrace; a step never passes on it.
+var ErrUnavailable = errors.New("could not measure")
 
 // Gate judges whether the current step is healthy.
 type Gate interface {

@@ -52,6 +52,8 @@ func (g PromGate) Check(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gate %s: %w", g.Name(), err)
 	}
+	// No value is a measurement (the series the query names are not
+	// there), not an outage: it fails at once.
 	if len(values) == 0 {
 		return fmt.Errorf("query %q returned no value", g.Query)
 	}
@@ -77,6 +79,9 @@ func (g PromGate) query(ctx context.Context) ([]float64, error) {
 	sc := &statusClient{Client: c}
 	val, _, err := promv1.NewAPI(sc).Query(ctx, g.Query, time.Time{})
 	if err != nil {
+		if outage(sc.code, err) {
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, promError(sc.code, err))
+		}
 		return nil, promError(sc.code, err)
 	}
 	switch v := val.(type) {
@@ -91,6 +96,24 @@ func (g PromGate) query(ctx context.Context) ([]float64, error) {
 	default:
 		return nil, fmt.Errorf("result type %q: want scalar or vector", val.Type())
 	}
+}
+
+// outage says whether a query's error means Prometheus could not answer
+// now (unreachable, timed out, a 5xx from it or a proxy before it, 429):
+// tried again, it may answer. A query Prometheus refuses (bad_data,
+// execution errors, a 4xx) is the gate's own fault and fails at once.
+func outage(code int, err error) bool {
+	var e *promv1.Error
+	if !errors.As(err, &e) {
+		return true // the transport's: connection refused, reset, a client timeout
+	}
+	switch e.Type {
+	case promv1.ErrServer, promv1.ErrTimeout, promv1.ErrCanceled:
+		return true
+	case promv1.ErrClient, promv1.ErrBadResponse:
+		return code == http.StatusTooManyRequests || code >= 500
+	}
+	return false
 }
 
 // statusClient remembers the HTTP status of the last answer, for errors

@@ -2,6 +2,7 @@ package traffic
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -152,18 +153,19 @@ func TestPromGate(t *testing.T) {
 		max      float64
 		wantFail bool
 		wantMsg  string
+		outage   bool // ErrUnavailable: Prometheus could not answer now
 	}{
-		{"scalar under", "errors", "", 0.05, false, ""},
-		{"scalar over", "errors", "", 0.01, true, `query "errors" = 0.02, want <= 0.01`},
-		{"vector one over", "by_pod", "<=", 0.1, true, `query "by_pod" = 0.2, want <= 0.1`},
-		{"vector all under", "by_pod", "<", 0.5, false, ""},
-		{"greater than", "latency", ">=", 100, false, ""},
-		{"no data fails", "empty", "", 1, true, `query "empty" returned no value`},
-		{"NaN fails", "nan", "", 1, true, "= NaN"},
-		{"matrix refused", "matrix", "", 1, true, `result type "matrix": want scalar or vector`},
-		{"query error", "syntax(", "", 1, true, "HTTP 400: bad_data: parse error"},
-		{"not prometheus", "html", "", 1, true, "HTTP 200, not a Prometheus answer"},
-		{"server error", "down", "", 1, true, "HTTP 503: unavailable: shutting down"},
+		{"scalar under", "errors", "", 0.05, false, "", false},
+		{"scalar over", "errors", "", 0.01, true, `query "errors" = 0.02, want <= 0.01`, false},
+		{"vector one over", "by_pod", "<=", 0.1, true, `query "by_pod" = 0.2, want <= 0.1`, false},
+		{"vector all under", "by_pod", "<", 0.5, false, "", false},
+		{"greater than", "latency", ">=", 100, false, "", false},
+		{"no data fails", "empty", "", 1, true, `query "empty" returned no value`, false},
+		{"NaN fails", "nan", "", 1, true, "= NaN", false},
+		{"matrix refused", "matrix", "", 1, true, `result type "matrix": want scalar or vector`, false},
+		{"query error", "syntax(", "", 1, true, "HTTP 400: bad_data: parse error", false},
+		{"not prometheus", "html", "", 1, true, "HTTP 200, not a Prometheus answer", false},
+		{"server error", "down", "", 1, true, "HTTP 503: unavailable: shutting down", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -174,7 +176,16 @@ func TestPromGate(t *testing.T) {
 			if err != nil && !strings.Contains(err.Error(), c.wantMsg) {
 				t.Errorf("error %q does not say %q", err, c.wantMsg)
 			}
+			if errors.Is(err, ErrUnavailable) != c.outage {
+				t.Errorf("error %q: unavailable %v, want %v", err, errors.Is(err, ErrUnavailable), c.outage)
+			}
 		})
+	}
+	// Nothing listening: Prometheus could not answer.
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	if err := (PromGate{URL: closed.URL, Query: "up"}).Check(context.Background()); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Prometheus not listening: %v, want ErrUnavailable", err)
 	}
 }
 

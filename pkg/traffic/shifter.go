@@ -40,7 +40,12 @@ type Shifter struct {
 	Pauses        []time.Duration // per step index, overriding Pause when set
 	VerifyTimeout time.Duration   // default: the router's (Paced), else DefaultVerifyTimeout
 	GateEvery     time.Duration   // how often gates run during a pause; default 250 ms
-	ProgressEvery time.Duration   // how often EventWaiting tells the time left in a pause; default 10 s
+	// GateGrace is how long a gate may fail to measure (ErrUnavailable: its
+	// Prometheus unreachable, answering 5xx) before the step fails; default
+	// 30 s. A step does not end while a gate cannot measure: it waits for
+	// an answer, within the grace.
+	GateGrace     time.Duration
+	ProgressEvery time.Duration // how often EventWaiting tells the time left in a pause; default 10 s
 	Gates         []Gate
 	Smoke         []Gate   // run once before any weight changes (straight to the target)
 	Observer      Observer // may be nil
@@ -285,10 +290,16 @@ func (s *Shifter) step(ctx context.Context, log *shiftLog, step Step) (StepRepor
 
 // judge waits for wait, running every gate each GateEvery, and once more at the end.
 // A DNS router's clients follow only after the TTL: gates are judged after it.
+// A gate that cannot measure (ErrUnavailable) is tolerated for GateGrace
+// from its first such check in a row, and the step does not end on it.
 func (s *Shifter) judge(ctx context.Context, step Step, ttl, wait time.Duration, checks *int) (string, error) {
 	every := s.GateEvery
 	if every <= 0 {
 		every = defaultEvery
+	}
+	grace := s.GateGrace
+	if grace <= 0 {
+		grace = defaultGateGrace
 	}
 	progressEvery := s.ProgressEvery
 	if progressEvery <= 0 {
@@ -297,12 +308,14 @@ func (s *Shifter) judge(ctx context.Context, step Step, ttl, wait time.Duration,
 	ttlEnd := time.Now().Add(ttl)
 	end := time.Now().Add(wait)
 	reported := time.Now()
+	blindSince := map[string]time.Time{} // gate → its first check in a row that could not measure
 	for {
 		last := !time.Now().Before(end)
 		if !last && time.Since(reported) >= progressEvery {
 			reported = time.Now()
 			s.emit(Event{Type: EventWaiting, Step: step.Index, Percent: step.Percent, Wait: time.Until(end), Checks: *checks})
 		}
+		var passed []string
 		if len(s.Gates) > 0 && !time.Now().Before(ttlEnd) {
 			*checks++
 			for _, g := range s.Gates {
@@ -310,19 +323,36 @@ func (s *Shifter) judge(ctx context.Context, step Step, ttl, wait time.Duration,
 				if ctx.Err() != nil {
 					return "", ctx.Err()
 				}
+				if errors.Is(err, ErrUnavailable) {
+					since, blind := blindSince[g.Name()]
+					if !blind {
+						since = time.Now()
+						blindSince[g.Name()] = since
+						s.emit(Event{Type: EventGateBlind, Step: step.Index, Percent: step.Percent, Gate: g.Name(), Err: err.Error(), Wait: grace})
+					}
+					if time.Since(since) < grace {
+						continue
+					}
+					err = fmt.Errorf("%w (for %s, the gate grace)", err, time.Since(since).Round(time.Second))
+				}
 				if err != nil {
 					s.emit(Event{Type: EventGate, Step: step.Index, Percent: step.Percent, Gate: g.Name(), Err: err.Error()})
 					return g.Name(), fmt.Errorf("%w: %s: %v", ErrGateFailed, g.Name(), err)
 				}
-				if last {
-					s.emit(Event{Type: EventGate, Step: step.Index, Percent: step.Percent, Gate: g.Name()})
-				}
+				delete(blindSince, g.Name())
+				passed = append(passed, g.Name())
 			}
 		}
-		if last {
+		if last && len(blindSince) == 0 {
+			for _, name := range passed {
+				s.emit(Event{Type: EventGate, Step: step.Index, Percent: step.Percent, Gate: name})
+			}
 			return "", nil
 		}
-		d := min(every, time.Until(end))
+		d := every
+		if !last {
+			d = min(every, time.Until(end))
+		}
 		select {
 		case <-ctx.Done():
 			return "", ctx.Err()
@@ -330,6 +360,10 @@ func (s *Shifter) judge(ctx context.Context, step Step, ttl, wait time.Duration,
 		}
 	}
 }
+
+// defaultGateGrace is how long a gate may be unable to measure by default:
+// a Prometheus restarted or rescheduled is back within it.
+const defaultGateGrace = 30 * time.Second
 
 // verify polls the router until it reports w, within VerifyTimeout (by
 // default the router's own, else DefaultVerifyTimeout).

@@ -3,6 +3,7 @@ package traffic_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -281,6 +282,63 @@ func TestShifterOnlyGoesForward(t *testing.T) {
 			}
 			if c.wantErr == nil && got["app"]["green"] != 100 {
 				t.Errorf("weights %s after the shift, want green 100", got)
+			}
+		})
+	}
+}
+
+// A gate that cannot measure (its Prometheus restarting) is tolerated for the
+// gate grace: the step waits for an answer past its pause rather than passing
+// blind, and passes once the gate measures again. Blind for longer than the
+// grace, the step fails and rolls back.
+func TestShifterToleratesAGateThatCannotMeasureForItsGrace(t *testing.T) {
+	down := fmt.Errorf("gate prometheus: %w: connection refused", traffic.ErrUnavailable)
+	for _, c := range []struct {
+		name      string
+		blindFor  time.Duration // from the first check
+		wantErr   error
+		wantFinal traffic.Weights
+	}{
+		{"back within the grace, after the pause", 120 * time.Millisecond, nil, traffic.Weights{"app": {"blue": 0, "green": 100}}},
+		{"down past the grace", time.Hour, traffic.ErrGateFailed, start()},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := inmemory.New(start())
+			plan, _ := traffic.NewPlan([]string{"app"}, "blue", "green", []int{100})
+			var first time.Time
+			gate := gateFunc(func() error {
+				if first.IsZero() {
+					first = time.Now()
+				}
+				if time.Since(first) < c.blindFor {
+					return down
+				}
+				return nil
+			})
+			rec := &recorder{}
+			s := &traffic.Shifter{Router: r, Plan: plan, Pause: 20 * time.Millisecond, GateEvery: 5 * time.Millisecond,
+				GateGrace: 300 * time.Millisecond, Gates: []traffic.Gate{gate}, Observer: rec}
+			rep, err := s.Shift(context.Background())
+			if !errors.Is(err, c.wantErr) && (err != nil || c.wantErr != nil) {
+				t.Fatalf("Shift = %v, want %v", err, c.wantErr)
+			}
+			got, _ := r.Observe(context.Background())
+			if !got.Covers(c.wantFinal) {
+				t.Errorf("final weights %s, want %s", got, c.wantFinal)
+			}
+			blind := 0
+			for _, e := range rec.events {
+				if e.Type == traffic.EventGateBlind {
+					blind++
+				}
+			}
+			if blind != 1 {
+				t.Errorf("%d gate-unavailable events, want 1 (the first check of the outage)", blind)
+			}
+			if c.wantErr == nil {
+				if held := rep.Steps[0].PauseEnd.Sub(rep.Steps[0].PauseStart); held < c.blindFor {
+					t.Errorf("the step ended after %s, while its gate could not measure (%s)", held, c.blindFor)
+				}
 			}
 		})
 	}
