@@ -50,7 +50,9 @@ func newDrainCmd(g *Global) *cobra.Command {
 them), evicts the --first pods through the Eviction API, then drains the
 nodes --parallel at a time with kubectl's drain logic, respecting
 PodDisruptionBudgets. DaemonSet pods stay (but an ingress controller's,
-which go first); pods without a controller block the node. An eviction a
+which go first); pods without a controller block the node. Pods with
+emptyDir volumes are evicted (kubectl drain's --delete-emptydir-data): that
+scratch data would go with the node anyway; tandem plan names such pods. An eviction a
 budget refuses is tried again every 5 s, and said on stderr (once a minute).
 Progress (nodes done, pods evicted, ETA) goes to stderr. A --nodes selector
 that matches no node is bad input (for --undo: nothing to undo).
@@ -232,30 +234,16 @@ func (o *DrainOptions) undo(ctx context.Context, cs kubernetes.Interface, opts d
 	}
 	out := struct {
 		Undone       []string `json:"undone"`
+		Uncordoned   []string `json:"uncordoned,omitempty"`
 		LeftCordoned []string `json:"leftCordoned,omitempty"`
 		Taint        string   `json:"taint"`
-	}{u.Nodes, u.LeftCordoned, o.Taint}
+	}{u.Nodes, u.Uncordoned, u.LeftCordoned, o.Taint}
 	return o.g.printObject(out, func(w io.Writer) {
-		fmt.Fprintf(w, "removed taint %s and uncordoned %d nodes: %s\n", o.Taint, len(u.Nodes)-len(u.LeftCordoned), strings.Join(uncordoned(u), ", "))
+		fmt.Fprintf(w, "removed taint %s from %d nodes and uncordoned %d: %s\n", o.Taint, len(u.Nodes), len(u.Uncordoned), strings.Join(u.Uncordoned, ", "))
 		if len(u.LeftCordoned) > 0 {
 			fmt.Fprintf(w, "left cordoned (cordoned before the drain, or not tainted by it): %s\n", strings.Join(u.LeftCordoned, ", "))
 		}
 	})
-}
-
-// uncordoned are the nodes Undo uncordoned.
-func uncordoned(u drain.Undone) []string {
-	left := map[string]bool{}
-	for _, n := range u.LeftCordoned {
-		left[n] = true
-	}
-	var out []string
-	for _, n := range u.Nodes {
-		if !left[n] {
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 func podNS(p string) string   { ns, _, _ := strings.Cut(p, "/"); return ns }

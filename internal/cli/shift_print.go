@@ -149,7 +149,11 @@ func (p *shiftProgress) Event(e traffic.Event) {
 	case traffic.EventPause:
 		fmt.Fprintf(p.w, "%s %s: pause %s, %d gate(s) checked throughout\n", at, step, e.Wait, p.gates)
 		if pub, ok := p.router.(traffic.Publisher); ok && pub.PublishWithin() > 0 {
-			fmt.Fprintf(p.w, "%s %s: waiting up to %s for the change to be published (nothing verifies it: the publisher's sync interval), then the DNS TTL %s (within the pause)\n", at, step, pub.PublishWithin(), p.ttl)
+			then := ""
+			if p.ttl > 0 {
+				then = fmt.Sprintf(", then the DNS TTL %s", p.ttl)
+			}
+			fmt.Fprintf(p.w, "%s %s: waiting up to %s for the change to be published (nothing verifies it: the publisher's sync interval)%s (within the pause)\n", at, step, pub.PublishWithin(), then)
 		} else if p.ttl > 0 {
 			fmt.Fprintf(p.w, "%s %s: waiting out the DNS TTL %s (within the pause): resolvers that cached the old answer follow by its end\n", at, step, p.ttl)
 		}

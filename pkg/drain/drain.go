@@ -207,7 +207,7 @@ func (r *run) drain(ctx context.Context) (*Report, error) {
 	defer cancel()
 	// Taint everything first: a pod evicted from one node must not land on the next one to go.
 	for _, n := range nodes {
-		if _, err := setTaint(ctx, cs, n, opts.Taint, true); err != nil {
+		if _, _, err := setTaint(ctx, cs, n, opts.Taint, true); err != nil {
 			return r.rep, err
 		}
 		r.emit(Event{Kind: EventTainted, Phase: "taint", Node: n})
@@ -390,7 +390,8 @@ func (r *run) stuck(ctx context.Context, onNode map[string]bool) (*Report, error
 	}
 	r.rep.Blockers = blockers
 	if r.rep.Unconfirmed, err = unconfirmed(lctx, r.cs, onNode); err != nil {
-		return r.rep, err
+		// The blockers found are said all the same.
+		r.rep.Errors = append(r.rep.Errors, "looking for pods on nodes that are not Ready: "+err.Error())
 	}
 	// The errors are said too: a node held by a pod without a controller,
 	// or by two budgets over one pod, is not fixed by the budgets named.

@@ -41,10 +41,12 @@ func ParseTaint(s string) (corev1.Taint, error) {
 // removes the annotation: it puts each node back the way the drain found it.
 const CordonedBefore = "tandem.io/drain-cordoned-before"
 
-// Undone is what Undo did: the nodes it removed the taint from, and those it
-// left cordoned because they were cordoned before the drain.
+// Undone is what Undo did: the nodes it went over (the taint removed where
+// there), those it uncordoned, and those it left cordoned (cordoned before
+// the drain, or without its taint).
 type Undone struct {
 	Nodes        []string
+	Uncordoned   []string
 	LeftCordoned []string
 }
 
@@ -60,30 +62,34 @@ func Undo(ctx context.Context, cs kubernetes.Interface, opts Options) (Undone, e
 	}
 	u := Undone{Nodes: names}
 	for _, n := range names {
-		left, err := setTaint(ctx, cs, n, opts.Taint, false)
+		was, now, err := setTaint(ctx, cs, n, opts.Taint, false)
 		if err != nil {
 			return u, err
 		}
-		if left {
+		switch {
+		case now:
 			u.LeftCordoned = append(u.LeftCordoned, n)
+		case was:
+			u.Uncordoned = append(u.Uncordoned, n)
 		}
 	}
 	opts.endUndone()
 	return u, nil
 }
 
-// setTaint adds the taint and cordons (on) or removes it and uncordons (off),
-// reading and writing the node until no other writer's change is in between.
-// Off, it says whether the node was left cordoned (it was before the drain).
-func setTaint(ctx context.Context, cs kubernetes.Interface, name string, taint corev1.Taint, on bool) (bool, error) {
-	left := false
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+// setTaint adds the taint and cordons (on) or removes it and uncordons (off)
+// as retaint says, reading and writing the node until no other writer's
+// change is in between. It says whether the node was cordoned before and is
+// after.
+func setTaint(ctx context.Context, cs kubernetes.Interface, name string, taint corev1.Taint, on bool) (was, now bool, err error) {
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
+		was = n.Spec.Unschedulable
 		changed := retaint(n, taint, on)
-		left = !on && n.Spec.Unschedulable
+		now = n.Spec.Unschedulable
 		if !changed {
 			return nil
 		}
@@ -91,17 +97,17 @@ func setTaint(ctx context.Context, cs kubernetes.Interface, name string, taint c
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("node %s: %w", name, err)
+		return false, false, fmt.Errorf("node %s: %w", name, err)
 	}
-	return left, nil
+	return was, now, nil
 }
 
 // retaint changes n as setTaint writes it and says whether it changed. On:
 // the taint replaces any of its key and effect, the node is cordoned, and a
-// node cordoned before and not yet tainted by a drain is marked
-// CordonedBefore. Off: the taint goes, and the node is uncordoned unless it is
-// marked CordonedBefore (the mark goes). A node cordoned and untainted that
-// carries no mark was not cordoned by a drain: off leaves it cordoned.
+// node not yet tainted by a drain is marked CordonedBefore if and only if it
+// is cordoned now. Off, on a node with the taint: the taint goes, and the
+// node is uncordoned unless it is marked (the mark goes). A node without the
+// taint is left as it is, cordon and mark.
 func retaint(n *corev1.Node, taint corev1.Taint, on bool) bool {
 	var taints []corev1.Taint
 	had, has := false, false
@@ -117,27 +123,35 @@ func retaint(n *corev1.Node, taint corev1.Taint, on bool) bool {
 	}
 	_, marked := n.Annotations[CordonedBefore]
 	changed := len(taints) != len(n.Spec.Taints)
-	if on {
+	switch {
+	case on:
 		if !has {
 			taints = append(taints, taint)
 			changed = true
 		}
-		if !had && n.Spec.Unschedulable && !marked {
-			metav1.SetMetaDataAnnotation(&n.ObjectMeta, CordonedBefore, "true")
+		// Not tainted yet: the node's cordon now is the one to give back
+		// (a mark left by a drain given up by hand is not).
+		if !had && n.Spec.Unschedulable != marked {
+			if n.Spec.Unschedulable {
+				metav1.SetMetaDataAnnotation(&n.ObjectMeta, CordonedBefore, "true")
+			} else {
+				delete(n.Annotations, CordonedBefore)
+			}
 			changed = true
 		}
 		if !n.Spec.Unschedulable {
 			n.Spec.Unschedulable = true
 			changed = true
 		}
-	} else {
-		if marked {
-			delete(n.Annotations, CordonedBefore)
-			changed = true
-		} else if had && n.Spec.Unschedulable {
-			n.Spec.Unschedulable = false
-			changed = true
-		}
+	case !had:
+		// Not the drain's taint (another --taint given, or removed by
+		// hand): neither the cordon nor the mark is this undo's.
+	case marked:
+		delete(n.Annotations, CordonedBefore)
+		changed = true
+	case n.Spec.Unschedulable:
+		n.Spec.Unschedulable = false
+		changed = true
 	}
 	n.Spec.Taints = taints
 	return changed

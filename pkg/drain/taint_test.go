@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 func TestParseTaint(t *testing.T) {
@@ -100,5 +101,26 @@ func TestUndoLeavesANodeCordonedBeforeTheDrainCordoned(t *testing.T) {
 	n := node(true, other)
 	if retaint(n, taint, false) || !n.Spec.Unschedulable {
 		t.Fatalf("undo uncordoned a node the drain did not taint: %+v", n)
+	}
+	// An undo with another taint than the drain's leaves the mark: the right
+	// undo after it still leaves the node cordoned.
+	n = node(true)
+	retaint(n, taint, true)
+	if retaint(n, corev1.Taint{Key: "typo", Effect: corev1.TaintEffectNoSchedule}, false) {
+		t.Fatalf("undo with a taint the node does not have changed it: %+v", n)
+	}
+	if retaint(n, taint, false); !n.Spec.Unschedulable {
+		t.Fatalf("the mark was spent by an undo with another taint: the node was uncordoned")
+	}
+	// A mark left behind (a drain given up by hand: uncordoned, untainted)
+	// is not taken for a cordon before the next drain.
+	n = node(false)
+	metav1.SetMetaDataAnnotation(&n.ObjectMeta, CordonedBefore, "true")
+	retaint(n, taint, true)
+	if _, ok := n.Annotations[CordonedBefore]; ok {
+		t.Fatalf("a stale mark was kept on a node that was schedulable when tainted")
+	}
+	if retaint(n, taint, false); n.Spec.Unschedulable {
+		t.Fatalf("undo left cordoned a node the drain cordoned (stale mark)")
 	}
 }

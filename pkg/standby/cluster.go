@@ -130,7 +130,12 @@ func install(ctx context.Context, c *cluster.Conn, timeout time.Duration, kinds 
 	return kind, waitEnforced(ctx, c, timeout)
 }
 
-// waitEnforced probes the policy with a dry-run Deployment of 1 replica.
+// waitEnforced waits until the apiserver enforces the policy just installed
+// (it reads policies from a cache), probing it with a dry run that raises a
+// Deployment's replicas: an existing Deployment of a covered namespace when
+// there is one (the cluster's other admission checks let it in already), a
+// new one of 1 replica otherwise. Enforced is a refusal with the policy's
+// Message, or (mutating) the answer at 0 replicas.
 func waitEnforced(ctx context.Context, c *cluster.Conn, timeout time.Duration) error {
 	nss, err := c.Typed.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: NamespaceLabel + "=true," + ExemptLabel + "!=true"})
 	if err != nil || len(nss.Items) == 0 {
@@ -147,7 +152,74 @@ func waitEnforced(ctx context.Context, c *cluster.Conn, timeout time.Duration) e
 	if ns == "" {
 		return nil
 	}
-	probe := &unstructured.Unstructured{Object: map[string]any{
+	deployments := c.Dynamic.Resource(gvrDeployments).Namespace(ns)
+	existing := ""
+	if l, err := deployments.List(ctx, metav1.ListOptions{LabelSelector: ExemptLabel + "!=true", Limit: 50}); err == nil {
+		for _, d := range l.Items {
+			if d.GetDeletionTimestamp() == nil {
+				existing = d.GetName()
+				break
+			}
+		}
+	}
+	dryRun := []string{metav1.DryRunAll}
+	probe := func() (*unstructured.Unstructured, error) {
+		if existing != "" {
+			// One more replica than it has now (read each time: it may be
+			// scaled meanwhile): an increase, which the policy refuses or parks.
+			d, err := deployments.Get(ctx, existing, metav1.GetOptions{})
+			if err != nil {
+				return nil, err
+			}
+			replicas, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas")
+			patch := fmt.Appendf(nil, `{"metadata":{"resourceVersion":%q},"spec":{"replicas":%d}}`, d.GetResourceVersion(), replicas+1)
+			return deployments.Patch(ctx, existing, types.MergePatchType, patch, metav1.PatchOptions{DryRun: dryRun})
+		}
+		return deployments.Create(ctx, newProbe(ns), metav1.CreateOptions{DryRun: dryRun})
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		got, err := probe()
+		switch {
+		case err != nil && existing != "" && apierrors.IsConflict(err):
+			// Changed between the read and the patch: read it again, next round.
+		case err != nil && (apierrors.IsForbidden(err) || apierrors.IsInvalid(err)) && strings.Contains(err.Error(), Message):
+			return nil // refused by the validating policy
+		case err != nil && existing != "" && (apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || apierrors.IsInvalid(err)):
+			// Deleted meanwhile, or its update refused by another admission
+			// check (a constraint made after it) or by RBAC: a new
+			// Deployment from now on.
+			existing = ""
+			continue
+		case err != nil && (apierrors.IsForbidden(err) || apierrors.IsInvalid(err)) && existing == "":
+			// A new Deployment refused by another admission check (a
+			// Gatekeeper constraint it does not meet): whether the policy
+			// holds cannot be seen. Taken as enforced: waiting for what
+			// cannot be seen would make the standby impossible there.
+			return nil
+		case err == nil:
+			if n, _, _ := unstructured.NestedInt64(got.Object, "spec", "replicas"); n == 0 {
+				return nil // parked by the mutating policy
+			}
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				return fmt.Errorf("the standby policy is installed in %s but not enforced after %s (probe in namespace %s: %w)", c.Context, timeout, ns, err)
+			}
+			return fmt.Errorf("the standby policy is installed in %s but not enforced after %s (a probe Deployment in namespace %s kept its replicas)", c.Context, timeout, ns)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// newProbe is the Deployment of 1 replica waitEnforced creates (dry run)
+// where the namespace has none.
+func newProbe(ns string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "apps/v1", "kind": "Deployment",
 		"metadata": map[string]any{"name": "tandem-standby-probe", "namespace": ns},
 		"spec": map[string]any{
@@ -159,29 +231,6 @@ func waitEnforced(ctx context.Context, c *cluster.Conn, timeout time.Duration) e
 			},
 		},
 	}}
-	deadline := time.Now().Add(timeout)
-	for {
-		got, err := c.Dynamic.Resource(gvrDeployments).Namespace(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		if err != nil && (apierrors.IsForbidden(err) || apierrors.IsInvalid(err)) {
-			return nil // refused by the validating policy
-		}
-		if err == nil {
-			if n, _, _ := unstructured.NestedInt64(got.Object, "spec", "replicas"); n == 0 {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			if err != nil {
-				return fmt.Errorf("the standby policy is installed in %s but not enforced after %s (probe in namespace %s: %w)", c.Context, timeout, ns, err)
-			}
-			return fmt.Errorf("the standby policy is installed in %s but not enforced after %s (a probe Deployment in namespace %s kept its replica)", c.Context, timeout, ns)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }
 
 // heldWhole says whether c's standby policy is installed and holds every

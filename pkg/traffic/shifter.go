@@ -308,7 +308,10 @@ func (s *Shifter) judge(ctx context.Context, step Step, ttl, wait time.Duration,
 	ttlEnd := time.Now().Add(ttl)
 	end := time.Now().Add(wait)
 	reported := time.Now()
-	blindSince := map[string]time.Time{} // gate → its first check in a row that could not measure
+	// Per gate (by index: names may repeat in a library caller's list), its
+	// first check in a row that could not measure, and when that was said.
+	blindSince := map[int]time.Time{}
+	blindSaid := map[int]time.Time{}
 	for {
 		last := !time.Now().Before(end)
 		if !last && time.Since(reported) >= progressEvery {
@@ -318,16 +321,21 @@ func (s *Shifter) judge(ctx context.Context, step Step, ttl, wait time.Duration,
 		var passed []string
 		if len(s.Gates) > 0 && !time.Now().Before(ttlEnd) {
 			*checks++
-			for _, g := range s.Gates {
+			for i, g := range s.Gates {
 				err := g.Check(ctx)
 				if ctx.Err() != nil {
 					return "", ctx.Err()
 				}
 				if errors.Is(err, ErrUnavailable) {
-					since, blind := blindSince[g.Name()]
+					since, blind := blindSince[i]
 					if !blind {
 						since = time.Now()
-						blindSince[g.Name()] = since
+						blindSince[i] = since
+					}
+					// Said once a minute at most: a source that answers
+					// every other check starts a new streak each time.
+					if time.Since(blindSaid[i]) >= time.Minute {
+						blindSaid[i] = time.Now()
 						s.emit(Event{Type: EventGateBlind, Step: step.Index, Percent: step.Percent, Gate: g.Name(), Err: err.Error(), Wait: grace})
 					}
 					if time.Since(since) < grace {
@@ -339,7 +347,7 @@ func (s *Shifter) judge(ctx context.Context, step Step, ttl, wait time.Duration,
 					s.emit(Event{Type: EventGate, Step: step.Index, Percent: step.Percent, Gate: g.Name(), Err: err.Error()})
 					return g.Name(), fmt.Errorf("%w: %s: %v", ErrGateFailed, g.Name(), err)
 				}
-				delete(blindSince, g.Name())
+				delete(blindSince, i)
 				passed = append(passed, g.Name())
 			}
 		}

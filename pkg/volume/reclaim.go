@@ -37,15 +37,14 @@ func setReclaimPolicy(ctx context.Context, c *cluster.Conn, pv *corev1.Persisten
 	return nil
 }
 
-// policyBefore is the reclaim policy the source PV of v had before the
-// handoff's retain step, from that step's done record or, when it crashed
-// before writing one, its intent; "" when the step never ran.
-func policyBefore(state, intents State, v Volume) corev1.PersistentVolumeReclaimPolicy {
-	sk := StepKey(v.Key(), StepRetain)
-	if was, ok := state[sk][DetailWas]; ok {
+// policyBefore is the reclaim policy the source PV had before the handoff's
+// retain step, from that step's done detail or, when it crashed before
+// writing one, its intent; "" when the step never ran.
+func policyBefore(done, intent map[string]string) corev1.PersistentVolumeReclaimPolicy {
+	if was, ok := done[DetailWas]; ok {
 		return corev1.PersistentVolumeReclaimPolicy(was)
 	}
-	return corev1.PersistentVolumeReclaimPolicy(intents[sk][DetailWas])
+	return corev1.PersistentVolumeReclaimPolicy(intent[DetailWas])
 }
 
 // givePolicyBack gives the PV of v in c, bound to the claim with uid, the
@@ -72,7 +71,9 @@ func (h *Handoff) policyBackInTarget(ctx context.Context, v Volume) error {
 		return nil
 	}
 	uid := types.UID(h.detail(v.Key(), StepCreatePVC)[DetailUID])
-	return givePolicyBack(ctx, h.Target, v, uid, policyBefore(h.State, h.Intents, v))
+	// Through the locked readers: other volumes' steps write the state meanwhile.
+	was := policyBefore(h.detail(v.Key(), StepRetain), h.intent(StepKey(v.Key(), StepRetain)))
+	return givePolicyBack(ctx, h.Target, v, uid, was)
 }
 
 // policyBackInSource is a recovery's reclaim-policy step: once the target
@@ -90,5 +91,6 @@ func (h *Handoff) policyBackInSource(ctx context.Context, v Volume) error {
 	if err != nil {
 		return fmt.Errorf("%s: claim %s: %w", h.Source.Context, v, err)
 	}
-	return givePolicyBack(ctx, h.Source, v, pvc.UID, policyBefore(h.Origin.State, h.Origin.Intents, v))
+	sk := StepKey(v.Key(), StepRetain)
+	return givePolicyBack(ctx, h.Source, v, pvc.UID, policyBefore(h.Origin.State[sk], h.Origin.Intents[sk]))
 }

@@ -24,7 +24,7 @@ func TestPolicyBeforeComesFromTheRetainStep(t *testing.T) {
 		{"never ran", State{}, State{}, ""},
 		{"another volume's", State{StepKey("shop/data-db-1", StepRetain): {DetailWas: "Delete"}}, State{}, ""},
 	} {
-		if got := policyBefore(tc.state, tc.intents, v); got != tc.want {
+		if got := policyBefore(tc.state[sk], tc.intents[sk]); got != tc.want {
 			t.Errorf("%s: policyBefore = %q, want %q", tc.name, got, tc.want)
 		}
 	}

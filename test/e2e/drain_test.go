@@ -314,7 +314,7 @@ func TestDrainBadInputExitsTwo(t *testing.T) {
 		}
 	}
 	// --undo of a pool that is gone (deleted after its drain) has nothing to undo.
-	if r := tandem(t, "drain", "--cluster", "blue", "--nodes", "tandem.io/pool=defualt", "--undo"); r.code != 0 || !strings.Contains(r.stdout, "uncordoned 0 nodes") {
+	if r := tandem(t, "drain", "--cluster", "blue", "--nodes", "tandem.io/pool=defualt", "--undo"); r.code != 0 || !strings.Contains(r.stdout, "from 0 nodes and uncordoned 0") {
 		t.Errorf("drain --undo matching no node: exit %d, want 0 and nothing undone\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if taints := mustKubectl(t, "--context", "blue", "get", "nodes", "-o", "jsonpath={.items[*].spec.taints[*].key}"); strings.Contains(taints, "retire") {
