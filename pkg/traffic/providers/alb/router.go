@@ -330,3 +330,24 @@ func (r *Router) notControllers(ctx context.Context) error {
 func (r *Router) Verify(ctx context.Context, w traffic.Weights) (bool, error) {
 	return traffic.VerifyByObserve(ctx, r, w)
 }
+
+// Preflight implements traffic.Preflighter: a forward action with target
+// group stickiness keeps each client on the target group it got for the
+// stickiness duration, whatever the weights say since. A step moves only
+// clients new to the rule (or whose stickiness ran out), and a rollback
+// leaves the clients that reached the target there until then.
+func (r *Router) Preflight(ctx context.Context) ([]string, error) {
+	rule, err := r.rule(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fc, err := forward(rule)
+	if err != nil {
+		return nil, err
+	}
+	if st := fc.TargetGroupStickinessConfig; st != nil && aws.ToBool(st.Enabled) {
+		d := time.Duration(aws.ToInt32(st.DurationSeconds)) * time.Second
+		return []string{fmt.Sprintf("rule %s forwards with target group stickiness of %s: a client stays on the target group it got for that long, so each step moves only new clients, and after a rollback the clients that reached the target stay there until their stickiness runs out (gates see the target's traffic fall only then)", RouteName(r.cfg.Rule), d)}, nil
+	}
+	return nil, nil
+}

@@ -197,3 +197,23 @@ func TestARNsOfARule(t *testing.T) {
 		t.Errorf("ListenerOf = %s, want %s", got, want)
 	}
 }
+
+// The preflight says what target group stickiness does to a shift and to a
+// rollback, with its duration; a rule without stickiness has nothing to say.
+func TestPreflightNamesStickiness(t *testing.T) {
+	fake := awsfake.New()
+	defer fake.Close()
+	fake.AddRuleWithActions(oidcRule(ruleARN, false, nil))
+	lines, err := newRouter(t, fake).Preflight(context.Background())
+	if err != nil || len(lines) != 1 || !strings.Contains(lines[0], "stickiness of 1h0m0s") || !strings.Contains(lines[0], "rollback") {
+		t.Fatalf("preflight of a sticky rule: %q %v, want one line naming the 1h stickiness and the rollback", lines, err)
+	}
+	plain := awsfake.New()
+	defer plain.Close()
+	rule := oidcRule(ruleARN, false, nil)
+	rule.Actions[1].ForwardConfig.TargetGroupStickinessConfig = nil
+	plain.AddRuleWithActions(rule)
+	if lines, err := newRouter(t, plain).Preflight(context.Background()); err != nil || len(lines) != 0 {
+		t.Fatalf("preflight of a rule without stickiness: %q %v, want nothing", lines, err)
+	}
+}

@@ -91,8 +91,14 @@ func tgName(arn string) string {
 	return name
 }
 
-// Preflight implements traffic.Preflighter: which rule is read and which
-// Service each cluster's target group serves.
-func (r *Router) Preflight(context.Context) ([]string, error) {
-	return append([]string{fmt.Sprintf("shifting through Ingress %s/%s in %s, annotation %s%s; the AWS Load Balancer Controller applies it", r.cfg.Namespace, r.cfg.Ingress, r.cfg.Context, ActionPrefix, r.cfg.Action)}, r.notes...), nil
+// Preflight implements traffic.Preflighter: which rule is read, which
+// Service each cluster's target group serves, and what the rule's target
+// group stickiness does to the steps (alb.Router's Preflight).
+func (r *Router) Preflight(ctx context.Context) ([]string, error) {
+	sticky, err := r.rule.Preflight(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lines := append([]string{fmt.Sprintf("shifting through Ingress %s/%s in %s, annotation %s%s; the AWS Load Balancer Controller applies it", r.cfg.Namespace, r.cfg.Ingress, r.cfg.Context, ActionPrefix, r.cfg.Action)}, r.notes...)
+	return append(lines, sticky...), nil
 }
