@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -459,7 +461,7 @@ type UnconfirmedPod struct {
 // on a node that is not Ready (or is gone).
 func unconfirmed(ctx context.Context, cs kubernetes.Interface, onNode map[string]bool) ([]UnconfirmedPod, error) {
 	var out []UnconfirmedPod
-	for _, name := range sortedKeys(onNode) {
+	for _, name := range slices.Sorted(maps.Keys(onNode)) {
 		state := ""
 		n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		switch {
@@ -494,15 +496,6 @@ func readyState(n *corev1.Node) string {
 		}
 	}
 	return string(corev1.ConditionUnknown)
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // disruptionTimeout is how long the disruption controller counts a pod the
