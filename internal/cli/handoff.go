@@ -65,15 +65,17 @@ A PV is never bindable by name alone: another claim that names it with
 spec.volumeName does not get it. Every blocker (missing StorageClass or owner,
 PV name taken, node affinity, access modes, capacity, the CSI driver — also
 the one CSI migration serves an in-tree volume with — and the Secrets the PV
-gives it) is reported before the
-first change, and so is what stopping an owner would lose: a StatefulSet
-whose persistentVolumeClaimRetentionPolicy deletes its claims when it scales
-down, an owner that mounts claims the selection leaves out (it is stopped in
-the source and started whole in the target), a pod mounting the claim that
-scaling the owners would not stop. Re-running the same command after a
-crash (kill -9) resumes at the first step not done; --rollback hands the
-volumes back the same way and restores the source's replicas. --rollback of a handoff that did not finish
-(killed, or a step failed) undoes it from wherever each volume got to:
+gives it, a claim of the same name in the target that holds data: one a
+handoff made, or on a PV that is not Delete) is reported before the first
+change, and so is what stopping an owner would lose: a StatefulSet whose
+persistentVolumeClaimRetentionPolicy deletes its claims when it scales down,
+an owner that mounts claims the selection leaves out (it is stopped in the
+source and started whole in the target), a pod mounting the claim that
+scaling the owners would not stop. Re-running the same command after a crash
+(kill -9) resumes at the first step not done; --rollback hands the volumes
+back the same way and restores the source's replicas. --rollback of a
+handoff that did not finish (killed, or a step failed) undoes it from
+wherever each volume got to:
 
   stop-target     the target's owners at 0 (if the handoff had reached them)
   restore-source  the claim of the original name Bound in the source: the
