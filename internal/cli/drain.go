@@ -52,10 +52,11 @@ nodes --parallel at a time with kubectl's drain logic, respecting
 PodDisruptionBudgets. DaemonSet pods stay (but an ingress controller's,
 which go first); pods without a controller block the node. Pods with
 emptyDir volumes are evicted (kubectl drain's --delete-emptydir-data): that
-scratch data would go with the node anyway; tandem plan names such pods. An eviction a
-budget refuses is tried again every 5 s, and said on stderr (once a minute).
-Progress (nodes done, pods evicted, ETA) goes to stderr. A --nodes selector
-that matches no node is bad input (for --undo: nothing to undo).
+scratch data would go with the node anyway; tandem plan names such pods. An
+eviction a budget refuses is tried again every 5 s, and said on stderr (once
+a minute). Progress (nodes done, pods evicted, ETA) goes to stderr. A
+--nodes selector that matches no node is bad input (for --undo: nothing to
+undo).
 
 Without --first, the pods that go first are those of every ingress or gateway
 controller found: the controllers named by the cluster's IngressClasses
@@ -68,11 +69,12 @@ ordinary pods: name them with --first).
 
 When pods are still there at --timeout, the PodDisruptionBudgets that allow no
 disruption are named with their pods, and so is every other error that held
-a node. Each node is journaled: a re-run skips
-nodes already drained. --undo removes the taint and uncordons the nodes the
-drain cordoned: a node that was cordoned before the drain (maintenance, a
-node problem) is marked so (annotation tandem.io/drain-cordoned-before) and
-stays cordoned, and so does a node that does not carry the taint.
+a node, and every pod deleted on a node that is not Ready (its kubelet cannot
+confirm it stopped). Each node is journaled: a re-run skips nodes already
+drained. --undo removes the taint and uncordons the nodes the drain
+cordoned: a node that was cordoned before the drain (maintenance, a node
+problem) is marked so (annotation tandem.io/drain-cordoned-before) and stays
+cordoned, and so does a node that does not carry the taint.
 
 Exit codes: 0 drained, 1 stuck or timed out (blockers named), 2 bad input.`,
 		Example: `  tandem drain --cluster blue --nodes tandem.io/pool=default --dry-run
