@@ -119,6 +119,23 @@ func servedResources(conn *cluster.Conn) (*served, error) {
 	return s, nil
 }
 
+// Served is every listable resource conn serves, each at its preferred
+// version (Source and Target left empty): what a namespace of that cluster
+// can hold. Groups whose discovery fails are left out (Undiscovered names
+// them).
+func Served(conn *cluster.Conn) ([]Resource, error) {
+	s, err := servedResources(conn)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Resource, 0, len(s.order))
+	for _, gr := range s.order {
+		out = append(out, Resource{Group: gr.Group, Resource: gr.Resource, Kind: s.kinds[gr], Namespaced: s.namespaced[gr],
+			Version: s.versions[gr][0], ReadOnly: s.readOnly[gr]})
+	}
+	return out, nil
+}
+
 // Undiscovered are the group/versions of conn whose discovery failed (an
 // aggregated API whose backend is down), each with its error: discovery
 // leaves their resources out, so nothing read from them would say so. The

@@ -52,6 +52,11 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 		// the mirror watches, and no watch could be started there since.
 		return fmt.Errorf("not watched by the mirror: %s", k)
 	}
+	if !inf.HasSynced() {
+		// A watch started since (a dependency's namespace) that has not
+		// listed yet: its cache lacking the object says nothing of it.
+		return &retryLater{reason: "the watch of " + k.gvr.Resource + " there has not listed yet"}
+	}
 	item, exists, err := inf.GetIndexer().GetByKey(storeKey)
 	if err != nil {
 		return err
@@ -275,6 +280,11 @@ func laterIfPasses(on side, what string, err error) error {
 // deleted removes the target's copy when --prune is on and tandem made it.
 func (m *Mirror) deleted(ctx context.Context, k key) error {
 	m.forgetGatherer(k)
+	if k.gvr.Group == "" && k.gvr.Resource == "namespaces" {
+		// One of the same name made again starts without the exemption
+		// (the standby form, the safe side) until its own change says.
+		m.setExempt(k.name, false)
+	}
 	if !m.Prune || !m.copies(k) {
 		// A narrowed selection prunes only what it copies: an object it
 		// did not bring along is someone else's concern.

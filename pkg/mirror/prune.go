@@ -2,14 +2,18 @@ package mirror
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/tools/pager"
 
+	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/sanitize"
 )
@@ -22,16 +26,25 @@ import (
 func (m *Mirror) holdsOthers(ctx context.Context, obj *unstructured.Unstructured) (string, error) {
 	switch obj.GroupVersionKind().GroupKind() {
 	case schema.GroupKind{Kind: "Namespace"}:
-		ns := obj.GetName()
-		for _, r := range m.resources {
-			if !r.Namespaced || r.Unshared || len(r.Target) == 0 {
-				continue // the target does not serve it: nothing of it can be there
+		// Every kind the target serves now, not the source's at the start:
+		// the target's own kinds (its operators' custom resources) and the
+		// CRDs made since are in the namespace too.
+		m.Target.Discovery.Invalidate()
+		served, err := inventory.Served(m.Target)
+		if err != nil {
+			return "", err
+		}
+		if failed := inventory.Undiscovered(m.Target); len(failed) > 0 {
+			for gv := range failed {
+				return fmt.Sprintf("the target's discovery of %s fails: what the namespace holds of it cannot be seen", gv), nil
 			}
-			if r.ReadOnly || sanitize.ClusterWritten(r.GroupKind()) || derived[r.GroupKind()] {
+		}
+		ns := obj.GetName()
+		for _, r := range served {
+			if !r.Namespaced || r.ReadOnly || sanitize.ClusterWritten(r.GroupKind()) || derived[r.GroupKind()] {
 				continue // nobody's intent: the cluster writes every one
 			}
-			gvr := schema.GroupVersionResource{Group: r.Group, Version: r.Version, Resource: r.Resource}
-			if why, err := m.firstForeign(ctx, gvr, ns); why != "" || err != nil {
+			if why, err := m.firstForeign(ctx, r.GVR(), ns); why != "" || err != nil {
 				return why, err
 			}
 		}
@@ -52,27 +65,40 @@ func (m *Mirror) holdsOthers(ctx context.Context, obj *unstructured.Unstructured
 }
 
 // firstForeign names the first object of gvr (in ns, "" for all) that is
-// not tandem's, "" when there is none.
+// not tandem's, "" when there is none; every page is read until one is found.
 func (m *Mirror) firstForeign(ctx context.Context, gvr schema.GroupVersionResource, ns string) (string, error) {
-	list, err := m.Target.Dynamic.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{Limit: 500})
-	if apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
-		return "", nil // not served (any more): nothing of it is there
-	}
-	if err != nil {
-		return "", fmt.Errorf("list %s in %s: %w", gvr.Resource, m.Target.Context, err)
-	}
-	for i := range list.Items {
-		o := &list.Items[i]
+	ri := m.Target.Dynamic.Resource(gvr).Namespace(ns)
+	p := pager.New(pager.SimplePageFunc(func(opts metav1.ListOptions) (runtime.Object, error) { return ri.List(ctx, opts) }))
+	p.PageSize = 500
+	found := ""
+	err := p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+		o, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			return fmt.Errorf("a %T in a list of %s", obj, gvr.Resource)
+		}
 		if why := othersIn(o); why != "" {
 			where := o.GetName()
 			if o.GetNamespace() != "" {
 				where = o.GetNamespace() + "/" + where
 			}
-			return fmt.Sprintf("it holds %s %s (%s)", o.GetKind(), where, why), nil
+			found = fmt.Sprintf("it holds %s %s (%s)", o.GetKind(), where, why)
+			return errFound
 		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errFound):
+		return found, nil
+	case apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err):
+		return "", nil // not served (any more): nothing of it is there
+	case err != nil:
+		return "", fmt.Errorf("list %s in %s: %w", gvr.Resource, m.Target.Context, err)
 	}
 	return "", nil
 }
+
+// errFound stops firstForeign's pages at the first object not tandem's.
+var errFound = errors.New("found")
 
 // othersIn says who else than tandem and the cluster made o, an object
 // inside what a prune would delete ("" when nobody did).

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -166,11 +168,19 @@ func TestMirror(t *testing.T) {
 
 	t.Run("a namespace that holds another's object is not pruned", func(t *testing.T) {
 		ns3 := mirrorNS + "-3"
+		const crd = "gadgets.e2e-green.tandem.io"
 		t.Cleanup(func() {
 			for _, c := range []string{"blue", "green"} {
 				kubectl(t, "--context", c, "delete", "namespace", ns3, "--wait=false", "--ignore-not-found")
 			}
+			kubectl(t, "--context", "green", "delete", "crd", crd, "--wait=false", "--ignore-not-found")
 		})
+		// A kind only green serves, made while the mirror runs (an operator
+		// of green's own): blue's kinds at the mirror's start do not name it.
+		kubectlCreate(t, "green", `{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"`+crd+`"},
+"spec":{"group":"e2e-green.tandem.io","scope":"Namespaced","names":{"plural":"gadgets","singular":"gadget","kind":"Gadget"},
+"versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}`)
+		mustKubectl(t, "--context", "green", "wait", "--for=condition=Established", "crd/"+crd, "--timeout=60s")
 		mustKubectl(t, "--context", "blue", "create", "namespace", ns3)
 		mustKubectl(t, "--context", "blue", "-n", ns3, "create", "configmap", "copied", "--from-literal=v=1")
 		eventually(t, 30*time.Second, func() error {
@@ -179,8 +189,17 @@ func TestMirror(t *testing.T) {
 			}
 			return nil
 		})
-		// Someone else's ConfigMap in the namespace tandem made in green.
-		mustKubectl(t, "--context", "green", "-n", ns3, "create", "configmap", "theirs", "--from-literal=v=keep")
+		// Someone else's object in the namespace tandem made in green.
+		gadget := filepath.Join(t.TempDir(), "gadget.json")
+		if err := os.WriteFile(gadget, []byte(`{"apiVersion":"e2e-green.tandem.io/v1","kind":"Gadget","metadata":{"name":"theirs","namespace":"`+ns3+`"},"spec":{"keep":true}}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 30*time.Second, func() error { // kubectl may not know the new kind at once
+			if r := kubectl(t, "--context", "green", "create", "-f", gadget); r.code != 0 && !strings.Contains(r.stderr, "AlreadyExists") {
+				return fmt.Errorf("create Gadget: %s", r.stderr)
+			}
+			return nil
+		})
 		mustKubectl(t, "--context", "blue", "delete", "namespace", ns3, "--wait=false")
 		// The mirror hears of the namespace once blue has finished deleting it.
 		eventually(t, 2*time.Minute, func() error {
@@ -190,7 +209,7 @@ func TestMirror(t *testing.T) {
 			return nil
 		})
 		deadline := time.Now().Add(60 * time.Second)
-		for !strings.Contains(run.log(), `why="it holds ConfigMap `+ns3+`/theirs (written by kubectl-create)"`) {
+		for !strings.Contains(run.log(), `why="it holds Gadget `+ns3+`/theirs (written by kubectl-create)"`) {
 			if time.Now().After(deadline) {
 				t.Fatalf("the mirror has not said why it keeps %s; its log:\n%s", ns3, run.log())
 			}
@@ -199,8 +218,8 @@ func TestMirror(t *testing.T) {
 		if phase := kubectl(t, "--context", "green", "get", "namespace", ns3, "-o", "jsonpath={.status.phase}").stdout; phase != "Active" {
 			t.Fatalf("the mirror pruned %s in green (phase %q) with someone else's ConfigMap in it", ns3, phase)
 		}
-		if _, ok := configMaps(t, "green", ns3)["theirs"]; !ok {
-			t.Fatal("their ConfigMap is gone")
+		if r := kubectl(t, "--context", "green", "-n", ns3, "get", "gadget", "theirs"); r.code != 0 {
+			t.Fatalf("their Gadget is gone: %s", r.stderr)
 		}
 	})
 
