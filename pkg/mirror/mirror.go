@@ -257,6 +257,10 @@ func (m *Mirror) Run(ctx context.Context) error {
 	if m.narrowed() {
 		m.watchDeps(ctx)
 	}
+	if err := m.queueGone(ctx); err != nil {
+		// The deletes stay unheard until their objects change: said, not fatal.
+		m.Log.Warn("could not look for what the source deleted while the mirror did not follow it", "error", err)
+	}
 	for i := 0; i < m.Workers; i++ {
 		go m.work(ctx)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/pager"
 
 	"github.com/tandem-io/tandem/pkg/inventory"
@@ -133,4 +135,58 @@ func madeByOthers(o *unstructured.Unstructured) string {
 		return "not created by tandem"
 	}
 	return ""
+}
+
+// queueGone queues, with --prune, every object tandem made in the target
+// that the source no longer has, as a delete heard late: deletions made
+// while the mirror was not running (a restart, a crash) or while its
+// watches were filling before it went live were never heard, and the
+// initial pass copies, it does not prune. Each goes through deleted(), with
+// its checks (what the selection copies, not another's, a uid
+// precondition). The target is read as metadata, page by page, for what the
+// mirror watches: its watches' caches (synced by now) are the source.
+func (m *Mirror) queueGone(ctx context.Context) error {
+	if !m.Prune {
+		return nil
+	}
+	m.infMu.RLock()
+	watches := make(map[informerKey]cache.SharedIndexInformer, len(m.informers))
+	maps.Copy(watches, m.informers)
+	m.infMu.RUnlock()
+	queued := 0
+	for k, inf := range watches {
+		r := m.byGVR[k.gvr]
+		ri := m.Target.Metadata.Resource(k.gvr).Namespace(k.namespace)
+		p := pager.New(pager.SimplePageFunc(func(opts metav1.ListOptions) (runtime.Object, error) { return ri.List(ctx, opts) }))
+		p.PageSize = 500
+		err := p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+			o, ok := obj.(metav1.Object)
+			if !ok {
+				return fmt.Errorf("a %T in a list of %s", obj, k.gvr.Resource)
+			}
+			if _, made := o.GetAnnotations()[plan.HashAnnotation]; !made || o.GetDeletionTimestamp() != nil {
+				return nil
+			}
+			storeKey := o.GetName()
+			if r.Namespaced {
+				storeKey = o.GetNamespace() + "/" + storeKey
+			}
+			if _, exists, err := inf.GetIndexer().GetByKey(storeKey); err != nil || exists {
+				return err
+			}
+			m.queue.Add(key{gvr: k.gvr, namespace: o.GetNamespace(), name: o.GetName()})
+			queued++
+			return nil
+		})
+		if apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
+			continue // the target does not serve it: nothing of it there
+		}
+		if err != nil {
+			return fmt.Errorf("list %s in %s to find what the source deleted: %w", k.gvr.Resource, m.Target.Context, err)
+		}
+	}
+	if queued > 0 {
+		m.Log.Info("deleted in the source while the mirror did not follow it: pruned in the target as each is checked", "objects", queued)
+	}
+	return nil
 }

@@ -341,6 +341,29 @@ func TestMirror(t *testing.T) {
 	if st := mustTandem(t, "mirror", "status", "--target", "green", "-o", "json"); !strings.Contains(st, `"live": false`) {
 		t.Fatalf("the lease is still live after the mirror stopped:\n%s", st)
 	}
+
+	// Deleted in blue while no mirror runs: the next mirror with --prune
+	// prunes it in green once its initial pass is done.
+	if _, ok := configMaps(t, "green", ns1)["c12"]; !ok {
+		t.Fatal("c12 not in green before the test")
+	}
+	mustKubectl(t, "--context", "blue", "-n", ns1, "delete", "configmap", "c12")
+	next := startTandem(t, "mirror", "--source", "blue", "--target", "green", "--prune", "--duration", "10m", "-v")
+	next.waitFor(t, "initial pass done", 2*time.Minute)
+	eventually(t, 30*time.Second, func() error {
+		if _, ok := configMaps(t, "green", ns1)["c12"]; ok {
+			return fmt.Errorf("c12, deleted in blue while no mirror ran, still in green")
+		}
+		return nil
+	})
+	if _, ok := configMaps(t, "green", ns1)["c13"]; !ok {
+		t.Error("c13, still in blue, was pruned in green")
+	}
+	if err := next.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-next.done
+	_ = next.cmd.Wait()
 }
 
 // metricValue is the value of the counter name with labels in a /metrics
