@@ -257,10 +257,14 @@ func (m *Mirror) Run(ctx context.Context) error {
 	if m.narrowed() {
 		m.watchDeps(ctx)
 	}
-	if err := m.queueGone(ctx); err != nil {
-		// The deletes stay unheard until their objects change: said, not fatal.
-		m.Log.Warn("could not look for what the source deleted while the mirror did not follow it", "error", err)
-	}
+	go func() {
+		// Beside the changes being followed: reading the target takes a
+		// while on a large cluster.
+		if err := m.queueGone(ctx); err != nil && ctx.Err() == nil {
+			// The deletes stay unheard until their objects change: said, not fatal.
+			m.Log.Warn("could not look for what the source deleted while the mirror did not follow it", "error", err)
+		}
+	}()
 	for i := 0; i < m.Workers; i++ {
 		go m.work(ctx)
 	}
