@@ -88,7 +88,7 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 	}
 	<-targetRead
 	m.heard(targetSide, targetErr)
-	if apierrors.IsNotFound(err) {
+	if objectGone(err, k.name) {
 		return m.deleted(ctx, k) // deleted since: its event follows
 	}
 	if err != nil {
@@ -325,6 +325,19 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 	}
 	m.done(k, "deleted")
 	return nil
+}
+
+// objectGone says whether err is the apiserver saying the object name does
+// not exist: a NotFound that names it. A 404 for the resource itself (a
+// version no longer served, its CRD being changed) says nothing of the
+// object: it is tried again.
+func objectGone(err error, name string) bool {
+	var st apierrors.APIStatus
+	if !apierrors.IsNotFound(err) || !errors.As(err, &st) {
+		return false
+	}
+	d := st.Status().Details
+	return d != nil && d.Name == name
 }
 
 // read is the source's object k, whole.

@@ -298,6 +298,7 @@ func (m *Mirror) watchDeps(ctx context.Context) {
 		ik := informerKey{gvr, ok.Namespace}
 		if !started[ik] && m.informer(gvr, ok.Namespace) == nil {
 			if !m.watchAlso(ctx, gvr, ok.Namespace) {
+				m.unfollow(ok) // not watched: a later change that names it tries again
 				continue
 			}
 			started[ik] = true

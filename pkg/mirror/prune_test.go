@@ -1,10 +1,14 @@
 package mirror
 
 import (
+	"errors"
+	"net/http"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tandem-io/tandem/pkg/plan"
 )
@@ -68,5 +72,23 @@ func TestOthersInCountsWhatSyncLeavesBecauseItWouldAct(t *testing.T) {
 		if got := othersIn(c.o); got != c.want {
 			t.Errorf("%s %s: %q, want %q", c.o.GetKind(), c.o.GetName(), got, c.want)
 		}
+	}
+}
+
+// Only a NotFound that names the object says it is gone: a 404 for the
+// resource (a version no longer served) says nothing of it.
+func TestObjectGone(t *testing.T) {
+	cm := schema.GroupResource{Resource: "configmaps"}
+	if !objectGone(apierrors.NewNotFound(cm, "app"), "app") {
+		t.Error("NotFound naming the object: not taken as gone")
+	}
+	if objectGone(apierrors.NewNotFound(cm, "other"), "app") {
+		t.Error("NotFound naming another object taken as this one gone")
+	}
+	if objectGone(apierrors.NewGenericServerResponse(http.StatusNotFound, "get", schema.GroupResource{Group: "example.com", Resource: "widgets"}, "", "the server could not find the requested resource", 0, false), "app") {
+		t.Error("a 404 for the resource taken as the object gone")
+	}
+	if objectGone(errors.New("connection refused"), "app") {
+		t.Error("a transport error taken as the object gone")
 	}
 }
