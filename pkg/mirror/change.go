@@ -109,7 +109,7 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 	exemptionChanged := k.gvr == namespacesGVR && m.standbyExempt(k.name) != nsExempt
 	also, err := m.alsoFor(ctx, k, obj)
 	if err != nil {
-		return laterIfPasses(sourceSide, "read the source's aggregated ClusterRoles", err)
+		return laterIfPasses(sourceSide, "see what brings it along", err)
 	}
 	prep, err := syncer.Changed(ctx, m.Request, m.resources, []*unstructured.Unstructured{obj}, syncer.Around{
 		Also: also, HasSelector: hasSelector, Targets: targets, StandbyExempt: m.standbyExempt,

@@ -16,10 +16,13 @@ package mirror
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"slices"
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -121,10 +124,11 @@ func (m *Mirror) alsoFor(ctx context.Context, k key, obj *unstructured.Unstructu
 	}
 	if plan.SystemRole(ok) && !m.Request.Selector.IncludeSystem {
 		// Its own event may come before its grant's: bringAlong queues it again then.
-		if why, granted := m.grantFor(ctx, ok); granted {
+		why, granted, err := m.grantFor(ctx, ok)
+		if granted {
 			also[ok] = why
 		}
-		return also, nil
+		return also, err
 	}
 	if !m.narrowed() {
 		return also, nil
@@ -138,10 +142,14 @@ func (m *Mirror) alsoFor(ctx context.Context, k key, obj *unstructured.Unstructu
 		m.Log.Info("brought along", "object", k.String(), "why", why)
 		return also
 	}
-	if why, found := m.appWide(ctx, obj); found {
+	why, found, err := m.appWide(ctx, obj)
+	if err != nil {
+		return also, err
+	}
+	if found {
 		return bring(why), nil
 	}
-	why, found, err := m.gatheredInto(ctx, obj)
+	why, found, err = m.gatheredInto(ctx, obj)
 	if err != nil {
 		return also, err
 	}
@@ -149,7 +157,11 @@ func (m *Mirror) alsoFor(ctx context.Context, k key, obj *unstructured.Unstructu
 		return bring(why), nil
 	}
 	for _, l := range plan.BroughtBy(obj, m.Request.Selector) {
-		if m.selected(ctx, l.By) {
+		picked, err := m.selected(ctx, l.By)
+		if err != nil {
+			return also, err
+		}
+		if picked {
 			return bring(l.Why), nil
 		}
 	}
@@ -161,10 +173,10 @@ func (m *Mirror) alsoFor(ctx context.Context, k key, obj *unstructured.Unstructu
 // — under a narrowed selection, a grant the mirror follows. The source's
 // RoleBindings of that namespace are asked (a system Role changes
 // rarely).
-func (m *Mirror) grantFor(ctx context.Context, ok plan.ObjectKey) (string, bool) {
+func (m *Mirror) grantFor(ctx context.Context, ok plan.ObjectKey) (string, bool, error) {
 	gvr, found := m.gvrOf(plan.ObjectKey{Group: rbacv1.GroupName, Kind: "RoleBinding"})
 	if !found {
-		return "", false
+		return "", false, nil
 	}
 	var grants []*unstructured.Unstructured
 	err := inventory.List(ctx, m.Source, m.byGVR[gvr], ok.Namespace, func(o *unstructured.Unstructured) error {
@@ -174,11 +186,10 @@ func (m *Mirror) grantFor(ctx context.Context, ok plan.ObjectKey) (string, bool)
 		return nil
 	})
 	if err != nil {
-		m.Log.Warn("could not read the grants of a system namespace", "namespace", ok.Namespace, "error", err)
-		return "", false
+		return "", false, fmt.Errorf("read the grants of system namespace %s: %w", ok.Namespace, err)
 	}
 	why, granted := plan.GrantedRoles(grants, m.Request.Selector)[ok]
-	return why, granted
+	return why, granted, nil
 }
 
 // appWide says why an app-wide object (an IngressClass, a GatewayClass, a
@@ -187,10 +198,10 @@ func (m *Mirror) grantFor(ctx context.Context, ok plan.ObjectKey) (string, bool)
 // is labelled as the same app instance (plan.AppWide; Select finds it
 // through its index). The source's workloads of the named namespaces are
 // asked by those labels: such an object changes rarely.
-func (m *Mirror) appWide(ctx context.Context, obj *unstructured.Unstructured) (string, bool) {
+func (m *Mirror) appWide(ctx context.Context, obj *unstructured.Unstructured) (string, bool, error) {
 	s := m.Request.Selector
 	if !s.ByNamespaceOnly() {
-		return "", false
+		return "", false, nil
 	}
 	for _, ns := range s.Namespaces {
 		for _, match := range plan.AppWide(obj, ns) {
@@ -201,42 +212,44 @@ func (m *Mirror) appWide(ctx context.Context, obj *unstructured.Unstructured) (s
 				}
 				l, err := m.Source.Dynamic.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(match.Selector).String(), Limit: 1})
 				if err != nil {
-					m.Log.Warn("could not look for the workload of an app-wide object", "object", obj.GetName(), "namespace", ns, "error", err)
-					continue
+					return "", false, fmt.Errorf("look for the workload of app-wide %s in %s: %w", obj.GetName(), ns, err)
 				}
 				if len(l.Items) > 0 && s.Allowed(&l.Items[0]) {
-					return match.Why(plan.KeyOf(&l.Items[0])), true
+					return match.Why(plan.KeyOf(&l.Items[0])), true, nil
 				}
 			}
 		}
 	}
-	return "", false
+	return "", false, nil
 }
 
 // selected says whether the source object of key ok is one the
 // selection picks or brings along now. The informers' caches may not hold
 // an object created a moment ago: the source is asked.
-func (m *Mirror) selected(ctx context.Context, ok plan.ObjectKey) bool {
+func (m *Mirror) selected(ctx context.Context, ok plan.ObjectKey) (bool, error) {
 	if _, known := m.dep(ok); known {
-		return true
+		return true, nil
 	}
 	s := m.Request.Selector
 	if s.ByNamespaceOnly() && !m.root(ok) {
-		return false
+		return false, nil
 	}
 	gvr, found := m.gvrOf(ok)
 	if !found {
-		return false
+		return false, nil
 	}
 	if m.root(ok) && m.cachedNow(gvr, ok.Namespace, ok.Name) {
-		return true
+		return true, nil
 	}
 	o, err := cluster.Scoped(m.Source.Dynamic.Resource(gvr), ok.Namespace != "", ok.Namespace).Get(ctx, ok.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
 	if err != nil {
-		return false
+		return false, fmt.Errorf("read %s: %w", ok, err)
 	}
 	_, picked := plan.Select([]*unstructured.Unstructured{o}, s)[ok]
-	return picked
+	return picked, nil
 }
 
 // bringAlong takes in what the objects of a change need outside it
@@ -363,6 +376,7 @@ func (m *Mirror) lookForLinks(ctx context.Context) {
 			return
 		}
 		m.mu.Unlock()
+		failed := false
 		kinds := map[schema.GroupKind]bool{}
 		for ok := range batch {
 			for _, gk := range m.linkedFrom(ok) {
@@ -387,7 +401,11 @@ func (m *Mirror) lookForLinks(ctx context.Context) {
 				}
 				if slices.Contains(plan.AppWideKinds, gk) {
 					if _, known := m.dep(plan.KeyOf(o)); !known {
-						if why, found := m.appWide(ctx, o); found && m.follow(plan.KeyOf(o), why) {
+						why, found, err := m.appWide(ctx, o)
+						if err != nil {
+							return err
+						}
+						if found && m.follow(plan.KeyOf(o), why) {
 							lk := key{gvr, "", o.GetName()}
 							m.Log.Info("brought along", "object", lk.String(), "why", why)
 							m.queue.Add(lk)
@@ -397,8 +415,19 @@ func (m *Mirror) lookForLinks(ctx context.Context) {
 				return nil
 			})
 			if err != nil && ctx.Err() == nil {
-				m.Log.Warn("could not look for what points at new objects", "resource", gvr.Resource, "objects", len(batch), "error", err)
+				m.Log.Warn("could not look for what points at new objects: looked for again", "resource", gvr.Resource, "objects", len(batch), "error", err)
+				failed = true
 			}
+		}
+		if failed {
+			// The batch again, with what came since: what points at its
+			// objects was not all seen.
+			m.mu.Lock()
+			if m.linked == nil {
+				m.linked = map[plan.ObjectKey]bool{}
+			}
+			maps.Copy(m.linked, batch)
+			m.mu.Unlock()
 		}
 		select {
 		case <-ctx.Done():
