@@ -8,12 +8,9 @@ import (
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/pager"
 
 	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
@@ -46,13 +43,15 @@ func (m *Mirror) holdsOthers(ctx context.Context, obj *unstructured.Unstructured
 			if !r.Namespaced || r.ReadOnly || sanitize.ClusterWritten(r.GroupKind()) || derived[r.GroupKind()] {
 				continue // nobody's intent: the cluster writes every one
 			}
-			if why, err := m.firstForeign(ctx, r.GVR(), ns); why != "" || err != nil {
+			if why, err := m.firstForeign(ctx, r, ns); why != "" || err != nil {
 				return why, err
 			}
 		}
 	case schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}:
 		group, _, _ := unstructured.NestedString(obj.Object, "spec", "group")
 		plural, _, _ := unstructured.NestedString(obj.Object, "spec", "names", "plural")
+		kind, _, _ := unstructured.NestedString(obj.Object, "spec", "names", "kind")
+		scope, _, _ := unstructured.NestedString(obj.Object, "spec", "scope")
 		versions, _, _ := unstructured.NestedSlice(obj.Object, "spec", "versions")
 		for _, v := range versions {
 			vm, _ := v.(map[string]any)
@@ -60,24 +59,17 @@ func (m *Mirror) holdsOthers(ctx context.Context, obj *unstructured.Unstructured
 				continue
 			}
 			name, _ := vm["name"].(string)
-			return m.firstForeign(ctx, schema.GroupVersionResource{Group: group, Version: name, Resource: plural}, "")
+			return m.firstForeign(ctx, inventory.Resource{Group: group, Version: name, Resource: plural, Kind: kind, Namespaced: scope == "Namespaced"}, "")
 		}
 	}
 	return "", nil
 }
 
-// firstForeign names the first object of gvr (in ns, "" for all) that is
+// firstForeign names the first object of r (in ns, "" for all) that is
 // not tandem's, "" when there is none; every page is read until one is found.
-func (m *Mirror) firstForeign(ctx context.Context, gvr schema.GroupVersionResource, ns string) (string, error) {
-	ri := m.Target.Dynamic.Resource(gvr).Namespace(ns)
-	p := pager.New(pager.SimplePageFunc(func(opts metav1.ListOptions) (runtime.Object, error) { return ri.List(ctx, opts) }))
-	p.PageSize = 500
+func (m *Mirror) firstForeign(ctx context.Context, r inventory.Resource, ns string) (string, error) {
 	found := ""
-	err := p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
-		o, ok := obj.(*unstructured.Unstructured)
-		if !ok {
-			return fmt.Errorf("a %T in a list of %s", obj, gvr.Resource)
-		}
+	err := inventory.List(ctx, m.Target, r, ns, func(o *unstructured.Unstructured) error {
 		if why := othersIn(o); why != "" {
 			where := o.GetName()
 			if o.GetNamespace() != "" {
@@ -94,7 +86,7 @@ func (m *Mirror) firstForeign(ctx context.Context, gvr schema.GroupVersionResour
 	case apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err):
 		return "", nil // not served (any more): nothing of it is there
 	case err != nil:
-		return "", fmt.Errorf("list %s in %s: %w", gvr.Resource, m.Target.Context, err)
+		return "", fmt.Errorf("list %s in %s: %w", r.Resource, m.Target.Context, err)
 	}
 	return "", nil
 }
@@ -156,14 +148,7 @@ func (m *Mirror) queueGone(ctx context.Context) error {
 	queued := 0
 	for k, inf := range watches {
 		r := m.byGVR[k.gvr]
-		ri := m.Target.Metadata.Resource(k.gvr).Namespace(k.namespace)
-		p := pager.New(pager.SimplePageFunc(func(opts metav1.ListOptions) (runtime.Object, error) { return ri.List(ctx, opts) }))
-		p.PageSize = 500
-		err := p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
-			o, ok := obj.(metav1.Object)
-			if !ok {
-				return fmt.Errorf("a %T in a list of %s", obj, k.gvr.Resource)
-			}
+		err := inventory.ListMetadata(ctx, m.Target.Metadata, r, k.namespace, func(o *unstructured.Unstructured) error {
 			if _, made := o.GetAnnotations()[plan.HashAnnotation]; !made || o.GetDeletionTimestamp() != nil {
 				return nil
 			}
