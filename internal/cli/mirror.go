@@ -37,7 +37,11 @@ func newMirrorCmd(g *Global) *cobra.Command {
 		Long: `Copies everything once (the same as tandem sync), then watches every resource
 of the source (an informer each) and applies each change to the target through
 the same pipeline: selection, sanitizing, the standby form with --standby,
-server-side apply as field manager "tandem".
+server-side apply as field manager "tandem". A kind the source serves since the
+mirror started (a CRD made there: its CRD is mirrored as any object, then its
+objects) is watched from then on, as is a new served version of a watched one
+whose old version goes; a kind the source no longer serves stops being watched.
+The source's API is read again a moment after a CRD changes, and every minute.
 
 With --namespace, -l or --stack the mirror follows what the selection brings
 along outside itself, as sync copies it: a change to a ClusterRole a binding

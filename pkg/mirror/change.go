@@ -46,6 +46,13 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 			m.fresh.keep(k, latest)
 		}
 	}()
+	if _, ok := m.resource(k.gvr); !ok {
+		// Of a kind no longer watched: the source stopped serving it (at
+		// this version, kinds.go). Its CRD's own change says what becomes
+		// of the target's copies.
+		m.done(k, "ignored")
+		return nil
+	}
 	inf := m.informer(k.gvr, k.namespace)
 	if inf == nil {
 		// Queued by the initial pass (a write to try again) outside what
@@ -70,7 +77,7 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 	// The target's copy is read while the source's is (when it is): the two
 	// reads are independent, and a change's lag is its round trips one
 	// after the other.
-	r := m.byGVR[k.gvr]
+	r := m.kinds().byGVR[k.gvr]
 	var target *plan.Target
 	var targetErr error
 	targetRead := make(chan struct{})
@@ -111,7 +118,7 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 	if err != nil {
 		return laterIfPasses(sourceSide, "see what brings it along", err)
 	}
-	prep, err := syncer.Changed(ctx, m.Request, m.resources, []*unstructured.Unstructured{obj}, syncer.Around{
+	prep, err := syncer.Changed(ctx, m.request(), m.kinds().resources, []*unstructured.Unstructured{obj}, syncer.Around{
 		Also: also, HasSelector: hasSelector, Targets: targets, StandbyExempt: m.standbyExempt,
 	})
 	if err != nil {
@@ -291,7 +298,7 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 		m.done(k, "ignored")
 		return nil
 	}
-	ri := cluster.Scoped(m.Target.Dynamic.Resource(k.gvr), m.byGVR[k.gvr].Namespaced, k.namespace)
+	ri := cluster.Scoped(m.Target.Dynamic.Resource(k.gvr), m.kinds().byGVR[k.gvr].Namespaced, k.namespace)
 	cur, err := ri.Get(ctx, k.name, metav1.GetOptions{})
 	m.heard(targetSide, err)
 	if apierrors.IsNotFound(err) {
@@ -342,7 +349,7 @@ func objectGone(err error, name string) bool {
 
 // read is the source's object k, whole.
 func (m *Mirror) read(ctx context.Context, k key) (*unstructured.Unstructured, error) {
-	return cluster.Scoped(m.Source.Dynamic.Resource(k.gvr), m.byGVR[k.gvr].Namespaced, k.namespace).Get(ctx, k.name, metav1.GetOptions{})
+	return cluster.Scoped(m.Source.Dynamic.Resource(k.gvr), m.kinds().byGVR[k.gvr].Namespaced, k.namespace).Get(ctx, k.name, metav1.GetOptions{})
 }
 
 // done records an outcome and the lag from when the change was seen.

@@ -39,7 +39,7 @@ func (m *Mirror) narrowed() bool { return m.Request.Selector.Narrows() }
 
 // objectKey is k as the selection names it.
 func (m *Mirror) objectKey(k key) plan.ObjectKey {
-	r := m.byGVR[k.gvr]
+	r := m.kinds().byGVR[k.gvr]
 	return plan.ObjectKey{Group: r.Group, Kind: r.Kind, Namespace: k.namespace, Name: k.name}
 }
 
@@ -179,7 +179,7 @@ func (m *Mirror) grantFor(ctx context.Context, ok plan.ObjectKey) (string, bool,
 		return "", false, nil
 	}
 	var grants []*unstructured.Unstructured
-	err := inventory.List(ctx, m.Source, m.byGVR[gvr], ok.Namespace, func(o *unstructured.Unstructured) error {
+	err := inventory.List(ctx, m.Source, m.kinds().byGVR[gvr], ok.Namespace, func(o *unstructured.Unstructured) error {
 		if _, followed := m.dep(plan.KeyOf(o)); plan.AppGrant(o) && (!m.narrowed() || followed) {
 			grants = append(grants, o)
 		}
@@ -388,7 +388,7 @@ func (m *Mirror) lookForLinks(ctx context.Context) {
 			if !found {
 				continue
 			}
-			err := inventory.List(ctx, m.Source, m.byGVR[gvr], "", func(o *unstructured.Unstructured) error {
+			err := inventory.List(ctx, m.Source, m.kinds().byGVR[gvr], "", func(o *unstructured.Unstructured) error {
 				if m.root(plan.KeyOf(o)) {
 					return nil // the selection's own: its own event brings it
 				}
@@ -451,7 +451,7 @@ func (m *Mirror) crdOf(k key) (plan.ObjectKey, string, bool) {
 
 // gvrOf is the resource the mirror watches objects of ok's kind through.
 func (m *Mirror) gvrOf(ok plan.ObjectKey) (schema.GroupVersionResource, bool) {
-	for gvr, r := range m.byGVR {
+	for gvr, r := range m.kinds().byGVR {
 		if r.Group == ok.Group && r.Kind == ok.Kind {
 			return gvr, true
 		}

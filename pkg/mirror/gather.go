@@ -46,7 +46,7 @@ func (m *Mirror) clusterRoles(ctx context.Context, f func(*unstructured.Unstruct
 	if !found {
 		return nil
 	}
-	return inventory.List(ctx, m.Source, m.byGVR[gvr], "", func(o *unstructured.Unstructured) error {
+	return inventory.List(ctx, m.Source, m.kinds().byGVR[gvr], "", func(o *unstructured.Unstructured) error {
 		f(o)
 		return nil
 	})

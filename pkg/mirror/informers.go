@@ -22,9 +22,9 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/sanitize"
-	"github.com/tandem-io/tandem/pkg/syncer"
 )
 
 // derived are the kinds whose objects the cluster derives from others
@@ -73,27 +73,15 @@ func (m *Mirror) namespaces() []string {
 	return m.Request.Selector.Namespaces
 }
 
-func (m *Mirror) startInformers(ctx context.Context) error {
+func (m *Mirror) startInformers(ctx context.Context, resources []inventory.Resource) error {
 	m.informers = map[informerKey]cache.SharedIndexInformer{}
 	m.handlers = map[informerKey]cache.ResourceEventHandlerRegistration{}
-	m.byGVR = map[schema.GroupVersionResource]inventory.Resource{}
-	seenGK := map[schema.GroupKind]bool{}
-	for _, r := range m.resources {
-		if !watched(r) || seenGK[r.GroupKind()] || r.Unshared {
-			continue
-		}
-		seenGK[r.GroupKind()] = true
-		gvr := r.GVR()
-		m.byGVR[gvr] = r
-		keys := []informerKey{{gvr, ""}}
-		if r.Namespaced && len(m.namespaces()) > 0 && !syncer.AnyNamespace(r.GroupKind()) {
-			keys = keys[:0]
-			for _, ns := range m.namespaces() {
-				keys = append(keys, informerKey{gvr, ns})
-			}
-		}
-		for _, k := range keys {
-			if _, _, err := m.addInformer(k); err != nil {
+	m.stops = map[informerKey]context.CancelFunc{}
+	kinds := &kindSet{resources: resources, byGVR: watchedFrom(resources)}
+	m.kindsNow.Store(kinds)
+	for _, r := range kinds.byGVR {
+		for _, k := range m.informerKeys(r) {
+			if _, _, err := m.addInformer(k, false); err != nil {
 				return err
 			}
 		}
@@ -105,14 +93,15 @@ func (m *Mirror) startInformers(ctx context.Context) error {
 }
 
 // addInformer makes the informer of k, with the mirror's handler, and
-// keeps it; the caller runs it.
-func (m *Mirror) addInformer(k informerKey) (cache.SharedIndexInformer, cache.ResourceEventHandlerRegistration, error) {
+// keeps it; the caller runs it. Late, its first list is queued as changes:
+// it is of a kind or namespace the initial pass did not cover.
+func (m *Mirror) addInformer(k informerKey, late bool) (cache.SharedIndexInformer, cache.ResourceEventHandlerRegistration, error) {
 	inf := newInformer(m.Source.Metadata, m.Source.Dynamic, k.gvr, k.namespace, m.keepWhole(k.gvr))
 	_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
 		// The reflector relists and rewatches by itself (with backoff); say so once per error.
 		m.Log.Warn("watch error; the informer relists by itself", "resource", k.gvr.Resource, "namespace", k.namespace, "error", err)
 	})
-	reg, err := inf.AddEventHandler(m.handler(k.gvr))
+	reg, err := inf.AddEventHandler(m.handler(k.gvr, late))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -138,14 +127,14 @@ func (m *Mirror) watchAlso(ctx context.Context, gvr schema.GroupVersionResource,
 		return true
 	}
 	k := informerKey{gvr, namespace}
-	inf, reg, err := m.addInformer(k)
+	inf, reg, err := m.addInformer(k, false)
 	if err != nil {
 		m.Log.Warn("could not watch a dependency's namespace", "resource", gvr.Resource, "namespace", namespace, "error", err)
 		return false
 	}
 	ictx, stop := context.WithCancel(ctx)
 	m.infMu.Lock()
-	m.stops = append(m.stops, stop) // the informer runs until the mirror stops, or until it is given up below
+	m.stops[k] = stop // the informer runs until the mirror stops, or until it is given up below
 	m.infMu.Unlock()
 	go inf.RunWithContext(ictx)
 	wctx, cancel := context.WithTimeout(ctx, watchAlsoWait)
@@ -155,6 +144,7 @@ func (m *Mirror) watchAlso(ctx context.Context, gvr schema.GroupVersionResource,
 		m.infMu.Lock()
 		delete(m.informers, k)
 		delete(m.handlers, k)
+		delete(m.stops, k)
 		m.infMu.Unlock()
 		m.Log.Warn("a dependency's namespace is not watched: its first list did not come", "resource", gvr.Resource, "namespace", namespace, "waited", watchAlsoWait)
 		return false
@@ -226,10 +216,14 @@ func (m *Mirror) keepWhole(gvr schema.GroupVersionResource) func(watch.EventType
 	}
 }
 
-func (m *Mirror) handler(gvr schema.GroupVersionResource) cache.ResourceEventHandlerDetailedFuncs {
+func (m *Mirror) handler(gvr schema.GroupVersionResource, late bool) cache.ResourceEventHandlerDetailedFuncs {
+	crds := gvr.GroupResource() == cluster.CRDs.GroupResource()
 	enqueue := func(obj any, what string) {
 		if !m.live.Load() {
 			return // before the initial pass: it covers this object
+		}
+		if crds {
+			m.crdEvent() // a kind may come or go (kinds.go)
 		}
 		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = d.Obj
@@ -250,7 +244,7 @@ func (m *Mirror) handler(gvr schema.GroupVersionResource) cache.ResourceEventHan
 	}
 	return cache.ResourceEventHandlerDetailedFuncs{
 		AddFunc: func(obj any, inFirstList bool) {
-			if inFirstList {
+			if inFirstList && !late {
 				// The initial pass lists afresh once every first list is
 				// in: it covers this object. Queued, the first lists of
 				// a 100k-object cluster would be 100k reads waiting in

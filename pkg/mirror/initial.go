@@ -57,7 +57,7 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 	// beside the informers' caches.
 	ss := apply.NewSession(m.Target, apply.Options{Force: m.Request.Force, RecreateKinds: RecreateKinds, Log: m.Log})
 	req.Stream = func() (syncer.Sink, error) { return ss.NewStream(), nil }
-	prep, err := syncer.Prepare(ctx, req, m.resources)
+	prep, err := syncer.Prepare(ctx, req, m.kinds().resources)
 	if err != nil {
 		return fmt.Errorf("initial pass: %w", err)
 	}
@@ -72,7 +72,7 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 	// Each kind's resource as the informers chose it (the first version
 	// both clusters serve), watched or not.
 	gvrOf := map[schema.GroupKind]schema.GroupVersionResource{}
-	for _, r := range m.resources {
+	for _, r := range m.kinds().resources {
 		if _, seen := gvrOf[r.GroupKind()]; !seen && !r.Unshared {
 			gvrOf[r.GroupKind()] = r.GVR()
 		}
@@ -80,7 +80,7 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 	retried := 0
 	for _, r := range results {
 		gvr := gvrOf[schema.GroupKind{Group: r.Group, Kind: r.Kind}]
-		_, ok := m.byGVR[gvr] // watched
+		_, ok := m.kinds().byGVR[gvr] // watched
 		if ok && r.Wrote() {
 			m.Metrics.applied(m.Source.Context, gvr.Resource, "applied", 0, false)
 		}

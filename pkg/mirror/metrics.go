@@ -79,17 +79,25 @@ func (m *Metrics) start(cluster string, watched map[schema.GroupVersionResource]
 		return
 	}
 	for gvr := range watched {
-		for _, typ := range []string{"add", "update", "delete"} {
-			m.events.WithLabelValues(cluster, gvr.Resource, typ)
-		}
-		for _, outcome := range []string{"applied", "deleted"} {
-			m.appliedC.WithLabelValues(cluster, gvr.Resource, outcome)
-		}
-		m.failedC.WithLabelValues(cluster, gvr.Resource)
-		m.reads.WithLabelValues(cluster, gvr.Resource)
+		m.watch(cluster, gvr)
 	}
 	m.lag.WithLabelValues(cluster)
 	m.behind.WithLabelValues(cluster)
+}
+
+// watch makes the series of a watched resource, at 0 until something happens.
+func (m *Metrics) watch(cluster string, gvr schema.GroupVersionResource) {
+	if m == nil {
+		return
+	}
+	for _, typ := range []string{"add", "update", "delete"} {
+		m.events.WithLabelValues(cluster, gvr.Resource, typ)
+	}
+	for _, outcome := range []string{"applied", "deleted"} {
+		m.appliedC.WithLabelValues(cluster, gvr.Resource, outcome)
+	}
+	m.failedC.WithLabelValues(cluster, gvr.Resource)
+	m.reads.WithLabelValues(cluster, gvr.Resource)
 }
 
 func (m *Metrics) event(cluster, resource, typ string) {

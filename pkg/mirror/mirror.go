@@ -47,19 +47,23 @@ type Mirror struct {
 	Progress      func(Stats)
 	ProgressEvery time.Duration
 
-	resources []inventory.Resource
-	byGVR     map[schema.GroupVersionResource]inventory.Resource
-	informers map[informerKey]cache.SharedIndexInformer
-	handlers  map[informerKey]cache.ResourceEventHandlerRegistration // the mirror's handler on each informer
-	infMu     sync.RWMutex                                           // guards informers and handlers: a dependency elsewhere adds one (watchAlso)
-	watchMu   sync.Mutex                                             // one watchAlso at a time
-	stops     []context.CancelFunc                                   // of the informers watchAlso started (under infMu)
-	cached    atomic.Int64                                           // objects the informers added, for the progress of their first lists
-	queue     workqueue.TypedRateLimitingInterface[key]
-	fresh     fresh        // the changes' objects as their watch events brought them
-	live      atomic.Bool  // events are queued only once the initial pass may miss nothing
-	synced    atomic.Bool  // the initial pass is done
-	kept      atomic.Int64 // deletions not pruned because the object holds what tandem did not make
+	kindsNow   atomic.Pointer[kindSet] // the kinds watched and the resources the pipeline sees (kinds.go)
+	crdChanged chan struct{}           // a CRD of the source changed: the kinds may follow
+	// findScale: the standby kinds were discovered, not given: they follow
+	// the kinds (kinds.go); scaleWarned are the warnings said so far.
+	findScale   bool
+	scaleWarned map[string]bool
+	informers   map[informerKey]cache.SharedIndexInformer
+	handlers    map[informerKey]cache.ResourceEventHandlerRegistration // the mirror's handler on each informer
+	infMu       sync.RWMutex                                           // guards informers and handlers: a dependency elsewhere adds one (watchAlso)
+	watchMu     sync.Mutex                                             // one watchAlso at a time
+	stops       map[informerKey]context.CancelFunc                     // of the informers started once the mirror was live (under infMu)
+	cached      atomic.Int64                                           // objects the informers added, for the progress of their first lists
+	queue       workqueue.TypedRateLimitingInterface[key]
+	fresh       fresh        // the changes' objects as their watch events brought them
+	live        atomic.Bool  // events are queued only once the initial pass may miss nothing
+	synced      atomic.Bool  // the initial pass is done
+	kept        atomic.Int64 // deletions not pruned because the object holds what tandem did not make
 	// away are the clusters (by side) that did not answer a change's
 	// request since they last did: the next answer wakes the changes
 	// waiting for them (heard).
@@ -182,12 +186,14 @@ func (m *Mirror) Run(ctx context.Context) error {
 		m.exempt = exempt
 		m.mu.Unlock()
 	}
-	if m.Request.Standby && m.Request.StandbyKinds == nil {
+	if m.Request.Standby && (m.Request.StandbyKinds == nil || m.findScale) {
 		kinds, warnings, err := standby.DiscoverScaleKinds(ctx, m.Source)
 		if err != nil {
 			return err
 		}
+		m.findScale, m.scaleWarned = true, map[string]bool{}
 		for _, w := range warnings {
+			m.scaleWarned[w] = true
 			m.Log.Warn("standby", "warning", w)
 		}
 		m.Request.StandbyKinds = kinds
@@ -223,7 +229,6 @@ func (m *Mirror) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.resources = resources
 	// Per object backoff only: the workers bound the pace, and a burst of
 	// changes that wait for their namespace must not queue behind a
 	// shared bucket.
@@ -232,10 +237,11 @@ func (m *Mirror) Run(ctx context.Context) error {
 	m.queue = queue
 	m.mu.Unlock()
 	defer queue.ShutDown()
-	if err := m.startInformers(ctx); err != nil {
+	m.crdChanged = make(chan struct{}, 1)
+	if err := m.startInformers(ctx, resources); err != nil {
 		return err
 	}
-	m.Metrics.start(m.Source.Context, m.byGVR)
+	m.Metrics.start(m.Source.Context, m.kinds().byGVR)
 
 	// The lease loop runs from the start: a pause requested before the
 	// initial pass holds the mirror before it writes anything.
@@ -265,6 +271,7 @@ func (m *Mirror) Run(ctx context.Context) error {
 			m.Log.Warn("could not look for what the source deleted while the mirror did not follow it", "error", err)
 		}
 	}()
+	go m.followKinds(ctx)
 	for i := 0; i < m.Workers; i++ {
 		go m.work(ctx)
 	}

@@ -169,7 +169,7 @@ func TestFirstListAddsAreNotQueued(t *testing.T) {
 	defer m.queue.ShutDown()
 	m.live.Store(true)
 	gvr := schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
-	h := m.handler(gvr)
+	h := m.handler(gvr, false)
 	obj := func(name string) *cached {
 		return newCached(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name, ResourceVersion: "1"}})
 	}
@@ -186,6 +186,13 @@ func TestFirstListAddsAreNotQueued(t *testing.T) {
 	}
 	if k, _ := m.queue.Get(); k.name != "created" {
 		t.Errorf("queued %v, want the created object", k)
+	}
+	// The first list of a kind watched since (kinds.go) is not the
+	// initial pass's: each of its objects is a change.
+	late := m.handler(schema.GroupVersionResource{Group: "example.com", Version: "v1", Resource: "widgets"}, true)
+	late.AddFunc(obj("w1"), true)
+	if n := m.queue.Len(); n != 1 {
+		t.Fatalf("an object of a late kind's first list was not queued (%d in the queue, want 1)", n)
 	}
 }
 
@@ -344,8 +351,8 @@ func TestNotInStepUntilAWriteGoesThrough(t *testing.T) {
 	configMaps := schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
 	endpoints := schema.GroupVersionResource{Version: "v1", Resource: "endpoints"}
 	m := &Mirror{Source: &cluster.Conn{Context: "blue"}, Log: slog.New(slog.DiscardHandler), seen: map[key]time.Time{}, failing: map[key]failure{},
-		byGVR:   map[schema.GroupVersionResource]inventory.Resource{configMaps: {Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true}},
 		Metrics: NewMetrics()}
+	m.kindsNow.Store(&kindSet{byGVR: map[schema.GroupVersionResource]inventory.Resource{configMaps: {Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true}}})
 	// A backoff so long that no delayed add comes back during the test.
 	m.queue = workqueue.NewTypedRateLimitingQueue(workqueue.NewTypedItemExponentialFailureRateLimiter[key](time.Hour, time.Hour))
 	gauge := func() float64 { return testutil.ToFloat64(m.Metrics.behind.WithLabelValues("blue")) }

@@ -147,7 +147,7 @@ func (m *Mirror) queueGone(ctx context.Context) error {
 	m.infMu.RUnlock()
 	queued := 0
 	for k, inf := range watches {
-		r := m.byGVR[k.gvr]
+		r := m.kinds().byGVR[k.gvr]
 		err := inventory.ListMetadata(ctx, m.Target.Metadata, r, k.namespace, func(o *unstructured.Unstructured) error {
 			if _, made := o.GetAnnotations()[plan.HashAnnotation]; !made || o.GetDeletionTimestamp() != nil {
 				return nil

@@ -109,7 +109,7 @@ func (m *Mirror) requeue(want func(failure) bool) int {
 	m.mu.Lock()
 	var ks []key
 	for k, f := range m.failing {
-		if _, ok := m.byGVR[k.gvr]; ok && want(f) {
+		if _, ok := m.kinds().byGVR[k.gvr]; ok && want(f) {
 			ks = append(ks, k)
 		}
 	}

@@ -223,6 +223,67 @@ func TestMirror(t *testing.T) {
 		}
 	})
 
+	t.Run("a kind blue serves since the mirror started is mirrored, and unwatched once gone", func(t *testing.T) {
+		const crd = "widgets.e2e-late.tandem.io"
+		t.Cleanup(func() {
+			for _, c := range []string{"blue", "green"} {
+				kubectl(t, "--context", c, "delete", "crd", crd, "--wait=false", "--ignore-not-found")
+			}
+		})
+		// An operator installed in blue while the mirror runs: its CRD and
+		// its first object come after the informers were started.
+		kubectlCreate(t, "blue", `{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"`+crd+`"},
+"spec":{"group":"e2e-late.tandem.io","scope":"Namespaced","names":{"plural":"widgets","singular":"widget","kind":"Widget"},
+"versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}`)
+		mustKubectl(t, "--context", "blue", "wait", "--for=condition=Established", "crd/"+crd, "--timeout=60s")
+		widget := filepath.Join(t.TempDir(), "widget.json")
+		if err := os.WriteFile(widget, []byte(`{"apiVersion":"e2e-late.tandem.io/v1","kind":"Widget","metadata":{"name":"w1","namespace":"`+ns1+`"},"spec":{"size":1}}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 30*time.Second, func() error { // kubectl may not know the new kind at once
+			if r := kubectl(t, "--context", "blue", "create", "-f", widget); r.code != 0 && !strings.Contains(r.stderr, "AlreadyExists") {
+				return fmt.Errorf("create Widget: %s", r.stderr)
+			}
+			return nil
+		})
+		size := func() string {
+			return kubectl(t, "--context", "green", "-n", ns1, "get", "widgets.e2e-late.tandem.io", "w1", "-o", "jsonpath={.spec.size}").stdout
+		}
+		eventually(t, 90*time.Second, func() error {
+			if got := size(); got != "1" {
+				return fmt.Errorf("Widget w1 in green: size %q", got)
+			}
+			return nil
+		})
+		if !strings.Contains(run.log(), `msg="watching a kind the source serves since the mirror started" resource=widgets.e2e-late.tandem.io version=v1`) {
+			t.Errorf("the mirror did not say it watches the new kind:\n%s", run.log())
+		}
+		// Its changes follow as any kind's.
+		mustKubectl(t, "--context", "blue", "-n", ns1, "patch", "widgets.e2e-late.tandem.io", "w1", "--type=merge", "-p", `{"spec":{"size":2}}`)
+		eventually(t, 30*time.Second, func() error {
+			if got := size(); got != "2" {
+				return fmt.Errorf("Widget w1 in green: size %q, want 2", got)
+			}
+			return nil
+		})
+		mustKubectl(t, "--context", "blue", "-n", ns1, "delete", "widgets.e2e-late.tandem.io", "w1")
+		eventually(t, 30*time.Second, func() error {
+			if r := kubectl(t, "--context", "green", "-n", ns1, "get", "widgets.e2e-late.tandem.io", "w1"); r.code == 0 {
+				return fmt.Errorf("Widget w1 still in green")
+			}
+			return nil
+		})
+		// The operator uninstalled: the kind is no longer watched (its
+		// informer would fail its watch for the rest of the run).
+		mustKubectl(t, "--context", "blue", "delete", "crd", crd)
+		eventually(t, 90*time.Second, func() error {
+			if !strings.Contains(run.log(), `msg="no longer watching a kind the source does not serve (at this version) any more" resource=widgets.e2e-late.tandem.io version=v1`) {
+				return fmt.Errorf("the mirror still watches widgets")
+			}
+			return nil
+		})
+	})
+
 	t.Run("pause holds changes until resume", func(t *testing.T) {
 		mustTandem(t, "mirror", "pause", "--target", "green")
 		st := mustTandem(t, "mirror", "status", "--target", "green", "-o", "json")

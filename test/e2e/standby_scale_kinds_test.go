@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -101,4 +102,53 @@ func TestStandbyHoldsCustomScaleKinds(t *testing.T) {
 	if r := objJSON(t, "green", ns, "rollout/web"); field(r, "spec", "replicas") != float64(3) {
 		t.Fatalf("Rollout in green after activate: replicas %v, want 3", field(r, "spec", "replicas"))
 	}
+}
+
+// A standby mirror running when a custom workload kind comes to the source
+// (an operator installed while green stands by) watches the new kind and
+// holds its objects at 0 from the first one: its pods must not run in the
+// standby.
+func TestStandbyMirrorHoldsAScaleKindMadeSince(t *testing.T) {
+	ns := fmt.Sprintf("e2e-late-rollout-%d", time.Now().Unix()%100000)
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "namespace", ns, "--ignore-not-found", "--wait=true", "--timeout=120s")
+			kubectl(t, "--context", c, "delete", "crd", "rollouts.argoproj.io", "--ignore-not-found")
+		}
+	})
+	for _, c := range []string{"blue", "green"} {
+		kubectl(t, "--context", c, "delete", "crd", "rollouts.argoproj.io", "--ignore-not-found")
+	}
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	pairWithGreenStandby(t, t.TempDir())
+
+	waitNoLiveMirror(t, "green")
+	run := startTandem(t, "mirror", "--source", "blue", "--target", "green", "--standby", "-n", ns,
+		"--duration", "5m", "--progress-every", "2s", "-v")
+	defer func() {
+		_ = run.cmd.Process.Signal(syscall.SIGTERM)
+		<-run.done
+		_ = run.cmd.Wait()
+	}()
+	run.waitFor(t, "initial pass done", 2*time.Minute)
+
+	mustKubectl(t, "--context", "blue", "apply", "-f", writeManifest(t, "crd.yaml", rolloutCRD))
+	eventually(t, 30*time.Second, func() error {
+		if r := kubectl(t, "--context", "blue", "apply", "-f", writeManifest(t, "rollout.yaml",
+			`{"apiVersion":"argoproj.io/v1alpha1","kind":"Rollout","metadata":{"name":"web","namespace":"`+ns+`"},"spec":{"replicas":3,"template":{}}}`)); r.code != 0 {
+			return fmt.Errorf("rollouts not served yet: %s", r.stderr)
+		}
+		return nil
+	})
+	eventually(t, 90*time.Second, func() error {
+		r := kubectl(t, "--context", "green", "-n", ns, "get", "rollouts.argoproj.io", "web", "-o", "json")
+		if r.code != 0 {
+			return fmt.Errorf("Rollout not in green yet: %s", r.stderr)
+		}
+		o := objJSON(t, "green", ns, "rollout/web")
+		if field(o, "spec", "replicas") != float64(0) || annotation(o, "tandem.io/replicas") != "3" {
+			t.Fatalf("Rollout mirrored into standby green: replicas %v, tandem.io/replicas %q; want 0 and \"3\"", field(o, "spec", "replicas"), annotation(o, "tandem.io/replicas"))
+		}
+		return nil
+	})
 }
