@@ -71,10 +71,13 @@ When pods are still there at --timeout, the PodDisruptionBudgets that allow no
 disruption are named with their pods, and so is every other error that held
 a node, and every pod deleted on a node that is not Ready (its kubelet cannot
 confirm it stopped). Each node is journaled: a re-run skips nodes already
-drained. --undo removes the taint and uncordons the nodes the drain
-cordoned: a node that was cordoned before the drain (maintenance, a node
-problem) is marked so (annotation tandem.io/drain-cordoned-before) and stays
-cordoned, and so does a node that does not carry the taint.
+drained. --undo puts each node back the way the drain found it: the drain
+marks each node it taints (annotation tandem.io/drain-tainted), with the
+value of a taint of the same key and effect the node had before
+(tandem.io/drain-tainted-before: given back, not removed) and whether it was
+cordoned before (tandem.io/drain-cordoned-before: maintenance, a node
+problem; it stays cordoned). A node the drain did not taint (no mark, or
+another --taint) is left as it is.
 
 Exit codes: 0 drained, 1 stuck or timed out (blockers named), 2 bad input.`,
 		Example: `  tandem drain --cluster blue --nodes tandem.io/pool=default --dry-run
@@ -100,7 +103,7 @@ Exit codes: 0 drained, 1 stuck or timed out (blockers named), 2 bad input.`,
 	f.IntVar(&o.Parallel, "parallel", 1, "nodes drained at once")
 	f.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "how long the whole drain may take before it stops and names the blockers")
 	f.BoolVar(&o.DryRun, "dry-run", false, "list the nodes and the pods that would be evicted, change nothing")
-	f.BoolVar(&o.Undo, "undo", false, "remove the taint and uncordon the selected nodes the drain cordoned (those cordoned before it stay so)")
+	f.BoolVar(&o.Undo, "undo", false, "put the selected nodes back as the drain found them: its taint removed (or a same-named taint they had before given back), uncordoned unless cordoned before")
 	f.StringVar(&o.JournalDir, "journal-dir", filepath.Join(stateDir(), "journal"), "where the journal of each drain is kept")
 	return cmd
 }

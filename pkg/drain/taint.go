@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
@@ -35,11 +37,20 @@ func ParseTaint(s string) (corev1.Taint, error) {
 	return corev1.Taint{Key: k, Value: v, Effect: corev1.TaintEffect(effect)}, nil
 }
 
-// CordonedBefore is the annotation a drain puts on a node that was already
-// cordoned (by someone else: an operator's maintenance, a node problem
-// detector) when the drain tainted it. --undo leaves such a node cordoned and
-// removes the annotation: it puts each node back the way the drain found it.
-const CordonedBefore = "tandem.io/drain-cordoned-before"
+// The annotations a drain puts on each node it taints, so that --undo puts
+// the node back the way the drain found it. Tainted names the drain's taint
+// (key:Effect): a taint of that key and effect on a node without it is
+// someone else's, and no undo removes it. TaintedBefore holds the value of
+// a taint of the same key and effect the node had before the drain (a
+// maintenance taint of the same name): --undo gives it back instead of
+// removing it. CordonedBefore marks a node that was already cordoned (an
+// operator's maintenance, a node problem detector): --undo leaves it
+// cordoned. The undo removes all three.
+const (
+	Tainted        = "tandem.io/drain-tainted"
+	TaintedBefore  = "tandem.io/drain-tainted-before"
+	CordonedBefore = "tandem.io/drain-cordoned-before"
+)
 
 // Undone is what Undo did: the nodes it went over (the taint removed where
 // there), those it uncordoned, and those it left cordoned (cordoned before
@@ -102,57 +113,78 @@ func setTaint(ctx context.Context, cs kubernetes.Interface, name string, taint c
 	return was, now, nil
 }
 
-// retaint changes n as setTaint writes it and says whether it changed. On:
-// the taint replaces any of its key and effect, the node is cordoned, and a
-// node not yet tainted by a drain is marked CordonedBefore if and only if it
-// is cordoned now. Off, on a node with the taint: the taint goes, and the
-// node is uncordoned unless it is marked (the mark goes). A node without the
-// taint is left as it is, cordon and mark.
+// retaint changes n as setTaint writes it and says whether it changed.
+//
+// On: the taint replaces any of its key and effect and the node is
+// cordoned; the first time (the node not marked Tainted with this taint,
+// or marked but without it: a drain given up by hand), what the node was
+// is recorded — a taint of the same key and effect (TaintedBefore), the
+// cordon (CordonedBefore) — and the node marked Tainted.
+//
+// Off, on a node marked Tainted with the taint and having it: the taint
+// goes, or is given its value before the drain back; the node is
+// uncordoned unless it was cordoned before; the marks go. Any other node is
+// left as it is (a mistyped --taint, a taint someone else set).
 func retaint(n *corev1.Node, taint corev1.Taint, on bool) bool {
-	var taints []corev1.Taint
-	had, has := false, false
-	for _, t := range n.Spec.Taints {
-		if t.Key == taint.Key && t.Effect == taint.Effect {
-			had = true
-			if !on || t.Value != taint.Value {
+	id := taint.Key + ":" + string(taint.Effect)
+	orig := n.DeepCopy()
+	var cur *corev1.Taint
+	for i := range n.Spec.Taints {
+		if t := n.Spec.Taints[i]; t.Key == taint.Key && t.Effect == taint.Effect {
+			cur = &t
+			break
+		}
+	}
+	ours := cur != nil && n.Annotations[Tainted] == id
+	// set puts t (nil: none) in place of the taints of the drain's key and effect.
+	set := func(t *corev1.Taint) {
+		var taints []corev1.Taint
+		placed := false
+		for _, old := range n.Spec.Taints {
+			if old.Key != taint.Key || old.Effect != taint.Effect {
+				taints = append(taints, old)
 				continue
 			}
-			has = true
+			if t != nil && !placed {
+				if old.Value != t.Value {
+					old = *t
+				}
+				taints = append(taints, old)
+				placed = true
+			}
 		}
-		taints = append(taints, t)
+		if t != nil && !placed {
+			taints = append(taints, *t)
+		}
+		n.Spec.Taints = taints
 	}
-	_, marked := n.Annotations[CordonedBefore]
-	changed := len(taints) != len(n.Spec.Taints)
 	switch {
 	case on:
-		if !has {
-			taints = append(taints, taint)
-			changed = true
-		}
-		// Not tainted yet: the node's cordon now is the one to give back
-		// (a mark left by a drain given up by hand is not).
-		if !had && n.Spec.Unschedulable != marked {
+		if !ours {
+			metav1.SetMetaDataAnnotation(&n.ObjectMeta, Tainted, id)
+			delete(n.Annotations, TaintedBefore)
+			delete(n.Annotations, CordonedBefore)
+			if cur != nil {
+				metav1.SetMetaDataAnnotation(&n.ObjectMeta, TaintedBefore, cur.Value)
+			}
 			if n.Spec.Unschedulable {
 				metav1.SetMetaDataAnnotation(&n.ObjectMeta, CordonedBefore, "true")
-			} else {
-				delete(n.Annotations, CordonedBefore)
 			}
-			changed = true
 		}
-		if !n.Spec.Unschedulable {
-			n.Spec.Unschedulable = true
-			changed = true
+		set(&taint)
+		n.Spec.Unschedulable = true
+	case ours:
+		if before, had := n.Annotations[TaintedBefore]; had {
+			set(&corev1.Taint{Key: taint.Key, Value: before, Effect: taint.Effect})
+		} else {
+			set(nil)
 		}
-	case !had:
-		// Not the drain's taint (another --taint given, or removed by
-		// hand): neither the cordon nor the mark is this undo's.
-	case marked:
-		delete(n.Annotations, CordonedBefore)
-		changed = true
-	case n.Spec.Unschedulable:
-		n.Spec.Unschedulable = false
-		changed = true
+		if _, cordoned := n.Annotations[CordonedBefore]; !cordoned {
+			n.Spec.Unschedulable = false
+		}
+		for _, a := range []string{Tainted, TaintedBefore, CordonedBefore} {
+			delete(n.Annotations, a)
+		}
 	}
-	n.Spec.Taints = taints
-	return changed
+	return !equality.Semantic.DeepEqual(orig.Spec, n.Spec) || !maps.Equal(orig.Annotations, n.Annotations)
 }

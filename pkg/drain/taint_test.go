@@ -124,3 +124,33 @@ func TestUndoLeavesANodeCordonedBeforeTheDrainCordoned(t *testing.T) {
 		t.Fatalf("undo left cordoned a node the drain cordoned (stale mark)")
 	}
 }
+
+// A taint of the drain's key and effect that a node had before the drain
+// (a maintenance taint of the same name) is given back by --undo, with its
+// own value; one someone else set on a node the drain never tainted is no
+// undo's to remove.
+func TestUndoGivesBackATaintTheNodeHadBefore(t *testing.T) {
+	taint := corev1.Taint{Key: "retiring", Value: "tandem", Effect: corev1.TaintEffectNoSchedule}
+	for _, before := range []string{"maintenance", "tandem"} {
+		n := &corev1.Node{Spec: corev1.NodeSpec{Taints: []corev1.Taint{{Key: "retiring", Value: before, Effect: corev1.TaintEffectNoSchedule}}}}
+		if !retaint(n, taint, true) {
+			t.Fatalf("before %q: tainting changed nothing (the node is not cordoned yet)", before)
+		}
+		if len(n.Spec.Taints) != 1 || n.Spec.Taints[0].Value != "tandem" || n.Annotations[TaintedBefore] != before || n.Annotations[Tainted] != "retiring:NoSchedule" {
+			t.Fatalf("before %q: tainted %v, annotations %v", before, n.Spec.Taints, n.Annotations)
+		}
+		if retaint(n, taint, true) {
+			t.Fatalf("before %q: tainting again changed the node: %+v", before, n)
+		}
+		if !retaint(n, taint, false) {
+			t.Fatalf("before %q: undo changed nothing", before)
+		}
+		if len(n.Spec.Taints) != 1 || n.Spec.Taints[0].Value != before || n.Spec.Unschedulable || len(n.Annotations) != 0 {
+			t.Fatalf("before %q: after undo taints %v, unschedulable %v, annotations %v; want the taint as it was", before, n.Spec.Taints, n.Spec.Unschedulable, n.Annotations)
+		}
+	}
+	theirs := &corev1.Node{Spec: corev1.NodeSpec{Taints: []corev1.Taint{taint}}}
+	if retaint(theirs, taint, false) || len(theirs.Spec.Taints) != 1 {
+		t.Fatalf("undo removed a taint the drain never set: %+v", theirs)
+	}
+}

@@ -74,9 +74,14 @@ func TestDrainOldPoolNamesBlockerAndMovesPods(t *testing.T) {
 	// maintenance): --undo must leave it so.
 	cordoned := strings.Fields(mustKubectl(t, "--context", "blue", "get", "nodes", "-l", "tandem.io/pool=default", "-o", "jsonpath={.items[0].metadata.name}"))[0]
 	mustKubectl(t, "--context", "blue", "cordon", cordoned)
+	// Another has a taint of the drain's key and effect already (a
+	// maintenance taint of the same name): --undo must give it back.
+	pretainted := strings.Fields(mustKubectl(t, "--context", "blue", "get", "nodes", "-l", "tandem.io/pool=default", "-o", "jsonpath={.items[1].metadata.name}"))[0]
+	mustKubectl(t, "--context", "blue", "taint", "node", pretainted, "migration=maintenance:NoSchedule")
 	t.Cleanup(func() {
 		mustTandem(t, "drain", "--cluster", "blue", "--nodes", "tandem.io/pool=default", "--undo", "--journal-dir", journalDir)
 		kubectl(t, "--context", "blue", "uncordon", cordoned)
+		kubectl(t, "--context", "blue", "taint", "node", pretainted, "migration:NoSchedule-")
 		kubectl(t, "--context", "blue", "delete", "namespace", drainNS, "--wait=false")
 	})
 	f := filepath.Join(t.TempDir(), "drain.yaml")
@@ -274,9 +279,12 @@ func TestDrainOldPoolNamesBlockerAndMovesPods(t *testing.T) {
 	if !strings.Contains(undo, "left cordoned (cordoned before the drain, or not tainted by it): "+cordoned) {
 		t.Errorf("--undo does not say it left %s cordoned:\n%s", cordoned, undo)
 	}
-	taints = mustKubectl(t, "--context", "blue", "get", "nodes", "-l", "tandem.io/pool=default", "-o", `jsonpath={range .items[*]}{.metadata.name} {.spec.unschedulable} {.metadata.annotations.tandem\.io/drain-cordoned-before}{"\n"}{end}`)
-	if strings.Contains(mustKubectl(t, "--context", "blue", "get", "nodes", "-l", "tandem.io/pool=default", "-o", "jsonpath={.items[*].spec.taints[*].key}"), "migration") {
+	taints = mustKubectl(t, "--context", "blue", "get", "nodes", "-l", "tandem.io/pool=default", "-o", `jsonpath={range .items[*]}{.metadata.name} {.spec.unschedulable} {.metadata.annotations.tandem\.io/drain-cordoned-before}{.metadata.annotations.tandem\.io/drain-tainted}{"\n"}{end}`)
+	if strings.Contains(mustKubectl(t, "--context", "blue", "get", "nodes", "-l", "tandem.io/pool=default", "--field-selector", "metadata.name!="+pretainted, "-o", "jsonpath={.items[*].spec.taints[*].key}"), "migration") {
 		t.Errorf("--undo left the drain's taint on a node")
+	}
+	if got := mustKubectl(t, "--context", "blue", "get", "node", pretainted, "-o", `jsonpath={.spec.taints[?(@.key=="migration")].value}`); got != "maintenance" {
+		t.Errorf("after --undo, %s's own migration taint has value %q, want maintenance (as before the drain)", pretainted, got)
 	}
 	for _, line := range strings.Split(strings.TrimSpace(taints), "\n") {
 		f := strings.Fields(line)
