@@ -200,8 +200,11 @@ func (o *HandoffOptions) Run(ctx context.Context) error {
 	}
 	defer inv.Close()
 	h := inv.Handoff
+	for _, w := range inv.Warnings {
+		fmt.Fprintln(o.g.Err, "warning: "+w)
+	}
 	if o.DryRun || len(inv.Blockers) > 0 {
-		if err := o.printPlan(h.Source, h.Target, inv.Volumes, inv.Blockers); err != nil {
+		if err := o.printPlan(h.Source, h.Target, inv.Volumes, inv.Blockers, inv.Warnings); err != nil {
 			return err
 		}
 		if len(inv.Blockers) > 0 {

@@ -12,14 +12,15 @@ import (
 )
 
 // printPlan writes the dry run (or the blockers) of a handoff.
-func (o *HandoffOptions) printPlan(source, target *cluster.Conn, vols []volume.Volume, blockers []volume.Blocker) error {
+func (o *HandoffOptions) printPlan(source, target *cluster.Conn, vols []volume.Volume, blockers []volume.Blocker, warnings []string) error {
 	out := struct {
 		Source   string           `json:"source"`
 		Target   string           `json:"target"`
 		Volumes  []volume.Volume  `json:"volumes"`
 		Steps    []string         `json:"steps"`
 		Blockers []volume.Blocker `json:"blockers"`
-	}{source.Context, target.Context, vols, volume.Steps, blockers}
+		Warnings []string         `json:"warnings,omitempty"`
+	}{source.Context, target.Context, vols, volume.Steps, blockers, warnings}
 	return o.g.printObject(out, func(w io.Writer) {
 		fmt.Fprintf(w, "handoff %s → %s\n", source.Context, target.Context)
 		tw := newTable(w, "VOLUME", "PV", "OWNERS", "STEPS")

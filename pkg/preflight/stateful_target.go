@@ -10,7 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
+
+	"github.com/tandem-io/tandem/pkg/volume"
 )
 
 // storageTarget is what the target offers volumes: its classes' provisioners,
@@ -46,7 +47,8 @@ func readStorageTarget(ctx context.Context, env *Env) (*storageTarget, error) {
 
 // volumeFindings checks the source's volumes against the target: a CSI
 // driver it lacks, a class provisioned by something else there, shared
-// access modes, and node affinity no target node satisfies.
+// access modes, node affinity no target node satisfies, and a hostPath
+// volume whose data nothing ties to a node (volume.NodeLocal).
 func volumeFindings(ctx context.Context, env *Env) ([]Finding, error) {
 	t, err := readStorageTarget(ctx, env)
 	if err != nil {
@@ -68,7 +70,12 @@ func volumeFindings(ctx context.Context, env *Env) ([]Finding, error) {
 				Message: fmt.Sprintf("a volume of CSI driver %s, which the target does not have (no CSIDriver %s): handed over, no pod could mount it", csi.Driver, csi.Driver),
 				Fix:     "install the " + csi.Driver + " driver in the target before `tandem handoff`"})
 		}
-		if na := pv.Spec.NodeAffinity; na != nil && na.Required != nil && !anyNodeMatches(na.Required, t.nodes) {
+		if path, ok := volume.NodeLocal(&pv); ok && pv.Spec.ClaimRef != nil {
+			out = append(out, Finding{Severity: Warning, Object: Ref(o),
+				Message: fmt.Sprintf("a hostPath volume (%s) without node affinity: its data is on the source node that wrote it; handed over, a pod in the target mounts that path on its own node", path),
+				Fix:     "hand it over only where both clusters' nodes share the path (one machine, a shared mount); else copy the data (a file-level backup such as Velero's) instead of `tandem handoff`"})
+		}
+		if na := pv.Spec.NodeAffinity; na != nil && na.Required != nil && !volume.AnyNodeMatches(na.Required, t.nodes) {
 			out = append(out, Finding{Severity: Error, Object: Ref(o),
 				Message: fmt.Sprintf("node affinity %s matches no node of the target: handed over, no pod could mount it", describeSelector(na.Required)),
 				Fix:     "add target nodes in the volume's zone (or with the labels it needs), or copy the data instead of handing the volume over"})
@@ -94,19 +101,6 @@ func volumeFindings(ctx context.Context, env *Env) ([]Finding, error) {
 		}
 	}
 	return out, nil
-}
-
-func anyNodeMatches(sel *corev1.NodeSelector, nodes []corev1.Node) bool {
-	ns, err := nodeaffinity.NewNodeSelector(sel)
-	if err != nil {
-		return true // an invalid selector is the apiserver's to refuse, not ours to judge
-	}
-	for i := range nodes {
-		if ns.Match(&nodes[i]) {
-			return true
-		}
-	}
-	return false
 }
 
 // describeSelector writes the terms as "key in (a,b)" ORed.

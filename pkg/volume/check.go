@@ -20,17 +20,37 @@ type Blocker struct {
 	Fix     string `json:"fix,omitempty"`
 }
 
+// NodeLocal says whether pv's data lives on the disk of one node that
+// nothing in the PV names: a hostPath volume without node affinity (a
+// local volume must have one, and the node affinity check judges it). Its
+// path is given. Handed over, a pod in the target mounts that path on
+// whichever target node it runs on: the same data only where the two
+// clusters' nodes share it (one machine, a shared mount).
+func NodeLocal(pv *corev1.PersistentVolume) (path string, ok bool) {
+	hp := pv.Spec.HostPath
+	if hp == nil {
+		return "", false
+	}
+	if na := pv.Spec.NodeAffinity; na != nil && na.Required != nil {
+		return "", false
+	}
+	return hp.Path, true
+}
+
 // Check looks for every reason the handoff of vols from source to target
-// would fail, before anything changes. Volumes already under way (per state)
-// are not checked again: their source objects may be gone by design.
-func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, state State, replaceTargetClaims bool) ([]Blocker, error) {
+// would fail, before anything changes, and what it cannot judge (warnings:
+// a volume whose data may be out of the target's reach). Volumes already
+// under way (per state) are not checked again: their source objects may be
+// gone by design.
+func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, state State, replaceTargetClaims bool) ([]Blocker, []string, error) {
 	var out []Blocker
+	var warnings []string
 	add := func(v Volume, fix, format string, args ...any) {
 		out = append(out, Blocker{Volume: v.String(), Message: fmt.Sprintf(format, args...), Fix: fix})
 	}
 	nodes, err := target.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("%s: list nodes: %w", target.Context, err)
+		return nil, nil, fmt.Errorf("%s: list nodes: %w", target.Context, err)
 	}
 	selected := map[string]bool{}
 	for _, v := range vols {
@@ -46,7 +66,7 @@ func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, sta
 			checkedOwners[o] = true
 			if !state.Done(o.Key(), StepScaleSource) {
 				if err := checkSourceOwner(ctx, source, o, v, selected, claims, add); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 			}
 			if state.Done(o.Key(), StepScaleTarget) {
@@ -55,7 +75,7 @@ func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, sta
 			if _, err := getReplicas(ctx, target, o); apierrors.IsNotFound(err) {
 				add(v, "run `tandem sync` first (it creates the owner in the target)", "%s does not exist in the target %s", o, target.Context)
 			} else if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		if state.Started(v) {
@@ -63,11 +83,11 @@ func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, sta
 		}
 		pvc, err := source.Typed.CoreV1().PersistentVolumeClaims(v.Namespace).Get(ctx, v.Claim, metav1.GetOptions{})
 		if err != nil {
-			return nil, fmt.Errorf("%s: claim %s: %w", source.Context, v, err)
+			return nil, nil, fmt.Errorf("%s: claim %s: %w", source.Context, v, err)
 		}
 		pv, err := source.Typed.CoreV1().PersistentVolumes().Get(ctx, v.PV, metav1.GetOptions{})
 		if err != nil {
-			return nil, fmt.Errorf("%s: PV %s: %w", source.Context, v.PV, err)
+			return nil, nil, fmt.Errorf("%s: PV %s: %w", source.Context, v.PV, err)
 		}
 		if cr := pv.Spec.ClaimRef; cr == nil || cr.Namespace != v.Namespace || cr.Name != v.Claim || cr.UID != pvc.UID {
 			add(v, "", "PV %s in the source is not bound to this claim", pv.Name)
@@ -76,7 +96,7 @@ func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, sta
 			if _, err := target.Typed.StorageV1().StorageClasses().Get(ctx, sc, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 				add(v, "create the StorageClass in the target (tandem sync copies it)", "StorageClass %q missing in the target", sc)
 			} else if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		if tpv, err := target.Typed.CoreV1().PersistentVolumes().Get(ctx, v.PV, metav1.GetOptions{}); err == nil {
@@ -84,13 +104,13 @@ func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, sta
 				add(v, "delete or rename the target's PV if it is not in use", "PV name %s is already taken in the target (claim %s)", v.PV, claimRefString(tpv.Spec.ClaimRef))
 			}
 		} else if !apierrors.IsNotFound(err) {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := checkTargetClaim(ctx, target, v, replaceTargetClaims, add); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := checkPods(ctx, source, v, add); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if driver, inTree := csiDriverOf(pv); driver != "" {
 			if _, err := target.Typed.StorageV1().CSIDrivers().Get(ctx, driver, metav1.GetOptions{}); apierrors.IsNotFound(err) {
@@ -100,14 +120,17 @@ func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, sta
 				}
 				add(v, "install the "+driver+" CSI driver in the target first", "the target has no CSIDriver %s%s: no pod there could mount the volume", driver, served)
 			} else if err != nil {
-				return nil, fmt.Errorf("%s: CSIDriver %s: %w", target.Context, driver, err)
+				return nil, nil, fmt.Errorf("%s: CSIDriver %s: %w", target.Context, driver, err)
 			}
 		}
 		if err := checkCSISecrets(ctx, target, v, pv, add); err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if path, ok := NodeLocal(pv); ok {
+			warnings = append(warnings, fmt.Sprintf("%s: PV %s is a hostPath volume (%s) without node affinity: its data is on the source node that wrote it, and a pod in %s mounts that path on its own node — the same data only where both clusters' nodes share it (one machine, a shared mount); copy the data otherwise", v, pv.Name, path, target.Context))
 		}
 		if na := pv.Spec.NodeAffinity; na != nil && na.Required != nil {
-			if !anyNodeMatches(na.Required, nodes.Items) {
+			if !AnyNodeMatches(na.Required, nodes.Items) {
 				add(v, "add a node with matching labels (zone, hostname) to the target", "no target node matches the PV's node affinity")
 			}
 		}
@@ -125,7 +148,7 @@ func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, sta
 			add(v, "", "claim volumeMode %s differs from PV %s", *pvc.Spec.VolumeMode, *pv.Spec.VolumeMode)
 		}
 	}
-	return out, nil
+	return out, warnings, nil
 }
 
 // checkTargetClaim blocks when the target already has a claim of the same
@@ -211,10 +234,10 @@ func claimRefString(cr *corev1.ObjectReference) string {
 	return cr.Namespace + "/" + cr.Name
 }
 
-// anyNodeMatches says whether some node satisfies a PV's required node
+// AnyNodeMatches says whether some node satisfies a PV's required node
 // affinity, with the scheduler's own matching (matchExpressions with every
 // operator, and matchFields).
-func anyNodeMatches(sel *corev1.NodeSelector, nodes []corev1.Node) bool {
+func AnyNodeMatches(sel *corev1.NodeSelector, nodes []corev1.Node) bool {
 	ns, err := nodeaffinity.NewNodeSelector(sel)
 	if err != nil {
 		return true // an invalid selector is the apiserver's to refuse, not ours to judge

@@ -68,6 +68,7 @@ type Invocation struct {
 	Handoff  *Handoff
 	Volumes  []Volume
 	Blockers []Blocker // every reason the run would fail, found before any change (none for a recovery)
+	Warnings []string  // what the checks cannot judge (a volume whose data may be out of the target's reach)
 	journal  *journal.Journal
 }
 
@@ -154,7 +155,7 @@ func (inv *Invocation) begin(ctx context.Context, o Options, recs []journal.Reco
 	if h.Snapshotter, err = o.snapshotter(ctx, h.Source, inv.Volumes, h.Run, notice); err != nil {
 		return err
 	}
-	inv.Blockers, err = Check(ctx, h.Source, h.Target, inv.Volumes, h.State, h.ReplaceTargetClaims)
+	inv.Blockers, inv.Warnings, err = Check(ctx, h.Source, h.Target, inv.Volumes, h.State, h.ReplaceTargetClaims)
 	return err
 }
 

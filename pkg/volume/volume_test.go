@@ -62,7 +62,7 @@ func TestAnyNodeMatches(t *testing.T) {
 		{"no nodes", zone(corev1.NodeSelectorOpExists), nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := anyNodeMatches(tc.sel, tc.nodes); got != tc.want {
+			if got := AnyNodeMatches(tc.sel, tc.nodes); got != tc.want {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
 		})
@@ -122,5 +122,27 @@ func TestJournalPathKeyedByIdentity(t *testing.T) {
 	}
 	if got := JournalPath(dir, "id-a", "id-b", "blue", "green", sel); got != p {
 		t.Fatalf("with both, %s; want the identity-keyed %s", got, p)
+	}
+}
+
+// A hostPath PV ties its data to a node only through its node affinity:
+// without one, nothing says where the data is.
+func TestNodeLocalIsAHostPathWithoutNodeAffinity(t *testing.T) {
+	hostPath := corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/data/pv1"}}
+	pinned := &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+		MatchExpressions: []corev1.NodeSelectorRequirement{{Key: "kubernetes.io/hostname", Operator: corev1.NodeSelectorOpIn, Values: []string{"n1"}}}}}}}
+	for _, tc := range []struct {
+		name string
+		spec corev1.PersistentVolumeSpec
+		want bool
+	}{
+		{"hostPath", corev1.PersistentVolumeSpec{PersistentVolumeSource: hostPath}, true},
+		{"hostPath with node affinity", corev1.PersistentVolumeSpec{PersistentVolumeSource: hostPath, NodeAffinity: pinned}, false},
+		{"CSI", corev1.PersistentVolumeSpec{PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{Driver: "ebs.csi.aws.com", VolumeHandle: "vol-1"}}}, false},
+	} {
+		path, got := NodeLocal(&corev1.PersistentVolume{Spec: tc.spec})
+		if got != tc.want || (got && path != "/data/pv1") {
+			t.Errorf("%s: NodeLocal = %q, %v; want %v", tc.name, path, got, tc.want)
+		}
 	}
 }

@@ -219,6 +219,12 @@ func TestHandoffMovesVolumesAndRollsBack(t *testing.T) {
 	if got := mustKubectl(t, "--context", "blue", "get", "pv", vols[1].pv, "-o", "jsonpath={.spec.persistentVolumeReclaimPolicy}"); got != "Delete" {
 		t.Fatalf("blue PV %s reclaim policy %q: a refused handoff changed it", vols[1].pv, got)
 	}
+	// The lab's volumes are hostPath directories with no node affinity:
+	// their data reaches green only because both clusters run on one
+	// machine. The handoff says so, and goes on.
+	if want := "warning: " + ns + "/" + vols[1].claim + ": PV " + vols[1].pv + " is a hostPath volume ("; !strings.Contains(r.stderr, want) {
+		t.Errorf("handoff of hostPath volumes without node affinity: no %q in stderr:\n%s", want, r.stderr)
+	}
 
 	dry := mustTandem(t, handoffArgs(ns, "--journal-dir", journal, "--dry-run", "-o", "table")...)
 	if !strings.Contains(dry, "dry run: nothing changed") || !strings.Contains(dry, vols[1].pv) {

@@ -135,6 +135,18 @@ func TestPlanFailOn(t *testing.T) {
 	if rep.Blocking(preflight.Warning) == 0 || rep.Errors() != 0 {
 		t.Fatalf("want warnings and no errors on pdb,stateful: %+v", rep.Findings)
 	}
+	// The lab's volumes are hostPath directories without node affinity:
+	// each bound one is named, its data being on the machine that wrote it.
+	var hostPaths int
+	for _, f := range planFind(rep, "stateful", "PersistentVolume ", "") {
+		if strings.Contains(f.Message, "a hostPath volume (") && f.Severity == preflight.Warning {
+			hostPaths++
+		}
+	}
+	bound := len(strings.Fields(mustKubectl(t, "--context", "blue", "get", "pv", "-o", `jsonpath={range .items[?(@.spec.claimRef)]}{.spec.hostPath.path}{"\n"}{end}`)))
+	if bound == 0 || hostPaths != bound {
+		t.Errorf("%d hostPath findings, want one per bound hostPath PV of blue (%d)", hostPaths, bound)
+	}
 	planJSON(t, 0, "--checks", "pdb,stateful", "--fail-on", "error")
 	if r := tandem(t, "plan", "--source", "blue", "--target", "green", "--fail-on", "fatal"); r.code != 2 || !strings.Contains(r.stderr, "--fail-on") {
 		t.Errorf("--fail-on fatal: exit %d, stderr %q; want 2 naming the flag", r.code, r.stderr)
