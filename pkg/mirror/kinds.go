@@ -13,6 +13,7 @@ package mirror
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -225,6 +226,17 @@ func (m *Mirror) refreshKinds(ctx context.Context) error {
 			return err
 		}
 		ch.next.scale = scale
+		before := cur.scale
+		if before == nil {
+			before = m.Request.StandbyKinds
+		}
+		for gk := range scale {
+			if !before.Scaled(gk) {
+				// The target's standby policy was made from the kinds it
+				// served then: it does not refuse scaling this one up.
+				warnings = append(warnings, fmt.Sprintf("%s is a scalable kind new to %s: its copies in %s are held at 0, but the standby policy there predates it and does not refuse scaling them up; `tandem deactivate --cluster %s` again adds it", gk, m.Source.Context, m.Target.Context, m.Target.Context))
+			}
+		}
 		for _, w := range warnings {
 			if !m.scaleWarned[w] {
 				m.scaleWarned[w] = true

@@ -151,4 +151,9 @@ func TestStandbyMirrorHoldsAScaleKindMadeSince(t *testing.T) {
 		}
 		return nil
 	})
+	// Green's standby policy was made before the kind existed there: the
+	// mirror says so, and how to add it.
+	if !strings.Contains(run.log(), "Rollout.argoproj.io is a scalable kind new to blue") || !strings.Contains(run.log(), "tandem deactivate --cluster green") {
+		t.Errorf("the mirror did not say green's standby policy predates the new kind:\n%s", run.log())
+	}
 }
