@@ -46,10 +46,15 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 			m.fresh.keep(k, latest)
 		}
 	}()
-	if _, ok := m.resource(k.gvr); !ok {
-		// Of a kind no longer watched: the source stopped serving it (at
-		// this version, kinds.go). Its CRD's own change says what becomes
-		// of the target's copies.
+	r, watching := m.resource(k.gvr)
+	if !watching {
+		// Of a kind no longer watched at this version (kinds.go): taken
+		// up at the version watched now, if the kind moved; else the
+		// source stopped serving it, and its CRD's own change says what
+		// becomes of the target's copies.
+		if now, moved := m.watchedAs(k.gvr.GroupResource()); moved {
+			m.queue.Add(key{gvr: now, namespace: k.namespace, name: k.name})
+		}
 		m.done(k, "ignored")
 		return nil
 	}
@@ -77,7 +82,6 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 	// The target's copy is read while the source's is (when it is): the two
 	// reads are independent, and a change's lag is its round trips one
 	// after the other.
-	r := m.kinds().byGVR[k.gvr]
 	var target *plan.Target
 	var targetErr error
 	targetRead := make(chan struct{})

@@ -86,8 +86,10 @@ func (m *Mirror) startInformers(ctx context.Context, resources []inventory.Resou
 			}
 		}
 	}
-	for _, inf := range m.informers {
-		go inf.RunWithContext(ctx)
+	for k, inf := range m.informers {
+		ictx, stop := context.WithCancel(ctx) // until the run ends, or the kind is no longer watched (kinds.go)
+		m.stops[k] = stop
+		go inf.RunWithContext(ictx)
 	}
 	return m.waitSynced(ctx)
 }
@@ -121,10 +123,13 @@ func (m *Mirror) watchAlso(ctx context.Context, gvr schema.GroupVersionResource,
 	if m.informer(gvr, namespace) != nil {
 		return true
 	}
-	m.watchMu.Lock() // one at a time: two workers must not start the same informer
+	m.watchMu.Lock() // one at a time: two workers (or a refresh of the kinds) must not start the same informer
 	defer m.watchMu.Unlock()
 	if m.informer(gvr, namespace) != nil {
 		return true
+	}
+	if _, ok := m.resource(gvr); !ok {
+		return false // no longer watched at this version (kinds.go)
 	}
 	k := informerKey{gvr, namespace}
 	inf, reg, err := m.addInformer(k, false)

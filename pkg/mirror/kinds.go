@@ -95,7 +95,8 @@ type kindsChange struct {
 // informers need not restart for it); one whose version is no longer
 // served moves to the one discovered; one the source no longer serves
 // stops being watched — unless its group's discovery failed (failed), when
-// nothing says it is gone.
+// nothing says it is gone. A kind whose scope changed (its CRD made again
+// cluster-scoped) is watched afresh.
 func changeKinds(cur *kindSet, discovered []inventory.Resource, failed map[schema.GroupVersion]error) kindsChange {
 	watchedGK := map[schema.GroupKind]schema.GroupVersionResource{}
 	for gvr, r := range cur.byGVR {
@@ -106,9 +107,11 @@ func changeKinds(cur *kindSet, discovered []inventory.Resource, failed map[schem
 	for gvr, r := range watchedFrom(discovered) {
 		wantedGK[r.GroupKind()] = true
 		old, watching := watchedGK[r.GroupKind()]
+		kept := r
+		kept.Version = old.Version
 		switch {
-		case watching && (old == gvr || stillExchanged(r, old.Version)):
-			ch.next.byGVR[old] = cur.byGVR[old] // as watched
+		case watching && (old == gvr || stillExchanged(r, old.Version)) && r.Namespaced == cur.byGVR[old].Namespaced:
+			ch.next.byGVR[old] = kept // as discovered now, at the version watched
 		case watching:
 			ch.stop = append(ch.stop, old)
 			fallthrough
@@ -203,56 +206,56 @@ func (m *Mirror) crdEvent() {
 
 // refreshKinds reads both clusters' discovery afresh and starts and stops
 // informers as changeKinds says. The objects a new informer lists are
-// queued as changes: the initial pass did not cover them.
+// queued as changes: the initial pass did not cover them. It holds watchMu
+// throughout: no dependency's informer (watchAlso) starts meanwhile.
 func (m *Mirror) refreshKinds(ctx context.Context) error {
+	m.watchMu.Lock()
+	defer m.watchMu.Unlock()
 	m.Source.Refresh()
 	m.Target.Refresh()
 	discovered, err := inventory.DiscoverCopy(ctx, m.Source, m.Target)
 	if err != nil {
 		return err
 	}
+	// A group either cluster could not answer for says nothing of its kinds.
+	failed := inventory.Undiscovered(m.Source)
+	maps.Copy(failed, inventory.Undiscovered(m.Target))
 	cur := m.kinds()
-	ch := changeKinds(cur, discovered, inventory.Undiscovered(m.Source))
+	ch := changeKinds(cur, discovered, failed)
 	ch.next.scale = cur.scale
-	if len(ch.start) == 0 && len(ch.stop) == 0 {
-		m.kindsNow.Store(ch.next) // the pipeline sees the target's versions as they are now
-		return nil
-	}
-	if m.findScale && len(ch.start) > 0 {
-		// A kind new to the source may run pods: a standby copy of it is
-		// held at 0 from its first object on.
-		scale, warnings, err := standby.DiscoverScaleKinds(ctx, m.Source)
-		if err != nil {
+	if m.findScale {
+		// A kind new to the source, or one given a /scale since, may run
+		// pods: a standby copy of it is held at 0 from its first object on.
+		if ch.next.scale, err = m.scaleKinds(ctx, cur); err != nil {
 			return err
 		}
-		ch.next.scale = scale
-		before := cur.scale
-		if before == nil {
-			before = m.Request.StandbyKinds
-		}
-		for gk := range scale {
-			if !before.Scaled(gk) {
-				// The target's standby policy was made from the kinds it
-				// served then: it does not refuse scaling this one up.
-				warnings = append(warnings, fmt.Sprintf("%s is a scalable kind new to %s: its copies in %s are held at 0, but the standby policy there predates it and does not refuse scaling them up; `tandem deactivate --cluster %s` again adds it", gk, m.Source.Context, m.Target.Context, m.Target.Context))
-			}
-		}
-		for _, w := range warnings {
-			if !m.scaleWarned[w] {
-				m.scaleWarned[w] = true
-				m.Log.Warn("standby", "warning", w)
-			}
-		}
 	}
+	// Where each kind that moves to another version was watched: its
+	// informers at the new version watch the same namespaces (a
+	// dependency's too).
+	moved := map[schema.GroupKind]schema.GroupVersionResource{}
 	for _, gvr := range ch.stop {
-		m.unwatch(gvr)
+		moved[cur.byGVR[gvr].GroupKind()] = gvr
+	}
+	watchedIn := map[schema.GroupVersionResource][]string{}
+	failing := map[schema.GroupVersionResource][]key{}
+	for _, gvr := range ch.stop {
+		watchedIn[gvr], failing[gvr] = m.unwatch(gvr)
 	}
 	// Published before the new informers run: their first events look
 	// their resource up.
 	m.kindsNow.Store(ch.next)
 	for _, r := range ch.start {
 		m.Metrics.watch(m.Source.Context, r.GVR())
-		for _, k := range m.informerKeys(r) {
+		keys := m.informerKeys(r)
+		if old, ok := moved[r.GroupKind()]; ok && r.Namespaced {
+			for _, ns := range watchedIn[old] {
+				if k := (informerKey{r.GVR(), ns}); ns != "" && !slices.Contains(keys, k) && !slices.Contains(keys, informerKey{r.GVR(), ""}) {
+					keys = append(keys, k)
+				}
+			}
+		}
+		for _, k := range keys {
 			inf, _, err := m.addInformer(k, true)
 			if err != nil {
 				return err
@@ -264,18 +267,52 @@ func (m *Mirror) refreshKinds(ctx context.Context) error {
 			go inf.RunWithContext(ictx)
 		}
 		m.Log.Info("watching a kind the source serves since the mirror started", "resource", r.GVR().GroupResource().String(), "version", r.Version, "pending", r.Pending)
+		if old, ok := moved[r.GroupKind()]; ok {
+			m.rehome(old, r.GVR(), failing[old])
+		}
 	}
 	return nil
 }
 
+// scaleKinds are the source's scalable custom kinds now (the standby
+// form holds them at 0), each new one said once with what the target's
+// standby policy does not do for it.
+func (m *Mirror) scaleKinds(ctx context.Context, cur *kindSet) (standby.ScaleKinds, error) {
+	scale, warnings, err := standby.DiscoverScaleKinds(ctx, m.Source)
+	if err != nil {
+		return nil, err
+	}
+	before := cur.scale
+	if before == nil {
+		before = m.Request.StandbyKinds
+	}
+	for gk := range scale {
+		if !before.Scaled(gk) {
+			// The target's standby policy was made from the kinds it
+			// served then: it does not refuse scaling this one up.
+			warnings = append(warnings, fmt.Sprintf("%s is a scalable kind new to %s: its copies in %s are held at 0, but the standby policy there predates it and does not refuse scaling them up; `tandem deactivate --cluster %s` again adds it", gk, m.Source.Context, m.Target.Context, m.Target.Context))
+		}
+	}
+	for _, w := range warnings {
+		if !m.scaleWarned[w] {
+			m.scaleWarned[w] = true
+			m.Log.Warn("standby", "warning", w)
+		}
+	}
+	return scale, nil
+}
+
 // unwatch stops the informers of gvr and forgets the changes of its
 // objects still failing: the source no longer serves it (at that version).
-func (m *Mirror) unwatch(gvr schema.GroupVersionResource) {
+// It returns the namespaces its informers watched ("" for all) and the
+// changes it forgot.
+func (m *Mirror) unwatch(gvr schema.GroupVersionResource) (namespaces []string, forgot []key) {
 	m.infMu.Lock()
 	for k := range maps.Clone(m.informers) {
 		if k.gvr != gvr {
 			continue
 		}
+		namespaces = append(namespaces, k.namespace)
 		if stop := m.stops[k]; stop != nil {
 			stop()
 		}
@@ -288,11 +325,43 @@ func (m *Mirror) unwatch(gvr schema.GroupVersionResource) {
 	for k := range m.failing {
 		if k.gvr == gvr {
 			delete(m.failing, k)
+			forgot = append(forgot, k)
 		}
 	}
 	m.countNotInStep()
 	m.mu.Unlock()
 	m.Log.Info("no longer watching a kind the source does not serve (at this version) any more", "resource", gvr.GroupResource().String(), "version", gvr.Version)
+	return namespaces, forgot
+}
+
+// rehome queues at the version watched now (to) the changes of a kind that
+// moved (from) that are not through: those seen and not done, and the
+// failing ones unwatch forgot (any still queued at the old version are
+// moved as each is taken: process). A deletion among them is pruned once
+// to's informer has listed (its object is not there).
+func (m *Mirror) rehome(from, to schema.GroupVersionResource, forgot []key) {
+	m.mu.Lock()
+	ks := forgot
+	for k := range m.seen {
+		if k.gvr == from {
+			ks = append(ks, k)
+		}
+	}
+	m.mu.Unlock()
+	for _, k := range ks {
+		m.queue.Add(key{gvr: to, namespace: k.namespace, name: k.name})
+	}
+}
+
+// watchedAs is the resource the mirror watches gr through now, at
+// whichever version.
+func (m *Mirror) watchedAs(gr schema.GroupResource) (schema.GroupVersionResource, bool) {
+	for gvr := range m.kinds().byGVR {
+		if gvr.GroupResource() == gr {
+			return gvr, true
+		}
+	}
+	return schema.GroupVersionResource{}, false
 }
 
 // informerKeys are the informers a watched resource needs: one for all

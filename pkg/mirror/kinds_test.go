@@ -67,9 +67,23 @@ func TestKindsFollowTheSourcesAPI(t *testing.T) {
 		t.Errorf("stop %v start %v: want Gizmo moved from v1beta1 to v1", ch.stop, ch.start)
 	}
 
-	// Nothing new: nothing started or stopped.
-	ch = changeKinds(ch.next, []inventory.Resource{configMaps, gizmoOnlyV1, widget, doohickey}, nil)
+	// Nothing new: nothing started or stopped; Widget, now served by the
+	// target too, is no longer taken for pending.
+	widgetServed := widget
+	widgetServed.Pending, widgetServed.Target = false, []string{"v1"}
+	ch = changeKinds(ch.next, []inventory.Resource{configMaps, gizmoOnlyV1, widgetServed, doohickey}, nil)
 	if len(ch.start)+len(ch.stop) != 0 {
 		t.Errorf("start %v stop %v on an unchanged API", ch.start, ch.stop)
+	}
+	if w := ch.next.byGVR[widget.GVR()]; w.Pending || len(w.Target) != 1 {
+		t.Errorf("Widget as kept: %+v, want it as discovered now", w)
+	}
+
+	// Widget's CRD made again cluster-scoped, same group and version: watched afresh.
+	widgetCluster := widgetServed
+	widgetCluster.Namespaced = false
+	ch = changeKinds(ch.next, []inventory.Resource{configMaps, gizmoOnlyV1, widgetCluster, doohickey}, nil)
+	if len(ch.stop) != 1 || ch.stop[0] != widget.GVR() || len(ch.start) != 1 || ch.start[0].Namespaced {
+		t.Errorf("stop %v start %v: want Widget stopped and started cluster-scoped", ch.stop, ch.start)
 	}
 }

@@ -57,7 +57,7 @@ type Mirror struct {
 	handlers    map[informerKey]cache.ResourceEventHandlerRegistration // the mirror's handler on each informer
 	infMu       sync.RWMutex                                           // guards informers and handlers: a dependency elsewhere adds one (watchAlso)
 	watchMu     sync.Mutex                                             // one watchAlso at a time
-	stops       map[informerKey]context.CancelFunc                     // of the informers started once the mirror was live (under infMu)
+	stops       map[informerKey]context.CancelFunc                     // of every informer, to stop it when its kind goes (under infMu)
 	cached      atomic.Int64                                           // objects the informers added, for the progress of their first lists
 	queue       workqueue.TypedRateLimitingInterface[key]
 	fresh       fresh        // the changes' objects as their watch events brought them

@@ -147,7 +147,10 @@ func (m *Mirror) queueGone(ctx context.Context) error {
 	m.infMu.RUnlock()
 	queued := 0
 	for k, inf := range watches {
-		r := m.kinds().byGVR[k.gvr]
+		r, ok := m.resource(k.gvr)
+		if !ok {
+			continue // no longer watched (kinds.go)
+		}
 		err := inventory.ListMetadata(ctx, m.Target.Metadata, r, k.namespace, func(o *unstructured.Unstructured) error {
 			if _, made := o.GetAnnotations()[plan.HashAnnotation]; !made || o.GetDeletionTimestamp() != nil {
 				return nil

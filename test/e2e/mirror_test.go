@@ -101,6 +101,18 @@ func TestMirror(t *testing.T) {
 		}
 	})
 
+	// A kind blue serves when the mirror starts, uninstalled while it runs.
+	const early = "sprockets.e2e-early.tandem.io"
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "crd", early, "--wait=false", "--ignore-not-found")
+		}
+	})
+	kubectlCreate(t, "blue", `{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"`+early+`"},
+"spec":{"group":"e2e-early.tandem.io","scope":"Namespaced","names":{"plural":"sprockets","singular":"sprocket","kind":"Sprocket"},
+"versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}`)
+	mustKubectl(t, "--context", "blue", "wait", "--for=condition=Established", "crd/"+early, "--timeout=60s")
+
 	metrics := freePort(t)
 	run := startTandem(t, "mirror", "--source", "blue", "--target", "green", "--prune", "--metrics-addr", metrics,
 		"--duration", "10m", "--progress-every", "2s", "-v")
@@ -273,15 +285,23 @@ func TestMirror(t *testing.T) {
 			}
 			return nil
 		})
-		// The operator uninstalled: the kind is no longer watched (its
-		// informer would fail its watch for the rest of the run).
-		mustKubectl(t, "--context", "blue", "delete", "crd", crd)
-		eventually(t, 90*time.Second, func() error {
-			if !strings.Contains(run.log(), `msg="no longer watching a kind the source does not serve (at this version) any more" resource=widgets.e2e-late.tandem.io version=v1`) {
-				return fmt.Errorf("the mirror still watches widgets")
-			}
-			return nil
-		})
+		// The operators uninstalled, this one and one blue had when the
+		// mirror started: neither kind is watched any more (an informer
+		// left running would fail its watch for the rest of the run).
+		mustKubectl(t, "--context", "blue", "delete", "crd", crd, early)
+		for _, resource := range []string{"widgets.e2e-late.tandem.io", "sprockets.e2e-early.tandem.io"} {
+			eventually(t, 90*time.Second, func() error {
+				if !strings.Contains(run.log(), `msg="no longer watching a kind the source does not serve (at this version) any more" resource=`+resource+` version=v1`) {
+					return fmt.Errorf("the mirror still watches %s", resource)
+				}
+				return nil
+			})
+		}
+		after := len(run.log())
+		time.Sleep(8 * time.Second) // an informer not stopped relists within a second or two, and says so each time
+		if tail := run.log()[after:]; strings.Contains(tail, `resource=sprockets`) || strings.Contains(tail, `resource=widgets`) {
+			t.Errorf("an informer of a kind no longer watched still runs:\n%s", tail)
+		}
 	})
 
 	t.Run("pause holds changes until resume", func(t *testing.T) {
