@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
@@ -197,54 +196,6 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 		}
 	}
 	return nil
-}
-
-// setExempt keeps whether the source's namespace name is labelled
-// standby.ExemptLabel (a standby copies what it holds as it is).
-func (m *Mirror) setExempt(name string, exempt bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if exempt {
-		m.exempt[name] = true
-	} else {
-		delete(m.exempt, name)
-	}
-}
-
-// rewriteNamespace queues what the mirror watches in namespace name: its
-// standby exemption changed, and with it its objects' standby form. Called
-// once the Namespace (and its label) is written: the target's standby
-// policy reads the label there.
-func (m *Mirror) rewriteNamespace(name string, exempt bool) {
-	m.infMu.RLock()
-	var keys []key
-	for ik, inf := range m.informers {
-		if ik.namespace != "" && ik.namespace != name {
-			continue
-		}
-		items, err := inf.GetIndexer().ByIndex(cache.NamespaceIndex, name)
-		if err != nil {
-			continue // the informers are made with the namespace index: never
-		}
-		for _, item := range items {
-			if o, ok := item.(metav1.Object); ok {
-				keys = append(keys, key{gvr: ik.gvr, namespace: name, name: o.GetName()})
-			}
-		}
-	}
-	m.infMu.RUnlock()
-	m.Log.Info("standby exemption changed: its objects are written again", "namespace", name, "exempt", exempt, "objects", len(keys))
-	for _, k := range keys {
-		m.queue.Add(k)
-	}
-}
-
-// standbyExempt says whether a namespace is labelled standby.ExemptLabel
-// in the source, as of its last change.
-func (m *Mirror) standbyExempt(ns string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.exempt[ns]
 }
 
 // secretsGVR is the resource of Secrets.
