@@ -218,7 +218,9 @@ func (m *Mirror) refreshKinds(ctx context.Context) error {
 		return err
 	}
 	// A group either cluster could not answer for says nothing of its kinds.
-	failed := inventory.Undiscovered(m.Source)
+	// (Undiscovered is nil when all answer: copied into a map of our own.)
+	failed := map[schema.GroupVersion]error{}
+	maps.Copy(failed, inventory.Undiscovered(m.Source))
 	maps.Copy(failed, inventory.Undiscovered(m.Target))
 	cur := m.kinds()
 	ch := changeKinds(cur, discovered, failed)
