@@ -29,6 +29,7 @@ const (
 	goalMirrorP99  = time.Second
 	mirrorRate     = 50 // changes per second
 	mirrorSettling = 30 * time.Second
+	mirrorWindow   = 10 * time.Second // the lags are also told by when the change was written, per window
 )
 
 // lagBook collects, per change, when it was written and when each watcher saw it.
@@ -64,12 +65,21 @@ func (l *lagBook) lags(cluster string) ([]time.Duration, int) { return l.lagsOf(
 
 // lagsOf is lags of the changes of one kind ("": every change).
 func (l *lagBook) lagsOf(cluster, kind string) ([]time.Duration, int) {
+	return l.lagsWhere(cluster, func(id string, _ time.Time) bool { return kind == "" || l.kind[id] == kind })
+}
+
+// lagsWritten is lags of the changes written in [from, to).
+func (l *lagBook) lagsWritten(cluster string, from, to time.Time) ([]time.Duration, int) {
+	return l.lagsWhere(cluster, func(_ string, w time.Time) bool { return !w.Before(from) && w.Before(to) })
+}
+
+func (l *lagBook) lagsWhere(cluster string, keep func(id string, written time.Time) bool) ([]time.Duration, int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []time.Duration
 	missing := 0
 	for id, w := range l.written {
-		if kind != "" && l.kind[id] != kind {
+		if !keep(id, w) {
 			continue
 		}
 		s, ok := l.seen[cluster][id]
@@ -299,6 +309,11 @@ func BenchmarkMirrorLag(b *testing.B) {
 	}
 	ready.Wait()
 
+	// The machine's CPU, sampled while the writer runs: a lag that comes
+	// with every core busy is the machine's, not the mirror's alone.
+	cpu := newCPUSampler()
+	go cpu.run(stopPolls)
+
 	// The writer: one change every 1/rate s, bounded by the duration.
 	b.ResetTimer()
 	rng := rand.New(rand.NewSource(1))
@@ -404,6 +419,16 @@ func BenchmarkMirrorLag(b *testing.B) {
 		g, _ := book.lagsOf("green", kind)
 		f, _ := book.lagsOf("blue", kind)
 		report("  %-9s green p50 %s p99 %s max %s; floor p50 %s p99 %s", kind, pct(g, 50), pct(g, 99), pct(g, 100), pct(f, 50), pct(f, 99))
+	}
+	// By when the change was written: a lag that falls as the run goes on
+	// is the initial pass's aftermath (the target digesting what it wrote).
+	writeStart := deadline.Add(-time.Duration(seconds) * time.Second)
+	for from := writeStart; from.Before(deadline); from = from.Add(mirrorWindow) {
+		to := from.Add(mirrorWindow)
+		g, gm := book.lagsWritten("green", from, to)
+		f, _ := book.lagsWritten("blue", from, to)
+		report("  %3.0f–%3.0f s: green p50 %s p99 %s (%d not seen); floor p50 %s p99 %s; the machine's CPU %s busy",
+			from.Sub(writeStart).Seconds(), to.Sub(writeStart).Seconds(), pct(g, 50), pct(g, 99), gm, pct(f, 50), pct(f, 99), cpu.busy(from, to))
 	}
 	report("mirror peak RSS %d MB (initial pass included), %d MB while watching (anonymous ≤ %d MB, the binary's pages ≤ %d MB), %d more objects watched",
 		rss, watchingRSS, watching.anon.Load()/1024, watching.file.Load()/1024, watched)
