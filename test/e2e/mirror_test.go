@@ -237,11 +237,17 @@ func TestMirror(t *testing.T) {
 
 	t.Run("a kind blue serves since the mirror started is mirrored, and unwatched once gone", func(t *testing.T) {
 		const crd = "widgets.e2e-late.tandem.io"
+		const brokenGroup = "e2e-broken-target.tandem.io"
 		t.Cleanup(func() {
+			kubectl(t, "--context", "green", "delete", "apiservice", "v1."+brokenGroup, "--ignore-not-found")
 			for _, c := range []string{"blue", "green"} {
 				kubectl(t, "--context", c, "delete", "crd", crd, "--wait=false", "--ignore-not-found")
 			}
 		})
+		// And an aggregated API of green's own whose backend is down: the
+		// refresh of the kinds reads green's discovery with that group
+		// failing, and the source's whole.
+		brokenAPIService(t, "green", brokenGroup, "v1", "default", "e2e-nowhere")
 		// An operator installed in blue while the mirror runs: its CRD and
 		// its first object come after the informers were started.
 		kubectlCreate(t, "blue", `{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"`+crd+`"},

@@ -166,7 +166,7 @@ func TestPlanUnreadableResourceIsUncheckedExitThree(t *testing.T) {
 	})
 	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
 	kubectlCreate(t, "blue", `{"apiVersion":"v1","kind":"Service","metadata":{"name":"api","namespace":"`+ns+`"},"spec":{"ports":[{"port":443}]}}`)
-	brokenAPIService(t, "broken.e2e.example.com", "v1alpha1", ns, "api")
+	brokenAPIService(t, "blue", "broken.e2e.example.com", "v1alpha1", ns, "api")
 	rep := planJSON(t, 3, "--only", "pdb,stateful")
 	fs := planFind(rep, preflight.CheckUnchecked, "broken.e2e.example.com/v1alpha1", "")
 	if len(fs) == 0 || len(rep.Unchecked) == 0 {
@@ -198,17 +198,18 @@ func TestPlanMarkdownReport(t *testing.T) {
 	}
 }
 
-// brokenAPIService creates in blue the APIService version.group served by
-// the Service namespace/name, which has no backend, and waits until blue
-// says it is not available (its discovery then fails). The caller deletes it.
-func brokenAPIService(t *testing.T, group, version, namespace, name string) {
+// brokenAPIService creates in cluster the APIService version.group served
+// by the Service namespace/name, which has no backend, and waits until the
+// cluster says it is not available (its discovery then fails). The caller
+// deletes it.
+func brokenAPIService(t *testing.T, cluster, group, version, namespace, name string) {
 	t.Helper()
 	apiservice := version + "." + group
-	kubectlCreate(t, "blue", `{"apiVersion":"apiregistration.k8s.io/v1","kind":"APIService","metadata":{"name":"`+apiservice+`"},
+	kubectlCreate(t, cluster, `{"apiVersion":"apiregistration.k8s.io/v1","kind":"APIService","metadata":{"name":"`+apiservice+`"},
 "spec":{"group":"`+group+`","version":"`+version+`","groupPriorityMinimum":1000,"versionPriority":15,"insecureSkipTLSVerify":true,
 "service":{"namespace":"`+namespace+`","name":"`+name+`","port":443}}}`)
 	eventually(t, 60e9, func() error {
-		st := kubectl(t, "--context", "blue", "get", "apiservice", apiservice, "-o", `jsonpath={.status.conditions[?(@.type=="Available")].status}`).stdout
+		st := kubectl(t, "--context", cluster, "get", "apiservice", apiservice, "-o", `jsonpath={.status.conditions[?(@.type=="Available")].status}`).stdout
 		if st != "False" {
 			return errString("APIService Available=" + st)
 		}

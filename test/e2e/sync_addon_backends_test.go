@@ -47,7 +47,7 @@ func TestSyncLeavesAddOnBackendsBehind(t *testing.T) {
 	}
 	kubectlCreate(t, "blue", webhook(addonHook, "kube-system", svc, "Fail"))
 	kubectlCreate(t, "blue", webhook(appHook, app, "hook", "Ignore"))
-	brokenAPIService(t, group, "v1beta1", "kube-system", svc)
+	brokenAPIService(t, "blue", group, "v1beta1", "kube-system", svc)
 
 	kinds := "APIService.apiregistration.k8s.io,ValidatingWebhookConfiguration.admissionregistration.k8s.io,Namespace,Service"
 	out, r := syncJSON(t, t.TempDir(), 0, "--include-kinds", kinds)
