@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,7 +20,8 @@ type cpuSampler struct {
 
 type cpuSample struct {
 	at          time.Time
-	busy, total uint64 // jiffies since boot, every core
+	busy, total uint64            // jiffies since boot, every core
+	procs       map[string]uint64 // the lab's processes: group (name, cluster) → their jiffies (user + system)
 }
 
 func newCPUSampler() *cpuSampler { return &cpuSampler{} }
@@ -29,6 +31,7 @@ func (c *cpuSampler) run(stop <-chan struct{}) {
 	defer t.Stop()
 	for {
 		if s, err := readCPU(); err == nil {
+			s.procs = readProcs()
 			c.mu.Lock()
 			c.samples = append(c.samples, s)
 			c.mu.Unlock()
@@ -61,6 +64,87 @@ func (c *cpuSampler) busy(from, to time.Time) string {
 		return "?"
 	}
 	return fmt.Sprintf("%.0f%%", 100*float64(last.busy-first.busy)/float64(last.total-first.total))
+}
+
+// top names the groups of processes that took the most of the machine's
+// CPU between from and to, as a share of the whole machine (n at most).
+func (c *cpuSampler) top(from, to time.Time, n int) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var first, last *cpuSample
+	for i := range c.samples {
+		s := &c.samples[i]
+		if s.at.Before(from) || s.at.After(to) {
+			continue
+		}
+		if first == nil {
+			first = s
+		}
+		last = s
+	}
+	if first == nil || last == first || last.total == first.total {
+		return "?"
+	}
+	type share struct {
+		group string
+		j     uint64
+	}
+	var shares []share
+	for g, j := range last.procs {
+		if j0, ok := first.procs[g]; ok && j > j0 {
+			shares = append(shares, share{g, j - j0})
+		}
+	}
+	sort.Slice(shares, func(i, j int) bool { return shares[i].j > shares[j].j })
+	var out []string
+	for i, sh := range shares {
+		if i == n {
+			break
+		}
+		out = append(out, fmt.Sprintf("%s %.0f%%", sh.group, 100*float64(sh.j)/float64(last.total-first.total)))
+	}
+	return strings.Join(out, ", ")
+}
+
+// readProcs sums user and system jiffies per group of processes: the name
+// (comm) and the lab cluster its command line names, if any.
+func readProcs() map[string]uint64 {
+	out := map[string]uint64{}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		if d.Name()[0] < '0' || d.Name()[0] > '9' {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state … utime is the 14th field, stime the 15th.
+		open, end := strings.IndexByte(string(stat), '('), strings.LastIndexByte(string(stat), ')')
+		if open < 0 || end < open {
+			continue
+		}
+		fields := strings.Fields(string(stat[end+1:]))
+		if len(fields) < 13 {
+			continue
+		}
+		u, err1 := strconv.ParseUint(fields[11], 10, 64)
+		st, err2 := strconv.ParseUint(fields[12], 10, 64)
+		if err1 != nil || err2 != nil || u+st == 0 {
+			continue
+		}
+		group := string(stat[open+1 : end])
+		if cmd, err := os.ReadFile("/proc/" + d.Name() + "/cmdline"); err == nil {
+			for _, c := range []string{"blue", "green"} {
+				if strings.Contains(string(cmd), "/"+c+"/") {
+					group += " (" + c + ")"
+					break
+				}
+			}
+		}
+		out[group] += u + st
+	}
+	return out
 }
 
 // readCPU reads the first line of /proc/stat: user nice system idle iowait

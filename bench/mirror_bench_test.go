@@ -429,6 +429,7 @@ func BenchmarkMirrorLag(b *testing.B) {
 		f, _ := book.lagsWritten("blue", from, to)
 		report("  %3.0f–%3.0f s: green p50 %s p99 %s (%d not seen); floor p50 %s p99 %s; the machine's CPU %s busy",
 			from.Sub(writeStart).Seconds(), to.Sub(writeStart).Seconds(), pct(g, 50), pct(g, 99), gm, pct(f, 50), pct(f, 99), cpu.busy(from, to))
+		report("            the most of it: %s", cpu.top(from, to, 5))
 	}
 	report("mirror peak RSS %d MB (initial pass included), %d MB while watching (anonymous ≤ %d MB, the binary's pages ≤ %d MB), %d more objects watched",
 		rss, watchingRSS, watching.anon.Load()/1024, watching.file.Load()/1024, watched)
