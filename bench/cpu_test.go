@@ -44,12 +44,11 @@ func (c *cpuSampler) run(stop <-chan struct{}) {
 	}
 }
 
-// busy is the share of the machine's CPU busy between from and to (the
-// samples nearest inside), "?" when fewer than two samples fall there.
-func (c *cpuSampler) busy(from, to time.Time) string {
+// window is the first and the last sample between from and to, nil when
+// fewer than two fall there (or no time passed between them).
+func (c *cpuSampler) window(from, to time.Time) (first, last *cpuSample) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var first, last *cpuSample
 	for i := range c.samples {
 		s := &c.samples[i]
 		if s.at.Before(from) || s.at.After(to) {
@@ -61,6 +60,16 @@ func (c *cpuSampler) busy(from, to time.Time) string {
 		last = s
 	}
 	if first == nil || last == first || last.total == first.total {
+		return nil, nil
+	}
+	return first, last
+}
+
+// busy is the share of the machine's CPU busy between from and to (the
+// samples nearest inside), "?" when fewer than two samples fall there.
+func (c *cpuSampler) busy(from, to time.Time) string {
+	first, last := c.window(from, to)
+	if first == nil {
 		return "?"
 	}
 	return fmt.Sprintf("%.0f%%", 100*float64(last.busy-first.busy)/float64(last.total-first.total))
@@ -69,20 +78,8 @@ func (c *cpuSampler) busy(from, to time.Time) string {
 // top names the groups of processes that took the most of the machine's
 // CPU between from and to, as a share of the whole machine (n at most).
 func (c *cpuSampler) top(from, to time.Time, n int) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var first, last *cpuSample
-	for i := range c.samples {
-		s := &c.samples[i]
-		if s.at.Before(from) || s.at.After(to) {
-			continue
-		}
-		if first == nil {
-			first = s
-		}
-		last = s
-	}
-	if first == nil || last == first || last.total == first.total {
+	first, last := c.window(from, to)
+	if first == nil {
 		return "?"
 	}
 	type share struct {
