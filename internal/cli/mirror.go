@@ -42,6 +42,10 @@ mirror started (a CRD made there: its CRD is mirrored as any object, then its
 objects) is watched from then on, as is a new served version of a watched one
 whose old version goes; a kind the source no longer serves stops being watched.
 The source's API is read again a moment after a CRD changes, and every minute.
+Not watched: what the cluster makes of nearly every object (Pods, Events,
+ControllerRevisions…); of Endpoints and EndpointSlices only those a person
+wrote for a Service without a selector (an external database's address) are
+watched, not those the cluster's controllers write.
 
 With --namespace, -l or --stack the mirror follows what the selection brings
 along outside itself, as sync copies it: a change to a ClusterRole a binding

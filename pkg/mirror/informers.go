@@ -28,8 +28,10 @@ import (
 )
 
 // derived are the kinds whose objects the cluster derives from others
-// (endpoints from Services, revisions from workloads): never someone's own,
-// nor worth a watch (watched), nor in the way of a prune (holdsOthers).
+// (endpoints from Services, revisions from workloads): not in the way of a
+// prune (holdsOthers). Of Endpoints and EndpointSlices, those a person
+// writes for a Service without a selector are copied, and watched
+// (ownSelector); revisions are not watched.
 var derived = map[schema.GroupKind]bool{
 	{Kind: "Endpoints"}: true, {Group: "discovery.k8s.io", Kind: "EndpointSlice"}: true,
 	{Group: "apps", Kind: "ControllerRevision"}: true,
@@ -37,13 +39,31 @@ var derived = map[schema.GroupKind]bool{
 
 // watched reports whether a resource is worth a watch: never the kinds every
 // object of which the cluster makes (sanitize.Generated: Events, Leases,
-// Nodes, a network add-on's state…) or nearly every one (Pods, Endpoints,
-// EndpointSlices, ControllerRevisions), nor what cannot be written.
+// Nodes, a network add-on's state…) or nearly every one (Pods,
+// ControllerRevisions), nor what cannot be written.
 func watched(r inventory.Resource) bool {
 	if r.ReadOnly || sanitize.Generated(r.GroupKind()) {
 		return false
 	}
-	return !derived[r.GroupKind()] && r.GroupKind() != schema.GroupKind{Kind: "Pod"}
+	gk := r.GroupKind()
+	return (!derived[gk] || ownSelector(r.GVR().GroupResource()) != "") && gk != schema.GroupKind{Kind: "Pod"}
+}
+
+// ownSelector is the label selector that leaves out of a watch of gr the
+// objects the cluster's own controllers write ("" for every other resource):
+// an Endpoints of a Service with a selector (labelled by the endpoints
+// controller since Kubernetes 1.33; an older source's are all watched, and
+// the pipeline skips them), an EndpointSlice of the endpointslice and
+// endpointslice-mirroring controllers. What a person wrote for a Service
+// without a selector (an external database's address) is followed.
+func ownSelector(gr schema.GroupResource) string {
+	switch gr {
+	case schema.GroupResource{Resource: "endpoints"}:
+		return "endpoints.kubernetes.io/managed-by!=endpoint-controller"
+	case schema.GroupResource{Group: "discovery.k8s.io", Resource: "endpointslices"}:
+		return "endpointslice.kubernetes.io/managed-by notin (endpointslice-controller.k8s.io,endpointslicemirroring-controller.k8s.io)"
+	}
+	return ""
 }
 
 // informerKey names one informer: a resource in one namespace, or in all ("").
@@ -98,7 +118,7 @@ func (m *Mirror) startInformers(ctx context.Context, resources []inventory.Resou
 // keeps it; the caller runs it. Late, its first list is queued as changes:
 // it is of a kind or namespace the initial pass did not cover.
 func (m *Mirror) addInformer(k informerKey, late bool) (cache.SharedIndexInformer, cache.ResourceEventHandlerRegistration, error) {
-	inf := newInformer(m.Source.Metadata, m.Source.Dynamic, k.gvr, k.namespace, m.keepWhole(k.gvr))
+	inf := newInformer(m.Source.Metadata, m.Source.Dynamic, k.gvr, k.namespace, ownSelector(k.gvr.GroupResource()), m.keepWhole(k.gvr))
 	_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
 		// The reflector relists and rewatches by itself (with backoff); say so once per error.
 		m.Log.Warn("watch error; the informer relists by itself", "resource", k.gvr.Resource, "namespace", k.namespace, "error", err)

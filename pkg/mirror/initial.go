@@ -98,8 +98,8 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 			case ok:
 				m.fail(k, fmt.Errorf("%s: %s", r.Status, r.Reason))
 			default:
-				// A kind the mirror does not watch (Endpoints of a Service
-				// without a selector): not in step, and not tried again
+				// A kind the mirror does not watch (a Pod of no
+				// workload): not in step, and not tried again
 				// until the next initial pass.
 				m.fail(k, fmt.Errorf("%s: %s (a kind the mirror does not watch: written again by its next initial pass, or by tandem sync)", r.Status, r.Reason))
 			}

@@ -23,13 +23,14 @@ import (
 )
 
 // newInformer is an informer of gvr's objects in namespace ("" for all)
-// whose cache holds cached objects, indexed by namespace.
+// that match the label selector ("" for all), whose cache holds cached
+// objects, indexed by namespace.
 //
 // With whole set, its watches (but a watch-list's, whose first events are
 // the whole resource) read whole objects from dyn, and each is handed to
 // whole before it is slimmed for the cache: a change's object as its event
 // brought it (fresh.go). Its lists read metadata only, always.
-func newInformer(client metadata.Interface, dyn dynamic.Interface, gvr schema.GroupVersionResource, namespace string, whole func(watch.EventType, *unstructured.Unstructured)) cache.SharedIndexInformer {
+func newInformer(client metadata.Interface, dyn dynamic.Interface, gvr schema.GroupVersionResource, namespace, selector string, whole func(watch.EventType, *unstructured.Unstructured)) cache.SharedIndexInformer {
 	var ri metadata.ResourceInterface = client.Resource(gvr)
 	var dri dynamic.ResourceInterface = dyn.Resource(gvr)
 	if namespace != "" {
@@ -47,6 +48,7 @@ func newInformer(client metadata.Interface, dyn dynamic.Interface, gvr schema.Gr
 			if o.ResourceVersion == "0" {
 				o.ResourceVersion = ""
 			}
+			o.LabelSelector = selector
 			list, err := ri.List(ctx, o)
 			if err != nil {
 				return nil, err
@@ -54,6 +56,7 @@ func newInformer(client metadata.Interface, dyn dynamic.Interface, gvr schema.Gr
 			return slimList(list), nil
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = selector
 			if whole == nil || (o.SendInitialEvents != nil && *o.SendInitialEvents) {
 				w, err := ri.Watch(ctx, o)
 				if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
@@ -331,6 +332,10 @@ func TestWatchedLeavesOutWhatSyncNeverCopies(t *testing.T) {
 		{inventory.Resource{Group: "crd.projectcalico.org", Version: "v1", Resource: "networkpolicies", Kind: "NetworkPolicy", Namespaced: true}, true},
 		{inventory.Resource{Version: "v1", Resource: "events", Kind: "Event", Namespaced: true}, false},
 		{inventory.Resource{Version: "v1", Resource: "pods", Kind: "Pod", Namespaced: true}, false},
+		{inventory.Resource{Group: "apps", Version: "v1", Resource: "controllerrevisions", Kind: "ControllerRevision", Namespaced: true}, false},
+		// A person's, for a Service without a selector, among the cluster's (ownSelector).
+		{inventory.Resource{Version: "v1", Resource: "endpoints", Kind: "Endpoints", Namespaced: true}, true},
+		{inventory.Resource{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices", Kind: "EndpointSlice", Namespaced: true}, true},
 		{inventory.Resource{Group: "cilium.io", Version: "v2", Resource: "ciliumidentities", Kind: "CiliumIdentity"}, false},
 		{inventory.Resource{Group: "crd.projectcalico.org", Version: "v1", Resource: "ipamblocks", Kind: "IPAMBlock"}, false},
 		{inventory.Resource{Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true, ReadOnly: true}, false},
@@ -338,6 +343,37 @@ func TestWatchedLeavesOutWhatSyncNeverCopies(t *testing.T) {
 		if got := watched(c.r); got != c.want {
 			t.Errorf("watched(%s) = %v, want %v", c.r.GroupKind(), got, c.want)
 		}
+	}
+}
+
+// The watches of Endpoints and EndpointSlices leave out what the cluster's
+// controllers write and keep what a person wrote.
+func TestOwnSelectorLeavesOutTheControllersObjects(t *testing.T) {
+	endpoints := schema.GroupResource{Resource: "endpoints"}
+	endpointSlices := schema.GroupResource{Group: "discovery.k8s.io", Resource: "endpointslices"}
+	for _, c := range []struct {
+		gr     schema.GroupResource
+		labels map[string]string
+		want   bool
+	}{
+		{endpoints, map[string]string{"endpoints.kubernetes.io/managed-by": "endpoint-controller"}, false},
+		{endpoints, map[string]string{"app": "db"}, true},
+		{endpoints, nil, true}, // a source before 1.33: its controller does not label
+		{endpointSlices, map[string]string{"endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"}, false},
+		{endpointSlices, map[string]string{"endpointslice.kubernetes.io/managed-by": "endpointslicemirroring-controller.k8s.io"}, false},
+		{endpointSlices, map[string]string{"endpointslice.kubernetes.io/managed-by": "staff", "kubernetes.io/service-name": "db"}, true},
+		{endpointSlices, map[string]string{"kubernetes.io/service-name": "db"}, true},
+	} {
+		sel, err := labels.Parse(ownSelector(c.gr))
+		if err != nil {
+			t.Fatalf("%s: %v", c.gr, err)
+		}
+		if got := sel.Matches(labels.Set(c.labels)); got != c.want {
+			t.Errorf("%s with %v: watched %v, want %v", c.gr, c.labels, got, c.want)
+		}
+	}
+	if s := ownSelector(schema.GroupResource{Resource: "configmaps"}); s != "" {
+		t.Errorf("a ConfigMap's watch is narrowed: %q", s)
 	}
 }
 

@@ -145,6 +145,34 @@ func TestMirror(t *testing.T) {
 		})
 	})
 
+	t.Run("a person's Endpoints and EndpointSlice of a Service without a selector are followed", func(t *testing.T) {
+		// An external database behind a Service without a selector: its
+		// address is written by hand, and moves.
+		kubectlCreate(t, "blue", `{"apiVersion":"v1","kind":"Service","metadata":{"name":"db","namespace":"`+ns1+`"},"spec":{"ports":[{"port":5432}]}}`)
+		kubectlCreate(t, "blue", `{"apiVersion":"v1","kind":"Endpoints","metadata":{"name":"db","namespace":"`+ns1+`"},"subsets":[{"addresses":[{"ip":"10.9.9.1"}],"ports":[{"port":5432}]}]}`)
+		kubectlCreate(t, "blue", `{"apiVersion":"v1","kind":"Service","metadata":{"name":"cache","namespace":"`+ns1+`"},"spec":{"ports":[{"port":6379}]}}`)
+		kubectlCreate(t, "blue", `{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"cache-1","namespace":"`+ns1+`","labels":{"kubernetes.io/service-name":"cache"}},
+"addressType":"IPv4","endpoints":[{"addresses":["10.9.8.1"]}],"ports":[{"port":6379}]}`)
+		addressIn := func(kind, name, path string) string {
+			return kubectl(t, "--context", "green", "-n", ns1, "get", kind, name, "-o", "jsonpath="+path).stdout
+		}
+		follows := func(kind, name, path, want string) {
+			t.Helper()
+			eventually(t, 30*time.Second, func() error {
+				if got := addressIn(kind, name, path); got != want {
+					return fmt.Errorf("%s %s in green: %q, want %q", kind, name, got, want)
+				}
+				return nil
+			})
+		}
+		follows("endpoints", "db", "{.subsets[0].addresses[0].ip}", "10.9.9.1")
+		follows("endpointslices.discovery.k8s.io", "cache-1", "{.endpoints[0].addresses[0]}", "10.9.8.1")
+		mustKubectl(t, "--context", "blue", "-n", ns1, "patch", "endpoints", "db", "--type=json", "-p", `[{"op":"replace","path":"/subsets/0/addresses/0/ip","value":"10.9.9.2"}]`)
+		mustKubectl(t, "--context", "blue", "-n", ns1, "patch", "endpointslices.discovery.k8s.io", "cache-1", "--type=json", "-p", `[{"op":"replace","path":"/endpoints/0/addresses/0","value":"10.9.8.2"}]`)
+		follows("endpoints", "db", "{.subsets[0].addresses[0].ip}", "10.9.9.2")
+		follows("endpointslices.discovery.k8s.io", "cache-1", "{.endpoints[0].addresses[0]}", "10.9.8.2")
+	})
+
 	t.Run("an object another manager writes in green is not pruned", func(t *testing.T) {
 		mustKubectl(t, "--context", "green", "-n", ns1, "create", "configmap", "local", "--from-literal=v=green")
 		mustKubectl(t, "--context", "blue", "-n", ns1, "create", "configmap", "local", "--from-literal=v=green")
