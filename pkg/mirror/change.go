@@ -72,9 +72,12 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 	if err != nil {
 		return err
 	}
-	if !exists {
+	if !exists && ownSelector(k.gvr.GroupResource()) == "" {
 		return m.deleted(ctx, k)
 	}
+	// Not in a watch narrowed by a label selector is not gone from the
+	// source (an Endpoints its controller labelled since): it is read
+	// below, and only a source that no longer has it deletes its copy.
 	if c, ok := item.(metav1.Object); ok && latest != nil && latest.GetResourceVersion() == c.GetResourceVersion() {
 		obj = latest
 	}
@@ -108,8 +111,14 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 		return laterIfPasses(targetSide, "read the target's copy", targetErr)
 	}
 	syncer.SlimSource(obj)
+	// A Service that could not be read says nothing of its selector: the
+	// change is tried again (its endpoints are not taken for a person's).
+	var serviceErr error
 	hasSelector := func(ns, name string) bool {
 		svc, err := m.Source.Typed.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			serviceErr = err
+		}
 		return err == nil && len(svc.Spec.Selector) > 0
 	}
 	targets := map[plan.ObjectKey]*plan.Target{{Group: r.Group, Kind: r.Kind, Namespace: k.namespace, Name: k.name}: target}
@@ -126,6 +135,9 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 	})
 	if err != nil {
 		return err
+	}
+	if serviceErr != nil {
+		return laterIfPasses(sourceSide, "read the Service of its endpoints", serviceErr)
 	}
 	if prep.Plan.Len() > 0 { // picked: what it needs comes along
 		needed := prep.Needed

@@ -171,6 +171,14 @@ func TestMirror(t *testing.T) {
 		mustKubectl(t, "--context", "blue", "-n", ns1, "patch", "endpointslices.discovery.k8s.io", "cache-1", "--type=json", "-p", `[{"op":"replace","path":"/endpoints/0/addresses/0","value":"10.9.8.2"}]`)
 		follows("endpoints", "db", "{.subsets[0].addresses[0].ip}", "10.9.9.2")
 		follows("endpointslices.discovery.k8s.io", "cache-1", "{.endpoints[0].addresses[0]}", "10.9.8.2")
+		// Labelled as its controller's, it leaves the mirror's watch (an
+		// informer's delete), not the source: its copy is not pruned.
+		mustKubectl(t, "--context", "blue", "-n", ns1, "label", "endpoints", "db", "endpoints.kubernetes.io/managed-by=endpoint-controller")
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+			if got := addressIn("endpoints", "db", "{.subsets[0].addresses[0].ip}"); got != "10.9.9.2" {
+				t.Fatalf("endpoints db in green once out of the watch: %q, want it kept (10.9.9.2)", got)
+			}
+		}
 	})
 
 	t.Run("an object another manager writes in green is not pruned", func(t *testing.T) {
