@@ -12,6 +12,9 @@ import (
 // target's publisher writes its own (a copy would fight it: a conflict in
 // every namespace).
 func sanitizeConfigMap(obj *unstructured.Unstructured, _ Context) Decision {
+	if d, ok := skipLeaderLock(obj); ok {
+		return d
+	}
 	name := obj.GetName()
 	if reason, ok := controlPlaneConfigMaps[obj.GetNamespace()+"/"+name]; ok {
 		return skip(reason)

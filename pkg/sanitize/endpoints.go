@@ -17,6 +17,9 @@ func sanitizeEndpoints(obj *unstructured.Unstructured, c Context) Decision {
 	if c.serviceHasSelector(ns, name) {
 		return skip("maintained by the target's endpoints controller")
 	}
+	if d, ok := skipLeaderLock(obj); ok {
+		return d
+	}
 	return Decision{}
 }
 
