@@ -24,8 +24,6 @@ type cpuSample struct {
 	procs       map[string]uint64 // the lab's processes: group (name, cluster) → their jiffies (user + system)
 }
 
-func newCPUSampler() *cpuSampler { return &cpuSampler{} }
-
 func (c *cpuSampler) run(stop <-chan struct{}) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()

@@ -311,7 +311,7 @@ func BenchmarkMirrorLag(b *testing.B) {
 
 	// The machine's CPU, sampled while the writer runs: a lag that comes
 	// with every core busy is the machine's, not the mirror's alone.
-	cpu := newCPUSampler()
+	cpu := &cpuSampler{}
 	go cpu.run(stopPolls)
 
 	// The writer: one change every 1/rate s, bounded by the duration.
@@ -421,7 +421,8 @@ func BenchmarkMirrorLag(b *testing.B) {
 		report("  %-9s green p50 %s p99 %s max %s; floor p50 %s p99 %s", kind, pct(g, 50), pct(g, 99), pct(g, 100), pct(f, 50), pct(f, 99))
 	}
 	// By when the change was written: a lag that falls as the run goes on
-	// is the initial pass's aftermath (the target digesting what it wrote).
+	// is what follows the initial pass (the look for deletes not heard,
+	// queueGone, listing the target: bench/README, run 10).
 	writeStart := deadline.Add(-time.Duration(seconds) * time.Second)
 	for from := writeStart; from.Before(deadline); from = from.Add(mirrorWindow) {
 		to := from.Add(mirrorWindow)
