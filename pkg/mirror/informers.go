@@ -27,13 +27,12 @@ import (
 	"github.com/tandem-io/tandem/pkg/sanitize"
 )
 
-// derived are the kinds whose objects the cluster derives from others
-// (endpoints from Services, revisions from workloads): not in the way of a
-// prune (holdsOthers). Of Endpoints and EndpointSlices, those a person
-// writes for a Service without a selector are copied, and watched
-// (ownSelector); revisions are not watched.
+// derived are the kinds whose every object the cluster derives from another
+// (a StatefulSet's or DaemonSet's revisions): not watched, and not in the way
+// of a prune (holdsOthers). Endpoints and EndpointSlices are not among them:
+// those a person writes for a Service without a selector are copied, watched
+// (ownSelector) and, in a namespace a prune would delete, someone's.
 var derived = map[schema.GroupKind]bool{
-	{Kind: "Endpoints"}: true, {Group: "discovery.k8s.io", Kind: "EndpointSlice"}: true,
 	{Group: "apps", Kind: "ControllerRevision"}: true,
 }
 
@@ -46,7 +45,7 @@ func watched(r inventory.Resource) bool {
 		return false
 	}
 	gk := r.GroupKind()
-	return (!derived[gk] || ownSelector(r.GVR().GroupResource()) != "") && gk != schema.GroupKind{Kind: "Pod"}
+	return !derived[gk] && gk != schema.GroupKind{Kind: "Pod"}
 }
 
 // ownSelector is the label selector that leaves out of a watch of gr the

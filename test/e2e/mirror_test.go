@@ -271,6 +271,42 @@ func TestMirror(t *testing.T) {
 		}
 	})
 
+	t.Run("a namespace that holds another's Endpoints is not pruned", func(t *testing.T) {
+		ns4 := mirrorNS + "-4"
+		t.Cleanup(func() {
+			for _, c := range []string{"blue", "green"} {
+				kubectl(t, "--context", c, "delete", "namespace", ns4, "--wait=false", "--ignore-not-found")
+			}
+		})
+		mustKubectl(t, "--context", "blue", "create", "namespace", ns4)
+		mustKubectl(t, "--context", "blue", "-n", ns4, "create", "configmap", "copied", "--from-literal=v=1")
+		eventually(t, 30*time.Second, func() error {
+			if _, ok := configMaps(t, "green", ns4)["copied"]; !ok {
+				return fmt.Errorf("%s not in green yet", ns4)
+			}
+			return nil
+		})
+		// Green's own address of an external database, written there by
+		// hand: an Endpoints no Service selects, the only thing in the
+		// namespace that is not tandem's.
+		kubectlCreate(t, "green", `{"apiVersion":"v1","kind":"Endpoints","metadata":{"name":"external-db","namespace":"`+ns4+`"},
+"subsets":[{"addresses":[{"ip":"10.9.9.9"}],"ports":[{"port":5432}]}]}`)
+		mustKubectl(t, "--context", "blue", "delete", "namespace", ns4, "--wait=false")
+		deadline := time.Now().Add(2 * time.Minute)
+		for !strings.Contains(run.log(), `why="it holds Endpoints `+ns4+`/external-db (written by kubectl-create)"`) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the mirror has not said why it keeps %s; its log:\n%s", ns4, run.log())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if phase := kubectl(t, "--context", "green", "get", "namespace", ns4, "-o", "jsonpath={.status.phase}").stdout; phase != "Active" {
+			t.Fatalf("the mirror pruned %s in green (phase %q) with someone else's Endpoints in it", ns4, phase)
+		}
+		if ip := kubectl(t, "--context", "green", "-n", ns4, "get", "endpoints", "external-db", "-o", "jsonpath={.subsets[0].addresses[0].ip}").stdout; ip != "10.9.9.9" {
+			t.Fatalf("their Endpoints in green: address %q, want 10.9.9.9", ip)
+		}
+	})
+
 	t.Run("a kind blue serves since the mirror started is mirrored, and unwatched once gone", func(t *testing.T) {
 		const crd = "widgets.e2e-late.tandem.io"
 		const brokenGroup = "e2e-broken-target.tandem.io"
