@@ -95,12 +95,13 @@ func Install(ctx context.Context, c *cluster.Conn, timeout time.Duration, warn f
 	if err != nil {
 		return "", err
 	}
-	return install(ctx, c, timeout, kinds, false)
+	return install(ctx, c, timeout, kinds, false, warn)
 }
 
 // install is Install with the custom kinds already found; with onlyLabelled
 // the policy holds only the namespaces labelled NamespaceLabel=true (Policy).
-func install(ctx context.Context, c *cluster.Conn, timeout time.Duration, kinds ScaleKinds, onlyLabelled bool) (kind string, err error) {
+// warn (may be nil) is told when the policy's enforcement cannot be seen.
+func install(ctx context.Context, c *cluster.Conn, timeout time.Duration, kinds ScaleKinds, onlyLabelled bool, warn func(string)) (kind string, err error) {
 	kind, version, err := ChoosePolicy(c)
 	if err != nil {
 		return "", err
@@ -127,110 +128,7 @@ func install(ctx context.Context, c *cluster.Conn, timeout time.Duration, kinds 
 			return "", fmt.Errorf("install %s %s: %w", o.GetKind(), o.GetName(), err)
 		}
 	}
-	return kind, waitEnforced(ctx, c, timeout)
-}
-
-// waitEnforced waits until the apiserver enforces the policy just installed
-// (it reads policies from a cache), probing it with a dry run that raises a
-// Deployment's replicas: an existing Deployment of a covered namespace when
-// there is one (the cluster's other admission checks let it in already), a
-// new one of 1 replica otherwise. Enforced is a refusal with the policy's
-// Message, or (mutating) the answer at 0 replicas.
-func waitEnforced(ctx context.Context, c *cluster.Conn, timeout time.Duration) error {
-	nss, err := c.Typed.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: NamespaceLabel + "=true," + ExemptLabel + "!=true"})
-	if err != nil || len(nss.Items) == 0 {
-		return err // nothing covered yet: nothing to probe
-	}
-	ns := ""
-	for _, n := range nss.Items {
-		// Not one being deleted: a create there is refused whatever the policy.
-		if !plan.SystemNamespace(n.Name) && n.Name != MarkerNamespace && n.DeletionTimestamp == nil {
-			ns = n.Name
-			break
-		}
-	}
-	if ns == "" {
-		return nil
-	}
-	deployments := c.Dynamic.Resource(gvrDeployments).Namespace(ns)
-	existing := ""
-	if l, err := deployments.List(ctx, metav1.ListOptions{LabelSelector: ExemptLabel + "!=true", Limit: 50}); err == nil {
-		for _, d := range l.Items {
-			if d.GetDeletionTimestamp() == nil {
-				existing = d.GetName()
-				break
-			}
-		}
-	}
-	dryRun := []string{metav1.DryRunAll}
-	probe := func() (*unstructured.Unstructured, error) {
-		if existing != "" {
-			// One more replica than it has now (read each time: it may be
-			// scaled meanwhile): an increase, which the policy refuses or parks.
-			d, err := deployments.Get(ctx, existing, metav1.GetOptions{})
-			if err != nil {
-				return nil, err
-			}
-			replicas, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas")
-			patch := fmt.Appendf(nil, `{"metadata":{"resourceVersion":%q},"spec":{"replicas":%d}}`, d.GetResourceVersion(), replicas+1)
-			return deployments.Patch(ctx, existing, types.MergePatchType, patch, metav1.PatchOptions{DryRun: dryRun})
-		}
-		return deployments.Create(ctx, newProbe(ns), metav1.CreateOptions{DryRun: dryRun})
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		got, err := probe()
-		switch {
-		case err != nil && existing != "" && apierrors.IsConflict(err):
-			// Changed between the read and the patch: read it again, next round.
-		case err != nil && (apierrors.IsForbidden(err) || apierrors.IsInvalid(err)) && strings.Contains(err.Error(), Message):
-			return nil // refused by the validating policy
-		case err != nil && existing != "" && (apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || apierrors.IsInvalid(err)):
-			// Deleted meanwhile, or its update refused by another admission
-			// check (a constraint made after it) or by RBAC: a new
-			// Deployment from now on.
-			existing = ""
-			continue
-		case err != nil && (apierrors.IsForbidden(err) || apierrors.IsInvalid(err)) && existing == "":
-			// A new Deployment refused by another admission check (a
-			// Gatekeeper constraint it does not meet): whether the policy
-			// holds cannot be seen. Taken as enforced: waiting for what
-			// cannot be seen would make the standby impossible there.
-			return nil
-		case err == nil:
-			if n, _, _ := unstructured.NestedInt64(got.Object, "spec", "replicas"); n == 0 {
-				return nil // parked by the mutating policy
-			}
-		}
-		if time.Now().After(deadline) {
-			if err != nil {
-				return fmt.Errorf("the standby policy is installed in %s but not enforced after %s (probe in namespace %s: %w)", c.Context, timeout, ns, err)
-			}
-			return fmt.Errorf("the standby policy is installed in %s but not enforced after %s (a probe Deployment in namespace %s kept its replicas)", c.Context, timeout, ns)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-// newProbe is the Deployment of 1 replica waitEnforced creates (dry run)
-// where the namespace has none.
-func newProbe(ns string) *unstructured.Unstructured {
-	return &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "apps/v1", "kind": "Deployment",
-		"metadata": map[string]any{"name": "tandem-standby-probe", "namespace": ns},
-		"spec": map[string]any{
-			"replicas": int64(1),
-			"selector": map[string]any{"matchLabels": map[string]any{"app": "tandem-standby-probe"}},
-			"template": map[string]any{
-				"metadata": map[string]any{"labels": map[string]any{"app": "tandem-standby-probe"}},
-				"spec":     map[string]any{"containers": []any{map[string]any{"name": "p", "image": "probe"}}},
-			},
-		},
-	}}
+	return kind, waitEnforced(ctx, c, timeout, kind, warn)
 }
 
 // heldWhole says whether c's standby policy is installed and holds every

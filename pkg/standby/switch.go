@@ -177,7 +177,7 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 			return changes, kind, err
 		}
 	}
-	if _, err := install(ctx, c, o.Timeout, kinds, onlyLabelled); err != nil { // the kinds found above, not discovered again
+	if _, err := install(ctx, c, o.Timeout, kinds, onlyLabelled, o.Warn); err != nil { // the kinds found above, not discovered again
 		return changes, kind, err
 	}
 	// What was started or scaled up between its namespace's pass and the
