@@ -75,6 +75,12 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 	if !exists && ownSelector(k.gvr.GroupResource()) == "" {
 		return m.deleted(ctx, k)
 	}
+	if exists && k.gvr == endpointsGVR && m.knownSelecting(k.namespace, k.name) {
+		// Its Service selects pods: the endpoints controller's, which
+		// the pipeline never copies (an older source's are all watched).
+		m.done(k, "ignored")
+		return nil
+	}
 	// Not in a watch narrowed by a label selector is not gone from the
 	// source (an Endpoints its controller labelled since): it is read
 	// below, and only a source that no longer has it deletes its copy.
@@ -110,14 +116,23 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 	if targetErr != nil {
 		return laterIfPasses(targetSide, "read the target's copy", targetErr)
 	}
+	if k.gvr == servicesGVR {
+		sel, _, _ := unstructured.NestedMap(obj.Object, "spec", "selector")
+		m.sawService(k.namespace, k.name, obj.GetResourceVersion(), len(sel) > 0)
+	}
 	syncer.SlimSource(obj)
 	// A Service that could not be read says nothing of its selector: the
 	// change is tried again (its endpoints are not taken for a person's).
 	var serviceErr error
 	hasSelector := func(ns, name string) bool {
 		svc, err := m.Source.Typed.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil && !apierrors.IsNotFound(err) {
+		switch {
+		case apierrors.IsNotFound(err):
+			m.forgetService(ns, name)
+		case err != nil:
 			serviceErr = err
+		default:
+			m.sawService(ns, name, svc.ResourceVersion, len(svc.Spec.Selector) > 0)
 		}
 		return err == nil && len(svc.Spec.Selector) > 0
 	}
@@ -254,6 +269,9 @@ func laterIfPasses(on side, what string, err error) error {
 // deleted removes the target's copy when --prune is on and tandem made it.
 func (m *Mirror) deleted(ctx context.Context, k key) error {
 	m.forgetGatherer(k)
+	if k.gvr == servicesGVR {
+		m.forgetService(k.namespace, k.name)
+	}
 	if k.gvr.Group == "" && k.gvr.Resource == "namespaces" {
 		// One of the same name made again starts without the exemption
 		// (the standby form, the safe side) until its own change says.

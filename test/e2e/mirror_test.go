@@ -181,6 +181,55 @@ func TestMirror(t *testing.T) {
 		}
 	})
 
+	t.Run("an older source's controller Endpoints cost no read of their Service each, and a Service's selector removed makes them followed", func(t *testing.T) {
+		// Blue (v1.30) does not label its endpoints controller's Endpoints:
+		// the mirror watches all of them.
+		mustKubectl(t, "--context", "blue", "-n", ns1, "create", "service", "clusterip", "picked", "--tcp=80:80")
+		eventually(t, 30*time.Second, func() error {
+			if r := kubectl(t, "--context", "green", "-n", ns1, "get", "service", "picked"); r.code != 0 {
+				return fmt.Errorf("service picked not in green: %s", r.stderr)
+			}
+			if r := kubectl(t, "--context", "blue", "-n", ns1, "get", "endpoints", "picked"); r.code != 0 {
+				return fmt.Errorf("blue's controller has not made endpoints picked: %s", r.stderr)
+			}
+			return nil
+		})
+		servicesRead := func() float64 {
+			return metricValue(t, mustKubectl(t, "--context", "blue", "get", "--raw", "/metrics"), "apiserver_request_total", map[string]string{"resource": "services", "verb": "GET"})
+		}
+		heard := func() float64 {
+			return metricValue(t, scrape(t, "http://"+metrics+"/metrics"), "tandem_mirror_events_total", map[string]string{"cluster": "blue", "resource": "endpoints", "type": "update"})
+		}
+		reads, heardBefore := servicesRead(), heard()
+		const n = 20
+		for i := range n {
+			mustKubectl(t, "--context", "blue", "-n", ns1, "annotate", "--overwrite", "endpoints", "picked", fmt.Sprintf("e2e.tandem.io/touch=%d", i))
+		}
+		eventually(t, 30*time.Second, func() error {
+			if h := heard(); h < heardBefore+n {
+				return fmt.Errorf("the mirror heard %v of the %d endpoints changes", h-heardBefore, n)
+			}
+			return nil
+		})
+		time.Sleep(time.Second) // the last ones through the workers
+		if got := servicesRead() - reads; got > 2 {
+			t.Errorf("blue's Service picked was read %v times for %d changes of its controller's Endpoints; want at most 2", got, n)
+		}
+		if a := kubectl(t, "--context", "green", "-n", ns1, "get", "endpoints", "picked", "-o", `jsonpath={.metadata.annotations.e2e\.tandem\.io/touch}`).stdout; a != "" {
+			t.Errorf("blue's controller Endpoints were copied to green (annotation %q)", a)
+		}
+		// The selector removed, the Endpoints are a person's: an address
+		// written by hand in blue reaches green.
+		mustKubectl(t, "--context", "blue", "-n", ns1, "patch", "service", "picked", "--type=json", "-p", `[{"op":"remove","path":"/spec/selector"}]`)
+		mustKubectl(t, "--context", "blue", "-n", ns1, "patch", "endpoints", "picked", "--type=merge", "-p", `{"subsets":[{"addresses":[{"ip":"10.9.7.1"}],"ports":[{"port":80}]}]}`)
+		eventually(t, 30*time.Second, func() error {
+			if ip := kubectl(t, "--context", "green", "-n", ns1, "get", "endpoints", "picked", "-o", "jsonpath={.subsets[0].addresses[0].ip}").stdout; ip != "10.9.7.1" {
+				return fmt.Errorf("endpoints picked in green: %q, want 10.9.7.1", ip)
+			}
+			return nil
+		})
+	})
+
 	t.Run("an object another manager writes in green is not pruned", func(t *testing.T) {
 		mustKubectl(t, "--context", "green", "-n", ns1, "create", "configmap", "local", "--from-literal=v=green")
 		mustKubectl(t, "--context", "blue", "-n", ns1, "create", "configmap", "local", "--from-literal=v=green")
@@ -525,8 +574,9 @@ func TestMirror(t *testing.T) {
 	_ = next.cmd.Wait()
 }
 
-// metricValue is the value of the counter name with labels in a /metrics
-// text (0 when there is no such series yet).
+// metricValue is the value of the counter or gauge name with labels in a
+// /metrics text, summed over the series that have those labels and others
+// (0 when there is no such series yet).
 func metricValue(t *testing.T, text, name string, labels map[string]string) float64 {
 	t.Helper()
 	parser := expfmt.NewTextParser(model.UTF8Validation)
@@ -534,6 +584,7 @@ func metricValue(t *testing.T, text, name string, labels map[string]string) floa
 	if err != nil {
 		t.Fatalf("parse /metrics: %v", err)
 	}
+	sum := 0.0
 	for _, m := range families[name].GetMetric() {
 		matched := 0
 		for _, l := range m.GetLabel() {
@@ -543,10 +594,11 @@ func metricValue(t *testing.T, text, name string, labels map[string]string) floa
 		}
 		if matched == len(labels) {
 			if g := m.GetGauge(); g != nil {
-				return g.GetValue()
+				sum += g.GetValue()
+			} else {
+				sum += m.GetCounter().GetValue()
 			}
-			return m.GetCounter().GetValue()
 		}
 	}
-	return 0
+	return sum
 }
