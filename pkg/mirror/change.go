@@ -294,7 +294,11 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 		return laterIfPasses(targetSide, "read the target's copy to prune it", err)
 	}
 	if why := notOurs(cur); why != "" {
-		m.Log.Info("not pruned", "object", k.String(), "why", why)
+		if othersIn(cur, m.targetContext(ctx)) != "" {
+			// Someone's, said; the target's own (its CA ConfigMap, its
+			// default ServiceAccount, gone with a namespace) is not news.
+			m.Log.Info("not pruned", "object", k.String(), "why", why)
+		}
 		m.done(k, "ignored")
 		return nil
 	}

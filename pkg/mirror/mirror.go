@@ -100,9 +100,9 @@ type Mirror struct {
 	// exempt are the source's namespaces labelled standby.ExemptLabel,
 	// kept as their changes come.
 	exempt map[string]bool
-	// selectors are whether the source's Services (namespace/name) have a
-	// selector, as last read or heard (selectors.go).
-	selectors map[string]selectorSeen
+	// selecting are the source's Services (namespace/name) known to have a
+	// selector, with the resourceVersion they were seen at (selectors.go).
+	selecting map[string]string
 	// failing are the objects whose last attempt failed (or waits to be
 	// tried again), with why: the target is not in step for them. A
 	// success of the same object takes it off.
@@ -171,7 +171,7 @@ func (m *Mirror) Run(ctx context.Context) error {
 	m.deps = map[plan.ObjectKey]string{}
 	m.gatherers, m.gatherersLoaded = map[plan.ObjectKey]gatherer{}, false
 	m.exempt = map[string]bool{}
-	m.selectors = map[string]selectorSeen{}
+	m.selecting = map[string]string{}
 	m.mu.Unlock()
 	defer func() {
 		// What a stopped run holds is no longer counted: the gauge of a

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
@@ -69,8 +70,9 @@ func (m *Mirror) holdsOthers(ctx context.Context, obj *unstructured.Unstructured
 // not tandem's, "" when there is none; every page is read until one is found.
 func (m *Mirror) firstForeign(ctx context.Context, r inventory.Resource, ns string) (string, error) {
 	found := ""
+	sc := m.targetContext(ctx)
 	err := inventory.List(ctx, m.Target, r, ns, func(o *unstructured.Unstructured) error {
-		if why := othersIn(o); why != "" {
+		if why := othersIn(o, sc); why != "" {
 			where := o.GetName()
 			if o.GetNamespace() != "" {
 				where = o.GetNamespace() + "/" + where
@@ -94,13 +96,27 @@ func (m *Mirror) firstForeign(ctx context.Context, r inventory.Resource, ns stri
 // errFound stops firstForeign's pages at the first object not tandem's.
 var errFound = errors.New("found")
 
-// othersIn says who else than tandem and the cluster made o, an object
-// inside what a prune would delete ("" when nobody did).
-func othersIn(o *unstructured.Unstructured) string {
+// targetContext is what sanitize is told of the target when it judges the
+// target's own objects: whether a Service there has a selector (its
+// Endpoints are then the endpoints controller's, whatever name that
+// controller writes with — kube-controller-manager, k3s…). A Service that
+// cannot be read is taken as having none (the Endpoints are then judged by
+// their writers).
+func (m *Mirror) targetContext(ctx context.Context) sanitize.Context {
+	return sanitize.Context{ServiceHasSelector: func(ns, name string) bool {
+		svc, err := m.Target.Typed.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		return err == nil && len(svc.Spec.Selector) > 0
+	}}
+}
+
+// othersIn says who else than tandem and the cluster made o, an object of
+// the target inside what a prune would delete ("" when nobody did); sc
+// tells sanitize of the target.
+func othersIn(o *unstructured.Unstructured, sc sanitize.Context) string {
 	if len(o.GetOwnerReferences()) > 0 {
 		return "" // its owner is counted
 	}
-	if d := sanitize.Object(o.DeepCopy(), sanitize.Context{}); d.Skip && !d.Intent {
+	if d := sanitize.Object(o.DeepCopy(), sc); d.Skip && !d.Intent {
 		// The cluster's own (a token, kube-root-ca.crt…). Not what sync
 		// leaves behind because a copy would act (a snapshot, a run, a
 		// target group binding, ExternalDNS): in the target, such an

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/sanitize"
 )
 
 func TestMadeByOthers(t *testing.T) {
@@ -61,15 +62,28 @@ func TestOthersInCountsWhatSyncLeavesBecauseItWouldAct(t *testing.T) {
 	caBundle := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
 		"metadata": map[string]any{"name": "kube-root-ca.crt", "namespace": "shop"}}}
 	caBundle.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kube-controller-manager"}, {Manager: "someone"}})
+	// The endpoints controller of a cluster whose controllers write under
+	// another name (k3s) makes Endpoints without owners: theirs when the
+	// target's Service selects pods, someone's when it does not.
+	endpoints := func(name string) *unstructured.Unstructured {
+		o := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Endpoints",
+			"metadata": map[string]any{"name": name, "namespace": "shop"}}}
+		o.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "k3s"}})
+		return o
+	}
+	target := sanitize.Context{ServiceHasSelector: func(ns, name string) bool { return ns == "shop" && name == "web" }}
 	for _, c := range []struct {
 		o    *unstructured.Unstructured
+		sc   sanitize.Context
 		want string
 	}{
-		{externalDNS, "written by helm"},
-		{binding, "written by kubectl-create"},
-		{caBundle, ""},
+		{externalDNS, sanitize.Context{}, "written by helm"},
+		{binding, sanitize.Context{}, "written by kubectl-create"},
+		{caBundle, sanitize.Context{}, ""},
+		{endpoints("web"), target, ""},
+		{endpoints("external-db"), target, "written by k3s"},
 	} {
-		if got := othersIn(c.o); got != c.want {
+		if got := othersIn(c.o, c.sc); got != c.want {
 			t.Errorf("%s %s: %q, want %q", c.o.GetKind(), c.o.GetName(), got, c.want)
 		}
 	}

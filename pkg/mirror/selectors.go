@@ -18,20 +18,14 @@ var (
 	endpointsGVR = schema.GroupVersionResource{Version: "v1", Resource: "endpoints"}
 )
 
-// selectorSeen is whether a Service had a selector, at a resourceVersion.
-type selectorSeen struct {
-	resourceVersion string
-	has             bool
-}
-
 // knownSelecting says whether the source's Service ns/name is known to have
 // a selector at the version the mirror's watch of Services holds now; false
 // when that is not known (never seen, changed since, not watched).
 func (m *Mirror) knownSelecting(ns, name string) bool {
 	m.mu.Lock()
-	seen := m.selectors[ns+"/"+name]
+	seen, ok := m.selecting[ns+"/"+name]
 	m.mu.Unlock()
-	if !seen.has {
+	if !ok {
 		return false
 	}
 	inf := m.informer(servicesGVR, ns)
@@ -43,29 +37,41 @@ func (m *Mirror) knownSelecting(ns, name string) bool {
 		return false
 	}
 	c, ok := item.(metav1.Object)
-	return ok && c.GetResourceVersion() == seen.resourceVersion
+	return ok && c.GetResourceVersion() == seen
 }
 
 // sawService remembers whether the source's Service ns/name has a selector
-// at resourceVersion. One whose selector went away has its Endpoints looked
-// at again: a person's from now on, perhaps written before the Service's
-// change reached the mirror and skipped as the controller's.
+// at resourceVersion (only those that have one are kept). One whose
+// selector went away has its Endpoints looked at again: a person's from now
+// on, perhaps written before the Service's change reached the mirror and
+// skipped as the controller's.
 func (m *Mirror) sawService(ns, name, resourceVersion string, has bool) {
 	m.mu.Lock()
-	if m.selectors == nil {
-		m.selectors = map[string]selectorSeen{}
+	if m.selecting == nil {
+		m.selecting = map[string]string{}
 	}
-	before := m.selectors[ns+"/"+name]
-	m.selectors[ns+"/"+name] = selectorSeen{resourceVersion: resourceVersion, has: has}
+	_, had := m.selecting[ns+"/"+name]
+	if has {
+		m.selecting[ns+"/"+name] = resourceVersion
+	} else {
+		delete(m.selecting, ns+"/"+name)
+	}
 	m.mu.Unlock()
-	if before.has && !has {
-		m.queue.Add(key{gvr: endpointsGVR, namespace: ns, name: name})
+	if had && !has {
+		m.lookAgain(ns, name)
 	}
 }
 
-// forgetService drops what is known of the Service ns/name (deleted).
+// forgetService drops what is known of the Service ns/name (deleted). One
+// that had a selector has its Endpoints looked at again, as in sawService:
+// one of the same name made since without a selector makes them a person's.
 func (m *Mirror) forgetService(ns, name string) {
-	m.mu.Lock()
-	delete(m.selectors, ns+"/"+name)
-	m.mu.Unlock()
+	m.sawService(ns, name, "", false)
+}
+
+// lookAgain queues the Endpoints ns/name, where the mirror watches them.
+func (m *Mirror) lookAgain(ns, name string) {
+	if m.informer(endpointsGVR, ns) != nil {
+		m.queue.Add(key{gvr: endpointsGVR, namespace: ns, name: name})
+	}
 }

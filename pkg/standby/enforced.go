@@ -82,8 +82,10 @@ func waitEnforced(ctx context.Context, c *cluster.Conn, timeout time.Duration, k
 			// Changed between the read and the patch: read it again, next round.
 		case refused && strings.Contains(err.Error(), Message):
 			return nil // refused by the validating policy
-		case refused && kind == Validating && validatingWebhookRefused(ctx, c, err, validating):
-			// Let through by the policy (not enforced yet), refused after it.
+		case refused && kind == Validating && validatingWebhookRefused(ctx, c, err, validating) != no:
+			// Let through by the policy (not enforced yet), refused after
+			// it; or whether the webhook is a validating one could not be
+			// read: probed again.
 		case err != nil && existing != "" && (apierrors.IsNotFound(err) || refused):
 			// Deleted meanwhile, or its update refused by another admission
 			// check (a constraint made after it) or by RBAC: a new
@@ -135,9 +137,11 @@ func firstDeployment(ctx context.Context, c *cluster.Conn, ns string) string {
 }
 
 // refusingWebhook is the name of the admission webhook that refused a
-// request ("" when err is not a webhook's refusal): the apiserver words a
-// webhook's refusal `admission webhook "NAME" denied the request…`
-// (k8s.io/apiserver's webhook errors.ToStatusErr).
+// request ("" when err is not a webhook's refusal). The apiserver words it
+// `admission webhook "NAME" denied the request…`, or, for a webhook that
+// may not be called with a dry run, `admission webhook "NAME" does not
+// support dry run` (k8s.io/apiserver's webhook errors.ToStatusErr and
+// NewDryRunUnsupportedErr).
 func refusingWebhook(err error) string {
 	const denied = `admission webhook `
 	msg := err.Error()
@@ -147,29 +151,39 @@ func refusingWebhook(err error) string {
 	}
 	quoted, _ := strconv.QuotedPrefix(msg[i+len(denied):])
 	name, uerr := strconv.Unquote(quoted)
-	if uerr != nil || !strings.HasPrefix(msg[i+len(denied)+len(quoted):], " denied the request") {
+	rest := msg[i+len(denied)+len(quoted):]
+	if uerr != nil || !strings.HasPrefix(rest, " denied the request") && !strings.HasPrefix(rest, " does not support dry run") {
 		return ""
 	}
 	return name
 }
 
+// answer is yes, no, or not known (the cluster could not be read).
+type answer int
+
+const (
+	no answer = iota
+	yes
+	unknown
+)
+
 // validatingWebhookRefused says whether err is the refusal of a webhook
 // that only a ValidatingWebhookConfiguration of c names (a mutating one of
-// the same name would have run before the policies); known memoizes it
-// per webhook name. A configuration that cannot be read answers false.
-func validatingWebhookRefused(ctx context.Context, c *cluster.Conn, err error, known map[string]bool) bool {
+// the same name would have run before the policies); known memoizes it per
+// webhook name. unknown when the configurations cannot be read.
+func validatingWebhookRefused(ctx context.Context, c *cluster.Conn, err error, known map[string]bool) answer {
 	name := refusingWebhook(err)
 	if name == "" {
-		return false
+		return no
 	}
 	if v, ok := known[name]; ok {
-		return v
+		return answerOf(v)
 	}
 	in := map[string]bool{} // resource → a configuration of it names the webhook
 	for _, gvr := range webhookGVRs {
 		l, err := c.Dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
 		if err != nil {
-			return false // not remembered: read again next round
+			return unknown // not remembered: read again next round
 		}
 		for _, cfg := range l.Items {
 			hooks, _, _ := unstructured.NestedSlice(cfg.Object, "webhooks")
@@ -181,7 +195,14 @@ func validatingWebhookRefused(ctx context.Context, c *cluster.Conn, err error, k
 		}
 	}
 	known[name] = in[gvrValidatingWebhooks.Resource] && !in[gvrMutatingWebhooks.Resource]
-	return known[name]
+	return answerOf(known[name])
+}
+
+func answerOf(b bool) answer {
+	if b {
+		return yes
+	}
+	return no
 }
 
 // newProbe is the Deployment of 1 replica waitEnforced creates (dry run)

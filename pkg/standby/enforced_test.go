@@ -22,6 +22,7 @@ func TestRefusingWebhookIsReadFromTheApiserversWords(t *testing.T) {
 		{apierrors.NewForbidden(deployments, "web", errors.New(`ValidatingAdmissionPolicy 'tandem-standby-deployments' with binding 'tandem-standby-deployments' denied request: `+Message)), ""},
 		{apierrors.NewInternalError(errors.New(`failed calling webhook "validation.gatekeeper.sh": context deadline exceeded`)), ""},
 		{apierrors.NewForbidden(deployments, "web", errors.New(`User "ops" cannot create resource "deployments"`)), ""},
+		{apierrors.NewBadRequest(`admission webhook "legacy.example.com" does not support dry run`), "legacy.example.com"},
 		{errors.New(`admission webhook "unterminated denied the request`), ""},
 	} {
 		if got := refusingWebhook(c.err); got != c.want {

@@ -354,6 +354,10 @@ func TestMirror(t *testing.T) {
 		if ip := kubectl(t, "--context", "green", "-n", ns4, "get", "endpoints", "external-db", "-o", "jsonpath={.subsets[0].addresses[0].ip}").stdout; ip != "10.9.9.9" {
 			t.Fatalf("their Endpoints in green: address %q, want 10.9.9.9", ip)
 		}
+		// What green makes in every namespace is not news in the log.
+		if strings.Contains(run.log(), ns4+"/kube-root-ca.crt") {
+			t.Errorf("the mirror's log speaks of green's own CA ConfigMap of %s:\n%s", ns4, run.log())
+		}
 	})
 
 	t.Run("a kind blue serves since the mirror started is mirrored, and unwatched once gone", func(t *testing.T) {
