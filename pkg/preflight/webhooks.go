@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/standby"
 )
 
 // Webhooks finds admission webhooks in the target that would reject the sync
@@ -81,12 +82,37 @@ func (Webhooks) Run(ctx context.Context, env *Env) ([]Finding, error) {
 				Fix:     "make sure its backend runs in the target by then, or leave it out with --exclude-kinds " + kind + ".admissionregistration.k8s.io"})
 		}
 	}
+	exempt := map[string]bool{}
+	for _, ns := range env.Of("", "Namespace") {
+		exempt[ns.GetName()] = ns.GetLabels()[standby.ExemptLabel] == "true"
+	}
 	for _, a := range env.Of("apiregistration.k8s.io", "APIService") {
 		if f, behind := staysBehind(a); behind {
+			out = append(out, f)
+		} else if f, parked := parkedInStandby(a, exempt); parked {
 			out = append(out, f)
 		}
 	}
 	return out, nil
+}
+
+// parkedInStandby is the finding of a source APIService served from a
+// namespace a standby parks (every one but the system namespaces and those
+// labelled standby.ExemptLabel): in a standby its backend runs no pods, the
+// API answers nothing, and the cluster's discovery of its group fails —
+// which holds every namespace deleted there in Terminating (the namespace
+// controller deletes nothing it cannot discover), the mirror's prunes too.
+func parkedInStandby(o *unstructured.Unstructured, exempt map[string]bool) (Finding, bool) {
+	ns, _, _ := unstructured.NestedString(o.Object, "spec", "service", "namespace")
+	name, _, _ := unstructured.NestedString(o.Object, "spec", "service", "name")
+	if ns == "" || plan.SystemNamespace(ns) || exempt[ns] {
+		return Finding{}, false
+	}
+	group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
+	version, _, _ := unstructured.NestedString(o.Object, "spec", "version")
+	return Finding{Severity: Info, Object: Ref(o),
+		Message: fmt.Sprintf("served by %s/%s: in a standby (sync or mirror --standby, deactivate) namespace %s is parked, so %s/%s answers nothing there and the cluster's discovery of it fails: a namespace deleted in the standby stays Terminating until activate", ns, name, ns, group, version),
+		Fix:     fmt.Sprintf("to keep a standby's API working, label namespace %s %s=true in the source: its workloads then run in the standby", ns, standby.ExemptLabel)}, true
 }
 
 // staysBehind is the finding of a source webhook configuration or

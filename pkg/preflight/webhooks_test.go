@@ -69,3 +69,20 @@ func TestUnavailableLeavesOutTheMetricsAPIs(t *testing.T) {
 		t.Errorf("unchecked %+v; want broken.example.com/v1beta1 alone", got)
 	}
 }
+
+// An APIService served from a namespace a standby parks is said, with the
+// label that keeps it running; one from a system or an exempt namespace is not.
+func TestParkedInStandby(t *testing.T) {
+	api := func(ns string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+			"metadata": map[string]any{"name": "v1beta1.custom.metrics.k8s.io"},
+			"spec": map[string]any{"group": "custom.metrics.k8s.io", "version": "v1beta1", "service": map[string]any{"namespace": ns, "name": "prometheus-adapter"}}}}
+	}
+	exempt := map[string]bool{"monitoring": false, "agents": true}
+	for ns, want := range map[string]bool{"monitoring": true, "kube-system": false, "agents": false} {
+		f, parked := parkedInStandby(api(ns), exempt)
+		if parked != want || (want && (f.Severity != Info || !strings.Contains(f.Message, "custom.metrics.k8s.io/v1beta1") || !strings.Contains(f.Fix, "label namespace "+ns))) {
+			t.Errorf("served from %s: %v %+v; want said: %v", ns, parked, f, want)
+		}
+	}
+}

@@ -139,6 +139,9 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 	if err != nil {
 		return changes, "", err
 	}
+	if err := warnParkedAPIs(ctx, c, parked, o.Warn); err != nil {
+		return changes, "", err
+	}
 	park := func(ns string, gvrs []schema.GroupVersionResource) error {
 		for _, gvr := range gvrs {
 			list, err := c.Dynamic.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{})
@@ -441,3 +444,23 @@ func restoredThroughOwner(obj *unstructured.Unstructured, kinds ScaleKinds) bool
 	gv, err := schema.ParseGroupVersion(c.APIVersion)
 	return err == nil && kinds.Scaled(schema.GroupKind{Group: gv.Group, Kind: c.Kind})
 }
+
+// warnParkedAPIs tells warn (may be nil) of each aggregated APIService of c
+// served from a namespace being parked (parkedAPI).
+func warnParkedAPIs(ctx context.Context, c *cluster.Conn, parked func(string) bool, warn func(string)) error {
+	if warn == nil {
+		return nil
+	}
+	list, err := c.Dynamic.Resource(gvrAPIServices).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list APIServices in %s: %w", c.Context, err)
+	}
+	for i := range list.Items {
+		if why, ns := parkedAPI(&list.Items[i], parked); why != "" {
+			warn(fmt.Sprintf("%s: APIService %s: %s (label namespace %s %s=true to keep it running)", c.Context, list.Items[i].GetName(), why, ns, ExemptLabel))
+		}
+	}
+	return nil
+}
+
+var gvrAPIServices = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}

@@ -36,6 +36,7 @@ var (
 	Job         = schema.GroupKind{Group: "batch", Kind: "Job"}
 	HPA         = schema.GroupKind{Group: "autoscaling", Kind: "HorizontalPodAutoscaler"}
 	Namespace   = schema.GroupKind{Kind: "Namespace"}
+	APIService  = schema.GroupKind{Group: "apiregistration.k8s.io", Kind: "APIService"}
 )
 
 // Scaled reports whether gk is a kind with spec.replicas that standby sets to 0.
@@ -95,6 +96,8 @@ func Transform(obj *unstructured.Unstructured, kinds ScaleKinds) sanitize.Decisi
 		return sanitize.Decision{Skip: true, Reason: "standby: Jobs are not copied to a standby (they would run)"}
 	case isWebhooks(gk):
 		return parkWebhooks(obj, anyParked)
+	case gk == APIService:
+		return noteParkedAPI(obj, anyParked)
 	case gk == Namespace:
 		labels := obj.GetLabels()
 		if labels == nil {
@@ -135,6 +138,8 @@ func Decide(obj *unstructured.Unstructured, d sanitize.Decision, kinds ScaleKind
 		return d
 	case isWebhooks(obj.GroupVersionKind().GroupKind()):
 		t = parkWebhooks(obj, func(ns string) bool { return anyParked(ns) && !exempt(ns) })
+	case obj.GroupVersionKind().GroupKind() == APIService:
+		t = noteParkedAPI(obj, func(ns string) bool { return anyParked(ns) && !exempt(ns) })
 	default:
 		t = Transform(obj, kinds)
 	}
@@ -143,6 +148,34 @@ func Decide(obj *unstructured.Unstructured, d sanitize.Decision, kinds ScaleKind
 	}
 	d.Notes = append(d.Notes, t.Notes...)
 	return d
+}
+
+// noteParkedAPI says what a standby does to an aggregated API served from a
+// parked namespace (parked): it is copied as it is, and answers nothing
+// while its backend runs no pods — the cluster's discovery of its group
+// fails, and a namespace deleted meanwhile stays Terminating (the
+// namespace controller deletes nothing it cannot discover) until activate.
+func noteParkedAPI(obj *unstructured.Unstructured, parked func(namespace string) bool) sanitize.Decision {
+	why, ns := parkedAPI(obj, parked)
+	if why == "" {
+		return sanitize.Decision{}
+	}
+	return note(fmt.Sprintf("standby: %s (label namespace %s %s=true in the source to keep it running)", why, ns, ExemptLabel))
+}
+
+// parkedAPI says why the APIService obj answers nothing in a standby whose
+// parked namespaces are parked, and in which namespace its backend is (""
+// when that one runs).
+func parkedAPI(obj *unstructured.Unstructured, parked func(namespace string) bool) (why, namespace string) {
+	ns, _, _ := unstructured.NestedString(obj.Object, "spec", "service", "namespace")
+	if ns == "" || !parked(ns) {
+		return "", ""
+	}
+	name, _, _ := unstructured.NestedString(obj.Object, "spec", "service", "name")
+	group, _, _ := unstructured.NestedString(obj.Object, "spec", "group")
+	version, _, _ := unstructured.NestedString(obj.Object, "spec", "version")
+	return fmt.Sprintf("%s/%s answers nothing while its backend %s/%s is parked, and discovery of it fails: a namespace deleted meanwhile stays Terminating until activate",
+		group, version, ns, name), ns
 }
 
 func note(s string) sanitize.Decision { return sanitize.Decision{Notes: []string{s}} }

@@ -447,3 +447,30 @@ func TestPolicyOfNamedNamespacesHoldsOnlyThose(t *testing.T) {
 		}
 	}
 }
+
+// An aggregated API served from a namespace the standby parks answers
+// nothing there: the copy says so (the namespace controller holds a
+// namespace deleted meanwhile); served from kube-system or an exempt
+// namespace, it runs and nothing is said.
+func TestDecideSaysWhichAggregatedAPIsAStandbyStops(t *testing.T) {
+	api := func(ns string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+			"metadata": map[string]any{"name": "v1beta1.external.metrics.k8s.io"},
+			"spec": map[string]any{"group": "external.metrics.k8s.io", "version": "v1beta1",
+				"service": map[string]any{"namespace": ns, "name": "keda-operator-metrics-apiserver"}}}}
+	}
+	exemptNS := func(ns string) bool { return ns == "agents" }
+	for ns, want := range map[string]bool{"keda": true, "kube-system": false, "agents": false} {
+		d := Decide(api(ns), sanitize.Decision{}, nil, exemptNS)
+		said := len(d.Notes) == 1 && strings.Contains(d.Notes[0], "external.metrics.k8s.io/v1beta1 answers nothing") &&
+			strings.Contains(d.Notes[0], "label namespace "+ns+" "+ExemptLabel+"=true")
+		if d.Skip || said != want || (!want && len(d.Notes) > 0) {
+			t.Errorf("served from %s: %+v; want the stop said: %v", ns, d, want)
+		}
+	}
+	local := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+		"metadata": map[string]any{"name": "v1.apps"}, "spec": map[string]any{"group": "apps", "version": "v1"}}}
+	if d := Decide(local, sanitize.Decision{}, nil, exemptNS); len(d.Notes) > 0 {
+		t.Errorf("a local APIService: %+v; want nothing said", d)
+	}
+}
