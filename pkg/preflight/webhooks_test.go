@@ -76,7 +76,7 @@ func TestParkedInStandby(t *testing.T) {
 	api := func(ns string) *unstructured.Unstructured {
 		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
 			"metadata": map[string]any{"name": "v1beta1.custom.metrics.k8s.io"},
-			"spec": map[string]any{"group": "custom.metrics.k8s.io", "version": "v1beta1", "service": map[string]any{"namespace": ns, "name": "prometheus-adapter"}}}}
+			"spec":     map[string]any{"group": "custom.metrics.k8s.io", "version": "v1beta1", "service": map[string]any{"namespace": ns, "name": "prometheus-adapter"}}}}
 	}
 	exempt := map[string]bool{"monitoring": false, "agents": true}
 	for ns, want := range map[string]bool{"monitoring": true, "kube-system": false, "agents": false} {
