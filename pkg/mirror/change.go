@@ -476,7 +476,10 @@ func (m *Mirror) Stats() Stats {
 // notOurs says why tandem must not delete a target object ("" when it may):
 // tandem did not write it, or someone else manages fields of it too.
 func notOurs(o *unstructured.Unstructured) string {
-	if _, ok := o.GetAnnotations()[plan.HashAnnotation]; !ok {
+	if c := metav1.GetControllerOfNoCopy(o); c != nil {
+		return "owned by " + c.Kind + " " + c.Name + ": its controller's"
+	}
+	if !plan.Copied(o) {
 		return "not created by tandem"
 	}
 	for _, mf := range plan.ManagersOf(o) {

@@ -168,7 +168,7 @@ func (m *Mirror) queueGone(ctx context.Context) error {
 			continue // no longer watched (kinds.go)
 		}
 		err := inventory.ListMetadata(ctx, m.Target.Metadata, r, k.namespace, func(o *unstructured.Unstructured) error {
-			if _, made := o.GetAnnotations()[plan.HashAnnotation]; !made || o.GetDeletionTimestamp() != nil {
+			if !plan.Copied(o) || o.GetDeletionTimestamp() != nil {
 				return nil
 			}
 			storeKey := o.GetName()

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -21,6 +22,20 @@ type Target struct {
 	Labels      map[string]string
 	Annotations map[string]string
 	Managers    []ManagedEntry
+}
+
+// Copied says whether o, an object of the target, is a copy tandem wrote:
+// it carries HashAnnotation and no controller owns it. An object a
+// controller owns never is — sync leaves those to the target's controllers
+// (sanitize) — even with the annotation: a controller may pass its owner's
+// annotations on (a Deployment's ReplicaSets carry the Deployment's, the
+// hash among them). Pruning such an object would delete the target's own
+// (a ReplicaSet, and its pods with it).
+func Copied(o metav1.Object) bool {
+	if _, ok := o.GetAnnotations()[HashAnnotation]; !ok {
+		return false
+	}
+	return metav1.GetControllerOfNoCopy(o) == nil
 }
 
 // ManagedEntry is one managedFields entry as a decision reads it.

@@ -560,6 +560,17 @@ func TestMirror(t *testing.T) {
 		t.Fatal("c12 not in green before the test")
 	}
 	mustKubectl(t, "--context", "blue", "-n", ns1, "delete", "configmap", "c12")
+	// Green's ReplicaSets of the Deployment copied there carry its
+	// annotations, tandem's hash among them (its controller passes them
+	// on), under a name blue has not (the pod template's hash differs
+	// between the two apiservers' defaults): the target's own, not copies.
+	replicaSets := func() string {
+		return kubectl(t, "--context", "green", "-n", ns1, "get", "replicasets", "-o", "jsonpath={range .items[*]}{.metadata.name}={.metadata.uid} {end}").stdout
+	}
+	rsBefore := replicaSets()
+	if !strings.Contains(rsBefore, "app-") {
+		t.Fatalf("no ReplicaSet of deployment app in green: %q", rsBefore)
+	}
 	next := startTandem(t, "mirror", "--source", "blue", "--target", "green", "--prune", "--duration", "10m", "-v")
 	next.waitFor(t, "initial pass done", 2*time.Minute)
 	eventually(t, 30*time.Second, func() error {
@@ -570,6 +581,10 @@ func TestMirror(t *testing.T) {
 	})
 	if _, ok := configMaps(t, "green", ns1)["c13"]; !ok {
 		t.Error("c13, still in blue, was pruned in green")
+	}
+	time.Sleep(2 * time.Second) // what the look for deletes queued with c12 has gone through
+	if got := replicaSets(); got != rsBefore {
+		t.Errorf("green's ReplicaSets changed when the mirror started (pruned as copies, made again by their Deployment): %q, then %q", rsBefore, got)
 	}
 	if err := next.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
