@@ -297,24 +297,7 @@ func TestMirror(t *testing.T) {
 			}
 			return nil
 		})
-		mustKubectl(t, "--context", "blue", "delete", "namespace", ns3, "--wait=false")
-		// The mirror hears of the namespace once blue has finished deleting it.
-		eventually(t, 2*time.Minute, func() error {
-			if r := kubectl(t, "--context", "blue", "get", "namespace", ns3, "-o", "jsonpath={.status.conditions}"); r.code == 0 {
-				return fmt.Errorf("%s still in blue: %s", ns3, r.stdout)
-			}
-			return nil
-		})
-		deadline := time.Now().Add(60 * time.Second)
-		for !strings.Contains(run.log(), `why="it holds Gadget `+ns3+`/theirs (written by kubectl-create)"`) {
-			if time.Now().After(deadline) {
-				t.Fatalf("the mirror has not said why it keeps %s; its log:\n%s", ns3, run.log())
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-		if phase := kubectl(t, "--context", "green", "get", "namespace", ns3, "-o", "jsonpath={.status.phase}").stdout; phase != "Active" {
-			t.Fatalf("the mirror pruned %s in green (phase %q) with someone else's ConfigMap in it", ns3, phase)
-		}
+		keepsNamespace(t, run, ns3, "it holds Gadget "+ns3+"/theirs (written by kubectl-create)")
 		if r := kubectl(t, "--context", "green", "-n", ns3, "get", "gadget", "theirs"); r.code != 0 {
 			t.Fatalf("their Gadget is gone: %s", r.stderr)
 		}
@@ -340,17 +323,7 @@ func TestMirror(t *testing.T) {
 		// namespace that is not tandem's.
 		kubectlCreate(t, "green", `{"apiVersion":"v1","kind":"Endpoints","metadata":{"name":"external-db","namespace":"`+ns4+`"},
 "subsets":[{"addresses":[{"ip":"10.9.9.9"}],"ports":[{"port":5432}]}]}`)
-		mustKubectl(t, "--context", "blue", "delete", "namespace", ns4, "--wait=false")
-		deadline := time.Now().Add(2 * time.Minute)
-		for !strings.Contains(run.log(), `why="it holds Endpoints `+ns4+`/external-db (written by kubectl-create)"`) {
-			if time.Now().After(deadline) {
-				t.Fatalf("the mirror has not said why it keeps %s; its log:\n%s", ns4, run.log())
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-		if phase := kubectl(t, "--context", "green", "get", "namespace", ns4, "-o", "jsonpath={.status.phase}").stdout; phase != "Active" {
-			t.Fatalf("the mirror pruned %s in green (phase %q) with someone else's Endpoints in it", ns4, phase)
-		}
+		keepsNamespace(t, run, ns4, "it holds Endpoints "+ns4+"/external-db (written by kubectl-create)")
 		if ip := kubectl(t, "--context", "green", "-n", ns4, "get", "endpoints", "external-db", "-o", "jsonpath={.subsets[0].addresses[0].ip}").stdout; ip != "10.9.9.9" {
 			t.Fatalf("their Endpoints in green: address %q, want 10.9.9.9", ip)
 		}
@@ -591,6 +564,31 @@ func TestMirror(t *testing.T) {
 	}
 	<-next.done
 	_ = next.cmd.Wait()
+}
+
+// keepsNamespace deletes ns in blue and waits until the mirror says why it
+// does not prune green's copy (why, as its log words it), which must be
+// left Active.
+func keepsNamespace(t *testing.T, run *bgRun, ns, why string) {
+	t.Helper()
+	mustKubectl(t, "--context", "blue", "delete", "namespace", ns, "--wait=false")
+	// The mirror hears of the namespace once blue has finished deleting it.
+	eventually(t, 2*time.Minute, func() error {
+		if r := kubectl(t, "--context", "blue", "get", "namespace", ns, "-o", "jsonpath={.status.conditions}"); r.code == 0 {
+			return fmt.Errorf("%s still in blue: %s", ns, r.stdout)
+		}
+		return nil
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(run.log(), `why="`+why+`"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the mirror has not said why it keeps %s (%s); its log:\n%s", ns, why, run.log())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if phase := kubectl(t, "--context", "green", "get", "namespace", ns, "-o", "jsonpath={.status.phase}").stdout; phase != "Active" {
+		t.Fatalf("the mirror pruned %s in green (phase %q) with someone else's object in it", ns, phase)
+	}
 }
 
 // metricValue is the value of the counter or gauge name with labels in a
