@@ -278,14 +278,7 @@ func TestMirror(t *testing.T) {
 "spec":{"group":"e2e-green.tandem.io","scope":"Namespaced","names":{"plural":"gadgets","singular":"gadget","kind":"Gadget"},
 "versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}`)
 		mustKubectl(t, "--context", "green", "wait", "--for=condition=Established", "crd/"+crd, "--timeout=60s")
-		mustKubectl(t, "--context", "blue", "create", "namespace", ns3)
-		mustKubectl(t, "--context", "blue", "-n", ns3, "create", "configmap", "copied", "--from-literal=v=1")
-		eventually(t, 30*time.Second, func() error {
-			if _, ok := configMaps(t, "green", ns3)["copied"]; !ok {
-				return fmt.Errorf("%s not in green yet", ns3)
-			}
-			return nil
-		})
+		copiedNamespace(t, ns3)
 		// Someone else's object in the namespace tandem made in green.
 		gadget := filepath.Join(t.TempDir(), "gadget.json")
 		if err := os.WriteFile(gadget, []byte(`{"apiVersion":"e2e-green.tandem.io/v1","kind":"Gadget","metadata":{"name":"theirs","namespace":"`+ns3+`"},"spec":{"keep":true}}`), 0o644); err != nil {
@@ -310,14 +303,7 @@ func TestMirror(t *testing.T) {
 				kubectl(t, "--context", c, "delete", "namespace", ns4, "--wait=false", "--ignore-not-found")
 			}
 		})
-		mustKubectl(t, "--context", "blue", "create", "namespace", ns4)
-		mustKubectl(t, "--context", "blue", "-n", ns4, "create", "configmap", "copied", "--from-literal=v=1")
-		eventually(t, 30*time.Second, func() error {
-			if _, ok := configMaps(t, "green", ns4)["copied"]; !ok {
-				return fmt.Errorf("%s not in green yet", ns4)
-			}
-			return nil
-		})
+		copiedNamespace(t, ns4)
 		// Green's own address of an external database, written there by
 		// hand: an Endpoints no Service selects, the only thing in the
 		// namespace that is not tandem's.
@@ -564,6 +550,20 @@ func TestMirror(t *testing.T) {
 	}
 	<-next.done
 	_ = next.cmd.Wait()
+}
+
+// copiedNamespace makes ns in blue, with a ConfigMap, and waits until the
+// mirror has copied both to green.
+func copiedNamespace(t *testing.T, ns string) {
+	t.Helper()
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	mustKubectl(t, "--context", "blue", "-n", ns, "create", "configmap", "copied", "--from-literal=v=1")
+	eventually(t, 30*time.Second, func() error {
+		if _, ok := configMaps(t, "green", ns)["copied"]; !ok {
+			return fmt.Errorf("%s not in green yet", ns)
+		}
+		return nil
+	})
 }
 
 // keepsNamespace deletes ns in blue and waits until the mirror says why it
