@@ -58,8 +58,9 @@ namespace are brought along (the log says "brought along" and why). Objects
 the selection neither picks nor brings along are neither mirrored nor pruned.
 
 Deletions reach the target only with --prune, and only for objects tandem
-created there (they carry tandem.io/source-hash); anything else in the target
-is left alone. A watch that breaks, or a source apiserver that restarts, is
+created there (they carry tandem.io/source-hash and tandem's field managers,
+and no controller owns them: a Deployment's ReplicaSets carry its annotations
+and are the target's own); anything else in the target is left alone. A watch that breaks, or a source apiserver that restarts, is
 relisted by the informers; unchanged objects are not written again. Changes to
 immutable fields are applied by delete + create only for ConfigMaps, Secrets,
 RoleBindings and ClusterRoleBindings (nothing runs from them); for any other

@@ -25,17 +25,23 @@ type Target struct {
 }
 
 // Copied says whether o, an object of the target, is a copy tandem wrote:
-// it carries HashAnnotation and no controller owns it. An object a
-// controller owns never is — sync leaves those to the target's controllers
-// (sanitize) — even with the annotation: a controller may pass its owner's
-// annotations on (a Deployment's ReplicaSets carry the Deployment's, the
-// hash among them). Pruning such an object would delete the target's own
-// (a ReplicaSet, and its pods with it).
+// it carries HashAnnotation, tandem's field managers own fields of it, and
+// no controller owns it. An annotation alone says nothing: a controller may
+// pass its owner's annotations on (a Deployment's ReplicaSets carry the
+// Deployment's, the hash among them; a DaemonSet's revisions, a Tekton
+// PipelineRun's TaskRuns), and its objects keep them when orphaned. Sync
+// never copies a controller's object. Pruning one of those would delete the
+// target's own (a ReplicaSet, and its pods with it).
 func Copied(o metav1.Object) bool {
-	if _, ok := o.GetAnnotations()[HashAnnotation]; !ok {
+	if _, ok := o.GetAnnotations()[HashAnnotation]; !ok || metav1.GetControllerOfNoCopy(o) != nil {
 		return false
 	}
-	return metav1.GetControllerOfNoCopy(o) == nil
+	for _, mf := range o.GetManagedFields() {
+		if Ours(mf.Manager) {
+			return true
+		}
+	}
+	return false
 }
 
 // ManagedEntry is one managedFields entry as a decision reads it.
