@@ -234,9 +234,11 @@ func decide(it Item, o Options) Step {
 	}
 	if it.Decision.Skip {
 		s.Action, s.Reason = Skip, it.Decision.Reason
-		if it.Decision.Intent && t != nil && t.Hashed {
+		if it.Decision.Intent && t != nil && t.Hashed && writtenByTandem(t.Managers) {
 			// Copied by an earlier tandem, before it left such objects
-			// behind: the copy acts in the target as the reason says.
+			// behind: the copy acts in the target as the reason says. (The
+			// hash alone says nothing: a controller may pass its owner's
+			// annotations on to what it makes — see Copied.)
 			s.Decision.Notes = append(slices.Clip(s.Decision.Notes), LeftInTarget)
 		}
 		return s

@@ -151,6 +151,7 @@ func TestSkipNamesACopyLeftInTheTarget(t *testing.T) {
 	}{
 		{"copied before", true, ours, true},
 		{"the target's own", true, theirs, false},
+		{"a controller's, its owner's hash passed on", true, current(t, "old", nil, nil, "tekton-pipelines-controller"), false},
 		{"none in the target", true, nil, false},
 		{"the cluster's own kind", false, ours, false},
 	} {
