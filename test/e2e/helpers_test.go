@@ -331,6 +331,13 @@ func serveWebhook(t *testing.T, decide func(*admissionv1.AdmissionRequest) *meta
 // kubectlCreate creates (kubectl create, not apply) the object doc in context ctxName.
 func kubectlCreate(t *testing.T, ctxName, doc string) {
 	t.Helper()
+	kubectlCreateAs(t, ctxName, "", doc)
+}
+
+// kubectlCreateAs is kubectlCreate with the field manager manager (kubectl's
+// own when "").
+func kubectlCreateAs(t *testing.T, ctxName, manager, doc string) {
+	t.Helper()
 	// Not under t.TempDir(): a subtest's name may hold a comma, and
 	// kubectl's -f takes a comma as a list of files.
 	dir, err := os.MkdirTemp("", "tandem-e2e-obj-")
@@ -342,7 +349,11 @@ func kubectlCreate(t *testing.T, ctxName, doc string) {
 	if err := os.WriteFile(f, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	mustKubectl(t, "--context", ctxName, "create", "-f", f)
+	args := []string{"--context", ctxName, "create", "-f", f}
+	if manager != "" {
+		args = append(args, "--field-manager", manager)
+	}
+	mustKubectl(t, args...)
 }
 
 // logLines returns the last max lines of a lab process's log that mention

@@ -41,8 +41,8 @@ func TestSyncLeavesExternalDNSBehind(t *testing.T) {
 	}
 
 	// What an earlier tandem would have left: blue's ExternalDNS in green,
-	// with tandem's hash.
-	kubectlCreate(t, "green", deployment("external-dns", "registry.k8s.io/external-dns/external-dns:v0.15.1", "blue", `,"annotations":{"`+plan.HashAnnotation+`":"0123"}`))
+	// created by tandem, with its hash.
+	kubectlCreateAs(t, "green", plan.CreateManager, deployment("external-dns", "registry.k8s.io/external-dns/external-dns:v0.15.1", "blue", `,"annotations":{"`+plan.HashAnnotation+`":"0123"}`))
 	r := tandem(t, syncArgs(t.TempDir(), "--namespace", ns, "--dry-run")...)
 	if r.code != 0 || !strings.Contains(r.stdout, "external-dns") || !strings.Contains(r.stdout, plan.LeftInTarget) {
 		t.Fatalf("dry run with a copy left in green: exit %d; want it listed (without -v) with %q\n%s%s", r.code, plan.LeftInTarget, r.stdout, r.stderr)
@@ -85,8 +85,8 @@ func TestSyncNamesARunLeftInTheTarget(t *testing.T) {
 	}
 	kubectlCreate(t, "blue", workflow("migrate", ""))
 	kubectlCreate(t, "blue", workflow("report", ""))
-	// What an earlier tandem would have left in green: a copy with its hash.
-	kubectlCreate(t, "green", workflow("migrate", `,"annotations":{"`+plan.HashAnnotation+`":"0123"}`))
+	// What an earlier tandem would have left in green: a copy it created, with its hash.
+	kubectlCreateAs(t, "green", plan.CreateManager, workflow("migrate", `,"annotations":{"`+plan.HashAnnotation+`":"0123"}`))
 	// green's own run of the same name as blue's other one: not tandem's.
 	kubectlCreate(t, "green", workflow("report", ""))
 
