@@ -103,15 +103,12 @@ func (Webhooks) Run(ctx context.Context, env *Env) ([]Finding, error) {
 // which holds every namespace deleted there in Terminating (the namespace
 // controller deletes nothing it cannot discover), the mirror's prunes too.
 func parkedInStandby(o *unstructured.Unstructured, exempt map[string]bool) (Finding, bool) {
-	ns, _, _ := unstructured.NestedString(o.Object, "spec", "service", "namespace")
-	name, _, _ := unstructured.NestedString(o.Object, "spec", "service", "name")
-	if ns == "" || plan.SystemNamespace(ns) || exempt[ns] {
+	why, ns := standby.ParkedAPI(o, func(ns string) bool { return !plan.SystemNamespace(ns) && !exempt[ns] })
+	if why == "" {
 		return Finding{}, false
 	}
-	group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
-	version, _, _ := unstructured.NestedString(o.Object, "spec", "version")
 	return Finding{Severity: Info, Object: Ref(o),
-		Message: fmt.Sprintf("served by %s/%s: in a standby (sync or mirror --standby, deactivate) namespace %s is parked, so %s/%s answers nothing there and the cluster's discovery of it fails: a namespace deleted in the standby stays Terminating until activate", ns, name, ns, group, version),
+		Message: "in a standby (sync or mirror --standby, deactivate): " + why,
 		Fix:     fmt.Sprintf("to keep a standby's API working, label namespace %s %s=true in the source: its workloads then run in the standby", ns, standby.ExemptLabel)}, true
 }
 

@@ -446,7 +446,7 @@ func restoredThroughOwner(obj *unstructured.Unstructured, kinds ScaleKinds) bool
 }
 
 // warnParkedAPIs tells warn (may be nil) of each aggregated APIService of c
-// served from a namespace being parked (parkedAPI).
+// served from a namespace being parked (ParkedAPI).
 func warnParkedAPIs(ctx context.Context, c *cluster.Conn, parked func(string) bool, warn func(string)) error {
 	if warn == nil {
 		return nil
@@ -456,7 +456,7 @@ func warnParkedAPIs(ctx context.Context, c *cluster.Conn, parked func(string) bo
 		return fmt.Errorf("list APIServices in %s: %w", c.Context, err)
 	}
 	for i := range list.Items {
-		if why, ns := parkedAPI(&list.Items[i], parked); why != "" {
+		if why, ns := ParkedAPI(&list.Items[i], parked); why != "" {
 			warn(fmt.Sprintf("%s: APIService %s: %s (label namespace %s %s=true to keep it running)", c.Context, list.Items[i].GetName(), why, ns, ExemptLabel))
 		}
 	}

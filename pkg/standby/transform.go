@@ -156,17 +156,17 @@ func Decide(obj *unstructured.Unstructured, d sanitize.Decision, kinds ScaleKind
 // fails, and a namespace deleted meanwhile stays Terminating (the
 // namespace controller deletes nothing it cannot discover) until activate.
 func noteParkedAPI(obj *unstructured.Unstructured, parked func(namespace string) bool) sanitize.Decision {
-	why, ns := parkedAPI(obj, parked)
+	why, ns := ParkedAPI(obj, parked)
 	if why == "" {
 		return sanitize.Decision{}
 	}
 	return note(fmt.Sprintf("standby: %s (label namespace %s %s=true in the source to keep it running)", why, ns, ExemptLabel))
 }
 
-// parkedAPI says why the APIService obj answers nothing in a standby whose
+// ParkedAPI says why the APIService obj answers nothing in a standby whose
 // parked namespaces are parked, and in which namespace its backend is (""
 // when that one runs).
-func parkedAPI(obj *unstructured.Unstructured, parked func(namespace string) bool) (why, namespace string) {
+func ParkedAPI(obj *unstructured.Unstructured, parked func(namespace string) bool) (why, namespace string) {
 	ns, _, _ := unstructured.NestedString(obj.Object, "spec", "service", "namespace")
 	if ns == "" || !parked(ns) {
 		return "", ""
