@@ -32,6 +32,7 @@ type index struct {
 	byKey        map[ObjectKey]Object
 	crds         map[schema.GroupKind]ObjectKey     // served kind → its CRD
 	crdResources map[schema.GroupResource]ObjectKey // served group/plural → its CRD (what RBAC rules name)
+	crdsOfGroup  map[string][]ObjectKey             // group → the CRDs serving it (what a rule on every resource of it names)
 	bindings     map[[2]string][]Object             // ServiceAccount namespace/name → bindings naming it
 	callers      map[[2]string][]ObjectKey          // Service namespace/name → webhook configurations and APIServices calling it
 	kindGroups   map[string][]string                // kind → the groups whose CRDs serve it
@@ -66,6 +67,7 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 		byKey:        map[ObjectKey]Object{},
 		crds:         map[schema.GroupKind]ObjectKey{},
 		crdResources: map[schema.GroupResource]ObjectKey{},
+		crdsOfGroup:  map[string][]ObjectKey{},
 		bindings:     map[[2]string][]Object{},
 		callers:      map[[2]string][]ObjectKey{},
 		kindGroups:   map[string][]string{},
@@ -115,6 +117,7 @@ func newIndex(objs []Object, skip func(ObjectKey) bool) index {
 			gk := schema.GroupKind{Group: str(fields(obj), "spec", "group"), Kind: str(fields(obj), "spec", "names", "kind")}
 			idx.crds[gk] = k
 			idx.crdResources[crdResource(obj)] = k
+			idx.crdsOfGroup[gk.Group] = append(idx.crdsOfGroup[gk.Group], k)
 			idx.kindGroups[gk.Kind] = append(idx.kindGroups[gk.Kind], gk.Group)
 		case k.Group == "admissionregistration.k8s.io" || k.Group == "apiregistration.k8s.io":
 			for _, svc := range servicesCalled(schema.GroupKind{Group: k.Group, Kind: k.Kind}, fields(obj)) {

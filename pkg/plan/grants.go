@@ -33,8 +33,10 @@ func (g Grant) Why() string {
 // ServiceAccount, binding, role and CRD, in the order of objs. Only objects in
 // objs count: a binding whose role or a rule whose CRD is absent grants
 // nothing here. Rules are read as stored, so an aggregated ClusterRole counts
-// with the rules the aggregation controller gave it. Wildcard groups and
-// resources are ignored (see ruleResources). Select follows the same grants;
+// with the rules the aggregation controller gave it — but not the cluster's
+// default roles (see defaultRole). A wildcard group is ignored; every
+// resource of a named group is each of its CRDs (see ruleResources). Select
+// follows the same grants;
 // this is for reports, e.g. the plan's "namespace ops's ServiceAccounts are
 // granted on CRD applications.example.io".
 func GrantedCRDs(objs []*unstructured.Unstructured, namespaces []string) []Grant {
@@ -63,19 +65,25 @@ func (idx index) grants(sa ObjectKey) []Grant {
 	for _, b := range idx.bindings[[2]string{sa.Namespace, sa.Name}] {
 		rk, ok := roleRef(b)
 		role := idx.byKey[rk]
-		if !ok || role == nil {
+		if !ok || role == nil || defaultRole(role) {
 			continue
 		}
 		for _, rule := range list(fields(role), "rules") {
 			for _, gr := range ruleResources(rule) {
-				crd, ok := idx.crdResources[gr]
-				if !ok {
-					continue
+				crds := idx.crdsOfGroup[gr.Group]
+				if gr.Resource != "*" {
+					crd, ok := idx.crdResources[gr]
+					if !ok {
+						continue
+					}
+					crds = []ObjectKey{crd}
 				}
-				g := Grant{ServiceAccount: sa, Binding: KeyOf(b), Role: rk, CRD: crd}
-				if !seen[g] {
-					seen[g] = true
-					out = append(out, g)
+				for _, crd := range crds {
+					g := Grant{ServiceAccount: sa, Binding: KeyOf(b), Role: rk, CRD: crd}
+					if !seen[g] {
+						seen[g] = true
+						out = append(out, g)
+					}
 				}
 			}
 		}
@@ -83,12 +91,26 @@ func (idx index) grants(sa ObjectKey) []Grant {
 	return out
 }
 
+// defaultRole says whether role is one of the cluster's default roles, which
+// the apiserver labels kubernetes.io/bootstrapping=rbac-defaults (view, edit,
+// admin, cluster-admin, system:…; kubernetes.io/docs/reference/access-authn-authz/rbac/#default-roles-and-role-bindings).
+// view, edit and admin aggregate the rules every installed project labels
+// aggregate-to-view/edit/admin: a ServiceAccount bound to view is granted
+// on every such CRD of the cluster, which says nothing about the CRDs it
+// serves (Kyverno's admission controller is bound to view, and would have
+// been taken for Tekton's controller).
+func defaultRole(role Object) bool {
+	return role.GetLabels()["kubernetes.io/bootstrapping"] == "rbac-defaults"
+}
+
 // ruleResources lists the group/resource pairs a PolicyRule names, with
 // subresources stripped ("applications/status" is the applications resource).
-// A wildcard group or resource ("*", "*/scale") is skipped, not expanded: a
-// rule on every group or every resource says nothing about which CRDs the
-// subject needs, and expanding it would drag every CRD of the cluster into a
-// selection (think of an SA bound to cluster-admin).
+// A wildcard group is skipped, not expanded: a rule on every group says
+// nothing about which CRDs the subject needs, and expanding it would drag
+// every CRD of the cluster into a selection (think of an SA bound to
+// cluster-admin). A wildcard resource of a named group ("*", "*/status") is
+// returned as the resource "*": every resource of that group, as Knative's
+// and istiod's roles grant on their own groups.
 func ruleResources(rule map[string]any) []schema.GroupResource {
 	groups, _, _ := unstructured.NestedStringSlice(rule, "apiGroups")
 	resources, _, _ := unstructured.NestedStringSlice(rule, "resources")
@@ -99,7 +121,7 @@ func ruleResources(rule map[string]any) []schema.GroupResource {
 		}
 		for _, r := range resources {
 			r, _, _ = strings.Cut(r, "/")
-			if r == "*" || r == "" {
+			if r == "" {
 				continue
 			}
 			out = append(out, schema.GroupResource{Group: g, Resource: r})

@@ -77,9 +77,23 @@ func TestSelectBringsGrantedCRDs(t *testing.T) {
 		{"subresource only", []string{crbOperator, clusterRole(
 			`[{apiGroups: [example.io], resources: [applications/status, applications/finalizers]}]`)}, ns,
 			map[ObjectKey]string{crdKey("applications.example.io"): viaCRB + "applications.example.io"}},
-		{"wildcards bring nothing", []string{crbOperator, clusterRole(
-			`[{apiGroups: ["*"], resources: [applications]}, {apiGroups: [example.io], resources: ["*"]},
-			  {apiGroups: [other.io], resources: ["*/status"]}, {nonResourceURLs: [/healthz], verbs: [get]}]`)}, ns,
+		{"a wildcard group brings nothing", []string{crbOperator, clusterRole(
+			`[{apiGroups: ["*"], resources: [applications]}, {apiGroups: ["*"], resources: ["*"]},
+			  {nonResourceURLs: [/healthz], verbs: [get]}]`)}, ns,
+			nil},
+		{"every resource of a named group is each of its CRDs", []string{crbOperator, clusterRole(
+			`[{apiGroups: [example.io], resources: ["*"]}, {apiGroups: [other.io], resources: ["*/status"]}, {apiGroups: [""], resources: ["*"]}]`)}, ns,
+			map[ObjectKey]string{
+				crdKey("applications.example.io"): viaCRB + "applications.example.io",
+				crdKey("unrelated.example.io"):    viaCRB + "unrelated.example.io",
+				crdKey("widgets.other.io"):        viaCRB + "widgets.other.io",
+			}},
+		{"the cluster's default roles grant nothing", []string{
+			`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRoleBinding, metadata: {name: operator},
+			  subjects: [{kind: ServiceAccount, name: operator, namespace: ops}], roleRef: {kind: ClusterRole, name: view}}`,
+			`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: view, labels: {kubernetes.io/bootstrapping: rbac-defaults}},
+			  aggregationRule: {clusterRoleSelectors: [{matchLabels: {rbac.authorization.k8s.io/aggregate-to-view: "true"}}]},
+			  rules: [{apiGroups: [example.io], resources: [applications], verbs: [get, list, watch]}, {apiGroups: [other.io], resources: ["*"], verbs: [get]}]}`}, ns,
 			nil},
 		{"wildcard beside a named group", []string{crbOperator, clusterRole(
 			`[{apiGroups: ["*", example.io], resources: [applications]}]`)}, ns,
