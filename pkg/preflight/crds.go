@@ -142,14 +142,17 @@ func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 // copiedController finds, among a CRD's grants, a controller a sync brings
 // along: one of workloads (Deployments, StatefulSets, DaemonSets) in a
 // namespace sync copies (not a system one) whose pods run as the granted
-// ServiceAccount. It returns the workload and the grant. Without one,
-// whoever runs the CRD's controller must install it in the target
+// ServiceAccount. It returns the workloads (every one running as that
+// ServiceAccount: Knative's controller and autoscaler share one, and which
+// of them acts on the CRD the grant does not say) and the grant. Without
+// one, whoever runs the CRD's controller must install it in the target
 // (kube-system's add-ons, for one).
 func copiedController(workloads []*unstructured.Unstructured, gs []plan.Grant) (string, plan.Grant, bool) {
 	for _, g := range gs {
 		if plan.SystemNamespace(g.ServiceAccount.Namespace) {
 			continue
 		}
+		var found []string
 		for _, o := range workloads {
 			if o.GetNamespace() != g.ServiceAccount.Namespace {
 				continue
@@ -157,8 +160,11 @@ func copiedController(workloads []*unstructured.Unstructured, gs []plan.Grant) (
 			spec, _, _ := unstructured.NestedFieldNoCopy(o.Object, "spec", "template", "spec")
 			podSpec, _ := spec.(map[string]any)
 			if plan.PodServiceAccount(podSpec) == g.ServiceAccount.Name {
-				return Ref(o), g, true
+				found = append(found, Ref(o))
 			}
+		}
+		if len(found) > 0 {
+			return strings.Join(found, ", "), g, true
 		}
 	}
 	return "", plan.Grant{}, false

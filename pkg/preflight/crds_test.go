@@ -28,6 +28,8 @@ func TestCopiedController(t *testing.T) {
 		workload("Deployment", "ops", "operator", "operator"),    // the controller
 		workload("DaemonSet", "kube-system", "agent", "agent"),   // sync does not copy kube-system
 		workload("StatefulSet", "other", "operator", "operator"), // same name, another namespace
+		workload("Deployment", "knative", "autoscaler", "controller"),
+		workload("Deployment", "knative", "controller", "controller"), // both run as controller
 	}
 	for _, c := range []struct {
 		name   string
@@ -39,6 +41,8 @@ func TestCopiedController(t *testing.T) {
 		{"granted in kube-system", []plan.Grant{grant("kube-system", "agent")}, ""},
 		{"granted to the operator", []plan.Grant{grant("kube-system", "agent"), grant("ops", "operator")}, "Deployment.apps ops/operator"},
 		{"granted to default", []plan.Grant{grant("ops", "default")}, "Deployment.apps ops/web"},
+		{"granted to a ServiceAccount two workloads run as", []plan.Grant{grant("knative", "controller")},
+			"Deployment.apps knative/autoscaler, Deployment.apps knative/controller"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w, g, ok := copiedController(workloads, c.grants)
