@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -177,9 +178,21 @@ func trimSentinel(err, sentinel error) string {
 	return msg
 }
 
-// installStandby installs the standby policy after `sync --standby`.
-func installStandby(ctx context.Context, g *Global, target *cluster.Conn) error {
-	kind, err := standby.Install(ctx, target, time.Minute, func(w string) { fmt.Fprintf(g.Err, "warning: %s\n", w) })
+// installStandby installs the standby policy after `sync --standby`. said
+// are the warnings printed of the source already: the target's of the same
+// words (a custom kind the standby cannot hold, found in both clusters) are
+// not printed again.
+func installStandby(ctx context.Context, g *Global, target *cluster.Conn, said []string) error {
+	saidOf := map[string]bool{}
+	for _, w := range said {
+		_, of, _ := strings.Cut(w, ": ") // past "<context>: "
+		saidOf[of] = true
+	}
+	kind, err := standby.Install(ctx, target, time.Minute, func(w string) {
+		if _, of, _ := strings.Cut(w, ": "); !saidOf[of] {
+			fmt.Fprintf(g.Err, "warning: %s\n", w)
+		}
+	})
 	if err != nil {
 		return fmt.Errorf("standby policy: %w", err)
 	}

@@ -264,7 +264,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if o.Standby {
-		if err := installStandby(ctx, o.g, target); err != nil {
+		if err := installStandby(ctx, o.g, target, prep.Warnings); err != nil {
 			return err
 		}
 	}

@@ -20,10 +20,14 @@ var zones = []string{"zone-a", "zone-b", "zone-c"}
 // fakeNode is a Node that kwok manages (annotation kwok.x-k8s.io/node=fake).
 func fakeNode(cluster, pool string, i int) *corev1.Node {
 	name := fmt.Sprintf("%s-%s-%d", cluster, pool, i)
+	// As a kubelet reports them; ephemeral-storage too (the node's disk):
+	// without it a pod with an ephemeral-storage request or limit (Argo
+	// Rollouts' controller has one) is unschedulable.
 	capacity := corev1.ResourceList{
-		corev1.ResourceCPU:    resource.MustParse("32"),
-		corev1.ResourceMemory: resource.MustParse("256Gi"),
-		corev1.ResourcePods:   resource.MustParse("110"),
+		corev1.ResourceCPU:              resource.MustParse("32"),
+		corev1.ResourceMemory:           resource.MustParse("256Gi"),
+		corev1.ResourcePods:             resource.MustParse("110"),
+		corev1.ResourceEphemeralStorage: resource.MustParse("200Gi"),
 	}
 	return &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{

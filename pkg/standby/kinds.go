@@ -78,7 +78,7 @@ func DiscoverScaleKinds(ctx context.Context, c *cluster.Conn) (ScaleKinds, []str
 			case err != nil:
 				warnings = append(warnings, fmt.Sprintf("%s: %s has a /scale subresource but %v: the standby does not hold it", c.Context, gk, err))
 			case path != ".spec.replicas":
-				warnings = append(warnings, fmt.Sprintf("%s: %s keeps its replicas at %s, not .spec.replicas: the standby does not hold it", c.Context, gk, path))
+				warnings = append(warnings, fmt.Sprintf("%s: %s keeps its replicas at %s, not .spec.replicas: the standby cannot hold it at 0 (its controller, parked, starts none of its pods; left running, in a namespace labelled %s, it does)", c.Context, gk, path, ExemptLabel))
 			default:
 				kinds[gk] = gv.WithResource(name)
 			}
