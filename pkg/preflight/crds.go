@@ -3,15 +3,19 @@ package preflight
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/sanitize"
 )
 
 // CRDs compares the source's CustomResourceDefinitions with the target's.
@@ -22,7 +26,7 @@ func (CRDs) Name() string { return "crds" }
 
 // Scope says what was read.
 func (CRDs) Scope(env *Env) string {
-	return fmt.Sprintf("%d CRDs in the source", len(env.Of("apiextensions.k8s.io", "CustomResourceDefinition")))
+	return fmt.Sprintf("%d CRDs in the source (those missing in the target created there with a server-side dry run)", len(env.Of("apiextensions.k8s.io", "CustomResourceDefinition")))
 }
 
 // CRDVersions is what a CRD serves and stores.
@@ -74,8 +78,10 @@ func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 	for _, g := range plan.GrantedCRDs(env.Objects, nil) {
 		granted[g.CRD.Name] = append(granted[g.CRD.Name], g)
 	}
+	crds := env.Of("apiextensions.k8s.io", "CustomResourceDefinition")
+	refused := refusedCRDs(ctx, env.Target, crds, target)
 	var out []Finding
-	for _, crd := range env.Of("apiextensions.k8s.io", "CustomResourceDefinition") {
+	for _, crd := range crds {
 		group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
 		kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
 		// What sync copies of its objects: not those a controller makes
@@ -90,6 +96,12 @@ func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 				Fix:     "run the conversion webhook's backend in the target before its custom resources come across"})
 		}
 		t, ok := target[crd.GetName()]
+		if why := refused[crd.GetName()]; !ok && why != "" {
+			out = append(out, Finding{Severity: Error, Object: obj,
+				Message: "missing in the target, which refuses it (a server-side dry run of its create): " + why,
+				Fix:     "install a version of it made for the target's Kubernetes (its operator's chart or manifests) in the target before the sync, or leave it and its objects out with --exclude-kinds"})
+			continue
+		}
 		if !ok {
 			if crs > 0 {
 				workloads := slices.Concat(env.Of("apps", "Deployment"), env.Of("apps", "StatefulSet"), env.Of("apps", "DaemonSet"))
@@ -138,6 +150,47 @@ func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 	}
 	return out, nil
 }
+
+// refusedCRDs creates each CRD of the source that the target lacks, as
+// sync would write it, with a server-side dry run, and says why the target
+// refuses each one it refuses: a schema using what only a newer apiserver
+// knows (a CEL function such as isCIDR, added in 1.31), a field the target
+// does not have. Sync would fail on it, and on every object of it.
+// What cannot be tried (no right to create CRDs, the target unreachable)
+// is left to the sync.
+func refusedCRDs(ctx context.Context, c *cluster.Conn, crds []*unstructured.Unstructured, target map[string]*unstructured.Unstructured) map[string]string {
+	why := make([]string, len(crds))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, crd := range crds {
+		if _, ok := target[crd.GetName()]; ok {
+			continue
+		}
+		g.Go(func() error {
+			o := crd.DeepCopy()
+			if sanitize.Object(o, sanitize.Context{}).Skip {
+				return nil
+			}
+			_, err := c.Dynamic.Resource(cluster.CRDs).Create(ctx, o, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldManager: plan.FieldManager})
+			if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
+				why[i] = ruleDump.ReplaceAllString(strings.SplitN(err.Error(), "\n", 2)[0], "rule $1")
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	out := map[string]string{}
+	for i, w := range why {
+		if w != "" {
+			out[crds[i].GetName()] = w
+		}
+	}
+	return out
+}
+
+// ruleDump is how the apiserver prints a CEL rule it refuses (Go's %#v of
+// its ValidationRule): the rule's text is what a reader needs of it.
+var ruleDump = regexp.MustCompile(`apiextensions\.ValidationRule\{Rule:("(?:[^"\\]|\\.)*")[^}]*\}`)
 
 // copiedController finds, among a CRD's grants, a controller a sync brings
 // along: one of workloads (Deployments, StatefulSets, DaemonSets) in a
