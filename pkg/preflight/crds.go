@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/plan"
@@ -101,6 +102,10 @@ func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 				Message: "missing in the target, which refuses it (a server-side dry run of its create): " + why,
 				Fix:     "install a version of it made for the target's Kubernetes (its operator's chart or manifests) in the target before the sync, or leave it and its objects out with --exclude-kinds"})
 			continue
+		} else if why != "" {
+			out = append(out, Finding{Severity: Error, Object: obj,
+				Message: "the target refuses the source's version of it (a server-side dry run of sync's write): " + why,
+				Fix:     "install the same version of its operator in both clusters first (the target's stored objects migrated to a version the source's CRD serves), or leave it out with --exclude-kinds CustomResourceDefinition.apiextensions.k8s.io"})
 		}
 		if !ok {
 			if crs > 0 {
@@ -151,27 +156,45 @@ func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 	return out, nil
 }
 
-// refusedCRDs creates each CRD of the source that the target lacks, as
-// sync would write it, with a server-side dry run, and says why the target
-// refuses each one it refuses: a schema using what only a newer apiserver
-// knows (a CEL function such as isCIDR, added in 1.31), a field the target
-// does not have. Sync would fail on it, and on every object of it.
-// What cannot be tried (no right to create CRDs, the target unreachable)
-// is left to the sync.
+// refusedCRDs writes, with a server-side dry run, each CRD of the source
+// that the target lacks (a create) or has at other versions (an apply, as
+// sync writes it, forced), and says why the target refuses each one it
+// refuses: a schema using what only a newer apiserver knows (a CEL function
+// such as isCIDR, added in 1.31), a field the target does not have, a
+// version the target still stores objects at and the source's CRD no
+// longer has (status.storedVersions). Sync would fail on it, and on every
+// object of it. What cannot be tried (no right to write CRDs, the target
+// unreachable) is left to the sync.
 func refusedCRDs(ctx context.Context, c *cluster.Conn, crds []*unstructured.Unstructured, target map[string]*unstructured.Unstructured) map[string]string {
 	why := make([]string, len(crds))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for i, crd := range crds {
-		if _, ok := target[crd.GetName()]; ok {
-			continue
+		t, exists := target[crd.GetName()]
+		if exists {
+			src, dst := ReadCRDVersions(crd), ReadCRDVersions(t)
+			if slices.Equal(src.Served, dst.Served) && src.Storage == dst.Storage {
+				continue
+			}
 		}
 		g.Go(func() error {
 			o := crd.DeepCopy()
 			if sanitize.Object(o, sanitize.Context{}).Skip {
 				return nil
 			}
-			_, err := c.Dynamic.Resource(cluster.CRDs).Create(ctx, o, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldManager: plan.FieldManager})
+			crds := c.Dynamic.Resource(cluster.CRDs)
+			dryRun := []string{metav1.DryRunAll}
+			var err error
+			if exists {
+				body, jerr := o.MarshalJSON()
+				if jerr != nil {
+					return nil
+				}
+				force := true
+				_, err = crds.Patch(ctx, o.GetName(), types.ApplyPatchType, body, metav1.PatchOptions{DryRun: dryRun, FieldManager: plan.FieldManager, Force: &force})
+			} else {
+				_, err = crds.Create(ctx, o, metav1.CreateOptions{DryRun: dryRun, FieldManager: plan.FieldManager})
+			}
 			if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
 				why[i] = ruleDump.ReplaceAllString(strings.SplitN(err.Error(), "\n", 2)[0], "rule $1")
 			}

@@ -51,3 +51,50 @@ func TestPlanSaysTheTargetRefusesACRD(t *testing.T) {
 		}
 	}
 }
+
+// An operator upgrade in blue dropped a version its CRD served (v1; every
+// object migrated to v2), while green, the target, still stores objects at
+// v1: green refuses the source's CRD (status.storedVersions must appear in
+// spec.versions), which plan finds with a dry run of sync's write.
+func TestPlanSaysTheTargetRefusesTheSourcesVersionOfACRD(t *testing.T) {
+	const name = "gadgets.e2e-stored.example.io"
+	crd := func(versions string) string {
+		return `{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"` + name + `"},
+		  "spec":{"group":"e2e-stored.example.io","scope":"Cluster","names":{"plural":"gadgets","singular":"gadget","kind":"Gadget"},"versions":[` + versions + `]}}`
+	}
+	version := func(name string, storage bool) string {
+		s := "false"
+		if storage {
+			s = "true"
+		}
+		return `{"name":"` + name + `","served":true,"storage":` + s + `,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}`
+	}
+	kubectlCreate(t, "green", crd(version("v1", true)))
+	kubectlCreate(t, "blue", crd(version("v2", true)))
+	t.Cleanup(func() {
+		kubectl(t, "--context", "green", "delete", "crd", name, "--timeout=60s")
+		kubectl(t, "--context", "blue", "delete", "crd", name, "--timeout=60s")
+	})
+
+	r := tandem(t, "plan", "--source", "blue", "--target", "green", "--checks", "crds", "-o", "json")
+	if r.code != 1 {
+		t.Fatalf("plan --checks crds: exit %d, want 1\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	var rep preflight.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var refused []preflight.Finding
+	for _, f := range planFind(&rep, "crds", name, "") {
+		if f.Severity == preflight.Error && strings.Contains(f.Message, "refuses the source's version") && strings.Contains(f.Message, "storedVersions") {
+			refused = append(refused, f)
+		}
+	}
+	if len(refused) != 1 {
+		t.Fatalf("findings on %s: %+v; want one error saying green refuses blue's version (storedVersions)", name, planFind(&rep, "crds", name, ""))
+	}
+	// The dry run changed nothing: green still serves v1.
+	if out := kubectl(t, "--context", "green", "get", "crd", name, "-o", "jsonpath={.spec.versions[*].name}"); strings.TrimSpace(out.stdout) != "v1" {
+		t.Fatalf("green's %s serves %q after plan, want v1", name, out.stdout)
+	}
+}
