@@ -271,6 +271,10 @@ func decide(it Item, o Options) Step {
 		}
 	case annotated:
 		s.Action, s.Reason = Update, "differs from what tandem last wrote"
+	case writtenByTandem(t.Managers):
+		// activate and deactivate drop the hash of what they change:
+		// after a switch, the copy is written again as the source has it.
+		s.Action, s.Reason = Update, "written by tandem before, changed since (activate and deactivate drop the hash of what they change)"
 	default:
 		s.Action, s.Reason = Update, "not yet written by tandem"
 	}
