@@ -39,7 +39,7 @@ func TestConflictsOnlyWithTandem(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := conflictsOnlyWithTandem(c.err); got != c.want {
+			if got := ConflictsOnlyWithTandem(c.err); got != c.want {
 				t.Errorf("got %v, want %v", got, c.want)
 			}
 		})

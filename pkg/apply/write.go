@@ -125,7 +125,7 @@ func (r *runner) ssa(ctx context.Context, s plan.Step, body []byte, dryRun bool)
 		return ri.Patch(ctx, s.Ref.Name, types.ApplyPatchType, body, opts)
 	}
 	out, err := apply()
-	if err != nil && !force && conflictsOnlyWithTandem(err) {
+	if err != nil && !force && ConflictsOnlyWithTandem(err) {
 		// tandem's own non-apply writes (activate, deactivate) are no one else's: take them back.
 		force = true
 		out, err = apply()
@@ -146,10 +146,10 @@ func identityOf(s plan.Step, out *metav1.PartialObjectMetadata) *unstructured.Un
 	return applied
 }
 
-// conflictsOnlyWithTandem reports whether every field conflict of an apply
+// ConflictsOnlyWithTandem reports whether every field conflict of an apply
 // is with one of tandem's own managers (an Update by tandem itself, a
 // create, which server-side apply counts as other managers).
-func conflictsOnlyWithTandem(err error) bool {
+func ConflictsOnlyWithTandem(err error) bool {
 	var status apierrors.APIStatus
 	if !apierrors.IsConflict(err) || !errors.As(err, &status) || status.Status().Details == nil {
 		return false

@@ -18,6 +18,9 @@ type Grant struct {
 	Binding        ObjectKey // the RoleBinding or ClusterRoleBinding naming it
 	Role           ObjectKey // the Role or ClusterRole whose rule names the resource
 	CRD            ObjectKey // the CustomResourceDefinition serving the resource
+	// Wildcard: the rule names no resource but every one of the CRD's
+	// group (resources "*"), with a verb that writes.
+	Wildcard bool
 }
 
 // Why names the chain for a user, in the form of Select's reasons: "CRD
@@ -58,10 +61,23 @@ func GrantedCRDs(objs []*unstructured.Unstructured, namespaces []string) []Grant
 }
 
 // grants lists the CRDs the ServiceAccount sa is granted on, through every
-// binding that names it.
+// binding that names it: those a rule names first, then those a rule on
+// every resource of their group gives (Wildcard), each CRD once per
+// binding and role.
 func (idx index) grants(sa ObjectKey) []Grant {
-	var out []Grant
+	var named, wild []Grant
 	seen := map[Grant]bool{}
+	add := func(g Grant) {
+		if seen[g] {
+			return
+		}
+		seen[g] = true
+		if g.Wildcard {
+			wild = append(wild, g)
+		} else {
+			named = append(named, g)
+		}
+	}
 	for _, b := range idx.bindings[[2]string{sa.Namespace, sa.Name}] {
 		rk, ok := roleRef(b)
 		role := idx.byKey[rk]
@@ -70,37 +86,77 @@ func (idx index) grants(sa ObjectKey) []Grant {
 		}
 		for _, rule := range list(fields(role), "rules") {
 			for _, gr := range ruleResources(rule) {
-				crds := idx.crdsOfGroup[gr.Group]
+				g := Grant{ServiceAccount: sa, Binding: KeyOf(b), Role: rk}
 				if gr.Resource != "*" {
-					crd, ok := idx.crdResources[gr]
-					if !ok {
-						continue
+					if crd, ok := idx.crdResources[gr]; ok {
+						g.CRD = crd
+						add(g)
 					}
-					crds = []ObjectKey{crd}
+					continue
 				}
-				for _, crd := range crds {
-					g := Grant{ServiceAccount: sa, Binding: KeyOf(b), Role: rk, CRD: crd}
-					if !seen[g] {
-						seen[g] = true
-						out = append(out, g)
-					}
+				if !writes(rule) {
+					continue // reading every kind of a group (a dashboard's) serves none of them
+				}
+				g.Wildcard = true
+				for _, crd := range idx.crdsOfGroup[gr.Group] {
+					g.CRD = crd
+					add(g)
 				}
 			}
+		}
+	}
+	out := named
+	for _, g := range wild {
+		byName := g
+		byName.Wildcard = false
+		if !seen[byName] {
+			out = append(out, g)
 		}
 	}
 	return out
 }
 
+// writes says whether a PolicyRule grants a verb that writes.
+func writes(rule map[string]any) bool {
+	verbs, _, _ := unstructured.NestedStringSlice(rule, "verbs")
+	for _, v := range verbs {
+		switch v {
+		case "*", "create", "update", "patch", "delete", "deletecollection":
+			return true
+		}
+	}
+	return false
+}
+
 // defaultRole says whether role is one of the cluster's default roles, which
 // the apiserver labels kubernetes.io/bootstrapping=rbac-defaults (view, edit,
-// admin, cluster-admin, system:…; kubernetes.io/docs/reference/access-authn-authz/rbac/#default-roles-and-role-bindings).
-// view, edit and admin aggregate the rules every installed project labels
-// aggregate-to-view/edit/admin: a ServiceAccount bound to view is granted
-// on every such CRD of the cluster, which says nothing about the CRDs it
-// serves (Kyverno's admission controller is bound to view, and would have
-// been taken for Tekton's controller).
+// admin, cluster-admin, system:…; kubernetes.io/docs/reference/access-authn-authz/rbac/#default-roles-and-role-bindings),
+// or one made like view, edit and admin: an aggregated ClusterRole that
+// gathers only what is labelled aggregate-to-view, -edit or -admin. Those
+// gather the rules every installed project labels so: a ServiceAccount
+// bound to view is granted on every such CRD of the cluster, which says
+// nothing about the CRDs it serves (Kyverno's admission controller is bound
+// to view, and would have been taken for Tekton's controller).
 func defaultRole(role Object) bool {
-	return role.GetLabels()["kubernetes.io/bootstrapping"] == "rbac-defaults"
+	if role.GetLabels()["kubernetes.io/bootstrapping"] == "rbac-defaults" {
+		return true
+	}
+	selectors := list(fields(role), "aggregationRule", "clusterRoleSelectors")
+	for _, sel := range selectors {
+		labels, _, _ := unstructured.NestedStringMap(sel, "matchLabels")
+		exprs, _, _ := unstructured.NestedSlice(sel, "matchExpressions")
+		if len(labels) == 0 || len(exprs) > 0 {
+			return false
+		}
+		for k := range labels {
+			switch k {
+			case "rbac.authorization.k8s.io/aggregate-to-view", "rbac.authorization.k8s.io/aggregate-to-edit", "rbac.authorization.k8s.io/aggregate-to-admin":
+			default:
+				return false
+			}
+		}
+	}
+	return len(selectors) > 0
 }
 
 // ruleResources lists the group/resource pairs a PolicyRule names, with

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -82,12 +83,21 @@ func TestSelectBringsGrantedCRDs(t *testing.T) {
 			  {nonResourceURLs: [/healthz], verbs: [get]}]`)}, ns,
 			nil},
 		{"every resource of a named group is each of its CRDs", []string{crbOperator, clusterRole(
-			`[{apiGroups: [example.io], resources: ["*"]}, {apiGroups: [other.io], resources: ["*/status"]}, {apiGroups: [""], resources: ["*"]}]`)}, ns,
+			`[{apiGroups: [example.io], resources: ["*"], verbs: [get, list, watch, update]}, {apiGroups: [other.io], resources: ["*/status"], verbs: [patch]},
+			  {apiGroups: [""], resources: ["*"], verbs: ["*"]}]`)}, ns,
 			map[ObjectKey]string{
 				crdKey("applications.example.io"): viaCRB + "applications.example.io",
 				crdKey("unrelated.example.io"):    viaCRB + "unrelated.example.io",
 				crdKey("widgets.other.io"):        viaCRB + "widgets.other.io",
 			}},
+		{"reading every resource of a group grants none of them", []string{crbOperator, clusterRole(
+			`[{apiGroups: [example.io, other.io], resources: ["*"], verbs: [get, list, watch]}]`)}, ns,
+			nil},
+		{"a role an aggregate-to-view label gathers into, made like view, grants nothing", []string{crbOperator,
+			`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: operator-role},
+			  aggregationRule: {clusterRoleSelectors: [{matchLabels: {rbac.authorization.k8s.io/aggregate-to-view: "true"}}]},
+			  rules: [{apiGroups: [example.io], resources: [applications], verbs: [get, list, watch]}]}`}, ns,
+			nil},
 		{"the cluster's default roles grant nothing", []string{
 			`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRoleBinding, metadata: {name: operator},
 			  subjects: [{kind: ServiceAccount, name: operator, namespace: ops}], roleRef: {kind: ClusterRole, name: view}}`,
@@ -137,10 +147,10 @@ func TestGrantedCRDs(t *testing.T) {
 	crb := func(name string) ObjectKey { return ObjectKey{rbacGroup, "ClusterRoleBinding", "", name} }
 	cr := func(name string) ObjectKey { return ObjectKey{rbacGroup, "ClusterRole", "", name} }
 	ops := []Grant{
-		{sa("ops", "operator"), crb("operator"), cr("operator-role"), crdKey("applications.example.io")},
-		{sa("ops", "operator"), ObjectKey{rbacGroup, "RoleBinding", "ops", "operator"}, cr("operator-role"), crdKey("applications.example.io")},
+		{sa("ops", "operator"), crb("operator"), cr("operator-role"), crdKey("applications.example.io"), false},
+		{sa("ops", "operator"), ObjectKey{rbacGroup, "RoleBinding", "ops", "operator"}, cr("operator-role"), crdKey("applications.example.io"), false},
 	}
-	web := Grant{sa("web", "other"), crb("other"), cr("other-role"), crdKey("widgets.other.io")}
+	web := Grant{sa("web", "other"), crb("other"), cr("other-role"), crdKey("widgets.other.io"), false}
 	cases := []struct {
 		name       string
 		namespaces []string
@@ -210,4 +220,19 @@ func whyOf(sel Selection, objs []*unstructured.Unstructured) map[ObjectKey]strin
 		}
 	}
 	return out
+}
+
+// A CRD both named by a rule and in a group another rule grants whole comes
+// once, as named; the group's other CRDs after it, marked Wildcard.
+func TestGrantedCRDsNamedBeforeWildcard(t *testing.T) {
+	objs := parseAll(t, append(append([]string{}, operator...), crbOperator, clusterRole(
+		`[{apiGroups: [example.io], resources: ["*"], verbs: ["*"]}, {apiGroups: [example.io], resources: [applications], verbs: [get]}]`))...)
+	var got []string
+	for _, g := range GrantedCRDs(objs, []string{"ops"}) {
+		got = append(got, fmt.Sprintf("%s wildcard=%t", g.CRD.Name, g.Wildcard))
+	}
+	want := []string{"applications.example.io wildcard=false", "unrelated.example.io wildcard=true"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("grants (-want +got):\n%s", diff)
+	}
 }

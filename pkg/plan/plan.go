@@ -274,7 +274,7 @@ func decide(it Item, o Options) Step {
 	case writtenByTandem(t.Managers):
 		// activate and deactivate drop the hash of what they change:
 		// after a switch, the copy is written again as the source has it.
-		s.Action, s.Reason = Update, "written by tandem before, changed since (activate and deactivate drop the hash of what they change)"
+		s.Action, s.Reason = Update, "no hash of tandem's on it, though tandem has written to it (activate and deactivate drop the hash of what they change)"
 	default:
 		s.Action, s.Reason = Update, "not yet written by tandem"
 	}

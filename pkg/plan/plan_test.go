@@ -92,7 +92,7 @@ func TestBuildDecisions(t *testing.T) {
 		{"changed", nil, current(t, "old", nil, nil, "tandem"), false,
 			decision{Action: Update, Reason: "differs from what tandem last wrote", Hashed: true}},
 		{"written by tandem, its hash dropped", nil, current(t, "", nil, nil, "tandem", "kube-controller-manager"), false,
-			decision{Action: Update, Reason: "written by tandem before, changed since (activate and deactivate drop the hash of what they change)", Hashed: true}},
+			decision{Action: Update, Reason: "no hash of tandem's on it, though tandem has written to it (activate and deactivate drop the hash of what they change)", Hashed: true}},
 		{"never written", nil, current(t, "", nil, nil, "kubectl-create"), false,
 			decision{Action: Update, Reason: "not yet written by tandem", Hashed: true, Foreign: []string{"kubectl-create"}}},
 		{"helm", nil, current(t, "", helm, helmRelease, "helm"), false,

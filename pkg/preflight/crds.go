@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/sanitize"
@@ -78,6 +79,19 @@ func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 	granted := map[string][]plan.Grant{}
 	for _, g := range plan.GrantedCRDs(env.Objects, nil) {
 		granted[g.CRD.Name] = append(granted[g.CRD.Name], g)
+	}
+	for _, gs := range granted {
+		// A rule that names the CRD says more of its controller than one
+		// on every resource of its group.
+		slices.SortStableFunc(gs, func(a, b plan.Grant) int {
+			switch {
+			case a.Wildcard == b.Wildcard:
+				return 0
+			case b.Wildcard:
+				return -1
+			}
+			return 1
+		})
 	}
 	crds := env.Of("apiextensions.k8s.io", "CustomResourceDefinition")
 	refused := refusedCRDs(ctx, env.Target, crds, target)
@@ -156,15 +170,20 @@ func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 	return out, nil
 }
 
-// refusedCRDs writes, with a server-side dry run, each CRD of the source
-// that the target lacks (a create) or has at other versions (an apply, as
-// sync writes it, forced), and says why the target refuses each one it
+// refusedCRDs writes each CRD of the source as sync would, with a
+// server-side dry run, and says why the target refuses each one it
 // refuses: a schema using what only a newer apiserver knows (a CEL function
 // such as isCIDR, added in 1.31), a field the target does not have, a
 // version the target still stores objects at and the source's CRD no
-// longer has (status.storedVersions). Sync would fail on it, and on every
-// object of it. What cannot be tried (no right to write CRDs, the target
-// unreachable) is left to the sync.
+// longer has (status.storedVersions), an admission check denying it. Sync
+// would fail on it, and on every object of it. What sync would not write is
+// not tried: a CRD the target has as tandem last wrote it (same hash) or
+// that Helm, Argo CD or Flux manages there (sync leaves it to them). The
+// write is sync's: a create where the target lacks it, else an apply that
+// takes fields back only from tandem's own managers — a conflict with
+// another manager is sync's to report, as is what cannot be tried at all
+// (no right to write CRDs, the target unreachable, a webhook that does not
+// support dry runs).
 func refusedCRDs(ctx context.Context, c *cluster.Conn, crds []*unstructured.Unstructured, target map[string]*unstructured.Unstructured) map[string]string {
 	why := make([]string, len(crds))
 	g, ctx := errgroup.WithContext(ctx)
@@ -172,8 +191,7 @@ func refusedCRDs(ctx context.Context, c *cluster.Conn, crds []*unstructured.Unst
 	for i, crd := range crds {
 		t, exists := target[crd.GetName()]
 		if exists {
-			src, dst := ReadCRDVersions(crd), ReadCRDVersions(t)
-			if slices.Equal(src.Served, dst.Served) && src.Storage == dst.Storage {
+			if _, gitOps := plan.ManagedBy(t); gitOps {
 				continue
 			}
 		}
@@ -182,22 +200,10 @@ func refusedCRDs(ctx context.Context, c *cluster.Conn, crds []*unstructured.Unst
 			if sanitize.Object(o, sanitize.Context{}).Skip {
 				return nil
 			}
-			crds := c.Dynamic.Resource(cluster.CRDs)
-			dryRun := []string{metav1.DryRunAll}
-			var err error
-			if exists {
-				body, jerr := o.MarshalJSON()
-				if jerr != nil {
-					return nil
-				}
-				force := true
-				_, err = crds.Patch(ctx, o.GetName(), types.ApplyPatchType, body, metav1.PatchOptions{DryRun: dryRun, FieldManager: plan.FieldManager, Force: &force})
-			} else {
-				_, err = crds.Create(ctx, o, metav1.CreateOptions{DryRun: dryRun, FieldManager: plan.FieldManager})
+			if exists && t.GetAnnotations()[plan.HashAnnotation] == plan.Hash(o) {
+				return nil
 			}
-			if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
-				why[i] = ruleDump.ReplaceAllString(strings.SplitN(err.Error(), "\n", 2)[0], "rule $1")
-			}
+			why[i] = refusal(dryRunWrite(ctx, c, o, exists))
 			return nil
 		})
 	}
@@ -209,6 +215,50 @@ func refusedCRDs(ctx context.Context, c *cluster.Conn, crds []*unstructured.Unst
 		}
 	}
 	return out
+}
+
+// dryRunWrite writes o, a sanitized CRD, to c with a server-side dry run,
+// as sync would: created when the target lacks it, else applied, forced
+// only past conflicts with tandem's own managers.
+func dryRunWrite(ctx context.Context, c *cluster.Conn, o *unstructured.Unstructured, exists bool) error {
+	crds := c.Dynamic.Resource(cluster.CRDs)
+	dryRun := []string{metav1.DryRunAll}
+	if !exists {
+		_, err := crds.Create(ctx, o, metav1.CreateOptions{DryRun: dryRun, FieldManager: plan.FieldManager})
+		return err
+	}
+	body, err := o.MarshalJSON()
+	if err != nil {
+		return nil
+	}
+	force := false
+	write := func() error {
+		_, err := crds.Patch(ctx, o.GetName(), types.ApplyPatchType, body, metav1.PatchOptions{DryRun: dryRun, FieldManager: plan.FieldManager, Force: &force})
+		return err
+	}
+	err = write()
+	if err != nil && apply.ConflictsOnlyWithTandem(err) {
+		force = true
+		err = write()
+	}
+	return err
+}
+
+// refusal is why the target refused a dry-run write (err), or "" when
+// err is not the target's refusal of the object itself.
+func refusal(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := strings.SplitN(err.Error(), "\n", 2)[0]
+	switch {
+	case strings.Contains(msg, "does not support dry run"):
+		return "" // a webhook the real write would call; the dry run cannot
+	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err),
+		apierrors.IsForbidden(err) && (strings.Contains(msg, "denied the request") || strings.Contains(msg, "denied request")):
+		return ruleDump.ReplaceAllString(msg, "rule $1")
+	}
+	return "" // no right to write CRDs, a conflict, a timeout: the sync's to meet
 }
 
 // ruleDump is how the apiserver prints a CEL rule it refuses (Go's %#v of

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/preflight"
 )
 
@@ -54,26 +55,32 @@ func TestPlanSaysTheTargetRefusesACRD(t *testing.T) {
 
 // An operator upgrade in blue dropped a version its CRD served (v1; every
 // object migrated to v2), while green, the target, still stores objects at
-// v1: green refuses the source's CRD (status.storedVersions must appear in
-// spec.versions), which plan finds with a dry run of sync's write.
+// v1 in the copy an earlier sync made: green refuses the source's CRD
+// (status.storedVersions must appear in spec.versions), which plan finds
+// with a dry run of sync's write. The same CRD installed in green by
+// someone else is not tandem's to take: sync meets a conflict there, which
+// is no refusal.
 func TestPlanSaysTheTargetRefusesTheSourcesVersionOfACRD(t *testing.T) {
-	const name = "gadgets.e2e-stored.example.io"
-	crd := func(versions string) string {
+	crd := func(name, versions string) string {
+		group := strings.SplitN(name, ".", 2)[1]
+		plural := strings.SplitN(name, ".", 2)[0]
 		return `{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"` + name + `"},
-		  "spec":{"group":"e2e-stored.example.io","scope":"Cluster","names":{"plural":"gadgets","singular":"gadget","kind":"Gadget"},"versions":[` + versions + `]}}`
+		  "spec":{"group":"` + group + `","scope":"Cluster","names":{"plural":"` + plural + `","kind":"K` + plural + `"},"versions":[` + versions + `]}}`
 	}
-	version := func(name string, storage bool) string {
-		s := "false"
-		if storage {
-			s = "true"
-		}
-		return `{"name":"` + name + `","served":true,"storage":` + s + `,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}`
+	version := func(name string) string {
+		return `{"name":"` + name + `","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}`
 	}
-	kubectlCreate(t, "green", crd(version("v1", true)))
-	kubectlCreate(t, "blue", crd(version("v2", true)))
+	const (
+		copied = "gadgets.e2e-stored.example.io" // in green as an earlier sync created it
+		others = "widgets.e2e-stored.example.io" // in green as someone else created it
+	)
+	kubectlCreateAs(t, "green", plan.CreateManager, crd(copied, version("v1")))
+	kubectlCreate(t, "green", crd(others, version("v1")))
+	kubectlCreate(t, "blue", crd(copied, version("v2")))
+	kubectlCreate(t, "blue", crd(others, version("v2")))
 	t.Cleanup(func() {
-		kubectl(t, "--context", "green", "delete", "crd", name, "--timeout=60s")
-		kubectl(t, "--context", "blue", "delete", "crd", name, "--timeout=60s")
+		kubectl(t, "--context", "green", "delete", "crd", copied, others, "--timeout=60s")
+		kubectl(t, "--context", "blue", "delete", "crd", copied, others, "--timeout=60s")
 	})
 
 	r := tandem(t, "plan", "--source", "blue", "--target", "green", "--checks", "crds", "-o", "json")
@@ -84,17 +91,22 @@ func TestPlanSaysTheTargetRefusesTheSourcesVersionOfACRD(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
-	var refused []preflight.Finding
-	for _, f := range planFind(&rep, "crds", name, "") {
-		if f.Severity == preflight.Error && strings.Contains(f.Message, "refuses the source's version") && strings.Contains(f.Message, "storedVersions") {
-			refused = append(refused, f)
+	refused := func(name string) (n int) {
+		for _, f := range planFind(&rep, "crds", name, "") {
+			if f.Severity == preflight.Error && strings.Contains(f.Message, "refuses the source's version") && strings.Contains(f.Message, "storedVersions") {
+				n++
+			}
 		}
+		return n
 	}
-	if len(refused) != 1 {
-		t.Fatalf("findings on %s: %+v; want one error saying green refuses blue's version (storedVersions)", name, planFind(&rep, "crds", name, ""))
+	if refused(copied) != 1 {
+		t.Fatalf("findings on %s: %+v; want one error saying green refuses blue's version (storedVersions)", copied, planFind(&rep, "crds", copied, ""))
+	}
+	if refused(others) != 0 {
+		t.Fatalf("findings on %s: %+v; someone else's CRD is a conflict for sync, not a refusal", others, planFind(&rep, "crds", others, ""))
 	}
 	// The dry run changed nothing: green still serves v1.
-	if out := kubectl(t, "--context", "green", "get", "crd", name, "-o", "jsonpath={.spec.versions[*].name}"); strings.TrimSpace(out.stdout) != "v1" {
-		t.Fatalf("green's %s serves %q after plan, want v1", name, out.stdout)
+	if out := kubectl(t, "--context", "green", "get", "crd", copied, "-o", "jsonpath={.spec.versions[*].name}"); strings.TrimSpace(out.stdout) != "v1" {
+		t.Fatalf("green's %s serves %q after plan, want v1", copied, out.stdout)
 	}
 }
