@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/standby"
@@ -198,6 +199,20 @@ func installStandby(ctx context.Context, g *Global, target *cluster.Conn, said [
 	}
 	fmt.Fprintf(g.Err, "%s is standby: workloads kept at 0 by a %s (tandem activate --cluster %s to activate)\n", target.Context, kind, target.Context)
 	recordRole(ctx, g, target, switchover.RoleStandby, "sync --standby")
+	return nil
+}
+
+// holdAPIs holds back, in the standby target, the APIServices `sync
+// --standby` left out as served from a parked namespace (standby.Hold):
+// activate writes them back.
+func holdAPIs(ctx context.Context, g *Global, target *cluster.Conn, held []*unstructured.Unstructured) error {
+	for _, o := range held {
+		if _, err := standby.Hold(ctx, target, o, false); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.Err, "%s: APIService %s held back until activate (in ConfigMap %s/%s): its backend is parked\n",
+			target.Context, o.GetName(), standby.MarkerNamespace, standby.HeldName)
+	}
 	return nil
 }
 

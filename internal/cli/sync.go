@@ -267,6 +267,9 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		if err := installStandby(ctx, o.g, target, prep.Warnings); err != nil {
 			return err
 		}
+		if err := holdAPIs(ctx, o.g, target, prep.Held); err != nil {
+			return err
+		}
 	}
 	if total[apply.Failed]+total[apply.Conflict] > 0 {
 		return errPartial

@@ -185,6 +185,21 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 			return &retryLater{reason: "its ServiceAccount " + sa + " is not in the target yet"}
 		}
 	}
+	if len(prep.Held) > 0 {
+		// An APIService a standby holds back: kept in the target's stash, not written.
+		outcome := "unchanged"
+		for _, h := range prep.Held {
+			changed, err := standby.Hold(ctx, m.Target, h, false)
+			if err != nil {
+				return laterIfPasses(targetSide, "hold back the APIService", err)
+			}
+			if changed {
+				outcome = "applied"
+			}
+		}
+		m.done(k, outcome)
+		return nil
+	}
 	results, err := apply.Run(ctx, m.Target, prep.Plan, apply.Options{Workers: 1, Force: m.Request.Force, RecreateKinds: RecreateKinds, ApplyOnly: true, Retries: writeRetries, WaitTimeout: changeWaitTimeout, Log: m.Log})
 	if err != nil {
 		return err
@@ -226,7 +241,10 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 }
 
 // secretsGVR is the resource of Secrets.
-var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+var (
+	secretsGVR     = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+	apiServicesGVR = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}
+)
 
 // writeRetries is how often a change's write is tried before the change
 // goes back to the work queue, which tries it again with its own backoff:
@@ -282,6 +300,12 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 		// did not bring along is someone else's concern.
 		m.done(k, "ignored")
 		return nil
+	}
+	if k.gvr == apiServicesGVR && m.Request.Standby {
+		// One a standby held back goes from its stash too (a no-op for one it did not).
+		if err := standby.Unhold(ctx, m.Target, k.name); err != nil {
+			return laterIfPasses(targetSide, "drop the held APIService", err)
+		}
 	}
 	ri := cluster.Scoped(m.Target.Dynamic.Resource(k.gvr), m.kinds().byGVR[k.gvr].Namespaced, k.namespace)
 	cur, err := ri.Get(ctx, k.name, metav1.GetOptions{})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/standby"
 	"github.com/tandem-io/tandem/pkg/syncer"
 )
 
@@ -63,6 +64,15 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 	}
 	defer prep.Close()
 	m.requeueUnread(ctx, prep.Unread)
+	for _, h := range prep.Held {
+		// An APIService a standby holds back: its change is held again if it fails here.
+		if _, err := standby.Hold(ctx, m.Target, h, false); err != nil {
+			m.Log.Warn("initial pass: to be tried again", "object", "APIService "+h.GetName(), "reason", err.Error())
+			k := key{gvr: apiServicesGVR, name: h.GetName()}
+			m.retrying(k, err.Error(), targetSide)
+			m.queue.AddRateLimited(k)
+		}
+	}
 	results := ss.Results()
 	_, total := apply.Summarize(results)
 	m.mu.Lock()

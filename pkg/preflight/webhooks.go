@@ -99,17 +99,17 @@ func (Webhooks) Run(ctx context.Context, env *Env) ([]Finding, error) {
 // parkedInStandby is the finding of a source APIService served from a
 // namespace a standby parks (every one but the system namespaces and those
 // labelled standby.ExemptLabel): in a standby its backend runs no pods, the
-// API answers nothing, and the cluster's discovery of its group fails —
-// which holds every namespace deleted there in Terminating (the namespace
-// controller deletes nothing it cannot discover), the mirror's prunes too.
+// API would answer nothing, and the cluster's discovery of its group would
+// fail — so a standby holds it back until activate (standby.Hold), and the
+// standby serves no such API.
 func parkedInStandby(o *unstructured.Unstructured, exempt map[string]bool) (Finding, bool) {
 	why, ns := standby.ParkedAPI(o, func(ns string) bool { return !plan.SystemNamespace(ns) && !exempt[ns] })
 	if why == "" {
 		return Finding{}, false
 	}
 	return Finding{Severity: Info, Object: Ref(o),
-		Message: "in a standby (sync or mirror --standby, deactivate): " + why,
-		Fix:     fmt.Sprintf("to keep a standby's API working, label namespace %s %s=true in the source: its workloads then run in the standby", ns, standby.ExemptLabel)}, true
+		Message: "in a standby (sync or mirror --standby, deactivate) it is held back until activate: " + why,
+		Fix:     fmt.Sprintf("to serve it in a standby too, label namespace %s %s=true in the source: its workloads then run in the standby", ns, standby.ExemptLabel)}, true
 }
 
 // staysBehind is the finding of a source webhook configuration or

@@ -14,6 +14,9 @@ type Decision struct {
 	// act in the target; not an object the cluster writes for itself. One
 	// such in the target is its user's (a prune must not take it along).
 	Intent bool
+	// Held (with Skip): a standby holds it back instead — not written, but
+	// kept in the target's stash and written at activate (standby.Hold).
+	Held bool
 }
 
 // Context is what a sanitizer may know beyond the object itself. Nil funcs mean "unknown" and must be handled (treat as false).

@@ -139,7 +139,11 @@ func Deactivate(ctx context.Context, c *cluster.Conn, namespaces []string, o Opt
 	if err != nil {
 		return changes, "", err
 	}
-	if err := warnParkedAPIs(ctx, c, parked, o.Warn); err != nil {
+	// Aggregated APIs they serve are held back before their backends go to
+	// 0: the cluster's discovery never fails on them (held.go).
+	held, err := holdParkedAPIs(ctx, c, parked)
+	changes = append(changes, held...)
+	if err != nil {
 		return changes, "", err
 	}
 	park := func(ns string, gvrs []schema.GroupVersionResource) error {
@@ -287,6 +291,12 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 	}
 	// Webhooks fail closed again once their backends are available.
 	more, err := writeWebhooks(ctx, c, run, restoreWebhooksPatch)
+	changes = append(changes, more...)
+	if err != nil {
+		return changes, err
+	}
+	// And the aggregated APIs they serve are back.
+	more, err = release(ctx, c)
 	changes = append(changes, more...)
 	if err != nil {
 		return changes, err
@@ -443,24 +453,6 @@ func restoredThroughOwner(obj *unstructured.Unstructured, kinds ScaleKinds) bool
 	}
 	gv, err := schema.ParseGroupVersion(c.APIVersion)
 	return err == nil && kinds.Scaled(schema.GroupKind{Group: gv.Group, Kind: c.Kind})
-}
-
-// warnParkedAPIs tells warn (may be nil) of each aggregated APIService of c
-// served from a namespace being parked (ParkedAPI).
-func warnParkedAPIs(ctx context.Context, c *cluster.Conn, parked func(string) bool, warn func(string)) error {
-	if warn == nil {
-		return nil
-	}
-	list, err := c.Dynamic.Resource(gvrAPIServices).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return fmt.Errorf("list APIServices in %s: %w", c.Context, err)
-	}
-	for i := range list.Items {
-		if why, ns := ParkedAPI(&list.Items[i], parked); why != "" {
-			warn(fmt.Sprintf("%s: APIService %s: %s (label namespace %s %s=true to keep it running)", c.Context, list.Items[i].GetName(), why, ns, ExemptLabel))
-		}
-	}
-	return nil
 }
 
 var gvrAPIServices = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}

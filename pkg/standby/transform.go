@@ -97,7 +97,7 @@ func Transform(obj *unstructured.Unstructured, kinds ScaleKinds) sanitize.Decisi
 	case isWebhooks(gk):
 		return parkWebhooks(obj, anyParked)
 	case gk == APIService:
-		return noteParkedAPI(obj, anyParked)
+		return holdAPI(obj, anyParked)
 	case gk == Namespace:
 		labels := obj.GetLabels()
 		if labels == nil {
@@ -139,7 +139,7 @@ func Decide(obj *unstructured.Unstructured, d sanitize.Decision, kinds ScaleKind
 	case isWebhooks(obj.GroupVersionKind().GroupKind()):
 		t = parkWebhooks(obj, func(ns string) bool { return anyParked(ns) && !exempt(ns) })
 	case obj.GroupVersionKind().GroupKind() == APIService:
-		t = noteParkedAPI(obj, func(ns string) bool { return anyParked(ns) && !exempt(ns) })
+		t = holdAPI(obj, func(ns string) bool { return anyParked(ns) && !exempt(ns) })
 	default:
 		t = Transform(obj, kinds)
 	}
@@ -150,20 +150,7 @@ func Decide(obj *unstructured.Unstructured, d sanitize.Decision, kinds ScaleKind
 	return d
 }
 
-// noteParkedAPI says what a standby does to an aggregated API served from a
-// parked namespace (parked): it is copied as it is, and answers nothing
-// while its backend runs no pods — the cluster's discovery of its group
-// fails, and a namespace deleted meanwhile stays Terminating (the
-// namespace controller deletes nothing it cannot discover) until activate.
-func noteParkedAPI(obj *unstructured.Unstructured, parked func(namespace string) bool) sanitize.Decision {
-	why, ns := ParkedAPI(obj, parked)
-	if why == "" {
-		return sanitize.Decision{}
-	}
-	return note(fmt.Sprintf("standby: %s (label namespace %s %s=true in the source to keep it running)", why, ns, ExemptLabel))
-}
-
-// ParkedAPI says why the APIService obj answers nothing in a standby whose
+// ParkedAPI says why the APIService obj would answer nothing in a standby whose
 // parked namespaces are parked, and in which namespace its backend is (""
 // when that one runs).
 func ParkedAPI(obj *unstructured.Unstructured, parked func(namespace string) bool) (why, namespace string) {
@@ -174,7 +161,7 @@ func ParkedAPI(obj *unstructured.Unstructured, parked func(namespace string) boo
 	name, _, _ := unstructured.NestedString(obj.Object, "spec", "service", "name")
 	group, _, _ := unstructured.NestedString(obj.Object, "spec", "group")
 	version, _, _ := unstructured.NestedString(obj.Object, "spec", "version")
-	return fmt.Sprintf("%s/%s answers nothing while its backend %s/%s is parked, and discovery of it fails: a namespace deleted meanwhile stays Terminating until activate",
+	return fmt.Sprintf("%s/%s would answer nothing while its backend %s/%s is parked, and the cluster's discovery of it would fail",
 		group, version, ns, name), ns
 }
 

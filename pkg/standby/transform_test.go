@@ -448,11 +448,11 @@ func TestPolicyOfNamedNamespacesHoldsOnlyThose(t *testing.T) {
 	}
 }
 
-// An aggregated API served from a namespace the standby parks answers
-// nothing there: the copy says so (the namespace controller holds a
-// namespace deleted meanwhile); served from kube-system or an exempt
-// namespace, it runs and nothing is said.
-func TestDecideSaysWhichAggregatedAPIsAStandbyStops(t *testing.T) {
+// An aggregated API served from a namespace the standby parks would answer
+// nothing there, and the cluster's discovery of it would fail: a standby
+// holds it back (Skip, Held), saying why; served from kube-system or an
+// exempt namespace, it runs, and is copied with nothing said.
+func TestDecideHoldsBackTheAggregatedAPIsAStandbyStops(t *testing.T) {
 	api := func(ns string) *unstructured.Unstructured {
 		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
 			"metadata": map[string]any{"name": "v1beta1.external.metrics.k8s.io"},
@@ -462,10 +462,10 @@ func TestDecideSaysWhichAggregatedAPIsAStandbyStops(t *testing.T) {
 	exemptNS := func(ns string) bool { return ns == "agents" }
 	for ns, want := range map[string]bool{"keda": true, "kube-system": false, "agents": false} {
 		d := Decide(api(ns), sanitize.Decision{}, nil, exemptNS)
-		said := len(d.Notes) == 1 && strings.Contains(d.Notes[0], "external.metrics.k8s.io/v1beta1 answers nothing") &&
-			strings.Contains(d.Notes[0], "label namespace "+ns+" "+ExemptLabel+"=true")
-		if d.Skip || said != want || (!want && len(d.Notes) > 0) {
-			t.Errorf("served from %s: %+v; want the stop said: %v", ns, d, want)
+		said := strings.Contains(d.Reason, "held back until activate") && strings.Contains(d.Reason, "external.metrics.k8s.io/v1beta1 would answer nothing") &&
+			strings.Contains(d.Reason, "label namespace "+ns+" "+ExemptLabel+"=true")
+		if d.Skip != want || d.Held != want || said != want || len(d.Notes) > 0 {
+			t.Errorf("served from %s: %+v; want it held back: %v", ns, d, want)
 		}
 	}
 	local := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",

@@ -98,6 +98,9 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 		desired := o.DeepCopy()               // the caller's object is its cache's: never sanitized in place
 		joins := dnsJoins(r.GVR(), o, target) // before sanitize strips the source's identifier
 		decision := decide(req, r, desired, sctx, around.StandbyExempt)
+		if decision.Held {
+			p.Held = append(p.Held, desired)
+		}
 		if decision.Skip {
 			desired = identityOnly(desired)
 		} else if req.Target != nil && !req.Standby {

@@ -115,6 +115,10 @@ type Prepared struct {
 	// Needed are the objects outside those Changed was given that the
 	// picked ones need, with why (plan.Reach).
 	Needed map[plan.ObjectKey]string
+	// Held are the objects a standby holds back instead of writing them
+	// (sanitize.Decision.Held: an APIService served from a parked
+	// namespace), sanitized, for standby.Hold.
+	Held []*unstructured.Unstructured
 	// spill holds the namespaced objects on disk until Close.
 	spill *spill
 }
@@ -416,6 +420,9 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 				p.Unshared = append(p.Unshared, *out.unshared)
 			case out.item != nil:
 				p.Joins = append(p.Joins, out.joins...)
+				if out.held != nil {
+					p.Held = append(p.Held, out.held)
+				}
 				if st == nil {
 					b.Add(*out.item)
 				}

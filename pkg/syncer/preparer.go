@@ -37,6 +37,7 @@ type prepareOutcome struct {
 	item     *plan.Item
 	joins    []DNSJoin
 	unshared *Unshared
+	held     *unstructured.Unstructured // the item's object, sanitized, when a standby holds it back
 }
 
 func (pr preparer) one(j prepareJob) (prepareOutcome, error) {
@@ -65,6 +66,9 @@ func (pr preparer) one(j prepareJob) (prepareOutcome, error) {
 	// Sanitized in place: the raw object is not needed afterwards, and a copy would double the memory.
 	desired := o
 	decision := decide(pr.req, r, desired, pr.sctx, pr.exempt)
+	if decision.Held {
+		out.held = desired // for standby.Hold: an APIService, whole
+	}
 	if decision.Skip {
 		desired = identityOnly(desired) // a skipped object is only ever named in the report
 	} else if pr.req.Target != nil && !pr.req.Standby {

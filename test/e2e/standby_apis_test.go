@@ -3,16 +3,19 @@ package e2e
 import (
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
-// An aggregated API served from a namespace a standby parks answers nothing
-// there, and the cluster's discovery of it fails (a namespace deleted
-// meanwhile stays Terminating): deactivate says so, naming the label that
-// keeps it running — and parks the namespace all the same, with that
-// group's discovery failing in the cluster it reads.
-func TestDeactivateSaysWhichAggregatedAPIsItStops(t *testing.T) {
+// An aggregated API served from a namespace a standby parks would answer
+// nothing there, and the cluster's discovery of it would fail (a namespace
+// deleted meanwhile stays Terminating, every kubectl warns): deactivate
+// holds it back — gone from the cluster, kept in
+// tandem-system/tandem-held-apiservices — and parks the namespace; the
+// cluster's discovery is whole again (a namespace deleted then goes);
+// activate writes it back.
+func TestDeactivateHoldsBackTheAggregatedAPIsItStops(t *testing.T) {
 	labAtRest(t)
 	leaveLabAtRest(t)
 	ns := fmt.Sprintf("e2e-standby-api-%d", time.Now().Unix()%100000)
@@ -24,16 +27,175 @@ func TestDeactivateSaysWhichAggregatedAPIsItStops(t *testing.T) {
 	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
 	mustKubectl(t, "--context", "blue", "-n", ns, "create", "deployment", "api", "--image", "registry.example/api:1", "--replicas", "2")
 	brokenAPIService(t, "blue", group, "v1", ns, "api")
+	// While it answers nothing, a namespace deleted in blue stays Terminating.
+	stuck := ns + "-stuck"
+	t.Cleanup(func() {
+		kubectl(t, "--context", "blue", "delete", "namespace", stuck, "--wait=false", "--ignore-not-found")
+	})
+	mustKubectl(t, "--context", "blue", "create", "namespace", stuck)
+	mustKubectl(t, "--context", "blue", "delete", "namespace", stuck, "--wait=false")
+	eventually(t, time.Minute, func() error {
+		st := kubectl(t, "--context", "blue", "get", "namespace", stuck, "-o", `jsonpath={.status.conditions[?(@.type=="NamespaceDeletionDiscoveryFailure")].status}`).stdout
+		if st != "True" {
+			return errString("namespace " + stuck + ": NamespaceDeletionDiscoveryFailure=" + st)
+		}
+		return nil
+	})
 
-	r := tandem(t, "deactivate", "--cluster", "blue", "--namespace", ns, "--timeout", "60s", "--journal-dir", t.TempDir())
+	journal := t.TempDir()
+	r := tandem(t, "deactivate", "--cluster", "blue", "--namespace", ns, "--timeout", "60s", "--journal-dir", journal)
 	if r.code != 0 {
 		t.Fatalf("deactivate: exit %d\n%s", r.code, r.stderr)
 	}
-	want := "warning: blue: APIService v1." + group + ": " + group + "/v1 answers nothing while its backend " + ns + "/api is parked"
-	if !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "label namespace "+ns+" tandem.io/standby-exempt=true") {
-		t.Errorf("deactivate did not say which API it stops; want %q in:\n%s", want, r.stderr)
+	if !strings.Contains(r.stdout, "v1."+group) || !strings.Contains(r.stdout, "held back until activate") {
+		t.Errorf("deactivate did not say it holds back APIService v1.%s:\n%s", group, r.stdout)
 	}
 	if got := mustKubectl(t, "--context", "blue", "-n", ns, "get", "deployment", "api", "-o", "jsonpath={.spec.replicas}"); got != "0" {
 		t.Errorf("deployment api in the parked namespace: replicas %q, want 0", got)
+	}
+	heldIn(t, "blue", "v1."+group, true)
+	// Discovery is whole: a namespace deleted now goes.
+	gone := ns + "-gone"
+	t.Cleanup(func() {
+		kubectl(t, "--context", "blue", "delete", "namespace", gone, "--wait=false", "--ignore-not-found")
+	})
+	mustKubectl(t, "--context", "blue", "create", "namespace", gone)
+	mustKubectl(t, "--context", "blue", "create", "configmap", "x", "-n", gone)
+	if r := kubectl(t, "--context", "blue", "delete", "namespace", gone, "--timeout=90s"); r.code != 0 {
+		t.Errorf("namespace %s deleted after deactivate: exit %d (still Terminating?)\n%s%s", gone, r.code, r.stderr,
+			kubectl(t, "--context", "blue", "get", "namespace", gone, "-o", "jsonpath={.status.conditions}").stdout)
+	}
+
+	mustTandem(t, "activate", "--cluster", "blue", "--timeout", "2m", "--journal-dir", journal)
+	if got := mustKubectl(t, "--context", "blue", "get", "apiservice", "v1."+group, "-o", "jsonpath={.spec.service.namespace}/{.spec.service.name}"); got != ns+"/api" {
+		t.Errorf("APIService v1.%s after activate: service %q, want %s/api", group, got, ns)
+	}
+	if r := kubectl(t, "--context", "blue", "-n", "tandem-system", "get", "configmap", "tandem-held-apiservices", "--ignore-not-found", "-o", "name"); strings.TrimSpace(r.stdout) != "" {
+		t.Errorf("the stash is still there after activate: %s", r.stdout)
+	}
+}
+
+// `sync --standby` of a namespace whose Service backs an aggregated API
+// holds the copy of the APIService back in the standby (the standby's
+// discovery stays whole) and activate writes it back.
+func TestStandbySyncHoldsBackAnAggregatedAPI(t *testing.T) {
+	labAtRest(t)
+	leaveLabAtRest(t)
+	ns := fmt.Sprintf("e2e-standby-held-%d", time.Now().Unix()%100000)
+	const group = "e2e-held.tandem.io"
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "apiservice", "v1."+group, "--ignore-not-found")
+			kubectl(t, "--context", c, "delete", "namespace", ns, "--wait=false", "--ignore-not-found")
+		}
+	})
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	mustKubectl(t, "--context", "blue", "-n", ns, "create", "deployment", "api", "--image", "registry.example/api:1", "--replicas", "1")
+	mustKubectl(t, "--context", "blue", "-n", ns, "create", "service", "clusterip", "api", "--tcp", "443:443")
+	brokenAPIService(t, "blue", group, "v1", ns, "api")
+
+	journal := t.TempDir()
+	r := tandem(t, "sync", "--source", "blue", "--target", "green", "--standby", "--namespace", ns, "--journal-dir", journal)
+	if r.code != 0 {
+		t.Fatalf("sync --standby: exit %d\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "APIService v1."+group+" held back until activate") {
+		t.Errorf("sync --standby did not say it holds back APIService v1.%s:\n%s", group, r.stderr)
+	}
+	if r := kubectl(t, "--context", "green", "get", "apiservice", "v1."+group, "--ignore-not-found", "-o", "name"); strings.TrimSpace(r.stdout) != "" {
+		t.Fatalf("green, standby, has APIService v1.%s: %s", group, r.stdout)
+	}
+	heldIn(t, "green", "v1."+group, true)
+	// Again: held as it was, nothing else written.
+	if r := tandem(t, "sync", "--source", "blue", "--target", "green", "--standby", "--namespace", ns, "--journal-dir", journal); r.code != 0 {
+		t.Fatalf("sync --standby again: exit %d\n%s", r.code, r.stderr)
+	}
+	heldIn(t, "green", "v1."+group, true)
+
+	mustTandem(t, "activate", "--cluster", "green", "--timeout", "2m", "--journal-dir", journal)
+	if got := mustKubectl(t, "--context", "green", "get", "apiservice", "v1."+group, "-o", "jsonpath={.spec.service.namespace}/{.spec.service.name}"); got != ns+"/api" {
+		t.Errorf("APIService v1.%s in green after activate: service %q, want %s/api", group, got, ns)
+	}
+	heldIn(t, "green", "v1."+group, false)
+	// Written back as tandem's copy: a plain sync finds it unchanged.
+	out, _ := syncJSON(t, journal, 0, "--namespace", ns)
+	found := false
+	for _, res := range out.Results {
+		if res.Kind == "APIService" && res.Name == "v1."+group {
+			found = true
+			if res.Status != "unchanged" {
+				t.Errorf("APIService v1.%s after activate, synced again: %s (%s), want unchanged", group, res.Status, res.Reason)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("sync --namespace %s did not bring APIService v1.%s along: %+v", ns, group, out.Results)
+	}
+}
+
+// The mirror in standby form holds back an APIService made in the source
+// calling a Service of a parked namespace, and drops it from the stash when
+// the source deletes it (--prune).
+func TestStandbyMirrorHoldsBackAnAggregatedAPI(t *testing.T) {
+	labAtRest(t)
+	leaveLabAtRest(t)
+	ns := fmt.Sprintf("e2e-mirror-held-%d", time.Now().Unix()%100000)
+	const group = "e2e-mirror-held.tandem.io"
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "apiservice", "v1."+group, "--ignore-not-found")
+			kubectl(t, "--context", c, "delete", "namespace", ns, "--wait=false", "--ignore-not-found")
+		}
+	})
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	mustKubectl(t, "--context", "blue", "-n", ns, "create", "deployment", "api", "--image", "registry.example/api:1", "--replicas", "1")
+	mustKubectl(t, "--context", "blue", "-n", ns, "create", "service", "clusterip", "api", "--tcp", "443:443")
+	journal := t.TempDir()
+	if r := tandem(t, "sync", "--source", "blue", "--target", "green", "--standby", "--namespace", ns, "--journal-dir", journal); r.code != 0 {
+		t.Fatalf("sync --standby: exit %d\n%s", r.code, r.stderr)
+	}
+
+	waitNoLiveMirror(t, "green")
+	run := startTandem(t, "mirror", "--source", "blue", "--target", "green", "--standby", "--prune", "-n", ns,
+		"--duration", "5m", "--progress-every", "2s", "-v")
+	defer func() {
+		_ = run.cmd.Process.Signal(syscall.SIGTERM)
+		<-run.done
+		_ = run.cmd.Wait()
+	}()
+	run.waitFor(t, "initial pass done", 2*time.Minute)
+
+	brokenAPIService(t, "blue", group, "v1", ns, "api")
+	eventually(t, time.Minute, func() error {
+		if !held(t, "green", "v1."+group) {
+			return errString("APIService v1." + group + " not held in green yet")
+		}
+		return nil
+	})
+	if r := kubectl(t, "--context", "green", "get", "apiservice", "v1."+group, "--ignore-not-found", "-o", "name"); strings.TrimSpace(r.stdout) != "" {
+		t.Errorf("green, standby, has APIService v1.%s: %s", group, r.stdout)
+	}
+	mustKubectl(t, "--context", "blue", "delete", "apiservice", "v1."+group)
+	eventually(t, time.Minute, func() error {
+		if held(t, "green", "v1."+group) {
+			return errString("APIService v1." + group + " still held in green after its delete in blue")
+		}
+		return nil
+	})
+}
+
+// held says whether cluster's stash of held-back APIServices holds name.
+func held(t *testing.T, cluster, name string) bool {
+	t.Helper()
+	r := kubectl(t, "--context", cluster, "-n", "tandem-system", "get", "configmap", "tandem-held-apiservices", "--ignore-not-found",
+		"-o", "jsonpath={.data}")
+	return strings.Contains(r.stdout, `"`+name+`"`)
+}
+
+// heldIn checks whether cluster's stash of held-back APIServices holds name.
+func heldIn(t *testing.T, cluster, name string, want bool) {
+	t.Helper()
+	if got := held(t, cluster, name); got != want {
+		t.Errorf("%s's held APIServices: want %s held: %v", cluster, name, want)
 	}
 }
