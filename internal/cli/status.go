@@ -109,6 +109,9 @@ func printStatus(w io.Writer, st *pair.Status) {
 		if c.Mirror != nil {
 			fmt.Fprintf(w, "mirror into %s: %v\n", c.Context, c.Mirror)
 		}
+		if len(c.HeldAPIServices) > 0 {
+			fmt.Fprintf(w, "%s holds back until activate: APIService %s\n", c.Context, strings.Join(c.HeldAPIServices, ", "))
+		}
 	}
 	for _, n := range st.Verdict.Notes {
 		fmt.Fprintln(w, "note: "+n)

@@ -32,6 +32,9 @@ type Cluster struct {
 	Workloads Workloads            `json:"workloads"`
 	Lock      *switchover.LockInfo `json:"lock,omitempty"`
 	Mirror    *mirror.State        `json:"mirror,omitempty"`
+	// HeldAPIServices are the APIServices the cluster holds back while
+	// standby (standby.Held): activate writes them back.
+	HeldAPIServices []string `json:"heldAPIServices,omitempty"`
 }
 
 // Nodes counts a cluster's nodes.
@@ -133,6 +136,10 @@ func activeWarnings(c Cluster) []string {
 	if w.Available < w.Desired {
 		out = append(out, fmt.Sprintf("%s is active but only %d of %d replicas are available", c.Context, w.Available, w.Desired))
 	}
+	if len(c.HeldAPIServices) > 0 {
+		out = append(out, fmt.Sprintf("%s is active but holds back %d APIServices it does not serve (%s; kept in ConfigMap %s/%s): run tandem activate --cluster %s",
+			c.Context, len(c.HeldAPIServices), strings.Join(c.HeldAPIServices, ", "), standby.MarkerNamespace, standby.HeldName, c.Context))
+	}
 	return out
 }
 
@@ -198,6 +205,7 @@ func readCluster(ctx context.Context, c *cluster.Conn) (Cluster, switchover.Side
 	}
 	cs.Lock, _ = switchover.ReadLock(ctx, c)
 	cs.Mirror = mirrorStatus(ctx, c)
+	cs.HeldAPIServices, _ = standby.Held(ctx, c)
 	return cs, side
 }
 

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -106,6 +107,12 @@ func TestStandbySyncHoldsBackAnAggregatedAPI(t *testing.T) {
 		t.Fatalf("green, standby, has APIService v1.%s: %s", group, r.stdout)
 	}
 	heldIn(t, "green", "v1."+group, true)
+	st, _ := pairStatus(t)
+	for _, c := range st.Clusters {
+		if c.Context == "green" && !slices.Contains(c.HeldAPIServices, "v1."+group) {
+			t.Errorf("status: green holds back %v, want v1.%s among them", c.HeldAPIServices, group)
+		}
+	}
 	// Again: held as it was, nothing else written.
 	if r := tandem(t, "sync", "--source", "blue", "--target", "green", "--standby", "--namespace", ns, "--journal-dir", journal); r.code != 0 {
 		t.Fatalf("sync --standby again: exit %d\n%s", r.code, r.stderr)

@@ -117,7 +117,8 @@ type statusOut struct {
 		Lock *struct {
 			Holder string `json:"holder"`
 		} `json:"lock"`
-		Mirror *mirrorState `json:"mirror"` // the mirror writing into it
+		Mirror          *mirrorState `json:"mirror"` // the mirror writing into it
+		HeldAPIServices []string     `json:"heldAPIServices"`
 	} `json:"clusters"`
 	Verdict struct {
 		Active string `json:"active"`
