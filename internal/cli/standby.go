@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/standby"
 	"github.com/tandem-io/tandem/pkg/switchover"
+	"github.com/tandem-io/tandem/pkg/syncer"
 )
 
 // StandbyOptions are the flags of `tandem activate` and `tandem deactivate`.
@@ -203,17 +203,15 @@ func installStandby(ctx context.Context, g *Global, target *cluster.Conn, said [
 }
 
 // holdAPIs holds back, in the standby target, the APIServices `sync
-// --standby` left out as served from a parked namespace (standby.Hold):
-// activate writes them back.
-func holdAPIs(ctx context.Context, g *Global, target *cluster.Conn, held []*unstructured.Unstructured) error {
-	for _, o := range held {
-		if _, err := standby.Hold(ctx, target, o, false); err != nil {
-			return err
-		}
-		fmt.Fprintf(g.Err, "%s: APIService %s held back until activate (in ConfigMap %s/%s): its backend is parked\n",
-			target.Context, o.GetName(), standby.MarkerNamespace, standby.HeldName)
+// --standby` left out as served from a parked namespace, and drops from
+// the stash those it wrote (standby.HoldBack): activate writes the held
+// ones back.
+func holdAPIs(ctx context.Context, g *Global, target *cluster.Conn, prep *syncer.Prepared) error {
+	said, err := standby.HoldBack(ctx, target, prep.Held, prep.Unheld)
+	for _, s := range said {
+		fmt.Fprintln(g.Err, s)
 	}
-	return nil
+	return err
 }
 
 // recordRole keeps the cluster's record in step after a role change by hand

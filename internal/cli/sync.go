@@ -267,7 +267,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		if err := installStandby(ctx, o.g, target, prep.Warnings); err != nil {
 			return err
 		}
-		if err := holdAPIs(ctx, o.g, target, prep.Held); err != nil {
+		if err := holdAPIs(ctx, o.g, target, prep); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -189,9 +190,12 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 		// An APIService a standby holds back: kept in the target's stash, not written.
 		outcome := "unchanged"
 		for _, h := range prep.Held {
-			changed, err := standby.Hold(ctx, m.Target, h, false)
+			held, changed, err := standby.Hold(ctx, m.Target, h, false)
 			if err != nil {
 				return laterIfPasses(targetSide, "hold back the APIService", err)
+			}
+			if !held {
+				m.Log.Warn("not held back: the target's APIService of its name is someone else's (it answers nothing while its backend is parked)", "object", k.String())
 			}
 			if changed {
 				outcome = "applied"
@@ -207,6 +211,12 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 	// A new copy of a weighted DNS record joins its set at weight 0, as sync's does.
 	if err := syncer.JoinDNSSets(ctx, m.Target, prep.Joins, results); err != nil {
 		return err
+	}
+	for _, name := range prep.Unheld {
+		// Written: no longer held back (its backend's namespace exempt now).
+		if _, err := standby.Unhold(ctx, m.Target, name); err != nil {
+			return laterIfPasses(targetSide, "drop the held APIService", err)
+		}
 	}
 	for _, r := range results {
 		switch {
@@ -302,8 +312,18 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 		return nil
 	}
 	if k.gvr == apiServicesGVR && m.Request.Standby {
+		// A source gone standby itself (deactivate) holds its own back:
+		// not gone, only held there.
+		names, err := standby.Held(ctx, m.Source)
+		if err != nil {
+			return laterIfPasses(sourceSide, "read the source's held APIServices", err)
+		}
+		if slices.Contains(names, k.name) {
+			m.done(k, "ignored")
+			return nil
+		}
 		// One a standby held back goes from its stash too (a no-op for one it did not).
-		if err := standby.Unhold(ctx, m.Target, k.name); err != nil {
+		if _, err := standby.Unhold(ctx, m.Target, k.name); err != nil {
 			return laterIfPasses(targetSide, "drop the held APIService", err)
 		}
 	}

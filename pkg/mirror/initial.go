@@ -9,6 +9,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tandem-io/tandem/pkg/apply"
@@ -64,14 +65,18 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 	}
 	defer prep.Close()
 	m.requeueUnread(ctx, prep.Unread)
+	// The APIServices a standby holds back, or no longer does; one that
+	// fails here is tried again with the changes.
 	for _, h := range prep.Held {
-		// An APIService a standby holds back: its change is held again if it fails here.
-		if _, err := standby.Hold(ctx, m.Target, h, false); err != nil {
+		if _, err := standby.HoldBack(ctx, m.Target, []*unstructured.Unstructured{h}, nil); err != nil {
 			m.Log.Warn("initial pass: to be tried again", "object", "APIService "+h.GetName(), "reason", err.Error())
 			k := key{gvr: apiServicesGVR, name: h.GetName()}
 			m.retrying(k, err.Error(), targetSide)
 			m.queue.AddRateLimited(k)
 		}
+	}
+	if _, err := standby.HoldBack(ctx, m.Target, nil, prep.Unheld); err != nil {
+		m.Log.Warn("initial pass: the held APIServices written since are left in the stash", "reason", err.Error())
 	}
 	results := ss.Results()
 	_, total := apply.Summarize(results)

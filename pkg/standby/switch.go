@@ -229,8 +229,17 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 		return nil, err
 	}
 	if !ok {
+		// Not standby, but holding APIServices back (a mirror in standby
+		// form into it after it was activated by hand): written back.
+		held, err := release(ctx, c)
+		if err != nil {
+			return held, err
+		}
 		if err := end(run); err != nil {
 			return nil, err
+		}
+		if len(held) > 0 {
+			return held, nil
 		}
 		return nil, fmt.Errorf("%w: %s is not standby (no ConfigMap %s/%s): nothing to activate", ErrNotStandby, c.Context, MarkerNamespace, MarkerName)
 	}

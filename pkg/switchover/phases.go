@@ -14,6 +14,7 @@ import (
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/journal"
 	"github.com/tandem-io/tandem/pkg/mirror"
+	"github.com/tandem-io/tandem/pkg/standby"
 	"github.com/tandem-io/tandem/pkg/syncer"
 	"github.com/tandem-io/tandem/pkg/traffic"
 )
@@ -114,6 +115,14 @@ func SyncPass(ctx context.Context, source, target *cluster.Conn, prepare func(co
 	}
 	defer prep.Close()
 	results, err := syncer.Run(ctx, source, target, prep, syncer.Options{Apply: apply.Options{Workers: workers, Log: log}})
+	if err != nil {
+		return err
+	}
+	// The APIServices the standby holds back, as sync --standby holds them.
+	said, err := standby.HoldBack(ctx, target, prep.Held, prep.Unheld)
+	for _, s := range said {
+		say(s)
+	}
 	if err != nil {
 		return err
 	}

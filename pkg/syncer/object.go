@@ -14,6 +14,7 @@ import (
 	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/sanitize"
+	"github.com/tandem-io/tandem/pkg/standby"
 )
 
 // Around is what Changed is told of the objects around a change by its
@@ -100,6 +101,8 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 		decision := decide(req, r, desired, sctx, around.StandbyExempt)
 		if decision.Held {
 			p.Held = append(p.Held, desired)
+		} else if req.Standby && !decision.Skip && r.GroupKind() == standby.APIService {
+			p.Unheld = append(p.Unheld, desired.GetName())
 		}
 		if decision.Skip {
 			desired = identityOnly(desired)

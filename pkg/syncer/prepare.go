@@ -119,6 +119,10 @@ type Prepared struct {
 	// (sanitize.Decision.Held: an APIService served from a parked
 	// namespace), sanitized, for standby.Hold.
 	Held []*unstructured.Unstructured
+	// Unheld are the names of the APIServices a copy in standby form
+	// writes (their backends run in the standby): for standby.HoldBack,
+	// which drops them from the stash where an earlier copy held them.
+	Unheld []string
 	// spill holds the namespaced objects on disk until Close.
 	spill *spill
 }
@@ -422,6 +426,9 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 				p.Joins = append(p.Joins, out.joins...)
 				if out.held != nil {
 					p.Held = append(p.Held, out.held)
+				}
+				if out.unheld != "" {
+					p.Unheld = append(p.Unheld, out.unheld)
 				}
 				if st == nil {
 					b.Add(*out.item)

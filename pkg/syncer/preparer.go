@@ -38,6 +38,7 @@ type prepareOutcome struct {
 	joins    []DNSJoin
 	unshared *Unshared
 	held     *unstructured.Unstructured // the item's object, sanitized, when a standby holds it back
+	unheld   string                     // the name of an APIService a standby copy writes
 }
 
 func (pr preparer) one(j prepareJob) (prepareOutcome, error) {
@@ -68,6 +69,8 @@ func (pr preparer) one(j prepareJob) (prepareOutcome, error) {
 	decision := decide(pr.req, r, desired, pr.sctx, pr.exempt)
 	if decision.Held {
 		out.held = desired // for standby.Hold: an APIService, whole
+	} else if pr.req.Standby && !decision.Skip && r.GroupKind() == standby.APIService {
+		out.unheld = desired.GetName()
 	}
 	if decision.Skip {
 		desired = identityOnly(desired) // a skipped object is only ever named in the report

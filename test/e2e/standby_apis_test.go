@@ -182,6 +182,32 @@ func TestStandbyMirrorHoldsBackAnAggregatedAPI(t *testing.T) {
 	if r := kubectl(t, "--context", "green", "get", "apiservice", "v1."+group, "--ignore-not-found", "-o", "name"); strings.TrimSpace(r.stdout) != "" {
 		t.Errorf("green, standby, has APIService v1.%s: %s", group, r.stdout)
 	}
+	// Its backend's namespace exempt (its workloads run in the standby):
+	// the APIService's next change is written, and no longer held.
+	mustKubectl(t, "--context", "blue", "label", "namespace", ns, "tandem.io/standby-exempt=true")
+	time.Sleep(2 * time.Second) // the namespace's change first: the mirror keeps its exemption from it
+	mustKubectl(t, "--context", "blue", "annotate", "apiservice", "v1."+group, "e2e/touched=1")
+	eventually(t, time.Minute, func() error {
+		if held(t, "green", "v1."+group) {
+			return errString("APIService v1." + group + " still held in green, its namespace exempt")
+		}
+		if r := kubectl(t, "--context", "green", "get", "apiservice", "v1."+group, "-o", "name"); r.code != 0 {
+			return errString("APIService v1." + group + " not written to green: " + r.stderr)
+		}
+		return nil
+	})
+	mustKubectl(t, "--context", "blue", "label", "namespace", ns, "tandem.io/standby-exempt-")
+	time.Sleep(2 * time.Second)
+	mustKubectl(t, "--context", "blue", "annotate", "apiservice", "v1."+group, "e2e/touched=2", "--overwrite")
+	eventually(t, time.Minute, func() error {
+		if !held(t, "green", "v1."+group) {
+			return errString("APIService v1." + group + " not held again in green")
+		}
+		return nil
+	})
+	if r := kubectl(t, "--context", "green", "get", "apiservice", "v1."+group, "--ignore-not-found", "-o", "name"); strings.TrimSpace(r.stdout) != "" {
+		t.Errorf("green, standby, has APIService v1.%s once held again: %s", group, r.stdout)
+	}
 	mustKubectl(t, "--context", "blue", "delete", "apiservice", "v1."+group)
 	eventually(t, time.Minute, func() error {
 		if held(t, "green", "v1."+group) {
