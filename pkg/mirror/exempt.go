@@ -6,6 +6,7 @@ package mirror
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -24,11 +25,21 @@ func (m *Mirror) setExempt(name string, exempt bool) {
 // rewriteNamespace queues what the mirror watches in namespace name: its
 // standby exemption changed, and with it its objects' standby form. Called
 // once the Namespace (and its label) is written: the target's standby
-// policy reads the label there.
+// policy reads the label there. The webhook configurations and APIServices
+// are queued too (a few): their standby form follows their backend's
+// namespace (failing open, held back).
 func (m *Mirror) rewriteNamespace(name string, exempt bool) {
 	m.infMu.RLock()
 	var keys []key
 	for ik, inf := range m.informers {
+		if backendsElsewhere[ik.gvr] {
+			for _, item := range inf.GetStore().List() {
+				if o, ok := item.(metav1.Object); ok {
+					keys = append(keys, key{gvr: ik.gvr, name: o.GetName()})
+				}
+			}
+			continue
+		}
 		if ik.namespace != "" && ik.namespace != name {
 			continue
 		}
@@ -47,6 +58,14 @@ func (m *Mirror) rewriteNamespace(name string, exempt bool) {
 	for _, k := range keys {
 		m.queue.Add(k)
 	}
+}
+
+// backendsElsewhere are the cluster-scoped kinds whose standby form
+// follows the exemption of the namespace their backend runs in.
+var backendsElsewhere = map[schema.GroupVersionResource]bool{
+	apiServicesGVR: true,
+	{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingwebhookconfigurations"}: true,
+	{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "mutatingwebhookconfigurations"}:   true,
 }
 
 // standbyExempt says whether a namespace is labelled standby.ExemptLabel
