@@ -84,15 +84,7 @@ func TestStandbySyncHoldsBackAnAggregatedAPI(t *testing.T) {
 	leaveLabAtRest(t)
 	ns := fmt.Sprintf("e2e-standby-held-%d", time.Now().Unix()%100000)
 	const group = "e2e-held.tandem.io"
-	t.Cleanup(func() {
-		for _, c := range []string{"blue", "green"} {
-			kubectl(t, "--context", c, "delete", "apiservice", "v1."+group, "--ignore-not-found")
-			kubectl(t, "--context", c, "delete", "namespace", ns, "--wait=false", "--ignore-not-found")
-		}
-	})
-	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
-	mustKubectl(t, "--context", "blue", "-n", ns, "create", "deployment", "api", "--image", "registry.example/api:1", "--replicas", "1")
-	mustKubectl(t, "--context", "blue", "-n", ns, "create", "service", "clusterip", "api", "--tcp", "443:443")
+	apiBackendInBlue(t, ns, group)
 	brokenAPIService(t, "blue", group, "v1", ns, "api")
 
 	journal := t.TempDir()
@@ -148,15 +140,7 @@ func TestStandbyMirrorHoldsBackAnAggregatedAPI(t *testing.T) {
 	leaveLabAtRest(t)
 	ns := fmt.Sprintf("e2e-mirror-held-%d", time.Now().Unix()%100000)
 	const group = "e2e-mirror-held.tandem.io"
-	t.Cleanup(func() {
-		for _, c := range []string{"blue", "green"} {
-			kubectl(t, "--context", c, "delete", "apiservice", "v1."+group, "--ignore-not-found")
-			kubectl(t, "--context", c, "delete", "namespace", ns, "--wait=false", "--ignore-not-found")
-		}
-	})
-	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
-	mustKubectl(t, "--context", "blue", "-n", ns, "create", "deployment", "api", "--image", "registry.example/api:1", "--replicas", "1")
-	mustKubectl(t, "--context", "blue", "-n", ns, "create", "service", "clusterip", "api", "--tcp", "443:443")
+	apiBackendInBlue(t, ns, group)
 	journal := t.TempDir()
 	if r := tandem(t, "sync", "--source", "blue", "--target", "green", "--standby", "--namespace", ns, "--journal-dir", journal); r.code != 0 {
 		t.Fatalf("sync --standby: exit %d\n%s", r.code, r.stderr)
@@ -212,6 +196,22 @@ func TestStandbyMirrorHoldsBackAnAggregatedAPI(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// apiBackendInBlue makes namespace ns in blue with a Deployment and Service
+// api, the backend of an aggregated API of group; the namespace and the
+// group's v1 APIService go from both clusters after the test.
+func apiBackendInBlue(t *testing.T, ns, group string) {
+	t.Helper()
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "apiservice", "v1."+group, "--ignore-not-found")
+			kubectl(t, "--context", c, "delete", "namespace", ns, "--wait=false", "--ignore-not-found")
+		}
+	})
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	mustKubectl(t, "--context", "blue", "-n", ns, "create", "deployment", "api", "--image", "registry.example/api:1", "--replicas", "1")
+	mustKubectl(t, "--context", "blue", "-n", ns, "create", "service", "clusterip", "api", "--tcp", "443:443")
 }
 
 // held says whether cluster's stash of held-back APIServices holds name.
