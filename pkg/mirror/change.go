@@ -305,27 +305,16 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 		// (the standby form, the safe side) until its own change says.
 		m.setExempt(k.name, false)
 	}
+	if k.gvr == apiServicesGVR && m.Request.Standby && m.Prune {
+		if done, err := m.unholdGone(ctx, k); done || err != nil {
+			return err
+		}
+	}
 	if !m.Prune || !m.copies(k) {
 		// A narrowed selection prunes only what it copies: an object it
 		// did not bring along is someone else's concern.
 		m.done(k, "ignored")
 		return nil
-	}
-	if k.gvr == apiServicesGVR && m.Request.Standby {
-		// A source gone standby itself (deactivate) holds its own back:
-		// not gone, only held there.
-		names, err := standby.Held(ctx, m.Source)
-		if err != nil {
-			return laterIfPasses(sourceSide, "read the source's held APIServices", err)
-		}
-		if slices.Contains(names, k.name) {
-			m.done(k, "ignored")
-			return nil
-		}
-		// One a standby held back goes from its stash too (a no-op for one it did not).
-		if _, err := standby.Unhold(ctx, m.Target, k.name); err != nil {
-			return laterIfPasses(targetSide, "drop the held APIService", err)
-		}
 	}
 	ri := cluster.Scoped(m.Target.Dynamic.Resource(k.gvr), m.kinds().byGVR[k.gvr].Namespaced, k.namespace)
 	cur, err := ri.Get(ctx, k.name, metav1.GetOptions{})
@@ -365,6 +354,35 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 	}
 	m.done(k, "deleted")
 	return nil
+}
+
+// unholdGone drops the APIService of k, deleted in the source, from the
+// target's stash where the target holds it back; done says it was, and
+// nothing more is to be done. A narrowed mirror drops one it copies, or
+// one served from a namespace it names (after a restart it knows no
+// other). A source gone standby itself holds its own back: not gone, only
+// held there.
+func (m *Mirror) unholdGone(ctx context.Context, k key) (done bool, err error) {
+	ns, held, err := standby.HeldBackend(ctx, m.Target, k.name)
+	if err != nil {
+		return false, laterIfPasses(targetSide, "read the held APIServices", err)
+	}
+	if !held || (!m.copies(k) && !slices.Contains(m.Request.Selector.Namespaces, ns)) {
+		return false, nil
+	}
+	names, err := standby.Held(ctx, m.Source)
+	if err != nil {
+		return false, laterIfPasses(sourceSide, "read the source's held APIServices", err)
+	}
+	if slices.Contains(names, k.name) {
+		m.done(k, "ignored")
+		return true, nil
+	}
+	if _, err := standby.Unhold(ctx, m.Target, k.name); err != nil {
+		return false, laterIfPasses(targetSide, "drop the held APIService", err)
+	}
+	m.done(k, "deleted")
+	return true, nil
 }
 
 // objectGone says whether err is the apiserver saying the object name does

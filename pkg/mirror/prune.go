@@ -16,6 +16,7 @@ import (
 	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/sanitize"
+	"github.com/tandem-io/tandem/pkg/standby"
 )
 
 // holdsOthers says why a Namespace or CRD that tandem made must not be
@@ -189,8 +190,40 @@ func (m *Mirror) queueGone(ctx context.Context) error {
 			return fmt.Errorf("list %s in %s to find what the source deleted: %w", k.gvr.Resource, m.Target.Context, err)
 		}
 	}
+	if m.Request.Standby {
+		// What the target holds back of the source's APIServices: one the
+		// source deleted goes from the stash (deleted(): unless the source,
+		// gone standby itself, holds it).
+		n, err := m.queueGoneHeld(ctx, watches)
+		if err != nil {
+			return err
+		}
+		queued += n
+	}
 	if queued > 0 {
 		m.Log.Info("deleted in the source while the mirror did not follow it: pruned in the target as each is checked", "objects", queued)
 	}
 	return nil
+}
+
+// queueGoneHeld queues each APIService the target holds back that the
+// source's watch does not have.
+func (m *Mirror) queueGoneHeld(ctx context.Context, watches map[informerKey]cache.SharedIndexInformer) (int, error) {
+	inf, watched := watches[informerKey{gvr: apiServicesGVR}]
+	if !watched {
+		return 0, nil
+	}
+	names, err := standby.Held(ctx, m.Target)
+	if err != nil {
+		return 0, fmt.Errorf("read %s's held APIServices: %w", m.Target.Context, err)
+	}
+	queued := 0
+	for _, name := range names {
+		if _, exists, err := inf.GetIndexer().GetByKey(name); err != nil || exists {
+			continue
+		}
+		m.queue.Add(key{gvr: apiServicesGVR, name: name})
+		queued++
+	}
+	return queued, nil
 }

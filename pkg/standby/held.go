@@ -201,6 +201,27 @@ func Held(ctx context.Context, c *cluster.Conn) ([]string, error) {
 	return names, nil
 }
 
+// HeldBackend says whether c's stash holds the APIService name back, and
+// the namespace of its backend.
+func HeldBackend(ctx context.Context, c *cluster.Conn, name string) (namespace string, held bool, err error) {
+	cm, err := c.Typed.CoreV1().ConfigMaps(MarkerNamespace).Get(ctx, HeldName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	v, ok := cm.Data[name]
+	if !ok {
+		return "", false, nil
+	}
+	var obj unstructured.Unstructured
+	if err := obj.UnmarshalJSON([]byte(v)); err == nil {
+		namespace, _, _ = unstructured.NestedString(obj.Object, "spec", "service", "namespace")
+	}
+	return namespace, true, nil
+}
+
 // holdParkedAPIs holds back (Hold, any) each APIService of c served from a
 // namespace being parked: deactivate's part.
 func holdParkedAPIs(ctx context.Context, c *cluster.Conn, parked func(string) bool) ([]Change, error) {

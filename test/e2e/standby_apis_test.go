@@ -146,15 +146,24 @@ func TestStandbyMirrorHoldsBackAnAggregatedAPI(t *testing.T) {
 		t.Fatalf("sync --standby: exit %d\n%s", r.code, r.stderr)
 	}
 
-	waitNoLiveMirror(t, "green")
-	run := startTandem(t, "mirror", "--source", "blue", "--target", "green", "--standby", "--prune", "-n", ns,
-		"--duration", "5m", "--progress-every", "2s", "-v")
-	defer func() {
-		_ = run.cmd.Process.Signal(syscall.SIGTERM)
-		<-run.done
-		_ = run.cmd.Wait()
-	}()
-	run.waitFor(t, "initial pass done", 2*time.Minute)
+	start := func() (stop func()) {
+		waitNoLiveMirror(t, "green")
+		run := startTandem(t, "mirror", "--source", "blue", "--target", "green", "--standby", "--prune", "-n", ns,
+			"--duration", "5m", "--progress-every", "2s", "-v")
+		stopped := false
+		stop = func() {
+			if !stopped {
+				stopped = true
+				_ = run.cmd.Process.Signal(syscall.SIGTERM)
+				<-run.done
+				_ = run.cmd.Wait()
+			}
+		}
+		t.Cleanup(stop)
+		run.waitFor(t, "initial pass done", 2*time.Minute)
+		return stop
+	}
+	stop := start()
 
 	brokenAPIService(t, "blue", group, "v1", ns, "api")
 	eventually(t, time.Minute, func() error {
@@ -193,6 +202,24 @@ func TestStandbyMirrorHoldsBackAnAggregatedAPI(t *testing.T) {
 	eventually(t, time.Minute, func() error {
 		if held(t, "green", "v1."+group) {
 			return errString("APIService v1." + group + " still held in green after its delete in blue")
+		}
+		return nil
+	})
+
+	// Deleted in blue while no mirror ran: the next one's start finds it.
+	brokenAPIService(t, "blue", group, "v1", ns, "api")
+	eventually(t, time.Minute, func() error {
+		if !held(t, "green", "v1."+group) {
+			return errString("APIService v1." + group + " not held in green again")
+		}
+		return nil
+	})
+	stop()
+	mustKubectl(t, "--context", "blue", "delete", "apiservice", "v1."+group)
+	start()
+	eventually(t, time.Minute, func() error {
+		if held(t, "green", "v1."+group) {
+			return errString("APIService v1." + group + " still held in green after its delete in blue while no mirror ran")
 		}
 		return nil
 	})
