@@ -243,11 +243,13 @@ func TestPlanBadInputExitsTwo(t *testing.T) {
 	}
 }
 
-// planWriteCounter counts requests that are not reads.
+// planWriteCounter counts requests that are not reads, and apart from them
+// the server-side dry runs (dryRun=All: the apiserver persists nothing).
 type planWriteCounter struct {
-	reads  atomic.Int64
-	writes atomic.Int64
-	seen   sync.Map // method+path of each write
+	reads   atomic.Int64
+	writes  atomic.Int64
+	seen    sync.Map // method+path of each write
+	dryRuns sync.Map // method+path of each dry run
 }
 
 // planCounting is one wrapped transport (each client of a Conn gets its own).
@@ -260,6 +262,12 @@ func (c planCounting) RoundTrip(req *http.Request) (*http.Response, error) {
 	switch req.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		c.wc.reads.Add(1)
+	case http.MethodPost, http.MethodPatch, http.MethodPut:
+		if req.URL.Query().Get("dryRun") == "All" {
+			c.wc.dryRuns.Store(req.Method+" "+req.URL.Path, true)
+			break
+		}
+		fallthrough
 	default:
 		c.wc.writes.Add(1)
 		c.wc.seen.Store(req.Method+" "+req.URL.Path, true)
@@ -284,9 +292,16 @@ func planCountingConn(t *testing.T, name string, wc *planWriteCounter) *cluster.
 }
 
 // Plan is read-only: every check runs over both clusters and not one request
-// that writes reaches either apiserver.
+// that writes reaches either apiserver (its server-side dry runs of CRDs in
+// the target persist nothing).
 func TestPlanIsReadOnly(t *testing.T) {
 	ctx := context.Background()
+	// A CRD only blue has: plan tries it in green with a dry run.
+	const crd = "gauges.e2e-readonly.example.io"
+	kubectlCreate(t, "blue", `{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"`+crd+`"},
+	  "spec":{"group":"e2e-readonly.example.io","scope":"Namespaced","names":{"plural":"gauges","kind":"Gauge"},
+	  "versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}`)
+	t.Cleanup(func() { kubectl(t, "--context", "blue", "delete", "crd", crd, "--ignore-not-found") })
 	var src, dst planWriteCounter
 	source, target := planCountingConn(t, "blue", &src), planCountingConn(t, "green", &dst)
 	env, err := preflight.Load(ctx, source, target, nil)
@@ -308,6 +323,16 @@ func TestPlanIsReadOnly(t *testing.T) {
 			wc.seen.Range(func(k, _ any) bool { ws = append(ws, k.(string)); return true })
 			t.Errorf("%s: %d write requests: %v", name, n, ws)
 		}
+		// Its only dry runs: the CRDs the target lacks or has otherwise (crds.go).
+		if _, tried := wc.dryRuns.Load("POST /apis/apiextensions.k8s.io/v1/customresourcedefinitions"); name == "green" && !tried {
+			t.Errorf("green: no dry run of %s, which only blue has", crd)
+		}
+		wc.dryRuns.Range(func(k, _ any) bool {
+			if !strings.Contains(k.(string), "/apis/apiextensions.k8s.io/v1/customresourcedefinitions") {
+				t.Errorf("%s: a dry run of something else than a CRD: %s", name, k)
+			}
+			return true
+		})
 		t.Logf("%s: %d reads, %d writes", name, wc.reads.Load(), wc.writes.Load())
 	}
 }
