@@ -44,12 +44,12 @@ func holdAPI(obj *unstructured.Unstructured, parked func(namespace string) bool)
 }
 
 // Hold keeps obj, an APIService as tandem writes it, in c's stash
-// (HeldName), then deletes c's APIService of its name: tandem's copy, or
-// with whoever the cluster's own whoever made it (deactivate holds back
-// the cluster's own). Without whoever, c must be standby, and an
-// APIService of that name that someone else made there is left as it is
-// and obj not held (held false): it is theirs, and so is what it answers.
-// changed says whether Hold wrote anything.
+// (HeldName), then deletes c's APIService of its name: tandem's copy —
+// or, with whoever, whoever made it (deactivate holds back the cluster's
+// own). Without whoever, c must be standby, and an APIService of that name
+// that someone else made there is left as it is and obj not held (held
+// false): it is theirs, and so is what it answers. changed says whether
+// Hold wrote anything.
 func Hold(ctx context.Context, c *cluster.Conn, obj *unstructured.Unstructured, whoever bool) (held, changed bool, err error) {
 	apis := c.Dynamic.Resource(gvrAPIServices)
 	live, err := apis.Get(ctx, obj.GetName(), metav1.GetOptions{})
