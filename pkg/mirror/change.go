@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -187,22 +186,7 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 		}
 	}
 	if len(prep.Held) > 0 {
-		// An APIService a standby holds back: kept in the target's stash, not written.
-		outcome := "unchanged"
-		for _, h := range prep.Held {
-			held, changed, err := standby.Hold(ctx, m.Target, h, false)
-			if err != nil {
-				return laterIfPasses(targetSide, "hold back the APIService", err)
-			}
-			if !held {
-				m.Log.Warn("not held back: the target's APIService of its name is someone else's (it answers nothing while its backend is parked)", "object", k.String())
-			}
-			if changed {
-				outcome = "applied"
-			}
-		}
-		m.done(k, outcome)
-		return nil
+		return m.holdBack(ctx, k, prep.Held)
 	}
 	results, err := apply.Run(ctx, m.Target, prep.Plan, apply.Options{Workers: 1, Force: m.Request.Force, RecreateKinds: RecreateKinds, ApplyOnly: true, Retries: writeRetries, WaitTimeout: changeWaitTimeout, Log: m.Log})
 	if err != nil {
@@ -212,11 +196,8 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 	if err := syncer.JoinDNSSets(ctx, m.Target, prep.Joins, results); err != nil {
 		return err
 	}
-	for _, name := range prep.Unheld {
-		// Written: no longer held back (its backend's namespace exempt now).
-		if _, err := standby.Unhold(ctx, m.Target, name); err != nil {
-			return laterIfPasses(targetSide, "drop the held APIService", err)
-		}
+	if err := m.unhold(ctx, prep.Unheld); err != nil {
+		return err
 	}
 	for _, r := range results {
 		switch {
@@ -354,35 +335,6 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 	}
 	m.done(k, "deleted")
 	return nil
-}
-
-// unholdGone drops the APIService of k, deleted in the source, from the
-// target's stash where the target holds it back; done says it was, and
-// nothing more is to be done. A narrowed mirror drops one it copies, or
-// one served from a namespace it names (after a restart it knows no
-// other). A source gone standby itself holds its own back: not gone, only
-// held there.
-func (m *Mirror) unholdGone(ctx context.Context, k key) (done bool, err error) {
-	ns, held, err := standby.HeldBackend(ctx, m.Target, k.name)
-	if err != nil {
-		return false, laterIfPasses(targetSide, "read the held APIServices", err)
-	}
-	if !held || (!m.copies(k) && !slices.Contains(m.Request.Selector.Namespaces, ns)) {
-		return false, nil
-	}
-	names, err := standby.Held(ctx, m.Source)
-	if err != nil {
-		return false, laterIfPasses(sourceSide, "read the source's held APIServices", err)
-	}
-	if slices.Contains(names, k.name) {
-		m.done(k, "ignored")
-		return true, nil
-	}
-	if _, err := standby.Unhold(ctx, m.Target, k.name); err != nil {
-		return false, laterIfPasses(targetSide, "drop the held APIService", err)
-	}
-	m.done(k, "deleted")
-	return true, nil
 }
 
 // objectGone says whether err is the apiserver saying the object name does

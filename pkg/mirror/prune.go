@@ -16,7 +16,6 @@ import (
 	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/sanitize"
-	"github.com/tandem-io/tandem/pkg/standby"
 )
 
 // holdsOthers says why a Namespace or CRD that tandem made must not be
@@ -204,26 +203,4 @@ func (m *Mirror) queueGone(ctx context.Context) error {
 		m.Log.Info("deleted in the source while the mirror did not follow it: pruned in the target as each is checked", "objects", queued)
 	}
 	return nil
-}
-
-// queueGoneHeld queues each APIService the target holds back that the
-// source's watch does not have.
-func (m *Mirror) queueGoneHeld(ctx context.Context, watches map[informerKey]cache.SharedIndexInformer) (int, error) {
-	inf, watched := watches[informerKey{gvr: apiServicesGVR}]
-	if !watched {
-		return 0, nil
-	}
-	names, err := standby.Held(ctx, m.Target)
-	if err != nil {
-		return 0, fmt.Errorf("read %s's held APIServices: %w", m.Target.Context, err)
-	}
-	queued := 0
-	for _, name := range names {
-		if _, exists, err := inf.GetIndexer().GetByKey(name); err != nil || exists {
-			continue
-		}
-		m.queue.Add(key{gvr: apiServicesGVR, name: name})
-		queued++
-	}
-	return queued, nil
 }

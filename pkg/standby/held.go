@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -117,15 +118,29 @@ func HoldBack(ctx context.Context, c *cluster.Conn, held []*unstructured.Unstruc
 	return said, nil
 }
 
+// stash reads c's stash; nil, and no error, when c holds nothing back.
+func stash(ctx context.Context, c *cluster.Conn) (*corev1.ConfigMap, error) {
+	cm, err := c.Typed.CoreV1().ConfigMaps(MarkerNamespace).Get(ctx, HeldName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: read the held APIServices: %w", c.Context, err)
+	}
+	return cm, nil
+}
+
 // keep writes value at key name of c's stash, made when missing; it says
 // whether the stash changed.
 func keep(ctx context.Context, c *cluster.Conn, name, value string) (bool, error) {
 	cms := c.Typed.CoreV1().ConfigMaps(MarkerNamespace)
-	cm, err := cms.Get(ctx, HeldName, metav1.GetOptions{})
+	cm, err := stash(ctx, c)
 	switch {
-	case err == nil && cm.Data[name] == value:
+	case err != nil:
+		return false, err
+	case cm != nil && cm.Data[name] == value:
 		return false, nil
-	case apierrors.IsNotFound(err):
+	case cm == nil:
 		if err := EnsureStateNamespace(ctx, c); err != nil {
 			return false, err
 		}
@@ -134,8 +149,6 @@ func keep(ctx context.Context, c *cluster.Conn, name, value string) (bool, error
 		if !apierrors.IsAlreadyExists(err) { // else another hold made it meanwhile: patched below
 			return err == nil, err
 		}
-	case err != nil:
-		return false, err
 	}
 	patch, _ := json.Marshal(map[string]any{"data": map[string]string{name: value}})
 	_, err = cms.Patch(ctx, HeldName, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: plan.FieldManager})
@@ -165,19 +178,15 @@ func heldForm(obj *unstructured.Unstructured, copy bool) *unstructured.Unstructu
 // Unhold drops the APIService name from c's stash (the source deleted
 // it, or it is written now), saying whether it was there.
 func Unhold(ctx context.Context, c *cluster.Conn, name string) (bool, error) {
-	cms := c.Typed.CoreV1().ConfigMaps(MarkerNamespace)
-	cm, err := cms.Get(ctx, HeldName, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("%s: read the held APIServices: %w", c.Context, err)
+	cm, err := stash(ctx, c)
+	if err != nil || cm == nil {
+		return false, err
 	}
 	if _, ok := cm.Data[name]; !ok {
 		return false, nil
 	}
 	patch, _ := json.Marshal(map[string]any{"data": map[string]any{name: nil}})
-	_, err = cms.Patch(ctx, HeldName, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: plan.FieldManager})
+	_, err = c.Typed.CoreV1().ConfigMaps(MarkerNamespace).Patch(ctx, HeldName, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: plan.FieldManager})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return false, fmt.Errorf("%s: drop held APIService %s: %w", c.Context, name, err)
 	}
@@ -186,29 +195,18 @@ func Unhold(ctx context.Context, c *cluster.Conn, name string) (bool, error) {
 
 // Held lists the names of the APIServices c's stash holds.
 func Held(ctx context.Context, c *cluster.Conn) ([]string, error) {
-	cm, err := c.Typed.CoreV1().ConfigMaps(MarkerNamespace).Get(ctx, HeldName, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
+	cm, err := stash(ctx, c)
+	if err != nil || cm == nil {
 		return nil, err
 	}
-	var names []string
-	for name := range cm.Data {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names, nil
+	return slices.Sorted(maps.Keys(cm.Data)), nil
 }
 
 // HeldBackend says whether c's stash holds the APIService name back, and
 // the namespace of its backend.
 func HeldBackend(ctx context.Context, c *cluster.Conn, name string) (namespace string, held bool, err error) {
-	cm, err := c.Typed.CoreV1().ConfigMaps(MarkerNamespace).Get(ctx, HeldName, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return "", false, nil
-	}
-	if err != nil {
+	cm, err := stash(ctx, c)
+	if err != nil || cm == nil {
 		return "", false, err
 	}
 	v, ok := cm.Data[name]
@@ -253,20 +251,12 @@ func release(ctx context.Context, c *cluster.Conn) ([]Change, error) {
 	cms := c.Typed.CoreV1().ConfigMaps(MarkerNamespace)
 	var changes []Change
 	for attempt := 0; ; attempt++ {
-		cm, err := cms.Get(ctx, HeldName, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return changes, nil
+		cm, err := stash(ctx, c)
+		if err != nil || cm == nil {
+			return changes, err
 		}
-		if err != nil {
-			return changes, fmt.Errorf("%s: read the held APIServices: %w", c.Context, err)
-		}
-		names := make([]string, 0, len(cm.Data))
-		for name := range cm.Data {
-			names = append(names, name)
-		}
-		slices.Sort(names)
 		changes = changes[:0]
-		for _, name := range names {
+		for _, name := range slices.Sorted(maps.Keys(cm.Data)) {
 			ch, err := writeBack(ctx, c, name, cm.Data[name])
 			if err != nil {
 				return changes, err
