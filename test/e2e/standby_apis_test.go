@@ -166,12 +166,7 @@ func TestStandbyMirrorHoldsBackAnAggregatedAPI(t *testing.T) {
 	stop := start()
 
 	brokenAPIService(t, "blue", group, "v1", ns, "api")
-	eventually(t, time.Minute, func() error {
-		if !held(t, "green", "v1."+group) {
-			return errString("APIService v1." + group + " not held in green yet")
-		}
-		return nil
-	})
+	waitHeld(t, "green", "v1."+group, true, "not held in green yet")
 	if r := kubectl(t, "--context", "green", "get", "apiservice", "v1."+group, "--ignore-not-found", "-o", "name"); strings.TrimSpace(r.stdout) != "" {
 		t.Errorf("green, standby, has APIService v1.%s: %s", group, r.stdout)
 	}
@@ -189,40 +184,20 @@ func TestStandbyMirrorHoldsBackAnAggregatedAPI(t *testing.T) {
 		return nil
 	})
 	mustKubectl(t, "--context", "blue", "label", "namespace", ns, "tandem.io/standby-exempt-")
-	eventually(t, time.Minute, func() error {
-		if !held(t, "green", "v1."+group) {
-			return errString("APIService v1." + group + " not held again in green")
-		}
-		return nil
-	})
+	waitHeld(t, "green", "v1."+group, true, "not held again in green")
 	if r := kubectl(t, "--context", "green", "get", "apiservice", "v1."+group, "--ignore-not-found", "-o", "name"); strings.TrimSpace(r.stdout) != "" {
 		t.Errorf("green, standby, has APIService v1.%s once held again: %s", group, r.stdout)
 	}
 	mustKubectl(t, "--context", "blue", "delete", "apiservice", "v1."+group)
-	eventually(t, time.Minute, func() error {
-		if held(t, "green", "v1."+group) {
-			return errString("APIService v1." + group + " still held in green after its delete in blue")
-		}
-		return nil
-	})
+	waitHeld(t, "green", "v1."+group, false, "still held in green after its delete in blue")
 
 	// Deleted in blue while no mirror ran: the next one's start finds it.
 	brokenAPIService(t, "blue", group, "v1", ns, "api")
-	eventually(t, time.Minute, func() error {
-		if !held(t, "green", "v1."+group) {
-			return errString("APIService v1." + group + " not held in green again")
-		}
-		return nil
-	})
+	waitHeld(t, "green", "v1."+group, true, "not held in green again")
 	stop()
 	mustKubectl(t, "--context", "blue", "delete", "apiservice", "v1."+group)
 	start()
-	eventually(t, time.Minute, func() error {
-		if held(t, "green", "v1."+group) {
-			return errString("APIService v1." + group + " still held in green after its delete in blue while no mirror ran")
-		}
-		return nil
-	})
+	waitHeld(t, "green", "v1."+group, false, "still held in green after its delete in blue while no mirror ran")
 }
 
 // apiBackendInBlue makes namespace ns in blue with a Deployment and Service
@@ -247,6 +222,18 @@ func held(t *testing.T, cluster, name string) bool {
 	r := kubectl(t, "--context", cluster, "-n", "tandem-system", "get", "configmap", "tandem-held-apiservices", "--ignore-not-found",
 		"-o", "jsonpath={.data}")
 	return strings.Contains(r.stdout, `"`+name+`"`)
+}
+
+// waitHeld waits up to a minute until cluster's stash holds name (want) or
+// not; what fails says it is still so.
+func waitHeld(t *testing.T, cluster, name string, want bool, still string) {
+	t.Helper()
+	eventually(t, time.Minute, func() error {
+		if held(t, cluster, name) != want {
+			return errString("APIService " + name + " " + still)
+		}
+		return nil
+	})
 }
 
 // heldIn checks whether cluster's stash of held-back APIServices holds name.
