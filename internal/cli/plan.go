@@ -52,6 +52,9 @@ func newPlanCmd(g *Global) *cobra.Command {
   identity  ServiceAccounts that sign in to a cloud IAM with their token (IRSA,
             Azure workload identity) against both clusters' token issuers;
             EKS Pod Identity, whose associations are made per cluster
+  keys      SealedSecrets to copy against the sealing keys both clusters
+            hold: the target's controller opens them only with the source's
+            keys, which sync does not copy from kube-system
   capacity  the source's pod requests against the target's allocatable (every
             resource requested: cpu, memory, ephemeral-storage, GPUs…), and
             each workload against each node: nodeSelector, required node

@@ -268,16 +268,16 @@ var ruleDump = regexp.MustCompile(`apiextensions\.ValidationRule\{Rule:("(?:[^"\
 // copiedController finds, among a CRD's grants, a controller a sync brings
 // along: one of workloads (Deployments, StatefulSets, DaemonSets) in a
 // namespace sync copies (not a system one) whose pods run as the granted
-// ServiceAccount. It returns the workloads (every one running as that
-// ServiceAccount: Knative's controller and autoscaler share one, and which
-// of them acts on the CRD the grant does not say) and the grant. Without
-// one, whoever runs the CRD's controller must install it in the target
-// (kube-system's add-ons, for one).
+// ServiceAccount. It returns the workloads and the first grant that has
+// any. The workloads are every one running as a ServiceAccount the same
+// role grants it to through the same binding, as strongly (a rule naming
+// the CRD, or one on its whole group): Knative's controller and autoscaler
+// share a ServiceAccount, Flux binds one role on all its CRDs to each of
+// its seven controllers, and which of them acts on the CRD the grant does
+// not say. Without one, whoever runs the CRD's controller must install it
+// in the target (kube-system's add-ons, for one).
 func copiedController(workloads []*unstructured.Unstructured, gs []plan.Grant) (string, plan.Grant, bool) {
-	for _, g := range gs {
-		if plan.SystemNamespace(g.ServiceAccount.Namespace) {
-			continue
-		}
+	runAs := func(g plan.Grant) []string {
 		var found []string
 		for _, o := range workloads {
 			if o.GetNamespace() != g.ServiceAccount.Namespace {
@@ -289,9 +289,24 @@ func copiedController(workloads []*unstructured.Unstructured, gs []plan.Grant) (
 				found = append(found, Ref(o))
 			}
 		}
-		if len(found) > 0 {
-			return strings.Join(found, ", "), g, true
+		return found
+	}
+	for i, g := range gs {
+		if plan.SystemNamespace(g.ServiceAccount.Namespace) {
+			continue
 		}
+		found := runAs(g)
+		if len(found) == 0 {
+			continue
+		}
+		for _, other := range gs[i+1:] {
+			if other.Role == g.Role && other.Binding == g.Binding && other.Wildcard == g.Wildcard &&
+				other.ServiceAccount != g.ServiceAccount && !plan.SystemNamespace(other.ServiceAccount.Namespace) {
+				found = append(found, runAs(other)...)
+			}
+		}
+		slices.Sort(found)
+		return strings.Join(slices.Compact(found), ", "), g, true
 	}
 	return "", plan.Grant{}, false
 }

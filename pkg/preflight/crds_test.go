@@ -23,6 +23,13 @@ func TestCopiedController(t *testing.T) {
 		return plan.Grant{ServiceAccount: plan.ObjectKey{Kind: "ServiceAccount", Namespace: ns, Name: sa},
 			CRD: plan.ObjectKey{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition", Name: "widgets.example.com"}}
 	}
+	// Flux binds one ClusterRole on all its CRDs to each of its controllers.
+	through := func(g plan.Grant, binding string, wildcard bool) plan.Grant {
+		g.Binding = plan.ObjectKey{Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding", Name: binding}
+		g.Role = plan.ObjectKey{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "crd-controller"}
+		g.Wildcard = wildcard
+		return g
+	}
 	workloads := []*unstructured.Unstructured{
 		workload("Deployment", "ops", "web", ""),                 // runs as default
 		workload("Deployment", "ops", "operator", "operator"),    // the controller
@@ -30,6 +37,8 @@ func TestCopiedController(t *testing.T) {
 		workload("StatefulSet", "other", "operator", "operator"), // same name, another namespace
 		workload("Deployment", "knative", "autoscaler", "controller"),
 		workload("Deployment", "knative", "controller", "controller"), // both run as controller
+		workload("Deployment", "flux", "source-controller", "source-controller"),
+		workload("Deployment", "flux", "helm-controller", "helm-controller"),
 	}
 	for _, c := range []struct {
 		name   string
@@ -43,6 +52,15 @@ func TestCopiedController(t *testing.T) {
 		{"granted to default", []plan.Grant{grant("ops", "default")}, "Deployment.apps ops/web"},
 		{"granted to a ServiceAccount two workloads run as", []plan.Grant{grant("knative", "controller")},
 			"Deployment.apps knative/autoscaler, Deployment.apps knative/controller"},
+		{"one role granting it to several ServiceAccounts through one binding",
+			[]plan.Grant{through(grant("flux", "helm-controller"), "crd-controller", false), through(grant("flux", "source-controller"), "crd-controller", false)},
+			"Deployment.apps flux/helm-controller, Deployment.apps flux/source-controller"},
+		{"the same role through another binding is another grant",
+			[]plan.Grant{through(grant("flux", "helm-controller"), "crd-controller", false), through(grant("flux", "source-controller"), "other", false)},
+			"Deployment.apps flux/helm-controller"},
+		{"a wildcard grant is a weaker one",
+			[]plan.Grant{through(grant("flux", "helm-controller"), "crd-controller", false), through(grant("flux", "source-controller"), "crd-controller", true)},
+			"Deployment.apps flux/helm-controller"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w, g, ok := copiedController(workloads, c.grants)

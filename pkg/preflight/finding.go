@@ -66,7 +66,7 @@ type Scoped interface {
 
 // Checks returns every check, in report order. Each call returns fresh values.
 func Checks() []Check {
-	return []Check{APIs{}, Deprecated{}, CRDs{}, Addons{}, Classes{}, Webhooks{}, CIDR{}, PDB{}, Stateful{}, Owners{}, Identity{}, Capacity{}, Exposure{}}
+	return []Check{APIs{}, Deprecated{}, CRDs{}, Addons{}, Classes{}, Webhooks{}, CIDR{}, PDB{}, Stateful{}, Owners{}, Identity{}, Keys{}, Capacity{}, Exposure{}}
 }
 
 // Names lists the names of every check.
