@@ -231,7 +231,13 @@ func (r *runner) body(s plan.Step, res *Result) ([]byte, error) {
 		return nil, err
 	}
 	plan.StampHash(obj, s.Hash)
-	if len(obj.GetOwnerReferences()) > 0 {
+	switch owners := obj.GetOwnerReferences(); {
+	case len(owners) == 0:
+	case sanitize.MadeCRD(obj.GroupVersionKind().GroupKind(), owners) != "":
+		// Written without them, as the plan's note says: the operator
+		// that made it sets its own when it adopts it.
+		unstructured.RemoveNestedField(obj.Object, "metadata", "ownerReferences")
+	default:
 		res.Notes = append(res.Notes, sanitize.RemapOwners(obj, r.owners.lookup)...)
 	}
 	return obj.MarshalJSON()

@@ -243,12 +243,21 @@ func decide(it Item, o Options) Step {
 		}
 		return s
 	}
+	made := sanitize.MadeCRD(it.Ref.GroupVersionKind().GroupKind(), it.Ref.Owners)
+	if made != "" && t != nil && !writtenByTandem(t.Managers) {
+		s.Action, s.Reason = Skip, fmt.Sprintf("made in the target by the controller of its owner %s, as in the source", made)
+		return s
+	}
 	s.Hash = it.DesiredHash
 	if s.Hash == "" {
 		s.Hash = Hash(it.Desired)
 	}
 	if t == nil {
 		s.Action = Create
+		if made != "" {
+			s.Decision.Notes = append(slices.Clip(s.Decision.Notes), fmt.Sprintf(
+				"made by the controller of its owner %s: copied as the target lacks it, without its owner reference, so its custom resources can come across before that controller runs there, which adopts it", made))
+		}
 		return s
 	}
 	s.Foreign = foreignManagers(t.Managers)

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -312,6 +313,56 @@ func TestCreatedByTandemIsOursAndUpgraded(t *testing.T) {
 			t.Errorf("managers %v: upgrade %v foreign %v action %s gitops %q, want upgrade %v, %d foreign, %s, no GitOps",
 				c.managers, s.Upgrade, s.Foreign, s.Action, s.GitOps, c.upgrade, c.foreign, c.action)
 		}
+	}
+}
+
+// A CRD an operator makes from another object (Gatekeeper's constraint
+// kinds) is written where the target lacks it, so its custom resources can
+// come across before the operator runs there; one the target's operator
+// made is left to it, and one tandem wrote is kept in step as any copy.
+func TestMadeCRDIsWrittenOnlyWhereTheTargetLacksIt(t *testing.T) {
+	crd := parse(t, `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: k8srequiredlabels.constraints.gatekeeper.sh
+  ownerReferences:
+  - {apiVersion: templates.gatekeeper.sh/v1beta1, kind: ConstraintTemplate, name: k8srequiredlabels, uid: u1, controller: true}
+spec: {group: constraints.gatekeeper.sh}
+`)
+	it := Item{Resource: schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}, Desired: crd, Ref: RefOf(crd)}
+	target := func(hash string, managers ...string) *Target {
+		var entries []ManagedEntry
+		for _, m := range managers {
+			entries = append(entries, ManagedEntry{Manager: m})
+		}
+		return &Target{UID: "t1", Managers: entries, Hash: hash, Hashed: hash != ""}
+	}
+	for _, c := range []struct {
+		name   string
+		target *Target
+		action Action
+		says   string
+	}{
+		{"the target lacks it", nil, Create, "copied as the target lacks it"},
+		{"the target's operator made it", target("", "gatekeeper"), Skip, "made in the target by the controller of its owner ConstraintTemplate/k8srequiredlabels"},
+		{"tandem wrote it, the operator adopted it", target(Hash(crd), FieldManager, "gatekeeper"), Unchanged, ""},
+		{"tandem wrote it, the source changed it", target("old", FieldManager), Update, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			it.Target = c.target
+			s := decide(it, Options{})
+			got := s.Reason + " " + strings.Join(s.Decision.Notes, "; ")
+			if s.Action != c.action || (c.says != "" && !strings.Contains(got, c.says)) {
+				t.Errorf("%s (%q), want %s saying %q", s.Action, got, c.action, c.says)
+			}
+		})
+	}
+	// Only a CRD: a ConfigMap a controller made is no such thing.
+	owned := parse(t, desiredCM)
+	owned.SetOwnerReferences(crd.GetOwnerReferences())
+	if made := sanitize.MadeCRD(owned.GroupVersionKind().GroupKind(), owned.GetOwnerReferences()); made != "" {
+		t.Errorf("a ConfigMap is a made CRD of %s", made)
 	}
 }
 

@@ -177,8 +177,10 @@ func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 // version the target still stores objects at and the source's CRD no
 // longer has (status.storedVersions), an admission check denying it. Sync
 // would fail on it, and on every object of it. What sync would not write is
-// not tried: a CRD the target has as tandem last wrote it (same hash) or
-// that Helm, Argo CD or Flux manages there (sync leaves it to them). The
+// not tried: a CRD the target has as tandem last wrote it (same hash), one
+// that Helm, Argo CD or Flux manages there (sync leaves it to them), or one
+// an operator makes from another object that the target's operator made
+// there (sanitize.MadeCRD). The
 // write is sync's: a create where the target lacks it, else an apply that
 // takes fields back only from tandem's own managers — a conflict with
 // another manager is sync's to report, as is what cannot be tried at all
@@ -193,6 +195,10 @@ func refusedCRDs(ctx context.Context, c *cluster.Conn, crds []*unstructured.Unst
 		if exists {
 			if _, gitOps := plan.ManagedBy(t); gitOps {
 				continue
+			}
+			if sanitize.MadeCRD(crd.GroupVersionKind().GroupKind(), crd.GetOwnerReferences()) != "" &&
+				!slices.ContainsFunc(plan.ManagersOf(t), func(e plan.ManagedEntry) bool { return plan.Ours(e.Manager) }) {
+				continue // the target's operator made it; sync leaves it to it
 			}
 		}
 		g.Go(func() error {

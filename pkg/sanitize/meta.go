@@ -3,6 +3,7 @@ package sanitize
 import (
 	"fmt"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -48,11 +49,41 @@ func metaSkip(obj *unstructured.Unstructured) Decision {
 			return d
 		}
 		if ref.Controller != nil && *ref.Controller {
+			if MadeCRD(obj.GroupVersionKind().GroupKind(), obj.GetOwnerReferences()) != "" {
+				// Copied where the target lacks it (plan.decide): the
+				// custom resources sync copies need it before that
+				// controller runs there, and a standby's never does.
+				continue
+			}
 			// Non-controller references are kept; RemapOwners fixes their UIDs later.
 			return skip(fmt.Sprintf("owned by %s/%s: its controller recreates it in the target", ref.Kind, ref.Name))
 		}
 	}
 	return Decision{}
+}
+
+// MadeCRD names the controller owner of a CustomResourceDefinition that
+// an operator makes from another object ("ConstraintTemplate/k8srequiredlabels":
+// Gatekeeper makes a constraint kind from each ConstraintTemplate,
+// Crossplane a composite kind from each CompositeResourceDefinition and a
+// provider's kinds from its ProviderRevision), "" for anything else. Unlike
+// what else a controller makes, such a CRD is copied, where the target
+// lacks it: the custom resources of it that sync copies (constraints,
+// composite resources) cannot be written before it, the target's operator
+// may start after the sync or, in a standby, not at all, and the operator
+// adopts the copy it finds (apply writes it without owner references).
+// Where the target has one that tandem
+// did not write, its operator made it and it is left to it.
+func MadeCRD(gk schema.GroupKind, owners []metav1.OwnerReference) string {
+	if gk != (schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}) {
+		return ""
+	}
+	for _, ref := range owners {
+		if ref.Controller != nil && *ref.Controller {
+			return ref.Kind + "/" + ref.Name
+		}
+	}
+	return ""
 }
 
 // StateNamespace is where tandem keeps each cluster's own state.

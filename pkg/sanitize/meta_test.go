@@ -137,6 +137,32 @@ spec: {subnet: subnet-1}
 			dec: Decision{Skip: true, Reason: "belongs to the source's node ip-10-0-1-17.ec2.internal: the target's nodes have their own"},
 		},
 		{
+			// Gatekeeper makes a constraint kind from each
+			// ConstraintTemplate: the constraints sync copies need it
+			// (plan.decide writes it only where the target lacks it).
+			name: "a CRD an operator made from another object",
+			in: `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: k8srequiredlabels.constraints.gatekeeper.sh
+  uid: 0b8f6b0e-1111-2222-3333-444455556667
+  ownerReferences:
+  - {apiVersion: templates.gatekeeper.sh/v1beta1, kind: ConstraintTemplate, name: k8srequiredlabels, uid: u5, controller: true, blockOwnerDeletion: true}
+spec: {group: constraints.gatekeeper.sh}
+status: {acceptedNames: {kind: K8sRequiredLabels}}
+`,
+			want: `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: k8srequiredlabels.constraints.gatekeeper.sh
+  ownerReferences:
+  - {apiVersion: templates.gatekeeper.sh/v1beta1, kind: ConstraintTemplate, name: k8srequiredlabels, uid: u5, controller: true, blockOwnerDeletion: true}
+spec: {group: constraints.gatekeeper.sh}
+`,
+		},
+		{
 			name: "a Node of another API group is not a node",
 			in: `
 apiVersion: example.com/v1
