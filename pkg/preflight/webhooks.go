@@ -3,6 +3,7 @@ package preflight
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -33,10 +34,24 @@ type hook struct {
 	service            *admissionv1.ServiceReference
 	url                *string
 	failurePolicy      *admissionv1.FailurePolicyType
+	// standby: its configuration is in a standby's form (failing open,
+	// the originals kept in standby.FailurePolicyAnnotation), or the target
+	// is a standby and parks the namespace of its service.
+	standby bool
 }
+
+// closed says whether h rejects what it matches when nothing answers it
+// (an unset policy is Fail in admissionregistration/v1).
+func (h hook) closed() bool { return h.failurePolicy == nil || *h.failurePolicy != admissionv1.Ignore }
 
 // Run checks the target's webhooks' backends and lists the source's.
 func (Webhooks) Run(ctx context.Context, env *Env) ([]Finding, error) {
+	// In a standby target, what its parked namespaces serve answers
+	// nothing by design.
+	parked, err := standby.IsStandby(ctx, env.Target)
+	if err != nil {
+		return nil, fmt.Errorf("read the target's standby marker: %w", err)
+	}
 	ar := env.Target.Typed.AdmissionregistrationV1()
 	var hooks []hook
 	vs, err := ar.ValidatingWebhookConfigurations().List(ctx, metav1.ListOptions{})
@@ -44,8 +59,9 @@ func (Webhooks) Run(ctx context.Context, env *Env) ([]Finding, error) {
 		return nil, fmt.Errorf("list validating webhooks in the target: %w", err)
 	}
 	for _, c := range vs.Items {
+		_, sb := c.Annotations[standby.FailurePolicyAnnotation]
 		for _, w := range c.Webhooks {
-			hooks = append(hooks, hook{config: c.Name, kind: "ValidatingWebhookConfiguration", name: w.Name, service: w.ClientConfig.Service, url: w.ClientConfig.URL, failurePolicy: w.FailurePolicy})
+			hooks = append(hooks, hook{config: c.Name, kind: "ValidatingWebhookConfiguration", name: w.Name, service: w.ClientConfig.Service, url: w.ClientConfig.URL, failurePolicy: w.FailurePolicy, standby: sb})
 		}
 	}
 	ms, err := ar.MutatingWebhookConfigurations().List(ctx, metav1.ListOptions{})
@@ -53,23 +69,46 @@ func (Webhooks) Run(ctx context.Context, env *Env) ([]Finding, error) {
 		return nil, fmt.Errorf("list mutating webhooks in the target: %w", err)
 	}
 	for _, c := range ms.Items {
+		_, sb := c.Annotations[standby.FailurePolicyAnnotation]
 		for _, w := range c.Webhooks {
-			hooks = append(hooks, hook{config: c.Name, kind: "MutatingWebhookConfiguration", name: w.Name, service: w.ClientConfig.Service, url: w.ClientConfig.URL, failurePolicy: w.FailurePolicy})
+			hooks = append(hooks, hook{config: c.Name, kind: "MutatingWebhookConfiguration", name: w.Name, service: w.ClientConfig.Service, url: w.ClientConfig.URL, failurePolicy: w.FailurePolicy, standby: sb})
 		}
 	}
+	// One finding per configuration, service and policy: a configuration
+	// of 21 webhooks on one Service (Cluster API's) is one thing to fix.
+	type unanswered struct {
+		config, kind, service string
+		closed                bool
+	}
+	var order []unanswered
+	groups := map[unanswered][]hook{}
+	ready := map[string]int{}
 	var out []Finding
 	for _, h := range hooks {
 		if h.service == nil {
 			continue // a URL webhook lives outside the cluster; nothing to look at here
 		}
-		ready, err := readyEndpoints(ctx, env, h.service.Namespace, h.service.Name)
-		if err != nil {
-			return out, err
+		h.standby = h.standby || (parked && !plan.SystemNamespace(h.service.Namespace))
+		svc := h.service.Namespace + "/" + h.service.Name
+		n, seen := ready[svc]
+		if !seen {
+			var err error
+			if n, err = readyEndpoints(ctx, env, h.service.Namespace, h.service.Name); err != nil {
+				return out, err
+			}
+			ready[svc] = n
 		}
-		if ready > 0 {
+		if n > 0 {
 			continue
 		}
-		out = append(out, unansweredHook(h))
+		g := unanswered{h.config, h.kind, svc, h.closed()}
+		if groups[g] == nil {
+			order = append(order, g)
+		}
+		groups[g] = append(groups[g], h)
+	}
+	for _, g := range order {
+		out = append(out, unansweredHooks(groups[g]))
 	}
 	for _, kind := range []string{"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"} {
 		for _, c := range env.Of("admissionregistration.k8s.io", kind) {
@@ -125,27 +164,57 @@ func staysBehind(o *unstructured.Unstructured) (Finding, bool) {
 		Fix:     "install the add-on behind it in the target (it brings its own " + o.GetKind() + "), or sync with --include-system"}, true
 }
 
-// unansweredHook is the finding of a target webhook whose service has no
-// ready endpoints: failing closed it rejects what it matches, the sync's
-// writes included; failing open (Ignore) it lets them through (a Service
-// without endpoints refuses the call at once, through the apiserver's
-// endpoint routing or kube-proxy's reject rule), and what is lost is the
-// webhook's work on them: a policy not enforced, a sidecar not injected.
-func unansweredHook(h hook) Finding {
+// unansweredHooks is the finding of target webhooks of one configuration
+// whose service has no ready endpoints, all failing closed or all open:
+// failing closed they reject what they match, the sync's writes included;
+// failing open (Ignore) they let them through (a Service without endpoints
+// refuses the call at once, through the apiserver's endpoint routing or
+// kube-proxy's reject rule), and what is lost is the webhooks' work on
+// them: a policy not enforced, a sidecar not injected. In a standby's form
+// (failing open while the standby parks their backends, failing closed
+// again at activate) that is the design, and said as such.
+func unansweredHooks(hs []hook) Finding {
+	h := hs[0]
 	obj := "target " + h.kind + ".admissionregistration.k8s.io " + h.config
 	svc := h.service.Namespace + "/" + h.service.Name
-	if h.failurePolicy == nil || *h.failurePolicy != admissionv1.Ignore {
+	names := make([]string, len(hs))
+	for i, h := range hs {
+		names[i] = h.name
+	}
+	who, calls, they, them, their := "webhook "+names[0], "calls", "it", "it", "its"
+	if len(hs) > 1 {
+		who, calls, they, them, their = fmt.Sprintf("its %d webhooks %s", len(hs), strings.Join(names, ", ")), "call", "they", "them", "their"
+	}
+	if h.closed() {
 		return Finding{Severity: Error, Object: obj,
-			Message: fmt.Sprintf("webhook %s calls service %s, which has no ready endpoints: every request it matches is rejected, the sync's included", h.name, svc),
+			Message: fmt.Sprintf("%s %s service %s, which has no ready endpoints: every request %s %s is rejected, the sync's included", who, calls, svc, they, match(they)),
 			Fix:     fmt.Sprintf("start the webhook's backend (service %s) in the target, or delete the webhook configuration %s", svc, h.config)}
 	}
-	what := "pass unchecked by its policy"
+	if h.standby {
+		return Finding{Severity: Info, Object: obj,
+			Message: fmt.Sprintf("%s %s service %s, which has no ready endpoints: the target is a standby, which parks the backend until activate (and makes a webhook failing closed fail open until then)", who, calls, svc)}
+	}
+	what := "pass unchecked by " + their + " policy"
 	if h.kind == "MutatingWebhookConfiguration" {
-		what = "are not mutated by it (a sidecar or default it injects is missing until they are recreated)"
+		what = fmt.Sprintf("are not mutated by %s (a sidecar or default %s %s is missing until they are recreated)", them, they, inject(they))
 	}
 	return Finding{Severity: Warning, Object: obj,
-		Message: fmt.Sprintf("webhook %s calls service %s, which has no ready endpoints: with failurePolicy Ignore the requests it matches go through, and objects written before its backend runs %s", h.name, svc, what),
+		Message: fmt.Sprintf("%s %s service %s, which has no ready endpoints: with failurePolicy Ignore the requests %s %s go through, and objects written before its backend runs %s", who, calls, svc, they, match(they), what),
 		Fix:     fmt.Sprintf("start the webhook's backend (service %s) in the target before the sync writes what it matches", svc)}
+}
+
+func match(they string) string {
+	if they == "it" {
+		return "matches"
+	}
+	return "match"
+}
+
+func inject(they string) string {
+	if they == "it" {
+		return "injects"
+	}
+	return "inject"
 }
 
 // readyEndpoints counts the ready endpoints of a target Service; a missing

@@ -1,6 +1,7 @@
 package preflight
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -8,31 +9,44 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-func TestUnansweredHook(t *testing.T) {
+func TestUnansweredHooks(t *testing.T) {
 	svc := &admissionv1.ServiceReference{Namespace: "mesh", Name: "injector"}
 	policy := func(p admissionv1.FailurePolicyType) *admissionv1.FailurePolicyType { return &p }
 	cases := []struct {
-		kind   string
-		policy *admissionv1.FailurePolicyType
-		sev    Severity
-		says   string
+		kind    string
+		policy  *admissionv1.FailurePolicyType
+		standby bool
+		sev     Severity
+		says    [2]string // of one webhook, of three
 	}{
 		// Unset is Fail in admissionregistration/v1.
-		{"ValidatingWebhookConfiguration", nil, Error, "every request it matches is rejected"},
-		{"MutatingWebhookConfiguration", policy(admissionv1.Fail), Error, "every request it matches is rejected"},
-		{"ValidatingWebhookConfiguration", policy(admissionv1.Ignore), Warning, "pass unchecked by its policy"},
-		{"MutatingWebhookConfiguration", policy(admissionv1.Ignore), Warning, "are not mutated by it"},
+		{"ValidatingWebhookConfiguration", nil, false, Error, [2]string{"every request it matches is rejected", "every request they match is rejected"}},
+		{"MutatingWebhookConfiguration", policy(admissionv1.Fail), false, Error, [2]string{"every request it matches is rejected", "every request they match is rejected"}},
+		{"ValidatingWebhookConfiguration", policy(admissionv1.Ignore), false, Warning, [2]string{"pass unchecked by its policy", "pass unchecked by their policy"}},
+		{"MutatingWebhookConfiguration", policy(admissionv1.Ignore), false, Warning, [2]string{"are not mutated by it (a sidecar or default it injects", "are not mutated by them (a sidecar or default they inject"}},
+		{"ValidatingWebhookConfiguration", policy(admissionv1.Ignore), true, Info, [2]string{"the target is a standby", "the target is a standby"}},
+		// A standby's configuration failing closed (changed by hand) still rejects.
+		{"ValidatingWebhookConfiguration", policy(admissionv1.Fail), true, Error, [2]string{"every request it matches is rejected", "every request they match is rejected"}},
 	}
 	for _, c := range cases {
-		f := unansweredHook(hook{config: "cfg", kind: c.kind, name: "inject.mesh.example", service: svc, failurePolicy: c.policy})
-		if f.Severity != c.sev || !strings.Contains(f.Message, c.says) || !strings.Contains(f.Message, "mesh/injector") {
-			t.Errorf("%s %v: %s %q; want %s saying %q", c.kind, c.policy, f.Severity, f.Message, c.sev, c.says)
-		}
-		if f.Object != "target "+c.kind+".admissionregistration.k8s.io cfg" {
-			t.Errorf("object %q", f.Object)
-		}
-		if strings.Contains(f.Message, "timeout") {
-			t.Errorf("%q: no endpoints fails at once, not after a timeout", f.Message)
+		for i, n := range []int{1, 3} {
+			var hs []hook
+			for j := range n {
+				hs = append(hs, hook{config: "cfg", kind: c.kind, name: fmt.Sprintf("inject%d.mesh.example", j), service: svc, failurePolicy: c.policy, standby: c.standby})
+			}
+			f := unansweredHooks(hs)
+			if f.Severity != c.sev || !strings.Contains(f.Message, c.says[i]) || !strings.Contains(f.Message, "mesh/injector") {
+				t.Errorf("%s %v standby %v, %d webhooks: %s %q; want %s saying %q", c.kind, c.policy, c.standby, n, f.Severity, f.Message, c.sev, c.says[i])
+			}
+			if f.Object != "target "+c.kind+".admissionregistration.k8s.io cfg" {
+				t.Errorf("object %q", f.Object)
+			}
+			if n > 1 && !strings.Contains(f.Message, "its 3 webhooks inject0.mesh.example, inject1.mesh.example, inject2.mesh.example call") {
+				t.Errorf("%q: want every webhook named", f.Message)
+			}
+			if strings.Contains(f.Message, "timeout") {
+				t.Errorf("%q: no endpoints fails at once, not after a timeout", f.Message)
+			}
 		}
 	}
 }
