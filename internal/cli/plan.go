@@ -46,7 +46,10 @@ func newPlanCmd(g *Global) *cobra.Command {
   stateful  StatefulSets, PVCs, PVs with reclaimPolicy Delete; volumes against
             the target (CSI driver, provisioner, access modes, node affinity);
             Velero Schedules both clusters would run into one storage location;
-            VolumeSnapshots (not copied) and the claims restoring from them
+            VolumeSnapshots (not copied) and the claims restoring from them;
+            custom resources a controller turns into cloud resources
+            (Crossplane, ACK, Config Connector, Azure Service Operator), which
+            both clusters' controllers would manage
   owners    Helm releases, Argo CD Applications and Flux units managing objects:
             the pipeline must deploy to the target too
   identity  ServiceAccounts that sign in to a cloud IAM with their token (IRSA,

@@ -22,7 +22,7 @@ func (Stateful) Name() string { return "stateful" }
 
 // Scope says what was read.
 func (Stateful) Scope(env *Env) string {
-	return fmt.Sprintf("%d StatefulSets, %d PVCs, %d PVs against the target's CSI drivers, classes and nodes; %d Velero Schedules", len(env.Of("apps", "StatefulSet")), len(env.Of("", "PersistentVolumeClaim")), len(env.Of("", "PersistentVolume")), len(env.Of("velero.io", "Schedule")))
+	return fmt.Sprintf("%d StatefulSets, %d PVCs, %d PVs against the target's CSI drivers, classes and nodes; %d Velero Schedules; custom resources a controller makes cloud resources of (Crossplane, ACK, Config Connector, Azure Service Operator)", len(env.Of("apps", "StatefulSet")), len(env.Of("", "PersistentVolumeClaim")), len(env.Of("", "PersistentVolume")), len(env.Of("velero.io", "Schedule")))
 }
 
 // Run reports the stateful inventory.
@@ -88,6 +88,7 @@ func (Stateful) Run(ctx context.Context, env *Env) ([]Finding, error) {
 			Fix:     "set Retain before handoff: kubectl patch pv " + o.GetName() + ` -p '{"spec":{"persistentVolumeReclaimPolicy":"Retain"}}'`})
 	}
 	out = append(out, snapshots(env)...)
+	out = append(out, cloudResources(env)...)
 	return append(out, veleroSchedules(env)...), nil
 }
 
