@@ -39,7 +39,9 @@ func newPlanCmd(g *Global) *cobra.Command {
   addons    add-on Deployments/DaemonSets (kube-system, ingress, monitoring…)
             only in one cluster or at other image tags
   classes   Storage/Ingress/Priority/RuntimeClasses referenced but missing
-  webhooks  target admission webhooks with no ready endpoints; source webhooks
+  webhooks  target admission webhooks with no ready endpoints; source webhooks,
+            a sidecar injector the target lacks (sync writes it after the
+            workloads it injects into); aggregated APIs a standby holds back
   cidr      overlapping Service/pod/node address ranges
   pdb       what blocks or loses data in a drain of the source: budgets allowing
             no eviction, pods without a controller, emptyDir and hostPath pods

@@ -263,6 +263,16 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	if err := o.g.printResults(results, summary, total, time.Since(started)); err != nil {
 		return err
 	}
+	if !o.Standby {
+		// A sidecar injector copied along came after the workloads it injects into.
+		said, err := syncer.Unmutated(ctx, target, results)
+		if err != nil {
+			said = append(said, fmt.Sprintf("which workloads were created before the pod-mutating webhooks this sync created is not known: %v", err))
+		}
+		for _, s := range said {
+			fmt.Fprintln(o.g.Err, "warning: "+s)
+		}
+	}
 	if o.Standby {
 		if err := installStandby(ctx, o.g, target, prep.Warnings); err != nil {
 			return err

@@ -18,6 +18,7 @@ import (
 	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/sanitize"
 	"github.com/tandem-io/tandem/pkg/syncer"
 )
 
@@ -84,6 +85,7 @@ func comparable(obj *unstructured.Unstructured) string {
 		return ""
 	}
 	c := obj.DeepCopy()
+	sanitize.DropMadeOwners(c) // as apply writes it (the target's copy: as its operator adopted it)
 	for _, f := range []string{"uid", "resourceVersion", "generation", "creationTimestamp", "managedFields"} {
 		unstructured.RemoveNestedField(c.Object, "metadata", f)
 	}

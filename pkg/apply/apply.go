@@ -196,7 +196,10 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 			res.Notes = append(res.Notes, "deleted and created again: an immutable field changed")
 		}
 	}
+	var made *madeMeanwhile
 	switch {
+	case errors.As(err, &made):
+		res.Status, res.Reason = Skipped, made.Error()
 	case err == nil:
 		res.Status = Updated
 		if s.TargetUID == "" {
@@ -231,13 +234,7 @@ func (r *runner) body(s plan.Step, res *Result) ([]byte, error) {
 		return nil, err
 	}
 	plan.StampHash(obj, s.Hash)
-	switch owners := obj.GetOwnerReferences(); {
-	case len(owners) == 0:
-	case sanitize.MadeCRD(obj.GroupVersionKind().GroupKind(), owners) != "":
-		// Written without them, as the plan's note says: the operator
-		// that made it sets its own when it adopts it.
-		unstructured.RemoveNestedField(obj.Object, "metadata", "ownerReferences")
-	default:
+	if len(obj.GetOwnerReferences()) > 0 && !sanitize.DropMadeOwners(obj) {
 		res.Notes = append(res.Notes, sanitize.RemapOwners(obj, r.owners.lookup)...)
 	}
 	return obj.MarshalJSON()

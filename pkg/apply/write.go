@@ -21,6 +21,7 @@ import (
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/sanitize"
 )
 
 // write is a step's write: a create when the target has no copy (cheaper
@@ -32,6 +33,11 @@ func (r *runner) write(ctx context.Context, s plan.Step, body []byte, res *Resul
 		if !apierrors.IsAlreadyExists(err) {
 			return out, err
 		}
+		if made := sanitize.MadeCRD(s.Ref.GroupVersionKind().GroupKind(), s.Ref.Owners); made != "" {
+			// The target's operator made it since the plan read the
+			// target: its own, as plan.decide leaves one it finds.
+			return nil, &madeMeanwhile{owner: made}
+		}
 		// Made since the plan read the target: an apply, which respects
 		// whoever made it.
 	} else if s.Upgrade {
@@ -40,6 +46,14 @@ func (r *runner) write(ctx context.Context, s plan.Step, body []byte, res *Resul
 		}
 	}
 	return r.ssaWithRetry(ctx, s, body, res)
+}
+
+// madeMeanwhile is the end of a write of a CRD an operator makes
+// (sanitize.MadeCRD) that the target's operator made while the sync ran.
+type madeMeanwhile struct{ owner string }
+
+func (e *madeMeanwhile) Error() string {
+	return "made in the target by the controller of its owner " + e.owner + " while the sync ran: left to it"
 }
 
 // create creates s's object from body and answers its identity.

@@ -338,6 +338,12 @@ spec: {group: constraints.gatekeeper.sh}
 		}
 		return &Target{UID: "t1", Managers: entries, Hash: hash, Hashed: hash != ""}
 	}
+	adopted := func(t *Target) *Target { t.Controlled = true; return t }
+	helm := func(t *Target) *Target {
+		t.Labels = map[string]string{"app.kubernetes.io/managed-by": "Helm"}
+		t.Annotations = map[string]string{"meta.helm.sh/release-name": "gk", "meta.helm.sh/release-namespace": "gatekeeper-system"}
+		return t
+	}
 	for _, c := range []struct {
 		name   string
 		target *Target
@@ -346,8 +352,9 @@ spec: {group: constraints.gatekeeper.sh}
 	}{
 		{"the target lacks it", nil, Create, "copied as the target lacks it"},
 		{"the target's operator made it", target("", "gatekeeper"), Skip, "made in the target by the controller of its owner ConstraintTemplate/k8srequiredlabels"},
-		{"tandem wrote it, the operator adopted it", target(Hash(crd), FieldManager, "gatekeeper"), Unchanged, ""},
 		{"tandem wrote it, the source changed it", target("old", FieldManager), Update, ""},
+		{"tandem wrote it, the operator adopted it", adopted(target("old", FieldManager, "gatekeeper")), Skip, "adopted in the target by the controller of its owner ConstraintTemplate/k8srequiredlabels"},
+		{"Helm installed it in the target", helm(target("")), Skip, "managed by Helm release gk in the target"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			it.Target = c.target

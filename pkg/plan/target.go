@@ -16,6 +16,8 @@ type Target struct {
 	// Hash is the HashAnnotation's value; Hashed says the annotation is there.
 	Hash   string
 	Hashed bool
+	// Controlled says a controller owns it (a controller owner reference).
+	Controlled bool
 	// Labels, Annotations (without the hash and kubectl's last-applied
 	// copy) and Managers (manager and subresource of each managedFields
 	// entry) may be shared between objects: never modify them.
@@ -30,8 +32,10 @@ type Target struct {
 // pass its owner's annotations on (a Deployment's ReplicaSets carry the
 // Deployment's, the hash among them; a DaemonSet's revisions, a Tekton
 // PipelineRun's TaskRuns), and its objects keep them when orphaned. Sync
-// never copies a controller's object. Pruning one of those would delete the
-// target's own (a ReplicaSet, and its pods with it).
+// copies no controller's object but a CRD an operator makes
+// (sanitize.MadeCRD), and writes that one without owner references: once
+// the target's operator adopted it, it is the operator's. Pruning one of
+// those would delete the target's own (a ReplicaSet, and its pods with it).
 func Copied(o metav1.Object) bool {
 	if _, ok := o.GetAnnotations()[HashAnnotation]; !ok || metav1.GetControllerOfNoCopy(o) != nil {
 		return false
@@ -60,7 +64,7 @@ const LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 
 // TargetOf is what a decision reads of o, the target's copy of an object.
 func TargetOf(o *unstructured.Unstructured) *Target {
-	t := &Target{UID: o.GetUID(), Namespace: o.GetNamespace(), Labels: o.GetLabels(), Managers: ManagersOf(o)}
+	t := &Target{UID: o.GetUID(), Namespace: o.GetNamespace(), Labels: o.GetLabels(), Managers: ManagersOf(o), Controlled: metav1.GetControllerOfNoCopy(o) != nil}
 	for k, v := range o.GetAnnotations() {
 		switch k {
 		case HashAnnotation:

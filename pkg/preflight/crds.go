@@ -125,8 +125,12 @@ func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 			if crs > 0 {
 				workloads := slices.Concat(env.Of("apps", "Deployment"), env.Of("apps", "StatefulSet"), env.Of("apps", "DaemonSet"))
 				if w, g, ok := copiedController(workloads, granted[crd.GetName()]); ok {
+					controller := "their controller " + w
+					if strings.Contains(w, ", ") {
+						controller = "their controller, one of " + w + " (each granted the same)"
+					}
 					out = append(out, Finding{Severity: Warning, Object: obj,
-						Message: fmt.Sprintf("missing in the target while the source has %d %s objects; sync copies the CRD, the objects and their controller %s (%s)", crs, kind, w, g.Why()),
+						Message: fmt.Sprintf("missing in the target while the source has %d %s objects; sync copies the CRD, the objects and %s (%s)", crs, kind, controller, g.Why()),
 						Fix:     "make sure the controller's version (the source's images) supports the target's Kubernetes; do not leave the CRD, its objects or namespace " + g.ServiceAccount.Namespace + " out of the sync"})
 				} else {
 					out = append(out, Finding{Severity: Error, Object: obj,
@@ -197,8 +201,8 @@ func refusedCRDs(ctx context.Context, c *cluster.Conn, crds []*unstructured.Unst
 				continue
 			}
 			if sanitize.MadeCRD(crd.GroupVersionKind().GroupKind(), crd.GetOwnerReferences()) != "" &&
-				!slices.ContainsFunc(plan.ManagersOf(t), func(e plan.ManagedEntry) bool { return plan.Ours(e.Manager) }) {
-				continue // the target's operator made it; sync leaves it to it
+				(metav1.GetControllerOfNoCopy(t) != nil || !slices.ContainsFunc(plan.ManagersOf(t), func(e plan.ManagedEntry) bool { return plan.Ours(e.Manager) })) {
+				continue // the target's operator made or adopted it; sync leaves it to it
 			}
 		}
 		g.Go(func() error {
@@ -209,6 +213,7 @@ func refusedCRDs(ctx context.Context, c *cluster.Conn, crds []*unstructured.Unst
 			if exists && t.GetAnnotations()[plan.HashAnnotation] == plan.Hash(o) {
 				return nil
 			}
+			sanitize.DropMadeOwners(o)
 			why[i] = refusal(dryRunWrite(ctx, c, o, exists))
 			return nil
 		})
@@ -276,8 +281,7 @@ var ruleDump = regexp.MustCompile(`apiextensions\.ValidationRule\{Rule:("(?:[^"\
 // namespace sync copies (not a system one) whose pods run as the granted
 // ServiceAccount. It returns the workloads and the first grant that has
 // any. The workloads are every one running as a ServiceAccount the same
-// role grants it to through the same binding, as strongly (a rule naming
-// the CRD, or one on its whole group): Knative's controller and autoscaler
+// role grants it to through the same binding: Knative's controller and autoscaler
 // share a ServiceAccount, Flux binds one role on all its CRDs to each of
 // its seven controllers, and which of them acts on the CRD the grant does
 // not say. Without one, whoever runs the CRD's controller must install it
@@ -306,7 +310,7 @@ func copiedController(workloads []*unstructured.Unstructured, gs []plan.Grant) (
 			continue
 		}
 		for _, other := range gs[i+1:] {
-			if other.Role == g.Role && other.Binding == g.Binding && other.Wildcard == g.Wildcard &&
+			if other.Role == g.Role && other.Binding == g.Binding &&
 				other.ServiceAccount != g.ServiceAccount && !plan.SystemNamespace(other.ServiceAccount.Namespace) {
 				found = append(found, runAs(other)...)
 			}

@@ -24,10 +24,9 @@ func TestCopiedController(t *testing.T) {
 			CRD: plan.ObjectKey{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition", Name: "widgets.example.com"}}
 	}
 	// Flux binds one ClusterRole on all its CRDs to each of its controllers.
-	through := func(g plan.Grant, binding string, wildcard bool) plan.Grant {
+	through := func(g plan.Grant, binding string) plan.Grant {
 		g.Binding = plan.ObjectKey{Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding", Name: binding}
 		g.Role = plan.ObjectKey{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "crd-controller"}
-		g.Wildcard = wildcard
 		return g
 	}
 	workloads := []*unstructured.Unstructured{
@@ -53,13 +52,10 @@ func TestCopiedController(t *testing.T) {
 		{"granted to a ServiceAccount two workloads run as", []plan.Grant{grant("knative", "controller")},
 			"Deployment.apps knative/autoscaler, Deployment.apps knative/controller"},
 		{"one role granting it to several ServiceAccounts through one binding",
-			[]plan.Grant{through(grant("flux", "helm-controller"), "crd-controller", false), through(grant("flux", "source-controller"), "crd-controller", false)},
+			[]plan.Grant{through(grant("flux", "helm-controller"), "crd-controller"), through(grant("flux", "source-controller"), "crd-controller")},
 			"Deployment.apps flux/helm-controller, Deployment.apps flux/source-controller"},
 		{"the same role through another binding is another grant",
-			[]plan.Grant{through(grant("flux", "helm-controller"), "crd-controller", false), through(grant("flux", "source-controller"), "other", false)},
-			"Deployment.apps flux/helm-controller"},
-		{"a wildcard grant is a weaker one",
-			[]plan.Grant{through(grant("flux", "helm-controller"), "crd-controller", false), through(grant("flux", "source-controller"), "crd-controller", true)},
+			[]plan.Grant{through(grant("flux", "helm-controller"), "crd-controller"), through(grant("flux", "source-controller"), "other")},
 			"Deployment.apps flux/helm-controller"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

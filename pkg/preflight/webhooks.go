@@ -36,7 +36,7 @@ type hook struct {
 	failurePolicy      *admissionv1.FailurePolicyType
 	// standby: its configuration is in a standby's form (failing open,
 	// the originals kept in standby.FailurePolicyAnnotation), or the target
-	// is a standby and parks the namespace of its service.
+	// is a standby that parks the namespace of its service.
 	standby bool
 }
 
@@ -47,10 +47,13 @@ func (h hook) closed() bool { return h.failurePolicy == nil || *h.failurePolicy 
 // Run checks the target's webhooks' backends and lists the source's.
 func (Webhooks) Run(ctx context.Context, env *Env) ([]Finding, error) {
 	// In a standby target, what its parked namespaces serve answers
-	// nothing by design.
-	parked, err := standby.IsStandby(ctx, env.Target)
-	if err != nil {
-		return nil, fmt.Errorf("read the target's standby marker: %w", err)
+	// nothing by design: those its standby policy covers, not those
+	// exempt from it. (Without the right to list namespaces, none is.)
+	parked := map[string]bool{}
+	if nss, err := env.Target.Typed.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: standby.NamespaceLabel + "=true," + standby.ExemptLabel + "!=true"}); err == nil {
+		for _, ns := range nss.Items {
+			parked[ns.Name] = true
+		}
 	}
 	ar := env.Target.Typed.AdmissionregistrationV1()
 	var hooks []hook
@@ -68,7 +71,9 @@ func (Webhooks) Run(ctx context.Context, env *Env) ([]Finding, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list mutating webhooks in the target: %w", err)
 	}
+	targetConfigs := map[string]bool{}
 	for _, c := range ms.Items {
+		targetConfigs[c.Name] = true
 		_, sb := c.Annotations[standby.FailurePolicyAnnotation]
 		for _, w := range c.Webhooks {
 			hooks = append(hooks, hook{config: c.Name, kind: "MutatingWebhookConfiguration", name: w.Name, service: w.ClientConfig.Service, url: w.ClientConfig.URL, failurePolicy: w.FailurePolicy, standby: sb})
@@ -88,7 +93,7 @@ func (Webhooks) Run(ctx context.Context, env *Env) ([]Finding, error) {
 		if h.service == nil {
 			continue // a URL webhook lives outside the cluster; nothing to look at here
 		}
-		h.standby = h.standby || (parked && !plan.SystemNamespace(h.service.Namespace))
+		h.standby = h.standby || parked[h.service.Namespace]
 		svc := h.service.Namespace + "/" + h.service.Name
 		n, seen := ready[svc]
 		if !seen {
@@ -115,6 +120,12 @@ func (Webhooks) Run(ctx context.Context, env *Env) ([]Finding, error) {
 			if f, behind := staysBehind(c); behind {
 				out = append(out, f)
 				continue
+			}
+			if ms := plan.PodMutators(c); len(ms) > 0 {
+				if _, there := targetConfigs[c.GetName()]; !there {
+					out = append(out, podMutatorFinding(c, ms))
+					continue
+				}
 			}
 			out = append(out, Finding{Severity: Info, Object: Ref(c),
 				Message: "comes across in the last wave of the sync",
@@ -149,6 +160,41 @@ func parkedInStandby(o *unstructured.Unstructured, exempt map[string]bool) (Find
 	return Finding{Severity: Info, Object: Ref(o),
 		Message: "in a standby (sync or mirror --standby, deactivate) it is held back until activate: " + why,
 		Fix:     fmt.Sprintf("to serve it in a standby too, label namespace %s %s=true in the source: its workloads then run in the standby", ns, standby.ExemptLabel)}, true
+}
+
+// podMutatorFinding is the finding of a source MutatingWebhookConfiguration
+// that mutates pods (a sidecar injector) and that the target lacks: sync
+// writes it in its last wave, after the workloads whose pods the target
+// starts at once, so those pods are made without it (sync names them
+// afterwards: syncer.Unmutated).
+func podMutatorFinding(c *unstructured.Unstructured, ms []plan.PodMutator) Finding {
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		names[i] = m.Name
+	}
+	fix := "restart the workloads it matches in the target once its backend runs there (sync names them)"
+	if svc := webhookService(c); svc != "" {
+		ns, _, _ := strings.Cut(svc, "/")
+		fix = fmt.Sprintf("sync the namespace of its backend first (tandem sync -n %s, which brings it along), wait until the backend runs in the target, then sync the rest; or %s", ns, fix)
+	}
+	return Finding{Severity: Warning, Object: Ref(c),
+		Message: fmt.Sprintf("mutates pods as they are created (%s), and the target lacks it: sync writes it in its last wave, after the workloads, so the pods the target starts for them are made without it (a sidecar it injects is missing)", strings.Join(names, ", ")),
+		Fix:     fix}
+}
+
+// webhookService is the "namespace/name" of the Service the first webhook
+// of a configuration calls, "" for a URL.
+func webhookService(c *unstructured.Unstructured) string {
+	hooks, _, _ := unstructured.NestedSlice(c.Object, "webhooks")
+	for _, h := range hooks {
+		hm, _ := h.(map[string]any)
+		ns, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "namespace")
+		name, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "name")
+		if name != "" {
+			return ns + "/" + name
+		}
+	}
+	return ""
 }
 
 // staysBehind is the finding of a source webhook configuration or

@@ -86,6 +86,19 @@ func MadeCRD(gk schema.GroupKind, owners []metav1.OwnerReference) string {
 	return ""
 }
 
+// DropMadeOwners removes the owner references of obj when it is a CRD an
+// operator makes (MadeCRD): they are kept through the plan, which decides
+// by them, and the write leaves them out (the target's operator sets its
+// own when it adopts it). Whatever shows or tries the write does the same
+// (apply, a diff, plan's dry run). It reports whether it removed them.
+func DropMadeOwners(obj *unstructured.Unstructured) bool {
+	if MadeCRD(obj.GroupVersionKind().GroupKind(), obj.GetOwnerReferences()) == "" {
+		return false
+	}
+	unstructured.RemoveNestedField(obj.Object, "metadata", "ownerReferences")
+	return true
+}
+
 // StateNamespace is where tandem keeps each cluster's own state.
 const StateNamespace = "tandem-system"
 

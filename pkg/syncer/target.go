@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 
 	"github.com/google/uuid"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -29,10 +30,11 @@ type targetCopy struct {
 
 // targetCopy's flags.
 const (
-	present   uint8 = 1 << iota // the target has a copy
-	uidBytes                    // uid holds the UID
-	hashed                      // the hash annotation is there
-	hashBytes                   // hash holds it
+	present    uint8 = 1 << iota // the target has a copy
+	uidBytes                     // uid holds the UID
+	hashed                       // the hash annotation is there
+	hashBytes                    // hash holds it
+	controlled                   // a controller owns it
 )
 
 // rareTarget is what a target's copy holds only now and then.
@@ -59,6 +61,9 @@ func targetOf(o *unstructured.Unstructured, in *interner) targetCopy {
 		c.rareOf().uid = uid
 	}
 	md, _ := o.Object["metadata"].(map[string]any)
+	if metav1.GetControllerOfNoCopy(o) != nil {
+		c.flags |= controlled
+	}
 	l, _ := md["labels"].(map[string]any)
 	c.labels = in.stringMap(l)
 	if ann, _ := md["annotations"].(map[string]any); len(ann) > 0 {
@@ -95,7 +100,7 @@ func (c targetCopy) target(namespace string) *plan.Target {
 	if c.flags&present == 0 {
 		return nil
 	}
-	t := &plan.Target{Namespace: namespace, Labels: c.labels, Managers: c.managers, Hashed: c.flags&hashed != 0}
+	t := &plan.Target{Namespace: namespace, Labels: c.labels, Managers: c.managers, Hashed: c.flags&hashed != 0, Controlled: c.flags&controlled != 0}
 	if c.rare != nil {
 		t.UID, t.Hash, t.Annotations = types.UID(c.rare.uid), c.rare.hash, c.rare.annotations
 	}

@@ -11,7 +11,8 @@ import (
 // A SealedSecret opens only with the sealing keys of the controller that
 // sealed it, kept in kube-system where its manifest installs it; sync does
 // not copy kube-system, so plan says the target lacks them (an error, exit
-// 1) until the target holds the same certificate, under any name.
+// 1) until the target's controller loads the same certificate, under any
+// name, from its own namespace.
 func TestPlanSaysTheTargetLacksTheSealingKeys(t *testing.T) {
 	const (
 		ns, keyNS = "e2e-sealed", "e2e-sealed-keys"
@@ -43,21 +44,30 @@ func TestPlanSaysTheTargetLacksTheSealingKeys(t *testing.T) {
 
 	rep := planJSON(t, 1, "--only", "keys")
 	fs := planFind(rep, "keys", "SealedSecret.bitnami.com", "")
-	if len(fs) != 1 || fs[0].Severity != preflight.Error || !strings.Contains(fs[0].Message, "kube-system/e2e-sealing-key") ||
-		!strings.Contains(fs[0].Fix, "-n kube-system -l "+label) {
-		t.Fatalf("keys findings: %+v; want one error naming kube-system/e2e-sealing-key, the fix copying the labelled keys", fs)
+	if len(fs) != 1 || fs[0].Severity != preflight.Error || !strings.Contains(fs[0].Message, "does not load kube-system/e2e-sealing-key") ||
+		!strings.Contains(fs[0].Fix, "-n kube-system -l "+label+"=active") {
+		t.Fatalf("keys findings: %+v; want one error naming kube-system/e2e-sealing-key, the fix copying the active keys", fs)
 	}
 	if strings.Contains(fs[0].Message+fs[0].Fix, "c2VjcmV0") || strings.Contains(fs[0].Message+fs[0].Fix, cert) {
 		t.Fatalf("the finding prints a key: %+v", fs[0])
 	}
 
 	// The target holds the same certificate under another name, in a
-	// namespace of its own: nothing to do.
+	// namespace its controller does not read (there is none yet: it is
+	// taken to come where the source's runs).
 	mustKubectl(t, "--context", "green", "create", "namespace", keyNS)
 	key("green", keyNS, "restored")
+	rep = planJSON(t, 1, "--only", "keys")
+	fs = planFind(rep, "keys", "SealedSecret.bitnami.com", "")
+	if len(fs) != 1 || fs[0].Severity != preflight.Error || !strings.Contains(fs[0].Message, "in namespace "+keyNS+", which its controller does not read") {
+		t.Fatalf("keys findings with the key in green's %s: %+v; want an error saying the controller does not read it there", keyNS, fs)
+	}
+
+	// The target's controller runs in that namespace: it loads the key.
+	mustKubectl(t, "--context", "green", "-n", keyNS, "create", "deployment", "sealed-secrets-controller", "--image=docker.io/bitnami/sealed-secrets-controller:0.36.6")
 	rep = planJSON(t, 0, "--only", "keys")
 	fs = planFind(rep, "keys", "SealedSecret.bitnami.com", "")
-	if len(fs) != 1 || fs[0].Severity != preflight.Info || !strings.Contains(fs[0].Message, "holds each of the source's 1 sealing keys") {
-		t.Fatalf("keys findings with the key in green: %+v; want one info saying green holds it", fs)
+	if len(fs) != 1 || fs[0].Severity != preflight.Info || !strings.Contains(fs[0].Message, "(namespace "+keyNS+") loads each of the source's 1 sealing keys") {
+		t.Fatalf("keys findings with green's controller in %s: %+v; want one info saying it loads the key", keyNS, fs)
 	}
 }

@@ -63,6 +63,17 @@ func TestSyncCopiesACRDAnOperatorMadeWhereTheTargetLacksIt(t *testing.T) {
 		t.Fatalf("the second sync wrote %+v; want nothing", out.wrote())
 	}
 
+	// Green's operator adopts the copy (a controller reference to green's
+	// WidgetTemplate, which sync copied), and the
+	// source's changes after that are the operator's to make, not sync's.
+	mustKubectl(t, "--context", "green", "patch", "crd", widgets, "--type", "merge", "--field-manager", "widget-operator", "-p",
+		`{"metadata":{"ownerReferences":[`+strings.TrimPrefix(strings.TrimSuffix(ownedBy("green"), "]"), `,"ownerReferences":[`)+`]}}`)
+	mustKubectl(t, "--context", "blue", "label", "crd", widgets, "e2e-changed=yes")
+	out, _ = syncJSON(t, journal, 0, kinds...)
+	if r, ok = out.find("CustomResourceDefinition", "", widgets); !ok || r.Status != "skipped" || !strings.Contains(r.Reason, "adopted in the target by the controller of its owner WidgetTemplate/w") {
+		t.Fatalf("the copy green's operator adopted: %+v (found %v); want skipped, left to it", r, ok)
+	}
+
 	// Green's own operator made the kind from green's template: left to it.
 	kubectl(t, "--context", "green", "delete", "crd", widgets, "--timeout=60s")
 	kubectlCreateAs(t, "green", "widget-operator", crd("widgets", "Widget", ownedBy("green")))
