@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -252,38 +253,76 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 		return nil, err
 	}
 	var changes []Change
-	var restored []restoredRef
-	for _, gvr := range gvrs {
-		list, err := c.Dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return changes, fmt.Errorf("list %s: %w", gvr.Resource, err)
-		}
-		for i := range list.Items {
-			obj := &list.Items[i]
-			if restoredThroughOwner(obj, kinds) {
-				continue
+	// restore brings back what deactivate parked in the namespaces in
+	// (nil: all), and says which workloads to wait for.
+	restore := func(in map[string]bool) ([]restoredRef, error) {
+		var restored []restoredRef
+		for _, gvr := range gvrs {
+			list, err := c.Dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return restored, fmt.Errorf("list %s: %w", gvr.Resource, err)
 			}
-			patch, what, check := restorePatch(obj, kinds)
-			if patch == nil {
-				continue
-			}
-			if gvr == gvrCronJobs && unsuspends(patch) {
-				if err := fromNow(ctx, c, obj); err != nil {
-					return changes, err
+			for i := range list.Items {
+				obj := &list.Items[i]
+				if (in != nil && !in[obj.GetNamespace()]) || restoredThroughOwner(obj, kinds) {
+					continue
+				}
+				patch, what, check := restorePatch(obj, kinds)
+				if patch == nil {
+					continue
+				}
+				if gvr == gvrCronJobs && unsuspends(patch) {
+					if err := fromNow(ctx, c, obj); err != nil {
+						return restored, err
+					}
+				}
+				ch, err := write(ctx, c, gvr, obj, patch, what, run, check)
+				if err != nil {
+					return restored, err
+				}
+				if ch != nil {
+					changes = append(changes, *ch)
+				}
+				// A Job finishes: it is not waited for; a custom kind's status is its own: neither.
+				if slices.Contains(workloadGVRs, gvr) && gvr != gvrCronJobs && gvr != gvrJobs {
+					restored = append(restored, restoredRef{gvr, obj.GetNamespace(), obj.GetName()})
 				}
 			}
-			ch, err := write(ctx, c, gvr, obj, patch, what, run, check)
-			if err != nil {
-				return changes, err
-			}
-			if ch != nil {
-				changes = append(changes, *ch)
-			}
-			// A Job finishes: it is not waited for; a custom kind's status is its own: neither.
-			if slices.Contains(workloadGVRs, gvr) && gvr != gvrCronJobs && gvr != gvrJobs {
-				restored = append(restored, restoredRef{gvr, obj.GetNamespace(), obj.GetName()})
-			}
 		}
+		return restored, nil
+	}
+	// The backends of the webhooks that mutate pods as they are created
+	// (a mesh's sidecar injector) come back first, and those webhooks fail
+	// closed again, before any other workload starts a pod: a pod made
+	// while its injector is not up, the webhook failing open as the
+	// standby left it, would run without its sidecar.
+	injectors, err := injectorNamespaces(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if len(injectors) > 0 {
+		first, err := restore(injectors)
+		if err != nil {
+			return changes, err
+		}
+		if err := waitAvailable(ctx, c, first, o); err != nil {
+			return changes, fmt.Errorf("the backends of the webhooks that mutate pods (namespaces %s) come first, so that the pods of the others get what they add; no other workload was started: %w",
+				strings.Join(slices.Sorted(maps.Keys(injectors)), ", "), err)
+		}
+		more, err := writeWebhooks(ctx, c, run, func(obj *unstructured.Unstructured) (map[string]any, string) {
+			if len(plan.PodMutators(obj)) == 0 {
+				return nil, ""
+			}
+			return restoreWebhooksPatch(obj)
+		})
+		changes = append(changes, more...)
+		if err != nil {
+			return changes, err
+		}
+	}
+	restored, err := restore(nil)
+	if err != nil {
+		return changes, err
 	}
 	nss, err := c.Typed.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: NamespaceLabel})
 	if err != nil {
@@ -314,6 +353,31 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 		return changes, err
 	}
 	return changes, end(run)
+}
+
+// injectorNamespaces lists the namespaces of the Services that c's
+// webhooks mutating pods as they are created call (plan.PodMutators):
+// activate restores their workloads first.
+func injectorNamespaces(ctx context.Context, c *cluster.Conn) (map[string]bool, error) {
+	list, err := c.Dynamic.Resource(gvrMutatingWebhooks).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", gvrMutatingWebhooks.Resource, err)
+	}
+	out := map[string]bool{}
+	for i := range list.Items {
+		obj := &list.Items[i]
+		mutators := plan.PodMutators(obj)
+		hooks, _, _ := unstructured.NestedSlice(obj.Object, "webhooks")
+		for _, h := range hooks {
+			hm, _ := h.(map[string]any)
+			name, _ := hm["name"].(string)
+			ns, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "namespace")
+			if ns != "" && slices.ContainsFunc(mutators, func(m plan.PodMutator) bool { return m.Name == name }) {
+				out[ns] = true
+			}
+		}
+	}
+	return out, nil
 }
 
 // unsuspends says whether a restore patch sets spec.suspend to false.
