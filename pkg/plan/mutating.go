@@ -22,7 +22,7 @@ type PodMutator struct {
 
 // PodMutators lists the webhooks of obj, a MutatingWebhookConfiguration,
 // with a rule on creating pods (group "" or "*", resource pods, "*" or
-// "*/*", operation CREATE or "*"); nil for anything else.
+// "*/*", operation CREATE or "*", scope not Cluster); nil for anything else.
 func PodMutators(obj *unstructured.Unstructured) []PodMutator {
 	if obj.GetKind() != "MutatingWebhookConfiguration" {
 		return nil
@@ -55,5 +55,7 @@ func createsPods(rule any) bool {
 		list, _, _ := unstructured.NestedStringSlice(r, field)
 		return slices.ContainsFunc(list, func(v string) bool { return slices.Contains(values, v) })
 	}
-	return has("apiGroups", "", "*") && has("resources", "pods", "*", "*/*") && has("operations", "CREATE", "*")
+	scope, _ := r["scope"].(string)
+	return has("apiGroups", "", "*") && has("resources", "pods", "*", "*/*") && has("operations", "CREATE", "*") &&
+		(scope == "" || scope == "*" || scope == "Namespaced")
 }

@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -253,9 +254,22 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 		return nil, err
 	}
 	var changes []Change
-	// restore brings back what deactivate parked in the namespaces in
-	// (nil: all), and says which workloads to wait for.
-	restore := func(in map[string]bool) ([]restoredRef, error) {
+	// One bound for the whole activate, however many waits it has.
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	deadline := time.Now().Add(timeout)
+	left := func() Options {
+		lo := o
+		lo.Timeout = max(time.Until(deadline), time.Second)
+		return lo
+	}
+	// restore brings back what deactivate parked among the objects pick
+	// takes, and says which workloads to wait for: those it restored, and
+	// with all, every workload pick takes (a re-run waits for what an
+	// earlier run restored).
+	restore := func(pick func(*unstructured.Unstructured) bool, all bool) ([]restoredRef, error) {
 		var restored []restoredRef
 		for _, gvr := range gvrs {
 			list, err := c.Dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
@@ -264,11 +278,16 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 			}
 			for i := range list.Items {
 				obj := &list.Items[i]
-				if (in != nil && !in[obj.GetNamespace()]) || restoredThroughOwner(obj, kinds) {
+				if !pick(obj) || restoredThroughOwner(obj, kinds) {
 					continue
 				}
+				// A Job finishes: it is not waited for; a custom kind's status is its own: neither.
+				waited := slices.Contains(workloadGVRs, gvr) && gvr != gvrCronJobs && gvr != gvrJobs
 				patch, what, check := restorePatch(obj, kinds)
 				if patch == nil {
+					if all && waited {
+						restored = append(restored, restoredRef{gvr, obj.GetNamespace(), obj.GetName()})
+					}
 					continue
 				}
 				if gvr == gvrCronJobs && unsuspends(patch) {
@@ -283,8 +302,7 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 				if ch != nil {
 					changes = append(changes, *ch)
 				}
-				// A Job finishes: it is not waited for; a custom kind's status is its own: neither.
-				if slices.Contains(workloadGVRs, gvr) && gvr != gvrCronJobs && gvr != gvrJobs {
+				if waited {
 					restored = append(restored, restoredRef{gvr, obj.GetNamespace(), obj.GetName()})
 				}
 			}
@@ -296,31 +314,26 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 	// closed again, before any other workload starts a pod: a pod made
 	// while its injector is not up, the webhook failing open as the
 	// standby left it, would run without its sidecar.
-	injectors, err := injectorNamespaces(ctx, c)
+	injectors, err := injectorBackends(ctx, c)
 	if err != nil {
 		return nil, err
 	}
 	if len(injectors) > 0 {
-		first, err := restore(injectors)
+		first, err := restore(injectors.back, true)
 		if err != nil {
 			return changes, err
 		}
-		if err := waitAvailable(ctx, c, first, o); err != nil {
-			return changes, fmt.Errorf("the backends of the webhooks that mutate pods (namespaces %s) come first, so that the pods of the others get what they add; no other workload was started: %w",
-				strings.Join(slices.Sorted(maps.Keys(injectors)), ", "), err)
+		if err := waitAvailable(ctx, c, first, left()); err != nil {
+			return changes, fmt.Errorf("the backends of the webhooks that mutate pods (Services %s) come first, so that the pods of the others get what they add; no other workload was started, and the standby policy is off: make them run and activate again, or deactivate to park them again: %w",
+				strings.Join(injectors.names(), ", "), err)
 		}
-		more, err := writeWebhooks(ctx, c, run, func(obj *unstructured.Unstructured) (map[string]any, string) {
-			if len(plan.PodMutators(obj)) == 0 {
-				return nil, ""
-			}
-			return restoreWebhooksPatch(obj)
-		})
+		more, err := writeWebhooks(ctx, c, run, restorePodMutatorsPatch)
 		changes = append(changes, more...)
 		if err != nil {
 			return changes, err
 		}
 	}
-	restored, err := restore(nil)
+	restored, err := restore(func(*unstructured.Unstructured) bool { return true }, false)
 	if err != nil {
 		return changes, err
 	}
@@ -334,7 +347,7 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 			return changes, fmt.Errorf("unlabel namespace %s: %w", n.Name, err)
 		}
 	}
-	if err := waitAvailable(ctx, c, restored, o); err != nil {
+	if err := waitAvailable(ctx, c, restored, left()); err != nil {
 		return changes, err
 	}
 	// Webhooks fail closed again once their backends are available.
@@ -355,15 +368,34 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 	return changes, end(run)
 }
 
-// injectorNamespaces lists the namespaces of the Services that c's
-// webhooks mutating pods as they are created call (plan.PodMutators):
-// activate restores their workloads first.
-func injectorNamespaces(ctx context.Context, c *cluster.Conn) (map[string]bool, error) {
+// backends are the Services that webhooks mutating pods as they are
+// created call (plan.PodMutators), by namespace and name, with their
+// selectors.
+type backends map[string]labels.Selector
+
+func (b backends) names() []string { return slices.Sorted(maps.Keys(b)) }
+
+// back says whether obj, a workload, runs pods one of the Services selects
+// (its pod template's labels, in the Service's namespace).
+func (b backends) back(obj *unstructured.Unstructured) bool {
+	tmpl, _, _ := unstructured.NestedStringMap(obj.Object, "spec", "template", "metadata", "labels")
+	for name, sel := range b {
+		if ns, _, _ := strings.Cut(name, "/"); ns == obj.GetNamespace() && sel.Matches(labels.Set(tmpl)) {
+			return true
+		}
+	}
+	return false
+}
+
+// injectorBackends finds the Services c's pod-mutating webhooks call:
+// activate restores and waits for the workloads behind them first. A
+// Service without a selector (its endpoints kept by hand) has none.
+func injectorBackends(ctx context.Context, c *cluster.Conn) (backends, error) {
 	list, err := c.Dynamic.Resource(gvrMutatingWebhooks).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", gvrMutatingWebhooks.Resource, err)
 	}
-	out := map[string]bool{}
+	out := backends{}
 	for i := range list.Items {
 		obj := &list.Items[i]
 		mutators := plan.PodMutators(obj)
@@ -372,9 +404,21 @@ func injectorNamespaces(ctx context.Context, c *cluster.Conn) (map[string]bool, 
 			hm, _ := h.(map[string]any)
 			name, _ := hm["name"].(string)
 			ns, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "namespace")
-			if ns != "" && slices.ContainsFunc(mutators, func(m plan.PodMutator) bool { return m.Name == name }) {
-				out[ns] = true
+			svc, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "name")
+			if svc == "" || !slices.ContainsFunc(mutators, func(m plan.PodMutator) bool { return m.Name == name }) {
+				continue
 			}
+			if _, seen := out[ns+"/"+svc]; seen {
+				continue
+			}
+			s, err := c.Typed.CoreV1().Services(ns).Get(ctx, svc, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) || (err == nil && len(s.Spec.Selector) == 0) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("get service %s/%s: %w", ns, svc, err)
+			}
+			out[ns+"/"+svc] = labels.SelectorFromSet(s.Spec.Selector)
 		}
 	}
 	return out, nil

@@ -3,6 +3,7 @@ package standby
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -98,6 +99,44 @@ func parkWebhooksPatch(obj *unstructured.Unstructured, parked func(string) bool)
 
 // restoreWebhooksPatch is the merge patch that gives obj's webhooks back
 // their recorded failurePolicy, or nil when obj is not in standby form.
+// restorePodMutatorsPatch is restoreWebhooksPatch for the webhooks of obj
+// that mutate pods (plan.PodMutators) alone: activate restores them before
+// the rest, once their backends run; the others' policies stay recorded.
+func restorePodMutatorsPatch(obj *unstructured.Unstructured) (map[string]any, string) {
+	v, ok := obj.GetAnnotations()[FailurePolicyAnnotation]
+	if !ok {
+		return nil, ""
+	}
+	var orig map[string]string
+	if err := json.Unmarshal([]byte(v), &orig); err != nil {
+		return nil, ""
+	}
+	mutators := plan.PodMutators(obj)
+	webhooks, _, _ := unstructured.NestedSlice(obj.Object, "webhooks") // a copy
+	var names []string
+	for _, w := range webhooks {
+		wm, _ := w.(map[string]any)
+		name, _ := wm["name"].(string)
+		p, recorded := orig[name]
+		if !recorded || !slices.ContainsFunc(mutators, func(m plan.PodMutator) bool { return m.Name == name }) {
+			continue
+		}
+		wm["failurePolicy"] = p
+		delete(orig, name)
+		names = append(names, name)
+	}
+	if len(names) == 0 {
+		return nil, ""
+	}
+	var rest any // the others' policies, for the last pass
+	if len(orig) > 0 {
+		b, _ := json.Marshal(orig)
+		rest = string(b)
+	}
+	return map[string]any{"metadata": annotations(map[string]any{FailurePolicyAnnotation: rest}), "webhooks": webhooks},
+		"failurePolicy restored for " + strings.Join(names, ", ") + " (they mutate pods; their backends run)"
+}
+
 func restoreWebhooksPatch(obj *unstructured.Unstructured) (map[string]any, string) {
 	v, ok := obj.GetAnnotations()[FailurePolicyAnnotation]
 	if !ok {

@@ -110,3 +110,35 @@ func TestParkWebhooksPatchOfNamedNamespaces(t *testing.T) {
 		t.Errorf("patch for a configuration labelled %s: %v", ExemptLabel, p)
 	}
 }
+
+// Activate restores the pod mutators of a configuration first, once their
+// backends run, and keeps the record of the others for its last pass.
+func TestRestorePodMutatorsFirst(t *testing.T) {
+	rule := func(resource string) []any {
+		return []any{map[string]any{"apiGroups": []any{"", "apps"}, "apiVersions": []any{"v1"}, "operations": []any{"CREATE"}, "resources": []any{resource}}}
+	}
+	o := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+		"metadata": map[string]any{"name": "mesh", "annotations": map[string]any{FailurePolicyAnnotation: `{"inject.mesh.example":"Fail","defaults.apps.example":"Fail"}`}},
+		"webhooks": []any{
+			map[string]any{"name": "inject.mesh.example", "failurePolicy": "Ignore", "rules": rule("pods")},
+			map[string]any{"name": "defaults.apps.example", "failurePolicy": "Ignore", "rules": rule("deployments")},
+		}}}
+	patch, what := restorePodMutatorsPatch(o)
+	if patch == nil || !strings.Contains(what, "inject.mesh.example") {
+		t.Fatalf("patch %v (%q): want the pod mutator restored", patch, what)
+	}
+	got := policies(&unstructured.Unstructured{Object: map[string]any{"webhooks": patch["webhooks"]}})
+	if want := map[string]any{"inject.mesh.example": "Fail", "defaults.apps.example": "Ignore"}; !cmp.Equal(got, want) {
+		t.Errorf("policies after the first pass: %s", cmp.Diff(want, got))
+	}
+	rest := patch["metadata"].(map[string]any)["annotations"].(map[string]any)[FailurePolicyAnnotation]
+	if rest != `{"defaults.apps.example":"Fail"}` {
+		t.Errorf("record left for the last pass: %v", rest)
+	}
+	// Nothing of a pod mutator left to restore: no patch.
+	o.SetAnnotations(map[string]string{FailurePolicyAnnotation: `{"defaults.apps.example":"Fail"}`})
+	if patch, _ := restorePodMutatorsPatch(o); patch != nil {
+		t.Errorf("a second first pass patches %v", patch)
+	}
+}

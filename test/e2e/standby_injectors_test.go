@@ -33,6 +33,8 @@ func TestActivateStartsThePodInjectorsFirst(t *testing.T) {
 "spec":{"replicas":1,"selector":{"matchLabels":{"app":"injector"}},"template":{"metadata":{"labels":{"app":"injector"}},
 "spec":{"nodeSelector":{"e2e-no-such-node":"true"},"containers":[{"name":"injector","image":"registry.example/injector:1"}]}}}}`)
 	mustKubectl(t, "--context", "blue", "-n", app, "create", "deployment", "web", "--image", "registry.example/web:1", "--replicas", "2")
+	// Beside the injector, a workload it does not back (a mesh's gateway).
+	mustKubectl(t, "--context", "blue", "-n", mesh, "create", "deployment", "gateway", "--image", "registry.example/gateway:1")
 	// Fails open, so that the lab's writes never wait on it.
 	kubectlCreate(t, "blue", `{"apiVersion":"admissionregistration.k8s.io/v1","kind":"MutatingWebhookConfiguration","metadata":{"name":"`+config+`"},
 "webhooks":[{"name":"inject.e2e-inject.example","failurePolicy":"Ignore","sideEffects":"None","admissionReviewVersions":["v1"],
@@ -42,25 +44,34 @@ func TestActivateStartsThePodInjectorsFirst(t *testing.T) {
 
 	journal := t.TempDir()
 	mustTandem(t, "deactivate", "--cluster", "blue", "--namespace", mesh+","+app, "--timeout", "60s", "--journal-dir", journal)
-	replicas := func() string {
-		return mustKubectl(t, "--context", "blue", "-n", app, "get", "deployment", "web", "-o", "jsonpath={.spec.replicas}")
+	replicas := func(ns, name string) string {
+		return mustKubectl(t, "--context", "blue", "-n", ns, "get", "deployment", name, "-o", "jsonpath={.spec.replicas}")
 	}
-	if got := replicas(); got != "0" {
+	if got := replicas(app, "web"); got != "0" {
 		t.Fatalf("web after deactivate: replicas %q, want 0", got)
 	}
 
-	r := tandem(t, "activate", "--cluster", "blue", "--timeout", "15s", "--journal-dir", journal)
-	if r.code == 0 || !strings.Contains(r.stderr, "the backends of the webhooks that mutate pods (namespaces "+mesh+") come first") ||
-		!strings.Contains(r.stderr, "no other workload was started") {
-		t.Fatalf("activate with the injector unable to run: exit %d, want a failure naming %s first\nstdout:\n%s\nstderr:\n%s", r.code, mesh, r.stdout, r.stderr)
-	}
-	if got := replicas(); got != "0" {
-		t.Fatalf("web after the failed activate: replicas %q, want 0 (not started before its injector)", got)
+	// Twice: a re-run waits for the injector an earlier run restored.
+	for i := range 2 {
+		r := tandem(t, "activate", "--cluster", "blue", "--timeout", "15s", "--journal-dir", journal)
+		if r.code == 0 || !strings.Contains(r.stderr, "the backends of the webhooks that mutate pods (Services "+mesh+"/injector) come first") ||
+			!strings.Contains(r.stderr, "no other workload was started") {
+			t.Fatalf("activate %d with the injector unable to run: exit %d, want a failure naming %s/injector first\nstdout:\n%s\nstderr:\n%s", i+1, r.code, mesh, r.stdout, r.stderr)
+		}
+		if got := replicas(app, "web"); got != "0" {
+			t.Fatalf("web after failed activate %d: replicas %q, want 0 (not started before its injector)", i+1, got)
+		}
+		if got := replicas(mesh, "gateway"); got != "0" {
+			t.Fatalf("the gateway beside the injector after failed activate %d: replicas %q, want 0 (it does not back the webhook)", i+1, got)
+		}
 	}
 
 	mustKubectl(t, "--context", "blue", "-n", mesh, "patch", "deployment", "injector", "--type", "json", "-p", `[{"op":"remove","path":"/spec/template/spec/nodeSelector"}]`)
 	mustTandem(t, "activate", "--cluster", "blue", "--timeout", "2m", "--journal-dir", journal)
-	if got := replicas(); got != "2" {
+	if got := replicas(app, "web"); got != "2" {
 		t.Fatalf("web after activate: replicas %q, want 2", got)
+	}
+	if got := replicas(mesh, "gateway"); got != "1" {
+		t.Fatalf("the gateway after activate: replicas %q, want 1", got)
 	}
 }
