@@ -97,62 +97,61 @@ func parkWebhooksPatch(obj *unstructured.Unstructured, parked func(string) bool)
 	return map[string]any{"metadata": annotations(map[string]any{FailurePolicyAnnotation: v}), "webhooks": d.Object["webhooks"]}, t.Notes[0]
 }
 
-// restoreWebhooksPatch is the merge patch that gives obj's webhooks back
-// their recorded failurePolicy, or nil when obj is not in standby form.
-// restorePodMutatorsPatch is restoreWebhooksPatch for the webhooks of obj
-// that mutate pods (plan.PodMutators) alone: activate restores them before
-// the rest, once their backends run; the others' policies stay recorded.
-func restorePodMutatorsPatch(obj *unstructured.Unstructured) (map[string]any, string) {
+// restorePolicies is the merge patch that gives the webhooks of obj that
+// pick takes back their recorded failurePolicy, keeping the record of the
+// others (and dropping it once none is left), with the names it restored
+// and the record it read; nil when obj is not in standby form.
+func restorePolicies(obj *unstructured.Unstructured, pick func(name string) bool) (map[string]any, []string, string) {
 	v, ok := obj.GetAnnotations()[FailurePolicyAnnotation]
 	if !ok {
-		return nil, ""
+		return nil, nil, ""
 	}
 	var orig map[string]string
 	if err := json.Unmarshal([]byte(v), &orig); err != nil {
-		return nil, ""
+		return nil, nil, ""
 	}
-	mutators := plan.PodMutators(obj)
 	webhooks, _, _ := unstructured.NestedSlice(obj.Object, "webhooks") // a copy
 	var names []string
 	for _, w := range webhooks {
 		wm, _ := w.(map[string]any)
 		name, _ := wm["name"].(string)
-		p, recorded := orig[name]
-		if !recorded || !slices.ContainsFunc(mutators, func(m plan.PodMutator) bool { return m.Name == name }) {
-			continue
+		if p, recorded := orig[name]; recorded && pick(name) {
+			wm["failurePolicy"] = p
+			delete(orig, name)
+			names = append(names, name)
 		}
-		wm["failurePolicy"] = p
-		delete(orig, name)
-		names = append(names, name)
 	}
-	if len(names) == 0 {
-		return nil, ""
-	}
-	var rest any // the others' policies, for the last pass
+	var rest any // the others' policies, for a later pass
 	if len(orig) > 0 {
 		b, _ := json.Marshal(orig)
 		rest = string(b)
 	}
-	return map[string]any{"metadata": annotations(map[string]any{FailurePolicyAnnotation: rest}), "webhooks": webhooks},
-		"failurePolicy restored for " + strings.Join(names, ", ") + " (they mutate pods; their backends run)"
+	return map[string]any{"metadata": annotations(map[string]any{FailurePolicyAnnotation: rest}), "webhooks": webhooks}, names, v
 }
 
+// restorePodMutatorsPatch restores the webhooks of obj that mutate pods
+// (plan.PodMutators) alone: activate does so before the rest, once their
+// backends run; the others' policies stay recorded. Nil when it has none
+// to restore.
+func restorePodMutatorsPatch(obj *unstructured.Unstructured) (map[string]any, string) {
+	mutators := plan.PodMutators(obj)
+	patch, names, _ := restorePolicies(obj, func(name string) bool {
+		return slices.ContainsFunc(mutators, func(m plan.PodMutator) bool { return m.Name == name })
+	})
+	if len(names) == 0 {
+		return nil, ""
+	}
+	return patch, "failurePolicy restored for " + strings.Join(names, ", ") + " (they mutate pods; their backends run)"
+}
+
+// restoreWebhooksPatch is the merge patch that gives obj's webhooks back
+// their recorded failurePolicy, or nil when obj is not in standby form.
 func restoreWebhooksPatch(obj *unstructured.Unstructured) (map[string]any, string) {
-	v, ok := obj.GetAnnotations()[FailurePolicyAnnotation]
-	if !ok {
+	patch, _, v := restorePolicies(obj, func(string) bool { return true })
+	if patch == nil {
 		return nil, ""
 	}
-	var orig map[string]string
-	if err := json.Unmarshal([]byte(v), &orig); err != nil {
-		return nil, ""
-	}
-	webhooks, _, _ := unstructured.NestedSlice(obj.Object, "webhooks") // a copy
-	for _, w := range webhooks {
-		wm, _ := w.(map[string]any)
-		name, _ := wm["name"].(string)
-		if p, ok := orig[name]; ok {
-			wm["failurePolicy"] = p
-		}
-	}
-	return map[string]any{"metadata": annotations(map[string]any{FailurePolicyAnnotation: nil}), "webhooks": webhooks}, "failurePolicy restored " + v
+	// A record of webhooks no longer there goes too.
+	patch["metadata"].(map[string]any)["annotations"].(map[string]any)[FailurePolicyAnnotation] = nil
+	return patch, "failurePolicy restored " + v
 }
