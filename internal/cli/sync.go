@@ -263,7 +263,14 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	if err := o.g.printResults(results, summary, total, time.Since(started)); err != nil {
 		return err
 	}
-	if !o.Standby {
+	if o.Standby {
+		if err := installStandby(ctx, o.g, target, prep.Warnings); err != nil {
+			return err
+		}
+		if err := holdAPIs(ctx, o.g, target, prep); err != nil {
+			return err
+		}
+	} else {
 		// A sidecar injector copied along came after the workloads it injects into.
 		said, err := syncer.Unmutated(ctx, target, results)
 		if err != nil {
@@ -271,14 +278,6 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		}
 		for _, s := range said {
 			fmt.Fprintln(o.g.Err, "warning: "+s)
-		}
-	}
-	if o.Standby {
-		if err := installStandby(ctx, o.g, target, prep.Warnings); err != nil {
-			return err
-		}
-		if err := holdAPIs(ctx, o.g, target, prep); err != nil {
-			return err
 		}
 	}
 	if total[apply.Failed]+total[apply.Conflict] > 0 {

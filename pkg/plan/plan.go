@@ -247,12 +247,15 @@ func decide(it Item, o Options) Step {
 	// kept in step only until the target's operator adopts the copy; one
 	// a GitOps pipeline manages in the target is that pipeline's (below).
 	made := sanitize.MadeCRD(it.Ref.GroupVersionKind().GroupKind(), it.Ref.Owners)
-	if made != "" && t != nil && (t.Controlled || !writtenByTandem(t.Managers)) && (writtenByTandem(t.Managers) || gitOps(t) == "") {
-		s.Action, s.Reason = Skip, fmt.Sprintf("made in the target by the controller of its owner %s, as in the source", made)
-		if writtenByTandem(t.Managers) {
-			s.Reason = fmt.Sprintf("adopted in the target by the controller of its owner %s, as in the source: left to it", made)
+	if made != "" && t != nil {
+		switch ours := writtenByTandem(t.Managers); {
+		case ours && t.Controlled:
+			s.Action, s.Reason = Skip, fmt.Sprintf("adopted in the target by the controller of its owner %s, as in the source: left to it", made)
+			return s
+		case !ours && gitOps(t) == "":
+			s.Action, s.Reason = Skip, fmt.Sprintf("made in the target by the controller of its owner %s, as in the source", made)
+			return s
 		}
-		return s
 	}
 	s.Hash = it.DesiredHash
 	if s.Hash == "" {

@@ -72,8 +72,8 @@ func metaSkip(obj *unstructured.Unstructured) Decision {
 // composite resources) cannot be written before it, the target's operator
 // may start after the sync or, in a standby, not at all, and the operator
 // adopts the copy it finds (apply writes it without owner references).
-// Where the target has one that tandem
-// did not write, its operator made it and it is left to it.
+// Where the target has one that tandem did not write, its operator made it
+// and it is left to it.
 func MadeCRD(gk schema.GroupKind, owners []metav1.OwnerReference) string {
 	if gk != (schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}) {
 		return ""
