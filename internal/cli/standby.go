@@ -34,10 +34,14 @@ from its annotations (replicas from tandem.io/replicas, CronJob suspend from
 tandem.io/suspend, DaemonSet nodeSelector from tandem.io/node-selector), then
 waits until the workloads are available, and only then makes the admission
 webhooks that failed open in standby fail closed again (failurePolicy from
-tandem.io/failure-policies). A record on a workload that is no longer parked
-(a sync wrote it as it is after its namespace became standby-exempt, or it
-was scaled by hand) is dropped, and the workload kept as it is. Each object
-is journaled: a re-run after an interruption resumes.
+tandem.io/failure-policies). The workloads behind the webhooks that mutate
+pods as they are created (a mesh's sidecar injector) come first: activate
+waits for them and makes those webhooks fail closed again before any other
+workload starts a pod, which would otherwise run without its sidecar; if they
+cannot run, activate fails and starts nothing else. A record on a workload
+that is no longer parked (a sync wrote it as it is after its namespace became
+standby-exempt, or it was scaled by hand) is dropped, and the workload kept
+as it is. Each object is journaled: a re-run after an interruption resumes.
 
 Exit codes: 0 active, 1 failed or timed out, 2 bad input (the cluster is not standby).`,
 		`  tandem activate --cluster green --timeout 10m`)
