@@ -166,6 +166,17 @@ func assertNoneLost(t *testing.T, ns string, n int, out syncOut) {
 	}
 }
 
+// failedRows is the report's failed rows, one per line, for a failure's message.
+func failedRows(out syncOut) string {
+	var b strings.Builder
+	for _, row := range out.Results {
+		if row.Status == "failed" {
+			fmt.Fprintf(&b, "failed %s %s/%s: %s %s\n", row.Kind, row.Namespace, row.Name, row.Reason, strings.Join(row.Notes, "; "))
+		}
+	}
+	return b.String()
+}
+
 // retriedRows counts the report's rows that needed more than one attempt.
 func retriedRows(out syncOut) int {
 	n := 0

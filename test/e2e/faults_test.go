@@ -35,7 +35,7 @@ func TestSyncRidesOutTargetFaults(t *testing.T) {
 		restartAPIServer(t, "green")
 		code, out := r.wait(t)
 		if code != 0 {
-			t.Fatalf("sync across green's restart: exit %d\n%s", code, r.stderr.String())
+			t.Fatalf("sync across green's restart: exit %d\n%s%s", code, failedRows(out), r.stderr.String())
 		}
 		assertNoneLost(t, ns, n, out)
 		if retriedRows(out) == 0 {
@@ -64,7 +64,7 @@ func TestSyncRidesOutTargetFaults(t *testing.T) {
 		thaw()
 		code, out := r.wait(t)
 		if code != 0 {
-			t.Fatalf("sync across a 20 s freeze of green's apiserver: exit %d\n%s", code, r.stderr.String())
+			t.Fatalf("sync across a 20 s freeze of green's apiserver: exit %d\n%s%s", code, failedRows(out), r.stderr.String())
 		}
 		assertNoneLost(t, ns, n, out)
 	})
@@ -108,7 +108,7 @@ func TestSyncRidesOutTargetFaults(t *testing.T) {
 		close(release)
 		code, out := r.wait(t)
 		if code != 0 {
-			t.Fatalf("sync across a webhook timing out: exit %d\n%s", code, r.stderr.String())
+			t.Fatalf("sync across a webhook timing out: exit %d\n%s%s", code, failedRows(out), r.stderr.String())
 		}
 		assertNoneLost(t, ns, n, out)
 		if retriedRows(out) == 0 {
@@ -166,7 +166,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: ` + user + `}
 		r := startSync(t, "--namespace", ns, "--workers", "32", "--qps", "-1", "--as", user, "--as-group", "system:authenticated")
 		code, out := r.wait(t)
 		if code != 0 {
-			t.Fatalf("sync throttled by APF: exit %d\n%s", code, r.stderr.String())
+			t.Fatalf("sync throttled by APF: exit %d\n%s%s", code, failedRows(out), r.stderr.String())
 		}
 		assertNoneLost(t, ns, n, out)
 		if after := metricSum(t, "green", rejected, `priority_level="e2e-throttled"`); after <= before {
