@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -13,11 +12,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/util/retry"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/journal"
@@ -368,62 +365,6 @@ func Activate(ctx context.Context, c *cluster.Conn, o Options) ([]Change, error)
 	return changes, end(run)
 }
 
-// backends are the Services that webhooks mutating pods as they are
-// created call (plan.PodMutators), by namespace and name, with their
-// selectors.
-type backends map[string]labels.Selector
-
-func (b backends) names() []string { return slices.Sorted(maps.Keys(b)) }
-
-// back says whether obj, a workload, runs pods one of the Services selects
-// (its pod template's labels, in the Service's namespace).
-func (b backends) back(obj *unstructured.Unstructured) bool {
-	tmpl, _, _ := unstructured.NestedStringMap(obj.Object, "spec", "template", "metadata", "labels")
-	for name, sel := range b {
-		if ns, _, _ := strings.Cut(name, "/"); ns == obj.GetNamespace() && sel.Matches(labels.Set(tmpl)) {
-			return true
-		}
-	}
-	return false
-}
-
-// injectorBackends finds the Services c's pod-mutating webhooks call:
-// activate restores and waits for the workloads behind them first. A
-// Service without a selector (its endpoints kept by hand) has none.
-func injectorBackends(ctx context.Context, c *cluster.Conn) (backends, error) {
-	list, err := c.Dynamic.Resource(gvrMutatingWebhooks).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", gvrMutatingWebhooks.Resource, err)
-	}
-	out := backends{}
-	for i := range list.Items {
-		obj := &list.Items[i]
-		mutators := plan.PodMutators(obj)
-		hooks, _, _ := unstructured.NestedSlice(obj.Object, "webhooks")
-		for _, h := range hooks {
-			hm, _ := h.(map[string]any)
-			name, _ := hm["name"].(string)
-			ns, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "namespace")
-			svc, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "name")
-			if svc == "" || !slices.ContainsFunc(mutators, func(m plan.PodMutator) bool { return m.Name == name }) {
-				continue
-			}
-			if _, seen := out[ns+"/"+svc]; seen {
-				continue
-			}
-			s, err := c.Typed.CoreV1().Services(ns).Get(ctx, svc, metav1.GetOptions{})
-			if apierrors.IsNotFound(err) || (err == nil && len(s.Spec.Selector) == 0) {
-				continue
-			}
-			if err != nil {
-				return nil, fmt.Errorf("get service %s/%s: %w", ns, svc, err)
-			}
-			out[ns+"/"+svc] = labels.SelectorFromSet(s.Spec.Selector)
-		}
-	}
-	return out, nil
-}
-
 // unsuspends says whether a restore patch sets spec.suspend to false.
 func unsuspends(patch map[string]any) bool {
 	spec, _ := patch["spec"].(map[string]any)
@@ -447,55 +388,6 @@ func fromNow(ctx context.Context, c *cluster.Conn, obj *unstructured.Unstructure
 		return fmt.Errorf("%s: CronJob %s/%s: start its schedule from now: %w", c.Context, obj.GetNamespace(), obj.GetName(), err)
 	}
 	return nil
-}
-
-// writeWebhooks writes, journaled as steps of run, the patch patchOf gives
-// for each admission webhook configuration of c (nil: nothing to write).
-func writeWebhooks(ctx context.Context, c *cluster.Conn, run *journal.Run, patchOf func(*unstructured.Unstructured) (map[string]any, string)) ([]Change, error) {
-	var changes []Change
-	for _, gvr := range webhookGVRs {
-		list, err := c.Dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return changes, fmt.Errorf("list %s: %w", gvr.Resource, err)
-		}
-		for i := range list.Items {
-			obj := &list.Items[i]
-			// The patch replaces the webhooks list whole (a merge patch
-			// cannot reach into it): only over the version it was made
-			// from, so that a caBundle a cainjector wrote meanwhile is not
-			// undone; on a conflict it is made again from the fresh copy.
-			var ch *Change
-			err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-				patch, what := patchOf(obj)
-				if patch == nil {
-					return nil
-				}
-				patch["metadata"].(map[string]any)["resourceVersion"] = obj.GetResourceVersion()
-				var err error
-				switch ch, err = write(ctx, c, gvr, obj, patch, what, run, nil); {
-				case apierrors.IsNotFound(err):
-					return nil // deleted meanwhile: nothing to park or restore
-				case apierrors.IsConflict(err):
-					fresh, gerr := c.Dynamic.Resource(gvr).Get(ctx, obj.GetName(), metav1.GetOptions{})
-					if apierrors.IsNotFound(gerr) {
-						return nil
-					}
-					if gerr != nil {
-						return gerr
-					}
-					obj = fresh
-				}
-				return err
-			})
-			if err != nil {
-				return changes, err
-			}
-			if ch != nil {
-				changes = append(changes, *ch)
-			}
-		}
-	}
-	return changes, nil
 }
 
 // write patches one object, journaled as a step of run (nil: none). It is

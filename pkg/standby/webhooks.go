@@ -1,15 +1,21 @@
 package standby
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/util/retry"
 
+	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/journal"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/sanitize"
 )
@@ -154,4 +160,53 @@ func restoreWebhooksPatch(obj *unstructured.Unstructured) (map[string]any, strin
 	// A record of webhooks no longer there goes too.
 	patch["metadata"].(map[string]any)["annotations"].(map[string]any)[FailurePolicyAnnotation] = nil
 	return patch, "failurePolicy restored " + v
+}
+
+// writeWebhooks writes, journaled as steps of run, the patch patchOf gives
+// for each admission webhook configuration of c (nil: nothing to write).
+func writeWebhooks(ctx context.Context, c *cluster.Conn, run *journal.Run, patchOf func(*unstructured.Unstructured) (map[string]any, string)) ([]Change, error) {
+	var changes []Change
+	for _, gvr := range webhookGVRs {
+		list, err := c.Dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return changes, fmt.Errorf("list %s: %w", gvr.Resource, err)
+		}
+		for i := range list.Items {
+			obj := &list.Items[i]
+			// The patch replaces the webhooks list whole (a merge patch
+			// cannot reach into it): only over the version it was made
+			// from, so that a caBundle a cainjector wrote meanwhile is not
+			// undone; on a conflict it is made again from the fresh copy.
+			var ch *Change
+			err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				patch, what := patchOf(obj)
+				if patch == nil {
+					return nil
+				}
+				patch["metadata"].(map[string]any)["resourceVersion"] = obj.GetResourceVersion()
+				var err error
+				switch ch, err = write(ctx, c, gvr, obj, patch, what, run, nil); {
+				case apierrors.IsNotFound(err):
+					return nil // deleted meanwhile: nothing to park or restore
+				case apierrors.IsConflict(err):
+					fresh, gerr := c.Dynamic.Resource(gvr).Get(ctx, obj.GetName(), metav1.GetOptions{})
+					if apierrors.IsNotFound(gerr) {
+						return nil
+					}
+					if gerr != nil {
+						return gerr
+					}
+					obj = fresh
+				}
+				return err
+			})
+			if err != nil {
+				return changes, err
+			}
+			if ch != nil {
+				changes = append(changes, *ch)
+			}
+		}
+	}
+	return changes, nil
 }
