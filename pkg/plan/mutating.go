@@ -18,6 +18,8 @@ type PodMutator struct {
 	Name string
 	// NamespaceSelector is the webhook's (nil: every namespace).
 	NamespaceSelector *metav1.LabelSelector
+	// Namespace and Service name the Service it calls ("" for a URL).
+	Namespace, Service string
 }
 
 // PodMutators lists the webhooks of obj, a MutatingWebhookConfiguration,
@@ -37,6 +39,8 @@ func PodMutators(obj *unstructured.Unstructured) []PodMutator {
 		}
 		name, _ := hm["name"].(string)
 		m := PodMutator{Name: name}
+		m.Namespace, _, _ = unstructured.NestedString(hm, "clientConfig", "service", "namespace")
+		m.Service, _, _ = unstructured.NestedString(hm, "clientConfig", "service", "name")
 		if sel, ok := hm["namespaceSelector"].(map[string]any); ok {
 			m.NamespaceSelector = &metav1.LabelSelector{}
 			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(sel, m.NamespaceSelector); err != nil {

@@ -13,7 +13,9 @@ webhooks:
 - name: inject.mesh.example
   namespaceSelector: {matchLabels: {mesh-injection: enabled}}
   rules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}]
+  clientConfig: {service: {namespace: mesh-system, name: injector}}
 - name: everything.example
+  clientConfig: {url: "https://hooks.example/all"}
   rules: [{apiGroups: ["*"], apiVersions: ["*"], operations: ["*"], resources: ["*/*"]}]
 - name: exec.example
   rules: [{apiGroups: [""], apiVersions: [v1], operations: [CONNECT], resources: [pods/exec]}]
@@ -28,6 +30,9 @@ webhooks:
 	}
 	if s := got[0].NamespaceSelector; s == nil || s.MatchLabels["mesh-injection"] != "enabled" {
 		t.Errorf("namespaceSelector %+v", s)
+	}
+	if got[0].Namespace != "mesh-system" || got[0].Service != "injector" || got[1].Service != "" {
+		t.Errorf("services %q/%q and %q: want mesh-system/injector, and none for a URL", got[0].Namespace, got[0].Service, got[1].Service)
 	}
 	if got[1].NamespaceSelector != nil {
 		t.Errorf("everything.example has no namespaceSelector, got %+v", got[1].NamespaceSelector)

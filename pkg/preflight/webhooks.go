@@ -173,28 +173,12 @@ func podMutatorFinding(c *unstructured.Unstructured, ms []plan.PodMutator) Findi
 		names[i] = m.Name
 	}
 	fix := "restart the workloads it matches in the target once its backend runs there (sync names them)"
-	if svc := webhookService(c); svc != "" {
-		ns, _, _ := strings.Cut(svc, "/")
+	if ns := ms[0].Namespace; ms[0].Service != "" {
 		fix = fmt.Sprintf("sync the namespace of its backend first (tandem sync -n %s, which brings it along), wait until the backend runs in the target, then sync the rest; or %s", ns, fix)
 	}
 	return Finding{Severity: Warning, Object: Ref(c),
 		Message: fmt.Sprintf("mutates pods as they are created (%s), and the target lacks it: sync writes it in its last wave, after the workloads, so the pods the target starts for them are made without it (a sidecar it injects is missing)", strings.Join(names, ", ")),
 		Fix:     fix}
-}
-
-// webhookService is the "namespace/name" of the Service the first webhook
-// of a configuration calls, "" for a URL.
-func webhookService(c *unstructured.Unstructured) string {
-	hooks, _, _ := unstructured.NestedSlice(c.Object, "webhooks")
-	for _, h := range hooks {
-		hm, _ := h.(map[string]any)
-		ns, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "namespace")
-		name, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "name")
-		if name != "" {
-			return ns + "/" + name
-		}
-	}
-	return ""
 }
 
 // staysBehind is the finding of a source webhook configuration or

@@ -48,15 +48,9 @@ func injectorBackends(ctx context.Context, c *cluster.Conn) (backends, error) {
 	}
 	out := backends{}
 	for i := range list.Items {
-		obj := &list.Items[i]
-		mutators := plan.PodMutators(obj)
-		hooks, _, _ := unstructured.NestedSlice(obj.Object, "webhooks")
-		for _, h := range hooks {
-			hm, _ := h.(map[string]any)
-			name, _ := hm["name"].(string)
-			ns, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "namespace")
-			svc, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "name")
-			if svc == "" || !slices.ContainsFunc(mutators, func(m plan.PodMutator) bool { return m.Name == name }) {
+		for _, m := range plan.PodMutators(&list.Items[i]) {
+			ns, svc := m.Namespace, m.Service
+			if svc == "" {
 				continue
 			}
 			if _, seen := out[ns+"/"+svc]; seen {
