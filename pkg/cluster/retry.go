@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -12,14 +13,27 @@ import (
 )
 
 // Retryable is what can pass: a busy, throttling or restarting apiserver
-// (429, 5xx, timeouts), a connection refused, reset or cut mid-answer (EOF,
-// GOAWAY), a webhook that timed out (the apiserver answers 500).
+// (429, 5xx, timeouts, an admission plugin not started yet), a connection
+// refused, reset or cut mid-answer (EOF, GOAWAY), a webhook that timed out
+// (the apiserver answers 500).
 func Retryable(err error) bool {
 	var netErr net.Error
 	return apierrors.IsTooManyRequests(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
 		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsUnexpectedServerError(err) ||
 		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) ||
-		(errors.As(err, &netErr) && netErr.Timeout())
+		(errors.As(err, &netErr) && netErr.Timeout()) || starting(err)
+}
+
+// starting says err is a kube-apiserver's answer in the seconds after it
+// (re)started, while an admission plugin's informers have not synced: the
+// namespace lifecycle, webhook and admission-policy plugins refuse every
+// write with 403 "not yet ready to handle request" (k8s.io/apiserver
+// pkg/admission/plugin/namespace/lifecycle and plugin/webhook/generic). It
+// is a 403 that passes, unlike any other.
+func starting(err error) bool {
+	var status apierrors.APIStatus
+	return apierrors.IsForbidden(err) && errors.As(err, &status) &&
+		strings.HasSuffix(status.Status().Message, "not yet ready to handle request")
 }
 
 // Unreachable is the part of Retryable that says the cluster itself did not

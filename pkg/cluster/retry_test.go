@@ -33,6 +33,10 @@ func TestRetryable(t *testing.T) {
 		{"not found", apierrors.NewNotFound(schema.GroupResource{Resource: "pods"}, "x"), false},
 		{"conflict", apierrors.NewConflict(schema.GroupResource{Resource: "configmaps"}, "x", errors.New(`conflict with "kubectl"`)), false},
 		{"forbidden", apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "x", errors.New("RBAC")), false},
+		// What kube-apiserver's admission plugins answer until their informers sync after a start.
+		{"admission starting", apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, "cm-1", errors.New("not yet ready to handle request")), true},
+		{"admission starting, wrapped", fmt.Errorf("create: %w (attempt 2)", apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, "cm-1", errors.New("not yet ready to handle request"))), true},
+		{"forbidden mentioning it mid-message", apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, "cm-1", errors.New(`not yet ready to handle request: denied by policy "p"`)), false},
 		{"other network error", dial(syscall.EHOSTUNREACH), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
