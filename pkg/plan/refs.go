@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/sanitize"
 )
 
 // References an extension API makes by kind and name.
@@ -20,23 +22,9 @@ import (
 // maps. A selection that copies a Certificate brings the ClusterIssuer it
 // names that way.
 
-// builtInGroups are the API groups of Kubernetes' own kinds, whose
-// references deps.go reads at their fields; every other group's kinds are
-// read for references by kind and name. (Gateway API's and the snapshot
-// controller's groups end in k8s.io too, but are extensions.)
-var builtInGroups = map[string]bool{
-	"": true, "apps": true, "batch": true, "policy": true, "autoscaling": true, "extensions": true,
-	"networking.k8s.io": true, "rbac.authorization.k8s.io": true, "storage.k8s.io": true,
-	crdGroup: true, "admissionregistration.k8s.io": true, "apiregistration.k8s.io": true,
-	"scheduling.k8s.io": true, "node.k8s.io": true, "coordination.k8s.io": true, "discovery.k8s.io": true,
-	"events.k8s.io": true, "flowcontrol.apiserver.k8s.io": true, "certificates.k8s.io": true,
-	"resource.k8s.io": true, "internal.apiserver.k8s.io": true, "storagemigration.k8s.io": true,
-	"authentication.k8s.io": true, "authorization.k8s.io": true,
-}
-
 // readsRefs says whether the selection reads gk's objects for references
 // by kind and name: the kinds of extension APIs.
-func readsRefs(gk schema.GroupKind) bool { return !builtInGroups[gk.Group] }
+func readsRefs(gk schema.GroupKind) bool { return !sanitize.BuiltInGroup(gk.Group) }
 
 // kindRef is one reference by kind and name found in an object.
 type kindRef struct {

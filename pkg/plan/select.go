@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/sanitize"
 )
 
 // PartOfLabel is the label a Stack selects on.
@@ -207,7 +209,7 @@ func pick(all []Object, s Selector, roots bool, also map[ObjectKey]string, kindG
 	idx := newIndex(all, skip)
 	for kind, groups := range kindGroups {
 		for _, g := range groups {
-			if !builtInGroups[g] && !slices.Contains(idx.kindGroups[kind], g) {
+			if !sanitize.BuiltInGroup(g) && !slices.Contains(idx.kindGroups[kind], g) {
 				idx.kindGroups[kind] = append(idx.kindGroups[kind], g)
 			}
 		}

@@ -70,13 +70,17 @@ func Skipped(obj *unstructured.Unstructured, c Context) bool {
 		return true
 	}
 	r := ruleFor(obj.GroupVersionKind().GroupKind())
-	return r != nil && r(obj.DeepCopy(), c).Skip
+	if r == nil {
+		_, ended := finishedRun(obj)
+		return ended
+	}
+	return r(obj.DeepCopy(), c).Skip
 }
 
 // Object sanitizes obj in place and returns the decision. It first applies the generic metadata rules, then the kind's own rule (registry keyed by schema.GroupKind).
 //
 // Order: the generic skips (being deleted, controller-owned), then the kind's
-// rule, then the finalizers controllers added (finalizers.go), then the
+// rule (a custom resource without one: finishedRun), then the finalizers controllers added (finalizers.go), then the
 // generic strip of server-written metadata and status; the strip
 // comes last because kind rules read managedFields and status as evidence.
 // A skipped object is returned as read: nobody applies it.
@@ -92,6 +96,8 @@ func Object(obj *unstructured.Unstructured, c Context) Decision {
 		if d = r(obj, c); d.Skip {
 			return d
 		}
+	} else if ended, ok := finishedRun(obj); ok {
+		return ended
 	}
 	if note := stripDNSRouting(obj); note != "" {
 		d.Notes = append(d.Notes, note)
