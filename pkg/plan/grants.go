@@ -84,7 +84,9 @@ func (idx index) grants(sa ObjectKey) []Grant {
 		if !ok || role == nil || defaultRole(role) {
 			continue
 		}
-		for _, rule := range list(fields(role), "rules") {
+		rules := list(fields(role), "rules")
+		written := writtenGroups(rules)
+		for _, rule := range rules {
 			for _, gr := range ruleResources(rule) {
 				g := Grant{ServiceAccount: sa, Binding: KeyOf(b), Role: rk}
 				if gr.Resource != "*" {
@@ -94,8 +96,13 @@ func (idx index) grants(sa ObjectKey) []Grant {
 					}
 					continue
 				}
-				if !writes(rule) {
-					continue // reading every kind of a group (a dashboard's) serves none of them
+				if !writes(rule) && !written[gr.Group] {
+					// Reading every kind of a group (a dashboard's)
+					// serves none of them; a role that also writes in
+					// the group (a status, one of its kinds) is its
+					// controller's: istiod reads every Istio kind to
+					// program its proxies and writes the status of some.
+					continue
 				}
 				g.Wildcard = true
 				for _, crd := range idx.crdsOfGroup[gr.Group] {
@@ -111,6 +118,22 @@ func (idx index) grants(sa ObjectKey) []Grant {
 		byName.Wildcard = false
 		if !seen[byName] {
 			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// writtenGroups are the API groups in which one of rules grants a verb that
+// writes, on any resource or subresource.
+func writtenGroups(rules []map[string]any) map[string]bool {
+	out := map[string]bool{}
+	for _, rule := range rules {
+		if !writes(rule) {
+			continue
+		}
+		groups, _, _ := unstructured.NestedStringSlice(rule, "apiGroups")
+		for _, g := range groups {
+			out[g] = true
 		}
 	}
 	return out
