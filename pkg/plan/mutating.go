@@ -5,6 +5,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -16,8 +17,10 @@ import (
 // target starts at once.
 type PodMutator struct {
 	Name string
-	// NamespaceSelector is the webhook's (nil: every namespace).
-	NamespaceSelector *metav1.LabelSelector
+	// NamespaceSelector and ObjectSelector are the webhook's (nil: every
+	// namespace, every pod): Istio's injector takes a namespace by its
+	// label, or one pod by its own.
+	NamespaceSelector, ObjectSelector *metav1.LabelSelector
 	// Namespace and Service name the Service it calls ("" for a URL).
 	Namespace, Service string
 }
@@ -41,11 +44,12 @@ func PodMutators(obj *unstructured.Unstructured) []PodMutator {
 		m := PodMutator{Name: name}
 		m.Namespace, _, _ = unstructured.NestedString(hm, "clientConfig", "service", "namespace")
 		m.Service, _, _ = unstructured.NestedString(hm, "clientConfig", "service", "name")
-		if sel, ok := hm["namespaceSelector"].(map[string]any); ok {
-			m.NamespaceSelector = &metav1.LabelSelector{}
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(sel, m.NamespaceSelector); err != nil {
-				continue // a selector the apiserver would not have stored
-			}
+		var err error
+		if m.NamespaceSelector, err = selector(hm, "namespaceSelector"); err != nil {
+			continue // a selector the apiserver would not have stored
+		}
+		if m.ObjectSelector, err = selector(hm, "objectSelector"); err != nil {
+			continue
 		}
 		out = append(out, m)
 	}
@@ -62,4 +66,32 @@ func createsPods(rule any) bool {
 	scope, _ := r["scope"].(string)
 	return has("apiGroups", "", "*") && has("resources", "pods", "*", "*/*") && has("operations", "CREATE", "*") &&
 		(scope == "" || scope == "*" || scope == "Namespaced")
+}
+
+// selector reads a webhook's label selector field (nil when it has none).
+func selector(hook map[string]any, field string) (*metav1.LabelSelector, error) {
+	sel, ok := hook[field].(map[string]any)
+	if !ok {
+		return nil, nil
+	}
+	out := &metav1.LabelSelector{}
+	return out, runtime.DefaultUnstructuredConverter.FromUnstructured(sel, out)
+}
+
+// SelectsNamespace says whether the webhook is called for the pods of a
+// namespace with these labels.
+func (m PodMutator) SelectsNamespace(ns labels.Set) bool { return selects(m.NamespaceSelector, ns) }
+
+// SelectsPod says whether the webhook is called for a pod with these
+// labels (its namespace aside).
+func (m PodMutator) SelectsPod(pod labels.Set) bool { return selects(m.ObjectSelector, pod) }
+
+// selects matches set against sel as the apiserver does a webhook's: nil
+// is everything; a selector that does not parse matches nothing.
+func selects(sel *metav1.LabelSelector, set labels.Set) bool {
+	if sel == nil {
+		return true
+	}
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	return err == nil && s.Matches(set)
 }

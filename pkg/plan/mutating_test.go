@@ -12,6 +12,7 @@ metadata: {name: mesh}
 webhooks:
 - name: inject.mesh.example
   namespaceSelector: {matchLabels: {mesh-injection: enabled}}
+  objectSelector: {matchExpressions: [{key: mesh-inject, operator: NotIn, values: ["false"]}]}
   rules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}]
   clientConfig: {service: {namespace: mesh-system, name: injector}}
 - name: everything.example
@@ -34,8 +35,26 @@ webhooks:
 	if got[0].Namespace != "mesh-system" || got[0].Service != "injector" || got[1].Service != "" {
 		t.Errorf("services %q/%q and %q: want mesh-system/injector, and none for a URL", got[0].Namespace, got[0].Service, got[1].Service)
 	}
-	if got[1].NamespaceSelector != nil {
-		t.Errorf("everything.example has no namespaceSelector, got %+v", got[1].NamespaceSelector)
+	if got[1].NamespaceSelector != nil || got[1].ObjectSelector != nil {
+		t.Errorf("everything.example has no selectors, got %+v and %+v", got[1].NamespaceSelector, got[1].ObjectSelector)
+	}
+	// The selectors match as the apiserver matches a webhook's.
+	labelled, plain := map[string]string{"mesh-injection": "enabled"}, map[string]string{"team": "a"}
+	for _, tc := range []struct {
+		m         PodMutator
+		ns, pod   map[string]string
+		nsOK, pOK bool
+	}{
+		{got[0], labelled, plain, true, true},
+		{got[0], plain, map[string]string{"mesh-inject": "false"}, false, false},
+		{got[1], plain, plain, true, true},
+	} {
+		if ok := tc.m.SelectsNamespace(tc.ns); ok != tc.nsOK {
+			t.Errorf("%s SelectsNamespace(%v) = %v", tc.m.Name, tc.ns, ok)
+		}
+		if ok := tc.m.SelectsPod(tc.pod); ok != tc.pOK {
+			t.Errorf("%s SelectsPod(%v) = %v", tc.m.Name, tc.pod, ok)
+		}
 	}
 	validating := obj.DeepCopy()
 	validating.SetKind("ValidatingWebhookConfiguration")

@@ -9,8 +9,11 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/tools/pager"
 
 	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
@@ -19,25 +22,32 @@ import (
 
 var mutatingConfigs = schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "mutatingwebhookconfigurations"}
 
-// podMakers are the kinds whose creation starts pods at once.
-var podMakers = map[schema.GroupKind]bool{
-	{Group: "apps", Kind: "Deployment"}: true, {Group: "apps", Kind: "StatefulSet"}: true,
-	{Group: "apps", Kind: "DaemonSet"}: true, {Group: "apps", Kind: "ReplicaSet"}: true,
-	{Group: "batch", Kind: "Job"}: true, {Kind: "ReplicationController"}: true, {Kind: "Pod"}: true,
+// podMakers are the kinds whose creation starts pods at once, with their
+// resources.
+var podMakers = map[schema.GroupKind]schema.GroupVersionResource{
+	{Group: "apps", Kind: "Deployment"}:  {Group: "apps", Version: "v1", Resource: "deployments"},
+	{Group: "apps", Kind: "StatefulSet"}: {Group: "apps", Version: "v1", Resource: "statefulsets"},
+	{Group: "apps", Kind: "DaemonSet"}:   {Group: "apps", Version: "v1", Resource: "daemonsets"},
+	{Group: "apps", Kind: "ReplicaSet"}:  {Group: "apps", Version: "v1", Resource: "replicasets"},
+	{Group: "batch", Kind: "Job"}:        {Group: "batch", Version: "v1", Resource: "jobs"},
+	{Kind: "ReplicationController"}:      {Version: "v1", Resource: "replicationcontrollers"},
+	{Kind: "Pod"}:                        {Version: "v1", Resource: "pods"},
 }
 
 // Unmutated says, for each MutatingWebhookConfiguration a run created that
 // mutates pods (plan.PodMutators: a sidecar injector), which workloads the
-// same run created before it in the namespaces it matches: sync writes
-// webhook configurations in its last wave, so their pods were made without
-// it — a mesh's sidecar is missing until they are restarted. The
-// configurations are read back from the target, and its namespaces'
-// labels matched against each webhook's namespaceSelector (its
-// objectSelector and matchConditions are not: a workload they leave out is
-// named too). A run in standby form starts no pods: its caller does not ask.
+// same run created before it that it matches: sync writes webhook
+// configurations in its last wave, so their pods were made without it — a
+// mesh's sidecar is missing until they are restarted. The configurations
+// are read back from the target; its namespaces' labels are matched
+// against each webhook's namespaceSelector and, where a webhook has an
+// objectSelector (Istio's injector takes a pod by its label too), the
+// workloads' pod labels as the target holds them against it. Its
+// matchConditions are not read: a workload they leave out is named too. A
+// run in standby form starts no pods: its caller does not ask.
 func Unmutated(ctx context.Context, target *cluster.Conn, results []apply.Result) ([]string, error) {
 	var configs []string
-	made := map[string]int{} // namespace → workloads created
+	made := map[string][]workload{} // namespace → workloads created
 	for _, r := range results {
 		if r.Status != apply.Created {
 			continue
@@ -46,8 +56,8 @@ func Unmutated(ctx context.Context, target *cluster.Conn, results []apply.Result
 		switch {
 		case gk == schema.GroupKind{Group: mutatingConfigs.Group, Kind: "MutatingWebhookConfiguration"}:
 			configs = append(configs, r.Name)
-		case podMakers[gk] && r.Namespace != "":
-			made[r.Namespace]++
+		case podMakers[gk] != (schema.GroupVersionResource{}) && r.Namespace != "":
+			made[r.Namespace] = append(made[r.Namespace], workload{gk, r.Name})
 		}
 	}
 	if len(configs) == 0 || len(made) == 0 {
@@ -64,6 +74,7 @@ func Unmutated(ctx context.Context, target *cluster.Conn, results []apply.Result
 		}
 		nsLabels[ns] = o.Labels
 	}
+	podLabels := map[string]map[workload]labels.Set{} // read once per namespace, when a selector asks
 	var out []string
 	for _, name := range configs {
 		obj, err := target.Dynamic.Resource(mutatingConfigs).Get(ctx, name, metav1.GetOptions{})
@@ -76,17 +87,32 @@ func Unmutated(ctx context.Context, target *cluster.Conn, results []apply.Result
 		mutators := plan.PodMutators(obj)
 		matched := map[string]int{}
 		for ns, set := range nsLabels {
+			var hooks []plan.PodMutator
 			for _, m := range mutators {
-				sel := labels.Everything()
-				if m.NamespaceSelector != nil {
-					if sel, err = metav1.LabelSelectorAsSelector(m.NamespaceSelector); err != nil {
-						continue
-					}
+				if m.SelectsNamespace(set) {
+					hooks = append(hooks, m)
 				}
-				if sel.Matches(set) {
-					matched[ns] = made[ns]
-					break
+			}
+			if len(hooks) == 0 {
+				continue
+			}
+			if !slices.ContainsFunc(hooks, func(m plan.PodMutator) bool { return m.ObjectSelector != nil }) {
+				matched[ns] = len(made[ns])
+				continue
+			}
+			if podLabels[ns] == nil {
+				if podLabels[ns], err = templateLabels(ctx, target, ns, made[ns]); err != nil {
+					return out, err
 				}
+			}
+			for _, w := range made[ns] {
+				pod, ok := podLabels[ns][w]
+				if ok && slices.ContainsFunc(hooks, func(m plan.PodMutator) bool { return m.SelectsPod(pod) }) {
+					matched[ns]++
+				}
+			}
+			if matched[ns] == 0 {
+				delete(matched, ns)
 			}
 		}
 		if len(matched) == 0 {
@@ -110,6 +136,48 @@ func Unmutated(ctx context.Context, target *cluster.Conn, results []apply.Result
 		}
 		out = append(out, fmt.Sprintf("MutatingWebhookConfiguration %s mutates pods as they are created (%s), and this sync created it after %s in %s that it matches: their pods were made without it (a sidecar it injects is missing); once its backend runs, restart them (kubectl --context %s -n NAMESPACE rollout restart deployment, and statefulset and daemonset), or sync the namespace of its backend first next time",
 			name, strings.Join(hooks, ", "), workloads, where, target.Context))
+	}
+	return out, nil
+}
+
+// workload is one object a run created that starts pods.
+type workload struct {
+	gk   schema.GroupKind
+	name string
+}
+
+// templateLabels reads, from the target, the labels of the pods each of
+// ws (all of namespace ns) makes: its pod template's, a bare Pod's own.
+// Each kind is listed once in the namespace, page by page; a workload gone
+// since has no entry.
+func templateLabels(ctx context.Context, target *cluster.Conn, ns string, ws []workload) (map[workload]labels.Set, error) {
+	want := map[workload]bool{}
+	kinds := map[schema.GroupKind]bool{}
+	for _, w := range ws {
+		want[w] = true
+		kinds[w.gk] = true
+	}
+	out := map[workload]labels.Set{}
+	for gk := range kinds {
+		gvr := podMakers[gk]
+		p := pager.New(pager.SimplePageFunc(func(opts metav1.ListOptions) (runtime.Object, error) {
+			return target.Dynamic.Resource(gvr).Namespace(ns).List(ctx, opts)
+		}))
+		err := p.EachListItem(ctx, metav1.ListOptions{}, func(o runtime.Object) error {
+			u, ok := o.(*unstructured.Unstructured)
+			if !ok || !want[workload{gk, u.GetName()}] {
+				return nil
+			}
+			set := u.GetLabels()
+			if gk != (schema.GroupKind{Kind: "Pod"}) {
+				set, _, _ = unstructured.NestedStringMap(u.Object, "spec", "template", "metadata", "labels")
+			}
+			out[workload{gk, u.GetName()}] = set
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list %s in %s/%s: %w", gvr.Resource, target.Context, ns, err)
+		}
 	}
 	return out, nil
 }

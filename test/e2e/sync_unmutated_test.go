@@ -35,11 +35,22 @@ func TestSyncNamesWorkloadsCreatedBeforeAPodMutatingWebhook(t *testing.T) {
 	for _, ns := range []string{mesh, meshed, plain} {
 		mustKubectl(t, "--context", "blue", "-n", ns, "create", "deployment", "app", "--image=registry.k8s.io/pause:3.10")
 	}
-	// Fails open, and matches only the labelled namespace: the lab's
-	// other writes never wait on it.
+	// In the namespace that is not labelled, one workload asks for the
+	// sidecar by its pods' label, as Istio's sidecar.istio.io/inject=true.
+	kubectlCreate(t, "blue", `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"asks","namespace":"`+plain+`"},
+"spec":{"selector":{"matchLabels":{"app":"asks"}},"template":{"metadata":{"labels":{"app":"asks","e2e-mesh-inject":"true"}},
+"spec":{"containers":[{"name":"c","image":"registry.k8s.io/pause:3.10"}]}}}}`)
+	// Fails open, and matches only the labelled namespace, or a pod
+	// labelled elsewhere (Istio's namespace.* and object.* webhooks): the
+	// lab's other writes never wait on it.
 	kubectlCreate(t, "blue", `{"apiVersion":"admissionregistration.k8s.io/v1","kind":"MutatingWebhookConfiguration","metadata":{"name":"`+config+`"},
 "webhooks":[{"name":"inject.e2e-mesh.example","failurePolicy":"Ignore","sideEffects":"None","admissionReviewVersions":["v1"],
 "namespaceSelector":{"matchLabels":{"e2e-mesh-injection":"enabled"}},
+"rules":[{"apiGroups":[""],"apiVersions":["v1"],"operations":["CREATE"],"resources":["pods"]}],
+"clientConfig":{"service":{"namespace":"`+mesh+`","name":"injector"}}},
+{"name":"object.e2e-mesh.example","failurePolicy":"Ignore","sideEffects":"None","admissionReviewVersions":["v1"],
+"namespaceSelector":{"matchExpressions":[{"key":"e2e-mesh-injection","operator":"DoesNotExist"}]},
+"objectSelector":{"matchLabels":{"e2e-mesh-inject":"true"}},
 "rules":[{"apiGroups":[""],"apiVersions":["v1"],"operations":["CREATE"],"resources":["pods"]}],
 "clientConfig":{"service":{"namespace":"`+mesh+`","name":"injector"}}}]}`)
 
@@ -50,7 +61,7 @@ func TestSyncNamesWorkloadsCreatedBeforeAPodMutatingWebhook(t *testing.T) {
 		t.Fatalf("plan --only webhooks: %v\n%s%s", err, pr.stdout, pr.stderr)
 	}
 	if fs := planFind(&rep, "webhooks", "MutatingWebhookConfiguration.admissionregistration.k8s.io "+config, ""); len(fs) != 1 ||
-		fs[0].Severity != preflight.Warning || !strings.Contains(fs[0].Message, "mutates pods as they are created (inject.e2e-mesh.example)") ||
+		fs[0].Severity != preflight.Warning || !strings.Contains(fs[0].Message, "mutates pods as they are created (inject.e2e-mesh.example, object.e2e-mesh.example)") ||
 		!strings.Contains(fs[0].Fix, "tandem sync -n "+mesh) {
 		t.Fatalf("plan's findings on %s: %+v; want a warning naming its webhook, the fix syncing %s first", config, fs, mesh)
 	}
@@ -67,9 +78,11 @@ func TestSyncNamesWorkloadsCreatedBeforeAPodMutatingWebhook(t *testing.T) {
 			warning = line
 		}
 	}
-	if !strings.Contains(warning, "after 1 workload in namespace "+meshed+" that it matches") ||
-		!strings.Contains(warning, "rollout restart") || strings.Contains(warning, plain) {
-		t.Fatalf("sync's warning on %s: %q; want it naming %s (and not %s) and the restart\nstderr:\n%s", config, warning, meshed, plain, r.stderr)
+	// The labelled namespace's workload and the one whose pods ask for it:
+	// not the others of the namespaces the object webhook's selector takes.
+	if !strings.Contains(warning, "after 2 workloads in namespaces "+meshed+", "+plain+" that it matches") ||
+		!strings.Contains(warning, "rollout restart") || strings.Contains(warning, mesh+",") {
+		t.Fatalf("sync's warning on %s: %q; want it naming 2 workloads, in %s and %s (not %s), and the restart\nstderr:\n%s", config, warning, meshed, plain, mesh, r.stderr)
 	}
 	// The configuration was there before the next run's writes: nothing to say.
 	mustKubectl(t, "--context", "green", "-n", meshed, "delete", "deployment", "app")
