@@ -24,6 +24,13 @@ var serverMetadata = []string{
 	"generateName",
 }
 
+// gatewayKind and gatewayNameLabel tell what an in-cluster Gateway API
+// implementation made for a Gateway: GEP-1762 requires the label on every
+// resource it generates (gateway-api.sigs.k8s.io/geps/gep-1762).
+var gatewayKind = schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "Gateway"}
+
+const gatewayNameLabel = "gateway.networking.k8s.io/gateway-name"
+
 // metaSkip applies the skips that hold for every kind.
 func metaSkip(obj *unstructured.Unstructured) Decision {
 	if ts, _, _ := unstructured.NestedFieldNoCopy(obj.Object, "metadata", "deletionTimestamp"); ts != nil {
@@ -47,6 +54,11 @@ func metaSkip(obj *unstructured.Unstructured) Decision {
 			d := skip(fmt.Sprintf("belongs to %s %s, which is not copied", ref.Kind, ref.Name))
 			_, d.Intent = intentKinds[owner]
 			return d
+		case owner == gatewayKind && obj.GetLabels()[gatewayNameLabel] == ref.Name:
+			// Gateway API's in-cluster implementations (GEP-1762) label
+			// what they make for a Gateway with its name, and may own it
+			// without a controller reference (Istio does).
+			return skip(fmt.Sprintf("made for Gateway %s by its implementation (labelled with its name, owned by it): the target's implementation makes its own", ref.Name))
 		}
 		if ref.Controller != nil && *ref.Controller {
 			if MadeCRD(obj.GroupVersionKind().GroupKind(), obj.GetOwnerReferences()) != "" {

@@ -163,6 +163,40 @@ spec: {group: constraints.gatekeeper.sh}
 `,
 		},
 		{
+			// Istio's deployment controller makes a Deployment, Service
+			// and ServiceAccount for each Gateway, owned without a
+			// controller reference (GEP-1762's label names the Gateway).
+			name: "made for a Gateway by its implementation",
+			in: `
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: shop-gw-istio
+  namespace: shop
+  labels: {gateway.networking.k8s.io/gateway-name: shop-gw, gateway.istio.io/managed: istio.io-gateway-controller}
+  ownerReferences:
+  - {apiVersion: gateway.networking.k8s.io/v1, kind: Gateway, name: shop-gw, uid: u6}
+spec: {replicas: 1}
+`,
+			dec: Decision{Skip: true, Reason: "made for Gateway shop-gw by its implementation (labelled with its name, owned by it): the target's implementation makes its own"},
+		},
+		{
+			// A user's object that attaches to the Gateway's by the label
+			// is the user's, owned by the Gateway or not.
+			name: "labelled for another Gateway than its owner",
+			in: `
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: shop-gw
+  namespace: shop
+  labels: {gateway.networking.k8s.io/gateway-name: other-gw}
+  ownerReferences:
+  - {apiVersion: gateway.networking.k8s.io/v1, kind: Gateway, name: shop-gw, uid: u6}
+spec: {minAvailable: 1}
+`, // copied as it is
+		},
+		{
 			name: "a Node of another API group is not a node",
 			in: `
 apiVersion: example.com/v1
