@@ -73,14 +73,14 @@ func DiscoverScaleKinds(ctx context.Context, c *cluster.Conn) (ScaleKinds, []str
 			if _, seen := kinds[gk]; seen {
 				continue
 			}
-			path, err := specReplicasPath(ctx, c, name, gv)
+			version, path, err := scaleVersion(ctx, c, name, gv)
 			switch {
 			case err != nil:
 				warnings = append(warnings, fmt.Sprintf("%s: %s has a /scale subresource but %v: the standby does not hold it", c.Context, gk, err))
 			case path != ".spec.replicas":
 				warnings = append(warnings, fmt.Sprintf("%s: %s keeps its replicas at %s, not .spec.replicas: the standby cannot hold it at 0 (its controller, parked, starts none of its pods; left running, in a namespace labelled %s, it does)", c.Context, gk, path, ExemptLabel))
 			default:
-				kinds[gk] = gv.WithResource(name)
+				kinds[gk] = schema.GroupVersion{Group: gv.Group, Version: version}.WithResource(name)
 			}
 		}
 	}
@@ -102,23 +102,41 @@ func discoverScaleKinds(ctx context.Context, c *cluster.Conn, warn func(string))
 	return kinds, nil
 }
 
-// specReplicasPath reads the CRD of resource in gv for its scale subresource's specReplicasPath.
-func specReplicasPath(ctx context.Context, c *cluster.Conn, resource string, gv schema.GroupVersion) (string, error) {
+// scaleVersion reads the CRD of resource (found in gv) for the version a
+// standby reads and writes its objects at, and that version's scale
+// subresource's specReplicasPath: the version the CRD stores, when it is
+// served with a scale subresource, else gv's. At the stored version the
+// apiserver converts nothing: a CRD converted by its operator's webhook,
+// which is parked in a standby, is still read and written there.
+func scaleVersion(ctx context.Context, c *cluster.Conn, resource string, gv schema.GroupVersion) (string, string, error) {
 	crd, err := c.Dynamic.Resource(cluster.CRDs).Get(ctx, resource+"."+gv.Group, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return "", fmt.Errorf("no CustomResourceDefinition %s.%s says where its replicas are", resource, gv.Group)
+		return "", "", fmt.Errorf("no CustomResourceDefinition %s.%s says where its replicas are", resource, gv.Group)
 	}
 	if err != nil {
-		return "", fmt.Errorf("its CustomResourceDefinition cannot be read: %w", err)
+		return "", "", fmt.Errorf("its CustomResourceDefinition cannot be read: %w", err)
 	}
+	return scaleVersionOf(crd, gv.Version)
+}
+
+// scaleVersionOf is scaleVersion's choice from crd, found served at version.
+func scaleVersionOf(crd *unstructured.Unstructured, version string) (string, string, error) {
 	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	found := false
+	var path string
 	for _, v := range versions {
 		vm, _ := v.(map[string]any)
-		if vm["name"] != gv.Version {
-			continue
+		p, scaled, _ := unstructured.NestedString(vm, "subresources", "scale", "specReplicasPath")
+		if stored, _ := vm["storage"].(bool); stored && scaled && vm["served"] == true {
+			name, _ := vm["name"].(string)
+			return name, p, nil
 		}
-		path, _, _ := unstructured.NestedString(vm, "subresources", "scale", "specReplicasPath")
-		return path, nil
+		if vm["name"] == version {
+			found, path = true, p
+		}
 	}
-	return "", fmt.Errorf("its CustomResourceDefinition has no version %s", gv.Version)
+	if !found {
+		return "", "", fmt.Errorf("its CustomResourceDefinition has no version %s", version)
+	}
+	return version, path, nil
 }
