@@ -23,7 +23,7 @@ metadata: {name: collectors.otel.example}, spec: {group: otel.example, conversio
 	scale := `subresources: {scale: {specReplicasPath: .spec.replicas}}`
 	for _, tc := range []struct {
 		name, versions, found, want, path string
-		err                              bool
+		err                               bool
 	}{
 		{"found at a version it does not store", `[{name: v1alpha1, served: true, storage: false, ` + scale + `}, {name: v1beta1, served: true, storage: true, ` + scale + `}]`, "v1alpha1", "v1beta1", ".spec.replicas", false},
 		{"found at the stored one", `[{name: v1, served: true, storage: true, ` + scale + `}, {name: v1beta1, served: true, storage: false, ` + scale + `}]`, "v1beta1", "v1", ".spec.replicas", false},
