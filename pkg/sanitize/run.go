@@ -11,20 +11,32 @@ import (
 // status that it ran to its end, in the words Kubernetes' own Job and Pod
 // use: a condition Complete, Completed, Succeeded or Failed that is True
 // (batch/v1 Job; Kubeflow's training jobs, JobSet, Kueue follow it), or a
-// phase or state Succeeded, Completed or Failed (Pod; CloudNativePG's
-// Backup, Volcano's Job, Spark's application, KubeRay's RayJob). Copied
-// without that status, the target's controller takes it as new and runs
-// it again: a backup taken twice, a training job trained again. It is not copied, as a
-// finished Job is not. Kinds with a rule of their own, and Kubernetes' own
+// phase or state Succeeded or Completed (Pod; CloudNativePG's Backup), or
+// a run's own field saying it succeeded or failed (Volcano's Job, Spark's
+// application, KubeRay's RayJob). Copied without that status, the target's
+// controller takes it as new and runs it again: a backup taken twice, a
+// training job trained again. It is not copied, as a finished Job is not.
+//
+// A top-level phase or state Failed is not read as an end: long-lived
+// resources say so of a reconcile that failed (MongoDB's operators), and
+// leaving such a database out of the copy would be worse than running a
+// failed run again. Kinds with a rule of their own, and Kubernetes' own
 // groups (whose kinds with such a status have their rules), are not read
 // for it.
 var (
 	runEndConditions = []string{"complete", "completed", "succeeded", "failed"}
-	runEndPhases     = []string{"succeeded", "completed", "failed"}
-	// runEndPaths are where under status a run's phase is: Pod's word,
-	// Volcano's Job (state.phase), Spark's application
-	// (applicationState.state), KubeRay's RayJob (jobStatus).
-	runEndPaths = [][]string{{"phase"}, {"state"}, {"state", "phase"}, {"applicationState", "state"}, {"jobStatus"}}
+	// runEnds are where under status a run says it ended, with the words
+	// that say so there.
+	runEnds = []struct {
+		path  []string
+		words []string
+	}{
+		{[]string{"phase"}, []string{"succeeded", "completed"}},
+		{[]string{"state"}, []string{"succeeded", "completed"}},
+		{[]string{"state", "phase"}, []string{"completed", "failed"}},            // Volcano's Job
+		{[]string{"applicationState", "state"}, []string{"completed", "failed"}}, // Spark's application
+		{[]string{"jobStatus"}, []string{"succeeded", "failed"}},                 // KubeRay's RayJob
+	}
 )
 
 // finishedRun is the skip of a custom resource whose status says it ran
@@ -48,9 +60,9 @@ func finishedRun(obj *unstructured.Unstructured) (Decision, bool) {
 			}
 		}
 	}
-	for _, path := range runEndPaths {
-		if v, _, _ := unstructured.NestedString(status, path...); said == "" && oneOf(v, runEndPhases) {
-			said = "its status." + strings.Join(path, ".") + " is " + v
+	for _, end := range runEnds {
+		if v, _, _ := unstructured.NestedString(status, end.path...); said == "" && oneOf(v, end.words) {
+			said = "its status." + strings.Join(end.path, ".") + " is " + v
 		}
 	}
 	if said == "" {

@@ -115,6 +115,35 @@ spec: {kafka: {replicas: 3}}
 `,
 		},
 		{
+			// A long-lived resource whose reconcile failed: left out of
+			// the copy, the target would lack the database.
+			name: "a database in phase Failed is copied",
+			in: `
+apiVersion: mongodbcommunity.mongodb.com/v1
+kind: MongoDBCommunity
+metadata: {name: users, namespace: db}
+spec: {members: 3}
+status: {phase: Failed, message: "error creating automation config"}
+`,
+			want: `
+apiVersion: mongodbcommunity.mongodb.com/v1
+kind: MongoDBCommunity
+metadata: {name: users, namespace: db}
+spec: {members: 3}
+`,
+		},
+		{
+			name: "a RayJob that failed",
+			in: `
+apiVersion: ray.io/v1
+kind: RayJob
+metadata: {name: sample, namespace: ray}
+spec: {entrypoint: python job.py}
+status: {jobStatus: FAILED}
+`,
+			dec: ended("its status.jobStatus is FAILED"),
+		},
+		{
 			name: "Kubernetes' own groups are not read for it",
 			in: `
 apiVersion: networking.k8s.io/v1
