@@ -7,22 +7,26 @@ import (
 )
 
 // A custom resource that stands for one run — a training job, a Spark
-// application, a JobSet, a database backup, a workflow — says in its
-// status that it ran to its end, in the words Kubernetes' own Job and Pod
-// use: a condition Complete, Completed, Succeeded or Failed that is True
-// (batch/v1 Job; Kubeflow's training jobs, JobSet, Kueue follow it), or a
-// phase or state Succeeded or Completed (Pod; CloudNativePG's Backup), or
-// a run's own field saying it succeeded or failed (Volcano's Job, Spark's
-// application, KubeRay's RayJob). Copied without that status, the target's
-// controller takes it as new and runs it again: a backup taken twice, a
-// training job trained again. It is not copied, as a finished Job is not.
+// application, a RayJob, a database backup, a hyperparameter search —
+// says in its status that it ran to its end, and when: a condition
+// Complete, Completed, Succeeded or Failed that is True (batch/v1 Job's
+// words; Kubeflow's training jobs and Katib follow them), a phase or state
+// Succeeded or Completed (Pod's; CloudNativePG's Backup), or a run's own
+// field (Spark's applicationState.state, KubeRay's jobStatus) — beside a
+// time it ended (completionTime, finishedAt, endTime, terminationTime,
+// stoppedAt…). Copied without that status, the target's controller takes
+// it as new and runs it again: a backup taken twice, a training job
+// trained again. It is not copied, as a finished Job is not.
 //
-// A top-level phase or state Failed is not read as an end: long-lived
-// resources say so of a reconcile that failed (MongoDB's operators), and
-// leaving such a database out of the copy would be worse than running a
-// failed run again. Kinds with a rule of their own, and Kubernetes' own
-// groups (whose kinds with such a status have their rules), are not read
-// for it.
+// Both are needed. Long-lived resources use the same words for a state
+// they stay in, with no end time: an Argo Rollout whose update finished
+// (condition Completed), a Flagger Canary after a promotion or an OLM
+// ClusterServiceVersion installed (phase Succeeded), a CDI DataVolume
+// imported, a k3s HelmChart whose install Job failed (condition Failed),
+// a MongoDB whose reconcile failed (phase Failed, which is never read as
+// an end). Leaving one of those out of the copy would be worse than
+// running a run again, which is what a copy did before. Kinds with a rule
+// of their own, and Kubernetes' own groups, are not read for it.
 var (
 	runEndConditions = []string{"complete", "completed", "succeeded", "failed"}
 	// runEnds are where under status a run says it ended, with the words
@@ -33,10 +37,14 @@ var (
 	}{
 		{[]string{"phase"}, []string{"succeeded", "completed"}},
 		{[]string{"state"}, []string{"succeeded", "completed"}},
-		{[]string{"state", "phase"}, []string{"completed", "failed"}},            // Volcano's Job
 		{[]string{"applicationState", "state"}, []string{"completed", "failed"}}, // Spark's application
 		{[]string{"jobStatus"}, []string{"succeeded", "failed"}},                 // KubeRay's RayJob
 	}
+	// runEndTimes are the status fields in which runs record when they
+	// ended: Job's and Kubeflow's completionTime, Velero's
+	// completionTimestamp, Argo Workflows' finishedAt, KubeRay's endTime,
+	// Spark's terminationTime, CloudNativePG's stoppedAt.
+	runEndTimes = []string{"completionTime", "completionTimestamp", "completedAt", "finishedAt", "endTime", "terminationTime", "stoppedAt"}
 )
 
 // finishedRun is the skip of a custom resource whose status says it ran
@@ -46,7 +54,14 @@ func finishedRun(obj *unstructured.Unstructured) (Decision, bool) {
 		return Decision{}, false
 	}
 	status, _ := obj.Object["status"].(map[string]any)
-	if status == nil {
+	ended := ""
+	for _, f := range runEndTimes {
+		if t, _ := status[f].(string); t != "" {
+			ended = f
+			break
+		}
+	}
+	if ended == "" {
 		return Decision{}, false
 	}
 	said := ""
@@ -68,7 +83,7 @@ func finishedRun(obj *unstructured.Unstructured) (Decision, bool) {
 	if said == "" {
 		return Decision{}, false
 	}
-	return skipIntent("a run that ended in the source (" + said + "): copied without its status, the target's controller would run it again"), true
+	return skipIntent("a run that ended in the source (" + said + ", at its " + ended + "): copied without its status, the target's controller would run it again"), true
 }
 
 // oneOf says whether s is one of words, whatever its case.

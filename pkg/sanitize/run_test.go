@@ -3,8 +3,9 @@ package sanitize
 import "testing"
 
 // A custom resource that is one run is not copied once its status says it
-// ended; running, or a long-lived resource whose conditions say nothing of
-// an end, it is copied (its status stripped as any other).
+// ended and when; running, or a long-lived resource whose status uses the
+// same words for a state it stays in (no end time), it is copied (its
+// status stripped as any other).
 func TestFinishedRunsAreNotCopied(t *testing.T) {
 	ended := func(said string) Decision {
 		return Decision{Skip: true, Intent: true, Reason: "a run that ended in the source (" + said + "): copied without its status, the target's controller would run it again"}
@@ -18,24 +19,26 @@ kind: PyTorchJob
 metadata: {name: mnist, namespace: ml}
 spec: {pytorchReplicaSpecs: {}}
 status:
+  completionTime: "2026-12-07T03:00:00Z"
   conditions:
   - {type: Created, status: "True"}
   - {type: Running, status: "False"}
   - {type: Succeeded, status: "True"}
 `,
-			dec: ended("its condition Succeeded is True"),
+			dec: ended("its condition Succeeded is True, at its completionTime"),
 		},
 		{
-			name: "a JobSet that failed",
+			name: "a Katib Experiment that failed",
 			in: `
-apiVersion: jobset.x-k8s.io/v1alpha2
-kind: JobSet
-metadata: {name: train, namespace: ml}
-spec: {replicatedJobs: []}
+apiVersion: kubeflow.org/v1beta1
+kind: Experiment
+metadata: {name: tune, namespace: ml}
+spec: {maxTrialCount: 12}
 status:
-  conditions: [{type: Failed, status: "True", reason: FailedJobs}]
+  completionTime: "2026-12-07T03:00:00Z"
+  conditions: [{type: Failed, status: "True", reason: ExperimentFailed}]
 `,
-			dec: ended("its condition Failed is True"),
+			dec: ended("its condition Failed is True, at its completionTime"),
 		},
 		{
 			name: "a CloudNativePG Backup completed",
@@ -44,9 +47,9 @@ apiVersion: postgresql.cnpg.io/v1
 kind: Backup
 metadata: {name: nightly-20261207, namespace: db}
 spec: {cluster: {name: pg}}
-status: {phase: completed, backupId: 20261207T030000}
+status: {phase: completed, backupId: 20261207T030000, stoppedAt: "2026-12-07T03:04:00Z"}
 `,
-			dec: ended("its status.phase is completed"),
+			dec: ended("its status.phase is completed, at its stoppedAt"),
 		},
 		{
 			name: "a Spark application completed",
@@ -55,63 +58,73 @@ apiVersion: sparkoperator.k8s.io/v1beta2
 kind: SparkApplication
 metadata: {name: pi, namespace: spark}
 spec: {type: Scala}
-status: {applicationState: {state: COMPLETED}}
+status: {applicationState: {state: COMPLETED}, terminationTime: "2026-12-07T03:00:00Z"}
 `,
-			dec: ended("its status.applicationState.state is COMPLETED"),
+			dec: ended("its status.applicationState.state is COMPLETED, at its terminationTime"),
 		},
 		{
-			name: "a RayJob that succeeded",
+			name: "a RayJob that failed",
 			in: `
 apiVersion: ray.io/v1
 kind: RayJob
 metadata: {name: sample, namespace: ray}
 spec: {entrypoint: python job.py}
-status: {jobStatus: SUCCEEDED, jobDeploymentStatus: Complete}
+status: {jobStatus: FAILED, jobDeploymentStatus: Failed, endTime: "2026-12-07T03:00:00Z"}
 `,
-			dec: ended("its status.jobStatus is SUCCEEDED"),
+			dec: ended("its status.jobStatus is FAILED, at its endTime"),
 		},
 		{
-			name: "a Volcano Job still running is copied",
+			name: "a PyTorchJob still running is copied",
 			in: `
-apiVersion: batch.volcano.sh/v1alpha1
-kind: Job
-metadata: {name: mpi, namespace: hpc}
-spec: {minAvailable: 2}
-status: {state: {phase: Running}}
-`,
-			want: `
-apiVersion: batch.volcano.sh/v1alpha1
-kind: Job
-metadata: {name: mpi, namespace: hpc}
-spec: {minAvailable: 2}
-`,
-		},
-		{
-			name: "a Volcano Job completed",
-			in: `
-apiVersion: batch.volcano.sh/v1alpha1
-kind: Job
-metadata: {name: mpi, namespace: hpc}
-spec: {minAvailable: 2}
-status: {state: {phase: Completed}}
-`,
-			dec: ended("its status.state.phase is Completed"),
-		},
-		{
-			name: "a long-lived resource, Ready, with a Failed condition that is False, is copied",
-			in: `
-apiVersion: kafka.strimzi.io/v1beta2
-kind: Kafka
-metadata: {name: events, namespace: kafka}
-spec: {kafka: {replicas: 3}}
+apiVersion: kubeflow.org/v1
+kind: PyTorchJob
+metadata: {name: mnist, namespace: ml}
+spec: {pytorchReplicaSpecs: {}}
 status:
-  conditions: [{type: Ready, status: "True"}, {type: Failed, status: "False"}]
+  startTime: "2026-12-07T03:00:00Z"
+  conditions: [{type: Running, status: "True"}, {type: Succeeded, status: "False"}]
 `,
 			want: `
-apiVersion: kafka.strimzi.io/v1beta2
-kind: Kafka
-metadata: {name: events, namespace: kafka}
-spec: {kafka: {replicas: 3}}
+apiVersion: kubeflow.org/v1
+kind: PyTorchJob
+metadata: {name: mnist, namespace: ml}
+spec: {pytorchReplicaSpecs: {}}
+`,
+		},
+		{
+			// Argo Rollouts marks a Rollout whose update finished
+			// Completed: its settled state, no end of anything.
+			name: "an Argo Rollout, Completed, is copied",
+			in: `
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: web, namespace: shop}
+spec: {replicas: 3}
+status:
+  phase: Healthy
+  conditions: [{type: Completed, status: "True", reason: RolloutCompleted}, {type: Available, status: "True"}]
+`,
+			want: `
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: web, namespace: shop}
+spec: {replicas: 3}
+`,
+		},
+		{
+			name: "an OLM ClusterServiceVersion, Succeeded, is copied",
+			in: `
+apiVersion: operators.coreos.com/v1alpha1
+kind: ClusterServiceVersion
+metadata: {name: etcdoperator.v0.9.4, namespace: operators}
+spec: {displayName: etcd}
+status: {phase: Succeeded, reason: InstallSucceeded}
+`,
+			want: `
+apiVersion: operators.coreos.com/v1alpha1
+kind: ClusterServiceVersion
+metadata: {name: etcdoperator.v0.9.4, namespace: operators}
+spec: {displayName: etcd}
 `,
 		},
 		{
@@ -123,7 +136,7 @@ apiVersion: mongodbcommunity.mongodb.com/v1
 kind: MongoDBCommunity
 metadata: {name: users, namespace: db}
 spec: {members: 3}
-status: {phase: Failed, message: "error creating automation config"}
+status: {phase: Failed, message: "error creating automation config", completedAt: "2026-12-07T03:00:00Z"}
 `,
 			want: `
 apiVersion: mongodbcommunity.mongodb.com/v1
@@ -133,24 +146,13 @@ spec: {members: 3}
 `,
 		},
 		{
-			name: "a RayJob that failed",
-			in: `
-apiVersion: ray.io/v1
-kind: RayJob
-metadata: {name: sample, namespace: ray}
-spec: {entrypoint: python job.py}
-status: {jobStatus: FAILED}
-`,
-			dec: ended("its status.jobStatus is FAILED"),
-		},
-		{
 			name: "Kubernetes' own groups are not read for it",
 			in: `
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: web, namespace: shop}
 spec: {rules: []}
-status: {phase: Failed}
+status: {phase: Succeeded, completionTime: "2026-12-07T03:00:00Z"}
 `,
 			want: `
 apiVersion: networking.k8s.io/v1
