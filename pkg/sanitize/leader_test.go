@@ -3,8 +3,8 @@ package sanitize
 import "testing"
 
 // An operator's Endpoints or ConfigMap leader-election lock (client-go's
-// lock before Leases) is not copied: it names the source's leader. Nor is
-// Patroni's leader key, in either form.
+// lock before Leases) is not copied: it names the source's leader. Nor are
+// Patroni's keys, in either form.
 func TestLeaderLocksAreNotCopied(t *testing.T) {
 	const lock = "a leader-election lock (its record names the source's leader): the target's replicas elect their own"
 	runObjectCases(t, []objectCase{
@@ -59,22 +59,40 @@ metadata:
 			dec: Decision{Skip: true, Reason: "Patroni's leader key (its annotations name the source's primary, hippo-0, renewed every loop): the target's Patroni elects its own and writes its own"},
 		},
 		{
-			name: "Patroni's config key is copied (the cluster's dynamic configuration)",
+			name: "Patroni's config key",
+			in: `
+apiVersion: v1
+kind: Endpoints
+metadata:
+  name: acid-minimal-cluster-config
+  namespace: db
+  annotations: {config: '{"ttl":30}', initialize: "7312345678901234567", history: "[]"}
+`,
+			dec: Decision{Skip: true, Reason: "Patroni's config key (initialize holds the source's system identifier: a target Patroni with empty volumes would wait for a leader instead of bootstrapping): the target's Patroni writes its own, its operator the configuration"},
+		},
+		{
+			name: "Patroni's sync key",
 			in: `
 apiVersion: v1
 kind: ConfigMap
 metadata:
-  name: hippo-config
+  name: hippo-sync
   namespace: db
-  annotations: {config: '{"ttl":30}', initialize: "7312345678901234567"}
+  annotations: {leader: hippo-0, sync_standby: hippo-1}
+`,
+			dec: Decision{Skip: true, Reason: "Patroni's sync key (it names the source's synchronous standby): the target's Patroni writes its own"},
+		},
+		{
+			name: "a ConfigMap with a config annotation alone is copied",
+			in: `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: app, namespace: ops, annotations: {config: v2}}
 `,
 			want: `
 apiVersion: v1
 kind: ConfigMap
-metadata:
-  name: hippo-config
-  namespace: db
-  annotations: {config: '{"ttl":30}', initialize: "7312345678901234567"}
+metadata: {name: app, namespace: ops, annotations: {config: v2}}
 `,
 		},
 		{
