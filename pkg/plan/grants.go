@@ -19,7 +19,8 @@ type Grant struct {
 	Role           ObjectKey // the Role or ClusterRole whose rule names the resource
 	CRD            ObjectKey // the CustomResourceDefinition serving the resource
 	// Wildcard: the rule names no resource but every one of the CRD's
-	// group (resources "*"), with a verb that writes.
+	// group (resources "*"), with a verb that writes, or in a role that
+	// writes in one of the rule's groups.
 	Wildcard bool
 }
 
@@ -87,6 +88,7 @@ func (idx index) grants(sa ObjectKey) []Grant {
 		rules := list(fields(role), "rules")
 		written := writtenGroups(rules)
 		for _, rule := range rules {
+			controls := writes(rule) || writesInAny(rule, written)
 			for _, gr := range ruleResources(rule) {
 				g := Grant{ServiceAccount: sa, Binding: KeyOf(b), Role: rk}
 				if gr.Resource != "*" {
@@ -96,12 +98,13 @@ func (idx index) grants(sa ObjectKey) []Grant {
 					}
 					continue
 				}
-				if !writes(rule) && !written[gr.Group] {
+				if !controls {
 					// Reading every kind of a group (a dashboard's)
 					// serves none of them; a role that also writes in
-					// the group (a status, one of its kinds) is its
-					// controller's: istiod reads every Istio kind to
-					// program its proxies and writes the status of some.
+					// one of the rule's groups (a status, one of its
+					// kinds) is their controller's: istiod reads every
+					// kind of Istio's seven groups in one rule, to
+					// program its proxies, and writes in two of them.
 					continue
 				}
 				g.Wildcard = true
@@ -137,6 +140,12 @@ func writtenGroups(rules []map[string]any) map[string]bool {
 		}
 	}
 	return out
+}
+
+// writesInAny says whether written holds one of rule's API groups.
+func writesInAny(rule map[string]any, written map[string]bool) bool {
+	groups, _, _ := unstructured.NestedStringSlice(rule, "apiGroups")
+	return slices.ContainsFunc(groups, func(g string) bool { return g != "*" && written[g] })
 }
 
 // writes says whether a PolicyRule grants a verb that writes.

@@ -93,14 +93,21 @@ func TestSelectBringsGrantedCRDs(t *testing.T) {
 		{"reading every resource of a group grants none of them", []string{crbOperator, clusterRole(
 			`[{apiGroups: [example.io, other.io], resources: ["*"], verbs: [get, list, watch]}]`)}, ns,
 			nil},
-		// istiod's: it reads every Istio kind to program its proxies and
-		// writes the status of some; a group it only reads stays out.
-		{"reading every resource of a group the role also writes in grants each of them", []string{crbOperator, clusterRole(
+		// istiod's: one rule reads every kind of Istio's groups to program
+		// its proxies, and the role writes the status of some.
+		{"reading every resource of groups the role also writes in grants each of them", []string{crbOperator, clusterRole(
 			`[{apiGroups: [example.io, other.io], resources: ["*"], verbs: [get, list, watch]},
 			  {apiGroups: [example.io], resources: [applications/status], verbs: [update]}]`)}, ns,
 			map[ObjectKey]string{
 				crdKey("applications.example.io"): viaCRB + "applications.example.io",
 				crdKey("unrelated.example.io"):    viaCRB + "unrelated.example.io",
+				crdKey("widgets.other.io"):        viaCRB + "widgets.other.io",
+			}},
+		{"a read of every resource in a rule of its own stays out, the role's writes elsewhere", []string{crbOperator, clusterRole(
+			`[{apiGroups: [other.io], resources: ["*"], verbs: [get, list, watch]},
+			  {apiGroups: [example.io], resources: [applications/status], verbs: [update]}]`)}, ns,
+			map[ObjectKey]string{
+				crdKey("applications.example.io"): viaCRB + "applications.example.io",
 			}},
 		{"a role an aggregate-to-view label gathers into, made like view, grants nothing", []string{crbOperator,
 			`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: operator-role},
