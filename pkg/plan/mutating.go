@@ -68,10 +68,12 @@ func createsPods(rule any) bool {
 		(scope == "" || scope == "*" || scope == "Namespaced")
 }
 
-// selector reads a webhook's label selector field (nil when it has none).
+// selector reads a webhook's label selector field: nil when it has none,
+// or an empty one, which the apiserver stores for every v1 webhook that
+// sets none and which matches everything.
 func selector(hook map[string]any, field string) (*metav1.LabelSelector, error) {
 	sel, ok := hook[field].(map[string]any)
-	if !ok {
+	if !ok || len(sel) == 0 {
 		return nil, nil
 	}
 	out := &metav1.LabelSelector{}

@@ -17,6 +17,8 @@ webhooks:
   clientConfig: {service: {namespace: mesh-system, name: injector}}
 - name: everything.example
   clientConfig: {url: "https://hooks.example/all"}
+  namespaceSelector: {}
+  objectSelector: {}
   rules: [{apiGroups: ["*"], apiVersions: ["*"], operations: ["*"], resources: ["*/*"]}]
 - name: exec.example
   rules: [{apiGroups: [""], apiVersions: [v1], operations: [CONNECT], resources: [pods/exec]}]

@@ -106,8 +106,10 @@ func discoverScaleKinds(ctx context.Context, c *cluster.Conn, warn func(string))
 // standby reads and writes its objects at, and that version's scale
 // subresource's specReplicasPath: the version the CRD stores, when it is
 // served with a scale subresource, else gv's. At the stored version the
-// apiserver converts nothing: a CRD converted by its operator's webhook,
-// which is parked in a standby, is still read and written there.
+// apiserver converts nothing that was stored at it (objects stored at an
+// earlier storage version, still in status.storedVersions, are converted
+// as they are read): a CRD converted by its operator's webhook, which is
+// parked in a standby, is still read and written there.
 func scaleVersion(ctx context.Context, c *cluster.Conn, resource string, gv schema.GroupVersion) (string, string, error) {
 	crd, err := c.Dynamic.Resource(cluster.CRDs).Get(ctx, resource+"."+gv.Group, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {

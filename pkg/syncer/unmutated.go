@@ -42,9 +42,11 @@ var podMakers = map[schema.GroupKind]schema.GroupVersionResource{
 // are read back from the target; its namespaces' labels are matched
 // against each webhook's namespaceSelector and, where a webhook has an
 // objectSelector (Istio's injector takes a pod by its label too), the
-// workloads' pod labels as the target holds them against it. Its
-// matchConditions are not read: a workload they leave out is named too. A
-// run in standby form starts no pods: its caller does not ask.
+// workloads' pod labels as the target holds them against it — their pod
+// templates' labels: what a controller adds to each pod
+// (pod-template-hash, statefulset.kubernetes.io/pod-name…) is not seen.
+// Its matchConditions are not read: a workload they leave out is named
+// too. A run in standby form starts no pods: its caller does not ask.
 func Unmutated(ctx context.Context, target *cluster.Conn, results []apply.Result) ([]string, error) {
 	var configs []string
 	made := map[string][]workload{} // namespace → workloads created
