@@ -6,3 +6,7 @@ import "k8s.io/apimachinery/pkg/runtime/schema"
 // read directly (wait Established, compare versions, find the kinds a sync
 // brings) rather than through discovery.
 var CRDs = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// APIServices is the resource of the aggregation layer's APIServices,
+// which a standby holds back and plan and the mirror read directly.
+var APIServices = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}

@@ -232,10 +232,7 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 }
 
 // secretsGVR is the resource of Secrets.
-var (
-	secretsGVR     = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
-	apiServicesGVR = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}
-)
+var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 
 // writeRetries is how often a change's write is tried before the change
 // goes back to the work queue, which tries it again with its own backoff:
@@ -286,7 +283,7 @@ func (m *Mirror) deleted(ctx context.Context, k key) error {
 		// (the standby form, the safe side) until its own change says.
 		m.setExempt(k.name, false)
 	}
-	if k.gvr == apiServicesGVR && m.Request.Standby && m.Prune {
+	if k.gvr == cluster.APIServices && m.Request.Standby && m.Prune {
 		if done, err := m.unholdGone(ctx, k); done || err != nil {
 			return err
 		}

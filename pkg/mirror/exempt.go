@@ -8,6 +8,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/tandem-io/tandem/pkg/cluster"
 )
 
 // setExempt keeps whether the source's namespace name is labelled
@@ -63,7 +65,7 @@ func (m *Mirror) rewriteNamespace(name string, exempt bool) {
 // backendsElsewhere are the cluster-scoped kinds whose standby form
 // follows the exemption of the namespace their backend runs in.
 var backendsElsewhere = map[schema.GroupVersionResource]bool{
-	apiServicesGVR: true,
+	cluster.APIServices: true,
 	{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingwebhookconfigurations"}: true,
 	{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "mutatingwebhookconfigurations"}:   true,
 }

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/standby"
 )
 
@@ -78,7 +79,7 @@ func (m *Mirror) unholdGone(ctx context.Context, k key) (done bool, err error) {
 // queueGoneHeld queues each APIService the target holds back that the
 // source's watch does not have.
 func (m *Mirror) queueGoneHeld(ctx context.Context, watches map[informerKey]cache.SharedIndexInformer) (int, error) {
-	inf, watched := watches[informerKey{gvr: apiServicesGVR}]
+	inf, watched := watches[informerKey{gvr: cluster.APIServices}]
 	if !watched {
 		return 0, nil
 	}
@@ -91,7 +92,7 @@ func (m *Mirror) queueGoneHeld(ctx context.Context, watches map[informerKey]cach
 		if _, exists, err := inf.GetIndexer().GetByKey(name); err != nil || exists {
 			continue
 		}
-		m.queue.Add(key{gvr: apiServicesGVR, name: name})
+		m.queue.Add(key{gvr: cluster.APIServices, name: name})
 		queued++
 	}
 	return queued, nil

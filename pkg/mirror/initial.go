@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tandem-io/tandem/pkg/apply"
+	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/standby"
 	"github.com/tandem-io/tandem/pkg/syncer"
@@ -70,7 +71,7 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 	for _, h := range prep.Held {
 		if _, err := standby.HoldBack(ctx, m.Target, []*unstructured.Unstructured{h}, nil); err != nil {
 			m.Log.Warn("initial pass: to be tried again", "object", "APIService "+h.GetName(), "reason", err.Error())
-			k := key{gvr: apiServicesGVR, name: h.GetName()}
+			k := key{gvr: cluster.APIServices, name: h.GetName()}
 			m.retrying(k, err.Error(), targetSide)
 			m.queue.AddRateLimited(k)
 		}

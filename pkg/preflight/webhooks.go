@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/standby"
 )
@@ -139,11 +140,46 @@ func (Webhooks) Run(ctx context.Context, env *Env) ([]Finding, error) {
 	for _, a := range env.Of("apiregistration.k8s.io", "APIService") {
 		if f, behind := staysBehind(a); behind {
 			out = append(out, f)
-		} else if f, parked := parkedInStandby(a, exempt); parked {
+			continue
+		}
+		if f, parked := parkedInStandby(a, exempt); parked {
+			out = append(out, f)
+		}
+		f, arrives, err := arrivingAPI(ctx, env, a)
+		if err != nil {
+			return out, err
+		}
+		if arrives {
 			out = append(out, f)
 		}
 	}
 	return out, nil
+}
+
+// arrivingAPI is the finding of a source APIService served by a Service
+// (an aggregated API: metrics-server's, Kueue's visibility API) that the
+// target lacks: sync writes it in its last wave, and until its backend
+// answers there, the target's discovery of its group fails — and with it
+// the target's namespace controller, which deletes no namespace while any
+// API is unavailable (NamespaceDeletionDiscoveryFailure).
+func arrivingAPI(ctx context.Context, env *Env, a *unstructured.Unstructured) (Finding, bool, error) {
+	ns, _, _ := unstructured.NestedString(a.Object, "spec", "service", "namespace")
+	name, _, _ := unstructured.NestedString(a.Object, "spec", "service", "name")
+	if name == "" {
+		return Finding{}, false, nil // served by the apiserver itself
+	}
+	_, err := env.Target.Dynamic.Resource(cluster.APIServices).Get(ctx, a.GetName(), metav1.GetOptions{})
+	switch {
+	case err == nil:
+		return Finding{}, false, nil
+	case !apierrors.IsNotFound(err):
+		return Finding{}, false, fmt.Errorf("get APIService %s in the target: %w", a.GetName(), err)
+	}
+	group, _, _ := unstructured.NestedString(a.Object, "spec", "group")
+	version, _, _ := unstructured.NestedString(a.Object, "spec", "version")
+	return Finding{Severity: Info, Object: Ref(a),
+		Message: fmt.Sprintf("comes across in the last wave of the sync: until its backend %s/%s answers in the target, the target's discovery of %s/%s fails, and its namespace controller deletes no namespace", ns, name, group, version),
+		Fix:     "make sure its backend runs in the target by then (its workloads come in an earlier wave), or leave it out with --exclude-kinds APIService.apiregistration.k8s.io and let its add-on register it"}, true, nil
 }
 
 // parkedInStandby is the finding of a source APIService served from a

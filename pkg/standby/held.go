@@ -52,7 +52,7 @@ func holdAPI(obj *unstructured.Unstructured, parked func(namespace string) bool)
 // false): it is theirs, and so is what it answers. changed says whether
 // Hold wrote anything.
 func Hold(ctx context.Context, c *cluster.Conn, obj *unstructured.Unstructured, whoever bool) (held, changed bool, err error) {
-	apis := c.Dynamic.Resource(gvrAPIServices)
+	apis := c.Dynamic.Resource(cluster.APIServices)
 	live, err := apis.Get(ctx, obj.GetName(), metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
@@ -223,7 +223,7 @@ func HeldBackend(ctx context.Context, c *cluster.Conn, name string) (namespace s
 // holdParkedAPIs holds back (Hold, any) each APIService of c served from a
 // namespace being parked: deactivate's part.
 func holdParkedAPIs(ctx context.Context, c *cluster.Conn, parked func(string) bool) ([]Change, error) {
-	list, err := c.Dynamic.Resource(gvrAPIServices).List(ctx, metav1.ListOptions{})
+	list, err := c.Dynamic.Resource(cluster.APIServices).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list APIServices in %s: %w", c.Context, err)
 	}
@@ -285,7 +285,7 @@ func writeBack(ctx context.Context, c *cluster.Conn, name, held string) (Change,
 		return ch, nil
 	}
 	force := false
-	_, err := c.Dynamic.Resource(gvrAPIServices).Patch(ctx, name, types.ApplyPatchType, []byte(held), metav1.PatchOptions{FieldManager: plan.FieldManager, Force: &force})
+	_, err := c.Dynamic.Resource(cluster.APIServices).Patch(ctx, name, types.ApplyPatchType, []byte(held), metav1.PatchOptions{FieldManager: plan.FieldManager, Force: &force})
 	if apierrors.IsConflict(err) {
 		ch.What = "left as it is: someone made it meanwhile (" + err.Error() + ")"
 		return ch, nil

@@ -463,5 +463,3 @@ func restoredThroughOwner(obj *unstructured.Unstructured, kinds ScaleKinds) bool
 	gv, err := schema.ParseGroupVersion(c.APIVersion)
 	return err == nil && kinds.Scaled(schema.GroupKind{Group: gv.Group, Kind: c.Kind})
 }
-
-var gvrAPIServices = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}

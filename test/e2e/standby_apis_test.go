@@ -1,12 +1,15 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tandem-io/tandem/pkg/preflight"
 )
 
 // An aggregated API served from a namespace a standby parks would answer
@@ -87,6 +90,27 @@ func TestStandbySyncHoldsBackAnAggregatedAPI(t *testing.T) {
 	apiBackendInBlue(t, ns, group)
 	brokenAPIService(t, "blue", group, "v1", ns, "api")
 
+	// plan says what an aggregated API the target lacks does there until
+	// its backend answers.
+	arriving := func() []preflight.Finding {
+		t.Helper()
+		pr := tandem(t, "plan", "--source", "blue", "--target", "green", "--only", "webhooks", "-o", "json")
+		var rep preflight.Report
+		if err := json.Unmarshal([]byte(pr.stdout), &rep); err != nil {
+			t.Fatalf("plan --only webhooks: %v\n%s%s", err, pr.stdout, pr.stderr)
+		}
+		var out []preflight.Finding
+		for _, f := range planFind(&rep, "webhooks", "v1."+group, "") {
+			if strings.Contains(f.Message, "comes across in the last wave") {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	if fs := arriving(); len(fs) != 1 || !strings.Contains(fs[0].Message, "until its backend "+ns+"/api answers in the target, the target's discovery of "+group+"/v1 fails, and its namespace controller deletes no namespace") {
+		t.Errorf("plan's finding on APIService v1.%s, which green lacks: %+v", group, fs)
+	}
+
 	journal := t.TempDir()
 	r := tandem(t, "sync", "--source", "blue", "--target", "green", "--standby", "--namespace", ns, "--journal-dir", journal)
 	if r.code != 0 {
@@ -116,6 +140,9 @@ func TestStandbySyncHoldsBackAnAggregatedAPI(t *testing.T) {
 		t.Errorf("APIService v1.%s in green after activate: service %q, want %s/api", group, got, ns)
 	}
 	heldIn(t, "green", "v1."+group, false)
+	if fs := arriving(); len(fs) != 0 {
+		t.Errorf("plan still says APIService v1.%s comes across, though green has it: %+v", group, fs)
+	}
 	// Written back as tandem's copy: a plain sync finds it unchanged.
 	out, _ := syncJSON(t, journal, 0, "--namespace", ns)
 	found := false
