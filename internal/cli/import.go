@@ -97,6 +97,7 @@ func (o *ImportOptions) Run(ctx context.Context) error {
 	if _, err := target.Check(ctx); err != nil {
 		return err
 	}
+	warnActiveFormIntoStandby(ctx, o.g, target)
 	// Journaled as a sync is (an interrupted import is reported; a re-run
 	// writes only what is not yet as archived), and each object written as
 	// it is planned, wave by wave: no plan is held.

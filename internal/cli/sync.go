@@ -324,6 +324,9 @@ func unreadWarnings(prep *syncer.Prepared) []string {
 // plain copy out of a standby (its workloads are parked at 0). --force
 // writes anyway; a dry run writes nothing, and says it would be refused.
 func (o *SyncOptions) guardRoles(ctx context.Context, source, target *cluster.Conn) error {
+	if !o.Standby {
+		warnActiveFormIntoStandby(ctx, o.g, target)
+	}
 	if o.Force {
 		return nil
 	}
@@ -337,6 +340,21 @@ func (o *SyncOptions) guardRoles(ctx context.Context, source, target *cluster.Co
 		fmt.Fprintf(o.g.Err, "warning: the clusters' roles could not be checked (a run without --dry-run would stop here): %v\n", err)
 	}
 	return nil
+}
+
+// warnActiveFormIntoStandby says so when a copy in active form (a sync or
+// mirror without --standby, an import) writes into a standby. Its policy
+// still parks the workloads at admission (or, a validating one, refuses
+// them), but what only the standby form changes comes in as the source
+// has it: webhooks served from parked namespaces fail closed, refusing the
+// standby's own writes, and aggregated APIs with parked backends answer
+// nothing, which stops its namespace deletion. A narrowed standby
+// (deactivate --namespace) may take such a copy of other namespaces on
+// purpose: it is said, not refused.
+func warnActiveFormIntoStandby(ctx context.Context, g *Global, target *cluster.Conn) {
+	if sb, err := standby.IsStandby(ctx, target); err == nil && sb {
+		fmt.Fprintf(g.Err, "warning: %s is standby, and this copy writes the source's form: its policy parks or refuses the workloads, but webhooks and aggregated APIs served from parked namespaces come in as the source has them (failing closed, unanswered); to keep it a standby, sync with --standby (import has no standby form: sync from the source instead)\n", target.Context)
+	}
 }
 
 // roleRefusal is guardRoles' refusal, nil when the roles allow the copy.

@@ -134,6 +134,15 @@ func TestStandbySyncHoldsBackAnAggregatedAPI(t *testing.T) {
 		t.Fatalf("sync --standby again: exit %d\n%s", r.code, r.stderr)
 	}
 	heldIn(t, "green", "v1."+group, true)
+	// A copy in the source's form into the standby is said to be one; the
+	// standby form's is not.
+	const warned = "warning: green is standby, and this copy writes the source's form"
+	if r := tandem(t, "sync", "--source", "blue", "--target", "green", "--namespace", ns, "--dry-run", "--journal-dir", journal); !strings.Contains(r.stderr, warned) {
+		t.Errorf("a plain sync --dry-run into standby green did not warn (exit %d):\n%s", r.code, r.stderr)
+	}
+	if r := tandem(t, "sync", "--source", "blue", "--target", "green", "--namespace", ns, "--standby", "--dry-run", "--journal-dir", journal); strings.Contains(r.stderr, warned) {
+		t.Errorf("sync --standby --dry-run warned of the source's form:\n%s", r.stderr)
+	}
 
 	mustTandem(t, "activate", "--cluster", "green", "--timeout", "2m", "--journal-dir", journal)
 	if got := mustKubectl(t, "--context", "green", "get", "apiservice", "v1."+group, "-o", "jsonpath={.spec.service.namespace}/{.spec.service.name}"); got != ns+"/api" {
