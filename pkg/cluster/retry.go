@@ -19,9 +19,18 @@ import (
 func Retryable(err error) bool {
 	var netErr net.Error
 	return apierrors.IsTooManyRequests(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
-		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsUnexpectedServerError(err) ||
+		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || unexpectedFromServer(err) ||
 		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) ||
 		(errors.As(err, &netErr) && netErr.Timeout()) || starting(err)
+}
+
+// unexpectedFromServer says err is a 5xx answered with a body that is not
+// a Status (a proxy's or load balancer's page). apimachinery marks every
+// such answer so, a 404 too ("404 page not found", a resource the server
+// does not serve), which is final.
+func unexpectedFromServer(err error) bool {
+	var status apierrors.APIStatus
+	return apierrors.IsUnexpectedServerError(err) && errors.As(err, &status) && status.Status().Code >= 500
 }
 
 // starting says err is a kube-apiserver's answer in the seconds after it

@@ -31,6 +31,10 @@ func TestRetryable(t *testing.T) {
 		{"internal error", apierrors.NewInternalError(errors.New("etcd")), true},
 		{"service unavailable", apierrors.NewServiceUnavailable("starting"), true},
 		{"not found", apierrors.NewNotFound(schema.GroupResource{Resource: "pods"}, "x"), false},
+		// A resource the server does not serve answers a bare "404 page not
+		// found": apimachinery marks it an unexpected server response.
+		{"404 without a Status", apierrors.NewGenericServerResponse(404, "LIST", schema.GroupResource{Group: "example.com", Resource: "backups"}, "", "404 page not found", 0, true), false},
+		{"502 from a proxy without a Status", apierrors.NewGenericServerResponse(502, "LIST", schema.GroupResource{Resource: "pods"}, "", "<html>bad gateway</html>", 0, true), true},
 		{"conflict", apierrors.NewConflict(schema.GroupResource{Resource: "configmaps"}, "x", errors.New(`conflict with "kubectl"`)), false},
 		{"forbidden", apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "x", errors.New("RBAC")), false},
 		// What kube-apiserver's admission plugins answer until their informers sync after a start.

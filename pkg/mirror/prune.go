@@ -162,6 +162,18 @@ func (m *Mirror) queueGone(ctx context.Context) error {
 	maps.Copy(watches, m.informers)
 	m.infMu.RUnlock()
 	queued := 0
+	var errs []error
+	if m.Request.Standby {
+		// What the target holds back of the source's APIServices, first:
+		// one read of its stash. One the source deleted goes from the
+		// stash (deleted(): unless the source, gone standby itself,
+		// holds it).
+		n, err := m.queueGoneHeld(ctx, watches)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		queued += n
+	}
 	for k, inf := range watches {
 		r, ok := m.resource(k.gvr)
 		if !ok {
@@ -186,21 +198,13 @@ func (m *Mirror) queueGone(ctx context.Context) error {
 			continue // the target does not serve it: nothing of it there
 		}
 		if err != nil {
-			return fmt.Errorf("list %s in %s to find what the source deleted: %w", k.gvr.Resource, m.Target.Context, err)
+			// The other kinds are still looked at: one kind the target
+			// cannot list does not hide the deletes of the others.
+			errs = append(errs, fmt.Errorf("list %s in %s to find what the source deleted: %w", k.gvr.Resource, m.Target.Context, err))
 		}
-	}
-	if m.Request.Standby {
-		// What the target holds back of the source's APIServices: one the
-		// source deleted goes from the stash (deleted(): unless the source,
-		// gone standby itself, holds it).
-		n, err := m.queueGoneHeld(ctx, watches)
-		if err != nil {
-			return err
-		}
-		queued += n
 	}
 	if queued > 0 {
 		m.Log.Info("deleted in the source while the mirror did not follow it: pruned in the target as each is checked", "objects", queued)
 	}
-	return nil
+	return errors.Join(errs...)
 }
