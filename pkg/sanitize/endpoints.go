@@ -5,6 +5,13 @@ import "k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 const (
 	labelManagedBy   = "endpointslice.kubernetes.io/managed-by"
 	labelServiceName = "kubernetes.io/service-name"
+	// triggerTime is the annotation the endpoints and endpointslice
+	// controllers write on what they maintain: when the source's pods
+	// last changed. It stays on Endpoints whose Service lost its selector
+	// (a person's from then on); copied, it conflicts with the target's
+	// controller, which wrote its own while the target's copy of the
+	// Service still had the selector.
+	triggerTime = "endpoints.kubernetes.io/last-change-trigger-time"
 )
 
 // sanitizeEndpoints skips Endpoints the target's controllers compute; Endpoints
@@ -20,6 +27,7 @@ func sanitizeEndpoints(obj *unstructured.Unstructured, c Context) Decision {
 	if d, ok := skipLeaderLock(obj); ok {
 		return d
 	}
+	deleteKeys(obj.Object, []string{"metadata", "annotations"}, triggerTime)
 	return Decision{}
 }
 
@@ -43,5 +51,6 @@ func sanitizeEndpointSlice(obj *unstructured.Unstructured, c Context) Decision {
 	if c.serviceHasSelector(obj.GetNamespace(), svc) {
 		return skip("maintained by the target's endpointslice controller")
 	}
+	deleteKeys(obj.Object, []string{"metadata", "annotations"}, triggerTime)
 	return Decision{}
 }

@@ -33,6 +33,27 @@ subsets: [{addresses: [{ip: 192.0.2.10}], ports: [{port: 5432}]}]
 `,
 		},
 		{
+			// Its Service lost its selector: a person's now, with the
+			// source's controller's timestamp still on it.
+			name: "the controller's trigger time is not copied",
+			c:    c,
+			in: `
+apiVersion: v1
+kind: Endpoints
+metadata:
+  name: picked
+  namespace: app
+  annotations: {endpoints.kubernetes.io/last-change-trigger-time: "2026-12-07T15:59:50Z", team: db}
+subsets: [{addresses: [{ip: 10.9.7.1}], ports: [{port: 80}]}]
+`,
+			want: `
+apiVersion: v1
+kind: Endpoints
+metadata: {name: picked, namespace: app, annotations: {team: db}}
+subsets: [{addresses: [{ip: 10.9.7.1}], ports: [{port: 80}]}]
+`,
+		},
+		{
 			name: "unknown selector (nil func) means copied",
 			in: `
 apiVersion: v1
