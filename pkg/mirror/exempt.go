@@ -65,9 +65,9 @@ func (m *Mirror) rewriteNamespace(name string, exempt bool) {
 // backendsElsewhere are the cluster-scoped kinds whose standby form
 // follows the exemption of the namespace their backend runs in.
 var backendsElsewhere = map[schema.GroupVersionResource]bool{
-	cluster.APIServices: true,
-	{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingwebhookconfigurations"}: true,
-	{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "mutatingwebhookconfigurations"}:   true,
+	cluster.APIServices:                     true,
+	cluster.ValidatingWebhookConfigurations: true,
+	cluster.MutatingWebhookConfigurations:   true,
 }
 
 // standbyExempt says whether a namespace is labelled standby.ExemptLabel

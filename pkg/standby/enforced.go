@@ -194,7 +194,7 @@ func validatingWebhookRefused(ctx context.Context, c *cluster.Conn, err error, k
 			}
 		}
 	}
-	known[name] = in[gvrValidatingWebhooks.Resource] && !in[gvrMutatingWebhooks.Resource]
+	known[name] = in[cluster.ValidatingWebhookConfigurations.Resource] && !in[cluster.MutatingWebhookConfigurations.Resource]
 	return answerOf(known[name])
 }
 

@@ -42,9 +42,9 @@ func (b backends) back(obj *unstructured.Unstructured) bool {
 // activate restores and waits for the workloads behind them first. A
 // Service without a selector (its endpoints kept by hand) has none.
 func injectorBackends(ctx context.Context, c *cluster.Conn) (backends, error) {
-	list, err := c.Dynamic.Resource(gvrMutatingWebhooks).List(ctx, metav1.ListOptions{})
+	list, err := c.Dynamic.Resource(cluster.MutatingWebhookConfigurations).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", gvrMutatingWebhooks.Resource, err)
+		return nil, fmt.Errorf("list %s: %w", cluster.MutatingWebhookConfigurations.Resource, err)
 	}
 	out := backends{}
 	for i := range list.Items {

@@ -30,9 +30,7 @@ var (
 	ValidatingWebhooks = schema.GroupKind{Group: "admissionregistration.k8s.io", Kind: "ValidatingWebhookConfiguration"}
 	MutatingWebhooks   = schema.GroupKind{Group: "admissionregistration.k8s.io", Kind: "MutatingWebhookConfiguration"}
 
-	gvrValidatingWebhooks = schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingwebhookconfigurations"}
-	gvrMutatingWebhooks   = schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "mutatingwebhookconfigurations"}
-	webhookGVRs           = []schema.GroupVersionResource{gvrValidatingWebhooks, gvrMutatingWebhooks}
+	webhookGVRs = []schema.GroupVersionResource{cluster.ValidatingWebhookConfigurations, cluster.MutatingWebhookConfigurations}
 )
 
 func isWebhooks(gk schema.GroupKind) bool { return gk == ValidatingWebhooks || gk == MutatingWebhooks }

@@ -20,8 +20,6 @@ import (
 	"github.com/tandem-io/tandem/pkg/plan"
 )
 
-var mutatingConfigs = schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "mutatingwebhookconfigurations"}
-
 // podMakers are the kinds whose creation starts pods at once, with their
 // resources.
 var podMakers = map[schema.GroupKind]schema.GroupVersionResource{
@@ -56,7 +54,7 @@ func Unmutated(ctx context.Context, target *cluster.Conn, results []apply.Result
 		}
 		gk := schema.GroupKind{Group: r.Group, Kind: r.Kind}
 		switch {
-		case gk == schema.GroupKind{Group: mutatingConfigs.Group, Kind: "MutatingWebhookConfiguration"}:
+		case gk == schema.GroupKind{Group: cluster.MutatingWebhookConfigurations.Group, Kind: "MutatingWebhookConfiguration"}:
 			configs = append(configs, r.Name)
 		case podMakers[gk] != (schema.GroupVersionResource{}) && r.Namespace != "":
 			made[r.Namespace] = append(made[r.Namespace], workload{gk, r.Name})
@@ -79,7 +77,7 @@ func Unmutated(ctx context.Context, target *cluster.Conn, results []apply.Result
 	podLabels := map[string]map[workload]labels.Set{} // read once per namespace, when a selector asks
 	var out []string
 	for _, name := range configs {
-		obj, err := target.Dynamic.Resource(mutatingConfigs).Get(ctx, name, metav1.GetOptions{})
+		obj, err := target.Dynamic.Resource(cluster.MutatingWebhookConfigurations).Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			continue
 		}
