@@ -11,25 +11,24 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/tools/pager"
 
 	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
 )
 
 // podMakers are the kinds whose creation starts pods at once, with their
 // resources.
-var podMakers = map[schema.GroupKind]schema.GroupVersionResource{
-	{Group: "apps", Kind: "Deployment"}:  {Group: "apps", Version: "v1", Resource: "deployments"},
-	{Group: "apps", Kind: "StatefulSet"}: {Group: "apps", Version: "v1", Resource: "statefulsets"},
-	{Group: "apps", Kind: "DaemonSet"}:   {Group: "apps", Version: "v1", Resource: "daemonsets"},
-	{Group: "apps", Kind: "ReplicaSet"}:  {Group: "apps", Version: "v1", Resource: "replicasets"},
-	{Group: "batch", Kind: "Job"}:        {Group: "batch", Version: "v1", Resource: "jobs"},
-	{Kind: "ReplicationController"}:      {Version: "v1", Resource: "replicationcontrollers"},
-	{Kind: "Pod"}:                        {Version: "v1", Resource: "pods"},
+var podMakers = map[schema.GroupKind]inventory.Resource{
+	{Group: "apps", Kind: "Deployment"}:  {Group: "apps", Version: "v1", Resource: "deployments", Kind: "Deployment", Namespaced: true},
+	{Group: "apps", Kind: "StatefulSet"}: {Group: "apps", Version: "v1", Resource: "statefulsets", Kind: "StatefulSet", Namespaced: true},
+	{Group: "apps", Kind: "DaemonSet"}:   {Group: "apps", Version: "v1", Resource: "daemonsets", Kind: "DaemonSet", Namespaced: true},
+	{Group: "apps", Kind: "ReplicaSet"}:  {Group: "apps", Version: "v1", Resource: "replicasets", Kind: "ReplicaSet", Namespaced: true},
+	{Group: "batch", Kind: "Job"}:        {Group: "batch", Version: "v1", Resource: "jobs", Kind: "Job", Namespaced: true},
+	{Kind: "ReplicationController"}:      {Version: "v1", Resource: "replicationcontrollers", Kind: "ReplicationController", Namespaced: true},
+	{Kind: "Pod"}:                        {Version: "v1", Resource: "pods", Kind: "Pod", Namespaced: true},
 }
 
 // Unmutated says, for each MutatingWebhookConfiguration a run created that
@@ -53,10 +52,11 @@ func Unmutated(ctx context.Context, target *cluster.Conn, results []apply.Result
 			continue
 		}
 		gk := schema.GroupKind{Group: r.Group, Kind: r.Kind}
+		_, makesPods := podMakers[gk]
 		switch {
 		case gk == schema.GroupKind{Group: cluster.MutatingWebhookConfigurations.Group, Kind: "MutatingWebhookConfiguration"}:
 			configs = append(configs, r.Name)
-		case podMakers[gk] != (schema.GroupVersionResource{}) && r.Namespace != "":
+		case makesPods && r.Namespace != "":
 			made[r.Namespace] = append(made[r.Namespace], workload{gk, r.Name})
 		}
 	}
@@ -148,8 +148,8 @@ type workload struct {
 
 // templateLabels reads, from the target, the labels of the pods each of
 // ws (all of namespace ns) makes: its pod template's, a bare Pod's own.
-// Each kind is listed once in the namespace, page by page; a workload gone
-// since has no entry.
+// Each kind is listed once in the namespace (inventory.List: page by
+// page); a workload gone since has no entry.
 func templateLabels(ctx context.Context, target *cluster.Conn, ns string, ws []workload) (map[workload]labels.Set, error) {
 	want := map[workload]bool{}
 	kinds := map[schema.GroupKind]bool{}
@@ -159,24 +159,21 @@ func templateLabels(ctx context.Context, target *cluster.Conn, ns string, ws []w
 	}
 	out := map[workload]labels.Set{}
 	for gk := range kinds {
-		gvr := podMakers[gk]
-		p := pager.New(pager.SimplePageFunc(func(opts metav1.ListOptions) (runtime.Object, error) {
-			return target.Dynamic.Resource(gvr).Namespace(ns).List(ctx, opts)
-		}))
-		err := p.EachListItem(ctx, metav1.ListOptions{}, func(o runtime.Object) error {
-			u, ok := o.(*unstructured.Unstructured)
-			if !ok || !want[workload{gk, u.GetName()}] {
+		r := podMakers[gk]
+		err := inventory.List(ctx, target, r, ns, func(u *unstructured.Unstructured) error {
+			w := workload{gk, u.GetName()}
+			if !want[w] {
 				return nil
 			}
 			set := u.GetLabels()
-			if gk != (schema.GroupKind{Kind: "Pod"}) {
+			if gk.Kind != "Pod" {
 				set, _, _ = unstructured.NestedStringMap(u.Object, "spec", "template", "metadata", "labels")
 			}
-			out[workload{gk, u.GetName()}] = set
+			out[w] = set
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("list %s in %s/%s: %w", gvr.Resource, target.Context, ns, err)
+			return nil, fmt.Errorf("list %s in %s/%s: %w", r.Resource, target.Context, ns, err)
 		}
 	}
 	return out, nil
