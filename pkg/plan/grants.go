@@ -88,7 +88,8 @@ func (idx index) grants(sa ObjectKey) []Grant {
 		rules := list(fields(role), "rules")
 		written := writtenGroups(rules)
 		for _, rule := range rules {
-			controls := writes(rule) || writesInAny(rule, written)
+			// A rule that writes has its own groups in written.
+			controls := writesInAny(rule, written)
 			for _, gr := range ruleResources(rule) {
 				g := Grant{ServiceAccount: sa, Binding: KeyOf(b), Role: rk}
 				if gr.Resource != "*" {
