@@ -14,14 +14,33 @@ import (
 
 // Retryable is what can pass: a busy, throttling or restarting apiserver
 // (429, 5xx, timeouts, an admission plugin not started yet), a connection
-// refused, reset or cut mid-answer (EOF, GOAWAY), a webhook that timed out
+// refused, reset or cut mid-answer (EOF, GOAWAY, an HTTP/2 connection
+// closed under its requests), a webhook that timed out
 // (the apiserver answers 500).
 func Retryable(err error) bool {
 	var netErr net.Error
 	return apierrors.IsTooManyRequests(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
 		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || unexpectedFromServer(err) ||
 		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) ||
-		(errors.As(err, &netErr) && netErr.Timeout()) || starting(err)
+		(errors.As(err, &netErr) && netErr.Timeout()) || starting(err) || connectionClosed(err)
+}
+
+// connectionClosed says err is an HTTP/2 request that failed because its
+// connection did, not because of its own answer: net/http closes a
+// connection whose write failed (the server died mid-write) and fails every
+// other request on it with "force closed via ClientConn.Close", and one
+// whose health-check ping went unanswered with "connection lost"
+// (net/http's h2_bundle.go; the errors are unexported, so their text is the
+// only handle, as utilnet.IsProbableEOF reads a GOAWAY's). A write so cut
+// may have reached the server: a create retried then meets AlreadyExists,
+// which apply's write takes as made meanwhile.
+func connectionClosed(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "http2: client connection force closed via ClientConn.Close") ||
+		strings.Contains(msg, "http2: client connection lost")
 }
 
 // unexpectedFromServer says err is a 5xx answered with a body that is not
@@ -53,7 +72,7 @@ func starting(err error) bool {
 func Unreachable(err error) bool {
 	var netErr net.Error
 	return utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) ||
-		(errors.As(err, &netErr) && netErr.Timeout())
+		(errors.As(err, &netErr) && netErr.Timeout()) || connectionClosed(err)
 }
 
 // Retry calls fn until it succeeds, fails with an error retryable refuses,

@@ -42,6 +42,10 @@ func TestRetryable(t *testing.T) {
 		{"admission starting, wrapped", fmt.Errorf("create: %w (attempt 2)", apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, "cm-1", errors.New("not yet ready to handle request"))), true},
 		{"forbidden mentioning it mid-message", apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, "cm-1", errors.New(`not yet ready to handle request: denied by policy "p"`)), false},
 		{"other network error", dial(syscall.EHOSTUNREACH), false},
+		// A CI run's sync across an apiserver's restart: the connection's
+		// write failed, and net/http closed it under its other requests.
+		{"http2 connection force closed", fmt.Errorf("create: %w", &url.Error{Op: "Post", URL: "https://127.0.0.1:6443/api/v1/namespaces/a/configmaps", Err: errors.New("http2: client connection force closed via ClientConn.Close")}), true},
+		{"http2 connection lost", &url.Error{Op: "Get", URL: "https://127.0.0.1:6443/api", Err: errors.New("http2: client connection lost")}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := Retryable(tc.err); got != tc.want {
