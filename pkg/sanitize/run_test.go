@@ -74,6 +74,63 @@ status: {jobStatus: FAILED, jobDeploymentStatus: Failed, endTime: "2026-12-07T03
 			dec: ended("its status.jobStatus is FAILED, at its endTime"),
 		},
 		{
+			name: "a Volcano Job completed",
+			in: `
+apiVersion: batch.volcano.sh/v1alpha1
+kind: Job
+metadata: {name: mpi, namespace: hpc}
+spec: {minAvailable: 3}
+status: {state: {phase: Completed, lastTransitionTime: "2026-12-07T03:00:00Z"}, succeeded: 3}
+`,
+			dec: ended("its status.state.phase is Completed, at its state.lastTransitionTime"),
+		},
+		{
+			name: "a JobSet that failed",
+			in: `
+apiVersion: jobset.x-k8s.io/v1alpha2
+kind: JobSet
+metadata: {name: train, namespace: ml}
+spec: {replicatedJobs: []}
+status:
+  terminalState: Failed
+  conditions: [{type: Failed, status: "True", lastTransitionTime: "2026-12-07T03:00:00Z"}]
+`,
+			dec: ended("its status.terminalState is Failed, which it is given once it ended"),
+		},
+		{
+			// Aborted can be resumed (vcctl job resume): not an end.
+			name: "a Volcano Job aborted is copied",
+			in: `
+apiVersion: batch.volcano.sh/v1alpha1
+kind: Job
+metadata: {name: mpi, namespace: hpc}
+spec: {minAvailable: 3}
+status: {state: {phase: Aborted, lastTransitionTime: "2026-12-07T03:00:00Z"}}
+`,
+			want: `
+apiVersion: batch.volcano.sh/v1alpha1
+kind: Job
+metadata: {name: mpi, namespace: hpc}
+spec: {minAvailable: 3}
+`,
+		},
+		{
+			name: "a JobSet still running is copied",
+			in: `
+apiVersion: jobset.x-k8s.io/v1alpha2
+kind: JobSet
+metadata: {name: train, namespace: ml}
+spec: {replicatedJobs: []}
+status: {restarts: 1, conditions: [{type: StartupPolicyCompleted, status: "True"}]}
+`,
+			want: `
+apiVersion: jobset.x-k8s.io/v1alpha2
+kind: JobSet
+metadata: {name: train, namespace: ml}
+spec: {replicatedJobs: []}
+`,
+		},
+		{
 			name: "a PyTorchJob still running is copied",
 			in: `
 apiVersion: kubeflow.org/v1
