@@ -224,7 +224,8 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 // body is the object as the apply sends it: the stored bytes themselves
 // when no owner reference needs the target's UID (nothing decoded), else
 // the desired object with the hash stamped and its owner references
-// pointed at the target's UIDs.
+// pointed at the target's UIDs (plan.OwnersDroppedHash stamped when some
+// owner is not in the target).
 func (r *runner) body(s plan.Step, res *Result) ([]byte, error) {
 	if s.Stored != nil && len(s.Ref.Owners) == 0 {
 		return s.Stored.Body()
@@ -233,10 +234,16 @@ func (r *runner) body(s plan.Step, res *Result) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan.StampHash(obj, s.Hash)
+	hash := s.Hash
 	if len(obj.GetOwnerReferences()) > 0 && !sanitize.DropMadeOwners(obj) {
-		res.Notes = append(res.Notes, sanitize.RemapOwners(obj, r.owners.lookup)...)
+		if dropped := sanitize.RemapOwners(obj, r.owners.lookup); len(dropped) > 0 {
+			// The next run writes it again, with the references whose
+			// owners are in the target by then (an owner of a later wave).
+			res.Notes = append(res.Notes, dropped...)
+			hash = plan.OwnersDroppedHash(hash)
+		}
 	}
+	plan.StampHash(obj, hash)
 	return obj.MarshalJSON()
 }
 

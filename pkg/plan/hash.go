@@ -75,6 +75,17 @@ func Hash(obj *unstructured.Unstructured) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// ownersDropped ends the hash stamped on a copy written without some of
+// its owner references (apply: their owners were not in the target yet).
+const ownersDropped = "+owners-dropped"
+
+// OwnersDroppedHash is what apply stamps, instead of hash, on a copy
+// written without some of the owner references its source has: their
+// owners were not in the target then (one in a later wave, or not
+// copied). It differs from hash, so the next run writes the copy again
+// and adds the references whose owners are there by then.
+func OwnersDroppedHash(hash string) string { return hash + ownersDropped }
+
 // StampHash sets obj's HashAnnotation to hash: what tandem writes with
 // every object, so that the next run sees it unchanged.
 func StampHash(obj *unstructured.Unstructured, hash string) {

@@ -287,6 +287,8 @@ func decide(it Item, o Options) Step {
 			s.Action = Update
 			s.Reason = fmt.Sprintf("taking over fields from %s (--force)", strings.Join(s.Foreign, ", "))
 		}
+	case annotated && s.Hash != "" && last == OwnersDroppedHash(s.Hash):
+		s.Action, s.Reason = Update, "written without owner references whose owners were not in the target then: added where they are now"
 	case annotated:
 		s.Action, s.Reason = Update, "differs from what tandem last wrote"
 	case writtenByTandem(t.Managers):
