@@ -79,6 +79,7 @@ type runner struct {
 	o         Options
 	owners    *ownerIndex
 	exhausted exhausted
+	relinks   relinks
 }
 
 // Run applies the plan's waves in order and returns one result per step.
@@ -161,7 +162,7 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 		res.Status = Unchanged
 		if len(s.Foreign) > 0 {
 			// Same as last applied, but another manager touched it: would our apply conflict?
-			body, err := r.body(s, &res)
+			body, _, err := r.body(ctx, s, &res)
 			if err != nil {
 				res.Status, res.Reason = Failed, shortErr(err)
 				return res, nil
@@ -177,7 +178,7 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 		r.owners.rememberStep(s)
 		return res, nil
 	}
-	body, err := r.body(s, &res)
+	body, dropped, err := r.body(ctx, s, &res)
 	if err != nil {
 		res.Status, res.Reason = Failed, shortErr(err)
 		return res, nil
@@ -206,6 +207,10 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 			res.Status = Created
 		}
 		r.owners.remember(applied)
+		if dropped > 0 {
+			res.OwnersDropped = true
+			r.relinks.add(s, dropped)
+		}
 	case apierrors.IsConflict(err):
 		res.Status, res.Reason = Conflict, conflictReason(s, err)
 	case isImmutable(err):
@@ -224,27 +229,30 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 // body is the object as the apply sends it: the stored bytes themselves
 // when no owner reference needs the target's UID (nothing decoded), else
 // the desired object with the hash stamped and its owner references
-// pointed at the target's UIDs (plan.OwnersDroppedHash stamped when some
-// owner is not in the target).
-func (r *runner) body(s plan.Step, res *Result) ([]byte, error) {
+// pointed at the target's UIDs. dropped counts the references whose owner
+// is not in the target (RemapOwners' notes in res): the hash stamped is
+// then plan.OwnersDroppedHash, and the run writes the object again once
+// the owners are there (relink), or the next run does.
+func (r *runner) body(ctx context.Context, s plan.Step, res *Result) (body []byte, dropped int, err error) {
 	if s.Stored != nil && len(s.Ref.Owners) == 0 {
-		return s.Stored.Body()
+		body, err = s.Stored.Body()
+		return body, 0, err
 	}
 	obj, err := s.Full()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	hash := s.Hash
 	if len(obj.GetOwnerReferences()) > 0 && !sanitize.DropMadeOwners(obj) {
-		if dropped := sanitize.RemapOwners(obj, r.owners.lookup); len(dropped) > 0 {
-			// The next run writes it again, with the references whose
-			// owners are in the target by then (an owner of a later wave).
-			res.Notes = append(res.Notes, dropped...)
+		if notes := sanitize.RemapOwners(obj, r.ownerLookup(ctx)); len(notes) > 0 {
+			res.Notes = append(res.Notes, notes...)
+			dropped = len(notes)
 			hash = plan.OwnersDroppedHash(hash)
 		}
 	}
 	plan.StampHash(obj, hash)
-	return obj.MarshalJSON()
+	body, err = obj.MarshalJSON()
+	return body, dropped, err
 }
 
 func (r *runner) resource(s plan.Step) dynamic.ResourceInterface {

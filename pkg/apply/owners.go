@@ -1,13 +1,16 @@
 package apply
 
 import (
+	"context"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/plan"
 )
 
@@ -97,4 +100,50 @@ func (ix *ownerIndex) lookup(apiVersion, kind, namespace, name string) (types.UI
 	}
 	uid, ok := ix.uids[ownerKey(gv.Group, kind, "", name)]
 	return uid, ok
+}
+
+// ownerLookup finds an owner's UID in the target: in the index, else by
+// reading it there — an owner this run neither wrote nor read (not in its
+// selection, written by an earlier run; a mirror's change, which writes one
+// object). What it reads is kept in the index. An owner of a kind the
+// target does not serve, or that is not there, is not found.
+func (r *runner) ownerLookup(ctx context.Context) func(apiVersion, kind, namespace, name string) (types.UID, bool) {
+	return func(apiVersion, kind, namespace, name string) (types.UID, bool) {
+		if uid, ok := r.owners.lookup(apiVersion, kind, namespace, name); ok {
+			return uid, true
+		}
+		if r.target.Mapper == nil || r.target.Metadata == nil {
+			return "", false
+		}
+		gv, err := schema.ParseGroupVersion(apiVersion)
+		if err != nil {
+			return "", false
+		}
+		// The mapper as discovery last found it, not reset on a miss: an
+		// owner's kind the target does not serve is common (not copied),
+		// and a reset costs a whole discovery.
+		mapping, err := r.target.Mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: kind}, gv.Version)
+		if err != nil {
+			return "", false
+		}
+		namespaced := mapping.Scope.Name() == meta.RESTScopeNameNamespace
+		if !namespaced {
+			namespace = ""
+		}
+		var uid types.UID
+		if _, err := cluster.Retry(ctx, r.o.Retries, cluster.Retryable, func() error {
+			o, err := cluster.Scoped(r.target.Metadata.Resource(mapping.Resource), namespaced, namespace).Get(ctx, name, metav1.GetOptions{})
+			if err == nil {
+				uid = o.GetUID()
+			}
+			return err
+		}); err != nil || uid == "" {
+			return "", false
+		}
+		ix := r.owners
+		ix.mu.Lock()
+		ix.uids[ownerKey(gv.Group, kind, namespace, name)] = uid
+		ix.mu.Unlock()
+		return uid, true
+	}
 }

@@ -22,6 +22,7 @@ type record struct {
 	kind            uint32 // records.kinds[kind]: the wave, group and kind
 	action, status  uint8  // indexes of actionCodes and statusCodes
 	transient       bool
+	ownersDropped   bool
 	text            *recordText // nil when the result has no reason, notes or why
 }
 
@@ -84,6 +85,32 @@ func (rs *records) from(start int) []Result {
 	return out
 }
 
+// amend changes the results fix has a function for, by key (keyOf a
+// result): one pass over the records.
+func (rs *records) amend(keyOf func(Result) string, fix map[string]func(*Result)) {
+	if len(fix) == 0 {
+		return
+	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for i, rec := range rs.list {
+		k := rs.kindOf(rec)
+		r := Result{Group: k.group, Kind: k.kind, Namespace: rec.namespace, Name: rec.name}
+		f, ok := fix[keyOf(r)]
+		if !ok {
+			continue
+		}
+		r = rs.unpack(rec)
+		f(&r)
+		rec.ownersDropped = r.OwnersDropped
+		rec.text = nil
+		if r.Reason != "" || r.Why != "" || len(r.Notes) > 0 {
+			rec.text = &recordText{reason: r.Reason, why: r.Why, notes: r.Notes}
+		}
+		rs.list[i] = rec
+	}
+}
+
 // sortFrom orders the records from index start on by group, kind,
 // namespace and name.
 func (rs *records) sortFrom(start int) {
@@ -102,7 +129,7 @@ func (rs *records) sortFrom(start int) {
 
 func (rs *records) pack(r Result) record {
 	rec := record{namespace: r.Namespace, name: r.Name, kind: rs.kindIndex(resultKind{r.Wave, r.Group, r.Kind}),
-		action: code(actionCodes[:], r.Action), status: code(statusCodes[:], r.Status), transient: r.Transient}
+		action: code(actionCodes[:], r.Action), status: code(statusCodes[:], r.Status), transient: r.Transient, ownersDropped: r.OwnersDropped}
 	if r.Reason != "" || r.Why != "" || len(r.Notes) > 0 {
 		rec.text = &recordText{reason: r.Reason, why: r.Why, notes: r.Notes}
 	}
@@ -113,7 +140,7 @@ func (rs *records) pack(r Result) record {
 func (rs *records) unpack(rec record) Result {
 	k := rs.kindOf(rec)
 	r := Result{Wave: k.wave, Group: k.group, Kind: k.kind, Namespace: rec.namespace, Name: rec.name,
-		Action: actionCodes[rec.action], Status: statusCodes[rec.status], Transient: rec.transient}
+		Action: actionCodes[rec.action], Status: statusCodes[rec.status], Transient: rec.transient, OwnersDropped: rec.ownersDropped}
 	if t := rec.text; t != nil {
 		r.Reason, r.Why, r.Notes = t.reason, t.why, t.notes
 	}

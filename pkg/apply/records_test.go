@@ -2,6 +2,7 @@ package apply
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -19,6 +20,7 @@ func TestRecordsGiveBackWhatWasSet(t *testing.T) {
 	want = append(want,
 		Result{Wave: "workloads", Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web", Action: plan.Update, Status: Failed,
 			Reason: "the webhook is down", Notes: []string{"replicas parked"}, Why: "stack web", Transient: true},
+		Result{Wave: "config", Kind: "ConfigMap", Namespace: "shop", Name: "settings", Action: plan.Create, Status: Created, OwnersDropped: true},
 		Result{}, // a result never set (a run stopped before it)
 		Result{Wave: "namespaces", Kind: "Namespace", Name: "shop", Action: plan.Skip, Status: Skipped, Why: "named"})
 	start := rs.grow(len(want))
@@ -56,6 +58,27 @@ func TestRecordsSortByKindNamespaceName(t *testing.T) {
 	want := []string{"/Namespace /keep-first", "/ConfigMap a/z", "/ConfigMap b/a", "/Secret a/x", "x.io/ConfigMap a/a"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("sorted %q, want %q", got, want)
+	}
+}
+
+// amend changes the results it has a function for, and only those.
+func TestRecordsAmendByKey(t *testing.T) {
+	var rs records
+	in := []Result{
+		{Wave: "config", Kind: "ConfigMap", Namespace: "a", Name: "x", Status: Created, OwnersDropped: true,
+			Notes: []string{"owner Deployment/web is not in the target: reference dropped"}},
+		{Wave: "config", Kind: "ConfigMap", Namespace: "b", Name: "x", Status: Created, OwnersDropped: true},
+		{Wave: "workloads", Group: "apps", Kind: "Deployment", Namespace: "a", Name: "x", Status: Created},
+	}
+	rs.add(in)
+	key := func(r Result) string { return r.Group + "/" + r.Kind + "/" + r.Namespace + "/" + r.Name }
+	rs.amend(key, map[string]func(*Result){"/ConfigMap/a/x": func(r *Result) {
+		r.Notes, r.OwnersDropped = []string{"added"}, false
+	}})
+	want := slices.Clone(in)
+	want[0].Notes, want[0].OwnersDropped = []string{"added"}, false
+	if got := rs.from(0); !reflect.DeepEqual(got, want) {
+		t.Errorf("amended\n%+v\nwant\n%+v", got, want)
 	}
 }
 

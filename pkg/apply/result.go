@@ -36,6 +36,11 @@ type Result struct {
 	// unavailable, throttled): a caller that keeps going (the mirror)
 	// tries again later.
 	Transient bool `json:"transient,omitempty"`
+	// OwnersDropped says the object was written without some of its
+	// owner references, their owners not in the target (its notes say
+	// which): a caller that keeps going (the mirror) writes it again once
+	// they may be there.
+	OwnersDropped bool `json:"-"`
 }
 
 // Wrote reports whether the result changed the target.

@@ -36,7 +36,8 @@ func (ss *Session) Run(ctx context.Context, p plan.Plan) ([]Result, error) {
 			return ss.results.from(start), err
 		}
 	}
-	return ss.results.from(start), nil
+	err := ss.relink(ctx)
+	return ss.results.from(start), err
 }
 
 // runWave applies one whole wave; its results go after the session's.

@@ -205,7 +205,7 @@ func (st *Stream) run(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	return nil
+	return st.ss.relink(ctx)
 }
 
 // gather gathers wave w's steps and applies them as Session.Run does.

@@ -205,6 +205,10 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 			return &retryLater{reason: "write the target's copy: " + r.Reason} // the worker queues it again, with backoff
 		case r.Bad():
 			m.fail(k, fmt.Errorf("%s: %s", r.Status, r.Reason))
+		case r.Wrote() && r.OwnersDropped && m.queue.NumRequeues(k) < ownerWaits:
+			// Its owner's own change may still be on the way (it comes in
+			// a later wave of a sync): written again once it may be there.
+			return &retryLater{reason: "written without an owner reference, its owner not in the target yet"}
 		case r.Wrote():
 			for _, n := range r.Notes {
 				if strings.Contains(n, "deleted and created again") {
@@ -230,6 +234,13 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 	}
 	return nil
 }
+
+// ownerWaits is how often a change written without an owner reference
+// (its owner not in the target) is written again before it is left so:
+// with the queue's backoff, about 25 s for the owner's own change to come.
+// An owner that never comes (not copied) costs no more; a sync adds the
+// reference once it is there.
+const ownerWaits = 8
 
 // secretsGVR is the resource of Secrets.
 var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}

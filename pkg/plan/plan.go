@@ -288,7 +288,7 @@ func decide(it Item, o Options) Step {
 			s.Reason = fmt.Sprintf("taking over fields from %s (--force)", strings.Join(s.Foreign, ", "))
 		}
 	case annotated && s.Hash != "" && last == OwnersDroppedHash(s.Hash):
-		s.Action, s.Reason = Update, "written without owner references whose owners were not in the target then: added where they are now"
+		s.Action, s.Reason = Update, "written without owner references whose owners were not in the target then: written again with those that are there now"
 	case annotated:
 		s.Action, s.Reason = Update, "differs from what tandem last wrote"
 	case writtenByTandem(t.Managers):

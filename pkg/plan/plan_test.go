@@ -93,7 +93,7 @@ func TestBuildDecisions(t *testing.T) {
 		{"changed", nil, current(t, "old", nil, nil, "tandem"), false,
 			decision{Action: Update, Reason: "differs from what tandem last wrote", Hashed: true}},
 		{"written without some owner references", nil, current(t, OwnersDroppedHash(h), nil, nil, "tandem"), false,
-			decision{Action: Update, Reason: "written without owner references whose owners were not in the target then: added where they are now", Hashed: true}},
+			decision{Action: Update, Reason: "written without owner references whose owners were not in the target then: written again with those that are there now", Hashed: true}},
 		{"written by tandem, its hash dropped", nil, current(t, "", nil, nil, "tandem", "kube-controller-manager"), false,
 			decision{Action: Update, Reason: "no hash of tandem's on it, though tandem has written to it (activate and deactivate drop the hash of what they change)", Hashed: true}},
 		{"never written", nil, current(t, "", nil, nil, "kubectl-create"), false,

@@ -8,9 +8,12 @@ import (
 
 // A ConfigMap a Deployment owns without being its controller (a user's
 // reference, for the garbage collector) comes in an earlier wave than its
-// owner: the first sync writes it without the reference, as green has no
-// such owner yet, and says so. The next sync adds the reference, pointed
-// at green's Deployment; the one after finds it unchanged.
+// owner: the sync writes it without the reference, as green has no such
+// owner yet, and once the waves are done writes it again with the
+// reference pointed at green's Deployment — one run. An owner left out of
+// a sync (here by --exclude-kinds) is not in green at all: the reference
+// is dropped, said in a note, and the next sync that brings the owner adds
+// it. The run after finds it unchanged.
 func TestSyncAddsOwnerReferencesOfALaterWave(t *testing.T) {
 	const ns = "e2e-later-owner"
 	t.Cleanup(func() {
@@ -19,34 +22,59 @@ func TestSyncAddsOwnerReferencesOfALaterWave(t *testing.T) {
 		}
 	})
 	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
-	kubectlCreate(t, "blue", `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"`+ns+`"},
-"spec":{"replicas":0,"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},
-"spec":{"containers":[{"name":"c","image":"registry.example/web:1"}]}}}}`)
-	blueUID := mustKubectl(t, "--context", "blue", "-n", ns, "get", "deployment", "web", "-o", "jsonpath={.metadata.uid}")
-	kubectlCreate(t, "blue", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"web-settings","namespace":"`+ns+`",
-"ownerReferences":[{"apiVersion":"apps/v1","kind":"Deployment","name":"web","uid":"`+blueUID+`"}]},"data":{"level":"info"}}`)
+	deployment := func(name string) string {
+		return `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"` + name + `","namespace":"` + ns + `"},
+"spec":{"replicas":0,"selector":{"matchLabels":{"app":"` + name + `"}},"template":{"metadata":{"labels":{"app":"` + name + `"}},
+"spec":{"containers":[{"name":"c","image":"registry.example/web:1"}]}}}}`
+	}
+	ownedBy := func(cm, owner string) {
+		uid := mustKubectl(t, "--context", "blue", "-n", ns, "get", "deployment", owner, "-o", "jsonpath={.metadata.uid}")
+		kubectlCreate(t, "blue", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"`+cm+`","namespace":"`+ns+`",
+"ownerReferences":[{"apiVersion":"apps/v1","kind":"Deployment","name":"`+owner+`","uid":"`+uid+`"}]},"data":{"level":"info"}}`)
+	}
+	// green's owner of a ConfigMap, as its references name it.
+	owner := func(cm string) string {
+		return kubectl(t, "--context", "green", "-n", ns, "get", "configmap", cm, "-o", "jsonpath={.metadata.ownerReferences[*].kind}/{.metadata.ownerReferences[*].name}/{.metadata.ownerReferences[*].uid}").stdout
+	}
+	greenUID := func(deployment string) string {
+		return mustKubectl(t, "--context", "green", "-n", ns, "get", "deployment", deployment, "-o", "jsonpath={.metadata.uid}")
+	}
+	hasNote := func(r syncRow, part string) bool {
+		return slices.ContainsFunc(r.Notes, func(n string) bool { return strings.Contains(n, part) })
+	}
+	kubectlCreate(t, "blue", deployment("web"))
+	ownedBy("web-settings", "web")
 
-	out, _ := syncJSON(t, t.TempDir(), 0, "--namespace", ns)
+	// The Deployments left out: the reference cannot be kept, and is not.
+	out, _ := syncJSON(t, t.TempDir(), 0, "--namespace", ns, "--exclude-kinds", "Deployment.apps")
 	cm, ok := out.find("ConfigMap", ns, "web-settings")
-	if !ok || cm.Status != "created" || !slices.ContainsFunc(cm.Notes, func(n string) bool { return strings.Contains(n, "Deployment/web is not in the target") }) {
-		t.Fatalf("first sync, ConfigMap: %+v (found %v); want created, with a note that its owner was not in green", cm, ok)
+	if !ok || cm.Status != "created" || !hasNote(cm, "Deployment/web is not in the target: reference dropped") {
+		t.Fatalf("sync without the Deployments, ConfigMap: %+v (found %v); want created, with a note that its owner is not in green", cm, ok)
 	}
-	if refs := kubectl(t, "--context", "green", "-n", ns, "get", "configmap", "web-settings", "-o", "jsonpath={.metadata.ownerReferences}").stdout; refs != "" {
-		t.Fatalf("first sync: green's ConfigMap has owner references %s; want none (its owner came after it)", refs)
+	if got := owner("web-settings"); got != "//" {
+		t.Fatalf("sync without the Deployments: green's ConfigMap is owned by %q; want by nothing", got)
+	}
+
+	// The next sync brings the owner (a later wave than its ConfigMap) and
+	// adds the reference; a new pair does the same in one run.
+	kubectlCreate(t, "blue", deployment("api"))
+	ownedBy("api-settings", "api")
+	out, _ = syncJSON(t, t.TempDir(), 0, "--namespace", ns)
+	for _, c := range []struct{ cm, deployment, status string }{{"web-settings", "web", "updated"}, {"api-settings", "api", "created"}} {
+		cm, ok := out.find("ConfigMap", ns, c.cm)
+		if !ok || cm.Status != c.status || !hasNote(cm, "owner references added once their owners were written") || hasNote(cm, "reference dropped") {
+			t.Fatalf("full sync, ConfigMap %s: %+v (found %v); want %s, with a note that its owner's reference was added", c.cm, cm, ok, c.status)
+		}
+		uid := greenUID(c.deployment)
+		if got, want := owner(c.cm), "Deployment/"+c.deployment+"/"+uid; got != want {
+			t.Fatalf("full sync: green's ConfigMap %s is owned by %q; want %q (green's Deployment)", c.cm, got, want)
+		}
 	}
 
 	out, _ = syncJSON(t, t.TempDir(), 0, "--namespace", ns)
-	if cm, ok = out.find("ConfigMap", ns, "web-settings"); !ok || cm.Status != "updated" || len(cm.Notes) != 0 {
-		t.Fatalf("second sync, ConfigMap: %+v (found %v); want updated, without a note", cm, ok)
-	}
-	greenUID := mustKubectl(t, "--context", "green", "-n", ns, "get", "deployment", "web", "-o", "jsonpath={.metadata.uid}")
-	got := mustKubectl(t, "--context", "green", "-n", ns, "get", "configmap", "web-settings", "-o", "jsonpath={.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}/{.metadata.ownerReferences[0].uid}")
-	if want := "Deployment/web/" + greenUID; got != want || greenUID == blueUID {
-		t.Fatalf("second sync: green's ConfigMap is owned by %q; want %q (green's Deployment, not blue's %s)", got, want, blueUID)
-	}
-
-	out, _ = syncJSON(t, t.TempDir(), 0, "--namespace", ns)
-	if cm, ok = out.find("ConfigMap", ns, "web-settings"); !ok || cm.Status != "unchanged" {
-		t.Fatalf("third sync, ConfigMap: %+v (found %v); want unchanged", cm, ok)
+	for _, name := range []string{"web-settings", "api-settings"} {
+		if cm, ok := out.find("ConfigMap", ns, name); !ok || cm.Status != "unchanged" {
+			t.Fatalf("sync after, ConfigMap %s: %+v (found %v); want unchanged", name, cm, ok)
+		}
 	}
 }

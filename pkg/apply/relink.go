@@ -1,0 +1,112 @@
+package apply
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/tandem-io/tandem/pkg/plan"
+)
+
+// relinks are the objects a session wrote without some of their owner
+// references, their owners not in the target then: a ConfigMap that a
+// Deployment owns without being its controller is written in an earlier
+// wave than its owner. Once the waves are done, each is written again
+// with the references whose owners are there by then (Session.relink), so
+// one run leaves them as the source has them. Few objects have such
+// references, and they are held only until then.
+type relinks struct {
+	mu      sync.Mutex
+	pending map[string]relink // by journalKey
+}
+
+// relink is one object to write again: its step, and how many of its
+// references were left out when it was last written.
+type relink struct {
+	s       plan.Step
+	dropped int
+}
+
+func (rl *relinks) add(s plan.Step, dropped int) {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if rl.pending == nil {
+		rl.pending = map[string]relink{}
+	}
+	rl.pending[journalKey(s)] = relink{s: s, dropped: dropped}
+}
+
+// take hands over the pending objects, leaving none.
+func (rl *relinks) take() map[string]relink {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	p := rl.pending
+	rl.pending = nil
+	return p
+}
+
+// relinkNote replaces the notes of the references dropped at the first
+// write, on an object that has them all now.
+const relinkNote = "owner references added once their owners were written (a later wave)"
+
+// relink writes again each pending object whose owners, or some of them,
+// are in the target now, and amends its result: its notes say what it has.
+// One still missing an owner it had before is left as it is (its hash,
+// plan.OwnersDroppedHash, has the next run try again); one still missing
+// some stays pending for a later plan of the session. The error is only
+// for a run that cannot go on (context, journal).
+func (ss *Session) relink(ctx context.Context) error {
+	r := ss.r
+	pending := r.relinks.take()
+	if len(pending) == 0 {
+		return nil
+	}
+	amend := map[string]func(*Result){}
+	for key, p := range pending {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var res Result
+		body, dropped, err := r.body(ctx, p.s, &res)
+		if err != nil || dropped >= p.dropped {
+			if err == nil {
+				r.relinks.add(p.s, dropped)
+			}
+			continue
+		}
+		if err := r.journal("intent", key, map[string]string{"action": "relink", "hash": p.s.Hash}); err != nil {
+			return err
+		}
+		_, err = r.ssaWithRetry(ctx, p.s, body, &res)
+		status := "done"
+		if err != nil {
+			status = "failed"
+		}
+		if jerr := r.journal(status, key, map[string]string{"status": status}); jerr != nil {
+			return jerr
+		}
+		if dropped > 0 {
+			r.relinks.add(p.s, dropped)
+		}
+		amend[key] = func(out *Result) {
+			notes := make([]string, 0, len(out.Notes))
+			for _, n := range out.Notes {
+				if !strings.HasSuffix(n, "is not in the target: reference dropped") {
+					notes = append(notes, n)
+				}
+			}
+			switch {
+			case err != nil:
+				notes = append(notes, "its owners' references could not be added once they were written: "+shortErr(err)+"; the next run adds them")
+				notes = append(notes, res.Notes...)
+			case dropped > 0:
+				notes = append(notes, res.Notes...)
+			default:
+				notes = append(notes, relinkNote)
+			}
+			out.Notes, out.OwnersDropped = notes, err != nil || dropped > 0
+		}
+	}
+	ss.results.amend(func(r Result) string { return strings.Join([]string{r.Group, r.Kind, r.Namespace, r.Name}, "/") }, amend)
+	return nil
+}

@@ -1,0 +1,77 @@
+package e2e
+
+import (
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A mirror keeps the owner references an object has in the source,
+// pointed at the owners' copies in green: those its initial pass writes,
+// those of a change to an object whose owner is there already, and those of
+// a new object whose owner comes with it (written first, it is written
+// again once its owner is there).
+func TestMirrorKeepsOwnerReferences(t *testing.T) {
+	labAtRest(t)
+	waitNoLiveMirror(t, "green")
+	const ns = "mirror-owners-e2e"
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "namespace", ns, "--wait=false", "--ignore-not-found")
+		}
+	})
+	deployment := func(name string) string {
+		return `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"` + name + `","namespace":"` + ns + `"},
+"spec":{"replicas":0,"selector":{"matchLabels":{"app":"` + name + `"}},"template":{"metadata":{"labels":{"app":"` + name + `"}},
+"spec":{"containers":[{"name":"c","image":"registry.example/web:1"}]}}}}`
+	}
+	// configMap owned by a Deployment of blue, without being its controller.
+	configMap := func(name, owner, uid string) string {
+		return `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"` + name + `","namespace":"` + ns + `",
+"ownerReferences":[{"apiVersion":"apps/v1","kind":"Deployment","name":"` + owner + `","uid":"` + uid + `"}]},"data":{"level":"info"}}`
+	}
+	blueUID := func(deployment string) string {
+		return mustKubectl(t, "--context", "blue", "-n", ns, "get", "deployment", deployment, "-o", "jsonpath={.metadata.uid}")
+	}
+	ownedInGreen := func(cm, deployment string) func() error {
+		return func() error {
+			uid := kubectl(t, "--context", "green", "-n", ns, "get", "deployment", deployment, "-o", "jsonpath={.metadata.uid}").stdout
+			got := kubectl(t, "--context", "green", "-n", ns, "get", "configmap", cm, "-o", "jsonpath={.metadata.ownerReferences[*].kind}/{.metadata.ownerReferences[*].name}/{.metadata.ownerReferences[*].uid}").stdout
+			if want := "Deployment/" + deployment + "/" + uid; uid == "" || got != want {
+				return fmt.Errorf("green's ConfigMap %s is owned by %q; want %q", cm, got, want)
+			}
+			return nil
+		}
+	}
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	kubectlCreate(t, "blue", deployment("web"))
+	kubectlCreate(t, "blue", configMap("web-settings", "web", blueUID("web")))
+
+	run := startTandem(t, "mirror", "--source", "blue", "--target", "green", "-n", ns, "--duration", "10m", "-v")
+	run.waitFor(t, "initial pass done", 2*time.Minute)
+	eventually(t, 30*time.Second, ownedInGreen("web-settings", "web"))
+
+	// A change is written whole, its reference with it.
+	mustKubectl(t, "--context", "blue", "-n", ns, "patch", "configmap", "web-settings", "--type=merge", "-p", `{"data":{"level":"debug"}}`)
+	eventually(t, 30*time.Second, func() error {
+		if v := kubectl(t, "--context", "green", "-n", ns, "get", "configmap", "web-settings", "-o", "jsonpath={.data.level}").stdout; v != "debug" {
+			return fmt.Errorf("green's level %q", v)
+		}
+		return ownedInGreen("web-settings", "web")()
+	})
+
+	// A new Deployment and a ConfigMap it owns, made together: whichever
+	// change the mirror writes first, the reference ends up in green.
+	kubectlCreate(t, "blue", deployment("api"))
+	kubectlCreate(t, "blue", configMap("api-settings", "api", blueUID("api")))
+	eventually(t, 60*time.Second, ownedInGreen("api-settings", "api"))
+
+	if err := run.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-run.done
+	if err := run.cmd.Wait(); err != nil {
+		t.Fatalf("mirror after SIGTERM: %v\n%s", err, run.log())
+	}
+}
