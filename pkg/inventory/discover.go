@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 	"k8s.io/client-go/discovery"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/plan"
 )
 
 // Resource is one listable resource of the source and how it is exchanged.
@@ -182,21 +184,131 @@ var CRDResource = Resource{Group: cluster.CRDs.Group, Version: cluster.CRDs.Vers
 // DiscoverCopy finds the resources a copy from source to target exchanges:
 // Discover, with the custom kinds of the source's CRDs pending in the
 // target (their CRDs come over in the first wave, so the target serves
-// them by the time their objects are written). A nil target is the source.
+// them by the time their objects are written), and each kind a CRD
+// converts through a webhook exchanged at the version the target's CRD
+// stores (storedVersion), unless tandem wrote the target's copies at
+// another (writtenAt). A nil target is the source.
 func DiscoverCopy(ctx context.Context, source, target *cluster.Conn) ([]Resource, error) {
-	crdKinds := map[schema.GroupKind]bool{}
-	if err := List(ctx, source, CRDResource, "", func(o *unstructured.Unstructured) error {
-		g, _, _ := unstructured.NestedString(o.Object, "spec", "group")
-		k, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
-		crdKinds[schema.GroupKind{Group: g, Kind: k}] = true
-		return nil
-	}); err != nil {
+	srcCRDs, err := readCRDs(ctx, source)
+	if err != nil {
 		return nil, err
 	}
+	crdKinds := map[schema.GroupKind]bool{}
+	for gk := range srcCRDs {
+		crdKinds[gk] = true
+	}
+	dstCRDs := srcCRDs
 	if target == nil {
 		target = source
+	} else if dstCRDs, err = readCRDs(ctx, target); err != nil {
+		return nil, err
 	}
-	return Discover(ctx, source, target, crdKinds)
+	resources, err := Discover(ctx, source, target, crdKinds)
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range resources {
+		crd, ok := dstCRDs[r.GroupKind()]
+		if !ok {
+			crd = srcCRDs[r.GroupKind()] // pending: the source's comes over
+		}
+		v := storedVersion(r, crd)
+		if v == r.Version {
+			continue
+		}
+		if !r.Pending {
+			// Copies an earlier run wrote stay at their version: written
+			// at another, each would need the webhook after all (the
+			// apiserver converts the object to every version its
+			// managedFields entries name), and its hash would change.
+			if at, err := writtenAt(ctx, target, r, v); err != nil {
+				return nil, err
+			} else if at != "" {
+				v = at
+			}
+		}
+		resources[i].Version = v
+	}
+	return resources, nil
+}
+
+// writtenAt is the version at which tandem wrote the target's copies of
+// r, as their managedFields entries of tandem's say ("" when none of the
+// first page listed has one, or r is not served at that version): the
+// copies are listed at version, whose objects the apiserver need not
+// convert (their metadata alone).
+func writtenAt(ctx context.Context, target *cluster.Conn, r Resource, version string) (string, error) {
+	if !slices.Contains(r.Target, version) {
+		return "", nil
+	}
+	gvr := r.GVR()
+	gvr.Version = version
+	var list *metav1.PartialObjectMetadataList
+	_, err := cluster.Retry(ctx, cluster.Backoff, cluster.Retryable, func() error {
+		var err error
+		list, err = target.Metadata.Resource(gvr).List(ctx, metav1.ListOptions{Limit: 100})
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("list %s in %s: %w", r, target.Context, err)
+	}
+	for _, o := range list.Items {
+		for _, m := range o.ManagedFields {
+			if m.Manager != plan.FieldManager && m.Manager != plan.CreateManager {
+				continue
+			}
+			if gv, err := schema.ParseGroupVersion(m.APIVersion); err == nil && slices.Contains(r.Source, gv.Version) && slices.Contains(r.Target, gv.Version) {
+				return gv.Version, nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// crdVersions is what DiscoverCopy reads of a CRD: the version it stores,
+// and whether a webhook converts between its versions.
+type crdVersions struct {
+	storage string
+	webhook bool
+}
+
+// readCRDs reads conn's CRDs, by the kind each defines.
+func readCRDs(ctx context.Context, conn *cluster.Conn) (map[schema.GroupKind]crdVersions, error) {
+	out := map[schema.GroupKind]crdVersions{}
+	err := List(ctx, conn, CRDResource, "", func(o *unstructured.Unstructured) error {
+		g, _, _ := unstructured.NestedString(o.Object, "spec", "group")
+		k, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
+		var v crdVersions
+		vs, _, _ := unstructured.NestedSlice(o.Object, "spec", "versions")
+		for _, x := range vs {
+			m, _ := x.(map[string]any)
+			if stored, _ := m["storage"].(bool); stored {
+				v.storage, _ = m["name"].(string)
+			}
+		}
+		strategy, _, _ := unstructured.NestedString(o.Object, "spec", "conversion", "strategy")
+		v.webhook = strategy == "Webhook"
+		out[schema.GroupKind{Group: g, Kind: k}] = v
+		return nil
+	})
+	return out, err
+}
+
+// storedVersion is the version r is exchanged at when crd, its CRD where
+// it is written, converts through a webhook: the version that CRD stores,
+// when both clusters serve it (or the target will: r is pending). Written
+// at another version, each object needs the webhook's backend, which in a
+// standby is parked (no pods) and in a new target may not run yet; an
+// object stored at the version it is read or written at is not sent to
+// the webhook (one stored at an older version still is, when read, and
+// so is one whose managedFields name another version, when written:
+// writtenAt). Otherwise r.Version stays.
+func storedVersion(r Resource, crd crdVersions) string {
+	if !crd.webhook || crd.storage == "" || crd.storage == r.Version || r.Unshared ||
+		!slices.Contains(r.Source, crd.storage) || (!r.Pending && !slices.Contains(r.Target, crd.storage)) {
+		return r.Version
+	}
+	return crd.storage
 }
 
 // Discover lists every resource the source serves with list, and for each
