@@ -24,12 +24,6 @@ var serverMetadata = []string{
 	"generateName",
 }
 
-// gatewayKind and gatewayNameLabel tell what an in-cluster Gateway API
-// implementation made for a Gateway: GEP-1762 requires the label on every
-// resource it generates (gateway-api.sigs.k8s.io/geps/gep-1762).
-var gatewayKind = schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "Gateway"}
-
-const gatewayNameLabel = "gateway.networking.k8s.io/gateway-name"
 
 // metaSkip applies the skips that hold for every kind.
 func metaSkip(obj *unstructured.Unstructured) Decision {
@@ -43,6 +37,9 @@ func metaSkip(obj *unstructured.Unstructured) Decision {
 		// Wherever a user keeps them: in tandem-system OwnState says so too.
 		return skipIntent(fmt.Sprintf("tandem's own %s: the controller of the cluster that has it acts on it; a copy would run the pair's mirror twice, or a switchover or drill again", obj.GetKind()))
 	}
+	if made := gatewayInfra(obj); made != "" {
+		return skip(made + ": the target's implementation makes its own")
+	}
 	for _, ref := range obj.GetOwnerReferences() {
 		// Controller or not: what belongs to an object of a kind never
 		// copied (a Node, a Workflow's step results) is left with it.
@@ -54,11 +51,6 @@ func metaSkip(obj *unstructured.Unstructured) Decision {
 			d := skip(fmt.Sprintf("belongs to %s %s, which is not copied", ref.Kind, ref.Name))
 			_, d.Intent = intentKinds[owner]
 			return d
-		case owner == gatewayKind && obj.GetLabels()[gatewayNameLabel] == ref.Name:
-			// Gateway API's in-cluster implementations (GEP-1762) label
-			// what they make for a Gateway with its name, and may own it
-			// without a controller reference (Istio does).
-			return skip(fmt.Sprintf("made for Gateway %s by its implementation (labelled with its name, owned by it): the target's implementation makes its own", ref.Name))
 		}
 		if ref.Controller != nil && *ref.Controller {
 			if MadeCRD(obj.GroupVersionKind().GroupKind(), obj.GetOwnerReferences()) != "" {

@@ -181,6 +181,69 @@ spec: {replicas: 1}
 			dec: Decision{Skip: true, Reason: "made for Gateway shop-gw by its implementation (labelled with its name, owned by it): the target's implementation makes its own"},
 		},
 		{
+			// Contour's provisioner owns nothing it makes; it labels it
+			// with the Gateway's name twice.
+			name: "made for a Gateway by Contour's provisioner",
+			in: `
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: envoy-shop-gw
+  namespace: shop
+  labels: {gateway.networking.k8s.io/gateway-name: shop-gw, projectcontour.io/owning-gateway-name: shop-gw, app.kubernetes.io/managed-by: contour-gateway-provisioner}
+spec: {}
+`,
+			dec: Decision{Skip: true, Reason: "made for Gateway shop-gw by Contour's provisioner (labelled with its name): the target's implementation makes its own"},
+		},
+		{
+			// Envoy Gateway's default mode: in its own namespace, owned
+			// by the GatewayClass (no controller reference).
+			name: "made for a Gateway by Envoy Gateway",
+			in: `
+apiVersion: v1
+kind: Service
+metadata:
+  name: envoy-shop-shop-gw-3a7c2b1d
+  namespace: envoy-gateway-system
+  labels:
+    app.kubernetes.io/name: envoy
+    app.kubernetes.io/component: proxy
+    app.kubernetes.io/managed-by: envoy-gateway
+    gateway.envoyproxy.io/owning-gateway-name: shop-gw
+    gateway.envoyproxy.io/owning-gateway-namespace: shop
+  ownerReferences:
+  - {apiVersion: gateway.networking.k8s.io/v1, kind: GatewayClass, name: eg, uid: u7}
+spec: {type: LoadBalancer}
+`,
+			dec: Decision{Skip: true, Reason: "made for Gateway shop/shop-gw by Envoy Gateway (labelled with its name): the target's implementation makes its own"},
+		},
+		{
+			name: "made for merged Gateways by Envoy Gateway",
+			in: `
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: envoy-eg-5b1e0c9a
+  namespace: envoy-gateway-system
+  labels: {app.kubernetes.io/managed-by: envoy-gateway, gateway.envoyproxy.io/owning-gatewayclass: eg}
+spec: {replicas: 2}
+`,
+			dec: Decision{Skip: true, Reason: "made for the Gateways of GatewayClass eg by Envoy Gateway (labelled with its name): the target's implementation makes its own"},
+		},
+		{
+			// Labelled for a Gateway, made by nobody's controller.
+			name: "a user's object labelled with a Gateway's name alone",
+			in: `
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: shop-gw
+  namespace: shop
+  labels: {gateway.networking.k8s.io/gateway-name: shop-gw, gateway.envoyproxy.io/owning-gateway-name: shop-gw}
+spec: {maxReplicas: 4}
+`, // copied as it is
+		},
+		{
 			// A user's object that attaches to the Gateway's by the label
 			// is the user's, owned by the Gateway or not.
 			name: "labelled for another Gateway than its owner",
