@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -189,19 +190,22 @@ var CRDResource = Resource{Group: cluster.CRDs.Group, Version: cluster.CRDs.Vers
 // stores (storedVersion), unless tandem wrote the target's copies at
 // another (writtenAt). A nil target is the source.
 func DiscoverCopy(ctx context.Context, source, target *cluster.Conn) ([]Resource, error) {
-	srcCRDs, err := readCRDs(ctx, source)
-	if err != nil {
+	// Both clusters' CRDs at once: a cluster's are many, and large.
+	var srcCRDs, dstCRDs map[schema.GroupKind]crdVersions
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { srcCRDs, err = readCRDs(gctx, source); return err })
+	if target != nil {
+		g.Go(func() (err error) { dstCRDs, err = readCRDs(gctx, target); return err })
+	}
+	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	if target == nil {
+		target, dstCRDs = source, srcCRDs
 	}
 	crdKinds := map[schema.GroupKind]bool{}
 	for gk := range srcCRDs {
 		crdKinds[gk] = true
-	}
-	dstCRDs := srcCRDs
-	if target == nil {
-		target = source
-	} else if dstCRDs, err = readCRDs(ctx, target); err != nil {
-		return nil, err
 	}
 	resources, err := Discover(ctx, source, target, crdKinds)
 	if err != nil {
