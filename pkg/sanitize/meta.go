@@ -24,7 +24,6 @@ var serverMetadata = []string{
 	"generateName",
 }
 
-
 // metaSkip applies the skips that hold for every kind.
 func metaSkip(obj *unstructured.Unstructured) Decision {
 	if ts, _, _ := unstructured.NestedFieldNoCopy(obj.Object, "metadata", "deletionTimestamp"); ts != nil {
