@@ -47,7 +47,8 @@ func (k ScaleKinds) resources() []schema.GroupVersionResource {
 // CustomResourceDefinition says the replicas are at .spec.replicas. Each
 // kind it cannot hold (replicas elsewhere, an aggregated API with no CRD to
 // read) comes back as a warning naming it and c: its pods would run in a
-// standby (a copy and the target's policy each find it in their cluster).
+// standby (a copy and the target's policy each find it in their cluster);
+// one with replicas elsewhere only where c holds objects of it.
 func DiscoverScaleKinds(ctx context.Context, c *cluster.Conn) (ScaleKinds, []string, error) {
 	_, lists, err := c.Discovery.ServerGroupsAndResources()
 	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
@@ -78,6 +79,9 @@ func DiscoverScaleKinds(ctx context.Context, c *cluster.Conn) (ScaleKinds, []str
 			case err != nil:
 				warnings = append(warnings, fmt.Sprintf("%s: %s has a /scale subresource but %v: the standby does not hold it", c.Context, gk, err))
 			case path != ".spec.replicas":
+				if none, err := noObjects(ctx, c, gv.WithResource(name)); err == nil && none {
+					continue // nothing of it to run: nothing to say
+				}
 				warnings = append(warnings, fmt.Sprintf("%s: %s keeps its replicas at %s, not .spec.replicas: the standby cannot hold it at 0 (its controller, parked, starts none of its pods; left running, in a namespace labelled %s, it does)", c.Context, gk, path, ExemptLabel))
 			default:
 				kinds[gk] = schema.GroupVersion{Group: gv.Group, Version: version}.WithResource(name)
@@ -86,6 +90,15 @@ func DiscoverScaleKinds(ctx context.Context, c *cluster.Conn) (ScaleKinds, []str
 	}
 	sort.Strings(warnings)
 	return kinds, slices.Compact(warnings), nil
+}
+
+// noObjects says c holds no object of gvr (one metadata list of one item).
+func noObjects(ctx context.Context, c *cluster.Conn, gvr schema.GroupVersionResource) (bool, error) {
+	list, err := c.Metadata.Resource(gvr).List(ctx, metav1.ListOptions{Limit: 1})
+	if err != nil {
+		return false, err
+	}
+	return len(list.Items) == 0, nil
 }
 
 // discoverScaleKinds is DiscoverScaleKinds telling warn (may be nil) each warning.
