@@ -180,7 +180,7 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 	}
 	body, dropped, err := r.body(ctx, s, &res)
 	if err != nil {
-		res.Status, res.Reason = Failed, shortErr(err)
+		res.Status, res.Reason, res.Transient = Failed, shortErr(err), transient(err)
 		return res, nil
 	}
 	key := journalKey(s)
@@ -244,7 +244,12 @@ func (r *runner) body(ctx context.Context, s plan.Step, res *Result) (body []byt
 	}
 	hash := s.Hash
 	if len(obj.GetOwnerReferences()) > 0 && !sanitize.DropMadeOwners(obj) {
-		if notes := sanitize.RemapOwners(obj, r.ownerLookup(ctx)); len(notes) > 0 {
+		var failed error
+		notes := sanitize.RemapOwners(obj, r.ownerLookup(ctx, &failed))
+		if failed != nil {
+			return nil, 0, failed
+		}
+		if len(notes) > 0 {
 			res.Notes = append(res.Notes, notes...)
 			dropped = len(notes)
 			hash = plan.OwnersDroppedHash(hash)

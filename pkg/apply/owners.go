@@ -2,8 +2,10 @@ package apply
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -105,9 +107,15 @@ func (ix *ownerIndex) lookup(apiVersion, kind, namespace, name string) (types.UI
 // ownerLookup finds an owner's UID in the target: in the index, else by
 // reading it there — an owner this run neither wrote nor read (not in its
 // selection, written by an earlier run; a mirror's change, which writes one
-// object). What it reads is kept in the index. An owner of a kind the
-// target does not serve, or that is not there, is not found.
-func (r *runner) ownerLookup(ctx context.Context) func(apiVersion, kind, namespace, name string) (types.UID, bool) {
+// object). What it reads is taken only when tandem wrote it (its hash, or
+// its field managers: a copy of the source's owner, not an object of the
+// target's own that happens to have the name) and it is not being deleted
+// (a reference to it would have the garbage collector delete the object
+// with it); it is then kept in the index. An owner of a kind the target
+// does not serve, or that is not there, is not found. A read that failed
+// otherwise (the target away, throttling) is not taken for "not there":
+// *failed says why, and the object is not written without the reference.
+func (r *runner) ownerLookup(ctx context.Context, failed *error) func(apiVersion, kind, namespace, name string) (types.UID, bool) {
 	return func(apiVersion, kind, namespace, name string) (types.UID, bool) {
 		if uid, ok := r.owners.lookup(apiVersion, kind, namespace, name); ok {
 			return uid, true
@@ -121,29 +129,51 @@ func (r *runner) ownerLookup(ctx context.Context) func(apiVersion, kind, namespa
 		}
 		// The mapper as discovery last found it, not reset on a miss: an
 		// owner's kind the target does not serve is common (not copied),
-		// and a reset costs a whole discovery.
-		mapping, err := r.target.Mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: kind}, gv.Version)
+		// and a reset costs a whole discovery. A version the target does
+		// not serve is mapped to one it does.
+		gk := schema.GroupKind{Group: gv.Group, Kind: kind}
+		mapping, err := r.target.Mapper.RESTMapping(gk, gv.Version)
 		if err != nil {
-			return "", false
+			if mapping, err = r.target.Mapper.RESTMapping(gk); err != nil {
+				return "", false
+			}
 		}
 		namespaced := mapping.Scope.Name() == meta.RESTScopeNameNamespace
 		if !namespaced {
 			namespace = ""
 		}
-		var uid types.UID
-		if _, err := cluster.Retry(ctx, r.o.Retries, cluster.Retryable, func() error {
-			o, err := cluster.Scoped(r.target.Metadata.Resource(mapping.Resource), namespaced, namespace).Get(ctx, name, metav1.GetOptions{})
-			if err == nil {
-				uid = o.GetUID()
-			}
+		var found *metav1.PartialObjectMetadata
+		_, err = cluster.Retry(ctx, r.o.Retries, cluster.Retryable, func() error {
+			var err error
+			found, err = cluster.Scoped(r.target.Metadata.Resource(mapping.Resource), namespaced, namespace).Get(ctx, name, metav1.GetOptions{})
 			return err
-		}); err != nil || uid == "" {
+		})
+		switch {
+		case apierrors.IsNotFound(err):
+			return "", false
+		case err != nil:
+			*failed = fmt.Errorf("read owner %s %s in the target: %w", kind, name, err)
+			return "", false
+		case found.DeletionTimestamp != nil || !writtenByTandem(found):
 			return "", false
 		}
 		ix := r.owners
 		ix.mu.Lock()
-		ix.uids[ownerKey(gv.Group, kind, namespace, name)] = uid
+		ix.uids[ownerKey(gv.Group, kind, namespace, name)] = found.UID
 		ix.mu.Unlock()
-		return uid, true
+		return found.UID, true
 	}
+}
+
+// writtenByTandem says o carries tandem's hash or one of its field managers.
+func writtenByTandem(o *metav1.PartialObjectMetadata) bool {
+	if _, ok := o.Annotations[plan.HashAnnotation]; ok {
+		return true
+	}
+	for _, m := range o.ManagedFields {
+		if plan.Ours(m.Manager) {
+			return true
+		}
+	}
+	return false
 }

@@ -78,11 +78,14 @@ func (ss *Session) relink(ctx context.Context) error {
 			return err
 		}
 		_, err = r.ssaWithRetry(ctx, p.s, body, &res)
-		status := "done"
-		if err != nil {
-			status = "failed"
+		if aligned, ok := r.alignOnConflict(ctx, p.s, body, err); ok {
+			_, err = r.ssaWithRetry(ctx, p.s, aligned, &res)
 		}
-		if jerr := r.journal(status, key, map[string]string{"status": status}); jerr != nil {
+		op, status := "done", Updated
+		if err != nil {
+			op, status = "failed", Failed
+		}
+		if jerr := r.journal(op, key, map[string]string{"status": string(status), "step": "relink"}); jerr != nil {
 			return jerr
 		}
 		if dropped > 0 {

@@ -199,29 +199,36 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 	if err := m.unhold(ctx, prep.Unheld); err != nil {
 		return err
 	}
+	waitOwner := false
 	for _, r := range results {
 		switch {
 		case r.Bad() && r.Transient:
 			return &retryLater{reason: "write the target's copy: " + r.Reason} // the worker queues it again, with backoff
 		case r.Bad():
 			m.fail(k, fmt.Errorf("%s: %s", r.Status, r.Reason))
-		case r.Wrote() && r.OwnersDropped && m.queue.NumRequeues(k) < ownerWaits:
-			// Its owner's own change may still be on the way (it comes in
-			// a later wave of a sync): written again once it may be there.
-			return &retryLater{reason: "written without an owner reference, its owner not in the target yet"}
 		case r.Wrote():
 			for _, n := range r.Notes {
 				if strings.Contains(n, "deleted and created again") {
 					m.Log.Warn("immutable field changed: deleted and created again", "object", k.String())
 				}
 			}
-			m.done(k, "applied")
+			if r.OwnersDropped && m.waitForOwner(k) {
+				// Its owner's own change may still be on the way (a later
+				// wave of a sync): written again once it may be there,
+				// counted applied then.
+				waitOwner = true
+			} else {
+				m.done(k, "applied")
+			}
 			if target == nil && m.narrowed() {
 				m.bringLinked(ctx, k) // new in the target: what pointed at it before comes too
 			}
 		default:
 			m.done(k, "unchanged")
 		}
+	}
+	if waitOwner {
+		return &retryLater{reason: "written without an owner reference, its owner not in the target yet"}
 	}
 	if len(results) == 0 {
 		m.done(k, "ignored") // not selected
@@ -234,13 +241,6 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 	}
 	return nil
 }
-
-// ownerWaits is how often a change written without an owner reference
-// (its owner not in the target) is written again before it is left so:
-// with the queue's backoff, about 25 s for the owner's own change to come.
-// An owner that never comes (not copied) costs no more; a sync adds the
-// reference once it is there.
-const ownerWaits = 8
 
 // secretsGVR is the resource of Secrets.
 var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
@@ -370,6 +370,7 @@ func (m *Mirror) done(k key, outcome string) {
 	seen, ok := m.seen[k]
 	delete(m.seen, k)
 	delete(m.failing, k)
+	delete(m.ownerWaited, k)
 	m.countNotInStep()
 	switch outcome {
 	case "applied":

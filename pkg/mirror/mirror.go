@@ -71,6 +71,9 @@ type Mirror struct {
 
 	mu   sync.Mutex
 	seen map[key]time.Time // when the newest change of a key was seen
+	// ownerWaited counts the writes of each change made again while an
+	// owner it names is not in the target (waitForOwner).
+	ownerWaited map[key]int
 	// waiting are the changes in each namespace that are to be tried again
 	// (retryLater): they are queued at once when their namespace is
 	// written, not only when their backoff ends — an object of a new

@@ -12,8 +12,9 @@ import (
 // owner yet, and once the waves are done writes it again with the
 // reference pointed at green's Deployment — one run. An owner left out of
 // a sync (here by --exclude-kinds) is not in green at all: the reference
-// is dropped, said in a note, and the next sync that brings the owner adds
-// it. The run after finds it unchanged.
+// is dropped, said in a note (green's own object of the owner's name is not
+// taken for it), and the next sync that brings the owner adds it. The run
+// after finds it unchanged.
 func TestSyncAddsOwnerReferencesOfALaterWave(t *testing.T) {
 	const ns = "e2e-later-owner"
 	t.Cleanup(func() {
@@ -45,7 +46,11 @@ func TestSyncAddsOwnerReferencesOfALaterWave(t *testing.T) {
 	kubectlCreate(t, "blue", deployment("web"))
 	ownedBy("web-settings", "web")
 
-	// The Deployments left out: the reference cannot be kept, and is not.
+	// The Deployments left out: the reference cannot be kept, and is not —
+	// not even to a Deployment of green's own of that name, which is not
+	// blue's copy (its garbage collection would take the ConfigMap along).
+	mustKubectl(t, "--context", "green", "create", "namespace", ns)
+	kubectlCreate(t, "green", deployment("web"))
 	out, _ := syncJSON(t, t.TempDir(), 0, "--namespace", ns, "--exclude-kinds", "Deployment.apps")
 	cm, ok := out.find("ConfigMap", ns, "web-settings")
 	if !ok || cm.Status != "created" || !hasNote(cm, "Deployment/web is not in the target: reference dropped") {
@@ -57,6 +62,7 @@ func TestSyncAddsOwnerReferencesOfALaterWave(t *testing.T) {
 
 	// The next sync brings the owner (a later wave than its ConfigMap) and
 	// adds the reference; a new pair does the same in one run.
+	mustKubectl(t, "--context", "green", "-n", ns, "delete", "deployment", "web")
 	kubectlCreate(t, "blue", deployment("api"))
 	ownedBy("api-settings", "api")
 	out, _ = syncJSON(t, t.TempDir(), 0, "--namespace", ns)
