@@ -191,7 +191,7 @@ var CRDResource = Resource{Group: cluster.CRDs.Group, Version: cluster.CRDs.Vers
 // another (writtenAt). A nil target is the source.
 func DiscoverCopy(ctx context.Context, source, target *cluster.Conn) ([]Resource, error) {
 	// Both clusters' CRDs at once: a cluster's are many, and large.
-	var srcCRDs, dstCRDs map[schema.GroupKind]crdVersions
+	var srcCRDs, dstCRDs map[schema.GroupKind]CRD
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { srcCRDs, err = readCRDs(gctx, source); return err })
 	if target != nil {
@@ -269,30 +269,12 @@ func writtenAt(ctx context.Context, target *cluster.Conn, r Resource, version st
 	return "", nil
 }
 
-// crdVersions is what DiscoverCopy reads of a CRD: the version it stores,
-// and whether a webhook converts between its versions.
-type crdVersions struct {
-	storage string
-	webhook bool
-}
-
 // readCRDs reads conn's CRDs, by the kind each defines.
-func readCRDs(ctx context.Context, conn *cluster.Conn) (map[schema.GroupKind]crdVersions, error) {
-	out := map[schema.GroupKind]crdVersions{}
+func readCRDs(ctx context.Context, conn *cluster.Conn) (map[schema.GroupKind]CRD, error) {
+	out := map[schema.GroupKind]CRD{}
 	err := List(ctx, conn, CRDResource, "", func(o *unstructured.Unstructured) error {
-		g, _, _ := unstructured.NestedString(o.Object, "spec", "group")
-		k, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
-		var v crdVersions
-		vs, _, _ := unstructured.NestedSlice(o.Object, "spec", "versions")
-		for _, x := range vs {
-			m, _ := x.(map[string]any)
-			if stored, _ := m["storage"].(bool); stored {
-				v.storage, _ = m["name"].(string)
-			}
-		}
-		strategy, _, _ := unstructured.NestedString(o.Object, "spec", "conversion", "strategy")
-		v.webhook = strategy == "Webhook"
-		out[schema.GroupKind{Group: g, Kind: k}] = v
+		c := ReadCRD(o)
+		out[c.GroupKind] = c
 		return nil
 	})
 	return out, err
@@ -307,12 +289,12 @@ func readCRDs(ctx context.Context, conn *cluster.Conn) (map[schema.GroupKind]crd
 // the webhook (one stored at an older version still is, when read, and
 // so is one whose managedFields name another version, when written:
 // writtenAt). Otherwise r.Version stays.
-func storedVersion(r Resource, crd crdVersions) string {
-	if !crd.webhook || crd.storage == "" || crd.storage == r.Version || r.Unshared ||
-		!slices.Contains(r.Source, crd.storage) || (!r.Pending && !slices.Contains(r.Target, crd.storage)) {
+func storedVersion(r Resource, crd CRD) string {
+	if !crd.WebhookConversion || crd.Storage == "" || crd.Storage == r.Version || r.Unshared ||
+		!slices.Contains(r.Source, crd.Storage) || (!r.Pending && !slices.Contains(r.Target, crd.Storage)) {
 		return r.Version
 	}
-	return crd.storage
+	return crd.Storage
 }
 
 // Discover lists every resource the source serves with list, and for each

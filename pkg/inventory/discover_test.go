@@ -10,16 +10,16 @@ func TestStoredVersionOfAWebhookConvertedKind(t *testing.T) {
 	// v1alpha1, stored at v1alpha1, converted by its webhook.
 	amc := Resource{Group: "monitoring.coreos.com", Resource: "alertmanagerconfigs", Kind: "AlertmanagerConfig",
 		Version: "v1beta1", Source: []string{"v1beta1", "v1alpha1"}, Target: []string{"v1beta1", "v1alpha1"}}
-	webhook := crdVersions{storage: "v1alpha1", webhook: true}
+	webhook := CRD{Storage: "v1alpha1", WebhookConversion: true}
 	for _, tc := range []struct {
 		name string
 		r    Resource
-		crd  crdVersions
+		crd  CRD
 		want string
 	}{
 		{"webhook, stored version served by both", amc, webhook, "v1alpha1"},
-		{"no webhook: preferred", amc, crdVersions{storage: "v1alpha1"}, "v1beta1"},
-		{"no CRD (a built-in kind)", amc, crdVersions{}, "v1beta1"},
+		{"no webhook: preferred", amc, CRD{Storage: "v1alpha1"}, "v1beta1"},
+		{"no CRD (a built-in kind)", amc, CRD{}, "v1beta1"},
 		{"the target does not serve the stored version", func() Resource { r := amc; r.Target = []string{"v1beta1"}; return r }(), webhook, "v1beta1"},
 		{"the source does not serve it", func() Resource { r := amc; r.Source = []string{"v1beta1"}; return r }(), webhook, "v1beta1"},
 		{"pending: the source's CRD comes over", func() Resource { r := amc; r.Target, r.Pending = nil, true; return r }(), webhook, "v1alpha1"},

@@ -49,18 +49,11 @@ func (m *Mirror) holdsOthers(ctx context.Context, obj *unstructured.Unstructured
 			}
 		}
 	case schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}:
-		group, _, _ := unstructured.NestedString(obj.Object, "spec", "group")
-		plural, _, _ := unstructured.NestedString(obj.Object, "spec", "names", "plural")
-		kind, _, _ := unstructured.NestedString(obj.Object, "spec", "names", "kind")
-		scope, _, _ := unstructured.NestedString(obj.Object, "spec", "scope")
-		versions, _, _ := unstructured.NestedSlice(obj.Object, "spec", "versions")
-		for _, v := range versions {
-			vm, _ := v.(map[string]any)
-			if served, _ := vm["served"].(bool); !served {
-				continue
+		crd := inventory.ReadCRD(obj)
+		for _, v := range crd.Versions {
+			if v.Served {
+				return m.firstForeign(ctx, inventory.Resource{Group: crd.GroupKind.Group, Version: v.Name, Resource: crd.Plural, Kind: crd.GroupKind.Kind, Namespaced: crd.Namespaced}, "")
 			}
-			name, _ := vm["name"].(string)
-			return m.firstForeign(ctx, inventory.Resource{Group: group, Version: name, Resource: plural, Kind: kind, Namespaced: scope == "Namespaced"}, "")
 		}
 	}
 	return "", nil

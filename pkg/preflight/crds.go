@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/sanitize"
 )
@@ -29,41 +29,6 @@ func (CRDs) Name() string { return "crds" }
 // Scope says what was read.
 func (CRDs) Scope(env *Env) string {
 	return fmt.Sprintf("%d CRDs in the source (those missing in the target created there with a server-side dry run)", len(env.Of("apiextensions.k8s.io", "CustomResourceDefinition")))
-}
-
-// CRDVersions is what a CRD serves and stores.
-type CRDVersions struct {
-	Served  []string
-	Storage string
-	// Webhook is the conversion webhook's service ("namespace/name") or URL; empty for None.
-	Webhook string
-}
-
-// ReadCRDVersions reads a CRD's served and storage versions and conversion.
-func ReadCRDVersions(crd *unstructured.Unstructured) CRDVersions {
-	var v CRDVersions
-	vs, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
-	for _, x := range vs {
-		m, _ := x.(map[string]any)
-		name, _ := m["name"].(string)
-		if served, _ := m["served"].(bool); served {
-			v.Served = append(v.Served, name)
-		}
-		if storage, _ := m["storage"].(bool); storage {
-			v.Storage = name
-		}
-	}
-	sort.Strings(v.Served)
-	if s, _, _ := unstructured.NestedString(crd.Object, "spec", "conversion", "strategy"); s == "Webhook" {
-		ns, _, _ := unstructured.NestedString(crd.Object, "spec", "conversion", "webhook", "clientConfig", "service", "namespace")
-		name, _, _ := unstructured.NestedString(crd.Object, "spec", "conversion", "webhook", "clientConfig", "service", "name")
-		url, _, _ := unstructured.NestedString(crd.Object, "spec", "conversion", "webhook", "clientConfig", "url")
-		v.Webhook = url
-		if name != "" {
-			v.Webhook = ns + "/" + name
-		}
-	}
-	return v
 }
 
 // Run compares each source CRD with the target's.
@@ -97,13 +62,12 @@ func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 	refused := refusedCRDs(ctx, env.Target, crds, target)
 	var out []Finding
 	for _, crd := range crds {
-		group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
-		kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
+		src := inventory.ReadCRD(crd)
+		group, kind := src.GroupKind.Group, src.GroupKind.Kind
 		// What sync copies of its objects: not those a controller makes
 		// or the source's own records (runs, snapshots, a node's state…).
 		crs := env.Seen.Copied(group, kind)
 		records := env.Seen.Count(group, kind) - crs
-		src := ReadCRDVersions(crd)
 		obj := Ref(crd)
 		if src.Webhook != "" {
 			out = append(out, Finding{Severity: Info, Object: obj,
@@ -151,11 +115,11 @@ func (CRDs) Run(ctx context.Context, env *Env) ([]Finding, error) {
 			}
 			continue
 		}
-		dst := ReadCRDVersions(t)
-		if strings.Join(src.Served, ",") != strings.Join(dst.Served, ",") || src.Storage != dst.Storage {
+		dst := inventory.ReadCRD(t)
+		if srcServed, dstServed := strings.Join(src.Served(), ","), strings.Join(dst.Served(), ","); srcServed != dstServed || src.Storage != dst.Storage {
 			out = append(out, Finding{Severity: Warning, Object: obj,
 				Message: fmt.Sprintf("versions differ: source serves %s (stores %s), target serves %s (stores %s)",
-					strings.Join(src.Served, ","), src.Storage, strings.Join(dst.Served, ","), dst.Storage),
+					srcServed, src.Storage, dstServed, dst.Storage),
 				Fix: "install the same version of the CRD's operator in both clusters, or check that the target's versions convert the source's objects"})
 		}
 		if dst.Webhook != "" && !strings.Contains(dst.Webhook, "://") {

@@ -9,11 +9,11 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
+	"github.com/tandem-io/tandem/pkg/inventory"
 )
 
 // ScaleKinds are the workload kinds, beyond the built-in Deployment,
@@ -131,27 +131,17 @@ func scaleVersion(ctx context.Context, c *cluster.Conn, resource string, gv sche
 	if err != nil {
 		return "", "", fmt.Errorf("its CustomResourceDefinition cannot be read: %w", err)
 	}
-	return scaleVersionOf(crd, gv.Version)
+	return scaleVersionOf(inventory.ReadCRD(crd), gv.Version)
 }
 
 // scaleVersionOf is scaleVersion's choice from crd, found served at version.
-func scaleVersionOf(crd *unstructured.Unstructured, version string) (string, string, error) {
-	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
-	found := false
-	var path string
-	for _, v := range versions {
-		vm, _ := v.(map[string]any)
-		p, scaled, _ := unstructured.NestedString(vm, "subresources", "scale", "specReplicasPath")
-		if stored, _ := vm["storage"].(bool); stored && scaled && vm["served"] == true {
-			name, _ := vm["name"].(string)
-			return name, p, nil
-		}
-		if vm["name"] == version {
-			found, path = true, p
-		}
+func scaleVersionOf(crd inventory.CRD, version string) (string, string, error) {
+	if stored, ok := crd.Version(crd.Storage); ok && stored.Served && stored.Scaled {
+		return stored.Name, stored.SpecReplicasPath, nil
 	}
-	if !found {
+	found, ok := crd.Version(version)
+	if !ok {
 		return "", "", fmt.Errorf("its CustomResourceDefinition has no version %s", version)
 	}
-	return version, path, nil
+	return version, found.SpecReplicasPath, nil
 }

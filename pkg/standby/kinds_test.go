@@ -5,6 +5,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/tandem-io/tandem/pkg/inventory"
 )
 
 // A custom workload kind is read and written at the version its CRD
@@ -32,7 +34,7 @@ metadata: {name: collectors.otel.example}, spec: {group: otel.example, conversio
 		{"no such version", `[{name: v1, served: true, storage: true}]`, "v2", "", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			version, path, err := scaleVersionOf(crd(tc.versions), tc.found)
+			version, path, err := scaleVersionOf(inventory.ReadCRD(crd(tc.versions)), tc.found)
 			if (err != nil) != tc.err || version != tc.want || path != tc.path {
 				t.Errorf("scaleVersionOf(found at %s) = %q, %q, %v; want %q, %q, error %v", tc.found, version, path, err, tc.want, tc.path, tc.err)
 			}
