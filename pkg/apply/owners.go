@@ -154,7 +154,7 @@ func (r *runner) ownerLookup(ctx context.Context, failed *error) func(apiVersion
 		case err != nil:
 			*failed = fmt.Errorf("read owner %s %s in the target: %w", kind, name, err)
 			return "", false
-		case found.DeletionTimestamp != nil || !writtenByTandem(found):
+		case found.DeletionTimestamp != nil || !plan.WrittenByTandem(found):
 			return "", false
 		}
 		ix := r.owners
@@ -163,17 +163,4 @@ func (r *runner) ownerLookup(ctx context.Context, failed *error) func(apiVersion
 		ix.mu.Unlock()
 		return found.UID, true
 	}
-}
-
-// writtenByTandem says o carries tandem's hash or one of its field managers.
-func writtenByTandem(o *metav1.PartialObjectMetadata) bool {
-	if _, ok := o.Annotations[plan.HashAnnotation]; ok {
-		return true
-	}
-	for _, m := range o.ManagedFields {
-		if plan.Ours(m.Manager) {
-			return true
-		}
-	}
-	return false
 }

@@ -37,9 +37,21 @@ type Target struct {
 // the target's operator adopted it, it is the operator's. Pruning one of
 // those would delete the target's own (a ReplicaSet, and its pods with it).
 func Copied(o metav1.Object) bool {
-	if _, ok := o.GetAnnotations()[HashAnnotation]; !ok || metav1.GetControllerOfNoCopy(o) != nil {
-		return false
-	}
+	_, hashed := o.GetAnnotations()[HashAnnotation]
+	return hashed && metav1.GetControllerOfNoCopy(o) == nil && ManagedByTandem(o)
+}
+
+// WrittenByTandem says o carries tandem's hash or fields of its field
+// managers: a copy of a source's object, or one being made (a create's
+// fields before its hash), not an object of the target's own that happens
+// to have the name. Unlike Copied it does not ask who controls o.
+func WrittenByTandem(o metav1.Object) bool {
+	_, hashed := o.GetAnnotations()[HashAnnotation]
+	return hashed || ManagedByTandem(o)
+}
+
+// ManagedByTandem says tandem's field managers own fields of o.
+func ManagedByTandem(o metav1.Object) bool {
 	for _, mf := range o.GetManagedFields() {
 		if Ours(mf.Manager) {
 			return true

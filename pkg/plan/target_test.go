@@ -32,3 +32,23 @@ func TestCopiedLeavesOutWhatAControllerOwns(t *testing.T) {
 		}
 	}
 }
+
+// An object of the target was written by tandem when it has its hash, or
+// fields of one of tandem's field managers (apply takes an owner read from
+// the target only then).
+func TestWrittenByTandem(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    metav1.PartialObjectMetadata
+		want bool
+	}{
+		{"hash", metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{HashAnnotation: "0123"}}}, true},
+		{"created by tandem", metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kube-controller-manager"}, {Manager: CreateManager}}}}, true},
+		{"applied by tandem", metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{ManagedFields: []metav1.ManagedFieldsEntry{{Manager: FieldManager}}}}, true},
+		{"the target's own", metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl-create"}}}}, false},
+	} {
+		if got := WrittenByTandem(&tc.o); got != tc.want {
+			t.Errorf("%s: WrittenByTandem = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -165,7 +165,7 @@ func refusedCRDs(ctx context.Context, c *cluster.Conn, crds []*unstructured.Unst
 				continue
 			}
 			if sanitize.MadeCRD(crd.GroupVersionKind().GroupKind(), crd.GetOwnerReferences()) != "" &&
-				(metav1.GetControllerOfNoCopy(t) != nil || !slices.ContainsFunc(plan.ManagersOf(t), func(e plan.ManagedEntry) bool { return plan.Ours(e.Manager) })) {
+				(metav1.GetControllerOfNoCopy(t) != nil || !plan.ManagedByTandem(t)) {
 				continue // the target's operator made or adopted it; sync leaves it to it
 			}
 		}
