@@ -207,7 +207,7 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 			res.Status = Created
 		}
 		r.owners.remember(applied)
-		if dropped > 0 {
+		if len(dropped) > 0 {
 			res.OwnersDropped = true
 			r.relinks.add(s, dropped)
 		}
@@ -229,29 +229,29 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 // body is the object as the apply sends it: the stored bytes themselves
 // when no owner reference needs the target's UID (nothing decoded), else
 // the desired object with the hash stamped and its owner references
-// pointed at the target's UIDs. dropped counts the references whose owner
-// is not in the target (RemapOwners' notes in res): the hash stamped is
+// pointed at the target's UIDs. dropped are the notes of the references
+// whose owner is not in the target (RemapOwners', added to res): the hash stamped is
 // then plan.OwnersDroppedHash, and the run writes the object again once
 // the owners are there (relink), or the next run does.
-func (r *runner) body(ctx context.Context, s plan.Step, res *Result) (body []byte, dropped int, err error) {
+func (r *runner) body(ctx context.Context, s plan.Step, res *Result) (body []byte, dropped []string, err error) {
 	if s.Stored != nil && len(s.Ref.Owners) == 0 {
 		body, err = s.Stored.Body()
-		return body, 0, err
+		return body, nil, err
 	}
 	obj, err := s.Full()
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	hash := s.Hash
 	if len(obj.GetOwnerReferences()) > 0 && !sanitize.DropMadeOwners(obj) {
 		var failed error
 		notes := sanitize.RemapOwners(obj, r.ownerLookup(ctx, &failed))
 		if failed != nil {
-			return nil, 0, failed
+			return nil, nil, failed
 		}
 		if len(notes) > 0 {
 			res.Notes = append(res.Notes, notes...)
-			dropped = len(notes)
+			dropped = notes
 			hash = plan.OwnersDroppedHash(hash)
 		}
 	}

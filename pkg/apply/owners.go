@@ -26,10 +26,16 @@ type ownerIndex struct {
 	uids map[string]types.UID
 	// wanted are the namespaced owners the steps name (ownerKey).
 	wanted map[string]bool
+	// absent are the owners read from the target and not taken there (not
+	// found, not tandem's, being deleted), by the key they were asked by:
+	// the dependents of one owner of a later wave, or outside the run's
+	// selection, read it once. Once this run writes the owner, the index
+	// has it.
+	absent map[string]bool
 }
 
 func newOwnerIndex() *ownerIndex {
-	return &ownerIndex{uids: map[string]types.UID{}, wanted: map[string]bool{}}
+	return &ownerIndex{uids: map[string]types.UID{}, wanted: map[string]bool{}, absent: map[string]bool{}}
 }
 
 func ownerKey(group, kind, namespace, name string) string {
@@ -127,6 +133,14 @@ func (r *runner) ownerLookup(ctx context.Context, failed *error) func(apiVersion
 		if err != nil {
 			return "", false
 		}
+		asked := ownerKey(gv.Group, kind, namespace, name)
+		ix := r.owners
+		ix.mu.RLock()
+		absent := ix.absent[asked]
+		ix.mu.RUnlock()
+		if absent {
+			return "", false
+		}
 		// The mapper as discovery last found it, not reset on a miss: an
 		// owner's kind the target does not serve is common (not copied),
 		// and a reset costs a whole discovery. A version the target does
@@ -148,19 +162,17 @@ func (r *runner) ownerLookup(ctx context.Context, failed *error) func(apiVersion
 			found, err = cluster.Scoped(r.target.Metadata.Resource(mapping.Resource), namespaced, namespace).Get(ctx, name, metav1.GetOptions{})
 			return err
 		})
-		switch {
-		case apierrors.IsNotFound(err):
-			return "", false
-		case err != nil:
+		if err != nil && !apierrors.IsNotFound(err) {
 			*failed = fmt.Errorf("read owner %s %s in the target: %w", kind, name, err)
 			return "", false
-		case found.DeletionTimestamp != nil || !plan.WrittenByTandem(found):
+		}
+		ix.mu.Lock()
+		defer ix.mu.Unlock()
+		if err != nil || found.DeletionTimestamp != nil || !plan.WrittenByTandem(found) {
+			ix.absent[asked] = true
 			return "", false
 		}
-		ix := r.owners
-		ix.mu.Lock()
 		ix.uids[ownerKey(gv.Group, kind, namespace, name)] = found.UID
-		ix.mu.Unlock()
 		return found.UID, true
 	}
 }

@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 
@@ -20,14 +21,15 @@ type relinks struct {
 	pending map[string]relink // by journalKey
 }
 
-// relink is one object to write again: its step, and how many of its
-// references were left out when it was last written.
+// relink is one object to write again: its step, and the notes of the
+// references left out when it was first written (its result's, which a
+// relink replaces).
 type relink struct {
 	s       plan.Step
-	dropped int
+	dropped []string
 }
 
-func (rl *relinks) add(s plan.Step, dropped int) {
+func (rl *relinks) add(s plan.Step, dropped []string) {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if rl.pending == nil {
@@ -68,9 +70,9 @@ func (ss *Session) relink(ctx context.Context) error {
 		}
 		var res Result
 		body, dropped, err := r.body(ctx, p.s, &res)
-		if err != nil || dropped >= p.dropped {
+		if err != nil || len(dropped) >= len(p.dropped) {
 			if err == nil {
-				r.relinks.add(p.s, dropped)
+				r.relinks.add(p.s, p.dropped)
 			}
 			continue
 		}
@@ -88,13 +90,13 @@ func (ss *Session) relink(ctx context.Context) error {
 		if jerr := r.journal(op, key, map[string]string{"status": string(status), "step": "relink"}); jerr != nil {
 			return jerr
 		}
-		if dropped > 0 {
-			r.relinks.add(p.s, dropped)
+		if len(dropped) > 0 {
+			r.relinks.add(p.s, dropped) // its result's notes now name these
 		}
 		amend[key] = func(out *Result) {
 			notes := make([]string, 0, len(out.Notes))
 			for _, n := range out.Notes {
-				if !strings.HasSuffix(n, "is not in the target: reference dropped") {
+				if !slices.Contains(p.dropped, n) {
 					notes = append(notes, n)
 				}
 			}
@@ -102,12 +104,12 @@ func (ss *Session) relink(ctx context.Context) error {
 			case err != nil:
 				notes = append(notes, "its owners' references could not be added once they were written: "+shortErr(err)+"; the next run adds them")
 				notes = append(notes, res.Notes...)
-			case dropped > 0:
+			case len(dropped) > 0:
 				notes = append(notes, res.Notes...)
 			default:
 				notes = append(notes, relinkNote)
 			}
-			out.Notes, out.OwnersDropped = notes, err != nil || dropped > 0
+			out.Notes, out.OwnersDropped = notes, err != nil || len(dropped) > 0
 		}
 	}
 	ss.results.amend(func(r Result) string { return strings.Join([]string{r.Group, r.Kind, r.Namespace, r.Name}, "/") }, amend)
