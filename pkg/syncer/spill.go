@@ -131,8 +131,10 @@ type sketched struct {
 	owners                            []metav1.OwnerReference
 	// essential is what the selection and the sanitizers' context read of
 	// the object (plan.Essential) as JSON, for the kinds whose specs name
-	// other objects (plan.ReadsContent, contextReads) and that no controller owns; nil for
-	// every other. JSON, not maps: a Deployment's essential fields take
+	// other objects (plan.ReadsContent) and that no controller owns, and
+	// for the kinds the sanitizers' context reads (contextReads), owned or
+	// not (an operator's Service has a selector, so its Endpoints are the
+	// target's endpoints controller's); nil for every other. JSON, not maps: a Deployment's essential fields take
 	// ≈ 300 bytes as JSON and ≈ 3 KB as decoded maps (100k mixed objects:
 	// 90 MB of 139 MB in use), and they are read a few times per object.
 	essential []byte
@@ -171,7 +173,7 @@ func sketch(o *unstructured.Unstructured, in *interner, ref spillRef) *sketched 
 	}
 	gk := o.GroupVersionKind().GroupKind()
 	keep, forContext := contextReads[gk]
-	if (!forContext && !plan.ReadsContent(gk)) || metav1.GetControllerOfNoCopy(o) != nil {
+	if !forContext && (!plan.ReadsContent(gk) || metav1.GetControllerOfNoCopy(o) != nil) {
 		return s
 	}
 	// What the selection's dependency rules (plan.Essential) and the
