@@ -218,6 +218,12 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 				waitOwner = true
 			} else {
 				m.done(k, "applied")
+				if r.OwnersDropped {
+					m.awaitOwners(k, obj.GetOwnerReferences())
+				}
+			}
+			if r.Status == apply.Created {
+				m.ownerArrived(r.Group, r.Kind, r.Namespace, r.Name)
 			}
 			if target == nil && m.narrowed() {
 				m.bringLinked(ctx, k) // new in the target: what pointed at it before comes too

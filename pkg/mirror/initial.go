@@ -120,6 +120,11 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 				m.fail(k, fmt.Errorf("%s: %s (a kind the mirror does not watch: written again by its next initial pass, or by tandem sync)", r.Status, r.Reason))
 			}
 		}
+		if ok && r.OwnersDropped {
+			// Written without an owner the pass did not find in the
+			// target: it waits for the mirror to create the owner there.
+			m.awaitOwnersOf(ctx, key{gvr: gvr, namespace: r.Namespace, name: r.Name})
+		}
 		if m.narrowed() && (r.Why != "" || r.Namespace == "") {
 			m.follow(plan.ObjectKey{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}, r.Why)
 		}

@@ -74,6 +74,12 @@ type Mirror struct {
 	// ownerWaited counts the writes of each change made again while an
 	// owner it names is not in the target (waitForOwner).
 	ownerWaited map[key]int
+	// awaiting are the changes left written without an owner reference,
+	// by the owners they name, and awaits the owners each names: the
+	// change is queued again once the mirror creates one of them in the
+	// target (owners.go).
+	awaiting map[ownerName]map[key]bool
+	awaits   map[key][]ownerName
 	// waiting are the changes in each namespace that are to be tried again
 	// (retryLater): they are queued at once when their namespace is
 	// written, not only when their backoff ends — an object of a new

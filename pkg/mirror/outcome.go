@@ -17,6 +17,7 @@ func (m *Mirror) done(k key, outcome string) {
 	delete(m.seen, k)
 	delete(m.failing, k)
 	delete(m.ownerWaited, k)
+	m.forgetAwaiting(k)
 	m.countNotInStep()
 	switch outcome {
 	case "applied":

@@ -1,14 +1,91 @@
 package mirror
 
 // A change written without an owner reference, its owner not in the
-// target yet: written again while the owner's own change may come.
+// target yet: written again while the owner's own change may come, then
+// once the mirror creates one of its owners in the target.
+
+import (
+	"context"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
 
 // ownerWaits is how often a change written without an owner reference
 // (its owner not in the target) is written again before it is left so:
-// with the queue's backoff, about 25 s for the owner's own change to come.
-// An owner that never comes (not copied) costs no more; a sync adds the
-// reference once it is there.
+// with the queue's backoff, about 25 s for the owner's own change to come
+// (a change the mirror is writing meanwhile, or one of a later wave of
+// the initial pass). Left so, it waits for its owners (awaitOwners): an
+// owner that never comes costs no more.
 const ownerWaits = 8
+
+// ownerName names an owner as a change waits for it: its group, kind and
+// name. Its namespace is the dependent's, or none for a cluster-scoped
+// owner: a dependent is woken by either.
+type ownerName struct{ group, kind, name string }
+
+// awaitOwners remembers that k's change was written without some of its
+// owner references (refs, the source's), their owners not in the target:
+// once the mirror creates one of them there (ownerArrived), the change is
+// queued again and written with what it finds then. Its next outcome
+// forgets it (done). Only such changes are held, each once.
+func (m *Mirror) awaitOwners(k key, refs []metav1.OwnerReference) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.forgetAwaiting(k)
+	if m.awaiting == nil {
+		m.awaiting, m.awaits = map[ownerName]map[key]bool{}, map[key][]ownerName{}
+	}
+	for _, ref := range refs {
+		gv, _ := schema.ParseGroupVersion(ref.APIVersion)
+		o := ownerName{gv.Group, ref.Kind, ref.Name}
+		if m.awaiting[o] == nil {
+			m.awaiting[o] = map[key]bool{}
+		}
+		m.awaiting[o][k] = true
+		m.awaits[k] = append(m.awaits[k], o)
+	}
+}
+
+// awaitOwnersOf is awaitOwners for a copy the initial pass wrote without
+// some owner references: its references are read from the source (the
+// informers cache names only). One that cannot be read is left to the
+// next sync, said in the log.
+func (m *Mirror) awaitOwnersOf(ctx context.Context, k key) {
+	obj, err := m.read(ctx, k)
+	if err != nil {
+		m.Log.Warn("initial pass: written without an owner reference, and its owners cannot be read to wait for them", "object", k.String(), "err", err)
+		return
+	}
+	m.awaitOwners(k, obj.GetOwnerReferences())
+}
+
+// ownerArrived queues again the changes waiting for an owner of that
+// name, one the mirror has just created in the target.
+func (m *Mirror) ownerArrived(group, kind, namespace, name string) {
+	m.mu.Lock()
+	var wake []key
+	for k := range m.awaiting[ownerName{group, kind, name}] {
+		if namespace == "" || k.namespace == namespace {
+			wake = append(wake, k)
+		}
+	}
+	m.mu.Unlock()
+	for _, k := range wake {
+		m.queue.Add(k)
+	}
+}
+
+// forgetAwaiting drops what k's change waited for; m.mu is held.
+func (m *Mirror) forgetAwaiting(k key) {
+	for _, o := range m.awaits[k] {
+		delete(m.awaiting[o], k)
+		if len(m.awaiting[o]) == 0 {
+			delete(m.awaiting, o)
+		}
+	}
+	delete(m.awaits, k)
+}
 
 // waitForOwner counts one more wait of k's change for an owner, and says
 // whether it may wait: not once it has waited ownerWaits times (and its

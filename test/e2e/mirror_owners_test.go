@@ -75,3 +75,58 @@ func TestMirrorKeepsOwnerReferences(t *testing.T) {
 		t.Fatalf("mirror after SIGTERM: %v\n%s", err, run.log())
 	}
 }
+
+// An owner outside a mirror's selection when its initial pass writes a
+// dependent (a label selector picks the ConfigMap, not the Deployment that
+// owns it) leaves the reference out; once the owner is selected (labelled
+// in blue) and the mirror creates it in green, the dependent is written
+// again with the reference — no timer, no sync.
+func TestMirrorAddsAnOwnerReferenceOnceTheOwnerIsCreated(t *testing.T) {
+	labAtRest(t)
+	waitNoLiveMirror(t, "green")
+	const ns = "mirror-late-owner-e2e"
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "namespace", ns, "--wait=false", "--ignore-not-found")
+		}
+	})
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	kubectlCreate(t, "blue", `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"late","namespace":"`+ns+`"},
+"spec":{"replicas":0,"selector":{"matchLabels":{"app":"late"}},"template":{"metadata":{"labels":{"app":"late"}},
+"spec":{"containers":[{"name":"c","image":"registry.example/web:1"}]}}}}`)
+	uid := mustKubectl(t, "--context", "blue", "-n", ns, "get", "deployment", "late", "-o", "jsonpath={.metadata.uid}")
+	kubectlCreate(t, "blue", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"late-settings","namespace":"`+ns+`","labels":{"mirror-e2e":"picked"},
+"ownerReferences":[{"apiVersion":"apps/v1","kind":"Deployment","name":"late","uid":"`+uid+`"}]},"data":{"level":"info"}}`)
+	owner := func() string {
+		return kubectl(t, "--context", "green", "-n", ns, "get", "configmap", "late-settings", "-o", "jsonpath={.metadata.ownerReferences[*].kind}/{.metadata.ownerReferences[*].name}/{.metadata.ownerReferences[*].uid}").stdout
+	}
+
+	run := startTandem(t, "mirror", "--source", "blue", "--target", "green", "-n", ns, "-l", "mirror-e2e=picked", "--duration", "10m", "-v")
+	run.waitFor(t, "initial pass done", 2*time.Minute)
+	eventually(t, 30*time.Second, func() error {
+		if got := kubectl(t, "--context", "green", "-n", ns, "get", "configmap", "late-settings", "-o", "name").stdout; got == "" {
+			return fmt.Errorf("green has no ConfigMap late-settings yet")
+		}
+		return nil
+	})
+	if got := owner(); got != "//" {
+		t.Fatalf("after the initial pass green's ConfigMap is owned by %q; want by nothing (its owner is not selected)", got)
+	}
+
+	mustKubectl(t, "--context", "blue", "-n", ns, "label", "deployment", "late", "mirror-e2e=picked")
+	eventually(t, 30*time.Second, func() error {
+		greenUID := kubectl(t, "--context", "green", "-n", ns, "get", "deployment", "late", "-o", "jsonpath={.metadata.uid}").stdout
+		if want, got := "Deployment/late/"+greenUID, owner(); greenUID == "" || got != want {
+			return fmt.Errorf("green's ConfigMap is owned by %q; want %q", got, want)
+		}
+		return nil
+	})
+
+	if err := run.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-run.done
+	if err := run.cmd.Wait(); err != nil {
+		t.Fatalf("mirror after SIGTERM: %v\n%s", err, run.log())
+	}
+}
