@@ -183,6 +183,15 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 		res.Status, res.Reason, res.Transient = Failed, shortErr(err), transient(err)
 		return res, nil
 	}
+	if len(dropped) > 0 && s.OwnersDropped == plan.OwnersDroppedHash(s.Hash, dropped) {
+		// The copy was written without these same references, and their
+		// owners are still not in the target: writing it again would
+		// change nothing (an owner never copied costs no write per run).
+		res.Status, res.OwnersDropped = Unchanged, true
+		r.owners.rememberStep(s)
+		r.relinks.add(s, dropped)
+		return res, nil
+	}
 	key := journalKey(s)
 	if err := r.journal("intent", key, map[string]string{"action": string(s.Action), "hash": s.Hash}); err != nil {
 		return res, err
@@ -229,11 +238,11 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 // body is the object as the apply sends it: the stored bytes themselves
 // when no owner reference needs the target's UID (nothing decoded), else
 // the desired object with the hash stamped and its owner references
-// pointed at the target's UIDs. dropped are the notes of the references
-// whose owner is not in the target (RemapOwners', added to res): the hash stamped is
-// then plan.OwnersDroppedHash, and the run writes the object again once
-// the owners are there (relink), or the next run does.
-func (r *runner) body(ctx context.Context, s plan.Step, res *Result) (body []byte, dropped []string, err error) {
+// pointed at the target's UIDs. dropped are the references whose owner
+// is not in the target (RemapOwners'; res's notes say so): the hash
+// stamped is then plan.OwnersDroppedHash, and the run writes the object
+// again once the owners are there (relink), or the next run does.
+func (r *runner) body(ctx context.Context, s plan.Step, res *Result) (body []byte, dropped []metav1.OwnerReference, err error) {
 	if s.Stored != nil && len(s.Ref.Owners) == 0 {
 		body, err = s.Stored.Body()
 		return body, nil, err
@@ -245,14 +254,13 @@ func (r *runner) body(ctx context.Context, s plan.Step, res *Result) (body []byt
 	hash := s.Hash
 	if len(obj.GetOwnerReferences()) > 0 && !sanitize.DropMadeOwners(obj) {
 		var failed error
-		notes := sanitize.RemapOwners(obj, r.ownerLookup(ctx, &failed))
+		dropped = sanitize.RemapOwners(obj, r.ownerLookup(ctx, &failed))
 		if failed != nil {
 			return nil, nil, failed
 		}
-		if len(notes) > 0 {
-			res.Notes = append(res.Notes, notes...)
-			dropped = notes
-			hash = plan.OwnersDroppedHash(hash)
+		if len(dropped) > 0 {
+			res.Notes = append(res.Notes, sanitize.DroppedNotes(dropped)...)
+			hash = plan.OwnersDroppedHash(hash, dropped)
 		}
 	}
 	plan.StampHash(obj, hash)

@@ -102,7 +102,7 @@ func (rs *records) amend(keyOf func(Result) string, fix map[string]func(*Result)
 		}
 		r = rs.unpack(rec)
 		f(&r)
-		rec.ownersDropped = r.OwnersDropped
+		rec.status, rec.ownersDropped = code(statusCodes[:], r.Status), r.OwnersDropped
 		rec.text = nil
 		if r.Reason != "" || r.Why != "" || len(r.Notes) > 0 {
 			rec.text = &recordText{reason: r.Reason, why: r.Why, notes: r.Notes}

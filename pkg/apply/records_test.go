@@ -61,22 +61,27 @@ func TestRecordsSortByKindNamespaceName(t *testing.T) {
 	}
 }
 
-// amend changes the results it has a function for, and only those.
+// amend changes the results it has a function for (their notes, status
+// and mark), and only those.
 func TestRecordsAmendByKey(t *testing.T) {
 	var rs records
 	in := []Result{
 		{Wave: "config", Kind: "ConfigMap", Namespace: "a", Name: "x", Status: Created, OwnersDropped: true,
 			Notes: []string{"owner Deployment/web is not in the target: reference dropped"}},
 		{Wave: "config", Kind: "ConfigMap", Namespace: "b", Name: "x", Status: Created, OwnersDropped: true},
+		{Wave: "config", Kind: "ConfigMap", Namespace: "c", Name: "x", Status: Unchanged, OwnersDropped: true},
 		{Wave: "workloads", Group: "apps", Kind: "Deployment", Namespace: "a", Name: "x", Status: Created},
 	}
 	rs.add(in)
 	key := func(r Result) string { return r.Group + "/" + r.Kind + "/" + r.Namespace + "/" + r.Name }
 	rs.amend(key, map[string]func(*Result){"/ConfigMap/a/x": func(r *Result) {
 		r.Notes, r.OwnersDropped = []string{"added"}, false
+	}, "/ConfigMap/c/x": func(r *Result) {
+		r.Status, r.OwnersDropped = Updated, false
 	}})
 	want := slices.Clone(in)
 	want[0].Notes, want[0].OwnersDropped = []string{"added"}, false
+	want[2].Status, want[2].OwnersDropped = Updated, false
 	if got := rs.from(0); !reflect.DeepEqual(got, want) {
 		t.Errorf("amended\n%+v\nwant\n%+v", got, want)
 	}

@@ -6,7 +6,10 @@ import (
 	"strings"
 	"sync"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/tandem-io/tandem/pkg/plan"
+	"github.com/tandem-io/tandem/pkg/sanitize"
 )
 
 // relinks are the objects a session wrote without some of their owner
@@ -21,15 +24,15 @@ type relinks struct {
 	pending map[string]relink // by journalKey
 }
 
-// relink is one object to write again: its step, and the notes of the
-// references left out when it was first written (its result's, which a
-// relink replaces).
+// relink is one object to write again: its step, and the references left
+// out when it was first written (its result's notes name them; a relink
+// replaces those).
 type relink struct {
 	s       plan.Step
-	dropped []string
+	dropped []metav1.OwnerReference
 }
 
-func (rl *relinks) add(s plan.Step, dropped []string) {
+func (rl *relinks) add(s plan.Step, dropped []metav1.OwnerReference) {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if rl.pending == nil {
@@ -95,8 +98,9 @@ func (ss *Session) relink(ctx context.Context) error {
 		}
 		amend[key] = func(out *Result) {
 			notes := make([]string, 0, len(out.Notes))
+			droppedNotes := sanitize.DroppedNotes(p.dropped)
 			for _, n := range out.Notes {
-				if !slices.Contains(p.dropped, n) {
+				if !slices.Contains(droppedNotes, n) {
 					notes = append(notes, n)
 				}
 			}
@@ -110,6 +114,9 @@ func (ss *Session) relink(ctx context.Context) error {
 				notes = append(notes, relinkNote)
 			}
 			out.Notes, out.OwnersDropped = notes, err != nil || len(dropped) > 0
+			if err == nil && out.Status == Unchanged {
+				out.Status = Updated // left as it was at first, written now
+			}
 		}
 	}
 	ss.results.amend(func(r Result) string { return strings.Join([]string{r.Group, r.Kind, r.Namespace, r.Name}, "/") }, amend)

@@ -211,16 +211,8 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 					m.Log.Warn("immutable field changed: deleted and created again", "object", k.String())
 				}
 			}
-			if r.OwnersDropped && m.waitForOwner(k) {
-				// Its owner's own change may still be on the way (a later
-				// wave of a sync): written again once it may be there,
-				// counted applied then.
+			if !m.waitingForOwner(k, r, obj, "applied") {
 				waitOwner = true
-			} else {
-				m.done(k, "applied")
-				if r.OwnersDropped {
-					m.awaitOwners(k, obj.GetOwnerReferences())
-				}
 			}
 			if r.Status == apply.Created {
 				m.ownerArrived(r.Group, r.Kind, r.Namespace, r.Name)
@@ -229,7 +221,9 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 				m.bringLinked(ctx, k) // new in the target: what pointed at it before comes too
 			}
 		default:
-			m.done(k, "unchanged")
+			if !m.waitingForOwner(k, r, obj, "unchanged") {
+				waitOwner = true
+			}
 		}
 	}
 	if waitOwner {

@@ -8,7 +8,10 @@ import (
 	"context"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/pkg/apply"
 )
 
 // ownerWaits is how often a change written without an owner reference
@@ -18,6 +21,22 @@ import (
 // the initial pass). Left so, it waits for its owners (awaitOwners): an
 // owner that never comes costs no more.
 const ownerWaits = 8
+
+// waitingForOwner records the outcome of k's change, whose result r was
+// written (or left, unchanged) from obj, and says whether it is done: not
+// while r left out an owner reference whose owner's own change may still
+// come (waitForOwner: the change is tried again, and counted then). Done
+// without the reference, the change waits for its owners (awaitOwners).
+func (m *Mirror) waitingForOwner(k key, r apply.Result, obj *unstructured.Unstructured, outcome string) (done bool) {
+	if r.OwnersDropped && m.waitForOwner(k) {
+		return false
+	}
+	m.done(k, outcome)
+	if r.OwnersDropped {
+		m.awaitOwners(k, obj.GetOwnerReferences())
+	}
+	return true
+}
 
 // ownerName names an owner as a change waits for it: its group, kind and
 // name. Its namespace is the dependent's, or none for a cluster-scoped

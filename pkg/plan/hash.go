@@ -4,8 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
+	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // serverMeta are metadata fields the apiserver writes; they are not content, so
@@ -75,16 +79,36 @@ func Hash(obj *unstructured.Unstructured) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// ownersDropped ends the hash stamped on a copy written without some of
-// its owner references (apply: their owners were not in the target yet).
+// ownersDropped is what the hash stamped on a copy written without some
+// of its owner references (apply: their owners were not in the target)
+// has after the content's hash, before a digest of the references left
+// out.
 const ownersDropped = "+owners-dropped"
 
 // OwnersDroppedHash is what apply stamps, instead of hash, on a copy
-// written without some of the owner references its source has: their
-// owners were not in the target then (one in a later wave, or not
-// copied). It differs from hash, so the next run writes the copy again
-// and adds the references whose owners are there by then.
-func OwnersDroppedHash(hash string) string { return hash + ownersDropped }
+// written without some of the owner references its source has (dropped):
+// their owners were not in the target then (one in a later wave, or not
+// copied). It differs from hash, so the next run decides to write the
+// copy again (Step.OwnersDropped), and names what was left out, so that
+// apply leaves the copy as it is when it would leave out the same again
+// (an owner that is never copied costs no write on every run).
+func OwnersDroppedHash(hash string, dropped []metav1.OwnerReference) string {
+	names := make([]string, len(dropped))
+	for i, ref := range dropped {
+		gv, _ := schema.ParseGroupVersion(ref.APIVersion)
+		names[i] = gv.Group + "/" + ref.Kind + "/" + ref.Name
+	}
+	slices.Sort(names)
+	sum := sha256.Sum256([]byte(strings.Join(names, "\n")))
+	return hash + ownersDropped + "-" + hex.EncodeToString(sum[:4])
+}
+
+// ownersDroppedFrom says whether last, a copy's hash, is hash with some
+// owner references dropped (OwnersDroppedHash, or an earlier tandem's
+// stamp without the digest).
+func ownersDroppedFrom(last, hash string) bool {
+	return hash != "" && strings.HasPrefix(last, hash+ownersDropped)
+}
 
 // StampHash sets obj's HashAnnotation to hash: what tandem writes with
 // every object, so that the next run sees it unchanged.

@@ -2,6 +2,8 @@ package plan
 
 import (
 	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 func TestHash(t *testing.T) {
@@ -117,5 +119,38 @@ data: {k: v}
 				t.Errorf("Hash changed its argument")
 			}
 		})
+	}
+}
+
+// The hash stamped on a copy written without some owner references names
+// which (in any order), so that apply can tell the same references left
+// out again from an owner that came since; it is the content's hash with
+// a mark, whichever were left out, so that the next plan writes it again.
+func TestOwnersDroppedHashNamesWhatWasLeftOut(t *testing.T) {
+	web := metav1.OwnerReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}
+	tenant := metav1.OwnerReference{APIVersion: "example.com/v1", Kind: "Tenant", Name: "acme"}
+	both := OwnersDroppedHash("h", []metav1.OwnerReference{web, tenant})
+	if again := OwnersDroppedHash("h", []metav1.OwnerReference{tenant, web}); again != both {
+		t.Errorf("the same references in another order: %q, want %q", again, both)
+	}
+	if at := OwnersDroppedHash("h", []metav1.OwnerReference{{APIVersion: "apps/v2", Kind: "Deployment", Name: "web"}, tenant}); at != both {
+		t.Errorf("the same owners at another version: %q, want %q", at, both)
+	}
+	one := OwnersDroppedHash("h", []metav1.OwnerReference{web})
+	if one == both {
+		t.Errorf("one of the two left out stamps as both did: %q", one)
+	}
+	for _, stamp := range []string{both, one, "h+owners-dropped"} {
+		if !ownersDroppedFrom(stamp, "h") {
+			t.Errorf("%q is not taken for h with owners dropped", stamp)
+		}
+	}
+	for _, stamp := range []string{"h", "other+owners-dropped", ""} {
+		if ownersDroppedFrom(stamp, "h") {
+			t.Errorf("%q is taken for h with owners dropped", stamp)
+		}
+	}
+	if ownersDroppedFrom("+owners-dropped", "") {
+		t.Error("an empty hash is taken for one with owners dropped")
 	}
 }

@@ -115,6 +115,10 @@ type Step struct {
 	// Upgrade says the target's copy has fields tandem created
 	// (CreateManager): an apply first makes them FieldManager's.
 	Upgrade bool
+	// OwnersDropped is the target's hash when it says the copy was
+	// written without some owner references (OwnersDroppedHash), "" else:
+	// apply leaves the copy be when it would leave out the same ones.
+	OwnersDropped string
 }
 
 // Wave is a group of steps applied together; waves run in order.
@@ -287,8 +291,9 @@ func decide(it Item, o Options) Step {
 			s.Action = Update
 			s.Reason = fmt.Sprintf("taking over fields from %s (--force)", strings.Join(s.Foreign, ", "))
 		}
-	case annotated && s.Hash != "" && last == OwnersDroppedHash(s.Hash):
+	case annotated && ownersDroppedFrom(last, s.Hash):
 		s.Action, s.Reason = Update, "written without owner references whose owners were not in the target then: written again with those that are there now"
+		s.OwnersDropped = last
 	case annotated:
 		s.Action, s.Reason = Update, "differs from what tandem last wrote"
 	case writtenByTandem(t.Managers):

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -66,6 +67,8 @@ func TestBuildDecisions(t *testing.T) {
 		Hashed  bool
 		Foreign []string
 		GitOps  string
+		// OwnersDropped: the step keeps the target's hash.
+		OwnersDropped bool
 	}
 	helm := map[string]string{"app.kubernetes.io/managed-by": "Helm"}
 	helmRelease := map[string]string{"meta.helm.sh/release-name": "shop"}
@@ -92,8 +95,10 @@ func TestBuildDecisions(t *testing.T) {
 			decision{Action: Unchanged, Hashed: true}},
 		{"changed", nil, current(t, "old", nil, nil, "tandem"), false,
 			decision{Action: Update, Reason: "differs from what tandem last wrote", Hashed: true}},
-		{"written without some owner references", nil, current(t, OwnersDroppedHash(h), nil, nil, "tandem"), false,
-			decision{Action: Update, Reason: "written without owner references whose owners were not in the target then: written again with those that are there now", Hashed: true}},
+		{"written without some owner references", nil, current(t, OwnersDroppedHash(h, []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}}), nil, nil, "tandem"), false,
+			decision{Action: Update, Reason: "written without owner references whose owners were not in the target then: written again with those that are there now", Hashed: true, OwnersDropped: true}},
+		{"written without some owner references by an earlier tandem", nil, current(t, h+"+owners-dropped", nil, nil, "tandem"), false,
+			decision{Action: Update, Reason: "written without owner references whose owners were not in the target then: written again with those that are there now", Hashed: true, OwnersDropped: true}},
 		{"written by tandem, its hash dropped", nil, current(t, "", nil, nil, "tandem", "kube-controller-manager"), false,
 			decision{Action: Update, Reason: "no hash of tandem's on it, though tandem has written to it (activate and deactivate drop the hash of what they change)", Hashed: true}},
 		{"never written", nil, current(t, "", nil, nil, "kubectl-create"), false,
@@ -134,7 +139,7 @@ func TestBuildDecisions(t *testing.T) {
 				t.Fatalf("Build gave %+v, want one step", p)
 			}
 			s := p.Waves[0].Steps[0]
-			got := decision{Action: s.Action, Reason: s.Reason, Hashed: s.Hash == h, Foreign: s.Foreign, GitOps: s.GitOps}
+			got := decision{Action: s.Action, Reason: s.Reason, Hashed: s.Hash == h, Foreign: s.Foreign, GitOps: s.GitOps, OwnersDropped: s.OwnersDropped != "" && s.OwnersDropped == tc.current.GetAnnotations()[HashAnnotation]}
 			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("step (-want +got):\n%s", diff)
 			}

@@ -100,7 +100,7 @@ metadata: {name: c, namespace: app}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			obj := parse(t, tc.in)
-			notes := RemapOwners(obj, tc.lookup)
+			notes := DroppedNotes(RemapOwners(obj, tc.lookup))
 			if diff := cmp.Diff(tc.notes, notes, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("notes (-want +got):\n%s", diff)
 			}

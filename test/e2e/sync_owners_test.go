@@ -13,8 +13,9 @@ import (
 // reference pointed at green's Deployment — one run. An owner left out of
 // a sync (here by --exclude-kinds) is not in green at all: the reference
 // is dropped, said in a note (green's own object of the owner's name is not
-// taken for it), and the next sync that brings the owner adds it. The run
-// after finds it unchanged.
+// taken for it), a sync that still leaves the owner out leaves the copy as
+// it is, and the next sync that brings the owner adds it. The run after
+// finds it unchanged.
 func TestSyncAddsOwnerReferencesOfALaterWave(t *testing.T) {
 	const ns = "e2e-later-owner"
 	t.Cleanup(func() {
@@ -58,6 +59,16 @@ func TestSyncAddsOwnerReferencesOfALaterWave(t *testing.T) {
 	}
 	if got := owner("web-settings"); got != "//" {
 		t.Fatalf("sync without the Deployments: green's ConfigMap is owned by %q; want by nothing", got)
+	}
+	// Again without them: the copy is as the last run left it, and is
+	// not written again (an owner never copied costs no write per run).
+	rv := mustKubectl(t, "--context", "green", "-n", ns, "get", "configmap", "web-settings", "-o", "jsonpath={.metadata.resourceVersion}")
+	out, _ = syncJSON(t, t.TempDir(), 0, "--namespace", ns, "--exclude-kinds", "Deployment.apps")
+	if cm, ok := out.find("ConfigMap", ns, "web-settings"); !ok || cm.Status != "unchanged" || !hasNote(cm, "Deployment/web is not in the target: reference dropped") {
+		t.Fatalf("second sync without the Deployments, ConfigMap: %+v (found %v); want unchanged, with the note that its owner is not in green", cm, ok)
+	}
+	if now := mustKubectl(t, "--context", "green", "-n", ns, "get", "configmap", "web-settings", "-o", "jsonpath={.metadata.resourceVersion}"); now != rv {
+		t.Fatalf("second sync without the Deployments wrote green's ConfigMap (resourceVersion %s → %s)", rv, now)
 	}
 
 	// The next sync brings the owner (a later wave than its ConfigMap) and
