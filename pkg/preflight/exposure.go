@@ -35,8 +35,8 @@ func (Exposure) Run(_ context.Context, env *Env) ([]Finding, error) {
 		out = append(out, Finding{Severity: Info, Object: Ref(o), Message: what + ": traffic to it moves only when a router shifts it", Fix: "shift with " + router})
 	}
 	for _, o := range env.Of("", "Service") {
-		if t, _, _ := unstructured.NestedString(o.Object, "spec", "type"); t != "LoadBalancer" {
-			continue
+		if t, _, _ := unstructured.NestedString(o.Object, "spec", "type"); t != "LoadBalancer" || sanitize.GatewayInfra(o) != "" {
+			continue // a Gateway's load balancer: its Gateway is the entry point, reported below
 		}
 		what := "LoadBalancer Service: the target's gets an address of its own"
 		if addr := lbAddresses(o); addr != "" {

@@ -43,3 +43,34 @@ func TestExposureSaysWhatATargetGroupBindingNeeds(t *testing.T) {
 		t.Errorf("scope %q does not count the bindings", got)
 	}
 }
+
+// A Gateway's load balancer (the Service its implementation makes for it:
+// Envoy Gateway's, labelled with the Gateway's name; one a Gateway
+// controls) is not an entry point of its own: the Gateway is, and is
+// reported once. A LoadBalancer Service of an app's is.
+func TestExposureReportsAGatewayNotItsLoadBalancer(t *testing.T) {
+	lb := map[string]any{"type": "LoadBalancer", "ports": []any{map[string]any{"port": int64(80)}}}
+	owned := meta("shop-gw-nginx", "shop", nil, nil)
+	owned["ownerReferences"] = []any{map[string]any{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "name": "shop-gw", "uid": "u1", "controller": true}}
+	env := envOf(
+		map[string]any{"apiVersion": "v1", "kind": "Service", "spec": lb,
+			"metadata": meta("envoy-shop-shop-gw-3a7c2b1d", "envoy-gateway-system", map[string]any{"app.kubernetes.io/managed-by": "envoy-gateway",
+				"gateway.envoyproxy.io/owning-gateway-name": "shop-gw", "gateway.envoyproxy.io/owning-gateway-namespace": "shop"}, nil)},
+		map[string]any{"apiVersion": "v1", "kind": "Service", "spec": lb, "metadata": owned},
+		map[string]any{"apiVersion": "v1", "kind": "Service", "spec": lb, "metadata": meta("web", "shop", nil, nil)},
+		map[string]any{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": meta("shop-gw", "shop", nil, nil),
+			"spec": map[string]any{"gatewayClassName": "eg", "listeners": []any{map[string]any{"name": "http", "port": int64(80), "protocol": "HTTP", "hostname": "shop.example.com"}}}},
+	)
+	fs, err := Exposure{}.Run(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range fs {
+		got = append(got, f.Object)
+	}
+	want := []string{"Service shop/web", "Gateway.gateway.networking.k8s.io shop/shop-gw"}
+	if strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("entry points %q, want %q", got, want)
+	}
+}

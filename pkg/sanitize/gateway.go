@@ -3,6 +3,7 @@ package sanitize
 import (
 	"fmt"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -41,8 +42,19 @@ const (
 	managedByLabel        = "app.kubernetes.io/managed-by"
 )
 
-// gatewayInfra says what obj was made for ("made for Gateway shop-gw by
-// its implementation (…)"), "" when it is not a Gateway's infrastructure.
+// GatewayInfra says what obj was made for ("made for Gateway shop-gw by
+// its implementation (…)"), "" when it is not a Gateway's infrastructure:
+// sync leaves it to the target's implementation, and plan reports its
+// Gateway as the entry point, not its load balancer.
+func GatewayInfra(obj *unstructured.Unstructured) string {
+	if c := metav1.GetControllerOfNoCopy(obj); c != nil && schema.FromAPIVersionAndKind(c.APIVersion, c.Kind).GroupKind() == gatewayKind {
+		return fmt.Sprintf("made for Gateway %s by its implementation (owned by it)", c.Name)
+	}
+	return gatewayInfra(obj)
+}
+
+// gatewayInfra is GatewayInfra for what is not controlled by its Gateway
+// (sync skips what a controller owns already, saying so).
 func gatewayInfra(obj *unstructured.Unstructured) string {
 	l := obj.GetLabels()
 	if gw := l[gatewayNameLabel]; gw != "" {

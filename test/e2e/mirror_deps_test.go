@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -232,13 +231,7 @@ func TestMirrorFollowsWhatANamespaceBringsAlong(t *testing.T) {
 		})
 	})
 
-	if err := run.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	<-run.done
-	if err := run.cmd.Wait(); err != nil {
-		t.Fatalf("mirror after SIGTERM: %v\n%s", err, run.log())
-	}
+	run.stop(t)
 }
 
 // widgetCRD serves a namespaced kind whose spec may name other objects.

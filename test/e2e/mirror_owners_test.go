@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -67,13 +66,7 @@ func TestMirrorKeepsOwnerReferences(t *testing.T) {
 	kubectlCreate(t, "blue", configMap("api-settings", "api", blueUID("api")))
 	eventually(t, 60*time.Second, ownedInGreen("api-settings", "api"))
 
-	if err := run.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	<-run.done
-	if err := run.cmd.Wait(); err != nil {
-		t.Fatalf("mirror after SIGTERM: %v\n%s", err, run.log())
-	}
+	run.stop(t)
 }
 
 // An owner outside a mirror's selection when its initial pass writes a
@@ -122,11 +115,5 @@ func TestMirrorAddsAnOwnerReferenceOnceTheOwnerIsCreated(t *testing.T) {
 		return nil
 	})
 
-	if err := run.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	<-run.done
-	if err := run.cmd.Wait(); err != nil {
-		t.Fatalf("mirror after SIGTERM: %v\n%s", err, run.log())
-	}
+	run.stop(t)
 }

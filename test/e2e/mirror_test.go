@@ -499,13 +499,7 @@ func TestMirror(t *testing.T) {
 		}
 	})
 
-	if err := run.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	<-run.done
-	if err := run.cmd.Wait(); err != nil {
-		t.Fatalf("mirror after SIGTERM: %v\n%s", err, run.log())
-	}
+	run.stop(t)
 	if !strings.Contains(run.log(), "mirror stopped:") {
 		t.Fatalf("no final summary:\n%s", run.log())
 	}

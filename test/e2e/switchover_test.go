@@ -91,6 +91,19 @@ func (r *bgRun) waitFor(t *testing.T, s string, timeout time.Duration) {
 	})
 }
 
+// stop ends the command as an operator's Ctrl-C or a pod's termination
+// does (SIGTERM), and fails the test unless it ends cleanly.
+func (r *bgRun) stop(t *testing.T) {
+	t.Helper()
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-r.done
+	if err := r.cmd.Wait(); err != nil {
+		t.Fatalf("%s after SIGTERM: %v\n%s", strings.Join(r.cmd.Args[1:2], ""), err, r.log())
+	}
+}
+
 // kill9 kills the process the way a crash would.
 func (r *bgRun) kill9(t *testing.T) {
 	t.Helper()
