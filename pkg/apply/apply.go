@@ -183,10 +183,12 @@ func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Resul
 		res.Status, res.Reason, res.Transient = Failed, shortErr(err), transient(err)
 		return res, nil
 	}
-	if len(dropped) > 0 && s.OwnersDropped == plan.OwnersDroppedHash(s.Hash, dropped) {
+	if len(dropped) > 0 && len(s.Foreign) == 0 && s.OwnersDropped == plan.OwnersDroppedHash(s.Hash, dropped) {
 		// The copy was written without these same references, and their
 		// owners are still not in the target: writing it again would
 		// change nothing (an owner never copied costs no write per run).
+		// One whose fields another manager took since is written, as a
+		// change is: a conflict to report, or --force takes them back.
 		res.Status, res.OwnersDropped = Unchanged, true
 		r.owners.rememberStep(s)
 		r.relinks.add(s, dropped)

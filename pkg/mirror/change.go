@@ -214,9 +214,7 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 			if !m.waitingForOwner(k, r, obj, "applied") {
 				waitOwner = true
 			}
-			if r.Status == apply.Created {
-				m.ownerArrived(r.Group, r.Kind, r.Namespace, r.Name)
-			}
+			m.ownerArrived(r.Group, r.Kind, r.Namespace, r.Name)
 			if target == nil && m.narrowed() {
 				m.bringLinked(ctx, k) // new in the target: what pointed at it before comes too
 			}

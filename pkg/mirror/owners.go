@@ -6,6 +6,7 @@ package mirror
 
 import (
 	"context"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -43,18 +44,40 @@ func (m *Mirror) waitingForOwner(k key, r apply.Result, obj *unstructured.Unstru
 // owner: a dependent is woken by either.
 type ownerName struct{ group, kind, name string }
 
+// arrival is an owner the mirror wrote, in its namespace ("" for a
+// cluster-scoped one).
+type arrival struct {
+	ownerName
+	namespace string
+}
+
+// arrivalsKept bounds how many writes arrived holds: those of the last
+// minute, at most this many (at 50 changes a second, the last 80 s).
+const arrivalsKept = 4096
+
+// arrivedAt is one write of an owner, as arrived's order keeps it.
+type arrivedAt struct {
+	arrival
+	at time.Time
+}
+
+// lately is how long an owner's write is remembered (arrived): longer
+// than a change takes from its owner lookup to awaitOwners.
+const lately = time.Minute
+
 // awaitOwners remembers that k's change was written without some of its
 // owner references (refs, the source's), their owners not in the target:
-// once the mirror creates one of them there (ownerArrived), the change is
-// queued again and written with what it finds then. Its next outcome
-// forgets it (done). Only such changes are held, each once.
+// once the mirror writes one of them there (ownerArrived), the change is
+// queued again and written with what it finds then. An owner written
+// since the change looked for it (lately) queues it at once. Its next
+// outcome forgets it (done). Only such changes are held, each once.
 func (m *Mirror) awaitOwners(k key, refs []metav1.OwnerReference) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.forgetAwaiting(k)
 	if m.awaiting == nil {
 		m.awaiting, m.awaits = map[ownerName]map[key]bool{}, map[key][]ownerName{}
 	}
+	came := false
 	for _, ref := range refs {
 		gv, _ := schema.ParseGroupVersion(ref.APIVersion)
 		o := ownerName{gv.Group, ref.Kind, ref.Name}
@@ -63,6 +86,15 @@ func (m *Mirror) awaitOwners(k key, refs []metav1.OwnerReference) {
 		}
 		m.awaiting[o][k] = true
 		m.awaits[k] = append(m.awaits[k], o)
+		for _, ns := range []string{k.namespace, ""} {
+			if at, ok := m.arrived[arrival{o, ns}]; ok && time.Since(at) < lately {
+				came = true
+			}
+		}
+	}
+	m.mu.Unlock()
+	if came {
+		m.queue.Add(k)
 	}
 }
 
@@ -80,11 +112,30 @@ func (m *Mirror) awaitOwnersOf(ctx context.Context, k key) {
 }
 
 // ownerArrived queues again the changes waiting for an owner of that
-// name, one the mirror has just created in the target.
+// name, one the mirror has just written in the target (created, or taken
+// over from another writer: either way an owner apply now finds), and
+// remembers it for a while (arrived).
 func (m *Mirror) ownerArrived(group, kind, namespace, name string) {
+	o := ownerName{group, kind, name}
+	now := time.Now()
 	m.mu.Lock()
+	if m.arrived == nil {
+		m.arrived = map[arrival]time.Time{}
+	}
+	// Oldest first: the writes of more than a minute ago go, and the
+	// oldest beyond arrivalsKept; an owner written again since keeps its
+	// newer time.
+	for len(m.arrivals) > 0 && (now.Sub(m.arrivals[0].at) >= lately || len(m.arrivals) >= arrivalsKept) {
+		if old := m.arrivals[0]; m.arrived[old.arrival].Equal(old.at) {
+			delete(m.arrived, old.arrival)
+		}
+		m.arrivals = m.arrivals[1:]
+	}
+	a := arrival{o, namespace}
+	m.arrived[a] = now
+	m.arrivals = append(m.arrivals, arrivedAt{a, now})
 	var wake []key
-	for k := range m.awaiting[ownerName{group, kind, name}] {
+	for k := range m.awaiting[o] {
 		if namespace == "" || k.namespace == namespace {
 			wake = append(wake, k)
 		}

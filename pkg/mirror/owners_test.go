@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -48,5 +49,32 @@ func TestChangeWaitingForAnOwnerIsQueuedWhenTheOwnerIsCreated(t *testing.T) {
 	m.done(cm, "applied")
 	if len(m.awaiting) != 0 || len(m.awaits) != 0 {
 		t.Errorf("after the change's outcome the mirror still holds %v, %v", m.awaiting, m.awaits)
+	}
+}
+
+// A change that starts waiting just after the mirror wrote its owner (the
+// owner's change went through while this one looked for it) is queued at
+// once, not left waiting for a write that has happened; what is kept of
+// the owners written stays bounded.
+func TestChangeWaitingForAnOwnerWrittenJustBeforeIsQueued(t *testing.T) {
+	m := &Mirror{Source: &cluster.Conn{Context: "blue"}, seen: map[key]time.Time{}, queue: workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[key]())}
+	defer m.queue.ShutDown()
+	cm := key{gvr: schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, namespace: "shop", name: "web-settings"}
+	m.ownerArrived("apps", "Deployment", "other-shop", "web") // not its namespace's
+	m.awaitOwners(cm, []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}})
+	if n := m.queue.Len(); n != 0 {
+		t.Fatalf("an owner of that name in another namespace queued the change (%d queued)", n)
+	}
+	m.done(cm, "applied")
+	m.ownerArrived("apps", "Deployment", "shop", "web")
+	m.awaitOwners(cm, []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}})
+	if n := m.queue.Len(); n != 1 {
+		t.Fatalf("its owner written just before: %d changes queued, want 1", n)
+	}
+	for i := range 3 * arrivalsKept {
+		m.ownerArrived("", "ConfigMap", "shop", fmt.Sprint("cm-", i))
+	}
+	if len(m.arrived) > arrivalsKept || len(m.arrivals) > arrivalsKept {
+		t.Errorf("after %d writes the mirror holds %d owners written (%d in order), want at most %d", 3*arrivalsKept, len(m.arrived), len(m.arrivals), arrivalsKept)
 	}
 }

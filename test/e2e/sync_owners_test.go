@@ -14,7 +14,7 @@ import (
 // a sync (here by --exclude-kinds) is not in green at all: the reference
 // is dropped, said in a note (green's own object of the owner's name is not
 // taken for it), a sync that still leaves the owner out leaves the copy as
-// it is, and the next sync that brings the owner adds it. The run after
+// it is (but for a field another manager took since), and the next sync that brings the owner adds it. The run after
 // finds it unchanged.
 func TestSyncAddsOwnerReferencesOfALaterWave(t *testing.T) {
 	const ns = "e2e-later-owner"
@@ -69,6 +69,20 @@ func TestSyncAddsOwnerReferencesOfALaterWave(t *testing.T) {
 	}
 	if now := mustKubectl(t, "--context", "green", "-n", ns, "get", "configmap", "web-settings", "-o", "jsonpath={.metadata.resourceVersion}"); now != rv {
 		t.Fatalf("second sync without the Deployments wrote green's ConfigMap (resourceVersion %s → %s)", rv, now)
+	}
+	// Unless someone changed it in green since: that is a conflict, and
+	// --force takes the field back, as for any copy.
+	mustKubectl(t, "--context", "green", "-n", ns, "patch", "configmap", "web-settings", "--type=merge", "-p", `{"data":{"level":"debug"}}`)
+	out, _ = syncJSON(t, t.TempDir(), 1, "--namespace", ns, "--exclude-kinds", "Deployment.apps")
+	if cm, ok := out.find("ConfigMap", ns, "web-settings"); !ok || cm.Status != "conflict" {
+		t.Fatalf("sync without the Deployments after green's edit, ConfigMap: %+v (found %v); want conflict", cm, ok)
+	}
+	out, _ = syncJSON(t, t.TempDir(), 0, "--namespace", ns, "--exclude-kinds", "Deployment.apps", "--force")
+	if cm, ok := out.find("ConfigMap", ns, "web-settings"); !ok || cm.Status != "updated" {
+		t.Fatalf("sync --force without the Deployments after green's edit, ConfigMap: %+v (found %v); want updated", cm, ok)
+	}
+	if level := mustKubectl(t, "--context", "green", "-n", ns, "get", "configmap", "web-settings", "-o", "jsonpath={.data.level}"); level != "info" {
+		t.Fatalf("after sync --force green's level is %q, want blue's info", level)
 	}
 
 	// The next sync brings the owner (a later wave than its ConfigMap) and
