@@ -25,7 +25,7 @@ func (PDB) Name() string { return "pdb" }
 
 // Scope says what was read.
 func (PDB) Scope(env *Env) string {
-	return fmt.Sprintf("%d PodDisruptionBudgets against Deployments and StatefulSets; volumes and controllers of %d pods", len(env.Of("policy", "PodDisruptionBudget")), len(env.Of("", "Pod")))
+	return fmt.Sprintf("%d PodDisruptionBudgets against Deployments and StatefulSets and, as their status says, the pods they select; volumes and controllers of %d pods", len(env.Of("policy", "PodDisruptionBudget")), len(env.Of("", "Pod")))
 }
 
 // Workload is a controller's pod template labels and replicas.
@@ -97,13 +97,56 @@ func (PDB) Run(_ context.Context, env *Env) ([]Finding, error) {
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &pdb); err != nil {
 			return out, fmt.Errorf("%s: %w", Ref(o), err)
 		}
-		if blocks, why := DrainBlock(&pdb, byNS[o.GetNamespace()]); blocks {
+		blocks, why := DrainBlock(&pdb, byNS[o.GetNamespace()])
+		if !blocks {
+			blocks, why = blockedNow(&pdb, env.Of("", "Pod"))
+		}
+		if blocks {
 			out = append(out, Finding{Severity: Warning, Object: Ref(o),
 				Message: "blocks draining the source: " + why,
 				Fix:     "before the drain, scale the workload up or relax the budget (e.g. maxUnavailable 1) for the move, or drain its nodes last by hand"})
 		}
 	}
 	return append(out, podBlockers(env)...), nil
+}
+
+// blockedNow says whether pdb allows no eviction now, as the source's
+// disruption controller computed it (its status), and names the
+// controllers of the pods it selects: what DrainBlock cannot tell from a
+// Deployment's or StatefulSet's replicas — pods an operator makes itself
+// (CloudNativePG's instances, whose primary a minAvailable 1 budget
+// holds; a Strimzi StrimziPodSet's), or a budget whose pods are not all
+// healthy. A drain's evictions of those pods are refused until it allows
+// one.
+func blockedNow(pdb *policyv1.PodDisruptionBudget, pods []*unstructured.Unstructured) (bool, string) {
+	st := pdb.Status
+	if st.ExpectedPods == 0 || st.DisruptionsAllowed > 0 || pdb.Spec.Selector == nil {
+		return false, ""
+	}
+	sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
+	if err != nil || sel.Empty() {
+		return false, ""
+	}
+	var whose []string
+	seen := map[string]bool{}
+	for _, p := range pods {
+		if p.GetNamespace() != pdb.Namespace || !sel.Matches(labels.Set(p.GetLabels())) {
+			continue
+		}
+		w := "pod " + p.GetNamespace() + "/" + p.GetName()
+		if c := metav1.GetControllerOfNoCopy(p); c != nil {
+			w = "pods of " + c.Kind + " " + p.GetNamespace() + "/" + c.Name
+		}
+		if !seen[w] {
+			seen[w] = true
+			whose = append(whose, w)
+		}
+	}
+	if len(whose) == 0 {
+		return false, ""
+	}
+	return true, fmt.Sprintf("%s (its status allows no eviction now: %d healthy of %d expected, %d must stay up)",
+		strings.Join(whose, ", "), st.CurrentHealthy, st.ExpectedPods, st.DesiredHealthy)
 }
 
 // podBlockers reports, once per controller (or bare pod), what a drain of the
