@@ -82,7 +82,7 @@ func DiscoverScaleKinds(ctx context.Context, c *cluster.Conn) (ScaleKinds, []str
 				if none, err := noObjects(ctx, c, gv.WithResource(name)); err == nil && none {
 					continue // nothing of it to run: nothing to say
 				}
-				warnings = append(warnings, fmt.Sprintf("%s: %s keeps its replicas at %s, not .spec.replicas: the standby cannot hold it at 0 (its controller, parked, starts none of its pods; left running, in a namespace labelled %s, it does)", c.Context, gk, path, ExemptLabel))
+				warnings = append(warnings, fmt.Sprintf("%s: %s keeps its replicas at %s, not .spec.replicas: the standby cannot hold it at 0 (its controller, parked, runs none of it; left running, in a namespace labelled %s, it does)", c.Context, gk, path, ExemptLabel))
 			default:
 				kinds[gk] = schema.GroupVersion{Group: gv.Group, Version: version}.WithResource(name)
 			}
