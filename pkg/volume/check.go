@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
@@ -219,7 +220,13 @@ func checkPods(ctx context.Context, source *cluster.Conn, v Volume, add func(Vol
 			continue
 		}
 		if c := metav1.GetControllerOfNoCopy(p); c != nil {
-			add(v, "stop it first (scale its controller to 0, or wait for it to finish)", "pod %s mounts the claim and its controller, %s %s, is not one the handoff scales down", p.Name, c.Kind, c.Name)
+			fix := "stop it first (scale its controller to 0, or wait for it to finish)"
+			if g := schema.FromAPIVersionAndKind(c.APIVersion, c.Kind).Group; g != "" && g != "apps" && g != "batch" {
+				// An operator's own workload (CloudNativePG's instances, a
+				// Strimzi StrimziPodSet's brokers): it has no replicas to set.
+				fix = "stop it first by its operator's own means (hibernate the database, or pause the operator's reconciliation and delete the pod): the handoff cannot scale a " + c.Kind
+			}
+			add(v, fix, "pod %s mounts the claim and its controller, %s %s, is not one the handoff scales down", p.Name, c.Kind, c.Name)
 			continue
 		}
 		add(v, "delete the pod (or give the claim to a Deployment or StatefulSet)", "pod %s mounts the claim and has no controller to scale down", p.Name)

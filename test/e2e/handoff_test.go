@@ -303,8 +303,8 @@ func TestHandoffResumesAfterCrashAtEachStep(t *testing.T) {
 
 // Every blocker is reported before anything changes: here the owner is
 // missing in green (no sync), the PV's name is taken there, a pod no
-// controller owns and one of a ReplicaSet of its own mount the claim in
-// blue, vault deletes its claims when it scales down, and the selection
+// controller owns, one of a ReplicaSet of its own and one of an operator's
+// own kind mount the claim in blue, vault deletes its claims when it scales down, and the selection
 // takes one of vault's two claims. A finished Job's pod is no blocker. Then
 // volumes green has no driver or driver Secret for.
 func TestHandoffReportsAllBlockersFirst(t *testing.T) {
@@ -326,6 +326,12 @@ func TestHandoffReportsAllBlockersFirst(t *testing.T) {
 	// A ReplicaSet of its own keeps its pod mounting the claim: scaling vault does not stop it.
 	kubectlCreate(t, "blue", fmt.Sprintf(`{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"side","namespace":%q},"spec":{"replicas":1,
 		"selector":{"matchLabels":{"app":"side"}},"template":{"metadata":{"labels":{"app":"side"}},"spec":{%s}}}}`, ns, mount(vols[0].claim)))
+	// A pod an operator's own workload controls (a StrimziPodSet's, here a
+	// Lease as such a kind): it has no replicas the handoff could set.
+	kubectlCreate(t, "blue", fmt.Sprintf(`{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"brokers","namespace":%q},"spec":{}}`, ns))
+	leaseUID := mustKubectl(t, "--context", "blue", "-n", ns, "get", "lease", "brokers", "-o", "jsonpath={.metadata.uid}")
+	kubectlCreate(t, "blue", fmt.Sprintf(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"broker-0","namespace":%q,
+		"ownerReferences":[{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","name":"brokers","uid":%q,"controller":true}]},"spec":{%s}}`, ns, leaseUID, mount(vols[0].claim)))
 	// A Job's pod that has finished mounts nothing: no blocker.
 	kubectlCreate(t, "blue", fmt.Sprintf(`{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"backup","namespace":%q},"spec":{
 		"template":{"spec":{"restartPolicy":"Never",%s}}}}`, ns, mount(vols[0].claim)))
@@ -347,6 +353,8 @@ func TestHandoffReportsAllBlockersFirst(t *testing.T) {
 	}
 	for _, want := range []string{"StatefulSet " + ns + "/vault does not exist in the target", "PV name " + vols[0].pv + " is already taken in the target",
 		"pod bare mounts the claim and has no controller", "its controller, ReplicaSet side, is not one the handoff scales down",
+		"pod broker-0 mounts the claim and its controller, Lease brokers, is not one the handoff scales down",
+		"stop it first by its operator's own means",
 		"StatefulSet " + ns + "/vault deletes its claims when it scales down",
 		"StatefulSet " + ns + "/vault also mounts claim " + vols[1].claim + ", which the selection leaves out",
 		"nothing was changed"} {
