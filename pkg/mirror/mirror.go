@@ -80,11 +80,10 @@ type Mirror struct {
 	// target (owners.go).
 	awaiting map[ownerName]map[key]bool
 	awaits   map[key][]ownerName
-	// arrived are the owners the mirror wrote lately, by namespace, and
-	// when: a change that starts waiting just after its owner came is
-	// queued again at once (owners.go).
-	arrived  map[arrival]time.Time
-	arrivals []arrivedAt // the writes arrived holds, oldest first
+	// arrivals are the owners the mirror wrote lately, oldest first: a
+	// change that starts waiting just after its owner came is queued
+	// again at once (owners.go).
+	arrivals []arrival
 	// waiting are the changes in each namespace that are to be tried again
 	// (retryLater): they are queued at once when their namespace is
 	// written, not only when their backoff ends — an object of a new

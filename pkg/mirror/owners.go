@@ -6,6 +6,7 @@ package mirror
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -44,24 +45,19 @@ func (m *Mirror) waitingForOwner(k key, r apply.Result, obj *unstructured.Unstru
 // owner: a dependent is woken by either.
 type ownerName struct{ group, kind, name string }
 
-// arrival is an owner the mirror wrote, in its namespace ("" for a
-// cluster-scoped one).
+// arrival is a write of an owner by the mirror: the owner, its namespace
+// ("" for a cluster-scoped one), and when.
 type arrival struct {
 	ownerName
 	namespace string
+	at        time.Time
 }
 
-// arrivalsKept bounds how many writes arrived holds: those of the last
+// arrivalsKept bounds how many writes arrivals holds: those of the last
 // minute, at most this many (at 50 changes a second, the last 80 s).
 const arrivalsKept = 4096
 
-// arrivedAt is one write of an owner, as arrived's order keeps it.
-type arrivedAt struct {
-	arrival
-	at time.Time
-}
-
-// lately is how long an owner's write is remembered (arrived): longer
+// lately is how long an owner's write is remembered (arrivals): longer
 // than a change takes from its owner lookup to awaitOwners.
 const lately = time.Minute
 
@@ -69,8 +65,9 @@ const lately = time.Minute
 // owner references (refs, the source's), their owners not in the target:
 // once the mirror writes one of them there (ownerArrived), the change is
 // queued again and written with what it finds then. An owner written
-// since the change looked for it (lately) queues it at once. Its next
-// outcome forgets it (done). Only such changes are held, each once.
+// since the change looked for it (lately, arrivals) queues it at once.
+// Its next outcome forgets it (done). Only such changes are held, each
+// once.
 func (m *Mirror) awaitOwners(k key, refs []metav1.OwnerReference) {
 	m.mu.Lock()
 	m.forgetAwaiting(k)
@@ -86,10 +83,13 @@ func (m *Mirror) awaitOwners(k key, refs []metav1.OwnerReference) {
 		}
 		m.awaiting[o][k] = true
 		m.awaits[k] = append(m.awaits[k], o)
-		for _, ns := range []string{k.namespace, ""} {
-			if at, ok := m.arrived[arrival{o, ns}]; ok && time.Since(at) < lately {
-				came = true
-			}
+	}
+	// Rare (a change whose waits are over), so the owners written lately
+	// are looked through, not indexed.
+	for _, a := range m.arrivals {
+		if time.Since(a.at) < lately && (a.namespace == k.namespace || a.namespace == "") && slices.Contains(m.awaits[k], a.ownerName) {
+			came = true
+			break
 		}
 	}
 	m.mu.Unlock()
@@ -114,26 +114,17 @@ func (m *Mirror) awaitOwnersOf(ctx context.Context, k key) {
 // ownerArrived queues again the changes waiting for an owner of that
 // name, one the mirror has just written in the target (created, or taken
 // over from another writer: either way an owner apply now finds), and
-// remembers it for a while (arrived).
+// remembers it for a while (arrivals).
 func (m *Mirror) ownerArrived(group, kind, namespace, name string) {
 	o := ownerName{group, kind, name}
 	now := time.Now()
 	m.mu.Lock()
-	if m.arrived == nil {
-		m.arrived = map[arrival]time.Time{}
-	}
 	// Oldest first: the writes of more than a minute ago go, and the
-	// oldest beyond arrivalsKept; an owner written again since keeps its
-	// newer time.
+	// oldest beyond arrivalsKept.
 	for len(m.arrivals) > 0 && (now.Sub(m.arrivals[0].at) >= lately || len(m.arrivals) >= arrivalsKept) {
-		if old := m.arrivals[0]; m.arrived[old.arrival].Equal(old.at) {
-			delete(m.arrived, old.arrival)
-		}
 		m.arrivals = m.arrivals[1:]
 	}
-	a := arrival{o, namespace}
-	m.arrived[a] = now
-	m.arrivals = append(m.arrivals, arrivedAt{a, now})
+	m.arrivals = append(m.arrivals, arrival{o, namespace, now})
 	var wake []key
 	for k := range m.awaiting[o] {
 		if namespace == "" || k.namespace == namespace {

@@ -46,9 +46,10 @@ func foreignManagers(managers []ManagedEntry) []string {
 // Ours reports whether a field manager is one of tandem's own.
 func Ours(manager string) bool { return manager == FieldManager || manager == CreateManager }
 
-// writtenByTandem reports whether tandem's field managers own any field.
-func writtenByTandem(managers []ManagedEntry) bool {
-	for _, e := range managers {
+// managedByTandem reports whether tandem's field managers own any field
+// of the target's copy (ManagedByTandem, as a decision reads the copy).
+func (t *Target) managedByTandem() bool {
+	for _, e := range t.Managers {
 		if Ours(e.Manager) {
 			return true
 		}

@@ -238,7 +238,7 @@ func decide(it Item, o Options) Step {
 	}
 	if it.Decision.Skip {
 		s.Action, s.Reason = Skip, it.Decision.Reason
-		if it.Decision.Intent && t != nil && t.Hashed && writtenByTandem(t.Managers) {
+		if it.Decision.Intent && t != nil && t.Hashed && t.managedByTandem() {
 			// Copied by an earlier tandem, before it left such objects
 			// behind: the copy acts in the target as the reason says. (The
 			// hash alone says nothing: a controller may pass its owner's
@@ -252,7 +252,7 @@ func decide(it Item, o Options) Step {
 	// a GitOps pipeline manages in the target is that pipeline's (below).
 	made := sanitize.MadeCRD(it.Ref.GroupVersionKind().GroupKind(), it.Ref.Owners)
 	if made != "" && t != nil {
-		switch ours := writtenByTandem(t.Managers); {
+		switch ours := t.managedByTandem(); {
 		case ours && t.Controlled:
 			s.Action, s.Reason = Skip, fmt.Sprintf("adopted in the target by the controller of its owner %s, as in the source: left to it", made)
 			return s
@@ -275,7 +275,7 @@ func decide(it Item, o Options) Step {
 	}
 	s.Foreign = foreignManagers(t.Managers)
 	s.Upgrade = createdByTandem(t.Managers)
-	if !writtenByTandem(t.Managers) {
+	if !t.managedByTandem() {
 		s.GitOps = gitOps(t)
 	}
 	last, annotated := t.Hash, t.Hashed
@@ -296,7 +296,7 @@ func decide(it Item, o Options) Step {
 		s.OwnersDropped = last
 	case annotated:
 		s.Action, s.Reason = Update, "differs from what tandem last wrote"
-	case writtenByTandem(t.Managers):
+	case t.managedByTandem():
 		// activate and deactivate drop the hash of what they change:
 		// after a switch, the copy is written again as the source has it.
 		s.Action, s.Reason = Update, "no hash of tandem's on it, though tandem has written to it (activate and deactivate drop the hash of what they change)"
