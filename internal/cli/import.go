@@ -125,6 +125,9 @@ func (o *ImportOptions) Run(ctx context.Context) error {
 	if err := o.g.printResults(results, summary, total, time.Since(started)); err != nil {
 		return err
 	}
+	for _, s := range apply.Unavailable(results) {
+		fmt.Fprintln(o.g.Err, "warning: "+s)
+	}
 	if total[apply.Failed]+total[apply.Conflict] > 0 {
 		return errPartial
 	}

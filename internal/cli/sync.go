@@ -55,7 +55,12 @@ itself (uids, status, clusterIPs, token Secrets, controller-owned children,
 the finalizers its controllers added — managedFields name who wrote each;
 the manifest's own are kept…), and server-side-applies the rest into the target in waves: CRDs → namespaces →
 classes → RBAC → config → services → workloads → policies → routes → custom
-resources → admission webhooks → API services.
+resources → admission webhooks → API services. A webhook that fails closed and
+an aggregated APIService are written only once the Service they call has a
+ready endpoint in the target (waited for up to a minute; otherwise failed:
+the webhook would refuse what it matches, the API would break the target's
+discovery and with it namespace deletion), and an APIService still not
+Available 20 s after it is written is a warning.
 
 With --namespace, --selector or --stack, what the selected objects need comes
 along too, each with its reason in --dry-run: their namespaces; the
@@ -279,6 +284,9 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		for _, s := range said {
 			fmt.Fprintln(o.g.Err, "warning: "+s)
 		}
+	}
+	for _, s := range apply.Unavailable(results) {
+		fmt.Fprintln(o.g.Err, "warning: "+s)
 	}
 	if total[apply.Failed]+total[apply.Conflict] > 0 {
 		return errPartial

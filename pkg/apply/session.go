@@ -48,8 +48,8 @@ func (ss *Session) runWave(ctx context.Context, w plan.Wave) error {
 	defer func() { ss.results.add(results) }()
 	o.Events.WaveStarted(w, len(w.Steps))
 	var blocked map[int]string
-	if w.Index == plan.WaveAdmission {
-		blocked = r.waitWebhookBackends(ctx, w)
+	if w.Index == plan.WaveAdmission || w.Index == plan.WaveAPIServices {
+		blocked = r.waitBackends(ctx, w)
 	}
 	// Objects with owners go after the rest of their wave, so their owners' target UIDs are known.
 	first, second := splitByOwners(w.Steps)
@@ -63,6 +63,9 @@ func (ss *Session) runWave(ctx context.Context, w plan.Wave) error {
 	if w.Index == plan.WaveCRDs {
 		r.waitEstablished(ctx, w, results)
 		target.Refresh()
+	}
+	if w.Index == plan.WaveAPIServices {
+		r.checkAvailable(ctx, results)
 	}
 	o.Events.WaveDone(w, len(w.Steps))
 	return nil

@@ -169,7 +169,7 @@ func (st *Stream) take(ctx context.Context, i int) (steps []plan.Step, all bool)
 func (st *Stream) begin(i int) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.current, st.whole = i, i == plan.WaveCRDs || i == plan.WaveAdmission
+	st.current, st.whole = i, i == plan.WaveCRDs || i == plan.WaveAdmission || i == plan.WaveAPIServices
 	st.later -= len(st.held[i])
 	st.cond.Broadcast()
 }

@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -44,12 +45,16 @@ func conditionTrue(obj *unstructured.Unstructured, typ string) bool {
 	return false
 }
 
-// waitWebhookBackends waits until each webhook's Service has a ready endpoint
-// in the target; a webhook whose backend never becomes ready is not written,
-// since it would reject every request it matches. One that fails open
-// (failurePolicy Ignore, as a standby's are) rejects nothing and is not
-// waited for. It returns the steps to fail, with why.
-func (r *runner) waitWebhookBackends(ctx context.Context, w plan.Wave) map[int]string {
+// waitBackends waits until the Service behind each webhook and each
+// aggregated APIService of wave w has a ready endpoint in the target. A
+// webhook whose backend never becomes ready is not written: it would
+// reject every request it matches. One that fails open (failurePolicy
+// Ignore, as a standby's are) rejects nothing and is not waited for. An
+// APIService whose backend never becomes ready is not written either:
+// the target's discovery of its group would fail, and with it every
+// namespace deletion and the garbage collector there. It returns the
+// steps to fail, with why.
+func (r *runner) waitBackends(ctx context.Context, w plan.Wave) map[int]string {
 	blocked := map[int]string{}
 	ctx, cancel := context.WithTimeout(ctx, r.o.WaitTimeout)
 	defer cancel()
@@ -58,7 +63,7 @@ func (r *runner) waitWebhookBackends(ctx context.Context, w plan.Wave) map[int]s
 			continue
 		}
 		kind := s.Ref.Kind
-		if kind != "ValidatingWebhookConfiguration" && kind != "MutatingWebhookConfiguration" {
+		if kind != "ValidatingWebhookConfiguration" && kind != "MutatingWebhookConfiguration" && kind != "APIService" {
 			continue
 		}
 		obj, err := s.Full()
@@ -66,21 +71,48 @@ func (r *runner) waitWebhookBackends(ctx context.Context, w plan.Wave) map[int]s
 			blocked[i] = err.Error()
 			continue
 		}
-		hooks, _, _ := unstructured.NestedSlice(obj.Object, "webhooks")
-		for _, h := range hooks {
-			hm, _ := h.(map[string]any)
-			ns, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "namespace")
-			name, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "name")
-			if policy, _ := hm["failurePolicy"].(string); name == "" || policy == "Ignore" {
-				continue
-			}
-			if !r.serviceReady(ctx, ns, name) {
-				blocked[i] = fmt.Sprintf("webhook backend Service %s/%s has no ready endpoints in the target after %s: not written, it would reject every request it matches", ns, name, r.o.WaitTimeout)
+		for _, b := range backendsOf(obj) {
+			if !r.serviceReady(ctx, b.namespace, b.name) {
+				blocked[i] = fmt.Sprintf("%s backend Service %s/%s has no ready endpoints in the target after %s: not written, %s", b.what, b.namespace, b.name, r.o.WaitTimeout, b.harm)
 				break
 			}
 		}
 	}
 	return blocked
+}
+
+// backend is a Service a webhook or an aggregated API calls, and what
+// calling it with no endpoint does to the target.
+type backend struct {
+	what, namespace, name, harm string
+}
+
+// backendsOf lists the Services obj, a webhook configuration or an
+// APIService, cannot work without: a fail-open webhook's are left out.
+func backendsOf(obj *unstructured.Unstructured) []backend {
+	if obj.GetKind() == "APIService" {
+		svc, _, _ := unstructured.NestedMap(obj.Object, "spec", "service")
+		ns, _ := svc["namespace"].(string)
+		name, _ := svc["name"].(string)
+		if name == "" {
+			return nil // served by the apiserver itself
+		}
+		group, _, _ := unstructured.NestedString(obj.Object, "spec", "group")
+		return []backend{{what: "APIService", namespace: ns, name: name,
+			harm: "the target's discovery of " + group + " would fail, and with it its namespace deletions and garbage collection"}}
+	}
+	var out []backend
+	hooks, _, _ := unstructured.NestedSlice(obj.Object, "webhooks")
+	for _, h := range hooks {
+		hm, _ := h.(map[string]any)
+		ns, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "namespace")
+		name, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "name")
+		if policy, _ := hm["failurePolicy"].(string); name == "" || policy == "Ignore" {
+			continue
+		}
+		out = append(out, backend{what: "webhook", namespace: ns, name: name, harm: "it would reject every request it matches"})
+	}
+	return out
 }
 
 // serviceReady waits (bounded by ctx) until the Service has a ready endpoint.
@@ -100,4 +132,69 @@ func (r *runner) serviceReady(ctx context.Context, ns, name string) bool {
 		return false, nil
 	})
 	return err == nil
+}
+
+// availableWait bounds how long a sync waits for the aggregation layer to
+// call the APIServices it wrote: its availability controller calls a new
+// one's backend as it sees it, with a 5 s timeout.
+const availableWait = 20 * time.Second
+
+// checkAvailable waits (availableWait at most, all together) until each
+// APIService the wave wrote is Available in the target, and notes on the
+// result of each that is not why, with what it breaks: its backend's
+// pods may be ready and still not serve the API (a wrong port, a
+// certificate, a version the backend does not serve).
+func (r *runner) checkAvailable(ctx context.Context, results []Result) {
+	ctx, cancel := context.WithTimeout(ctx, min(availableWait, r.o.WaitTimeout))
+	defer cancel()
+	for i := range results {
+		res := &results[i]
+		if res.Kind != "APIService" || !res.Wrote() {
+			continue
+		}
+		var why string
+		err := wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			obj, err := r.target.Dynamic.Resource(cluster.APIServices).Get(ctx, res.Name, metav1.GetOptions{})
+			if err != nil {
+				why = shortErr(err)
+				return false, nil
+			}
+			why = "no Available condition yet"
+			conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+			for _, c := range conds {
+				m, _ := c.(map[string]any)
+				if m["type"] != "Available" {
+					continue
+				}
+				if m["status"] == "True" {
+					return true, nil
+				}
+				why = fmt.Sprintf("%v: %v", m["reason"], m["message"])
+			}
+			return false, nil
+		})
+		if err != nil {
+			res.Notes = append(res.Notes, fmt.Sprintf("%s (%s): until it is, the target's discovery of this API fails, and with it namespace deletions and garbage collection there", notAvailable, why))
+		}
+	}
+}
+
+// notAvailable begins the note of an APIService written and not Available.
+const notAvailable = "not Available in the target"
+
+// Unavailable says which APIServices among results were written and were
+// not Available after the wait, and what that breaks: one line each.
+func Unavailable(results []Result) []string {
+	var out []string
+	for _, r := range results {
+		if r.Kind != "APIService" || !r.Wrote() {
+			continue
+		}
+		for _, n := range r.Notes {
+			if strings.HasPrefix(n, notAvailable) {
+				out = append(out, "APIService "+r.Name+" "+n)
+			}
+		}
+	}
+	return out
 }

@@ -18,7 +18,7 @@ const (
 	WaveRoutes                 // Ingresses and Gateway API routes
 	WaveCustomResources        // every kind not listed elsewhere
 	WaveAdmission              // webhooks and admission policies; apply waits for webhook backends before it
-	WaveAPIServices            // aggregated APIServices
+	WaveAPIServices            // aggregated APIServices; apply waits for their backends before it, and for them to be Available after
 )
 
 // waves is the one table of apply order: a webhook or an aggregated API created

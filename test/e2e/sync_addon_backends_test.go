@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A webhook configuration or an APIService served from kube-system belongs
@@ -65,5 +68,53 @@ func TestSyncLeavesAddOnBackendsBehind(t *testing.T) {
 	}
 	if want := group + "/v1beta1 could not be discovered"; !strings.Contains(r.stderr, want) {
 		t.Errorf("sync's stderr lacks the warning %q:\n%s", want, r.stderr)
+	}
+}
+
+// An aggregated APIService copied along with its backend is written only
+// once its backend Service has a ready endpoint in the target (before, the
+// target's discovery of its group fails, and its namespace controller
+// deletes no namespace); written and still not Available, it is a warning.
+func TestSyncWritesAnAggregatedAPIOnceItsBackendIsReady(t *testing.T) {
+	ns := fmt.Sprintf("e2e-aggapi-%d", time.Now().Unix()%100000)
+	const group = "e2e-aggapi.tandem.io"
+	api := "v1." + group
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "apiservice", api, "--ignore-not-found")
+			kubectl(t, "--context", c, "delete", "namespace", ns, "--wait=false", "--ignore-not-found")
+		}
+	})
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	// Its Service selects app=api, and no pod has that label yet.
+	mustKubectl(t, "--context", "blue", "-n", ns, "create", "service", "clusterip", "api", "--tcp", "443:443")
+	brokenAPIService(t, "blue", group, "v1", ns, "api")
+	journal := t.TempDir()
+
+	out, r := syncJSON(t, journal, 1, "--namespace", ns)
+	row, ok := out.find("APIService", "", api)
+	if want := "APIService backend Service " + ns + "/api has no ready endpoints in the target"; !ok || row.Status != "failed" || !strings.Contains(row.Reason, want) {
+		t.Errorf("APIService %s with no backend in green: %+v (listed %v); want failed, %q\n%s", api, row, ok, want, r.stderr)
+	}
+	if got := kubectl(t, "--context", "green", "get", "apiservice", api, "--ignore-not-found", "-o", "name").stdout; strings.TrimSpace(got) != "" {
+		t.Errorf("green has %s though its backend has no endpoint there", got)
+	}
+
+	// Its backend comes: green runs its pod (ready, but serving nothing
+	// the aggregation layer can call).
+	mustKubectl(t, "--context", "blue", "-n", ns, "create", "deployment", "api", "--image", "registry.example/api:1", "--replicas", "1")
+	out, r = syncJSON(t, journal, 0, "--namespace", ns)
+	row, ok = out.find("APIService", "", api)
+	if !ok || row.Status != "created" {
+		t.Fatalf("APIService %s once its backend runs in green: %+v (listed %v); want created\n%s", api, row, ok, r.stderr)
+	}
+	if want := "warning: APIService " + api + " not Available in the target ("; !strings.Contains(r.stderr, want) {
+		t.Errorf("sync's stderr lacks %q:\n%s", want, r.stderr)
+	}
+	if !slices.ContainsFunc(row.Notes, func(n string) bool { return strings.HasPrefix(n, "not Available in the target") }) {
+		t.Errorf("APIService %s's notes %q do not say it is not Available", api, row.Notes)
+	}
+	if got := mustKubectl(t, "--context", "green", "get", "apiservice", api, "-o", "jsonpath={.spec.service.namespace}/{.spec.service.name}"); got != ns+"/api" {
+		t.Errorf("APIService %s in green calls %q, want %s/api", api, got, ns)
 	}
 }
