@@ -158,8 +158,8 @@ func (Webhooks) Run(ctx context.Context, env *Env) ([]Finding, error) {
 
 // arrivingAPI is the finding of a source APIService served by a Service
 // (an aggregated API: metrics-server's, Kueue's visibility API) that the
-// target lacks: sync writes it in its last wave, and until its backend
-// answers there, the target's discovery of its group fails — and with it
+// target lacks: sync writes it in its last wave, once its backend has a
+// ready endpoint there, and until its backend answers there, the target's discovery of its group fails — and with it
 // the target's namespace controller, which deletes no namespace while any
 // API is unavailable (NamespaceDeletionDiscoveryFailure).
 func arrivingAPI(ctx context.Context, env *Env, a *unstructured.Unstructured) (Finding, bool, error) {
@@ -178,7 +178,7 @@ func arrivingAPI(ctx context.Context, env *Env, a *unstructured.Unstructured) (F
 	group, _, _ := unstructured.NestedString(a.Object, "spec", "group")
 	version, _, _ := unstructured.NestedString(a.Object, "spec", "version")
 	return Finding{Severity: Info, Object: Ref(a),
-		Message: fmt.Sprintf("comes across in the last wave of the sync: until its backend %s/%s answers in the target, the target's discovery of %s/%s fails, and its namespace controller deletes no namespace", ns, name, group, version),
+		Message: fmt.Sprintf("comes across in the last wave of the sync, once its backend has a ready endpoint in the target (sync waits a minute for one, else leaves it to the next run): until its backend %s/%s answers in the target, the target's discovery of %s/%s fails, and its namespace controller deletes no namespace", ns, name, group, version),
 		Fix:     "make sure its backend runs in the target by then (its workloads come in an earlier wave), or leave it out with --exclude-kinds APIService.apiregistration.k8s.io and let its add-on register it"}, true, nil
 }
 
