@@ -82,7 +82,10 @@ same app instance as a workload there (app.kubernetes.io/instance, and its
 name or part-of).
 
 An object in the target whose fields another field manager owns is reported
-as a conflict and left alone unless --force. A second run with no change in
+as a conflict and left alone unless --force. A copy the target is deleting
+(its deletionTimestamp set, a finalizer holding it; a Terminating namespace)
+is not written over, as the write would go with it: it fails, and a run
+after it is gone creates it. A second run with no change in
 the source writes nothing. An interrupted run (even kill -9) is said when the
 next one starts, and the next one finishes the job: it writes only what differs
 from the source (content hashes), so nothing is written twice. PersistentVolumeClaims and PersistentVolumes move with 'tandem handoff'.

@@ -154,6 +154,10 @@ func (r *runner) work(ctx context.Context, w plan.Wave, tasks <-chan task, put f
 // applyStep carries out one step; the error is only for journal failures.
 func (r *runner) applyStep(ctx context.Context, w plan.Wave, s plan.Step) (Result, error) {
 	res := resultOf(w, s)
+	if s.TargetDeleting && s.Action != plan.Skip {
+		res.Status, res.Reason, res.Transient = Failed, s.Reason+": not written; once it is gone, a next run creates it", true
+		return res, nil
+	}
 	switch s.Action {
 	case plan.Skip:
 		res.Status = Skipped

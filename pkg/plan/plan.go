@@ -119,6 +119,10 @@ type Step struct {
 	// written without some owner references (OwnersDroppedHash), "" else:
 	// apply leaves the copy be when it would leave out the same ones.
 	OwnersDropped string
+	// TargetDeleting says the target's copy is being deleted: a write
+	// would go with it once its finalizers finish, so apply fails the
+	// step (one that can pass: a next run creates it once it is gone).
+	TargetDeleting bool
 }
 
 // Wave is a group of steps applied together; waves run in order.
@@ -226,13 +230,27 @@ func (p Plan) Counts() map[Action]int {
 // tandem made is in the target.
 const LeftInTarget = "a copy an earlier tandem made is in the target: delete it there"
 
+// DeletingReason is the reason of a step whose copy in the target is
+// being deleted.
+const DeletingReason = "its copy in the target is being deleted (deletionTimestamp set, finalizers pending): written now, it would go with that copy"
+
 // decide is the action for one item; see Build.
 func decide(it Item, o Options) Step {
-	s := Step{Item: it}
 	t := it.Target
 	if t == nil && it.Current != nil {
 		t = TargetOf(it.Current)
 	}
+	s := decideAction(it, t, o)
+	if t != nil && t.Deleting && s.Action != Skip {
+		s.TargetDeleting, s.Reason = true, DeletingReason
+	}
+	return s
+}
+
+// decideAction is the action for one item whose target copy is t (nil:
+// none); see Build.
+func decideAction(it Item, t *Target, o Options) Step {
+	s := Step{Item: it}
 	if t != nil {
 		s.TargetUID = t.UID
 	}

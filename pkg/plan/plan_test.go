@@ -408,3 +408,42 @@ metadata:
 		t.Errorf("foreign managers %v, want [labeller old-client]", f)
 	}
 }
+
+// A copy the target is deleting is not written over, whatever the action
+// would be: the write would go with it.
+func TestStepOfACopyBeingDeleted(t *testing.T) {
+	desired := parse(t, desiredCM)
+	hash := Hash(desired)
+	for _, tc := range []struct {
+		name     string
+		hash     string
+		skip     bool
+		deleting bool
+		want     Action
+	}{
+		{"unchanged, being deleted", hash, false, true, Unchanged},
+		{"differs, being deleted", "other", false, true, Update},
+		{"skipped, being deleted", hash, true, true, Skip},
+		{"unchanged, not being deleted", hash, false, false, Unchanged},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cur := current(t, tc.hash, nil, nil, FieldManager)
+			if tc.deleting {
+				now := metav1.Now()
+				cur.SetDeletionTimestamp(&now)
+				cur.SetFinalizers([]string{"example.com/hold"})
+			}
+			it := Item{Desired: desired, Current: cur}
+			if tc.skip {
+				it.Decision = sanitize.Decision{Skip: true, Reason: "left behind"}
+			}
+			s, _ := Decide(it, Options{})
+			if s.Action != tc.want {
+				t.Errorf("action %s, want %s", s.Action, tc.want)
+			}
+			if want := tc.deleting && !tc.skip; s.TargetDeleting != want || (s.Reason == DeletingReason) != want {
+				t.Errorf("TargetDeleting %v, reason %q; want deleting %v", s.TargetDeleting, s.Reason, want)
+			}
+		})
+	}
+}

@@ -24,6 +24,9 @@ type Target struct {
 	Labels      map[string]string
 	Annotations map[string]string
 	Managers    []ManagedEntry
+	// Deleting says it is being deleted (its deletionTimestamp is set; a
+	// finalizer, or its namespace's objects', hold it until they finish).
+	Deleting bool
 }
 
 // Copied says whether o, an object of the target, is a copy tandem wrote:
@@ -76,7 +79,8 @@ const LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 
 // TargetOf is what a decision reads of o, the target's copy of an object.
 func TargetOf(o *unstructured.Unstructured) *Target {
-	t := &Target{UID: o.GetUID(), Namespace: o.GetNamespace(), Labels: o.GetLabels(), Managers: ManagersOf(o), Controlled: metav1.GetControllerOfNoCopy(o) != nil}
+	t := &Target{UID: o.GetUID(), Namespace: o.GetNamespace(), Labels: o.GetLabels(), Managers: ManagersOf(o), Controlled: metav1.GetControllerOfNoCopy(o) != nil,
+		Deleting: o.GetDeletionTimestamp() != nil}
 	for k, v := range o.GetAnnotations() {
 		switch k {
 		case HashAnnotation:

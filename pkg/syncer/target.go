@@ -35,6 +35,7 @@ const (
 	hashed                       // the hash annotation is there
 	hashBytes                    // hash holds it
 	controlled                   // a controller owns it
+	deleting                     // its deletionTimestamp is set
 )
 
 // rareTarget is what a target's copy holds only now and then.
@@ -63,6 +64,9 @@ func targetOf(o *unstructured.Unstructured, in *interner) targetCopy {
 	md, _ := o.Object["metadata"].(map[string]any)
 	if metav1.GetControllerOfNoCopy(o) != nil {
 		c.flags |= controlled
+	}
+	if o.GetDeletionTimestamp() != nil {
+		c.flags |= deleting
 	}
 	l, _ := md["labels"].(map[string]any)
 	c.labels = in.stringMap(l)
@@ -100,7 +104,7 @@ func (c targetCopy) target(namespace string) *plan.Target {
 	if c.flags&present == 0 {
 		return nil
 	}
-	t := &plan.Target{Namespace: namespace, Labels: c.labels, Managers: c.managers, Hashed: c.flags&hashed != 0, Controlled: c.flags&controlled != 0}
+	t := &plan.Target{Namespace: namespace, Labels: c.labels, Managers: c.managers, Hashed: c.flags&hashed != 0, Controlled: c.flags&controlled != 0, Deleting: c.flags&deleting != 0}
 	if c.rare != nil {
 		t.UID, t.Hash, t.Annotations = types.UID(c.rare.uid), c.rare.hash, c.rare.annotations
 	}

@@ -33,6 +33,11 @@ func TestTargetCopyReadsBackAsPlanReadsIt(t *testing.T) {
 		"empty hash": object("6f1c2c1e-8d6b-4a57-9e1f-3f2d8a1b0c9d", map[string]any{plan.HashAnnotation: ""}),
 		"other annotations": object("6f1c2c1e-8d6b-4a57-9e1f-3f2d8a1b0c9d", map[string]any{plan.HashAnnotation: "0123456789abcdef0123456789abcdef",
 			"external-dns.alpha.kubernetes.io/set-identifier": "blue", plan.LastAppliedAnnotation: "{}"}),
+		"being deleted": func() *unstructured.Unstructured {
+			o := object("6f1c2c1e-8d6b-4a57-9e1f-3f2d8a1b0c9d", nil)
+			o.Object["metadata"].(map[string]any)["deletionTimestamp"] = "2026-12-08T00:00:00Z"
+			return o
+		}(),
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := targetOf(o, in)
