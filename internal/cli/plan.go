@@ -88,6 +88,9 @@ not be read or a check could not run: see "unchecked").`,
 		Annotations: map[string]string{"markdown": "true"},
 		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("checks") && cmd.Flags().Changed("only") {
+				return badInput("--only and --checks are the same flag: give one")
+			}
 			if err := o.Complete(); err != nil {
 				return err
 			}

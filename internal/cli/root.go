@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
 )
@@ -115,6 +116,12 @@ same command again to resume).`,
 				level = slog.LevelInfo
 			}
 			g.Log = slog.New(slog.NewTextHandler(g.Err, &slog.HandlerOptions{Level: level}))
+			// client-go's own lines (a long client-side throttling wait…)
+			// go through the same logger: shown with -v, not in klog's form.
+			klog.SetSlogLogger(g.Log)
+			if err := refuseEmpty(cmd); err != nil {
+				return err
+			}
 			switch g.Output {
 			case "table", "json", "yaml":
 			case "markdown":
@@ -206,4 +213,24 @@ func (g *Global) connectPair(ctx context.Context) (*cluster.Conn, *cluster.Conn,
 		return nil, nil, err
 	}
 	return src, dst, nil
+}
+
+// selectionFlags are the flags whose empty value would widen what a command
+// acts on to everything (a script's unset variable: `-n "$NS"`): set, each
+// must name something. Leaving one out is how to ask for everything.
+var selectionFlags = []string{"namespace", "selector", "stack", "include-kinds", "exclude-kinds", "only", "checks", "nodes", "statefulset", "claims"}
+
+// refuseEmpty refuses a selection flag given an empty value.
+func refuseEmpty(cmd *cobra.Command) error {
+	for _, name := range selectionFlags {
+		f := cmd.Flags().Lookup(name)
+		if f == nil || !f.Changed {
+			continue
+		}
+		v := strings.Trim(f.Value.String(), "[]")
+		if strings.TrimSpace(v) == "" {
+			return badInput("--%s is empty: name what it selects, or leave the flag out", name)
+		}
+	}
+	return nil
 }

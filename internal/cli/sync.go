@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -155,7 +157,7 @@ func (o *SyncOptions) Complete() error {
 			o.IncludeSystem = true
 		}
 	}
-	return nil
+	return o.validateKinds()
 }
 
 // Validate refuses contradictory flags.
@@ -168,6 +170,16 @@ func (o *SyncOptions) Validate() error {
 	}
 	if o.Diff && !o.DryRun {
 		return badInput("--diff needs --dry-run")
+	}
+	return nil
+}
+
+// validateKinds refuses a kind both included and left out.
+func (o *SyncOptions) validateKinds() error {
+	for _, k := range o.IncludeKinds {
+		if slices.ContainsFunc(o.ExcludeKinds, func(x string) bool { return strings.EqualFold(x, k) }) {
+			return badInput("--include-kinds and --exclude-kinds both name %s", k)
+		}
 	}
 	return nil
 }
