@@ -79,7 +79,8 @@ cordoned before (tandem.io/drain-cordoned-before: maintenance, a node
 problem; it stays cordoned). A node the drain did not taint (no mark, or
 another --taint) is left as it is.
 
-Exit codes: 0 drained, 1 stuck or timed out (blockers named), 2 bad input.`,
+Exit codes: 0 drained, 1 stuck or timed out (blockers named; with --dry-run,
+a blocker found), 2 bad input.`,
 		Example: `  tandem drain --cluster blue --nodes tandem.io/pool=default --dry-run
   tandem drain --cluster blue --nodes tandem.io/pool=default --parallel 5 --timeout 4h
   tandem drain --cluster blue --nodes tandem.io/pool=default --undo`,
@@ -209,11 +210,15 @@ func (o *DrainOptions) chooseFirst(ctx context.Context, c *cluster.Conn) (drain.
 }
 
 func (o *DrainOptions) finish(rep *drain.Report, runErr error) error {
-	if rep == nil {
-		return runErr
+	if rep == nil || errors.Is(runErr, cluster.ErrBadInput) {
+		return runErr // one line: no report of a drain that never began
 	}
 	if err := o.print(rep); err != nil {
 		return err
+	}
+	if runErr == nil && rep.DryRun && len(rep.Errors) > 0 {
+		// As handoff --dry-run: a blocker found is what the dry run is for.
+		return errPartial
 	}
 	if runErr != nil {
 		if errors.Is(runErr, drain.ErrStuck) {

@@ -213,7 +213,7 @@ func (r *run) drain(ctx context.Context) (*Report, error) {
 		}
 		if len(first) > 0 {
 			if err := r.helper(ctx, "first", "").DeleteOrEvictPods(first); err != nil {
-				r.rep.Errors = append(r.rep.Errors, "first: "+err.Error())
+				r.rep.Errors = append(r.rep.Errors, "first: "+ownWords(err))
 				return r.stuck(ctx, onNode)
 			}
 		}
@@ -241,7 +241,7 @@ func (r *run) drain(ctx context.Context) (*Report, error) {
 			if err := r.drainNode(ctx, n); err != nil {
 				errMu.Lock()
 				failed = true
-				r.rep.Errors = append(r.rep.Errors, n+": "+err.Error())
+				r.rep.Errors = append(r.rep.Errors, n+": "+ownWords(err))
 				errMu.Unlock()
 			}
 		}()
@@ -355,7 +355,7 @@ func (r *run) plan(ctx context.Context, nodes []string) error {
 	for _, n := range nodes {
 		list, errs := h.GetPodsForDeletion(n)
 		for _, e := range errs {
-			r.rep.Errors = append(r.rep.Errors, n+": "+e.Error())
+			r.rep.Errors = append(r.rep.Errors, n+": "+ownWords(e))
 		}
 		if list == nil {
 			continue
@@ -368,3 +368,16 @@ func (r *run) plan(ctx context.Context, nodes []string) error {
 	}
 	return nil
 }
+
+// kubectlAdvice is the advice kubectl's drain library gives in its errors,
+// naming kubectl's flags, and what tandem says instead: tandem drain has
+// no --force, and takes DaemonSet pods and emptyDir data as kubectl's
+// flags would (Options in helper).
+var kubectlAdvice = strings.NewReplacer(
+	"(use --force to override)", "(nothing would recreate them elsewhere: delete them, or put them under a controller, then run again)",
+	"(use --ignore-daemonsets to ignore)", "",
+	"(use --delete-emptydir-data to override)", "",
+)
+
+// ownWords is err's message with kubectl's advice in tandem's words.
+func ownWords(err error) string { return kubectlAdvice.Replace(err.Error()) }

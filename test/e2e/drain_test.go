@@ -378,3 +378,30 @@ func TestDrainNamesPodsAnUnreadyNodeCannotConfirm(t *testing.T) {
 		t.Errorf("report's unconfirmed pods %+v, want %s/%s on %s, Unknown", rep.Unconfirmed, ns, pod, node)
 	}
 }
+
+// A dry run that finds a blocker says so with exit 1 (as handoff's does),
+// in tandem's words (kubectl's drain library would advise a --force that
+// tandem drain does not have); a selector that matches no node is one
+// line and exit 2, with no plan printed before it.
+func TestDrainDryRunExitsOneOnABlocker(t *testing.T) {
+	node := strings.TrimSpace(mustKubectl(t, "--context", "blue", "get", "nodes", "-l", "tandem.io/pool=default", "-o", "jsonpath={.items[0].metadata.name}"))
+	ns := fmt.Sprintf("e2e-drain-bare-%d", time.Now().Unix()%100000)
+	t.Cleanup(func() { kubectl(t, "--context", "blue", "delete", "namespace", ns, "--wait=false", "--ignore-not-found") })
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	kubectlCreate(t, "blue", `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"bare","namespace":"`+ns+`"},
+"spec":{"nodeName":"`+node+`","containers":[{"name":"c","image":"registry.example/bare:1"}]}}`)
+
+	r := tandem(t, "drain", "--cluster", "blue", "--nodes", "kubernetes.io/hostname="+node, "--dry-run", "--journal-dir", t.TempDir())
+	out := r.stdout + r.stderr
+	if r.code != 1 || !strings.Contains(out, "declare no controller") || !strings.Contains(out, ns+"/bare") {
+		t.Errorf("drain --dry-run of a node with a bare pod: exit %d, want 1 naming %s/bare\n%s", r.code, ns, out)
+	}
+	if strings.Contains(out, "--force") {
+		t.Errorf("drain --dry-run advises a --force tandem drain does not have:\n%s", out)
+	}
+
+	r = tandem(t, "drain", "--cluster", "blue", "--nodes", "tandem.io/pool=e2e-none", "--dry-run", "--journal-dir", t.TempDir())
+	if r.code != 2 || strings.TrimSpace(r.stdout) != "" || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Errorf("drain --dry-run of no node: exit %d, want 2 and one line\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
