@@ -91,7 +91,7 @@ func TestBuildDecisions(t *testing.T) {
 		{"same hash, force without foreign", nil, current(t, h, nil, nil, "tandem"), true,
 			decision{Action: Unchanged, Hashed: true}},
 		{"cluster managers are not foreign", nil, current(t, h, nil, nil, "tandem", "kube-scheduler", "kube-apiserver",
-			"kubelet", "system:serviceaccount:x:y", "before-first-apply", "editor/status", "editor/scale"), false,
+			"kubelet", "system:serviceaccount:x:y", "before-first-apply", "editor/status"), false,
 			decision{Action: Unchanged, Hashed: true}},
 		{"changed", nil, current(t, "old", nil, nil, "tandem"), false,
 			decision{Action: Update, Reason: "differs from what tandem last wrote", Hashed: true}},
@@ -445,5 +445,20 @@ func TestStepOfACopyBeingDeleted(t *testing.T) {
 				t.Errorf("TargetDeleting %v, reason %q; want deleting %v", s.TargetDeleting, s.Reason, want)
 			}
 		})
+	}
+}
+
+// A write through the scale subresource owns the main resource's
+// replicas: its manager is another's, as in the apiserver's conflicts; a
+// controller writing status, or the cluster's own scaler, is not.
+func TestForeignManagersCountTheScaleSubresource(t *testing.T) {
+	got := foreignManagers([]ManagedEntry{
+		{Manager: "tandem"},
+		{Manager: "kubectl", Subresource: "scale"},
+		{Manager: "kube-controller-manager", Subresource: "scale"}, // an HPA
+		{Manager: "web-operator", Subresource: "status"},
+	})
+	if len(got) != 1 || got[0] != "kubectl" {
+		t.Errorf("foreign managers %v, want [kubectl]", got)
 	}
 }

@@ -643,3 +643,38 @@ func TestSyncServiceAccountTokenSecret(t *testing.T) {
 		t.Errorf("green takes ci-token's token for %q (%s), want %s", who.stdout, who.stderr, want)
 	}
 }
+
+// `kubectl scale` in the target writes spec.replicas through the scale
+// subresource: that is another field manager's change too, a conflict
+// until --force takes it back (it read as unchanged).
+func TestSyncSaysAScaleInTheTargetIsAConflict(t *testing.T) {
+	ns := fmt.Sprintf("e2e-scaled-%d", time.Now().Unix()%100000)
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
+		}
+	})
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	mustKubectl(t, "--context", "blue", "-n", ns, "create", "deployment", "worker", "--image", "registry.example/worker:1", "--replicas", "1")
+	jd := t.TempDir()
+	syncJSON(t, jd, 0, "--namespace", ns)
+	mustKubectl(t, "--context", "green", "-n", ns, "scale", "deployment", "worker", "--replicas", "3")
+	replicas := func() string {
+		return mustKubectl(t, "--context", "green", "-n", ns, "get", "deployment", "worker", "-o", "jsonpath={.spec.replicas}")
+	}
+
+	out, _ := syncJSON(t, jd, 1, "--namespace", ns)
+	if r, ok := out.find("Deployment", ns, "worker"); !ok || r.Status != "conflict" || !strings.Contains(r.Reason, "kubectl") {
+		t.Errorf("worker scaled in green: %+v (found %v); want a conflict naming kubectl", r, ok)
+	}
+	if got := replicas(); got != "3" {
+		t.Errorf("green's replicas after sync: %s, want kubectl's 3 kept", got)
+	}
+	out, _ = syncJSON(t, jd, 0, "--namespace", ns, "--force")
+	if r, ok := out.find("Deployment", ns, "worker"); !ok || r.Status != "updated" {
+		t.Errorf("worker with --force: %+v (found %v); want updated", r, ok)
+	}
+	if got := replicas(); got != "1" {
+		t.Errorf("green's replicas after sync --force: %s, want blue's 1", got)
+	}
+}
