@@ -386,7 +386,9 @@ func TestDrainNamesPodsAnUnreadyNodeCannotConfirm(t *testing.T) {
 func TestDrainDryRunExitsOneOnABlocker(t *testing.T) {
 	node := strings.TrimSpace(mustKubectl(t, "--context", "blue", "get", "nodes", "-l", "tandem.io/pool=default", "-o", "jsonpath={.items[0].metadata.name}"))
 	ns := fmt.Sprintf("e2e-drain-bare-%d", time.Now().Unix()%100000)
-	t.Cleanup(func() { kubectl(t, "--context", "blue", "delete", "namespace", ns, "--wait=false", "--ignore-not-found") })
+	t.Cleanup(func() {
+		kubectl(t, "--context", "blue", "delete", "namespace", ns, "--wait=false", "--ignore-not-found")
+	})
 	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
 	kubectlCreate(t, "blue", `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"bare","namespace":"`+ns+`"},
 "spec":{"nodeName":"`+node+`","containers":[{"name":"c","image":"registry.example/bare:1"}]}}`)
