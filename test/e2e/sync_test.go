@@ -483,6 +483,10 @@ func TestSyncBadInput(t *testing.T) {
 		{"unknown kind", []string{"sync", "--source", "blue", "--target", "green", "--include-kinds", "Frobnicator"}, `unknown kind "Frobnicator"`},
 		{"unknown namespace", []string{"sync", "--source", "blue", "--target", "green", "--namespace", "nope"}, `namespace "nope" not found`},
 		{"no workers", []string{"sync", "--source", "blue", "--target", "green", "--workers", "0"}, "--workers 0"},
+		// A script's unset variable must not widen the copy to everything.
+		{"empty namespace", []string{"sync", "--source", "blue", "--target", "green", "--namespace", ""}, "--namespace is empty"},
+		{"empty stack", []string{"sync", "--source", "blue", "--target", "green", "--stack", ""}, "--stack is empty"},
+		{"a kind in and out", []string{"sync", "--source", "blue", "--target", "green", "--include-kinds", "Secret", "--exclude-kinds", "secret"}, "both name Secret"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
