@@ -206,9 +206,13 @@ func (o *SyncOptions) prepare(ctx context.Context, source, target *cluster.Conn,
 	if err := syncer.CheckNamespaces(ctx, source, o.Namespaces); err != nil {
 		return nil, err
 	}
+	sel := plan.Selector{Namespaces: o.Namespaces, IncludeSystem: o.IncludeSystem, Labels: o.labels, Stack: o.Stack, IncludeKinds: include, ExcludeKinds: exclude}
+	if err := syncer.CheckTargetNamespaces(ctx, target, sel); err != nil {
+		return nil, err
+	}
 	return syncer.Prepare(ctx, syncer.Request{
 		Source: source, Target: target, IncludePVCs: o.IncludePVCs, Force: o.Force, Standby: o.Standby, OnDisk: true, Log: o.g.Log, Early: early, Stream: stream,
-		Selector: plan.Selector{Namespaces: o.Namespaces, IncludeSystem: o.IncludeSystem, Labels: o.labels, Stack: o.Stack, IncludeKinds: include, ExcludeKinds: exclude},
+		Selector: sel,
 	}, resources)
 }
 

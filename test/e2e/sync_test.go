@@ -474,6 +474,11 @@ func TestSyncDropsWhatTheSourceDropped(t *testing.T) {
 
 // Bad input exits 2 with exactly one line on stderr naming the problem.
 func TestSyncBadInput(t *testing.T) {
+	const onlyInBlue = "e2e-only-in-blue"
+	t.Cleanup(func() {
+		kubectl(t, "--context", "blue", "delete", "namespace", onlyInBlue, "--ignore-not-found", "--wait=false")
+	})
+	mustKubectl(t, "--context", "blue", "create", "namespace", onlyInBlue)
 	cases := []struct {
 		name string
 		args []string
@@ -486,6 +491,7 @@ func TestSyncBadInput(t *testing.T) {
 		// A script's unset variable must not widen the copy to everything.
 		{"empty namespace", []string{"sync", "--source", "blue", "--target", "green", "--namespace", ""}, "--namespace is empty"},
 		{"empty stack", []string{"sync", "--source", "blue", "--target", "green", "--stack", ""}, "--stack is empty"},
+		{"only Secrets of a namespace the target lacks", []string{"sync", "--source", "blue", "--target", "green", "--namespace", onlyInBlue, "--include-kinds", "Secret"}, "the target green has no namespace \"" + onlyInBlue + "\""},
 		{"a kind in and out", []string{"sync", "--source", "blue", "--target", "green", "--include-kinds", "Secret", "--exclude-kinds", "secret"}, "both name Secret"},
 	}
 	for _, c := range cases {
