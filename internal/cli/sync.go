@@ -119,7 +119,7 @@ Exit codes: 0 all copied, 1 some objects failed or conflicted (see the table),
 	o.AddSelectionFlags(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the plan (create/update/unchanged/skip per object, with reasons) and write nothing")
-	f.BoolVar(&o.Diff, "diff", false, "with --dry-run: print a unified diff per object against the target")
+	f.BoolVar(&o.Diff, "diff", false, "with --dry-run: print a unified diff per object: the target's copy against what the write would make of it (a server-side dry run: fields other managers own stay)")
 	f.BoolVar(&o.Force, "force", false, "take over fields that another field manager owns in the target, and copy whatever the clusters' roles")
 	f.BoolVar(&o.Recreate, "recreate", false, "delete and create objects whose immutable fields changed (Job template, PVC spec, …)")
 	f.BoolVar(&o.Standby, "standby", false, "make the target a standby: workloads at 0 replicas (count kept in tandem.io/replicas), CronJobs suspended, DaemonSets parked, Jobs not copied, admission webhooks served from those namespaces failing open (policy kept in tandem.io/failure-policies); what a namespace labelled tandem.io/standby-exempt=true in the source holds is copied as it is and runs; installs the standby admission policy")

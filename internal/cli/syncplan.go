@@ -47,7 +47,7 @@ func (o *SyncOptions) printPlan(ctx context.Context, target *cluster.Conn, prep 
 		}
 	}
 	if len(writes) > 0 {
-		diffs, err := diffSteps(ctx, target, writes)
+		diffs, err := diffSteps(ctx, target, writes, o.Force)
 		if err != nil {
 			return err
 		}
@@ -154,7 +154,7 @@ func dropNullTimestamps(v any) {
 // where the plan keeps it) against the target's copy, read now for each
 // update — the plan holds no copy of the target's objects, and a diff
 // holds only what it prints.
-func diffSteps(ctx context.Context, target *cluster.Conn, steps []plan.Step) ([]string, error) {
+func diffSteps(ctx context.Context, target *cluster.Conn, steps []plan.Step, force bool) ([]string, error) {
 	diffs := make([]string, len(steps))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(diffReads)
@@ -164,19 +164,44 @@ func diffSteps(ctx context.Context, target *cluster.Conn, steps []plan.Step) ([]
 			if err != nil {
 				return err
 			}
-			var current *unstructured.Unstructured
-			if s.Action == plan.Update {
-				current, err = cluster.Scoped(target.Dynamic.Resource(s.Resource), s.Namespaced, s.Ref.Namespace).Get(gctx, s.Ref.Name, metav1.GetOptions{})
-				if apierrors.IsNotFound(err) {
-					current, err = nil, nil // deleted since the plan read the target
-				}
-				if err != nil {
-					// This object's diff says so; the others are still made.
-					diffs[i] = fmt.Sprintf("# %s %s/%s: cannot read the target's copy to diff it: %s\n", s.Ref.Kind, s.Ref.Namespace, s.Ref.Name, firstLine(err.Error()))
-					return nil
-				}
+			name := s.Ref.Kind + " " + s.Ref.Namespace + "/" + s.Ref.Name
+			if s.Action != plan.Update {
+				diffs[i] = unifiedDiff(s.Ref, nil, desired)
+				return nil
 			}
-			diffs[i] = unifiedDiff(s.Ref, current, desired)
+			current, err := cluster.Scoped(target.Dynamic.Resource(s.Resource), s.Namespaced, s.Ref.Namespace).Get(gctx, s.Ref.Name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				diffs[i] = unifiedDiff(s.Ref, nil, desired) // deleted since the plan read the target
+				return nil
+			}
+			if err != nil {
+				// This object's diff says so; the others are still made.
+				diffs[i] = fmt.Sprintf("# %s: cannot read the target's copy to diff it: %s\n", name, firstLine(err.Error()))
+				return nil
+			}
+			// What the apply would make of the copy (fields other managers
+			// own stay), not the source's object as it is. A copy whose
+			// fields tandem's create owns is first made tandem's apply's
+			// (a write a dry run cannot make): then the apply makes it the
+			// source's object, and the diff is against that.
+			after, err := desired, error(nil)
+			if !s.Upgrade {
+				after, err = apply.Preview(gctx, target, s, force)
+			}
+			header := ""
+			switch {
+			case apierrors.IsConflict(err):
+				header = fmt.Sprintf("# %s: a conflict, not written without --force (%s); the source's object:\n", name, firstLine(err.Error()))
+				after = desired
+			case err != nil:
+				header = fmt.Sprintf("# %s: the target refused a dry run of the write (%s); the source's object:\n", name, firstLine(err.Error()))
+				after = desired
+			}
+			d := unifiedDiff(s.Ref, current, after)
+			if d == "" && header == "" {
+				d = fmt.Sprintf("# %s: its content stays as it is; the write puts tandem's hash annotation on it and makes its fields tandem's\n", name)
+			}
+			diffs[i] = header + d
 			return nil
 		})
 	}

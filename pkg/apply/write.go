@@ -184,3 +184,27 @@ func ConflictsOnlyWithTandem(err error) bool {
 	}
 	return true
 }
+
+// Preview is what the target's copy of s's object would be once an Update
+// step is written: a server-side dry-run apply of the body apply would
+// send (its owner references pointed at the target's owners), answered
+// whole, for a diff that shows what the apply makes of the copy — fields
+// other managers own stay, as they would. A conflict (without force) is
+// the error.
+func Preview(ctx context.Context, target *cluster.Conn, s plan.Step, force bool) (*unstructured.Unstructured, error) {
+	r := NewSession(target, Options{Force: force}).r
+	var res Result
+	body, _, err := r.body(ctx, s, &res)
+	if err != nil {
+		return nil, err
+	}
+	ri := cluster.Scoped(target.Dynamic.Resource(s.Resource), s.Namespaced, s.Ref.Namespace)
+	apply := func(force bool) (*unstructured.Unstructured, error) {
+		return ri.Patch(ctx, s.Ref.Name, types.ApplyPatchType, body, metav1.PatchOptions{FieldManager: plan.FieldManager, Force: &force, DryRun: []string{metav1.DryRunAll}})
+	}
+	out, err := apply(force)
+	if err != nil && !force && ConflictsOnlyWithTandem(err) {
+		out, err = apply(true) // as ssa: tandem's own writes are taken back
+	}
+	return out, err
+}

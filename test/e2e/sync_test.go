@@ -688,3 +688,46 @@ func TestSyncSaysAScaleInTheTargetIsAConflict(t *testing.T) {
 		t.Errorf("green's replicas after sync --force: %s, want blue's 1", got)
 	}
 }
+
+// --dry-run --diff shows what the apply would make of the target's copy
+// (a server-side dry run): a label another manager put there stays, so
+// the diff does not show it removed; a copy whose content would not
+// change says so instead of printing nothing.
+func TestSyncDiffShowsWhatTheApplyMakes(t *testing.T) {
+	ns := fmt.Sprintf("e2e-diff-%d", time.Now().Unix()%100000)
+	t.Cleanup(func() {
+		for _, c := range []string{"blue", "green"} {
+			kubectl(t, "--context", c, "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
+		}
+	})
+	mustKubectl(t, "--context", "blue", "create", "namespace", ns)
+	mustKubectl(t, "--context", "blue", "-n", ns, "create", "configmap", "settings", "--from-literal=v=1")
+	jd := t.TempDir()
+	syncJSON(t, jd, 0, "--namespace", ns)
+	mustKubectl(t, "--context", "blue", "-n", ns, "patch", "configmap", "settings", "-p", `{"data":{"v":"2"}}`)
+	syncJSON(t, jd, 0, "--namespace", ns) // the copy's fields are tandem's apply's now
+
+	mustKubectl(t, "--context", "green", "-n", ns, "label", "configmap", "settings", "owner=ops")
+	mustKubectl(t, "--context", "blue", "-n", ns, "patch", "configmap", "settings", "-p", `{"data":{"v":"3"}}`)
+	// The same object made by hand in both: tandem has not written it yet.
+	for _, c := range []string{"blue", "green"} {
+		mustKubectl(t, "--context", c, "-n", ns, "create", "configmap", "same", "--from-literal=k=v")
+	}
+
+	r := tandem(t, syncArgs(jd, "--namespace", ns, "--dry-run", "--diff")...)
+	if r.code != 0 {
+		t.Fatalf("sync --dry-run --diff: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{`-  v: "2"`, `+  v: "3"`, "# ConfigMap " + ns + "/same: its content stays as it is"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the diff lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "owner: ops") {
+		t.Errorf("the diff shows green's label owner=ops changed, which the apply keeps:\n%s", r.stdout)
+	}
+	syncJSON(t, jd, 0, "--namespace", ns)
+	if got := mustKubectl(t, "--context", "green", "-n", ns, "get", "configmap", "settings", "-o", "jsonpath={.metadata.labels.owner}/{.data.v}"); got != "ops/3" {
+		t.Errorf("green's settings after the sync: owner/v = %s, want ops/3 (as the diff said)", got)
+	}
+}
