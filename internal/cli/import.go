@@ -23,6 +23,8 @@ type ImportOptions struct {
 	Recreate   bool
 	Workers    int
 	JournalDir string
+	DryRun     bool
+	Diff       bool
 }
 
 func newImportCmd(g *Global) *cobra.Command {
@@ -34,13 +36,14 @@ func newImportCmd(g *Global) *cobra.Command {
 opens it) and applies it to the target as sync would: each object is planned
 against the target's copy (read as metadata), an object already as archived
 is left unchanged, fields another field manager owns are not taken without
---force, and the waves are written in order as they are planned. The
+--force, and the waves are written in order as they are planned (--dry-run
+prints that plan and writes nothing; --diff adds what each write would change). The
 archive's objects wait in an unlinked temporary file ($TMPDIR) meanwhile:
 memory grows with the number of objects, not their bytes.
 
 Exit codes: 0 done, 1 some objects failed (reported per object), 2 bad input
 (not an archive, a sealed one without --identity).`,
-		Example: "  tandem import --target green -f backup.tar.gz",
+		Example: "  tandem import --target green -f backup.tar.gz --dry-run --diff\n  tandem import --target green -f backup.tar.gz",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.File == "" {
@@ -48,6 +51,9 @@ Exit codes: 0 done, 1 some objects failed (reported per object), 2 bad input
 			}
 			if o.Workers < 1 || o.Workers > 256 {
 				return badInput("--workers %d: want 1..256", o.Workers)
+			}
+			if o.Diff && !o.DryRun {
+				return badInput("--diff needs --dry-run")
 			}
 			return o.Run(cmd.Context())
 		},
@@ -58,6 +64,8 @@ Exit codes: 0 done, 1 some objects failed (reported per object), 2 bad input
 	f.BoolVar(&o.Force, "force", false, "take over fields that another field manager owns in the target")
 	f.BoolVar(&o.Recreate, "recreate", false, "delete and create objects whose immutable fields changed")
 	f.IntVar(&o.Workers, "workers", apply.DefaultWorkers, "parallel writes to the target")
+	f.BoolVar(&o.DryRun, "dry-run", false, "print the plan (create/update/unchanged/skip per object, with reasons) and write nothing")
+	f.BoolVar(&o.Diff, "diff", false, "with --dry-run: print a unified diff per object: the target's copy against what the write would make of it")
 	f.StringVar(&o.JournalDir, "journal-dir", filepath.Join(stateDir(), "journal"), "where the journal of each run is kept")
 	return cmd
 }
@@ -98,6 +106,16 @@ func (o *ImportOptions) Run(ctx context.Context) error {
 		return err
 	}
 	warnActiveFormIntoStandby(ctx, o.g, target)
+	if o.DryRun {
+		plans := syncer.NewCollect()
+		prep, err := syncer.Import(ctx, target, archive, o.Force, plans)
+		if err != nil {
+			return err
+		}
+		prep.Plan = plans.Plan()
+		dry := &SyncOptions{g: o.g, Force: o.Force, Diff: o.Diff}
+		return dry.printPlan(ctx, target, prep, syncer.UnsharedResults(prep))
+	}
 	// Journaled as a sync is (an interrupted import is reported; a re-run
 	// writes only what is not yet as archived), and each object written as
 	// it is planned, wave by wave: no plan is held.

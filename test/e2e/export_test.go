@@ -76,6 +76,34 @@ func TestExportImportRoundTrip(t *testing.T) {
 		t.Errorf("export without --target: ConfigMap settings is %q", cm)
 	}
 
+	// --dry-run: the plan of the import, nothing written, no journal.
+	dryJD := t.TempDir()
+	r = tandem(t, "import", "--target", "green", "-f", archive, "-o", "json", "--dry-run", "--diff", "--journal-dir", dryJD)
+	if r.code != 0 {
+		t.Fatalf("import --dry-run: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	var dry struct {
+		Steps []syncRow `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &dry); err != nil {
+		t.Fatalf("import --dry-run -o json: %v\n%s", err, r.stdout)
+	}
+	if row, ok := (syncOut{Steps: dry.Steps}).find("ConfigMap", ns, "settings"); !ok || row.Action != "create" || row.Status != "planned" {
+		t.Errorf("import --dry-run's step of ConfigMap settings: %+v (listed %v); want a planned create", row, ok)
+	}
+	if !strings.Contains(r.stdout, "color: blue") {
+		t.Errorf("import --dry-run --diff does not show the ConfigMap's content:\n%s", r.stdout)
+	}
+	if strings.Contains(r.stdout, "hunter2") || strings.Contains(r.stdout, "aHVudGVyMg") {
+		t.Errorf("import --dry-run --diff shows the Secret's value:\n%s", r.stdout)
+	}
+	if got := kubectl(t, "--context", "green", "get", "namespace", ns, "--ignore-not-found", "-o", "name").stdout; strings.TrimSpace(got) != "" {
+		t.Errorf("import --dry-run wrote namespace %s into green", ns)
+	}
+	if js, _ := filepath.Glob(filepath.Join(dryJD, "*")); len(js) != 0 {
+		t.Errorf("import --dry-run journaled: %v", js)
+	}
+
 	jd := t.TempDir()
 	r = tandem(t, "import", "--target", "green", "-f", archive, "-o", "json", "--journal-dir", jd)
 	if r.code != 0 {
