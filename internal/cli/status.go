@@ -88,9 +88,13 @@ func printStatus(w io.Writer, st *pair.Status) {
 		if !c.Reachable {
 			reach = "NO"
 		}
-		row(tw, c.Context, c.Role, epoch, dash(c.Version), reach,
-			fmt.Sprintf("%d/%d ready", c.Workloads.Ready, c.Workloads.Workloads),
-			fmt.Sprintf("%d/%d", c.Workloads.Available, c.Workloads.Desired), c.Standby, recorded, drill)
+		workloads, replicas, marker := fmt.Sprintf("%d/%d ready", c.Workloads.Ready, c.Workloads.Workloads),
+			fmt.Sprintf("%d/%d", c.Workloads.Available, c.Workloads.Desired), fmt.Sprint(c.Standby)
+		if c.Error != "" {
+			// Not read (a warning below says why): not zero.
+			workloads, replicas, marker = "?", "?", "?"
+		}
+		row(tw, c.Context, c.Role, epoch, dash(c.Version), reach, workloads, replicas, marker, recorded, drill)
 	}
 	tw.Flush()
 	if st.Verdict.Active != "" {
