@@ -13,8 +13,8 @@ import (
 func TestPrintStatusShowsUnreadColumnsAsUnknown(t *testing.T) {
 	var out bytes.Buffer
 	printStatus(&out, &pair.Status{Clusters: []pair.Cluster{
-		{Context: "a", Reachable: true, Error: "read the record of a: forbidden"},
-		{Context: "b", Reachable: true},
+		{Context: "a", Role: "unknown", Reachable: true, Error: "read the record of a: forbidden"},
+		{Context: "b", Role: "unknown", Reachable: true},
 	}})
 	lines := strings.Split(out.String(), "\n")
 	if f := strings.Fields(lines[1]); len(f) < 8 || f[5] != "?" || f[6] != "?" || f[7] != "?" {
