@@ -237,6 +237,10 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		if err := o.printPlan(ctx, target, prep, syncer.UnsharedResults(prep)); err != nil {
 			return err
 		}
+		o.warnEmpty(prep.Plan.Len() + len(prep.Unshared))
+		if o.Standby {
+			fmt.Fprintf(o.g.Err, "dry run: with --standby, the run would also install the standby admission policy in %s and record it as standby (ConfigMap %s/%s)\n", target.Context, standby.MarkerNamespace, switchover.RecordName)
+		}
 		return unreadErr(prep)
 	}
 
@@ -307,6 +311,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	for _, s := range apply.Unavailable(results) {
 		fmt.Fprintln(o.g.Err, "warning: "+s)
 	}
+	o.warnEmpty(len(results))
 	if total[apply.Failed]+total[apply.Conflict] > 0 {
 		return errPartial
 	}
@@ -426,4 +431,16 @@ func (o *SyncOptions) roleRefusal(ctx context.Context, source, target *cluster.C
 		return badInput("%s is standby and %s runs %d replicas of the workloads it would write over: --standby from the standby would park them; sync from the active cluster into the standby, or pass --force", source.Context, target.Context, n)
 	}
 	return nil
+}
+
+// warnEmpty says when a selection by stack or labels picked nothing of the
+// source: a typo would otherwise read as a sync with nothing left to do.
+func (o *SyncOptions) warnEmpty(objects int) {
+	switch {
+	case objects > 0:
+	case o.Stack != "":
+		fmt.Fprintf(o.g.Err, "warning: no object of the source is labelled %s=%s (--stack): nothing was selected\n", plan.PartOfLabel, o.Stack)
+	case o.Selector != "":
+		fmt.Fprintf(o.g.Err, "warning: no object of the source matches --selector %s: nothing was selected\n", o.Selector)
+	}
 }

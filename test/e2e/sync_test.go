@@ -583,6 +583,11 @@ func TestSyncStackDryRun(t *testing.T) {
 	if rv := kubectl(t, "--context", "green", "-n", "shop", "get", "configmap", "web-config", "-o", "jsonpath={.metadata.resourceVersion}").stdout; rv != rvBefore {
 		t.Errorf("green shop/web-config resourceVersion %q → %q across a dry run", rvBefore, rv)
 	}
+
+	// A stack nothing is labelled with is said, not a clean empty plan.
+	if r := tandem(t, syncArgs(t.TempDir(), "--stack", "e2e-no-such-stack", "--dry-run")...); r.code != 0 || !strings.Contains(r.stderr, "nothing was selected") {
+		t.Errorf("sync --stack e2e-no-such-stack --dry-run: exit %d, want 0 and a warning that nothing was selected\n%s", r.code, r.stderr)
+	}
 }
 
 // settledCount reads count until it gives the same number for a second of
