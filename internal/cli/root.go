@@ -104,7 +104,9 @@ context as "warning (CONTEXT): …"; -v also shows those on tandem's own reads.
 Exit codes: 0 done, 1 some items failed (reported per item), 2 bad input,
 3 incomplete (plan: something could not be checked; sync, export: something
 of the source could not be read), 130 interrupted (SIGINT or SIGTERM; run the
-same command again to resume).`,
+same command again to resume). The commands that run until stopped (mirror,
+controller, dashboard) end on SIGINT or SIGTERM as asked: their own help
+gives their codes.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
