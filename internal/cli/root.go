@@ -105,8 +105,8 @@ Exit codes: 0 done, 1 some items failed (reported per item), 2 bad input,
 3 incomplete (plan: something could not be checked; sync, export: something
 of the source could not be read), 130 interrupted (SIGINT or SIGTERM; run the
 same command again to resume). The commands that run until stopped (mirror,
-controller, dashboard) end on SIGINT or SIGTERM as asked: their own help
-gives their codes.`,
+controller, dashboard) are stopped that way, and exit 0 (the mirror 1 when it
+stops with objects not in step; see its help).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
