@@ -76,6 +76,7 @@ func TestSyncLeavesAddOnBackendsBehind(t *testing.T) {
 // target's discovery of its group fails, and its namespace controller
 // deletes no namespace); written and still not Available, it is a warning.
 func TestSyncWritesAnAggregatedAPIOnceItsBackendIsReady(t *testing.T) {
+	labAtRest(t) // green a plain target: a standby parks the workloads and refuses kubectl scale
 	ns := fmt.Sprintf("e2e-aggapi-%d", time.Now().Unix()%100000)
 	const group = "e2e-aggapi.tandem.io"
 	api := "v1." + group

@@ -15,6 +15,7 @@ import (
 // that is Terminating in the target: its objects fail with the
 // apiserver's own reason.
 func TestSyncDoesNotWriteOverACopyTheTargetIsDeleting(t *testing.T) {
+	labAtRest(t) // green a plain target: a standby parks the workloads and refuses kubectl scale
 	n := time.Now().Unix() % 100000
 	kept, ending := fmt.Sprintf("e2e-deleting-%d", n), fmt.Sprintf("e2e-ending-%d", n)
 	const hold = `{"metadata":{"finalizers":["e2e.tandem.io/hold"]}}`

@@ -663,6 +663,7 @@ func TestSyncServiceAccountTokenSecret(t *testing.T) {
 // subresource: that is another field manager's change too, a conflict
 // until --force takes it back (it read as unchanged).
 func TestSyncSaysAScaleInTheTargetIsAConflict(t *testing.T) {
+	labAtRest(t) // green a plain target: a standby parks the workloads and refuses kubectl scale
 	ns := fmt.Sprintf("e2e-scaled-%d", time.Now().Unix()%100000)
 	t.Cleanup(func() {
 		for _, c := range []string{"blue", "green"} {
@@ -699,6 +700,7 @@ func TestSyncSaysAScaleInTheTargetIsAConflict(t *testing.T) {
 // the diff does not show it removed; a copy whose content would not
 // change says so instead of printing nothing.
 func TestSyncDiffShowsWhatTheApplyMakes(t *testing.T) {
+	labAtRest(t) // green a plain target: a standby parks the workloads and refuses kubectl scale
 	ns := fmt.Sprintf("e2e-diff-%d", time.Now().Unix()%100000)
 	t.Cleanup(func() {
 		for _, c := range []string{"blue", "green"} {
