@@ -27,6 +27,10 @@ type Context struct {
 	NodePortTaken func(port int64, namespace, name string) bool
 	// NamespaceDeleting reports whether a namespace is being deleted in the source.
 	NamespaceDeleting func(namespace string) bool
+	// ControlPlaneAccount reports whether namespace/name is a
+	// ServiceAccount the source's bootstrap RBAC binds (the control
+	// plane's controllers' own, system:controller:…).
+	ControlPlaneAccount func(namespace, name string) bool
 }
 
 // inDeletedNamespace is the skip of an object whose namespace is being

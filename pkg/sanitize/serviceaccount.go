@@ -9,7 +9,14 @@ import (
 // copied, so the references would dangle. A token Secret someone made is
 // copied (sanitizeSecret), and so is the reference to it; imagePullSecrets
 // are the user's and stay.
-func sanitizeServiceAccount(obj *unstructured.Unstructured, _ Context) Decision {
+//
+// An account of the control plane's own controllers (the one its bootstrap
+// RBAC binds: kube-system/deployment-controller…) is not copied: each
+// cluster's control plane makes its own, and names them for its version.
+func sanitizeServiceAccount(obj *unstructured.Unstructured, c Context) Decision {
+	if c.ControlPlaneAccount != nil && c.ControlPlaneAccount(obj.GetNamespace(), obj.GetName()) {
+		return skip("the control plane's own account (bound by its bootstrap RBAC): the target's control plane makes its own")
+	}
 	secrets, ok := obj.Object["secrets"].([]any)
 	if !ok {
 		return Decision{}

@@ -133,6 +133,7 @@ func identityOnly(o *unstructured.Unstructured) *unstructured.Unstructured {
 func sanitizeContext(ctx context.Context, req Request, raw []plan.Object) (sanitize.Context, error) {
 	selector := map[string]bool{}
 	deleting := map[string]bool{}
+	controlPlane := map[string]bool{}
 	for _, o := range raw {
 		// The kind first: a spilled object's content is decoded anew at
 		// each read, and only Namespaces' and Services' are read here.
@@ -145,6 +146,24 @@ func sanitizeContext(ctx context.Context, req Request, raw []plan.Object) (sanit
 			if c := plan.Content(o); c != nil {
 				if sel, _, _ := unstructured.NestedMap(c.Object, serviceSelector...); len(sel) > 0 {
 					selector[o.GetNamespace()+"/"+o.GetName()] = true
+				}
+			}
+		case schema.GroupVersionKind{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRoleBinding"}:
+			// The bootstrap policy binds the control plane's own accounts
+			// (system:controller:…): the ServiceAccounts it names are the
+			// control plane's, made anew in each cluster.
+			if !sanitize.BootstrapRBAC(o.GetLabels()) {
+				continue
+			}
+			if c := plan.Content(o); c != nil {
+				subjects, _, _ := unstructured.NestedSlice(c.Object, "subjects")
+				for _, sub := range subjects {
+					m, _ := sub.(map[string]any)
+					if m["kind"] == "ServiceAccount" {
+						ns, _ := m["namespace"].(string)
+						name, _ := m["name"].(string)
+						controlPlane[ns+"/"+name] = true
+					}
 				}
 			}
 		}
@@ -175,8 +194,9 @@ func sanitizeContext(ctx context.Context, req Request, raw []plan.Object) (sanit
 		}
 	}
 	return sanitize.Context{
-		ServiceHasSelector: func(ns, name string) bool { return selector[ns+"/"+name] },
-		NamespaceDeleting:  func(ns string) bool { return deleting[ns] },
+		ServiceHasSelector:  func(ns, name string) bool { return selector[ns+"/"+name] },
+		NamespaceDeleting:   func(ns string) bool { return deleting[ns] },
+		ControlPlaneAccount: func(ns, name string) bool { return controlPlane[ns+"/"+name] },
 		NodePortTaken: func(port int64, ns, name string) bool {
 			owner, ok := taken[port]
 			return ok && owner != ns+"/"+name

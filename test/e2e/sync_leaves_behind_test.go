@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -164,5 +165,29 @@ func TestSyncLeavesControllersFinalizersBehind(t *testing.T) {
 	}
 	if got := kubectl(t, "--context", "green", "-n", ns, "get", "configmap", name, "-o", "jsonpath={.metadata.finalizers}").stdout; got != `["`+users+`","`+operators+`"]` {
 		t.Fatalf("green's copy has finalizers %s after the syncs, want the manifest's and green's operator's", got)
+	}
+}
+
+// Naming kube-system asks for it, but the accounts of the control plane's
+// own controllers (those its bootstrap RBAC binds) stay behind: the
+// target's control plane has its own, for its version (green's has no
+// service-controller, which blue's v1.30 still makes).
+func TestSyncLeavesTheControlPlanesAccountsBehind(t *testing.T) {
+	r := tandem(t, syncArgs(t.TempDir(), "--namespace", "kube-system", "--include-kinds", "ServiceAccount", "--dry-run", "-o", "json")...)
+	if r.code != 0 {
+		t.Fatalf("sync --dry-run -n kube-system: exit %d\n%s", r.code, r.stderr)
+	}
+	var out syncOut
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("sync -o json: %v\n%s", err, r.stdout)
+	}
+	row, ok := out.find("ServiceAccount", "kube-system", "deployment-controller")
+	if !ok || row.Action != "skip" || !strings.Contains(row.Reason, "the control plane's own account") {
+		t.Errorf("kube-system/deployment-controller: %+v (listed %v); want skipped as the control plane's own", row, ok)
+	}
+	for _, s := range out.Steps {
+		if s.Kind == "ServiceAccount" && strings.HasSuffix(s.Name, "-controller") && s.Action != "skip" {
+			t.Errorf("the control plane's account %s/%s would be written: %+v", s.Namespace, s.Name, s)
+		}
 	}
 }
