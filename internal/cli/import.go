@@ -122,7 +122,7 @@ func (o *ImportOptions) Run(ctx context.Context) error {
 	dstID, _ := target.Identity(ctx)
 	w, err := syncer.Begin("archive of "+archive.Source, target, syncer.Options{
 		JournalPath: syncer.ImportJournalPath(o.JournalDir, archive.Source, dstID),
-		Apply:       apply.Options{Workers: o.Workers, Force: o.Force, Recreate: o.Recreate, Events: newProgress(o.g.Err), Log: o.g.Log},
+		Apply:       apply.Options{Workers: o.Workers, Force: o.Force, Recreate: o.Recreate, CheckAvailable: true, Events: newProgress(o.g.Err), Log: o.g.Log},
 		Resuming: func(run string, written int) {
 			fmt.Fprintf(o.g.Err, "resuming interrupted import %s (%d objects written before it stopped)\n", run, written)
 		},

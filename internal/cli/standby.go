@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/standby"
 	"github.com/tandem-io/tandem/pkg/switchover"
@@ -210,8 +211,8 @@ func installStandby(ctx context.Context, g *Global, target *cluster.Conn, said [
 // --standby` left out as served from a parked namespace, and drops from
 // the stash those it wrote (standby.HoldBack): activate writes the held
 // ones back.
-func holdAPIs(ctx context.Context, g *Global, target *cluster.Conn, prep *syncer.Prepared) error {
-	said, err := standby.HoldBack(ctx, target, prep.Held, prep.Unheld)
+func holdAPIs(ctx context.Context, g *Global, target *cluster.Conn, prep *syncer.Prepared, results []apply.Result) error {
+	said, err := standby.HoldBack(ctx, target, prep.Held, prep.UnheldWritten(results))
 	for _, s := range said {
 		fmt.Fprintln(g.Err, s)
 	}

@@ -44,6 +44,9 @@ type SyncOptions struct {
 	Standby       bool
 
 	labels labels.Selector
+	// writes says the plan is for writing into the target (sync, not an
+	// export's archive): the target must be able to take it.
+	writes bool
 }
 
 func newSyncCmd(g *Global) *cobra.Command {
@@ -207,8 +210,10 @@ func (o *SyncOptions) prepare(ctx context.Context, source, target *cluster.Conn,
 		return nil, err
 	}
 	sel := plan.Selector{Namespaces: o.Namespaces, IncludeSystem: o.IncludeSystem, Labels: o.labels, Stack: o.Stack, IncludeKinds: include, ExcludeKinds: exclude}
-	if err := syncer.CheckTargetNamespaces(ctx, target, sel); err != nil {
-		return nil, err
+	if o.writes {
+		if err := syncer.CheckTargetNamespaces(ctx, target, sel); err != nil {
+			return nil, err
+		}
 	}
 	return syncer.Prepare(ctx, syncer.Request{
 		Source: source, Target: target, IncludePVCs: o.IncludePVCs, Force: o.Force, Standby: o.Standby, OnDisk: true, Log: o.g.Log, Early: early, Stream: stream,
@@ -227,6 +232,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	if err := o.guardRoles(ctx, source, target); err != nil {
 		return err
 	}
+	o.writes = true // this run's plan is for the target (an export's is for an archive)
 	if o.DryRun {
 		prep, err := o.prepare(ctx, source, target, nil, nil)
 		if err != nil {
@@ -252,7 +258,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	// goroutine or from the stream's: one run either way.
 	run := syncer.Defer(source.Context, target, syncer.Options{
 		JournalPath: syncer.JournalPath(o.JournalDir, srcID, dstID),
-		Apply:       apply.Options{Workers: o.Workers, Force: o.Force, Recreate: o.Recreate, Events: newProgress(o.g.Err), Log: o.g.Log},
+		Apply:       apply.Options{Workers: o.Workers, Force: o.Force, Recreate: o.Recreate, CheckAvailable: true, Events: newProgress(o.g.Err), Log: o.g.Log},
 		Resuming: func(run string, written int) {
 			fmt.Fprintf(o.g.Err, "resuming interrupted sync %s (%d objects written before it stopped)\n", run, written)
 		},
@@ -295,7 +301,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		if err := installStandby(ctx, o.g, target, prep.Warnings); err != nil {
 			return err
 		}
-		if err := holdAPIs(ctx, o.g, target, prep); err != nil {
+		if err := holdAPIs(ctx, o.g, target, prep, results); err != nil {
 			return err
 		}
 	} else {

@@ -39,6 +39,11 @@ type Options struct {
 	RecreateKinds map[schema.GroupKind]bool
 	// WaitTimeout bounds each wait between waves (CRDs Established, webhook backends ready).
 	WaitTimeout time.Duration
+	// CheckAvailable waits, after the APIServices' wave, for each APIService
+	// written to be Available, and notes those that are not (Unavailable):
+	// a run that reports to a person (sync, import) asks for it; the mirror,
+	// whose workers a wait would hold, does not.
+	CheckAvailable bool
 	// Retries is how a write that fails for a reason that can pass is
 	// tried again; zero: cluster.Backoff (14 attempts, about 40 s). The
 	// mirror, whose work queue tries a change again itself, asks for few.

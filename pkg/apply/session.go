@@ -64,7 +64,7 @@ func (ss *Session) runWave(ctx context.Context, w plan.Wave) error {
 		r.waitEstablished(ctx, w, results)
 		target.Refresh()
 	}
-	if w.Index == plan.WaveAPIServices {
+	if w.Index == plan.WaveAPIServices && o.CheckAvailable {
 		r.checkAvailable(ctx, results)
 	}
 	o.Events.WaveDone(w, len(w.Steps))

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -52,12 +53,14 @@ func conditionTrue(obj *unstructured.Unstructured, typ string) bool {
 // Ignore, as a standby's are) rejects nothing and is not waited for. An
 // APIService whose backend never becomes ready is not written either:
 // the target's discovery of its group would fail, and with it every
-// namespace deletion and the garbage collector there. It returns the
+// namespace deletion and the garbage collector there. The backends are
+// waited for together, each looked at until it is ready or the wait is
+// over: one that never comes does not fail the others. It returns the
 // steps to fail, with why.
 func (r *runner) waitBackends(ctx context.Context, w plan.Wave) map[int]string {
 	blocked := map[int]string{}
-	ctx, cancel := context.WithTimeout(ctx, r.o.WaitTimeout)
-	defer cancel()
+	needs := map[int][]backend{}
+	pending := map[string]bool{} // namespace/name of each Service not seen ready yet
 	for i, s := range w.Steps {
 		if s.Action != plan.Create && s.Action != plan.Update {
 			continue
@@ -72,7 +75,27 @@ func (r *runner) waitBackends(ctx context.Context, w plan.Wave) map[int]string {
 			continue
 		}
 		for _, b := range backendsOf(obj) {
-			if !r.serviceReady(ctx, b.namespace, b.name) {
+			needs[i] = append(needs[i], b)
+			pending[b.namespace+"/"+b.name] = true
+		}
+	}
+	if len(pending) == 0 {
+		return blocked
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.o.WaitTimeout)
+	defer cancel()
+	_ = wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		for svc := range pending {
+			ns, name, _ := strings.Cut(svc, "/")
+			if r.serviceReady(ctx, ns, name) {
+				delete(pending, svc)
+			}
+		}
+		return len(pending) == 0, nil
+	})
+	for i, bs := range needs {
+		for _, b := range bs {
+			if pending[b.namespace+"/"+b.name] {
 				blocked[i] = fmt.Sprintf("%s backend Service %s/%s has no ready endpoints in the target after %s: not written, %s", b.what, b.namespace, b.name, r.o.WaitTimeout, b.harm)
 				break
 			}
@@ -115,23 +138,29 @@ func backendsOf(obj *unstructured.Unstructured) []backend {
 	return out
 }
 
-// serviceReady waits (bounded by ctx) until the Service has a ready endpoint.
+// serviceReady says whether the Service has a ready endpoint now. One of
+// type ExternalName has none to have: its name is called, and counts as
+// ready. An error (the target busy) counts as not ready: looked at again.
 func (r *runner) serviceReady(ctx context.Context, ns, name string) bool {
-	err := wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-		slices, err := r.target.Typed.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + name})
-		if err != nil {
-			return false, nil // the target may be busy; look again
-		}
-		for _, sl := range slices.Items {
-			for _, ep := range sl.Endpoints {
-				if ep.Conditions.Ready == nil || *ep.Conditions.Ready {
-					return true, nil
-				}
+	svc, err := r.target.Typed.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return false
+	}
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		return true
+	}
+	slices, err := r.target.Typed.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + name})
+	if err != nil {
+		return false
+	}
+	for _, sl := range slices.Items {
+		for _, ep := range sl.Endpoints {
+			if ep.Conditions.Ready == nil || *ep.Conditions.Ready {
+				return true
 			}
 		}
-		return false, nil
-	})
-	return err == nil
+	}
+	return false
 }
 
 // availableWait bounds how long a sync waits for the aggregation layer to
@@ -141,25 +170,30 @@ const availableWait = 20 * time.Second
 
 // checkAvailable waits (availableWait at most, all together) until each
 // APIService the wave wrote is Available in the target, and notes on the
-// result of each that is not why, with what it breaks: its backend's
-// pods may be ready and still not serve the API (a wrong port, a
-// certificate, a version the backend does not serve).
+// result of each that is not why (its last condition), with what it
+// breaks: its backend's pods may be ready and still not serve the API (a
+// wrong port, a certificate, a version the backend does not serve).
 func (r *runner) checkAvailable(ctx context.Context, results []Result) {
-	ctx, cancel := context.WithTimeout(ctx, min(availableWait, r.o.WaitTimeout))
-	defer cancel()
-	for i := range results {
-		res := &results[i]
-		if res.Kind != "APIService" || !res.Wrote() {
-			continue
+	why := map[int]string{} // the results not seen Available yet, with why
+	for i, res := range results {
+		if res.Kind == "APIService" && res.Wrote() {
+			why[i] = "no Available condition yet"
 		}
-		var why string
-		err := wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-			obj, err := r.target.Dynamic.Resource(cluster.APIServices).Get(ctx, res.Name, metav1.GetOptions{})
+	}
+	if len(why) == 0 {
+		return
+	}
+	wctx, cancel := context.WithTimeout(ctx, min(availableWait, r.o.WaitTimeout))
+	defer cancel()
+	_ = wait.PollUntilContextCancel(wctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		for i := range why {
+			obj, err := r.target.Dynamic.Resource(cluster.APIServices).Get(ctx, results[i].Name, metav1.GetOptions{})
 			if err != nil {
-				why = shortErr(err)
-				return false, nil
+				if ctx.Err() == nil {
+					why[i] = shortErr(err)
+				}
+				continue
 			}
-			why = "no Available condition yet"
 			conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
 			for _, c := range conds {
 				m, _ := c.(map[string]any)
@@ -167,15 +201,16 @@ func (r *runner) checkAvailable(ctx context.Context, results []Result) {
 					continue
 				}
 				if m["status"] == "True" {
-					return true, nil
+					delete(why, i)
+				} else {
+					why[i] = fmt.Sprintf("%v: %v", m["reason"], m["message"])
 				}
-				why = fmt.Sprintf("%v: %v", m["reason"], m["message"])
 			}
-			return false, nil
-		})
-		if err != nil {
-			res.Notes = append(res.Notes, fmt.Sprintf("%s (%s): until it is, the target's discovery of this API fails, and with it namespace deletions and garbage collection there", notAvailable, why))
 		}
+		return len(why) == 0, nil
+	})
+	for i, w := range why {
+		results[i].Notes = append(results[i].Notes, fmt.Sprintf("%s (%s): until it is, the target's discovery of this API fails, and with it namespace deletions and garbage collection there", notAvailable, w))
 	}
 }
 

@@ -195,7 +195,7 @@ func (m *Mirror) process(ctx context.Context, k key) (err error) {
 	if err := syncer.JoinDNSSets(ctx, m.Target, prep.Joins, results); err != nil {
 		return err
 	}
-	if err := m.unhold(ctx, prep.Unheld); err != nil {
+	if err := m.unhold(ctx, prep.UnheldWritten(results)); err != nil {
 		return err
 	}
 	waitOwner := false

@@ -76,10 +76,10 @@ func (m *Mirror) initialPass(ctx context.Context) error {
 			m.queue.AddRateLimited(k)
 		}
 	}
-	if _, err := standby.HoldBack(ctx, m.Target, nil, prep.Unheld); err != nil {
+	results := ss.Results()
+	if _, err := standby.HoldBack(ctx, m.Target, nil, prep.UnheldWritten(results)); err != nil {
 		m.Log.Warn("initial pass: the held APIServices written since are left in the stash", "reason", err.Error())
 	}
-	results := ss.Results()
 	_, total := apply.Summarize(results)
 	m.mu.Lock()
 	m.stats.Applied += int64(total[apply.Created] + total[apply.Updated])

@@ -59,6 +59,9 @@ type Item struct {
 	// Stored, when set, is where the desired object waits outside memory.
 	Stored      Stored
 	DesiredHash string
+	// NamespaceDeleting says the object's namespace is being deleted in
+	// the target (Terminating): whatever is written there goes with it.
+	NamespaceDeleting bool
 }
 
 // Stored is a desired object kept outside memory.
@@ -119,9 +122,10 @@ type Step struct {
 	// written without some owner references (OwnersDroppedHash), "" else:
 	// apply leaves the copy be when it would leave out the same ones.
 	OwnersDropped string
-	// TargetDeleting says the target's copy is being deleted: a write
-	// would go with it once its finalizers finish, so apply fails the
-	// step (one that can pass: a next run creates it once it is gone).
+	// TargetDeleting says the target's copy, or its namespace there, is
+	// being deleted: a write would go with it once its finalizers finish,
+	// so apply fails the step (one that can pass: a next run creates it
+	// once it is gone).
 	TargetDeleting bool
 }
 
@@ -234,6 +238,10 @@ const LeftInTarget = "a copy an earlier tandem made is in the target: delete it 
 // being deleted.
 const DeletingReason = "its copy in the target is being deleted (deletionTimestamp set, finalizers pending): written now, it would go with that copy"
 
+// NamespaceDeletingReason is the reason of a step whose namespace is being
+// deleted in the target.
+const NamespaceDeletingReason = "its namespace is being deleted in the target (Terminating): written now, it would go with it"
+
 // decide is the action for one item; see Build.
 func decide(it Item, o Options) Step {
 	t := it.Target
@@ -241,8 +249,12 @@ func decide(it Item, o Options) Step {
 		t = TargetOf(it.Current)
 	}
 	s := decideAction(it, t, o)
-	if t != nil && t.Deleting && s.Action != Skip {
+	switch {
+	case s.Action == Skip:
+	case t != nil && t.Deleting:
 		s.TargetDeleting, s.Reason = true, DeletingReason
+	case it.NamespaceDeleting:
+		s.TargetDeleting, s.Reason = true, NamespaceDeletingReason
 	}
 	return s
 }

@@ -462,3 +462,19 @@ func TestForeignManagersCountTheScaleSubresource(t *testing.T) {
 		t.Errorf("foreign managers %v, want [kubectl]", got)
 	}
 }
+
+// An object whose namespace the target is deleting is not written there
+// either, whether or not it has a copy.
+func TestStepInANamespaceBeingDeleted(t *testing.T) {
+	desired := parse(t, desiredCM)
+	for _, cur := range []*unstructured.Unstructured{nil, current(t, "other", nil, nil, FieldManager)} {
+		s, _ := Decide(Item{Desired: desired, Current: cur, NamespaceDeleting: true}, Options{})
+		if !s.TargetDeleting || s.Reason != NamespaceDeletingReason {
+			t.Errorf("copy %v: TargetDeleting %v, reason %q; want the namespace's reason", cur != nil, s.TargetDeleting, s.Reason)
+		}
+	}
+	s, _ := Decide(Item{Desired: desired, NamespaceDeleting: true, Decision: sanitize.Decision{Skip: true, Reason: "left behind"}}, Options{})
+	if s.TargetDeleting || s.Action != Skip {
+		t.Errorf("a skipped object in a namespace being deleted: %+v", s)
+	}
+}

@@ -119,7 +119,7 @@ func SyncPass(ctx context.Context, source, target *cluster.Conn, prepare func(co
 		return err
 	}
 	// The APIServices the standby holds back, as sync --standby holds them.
-	said, err := standby.HoldBack(ctx, target, prep.Held, prep.Unheld)
+	said, err := standby.HoldBack(ctx, target, prep.Held, prep.UnheldWritten(results))
 	for _, s := range said {
 		say(s)
 	}

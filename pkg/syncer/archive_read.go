@@ -373,6 +373,10 @@ func Import(ctx context.Context, target *cluster.Conn, a *Archive, force bool, s
 		sink.Expect(e.ref.GroupVersionKind().GroupKind())
 		sink.WantOwners(e.ref.Namespace, e.ref.Owners)
 	}
+	ending, err := endingNamespaces(ctx, target)
+	if err != nil {
+		return nil, err
+	}
 	sink.Start(ctx)
 	opts := plan.Options{Force: force}
 	for _, e := range a.entries {
@@ -386,7 +390,8 @@ func Import(ctx context.Context, target *cluster.Conn, a *Archive, force bool, s
 		if e.current != nil {
 			t = e.current.target(e.ref.Namespace)
 		}
-		s, _ := plan.Decide(plan.Item{Resource: e.resource().GVR(), Namespaced: e.res.namespaced, Ref: e.ref, Stored: e.obj, DesiredHash: e.hash, Target: t, Why: e.why}, opts)
+		s, _ := plan.Decide(plan.Item{Resource: e.resource().GVR(), Namespaced: e.res.namespaced, Ref: e.ref, Stored: e.obj, DesiredHash: e.hash, Target: t, Why: e.why,
+			NamespaceDeleting: e.res.namespaced && ending[e.ref.Namespace]}, opts)
 		sink.Add(s)
 	}
 	if err := sink.Wait(); err != nil {

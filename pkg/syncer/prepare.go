@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/tandem-io/tandem/pkg/apply"
 	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
@@ -406,6 +407,11 @@ func Prepare(ctx context.Context, req Request, resources []inventory.Resource) (
 		}()
 	}
 	pr := preparer{req: req, byGK: byGK, sctx: sctx, clusterIPs: clusterIPs, sp: sp}
+	if req.Target != nil {
+		if pr.ending, err = endingNamespaces(ctx, req.Target); err != nil {
+			return nil, err
+		}
+	}
 	if req.Standby {
 		exempt, err := standby.ExemptNamespaces(ctx, req.Source)
 		if err != nil {
@@ -505,4 +511,28 @@ func alwaysGenerated(gk schema.GroupKind) bool {
 		return true
 	}
 	return false
+}
+
+// UnheldWritten are the names of Unheld whose APIService is in the target
+// as the source has it after results (created, updated or unchanged): a
+// stash may let go of those only. One the apply did not write (its
+// backend not ready) stays held, or activate would have nothing to write
+// back.
+func (p *Prepared) UnheldWritten(results []apply.Result) []string {
+	if len(p.Unheld) == 0 {
+		return nil
+	}
+	landed := map[string]bool{}
+	for _, r := range results {
+		if r.Kind == "APIService" && (r.Wrote() || r.Status == apply.Unchanged) {
+			landed[r.Name] = true
+		}
+	}
+	var out []string
+	for _, n := range p.Unheld {
+		if landed[n] {
+			out = append(out, n)
+		}
+	}
+	return out
 }

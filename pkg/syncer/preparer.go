@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/pager"
 
+	"github.com/tandem-io/tandem/pkg/cluster"
 	"github.com/tandem-io/tandem/pkg/inventory"
 	"github.com/tandem-io/tandem/pkg/plan"
 	"github.com/tandem-io/tandem/pkg/sanitize"
@@ -30,6 +31,8 @@ type preparer struct {
 	clusterIPs map[string]string
 	sp         *spill
 	exempt     func(namespace string) bool // labelled standby.ExemptLabel in either cluster (nil: none)
+	// ending are the target's namespaces being deleted (nil: none, or no target).
+	ending map[string]bool
 }
 
 // prepareOutcome is an item, an unshared object, or neither.
@@ -79,7 +82,7 @@ func (pr preparer) one(j prepareJob) (prepareOutcome, error) {
 	}
 	it := plan.Item{
 		Resource: r.GVR(), Namespaced: r.Namespaced, Desired: desired, Decision: decision,
-		Target: current, Why: j.why,
+		Target: current, Why: j.why, NamespaceDeleting: r.Namespaced && pr.ending[j.key.Namespace],
 	}
 	if !decision.Skip {
 		noteLiteralClusterIPs(pr.clusterIPs, &it)
@@ -202,4 +205,22 @@ func sanitizeContext(ctx context.Context, req Request, raw []plan.Object) (sanit
 			return ok && owner != ns+"/"+name
 		},
 	}, nil
+}
+
+// endingNamespaces are the namespaces of c being deleted (Terminating).
+func endingNamespaces(ctx context.Context, c *cluster.Conn) (map[string]bool, error) {
+	list, err := listNamespaces(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.Context, err)
+	}
+	var out map[string]bool
+	for _, ns := range list.Items {
+		if ns.DeletionTimestamp != nil {
+			if out == nil {
+				out = map[string]bool{}
+			}
+			out[ns.Name] = true
+		}
+	}
+	return out, nil
 }

@@ -136,3 +136,17 @@ func TestDeferredNotBegunLeavesNoJournal(t *testing.T) {
 		t.Errorf("journal %s after a run that never wrote: %v, want none", path, err)
 	}
 }
+
+// A stash lets go only of the APIServices the apply put in the target.
+func TestUnheldWritten(t *testing.T) {
+	p := &Prepared{Unheld: []string{"v1.a.example.com", "v1.b.example.com", "v1.c.example.com"}}
+	got := p.UnheldWritten([]apply.Result{
+		{Kind: "APIService", Name: "v1.a.example.com", Status: apply.Created},
+		{Kind: "APIService", Name: "v1.b.example.com", Status: apply.Failed},
+		{Kind: "APIService", Name: "v1.c.example.com", Status: apply.Unchanged},
+		{Kind: "ConfigMap", Name: "v1.b.example.com", Status: apply.Created},
+	})
+	if len(got) != 2 || got[0] != "v1.a.example.com" || got[1] != "v1.c.example.com" {
+		t.Errorf("UnheldWritten: %v, want [v1.a.example.com v1.c.example.com]", got)
+	}
+}

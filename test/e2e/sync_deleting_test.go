@@ -12,8 +12,7 @@ import (
 // finalizer finishes, and the sync would have said "unchanged" or
 // "updated" of an object the target then loses. It fails, saying why, and
 // the sync after the copy is gone creates it. The same for a namespace
-// that is Terminating in the target: its objects fail with the
-// apiserver's own reason.
+// that is Terminating in the target, and for every object of it.
 func TestSyncDoesNotWriteOverACopyTheTargetIsDeleting(t *testing.T) {
 	labAtRest(t) // green a plain target: a standby parks the workloads and refuses kubectl scale
 	n := time.Now().Unix() % 100000
@@ -55,7 +54,7 @@ func TestSyncDoesNotWriteOverACopyTheTargetIsDeleting(t *testing.T) {
 	for _, c := range []struct{ kind, ns, name, reason string }{
 		{"ConfigMap", kept, "app", "its copy in the target is being deleted"},
 		{"Namespace", "", ending, "its copy in the target is being deleted"},
-		{"ConfigMap", ending, "app", "because it is being terminated"},
+		{"ConfigMap", ending, "app", "its namespace is being deleted in the target"},
 	} {
 		row, ok := out.find(c.kind, c.ns, c.name)
 		if !ok || row.Status != "failed" || !strings.Contains(row.Reason, c.reason) {
