@@ -27,7 +27,8 @@ ingress sets X-Tandem-Cluster). Run it beside a shift to watch the split move.
 
 An answer ≥ 500 or 404, or no answer, is a failed request.
 
-Exit codes: 0 no request failed, 1 some failed, 2 bad input.`,
+Exit codes: 0 no request failed, 1 some failed, 2 bad input, 130 stopped
+(SIGINT or SIGTERM) before --duration.`,
 		Example: `  tandem probe --url "http://$TANDEM_LAB_HAPROXY/" --host app.example --rate 100 --duration 30s
   tandem probe --url "http://app.example:$TANDEM_LAB_APP_PORT/" --resolve app.example --dns "$TANDEM_LAB_DNS" \
     --header X-Tandem-Cluster --rate 50 --duration 30s`,
@@ -85,6 +86,10 @@ func runProbe(ctx context.Context, g *Global, p *traffic.Probe, every time.Durat
 	res := p.Stop()
 	if err := g.printObject(res, func(w io.Writer) { fmt.Fprintf(w, "total: %s\n", res) }); err != nil {
 		return err
+	}
+	if ctx.Err() != nil {
+		// Stopped before its --duration: not a probe that passed.
+		return fmt.Errorf("stopped after %s of %s (%s)", time.Since(start).Round(time.Second), p.Max, res)
 	}
 	if res.Failed > 0 {
 		return errPartial

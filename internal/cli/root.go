@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/klog/v2"
 
 	"github.com/tandem-io/tandem/pkg/cluster"
@@ -219,8 +220,10 @@ func (g *Global) connectPair(ctx context.Context) (*cluster.Conn, *cluster.Conn,
 
 // selectionFlags are the flags whose empty value would widen what a command
 // acts on to everything (a script's unset variable: `-n "$NS"`): set, each
-// must name something. Leaving one out is how to ask for everything.
-var selectionFlags = []string{"namespace", "selector", "stack", "include-kinds", "exclude-kinds", "only", "checks", "nodes", "statefulset", "claims"}
+// must name something, and each item of a list too. Leaving one out is how
+// to ask for everything. (An empty --exclude-kinds or --only leaves the
+// default, which is no wider.)
+var selectionFlags = []string{"namespace", "selector", "stack", "include-kinds", "nodes", "statefulset", "claims"}
 
 // refuseEmpty refuses a selection flag given an empty value.
 func refuseEmpty(cmd *cobra.Command) error {
@@ -229,9 +232,16 @@ func refuseEmpty(cmd *cobra.Command) error {
 		if f == nil || !f.Changed {
 			continue
 		}
-		v := strings.Trim(f.Value.String(), "[]")
-		if strings.TrimSpace(v) == "" {
-			return badInput("--%s is empty: name what it selects, or leave the flag out", name)
+		items := []string{f.Value.String()}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			if items = sv.GetSlice(); len(items) == 0 {
+				items = []string{""}
+			}
+		}
+		for _, v := range items {
+			if strings.TrimSpace(v) == "" {
+				return badInput("--%s is empty, or names an empty item: name what it selects, or leave the flag out", name)
+			}
 		}
 	}
 	return nil

@@ -26,15 +26,18 @@ func ClusterManager(manager string) bool { return clusterManagers[manager] }
 
 // foreignManagers lists, sorted and once each, the managers of the main
 // resource other than tandem and the cluster's own components that own
-// some of its content (ManagedEntry.NoContent). A write through the scale
-// subresource (kubectl scale) owns the main resource's spec.replicas: its
-// manager counts, as the apiserver counts it in a conflict.
-func foreignManagers(managers []ManagedEntry) []string {
+// some of its content (ManagedEntry.NoContent); with sub "scale", those
+// that wrote it through the scale subresource (ScaledBy).
+func foreignManagers(managers []ManagedEntry, sub ...string) []string {
+	want := ""
+	if len(sub) > 0 {
+		want = sub[0]
+	}
 	seen := map[string]bool{}
 	var out []string
 	for _, e := range managers {
-		mgr, sub := e.Manager, e.Subresource
-		if mgr == "" || Ours(mgr) || (sub != "" && sub != "scale") || e.NoContent || clusterManagers[mgr] ||
+		mgr := e.Manager
+		if mgr == "" || Ours(mgr) || e.Subresource != want || e.NoContent || clusterManagers[mgr] ||
 			strings.HasPrefix(mgr, "system:") || seen[mgr] {
 			continue
 		}

@@ -317,9 +317,17 @@ func decideAction(it Item, t *Target, o Options) Step {
 		s.Action, s.Reason = Update, fmt.Sprintf("managed by %s in the target, copied anyway (--force)", s.GitOps)
 	case annotated && s.Hash != "" && last == s.Hash:
 		s.Action = Unchanged
-		if o.Force && len(s.Foreign) > 0 {
+		// A write through the scale subresource (kubectl scale, an
+		// autoscaler of its own) set spec.replicas: said, not a conflict
+		// (an autoscaler would make one of every run); --force takes the
+		// replicas back.
+		scaled := foreignManagers(t.Managers, "scale")
+		switch {
+		case o.Force && len(s.Foreign)+len(scaled) > 0:
 			s.Action = Update
-			s.Reason = fmt.Sprintf("taking over fields from %s (--force)", strings.Join(s.Foreign, ", "))
+			s.Reason = fmt.Sprintf("taking over fields from %s (--force)", strings.Join(slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(s.Foreign), scaled...)))), ", "))
+		case len(scaled) > 0:
+			s.Decision.Notes = append(slices.Clip(s.Decision.Notes), fmt.Sprintf("its replicas were last set in the target through /scale by %s: left as they are (--force sets the source's)", strings.Join(scaled, ", ")))
 		}
 	case annotated && ownersDroppedFrom(last, s.Hash):
 		s.Action, s.Reason = Update, "written without owner references whose owners were not in the target then: written again with those that are there now"

@@ -448,18 +448,22 @@ func TestStepOfACopyBeingDeleted(t *testing.T) {
 	}
 }
 
-// A write through the scale subresource owns the main resource's
-// replicas: its manager is another's, as in the apiserver's conflicts; a
-// controller writing status, or the cluster's own scaler, is not.
-func TestForeignManagersCountTheScaleSubresource(t *testing.T) {
-	got := foreignManagers([]ManagedEntry{
+// A write through the scale subresource set the main resource's replicas:
+// its manager is told apart (ScaledBy), not counted among those whose
+// fields make a conflict; a controller writing status, or the cluster's own
+// scaler (an HPA), is neither.
+func TestForeignManagersTellTheScaleSubresource(t *testing.T) {
+	entries := []ManagedEntry{
 		{Manager: "tandem"},
 		{Manager: "kubectl", Subresource: "scale"},
 		{Manager: "kube-controller-manager", Subresource: "scale"}, // an HPA
 		{Manager: "web-operator", Subresource: "status"},
-	})
-	if len(got) != 1 || got[0] != "kubectl" {
-		t.Errorf("foreign managers %v, want [kubectl]", got)
+	}
+	if got := foreignManagers(entries); len(got) != 0 {
+		t.Errorf("foreign managers %v, want none", got)
+	}
+	if got := foreignManagers(entries, "scale"); len(got) != 1 || got[0] != "kubectl" {
+		t.Errorf("scaled by %v, want [kubectl]", got)
 	}
 }
 

@@ -43,7 +43,7 @@ func NodeLocal(pv *corev1.PersistentVolume) (path string, ok bool) {
 // a volume whose data may be out of the target's reach). Volumes already
 // under way (per state) are not checked again: their source objects may be
 // gone by design.
-func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, state State, replaceTargetClaims bool) ([]Blocker, []string, error) {
+func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, state State, replaceTargetClaims bool, snap Snapshotter) ([]Blocker, []string, error) {
 	var out []Blocker
 	var warnings []string
 	add := func(v Volume, fix, format string, args ...any) {
@@ -92,6 +92,17 @@ func Check(ctx context.Context, source, target *cluster.Conn, vols []Volume, sta
 		}
 		if cr := pv.Spec.ClaimRef; cr == nil || cr.Namespace != v.Namespace || cr.Name != v.Claim || cr.UID != pvc.UID {
 			add(v, "", "PV %s in the source is not bound to this claim", pv.Name)
+		}
+		if sc, ok := snap.(SnapshotChecker); ok {
+			// Before the source is stopped: a snapshot that cannot be
+			// taken would stop the handoff with the source down.
+			problem, fix, err := sc.CanSnapshot(ctx, source, pv)
+			if err != nil {
+				return nil, nil, err
+			}
+			if problem != "" {
+				add(v, fix, "%s", problem)
+			}
 		}
 		if sc := pv.Spec.StorageClassName; sc != "" {
 			if _, err := target.Typed.StorageV1().StorageClasses().Get(ctx, sc, metav1.GetOptions{}); apierrors.IsNotFound(err) {

@@ -155,7 +155,7 @@ func (inv *Invocation) begin(ctx context.Context, o Options, recs []journal.Reco
 	if h.Snapshotter, err = o.snapshotter(ctx, h.Source, inv.Volumes, h.Run, notice); err != nil {
 		return err
 	}
-	inv.Blockers, inv.Warnings, err = Check(ctx, h.Source, h.Target, inv.Volumes, h.State, h.ReplaceTargetClaims)
+	inv.Blockers, inv.Warnings, err = Check(ctx, h.Source, h.Target, inv.Volumes, h.State, h.ReplaceTargetClaims, h.Snapshotter)
 	return err
 }
 

@@ -19,6 +19,13 @@ type Snapshotter interface {
 	Snapshot(ctx context.Context, c *cluster.Conn, pvc *corev1.PersistentVolumeClaim, pv *corev1.PersistentVolume) (string, error)
 }
 
+// SnapshotChecker is a Snapshotter that can tell, before anything
+// changes, a volume it cannot snapshot (problem, with its fix; "" when it
+// can): the handoff's check names it as a blocker.
+type SnapshotChecker interface {
+	CanSnapshot(ctx context.Context, c *cluster.Conn, pv *corev1.PersistentVolume) (problem, fix string, err error)
+}
+
 // StateReporter is a Snapshotter whose snapshots go on after Snapshot
 // returns (an EBS snapshot completes in the background): State is what a
 // snapshot was last seen as, for the report.

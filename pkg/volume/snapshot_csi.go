@@ -76,6 +76,22 @@ func SnapshotName(claim, run string) string {
 	return name
 }
 
+// CanSnapshot implements SnapshotChecker: pv must be a CSI volume whose
+// driver has a VolumeSnapshotClass in c.
+func (s *CSI) CanSnapshot(ctx context.Context, c *cluster.Conn, pv *corev1.PersistentVolume) (string, string, error) {
+	if pv.Spec.CSI == nil {
+		return fmt.Sprintf("PV %s is not a CSI volume: --snapshot csi cannot snapshot it", pv.Name), "use --snapshot none (or ebs for in-tree EBS, or auto)", nil
+	}
+	class, err := SnapshotClass(ctx, c, pv.Spec.CSI.Driver)
+	if err != nil {
+		return "", "", err
+	}
+	if class == "" {
+		return fmt.Sprintf("%s has no VolumeSnapshotClass for driver %s (PV %s)", c.Context, pv.Spec.CSI.Driver, pv.Name), "create one, or use --snapshot none", nil
+	}
+	return "", "", nil
+}
+
 // Snapshot implements Snapshotter.
 func (s *CSI) Snapshot(ctx context.Context, c *cluster.Conn, pvc *corev1.PersistentVolumeClaim, pv *corev1.PersistentVolume) (string, error) {
 	if pv.Spec.CSI == nil {

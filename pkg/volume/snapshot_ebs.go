@@ -101,6 +101,14 @@ func EBSVolumeID(pv *corev1.PersistentVolume) string {
 	return id[strings.LastIndex(id, "/")+1:]
 }
 
+// CanSnapshot implements SnapshotChecker: pv must be an EBS volume.
+func (e *EBS) CanSnapshot(_ context.Context, _ *cluster.Conn, pv *corev1.PersistentVolume) (string, string, error) {
+	if EBSVolumeID(pv) == "" {
+		return fmt.Sprintf("PV %s is not an EBS volume (neither awsElasticBlockStore nor CSI driver ebs.csi.aws.com): --snapshot ebs cannot snapshot it", pv.Name), "use --snapshot csi or none", nil
+	}
+	return "", "", nil
+}
+
 // Snapshot implements Snapshotter.
 func (e *EBS) Snapshot(ctx context.Context, _ *cluster.Conn, pvc *corev1.PersistentVolumeClaim, pv *corev1.PersistentVolume) (string, error) {
 	vol := EBSVolumeID(pv)

@@ -346,8 +346,10 @@ func TestHandoffReportsAllBlockersFirst(t *testing.T) {
 	// Stopping vault would delete its claims.
 	mustKubectl(t, "--context", "blue", "-n", ns, "patch", "statefulset", "vault", "-p", `{"spec":{"persistentVolumeClaimRetentionPolicy":{"whenScaled":"Delete"}}}`)
 	// One claim of the two: vault would start in green with the other empty.
+	// --snapshot csi of a hostPath volume: a snapshot that cannot be taken
+	// is a blocker too (the handoff would stop with the source down).
 	r := tandem(t, "handoff", "--source", "blue", "--target", "green", "--namespace", ns, "--pvc", vols[0].claim,
-		"--replace-target-claims", "--journal-dir", t.TempDir(), "-o", "table")
+		"--replace-target-claims", "--snapshot", "csi", "--journal-dir", t.TempDir(), "-o", "table")
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -357,6 +359,7 @@ func TestHandoffReportsAllBlockersFirst(t *testing.T) {
 		"stop it first by its operator's own means",
 		"StatefulSet " + ns + "/vault deletes its claims when it scales down",
 		"StatefulSet " + ns + "/vault also mounts claim " + vols[1].claim + ", which the selection leaves out",
+		"PV " + vols[0].pv + " is not a CSI volume: --snapshot csi cannot snapshot it",
 		"nothing was changed"} {
 		if !strings.Contains(r.stdout+r.stderr, want) {
 			t.Errorf("output lacks %q:\n%s%s", want, r.stdout, r.stderr)
