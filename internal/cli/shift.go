@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tandem-io/tandem/pkg/journal"
 	"github.com/tandem-io/tandem/pkg/traffic"
 	"github.com/tandem-io/tandem/pkg/traffic/providers"
 )
@@ -250,16 +251,31 @@ func (o *ShiftOptions) Run(ctx context.Context) error {
 		return err
 	}
 	ttl := o.router.TTL(ctx)
-	if o.DryRun {
-		return o.printPlan(plan, current, traffic.ClientDelay(ctx, o.router))
-	}
 	s := &traffic.Shifter{
 		Router: o.router, Plan: plan, Pauses: o.pauses, VerifyTimeout: o.VerifyTimeout, GateEvery: o.GateInterval, GateGrace: o.GateGrace,
 		Gates: o.gates, Smoke: o.smokeGates(), Observer: &shiftProgress{w: o.g.Err, n: len(plan.Steps), gates: len(o.gates), ttl: ttl, router: o.router},
 		JournalPath: traffic.JournalPath(o.JournalDir, o.Router),
 	}
+	if o.DryRun {
+		// What the run would refuse, the dry run refuses too.
+		switch err := s.CheckForward(ctx); {
+		case errors.Is(err, traffic.ErrAlreadyShifted):
+			fmt.Fprintf(o.g.Err, "%s\n", err)
+			return o.printWeights(current)
+		case err != nil:
+			return inputErr("shift", err)
+		}
+		return o.printPlan(plan, current, traffic.ClientDelay(ctx, o.router))
+	}
 	if o.Rollback {
-		if _, err := s.Undo(ctx, "rollback"); err != nil {
+		rb, err := s.Undo(ctx, "rollback")
+		switch {
+		case err != nil && rb.VerifiedOK && errors.Is(err, journal.ErrBusy):
+			// An emergency rollback beside a running shift: the weights
+			// are back; that shift finds them changed at its next step
+			// and stops, leaving them.
+			fmt.Fprintf(o.g.Err, "note: a shift is running on this router (%v): it stops at its next step, finding the weights changed\n", err)
+		case err != nil:
 			return err
 		}
 		return o.printWeights(plan.Start)

@@ -147,10 +147,16 @@ func (s *Shifter) Shift(ctx context.Context) (rep Report, err error) {
 			return rep, err
 		}
 	}
+	var last Weights // what this run's last step set (nil: none yet)
 	for _, step := range s.Plan.Steps {
 		if done[step.Key()] {
 			rep.Steps = append(rep.Steps, StepReport{Index: step.Index, Percent: step.Percent, Weights: step.Weights, Skipped: true, Passed: true})
+			last = step.Weights
 			continue
+		}
+		if err := s.stillAt(ctx, last); err != nil {
+			_ = log.end(err.Error())
+			return rep, err
 		}
 		sr, err := s.step(ctx, log, step)
 		rep.Steps = append(rep.Steps, sr)
@@ -169,10 +175,39 @@ func (s *Shifter) Shift(ctx context.Context) (rep Report, err error) {
 			_ = log.end(err.Error())
 			return rep, fmt.Errorf("step %d%%: %w", step.Percent, err)
 		}
+		last = step.Weights
+	}
+	if err := s.stillAt(ctx, last); err != nil {
+		_ = log.end(err.Error())
+		return rep, err
 	}
 	rep.Completed = true
 	return rep, log.end("")
 }
+
+// ErrWeightsChanged is a shift that found the router's weights changed by
+// someone else since its last step (a `shift --rollback` in an emergency,
+// a hand on the router): it stops there, and leaves them as they are.
+var ErrWeightsChanged = errors.New("the router's weights were changed by someone else")
+
+// stillAt checks, before a step and at the end, that the router still has
+// last, the weights this run's last step set (nil: nothing to check). A
+// router that cannot be read now is left to the step's own write and
+// verification.
+func (s *Shifter) stillAt(ctx context.Context, last Weights) error {
+	if last == nil {
+		return nil
+	}
+	now, err := s.Router.Observe(ctx)
+	if err != nil || last.Covers(now) {
+		return nil
+	}
+	return fmt.Errorf("%w: the router is at %s, not at %s, which this run set last; this run ends here and leaves them as they are (shift again to go on from there)", ErrWeightsChanged, now, last)
+}
+
+// CheckForward is forwardOnly for a fresh run, for a dry run to refuse
+// what the run would refuse.
+func (s *Shifter) CheckForward(ctx context.Context) error { return s.forwardOnly(ctx, nil, true) }
 
 // forwardOnly refuses a run whose next step would give the target less than
 // the router gives it now: a shift that finished run again (a CI retry)

@@ -343,3 +343,26 @@ func TestShifterToleratesAGateThatCannotMeasureForItsGrace(t *testing.T) {
 		})
 	}
 }
+
+// Weights changed by someone else during a step (an emergency rollback run
+// beside the shift) stop the shift before its next step, and at the end:
+// it leaves them as they are instead of writing over them.
+func TestShifterStopsWhenTheWeightsChangeUnderIt(t *testing.T) {
+	for _, steps := range [][]int{{50, 100}, {50}} {
+		r := inmemory.New(start())
+		plan, _ := traffic.NewPlan([]string{"app"}, "blue", "green", steps)
+		var once sync.Once
+		gate := gateFunc(func() error {
+			once.Do(func() { _ = r.SetWeights(context.Background(), start()) }) // a rollback by hand
+			return nil
+		})
+		s := &traffic.Shifter{Router: r, Plan: plan, Pause: 30 * time.Millisecond, GateEvery: 5 * time.Millisecond, Gates: []traffic.Gate{gate}}
+		_, err := s.Shift(context.Background())
+		if !errors.Is(err, traffic.ErrWeightsChanged) {
+			t.Errorf("steps %v: err %v, want ErrWeightsChanged", steps, err)
+		}
+		if got, _ := r.Observe(context.Background()); !start().Covers(got) {
+			t.Errorf("steps %v: router at %s, want the weights set by hand (%s) left", steps, got, start())
+		}
+	}
+}
