@@ -90,7 +90,7 @@ func printStatus(w io.Writer, st *pair.Status) {
 		}
 		workloads, replicas, marker := fmt.Sprintf("%d/%d ready", c.Workloads.Ready, c.Workloads.Workloads),
 			fmt.Sprintf("%d/%d", c.Workloads.Available, c.Workloads.Desired), fmt.Sprint(c.Standby)
-		if c.Error != "" {
+		if !c.Counted {
 			// Not read (a warning below says why): not zero.
 			workloads, replicas, marker = "?", "?", "?"
 		}

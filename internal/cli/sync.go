@@ -445,8 +445,8 @@ func (o *SyncOptions) warnEmpty(objects int) {
 	switch {
 	case objects > 0:
 	case o.Stack != "":
-		fmt.Fprintf(o.g.Err, "warning: no object of the source is labelled %s=%s (--stack): nothing was selected\n", plan.PartOfLabel, o.Stack)
+		fmt.Fprintf(o.g.Err, "warning: nothing was selected: no object of the source labelled %s=%s (--stack) that the namespaces and kind filters let through\n", plan.PartOfLabel, o.Stack)
 	case o.Selector != "":
-		fmt.Fprintf(o.g.Err, "warning: no object of the source matches --selector %s: nothing was selected\n", o.Selector)
+		fmt.Fprintf(o.g.Err, "warning: nothing was selected: no object of the source matching --selector %s that the namespaces and kind filters let through\n", o.Selector)
 	}
 }

@@ -35,6 +35,9 @@ type Cluster struct {
 	// HeldAPIServices are the APIServices the cluster holds back while
 	// standby (standby.Held): activate writes them back.
 	HeldAPIServices []string `json:"heldAPIServices,omitempty"`
+	// Counted says the standby marker and the workloads were read (not
+	// zero for want of a right).
+	Counted bool `json:"-"`
 }
 
 // Nodes counts a cluster's nodes.
@@ -200,6 +203,7 @@ func readCluster(ctx context.Context, c *cluster.Conn) (Cluster, switchover.Side
 	if cs.Workloads, err = countWorkloads(ctx, c); err != nil {
 		return fail(err)
 	}
+	cs.Counted = true
 	if cs.Nodes, err = countNodes(ctx, c); err != nil {
 		return fail(err)
 	}
