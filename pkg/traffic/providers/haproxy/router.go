@@ -94,13 +94,34 @@ func (r *Router) Observe(ctx context.Context) (traffic.Weights, error) {
 			return nil, fmt.Errorf("haproxy: backend %q has no servers (or does not exist)", b)
 		}
 		w[b] = map[string]int{}
+		have := map[string]bool{}
 		for _, s := range states {
+			have[s.Server] = true
 			if c, ok := r.cluster(s.Server); ok {
 				w[b][c] = s.Weight
 			}
 		}
+		// A cluster the URL maps to a server the backend lacks (a typo, a
+		// key the URL does not know) would read as a backend of no
+		// cluster.
+		for _, c := range sortedKeys(r.cfg.Servers) {
+			if srv := r.cfg.Servers[c]; !have[srv] {
+				return nil, fmt.Errorf("%w: backend %q has no server %q (the router URL's %s=%s; it knows backend, state and CLUSTER=SERVER); its servers: %s",
+					traffic.ErrInvalid, b, srv, c, srv, strings.Join(sortedKeys(have), ", "))
+			}
+		}
 	}
 	return w, nil
+}
+
+// sortedKeys are m's keys, sorted.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 type change struct {

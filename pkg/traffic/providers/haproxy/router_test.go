@@ -2,11 +2,13 @@ package haproxy_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -165,5 +167,26 @@ func TestParseURL(t *testing.T) {
 				t.Errorf("got %+v", cfg)
 			}
 		})
+	}
+}
+
+// A router URL that maps a cluster to a server the backend lacks (a typo,
+// a key the URL does not know) is refused by name, not read as a backend
+// of no cluster.
+func TestObserveRefusesAServerTheBackendLacks(t *testing.T) {
+	in := startHAProxy(t)
+	for _, raw := range []string{"haproxy://" + in.socket + "?backend=app&bogus=1", "haproxy://" + in.socket + "?backend=app&blue=nosrv"} {
+		cfg, err := haproxy.ParseURL(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = haproxy.New(cfg).Observe(context.Background())
+		if !errors.Is(err, traffic.ErrInvalid) || !strings.Contains(err.Error(), "has no server") {
+			t.Errorf("%s: Observe error %v, want ErrInvalid naming the missing server", raw, err)
+		}
+	}
+	cfg, _ := haproxy.ParseURL("haproxy://" + in.socket + "?backend=app&blue=blue&green=green")
+	if _, err := haproxy.New(cfg).Observe(context.Background()); err != nil {
+		t.Errorf("a URL mapping each cluster to its server: %v", err)
 	}
 }
