@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -122,6 +123,10 @@ func (o *DrillOptions) Run(ctx context.Context, cmd *cobra.Command) error {
 	// Interrupted or not, the report says what happened: the switchover's
 	// own journal is what a re-run resumes.
 	rep, _ := d.Run(ctx)
+	for _, c := range st.Clusters {
+		rep.Pair = append(rep.Pair, c.Identity)
+	}
+	slices.Sort(rep.Pair)
 	path, werr := o.write(rep)
 	if werr != nil {
 		return werr

@@ -90,7 +90,13 @@ func (l *Local) Weights(ctx context.Context, _ string) (traffic.Weights, error) 
 // Run implements Source: the newest switchover journal's last run, with
 // the steps of the shift that ran in it.
 func (l *Local) Run(ctx context.Context, _ string) (*Run, error) {
-	files, _ := filepath.Glob(filepath.Join(l.JournalDir, "switchover-*.jsonl"))
+	// This pair's only: the journal directory may hold other pairs'.
+	var files []string
+	for _, c := range l.Clusters {
+		if id, err := c.Identity(ctx); err == nil && id != "" {
+			files = append(files, switchover.JournalPath(l.JournalDir, id))
+		}
+	}
 	var newest string
 	var at time.Time
 	for _, f := range files {
@@ -164,7 +170,12 @@ func (l *Local) steps(since time.Time) []Step {
 }
 
 // Drills implements Source: the reports in ReportDir, newest first.
-func (l *Local) Drills(context.Context, string) ([]switchover.DrillReport, error) {
+func (l *Local) Drills(ctx context.Context, _ string) ([]switchover.DrillReport, error) {
+	var ids, contexts [2]string
+	for i, c := range l.Clusters {
+		ids[i], _ = c.Identity(ctx)
+		contexts[i] = c.Context
+	}
 	files, _ := filepath.Glob(filepath.Join(l.ReportDir, "drill-*.json"))
 	sort.Sort(sort.Reverse(sort.StringSlice(files))) // named by their start time
 	var out []switchover.DrillReport
@@ -177,7 +188,7 @@ func (l *Local) Drills(context.Context, string) ([]switchover.DrillReport, error
 			continue
 		}
 		var r switchover.DrillReport
-		if json.Unmarshal(b, &r) == nil {
+		if json.Unmarshal(b, &r) == nil && r.Of(ids, contexts) { // this pair's only
 			out = append(out, r)
 		}
 	}

@@ -24,6 +24,19 @@ type DrillReport struct {
 	Probe    *traffic.ProbeResult `json:"probe,omitempty"`
 	Passed   bool                 `json:"passed"`
 	Result   string               `json:"result"`
+	// Pair are the two clusters' identities (kube-system UIDs), sorted:
+	// whose drill it was, when report directories are shared.
+	Pair []string `json:"pair,omitempty"`
+}
+
+// Of says whether the report is of the pair of clusters ids (their
+// identities) named contexts: by identity, else (a report from before
+// they were kept) by the contexts' names.
+func (r DrillReport) Of(ids, contexts [2]string) bool {
+	if len(r.Pair) == 2 {
+		return (r.Pair[0] == ids[0] && r.Pair[1] == ids[1]) || (r.Pair[0] == ids[1] && r.Pair[1] == ids[0])
+	}
+	return (r.Active == contexts[0] && r.Standby == contexts[1]) || (r.Active == contexts[1] && r.Standby == contexts[0])
 }
 
 // Drill runs a rehearsal: the switchover Active → Standby, then back, with

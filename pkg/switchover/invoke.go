@@ -60,7 +60,7 @@ func Invoke(ctx context.Context, inv *Invocation) (Report, error) {
 	}
 	// The journal file is only read before the lock is held (a refused run
 	// must not touch it), and opened — locked for this run — after.
-	path := filepath.Join(inv.JournalDir, "switchover-"+shortID(toID)+".jsonl")
+	path := JournalPath(inv.JournalDir, toID)
 	var j journal.Log
 	var recs []journal.Record
 	if inv.OpenJournal != nil {
@@ -187,6 +187,12 @@ func (s *Switchover) rollback(ctx context.Context, p *Pending) (Report, error) {
 }
 
 // shortID is the start of a cluster identity, enough to tell journals apart.
+// JournalPath is the journal, in dir, of the switchovers into the cluster
+// of identity toID.
+func JournalPath(dir, toID string) string {
+	return filepath.Join(dir, "switchover-"+shortID(toID)+".jsonl")
+}
+
 func shortID(id string) string {
 	if len(id) > 8 {
 		return id[:8]

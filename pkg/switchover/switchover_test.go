@@ -156,3 +156,24 @@ func TestDrillReportReadsBack(t *testing.T) {
 		t.Fatalf("read back %+v from %s", out, b)
 	}
 }
+
+// A drill report is told to be a pair's by the clusters' identities, and
+// a report kept before those were by the contexts' names.
+func TestDrillReportOf(t *testing.T) {
+	ids, contexts := [2]string{"uid-a", "uid-b"}, [2]string{"blue", "green"}
+	for _, c := range []struct {
+		name string
+		r    DrillReport
+		want bool
+	}{
+		{"same identities", DrillReport{Active: "x", Standby: "y", Pair: []string{"uid-a", "uid-b"}}, true},
+		{"same identities, other order", DrillReport{Pair: []string{"uid-b", "uid-a"}}, true},
+		{"another pair of the same names", DrillReport{Active: "blue", Standby: "green", Pair: []string{"uid-a", "uid-c"}}, false},
+		{"an old report of these names", DrillReport{Active: "green", Standby: "blue"}, true},
+		{"an old report of other names", DrillReport{Active: "prod", Standby: "dr"}, false},
+	} {
+		if got := c.r.Of(ids, contexts); got != c.want {
+			t.Errorf("%s: Of = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
