@@ -144,7 +144,14 @@ func (inv *Invocation) begin(ctx context.Context, o Options, recs []journal.Reco
 		return fmt.Errorf("%w: nothing to roll back: the last run of this selection (%s) already brought the volumes back to %s (journal %s)",
 			cluster.ErrBadInput, back, o.Source.Context, o.Journal)
 	default:
-		if inv.Volumes, err = Discover(ctx, h.Source, o.Selection); err != nil {
+		inv.Volumes, err = Discover(ctx, h.Source, o.Selection)
+		if run := handedOver(recs); (err != nil || len(inv.Volumes) == 0) && !o.Rollback && run != "" {
+			// The same command again after it finished: the source has
+			// nothing of the selection's left to move, by design.
+			return fmt.Errorf("%w: nothing to hand over: the last run of this selection (%s) already moved its volumes to %s (journal %s); --rollback brings them back",
+				cluster.ErrBadInput, run, o.Target.Context, o.Journal)
+		}
+		if err != nil {
 			return err
 		}
 		if len(inv.Volumes) == 0 {
@@ -197,6 +204,21 @@ func backAlready(recs []journal.Record) string {
 	for _, r := range last {
 		if d := r.Detail[DetailDirection]; r.Op == journal.OpStart && (d == DirectionRollback || d == DirectionRecover) {
 			return d + " " + r.Run
+		}
+	}
+	return ""
+}
+
+// handedOver is the run id of the last run in recs when it is a handoff
+// that finished (its end record), "" otherwise.
+func handedOver(recs []journal.Record) string {
+	last, ended := journal.LastRun(recs)
+	if !ended {
+		return ""
+	}
+	for _, r := range last {
+		if r.Op == journal.OpStart && r.Detail[DetailDirection] == DirectionHandoff {
+			return r.Run
 		}
 	}
 	return ""
