@@ -67,6 +67,18 @@ func Changed(ctx context.Context, req Request, resources []inventory.Resource, o
 			break
 		}
 	}
+	for _, o := range objs {
+		if o.GetKind() == "ServiceAccount" && o.GroupVersionKind().Group == "" && plan.SystemNamespace(o.GetNamespace()) && req.Source != nil {
+			// Only a system namespace's accounts may be the control
+			// plane's: the list is not made for every change.
+			accounts, err := controlPlaneAccounts(ctx, req.Source)
+			if err != nil {
+				return nil, err
+			}
+			sctx.ControlPlaneAccount = func(ns, name string) bool { return accounts[ns+"/"+name] }
+			break
+		}
+	}
 	kindGroups := map[string][]string{}
 	for gk := range byGK {
 		kindGroups[gk.Kind] = append(kindGroups[gk.Kind], gk.Group)

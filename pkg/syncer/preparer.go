@@ -159,15 +159,7 @@ func sanitizeContext(ctx context.Context, req Request, raw []plan.Object) (sanit
 				continue
 			}
 			if c := plan.Content(o); c != nil {
-				subjects, _, _ := unstructured.NestedSlice(c.Object, "subjects")
-				for _, sub := range subjects {
-					m, _ := sub.(map[string]any)
-					if m["kind"] == "ServiceAccount" {
-						ns, _ := m["namespace"].(string)
-						name, _ := m["name"].(string)
-						controlPlane[ns+"/"+name] = true
-					}
-				}
+				boundAccounts(c, controlPlane)
 			}
 		}
 	}
@@ -223,4 +215,32 @@ func endingNamespaces(ctx context.Context, c *cluster.Conn) (map[string]bool, er
 		}
 	}
 	return out, nil
+}
+
+// boundAccounts adds the ServiceAccounts binding b names ("ns/name") to set.
+func boundAccounts(b *unstructured.Unstructured, set map[string]bool) {
+	subjects, _, _ := unstructured.NestedSlice(b.Object, "subjects")
+	for _, sub := range subjects {
+		m, _ := sub.(map[string]any)
+		if m["kind"] == "ServiceAccount" {
+			ns, _ := m["namespace"].(string)
+			name, _ := m["name"].(string)
+			set[ns+"/"+name] = true
+		}
+	}
+}
+
+// controlPlaneAccounts are the ServiceAccounts ("ns/name") the source's
+// bootstrap ClusterRoleBindings bind: the control plane's own.
+func controlPlaneAccounts(ctx context.Context, source *cluster.Conn) (map[string]bool, error) {
+	list, err := source.Dynamic.Resource(schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"}).
+		List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/bootstrapping=rbac-defaults"})
+	if err != nil {
+		return nil, fmt.Errorf("%s: list the bootstrap ClusterRoleBindings: %w", source.Context, err)
+	}
+	set := map[string]bool{}
+	for i := range list.Items {
+		boundAccounts(&list.Items[i], set)
+	}
+	return set, nil
 }
