@@ -119,5 +119,5 @@ func probeLine(at time.Duration, prev, cur traffic.ProbeResult) string {
 		}
 		parts = append(parts, fmt.Sprintf("%s %3.0f%%", c, share))
 	}
-	return fmt.Sprintf("%5s  sent %4d  failed %3d  %s", at.Round(time.Second), sent, failed, strings.Join(parts, "  "))
+	return fmt.Sprintf("%5s  sent %4d  failed %3d  %s%s", at.Round(time.Second), sent, failed, strings.Join(parts, "  "), cur.FailedSince(prev))
 }

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -44,6 +47,9 @@ type ProbeResult struct {
 	OK        int64            `json:"ok"`
 	Failed    int64            `json:"failed"`
 	ByCluster map[string]int64 `json:"byCluster,omitempty"`
+	// FailedByCluster counts the failed answers that named their cluster
+	// (a 503 from one cluster's ingress): ByCluster counts the good ones.
+	FailedByCluster map[string]int64 `json:"failedByCluster,omitempty"`
 	// Failures are the first failures, with when and why.
 	Failures []ProbeFailure `json:"failures,omitempty"`
 	Started  time.Time      `json:"started"`
@@ -87,7 +93,7 @@ func (p *Probe) Start(ctx context.Context) {
 	}
 	ctx, p.cancel = context.WithTimeout(ctx, p.Max)
 	p.done = make(chan struct{})
-	p.res = ProbeResult{Started: time.Now(), ByCluster: map[string]int64{}}
+	p.res = ProbeResult{Started: time.Now(), ByCluster: map[string]int64{}, FailedByCluster: map[string]int64{}}
 	go p.loop(ctx)
 }
 
@@ -184,6 +190,9 @@ func (p *Probe) count(cl string, err error) {
 	p.res.Sent++
 	if err != nil {
 		p.res.Failed++
+		if cl != "" {
+			p.res.FailedByCluster[cl]++
+		}
 		if len(p.res.Failures) < maxFailures {
 			p.res.Failures = append(p.res.Failures, ProbeFailure{Time: time.Now(), Error: err.Error()})
 		}
@@ -200,10 +209,7 @@ func (p *Probe) Snapshot() ProbeResult {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	r := p.res
-	r.ByCluster = map[string]int64{}
-	for k, v := range p.res.ByCluster {
-		r.ByCluster[k] = v
-	}
+	r.ByCluster, r.FailedByCluster = maps.Clone(p.res.ByCluster), maps.Clone(p.res.FailedByCluster)
 	r.Failures = append([]ProbeFailure(nil), p.res.Failures...)
 	return r
 }
@@ -235,5 +241,29 @@ func (r ProbeResult) String() string {
 		}
 		s += fmt.Sprintf("%s%s %d", sep, c, r.ByCluster[c])
 	}
-	return s
+	return s + failedText(r.FailedByCluster)
+}
+
+// failedText is "; failed from green 2, blue 1" ("" when no failure named
+// its cluster).
+func failedText(failed map[string]int64) string {
+	var parts []string
+	for _, c := range slices.Sorted(maps.Keys(failed)) {
+		if failed[c] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", c, failed[c]))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; failed from " + strings.Join(parts, ", ")
+}
+
+// FailedSince is failedText of the failures named since prev.
+func (r ProbeResult) FailedSince(prev ProbeResult) string {
+	delta := map[string]int64{}
+	for c, n := range r.FailedByCluster {
+		delta[c] = n - prev.FailedByCluster[c]
+	}
+	return failedText(delta)
 }

@@ -21,6 +21,9 @@ func TestProbeCountsPerCluster(t *testing.T) {
 		switch {
 		case i%10 == 0:
 			w.WriteHeader(http.StatusServiceUnavailable)
+		case i%5 == 0: // a failed answer that names its cluster
+			w.Header().Set("X-Tandem-Cluster", "green")
+			w.WriteHeader(http.StatusServiceUnavailable)
 		case i%2 == 0:
 			w.Header().Set("X-Tandem-Cluster", "green")
 		default:
@@ -51,6 +54,10 @@ func TestProbeCountsPerCluster(t *testing.T) {
 	}
 	if r.ByCluster["blue"]+r.ByCluster["green"] != r.OK {
 		t.Fatalf("per-cluster counts %v do not add up to %d", r.ByCluster, r.OK)
+	}
+	// The failures that named green are green's; the unnamed ones no one's.
+	if g := r.FailedByCluster["green"]; g == 0 || g >= r.Failed || r.FailedByCluster["blue"] != 0 || !strings.Contains(r.String(), "failed from green ") {
+		t.Fatalf("failed answers by cluster %v of %d failed (%s): want green's counted, the unnamed ones not", r.FailedByCluster, r.Failed, r)
 	}
 }
 
