@@ -247,8 +247,10 @@ func (o *ShiftOptions) Run(ctx context.Context) error {
 	}
 	o.builtInGate()
 	fmt.Fprintf(o.g.Err, "router %s now: %s\n", o.Router, current)
-	if err := routerPreflight(ctx, o.g.Err, o.router); err != nil {
-		return err
+	if !o.Rollback { // the way back is never held up by what only a step needs
+		if err := routerPreflight(ctx, o.g.Err, o.router); err != nil {
+			return err
+		}
 	}
 	ttl := o.router.TTL(ctx)
 	s := &traffic.Shifter{

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -51,6 +53,22 @@ func ParseURL(raw string) (Config, error) {
 		return Config{}, fmt.Errorf("%w: router %q: no backend; add ?backend=NAME", traffic.ErrInvalid, raw)
 	}
 	return c, nil
+}
+
+// Preflight implements traffic.Preflighter: the server-state file's
+// directory must take a file, or every step would fail after changing the
+// runtime weights (and a rollback could not be said verified).
+func (r *Router) Preflight(context.Context) ([]string, error) {
+	if r.cfg.StateFile == "" {
+		return nil, nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(r.cfg.StateFile), ".tandem-state-check-*")
+	if err != nil {
+		return nil, fmt.Errorf("%w: state=%s: the server-state file cannot be written there (%v)", traffic.ErrInvalid, r.cfg.StateFile, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil, nil
 }
 
 // Router sets server weights in HAProxy backends through the runtime API.

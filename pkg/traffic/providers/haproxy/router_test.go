@@ -190,3 +190,16 @@ func TestObserveRefusesAServerTheBackendLacks(t *testing.T) {
 		t.Errorf("a URL mapping each cluster to its server: %v", err)
 	}
 }
+
+// A server-state file that cannot be written is refused before a shift
+// (Preflight), not found failing at its first step.
+func TestPreflightRefusesAStateFileThatCannotBeWritten(t *testing.T) {
+	var p traffic.Preflighter = haproxy.New(haproxy.Config{Socket: "/nonexistent.sock", Backends: []string{"app"}, StateFile: "/nonexistent/dir/x.state"})
+	if _, err := p.Preflight(context.Background()); !errors.Is(err, traffic.ErrInvalid) || !strings.Contains(err.Error(), "/nonexistent/dir/x.state") {
+		t.Errorf("Preflight of an unwritable state file: %v, want ErrInvalid naming it", err)
+	}
+	ok := haproxy.New(haproxy.Config{Socket: "/nonexistent.sock", Backends: []string{"app"}, StateFile: filepath.Join(t.TempDir(), "x.state")})
+	if _, err := ok.Preflight(context.Background()); err != nil {
+		t.Errorf("Preflight of a writable state file: %v", err)
+	}
+}
