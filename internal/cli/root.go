@@ -223,7 +223,7 @@ func (g *Global) connectPair(ctx context.Context) (*cluster.Conn, *cluster.Conn,
 // must name something, and each item of a list too. Leaving one out is how
 // to ask for everything. (An empty --exclude-kinds or --only leaves the
 // default, which is no wider.)
-var selectionFlags = []string{"namespace", "selector", "stack", "include-kinds", "nodes", "statefulset", "claims"}
+var selectionFlags = []string{"namespace", "selector", "stack", "include-kinds", "nodes", "statefulset"}
 
 // refuseEmpty refuses a selection flag given an empty value.
 func refuseEmpty(cmd *cobra.Command) error {

@@ -36,14 +36,19 @@ func (r *runner) waitEstablished(ctx context.Context, w plan.Wave, results []Res
 }
 
 func conditionTrue(obj *unstructured.Unstructured, typ string) bool {
+	c, ok := condition(obj, typ)
+	return ok && c["status"] == "True"
+}
+
+// condition is obj's status condition of type typ, if it has one.
+func condition(obj *unstructured.Unstructured, typ string) (map[string]any, bool) {
 	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
 	for _, c := range conds {
-		m, ok := c.(map[string]any)
-		if ok && m["type"] == typ && m["status"] == "True" {
-			return true
+		if m, ok := c.(map[string]any); ok && m["type"] == typ {
+			return m, true
 		}
 	}
-	return false
+	return nil, false
 }
 
 // waitBackends waits until the Service behind each webhook and each
@@ -194,17 +199,11 @@ func (r *runner) checkAvailable(ctx context.Context, results []Result) {
 				}
 				continue
 			}
-			conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
-			for _, c := range conds {
-				m, _ := c.(map[string]any)
-				if m["type"] != "Available" {
-					continue
-				}
-				if m["status"] == "True" {
-					delete(why, i)
-				} else {
-					why[i] = fmt.Sprintf("%v: %v", m["reason"], m["message"])
-				}
+			switch c, ok := condition(obj, "Available"); {
+			case ok && c["status"] == "True":
+				delete(why, i)
+			case ok:
+				why[i] = fmt.Sprintf("%v: %v", c["reason"], c["message"])
 			}
 		}
 		return len(why) == 0, nil

@@ -3,9 +3,11 @@ package haproxy
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -122,24 +124,14 @@ func (r *Router) Observe(ctx context.Context) (traffic.Weights, error) {
 		// A cluster the URL maps to a server the backend lacks (a typo, a
 		// key the URL does not know) would read as a backend of no
 		// cluster.
-		for _, c := range sortedKeys(r.cfg.Servers) {
+		for _, c := range slices.Sorted(maps.Keys(r.cfg.Servers)) {
 			if srv := r.cfg.Servers[c]; !have[srv] {
 				return nil, fmt.Errorf("%w: backend %q has no server %q (the router URL's %s=%s; it knows backend, state and CLUSTER=SERVER); its servers: %s",
-					traffic.ErrInvalid, b, srv, c, srv, strings.Join(sortedKeys(have), ", "))
+					traffic.ErrInvalid, b, srv, c, srv, strings.Join(slices.Sorted(maps.Keys(have)), ", "))
 			}
 		}
 	}
 	return w, nil
-}
-
-// sortedKeys are m's keys, sorted.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 type change struct {
